@@ -1,0 +1,148 @@
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RetryableError } from '../../src/core/errors.js';
+import { Payload } from '../../src/core/payload.js';
+import { countItems } from '../../src/core/wire.js';
+import { requestFromJson, requestToJson } from '../../src/otlp/codec.js';
+import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { fileExporterFactory } from './factory.js';
+import type { FileExporter } from './file-exporter.js';
+
+/** Splits a proto-format file into its length-prefixed records. */
+function readFrames(buf: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const len = buf.readUInt32BE(pos);
+    out.push(buf.subarray(pos + 4, pos + 4 + len));
+    pos += 4 + len;
+  }
+  expect(pos).toBe(buf.length);
+  return out;
+}
+
+describe('file exporter', () => {
+  let dir: string;
+  let settings: ReturnType<typeof testSettings>;
+  let exporter: FileExporter | undefined;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'gophership-file-exp-'));
+    settings = testSettings('file/test');
+  });
+  afterEach(async () => {
+    await exporter?.shutdown();
+    exporter = undefined;
+    settings.telemetry.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function make(raw: Record<string, unknown>): Promise<FileExporter> {
+    const issues: { path: string[]; message: string }[] = [];
+    const cfg = fileExporterFactory.config.parse(raw, [], issues);
+    expect(issues).toEqual([]);
+    exporter = fileExporterFactory.create(settings, cfg) as FileExporter;
+    await exporter.start({ reportFatalError: () => {} });
+    return exporter;
+  }
+
+  it('writes one OTLP/JSON request per line (json format), creating parent directories', async () => {
+    const file = path.join(dir, 'a', 'b', 'out.json');
+    const exp = await make({ path: file });
+    const logs = makeLogsRequest(1, 3);
+    const traces = makeTracesRequest(2);
+    const metrics = makeMetricsRequest(4);
+    await Promise.all([exp.consume(new Payload('logs', logs)), exp.consume(new Payload('traces', traces))]);
+    await exp.consume(new Payload('metrics', metrics));
+    await exp.shutdown();
+    exporter = undefined;
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toBe(requestToJson('logs', logs));
+    expect(JSON.parse(lines[1]!).resourceSpans[0].scopeSpans[0].spans).toHaveLength(2);
+    // Each line reads back as the request it came from.
+    expect(countItems('logs', requestFromJson('logs', lines[0]!))).toBe(3);
+    expect(countItems('traces', requestFromJson('traces', lines[1]!))).toBe(2);
+    expect(countItems('metrics', requestFromJson('metrics', lines[2]!))).toBe(4);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_log_records', { exporter: 'file/test' })).toBe(3);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_metric_points', { exporter: 'file/test' })).toBe(4);
+  });
+
+  it('writes length-prefixed protobuf (proto format) with the request bytes unchanged, appending to an existing file', async () => {
+    const file = path.join(dir, 'out.pb');
+    let exp = await make({ path: file, format: 'proto' });
+    const reqs = [makeLogsRequest(1, 2, 'x'), makeLogsRequest(2, 1, 'y'), makeLogsRequest(1, 5, 'z')];
+    await Promise.all(reqs.slice(0, 2).map((r) => exp.consume(new Payload('logs', r))));
+    await exp.shutdown();
+    exp = await make({ path: file, format: 'proto' });
+    await exp.consume(new Payload('logs', reqs[2]!));
+    await exp.shutdown();
+    exporter = undefined;
+    const frames = readFrames(await readFile(file));
+    expect(frames).toHaveLength(3);
+    frames.forEach((f, i) => expect(Buffer.compare(f, Buffer.from(reqs[i]!))).toBe(0));
+  });
+
+  it('gathers requests for flush_interval and writes them together', async () => {
+    const file = path.join(dir, 'out.pb');
+    const exp = await make({ path: file, format: 'proto', flush_interval: '80ms' });
+    const t0 = Date.now();
+    const ps = [1, 2, 3].map((n) => exp.consume(new Payload('logs', makeLogsRequest(1, n))));
+    expect((await stat(file)).size).toBe(0);
+    await Promise.all(ps);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(70);
+    expect(readFrames(await readFile(file)).map((f) => countItems('logs', f))).toEqual([1, 2, 3]);
+  });
+
+  it('rotates before the file would exceed max_megabytes, keeping max_backups (path.1 newest)', async () => {
+    const file = path.join(dir, 'rot.pb');
+    const exp = await make({ path: file, format: 'proto', rotation: { max_megabytes: 1, max_backups: 2 } });
+    // ~400 KiB requests: two fit in 1 MiB, the third starts a new file.
+    const big = (tag: string) => makeLogsRequest(1, 9000, tag);
+    const size = big('r0').length + 4;
+    expect(size).toBeGreaterThan(300 * 1024);
+    expect(size).toBeLessThan(512 * 1024);
+    for (let i = 0; i < 7; i++) await exp.consume(new Payload('logs', big(`r${i}`)));
+    await exp.shutdown();
+    exporter = undefined;
+    const names = (await readdir(dir)).sort();
+    expect(names).toEqual(['rot.pb', 'rot.pb.1', 'rot.pb.2']);
+    const tagsOf = async (name: string) => {
+      expect((await stat(path.join(dir, name))).size).toBeLessThanOrEqual(1024 * 1024);
+      const frames = readFrames(await readFile(path.join(dir, name)));
+      return frames.map((f) => /r\d/.exec(f.toString('latin1'))![0]);
+    };
+    // r0,r1 -> rotated away (dropped, beyond 2 backups); r2,r3 -> .2; r4,r5 -> .1; r6 current.
+    expect(await tagsOf('rot.pb.2')).toEqual(['r2', 'r3']);
+    expect(await tagsOf('rot.pb.1')).toEqual(['r4', 'r5']);
+    expect(await tagsOf('rot.pb')).toEqual(['r6']);
+  });
+
+  it('rejects requests after shutdown with a RetryableError', async () => {
+    const exp = await make({ path: path.join(dir, 'x.json') });
+    await exp.shutdown();
+    exporter = undefined;
+    await expect(exp.consume(new Payload('logs', makeLogsRequest(1, 1)))).rejects.toBeInstanceOf(RetryableError);
+  });
+
+  it('fails start naming the path when it cannot be opened', async () => {
+    const blocker = path.join(dir, 'blocker');
+    const exp1 = await make({ path: blocker });
+    await exp1.shutdown();
+    exporter = undefined;
+    const issues: { path: string[]; message: string }[] = [];
+    const cfg = fileExporterFactory.config.parse({ path: path.join(blocker, 'child.json') }, [], issues);
+    const exp = fileExporterFactory.create(settings, cfg);
+    await expect(exp.start({ reportFatalError: () => {} })).rejects.toThrow(/blocker/);
+  });
+
+  it('requires path and has the documented defaults', () => {
+    const issues: { path: string[]; message: string }[] = [];
+    fileExporterFactory.config.parse({}, [], issues);
+    expect(issues.map((i) => i.path.join('.'))).toEqual(['path']);
+    expect(fileExporterFactory.config.parse({ path: 'x' }, [], [])).toEqual({ path: 'x', format: 'json', rotation: { max_megabytes: 100, max_backups: 100 }, flush_interval: 0 });
+  });
+});

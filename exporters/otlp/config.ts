@@ -1,0 +1,26 @@
+import { s, type ConfigOf } from '../../src/core/schema.js';
+
+export const otlpExporterConfig = s.object({
+  endpoint: s
+    .string()
+    .mustBeSet()
+    .describe('host:port of the OTLP/gRPC server (an http:// or https:// prefix is stripped; https:// forces TLS)'),
+  tls: s.object({
+    insecure: s.bool().default(false).describe('Plaintext connection (no TLS)'),
+    ca_file: s.string().default('').describe('PEM file of CA certificates to verify the server (default: system roots)'),
+    cert_file: s.string().default('').describe('PEM client certificate for mutual TLS (with key_file)'),
+    key_file: s.string().default('').describe('PEM client key for mutual TLS (with cert_file)'),
+    server_name_override: s.string().default('').describe('Name to verify in the server certificate instead of the endpoint host'),
+  }),
+  headers: s.map(s.string()).default({}).describe('Metadata sent with every request (e.g. authorization)'),
+  compression: s.enum('gzip', 'none').default('gzip').describe('Message compression'),
+  timeout: s.duration().default(5000).describe('Deadline of one Export call'),
+  keepalive: s.object({
+    time: s.duration().default(300_000).describe('Ping the server after this long without activity (>= 5m stays within grpc-go servers\' default ping policy)'),
+    timeout: s.duration().default(20_000).describe('Close the connection when a ping is not answered within this'),
+  }),
+  flow_control_window: s.int(65_535).default(16 * 1024 * 1024).describe('HTTP/2 flow-control window in bytes (stream and connection)'),
+  max_message_size: s.int(1024).default(64 * 1024 * 1024).describe('Largest request and response message in bytes'),
+});
+
+export type OtlpExporterConfig = ConfigOf<typeof otlpExporterConfig>;

@@ -1,0 +1,200 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PermanentError, RetryableError } from '../../src/core/errors.js';
+import { Payload } from '../../src/core/payload.js';
+import { GRPC_METHOD, SIGNALS } from '../../src/core/signal.js';
+import { countItems } from '../../src/core/wire.js';
+import { encodeStatus } from '../../src/otlp/codec.js';
+import {
+  counterValue,
+  makeLogsRequest,
+  makeMetricsRequest,
+  makePartialSuccessResponse,
+  makeStatusProto,
+  makeTracesRequest,
+  startGrpcJsServer,
+  startRawGrpcServer,
+  testSettings,
+  type TestGrpcServer,
+} from '../../test/helpers/otlp-test-servers.js';
+import { otlpExporterFactory } from './factory.js';
+import { OtlpGrpcExporter, parseGrpcEndpoint } from './otlp-exporter.js';
+
+function configOf(raw: Record<string, unknown>) {
+  const issues: { path: string[]; message: string }[] = [];
+  const cfg = otlpExporterFactory.config.parse(raw, [], issues);
+  expect(issues).toEqual([]);
+  return cfg;
+}
+
+describe('otlp (gRPC) exporter against a raw HTTP/2 gRPC server', () => {
+  let server: TestGrpcServer;
+  let exporter: OtlpGrpcExporter | undefined;
+  let settings: ReturnType<typeof testSettings>;
+
+  beforeEach(async () => {
+    server = await startRawGrpcServer();
+    settings = testSettings('otlp/test');
+  });
+  afterEach(async () => {
+    await exporter?.shutdown();
+    exporter = undefined;
+    await server.close();
+    settings.telemetry.close();
+  });
+
+  async function make(raw: Record<string, unknown>): Promise<OtlpGrpcExporter> {
+    exporter = otlpExporterFactory.create(settings, configOf({ endpoint: server.endpoint, tls: { insecure: true }, ...raw })) as OtlpGrpcExporter;
+    await exporter.start({ reportFatalError: () => {} });
+    return exporter;
+  }
+
+  it('sends each signal to its Export method, gzip-compressed, bytes unchanged, with metadata headers', async () => {
+    const exp = await make({ headers: { 'X-Tenant': 'acme' } });
+    const reqs = { logs: makeLogsRequest(2, 3), traces: makeTracesRequest(4), metrics: makeMetricsRequest(5) };
+    for (const sig of SIGNALS) await exp.consume(new Payload(sig, reqs[sig]));
+    expect(server.requests.map((r) => r.path)).toEqual(SIGNALS.map((s) => GRPC_METHOD[s]));
+    for (const [i, sig] of SIGNALS.entries()) {
+      const r = server.requests[i]!;
+      expect(r.compressed).toBe(true);
+      expect(r.headers['grpc-encoding']).toBe('gzip');
+      expect(r.headers['x-tenant']).toBe('acme');
+      expect(r.headers['content-type']).toBe('application/grpc');
+      expect(Buffer.compare(r.message, Buffer.from(reqs[sig]))).toBe(0);
+    }
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_log_records', { exporter: 'otlp/test' })).toBe(6);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_spans', { exporter: 'otlp/test' })).toBe(4);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_metric_points', { exporter: 'otlp/test' })).toBe(5);
+  });
+
+  it('sends uncompressed frames with compression: none', async () => {
+    const exp = await make({ compression: 'none' });
+    const logs = makeLogsRequest(1, 2);
+    await exp.consume(new Payload('logs', logs));
+    expect(server.requests[0]!.compressed).toBe(false);
+    expect(Buffer.compare(server.requests[0]!.message, Buffer.from(logs))).toBe(0);
+  });
+
+  it('maps UNAVAILABLE with RetryInfo to a RetryableError with retryAfterMs', async () => {
+    const exp = await make({});
+    server.reply = () => ({ code: 14, message: 'backend overloaded', details: makeStatusProto(14, 'backend overloaded', 2500) });
+    const err = await exp.consume(new Payload('logs', makeLogsRequest(1, 3))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetryableError);
+    expect((err as RetryableError).retryAfterMs).toBe(2500);
+    expect((err as RetryableError).throttled).toBe(false);
+    expect((err as Error).message).toMatch(/UNAVAILABLE: backend overloaded/);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_send_failed_log_records', { exporter: 'otlp/test' })).toBe(3);
+  });
+
+  it('maps UNAVAILABLE without details to a RetryableError with no delay', async () => {
+    const exp = await make({});
+    server.reply = () => ({ code: 14, message: 'try later' });
+    const err = (await exp.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e)) as RetryableError;
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(err.retryAfterMs).toBeUndefined();
+  });
+
+  it('maps INVALID_ARGUMENT to a PermanentError carrying the server message', async () => {
+    const exp = await make({});
+    server.reply = () => ({ code: 3, message: 'resource_logs[0]: bad span id' });
+    const err = await exp.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as Error).message).toMatch(/INVALID_ARGUMENT: resource_logs\[0\]: bad span id/);
+  });
+
+  it('retries RESOURCE_EXHAUSTED only when RetryInfo is attached (then throttled)', async () => {
+    const exp = await make({});
+    server.reply = () => ({ code: 8, message: 'too big' });
+    const e1 = await exp.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e);
+    expect(e1).toBeInstanceOf(PermanentError);
+    server.reply = () => ({ code: 8, message: 'slow down', details: encodeStatus('proto', 8, 'slow down', 3000) });
+    const e2 = (await exp.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e)) as RetryableError;
+    expect(e2).toBeInstanceOf(RetryableError);
+    expect(e2.throttled).toBe(true);
+    expect(e2.retryAfterMs).toBe(3000);
+  });
+
+  it('times out with DEADLINE_EXCEEDED as a RetryableError', async () => {
+    const exp = await make({ timeout: '150ms' });
+    server.reply = () => ({ code: 0, delayMs: 2000 });
+    const t0 = Date.now();
+    const err = await exp.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetryableError);
+    expect((err as Error).message).toMatch(/DEADLINE_EXCEEDED/);
+    expect(Date.now() - t0).toBeLessThan(1500);
+  });
+
+  it('logs a warning with the rejected count on partial success and resolves', async () => {
+    const exp = await make({});
+    server.reply = () => ({ code: 0, response: makePartialSuccessResponse(3, 'dropped 3 stale') });
+    await exp.consume(new Payload('traces', makeTracesRequest(5)));
+    expect(settings.logs.find((l) => l.level === 'warn')).toMatchObject({ msg: 'Partial success response', rejected: 3, message: 'dropped 3 stale', signal: 'traces' });
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_spans', { exporter: 'otlp/test' })).toBe(5);
+  });
+
+  it('maps an unreachable endpoint to a RetryableError', async () => {
+    const endpoint = server.endpoint;
+    await server.close();
+    server = await startRawGrpcServer(); // for afterEach
+    exporter = otlpExporterFactory.create(settings, configOf({ endpoint, tls: { insecure: true }, timeout: '2s' })) as OtlpGrpcExporter;
+    await exporter.start({ reportFatalError: () => {} });
+    const err = await exporter.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetryableError);
+    expect((err as Error).message).toMatch(/UNAVAILABLE/);
+  });
+});
+
+describe('otlp (gRPC) exporter against a grpc-js server', () => {
+  it('delivers byte-identical requests and maps a grpc-js ServiceError with RetryInfo', async () => {
+    const received: Buffer[] = [];
+    let fail = false;
+    const srv = await startGrpcJsServer(Object.values(GRPC_METHOD), (path, body, md) => {
+      received.push(body);
+      expect(md.get('authorization')).toEqual(['Bearer x']);
+      if (fail) {
+        const meta = md.clone();
+        meta.set('grpc-status-details-bin', Buffer.from(encodeStatus('proto', 14, 'queue full', 1200)));
+        return { code: 14, details: 'queue full', metadata: meta };
+      }
+      expect(path).toBe(GRPC_METHOD.logs);
+      return new Uint8Array(0);
+    });
+    const settings = testSettings('otlp_grpc/js');
+    const exp = otlpExporterFactory.create(settings, configOf({ endpoint: srv.endpoint, tls: { insecure: true }, headers: { authorization: 'Bearer x' } }));
+    try {
+      await exp.start({ reportFatalError: () => {} });
+      const logs = makeLogsRequest(3, 10);
+      await exp.consume(new Payload('logs', logs));
+      expect(Buffer.compare(received[0]!, Buffer.from(logs))).toBe(0);
+      expect(countItems('logs', received[0]!)).toBe(30);
+      fail = true;
+      const err = (await exp.consume(new Payload('logs', logs)).catch((e: unknown) => e)) as RetryableError;
+      expect(err).toBeInstanceOf(RetryableError);
+      expect(err.retryAfterMs).toBe(1200);
+      expect(err.message).toMatch(/queue full/);
+    } finally {
+      await exp.shutdown();
+      await srv.close();
+      settings.telemetry.close();
+    }
+  });
+});
+
+describe('otlp exporter config', () => {
+  it('requires endpoint, defaults like the collector, strips schemes', () => {
+    const issues: { path: string[]; message: string }[] = [];
+    otlpExporterFactory.config.parse({}, [], issues);
+    expect(issues.map((i) => i.path.join('.'))).toEqual(['endpoint']);
+    const cfg = configOf({ endpoint: 'collector:4317' });
+    expect(cfg).toMatchObject({ compression: 'gzip', timeout: 5000, tls: { insecure: false }, headers: {} });
+    expect(parseGrpcEndpoint('https://collector:4317')).toEqual({ target: 'collector:4317', forceTls: true });
+    expect(parseGrpcEndpoint('http://collector:4317/')).toEqual({ target: 'collector:4317', forceTls: false });
+    expect(otlpExporterFactory.aliases).toContain('otlp_grpc');
+  });
+
+  it('fails start with the key at fault when a TLS file is unreadable', async () => {
+    const settings = testSettings('otlp/tls');
+    const exp = otlpExporterFactory.create(settings, configOf({ endpoint: '127.0.0.1:1', tls: { ca_file: '/nonexistent/ca.pem' } }));
+    await expect(exp.start({ reportFatalError: () => {} })).rejects.toThrow(/tls.ca_file: cannot read \/nonexistent\/ca.pem/);
+    settings.telemetry.close();
+  });
+});

@@ -1,0 +1,38 @@
+import { s, type ConfigOf } from '../../src/core/schema.js';
+
+const url = /^https?:\/\/[^\s/]+/;
+const urlHint = 'an http:// or https:// URL';
+
+export const otlphttpExporterConfig = s.refine(
+  s.object({
+    endpoint: s.string(url, urlHint).default('').describe('Base URL; /v1/logs, /v1/traces, /v1/metrics are appended per signal'),
+    logs_endpoint: s.string(url, urlHint).default('').describe('Full URL for logs (overrides endpoint)'),
+    traces_endpoint: s.string(url, urlHint).default('').describe('Full URL for traces (overrides endpoint)'),
+    metrics_endpoint: s.string(url, urlHint).default('').describe('Full URL for metrics (overrides endpoint)'),
+    encoding: s.enum('proto', 'json').default('proto').describe('Body encoding: protobuf (bytes forwarded unchanged) or OTLP/JSON'),
+    compression: s.enum('gzip', 'none').default('gzip').describe('Content-Encoding of request bodies'),
+    compression_params: s.object({
+      level: s.int(1, 9).default(1).describe('gzip level; 1 costs a fraction of the CPU of 6 for a slightly larger body'),
+    }),
+    headers: s.map(s.string()).default({}).describe('Headers sent with every request (e.g. authorization)'),
+    timeout: s.duration().default(5000).describe('Deadline of one request, connect to last response byte'),
+    max_idle_conns: s.int(1).default(32).describe('Connections kept per host (keep-alive pool size)'),
+    tls: s.object({
+      insecure_skip_verify: s.bool().default(false).describe('Accept any server certificate (testing only)'),
+      ca_file: s.string().default('').describe('PEM file of CA certificates to verify the server (default: system roots)'),
+      cert_file: s.string().default('').describe('PEM client certificate for mutual TLS (with key_file)'),
+      key_file: s.string().default('').describe('PEM client key for mutual TLS (with cert_file)'),
+    }),
+  }),
+  (v, path, issues) => {
+    if (!v.endpoint && !(v.logs_endpoint && v.traces_endpoint && v.metrics_endpoint)) {
+      // Only an error if some signal would have no URL; the per-signal keys may stand alone.
+      if (!v.logs_endpoint && !v.traces_endpoint && !v.metrics_endpoint) {
+        issues.push({ path: [...path, 'endpoint'], message: 'is required (or set logs_endpoint / traces_endpoint / metrics_endpoint)' });
+      }
+    }
+    if (!!v.tls.cert_file !== !!v.tls.key_file) issues.push({ path: [...path, 'tls'], message: 'cert_file and key_file must be set together' });
+  },
+);
+
+export type OtlphttpExporterConfig = ConfigOf<typeof otlphttpExporterConfig>;

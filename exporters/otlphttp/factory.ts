@@ -1,0 +1,14 @@
+import type { ExporterFactory } from '../../src/core/component.js';
+import { SIGNALS } from '../../src/core/signal.js';
+import { otlphttpExporterConfig, type OtlphttpExporterConfig } from './config.js';
+import { OtlpHttpExporter } from './otlphttp-exporter.js';
+
+export const otlphttpExporterFactory: ExporterFactory<OtlphttpExporterConfig> = {
+  kind: 'exporter',
+  type: 'otlphttp',
+  aliases: ['otlp_http'],
+  description: 'Sends OTLP over HTTP (protobuf bytes forwarded unchanged, or OTLP/JSON)',
+  signals: SIGNALS,
+  config: otlphttpExporterConfig,
+  create: (settings, config) => new OtlpHttpExporter(settings, config),
+};

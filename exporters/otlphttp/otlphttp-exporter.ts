@@ -1,0 +1,245 @@
+/**
+ * OTLP/HTTP exporter on node:http(s) with a keep-alive agent: protobuf bodies are the request bytes as
+ * held (no decode), optionally gzipped off the event loop (zlib's thread pool).
+ */
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
+import { PermanentError, RetryableError } from '../../src/core/errors.js';
+import type { Payload } from '../../src/core/payload.js';
+import { HTTP_PATH, SIGNALS, type Signal } from '../../src/core/signal.js';
+import { decodeExportResponsePartial, decodeStatus, requestToJson, type Encoding } from '../../src/otlp/codec.js';
+import { isRetryableHttp } from '../../src/otlp/grpc-status.js';
+import type { OtlphttpExporterConfig } from './config.js';
+
+const gzip = promisify(zlib.gzip) as (buf: Uint8Array, opts: zlib.ZlibOptions) => Promise<Buffer>;
+
+/** Error bodies are read up to this size; a Status is small and a proxy's HTML page need not be whole. */
+const MAX_ERROR_BODY = 64 * 1024;
+/** Export responses are at most 4 MiB by spec. */
+const MAX_RESPONSE_BODY = 4 * 1024 * 1024;
+
+/** The collector's rule: base + "v1/<signal>", with exactly one slash between. */
+export function signalUrl(config: Pick<OtlphttpExporterConfig, 'endpoint' | 'logs_endpoint' | 'traces_endpoint' | 'metrics_endpoint'>, signal: Signal): string | undefined {
+  const explicit = signal === 'logs' ? config.logs_endpoint : signal === 'traces' ? config.traces_endpoint : config.metrics_endpoint;
+  if (explicit) return explicit;
+  if (!config.endpoint) return undefined;
+  return config.endpoint.replace(/\/+$/, '') + HTTP_PATH[signal];
+}
+
+/** Retry-After as delay-seconds or an HTTP-date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) return undefined;
+  return Math.max(0, t - now);
+}
+
+function encodingOf(contentType: string | undefined): Encoding {
+  return contentType !== undefined && contentType.includes('json') ? 'json' : 'proto';
+}
+
+interface Target {
+  url: string;
+  options: http.RequestOptions;
+  lib: typeof http | typeof https;
+}
+
+export class OtlpHttpExporter implements Exporter {
+  private readonly targets: Partial<Record<Signal, Target>> = {};
+  private httpAgent: http.Agent | undefined;
+  private httpsAgent: https.Agent | undefined;
+  private readonly labels: { exporter: string };
+  private readonly contentType: string;
+  private readonly baseHeaders: Record<string, string>;
+
+  constructor(
+    private readonly settings: CreateSettings,
+    private readonly config: OtlphttpExporterConfig,
+  ) {
+    this.labels = { exporter: settings.id.id };
+    this.contentType = config.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
+    this.baseHeaders = { 'user-agent': 'gophership', ...lowerKeys(config.headers), 'content-type': this.contentType };
+    if (config.compression === 'gzip') this.baseHeaders['content-encoding'] = 'gzip';
+  }
+
+  async start(_host?: Host): Promise<void> {
+    const c = this.config;
+    const keep = { keepAlive: true, maxSockets: c.max_idle_conns, maxFreeSockets: c.max_idle_conns };
+    this.httpAgent = new http.Agent(keep);
+    const [ca, cert, key] = await Promise.all([readOptional(c.tls.ca_file, 'tls.ca_file'), readOptional(c.tls.cert_file, 'tls.cert_file'), readOptional(c.tls.key_file, 'tls.key_file')]);
+    this.httpsAgent = new https.Agent({ ...keep, ca, cert, key, rejectUnauthorized: !c.tls.insecure_skip_verify });
+    for (const signal of SIGNALS) {
+      const url = signalUrl(c, signal);
+      if (!url) continue;
+      const u = new URL(url);
+      const secure = u.protocol === 'https:';
+      this.targets[signal] = {
+        url,
+        lib: secure ? https : http,
+        options: {
+          protocol: u.protocol,
+          hostname: u.hostname.replace(/^\[|\]$/g, ''),
+          port: u.port || (secure ? 443 : 80),
+          path: u.pathname + u.search,
+          method: 'POST',
+          agent: secure ? this.httpsAgent : this.httpAgent,
+        },
+      };
+    }
+  }
+
+  /** Sends one request; no metrics, so a queue/retry layer can call it per attempt. */
+  async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
+    const target = this.targets[signal];
+    if (!target) {
+      if (!this.httpAgent) throw new RetryableError(`exporter ${this.settings.id.id} is not started`);
+      throw new PermanentError(`exporter ${this.settings.id.id} has no URL for ${signal}: set endpoint or ${signal}_endpoint`);
+    }
+    let body: Uint8Array = payload.bytes;
+    if (this.config.encoding === 'json') {
+      try {
+        body = Buffer.from(requestToJson(signal, body));
+      } catch (err) {
+        throw new PermanentError(`exporter ${this.settings.id.id}: cannot render the ${signal} request as OTLP/JSON: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    if (this.config.compression === 'gzip') body = await gzip(body, { level: this.config.compression_params.level });
+    return this.post(target, signal, body);
+  }
+
+  async consume(payload: Payload): Promise<void> {
+    const signal = payload.signal;
+    const items = itemsOf(payload);
+    try {
+      await this.send(payload, signal);
+    } catch (err) {
+      this.settings.telemetry.exporterSendFailed[signal].inc(this.labels, items);
+      throw err;
+    }
+    this.settings.telemetry.exporterSent[signal].inc(this.labels, items);
+    this.settings.telemetry.exporterBytes.inc(this.labels, payload.byteLength);
+  }
+
+  private post(target: Target, signal: Signal, body: Uint8Array): Promise<void> {
+    const timeoutMs = this.config.timeout;
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (err?: Error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve();
+      };
+      const headers = { ...this.baseHeaders, 'content-length': String(body.byteLength) };
+      const req = target.lib.request({ ...target.options, headers }, (res) => {
+        const status = res.statusCode ?? 0;
+        const ok = status >= 200 && status < 300;
+        const limit = ok ? MAX_RESPONSE_BODY : MAX_ERROR_BODY;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < limit) chunks.push(c);
+          size += c.length;
+        });
+        res.on('close', () => {
+          if (!res.complete) finish(new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url}: connection closed before the response ended`));
+        });
+        res.on('error', (e) => finish(new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url}: response failed: ${e.message}`, { cause: e })));
+        res.on('end', () => {
+          const resBody = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          const enc = encodingOf(res.headers['content-type']);
+          if (ok) {
+            if (resBody.length > 0 && size <= limit) this.checkPartial(signal, enc, resBody, target.url);
+            finish();
+            return;
+          }
+          finish(this.errorFor(status, res.headers, enc, size <= limit ? resBody : resBody.subarray(0, limit), signal, target.url));
+        });
+      });
+      const timer = setTimeout(() => {
+        req.destroy();
+        finish(new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} timed out after ${timeoutMs} ms (timeout)`));
+      }, timeoutMs);
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        finish(new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} failed: ${e.code ?? ''} ${e.message}`.replace('  ', ' '), { cause: e }));
+      });
+      req.end(body);
+    });
+  }
+
+  private errorFor(status: number, headers: http.IncomingHttpHeaders, enc: Encoding, body: Buffer, signal: Signal, url: string): Error {
+    let detail = '';
+    let retryDelayMs: number | undefined;
+    if (body.length > 0) {
+      let st: ReturnType<typeof decodeStatus>;
+      try {
+        st = decodeStatus(enc, body);
+      } catch {
+        st = undefined;
+      }
+      if (st) {
+        detail = st.message;
+        retryDelayMs = st.retryDelayMs;
+      } else if (/^text\/|json/.test(headers['content-type'] ?? '')) {
+        detail = body.toString('utf8', 0, Math.min(body.length, 512)).trim();
+      }
+    }
+    const text = `OTLP/HTTP export of ${signal} to ${url} failed: HTTP ${status}${detail ? `: ${detail}` : ''}`;
+    if (isRetryableHttp(status)) {
+      const retryAfterMs = parseRetryAfter(headers['retry-after']) ?? retryDelayMs;
+      return new RetryableError(text, { retryAfterMs, throttled: status === 429 });
+    }
+    return new PermanentError(text);
+  }
+
+  private checkPartial(signal: Signal, enc: Encoding, body: Buffer, url: string): void {
+    let partial: { rejected: number; errorMessage: string } | undefined;
+    try {
+      partial = decodeExportResponsePartial(signal, enc, body);
+    } catch (err) {
+      this.settings.logger.debug('could not read the Export response', { signal, error: err });
+      return;
+    }
+    if (partial && (partial.rejected > 0 || partial.errorMessage)) {
+      // Partial success must not be retried (OTLP spec); it is the server's verdict on the data.
+      this.settings.logger.warn('Partial success response', { signal, rejected: partial.rejected, message: partial.errorMessage, endpoint: url });
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    // Idle sockets close now; sockets of in-flight requests close when their response ends.
+    this.httpAgent?.destroy();
+    this.httpsAgent?.destroy();
+  }
+}
+
+function lowerKeys(h: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+async function readOptional(path: string, key: string): Promise<Buffer | undefined> {
+  if (!path) return undefined;
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new Error(`${key}: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** The item count for metrics; a request whose framing is broken counts 0 (sending it reports the fault). */
+function itemsOf(payload: Payload): number {
+  try {
+    return payload.itemCount;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,215 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PermanentError, RetryableError } from '../../src/core/errors.js';
+import { Payload } from '../../src/core/payload.js';
+import { encodeStatus, requestToJson } from '../../src/otlp/codec.js';
+import {
+  counterValue,
+  makeLogsRequest,
+  makeMetricsRequest,
+  makePartialSuccessResponse,
+  makeStatusProto,
+  makeTracesRequest,
+  startHttpServer,
+  testSettings,
+  type TestHttpServer,
+} from '../../test/helpers/otlp-test-servers.js';
+import { otlphttpExporterFactory } from './factory.js';
+import { OtlpHttpExporter, parseRetryAfter, signalUrl } from './otlphttp-exporter.js';
+
+function configOf(raw: Record<string, unknown>) {
+  const issues: { path: string[]; message: string }[] = [];
+  const cfg = otlphttpExporterFactory.config.parse(raw, [], issues);
+  expect(issues).toEqual([]);
+  return cfg;
+}
+
+describe('otlphttp exporter', () => {
+  let server: TestHttpServer;
+  let exporter: OtlpHttpExporter | undefined;
+  let settings: ReturnType<typeof testSettings>;
+
+  beforeEach(async () => {
+    server = await startHttpServer();
+    settings = testSettings('otlphttp/test');
+  });
+  afterEach(async () => {
+    await exporter?.shutdown();
+    exporter = undefined;
+    await server.close();
+    settings.telemetry.close();
+  });
+
+  async function make(raw: Record<string, unknown>): Promise<OtlpHttpExporter> {
+    exporter = otlphttpExporterFactory.create(settings, configOf(raw)) as OtlpHttpExporter;
+    await exporter.start({ reportFatalError: () => {} });
+    return exporter;
+  }
+
+  it('forwards protobuf bytes unchanged, gzipped, to each signal path, with configured headers', async () => {
+    const exp = await make({ endpoint: server.url, headers: { Authorization: 'Bearer t0k' } });
+    const logs = makeLogsRequest(2, 3);
+    const traces = makeTracesRequest(4);
+    const metrics = makeMetricsRequest(5);
+    await exp.consume(new Payload('logs', logs));
+    await exp.consume(new Payload('traces', traces));
+    await exp.consume(new Payload('metrics', metrics));
+    expect(server.requests.map((r) => r.url)).toEqual(['/v1/logs', '/v1/traces', '/v1/metrics']);
+    const [l, t, m] = server.requests;
+    expect(l!.method).toBe('POST');
+    expect(l!.headers['content-type']).toBe('application/x-protobuf');
+    expect(l!.headers['content-encoding']).toBe('gzip');
+    expect(l!.headers.authorization).toBe('Bearer t0k');
+    expect(l!.raw.length).not.toBe(logs.length);
+    expect(Buffer.compare(l!.body, Buffer.from(logs))).toBe(0);
+    expect(Buffer.compare(t!.body, Buffer.from(traces))).toBe(0);
+    expect(Buffer.compare(m!.body, Buffer.from(metrics))).toBe(0);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_log_records', { exporter: 'otlphttp/test' })).toBe(6);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_spans', { exporter: 'otlphttp/test' })).toBe(4);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_metric_points', { exporter: 'otlphttp/test' })).toBe(5);
+    expect(await counterValue(settings.telemetry, 'gophership_exporter_sent_bytes', { exporter: 'otlphttp/test' })).toBe(logs.length + traces.length + metrics.length);
+  });
+
+  it('sends uncompressed bodies with compression: none and reuses one keep-alive connection', async () => {
+    const exp = await make({ endpoint: server.url + '/base/', compression: 'none' });
+    const logs = makeLogsRequest(1, 2);
+    for (let i = 0; i < 3; i++) await exp.consume(new Payload('logs', logs));
+    expect(server.requests).toHaveLength(3);
+    for (const r of server.requests) {
+      expect(r.url).toBe('/base/v1/logs');
+      expect(r.headers['content-encoding']).toBeUndefined();
+      expect(Buffer.compare(r.raw, Buffer.from(logs))).toBe(0);
+      expect(r.headers.connection).toBe('keep-alive');
+    }
+  });
+
+  it('uses logs_endpoint as a full URL', async () => {
+    const exp = await make({ logs_endpoint: `${server.url}/custom/logs` });
+    await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
+    expect(server.requests[0]!.url).toBe('/custom/logs');
+    await expect(exp.consume(new Payload('traces', makeTracesRequest(1)))).rejects.toThrow(/no URL for traces: set endpoint or traces_endpoint/);
+  });
+
+  it('sends OTLP/JSON when encoding is json', async () => {
+    const exp = await make({ endpoint: server.url, encoding: 'json' });
+    const logs = makeLogsRequest(1, 2);
+    await exp.consume(new Payload('logs', logs));
+    const r = server.requests[0]!;
+    expect(r.headers['content-type']).toBe('application/json');
+    expect(r.body.toString()).toBe(requestToJson('logs', logs));
+    const parsed = JSON.parse(r.body.toString());
+    expect(parsed.resourceLogs[0].scopeLogs[0].logRecords).toHaveLength(2);
+  });
+
+  it('maps 503 with Retry-After seconds to a RetryableError with retryAfterMs', async () => {
+    const exp = await make({ endpoint: server.url });
+    server.reply = () => ({ status: 503, headers: { 'retry-after': '7', 'content-type': 'application/x-protobuf' }, body: makeStatusProto(14, 'overloaded') });
+    const logs = makeLogsRequest(1, 4);
+    const err = await exp.consume(new Payload('logs', logs)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetryableError);
+    expect((err as RetryableError).retryAfterMs).toBe(7000);
+    expect((err as RetryableError).throttled).toBe(false);
+    expect((err as Error).message).toContain('HTTP 503');
+    expect((err as Error).message).toContain('overloaded');
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_send_failed_log_records', { exporter: 'otlphttp/test' })).toBe(4);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_log_records', { exporter: 'otlphttp/test' })).toBe(0);
+  });
+
+  it('maps 429 with an HTTP-date Retry-After to a throttled RetryableError', async () => {
+    const exp = await make({ endpoint: server.url });
+    const at = new Date(Date.now() + 30_000).toUTCString();
+    server.reply = () => ({ status: 429, headers: { 'retry-after': at } });
+    const err = (await exp.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e)) as RetryableError;
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(err.throttled).toBe(true);
+    expect(err.retryAfterMs).toBeGreaterThan(25_000);
+    expect(err.retryAfterMs).toBeLessThanOrEqual(30_000);
+  });
+
+  it('takes the retry delay from the Status RetryInfo when there is no Retry-After', async () => {
+    const exp = await make({ endpoint: server.url });
+    server.reply = () => ({ status: 502, headers: { 'content-type': 'application/x-protobuf' }, body: makeStatusProto(14, 'gateway down', 1500) });
+    const err = (await exp.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e)) as RetryableError;
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(err.retryAfterMs).toBe(1500);
+  });
+
+  it('maps 400 to a PermanentError carrying the Status message (protobuf and JSON bodies)', async () => {
+    const exp = await make({ endpoint: server.url });
+    server.reply = () => ({ status: 400, headers: { 'content-type': 'application/x-protobuf' }, body: makeStatusProto(3, 'log record 0: bad trace id') });
+    const err = await exp.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as Error).message).toMatch(/HTTP 400: log record 0: bad trace id/);
+
+    server.reply = () => ({ status: 400, headers: { 'content-type': 'application/json' }, body: encodeStatus('json', 3, 'json says no') });
+    const err2 = await exp.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e);
+    expect(err2).toBeInstanceOf(PermanentError);
+    expect((err2 as Error).message).toMatch(/HTTP 400: json says no/);
+
+    server.reply = () => ({ status: 401, headers: { 'content-type': 'text/plain' }, body: 'missing token' });
+    const err3 = await exp.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e);
+    expect(err3).toBeInstanceOf(PermanentError);
+    expect((err3 as Error).message).toMatch(/HTTP 401: missing token/);
+  });
+
+  it('logs a warning with the rejected count on partial success and still resolves', async () => {
+    const exp = await make({ endpoint: server.url });
+    server.reply = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: makePartialSuccessResponse(2, 'two too old') });
+    await exp.consume(new Payload('logs', makeLogsRequest(1, 5)));
+    const warn = settings.logs.find((l) => l.level === 'warn');
+    expect(warn).toMatchObject({ msg: 'Partial success response', rejected: 2, message: 'two too old', signal: 'logs' });
+    expect(settings.logs.some((l) => l.level === 'error')).toBe(false);
+  });
+
+  it('times out a slow server with a RetryableError', async () => {
+    const exp = await make({ endpoint: server.url, timeout: '150ms' });
+    server.reply = () => ({ status: 200, delayMs: 2000 });
+    const t0 = Date.now();
+    const err = await exp.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetryableError);
+    expect((err as Error).message).toMatch(/timed out after 150 ms/);
+    expect(Date.now() - t0).toBeLessThan(1500);
+  });
+
+  it('maps a refused connection to a RetryableError', async () => {
+    const port = server.port;
+    await server.close();
+    server = await startHttpServer(); // for afterEach
+    exporter = otlphttpExporterFactory.create(settings, configOf({ endpoint: `http://127.0.0.1:${port}` })) as OtlpHttpExporter;
+    await exporter.start({ reportFatalError: () => {} });
+    const err = await exporter.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetryableError);
+    expect((err as Error).message).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe('otlphttp helpers and config', () => {
+  it('parses Retry-After seconds and HTTP-dates', () => {
+    const now = Date.parse('Wed, 21 Oct 2015 07:28:00 GMT');
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:27:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+
+  it('builds signal URLs like the collector', () => {
+    const base = { endpoint: 'http://h:4318', logs_endpoint: '', traces_endpoint: '', metrics_endpoint: '' };
+    expect(signalUrl(base, 'traces')).toBe('http://h:4318/v1/traces');
+    expect(signalUrl({ ...base, endpoint: 'http://h:4318/p/' }, 'metrics')).toBe('http://h:4318/p/v1/metrics');
+    expect(signalUrl({ ...base, logs_endpoint: 'https://x/y' }, 'logs')).toBe('https://x/y');
+  });
+
+  it('has collector defaults and names the key at fault', () => {
+    const issues: { path: string[]; message: string }[] = [];
+    const cfg = otlphttpExporterFactory.config.parse({ endpoint: 'http://h:4318' }, [], issues);
+    expect(issues).toEqual([]);
+    expect(cfg).toMatchObject({ encoding: 'proto', compression: 'gzip', timeout: 5000, headers: {} });
+    const bad: { path: string[]; message: string }[] = [];
+    otlphttpExporterFactory.config.parse({ encoding: 'xml' }, [], bad);
+    expect(bad.map((i) => i.path.join('.'))).toEqual(expect.arrayContaining(['encoding']));
+    const missing: { path: string[]; message: string }[] = [];
+    otlphttpExporterFactory.config.parse({}, [], missing);
+    expect(missing.map((i) => i.path.join('.'))).toEqual(['endpoint']);
+    expect(otlphttpExporterFactory.aliases).toContain('otlp_http');
+  });
+});

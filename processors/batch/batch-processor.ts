@@ -1,0 +1,127 @@
+/**
+ * Batch processor: joins the encoded requests of one pipeline's signal byte for byte (repeated fields
+ * concatenate, so the join is a valid request; nothing is decoded) and sends the batch on size or timeout.
+ * Every request that went into a batch shares the batch's outcome, so a receiver still answers its client
+ * only after the data was accepted downstream.
+ */
+import type { Consumer } from '../../src/core/consumer.js';
+import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
+import { Payload } from '../../src/core/payload.js';
+import type { Signal } from '../../src/core/signal.js';
+import { concatRequests } from '../../src/core/wire.js';
+import type { BatchProcessorConfig } from './config.js';
+
+/** One open batch: its parts and the one promise every contributing request waits on. */
+class Batch {
+  readonly parts: Payload[] = [];
+  bytes = 0;
+  items = 0;
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  reject!: (err: unknown) => void;
+  timer: NodeJS.Timeout | undefined;
+  constructor() {
+    this.done = new Promise<void>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+  }
+}
+
+export class BatchProcessor implements Processor {
+  private current: Batch | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopped = false;
+  private readonly labels: { processor: string; otel_signal: Signal };
+  private readonly size: number;
+  private readonly maxSize: number;
+
+  constructor(
+    private readonly settings: CreateSettings,
+    private readonly config: BatchProcessorConfig,
+    private readonly signal: Signal,
+    private readonly next: Consumer,
+  ) {
+    this.labels = { processor: settings.id.id, otel_signal: signal };
+    this.size = config.send_batch_size;
+    this.maxSize = config.send_batch_max_size > 0 ? config.send_batch_max_size : Infinity;
+  }
+
+  async start(_host?: Host): Promise<void> {}
+
+  consume(payload: Payload): Promise<void> {
+    let items: number;
+    try {
+      items = payload.itemCount;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.settings.telemetry.processorIncoming.inc(this.labels, items);
+    if (this.stopped) return this.export(payload, items);
+
+    // A request that would push the open batch over the hard bound closes it first.
+    if (this.current && this.current.items + items > this.maxSize) this.flush();
+    if (items > this.maxSize) {
+      // Larger than a whole batch may be: it goes alone (requests are not split).
+      return this.export(payload, items);
+    }
+    let batch = this.current;
+    if (!batch) {
+      batch = this.current = new Batch();
+      batch.timer = setTimeout(() => {
+        if (this.current === batch) this.flush();
+      }, this.config.timeout);
+    }
+    batch.parts.push(payload);
+    batch.bytes += payload.byteLength;
+    batch.items += items;
+    const done = batch.done;
+    if (batch.items >= this.size) this.flush();
+    return done;
+  }
+
+  /** Sends the open batch; its promise settles with the downstream outcome. */
+  private flush(): void {
+    const batch = this.current;
+    if (!batch) return;
+    this.current = undefined;
+    clearTimeout(batch.timer);
+    const out =
+      batch.parts.length === 1
+        ? batch.parts[0]!
+        : new Payload(
+            this.signal,
+            concatRequests(
+              batch.parts.map((p) => p.bytes),
+              batch.bytes,
+            ),
+            { itemCount: batch.items },
+          );
+    this.export(out, batch.items).then(batch.resolve, batch.reject);
+  }
+
+  private export(payload: Payload, items: number): Promise<void> {
+    this.settings.telemetry.processorOutgoing.inc(this.labels, items);
+    let p: Promise<void>;
+    try {
+      p = this.next.consume(payload);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    // Tracked so shutdown can wait for batches already handed downstream.
+    const tracked = p.then(
+      () => {},
+      () => {},
+    );
+    this.inFlight.add(tracked);
+    void tracked.then(() => this.inFlight.delete(tracked));
+    return p;
+  }
+
+  /** Sends what is open and waits for every batch handed downstream to settle. */
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    this.flush();
+    await Promise.all([...this.inFlight]);
+  }
+}

@@ -1,0 +1,152 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Consumer } from '../../src/core/consumer.js';
+import { RetryableError } from '../../src/core/errors.js';
+import { Payload } from '../../src/core/payload.js';
+import type { Signal } from '../../src/core/signal.js';
+import { countItems } from '../../src/core/wire.js';
+import { decodeRequest } from '../../src/otlp/codec.js';
+import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import type { BatchProcessor } from './batch-processor.js';
+import { batchProcessorFactory } from './factory.js';
+
+/** A downstream stage that records what it got and answers when the test says so. */
+class Downstream implements Consumer {
+  readonly got: Payload[] = [];
+  private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  auto: 'resolve' | Error | undefined = 'resolve';
+  consume(p: Payload): Promise<void> {
+    this.got.push(p);
+    if (this.auto === 'resolve') return Promise.resolve();
+    if (this.auto instanceof Error) return Promise.reject(this.auto);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+  settleAll(err?: Error): void {
+    for (const w of this.waiters.splice(0)) err ? w.reject(err) : w.resolve();
+  }
+}
+
+const settingsList: ReturnType<typeof testSettings>[] = [];
+afterEach(() => {
+  for (const s of settingsList.splice(0)) s.telemetry.close();
+});
+
+function make(raw: Record<string, unknown>, signal: Signal = 'logs') {
+  const issues: { path: string[]; message: string }[] = [];
+  const cfg = batchProcessorFactory.config.parse(raw, [], issues);
+  expect(issues).toEqual([]);
+  const settings = testSettings('batch', 'processor');
+  settingsList.push(settings);
+  const down = new Downstream();
+  const proc = batchProcessorFactory.create(settings, cfg, signal, down) as BatchProcessor;
+  return { proc, down, settings };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+describe('batch processor', () => {
+  it('flushes on size; the batch is the byte concatenation and decodes to the union', async () => {
+    const { proc, down, settings } = make({ send_batch_size: 10, timeout: '10s' });
+    down.auto = undefined;
+    const reqs = [makeLogsRequest(1, 4, 'a'), makeLogsRequest(2, 2, 'b'), makeLogsRequest(1, 4, 'c')];
+    const settled: string[] = [];
+    const promises = reqs.map((r, i) => proc.consume(new Payload('logs', r)).then(() => void settled.push(`ok${i}`)));
+    await tick();
+    expect(down.got).toHaveLength(1);
+    const out = down.got[0]!;
+    expect(out.itemCount).toBe(12);
+    expect(Buffer.compare(Buffer.from(out.bytes), Buffer.concat(reqs))).toBe(0);
+    expect(countItems('logs', out.bytes)).toBe(12);
+    const decoded = decodeRequest('logs', out.bytes);
+    expect(decoded.resourceLogs).toHaveLength(4);
+    const bodies = decoded.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((lr) => lr.body?.value.value)));
+    expect(bodies).toEqual(['a log 0.0', 'a log 0.1', 'a log 0.2', 'a log 0.3', 'b log 0.0', 'b log 0.1', 'b log 1.0', 'b log 1.1', 'c log 0.0', 'c log 0.1', 'c log 0.2', 'c log 0.3']);
+    // Nobody is answered before downstream accepted the batch.
+    expect(settled).toEqual([]);
+    down.settleAll();
+    await Promise.all(promises);
+    expect(settled.sort()).toEqual(['ok0', 'ok1', 'ok2']);
+    expect(await counterValue(settings.telemetry, 'otelcol_processor_incoming_items', { processor: 'batch', otel_signal: 'logs' })).toBe(12);
+    expect(await counterValue(settings.telemetry, 'otelcol_processor_outgoing_items', { processor: 'batch', otel_signal: 'logs' })).toBe(12);
+  });
+
+  it('flushes on timeout when the size is not reached', async () => {
+    const { proc, down } = make({ send_batch_size: 1000, timeout: '60ms' }, 'traces');
+    const t0 = Date.now();
+    const p1 = proc.consume(new Payload('traces', makeTracesRequest(3)));
+    const p2 = proc.consume(new Payload('traces', makeTracesRequest(2)));
+    await tick();
+    expect(down.got).toHaveLength(0);
+    await Promise.all([p1, p2]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(50);
+    expect(down.got).toHaveLength(1);
+    expect(down.got[0]!.itemCount).toBe(5);
+    expect(decodeRequest('traces', down.got[0]!.bytes).resourceSpans).toHaveLength(2);
+  });
+
+  it('rejects every request of a batch with the downstream error', async () => {
+    const { proc, down, settings } = make({ send_batch_size: 6, timeout: '10s' }, 'metrics');
+    down.auto = new RetryableError('downstream busy', { retryAfterMs: 1000 });
+    const results = await Promise.allSettled([proc.consume(new Payload('metrics', makeMetricsRequest(3))), proc.consume(new Payload('metrics', makeMetricsRequest(3)))]);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      const reason = (r as PromiseRejectedResult).reason as RetryableError;
+      expect(reason).toBeInstanceOf(RetryableError);
+      expect(reason.retryAfterMs).toBe(1000);
+    }
+    // The next batch is independent of the failed one.
+    down.auto = 'resolve';
+    await expect(Promise.all([proc.consume(new Payload('metrics', makeMetricsRequest(3))), proc.consume(new Payload('metrics', makeMetricsRequest(4)))])).resolves.toBeDefined();
+    expect(down.got).toHaveLength(2);
+    expect(down.got[1]!.itemCount).toBe(7);
+    expect(await counterValue(settings.telemetry, 'otelcol_processor_outgoing_items', { processor: 'batch', otel_signal: 'metrics' })).toBe(13);
+  });
+
+  it('keeps batches within send_batch_max_size and passes an oversized request alone', async () => {
+    const { proc, down } = make({ send_batch_size: 10, send_batch_max_size: 10, timeout: '30ms' });
+    const p1 = proc.consume(new Payload('logs', makeLogsRequest(1, 6, 'a')));
+    const p2 = proc.consume(new Payload('logs', makeLogsRequest(1, 6, 'b'))); // 12 > 10: closes a's batch first
+    const p3 = proc.consume(new Payload('logs', makeLogsRequest(1, 25, 'c'))); // closes b's batch, goes alone
+    await Promise.all([p1, p2, p3]);
+    expect(down.got.map((p) => p.itemCount)).toEqual([6, 6, 25]);
+    for (const p of down.got) expect(p.itemCount).toBe(countItems('logs', p.bytes));
+  });
+
+  it('flushes what it holds on shutdown and waits for downstream', async () => {
+    const { proc, down } = make({ send_batch_size: 1000, timeout: '10s' });
+    down.auto = undefined;
+    const p = proc.consume(new Payload('logs', makeLogsRequest(1, 3)));
+    let shutDown = false;
+    const s = proc.shutdown().then(() => {
+      shutDown = true;
+    });
+    await tick();
+    expect(down.got).toHaveLength(1);
+    expect(shutDown).toBe(false);
+    down.settleAll();
+    await s;
+    await p;
+    expect(shutDown).toBe(true);
+    // After shutdown requests pass straight through.
+    down.auto = 'resolve';
+    await proc.consume(new Payload('logs', makeLogsRequest(1, 1)));
+    expect(down.got).toHaveLength(2);
+  });
+
+  it('rejects a malformed request without disturbing the open batch', async () => {
+    const { proc, down } = make({ send_batch_size: 5, timeout: '10s' });
+    const good = proc.consume(new Payload('logs', makeLogsRequest(1, 2)));
+    await expect(proc.consume(new Payload('logs', new Uint8Array([0x0a, 0x7f, 0x01])))).rejects.toThrow(/overruns/);
+    await proc.consume(new Payload('logs', makeLogsRequest(1, 3)));
+    await good;
+    expect(down.got).toHaveLength(1);
+    expect(down.got[0]!.itemCount).toBe(5);
+  });
+
+  it('has the collector defaults, validates the bound and is not skippable', () => {
+    expect(batchProcessorFactory.config.defaults()).toEqual({ send_batch_size: 8192, timeout: 200, send_batch_max_size: 0 });
+    expect(batchProcessorFactory.skippableUnderPressure).toBe(false);
+    const issues: { path: string[]; message: string }[] = [];
+    batchProcessorFactory.config.parse({ send_batch_size: 100, send_batch_max_size: 50 }, [], issues);
+    expect(issues.map((i) => i.path.join('.'))).toEqual(['send_batch_max_size']);
+  });
+});

@@ -1,0 +1,19 @@
+import { s, type ConfigOf } from '../../src/core/schema.js';
+
+export const batchProcessorConfig = s.refine(
+  s.object({
+    send_batch_size: s.int(1).default(8192).describe('Items (log records, spans, metric data points) that trigger sending a batch'),
+    timeout: s.duration().default(200).describe('Longest a batch waits for more data before it is sent'),
+    send_batch_max_size: s
+      .int(0)
+      .default(0)
+      .describe('Upper bound on items per batch (0 = none); requests are not split, so one larger request goes alone'),
+  }),
+  (v, path, issues) => {
+    if (v.send_batch_max_size > 0 && v.send_batch_max_size < v.send_batch_size) {
+      issues.push({ path: [...path, 'send_batch_max_size'], message: `must be 0 or at least send_batch_size (${v.send_batch_size}), got ${v.send_batch_max_size}` });
+    }
+  },
+);
+
+export type BatchProcessorConfig = ConfigOf<typeof batchProcessorConfig>;

@@ -1,0 +1,72 @@
+/**
+ * Config of the `otlp` receiver, with the collector's keys. A protocol is enabled by the presence of its
+ * key under `protocols` (an empty `grpc:` counts and takes the defaults), as in the collector.
+ */
+import { ENDPOINT_HINT, ENDPOINT_RE } from '../../src/core/net.js';
+import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
+
+const grpcSchema = s.object({
+  endpoint: s.string(ENDPOINT_RE, ENDPOINT_HINT).default('localhost:4317').describe('Address the gRPC server listens on.'),
+  max_recv_msg_size_mib: s
+    .int(0, 2047)
+    .default(4)
+    .describe('Largest request message accepted, in MiB, after decompression (0 means the default, 4). Larger ones get RESOURCE_EXHAUSTED.'),
+  max_concurrent_streams: s.int(0).default(0).describe('Concurrent requests per client connection (0 = no limit).'),
+});
+
+const httpSchema = s.object({
+  endpoint: s.string(ENDPOINT_RE, ENDPOINT_HINT).default('localhost:4318').describe('Address the HTTP server listens on.'),
+  max_request_body_size: s
+    .int(1)
+    .default(20 * 1024 * 1024)
+    .describe('Largest request body accepted, in bytes, measured after decompression; larger ones get 413.'),
+  logs_url_path: s.string(/^\//, 'a path starting with /').default('/v1/logs').describe('Path of the logs endpoint.'),
+  traces_url_path: s.string(/^\//, 'a path starting with /').default('/v1/traces').describe('Path of the traces endpoint.'),
+  metrics_url_path: s.string(/^\//, 'a path starting with /').default('/v1/metrics').describe('Path of the metrics endpoint.'),
+});
+
+export const otlpReceiverConfig = s.refine(
+  s.object({
+    protocols: s
+      .object({
+        grpc: s.presence(grpcSchema).describe('OTLP/gRPC server; enabled when the key is present (an empty `grpc:` takes the defaults).'),
+        http: s.presence(httpSchema).describe('OTLP/HTTP server (protobuf and JSON); enabled when the key is present (an empty `http:` takes the defaults).'),
+      })
+      .describe('The protocols to serve; at least one.'),
+  }),
+  (cfg, path, issues) => {
+    const { grpc, http } = cfg.protocols;
+    if (!grpc && !http) {
+      issues.push({ path: [...path, 'protocols'], message: 'must enable at least one protocol: add `grpc:` and/or `http:` under protocols' });
+      return;
+    }
+    for (const [name, proto] of [['grpc', grpc], ['http', http]] as const) {
+      if (proto && Number(ENDPOINT_RE.exec(proto.endpoint)?.[2]) > 65535) {
+        issues.push({ path: [...path, 'protocols', name, 'endpoint'], message: `"${proto.endpoint}": the port must be at most 65535` });
+      }
+    }
+    if (grpc && http && grpc.endpoint === http.endpoint && !grpc.endpoint.endsWith(':0')) {
+      issues.push({ path: [...path, 'protocols', 'http', 'endpoint'], message: `"${http.endpoint}" is also the grpc endpoint; give each protocol its own port` });
+    }
+    if (http) {
+      const seen = new Map<string, string>();
+      for (const key of ['logs_url_path', 'traces_url_path', 'metrics_url_path'] as const) {
+        const other = seen.get(http[key]);
+        if (other) issues.push({ path: [...path, 'protocols', 'http', key], message: `"${http[key]}" is also ${other}; each signal needs its own path` });
+        seen.set(http[key], key);
+      }
+    }
+  },
+);
+
+export type OtlpReceiverConfig = ConfigOf<typeof otlpReceiverConfig>;
+export type OtlpGrpcConfig = NonNullable<OtlpReceiverConfig['protocols']['grpc']>;
+export type OtlpHttpConfig = NonNullable<OtlpReceiverConfig['protocols']['http']>;
+
+/** Splits a validated endpoint into the host to bind ('' = every interface) and the port. */
+export { parseEndpoint } from '../../src/core/net.js';
+
+/** The request size limit of the gRPC server in bytes. */
+export function grpcMaxRecvBytes(cfg: OtlpGrpcConfig): number {
+  return (cfg.max_recv_msg_size_mib || 4) * 1024 * 1024;
+}

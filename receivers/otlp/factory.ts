@@ -1,0 +1,93 @@
+/**
+ * The `otlp` receiver: OTLP over gRPC (port 4317) and HTTP (port 4318, protobuf and JSON), as the
+ * collector's otlpreceiver. Each request goes to its signal's consumer as received (protobuf bytes; JSON
+ * converted once), and the client is answered when the pipeline accepted or refused it.
+ */
+import type { Consumer } from '../../src/core/consumer.js';
+import type { CreateSettings, Host, Receiver, ReceiverFactory } from '../../src/core/component.js';
+import { messageOf } from '../../src/core/errors.js';
+import { SIGNALS, type Signal } from '../../src/core/signal.js';
+import { otlpReceiverConfig, type OtlpReceiverConfig } from './config.js';
+import { OtlpGrpcServer } from './grpc.js';
+import { OtlpHttpServer } from './http.js';
+import { Ingest } from './ingest.js';
+
+export class OtlpReceiver implements Receiver {
+  private readonly grpc: OtlpGrpcServer | undefined;
+  private readonly http: OtlpHttpServer | undefined;
+  private started = false;
+
+  constructor(
+    private readonly settings: CreateSettings,
+    private readonly config: OtlpReceiverConfig,
+    next: Partial<Record<Signal, Consumer>>,
+  ) {
+    const ingest = new Ingest(settings.id.id, settings.telemetry, next, settings.logger);
+    const { grpc, http } = config.protocols;
+    if (grpc) this.grpc = new OtlpGrpcServer(grpc, ingest, settings.logger);
+    if (http) this.http = new OtlpHttpServer(http, ingest, settings.logger);
+  }
+
+  /** The address the gRPC server is bound to (after start), e.g. the port chosen for `:0`. */
+  get grpcAddress(): { host: string; port: number } | undefined {
+    return this.grpc?.address;
+  }
+
+  /** The address the HTTP server is bound to (after start). */
+  get httpAddress(): { host: string; port: number } | undefined {
+    return this.http?.address;
+  }
+
+  async start(host: Host): Promise<void> {
+    if (this.started) throw new Error(`receivers::${this.settings.id.id}: already started`);
+    this.started = true;
+    const onFatal = (err: Error): void => host.reportFatalError(new Error(`receivers::${this.settings.id.id}: server failed: ${err.message}`, { cause: err }));
+    const { grpc, http } = this.config.protocols;
+    if (this.grpc) await this.listen(() => this.grpc!.start(onFatal), 'grpc', grpc!.endpoint);
+    if (this.http) {
+      try {
+        await this.listen(() => this.http!.start(onFatal), 'http', http!.endpoint);
+      } catch (err) {
+        await this.grpc?.shutdown();
+        throw err;
+      }
+    }
+    this.settings.logger.info('OTLP receiver listening', {
+      ...(this.grpc ? { grpc: formatAddress(this.grpc.address) } : {}),
+      ...(this.http ? { http: formatAddress(this.http.address) } : {}),
+    });
+  }
+
+  private async listen(start: () => Promise<void>, protocol: string, endpoint: string): Promise<void> {
+    try {
+      await start();
+    } catch (err) {
+      throw new Error(
+        `receivers::${this.settings.id.id}: cannot listen on ${endpoint}: ${messageOf(err)} ` +
+          `(is another process using it? choose a free address in protocols.${protocol}.endpoint)`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** Stops accepting on both servers, answers what is in flight, and resolves once both are closed. */
+  async shutdown(): Promise<void> {
+    await Promise.all([this.grpc?.shutdown(), this.http?.shutdown()]);
+  }
+}
+
+function formatAddress(a: { host: string; port: number } | undefined): string | undefined {
+  if (!a) return undefined;
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
+  kind: 'receiver',
+  type: 'otlp',
+  description: 'Receives OTLP logs, traces and metrics over gRPC and HTTP (protobuf and JSON)',
+  signals: SIGNALS,
+  config: otlpReceiverConfig,
+  create(settings, config, next) {
+    return new OtlpReceiver(settings, config, next);
+  },
+};

@@ -1,0 +1,341 @@
+/**
+ * OTLP/gRPC server on Node's own http2 module: the three unary Export methods, with gRPC's framing done
+ * here. grpc-js's server cannot raise the HTTP/2 connection window above 64 KiB, which caps one client
+ * connection at a few hundred MB/s; here every session opens a large window, so one connection carries
+ * multi-MiB requests at loopback speed.
+ *
+ * Wire format (gRPC over HTTP/2): request headers `:method POST`, `:path /pkg.Service/Method`,
+ * `content-type: application/grpc[+proto]`, optional `grpc-encoding`; the body is one message framed as
+ * a compressed flag (1 byte) + length (u32 big-endian) + bytes. The reply is `:status 200` headers, the
+ * framed response message, then trailers `grpc-status` / `grpc-message` (percent-encoded) /
+ * `grpc-status-details-bin` (base64 google.rpc.Status). Errors are sent "trailers-only": one HEADERS
+ * frame carrying the status, ending the stream.
+ */
+import { lookup } from 'node:dns/promises';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { messageOf } from '../../src/core/errors.js';
+import { GRPC_METHOD, SIGNALS, type Signal } from '../../src/core/signal.js';
+import { countItems } from '../../src/core/wire.js';
+import { encodeExportResponse, encodeStatus } from '../../src/otlp/codec.js';
+import type { Logger } from '../../src/telemetry/logger.js';
+import { grpcMaxRecvBytes, parseEndpoint, type OtlpGrpcConfig } from './config.js';
+import { GrpcStatus } from '../../src/otlp/grpc-status.js';
+import { encodeGrpcMessage } from './grpc-message.js';
+import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
+
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+
+/** Per-stream window: a whole default-size (4 MiB) request can be in flight without waiting for updates. */
+const STREAM_WINDOW = 4 * 1024 * 1024;
+/** Connection window: several such requests at once on one connection. */
+const CONNECTION_WINDOW = 32 * 1024 * 1024;
+
+const ACCEPT_ENCODING = 'identity,gzip,deflate';
+
+const {
+  HTTP2_HEADER_STATUS,
+  HTTP2_HEADER_CONTENT_TYPE,
+  HTTP2_HEADER_METHOD,
+  HTTP2_HEADER_PATH,
+  NGHTTP2_NO_ERROR,
+} = http2.constants;
+
+type StreamState = 'reading' | 'processing' | 'done';
+
+export class OtlpGrpcServer {
+  private readonly servers: http2.Http2Server[] = [];
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly methods = new Map<string, Signal>();
+  private readonly maxBytes: number;
+  private okFrames: Partial<Record<Signal, Buffer>> = {};
+  private closing = false;
+  private bound: AddressInfo | undefined;
+
+  constructor(
+    private readonly cfg: OtlpGrpcConfig,
+    private readonly ingest: Ingest,
+    private readonly logger: Logger,
+  ) {
+    this.maxBytes = grpcMaxRecvBytes(cfg);
+    for (const signal of SIGNALS) this.methods.set(GRPC_METHOD[signal], signal);
+  }
+
+  get address(): { host: string; port: number } | undefined {
+    return this.bound ? { host: this.bound.address, port: this.bound.port } : undefined;
+  }
+
+  /** Binds the endpoint (every address of `localhost`, like the HTTP side). Rejects with the listen error. */
+  async start(onFatal: (err: Error) => void): Promise<void> {
+    const { host, port } = parseEndpoint(this.cfg.endpoint);
+    let hosts: string[];
+    if (host === 'localhost') {
+      hosts = [...new Set((await lookup('localhost', { all: true })).map((a) => a.address))];
+      if (hosts.length === 0) hosts = ['127.0.0.1'];
+    } else {
+      hosts = [host === '' ? '::' : host];
+    }
+    try {
+      const first = await this.listenOne(hosts[0]!, port);
+      this.bound = first.address() as AddressInfo;
+      for (const h of hosts.slice(1)) {
+        // Secondary addresses of localhost (e.g. ::1 where IPv6 is off) may be missing: the primary suffices.
+        await this.listenOne(h, this.bound.port).catch((err: unknown) => {
+          this.logger.debug('could not also listen on a secondary localhost address', { host: h, error: messageOf(err) });
+        });
+      }
+    } catch (err) {
+      await this.shutdown();
+      throw err;
+    }
+    for (const server of this.servers) server.on('error', (err) => onFatal(err));
+  }
+
+  private listenOne(host: string, port: number): Promise<http2.Http2Server> {
+    const server = http2.createServer({
+      settings: {
+        initialWindowSize: STREAM_WINDOW,
+        ...(this.cfg.max_concurrent_streams > 0 ? { maxConcurrentStreams: this.cfg.max_concurrent_streams } : {}),
+      },
+      // Node's default (10 MB) refuses new streams once a session buffers that much; the large windows
+      // above allow more in flight. Memory is bounded by the windows and the message size limit.
+      maxSessionMemory: Math.ceil((CONNECTION_WINDOW + 4 * this.maxBytes) / (1024 * 1024)),
+    });
+    server.on('session', (session) => {
+      session.on('error', (err) => this.logger.debug('gRPC connection error', { error: err.message }));
+      if (this.closing) {
+        session.close();
+        return;
+      }
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+      try {
+        session.setLocalWindowSize(CONNECTION_WINDOW);
+      } catch {
+        // The session is already gone.
+      }
+    });
+    server.on('stream', (stream, headers) => this.onStream(stream, headers));
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.removeListener('error', onError);
+        this.servers.push(server);
+        resolve(server);
+      });
+    });
+  }
+
+  /** Stops accepting; lets the calls in flight finish and be answered (GOAWAY to every client), then resolves. */
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    const closed = this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    this.servers.length = 0;
+    for (const session of this.sessions) session.close();
+    await Promise.all(closed);
+  }
+
+  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    stream.on('error', () => {
+      // A reset by the client; the stream's state machine below just stops.
+    });
+    const contentType = headers[HTTP2_HEADER_CONTENT_TYPE];
+    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
+      // Not a gRPC request: the spec's answer is a plain HTTP 415.
+      respondPlain(stream, 415, 'content-type must be application/grpc\n');
+      return;
+    }
+    const path = headers[HTTP2_HEADER_PATH] as string;
+    const signal = this.methods.get(path);
+    if (headers[HTTP2_HEADER_METHOD] !== 'POST' || signal === undefined) {
+      this.refuse(stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${path}; this server serves the OTLP Export methods`);
+      return;
+    }
+    if (!this.ingest.hasConsumer(signal)) {
+      this.refuse(stream, GrpcStatus.UNIMPLEMENTED, noPipelineMessage(signal));
+      return;
+    }
+    if (this.closing) {
+      this.refuse(stream, GrpcStatus.UNAVAILABLE, 'the receiver is shutting down; retry against another instance');
+      return;
+    }
+    const encodingHeader = headers['grpc-encoding'];
+    const encoding = typeof encodingHeader === 'string' ? encodingHeader.trim().toLowerCase() : 'identity';
+    if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
+      this.refuse(stream, GrpcStatus.UNIMPLEMENTED, `grpc-encoding "${encoding}" is not supported; use gzip, deflate or identity`);
+      return;
+    }
+    this.readMessage(stream, signal, encoding);
+  }
+
+  /** Reads the one request message of a unary call into a buffer of its exact size (one copy). */
+  private readMessage(stream: http2.ServerHttp2Stream, signal: Signal, encoding: string): void {
+    let state: StreamState = 'reading';
+    const prefix = Buffer.allocUnsafe(5);
+    let prefixFill = 0;
+    let message: Buffer | undefined;
+    let fill = 0;
+    let compressed = false;
+
+    const fail = (code: number, text: string): void => {
+      state = 'done';
+      stream.removeListener('data', onData);
+      this.refuse(stream, code, text);
+    };
+    const onData = (chunk: Buffer): void => {
+      let off = 0;
+      while (off < chunk.length && state === 'reading') {
+        if (message === undefined || fill === message.length) {
+          if (message !== undefined) {
+            fail(GrpcStatus.INTERNAL, 'more than one request message on a unary call');
+            return;
+          }
+          const n = Math.min(5 - prefixFill, chunk.length - off);
+          chunk.copy(prefix, prefixFill, off, off + n);
+          prefixFill += n;
+          off += n;
+          if (prefixFill < 5) return;
+          const flag = prefix[0]!;
+          const length = prefix.readUInt32BE(1);
+          if (flag > 1) {
+            fail(GrpcStatus.INTERNAL, `invalid message framing: compressed flag ${flag}`);
+            return;
+          }
+          compressed = flag === 1;
+          if (compressed && encoding === 'identity') {
+            fail(GrpcStatus.INTERNAL, 'message is marked compressed but the request has no grpc-encoding');
+            return;
+          }
+          if (length > this.maxBytes) {
+            this.ingest.failed(signal, 'grpc', 0);
+            fail(GrpcStatus.RESOURCE_EXHAUSTED, tooLargeMessage(length, this.maxBytes));
+            return;
+          }
+          message = Buffer.allocUnsafe(length);
+          fill = 0;
+        } else {
+          const n = Math.min(message.length - fill, chunk.length - off);
+          chunk.copy(message, fill, off, off + n);
+          fill += n;
+          off += n;
+        }
+      }
+    };
+    stream.on('data', onData);
+    stream.once('end', () => {
+      if (state !== 'reading') return;
+      if (message === undefined || fill < message.length) {
+        fail(GrpcStatus.INTERNAL, message === undefined ? 'the call carried no request message' : 'the request message was cut short');
+        return;
+      }
+      state = 'processing';
+      this.process(stream, signal, message, compressed ? encoding : 'identity').catch((err: unknown) => {
+        this.logger.error('OTLP/gRPC request handling failed', { error: messageOf(err) });
+        this.refuse(stream, GrpcStatus.INTERNAL, `internal error: ${messageOf(err)}`);
+      });
+    });
+  }
+
+  private async process(stream: http2.ServerHttp2Stream, signal: Signal, message: Buffer, encoding: string): Promise<void> {
+    let bytes = message;
+    if (encoding !== 'identity') {
+      try {
+        const opts = { maxOutputLength: this.maxBytes };
+        bytes = await (encoding === 'gzip' ? gunzip(message, opts) : inflate(message, opts));
+      } catch (err) {
+        this.ingest.failed(signal, 'grpc', 0);
+        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+          this.refuse(stream, GrpcStatus.RESOURCE_EXHAUSTED, tooLargeMessage(undefined, this.maxBytes));
+        } else {
+          this.refuse(stream, GrpcStatus.INTERNAL, `could not decompress the ${encoding} request message: ${messageOf(err)}`);
+        }
+        return;
+      }
+    }
+    this.ingest.received('grpc', bytes.length);
+    let items: number;
+    try {
+      items = countItems(signal, bytes);
+    } catch (err) {
+      this.ingest.failed(signal, 'grpc', 0);
+      this.refuse(stream, GrpcStatus.INVALID_ARGUMENT, `malformed protobuf ${REQUEST_TYPE[signal]}: ${messageOf(err)}`);
+      return;
+    }
+    const refusal = await this.ingest.deliver(signal, 'grpc', bytes, items);
+    if (refusal) {
+      this.refuse(stream, refusal.grpcCode, refusal.message, refusal.retryAfterMs);
+      return;
+    }
+    this.respondOk(stream, signal);
+  }
+
+  private respondOk(stream: http2.ServerHttp2Stream, signal: Signal): void {
+    if (stream.destroyed || stream.closed) return;
+    let frame = this.okFrames[signal];
+    if (!frame) {
+      const body = encodeExportResponse(signal, 'proto');
+      frame = Buffer.allocUnsafe(5 + body.length);
+      frame[0] = 0;
+      frame.writeUInt32BE(body.length, 1);
+      frame.set(body, 5);
+      this.okFrames[signal] = frame;
+    }
+    try {
+      stream.respond(
+        { [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING },
+        { waitForTrailers: true },
+      );
+      stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(frame);
+    } catch {
+      // The client reset the stream meanwhile.
+    }
+  }
+
+  /** A trailers-only reply carrying the status; RetryInfo goes into grpc-status-details-bin when given. */
+  private refuse(stream: http2.ServerHttp2Stream, code: number, message: string, retryDelayMs?: number): void {
+    if (stream.destroyed || stream.closed || stream.headersSent) return;
+    this.logger.debug('refused an OTLP/gRPC request', { code, reason: message });
+    const headers: http2.OutgoingHttpHeaders = {
+      [HTTP2_HEADER_STATUS]: 200,
+      [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
+      'grpc-accept-encoding': ACCEPT_ENCODING,
+      'grpc-status': String(code),
+      'grpc-message': encodeGrpcMessage(message),
+    };
+    if (retryDelayMs !== undefined) {
+      // Unpadded base64, as the gRPC spec asks senders of -bin headers.
+      headers['grpc-status-details-bin'] = Buffer.from(encodeStatus('proto', code, message, retryDelayMs)).toString('base64').replace(/=+$/, '');
+    }
+    try {
+      stream.respond(headers, { endStream: true });
+    } catch {
+      return;
+    }
+    // The call is answered; if the client is still sending, tell it to stop (RST_STREAM NO_ERROR, as
+    // grpc-go does) rather than reading what nobody will use.
+    if (!stream.readableEnded) {
+      setImmediate(() => {
+        if (!stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
+      });
+    }
+  }
+}
+
+function respondPlain(stream: http2.ServerHttp2Stream, status: number, text: string): void {
+  try {
+    stream.respond({ [HTTP2_HEADER_STATUS]: status, [HTTP2_HEADER_CONTENT_TYPE]: 'text/plain' });
+    stream.end(text);
+  } catch {
+    // Stream already gone.
+  }
+}
+
+function tooLargeMessage(length: number | undefined, max: number): string {
+  const what = length === undefined ? 'decompressed request message' : `request message of ${length} bytes`;
+  return `${what} is larger than the limit of ${max} bytes (protocols.grpc.max_recv_msg_size_mib); send smaller requests`;
+}

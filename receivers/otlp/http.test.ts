@@ -1,0 +1,471 @@
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import zlib from 'node:zlib';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseComponentId } from '../../src/core/component.js';
+import type { Consumer } from '../../src/core/consumer.js';
+import { PermanentError, RetryableError } from '../../src/core/errors.js';
+import type { Payload } from '../../src/core/payload.js';
+import { HTTP_PATH, SIGNALS, type Signal } from '../../src/core/signal.js';
+import { countItems } from '../../src/core/wire.js';
+import { decodeStatus, requestFromJson, type Encoding } from '../../src/otlp/codec.js';
+import { GrpcStatus } from '../../src/otlp/grpc-status.js';
+import { silentLogger } from '../../src/telemetry/logger.js';
+import { Telemetry } from '../../src/telemetry/telemetry.js';
+import { otlpReceiverConfig } from './config.js';
+import { OtlpReceiver, otlpReceiverFactory } from './factory.js';
+
+const EXAMPLES = '/work/shared/otlp-examples';
+const EXAMPLE_FILE: Record<Signal, string> = { logs: 'logs.json', traces: 'trace.json', metrics: 'metrics.json' };
+
+/** Records what reaches the pipeline, or refuses with the error the test chose. */
+class TestConsumer implements Consumer {
+  payloads: Payload[] = [];
+  refuse: (() => Error) | undefined;
+  delayMs = 0;
+  async consume(p: Payload): Promise<void> {
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.refuse) throw this.refuse();
+    this.payloads.push(p);
+  }
+}
+
+const host = { reportFatalError: (err: Error) => { throw err; } };
+
+function parseConfig(raw: unknown) {
+  const issues: { path: string[]; message: string }[] = [];
+  const cfg = otlpReceiverConfig.parse(raw, [], issues);
+  expect(issues).toEqual([]);
+  return cfg;
+}
+
+async function startReceiver(httpCfg: Record<string, unknown>, consumer: Consumer, telemetry: Telemetry): Promise<{ receiver: OtlpReceiver; base: string }> {
+  const cfg = parseConfig({ protocols: { http: { endpoint: '127.0.0.1:0', ...httpCfg } } });
+  const receiver = otlpReceiverFactory.create(
+    { id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, telemetry },
+    cfg,
+    { logs: consumer, traces: consumer, metrics: consumer },
+  ) as OtlpReceiver;
+  await receiver.start(host);
+  return { receiver, base: `http://127.0.0.1:${receiver.httpAddress!.port}` };
+}
+
+/** A small valid ExportLogsServiceRequest, as protobuf bytes, from the opentelemetry-proto example. */
+let logsJson: string;
+let logsProto: Uint8Array;
+
+beforeAll(async () => {
+  logsJson = await readFile(`${EXAMPLES}/logs.json`, 'utf8');
+  logsProto = requestFromJson('logs', logsJson);
+});
+
+function encodingOfResponse(res: Response): Encoding {
+  return res.headers.get('content-type')?.startsWith('application/json') ? 'json' : 'proto';
+}
+
+async function statusOf(res: Response): Promise<{ code: number; message: string; retryDelayMs?: number }> {
+  const body = new Uint8Array(await res.arrayBuffer());
+  const st = decodeStatus(encodingOfResponse(res), body);
+  expect(st, `a google.rpc.Status body for HTTP ${res.status}`).toBeDefined();
+  return st!;
+}
+
+async function counter(telemetry: Telemetry, name: 'receiverAccepted' | 'receiverRefused' | 'receiverFailed', signal: Signal): Promise<number> {
+  const m = await telemetry[name][signal].get();
+  return m.values.reduce((a, v) => a + v.value, 0);
+}
+
+/** gzip of `mib` MiB of zeros, made as a stream so the test never holds the inflated bytes itself. */
+async function gzipBomb(mib: number): Promise<Buffer> {
+  const gz = zlib.createGzip({ level: 9 });
+  const out: Buffer[] = [];
+  gz.on('data', (c: Buffer) => out.push(c));
+  const done = new Promise((r) => gz.on('end', r));
+  const zeros = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < mib; i++) {
+    if (!gz.write(zeros)) await new Promise((r) => gz.once('drain', r));
+  }
+  gz.end();
+  await done;
+  return Buffer.concat(out);
+}
+
+describe('otlp receiver over HTTP', () => {
+  const telemetry = new Telemetry();
+  const consumer = new TestConsumer();
+  let receiver: OtlpReceiver;
+  let base: string;
+
+  beforeAll(async () => {
+    ({ receiver, base } = await startReceiver({ max_request_body_size: 1024 * 1024 }, consumer, telemetry));
+  });
+  afterAll(async () => {
+    await receiver.shutdown();
+    telemetry.close();
+  });
+
+  interface Case {
+    name: string;
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: () => Uint8Array | string;
+    refuse?: () => Error;
+    status: number;
+    check: (res: Response) => Promise<void>;
+  }
+
+  const cases: Case[] = [
+    {
+      name: '200 protobuf: response in protobuf, bytes forwarded unchanged',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: () => logsProto,
+      status: 200,
+      async check(res) {
+        expect(res.headers.get('content-type')).toBe('application/x-protobuf');
+        // A full success is an empty ExportLogsServiceResponse (no partial_success).
+        expect((await res.arrayBuffer()).byteLength).toBe(0);
+        const p = consumer.payloads.at(-1)!;
+        expect(p.signal).toBe('logs');
+        expect(Buffer.from(p.bytes).equals(Buffer.from(logsProto))).toBe(true);
+      },
+    },
+    {
+      name: '200 JSON with charset: response in JSON, payload converted to protobuf',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: () => logsJson,
+      status: 200,
+      async check(res) {
+        expect(res.headers.get('content-type')).toBe('application/json');
+        expect(JSON.parse(await res.text())).toEqual({});
+        const p = consumer.payloads.at(-1)!;
+        expect(Buffer.from(p.bytes).equals(Buffer.from(logsProto))).toBe(true);
+        expect(p.itemCount).toBeGreaterThan(0);
+      },
+    },
+    {
+      name: '200 gzip protobuf body inflated',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
+      body: () => zlib.gzipSync(logsProto),
+      status: 200,
+      async check() {
+        expect(Buffer.from(consumer.payloads.at(-1)!.bytes).equals(Buffer.from(logsProto))).toBe(true);
+      },
+    },
+    {
+      name: '200 deflate JSON body inflated',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'deflate' },
+      body: () => zlib.deflateSync(logsJson),
+      status: 200,
+      async check() {
+        expect(Buffer.from(consumer.payloads.at(-1)!.bytes).equals(Buffer.from(logsProto))).toBe(true);
+      },
+    },
+    {
+      name: '400 malformed protobuf, Status in protobuf',
+      headers: { 'content-type': 'application/x-protobuf' },
+      // resource_logs (field 1) claiming 127 bytes with 2 present.
+      body: () => Uint8Array.of(0x0a, 0x7f, 0x01, 0x02),
+      status: 400,
+      async check(res) {
+        expect(res.headers.get('content-type')).toBe('application/x-protobuf');
+        const st = await statusOf(res);
+        expect(st.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+        expect(st.message).toMatch(/malformed protobuf ExportLogsServiceRequest/);
+      },
+    },
+    {
+      name: '400 bad JSON, Status in JSON naming the problem',
+      headers: { 'content-type': 'application/json' },
+      body: () => '{"resourceLogs": [',
+      status: 400,
+      async check(res) {
+        const st = await statusOf(res);
+        expect(st.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+        expect(st.message).toMatch(/invalid OTLP\/JSON/);
+      },
+    },
+    {
+      name: '400 gzip header but not gzip data',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
+      body: () => logsProto,
+      status: 400,
+      async check(res) {
+        expect((await statusOf(res)).message).toMatch(/not valid gzip/);
+      },
+    },
+    {
+      name: '405 for GET, with Allow: POST',
+      method: 'GET',
+      status: 405,
+      async check(res) {
+        expect(res.headers.get('allow')).toBe('POST');
+        const st = await statusOf(res);
+        expect(st.message).toMatch(/GET is not allowed/);
+      },
+    },
+    {
+      name: '404 for an unknown path',
+      path: '/v1/nope',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: () => logsProto,
+      status: 404,
+      async check(res) {
+        expect((await statusOf(res)).message).toMatch(/no OTLP endpoint at \/v1\/nope/);
+      },
+    },
+    {
+      name: '415 for text/plain, Status in JSON',
+      headers: { 'content-type': 'text/plain' },
+      body: () => 'hello',
+      status: 415,
+      async check(res) {
+        expect(res.headers.get('content-type')).toBe('application/json');
+        expect((await statusOf(res)).message).toMatch(/Content-Type "text\/plain" is not supported/);
+      },
+    },
+    {
+      name: '415 for a body without Content-Type',
+      body: () => logsProto,
+      status: 415,
+      async check(res) {
+        expect((await statusOf(res)).message).toMatch(/without Content-Type/);
+      },
+    },
+    {
+      name: '415 for an unsupported Content-Encoding',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'br' },
+      body: () => logsProto,
+      status: 415,
+      async check(res) {
+        expect((await statusOf(res)).message).toMatch(/Content-Encoding "br"/);
+      },
+    },
+    {
+      name: '413 when the inflated body passes the limit',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
+      body: () => zlib.gzipSync(Buffer.alloc(2 * 1024 * 1024)),
+      status: 413,
+      async check(res) {
+        expect((await statusOf(res)).message).toMatch(/decompressed body is over the limit of 1048576 bytes/);
+      },
+    },
+    {
+      name: '503 + Retry-After for a retryable refusal',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: () => logsProto,
+      refuse: () => new RetryableError('queue full', { retryAfterMs: 2000 }),
+      status: 503,
+      async check(res) {
+        expect(res.headers.get('retry-after')).toBe('2');
+        const st = await statusOf(res);
+        expect(st).toEqual({ code: GrpcStatus.UNAVAILABLE, message: 'queue full', retryDelayMs: 2000 });
+      },
+    },
+    {
+      name: '503 without Retry-After when no delay is known',
+      headers: { 'content-type': 'application/json' },
+      body: () => logsJson,
+      refuse: () => new RetryableError('exporter down'),
+      status: 503,
+      async check(res) {
+        expect(res.headers.get('retry-after')).toBeNull();
+        expect((await statusOf(res)).message).toBe('exporter down');
+      },
+    },
+    {
+      name: '429 + Retry-After when throttled (JSON Status)',
+      headers: { 'content-type': 'application/json' },
+      body: () => logsJson,
+      refuse: () => new RetryableError('over budget', { retryAfterMs: 1500, throttled: true }),
+      status: 429,
+      async check(res) {
+        expect(res.headers.get('retry-after')).toBe('2');
+        const st = await statusOf(res);
+        expect(st).toEqual({ code: GrpcStatus.RESOURCE_EXHAUSTED, message: 'over budget', retryDelayMs: 1500 });
+      },
+    },
+    {
+      name: '400 for a permanent refusal',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: () => logsProto,
+      refuse: () => new PermanentError('attribute too long'),
+      status: 400,
+      async check(res) {
+        const st = await statusOf(res);
+        expect(st.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+        expect(st.message).toBe('attribute too long');
+      },
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.name, async () => {
+      consumer.refuse = c.refuse;
+      try {
+        const res = await fetch(base + (c.path ?? '/v1/logs'), { method: c.method ?? 'POST', headers: c.headers, body: c.body?.() });
+        expect(res.status).toBe(c.status);
+        await c.check(res);
+      } finally {
+        consumer.refuse = undefined;
+      }
+      // The server keeps serving after each reply.
+      const after = await fetch(base + '/v1/logs', { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: logsProto });
+      expect(after.status).toBe(200);
+      await after.arrayBuffer();
+    });
+  }
+
+  it('413 from Content-Length before the body is sent', async () => {
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(`${base}/v1/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', 'content-length': String(50 * 1024 * 1024) },
+      });
+      req.on('response', resolve);
+      req.on('error', reject);
+      // Headers only: the reply must come without a byte of the 50 MiB body.
+      req.flushHeaders();
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.headers['connection']).toBe('close');
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const st = decodeStatus('proto', Buffer.concat(chunks))!;
+    expect(st.code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+    expect(st.message).toMatch(/Content-Length 52428800 is over the limit/);
+    res.socket.destroy();
+  });
+
+  /** POSTs a body in chunks without Content-Length (chunked transfer encoding). */
+  function postChunked(chunks: Buffer[]): Promise<{ status: number; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(`${base}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' } });
+      req.on('response', async (res) => {
+        const parts: Buffer[] = [];
+        for await (const c of res) parts.push(c as Buffer);
+        resolve({ status: res.statusCode!, body: Buffer.concat(parts) });
+      });
+      req.on('error', reject);
+      for (const c of chunks) req.write(c);
+      req.end();
+    });
+  }
+
+  it('reads chunked bodies (no Content-Length) and limits them as they arrive', async () => {
+    const half = Math.floor(logsProto.length / 2);
+    const ok = await postChunked([Buffer.from(logsProto.subarray(0, half)), Buffer.from(logsProto.subarray(half))]);
+    expect(ok.status).toBe(200);
+    expect(Buffer.from(consumer.payloads.at(-1)!.bytes).equals(Buffer.from(logsProto))).toBe(true);
+    const big = await postChunked(Array.from({ length: 3 }, () => Buffer.alloc(512 * 1024)));
+    expect(big.status).toBe(413);
+    expect(decodeStatus('proto', big.body)!.message).toMatch(/the body is over the limit of 1048576 bytes/);
+  });
+
+  it('413 for a gzip bomb without inflating it whole', async () => {
+    const bomb = await gzipBomb(100);
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const rssBefore = process.memoryUsage().rss;
+    const res = await fetch(`${base}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }, body: bomb });
+    expect(res.status).toBe(413);
+    expect((await statusOf(res)).code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+    // Inflating 100 MiB would have moved RSS by ~100 MB; the limit stops it after ~1 MiB.
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(40 * 1024 * 1024);
+    const after = await fetch(`${base}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: logsProto });
+    expect(after.status).toBe(200);
+  });
+
+  it('accepts the opentelemetry-proto JSON examples of every signal and counts their items', async () => {
+    for (const signal of SIGNALS) {
+      const text = await readFile(`${EXAMPLES}/${EXAMPLE_FILE[signal]}`, 'utf8');
+      const before = await counter(telemetry, 'receiverAccepted', signal);
+      const res = await fetch(base + HTTP_PATH[signal], { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+      expect(res.status, signal).toBe(200);
+      const p = consumer.payloads.at(-1)!;
+      expect(p.signal).toBe(signal);
+      expect(Buffer.from(p.bytes).equals(Buffer.from(requestFromJson(signal, text)))).toBe(true);
+      expect(p.itemCount).toBeGreaterThan(0);
+      expect((await counter(telemetry, 'receiverAccepted', signal)) - before).toBe(p.itemCount);
+    }
+  });
+
+  it('interoperates with the OpenTelemetry JS trace exporters (OTLP/HTTP JSON and protobuf)', async () => {
+    for (const Exporter of [JsonTraceExporter, ProtoTraceExporter]) {
+      const before = consumer.payloads.length;
+      const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new Exporter({ url: `${base}/v1/traces` }))] });
+      provider.getTracer('test').startSpan('span from the SDK').end();
+      await provider.forceFlush();
+      await provider.shutdown();
+      expect(consumer.payloads.length, Exporter.name).toBe(before + 1);
+      const p = consumer.payloads.at(-1)!;
+      expect(p.signal).toBe('traces');
+      expect(p.itemCount).toBe(1);
+      expect(JSON.stringify(p.decode(), (_k, v) => (typeof v === 'bigint' ? String(v) : v))).toContain('span from the SDK');
+    }
+  });
+
+  it('counts refused and failed items', async () => {
+    const refusedBefore = await counter(telemetry, 'receiverRefused', 'logs');
+    consumer.refuse = () => new RetryableError('no');
+    const res = await fetch(`${base}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: logsProto });
+    consumer.refuse = undefined;
+    expect(res.status).toBe(503);
+    const items = countItems('logs', logsProto);
+    expect((await counter(telemetry, 'receiverRefused', 'logs')) - refusedBefore).toBe(items);
+    const failed = await telemetry.receiverFailed.logs.get();
+    expect(failed.values.some((v) => v.labels['transport'] === 'http' && v.labels['receiver'] === 'otlp')).toBe(true);
+    const bytes = await telemetry.receiverBytes.get();
+    expect(bytes.values.find((v) => v.labels['transport'] === 'http')!.value).toBeGreaterThan(0);
+  });
+});
+
+describe('otlp receiver HTTP lifecycle', () => {
+  it('answers a request in flight during shutdown, then stops listening', async () => {
+    const telemetry = new Telemetry();
+    const consumer = new TestConsumer();
+    consumer.delayMs = 300;
+    const { receiver, base } = await startReceiver({}, consumer, telemetry);
+    const logs = requestFromJson('logs', await readFile(`${EXAMPLES}/logs.json`, 'utf8'));
+    const inFlight = fetch(`${base}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: logs });
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    await receiver.shutdown();
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(consumer.payloads).toHaveLength(1);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await expect(fetch(`${base}/v1/logs`, { method: 'POST', body: logs })).rejects.toThrow();
+    telemetry.close();
+  });
+
+  it('names the endpoint when the port is taken', async () => {
+    const telemetry = new Telemetry();
+    const first = await startReceiver({}, new TestConsumer(), telemetry);
+    const endpoint = `127.0.0.1:${first.receiver.httpAddress!.port}`;
+    const second = otlpReceiverFactory.create(
+      { id: parseComponentId('otlp/2')!, kind: 'receiver', logger: silentLogger, telemetry },
+      parseConfig({ protocols: { http: { endpoint } } }),
+      { logs: new TestConsumer() },
+    );
+    await expect(second.start(host)).rejects.toThrow(`receivers::otlp/2: cannot listen on ${endpoint}: listen EADDRINUSE`);
+    await first.receiver.shutdown();
+    telemetry.close();
+  });
+
+  it('answers 404 with a Status for a signal no pipeline takes', async () => {
+    const telemetry = new Telemetry();
+    const cfg = parseConfig({ protocols: { http: { endpoint: '127.0.0.1:0' } } });
+    const receiver = otlpReceiverFactory.create({ id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, telemetry }, cfg, {
+      logs: new TestConsumer(),
+    }) as OtlpReceiver;
+    await receiver.start(host);
+    const res = await fetch(`http://127.0.0.1:${receiver.httpAddress!.port}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(404);
+    expect((await statusOf(res)).message).toMatch(/no traces pipeline/);
+    await receiver.shutdown();
+    telemetry.close();
+  });
+});

@@ -1,0 +1,344 @@
+/**
+ * OTLP/HTTP server (fastify): POST /v1/logs|traces|metrics with protobuf or JSON bodies, optionally gzip
+ * or deflate compressed. The handler takes the raw request stream itself, so a body is held once (one
+ * Buffer.concat or one preallocated buffer) and a compressed body is inflated as it arrives with a
+ * running limit: a gzip bomb is refused after `max_request_body_size` bytes, never inflated whole.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { messageOf } from '../../src/core/errors.js';
+import type { Signal } from '../../src/core/signal.js';
+import { countItems } from '../../src/core/wire.js';
+import { OtlpJsonError, encodeExportResponse, encodeStatus, requestFromJson, type Encoding } from '../../src/otlp/codec.js';
+import type { Logger } from '../../src/telemetry/logger.js';
+import { parseEndpoint, type OtlpHttpConfig } from './config.js';
+import { GrpcStatus } from '../../src/otlp/grpc-status.js';
+import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
+
+const CONTENT_TYPE: Record<Encoding, string> = { proto: 'application/x-protobuf', json: 'application/json' };
+
+type Coding = 'identity' | 'gzip' | 'deflate';
+
+/** A failure while reading the body; `status` 0 means the client went away (nothing to answer). */
+class BodyError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** Size of the buffers zlib emits while inflating: fewer, larger chunks to join. */
+const INFLATE_CHUNK = 64 * 1024;
+
+export class OtlpHttpServer {
+  private app: FastifyInstance | undefined;
+  private closing = false;
+  private readonly limit: number;
+  private readonly okBodies = new Map<string, Buffer>();
+  private bound: AddressInfo | undefined;
+
+  constructor(
+    private readonly cfg: OtlpHttpConfig,
+    private readonly ingest: Ingest,
+    private readonly logger: Logger,
+  ) {
+    this.limit = cfg.max_request_body_size;
+  }
+
+  /** The bound address (after start), e.g. to learn the port chosen for `:0`. */
+  get address(): { host: string; port: number } | undefined {
+    return this.bound ? { host: this.bound.address, port: this.bound.port } : undefined;
+  }
+
+  /** Binds the endpoint. Rejects with the listen error (the caller names the receiver and endpoint). */
+  async start(onFatal: (err: Error) => void): Promise<void> {
+    const app = Fastify({
+      logger: false,
+      // Longer than common client idle timeouts, so a client rarely reuses a socket the server just closed.
+      keepAliveTimeout: 60_000,
+      // During shutdown this receiver answers new requests itself (with a google.rpc.Status body).
+      return503OnClosing: false,
+      forceCloseConnections: 'idle',
+      exposeHeadRoutes: false,
+    });
+    // One catch-all parser that leaves the stream unread: the handler reads it with its own limits.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+    const paths: [Signal, string][] = [
+      ['logs', this.cfg.logs_url_path],
+      ['traces', this.cfg.traces_url_path],
+      ['metrics', this.cfg.metrics_url_path],
+    ];
+    for (const [signal, path] of paths) {
+      app.all(path, (request, reply) => {
+        this.handle(signal, request, reply);
+      });
+    }
+    app.setNotFoundHandler((request, reply) => {
+      const known = paths.map((p) => p[1]).join(', ');
+      this.sendStatus(request.raw, reply, 404, GrpcStatus.NOT_FOUND, `no OTLP endpoint at ${request.raw.url}; POST to ${known}`, encodingOf(request.raw));
+    });
+    app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+      this.sendStatus(request.raw, reply, status, status === 500 ? GrpcStatus.INTERNAL : GrpcStatus.INVALID_ARGUMENT, err.message, encodingOf(request.raw));
+    });
+
+    const { host, port } = parseEndpoint(this.cfg.endpoint);
+    // fastify binds every address of `localhost` (IPv4 and IPv6), as clients may try either.
+    await app.listen({ host: host === '' ? '::' : host, port });
+    this.app = app;
+    this.bound = app.server.address() as AddressInfo;
+    app.server.on('error', (err) => onFatal(err));
+  }
+
+  /** Stops accepting, answers the requests in flight, closes idle keep-alive connections. */
+  async shutdown(): Promise<void> {
+    const app = this.app;
+    if (!app) return;
+    this.closing = true;
+    this.app = undefined;
+    await app.close();
+  }
+
+  private handle(signal: Signal, request: FastifyRequest, reply: FastifyReply): void {
+    const req = request.raw;
+    if (req.method !== 'POST') {
+      reply.header('allow', 'POST');
+      this.sendStatus(req, reply, 405, GrpcStatus.UNIMPLEMENTED, `${req.method} is not allowed on ${req.url}; OTLP/HTTP takes POST`, encodingOf(req));
+      return;
+    }
+    const encoding = encodingOf(req);
+    if (encoding === undefined) {
+      const ct = req.headers['content-type'];
+      this.sendStatus(
+        req,
+        reply,
+        415,
+        GrpcStatus.UNIMPLEMENTED,
+        `${ct ? `Content-Type "${ct}"` : 'a request without Content-Type'} is not supported; send application/x-protobuf or application/json`,
+        'json',
+      );
+      return;
+    }
+    if (this.closing) {
+      this.sendStatus(req, reply, 503, GrpcStatus.UNAVAILABLE, 'the receiver is shutting down; retry against another instance', encoding);
+      return;
+    }
+    if (!this.ingest.hasConsumer(signal)) {
+      this.sendStatus(req, reply, 404, GrpcStatus.NOT_FOUND, noPipelineMessage(signal), encoding);
+      return;
+    }
+    const coding = codingOf(req.headers['content-encoding']);
+    if (coding === undefined) {
+      this.sendStatus(req, reply, 415, GrpcStatus.UNIMPLEMENTED, `Content-Encoding "${req.headers['content-encoding']}" is not supported; use gzip, deflate or none`, encoding);
+      return;
+    }
+    const lengthHeader = req.headers['content-length'];
+    const contentLength = lengthHeader === undefined ? undefined : Number(lengthHeader);
+    if (contentLength !== undefined && contentLength > this.limit) {
+      this.sendStatus(req, reply, 413, GrpcStatus.RESOURCE_EXHAUSTED, tooLargeMessage(this.limit, `Content-Length ${contentLength}`), encoding);
+      return;
+    }
+    readBody(req, coding, this.limit, coding === 'identity' ? contentLength : undefined).then(
+      (body) =>
+        this.ingestBody(signal, encoding, body, req, reply).catch((err: unknown) => {
+          this.logger.error('OTLP/HTTP request handling failed', { error: messageOf(err) });
+          this.sendStatus(req, reply, 500, GrpcStatus.INTERNAL, `internal error: ${messageOf(err)}`, encoding);
+        }),
+      (err: unknown) => {
+        if (err instanceof BodyError && err.status !== 0) {
+          if (err.status === 400) this.ingest.failed(signal, 'http', 0);
+          this.sendStatus(req, reply, err.status, err.status === 413 ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INVALID_ARGUMENT, err.message, encoding);
+        }
+        // Otherwise the client went away mid-body: nobody to answer.
+      },
+    );
+  }
+
+  private async ingestBody(signal: Signal, encoding: Encoding, body: Buffer, req: IncomingMessage, reply: FastifyReply): Promise<void> {
+    this.ingest.received('http', body.length);
+    let bytes: Uint8Array = body;
+    let items: number;
+    try {
+      if (encoding === 'json') bytes = requestFromJson(signal, body.toString('utf8'));
+      items = countItems(signal, bytes);
+    } catch (err) {
+      this.ingest.failed(signal, 'http', 0);
+      // The codec's OtlpJsonError already names the field at fault.
+      const text =
+        encoding === 'proto'
+          ? `malformed protobuf ${REQUEST_TYPE[signal]}: ${messageOf(err)}`
+          : err instanceof OtlpJsonError
+            ? err.message
+            : `invalid OTLP/JSON ${REQUEST_TYPE[signal]}: ${messageOf(err)}`;
+      this.sendStatus(req, reply, 400, GrpcStatus.INVALID_ARGUMENT, text, encoding);
+      return;
+    }
+    const refusal = await this.ingest.deliver(signal, 'http', bytes, items);
+    if (refusal) {
+      if (refusal.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(refusal.retryAfterMs / 1000)));
+      this.sendStatus(req, reply, refusal.httpStatus, refusal.grpcCode, refusal.message, encoding, refusal.retryAfterMs);
+      return;
+    }
+    // A reply sent while shutting down closes its connection, so the server's close need not wait for it.
+    if (this.closing) reply.header('connection', 'close');
+    reply.code(200).header('content-type', CONTENT_TYPE[encoding]).send(this.okBody(signal, encoding));
+  }
+
+  /** The full-success response of a signal in an encoding: constant, so built once. */
+  private okBody(signal: Signal, encoding: Encoding): Buffer {
+    const key = signal + encoding;
+    let body = this.okBodies.get(key);
+    if (!body) {
+      body = toBuffer(encodeExportResponse(signal, encoding));
+      this.okBodies.set(key, body);
+    }
+    return body;
+  }
+
+  /**
+   * Answers with a google.rpc.Status body. When the request body was left unread (an early refusal) the
+   * connection is closed after the reply, so the client stops sending what nobody will read.
+   */
+  private sendStatus(
+    req: IncomingMessage,
+    reply: FastifyReply,
+    httpStatus: number,
+    grpcCode: number,
+    message: string,
+    encoding: Encoding | undefined,
+    retryDelayMs?: number,
+  ): void {
+    if (reply.sent || req.socket?.destroyed) return;
+    const enc = encoding ?? 'json';
+    if (!req.complete || this.closing) reply.header('connection', 'close');
+    this.logger.debug('refused an OTLP/HTTP request', { status: httpStatus, path: req.url, reason: message });
+    reply.code(httpStatus).header('content-type', CONTENT_TYPE[enc]).send(toBuffer(encodeStatus(enc, grpcCode, message, retryDelayMs)));
+  }
+}
+
+function toBuffer(u8: Uint8Array): Buffer {
+  return Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+}
+
+/** The OTLP encoding named by the Content-Type (parameters such as charset ignored). */
+function encodingOf(req: IncomingMessage): Encoding | undefined {
+  const ct = req.headers['content-type'];
+  if (!ct) return undefined;
+  const semi = ct.indexOf(';');
+  const type = (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+  if (type === 'application/x-protobuf') return 'proto';
+  if (type === 'application/json') return 'json';
+  return undefined;
+}
+
+function codingOf(header: string | undefined): Coding | undefined {
+  if (header === undefined) return 'identity';
+  switch (header.trim().toLowerCase()) {
+    case '':
+    case 'identity':
+      return 'identity';
+    case 'gzip':
+    case 'x-gzip':
+      return 'gzip';
+    case 'deflate':
+    case 'zlib':
+      return 'deflate';
+    default:
+      return undefined;
+  }
+}
+
+function tooLargeMessage(limit: number, what: string): string {
+  return `request body too large: ${what} is over the limit of ${limit} bytes (protocols.http.max_request_body_size); send smaller requests`;
+}
+
+/**
+ * Reads a request body, inflating it if compressed, and fails with 413 as soon as the (inflated) size
+ * passes `limit`. With a known Content-Length and no compression the bytes land in one preallocated buffer.
+ */
+function readBody(req: IncomingMessage, coding: Coding, limit: number, contentLength: number | undefined): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    let settled = false;
+    let inflater: zlib.Gunzip | zlib.Inflate | undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let wire = 0;
+    let pre: Buffer | undefined = contentLength !== undefined && Number.isInteger(contentLength) ? Buffer.allocUnsafe(contentLength) : undefined;
+
+    const settle = (err: Error | undefined, body?: Buffer): void => {
+      if (settled) return;
+      settled = true;
+      req.removeListener('data', onWireData);
+      req.removeListener('end', onWireEnd);
+      req.removeListener('error', onWireError);
+      req.removeListener('close', onWireClose);
+      if (err) {
+        inflater?.destroy();
+        // Keep draining into nothing: the reply closes the connection.
+        req.resume();
+        reject(err);
+      } else {
+        resolve(body!);
+      }
+    };
+    const collect = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        settle(new BodyError(413, tooLargeMessage(limit, inflater ? 'the decompressed body' : 'the body')));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onWireData = (chunk: Buffer): void => {
+      wire += chunk.length;
+      if (inflater) {
+        if (wire > limit) {
+          settle(new BodyError(413, tooLargeMessage(limit, 'the compressed body')));
+          return;
+        }
+        if (!inflater.write(chunk)) req.pause();
+      } else if (pre) {
+        if (wire > pre.length) {
+          // The HTTP parser enforces Content-Length; this only guards the buffer.
+          settle(new BodyError(400, 'request body is longer than its Content-Length'));
+          return;
+        }
+        chunk.copy(pre, wire - chunk.length);
+      } else {
+        collect(chunk);
+      }
+    };
+    const onWireEnd = (): void => {
+      if (inflater) {
+        inflater.end();
+      } else if (pre) {
+        settle(undefined, wire === pre.length ? pre : pre.subarray(0, wire));
+        pre = undefined;
+      } else {
+        settle(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      }
+    };
+    const onWireError = (): void => settle(new BodyError(0, 'client went away'));
+    const onWireClose = (): void => {
+      if (!req.complete) settle(new BodyError(0, 'client went away'));
+    };
+
+    if (coding !== 'identity') {
+      const inf = coding === 'gzip' ? zlib.createGunzip({ chunkSize: INFLATE_CHUNK }) : zlib.createInflate({ chunkSize: INFLATE_CHUNK });
+      inflater = inf;
+      inf.on('data', collect);
+      inf.on('drain', () => {
+        if (!settled) req.resume();
+      });
+      inf.on('end', () => settle(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+      inf.on('error', (e) => settle(new BodyError(400, `request body is not valid ${coding} data: ${e.message}`)));
+    }
+    req.on('data', onWireData);
+    req.on('end', onWireEnd);
+    req.on('error', onWireError);
+    req.on('close', onWireClose);
+  });
+}

@@ -1,0 +1,195 @@
+/**
+ * The `gophership` command. Without a subcommand it runs the gateway (on the built-in default config when
+ * no --config is given); `validate`, `print-config`, `components`, `loadgen` and `sink` are the others.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { createRegistry } from '../components.js';
+import { formatProblem, loadConfigFiles } from '../config/load.js';
+import { validateConfig, type ValidatedConfig } from '../config/validate.js';
+import { parseDuration } from '../core/schema.js';
+import { Service } from '../service/service.js';
+
+/** The package root (holds package.json and config/), found from this file whether run from src or dist. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === 'gophership') return dir;
+    } catch {
+      // keep climbing
+    }
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the gophership package root');
+}
+
+export function defaultConfigPath(): string {
+  return join(packageRoot(), 'config', 'default.yaml');
+}
+
+const USAGE = `Usage: gophership [command] [options]
+
+Commands:
+  (none) | run       run the gateway (default config: config/default.yaml of the package)
+  validate           check the config; exit 0, or non-zero with every problem listed
+  print-config       print the merged config (files, --set and env expanded) as YAML
+  components         list the built-in receivers, processors, exporters and extensions
+  loadgen            generate OTLP load (gophership loadgen --help)
+  sink               a discarding, loss-checking OTLP receiver (gophership sink --help)
+
+Options for run, validate, print-config:
+  --config FILE            config file; repeat to merge several in order (maps merge, lists replace)
+  --set KEY.PATH=VALUE     override one key (also KEY::PATH=VALUE); repeatable
+  --shutdown-timeout DUR   how long SIGTERM/SIGINT may drain in-flight work (default 30s)
+  -h, --help               this text
+  -v, --version            print the version
+`;
+
+type Out = { out: (s: string) => void; err: (s: string) => void };
+const stdio: Out = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+interface CommonArgs {
+  configs: string[];
+  sets: string[];
+  shutdownTimeoutMs: number;
+}
+
+function parseCommon(argv: string[]): CommonArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', multiple: true },
+      set: { type: 'string', multiple: true },
+      'shutdown-timeout': { type: 'string' },
+    },
+    allowPositionals: false,
+  });
+  const timeoutText = values['shutdown-timeout'];
+  const shutdownTimeoutMs = timeoutText === undefined ? 30_000 : parseDuration(timeoutText);
+  if (shutdownTimeoutMs === undefined) throw new Error(`--shutdown-timeout: "${timeoutText}" is not a duration such as 30s`);
+  const configs = values.config ?? [];
+  return { configs: configs.length > 0 ? configs : [defaultConfigPath()], sets: values.set ?? [], shutdownTimeoutMs };
+}
+
+/** Loads and validates; on problems prints each and returns undefined. */
+export async function loadValidated(args: CommonArgs, io: Out = stdio): Promise<{ config: ValidatedConfig; raw: Record<string, unknown> } | undefined> {
+  const loaded = await loadConfigFiles(args.configs, args.sets);
+  const result = validateConfig(loaded, createRegistry());
+  if (!result.ok) {
+    io.err(`invalid configuration (${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}):\n`);
+    for (const p of result.problems) io.err(`  ${formatProblem(p)}\n`);
+    return undefined;
+  }
+  return { config: result.config, raw: loaded.raw };
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+async function runGateway(args: CommonArgs, io: Out): Promise<number> {
+  const loaded = await loadValidated(args, io);
+  if (!loaded) return 2;
+  let fatal: Error | undefined;
+  let resolveStop!: () => void;
+  const stopRequested = new Promise<void>((r) => (resolveStop = r));
+  const service = new Service(loaded.config, {
+    onFatalError: (err) => {
+      fatal = err;
+      resolveStop();
+    },
+  });
+  try {
+    await service.start();
+  } catch (err) {
+    service.logger.error('gateway failed to start', { error: (err as Error).message });
+    return 1;
+  }
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      service.logger.error('second signal: exiting without finishing the drain', { signal: sig });
+      process.exit(130);
+    }
+    service.logger.info('signal received; draining in-flight work', { signal: sig, deadline_ms: args.shutdownTimeoutMs });
+    resolveStop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await stopRequested;
+  await service.shutdown(args.shutdownTimeoutMs);
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  return fatal ? 1 : 0;
+}
+
+export async function main(argv: string[], io: Out = stdio): Promise<number> {
+  const [first, ...rest] = argv;
+  const command = first === undefined || first.startsWith('-') ? 'run' : first;
+  const args = command === 'run' && first !== 'run' ? argv : rest;
+  try {
+    if (args.includes('-h') || args.includes('--help') || command === 'help') {
+      if (command === 'loadgen' || command === 'sink') return await runTool(command, args);
+      io.out(USAGE);
+      return 0;
+    }
+    if (args.includes('-v') || args.includes('--version') || command === 'version') {
+      io.out(`gophership ${version()}\n`);
+      return 0;
+    }
+    switch (command) {
+      case 'run':
+        return await runGateway(parseCommon(args), io);
+      case 'validate': {
+        const loaded = await loadValidated(parseCommon(args), io);
+        if (!loaded) return 1;
+        io.out('configuration is valid\n');
+        return 0;
+      }
+      case 'print-config': {
+        const loaded = await loadValidated(parseCommon(args), io);
+        if (!loaded) return 1;
+        io.out(stringify(loaded.raw));
+        return 0;
+      }
+      case 'components':
+        io.out(componentsText());
+        return 0;
+      case 'loadgen':
+      case 'sink':
+        return await runTool(command, args);
+      default:
+        io.err(`unknown command "${command}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    io.err(`gophership ${command}: ${(err as Error).message}\n`);
+    return 2;
+  }
+}
+
+async function runTool(command: 'loadgen' | 'sink', args: string[]): Promise<number> {
+  if (command === 'loadgen') return (await import('../tools/loadgen/cli.js')).runLoadgenCli(args);
+  return (await import('../tools/sink/cli.js')).runSinkCli(args);
+}
+
+export function componentsText(): string {
+  const registry = createRegistry();
+  const lines: string[] = [`gophership ${version()}`];
+  for (const kind of ['receiver', 'processor', 'exporter', 'extension'] as const) {
+    lines.push('', `${kind}s:`);
+    for (const f of registry.list(kind)) {
+      const aliases = f.aliases?.length ? ` (alias ${f.aliases.join(', ')})` : '';
+      const signals = 'signals' in f ? ` [${f.signals.join(', ')}]` : '';
+      const skippable = f.kind === 'processor' ? (f.skippableUnderPressure ? ' {skipped in Yellow}' : ' {always runs}') : '';
+      lines.push(`  ${f.type}${aliases}${signals}${skippable}: ${f.description}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,31 @@
+/** The built-in component factories; `gophership components` prints this list. */
+import type { AnyFactory, ComponentKind } from './core/component.js';
+import type { FactoryRegistry } from './config/validate.js';
+import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
+import { batchProcessorFactory } from '../processors/batch/factory.js';
+import { otlpExporterFactory } from '../exporters/otlp/factory.js';
+import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
+import { debugExporterFactory } from '../exporters/debug/factory.js';
+import { fileExporterFactory } from '../exporters/file/factory.js';
+import { healthCheckExtensionFactory } from '../extensions/health_check/factory.js';
+
+export const builtinFactories: readonly AnyFactory[] = [
+  otlpReceiverFactory,
+  batchProcessorFactory,
+  otlpExporterFactory,
+  otlphttpExporterFactory,
+  debugExporterFactory,
+  fileExporterFactory,
+  healthCheckExtensionFactory,
+];
+
+export function createRegistry(factories: readonly AnyFactory[] = builtinFactories): FactoryRegistry {
+  return {
+    find(kind: ComponentKind, type: string) {
+      return factories.find((f) => f.kind === kind && (f.type === type || (f.aliases ?? []).includes(type)));
+    },
+    list(kind: ComponentKind) {
+      return factories.filter((f) => f.kind === kind);
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDuration } from '../core/schema.js';
+import { expandEnv, formatProblem, loadConfigFiles } from './load.js';
+import { validateConfig } from './validate.js';
+import { createRegistry } from '../components.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gs-config-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function write(name: string, text: string): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+async function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  const file = await write(`c${Math.random().toString(36).slice(2)}.yaml`, text);
+  const loaded = await loadConfigFiles([file], [], env);
+  const result = validateConfig(loaded, createRegistry());
+  return result.ok ? [] : result.problems.map((p) => formatProblem(p).replace(file, 'FILE'));
+}
+
+const GOOD = `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  debug:
+service:
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [debug]
+`;
+
+describe('durations', () => {
+  it.each([
+    ['200ms', 200],
+    ['5s', 5000],
+    ['1m', 60000],
+    ['1m30s', 90000],
+    ['1.5s', 1500],
+    ['0', 0],
+  ])('%s = %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+  it.each(['5', 'fast', '1x', ''])('rejects %j', (text) => expect(parseDuration(text)).toBeUndefined());
+});
+
+describe('env expansion', () => {
+  const env = { PORT: '4318', HOST: 'example', EMPTY: '' };
+  it.each([
+    ['${env:PORT}', 4318],
+    ['${PORT}', 4318],
+    ['${env:MISSING:-fallback}', 'fallback'],
+    ['${env:HOST}:${env:PORT}', 'example:4318'],
+    ['cost $$5', 'cost $5'],
+    ['${env:MISSING}', ''],
+  ])('%s', (text, want) => expect(expandEnv(text, env)).toEqual(want));
+});
+
+describe('loading', () => {
+  it('merges several files in order: maps merge, lists replace', async () => {
+    const a = await write('a.yaml', GOOD);
+    const b = await write('b.yaml', `exporters:\n  debug:\n    verbosity: detailed\nservice:\n  pipelines:\n    logs:\n      receivers: [otlp]\n      exporters: [debug]\n`);
+    const loaded = await loadConfigFiles([a, b], ['exporters.debug.verbosity=normal', 'receivers::otlp::protocols::http::endpoint=127.0.0.1:9'], {});
+    expect(loaded.problems).toEqual([]);
+    const raw = loaded.raw as any;
+    expect(raw.exporters.debug.verbosity).toBe('normal');
+    expect(raw.receivers.otlp.protocols.http.endpoint).toBe('127.0.0.1:9');
+    expect(raw.service.pipelines.logs.exporters).toEqual(['debug']);
+  });
+
+  it('expands env in values, typed when the whole value is a reference', async () => {
+    const f = await write('env.yaml', GOOD.replace('127.0.0.1:0', '${env:EP}').replace('  debug:\n', '  debug:\n    verbosity: ${env:V:-detailed}\n'));
+    const loaded = await loadConfigFiles([f], [], { EP: '127.0.0.1:7' });
+    const result = validateConfig(loaded, createRegistry());
+    expect(result.ok).toBe(true);
+    expect((loaded.raw as any).receivers.otlp.protocols.http.endpoint).toBe('127.0.0.1:7');
+    expect((loaded.raw as any).exporters.debug.verbosity).toBe('detailed');
+  });
+
+  it('accepts a good config', async () => {
+    expect(await problemsOf(GOOD)).toEqual([]);
+  });
+});
+
+describe('validate lists every problem with file, line and key path', () => {
+  const cases: Array<[string, string, string[]]> = [
+    ['unknown component type', GOOD.replace('  debug:\n', '  debug:\n  kafka:\n'), ['FILE:8: exporters.kafka: unknown exporter type "kafka"; known exporter types:']],
+    ['unknown key', GOOD.replace('  debug:\n', '  debug:\n    verbosty: basic\n'), ['FILE:8: exporters.debug.verbosty: unknown key; valid keys here:']],
+    ['mistyped value', GOOD.replace('  debug:\n', '  debug:\n    verbosity: loud\n'), ['FILE:8: exporters.debug.verbosity: must be one of basic, normal, detailed; got string "loud"']],
+    ['undefined component in a pipeline', GOOD.replace('exporters: [debug]', 'exporters: [debug, otlp/missing]'), ['FILE:12: service.pipelines.logs.exporters.1: exporter "otlp/missing" is not defined under exporters:']],
+    ['bad pipeline id', GOOD.replace('    logs:', '    events:'), ['FILE:10: service.pipelines.events: "events" is not a pipeline ID']],
+    ['pipeline without exporters', GOOD.replace('      exporters: [debug]\n', ''), ['service.pipelines.logs.exporters: a pipeline needs at least one exporter']],
+    ['unknown top-level key', GOOD + 'servce: {}\n', ['FILE:13: servce: unknown top-level key']],
+    ['YAML syntax error', 'receivers: [\n', ['FILE:']],
+    ['no pipelines', 'exporters:\n  debug:\n', ['service.pipelines: no pipelines']],
+  ];
+  it.each(cases)('%s', async (_name, text, wants) => {
+    const problems = await problemsOf(text);
+    expect(problems.length).toBeGreaterThan(0);
+    for (const want of wants) expect(problems.some((p) => p.includes(want)), `${JSON.stringify(problems)} should include ${want}`).toBe(true);
+  });
+
+  it('reports all problems at once, not just the first', async () => {
+    const text = GOOD.replace('  debug:\n', '  debug:\n    verbosity: loud\n  kafka:\n').replace('exporters: [debug]', 'exporters: [debug, nope]');
+    const problems = await problemsOf(text);
+    expect(problems.length).toBe(3);
+  });
+});

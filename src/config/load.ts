@@ -1,0 +1,181 @@
+/**
+ * Loads the collector-format YAML config: several files merged in order (maps merge, lists replace),
+ * `--set` overrides, and `${env:VAR}` / `${env:VAR:-default}` / `${VAR}` / `$$` expansion. Keeps, for each
+ * key path, the file and line it came from so validation can point at it.
+ */
+import { readFile } from 'node:fs/promises';
+import { isMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, type Node } from 'yaml';
+
+export type RawConfig = Record<string, unknown>;
+
+export interface SourceLocation {
+  file: string;
+  line?: number;
+}
+
+export interface LoadedConfig {
+  raw: RawConfig;
+  /** key path joined by '\0' -> where it was last set. */
+  locations: Map<string, SourceLocation>;
+  /** Problems found while reading (unreadable file, YAML syntax, bad --set). */
+  problems: ConfigProblem[];
+}
+
+export interface ConfigProblem {
+  file?: string;
+  line?: number;
+  path: string[];
+  message: string;
+}
+
+export const pathKey = (path: readonly string[]): string => path.join('\0');
+
+/** Formats a key path the way users write it: `receivers.otlp.protocols.http.endpoint`. */
+export function formatPath(path: readonly string[]): string {
+  return path.join('.');
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.file ? `${p.file}${p.line ? `:${p.line}` : ''}: ` : '';
+  const key = p.path.length ? `${formatPath(p.path)}: ` : '';
+  return `${where}${key}${p.message}`;
+}
+
+const ENV_REF = /\$\$|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Expands env references in one string. A value that is exactly one reference takes the variable's YAML
+ * type (so `${env:PORT}` can be an int), as the collector's confmap does.
+ */
+export function expandEnv(text: string, env: NodeJS.ProcessEnv): unknown {
+  if (!text.includes('$')) return text;
+  const whole = /^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/.exec(text);
+  if (whole) {
+    const v = env[whole[1]!] ?? whole[2] ?? '';
+    if (v === '') return v;
+    try {
+      const parsed: unknown = parseYaml(v);
+      return typeof parsed === 'object' && parsed !== null ? v : parsed;
+    } catch {
+      return v;
+    }
+  }
+  return text.replace(ENV_REF, (m, name: string | undefined, def: string | undefined) => {
+    if (m === '$$') return '$';
+    return env[name!] ?? def ?? '';
+  });
+}
+
+function toPlain(node: Node | null | undefined, path: string[], file: string, lc: LineCounter, locations: Map<string, SourceLocation>, env: NodeJS.ProcessEnv): unknown {
+  if (node && node.range) locations.set(pathKey(path), { file, line: lc.linePos(node.range[0]).line });
+  if (!node) return null;
+  if (isMap(node)) {
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const keyNode = pair.key as Node;
+      const childPath = [...path, key];
+      out[key] = toPlain(pair.value as Node, childPath, file, lc, locations, env);
+      // The key's own line is the better pointer for a map value (the value may start on the next line).
+      if (keyNode?.range) locations.set(pathKey(childPath), { file, line: lc.linePos(keyNode.range[0]).line });
+    }
+    return out;
+  }
+  if (isSeq(node)) return node.items.map((item, i) => toPlain(item as Node, [...path, String(i)], file, lc, locations, env));
+  if (isScalar(node)) return typeof node.value === 'string' ? expandEnv(node.value, env) : node.value;
+  return (node as { toJSON(): unknown }).toJSON();
+}
+
+/** Deep merge: maps merge key by key, anything else (lists included) is replaced. */
+export function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(source)) {
+    const cur = target[k];
+    if (isPlainObject(cur) && isPlainObject(v)) mergeInto(cur, v);
+    else target[k] = v;
+  }
+  return target;
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses one YAML text; problems carry the file and line. */
+export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv, locations: Map<string, SourceLocation>, problems: ConfigProblem[]): RawConfig {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) problems.push({ file, line: lc.linePos(e.pos[0]).line, path: [], message: `YAML syntax error: ${e.message.split('\n')[0]}` });
+    return {};
+  }
+  const plain = toPlain(doc.contents as Node, [], file, lc, locations, env);
+  if (plain === null || plain === undefined) return {};
+  if (!isPlainObject(plain)) {
+    problems.push({ file, line: 1, path: [], message: 'the config must be a YAML map with receivers, exporters, service...' });
+    return {};
+  }
+  return plain;
+}
+
+/**
+ * Applies one `--set key.path=value` (the collector also accepts `::` as the separator). The value is
+ * parsed as YAML, so `--set processors.batch.send_batch_size=100` yields a number.
+ */
+export function applySet(raw: RawConfig, assignment: string, locations: Map<string, SourceLocation>, problems: ConfigProblem[], env: NodeJS.ProcessEnv): void {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) {
+    problems.push({ file: '--set', path: [], message: `"${assignment}" is not key.path=value` });
+    return;
+  }
+  const keyText = assignment.slice(0, eq);
+  const path = keyText.includes('::') ? keyText.split('::') : splitDotted(keyText);
+  let value: unknown;
+  const rawValue = assignment.slice(eq + 1);
+  try {
+    value = parseYaml(rawValue);
+  } catch {
+    value = rawValue;
+  }
+  if (typeof value === 'string') value = expandEnv(value, env);
+  let cur: Record<string, unknown> = raw;
+  for (const part of path.slice(0, -1)) {
+    if (!isPlainObject(cur[part])) cur[part] = {};
+    cur = cur[part] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1]!;
+  if (isPlainObject(cur[last]) && isPlainObject(value)) mergeInto(cur[last] as Record<string, unknown>, value);
+  else cur[last] = value;
+  locations.set(pathKey(path), { file: `--set ${keyText}` });
+}
+
+/** Splits `a.b.c` on dots, but keeps a component ID's `/name` part whole (`exporters.otlp/a.b` stays 2 parts only when quoted, so use :: for such names). */
+function splitDotted(key: string): string[] {
+  return key.split('.');
+}
+
+export async function loadConfigFiles(files: readonly string[], sets: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  const locations = new Map<string, SourceLocation>();
+  const problems: ConfigProblem[] = [];
+  const raw: RawConfig = {};
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      problems.push({ file, path: [], message: `cannot read config file: ${(err as Error).message}` });
+      continue;
+    }
+    mergeInto(raw, parseConfigText(text, file, env, locations, problems));
+  }
+  for (const a of sets) applySet(raw, a, locations, problems, env);
+  return { raw, locations, problems };
+}
+
+/** Finds where the closest enclosing key of `path` was set. */
+export function locate(locations: Map<string, SourceLocation>, path: readonly string[]): SourceLocation | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const loc = locations.get(pathKey(path.slice(0, n)));
+    if (loc) return loc;
+  }
+  return undefined;
+}

@@ -1,0 +1,199 @@
+/**
+ * Turns a loaded raw config into a validated one, driving each component factory's schema. Every
+ * problem is collected (not just the first), each with the file, the key path and the line.
+ */
+import type { AnyFactory, ComponentId, ComponentKind } from '../core/component.js';
+import { parseComponentId } from '../core/component.js';
+import { s, type ConfigIssue } from '../core/schema.js';
+import { isSignal, type Signal } from '../core/signal.js';
+import { isPlainObject, locate, type ConfigProblem, type LoadedConfig, type RawConfig } from './load.js';
+
+export interface FactoryRegistry {
+  find(kind: ComponentKind, type: string): AnyFactory | undefined;
+  list(kind: ComponentKind): AnyFactory[];
+}
+
+export interface ComponentConfig {
+  id: ComponentId;
+  factory: AnyFactory;
+  config: unknown;
+}
+
+export interface PipelineConfig {
+  /** `logs`, `traces/2`... */
+  id: string;
+  signal: Signal;
+  receivers: string[];
+  processors: string[];
+  exporters: string[];
+}
+
+const telemetrySchema = s.object({
+  logs: s.object({
+    level: s.enum('debug', 'info', 'warn', 'error').default('info').describe('Minimum level of the gateway\'s own logs.'),
+    encoding: s.enum('json').default('json').describe('Log encoding (JSON lines on stderr).'),
+  }),
+  metrics: s.object({
+    address: s.string().default('localhost:8888').describe('Where Prometheus scrapes the self-metrics (/metrics) and the status page is served; empty disables.'),
+    level: s.enum('none', 'basic', 'normal', 'detailed').default('normal').describe('none disables the self-metrics endpoint.'),
+  }),
+});
+
+export type TelemetryConfig = ReturnType<typeof telemetrySchema.defaults>;
+
+export interface ValidatedConfig {
+  receivers: Map<string, ComponentConfig>;
+  processors: Map<string, ComponentConfig>;
+  exporters: Map<string, ComponentConfig>;
+  extensions: Map<string, ComponentConfig>;
+  service: {
+    extensions: string[];
+    pipelines: PipelineConfig[];
+    telemetry: TelemetryConfig;
+  };
+}
+
+const SECTIONS: Record<string, ComponentKind> = {
+  receivers: 'receiver',
+  processors: 'processor',
+  exporters: 'exporter',
+  extensions: 'extension',
+};
+const TOP_LEVEL = ['receivers', 'processors', 'exporters', 'extensions', 'connectors', 'service'];
+
+export type ValidationResult = { ok: true; config: ValidatedConfig } | { ok: false; problems: ConfigProblem[] };
+
+export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry): ValidationResult {
+  const problems: ConfigProblem[] = [...loaded.problems];
+  const raw = loaded.raw;
+  const report = (path: string[], message: string) => {
+    const loc = locate(loaded.locations, path);
+    problems.push({ file: loc?.file, line: loc?.line, path, message });
+  };
+
+  for (const key of Object.keys(raw)) {
+    if (!TOP_LEVEL.includes(key)) report([key], `unknown top-level key; valid keys: ${TOP_LEVEL.join(', ')}`);
+  }
+  if (isPlainObject(raw.connectors) && Object.keys(raw.connectors).length > 0) {
+    report(['connectors'], 'connectors are not supported yet; remove this section');
+  }
+
+  const sections = {} as Record<ComponentKind, Map<string, ComponentConfig>>;
+  for (const [section, kind] of Object.entries(SECTIONS)) {
+    sections[kind] = new Map();
+    const value = raw[section];
+    if (value === undefined || value === null) continue;
+    if (!isPlainObject(value)) {
+      report([section], `expected a map of ${kind} IDs to their settings`);
+      continue;
+    }
+    for (const [idText, compRaw] of Object.entries(value)) {
+      const path = [section, idText];
+      const id = parseComponentId(idText);
+      if (!id) {
+        report(path, `"${idText}" is not a valid ${kind} ID; write type or type/name, e.g. otlp or otlp/internal`);
+        continue;
+      }
+      const factory = registry.find(kind, id.type);
+      if (!factory) {
+        const known = registry.list(kind).map((f) => f.type).join(', ');
+        report(path, `unknown ${kind} type "${id.type}"; known ${kind} types: ${known || '(none)'}`);
+        continue;
+      }
+      const issues: ConfigIssue[] = [];
+      const config = factory.config.parse(compRaw, path, issues);
+      for (const issue of issues) report(issue.path, issue.message);
+      sections[kind].set(idText, { id, factory, config });
+    }
+  }
+
+  const service = isPlainObject(raw.service) ? raw.service : {};
+  if (raw.service !== undefined && !isPlainObject(raw.service)) report(['service'], 'expected a map with pipelines, extensions and telemetry');
+  for (const key of Object.keys(service)) {
+    if (!['extensions', 'pipelines', 'telemetry'].includes(key)) report(['service', key], 'unknown key; valid keys here: extensions, pipelines, telemetry');
+  }
+
+  const telemetryIssues: ConfigIssue[] = [];
+  const telemetry = telemetrySchema.parse(service.telemetry, ['service', 'telemetry'], telemetryIssues);
+  for (const issue of telemetryIssues) report(issue.path, issue.message);
+
+  const extensions = stringList(service.extensions, ['service', 'extensions'], report);
+  extensions.forEach((ext, i) => {
+    if (!sections.extension.has(ext)) report(['service', 'extensions', String(i)], `extension "${ext}" is not defined under extensions:`);
+  });
+
+  const pipelines: PipelineConfig[] = [];
+  if (service.pipelines === undefined) {
+    report(['service', 'pipelines'], 'no pipelines: add service.pipelines with at least one of logs, traces, metrics');
+  } else if (!isPlainObject(service.pipelines)) {
+    report(['service', 'pipelines'], 'expected a map of pipeline IDs (logs, traces/2...) to receivers/processors/exporters');
+  } else {
+    if (Object.keys(service.pipelines).length === 0) report(['service', 'pipelines'], 'no pipelines defined');
+    for (const [pid, pRaw] of Object.entries(service.pipelines)) {
+      const path = ['service', 'pipelines', pid];
+      const signal = pid.split('/')[0]!;
+      if (!isSignal(signal) || !/^[a-z]+(\/[^/\s]+)?$/.test(pid)) {
+        report(path, `"${pid}" is not a pipeline ID; write logs, traces or metrics, optionally /name (e.g. logs/audit)`);
+        continue;
+      }
+      if (!isPlainObject(pRaw)) {
+        report(path, 'expected a map with receivers, processors and exporters');
+        continue;
+      }
+      for (const key of Object.keys(pRaw)) {
+        if (!['receivers', 'processors', 'exporters'].includes(key)) report([...path, key], 'unknown key; valid keys here: receivers, processors, exporters');
+      }
+      const lists = {
+        receivers: stringList(pRaw.receivers, [...path, 'receivers'], report),
+        processors: stringList(pRaw.processors, [...path, 'processors'], report),
+        exporters: stringList(pRaw.exporters, [...path, 'exporters'], report),
+      };
+      if (lists.receivers.length === 0) report([...path, 'receivers'], 'a pipeline needs at least one receiver');
+      if (lists.exporters.length === 0) report([...path, 'exporters'], 'a pipeline needs at least one exporter');
+      for (const [listName, kind] of [['receivers', 'receiver'], ['processors', 'processor'], ['exporters', 'exporter']] as const) {
+        const seen = new Set<string>();
+        lists[listName].forEach((ref, i) => {
+          const refPath = [...path, listName, String(i)];
+          if (seen.has(ref)) report(refPath, `"${ref}" is listed twice in this pipeline`);
+          seen.add(ref);
+          const comp = sections[kind].get(ref);
+          if (!comp) {
+            // Not reported twice when the definition itself was invalid (its problem is already listed).
+            const defined = isPlainObject(raw[listName]) && ref in (raw[listName] as object);
+            if (!defined) report(refPath, `${kind} "${ref}" is not defined under ${listName}:`);
+            return;
+          }
+          const signals = (comp.factory as { signals?: readonly Signal[] }).signals;
+          if (signals && !signals.includes(signal)) report(refPath, `${kind} "${ref}" does not support ${signal}`);
+        });
+      }
+      pipelines.push({ id: pid, signal, ...lists });
+    }
+  }
+
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    config: {
+      receivers: sections.receiver,
+      processors: sections.processor,
+      exporters: sections.exporter,
+      extensions: sections.extension,
+      service: { extensions, pipelines, telemetry },
+    },
+  };
+}
+
+function stringList(value: unknown, path: string[], report: (path: string[], msg: string) => void): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    report(path, 'expected a list of component IDs, e.g. [otlp]');
+    return [];
+  }
+  const out: string[] = [];
+  value.forEach((v, i) => {
+    if (typeof v !== 'string') report([...path, String(i)], `expected a component ID string, got ${JSON.stringify(v)}`);
+    else out.push(v);
+  });
+  return out;
+}

@@ -1,0 +1,91 @@
+/**
+ * The component model, after the OpenTelemetry Collector's: every component type has a factory with a
+ * typed default config (its schema), and every instance has a start/shutdown lifecycle.
+ */
+import type { Logger } from '../telemetry/logger.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+import type { Consumer } from './consumer.js';
+import type { Schema } from './schema.js';
+import type { Signal } from './signal.js';
+
+export type ComponentKind = 'receiver' | 'processor' | 'exporter' | 'extension';
+
+/** A component ID `type[/name]` as written in the config. */
+export interface ComponentId {
+  readonly type: string;
+  readonly name: string;
+  /** The ID as written: `otlp` or `otlp/2`. */
+  readonly id: string;
+}
+
+export function parseComponentId(id: string): ComponentId | undefined {
+  const m = /^([a-z][a-z0-9_]*)(?:\/([^/\s]+))?$/.exec(id);
+  if (!m) return undefined;
+  return { type: m[1]!, name: m[2] ?? '', id };
+}
+
+/** What the service gives a running component. */
+export interface Host {
+  /** Asks the service to stop because a component cannot go on (e.g. a listener failed after start). */
+  reportFatalError(err: Error): void;
+}
+
+export interface Component {
+  start(host: Host): Promise<void>;
+  /** Stops taking work and drains what it holds. The service bounds the wait with its own deadline. */
+  shutdown(): Promise<void>;
+}
+
+export interface CreateSettings {
+  readonly id: ComponentId;
+  readonly kind: ComponentKind;
+  readonly logger: Logger;
+  readonly telemetry: Telemetry;
+}
+
+export type Receiver = Component;
+export type Extension = Component;
+export interface Processor extends Component, Consumer {}
+export interface Exporter extends Component, Consumer {}
+
+interface FactoryBase<C> {
+  readonly type: string;
+  /** Other type names accepted in config (e.g. `otlp_grpc` for `otlp`). */
+  readonly aliases?: readonly string[];
+  readonly description: string;
+  /** The config schema: defaults, validation and the generated reference docs all come from it. */
+  readonly config: Schema<C>;
+}
+
+export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
+  readonly kind: 'receiver';
+  readonly signals: readonly Signal[];
+  /** One instance per receiver ID, feeding one consumer per signal it serves in some pipeline. */
+  create(settings: CreateSettings, config: C, next: Partial<Record<Signal, Consumer>>): Receiver;
+}
+
+export interface ProcessorFactory<C = unknown> extends FactoryBase<C> {
+  readonly kind: 'processor';
+  readonly signals: readonly Signal[];
+  /**
+   * Whether the somatic Yellow zone may bypass this processor (enrichment and edits: yes; processors
+   * whose absence changes what leaves or leaks, such as filter and redaction: no). Config may override.
+   */
+  readonly skippableUnderPressure: boolean;
+  /** One instance per pipeline that lists it. */
+  create(settings: CreateSettings, config: C, signal: Signal, next: Consumer): Processor;
+}
+
+export interface ExporterFactory<C = unknown> extends FactoryBase<C> {
+  readonly kind: 'exporter';
+  readonly signals: readonly Signal[];
+  /** One instance per exporter ID, shared by every pipeline that lists it; payloads carry their signal. */
+  create(settings: CreateSettings, config: C): Exporter;
+}
+
+export interface ExtensionFactory<C = unknown> extends FactoryBase<C> {
+  readonly kind: 'extension';
+  create(settings: CreateSettings, config: C): Extension;
+}
+
+export type AnyFactory = ReceiverFactory<any> | ProcessorFactory<any> | ExporterFactory<any> | ExtensionFactory<any>;

@@ -1,0 +1,81 @@
+/**
+ * The unit that flows through a pipeline: one Export request of one signal, held as protobuf bytes.
+ * The structure is decoded only when a stage asks for it, and re-encoded only when a stage changed it;
+ * a request nobody changed leaves the gateway byte for byte as it arrived.
+ */
+import { decodeRequest, encodeRequest, type RequestMessage } from '../otlp/codec.js';
+import type { Signal } from './signal.js';
+import { countItems } from './wire.js';
+
+export class Payload {
+  readonly signal: Signal;
+  /** Request metadata a receiver chose to keep (e.g. client address); never required downstream. */
+  readonly meta: Readonly<Record<string, string>> | undefined;
+  private encoded: Uint8Array | undefined;
+  private message: RequestMessage | undefined;
+  private items: number;
+
+  constructor(signal: Signal, bytes: Uint8Array, opts: { itemCount?: number; meta?: Record<string, string> } = {}) {
+    this.signal = signal;
+    this.encoded = bytes;
+    this.items = opts.itemCount ?? -1;
+    this.meta = opts.meta;
+  }
+
+  /** Builds a payload from a decoded message (e.g. one a processor assembled). */
+  static fromMessage(signal: Signal, message: RequestMessage): Payload {
+    const p = new Payload(signal, new Uint8Array(0));
+    p.encoded = undefined;
+    p.message = message;
+    return p;
+  }
+
+  /** The encoded request; re-encoded once if a stage changed the decoded structure. */
+  get bytes(): Uint8Array {
+    if (this.encoded === undefined) this.encoded = encodeRequest(this.signal, this.message!);
+    return this.encoded;
+  }
+
+  get byteLength(): number {
+    return this.bytes.length;
+  }
+
+  /** Log records, spans or metric data points, counted by a wire scan (cached). */
+  get itemCount(): number {
+    if (this.items < 0) this.items = countItems(this.signal, this.bytes);
+    return this.items;
+  }
+
+  /** True when the structure has been decoded (some stage needed it). */
+  get isDecoded(): boolean {
+    return this.message !== undefined;
+  }
+
+  /** The decoded request (decoded on first call, cached). Call `changed()` after editing it. */
+  decode<T extends RequestMessage = RequestMessage>(): T {
+    if (this.message === undefined) this.message = decodeRequest(this.signal, this.encoded!);
+    return this.message as T;
+  }
+
+  /** Marks the decoded structure as edited: the bytes are re-encoded on next use and the count redone. */
+  changed(): void {
+    if (this.message === undefined) throw new Error('Payload.changed() called before decode()');
+    this.encoded = undefined;
+    this.items = -1;
+  }
+
+  /**
+   * A new payload over the same bytes (not copied) for another pipeline, so one pipeline's edits never
+   * reach another's. A decoded-and-changed structure is encoded first.
+   */
+  clone(): Payload {
+    return new Payload(this.signal, this.bytes, { itemCount: this.items < 0 ? undefined : this.items, meta: this.meta as Record<string, string> | undefined });
+  }
+
+  /** Replaces the bytes wholesale (a wire-level edit); drops any decoded structure. */
+  replaceBytes(bytes: Uint8Array, itemCount?: number): void {
+    this.encoded = bytes;
+    this.message = undefined;
+    this.items = itemCount ?? -1;
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * A small config schema language: each component's config is declared once, and from that declaration
+ * come its defaults, its validation (every problem with its key path, unknown keys included) and its
+ * entry in the generated configuration reference.
+ */
+
+export interface ConfigIssue {
+  /** Key path below the component (e.g. ['protocols', 'http', 'endpoint']). */
+  path: string[];
+  message: string;
+}
+
+/** What the reference docs show of a key. */
+export interface SchemaDoc {
+  type: string;
+  default?: unknown;
+  description?: string;
+  fields?: Record<string, SchemaDoc>;
+  values?: readonly string[];
+  items?: SchemaDoc;
+}
+
+export abstract class Schema<T> {
+  protected description: string | undefined;
+  /** The default used when the key is absent; `undefined` means the key is optional with no value. */
+  protected defaultValue: T | undefined;
+  protected required = false;
+
+  /** Validates `value` (undefined when the key is absent), pushing problems into `issues`. */
+  parse(value: unknown, path: string[], issues: ConfigIssue[]): T {
+    if (value === undefined || value === null) {
+      if (this.required) issues.push({ path, message: 'is required' });
+      return this.defaultValue as T;
+    }
+    return this.check(value, path, issues);
+  }
+
+  protected abstract check(value: unknown, path: string[], issues: ConfigIssue[]): T;
+  abstract doc(): SchemaDoc;
+
+  describe(text: string): this {
+    this.description = text;
+    return this;
+  }
+
+  default(value: T): this {
+    this.defaultValue = value;
+    return this;
+  }
+
+  mustBeSet(): this {
+    this.required = true;
+    return this;
+  }
+
+  /** The config this schema yields for an absent or empty section. */
+  defaults(): T {
+    return this.parse(undefined, [], []);
+  }
+
+  protected baseDoc(type: string): SchemaDoc {
+    const d: SchemaDoc = { type };
+    if (this.defaultValue !== undefined) d.default = this.defaultValue;
+    if (this.description) d.description = this.description;
+    return d;
+  }
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+class StringSchema extends Schema<string> {
+  constructor(private readonly pattern?: RegExp, private readonly patternHint?: string) {
+    super();
+  }
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): string {
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    if (typeof v !== 'string') {
+      issues.push({ path, message: `expected a string, got ${typeName(v)}` });
+      return this.defaultValue as string;
+    }
+    if (this.pattern && !this.pattern.test(v)) issues.push({ path, message: `"${v}" is not ${this.patternHint}` });
+    return v;
+  }
+  doc(): SchemaDoc {
+    return this.baseDoc('string');
+  }
+}
+
+class NumberSchema extends Schema<number> {
+  constructor(private readonly integer: boolean, private readonly min?: number, private readonly max?: number) {
+    super();
+  }
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): number {
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n !== 'number' || Number.isNaN(n) || (this.integer && !Number.isInteger(n))) {
+      issues.push({ path, message: `expected ${this.integer ? 'an integer' : 'a number'}, got ${typeName(v)}` });
+      return this.defaultValue as number;
+    }
+    if (this.min !== undefined && n < this.min) issues.push({ path, message: `must be at least ${this.min}, got ${n}` });
+    if (this.max !== undefined && n > this.max) issues.push({ path, message: `must be at most ${this.max}, got ${n}` });
+    return n;
+  }
+  doc(): SchemaDoc {
+    return this.baseDoc(this.integer ? 'int' : 'number');
+  }
+}
+
+class BoolSchema extends Schema<boolean> {
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): boolean {
+    if (typeof v === 'boolean') return v;
+    if (v === 'true' || v === 'false') return v === 'true';
+    issues.push({ path, message: `expected true or false, got ${typeName(v)}` });
+    return this.defaultValue as boolean;
+  }
+  doc(): SchemaDoc {
+    return this.baseDoc('bool');
+  }
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a duration in the collector's (Go's) form, e.g. `200ms`, `5s`, `1m30s`; returns milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const t = text.trim();
+  if (t === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < t.length) {
+    re.lastIndex = pos;
+    const m = re.exec(t);
+    if (!m) return undefined;
+    total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+    pos = re.lastIndex;
+  }
+  return pos === 0 ? undefined : total;
+}
+
+/** A duration, given in config as `200ms`, `5s`, `1m`; yields milliseconds. */
+class DurationSchema extends Schema<number> {
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): number {
+    const ms = typeof v === 'string' ? parseDuration(v) : v === 0 ? 0 : undefined;
+    if (ms === undefined) {
+      issues.push({ path, message: `expected a duration such as 200ms, 5s or 1m, got ${typeName(v)}` });
+      return this.defaultValue as number;
+    }
+    return ms;
+  }
+  doc(): SchemaDoc {
+    const d = this.baseDoc('duration');
+    if (typeof this.defaultValue === 'number') d.default = formatDuration(this.defaultValue);
+    return d;
+  }
+}
+
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+class EnumSchema<T extends string> extends Schema<T> {
+  constructor(private readonly values: readonly T[]) {
+    super();
+  }
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): T {
+    if (typeof v === 'string' && (this.values as readonly string[]).includes(v)) return v as T;
+    issues.push({ path, message: `must be one of ${this.values.join(', ')}; got ${typeName(v)}` });
+    return this.defaultValue as T;
+  }
+  doc(): SchemaDoc {
+    return { ...this.baseDoc('enum'), values: this.values };
+  }
+}
+
+type Shape = Record<string, Schema<any>>;
+type Infer<S extends Shape> = { [K in keyof S]: S[K] extends Schema<infer T> ? T : never };
+
+class ObjectSchema<S extends Shape> extends Schema<Infer<S>> {
+  constructor(readonly shape: S) {
+    super();
+  }
+  override parse(value: unknown, path: string[], issues: ConfigIssue[]): Infer<S> {
+    // An absent section yields its defaults, as the collector's does.
+    if (value === undefined || value === null) {
+      if (this.required) issues.push({ path, message: 'is required' });
+      if (this.defaultValue !== undefined) return this.defaultValue;
+      return this.check({}, path, issues);
+    }
+    return this.check(value, path, issues);
+  }
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): Infer<S> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      issues.push({ path, message: `expected a map, got ${typeName(v)}` });
+      return this.check({}, path, []);
+    }
+    const input = v as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(input)) {
+      if (!(key in this.shape)) {
+        issues.push({ path: [...path, key], message: `unknown key; valid keys here: ${Object.keys(this.shape).join(', ') || '(none)'}` });
+      }
+    }
+    for (const [key, schema] of Object.entries(this.shape)) {
+      out[key] = schema.parse(input[key], [...path, key], issues);
+    }
+    return out as Infer<S>;
+  }
+  doc(): SchemaDoc {
+    const fields: Record<string, SchemaDoc> = {};
+    for (const [k, s] of Object.entries(this.shape)) fields[k] = s.doc();
+    const d: SchemaDoc = { type: 'map', fields };
+    if (this.description) d.description = this.description;
+    return d;
+  }
+}
+
+class MapSchema<T> extends Schema<Record<string, T>> {
+  constructor(private readonly valueSchema: Schema<T>) {
+    super();
+  }
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): Record<string, T> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      issues.push({ path, message: `expected a map, got ${typeName(v)}` });
+      return {};
+    }
+    const out: Record<string, T> = {};
+    for (const [k, val] of Object.entries(v)) out[k] = this.valueSchema.parse(val, [...path, k], issues);
+    return out;
+  }
+  doc(): SchemaDoc {
+    return { ...this.baseDoc('map'), items: this.valueSchema.doc() };
+  }
+}
+
+class ArraySchema<T> extends Schema<T[]> {
+  constructor(private readonly itemSchema: Schema<T>) {
+    super();
+  }
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): T[] {
+    if (!Array.isArray(v)) {
+      issues.push({ path, message: `expected a list, got ${typeName(v)}` });
+      return [];
+    }
+    return v.map((item, i) => this.itemSchema.parse(item, [...path, String(i)], issues));
+  }
+  doc(): SchemaDoc {
+    return { ...this.baseDoc('list'), items: this.itemSchema.doc() };
+  }
+}
+
+/** Runs a further check on a parsed value (cross-field rules); the check pushes issues itself. */
+class RefinedSchema<T> extends Schema<T> {
+  constructor(private readonly inner: Schema<T>, private readonly rule: (v: T, path: string[], issues: ConfigIssue[]) => void) {
+    super();
+  }
+  override parse(value: unknown, path: string[], issues: ConfigIssue[]): T {
+    const before = issues.length;
+    const out = this.inner.parse(value, path, issues);
+    if (issues.length === before) this.rule(out, path, issues);
+    return out;
+  }
+  protected check(): T {
+    throw new Error('unreachable');
+  }
+  doc(): SchemaDoc {
+    return this.inner.doc();
+  }
+}
+
+/**
+ * A section whose presence means something (the collector enables an OTLP protocol by its key): absent
+ * yields `undefined`, an empty (null) value yields the inner defaults.
+ */
+class PresenceSchema<T> extends Schema<T | undefined> {
+  constructor(private readonly inner: Schema<T>) {
+    super();
+  }
+  override parse(value: unknown, path: string[], issues: ConfigIssue[]): T | undefined {
+    if (value === undefined) return undefined;
+    return this.inner.parse(value, path, issues);
+  }
+  protected check(): T | undefined {
+    throw new Error('unreachable');
+  }
+  doc(): SchemaDoc {
+    const d = { ...this.inner.doc() };
+    if (this.description) d.description = this.description;
+    return d;
+  }
+}
+
+export const s = {
+  string: (pattern?: RegExp, hint?: string) => new StringSchema(pattern, hint),
+  int: (min?: number, max?: number) => new NumberSchema(true, min, max),
+  number: (min?: number, max?: number) => new NumberSchema(false, min, max),
+  bool: () => new BoolSchema(),
+  duration: () => new DurationSchema(),
+  enum: <T extends string>(...values: T[]) => new EnumSchema<T>(values),
+  object: <S extends Shape>(shape: S) => new ObjectSchema<S>(shape),
+  map: <T>(value: Schema<T>) => new MapSchema<T>(value),
+  array: <T>(item: Schema<T>) => new ArraySchema<T>(item),
+  presence: <T>(inner: Schema<T>) => new PresenceSchema<T>(inner),
+  refine: <T>(inner: Schema<T>, rule: (v: T, path: string[], issues: ConfigIssue[]) => void) => new RefinedSchema<T>(inner, rule),
+};
+
+export type ConfigOf<S> = S extends Schema<infer T> ? T : never;

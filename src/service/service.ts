@@ -1,0 +1,172 @@
+/**
+ * Turns a validated config into running components and pipelines. Start order: self-telemetry,
+ * extensions, exporters, processors, receivers (so nothing receives before its pipeline can take it).
+ * Shutdown in reverse: receivers stop accepting and answer what they hold, then processors drain (batch
+ * flushes), then exporters flush, then extensions; all within one deadline.
+ */
+import type { Component, ComponentKind, CreateSettings, Exporter, ExporterFactory, ExtensionFactory, Host, Processor, ProcessorFactory, ReceiverFactory } from '../core/component.js';
+import { FanOutConsumer, type Consumer } from '../core/consumer.js';
+import type { Signal } from '../core/signal.js';
+import type { ComponentConfig, ValidatedConfig } from '../config/validate.js';
+import { Logger } from '../telemetry/logger.js';
+import { Telemetry } from '../telemetry/telemetry.js';
+import { TelemetryServer } from '../telemetry/server.js';
+
+export interface ServiceOptions {
+  logger?: Logger;
+  /** Called when a component reports a fatal error after start (the CLI exits non-zero). */
+  onFatalError?: (err: Error) => void;
+}
+
+interface Running {
+  kind: ComponentKind;
+  id: string;
+  component: Component;
+}
+
+export class Service {
+  readonly telemetry = new Telemetry();
+  readonly logger: Logger;
+  private readonly receivers: Running[] = [];
+  private readonly processors: Running[] = [];
+  private readonly exporters: Running[] = [];
+  private readonly extensions: Running[] = [];
+  private telemetryServer: TelemetryServer | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly config: ValidatedConfig, private readonly opts: ServiceOptions = {}) {
+    this.logger = opts.logger ?? new Logger(config.service.telemetry.logs.level);
+    this.build();
+  }
+
+  /** The receiver, processor, exporter or extension instance for an ID (tests read bound ports from it). */
+  component<T extends Component = Component>(kind: ComponentKind, id: string): T | undefined {
+    const list = { receiver: this.receivers, processor: this.processors, exporter: this.exporters, extension: this.extensions }[kind];
+    return list.find((r) => r.id === id)?.component as T | undefined;
+  }
+
+  get metricsAddress(): string | undefined {
+    return this.telemetryServer?.address;
+  }
+
+  private settings(kind: ComponentKind, c: ComponentConfig): CreateSettings {
+    return { id: c.id, kind, logger: this.logger.child({ kind, id: c.id.id }), telemetry: this.telemetry };
+  }
+
+  private build(): void {
+    const { config } = this;
+    for (const extId of config.service.extensions) {
+      const c = config.extensions.get(extId)!;
+      this.extensions.push({ kind: 'extension', id: extId, component: (c.factory as ExtensionFactory).create(this.settings('extension', c), c.config) });
+    }
+
+    // One exporter instance per ID, shared by every pipeline (and signal) that lists it.
+    const exporters = new Map<string, Exporter>();
+    for (const p of config.service.pipelines) {
+      for (const expId of p.exporters) {
+        if (exporters.has(expId)) continue;
+        const c = config.exporters.get(expId)!;
+        const exp = (c.factory as ExporterFactory).create(this.settings('exporter', c), c.config);
+        exporters.set(expId, exp);
+        this.exporters.push({ kind: 'exporter', id: expId, component: exp });
+      }
+    }
+
+    // Each pipeline: processors chained back to front ending in a fan-out to its exporters.
+    const entries = new Map<string, Consumer>();
+    for (const p of config.service.pipelines) {
+      let next: Consumer = new FanOutConsumer(p.exporters.map((e) => exporters.get(e)!));
+      const created: Running[] = [];
+      for (let i = p.processors.length - 1; i >= 0; i--) {
+        const procId = p.processors[i]!;
+        const c = config.processors.get(procId)!;
+        const proc: Processor = (c.factory as ProcessorFactory).create(this.settings('processor', c), c.config, p.signal, next);
+        created.unshift({ kind: 'processor', id: `${procId}@${p.id}`, component: proc });
+        next = proc;
+      }
+      this.processors.push(...created);
+      entries.set(p.id, next);
+    }
+
+    // Each receiver feeds, per signal, every pipeline that lists it; each pipeline gets its own Payload.
+    const receiverIds = new Set(config.service.pipelines.flatMap((p) => p.receivers));
+    for (const recId of receiverIds) {
+      const next: Partial<Record<Signal, Consumer>> = {};
+      for (const signal of ['logs', 'traces', 'metrics'] as const) {
+        const targets = config.service.pipelines.filter((p) => p.signal === signal && p.receivers.includes(recId)).map((p) => entries.get(p.id)!);
+        if (targets.length > 0) next[signal] = new FanOutConsumer(targets, true);
+      }
+      const c = config.receivers.get(recId)!;
+      this.receivers.push({ kind: 'receiver', id: recId, component: (c.factory as ReceiverFactory).create(this.settings('receiver', c), c.config, next) });
+    }
+  }
+
+  async start(): Promise<void> {
+    this.telemetry.health = 'starting';
+    const host: Host = {
+      reportFatalError: (err) => {
+        this.logger.error('fatal component error; shutting down', { error: err.message });
+        this.opts.onFatalError?.(err);
+      },
+    };
+    const metrics = this.config.service.telemetry.metrics;
+    const started: Running[] = [];
+    try {
+      if (metrics.level !== 'none' && metrics.address !== '') {
+        this.telemetryServer = new TelemetryServer(this.telemetry, metrics.address, this.logger);
+        await this.telemetryServer.start();
+      }
+      for (const group of [this.extensions, this.exporters, this.processors, this.receivers]) {
+        for (const r of group) {
+          await r.component.start(host);
+          started.push(r);
+        }
+      }
+    } catch (err) {
+      // Undo what started so a failed start leaves no listener behind.
+      for (const r of started.reverse()) await r.component.shutdown().catch(() => {});
+      await this.telemetryServer?.close();
+      this.telemetry.close();
+      throw err;
+    }
+    this.telemetry.health = 'serving';
+    this.logger.info('gateway started', {
+      pipelines: this.config.service.pipelines.map((p) => p.id),
+      metrics: this.telemetryServer?.address,
+    });
+  }
+
+  /** Drains and stops everything; components that miss the deadline are abandoned, and it says which. */
+  shutdown(deadlineMs = 30_000): Promise<void> {
+    this.stopping ??= this.doShutdown(deadlineMs);
+    return this.stopping;
+  }
+
+  private async doShutdown(deadlineMs: number): Promise<void> {
+    this.telemetry.health = 'draining';
+    const deadline = Date.now() + deadlineMs;
+    for (const group of [this.receivers, this.processors, this.exporters, this.extensions]) {
+      await Promise.all(
+        group.map(async (r) => {
+          const left = Math.max(0, deadline - Date.now());
+          let timer: NodeJS.Timeout | undefined;
+          const timedOut = new Promise<'timeout'>((resolve) => {
+            timer = setTimeout(() => resolve('timeout'), left);
+          });
+          try {
+            const outcome = await Promise.race([r.component.shutdown().then(() => 'done' as const), timedOut]);
+            if (outcome === 'timeout') this.logger.error('shutdown deadline passed; abandoning component', { kind: r.kind, id: r.id });
+          } catch (err) {
+            this.logger.error('component failed to shut down cleanly', { kind: r.kind, id: r.id, error: (err as Error).message });
+          } finally {
+            clearTimeout(timer);
+          }
+        }),
+      );
+    }
+    await this.telemetryServer?.close();
+    this.telemetry.health = 'stopped';
+    this.telemetry.close();
+    this.logger.info('gateway stopped');
+  }
+}

@@ -1,0 +1,63 @@
+/** Serves the self-metrics at /metrics (Prometheus text format) on service.telemetry.metrics.address. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from './logger.js';
+import type { Telemetry } from './telemetry.js';
+import { listen, parseEndpoint } from '../core/net.js';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export class TelemetryServer {
+  private server: Server | undefined;
+  private readonly routes = new Map<string, RouteHandler>();
+
+  constructor(private readonly telemetry: Telemetry, private readonly endpoint: string, private readonly logger: Logger) {
+    this.routes.set('/metrics', (_req, res) => {
+      this.telemetry.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': this.telemetry.registry.contentType });
+          res.end(text);
+        },
+        (err: Error) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`collecting metrics failed: ${err.message}\n`);
+        },
+      );
+    });
+  }
+
+  /** Adds a page beside /metrics (the status page uses this). */
+  route(path: string, handler: RouteHandler): void {
+    this.routes.set(path, handler);
+  }
+
+  get address(): string | undefined {
+    const a = this.server?.address() as AddressInfo | null | undefined;
+    return a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : undefined;
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = parseEndpoint(this.endpoint, 'service.telemetry.metrics.address');
+    this.server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      const handler = this.routes.get(path);
+      if (!handler) {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end(`not found; try ${[...this.routes.keys()].join(', ')}\n`);
+        return;
+      }
+      handler(req, res);
+    });
+    await listen(this.server, host, port, 'service.telemetry.metrics.address');
+    this.logger.debug('self-metrics serving', { address: this.address });
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The gateway's own telemetry: one prom-client registry per service (so several gateways can run in one
+ * process, as the tests do), the collector's metric names, and the health state behind health_check.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { ITEM_NOUN, SIGNALS, type Signal } from '../core/signal.js';
+
+export type HealthState = 'starting' | 'serving' | 'draining' | 'stopped';
+
+type SignalCounters = Record<Signal, Counter<string>>;
+
+function perSignal(registry: Registry, prefix: string, help: string, labelNames: string[]): SignalCounters {
+  const out = {} as SignalCounters;
+  for (const sig of SIGNALS) {
+    out[sig] = new Counter({
+      name: `${prefix}_${ITEM_NOUN[sig]}`,
+      help: `${help} (${ITEM_NOUN[sig].replace('_', ' ')})`,
+      labelNames,
+      registers: [registry],
+    });
+  }
+  return out;
+}
+
+export class Telemetry {
+  readonly registry = new Registry();
+  health: HealthState = 'starting';
+
+  readonly receiverAccepted = perSignal(this.registry, 'otelcol_receiver_accepted', 'Items successfully pushed into the pipeline', ['receiver', 'transport']);
+  readonly receiverRefused = perSignal(this.registry, 'otelcol_receiver_refused', 'Items that could not be pushed into the pipeline', ['receiver', 'transport']);
+  readonly receiverFailed = perSignal(this.registry, 'otelcol_receiver_failed', 'Items the receiver failed to process (bad data)', ['receiver', 'transport']);
+  readonly exporterSent = perSignal(this.registry, 'otelcol_exporter_sent', 'Items successfully sent to destination', ['exporter']);
+  readonly exporterSendFailed = perSignal(this.registry, 'otelcol_exporter_send_failed', 'Items the exporter failed to send', ['exporter']);
+  readonly exporterEnqueueFailed = perSignal(this.registry, 'otelcol_exporter_enqueue_failed', 'Items that could not be added to the sending queue', ['exporter']);
+  readonly processorIncoming = new Counter({ name: 'otelcol_processor_incoming_items', help: 'Items passed to the processor', labelNames: ['processor', 'otel_signal'], registers: [this.registry] });
+  readonly processorOutgoing = new Counter({ name: 'otelcol_processor_outgoing_items', help: 'Items emitted by the processor', labelNames: ['processor', 'otel_signal'], registers: [this.registry] });
+  readonly receiverBytes = new Counter({ name: 'gophership_receiver_received_bytes', help: 'Request bytes received (after decompression)', labelNames: ['receiver', 'transport'], registers: [this.registry] });
+  readonly exporterBytes = new Counter({ name: 'gophership_exporter_sent_bytes', help: 'Request bytes sent downstream (before compression)', labelNames: ['exporter'], registers: [this.registry] });
+
+  private readonly eventLoop: IntervalHistogram;
+  private readonly startedAt = Date.now();
+
+  constructor() {
+    this.eventLoop = monitorEventLoopDelay({ resolution: 10 });
+    this.eventLoop.enable();
+    const registers = [this.registry];
+    // The collector's own process metric names, computed at scrape time.
+    new Gauge({ name: 'otelcol_process_memory_rss', help: 'Total physical memory (resident set size) in bytes', registers, collect() { this.set(process.memoryUsage.rss()); } });
+    new Gauge({ name: 'otelcol_process_runtime_heap_alloc_bytes', help: 'V8 heap used in bytes', registers, collect() { this.set(process.memoryUsage().heapUsed); } });
+    new Gauge({ name: 'otelcol_process_runtime_total_sys_memory_bytes', help: 'V8 heap total in bytes', registers, collect() { this.set(process.memoryUsage().heapTotal); } });
+    new Gauge({ name: 'otelcol_process_cpu_seconds', help: 'Total CPU user and system time in seconds', registers, collect() { const u = process.cpuUsage(); this.set((u.user + u.system) / 1e6); } });
+    const startedAt = this.startedAt;
+    new Gauge({ name: 'otelcol_process_uptime', help: 'Uptime of the process in seconds', registers, collect() { this.set((Date.now() - startedAt) / 1000); } });
+    const el = this.eventLoop;
+    new Gauge({
+      name: 'gophership_event_loop_delay_seconds',
+      help: 'Event-loop delay over the last scrape interval',
+      labelNames: ['quantile'],
+      registers,
+      collect() {
+        this.set({ quantile: '0.5' }, el.percentile(50) / 1e9);
+        this.set({ quantile: '0.99' }, el.percentile(99) / 1e9);
+        this.set({ quantile: 'max' }, el.max / 1e9);
+        el.reset();
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: 'gophership_nodejs_' });
+  }
+
+  close(): void {
+    this.eventLoop.disable();
+  }
+}
