@@ -3,7 +3,7 @@ import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { countItems } from '../../core/wire.js';
 import { SIGNALS } from '../../core/signal.js';
 import { scanJson, scanProto, type RecordVisitor } from '../sink/walk.js';
-import { decodeRpcStatus, encodeRpcStatus, parseDurationFlag, parseHostPort } from './common.js';
+import { parseDurationFlag, parseHostPort } from './common.js';
 import { LatencyHistogram } from './histogram.js';
 import { RangeSet } from './ranges.js';
 import { TemplateParts, TemplateSlot } from './templates.js';
@@ -181,11 +181,5 @@ describe('ranges, histogram, flags, status codec', () => {
     const now = Date.parse('2025-01-01T00:00:00Z');
     expect(parseRetryAfter('Wed, 01 Jan 2025 00:00:05 GMT', now)).toBe(5000);
     expect(parseRetryAfter('garbage')).toBeUndefined();
-  });
-
-  it('google.rpc.Status with RetryInfo round-trips', () => {
-    const b = encodeRpcStatus(14, 'try later', 1500);
-    expect(decodeRpcStatus(b)).toEqual({ code: 14, message: 'try later', retryDelayMs: 1500 });
-    expect(decodeRpcStatus(encodeRpcStatus(3, 'bad'))).toEqual({ code: 3, message: 'bad' });
   });
 });

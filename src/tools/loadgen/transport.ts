@@ -7,7 +7,8 @@ import http from 'node:http';
 import https from 'node:https';
 import * as grpc from '@grpc/grpc-js';
 import { GRPC_METHOD, HTTP_PATH, type Signal } from '../../core/signal.js';
-import { decodeRejectedProto, decodeRpcStatus, GrpcCode } from './common.js';
+import { decodeExportResponsePartial, decodeStatus } from '../../otlp/codec.js';
+import { GrpcStatus } from '../../otlp/grpc-status.js';
 import type { Encoding } from './templates.js';
 
 export type Outcome =
@@ -44,33 +45,15 @@ export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): 
   return Number.isNaN(t) ? undefined : Math.max(0, t - nowMs);
 }
 
-function rejectedFromJson(text: string): { rejected: number; message: string } {
-  if (!text.trim()) return { rejected: 0, message: '' };
-  try {
-    const o = JSON.parse(text) as { partialSuccess?: Record<string, unknown> };
-    const p = o.partialSuccess;
-    if (!p) return { rejected: 0, message: '' };
-    const r = p.rejectedLogRecords ?? p.rejectedSpans ?? p.rejectedDataPoints ?? 0;
-    return { rejected: Number(r) || 0, message: typeof p.errorMessage === 'string' ? p.errorMessage : '' };
-  } catch {
-    return { rejected: 0, message: '' };
-  }
-}
-
+/** A body that is not a google.rpc.Status is quoted as text, so the reason still says something. */
 function statusFromBody(encoding: Encoding, body: Buffer): { message: string; retryDelayMs?: number } {
-  if (encoding === 'json') {
-    try {
-      const o = JSON.parse(body.toString('utf8')) as { message?: unknown; details?: Array<Record<string, unknown>> };
-      const d = o.details?.find((x) => String(x['@type'] ?? '').endsWith('google.rpc.RetryInfo'));
-      const delay = d && typeof d.retryDelay === 'string' ? parseFloat(d.retryDelay) * 1000 : undefined;
-      return { message: typeof o.message === 'string' ? o.message : body.toString('utf8').slice(0, 200), ...(delay !== undefined && !Number.isNaN(delay) ? { retryDelayMs: delay } : {}) };
-    } catch {
-      return { message: body.toString('utf8').slice(0, 200) };
-    }
-  }
-  const st = decodeRpcStatus(body);
+  const st = decodeStatus(encoding === 'json' ? 'json' : 'proto', body);
   if (st) return st.retryDelayMs === undefined ? { message: st.message } : { message: st.message, retryDelayMs: st.retryDelayMs };
   return { message: body.toString('utf8').replace(/[^\x20-\x7e]/g, '').slice(0, 200) };
+}
+
+function partialOf(signal: Signal, encoding: 'json' | 'proto', body: Uint8Array): { rejected: number; errorMessage: string } {
+  return decodeExportResponsePartial(signal, encoding, body) ?? { rejected: 0, errorMessage: '' };
 }
 
 export function createHttpTransport(opts: TransportOptions): Transport {
@@ -108,8 +91,8 @@ export function createHttpTransport(opts: TransportOptions): Transport {
             const status = res.statusCode ?? 0;
             const rb = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
             if (status >= 200 && status < 300) {
-              const r = opts.encoding === 'json' ? rejectedFromJson(rb.toString('utf8')) : decodeRejectedProto(rb);
-              finish({ kind: 'ok', rejected: r.rejected, message: 'errorMessage' in r ? r.errorMessage : r.message });
+              const r = partialOf(opts.signal, opts.encoding === 'json' ? 'json' : 'proto', rb);
+              finish({ kind: 'ok', rejected: r.rejected, message: r.errorMessage });
               return;
             }
             const st = statusFromBody(opts.encoding, rb);
@@ -133,12 +116,12 @@ export function createHttpTransport(opts: TransportOptions): Transport {
 }
 
 const RETRYABLE_GRPC = new Set<number>([
-  GrpcCode.CANCELLED,
-  GrpcCode.DEADLINE_EXCEEDED,
-  GrpcCode.ABORTED,
-  GrpcCode.OUT_OF_RANGE,
-  GrpcCode.UNAVAILABLE,
-  GrpcCode.DATA_LOSS,
+  GrpcStatus.CANCELLED,
+  GrpcStatus.DEADLINE_EXCEEDED,
+  GrpcStatus.ABORTED,
+  GrpcStatus.OUT_OF_RANGE,
+  GrpcStatus.UNAVAILABLE,
+  GrpcStatus.DATA_LOSS,
 ]);
 
 const identity = (b: Buffer): Buffer => b;
@@ -169,17 +152,17 @@ export function createGrpcTransport(opts: TransportOptions): Transport {
     return new Promise((resolve) => {
       client.makeUnaryRequest<Buffer, Buffer>(method, identity, identity, body, md, { deadline: Date.now() + opts.timeoutMs }, (err, value) => {
         if (!err) {
-          const r = value && value.length ? decodeRejectedProto(value) : { rejected: 0, errorMessage: '' };
+          const r = partialOf(opts.signal, 'proto', value ?? new Uint8Array(0));
           resolve({ kind: 'ok', rejected: r.rejected, message: r.errorMessage });
           return;
         }
-        const code = err.code ?? GrpcCode.UNKNOWN;
+        const code = err.code ?? GrpcStatus.UNKNOWN;
         const detailsBin = err.metadata?.get('grpc-status-details-bin')[0];
-        const st = detailsBin instanceof Buffer ? decodeRpcStatus(detailsBin) : undefined;
+        const st = detailsBin instanceof Buffer ? decodeStatus('proto', detailsBin) : undefined;
         const reason = `gRPC ${grpc.status[code] ?? code}: ${err.details}`;
         // A refusal the server sent, as opposed to grpc-js reporting a failed connection as UNAVAILABLE.
-        const refused = (code === GrpcCode.UNAVAILABLE || code === GrpcCode.RESOURCE_EXHAUSTED) && !/no connection|connect|ECONN/i.test(err.details ?? '');
-        if (RETRYABLE_GRPC.has(code) || (code === GrpcCode.RESOURCE_EXHAUSTED && st?.retryDelayMs !== undefined)) {
+        const refused = (code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.RESOURCE_EXHAUSTED) && !/no connection|connect|ECONN/i.test(err.details ?? '');
+        if (RETRYABLE_GRPC.has(code) || (code === GrpcStatus.RESOURCE_EXHAUSTED && st?.retryDelayMs !== undefined)) {
           resolve({ kind: 'retry', refused, delayMs: st?.retryDelayMs, reason });
         } else {
           resolve({ kind: 'fail', reason });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { SIGNALS } from '../../core/signal.js';
 import { runLoadgen, type Protocol } from '../loadgen/loadgen.js';
 import { runLoadgenCli } from '../loadgen/cli.js';
-import { decodeRpcStatus } from '../loadgen/common.js';
+import { decodeStatus } from '../../otlp/codec.js';
 import { runSinkCli } from './cli.js';
 import { startSink, type Sink, type SinkOptions } from './sink.js';
 
@@ -210,7 +210,7 @@ describe('sink HTTP surface', () => {
     expect((await post(`${s.httpUrl}/v1/logs`, 'x', { 'content-type': 'text/plain' })).status).toBe(415);
     const bad = await post(`${s.httpUrl}/v1/logs`, Buffer.from([0x0a, 0x05, 0x01]), { 'content-type': 'application/x-protobuf' });
     expect(bad.status).toBe(400);
-    expect(decodeRpcStatus(bad.body)?.message).toMatch(/malformed protobuf ExportLogsServiceRequest/);
+    expect(decodeStatus('proto', bad.body)?.message).toMatch(/malformed protobuf ExportLogsServiceRequest/);
     const badJson = await post(`${s.httpUrl}/v1/traces`, '{nope', { 'content-type': 'application/json' });
     expect(badJson.status).toBe(400);
     expect(JSON.parse(badJson.body.toString()).message).toMatch(/not valid JSON/);
@@ -229,7 +229,7 @@ describe('sink HTTP surface', () => {
     const res = await post(`${s.httpUrl}/v1/logs`, Buffer.alloc(0), { 'content-type': 'application/x-protobuf' });
     expect(res.status).toBe(429);
     expect(res.headers['retry-after']).toBe('2');
-    expect(decodeRpcStatus(res.body)).toMatchObject({ code: 8, retryDelayMs: 2000 });
+    expect(decodeStatus('proto', res.body)).toMatchObject({ code: 8, retryDelayMs: 2000 });
   });
 });
 

@@ -12,7 +12,9 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { GRPC_METHOD, HTTP_PATH, SIGNALS, type Signal } from '../../core/signal.js';
 import { countItems } from '../../core/wire.js';
-import { encodeRpcStatus, grpcCodeForHttp, GrpcCode, parseHostPort, type AckedFile } from '../loadgen/common.js';
+import { parseHostPort, type AckedFile } from '../loadgen/common.js';
+import { encodeStatus } from '../../otlp/codec.js';
+import { GrpcStatus, grpcStatusFromHttp } from '../../otlp/grpc-status.js';
 import { SeqTracker, type VerifyReport } from './tracker.js';
 import { scanJson, scanProto, type RecordVisitor } from './walk.js';
 
@@ -178,12 +180,12 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
       res.end(body);
       return;
     }
-    const code = grpcCodeForHttp(r.status);
+    const code = grpcStatusFromHttp(r.status);
     const retryable = r.status === 429 || r.status === 503;
     const body =
       encoding === 'json'
         ? Buffer.from(JSON.stringify({ code, message: r.message }))
-        : encodeRpcStatus(code, r.message, retryable ? retryAfterSec * 1000 : undefined);
+        : encodeStatus('proto', code, r.message, retryable ? retryAfterSec * 1000 : undefined);
     const headers: http.OutgoingHttpHeaders = { 'content-type': ct, 'content-length': body.length };
     if (retryable) headers['retry-after'] = String(retryAfterSec);
     res.writeHead(r.status, headers);
@@ -295,7 +297,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
       'grpc-status': String(code),
       'grpc-message': encodeURIComponent(message),
     };
-    if (retryDelayMs !== undefined) headers['grpc-status-details-bin'] = encodeRpcStatus(code, message, retryDelayMs).toString('base64');
+    if (retryDelayMs !== undefined) headers['grpc-status-details-bin'] = Buffer.from(encodeStatus('proto', code, message, retryDelayMs)).toString('base64');
     stream.respond(headers, { endStream: true });
   }
 
@@ -307,12 +309,12 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     const signal = GRPC_SIGNAL.get(path);
     if (!signal) {
       stream.resume();
-      return grpcFail(stream, GrpcCode.UNIMPLEMENTED, `unknown method ${path}`);
+      return grpcFail(stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${path}`);
     }
     const ctype = String(headers['content-type'] ?? '');
     if (!ctype.startsWith('application/grpc')) {
       stream.resume();
-      return grpcFail(stream, GrpcCode.INVALID_ARGUMENT, `content-type must be application/grpc, got "${ctype}"`);
+      return grpcFail(stream, GrpcStatus.INVALID_ARGUMENT, `content-type must be application/grpc, got "${ctype}"`);
     }
     const grpcEncoding = String(headers['grpc-encoding'] ?? 'identity');
     const chunks: Buffer[] = [];
@@ -327,35 +329,35 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
       void (async () => {
         if (tooLarge) {
           signals[signal].invalid++;
-          return grpcFail(stream, GrpcCode.RESOURCE_EXHAUSTED, `request over ${maxBody} bytes`);
+          return grpcFail(stream, GrpcStatus.RESOURCE_EXHAUSTED, `request over ${maxBody} bytes`);
         }
         const r = refusal();
         if (r) {
           signals[signal].refused++;
           const retryable = r.status === 429 || r.status === 503;
-          return grpcFail(stream, grpcCodeForHttp(r.status), r.message, retryable ? retryAfterSec * 1000 : undefined);
+          return grpcFail(stream, grpcStatusFromHttp(r.status), r.message, retryable ? retryAfterSec * 1000 : undefined);
         }
         const frame = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
         // One unary request = one length-prefixed message: flag byte, 4-byte big-endian length.
         if (frame.length < 5 || frame.readUInt32BE(1) !== frame.length - 5) {
           signals[signal].invalid++;
-          return grpcFail(stream, GrpcCode.INVALID_ARGUMENT, 'expected exactly one length-prefixed gRPC message');
+          return grpcFail(stream, GrpcStatus.INVALID_ARGUMENT, 'expected exactly one length-prefixed gRPC message');
         }
         let body = frame.subarray(5);
         if (frame[0] === 1) {
           if (grpcEncoding !== 'gzip') {
             signals[signal].invalid++;
-            return grpcFail(stream, GrpcCode.UNIMPLEMENTED, `unsupported grpc-encoding "${grpcEncoding}"; use gzip or identity`);
+            return grpcFail(stream, GrpcStatus.UNIMPLEMENTED, `unsupported grpc-encoding "${grpcEncoding}"; use gzip or identity`);
           }
           try {
             body = await gunzipAsync(body, { maxOutputLength: maxBody });
           } catch (e) {
             signals[signal].invalid++;
-            return grpcFail(stream, GrpcCode.INVALID_ARGUMENT, `gzip message could not be decompressed: ${(e as Error).message}`);
+            return grpcFail(stream, GrpcStatus.INVALID_ARGUMENT, `gzip message could not be decompressed: ${(e as Error).message}`);
           }
         }
         const bad = accept(signal, 'proto', body, size);
-        if (bad) return grpcFail(stream, grpcCodeForHttp(bad.status), bad.message);
+        if (bad) return grpcFail(stream, grpcStatusFromHttp(bad.status), bad.message);
         if (stream.destroyed) return;
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
         stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
