@@ -1,8 +1,8 @@
 /**
  * Turns a validated config into running components and pipelines. Start order: self-telemetry,
  * extensions, exporters, processors, receivers (so nothing receives before its pipeline can take it).
- * Shutdown in reverse: receivers stop accepting and answer what they hold, then processors drain (batch
- * flushes), then exporters flush, then extensions; all within one deadline.
+ * Shutdown: receivers stop accepting and answer what they hold while processors drain (batch flushes),
+ * then exporters flush, then extensions; all within one deadline.
  */
 import type { Component, ComponentKind, CreateSettings, Exporter, ExporterFactory, ExtensionFactory, Host, Processor, ProcessorFactory, ReceiverFactory } from '../core/component.js';
 import { FanOutConsumer, type Consumer } from '../core/consumer.js';
@@ -145,7 +145,9 @@ export class Service {
   private async doShutdown(deadlineMs: number): Promise<void> {
     this.telemetry.health = 'draining';
     const deadline = Date.now() + deadlineMs;
-    for (const group of [this.receivers, this.processors, this.exporters, this.extensions]) {
+    // Receivers and processors drain together: a request a receiver still holds may be waiting in a batch,
+    // and a stopped batch processor passes late requests straight on. Exporters stop only after both.
+    for (const group of [[...this.receivers, ...this.processors], this.exporters, this.extensions]) {
       await Promise.all(
         group.map(async (r) => {
           const left = Math.max(0, deadline - Date.now());

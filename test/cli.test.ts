@@ -1,0 +1,162 @@
+/**
+ * The `gophership` command as a user runs it: `node bin/gophership.js` (the compiled dist/, built by
+ * `npm test` before vitest runs): validate, components, print-config, and a gateway that drains its
+ * in-flight work on SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestFromJson } from '../src/otlp/codec.js';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'gophership.js');
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gs-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+const BROKEN = `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: nowhere
+exporters:
+  debug:
+    verbosity: loud
+  kafka:
+service:
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [debug, otlp/backend]
+`;
+
+describe('gophership validate', () => {
+  it('exits non-zero and lists every problem with file:line and key path', async () => {
+    const file = join(dir, 'broken.yaml');
+    await writeFile(file, BROKEN);
+    const r = await run(['validate', '--config', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('invalid configuration (4 problems)');
+    expect(r.stderr).toContain(`${file}:5: receivers.otlp.protocols.http.endpoint: "nowhere" is not an endpoint host:port`);
+    expect(r.stderr).toContain(`${file}:8: exporters.debug.verbosity: must be one of basic, normal, detailed`);
+    expect(r.stderr).toContain(`${file}:9: exporters.kafka: unknown exporter type "kafka"`);
+    expect(r.stderr).toContain(`${file}:14: service.pipelines.logs.exporters.1: exporter "otlp/backend" is not defined under exporters:`);
+  });
+
+  it('accepts the built-in default config', async () => {
+    const r = await run(['validate']);
+    expect(r.stdout).toContain('configuration is valid');
+    expect(r.code).toBe(0);
+  });
+
+  it('names a missing config file', async () => {
+    const r = await run(['validate', '--config', join(dir, 'missing.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/missing\.yaml: cannot read config file: ENOENT/);
+  });
+});
+
+describe('gophership components and print-config', () => {
+  it('lists every built-in component', async () => {
+    const r = await run(['components']);
+    expect(r.code).toBe(0);
+    for (const name of ['otlp', 'batch', 'otlphttp (alias otlp_http)', 'otlp (alias otlp_grpc)', 'debug', 'file', 'health_check']) expect(r.stdout).toContain(name);
+  });
+
+  it('prints the merged config with --set and env expanded', async () => {
+    const a = join(dir, 'a.yaml');
+    await writeFile(a, 'receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: ${env:GS_TEST_EP}\nexporters:\n  debug:\nservice:\n  pipelines:\n    logs:\n      receivers: [otlp]\n      exporters: [debug]\n');
+    const r = await run(['print-config', '--config', a, '--set', 'exporters.debug.verbosity=detailed'], { GS_TEST_EP: '127.0.0.1:4999' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('endpoint: 127.0.0.1:4999');
+    expect(r.stdout).toContain('verbosity: detailed');
+  });
+
+  it('rejects an unknown command with usage', async () => {
+    const r = await run(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+  });
+});
+
+/** Starts the gateway as a child and waits for its "listening" log line to learn the bound ports. */
+async function startChild(args: string[]): Promise<{ child: ChildProcess; http: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const http = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${stderr}`)), 15_000);
+    child.stderr!.on('data', () => {
+      const m = /"msg":"OTLP receiver listening".*?"http":"([^"]+)"/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.on('exit', () => reject(new Error(`gateway exited:\n${stderr}`)));
+  });
+  return { child, http, stderr: () => stderr };
+}
+
+describe('gophership (run)', () => {
+  it('runs the default config with ports overridden, serves, and drains in-flight work on SIGTERM', async () => {
+    const out = join(dir, 'drain.jsonl');
+    const { child, http, stderr } = await startChild([
+      '--set', 'receivers.otlp.protocols.http.endpoint=127.0.0.1:0',
+      '--set', 'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0',
+      '--set', 'extensions.health_check.endpoint=127.0.0.1:0',
+      '--set', 'service.telemetry.metrics.address=127.0.0.1:0',
+      // A long batch timeout: the request below is still held by the batch when SIGTERM arrives.
+      '--set', 'processors.batch.timeout=10s',
+      '--set', `exporters.file.path=${out}`,
+    ]);
+    const body = await readFile(join(import.meta.dirname, '..', '..', 'shared', 'otlp-examples', 'logs.json'), 'utf8').catch(() => undefined);
+    const bytes = requestFromJson('logs', body ?? '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"drain me"}}]}]}]}');
+    const reply = fetch(`http://${http}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: bytes });
+    await new Promise((r) => setTimeout(r, 300));
+    const signalledAt = Date.now();
+    child.kill('SIGTERM');
+    const res = await reply;
+    expect(res.status).toBe(200);
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(0);
+    // The drain flushed the batch at once rather than waiting out its 10 s timer.
+    expect(Date.now() - signalledAt).toBeLessThan(5000);
+    expect(stderr()).toContain('signal received; draining in-flight work');
+    const written = (await readFile(out, 'utf8')).trim().split('\n');
+    expect(written).toHaveLength(1);
+    expect(requestFromJson('logs', written[0]!)).toEqual(bytes);
+  });
+
+  it('exits non-zero with the endpoint named when a port is taken', async () => {
+    const { child, http } = await startChild(['--set', 'receivers.otlp.protocols.http.endpoint=127.0.0.1:0', '--set', 'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0', '--set', 'extensions.health_check.endpoint=127.0.0.1:0', '--set', 'service.telemetry.metrics.address=127.0.0.1:0', '--set', `exporters.file.path=${join(dir, 'x.jsonl')}`]);
+    try {
+      const r = await run(['--set', `receivers.otlp.protocols.http.endpoint=${http}`, '--set', 'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0', '--set', 'extensions.health_check.endpoint=127.0.0.1:0', '--set', 'service.telemetry.metrics.address=127.0.0.1:0', '--set', `exporters.file.path=${join(dir, 'y.jsonl')}`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('gateway failed to start');
+      expect(r.stderr).toContain(`cannot listen on ${http}`);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  });
+});
