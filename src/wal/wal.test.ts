@@ -1,0 +1,258 @@
+import { mkdtemp, readdir, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PermanentError, RetryableError } from '../core/errors.js';
+import { metaNumber, WriteAheadLog, type FsyncPolicy, type WalOptions } from './index.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gs-wal-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const rec = (i: number, size = 100): Buffer => {
+  const b = Buffer.alloc(size, i & 0xff);
+  b.writeUInt32BE(i, 0);
+  return b;
+};
+
+async function segFiles(d = dir): Promise<string[]> {
+  return (await readdir(d)).filter((n) => n.endsWith('.wal')).sort();
+}
+
+async function openWal(opts: Partial<WalOptions> = {}): Promise<WriteAheadLog> {
+  return WriteAheadLog.open({ dir, segmentSizeBytes: 1024, checkpointIntervalMs: 1, ...opts });
+}
+
+describe('WriteAheadLog', () => {
+  for (const fsync of ['always', 'interval', 'never'] as FsyncPolicy[]) {
+    it(`appends, reads in order and survives reopen (fsync ${fsync})`, async () => {
+      const wal = await openWal({ fsync, fsyncIntervalMs: 2 });
+      const seqs = await Promise.all(Array.from({ length: 50 }, (_, i) => wal.append(rec(i), i)));
+      expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      const got = await wal.read(20);
+      expect(got.map((r) => r.sequence)).toEqual(seqs.slice(0, 20));
+      expect(got.every((r, i) => r.data.equals(rec(i)) && metaNumber(r.meta) === i)).toBe(true);
+      for (const r of got) expect(wal.ack(r.sequence)).toBe(true);
+      expect(wal.stats().pendingRecords).toBe(30);
+      await wal.close();
+
+      const again = await openWal({ fsync });
+      expect(again.stats().pendingRecords).toBe(30);
+      const rest = await again.read(1000);
+      expect(rest.map((r) => r.sequence)).toEqual(seqs.slice(20));
+      expect(rest.every((r) => r.data.equals(rec(r.sequence - 1)))).toBe(true);
+      expect(await again.append(rec(99))).toBe(51);
+      await again.close();
+    });
+  }
+
+  it('never delivers a record twice in one open and returns [] when caught up', async () => {
+    const wal = await openWal();
+    await wal.append(rec(1));
+    expect((await wal.read()).length).toBe(1);
+    expect(await wal.read()).toEqual([]);
+    expect(wal.ack(1)).toBe(true);
+    expect(wal.ack(1)).toBe(false);
+    expect(wal.ack(12345)).toBe(false);
+    await wal.close();
+  });
+
+  it('rolls segments, deletes a segment only when all its records are acked, out-of-order acks included', async () => {
+    const wal = await openWal({ segmentSizeBytes: 512 });
+    // 118-byte records: 4 per 512-byte segment.
+    for (let i = 0; i < 12; i++) await wal.append(rec(i));
+    expect(await segFiles()).toHaveLength(3);
+    const recs = await wal.read(100);
+    expect(recs).toHaveLength(12);
+    // Ack the first segment except its first record, in reverse order: nothing may be deleted.
+    for (const s of [4, 3, 2]) wal.ack(s);
+    await wal.flush();
+    expect(await segFiles()).toHaveLength(3);
+    expect(wal.stats().ackedThrough).toBe(0);
+    wal.ack(1);
+    await wal.flush();
+    expect(wal.stats().ackedThrough).toBe(4);
+    expect(await segFiles()).toHaveLength(2);
+    for (let s = 5; s <= 12; s++) wal.ack(s);
+    await wal.flush();
+    // The active segment stays even when fully acked.
+    expect(await segFiles()).toEqual(['00000000000000000009.wal']);
+    expect(wal.stats()).toMatchObject({ pendingRecords: 0, segments: 1, bytesOnDisk: 4 * 118 });
+    await wal.close();
+    const again = await openWal({ segmentSizeBytes: 512 });
+    expect(await again.read()).toEqual([]);
+    expect(await again.append(rec(1))).toBe(13);
+    await again.close();
+  });
+
+  it('gives a record larger than a segment a segment of its own', async () => {
+    const wal = await openWal({ segmentSizeBytes: 256 });
+    await wal.append(rec(1, 50));
+    await wal.append(rec(2, 1000));
+    await wal.append(rec(3, 50));
+    expect(await segFiles()).toHaveLength(3);
+    expect((await stat(join(dir, '00000000000000000002.wal'))).size).toBe(1018);
+    await wal.close();
+    const again = await openWal({ segmentSizeBytes: 256, readChunkBytes: 64 });
+    const got = await again.read();
+    expect(got.map((r) => r.data.length)).toEqual([50, 1000, 50]);
+    expect(got[1]!.data.equals(rec(2, 1000))).toBe(true);
+    await again.close();
+  });
+
+  it('next() waits for an append and the async iterator ends on close', async () => {
+    const wal = await openWal();
+    const waiting = wal.next();
+    await new Promise((r) => setTimeout(r, 20));
+    await wal.append(Buffer.from('late'), Buffer.from('m'));
+    const [r] = await waiting;
+    expect(r!.data.toString()).toBe('late');
+    expect(r!.meta.toString()).toBe('m');
+    const seen: number[] = [];
+    const it = (async () => {
+      for await (const x of wal) {
+        seen.push(x.sequence);
+        wal.ack(x.sequence);
+      }
+    })();
+    await wal.append(Buffer.from('a'));
+    await wal.append(Buffer.from('b'));
+    await new Promise((r) => setTimeout(r, 20));
+    await wal.close();
+    await it;
+    expect(seen).toEqual([2, 3]);
+  });
+
+  it('truncates a torn tail on open and keeps appending after it', async () => {
+    const wal = await openWal();
+    for (let i = 0; i < 3; i++) await wal.append(rec(i));
+    await wal.close();
+    const [f] = await segFiles();
+    await appendFile(join(dir, f!), Buffer.from([0, 0, 0, 200, 1, 2, 3, 4, 5]));
+    const again = await openWal();
+    expect(again.stats()).toMatchObject({ truncatedTailBytes: 9, pendingRecords: 3, nextSequence: 4 });
+    expect(await again.append(rec(3))).toBe(4);
+    expect((await again.read()).map((r) => r.sequence)).toEqual([1, 2, 3, 4]);
+    await again.close();
+  });
+
+  it('skips and counts a corrupt record in the middle (resync to the next valid record)', async () => {
+    const wal = await openWal({ segmentSizeBytes: 4096 });
+    for (let i = 0; i < 6; i++) await wal.append(rec(i));
+    await wal.close();
+    const p = join(dir, (await segFiles())[0]!);
+    const b = await readFile(p);
+    b[118 * 2 + 40] ^= 0xff; // inside record 3's data
+    b[118 * 4 + 1] ^= 0xff; // record 5's length
+    await writeFile(p, b);
+    const again = await openWal({ segmentSizeBytes: 4096 });
+    const got = await again.read();
+    expect(got.map((r) => r.sequence)).toEqual([1, 2, 4, 6]);
+    expect(again.stats()).toMatchObject({ corruptRecordsSkipped: 2, pendingRecords: 4, truncatedTailBytes: 0 });
+    for (const r of got) again.ack(r.sequence);
+    expect(again.stats().pendingRecords).toBe(0);
+    await again.close();
+  });
+
+  it('skips the rest of a sealed segment when nothing valid follows the corruption', async () => {
+    const wal = await openWal({ segmentSizeBytes: 512 });
+    for (let i = 0; i < 8; i++) await wal.append(rec(i));
+    await wal.close();
+    const p = join(dir, (await segFiles())[0]!);
+    const b = await readFile(p);
+    b[118 * 3 + 20] ^= 0x01; // last record of the first segment
+    await writeFile(p, b);
+    const again = await openWal({ segmentSizeBytes: 512 });
+    expect((await again.read()).map((r) => r.sequence)).toEqual([1, 2, 3, 5, 6, 7, 8]);
+    expect(again.stats().corruptRecordsSkipped).toBe(1);
+    await again.close();
+  });
+
+  it('opens over garbage segments and a damaged ledger without refusing to start', async () => {
+    await writeFile(join(dir, '00000000000000000001.wal'), Buffer.alloc(300, 0xab));
+    await writeFile(join(dir, '00000000000000000009.wal'), Buffer.alloc(10, 0x00));
+    await writeFile(join(dir, 'ledger.json'), '{not json');
+    const wal = await openWal();
+    expect(await wal.read()).toEqual([]);
+    expect(await wal.append(rec(1))).toBe(9);
+    expect((await wal.read()).map((r) => r.sequence)).toEqual([9]);
+    expect(wal.stats().corruptRecordsSkipped).toBe(8);
+    await wal.close();
+  });
+
+  it('refuses a second open of the same directory and appends after close', async () => {
+    const wal = await openWal();
+    await expect(openWal()).rejects.toThrow(/already open/);
+    await wal.close();
+    await expect(wal.append(rec(1))).rejects.toBeInstanceOf(RetryableError);
+  });
+
+  it('fills the disk budget, rejects with RetryableError, and accepts again once acks free segments', async () => {
+    const wal = await openWal({ segmentSizeBytes: 512, maxSizeBytes: 2048 });
+    const seqs: number[] = [];
+    let err: unknown;
+    for (let i = 0; i < 100 && err === undefined; i++) {
+      try {
+        seqs.push(await wal.append(rec(i)));
+      } catch (e) {
+        err = e;
+      }
+    }
+    expect(err).toBeInstanceOf(RetryableError);
+    expect((err as Error).message).toMatch(/WAL directory .* is full .*acknowledges/);
+    expect(seqs.length).toBe(17); // 17 * 118 = 2006 bytes; one more would exceed 2048
+    expect(wal.stats().fillRatio).toBeGreaterThan(0.97);
+    // Reading without acking frees nothing.
+    const recs = await wal.read(8);
+    await wal.flush();
+    await expect(wal.append(rec(0))).rejects.toBeInstanceOf(RetryableError);
+    for (const r of recs) wal.ack(r.sequence);
+    await wal.flush();
+    expect(wal.stats().segments).toBe(3);
+    expect(await wal.append(rec(200))).toBe(18);
+    // Nothing unacknowledged was deleted.
+    const rest = await wal.read();
+    expect(rest.map((r) => r.sequence)).toEqual(Array.from({ length: 10 }, (_, i) => i + 9));
+    await expect(wal.append(rec(1, 5000))).rejects.toBeInstanceOf(PermanentError);
+    await wal.close();
+  });
+
+  for (const fsync of ['always', 'interval'] as FsyncPolicy[]) {
+    it(`resolves appends while a steady stream keeps arriving (fsync ${fsync})`, async () => {
+      const wal = await openWal({ segmentSizeBytes: 1 << 20, fsync, fsyncIntervalMs: 5 });
+      let stop = false;
+      let inflight = 0;
+      const stream = (async () => {
+        // Keep the write queue non-empty at every turn of the write loop.
+        while (!stop) {
+          for (let i = 0; i < 20 && inflight < 4000; i++) {
+            inflight++;
+            void wal.append(rec(1, 2000)).finally(() => inflight--).catch(() => {});
+          }
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 50));
+      const t0 = Date.now();
+      await wal.append(rec(2));
+      const latency = Date.now() - t0;
+      stop = true;
+      await stream;
+      await wal.close();
+      expect(latency).toBeLessThan(1000);
+    });
+  }
+
+  it('groups concurrent appends into few fsyncs in interval mode', async () => {
+    const wal = await openWal({ segmentSizeBytes: 1 << 20, fsync: 'interval', fsyncIntervalMs: 5 });
+    const t0 = Date.now();
+    const seqs = await Promise.all(Array.from({ length: 2000 }, (_, i) => wal.append(rec(i, 64))));
+    expect(new Set(seqs).size).toBe(2000);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    await wal.close();
+  });
+});
