@@ -3,6 +3,11 @@ import type { AnyFactory, ComponentKind } from './core/component.js';
 import type { FactoryRegistry } from './config/validate.js';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
 import { batchProcessorFactory } from '../processors/batch/factory.js';
+import { attributesProcessorFactory } from '../processors/attributes/factory.js';
+import { resourceProcessorFactory } from '../processors/resource/factory.js';
+import { filterProcessorFactory } from '../processors/filter/factory.js';
+import { resourceDetectionProcessorFactory } from '../processors/resourcedetection/factory.js';
+import { redactionProcessorFactory } from '../processors/redaction/factory.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { debugExporterFactory } from '../exporters/debug/factory.js';
@@ -12,6 +17,11 @@ import { healthCheckExtensionFactory } from '../extensions/health_check/factory.
 export const builtinFactories: readonly AnyFactory[] = [
   otlpReceiverFactory,
   batchProcessorFactory,
+  attributesProcessorFactory,
+  resourceProcessorFactory,
+  filterProcessorFactory,
+  resourceDetectionProcessorFactory,
+  redactionProcessorFactory,
   otlpExporterFactory,
   otlphttpExporterFactory,
   debugExporterFactory,

@@ -1,0 +1,118 @@
+/**
+ * Attributes processor (the collector's `attributes`): runs an action list on the attributes of every
+ * log record, span or metric data point that passes include/exclude. It edits the encoded request in
+ * place (src/otlp/wire-edit.ts): only records that change are rebuilt, and a request where nothing
+ * changed is forwarded as the same bytes.
+ */
+import type { Consumer } from '../../src/core/consumer.js';
+import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
+import type { Payload } from '../../src/core/payload.js';
+import type { Signal } from '../../src/core/signal.js';
+import { applyActions, compileActions, type CompiledAction } from '../../src/otlp/attr-actions.js';
+import { AttrList, KEEP, RequestWalker, SKIP, type MetricView, type RecordView, type RequestVisitor, type ResourceView, type ScopeView, type VisitResult } from '../../src/otlp/wire-edit.js';
+import type { AttributesProcessorConfig } from './config.js';
+import { Matcher, checkMatchForSignal } from './match.js';
+
+export class AttributesProcessor implements Processor {
+  private readonly labels: { processor: string; otel_signal: Signal };
+  private readonly actions: CompiledAction[];
+  private readonly walker: RequestWalker;
+  private readonly attrs = new AttrList();
+  private readonly include: Matcher | undefined;
+  private readonly exclude: Matcher | undefined;
+  private meta: Readonly<Record<string, string>> | undefined;
+  // Per-resource / per-scope parts of include and exclude, computed once per container.
+  private inclRes = true;
+  private exclRes = true;
+  private inclScope = true;
+  private exclScope = true;
+
+  constructor(
+    private readonly settings: CreateSettings,
+    config: AttributesProcessorConfig,
+    private readonly signal: Signal,
+    private readonly next: Consumer,
+  ) {
+    this.labels = { processor: settings.id.id, otel_signal: signal };
+    const issues: { path: string[]; message: string }[] = [];
+    this.actions = compileActions(config.actions, ['actions'], issues);
+    if (issues.length > 0) throw new Error(`processor ${settings.id.id}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    for (const [which, m] of [['include', config.include], ['exclude', config.exclude]] as const) {
+      if (!m) continue;
+      const problem = checkMatchForSignal(m, signal, which);
+      if (problem) throw new Error(`processor ${settings.id.id}: ${problem}`);
+    }
+    this.include = config.include ? new Matcher(config.include) : undefined;
+    this.exclude = config.exclude ? new Matcher(config.exclude) : undefined;
+    this.walker = new RequestWalker(this.visitor(), {});
+  }
+
+  private visitor(): RequestVisitor {
+    const incl = this.include;
+    const excl = this.exclude;
+    const v: RequestVisitor = {
+      record: (rec: RecordView): VisitResult => this.record(rec),
+    };
+    if (incl?.hasResourcePart || excl?.hasResourcePart) {
+      v.resource = (rv: ResourceView) => {
+        this.inclRes = incl ? incl.matchResource(rv) : true;
+        this.exclRes = excl ? excl.matchResource(rv) : false;
+        // Nothing below can be processed: skip the whole resource.
+        if (!this.inclRes) return SKIP;
+        if (excl && this.exclRes && !excl.hasScopePart && this.signal === 'metrics' && !excl.hasMetricPart) return SKIP;
+        return KEEP;
+      };
+    }
+    if (incl?.hasScopePart || excl?.hasScopePart) {
+      v.scope = (sv: ScopeView) => {
+        this.inclScope = incl ? incl.matchScope(sv) : true;
+        this.exclScope = excl ? excl.matchScope(sv) : false;
+        return this.inclScope ? KEEP : SKIP;
+      };
+    }
+    if (this.signal === 'metrics' && (incl || excl)) {
+      // Metrics match on metric name and resource only, so the decision is per metric.
+      v.metric = (mv: MetricView) => {
+        const inOk = !incl || (this.inclRes && incl.matchMetric(mv));
+        const exHit = !!excl && this.exclRes && excl.matchMetric(mv);
+        return inOk && !exHit ? KEEP : SKIP;
+      };
+    }
+    return v;
+  }
+
+  private record(rec: RecordView): VisitResult {
+    const attrs = this.attrs.load(rec.buf, rec.start, rec.end, rec.attrField);
+    if (this.signal !== 'metrics') {
+      const incl = this.include;
+      const excl = this.exclude;
+      if (incl && !(this.inclRes && this.inclScope && incl.matchRecord(rec, attrs))) return KEEP;
+      if (excl && this.exclRes && this.exclScope && excl.matchRecord(rec, attrs)) return KEEP;
+    }
+    applyActions(this.actions, attrs, this.meta);
+    return attrs.build() ?? KEEP;
+  }
+
+  async start(_host?: Host): Promise<void> {}
+  async shutdown(): Promise<void> {}
+
+  consume(payload: Payload): Promise<void> {
+    let items: number;
+    try {
+      items = payload.itemCount;
+      this.settings.telemetry.processorIncoming.inc(this.labels, items);
+      this.meta = payload.meta;
+      this.inclRes = this.inclScope = true;
+      // Parts without a hook (no resources/libraries given) match trivially.
+      this.exclRes = this.exclScope = true;
+      const out = this.walker.walk(this.signal, payload.bytes);
+      if (out.changed) payload.replaceBytes(out.bytes, items);
+    } catch (err) {
+      return Promise.reject(err);
+    } finally {
+      this.meta = undefined;
+    }
+    this.settings.telemetry.processorOutgoing.inc(this.labels, items);
+    return this.next.consume(payload);
+  }
+}

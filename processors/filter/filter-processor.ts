@@ -1,0 +1,159 @@
+/**
+ * Filter processor: drops log records, spans or metrics by the collector's legacy include/exclude rules.
+ * It works on the wire (src/otlp/wire-edit.ts): criteria read only the fields they name, dropped records
+ * are cut out of the bytes, and nothing is decoded. A request in which nothing is dropped goes on as the
+ * very bytes it arrived as; a request that loses everything resolves without reaching the next stage (the
+ * collector's ErrSkipProcessingData).
+ */
+import { Counter, type Registry } from 'prom-client';
+import type { Consumer } from '../../src/core/consumer.js';
+import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
+import { PermanentError } from '../../src/core/errors.js';
+import type { Payload } from '../../src/core/payload.js';
+import type { Signal } from '../../src/core/signal.js';
+import { AttrList, DROP, FIELD, KEEP, RequestWalker, findLenField, type Range, type RecordView, type RequestVisitor } from '../../src/otlp/wire-edit.js';
+import { logMatchIsEmpty, metricMatchIsEmpty, spanMatchIsEmpty, type FilterProcessorConfig } from './config.js';
+import { logMatcher, metricMatchers, spanMatcher, type LevelMatcher } from './match.js';
+
+export const FILTERED_ITEMS_METRIC = 'gophership_processor_filtered_items';
+
+/** One counter per registry: several filter instances (and pipelines) share the service's registry. */
+export function filteredItemsCounter(registry: Registry): Counter<string> {
+  const existing = registry.getSingleMetric(FILTERED_ITEMS_METRIC);
+  if (existing) return existing as Counter<string>;
+  return new Counter({
+    name: FILTERED_ITEMS_METRIC,
+    help: 'Items (log records, spans, metric data points) the filter processor dropped',
+    labelNames: ['processor', 'otel_signal'],
+    registers: [registry],
+  });
+}
+
+export class FilterProcessor implements Processor {
+  private readonly labels: { processor: string; otel_signal: Signal };
+  private readonly filtered: Counter<string>;
+  /** Undefined when the config filters nothing for this signal: requests pass without a walk. */
+  private readonly walker: RequestWalker | undefined;
+
+  constructor(
+    private readonly settings: CreateSettings,
+    config: FilterProcessorConfig,
+    private readonly signal: Signal,
+    private readonly next: Consumer,
+  ) {
+    this.labels = { processor: settings.id.id, otel_signal: signal };
+    this.filtered = filteredItemsCounter(settings.telemetry.registry);
+    const visitor = signal === 'metrics' ? metricsVisitor(config) : signal === 'logs' ? recordVisitor(config.logs, logMatchIsEmpty, logMatcher) : recordVisitor(config.spans, spanMatchIsEmpty, spanMatcher);
+    // pruneEmpty: scopes and resources left without records are removed, as the collector removes them.
+    this.walker = visitor && new RequestWalker(visitor, { pruneEmpty: true });
+  }
+
+  async start(_host?: Host): Promise<void> {}
+  async shutdown(): Promise<void> {}
+
+  consume(payload: Payload): Promise<void> {
+    const tel = this.settings.telemetry;
+    let before: number;
+    let out: { bytes: Uint8Array; changed: boolean; items: number } | undefined;
+    try {
+      before = payload.itemCount;
+      tel.processorIncoming.inc(this.labels, before);
+      out = this.walker?.walk(this.signal, payload.bytes);
+    } catch (err) {
+      return Promise.reject(new PermanentError(`filter processor ${this.settings.id.id}: cannot read the ${this.signal} request: ${(err as Error).message}`, { cause: err }));
+    }
+    // Nothing dropped: the request goes on untouched, even if pruning would have removed containers that
+    // arrived empty.
+    if (!out || !out.changed || out.items === before) {
+      tel.processorOutgoing.inc(this.labels, before);
+      return this.next.consume(payload);
+    }
+    this.filtered.inc(this.labels, before - out.items);
+    tel.processorOutgoing.inc(this.labels, out.items);
+    if (out.bytes.length === 0) return Promise.resolve();
+    payload.replaceBytes(out.bytes, out.items);
+    return this.next.consume(payload);
+  }
+}
+
+/**
+ * Logs and spans: include and exclude are each split by level; resource and scope criteria are judged
+ * once per resource/scope, record criteria per record. skip = not included, or excluded.
+ */
+function recordVisitor<M>(rules: { include: M; exclude: M }, isEmpty: (m: M) => boolean, compile: (m: M) => LevelMatcher): RequestVisitor | undefined {
+  const inc = isEmpty(rules.include) ? undefined : compile(rules.include);
+  const exc = isEmpty(rules.exclude) ? undefined : compile(rules.exclude);
+  if (!inc && !exc) return undefined;
+  const resAttrs = new AttrList();
+  const recAttrs = new AttrList();
+  const range: Range = { start: 0, end: 0 };
+  // Per-resource and per-scope verdicts, and the lazily loaded record attributes (no allocation per record).
+  let incRes = true;
+  let excRes = true;
+  let incScope = true;
+  let excScope = true;
+  let cur: RecordView | undefined;
+  let loaded = false;
+  const loadAttrs = (): AttrList => {
+    if (!loaded) {
+      recAttrs.load(cur!.buf, cur!.start, cur!.end, cur!.attrField);
+      loaded = true;
+    }
+    return recAttrs;
+  };
+  const visitor: RequestVisitor = {
+    record(rec) {
+      cur = rec;
+      loaded = false;
+      if (inc && !(incRes && incScope && (!inc.record || inc.record(rec, loadAttrs)))) return DROP;
+      if (exc && excRes && excScope && (!exc.record || exc.record(rec, loadAttrs))) return DROP;
+      return KEEP;
+    },
+  };
+  if (inc?.resource || exc?.resource) {
+    visitor.resource = (r) => {
+      resAttrs.load(r.buf, r.start, r.end, FIELD.resourceAttributes);
+      incRes = !inc?.resource || inc.resource(resAttrs);
+      excRes = !exc?.resource || exc.resource(resAttrs);
+      return KEEP;
+    };
+  }
+  if (inc?.scope || exc?.scope) {
+    visitor.scope = (s) => {
+      const name = findLenField(s.buf, s.start, s.end, FIELD.scopeName, range) ? s.buf.toString('utf8', range.start, range.end) : '';
+      const version = findLenField(s.buf, s.start, s.end, FIELD.scopeVersion, range) ? s.buf.toString('utf8', range.start, range.end) : '';
+      incScope = !inc?.scope || inc.scope(name, version);
+      excScope = !exc?.scope || exc.scope(name, version);
+      return KEEP;
+    };
+  }
+  return visitor;
+}
+
+/** Metrics: resource_attributes decide whole resources, metric_names each metric (as the collector). */
+function metricsVisitor(config: FilterProcessorConfig): RequestVisitor | undefined {
+  const { include, exclude } = config.metrics;
+  const inc = metricMatchIsEmpty(include) ? {} : metricMatchers(include);
+  const exc = metricMatchIsEmpty(exclude) ? {} : metricMatchers(exclude);
+  if (!inc.resource && !exc.resource && !inc.name && !exc.name) return undefined;
+  const attrs = new AttrList();
+  const range: Range = { start: 0, end: 0 };
+  const visitor: RequestVisitor = {};
+  if (inc.resource || exc.resource) {
+    visitor.resource = (r) => {
+      attrs.load(r.buf, r.start, r.end, FIELD.resourceAttributes);
+      if (inc.resource && !inc.resource(attrs)) return DROP;
+      if (exc.resource && exc.resource(attrs)) return DROP;
+      return KEEP;
+    };
+  }
+  if (inc.name || exc.name) {
+    visitor.metric = (m) => {
+      const name = findLenField(m.buf, m.start, m.end, FIELD.metricName, range) ? m.buf.toString('utf8', range.start, range.end) : '';
+      if (inc.name && !inc.name.matches(name)) return DROP;
+      if (exc.name && exc.name.matches(name)) return DROP;
+      return KEEP;
+    };
+  }
+  return visitor;
+}

@@ -1,0 +1,215 @@
+/**
+ * Redaction processor: removes attributes whose keys are not allowed and masks sensitive values, as the
+ * collector's redaction processor, on resource, scope, log record, span, span event and data point
+ * attributes, and on scalar log bodies. It edits the wire (src/otlp/wire-edit.ts): only the attribute
+ * lists (and bodies) that change are rebuilt, and a request with nothing to redact goes on as the same
+ * bytes.
+ */
+import { Counter, type Registry } from 'prom-client';
+import type { Consumer } from '../../src/core/consumer.js';
+import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
+import { PermanentError } from '../../src/core/errors.js';
+import type { Payload } from '../../src/core/payload.js';
+import type { Signal } from '../../src/core/signal.js';
+import { AttrList, FIELD, KEEP, RecordKind, RequestWalker, ValueType, anyValueAsString, encodeAnyValue, findLenField, varintSize, writeVarint, type Range } from '../../src/otlp/wire-edit.js';
+import type { RedactionProcessorConfig } from './config.js';
+import { Redactor, SUMMARY, type Tally } from './redactor.js';
+
+export const REDACTED_ITEMS_METRIC = 'gophership_processor_redacted_items';
+
+/** One counter per registry, shared by every redaction processor on it. */
+export function redactedItemsCounter(registry: Registry): Counter<string> {
+  const existing = registry.getSingleMetric(REDACTED_ITEMS_METRIC);
+  if (existing) return existing as Counter<string>;
+  return new Counter({
+    name: REDACTED_ITEMS_METRIC,
+    help: 'Attribute values (and log bodies) the redaction processor masked (action="masked") or attributes it removed (action="removed")',
+    labelNames: ['processor', 'otel_signal', 'action'],
+    registers: [registry],
+  });
+}
+
+const SPAN_EVENTS = 11;
+const EVENT_ATTRIBUTES = 3;
+
+export class RedactionProcessor implements Processor {
+  private readonly labels: { processor: string; otel_signal: Signal };
+  private readonly maskedLabels: Record<string, string>;
+  private readonly removedLabels: Record<string, string>;
+  private readonly counter: Counter<string>;
+  private readonly walker: RequestWalker | undefined;
+  private readonly tally: Tally = { removed: 0, masked: 0 };
+
+  constructor(
+    private readonly settings: CreateSettings,
+    config: RedactionProcessorConfig,
+    private readonly signal: Signal,
+    private readonly next: Consumer,
+  ) {
+    this.labels = { processor: settings.id.id, otel_signal: signal };
+    this.maskedLabels = { ...this.labels, action: 'masked' };
+    this.removedLabels = { ...this.labels, action: 'removed' };
+    this.counter = redactedItemsCounter(settings.telemetry.registry);
+    const redactor = new Redactor(config);
+    this.walker = redactor.active ? this.makeWalker(redactor) : undefined;
+  }
+
+  private makeWalker(r: Redactor): RequestWalker {
+    const tally = this.tally;
+    const resAttrs = new AttrList();
+    const scopeAttrs = new AttrList();
+    const recAttrs = new AttrList();
+    const evAttrs = new AttrList();
+    const range: Range = { start: 0, end: 0 };
+    const bodyMasked = ['body'];
+    return new RequestWalker({
+      resource(v) {
+        r.processAttrs(resAttrs.load(v.buf, v.start, v.end, FIELD.resourceAttributes), tally);
+        return resAttrs.build() ?? KEEP;
+      },
+      scope(v) {
+        r.processAttrs(scopeAttrs.load(v.buf, v.start, v.end, FIELD.scopeAttributes), tally);
+        return scopeAttrs.build() ?? KEEP;
+      },
+      record(v) {
+        r.processAttrs(recAttrs.load(v.buf, v.start, v.end, v.attrField), tally);
+        // A scalar log body: masked like a value; its summary goes to the record's attributes.
+        let newBody: Uint8Array | undefined;
+        if (v.kind === RecordKind.Log && findLenField(v.buf, v.start, v.end, FIELD.logBody, range)) {
+          const body = scalarBody(v.buf, range.start, range.end);
+          if (body !== undefined) {
+            if (r.isAllowedValue(body)) {
+              r.addSummary(recAttrs, bodyMasked, SUMMARY.bodyAllowedKeys, SUMMARY.bodyAllowedCount);
+            } else {
+              const out = r.maskBlocked(body);
+              if (out !== body) {
+                newBody = encodeAnyValue(out);
+                tally.masked++;
+                r.addSummary(recAttrs, bodyMasked, SUMMARY.bodyMaskedKeys, SUMMARY.bodyMaskedCount);
+              }
+            }
+          }
+        }
+        const built = recAttrs.build();
+        let buf: Uint8Array = built ?? v.buf;
+        let s = built ? 0 : v.start;
+        let e = built ? built.length : v.end;
+        if (newBody) {
+          buf = replaceLenFields(buf, s, e, FIELD.logBody, () => newBody)!;
+          s = 0;
+          e = buf.length;
+        }
+        if (v.kind === RecordKind.Span) {
+          const withEvents = replaceLenFields(buf, s, e, SPAN_EVENTS, (b, cs, ce) => {
+            r.processAttrs(evAttrs.load(b, cs, ce, EVENT_ATTRIBUTES), tally);
+            return evAttrs.build();
+          });
+          if (withEvents) return withEvents;
+        }
+        if (buf === v.buf) return KEEP;
+        return s === 0 && e === buf.length ? buf : buf.subarray(s, e);
+      },
+    });
+  }
+
+  async start(_host?: Host): Promise<void> {}
+  async shutdown(): Promise<void> {}
+
+  consume(payload: Payload): Promise<void> {
+    const tel = this.settings.telemetry;
+    let items: number;
+    let out: { bytes: Uint8Array; changed: boolean } | undefined;
+    this.tally.removed = this.tally.masked = 0;
+    try {
+      items = payload.itemCount;
+      out = this.walker?.walk(this.signal, payload.bytes);
+    } catch (err) {
+      return Promise.reject(new PermanentError(`redaction processor ${this.settings.id.id}: cannot read the ${this.signal} request: ${(err as Error).message}`, { cause: err }));
+    }
+    tel.processorIncoming.inc(this.labels, items);
+    tel.processorOutgoing.inc(this.labels, items);
+    if (this.tally.masked > 0) this.counter.inc(this.maskedLabels, this.tally.masked);
+    if (this.tally.removed > 0) this.counter.inc(this.removedLabels, this.tally.removed);
+    if (out?.changed) payload.replaceBytes(out.bytes, items);
+    return this.next.consume(payload);
+  }
+}
+
+/** A log body's text when it is a scalar (string, bool, int, double), as pcommon's AsString; else undefined. */
+function scalarBody(buf: Uint8Array, s: number, e: number): string | undefined {
+  // The value type is the field number of the oneof member (an AnyValue holds one field).
+  if (s === e) return undefined;
+  const t = buf[s]! >>> 3;
+  if (t === ValueType.String || t === ValueType.Bool || t === ValueType.Int || t === ValueType.Double) return anyValueAsString(buf, s, e);
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rebuilding nested length-delimited fields (span events, the log body) of one message.
+
+let NEXT = 0;
+function readVarint(buf: Uint8Array, pos: number): number {
+  let result = 0;
+  let shift = 1;
+  for (let i = 0; i < 10; i++) {
+    const b = buf[pos++]!;
+    result += (b & 0x7f) * shift;
+    if (b < 0x80) {
+      NEXT = pos;
+      return result;
+    }
+    shift *= 128;
+  }
+  throw new Error('varint longer than 10 bytes');
+}
+
+/**
+ * The content of message buf[s:e] with each occurrence of length-delimited field `field` replaced by
+ * edit(content) where that returns bytes; undefined when nothing was replaced. The input was framed-checked
+ * by the walker before, so lengths are trusted here.
+ */
+function replaceLenFields(buf: Uint8Array, s: number, e: number, field: number, edit: (b: Uint8Array, cs: number, ce: number) => Uint8Array | undefined): Buffer | undefined {
+  const parts: Uint8Array[] = [];
+  let copied = s;
+  let pos = s;
+  const want = (field << 3) | 2;
+  while (pos < e) {
+    const fieldStart = pos;
+    const tag = readVarint(buf, pos);
+    pos = NEXT;
+    switch (tag & 7) {
+      case 0:
+        readVarint(buf, pos);
+        pos = NEXT;
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 5:
+        pos += 4;
+        break;
+      case 2: {
+        const len = readVarint(buf, pos);
+        const cs = NEXT;
+        pos = cs + len;
+        if (tag === want) {
+          const content = edit(buf, cs, pos);
+          if (content) {
+            parts.push(buf.subarray(copied, fieldStart));
+            const head = Buffer.allocUnsafe(varintSize(tag) + varintSize(content.length));
+            writeVarint(head, writeVarint(head, 0, tag), content.length);
+            // Copied now: an edit may return a scratch view reused by the next occurrence.
+            parts.push(head, Buffer.from(content));
+            copied = pos;
+          }
+        }
+        break;
+      }
+      default:
+        throw new Error(`unsupported wire type ${tag & 7}`);
+    }
+  }
+  if (parts.length === 0) return undefined;
+  parts.push(buf.subarray(copied, e));
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,88 @@
+/**
+ * Resource detection processor: detects host and environment attributes once at start and adds them to
+ * every resource. Only the Resource bytes of each request are rebuilt (src/otlp/wire-edit.ts); records are
+ * copied as received, and a request whose resources already carry the detected values goes on untouched.
+ */
+import type { Consumer } from '../../src/core/consumer.js';
+import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
+import { PermanentError } from '../../src/core/errors.js';
+import type { Payload } from '../../src/core/payload.js';
+import type { Signal } from '../../src/core/signal.js';
+import { AttrList, FIELD, KEEP, RequestWalker, encodeAnyValue, utf8 } from '../../src/otlp/wire-edit.js';
+import type { ResourceDetectionProcessorConfig } from './config.js';
+import { detect, type DetectOptions, type Detected } from './detectors.js';
+
+export class ResourceDetectionProcessor implements Processor {
+  private readonly labels: { processor: string; otel_signal: Signal };
+  private walker: RequestWalker | undefined;
+  private keys: Uint8Array[] = [];
+  private values: Uint8Array[] = [];
+  /** What was detected at start (for logs and tests). */
+  detected: Detected = new Map();
+
+  constructor(
+    private readonly settings: CreateSettings,
+    private readonly config: ResourceDetectionProcessorConfig,
+    private readonly signal: Signal,
+    private readonly next: Consumer,
+    private readonly detectOptions: DetectOptions = {},
+  ) {
+    this.labels = { processor: settings.id.id, otel_signal: signal };
+  }
+
+  async start(_host?: Host): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`resourcedetection ${this.settings.id.id}: detection took longer than timeout (${this.config.timeout}ms); raise timeout or remove a detector`)),
+        this.config.timeout,
+      );
+    });
+    try {
+      this.detected = await Promise.race([detect(this.config, { logger: this.settings.logger, ...this.detectOptions }), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.settings.logger.info('resource attributes detected', { processor: this.settings.id.id, attributes: Object.fromEntries(this.detected) });
+    // Keys and values are encoded once; the walk copies them into each resource that needs them.
+    this.keys = [...this.detected.keys()].map(utf8);
+    this.values = [...this.detected.values()].map((v) => encodeAnyValue(v));
+    this.walker = this.keys.length === 0 ? undefined : this.makeWalker();
+  }
+
+  private makeWalker(): RequestWalker {
+    const attrs = new AttrList();
+    const { keys, values } = this;
+    const override = this.config.override;
+    return new RequestWalker({
+      // A resource absent from the wire is visited too (empty range); returning bytes inserts it.
+      resource: (r) => {
+        attrs.load(r.buf, r.start, r.end, FIELD.resourceAttributes);
+        for (let k = 0; k < keys.length; k++) {
+          const i = attrs.indexOf(keys[k]!);
+          if (i < 0) attrs.append(keys[k]!, values[k]!);
+          else if (override && Buffer.compare(attrs.value(i), values[k]!) !== 0) attrs.set(i, values[k]!);
+        }
+        return attrs.build() ?? KEEP;
+      },
+    });
+  }
+
+  consume(payload: Payload): Promise<void> {
+    const tel = this.settings.telemetry;
+    let items: number;
+    let out: { bytes: Uint8Array; changed: boolean } | undefined;
+    try {
+      items = payload.itemCount;
+      out = this.walker?.walk(this.signal, payload.bytes);
+    } catch (err) {
+      return Promise.reject(new PermanentError(`resourcedetection ${this.settings.id.id}: cannot read the ${this.signal} request: ${(err as Error).message}`, { cause: err }));
+    }
+    tel.processorIncoming.inc(this.labels, items);
+    tel.processorOutgoing.inc(this.labels, items);
+    if (out?.changed) payload.replaceBytes(out.bytes, items);
+    return this.next.consume(payload);
+  }
+
+  async shutdown(): Promise<void> {}
+}
