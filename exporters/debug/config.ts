@@ -1,9 +1,12 @@
 import { s, type ConfigOf } from '../../src/core/schema.js';
+import { exporterHelperShape } from '../../src/exporterhelper/index.js';
 
 export const debugExporterConfig = s.object({
   verbosity: s.enum('basic', 'normal', 'detailed').default('basic').describe('basic: one summary log line per request; normal: plus one line per item; detailed: plus the whole request as OTLP/JSON'),
   sampling_initial: s.int(1).default(2).describe('Requests shown in full each second before sampling starts'),
   sampling_thereafter: s.int(1).default(1).describe('After sampling_initial, show every Nth request of that second (1 = all)'),
+  // Printing cannot fail for want of a downstream: no queue and no retries unless asked for.
+  ...exporterHelperShape({ queueEnabled: false, retryEnabled: false }),
 });
 
 export type DebugExporterConfig = ConfigOf<typeof debugExporterConfig>;

@@ -6,6 +6,7 @@
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError } from '../../src/core/errors.js';
 import type { Payload } from '../../src/core/payload.js';
+import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import type { Signal } from '../../src/core/signal.js';
 import { countField, countItems, forEachField } from '../../src/core/wire.js';
 import { requestToJson } from '../../src/otlp/codec.js';
@@ -63,6 +64,7 @@ class Sampler {
 
 export class DebugExporter implements Exporter {
   private readonly sampler: Sampler;
+  private readonly helper: ExporterHelper;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -70,9 +72,12 @@ export class DebugExporter implements Exporter {
     private readonly out: TextSink = process.stdout,
   ) {
     this.sampler = new Sampler(config.sampling_initial, config.sampling_thereafter);
+    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
   }
 
-  async start(_host?: Host): Promise<void> {}
+  async start(_host?: Host): Promise<void> {
+    await this.helper.start();
+  }
 
   /** Prints one request; always succeeds unless the bytes are malformed. */
   async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
@@ -96,15 +101,14 @@ export class DebugExporter implements Exporter {
     if (lines.length > 0) this.out.write(lines.join('\n') + '\n');
   }
 
-  async consume(payload: Payload): Promise<void> {
-    const labels = { exporter: this.settings.id.id };
-    const items = itemsOf(payload);
-    await this.send(payload, payload.signal);
-    this.settings.telemetry.exporterSent[payload.signal].inc(labels, items);
-    this.settings.telemetry.exporterBytes.inc(labels, payload.byteLength);
+  /** Metrics (and a queue or retries, if configured): the shared exporterhelper around send(). */
+  consume(payload: Payload): Promise<void> {
+    return this.helper.consume(payload);
   }
 
-  async shutdown(): Promise<void> {}
+  async shutdown(): Promise<void> {
+    await this.helper.shutdown();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -173,11 +177,3 @@ export function normalLines(signal: Signal, req: Json, out: string[]): void {
   }
 }
 
-/** The item count for metrics; a request whose framing is broken counts 0 (sending it reports the fault). */
-function itemsOf(payload: Payload): number {
-  try {
-    return payload.itemCount;
-  } catch {
-    return 0;
-  }
-}

@@ -86,7 +86,9 @@ describe('debug exporter', () => {
   });
 
   it('has the collector defaults', () => {
-    expect(debugExporterFactory.config.defaults()).toEqual({ verbosity: 'basic', sampling_initial: 2, sampling_thereafter: 1 });
+    expect(debugExporterFactory.config.defaults()).toMatchObject({ verbosity: 'basic', sampling_initial: 2, sampling_thereafter: 1 });
+    // Shared exporterhelper keys: printing needs no queue or retries unless asked for.
+    expect(debugExporterFactory.config.defaults()).toMatchObject({ sending_queue: { enabled: false }, retry_on_failure: { enabled: false } });
     const issues: { path: string[]; message: string }[] = [];
     debugExporterFactory.config.parse({ verbosity: 'loud' }, [], issues);
     expect(issues.map((i) => i.path.join('.'))).toEqual(['verbosity']);

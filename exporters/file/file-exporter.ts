@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
 import type { Payload } from '../../src/core/payload.js';
+import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import type { Signal } from '../../src/core/signal.js';
 import { requestToJson } from '../../src/otlp/codec.js';
 import type { FileExporterConfig } from './config.js';
@@ -33,7 +34,7 @@ export class FileExporter implements Exporter {
   private started = false;
   private readonly maxBytes: number;
   private readonly file: string;
-  private readonly labels: { exporter: string };
+  private readonly helper: ExporterHelper;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -41,13 +42,14 @@ export class FileExporter implements Exporter {
   ) {
     this.file = path.resolve(config.path);
     this.maxBytes = config.rotation.max_megabytes * 1024 * 1024;
-    this.labels = { exporter: settings.id.id };
+    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
   }
 
   async start(_host?: Host): Promise<void> {
     await mkdir(path.dirname(this.file), { recursive: true });
     await this.openFile();
     this.started = true;
+    await this.helper.start();
   }
 
   private async openFile(): Promise<void> {
@@ -92,17 +94,9 @@ export class FileExporter implements Exporter {
     });
   }
 
-  async consume(payload: Payload): Promise<void> {
-    const signal = payload.signal;
-    const items = itemsOf(payload);
-    try {
-      await this.send(payload, signal);
-    } catch (err) {
-      this.settings.telemetry.exporterSendFailed[signal].inc(this.labels, items);
-      throw err;
-    }
-    this.settings.telemetry.exporterSent[signal].inc(this.labels, items);
-    this.settings.telemetry.exporterBytes.inc(this.labels, payload.byteLength);
+  /** Metrics (and a queue or retries, if configured): the shared exporterhelper around send(). */
+  consume(payload: Payload): Promise<void> {
+    return this.helper.consume(payload);
   }
 
   private kick(): Promise<void> {
@@ -184,6 +178,8 @@ export class FileExporter implements Exporter {
 
   /** Writes what is queued, fsyncs and closes the file. */
   async shutdown(): Promise<void> {
+    // A configured queue drains into the file before it closes.
+    await this.helper.shutdown();
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -197,11 +193,3 @@ export class FileExporter implements Exporter {
   }
 }
 
-/** The item count for metrics; a request whose framing is broken counts 0 (sending it reports the fault). */
-function itemsOf(payload: Payload): number {
-  try {
-    return payload.itemCount;
-  } catch {
-    return 0;
-  }
-}

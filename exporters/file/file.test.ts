@@ -143,6 +143,8 @@ describe('file exporter', () => {
     const issues: { path: string[]; message: string }[] = [];
     fileExporterFactory.config.parse({}, [], issues);
     expect(issues.map((i) => i.path.join('.'))).toEqual(['path']);
-    expect(fileExporterFactory.config.parse({ path: 'x' }, [], [])).toEqual({ path: 'x', format: 'json', rotation: { max_megabytes: 100, max_backups: 100 }, flush_interval: 0 });
+    expect(fileExporterFactory.config.parse({ path: 'x' }, [], [])).toMatchObject({ path: 'x', format: 'json', rotation: { max_megabytes: 100, max_backups: 100 }, flush_interval: 0 });
+    // The shared exporterhelper keys: a local write needs no queue or retries unless asked for.
+    expect(fileExporterFactory.config.parse({ path: 'x' }, [], [])).toMatchObject({ sending_queue: { enabled: false }, retry_on_failure: { enabled: false }, dead_letter: { path: '' } });
   });
 });

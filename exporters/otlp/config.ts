@@ -1,4 +1,5 @@
 import { s, type ConfigOf } from '../../src/core/schema.js';
+import { exporterHelperShape } from '../../src/exporterhelper/index.js';
 
 export const otlpExporterConfig = s.object({
   endpoint: s
@@ -14,13 +15,14 @@ export const otlpExporterConfig = s.object({
   }),
   headers: s.map(s.string()).default({}).describe('Metadata sent with every request (e.g. authorization)'),
   compression: s.enum('gzip', 'none').default('gzip').describe('Message compression'),
-  timeout: s.duration().default(5000).describe('Deadline of one Export call'),
+  timeout: s.duration().default(5000).describe('Deadline of one Export call (each retry gets its own)'),
   keepalive: s.object({
     time: s.duration().default(300_000).describe('Ping the server after this long without activity (>= 5m stays within grpc-go servers\' default ping policy)'),
     timeout: s.duration().default(20_000).describe('Close the connection when a ping is not answered within this'),
   }),
   flow_control_window: s.int(65_535).default(16 * 1024 * 1024).describe('HTTP/2 flow-control window in bytes (stream and connection)'),
   max_message_size: s.int(1024).default(64 * 1024 * 1024).describe('Largest request and response message in bytes'),
+  ...exporterHelperShape(),
 });
 
 export type OtlpExporterConfig = ConfigOf<typeof otlpExporterConfig>;

@@ -2,11 +2,11 @@
  * OTLP/gRPC exporter: one grpc-js channel per exporter ID, unary Export calls with identity serializers
  * so the request bytes a pipeline holds are the bytes on the wire (no decode, no re-encode).
  */
-import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
 import type { Payload } from '../../src/core/payload.js';
+import { ExporterHelper, readOptionalFile } from '../../src/exporterhelper/index.js';
 import { GRPC_METHOD, type Signal } from '../../src/core/signal.js';
 import { decodeExportResponsePartial, decodeStatus } from '../../src/otlp/codec.js';
 import { GrpcStatus, grpcStatusName, isRetryableGrpc } from '../../src/otlp/grpc-status.js';
@@ -54,7 +54,7 @@ export class OtlpGrpcExporter implements Exporter {
   private readonly target: string;
   private readonly forceTls: boolean;
   private readonly logger: Logger;
-  private readonly labels: { exporter: string };
+  private readonly helper: ExporterHelper;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -71,7 +71,7 @@ export class OtlpGrpcExporter implements Exporter {
       }
     }
     this.logger = settings.logger;
-    this.labels = { exporter: settings.id.id };
+    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
   }
 
   async start(_host?: Host): Promise<void> {
@@ -80,9 +80,9 @@ export class OtlpGrpcExporter implements Exporter {
     if (c.tls.insecure && !this.forceTls) {
       creds = grpc.credentials.createInsecure();
     } else {
-      const [ca, cert, key] = await Promise.all([readOptional(c.tls.ca_file, 'tls.ca_file'), readOptional(c.tls.cert_file, 'tls.cert_file'), readOptional(c.tls.key_file, 'tls.key_file')]);
-      if ((cert === null) !== (key === null)) throw new Error(`exporter ${this.settings.id.id}: tls.cert_file and tls.key_file must be set together`);
-      creds = grpc.credentials.createSsl(ca, key, cert);
+      const [ca, cert, key] = await Promise.all([readOptionalFile(c.tls.ca_file, 'tls.ca_file'), readOptionalFile(c.tls.cert_file, 'tls.cert_file'), readOptionalFile(c.tls.key_file, 'tls.key_file')]);
+      if ((cert === undefined) !== (key === undefined)) throw new Error(`exporter ${this.settings.id.id}: tls.cert_file and tls.key_file must be set together`);
+      creds = grpc.credentials.createSsl(ca ?? null, key ?? null, cert ?? null);
     }
     const options: grpc.ChannelOptions = {
       // grpc-js defaults to HTTP/2's 64 KiB windows, which caps a single connection at a few hundred MB/s.
@@ -96,6 +96,7 @@ export class OtlpGrpcExporter implements Exporter {
     if (c.compression === 'gzip') options['grpc.default_compression_algorithm'] = 2; // gzip
     if (c.tls.server_name_override) options['grpc.ssl_target_name_override'] = c.tls.server_name_override;
     this.client = new grpc.Client(this.target, creds, options);
+    await this.helper.start();
   }
 
   /** Sends one request; no metrics, so a queue/retry layer can call it per attempt. */
@@ -122,17 +123,9 @@ export class OtlpGrpcExporter implements Exporter {
     });
   }
 
-  async consume(payload: Payload): Promise<void> {
-    const signal = payload.signal;
-    const items = itemsOf(payload);
-    try {
-      await this.send(payload, signal);
-    } catch (err) {
-      this.settings.telemetry.exporterSendFailed[signal].inc(this.labels, items);
-      throw err;
-    }
-    this.settings.telemetry.exporterSent[signal].inc(this.labels, items);
-    this.settings.telemetry.exporterBytes.inc(this.labels, payload.byteLength);
+  /** Queue, retries and metrics: the shared exporterhelper around send(). */
+  consume(payload: Payload): Promise<void> {
+    return this.helper.consume(payload);
   }
 
   private checkPartial(signal: Signal, response: Buffer): void {
@@ -150,25 +143,11 @@ export class OtlpGrpcExporter implements Exporter {
   }
 
   async shutdown(): Promise<void> {
+    // The queue drains (memory) or stops and keeps its data (wal) while the channel is still open.
+    await this.helper.shutdown();
     this.client?.close();
     this.client = undefined;
   }
 }
 
-async function readOptional(path: string, key: string): Promise<Buffer | null> {
-  if (!path) return null;
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw new Error(`${key}: cannot read ${path}: ${(err as Error).message}`);
-  }
-}
 
-/** The item count for metrics; a request whose framing is broken counts 0 (sending it reports the fault). */
-function itemsOf(payload: Payload): number {
-  try {
-    return payload.itemCount;
-  } catch {
-    return 0;
-  }
-}

@@ -1,4 +1,5 @@
 import { s, type ConfigOf } from '../../src/core/schema.js';
+import { exporterHelperShape } from '../../src/exporterhelper/index.js';
 
 const url = /^https?:\/\/[^\s/]+/;
 const urlHint = 'an http:// or https:// URL';
@@ -15,7 +16,7 @@ export const otlphttpExporterConfig = s.refine(
       level: s.int(1, 9).default(1).describe('gzip level; 1 costs a fraction of the CPU of 6 for a slightly larger body'),
     }),
     headers: s.map(s.string()).default({}).describe('Headers sent with every request (e.g. authorization)'),
-    timeout: s.duration().default(5000).describe('Deadline of one request, connect to last response byte'),
+    timeout: s.duration().default(5000).describe('Deadline of one attempt, connect to last response byte (each retry gets its own)'),
     max_idle_conns: s.int(1).default(32).describe('Connections kept per host (keep-alive pool size)'),
     tls: s.object({
       insecure_skip_verify: s.bool().default(false).describe('Accept any server certificate (testing only)'),
@@ -23,6 +24,7 @@ export const otlphttpExporterConfig = s.refine(
       cert_file: s.string().default('').describe('PEM client certificate for mutual TLS (with key_file)'),
       key_file: s.string().default('').describe('PEM client key for mutual TLS (with cert_file)'),
     }),
+    ...exporterHelperShape(),
   }),
   (v, path, issues) => {
     if (!v.endpoint && !(v.logs_endpoint && v.traces_endpoint && v.metrics_endpoint)) {

@@ -2,7 +2,6 @@
  * OTLP/HTTP exporter on node:http(s) with a keep-alive agent: protobuf bodies are the request bytes as
  * held (no decode), optionally gzipped off the event loop (zlib's thread pool).
  */
-import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { promisify } from 'node:util';
@@ -10,6 +9,7 @@ import zlib from 'node:zlib';
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
 import type { Payload } from '../../src/core/payload.js';
+import { ExporterHelper, readOptionalFile } from '../../src/exporterhelper/index.js';
 import { HTTP_PATH, SIGNALS, type Signal } from '../../src/core/signal.js';
 import { decodeExportResponsePartial, decodeStatus, requestToJson, type Encoding } from '../../src/otlp/codec.js';
 import { isRetryableHttp } from '../../src/otlp/grpc-status.js';
@@ -54,7 +54,7 @@ export class OtlpHttpExporter implements Exporter {
   private readonly targets: Partial<Record<Signal, Target>> = {};
   private httpAgent: http.Agent | undefined;
   private httpsAgent: https.Agent | undefined;
-  private readonly labels: { exporter: string };
+  private readonly helper: ExporterHelper;
   private readonly contentType: string;
   private readonly baseHeaders: Record<string, string>;
 
@@ -62,7 +62,7 @@ export class OtlpHttpExporter implements Exporter {
     private readonly settings: CreateSettings,
     private readonly config: OtlphttpExporterConfig,
   ) {
-    this.labels = { exporter: settings.id.id };
+    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
     this.contentType = config.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
     this.baseHeaders = { 'user-agent': 'gophership', ...lowerKeys(config.headers), 'content-type': this.contentType };
     if (config.compression === 'gzip') this.baseHeaders['content-encoding'] = 'gzip';
@@ -72,7 +72,7 @@ export class OtlpHttpExporter implements Exporter {
     const c = this.config;
     const keep = { keepAlive: true, maxSockets: c.max_idle_conns, maxFreeSockets: c.max_idle_conns };
     this.httpAgent = new http.Agent(keep);
-    const [ca, cert, key] = await Promise.all([readOptional(c.tls.ca_file, 'tls.ca_file'), readOptional(c.tls.cert_file, 'tls.cert_file'), readOptional(c.tls.key_file, 'tls.key_file')]);
+    const [ca, cert, key] = await Promise.all([readOptionalFile(c.tls.ca_file, 'tls.ca_file'), readOptionalFile(c.tls.cert_file, 'tls.cert_file'), readOptionalFile(c.tls.key_file, 'tls.key_file')]);
     this.httpsAgent = new https.Agent({ ...keep, ca, cert, key, rejectUnauthorized: !c.tls.insecure_skip_verify });
     for (const signal of SIGNALS) {
       const url = signalUrl(c, signal);
@@ -92,6 +92,7 @@ export class OtlpHttpExporter implements Exporter {
         },
       };
     }
+    await this.helper.start();
   }
 
   /** Sends one request; no metrics, so a queue/retry layer can call it per attempt. */
@@ -113,17 +114,9 @@ export class OtlpHttpExporter implements Exporter {
     return this.post(target, signal, body);
   }
 
-  async consume(payload: Payload): Promise<void> {
-    const signal = payload.signal;
-    const items = itemsOf(payload);
-    try {
-      await this.send(payload, signal);
-    } catch (err) {
-      this.settings.telemetry.exporterSendFailed[signal].inc(this.labels, items);
-      throw err;
-    }
-    this.settings.telemetry.exporterSent[signal].inc(this.labels, items);
-    this.settings.telemetry.exporterBytes.inc(this.labels, payload.byteLength);
+  /** Queue, retries and metrics: the shared exporterhelper around send(). */
+  consume(payload: Payload): Promise<void> {
+    return this.helper.consume(payload);
   }
 
   private post(target: Target, signal: Signal, body: Uint8Array): Promise<void> {
@@ -214,6 +207,8 @@ export class OtlpHttpExporter implements Exporter {
   }
 
   async shutdown(): Promise<void> {
+    // The queue drains (memory) or stops and keeps its data (wal) while the connections are still open.
+    await this.helper.shutdown();
     // Idle sockets close now; sockets of in-flight requests close when their response ends.
     this.httpAgent?.destroy();
     this.httpsAgent?.destroy();
@@ -226,20 +221,4 @@ function lowerKeys(h: Record<string, string>): Record<string, string> {
   return out;
 }
 
-async function readOptional(path: string, key: string): Promise<Buffer | undefined> {
-  if (!path) return undefined;
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw new Error(`${key}: cannot read ${path}: ${(err as Error).message}`);
-  }
-}
 
-/** The item count for metrics; a request whose framing is broken counts 0 (sending it reports the fault). */
-function itemsOf(payload: Payload): number {
-  try {
-    return payload.itemCount;
-  } catch {
-    return 0;
-  }
-}

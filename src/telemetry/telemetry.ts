@@ -10,6 +10,16 @@ export type HealthState = 'starting' | 'serving' | 'draining' | 'stopped';
 
 type SignalCounters = Record<Signal, Counter<string>>;
 
+/** What an exporter's sending queue reports at scrape time (see registerExporterQueue). */
+export interface ExporterQueueProbe {
+  /** Requests waiting in the queue (for a WAL queue: durable records not yet acknowledged). */
+  size: number;
+  /** The most requests the queue takes (sending_queue.queue_size). */
+  capacity: number;
+  /** Bytes the queue holds on disk (WAL queues only). */
+  bytes?: number;
+}
+
 function perSignal(registry: Registry, prefix: string, help: string, labelNames: string[]): SignalCounters {
   const out = {} as SignalCounters;
   for (const sig of SIGNALS) {
@@ -37,6 +47,9 @@ export class Telemetry {
   readonly processorOutgoing = new Counter({ name: 'otelcol_processor_outgoing_items', help: 'Items emitted by the processor', labelNames: ['processor', 'otel_signal'], registers: [this.registry] });
   readonly receiverBytes = new Counter({ name: 'gophership_receiver_received_bytes', help: 'Request bytes received (after decompression)', labelNames: ['receiver', 'transport'], registers: [this.registry] });
   readonly exporterBytes = new Counter({ name: 'gophership_exporter_sent_bytes', help: 'Request bytes sent downstream (before compression)', labelNames: ['exporter'], registers: [this.registry] });
+
+  /** Queue probes per exporter ID, read when the queue gauges are scraped (no cost on the data path). */
+  private readonly queueProbes = new Map<string, () => ExporterQueueProbe>();
 
   private readonly eventLoop: IntervalHistogram;
   private readonly startedAt = Date.now();
@@ -66,6 +79,36 @@ export class Telemetry {
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'gophership_nodejs_' });
+    // The collector's queue gauges, plus the disk bytes of WAL-backed queues, read from probes at scrape.
+    const probes = this.queueProbes;
+    const queueGauge = (name: string, help: string, pick: (p: ExporterQueueProbe) => number | undefined) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['exporter'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [exporter, probe] of probes) {
+            const v = pick(probe());
+            if (v !== undefined) this.set({ exporter }, v);
+          }
+        },
+      });
+    queueGauge('otelcol_exporter_queue_size', 'Current size of the retry queue (in batches)', (p) => p.size);
+    queueGauge('otelcol_exporter_queue_capacity', 'Fixed capacity of the retry queue (in batches)', (p) => p.capacity);
+    queueGauge('gophership_exporter_queue_bytes', 'Bytes a WAL-backed sending queue holds on disk', (p) => p.bytes);
+  }
+
+  /**
+   * Registers an exporter's sending queue for otelcol_exporter_queue_size / _capacity and
+   * gophership_exporter_queue_bytes; returns the function that removes it (call on shutdown).
+   */
+  registerExporterQueue(exporter: string, probe: () => ExporterQueueProbe): () => void {
+    this.queueProbes.set(exporter, probe);
+    return () => {
+      if (this.queueProbes.get(exporter) === probe) this.queueProbes.delete(exporter);
+    };
   }
 
   close(): void {

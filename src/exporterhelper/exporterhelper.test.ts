@@ -1,0 +1,344 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PermanentError, RetryableError } from '../core/errors.js';
+import { Payload } from '../core/payload.js';
+import { s } from '../core/schema.js';
+import type { Signal } from '../core/signal.js';
+import { counterValue, makeLogsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { WriteAheadLog } from '../wal/index.js';
+import { Backoff, ExporterHelper, exporterHelperShape, queueFillRatios, readDeadLetterFile, walDirectory, type ExporterHelperConfig, type SendFn } from './index.js';
+
+const schema = s.object(exporterHelperShape());
+function config(raw: Record<string, unknown>): ExporterHelperConfig {
+  const issues: { path: string[]; message: string }[] = [];
+  const cfg = schema.parse(raw, [], issues);
+  expect(issues).toEqual([]);
+  return cfg;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'gs-eh-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function helper(raw: Record<string, unknown>, send: SendFn, opts: { drainTimeoutMs?: number; id?: string } = {}) {
+  const settings = testSettings(opts.id ?? 'otlphttp/test');
+  const h = new ExporterHelper(settings, config(raw), send, { drainTimeoutMs: opts.drainTimeoutMs });
+  await h.start();
+  cleanups.push(async () => {
+    await h.shutdown();
+    settings.telemetry.close();
+  });
+  return { h, settings };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+const logs = (records: number, tag = 'r') => new Payload('logs', makeLogsRequest(1, records, tag));
+
+describe('backoff', () => {
+  it('draws each wait within [interval*(1-f), interval*(1+f)], growing by multiplier up to max_interval', () => {
+    const cfg = { initial_interval: 100, randomization_factor: 0.5, multiplier: 1.5, max_interval: 400 };
+    const intervals = [100, 150, 225, 337.5, 400, 400, 400];
+    for (const r of [0, 0.5, 0.999999]) {
+      const b = new Backoff(cfg, () => r);
+      for (const i of intervals) {
+        const w = b.next();
+        expect(w).toBeCloseTo(i * 0.5 + r * i, 3);
+      }
+    }
+    const b = new Backoff(cfg);
+    for (let k = 0; k < 2000; k++) {
+      const i = b.currentInterval;
+      const w = b.next();
+      expect(w).toBeGreaterThanOrEqual(i * 0.5);
+      expect(w).toBeLessThanOrEqual(i * 1.5);
+    }
+    // factor 0: exact intervals
+    const exact = new Backoff({ ...cfg, randomization_factor: 0 });
+    expect([exact.next(), exact.next(), exact.next()]).toEqual([100, 150, 225]);
+  });
+
+  it('the helper waits the backoff schedule between attempts (sync mode), then succeeds', async () => {
+    const at: number[] = [];
+    const send: SendFn = async () => {
+      at.push(Date.now());
+      if (at.length < 5) throw new RetryableError('downstream unavailable');
+    };
+    const { h, settings } = await helper(
+      { sending_queue: { enabled: false }, retry_on_failure: { initial_interval: '40ms', randomization_factor: 0.5, multiplier: 2, max_interval: '120ms' } },
+      send,
+    );
+    await h.consume(logs(3));
+    expect(at).toHaveLength(5);
+    const gaps = at.slice(1).map((t, i) => t - at[i]!);
+    const intervals = [40, 80, 120, 120];
+    gaps.forEach((g, i) => {
+      expect(g).toBeGreaterThanOrEqual(intervals[i]! * 0.5 - 2);
+      expect(g).toBeLessThanOrEqual(intervals[i]! * 1.5 + 150); // timers fire late on a busy machine, never early
+    });
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_log_records', { exporter: 'otlphttp/test' })).toBe(3);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_send_failed_log_records', { exporter: 'otlphttp/test' })).toBe(0);
+  });
+
+  it("honours the downstream's retryAfterMs as the next delay instead of the backoff", async () => {
+    const at: number[] = [];
+    const send: SendFn = async () => {
+      at.push(Date.now());
+      if (at.length === 1) throw new RetryableError('throttled', { retryAfterMs: 300, throttled: true });
+    };
+    const { h } = await helper({ sending_queue: { enabled: false }, retry_on_failure: { initial_interval: '5s' } }, send);
+    const t0 = Date.now();
+    await h.consume(logs(1));
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(295);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('gives up after max_elapsed_time in sync mode with the last retryable error, counted as send_failed', async () => {
+    let n = 0;
+    const { h, settings } = await helper(
+      { sending_queue: { enabled: false }, retry_on_failure: { initial_interval: '20ms', max_interval: '20ms', max_elapsed_time: '150ms' } },
+      async () => {
+        n++;
+        throw new RetryableError(`down #${n}`);
+      },
+    );
+    const err = await h.consume(logs(4)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(n).toBeGreaterThanOrEqual(4);
+    expect((err as Error).message).toBe(`down #${n}`);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_send_failed_log_records', { exporter: 'otlphttp/test' })).toBe(4);
+  });
+});
+
+describe('permanent failures and dead letters', () => {
+  it('memory queue: a permanent error is counted, logged with the downstream message and written to the dead-letter file', async () => {
+    const dir = await tempDir();
+    const dl = path.join(dir, 'dead', 'letters.bin');
+    let calls = 0;
+    const { h, settings } = await helper({ dead_letter: { path: dl } }, async (_p, signal) => {
+      calls++;
+      throw new PermanentError(`HTTP 400: bad ${signal} request from downstream`);
+    });
+    const a = makeLogsRequest(1, 2, 'a');
+    const b = makeTracesRequest(3, 'b');
+    await h.consume(new Payload('logs', a));
+    await h.consume(new Payload('traces', b));
+    // Counted first, then written (and synced) to the dead-letter file.
+    await until(async () => (await readDeadLetterFile(dl).catch(() => [])).length === 2);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_send_failed_spans', { exporter: 'otlphttp/test' })).toBe(3);
+    expect(calls).toBe(2); // permanent: never retried
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_send_failed_log_records', { exporter: 'otlphttp/test' })).toBe(2);
+    const dead = await readDeadLetterFile(dl);
+    const bySignal = Object.fromEntries(dead.map((d) => [d.signal, Buffer.from(d.bytes)]));
+    expect(bySignal.logs).toEqual(Buffer.from(a));
+    expect(bySignal.traces).toEqual(Buffer.from(b));
+    await until(() => settings.logs.filter((l) => l.level === 'error').length === 2);
+    const errors = settings.logs.filter((l) => l.level === 'error');
+    expect(errors.map((l) => l.error)).toContain('HTTP 400: bad traces request from downstream');
+    expect(errors[0]).toMatchObject({ msg: 'Exporting failed. The request was written to the dead-letter file.', reason: 'the error is not retryable' });
+  });
+
+  it('sync mode: the permanent error reaches the caller and the request is kept in the dead-letter file', async () => {
+    const dir = await tempDir();
+    const dl = path.join(dir, 'dl.bin');
+    const { h } = await helper({ sending_queue: { enabled: false }, dead_letter: { path: dl } }, async () => {
+      throw new PermanentError('HTTP 413: too large');
+    });
+    await expect(h.consume(logs(2))).rejects.toBeInstanceOf(PermanentError);
+    expect(await readDeadLetterFile(dl)).toHaveLength(1);
+  });
+
+  it('without a dead-letter file a permanent failure is logged as dropped, naming the key to set', async () => {
+    const { h, settings } = await helper({}, async () => {
+      throw new PermanentError('HTTP 401: unauthenticated');
+    });
+    await h.consume(logs(2));
+    await until(() => settings.logs.some((l) => l.msg === 'Exporting failed. Dropping data.'));
+    expect(settings.logs.find((l) => l.msg === 'Exporting failed. Dropping data.')).toMatchObject({ error: 'HTTP 401: unauthenticated', items: 2, hint: 'set dead_letter.path to keep such requests' });
+  });
+});
+
+describe('sending queue', () => {
+  it('memory: a full queue refuses retryably with a Retry-After estimate, counted in enqueue_failed, and drains', async () => {
+    const gates: (() => void)[] = [];
+    const sent: number[] = [];
+    const { h, settings } = await helper({ sending_queue: { num_consumers: 1, queue_size: 2 } }, async (p) => {
+      await new Promise<void>((r) => gates.push(r));
+      sent.push(p.itemCount);
+    });
+    await h.consume(logs(1)); // taken by the one consumer
+    await until(() => gates.length === 1);
+    await h.consume(logs(2));
+    await h.consume(logs(3));
+    expect(h.queueSize).toBe(2);
+    expect(queueFillRatios()).toBe(1);
+    const err = (await h.consume(logs(7)).catch((e: unknown) => e)) as RetryableError;
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(err.message).toMatch(/sending queue of exporter otlphttp\/test is full \(2 requests\).*sending_queue.queue_size/);
+    expect(err.retryAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(err.retryAfterMs).toBeLessThanOrEqual(30_000);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_enqueue_failed_log_records', { exporter: 'otlphttp/test' })).toBe(7);
+    const text = await settings.telemetry.registry.metrics();
+    expect(text).toMatch(/^otelcol_exporter_queue_size\{exporter="otlphttp\/test"\} 2$/m);
+    expect(text).toMatch(/^otelcol_exporter_queue_capacity\{exporter="otlphttp\/test"\} 2$/m);
+    // Release the downstream: everything queued is sent, nothing refused was.
+    const release = setInterval(() => gates.splice(0).forEach((g) => g()), 5);
+    cleanups.push(() => clearInterval(release));
+    await until(() => sent.length === 3);
+    expect(sent).toEqual([1, 2, 3]);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_log_records', { exporter: 'otlphttp/test' })).toBe(6);
+  });
+
+  it('ack timing: memory resolves on enqueue, sync after the downstream accepted, wal once durable on disk', async () => {
+    const DELAY = 300;
+    const slowSend = (log: string[]): SendFn => async () => {
+      await sleep(DELAY);
+      log.push('accepted');
+    };
+    for (const mode of ['memory', 'sync', 'wal'] as const) {
+      const order: string[] = [];
+      const dir = await tempDir();
+      const raw = mode === 'sync' ? { sending_queue: { enabled: false } } : { sending_queue: { storage: mode, directory: dir } };
+      const { h } = await helper(raw, slowSend(order), { id: `otlphttp/${mode}` });
+      const t0 = Date.now();
+      await h.consume(logs(1));
+      order.push('resolved');
+      const took = Date.now() - t0;
+      if (mode === 'sync') {
+        expect(order).toEqual(['accepted', 'resolved']);
+        expect(took).toBeGreaterThanOrEqual(DELAY - 5);
+      } else {
+        // Resolved while the downstream was still working on it.
+        expect(order, mode).toEqual(['resolved']);
+        await until(() => order.length === 2);
+      }
+      if (mode === 'wal') {
+        // Durable before it resolved: the record is in the WAL directory (acked once accepted).
+        await h.shutdown();
+        const wal = await WriteAheadLog.open({ dir: walDirectory(dir, 'otlphttp/wal') });
+        expect(wal.stats().nextSequence).toBe(2);
+        expect(wal.stats().pendingRecords).toBe(0);
+        await wal.close();
+      }
+    }
+  });
+
+  it('wal: records not accepted downstream survive a shutdown and are sent by the next start (signal kept)', async () => {
+    const dir = await tempDir();
+    const raw = { sending_queue: { storage: 'wal', directory: dir, num_consumers: 2 }, retry_on_failure: { initial_interval: '50ms' } };
+    const down = await helper(raw, async () => {
+      throw new RetryableError('HTTP 503');
+    });
+    const reqs = [logs(1, 'x'), new Payload('traces', makeTracesRequest(2, 'y')), logs(3, 'z')];
+    for (const p of reqs) await down.h.consume(p);
+    expect(down.h.queueSize).toBe(3);
+    const metrics = await down.settings.telemetry.registry.metrics();
+    expect(metrics).toMatch(/^gophership_exporter_queue_bytes\{exporter="otlphttp\/test"\} [1-9]\d*$/m);
+    await down.h.shutdown();
+
+    const got: { signal: Signal; bytes: Buffer }[] = [];
+    const up = await helper(raw, async (p, signal) => {
+      got.push({ signal, bytes: Buffer.from(p.bytes) });
+    });
+    await until(() => got.length === 3);
+    got.sort((a, b) => a.bytes.compare(b.bytes));
+    const want = reqs.map((p) => ({ signal: p.signal, bytes: Buffer.from(p.bytes) })).sort((a, b) => a.bytes.compare(b.bytes));
+    expect(got).toEqual(want);
+    await until(() => up.h.queueSize === 0);
+    expect(await counterValue(up.settings.telemetry, 'otelcol_exporter_sent_spans', { exporter: 'otlphttp/test' })).toBe(2);
+  });
+
+  it('wal: retries exhausted keep the record in the WAL (no dead letter), or move it to the dead-letter file', async () => {
+    const dir = await tempDir();
+    let attempts = 0;
+    const raw = { sending_queue: { storage: 'wal', directory: dir }, retry_on_failure: { initial_interval: '10ms', max_interval: '30ms', max_elapsed_time: '60ms' } };
+    const keep = await helper(raw, async () => {
+      attempts++;
+      throw new RetryableError('down');
+    });
+    await keep.h.consume(logs(2));
+    await until(() => attempts >= 8);
+    expect(keep.h.queueSize).toBe(1);
+    expect(keep.settings.logs.some((l) => String(l.msg).includes('the request stays in the WAL'))).toBe(true);
+    await keep.h.shutdown();
+
+    const dl = path.join(dir, 'dl.bin');
+    const moved = await helper({ ...raw, dead_letter: { path: dl } }, async () => {
+      throw new RetryableError('still down');
+    });
+    await until(async () => (await readDeadLetterFile(dl).catch(() => [])).length === 1);
+    await until(() => moved.h.queueSize === 0);
+    expect(await counterValue(moved.settings.telemetry, 'otelcol_exporter_send_failed_log_records', { exporter: 'otlphttp/test' })).toBe(2);
+  });
+
+  it('wal: a full disk budget refuses retryably, counted in enqueue_failed', async () => {
+    const dir = await tempDir();
+    const { h, settings } = await helper({ sending_queue: { storage: 'wal', directory: dir, max_size_mib: 1, queue_size: 100000 }, retry_on_failure: { initial_interval: '1s' } }, async () => {
+      throw new RetryableError('down');
+    });
+    const big = makeLogsRequest(1, 600, 'big'); // ~ 20 KiB
+    let refused: RetryableError | undefined;
+    let accepted = 0;
+    for (let i = 0; i < 200 && !refused; i++) {
+      try {
+        await h.consume(new Payload('logs', big));
+        accepted++;
+      } catch (e) {
+        refused = e as RetryableError;
+      }
+    }
+    expect(refused).toBeInstanceOf(RetryableError);
+    expect(refused!.message).toMatch(/max_size_mib 1/);
+    expect(refused!.retryAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(accepted * big.length).toBeGreaterThan(512 * 1024);
+    expect(accepted * big.length).toBeLessThanOrEqual(1024 * 1024);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_enqueue_failed_log_records', { exporter: 'otlphttp/test' })).toBe(600);
+    expect(queueFillRatios()).toBeGreaterThan(0.5);
+  });
+
+  it('memory: shutdown drains what is queued; past the drain deadline the rest is logged as lost with counts', async () => {
+    const sent: number[] = [];
+    const a = await helper({ sending_queue: { num_consumers: 2 } }, async (p) => {
+      await sleep(20);
+      sent.push(p.itemCount);
+    });
+    for (let i = 1; i <= 10; i++) await a.h.consume(logs(i));
+    await a.h.shutdown();
+    expect(sent.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await expect(a.h.consume(logs(1))).rejects.toBeInstanceOf(RetryableError);
+
+    const b = await helper({ sending_queue: { num_consumers: 1 } }, () => new Promise<void>(() => {}), { drainTimeoutMs: 100 });
+    for (let i = 0; i < 4; i++) await b.h.consume(logs(5));
+    await b.h.shutdown();
+    const lost = b.settings.logs.find((l) => String(l.msg).includes('not drained before the shutdown deadline'));
+    expect(lost).toMatchObject({ lost: { logs: { requests: 4, items: 20 } } });
+  });
+
+  it('requires directory with storage wal and names the key', () => {
+    const issues: { path: string[]; message: string }[] = [];
+    schema.parse({ sending_queue: { storage: 'wal' } }, ['exporters', 'otlp'], issues);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.path).toEqual(['exporters', 'otlp', 'sending_queue', 'directory']);
+    expect(issues[0]!.message).toMatch(/required when storage is wal/);
+    expect(schema.defaults()).toEqual({
+      sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000, storage: 'memory', directory: '', max_size_mib: 1024, fsync: 'interval' },
+      retry_on_failure: { enabled: true, initial_interval: 5000, randomization_factor: 0.5, multiplier: 1.5, max_interval: 30_000, max_elapsed_time: 300_000 },
+      dead_letter: { path: '' },
+    });
+  });
+});

@@ -1,0 +1,11 @@
+import { readFile } from 'node:fs/promises';
+
+/** Reads a file named by a config key (TLS material), or undefined when the key is empty; errors name the key. */
+export async function readOptionalFile(path: string, key: string): Promise<Buffer | undefined> {
+  if (!path) return undefined;
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new Error(`${key}: cannot read ${path}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The gateway as a child process (`node bin/gophership.js --config F`, built dist), for tests that kill it,
+ * restart it, or measure its memory; plus a TCP proxy with a stable port in front of it (a restarted
+ * gateway binds a new ephemeral port, while the load generator keeps one endpoint).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { join } from 'node:path';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'gophership.js');
+
+export interface GatewayChild {
+  child: ChildProcess;
+  pid: number;
+  /** host:port of the OTLP/HTTP receiver. */
+  http: string;
+  /** host:port of the self-metrics endpoint. */
+  metrics: string;
+  stderr(): string;
+  /** Resolves with the exit code or signal once the process is gone. */
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+/** Writes `yaml` to `file` and starts the gateway on it; resolves once the receiver and metrics listen. */
+export async function startGatewayChild(yaml: string, file: string): Promise<GatewayChild> {
+  await writeFile(file, yaml);
+  const child = spawn(process.execPath, [BIN, '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    // Keep the head and the tail: enough to diagnose, bounded under heavy logging.
+    stderr = stderr.length > 200_000 ? stderr.slice(0, 100_000) + stderr.slice(-50_000) + d : stderr + d;
+  });
+  const addrs = await new Promise<{ http: string; metrics: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start in 20 s:\n${stderr}`)), 20_000);
+    const check = (): void => {
+      const h = /"msg":"OTLP receiver listening".*?"http":"([^"]+)"/.exec(stderr);
+      const m = /"msg":"gateway started".*?"metrics":"([^"]+)"/.exec(stderr);
+      if (h && m) {
+        clearTimeout(timer);
+        child.stderr!.off('data', check);
+        resolve({ http: h[1]!, metrics: m[1]! });
+      }
+    };
+    child.stderr!.on('data', check);
+    void exited.then(([code, sig]) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited (${code ?? sig}) before it started:\n${stderr}`));
+    });
+  });
+  return { child, pid: child.pid!, ...addrs, stderr: () => stderr, exited };
+}
+
+/** Resident set size of a process in bytes, from /proc/<pid>/status. */
+export async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
+}
+
+/** Scrapes the gateway's /metrics and sums the samples of `name` whose labels include `labels`. */
+export async function scrapeMetric(metricsAddress: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+  let sum = 0;
+  const re = new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'gm');
+  for (const m of text.matchAll(re)) {
+    const lbl = m[1] ?? '';
+    if (Object.entries(labels).every(([k, v]) => lbl.includes(`${k}="${v}"`))) sum += Number(m[2]);
+  }
+  return sum;
+}
+
+/** A TCP proxy on 127.0.0.1:<ephemeral> forwarding to a target that can change (or be absent: refuse). */
+export class TcpProxy {
+  target: { host: string; port: number } | undefined;
+  private readonly server = net.createServer((client) => this.onConnection(client));
+  private readonly sockets = new Set<net.Socket>();
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  }
+
+  setTarget(hostPort: string | undefined): void {
+    if (!hostPort) {
+      this.target = undefined;
+      return;
+    }
+    const i = hostPort.lastIndexOf(':');
+    this.target = { host: hostPort.slice(0, i), port: Number(hostPort.slice(i + 1)) };
+  }
+
+  private onConnection(client: net.Socket): void {
+    const t = this.target;
+    if (!t) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(t.port, t.host);
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
