@@ -8,6 +8,7 @@ import { resourceProcessorFactory } from '../processors/resource/factory.js';
 import { filterProcessorFactory } from '../processors/filter/factory.js';
 import { resourceDetectionProcessorFactory } from '../processors/resourcedetection/factory.js';
 import { redactionProcessorFactory } from '../processors/redaction/factory.js';
+import { somaticProcessorFactory } from '../processors/somatic/factory.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { debugExporterFactory } from '../exporters/debug/factory.js';
@@ -22,6 +23,7 @@ export const builtinFactories: readonly AnyFactory[] = [
   filterProcessorFactory,
   resourceDetectionProcessorFactory,
   redactionProcessorFactory,
+  somaticProcessorFactory,
   otlpExporterFactory,
   otlphttpExporterFactory,
   debugExporterFactory,

@@ -181,11 +181,21 @@ export class OtlpGrpcServer {
     let fill = 0;
     let compressed = false;
 
-    const fail = (code: number, text: string): void => {
+    const fail = (code: number, text: string, retryDelayMs?: number): void => {
       state = 'done';
       stream.removeListener('data', onData);
-      this.refuse(stream, code, text);
+      this.refuse(stream, code, text, retryDelayMs);
     };
+    // Somatic reflex: the message's bytes must fit the memory budget before they are read (checked on the
+    // length prefix of the first frame); released when the stream closes, however it ends.
+    const gate = this.ingest.gate;
+    let charged = 0;
+    if (gate !== undefined) {
+      stream.once('close', () => {
+        gate.release(charged);
+        charged = 0;
+      });
+    }
     const onData = (chunk: Buffer): void => {
       let off = 0;
       while (off < chunk.length && state === 'reading') {
@@ -215,6 +225,13 @@ export class OtlpGrpcServer {
             fail(GrpcStatus.RESOURCE_EXHAUSTED, tooLargeMessage(length, this.maxBytes));
             return;
           }
+          if (gate !== undefined) {
+            if (!gate.tryAcquire(length)) {
+              fail(GrpcStatus.UNAVAILABLE, gate.refusalMessage(length), gate.retryAfterMs());
+              return;
+            }
+            charged = length;
+          }
           message = Buffer.allocUnsafe(length);
           fill = 0;
         } else {
@@ -233,14 +250,20 @@ export class OtlpGrpcServer {
         return;
       }
       state = 'processing';
-      this.process(stream, signal, message, compressed ? encoding : 'identity').catch((err: unknown) => {
+      this.process(stream, signal, message, compressed ? encoding : 'identity', (inflated) => {
+        // A compressed message is charged its inflated size too, once known (it is in memory now).
+        if (gate !== undefined && !stream.closed && inflated > charged) {
+          gate.charge(inflated - charged);
+          charged = inflated;
+        }
+      }).catch((err: unknown) => {
         this.logger.error('OTLP/gRPC request handling failed', { error: messageOf(err) });
         this.refuse(stream, GrpcStatus.INTERNAL, `internal error: ${messageOf(err)}`);
       });
     });
   }
 
-  private async process(stream: http2.ServerHttp2Stream, signal: Signal, message: Buffer, encoding: string): Promise<void> {
+  private async process(stream: http2.ServerHttp2Stream, signal: Signal, message: Buffer, encoding: string, onInflated?: (bytes: number) => void): Promise<void> {
     let bytes = message;
     if (encoding !== 'identity') {
       try {
@@ -256,6 +279,7 @@ export class OtlpGrpcServer {
         return;
       }
     }
+    if (bytes !== message) onInflated?.(message.length + bytes.length);
     this.ingest.received('grpc', bytes.length);
     let items: number;
     try {

@@ -28,6 +28,9 @@ class BodyError extends Error {
   }
 }
 
+/** What the admission gate charges up front for a body without Content-Length (the rest once read). */
+const UNKNOWN_LENGTH_CHARGE = 1024 * 1024;
+
 /** Size of the buffers zlib emits while inflating: fewer, larger chunks to join. */
 const INFLATE_CHUNK = 64 * 1024;
 
@@ -141,12 +144,37 @@ export class OtlpHttpServer {
       this.sendStatus(req, reply, 413, GrpcStatus.RESOURCE_EXHAUSTED, tooLargeMessage(this.limit, `Content-Length ${contentLength}`), encoding);
       return;
     }
+    // Somatic reflex: the request's bytes must fit the memory budget before its body is read. What was
+    // charged is released when the reply is done (or the connection dies), whatever happened meanwhile.
+    const gate = this.ingest.gate;
+    let charged = 0;
+    let released = false;
+    if (gate !== undefined) {
+      const want = contentLength !== undefined && Number.isInteger(contentLength) ? contentLength : UNKNOWN_LENGTH_CHARGE;
+      if (!gate.tryAcquire(want)) {
+        const retryAfterMs = gate.retryAfterMs();
+        reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
+        this.sendStatus(req, reply, 503, GrpcStatus.UNAVAILABLE, gate.refusalMessage(want), encoding, retryAfterMs);
+        return;
+      }
+      charged = want;
+      reply.raw.once('close', () => {
+        released = true;
+        gate.release(charged);
+      });
+    }
     readBody(req, coding, this.limit, coding === 'identity' ? contentLength : undefined).then(
-      (body) =>
-        this.ingestBody(signal, encoding, body, req, reply).catch((err: unknown) => {
+      (body) => {
+        // A compressed or chunked body may be larger than what was charged: charge the rest (it is read).
+        if (gate !== undefined && body.length > charged && !released) {
+          gate.charge(body.length - charged);
+          charged = body.length;
+        }
+        return this.ingestBody(signal, encoding, body, req, reply).catch((err: unknown) => {
           this.logger.error('OTLP/HTTP request handling failed', { error: messageOf(err) });
           this.sendStatus(req, reply, 500, GrpcStatus.INTERNAL, `internal error: ${messageOf(err)}`, encoding);
-        }),
+        });
+      },
       (err: unknown) => {
         if (err instanceof BodyError && err.status !== 0) {
           if (err.status === 400) this.ingest.failed(signal, 'http', 0);

@@ -9,6 +9,7 @@ import { ITEM_NOUN, type Signal } from '../../src/core/signal.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';
 import { GrpcStatus } from '../../src/otlp/grpc-status.js';
+import { somaticRuntimeOf, type AdmissionGate } from '../../src/somatic/index.js';
 
 export type Transport = 'http' | 'grpc';
 
@@ -28,6 +29,12 @@ export class Ingest {
   /** Label objects built once, so counting a request allocates nothing. */
   private readonly labels: Record<Transport, { receiver: string; transport: Transport }>;
   private lastUnexpectedLog = 0;
+  /**
+   * The service's somatic admission gate, when a somatic processor is configured: both transports ask it
+   * before reading a body whether the request's bytes fit the memory budget (see src/somatic/gate.ts).
+   * The service creates processors before receivers, so the runtime exists by now.
+   */
+  readonly gate: AdmissionGate | undefined;
 
   constructor(
     id: string,
@@ -36,6 +43,7 @@ export class Ingest {
     private readonly logger: Logger,
   ) {
     this.labels = { http: { receiver: id, transport: 'http' }, grpc: { receiver: id, transport: 'grpc' } };
+    this.gate = somaticRuntimeOf(telemetry)?.gate;
   }
 
   hasConsumer(signal: Signal): boolean {

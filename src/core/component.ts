@@ -41,6 +41,8 @@ export interface CreateSettings {
   readonly kind: ComponentKind;
   readonly logger: Logger;
   readonly telemetry: Telemetry;
+  /** For processors: the pipeline this instance serves (`logs`, `logs/2`); processors are one instance per pipeline. */
+  readonly pipelineId?: string;
 }
 
 export type Receiver = Component;

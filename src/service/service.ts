@@ -10,7 +10,9 @@ import type { Signal } from '../core/signal.js';
 import type { ComponentConfig, ValidatedConfig } from '../config/validate.js';
 import { Logger } from '../telemetry/logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
+import { BypassStage } from '../somatic/bypass.js';
 import { TelemetryServer } from '../telemetry/server.js';
+import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.js';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -32,6 +34,8 @@ export class Service {
   private readonly exporters: Running[] = [];
   private readonly extensions: Running[] = [];
   private telemetryServer: TelemetryServer | undefined;
+  /** Samples the registry once a second for the /status page; runs only while the metrics port serves. */
+  private status: StatusSampler | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly config: ValidatedConfig, private readonly opts: ServiceOptions = {}) {
@@ -49,8 +53,9 @@ export class Service {
     return this.telemetryServer?.address;
   }
 
-  private settings(kind: ComponentKind, c: ComponentConfig): CreateSettings {
-    return { id: c.id, kind, logger: this.logger.child({ kind, id: c.id.id }), telemetry: this.telemetry };
+  private settings(kind: ComponentKind, c: ComponentConfig, pipelineId?: string): CreateSettings {
+    const s: CreateSettings = { id: c.id, kind, logger: this.logger.child({ kind, id: c.id.id }), telemetry: this.telemetry };
+    return pipelineId === undefined ? s : { ...s, pipelineId };
   }
 
   private build(): void {
@@ -72,21 +77,30 @@ export class Service {
       }
     }
 
-    // Each pipeline: processors chained back to front ending in a fan-out to its exporters.
+    // Each pipeline: processors chained back to front ending in a fan-out to its exporters. Each
+    // processor sits behind a somatic bypass stage (src/somatic/bypass.ts): in a pipeline led by a somatic
+    // processor, the Yellow and Red zones send payloads around the processors that declared themselves
+    // skippable. The stages are bound once every processor exists (the somatic runtime is created by the
+    // somatic processor, which is first in its pipeline and so created last).
     const entries = new Map<string, Consumer>();
+    const stages: BypassStage[] = [];
     for (const p of config.service.pipelines) {
       let next: Consumer = new FanOutConsumer(p.exporters.map((e) => exporters.get(e)!));
       const created: Running[] = [];
       for (let i = p.processors.length - 1; i >= 0; i--) {
         const procId = p.processors[i]!;
         const c = config.processors.get(procId)!;
-        const proc: Processor = (c.factory as ProcessorFactory).create(this.settings('processor', c), c.config, p.signal, next);
+        const factory = c.factory as ProcessorFactory;
+        const proc: Processor = factory.create(this.settings('processor', c, p.id), c.config, p.signal, next);
         created.unshift({ kind: 'processor', id: `${procId}@${p.id}`, component: proc });
-        next = proc;
+        const stage = new BypassStage(proc, next, p.id, procId, factory.skippableUnderPressure);
+        stages.push(stage);
+        next = stage;
       }
       this.processors.push(...created);
       entries.set(p.id, next);
     }
+    for (const stage of stages) stage.bind(this.telemetry);
 
     // Each receiver feeds, per signal, every pipeline that lists it; each pipeline gets its own Payload.
     const receiverIds = new Set(config.service.pipelines.flatMap((p) => p.receivers));
@@ -114,6 +128,8 @@ export class Service {
     try {
       if (metrics.level !== 'none' && metrics.address !== '') {
         this.telemetryServer = new TelemetryServer(this.telemetry, metrics.address, this.logger);
+        this.status = new StatusSampler({ telemetry: this.telemetry, pipelines: this.config.service.pipelines });
+        registerStatusRoutes(this.telemetryServer, this.status);
         await this.telemetryServer.start();
       }
       for (const group of [this.extensions, this.exporters, this.processors, this.receivers]) {
@@ -125,10 +141,12 @@ export class Service {
     } catch (err) {
       // Undo what started so a failed start leaves no listener behind.
       for (const r of started.reverse()) await r.component.shutdown().catch(() => {});
+      await this.status?.stop();
       await this.telemetryServer?.close();
       this.telemetry.close();
       throw err;
     }
+    this.status?.start();
     this.telemetry.health = 'serving';
     this.logger.info('gateway started', {
       pipelines: this.config.service.pipelines.map((p) => p.id),
@@ -166,6 +184,7 @@ export class Service {
         }),
       );
     }
+    await this.status?.stop();
     await this.telemetryServer?.close();
     this.telemetry.health = 'stopped';
     this.telemetry.close();

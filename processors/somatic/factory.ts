@@ -1,0 +1,37 @@
+import type { ProcessorFactory } from '../../src/core/component.js';
+import { SIGNALS } from '../../src/core/signal.js';
+import { SomaticRuntime, zoneOf, type SomaticSettings } from '../../src/somatic/index.js';
+import { somaticProcessorConfig, type SomaticProcessorConfig } from './config.js';
+import { SomaticProcessor } from './somatic-processor.js';
+
+/** The service-wide zone settings a somatic processor config implies. */
+export function runtimeSettings(c: SomaticProcessorConfig): SomaticSettings {
+  const limit = c.memory_limit_mib * 2 ** 20;
+  return {
+    memoryLimitBytes: limit,
+    inflightBudgetBytes: c.inflight_budget_mib > 0 ? c.inflight_budget_mib * 2 ** 20 : Math.floor(limit / 4),
+    admitMemoryRatio: c.admit_memory_ratio,
+    checkIntervalMs: c.check_interval,
+    minDwellMs: c.min_dwell,
+    leaveRatio: c.leave_ratio,
+    fallIntakeRatio: c.fall_intake_ratio,
+    thresholds: c.thresholds,
+    // Absent key: the enum schema yields undefined.
+    forceZone: (c.force_zone as string | undefined) === undefined ? undefined : zoneOf(c.force_zone),
+  };
+}
+
+export const somaticProcessorFactory: ProcessorFactory<SomaticProcessorConfig> = {
+  kind: 'processor',
+  type: 'somatic',
+  description: 'Pressure zones: Green passes on, Yellow bypasses optional processors, Red spills raw requests to a WAL and replays them later',
+  signals: SIGNALS,
+  // It is the zone itself; bypassing it would bypass Red's spill.
+  skippableUnderPressure: false,
+  config: somaticProcessorConfig,
+  create(settings, config, signal, next) {
+    const runtime = SomaticRuntime.forService(settings.telemetry, settings.logger, runtimeSettings(config), settings.id.id);
+    if (settings.pipelineId !== undefined) runtime.govern(settings.pipelineId, { ...config.optional_processors, [settings.id.id]: false });
+    return new SomaticProcessor(settings, config, signal, next, runtime);
+  },
+};

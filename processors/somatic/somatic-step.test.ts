@@ -1,0 +1,217 @@
+/**
+ * Step load against a real gateway process (node bin/gophership.js, built by `npm test` / `npx tsc -p .`):
+ * a stretch of load far beyond Green capacity, then light load. The gateway must keep RSS under
+ * memory_limit_mib, rise to Yellow and Red and fall back, lose no acknowledged record, refuse nothing while
+ * its WAL has room, deliver every record (replayed debt included) with the Green-only processing (the
+ * resource processor's enrichment), and change zone only a few times while the load is steady.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, expect, it } from 'vitest';
+import { forEachField } from '../../src/core/wire.js';
+import { runLoadgen, type LoadgenResult } from '../../src/tools/loadgen/index.js';
+import { startSink, type Sink } from '../../src/tools/sink/index.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const LIMIT_MIB = 320;
+
+let child: ChildProcess | undefined;
+let sink: Sink | undefined;
+let dir: string | undefined;
+afterAll(async () => {
+  if (child && child.exitCode === null) {
+    child.kill('SIGKILL');
+    await new Promise((r) => child!.once('exit', r));
+  }
+  await sink?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function vmRss(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function scrape(url: string): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  return res.text();
+}
+
+function value(text: string, series: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(series)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+/** Walks the file exporter's proto output: [u32 length][ExportLogsServiceRequest]... */
+function tallyFile(buf: Buffer): { records: number; enriched: number } {
+  let records = 0;
+  let enriched = 0;
+  const key = Buffer.from('enriched');
+  for (let off = 0; off + 4 <= buf.length; ) {
+    const len = buf.readUInt32BE(off);
+    const req = buf.subarray(off + 4, off + 4 + len);
+    off += 4 + len;
+    forEachField(req, 0, req.length, 1, (rs, re) => {
+      let has = false;
+      let n = 0;
+      forEachField(req, rs, re, 1, (s, e) => {
+        forEachField(req, s, e, 1, (ks, ke) => {
+          forEachField(req, ks, ke, 1, (a, b) => {
+            if (b - a === key.length && key.equals(req.subarray(a, b))) has = true;
+          });
+        });
+      });
+      forEachField(req, rs, re, 2, (ss, se) => forEachField(req, ss, se, 2, () => n++));
+      records += n;
+      if (has) enriched += n;
+    });
+  }
+  return { records, enriched };
+}
+
+it('under a step load: RSS under the limit, Yellow and Red and back, nothing lost, every record enriched', async () => {
+  sink = await startSink({ grpc: false });
+  dir = await mkdtemp(join(tmpdir(), 'gs-somatic-step-'));
+  const out = join(dir, 'out.bin');
+  const config = {
+    receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0' } } } },
+    processors: {
+      somatic: {
+        memory_limit_mib: LIMIT_MIB,
+        inflight_budget_mib: 64,
+        check_interval: '100ms',
+        min_dwell: '1s',
+        thresholds: { inflight: { yellow: 0.12, red: 0.22 }, event_loop_delay: { yellow: 30, red: 120 } },
+        wal: { directory: join(dir, 'somatic'), max_size_mib: 2048, fsync: 'interval' },
+      },
+      resource: { attributes: [{ key: 'enriched', value: 'yes', action: 'insert' }] },
+      batch: { send_batch_size: 8192, timeout: '50ms' },
+    },
+    exporters: {
+      otlphttp: { endpoint: sink.httpUrl, compression: 'none' },
+      file: { path: out, format: 'proto', rotation: { max_megabytes: 0 } },
+    },
+    service: {
+      pipelines: { logs: { receivers: ['otlp'], processors: ['somatic', 'resource', 'batch'], exporters: ['otlphttp', 'file'] } },
+      telemetry: { logs: { level: 'info' }, metrics: { address: '127.0.0.1:0' } },
+    },
+  };
+  const file = join(dir, 'config.json');
+  await writeFile(file, JSON.stringify(config));
+  // JSON is YAML: the config loader reads it as is.
+  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'gophership.js'), '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child = proc;
+  let log = '';
+  proc.stderr!.on('data', (d) => (log += d.toString()));
+  const started = await new Promise<{ http: string; metrics: string }>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`gateway did not start:\n${log}`)), 15_000);
+    proc.once('exit', (code) => reject(new Error(`gateway exited (${code}):\n${log}`)));
+    const onData = (): void => {
+      const recv = /"msg":"OTLP receiver listening".*?"http":"([^"]+)"/.exec(log);
+      const gw = /"msg":"gateway started".*?"metrics":"([^"]+)"/.exec(log);
+      if (recv && gw) {
+        clearTimeout(t);
+        proc.stderr!.off('data', onData);
+        resolve({ http: recv[1]!, metrics: gw[1]! });
+      }
+    };
+    proc.stderr!.on('data', onData);
+  });
+  const endpoint = `http://${started.http}`;
+  const metricsUrl = `http://${started.metrics}/metrics`;
+
+  // Watch RSS and the zone every 100 ms.
+  let maxRss = 0;
+  const zones: { t: number; zone: number; transitions: number }[] = [];
+  const t0 = Date.now();
+  let polling = true;
+  const poll = (async () => {
+    while (polling) {
+      maxRss = Math.max(maxRss, vmRss(proc.pid!));
+      try {
+        const m = await scrape(metricsUrl);
+        zones.push({ t: Date.now() - t0, zone: value(m, 'gophership_somatic_zone '), transitions: value(m, 'gophership_somatic_transitions{') });
+      } catch {
+        // A scrape may time out under overload; RSS is still read.
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+
+  const runs: LoadgenResult[] = [];
+  // Far beyond Green: 48 requests of 1000 records in flight, as fast as the gateway answers.
+  runs.push(await runLoadgen({ endpoint, durationMs: 6000, rate: 150_000, workers: 48, batch: 1000, maxAttempts: 5, maxElapsedMs: 30_000 }));
+  const overloadEnd = Date.now() - t0;
+  // Then light load.
+  runs.push(await runLoadgen({ endpoint, durationMs: 5000, rate: 2000, workers: 2, batch: 200, maxAttempts: 5 }));
+
+  // Wait for the zone to settle in Green with the debt replayed.
+  const deadline = Date.now() + 25_000;
+  let m = '';
+  for (;;) {
+    m = await scrape(metricsUrl);
+    if (value(m, 'gophership_somatic_zone ') === 0 && value(m, 'gophership_somatic_debt_records{') === 0) break;
+    if (Date.now() > deadline) throw new Error(`debt not replayed in time; zone ${value(m, 'gophership_somatic_zone ')}, debt ${value(m, 'gophership_somatic_debt_records{')}\n${m.split('\n').filter((l) => l.startsWith('gophership_somatic')).join('\n')}\n${log.split('\n').filter((l) => l.includes('somatic zone')).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  polling = false;
+  await poll;
+
+  console.log(
+    `step load: acked ${runs.map((r) => r.acked).join(' + ')}, max RSS ${(maxRss / 2 ** 20).toFixed(0)} MiB, ` +
+      `spilled ${value(m, 'gophership_somatic_spilled_items{')}, transitions ${value(m, 'gophership_somatic_transitions{')}, overload ended at ${overloadEnd} ms\n` +
+      log
+        .split('\n')
+        .filter((l) => l.includes('somatic zone'))
+        .map((l) => l.replace(/^.*"ts":"[^T]*T([^"]*)".*"msg":"([^"]*)".*"sensor":"([^"]*)","value":([\d.]+).*"intake_mib_per_s":([\d.]+).*$/, '$1 $2 by $3=$4 intake $5 MiB/s'))
+        .join('\n'),
+  );
+  // Every acknowledged record reached the sink.
+  const report = sink.verify(runs.map((r) => ({ runId: r.runId, ackedRanges: r.ackedRanges })));
+  expect(report.ok, JSON.stringify(report.runs.map((r) => ({ lost: r.lost, acked: r.acked })))).toBe(true);
+  const acked = runs.reduce((a, r) => a + r.acked, 0);
+  expect(acked).toBeGreaterThan(100_000);
+  // No refusal: the WAL always had room.
+  expect(runs.map((r) => r.refused + r.failed)).toEqual([0, 0]);
+
+  // The zone rose to Yellow and to Red, and fell back; debt was spilled and replayed.
+  expect(value(m, 'gophership_somatic_transitions{sensor') > 0).toBe(true);
+  expect(/gophership_somatic_transitions\{[^}]*from="green",to="yellow"\} [1-9]/.test(m)).toBe(true);
+  expect(/gophership_somatic_transitions\{[^}]*from="yellow",to="red"\} [1-9]/.test(m)).toBe(true);
+  expect(/gophership_somatic_transitions\{[^}]*from="red",to="yellow"\} [1-9]/.test(m)).toBe(true);
+  expect(value(m, 'gophership_somatic_spilled_items{')).toBeGreaterThan(0);
+  expect(value(m, 'gophership_somatic_replayed_items{')).toBe(value(m, 'gophership_somatic_spilled_items{'));
+  expect(zones.some((z) => z.zone === 2)).toBe(true);
+  // The whole run: up to Red and back down, with little or no flapping.
+  expect(value(m, 'gophership_somatic_transitions{')).toBeLessThanOrEqual(12);
+
+  // Few transitions while the overload was steady (its last 4 seconds).
+  const steady = zones.filter((z) => z.t > overloadEnd - 4000 && z.t <= overloadEnd);
+  expect(steady.length).toBeGreaterThan(5);
+  expect(steady[steady.length - 1]!.transitions - steady[0]!.transitions).toBeLessThanOrEqual(2);
+
+  // RSS never went past the limit.
+  expect(maxRss).toBeGreaterThan(0);
+  expect(maxRss).toBeLessThanOrEqual(LIMIT_MIB * 2 ** 20);
+
+  // Every delivered record carries the Green-only enrichment, replayed debt included: the only records
+  // without it are those fresh Yellow requests sent around the resource processor, counted exactly.
+  const bypassed = value(m, 'gophership_somatic_bypassed_items{');
+  proc.kill('SIGTERM');
+  await new Promise((r) => proc.once('exit', r));
+  const tally = tallyFile(await readFile(out));
+  expect(tally.records).toBeGreaterThanOrEqual(acked);
+  expect(tally.enriched).toBeGreaterThan(0);
+  expect(tally.records - tally.enriched).toBe(bypassed);
+  // Logs name the sensor behind each transition.
+  expect(log).toMatch(/"msg":"somatic zone rose to red".*"sensor":"[a-z_]+","value":/);
+}, 58_000);

@@ -1,0 +1,223 @@
+import http from 'node:http';
+import http2 from 'node:http2';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { builtinFactories, createRegistry } from '../../src/components.js';
+import type { ExporterFactory } from '../../src/core/component.js';
+import type { Payload } from '../../src/core/payload.js';
+import { s } from '../../src/core/schema.js';
+import { formatProblem, loadConfigFiles } from '../../src/config/load.js';
+import { validateConfig } from '../../src/config/validate.js';
+import { decodeRequest, decodeStatus, requestFromJson } from '../../src/otlp/codec.js';
+import { Service } from '../../src/service/service.js';
+import { Logger } from '../../src/telemetry/logger.js';
+import { runLoadgen } from '../../src/tools/loadgen/index.js';
+import type { OtlpReceiver } from '../../receivers/otlp/factory.js';
+import { somaticRuntimeOf, RED } from '../../src/somatic/index.js';
+
+/** An exporter that keeps every payload's bytes (test-only). */
+const captured: Uint8Array[] = [];
+const capture: ExporterFactory<{}> = {
+  kind: 'exporter',
+  type: 'capture',
+  description: 'test capture',
+  signals: ['logs', 'traces', 'metrics'],
+  config: s.object({}),
+  create: () => ({
+    start: async () => {},
+    shutdown: async () => {},
+    consume: async (p: Payload) => {
+      captured.push(p.bytes.slice());
+    },
+  }),
+};
+
+const registry = createRegistry([...builtinFactories, capture]);
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+  captured.length = 0;
+});
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'gs-somatic-'));
+  cleanup.push(() => rm(d, { recursive: true, force: true }));
+  return d;
+}
+
+async function gateway(somatic: Record<string, unknown>, walDir: string, processors = ['somatic', 'resource', 'batch']): Promise<{ svc: Service; url: string; grpc: string }> {
+  const cfgDir = await tempDir();
+  const file = join(cfgDir, 'c.yaml');
+  const cfg = {
+    receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0' }, grpc: { endpoint: '127.0.0.1:0' } } } },
+    processors: { somatic: { ...somatic, wal: { directory: walDir, ...((somatic.wal as object) ?? {}) } }, resource: { attributes: [{ key: 'enriched', value: 'yes', action: 'insert' }] }, batch: { timeout: '20ms' } },
+    exporters: { capture: {} },
+    service: { pipelines: { logs: { receivers: ['otlp'], processors, exporters: ['capture'] } }, telemetry: { metrics: { address: '' } } },
+  };
+  await writeFile(file, JSON.stringify(cfg));
+  const v = validateConfig(await loadConfigFiles([file], []), registry);
+  if (!v.ok) throw new Error(v.problems.map(formatProblem).join('\n'));
+  const svc = new Service(v.config, { logger: new Logger('error') });
+  await svc.start();
+  let stopped = false;
+  cleanup.push(async () => {
+    if (!stopped) await svc.shutdown(5000);
+  });
+  const origShutdown = svc.shutdown.bind(svc);
+  svc.shutdown = (ms?: number) => {
+    stopped = true;
+    return origShutdown(ms);
+  };
+  const r = svc.component<OtlpReceiver>('receiver', 'otlp')!;
+  return { svc, url: `http://127.0.0.1:${r.httpAddress!.port}`, grpc: `127.0.0.1:${r.grpcAddress!.port}` };
+}
+
+/** Records captured, and how many of them sit in a resource carrying enriched=yes. */
+function tally(): { records: number; enriched: number } {
+  let records = 0;
+  let enriched = 0;
+  for (const b of captured) {
+    const req = decodeRequest('logs', b);
+    for (const rl of req.resourceLogs) {
+      const n = rl.scopeLogs.reduce((a, sl) => a + sl.logRecords.length, 0);
+      records += n;
+      if (rl.resource?.attributes.some((kv) => kv.key === 'enriched')) enriched += n;
+    }
+  }
+  return { records, enriched };
+}
+
+async function send(url: string, count: number, batch = 100) {
+  const r = await runLoadgen({ endpoint: url, count, batch, workers: 4, maxAttempts: 1, bodySize: 64 });
+  expect(r.failed).toBe(0);
+  expect(r.acked).toBe(count);
+  return r;
+}
+
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function metric(svc: Service, name: string): Promise<number> {
+  const text = (await svc.telemetry.registry.getSingleMetricAsString(name)) ?? '';
+  let sum = 0;
+  for (const m of text.matchAll(/^\S+(?:\{[^}]*\})? ([\d.e+-]+)$/gm)) sum += Number(m[1]);
+  return sum;
+}
+
+describe('somatic processor', () => {
+  it('Green runs the full pipeline', async () => {
+    const { url } = await gateway({ force_zone: 'green' }, await tempDir());
+    await send(url, 1000);
+    await waitFor(() => tally().records === 1000);
+    expect(tally().enriched).toBe(1000);
+  });
+
+  it('Yellow bypasses skippable processors, unless optional_processors says otherwise', async () => {
+    const { url, svc } = await gateway({ force_zone: 'yellow' }, await tempDir());
+    await send(url, 1000);
+    expect(tally()).toEqual({ records: 1000, enriched: 0 });
+    await svc.shutdown(5000);
+    captured.length = 0;
+    const g2 = await gateway({ force_zone: 'yellow', optional_processors: { resource: false } }, await tempDir());
+    await send(g2.url, 1000);
+    expect(tally()).toEqual({ records: 1000, enriched: 1000 });
+  });
+
+  it('Red spills raw requests to the WAL and acknowledges; debt replays with full processing once the zone falls', async () => {
+    const wal = await tempDir();
+    const red = await gateway({ force_zone: 'red' }, wal);
+    expect(somaticRuntimeOf(red.svc.telemetry)!.zone).toBe(RED);
+    await send(red.url, 3000);
+    expect(captured.length).toBe(0); // acknowledged from the WAL, nothing exported yet
+    expect(await metric(red.svc, 'gophership_somatic_debt_records')).toBe(30);
+    expect(await metric(red.svc, 'gophership_somatic_spilled_items')).toBe(3000);
+    await red.svc.shutdown(5000);
+
+    // Yellow now: debt trickles back through the full pipeline (enriched) while fresh traffic is bypassed.
+    const yellow = await gateway({ force_zone: 'yellow' }, wal);
+    await send(yellow.url, 500);
+    await waitFor(() => tally().records === 3500, 20_000);
+    expect(tally()).toEqual({ records: 3500, enriched: 3000 });
+    expect(await metric(yellow.svc, 'gophership_somatic_replayed_items')).toBe(3000);
+    await waitFor(() => somaticRuntimeOf(yellow.svc.telemetry)!.debts.get('logs')!.records() === 0);
+  });
+
+  it('past the WAL budget, Red refuses with 503 and a Retry-After', async () => {
+    const { url, svc } = await gateway({ force_zone: 'red', wal: { max_size_mib: 1 } }, await tempDir());
+    const body = bigRequest(300_000);
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+      statuses.push(res.status);
+      if (res.status === 503) retryAfter = res.headers.get('retry-after');
+      await res.arrayBuffer();
+    }
+    expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+    expect(statuses.slice(3)).toEqual([503, 503]);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(await metric(svc, 'gophership_somatic_debt_records')).toBe(3);
+  });
+});
+
+describe('admission gate in the otlp receiver', () => {
+  it('refuses a request the in-flight budget cannot take before reading its body (HTTP 503 + Retry-After, gRPC UNAVAILABLE + RetryInfo)', async () => {
+    const { url, grpc, svc } = await gateway({ memory_limit_mib: 64, inflight_budget_mib: 1 }, await tempDir());
+    const port = Number(new URL(url).port);
+    // A first request announces 800 KB and sends only its headers: it holds its admission.
+    const held = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/logs', headers: { 'content-type': 'application/x-protobuf', 'content-length': 800_000 } });
+    held.on('error', () => {});
+    held.flushHeaders();
+    cleanup.push(async () => void held.destroy());
+    await waitFor(() => somaticRuntimeOf(svc.telemetry)!.gate.inFlight === 800_000, 5000);
+
+    // The second is answered without sending a byte of its body.
+    const reply = await new Promise<{ status: number; retryAfter: string | undefined; body: string }>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port, method: 'POST', path: '/v1/logs', headers: { 'content-type': 'application/json', 'content-length': 800_000 } },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'], body }));
+        },
+      );
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    expect(reply.status).toBe(503);
+    expect(Number(reply.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(reply.body).toContain('memory pressure');
+
+    // gRPC: refused on the first frame's length prefix.
+    const session = http2.connect(`http://${grpc}`);
+    cleanup.push(async () => void session.close());
+    const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.logs.v1.LogsService/Export', 'content-type': 'application/grpc' });
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(800_000, 1);
+    stream.write(prefix);
+    const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once('response', resolve));
+    stream.on('error', () => {});
+    expect(headers['grpc-status']).toBe('14');
+    const details = decodeStatus('proto', Buffer.from(String(headers['grpc-status-details-bin']), 'base64'));
+    expect(details?.retryDelayMs).toBeGreaterThanOrEqual(1000);
+
+    // Once the first request goes away, its bytes are released.
+    held.destroy();
+    await waitFor(() => somaticRuntimeOf(svc.telemetry)!.gate.inFlight === 0, 5000);
+    expect(somaticRuntimeOf(svc.telemetry)!.gate.refusedTotal).toBe(2);
+  });
+});
+
+/** One protobuf logs request of about `size` bytes. */
+function bigRequest(size: number): Uint8Array {
+  const records = Math.ceil(size / 1100);
+  const logRecords = Array.from({ length: records }, (_, i) => ({ timeUnixNano: '1', body: { stringValue: 'x'.repeat(1000) + i } }));
+  return requestFromJson('logs', JSON.stringify({ resourceLogs: [{ resource: {}, scopeLogs: [{ scope: {}, logRecords }] }] }));
+}

@@ -1,0 +1,417 @@
+/**
+ * One somatic runtime per service: the admission gate (reflex), the sensors and the zone controller
+ * (ambient, on a timer), and the zone's telemetry. Several pipelines share it; it exists only when a
+ * `somatic` processor is configured, and receivers find it through the service's Telemetry object.
+ *
+ * Zone rule, per check:
+ *  - each sensor has an enter threshold per zone (0 = that sensor never enters the zone) and a leave
+ *    threshold = enter x leave_ratio; the zone rises one step when some sensor has been at or above the
+ *    next zone's enter threshold on two checks in a row (memory safety is the gate's job, per request, so
+ *    the zone can afford to ignore a single spike);
+ *  - it falls one step only when every sensor is below the current zone's leave threshold, the zone has
+ *    been held for min_dwell, and the intake rate is below what the lower zone was seen to saturate at
+ *    (the "intake ceiling" remembered when the zone last rose out of it). That last rule keeps a steady
+ *    overload in the zone that copes with it: the cheap zone makes its own sensors look calm, and without
+ *    the memory of the ceiling the zone would fall, choke and rise again in a loop. The ceiling creeps up
+ *    2 %/s while the sensors are calm, so a stale one is re-probed now and then.
+ */
+import { Counter, Gauge } from 'prom-client';
+import type { Logger } from '../telemetry/logger.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+import { AdmissionGate } from './gate.js';
+import {
+  MemorySensors,
+  SENSOR_NAMES,
+  eventLoopDelaySensor,
+  eventLoopUtilizationSensor,
+  inflightSensor,
+  maxOfSources,
+  type RatioSource,
+  type Sensor,
+  type SensorName,
+} from './sensors.js';
+import { GREEN, RED, YELLOW, ZONE_NAMES, type Zone } from './zone.js';
+
+export interface Thresholds {
+  /** Value at which the sensor takes the zone to Yellow (0 = never). */
+  yellow: number;
+  /** Value at which the sensor takes the zone to Red (0 = never). */
+  red: number;
+}
+
+/** Threshold keys of the config, one per sensor. */
+export type ThresholdKey = 'heap' | 'rss' | 'inflight' | 'event_loop_delay' | 'event_loop_utilization' | 'exporter_queue' | 'wal';
+
+export interface SomaticSettings {
+  memoryLimitBytes: number;
+  /** Request bytes in flight the gate admits (before memory headroom lowers it). */
+  inflightBudgetBytes: number;
+  /** Share of memory_limit_mib the gate keeps RSS under (the rest is slack for copies and GC lag). */
+  admitMemoryRatio: number;
+  checkIntervalMs: number;
+  minDwellMs: number;
+  leaveRatio: number;
+  /** Intake must be below ceiling x this before the zone falls to the zone the ceiling belongs to. */
+  fallIntakeRatio: number;
+  thresholds: Record<ThresholdKey, Thresholds>;
+  forceZone: Zone | undefined;
+}
+
+export const DEFAULT_THRESHOLDS: Readonly<Record<ThresholdKey, Thresholds>> = {
+  heap: { yellow: 0.5, red: 0.7 },
+  rss: { yellow: 0.85, red: 0 },
+  inflight: { yellow: 0.3, red: 0.6 },
+  event_loop_delay: { yellow: 40, red: 150 },
+  event_loop_utilization: { yellow: 0.95, red: 0 },
+  exporter_queue: { yellow: 0.5, red: 0.8 },
+  wal: { yellow: 0, red: 0 },
+};
+
+const THRESHOLD_OF: Record<SensorName, ThresholdKey> = {
+  rss: 'rss',
+  heap: 'heap',
+  inflight: 'inflight',
+  event_loop_delay: 'event_loop_delay',
+  event_loop_utilization: 'event_loop_utilization',
+  exporter_queue: 'exporter_queue',
+  wal: 'wal',
+};
+
+/** The ceiling rises this much per second while the sensors say the lower zone would do. */
+const CEILING_CREEP_PER_SEC = 0.02;
+/** Time constant of the intake and drain rate averages. */
+const RATE_TAU_MS = 1000;
+
+interface PipelineGovernance {
+  /** Processor ID -> whether the Yellow zone bypasses it (overrides the factory's declaration). */
+  overrides: Readonly<Record<string, boolean>>;
+}
+
+export interface SensorState {
+  name: SensorName;
+  value: number;
+  unit: 'ratio' | 'ms';
+}
+
+/** What a somatic processor reports about its debt (read at scrape time). */
+export interface DebtProbe {
+  records(): number;
+  bytes(): number;
+  /** Records replayed per second (EWMA). */
+  replayRate(): number;
+}
+
+const runtimes = new WeakMap<Telemetry, SomaticRuntime>();
+
+/** The somatic runtime of a service, if a somatic processor is configured in it. */
+export function somaticRuntimeOf(telemetry: Telemetry): SomaticRuntime | undefined {
+  return runtimes.get(telemetry);
+}
+
+type TickListener = () => void;
+
+export class SomaticRuntime {
+  /** The cached zone: what the reflex and the Yellow bypass read. */
+  zone: Zone = GREEN;
+  /** max over sensors (but RSS) of value / Yellow enter threshold: < 1 means Green would hold. The replayer paces on it. */
+  pressure = 0;
+  /** Intake rate (bytes/s admitted by the gate), EWMA. */
+  intakeRate = 0;
+  readonly gate: AdmissionGate;
+  /** Exporter queue fill sources (0..1); exporter queues plug in here. */
+  readonly exporterQueues = new Set<RatioSource>();
+  /** Somatic WAL fill sources (0..1). */
+  readonly wals = new Set<RatioSource>();
+  readonly values: Record<SensorName, number>;
+  /** Debt per pipeline, for the debt gauges. */
+  readonly debts = new Map<string, DebtProbe>();
+  readonly spilledRecords: Counter<string>;
+  readonly spilledBytes: Counter<string>;
+  readonly replayedRecords: Counter<string>;
+  readonly replayDropped: Counter<string>;
+  readonly bypassedItems: Counter<string>;
+
+  private readonly sensors: Sensor[];
+  private readonly memory: MemorySensors;
+  private readonly governed = new Map<string, PipelineGovernance>();
+  private readonly listeners = new Set<TickListener>();
+  private readonly ceilings: number[] = [Infinity, Infinity, Infinity];
+  private queueFill = 0;
+  private riseStreak = 0;
+  private queueReading = false;
+  private timer: NodeJS.Timeout | undefined;
+  private users = 0;
+  private tickNo = 0;
+  private enteredAt = Date.now();
+  private lastTick = 0;
+  private lastAdmitted = 0;
+  private lastReleased = 0;
+  private readonly zoneGauge: Gauge<string>;
+  private readonly transitions: Counter<string>;
+  private readonly zoneSeconds: Counter<string>;
+  private readonly sensorGauge: Gauge<string>;
+
+  constructor(
+    readonly settings: SomaticSettings,
+    private readonly telemetry: Telemetry,
+    private readonly logger: Logger,
+    /** Replaces the built-in sensors (tests drive the controller with their own readings). */
+    sensors?: Sensor[],
+  ) {
+    this.gate = new AdmissionGate(settings.inflightBudgetBytes);
+    this.memory = new MemorySensors(settings.memoryLimitBytes);
+    this.values = Object.fromEntries(SENSOR_NAMES.map((n) => [n, 0])) as Record<SensorName, number>;
+    this.sensors = sensors ?? [
+      ...this.memory.sensors(() => this.tickNo),
+      inflightSensor(this.gate),
+      eventLoopDelaySensor(),
+      eventLoopUtilizationSensor(),
+      maxOfSources('exporter_queue', this.exporterQueues),
+      maxOfSources('wal', this.wals),
+    ];
+    if (settings.forceZone !== undefined) this.zone = settings.forceZone;
+    // Exporter queues report through the collector's queue gauges (Telemetry.registerExporterQueue); the
+    // fill ratio is read from them once per check, asynchronously, and used on the next check.
+    this.exporterQueues.add(() => this.queueFill);
+    const registers = [telemetry.registry];
+    const self = this;
+    this.zoneGauge = new Gauge({ name: 'gophership_somatic_zone', help: 'Somatic zone: 0 green, 1 yellow, 2 red', registers });
+    this.zoneGauge.set(this.zone);
+    this.transitions = new Counter({
+      name: 'gophership_somatic_transitions',
+      help: 'Zone transitions, by the sensor that caused each',
+      labelNames: ['sensor', 'from', 'to'],
+      registers,
+    });
+    this.zoneSeconds = new Counter({ name: 'gophership_somatic_zone_seconds', help: 'Seconds spent in each zone', labelNames: ['zone'], registers });
+    this.sensorGauge = new Gauge({
+      name: 'gophership_somatic_sensor',
+      help: 'Last reading of each somatic sensor (ratio of its limit; event_loop_delay in ms)',
+      labelNames: ['sensor'],
+      registers,
+      collect() {
+        for (const n of SENSOR_NAMES) this.set({ sensor: n }, self.values[n]);
+      },
+    });
+    const debtGauge = (name: string, help: string, pick: (d: DebtProbe) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['pipeline'],
+        registers,
+        collect() {
+          for (const [pipeline, d] of self.debts) this.set({ pipeline }, pick(d));
+        },
+      });
+    debtGauge('gophership_somatic_debt_records', 'Requests spilled to the somatic WAL in Red and not yet replayed', (d) => d.records());
+    debtGauge('gophership_somatic_debt_bytes', 'Bytes of debt held by the somatic WAL', (d) => d.bytes());
+    debtGauge('gophership_somatic_replay_rate', 'Debt records (log records, spans, points) replayed per second', (d) => d.replayRate());
+    const counter = (name: string, help: string) => new Counter({ name, help, labelNames: ['pipeline'], registers });
+    this.spilledRecords = counter('gophership_somatic_spilled_items', 'Items (log records, spans, points) spilled to the somatic WAL in Red');
+    this.spilledBytes = counter('gophership_somatic_spilled_bytes', 'Request bytes spilled to the somatic WAL in Red');
+    this.replayedRecords = counter('gophership_somatic_replayed_items', 'Items replayed from the somatic WAL and accepted downstream');
+    this.replayDropped = counter('gophership_somatic_replay_dropped_items', 'Replayed items the pipeline refused permanently (logged; not retried)');
+    this.bypassedItems = new Counter({
+      name: 'gophership_somatic_bypassed_items',
+      help: 'Items (log records, spans, points) that went around an optional processor in Yellow or Red',
+      labelNames: ['pipeline', 'processor'],
+      registers,
+    });
+    new Gauge({ name: 'gophership_somatic_inflight_bytes', help: 'Request bytes admitted and not yet answered', registers, collect() { this.set(self.gate.inFlight); } });
+    new Gauge({ name: 'gophership_somatic_admission_cap_bytes', help: 'In-flight bytes the admission gate currently allows', registers, collect() { this.set(self.gate.cap); } });
+    new Gauge({ name: 'gophership_somatic_refused_requests', help: 'Requests the admission gate refused before reading their body', registers, collect() { this.set(self.gate.refusedTotal); } });
+  }
+
+  /**
+   * The runtime of this service, created on first call. Later callers with different runtime settings
+   * get the first one (one zone per process), and a warning says so.
+   */
+  static forService(telemetry: Telemetry, logger: Logger, settings: SomaticSettings, who: string): SomaticRuntime {
+    const existing = runtimes.get(telemetry);
+    if (existing) {
+      if (JSON.stringify(existing.settings) !== JSON.stringify(settings)) {
+        logger.warn('a second somatic processor has different zone settings; the service has one zone, so the first somatic processor\'s settings apply', { processor: who });
+      }
+      return existing;
+    }
+    const rt = new SomaticRuntime(settings, telemetry, logger);
+    runtimes.set(telemetry, rt);
+    return rt;
+  }
+
+  /** A pipeline whose first processor is somatic: its optional processors are bypassed in Yellow and Red. */
+  govern(pipelineId: string, overrides: Readonly<Record<string, boolean>>): void {
+    this.governed.set(pipelineId, { overrides });
+  }
+
+  /** Whether the Yellow bypass applies to processor `processorId` in `pipelineId`. */
+  isBypassable(pipelineId: string, processorId: string, declared: boolean): boolean {
+    const g = this.governed.get(pipelineId);
+    if (!g) return false;
+    return g.overrides[processorId] ?? declared;
+  }
+
+  /** Called on every check, after the zone is recomputed. */
+  onTick(fn: TickListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Starts the timer on the first user; several processors share one runtime. */
+  acquire(): void {
+    if (this.users++ > 0) return;
+    this.lastTick = Date.now();
+    this.enteredAt = this.lastTick;
+    this.timer = setInterval(() => this.check(), this.settings.checkIntervalMs);
+    this.timer.unref();
+    this.logger.info('somatic zone controller started', {
+      zone: ZONE_NAMES[this.zone],
+      forced: this.settings.forceZone !== undefined,
+      memory_limit_mib: this.settings.memoryLimitBytes / 2 ** 20,
+      inflight_budget_mib: this.settings.inflightBudgetBytes / 2 ** 20,
+    });
+  }
+
+  release(): void {
+    if (--this.users > 0) return;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const s of this.sensors) s.close?.();
+  }
+
+  /** One ambient check: read every sensor, update rates and the gate cap, recompute the zone. Public for tests. */
+  check(now = Date.now()): void {
+    this.tickNo++;
+    const dt = Math.max(1, now - this.lastTick);
+    this.lastTick = now;
+    this.zoneSeconds.inc({ zone: ZONE_NAMES[this.zone] }, dt / 1000);
+
+    const gate = this.gate;
+    const alpha = 1 - Math.exp(-dt / RATE_TAU_MS);
+    this.intakeRate += alpha * (((gate.admittedTotal - this.lastAdmitted) * 1000) / dt - this.intakeRate);
+    gate.drainRate += alpha * (((gate.releasedTotal - this.lastReleased) * 1000) / dt - gate.drainRate);
+    this.lastAdmitted = gate.admittedTotal;
+    this.lastReleased = gate.releasedTotal;
+
+    let enter: Zone = GREEN;
+    let enterCause: SensorName = 'inflight';
+    let enterScore = 0;
+    let hold: Zone = GREEN;
+    let pressure = 0;
+    let top: SensorName = 'inflight';
+    const { thresholds, leaveRatio } = this.settings;
+    for (const s of this.sensors) {
+      const v = s.read();
+      this.values[s.name] = v;
+      const t = thresholds[THRESHOLD_OF[s.name]];
+      // RSS lags behind the load (freed pages stay resident), so it does not steer the replay pace.
+      if (s.name !== 'rss' && t.yellow > 0 && v / t.yellow > pressure) {
+        pressure = v / t.yellow;
+        top = s.name;
+      }
+      let level: Zone = GREEN;
+      let score = 0;
+      if (t.red > 0 && v >= t.red) {
+        level = RED;
+        score = v / t.red;
+      } else if (t.yellow > 0 && v >= t.yellow) {
+        level = YELLOW;
+        score = v / t.yellow;
+      }
+      if (level > enter || (level === enter && level !== GREEN && score > enterScore)) {
+        enter = level;
+        enterCause = s.name;
+        enterScore = score;
+      }
+      const h: Zone = t.red > 0 && v >= t.red * leaveRatio ? RED : t.yellow > 0 && v >= t.yellow * leaveRatio ? YELLOW : GREEN;
+      if (h > hold) hold = h;
+    }
+    this.pressure = pressure;
+
+    // The gate's cap: what was in flight now plus the memory headroom now (see gate.ts).
+    const headroom = this.settings.memoryLimitBytes * this.settings.admitMemoryRatio - this.memory.rssBytes;
+    gate.cap = Math.min(gate.budget, gate.inFlight + Math.max(0, headroom));
+
+    if (this.settings.forceZone === undefined) {
+      const zone = this.zone;
+      // A rise needs its condition on two checks in a row, so one late timer or one GC pause does not
+      // change the zone (memory is not at risk meanwhile: the admission gate enforces it per request).
+      this.riseStreak = enter > zone ? this.riseStreak + 1 : 0;
+      if (enter > zone && this.riseStreak >= 2) {
+        this.riseStreak = 0;
+        // Remember what the zone being left coped with: the intake it saturated at.
+        // (No intake measured, e.g. a rise from memory alone: no ceiling.)
+        this.ceilings[zone] = this.intakeRate > 1 ? this.intakeRate : Infinity;
+        this.transition((zone + 1) as Zone, enterCause, this.values[enterCause], now);
+      } else if (zone > GREEN && hold < zone) {
+        const lower = (zone - 1) as Zone;
+        const ceiling = this.ceilings[lower]!;
+        if (now - this.enteredAt >= this.settings.minDwellMs) {
+          if (this.intakeRate < ceiling * this.settings.fallIntakeRatio) {
+            this.transition(lower, top, this.values[top], now);
+          } else if (Number.isFinite(ceiling)) {
+            this.ceilings[lower] = ceiling * (1 + (CEILING_CREEP_PER_SEC * dt) / 1000);
+          }
+        }
+      }
+    }
+    for (const fn of this.listeners) fn();
+    this.readExporterQueues();
+  }
+
+  /** Fullest exporter queue (size / capacity) from the otelcol_exporter_queue_* gauges, when present. */
+  private readExporterQueues(): void {
+    if (this.queueReading) return;
+    const reg = this.telemetry.registry;
+    const size = reg.getSingleMetric('otelcol_exporter_queue_size') as Gauge<string> | undefined;
+    const cap = reg.getSingleMetric('otelcol_exporter_queue_capacity') as Gauge<string> | undefined;
+    if (!size || !cap) return;
+    this.queueReading = true;
+    Promise.all([size.get(), cap.get()])
+      .then(([s, c]) => {
+        let max = 0;
+        for (const v of s.values) {
+          const capacity = c.values.find((x) => x.labels.exporter === v.labels.exporter)?.value ?? 0;
+          if (capacity > 0 && v.value / capacity > max) max = v.value / capacity;
+        }
+        this.queueFill = max;
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.queueReading = false;
+      });
+  }
+
+  private transition(to: Zone, sensor: SensorName, value: number, now: number): void {
+    const from = this.zone;
+    this.zone = to;
+    this.enteredAt = now;
+    this.zoneGauge.set(to);
+    this.transitions.inc({ sensor, from: ZONE_NAMES[from], to: ZONE_NAMES[to] });
+    const fields = {
+      from: ZONE_NAMES[from],
+      to: ZONE_NAMES[to],
+      sensor,
+      value: Math.round(value * 1000) / 1000,
+      unit: sensor === 'event_loop_delay' ? 'ms' : 'ratio',
+      intake_mib_per_s: Math.round((this.intakeRate / 2 ** 20) * 10) / 10,
+      inflight_bytes: this.gate.inFlight,
+    };
+    if (to > from) this.logger.warn(`somatic zone rose to ${ZONE_NAMES[to]}`, fields);
+    else this.logger.info(`somatic zone fell to ${ZONE_NAMES[to]}`, fields);
+  }
+
+  /** Test and tooling access to the current sensor readings. */
+  readings(): SensorState[] {
+    return this.sensors.map((s) => ({ name: s.name, value: this.values[s.name], unit: s.unit }));
+  }
+
+  /** For tests: drop the runtime of a service. */
+  static forget(telemetry: Telemetry): void {
+    runtimes.delete(telemetry);
+  }
+
+  get telemetryRegistry(): Telemetry {
+    return this.telemetry;
+  }
+}

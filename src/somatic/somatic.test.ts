@@ -1,0 +1,227 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../telemetry/logger.js';
+import { Telemetry } from '../telemetry/telemetry.js';
+import { AdmissionGate } from './gate.js';
+import { DEFAULT_THRESHOLDS, SomaticRuntime, type SomaticSettings } from './runtime.js';
+import type { Sensor } from './sensors.js';
+import { GREEN, RED, YELLOW } from './zone.js';
+
+function settings(over: Partial<SomaticSettings> = {}): SomaticSettings {
+  return {
+    memoryLimitBytes: 512 * 2 ** 20,
+    inflightBudgetBytes: 100,
+    admitMemoryRatio: 1,
+    checkIntervalMs: 100,
+    minDwellMs: 1000,
+    leaveRatio: 0.8,
+    fallIntakeRatio: 0.7,
+    thresholds: { ...DEFAULT_THRESHOLDS, inflight: { yellow: 0.5, red: 0.8 } },
+    forceZone: undefined,
+    ...over,
+  };
+}
+
+/** A runtime driven by one fake in-flight-ratio sensor the test sets. */
+function fakeRuntime(over: Partial<SomaticSettings> = {}) {
+  const telemetry = new Telemetry();
+  const reading = { v: 0 };
+  const sensor: Sensor = { name: 'inflight', unit: 'ratio', read: () => reading.v };
+  const rt = new SomaticRuntime(settings(over), telemetry, silentLogger, [sensor]);
+  return { rt, reading, telemetry };
+}
+
+async function metric(t: Telemetry, name: string): Promise<string> {
+  return (await t.registry.getSingleMetricAsString(name)) ?? '';
+}
+
+describe('zone controller', () => {
+  it('rises one zone at a time, after two checks in a row over the threshold, and names the sensor', async () => {
+    const { rt, reading, telemetry } = fakeRuntime();
+    let now = 1_000_000;
+    rt.check(now);
+    expect(rt.zone).toBe(GREEN);
+    reading.v = 0.9; // above red
+    rt.check((now += 100));
+    expect(rt.zone).toBe(GREEN); // one spike is not enough
+    reading.v = 0;
+    rt.check((now += 100));
+    reading.v = 0.9;
+    rt.check((now += 100));
+    expect(rt.zone).toBe(GREEN);
+    rt.check((now += 100));
+    expect(rt.zone).toBe(YELLOW);
+    rt.check((now += 100));
+    expect(rt.zone).toBe(YELLOW);
+    rt.check((now += 100));
+    expect(rt.zone).toBe(RED);
+    const text = await metric(telemetry, 'gophership_somatic_transitions');
+    expect(text).toContain('sensor="inflight",from="green",to="yellow"} 1');
+    expect(text).toContain('sensor="inflight",from="yellow",to="red"} 1');
+    expect(await metric(telemetry, 'gophership_somatic_zone')).toMatch(/gophership_somatic_zone 2/);
+    telemetry.close();
+  });
+
+  it('falls only below the leave threshold and after the minimum dwell', () => {
+    const { rt, reading, telemetry } = fakeRuntime();
+    let now = 1_000_000;
+    reading.v = 0.6; // yellow (enter 0.5)
+    rt.check((now += 100));
+    rt.check((now += 100));
+    expect(rt.zone).toBe(YELLOW);
+    reading.v = 0.45; // below enter but above leave (0.5 x 0.8 = 0.4): hysteresis holds Yellow
+    for (let i = 0; i < 30; i++) rt.check((now += 100));
+    expect(rt.zone).toBe(YELLOW);
+    reading.v = 0.1; // below leave, but the dwell counts from entering
+    const entered = now;
+    reading.v = 0.1;
+    rt.check((now += 100));
+    // 3 s have passed since entering Yellow: the dwell is over, so it falls at once.
+    expect(rt.zone).toBe(GREEN);
+    // Rise again and try to fall within the dwell: it must wait.
+    reading.v = 0.6;
+    rt.check((now += 50));
+    rt.check((now += 50));
+    expect(rt.zone).toBe(YELLOW);
+    reading.v = 0;
+    rt.check((now += 500));
+    expect(rt.zone).toBe(YELLOW);
+    rt.check((now += 400));
+    expect(rt.zone).toBe(YELLOW);
+    rt.check((now += 200)); // 1100 ms after entering
+    expect(rt.zone).toBe(GREEN);
+    expect(entered).toBeGreaterThan(0);
+    telemetry.close();
+  });
+
+  it('does not flap on a reading that oscillates around one threshold', () => {
+    const { rt, reading, telemetry } = fakeRuntime();
+    let now = 1_000_000;
+    let transitions = 0;
+    let last = rt.zone;
+    for (let i = 0; i < 200; i++) {
+      reading.v = i % 4 < 2 ? 0.52 : 0.47; // around the Yellow enter threshold 0.5, two checks each
+      rt.check((now += 100));
+      if (rt.zone !== last) transitions++;
+      last = rt.zone;
+    }
+    expect(transitions).toBe(1);
+    telemetry.close();
+  });
+
+  it('stays in the zone that copes while intake stays at the rate the lower zone saturated at', () => {
+    const { rt, reading, telemetry } = fakeRuntime({ minDwellMs: 200 });
+    let now = 1_000_000;
+    // Steady intake of 10 MB/s through the gate.
+    const feed = () => {
+      rt.gate.tryAcquire(1_000_000);
+      rt.gate.release(1_000_000);
+    };
+    for (let i = 0; i < 30; i++) {
+      feed();
+      rt.check((now += 100));
+    }
+    reading.v = 0.6; // the lower zone chokes at this intake
+    feed();
+    rt.check((now += 100));
+    feed();
+    rt.check((now += 100));
+    expect(rt.zone).toBe(YELLOW);
+    reading.v = 0; // Yellow is cheap: the sensor calms down, but the intake is unchanged
+    let falls = 0;
+    for (let i = 0; i < 30; i++) {
+      feed();
+      rt.check((now += 100));
+      if (rt.zone === GREEN) falls++;
+    }
+    expect(falls).toBe(0);
+    // Load drops: intake falls well below the ceiling, the zone falls.
+    for (let i = 0; i < 40; i++) rt.check((now += 100));
+    expect(rt.zone).toBe(GREEN);
+    telemetry.close();
+  });
+
+  it('force_zone pins the zone whatever the sensors say', () => {
+    const { rt, reading, telemetry } = fakeRuntime({ forceZone: RED });
+    expect(rt.zone).toBe(RED);
+    reading.v = 0;
+    for (let i = 0; i < 50; i++) rt.check(1_000_000 + i * 100);
+    expect(rt.zone).toBe(RED);
+    const y = fakeRuntime({ forceZone: YELLOW });
+    y.reading.v = 0.99;
+    y.rt.check(1_000_000);
+    expect(y.rt.zone).toBe(YELLOW);
+    telemetry.close();
+    y.telemetry.close();
+  });
+
+  it('accounts seconds per zone', async () => {
+    const { rt, reading, telemetry } = fakeRuntime();
+    rt.acquire(); // sets the time base
+    rt.release();
+    const t0 = Date.now();
+    reading.v = 0.6;
+    rt.check(t0 + 500);
+    rt.check(t0 + 1000);
+    rt.check(t0 + 2000);
+    const text = await metric(telemetry, 'gophership_somatic_zone_seconds');
+    const green = Number(/zone="green"} ([\d.]+)/.exec(text)?.[1]);
+    const yellow = Number(/zone="yellow"} ([\d.]+)/.exec(text)?.[1]);
+    expect(green).toBeGreaterThanOrEqual(0.9);
+    expect(green).toBeLessThan(1.2);
+    expect(yellow).toBeCloseTo(1, 1);
+    telemetry.close();
+  });
+});
+
+describe('admission gate', () => {
+  it('admits up to the cap, refuses beyond it, and frees on release', () => {
+    const g = new AdmissionGate(1000);
+    expect(g.tryAcquire(600)).toBe(true);
+    expect(g.tryAcquire(300)).toBe(true);
+    expect(g.inFlight).toBe(900);
+    expect(g.tryAcquire(200)).toBe(false);
+    expect(g.refusedTotal).toBe(1);
+    g.release(600);
+    expect(g.inFlight).toBe(300);
+    expect(g.tryAcquire(700)).toBe(true);
+    expect(g.inFlight).toBe(1000);
+    expect(g.admittedTotal).toBe(1600);
+    g.release(300);
+    g.release(700);
+    expect(g.inFlight).toBe(0);
+    expect(g.releasedTotal).toBe(1600);
+  });
+
+  it('lets a request larger than the whole budget in alone, only with full headroom', () => {
+    const g = new AdmissionGate(1000);
+    expect(g.tryAcquire(5000)).toBe(true);
+    expect(g.tryAcquire(1)).toBe(false);
+    g.release(5000);
+    g.cap = 500; // memory headroom short
+    expect(g.tryAcquire(5000)).toBe(false);
+  });
+
+  it('the controller lowers the cap to the memory headroom', () => {
+    const telemetry = new Telemetry();
+    const rss = process.memoryUsage.rss();
+    // A limit just 10 MiB above the current RSS: the gate may admit about that much, not its 1 GiB budget.
+    const rt = new SomaticRuntime(settings({ memoryLimitBytes: rss + 10 * 2 ** 20, inflightBudgetBytes: 2 ** 30 }), telemetry, silentLogger);
+    rt.check();
+    expect(rt.gate.cap).toBeLessThan(40 * 2 ** 20);
+    expect(rt.gate.tryAcquire(200 * 2 ** 20)).toBe(false);
+    expect(rt.gate.tryAcquire(1 * 2 ** 20)).toBe(true);
+    rt.release();
+    telemetry.close();
+  });
+
+  it('estimates Retry-After from the drain rate within 1..30 s', () => {
+    const g = new AdmissionGate(1000);
+    g.inFlight = 10_000;
+    g.drainRate = 1000; // 10 s to drain
+    expect(g.retryAfterMs()).toBe(10_000);
+    g.drainRate = 0;
+    expect(g.retryAfterMs()).toBe(1000);
+    g.drainRate = 1;
+    expect(g.retryAfterMs()).toBe(30_000);
+  });
+});
