@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestFromJson } from '../src/otlp/codec.js';
+import { EXAMPLES_DIR } from './helpers/examples.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'gophership.js');
 let dir: string;
@@ -129,8 +130,7 @@ describe('gophership (run)', () => {
       '--set', 'processors.batch.timeout=10s',
       '--set', `exporters.file.path=${out}`,
     ]);
-    const body = await readFile(join(import.meta.dirname, '..', '..', 'shared', 'otlp-examples', 'logs.json'), 'utf8').catch(() => undefined);
-    const bytes = requestFromJson('logs', body ?? '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"drain me"}}]}]}]}');
+    const bytes = requestFromJson('logs', await readFile(join(EXAMPLES_DIR, 'logs.json'), 'utf8'));
     const reply = fetch(`http://${http}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: bytes });
     await new Promise((r) => setTimeout(r, 300));
     const signalledAt = Date.now();

@@ -7,8 +7,9 @@ import { requestFromJson, requestToJson } from '../../src/otlp/codec.js';
 import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { DebugExporter, summarize } from './debug-exporter.js';
 import { debugExporterFactory } from './factory.js';
+import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
 
-const EXAMPLES = '/work/shared/otlp-examples';
+const EXAMPLES = EXAMPLES_DIR;
 const settingsList: ReturnType<typeof testSettings>[] = [];
 afterEach(() => {
   for (const s of settingsList.splice(0)) s.telemetry.close();

@@ -6,6 +6,7 @@ import type { Signal } from '../../src/core/signal.js';
 import { decodeRequest, requestFromJson } from '../../src/otlp/codec.js';
 import { counterValue, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { filterProcessorFactory } from './factory.js';
+import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
 
 class Downstream implements Consumer {
   readonly got: Payload[] = [];
@@ -365,7 +366,7 @@ describe('filter processor: metrics', () => {
 
 describe('filter processor: shared OTLP/JSON examples', () => {
   it('carries the example requests through, dropping exactly what matches', async () => {
-    const dir = '/work/shared/otlp-examples';
+    const dir = EXAMPLES_DIR;
     const logs = requestFromJson('logs', readFileSync(`${dir}/logs.json`, 'utf8'));
     const keepAll = make({ logs: { exclude: { match_type: 'regexp', bodies: ['^no such body$'] } } }, 'logs');
     await keepAll.proc.consume(new Payload('logs', logs));

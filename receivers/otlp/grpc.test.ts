@@ -17,6 +17,7 @@ import { silentLogger } from '../../src/telemetry/logger.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { otlpReceiverConfig } from './config.js';
 import { OtlpReceiver, otlpReceiverFactory } from './factory.js';
+import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
 
 class TestConsumer implements Consumer {
   payloads: Payload[] = [];
@@ -70,7 +71,7 @@ function retryInfoOf(err: grpc.ServiceError): { code: number; message: string; r
 let logsProto: Uint8Array;
 
 beforeAll(async () => {
-  logsProto = requestFromJson('logs', await readFile('/work/shared/otlp-examples/logs.json', 'utf8'));
+  logsProto = requestFromJson('logs', await readFile(`${EXAMPLES_DIR}/logs.json`, 'utf8'));
 });
 
 describe('otlp receiver over gRPC', () => {
@@ -137,7 +138,7 @@ describe('otlp receiver over gRPC', () => {
 
   it('RESOURCE_EXHAUSTED with RetryInfo when throttled; INVALID_ARGUMENT for a permanent refusal', async () => {
     consumer.refuse = () => new RetryableError('over budget', { throttled: true, retryAfterMs: 500 });
-    let r = await call(client, GRPC_METHOD.metrics, requestFromJson('metrics', await readFile('/work/shared/otlp-examples/metrics.json', 'utf8')));
+    let r = await call(client, GRPC_METHOD.metrics, requestFromJson('metrics', await readFile(`${EXAMPLES_DIR}/metrics.json`, 'utf8')));
     expect(r.err!.code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
     expect(retryInfoOf(r.err!)!.retryDelayMs).toBe(500);
     consumer.refuse = () => new PermanentError('bad attribute');

@@ -11,14 +11,15 @@ import { PermanentError, RetryableError } from '../../src/core/errors.js';
 import type { Payload } from '../../src/core/payload.js';
 import { HTTP_PATH, SIGNALS, type Signal } from '../../src/core/signal.js';
 import { countItems } from '../../src/core/wire.js';
-import { decodeStatus, requestFromJson, type Encoding } from '../../src/otlp/codec.js';
+import { decodeStatus, requestFromJson, requestToJson, type Encoding } from '../../src/otlp/codec.js';
 import { GrpcStatus } from '../../src/otlp/grpc-status.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { otlpReceiverConfig } from './config.js';
 import { OtlpReceiver, otlpReceiverFactory } from './factory.js';
+import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
 
-const EXAMPLES = '/work/shared/otlp-examples';
+const EXAMPLES = EXAMPLES_DIR;
 const EXAMPLE_FILE: Record<Signal, string> = { logs: 'logs.json', traces: 'trace.json', metrics: 'metrics.json' };
 
 /** Records what reaches the pipeline, or refuses with the error the test chose. */
@@ -144,6 +145,37 @@ describe('otlp receiver over HTTP', () => {
         const p = consumer.payloads.at(-1)!;
         expect(Buffer.from(p.bytes).equals(Buffer.from(logsProto))).toBe(true);
         expect(p.itemCount).toBeGreaterThan(0);
+      },
+    },
+    {
+      name: '200 with partial_success: unreadable JSON records are rejected, the rest delivered',
+      headers: { 'content-type': 'application/json' },
+      body: () =>
+        JSON.stringify({
+          resourceLogs: [
+            {
+              scopeLogs: [
+                {
+                  logRecords: [
+                    { body: { stringValue: 'good 1' } },
+                    { body: { stringValue: 'bad id' }, traceId: 'not-hex' },
+                    { body: { stringValue: 'good 2' } },
+                    { severityNumber: 'LOUD' },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      status: 200,
+      async check(res) {
+        expect(res.headers.get('content-type')).toBe('application/json');
+        const body = JSON.parse(await res.text());
+        expect(body.partialSuccess.rejectedLogRecords).toBe('2');
+        expect(body.partialSuccess.errorMessage).toContain('resourceLogs[0].scopeLogs[0].logRecords[1].traceId');
+        const p = consumer.payloads.at(-1)!;
+        expect(p.itemCount).toBe(2);
+        expect(requestToJson('logs', p.bytes)).toContain('good 2');
       },
     },
     {

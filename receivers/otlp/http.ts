@@ -11,7 +11,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { messageOf } from '../../src/core/errors.js';
 import type { Signal } from '../../src/core/signal.js';
 import { countItems } from '../../src/core/wire.js';
-import { OtlpJsonError, encodeExportResponse, encodeStatus, requestFromJson, type Encoding } from '../../src/otlp/codec.js';
+import { OtlpJsonError, encodeExportResponse, encodeStatus, requestFromJsonPartial, type Encoding, type JsonRejections } from '../../src/otlp/codec.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import { parseEndpoint, type OtlpHttpConfig } from './config.js';
 import { GrpcStatus } from '../../src/otlp/grpc-status.js';
@@ -189,8 +189,10 @@ export class OtlpHttpServer {
     this.ingest.received('http', body.length);
     let bytes: Uint8Array = body;
     let items: number;
+    // OTLP/JSON records that cannot be read are left out and reported as partial_success.
+    let rejections: JsonRejections | undefined;
     try {
-      if (encoding === 'json') bytes = requestFromJson(signal, body.toString('utf8'));
+      if (encoding === 'json') ({ bytes, rejections } = requestFromJsonPartial(signal, body.toString('utf8')));
       items = countItems(signal, bytes);
     } catch (err) {
       this.ingest.failed(signal, 'http', 0);
@@ -204,7 +206,9 @@ export class OtlpHttpServer {
       this.sendStatus(req, reply, 400, GrpcStatus.INVALID_ARGUMENT, text, encoding);
       return;
     }
-    const refusal = await this.ingest.deliver(signal, 'http', bytes, items);
+    if (rejections && rejections.rejected > 0) this.ingest.failed(signal, 'http', rejections.rejected);
+    // A request whose every record was rejected has nothing left to deliver.
+    const refusal = items > 0 || !rejections?.rejected ? await this.ingest.deliver(signal, 'http', bytes, items) : undefined;
     if (refusal) {
       if (refusal.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(refusal.retryAfterMs / 1000)));
       this.sendStatus(req, reply, refusal.httpStatus, refusal.grpcCode, refusal.message, encoding, refusal.retryAfterMs);
@@ -212,7 +216,8 @@ export class OtlpHttpServer {
     }
     // A reply sent while shutting down closes its connection, so the server's close need not wait for it.
     if (this.closing) reply.header('connection', 'close');
-    reply.code(200).header('content-type', CONTENT_TYPE[encoding]).send(this.okBody(signal, encoding));
+    const ok = rejections && rejections.rejected > 0 ? toBuffer(encodeExportResponse(signal, encoding, rejections)) : this.okBody(signal, encoding);
+    reply.code(200).header('content-type', CONTENT_TYPE[encoding]).send(ok);
   }
 
   /** The full-success response of a signal in an encoding: constant, so built once. */

@@ -103,6 +103,46 @@ export function parseRequestJson(signal: Signal, text: string): RequestMessage {
   return readMessage(REQUEST_SCHEMA[signal] as DescMessage, json, '') as RequestMessage;
 }
 
+/** What a lenient JSON parse left out: records that could not be read, and why (the first reason). */
+export interface JsonRejections {
+  rejected: number;
+  errorMessage: string;
+}
+
+/**
+ * Like requestFromJson, but a log record, span or metric that cannot be read is left out and counted
+ * instead of failing the whole request, so the receiver can accept the rest and answer with
+ * partial_success (rejected_log_records / rejected_spans / rejected_data_points). A fault above the
+ * record level (resource, scope, the JSON itself) still throws OtlpJsonError.
+ */
+export function requestFromJsonPartial(signal: Signal, text: string): { bytes: Uint8Array; rejections: JsonRejections } {
+  let json: unknown;
+  try {
+    json = JSON.parse(quoteLongIntegers(text));
+  } catch (err) {
+    throw new OtlpJsonError('', `body is not valid JSON (${(err as Error).message})`);
+  }
+  const rejections: JsonRejections = { rejected: 0, errorMessage: '' };
+  const message = readMessage(REQUEST_SCHEMA[signal] as DescMessage, json, '', rejections) as RequestMessage;
+  return { bytes: encodeRequest(signal, message), rejections };
+}
+
+/** The record-level messages a lenient parse may leave out, and how many items each one counts for. */
+const RECORD_TYPES: Readonly<Record<string, (json: unknown) => number>> = {
+  'opentelemetry.proto.logs.v1.LogRecord': () => 1,
+  'opentelemetry.proto.trace.v1.Span': () => 1,
+  // A metric counts as its data points, as rejected_data_points does.
+  'opentelemetry.proto.metrics.v1.Metric': (json) => {
+    if (!isObject(json)) return 1;
+    let n = 0;
+    for (const key of ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary']) {
+      const data = json[key];
+      if (isObject(data) && Array.isArray(data.dataPoints)) n += data.dataPoints.length;
+    }
+    return n;
+  },
+};
+
 /** Renders an encoded Export request as OTLP/JSON (hex ids, int64 as decimal strings). */
 export function requestToJson(signal: Signal, bytes: Uint8Array): string {
   return JSON.stringify(requestMessageToJson(signal, decodeRequest(signal, bytes)));
@@ -250,7 +290,7 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-function readMessage(desc: DescMessage, json: unknown, path: string): Message {
+function readMessage(desc: DescMessage, json: unknown, path: string, rejections?: JsonRejections): Message {
   if (!isObject(json)) throw new OtlpJsonError(path, `expected an object (${desc.name}), got ${describe(json)}`);
   const msg = create(desc) as unknown as Record<string, unknown>;
   const fields = fieldsByKey(desc);
@@ -269,17 +309,26 @@ function readMessage(desc: DescMessage, json: unknown, path: string): Message {
         value = readEnum(field.enum, raw, p);
         break;
       case 'message':
-        value = readMessage(field.message, raw, p);
+        value = readMessage(field.message, raw, p, rejections);
         break;
       case 'list': {
         if (!Array.isArray(raw)) throw new OtlpJsonError(p, `expected an array, got ${describe(raw)}`);
-        const out = new Array<unknown>(raw.length);
+        const itemsOf = rejections && field.listKind === 'message' ? RECORD_TYPES[field.message.typeName] : undefined;
+        const out: unknown[] = [];
         for (let i = 0; i < raw.length; i++) {
           const ip = `${p}[${i}]`;
           const el = raw[i];
-          if (field.listKind === 'message') out[i] = readMessage(field.message, el, ip);
-          else if (field.listKind === 'enum') out[i] = readEnum(field.enum, el, ip);
-          else out[i] = readScalar(field.scalar, field.name, el, ip);
+          if (itemsOf) {
+            try {
+              out.push(readMessage((field as { message: DescMessage }).message, el, ip));
+            } catch (err) {
+              if (!(err instanceof OtlpJsonError)) throw err;
+              rejections!.rejected += itemsOf(el);
+              rejections!.errorMessage ||= err.message;
+            }
+          } else if (field.listKind === 'message') out.push(readMessage(field.message, el, ip, rejections));
+          else if (field.listKind === 'enum') out.push(readEnum(field.enum, el, ip));
+          else out.push(readScalar(field.scalar, field.name, el, ip));
         }
         value = out;
         break;
