@@ -20,6 +20,9 @@ class Batch {
   resolve!: () => void;
   reject!: (err: unknown) => void;
   timer: NodeJS.Timeout | undefined;
+  /** Requests in the batch when the idle check last looked (flush_when_idle). */
+  seenByIdleCheck = 0;
+  idleCheck: NodeJS.Immediate | undefined;
   constructor() {
     this.done = new Promise<void>((res, rej) => {
       this.resolve = res;
@@ -77,7 +80,25 @@ export class BatchProcessor implements Processor {
     batch.items += items;
     const done = batch.done;
     if (batch.items >= this.size) this.flush();
+    else if (this.config.flush_when_idle && batch.idleCheck === undefined) this.scheduleIdleCheck(batch);
     return done;
+  }
+
+  /**
+   * Clients wait for the batch their request is in, so a batch that stopped growing goes now rather than
+   * at the timeout: checked once per event-loop turn (after that turn's I/O), cheaply with setImmediate.
+   * Under steady load requests join every turn and batches still fill to send_batch_size.
+   */
+  private scheduleIdleCheck(batch: Batch): void {
+    batch.idleCheck = setImmediate(() => {
+      batch.idleCheck = undefined;
+      if (this.current !== batch) return;
+      if (batch.parts.length === batch.seenByIdleCheck) this.flush();
+      else {
+        batch.seenByIdleCheck = batch.parts.length;
+        this.scheduleIdleCheck(batch);
+      }
+    });
   }
 
   /** Sends the open batch; its promise settles with the downstream outcome. */
@@ -86,6 +107,7 @@ export class BatchProcessor implements Processor {
     if (!batch) return;
     this.current = undefined;
     clearTimeout(batch.timer);
+    if (batch.idleCheck) clearImmediate(batch.idleCheck);
     const out =
       batch.parts.length === 1
         ? batch.parts[0]!

@@ -69,8 +69,8 @@ describe('batch processor', () => {
     expect(await counterValue(settings.telemetry, 'otelcol_processor_outgoing_items', { processor: 'batch', otel_signal: 'logs' })).toBe(12);
   });
 
-  it('flushes on timeout when the size is not reached', async () => {
-    const { proc, down } = make({ send_batch_size: 1000, timeout: '60ms' }, 'traces');
+  it('flushes on timeout when the size is not reached (flush_when_idle off)', async () => {
+    const { proc, down } = make({ send_batch_size: 1000, timeout: '60ms', flush_when_idle: false }, 'traces');
     const t0 = Date.now();
     const p1 = proc.consume(new Payload('traces', makeTracesRequest(3)));
     const p2 = proc.consume(new Payload('traces', makeTracesRequest(2)));
@@ -81,6 +81,30 @@ describe('batch processor', () => {
     expect(down.got).toHaveLength(1);
     expect(down.got[0]!.itemCount).toBe(5);
     expect(decodeRequest('traces', down.got[0]!.bytes).resourceSpans).toHaveLength(2);
+  });
+
+  it('with flush_when_idle, a batch goes once an event-loop turn brings no request, not at the timeout', async () => {
+    const { proc, down } = make({ send_batch_size: 1000, timeout: '10s' });
+    const t0 = Date.now();
+    // Two requests in one turn share a batch; it is sent after the next turn brings nothing new.
+    const p1 = proc.consume(new Payload('logs', makeLogsRequest(1, 3, 'a')));
+    const p2 = proc.consume(new Payload('logs', makeLogsRequest(1, 2, 'b')));
+    await Promise.all([p1, p2]);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(down.got).toHaveLength(1);
+    expect(down.got[0]!.itemCount).toBe(5);
+  });
+
+  it('with flush_when_idle, requests arriving every turn keep growing the batch until send_batch_size', async () => {
+    const { proc, down } = make({ send_batch_size: 20, timeout: '10s' });
+    const promises: Promise<void>[] = [];
+    // One request per event-loop turn (setImmediate), 4 items each: the batch fills to 20 and goes on size.
+    for (let i = 0; i < 5; i++) {
+      promises.push(proc.consume(new Payload('logs', makeLogsRequest(1, 4, `t${i}`))));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(promises);
+    expect(down.got.map((p) => p.itemCount)).toEqual([20]);
   });
 
   it('rejects every request of a batch with the downstream error', async () => {
@@ -143,7 +167,7 @@ describe('batch processor', () => {
   });
 
   it('has the collector defaults, validates the bound and is not skippable', () => {
-    expect(batchProcessorFactory.config.defaults()).toEqual({ send_batch_size: 8192, timeout: 200, send_batch_max_size: 0 });
+    expect(batchProcessorFactory.config.defaults()).toEqual({ send_batch_size: 8192, timeout: 200, flush_when_idle: true, send_batch_max_size: 0 });
     expect(batchProcessorFactory.skippableUnderPressure).toBe(false);
     const issues: { path: string[]; message: string }[] = [];
     batchProcessorFactory.config.parse({ send_batch_size: 100, send_batch_max_size: 50 }, [], issues);

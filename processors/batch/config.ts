@@ -4,6 +4,10 @@ export const batchProcessorConfig = s.refine(
   s.object({
     send_batch_size: s.int(1).default(8192).describe('Items (log records, spans, metric data points) that trigger sending a batch'),
     timeout: s.duration().default(200).describe('Longest a batch waits for more data before it is sent'),
+    flush_when_idle: s
+      .bool()
+      .default(true)
+      .describe('Also send the open batch once a whole event-loop turn passes with no request joining it (clients wait for their batch, so an idle gateway should not hold them for the timeout)'),
     send_batch_max_size: s
       .int(0)
       .default(0)

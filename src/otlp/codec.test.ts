@@ -28,8 +28,9 @@ import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/pro
 import type { ExportTraceServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import type { ExportMetricsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import type { AnyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
+import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
 
-const EXAMPLES = '/work/shared/otlp-examples';
+const EXAMPLES = EXAMPLES_DIR;
 const FILE: Record<Signal, string> = { logs: 'logs.json', traces: 'trace.json', metrics: 'metrics.json' };
 const readExample = (signal: Signal) => readFileSync(`${EXAMPLES}/${FILE[signal]}`, 'utf8');
 

@@ -323,7 +323,10 @@ export class SomaticRuntime {
         enterCause = s.name;
         enterScore = score;
       }
-      const h: Zone = t.red > 0 && v >= t.red * leaveRatio ? RED : t.yellow > 0 && v >= t.yellow * leaveRatio ? YELLOW : GREEN;
+      // RSS lags the load by itself (freed pages stay resident long after the heap shrank), so it holds a
+      // zone only while it is still over the enter threshold: a leave band below it would hold Yellow for good.
+      const ratio = s.name === 'rss' ? 1 : leaveRatio;
+      const h: Zone = t.red > 0 && v >= t.red * ratio ? RED : t.yellow > 0 && v >= t.yellow * ratio ? YELLOW : GREEN;
       if (h > hold) hold = h;
     }
     this.pressure = pressure;

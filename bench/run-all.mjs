@@ -1,0 +1,338 @@
+#!/usr/bin/env node
+// GopherShip benchmark suite. `npm run bench` runs every scenario; `node bench/run-all.mjs NAME...` runs
+// the named ones (plus the baselines they are compared with). Prints markdown and appends a dated
+// section to bench/RESULTS.md. Needs dist/ (npx tsc -p .). See bench/README.md.
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ceiling, forwarder } from './scenarios/baselines.mjs';
+import { passthrough, PASSTHROUGH_BATCH } from './scenarios/passthrough.mjs';
+import { overload, timelineTable } from './scenarios/overload.mjs';
+import { zone } from './scenarios/zones.mjs';
+import { loadavg } from './lib/measure.mjs';
+import { appendResults, commandLine, fmt, machineBlock, stamp, table } from './lib/report.mjs';
+import { profileMarkdown, summariseProfile } from './lib/cpuprofile.mjs';
+
+/** Passthrough (batch only) must reach this fraction of the forwarding floor. */
+const TARGET_VS_FORWARDER = 0.8;
+
+// ---------------------------------------------------------------------------------------------------
+// The scenario registry. Order = run order. A scenario is {name, title, path, needs?, kind?, pending?,
+// run(ctx)}; `needs` names scenarios whose results it compares against (run first, once, same client).
+// `pending` = not runnable yet (listed in the output with the reason). To add one: write its run() in
+// bench/scenarios/ (passthrough(...) and overload(...) take a name and a processors config), add it here.
+// ---------------------------------------------------------------------------------------------------
+const SOMATIC_PENDING = 'needs the somatic controller (zone config + gophership_somatic_zone gauge); not in the gateway yet';
+export const SCENARIOS = [
+  ceiling('http'),
+  ceiling('grpc'),
+  forwarder('http'),
+  forwarder('grpc'),
+  passthrough('http'),
+  passthrough('grpc'),
+  // Diagnostics beside the batch-only passthrough: no processor at all (receiver + exporter cost), and the
+  // batch processor on its collector defaults (8192 items / 200ms; see README on why that stalls here).
+  passthrough('http', { name: 'passthrough-http-nobatch', processors: {} }),
+  passthrough('http', { name: 'passthrough-http-batchdefaults', processors: { batch: {} } }),
+  // Somatic zones forced (bench/scenarios/zones.mjs; standalone: bench/somatic-zones.mjs), vs the forwarder.
+  zone('green'),
+  zone('yellow'),
+  zone('red'),
+  { name: 'green-processors', title: 'Green with the gateway processors (somatic -> filter/attributes/... -> batch)', needs: ['passthrough-http'], pending: SOMATIC_PENDING },
+  overload('http'),
+];
+
+const USAGE = `Usage: node bench/run-all.mjs [scenario ...] [flags]     (npm run bench -- [scenario ...] [flags])
+
+Scenarios (default: all runnable): ${SCENARIOS.map((s) => s.name + (s.pending ? ' (pending)' : '')).join(', ')}
+A named scenario also runs the scenarios it is compared with (its baselines).
+
+Flags:
+  --duration D           measured run per throughput scenario (default 12s)
+  --warmup D             warm-up run before each measurement, not counted (default 2s)
+  --overload-duration D  overload run (default 15s)
+  --workers N            client connections / requests in flight (default 8)
+  --batch N              records per request (default 1000)
+  --body-size N          log body characters (default 246 -> ~434-byte records)
+  --repeat N             rounds of the throughput scenarios; each reports its median round (default 3)
+  --profile              also run passthrough-* with --cpu-prof on the gateway and print top functions
+                         (done anyway when passthrough falls below ${TARGET_VS_FORWARDER} of the forwarder)
+  --no-profile           never profile
+  --no-results           do not append to bench/RESULTS.md
+  --list                 list the scenarios and exit
+`;
+
+function dur(flag, v) {
+  const m = String(v).match(/^(\d+(?:\.\d+)?)(ms|s|m)?$/);
+  if (!m) throw new Error(`--${flag}: expected a duration like 500ms, 12s, 1m; got "${v}"`);
+  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 }[m[2] ?? 's']);
+}
+
+function int(flag, v) {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${flag}: expected a non-negative integer, got "${v}"`);
+  return n;
+}
+
+function parse(argv) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      duration: { type: 'string', default: '12s' },
+      warmup: { type: 'string', default: '2s' },
+      'overload-duration': { type: 'string', default: '15s' },
+      workers: { type: 'string', default: '8' },
+      batch: { type: 'string', default: '1000' },
+      'body-size': { type: 'string', default: '246' },
+      profile: { type: 'boolean', default: false },
+      'no-profile': { type: 'boolean', default: false },
+      'no-results': { type: 'boolean', default: false },
+      repeat: { type: 'string', default: '3' },
+      list: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  return {
+    names: positionals,
+    help: values.help,
+    list: values.list,
+    opts: {
+      durationMs: dur('duration', values.duration),
+      warmupMs: dur('warmup', values.warmup),
+      overloadMs: dur('overload-duration', values['overload-duration']),
+      workers: int('workers', values.workers),
+      batch: int('batch', values.batch),
+      bodySize: int('body-size', values['body-size']),
+      profile: values.profile,
+      noProfile: values['no-profile'],
+      noResults: values['no-results'],
+      repeat: Math.max(1, int('repeat', values.repeat)),
+    },
+  };
+}
+
+/** The scenarios to run, dependencies first, each once. */
+function plan(names) {
+  const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
+  for (const n of names) if (!byName.has(n)) throw new Error(`unknown scenario "${n}"; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  const wanted = new Set();
+  const add = (n) => {
+    if (wanted.has(n)) return;
+    for (const d of byName.get(n).needs ?? []) add(d);
+    wanted.add(n);
+  };
+  for (const n of names.length ? names : SCENARIOS.map((s) => s.name)) add(n);
+  return SCENARIOS.filter((s) => wanted.has(s.name));
+}
+
+function ratio(a, b) {
+  return a && b && Number.isFinite(a.recordsPerSec) && b.recordsPerSec > 0 ? a.recordsPerSec / b.recordsPerSec : NaN;
+}
+
+function cpuText(r) {
+  const p = r.procs ?? {};
+  const server = p.gateway ?? p.forwarder;
+  const parts = [];
+  if (server) parts.push(`${p.gateway ? 'gw' : 'fwd'} ${fmt.cores(server.cores)}`);
+  if (Number.isFinite(r.clientCores)) parts.push(`client ${fmt.cores(r.clientCores)}`);
+  if (p.sink) parts.push(`sink ${fmt.cores(p.sink.cores)}`);
+  return parts.join(' / ');
+}
+
+function throughputTable(rows, results) {
+  const proto = (r) => (r.scenario.name.endsWith('grpc') ? 'grpc' : 'http');
+  return table(
+    [
+      ['scenario', (r) => `\`${r.scenario.name}\``, 'l'],
+      ['path', (r) => r.scenario.path, 'l'],
+      ['records/s (median)', (r) => fmt.int(r.res.recordsPerSec)],
+      ['range (rounds)', (r) => `${fmt.rate(r.res.min)}–${fmt.rate(r.res.maxRate)} (${r.res.rounds})`],
+      ['MB/s', (r) => fmt.mb(r.res.bytesPerSec)],
+      ['rec/sink req', (r) => fmt.int(r.res.recordsPerSinkRequest)],
+      ['p50 ms', (r) => fmt.ms(r.res.p50)],
+      ['p99 ms', (r) => fmt.ms(r.res.p99)],
+      ['server peak RSS', (r) => fmt.mib(r.res.gatewayHwm ?? r.res.procs?.forwarder?.hwm ?? r.res.procs?.sink?.hwm)],
+      ['CPU cores used', (r) => cpuText(r.res)],
+      ['vs forwarder', (r) => fmt.ratio(ratio(r.res, results.get(`forwarder-${proto(r)}`)))],
+      ['vs ceiling', (r) => fmt.ratio(ratio(r.res, results.get(`ceiling-${proto(r)}`)))],
+      ['loss check', (r) => lossCell(r.res.loss)],
+      ['failed', (r) => fmt.int(r.res.failed)],
+      ['load avg', (r) => r.res.load, 'l'],
+    ],
+    rows,
+  );
+}
+
+function lossCell(loss) {
+  if (!loss) return 'n/a (count only)';
+  return `${loss.ok ? '0 lost' : `**${loss.lost} LOST**`} of ${fmt.int(loss.acked)}${loss.duplicates ? `, ${loss.duplicates} dup` : ''}`;
+}
+
+function overloadSection(s, r) {
+  return [
+    `### ${s.title}`,
+    '',
+    table(
+      [
+        ['offered', (x) => `${fmt.int(x.offered)} rec/s = ${x.factor} x Green ${fmt.int(x.capacity)}/s, ${x.workers} client workers`, 'l'],
+        ['acked rec/s', (x) => fmt.int(x.recordsPerSec)],
+        ['p50 / p99 / max ms', (x) => `${fmt.ms(x.p50)} / ${fmt.ms(x.p99)} / ${fmt.ms(x.max)}`],
+        ['gateway RSS max', (x) => fmt.mib(x.rssMax)],
+        ['refused records (receiver)', (x) => fmt.int(x.refusedRecords)],
+        ['client refusals / retries / failed', (x) => `${fmt.int(x.refused)} / ${fmt.int(x.retried)} / ${fmt.int(x.failed)}`],
+        ['zones seen', (x) => (x.zonesSeen.length ? x.zonesSeen.join(', ') : 'n/a (no somatic controller)'), 'l'],
+        ['acked, not yet at sink, at client end', (x) => fmt.int(x.pendingAtEnd)],
+        ['drain after client end', (x) => `${x.drainSec.toFixed(1)} s`],
+        ['loss check (after drain + stop)', (x) => lossCell(x.loss)],
+        ['CPU cores used', (x) => cpuText(x)],
+        ['load avg', (x) => x.load, 'l'],
+      ],
+      [r],
+    ),
+    '',
+    `Timeline (sampled every 250 ms from the gateway's /metrics and /proc; one row per second). Plot: [${r.svgFile.replace(/^.*\/bench\//, '')}](${r.svgFile.replace(/^.*\/bench\//, '')}).`,
+    '',
+    timelineTable(r),
+    ...(Object.keys(r.failures ?? {}).length ? ['', 'Client failures: ' + Object.entries(r.failures).map(([k, n]) => `${n} x ${k}`).join('; ')] : []),
+  ].join('\n');
+}
+
+async function main() {
+  let parsed;
+  try {
+    parsed = parse(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`run-all: ${e.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.help) return process.stdout.write(USAGE), 0;
+  if (parsed.list) {
+    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(18)} ${s.pending ? '[pending] ' : ''}${s.title}\n`);
+    return 0;
+  }
+  let scenarios;
+  try {
+    scenarios = plan(parsed.names);
+  } catch (e) {
+    process.stderr.write(`run-all: ${e.message}\n`);
+    return 2;
+  }
+  const { opts } = parsed;
+  const started = new Date();
+  const loadBefore = loadavg();
+  const command = commandLine();
+  const results = new Map();
+  const ctx = { opts, results };
+  const done = [];
+  const skipped = [];
+  const failed = [];
+  // Throughput scenarios run in rounds (all of them once per round, in registry order), so a burst of
+  // load from other jobs on this shared machine hits every scenario alike; each reports its median round.
+  const runs = new Map();
+  const runOne = async (s, round) => {
+    const unmet = (s.needs ?? []).filter((n) => !results.has(n) && !runs.get(n)?.length && !scenarios.find((x) => x.name === n)?.pending);
+    if (unmet.length) throw new Error(`skipped: ${unmet.join(', ')} did not produce a result`);
+    process.stderr.write(`[bench] ${stamp()} ${s.name}${round ? ` (round ${round}/${opts.repeat})` : ''}: ${s.title} (load ${loadavg()})\n`);
+    const res = await s.run(ctx);
+    const line = s.kind === 'overload' ? `acked ${fmt.int(res.recordsPerSec)}/s, RSS max ${fmt.mib(res.rssMax)}` : `${fmt.int(res.recordsPerSec)} records/s, p99 ${fmt.ms(res.p99)} ms`;
+    process.stderr.write(`[bench]   -> ${line}${res.loss ? `, ${lossCell(res.loss)}` : ''}\n`);
+    return res;
+  };
+  const runnable = scenarios.filter((s) => !s.pending);
+  skipped.push(...scenarios.filter((s) => s.pending));
+  const tput = runnable.filter((s) => s.kind !== 'overload');
+  const errors = new Map();
+  for (let round = 1; round <= opts.repeat; round++) {
+    for (const s of tput) {
+      try {
+        const res = await runOne(s, opts.repeat > 1 ? round : 0);
+        runs.set(s.name, [...(runs.get(s.name) ?? []), res]);
+      } catch (e) {
+        errors.set(s.name, e.message);
+        process.stderr.write(`[bench]   -> FAILED: ${e.stack ?? e.message}\n`);
+      }
+    }
+  }
+  for (const s of tput) {
+    const rs = (runs.get(s.name) ?? []).slice().sort((a, b) => a.recordsPerSec - b.recordsPerSec);
+    if (!rs.length) {
+      failed.push({ s, error: errors.get(s.name) ?? 'no result' });
+      continue;
+    }
+    // Loss over every round: a loss in any round is a loss.
+    const loss = rs.every((r) => r.loss) ? { ok: rs.every((r) => r.loss.ok), lost: rs.reduce((a, r) => a + r.loss.lost, 0), acked: rs.reduce((a, r) => a + r.loss.acked, 0), duplicates: rs.reduce((a, r) => a + r.loss.duplicates, 0) } : undefined;
+    const med = { ...rs[Math.floor((rs.length - 1) / 2)], rounds: rs.length, min: rs[0].recordsPerSec, maxRate: rs[rs.length - 1].recordsPerSec, loss };
+    results.set(s.name, med);
+    done.push({ scenario: s, res: med });
+  }
+  for (const s of runnable.filter((x) => x.kind === 'overload')) {
+    try {
+      const res = await runOne(s, 0);
+      results.set(s.name, res);
+      done.push({ scenario: s, res });
+    } catch (e) {
+      failed.push({ s, error: e.message });
+      process.stderr.write(`[bench]   -> FAILED: ${e.stack ?? e.message}\n`);
+    }
+  }
+
+  // Profile the gateway when asked, or when passthrough falls short of the target.
+  const profiles = [];
+  for (const proto of ['http', 'grpc']) {
+    const p = results.get(`passthrough-${proto}`);
+    const r = ratio(p, results.get(`forwarder-${proto}`));
+    if (!p || opts.noProfile || !(opts.profile || r < TARGET_VS_FORWARDER)) continue;
+    process.stderr.write(`[bench] ${stamp()} profiling passthrough-${proto} (ratio ${fmt.ratio(r)} vs target ${TARGET_VS_FORWARDER})\n`);
+    try {
+      const profileDir = await mkdtemp(join(os.tmpdir(), 'gophership-prof-'));
+      const sc = passthrough(proto);
+      const res = await sc.run({ opts: { ...opts, cpuProf: true, profileDir }, results });
+      const file = res.profiles?.[0];
+      if (!file) throw new Error('no .cpuprofile written');
+      process.stderr.write(`[bench]   -> profile: ${file}\n`);
+      const summary = await summariseProfile(file, 20);
+      profiles.push({ proto, file, r, res, md: profileMarkdown(summary, `passthrough-${proto} under --cpu-prof, ${fmt.int(res.recordsPerSec)} records/s`) });
+    } catch (e) {
+      process.stderr.write(`[bench]   -> profile FAILED: ${e.message}\n`);
+    }
+  }
+
+  const loadAfter = loadavg();
+  const tputRows = done.filter((d) => d.scenario.kind !== 'overload');
+  const md = [
+    `## ${stamp(started)} — ${scenarios.filter((s) => !s.pending).map((s) => s.name).join(', ')}`,
+    '',
+    `Command: \`${command}\``,
+    '',
+    machineBlock(loadBefore, loadAfter),
+    '',
+    `Workload: OTLP logs, ${opts.batch} records per request, ~${Math.round(434 + (opts.bodySize - 246))} bytes per record (body ${opts.bodySize} chars, 4 attributes), ` +
+      `${opts.workers} connections each with one request in flight (closed loop), ${opts.warmupMs / 1000}s warm-up + ${opts.durationMs / 1000}s measured per scenario. ` +
+      `Client (loadgen), server under test and sink are separate Node processes on the same 2 cores, so they compete for CPU: read "CPU cores used" ` +
+      `(process CPU seconds / wall seconds, from /proc) next to records/s. Passthrough batch config: \`${JSON.stringify(PASSTHROUGH_BATCH.batch)}\`; exporters use compression none.`,
+    '',
+    ...(tputRows.length ? [throughputTable(tputRows, results), ''] : []),
+    ...tputRows
+      .filter((d) => d.scenario.name.startsWith('passthrough'))
+      .map((d) => {
+        const proto = d.scenario.name.split('-')[1];
+        const r = ratio(d.res, results.get(`forwarder-${proto}`));
+        const per = (runs.get(d.scenario.name) ?? []).map((x, i) => ratio(x, runs.get(`forwarder-${proto}`)?.[i]));
+        return `${d.scenario.name}: ${fmt.ratio(r)} of the forwarding floor (target ${TARGET_VS_FORWARDER}) — ${r >= TARGET_VS_FORWARDER ? 'meets the target' : '**below the target**'}; per round: ${per.map(fmt.ratio).join(', ')}.`;
+      }),
+    ...done.filter((d) => d.scenario.kind === 'overload').flatMap((d) => ['', overloadSection(d.scenario, d.res)]),
+    ...profiles.flatMap((p) => ['', `### Gateway CPU profile: passthrough-${p.proto}`, '', p.md]),
+    ...(skipped.length ? ['', 'Pending scenarios (extension points, not run): ' + skipped.map((s) => `\`${s.name}\` (${s.title})`).join('; ') + ` — ${SOMATIC_PENDING}.`] : []),
+    ...(failed.length ? ['', 'Failed: ' + failed.map((f) => `\`${f.s.name}\`: ${f.error}`).join('; ')] : []),
+  ].join('\n');
+  process.stdout.write(md + '\n');
+  if (!opts.noResults) {
+    await appendResults(md);
+    process.stderr.write(`[bench] appended to bench/RESULTS.md\n`);
+  }
+  return failed.length ? 1 : 0;
+}
+
+process.exitCode = await main();
