@@ -7,8 +7,10 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ceiling, forwarder } from './scenarios/baselines.mjs';
-import { passthrough, PASSTHROUGH_BATCH } from './scenarios/passthrough.mjs';
-import { overload, timelineTable } from './scenarios/overload.mjs';
+import { passthrough, PASSTHROUGH_BATCH_4096 } from './scenarios/passthrough.mjs';
+import { overload, timelineTable, OVERLOAD_PROCESSORS } from './scenarios/overload.mjs';
+import { greenProcessors, GREEN_PROCESSORS_TARGET } from './scenarios/green-processors.mjs';
+import { processorsMicro, walAppend } from './scenarios/external.mjs';
 import { zone } from './scenarios/zones.mjs';
 import { loadavg } from './lib/measure.mjs';
 import { appendResults, commandLine, fmt, machineBlock, stamp, table } from './lib/report.mjs';
@@ -23,24 +25,27 @@ const TARGET_VS_FORWARDER = 0.8;
 // `pending` = not runnable yet (listed in the output with the reason). To add one: write its run() in
 // bench/scenarios/ (passthrough(...) and overload(...) take a name and a processors config), add it here.
 // ---------------------------------------------------------------------------------------------------
-const SOMATIC_PENDING = 'needs the somatic controller (zone config + gophership_somatic_zone gauge); not in the gateway yet';
 export const SCENARIOS = [
   ceiling('http'),
   ceiling('grpc'),
   forwarder('http'),
   forwarder('grpc'),
+  // Passthrough: the batch processor on its defaults (8192 items / 200 ms, flush_when_idle).
   passthrough('http'),
   passthrough('grpc'),
   // Diagnostics beside the batch-only passthrough: no processor at all (receiver + exporter cost), and the
-  // batch processor on its collector defaults (8192 items / 200ms; see README on why that stalls here).
+  // earlier send_batch_size 4096 override (before flush_when_idle it was needed to avoid 200 ms stalls).
   passthrough('http', { name: 'passthrough-http-nobatch', processors: {} }),
-  passthrough('http', { name: 'passthrough-http-batchdefaults', processors: { batch: {} } }),
+  passthrough('http', { name: 'passthrough-http-batch4096', processors: PASSTHROUGH_BATCH_4096 }),
   // Somatic zones forced (bench/scenarios/zones.mjs; standalone: bench/somatic-zones.mjs), vs the forwarder.
   zone('green'),
   zone('yellow'),
   zone('red'),
-  { name: 'green-processors', title: 'Green with the gateway processors (somatic -> filter/attributes/... -> batch)', needs: ['passthrough-http'], pending: SOMATIC_PENDING },
-  overload('http'),
+  greenProcessors('http'),
+  overload('http', { processors: OVERLOAD_PROCESSORS }),
+  // In-process micro-benchmarks (child processes; their tables are included as printed).
+  processorsMicro(2),
+  walAppend(256),
 ];
 
 const USAGE = `Usage: node bench/run-all.mjs [scenario ...] [flags]     (npm run bench -- [scenario ...] [flags])
@@ -165,6 +170,22 @@ function throughputTable(rows, results) {
   );
 }
 
+/** The somatic and processor targets, checked against this run's medians. */
+function targetLines(results) {
+  const out = [];
+  const fwd = results.get('forwarder-http');
+  for (const z of ['zone-green', 'zone-yellow', 'zone-red']) {
+    const r = results.get(z);
+    if (!r) continue;
+    const q = ratio(r, fwd);
+    const goal = z === 'zone-green' ? '' : ` (target >= ${TARGET_VS_FORWARDER}${z === 'zone-yellow' ? '; p99 target <= 15 ms' : ''})`;
+    out.push(`${z}: ${fmt.ratio(q)} of forwarder-http${goal}, p99 ${fmt.ms(r.p99)} ms${goal && q < TARGET_VS_FORWARDER ? ' — **below the target**' : ''}.`);
+  }
+  const g = results.get('green-processors');
+  if (g) out.push(`green-processors: ${fmt.int(g.recordsPerSec)} records/s = ${fmt.ratio(ratio(g, fwd))} of forwarder-http (target >= ${fmt.int(GREEN_PROCESSORS_TARGET)} records/s) — ${g.recordsPerSec >= GREEN_PROCESSORS_TARGET ? 'meets the target' : '**below the target**'}.`);
+  return out.length ? ['', ...out] : [];
+}
+
 function lossCell(loss) {
   if (!loss) return 'n/a (count only)';
   return `${loss.ok ? '0 lost' : `**${loss.lost} LOST**`} of ${fmt.int(loss.acked)}${loss.duplicates ? `, ${loss.duplicates} dup` : ''}`;
@@ -179,7 +200,8 @@ function overloadSection(s, r) {
         ['offered', (x) => `${fmt.int(x.offered)} rec/s = ${x.factor} x Green ${fmt.int(x.capacity)}/s, ${x.workers} client workers`, 'l'],
         ['acked rec/s', (x) => fmt.int(x.recordsPerSec)],
         ['p50 / p99 / max ms', (x) => `${fmt.ms(x.p50)} / ${fmt.ms(x.p99)} / ${fmt.ms(x.max)}`],
-        ['gateway RSS max', (x) => fmt.mib(x.rssMax)],
+        ['gateway RSS max', (x) => fmt.mib(x.rssMax) + (x.memoryLimitMib ? ` of memory_limit_mib ${x.memoryLimitMib} (${((100 * x.rssMax) / (x.memoryLimitMib * 2 ** 20)).toFixed(0)} %)` : '')],
+        ['somatic WAL debt max / at end (records)', (x) => (x.memoryLimitMib ? `${fmt.int(x.debtMax)} / ${fmt.int(x.debtAtEnd ?? 0)}` : 'n/a')],
         ['refused records (receiver)', (x) => fmt.int(x.refusedRecords)],
         ['client refusals / retries / failed', (x) => `${fmt.int(x.refused)} / ${fmt.int(x.retried)} / ${fmt.int(x.failed)}`],
         ['zones seen', (x) => (x.zonesSeen.length ? x.zonesSeen.join(', ') : 'n/a (no somatic controller)'), 'l'],
@@ -236,13 +258,13 @@ async function main() {
     if (unmet.length) throw new Error(`skipped: ${unmet.join(', ')} did not produce a result`);
     process.stderr.write(`[bench] ${stamp()} ${s.name}${round ? ` (round ${round}/${opts.repeat})` : ''}: ${s.title} (load ${loadavg()})\n`);
     const res = await s.run(ctx);
-    const line = s.kind === 'overload' ? `acked ${fmt.int(res.recordsPerSec)}/s, RSS max ${fmt.mib(res.rssMax)}` : `${fmt.int(res.recordsPerSec)} records/s, p99 ${fmt.ms(res.p99)} ms`;
+    const line = s.kind === 'external' ? `done in ${res.elapsedSec.toFixed(0)} s` : s.kind === 'overload' ? `acked ${fmt.int(res.recordsPerSec)}/s, RSS max ${fmt.mib(res.rssMax)}` : `${fmt.int(res.recordsPerSec)} records/s, p99 ${fmt.ms(res.p99)} ms`;
     process.stderr.write(`[bench]   -> ${line}${res.loss ? `, ${lossCell(res.loss)}` : ''}\n`);
     return res;
   };
   const runnable = scenarios.filter((s) => !s.pending);
   skipped.push(...scenarios.filter((s) => s.pending));
-  const tput = runnable.filter((s) => s.kind !== 'overload');
+  const tput = runnable.filter((s) => !s.kind);
   const errors = new Map();
   for (let round = 1; round <= opts.repeat; round++) {
     for (const s of tput) {
@@ -267,7 +289,7 @@ async function main() {
     results.set(s.name, med);
     done.push({ scenario: s, res: med });
   }
-  for (const s of runnable.filter((x) => x.kind === 'overload')) {
+  for (const s of runnable.filter((x) => x.kind === 'overload' || x.kind === 'external')) {
     try {
       const res = await runOne(s, 0);
       results.set(s.name, res);
@@ -300,7 +322,7 @@ async function main() {
   }
 
   const loadAfter = loadavg();
-  const tputRows = done.filter((d) => d.scenario.kind !== 'overload');
+  const tputRows = done.filter((d) => !d.scenario.kind);
   const md = [
     `## ${stamp(started)} — ${scenarios.filter((s) => !s.pending).map((s) => s.name).join(', ')}`,
     '',
@@ -311,7 +333,8 @@ async function main() {
     `Workload: OTLP logs, ${opts.batch} records per request, ~${Math.round(434 + (opts.bodySize - 246))} bytes per record (body ${opts.bodySize} chars, 4 attributes), ` +
       `${opts.workers} connections each with one request in flight (closed loop), ${opts.warmupMs / 1000}s warm-up + ${opts.durationMs / 1000}s measured per scenario. ` +
       `Client (loadgen), server under test and sink are separate Node processes on the same 2 cores, so they compete for CPU: read "CPU cores used" ` +
-      `(process CPU seconds / wall seconds, from /proc) next to records/s. Passthrough batch config: \`${JSON.stringify(PASSTHROUGH_BATCH.batch)}\`; exporters use compression none.`,
+      `(process CPU seconds / wall seconds, from /proc) next to records/s. Passthrough batch config: the batch processor's defaults (\`batch: {}\` = 8192 items / 200 ms, flush_when_idle true); exporters use compression none. ` +
+      `Overload pipeline: \`${JSON.stringify(OVERLOAD_PROCESSORS)}\`.`,
     '',
     ...(tputRows.length ? [throughputTable(tputRows, results), ''] : []),
     ...tputRows
@@ -322,9 +345,11 @@ async function main() {
         const per = (runs.get(d.scenario.name) ?? []).map((x, i) => ratio(x, runs.get(`forwarder-${proto}`)?.[i]));
         return `${d.scenario.name}: ${fmt.ratio(r)} of the forwarding floor (target ${TARGET_VS_FORWARDER}) — ${r >= TARGET_VS_FORWARDER ? 'meets the target' : '**below the target**'}; per round: ${per.map(fmt.ratio).join(', ')}.`;
       }),
+    ...targetLines(results),
     ...done.filter((d) => d.scenario.kind === 'overload').flatMap((d) => ['', overloadSection(d.scenario, d.res)]),
+    ...done.filter((d) => d.scenario.kind === 'external').flatMap((d) => ['', `### ${d.scenario.title}`, '', d.res.markdown.trim()]),
     ...profiles.flatMap((p) => ['', `### Gateway CPU profile: passthrough-${p.proto}`, '', p.md]),
-    ...(skipped.length ? ['', 'Pending scenarios (extension points, not run): ' + skipped.map((s) => `\`${s.name}\` (${s.title})`).join('; ') + ` — ${SOMATIC_PENDING}.`] : []),
+    ...(skipped.length ? ['', 'Pending scenarios (extension points, not run): ' + skipped.map((s) => `\`${s.name}\` (${s.title})`).join('; ') + '.'] : []),
     ...(failed.length ? ['', 'Failed: ' + failed.map((f) => `\`${f.s.name}\`: ${f.error}`).join('; ')] : []),
   ].join('\n');
   process.stdout.write(md + '\n');

@@ -8,16 +8,25 @@ import { runLoadgenProc, BENCH_DIR } from '../lib/procs.mjs';
 import { memOf, scrape, loadavg, watchProcs } from '../lib/measure.mjs';
 import { lossCheck, workload, withGateway } from '../lib/throughput.mjs';
 import { PASSTHROUGH_BATCH } from './passthrough.mjs';
+
+/**
+ * The overload pipeline: somatic first (memory limit 512 MiB, WAL under the gateway's temporary working
+ * directory, removed with it), then the batch processor on its defaults.
+ */
+export const OVERLOAD_PROCESSORS = {
+  somatic: { memory_limit_mib: 512, wal: { directory: './data/somatic', max_size_mib: 8192, fsync: 'interval', fsync_interval: '10ms' } },
+  ...PASSTHROUGH_BATCH,
+};
 import { renderTimelineSvg } from '../lib/svg.mjs';
 
 const ZONE_NAMES = ['green', 'yellow', 'red'];
 
-export function overload(protocol = 'http', { factor = 10, name = `overload-${protocol}`, processors = PASSTHROUGH_BATCH } = {}) {
+export function overload(protocol = 'http', { factor = 10, name = `overload-${protocol}`, processors = OVERLOAD_PROCESSORS } = {}) {
   return {
     name,
     kind: 'overload',
     title: `Overload (${protocol}): ${factor}x the Green capacity of passthrough-${protocol}`,
-    path: `loadgen (${factor}x workers, rate ${factor}x Green) -> gateway [batch] -> sink (${protocol})`,
+    path: `loadgen (${factor}x workers, rate ${factor}x Green) -> gateway [${Object.keys(processors).join(', ')}] -> sink (${protocol})`,
     needs: [`passthrough-${protocol}`],
     async run(ctx) {
       const green = ctx.results.get(`passthrough-${protocol}`);
@@ -47,6 +56,7 @@ export function overload(protocol = 'http', { factor = 10, name = `overload-${pr
               zone: m.has('gophership_somatic_zone') ? m.get('gophership_somatic_zone') : undefined,
               rss,
               loopDelay: m.get('gophership_event_loop_delay_seconds{quantile="0.99"}'),
+              debt: m.get('gophership_somatic_debt_records'),
             };
             if (prev) {
               const dt = cur.t - prev.t;
@@ -77,11 +87,12 @@ export function overload(protocol = 'http', { factor = 10, name = `overload-${pr
         const clientEnd = (performance.now() - t0) / 1000;
         // Acknowledged but not yet at the sink when the client finished = held in the gateway's queue.
         const pendingAtEnd = (await lossCheck(sink, [{ runId: r.runId, ackedRanges: r.ackedRanges }])).lost;
-        // Keep sampling until the exporter has sent everything the receiver accepted (drain), up to 60 s.
+        // Keep sampling until the exporter has sent everything the receiver accepted and the somatic WAL debt
+        // (Red spill) has been replayed (drain), up to 60 s.
         let drainSec = 0;
         for (const deadline = performance.now() + 60_000; performance.now() < deadline; ) {
           const last = samples[samples.length - 1];
-          if (last && !last.scrapeError && last.sent >= last.accepted && !(last.queue > 0)) break;
+          if (last && !last.scrapeError && last.sent >= last.accepted && !(last.queue > 0) && !(last.debt > 0)) break;
           await new Promise((res) => setTimeout(res, 250));
           await sample();
         }
@@ -117,6 +128,9 @@ export function overload(protocol = 'http', { factor = 10, name = `overload-${pr
           failures: r.failures,
           gatewayHwm: hwm,
           rssMax: Math.max(hwm, ...ok.map((s) => s.rss)),
+          memoryLimitMib: processors.somatic?.memory_limit_mib ?? (processors.somatic ? 512 : undefined),
+          debtMax: Math.max(0, ...ok.map((s) => s.debt ?? 0)),
+          debtAtEnd: ok.length ? ok[ok.length - 1].debt : undefined,
           refusedRecords: ok.length ? ok[ok.length - 1].refused : NaN,
           zonesSeen: [...new Set(ok.filter((s) => s.zone !== undefined).map((s) => zoneName(s.zone)))],
           scrapeErrors: samples.length - ok.length,
@@ -154,12 +168,12 @@ export function timelineTable(res) {
     nextT = Math.floor(s.t) + 1;
     const c = [...res.client].reverse().find((x) => x.t <= s.t + 0.01);
     rows.push(
-      `| ${s.t.toFixed(1)} | ${Math.round(s.acceptedRate).toLocaleString('en-US')} | ${Math.round(s.sentRate).toLocaleString('en-US')} | ${Math.round(s.refusedRate).toLocaleString('en-US')} | ${c ? c.refused : ''} | ${s.queue ?? 'n/a'} | ${(s.rss / 2 ** 20).toFixed(0)} | ${s.loopDelay !== undefined ? (s.loopDelay * 1000).toFixed(1) : ''} | ${s.zone !== undefined ? zoneName(s.zone) : 'n/a'} |`,
+      `| ${s.t.toFixed(1)} | ${Math.round(s.acceptedRate).toLocaleString('en-US')} | ${Math.round(s.sentRate).toLocaleString('en-US')} | ${Math.round(s.refusedRate).toLocaleString('en-US')} | ${c ? c.refused : ''} | ${s.queue ?? 'n/a'} | ${(s.rss / 2 ** 20).toFixed(0)} | ${s.loopDelay !== undefined ? (s.loopDelay * 1000).toFixed(1) : ''} | ${s.zone !== undefined ? zoneName(s.zone) : 'n/a'} | ${s.debt !== undefined ? Math.round(s.debt).toLocaleString('en-US') : 'n/a'} |`,
     );
   }
   return [
-    '| t (s) | accepted rec/s | exported rec/s | refused rec/s | client refusals (cum.) | exporter queue (batches) | gateway RSS (MiB) | loop delay p99 (ms) | zone |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| t (s) | accepted rec/s | exported rec/s | refused rec/s | client refusals (cum.) | exporter queue (batches) | gateway RSS (MiB) | loop delay p99 (ms) | zone | WAL debt (records) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
     ...rows,
   ].join('\n');
 }

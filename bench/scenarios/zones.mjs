@@ -5,6 +5,7 @@
 //  - zone-yellow: resource bypassed; bytes go on undecoded, batch joins bytes.
 //  - zone-red: every request appended to the somatic WAL (fsync interval 10 ms) and acknowledged; the
 //    zone stays Red, so nothing is replayed and the sink sees nothing: the loss check does not apply.
+// Green/Yellow check loss after the gateway stopped and drained (acknowledged = in the sending queue).
 import { measure, withGateway } from '../lib/throughput.mjs';
 import { PASSTHROUGH_BATCH } from './passthrough.mjs';
 
@@ -31,7 +32,7 @@ export function zone(z, protocol = 'http') {
     needs: [`forwarder-${protocol}`],
     async run(ctx) {
       return withGateway({ protocol, processors: zoneProcessors(z), track: z !== 'red' }, ({ gw, sink, endpoint }) =>
-        measure({ opts: ctx.opts, protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf', endpoint, pids: { gateway: gw.pid, sink: sink.pid }, sink, verify: z !== 'red' }),
+        measure({ opts: ctx.opts, protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf', endpoint, pids: { gateway: gw.pid, sink: sink.pid }, sink, verify: z !== 'red' ? 'after-stop' : false }),
       );
     },
   };

@@ -75,6 +75,18 @@ describe('otlp (gRPC) exporter against a raw HTTP/2 gRPC server', () => {
     expect(Buffer.compare(server.requests[0]!.message, Buffer.from(logs))).toBe(0);
   });
 
+  it('sends a batch kept as parts as one message, piece by piece, over one connection', async () => {
+    const exp = await make({ compression: 'none' });
+    const a = makeLogsRequest(1, 2, 'a');
+    const b = makeLogsRequest(1, 3, 'b');
+    const batch = Payload.fromParts('logs', [a, b], { itemCount: 5 });
+    await exp.consume(batch);
+    await exp.consume(new Payload('logs', a));
+    expect(Buffer.compare(server.requests[0]!.message, Buffer.concat([a, b]))).toBe(0);
+    expect(batch.chunks()).toHaveLength(2);
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('maps UNAVAILABLE with RetryInfo to a RetryableError with retryAfterMs', async () => {
     const exp = await make({});
     server.reply = () => ({ code: 14, message: 'backend overloaded', details: makeStatusProto(14, 'backend overloaded', 2500) });

@@ -102,6 +102,8 @@ export class OtlpHttpExporter implements Exporter {
       if (!this.httpAgent) throw new RetryableError(`exporter ${this.settings.id.id} is not started`);
       throw new PermanentError(`exporter ${this.settings.id.id} has no URL for ${signal}: set endpoint or ${signal}_endpoint`);
     }
+    // Uncompressed protobuf goes out as the payload's pieces (a batch is never copied into one buffer).
+    if (this.config.encoding === 'proto' && this.config.compression === 'none') return this.post(target, signal, payload.chunks());
     let body: Uint8Array = payload.bytes;
     if (this.config.encoding === 'json') {
       try {
@@ -111,7 +113,7 @@ export class OtlpHttpExporter implements Exporter {
       }
     }
     if (this.config.compression === 'gzip') body = await gzip(body, { level: this.config.compression_params.level });
-    return this.post(target, signal, body);
+    return this.post(target, signal, [body]);
   }
 
   /** Queue, retries and metrics: the shared exporterhelper around send(). */
@@ -119,7 +121,8 @@ export class OtlpHttpExporter implements Exporter {
     return this.helper.consume(payload);
   }
 
-  private post(target: Target, signal: Signal, body: Uint8Array): Promise<void> {
+  /** POSTs the body, given as consecutive pieces written in turn. */
+  private post(target: Target, signal: Signal, body: readonly Uint8Array[]): Promise<void> {
     const timeoutMs = this.config.timeout;
     return new Promise<void>((resolve, reject) => {
       let done = false;
@@ -130,7 +133,9 @@ export class OtlpHttpExporter implements Exporter {
         if (err) reject(err);
         else resolve();
       };
-      const headers = { ...this.baseHeaders, 'content-length': String(body.byteLength) };
+      let length = 0;
+      for (const piece of body) length += piece.byteLength;
+      const headers = { ...this.baseHeaders, 'content-length': String(length) };
       const req = target.lib.request({ ...target.options, headers }, (res) => {
         const status = res.statusCode ?? 0;
         const ok = status >= 200 && status < 300;
@@ -163,7 +168,10 @@ export class OtlpHttpExporter implements Exporter {
       req.on('error', (e: NodeJS.ErrnoException) => {
         finish(new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} failed: ${e.code ?? ''} ${e.message}`.replace('  ', ' '), { cause: e }));
       });
-      req.end(body);
+      // One writev for all pieces: cork, write each, uncork on end.
+      req.cork();
+      for (const piece of body) req.write(piece);
+      req.end();
     });
   }
 

@@ -83,6 +83,20 @@ describe('otlphttp exporter', () => {
     }
   });
 
+  it('sends a batch kept as parts, uncompressed, as their concatenation (no join in the gateway)', async () => {
+    const exp = await make({ endpoint: server.url, compression: 'none' });
+    const a = makeLogsRequest(1, 2, 'a');
+    const b = makeLogsRequest(2, 1, 'b');
+    const batch = Payload.fromParts('logs', [a, b], { itemCount: 4 });
+    await exp.consume(batch);
+    const [r] = server.requests;
+    expect(r!.headers['content-length']).toBe(String(a.length + b.length));
+    expect(Buffer.compare(r!.body, Buffer.concat([a, b]))).toBe(0);
+    // Sent piece by piece: the payload was never joined into one buffer.
+    expect(batch.chunks()).toHaveLength(2);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_log_records', { exporter: 'otlphttp/test' })).toBe(4);
+  });
+
   it('uses logs_endpoint as a full URL', async () => {
     const exp = await make({ logs_endpoint: `${server.url}/custom/logs` });
     await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));

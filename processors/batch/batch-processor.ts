@@ -8,13 +8,11 @@ import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import { Payload } from '../../src/core/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { concatRequests } from '../../src/core/wire.js';
 import type { BatchProcessorConfig } from './config.js';
 
 /** One open batch: its parts and the one promise every contributing request waits on. */
 class Batch {
   readonly parts: Payload[] = [];
-  bytes = 0;
   items = 0;
   readonly done: Promise<void>;
   resolve!: () => void;
@@ -76,7 +74,6 @@ export class BatchProcessor implements Processor {
       }, this.config.timeout);
     }
     batch.parts.push(payload);
-    batch.bytes += payload.byteLength;
     batch.items += items;
     const done = batch.done;
     if (batch.items >= this.size) this.flush();
@@ -111,12 +108,10 @@ export class BatchProcessor implements Processor {
     const out =
       batch.parts.length === 1
         ? batch.parts[0]!
-        : new Payload(
+        : // Kept as parts: an exporter that writes pieces in turn never copies the batch into one buffer.
+          Payload.fromParts(
             this.signal,
-            concatRequests(
-              batch.parts.map((p) => p.bytes),
-              batch.bytes,
-            ),
+            batch.parts.flatMap((p) => p.chunks()),
             { itemCount: batch.items },
           );
     this.export(out, batch.items).then(batch.resolve, batch.reject);

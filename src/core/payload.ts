@@ -5,13 +5,16 @@
  */
 import { decodeRequest, encodeRequest, type RequestMessage } from '../otlp/codec.js';
 import type { Signal } from './signal.js';
-import { countItems } from './wire.js';
+import { concatRequests, countItems } from './wire.js';
 
 export class Payload {
   readonly signal: Signal;
   /** Request metadata a receiver chose to keep (e.g. client address); never required downstream. */
   readonly meta: Readonly<Record<string, string>> | undefined;
   private encoded: Uint8Array | undefined;
+  /** Consecutive encoded requests not yet joined (a batch); joined on the first `bytes` read. */
+  private parts: readonly Uint8Array[] | undefined;
+  private partsLength = 0;
   private message: RequestMessage | undefined;
   private items: number;
 
@@ -30,14 +33,40 @@ export class Payload {
     return p;
   }
 
-  /** The encoded request; re-encoded once if a stage changed the decoded structure. */
+  /**
+   * A payload of several encoded requests of one signal, kept as they are: repeated fields concatenate,
+   * so their concatenation is one valid request, but a writer that can send pieces in turn (the HTTP
+   * exporter) never has to copy them into one buffer.
+   */
+  static fromParts(signal: Signal, parts: readonly Uint8Array[], opts: { itemCount?: number; meta?: Record<string, string> } = {}): Payload {
+    if (parts.length === 1) return new Payload(signal, parts[0]!, opts);
+    const p = new Payload(signal, new Uint8Array(0), opts);
+    p.encoded = undefined;
+    p.parts = parts;
+    for (const part of parts) p.partsLength += part.length;
+    return p;
+  }
+
+  /** The encoded request (parts joined, or re-encoded once if a stage changed the decoded structure). */
   get bytes(): Uint8Array {
-    if (this.encoded === undefined) this.encoded = encodeRequest(this.signal, this.message!);
+    if (this.encoded === undefined) {
+      if (this.parts !== undefined) {
+        this.encoded = concatRequests(this.parts, this.partsLength);
+        this.parts = undefined;
+      } else {
+        this.encoded = encodeRequest(this.signal, this.message!);
+      }
+    }
     return this.encoded;
   }
 
+  /** The encoded request as consecutive pieces, joined or not: write them in order to send `bytes`. */
+  chunks(): readonly Uint8Array[] {
+    return this.parts ?? [this.bytes];
+  }
+
   get byteLength(): number {
-    return this.bytes.length;
+    return this.parts !== undefined ? this.partsLength : this.bytes.length;
   }
 
   /** Log records, spans or metric data points, counted by a wire scan (cached). */
@@ -53,7 +82,7 @@ export class Payload {
 
   /** The decoded request (decoded on first call, cached). Call `changed()` after editing it. */
   decode<T extends RequestMessage = RequestMessage>(): T {
-    if (this.message === undefined) this.message = decodeRequest(this.signal, this.encoded!);
+    if (this.message === undefined) this.message = decodeRequest(this.signal, this.bytes);
     return this.message as T;
   }
 
@@ -69,12 +98,15 @@ export class Payload {
    * reach another's. A decoded-and-changed structure is encoded first.
    */
   clone(): Payload {
-    return new Payload(this.signal, this.bytes, { itemCount: this.items < 0 ? undefined : this.items, meta: this.meta as Record<string, string> | undefined });
+    const opts = { itemCount: this.items < 0 ? undefined : this.items, meta: this.meta as Record<string, string> | undefined };
+    if (this.parts !== undefined) return Payload.fromParts(this.signal, this.parts, opts);
+    return new Payload(this.signal, this.bytes, opts);
   }
 
   /** Replaces the bytes wholesale (a wire-level edit); drops any decoded structure. */
   replaceBytes(bytes: Uint8Array, itemCount?: number): void {
     this.encoded = bytes;
+    this.parts = undefined;
     this.message = undefined;
     this.items = itemCount ?? -1;
   }

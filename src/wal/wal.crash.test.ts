@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WriteAheadLog } from './index.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+/** bench/wal-soak.mjs sets this to kill the child many more times than CI does (3-5). */
+const SOAK_KILLS = Number(process.env.WAL_CRASH_KILLS ?? 0);
 const root = join(here, '..', '..');
 let buildDir: string;
 let walModuleUrl: string;
@@ -80,7 +82,7 @@ describe('WriteAheadLog crash recovery (child process, SIGKILL)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'gs-wal-crash-'));
     try {
       const mustHave = new Map<number, number>(); // seq -> id, resolved and never acked
-      const kills = 3 + Math.floor(Math.random() * 3);
+      const kills = SOAK_KILLS || 3 + Math.floor(Math.random() * 3);
       for (let k = 0; k < kills; k++) {
         const run = await runChildUntilKilled(dir, (k + 1) * 10_000_000, 150 + Math.floor(Math.random() * 350));
         expect(run.resolved.size).toBeGreaterThan(0);
@@ -105,5 +107,5 @@ describe('WriteAheadLog crash recovery (child process, SIGKILL)', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }, 30_000);
+  }, Math.max(30_000, SOAK_KILLS * 4000));
 });

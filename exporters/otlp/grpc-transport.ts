@@ -1,0 +1,183 @@
+/**
+ * Unary gRPC calls on Node's own HTTP/2 client, as the otlp receiver serves them: the request goes out
+ * as the 5-byte gRPC prefix followed by the payload's pieces (a batch is never copied into one buffer, and
+ * no grpc-js framing copy), over one session with wide flow-control windows. grpc-js costs about a core's
+ * worth of framing and bookkeeping at the rates a gateway forwards (see bench/RESULTS.md).
+ */
+import http2 from 'node:http2';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { GrpcStatus } from '../../src/otlp/grpc-status.js';
+
+const gzip = promisify(zlib.gzip);
+
+/** What a finished call returned: its status and, on OK, the response message. */
+export interface CallResult {
+  code: number;
+  message: string;
+  /** The google.rpc.Status of grpc-status-details-bin, when the server sent one. */
+  details: Buffer | undefined;
+  response: Buffer | undefined;
+}
+
+export interface GrpcTransportOptions {
+  /** `http://host:port` or `https://host:port`. */
+  authority: string;
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string };
+  /** Metadata sent with every call (lower-case keys; `-bin` values already binary). */
+  metadata: Record<string, string | Buffer>;
+  gzip: boolean;
+  windowBytes: number;
+  maxMessageBytes: number;
+  keepaliveMs: number;
+  keepaliveTimeoutMs: number;
+}
+
+export class GrpcTransport {
+  private session: http2.ClientHttp2Session | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly baseHeaders: http2.OutgoingHttpHeaders;
+
+  constructor(private readonly opts: GrpcTransportOptions) {
+    this.baseHeaders = {
+      [http2.constants.HTTP2_HEADER_METHOD]: 'POST',
+      [http2.constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
+      te: 'trailers',
+      'user-agent': 'gophership',
+      ...(opts.gzip ? { 'grpc-encoding': 'gzip', 'grpc-accept-encoding': 'gzip,identity' } : {}),
+    };
+    for (const [k, v] of Object.entries(opts.metadata)) this.baseHeaders[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
+  }
+
+  /** The live session, connecting (again) when there is none or the last one closed. */
+  private connect(): http2.ClientHttp2Session {
+    const current = this.session;
+    if (current && !current.closed && !current.destroyed) return current;
+    const { tls } = this.opts;
+    const session = http2.connect(this.opts.authority, {
+      settings: { initialWindowSize: Math.min(this.opts.windowBytes, 2 ** 31 - 1), maxHeaderListSize: 64 * 1024 },
+      maxSessionMemory: 256,
+      ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername } : {}),
+    });
+    session.on('connect', () => session.setLocalWindowSize(Math.min(this.opts.windowBytes, 2 ** 31 - 1)));
+    // A failed or closed session fails its streams; the next call connects anew.
+    session.on('error', () => {});
+    session.on('goaway', () => session.close());
+    session.on('close', () => {
+      if (this.session === session) this.session = undefined;
+    });
+    session.unref();
+    this.session = session;
+    this.schedulePing();
+    return session;
+  }
+
+  /** Pings an idle session so a dead peer is noticed before the next export waits on it. */
+  private schedulePing(): void {
+    if (this.pingTimer || this.opts.keepaliveMs <= 0) return;
+    this.pingTimer = setInterval(() => {
+      const s = this.session;
+      if (!s || s.closed || s.destroyed) return;
+      const timer = setTimeout(() => s.destroy(new Error('keepalive ping timed out')), this.opts.keepaliveTimeoutMs);
+      s.ping((err) => {
+        clearTimeout(timer);
+        if (err) s.destroy(err);
+      });
+    }, this.opts.keepaliveMs);
+    this.pingTimer.unref();
+  }
+
+  /** One unary call: method path, message pieces (sent in order), deadline. */
+  async call(path: string, pieces: readonly Uint8Array[], timeoutMs: number): Promise<CallResult> {
+    if (this.closed) return { code: GrpcStatus.UNAVAILABLE, message: 'exporter is shut down', details: undefined, response: undefined };
+    let length = 0;
+    for (const p of pieces) length += p.byteLength;
+    let body = pieces;
+    let compressed = 0;
+    if (this.opts.gzip) {
+      body = [await gzip(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length))];
+      length = body[0]!.byteLength;
+      compressed = 1;
+    }
+    if (length > this.opts.maxMessageBytes) {
+      return { code: GrpcStatus.RESOURCE_EXHAUSTED, message: `request of ${length} bytes is over max_message_size (${this.opts.maxMessageBytes})`, details: undefined, response: undefined };
+    }
+    const prefix = Buffer.allocUnsafe(5);
+    prefix[0] = compressed;
+    prefix.writeUInt32BE(length, 1);
+
+    return new Promise<CallResult>((resolve) => {
+      let settled = false;
+      const done = (r: CallResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(r);
+      };
+      const fail = (code: number, message: string) => done({ code, message, details: undefined, response: undefined });
+      let stream: http2.ClientHttp2Stream;
+      try {
+        stream = this.connect().request({ ...this.baseHeaders, [http2.constants.HTTP2_HEADER_PATH]: path, 'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMs))}m` });
+      } catch (err) {
+        fail(GrpcStatus.UNAVAILABLE, `cannot open a stream: ${(err as Error).message}`);
+        return;
+      }
+      const timer = setTimeout(() => {
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+        fail(GrpcStatus.DEADLINE_EXCEEDED, `no answer within ${timeoutMs} ms`);
+      }, timeoutMs);
+
+      const chunks: Buffer[] = [];
+      let headers: http2.IncomingHttpHeaders = {};
+      stream.on('response', (h) => {
+        headers = h;
+      });
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      const finish = (trailers: http2.IncomingHttpHeaders) => {
+        const status = Number(headers[':status']);
+        const codeText = trailers['grpc-status'] ?? headers['grpc-status'];
+        if (codeText === undefined) {
+          // No gRPC status: not a gRPC server, or a proxy's HTTP error (mapped as the gRPC spec says).
+          fail(status === 429 || status === 502 || status === 503 || status === 504 ? GrpcStatus.UNAVAILABLE : GrpcStatus.UNKNOWN, `HTTP ${status ?? '?'} without grpc-status`);
+          return;
+        }
+        const code = Number(codeText);
+        const rawMessage = String(trailers['grpc-message'] ?? headers['grpc-message'] ?? '');
+        const detailsText = trailers['grpc-status-details-bin'] ?? headers['grpc-status-details-bin'];
+        let message = rawMessage;
+        try {
+          message = decodeURIComponent(rawMessage);
+        } catch {
+          // A message that is not percent-encoding is shown as sent.
+        }
+        let response: Buffer | undefined;
+        if (code === GrpcStatus.OK && chunks.length > 0) {
+          const data = Buffer.concat(chunks);
+          // Responses are small and uncompressed here (the receiver side never asks for compression).
+          if (data.length >= 5 && data[0] === 0) response = data.subarray(5, 5 + data.readUInt32BE(1));
+        }
+        done({ code, message, details: detailsText ? Buffer.from(String(detailsText), 'base64') : undefined, response });
+      };
+      stream.on('trailers', (t) => finish(t));
+      stream.on('end', () => finish({}));
+      stream.on('error', (err) => fail(GrpcStatus.UNAVAILABLE, err.message));
+      stream.on('close', () => fail(GrpcStatus.UNAVAILABLE, `stream closed (code ${stream.rstCode ?? '?'}) before a status`));
+
+      // One writev for prefix and pieces.
+      stream.cork();
+      stream.write(prefix);
+      for (const p of body) stream.write(p);
+      stream.end();
+      stream.uncork();
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+    this.session?.close();
+    this.session = undefined;
+  }
+}
