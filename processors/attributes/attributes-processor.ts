@@ -12,9 +12,11 @@ import { applyActions, compileActions, type CompiledAction } from '../../src/otl
 import { AttrList, KEEP, RequestWalker, SKIP, type MetricView, type RecordView, type RequestVisitor, type ResourceView, type ScopeView, type VisitResult } from '../../src/otlp/wire-edit.js';
 import type { AttributesProcessorConfig } from './config.js';
 import { Matcher, checkMatchForSignal } from './match.js';
+import { editAndForward, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
 
 export class AttributesProcessor implements Processor {
   private readonly labels: { processor: string; otel_signal: Signal };
+  private readonly wire: WireProcessorContext;
   private readonly actions: CompiledAction[];
   private readonly walker: RequestWalker;
   private readonly attrs = new AttrList();
@@ -34,6 +36,7 @@ export class AttributesProcessor implements Processor {
     private readonly next: Consumer,
   ) {
     this.labels = { processor: settings.id.id, otel_signal: signal };
+    this.wire = { settings, signal, labels: this.labels, next };
     const issues: { path: string[]; message: string }[] = [];
     this.actions = compileActions(config.actions, ['actions'], issues);
     if (issues.length > 0) throw new Error(`processor ${settings.id.id}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -97,22 +100,17 @@ export class AttributesProcessor implements Processor {
   async shutdown(): Promise<void> {}
 
   consume(payload: Payload): Promise<void> {
-    let items: number;
-    try {
-      items = payload.itemCount;
-      this.settings.telemetry.processorIncoming.inc(this.labels, items);
+    return editAndForward(this.wire, payload, (bytes) => {
       this.meta = payload.meta;
       this.inclRes = this.inclScope = true;
       // Parts without a hook (no resources/libraries given) match trivially.
       this.exclRes = this.exclScope = true;
-      const out = this.walker.walk(this.signal, payload.bytes);
-      if (out.changed) payload.replaceBytes(out.bytes, items);
-    } catch (err) {
-      return Promise.reject(err);
-    } finally {
-      this.meta = undefined;
-    }
-    this.settings.telemetry.processorOutgoing.inc(this.labels, items);
-    return this.next.consume(payload);
+      try {
+        return this.walker.walk(this.signal, bytes);
+      } finally {
+        this.meta = undefined;
+      }
+    });
   }
+
 }

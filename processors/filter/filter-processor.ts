@@ -8,12 +8,12 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
-import { PermanentError } from '../../src/core/errors.js';
 import type { Payload } from '../../src/core/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { AttrList, DROP, FIELD, KEEP, RequestWalker, findLenField, type Range, type RecordView, type RequestVisitor } from '../../src/otlp/wire-edit.js';
 import { logMatchIsEmpty, metricMatchIsEmpty, spanMatchIsEmpty, type FilterProcessorConfig } from './config.js';
 import { logMatcher, metricMatchers, spanMatcher, type LevelMatcher } from './match.js';
+import { editAndForward, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
 
 export const FILTERED_ITEMS_METRIC = 'gophership_processor_filtered_items';
 
@@ -31,6 +31,7 @@ export function filteredItemsCounter(registry: Registry): Counter<string> {
 
 export class FilterProcessor implements Processor {
   private readonly labels: { processor: string; otel_signal: Signal };
+  private readonly wire: WireProcessorContext;
   private readonly filtered: Counter<string>;
   /** Undefined when the config filters nothing for this signal: requests pass without a walk. */
   private readonly walker: RequestWalker | undefined;
@@ -42,6 +43,7 @@ export class FilterProcessor implements Processor {
     private readonly next: Consumer,
   ) {
     this.labels = { processor: settings.id.id, otel_signal: signal };
+    this.wire = { settings, signal, labels: this.labels, next };
     this.filtered = filteredItemsCounter(settings.telemetry.registry);
     const visitor = signal === 'metrics' ? metricsVisitor(config) : signal === 'logs' ? recordVisitor(config.logs, logMatchIsEmpty, logMatcher) : recordVisitor(config.spans, spanMatchIsEmpty, spanMatcher);
     // pruneEmpty: scopes and resources left without records are removed, as the collector removes them.
@@ -52,28 +54,16 @@ export class FilterProcessor implements Processor {
   async shutdown(): Promise<void> {}
 
   consume(payload: Payload): Promise<void> {
-    const tel = this.settings.telemetry;
-    let before: number;
-    let out: { bytes: Uint8Array; changed: boolean; items: number } | undefined;
-    try {
-      before = payload.itemCount;
-      tel.processorIncoming.inc(this.labels, before);
-      out = this.walker?.walk(this.signal, payload.bytes);
-    } catch (err) {
-      return Promise.reject(new PermanentError(`filter processor ${this.settings.id.id}: cannot read the ${this.signal} request: ${(err as Error).message}`, { cause: err }));
-    }
-    // Nothing dropped: the request goes on untouched, even if pruning would have removed containers that
-    // arrived empty.
-    if (!out || !out.changed || out.items === before) {
-      tel.processorOutgoing.inc(this.labels, before);
-      return this.next.consume(payload);
-    }
-    this.filtered.inc(this.labels, before - out.items);
-    tel.processorOutgoing.inc(this.labels, out.items);
-    if (out.bytes.length === 0) return Promise.resolve();
-    payload.replaceBytes(out.bytes, out.items);
-    return this.next.consume(payload);
+    return editAndForward(this.wire, payload, (bytes, before) => {
+      const out = this.walker?.walk(this.signal, bytes);
+      // Nothing dropped: the request goes on untouched, even if pruning would have removed containers
+      // that arrived empty.
+      if (!out || !out.changed || out.items === before) return undefined;
+      this.filtered.inc(this.labels, before - out.items);
+      return out;
+    });
   }
+
 }
 
 /**

@@ -8,12 +8,12 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
-import { PermanentError } from '../../src/core/errors.js';
 import type { Payload } from '../../src/core/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { AttrList, FIELD, KEEP, RecordKind, RequestWalker, ValueType, anyValueAsString, encodeAnyValue, findLenField, varintSize, writeVarint, type Range } from '../../src/otlp/wire-edit.js';
 import type { RedactionProcessorConfig } from './config.js';
 import { Redactor, SUMMARY, type Tally } from './redactor.js';
+import { editAndForward, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
 
 export const REDACTED_ITEMS_METRIC = 'gophership_processor_redacted_items';
 
@@ -34,6 +34,7 @@ const EVENT_ATTRIBUTES = 3;
 
 export class RedactionProcessor implements Processor {
   private readonly labels: { processor: string; otel_signal: Signal };
+  private readonly wire: WireProcessorContext;
   private readonly maskedLabels: Record<string, string>;
   private readonly removedLabels: Record<string, string>;
   private readonly counter: Counter<string>;
@@ -47,6 +48,7 @@ export class RedactionProcessor implements Processor {
     private readonly next: Consumer,
   ) {
     this.labels = { processor: settings.id.id, otel_signal: signal };
+    this.wire = { settings, signal, labels: this.labels, next };
     this.maskedLabels = { ...this.labels, action: 'masked' };
     this.removedLabels = { ...this.labels, action: 'removed' };
     this.counter = redactedItemsCounter(settings.telemetry.registry);
@@ -116,23 +118,15 @@ export class RedactionProcessor implements Processor {
   async shutdown(): Promise<void> {}
 
   consume(payload: Payload): Promise<void> {
-    const tel = this.settings.telemetry;
-    let items: number;
-    let out: { bytes: Uint8Array; changed: boolean } | undefined;
-    this.tally.removed = this.tally.masked = 0;
-    try {
-      items = payload.itemCount;
-      out = this.walker?.walk(this.signal, payload.bytes);
-    } catch (err) {
-      return Promise.reject(new PermanentError(`redaction processor ${this.settings.id.id}: cannot read the ${this.signal} request: ${(err as Error).message}`, { cause: err }));
-    }
-    tel.processorIncoming.inc(this.labels, items);
-    tel.processorOutgoing.inc(this.labels, items);
-    if (this.tally.masked > 0) this.counter.inc(this.maskedLabels, this.tally.masked);
-    if (this.tally.removed > 0) this.counter.inc(this.removedLabels, this.tally.removed);
-    if (out?.changed) payload.replaceBytes(out.bytes, items);
-    return this.next.consume(payload);
+    return editAndForward(this.wire, payload, (bytes) => {
+      this.tally.removed = this.tally.masked = 0;
+      const out = this.walker?.walk(this.signal, bytes);
+      if (this.tally.masked > 0) this.counter.inc(this.maskedLabels, this.tally.masked);
+      if (this.tally.removed > 0) this.counter.inc(this.removedLabels, this.tally.removed);
+      return out;
+    });
   }
+
 }
 
 /** A log body's text when it is a scalar (string, bool, int, double), as pcommon's AsString; else undefined. */

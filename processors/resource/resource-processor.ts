@@ -10,9 +10,11 @@ import type { Signal } from '../../src/core/signal.js';
 import { applyActions, compileActions, type CompiledAction } from '../../src/otlp/attr-actions.js';
 import { AttrList, FIELD, RequestWalker, SKIP, type ResourceView, type VisitResult } from '../../src/otlp/wire-edit.js';
 import type { ResourceProcessorConfig } from './config.js';
+import { editAndForward, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
 
 export class ResourceProcessor implements Processor {
   private readonly labels: { processor: string; otel_signal: Signal };
+  private readonly wire: WireProcessorContext;
   private readonly actions: CompiledAction[];
   private readonly attrs = new AttrList();
   private readonly walker: RequestWalker;
@@ -25,6 +27,7 @@ export class ResourceProcessor implements Processor {
     private readonly next: Consumer,
   ) {
     this.labels = { processor: settings.id.id, otel_signal: signal };
+    this.wire = { settings, signal, labels: this.labels, next };
     const issues: { path: string[]; message: string }[] = [];
     this.actions = compileActions(config.attributes, ['attributes'], issues);
     if (issues.length > 0) throw new Error(`processor ${settings.id.id}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -42,19 +45,14 @@ export class ResourceProcessor implements Processor {
   async shutdown(): Promise<void> {}
 
   consume(payload: Payload): Promise<void> {
-    let items: number;
-    try {
-      items = payload.itemCount;
-      this.settings.telemetry.processorIncoming.inc(this.labels, items);
+    return editAndForward(this.wire, payload, (bytes) => {
       this.meta = payload.meta;
-      const out = this.walker.walk(this.signal, payload.bytes);
-      if (out.changed) payload.replaceBytes(out.bytes, items);
-    } catch (err) {
-      return Promise.reject(err);
-    } finally {
-      this.meta = undefined;
-    }
-    this.settings.telemetry.processorOutgoing.inc(this.labels, items);
-    return this.next.consume(payload);
+      try {
+        return this.walker.walk(this.signal, bytes);
+      } finally {
+        this.meta = undefined;
+      }
+    });
   }
+
 }

@@ -5,15 +5,16 @@
  */
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
-import { PermanentError } from '../../src/core/errors.js';
 import type { Payload } from '../../src/core/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { AttrList, FIELD, KEEP, RequestWalker, encodeAnyValue, utf8 } from '../../src/otlp/wire-edit.js';
 import type { ResourceDetectionProcessorConfig } from './config.js';
 import { detect, type DetectOptions, type Detected } from './detectors.js';
+import { editAndForward, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
 
 export class ResourceDetectionProcessor implements Processor {
   private readonly labels: { processor: string; otel_signal: Signal };
+  private readonly wire: WireProcessorContext;
   private walker: RequestWalker | undefined;
   private keys: Uint8Array[] = [];
   private values: Uint8Array[] = [];
@@ -28,6 +29,7 @@ export class ResourceDetectionProcessor implements Processor {
     private readonly detectOptions: DetectOptions = {},
   ) {
     this.labels = { processor: settings.id.id, otel_signal: signal };
+    this.wire = { settings, signal, labels: this.labels, next };
   }
 
   async start(_host?: Host): Promise<void> {
@@ -69,20 +71,9 @@ export class ResourceDetectionProcessor implements Processor {
   }
 
   consume(payload: Payload): Promise<void> {
-    const tel = this.settings.telemetry;
-    let items: number;
-    let out: { bytes: Uint8Array; changed: boolean } | undefined;
-    try {
-      items = payload.itemCount;
-      out = this.walker?.walk(this.signal, payload.bytes);
-    } catch (err) {
-      return Promise.reject(new PermanentError(`resourcedetection ${this.settings.id.id}: cannot read the ${this.signal} request: ${(err as Error).message}`, { cause: err }));
-    }
-    tel.processorIncoming.inc(this.labels, items);
-    tel.processorOutgoing.inc(this.labels, items);
-    if (out?.changed) payload.replaceBytes(out.bytes, items);
-    return this.next.consume(payload);
+    return editAndForward(this.wire, payload, (bytes) => this.walker?.walk(this.signal, bytes));
   }
+
 
   async shutdown(): Promise<void> {}
 }
