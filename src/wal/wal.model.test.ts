@@ -2,7 +2,7 @@
  * Model-based property test: random sequences of append / read / ack / crash (optionally tearing the
  * unsynced tail) / clean reopen / corrupt-a-byte / flush against an in-memory model of what must hold.
  */
-import { mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -218,16 +218,28 @@ async function runScenario(policy: FsyncPolicy, cmds: Cmd[]): Promise<void> {
           if (candidates.length === 0) break;
           const target = candidates[c.pick % candidates.length]!;
           for (const f of await segmentFiles(dir)) {
-            const buf = await readFile(f);
-            const at = buf.indexOf(target.data);
-            if (at < 0 || target.data.length < 8) continue;
-            const start = at - 18 - target.meta.length;
-            if (start < 0) continue;
-            const pos = start + (c.at % (at + target.data.length - start));
-            buf[pos]! ^= c.xor;
-            await writeFile(f, buf);
-            target.corrupted = true;
-            break;
+            // The WAL's checkpoint deletes a fully acknowledged segment in the background, so a listed
+            // file may be gone by now; it is patched in place ('r+' never creates it again).
+            let fh: Awaited<ReturnType<typeof open>>;
+            try {
+              fh = await open(f, 'r+');
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+              throw err;
+            }
+            try {
+              const buf = await fh.readFile();
+              const at = buf.indexOf(target.data);
+              if (at < 0 || target.data.length < 8) continue;
+              const start = at - 18 - target.meta.length;
+              if (start < 0) continue;
+              const pos = start + (c.at % (at + target.data.length - start));
+              await fh.write(Buffer.from([buf[pos]! ^ c.xor]), 0, 1, pos);
+              target.corrupted = true;
+              break;
+            } finally {
+              await fh.close();
+            }
           }
           break;
         }
