@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
+import { killGatewayChild, scrapeMetric, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
 
 let dir: string;
 let sink: Sink;
@@ -21,10 +21,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (gateway && gateway.child.exitCode === null && gateway.child.signalCode === null) {
-    gateway.child.kill('SIGKILL');
-    await gateway.exited;
-  }
+  await killGatewayChild(gateway);
   await sink.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -34,35 +31,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('WAL disk budget', () => {
   it('refuses retryably when max_size_mib is full, never crashes, and delivers everything acked afterwards', async () => {
     gateway = await startGatewayChild(
-      `
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  otlphttp:
-    endpoint: ${sink.httpUrl}
-    compression: none
-    sending_queue:
-      storage: wal
-      directory: ${join(dir, 'wal')}
-      max_size_mib: 1
-      queue_size: 100000
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlphttp]
-  telemetry:
-    logs:
-      level: info
-    metrics:
-      address: 127.0.0.1:0
-`,
+      walQueueGatewayConfig(sink.httpUrl, join(dir, 'wal'), '      max_size_mib: 1\n      queue_size: 100000'),
       join(dir, 'gateway.yaml'),
     );
     const g = gateway;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen, type LoadgenResult } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { scrapeMetric, startGatewayChild, TcpProxy, type GatewayChild } from './helpers/gateway-child.js';
+import { killGatewayChild, scrapeMetric, startGatewayChild, TcpProxy, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
 
 let dir: string;
 let sink: Sink;
@@ -18,37 +18,7 @@ let proxy: TcpProxy;
 let gateway: GatewayChild | undefined;
 
 function config(sinkUrl: string): string {
-  return `
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  otlphttp:
-    endpoint: ${sinkUrl}
-    compression: none
-    sending_queue:
-      storage: wal
-      directory: ${join(dir, 'wal')}
-      queue_size: 100000
-      num_consumers: 32
-      fsync: interval
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-      max_elapsed_time: 0
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlphttp]
-  telemetry:
-    logs:
-      level: info
-    metrics:
-      address: 127.0.0.1:0
-`;
+  return walQueueGatewayConfig(sinkUrl, join(dir, 'wal'), '      queue_size: 100000\n      num_consumers: 32\n      fsync: interval', '      max_elapsed_time: 0');
 }
 
 beforeAll(async () => {
@@ -59,10 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (gateway && gateway.child.exitCode === null && gateway.child.signalCode === null) {
-    gateway.child.kill('SIGKILL');
-    await gateway.exited;
-  }
+  await killGatewayChild(gateway);
   await proxy.close();
   await sink.close();
   await rm(dir, { recursive: true, force: true });

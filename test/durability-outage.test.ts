@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { rssOf, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
+import { killGatewayChild, rssOf, scrapeMetric, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
 
 const MiB = 1024 * 1024;
 let dir: string;
@@ -23,10 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (gateway && gateway.child.exitCode === null && gateway.child.signalCode === null) {
-    gateway.child.kill('SIGKILL');
-    await gateway.exited;
-  }
+  await killGatewayChild(gateway);
   await sink.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -36,35 +33,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('downstream outage with a WAL queue', () => {
   it('keeps accepting with bounded memory while the sink is down, then drains with zero loss', async () => {
     gateway = await startGatewayChild(
-      `
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  otlphttp:
-    endpoint: ${sink.httpUrl}
-    compression: none
-    sending_queue:
-      storage: wal
-      directory: ${join(dir, 'wal')}
-      queue_size: 1000000
-      num_consumers: 10
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlphttp]
-  telemetry:
-    logs:
-      level: info
-    metrics:
-      address: 127.0.0.1:0
-`,
+      walQueueGatewayConfig(sink.httpUrl, join(dir, 'wal'), '      queue_size: 1000000\n      num_consumers: 10'),
       join(dir, 'gateway.yaml'),
     );
     const g = gateway;

@@ -2,12 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { create, equals, toBinary, type DescMessage } from '@bufbuild/protobuf';
-import type { Consumer } from '../../src/core/consumer.js';
 import { Payload } from '../../src/core/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { decodeRequest, REQUEST_SCHEMA, type RequestMessage } from '../../src/otlp/codec.js';
 import { applyActionsToMessages, compileActions } from '../../src/otlp/attr-actions.js';
-import { counterValue, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { arbRequest, forEachRecordAttributes } from '../../test/helpers/otlp-arbitraries.js';
 import { AnyValueSchema, InstrumentationScopeSchema, KeyValueSchema, type AnyValue, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { ExportLogsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
@@ -15,13 +14,6 @@ import { ExportTraceServiceRequestSchema } from '../../proto/gen/opentelemetry/p
 import { ExportMetricsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import { attributesProcessorFactory } from './factory.js';
 
-class Sink implements Consumer {
-  readonly got: Payload[] = [];
-  consume(p: Payload): Promise<void> {
-    this.got.push(p);
-    return Promise.resolve();
-  }
-}
 
 const settingsList: ReturnType<typeof testSettings>[] = [];
 afterEach(() => {
@@ -39,7 +31,7 @@ function make(raw: Record<string, unknown>, signal: Signal = 'logs') {
   expect(issues).toEqual([]);
   const settings = testSettings('attributes/test', 'processor');
   settingsList.push(settings);
-  const sink = new Sink();
+  const sink = new RecordingConsumer();
   const proc = attributesProcessorFactory.create(settings, cfg, signal, sink);
   return { proc, sink, settings };
 }
@@ -299,8 +291,8 @@ describe('attributes processor config', () => {
     const { cfg } = parse({ actions: [{ key: 'a', action: 'delete' }], include: { match_type: 'strict', span_names: ['x'] } });
     const settings = testSettings('attributes/x', 'processor');
     settingsList.push(settings);
-    expect(() => attributesProcessorFactory.create(settings, cfg, 'logs', new Sink())).toThrow(/span_names cannot be used in a logs pipeline/);
-    expect(() => attributesProcessorFactory.create(settings, cfg, 'traces', new Sink())).not.toThrow();
+    expect(() => attributesProcessorFactory.create(settings, cfg, 'logs', new RecordingConsumer())).toThrow(/span_names cannot be used in a logs pipeline/);
+    expect(() => attributesProcessorFactory.create(settings, cfg, 'traces', new RecordingConsumer())).not.toThrow();
   });
 
   it('is skippable under pressure', () => {

@@ -1,20 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Consumer } from '../../src/core/consumer.js';
 import { Payload } from '../../src/core/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { decodeRequest, requestFromJson } from '../../src/otlp/codec.js';
-import { counterValue, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { filterProcessorFactory } from './factory.js';
 import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
 
-class Downstream implements Consumer {
-  readonly got: Payload[] = [];
-  consume(p: Payload): Promise<void> {
-    this.got.push(p);
-    return Promise.resolve();
-  }
-}
 
 const settingsList: ReturnType<typeof testSettings>[] = [];
 afterEach(() => {
@@ -31,7 +23,7 @@ function make(raw: Record<string, unknown>, signal: Signal, settings = testSetti
   const { cfg, issues } = parse(raw);
   expect(issues).toEqual([]);
   if (!settingsList.includes(settings)) settingsList.push(settings);
-  const down = new Downstream();
+  const down = new RecordingConsumer();
   const proc = filterProcessorFactory.create(settings, cfg, signal, down);
   return { proc, down, settings };
 }

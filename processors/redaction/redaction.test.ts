@@ -2,21 +2,13 @@ import nodeCrypto from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
-import type { Consumer } from '../../src/core/consumer.js';
 import { Payload } from '../../src/core/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { decodeRequest, requestFromJson } from '../../src/otlp/codec.js';
-import { counterValue, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { redactionProcessorFactory } from './factory.js';
 import { goReplaceAll } from './redactor.js';
 
-class Downstream implements Consumer {
-  readonly got: Payload[] = [];
-  consume(p: Payload): Promise<void> {
-    this.got.push(p);
-    return Promise.resolve();
-  }
-}
 
 const settingsList: ReturnType<typeof testSettings>[] = [];
 afterEach(() => {
@@ -29,7 +21,7 @@ function make(raw: Record<string, unknown>, signal: Signal = 'logs') {
   expect(issues).toEqual([]);
   const settings = testSettings('redaction', 'processor');
   settingsList.push(settings);
-  const down = new Downstream();
+  const down = new RecordingConsumer();
   const proc = redactionProcessorFactory.create(settings, cfg, signal, down);
   return { proc, down, settings };
 }

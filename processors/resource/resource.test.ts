@@ -1,22 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { create, toBinary } from '@bufbuild/protobuf';
-import type { Consumer } from '../../src/core/consumer.js';
 import { Payload } from '../../src/core/payload.js';
 import { SIGNALS } from '../../src/core/signal.js';
 import { forEachField } from '../../src/core/wire.js';
 import { decodeRequest } from '../../src/otlp/codec.js';
-import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { ExportLogsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import { resourceProcessorFactory } from './factory.js';
 
-class Sink implements Consumer {
-  readonly got: Payload[] = [];
-  consume(p: Payload): Promise<void> {
-    this.got.push(p);
-    return Promise.resolve();
-  }
-}
 
 const settingsList: ReturnType<typeof testSettings>[] = [];
 afterEach(() => {
@@ -29,7 +21,7 @@ function make(raw: Record<string, unknown>, signal: (typeof SIGNALS)[number] = '
   expect(issues).toEqual([]);
   const settings = testSettings('resource/test', 'processor');
   settingsList.push(settings);
-  const sink = new Sink();
+  const sink = new RecordingConsumer();
   return { proc: resourceProcessorFactory.create(settings, cfg, signal, sink), sink, settings };
 }
 

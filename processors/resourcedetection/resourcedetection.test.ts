@@ -2,22 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Consumer } from '../../src/core/consumer.js';
 import { Payload } from '../../src/core/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { decodeRequest, requestFromJson, requestMessageToJson } from '../../src/otlp/codec.js';
-import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { hostArch, osType, parseResourceAttributes, readMachineId, type DetectOptions } from './detectors.js';
 import { resourceDetectionProcessorFactory } from './factory.js';
 import { ResourceDetectionProcessor } from './resourcedetection-processor.js';
 
-class Downstream implements Consumer {
-  readonly got: Payload[] = [];
-  consume(p: Payload): Promise<void> {
-    this.got.push(p);
-    return Promise.resolve();
-  }
-}
 
 let dir: string;
 beforeAll(async () => {
@@ -37,7 +29,7 @@ async function make(raw: Record<string, unknown>, opts: DetectOptions, signal: S
   expect(issues).toEqual([]);
   const settings = testSettings('resourcedetection', 'processor');
   settingsList.push(settings);
-  const down = new Downstream();
+  const down = new RecordingConsumer();
   const proc = new ResourceDetectionProcessor(settings, cfg, signal, down, opts);
   await proc.start();
   return { proc, down, settings };
@@ -185,7 +177,7 @@ describe('resourcedetection processor', () => {
     settingsList.push(settings);
     const idFile = path.join(dir, 'slow-id');
     await writeFile(idFile, 'x'.repeat(1 << 20));
-    const proc = new ResourceDetectionProcessor(settings, cfg, 'logs', new Downstream(), { machineIdPaths: [idFile] });
+    const proc = new ResourceDetectionProcessor(settings, cfg, 'logs', new RecordingConsumer(), { machineIdPaths: [idFile] });
     await expect(proc.start()).rejects.toThrow(/timeout/);
   });
 
@@ -195,7 +187,7 @@ describe('resourcedetection processor', () => {
     try {
       const settings = testSettings('resourcedetection', 'processor');
       settingsList.push(settings);
-      const down = new Downstream();
+      const down = new RecordingConsumer();
       const proc = resourceDetectionProcessorFactory.create(settings, resourceDetectionProcessorFactory.config.defaults(), 'logs', down);
       await proc.start({ reportFatalError: () => {} });
       await proc.consume(new Payload('logs', makeLogsRequest(1, 1)));

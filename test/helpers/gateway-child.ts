@@ -120,3 +120,47 @@ export class TcpProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/**
+ * The durability tests' gateway: OTLP/HTTP in, one otlphttp exporter with a WAL sending queue out.
+ * `queue` and `retry` are extra YAML lines (already indented) for sending_queue and retry_on_failure.
+ */
+export function walQueueGatewayConfig(sinkUrl: string, walDir: string, queue: string, retry = ''): string {
+  return `
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  otlphttp:
+    endpoint: ${sinkUrl}
+    compression: none
+    sending_queue:
+      storage: wal
+      directory: ${walDir}
+${queue}
+    retry_on_failure:
+      initial_interval: 100ms
+      max_interval: 500ms
+${retry}
+service:
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [otlphttp]
+  telemetry:
+    logs:
+      level: info
+    metrics:
+      address: 127.0.0.1:0
+`;
+}
+
+/** SIGKILLs a gateway child still running (test cleanup). */
+export async function killGatewayChild(gateway: GatewayChild | undefined): Promise<void> {
+  if (gateway && gateway.child.exitCode === null && gateway.child.signalCode === null) {
+    gateway.child.kill('SIGKILL');
+    await gateway.exited;
+  }
+}

@@ -13,6 +13,8 @@ import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { Logger, type LogSink } from '../../src/telemetry/logger.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { parseComponentId, type ComponentKind, type CreateSettings } from '../../src/core/component.js';
+import type { Consumer } from '../../src/core/consumer.js';
+import type { Payload } from '../../src/core/payload.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Requests
@@ -371,4 +373,13 @@ export async function counterValue(telemetry: Telemetry, name: string, labels: R
   const data = await m.get();
   const v = data.values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
   return v?.value ?? 0;
+}
+
+/** The next stage of a processor under test: keeps every payload it is given and accepts it. */
+export class RecordingConsumer implements Consumer {
+  readonly got: Payload[] = [];
+  consume(p: Payload): Promise<void> {
+    this.got.push(p);
+    return Promise.resolve();
+  }
 }
