@@ -13,6 +13,9 @@ import { Telemetry } from '../telemetry/telemetry.js';
 import { BypassStage } from '../somatic/bypass.js';
 import { TelemetryServer } from '../telemetry/server.js';
 import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.js';
+import { somaticRuntimeOf } from '../somatic/index.js';
+import v8 from 'node:v8';
+import { governHeapGrowth } from './heap-growth.js';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -37,6 +40,8 @@ export class Service {
   /** Samples the registry once a second for the /status page; runs only while the metrics port serves. */
   private status: StatusSampler | undefined;
   private stopping: Promise<void> | undefined;
+  /** Hands the old-generation limit back to V8 (see heap-growth.ts). */
+  private releaseHeapGrowth: (() => void) | undefined;
 
   constructor(private readonly config: ValidatedConfig, private readonly opts: ServiceOptions = {}) {
     this.logger = opts.logger ?? new Logger(config.service.telemetry.logs.level);
@@ -147,6 +152,10 @@ export class Service {
       throw err;
     }
     this.status?.start();
+    // The memory budget the governor's slack must fit: the somatic memory limit, else V8's own heap limit.
+    const somatic = somaticRuntimeOf(this.telemetry);
+    const heapLimit = v8.getHeapStatistics().heap_size_limit;
+    this.releaseHeapGrowth = governHeapGrowth(this, () => somatic?.settings.memoryLimitBytes ?? heapLimit);
     this.telemetry.health = 'serving';
     this.logger.info('gateway started', {
       pipelines: this.config.service.pipelines.map((p) => p.id),
@@ -186,6 +195,7 @@ export class Service {
     }
     await this.status?.stop();
     await this.telemetryServer?.close();
+    this.releaseHeapGrowth?.();
     this.telemetry.health = 'stopped';
     this.telemetry.close();
     this.logger.info('gateway stopped');

@@ -23,10 +23,13 @@ export interface GatewayChild {
   exited: Promise<[number | null, NodeJS.Signals | null]>;
 }
 
-/** Writes `yaml` to `file` and starts the gateway on it; resolves once the receiver and metrics listen. */
-export async function startGatewayChild(yaml: string, file: string): Promise<GatewayChild> {
+/**
+ * Writes `yaml` to `file` and starts the gateway on it (with `nodeArgs` before the script, e.g. V8 flags);
+ * resolves once the receiver and metrics listen.
+ */
+export async function startGatewayChild(yaml: string, file: string, nodeArgs: readonly string[] = []): Promise<GatewayChild> {
   await writeFile(file, yaml);
-  const child = spawn(process.execPath, [BIN, '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, BIN, '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   child.stderr!.setEncoding('utf8');
