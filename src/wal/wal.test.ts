@@ -247,6 +247,31 @@ describe('WriteAheadLog', () => {
     });
   }
 
+  it('interval mode: an append on an idle log syncs at once, not after a window', async () => {
+    const wal = await openWal({ segmentSizeBytes: 1 << 20, fsync: 'interval', fsyncIntervalMs: 2000 });
+    const t0 = performance.now();
+    await wal.append(rec(1, 64));
+    // Waiting out the window would take 2 s; an fdatasync here takes milliseconds.
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(wal.syncCount).toBe(1);
+    await wal.close();
+  });
+
+  it('interval mode: a steady stream of appends shares at most one fdatasync per window', async () => {
+    const wal = await openWal({ segmentSizeBytes: 1 << 22, fsync: 'interval', fsyncIntervalMs: 50 });
+    const t0 = performance.now();
+    let n = 0;
+    // One append per event-loop turn for ~500 ms: a sync each would be hundreds.
+    while (performance.now() - t0 < 500) {
+      await Promise.race([wal.append(rec(n++, 64)), new Promise((r) => setImmediate(r))]);
+    }
+    await wal.append(rec(n++, 64));
+    const elapsed = performance.now() - t0;
+    expect(n).toBeGreaterThan(50);
+    expect(wal.syncCount).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 1);
+    await wal.close();
+  });
+
   it('groups concurrent appends into few fsyncs in interval mode', async () => {
     const wal = await openWal({ segmentSizeBytes: 1 << 20, fsync: 'interval', fsyncIntervalMs: 5 });
     const t0 = Date.now();

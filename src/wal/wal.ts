@@ -52,7 +52,11 @@ export interface WalOptions {
   segmentSizeBytes?: number;
   /** Disk budget for all segments (default 1 GiB). When reached, appends reject with RetryableError. */
   maxSizeBytes?: number;
-  /** 'always': fdatasync each write group; 'interval' (default): one fdatasync per window; 'never'. */
+  /**
+   * 'always': fdatasync each write group; 'interval' (default): at most one fdatasync per window, shared by
+   * every append written meanwhile (an append on an idle log syncs at once; under load it waits at most
+   * one window); 'never'.
+   */
   fsync?: FsyncPolicy;
   /** Group-commit window for fsync 'interval' (default 10 ms). */
   fsyncIntervalMs?: number;
@@ -165,6 +169,9 @@ export class WriteAheadLog {
   private forceSync = 0;
   private needRoll = false;
   private syncTimer: NodeJS.Timeout | undefined;
+  /** performance.now() when the last fdatasync started (interval policy: the next may start a window later). */
+  private lastSyncStart = -Infinity;
+  private syncs = 0;
 
   private bytesOnDisk = 0;
   private pending = 0;
@@ -349,11 +356,25 @@ export class WriteAheadLog {
       this.qCrc.push(dataCrc);
       this.qResolve.push(resolve);
       this.qReject.push(reject);
-      if (this.policy === 'interval' && this.syncTimer === undefined) {
-        this.syncTimer = setTimeout(this.onSyncTimer, this.intervalMs);
-      }
+      if (this.policy === 'interval') this.scheduleSync();
       this.kick();
     });
+  }
+
+  /**
+   * Interval policy: the next fdatasync starts a window after the last one started, or at once when that
+   * is already past (an idle log does not make a lone append wait out a window).
+   */
+  private scheduleSync(): void {
+    if (this.syncTimer !== undefined || this.syncDue) return;
+    const wait = this.lastSyncStart + this.intervalMs - performance.now();
+    if (wait <= 0) this.syncDue = true;
+    else this.syncTimer = setTimeout(this.onSyncTimer, wait);
+  }
+
+  /** fdatasyncs done so far (telemetry and tests). */
+  get syncCount(): number {
+    return this.syncs;
   }
 
   private readonly onSyncTimer = (): void => {
@@ -485,10 +506,8 @@ export class WriteAheadLog {
       this.uResolve.push(resolvers[i]!);
       this.uReject.push(rejecters[i]!);
     }
-    // The window's timer may already have fired (its sync went first); these records need the next one.
-    if (this.policy === 'interval' && this.syncTimer === undefined && !this.syncDue) {
-      this.syncTimer = setTimeout(this.onSyncTimer, this.intervalMs);
-    }
+    // The window's sync may already have gone (it goes before writes); these records need the next one.
+    if (this.policy === 'interval') this.scheduleSync();
   }
 
   /** fdatasyncs the active segment and resolves every append written before the sync started. */
@@ -501,6 +520,8 @@ export class WriteAheadLog {
     this.uResolve = [];
     this.uReject = [];
     if (upTo === seg.durable && resolvers.length === 0) return;
+    this.lastSyncStart = performance.now();
+    this.syncs++;
     try {
       await this.activeFh.datasync();
     } catch (err) {
