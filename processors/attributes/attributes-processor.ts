@@ -93,7 +93,7 @@ export class AttributesProcessor implements Processor {
       if (excl && this.exclRes && this.exclScope && excl.matchRecord(rec, attrs)) return KEEP;
     }
     applyActions(this.actions, attrs, this.meta);
-    return attrs.build() ?? KEEP;
+    return this.walker.replaceRecord(attrs);
   }
 
   async start(_host?: Host): Promise<void> {}

@@ -130,6 +130,73 @@ describe('RequestWalker + AttrList: wire edits equal decode -> edit -> encode', 
     });
   }
 
+  it('mixes kept, dropped and rebuilt records (replaceRecord runs) with pruning in one walk', () => {
+    const attrs = new AttrList();
+    for (const signal of SIGNALS) {
+      fc.assert(
+        fc.property(
+          arbRequest(signal),
+          arbActions,
+          fc.array(fc.constantFrom('keep', 'drop', 'edit'), { minLength: 1, maxLength: 12 }),
+          fc.boolean(),
+          (req, list, pattern, prune) => {
+            const actions = compile(list);
+            const bytes = enc(signal, req);
+            let n = 0;
+            const walker: RequestWalker = new RequestWalker(
+              {
+                record: (rec) => {
+                  const what = pattern[n++ % pattern.length];
+                  if (what === 'drop') return DROP;
+                  if (what === 'keep') return KEEP;
+                  applyActions(actions, attrs.load(rec.buf, rec.start, rec.end, rec.attrField), META);
+                  return walker.replaceRecord(attrs);
+                },
+              },
+              { pruneEmpty: prune },
+            );
+            const out = walker.walk(signal, bytes);
+            // Reference on messages: the same decision per record, in order.
+            const expected = decodeRequest(signal, bytes);
+            let m = 0;
+            const decisions: string[] = [];
+            forEachRecordAttributes(signal, expected, (kvs) => {
+              const what = pattern[m++ % pattern.length]!;
+              decisions.push(what);
+              if (what === 'edit') applyActionsToMessages(actions, kvs, META);
+            });
+            let d = 0;
+            const keep = () => decisions[d++] !== 'drop';
+            const msg = expected as unknown as Record<string, { [k: string]: unknown }[]>;
+            const rxKey = signal === 'logs' ? 'resourceLogs' : signal === 'traces' ? 'resourceSpans' : 'resourceMetrics';
+            const sxKey = signal === 'logs' ? 'scopeLogs' : signal === 'traces' ? 'scopeSpans' : 'scopeMetrics';
+            const recKey = signal === 'logs' ? 'logRecords' : 'spans';
+            let rxs = msg[rxKey]!;
+            for (const rx of rxs) {
+              let sxs = rx[sxKey] as { [k: string]: unknown }[];
+              for (const sx of sxs) {
+                if (signal === 'metrics') {
+                  let ms = sx.metrics as { data: { case?: string; value?: { dataPoints: unknown[] } } }[];
+                  for (const mt of ms) if (mt.data.case) mt.data.value!.dataPoints = mt.data.value!.dataPoints.filter(() => keep());
+                  if (prune) ms = ms.filter((mt) => mt.data.case !== undefined && mt.data.value!.dataPoints.length > 0);
+                  sx.metrics = ms;
+                } else sx[recKey] = (sx[recKey] as unknown[]).filter(() => keep());
+              }
+              if (prune) sxs = sxs.filter((sx) => (sx[signal === 'metrics' ? 'metrics' : recKey] as unknown[]).length > 0);
+              rx[sxKey] = sxs;
+            }
+            if (prune) rxs = rxs.filter((rx) => (rx[sxKey] as unknown[]).length > 0);
+            msg[rxKey] = rxs;
+            expect(same(signal, decodeRequest(signal, out.bytes), expected)).toBe(true);
+            expect(out.items).toBe(countItems(signal, out.bytes));
+            if (!out.changed) expect(out.bytes).toBe(bytes);
+          },
+        ),
+        { numRuns: 100 },
+      );
+    }
+  });
+
   it('drops records and prunes emptied containers like the collector filter', () => {
     for (const signal of SIGNALS) {
       fc.assert(

@@ -21,7 +21,9 @@
  *   never reads a scope), and SKIP keeps a container without visiting what is inside it.
  * - Replacement bytes are the new *content* of the message (no tag, no length): the walker frames them.
  *   They are copied before the next callback, so a visitor may return a view of a reused scratch buffer
- *   (AttrList.build() returns one).
+ *   (AttrList.build() returns one). A record hook that edited an AttrList can instead
+ *   `return walker.replaceRecord(attrs)`: the record is built straight into the walker (one copy fewer).
+ * - Runs of consecutive replaced records become one edit, so the output is assembled in large copies.
  * - A resource or scope absent from the wire is visited with `present = false` and an empty range at the
  *   start of its parent; returning bytes inserts it.
  * - `pruneEmpty` (filter semantics, as the collector's filter processor): after the visit, a metric with
@@ -223,7 +225,8 @@ export function copyBytes(src: Uint8Array, s: number, e: number, dst: Uint8Array
   const n = e - s;
   if (n < 128) {
     for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
-  } else dst.set(src.subarray(s, e), d);
+    // A plain Uint8Array view: Buffer#subarray goes through the species constructor (FastBuffer), ~2x dearer.
+  } else dst.set(new Uint8Array(src.buffer, src.byteOffset + s, n), d);
   return d + n;
 }
 
@@ -284,7 +287,9 @@ export const KEEP = 0;
 export const DROP = 1;
 /** Keep the container as is and do not visit what it holds. */
 export const SKIP = 2;
-export type VisitResult = typeof KEEP | typeof DROP | typeof SKIP | Uint8Array;
+/** Returned by a record hook that replaced its record with RequestWalker.replaceRecord. */
+export const REPLACED = 3;
+export type VisitResult = typeof KEEP | typeof DROP | typeof SKIP | typeof REPLACED | Uint8Array;
 
 export interface ResourceView {
   /** The whole request. */
@@ -363,9 +368,10 @@ export interface WalkResult {
   items: number;
 }
 
-const E_REPLACE = 0; // [start,end) -> tag + varint(len) + arena[off, off+len)
+const E_REPLACE = 0; // [start,end) -> arena[off, off+len) (framed: tag + varint(len) + content, one or more fields)
 const E_LENGTH = 1; // [start,end) -> varint(len)
 const E_DROP = 2; // [start,end) -> nothing
+const E_NOP = 3; // a container's length slot whose length did not change (start === end)
 
 const AS_BUFFER = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
@@ -383,13 +389,19 @@ export class RequestWalker {
   private eKind: number[] = [];
   private eStart: number[] = [];
   private eEnd: number[] = [];
-  private eTag: number[] = [];
   private eOff: number[] = [];
   private eLen: number[] = [];
   private arena: Buffer = Buffer.allocUnsafe(64 * 1024);
   private arenaLen = 0;
   private dropped = false;
   private kept = 0;
+  /** Replacements and drops pushed by this walk (length slots are not edits by themselves). */
+  private edits = 0;
+  // The record being visited, for replaceRecord.
+  private recFieldStart = 0;
+  private recEnd = 0;
+  private recTag = 0;
+  private recDelta = 0;
 
   private readonly rv: ResourceView;
   private readonly sv: ScopeView;
@@ -415,8 +427,9 @@ export class RequestWalker {
     this.rv.buf = this.sv.buf = this.mv.buf = this.recv.buf = buf;
     this.rv.signal = this.sv.signal = this.recv.signal = signal;
     this.recv.metric = signal === 'metrics' ? this.mv : undefined;
-    this.eKind.length = this.eStart.length = this.eEnd.length = this.eTag.length = this.eOff.length = this.eLen.length = 0;
+    this.eKind.length = this.eStart.length = this.eEnd.length = this.eOff.length = this.eLen.length = 0;
     this.arenaLen = 0;
+    this.edits = 0;
     this.items = 0;
     let delta = 0;
     let pos = 0;
@@ -437,53 +450,92 @@ export class RequestWalker {
       } else pos = skipField(buf, pos, end, tag);
     }
     const items = this.depth >= 4 ? this.items : -1;
-    if (this.eKind.length === 0) return { bytes, changed: false, items };
+    if (this.edits === 0) return { bytes, changed: false, items };
     return { bytes: this.assemble(end + delta), changed: true, items };
   }
 
   // --- edits
 
-  private pushReplace(start: number, end: number, tag: number, content: Uint8Array): number {
-    const len = content.length;
-    if (this.arenaLen + len > this.arena.length) {
-      // Grow, keeping what earlier edits wrote.
-      const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.arenaLen + len));
+  /** Makes room for n more bytes at arenaLen (keeping what earlier edits wrote); returns the arena. */
+  private reserveArena(n: number): Buffer {
+    if (this.arenaLen + n > this.arena.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.arenaLen + n));
       this.arena.copy(bigger, 0, 0, this.arenaLen);
       this.arena = bigger;
     }
-    this.arena.set(content, this.arenaLen);
-    this.eKind.push(E_REPLACE);
-    this.eStart.push(start);
-    this.eEnd.push(end);
-    this.eTag.push(tag);
-    this.eOff.push(this.arenaLen);
-    this.eLen.push(len);
-    this.arenaLen += len;
-    return varintSize(tag) + varintSize(len) + len - (end - start);
+    return this.arena;
   }
 
-  private pushLength(start: number, end: number, newLen: number): number {
-    this.eKind.push(E_LENGTH);
+  /** Writes a field's tag and length at the arena's end, with room for `len` content bytes; returns where the content goes. */
+  private frameField(tag: number, len: number): number {
+    const arena = this.reserveArena(varintSize(tag) + varintSize(len) + len);
+    return writeVarint(arena, writeVarint(arena, this.arenaLen, tag), len);
+  }
+
+  private pushReplace(start: number, end: number, tag: number, content: Uint8Array): number {
+    const off = this.arenaLen;
+    const p = this.frameField(tag, content.length);
+    this.arena.set(content, p);
+    return this.pushFramed(start, end, off, p + content.length - off);
+  }
+
+  /**
+   * Records that [start,end) becomes the framed bytes just written at arena[off, off+framed). Consecutive
+   * replaced siblings (a run of edited records) merge into one entry, so assembling copies the run at once.
+   * A merge never crosses a container: siblings in different containers have the containers' tags and
+   * lengths between them, so they are never adjacent.
+   */
+  private pushFramed(start: number, end: number, off: number, framed: number): number {
+    this.arenaLen = off + framed;
+    this.edits++;
+    const k = this.eKind.length - 1;
+    if (k >= 0 && this.eKind[k] === E_REPLACE && this.eEnd[k] === start && this.eOff[k]! + this.eLen[k]! === off) {
+      this.eEnd[k] = end;
+      this.eLen[k] += framed;
+    } else this.pushEntry(E_REPLACE, start, end, off, framed);
+    return framed - (end - start);
+  }
+
+  /**
+   * For a record hook: replaces the record being visited by `attrs`' edited content, built straight into
+   * the walker's arena (no intermediate copy). Returns REPLACED for the hook to return, or KEEP when the
+   * edits left the record as it was.
+   */
+  replaceRecord(attrs: AttrList): VisitResult {
+    const size = attrs.builtSize();
+    if (size < 0) return KEEP;
+    const off = this.arenaLen;
+    const p = this.frameField(this.recTag, size);
+    attrs.writeBuilt(this.arena, p, size);
+    this.recDelta = this.pushFramed(this.recFieldStart, this.recEnd, off, p + size - off);
+    return REPLACED;
+  }
+
+  /**
+   * Reserves, before a container's children are visited, the entry that may rewrite its length prefix
+   * (at lenStart), so edits stay in wire order; close() fills it in. Returns its index.
+   */
+  private lengthSlot(lenStart: number): number {
+    this.pushEntry(E_NOP, lenStart, lenStart, 0, 0);
+    return this.eKind.length - 1;
+  }
+
+  private pushEntry(kind: number, start: number, end: number, off: number, len: number): void {
+    this.eKind.push(kind);
     this.eStart.push(start);
     this.eEnd.push(end);
-    this.eTag.push(0);
-    this.eOff.push(0);
-    this.eLen.push(newLen);
-    return varintSize(newLen) - (end - start);
+    this.eOff.push(off);
+    this.eLen.push(len);
   }
 
   private pushDrop(start: number, end: number): number {
-    this.eKind.push(E_DROP);
-    this.eStart.push(start);
-    this.eEnd.push(end);
-    this.eTag.push(0);
-    this.eOff.push(0);
-    this.eLen.push(0);
+    this.edits++;
+    this.pushEntry(E_DROP, start, end, 0, 0);
     return start - end;
   }
 
   private truncate(mark: number): void {
-    this.eKind.length = this.eStart.length = this.eEnd.length = this.eTag.length = this.eOff.length = this.eLen.length = mark;
+    this.eKind.length = this.eStart.length = this.eEnd.length = this.eOff.length = this.eLen.length = mark;
   }
 
   /** Drops a whole field (discarding edits inside it), marks it dropped and returns its delta. */
@@ -493,10 +545,14 @@ export class RequestWalker {
     return this.pushDrop(fieldStart, ce);
   }
 
-  /** Closes a container: when its content changed, rewrites its length prefix. */
-  private close(delta: number, lenStart: number, cs: number, ce: number): number {
+  /** Closes a container: when its content changed size, its length slot rewrites the length prefix. */
+  private close(delta: number, slot: number, cs: number, ce: number): number {
     if (delta === 0) return 0;
-    return delta + this.pushLength(lenStart, cs, ce - cs + delta);
+    const newLen = ce - cs + delta;
+    this.eKind[slot] = E_LENGTH;
+    this.eEnd[slot] = cs;
+    this.eLen[slot] = newLen;
+    return delta + varintSize(newLen) - (cs - this.eStart[slot]!);
   }
 
   // --- levels
@@ -531,6 +587,7 @@ export class RequestWalker {
   private visitResourceX(index: number, fieldStart: number, lenStart: number, cs: number, ce: number): number {
     const rv = this.rv;
     const mark = this.eKind.length;
+    const slot = this.lengthSlot(lenStart);
     rv.index = index;
     rv.parentStart = cs;
     rv.parentEnd = ce;
@@ -569,12 +626,13 @@ export class RequestWalker {
       this.items += this.countRecords(cs, ce, 1);
     }
     this.dropped = false;
-    return this.close(delta, lenStart, cs, ce);
+    return this.close(delta, slot, cs, ce);
   }
 
   private visitScopeX(index: number, fieldStart: number, lenStart: number, cs: number, ce: number): number {
     const sv = this.sv;
     const mark = this.eKind.length;
+    const slot = this.lengthSlot(lenStart);
     sv.index = index;
     sv.parentStart = cs;
     sv.parentEnd = ce;
@@ -589,7 +647,7 @@ export class RequestWalker {
     if (res === SKIP || this.depth < 3) {
       if (this.depth >= 4) this.items += this.countRecords(cs, ce, 2);
       this.dropped = false;
-      return this.close(delta, lenStart, cs, ce);
+      return this.close(delta, slot, cs, ce);
     }
     const buf = this.buf;
     const want = lenTag(FIELD.records);
@@ -615,7 +673,7 @@ export class RequestWalker {
     }
     if (this.prune && keptChildren === 0) return this.dropField(mark, fieldStart, ce);
     this.dropped = false;
-    return this.close(delta, lenStart, cs, ce);
+    return this.close(delta, slot, cs, ce);
   }
 
   private visitMetric(index: number, fieldStart: number, lenStart: number, cs: number, ce: number): number {
@@ -632,6 +690,7 @@ export class RequestWalker {
       this.dropped = false;
       return 0;
     }
+    const slot = this.lengthSlot(lenStart);
     const buf = this.buf;
     let delta = 0;
     let pos = cs;
@@ -646,6 +705,7 @@ export class RequestWalker {
         const s = NEXT;
         const e = s + len;
         if (e > ce) throw new WireFormatError('metric data overruns its metric');
+        const dataSlot = this.lengthSlot(lenStart);
         // Gauge/Sum/...: data_points=1 inside; other fields (temporality, monotonic) are copied.
         let dDelta = 0;
         let p = s;
@@ -666,13 +726,13 @@ export class RequestWalker {
             p = pe;
           } else p = skipField(buf, p, e, t);
         }
-        delta += this.close(dDelta, lenStart, s, e);
+        delta += this.close(dDelta, dataSlot, s, e);
         pos = e;
       } else pos = skipField(buf, pos, ce, tag);
     }
     if (this.prune && kept === 0) return this.dropField(mark, fieldStart, ce);
     this.dropped = false;
-    return this.close(delta, lenStart, cs, ce);
+    return this.close(delta, slot, cs, ce);
   }
 
   private visitRecord(index: number, fieldStart: number, cs: number, ce: number, kind: RecordKind, attrField: number, field: number): number {
@@ -682,12 +742,16 @@ export class RequestWalker {
     rec.attrField = attrField;
     rec.start = cs;
     rec.end = ce;
+    this.recFieldStart = fieldStart;
+    this.recEnd = ce;
+    this.recTag = lenTag(field);
     const res = this.visitor.record ? this.visitor.record(rec) : KEEP;
     if (res === DROP) {
       this.dropped = true;
       return this.pushDrop(fieldStart, ce);
     }
     this.items++;
+    if (res === REPLACED) return this.recDelta;
     if (res instanceof Uint8Array) return this.pushReplace(fieldStart, ce, lenTag(field), res);
     return 0;
   }
@@ -734,11 +798,8 @@ export class RequestWalker {
       if (start > s) d = copyBytes(src, s, start, out, d);
       switch (this.eKind[i]) {
         case E_REPLACE: {
-          d = writeVarint(out, d, this.eTag[i]!);
-          const len = this.eLen[i]!;
-          d = writeVarint(out, d, len);
           const off = this.eOff[i]!;
-          d = copyBytes(this.arena, off, off + len, out, d);
+          d = copyBytes(this.arena, off, off + this.eLen[i]!, out, d);
           break;
         }
         case E_LENGTH:
@@ -1170,7 +1231,10 @@ export class AttrList {
   /** The raw bytes of a string or bytes value (a view, no copy). */
   rawBytes(i: number): Uint8Array {
     this.parse(i);
-    return this.valBuf[i]!.subarray(this.vDataS[i], this.vDataE[i]);
+    const b = this.valBuf[i]!;
+    const s = this.vDataS[i]!;
+    // A plain Uint8Array view (cheaper than Buffer#subarray's FastBuffer); hashed once per record.
+    return new Uint8Array(b.buffer, b.byteOffset + s, this.vDataE[i]! - s);
   }
 
   bool(i: number): boolean {
@@ -1347,15 +1411,23 @@ export class AttrList {
    * view of a scratch buffer reused by the next build(): hand it to the walker (which copies) or copy it.
    */
   build(): Uint8Array | undefined {
-    if (!this.changed) return undefined;
+    const size = this.builtSize();
+    if (size < 0) return undefined;
+    if (this.out.length < size) this.out = Buffer.allocUnsafe(Math.max(size, this.out.length * 2));
+    this.writeBuilt(this.out, 0, size);
+    return this.out.subarray(0, size);
+  }
+
+  /** Size of the edited content, or -1 when nothing changed (no edit, or edits that cancel out). */
+  builtSize(): number {
+    if (!this.changed) return -1;
     // Edits that cancel out (an insert then a delete of the same key) leave the message as it was.
     let net = false;
     for (let i = 0; i < this.length && !net; i++) {
       const st = this.st[i];
       net = st === ST_REPLACED || st === ST_APPENDED || (st === ST_REMOVED && this.kvStart[i]! >= 0);
     }
-    if (!net) return undefined;
-    // Size first, then one write pass.
+    if (!net) return -1;
     let size = this.end - this.start;
     const n = this.length;
     for (let i = 0; i < n; i++) {
@@ -1368,12 +1440,16 @@ export class AttrList {
       } else if (st === ST_REPLACED) size += framed - (this.kvEnd[i]! - this.kvStart[i]!);
       else size += framed;
     }
-    if (this.out.length < size) this.out = Buffer.allocUnsafe(Math.max(size, this.out.length * 2));
-    const out = this.out;
+    return size;
+  }
+
+  /** Writes the edited content (builtSize() bytes, passed as `size`) into out at p; returns the end. */
+  writeBuilt(out: Buffer, p: number, size: number): number {
+    const start = p;
+    const n = this.length;
     const src = this.buf;
     const tag = lenTag(this.field);
     let s = this.start;
-    let p = 0;
     for (let i = 0; i < n; i++) {
       const st = this.st[i];
       if (st === ST_ORIGINAL) continue;
@@ -1386,8 +1462,8 @@ export class AttrList {
     }
     p = copyBytes(src, s, this.end, out, p);
     for (let i = 0; i < n; i++) if (this.st[i] === ST_APPENDED) p = this.writeEntry(out, p, tag, i);
-    if (p !== size) throw new Error(`AttrList.build wrote ${p} bytes, expected ${size}`);
-    return out.subarray(0, p);
+    if (p - start !== size) throw new Error(`AttrList.build wrote ${p - start} bytes, expected ${size}`);
+    return p;
   }
 
   private writeEntry(out: Buffer, p: number, tag: number, i: number): number {

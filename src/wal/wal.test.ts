@@ -268,7 +268,8 @@ describe('WriteAheadLog', () => {
     await wal.append(rec(n++, 64));
     const elapsed = performance.now() - t0;
     expect(n).toBeGreaterThan(50);
-    expect(wal.syncCount).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 1);
+    // One at the start (idle log), then at most one per 50 ms window, one more for the last append.
+    expect(wal.syncCount).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 2);
     await wal.close();
   });
 
