@@ -218,14 +218,14 @@ export function writeVarint(out: Uint8Array, pos: number, n: number): number {
 }
 
 /**
- * Copies src[s:e] into dst at d; returns the position after. Short runs use a byte loop because
- * Buffer#copy and TypedArray#set of a subarray allocate a view per call (measurable per record).
+ * Copies src[s:e] into dst at d; returns the position after. Runs shorter than 48 bytes use a byte loop
+ * (~1.2 ns/byte here), longer ones TypedArray#set of a plain Uint8Array view (~60 ns whatever the size;
+ * Buffer#subarray and Buffer#copy cost more, through the FastBuffer species constructor).
  */
 export function copyBytes(src: Uint8Array, s: number, e: number, dst: Uint8Array, d: number): number {
   const n = e - s;
-  if (n < 128) {
+  if (n < 48) {
     for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
-    // A plain Uint8Array view: Buffer#subarray goes through the species constructor (FastBuffer), ~2x dearer.
   } else dst.set(new Uint8Array(src.buffer, src.byteOffset + s, n), d);
   return d + n;
 }
