@@ -15,7 +15,7 @@ import { applyActionsToMessages, compileActions } from '../dist/src/otlp/attr-ac
 import { resourceProcessorFactory } from '../dist/processors/resource/factory.js';
 import { attributesProcessorFactory } from '../dist/processors/attributes/factory.js';
 import { resourceDetectionProcessorFactory } from '../dist/processors/resourcedetection/factory.js';
-import { governHeapGrowth } from '../dist/src/service/heap-growth.js';
+import { governHeapGrowth } from '../dist/src/core/heap-growth.js';
 import v8 from 'node:v8';
 import { ExportLogsServiceRequestSchema } from '../dist/proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 
@@ -75,7 +75,7 @@ const ATTR_ACTIONS = [
   { key: 'user.email', action: 'hash' },
 ];
 
-// The old-generation headroom a running gateway gives V8 (src/service/heap-growth.ts, started by the
+// The old-generation headroom a running gateway gives V8 (src/core/heap-growth.ts, started by the
 // Service): each edited request is a new buffer, and without it V8 runs full GCs the gateway does not.
 const releaseHeapGrowth = governHeapGrowth({}, () => v8.getHeapStatistics().heap_size_limit);
 const telemetry = new Telemetry();

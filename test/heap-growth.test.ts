@@ -1,5 +1,5 @@
 /**
- * The heap-growth governor (src/service/heap-growth.ts) in a real gateway: the same OTLP/HTTP load through
+ * The heap-growth governor (src/core/heap-growth.ts) in a real gateway: the same OTLP/HTTP load through
  * a gateway child with the governor and through one started with --heap-growing-percent=0 (the user's
  * flag wins, so that child runs on V8's own limit). Request bodies churning through a small JS heap made
  * V8 run a full mark-compact every few dozen MB; with the governor those must become rare.

@@ -13,9 +13,9 @@ import { Telemetry } from '../telemetry/telemetry.js';
 import { BypassStage } from '../somatic/bypass.js';
 import { TelemetryServer } from '../telemetry/server.js';
 import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.js';
-import { somaticRuntimeOf } from '../somatic/index.js';
+import { GREEN, somaticRuntimeOf } from '../somatic/index.js';
 import v8 from 'node:v8';
-import { governHeapGrowth } from './heap-growth.js';
+import { governHeapGrowth } from '../core/heap-growth.js';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -155,7 +155,11 @@ export class Service {
     // The memory budget the governor's slack must fit: the somatic memory limit, else V8's own heap limit.
     const somatic = somaticRuntimeOf(this.telemetry);
     const heapLimit = v8.getHeapStatistics().heap_size_limit;
-    this.releaseHeapGrowth = governHeapGrowth(this, () => somatic?.settings.memoryLimitBytes ?? heapLimit);
+    this.releaseHeapGrowth = governHeapGrowth(
+      this,
+      () => somatic?.settings.memoryLimitBytes ?? heapLimit,
+      () => (somatic?.zone ?? GREEN) !== GREEN,
+    );
     this.telemetry.health = 'serving';
     this.logger.info('gateway started', {
       pipelines: this.config.service.pipelines.map((p) => p.id),

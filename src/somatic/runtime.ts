@@ -16,6 +16,8 @@
  *    2 %/s while the sensors are calm, so a stale one is re-probed now and then.
  */
 import { Counter, Gauge } from 'prom-client';
+import { collectGarbage } from '../core/gc.js';
+import { refreshHeapGrowth } from '../core/heap-growth.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { AdmissionGate } from './gate.js';
@@ -76,6 +78,9 @@ const THRESHOLD_OF: Record<SensorName, ThresholdKey> = {
   exporter_queue: 'exporter_queue',
   wal: 'wal',
 };
+
+/** Least time between two collections forced because memory held the gate shut while nothing moved. */
+const STALL_COLLECT_INTERVAL_MS = 1000;
 
 /** The ceiling rises this much per second while the sensors say the lower zone would do. */
 const CEILING_CREEP_PER_SEC = 0.02;
@@ -149,6 +154,8 @@ export class SomaticRuntime {
   private readonly zoneGauge: Gauge<string>;
   private readonly transitions: Counter<string>;
   private readonly zoneSeconds: Counter<string>;
+  private readonly stallCollections: Counter<string>;
+  private lastStallCollect = -Infinity;
   private readonly sensorGauge: Gauge<string>;
 
   constructor(
@@ -181,6 +188,11 @@ export class SomaticRuntime {
       name: 'gophership_somatic_transitions',
       help: 'Zone transitions, by the sensor that caused each',
       labelNames: ['sensor', 'from', 'to'],
+      registers,
+    });
+    this.stallCollections = new Counter({
+      name: 'gophership_somatic_stall_collections_total',
+      help: 'Full GCs forced because memory held the admission gate or the zone while nothing was admitted',
       registers,
     });
     this.zoneSeconds = new Counter({ name: 'gophership_somatic_zone_seconds', help: 'Seconds spent in each zone', labelNames: ['zone'], registers });
@@ -287,6 +299,7 @@ export class SomaticRuntime {
     this.zoneSeconds.inc({ zone: ZONE_NAMES[this.zone] }, dt / 1000);
 
     const gate = this.gate;
+    const admittedSinceLastCheck = gate.admittedTotal !== this.lastAdmitted;
     const alpha = 1 - Math.exp(-dt / RATE_TAU_MS);
     this.intakeRate += alpha * (((gate.admittedTotal - this.lastAdmitted) * 1000) / dt - this.intakeRate);
     gate.drainRate += alpha * (((gate.releasedTotal - this.lastReleased) * 1000) / dt - gate.drainRate);
@@ -334,6 +347,17 @@ export class SomaticRuntime {
     // The gate's cap: what was in flight now plus the memory headroom now (see gate.ts).
     const headroom = this.settings.memoryLimitBytes * this.settings.admitMemoryRatio - this.memory.rssBytes;
     gate.cap = Math.min(gate.budget, gate.inFlight + Math.max(0, headroom));
+
+    // After an overload the garbage it left (request bodies nobody references) keeps RSS and the heap
+    // sensor high until V8 collects, and V8 collects only when something allocates: with the gate shut by
+    // that very memory, nothing does, and the zone and the gate would stay shut for good. So when memory
+    // is what holds them and nothing was admitted or is in flight, collect now (at most once a second);
+    // the next check reads what is really live.
+    const memoryHolds = headroom <= 0 || this.values.heap >= thresholds.heap.yellow * leaveRatio;
+    if (memoryHolds && !admittedSinceLastCheck && gate.inFlight === 0 && now - this.lastStallCollect >= STALL_COLLECT_INTERVAL_MS) {
+      this.lastStallCollect = now;
+      if (collectGarbage()) this.stallCollections.inc();
+    }
 
     if (this.settings.forceZone === undefined) {
       const zone = this.zone;
@@ -390,6 +414,8 @@ export class SomaticRuntime {
     this.zone = to;
     this.enteredAt = now;
     this.zoneGauge.set(to);
+    // Out of Green, memory matters more than CPU: V8's own (tighter) old-generation limit applies again.
+    refreshHeapGrowth();
     this.transitions.inc({ sensor, from: ZONE_NAMES[from], to: ZONE_NAMES[to] });
     const fields = {
       from: ZONE_NAMES[from],

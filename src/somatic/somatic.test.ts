@@ -214,6 +214,37 @@ describe('admission gate', () => {
     telemetry.close();
   });
 
+  it('collects garbage when memory holds the gate shut and nothing moves, at most once a second', async () => {
+    const telemetry = new Telemetry();
+    // A limit below the current RSS: no headroom, the gate admits nothing.
+    const rt = new SomaticRuntime(settings({ memoryLimitBytes: process.memoryUsage.rss() / 2, inflightBudgetBytes: 2 ** 30 }), telemetry, silentLogger);
+    const collections = async () => Number(/stall_collections_total (\d+)/.exec(await metric(telemetry, 'gophership_somatic_stall_collections_total'))?.[1] ?? -1);
+    let now = 5_000_000;
+    rt.check(now);
+    expect(rt.gate.tryAcquire(1024)).toBe(false);
+    expect(await collections()).toBe(1);
+    rt.check((now += 100));
+    expect(await collections()).toBe(1); // not again within a second
+    rt.check((now += 1000));
+    expect(await collections()).toBe(2);
+    // While requests are admitted (something allocates, so V8 collects by itself) it leaves V8 alone.
+    rt.gate.admittedTotal += 4096;
+    rt.check((now += 1000));
+    expect(await collections()).toBe(2);
+    rt.release();
+    telemetry.close();
+  });
+
+  it('does not collect while memory has headroom', async () => {
+    const telemetry = new Telemetry();
+    const rt = new SomaticRuntime(settings({ memoryLimitBytes: 64 * 2 ** 30, inflightBudgetBytes: 2 ** 30 }), telemetry, silentLogger);
+    rt.check(5_000_000);
+    rt.check(5_002_000);
+    expect(await metric(telemetry, 'gophership_somatic_stall_collections_total')).toMatch(/stall_collections_total 0/);
+    rt.release();
+    telemetry.close();
+  });
+
   it('estimates Retry-After from the drain rate within 1..30 s', () => {
     const g = new AdmissionGate(1000);
     g.inFlight = 10_000;

@@ -10,10 +10,11 @@
  *
  * So, while the live heap is small, the governor asks V8 for a growth factor that leaves a fixed absolute
  * slack above it (`--heap-growing-percent`, read by V8 each time it recomputes the limit): at most
- * SLACK_BYTES (and never more than an eighth of the memory budget) of extra heap before a full GC, instead
- * of a factor of the heap. Once the heap is larger than that slack the flag is cleared and V8's own
- * heuristics decide again. A user who sets --heap-growing-percent themselves (NODE_OPTIONS or the node
- * command line) keeps their value: the governor then does nothing.
+ * SLACK_BYTES (and never more than a sixteenth of the memory budget) of extra heap before a full GC,
+ * instead of a factor of the heap. Once the heap is larger than that slack, or while a service is under
+ * pressure (somatic zone Yellow or Red: memory matters more than CPU then), the flag is cleared and V8's
+ * own heuristics decide again. A user who sets --heap-growing-percent themselves (NODE_OPTIONS or the
+ * node command line) keeps their value: the governor then does nothing.
  */
 import v8 from 'node:v8';
 
@@ -31,7 +32,7 @@ const INTERVAL_MS = 1000;
  * heuristics) when the heap is too large for a fixed slack to matter.
  */
 export function growthPercentFor(heapUsed: number, budgetBytes: number): number {
-  const slack = Math.min(SLACK_BYTES, budgetBytes / 8);
+  const slack = Math.min(SLACK_BYTES, budgetBytes / 16);
   const percent = Math.round((100 * slack) / Math.max(heapUsed, 1));
   if (percent < MIN_PERCENT) return 0;
   return Math.min(percent, MAX_PERCENT);
@@ -43,15 +44,26 @@ function userSetGrowth(): boolean {
   return process.execArgv.some((a) => flag.test(a)) || flag.test(process.env.NODE_OPTIONS ?? '');
 }
 
+interface Governed {
+  /** The memory budget the slack must fit in. */
+  budgetBytes(): number;
+  /** True while the service is under pressure: then V8's own limit applies. */
+  underPressure(): boolean;
+}
+
 /** One governor per process; every running service registers the memory budget it must respect. */
-const budgets = new Map<object, () => number>();
+const budgets = new Map<object, Governed>();
 let timer: NodeJS.Timeout | undefined;
 let applied = 0;
 
 function apply(): void {
   let budget = Infinity;
-  for (const b of budgets.values()) budget = Math.min(budget, b());
-  const percent = budgets.size === 0 ? 0 : growthPercentFor(v8.getHeapStatistics().used_heap_size, budget);
+  let pressure = false;
+  for (const b of budgets.values()) {
+    budget = Math.min(budget, b.budgetBytes());
+    pressure ||= b.underPressure();
+  }
+  const percent = budgets.size === 0 || pressure ? 0 : growthPercentFor(v8.getHeapStatistics().used_heap_size, budget);
   // A flag write is cheap but not free; move only on a real change (a tenth either way, or on/off).
   if (percent === applied || (percent !== 0 && applied !== 0 && Math.abs(percent - applied) < applied / 10)) return;
   applied = percent;
@@ -63,13 +75,19 @@ export function appliedGrowthPercent(): number {
   return applied;
 }
 
+/** Re-evaluates now (e.g. on a somatic zone change) rather than at the next 1 s tick. */
+export function refreshHeapGrowth(): void {
+  if (budgets.size > 0) apply();
+}
+
 /**
  * Starts governing for `owner` under `budgetBytes()` (the somatic memory limit, or V8's heap limit when
- * there is none). Returns the release function: the last release hands the limit back to V8.
+ * there is none); while `underPressure()` is true V8's own limit applies. Returns the release function:
+ * the last release hands the limit back to V8.
  */
-export function governHeapGrowth(owner: object, budgetBytes: () => number): () => void {
+export function governHeapGrowth(owner: object, budgetBytes: () => number, underPressure: () => boolean = () => false): () => void {
   if (userSetGrowth()) return () => {};
-  budgets.set(owner, budgetBytes);
+  budgets.set(owner, { budgetBytes, underPressure });
   apply();
   if (!timer) {
     timer = setInterval(apply, INTERVAL_MS);
