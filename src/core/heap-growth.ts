@@ -12,7 +12,7 @@
  * slack above it (`--heap-growing-percent`, read by V8 each time it recomputes the limit): at most
  * SLACK_BYTES (and never more than a sixteenth of the memory budget) of extra heap before a full GC,
  * instead of a factor of the heap. Once the heap is larger than that slack, or while a service is under
- * pressure (somatic zone Yellow or Red: memory matters more than CPU then), the flag is cleared and V8's
+ * memory pressure (somatic zone Red: memory matters more than CPU then), the flag is cleared and V8's
  * own heuristics decide again. A user who sets --heap-growing-percent themselves (NODE_OPTIONS or the
  * node command line) keeps their value: the governor then does nothing.
  */

@@ -13,7 +13,7 @@ import { Telemetry } from '../telemetry/telemetry.js';
 import { BypassStage } from '../somatic/bypass.js';
 import { TelemetryServer } from '../telemetry/server.js';
 import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.js';
-import { GREEN, somaticRuntimeOf } from '../somatic/index.js';
+import { RED, somaticRuntimeOf } from '../somatic/index.js';
 import v8 from 'node:v8';
 import { governHeapGrowth } from '../core/heap-growth.js';
 
@@ -158,7 +158,9 @@ export class Service {
     this.releaseHeapGrowth = governHeapGrowth(
       this,
       () => somatic?.settings.memoryLimitBytes ?? heapLimit,
-      () => (somatic?.zone ?? GREEN) !== GREEN,
+      // Red: memory is at risk, so V8's tighter limit. Yellow keeps the slack: it is the zone that must
+      // keep up with the wire, and without the slack full GCs take ~30 % of the CPU (bench/RESULTS.md).
+      () => somatic?.zone === RED,
     );
     this.telemetry.health = 'serving';
     this.logger.info('gateway started', {

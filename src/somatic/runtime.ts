@@ -414,7 +414,7 @@ export class SomaticRuntime {
     this.zone = to;
     this.enteredAt = now;
     this.zoneGauge.set(to);
-    // Out of Green, memory matters more than CPU: V8's own (tighter) old-generation limit applies again.
+    // The heap-growth slack depends on the zone (none in Red): apply the change now, not at the next tick.
     refreshHeapGrowth();
     this.transitions.inc({ sensor, from: ZONE_NAMES[from], to: ZONE_NAMES[to] });
     const fields = {
