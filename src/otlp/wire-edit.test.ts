@@ -74,6 +74,33 @@ function compile(list: AttrActionConfig[]) {
   return actions;
 }
 
+/**
+ * The reference for record drops on a decoded request: `keep()` is asked once per record (log record,
+ * span, data point) in wire order; with `prune`, emptied metrics, scopes and resources go too.
+ */
+function dropRecords(signal: Signal, request: RequestMessage, keep: () => boolean, prune: boolean): void {
+  const msg = request as unknown as Record<string, { [k: string]: unknown }[]>;
+  const rxKey = signal === 'logs' ? 'resourceLogs' : signal === 'traces' ? 'resourceSpans' : 'resourceMetrics';
+  const sxKey = signal === 'logs' ? 'scopeLogs' : signal === 'traces' ? 'scopeSpans' : 'scopeMetrics';
+  const recKey = signal === 'logs' ? 'logRecords' : 'spans';
+  let rxs = msg[rxKey]!;
+  for (const rx of rxs) {
+    let sxs = rx[sxKey] as { [k: string]: unknown }[];
+    for (const sx of sxs) {
+      if (signal === 'metrics') {
+        let ms = sx.metrics as { data: { case?: string; value?: { dataPoints: unknown[] } } }[];
+        for (const mt of ms) if (mt.data.case) mt.data.value!.dataPoints = mt.data.value!.dataPoints.filter(() => keep());
+        if (prune) ms = ms.filter((mt) => mt.data.case !== undefined && mt.data.value!.dataPoints.length > 0);
+        sx.metrics = ms;
+      } else sx[recKey] = (sx[recKey] as unknown[]).filter(() => keep());
+    }
+    if (prune) sxs = sxs.filter((sx) => (sx[signal === 'metrics' ? 'metrics' : recKey] as unknown[]).length > 0);
+    rx[sxKey] = sxs;
+  }
+  if (prune) rxs = rxs.filter((rx) => (rx[sxKey] as unknown[]).length > 0);
+  msg[rxKey] = rxs;
+}
+
 describe('RequestWalker + AttrList: wire edits equal decode -> edit -> encode', () => {
   for (const signal of SIGNALS) {
     it(`record attributes (${signal})`, () => {
@@ -166,27 +193,7 @@ describe('RequestWalker + AttrList: wire edits equal decode -> edit -> encode', 
               if (what === 'edit') applyActionsToMessages(actions, kvs, META);
             });
             let d = 0;
-            const keep = () => decisions[d++] !== 'drop';
-            const msg = expected as unknown as Record<string, { [k: string]: unknown }[]>;
-            const rxKey = signal === 'logs' ? 'resourceLogs' : signal === 'traces' ? 'resourceSpans' : 'resourceMetrics';
-            const sxKey = signal === 'logs' ? 'scopeLogs' : signal === 'traces' ? 'scopeSpans' : 'scopeMetrics';
-            const recKey = signal === 'logs' ? 'logRecords' : 'spans';
-            let rxs = msg[rxKey]!;
-            for (const rx of rxs) {
-              let sxs = rx[sxKey] as { [k: string]: unknown }[];
-              for (const sx of sxs) {
-                if (signal === 'metrics') {
-                  let ms = sx.metrics as { data: { case?: string; value?: { dataPoints: unknown[] } } }[];
-                  for (const mt of ms) if (mt.data.case) mt.data.value!.dataPoints = mt.data.value!.dataPoints.filter(() => keep());
-                  if (prune) ms = ms.filter((mt) => mt.data.case !== undefined && mt.data.value!.dataPoints.length > 0);
-                  sx.metrics = ms;
-                } else sx[recKey] = (sx[recKey] as unknown[]).filter(() => keep());
-              }
-              if (prune) sxs = sxs.filter((sx) => (sx[signal === 'metrics' ? 'metrics' : recKey] as unknown[]).length > 0);
-              rx[sxKey] = sxs;
-            }
-            if (prune) rxs = rxs.filter((rx) => (rx[sxKey] as unknown[]).length > 0);
-            msg[rxKey] = rxs;
+            dropRecords(signal, expected, () => decisions[d++] !== 'drop', prune);
             expect(same(signal, decodeRequest(signal, out.bytes), expected)).toBe(true);
             expect(out.items).toBe(countItems(signal, out.bytes));
             if (!out.changed) expect(out.bytes).toBe(bytes);
@@ -206,29 +213,10 @@ describe('RequestWalker + AttrList: wire edits equal decode -> edit -> encode', 
           const walker = new RequestWalker({ record: () => (pattern[n++ % pattern.length] ? KEEP : DROP) }, { pruneEmpty: prune });
           const out = walker.walk(signal, bytes);
           // Reference on messages: same decisions in the same order.
-          const expected = decodeRequest(signal, bytes) as unknown as Record<string, { [k: string]: unknown }[]>;
+          const expected = decodeRequest(signal, bytes);
           let m = 0;
-          const keep = () => pattern[m++ % pattern.length]!;
-          const rxKey = signal === 'logs' ? 'resourceLogs' : signal === 'traces' ? 'resourceSpans' : 'resourceMetrics';
-          const sxKey = signal === 'logs' ? 'scopeLogs' : signal === 'traces' ? 'scopeSpans' : 'scopeMetrics';
-          const recKey = signal === 'logs' ? 'logRecords' : 'spans';
-          let rxs = expected[rxKey]!;
-          for (const rx of rxs) {
-            let sxs = rx[sxKey] as { [k: string]: unknown }[];
-            for (const sx of sxs) {
-              if (signal === 'metrics') {
-                let ms = sx.metrics as { data: { case?: string; value?: { dataPoints: unknown[] } } }[];
-                for (const mt of ms) if (mt.data.case) mt.data.value!.dataPoints = mt.data.value!.dataPoints.filter(() => keep());
-                if (prune) ms = ms.filter((mt) => mt.data.case !== undefined && mt.data.value!.dataPoints.length > 0);
-                sx.metrics = ms;
-              } else sx[recKey] = (sx[recKey] as unknown[]).filter(() => keep());
-            }
-            if (prune) sxs = sxs.filter((sx) => (sx[signal === 'metrics' ? 'metrics' : recKey] as unknown[]).length > 0);
-            rx[sxKey] = sxs;
-          }
-          if (prune) rxs = rxs.filter((rx) => (rx[sxKey] as unknown[]).length > 0);
-          expected[rxKey] = rxs;
-          expect(same(signal, decodeRequest(signal, out.bytes), expected as unknown as RequestMessage)).toBe(true);
+          dropRecords(signal, expected, () => pattern[m++ % pattern.length]!, prune);
+          expect(same(signal, decodeRequest(signal, out.bytes), expected)).toBe(true);
           expect(out.items).toBe(countItems(signal, out.bytes));
           if (!out.changed) expect(out.bytes).toBe(bytes);
         }),
