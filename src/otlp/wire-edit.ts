@@ -752,7 +752,7 @@ export class RequestWalker {
     }
     this.items++;
     if (res === REPLACED) return this.recDelta;
-    if (res instanceof Uint8Array) return this.pushReplace(fieldStart, ce, lenTag(field), res);
+    if (res instanceof Uint8Array) return this.pushReplace(fieldStart, ce, this.recTag, res);
     return 0;
   }
 
@@ -1233,7 +1233,7 @@ export class AttrList {
     this.parse(i);
     const b = this.valBuf[i]!;
     const s = this.vDataS[i]!;
-    // A plain Uint8Array view (cheaper than Buffer#subarray's FastBuffer); hashed once per record.
+    // A plain Uint8Array view: cheaper than Buffer#subarray, which builds a FastBuffer.
     return new Uint8Array(b.buffer, b.byteOffset + s, this.vDataE[i]! - s);
   }
 

@@ -520,6 +520,8 @@ export class WriteAheadLog {
     this.uResolve = [];
     this.uReject = [];
     if (upTo === seg.durable && resolvers.length === 0) return;
+    // Any sync (a roll's too) serves a due one: a stale flag would let the next append sync inside the window.
+    this.syncDue = false;
     this.lastSyncStart = performance.now();
     this.syncs++;
     try {
