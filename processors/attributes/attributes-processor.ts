@@ -2,27 +2,46 @@
  * Attributes processor (the collector's `attributes`): runs an action list on the attributes of every
  * log record, span or metric data point that passes include/exclude. It edits the encoded request in
  * place (src/otlp/wire-edit.ts): only records that change are rebuilt, and a request where nothing
- * changed is forwarded as the same bytes.
+ * changed is forwarded as the same bytes. The edit itself (AttributesEditor) is pure, so it can run on a
+ * worker thread (src/otlp/wire-offload.ts) when the service has them.
  */
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import type { Payload } from '../../src/core/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { applyActions, compileActions, type CompiledAction } from '../../src/otlp/attr-actions.js';
-import { AttrList, KEEP, RequestWalker, SKIP, type MetricView, type RecordView, type RequestVisitor, type ResourceView, type ScopeView, type VisitResult } from '../../src/otlp/wire-edit.js';
+import { AttrList, KEEP, RequestWalker, SKIP, type MetricView, type RecordView, type RequestVisitor, type ResourceView, type ScopeView, type VisitResult, type WalkResult } from '../../src/otlp/wire-edit.js';
 import type { AttributesProcessorConfig } from './config.js';
 import { Matcher, checkMatchForSignal } from './match.js';
 import { editAndForward, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
+import type { RequestMeta, WireEditor } from '../../src/otlp/wire-offload.js';
 
 export class AttributesProcessor implements Processor {
-  private readonly labels: { processor: string; otel_signal: Signal };
   private readonly wire: WireProcessorContext;
+  private readonly editor: AttributesEditor;
+
+  constructor(settings: CreateSettings, config: AttributesProcessorConfig, signal: Signal, next: Consumer) {
+    this.editor = new AttributesEditor(config, signal, settings.id.id);
+    const labels = { processor: settings.id.id, otel_signal: signal };
+    this.wire = { settings, signal, labels, next, offload: settings.offload?.register('attributes', settings.id.id, config, signal) };
+  }
+
+  async start(_host?: Host): Promise<void> {}
+  async shutdown(): Promise<void> {}
+
+  consume(payload: Payload): Promise<void> {
+    return editAndForward(this.wire, payload, (bytes) => this.editor.edit(bytes, payload.meta));
+  }
+}
+
+/** The processor's edit of one request: the action list on every matching record, on the wire. */
+export class AttributesEditor implements WireEditor {
   private readonly actions: CompiledAction[];
   private readonly walker: RequestWalker;
   private readonly attrs = new AttrList();
   private readonly include: Matcher | undefined;
   private readonly exclude: Matcher | undefined;
-  private meta: Readonly<Record<string, string>> | undefined;
+  private meta: RequestMeta | undefined;
   // Per-resource / per-scope parts of include and exclude, computed once per container.
   private inclRes = true;
   private exclRes = true;
@@ -30,20 +49,17 @@ export class AttributesProcessor implements Processor {
   private exclScope = true;
 
   constructor(
-    private readonly settings: CreateSettings,
     config: AttributesProcessorConfig,
     private readonly signal: Signal,
-    private readonly next: Consumer,
+    id: string,
   ) {
-    this.labels = { processor: settings.id.id, otel_signal: signal };
-    this.wire = { settings, signal, labels: this.labels, next };
     const issues: { path: string[]; message: string }[] = [];
     this.actions = compileActions(config.actions, ['actions'], issues);
-    if (issues.length > 0) throw new Error(`processor ${settings.id.id}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (issues.length > 0) throw new Error(`processor ${id}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     for (const [which, m] of [['include', config.include], ['exclude', config.exclude]] as const) {
       if (!m) continue;
       const problem = checkMatchForSignal(m, signal, which);
-      if (problem) throw new Error(`processor ${settings.id.id}: ${problem}`);
+      if (problem) throw new Error(`processor ${id}: ${problem}`);
     }
     this.include = config.include ? new Matcher(config.include) : undefined;
     this.exclude = config.exclude ? new Matcher(config.exclude) : undefined;
@@ -96,21 +112,15 @@ export class AttributesProcessor implements Processor {
     return this.walker.replaceRecord(attrs);
   }
 
-  async start(_host?: Host): Promise<void> {}
-  async shutdown(): Promise<void> {}
-
-  consume(payload: Payload): Promise<void> {
-    return editAndForward(this.wire, payload, (bytes) => {
-      this.meta = payload.meta;
-      this.inclRes = this.inclScope = true;
-      // Parts without a hook (no resources/libraries given) match trivially.
-      this.exclRes = this.exclScope = true;
-      try {
-        return this.walker.walk(this.signal, bytes);
-      } finally {
-        this.meta = undefined;
-      }
-    });
+  edit(bytes: Uint8Array, meta: RequestMeta | undefined): WalkResult {
+    this.meta = meta;
+    this.inclRes = this.inclScope = true;
+    // Parts without a hook (no resources/libraries given) match trivially.
+    this.exclRes = this.exclScope = true;
+    try {
+      return this.walker.walk(this.signal, bytes);
+    } finally {
+      this.meta = undefined;
+    }
   }
-
 }

@@ -103,6 +103,8 @@ describe('validate lists every problem with file, line and key path', () => {
     ['unknown top-level key', GOOD + 'servce: {}\n', ['FILE:13: servce: unknown top-level key']],
     ['YAML syntax error', 'receivers: [\n', ['FILE:']],
     ['no pipelines', 'exporters:\n  debug:\n', ['service.pipelines: no pipelines']],
+    ['worker threads out of range', GOOD + '  processing:\n    worker_threads: 100\n', ['FILE:14: service.processing.worker_threads: "100" is not auto or a number of threads from 0 to 64']],
+    ['worker threads not a number', GOOD + '  processing:\n    worker_threads: many\n', ['FILE:14: service.processing.worker_threads: "many" is not auto or a number of threads from 0 to 64']],
   ];
   it.each(cases)('%s', async (_name, text, wants) => {
     const problems = await problemsOf(text);

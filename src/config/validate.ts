@@ -41,6 +41,17 @@ const telemetrySchema = s.object({
 
 export type TelemetryConfig = ReturnType<typeof telemetrySchema.defaults>;
 
+const WORKER_THREADS = /^(auto|[0-9]|[1-5][0-9]|6[0-4])$/;
+const WORKER_THREADS_HINT = 'auto or a number of threads from 0 to 64';
+const processingSchema = s.object({
+  worker_threads: s
+    .string(WORKER_THREADS, WORKER_THREADS_HINT)
+    .default('auto')
+    .describe('Worker threads that run per-record processor edits (attributes) beside the event loop; auto: one per core but one, at most 4; 0: all on the event loop.'),
+});
+
+export type ProcessingConfig = ReturnType<typeof processingSchema.defaults>;
+
 export interface ValidatedConfig {
   receivers: Map<string, ComponentConfig>;
   processors: Map<string, ComponentConfig>;
@@ -50,6 +61,7 @@ export interface ValidatedConfig {
     extensions: string[];
     pipelines: PipelineConfig[];
     telemetry: TelemetryConfig;
+    processing: ProcessingConfig;
   };
 }
 
@@ -108,14 +120,21 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
   }
 
   const service = isPlainObject(raw.service) ? raw.service : {};
-  if (raw.service !== undefined && !isPlainObject(raw.service)) report(['service'], 'expected a map with pipelines, extensions and telemetry');
+  if (raw.service !== undefined && !isPlainObject(raw.service)) report(['service'], 'expected a map with pipelines, extensions, telemetry and processing');
   for (const key of Object.keys(service)) {
-    if (!['extensions', 'pipelines', 'telemetry'].includes(key)) report(['service', key], 'unknown key; valid keys here: extensions, pipelines, telemetry');
+    if (!['extensions', 'pipelines', 'telemetry', 'processing'].includes(key)) report(['service', key], 'unknown key; valid keys here: extensions, pipelines, telemetry, processing');
   }
 
   const telemetryIssues: ConfigIssue[] = [];
   const telemetry = telemetrySchema.parse(service.telemetry, ['service', 'telemetry'], telemetryIssues);
   for (const issue of telemetryIssues) report(issue.path, issue.message);
+  const processingIssues: ConfigIssue[] = [];
+  const processing = processingSchema.parse(service.processing, ['service', 'processing'], processingIssues);
+  // A YAML number arrives as a number, which the string schema takes without its pattern.
+  if (processingIssues.length === 0 && !WORKER_THREADS.test(processing.worker_threads)) {
+    processingIssues.push({ path: ['service', 'processing', 'worker_threads'], message: `"${processing.worker_threads}" is not ${WORKER_THREADS_HINT}` });
+  }
+  for (const issue of processingIssues) report(issue.path, issue.message);
 
   const extensions = stringList(service.extensions, ['service', 'extensions'], report);
   extensions.forEach((ext, i) => {
@@ -179,7 +198,7 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
       processors: sections.processor,
       exporters: sections.exporter,
       extensions: sections.extension,
-      service: { extensions, pipelines, telemetry },
+      service: { extensions, pipelines, telemetry, processing },
     },
   };
 }

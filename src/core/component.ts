@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import type { WireOffloadPool } from '../otlp/wire-offload.js';
 import type { Consumer } from './consumer.js';
 import type { Schema } from './schema.js';
 import type { Signal } from './signal.js';
@@ -43,6 +44,8 @@ export interface CreateSettings {
   readonly telemetry: Telemetry;
   /** For processors: the pipeline this instance serves (`logs`, `logs/2`); processors are one instance per pipeline. */
   readonly pipelineId?: string;
+  /** The service's worker threads for wire edits (processors), when it has any. */
+  readonly offload?: WireOffloadPool;
 }
 
 export type Receiver = Component;

@@ -16,6 +16,7 @@ import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.j
 import { RED, somaticRuntimeOf } from '../somatic/index.js';
 import v8 from 'node:v8';
 import { governHeapGrowth } from '../core/heap-growth.js';
+import { WireOffloadPool, workerThreadsFor } from '../otlp/wire-offload.js';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -42,9 +43,14 @@ export class Service {
   private stopping: Promise<void> | undefined;
   /** Hands the old-generation limit back to V8 (see heap-growth.ts). */
   private releaseHeapGrowth: (() => void) | undefined;
+  /** Worker threads for processors' wire edits (service.processing.worker_threads); none at 0. */
+  private readonly offload: WireOffloadPool | undefined;
 
   constructor(private readonly config: ValidatedConfig, private readonly opts: ServiceOptions = {}) {
     this.logger = opts.logger ?? new Logger(config.service.telemetry.logs.level);
+    const threads = workerThreadsFor(config.service.processing.worker_threads);
+    this.offload = threads > 0 ? new WireOffloadPool(threads, this.logger.child({ kind: 'service', id: 'processing' })) : undefined;
+    this.offload?.instrument(this.telemetry.registry);
     this.build();
   }
 
@@ -59,7 +65,7 @@ export class Service {
   }
 
   private settings(kind: ComponentKind, c: ComponentConfig, pipelineId?: string): CreateSettings {
-    const s: CreateSettings = { id: c.id, kind, logger: this.logger.child({ kind, id: c.id.id }), telemetry: this.telemetry };
+    const s: CreateSettings = { id: c.id, kind, logger: this.logger.child({ kind, id: c.id.id }), telemetry: this.telemetry, offload: kind === 'processor' ? this.offload : undefined };
     return pipelineId === undefined ? s : { ...s, pipelineId };
   }
 
@@ -146,6 +152,7 @@ export class Service {
     } catch (err) {
       // Undo what started so a failed start leaves no listener behind.
       for (const r of started.reverse()) await r.component.shutdown().catch(() => {});
+      await this.offload?.close();
       await this.status?.stop();
       await this.telemetryServer?.close();
       this.telemetry.close();
@@ -166,6 +173,7 @@ export class Service {
     this.logger.info('gateway started', {
       pipelines: this.config.service.pipelines.map((p) => p.id),
       metrics: this.telemetryServer?.address,
+      worker_threads: this.offload?.running ?? 0,
     });
   }
 
@@ -199,6 +207,8 @@ export class Service {
         }),
       );
     }
+    // Every processor has drained: no edit is left for the workers.
+    await this.offload?.close();
     await this.status?.stop();
     await this.telemetryServer?.close();
     this.releaseHeapGrowth?.();

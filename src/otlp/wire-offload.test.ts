@@ -1,0 +1,127 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { toBinary } from '@bufbuild/protobuf';
+import { Payload } from '../core/payload.js';
+import { PermanentError, RetryableError } from '../core/errors.js';
+import type { Signal } from '../core/signal.js';
+import { REQUEST_SCHEMA } from './codec.js';
+import { WireOffloadPool, workerThreadsFor } from './wire-offload.js';
+import { attributesProcessorFactory } from '../../processors/attributes/factory.js';
+import { counterValue, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
+import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
+import { availableParallelism } from 'node:os';
+
+const pools: WireOffloadPool[] = [];
+const settingsList: ReturnType<typeof testSettings>[] = [];
+afterEach(async () => {
+  for (const p of pools.splice(0)) await p.close();
+  for (const s of settingsList.splice(0)) s.telemetry.close();
+});
+
+const ACTIONS = {
+  actions: [
+    { key: 'env', value: 'production', action: 'insert' },
+    { key: 'k1', action: 'hash' },
+    { key: 'k2', action: 'delete' },
+    { key: 'client', from_context: 'client.address', action: 'upsert' },
+    { key: 'k3', value: 7, action: 'update' },
+  ],
+};
+
+/** An attributes processor, on `pool` when given (else editing in-thread), recording what it forwards. */
+function attributes(signal: Signal, pool?: WireOffloadPool) {
+  const issues: { path: string[]; message: string }[] = [];
+  const cfg = attributesProcessorFactory.config.parse(ACTIONS, [], issues);
+  expect(issues).toEqual([]);
+  const settings = { ...testSettings('attributes/test', 'processor'), offload: pool };
+  settingsList.push(settings);
+  const sink = new RecordingConsumer();
+  return { proc: attributesProcessorFactory.create(settings, cfg, signal, sink), sink, settings };
+}
+
+function newPool(threads: number): WireOffloadPool {
+  const p = new WireOffloadPool(threads);
+  pools.push(p);
+  return p;
+}
+
+describe('wire edits on worker threads', () => {
+  it('forward the same bytes and counts as the in-thread edit, for random requests of every signal', async () => {
+    const pool = newPool(2);
+    for (const signal of ['logs', 'traces', 'metrics'] as const) {
+      const local = attributes(signal);
+      const remote = attributes(signal, pool);
+      await fc.assert(
+        fc.asyncProperty(arbRequest(signal), async (req) => {
+          const bytes = toBinary(REQUEST_SCHEMA[signal], req as never);
+          const meta = { 'client.address': '10.0.0.7' };
+          await local.proc.consume(new Payload(signal, bytes, { meta }));
+          await remote.proc.consume(new Payload(signal, bytes, { meta }));
+          const a = local.sink.got.pop();
+          const b = remote.sink.got.pop();
+          expect(b?.itemCount).toBe(a?.itemCount);
+          expect(b && Buffer.from(b.bytes).equals(Buffer.from(a!.bytes))).toBe(a !== undefined);
+        }),
+        { numRuns: 60 },
+      );
+      const labels = { processor: 'attributes/test', otel_signal: signal };
+      for (const name of ['otelcol_processor_incoming_items', 'otelcol_processor_outgoing_items']) {
+        const want = await counterValue(local.settings.telemetry, name, labels);
+        expect(want).toBeGreaterThan(0);
+        expect(await counterValue(remote.settings.telemetry, name, labels)).toBe(want);
+      }
+    }
+    // Every request went to a worker: nothing was edited in the event loop behind the test's back.
+    expect(pool.edits).toBe(3 * 60);
+  });
+
+  it('spreads concurrent requests over the threads and answers each with its own result', async () => {
+    const pool = newPool(3);
+    const { proc, sink } = attributes('logs', pool);
+    const reqs = fc.sample(arbRequest('logs'), 40).map((r) => toBinary(REQUEST_SCHEMA.logs, r as never));
+    const local = attributes('logs');
+    await Promise.all(reqs.map((b) => proc.consume(new Payload('logs', b))));
+    for (const b of reqs) await local.proc.consume(new Payload('logs', b));
+    const key = (p: Payload) => Buffer.from(p.bytes).toString('base64');
+    expect(sink.got.map(key).sort()).toEqual(local.sink.got.map(key).sort());
+    expect(pool.running).toBe(3);
+  });
+
+  it('rejects a request it cannot read as permanent, naming the processor, and keeps working', async () => {
+    const pool = newPool(1);
+    const { proc, sink } = attributes('logs', pool);
+    // ResourceLogs (field 1) whose length runs past the end of the request.
+    const bad = Uint8Array.from([0x0a, 0x50, 0x0a, 0x02]);
+    const err = await proc.consume(new Payload('logs', bad)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as Error).message).toMatch(/attributes processor attributes\/test: cannot read the logs request: .*overruns/);
+    const good = toBinary(REQUEST_SCHEMA.logs, fc.sample(arbRequest('logs'), 1)[0] as never);
+    await proc.consume(new Payload('logs', good));
+    expect(sink.got).toHaveLength(1);
+  });
+
+  it('a worker that dies fails its requests as retryable, and a new worker with the same editors takes over', async () => {
+    const pool = newPool(1);
+    const { proc, sink } = attributes('logs', pool);
+    const req = toBinary(REQUEST_SCHEMA.logs, fc.sample(arbRequest('logs'), 1)[0] as never);
+    await proc.consume(new Payload('logs', req)); // the worker is up and has the editor
+    const inFlight = proc.consume(new Payload('logs', req));
+    // The pool's only worker, killed while it holds the request.
+    const worker = (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!.worker;
+    await worker.terminate();
+    const err = await inFlight.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetryableError);
+    expect((err as Error).message).toMatch(/worker thread .* exited .*retry the request/);
+    await proc.consume(new Payload('logs', req));
+    expect(sink.got).toHaveLength(2);
+    expect(pool.running).toBe(1);
+  });
+
+  it('worker_threads: a number is taken as given; auto leaves a single core to the event loop', () => {
+    expect(workerThreadsFor('0')).toBe(0);
+    expect(workerThreadsFor('3')).toBe(3);
+    const auto = workerThreadsFor('auto');
+    if (availableParallelism() < 2) expect(auto).toBe(0);
+    else expect(auto).toBe(Math.min(4, availableParallelism()));
+  });
+});
