@@ -42,6 +42,7 @@ export const SCENARIOS = [
   zone('yellow'),
   zone('red'),
   greenProcessors('http'),
+  greenProcessors('http', { name: 'green-processors-inline', workerThreads: '0' }),
   overload('http', { processors: OVERLOAD_PROCESSORS }),
   // In-process micro-benchmarks (child processes; their tables are included as printed).
   processorsMicro(2),
@@ -189,6 +190,8 @@ function targetLines(results) {
   }
   const g = results.get('green-processors');
   if (g) out.push(`green-processors: ${fmt.int(g.recordsPerSec)} records/s = ${fmt.ratio(ratio(g, fwd))} of forwarder-http (target >= ${fmt.int(GREEN_PROCESSORS_TARGET)} records/s) — ${g.recordsPerSec >= GREEN_PROCESSORS_TARGET ? 'meets the target' : '**below the target**'}.`);
+  const gi = results.get('green-processors-inline');
+  if (gi) out.push(`green-processors-inline (worker_threads 0, for comparison): ${fmt.int(gi.recordsPerSec)} records/s${g ? `; worker threads: ${fmt.ratio(g.recordsPerSec / gi.recordsPerSec)}x` : ''}.`);
   return out.length ? ['', ...out] : [];
 }
 

@@ -41,6 +41,7 @@ export const somaticProcessorConfig = s.refine(
         max_size_mib: s.int(1).default(4096).describe('Disk budget of the debt per pipeline; past it, Red requests are refused (retryable) with a Retry-After from the drain rate'),
         fsync: s.enum('always', 'interval', 'never').default('interval').describe('When appends are fsynced before a Red request is acknowledged (interval = group commit)'),
         fsync_interval: s.duration().default(10).describe('The group-commit window of fsync: interval'),
+        fsync_after_mib: s.number(0).default(1).describe('fsync: interval also syncs once this many MiB were written since the last sync (0: the window only); a Red request never waits longer than the window'),
       })
       .describe('The somatic WAL, where Red spills request bytes'),
     replay: s

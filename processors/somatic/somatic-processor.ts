@@ -70,6 +70,7 @@ export class SomaticProcessor implements Processor {
         maxSizeBytes: this.config.wal.max_size_mib * 2 ** 20,
         fsync: this.config.wal.fsync,
         fsyncIntervalMs: this.config.wal.fsync_interval,
+        fsyncAfterBytes: this.config.wal.fsync_after_mib > 0 ? Math.ceil(this.config.wal.fsync_after_mib * 1024 * 1024) : Infinity,
         logger: this.settings.logger,
       });
     } catch (err) {

@@ -27,7 +27,7 @@ function sendingQueueSchema(enabled: boolean) {
       storage: s.enum('memory', 'wal').default('memory').describe('memory: lost on crash; wal: durably appended to a write-ahead log on disk before upstream is answered, resent after restart'),
       directory: s.string().default('').describe('Directory of the WAL (storage: wal); the exporter uses <directory>/<exporter id>'),
       max_size_mib: s.int(1).default(1024).describe('Disk budget of the WAL in MiB; when full, new requests are refused retryably'),
-      fsync: s.enum('always', 'interval', 'never').default('interval').describe('always: fdatasync before answering; interval: group commit every 10 ms; never: leave it to the OS'),
+      fsync: s.enum('always', 'interval', 'never').default('interval').describe('always: fdatasync before answering; interval: group commit every 10 ms, or sooner once 1 MiB was written; never: leave it to the OS'),
     }),
     queueRule,
   );

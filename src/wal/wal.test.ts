@@ -273,6 +273,21 @@ describe('WriteAheadLog', () => {
     await wal.close();
   });
 
+  it('interval mode: once fsyncAfterBytes were written a sync is due before the window ends', async () => {
+    const wal = await openWal({ segmentSizeBytes: 1 << 22, fsync: 'interval', fsyncIntervalMs: 1500, fsyncAfterBytes: 64 * 1024 });
+    await wal.append(rec(0, 64)); // an idle log syncs at once; the next window ends 1.5 s from here
+    const t0 = performance.now();
+    await Promise.all([wal.append(rec(1, 40_000)), wal.append(rec(2, 40_000))]); // 80 KB written: past 64 KiB
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(wal.syncCount).toBe(2);
+    // Below the threshold an append waits for the window that the last sync opened.
+    const t1 = performance.now();
+    await wal.append(rec(3, 64));
+    expect(performance.now() - t1).toBeGreaterThan(1000);
+    expect(wal.syncCount).toBe(3);
+    await wal.close();
+  });
+
   it('groups concurrent appends into few fsyncs in interval mode', async () => {
     const wal = await openWal({ segmentSizeBytes: 1 << 20, fsync: 'interval', fsyncIntervalMs: 5 });
     const t0 = Date.now();

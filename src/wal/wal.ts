@@ -54,12 +54,19 @@ export interface WalOptions {
   maxSizeBytes?: number;
   /**
    * 'always': fdatasync each write group; 'interval' (default): at most one fdatasync per window, shared by
-   * every append written meanwhile (an append on an idle log syncs at once; under load it waits at most
-   * one window); 'never'.
+   * every append written meanwhile, or sooner once fsyncAfterBytes were written (an append on an idle log
+   * syncs at once; under load it waits at most one window); 'never'.
    */
   fsync?: FsyncPolicy;
   /** Group-commit window for fsync 'interval' (default 10 ms). */
   fsyncIntervalMs?: number;
+  /**
+   * fsync 'interval' also syncs as soon as this many bytes were written since the last sync started
+   * (default 1 MiB; Infinity: the window only), as PostgreSQL's wal_writer_flush_after beside
+   * wal_writer_delay. Under heavy appends the window alone would hold every writer for up to a window
+   * whatever the disk could do; data never waits longer than the window either way.
+   */
+  fsyncAfterBytes?: number;
   /** How often acknowledgements are checkpointed to the ledger and freed segments deleted (default 100 ms). */
   checkpointIntervalMs?: number;
   /** Bytes the reader loads per disk read (default 1 MiB; a bigger record is loaded whole). */
@@ -119,6 +126,7 @@ const DEFAULTS = {
   maxSizeBytes: 1024 * MiB,
   fsync: 'interval' as FsyncPolicy,
   fsyncIntervalMs: 10,
+  fsyncAfterBytes: MiB,
   checkpointIntervalMs: 100,
   readChunkBytes: MiB,
 };
@@ -140,6 +148,7 @@ export class WriteAheadLog {
   private readonly maxSize: number;
   private readonly policy: FsyncPolicy;
   private readonly intervalMs: number;
+  private readonly syncAfterBytes: number;
   private readonly checkpointMs: number;
   private readonly chunkBytes: number;
   private readonly log: Logger;
@@ -171,6 +180,8 @@ export class WriteAheadLog {
   private syncTimer: NodeJS.Timeout | undefined;
   /** performance.now() when the last fdatasync started (interval policy: the next may start a window later). */
   private lastSyncStart = -Infinity;
+  /** Bytes written since the last fdatasync started (interval policy: a sync is due at syncAfterBytes). */
+  private unsyncedBytes = 0;
   private syncs = 0;
 
   private bytesOnDisk = 0;
@@ -215,6 +226,7 @@ export class WriteAheadLog {
       throw new PermanentError(`WAL option fsync must be 'always', 'interval' or 'never', got '${String(this.policy)}'`);
     }
     this.intervalMs = positiveInt('fsyncIntervalMs', opts.fsyncIntervalMs, DEFAULTS.fsyncIntervalMs, 0);
+    this.syncAfterBytes = positiveInt('fsyncAfterBytes', opts.fsyncAfterBytes, DEFAULTS.fsyncAfterBytes, 1);
     this.checkpointMs = positiveInt('checkpointIntervalMs', opts.checkpointIntervalMs, DEFAULTS.checkpointIntervalMs, 0);
     this.chunkBytes = positiveInt('readChunkBytes', opts.readChunkBytes, DEFAULTS.readChunkBytes, 64);
     this.log = opts.logger ?? silentLogger;
@@ -507,7 +519,11 @@ export class WriteAheadLog {
       this.uReject.push(rejecters[i]!);
     }
     // The window's sync may already have gone (it goes before writes); these records need the next one.
-    if (this.policy === 'interval') this.scheduleSync();
+    if (this.policy === 'interval') {
+      this.unsyncedBytes += bytes;
+      if (this.unsyncedBytes >= this.syncAfterBytes) this.syncDue = true;
+      else this.scheduleSync();
+    }
   }
 
   /** fdatasyncs the active segment and resolves every append written before the sync started. */
@@ -520,8 +536,14 @@ export class WriteAheadLog {
     this.uResolve = [];
     this.uReject = [];
     if (upTo === seg.durable && resolvers.length === 0) return;
-    // Any sync (a roll's too) serves a due one: a stale flag would let the next append sync inside the window.
+    // Any sync (a roll's too) serves a due one: a stale flag, or the window's timer, would let the next
+    // append sync inside the window. Records written from here on schedule their own window.
     this.syncDue = false;
+    if (this.syncTimer !== undefined) {
+      clearTimeout(this.syncTimer);
+      this.syncTimer = undefined;
+    }
+    this.unsyncedBytes = 0;
     this.lastSyncStart = performance.now();
     this.syncs++;
     try {
