@@ -10,7 +10,7 @@ import { ceiling, forwarder } from './scenarios/baselines.mjs';
 import { passthrough, PASSTHROUGH_BATCH_4096 } from './scenarios/passthrough.mjs';
 import { overload, timelineTable, OVERLOAD_PROCESSORS } from './scenarios/overload.mjs';
 import { greenProcessors, GREEN_PROCESSORS_TARGET } from './scenarios/green-processors.mjs';
-import { processorsMicro, walAppend } from './scenarios/external.mjs';
+import { diskCeiling, processorsMicro, walAppend } from './scenarios/external.mjs';
 import { zone } from './scenarios/zones.mjs';
 import { loadavg } from './lib/measure.mjs';
 import { appendResults, commandLine, fmt, machineBlock, stamp, table } from './lib/report.mjs';
@@ -21,7 +21,8 @@ const TARGET_VS_FORWARDER = 0.8;
 
 // ---------------------------------------------------------------------------------------------------
 // The scenario registry. Order = run order. A scenario is {name, title, path, needs?, kind?, pending?,
-// run(ctx)}; `needs` names scenarios whose results it compares against (run first, once, same client).
+// run(ctx)}; `needs` names scenarios whose results it compares against (run first, once, same client);
+// `companions` names scenarios run in the same invocation whenever this one is (in their usual place).
 // `pending` = not runnable yet (listed in the output with the reason). To add one: write its run() in
 // bench/scenarios/ (passthrough(...) and overload(...) take a name and a processors config), add it here.
 // ---------------------------------------------------------------------------------------------------
@@ -47,6 +48,7 @@ export const SCENARIOS = [
   // In-process micro-benchmarks (child processes; their tables are included as printed).
   processorsMicro(2),
   walAppend(256),
+  diskCeiling(3),
 ];
 
 const USAGE = `Usage: node bench/run-all.mjs [scenario ...] [flags]     (npm run bench -- [scenario ...] [flags])
@@ -126,7 +128,8 @@ function plan(names) {
   const wanted = new Set();
   const add = (n) => {
     if (wanted.has(n)) return;
-    for (const d of byName.get(n).needs ?? []) add(d);
+    const s = byName.get(n);
+    for (const d of [...(s.needs ?? []), ...(s.companions ?? [])]) add(d);
     wanted.add(n);
   };
   for (const n of names.length ? names : SCENARIOS.map((s) => s.name)) add(n);
@@ -187,6 +190,13 @@ function targetLines(results) {
     if (goal && q < TARGET_VS_FORWARDER) short.push('throughput');
     if (z === 'zone-yellow' && r.p99 > YELLOW_P99_TARGET_MS) short.push('p99');
     out.push(`${z}: ${fmt.ratio(q)} of forwarder-http${goal}, p99 ${fmt.ms(r.p99)} ms${short.length ? ` — **below the target** (${short.join(', ')})` : goal ? ' — meets the target' : ''}.`);
+  }
+  const disk = results.get('disk-ceiling');
+  if (disk && fwd && results.get('zone-red')) {
+    out.push(
+      `disk-ceiling: ${fmt.mb(disk.bytesPerSec)} MB/s durable (fdatasync per MiB) = ${fmt.ratio(disk.bytesPerSec / fwd.bytesPerSec)} of forwarder-http's ${fmt.mb(fwd.bytesPerSec)} MB/s; ` +
+        `zone-red reached ${fmt.ratio(results.get('zone-red').bytesPerSec / disk.bytesPerSec)} of it (Red answers only after fdatasync, so it cannot pass this).`,
+    );
   }
   const g = results.get('green-processors');
   if (g) out.push(`green-processors: ${fmt.int(g.recordsPerSec)} records/s = ${fmt.ratio(ratio(g, fwd))} of forwarder-http (target >= ${fmt.int(GREEN_PROCESSORS_TARGET)} records/s) — ${g.recordsPerSec >= GREEN_PROCESSORS_TARGET ? 'meets the target' : '**below the target**'}.`);

@@ -45,3 +45,19 @@ export function walAppend(mib = 256) {
     },
   };
 }
+
+/** bench/disk-ceiling.mjs: the disk's sustained durable write rate, which the Red zone cannot pass. */
+export function diskCeiling(gib = 3) {
+  return {
+    name: 'disk-ceiling',
+    kind: 'external',
+    title: 'Disk ceiling: sequential 434 KB writes + fdatasync per MiB, one file (bench/disk-ceiling.mjs)',
+    path: 'in-process, temp dir',
+    async run() {
+      const t0 = performance.now();
+      const out = await runScript('disk-ceiling.mjs', [String(gib)]);
+      const mbps = Number(/DISK_CEILING_MBPS=([\d.]+)/.exec(out)?.[1]);
+      return { markdown: out.replace(/\n?DISK_CEILING_MBPS=.*\n?/, '\n'), elapsedSec: (performance.now() - t0) / 1000, bytesPerSec: mbps * 1e6 };
+    },
+  };
+}

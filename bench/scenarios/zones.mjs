@@ -30,6 +30,8 @@ export function zone(z, protocol = 'http') {
     title: TITLES[z],
     path: `loadgen -> gateway [somatic(${z}), resource, batch] -> ${z === 'red' ? 'somatic WAL' : 'sink'} (${protocol})`,
     needs: [`forwarder-${protocol}`],
+    // Red acknowledges only fdatasynced bytes: the disk's durable write rate is its ceiling.
+    companions: z === 'red' ? ['disk-ceiling'] : [],
     async run(ctx) {
       return withGateway({ protocol, processors: zoneProcessors(z), track: z !== 'red' }, ({ gw, sink, endpoint }) =>
         measure({ opts: ctx.opts, protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf', endpoint, pids: { gateway: gw.pid, sink: sink.pid }, sink, verify: z !== 'red' ? 'after-stop' : false }),
