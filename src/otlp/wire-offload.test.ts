@@ -117,6 +117,28 @@ describe('wire edits on worker threads', () => {
     expect(pool.running).toBe(1);
   });
 
+  it('threads that keep dying: the pool stops, says so, and the processor edits on the event loop', async () => {
+    const log = testSettings('service', 'processor');
+    settingsList.push(log);
+    const pool = new WireOffloadPool(1, log.logger);
+    pools.push(pool);
+    const { proc, sink } = attributes('logs', pool);
+    const local = attributes('logs');
+    const req = toBinary(REQUEST_SCHEMA.logs, fc.sample(arbRequest('logs'), 1)[0] as never);
+    await proc.consume(new Payload('logs', req));
+    const slots = (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots;
+    // Each termination is a death; the pool replaces the first five and gives up on the sixth.
+    for (let k = 0; k < 6; k++) await slots[0]!.worker.terminate();
+    expect(pool.running).toBe(0);
+    expect(log.logs.filter((l) => l.msg === 'wire-edit worker thread lost; starting another')).toHaveLength(5);
+    expect(log.logs.some((l) => l.msg === 'wire-edit worker threads keep dying; editing on the event loop from now on')).toBe(true);
+    const edits = pool.edits;
+    await proc.consume(new Payload('logs', req));
+    await local.proc.consume(new Payload('logs', req));
+    expect(pool.edits).toBe(edits);
+    expect(Buffer.from(sink.got[1]!.bytes).equals(Buffer.from(local.sink.got[0]!.bytes))).toBe(true);
+  });
+
   it('worker_threads: a number is taken as given; auto leaves a single core to the event loop', () => {
     expect(workerThreadsFor('0')).toBe(0);
     expect(workerThreadsFor('3')).toBe(3);

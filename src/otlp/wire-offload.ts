@@ -14,7 +14,8 @@
  *    edit the event loop was running) and was slower than queueing. What waits is bounded by the
  *    receiver's admission gate, which counts a request's bytes until it is answered.
  *  - A request the editor cannot read rejects as the in-thread walk would (the caller makes it permanent);
- *    a worker that dies rejects its requests with a RetryableError (the client retries) and is replaced.
+ *    a worker that dies rejects its requests with a RetryableError (the client retries) and is replaced;
+ *    threads that keep dying stop the pool, and the processors edit in-thread again.
  */
 import os from 'node:os';
 import { existsSync } from 'node:fs';
@@ -35,6 +36,10 @@ export interface WireEditor {
 
 /** Processor types whose editor a worker can build (src/otlp/wire-offload-worker.ts has the table). */
 export type OffloadableType = 'attributes';
+
+/** More worker deaths than this within GIVE_UP_WINDOW_MS and the pool stops (edits go back in-thread). */
+const GIVE_UP_DEATHS = 5;
+const GIVE_UP_WINDOW_MS = 10_000;
 
 /** Most threads `auto` starts: past a few, the event loop receiving and exporting is the limit. */
 const MAX_AUTO_THREADS = 4;
@@ -88,6 +93,8 @@ export class WireOffloadPool {
   private readonly editors: Extract<ToWorker, { op: 'editor' }>[] = [];
   private seq = 0;
   private closed = false;
+  /** When workers died lately (respawn guard). */
+  private deaths: number[] = [];
   /** Worker threads running (none until a processor registers). */
   get running(): number {
     return this.slots.length;
@@ -184,10 +191,27 @@ export class WireOffloadPool {
   private lost(slot: Slot, why: string): void {
     const i = this.slots.indexOf(slot);
     if (i < 0) return; // 'error' is followed by 'exit'
-    if (!this.closed) {
+    const now = Date.now();
+    this.deaths = this.deaths.filter((t) => now - t < GIVE_UP_WINDOW_MS);
+    this.deaths.push(now);
+    if (!this.closed && this.deaths.length > GIVE_UP_DEATHS) {
+      // Threads that keep dying (a broken build, no memory for an isolate) would only burn CPU in a
+      // respawn loop: the processors edit on the event loop from now on, as with worker_threads 0.
+      this.log.error('wire-edit worker threads keep dying; editing on the event loop from now on', { reason: why, deaths: this.deaths.length, window_ms: GIVE_UP_WINDOW_MS });
+      this.closed = true;
+      this.slots.splice(i, 1);
+      for (const other of this.slots.splice(0)) {
+        this.failPending(other, 'was stopped');
+        void other.worker.terminate();
+      }
+    } else if (!this.closed) {
       this.log.error('wire-edit worker thread lost; starting another', { reason: why, requests: slot.pending.size });
       this.slots[i] = this.spawn();
     } else this.slots.splice(i, 1);
+    this.failPending(slot, why);
+  }
+
+  private failPending(slot: Slot, why: string): void {
     const err = new RetryableError(`the worker thread editing this request ${why}; retry the request`, { retryAfterMs: 1000 });
     for (const p of slot.pending.values()) p.reject(err);
     slot.pending.clear();
