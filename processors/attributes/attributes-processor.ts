@@ -13,7 +13,7 @@ import { applyActions, compileActions, type CompiledAction } from '../../src/otl
 import { AttrList, KEEP, RequestWalker, SKIP, type MetricView, type RecordView, type RequestVisitor, type ResourceView, type ScopeView, type VisitResult, type WalkResult } from '../../src/otlp/wire-edit.js';
 import type { AttributesProcessorConfig } from './config.js';
 import { Matcher, checkMatchForSignal } from './match.js';
-import { editAndForward, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
+import { editAndForward, wireContext, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
 import type { RequestMeta, WireEditor } from '../../src/otlp/wire-offload.js';
 
 export class AttributesProcessor implements Processor {
@@ -22,15 +22,14 @@ export class AttributesProcessor implements Processor {
 
   constructor(settings: CreateSettings, config: AttributesProcessorConfig, signal: Signal, next: Consumer) {
     this.editor = new AttributesEditor(config, signal, settings.id.id);
-    const labels = { processor: settings.id.id, otel_signal: signal };
-    this.wire = { settings, signal, labels, next, offload: settings.offload?.register('attributes', settings.id.id, config, signal) };
+    this.wire = wireContext(settings, signal, next, { offload: { type: 'attributes', config } });
   }
 
   async start(_host?: Host): Promise<void> {}
   async shutdown(): Promise<void> {}
 
   consume(payload: Payload): Promise<void> {
-    return editAndForward(this.wire, payload, (bytes) => this.editor.edit(bytes, payload.meta));
+    return editAndForward(this.wire, payload, this.editor);
   }
 }
 

@@ -10,10 +10,11 @@ import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import type { Payload } from '../../src/core/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { AttrList, DROP, FIELD, KEEP, RequestWalker, findLenField, type Range, type RecordView, type RequestVisitor } from '../../src/otlp/wire-edit.js';
+import { AttrList, DROP, FIELD, KEEP, RequestWalker, findLenField, type Range, type RecordView, type RequestVisitor, type WalkResult } from '../../src/otlp/wire-edit.js';
 import { logMatchIsEmpty, metricMatchIsEmpty, spanMatchIsEmpty, type FilterProcessorConfig } from './config.js';
 import { logMatcher, metricMatchers, spanMatcher, type LevelMatcher } from './match.js';
-import { editAndForward, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
+import { editAndForward, wireContext, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
+import type { WireEditor } from '../../src/otlp/wire-offload.js';
 
 export const FILTERED_ITEMS_METRIC = 'gophership_processor_filtered_items';
 
@@ -30,40 +31,51 @@ export function filteredItemsCounter(registry: Registry): Counter<string> {
 }
 
 export class FilterProcessor implements Processor {
-  private readonly labels: { processor: string; otel_signal: Signal };
   private readonly wire: WireProcessorContext;
-  private readonly filtered: Counter<string>;
-  /** Undefined when the config filters nothing for this signal: requests pass without a walk. */
-  private readonly walker: RequestWalker | undefined;
+  private readonly editor: FilterEditor;
 
-  constructor(
-    private readonly settings: CreateSettings,
-    config: FilterProcessorConfig,
-    private readonly signal: Signal,
-    private readonly next: Consumer,
-  ) {
-    this.labels = { processor: settings.id.id, otel_signal: signal };
-    this.wire = { settings, signal, labels: this.labels, next };
-    this.filtered = filteredItemsCounter(settings.telemetry.registry);
-    const visitor = signal === 'metrics' ? metricsVisitor(config) : signal === 'logs' ? recordVisitor(config.logs, logMatchIsEmpty, logMatcher) : recordVisitor(config.spans, spanMatchIsEmpty, spanMatcher);
-    // pruneEmpty: scopes and resources left without records are removed, as the collector removes them.
-    this.walker = visitor && new RequestWalker(visitor, { pruneEmpty: true });
+  constructor(settings: CreateSettings, config: FilterProcessorConfig, signal: Signal, next: Consumer) {
+    const filtered = filteredItemsCounter(settings.telemetry.registry);
+    this.editor = new FilterEditor(config, signal);
+    this.wire = wireContext(settings, signal, next, {
+      // Per-record matching: worth a worker thread when the service has them (and the config filters).
+      offload: this.editor.active ? { type: 'filter', config } : undefined,
+      settle: (out, before) => {
+        // Nothing dropped: the request goes on untouched, even if pruning would have removed containers
+        // that arrived empty.
+        if (!out || !out.changed || out.items === before) return undefined;
+        filtered.inc(this.wire.labels, before - out.items);
+        return out;
+      },
+    });
   }
 
   async start(_host?: Host): Promise<void> {}
   async shutdown(): Promise<void> {}
 
   consume(payload: Payload): Promise<void> {
-    return editAndForward(this.wire, payload, (bytes, before) => {
-      const out = this.walker?.walk(this.signal, bytes);
-      // Nothing dropped: the request goes on untouched, even if pruning would have removed containers
-      // that arrived empty.
-      if (!out || !out.changed || out.items === before) return undefined;
-      this.filtered.inc(this.labels, before - out.items);
-      return out;
-    });
+    return editAndForward(this.wire, payload, this.editor);
+  }
+}
+
+/** The filter's edit of one request: matching records (and then empty containers) cut out. */
+export class FilterEditor implements WireEditor {
+  /** Undefined when the config filters nothing for this signal: requests pass without a walk. */
+  private readonly walker: RequestWalker | undefined;
+
+  constructor(config: FilterProcessorConfig, private readonly signal: Signal) {
+    const visitor = signal === 'metrics' ? metricsVisitor(config) : signal === 'logs' ? recordVisitor(config.logs, logMatchIsEmpty, logMatcher) : recordVisitor(config.spans, spanMatchIsEmpty, spanMatcher);
+    // pruneEmpty: scopes and resources left without records are removed, as the collector removes them.
+    this.walker = visitor && new RequestWalker(visitor, { pruneEmpty: true });
   }
 
+  get active(): boolean {
+    return this.walker !== undefined;
+  }
+
+  edit(bytes: Uint8Array): WalkResult | undefined {
+    return this.walker?.walk(this.signal, bytes);
+  }
 }
 
 /**

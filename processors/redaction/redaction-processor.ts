@@ -10,10 +10,11 @@ import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import type { Payload } from '../../src/core/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { AttrList, FIELD, KEEP, RecordKind, RequestWalker, ValueType, anyValueAsString, encodeAnyValue, findLenField, varintSize, writeVarint, type Range } from '../../src/otlp/wire-edit.js';
+import { AttrList, FIELD, KEEP, RecordKind, RequestWalker, ValueType, anyValueAsString, encodeAnyValue, findLenField, varintSize, writeVarint, type Range, type WalkResult } from '../../src/otlp/wire-edit.js';
 import type { RedactionProcessorConfig } from './config.js';
 import { Redactor, SUMMARY, type Tally } from './redactor.js';
-import { editAndForward, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
+import { editAndForward, wireContext, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
+import type { WireEditor } from '../../src/otlp/wire-offload.js';
 
 export const REDACTED_ITEMS_METRIC = 'gophership_processor_redacted_items';
 
@@ -33,31 +34,63 @@ const SPAN_EVENTS = 11;
 const EVENT_ATTRIBUTES = 3;
 
 export class RedactionProcessor implements Processor {
-  private readonly labels: { processor: string; otel_signal: Signal };
   private readonly wire: WireProcessorContext;
-  private readonly maskedLabels: Record<string, string>;
-  private readonly removedLabels: Record<string, string>;
-  private readonly counter: Counter<string>;
-  private readonly walker: RequestWalker | undefined;
-  private readonly tally: Tally = { removed: 0, masked: 0 };
+  private readonly editor: RedactionEditor;
 
-  constructor(
-    private readonly settings: CreateSettings,
-    config: RedactionProcessorConfig,
-    private readonly signal: Signal,
-    private readonly next: Consumer,
-  ) {
-    this.labels = { processor: settings.id.id, otel_signal: signal };
-    this.wire = { settings, signal, labels: this.labels, next };
-    this.maskedLabels = { ...this.labels, action: 'masked' };
-    this.removedLabels = { ...this.labels, action: 'removed' };
-    this.counter = redactedItemsCounter(settings.telemetry.registry);
+  constructor(settings: CreateSettings, config: RedactionProcessorConfig, signal: Signal, next: Consumer) {
+    const labels = { processor: settings.id.id, otel_signal: signal };
+    const maskedLabels = { ...labels, action: 'masked' };
+    const removedLabels = { ...labels, action: 'removed' };
+    const counter = redactedItemsCounter(settings.telemetry.registry);
+    this.editor = new RedactionEditor(config, signal);
+    this.wire = wireContext(settings, signal, next, {
+      // Per-attribute matching: worth a worker thread when the service has them (and the config redacts).
+      offload: this.editor.active ? { type: 'redaction', config } : undefined,
+      settle: (out, _before, tally) => {
+        const [removed = 0, masked = 0] = tally ?? [];
+        if (masked > 0) counter.inc(maskedLabels, masked);
+        if (removed > 0) counter.inc(removedLabels, removed);
+        return out;
+      },
+    });
+  }
+
+  async start(_host?: Host): Promise<void> {}
+  async shutdown(): Promise<void> {}
+
+  consume(payload: Payload): Promise<void> {
+    return editAndForward(this.wire, payload, this.editor);
+  }
+}
+
+/** The redaction of one request; its tally is [attributes removed, values masked]. */
+export class RedactionEditor implements WireEditor {
+  private readonly walker: RequestWalker | undefined;
+  private readonly counts: Tally = { removed: 0, masked: 0 };
+  private readonly tallied = [0, 0];
+
+  constructor(config: RedactionProcessorConfig, private readonly signal: Signal) {
     const redactor = new Redactor(config);
     this.walker = redactor.active ? this.makeWalker(redactor) : undefined;
   }
 
+  get active(): boolean {
+    return this.walker !== undefined;
+  }
+
+  get tally(): readonly number[] {
+    this.tallied[0] = this.counts.removed;
+    this.tallied[1] = this.counts.masked;
+    return this.tallied;
+  }
+
+  edit(bytes: Uint8Array): WalkResult | undefined {
+    this.counts.removed = this.counts.masked = 0;
+    return this.walker?.walk(this.signal, bytes);
+  }
+
   private makeWalker(r: Redactor): RequestWalker {
-    const tally = this.tally;
+    const tally = this.counts;
     const resAttrs = new AttrList();
     const scopeAttrs = new AttrList();
     const recAttrs = new AttrList();
@@ -111,19 +144,6 @@ export class RedactionProcessor implements Processor {
         if (buf === v.buf) return KEEP;
         return s === 0 && e === buf.length ? buf : buf.subarray(s, e);
       },
-    });
-  }
-
-  async start(_host?: Host): Promise<void> {}
-  async shutdown(): Promise<void> {}
-
-  consume(payload: Payload): Promise<void> {
-    return editAndForward(this.wire, payload, (bytes) => {
-      this.tally.removed = this.tally.masked = 0;
-      const out = this.walker?.walk(this.signal, bytes);
-      if (this.tally.masked > 0) this.counter.inc(this.maskedLabels, this.tally.masked);
-      if (this.tally.removed > 0) this.counter.inc(this.removedLabels, this.tally.removed);
-      return out;
     });
   }
 

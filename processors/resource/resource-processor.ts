@@ -10,10 +10,10 @@ import type { Signal } from '../../src/core/signal.js';
 import { applyActions, compileActions, type CompiledAction } from '../../src/otlp/attr-actions.js';
 import { AttrList, FIELD, RequestWalker, SKIP, type ResourceView, type VisitResult } from '../../src/otlp/wire-edit.js';
 import type { ResourceProcessorConfig } from './config.js';
-import { editAndForward, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
+import { editAndForward, wireContext, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
+import type { WireEditor } from '../../src/otlp/wire-offload.js';
 
 export class ResourceProcessor implements Processor {
-  private readonly labels: { processor: string; otel_signal: Signal };
   private readonly wire: WireProcessorContext;
   private readonly actions: CompiledAction[];
   private readonly attrs = new AttrList();
@@ -26,8 +26,7 @@ export class ResourceProcessor implements Processor {
     private readonly signal: Signal,
     private readonly next: Consumer,
   ) {
-    this.labels = { processor: settings.id.id, otel_signal: signal };
-    this.wire = { settings, signal, labels: this.labels, next };
+    this.wire = wireContext(settings, signal, next);
     const issues: { path: string[]; message: string }[] = [];
     this.actions = compileActions(config.attributes, ['attributes'], issues);
     if (issues.length > 0) throw new Error(`processor ${settings.id.id}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -44,15 +43,20 @@ export class ResourceProcessor implements Processor {
   async start(_host?: Host): Promise<void> {}
   async shutdown(): Promise<void> {}
 
-  consume(payload: Payload): Promise<void> {
-    return editAndForward(this.wire, payload, (bytes) => {
-      this.meta = payload.meta;
+  /** The edit: resource attributes only (cheap per request, so it stays on the event loop). */
+  private readonly editor: WireEditor = {
+    edit: (bytes, meta) => {
+      this.meta = meta;
       try {
         return this.walker.walk(this.signal, bytes);
       } finally {
         this.meta = undefined;
       }
-    });
+    },
+  };
+
+  consume(payload: Payload): Promise<void> {
+    return editAndForward(this.wire, payload, this.editor);
   }
 
 }

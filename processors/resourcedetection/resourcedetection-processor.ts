@@ -10,12 +10,14 @@ import type { Signal } from '../../src/core/signal.js';
 import { AttrList, FIELD, KEEP, RequestWalker, encodeAnyValue, utf8 } from '../../src/otlp/wire-edit.js';
 import type { ResourceDetectionProcessorConfig } from './config.js';
 import { detect, type DetectOptions, type Detected } from './detectors.js';
-import { editAndForward, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
+import { editAndForward, wireContext, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
+import type { WireEditor } from '../../src/otlp/wire-offload.js';
 
 export class ResourceDetectionProcessor implements Processor {
-  private readonly labels: { processor: string; otel_signal: Signal };
   private readonly wire: WireProcessorContext;
   private walker: RequestWalker | undefined;
+  /** The edit: detected attributes on each resource (cheap per request, so it stays on the event loop). */
+  private readonly editor: WireEditor = { edit: (bytes) => this.walker?.walk(this.signal, bytes) };
   private keys: Uint8Array[] = [];
   private values: Uint8Array[] = [];
   /** What was detected at start (for logs and tests). */
@@ -28,8 +30,7 @@ export class ResourceDetectionProcessor implements Processor {
     private readonly next: Consumer,
     private readonly detectOptions: DetectOptions = {},
   ) {
-    this.labels = { processor: settings.id.id, otel_signal: signal };
-    this.wire = { settings, signal, labels: this.labels, next };
+    this.wire = wireContext(settings, signal, next);
   }
 
   async start(_host?: Host): Promise<void> {
@@ -71,7 +72,7 @@ export class ResourceDetectionProcessor implements Processor {
   }
 
   consume(payload: Payload): Promise<void> {
-    return editAndForward(this.wire, payload, (bytes) => this.walker?.walk(this.signal, bytes));
+    return editAndForward(this.wire, payload, this.editor);
   }
 
 

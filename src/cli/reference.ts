@@ -129,7 +129,7 @@ export function renderReference(factories: readonly AnyFactory[] = builtinFactor
   out.push('| `service.telemetry.logs.level` | `debug` \\| `info` \\| `warn` \\| `error` | `info` | Minimum level of the gateway\'s own logs (JSON lines on stderr). |');
   out.push('| `service.telemetry.metrics.address` | string | `localhost:8888` | Serves `/metrics` (Prometheus), `/status` (live status page) and `/status.json`; empty disables. |');
   out.push('| `service.telemetry.metrics.level` | `none` \\| `basic` \\| `normal` \\| `detailed` | `normal` | `none` disables the endpoint (and the status page). |');
-  out.push('| `service.processing.worker_threads` | `auto` \\| 0-64 | `auto` | Worker threads that run the `attributes` processor\'s per-record edits beside the event loop (the processor counts and forwards as usual). `auto`: one per core, at most 4, none on a single core; `0`: every edit on the event loop. |');
+  out.push('| `service.processing.worker_threads` | `auto` \\| 0-64 | `auto` | Worker threads that run the per-record edits of the `attributes`, `filter` and `redaction` processors beside the event loop (each processor still counts and forwards on the event loop). `auto`: one per core, at most 4, none on a single core; `0`: every edit on the event loop. |');
   out.push('');
   return out.join('\n');
 }

@@ -14,6 +14,14 @@ const EDITORS: Record<OffloadableType, () => Promise<EditorFactory>> = {
     const m = await import('../../processors/attributes/attributes-processor.js');
     return (config, signal, id) => new m.AttributesEditor(config as ConstructorParameters<typeof m.AttributesEditor>[0], signal, id);
   },
+  filter: async () => {
+    const m = await import('../../processors/filter/filter-processor.js');
+    return (config, signal) => new m.FilterEditor(config as ConstructorParameters<typeof m.FilterEditor>[0], signal);
+  },
+  redaction: async () => {
+    const m = await import('../../processors/redaction/redaction-processor.js');
+    return (config, signal) => new m.RedactionEditor(config as ConstructorParameters<typeof m.RedactionEditor>[0], signal);
+  },
 };
 
 const port = parentPort;
@@ -40,8 +48,9 @@ function reply(seq: number, editor: WireEditor, bytes: Uint8Array, meta: Request
   let msg: FromWorker;
   try {
     const out = editor.edit(bytes, meta);
-    if (!out || !out.changed) msg = { seq, changed: false, items: out?.items ?? -1 };
-    else msg = { seq, changed: true, items: out.items, bytes: out.bytes };
+    const tally = editor.tally ? [...editor.tally] : undefined;
+    if (!out || !out.changed) msg = { seq, changed: false, items: out?.items ?? -1, tally };
+    else msg = { seq, changed: true, items: out.items, bytes: out.bytes, tally };
   } catch (err) {
     port!.postMessage({ seq, error: (err as Error).message } satisfies FromWorker);
     return;

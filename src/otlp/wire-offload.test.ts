@@ -7,6 +7,9 @@ import type { Signal } from '../core/signal.js';
 import { REQUEST_SCHEMA } from './codec.js';
 import { WireOffloadPool, workerThreadsFor } from './wire-offload.js';
 import { attributesProcessorFactory } from '../../processors/attributes/factory.js';
+import { filterProcessorFactory } from '../../processors/filter/factory.js';
+import { redactionProcessorFactory } from '../../processors/redaction/factory.js';
+import type { ProcessorFactory } from '../core/component.js';
 import { counterValue, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
 import { availableParallelism } from 'node:os';
@@ -28,16 +31,39 @@ const ACTIONS = {
   ],
 };
 
-/** An attributes processor, on `pool` when given (else editing in-thread), recording what it forwards. */
-function attributes(signal: Signal, pool?: WireOffloadPool) {
+/** The processors whose edits run on workers, each with a config that changes random requests often. */
+const OFFLOADED: { id: string; factory: ProcessorFactory<any>; raw: Record<string, unknown>; counters: string[] }[] = [
+  { id: 'attributes/test', factory: attributesProcessorFactory, raw: ACTIONS, counters: [] },
+  {
+    id: 'filter/test',
+    factory: filterProcessorFactory,
+    raw: {
+      logs: { exclude: { match_type: 'regexp', record_attributes: [{ key: 'k1' }] } },
+      spans: { exclude: { match_type: 'regexp', attributes: [{ key: 'k2' }] } },
+      metrics: { exclude: { match_type: 'regexp', metric_names: ['^m'] } },
+    },
+    counters: ['gophership_processor_filtered_items'],
+  },
+  {
+    id: 'redaction/test',
+    factory: redactionProcessorFactory,
+    raw: { allowed_keys: ['a', 'k1', 'k2', 'user.email'], blocked_values: ['[a-f]{2}', '@'], summary: 'info' },
+    counters: ['gophership_processor_redacted_items'],
+  },
+];
+
+/** A processor, on `pool` when given (else editing in-thread), recording what it forwards. */
+function processor(signal: Signal, pool: WireOffloadPool | undefined, which = OFFLOADED[0]!) {
   const issues: { path: string[]; message: string }[] = [];
-  const cfg = attributesProcessorFactory.config.parse(ACTIONS, [], issues);
+  const cfg = which.factory.config.parse(which.raw, [], issues);
   expect(issues).toEqual([]);
-  const settings = { ...testSettings('attributes/test', 'processor'), offload: pool };
+  const settings = { ...testSettings(which.id, 'processor'), offload: pool };
   settingsList.push(settings);
   const sink = new RecordingConsumer();
-  return { proc: attributesProcessorFactory.create(settings, cfg, signal, sink), sink, settings };
+  return { proc: which.factory.create(settings, cfg, signal, sink), sink, settings };
 }
+
+const attributes = (signal: Signal, pool?: WireOffloadPool) => processor(signal, pool);
 
 function newPool(threads: number): WireOffloadPool {
   const p = new WireOffloadPool(threads);
@@ -46,34 +72,44 @@ function newPool(threads: number): WireOffloadPool {
 }
 
 describe('wire edits on worker threads', () => {
-  it('forward the same bytes and counts as the in-thread edit, for random requests of every signal', async () => {
-    const pool = newPool(2);
-    for (const signal of ['logs', 'traces', 'metrics'] as const) {
-      const local = attributes(signal);
-      const remote = attributes(signal, pool);
-      await fc.assert(
-        fc.asyncProperty(arbRequest(signal), async (req) => {
-          const bytes = toBinary(REQUEST_SCHEMA[signal], req as never);
-          const meta = { 'client.address': '10.0.0.7' };
-          await local.proc.consume(new Payload(signal, bytes, { meta }));
-          await remote.proc.consume(new Payload(signal, bytes, { meta }));
-          const a = local.sink.got.pop();
-          const b = remote.sink.got.pop();
-          expect(b?.itemCount).toBe(a?.itemCount);
-          expect(b && Buffer.from(b.bytes).equals(Buffer.from(a!.bytes))).toBe(a !== undefined);
-        }),
-        { numRuns: 60 },
-      );
-      const labels = { processor: 'attributes/test', otel_signal: signal };
-      for (const name of ['otelcol_processor_incoming_items', 'otelcol_processor_outgoing_items']) {
-        const want = await counterValue(local.settings.telemetry, name, labels);
-        expect(want).toBeGreaterThan(0);
-        expect(await counterValue(remote.settings.telemetry, name, labels)).toBe(want);
+  for (const which of OFFLOADED) {
+    it(`${which.id.split('/')[0]}: forwards the same bytes and counts as the in-thread edit, for random requests of every signal`, async () => {
+      const pool = newPool(2);
+      let counted = 0;
+      for (const signal of ['logs', 'traces', 'metrics'] as const) {
+        const local = processor(signal, undefined, which);
+        const remote = processor(signal, pool, which);
+        let changed = 0;
+        await fc.assert(
+          fc.asyncProperty(arbRequest(signal), async (req) => {
+            const bytes = toBinary(REQUEST_SCHEMA[signal], req as never);
+            const meta = { 'client.address': '10.0.0.7' };
+            await local.proc.consume(new Payload(signal, bytes, { meta }));
+            await remote.proc.consume(new Payload(signal, bytes, { meta }));
+            const a = local.sink.got.pop();
+            const b = remote.sink.got.pop();
+            expect(b?.itemCount).toBe(a?.itemCount);
+            expect(b === undefined ? a : Buffer.from(b.bytes).equals(Buffer.from(a!.bytes))).toBe(a === undefined ? undefined : true);
+            if (a === undefined || !Buffer.from(a.bytes).equals(Buffer.from(bytes))) changed++;
+          }),
+          { numRuns: 60 },
+        );
+        // The config does something to these requests, or the comparison would prove little.
+        expect(changed).toBeGreaterThan(5);
+        const labels = { processor: which.id, otel_signal: signal };
+        for (const name of ['otelcol_processor_incoming_items', 'otelcol_processor_outgoing_items', ...which.counters]) {
+          const want = await counterValue(local.settings.telemetry, name, labels);
+          if (name === 'otelcol_processor_incoming_items') expect(want).toBeGreaterThan(0);
+          if (which.counters.includes(name)) counted += want;
+          expect(await counterValue(remote.settings.telemetry, name, labels)).toBe(want);
+        }
       }
-    }
-    // Every request went to a worker: nothing was edited in the event loop behind the test's back.
-    expect(pool.edits).toBe(3 * 60);
-  });
+      // The processor's own counter (filtered, redacted) moved, so its tally crossed from the workers.
+      if (which.counters.length > 0) expect(counted).toBeGreaterThan(0);
+      // Every request went to a worker: nothing was edited in the event loop behind the test's back.
+      expect(pool.edits).toBe(3 * 60);
+    });
+  }
 
   it('spreads concurrent requests over the threads and answers each with its own result', async () => {
     const pool = newPool(3);

@@ -1,14 +1,16 @@
 /**
  * Worker threads for wire edits. A Node process runs its JavaScript on one event loop, so a gateway whose
- * processors edit every record (attributes: ~2 us per record, bench/RESULTS.md) spends its one core on
- * them while receiving and exporting wait. The pool runs those edits on worker threads instead: the event
+ * processors edit every record (attributes, filter, redaction: up to ~2 us per record, bench/RESULTS.md)
+ * spends its one core on them while receiving and exporting wait. (resource and resourcedetection edit
+ * only resources, a few per request: they stay on the event loop.) The pool runs those edits on worker threads instead: the event
  * loop copies a request's bytes to a worker (one memcpy, the copy's buffer transferred, not cloned), the
  * worker runs the same editor the processor would run (built from the same parsed config) and transfers
  * the edited bytes back.
  *
  * Contracts:
- *  - An editor is pure: bytes (+ request metadata) in, WalkResult out; no telemetry, no I/O. The processor
- *    around it counts and forwards on the event loop, so its metrics and errors are the same either way.
+ *  - An editor is pure: bytes (+ request metadata) in, WalkResult (+ a tally of numbers) out; no
+ *    telemetry, no I/O. The processor around it counts and forwards on the event loop, from the result and
+ *    the tally, so its metrics and errors are the same either way.
  *  - Every edit goes to the worker with the fewest requests waiting. The event loop does not take edits
  *    back when the workers are busy: measured, that starved the workers (their replies waited behind the
  *    edit the event loop was running) and was slower than queueing. What waits is bounded by the
@@ -32,10 +34,15 @@ export type RequestMeta = Readonly<Record<string, string>>;
 /** The pure part of a wire processor: one request's edit. */
 export interface WireEditor {
   edit(bytes: Uint8Array, meta: RequestMeta | undefined): WalkResult | undefined;
+  /** What the last edit counted for the processor's metrics (e.g. values masked), read right after it. */
+  readonly tally?: readonly number[];
 }
 
+/** An edit's result as the processor gets it back, with the editor's tally. */
+export type EditResult = WalkResult & { tally?: readonly number[] | undefined };
+
 /** Processor types whose editor a worker can build (src/otlp/wire-offload-worker.ts has the table). */
-export type OffloadableType = 'attributes';
+export type OffloadableType = 'attributes' | 'filter' | 'redaction';
 
 /** More worker deaths than this within GIVE_UP_WINDOW_MS and the pool stops (edits go back in-thread). */
 const GIVE_UP_DEATHS = 5;
@@ -61,12 +68,12 @@ export type ToWorker =
   | { op: 'edit'; seq: number; key: number; bytes: Uint8Array; meta: RequestMeta | undefined };
 /** From the worker: the edit's result (bytes only when changed), or why it failed. */
 export type FromWorker =
-  | { seq: number; changed: false; items: number }
-  | { seq: number; changed: true; items: number; bytes: Uint8Array }
+  | { seq: number; changed: false; items: number; tally?: number[] | undefined }
+  | { seq: number; changed: true; items: number; bytes: Uint8Array; tally?: number[] | undefined }
   | { seq: number; error: string };
 
 interface Pending {
-  resolve(r: WalkResult): void;
+  resolve(r: EditResult): void;
   reject(e: Error): void;
   input: Uint8Array;
 }
@@ -140,7 +147,7 @@ export class WireOffloadPool {
   }
 
   /** Sends a request to the least busy worker; undefined once the pool is closed (the caller edits in-thread). */
-  edit(key: number, bytes: Uint8Array, meta: RequestMeta | undefined): Promise<WalkResult> | undefined {
+  edit(key: number, bytes: Uint8Array, meta: RequestMeta | undefined): Promise<EditResult> | undefined {
     if (this.closed) return undefined;
     let best = this.slots[0]!;
     for (const s of this.slots) if (s.pending.size < best.pending.size) best = s;
@@ -151,7 +158,7 @@ export class WireOffloadPool {
     copy.set(bytes);
     const seq = ++this.seq;
     const slot = best;
-    return new Promise<WalkResult>((resolve, reject) => {
+    return new Promise<EditResult>((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(seq, { resolve, reject, input: bytes });
       const msg: ToWorker = { op: 'edit', seq, key, bytes: copy, meta };
@@ -183,8 +190,8 @@ export class WireOffloadPool {
     slot.pending.delete(m.seq);
     if (slot.pending.size === 0) slot.worker.unref();
     if ('error' in m) p.reject(new Error(m.error));
-    else if (m.changed) p.resolve({ bytes: m.bytes, changed: true, items: m.items });
-    else p.resolve({ bytes: p.input, changed: false, items: m.items });
+    else if (m.changed) p.resolve({ bytes: m.bytes, changed: true, items: m.items, tally: m.tally });
+    else p.resolve({ bytes: p.input, changed: false, items: m.items, tally: m.tally });
   }
 
   /** A worker died: its requests are retried by their clients, and a new worker takes its place. */
@@ -226,7 +233,7 @@ export class OffloadHandle {
   ) {}
 
   /** The edit on a worker, or undefined when the caller should run it itself (the pool is closed). */
-  edit(bytes: Uint8Array, meta: RequestMeta | undefined): Promise<WalkResult> | undefined {
+  edit(bytes: Uint8Array, meta: RequestMeta | undefined): Promise<EditResult> | undefined {
     return this.pool.edit(this.key, bytes, meta);
   }
 }

@@ -20,7 +20,7 @@ describe('editAndForward', () => {
   it('forwards an untouched request as the same bytes and counts it in and out', async () => {
     const ctx = context();
     const bytes = logs('a', 'b');
-    await editAndForward(ctx, new Payload('logs', bytes), (b) => ({ bytes: b, changed: false, items: 2 }));
+    await editAndForward(ctx, new Payload('logs', bytes), { edit: (b) => ({ bytes: b, changed: false, items: 2 }) });
     expect(ctx.got[0]!.bytes).toBe(bytes);
     expect(await counterValue(ctx.settings.telemetry, 'otelcol_processor_incoming_items', ctx.labels)).toBe(2);
     expect(await counterValue(ctx.settings.telemetry, 'otelcol_processor_outgoing_items', ctx.labels)).toBe(2);
@@ -29,7 +29,7 @@ describe('editAndForward', () => {
   it('swaps in edited bytes with the new item count', async () => {
     const ctx = context();
     const edited = logs('a');
-    await editAndForward(ctx, new Payload('logs', logs('a', 'b')), () => ({ bytes: edited, changed: true, items: 1 }));
+    await editAndForward(ctx, new Payload('logs', logs('a', 'b')), { edit: () => ({ bytes: edited, changed: true, items: 1 }) });
     expect(ctx.got[0]!.bytes).toBe(edited);
     expect(ctx.got[0]!.itemCount).toBe(1);
     expect(await counterValue(ctx.settings.telemetry, 'otelcol_processor_outgoing_items', ctx.labels)).toBe(1);
@@ -37,14 +37,16 @@ describe('editAndForward', () => {
 
   it('resolves without passing on a request left with nothing', async () => {
     const ctx = context();
-    await editAndForward(ctx, new Payload('logs', logs('a')), () => ({ bytes: new Uint8Array(0), changed: true, items: 0 }));
+    await editAndForward(ctx, new Payload('logs', logs('a')), { edit: () => ({ bytes: new Uint8Array(0), changed: true, items: 0 }) });
     expect(ctx.got).toHaveLength(0);
   });
 
   it('turns a request it cannot read into a PermanentError naming the processor', async () => {
     const ctx = context();
-    const err = await editAndForward(ctx, new Payload('logs', logs('a')), () => {
-      throw new Error('attribute list overruns its record');
+    const err = await editAndForward(ctx, new Payload('logs', logs('a')), {
+      edit: () => {
+        throw new Error('attribute list overruns its record');
+      },
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PermanentError);
     expect((err as Error).message).toBe('attributes processor attributes/x: cannot read the logs request: attribute list overruns its record');

@@ -2,9 +2,10 @@
  * What every wire-editing processor does around its walk, in one place: count what comes in, walk the
  * bytes, turn a request it cannot read into a permanent error (retrying unreadable bytes cannot help),
  * swap in the edited bytes only when something changed (an untouched request leaves as it arrived),
- * count what goes out, and pass it on (a request left with nothing is done). When the processor has an
- * offload handle (src/otlp/wire-offload.ts), the walk runs on a worker thread instead, unless every
- * worker is busy: then it runs here, as without workers.
+ * count what goes out, and pass it on (a request left with nothing is done). The edit is the processor's
+ * WireEditor (pure: bytes in, result out); when the processor has an offload handle
+ * (src/otlp/wire-offload.ts) it runs on a worker thread, else here. Either way the processor's `settle`
+ * then runs here, on the event loop, with the edit's result and tally: its metrics and decisions.
  */
 import type { CreateSettings } from '../core/component.js';
 import type { Consumer } from '../core/consumer.js';
@@ -12,7 +13,7 @@ import { PermanentError, RetryableError } from '../core/errors.js';
 import type { Payload } from '../core/payload.js';
 import type { Signal } from '../core/signal.js';
 import type { WalkResult } from './wire-edit.js';
-import type { OffloadHandle } from './wire-offload.js';
+import type { OffloadableType, OffloadHandle, WireEditor } from './wire-offload.js';
 
 export interface WireProcessorContext {
   readonly settings: CreateSettings;
@@ -21,13 +22,29 @@ export interface WireProcessorContext {
   readonly next: Consumer;
   /** Runs the same edit on a worker thread (the service's pool), when there is one. */
   readonly offload?: OffloadHandle | undefined;
+  /**
+   * After the edit, on the event loop: counts what the edit's tally says and may decide the request goes
+   * on unchanged (returns undefined). Without it the edit's result is taken as it is.
+   */
+  readonly settle?: (out: WalkResult | undefined, before: number, tally: readonly number[] | undefined) => WalkResult | undefined;
 }
 
 /**
- * Runs `walk` over the payload's bytes and forwards the result. `walk` gets the item count before the
- * edit and returns the walk's result, or undefined when the processor has nothing to do for this request.
+ * The context of one wire processor. With `offload`, its editor is also built on the service's worker
+ * threads (when it has them) and the edits run there.
  */
-export function editAndForward(ctx: WireProcessorContext, payload: Payload, walk: (bytes: Uint8Array, items: number) => WalkResult | undefined): Promise<void> {
+export function wireContext(
+  settings: CreateSettings,
+  signal: Signal,
+  next: Consumer,
+  opts: { offload?: { type: OffloadableType; config: unknown }; settle?: WireProcessorContext['settle'] } = {},
+): WireProcessorContext {
+  const offload = opts.offload && settings.offload?.register(opts.offload.type, settings.id.id, opts.offload.config, signal);
+  return { settings, signal, labels: { processor: settings.id.id, otel_signal: signal }, next, offload, settle: opts.settle };
+}
+
+/** Edits the payload's bytes with `editor` (on a worker when the processor has one) and forwards the result. */
+export function editAndForward(ctx: WireProcessorContext, payload: Payload, editor: WireEditor): Promise<void> {
   const tel = ctx.settings.telemetry;
   let before: number;
   let out: WalkResult | undefined;
@@ -37,11 +54,12 @@ export function editAndForward(ctx: WireProcessorContext, payload: Payload, walk
     const remote = ctx.offload?.edit(payload.bytes, payload.meta);
     if (remote !== undefined) {
       return remote.then(
-        (res) => forward(ctx, payload, before, res),
+        (res) => forward(ctx, payload, before, ctx.settle ? ctx.settle(res, before, res.tally) : res),
         (err: unknown) => Promise.reject(err instanceof RetryableError ? err : unreadable(ctx, err)),
       );
     }
-    out = walk(payload.bytes, before);
+    out = editor.edit(payload.bytes, payload.meta);
+    if (ctx.settle) out = ctx.settle(out, before, editor.tally);
   } catch (err) {
     return Promise.reject(unreadable(ctx, err));
   }
