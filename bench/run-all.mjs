@@ -189,7 +189,9 @@ function targetLines(results) {
     const short = [];
     if (goal && q < TARGET_VS_FORWARDER) short.push('throughput');
     if (z === 'zone-yellow' && r.p99 > YELLOW_P99_TARGET_MS) short.push('p99');
-    out.push(`${z}: ${fmt.ratio(q)} of forwarder-http${goal}, p99 ${fmt.ms(r.p99)} ms${short.length ? ` — **below the target** (${short.join(', ')})` : goal ? ' — meets the target' : ''}.`);
+    // The forwarder's own p99 on the same client and machine: what saturation costs before any gateway work.
+    const fwdP99 = z === 'zone-yellow' && fwd ? ` (forwarder-http's own p99 in this run: ${fmt.ms(fwd.p99)} ms)` : '';
+    out.push(`${z}: ${fmt.ratio(q)} of forwarder-http${goal}, p99 ${fmt.ms(r.p99)} ms${fwdP99}${short.length ? ` — **below the target** (${short.join(', ')})` : goal ? ' — meets the target' : ''}.`);
   }
   const disk = results.get('disk-ceiling');
   if (disk && fwd && results.get('zone-red')) {
