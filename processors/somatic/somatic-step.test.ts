@@ -54,10 +54,12 @@ function value(text: string, series: string): number {
 }
 
 /** Walks the file exporter's proto output: [u32 length][ExportLogsServiceRequest]... */
-function tallyFile(buf: Buffer): { records: number; enriched: number } {
+function tallyFile(buf: Buffer): { records: number; enriched: number; tagged: number } {
   let records = 0;
   let enriched = 0;
+  let tagged = 0;
   const key = Buffer.from('enriched');
+  const tag = Buffer.from('tagged');
   for (let off = 0; off + 4 <= buf.length; ) {
     const len = buf.readUInt32BE(off);
     const req = buf.subarray(off + 4, off + 4 + len);
@@ -72,12 +74,20 @@ function tallyFile(buf: Buffer): { records: number; enriched: number } {
           });
         });
       });
-      forEachField(req, rs, re, 2, (ss, se) => forEachField(req, ss, se, 2, () => n++));
+      forEachField(req, rs, re, 2, (ss, se) =>
+        forEachField(req, ss, se, 2, (ls, le) => {
+          n++;
+          // LogRecord.attributes (6) -> KeyValue.key (1): the attributes processor's insert.
+          let has = false;
+          forEachField(req, ls, le, 6, (ks, ke) => forEachField(req, ks, ke, 1, (a, b) => void (has ||= b - a === tag.length && tag.equals(req.subarray(a, b)))));
+          if (has) tagged++;
+        }),
+      );
       records += n;
       if (has) enriched += n;
     });
   }
-  return { records, enriched };
+  return { records, enriched, tagged };
 }
 
 it('under a step load: RSS under the limit, Yellow and Red and back, nothing lost, every record enriched', async () => {
@@ -96,6 +106,8 @@ it('under a step load: RSS under the limit, Yellow and Red and back, nothing los
         wal: { directory: join(dir, 'somatic'), max_size_mib: 2048, fsync: 'interval' },
       },
       resource: { attributes: [{ key: 'enriched', value: 'yes', action: 'insert' }] },
+      // A record-level edit, run on the worker threads (service.processing.worker_threads below).
+      attributes: { actions: [{ key: 'tagged', value: 'yes', action: 'insert' }] },
       batch: { send_batch_size: 8192, timeout: '50ms' },
     },
     exporters: {
@@ -103,8 +115,9 @@ it('under a step load: RSS under the limit, Yellow and Red and back, nothing los
       file: { path: out, format: 'proto', rotation: { max_megabytes: 0 } },
     },
     service: {
-      pipelines: { logs: { receivers: ['otlp'], processors: ['somatic', 'resource', 'batch'], exporters: ['otlphttp', 'file'] } },
+      pipelines: { logs: { receivers: ['otlp'], processors: ['somatic', 'resource', 'attributes', 'batch'], exporters: ['otlphttp', 'file'] } },
       telemetry: { logs: { level: 'info' }, metrics: { address: '127.0.0.1:0' } },
+      processing: { worker_threads: 2 },
     },
   };
   const file = join(dir, 'config.json');
@@ -207,13 +220,18 @@ it('under a step load: RSS under the limit, Yellow and Red and back, nothing los
 
   // Every delivered record carries the Green-only enrichment, replayed debt included: the only records
   // without it are those fresh Yellow requests sent around the resource processor, counted exactly.
-  const bypassed = value(m, 'gophership_somatic_bypassed_items{');
+  const bypassed = value(m, 'gophership_somatic_bypassed_items{pipeline="logs",processor="resource"}');
+  const bypassedAttributes = value(m, 'gophership_somatic_bypassed_items{pipeline="logs",processor="attributes"}');
   proc.kill('SIGTERM');
   await new Promise((r) => proc.once('exit', r));
   const tally = tallyFile(await readFile(out));
   expect(tally.records).toBeGreaterThanOrEqual(acked);
   expect(tally.enriched).toBeGreaterThan(0);
   expect(tally.records - tally.enriched).toBe(bypassed);
+  // The same for the record-level edit, which ran on worker threads: replayed debt went through them too.
+  expect(tally.tagged).toBeGreaterThan(0);
+  expect(tally.records - tally.tagged).toBe(bypassedAttributes);
+  expect(log).toMatch(/"msg":"gateway started".*"worker_threads":2/);
   // Logs name the sensor behind each transition.
   expect(log).toMatch(/"msg":"somatic zone rose to red".*"sensor":"[a-z_]+","value":/);
 }, 58_000);
