@@ -16,48 +16,42 @@ function runScript(script, args) {
   });
 }
 
-/** bench/processors.mjs: wire path vs decode + re-encode, single core. */
-export function processorsMicro(seconds = 2) {
+/**
+ * A scenario that runs bench/<script> once and includes its markdown as printed; `extract(output)` may
+ * pull numbers out of it for the run's summary (and trim the line that carried them).
+ */
+function external({ name, title, path, script, args, extract = (out) => ({ markdown: out }) }) {
   return {
-    name: 'processors-wire',
+    name,
     kind: 'external',
-    title: 'Processors, single core: wire path vs decode + re-encode (bench/processors.mjs)',
-    path: 'in-process, no network',
+    title,
+    path,
     async run() {
       const t0 = performance.now();
-      const markdown = await runScript('processors.mjs', [String(seconds)]);
-      return { markdown, elapsedSec: (performance.now() - t0) / 1000 };
+      const out = await runScript(script, args);
+      return { ...extract(out), elapsedSec: (performance.now() - t0) / 1000 };
     },
   };
 }
+
+/** bench/processors.mjs: wire path vs decode + re-encode, single core. */
+export const processorsMicro = (seconds = 2) =>
+  external({ name: 'processors-wire', title: 'Processors, single core: wire path vs decode + re-encode (bench/processors.mjs)', path: 'in-process, no network', script: 'processors.mjs', args: [String(seconds)] });
 
 /** bench/wal-append.mjs: WAL append (fsync interval) vs a plain durable write loop. */
-export function walAppend(mib = 256) {
-  return {
-    name: 'wal-append',
-    kind: 'external',
-    title: 'WAL append vs plain write + fdatasync (bench/wal-append.mjs)',
-    path: 'in-process, temp dir',
-    async run() {
-      const t0 = performance.now();
-      const markdown = await runScript('wal-append.mjs', [String(mib)]);
-      return { markdown, elapsedSec: (performance.now() - t0) / 1000 };
-    },
-  };
-}
+export const walAppend = (mib = 256) =>
+  external({ name: 'wal-append', title: 'WAL append vs plain write + fdatasync (bench/wal-append.mjs)', path: 'in-process, temp dir', script: 'wal-append.mjs', args: [String(mib)] });
 
 /** bench/disk-ceiling.mjs: the disk's sustained durable write rate, which the Red zone cannot pass. */
-export function diskCeiling(gib = 3) {
-  return {
+export const diskCeiling = (gib = 3) =>
+  external({
     name: 'disk-ceiling',
-    kind: 'external',
     title: 'Disk ceiling: sequential 434 KB writes + fdatasync per MiB, one file (bench/disk-ceiling.mjs)',
     path: 'in-process, temp dir',
-    async run() {
-      const t0 = performance.now();
-      const out = await runScript('disk-ceiling.mjs', [String(gib)]);
-      const mbps = Number(/DISK_CEILING_MBPS=([\d.]+)/.exec(out)?.[1]);
-      return { markdown: out.replace(/\n?DISK_CEILING_MBPS=.*\n?/, '\n'), elapsedSec: (performance.now() - t0) / 1000, bytesPerSec: mbps * 1e6 };
-    },
-  };
-}
+    script: 'disk-ceiling.mjs',
+    args: [String(gib)],
+    extract: (out) => ({
+      markdown: out.replace(/\n?DISK_CEILING_MBPS=.*\n?/, '\n'),
+      bytesPerSec: Number(/DISK_CEILING_MBPS=([\d.]+)/.exec(out)?.[1]) * 1e6,
+    }),
+  });
