@@ -47,7 +47,7 @@ const processingSchema = s.object({
   worker_threads: s
     .string(WORKER_THREADS, WORKER_THREADS_HINT)
     .default('auto')
-    .describe('Worker threads that run per-record processor edits (attributes, filter, redaction) beside the event loop; auto: one per core but one, at most 4; 0: all on the event loop.'),
+    .describe('Worker threads that run per-record processor edits (attributes, filter, redaction) beside the event loop; auto: one per core, at most 4, none on a single core; 0: all on the event loop.'),
 });
 
 export type ProcessingConfig = ReturnType<typeof processingSchema.defaults>;

@@ -10,7 +10,7 @@ import { attributesProcessorFactory } from '../../processors/attributes/factory.
 import { filterProcessorFactory } from '../../processors/filter/factory.js';
 import { redactionProcessorFactory } from '../../processors/redaction/factory.js';
 import type { ProcessorFactory } from '../core/component.js';
-import { counterValue, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, makeLogsRequest, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
 import { availableParallelism } from 'node:os';
 
@@ -141,8 +141,9 @@ describe('wire edits on worker threads', () => {
     const { proc, sink } = attributes('logs', pool);
     const req = toBinary(REQUEST_SCHEMA.logs, fc.sample(arbRequest('logs'), 1)[0] as never);
     await proc.consume(new Payload('logs', req)); // the worker is up and has the editor
-    const inFlight = proc.consume(new Payload('logs', req));
-    // The pool's only worker, killed while it holds the request.
+    // 400k records: an edit of a few hundred ms, so the worker still holds it when it is killed (in the
+    // same turn of the event loop as the request was sent).
+    const inFlight = proc.consume(new Payload('logs', makeLogsRequest(4, 100_000)));
     const worker = (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!.worker;
     await worker.terminate();
     const err = await inFlight.catch((e: unknown) => e);
