@@ -21,10 +21,10 @@ export class ResourceProcessor implements Processor {
   private meta: Readonly<Record<string, string>> | undefined;
 
   constructor(
-    private readonly settings: CreateSettings,
+    settings: CreateSettings,
     config: ResourceProcessorConfig,
     private readonly signal: Signal,
-    private readonly next: Consumer,
+    next: Consumer,
   ) {
     this.wire = wireContext(settings, signal, next);
     const issues: { path: string[]; message: string }[] = [];

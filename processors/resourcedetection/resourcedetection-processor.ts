@@ -27,7 +27,7 @@ export class ResourceDetectionProcessor implements Processor {
     private readonly settings: CreateSettings,
     private readonly config: ResourceDetectionProcessorConfig,
     private readonly signal: Signal,
-    private readonly next: Consumer,
+    next: Consumer,
     private readonly detectOptions: DetectOptions = {},
   ) {
     this.wire = wireContext(settings, signal, next);

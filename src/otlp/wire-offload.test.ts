@@ -65,8 +65,8 @@ function processor(signal: Signal, pool: WireOffloadPool | undefined, which = OF
 
 const attributes = (signal: Signal, pool?: WireOffloadPool) => processor(signal, pool);
 
-function newPool(threads: number): WireOffloadPool {
-  const p = new WireOffloadPool(threads);
+function newPool(threads: number, logger?: ReturnType<typeof testSettings>['logger']): WireOffloadPool {
+  const p = new WireOffloadPool(threads, logger);
   pools.push(p);
   return p;
 }
@@ -157,8 +157,7 @@ describe('wire edits on worker threads', () => {
   it('threads that keep dying: the pool stops, says so, and the processor edits on the event loop', async () => {
     const log = testSettings('service', 'processor');
     settingsList.push(log);
-    const pool = new WireOffloadPool(1, log.logger);
-    pools.push(pool);
+    const pool = newPool(1, log.logger);
     const { proc, sink } = attributes('logs', pool);
     const local = attributes('logs');
     const req = toBinary(REQUEST_SCHEMA.logs, fc.sample(arbRequest('logs'), 1)[0] as never);
