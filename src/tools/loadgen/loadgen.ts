@@ -11,12 +11,14 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import v8 from 'node:v8';
 import type { Signal } from '../../core/signal.js';
 import type { SeqRanges } from './common.js';
 import { LatencyHistogram } from './histogram.js';
 import { RangeSet } from './ranges.js';
 import { TemplateParts, TemplateSlot } from './templates.js';
 import { createGrpcTransport, createHttpTransport, type Outcome, type Transport } from './transport.js';
+import { governHeapGrowth } from '../../core/heap-growth.js';
 
 export type Protocol = 'http/protobuf' | 'http/json' | 'grpc';
 export const PROTOCOLS: readonly Protocol[] = ['http/protobuf', 'http/json', 'grpc'];
@@ -283,9 +285,13 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
     : undefined;
   progress?.unref();
 
+  // Request bodies churn Buffers at hundreds of MB/s: without the slack, V8's full GCs (forced by external
+  // memory) take a large share of the client's CPU, which the bench's machine shares with the gateway.
+  const releaseHeapGrowth = governHeapGrowth(st, () => v8.getHeapStatistics().heap_size_limit);
   try {
     await Promise.all(Array.from({ length: workers }, () => worker()));
   } finally {
+    releaseHeapGrowth();
     if (progress) clearInterval(progress);
     transport.close();
   }

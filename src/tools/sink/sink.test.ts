@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { SIGNALS } from '../../core/signal.js';
@@ -9,6 +10,7 @@ import { runLoadgenCli } from '../loadgen/cli.js';
 import { decodeStatus } from '../../otlp/codec.js';
 import { runSinkCli } from './cli.js';
 import { startSink, type Sink, type SinkOptions } from './sink.js';
+import { appliedGrowthPercent } from '../../core/heap-growth.js';
 
 const sinks: Sink[] = [];
 async function sink(opts: SinkOptions = {}): Promise<Sink> {
@@ -188,6 +190,35 @@ describe('rate and duration', () => {
     expect(seen[1]!.rate).toBeGreaterThan(2000);
     expect(seen[1]!.p99Ms).toBeGreaterThan(0);
     expect(r.acked).toBeGreaterThanOrEqual(seen.at(-1)!.acked);
+  });
+
+  // Both churn request Buffers at wire speed; without the slack V8's forced full GCs eat their CPU.
+  it('the sink holds the heap-growth slack while it runs and hands it back when closed', async () => {
+    expect(appliedGrowthPercent()).toBe(0);
+    const s = await startSink({ track: false });
+    expect(appliedGrowthPercent()).toBeGreaterThanOrEqual(100);
+    await s.close();
+    expect(appliedGrowthPercent()).toBe(0);
+  });
+
+  it('the loadgen holds it during a run and hands it back after', async () => {
+    // A plain server as the target, so only the loadgen can be holding the slack.
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const during: number[] = [];
+    try {
+      const { port } = server.address() as AddressInfo;
+      const r = await runLoadgen({ endpoint: `http://127.0.0.1:${port}`, rate: 2000, durationMs: 300, workers: 1, progressIntervalMs: 50, onProgress: () => during.push(appliedGrowthPercent()) });
+      expect(r.acked).toBe(r.sent);
+    } finally {
+      server.close();
+    }
+    expect(during.length).toBeGreaterThan(0);
+    expect(Math.min(...during)).toBeGreaterThanOrEqual(100);
+    expect(appliedGrowthPercent()).toBe(0);
   });
 
   it('abort stops early and keeps what was acked verifiable', async () => {

@@ -10,6 +10,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import v8 from 'node:v8';
 import { GRPC_METHOD, HTTP_PATH, SIGNALS, type Signal } from '../../core/signal.js';
 import { countItems } from '../../core/wire.js';
 import { parseHostPort, type AckedFile } from '../loadgen/common.js';
@@ -17,6 +18,7 @@ import { encodeStatus } from '../../otlp/codec.js';
 import { GrpcStatus, grpcStatusFromHttp } from '../../otlp/grpc-status.js';
 import { SeqTracker, type VerifyReport } from './tracker.js';
 import { scanJson, scanProto, type RecordVisitor } from './walk.js';
+import { governHeapGrowth } from '../../core/heap-growth.js';
 
 export interface SinkOptions {
   /** host:port for OTLP/HTTP; false to disable. Default 127.0.0.1:0 (an ephemeral port). */
@@ -393,6 +395,9 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     grpcServer.close();
     throw e;
   }
+  // The sink moves bodies at hundreds of MB/s with a small JS heap: the gateway's GC pathology (full GCs
+  // forced by Buffer churn, src/core/heap-growth.ts), measured at half the sink's busy time without this.
+  const releaseHeapGrowth = governHeapGrowth(httpServer, () => v8.getHeapStatistics().heap_size_limit);
   const hostOf = (a: string | false): string => (a === false ? '' : parseHostPort('x', a).host);
   const urlHost = (h: string): string => (h.includes(':') ? `[${h}]` : h === '0.0.0.0' ? '127.0.0.1' : h);
 
@@ -442,6 +447,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
           for (const s of sessions) s.destroy();
         }
         await Promise.all(waits);
+        releaseHeapGrowth();
       })();
       return closed;
     },
