@@ -123,6 +123,22 @@ describe('otlp receiver over gRPC', () => {
     expect(err!.details).toMatch(/malformed protobuf ExportTraceServiceRequest/);
   });
 
+  it('INVALID_ARGUMENT for a logs request sent to the trace service, naming the field; nothing delivered', async () => {
+    const before = consumer.payloads.length;
+    const { err } = await call(client, GRPC_METHOD.traces, logsProto);
+    expect(err!.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(err!.details).toMatch(/malformed protobuf ExportTraceServiceRequest: field .* came as wire type .* at resource_spans\[0\]\.scope_spans\[0\]\.spans\[0\]/);
+    expect(consumer.payloads.length).toBe(before);
+  });
+
+  it('OK for an empty request, answered without entering the pipeline', async () => {
+    const before = consumer.payloads.length;
+    const { err, res } = await call(client, GRPC_METHOD.metrics, new Uint8Array(0));
+    expect(err).toBeNull();
+    expect(res!.length).toBe(0);
+    expect(consumer.payloads.length).toBe(before);
+  });
+
   it('UNAVAILABLE with RetryInfo for a retryable refusal', async () => {
     consumer.refuse = () => new RetryableError('queue full: 100% of 1 GiB', { retryAfterMs: 2000 });
     try {

@@ -18,13 +18,13 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { messageOf } from '../../src/core/errors.js';
 import { GRPC_METHOD, SIGNALS, type Signal } from '../../src/core/signal.js';
-import { countItems } from '../../src/core/wire.js';
 import { encodeExportResponse, encodeStatus } from '../../src/otlp/codec.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import { grpcMaxRecvBytes, parseEndpoint, type OtlpGrpcConfig } from './config.js';
 import { GrpcStatus } from '../../src/otlp/grpc-status.js';
 import { encodeGrpcMessage } from './grpc-message.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
+import { validateRequest } from '../../src/otlp/wire-validate.js';
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
@@ -283,13 +283,14 @@ export class OtlpGrpcServer {
     this.ingest.received('grpc', bytes.length);
     let items: number;
     try {
-      items = countItems(signal, bytes);
+      items = validateRequest(signal, bytes);
     } catch (err) {
       this.ingest.failed(signal, 'grpc', 0);
       this.refuse(stream, GrpcStatus.INVALID_ARGUMENT, `malformed protobuf ${REQUEST_TYPE[signal]}: ${messageOf(err)}`);
       return;
     }
-    const refusal = await this.ingest.deliver(signal, 'grpc', bytes, items);
+    // A request without items is answered at once, as the collector does: there is nothing to deliver.
+    const refusal = items > 0 ? await this.ingest.deliver(signal, 'grpc', bytes, items) : undefined;
     if (refusal) {
       this.refuse(stream, refusal.grpcCode, refusal.message, refusal.retryAfterMs);
       return;

@@ -57,10 +57,12 @@ async function startReceiver(httpCfg: Record<string, unknown>, consumer: Consume
 /** A small valid ExportLogsServiceRequest, as protobuf bytes, from the opentelemetry-proto example. */
 let logsJson: string;
 let logsProto: Uint8Array;
+let tracesProto: Uint8Array;
 
 beforeAll(async () => {
   logsJson = await readFile(`${EXAMPLES}/logs.json`, 'utf8');
   logsProto = requestFromJson('logs', logsJson);
+  tracesProto = requestFromJson('traces', await readFile(`${EXAMPLES}/trace.json`, 'utf8'));
 });
 
 function encodingOfResponse(res: Response): Encoding {
@@ -210,6 +212,69 @@ describe('otlp receiver over HTTP', () => {
       },
     },
     {
+      name: '400 for a request broken inside a record (its framing is fine), naming the field; nothing delivered',
+      headers: { 'content-type': 'application/x-protobuf' },
+      // resource_logs > scope_logs > log_records > attributes: a KeyValue whose key claims 16 bytes and holds 1.
+      body: () => Uint8Array.of(0x0a, 0x0a, 0x12, 0x08, 0x12, 0x06, 0x32, 0x04, 0x0a, 0x10, 0x61, 0x00),
+      status: 400,
+      async check(res) {
+        const st = await statusOf(res);
+        expect(st.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+        expect(st.message).toMatch(/malformed protobuf ExportLogsServiceRequest: field key \(1\) overruns its message/);
+        expect(st.message).toContain('resource_logs[0].scope_logs[0].log_records[0].attributes[0]');
+        expect(consumer.payloads.length).toBe(deliveredBefore);
+      },
+    },
+    {
+      name: '400 for a trace request posted to /v1/logs (another signal\'s message)',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: () => tracesProto,
+      status: 400,
+      async check(res) {
+        expect((await statusOf(res)).message).toMatch(/malformed protobuf ExportLogsServiceRequest: .*wire type/);
+        expect(consumer.payloads.length).toBe(deliveredBefore);
+      },
+    },
+    {
+      name: '200 for an empty request, answered without entering the pipeline (as the collector does)',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: () => new Uint8Array(0),
+      status: 200,
+      async check(res) {
+        expect((await res.arrayBuffer()).byteLength).toBe(0);
+        expect(consumer.payloads.length).toBe(deliveredBefore);
+      },
+    },
+    {
+      name: '200 with partial_success for an OTLP/JSON metric whose data cannot be read',
+      path: '/v1/metrics',
+      headers: { 'content-type': 'application/json' },
+      body: () => JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'bad', gauge: 5 }] }] }] }),
+      status: 200,
+      async check(res) {
+        const body = JSON.parse(await res.text());
+        expect(body.partialSuccess.rejectedDataPoints).toBe('1');
+        expect(body.partialSuccess.errorMessage).toContain('resourceMetrics[0].scopeMetrics[0].metrics[0].gauge');
+        expect(consumer.payloads.length).toBe(deliveredBefore);
+      },
+    },
+    {
+      name: 'partial_success for an OTLP/JSON record nested deeper than the gateway takes, naming the path',
+      headers: { 'content-type': 'application/json' },
+      body: () => {
+        let v: unknown = { stringValue: 'leaf' };
+        for (let i = 0; i < 60; i++) v = { arrayValue: { values: [v] } };
+        return JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: v }] }] }] });
+      },
+      status: 200,
+      async check(res) {
+        const body = JSON.parse(await res.text());
+        expect(body.partialSuccess.rejectedLogRecords).toBe('1');
+        expect(body.partialSuccess.errorMessage).toMatch(/resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[0\]\.body\.arrayValue.*: messages nested deeper than 100 levels/);
+        expect(consumer.payloads.length).toBe(deliveredBefore);
+      },
+    },
+    {
       name: '400 bad JSON, Status in JSON naming the problem',
       headers: { 'content-type': 'application/json' },
       body: () => '{"resourceLogs": [',
@@ -334,9 +399,11 @@ describe('otlp receiver over HTTP', () => {
     },
   ];
 
+  let deliveredBefore = 0;
   for (const c of cases) {
     it(c.name, async () => {
       consumer.refuse = c.refuse;
+      deliveredBefore = consumer.payloads.length;
       try {
         const res = await fetch(base + (c.path ?? '/v1/logs'), { method: c.method ?? 'POST', headers: c.headers, body: c.body?.() });
         expect(res.status).toBe(c.status);

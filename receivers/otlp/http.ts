@@ -10,12 +10,12 @@ import zlib from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { messageOf } from '../../src/core/errors.js';
 import type { Signal } from '../../src/core/signal.js';
-import { countItems } from '../../src/core/wire.js';
 import { OtlpJsonError, encodeExportResponse, encodeStatus, requestFromJsonPartial, type Encoding, type JsonRejections } from '../../src/otlp/codec.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import { parseEndpoint, type OtlpHttpConfig } from './config.js';
 import { GrpcStatus } from '../../src/otlp/grpc-status.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
+import { validateRequest } from '../../src/otlp/wire-validate.js';
 
 const CONTENT_TYPE: Record<Encoding, string> = { proto: 'application/x-protobuf', json: 'application/json' };
 
@@ -193,7 +193,7 @@ export class OtlpHttpServer {
     let rejections: JsonRejections | undefined;
     try {
       if (encoding === 'json') ({ bytes, rejections } = requestFromJsonPartial(signal, body.toString('utf8')));
-      items = countItems(signal, bytes);
+      items = validateRequest(signal, bytes);
     } catch (err) {
       this.ingest.failed(signal, 'http', 0);
       // The codec's OtlpJsonError already names the field at fault.
@@ -207,8 +207,8 @@ export class OtlpHttpServer {
       return;
     }
     if (rejections && rejections.rejected > 0) this.ingest.failed(signal, 'http', rejections.rejected);
-    // A request whose every record was rejected has nothing left to deliver.
-    const refusal = items > 0 || !rejections?.rejected ? await this.ingest.deliver(signal, 'http', bytes, items) : undefined;
+    // Nothing to deliver (no items, or every record rejected): answered at once, as the collector does.
+    const refusal = items > 0 ? await this.ingest.deliver(signal, 'http', bytes, items) : undefined;
     if (refusal) {
       if (refusal.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(refusal.retryAfterMs / 1000)));
       this.sendStatus(req, reply, refusal.httpStatus, refusal.grpcCode, refusal.message, encoding, refusal.retryAfterMs);

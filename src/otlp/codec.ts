@@ -9,6 +9,7 @@
 import { create, fromBinary, toBinary, toJson, type DescEnum, type DescField, type DescMessage, type Message } from '@bufbuild/protobuf';
 import { ScalarType } from '@bufbuild/protobuf';
 import { anyPack, anyUnpack, DurationSchema } from '@bufbuild/protobuf/wkt';
+import { configureTextEncoding, getTextEncoding } from '@bufbuild/protobuf/wire';
 import type { Signal } from '../core/signal.js';
 import {
   ExportLogsServiceRequestSchema,
@@ -69,10 +70,25 @@ export class OtlpJsonError extends Error {
   }
 }
 
+// Invalid UTF-8 in a string field decodes to U+FFFD instead of failing the decode. The gateway forwards
+// such bytes untouched (so does the collector: pdata does not check UTF-8), and a stage that must decode
+// them (OTLP/JSON output, a decoding processor) should not turn one odd byte into a permanent failure of
+// the request, or of a whole batch. (protobuf-es checks proto3 strings by default.)
+{
+  const encoding = getTextEncoding();
+  configureTextEncoding({ ...encoding, decodeUtf8: (bytes: Uint8Array) => encoding.decodeUtf8(bytes, false) });
+}
+
+/**
+ * Message nesting the gateway takes, in protobuf and OTLP/JSON alike (AnyValue arrays and kvlists nest:
+ * two levels each). The receiver refuses deeper requests (400) rather than let a later stage fail on them.
+ */
+export const MAX_NESTING = 100;
+
 /** Decodes an encoded Export request of `signal`. Throws on malformed bytes. Unknown fields are kept. */
 export function decodeRequest<S extends Signal>(signal: S, bytes: Uint8Array): RequestBySignal[S];
 export function decodeRequest(signal: Signal, bytes: Uint8Array): RequestMessage {
-  return fromBinary(REQUEST_SCHEMA[signal] as DescMessage, bytes) as RequestMessage;
+  return fromBinary(REQUEST_SCHEMA[signal] as DescMessage, bytes, { recursionLimit: MAX_NESTING }) as RequestMessage;
 }
 
 /** Encodes a decoded Export request. */
@@ -131,7 +147,8 @@ export function requestFromJsonPartial(signal: Signal, text: string): { bytes: U
 const RECORD_TYPES: Readonly<Record<string, (json: unknown) => number>> = {
   'opentelemetry.proto.logs.v1.LogRecord': () => 1,
   'opentelemetry.proto.trace.v1.Span': () => 1,
-  // A metric counts as its data points, as rejected_data_points does.
+  // A metric counts as its data points, as rejected_data_points does; one that shows none (its data is
+  // not an object, say) still counts 1, so its rejection is reported rather than lost.
   'opentelemetry.proto.metrics.v1.Metric': (json) => {
     if (!isObject(json)) return 1;
     let n = 0;
@@ -139,7 +156,7 @@ const RECORD_TYPES: Readonly<Record<string, (json: unknown) => number>> = {
       const data = json[key];
       if (isObject(data) && Array.isArray(data.dataPoints)) n += data.dataPoints.length;
     }
-    return n;
+    return Math.max(n, 1);
   },
 };
 
@@ -290,8 +307,9 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-function readMessage(desc: DescMessage, json: unknown, path: string, rejections?: JsonRejections): Message {
+function readMessage(desc: DescMessage, json: unknown, path: string, rejections?: JsonRejections, depth = 1): Message {
   if (!isObject(json)) throw new OtlpJsonError(path, `expected an object (${desc.name}), got ${describe(json)}`);
+  if (depth > MAX_NESTING) throw new OtlpJsonError(path, `messages nested deeper than ${MAX_NESTING} levels`);
   const msg = create(desc) as unknown as Record<string, unknown>;
   const fields = fieldsByKey(desc);
   for (const key in json) {
@@ -309,7 +327,7 @@ function readMessage(desc: DescMessage, json: unknown, path: string, rejections?
         value = readEnum(field.enum, raw, p);
         break;
       case 'message':
-        value = readMessage(field.message, raw, p, rejections);
+        value = readMessage(field.message, raw, p, rejections, depth + 1);
         break;
       case 'list': {
         if (!Array.isArray(raw)) throw new OtlpJsonError(p, `expected an array, got ${describe(raw)}`);
@@ -320,13 +338,13 @@ function readMessage(desc: DescMessage, json: unknown, path: string, rejections?
           const el = raw[i];
           if (itemsOf) {
             try {
-              out.push(readMessage((field as { message: DescMessage }).message, el, ip));
+              out.push(readMessage((field as { message: DescMessage }).message, el, ip, undefined, depth + 1));
             } catch (err) {
               if (!(err instanceof OtlpJsonError)) throw err;
               rejections!.rejected += itemsOf(el);
               rejections!.errorMessage ||= err.message;
             }
-          } else if (field.listKind === 'message') out.push(readMessage(field.message, el, ip, rejections));
+          } else if (field.listKind === 'message') out.push(readMessage(field.message, el, ip, rejections, depth + 1));
           else if (field.listKind === 'enum') out.push(readEnum(field.enum, el, ip));
           else out.push(readScalar(field.scalar, field.name, el, ip));
         }

@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { AnyValueSchema, ArrayValueSchema, KeyValueListSchema, type AnyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
+import { SIGNALS, type Signal } from '../core/signal.js';
+import { countItems } from '../core/wire.js';
+import { MAX_NESTING, decodeRequest, encodeRequest, requestFromJson } from './codec.js';
+import { validateRequest, validationTable } from './wire-validate.js';
+import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
+
+// A minimal protobuf writer for hand-made (and deliberately broken) requests.
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+const tag = (field: number, wt: number) => varint(field * 8 + wt);
+const len = (field: number, content: number[]) => [...tag(field, 2), ...varint(content.length), ...content];
+const str = (field: number, s: string) => len(field, [...Buffer.from(s)]);
+const bytes = (a: number[]) => new Uint8Array(a);
+
+/** ExportLogsServiceRequest { resource_logs { scope_logs { log_records: records } } } */
+const logsRequest = (...records: number[][]) => bytes(len(1, len(2, records.flatMap((r) => len(2, r)))));
+const goodRecord = () => [...tag(1, 1), 1, 2, 3, 4, 5, 6, 7, 8, ...tag(2, 0), 9, ...str(3, 'INFO'), ...len(5, str(1, 'hello')), ...len(6, [...str(1, 'k'), ...len(2, str(1, 'v'))])];
+
+function rejection(signal: Signal, b: Uint8Array): string {
+  try {
+    validateRequest(signal, b);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('validateRequest accepted the request');
+}
+
+describe('validateRequest', () => {
+  it('accepts random valid requests of every signal and counts their items as countItems does', () => {
+    for (const signal of SIGNALS) {
+      fc.assert(
+        fc.property(arbRequest(signal), (req) => {
+          const b = encodeRequest(signal, req);
+          expect(validateRequest(signal, b)).toBe(countItems(signal, b));
+        }),
+        { numRuns: 150 },
+      );
+    }
+  });
+
+  it('accepts the specification examples', () => {
+    for (const [signal, file] of [
+      ['logs', 'logs.json'],
+      ['traces', 'trace.json'],
+      ['metrics', 'metrics.json'],
+    ] as const) {
+      const b = requestFromJson(signal, readFileSync(new URL(`../../test/fixtures/otlp-examples/${file}`, import.meta.url), 'utf8'));
+      expect(validateRequest(signal, b)).toBeGreaterThan(0);
+    }
+  });
+
+  it('whatever it accepts, the decoder reads: random corruptions of valid requests', () => {
+    // The promise the receiver relies on: bytes acknowledged undecoded never fail a later decode.
+    for (const signal of SIGNALS) {
+      fc.assert(
+        fc.property(arbRequest(signal), fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 4 }), fc.nat(), (req, flips, cut) => {
+          const b = Uint8Array.from(encodeRequest(signal, req));
+          if (b.length === 0) return;
+          for (const [at, value] of flips) b[at % b.length] = value;
+          const broken = cut % 3 === 0 ? b.subarray(0, cut % b.length) : b;
+          let accepted = true;
+          try {
+            validateRequest(signal, broken);
+          } catch (e) {
+            accepted = false;
+            expect((e as Error).name).toBe('WireFormatError');
+          }
+          if (accepted) expect(() => decodeRequest(signal, broken)).not.toThrow();
+        }),
+        { numRuns: 400 },
+      );
+    }
+  });
+
+  it('names the field path of a KeyValue whose key overruns it (the record is otherwise well framed)', () => {
+    const bad = [...tag(1, 1), 0, 0, 0, 0, 0, 0, 0, 0, ...len(6, [...tag(1, 2), 16, 0x61])];
+    const msg = rejection('logs', logsRequest(goodRecord(), bad));
+    expect(msg).toMatch(/field key \(1\) overruns its message \(16 bytes declared, 1 left\)/);
+    expect(msg).toContain('in KeyValue at resource_logs[0].scope_logs[0].log_records[1].attributes[0]');
+  });
+
+  it('refuses a known field of the wrong wire type, naming it', () => {
+    // LogRecord.time_unix_nano (1) is fixed64; here a varint.
+    const msg = rejection('logs', logsRequest([...tag(1, 0), 5]));
+    expect(msg).toMatch(/field time_unix_nano \(1\) is fixed64 but came as wire type 0 \(varint\)/);
+    expect(msg).toContain('in LogRecord at resource_logs[0].scope_logs[0].log_records[0]');
+  });
+
+  it("refuses another signal's request: traces and metrics sent as logs, logs sent as traces", () => {
+    const traces = encodeRequest('traces', decodeRequest('traces', requestFromJson('traces', readFileSync(new URL('../../test/fixtures/otlp-examples/trace.json', import.meta.url), 'utf8'))));
+    const metrics = requestFromJson('metrics', readFileSync(new URL('../../test/fixtures/otlp-examples/metrics.json', import.meta.url), 'utf8'));
+    const logs = requestFromJson('logs', readFileSync(new URL('../../test/fixtures/otlp-examples/logs.json', import.meta.url), 'utf8'));
+    // The outer framing alone (what countItems checks) would take all three.
+    expect(countItems('logs', traces)).toBeGreaterThan(0);
+    expect(rejection('logs', traces)).toMatch(/wire type/);
+    expect(rejection('logs', metrics)).toMatch(/wire type|bytes; it must be/);
+    expect(rejection('traces', logs)).toMatch(/wire type/);
+  });
+
+  it('refuses trace and span ids of the wrong length, accepts empty ones', () => {
+    const withTraceId = (n: number) => logsRequest([...len(9, new Array<number>(n).fill(7))]);
+    expect(validateRequest('logs', withTraceId(16))).toBe(1);
+    expect(validateRequest('logs', withTraceId(0))).toBe(1);
+    expect(rejection('logs', withTraceId(3))).toMatch(/field trace_id \(9\) is 3 bytes; it must be 16 \(or empty\)/);
+    const withSpanId = (n: number) => logsRequest([...len(10, new Array<number>(n).fill(7))]);
+    expect(validateRequest('logs', withSpanId(8))).toBe(1);
+    expect(rejection('logs', withSpanId(16))).toMatch(/field span_id \(10\) is 16 bytes; it must be 8/);
+  });
+
+  it('checks packed repeated fields: whole fixed64 values, unpacked elements accepted too', () => {
+    // metrics: ResourceMetrics(1) > ScopeMetrics(2) > Metric(2) > histogram(9) > HistogramDataPoint(1) > bucket_counts(6, fixed64)
+    const request = (point: number[]) => bytes(len(1, len(2, len(2, [...str(1, 'h'), ...len(9, len(1, point))]))));
+    expect(validateRequest('metrics', request(len(6, new Array<number>(16).fill(1))))).toBe(1);
+    expect(validateRequest('metrics', request([...tag(6, 1), 1, 0, 0, 0, 0, 0, 0, 0]))).toBe(1);
+    expect(rejection('metrics', request(len(6, new Array<number>(7).fill(1))))).toMatch(/packed field bucket_counts \(6\) is 7 bytes/);
+  });
+
+  it('skips unknown fields of every wire type, groups included', () => {
+    const unknown = [...tag(99, 0), 1, ...tag(98, 1), 0, 0, 0, 0, 0, 0, 0, 0, ...str(97, 'x'), ...tag(96, 5), 0, 0, 0, 0, ...tag(95, 3), ...tag(1, 0), 1, ...tag(95, 4)];
+    const b = logsRequest([...goodRecord(), ...unknown]);
+    expect(validateRequest('logs', b)).toBe(1);
+    expect(rejection('logs', logsRequest([...tag(95, 3), ...tag(1, 0), 1]))).toMatch(/group 95 is not closed/);
+  });
+
+  it('takes messages nested up to the decoder limit and refuses one level more, as the decoder does', () => {
+    // A log body of nested arrays: request(1) > ResourceLogs(2) > ScopeLogs(3) > LogRecord(4) > AnyValue(5) > ArrayValue(6) > AnyValue(7) ...
+    const nested = (levels: number): Uint8Array => {
+      let extra = levels - 5; // the body AnyValue is at level 5
+      let v: AnyValue =
+        extra % 2 === 1
+          ? create(AnyValueSchema, { value: { case: 'kvlistValue', value: create(KeyValueListSchema, { values: [] }) } }) // an empty KeyValueList: one level more
+          : create(AnyValueSchema, { value: { case: 'stringValue', value: 'leaf' } });
+      for (extra -= extra % 2; extra > 0; extra -= 2) v = create(AnyValueSchema, { value: { case: 'arrayValue', value: create(ArrayValueSchema, { values: [v] }) } });
+      return bytes(len(1, len(2, len(2, len(5, [...toBinary(AnyValueSchema, v)])))));
+    };
+    for (const levels of [MAX_NESTING - 1, MAX_NESTING]) {
+      const b = nested(levels);
+      expect(validateRequest('logs', b)).toBe(1);
+      expect(() => decodeRequest('logs', b)).not.toThrow();
+    }
+    for (const levels of [MAX_NESTING + 1, MAX_NESTING + 2]) {
+      const b = nested(levels);
+      expect(rejection('logs', b)).toMatch(new RegExp(`nested deeper than ${MAX_NESTING} levels`));
+      expect(() => decodeRequest('logs', b)).toThrow(/recursion/);
+    }
+  });
+  it('passes invalid UTF-8 in strings (as the collector does); the decoder reads it as U+FFFD', () => {
+    const b = logsRequest([...len(5, [...tag(1, 2), 3, 0x61, 0xff, 0x62])]);
+    expect(validateRequest('logs', b)).toBe(1);
+    const body = decodeRequest('logs', b).resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!.body!.value;
+    expect(body).toEqual({ case: 'stringValue', value: 'a\ufffdb' });
+  });
+
+  it('uses the schema field numbers for its KeyValue and AnyValue walks', () => {
+    const kv = validationTable('opentelemetry.proto.common.v1.KeyValue')!;
+    expect([kv.fieldName[1], kv.fieldName[2]]).toEqual(['key', 'value']);
+    const any = validationTable('opentelemetry.proto.common.v1.AnyValue')!;
+    expect(any.fieldName.slice(1, 8)).toEqual(['string_value', 'bool_value', 'int_value', 'double_value', 'array_value', 'kvlist_value', 'bytes_value']);
+    expect(any.sub[5]!.name).toBe('ArrayValue');
+    expect(any.sub[6]!.name).toBe('KeyValueList');
+    expect(validationTable('opentelemetry.proto.common.v1.ArrayValue')!.fieldName[1]).toBe('values');
+    expect(validationTable('opentelemetry.proto.common.v1.KeyValueList')!.fieldName[1]).toBe('values');
+  });
+});
