@@ -1,11 +1,29 @@
+import { ENDPOINT_RE } from '../../src/core/net.js';
 import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
 
+/** Strips an http(s):// scheme as the collector does; https:// asks for TLS. */
+export function parseGrpcEndpoint(endpoint: string): { target: string; forceTls: boolean } {
+  if (endpoint.startsWith('https://')) return { target: endpoint.slice(8).replace(/\/+$/, ''), forceTls: true };
+  if (endpoint.startsWith('http://')) return { target: endpoint.slice(7).replace(/\/+$/, ''), forceTls: false };
+  return { target: endpoint, forceTls: false };
+}
+
 export const otlpExporterConfig = s.object({
-  endpoint: s
-    .string()
-    .mustBeSet()
-    .describe('host:port of the OTLP/gRPC server (an http:// or https:// prefix is stripped; https:// forces TLS)'),
+  endpoint: s.refine(
+    s
+      .string()
+      .mustBeSet()
+      .describe('host:port of the OTLP/gRPC server (an http:// or https:// prefix is stripped; https:// forces TLS)'),
+    // Checked here: an empty or malformed endpoint (an unset env variable, say) would otherwise start, then
+    // fail every export as retryable until the data is dropped.
+    (v, path, issues) => {
+      const m = ENDPOINT_RE.exec(parseGrpcEndpoint(v.trim()).target);
+      if (!m || m[1] === '' || Number(m[2]) > 65535 || Number(m[2]) === 0) {
+        issues.push({ path, message: `"${v}" is not the host:port of a gRPC server (e.g. collector:4317, or https://collector:4317 for TLS)` });
+      }
+    },
+  ),
   tls: s.object({
     insecure: s.bool().default(false).describe('Plaintext connection (no TLS)'),
     ca_file: s.string().default('').describe('PEM file of CA certificates to verify the server (default: system roots)'),

@@ -109,6 +109,8 @@ export class GrpcTransport {
 
     return new Promise<CallResult>((resolve) => {
       let settled = false;
+      // Declared before `done`, which a failure to open the stream calls before the timer exists.
+      let timer: NodeJS.Timeout | undefined;
       const done = (r: CallResult) => {
         if (settled) return;
         settled = true;
@@ -123,7 +125,7 @@ export class GrpcTransport {
         fail(GrpcStatus.UNAVAILABLE, `cannot open a stream: ${(err as Error).message}`);
         return;
       }
-      const timer = setTimeout(() => {
+      timer = setTimeout(() => {
         stream.close(http2.constants.NGHTTP2_CANCEL);
         fail(GrpcStatus.DEADLINE_EXCEEDED, `no answer within ${timeoutMs} ms`);
       }, timeoutMs);

@@ -10,15 +10,9 @@ import { GRPC_METHOD, type Signal } from '../../src/core/signal.js';
 import { decodeExportResponsePartial, decodeStatus } from '../../src/otlp/codec.js';
 import { GrpcStatus, grpcStatusName, isRetryableGrpc } from '../../src/otlp/grpc-status.js';
 import type { Logger } from '../../src/telemetry/logger.js';
-import type { OtlpExporterConfig } from './config.js';
+import { parseGrpcEndpoint, type OtlpExporterConfig } from './config.js';
 import { GrpcTransport, type CallResult } from './grpc-transport.js';
 
-/** Strips an http(s):// scheme as the collector does; https:// asks for TLS. */
-export function parseGrpcEndpoint(endpoint: string): { target: string; forceTls: boolean } {
-  if (endpoint.startsWith('https://')) return { target: endpoint.slice(8).replace(/\/+$/, ''), forceTls: true };
-  if (endpoint.startsWith('http://')) return { target: endpoint.slice(7).replace(/\/+$/, ''), forceTls: false };
-  return { target: endpoint, forceTls: false };
-}
 
 /** Maps a failed call to the gateway's error types, reading RetryInfo from grpc-status-details-bin. */
 export function errorOfCall(result: CallResult, target: string, signal: Signal): RetryableError | PermanentError {

@@ -17,7 +17,10 @@ import {
   type TestGrpcServer,
 } from '../../test/helpers/otlp-test-servers.js';
 import { otlpExporterFactory } from './factory.js';
-import { OtlpGrpcExporter, parseGrpcEndpoint } from './otlp-exporter.js';
+import { OtlpGrpcExporter } from './otlp-exporter.js';
+import { parseGrpcEndpoint } from './config.js';
+import { GrpcTransport } from './grpc-transport.js';
+import { GrpcStatus } from '../../src/otlp/grpc-status.js';
 
 function configOf(raw: Record<string, unknown>) {
   const issues: { path: string[]; message: string }[] = [];
@@ -202,6 +205,31 @@ describe('otlp exporter config', () => {
     expect(parseGrpcEndpoint('https://collector:4317')).toEqual({ target: 'collector:4317', forceTls: true });
     expect(parseGrpcEndpoint('http://collector:4317/')).toEqual({ target: 'collector:4317', forceTls: false });
     expect(otlpExporterFactory.aliases).toContain('otlp_grpc');
+  });
+
+  it('refuses an empty or malformed endpoint at validation, naming it (an unset env variable, say)', () => {
+    for (const endpoint of ['', 'collector', 'http://', ':4317', 'collector:99999', 'https://collector:0']) {
+      const issues: { path: string[]; message: string }[] = [];
+      otlpExporterFactory.config.parse({ endpoint }, [], issues);
+      expect(issues, endpoint).toEqual([{ path: ['endpoint'], message: `"${endpoint}" is not the host:port of a gRPC server (e.g. collector:4317, or https://collector:4317 for TLS)` }]);
+    }
+    for (const endpoint of ['collector:4317', 'https://collector:4317', 'http://10.0.0.1:4317/', '[::1]:4317']) {
+      const issues: { path: string[]; message: string }[] = [];
+      otlpExporterFactory.config.parse({ endpoint }, [], issues);
+      expect(issues, endpoint).toEqual([]);
+    }
+  });
+
+  it('a stream that cannot be opened is UNAVAILABLE with the reason (not an error about its own timer)', async () => {
+    const t = new GrpcTransport({ authority: 'http://', metadata: {}, gzip: false, windowBytes: 65535, maxMessageBytes: 1 << 20, keepaliveMs: 300_000, keepaliveTimeoutMs: 20_000 });
+    try {
+      const r = await t.call('/opentelemetry.proto.collector.logs.v1.LogsService/Export', [new Uint8Array(0)], 1000);
+      expect(r.code).toBe(GrpcStatus.UNAVAILABLE);
+      expect(r.message).toMatch(/^cannot open a stream: /);
+      expect(r.message).not.toMatch(/before initialization/);
+    } finally {
+      t.close();
+    }
   });
 
   it('fails start with the key at fault when a TLS file is unreadable', async () => {

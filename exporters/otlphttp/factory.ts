@@ -10,5 +10,8 @@ export const otlphttpExporterFactory: ExporterFactory<OtlphttpExporterConfig> = 
   description: 'Sends OTLP over HTTP (protobuf bytes forwarded unchanged, or OTLP/JSON)',
   signals: SIGNALS,
   config: otlphttpExporterConfig,
+  // Checked at validation: a pipeline whose signal has no URL would have every request acknowledged and
+  // then dropped by the exporter.
+  checkSignal: (config, signal) => (config.endpoint || config[`${signal}_endpoint`] ? undefined : `no URL for ${signal}: set endpoint or ${signal}_endpoint`),
   create: (settings, config) => new OtlpHttpExporter(settings, config),
 };

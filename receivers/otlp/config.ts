@@ -2,11 +2,11 @@
  * Config of the `otlp` receiver, with the collector's keys. A protocol is enabled by the presence of its
  * key under `protocols` (an empty `grpc:` counts and takes the defaults), as in the collector.
  */
-import { ENDPOINT_HINT, ENDPOINT_RE } from '../../src/core/net.js';
+import { endpointSchema } from '../../src/core/net.js';
 import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
 
 const grpcSchema = s.object({
-  endpoint: s.string(ENDPOINT_RE, ENDPOINT_HINT).default('localhost:4317').describe('Address the gRPC server listens on.'),
+  endpoint: endpointSchema('localhost:4317', 'Address the gRPC server listens on.'),
   max_recv_msg_size_mib: s
     .int(0, 2047)
     .default(4)
@@ -15,7 +15,7 @@ const grpcSchema = s.object({
 });
 
 const httpSchema = s.object({
-  endpoint: s.string(ENDPOINT_RE, ENDPOINT_HINT).default('localhost:4318').describe('Address the HTTP server listens on.'),
+  endpoint: endpointSchema('localhost:4318', 'Address the HTTP server listens on.'),
   max_request_body_size: s
     .int(1)
     .default(20 * 1024 * 1024)
@@ -39,11 +39,6 @@ export const otlpReceiverConfig = s.refine(
     if (!grpc && !http) {
       issues.push({ path: [...path, 'protocols'], message: 'must enable at least one protocol: add `grpc:` and/or `http:` under protocols' });
       return;
-    }
-    for (const [name, proto] of [['grpc', grpc], ['http', http]] as const) {
-      if (proto && Number(ENDPOINT_RE.exec(proto.endpoint)?.[2]) > 65535) {
-        issues.push({ path: [...path, 'protocols', name, 'endpoint'], message: `"${proto.endpoint}": the port must be at most 65535` });
-      }
     }
     if (grpc && http && grpc.endpoint === http.endpoint && !grpc.endpoint.endsWith(':0')) {
       issues.push({ path: [...path, 'protocols', 'http', 'endpoint'], message: `"${http.endpoint}" is also the grpc endpoint; give each protocol its own port` });

@@ -64,6 +64,40 @@ describe('env expansion', () => {
     ['cost $$5', 'cost $5'],
     ['${env:MISSING}', ''],
   ])('%s', (text, want) => expect(expandEnv(text, env)).toEqual(want));
+
+  it('keeps a value as written when a YAML reading would change or drop it (tokens, ids, secrets)', () => {
+    const vars = { Z: '0123', E: '1e3', H: '0x1F', D: '1.50', S: '#secret', N: 'null', T: 'true', I: '42', F: '1.5' };
+    const out = Object.fromEntries(Object.keys(vars).map((k) => [k, expandEnv(`\${env:${k}}`, vars)]));
+    expect(out).toEqual({ Z: '0123', E: '1e3', H: '0x1F', D: '1.50', S: '#secret', N: 'null', T: true, I: 42, F: 1.5 });
+  });
+
+  it('reports references it cannot expand instead of passing them on as text', () => {
+    const problems: string[] = [];
+    expect(expandEnv('${file:/run/secret}', {}, (m) => problems.push(m))).toBe('${file:/run/secret}');
+    expect(expandEnv('x-${env:A:-${env:B}}', { B: 'b' }, (m) => problems.push(m))).toBe('x-${env:B}');
+    expect(problems).toEqual([
+      '"${file:...}" is not supported: only ${env:VAR}, ${env:VAR:-default} and ${VAR} are expanded (write $$ for a literal $)',
+      'the default of ${A} holds another reference, which is not expanded: ${env:A:-${env:B}',
+    ]);
+  });
+});
+
+describe('env values and --set in typed keys', () => {
+  it('a string key gets the text as written; number and bool keys still read it', async () => {
+    const file = await write(
+      'env-typed.yaml',
+      `receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: \${env:EP}\n        max_request_body_size: \${env:MAX}\nexporters:\n  otlphttp:\n    endpoint: http://127.0.0.1:9\n    headers:\n      x-token: \${env:TOKEN}\n      x-id: \${env:ID}\n    compression: none\nservice:\n  pipelines:\n    logs:\n      receivers: [otlp]\n      exporters: [otlphttp]\n`,
+    );
+    const loaded = await loadConfigFiles([file], ['exporters.otlphttp.headers.x-set=0x1F', 'exporters.otlphttp.timeout=5s'], { EP: '127.0.0.1:0', MAX: '1e6', TOKEN: '#abc', ID: '007' });
+    expect(loaded.problems).toEqual([]);
+    const result = validateConfig(loaded, createRegistry());
+    expect(result.ok, result.ok ? '' : result.problems.map(formatProblem).join('\n')).toBe(true);
+    if (!result.ok) return;
+    const exp = result.config.exporters.get('otlphttp')!.config as { headers: Record<string, string> };
+    expect(exp.headers).toEqual({ 'x-token': '#abc', 'x-id': '007', 'x-set': '0x1F' });
+    const rcv = result.config.receivers.get('otlp')!.config as { protocols: { http: { max_request_body_size: number } } };
+    expect(rcv.protocols.http.max_request_body_size).toBe(1_000_000);
+  });
 });
 
 describe('loading', () => {
@@ -110,6 +144,48 @@ describe('validate lists every problem with file, line and key path', () => {
     const problems = await problemsOf(text);
     expect(problems.length).toBeGreaterThan(0);
     for (const want of wants) expect(problems.some((p) => p.includes(want)), `${JSON.stringify(problems)} should include ${want}`).toBe(true);
+  });
+
+  it('catches at validation what would only fail at start or when data arrives', async () => {
+    const text = `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+processors:
+  attributes/x:
+    actions: [{ key: a, value: b, action: insert }]
+    include: { match_type: strict, services: [svc] }
+exporters:
+  otlphttp/split:
+    logs_endpoint: http://127.0.0.1:9/v1/logs
+  otlp:
+    endpoint: \${env:UNSET}
+extensions:
+  health_check:
+    endpoint: nonsense
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      address: localhost
+  pipelines:
+    logs:
+      receivers: [otlp]
+      processors: [attributes/x]
+      exporters: [otlphttp/split, otlp]
+    metrics:
+      receivers: [otlp]
+      exporters: [otlphttp/split]
+`;
+    const problems = await problemsOf(text);
+    expect(problems).toEqual([
+      expect.stringMatching(/^FILE:14: exporters\.otlp\.endpoint: "" is not the host:port of a gRPC server/),
+      expect.stringMatching(/^FILE:17: extensions\.health_check\.endpoint: "nonsense" is not an endpoint host:port/),
+      expect.stringMatching(/^FILE:22: service\.telemetry\.metrics\.address: "localhost" is not an endpoint host:port/),
+      'FILE:26: service.pipelines.logs.processors.0: processor "attributes/x" cannot serve this logs pipeline: include: services cannot be used in a logs pipeline (allowed: attributes, resources, libraries, log_bodies, log_severity_texts, log_severity_number)',
+      'FILE:30: service.pipelines.metrics.exporters.0: exporter "otlphttp/split" cannot serve this metrics pipeline: no URL for metrics: set endpoint or metrics_endpoint',
+    ]);
   });
 
   it('reports all problems at once, not just the first', async () => {

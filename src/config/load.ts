@@ -42,31 +42,57 @@ export function formatProblem(p: ConfigProblem): string {
 }
 
 const ENV_REF = /\$\$|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/** A `${scheme:...}` reference of a config provider other than env (file, yaml, http, ...). */
+const OTHER_PROVIDER = /\$\{([a-z][a-z0-9+.-]*):(?!-)/g;
 
 /**
- * Expands env references in one string. A value that is exactly one reference takes the variable's YAML
- * type (so `${env:PORT}` can be an int), as the collector's confmap does.
+ * The YAML type of a value given as text (an env variable, a `--set` value) when that type holds the text
+ * exactly: `4318` -> 4318, `true` -> true. Text a YAML reading would change or drop (`0123`, `1e3`, `0x1F`,
+ * `1.50`, `#token`, `null`) stays the text as written: a string key gets it unchanged (as the collector's
+ * confmap keeps the original string for string fields), and number and bool keys read such text themselves.
  */
-export function expandEnv(text: string, env: NodeJS.ProcessEnv): unknown {
+export function typedScalar(text: string): unknown {
+  try {
+    const parsed: unknown = parseYaml(text);
+    if ((typeof parsed === 'number' || typeof parsed === 'boolean') && String(parsed) === text) return parsed;
+  } catch {
+    /* not YAML: the text itself */
+  }
+  return text;
+}
+
+/**
+ * Expands env references in one string. A value that is exactly one reference takes the variable's type
+ * when the type holds its text exactly (typedScalar), so `${env:PORT}` can be an int. References the
+ * gateway cannot expand (another provider such as `${file:...}`, a reference nested in a default) are
+ * reported through `report` and left as written.
+ */
+export function expandEnv(text: string, env: NodeJS.ProcessEnv, report: (message: string) => void = () => {}): unknown {
   if (!text.includes('$')) return text;
+  for (const m of text.matchAll(OTHER_PROVIDER)) {
+    if (m[1] !== 'env') report(`"\${${m[1]}:...}" is not supported: only \${env:VAR}, \${env:VAR:-default} and \${VAR} are expanded (write $$ for a literal $)`);
+  }
   const whole = /^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/.exec(text);
   if (whole) {
     const v = env[whole[1]!] ?? whole[2] ?? '';
-    if (v === '') return v;
-    try {
-      const parsed: unknown = parseYaml(v);
-      return typeof parsed === 'object' && parsed !== null ? v : parsed;
-    } catch {
-      return v;
-    }
+    return v === '' ? v : typedScalar(v);
   }
   return text.replace(ENV_REF, (m, name: string | undefined, def: string | undefined) => {
     if (m === '$$') return '$';
+    if (def?.includes('${')) report(`the default of \${${name}} holds another reference, which is not expanded: ${m}`);
     return env[name!] ?? def ?? '';
   });
 }
 
-function toPlain(node: Node | null | undefined, path: string[], file: string, lc: LineCounter, locations: Map<string, SourceLocation>, env: NodeJS.ProcessEnv): unknown {
+function toPlain(
+  node: Node | null | undefined,
+  path: string[],
+  file: string,
+  lc: LineCounter,
+  locations: Map<string, SourceLocation>,
+  env: NodeJS.ProcessEnv,
+  problems: ConfigProblem[],
+): unknown {
   if (node && node.range) locations.set(pathKey(path), { file, line: lc.linePos(node.range[0]).line });
   if (!node) return null;
   if (isMap(node)) {
@@ -75,14 +101,18 @@ function toPlain(node: Node | null | undefined, path: string[], file: string, lc
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       const keyNode = pair.key as Node;
       const childPath = [...path, key];
-      out[key] = toPlain(pair.value as Node, childPath, file, lc, locations, env);
+      out[key] = toPlain(pair.value as Node, childPath, file, lc, locations, env, problems);
       // The key's own line is the better pointer for a map value (the value may start on the next line).
       if (keyNode?.range) locations.set(pathKey(childPath), { file, line: lc.linePos(keyNode.range[0]).line });
     }
     return out;
   }
-  if (isSeq(node)) return node.items.map((item, i) => toPlain(item as Node, [...path, String(i)], file, lc, locations, env));
-  if (isScalar(node)) return typeof node.value === 'string' ? expandEnv(node.value, env) : node.value;
+  if (isSeq(node)) return node.items.map((item, i) => toPlain(item as Node, [...path, String(i)], file, lc, locations, env, problems));
+  if (isScalar(node)) {
+    if (typeof node.value !== 'string') return node.value;
+    const line = node.range ? lc.linePos(node.range[0]).line : undefined;
+    return expandEnv(node.value, env, (message) => problems.push({ file, line, path, message }));
+  }
   return (node as { toJSON(): unknown }).toJSON();
 }
 
@@ -108,7 +138,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     for (const e of doc.errors) problems.push({ file, line: lc.linePos(e.pos[0]).line, path: [], message: `YAML syntax error: ${e.message.split('\n')[0]}` });
     return {};
   }
-  const plain = toPlain(doc.contents as Node, [], file, lc, locations, env);
+  const plain = toPlain(doc.contents as Node, [], file, lc, locations, env, problems);
   if (plain === null || plain === undefined) return {};
   if (!isPlainObject(plain)) {
     problems.push({ file, line: 1, path: [], message: 'the config must be a YAML map with receivers, exporters, service...' });
@@ -136,7 +166,10 @@ export function applySet(raw: RawConfig, assignment: string, locations: Map<stri
   } catch {
     value = rawValue;
   }
-  if (typeof value === 'string') value = expandEnv(value, env);
+  // A scalar keeps its text unless its YAML type holds that text exactly (`=0123` stays "0123").
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) value = typedScalar(rawValue);
+  const report = (message: string) => problems.push({ file: `--set ${keyText}`, path, message });
+  if (typeof value === 'string') value = expandEnv(value, env, report);
   let cur: Record<string, unknown> = raw;
   for (const part of path.slice(0, -1)) {
     if (!isPlainObject(cur[part])) cur[part] = {};

@@ -7,6 +7,7 @@ import { parseComponentId } from '../core/component.js';
 import { s, type ConfigIssue } from '../core/schema.js';
 import { isSignal, type Signal } from '../core/signal.js';
 import { isPlainObject, locate, type ConfigProblem, type LoadedConfig, type RawConfig } from './load.js';
+import { endpointSchema } from '../core/net.js';
 
 export interface FactoryRegistry {
   find(kind: ComponentKind, type: string): AnyFactory | undefined;
@@ -34,7 +35,7 @@ const telemetrySchema = s.object({
     encoding: s.enum('json').default('json').describe('Log encoding (JSON lines on stderr).'),
   }),
   metrics: s.object({
-    address: s.string().default('localhost:8888').describe('Where Prometheus scrapes the self-metrics (/metrics) and the status page is served; empty disables.'),
+    address: endpointSchema('localhost:8888', 'Where Prometheus scrapes the self-metrics (/metrics) and the status page is served; empty disables.', true),
     level: s.enum('none', 'basic', 'normal', 'detailed').default('normal').describe('none disables the self-metrics endpoint.'),
   }),
 });
@@ -184,6 +185,10 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
           }
           const signals = (comp.factory as { signals?: readonly Signal[] }).signals;
           if (signals && !signals.includes(signal)) report(refPath, `${kind} "${ref}" does not support ${signal}`);
+          else {
+            const problem = comp.factory.checkSignal?.(comp.config, signal);
+            if (problem) report(refPath, `${kind} "${ref}" cannot serve this ${signal} pipeline: ${problem}`);
+          }
         });
       }
       pipelines.push({ id: pid, signal, ...lists });

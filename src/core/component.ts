@@ -60,6 +60,13 @@ interface FactoryBase<C> {
   readonly description: string;
   /** The config schema: defaults, validation and the generated reference docs all come from it. */
   readonly config: Schema<C>;
+  /**
+   * What stops this component, so configured, from serving a pipeline of `signal` (an exporter with no URL
+   * for it, a match property the signal does not have), or undefined. Config validation asks it for every
+   * pipeline that lists the component, so `validate` catches what would otherwise fail at start or, worse,
+   * only when data arrives.
+   */
+  checkSignal?(config: C, signal: Signal): string | undefined;
 }
 
 export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {

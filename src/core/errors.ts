@@ -32,27 +32,24 @@ export function isPermanent(err: unknown): err is PermanentError {
 }
 
 /**
- * Combines the failures of a fan-out into the one the client sees: any retryable failure makes the whole
- * retryable (the client resends; the exporters that succeeded see a duplicate, which at-least-once allows),
- * with the longest retry delay asked for; otherwise the first permanent failure.
+ * Combines the failures of a fan-out into the one the client sees: the whole is permanent only when every
+ * failure is (a PermanentError); any other failure makes it retryable (the client resends; the exporters
+ * that succeeded see a duplicate, which at-least-once allows), with the longest retry delay asked for. An
+ * untyped error (a bug, not a verdict on the data) counts as retryable, as a receiver answers it alone
+ * (503): a client must not drop data because two branches failed unexpectedly.
  */
 export function combineErrors(errors: unknown[]): Error {
-  let retryable: RetryableError | undefined;
-  for (const e of errors) {
-    if (e instanceof RetryableError) {
-      if (!retryable || (e.retryAfterMs ?? 0) > (retryable.retryAfterMs ?? 0)) retryable = e;
-    }
-  }
-  if (retryable) {
-    if (errors.length === 1) return retryable;
-    return new RetryableError(errors.map(messageOf).join('; '), {
-      retryAfterMs: retryable.retryAfterMs,
-      throttled: retryable.throttled,
-    });
-  }
   const first = errors[0];
   if (errors.length === 1 && first instanceof Error) return first;
-  return new PermanentError(errors.map(messageOf).join('; '));
+  if (errors.every(isPermanent)) return new PermanentError(errors.map(messageOf).join('; '));
+  let retryable: RetryableError | undefined;
+  for (const e of errors) {
+    if (e instanceof RetryableError && (!retryable || (e.retryAfterMs ?? 0) > (retryable.retryAfterMs ?? 0))) retryable = e;
+  }
+  return new RetryableError(errors.map(messageOf).join('; '), {
+    retryAfterMs: retryable?.retryAfterMs,
+    throttled: retryable?.throttled ?? false,
+  });
 }
 
 export function messageOf(err: unknown): string {

@@ -1,9 +1,25 @@
 /** Endpoint helpers shared by every listening component. */
 import type { Server } from 'node:net';
+import { s } from './schema.js';
 
 /** `host:port`, `[v6]:port` or `:port` (all interfaces). */
 export const ENDPOINT_RE = /^(\[[0-9A-Fa-f:.]+\]|[^:\s[\]]*):(\d{1,5})$/;
 export const ENDPOINT_HINT = 'an endpoint host:port such as localhost:4318, 0.0.0.0:4318, [::1]:4318 or :4318';
+
+/**
+ * The config key of a listening endpoint: host:port checked at validation (so `validate` finds what start
+ * would refuse), port at most 65535. With `allowEmpty`, '' is accepted too (the key's "disabled").
+ */
+export function endpointSchema(defaultValue: string, description: string, allowEmpty = false) {
+  const pattern = allowEmpty ? new RegExp(`^$|${ENDPOINT_RE.source}`) : ENDPOINT_RE;
+  const inner = s
+    .string(pattern, allowEmpty ? `${ENDPOINT_HINT}, or empty` : ENDPOINT_HINT)
+    .default(defaultValue)
+    .describe(description);
+  return s.refine(inner, (v, path, issues) => {
+    if (Number(ENDPOINT_RE.exec(v)?.[2]) > 65535) issues.push({ path, message: `"${v}": the port must be at most 65535` });
+  });
+}
 
 /** Splits an endpoint into host and port; `label` (the config key) prefixes the error. */
 export function parseEndpoint(endpoint: string, label?: string): { host: string; port: number } {

@@ -113,7 +113,8 @@ class NumberSchema extends Schema<number> {
 class BoolSchema extends Schema<boolean> {
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): boolean {
     if (typeof v === 'boolean') return v;
-    if (v === 'true' || v === 'false') return v === 'true';
+    // Text from an env variable or --set (YAML's True/TRUE too).
+    if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
     issues.push({ path, message: `expected true or false, got ${typeName(v)}` });
     return this.defaultValue as boolean;
   }
