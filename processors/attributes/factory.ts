@@ -12,7 +12,7 @@ export const attributesProcessorFactory: ProcessorFactory<AttributesProcessorCon
   // Enrichment: under pressure the data may leave unenriched rather than late.
   skippableUnderPressure: true,
   config: attributesProcessorConfig,
-  checkSignal: (config, signal) =>
+  checkPipeline: (config, { signal }) =>
     (config.include && checkMatchForSignal(config.include, signal, 'include')) || (config.exclude && checkMatchForSignal(config.exclude, signal, 'exclude')) || undefined,
   create: (settings, config, signal, next) => new AttributesProcessor(settings, config, signal, next),
 };

@@ -29,6 +29,9 @@ export const somaticProcessorFactory: ProcessorFactory<SomaticProcessorConfig> =
   // It is the zone itself; bypassing it would bypass Red's spill.
   skippableUnderPressure: false,
   config: somaticProcessorConfig,
+  // Admission, the Yellow bypass and the Red spill act on what comes after it: placed later, a batch or
+  // an edit before it would run on data Red should have spilled raw.
+  checkPipeline: (_config, { index }) => (index === 0 ? undefined : 'somatic must be the first processor of its pipeline (move it to the front of processors)'),
   create(settings, config, signal, next) {
     const runtime = SomaticRuntime.forService(settings.telemetry, settings.logger, runtimeSettings(config), settings.id.id);
     if (settings.pipelineId !== undefined) runtime.govern(settings.pipelineId, { ...config.optional_processors, [settings.id.id]: false });

@@ -183,9 +183,24 @@ service:
       expect.stringMatching(/^FILE:14: exporters\.otlp\.endpoint: "" is not the host:port of a gRPC server/),
       expect.stringMatching(/^FILE:17: extensions\.health_check\.endpoint: "nonsense" is not an endpoint host:port/),
       expect.stringMatching(/^FILE:22: service\.telemetry\.metrics\.address: "localhost" is not an endpoint host:port/),
-      'FILE:26: service.pipelines.logs.processors.0: processor "attributes/x" cannot serve this logs pipeline: include: services cannot be used in a logs pipeline (allowed: attributes, resources, libraries, log_bodies, log_severity_texts, log_severity_number)',
-      'FILE:30: service.pipelines.metrics.exporters.0: exporter "otlphttp/split" cannot serve this metrics pipeline: no URL for metrics: set endpoint or metrics_endpoint',
+      'FILE:26: service.pipelines.logs.processors.0: processor "attributes/x" cannot serve here: include: services cannot be used in a logs pipeline (allowed: attributes, resources, libraries, log_bodies, log_severity_texts, log_severity_number)',
+      'FILE:30: service.pipelines.metrics.exporters.0: exporter "otlphttp/split" cannot serve here: no URL for metrics: set endpoint or metrics_endpoint',
     ]);
+  });
+
+  it('a problem in a list or map that --set replaced points at the --set, not at the file it replaced', async () => {
+    const file = await write('set-loc.yaml', GOOD);
+    const loaded = await loadConfigFiles([file], ['service.pipelines.logs.exporters=[nope]'], {});
+    const result = validateConfig(loaded, createRegistry());
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map(formatProblem)).toEqual(['--set: service.pipelines.logs.exporters.0: exporter "nope" is not defined under exporters:']);
+  });
+
+  it('somatic must come first in its pipeline', async () => {
+    const text = GOOD.replace('receivers:\n  otlp:', 'processors:\n  batch:\n  somatic:\n    wal:\n      directory: ./data/somatic\nreceivers:\n  otlp:').replace('      exporters: [debug]', '      processors: [batch, somatic]\n      exporters: [debug]');
+    expect(await problemsOf(text)).toEqual([expect.stringMatching(/service\.pipelines\.logs\.processors\.1: processor "somatic" cannot serve here: somatic must be the first processor of its pipeline/)]);
+    expect(await problemsOf(text.replace('[batch, somatic]', '[somatic, batch]'))).toEqual([]);
   });
 
   it('reports all problems at once, not just the first', async () => {

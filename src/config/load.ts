@@ -168,7 +168,7 @@ export function applySet(raw: RawConfig, assignment: string, locations: Map<stri
   }
   // A scalar keeps its text unless its YAML type holds that text exactly (`=0123` stays "0123").
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) value = typedScalar(rawValue);
-  const report = (message: string) => problems.push({ file: `--set ${keyText}`, path, message });
+  const report = (message: string) => problems.push({ file: '--set', path, message });
   if (typeof value === 'string') value = expandEnv(value, env, report);
   let cur: Record<string, unknown> = raw;
   for (const part of path.slice(0, -1)) {
@@ -177,8 +177,13 @@ export function applySet(raw: RawConfig, assignment: string, locations: Map<stri
   }
   const last = path[path.length - 1]!;
   if (isPlainObject(cur[last]) && isPlainObject(value)) mergeInto(cur[last] as Record<string, unknown>, value);
-  else cur[last] = value;
-  locations.set(pathKey(path), { file: `--set ${keyText}` });
+  else {
+    cur[last] = value;
+    // What the file had below this key is gone: a problem there now points at this --set, not at the file.
+    const prefix = pathKey(path) + '\0';
+    for (const key of [...locations.keys()]) if (key.startsWith(prefix)) locations.delete(key);
+  }
+  locations.set(pathKey(path), { file: '--set' });
 }
 
 /** Splits `a.b.c` on dots, but keeps a component ID's `/name` part whole (`exporters.otlp/a.b` stays 2 parts only when quoted, so use :: for such names). */

@@ -186,8 +186,8 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
           const signals = (comp.factory as { signals?: readonly Signal[] }).signals;
           if (signals && !signals.includes(signal)) report(refPath, `${kind} "${ref}" does not support ${signal}`);
           else {
-            const problem = comp.factory.checkSignal?.(comp.config, signal);
-            if (problem) report(refPath, `${kind} "${ref}" cannot serve this ${signal} pipeline: ${problem}`);
+            const problem = comp.factory.checkPipeline?.(comp.config, { signal, index: i });
+            if (problem) report(refPath, `${kind} "${ref}" cannot serve here: ${problem}`);
           }
         });
       }

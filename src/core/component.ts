@@ -61,12 +61,18 @@ interface FactoryBase<C> {
   /** The config schema: defaults, validation and the generated reference docs all come from it. */
   readonly config: Schema<C>;
   /**
-   * What stops this component, so configured, from serving a pipeline of `signal` (an exporter with no URL
-   * for it, a match property the signal does not have), or undefined. Config validation asks it for every
-   * pipeline that lists the component, so `validate` catches what would otherwise fail at start or, worse,
-   * only when data arrives.
+   * What stops this component, so configured, from serving in this pipeline (an exporter with no URL for
+   * its signal, a match property the signal does not have, a processor that must come first), or
+   * undefined. Config validation asks it for every pipeline that lists the component, so `validate`
+   * catches what would otherwise fail at start or, worse, only when data arrives.
    */
-  checkSignal?(config: C, signal: Signal): string | undefined;
+  checkPipeline?(config: C, pipeline: PipelinePlace): string | undefined;
+}
+
+/** Where a component is listed: its pipeline's signal, and its index in the pipeline's list of its kind. */
+export interface PipelinePlace {
+  signal: Signal;
+  index: number;
 }
 
 export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
