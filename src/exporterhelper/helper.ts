@@ -154,8 +154,6 @@ export class ExporterHelper {
         wal = await WriteAheadLog.open({
           dir,
           maxSizeBytes,
-          // Space frees a whole segment at a time, so segments are a small part of the budget.
-          segmentSizeBytes: Math.min(64 * MiB, Math.max(64 * 1024, Math.floor(maxSizeBytes / 16))),
           fsync: this.queue.fsync,
           logger: this.log,
         });

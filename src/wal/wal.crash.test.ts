@@ -50,7 +50,7 @@ interface ChildRun {
   acked: Set<number>;
 }
 
-async function runChildUntilKilled(dir: string, firstId: number, killAfterMs: number): Promise<ChildRun> {
+async function runChildUntilKilled(dir: string, firstId: number, killAfterMs: number, whileRunning?: (pid: number) => Promise<void>): Promise<ChildRun> {
   const child = spawn(process.execPath, [join(here, 'wal-crash-child.mjs'), walModuleUrl, dir, 'interval'], {
     env: { ...process.env, FIRST_ID: String(firstId) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -64,6 +64,7 @@ async function runChildUntilKilled(dir: string, firstId: number, killAfterMs: nu
     if (child.exitCode !== null) throw new Error(`crash child exited early: ${text}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+  await whileRunning?.(child.pid!);
   await new Promise((r) => setTimeout(r, killAfterMs));
   child.kill('SIGKILL');
   await exited;
@@ -76,6 +77,35 @@ async function runChildUntilKilled(dir: string, firstId: number, killAfterMs: nu
   }
   return run;
 }
+
+describe('WriteAheadLog directory lock (child process)', () => {
+  it('a second process cannot open a directory in use; after the holder is killed it can', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gs-wal-lock-'));
+    try {
+      let refusal: unknown;
+      const run = await runChildUntilKilled(dir, 1, 50, async (pid) => {
+        refusal = await WriteAheadLog.open({ dir }).then(
+          async (w) => {
+            await w.close();
+            return undefined;
+          },
+          (e: unknown) => e,
+        );
+        expect((refusal as Error | undefined)?.message).toMatch(new RegExp(`WAL directory .* is in use by process ${pid} .*LOCK.*give each gateway its own directory`));
+      });
+      expect(refusal).toBeDefined();
+      // The holder died with its LOCK file in place: the next open takes the directory over and finds every
+      // record the holder saw resolve.
+      const wal = await WriteAheadLog.open({ dir });
+      const seen = new Set<number>();
+      for (let recs = await wal.read(4096, 64 << 20); recs.length > 0; recs = await wal.read(4096, 64 << 20)) for (const r of recs) seen.add(r.sequence);
+      for (const seq of run.resolved.keys()) if (!run.acked.has(seq)) expect(seen.has(seq)).toBe(true);
+      await wal.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
 
 describe('WriteAheadLog crash recovery (child process, SIGKILL)', () => {
   it('keeps every append the killed process saw resolve, across repeated kills', async () => {

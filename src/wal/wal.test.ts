@@ -221,6 +221,51 @@ describe('WriteAheadLog', () => {
     await wal.close();
   });
 
+  it('a full budget whose active segment holds only acknowledged records takes appends again, after a restart too', async () => {
+    // A segment larger than the budget (the somatic WAL had 64 MiB segments whatever its budget): the
+    // active segment is never sealed by size, so only reclaiming it frees the budget.
+    const fill = async (wal: WriteAheadLog): Promise<number> => {
+      let n = 0;
+      for (;;) {
+        try {
+          await wal.append(rec(n));
+          n++;
+        } catch (e) {
+          expect(e).toBeInstanceOf(RetryableError);
+          return n;
+        }
+      }
+    };
+    const drain = async (wal: WriteAheadLog): Promise<number> => {
+      let n = 0;
+      for (let recs = await wal.read(); recs.length > 0; recs = await wal.read()) for (const r of recs) n += Number(wal.ack(r.sequence));
+      await wal.flush();
+      return n;
+    };
+    let wal = await openWal({ segmentSizeBytes: 1 << 20, maxSizeBytes: 2048 });
+    const first = await fill(wal);
+    expect(first).toBe(17);
+    expect(await drain(wal)).toBe(first);
+    // Everything is acknowledged: the next fill takes as much again.
+    expect(await fill(wal)).toBe(first);
+    expect(await drain(wal)).toBe(first);
+    await wal.close();
+    wal = await openWal({ segmentSizeBytes: 1 << 20, maxSizeBytes: 2048 });
+    expect(await fill(wal)).toBe(first);
+    // Nothing unacknowledged is reclaimed: the records just written are all still there.
+    const recs = await wal.read(100);
+    expect(recs.map((r) => r.data.readUInt32BE(0))).toEqual(Array.from({ length: first }, (_, i) => i));
+    await wal.close();
+    expect((await segFiles()).length).toBeLessThanOrEqual(2);
+  });
+
+  it('sizes segments from the budget by default (a sixteenth, 64 KiB to 64 MiB)', async () => {
+    const { defaultSegmentSize } = await import('./wal.js');
+    expect(defaultSegmentSize(1 << 20)).toBe(64 * 1024);
+    expect(defaultSegmentSize(256 << 20)).toBe(16 << 20);
+    expect(defaultSegmentSize(4096 * 2 ** 20)).toBe(64 * 2 ** 20);
+  });
+
   for (const fsync of ['always', 'interval'] as FsyncPolicy[]) {
     it(`resolves appends while a steady stream keeps arriving (fsync ${fsync})`, async () => {
       const wal = await openWal({ segmentSizeBytes: 1 << 20, fsync, fsyncIntervalMs: 5 });

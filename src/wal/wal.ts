@@ -42,13 +42,17 @@ import {
   type Meta,
 } from './format.js';
 import { fsyncDir, readLedger, writeLedger } from './ledger.js';
+import { lockDirectory } from './lock.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
 export interface WalOptions {
   /** Directory holding the segments and the ledger; created if missing. One open WAL per directory. */
   dir: string;
-  /** Maximum size of one segment file (default 64 MiB). A larger record gets a segment of its own. */
+  /**
+   * Maximum size of one segment file (default: a sixteenth of the disk budget, between 64 KiB and 64 MiB,
+   * since space is freed a whole segment at a time). A larger record gets a segment of its own.
+   */
   segmentSizeBytes?: number;
   /** Disk budget for all segments (default 1 GiB). When reached, appends reject with RetryableError. */
   maxSizeBytes?: number;
@@ -122,7 +126,6 @@ interface Segment {
 
 const MiB = 1024 * 1024;
 const DEFAULTS = {
-  segmentSizeBytes: 64 * MiB,
   maxSizeBytes: 1024 * MiB,
   fsync: 'interval' as FsyncPolicy,
   fsyncIntervalMs: 10,
@@ -130,6 +133,10 @@ const DEFAULTS = {
   checkpointIntervalMs: 100,
   readChunkBytes: MiB,
 };
+/** Segments are a small part of the budget (space is freed a whole segment at a time), 64 KiB to 64 MiB. */
+export function defaultSegmentSize(maxSizeBytes: number): number {
+  return Math.min(64 * MiB, Math.max(64 * 1024, Math.floor(maxSizeBytes / 16)));
+}
 /** Upper bound of records per writev, keeping one write's latency bounded. */
 const MAX_BATCH_RECORDS = 4096;
 const openDirs = new Set<string>();
@@ -192,6 +199,8 @@ export class WriteAheadLog {
   private aborted = false;
   private closePromise: Promise<void> | undefined;
   private released = false;
+  /** Removes this process's LOCK file from the directory. */
+  private unlock: () => Promise<void> = async () => {};
 
   // Reader state.
   private rSeg!: Segment;
@@ -219,8 +228,8 @@ export class WriteAheadLog {
 
   private constructor(opts: WalOptions) {
     this.dir = resolvePath(opts.dir);
-    this.segmentSize = positiveInt('segmentSizeBytes', opts.segmentSizeBytes, DEFAULTS.segmentSizeBytes, 64);
     this.maxSize = positiveInt('maxSizeBytes', opts.maxSizeBytes, DEFAULTS.maxSizeBytes, 64);
+    this.segmentSize = positiveInt('segmentSizeBytes', opts.segmentSizeBytes, defaultSegmentSize(this.maxSize), 64);
     this.policy = opts.fsync ?? DEFAULTS.fsync;
     if (!['always', 'interval', 'never'].includes(this.policy)) {
       throw new PermanentError(`WAL option fsync must be 'always', 'interval' or 'never', got '${String(this.policy)}'`);
@@ -240,10 +249,13 @@ export class WriteAheadLog {
     }
     openDirs.add(wal.dir);
     try {
+      await mkdir(wal.dir, { recursive: true });
+      wal.unlock = await lockDirectory(wal.dir, wal.log);
       await wal.recover();
     } catch (err) {
       openDirs.delete(wal.dir);
       await wal.activeFh?.close().catch(() => {});
+      await wal.unlock();
       throw err;
     }
     return wal;
@@ -354,7 +366,14 @@ export class WriteAheadLog {
       ));
     }
     if (this.bytesOnDisk + this.queuedBytes + size > this.maxSize) {
-      return Promise.reject(new RetryableError(
+      // Acknowledged records still on disk do not count: sealed segments wait for housekeeping to delete
+      // them, and the active one is sealed only when an accepted append rolls it, so counting it would
+      // refuse every append for good (restarts included) once the reader had caught up.
+      const reclaimable = this.acknowledgedBytes();
+      if (reclaimable > 0 && this.bytesOnDisk - reclaimable + this.queuedBytes + size <= this.maxSize) {
+        if (this.ackedThrough >= this.nextSeq - 1 && this.active.size > 0) this.needRoll = true;
+        this.scheduleCheckpoint();
+      } else return Promise.reject(new RetryableError(
         `WAL directory ${this.dir} is full (${this.bytesOnDisk + this.queuedBytes} of max_size_bytes ${this.maxSize} used): ` +
           'space is freed only when the reader acknowledges records; retry later, fix the downstream so the backlog drains, or raise max_size_bytes',
         { retryAfterMs: 1000 },
@@ -583,6 +602,18 @@ export class WriteAheadLog {
     await oldFh.close();
     this.wakeReaders();
     if (old.firstSeq <= this.ackedThrough) this.scheduleCheckpoint();
+  }
+
+  /** Bytes of the leading segments whose records are all acknowledged (deleted once sealed and checkpointed). */
+  private acknowledgedBytes(): number {
+    let bytes = 0;
+    for (let i = 0; i < this.segments.length; i++) {
+      const seg = this.segments[i]!;
+      const last = i + 1 < this.segments.length ? this.segments[i + 1]!.firstSeq - 1 : this.nextSeq - 1;
+      if (last > this.ackedThrough) break;
+      bytes += seg.size;
+    }
+    return bytes;
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -916,6 +947,7 @@ export class WriteAheadLog {
     await this.rFh?.close().catch(() => {});
     this.rFh = this.rFhSeg = undefined;
     openDirs.delete(this.dir);
+    await this.unlock();
     this.wakeReaders();
   }
 }
