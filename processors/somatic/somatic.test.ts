@@ -3,6 +3,7 @@ import http2 from 'node:http2';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { builtinFactories, createRegistry } from '../../src/components.js';
 import type { ExporterFactory } from '../../src/core/component.js';
@@ -212,6 +213,51 @@ describe('admission gate in the otlp receiver', () => {
     held.destroy();
     await waitFor(() => somaticRuntimeOf(svc.telemetry)!.gate.inFlight === 0, 5000);
     expect(somaticRuntimeOf(svc.telemetry)!.gate.refusedTotal).toBe(2);
+  });
+});
+
+describe('admission gate and bodies that grow while read', () => {
+  it('a gzip body that fits compressed but not inflated is refused while it inflates (HTTP 503, gRPC UNAVAILABLE, both retryable)', async () => {
+    // A memory limit far above this process's RSS, so the 1 MiB in-flight budget is the cap that binds.
+    const { url, grpc, svc } = await gateway({ memory_limit_mib: 8192, inflight_budget_mib: 1 }, await tempDir());
+    const gate = somaticRuntimeOf(svc.telemetry)!.gate;
+    const port = Number(new URL(url).port);
+    const held = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/logs', headers: { 'content-type': 'application/x-protobuf', 'content-length': 700_000 } });
+    held.on('error', () => {});
+    held.flushHeaders();
+    cleanup.push(async () => void held.destroy());
+    await waitFor(() => gate.inFlight === 700_000, 5000);
+
+    const plain = bigRequest(600_000);
+    const gz = zlib.gzipSync(plain);
+    // The compressed size fits beside what is held; inflated it does not.
+    expect(gate.inFlight + gz.length).toBeLessThan(gate.cap);
+    expect(gate.inFlight + plain.length).toBeGreaterThan(gate.cap);
+    const res = await fetch(`${url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }, body: gz });
+    expect(res.status).toBe(503);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(decodeStatus('proto', new Uint8Array(await res.arrayBuffer()))!.message).toContain('memory pressure');
+
+    // gRPC: the message is read (its compressed length fits), then refused once inflated.
+    const session = http2.connect(`http://${grpc}`);
+    cleanup.push(async () => void session.close());
+    const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.logs.v1.LogsService/Export', 'content-type': 'application/grpc', 'grpc-encoding': 'gzip' });
+    const prefix = Buffer.alloc(5);
+    prefix[0] = 1;
+    prefix.writeUInt32BE(gz.length, 1);
+    stream.end(Buffer.concat([prefix, gz]));
+    stream.on('error', () => {});
+    const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once('response', resolve));
+    expect(headers['grpc-status']).toBe('14');
+    expect(decodeStatus('proto', Buffer.from(String(headers['grpc-status-details-bin']), 'base64'))?.retryDelayMs).toBeGreaterThanOrEqual(1000);
+
+    // Not the body's fault: once the held request goes, the same body is taken.
+    held.destroy();
+    await waitFor(() => gate.inFlight === 0, 5000);
+    const again = await fetch(`${url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }, body: gz });
+    expect(again.status).toBe(200);
+    await again.arrayBuffer();
+    await waitFor(() => gate.inFlight === 0, 5000);
   });
 });
 

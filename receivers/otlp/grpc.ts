@@ -250,12 +250,15 @@ export class OtlpGrpcServer {
         return;
       }
       state = 'processing';
-      this.process(stream, signal, message, compressed ? encoding : 'identity', (inflated) => {
-        // A compressed message is charged its inflated size too, once known (it is in memory now).
-        if (gate !== undefined && !stream.closed && inflated > charged) {
-          gate.charge(inflated - charged);
-          charged = inflated;
+      this.process(stream, signal, message, compressed ? encoding : 'identity', (held) => {
+        // A compressed message must fit the budget inflated too; if it does not, it is refused (retryable)
+        // and the inflated copy is dropped at once instead of going down the pipeline.
+        if (gate === undefined || stream.closed || held <= charged) return undefined;
+        if (gate.tryGrow(charged, held - charged)) {
+          charged = held;
+          return undefined;
         }
+        return { message: gate.refusalMessage(held), retryAfterMs: gate.retryAfterMs() };
       }).catch((err: unknown) => {
         this.logger.error('OTLP/gRPC request handling failed', { error: messageOf(err) });
         this.refuse(stream, GrpcStatus.INTERNAL, `internal error: ${messageOf(err)}`);
@@ -263,7 +266,13 @@ export class OtlpGrpcServer {
     });
   }
 
-  private async process(stream: http2.ServerHttp2Stream, signal: Signal, message: Buffer, encoding: string, onInflated?: (bytes: number) => void): Promise<void> {
+  private async process(
+    stream: http2.ServerHttp2Stream,
+    signal: Signal,
+    message: Buffer,
+    encoding: string,
+    onInflated?: (heldBytes: number) => { message: string; retryAfterMs: number } | undefined,
+  ): Promise<void> {
     let bytes = message;
     if (encoding !== 'identity') {
       try {
@@ -279,7 +288,13 @@ export class OtlpGrpcServer {
         return;
       }
     }
-    if (bytes !== message) onInflated?.(message.length + bytes.length);
+    if (bytes !== message) {
+      const refused = onInflated?.(message.length + bytes.length);
+      if (refused) {
+        this.refuse(stream, GrpcStatus.UNAVAILABLE, refused.message, refused.retryAfterMs);
+        return;
+      }
+    }
     this.ingest.received('grpc', bytes.length);
     let items: number;
     try {

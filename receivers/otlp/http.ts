@@ -23,13 +23,20 @@ type Coding = 'identity' | 'gzip' | 'deflate';
 
 /** A failure while reading the body; `status` 0 means the client went away (nothing to answer). */
 class BodyError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+    /** A retryable refusal's delay (503): the memory budget could not take the body as it grew. */
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
   }
 }
 
-/** What the admission gate charges up front for a body without Content-Length (the rest once read). */
+/** What the admission gate charges up front for a body without Content-Length (more as it is read). */
 const UNKNOWN_LENGTH_CHARGE = 1024 * 1024;
+/** How much more a growing (chunked or inflating) body asks the admission gate for at a time. */
+const GROW_STEP = 256 * 1024;
 
 /** Size of the buffers zlib emits while inflating: fewer, larger chunks to join. */
 const INFLATE_CHUNK = 64 * 1024;
@@ -163,20 +170,32 @@ export class OtlpHttpServer {
         gate.release(charged);
       });
     }
-    readBody(req, coding, this.limit, coding === 'identity' ? contentLength : undefined).then(
+    // A compressed or chunked body may grow past what was charged: each step must fit the budget too, or
+    // the body is refused (retryable) while it is read, before it can take the memory.
+    const grow =
+      gate === undefined
+        ? undefined
+        : (total: number): BodyError | undefined => {
+            if (total <= charged || released) return undefined;
+            const extra = Math.max(total - charged, GROW_STEP);
+            if (gate.tryGrow(charged, extra)) {
+              charged += extra;
+              return undefined;
+            }
+            return new BodyError(503, gate.refusalMessage(total), gate.retryAfterMs());
+          };
+    readBody(req, coding, this.limit, coding === 'identity' ? contentLength : undefined, grow).then(
       (body) => {
-        // A compressed or chunked body may be larger than what was charged: charge the rest (it is read).
-        if (gate !== undefined && body.length > charged && !released) {
-          gate.charge(body.length - charged);
-          charged = body.length;
-        }
         return this.ingestBody(signal, encoding, body, req, reply).catch((err: unknown) => {
           this.logger.error('OTLP/HTTP request handling failed', { error: messageOf(err) });
           this.sendStatus(req, reply, 500, GrpcStatus.INTERNAL, `internal error: ${messageOf(err)}`, encoding);
         });
       },
       (err: unknown) => {
-        if (err instanceof BodyError && err.status !== 0) {
+        if (err instanceof BodyError && err.status === 503) {
+          reply.header('retry-after', String(Math.ceil((err.retryAfterMs ?? 1000) / 1000)));
+          this.sendStatus(req, reply, 503, GrpcStatus.UNAVAILABLE, err.message, encoding, err.retryAfterMs);
+        } else if (err instanceof BodyError && err.status !== 0) {
           if (err.status === 400) this.ingest.failed(signal, 'http', 0);
           this.sendStatus(req, reply, err.status, err.status === 413 ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INVALID_ARGUMENT, err.message, encoding);
         }
@@ -292,7 +311,13 @@ function tooLargeMessage(limit: number, what: string): string {
  * Reads a request body, inflating it if compressed, and fails with 413 as soon as the (inflated) size
  * passes `limit`. With a known Content-Length and no compression the bytes land in one preallocated buffer.
  */
-function readBody(req: IncomingMessage, coding: Coding, limit: number, contentLength: number | undefined): Promise<Buffer> {
+function readBody(
+  req: IncomingMessage,
+  coding: Coding,
+  limit: number,
+  contentLength: number | undefined,
+  grow?: (total: number) => BodyError | undefined,
+): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     let settled = false;
     let inflater: zlib.Gunzip | zlib.Inflate | undefined;
@@ -321,6 +346,11 @@ function readBody(req: IncomingMessage, coding: Coding, limit: number, contentLe
       size += chunk.length;
       if (size > limit) {
         settle(new BodyError(413, tooLargeMessage(limit, inflater ? 'the decompressed body' : 'the body')));
+        return;
+      }
+      const refused = grow?.(size);
+      if (refused) {
+        settle(refused);
         return;
       }
       chunks.push(chunk);

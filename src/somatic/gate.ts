@@ -27,12 +27,21 @@ export class AdmissionGate {
 
   /** Admits `bytes` if they fit under the cap; the caller must release the same amount when answered. */
   tryAcquire(bytes: number): boolean {
+    return this.tryGrow(0, bytes);
+  }
+
+  /**
+   * Admits `bytes` more for a request that already holds `held` (a compressed or chunked body that grew
+   * past what it was charged while being read), if they fit under the cap. The caller releases held +
+   * bytes when answered; on refusal it still holds `held`.
+   */
+  tryGrow(held: number, bytes: number): boolean {
     const after = this.inFlight + bytes;
     if (after > this.cap) {
       // A request larger than the whole budget would never fit: it is let in alone, when nothing else is
       // in flight and memory has full headroom, so a request within the receiver's size limit is never
       // refused forever.
-      if (!(this.inFlight === 0 && bytes > this.budget && this.cap >= this.budget)) {
+      if (!(this.inFlight === held && held + bytes > this.budget && this.cap >= this.budget)) {
         this.refusedTotal++;
         return false;
       }
@@ -46,11 +55,6 @@ export class AdmissionGate {
   chargeReplay(bytes: number): void {
     this.inFlight += bytes;
     this.admittedTotal += bytes;
-  }
-
-  /** Adds bytes without a check (a body that inflated past its Content-Length). */
-  charge(bytes: number): void {
-    this.inFlight += bytes;
   }
 
   release(bytes: number): void {
