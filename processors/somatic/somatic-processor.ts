@@ -119,6 +119,9 @@ export class SomaticProcessor implements Processor {
         this.runtime.spilledBytes.inc(this.labels, bytes.length);
       },
       (err: unknown) => {
+        // A request that can never fit the WAL (larger than wal.max_size_mib) is not bad data: refusing
+        // it permanently would make its client drop it. It goes on down the pipeline instead.
+        if (err instanceof PermanentError) return this.next.consume(payload);
         throw this.refusal(err, bytes.length);
       },
     );
@@ -126,7 +129,6 @@ export class SomaticProcessor implements Processor {
 
   /** A WAL refusal as the client sees it: past the budget, a Retry-After from the drain rate. */
   private refusal(err: unknown, size: number): Error {
-    if (err instanceof PermanentError) return err;
     const st = this.wal!.stats();
     const full = st.bytesOnDisk + st.queuedBytes + size > st.maxSizeBytes;
     if (!full) return err instanceof Error ? err : new RetryableError(messageOf(err));

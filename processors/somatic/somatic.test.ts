@@ -166,6 +166,16 @@ describe('somatic processor', () => {
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     expect(await metric(svc, 'gophership_somatic_debt_records')).toBe(3);
   });
+
+  it('in Red, a request larger than the whole WAL budget goes on down the pipeline (not refused as bad data)', async () => {
+    const { url, svc } = await gateway({ force_zone: 'red', wal: { max_size_mib: 1 } }, await tempDir());
+    const body = bigRequest(1_300_000);
+    const res = await fetch(`${url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    await waitFor(() => tally().records === Math.ceil(1_300_000 / 1100), 5000);
+    expect(await metric(svc, 'gophership_somatic_debt_records')).toBe(0);
+  });
 });
 
 describe('admission gate in the otlp receiver', () => {

@@ -18,6 +18,7 @@
 import { Counter, Gauge } from 'prom-client';
 import { collectGarbage } from '../core/gc.js';
 import { refreshHeapGrowth } from '../core/heap-growth.js';
+import { queueFillRatios } from '../exporterhelper/fill.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { AdmissionGate } from './gate.js';
@@ -141,9 +142,7 @@ export class SomaticRuntime {
   private readonly governed = new Map<string, PipelineGovernance>();
   private readonly listeners = new Set<TickListener>();
   private readonly ceilings: number[] = [Infinity, Infinity, Infinity];
-  private queueFill = 0;
   private riseStreak = 0;
-  private queueReading = false;
   private timer: NodeJS.Timeout | undefined;
   private users = 0;
   private tickNo = 0;
@@ -177,9 +176,9 @@ export class SomaticRuntime {
       maxOfSources('wal', this.wals),
     ];
     if (settings.forceZone !== undefined) this.zone = settings.forceZone;
-    // Exporter queues report through the collector's queue gauges (Telemetry.registerExporterQueue); the
-    // fill ratio is read from them once per check, asynchronously, and used on the next check.
-    this.exporterQueues.add(() => this.queueFill);
+    // The fullest exporter sending queue: waiting requests against queue_size and, for a WAL queue, disk
+    // bytes against max_size_mib too (a queue of few large requests fills its disk budget first).
+    this.exporterQueues.add(queueFillRatios);
     const registers = [telemetry.registry];
     const self = this;
     this.zoneGauge = new Gauge({ name: 'gophership_somatic_zone', help: 'Somatic zone: 0 green, 1 yellow, 2 red', registers });
@@ -383,30 +382,6 @@ export class SomaticRuntime {
       }
     }
     for (const fn of this.listeners) fn();
-    this.readExporterQueues();
-  }
-
-  /** Fullest exporter queue (size / capacity) from the otelcol_exporter_queue_* gauges, when present. */
-  private readExporterQueues(): void {
-    if (this.queueReading) return;
-    const reg = this.telemetry.registry;
-    const size = reg.getSingleMetric('otelcol_exporter_queue_size') as Gauge<string> | undefined;
-    const cap = reg.getSingleMetric('otelcol_exporter_queue_capacity') as Gauge<string> | undefined;
-    if (!size || !cap) return;
-    this.queueReading = true;
-    Promise.all([size.get(), cap.get()])
-      .then(([s, c]) => {
-        let max = 0;
-        for (const v of s.values) {
-          const capacity = c.values.find((x) => x.labels.exporter === v.labels.exporter)?.value ?? 0;
-          if (capacity > 0 && v.value / capacity > max) max = v.value / capacity;
-        }
-        this.queueFill = max;
-      })
-      .catch(() => {})
-      .finally(() => {
-        this.queueReading = false;
-      });
   }
 
   private transition(to: Zone, sensor: SensorName, value: number, now: number): void {

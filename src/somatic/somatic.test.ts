@@ -5,6 +5,7 @@ import { AdmissionGate } from './gate.js';
 import { DEFAULT_THRESHOLDS, SomaticRuntime, type SomaticSettings } from './runtime.js';
 import type { Sensor } from './sensors.js';
 import { GREEN, RED, YELLOW } from './zone.js';
+import { registerQueueFill } from '../exporterhelper/fill.js';
 
 function settings(over: Partial<SomaticSettings> = {}): SomaticSettings {
   return {
@@ -199,6 +200,22 @@ describe('admission gate', () => {
     g.release(5000);
     g.cap = 500; // memory headroom short
     expect(g.tryAcquire(5000)).toBe(false);
+  });
+
+  it('the exporter_queue sensor reads the fullest sending queue, disk bytes of a WAL queue included', () => {
+    const telemetry = new Telemetry();
+    const rt = new SomaticRuntime(settings({ memoryLimitBytes: 64 * 2 ** 30, inflightBudgetBytes: 2 ** 30 }), telemetry, silentLogger);
+    // What a WAL queue of few large requests registers: 2 of 1000 requests, its disk budget 97 % used.
+    const unregister = registerQueueFill('otlphttp/backend', () => Math.max(2 / 1000, 0.97));
+    try {
+      for (let i = 0; i < 4; i++) rt.check(Date.now() + i * 200);
+      expect(rt.values.exporter_queue).toBeCloseTo(0.97);
+      expect(rt.zone).toBe(RED);
+    } finally {
+      unregister();
+      rt.release();
+      telemetry.close();
+    }
   });
 
   it('the controller lowers the cap to the memory headroom', () => {
