@@ -173,6 +173,32 @@ describe('otlp receiver over gRPC', () => {
     expect(err!.details).toMatch(/unknown method/);
   });
 
+  it('serves application/grpc and +proto; another codec is UNIMPLEMENTED, a non-gRPC type a plain 415', async () => {
+    const session = http2.connect(`http://${target}`);
+    try {
+      const ask = (contentType: string) =>
+        new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+          const prefix = Buffer.alloc(5);
+          prefix.writeUInt32BE(logsProto.length, 1);
+          const st = session.request({ ':method': 'POST', ':path': GRPC_METHOD.logs, 'content-type': contentType });
+          let headers: http2.IncomingHttpHeaders = {};
+          st.on('response', (h) => (headers = h));
+          st.on('trailers', (t) => (headers = { ...headers, ...t }));
+          st.on('error', reject);
+          st.on('data', () => {});
+          st.on('end', () => resolve(headers));
+          st.end(Buffer.concat([prefix, logsProto]));
+        });
+      for (const ok of ['application/grpc', 'application/grpc+proto', 'application/grpc; charset=utf-8']) expect((await ask(ok))['grpc-status'], ok).toBe('0');
+      const json = await ask('application/grpc+json');
+      expect(json['grpc-status']).toBe(String(GrpcStatus.UNIMPLEMENTED));
+      expect(decodeURIComponent(String(json['grpc-message']))).toMatch(/only the proto codec is served/);
+      expect((await ask('application/grpcfoo'))[':status']).toBe(415);
+    } finally {
+      session.close();
+    }
+  });
+
   it('interoperates with the OpenTelemetry JS gRPC log exporter', async () => {
     const before = consumer.payloads.length;
     const exporter = new OTLPLogExporter({ url: `http://${target}` });

@@ -46,6 +46,9 @@ const {
 
 type StreamState = 'reading' | 'processing' | 'done';
 
+/** The retry delay a refusal during shutdown names (another instance, or this one restarted, takes it). */
+const SHUTDOWN_RETRY_MS = 1000;
+
 export class OtlpGrpcServer {
   private readonly servers: http2.Http2Server[] = [];
   private readonly sessions = new Set<http2.ServerHttp2Session>();
@@ -144,9 +147,15 @@ export class OtlpGrpcServer {
       // A reset by the client; the stream's state machine below just stops.
     });
     const contentType = headers[HTTP2_HEADER_CONTENT_TYPE];
-    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
+    // application/grpc, optionally +<codec> and parameters (the gRPC over HTTP/2 spec).
+    const ct = typeof contentType === 'string' ? /^application\/grpc(?:\+([^;\s]*))?\s*(?:;.*)?$/i.exec(contentType.trim()) : null;
+    if (!ct) {
       // Not a gRPC request: the spec's answer is a plain HTTP 415.
       respondPlain(stream, 415, 'content-type must be application/grpc\n');
+      return;
+    }
+    if (ct[1] !== undefined && ct[1].toLowerCase() !== 'proto') {
+      this.refuse(stream, GrpcStatus.UNIMPLEMENTED, `content-type ${contentType}: only the proto codec is served; send application/grpc or application/grpc+proto`);
       return;
     }
     const path = headers[HTTP2_HEADER_PATH] as string;
@@ -160,7 +169,7 @@ export class OtlpGrpcServer {
       return;
     }
     if (this.closing) {
-      this.refuse(stream, GrpcStatus.UNAVAILABLE, 'the receiver is shutting down; retry against another instance');
+      this.refuse(stream, GrpcStatus.UNAVAILABLE, 'the receiver is shutting down; retry against another instance', SHUTDOWN_RETRY_MS);
       return;
     }
     const encodingHeader = headers['grpc-encoding'];

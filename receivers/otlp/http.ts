@@ -133,7 +133,8 @@ export class OtlpHttpServer {
       return;
     }
     if (this.closing) {
-      this.sendStatus(req, reply, 503, GrpcStatus.UNAVAILABLE, 'the receiver is shutting down; retry against another instance', encoding);
+      reply.header('retry-after', '1');
+      this.sendStatus(req, reply, 503, GrpcStatus.UNAVAILABLE, 'the receiver is shutting down; retry against another instance', encoding, 1000);
       return;
     }
     if (!this.ingest.hasConsumer(signal)) {
