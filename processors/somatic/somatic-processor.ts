@@ -84,7 +84,7 @@ export class SomaticProcessor implements Processor {
       records: () => wal.stats().pendingRecords,
       bytes: () => {
         const st = wal.stats();
-        return st.bytesOnDisk + st.queuedBytes;
+        return st.usedBytes;
       },
       replayRate: () => this.replayRate,
     });
@@ -130,9 +130,9 @@ export class SomaticProcessor implements Processor {
   /** A WAL refusal as the client sees it: past the budget, a Retry-After from the drain rate. */
   private refusal(err: unknown, size: number): Error {
     const st = this.wal!.stats();
-    const full = st.bytesOnDisk + st.queuedBytes + size > st.maxSizeBytes;
+    const full = st.usedBytes + size > st.maxSizeBytes;
     if (!full) return err instanceof Error ? err : new RetryableError(messageOf(err));
-    const over = st.bytesOnDisk + st.queuedBytes + size - st.maxSizeBytes;
+    const over = st.usedBytes + size - st.maxSizeBytes;
     // Seconds until the replayer has freed room for this request; 5 s while nothing drains (still Red).
     const ms = this.replayByteRate > 0 ? Math.ceil((over / this.replayByteRate) * 1000) : 5000;
     const retryAfterMs = Math.min(60_000, Math.max(1000, ms));
@@ -141,13 +141,13 @@ export class SomaticProcessor implements Processor {
       this.lastSpillLog = now;
       this.settings.logger.warn('somatic WAL budget full; refusing Red requests until debt drains', {
         pipeline: this.labels.pipeline,
-        used_bytes: st.bytesOnDisk + st.queuedBytes,
+        used_bytes: st.usedBytes,
         max_size_mib: this.config.wal.max_size_mib,
         retry_after_ms: retryAfterMs,
       });
     }
     return new RetryableError(
-      `gateway overloaded and its somatic WAL for pipeline ${this.labels.pipeline} is full (${st.bytesOnDisk + st.queuedBytes} of ${st.maxSizeBytes} bytes, wal.max_size_mib); retry after the delay given`,
+      `gateway overloaded and its somatic WAL for pipeline ${this.labels.pipeline} is full (${st.usedBytes} of ${st.maxSizeBytes} bytes, wal.max_size_mib); retry after the delay given`,
       { retryAfterMs, cause: err },
     );
   }

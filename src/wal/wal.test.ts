@@ -245,7 +245,12 @@ describe('WriteAheadLog', () => {
     let wal = await openWal({ segmentSizeBytes: 1 << 20, maxSizeBytes: 2048 });
     const first = await fill(wal);
     expect(first).toBe(17);
+    expect(wal.stats().fillRatio).toBeGreaterThan(0.97);
     expect(await drain(wal)).toBe(first);
+    // Delivered: nothing counts against the budget any more, though the active segment is still on disk.
+    expect(wal.stats().bytesOnDisk).toBeGreaterThan(2000);
+    expect(wal.stats().usedBytes).toBe(0);
+    expect(wal.stats().fillRatio).toBe(0);
     // Everything is acknowledged: the next fill takes as much again.
     expect(await fill(wal)).toBe(first);
     expect(await drain(wal)).toBe(first);

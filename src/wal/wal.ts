@@ -92,7 +92,12 @@ export interface WalStats {
   /** Bytes accepted by `append` but not yet written. */
   queuedBytes: number;
   maxSizeBytes: number;
-  /** (bytesOnDisk + queuedBytes) / maxSizeBytes. */
+  /**
+   * What counts against maxSizeBytes: bytesOnDisk + queuedBytes, less the bytes of leading segments whose
+   * records are all acknowledged (deleted once sealed and checkpointed).
+   */
+  usedBytes: number;
+  /** usedBytes / maxSizeBytes. */
   fillRatio: number;
   /** Durable records not yet acknowledged (delivered or not). */
   pendingRecords: number;
@@ -873,11 +878,12 @@ export class WriteAheadLog {
   }
 
   stats(): WalStats {
-    const used = this.bytesOnDisk + this.queuedBytes;
+    const used = this.bytesOnDisk - this.acknowledgedBytes() + this.queuedBytes;
     return {
       bytesOnDisk: this.bytesOnDisk,
       queuedBytes: this.queuedBytes,
       maxSizeBytes: this.maxSize,
+      usedBytes: used,
       fillRatio: this.maxSize === Infinity ? 0 : used / this.maxSize,
       pendingRecords: this.pending,
       corruptRecordsSkipped: this.corrupt,
