@@ -365,9 +365,12 @@ export class SomaticRuntime {
       this.riseStreak = enter > zone ? this.riseStreak + 1 : 0;
       if (enter > zone && this.riseStreak >= 2) {
         this.riseStreak = 0;
-        // Remember what the zone being left coped with: the intake it saturated at.
-        // (No intake measured, e.g. a rise from memory alone: no ceiling.)
-        this.ceilings[zone] = this.intakeRate > 1 ? this.intakeRate : Infinity;
+        // Remember what the zone being left coped with: the intake it saturated at. No ceiling when the
+        // intake was not what saturated it: no intake measured (a rise from memory alone), or a rise from
+        // downstream (a full exporter queue or WAL during an outage), where the intake is merely what
+        // clients sent, and a ceiling at it would hold the zone long after the downstream came back.
+        const fromDownstream = enterCause === 'exporter_queue' || enterCause === 'wal';
+        this.ceilings[zone] = this.intakeRate > 1 && !fromDownstream ? this.intakeRate : Infinity;
         this.transition((zone + 1) as Zone, enterCause, this.values[enterCause], now);
       } else if (zone > GREEN && hold < zone) {
         const lower = (zone - 1) as Zone;

@@ -31,6 +31,17 @@ function fakeRuntime(over: Partial<SomaticSettings> = {}) {
   return { rt, reading, telemetry };
 }
 
+/** A steady 10 MB/s through the gate for `checks` checks 100 ms apart from `now`; returns the clock after. */
+function steadyIntake(rt: SomaticRuntime, now: number, checks: number, afterEach?: () => void): number {
+  for (let i = 0; i < checks; i++) {
+    rt.gate.tryAcquire(1_000_000);
+    rt.gate.release(1_000_000);
+    rt.check((now += 100));
+    afterEach?.();
+  }
+  return now;
+}
+
 async function metric(t: Telemetry, name: string): Promise<string> {
   return (await t.registry.getSingleMetricAsString(name)) ?? '';
 }
@@ -111,33 +122,35 @@ describe('zone controller', () => {
 
   it('stays in the zone that copes while intake stays at the rate the lower zone saturated at', () => {
     const { rt, reading, telemetry } = fakeRuntime({ minDwellMs: 200 });
-    let now = 1_000_000;
-    // Steady intake of 10 MB/s through the gate.
-    const feed = () => {
-      rt.gate.tryAcquire(1_000_000);
-      rt.gate.release(1_000_000);
-    };
-    for (let i = 0; i < 30; i++) {
-      feed();
-      rt.check((now += 100));
-    }
+    let now = steadyIntake(rt, 1_000_000, 30);
     reading.v = 0.6; // the lower zone chokes at this intake
-    feed();
-    rt.check((now += 100));
-    feed();
-    rt.check((now += 100));
+    now = steadyIntake(rt, now, 2);
     expect(rt.zone).toBe(YELLOW);
     reading.v = 0; // Yellow is cheap: the sensor calms down, but the intake is unchanged
     let falls = 0;
-    for (let i = 0; i < 30; i++) {
-      feed();
-      rt.check((now += 100));
+    now = steadyIntake(rt, now, 30, () => {
       if (rt.zone === GREEN) falls++;
-    }
+    });
     expect(falls).toBe(0);
     // Load drops: intake falls well below the ceiling, the zone falls.
     for (let i = 0; i < 40; i++) rt.check((now += 100));
     expect(rt.zone).toBe(GREEN);
+    telemetry.close();
+  });
+
+  it('a rise caused downstream (exporter queue) sets no intake ceiling: the zone falls once the queue drains, at the same intake', () => {
+    const telemetry = new Telemetry();
+    const queue = { v: 0 };
+    const sensor: Sensor = { name: 'exporter_queue', unit: 'ratio', read: () => queue.v };
+    const rt = new SomaticRuntime(settings({ minDwellMs: 200 }), telemetry, silentLogger, [sensor]);
+    let now = steadyIntake(rt, 1_000_000, 30);
+    queue.v = 0.6; // the downstream stops taking data
+    now = steadyIntake(rt, now, 2);
+    expect(rt.zone).toBe(YELLOW);
+    queue.v = 0; // it is back and the queue drained; clients send what they sent before
+    steadyIntake(rt, now, 5);
+    expect(rt.zone).toBe(GREEN);
+    rt.release();
     telemetry.close();
   });
 
