@@ -91,6 +91,17 @@ describe('validateRequest', () => {
     expect(msg).toContain('in KeyValue at resource_logs[0].scope_logs[0].log_records[1].attributes[0]');
   });
 
+  it('reads an attribute string length with its continuation bit as the varint it is', () => {
+    // KeyValue.value = AnyValue { string_value: length 0xC8 0x01 (200) } with only 199 bytes: 202 bytes of
+    // AnyValue, so a one-byte reading of 0xC8 (200 = 202 - 2) would wrongly find it exact.
+    const value = [0x0a, 0xc8, 0x01, ...new Array<number>(199).fill(0x61)];
+    const bad = logsRequest([...len(6, [...str(1, 'k'), ...len(2, value)])]);
+    expect(value.length).toBe(202);
+    expect(rejection('logs', bad)).toMatch(/field string_value \(1\) overruns its message/);
+    const good = logsRequest([...len(6, [...str(1, 'k'), ...len(2, [0x0a, 0xc8, 0x01, ...new Array<number>(200).fill(0x61)])])]);
+    expect(validateRequest('logs', good)).toBe(1);
+  });
+
   it('refuses a known field of the wrong wire type, naming it', () => {
     // LogRecord.time_unix_nano (1) is fixed64; here a varint.
     const msg = rejection('logs', logsRequest([...tag(1, 0), 5]));

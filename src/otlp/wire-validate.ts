@@ -241,13 +241,19 @@ function keyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
     if (tag === 0x0a || tag === 0x12) {
       let len = pos < end ? buf[pos]! : 0x80;
       if (len < 0x80) pos++;
-      else {
+      else if (pos + 1 < end && buf[pos + 1]! < 0x80) {
+        // Two-byte lengths (128 B to 16 KiB: records, bodies) are as common as one-byte ones here.
+        len = (len & 0x7f) | (buf[pos + 1]! << 7);
+        pos += 2;
+      } else {
         len = varintAt(buf, pos, end);
         pos = NEXT;
       }
       const e = pos + len;
       if (e > end) throw overrun(at, len, end - pos, tag === 0x0a ? 'field key (1)' : 'field value (2)');
-      if (tag === 0x12) {
+      // The common value, one short string_value (one-byte length) filling the AnyValue exactly, is
+      // checked right here.
+      if (tag === 0x12 && !(len >= 2 && len < 0x82 && buf[pos] === 0x0a && buf[pos + 1]! === len - 2)) {
         if (depth + 1 >= MAX_NESTING) throw tooDeep(at);
         anyValue(buf, pos, e, depth + 1);
       }
@@ -274,7 +280,11 @@ function anyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
         // kvlist_value: KeyValueList { repeated KeyValue values = 1 }
         let len = pos < end ? buf[pos]! : 0x80;
         if (len < 0x80) pos++;
-        else {
+        else if (pos + 1 < end && buf[pos + 1]! < 0x80) {
+          // Two-byte lengths (128 B to 16 KiB: records, bodies) are as common as one-byte ones here.
+          len = (len & 0x7f) | (buf[pos + 1]! << 7);
+          pos += 2;
+        } else {
           len = varintAt(buf, pos, end);
           pos = NEXT;
         }
@@ -375,7 +385,11 @@ function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: num
       if (k === K_VARINT || k === K_I64 || k === K_I32) throw wrongWireType(t, field, wt, k === K_VARINT ? 'a varint' : k === K_I64 ? 'fixed64' : 'fixed32', at);
       let len = pos < end ? buf[pos]! : 0x80;
       if (len < 0x80) pos++;
-      else {
+      else if (pos + 1 < end && buf[pos + 1]! < 0x80) {
+        // Two-byte lengths (128 B to 16 KiB: records, bodies) are as common as one-byte ones here.
+        len = (len & 0x7f) | (buf[pos + 1]! << 7);
+        pos += 2;
+      } else {
         len = varintAt(buf, pos, end);
         pos = NEXT;
       }
