@@ -197,6 +197,14 @@ service:
     expect(result.problems.map(formatProblem)).toEqual(['--set: service.pipelines.logs.exporters.0: exporter "nope" is not defined under exporters:']);
   });
 
+  it('reports one problem, not two, for an unreadable file and for a scalar where a list belongs', async () => {
+    const loaded = await loadConfigFiles([join(dir, 'does-not-exist.yaml')], [], {});
+    const result = validateConfig(loaded, createRegistry());
+    expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([expect.stringMatching(/does-not-exist\.yaml: cannot read config file: ENOENT/)]);
+    const scalar = await problemsOf(GOOD.replace('receivers: [otlp]', 'receivers: otlp'));
+    expect(scalar).toEqual([expect.stringMatching(/service\.pipelines\.logs\.receivers: expected a list of component IDs/)]);
+  });
+
   it('somatic must come first in its pipeline', async () => {
     const text = GOOD.replace('receivers:\n  otlp:', 'processors:\n  batch:\n  somatic:\n    wal:\n      directory: ./data/somatic\nreceivers:\n  otlp:').replace('      exporters: [debug]', '      processors: [batch, somatic]\n      exporters: [debug]');
     expect(await problemsOf(text)).toEqual([expect.stringMatching(/service\.pipelines\.logs\.processors\.1: processor "somatic" cannot serve here: somatic must be the first processor of its pipeline/)]);

@@ -186,7 +186,7 @@ export function applySet(raw: RawConfig, assignment: string, locations: Map<stri
   locations.set(pathKey(path), { file: '--set' });
 }
 
-/** Splits `a.b.c` on dots, but keeps a component ID's `/name` part whole (`exporters.otlp/a.b` stays 2 parts only when quoted, so use :: for such names). */
+/** Splits `a.b.c` on every dot: a key that holds dots (`host.name`, `otlp/a.b`) needs `::` as the separator. */
 function splitDotted(key: string): string[] {
   return key.split('.');
 }

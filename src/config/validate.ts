@@ -144,7 +144,8 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
 
   const pipelines: PipelineConfig[] = [];
   if (service.pipelines === undefined) {
-    report(['service', 'pipelines'], 'no pipelines: add service.pipelines with at least one of logs, traces, metrics');
+    // Not on top of an unreadable file or a YAML error: that is the problem, not the pipelines it hid.
+    if (loaded.problems.length === 0) report(['service', 'pipelines'], 'no pipelines: add service.pipelines with at least one of logs, traces, metrics');
   } else if (!isPlainObject(service.pipelines)) {
     report(['service', 'pipelines'], 'expected a map of pipeline IDs (logs, traces/2...) to receivers/processors/exporters');
   } else {
@@ -168,8 +169,10 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
         processors: stringList(pRaw.processors, [...path, 'processors'], report),
         exporters: stringList(pRaw.exporters, [...path, 'exporters'], report),
       };
-      if (lists.receivers.length === 0) report([...path, 'receivers'], 'a pipeline needs at least one receiver');
-      if (lists.exporters.length === 0) report([...path, 'exporters'], 'a pipeline needs at least one exporter');
+      // (Only for an empty or absent list: a value that is not a list was reported as such.)
+      const listOrAbsent = (v: unknown) => v === undefined || v === null || Array.isArray(v);
+      if (lists.receivers.length === 0 && listOrAbsent(pRaw.receivers)) report([...path, 'receivers'], 'a pipeline needs at least one receiver');
+      if (lists.exporters.length === 0 && listOrAbsent(pRaw.exporters)) report([...path, 'exporters'], 'a pipeline needs at least one exporter');
       for (const [listName, kind] of [['receivers', 'receiver'], ['processors', 'processor'], ['exporters', 'exporter']] as const) {
         const seen = new Set<string>();
         lists[listName].forEach((ref, i) => {
