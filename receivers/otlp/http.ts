@@ -310,7 +310,8 @@ function tooLargeMessage(limit: number, what: string): string {
 
 /**
  * Reads a request body, inflating it if compressed, and fails with 413 as soon as the (inflated) size
- * passes `limit`. With a known Content-Length and no compression the bytes land in one preallocated buffer.
+ * passes `limit`, or with `grow`'s refusal (503) when the admission gate cannot take what it grew to. With
+ * a known Content-Length and no compression the bytes land in one preallocated buffer.
  */
 function readBody(
   req: IncomingMessage,
