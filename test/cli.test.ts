@@ -147,6 +147,18 @@ describe('gophership (run)', () => {
     expect(requestFromJson('logs', written[0]!)).toEqual(bytes);
   });
 
+  it('a component that fails to start is named by its config key', async () => {
+    const cfg = join(dir, 'bad-tls.yaml');
+    await writeFile(
+      cfg,
+      `receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:0\nexporters:\n  otlp/backend:\n    endpoint: 127.0.0.1:1\n    tls:\n      ca_file: ${join(dir, 'missing-ca.pem')}\nservice:\n  telemetry:\n    metrics:\n      address: ""\n  pipelines:\n    logs:\n      receivers: [otlp]\n      exporters: [otlp/backend]\n`,
+    );
+    const r = await run(['--config', cfg]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('gateway failed to start');
+    expect(r.stderr).toMatch(/exporters::otlp\/backend: .*tls\.ca_file/);
+  });
+
   it('exits non-zero with the endpoint named when a port is taken', async () => {
     const { child, http } = await startChild(['--set', 'receivers.otlp.protocols.http.endpoint=127.0.0.1:0', '--set', 'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0', '--set', 'extensions.health_check.endpoint=127.0.0.1:0', '--set', 'service.telemetry.metrics.address=127.0.0.1:0', '--set', `exporters.file.path=${join(dir, 'x.jsonl')}`]);
     try {

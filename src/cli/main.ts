@@ -79,6 +79,8 @@ function parseCommon(argv: string[]): CommonArgs {
 /** Loads and validates; on problems prints each and returns undefined. */
 export async function loadValidated(args: CommonArgs, io: Out = stdio): Promise<{ config: ValidatedConfig; raw: Record<string, unknown> } | undefined> {
   const loaded = await loadConfigFiles(args.configs, args.sets);
+  // As the collector does for an unset variable: say so, and go on with the empty value.
+  for (const w of loaded.warnings) io.err(`warning: ${formatProblem(w)}\n`);
   const result = validateConfig(loaded, createRegistry());
   if (!result.ok) {
     io.err(`invalid configuration (${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}):\n`);

@@ -71,6 +71,15 @@ describe('env expansion', () => {
     expect(out).toEqual({ Z: '0123', E: '1e3', H: '0x1F', D: '1.50', S: '#secret', N: 'null', T: true, I: 42, F: 1.5 });
   });
 
+  it('warns, with file:line, of a referenced variable that is not set (the value is empty, as in the collector)', async () => {
+    const file = await write('unset.yaml', GOOD.replace('endpoint: 127.0.0.1:0', 'endpoint: 127.0.0.1:${env:PORT_UNSET:-0}') + 'x: ${env:NOT_SET}\ny: ${env:NOT_SET_EITHER:-fine}\n');
+    const loaded = await loadConfigFiles([file], ['exporters.debug.verbosity=${env:ALSO_UNSET}'], {});
+    expect(loaded.warnings.map(formatProblem)).toEqual([
+      expect.stringMatching(/unset\.yaml:\d+: x: environment variable NOT_SET is not set: the value is empty \(give a default with \$\{env:NOT_SET:-default\}\)$/),
+      '--set: exporters.debug.verbosity: environment variable ALSO_UNSET is not set: the value is empty (give a default with ${env:ALSO_UNSET:-default})',
+    ]);
+  });
+
   it('reports references it cannot expand instead of passing them on as text', () => {
     const problems: string[] = [];
     expect(expandEnv('${file:/run/secret}', {}, (m) => problems.push(m))).toBe('${file:/run/secret}');

@@ -19,6 +19,8 @@ export interface LoadedConfig {
   locations: Map<string, SourceLocation>;
   /** Problems found while reading (unreadable file, YAML syntax, bad --set). */
   problems: ConfigProblem[];
+  /** Worth saying but not wrong (a referenced env variable that is not set), with file:line. */
+  warnings: ConfigProblem[];
 }
 
 export interface ConfigProblem {
@@ -26,6 +28,12 @@ export interface ConfigProblem {
   line?: number;
   path: string[];
   message: string;
+}
+
+/** What reading a config found: problems (it is invalid) and warnings (worth saying). */
+interface Found {
+  problems: ConfigProblem[];
+  warnings: ConfigProblem[];
 }
 
 export const pathKey = (path: readonly string[]): string => path.join('\0');
@@ -44,6 +52,8 @@ export function formatProblem(p: ConfigProblem): string {
 const ENV_REF = /\$\$|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 /** A `${scheme:...}` reference of a config provider other than env (file, yaml, http, ...). */
 const OTHER_PROVIDER = /\$\{([a-z][a-z0-9+.-]*):(?!-)/g;
+
+const unsetMessage = (name: string) => `environment variable ${name} is not set: the value is empty (give a default with \${env:${name}:-default})`;
 
 /**
  * The YAML type of a value given as text (an env variable, a `--set` value) when that type holds the text
@@ -67,19 +77,21 @@ export function typedScalar(text: string): unknown {
  * gateway cannot expand (another provider such as `${file:...}`, a reference nested in a default) are
  * reported through `report` and left as written.
  */
-export function expandEnv(text: string, env: NodeJS.ProcessEnv, report: (message: string) => void = () => {}): unknown {
+export function expandEnv(text: string, env: NodeJS.ProcessEnv, report: (message: string) => void = () => {}, warn: (message: string) => void = () => {}): unknown {
   if (!text.includes('$')) return text;
   for (const m of text.matchAll(OTHER_PROVIDER)) {
     if (m[1] !== 'env') report(`"\${${m[1]}:...}" is not supported: only \${env:VAR}, \${env:VAR:-default} and \${VAR} are expanded (write $$ for a literal $)`);
   }
   const whole = /^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/.exec(text);
   if (whole) {
+    if (env[whole[1]!] === undefined && whole[2] === undefined) warn(unsetMessage(whole[1]!));
     const v = env[whole[1]!] ?? whole[2] ?? '';
     return v === '' ? v : typedScalar(v);
   }
   return text.replace(ENV_REF, (m, name: string | undefined, def: string | undefined) => {
     if (m === '$$') return '$';
     if (def?.includes('${')) report(`the default of \${${name}} holds another reference, which is not expanded: ${m}`);
+    if (env[name!] === undefined && def === undefined) warn(unsetMessage(name!));
     return env[name!] ?? def ?? '';
   });
 }
@@ -91,7 +103,7 @@ function toPlain(
   lc: LineCounter,
   locations: Map<string, SourceLocation>,
   env: NodeJS.ProcessEnv,
-  problems: ConfigProblem[],
+  found: Found,
 ): unknown {
   if (node && node.range) locations.set(pathKey(path), { file, line: lc.linePos(node.range[0]).line });
   if (!node) return null;
@@ -101,17 +113,22 @@ function toPlain(
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       const keyNode = pair.key as Node;
       const childPath = [...path, key];
-      out[key] = toPlain(pair.value as Node, childPath, file, lc, locations, env, problems);
+      out[key] = toPlain(pair.value as Node, childPath, file, lc, locations, env, found);
       // The key's own line is the better pointer for a map value (the value may start on the next line).
       if (keyNode?.range) locations.set(pathKey(childPath), { file, line: lc.linePos(keyNode.range[0]).line });
     }
     return out;
   }
-  if (isSeq(node)) return node.items.map((item, i) => toPlain(item as Node, [...path, String(i)], file, lc, locations, env, problems));
+  if (isSeq(node)) return node.items.map((item, i) => toPlain(item as Node, [...path, String(i)], file, lc, locations, env, found));
   if (isScalar(node)) {
     if (typeof node.value !== 'string') return node.value;
     const line = node.range ? lc.linePos(node.range[0]).line : undefined;
-    return expandEnv(node.value, env, (message) => problems.push({ file, line, path, message }));
+    return expandEnv(
+      node.value,
+      env,
+      (message) => found.problems.push({ file, line, path, message }),
+      (message) => found.warnings.push({ file, line, path, message }),
+    );
   }
   return (node as { toJSON(): unknown }).toJSON();
 }
@@ -131,14 +148,15 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Parses one YAML text; problems carry the file and line. */
-export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv, locations: Map<string, SourceLocation>, problems: ConfigProblem[]): RawConfig {
+export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv, locations: Map<string, SourceLocation>, found: Found): RawConfig {
+  const problems = found.problems;
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) problems.push({ file, line: lc.linePos(e.pos[0]).line, path: [], message: `YAML syntax error: ${e.message.split('\n')[0]}` });
     return {};
   }
-  const plain = toPlain(doc.contents as Node, [], file, lc, locations, env, problems);
+  const plain = toPlain(doc.contents as Node, [], file, lc, locations, env, found);
   if (plain === null || plain === undefined) return {};
   if (!isPlainObject(plain)) {
     problems.push({ file, line: 1, path: [], message: 'the config must be a YAML map with receivers, exporters, service...' });
@@ -151,7 +169,8 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
  * Applies one `--set key.path=value` (the collector also accepts `::` as the separator). The value is
  * parsed as YAML, so `--set processors.batch.send_batch_size=100` yields a number.
  */
-export function applySet(raw: RawConfig, assignment: string, locations: Map<string, SourceLocation>, problems: ConfigProblem[], env: NodeJS.ProcessEnv): void {
+export function applySet(raw: RawConfig, assignment: string, locations: Map<string, SourceLocation>, found: Found, env: NodeJS.ProcessEnv): void {
+  const problems = found.problems;
   const eq = assignment.indexOf('=');
   if (eq <= 0) {
     problems.push({ file: '--set', path: [], message: `"${assignment}" is not key.path=value` });
@@ -169,7 +188,7 @@ export function applySet(raw: RawConfig, assignment: string, locations: Map<stri
   // A scalar keeps its text unless its YAML type holds that text exactly (`=0123` stays "0123").
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) value = typedScalar(rawValue);
   const report = (message: string) => problems.push({ file: '--set', path, message });
-  if (typeof value === 'string') value = expandEnv(value, env, report);
+  if (typeof value === 'string') value = expandEnv(value, env, report, (message) => found.warnings.push({ file: '--set', path, message }));
   let cur: Record<string, unknown> = raw;
   for (const part of path.slice(0, -1)) {
     if (!isPlainObject(cur[part])) cur[part] = {};
@@ -193,20 +212,20 @@ function splitDotted(key: string): string[] {
 
 export async function loadConfigFiles(files: readonly string[], sets: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
   const locations = new Map<string, SourceLocation>();
-  const problems: ConfigProblem[] = [];
+  const found: Found = { problems: [], warnings: [] };
   const raw: RawConfig = {};
   for (const file of files) {
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      problems.push({ file, path: [], message: `cannot read config file: ${(err as Error).message}` });
+      found.problems.push({ file, path: [], message: `cannot read config file: ${(err as Error).message}` });
       continue;
     }
-    mergeInto(raw, parseConfigText(text, file, env, locations, problems));
+    mergeInto(raw, parseConfigText(text, file, env, locations, found));
   }
-  for (const a of sets) applySet(raw, a, locations, problems, env);
-  return { raw, locations, problems };
+  for (const a of sets) applySet(raw, a, locations, found, env);
+  return { raw, locations, problems: found.problems, warnings: found.warnings };
 }
 
 /** Finds where the closest enclosing key of `path` was set. */

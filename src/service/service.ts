@@ -16,6 +16,7 @@ import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.j
 import { RED, somaticRuntimeOf } from '../somatic/index.js';
 import v8 from 'node:v8';
 import { governHeapGrowth } from '../core/heap-growth.js';
+import { messageOf } from '../core/errors.js';
 import { WireOffloadPool, workerThreadsFor } from '../otlp/wire-offload.js';
 
 export interface ServiceOptions {
@@ -145,7 +146,12 @@ export class Service {
       }
       for (const group of [this.extensions, this.exporters, this.processors, this.receivers]) {
         for (const r of group) {
-          await r.component.start(host);
+          await r.component.start(host).catch((err: unknown) => {
+            // The config key that names the component, unless the component's message already does.
+            const key = `${r.kind}s::${r.id}`;
+            const msg = messageOf(err);
+            throw msg.startsWith(key) || msg.startsWith(`${r.kind} ${r.id}`) ? err : new Error(`${key}: ${msg}`, { cause: err });
+          });
           started.push(r);
         }
       }
