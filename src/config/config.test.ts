@@ -137,7 +137,7 @@ describe('loading', () => {
 
 describe('validate lists every problem with file, line and key path', () => {
   const cases: Array<[string, string, string[]]> = [
-    ['unknown component type', GOOD.replace('  debug:\n', '  debug:\n  kafka:\n'), ['FILE:8: exporters.kafka: unknown exporter type "kafka"; known exporter types:']],
+    ['unknown component type', GOOD.replace('  debug:\n', '  debug:\n  kafka:\n'), ['FILE:8: exporters.kafka: unknown exporter type "kafka"; known exporter types:', 'otlp (or otlp_grpc)', 'otlphttp (or otlp_http)']],
     ['unknown key', GOOD.replace('  debug:\n', '  debug:\n    verbosty: basic\n'), ['FILE:8: exporters.debug.verbosty: unknown key; valid keys here:']],
     ['mistyped value', GOOD.replace('  debug:\n', '  debug:\n    verbosity: loud\n'), ['FILE:8: exporters.debug.verbosity: must be one of basic, normal, detailed; got string "loud"']],
     ['undefined component in a pipeline', GOOD.replace('exporters: [debug]', 'exporters: [debug, otlp/missing]'), ['FILE:12: service.pipelines.logs.exporters.1: exporter "otlp/missing" is not defined under exporters:']],

@@ -109,7 +109,10 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
       }
       const factory = registry.find(kind, id.type);
       if (!factory) {
-        const known = registry.list(kind).map((f) => f.type).join(', ');
+        const known = registry
+          .list(kind)
+          .map((f) => (f.aliases?.length ? `${f.type} (or ${f.aliases.join(', ')})` : f.type))
+          .join(', ');
         report(path, `unknown ${kind} type "${id.type}"; known ${kind} types: ${known || '(none)'}`);
         continue;
       }
