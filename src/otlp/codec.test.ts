@@ -251,6 +251,7 @@ describe('OTLP/JSON errors name the field at fault', () => {
     ['bad base64', (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].body = { bytesValue: 'not base64!' }), `${rec}.body.bytesValue`],
     ['two oneof members', (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].body = { stringValue: 'a', intValue: 1 }), `${rec}.body.intValue`],
     ['negative fixed64', (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].observedTimeUnixNano = -1), `${rec}.observedTimeUnixNano`],
+    ['double past its range', (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].body = { doubleValue: '1e400' }), new RegExp(`${rec.replace(/[[\]]/g, '\\$&')}\\.body\\.doubleValue: string "1e400" is out of range for a double`)],
   ];
   for (const [name, mutate, where] of cases) {
     it(name, () => {
@@ -297,6 +298,14 @@ describe('quoteLongIntegers', () => {
     );
     expect(quoteLongIntegers('[1.0000000000000000001, 1e1000000000000000000, "x\\"9999999999999999"]')).toBe('[1.0000000000000000001, 1e1000000000000000000, "x\\"9999999999999999"]');
     expect(JSON.parse(quoteLongIntegers('{"v":18446744073709551615}')).v).toBe('18446744073709551615');
+  });
+
+  it('leaves a long literal with a leading zero as it is (not JSON), so the body is refused, not quoted into a string', () => {
+    expect(quoteLongIntegers('{"t":00000000000000001,"u":-00000000000000001}')).toBe('{"t":00000000000000001,"u":-00000000000000001}');
+    expect(() => requestFromJson('logs', '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":00000000000000001}]}]}]}')).toThrow(/not valid JSON/);
+    // A literal 1e400 (JSON.parse reads Infinity) is refused as out of range too.
+    expect(() => requestFromJson('logs', '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"doubleValue":1e400}}]}]}]}')).toThrow(/doubleValue: number Infinity is out of range for a double/);
+    expect(parseRequestJson('logs', '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"doubleValue":"Infinity"}}]}]}]}').resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!.body!.value.value).toBe(Infinity);
   });
 });
 

@@ -397,17 +397,21 @@ function readScalar(type: ScalarType, protoName: string, raw: unknown, path: str
       throw new OtlpJsonError(path, `expected true or false, got ${describe(raw)}`);
     case ScalarType.DOUBLE:
     case ScalarType.FLOAT: {
-      if (typeof raw === 'number') return raw;
-      if (typeof raw === 'string') {
+      let n: number | undefined;
+      if (typeof raw === 'number') n = raw;
+      else if (typeof raw === 'string') {
         if (raw === 'NaN') return NaN;
         if (raw === 'Infinity') return Infinity;
         if (raw === '-Infinity') return -Infinity;
-        if (raw.trim() === raw && raw !== '') {
-          const n = Number(raw);
-          if (!Number.isNaN(n)) return n;
-        }
+        if (raw.trim() === raw && raw !== '' && !Number.isNaN(Number(raw))) n = Number(raw);
       }
-      throw new OtlpJsonError(path, `expected a number, got ${describe(raw)}`);
+      if (n === undefined) throw new OtlpJsonError(path, `expected a number, got ${describe(raw)}`);
+      // A literal past the type's range (1e400) is an error, as in protojson; infinities are written as strings.
+      const max = type === ScalarType.FLOAT ? 3.4028234663852886e38 : Number.MAX_VALUE;
+      if (!Number.isFinite(n) || Math.abs(n) > max) {
+        throw new OtlpJsonError(path, `${describe(raw)} is out of range for a ${type === ScalarType.FLOAT ? 'float' : 'double'} (write "Infinity" or "-Infinity" for an infinite value)`);
+      }
+      return n;
     }
     case ScalarType.INT32:
     case ScalarType.SINT32:
@@ -492,7 +496,10 @@ export function quoteLongIntegers(text: string): string {
         else break;
         i++;
       }
-      if (integer && digits >= 16) {
+      // A leading zero (`007`) is not JSON: left as it is, for JSON.parse to refuse, not quoted into a string.
+      const first = c === 0x2d ? start + 1 : start;
+      const leadingZero = text.charCodeAt(first) === 0x30 && i - first > 1;
+      if (integer && digits >= 16 && !leadingZero) {
         parts.push(text.slice(last, start), '"', text.slice(start, i), '"');
         last = i;
       }
