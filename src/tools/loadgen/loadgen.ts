@@ -238,7 +238,10 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
       backoff = Math.min(backoff * 2, maxBackoffMs);
       if (abort?.aborted) return noteFailure(`aborted while retrying: ${o.reason}`, n);
       if (attempt >= maxAttempts) return noteFailure(`gave up after ${attempt} attempts: ${o.reason}`, n);
-      if (performance.now() - first + delay > maxElapsedMs) return noteFailure(`gave up after ${Math.round(performance.now() - first)} ms: ${o.reason}`, n);
+      if (performance.now() - first + delay > maxElapsedMs) {
+        const spent = Math.round(performance.now() - first);
+        return noteFailure(`gave up after ${spent} ms: the next retry (in ${Math.round(delay)} ms) would pass --max-elapsed ${maxElapsedMs} ms: ${o.reason}`, n);
+      }
       st.retried++;
       await sleep(delay, abort);
       if (abort?.aborted) return noteFailure(`aborted while retrying: ${o.reason}`, n);

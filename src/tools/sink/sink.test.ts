@@ -160,6 +160,13 @@ describe('retries against failure simulation', () => {
     expect(Object.keys(r.failures)[0]).toMatch(/gave up after 3 attempts: gRPC UNAVAILABLE/);
   });
 
+  it('says why it gave up when the server asks for a delay past --max-elapsed', async () => {
+    const s = await sink({ downForMs: 10_000, retryAfterSec: 2 });
+    const r = await runLoadgen({ endpoint: s.httpUrl, count: 10, batch: 10, workers: 1, maxElapsedMs: 500 });
+    expect(r.failed).toBe(10);
+    expect(Object.keys(r.failures)[0]).toMatch(/^gave up after \d+ ms: the next retry \(in 2000 ms\) would pass --max-elapsed 500 ms: /);
+  });
+
   it('network errors are retried (connection refused) and then counted failed', async () => {
     const s = await sink();
     const url = s.httpUrl;
