@@ -33,6 +33,14 @@ describe('docs/reference.md', () => {
     }
   });
 
+  it('marks keys that must be set as (required) instead of showing an empty default', () => {
+    const otlp = builtinFactories.find((f) => f.kind === 'exporter' && f.type === 'otlp')!;
+    expect(flattenSchema(otlp.config.doc()).find((r) => r.key === 'endpoint')).toMatchObject({ default: '(required)' });
+    const file = builtinFactories.find((f) => f.kind === 'exporter' && f.type === 'file')!;
+    expect(flattenSchema(file.config.doc()).find((r) => r.key === 'path')).toMatchObject({ default: '(required)' });
+    expect(flattenSchema(file.config.doc()).find((r) => r.key === 'format')!.default).toBe('`json`');
+  });
+
   it('flattens nested sections, maps of sections and lists of sections into dotted keys', async () => {
     const { s } = await import('../src/core/schema.js');
     const schema = s.object({

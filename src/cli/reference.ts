@@ -53,7 +53,7 @@ export function flattenSchema(doc: SchemaDoc, prefix = ''): Row[] {
       rows.push({ key, type: 'list of sections', default: formatDefault(field.default), description: field.description ?? '' });
       rows.push(...flattenSchema(field.items, `${key}[]`));
     } else {
-      rows.push({ key, type: typeOf(field), default: formatDefault(field.default), description: field.description ?? '' });
+      rows.push({ key, type: typeOf(field), default: field.required ? '(required)' : formatDefault(field.default), description: field.description ?? '' });
     }
   }
   return rows;
@@ -96,6 +96,8 @@ export function renderReference(factories: readonly AnyFactory[] = builtinFactor
   out.push('errors (`gophership validate` names the file, line and key path). Durations are written `200ms`, `5s`,');
   out.push('`1m`; a component ID is `type` or `type/name` (e.g. `otlp/backend`), and every instance of a type takes');
   out.push('the same keys. A key of type *section* is a nested map; an absent section takes its defaults.');
+  out.push('*(required)* marks a key without a default that must be set (when its section is present); rules');
+  out.push('between keys (at least one action, say) are in the component READMEs.');
   out.push('');
   out.push('## Contents');
   out.push('');

@@ -18,6 +18,8 @@ export interface SchemaDoc {
   fields?: Record<string, SchemaDoc>;
   values?: readonly string[];
   items?: SchemaDoc;
+  /** The key must be set (no default stands in for it). */
+  required?: boolean;
 }
 
 export abstract class Schema<T> {
@@ -62,6 +64,7 @@ export abstract class Schema<T> {
     const d: SchemaDoc = { type };
     if (this.defaultValue !== undefined) d.default = this.defaultValue;
     if (this.description) d.description = this.description;
+    if (this.required) d.required = true;
     return d;
   }
 }
