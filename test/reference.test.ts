@@ -33,6 +33,17 @@ describe('docs/reference.md', () => {
     }
   });
 
+  it('documents every key of the service sections the schema checks (telemetry, processing)', async () => {
+    const { SERVICE_SECTION_SCHEMAS } = await import('../src/config/validate.js');
+    const text = await readFile(REFERENCE, 'utf8');
+    for (const [name, schema] of Object.entries(SERVICE_SECTION_SCHEMAS)) {
+      for (const row of flattenSchema(schema.doc(), `service.${name}`)) {
+        if (row.type !== 'section') expect(text, `service key ${row.key} missing`).toContain(`| \`${row.key}\` |`);
+      }
+    }
+    expect(text).toContain('| `service.telemetry.logs.encoding` |');
+  });
+
   it('marks keys that must be set as (required) instead of showing an empty default', () => {
     const otlp = builtinFactories.find((f) => f.kind === 'exporter' && f.type === 'otlp')!;
     expect(flattenSchema(otlp.config.doc()).find((r) => r.key === 'endpoint')).toMatchObject({ default: '(required)' });

@@ -6,6 +6,7 @@
 import type { AnyFactory, ComponentKind } from '../core/component.js';
 import type { SchemaDoc } from '../core/schema.js';
 import { builtinFactories } from '../components.js';
+import { SERVICE_SECTION_SCHEMAS } from '../config/validate.js';
 
 const KIND_ORDER: ComponentKind[] = ['receiver', 'processor', 'exporter', 'extension'];
 const KIND_TITLE: Record<ComponentKind, string> = { receiver: 'Receivers', processor: 'Processors', exporter: 'Exporters', extension: 'Extensions' };
@@ -128,10 +129,12 @@ export function renderReference(factories: readonly AnyFactory[] = builtinFactor
   out.push('| `service.pipelines.<id>.receivers` | list of IDs | | At least one; a receiver may feed several pipelines (each gets its own copy). |');
   out.push('| `service.pipelines.<id>.processors` | list of IDs | `[]` | Run in order; one instance per pipeline. Put `somatic` first. |');
   out.push('| `service.pipelines.<id>.exporters` | list of IDs | | At least one; an exporter listed by several pipelines is one instance. |');
-  out.push('| `service.telemetry.logs.level` | `debug` \\| `info` \\| `warn` \\| `error` | `info` | Minimum level of the gateway\'s own logs (JSON lines on stderr). |');
-  out.push('| `service.telemetry.metrics.address` | string | `localhost:8888` | Serves `/metrics` (Prometheus), `/status` (live status page) and `/status.json`; empty disables. |');
-  out.push('| `service.telemetry.metrics.level` | `none` \\| `basic` \\| `normal` \\| `detailed` | `normal` | `none` disables the endpoint (and the status page). |');
-  out.push('| `service.processing.worker_threads` | `auto` \\| 0-64 | `auto` | Worker threads that run the per-record edits of the `attributes`, `filter` and `redaction` processors beside the event loop (each processor still counts and forwards on the event loop). `auto`: one per core, at most 4, none on a single core; `0`: every edit on the event loop. |');
+  // The schema-checked sections, from their schemas (so every key the config takes is here).
+  for (const [name, schema] of Object.entries(SERVICE_SECTION_SCHEMAS)) {
+    for (const r of flattenSchema(schema.doc(), `service.${name}`)) {
+      if (r.type !== 'section') out.push(`| \`${r.key}\` | ${cell(r.type)} | ${cell(r.default)} | ${prose(r.description)} |`);
+    }
+  }
   out.push('');
   return out.join('\n');
 }

@@ -35,8 +35,8 @@ const telemetrySchema = s.object({
     encoding: s.enum('json').default('json').describe('Log encoding (JSON lines on stderr).'),
   }),
   metrics: s.object({
-    address: endpointSchema('localhost:8888', 'Where Prometheus scrapes the self-metrics (/metrics) and the status page is served; empty disables.', true),
-    level: s.enum('none', 'basic', 'normal', 'detailed').default('normal').describe('none disables the self-metrics endpoint.'),
+    address: endpointSchema('localhost:8888', 'Serves /metrics (Prometheus), /status (live status page) and /status.json; empty disables.', true),
+    level: s.enum('none', 'basic', 'normal', 'detailed').default('normal').describe('none disables the self-metrics endpoint and the status page; basic, normal and detailed all serve every metric (the collector\'s levels, accepted for its configs).'),
   }),
 });
 
@@ -48,10 +48,13 @@ const processingSchema = s.object({
   worker_threads: s
     .string(WORKER_THREADS, WORKER_THREADS_HINT)
     .default('auto')
-    .describe('Worker threads that run per-record processor edits (attributes, filter, redaction) beside the event loop; auto: one per core, at most 4, none on a single core; 0: all on the event loop.'),
+    .describe('auto or 0-64: worker threads that run the per-record edits of the attributes, filter and redaction processors beside the event loop (each processor still counts and forwards on the event loop); auto: one per core, at most 4, none on a single core; 0: every edit on the event loop.'),
 });
 
 export type ProcessingConfig = ReturnType<typeof processingSchema.defaults>;
+
+/** The schema-checked sections under `service` (pipelines and extensions are checked by hand below). */
+export const SERVICE_SECTION_SCHEMAS = { telemetry: telemetrySchema, processing: processingSchema } as const;
 
 export interface ValidatedConfig {
   receivers: Map<string, ComponentConfig>;
