@@ -196,7 +196,10 @@ it('under a step load: RSS under the limit, Yellow and Red and back, nothing los
   const acked = runs.reduce((a, r) => a + r.acked, 0);
   expect(acked).toBeGreaterThan(100_000);
   // No refusal: the WAL always had room.
-  expect(runs.map((r) => r.refused + r.failed)).toEqual([0, 0]);
+  expect(
+    runs.map((r) => r.refused + r.failed),
+    `refusals by the gateway:\n${m.split('\n').filter((l) => /refus|enqueue_failed/.test(l) && !l.startsWith('#')).join('\n')}`,
+  ).toEqual([0, 0]);
 
   // The zone rose to Yellow and to Red, and fell back; debt was spilled and replayed.
   expect(value(m, 'gophership_somatic_transitions{sensor') > 0).toBe(true);

@@ -3,6 +3,7 @@
  * them on the requests it is sent, in arrival order.
  */
 import { parentPort } from 'node:worker_threads';
+import { collectGarbage } from '../core/gc.js';
 import type { Signal } from '../core/signal.js';
 import type { FromWorker, OffloadableType, RequestMeta, ToWorker, WireEditor } from './wire-offload.js';
 
@@ -27,6 +28,18 @@ const EDITORS: Record<OffloadableType, () => Promise<EditorFactory>> = {
 const port = parentPort;
 if (!port) throw new Error('wire-offload-worker runs as a worker thread');
 
+// A worker that goes idle after a burst keeps its garbage: V8 collects only when something allocates, and
+// the heap-growth slack (process-wide V8 flags) lets a worker's heap hold tens of MB of dead request
+// buffers. The process's RSS, which the somatic controller and admission gate read, would then stay high
+// after the load is gone. So a worker that has been idle for IDLE_COLLECT_MS collects once.
+const IDLE_COLLECT_MS = 1000;
+let idleTimer: NodeJS.Timeout | undefined;
+function workDone(): void {
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => void collectGarbage(), IDLE_COLLECT_MS);
+  idleTimer.unref();
+}
+
 const editors: Promise<WireEditor>[] = [];
 let chain: Promise<void> = Promise.resolve();
 
@@ -38,10 +51,13 @@ port.on('message', (m: ToWorker) => {
     return;
   }
   // Editors are ready after their first import; until then requests wait in order behind it.
-  chain = chain.then(() => editors[m.key]!).then(
-    (editor) => reply(m.seq, editor, m.bytes, m.meta),
-    (err: unknown) => port.postMessage({ seq: m.seq, error: (err as Error).message } satisfies FromWorker),
-  );
+  chain = chain
+    .then(() => editors[m.key]!)
+    .then(
+      (editor) => reply(m.seq, editor, m.bytes, m.meta),
+      (err: unknown) => port.postMessage({ seq: m.seq, error: (err as Error).message } satisfies FromWorker),
+    )
+    .finally(workDone);
 });
 
 function reply(seq: number, editor: WireEditor, bytes: Uint8Array, meta: RequestMeta | undefined): void {
