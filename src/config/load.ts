@@ -61,7 +61,7 @@ const unsetMessage = (name: string) => `environment variable ${name} is not set:
  * `1.50`, `#token`, `null`) stays the text as written: a string key gets it unchanged (as the collector's
  * confmap keeps the original string for string fields), and number and bool keys read such text themselves.
  */
-export function typedScalar(text: string): unknown {
+function typedScalar(text: string): unknown {
   try {
     const parsed: unknown = parseYaml(text);
     if ((typeof parsed === 'number' || typeof parsed === 'boolean') && String(parsed) === text) return parsed;

@@ -12,7 +12,7 @@ import { open, readFile, unlink } from 'node:fs/promises';
 import { PermanentError } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 
-export const LOCK_FILE = 'LOCK';
+const LOCK_FILE = 'LOCK';
 
 function alive(pid: number): boolean {
   try {
