@@ -6,6 +6,11 @@
  * The cap is min(in-flight budget, what was in flight at the last check + memory headroom seen at that
  * check): bytes admitted since the check are exactly what the RSS reading did not yet include, so a burst
  * between two checks cannot take the process past its memory limit.
+ *
+ * Progress: the cap keeps a margin (admit_memory_ratio) for bursts between checks. When memory held by
+ * something other than requests (a queue, retained garbage) leaves no headroom under that margin, a
+ * request is still let in alone, with nothing else in flight, if it fits in the memory left under the
+ * limit itself (`soloRoom`). Without that, retained memory would refuse every client until it fell.
  */
 export class AdmissionGate {
   /** Request bytes admitted and not yet answered (plus replayed debt in flight). */
@@ -20,9 +25,12 @@ export class AdmissionGate {
   cap: number;
   /** Drain rate in bytes/s (EWMA), kept by the controller. */
   drainRate = 0;
+  /** Memory left under the limit itself at the last check (no margin): what one lone request may take. */
+  soloRoom: number;
 
   constructor(readonly budget: number) {
     this.cap = budget;
+    this.soloRoom = budget;
   }
 
   /** Admits `bytes` if they fit under the cap; the caller must release the same amount when answered. */
@@ -38,10 +46,12 @@ export class AdmissionGate {
   tryGrow(held: number, bytes: number): boolean {
     const after = this.inFlight + bytes;
     if (after > this.cap) {
-      // A request larger than the whole budget would never fit: it is let in alone, when nothing else is
-      // in flight and memory has full headroom, so a request within the receiver's size limit is never
-      // refused forever.
-      if (!(this.inFlight === held && held + bytes > this.budget && this.cap >= this.budget)) {
+      // Alone (nothing else in flight) a request may use the margin, if it fits under the limit itself.
+      // One larger than the whole budget would never fit: it is let in alone when memory has full
+      // headroom, so a request within the receiver's size limit is never refused forever.
+      const alone = this.inFlight === held;
+      const total = held + bytes;
+      if (!(alone && (total <= this.soloRoom || (total > this.budget && this.cap >= this.budget)))) {
         this.refusedTotal++;
         return false;
       }

@@ -346,6 +346,8 @@ export class SomaticRuntime {
     // The gate's cap: what was in flight now plus the memory headroom now (see gate.ts).
     const headroom = this.settings.memoryLimitBytes * this.settings.admitMemoryRatio - this.memory.rssBytes;
     gate.cap = Math.min(gate.budget, gate.inFlight + Math.max(0, headroom));
+    // Half the room under the limit: a request costs more than its bytes once read and parsed.
+    gate.soloRoom = Math.max(0, this.settings.memoryLimitBytes - this.memory.rssBytes) / 2;
 
     // After an overload the garbage it left (request bodies nobody references) keeps RSS and the heap
     // sensor high until V8 collects, and V8 collects only when something allocates: with the gate shut by

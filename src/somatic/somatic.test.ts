@@ -244,6 +244,27 @@ describe('admission gate', () => {
     telemetry.close();
   });
 
+  it('lets a small request in alone when retained memory leaves no headroom under the margin', () => {
+    const telemetry = new Telemetry();
+    // RSS at ~93 % of the limit: over the 90 % admission margin, so the cap is what is in flight (0).
+    // Memory the gateway retains for other reasons must not refuse every client: one request at a time
+    // that fits in half the room left under the limit gets in.
+    const rss = process.memoryUsage.rss();
+    const rt = new SomaticRuntime(settings({ memoryLimitBytes: rss / 0.93, inflightBudgetBytes: 2 ** 30, admitMemoryRatio: 0.9 }), telemetry, silentLogger);
+    rt.check();
+    expect(rt.gate.cap).toBe(0);
+    expect(rt.gate.soloRoom).toBeGreaterThan(1 * 2 ** 20);
+    expect(rt.gate.tryAcquire(1 * 2 ** 20)).toBe(true);
+    expect(rt.gate.tryAcquire(1024)).toBe(false); // not alone any more
+    expect(rt.gate.tryGrow(1 * 2 ** 20, 256 * 1024)).toBe(true); // the lone request's body grows
+    expect(rt.gate.tryAcquire(rt.gate.soloRoom + 1)).toBe(false);
+    rt.gate.release(1.25 * 2 ** 20);
+    expect(rt.gate.tryAcquire(1024)).toBe(true);
+    expect(rt.gate.tryAcquire(rt.gate.soloRoom * 4)).toBe(false); // larger than the room: refused even alone
+    rt.release();
+    telemetry.close();
+  });
+
   it('collects garbage when memory holds the gate shut and nothing moves, at most once a second', async () => {
     const telemetry = new Telemetry();
     // A limit below the current RSS: no headroom, the gate admits nothing.
