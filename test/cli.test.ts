@@ -147,6 +147,15 @@ describe('gophership (run)', () => {
     expect(requestFromJson('logs', written[0]!)).toEqual(bytes);
   });
 
+  it('exits 1 on an invalid config, as validate does (and as the collector does for both)', async () => {
+    const file = join(dir, 'broken-run.yaml');
+    await writeFile(file, BROKEN);
+    const r = await run(['--config', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('invalid configuration (4 problems)');
+    expect(r.stderr).toContain(`${file}:9: exporters.kafka: unknown exporter type "kafka"`);
+  });
+
   it('a component that fails to start is named by its config key', async () => {
     const cfg = join(dir, 'bad-tls.yaml');
     await writeFile(

@@ -48,6 +48,9 @@ Options for run, validate, print-config:
   --shutdown-timeout DUR   how long SIGTERM/SIGINT may drain in-flight work (default 30s)
   -h, --help               this text
   -v, --version            print the version
+
+Exit status: 0 success; 1 invalid config, or the gateway failed to start or stopped on a fatal error;
+2 usage error (unknown command or option); 130 a second signal cut the drain short.
 `;
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
@@ -96,7 +99,8 @@ function version(): string {
 
 async function runGateway(args: CommonArgs, io: Out): Promise<number> {
   const loaded = await loadValidated(args, io);
-  if (!loaded) return 2;
+  // 1, as validate and print-config (and the collector, for both run and validate).
+  if (!loaded) return 1;
   let fatal: Error | undefined;
   let resolveStop!: () => void;
   const stopRequested = new Promise<void>((r) => (resolveStop = r));
