@@ -63,6 +63,25 @@ describe('gophership validate', () => {
     expect(r.stderr).toContain(`${file}:14: service.pipelines.logs.exporters.1: exporter "otlp/backend" is not defined under exporters:`);
   });
 
+  it('takes the options before the command too, as the collector (`otelcol --config x validate`)', async () => {
+    const file = join(dir, 'broken-order.yaml');
+    await writeFile(file, BROKEN);
+    const after = await run(['validate', '--config', file]);
+    const before = await run(['--config', file, 'validate']);
+    const inline = await run([`--config=${file}`, 'validate']);
+    for (const r of [before, inline]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(after.stderr);
+    }
+    // Options on both sides of the command count; a file named like a command (./validate) is the option's value.
+    const named = join(dir, 'validate');
+    await writeFile(named, BROKEN.replace('endpoint: nowhere', 'endpoint: 127.0.0.1:0').replace('    verbosity: loud\n  kafka:\n', '').replace(', otlp/backend', ''));
+    const split = await run(['--config', 'validate', 'print-config', '--set', 'exporters.debug.verbosity=detailed']);
+    expect(split.stderr).toBe('');
+    expect(split.code).toBe(0);
+    expect(split.stdout).toContain('verbosity: detailed');
+  });
+
   it('accepts the built-in default config', async () => {
     const r = await run(['validate']);
     expect(r.stdout).toContain('configuration is valid');

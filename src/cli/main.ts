@@ -42,7 +42,7 @@ Commands:
   loadgen            generate OTLP load (gophership loadgen --help)
   sink               a discarding, loss-checking OTLP receiver (gophership sink --help)
 
-Options for run, validate, print-config:
+Options for run, validate, print-config (before or after the command):
   --config FILE            config file; repeat to merge several in order (maps merge, lists replace)
   --set KEY.PATH=VALUE     override one key (also KEY::PATH=VALUE); repeatable
   --shutdown-timeout DUR   how long SIGTERM/SIGINT may drain in-flight work (default 30s)
@@ -62,16 +62,15 @@ interface CommonArgs {
   shutdownTimeoutMs: number;
 }
 
+/** The options of run, validate and print-config; they may come before the command or after it. */
+const COMMON_OPTIONS = {
+  config: { type: 'string', multiple: true },
+  set: { type: 'string', multiple: true },
+  'shutdown-timeout': { type: 'string' },
+} as const;
+
 function parseCommon(argv: string[]): CommonArgs {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string', multiple: true },
-      set: { type: 'string', multiple: true },
-      'shutdown-timeout': { type: 'string' },
-    },
-    allowPositionals: false,
-  });
+  const { values } = parseArgs({ args: argv, options: COMMON_OPTIONS, allowPositionals: false });
   const timeoutText = values['shutdown-timeout'];
   const shutdownTimeoutMs = timeoutText === undefined ? 30_000 : parseDuration(timeoutText);
   if (shutdownTimeoutMs === undefined) throw new Error(`--shutdown-timeout: "${timeoutText}" is not a duration such as 30s`);
@@ -135,10 +134,27 @@ async function runGateway(args: CommonArgs, io: Out): Promise<number> {
   return fatal ? 1 : 0;
 }
 
+/**
+ * Finds the command: the first argument that is neither an option nor the value of a common option
+ * (`--config x.yaml`), so `gophership --config x.yaml validate` is `gophership validate --config x.yaml`,
+ * as with the collector's `otelcol --config x validate`. The other arguments, in order, are the command's.
+ */
+export function splitCommand(argv: readonly string[]): { command: string; args: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      const name = a.replace(/^--?/, '');
+      if (Object.hasOwn(COMMON_OPTIONS, name)) i++; // its value is the next argument (`--config=x` holds it)
+      continue;
+    }
+    return { command: a, args: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+  }
+  return { command: 'run', args: [...argv] };
+}
+
 export async function main(argv: string[], io: Out = stdio): Promise<number> {
-  const [first, ...rest] = argv;
-  const command = first === undefined || first.startsWith('-') ? 'run' : first;
-  const args = command === 'run' && first !== 'run' ? argv : rest;
+  const { command, args } = splitCommand(argv);
   try {
     if (args.includes('-h') || args.includes('--help') || command === 'help') {
       if (command === 'loadgen' || command === 'sink') return await runTool(command, args);
