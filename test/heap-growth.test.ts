@@ -46,7 +46,7 @@ service:
 async function majorGcsPerGiB(nodeArgs: string[]): Promise<{ perGiB: number; majors: number; bytes: number }> {
   gateway = await startGatewayChild(config(sink.httpUrl), join(dir, `gateway-${nodeArgs.length}.yaml`), nodeArgs);
   const g = gateway;
-  const majors = () => scrapeMetric(g.metrics, 'gophership_nodejs_nodejs_gc_duration_seconds_count', { kind: 'major' });
+  const majors = () => scrapeMetric(g.metrics, 'gophership_nodejs_gc_duration_seconds_count', { kind: 'major' });
   const load = { endpoint: `http://${g.http}`, batch: 1000, workers: 8, bodySize: 246, timeoutMs: 30_000 };
   await runLoadgen({ ...load, count: 200_000 }); // warm-up: JIT, sockets, the first limit recomputations
   const before = await majors();

@@ -57,6 +57,20 @@ describe('self-telemetry', () => {
     expect(text).not.toMatch(/^otelcol_\w+_total[{ ]/m);
   });
 
+  it('names every metric with one prefix: otelcol_ (the collector\'s names) or gophership_ (Node\'s default metrics included)', async () => {
+    const text = await (await fetch(`http://${gw.metricsAddress}/metrics`)).text();
+    const names = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
+    expect(names.length).toBeGreaterThan(20);
+    for (const name of names) {
+      expect(name, name).toMatch(/^(?:otelcol|gophership)_[a-z]/);
+      expect(name, `${name} repeats a prefix`).not.toMatch(/^(?:otelcol|gophership)_(?:otelcol|gophership)_|(?:^|_)(nodejs|process)_\1_/);
+    }
+    // prom-client's default metrics, under the gateway's prefix only.
+    for (const name of ['gophership_process_cpu_seconds_total', 'gophership_process_resident_memory_bytes', 'gophership_nodejs_eventloop_lag_seconds', 'gophership_nodejs_heap_size_used_bytes', 'gophership_nodejs_gc_duration_seconds']) {
+      expect(names, name).toContain(name);
+    }
+  });
+
   it('health_check answers 200 while serving and 503 while draining', async () => {
     const port = gw.component<HealthCheckExtension>('extension', 'health_check')!.port;
     const serving = await fetch(`http://127.0.0.1:${port}/health`);

@@ -78,7 +78,9 @@ export class Telemetry {
         el.reset();
       },
     });
-    collectDefaultMetrics({ register: this.registry, prefix: 'gophership_nodejs_' });
+    // prom-client's names already start with process_ or nodejs_: the prefix adds only the gateway's own
+    // (gophership_process_cpu_seconds_total, gophership_nodejs_gc_duration_seconds).
+    collectDefaultMetrics({ register: this.registry, prefix: 'gophership_' });
     // The collector's queue gauges, plus the disk bytes of WAL-backed queues, read from probes at scrape.
     const probes = this.queueProbes;
     const queueGauge = (name: string, help: string, pick: (p: ExporterQueueProbe) => number | undefined) =>
