@@ -44,6 +44,7 @@ export class BatchProcessor implements Processor {
     private readonly next: Consumer,
   ) {
     this.labels = { processor: settings.id.id, otel_signal: signal };
+    // 0, as in the collector, ignores the size: every batch reaches it at once, so each request goes on as is.
     this.size = config.send_batch_size;
     this.maxSize = config.send_batch_max_size > 0 ? config.send_batch_max_size : Infinity;
   }

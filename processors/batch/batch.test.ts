@@ -135,6 +135,19 @@ describe('batch processor', () => {
     for (const p of down.got) expect(p.itemCount).toBe(countItems('logs', p.bytes));
   });
 
+  it('send_batch_size 0 is accepted, as by the collector: the size is ignored and every request goes on at once', async () => {
+    const { proc, down } = make({ send_batch_size: 0, send_batch_max_size: 10, timeout: '10s', flush_when_idle: false });
+    const reqs = [makeLogsRequest(1, 3, 'a'), makeLogsRequest(1, 1, 'b'), makeLogsRequest(1, 25, 'c')];
+    const promises = reqs.map((r, i) => {
+      const p = proc.consume(new Payload('logs', r));
+      // Handed downstream within consume: no timer, no event-loop turn.
+      expect(down.got).toHaveLength(i + 1);
+      return p;
+    });
+    await Promise.all(promises);
+    expect(down.got.map((p) => Buffer.from(p.bytes))).toEqual(reqs.map((r) => Buffer.from(r)));
+  });
+
   it('flushes what it holds on shutdown and waits for downstream', async () => {
     const { proc, down } = make({ send_batch_size: 1000, timeout: '10s' });
     down.auto = undefined;

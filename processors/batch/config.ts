@@ -2,7 +2,10 @@ import { s, type ConfigOf } from '../../src/core/schema.js';
 
 export const batchProcessorConfig = s.refine(
   s.object({
-    send_batch_size: s.int(1).default(8192).describe('Items (log records, spans, metric data points) that trigger sending a batch'),
+    send_batch_size: s
+      .int(0)
+      .default(8192)
+      .describe('Items (log records, spans, metric data points) that trigger sending a batch; 0: no batching, every request is sent at once (as the collector)'),
     timeout: s.duration().default(200).describe('Longest a batch waits for more data before it is sent'),
     flush_when_idle: s
       .bool()
