@@ -155,6 +155,18 @@ describe('validate lists every problem with file, line and key path', () => {
     for (const want of wants) expect(problems.some((p) => p.includes(want)), `${JSON.stringify(problems)} should include ${want}`).toBe(true);
   });
 
+  it('names a repeated key at its second occurrence, with its key path and the line of the first', async () => {
+    const text = GOOD.replace('  debug:\n', '  debug:\n    verbosity: basic\n    verbosity: detailed\n') + 'receivers:\n  otlp:\n';
+    expect(await problemsOf(text)).toEqual([
+      'FILE:9: exporters.debug.verbosity: key given twice in the same map (first at line 8): remove one of them (YAML keys must be unique)',
+      'FILE:15: receivers: key given twice in the same map (first at line 1): remove one of them (YAML keys must be unique)',
+    ]);
+    // In a flow map, inside a list.
+    expect(await problemsOf(GOOD.replace('receivers: [otlp]', 'receivers: [otlp, {a: 1, a: 2}]'))).toEqual([
+      'FILE:11: service.pipelines.logs.receivers.1.a: key given twice in the same map (first at line 11): remove one of them (YAML keys must be unique)',
+    ]);
+  });
+
   it('catches at validation what would only fail at start or when data arrives', async () => {
     const text = `receivers:
   otlp:

@@ -147,13 +147,45 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+const keyText = (key: unknown): string => (isScalar(key) ? String(key.value) : String(key));
+
+/**
+ * The key path of the repeated key whose node starts at `pos` (where the YAML parser reports a
+ * DUPLICATE_KEY), and the line of its first occurrence in the same map.
+ */
+function findDuplicateKey(node: Node | null | undefined, pos: number, path: string[], lc: LineCounter): { path: string[]; firstLine?: number } | undefined {
+  const children: Array<[string, Node | null | undefined]> = [];
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = pair.key as Node | null;
+      if (key?.range?.[0] === pos) {
+        const name = keyText(key);
+        const first = node.items.find((p) => keyText(p.key) === name)?.key as Node | null | undefined;
+        return { path: [...path, name], firstLine: first?.range ? lc.linePos(first.range[0]).line : undefined };
+      }
+      children.push([keyText(key), pair.value as Node]);
+    }
+  } else if (isSeq(node)) node.items.forEach((item, i) => children.push([String(i), item as Node]));
+  for (const [name, child] of children) {
+    if (child?.range && pos >= child.range[0] && pos < child.range[2]) return findDuplicateKey(child, pos, [...path, name], lc);
+  }
+  return undefined;
+}
+
 /** Parses one YAML text; problems carry the file and line. */
 export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv, locations: Map<string, SourceLocation>, found: Found): RawConfig {
   const problems = found.problems;
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    for (const e of doc.errors) problems.push({ file, line: lc.linePos(e.pos[0]).line, path: [], message: `YAML syntax error: ${e.message.split('\n')[0]}` });
+    for (const e of doc.errors) {
+      const line = lc.linePos(e.pos[0]).line;
+      const dup = e.code === 'DUPLICATE_KEY' ? findDuplicateKey(doc.contents as Node, e.pos[0], [], lc) : undefined;
+      if (dup) {
+        const first = dup.firstLine === undefined ? '' : ` (first at line ${dup.firstLine})`;
+        problems.push({ file, line, path: dup.path, message: `key given twice in the same map${first}: remove one of them (YAML keys must be unique)` });
+      } else problems.push({ file, line, path: [], message: `YAML syntax error: ${e.message.split('\n')[0]}` });
+    }
     return {};
   }
   const plain = toPlain(doc.contents as Node, [], file, lc, locations, env, found);
