@@ -44,7 +44,8 @@ Commands:
 
 Options for run, validate, print-config (before or after the command):
   --config FILE            config file; repeat to merge several in order (maps merge, lists replace)
-  --set KEY.PATH=VALUE     override one key (also KEY::PATH=VALUE); repeatable
+  --set KEY.PATH=VALUE     override one key; repeatable. KEY::PATH=VALUE keeps dots inside key names
+                           (--set exporters::otlphttp::headers::x.tenant=acme)
   --shutdown-timeout DUR   how long SIGTERM/SIGINT may drain in-flight work (default 30s)
   -h, --help               this text
   -v, --version            print the version

@@ -121,6 +121,15 @@ describe('loading', () => {
     expect(raw.service.pipelines.logs.exporters).toEqual(['debug']);
   });
 
+  it('--set splits the key path on dots as the collector does; written with ::, dots stay inside key names', async () => {
+    const a = await write('set-sep.yaml', GOOD);
+    const loaded = await loadConfigFiles([a], ['processors.batch.timeout=2s', 'exporters::otlphttp::headers::x.tenant=acme'], {});
+    expect(loaded.problems).toEqual([]);
+    const raw = loaded.raw as any;
+    expect(raw.processors).toEqual({ batch: { timeout: '2s' } });
+    expect(raw.exporters.otlphttp).toEqual({ headers: { 'x.tenant': 'acme' } });
+  });
+
   it('expands env in values, typed when the whole value is a reference', async () => {
     const f = await write('env.yaml', GOOD.replace('127.0.0.1:0', '${env:EP}').replace('  debug:\n', '  debug:\n    verbosity: ${env:V:-detailed}\n'));
     const loaded = await loadConfigFiles([f], [], { EP: '127.0.0.1:7' });
