@@ -8,6 +8,8 @@ import { s } from '../core/schema.js';
 import type { Signal } from '../core/signal.js';
 import { counterValue, makeLogsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { WriteAheadLog } from '../wal/index.js';
+import { setMemoryLedger } from '../core/memory-ledger.js';
+import { AdmissionGate } from '../somatic/gate.js';
 import { Backoff, ExporterHelper, exporterHelperShape, queueFillRatios, readDeadLetterFile, walDirectory, type ExporterHelperConfig, type SendFn } from './index.js';
 
 const schema = s.object(exporterHelperShape());
@@ -340,5 +342,69 @@ describe('sending queue', () => {
       retry_on_failure: { enabled: true, initial_interval: 5000, randomization_factor: 0.5, multiplier: 1.5, max_interval: 30_000, max_elapsed_time: 300_000 },
       dead_letter: { path: '' },
     });
+  });
+});
+
+describe('memory held by the queues counts against the memory limit (the somatic admission gate)', () => {
+  /** A helper whose service has a memory ledger: the real gate a somatic processor would register. */
+  async function withLedger(raw: Record<string, unknown>, send: SendFn) {
+    const settings = testSettings('otlphttp/ledger');
+    const gate = new AdmissionGate(2 ** 30);
+    setMemoryLedger(settings.telemetry, gate);
+    const h = new ExporterHelper(settings, config(raw), send, {});
+    await h.start();
+    cleanups.push(async () => {
+      await h.shutdown();
+      setMemoryLedger(settings.telemetry, undefined);
+      settings.telemetry.close();
+    });
+    return { h, gate };
+  }
+  /** A send that waits until let go, one release per call. */
+  function heldSend() {
+    const waiting: (() => void)[] = [];
+    const sent: Payload[] = [];
+    const send: SendFn = (p) => {
+      sent.push(p);
+      return new Promise<void>((r) => waiting.push(r));
+    };
+    return { send, sent, releaseAll: () => waiting.splice(0).forEach((r) => r()) };
+  }
+
+  it('a memory queue holds an acknowledged request in the ledger until it is delivered', async () => {
+    const d = heldSend();
+    const { h, gate } = await withLedger({ sending_queue: { enabled: true, storage: 'memory', num_consumers: 1 } }, d.send);
+    const a = logs(50, 'a');
+    const b = logs(50, 'b');
+    await h.consume(a);
+    await h.consume(b);
+    // Both acknowledged (the receiver released them from its in-flight count); the queue still holds them.
+    expect(gate.held).toBe(a.byteLength + b.byteLength);
+    await until(() => d.sent.length === 1);
+    d.releaseAll();
+    await until(() => d.sent.length === 2);
+    d.releaseAll();
+    await until(() => gate.held === 0);
+  });
+
+  it('a WAL queue reads back no more than the room left (one record at a time when there is none)', async () => {
+    const dir = await tempDir();
+    const d = heldSend();
+    const { h, gate } = await withLedger({ sending_queue: { enabled: true, storage: 'wal', directory: dir, num_consumers: 4 } }, d.send);
+    gate.cap = 0; // no memory headroom: only progress (one record in delivery) is allowed
+    const reqs = [logs(200, 'a'), logs(200, 'b'), logs(200, 'c')];
+    for (const p of reqs) await h.consume(p);
+    await until(() => d.sent.length === 1);
+    await sleep(100);
+    // Four consumers, three records waiting, but no room: one record is read back and delivered.
+    expect(d.sent.length).toBe(1);
+    expect(gate.held).toBeGreaterThanOrEqual(reqs[0]!.byteLength);
+    gate.cap = 2 ** 30; // the next check found room
+    d.releaseAll();
+    await until(() => d.sent.length === 3);
+    expect(gate.held).toBeGreaterThanOrEqual(reqs[1]!.byteLength + reqs[2]!.byteLength);
+    d.releaseAll();
+    await until(() => gate.held === 0);
+    expect(d.sent.map((p) => Buffer.from(p.bytes).equals(Buffer.from(reqs[d.sent.indexOf(p)]!.bytes)))).toEqual([true, true, true]);
   });
 });

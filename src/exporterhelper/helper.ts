@@ -24,6 +24,10 @@ import { Backoff } from './backoff.js';
 import type { ExporterHelperConfig, RetryConfig, SendingQueueConfig } from './config.js';
 import { DeadLetterFile, SIGNAL_CODE, SIGNAL_OF_CODE } from './dead-letter.js';
 import { registerQueueFill } from './fill.js';
+import { memoryLedgerOf } from '../core/memory-ledger.js';
+
+/** Most bytes one read of a WAL queue takes back for delivery (the WAL's own default). */
+const READ_BACK_MAX_BYTES = 16 * 2 ** 20;
 
 /** One attempt to hand a request to the downstream; rejects with RetryableError or PermanentError. */
 export type SendFn = (payload: Payload, signal: Signal) => Promise<void>;
@@ -54,6 +58,8 @@ const WARN_EVERY_MS = 5000;
 interface Entry {
   payload: Payload;
   items: number;
+  /** Bytes held in the service's memory ledger while queued and being delivered. */
+  bytes: number;
 }
 
 /** Item count for metrics; a request whose framing is broken counts 0 (sending it reports the fault). */
@@ -332,7 +338,9 @@ export class ExporterHelper {
   private enqueueMemory(payload: Payload): Promise<void> {
     const items = itemsOf(payload);
     if (this.memSize() >= this.capacity) return Promise.reject(this.refuseFull(payload, items, `${this.capacity} requests`));
-    const entry: Entry = { payload, items };
+    const entry: Entry = { payload, items, bytes: payload.byteLength };
+    // Acknowledged, the request leaves the admission gate's in-flight count, but the queue keeps its bytes.
+    memoryLedgerOf(this.tel)?.hold(entry.bytes);
     const taker = this.takers.pop();
     if (taker) taker(entry);
     else this.mem.push(entry);
@@ -368,6 +376,7 @@ export class ExporterHelper {
         this.log.error('sending queue consumer failed', { error: messageOf(err) });
       } finally {
         this.busy.delete(e);
+        memoryLedgerOf(this.tel)?.unhold(e.bytes);
       }
     }
   }
@@ -401,7 +410,19 @@ export class ExporterHelper {
       for (;;) {
         while (this.inflight.size >= n && !this.stopping) await new Promise<void>((r) => (this.slotWaiter = r));
         if (this.stopping) return;
-        const recs = await wal.next(n - this.inflight.size);
+        // Records read back are memory the service holds: with a memory limit, read no more than the room
+        // left under it (at least one record when none is being delivered, so the queue always drains).
+        const ledger = memoryLedgerOf(this.tel);
+        let maxBytes = READ_BACK_MAX_BYTES;
+        if (ledger) {
+          const room = ledger.room();
+          if (room <= 0 && this.inflight.size > 0) {
+            await new Promise<void>((r) => (this.slotWaiter = r));
+            continue;
+          }
+          maxBytes = Math.max(1, Math.min(room, READ_BACK_MAX_BYTES));
+        }
+        const recs = await wal.next(n - this.inflight.size, maxBytes);
         // Records read after the stop began stay unacknowledged: the next start sends them.
         if (recs.length === 0 || this.stopping) return;
         for (const rec of recs) {
@@ -412,9 +433,15 @@ export class ExporterHelper {
             wal.ack(rec.sequence);
             continue;
           }
-          // Copy: record data is a view into the WAL's read buffer, and a delivery may hold it for long.
-          const payload = new Payload(signal, Buffer.from(rec.data));
+          // Record data is a view into the WAL's read buffer. A record that fills most of it (a large one is
+          // read into a buffer of its own) is used as it is; a small one is copied, so that a delivery held
+          // for long does not keep a whole read chunk alive.
+          const data = rec.data.byteLength * 2 >= rec.data.buffer.byteLength ? rec.data : Buffer.from(rec.data);
+          const payload = new Payload(signal, data);
+          const held = data === rec.data ? data.buffer.byteLength : data.byteLength;
+          ledger?.hold(held);
           const task: Promise<void> = this.deliverRecord(wal, rec.sequence, payload).finally(() => {
+            ledger?.unhold(held);
             this.inflight.delete(task);
             const w = this.slotWaiter;
             this.slotWaiter = undefined;
@@ -518,6 +545,7 @@ export class ExporterHelper {
     };
     for (let i = this.memHead; i < this.mem.length; i++) note(this.mem[i]!);
     for (const e of this.busy) note(e);
+    memoryLedgerOf(this.tel)?.unhold(this.mem.slice(this.memHead).reduce((sum, e) => sum + (e?.bytes ?? 0), 0));
     this.mem = [];
     this.memHead = 0;
     this.log.error('sending queue was not drained before the shutdown deadline; these requests are lost', { deadline_ms: this.drainTimeoutMs, lost });

@@ -1,27 +1,44 @@
 /**
  * The admission gate: the reflex half of somatic sensing. A receiver asks it, before reading a body,
- * whether `bytes` more request bytes fit; the answer is one comparison of a local counter against a cap
- * the ambient controller recomputes on every check (no syscall, allocation or lock per request).
+ * whether `bytes` more request bytes fit; the answer is a comparison of local counters against a cap the
+ * ambient controller recomputes on every check (no syscall, allocation or lock per request).
  *
- * The cap is min(in-flight budget, what was in flight at the last check + memory headroom seen at that
- * check): bytes admitted since the check are exactly what the RSS reading did not yet include, so a burst
- * between two checks cannot take the process past its memory limit.
+ * Two bounds:
+ *  - the in-flight budget: request bytes admitted and not yet answered;
+ *  - memory: `cap` = what was in flight and held at the last check + the memory headroom seen then (RSS
+ *    against admit_memory_ratio x the limit). Bytes admitted or held since the check are exactly what that
+ *    RSS reading did not include, so they count against the cap, and a burst between two checks cannot
+ *    take the process past its memory limit.
+ * A request may reuse the room a released one left (its body is garbage V8 collects young; the margin
+ * covers the lag). Memory taken for the service's own deferrable work (`room()`, e.g. a queue reading back
+ * what requests just wrote) may not: bytes released or unheld since the check count against it until the
+ * next RSS reading says whether they were freed. Before that rule, a WAL queue read back the records as
+ * fast as requests wrote them, beside their uncollected bodies, and took RSS ~10 % past a 128 MiB limit.
+ * "Held" is memory the service keeps outside requests (an exporter's memory queue, WAL records read back
+ * for delivery): the gate is the service's MemoryLedger (src/core/memory-ledger.ts).
  *
- * Progress: the cap keeps a margin (admit_memory_ratio) for bursts between checks. When memory held by
- * something other than requests (a queue, retained garbage) leaves no headroom under that margin, a
- * request is still let in alone, with nothing else in flight, if it fits in the memory left under the
- * limit itself (`soloRoom`). Without that, retained memory would refuse every client until it fell.
+ * Progress: the cap keeps a margin (admit_memory_ratio) for what the counters cannot see (copies, GC
+ * lag). When memory held for other reasons (a queue, garbage, allocator caches) leaves no headroom under
+ * that margin, a request is still let in alone, with nothing else in flight, if it fits in the memory
+ * left under the limit itself (`soloRoom`). Without that, retained memory would refuse every client until
+ * it fell.
  */
-export class AdmissionGate {
+import type { MemoryLedger } from '../core/memory-ledger.js';
+
+export class AdmissionGate implements MemoryLedger {
   /** Request bytes admitted and not yet answered (plus replayed debt in flight). */
   inFlight = 0;
+  /** Bytes the service holds outside requests (exporter queues; see src/core/memory-ledger.ts). */
+  held = 0;
+  /** Bytes released or unheld since the last check: not known to be freed until RSS is read again (room()). */
+  freedSinceCheck = 0;
   /** Bytes admitted by tryAcquire since start: the intake the controller turns into a rate. */
   admittedTotal = 0;
   /** Bytes released since start: the drain rate behind Retry-After estimates. */
   releasedTotal = 0;
   /** Requests refused by the gate since start. */
   refusedTotal = 0;
-  /** Recomputed by the controller; starts at the budget. */
+  /** Memory cap for in flight + held; recomputed by the controller, starts at the budget. */
   cap: number;
   /** Drain rate in bytes/s (EWMA), kept by the controller. */
   drainRate = 0;
@@ -33,25 +50,25 @@ export class AdmissionGate {
     this.soloRoom = budget;
   }
 
-  /** Admits `bytes` if they fit under the cap; the caller must release the same amount when answered. */
+  /** Admits `bytes` if they fit; the caller must release the same amount when answered. */
   tryAcquire(bytes: number): boolean {
     return this.tryGrow(0, bytes);
   }
 
   /**
-   * Admits `bytes` more for a request that already holds `held` (a compressed or chunked body that grew
-   * past what it was charged while being read), if they fit under the cap. The caller releases held +
-   * bytes when answered; on refusal it still holds `held`.
+   * Admits `bytes` more for a request that already holds `own` (a compressed or chunked body that grew
+   * past what it was charged while being read), if they fit. The caller releases own + bytes when
+   * answered; on refusal it still holds `own`.
    */
-  tryGrow(held: number, bytes: number): boolean {
+  tryGrow(own: number, bytes: number): boolean {
     const after = this.inFlight + bytes;
-    if (after > this.cap) {
+    if (after > this.budget || after + this.held > this.cap) {
       // Alone (nothing else in flight) a request may use the margin, if it fits under the limit itself.
       // One larger than the whole budget would never fit: it is let in alone when memory has full
       // headroom, so a request within the receiver's size limit is never refused forever.
-      const alone = this.inFlight === held;
-      const total = held + bytes;
-      if (!(alone && (total <= this.soloRoom || (total > this.budget && this.cap >= this.budget)))) {
+      const alone = this.inFlight === own;
+      const total = own + bytes;
+      if (!(alone && (total <= this.soloRoom || (total > this.budget && this.cap - this.held - own >= this.budget)))) {
         this.refusedTotal++;
         return false;
       }
@@ -70,7 +87,22 @@ export class AdmissionGate {
   release(bytes: number): void {
     this.inFlight -= bytes;
     this.releasedTotal += bytes;
+    this.freedSinceCheck += bytes;
     if (this.inFlight < 0) this.inFlight = 0;
+  }
+
+  /** Room for the service's own deferrable memory (MemoryLedger): what is freed since the check does not count as room yet. */
+  room(): number {
+    return Math.max(0, this.cap - this.inFlight - this.held - this.freedSinceCheck);
+  }
+
+  hold(bytes: number): void {
+    this.held += bytes;
+  }
+
+  unhold(bytes: number): void {
+    this.held = Math.max(0, this.held - bytes);
+    this.freedSinceCheck += bytes;
   }
 
   /** How long a refused client should wait: the time to drain what is in flight, 1..30 s. */
@@ -83,7 +115,7 @@ export class AdmissionGate {
   refusalMessage(bytes: number): string {
     return (
       `gateway under memory pressure: a request of ${bytes} bytes does not fit beside the ${this.inFlight} bytes in flight ` +
-      `(admission cap ${Math.floor(this.cap)} bytes, from the somatic processor's memory_limit_mib); retry after the delay given`
+      `and ${this.held} held (memory cap ${Math.floor(this.cap)} bytes until the next check, from the somatic processor's memory_limit_mib); retry after the delay given`
     );
   }
 }

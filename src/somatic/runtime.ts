@@ -22,6 +22,7 @@ import { queueFillRatios } from '../exporterhelper/fill.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { AdmissionGate } from './gate.js';
+import { setMemoryLedger } from '../core/memory-ledger.js';
 import {
   MemorySensors,
   SENSOR_NAMES,
@@ -229,7 +230,8 @@ export class SomaticRuntime {
       registers,
     });
     new Gauge({ name: 'gophership_somatic_inflight_bytes', help: 'Request bytes admitted and not yet answered', registers, collect() { this.set(self.gate.inFlight); } });
-    new Gauge({ name: 'gophership_somatic_admission_cap_bytes', help: 'In-flight bytes the admission gate currently allows', registers, collect() { this.set(self.gate.cap); } });
+    new Gauge({ name: 'gophership_somatic_held_bytes', help: 'Bytes the service holds outside requests in flight (exporter queues in memory, WAL records read back for delivery), counted by the admission gate', registers, collect() { this.set(self.gate.held); } });
+    new Gauge({ name: 'gophership_somatic_admission_cap_bytes', help: 'Bytes in flight and held the admission gate allows until the next check (the in-flight budget applies besides)', registers, collect() { this.set(self.gate.cap); } });
     new Gauge({ name: 'gophership_somatic_refused_requests', help: 'Requests the admission gate refused before reading their body', registers, collect() { this.set(self.gate.refusedTotal); } });
   }
 
@@ -247,6 +249,7 @@ export class SomaticRuntime {
     }
     const rt = new SomaticRuntime(settings, telemetry, logger);
     runtimes.set(telemetry, rt);
+    setMemoryLedger(telemetry, rt.gate);
     return rt;
   }
 
@@ -281,6 +284,19 @@ export class SomaticRuntime {
       memory_limit_mib: this.settings.memoryLimitBytes / 2 ** 20,
       inflight_budget_mib: this.settings.inflightBudgetBytes / 2 ** 20,
     });
+    // The gateway's own resident memory (code, heaps, sockets) is not room for data. A limit that leaves
+    // little above it makes the gate refuse large requests and slows intake to one request at a time.
+    const rss = process.memoryUsage.rss();
+    const limit = this.settings.memoryLimitBytes;
+    const room = limit * this.settings.admitMemoryRatio - rss;
+    if (room < limit / 4) {
+      this.logger.warn(
+        `memory_limit_mib ${Math.round(limit / 2 ** 20)} leaves ${Math.max(0, Math.round(room / 2 ** 20))} MiB for requests, batches and queues above the gateway's own ` +
+          `${Math.round(rss / 2 ** 20)} MiB resident at start; the admission gate will refuse requests that do not fit there. Raise memory_limit_mib ` +
+          `in the somatic processor to at least ${Math.ceil((2 * rss) / 2 ** 20)} (twice the resident memory at start)`,
+        { rss_mib: Math.round(rss / 2 ** 20) },
+      );
+    }
   }
 
   release(): void {
@@ -343,9 +359,10 @@ export class SomaticRuntime {
     }
     this.pressure = pressure;
 
-    // The gate's cap: what was in flight now plus the memory headroom now (see gate.ts).
+    // The gate's cap: what is in flight and held now plus the memory headroom now (see gate.ts).
     const headroom = this.settings.memoryLimitBytes * this.settings.admitMemoryRatio - this.memory.rssBytes;
-    gate.cap = Math.min(gate.budget, gate.inFlight + Math.max(0, headroom));
+    gate.cap = gate.inFlight + gate.held + Math.max(0, headroom);
+    gate.freedSinceCheck = 0;
     // Half the room under the limit: a request costs more than its bytes once read and parsed.
     gate.soloRoom = Math.max(0, this.settings.memoryLimitBytes - this.memory.rssBytes) / 2;
 
@@ -418,6 +435,7 @@ export class SomaticRuntime {
   /** For tests: drop the runtime of a service. */
   static forget(telemetry: Telemetry): void {
     runtimes.delete(telemetry);
+    setMemoryLedger(telemetry, undefined);
   }
 
   get telemetryRegistry(): Telemetry {

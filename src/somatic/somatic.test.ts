@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../telemetry/logger.js';
+import { Logger, silentLogger } from '../telemetry/logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { AdmissionGate } from './gate.js';
 import { DEFAULT_THRESHOLDS, SomaticRuntime, type SomaticSettings } from './runtime.js';
@@ -206,6 +206,27 @@ describe('admission gate', () => {
     expect(g.releasedTotal).toBe(1600);
   });
 
+  it('counts bytes held beside requests; deferrable memory gets no room from what was freed since the check', () => {
+    const g = new AdmissionGate(1000);
+    g.cap = 1000;
+    g.soloRoom = 0; // as a check finding no memory left under the limit would set it
+    g.hold(300); // a queue holds 300 bytes: requests get the rest
+    expect(g.tryAcquire(800)).toBe(false);
+    expect(g.tryAcquire(600)).toBe(true);
+    expect(g.room()).toBe(100);
+    g.release(600);
+    // A request may reuse the released room; the service's own deferrable work (a queue reading back) may
+    // not until the next check has read RSS again.
+    expect(g.room()).toBe(100);
+    expect(g.tryAcquire(650)).toBe(true);
+    g.release(650);
+    g.unhold(300);
+    expect(g.held).toBe(0);
+    expect(g.room()).toBe(0);
+    g.freedSinceCheck = 0; // what the controller's check does
+    expect(g.room()).toBe(1000);
+  });
+
   it('lets a request larger than the whole budget in alone, only with full headroom', () => {
     const g = new AdmissionGate(1000);
     expect(g.tryAcquire(5000)).toBe(true);
@@ -229,6 +250,39 @@ describe('admission gate', () => {
       rt.release();
       telemetry.close();
     }
+  });
+
+  it('the controller counts bytes held in the cap and forgets what was freed once it has read RSS again', () => {
+    const telemetry = new Telemetry();
+    const rt = new SomaticRuntime(settings({ memoryLimitBytes: 64 * 2 ** 30, inflightBudgetBytes: 2 ** 30 }), telemetry, silentLogger);
+    rt.gate.hold(5000);
+    rt.gate.unhold(2000);
+    expect(rt.gate.freedSinceCheck).toBe(2000);
+    rt.check();
+    expect(rt.gate.freedSinceCheck).toBe(0);
+    expect(rt.gate.cap).toBeGreaterThan(3000); // held bytes are inside the cap, not taken from the headroom
+    expect(rt.gate.room()).toBe(rt.gate.cap - 3000);
+    rt.release();
+    telemetry.close();
+  });
+
+  it('warns at start when memory_limit_mib leaves little above the resident memory, naming the key and a value', () => {
+    const lines: string[] = [];
+    const logger = new Logger('info', {}, { write: (l) => void lines.push(l) });
+    const telemetry = new Telemetry();
+    const rt = new SomaticRuntime(settings({ memoryLimitBytes: process.memoryUsage.rss() * 1.2, admitMemoryRatio: 0.9 }), telemetry, logger);
+    rt.acquire();
+    rt.release();
+    const warn = lines.map((l) => JSON.parse(l) as { level: string; msg: string }).find((l) => l.level === 'warn');
+    expect(warn?.msg).toMatch(/memory_limit_mib \d+ leaves \d+ MiB .* Raise memory_limit_mib in the somatic processor to at least \d+/);
+    telemetry.close();
+    const quiet: string[] = [];
+    const telemetry2 = new Telemetry();
+    const rt2 = new SomaticRuntime(settings({ memoryLimitBytes: 64 * 2 ** 30 }), telemetry2, new Logger('info', {}, { write: (l) => void quiet.push(l) }));
+    rt2.acquire();
+    rt2.release();
+    expect(quiet.some((l) => l.includes('"warn"'))).toBe(false);
+    telemetry2.close();
   });
 
   it('the controller lowers the cap to the memory headroom', () => {
