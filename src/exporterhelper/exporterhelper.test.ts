@@ -313,6 +313,19 @@ describe('sending queue', () => {
     expect(queueFillRatios()).toBeGreaterThan(0.5);
   });
 
+  it('wal: a request or batch larger than the whole budget is refused for good, naming the keys that size it', async () => {
+    const dir = await tempDir();
+    const { h } = await helper({ sending_queue: { storage: 'wal', directory: dir, max_size_mib: 1 } }, async () => {});
+    const big = makeLogsRequest(1, 30_000, 'big'); // ~1.3 MB
+    const one = await h.consume(new Payload('logs', big)).catch((e: unknown) => e);
+    expect(one).toBeInstanceOf(PermanentError);
+    expect((one as Error).message).toMatch(/exporter otlphttp\/test: sending_queue: a request of \d+ bytes is larger than the WAL queue's whole disk budget \(sending_queue.max_size_mib 1\).*raise max_size_mib$/);
+    const parts = ['a', 'b', 'c'].map((tag) => makeLogsRequest(1, 10_000, tag));
+    const batch = await h.consume(Payload.fromParts('logs', parts)).catch((e: unknown) => e);
+    expect(batch).toBeInstanceOf(PermanentError);
+    expect((batch as Error).message).toMatch(/a batch of 3 requests \(\d+ bytes\) is larger .* raise max_size_mib, or lower the batch processor's send_batch_size/);
+  });
+
   it('memory: shutdown drains what is queued; past the drain deadline the rest is logged as lost with counts', async () => {
     const sent: number[] = [];
     const a = await helper({ sending_queue: { num_consumers: 2 } }, async (p) => {

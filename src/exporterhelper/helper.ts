@@ -386,6 +386,7 @@ export class ExporterHelper {
 
   private async enqueueWal(payload: Payload): Promise<void> {
     const wal = this.wal!;
+    const requests = payload.chunks().length; // before `bytes` joins a batch's requests
     const items = itemsOf(payload);
     if (wal.stats().pendingRecords + this.appending >= this.capacity) throw this.refuseFull(payload, items, `${this.capacity} requests`);
     this.appending++;
@@ -393,7 +394,15 @@ export class ExporterHelper {
       await wal.append(payload.bytes, SIGNAL_CODE[payload.signal]);
     } catch (err) {
       this.tel.exporterEnqueueFailed[payload.signal].inc(this.labels, items);
-      if (err instanceof PermanentError) throw new PermanentError(`exporter ${this.id}: sending queue: ${err.message}`, { cause: err });
+      if (err instanceof PermanentError) {
+        // Only a record larger than the whole budget is refused for good: name the config keys that set it.
+        const what = requests > 1 ? `a batch of ${requests} requests (${payload.byteLength} bytes)` : `a request of ${payload.byteLength} bytes`;
+        const batch = requests > 1 ? ", or lower the batch processor's send_batch_size (a batch is sent once it holds that many items)" : '';
+        throw new PermanentError(
+          `exporter ${this.id}: sending_queue: ${what} is larger than the WAL queue's whole disk budget (sending_queue.max_size_mib ${this.queue.max_size_mib}) and can never be queued; raise max_size_mib${batch}`,
+          { cause: err },
+        );
+      }
       throw new RetryableError(`exporter ${this.id}: sending queue (storage wal, max_size_mib ${this.queue.max_size_mib}): ${messageOf(err)}`, {
         retryAfterMs: this.retryAfterEstimate(),
         cause: err,

@@ -1,9 +1,10 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../core/errors.js';
 import { metaNumber, WriteAheadLog, type FsyncPolicy, type WalOptions } from './index.js';
+import { Logger } from '../telemetry/logger.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -345,5 +346,27 @@ describe('WriteAheadLog', () => {
     expect(new Set(seqs).size).toBe(2000);
     expect(Date.now() - t0).toBeLessThan(2000);
     await wal.close();
+  });
+});
+
+describe('the directory lock', () => {
+  it('takes over a LOCK written on another host (with a warning naming the holder) or unreadable, and writes its own', async () => {
+    const lines: string[] = [];
+    const logger = new Logger('info', {}, { write: (l) => void lines.push(l) });
+    const lock = join(dir, 'LOCK');
+    await writeFile(lock, '4242@some-other-host\n');
+    const wal = await openWal({ logger });
+    expect((await readFile(lock, 'utf8')).trim()).toBe(`${process.pid}@${hostname()}`);
+    const warn = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 'warn');
+    expect(warn).toMatchObject({ msg: expect.stringMatching(/locked by a process on another host/), holder: '4242@some-other-host' });
+    await wal.append(rec(1));
+    await wal.close();
+    // Closing releases the lock; a lock file that names nobody is taken over too.
+    await expect(stat(lock)).rejects.toThrow();
+    await writeFile(lock, 'not a holder\n');
+    const again = await openWal();
+    expect((await readFile(lock, 'utf8')).trim()).toBe(`${process.pid}@${hostname()}`);
+    expect(again.stats().pendingRecords).toBe(1);
+    await again.close();
   });
 });
