@@ -18,7 +18,7 @@ export const somaticProcessorConfig = s.refine(
       .describe('Request bytes admitted and not yet answered, at most (0 = a quarter of memory_limit_mib); a request that does not fit is refused before its body is read'),
     admit_memory_ratio: s.number(0.1, 1).default(0.9).describe('The admission gate refuses requests that would take RSS past this share of memory_limit_mib'),
     check_interval: s.duration().default(100).describe('How often the sensors are read and the zone recomputed'),
-    min_dwell: s.duration().default(2000).describe('Shortest stay in a zone before it may fall to a lower one (rising is never delayed)'),
+    min_dwell: s.duration().default(2000).describe('Shortest stay in a zone before it may fall to a lower one (rising is never delayed); doubled, up to 16x, after each fall the zone came straight back from'),
     leave_ratio: s.number(0.05, 1).default(0.8).describe('A sensor lets a zone go only below enter threshold x leave_ratio (hysteresis)'),
     fall_intake_ratio: s
       .number(0.05, 1)

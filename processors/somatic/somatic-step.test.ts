@@ -17,9 +17,12 @@ import { runLoadgen, type LoadgenResult } from '../../src/tools/loadgen/index.js
 import { startSink, type Sink } from '../../src/tools/sink/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-// Headroom above the ~240-300 MiB this overload peaks at on 2 busy cores, so the admission gate (which
-// refuses past 0.9 x the limit) never has to: the test asserts no refusal while the WAL has room.
-const LIMIT_MIB = 400;
+// Headroom above the ~285-345 MiB this overload peaks at on 2 busy cores (it was ~240-300 before the
+// machine got busier), so the admission gate (which refuses past 0.9 x the limit) never has to: the test
+// asserts no refusal while the WAL has room. At 400 MiB, 4 runs in 12 failed, with the old code as with
+// the new: 100 requests refused near 0.9 x the limit, or RSS left at 0.88 of it after the load, holding
+// Yellow through the RSS sensor (enter 0.85).
+const LIMIT_MIB = 512;
 
 let child: ChildProcess | undefined;
 let sink: Sink | undefined;

@@ -9,7 +9,7 @@
  *    next zone's enter threshold on two checks in a row (memory safety is the gate's job, per request, so
  *    the zone can afford to ignore a single spike);
  *  - it falls one step only when every sensor is below the current zone's leave threshold, the zone has
- *    been held for min_dwell, and the intake rate is below what the lower zone was seen to saturate at
+ *    been held for min_dwell (longer after falls that did not hold: `dwellFactor`), and the intake rate is below what the lower zone was seen to saturate at
  *    (the "intake ceiling" remembered when the zone last rose out of it). That last rule keeps a steady
  *    overload in the zone that copes with it: the cheap zone makes its own sensors look calm, and without
  *    the memory of the ceiling the zone would fall, choke and rise again in a loop. The ceiling creeps up
@@ -86,6 +86,10 @@ const STALL_COLLECT_INTERVAL_MS = 1000;
 
 /** The ceiling rises this much per second while the sensors say the lower zone would do. */
 const CEILING_CREEP_PER_SEC = 0.02;
+/** Most the dwell grows to (x min_dwell) after falls that did not hold (see `dwellFactor`). */
+const MAX_DWELL_FACTOR = 16;
+/** A fall that held this many min_dwells was a calm spell: the next rise starts from min_dwell again. */
+const CALM_DWELLS = 10;
 /** Time constant of the intake and drain rate averages. */
 const RATE_TAU_MS = 1000;
 
@@ -148,6 +152,14 @@ export class SomaticRuntime {
   private users = 0;
   private tickNo = 0;
   private enteredAt = Date.now();
+  /**
+   * min_dwell is multiplied by this. A fall the zone returns from within the dwell (the lower zone choked
+   * again at once) doubles it, up to MAX_DWELL_FACTOR; a fall that held longer halves it, and one that
+   * held CALM_DWELLS x min_dwell resets it. Noisy intake, or a zone that copes worse than the one below it (Red bound by a slow disk,
+   * slower than Yellow), otherwise makes a steady overload flap between two zones every min_dwell.
+   */
+  private dwellFactor = 1;
+  private lastFallAt = -Infinity;
   private lastTick = 0;
   private lastAdmitted = 0;
   private lastReleased = 0;
@@ -390,12 +402,17 @@ export class SomaticRuntime {
         // clients sent, and a ceiling at it would hold the zone long after the downstream came back.
         const fromDownstream = enterCause === 'exporter_queue' || enterCause === 'wal';
         this.ceilings[zone] = this.intakeRate > 1 && !fromDownstream ? this.intakeRate : Infinity;
+        const dwell = this.settings.minDwellMs * this.dwellFactor;
+        const held = now - this.lastFallAt;
+        if (held < dwell) this.dwellFactor = Math.min(MAX_DWELL_FACTOR, this.dwellFactor * 2);
+        else this.dwellFactor = held >= CALM_DWELLS * this.settings.minDwellMs ? 1 : Math.max(1, this.dwellFactor / 2);
         this.transition((zone + 1) as Zone, enterCause, this.values[enterCause], now);
       } else if (zone > GREEN && hold < zone) {
         const lower = (zone - 1) as Zone;
         const ceiling = this.ceilings[lower]!;
-        if (now - this.enteredAt >= this.settings.minDwellMs) {
+        if (now - this.enteredAt >= this.settings.minDwellMs * this.dwellFactor) {
           if (this.intakeRate < ceiling * this.settings.fallIntakeRatio) {
+            this.lastFallAt = now;
             this.transition(lower, top, this.values[top], now);
           } else if (Number.isFinite(ceiling)) {
             this.ceilings[lower] = ceiling * (1 + (CEILING_CREEP_PER_SEC * dt) / 1000);

@@ -89,7 +89,8 @@ describe('zone controller', () => {
     rt.check((now += 100));
     // 3 s have passed since entering Yellow: the dwell is over, so it falls at once.
     expect(rt.zone).toBe(GREEN);
-    // Rise again and try to fall within the dwell: it must wait.
+    // Rise again at once and try to fall within the dwell: it must wait, and since the fall did not hold
+    // (the zone came back within the dwell), the dwell is now twice min_dwell.
     reading.v = 0.6;
     rt.check((now += 50));
     rt.check((now += 50));
@@ -97,11 +98,43 @@ describe('zone controller', () => {
     reading.v = 0;
     rt.check((now += 500));
     expect(rt.zone).toBe(YELLOW);
-    rt.check((now += 400));
+    rt.check((now += 600)); // 1100 ms after entering: one min_dwell is not enough any more
     expect(rt.zone).toBe(YELLOW);
-    rt.check((now += 200)); // 1100 ms after entering
+    rt.check((now += 1000)); // 2100 ms
     expect(rt.zone).toBe(GREEN);
     expect(entered).toBeGreaterThan(0);
+    telemetry.close();
+  });
+
+  it('a zone that keeps coming back right after it fell waits longer each time (dwell doubles up to 16x), and a fall that holds shortens it again', () => {
+    // The lower zone chokes at once (the reading is high there) and the upper one calms it: a steady
+    // overload on a zone that copes no better than the one below, or noisy intake. With a fixed dwell the
+    // zone would flap every ~1.2 s.
+    const { rt, reading, telemetry } = fakeRuntime();
+    let now = 1_000_000;
+    const falls: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      reading.v = rt.zone === GREEN ? 0.6 : 0;
+      const before = rt.zone;
+      rt.check((now += 100));
+      if (rt.zone < before) falls.push(now);
+    }
+    // 30 s: falls after dwells of 1, 2, 4, 8 and 16 s (plus the rises), not ~25.
+    expect(falls.length).toBeLessThanOrEqual(5);
+    const gaps = falls.slice(1).map((t, k) => t - falls[k]!);
+    for (let k = 1; k < gaps.length; k++) expect(gaps[k]!).toBeGreaterThan(gaps[k - 1]!);
+    // The overload ends: the zone falls after the (long) dwell and stays in Green...
+    reading.v = 0;
+    for (let i = 0; i < 200; i++) rt.check((now += 100));
+    expect(rt.zone).toBe(GREEN);
+    // ...and a later, separate rise is held for min_dwell again, not the long dwell.
+    reading.v = 0.6;
+    rt.check((now += 100));
+    rt.check((now += 100));
+    expect(rt.zone).toBe(YELLOW);
+    reading.v = 0;
+    for (let i = 0; i < 11; i++) rt.check((now += 100));
+    expect(rt.zone).toBe(GREEN);
     telemetry.close();
   });
 
