@@ -421,3 +421,36 @@ describe('memory held by the queues counts against the memory limit (the somatic
     expect(d.sent.map((p) => Buffer.from(p.bytes).equals(Buffer.from(reqs[d.sent.indexOf(p)]!.bytes)))).toEqual([true, true, true]);
   });
 });
+
+describe('review: WAL queue read-back under a memory ledger', () => {
+  it('a record stuck in delivery does not keep the queue from reading once the room is back', async () => {
+    const dir = await tempDir();
+    const settings = testSettings('otlphttp/stuck');
+    const gate = new AdmissionGate(2 ** 30);
+    setMemoryLedger(settings.telemetry, gate);
+    const sent: string[] = [];
+    const waiting: (() => void)[] = [];
+    // The first record is held by the downstream (a long retry, a slow answer); the others go through.
+    const send: SendFn = (p) => {
+      const tag = Buffer.from(p.bytes).includes('first') ? 'first' : 'other';
+      sent.push(tag);
+      return tag === 'first' ? new Promise<void>((r) => waiting.push(r)) : Promise.resolve();
+    };
+    const h = new ExporterHelper(settings, config({ sending_queue: { enabled: true, storage: 'wal', directory: dir, num_consumers: 4 } }), send, {});
+    await h.start();
+    cleanups.push(async () => {
+      waiting.splice(0).forEach((r) => r());
+      await h.shutdown();
+      setMemoryLedger(settings.telemetry, undefined);
+      settings.telemetry.close();
+    });
+    gate.cap = 0; // a moment without room (e.g. requests released since the check)
+    await h.consume(logs(20, 'first'));
+    await until(() => sent.length === 1);
+    await sleep(20); // the dispatcher found no room with one record in delivery
+    gate.cap = 2 ** 30; // the next check found room
+    await h.consume(logs(20, 'other'));
+    await h.consume(logs(20, 'other'));
+    await until(() => sent.length === 3, 2000);
+  });
+});

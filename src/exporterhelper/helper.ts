@@ -28,6 +28,11 @@ import { memoryLedgerOf } from '../core/memory-ledger.js';
 
 /** Most bytes one read of a WAL queue takes back for delivery (the WAL's own default). */
 const READ_BACK_MAX_BYTES = 16 * 2 ** 20;
+/**
+ * With no room, how soon a WAL queue looks again even if no delivery ended: room comes back at the
+ * ledger's next check (the somatic default check_interval), and a delivery may be retried for long.
+ */
+const ROOM_POLL_MS = 100;
 
 /** One attempt to hand a request to the downstream; rejects with RetryableError or PermanentError. */
 export type SendFn = (payload: Payload, signal: Signal) => Promise<void>;
@@ -426,7 +431,16 @@ export class ExporterHelper {
         if (ledger) {
           const room = ledger.room();
           if (room <= 0 && this.inflight.size > 0) {
-            await new Promise<void>((r) => (this.slotWaiter = r));
+            // Wait for a delivery to end or for the room to come back, whichever is first: a record
+            // retried for long must not keep the other consumers idle once there is room again.
+            await new Promise<void>((r) => {
+              const wake = (): void => {
+                clearTimeout(timer);
+                r();
+              };
+              const timer = setTimeout(wake, ROOM_POLL_MS);
+              this.slotWaiter = wake;
+            });
             continue;
           }
           maxBytes = Math.max(1, Math.min(room, READ_BACK_MAX_BYTES));
