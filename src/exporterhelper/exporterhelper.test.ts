@@ -454,3 +454,35 @@ describe('review: WAL queue read-back under a memory ledger', () => {
     await until(() => sent.length === 3, 2000);
   });
 });
+
+describe('review: lone requests and a memory queue', () => {
+  it('requests let in alone do not pile up in a memory queue past the room left under the limit', async () => {
+    const settings = testSettings('otlphttp/alone');
+    const gate = new AdmissionGate(2 ** 30);
+    setMemoryLedger(settings.telemetry, gate);
+    const waiting: (() => void)[] = [];
+    const h = new ExporterHelper(settings, config({ sending_queue: { enabled: true, storage: 'memory', num_consumers: 1 } }), () => new Promise<void>((r) => waiting.push(r)), {});
+    await h.start();
+    cleanups.push(async () => {
+      const t = setInterval(() => waiting.splice(0).forEach((r) => r()), 5);
+      await h.shutdown();
+      clearInterval(t);
+      setMemoryLedger(settings.telemetry, undefined);
+      settings.telemetry.close();
+    });
+    const p = logs(200, 'x');
+    // As a check finding RSS over the admission margin sets it: no cap, room for ~4 requests under the limit.
+    gate.cap = 0;
+    gate.soloRoom = 4 * p.byteLength;
+    let admitted = 0;
+    for (let i = 0; i < 50; i++) {
+      if (!gate.tryAcquire(p.byteLength)) continue;
+      admitted++;
+      await h.consume(logs(200, 'x')); // acknowledged: the queue holds it
+      gate.release(p.byteLength); // the receiver answered
+    }
+    // Before the next check, what the queue holds is new memory the RSS reading did not see.
+    expect(gate.held).toBeLessThanOrEqual(4 * p.byteLength);
+    expect(admitted).toBeLessThanOrEqual(4);
+  });
+});

@@ -98,6 +98,9 @@ export class AdmissionGate implements MemoryLedger {
 
   hold(bytes: number): void {
     this.held += bytes;
+    // Held since the check, the bytes take memory the RSS reading behind soloRoom did not see: a lone
+    // request may not have it too (requests let in alone one after another would each be queued beside it).
+    this.soloRoom = Math.max(0, this.soloRoom - bytes);
   }
 
   unhold(bytes: number): void {
