@@ -404,8 +404,10 @@ export class SomaticRuntime {
         this.ceilings[zone] = this.intakeRate > 1 && !fromDownstream ? this.intakeRate : Infinity;
         const dwell = this.settings.minDwellMs * this.dwellFactor;
         const held = now - this.lastFallAt;
-        if (held < dwell) this.dwellFactor = Math.min(MAX_DWELL_FACTOR, this.dwellFactor * 2);
-        else this.dwellFactor = held >= CALM_DWELLS * this.settings.minDwellMs ? 1 : Math.max(1, this.dwellFactor / 2);
+        // The calm test comes first: with the dwell at 16x, a fall that held 10-16 min_dwells was calm too.
+        if (held >= CALM_DWELLS * this.settings.minDwellMs) this.dwellFactor = 1;
+        else if (held < dwell) this.dwellFactor = Math.min(MAX_DWELL_FACTOR, this.dwellFactor * 2);
+        else this.dwellFactor = Math.max(1, this.dwellFactor / 2);
         this.transition((zone + 1) as Zone, enterCause, this.values[enterCause], now);
       } else if (zone > GREEN && hold < zone) {
         const lower = (zone - 1) as Zone;
