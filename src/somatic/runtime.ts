@@ -300,12 +300,19 @@ export class SomaticRuntime {
     // little above it makes the gate refuse large requests and slows intake to one request at a time.
     const rss = process.memoryUsage.rss();
     const limit = this.settings.memoryLimitBytes;
-    const room = limit * this.settings.admitMemoryRatio - rss;
+    const ratio = this.settings.admitMemoryRatio;
+    const room = limit * ratio - rss;
     if (room < limit / 4) {
+      // The least limit that passes this check is rss / (ratio - 1/4); none does at a ratio of 1/4 or less.
+      const least = ratio > 0.25 ? Math.max(2 * rss, rss / (ratio - 0.25)) : undefined;
+      const advice =
+        least === undefined
+          ? `Raise admit_memory_ratio (${ratio}) in the somatic processor well above 0.25, and memory_limit_mib to at least ${Math.ceil((2 * rss) / 2 ** 20)}`
+          : `Raise memory_limit_mib in the somatic processor to at least ${Math.ceil(least / 2 ** 20)}` +
+            (least > 2 * rss ? ` (admit_memory_ratio ${ratio} keeps the rest as margin)` : ' (twice the resident memory at start)');
       this.logger.warn(
         `memory_limit_mib ${Math.round(limit / 2 ** 20)} leaves ${Math.max(0, Math.round(room / 2 ** 20))} MiB for requests, batches and queues above the gateway's own ` +
-          `${Math.round(rss / 2 ** 20)} MiB resident at start; the admission gate will refuse requests that do not fit there. Raise memory_limit_mib ` +
-          `in the somatic processor to at least ${Math.ceil((2 * rss) / 2 ** 20)} (twice the resident memory at start)`,
+          `${Math.round(rss / 2 ** 20)} MiB resident at start; the admission gate will refuse requests that do not fit there. ${advice}`,
         { rss_mib: Math.round(rss / 2 ** 20) },
       );
     }

@@ -421,3 +421,21 @@ describe('review: dwell backoff', () => {
     telemetry.close();
   });
 });
+
+describe('review: start warning', () => {
+  it('the memory_limit_mib the warning suggests does not warn again (admit_memory_ratio 0.5)', () => {
+    const warnings = (limit: number): string[] => {
+      const lines: string[] = [];
+      const telemetry = new Telemetry();
+      const rt = new SomaticRuntime(settings({ memoryLimitBytes: limit, admitMemoryRatio: 0.5 }), telemetry, new Logger('info', {}, { write: (l) => void lines.push(l) }));
+      rt.acquire();
+      rt.release();
+      telemetry.close();
+      return lines.map((l) => JSON.parse(l) as { level: string; msg: string }).filter((l) => l.level === 'warn').map((l) => l.msg);
+    };
+    const first = warnings(process.memoryUsage.rss() * 1.2);
+    const suggested = Number(/to at least (\d+)/.exec(first[0] ?? '')?.[1]);
+    expect(suggested).toBeGreaterThan(0);
+    expect(warnings(suggested * 2 ** 20 + 64 * 2 ** 20)).toEqual([]); // with 64 MiB to spare for RSS growth
+  });
+});
