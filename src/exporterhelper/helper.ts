@@ -425,9 +425,8 @@ export class ExporterHelper {
         while (this.inflight.size >= n && !this.stopping) await new Promise<void>((r) => (this.slotWaiter = r));
         if (this.stopping) return;
         // Records read back are memory the service holds: with a memory limit, read no more than the room
-        // left under it (at least one record when none is being delivered, so the queue always drains).
+        // left under it (at least one record when none is being delivered, so the queue never stops for lack of room).
         const ledger = memoryLedgerOf(this.tel);
-        let maxBytes = READ_BACK_MAX_BYTES;
         if (ledger) {
           const room = ledger.room();
           if (room <= 0 && this.inflight.size > 0) {
@@ -443,8 +442,9 @@ export class ExporterHelper {
             });
             continue;
           }
-          maxBytes = Math.max(1, Math.min(room, READ_BACK_MAX_BYTES));
         }
+        // The room is read again when the records are: next() may first wait for some to be written.
+        const maxBytes = ledger ? () => Math.max(1, Math.min(ledger.room(), READ_BACK_MAX_BYTES)) : READ_BACK_MAX_BYTES;
         const recs = await wal.next(n - this.inflight.size, maxBytes);
         // Records read after the stop began stay unacknowledged: the next start sends them.
         if (recs.length === 0 || this.stopping) return;

@@ -160,6 +160,7 @@ export class SomaticRuntime {
    */
   private dwellFactor = 1;
   private lastFallAt = -Infinity;
+  private lastFallFrom: Zone = GREEN;
   private lastTick = 0;
   private lastAdmitted = 0;
   private lastReleased = 0;
@@ -409,12 +410,16 @@ export class SomaticRuntime {
         // clients sent, and a ceiling at it would hold the zone long after the downstream came back.
         const fromDownstream = enterCause === 'exporter_queue' || enterCause === 'wal';
         this.ceilings[zone] = this.intakeRate > 1 && !fromDownstream ? this.intakeRate : Infinity;
-        const dwell = this.settings.minDwellMs * this.dwellFactor;
-        const held = now - this.lastFallAt;
-        // The calm test comes first: with the dwell at 16x, a fall that held 10-16 min_dwells was calm too.
-        if (held >= CALM_DWELLS * this.settings.minDwellMs) this.dwellFactor = 1;
-        else if (held < dwell) this.dwellFactor = Math.min(MAX_DWELL_FACTOR, this.dwellFactor * 2);
-        else this.dwellFactor = Math.max(1, this.dwellFactor / 2);
+        // Only a rise back into the zone the last fall left is a return; the next step up after it
+        // (Green -> Yellow -> Red at once) is not another one.
+        if (zone + 1 === this.lastFallFrom) {
+          const dwell = this.settings.minDwellMs * this.dwellFactor;
+          const held = now - this.lastFallAt;
+          // The calm test comes first: with the dwell at 16x, a fall that held 10-16 min_dwells was calm too.
+          if (held >= CALM_DWELLS * this.settings.minDwellMs) this.dwellFactor = 1;
+          else if (held < dwell) this.dwellFactor = Math.min(MAX_DWELL_FACTOR, this.dwellFactor * 2);
+          else this.dwellFactor = Math.max(1, this.dwellFactor / 2);
+        }
         this.transition((zone + 1) as Zone, enterCause, this.values[enterCause], now);
       } else if (zone > GREEN && hold < zone) {
         const lower = (zone - 1) as Zone;
@@ -422,6 +427,7 @@ export class SomaticRuntime {
         if (now - this.enteredAt >= this.settings.minDwellMs * this.dwellFactor) {
           if (this.intakeRate < ceiling * this.settings.fallIntakeRatio) {
             this.lastFallAt = now;
+            this.lastFallFrom = zone;
             this.transition(lower, top, this.values[top], now);
           } else if (Number.isFinite(ceiling)) {
             this.ceilings[lower] = ceiling * (1 + (CEILING_CREEP_PER_SEC * dt) / 1000);

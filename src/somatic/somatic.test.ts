@@ -187,6 +187,28 @@ describe('zone controller', () => {
     telemetry.close();
   });
 
+  it('only a rise back into the zone the last fall left counts as a return: Green -> Yellow -> Red at once doubles the dwell once', () => {
+    const { rt, reading, telemetry } = fakeRuntime();
+    let now = 1_000_000;
+    reading.v = 0.6;
+    rt.check((now += 100));
+    rt.check((now += 100));
+    expect(rt.zone).toBe(YELLOW);
+    reading.v = 0;
+    for (let i = 0; i < 11; i++) rt.check((now += 100));
+    expect(rt.zone).toBe(GREEN); // fell from Yellow
+    reading.v = 0.9; // straight back up, and on to Red
+    for (let i = 0; i < 4; i++) rt.check((now += 100));
+    expect(rt.zone).toBe(RED);
+    reading.v = 0;
+    const calm = now;
+    while (rt.zone !== GREEN && now - calm < 20_000) rt.check((now += 100));
+    // Red and then Yellow each held twice min_dwell (one return), not four times (8 s).
+    expect(now - calm).toBeGreaterThanOrEqual(4000);
+    expect(now - calm).toBeLessThan(5000);
+    telemetry.close();
+  });
+
   it('force_zone pins the zone whatever the sensors say', () => {
     const { rt, reading, telemetry } = fakeRuntime({ forceZone: RED });
     expect(rt.zone).toBe(RED);

@@ -634,11 +634,14 @@ export class WriteAheadLog {
     return p;
   }
 
-  /** Like `read`, but waits until at least one record is available. Returns [] only once closed. */
-  async next(maxRecords = 1024, maxBytes = 16 * MiB): Promise<WalRecord[]> {
+  /**
+   * Like `read`, but waits until at least one record is available. Returns [] only once closed.
+   * `maxBytes` may be a function, asked at each read: a limit that changes while this waits.
+   */
+  async next(maxRecords = 1024, maxBytes: number | (() => number) = 16 * MiB): Promise<WalRecord[]> {
     for (;;) {
       const gen = this.durableGen;
-      const recs = await this.read(maxRecords, maxBytes);
+      const recs = await this.read(maxRecords, typeof maxBytes === 'function' ? maxBytes() : maxBytes);
       if (recs.length > 0 || this.closed) return recs;
       if (gen !== this.durableGen) continue;
       await new Promise<void>((r) => this.waiters.push(r));
