@@ -425,7 +425,8 @@ export class ExporterHelper {
         while (this.inflight.size >= n && !this.stopping) await new Promise<void>((r) => (this.slotWaiter = r));
         if (this.stopping) return;
         // Records read back are memory the service holds: with a memory limit, read no more than the room
-        // left under it (at least one record when none is being delivered, so the queue never stops for lack of room).
+        // left under it (at least one record when none is being delivered: the queue never stops for lack
+        // of room).
         const ledger = memoryLedgerOf(this.tel);
         if (ledger) {
           const room = ledger.room();

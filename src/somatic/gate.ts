@@ -19,8 +19,8 @@
  *
  * Progress: the cap keeps a margin (admit_memory_ratio) for what the counters cannot see (copies, GC
  * lag). When memory held for other reasons (a queue, garbage, allocator caches) leaves no headroom under
- * that margin, a request is still let in alone, with nothing else in flight, if it fits in the memory
- * left under the limit itself (`soloRoom`). Without that, retained memory would refuse every client until
+ * that margin, a request is still let in alone, with nothing else in flight, if it fits in half the
+ * memory left under the limit itself (`soloRoom`, less what the queues took since the check). Without that, retained memory would refuse every client until
  * it fell.
  */
 import type { MemoryLedger } from '../core/memory-ledger.js';
@@ -118,7 +118,8 @@ export class AdmissionGate implements MemoryLedger {
   refusalMessage(bytes: number): string {
     return (
       `gateway under memory pressure: a request of ${bytes} bytes does not fit beside the ${this.inFlight} bytes in flight ` +
-      `and ${this.held} held (memory cap ${Math.floor(this.cap)} bytes until the next check, from the somatic processor's memory_limit_mib); retry after the delay given`
+      `(budget ${this.budget}: the somatic processor's inflight_budget_mib) and ${this.held} held by queues ` +
+      `(memory cap ${Math.floor(this.cap)} bytes until the next check, from its memory_limit_mib); retry after the delay given`
     );
   }
 }

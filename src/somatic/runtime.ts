@@ -9,8 +9,9 @@
  *    next zone's enter threshold on two checks in a row (memory safety is the gate's job, per request, so
  *    the zone can afford to ignore a single spike);
  *  - it falls one step only when every sensor is below the current zone's leave threshold, the zone has
- *    been held for min_dwell (longer after falls that did not hold: `dwellFactor`), and the intake rate is below what the lower zone was seen to saturate at
- *    (the "intake ceiling" remembered when the zone last rose out of it). That last rule keeps a steady
+ *    been held for min_dwell (longer after falls that did not hold: `dwellFactor`), and the intake rate
+ *    is below what the lower zone was seen to saturate at (the "intake ceiling" remembered when the zone
+ *    last rose out of it). That last rule keeps a steady
  *    overload in the zone that copes with it: the cheap zone makes its own sensors look calm, and without
  *    the memory of the ceiling the zone would fall, choke and rise again in a loop. The ceiling creeps up
  *    2 %/s while the sensors are calm, so a stale one is re-probed now and then.
@@ -155,8 +156,9 @@ export class SomaticRuntime {
   /**
    * min_dwell is multiplied by this. A fall the zone returns from within the dwell (the lower zone choked
    * again at once) doubles it, up to MAX_DWELL_FACTOR; a fall that held longer halves it, and one that
-   * held CALM_DWELLS x min_dwell resets it. Noisy intake, or a zone that copes worse than the one below it (Red bound by a slow disk,
-   * slower than Yellow), otherwise makes a steady overload flap between two zones every min_dwell.
+   * held CALM_DWELLS x min_dwell resets it. Noisy intake, or a zone that copes worse than the one below
+   * it (Red bound by a disk slower than Yellow's forwarding), otherwise makes a steady overload flap
+   * between two zones every min_dwell.
    */
   private dwellFactor = 1;
   private lastFallAt = -Infinity;

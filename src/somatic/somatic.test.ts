@@ -280,6 +280,10 @@ describe('admission gate', () => {
     expect(g.room()).toBe(0);
     g.freedSinceCheck = 0; // what the controller's check does
     expect(g.room()).toBe(1000);
+    // A refusal names both bounds and the keys that set them.
+    g.hold(900);
+    expect(g.tryAcquire(200)).toBe(false);
+    expect(g.refusalMessage(200)).toMatch(/request of 200 bytes .* 0 bytes in flight \(budget 1000: the somatic processor's inflight_budget_mib\) and 900 held by queues \(memory cap 1000 bytes until the next check, from its memory_limit_mib\)/);
   });
 
   it('lets a request larger than the whole budget in alone, only with full headroom', () => {
