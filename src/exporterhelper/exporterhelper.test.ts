@@ -31,12 +31,15 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-async function helper(raw: Record<string, unknown>, send: SendFn, opts: { drainTimeoutMs?: number; id?: string } = {}) {
+/** A started helper; `ledger` is the memory ledger (the somatic gate) its service has, set before start. */
+async function helper(raw: Record<string, unknown>, send: SendFn, opts: { drainTimeoutMs?: number; id?: string; ledger?: AdmissionGate } = {}) {
   const settings = testSettings(opts.id ?? 'otlphttp/test');
+  if (opts.ledger) setMemoryLedger(settings.telemetry, opts.ledger);
   const h = new ExporterHelper(settings, config(raw), send, { drainTimeoutMs: opts.drainTimeoutMs });
   await h.start();
   cleanups.push(async () => {
     await h.shutdown();
+    setMemoryLedger(settings.telemetry, undefined);
     settings.telemetry.close();
   });
   return { h, settings };
@@ -361,27 +364,26 @@ describe('sending queue', () => {
 describe('memory held by the queues counts against the memory limit (the somatic admission gate)', () => {
   /** A helper whose service has a memory ledger: the real gate a somatic processor would register. */
   async function withLedger(raw: Record<string, unknown>, send: SendFn) {
-    const settings = testSettings('otlphttp/ledger');
     const gate = new AdmissionGate(2 ** 30);
-    setMemoryLedger(settings.telemetry, gate);
-    const h = new ExporterHelper(settings, config(raw), send, {});
-    await h.start();
-    cleanups.push(async () => {
-      await h.shutdown();
-      setMemoryLedger(settings.telemetry, undefined);
-      settings.telemetry.close();
-    });
+    const { h } = await helper(raw, send, { id: 'otlphttp/ledger', ledger: gate });
     return { h, gate };
   }
   /** A send that waits until let go, one release per call. */
   function heldSend() {
     const waiting: (() => void)[] = [];
     const sent: Payload[] = [];
+    let held = true;
     const send: SendFn = (p) => {
       sent.push(p);
-      return new Promise<void>((r) => waiting.push(r));
+      return held ? new Promise<void>((r) => waiting.push(r)) : Promise.resolve();
     };
-    return { send, sent, releaseAll: () => waiting.splice(0).forEach((r) => r()) };
+    const releaseAll = (): void => waiting.splice(0).forEach((r) => r());
+    /** Lets everything through from now on (so a shutdown drains). */
+    const open = (): void => {
+      held = false;
+      releaseAll();
+    };
+    return { send, sent, releaseAll, open };
   }
 
   it('a memory queue holds an acknowledged request in the ledger until it is delivered', async () => {
@@ -420,30 +422,19 @@ describe('memory held by the queues counts against the memory limit (the somatic
     await until(() => gate.held === 0);
     expect(d.sent.map((p) => Buffer.from(p.bytes).equals(Buffer.from(reqs[d.sent.indexOf(p)]!.bytes)))).toEqual([true, true, true]);
   });
-});
 
-describe('review: WAL queue read-back under a memory ledger', () => {
   it('a record stuck in delivery does not keep the queue from reading once the room is back', async () => {
     const dir = await tempDir();
-    const settings = testSettings('otlphttp/stuck');
-    const gate = new AdmissionGate(2 ** 30);
-    setMemoryLedger(settings.telemetry, gate);
     const sent: string[] = [];
-    const waiting: (() => void)[] = [];
+    const d = heldSend();
     // The first record is held by the downstream (a long retry, a slow answer); the others go through.
     const send: SendFn = (p) => {
-      const tag = Buffer.from(p.bytes).includes('first') ? 'first' : 'other';
-      sent.push(tag);
-      return tag === 'first' ? new Promise<void>((r) => waiting.push(r)) : Promise.resolve();
+      const first = Buffer.from(p.bytes).includes('first');
+      sent.push(first ? 'first' : 'other');
+      return first ? d.send(p) : Promise.resolve();
     };
-    const h = new ExporterHelper(settings, config({ sending_queue: { enabled: true, storage: 'wal', directory: dir, num_consumers: 4 } }), send, {});
-    await h.start();
-    cleanups.push(async () => {
-      waiting.splice(0).forEach((r) => r());
-      await h.shutdown();
-      setMemoryLedger(settings.telemetry, undefined);
-      settings.telemetry.close();
-    });
+    const { h, gate } = await withLedger({ sending_queue: { enabled: true, storage: 'wal', directory: dir, num_consumers: 4 } }, send);
+    cleanups.push(() => d.open()); // runs before the helper's shutdown
     gate.cap = 0; // a moment without room (e.g. requests released since the check)
     await h.consume(logs(20, 'first'));
     await until(() => sent.length === 1);
@@ -453,23 +444,11 @@ describe('review: WAL queue read-back under a memory ledger', () => {
     await h.consume(logs(20, 'other'));
     await until(() => sent.length === 3, 2000);
   });
-});
 
-describe('review: lone requests and a memory queue', () => {
   it('requests let in alone do not pile up in a memory queue past the room left under the limit', async () => {
-    const settings = testSettings('otlphttp/alone');
-    const gate = new AdmissionGate(2 ** 30);
-    setMemoryLedger(settings.telemetry, gate);
-    const waiting: (() => void)[] = [];
-    const h = new ExporterHelper(settings, config({ sending_queue: { enabled: true, storage: 'memory', num_consumers: 1 } }), () => new Promise<void>((r) => waiting.push(r)), {});
-    await h.start();
-    cleanups.push(async () => {
-      const t = setInterval(() => waiting.splice(0).forEach((r) => r()), 5);
-      await h.shutdown();
-      clearInterval(t);
-      setMemoryLedger(settings.telemetry, undefined);
-      settings.telemetry.close();
-    });
+    const d = heldSend();
+    const { h, gate } = await withLedger({ sending_queue: { enabled: true, storage: 'memory', num_consumers: 1 } }, d.send);
+    cleanups.push(() => d.open());
     const p = logs(200, 'x');
     // As a check finding RSS over the admission margin sets it: no cap, room for ~4 requests under the limit.
     gate.cap = 0;

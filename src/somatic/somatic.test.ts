@@ -240,6 +240,31 @@ describe('zone controller', () => {
     expect(yellow).toBeCloseTo(1, 1);
     telemetry.close();
   });
+
+  it('a fall that held 10 x min_dwell resets the dwell even when it had grown to 16x', () => {
+    const { rt, reading, telemetry } = fakeRuntime();
+    let now = 1_000_000;
+    let falls = 0;
+    // Flap until the dwell has reached its 16x cap (falls after 1, 2, 4, 8, 16, 16 s).
+    while (falls < 6) {
+      reading.v = rt.zone === GREEN ? 0.6 : 0;
+      const before = rt.zone;
+      rt.check((now += 100));
+      if (rt.zone < before) falls++;
+    }
+    expect(rt.zone).toBe(GREEN);
+    // A calm spell of 12 s (over 10 x min_dwell), then a separate rise.
+    reading.v = 0;
+    for (let i = 0; i < 120; i++) rt.check((now += 100));
+    reading.v = 0.6;
+    rt.check((now += 100));
+    rt.check((now += 100));
+    expect(rt.zone).toBe(YELLOW);
+    reading.v = 0;
+    for (let i = 0; i < 11; i++) rt.check((now += 100));
+    expect(rt.zone).toBe(GREEN); // held for min_dwell again, not 16 x min_dwell
+    telemetry.close();
+  });
 });
 
 describe('admission gate', () => {
@@ -419,36 +444,7 @@ describe('admission gate', () => {
     g.drainRate = 1;
     expect(g.retryAfterMs()).toBe(30_000);
   });
-});
 
-describe('review: dwell backoff', () => {
-  it('a fall that held 10 x min_dwell resets the dwell even when it had grown to 16x', () => {
-    const { rt, reading, telemetry } = fakeRuntime();
-    let now = 1_000_000;
-    let falls = 0;
-    // Flap until the dwell has reached its 16x cap (falls after 1, 2, 4, 8, 16, 16 s).
-    while (falls < 6) {
-      reading.v = rt.zone === GREEN ? 0.6 : 0;
-      const before = rt.zone;
-      rt.check((now += 100));
-      if (rt.zone < before) falls++;
-    }
-    expect(rt.zone).toBe(GREEN);
-    // A calm spell of 12 s (over 10 x min_dwell), then a separate rise.
-    reading.v = 0;
-    for (let i = 0; i < 120; i++) rt.check((now += 100));
-    reading.v = 0.6;
-    rt.check((now += 100));
-    rt.check((now += 100));
-    expect(rt.zone).toBe(YELLOW);
-    reading.v = 0;
-    for (let i = 0; i < 11; i++) rt.check((now += 100));
-    expect(rt.zone).toBe(GREEN); // held for min_dwell again, not 16 x min_dwell
-    telemetry.close();
-  });
-});
-
-describe('review: start warning', () => {
   it('the memory_limit_mib the warning suggests does not warn again (admit_memory_ratio 0.5)', () => {
     const warnings = (limit: number): string[] => {
       const lines: string[] = [];
