@@ -46,7 +46,7 @@ export const walAppend = (mib = 256) =>
 export const diskCeiling = (gib = 3) =>
   external({
     name: 'disk-ceiling',
-    title: 'Disk ceiling: sequential 434 KB writes + fdatasync per MiB, one file, through the page cache (what the WAL does) and O_DIRECT for comparison (bench/disk-ceiling.mjs)',
+    title: 'Disk ceiling: sequential 434 KB writes + fdatasync per MiB, one file, with O_DIRECT (what the WAL does) and through the page cache (direct_io: false) (bench/disk-ceiling.mjs)',
     path: 'in-process, temp dir',
     script: 'disk-ceiling.mjs',
     args: [String(gib)],

@@ -42,6 +42,7 @@ export const somaticProcessorConfig = s.refine(
         fsync: s.enum('always', 'interval', 'never').default('interval').describe('When appends are fsynced before a Red request is acknowledged (interval = group commit)'),
         fsync_interval: s.duration().default(10).describe('The group-commit window of fsync: interval'),
         fsync_after_mib: s.number(0).default(1).describe('fsync: interval also syncs once this many MiB were written since the last sync (0: the window only); a Red request never waits longer than the window'),
+        direct_io: s.bool().default(true).describe('Write segments with O_DIRECT, bypassing the page cache (its copy bounded Red on the bench VM); false, or a file system that refuses direct I/O, writes through the page cache'),
       })
       .describe('The somatic WAL, where Red spills request bytes'),
     replay: s

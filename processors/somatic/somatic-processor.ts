@@ -71,6 +71,7 @@ export class SomaticProcessor implements Processor {
         fsync: this.config.wal.fsync,
         fsyncIntervalMs: this.config.wal.fsync_interval,
         fsyncAfterBytes: this.config.wal.fsync_after_mib > 0 ? Math.ceil(this.config.wal.fsync_after_mib * 1024 * 1024) : Infinity,
+        directIo: this.config.wal.direct_io,
         logger: this.settings.logger,
       });
     } catch (err) {

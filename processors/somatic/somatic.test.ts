@@ -1,6 +1,6 @@
 import http from 'node:http';
 import http2 from 'node:http2';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
@@ -130,6 +130,25 @@ describe('somatic processor', () => {
     await send(g2.url, 1000);
     expect(tally()).toEqual({ records: 1000, enriched: 1000 });
   });
+
+  for (const direct of [true, false]) {
+    it(`wal.direct_io: ${direct} writes the debt ${direct ? 'with O_DIRECT (the open segment padded to whole blocks)' : 'through the page cache (the segment ends on its records)'}`, async () => {
+      const wal = await tempDir();
+      const red = await gateway({ force_zone: 'red', wal: { direct_io: direct } }, wal);
+      await send(red.url, 3000);
+      const sub = (await readdir(wal))[0]!;
+      const segs = (await readdir(join(wal, sub))).filter((n) => n.endsWith('.wal'));
+      expect(segs.length).toBe(1);
+      const size = (await stat(join(wal, sub, segs[0]!))).size;
+      const debtBytes = await metric(red.svc, 'gophership_somatic_debt_bytes');
+      expect(debtBytes).toBeGreaterThan(0);
+      if (direct) {
+        expect(size % 4096).toBe(0);
+        expect(size - debtBytes).toBeGreaterThan(0);
+        expect(size - debtBytes).toBeLessThan(4096);
+      } else expect(size).toBe(debtBytes);
+    });
+  }
 
   it('Red spills raw requests to the WAL and acknowledges; debt replays with full processing once the zone falls', async () => {
     const wal = await tempDir();

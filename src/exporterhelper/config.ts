@@ -28,6 +28,7 @@ function sendingQueueSchema(enabled: boolean) {
       directory: s.string().default('').describe('Directory of the WAL (storage: wal); the exporter uses <directory>/<exporter id>'),
       max_size_mib: s.int(1).default(1024).describe('Disk budget of the WAL in MiB; when full, new requests are refused retryably'),
       fsync: s.enum('always', 'interval', 'never').default('interval').describe('always: fdatasync before answering; interval: group commit every 10 ms, or sooner once 1 MiB was written; never: leave it to the OS'),
+      direct_io: s.bool().default(true).describe('storage: wal: write segments with O_DIRECT, bypassing the page cache; false, or a file system that refuses direct I/O, writes through the page cache'),
     }),
     queueRule,
   );

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -316,6 +316,23 @@ describe('sending queue', () => {
     expect(queueFillRatios()).toBeGreaterThan(0.5);
   });
 
+  for (const direct of [true, false]) {
+    it(`wal: sending_queue.direct_io ${direct} writes the queue's segments ${direct ? 'with O_DIRECT (padded to whole blocks while open)' : 'through the page cache'}`, async () => {
+      const dir = await tempDir();
+      const release: (() => void)[] = [];
+      const { h } = await helper({ sending_queue: { storage: 'wal', directory: dir, direct_io: direct } }, () => new Promise<void>((r) => release.push(r)));
+      await h.consume(logs(7));
+      const walDir = walDirectory(dir, 'otlphttp/test');
+      const seg = (await readdir(walDir)).find((n) => n.endsWith('.wal'))!;
+      const size = (await stat(path.join(walDir, seg))).size;
+      expect(size).toBeGreaterThan(0);
+      // One small request: O_DIRECT pads it to one block; the page cache writes just the record.
+      expect(size === 4096).toBe(direct);
+      await until(() => release.length > 0);
+      for (const r of release) r();
+    });
+  }
+
   it('wal: a request or batch larger than the whole budget is refused for good, naming the keys that size it', async () => {
     const dir = await tempDir();
     const { h } = await helper({ sending_queue: { storage: 'wal', directory: dir, max_size_mib: 1 } }, async () => {});
@@ -354,7 +371,7 @@ describe('sending queue', () => {
     expect(issues[0]!.path).toEqual(['exporters', 'otlp', 'sending_queue', 'directory']);
     expect(issues[0]!.message).toMatch(/required when storage is wal/);
     expect(schema.defaults()).toEqual({
-      sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000, storage: 'memory', directory: '', max_size_mib: 1024, fsync: 'interval' },
+      sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000, storage: 'memory', directory: '', max_size_mib: 1024, fsync: 'interval', direct_io: true },
       retry_on_failure: { enabled: true, initial_interval: 5000, randomization_factor: 0.5, multiplier: 1.5, max_interval: 30_000, max_elapsed_time: 300_000 },
       dead_letter: { path: '' },
     });

@@ -166,6 +166,7 @@ export class ExporterHelper {
           dir,
           maxSizeBytes,
           fsync: this.queue.fsync,
+          directIo: this.queue.direct_io,
           logger: this.log,
         });
       } catch (err) {

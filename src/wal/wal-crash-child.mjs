@@ -1,8 +1,8 @@
 // Child process for wal.crash.test.ts: appends under load until killed, printing "r <id> <seq>" for each
 // append that resolved and "a <seq>" before acknowledging a record (acked records may then be deleted).
 // The payload of record <id> is a pure function of id (the test recomputes it to check integrity).
-// Usage: node wal-crash-child.mjs <wal module url> <dir> <fsync policy>
-const [modUrl, dir, fsync] = process.argv.slice(2);
+// Usage: node wal-crash-child.mjs <wal module url> <dir> <fsync policy> [direct|buffered]
+const [modUrl, dir, fsync, io = 'direct'] = process.argv.slice(2);
 const { WriteAheadLog } = await import(modUrl);
 
 function payload(id) {
@@ -13,7 +13,8 @@ function payload(id) {
   return b;
 }
 
-const wal = await WriteAheadLog.open({ dir, fsync, segmentSizeBytes: 64 * 1024, fsyncIntervalMs: 2, checkpointIntervalMs: 5 });
+const wal = await WriteAheadLog.open({ dir, fsync, segmentSizeBytes: 64 * 1024, fsyncIntervalMs: 2, checkpointIntervalMs: 5, directIo: io === 'direct' });
+if (wal.directIo !== (io === 'direct')) throw new Error(`crash child asked for ${io} I/O and got the other`);
 let nextId = Number(process.env.FIRST_ID ?? '1');
 let out = '';
 const flushOut = () => {

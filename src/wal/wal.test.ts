@@ -3,6 +3,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../core/errors.js';
+import { randomBytes } from 'node:crypto';
+import { DIRECT_ALIGN, STAGING_BYTES } from './direct.js';
 import { metaNumber, WriteAheadLog, type FsyncPolicy, type WalOptions } from './index.js';
 import { Logger } from '../telemetry/logger.js';
 
@@ -346,6 +348,47 @@ describe('WriteAheadLog', () => {
     expect(new Set(seqs).size).toBe(2000);
     expect(Date.now() - t0).toBeLessThan(2000);
     await wal.close();
+  });
+});
+
+describe('WriteAheadLog with O_DIRECT segments', () => {
+  it('writes through the aligned staging buffer (a record larger than it too), cuts the padding when it seals or closes', async () => {
+    const wal = await openWal({ segmentSizeBytes: 64 * 1024, directIo: true });
+    expect(wal.directIo).toBe(true);
+    const big = randomBytes(STAGING_BYTES + 12_345);
+    const small = [rec(1, 333), rec(2, 70_000), big, rec(4, 4)];
+    for (const d of small) await wal.append(d);
+    // The active segment is padded to whole blocks while open.
+    const files = await segFiles();
+    const active = files.at(-1)!;
+    expect((await stat(join(dir, active))).size % DIRECT_ALIGN).toBe(0);
+    const st = wal.stats();
+    await wal.close();
+    // Sealed and closed segments end on their last record.
+    let total = 0;
+    for (const f of await segFiles()) total += (await stat(join(dir, f))).size;
+    expect(total).toBe(st.bytesOnDisk);
+    const again = await openWal({ segmentSizeBytes: 64 * 1024, directIo: true });
+    const got = await again.read(100, 64 << 20);
+    expect(got.map((r) => r.data.equals(small[r.sequence - 1]!))).toEqual([true, true, true, true]);
+    expect(again.stats()).toMatchObject({ truncatedTailBytes: 0, corruptRecordsSkipped: 0 });
+    await again.close();
+  });
+
+  it('after a crash, cuts the zero padding quietly (not counted as a torn tail) and appends after the last record', async () => {
+    const lines: string[] = [];
+    const logger = new Logger('debug', {}, { write: (l) => void lines.push(l) });
+    const wal = await openWal({ directIo: true, logger });
+    for (let i = 1; i <= 3; i++) await wal.append(rec(i, 50));
+    const info = await wal.crashForTesting();
+    expect((await stat(info.activeSegmentPath)).size).toBe(DIRECT_ALIGN);
+    const again = await openWal({ directIo: true, logger });
+    expect(again.stats()).toMatchObject({ truncatedTailBytes: 0, pendingRecords: 3, nextSequence: 4 });
+    expect(lines.some((l) => l.includes('cut the padding after the last record'))).toBe(true);
+    expect(lines.some((l) => l.includes('torn or corrupt tail'))).toBe(false);
+    expect(await again.append(rec(4, 50))).toBe(4);
+    expect((await again.read()).map((r) => r.data.readUInt32BE(0))).toEqual([1, 2, 3, 4]);
+    await again.close();
   });
 });
 
