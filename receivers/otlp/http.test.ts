@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import zlib from 'node:zlib';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -537,6 +538,41 @@ describe('otlp receiver HTTP lifecycle', () => {
     expect(consumer.payloads).toHaveLength(1);
     expect(Date.now() - t0).toBeLessThan(5000);
     await expect(fetch(`${base}/v1/logs`, { method: 'POST', body: logs })).rejects.toThrow();
+    telemetry.close();
+  });
+
+  it('refuses a request that arrives during shutdown with 503, Retry-After and an UNAVAILABLE Status', async () => {
+    const telemetry = new Telemetry();
+    const consumer = new TestConsumer();
+    consumer.delayMs = 300;
+    const { receiver, base } = await startReceiver({}, consumer, telemetry);
+    const port = receiver.httpAddress!.port;
+    // Keeps the shutdown waiting: a request in flight.
+    const inFlight = fetch(`${base}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: logsProto });
+    // A second connection with its request begun (so not idle, and not closed by the shutdown); the
+    // rest of the request is sent once the shutdown has started.
+    const late = net.connect(port, '127.0.0.1');
+    await new Promise<void>((r) => late.once('connect', () => r()));
+    late.write('POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    let answer = '';
+    late.setEncoding('latin1');
+    late.on('data', (d: string) => (answer += d));
+    const ended = new Promise<void>((r) => late.once('close', () => r()));
+    await new Promise((r) => setTimeout(r, 100));
+    const stopping = receiver.shutdown();
+    await new Promise((r) => setTimeout(r, 20));
+    late.write(`Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(logsJson)}\r\n\r\n${logsJson}`);
+    await ended;
+    await stopping;
+    expect((await inFlight).status).toBe(200);
+    const [head, body] = [answer.slice(0, answer.indexOf('\r\n\r\n')), answer.slice(answer.indexOf('\r\n\r\n') + 4)];
+    expect(head).toMatch(/^HTTP\/1\.1 503 /);
+    expect(head).toMatch(/\r\nretry-after: 1\r\n/i);
+    expect(head).toMatch(/\r\nconnection: close\r\n/i);
+    const status = JSON.parse(body) as { code: number; message: string };
+    expect(status.code).toBe(GrpcStatus.UNAVAILABLE);
+    expect(status.message).toBe('the receiver is shutting down; retry against another instance');
+    expect(consumer.payloads).toHaveLength(1);
     telemetry.close();
   });
 
