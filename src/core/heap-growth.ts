@@ -12,8 +12,8 @@
  * slack above it (`--heap-growing-percent`, read by V8 each time it recomputes the limit): at most
  * SLACK_BYTES (and never more than a sixteenth of the memory budget) of extra heap before a full GC,
  * instead of a factor of the heap. Once the heap is larger than that slack, or while a service is under
- * memory pressure (somatic zone Red: memory matters more than CPU then), the flag is cleared and V8's
- * own heuristics decide again. A user who sets --heap-growing-percent themselves (NODE_OPTIONS or the
+ * memory pressure (the somatic memory room under the admission line is less than the slack), the flag is
+ * cleared and V8's own heuristics decide again. A user who sets --heap-growing-percent themselves (NODE_OPTIONS or the
  * node command line) keeps their value: the governor then does nothing.
  */
 import v8 from 'node:v8';
@@ -27,12 +27,17 @@ const MIN_PERCENT = 100;
 /** How often the live heap is re-read. */
 const INTERVAL_MS = 1000;
 
+/** The extra old-generation room the governor asks for under a memory budget of `budgetBytes`. */
+export function slackBytesFor(budgetBytes: number): number {
+  return Math.min(SLACK_BYTES, budgetBytes / 16);
+}
+
 /**
  * The --heap-growing-percent that gives `slack` bytes above a live heap of `heapUsed` bytes, or 0 (V8's own
  * heuristics) when the heap is too large for a fixed slack to matter.
  */
 export function growthPercentFor(heapUsed: number, budgetBytes: number): number {
-  const slack = Math.min(SLACK_BYTES, budgetBytes / 16);
+  const slack = slackBytesFor(budgetBytes);
   const percent = Math.round((100 * slack) / Math.max(heapUsed, 1));
   if (percent < MIN_PERCENT) return 0;
   return Math.min(percent, MAX_PERCENT);

@@ -440,12 +440,17 @@ export class SomaticRuntime {
     for (const fn of this.listeners) fn();
   }
 
+  /** Memory left under the admission line (admit_memory_ratio x memory_limit_mib) at the last check's RSS. */
+  memoryRoomBytes(): number {
+    return this.settings.memoryLimitBytes * this.settings.admitMemoryRatio - this.memory.rssBytes;
+  }
+
   private transition(to: Zone, sensor: SensorName, value: number, now: number): void {
     const from = this.zone;
     this.zone = to;
     this.enteredAt = now;
     this.zoneGauge.set(to);
-    // The heap-growth slack depends on the zone (none in Red): apply the change now, not at the next tick.
+    // The heap-growth slack depends on the memory room, which a transition often follows: apply it now.
     refreshHeapGrowth();
     this.transitions.inc({ sensor, from: ZONE_NAMES[from], to: ZONE_NAMES[to] });
     const fields = {
