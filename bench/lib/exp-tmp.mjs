@@ -1,0 +1,23 @@
+// experiment driver (never commit)
+import { startGateway, startSinkProc, runLoadgenProc } from './procs.mjs';
+import { gatewayConfig, workload } from './throughput.mjs';
+import { zoneProcessors } from '../scenarios/zones.mjs';
+import { watchProcs } from './measure.mjs';
+const zone = process.env.ZONE ?? 'yellow';
+const nodeArgs = (process.env.NODEARGS ?? '').split(' ').filter(Boolean);
+const sink = await startSinkProc({ track: false });
+const g = await gatewayConfig({ protocol: 'http', sink, processors: process.env.PROCS ? JSON.parse(process.env.PROCS) : zoneProcessors(zone) });
+const gw = await startGateway(g.config, { nodeArgs });
+const base = { ...workload({ batch: 1000, workers: Number(process.env.WORKERS ?? 8), bodySize: 246 }), protocol: 'http/protobuf', endpoint: g.endpoint };
+await runLoadgenProc({ ...base, durationMs: 2000 });
+const mark = gw.log().length;
+const watch = watchProcs({ gateway: gw.pid, sink: sink.pid });
+const r = await runLoadgenProc({ ...base, durationMs: Number(process.env.DUR ?? 10000) });
+const procs = watch.stop();
+const log = gw.log().slice(mark);
+const mc = log.split('\n').filter((l) => /Mark-Compact|Mark-sweep/i.test(l));
+const sc = log.split('\n').filter((l) => /Scavenge/.test(l));
+console.log(`${zone}: ${Math.round(r.recordsPerSec)} rec/s p50 ${r.latencyMs.p50} p99 ${r.latencyMs.p99} max ${r.latencyMs.max} | MC ${mc.length} scav ${sc.length} | ${JSON.stringify(procs).slice(0, 200)}`);
+if (process.env.SHOWGC) console.log(mc.slice(0, 3).join("\n") + "\n" + sc.slice(100, 108).join("\n"));
+await gw.stop();
+await sink.stop();
