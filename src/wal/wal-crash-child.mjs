@@ -1,5 +1,6 @@
 // Child process for wal.crash.test.ts: appends under load until killed, printing "r <id> <seq>" for each
-// append that resolved and "a <seq>" before acknowledging a record (acked records may then be deleted).
+// append that resolved, "a <seq>" before acknowledging a record (acked records may then be deleted), and
+// "v <n>" for n records read back and checked, "bad <seq> <id>" for one with other bytes than were appended.
 // The payload of record <id> is a pure function of id (the test recomputes it to check integrity).
 // Usage: node wal-crash-child.mjs <wal module url> <dir> <fsync policy> [direct|buffered]
 const [modUrl, dir, fsync, io = 'direct'] = process.argv.slice(2);
@@ -13,7 +14,9 @@ function payload(id) {
   return b;
 }
 
-const wal = await WriteAheadLog.open({ dir, fsync, segmentSizeBytes: 64 * 1024, fsyncIntervalMs: 2, checkpointIntervalMs: 5, directIo: io === 'direct' });
+// Segments several write groups long (a group of the 64 writers' appends is ~100 KB), so that writes
+// continue a segment's partial last block (what O_DIRECT rewrites) as well as start new ones.
+const wal = await WriteAheadLog.open({ dir, fsync, segmentSizeBytes: 512 * 1024, fsyncIntervalMs: 2, checkpointIntervalMs: 5, directIo: io === 'direct' });
 if (wal.directIo !== (io === 'direct')) throw new Error(`crash child asked for ${io} I/O and got the other`);
 let nextId = Number(process.env.FIRST_ID ?? '1');
 let out = '';
@@ -37,6 +40,16 @@ async function reader() {
   const held = [];
   for (;;) {
     const recs = await wal.next(64);
+    // What the reader sees of the active segment while 64 writers append to it (with O_DIRECT: direct
+    // writes beside buffered reads) must be the bytes appended.
+    for (const r of recs) {
+      const id = r.meta.readUInt32BE(0);
+      if (!r.data.equals(payload(id))) out += `bad ${r.sequence} ${id}\n`;
+    }
+    out += `v ${recs.length}\n`;
+    // Bytes the CRC refused are skipped by the reader, not returned: count them as misread too.
+    const skipped = wal.stats().corruptRecordsSkipped;
+    if (skipped > 0) out += `bad skipped ${skipped}\n`;
     held.push(...recs);
     if (held.length <= 1000) continue;
     const picks = held.splice(0, held.length - 1000).reverse();

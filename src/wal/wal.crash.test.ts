@@ -48,6 +48,10 @@ afterAll(async () => {
 interface ChildRun {
   resolved: Map<number, number>; // seq -> id
   acked: Set<number>;
+  /** Records the child's reader got back with other bytes than were appended, or skipped as corrupt. */
+  misread: string[];
+  /** Records the child's reader got back and checked. */
+  verified: number;
 }
 
 async function runChildUntilKilled(
@@ -70,12 +74,14 @@ async function runChildUntilKilled(
   await new Promise((r) => setTimeout(r, killAfterMs));
   child.kill('SIGKILL');
   await exited;
-  const run: ChildRun = { resolved: new Map(), acked: new Set() };
+  const run: ChildRun = { resolved: new Map(), acked: new Set(), misread: [], verified: 0 };
   // Only complete lines count: a line cut by the kill reports nothing.
   for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n')) {
     const parts = line.split(' ');
     if (parts[0] === 'r') run.resolved.set(Number(parts[2]), Number(parts[1]));
     else if (parts[0] === 'a') run.acked.add(Number(parts[1]));
+    else if (parts[0] === 'bad') run.misread.push(`${parts[1]} ${parts[2]}`);
+    else if (parts[0] === 'v') run.verified += Number(parts[1]);
   }
   return run;
 }
@@ -115,14 +121,17 @@ describe('WriteAheadLog crash recovery (child process, SIGKILL)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'gs-wal-crash-'));
     try {
       const mustHave = new Map<number, number>(); // seq -> id, resolved and never acked
+      let verified = 0;
       const kills = SOAK_KILLS || 3 + Math.floor(Math.random() * 3);
       for (let k = 0; k < kills; k++) {
         const run = await runChildUntilKilled(dir, (k + 1) * 10_000_000, 150 + Math.floor(Math.random() * 350), undefined, io);
         expect(run.resolved.size).toBeGreaterThan(0);
+        expect(run.misread, 'records the child read back while appending').toEqual([]);
+        verified += run.verified;
         for (const [seq, id] of run.resolved) mustHave.set(seq, id);
         for (const seq of run.acked) mustHave.delete(seq);
 
-        const wal = await WriteAheadLog.open({ dir, segmentSizeBytes: 64 * 1024 });
+        const wal = await WriteAheadLog.open({ dir, segmentSizeBytes: 512 * 1024 });
         const found = new Map<number, Buffer>();
         for (let recs = await wal.read(); recs.length > 0; recs = await wal.read()) {
           for (const r of recs) found.set(r.sequence, Buffer.from(r.data));
@@ -137,6 +146,7 @@ describe('WriteAheadLog crash recovery (child process, SIGKILL)', () => {
         await wal.close();
       }
       expect(mustHave.size).toBeGreaterThan(0);
+      expect(verified).toBeGreaterThan(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

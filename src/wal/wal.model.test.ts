@@ -62,7 +62,9 @@ async function segmentFiles(dir: string): Promise<string[]> {
 
 async function runScenario(policy: FsyncPolicy, directIo: boolean, cmds: Cmd[]): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'gs-wal-model-'));
-  const opts: WalOptions = { dir, segmentSizeBytes: 512, fsync: policy, fsyncIntervalMs: 1, checkpointIntervalMs: 1, readChunkBytes: 256, directIo };
+  // O_DIRECT: segments of a few blocks, so that appends continue a partially written block (which direct
+  // writes rewrite from the staged copy) as well as start segments; with the page cache, many tiny ones.
+  const opts: WalOptions = { dir, segmentSizeBytes: directIo ? 12 * 1024 : 512, fsync: policy, fsyncIntervalMs: 1, checkpointIntervalMs: 1, readChunkBytes: 256, directIo };
   const recs = new Map<number, ModelRec>();
   let nextId = 1;
   let wal = await WriteAheadLog.open(opts);
