@@ -351,6 +351,38 @@ describe('WriteAheadLog', () => {
   });
 });
 
+describe('rolling a reclaimed active segment', () => {
+  for (const directIo of [true, false]) {
+    it(`syncs records written just before the roll, so the reader never sees one before its append resolved (${directIo ? 'O_DIRECT' : 'page cache'})`, async () => {
+      // A segment larger than the budget: only the reclaim path (needRoll, set by an append while every
+      // record written so far is acknowledged) seals it. A long window, so only a roll's own sync can
+      // make the record written just before that roll durable.
+      const wal = await openWal({ segmentSizeBytes: 1 << 20, maxSizeBytes: 2048, fsyncIntervalMs: 60_000, fsyncAfterBytes: Infinity, directIo });
+      expect(wal.directIo).toBe(directIo);
+      expect(await wal.append(rec(1, 1000))).toBe(1);
+      const [r1] = await wal.read();
+      expect(wal.ack(r1!.sequence)).toBe(true);
+      let aResolved = false;
+      const pA = wal.append(rec(2, 500)).then((s) => ((aResolved = true), s));
+      // Let the write loop start writing A (one microtask), then append B while A's write is in flight:
+      // B only fits once the acknowledged active segment is reclaimed, so it asks for a roll.
+      await Promise.resolve();
+      await Promise.resolve();
+      const pB = wal.append(rec(3, 1100));
+      for (let i = 0; i < 200 && wal.stats().segments < 2; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(wal.stats().segments).toBe(2);
+      // A is in the sealed segment now; the reader may see it only once its append resolved (invariant 3).
+      const got = await wal.read();
+      expect(got.map((r) => r.sequence)).toContain(2);
+      expect(aResolved, 'the reader saw record 2 before its append resolved (never fsynced)').toBe(true);
+      await wal.flush();
+      expect(await pA).toBe(2);
+      expect(await pB).toBe(3);
+      await wal.close();
+    });
+  }
+});
+
 describe('WriteAheadLog with O_DIRECT segments', () => {
   it('writes through the aligned staging buffer (a record larger than it too), cuts the padding when it seals or closes', async () => {
     const wal = await openWal({ segmentSizeBytes: 64 * 1024, directIo: true });

@@ -638,7 +638,9 @@ export class WriteAheadLog {
     await this.cutPadding(this.activeFh, old).catch((err: unknown) => {
       this.log.warn('WAL could not cut the padding of a sealed segment; recovery skips it as a corrupt tail', { dir: this.dir, segment: old.path, error: err });
     });
-    if (!this.needRoll && this.policy !== 'never') await this.syncActive();
+    // needRoll after a failed fsync: that file is not synced again (its records were rejected). needRoll
+    // from a reclaiming append: records written since it was set still need their sync, in this file.
+    if ((!this.needRoll || this.uResolve.length > 0) && this.policy !== 'never') await this.syncActive();
     if (this.aborted) return;
     this.needRoll = false;
     const firstSeq = this.nextSeq;
