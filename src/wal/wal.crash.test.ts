@@ -152,3 +152,23 @@ describe('WriteAheadLog crash recovery (child process, SIGKILL)', () => {
     }
   }, Math.max(30_000, SOAK_KILLS * 4000));
 });
+
+/** Runs wal-roll-fail-child.mjs under a small descriptor limit; returns its JSON report. */
+async function runRollFailChild(io: 'direct' | 'buffered'): Promise<{ resolved2: unknown; segments: number; live: Record<string, number>; reopened: Record<string, number>; resolved3: unknown; after: Record<string, number> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'gs-wal-rollfail-'));
+  try {
+    const { stdout } = await promisify(execFile)('sh', ['-c', 'ulimit -n 128 && exec "$0" "$@"', process.execPath, join(here, 'wal-roll-fail-child.mjs'), walModuleUrl, dir, io], { timeout: 20_000 });
+    return JSON.parse(stdout.trim().split('\n').at(-1)!);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('WriteAheadLog roll whose directory fsync fails (child process, EMFILE)', () => {
+  it('keeps writing the active segment with O_DIRECT: the record that asked for the roll is delivered once it resolved', async () => {
+    const r = await runRollFailChild('direct');
+    expect(r.segments, 'the roll did not fail').toBe(1);
+    expect(r.resolved2).toBe(2);
+    expect(r.live).toEqual({ 2: 2 });
+  }, 30_000);
+});

@@ -331,8 +331,8 @@ export class WriteAheadLog {
 
   /** Opens a segment for appending at its end (`create`: a new file, which must not exist). */
   private async openSegment(seg: Segment, create: boolean): Promise<FileHandle> {
-    if (!this.direct) return open(seg.path, create ? 'wx' : 'r+');
-    const fh = await open(seg.path, directOpenFlags(create));
+    const fh = await this.openSegmentFile(seg, create);
+    if (!this.direct) return fh;
     try {
       await this.direct.attach(fh, seg.size);
     } catch (err) {
@@ -340,6 +340,12 @@ export class WriteAheadLog {
       throw err;
     }
     return fh;
+  }
+
+  /** Opens a segment file for writing, without moving the direct appender to it. */
+  private openSegmentFile(seg: Segment, create: boolean): Promise<FileHandle> {
+    if (!this.direct) return open(seg.path, create ? 'wx' : 'r+');
+    return open(seg.path, directOpenFlags(create));
   }
 
   /** Direct I/O: cuts the zero padding after the last record (a sealed or closed segment ends on its records). */
@@ -645,8 +651,16 @@ export class WriteAheadLog {
     this.needRoll = false;
     const firstSeq = this.nextSeq;
     const seg: Segment = { firstSeq, path: join(this.dir, segmentFileName(firstSeq)), size: 0, durable: 0, sealed: false };
-    const fh = await this.openSegment(seg, true);
-    if (this.policy !== 'never') await fsyncDir(this.dir);
+    const fh = await this.openSegmentFile(seg, true);
+    try {
+      if (this.policy !== 'never') await fsyncDir(this.dir);
+      // The appender moves to the new file only once the roll can no longer fail: until then the old
+      // segment stays active, and the next write must go on into it.
+      await this.direct?.attach(fh, 0);
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
+    }
     const oldFh = this.activeFh;
     old.sealed = true;
     old.durable = old.size;
