@@ -171,4 +171,13 @@ describe('WriteAheadLog roll whose directory fsync fails (child process, EMFILE)
     expect(r.resolved2).toBe(2);
     expect(r.live).toEqual({ 2: 2 });
   }, 30_000);
+
+  for (const io of ['direct', 'buffered'] as const) it(`leaves no empty next segment behind, so a reopen keeps the resolved record and its sequence (${io} writes)`, async () => {
+    const r = await runRollFailChild(io);
+    expect(r.segments, 'the roll did not fail').toBe(1);
+    expect(r.resolved2).toBe(2);
+    expect(r.reopened).toEqual({ 2: 2 });
+    expect(r.resolved3).toBe(3);
+    expect(r.after).toEqual({ 3: 3 });
+  }, 30_000);
 });

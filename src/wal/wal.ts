@@ -659,6 +659,11 @@ export class WriteAheadLog {
       await this.direct?.attach(fh, 0);
     } catch (err) {
       await fh.close().catch(() => {});
+      // Remove the unused file: left there, a retry would find it exists, and recovery would take it for
+      // the last segment (ending the active one's records at its name, deleting them once that is acked).
+      await unlink(seg.path).catch((e: unknown) => {
+        this.log.error('WAL could not remove the segment of a failed roll', { dir: this.dir, segment: seg.path, error: e });
+      });
       throw err;
     }
     const oldFh = this.activeFh;
