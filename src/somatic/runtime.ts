@@ -18,7 +18,7 @@
  */
 import { Counter, Gauge } from 'prom-client';
 import { collectGarbage } from '../core/gc.js';
-import { refreshHeapGrowth } from '../core/heap-growth.js';
+import { refreshHeapGrowth, slackBytesFor } from '../core/heap-growth.js';
 import { queueFillRatios } from '../exporterhelper/fill.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -145,6 +145,8 @@ export class SomaticRuntime {
 
   private readonly sensors: Sensor[];
   private readonly memory: MemorySensors;
+  /** Whether the heap-growth slack fitted under the admission line at the last check. */
+  private slackFits = true;
   private readonly governed = new Map<string, PipelineGovernance>();
   private readonly listeners = new Set<TickListener>();
   private readonly ceilings: number[] = [Infinity, Infinity, Infinity];
@@ -387,6 +389,13 @@ export class SomaticRuntime {
     gate.freedSinceCheck = 0;
     // Half the room under the limit: a request costs more than its bytes once read and parsed.
     gate.soloRoom = Math.max(0, this.settings.memoryLimitBytes - this.memory.rssBytes) / 2;
+    // The heap-growth slack goes once the room under the admission line is less than it (service.ts):
+    // apply a change at this check, not at the governor's next 1 s tick.
+    const slackFits = headroom >= slackBytesFor(this.settings.memoryLimitBytes);
+    if (slackFits !== this.slackFits) {
+      this.slackFits = slackFits;
+      refreshHeapGrowth();
+    }
 
     // After an overload the garbage it left (request bodies nobody references) keeps RSS and the heap
     // sensor high until V8 collects, and V8 collects only when something allocates: with the gate shut by
