@@ -187,6 +187,23 @@ describe('WriteAheadLog', () => {
     await wal.close();
   });
 
+  it('drops an empty last segment left by an unfinished roll, whose name must not end the records before it', async () => {
+    const wal = await openWal();
+    for (let i = 1; i <= 3; i++) await wal.append(rec(i));
+    const got = await wal.read();
+    wal.ack(got[0]!.sequence);
+    wal.ack(got[1]!.sequence);
+    await wal.close(); // the ledger says 1-2 are acknowledged; 3 is not
+    // The file a roll would have created before writing record 3 had it not been written already (a roll
+    // whose directory fsync failed kept appending to the old segment, or one that crashed).
+    await writeFile(join(dir, '00000000000000000003.wal'), Buffer.alloc(0));
+    const again = await openWal();
+    expect((await again.read()).map((r) => r.data.readUInt32BE(0))).toEqual([3]);
+    expect(await segFiles()).toEqual(['00000000000000000001.wal']);
+    expect(await again.append(rec(4))).toBe(4);
+    await again.close();
+  });
+
   it('refuses a second open of the same directory and appends after close', async () => {
     const wal = await openWal();
     await expect(openWal()).rejects.toThrow(/already open/);

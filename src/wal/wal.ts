@@ -300,6 +300,13 @@ export class WriteAheadLog {
     for (const f of firstSeqs) {
       this.segments.push({ firstSeq: f, path: join(this.dir, segmentFileName(f)), size: 0, durable: 0, sealed: true });
     }
+    // An empty last segment (a roll that crashed, or failed, after creating it) holds nothing, and its name
+    // would wrongly end the previous segment's records: without it the previous one is active again.
+    while (this.segments.length > 1 && (await stat(this.segments.at(-1)!.path)).size === 0) {
+      const empty = this.segments.pop()!;
+      this.log.info('WAL removed an empty last segment left by an unfinished roll', { dir: this.dir, segment: empty.path });
+      await unlink(empty.path);
+    }
     // Whole segments acknowledged before a crash that came between ledger write and delete.
     while (this.segments.length > 1 && this.segments[1]!.firstSeq - 1 <= this.ackedThrough) {
       await unlink(this.segments.shift()!.path).catch(() => {});
