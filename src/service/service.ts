@@ -15,7 +15,7 @@ import { TelemetryServer } from '../telemetry/server.js';
 import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.js';
 import { somaticRuntimeOf } from '../somatic/index.js';
 import v8 from 'node:v8';
-import { governHeapGrowth, slackBytesFor } from '../core/heap-growth.js';
+import { governHeapGrowth } from '../core/heap-growth.js';
 import { messageOf } from '../core/errors.js';
 import { WireOffloadPool, workerThreadsFor } from '../otlp/wire-offload.js';
 
@@ -168,15 +168,11 @@ export class Service {
     // The memory budget the governor's slack must fit: the somatic memory limit, else V8's own heap limit.
     const somatic = somaticRuntimeOf(this.telemetry);
     const heapLimit = v8.getHeapStatistics().heap_size_limit;
-    const budget = (): number => somatic?.settings.memoryLimitBytes ?? heapLimit;
     this.releaseHeapGrowth = governHeapGrowth(
       this,
-      budget,
+      () => somatic?.settings.memoryLimitBytes ?? heapLimit,
       // V8's tighter limit once the slack no longer fits in the memory left under the admission line.
-      // Not by zone: Red and Yellow are the zones that must keep up with the wire, and without the slack
-      // full GCs took ~30 % of the CPU (bench/RESULTS.md); in forced Red, without it, Red's rate halved in
-      // some runs. A zone entered for another sensor (event loop, queues) leaves memory room.
-      () => somatic !== undefined && somatic.memoryRoomBytes() < slackBytesFor(budget()),
+      () => somatic !== undefined && !somatic.heapSlackFits,
     );
     this.telemetry.health = 'serving';
     this.logger.info('gateway started', {

@@ -384,13 +384,13 @@ export class SomaticRuntime {
     this.pressure = pressure;
 
     // The gate's cap: what is in flight and held now plus the memory headroom now (see gate.ts).
-    const headroom = this.settings.memoryLimitBytes * this.settings.admitMemoryRatio - this.memory.rssBytes;
+    const headroom = this.memoryRoomBytes();
     gate.cap = gate.inFlight + gate.held + Math.max(0, headroom);
     gate.freedSinceCheck = 0;
     // Half the room under the limit: a request costs more than its bytes once read and parsed.
     gate.soloRoom = Math.max(0, this.settings.memoryLimitBytes - this.memory.rssBytes) / 2;
-    // The heap-growth slack goes once the room under the admission line is less than it (service.ts):
-    // apply a change at this check, not at the governor's next 1 s tick.
+    // The heap-growth slack goes once the room under the admission line is less than it (the service's
+    // governor asks heapSlackFits): apply a change at this check, not at the governor's next 1 s tick.
     const slackFits = headroom >= slackBytesFor(this.settings.memoryLimitBytes);
     if (slackFits !== this.slackFits) {
       this.slackFits = slackFits;
@@ -452,6 +452,16 @@ export class SomaticRuntime {
   /** Memory left under the admission line (admit_memory_ratio x memory_limit_mib) at the last check's RSS. */
   memoryRoomBytes(): number {
     return this.settings.memoryLimitBytes * this.settings.admitMemoryRatio - this.memory.rssBytes;
+  }
+
+  /**
+   * Whether the heap-growth slack (src/core/heap-growth.ts) fitted in memoryRoomBytes at the last check.
+   * Not by zone: Red and Yellow are the zones that must keep up with the wire, and without the slack full
+   * GCs took ~30 % of the CPU (bench/RESULTS.md); in forced Red, without it, Red's rate halved in some
+   * runs. A zone entered for another sensor (event loop, queues) leaves memory room.
+   */
+  get heapSlackFits(): boolean {
+    return this.slackFits;
   }
 
   private transition(to: Zone, sensor: SensorName, value: number, now: number): void {
