@@ -12,9 +12,13 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tmpTakesDirectIo } from '../../test/helpers/direct-io.js';
 import { WriteAheadLog } from './index.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+/** O_DIRECT where asked for and the temp dir's file system takes it; else the page cache. */
+const DIRECT_OK = await tmpTakesDirectIo();
+const expectedMode = (io: 'direct' | 'buffered'): string => (io === 'direct' && DIRECT_OK ? 'direct' : 'buffered');
 /** bench/wal-soak.mjs sets this to kill the child many more times than CI does (3-5). */
 const SOAK_KILLS = Number(process.env.WAL_CRASH_KILLS ?? 0);
 const root = join(here, '..', '..');
@@ -52,6 +56,8 @@ interface ChildRun {
   misread: string[];
   /** Records the child's reader got back and checked. */
   verified: number;
+  /** How the child's WAL wrote: 'direct' (O_DIRECT) or 'buffered'. */
+  mode: string;
 }
 
 async function runChildUntilKilled(
@@ -74,7 +80,7 @@ async function runChildUntilKilled(
   await new Promise((r) => setTimeout(r, killAfterMs));
   child.kill('SIGKILL');
   await exited;
-  const run: ChildRun = { resolved: new Map(), acked: new Set(), misread: [], verified: 0 };
+  const run: ChildRun = { resolved: new Map(), acked: new Set(), misread: [], verified: 0, mode: '' };
   // Only complete lines count: a line cut by the kill reports nothing.
   for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n')) {
     const parts = line.split(' ');
@@ -82,6 +88,7 @@ async function runChildUntilKilled(
     else if (parts[0] === 'a') run.acked.add(Number(parts[1]));
     else if (parts[0] === 'bad') run.misread.push(`${parts[1]} ${parts[2]}`);
     else if (parts[0] === 'v') run.verified += Number(parts[1]);
+    else if (parts[0] === 'mode') run.mode = parts[1]!;
   }
   return run;
 }
@@ -126,6 +133,7 @@ describe('WriteAheadLog crash recovery (child process, SIGKILL)', () => {
       for (let k = 0; k < kills; k++) {
         const run = await runChildUntilKilled(dir, (k + 1) * 10_000_000, 150 + Math.floor(Math.random() * 350), undefined, io);
         expect(run.resolved.size).toBeGreaterThan(0);
+        expect(run.mode).toBe(expectedMode(io));
         expect(run.misread, 'records the child read back while appending').toEqual([]);
         verified += run.verified;
         for (const [seq, id] of run.resolved) mustHave.set(seq, id);
@@ -154,7 +162,7 @@ describe('WriteAheadLog crash recovery (child process, SIGKILL)', () => {
 });
 
 /** Runs wal-roll-fail-child.mjs under a small descriptor limit; returns its JSON report. */
-async function runRollFailChild(io: 'direct' | 'buffered'): Promise<{ resolved2: unknown; segments: number; live: Record<string, number>; reopened: Record<string, number>; resolved3: unknown; after: Record<string, number> }> {
+async function runRollFailChild(io: 'direct' | 'buffered'): Promise<{ mode: string; resolved2: unknown; segments: number; live: Record<string, number>; reopened: Record<string, number>; resolved3: unknown; after: Record<string, number> }> {
   const dir = await mkdtemp(join(tmpdir(), 'gs-wal-rollfail-'));
   try {
     const { stdout } = await promisify(execFile)('sh', ['-c', 'ulimit -n 128 && exec "$0" "$@"', process.execPath, join(here, 'wal-roll-fail-child.mjs'), walModuleUrl, dir, io], { timeout: 20_000 });
@@ -167,6 +175,7 @@ async function runRollFailChild(io: 'direct' | 'buffered'): Promise<{ resolved2:
 describe('WriteAheadLog roll whose directory fsync fails (child process, EMFILE)', () => {
   it('keeps writing the active segment with O_DIRECT: the record that asked for the roll is delivered once it resolved', async () => {
     const r = await runRollFailChild('direct');
+    expect(r.mode).toBe(expectedMode('direct'));
     expect(r.segments, 'the roll did not fail').toBe(1);
     expect(r.resolved2).toBe(2);
     expect(r.live).toEqual({ 2: 2 });
@@ -174,6 +183,7 @@ describe('WriteAheadLog roll whose directory fsync fails (child process, EMFILE)
 
   for (const io of ['direct', 'buffered'] as const) it(`leaves no empty next segment behind, so a reopen keeps the resolved record and its sequence (${io} writes)`, async () => {
     const r = await runRollFailChild(io);
+    expect(r.mode).toBe(expectedMode(io));
     expect(r.segments, 'the roll did not fail').toBe(1);
     expect(r.resolved2).toBe(2);
     expect(r.reopened).toEqual({ 2: 2 });
