@@ -71,8 +71,9 @@ async function runChildUntilKilled(
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (d: string) => (text += d));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  // Wait for the child to start appending, then let it run for a while under load.
-  while (!text.includes('ready')) {
+  // Wait until the child has seen an append resolve (on a busy machine that can take longer than the
+  // run below), then let it run for a while under load.
+  while (!/\nr \d+ \d+\n/.test(text)) {
     if (child.exitCode !== null) throw new Error(`crash child exited early: ${text}`);
     await new Promise((r) => setTimeout(r, 5));
   }
