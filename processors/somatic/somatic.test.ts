@@ -142,8 +142,9 @@ describe('somatic processor', () => {
     await waitFor(() => somaticRuntimeOf(roomy.svc.telemetry)!.memoryRoomBytes() > 64 * 2 ** 20);
     expect(appliedGrowthPercent()).toBeGreaterThanOrEqual(100);
     await roomy.svc.shutdown(5000);
-    // A limit just above the resident memory: no room under the admission line, so V8's own limit.
-    const tight = await gateway({ force_zone: 'green', memory_limit_mib: Math.ceil((process.memoryUsage.rss() * 1.05) / 2 ** 20) }, await tempDir());
+    // The admission line far below the resident memory: no room under it, so V8's own limit (however much
+    // this process's RSS moves meanwhile).
+    const tight = await gateway({ force_zone: 'green', memory_limit_mib: Math.ceil(process.memoryUsage.rss() / 2 ** 20), admit_memory_ratio: 0.3 }, await tempDir());
     // At the check that finds no room, not at the governor's next 1 s tick.
     await waitFor(() => somaticRuntimeOf(tight.svc.telemetry)!.memoryRoomBytes() < 0);
     expect(appliedGrowthPercent()).toBe(0);
