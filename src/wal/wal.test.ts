@@ -207,6 +207,23 @@ describe('WriteAheadLog', () => {
     await again.close();
   });
 
+  it('passes over zero padding left at the end of a sealed segment without calling it corrupt', async () => {
+    const wal = await openWal({ segmentSizeBytes: 512, directIo: false });
+    for (let i = 1; i <= 8; i++) await wal.append(rec(i));
+    await wal.close();
+    const files = await segFiles();
+    expect(files.length).toBeGreaterThan(1);
+    // O_DIRECT pads a segment to whole blocks until it is sealed; a power cut can undo the cut.
+    await appendFile(join(dir, files[0]!), Buffer.alloc(300));
+    const lines: string[] = [];
+    const again = await openWal({ segmentSizeBytes: 512, directIo: false, logger: new Logger('debug', {}, { write: (l) => void lines.push(l) }) });
+    expect((await again.read()).map((r) => r.data.readUInt32BE(0))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(again.stats().corruptRecordsSkipped).toBe(0);
+    expect(lines.some((l) => l.includes('skipped a corrupt record'))).toBe(false);
+    expect(lines.some((l) => l.includes('passed over the padding'))).toBe(true);
+    await again.close();
+  });
+
   it('refuses a second open of the same directory and appends after close', async () => {
     const wal = await openWal();
     await expect(openWal()).rejects.toThrow(/already open/);

@@ -832,6 +832,12 @@ export class WriteAheadLog {
     const from = this.rOff;
     await this.load(seg, from, limit, limit - from);
     const b = this.rBuf!;
+    // O_DIRECT padding left on a sealed segment: its cut at the roll was not synced before a power cut.
+    if (seg.sealed && limit - from < DIRECT_ALIGN && isZero(b.subarray(0, this.rBufLen), 0)) {
+      this.rOff = limit;
+      this.log.debug('WAL passed over the padding at the end of a sealed segment', { dir: this.dir, segment: seg.path, offset: from });
+      return;
+    }
     const maxSeq = this.expectSeq + Math.ceil(this.rBufLen / RECORD_OVERHEAD) + 1;
     const i = resync(b, 1, this.rBufLen, this.expectSeq, maxSeq);
     // Without a next record in a sealed segment the loss is counted from the next segment's name; in the
