@@ -80,7 +80,7 @@ export function appliedGrowthPercent(): number {
   return applied;
 }
 
-/** Re-evaluates now (e.g. on a somatic zone change) rather than at the next 1 s tick. */
+/** Re-evaluates now (the somatic runtime, when the slack stops or starts fitting) rather than at the next 1 s tick. */
 export function refreshHeapGrowth(): void {
   if (budgets.size > 0) apply();
 }

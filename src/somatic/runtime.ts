@@ -469,8 +469,6 @@ export class SomaticRuntime {
     this.zone = to;
     this.enteredAt = now;
     this.zoneGauge.set(to);
-    // The heap-growth slack depends on the memory room, which a transition often follows: apply it now.
-    refreshHeapGrowth();
     this.transitions.inc({ sensor, from: ZONE_NAMES[from], to: ZONE_NAMES[to] });
     const fields = {
       from: ZONE_NAMES[from],
