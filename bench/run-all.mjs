@@ -58,7 +58,7 @@ A named scenario also runs the scenarios it is compared with (its baselines).
 
 Flags:
   --duration D           measured run per throughput scenario (default 12s)
-  --warmup D             warm-up run before each measurement, not counted (default 2s)
+  --warmup D             warm-up before each measurement, in the same client, not counted (default 2s)
   --overload-duration D  overload run (default 15s)
   --workers N            client connections / requests in flight (default 8)
   --batch N              records per request (default 1000)

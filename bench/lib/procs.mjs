@@ -168,11 +168,12 @@ export async function startSinkProc(options = {}) {
  * Runs the load generator (src/tools/loadgen runLoadgen) in its own process. `onProgress` gets the
  * loadgen's progress objects (every progressIntervalMs) over IPC. Resolves with the LoadgenResult.
  */
-export async function runLoadgenProc(options, { onProgress } = {}) {
+export async function runLoadgenProc(options, { onProgress, onMeasureStart } = {}) {
   const child = fork(join(LIB, 'loadgen-proc.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.on('message', (m) => {
-      if (m.progress) onProgress?.(m.progress);
+      if (m.measuring) onMeasureStart?.();
+      else if (m.progress) onProgress?.(m.progress);
       else if (m.result) resolve(m.result);
       else if (m.error) reject(new Error(`loadgen: ${m.error}`));
     });

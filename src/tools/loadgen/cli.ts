@@ -19,6 +19,7 @@ Flags:
   --gzip              compress requests (HTTP Content-Encoding / gRPC grpc-encoding gzip)
   --rate N            records per second (default: as fast as possible)
   --duration D        how long to send, e.g. 10s, 2m (default 10s unless --count)
+  --warmup D          send this long first, left out of the figures (default 0; needs --duration)
   --count N           send exactly N records
   --workers N         concurrent requests in flight (default 8)
   --batch N           records per request (default 1000; about rate/20 for low rates)
@@ -65,7 +66,8 @@ export function summaryTable(r: LoadgenResult): string {
     ['signal / protocol', `${r.signal} / ${r.protocol}${r.gzip ? ' + gzip' : ''}`],
     ['endpoint', r.endpoint],
     ['workers x batch', `${r.workers} x ${r.batch}`],
-    ['elapsed', `${(r.elapsedMs / 1000).toFixed(2)} s`],
+    ['elapsed (measured)', `${(r.elapsedMs / 1000).toFixed(2)} s`],
+    ...(r.warmupAcked > 0 ? [['records acked in the warm-up (not counted below)', String(r.warmupAcked)] as [string, string]] : []),
     ['records sent', String(r.sent)],
     ['records acked', String(r.acked)],
     ['records rejected (partial success)', String(r.rejected)],
@@ -116,6 +118,7 @@ export function parseLoadgenArgs(argv: string[]): { options: LoadgenOptions; jso
       gzip: { type: 'boolean' },
       rate: { type: 'string' },
       duration: { type: 'string' },
+      warmup: { type: 'string' },
       count: { type: 'string' },
       workers: { type: 'string' },
       batch: { type: 'string' },
@@ -146,6 +149,10 @@ export function parseLoadgenArgs(argv: string[]): { options: LoadgenOptions; jso
   if (values.gzip) o.gzip = true;
   if (values.rate !== undefined) o.rate = parseNumberFlag('rate', values.rate, { min: 0 });
   if (values.duration !== undefined) o.durationMs = parseDurationFlag('duration', values.duration);
+  if (values.warmup !== undefined) {
+    if (values.duration === undefined || values.count !== undefined) throw new Error('--warmup: needs --duration (and no --count)');
+    o.warmupMs = parseDurationFlag('warmup', values.warmup);
+  }
   if (values.count !== undefined) o.count = parseNumberFlag('count', values.count, { integer: true, min: 0 });
   if (values.workers !== undefined) o.workers = parseNumberFlag('workers', values.workers, { integer: true, min: 1, max: 10000 });
   if (values.batch !== undefined) o.batch = parseNumberFlag('batch', values.batch, { integer: true, min: 1, max: 1_000_000 });

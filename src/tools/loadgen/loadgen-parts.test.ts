@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { countItems } from '../../core/wire.js';
+import { parseLoadgenArgs } from './cli.js';
 import { SIGNALS } from '../../core/signal.js';
 import { scanJson, scanProto, type RecordVisitor } from '../sink/walk.js';
 import { parseDurationFlag, parseHostPort } from './common.js';
@@ -168,6 +169,12 @@ describe('ranges, histogram, flags, status codec', () => {
     expect(h.quantile(0.99)).toBeGreaterThan(97);
     expect(h.quantile(0.99)).toBeLessThanOrEqual(100);
     expect(h.max).toBe(100);
+  });
+
+  it('--warmup takes a duration and needs --duration', () => {
+    expect(parseLoadgenArgs(['--duration', '10s', '--warmup', '2s']).options).toMatchObject({ durationMs: 10_000, warmupMs: 2000 });
+    expect(() => parseLoadgenArgs(['--warmup', '2s'])).toThrow(/--warmup: needs --duration/);
+    expect(() => parseLoadgenArgs(['--duration', '5s', '--count', '100', '--warmup', '1s'])).toThrow(/--warmup/);
   });
 
   it('parses durations, host:port and Retry-After', () => {

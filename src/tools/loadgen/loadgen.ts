@@ -33,8 +33,15 @@ export interface LoadgenOptions {
   gzipLevel?: number;
   /** Records per second; absent = as fast as the workers go. */
   rate?: number;
-  /** Stop claiming new batches after this long. Default 10 s when count is absent too. */
+  /** Stop claiming new batches after this long (after the warm-up). Default 10 s when count is absent too. */
   durationMs?: number;
+  /**
+   * Send for this long first and leave it out of every figure of the result (rates, counts, latency),
+   * so the measurement starts warm: compiled code, open connections, a settled heap on both sides. The
+   * warm-up's acknowledged records are still in `ackedRanges` (a loss check must find them too). Needs
+   * durationMs; default 0.
+   */
+  warmupMs?: number;
   /** Stop after this many records. */
   count?: number;
   /** Concurrent requests in flight. Default 8. */
@@ -62,6 +69,8 @@ export interface LoadgenOptions {
   /** Stops claiming new batches and abandons retries (counted as failed). */
   abort?: AbortSignal;
   onProgress?: (p: LoadgenProgress) => void;
+  /** Called when the measured time starts: at once, or when the warm-up ends. */
+  onMeasureStart?: () => void;
   progressIntervalMs?: number;
 }
 
@@ -86,7 +95,10 @@ export interface LoadgenResult {
   gzip: boolean;
   batch: number;
   workers: number;
+  /** The measured time (after the warm-up). */
   elapsedMs: number;
+  /** Records acknowledged during the warm-up (left out of the other counts; in ackedRanges). */
+  warmupAcked: number;
   /** Records claimed and sent at least once. */
   sent: number;
   /** Records acknowledged (2xx / OK), minus those a partial success rejected. */
@@ -108,8 +120,9 @@ export interface LoadgenResult {
   /** Acked records per second over the whole run. */
   recordsPerSec: number;
   bytesPerSec: number;
+  /** Attempts that started after the warm-up. */
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
-  /** Acknowledged sequence numbers (half-open ranges), for `sink --verify`. */
+  /** Acknowledged sequence numbers (half-open ranges, the warm-up's included), for `sink --verify`. */
   ackedRanges: SeqRanges;
   /** Why requests failed, with counts (at most 10 reasons kept). */
   failures: Record<string, number>;
@@ -152,6 +165,8 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
   const batch = Math.max(1, Math.floor(options.batch ?? (rate ? Math.min(1000, Math.max(1, Math.round(rate / 20))) : 1000)));
   const count = options.count;
   const durationMs = options.durationMs ?? (count === undefined ? 10_000 : undefined);
+  const warmupMs = Math.max(0, options.warmupMs ?? 0);
+  if (warmupMs > 0 && (durationMs === undefined || count !== undefined)) throw new Error('warmupMs needs durationMs (and no count): a warm-up is time, not records');
   const seqStart = options.seqStart ?? 0;
   const runId = options.runId ?? newRunId();
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -188,7 +203,23 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
   };
 
   const t0 = performance.now();
-  const deadline = durationMs !== undefined ? t0 + durationMs : Infinity;
+  const deadline = durationMs !== undefined ? t0 + warmupMs + durationMs : Infinity;
+  // The figures count from here; until then (the warm-up) attempts are not timed and counts are reset.
+  let measureFrom = t0;
+  let warmupAcked = 0;
+  let warmup: NodeJS.Timeout | undefined;
+  if (warmupMs > 0) {
+    measureFrom = Infinity;
+    warmup = setTimeout(() => {
+      warmupAcked = st.acked;
+      for (const k of Object.keys(st) as (keyof typeof st)[]) st[k] = 0;
+      failures.clear();
+      hist.reset();
+      window.reset();
+      measureFrom = performance.now();
+      options.onMeasureStart?.();
+    }, warmupMs);
+  } else options.onMeasureStart?.();
   const seqEnd = count !== undefined ? seqStart + count : Infinity;
   let nextSeq = seqStart;
 
@@ -211,8 +242,10 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
       const t = performance.now();
       const o: Outcome = await transport.send(body);
       const lat = performance.now() - t;
-      hist.record(lat);
-      window.record(lat);
+      if (t >= measureFrom) {
+        hist.record(lat);
+        window.record(lat);
+      }
       st.requests++;
       st.bytes += body.length;
       if (o.kind === 'ok') {
@@ -273,7 +306,7 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
         const now = performance.now();
         options.onProgress!({
           elapsedMs: now - t0,
-          rate: ((st.acked - lastAcked) * 1000) / Math.max(1, now - lastT),
+          rate: ((warmupAcked + st.acked - lastAcked) * 1000) / Math.max(1, now - lastT),
           acked: st.acked,
           failed: st.failed,
           refused: st.refused,
@@ -281,7 +314,7 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
           errors: st.errors,
           p99Ms: window.quantile(0.99),
         });
-        lastAcked = st.acked;
+        lastAcked = warmupAcked + st.acked;
         lastT = now;
         window.reset();
       }, options.progressIntervalMs ?? 1000)
@@ -294,12 +327,14 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
   try {
     await Promise.all(Array.from({ length: workers }, () => worker()));
   } finally {
+    clearTimeout(warmup);
     releaseHeapGrowth();
     if (progress) clearInterval(progress);
     transport.close();
   }
 
-  const elapsedMs = performance.now() - t0;
+  // A run that ended inside its warm-up (aborted) measured nothing.
+  const elapsedMs = measureFrom === Infinity ? 0 : performance.now() - measureFrom;
   const secs = Math.max(elapsedMs, 1) / 1000;
   return {
     runId,
@@ -310,6 +345,7 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
     batch,
     workers,
     elapsedMs,
+    warmupAcked,
     ...st,
     recordsPerSec: st.acked / secs,
     bytesPerSec: st.bytes / secs,

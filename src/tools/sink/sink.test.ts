@@ -228,6 +228,63 @@ describe('rate and duration', () => {
     expect(appliedGrowthPercent()).toBe(0);
   });
 
+  it('a warm-up is sent first and left out of the figures; its records stay verifiable', async () => {
+    const s = await sink();
+    let measureStarts = 0;
+    const t0 = performance.now();
+    let startedAt = 0;
+    const r = await runLoadgen({
+      endpoint: s.httpUrl,
+      rate: 10_000,
+      warmupMs: 400,
+      durationMs: 400,
+      batch: 100,
+      workers: 2,
+      onMeasureStart: () => {
+        measureStarts++;
+        startedAt = performance.now() - t0;
+      },
+    });
+    expect(measureStarts).toBe(1);
+    expect(startedAt).toBeGreaterThanOrEqual(390);
+    // Figures cover the measured 400 ms only, not the 800 ms of the run.
+    expect(r.elapsedMs).toBeGreaterThan(350);
+    expect(r.elapsedMs).toBeLessThan(700);
+    expect(r.warmupAcked).toBeGreaterThanOrEqual(2500);
+    expect(r.acked).toBeGreaterThanOrEqual(2500);
+    expect(r.acked).toBeLessThanOrEqual(5000);
+    expect(r.recordsPerSec).toBeGreaterThan(6000);
+    expect(r.recordsPerSec).toBeLessThan(13_000);
+    // Every acknowledged record, the warm-up's too, is in the ranges the sink verifies.
+    const v = s.verify([r]);
+    expect(v.ok).toBe(true);
+    expect(v.runs[0]!.acked).toBe(r.warmupAcked + r.acked);
+  });
+
+  it('slow answers during the warm-up do not reach the latency figures', async () => {
+    // A target that answers in 150 ms until slowUntil (as a cold process might), then at once.
+    let slowUntil = 0;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(), Date.now() < slowUntil ? 150 : 0));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      // Control: without a warm-up the slow start is in the figures.
+      slowUntil = Date.now() + 300;
+      const cold = await runLoadgen({ endpoint, durationMs: 600, workers: 2, batch: 10 });
+      expect(cold.latencyMs.max).toBeGreaterThanOrEqual(100);
+      // Slow for the whole warm-up: requests sent in it and answered after it ends are not timed either.
+      slowUntil = Date.now() + 500;
+      const warm = await runLoadgen({ endpoint, warmupMs: 500, durationMs: 600, workers: 2, batch: 10 });
+      expect(warm.requests).toBeGreaterThan(10);
+      expect(warm.latencyMs.max).toBeLessThan(100);
+    } finally {
+      server.close();
+    }
+  });
+
   it('abort stops early and keeps what was acked verifiable', async () => {
     const s = await sink();
     const ac = new AbortController();
