@@ -14,6 +14,8 @@ import type { BatchProcessorConfig } from './config.js';
 class Batch {
   readonly parts: Payload[] = [];
   items = 0;
+  /** Received requests in the batch (a part may itself hold several). */
+  requests = 0;
   readonly done: Promise<void>;
   resolve!: () => void;
   reject!: (err: unknown) => void;
@@ -76,6 +78,7 @@ export class BatchProcessor implements Processor {
     }
     batch.parts.push(payload);
     batch.items += items;
+    batch.requests += payload.requests;
     const done = batch.done;
     if (batch.items >= this.size) this.flush();
     else if (this.config.flush_when_idle && batch.idleCheck === undefined) this.scheduleIdleCheck(batch);
@@ -113,7 +116,7 @@ export class BatchProcessor implements Processor {
           Payload.fromParts(
             this.signal,
             batch.parts.flatMap((p) => p.chunks()),
-            { itemCount: batch.items },
+            { itemCount: batch.items, requests: batch.requests },
           );
     this.export(out, batch.items).then(batch.resolve, batch.reject);
   }

@@ -69,6 +69,20 @@ describe('batch processor', () => {
     expect(await counterValue(settings.telemetry, 'otelcol_processor_outgoing_items', { processor: 'batch', otel_signal: 'logs' })).toBe(12);
   });
 
+  it('a batch counts the requests it joins, not their pieces, and keeps the pieces unjoined', async () => {
+    const { proc, down } = make({ send_batch_size: 10, timeout: '10s' });
+    const a = makeLogsRequest(1, 4, 'a');
+    const b = makeLogsRequest(2, 3, 'b');
+    // `a` as the HTTP receiver hands it on: the pieces the parser delivered, counted by validation.
+    const aPieces = [a.subarray(0, 40), a.subarray(40)];
+    await Promise.all([proc.consume(Payload.fromParts('logs', aPieces, { itemCount: 4 })), proc.consume(new Payload('logs', b))]);
+    expect(down.got).toHaveLength(1);
+    const out = down.got[0]!;
+    expect(out.requests).toBe(2);
+    expect(out.chunks()).toEqual([aPieces[0], aPieces[1], b]);
+    expect(Buffer.compare(Buffer.from(out.bytes), Buffer.concat([a, b]))).toBe(0);
+  });
+
   it('flushes on timeout when the size is not reached (flush_when_idle off)', async () => {
     const { proc, down } = make({ send_batch_size: 1000, timeout: '60ms', flush_when_idle: false }, 'traces');
     const t0 = Date.now();

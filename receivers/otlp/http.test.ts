@@ -19,6 +19,7 @@ import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { otlpReceiverConfig } from './config.js';
 import { OtlpReceiver, otlpReceiverFactory } from './factory.js';
 import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
+import { makeLogsRequest } from '../../test/helpers/otlp-test-servers.js';
 
 const EXAMPLES = EXAMPLES_DIR;
 const EXAMPLE_FILE: Record<Signal, string> = { logs: 'logs.json', traces: 'trace.json', metrics: 'metrics.json' };
@@ -454,6 +455,25 @@ describe('otlp receiver over HTTP', () => {
       req.end();
     });
   }
+
+  it('hands a large protobuf body on as the pieces the HTTP parser delivered, byte for byte, not joined', async () => {
+    const big = makeLogsRequest(2, 3000, 'pieces'); // several socket reads' worth, under the 1 MiB limit
+    expect(big.length).toBeGreaterThan(200 * 1024);
+    const res = await fetch(base + '/v1/logs', { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: big });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const got = consumer.payloads.at(-1)!;
+    expect(got.chunks().length).toBeGreaterThan(1);
+    expect(got.itemCount).toBe(6000);
+    expect(Buffer.concat(got.chunks()).equals(Buffer.from(big))).toBe(true);
+    // A broken body in pieces is refused as a whole one is, naming the place at fault in the whole body.
+    const broken = Buffer.from(big);
+    broken[broken.length - 200] = 0xff;
+    const bad = await fetch(base + '/v1/logs', { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: broken });
+    expect(bad.status).toBe(400);
+    const st = await statusOf(bad);
+    expect(st.message).toMatch(/^malformed protobuf ExportLogsServiceRequest: .* \(in ScopeLogs at resource_logs\[1\]\.scope_logs\[0\]\)$/);
+  });
 
   it('reads chunked bodies (no Content-Length) and limits them as they arrive', async () => {
     const half = Math.floor(logsProto.length / 2);

@@ -15,7 +15,7 @@ import type { Logger } from '../../src/telemetry/logger.js';
 import { parseEndpoint, type OtlpHttpConfig } from './config.js';
 import { GrpcStatus } from '../../src/otlp/grpc-status.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
-import { validateRequest } from '../../src/otlp/wire-validate.js';
+import { validateRequest, validateRequestParts } from '../../src/otlp/wire-validate.js';
 
 const CONTENT_TYPE: Record<Encoding, string> = { proto: 'application/x-protobuf', json: 'application/json' };
 
@@ -185,7 +185,7 @@ export class OtlpHttpServer {
             }
             return new BodyError(503, gate.refusalMessage(total), gate.retryAfterMs());
           };
-    readBody(req, coding, this.limit, coding === 'identity' ? contentLength : undefined, grow).then(
+    readBody(req, coding, this.limit, grow).then(
       (body) => {
         return this.ingestBody(signal, encoding, body, req, reply).catch((err: unknown) => {
           this.logger.error('OTLP/HTTP request handling failed', { error: messageOf(err) });
@@ -205,15 +205,20 @@ export class OtlpHttpServer {
     );
   }
 
-  private async ingestBody(signal: Signal, encoding: Encoding, body: Buffer, req: IncomingMessage, reply: FastifyReply): Promise<void> {
-    this.ingest.received('http', body.length);
-    let bytes: Uint8Array = body;
+  private async ingestBody(signal: Signal, encoding: Encoding, body: Body, req: IncomingMessage, reply: FastifyReply): Promise<void> {
+    this.ingest.received('http', body.size);
+    let bytes: Uint8Array | readonly Uint8Array[] = body.chunks;
     let items: number;
     // OTLP/JSON records that cannot be read are left out and reported as partial_success.
     let rejections: JsonRejections | undefined;
     try {
-      if (encoding === 'json') ({ bytes, rejections } = requestFromJsonPartial(signal, body.toString('utf8')));
-      items = validateRequest(signal, bytes);
+      if (encoding === 'json') {
+        const text = body.chunks.length === 1 ? body.chunks[0]!.toString('utf8') : Buffer.concat(body.chunks, body.size).toString('utf8');
+        let encoded: Uint8Array;
+        ({ bytes: encoded, rejections } = requestFromJsonPartial(signal, text));
+        items = validateRequest(signal, encoded);
+        bytes = encoded;
+      } else items = validateRequestParts(signal, body.chunks, body.size);
     } catch (err) {
       this.ingest.failed(signal, 'http', 0);
       // The codec's OtlpJsonError already names the field at fault.
@@ -308,27 +313,27 @@ function tooLargeMessage(limit: number, what: string): string {
   return `request body too large: ${what} is over the limit of ${limit} bytes (protocols.http.max_request_body_size); send smaller requests`;
 }
 
+/** A request body as it arrived: consecutive pieces (the HTTP parser's, or the inflater's) and their total size. */
+interface Body {
+  chunks: Buffer[];
+  size: number;
+}
+
 /**
  * Reads a request body, inflating it if compressed, and fails with 413 as soon as the (inflated) size
- * passes `limit`, or with `grow`'s refusal (503) when the admission gate cannot take what it grew to. With
- * a known Content-Length and no compression the bytes land in one preallocated buffer.
+ * passes `limit`, or with `grow`'s refusal (503) when the admission gate cannot take what it grew to. The
+ * pieces are kept as they came, not joined: a request forwarded undecoded (Yellow) leaves as those pieces,
+ * so its size is allocated once (by the parser) rather than twice.
  */
-function readBody(
-  req: IncomingMessage,
-  coding: Coding,
-  limit: number,
-  contentLength: number | undefined,
-  grow?: (total: number) => BodyError | undefined,
-): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
+function readBody(req: IncomingMessage, coding: Coding, limit: number, grow?: (total: number) => BodyError | undefined): Promise<Body> {
+  return new Promise<Body>((resolve, reject) => {
     let settled = false;
     let inflater: zlib.Gunzip | zlib.Inflate | undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     let wire = 0;
-    let pre: Buffer | undefined = contentLength !== undefined && Number.isInteger(contentLength) ? Buffer.allocUnsafe(contentLength) : undefined;
 
-    const settle = (err: Error | undefined, body?: Buffer): void => {
+    const settle = (err: Error | undefined): void => {
       if (settled) return;
       settled = true;
       req.removeListener('data', onWireData);
@@ -341,7 +346,7 @@ function readBody(
         req.resume();
         reject(err);
       } else {
-        resolve(body!);
+        resolve({ chunks, size });
       }
     };
     const collect = (chunk: Buffer): void => {
@@ -365,26 +370,13 @@ function readBody(
           return;
         }
         if (!inflater.write(chunk)) req.pause();
-      } else if (pre) {
-        if (wire > pre.length) {
-          // The HTTP parser enforces Content-Length; this only guards the buffer.
-          settle(new BodyError(400, 'request body is longer than its Content-Length'));
-          return;
-        }
-        chunk.copy(pre, wire - chunk.length);
       } else {
         collect(chunk);
       }
     };
     const onWireEnd = (): void => {
-      if (inflater) {
-        inflater.end();
-      } else if (pre) {
-        settle(undefined, wire === pre.length ? pre : pre.subarray(0, wire));
-        pre = undefined;
-      } else {
-        settle(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-      }
+      if (inflater) inflater.end();
+      else settle(undefined);
     };
     const onWireError = (): void => settle(new BodyError(0, 'client went away'));
     const onWireClose = (): void => {
@@ -398,7 +390,7 @@ function readBody(
       inf.on('drain', () => {
         if (!settled) req.resume();
       });
-      inf.on('end', () => settle(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+      inf.on('end', () => settle(undefined));
       inf.on('error', (e) => settle(new BodyError(400, `request body is not valid ${coding} data: ${e.message}`)));
     }
     req.on('data', onWireData);

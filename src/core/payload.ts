@@ -7,6 +7,14 @@ import { decodeRequest, encodeRequest, type RequestMessage } from '../otlp/codec
 import type { Signal } from './signal.js';
 import { concatRequests, countItems } from './wire.js';
 
+export interface PayloadOptions {
+  /** The item count, when the caller already knows it (else a wire scan counts on first use). */
+  itemCount?: number;
+  meta?: Record<string, string>;
+  /** Received requests the bytes hold (a batch's count); default 1. */
+  requests?: number;
+}
+
 export class Payload {
   readonly signal: Signal;
   /** Request metadata a receiver chose to keep (e.g. client address); never required downstream. */
@@ -17,12 +25,15 @@ export class Payload {
   private partsLength = 0;
   private message: RequestMessage | undefined;
   private items: number;
+  /** Received requests this payload holds: more than one once a batch joined them. */
+  readonly requests: number;
 
-  constructor(signal: Signal, bytes: Uint8Array, opts: { itemCount?: number; meta?: Record<string, string> } = {}) {
+  constructor(signal: Signal, bytes: Uint8Array, opts: PayloadOptions = {}) {
     this.signal = signal;
     this.encoded = bytes;
     this.items = opts.itemCount ?? -1;
     this.meta = opts.meta;
+    this.requests = opts.requests ?? 1;
   }
 
   /** Builds a payload from a decoded message (e.g. one a processor assembled). */
@@ -34,11 +45,12 @@ export class Payload {
   }
 
   /**
-   * A payload of several encoded requests of one signal, kept as they are: repeated fields concatenate,
-   * so their concatenation is one valid request, but a writer that can send pieces in turn (the HTTP
-   * exporter) never has to copy them into one buffer.
+   * A payload held as consecutive pieces, kept as they are: one request's body as it arrived, or several
+   * encoded requests of one signal (a batch; repeated fields concatenate, so their concatenation is one
+   * valid request). A writer that can send pieces in turn (the OTLP exporters) never copies them into one
+   * buffer.
    */
-  static fromParts(signal: Signal, parts: readonly Uint8Array[], opts: { itemCount?: number; meta?: Record<string, string> } = {}): Payload {
+  static fromParts(signal: Signal, parts: readonly Uint8Array[], opts: PayloadOptions = {}): Payload {
     if (parts.length === 1) return new Payload(signal, parts[0]!, opts);
     const p = new Payload(signal, new Uint8Array(0), opts);
     p.encoded = undefined;
@@ -98,7 +110,7 @@ export class Payload {
    * reach another's. A decoded-and-changed structure is encoded first.
    */
   clone(): Payload {
-    const opts = { itemCount: this.items < 0 ? undefined : this.items, meta: this.meta as Record<string, string> | undefined };
+    const opts = { itemCount: this.items < 0 ? undefined : this.items, meta: this.meta as Record<string, string> | undefined, requests: this.requests };
     if (this.parts !== undefined) return Payload.fromParts(this.signal, this.parts, opts);
     return new Payload(this.signal, this.bytes, opts);
   }

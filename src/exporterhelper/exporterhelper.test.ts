@@ -344,9 +344,12 @@ describe('sending queue', () => {
     expect(one).toBeInstanceOf(PermanentError);
     expect((one as Error).message).toMatch(/exporter otlphttp\/test: sending_queue: a request of \d+ bytes is larger than the WAL queue's whole disk budget \(sending_queue.max_size_mib 1\).*raise max_size_mib$/);
     const parts = ['a', 'b', 'c'].map((tag) => makeLogsRequest(1, 10_000, tag));
-    const batch = await h.consume(Payload.fromParts('logs', parts)).catch((e: unknown) => e);
+    const batch = await h.consume(Payload.fromParts('logs', parts, { requests: 3 })).catch((e: unknown) => e);
     expect(batch).toBeInstanceOf(PermanentError);
     expect((batch as Error).message).toMatch(/a batch of 3 requests \(\d+ bytes\) is larger .* raise max_size_mib, or lower the batch processor's send_batch_size/);
+    // One request held as the pieces it arrived in is still one request.
+    const pieces = await h.consume(Payload.fromParts('logs', [big.subarray(0, 500_000), big.subarray(500_000)])).catch((e: unknown) => e);
+    expect((pieces as Error).message).toMatch(/sending_queue: a request of \d+ bytes is larger/);
   });
 
   it('memory: shutdown drains what is queued; past the drain deadline the rest is logged as lost with counts', async () => {

@@ -392,7 +392,7 @@ export class ExporterHelper {
 
   private async enqueueWal(payload: Payload): Promise<void> {
     const wal = this.wal!;
-    const requests = payload.chunks().length; // before `bytes` joins a batch's requests
+    const requests = payload.requests;
     const items = itemsOf(payload);
     if (wal.stats().pendingRecords + this.appending >= this.capacity) throw this.refuseFull(payload, items, `${this.capacity} requests`);
     this.appending++;

@@ -6,7 +6,7 @@ import { AnyValueSchema, ArrayValueSchema, KeyValueListSchema, type AnyValue } f
 import { SIGNALS, type Signal } from '../core/signal.js';
 import { countItems } from '../core/wire.js';
 import { MAX_NESTING, decodeRequest, encodeRequest, requestFromJson } from './codec.js';
-import { validateRequest, validationTable } from './wire-validate.js';
+import { validateRequest, validateRequestParts, validationTable } from './wire-validate.js';
 import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
 
 // A minimal protobuf writer for hand-made (and deliberately broken) requests.
@@ -48,6 +48,43 @@ describe('validateRequest', () => {
         { numRuns: 150 },
       );
     }
+  });
+
+  it('validates a request held in pieces as the same request whole: counts, refusals and their messages', () => {
+    const cut = (b: Uint8Array, at: number[]) => [0, ...at, b.length].slice(1).map((end, i, ends) => b.subarray(i === 0 ? 0 : ends[i - 1]!, end));
+    for (const signal of SIGNALS) {
+      fc.assert(
+        fc.property(arbRequest(signal), fc.array(fc.nat(), { maxLength: 4 }), fc.option(fc.nat()), (req, cuts, flip) => {
+          const whole = encodeRequest(signal, req);
+          if (flip !== null && whole.length > 0) whole[flip % whole.length] ^= 0xa5;
+          const at = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
+          const outcome = (f: () => number) => {
+            try {
+              return f();
+            } catch (e) {
+              return (e as Error).message;
+            }
+          };
+          expect(outcome(() => validateRequestParts(signal, cut(whole, at), whole.length))).toEqual(outcome(() => validateRequest(signal, whole)));
+        }),
+        { numRuns: 150 },
+      );
+    }
+  });
+
+  it('validates pieces larger than its reused buffer, and a smaller request after them, each on its own bytes', () => {
+    // Requests concatenate (repeated fields), so three copies are one request of 120,000 records, > 4 MiB.
+    const one = logsRequest(...Array.from({ length: 40_000 }, goodRecord));
+    const big = Buffer.concat([one, one, one]);
+    expect(big.length).toBeGreaterThan(4 * 1024 * 1024);
+    const half = big.length >> 1;
+    expect(validateRequestParts('logs', [big.subarray(0, half), big.subarray(half)], big.length)).toBe(120_000);
+    expect(validateRequestParts('logs', [one.subarray(0, 100), one.subarray(100)], one.length)).toBe(40_000);
+    const small = logsRequest(goodRecord(), goodRecord());
+    expect(validateRequestParts('logs', [small.subarray(0, 5), small.subarray(5)], small.length)).toBe(2);
+    // A broken one after a good, longer one: the reused buffer's stale tail must not be read.
+    const broken = small.slice(0, small.length - 3);
+    expect(() => validateRequestParts('logs', [broken.subarray(0, 5), broken.subarray(5)], broken.length)).toThrow(/overruns|exceeds|beyond|past/);
   });
 
   it('accepts the specification examples', () => {
