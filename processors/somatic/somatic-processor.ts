@@ -107,7 +107,9 @@ export class SomaticProcessor implements Processor {
   /** Red: append the request bytes to the debt WAL; the request is acknowledged once they are durable. */
   private spill(payload: Payload): Promise<void> {
     const wal = this.wal!;
-    const bytes = payload.bytes;
+    // The pieces the receiver kept go into one record as they are, without joining them first.
+    const bytes = payload.chunks();
+    const size = payload.byteLength;
     let items: number;
     try {
       items = payload.itemCount;
@@ -117,13 +119,13 @@ export class SomaticProcessor implements Processor {
     return wal.append(bytes, SIGNAL_CODE[payload.signal]).then(
       () => {
         this.runtime.spilledRecords.inc(this.labels, items);
-        this.runtime.spilledBytes.inc(this.labels, bytes.length);
+        this.runtime.spilledBytes.inc(this.labels, size);
       },
       (err: unknown) => {
         // A request that can never fit the WAL (larger than wal.max_size_mib) is not bad data: refusing
         // it permanently would make its client drop it. It goes on down the pipeline instead.
         if (err instanceof PermanentError) return this.next.consume(payload);
-        throw this.refusal(err, bytes.length);
+        throw this.refusal(err, size);
       },
     );
   }

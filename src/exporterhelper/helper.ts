@@ -397,7 +397,8 @@ export class ExporterHelper {
     if (wal.stats().pendingRecords + this.appending >= this.capacity) throw this.refuseFull(payload, items, `${this.capacity} requests`);
     this.appending++;
     try {
-      await wal.append(payload.bytes, SIGNAL_CODE[payload.signal]);
+      // A batch (or a body kept as it arrived) is written as its pieces: one record, never joined first.
+      await wal.append(payload.chunks(), SIGNAL_CODE[payload.signal]);
     } catch (err) {
       this.tel.exporterEnqueueFailed[payload.signal].inc(this.labels, items);
       if (err instanceof PermanentError) {

@@ -55,12 +55,12 @@ export function metaNumber(meta: Uint8Array): number | undefined {
 
 /**
  * Writes header + meta of one record into `dst` at `off` (RECORD_OVERHEAD + meta.length bytes) and
- * finishes the CRC from `dataCrc` (zlib.crc32 of data), without copying data.
+ * finishes the CRC from `dataCrc` (zlib.crc32 of the `dataLength` data bytes), without copying data.
  */
-export function encodeHead(dst: Buffer, off: number, seq: number, meta: Meta | undefined, data: Uint8Array, dataCrc: number): number {
+export function encodeHead(dst: Buffer, off: number, seq: number, meta: Meta | undefined, dataLength: number, dataCrc: number): number {
   const metaLen = metaBytes(meta);
   const end = off + RECORD_OVERHEAD + metaLen;
-  dst.writeUInt32BE(META_LEN_BYTES + metaLen + data.length, off);
+  dst.writeUInt32BE(META_LEN_BYTES + metaLen + dataLength, off);
   writeSeq(dst, off + 8, seq);
   dst.writeUInt16BE(metaLen, off + HEADER_BYTES);
   if (typeof meta === 'number') dst.writeUInt32BE(meta, off + RECORD_OVERHEAD);

@@ -56,6 +56,41 @@ describe('WriteAheadLog', () => {
     });
   }
 
+  for (const directIo of [true, false]) {
+    it(`writes a record given as pieces as the same record joined, empty pieces too, and reads it back after reopen (${directIo ? 'O_DIRECT' : 'page cache'})`, async () => {
+      const wal = await openWal({ segmentSizeBytes: 64 * 1024, directIo });
+      const records = Array.from({ length: 30 }, (_, i) => randomBytes(100 + i * 997));
+      const seqs = await Promise.all(
+        records.map((r, i) => {
+          if (i % 3 === 0) return wal.append(r, i);
+          // Cut into pieces at varying places, with an empty piece among them.
+          const a = (i * 131) % r.length;
+          const b = Math.min(r.length, a + 1 + ((i * 71) % 500));
+          return wal.append([r.subarray(0, a), new Uint8Array(0), r.subarray(a, b), r.subarray(b)], i);
+        }),
+      );
+      expect(seqs).toEqual(records.map((_, i) => i + 1));
+      await wal.close();
+      const again = await openWal({ segmentSizeBytes: 64 * 1024, directIo });
+      expect(again.stats().corruptRecordsSkipped).toBe(0);
+      const got = await again.read(1000);
+      expect(got.map((r) => r.sequence)).toEqual(seqs);
+      for (const r of got) {
+        expect(Buffer.compare(r.data, records[r.sequence - 1]!)).toBe(0);
+        expect(metaNumber(r.meta)).toBe(r.sequence - 1);
+      }
+      await again.close();
+    });
+  }
+
+  it('refuses a record in pieces that can never fit by its whole size', async () => {
+    const wal = await openWal({ maxSizeBytes: 4096, segmentSizeBytes: 4096 });
+    const err = await wal.append([Buffer.alloc(3000), Buffer.alloc(3000)]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as Error).message).toMatch(/record of 6000 bytes can never fit/);
+    await wal.close();
+  });
+
   it('never delivers a record twice in one open and returns [] when caught up', async () => {
     const wal = await openWal();
     await wal.append(rec(1));

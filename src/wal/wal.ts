@@ -181,7 +181,8 @@ export class WriteAheadLog {
   private nextSeq = 1;
 
   // Appends not yet written (parallel arrays from qHead, to avoid an object per record).
-  private qData: Uint8Array[] = [];
+  private qData: (Uint8Array | readonly Uint8Array[])[] = [];
+  private qLen: number[] = [];
   private qMeta: (Meta | undefined)[] = [];
   private qCrc: number[] = [];
   private qResolve: ((seq: number) => void)[] = [];
@@ -406,8 +407,9 @@ export class WriteAheadLog {
    * Appends one record. Resolves with its sequence once it is durable under the fsync policy; rejects
    * with RetryableError when the disk budget is full or the disk fails, PermanentError when the record
    * can never fit. The bytes must not be modified until the promise settles (they are written in place).
+   * `data` may be consecutive pieces (a body as it arrived): they are written as one record, not joined.
    */
-  append(data: Uint8Array, meta?: Meta): Promise<number> {
+  append(data: Uint8Array | readonly Uint8Array[], meta?: Meta): Promise<number> {
     if (this.closed) return Promise.reject(new RetryableError(`WAL ${this.dir} is closed; the component is shutting down`));
     const metaLen = metaBytes(meta);
     if (typeof meta === 'number' && !(Number.isInteger(meta) && meta >= 0 && meta <= 0xffff_ffff)) {
@@ -416,10 +418,13 @@ export class WriteAheadLog {
     if (metaLen > MAX_META_BYTES) {
       return Promise.reject(new PermanentError(`WAL meta is ${metaLen} bytes; at most ${MAX_META_BYTES} are allowed`));
     }
-    const size = RECORD_OVERHEAD + metaLen + data.length;
-    if (META_LEN_BYTES + metaLen + data.length > MAX_PAYLOAD_BYTES || size > this.maxSize) {
+    let dataLength = 0;
+    if (data instanceof Uint8Array) dataLength = data.length;
+    else for (const piece of data) dataLength += piece.length;
+    const size = RECORD_OVERHEAD + metaLen + dataLength;
+    if (META_LEN_BYTES + metaLen + dataLength > MAX_PAYLOAD_BYTES || size > this.maxSize) {
       return Promise.reject(new PermanentError(
-        `record of ${data.length} bytes can never fit the WAL in ${this.dir} (max_size_bytes ${this.maxSize}); split it or raise max_size_bytes`,
+        `record of ${dataLength} bytes can never fit the WAL in ${this.dir} (max_size_bytes ${this.maxSize}); split it or raise max_size_bytes`,
       ));
     }
     if (this.bytesOnDisk + this.queuedBytes + size > this.maxSize) {
@@ -437,9 +442,12 @@ export class WriteAheadLog {
       ));
     }
     this.queuedBytes += size;
-    const dataCrc = crc32(data);
+    let dataCrc = 0;
+    if (data instanceof Uint8Array) dataCrc = crc32(data);
+    else for (const piece of data) dataCrc = crc32(piece, dataCrc);
     return new Promise<number>((resolve, reject) => {
       this.qData.push(data);
+      this.qLen.push(dataLength);
       this.qMeta.push(meta);
       this.qCrc.push(dataCrc);
       this.qResolve.push(resolve);
@@ -514,7 +522,7 @@ export class WriteAheadLog {
       }
       const queued = this.qLength();
       if (queued > 0) {
-        const firstSize = RECORD_OVERHEAD + metaBytes(this.qMeta[this.qHead]) + this.qData[this.qHead]!.length;
+        const firstSize = RECORD_OVERHEAD + metaBytes(this.qMeta[this.qHead]) + this.qLen[this.qHead]!;
         if (this.active.size > 0 && this.active.size + firstSize > this.segmentSize) {
           await this.roll();
           continue;
@@ -525,7 +533,7 @@ export class WriteAheadLog {
         const room = this.segmentSize - this.active.size;
         while (n < queued && n < MAX_BATCH_RECORDS) {
           const i = this.qHead + n;
-          const s = RECORD_OVERHEAD + metaBytes(this.qMeta[i]) + this.qData[i]!.length;
+          const s = RECORD_OVERHEAD + metaBytes(this.qMeta[i]) + this.qLen[i]!;
           if (bytes + s > room) break;
           bytes += s;
           n++;
@@ -547,18 +555,21 @@ export class WriteAheadLog {
     let off = 0;
     for (let i = 0; i < n; i++) {
       const data = this.qData[h + i]!;
-      const end = encodeHead(heads, off, startSeq + i, this.qMeta[h + i], data, this.qCrc[h + i]!);
+      const end = encodeHead(heads, off, startSeq + i, this.qMeta[h + i], this.qLen[h + i]!, this.qCrc[h + i]!);
       iov.push(heads.subarray(off, end));
-      if (data.length > 0) iov.push(data);
+      if (data instanceof Uint8Array) {
+        if (data.length > 0) iov.push(data);
+      } else for (const piece of data) if (piece.length > 0) iov.push(piece);
       off = end;
     }
     const resolvers = this.qResolve.slice(h, h + n);
     const rejecters = this.qReject.slice(h, h + n);
     this.qHead += n;
     if (this.qHead === this.qData.length) {
-      this.qData.length = this.qMeta.length = this.qCrc.length = this.qResolve.length = this.qReject.length = this.qHead = 0;
+      this.qData.length = this.qLen.length = this.qMeta.length = this.qCrc.length = this.qResolve.length = this.qReject.length = this.qHead = 0;
     } else if (this.qHead > 4096 && this.qHead * 2 > this.qData.length) {
       this.qData.splice(0, this.qHead);
+      this.qLen.splice(0, this.qHead);
       this.qMeta.splice(0, this.qHead);
       this.qCrc.splice(0, this.qHead);
       this.qResolve.splice(0, this.qHead);
@@ -1014,6 +1025,7 @@ export class WriteAheadLog {
     const e = new RetryableError(`WAL ${this.dir} crashed (test)`);
     for (let i = this.qHead; i < this.qReject.length; i++) this.qReject[i]!(e);
     this.qData = [];
+    this.qLen = [];
     this.qMeta = [];
     this.qCrc = [];
     this.qResolve = [];
