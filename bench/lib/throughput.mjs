@@ -49,7 +49,7 @@ export async function measure({ opts, protocol, endpoint, pids, sink, verify }) 
     p99: r.latencyMs.p99,
     max: r.latencyMs.max,
     acked: r.acked,
-    failed: r.failed,
+    failed: r.failed + r.warmupFailed, // a failure is reported even when it came in the warm-up
     refused: r.refused,
     errors: r.errors,
     sinkRecords: after.totals.records - sinkBefore.totals.records,

@@ -36,7 +36,7 @@ Flags:
   --quiet             no live progress line
   --help              this text
 
-Exit code: 0 when every sent record was acknowledged, 1 when some failed, 2 on bad flags.
+Exit code: 0 when every sent record was acknowledged, 1 when some failed (in the warm-up too), 2 on bad flags.
 `;
 
 function fmtNum(n: number): string {
@@ -67,7 +67,9 @@ export function summaryTable(r: LoadgenResult): string {
     ['endpoint', r.endpoint],
     ['workers x batch', `${r.workers} x ${r.batch}`],
     ['elapsed (measured)', `${(r.elapsedMs / 1000).toFixed(2)} s`],
-    ...(r.warmupAcked > 0 ? [['records acked in the warm-up (not counted below)', String(r.warmupAcked)] as [string, string]] : []),
+    ...(r.warmupAcked + r.warmupFailed > 0
+      ? [['records in the warm-up, not counted below: acked / failed', `${r.warmupAcked} / ${r.warmupFailed}`] as [string, string]]
+      : []),
     ['records sent', String(r.sent)],
     ['records acked', String(r.acked)],
     ['records rejected (partial success)', String(r.rejected)],
@@ -230,5 +232,5 @@ export async function runLoadgenCli(argv: string[], io: CliIo = defaultIo): Prom
     }
   }
   io.out(parsed.json ? JSON.stringify(result, null, 2) + '\n' : summaryTable(result));
-  return result.failed > 0 || result.rejected > 0 ? 1 : 0;
+  return result.failed > 0 || result.rejected > 0 || result.warmupFailed > 0 ? 1 : 0;
 }

@@ -99,6 +99,8 @@ export interface LoadgenResult {
   elapsedMs: number;
   /** Records acknowledged during the warm-up (left out of the other counts; in ackedRanges). */
   warmupAcked: number;
+  /** Records failed or rejected during the warm-up (left out of the other counts, not of the exit code). */
+  warmupFailed: number;
   /** Records claimed and sent at least once. */
   sent: number;
   /** Records acknowledged (2xx / OK), minus those a partial success rejected. */
@@ -207,11 +209,13 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
   // The figures count from here; until then (the warm-up) attempts are not timed and counts are reset.
   let measureFrom = t0;
   let warmupAcked = 0;
+  let warmupFailed = 0;
   let warmup: NodeJS.Timeout | undefined;
   if (warmupMs > 0) {
     measureFrom = Infinity;
     warmup = setTimeout(() => {
       warmupAcked = st.acked;
+      warmupFailed = st.failed + st.rejected;
       for (const k of Object.keys(st) as (keyof typeof st)[]) st[k] = 0;
       failures.clear();
       hist.reset();
@@ -346,6 +350,7 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
     workers,
     elapsedMs,
     warmupAcked,
+    warmupFailed,
     ...st,
     recordsPerSec: st.acked / secs,
     bytesPerSec: st.bytes / secs,

@@ -375,6 +375,21 @@ describe('CLIs', () => {
     }
   });
 
+  it('records that failed in the warm-up still fail the exit code, and the summary shows them', async () => {
+    // 400 is permanent: every request during the 300 ms warm-up fails; then the sink takes everything.
+    const s = await sink({ failRate: 1, status: 400 });
+    setTimeout(() => s.setFailRate(0), 300);
+    let out = '';
+    const code = await runLoadgenCli(['--endpoint', s.httpUrl, '--rate', '5000', '--warmup', '400ms', '--duration', '300ms', '--batch', '100', '--quiet'], {
+      tty: false,
+      out: (t) => (out += t),
+      err: () => {},
+    });
+    expect(out).toMatch(/records in the warm-up, not counted below: acked \/ failed \| \d+ \/ [1-9]\d*/);
+    expect(out).toMatch(/\| records failed +\| 0 +\|/);
+    expect(code).toBe(1);
+  });
+
   it('--help prints usage (exit 0); bad flags name the flag (exit 2)', async () => {
     let out = '';
     let err = '';
