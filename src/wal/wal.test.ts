@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile, appendFile, type FileHandle } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -82,6 +82,56 @@ describe('WriteAheadLog', () => {
       await again.close();
     });
   }
+
+  it('after a failed write whose cut-back failed too, writes nothing more until a cut succeeds; no sequence is shared after reopen', async () => {
+    // A write that fails half-way and a truncate that fails cannot be made to happen on demand on a real
+    // file system without root, so the segment's file handle is wrapped: the write lands its first piece
+    // for real (stale bytes on disk), then fails; the truncates fail until `cutWorks`.
+    const wal = await openWal({ segmentSizeBytes: 1 << 20, directIo: false, fsync: 'always' });
+    expect(await Promise.all([0, 1, 2].map((i) => wal.append(rec(i, 300))))).toEqual([1, 2, 3]);
+    const w = wal as unknown as { activeFh: FileHandle };
+    const real = w.activeFh;
+    let failNextWrite = true;
+    let cutWorks = false;
+    w.activeFh = new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'writev') {
+          return async (iov: Uint8Array[], pos: number) => {
+            if (!failNextWrite) return target.writev(iov, pos);
+            failNextWrite = false;
+            await target.writev(iov.slice(0, 2), pos); // header + data of the first record: a whole stale record
+            throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+          };
+        }
+        if (prop === 'truncate') {
+          return async (len: number) => {
+            if (!cutWorks) throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' });
+            return target.truncate(len);
+          };
+        }
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const failed = await Promise.allSettled([wal.append(rec(10, 300)), wal.append(rec(11, 300))]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(String((failed[0] as PromiseRejectedResult).reason.message)).toMatch(/WAL write to .* failed: EIO/);
+    // The stale record (sequence 4, given back) is still on disk: a shorter record must not go over it.
+    const refused = await wal.append(rec(20, 10)).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RetryableError);
+    expect((refused as Error).message).toMatch(/could not be cut back after a failed write .*EIO.*check the disk/);
+    cutWorks = true;
+    expect(await wal.append(rec(21, 10))).toBe(4);
+    expect(await wal.append(rec(22, 10))).toBe(5);
+    w.activeFh = real;
+    await wal.close();
+    const again = await openWal({ segmentSizeBytes: 1 << 20, directIo: false });
+    const got = await again.read(100);
+    expect(got.map((r) => r.sequence)).toEqual([1, 2, 3, 4, 5]);
+    expect(got.map((r) => r.data.readUInt32BE(0))).toEqual([0, 1, 2, 21, 22]);
+    expect(again.stats().corruptRecordsSkipped).toBe(0);
+    await again.close();
+  });
 
   it('refuses a record in pieces that can never fit by its whole size', async () => {
     const wal = await openWal({ maxSizeBytes: 4096, segmentSizeBytes: 4096 });

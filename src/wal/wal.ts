@@ -200,6 +200,11 @@ export class WriteAheadLog {
   private syncDue = false;
   private forceSync = 0;
   private needRoll = false;
+  /**
+   * Where a failed write began, when cutting the file back there failed too: its bytes may still follow,
+   * so nothing is written, and no segment sealed, until a cut succeeds (see cutFailedWrite).
+   */
+  private uncutAt: number | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   /** performance.now() when the last fdatasync started (interval policy: the next may start a window later). */
   private lastSyncStart = -Infinity;
@@ -509,6 +514,7 @@ export class WriteAheadLog {
   private async pump(): Promise<void> {
     for (;;) {
       if (this.aborted) return;
+      if (this.uncutAt !== undefined && !(await this.cutFailedWrite())) return;
       if (this.needRoll) {
         await this.roll();
         continue;
@@ -543,6 +549,46 @@ export class WriteAheadLog {
       }
       return;
     }
+  }
+
+  /**
+   * After a write failed and so did cutting the file back to where it began: tries the cut again. Until it
+   * succeeds nothing more is written into the segment, and it is not sealed, because the failed write's
+   * records (given back their sequences) may still lie there: new records written over or after them, or
+   * a restart reading a sealed segment to its end, would let two records share a sequence, and an
+   * acknowledgement of one would then drop the other. Queued appends are refused (retryable) meanwhile;
+   * each later append tries again. Returns whether writing may go on.
+   */
+  private async cutFailedWrite(): Promise<boolean> {
+    const at = this.uncutAt!;
+    try {
+      await this.activeFh.truncate(at);
+    } catch (err) {
+      const e = new RetryableError(
+        `WAL segment ${this.active.path} could not be cut back after a failed write (${(err as Error).message}); appends wait until it can: check the disk`,
+        { cause: err, retryAfterMs: 1000 },
+      );
+      this.rejectQueued(e);
+      // Records written before the failure still get their fsync; it writes nothing new.
+      if (this.uResolve.length > 0) await this.syncActive();
+      return false;
+    }
+    this.uncutAt = undefined;
+    this.log.info('WAL segment cut back after the failed write; appending again', { dir: this.dir, segment: this.active.path, at });
+    return true;
+  }
+
+  /** Refuses every append not yet written, with `err`. */
+  private rejectQueued(err: Error): void {
+    for (let i = this.qHead; i < this.qReject.length; i++) this.qReject[i]!(err);
+    this.qData = [];
+    this.qLen = [];
+    this.qMeta = [];
+    this.qCrc = [];
+    this.qResolve = [];
+    this.qReject = [];
+    this.qHead = 0;
+    this.queuedBytes = 0;
   }
 
   private async writeBatch(n: number, bytes: number): Promise<void> {
@@ -587,11 +633,16 @@ export class WriteAheadLog {
         if (bytesWritten !== bytes) throw new Error(`short write (${bytesWritten} of ${bytes} bytes); is the disk full?`);
       }
     } catch (err) {
-      // Cut the partial write so the segment ends on a record boundary, and give the sequences back.
-      await this.activeFh.truncate(pos).catch(() => {});
+      // Cut the partial write so the segment ends on a record boundary, and give the sequences back. If
+      // the cut fails, the next pass tries it again before anything else is written (cutFailedWrite).
+      const cut = await this.activeFh.truncate(pos).then(
+        () => true,
+        () => false,
+      );
+      if (!cut) this.uncutAt = pos;
       const e = new RetryableError(`WAL write to ${seg.path} failed: ${(err as Error).message}`, { cause: err, retryAfterMs: 1000 });
       for (const r of rejecters) r(e);
-      this.log.error('WAL write failed', { dir: this.dir, segment: seg.path, error: err });
+      this.log.error('WAL write failed', { dir: this.dir, segment: seg.path, error: err, cut_back: cut });
       return;
     }
     this.nextSeq += n;
@@ -1023,15 +1074,7 @@ export class WriteAheadLog {
     clearTimeout(this.checkpointTimer);
     this.checkpointTimer = undefined;
     const e = new RetryableError(`WAL ${this.dir} crashed (test)`);
-    for (let i = this.qHead; i < this.qReject.length; i++) this.qReject[i]!(e);
-    this.qData = [];
-    this.qLen = [];
-    this.qMeta = [];
-    this.qCrc = [];
-    this.qResolve = [];
-    this.qReject = [];
-    this.qHead = 0;
-    this.queuedBytes = 0;
+    this.rejectQueued(e);
     await this.pumpPromise;
     for (const r of this.uReject) r(e);
     this.uResolve = [];
