@@ -174,17 +174,19 @@ describe('somatic processor', () => {
     const red = await gateway({ force_zone: 'red' }, wal);
     expect(somaticRuntimeOf(red.svc.telemetry)!.zone).toBe(RED);
     await send(red.url, 3000);
+    // Bodies of 1000 records (~170 KB) reach the WAL as the several pieces the HTTP parser delivered.
+    await send(red.url, 2000, 1000);
     expect(captured.length).toBe(0); // acknowledged from the WAL, nothing exported yet
-    expect(await metric(red.svc, 'gophership_somatic_debt_records')).toBe(30);
-    expect(await metric(red.svc, 'gophership_somatic_spilled_items')).toBe(3000);
+    expect(await metric(red.svc, 'gophership_somatic_debt_records')).toBe(32);
+    expect(await metric(red.svc, 'gophership_somatic_spilled_items')).toBe(5000);
     await red.svc.shutdown(5000);
 
     // Yellow now: debt trickles back through the full pipeline (enriched) while fresh traffic is bypassed.
     const yellow = await gateway({ force_zone: 'yellow' }, wal);
     await send(yellow.url, 500);
-    await waitFor(() => tally().records === 3500, 20_000);
-    expect(tally()).toEqual({ records: 3500, enriched: 3000 });
-    expect(await metric(yellow.svc, 'gophership_somatic_replayed_items')).toBe(3000);
+    await waitFor(() => tally().records === 5500, 20_000);
+    expect(tally()).toEqual({ records: 5500, enriched: 5000 });
+    expect(await metric(yellow.svc, 'gophership_somatic_replayed_items')).toBe(5000);
     await waitFor(() => somaticRuntimeOf(yellow.svc.telemetry)!.debts.get('logs')!.records() === 0);
   });
 

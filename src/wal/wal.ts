@@ -424,6 +424,7 @@ export class WriteAheadLog {
       return Promise.reject(new PermanentError(`WAL meta is ${metaLen} bytes; at most ${MAX_META_BYTES} are allowed`));
     }
     let dataLength = 0;
+    let dataCrc = 0;
     if (data instanceof Uint8Array) dataLength = data.length;
     else for (const piece of data) dataLength += piece.length;
     const size = RECORD_OVERHEAD + metaLen + dataLength;
@@ -447,7 +448,7 @@ export class WriteAheadLog {
       ));
     }
     this.queuedBytes += size;
-    let dataCrc = 0;
+    // Taken after the checks: a refused record costs no pass over its bytes.
     if (data instanceof Uint8Array) dataCrc = crc32(data);
     else for (const piece of data) dataCrc = crc32(piece, dataCrc);
     return new Promise<number>((resolve, reject) => {
