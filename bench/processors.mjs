@@ -7,14 +7,14 @@
 // Single thread, so records/s is per core.
 import os from 'node:os';
 import { create, toBinary } from '@bufbuild/protobuf';
-import { Payload } from '../dist/src/core/payload.js';
+import { Payload } from '../dist/src/pdata/payload.js';
 import { parseComponentId } from '../dist/src/core/component.js';
 import { Telemetry } from '../dist/src/telemetry/telemetry.js';
 import { silentLogger } from '../dist/src/telemetry/logger.js';
-import { decodeRequest, encodeRequest } from '../dist/src/otlp/codec.js';
-import { validateRequest } from '../dist/src/otlp/wire-validate.js';
-import { countItems } from '../dist/src/core/wire.js';
-import { applyActionsToMessages, compileActions } from '../dist/src/otlp/attr-actions.js';
+import { decodeRequest, encodeRequest } from '../dist/src/pdata/codec.js';
+import { validateRequest } from '../dist/src/pdata/validate.js';
+import { countItems } from '../dist/src/pdata/wire.js';
+import { applyActionsToMessages, compileActions } from '../dist/src/processorhelper/attr-actions.js';
 import { resourceProcessorFactory } from '../dist/processors/resource/factory.js';
 import { attributesProcessorFactory } from '../dist/processors/attributes/factory.js';
 import { resourceDetectionProcessorFactory } from '../dist/processors/resourcedetection/factory.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_PATH } from '../src/core/signal.js';
-import { decodeStatus } from '../src/otlp/codec.js';
+import { decodeStatus } from '../src/pdata/codec.js';
 import type { Service } from '../src/service/service.js';
 import { EXAMPLES_DIR } from './helpers/examples.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';

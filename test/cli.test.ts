@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestFromJson } from '../src/otlp/codec.js';
+import { requestFromJson } from '../src/pdata/codec.js';
 import { EXAMPLES_DIR } from './helpers/examples.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'gophership.js');

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../src/service/service.js';
 import type { HealthCheckExtension } from '../extensions/health_check/health-check.js';
-import { requestFromJson } from '../src/otlp/codec.js';
+import { requestFromJson } from '../src/pdata/codec.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
 
 let gw: Service;

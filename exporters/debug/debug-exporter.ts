@@ -5,11 +5,11 @@
  */
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError } from '../../src/core/errors.js';
-import type { Payload } from '../../src/core/payload.js';
+import type { Payload } from '../../src/pdata/payload.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import type { Signal } from '../../src/core/signal.js';
-import { countField, countItems, forEachField } from '../../src/core/wire.js';
-import { requestToJson } from '../../src/otlp/codec.js';
+import { countField, countItems, forEachField } from '../../src/pdata/wire.js';
+import { requestToJson } from '../../src/pdata/codec.js';
 import type { DebugExporterConfig } from './config.js';
 
 export interface TextSink {

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PermanentError } from '../../src/core/errors.js';
-import { Payload } from '../../src/core/payload.js';
+import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { requestFromJson, requestToJson } from '../../src/otlp/codec.js';
+import { requestFromJson, requestToJson } from '../../src/pdata/codec.js';
 import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { DebugExporter, summarize } from './debug-exporter.js';
 import { debugExporterFactory } from './factory.js';

@@ -8,10 +8,10 @@ import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/p
 import path from 'node:path';
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
-import type { Payload } from '../../src/core/payload.js';
+import type { Payload } from '../../src/pdata/payload.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import type { Signal } from '../../src/core/signal.js';
-import { requestToJson } from '../../src/otlp/codec.js';
+import { requestToJson } from '../../src/pdata/codec.js';
 import type { FileExporterConfig } from './config.js';
 
 const NEWLINE = Buffer.from('\n');

@@ -4,11 +4,11 @@
  */
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
-import type { Payload } from '../../src/core/payload.js';
+import type { Payload } from '../../src/pdata/payload.js';
 import { ExporterHelper, readOptionalFile } from '../../src/exporterhelper/index.js';
 import { GRPC_METHOD, type Signal } from '../../src/core/signal.js';
-import { decodeExportResponsePartial, decodeStatus } from '../../src/otlp/codec.js';
-import { GrpcStatus, grpcStatusName, isRetryableGrpc } from '../../src/otlp/grpc-status.js';
+import { decodeExportResponsePartial, decodeStatus } from '../../src/pdata/codec.js';
+import { GrpcStatus, grpcStatusName, isRetryableGrpc } from '../../src/grpc/status.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import { parseGrpcEndpoint, type OtlpExporterConfig } from './config.js';
 import { GrpcTransport, type CallResult } from './grpc-transport.js';

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
-import { Payload } from '../../src/core/payload.js';
+import { Payload } from '../../src/pdata/payload.js';
 import { GRPC_METHOD, SIGNALS } from '../../src/core/signal.js';
-import { countItems } from '../../src/core/wire.js';
-import { encodeStatus } from '../../src/otlp/codec.js';
+import { countItems } from '../../src/pdata/wire.js';
+import { encodeStatus } from '../../src/pdata/codec.js';
 import {
   counterValue,
   makeLogsRequest,
@@ -20,7 +20,7 @@ import { otlpExporterFactory } from './factory.js';
 import { OtlpGrpcExporter } from './otlp-exporter.js';
 import { parseGrpcEndpoint } from './config.js';
 import { GrpcTransport } from './grpc-transport.js';
-import { GrpcStatus } from '../../src/otlp/grpc-status.js';
+import { GrpcStatus } from '../../src/grpc/status.js';
 
 function configOf(raw: Record<string, unknown>) {
   const issues: { path: string[]; message: string }[] = [];

@@ -8,11 +8,11 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
-import type { Payload } from '../../src/core/payload.js';
+import type { Payload } from '../../src/pdata/payload.js';
 import { ExporterHelper, readOptionalFile } from '../../src/exporterhelper/index.js';
 import { HTTP_PATH, SIGNALS, type Signal } from '../../src/core/signal.js';
-import { decodeExportResponsePartial, decodeStatus, requestToJson, type Encoding } from '../../src/otlp/codec.js';
-import { isRetryableHttp } from '../../src/otlp/grpc-status.js';
+import { decodeExportResponsePartial, decodeStatus, requestToJson, type Encoding } from '../../src/pdata/codec.js';
+import { isRetryableHttp } from '../../src/grpc/status.js';
 import type { OtlphttpExporterConfig } from './config.js';
 
 const gzip = promisify(zlib.gzip) as (buf: Uint8Array, opts: zlib.ZlibOptions) => Promise<Buffer>;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
-import { Payload } from '../../src/core/payload.js';
-import { encodeStatus, requestToJson } from '../../src/otlp/codec.js';
+import { Payload } from '../../src/pdata/payload.js';
+import { encodeStatus, requestToJson } from '../../src/pdata/codec.js';
 import {
   counterValue,
   makeLogsRequest,

@@ -1,20 +1,20 @@
 /**
  * Attributes processor (the collector's `attributes`): runs an action list on the attributes of every
  * log record, span or metric data point that passes include/exclude. It edits the encoded request in
- * place (src/otlp/wire-edit.ts): only records that change are rebuilt, and a request where nothing
+ * place (src/processorhelper/wire-edit.ts): only records that change are rebuilt, and a request where nothing
  * changed is forwarded as the same bytes. The edit itself (AttributesEditor) is pure, so it can run on a
- * worker thread (src/otlp/wire-offload.ts) when the service has them.
+ * worker thread (src/processorhelper/offload.ts) when the service has them.
  */
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
-import type { Payload } from '../../src/core/payload.js';
+import type { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { applyActions, compileActions, type CompiledAction } from '../../src/otlp/attr-actions.js';
-import { AttrList, KEEP, RequestWalker, SKIP, type MetricView, type RecordView, type RequestVisitor, type ResourceView, type ScopeView, type VisitResult, type WalkResult } from '../../src/otlp/wire-edit.js';
+import { applyActions, compileActions, type CompiledAction } from '../../src/processorhelper/attr-actions.js';
+import { AttrList, KEEP, RequestWalker, SKIP, type MetricView, type RecordView, type RequestVisitor, type ResourceView, type ScopeView, type VisitResult, type WalkResult } from '../../src/processorhelper/wire-edit.js';
 import type { AttributesProcessorConfig } from './config.js';
 import { Matcher, checkMatchForSignal } from './match.js';
-import { editAndForward, wireContext, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
-import type { RequestMeta, WireEditor } from '../../src/otlp/wire-offload.js';
+import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
+import type { RequestMeta, WireEditor } from '../../src/processorhelper/offload.js';
 
 export class AttributesProcessor implements Processor {
   private readonly wire: WireProcessorContext;

@@ -24,7 +24,7 @@ import {
   type RecordView,
   type ResourceView,
   type ScopeView,
-} from '../../src/otlp/wire-edit.js';
+} from '../../src/processorhelper/wire-edit.js';
 
 /** A section that is absent (undefined) unless written; when written, parsed by `inner`. */
 class OptionalSchema<T> extends Schema<T | undefined> {

@@ -6,7 +6,7 @@
  */
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
-import { Payload } from '../../src/core/payload.js';
+import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import type { BatchProcessorConfig } from './config.js';
 

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/core/consumer.js';
 import { RetryableError } from '../../src/core/errors.js';
-import { Payload } from '../../src/core/payload.js';
+import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { countItems } from '../../src/core/wire.js';
-import { decodeRequest } from '../../src/otlp/codec.js';
+import { countItems } from '../../src/pdata/wire.js';
+import { decodeRequest } from '../../src/pdata/codec.js';
 import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import type { BatchProcessor } from './batch-processor.js';
 import { batchProcessorFactory } from './factory.js';

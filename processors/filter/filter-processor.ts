@@ -1,6 +1,6 @@
 /**
  * Filter processor: drops log records, spans or metrics by the collector's legacy include/exclude rules.
- * It works on the wire (src/otlp/wire-edit.ts): criteria read only the fields they name, dropped records
+ * It works on the wire (src/processorhelper/wire-edit.ts): criteria read only the fields they name, dropped records
  * are cut out of the bytes, and nothing is decoded. A request in which nothing is dropped goes on as the
  * very bytes it arrived as; a request that loses everything resolves without reaching the next stage (the
  * collector's ErrSkipProcessingData).
@@ -8,13 +8,13 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
-import type { Payload } from '../../src/core/payload.js';
+import type { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { AttrList, DROP, FIELD, KEEP, RequestWalker, findLenField, type Range, type RecordView, type RequestVisitor, type WalkResult } from '../../src/otlp/wire-edit.js';
+import { AttrList, DROP, FIELD, KEEP, RequestWalker, findLenField, type Range, type RecordView, type RequestVisitor, type WalkResult } from '../../src/processorhelper/wire-edit.js';
 import { logMatchIsEmpty, metricMatchIsEmpty, spanMatchIsEmpty, type FilterProcessorConfig } from './config.js';
 import { logMatcher, metricMatchers, spanMatcher, type LevelMatcher } from './match.js';
-import { editAndForward, wireContext, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
-import type { WireEditor } from '../../src/otlp/wire-offload.js';
+import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
+import type { WireEditor } from '../../src/processorhelper/offload.js';
 
 export const FILTERED_ITEMS_METRIC = 'gophership_processor_filtered_items';
 

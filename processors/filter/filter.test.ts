@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Payload } from '../../src/core/payload.js';
+import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { decodeRequest, requestFromJson } from '../../src/otlp/codec.js';
+import { decodeRequest, requestFromJson } from '../../src/pdata/codec.js';
 import { counterValue, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { filterProcessorFactory } from './factory.js';
 import { EXAMPLES_DIR } from '../../test/helpers/examples.js';

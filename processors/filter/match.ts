@@ -7,7 +7,7 @@
  * A property matcher is split by level so the walk evaluates resource and scope criteria once per
  * resource/scope and only record criteria per record.
  */
-import { AttrList, FIELD, ValueType, anyValueAsString, findLenField, findVarintField, utf8, type Range, type RecordView } from '../../src/otlp/wire-edit.js';
+import { AttrList, FIELD, ValueType, anyValueAsString, findLenField, findVarintField, utf8, type Range, type RecordView } from '../../src/processorhelper/wire-edit.js';
 import type { AttrValue, AttributeMatch, LogMatchConfig, MetricMatchConfig, SpanMatchConfig } from './config.js';
 import { SEVERITY_NUMBERS } from './config.js';
 

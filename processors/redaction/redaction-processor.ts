@@ -1,20 +1,20 @@
 /**
  * Redaction processor: removes attributes whose keys are not allowed and masks sensitive values, as the
  * collector's redaction processor, on resource, scope, log record, span, span event and data point
- * attributes, and on scalar log bodies. It edits the wire (src/otlp/wire-edit.ts): only the attribute
+ * attributes, and on scalar log bodies. It edits the wire (src/processorhelper/wire-edit.ts): only the attribute
  * lists (and bodies) that change are rebuilt, and a request with nothing to redact goes on as the same
  * bytes.
  */
 import { Counter, type Registry } from 'prom-client';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
-import type { Payload } from '../../src/core/payload.js';
+import type { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { AttrList, FIELD, KEEP, RecordKind, RequestWalker, ValueType, anyValueAsString, encodeAnyValue, findLenField, varintSize, writeVarint, type Range, type WalkResult } from '../../src/otlp/wire-edit.js';
+import { AttrList, FIELD, KEEP, RecordKind, RequestWalker, ValueType, anyValueAsString, encodeAnyValue, findLenField, varintSize, writeVarint, type Range, type WalkResult } from '../../src/processorhelper/wire-edit.js';
 import type { RedactionProcessorConfig } from './config.js';
 import { Redactor, SUMMARY, type Tally } from './redactor.js';
-import { editAndForward, wireContext, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
-import type { WireEditor } from '../../src/otlp/wire-offload.js';
+import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
+import type { WireEditor } from '../../src/processorhelper/offload.js';
 
 export const REDACTED_ITEMS_METRIC = 'gophership_processor_redacted_items';
 

@@ -1,11 +1,11 @@
 /**
  * The redaction rules of the collector's redaction processor, applied to one attribute list on the wire
- * (an AttrList from src/otlp/wire-edit.ts): ignored keys pass, keys not allowed are removed, values of
+ * (an AttrList from src/processorhelper/wire-edit.ts): ignored keys pass, keys not allowed are removed, values of
  * blocked keys are masked whole, matches of blocked value patterns are masked, unless an allowed value
  * pattern matches; then the summary attributes are added.
  */
 import nodeCrypto from 'node:crypto';
-import { AttrList, ValueType, utf8 } from '../../src/otlp/wire-edit.js';
+import { AttrList, ValueType, utf8 } from '../../src/processorhelper/wire-edit.js';
 import type { RedactionProcessorConfig } from './config.js';
 
 // The collector's summary attribute names.

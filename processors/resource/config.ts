@@ -1,5 +1,5 @@
 import { s, type ConfigOf } from '../../src/core/schema.js';
-import { attrActionSchema, compileActions } from '../../src/otlp/attr-actions.js';
+import { attrActionSchema, compileActions } from '../../src/processorhelper/attr-actions.js';
 
 export const resourceProcessorConfig = s.refine(
   s.object({

@@ -5,13 +5,13 @@
  */
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
-import type { Payload } from '../../src/core/payload.js';
+import type { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { applyActions, compileActions, type CompiledAction } from '../../src/otlp/attr-actions.js';
-import { AttrList, FIELD, RequestWalker, SKIP, type ResourceView, type VisitResult } from '../../src/otlp/wire-edit.js';
+import { applyActions, compileActions, type CompiledAction } from '../../src/processorhelper/attr-actions.js';
+import { AttrList, FIELD, RequestWalker, SKIP, type ResourceView, type VisitResult } from '../../src/processorhelper/wire-edit.js';
 import type { ResourceProcessorConfig } from './config.js';
-import { editAndForward, wireContext, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
-import type { WireEditor } from '../../src/otlp/wire-offload.js';
+import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
+import type { WireEditor } from '../../src/processorhelper/offload.js';
 
 export class ResourceProcessor implements Processor {
   private readonly wire: WireProcessorContext;

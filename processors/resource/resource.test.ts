@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { create, toBinary } from '@bufbuild/protobuf';
-import { Payload } from '../../src/core/payload.js';
+import { Payload } from '../../src/pdata/payload.js';
 import { SIGNALS } from '../../src/core/signal.js';
-import { forEachField } from '../../src/core/wire.js';
-import { decodeRequest } from '../../src/otlp/codec.js';
+import { forEachField } from '../../src/pdata/wire.js';
+import { decodeRequest } from '../../src/pdata/codec.js';
 import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { ExportLogsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import { resourceProcessorFactory } from './factory.js';

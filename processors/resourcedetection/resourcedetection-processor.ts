@@ -1,17 +1,17 @@
 /**
  * Resource detection processor: detects host and environment attributes once at start and adds them to
- * every resource. Only the Resource bytes of each request are rebuilt (src/otlp/wire-edit.ts); records are
+ * every resource. Only the Resource bytes of each request are rebuilt (src/processorhelper/wire-edit.ts); records are
  * copied as received, and a request whose resources already carry the detected values goes on untouched.
  */
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
-import type { Payload } from '../../src/core/payload.js';
+import type { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { AttrList, FIELD, KEEP, RequestWalker, encodeAnyValue, utf8 } from '../../src/otlp/wire-edit.js';
+import { AttrList, FIELD, KEEP, RequestWalker, encodeAnyValue, utf8 } from '../../src/processorhelper/wire-edit.js';
 import type { ResourceDetectionProcessorConfig } from './config.js';
 import { detect, type DetectOptions, type Detected } from './detectors.js';
-import { editAndForward, wireContext, type WireProcessorContext } from '../../src/otlp/wire-processor.js';
-import type { WireEditor } from '../../src/otlp/wire-offload.js';
+import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
+import type { WireEditor } from '../../src/processorhelper/offload.js';
 
 export class ResourceDetectionProcessor implements Processor {
   private readonly wire: WireProcessorContext;

@@ -9,7 +9,7 @@ import { resolve, join } from 'node:path';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import { PermanentError, RetryableError, messageOf } from '../../src/core/errors.js';
-import { Payload } from '../../src/core/payload.js';
+import { Payload } from '../../src/pdata/payload.js';
 import { SIGNALS, type Signal } from '../../src/core/signal.js';
 import { RED, REPLAY_META, YELLOW, type SomaticRuntime } from '../../src/somatic/index.js';
 import { WriteAheadLog, metaNumber } from '../../src/wal/index.js';

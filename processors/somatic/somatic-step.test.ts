@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { forEachField } from '../../src/core/wire.js';
+import { forEachField } from '../../src/pdata/wire.js';
 import { runLoadgen, type LoadgenResult } from '../../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../../src/tools/sink/index.js';
 

@@ -18,13 +18,13 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { messageOf } from '../../src/core/errors.js';
 import { GRPC_METHOD, SIGNALS, type Signal } from '../../src/core/signal.js';
-import { encodeExportResponse, encodeStatus } from '../../src/otlp/codec.js';
+import { encodeExportResponse, encodeStatus } from '../../src/pdata/codec.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import { grpcMaxRecvBytes, parseEndpoint, type OtlpGrpcConfig } from './config.js';
-import { GrpcStatus } from '../../src/otlp/grpc-status.js';
-import { encodeGrpcMessage } from './grpc-message.js';
+import { GrpcStatus } from '../../src/grpc/status.js';
+import { encodeGrpcMessage } from '../../src/grpc/message.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
-import { validateRequest } from '../../src/otlp/wire-validate.js';
+import { validateRequest } from '../../src/pdata/validate.js';
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);

@@ -10,12 +10,12 @@ import zlib from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { messageOf } from '../../src/core/errors.js';
 import type { Signal } from '../../src/core/signal.js';
-import { OtlpJsonError, encodeExportResponse, encodeStatus, requestFromJsonPartial, type Encoding, type JsonRejections } from '../../src/otlp/codec.js';
+import { OtlpJsonError, encodeExportResponse, encodeStatus, requestFromJsonPartial, type Encoding, type JsonRejections } from '../../src/pdata/codec.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import { parseEndpoint, type OtlpHttpConfig } from './config.js';
-import { GrpcStatus } from '../../src/otlp/grpc-status.js';
+import { GrpcStatus } from '../../src/grpc/status.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
-import { validateRequest, validateRequestParts } from '../../src/otlp/wire-validate.js';
+import { validateRequest, validateRequestParts } from '../../src/pdata/validate.js';
 
 const CONTENT_TYPE: Record<Encoding, string> = { proto: 'application/x-protobuf', json: 'application/json' };
 

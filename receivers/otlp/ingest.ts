@@ -4,11 +4,11 @@
  */
 import type { Consumer } from '../../src/core/consumer.js';
 import { PermanentError, RetryableError, messageOf } from '../../src/core/errors.js';
-import { Payload } from '../../src/core/payload.js';
+import { Payload } from '../../src/pdata/payload.js';
 import { ITEM_NOUN, type Signal } from '../../src/core/signal.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';
-import { GrpcStatus } from '../../src/otlp/grpc-status.js';
+import { GrpcStatus } from '../../src/grpc/status.js';
 import { somaticRuntimeOf, type AdmissionGate } from '../../src/somatic/index.js';
 
 export type Transport = 'http' | 'grpc';

@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import type { WireOffloadPool } from '../otlp/wire-offload.js';
+import type { WireOffloadPool } from '../processorhelper/offload.js';
 import type { Consumer } from './consumer.js';
 import type { Schema } from './schema.js';
 import type { Signal } from './signal.js';

@@ -1,5 +1,5 @@
 import { combineErrors } from './errors.js';
-import type { Payload } from './payload.js';
+import type { Payload } from '../pdata/payload.js';
 
 /**
  * A stage that takes one request. It resolves when the data is accepted downstream of it and rejects

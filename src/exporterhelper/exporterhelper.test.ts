@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../core/errors.js';
-import { Payload } from '../core/payload.js';
+import { Payload } from '../pdata/payload.js';
 import { s } from '../core/schema.js';
 import type { Signal } from '../core/signal.js';
 import { counterValue, makeLogsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';

@@ -15,7 +15,7 @@
 import { join } from 'node:path';
 import type { CreateSettings } from '../core/component.js';
 import { PermanentError, RetryableError, messageOf } from '../core/errors.js';
-import { Payload } from '../core/payload.js';
+import { Payload } from '../pdata/payload.js';
 import type { Signal } from '../core/signal.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';

@@ -17,7 +17,7 @@ import { somaticRuntimeOf } from '../somatic/index.js';
 import v8 from 'node:v8';
 import { governHeapGrowth } from '../core/heap-growth.js';
 import { messageOf } from '../core/errors.js';
-import { WireOffloadPool, workerThreadsFor } from '../otlp/wire-offload.js';
+import { WireOffloadPool, workerThreadsFor } from '../processorhelper/offload.js';
 
 export interface ServiceOptions {
   logger?: Logger;

@@ -6,7 +6,7 @@
  * somatic processor, the stage always calls its processor.
  */
 import type { Consumer } from '../core/consumer.js';
-import type { Payload } from '../core/payload.js';
+import type { Payload } from '../pdata/payload.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { somaticRuntimeOf, type SomaticRuntime } from './runtime.js';
 import { GREEN, REPLAY_META } from './zone.js';

@@ -21,7 +21,7 @@ import {
 import { ExportLogsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import { ExportTraceServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import { ExportMetricsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
-import type { RequestMessage } from '../../src/otlp/codec.js';
+import type { RequestMessage } from '../../src/pdata/codec.js';
 import type { Signal } from '../../src/core/signal.js';
 
 /** A small key pool so that actions and matches hit existing keys often. */

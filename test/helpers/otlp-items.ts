@@ -3,7 +3,7 @@
  * resource and scope, so what a client sent and what arrived downstream compare as multisets whatever the
  * batching did to request boundaries.
  */
-import { requestToJson } from '../../src/otlp/codec.js';
+import { requestToJson } from '../../src/pdata/codec.js';
 import type { Signal } from '../../src/core/signal.js';
 
 const KEYS: Record<Signal, [string, string, string]> = {

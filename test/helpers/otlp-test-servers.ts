@@ -14,7 +14,7 @@ import { Logger, type LogSink } from '../../src/telemetry/logger.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { parseComponentId, type ComponentKind, type CreateSettings } from '../../src/core/component.js';
 import type { Consumer } from '../../src/core/consumer.js';
-import type { Payload } from '../../src/core/payload.js';
+import type { Payload } from '../../src/pdata/payload.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Requests

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestFromJson } from '../../otlp/codec.js';
+import { requestFromJson } from '../../pdata/codec.js';
 import type { Service } from '../../service/service.js';
 import { receiverAddress, startGateway } from '../../../test/helpers/gateway.js';
 import { StatusSampler, type StatusSnapshot, type StatusSource } from './index.js';

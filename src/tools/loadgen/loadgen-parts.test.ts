@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
-import { countItems } from '../../core/wire.js';
+import { countItems } from '../../pdata/wire.js';
 import { parseLoadgenArgs } from './cli.js';
 import { SIGNALS } from '../../core/signal.js';
 import { scanJson, scanProto, type RecordVisitor } from '../sink/walk.js';

@@ -7,8 +7,8 @@ import http from 'node:http';
 import https from 'node:https';
 import * as grpc from '@grpc/grpc-js';
 import { GRPC_METHOD, HTTP_PATH, type Signal } from '../../core/signal.js';
-import { decodeExportResponsePartial, decodeStatus } from '../../otlp/codec.js';
-import { GrpcStatus } from '../../otlp/grpc-status.js';
+import { decodeExportResponsePartial, decodeStatus } from '../../pdata/codec.js';
+import { GrpcStatus } from '../../grpc/status.js';
 import type { Encoding } from './templates.js';
 
 export type Outcome =

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { SIGNALS } from '../../core/signal.js';
 import { runLoadgen, type Protocol } from '../loadgen/loadgen.js';
 import { runLoadgenCli } from '../loadgen/cli.js';
-import { decodeStatus } from '../../otlp/codec.js';
+import { decodeStatus } from '../../pdata/codec.js';
 import { runSinkCli } from './cli.js';
 import { startSink, type Sink, type SinkOptions } from './sink.js';
 import { appliedGrowthPercent } from '../../core/heap-growth.js';

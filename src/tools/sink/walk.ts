@@ -4,7 +4,7 @@
  * OTLP/JSON requests are parsed with JSON.parse and walked the same way (the JSON path is for tests and
  * functional checks; the protobuf path is the fast one).
  */
-import { WireFormatError } from '../../core/wire.js';
+import { WireFormatError } from '../../pdata/wire.js';
 import type { Signal } from '../../core/signal.js';
 import { RUN_KEY, SEQ_KEY } from '../loadgen/common.js';
 

@@ -1,4 +1,4 @@
-/** The grpc-message header's encoding (gRPC over HTTP/2 spec), which src/otlp/grpc-status.ts does not cover. */
+/** The grpc-message header's encoding (gRPC over HTTP/2 spec), which src/grpc/status.ts does not cover. */
 
 /** Percent-encodes a grpc-message value as the gRPC HTTP/2 spec asks (bytes outside 0x20-0x7E, and '%'). */
 export function encodeGrpcMessage(message: string): string {

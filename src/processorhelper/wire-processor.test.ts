@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Consumer } from '../core/consumer.js';
 import { PermanentError } from '../core/errors.js';
-import { Payload } from '../core/payload.js';
+import { Payload } from '../pdata/payload.js';
 import { counterValue, testSettings } from '../../test/helpers/otlp-test-servers.js';
-import { requestFromJson } from './codec.js';
+import { requestFromJson } from '../pdata/codec.js';
 import { editAndForward, type WireProcessorContext } from './wire-processor.js';
 
 const logs = (...bodies: string[]) =>

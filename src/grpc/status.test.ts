@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GrpcStatus, grpcStatusFromHttp, grpcStatusName, httpStatusFromGrpc, isRetryableGrpc, isRetryableHttp } from './grpc-status.js';
+import { GrpcStatus, grpcStatusFromHttp, grpcStatusName, httpStatusFromGrpc, isRetryableGrpc, isRetryableHttp } from './status.js';
 
 describe('gRPC status codes', () => {
   it('has the 17 standard codes with their numbers', () => {

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { equals, toBinary, type DescMessage } from '@bufbuild/protobuf';
 import { SIGNALS, type Signal } from '../core/signal.js';
-import { countItems, WireFormatError } from '../core/wire.js';
-import { decodeRequest, REQUEST_SCHEMA, type RequestMessage } from './codec.js';
+import { countItems, WireFormatError } from '../pdata/wire.js';
+import { decodeRequest, REQUEST_SCHEMA, type RequestMessage } from '../pdata/codec.js';
 import { applyActions, applyActionsToMessages, compileActions, type AttrActionConfig } from './attr-actions.js';
 import {
   AttrList,

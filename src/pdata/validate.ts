@@ -19,7 +19,7 @@
  * when there is an error.
  */
 import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
-import { WireFormatError } from '../core/wire.js';
+import { WireFormatError } from './wire.js';
 import type { Signal } from '../core/signal.js';
 import { MAX_NESTING, REQUEST_SCHEMA } from './codec.js';
 
@@ -233,7 +233,7 @@ function tooDeep(at: number): FieldError {
 
 // KeyValue and AnyValue hold most of a request's fields (every attribute, every body), so they have walks
 // of their own; tables cover every other message. Their field numbers are checked against the schema in
-// wire-validate.test.ts.
+// validate.test.ts.
 let KEY_VALUE: Table;
 let ANY_VALUE: Table;
 

@@ -41,7 +41,7 @@ export interface WireEditor {
 /** An edit's result as the processor gets it back, with the editor's tally. */
 export type EditResult = WalkResult & { tally?: readonly number[] | undefined };
 
-/** Processor types whose editor a worker can build (src/otlp/wire-offload-worker.ts has the table). */
+/** Processor types whose editor a worker can build (src/processorhelper/offload-worker.ts has the table). */
 export type OffloadableType = 'attributes' | 'filter' | 'redaction';
 
 /** More worker deaths than this within GIVE_UP_WINDOW_MS and the pool stops (edits go back in-thread). */
@@ -88,9 +88,9 @@ interface Slot {
  * JavaScript: then the build's copy in dist/ is used (`npm test` builds first).
  */
 function workerScript(): URL {
-  const own = new URL('./wire-offload-worker.js', import.meta.url);
+  const own = new URL('./offload-worker.js', import.meta.url);
   if (!import.meta.url.endsWith('.ts')) return own;
-  const built = new URL('../../dist/src/otlp/wire-offload-worker.js', import.meta.url);
+  const built = new URL('../../dist/src/processorhelper/offload-worker.js', import.meta.url);
   if (!existsSync(fileURLToPath(built))) throw new Error('worker threads need the built gateway: run `npx tsc -p .` first');
   return built;
 }

@@ -33,7 +33,7 @@
  * - Views are reused objects, valid only during the callback. `view.buf` is the request (a Buffer over
  *   the caller's bytes); `start`/`end` delimit the message content. Views of records point up to their
  *   scope and resource views, so a record hook can match on resource attributes.
- * - Malformed framing throws WireFormatError (from src/core/wire.ts).
+ * - Malformed framing throws WireFormatError (from src/pdata/wire.ts).
  *
  * ### AttrList — read and edit one message's repeated KeyValue field lazily
  * ```ts
@@ -53,7 +53,7 @@
  */
 import * as nodeCrypto from 'node:crypto';
 import type { Signal } from '../core/signal.js';
-import { WireFormatError } from '../core/wire.js';
+import { WireFormatError } from '../pdata/wire.js';
 
 export { WireFormatError };
 

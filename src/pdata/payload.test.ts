@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requestFromJson } from '../otlp/codec.js';
+import { requestFromJson } from './codec.js';
 import { Payload } from './payload.js';
 
 const logs = (...bodies: string[]) =>

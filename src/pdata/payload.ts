@@ -3,8 +3,8 @@
  * The structure is decoded only when a stage asks for it, and re-encoded only when a stage changed it;
  * a request nobody changed leaves the gateway byte for byte as it arrived.
  */
-import { decodeRequest, encodeRequest, type RequestMessage } from '../otlp/codec.js';
-import type { Signal } from './signal.js';
+import { decodeRequest, encodeRequest, type RequestMessage } from './codec.js';
+import type { Signal } from '../core/signal.js';
 import { concatRequests, countItems } from './wire.js';
 
 export interface PayloadOptions {

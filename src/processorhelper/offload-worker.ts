@@ -1,11 +1,11 @@
 /**
- * A wire-edit worker thread (src/otlp/wire-offload.ts): builds the editors the pool registers and runs
+ * A wire-edit worker thread (src/processorhelper/offload.ts): builds the editors the pool registers and runs
  * them on the requests it is sent, in arrival order.
  */
 import { parentPort } from 'node:worker_threads';
 import { collectGarbage } from '../core/gc.js';
 import type { Signal } from '../core/signal.js';
-import type { FromWorker, OffloadableType, RequestMeta, ToWorker, WireEditor } from './wire-offload.js';
+import type { FromWorker, OffloadableType, RequestMeta, ToWorker, WireEditor } from './offload.js';
 
 type EditorFactory = (config: unknown, signal: Signal, id: string) => WireEditor;
 

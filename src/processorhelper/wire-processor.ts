@@ -4,16 +4,16 @@
  * swap in the edited bytes only when something changed (an untouched request leaves as it arrived),
  * count what goes out, and pass it on (a request left with nothing is done). The edit is the processor's
  * WireEditor (pure: bytes in, result out); when the processor has an offload handle
- * (src/otlp/wire-offload.ts) it runs on a worker thread, else here. Either way the processor's `settle`
+ * (src/processorhelper/offload.ts) it runs on a worker thread, else here. Either way the processor's `settle`
  * then runs here, on the event loop, with the edit's result and tally: its metrics and decisions.
  */
 import type { CreateSettings } from '../core/component.js';
 import type { Consumer } from '../core/consumer.js';
 import { PermanentError, RetryableError } from '../core/errors.js';
-import type { Payload } from '../core/payload.js';
+import type { Payload } from '../pdata/payload.js';
 import type { Signal } from '../core/signal.js';
 import type { WalkResult } from './wire-edit.js';
-import type { OffloadableType, OffloadHandle, WireEditor } from './wire-offload.js';
+import type { OffloadableType, OffloadHandle, WireEditor } from './offload.js';
 
 export interface WireProcessorContext {
   readonly settings: CreateSettings;

@@ -3,7 +3,7 @@
  * Each walk descends only the levels it needs and skips every other field whole, so it also checks the
  * framing of the request (lengths that overrun their parent fail) at a fraction of a decode's cost.
  */
-import type { Signal } from './signal.js';
+import type { Signal } from '../core/signal.js';
 
 export class WireFormatError extends Error {
   override readonly name = 'WireFormatError';

@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { AnyValueSchema, ArrayValueSchema, KeyValueListSchema, type AnyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { SIGNALS, type Signal } from '../core/signal.js';
-import { countItems } from '../core/wire.js';
+import { countItems } from './wire.js';
 import { MAX_NESTING, decodeRequest, encodeRequest, requestFromJson } from './codec.js';
-import { validateRequest, validateRequestParts, validationTable } from './wire-validate.js';
+import { validateRequest, validateRequestParts, validationTable } from './validate.js';
 import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
 
 // A minimal protobuf writer for hand-made (and deliberately broken) requests.

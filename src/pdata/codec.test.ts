@@ -4,8 +4,8 @@ import { create, equals } from '@bufbuild/protobuf';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Signal } from '../core/signal.js';
-import { concatRequests, countItems } from '../core/wire.js';
-import { Payload } from '../core/payload.js';
+import { concatRequests, countItems } from './wire.js';
+import { Payload } from './payload.js';
 import {
   OtlpJsonError,
   REQUEST_SCHEMA,
@@ -22,7 +22,7 @@ import {
   requestToJson,
   type RequestMessage,
 } from './codec.js';
-import { GrpcStatus } from './grpc-status.js';
+import { GrpcStatus } from '../grpc/status.js';
 import { ExportLogsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import type { ExportTraceServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';

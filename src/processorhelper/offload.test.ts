@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { toBinary } from '@bufbuild/protobuf';
-import { Payload } from '../core/payload.js';
+import { Payload } from '../pdata/payload.js';
 import { PermanentError, RetryableError } from '../core/errors.js';
 import type { Signal } from '../core/signal.js';
-import { REQUEST_SCHEMA } from './codec.js';
-import { WireOffloadPool, workerThreadsFor } from './wire-offload.js';
+import { REQUEST_SCHEMA } from '../pdata/codec.js';
+import { WireOffloadPool, workerThreadsFor } from './offload.js';
 import { attributesProcessorFactory } from '../../processors/attributes/factory.js';
 import { filterProcessorFactory } from '../../processors/filter/factory.js';
 import { redactionProcessorFactory } from '../../processors/redaction/factory.js';

@@ -12,7 +12,7 @@ import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } f
 import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
-import { countItems } from '../core/wire.js';
+import { countItems } from './wire.js';
 import { REQUEST_SCHEMA, decodeRequest, encodeExportResponse, requestFromJson } from './codec.js';
 
 const resource = resourceFromAttributes({ 'service.name': 'interop', 'service.instance.id': 'i-1' });
