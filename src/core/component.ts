@@ -29,6 +29,12 @@ export function parseComponentId(id: string): ComponentId | undefined {
 export interface Host {
   /** Asks the service to stop because a component cannot go on (e.g. a listener failed after start). */
   reportFatalError(err: Error): void;
+  /**
+   * A running extension by its ID as written in `service.extensions` (`bearertokenauth/tenant`), as the
+   * collector's host.GetExtensions: how a receiver or exporter finds its authenticator or storage.
+   * Extensions start before every other component, so this answers from a component's start().
+   */
+  getExtension(id: string): Extension | undefined;
 }
 
 export interface Component {

@@ -134,6 +134,7 @@ export class Service {
         this.logger.error('fatal component error; shutting down', { error: err.message });
         this.opts.onFatalError?.(err);
       },
+      getExtension: (id) => this.extensions.find((r) => r.id === id)?.component,
     };
     const metrics = this.config.service.telemetry.metrics;
     const started: Running[] = [];
