@@ -15,7 +15,7 @@ import { NEXT, lenEnd, lenTag, readVarint, skipField, varintSize, writeFieldHead
 import type { RedactionProcessorConfig } from './config.js';
 import { Redactor, SUMMARY, type Tally } from './redactor.js';
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
-import type { WireEditor } from '../../src/processorhelper/offload.js';
+import type { WireEditor, WorkerEditorFactory, WorkerEditorSpec } from '../../src/processorhelper/offload.js';
 
 export const REDACTED_ITEMS_METRIC = 'gophership_processor_redacted_items';
 
@@ -46,7 +46,7 @@ export class RedactionProcessor implements Processor {
     this.editor = new RedactionEditor(config, signal);
     this.wire = wireContext(settings, signal, next, {
       // Per-attribute matching: worth a worker thread when the service has them (and the config redacts).
-      offload: this.editor.active ? { type: 'redaction', config } : undefined,
+      offload: this.editor.active ? { editor: WORKER_EDITOR, config } : undefined,
       settle: (out, _before, tally) => {
         const [removed = 0, masked = 0] = tally ?? [];
         if (masked > 0) counter.inc(maskedLabels, masked);
@@ -194,3 +194,9 @@ function replaceLenFields(buf: Uint8Array, s: number, e: number, field: number, 
   parts.push(buf.subarray(copied, e));
   return Buffer.concat(parts);
 }
+
+/** Builds this processor's editor on a worker thread (named by WORKER_EDITOR). */
+export const redactionEditor: WorkerEditorFactory = (config, signal) => new RedactionEditor(config as RedactionProcessorConfig, signal);
+
+/** What the service's worker threads run for this processor: the editor factory above, from this module. */
+const WORKER_EDITOR: WorkerEditorSpec = { module: import.meta.url, exportName: 'redactionEditor' };
