@@ -229,11 +229,7 @@ function keyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
     if (tag === 0x0a || tag === 0x12) {
       let len = pos < end ? buf[pos]! : 0x80;
       if (len < 0x80) pos++;
-      else if (pos + 1 < end && buf[pos + 1]! < 0x80) {
-        // Two-byte lengths (128 B to 16 KiB: records, bodies) are as common as one-byte ones here.
-        len = (len & 0x7f) | (buf[pos + 1]! << 7);
-        pos += 2;
-      } else {
+      else {
         len = readVarint(buf, pos, end);
         pos = NEXT;
       }
@@ -268,11 +264,7 @@ function anyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
         // kvlist_value: KeyValueList { repeated KeyValue values = 1 }
         let len = pos < end ? buf[pos]! : 0x80;
         if (len < 0x80) pos++;
-        else if (pos + 1 < end && buf[pos + 1]! < 0x80) {
-          // Two-byte lengths (128 B to 16 KiB: records, bodies) are as common as one-byte ones here.
-          len = (len & 0x7f) | (buf[pos + 1]! << 7);
-          pos += 2;
-        } else {
+        else {
           len = readVarint(buf, pos, end);
           pos = NEXT;
         }
@@ -371,11 +363,7 @@ function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: num
       if (k === K_VARINT || k === K_I64 || k === K_I32) throw wrongWireType(t, field, wt, at);
       let len = pos < end ? buf[pos]! : 0x80;
       if (len < 0x80) pos++;
-      else if (pos + 1 < end && buf[pos + 1]! < 0x80) {
-        // Two-byte lengths (128 B to 16 KiB: records, bodies) are as common as one-byte ones here.
-        len = (len & 0x7f) | (buf[pos + 1]! << 7);
-        pos += 2;
-      } else {
+      else {
         len = readVarint(buf, pos, end);
         pos = NEXT;
       }
