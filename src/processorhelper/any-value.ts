@@ -78,8 +78,11 @@ export function writeKv(out: Uint8Array, p: number, kb: Uint8Array, ks: number, 
 }
 
 /** Parses AnyValue content buf[s:e]: returns the value type and sets VS/VE to the oneof value's range. */
-export let VS = 0;
-export let VE = 0;
+// `var` for the reason given at NEXT in wire-primitives.ts: AttrList reads these per parsed value.
+/* eslint-disable no-var */
+export var VS = 0;
+export var VE = 0;
+/* eslint-enable no-var */
 export function parseAnyValue(buf: Uint8Array, s: number, e: number): ValueType {
   let type = ValueType.Empty;
   let pos = s;
