@@ -104,7 +104,9 @@ export class FaultFileSystem implements WalFileSystem {
       read: ((...args: unknown[]) => call('read', args, (...a) => (fh.read as (...x: unknown[]) => Promise<unknown>)(...a))) as WalFile['read'],
       write: ((buf: Uint8Array, off: number, len: number, pos: number) =>
         call('write', [buf, off, len, pos], async () => {
-          const n = allowed(pos, len);
+          // Partial writes in whole blocks: O_DIRECT refuses anything else (a real volume does the same).
+          const fit = allowed(pos, len);
+          const n = fit === len ? len : fit - (fit % 4096);
           if (n === 0 && len > 0) {
             this.noSpaceErrors++;
             throw enospc('write');

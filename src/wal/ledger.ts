@@ -79,6 +79,8 @@ export async function fsyncDir(fs: WalFileSystem, dir: string): Promise<void> {
 export interface ReaderPosition {
   readonly segment: Segment;
   readonly expectSeq: number;
+  /** Moves the reader off a sealed segment it has read to the end (so that it can be deleted). */
+  leaveFinished(): Promise<void>;
 }
 
 /**
@@ -196,6 +198,7 @@ export class AckLedger {
     do {
       this.again = false;
       const reader = this.reader();
+      await reader.leaveFinished();
       // With nothing delivered and unacked, everything before the reader is acked or was lost.
       if (this.dHead === this.dSeq.length) this.ackedThrough = Math.max(this.ackedThrough, reader.expectSeq - 1);
       const through = this.ackedThrough;

@@ -85,6 +85,25 @@ export class SegmentReader implements ReaderPosition {
     for (const r of w) r();
   }
 
+  /**
+   * Moves past a sealed segment read to its end, and closes the read handle left open on it, so that
+   * the ledger can delete it and the volume gets its room back (an open handle keeps a deleted file's
+   * blocks). Queued behind reads in progress.
+   */
+  leaveFinished(): Promise<void> {
+    const p = this.chain.then(async () => {
+      const seg = this.segment;
+      if (seg.sealed && this.off >= seg.size) this.nextSegment();
+      if (this.fh !== undefined && this.fhSeg !== this.segment) {
+        const fh = this.fh;
+        this.fh = this.fhSeg = undefined;
+        await fh.close();
+      }
+    });
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
   /** Waits for reads in progress, then closes the read handle. */
   async close(): Promise<void> {
     await this.chain;

@@ -187,6 +187,12 @@ export class SegmentWriter {
     const fitsVolume = needOnVolume <= space.room();
     if (fitsBudget && fitsVolume) {
       if (space.stale()) void space.measure();
+      // The reader has caught up and the active segment is large for the room there is (a segment sized
+      // for a bigger budget, or large records): roll it now so that it is deleted, not kept until full.
+      if (this.active.size >= this.reclaimActiveAt() && this.ledger.allAcknowledged()) {
+        this.needRoll = true;
+        this.ledger.scheduleCheckpoint();
+      }
       return undefined;
     }
     // Acknowledged records still on disk do not count: sealed segments wait for housekeeping to delete
@@ -205,6 +211,11 @@ export class SegmentWriter {
         'space is freed only when the reader acknowledges records; retry later, fix the downstream so the backlog drains, or raise max_size_bytes',
       { retryAfterMs: RETRY_AFTER_MS },
     );
+  }
+
+  /** Size from which a fully acknowledged active segment is rolled to be deleted: a sixteenth of the room. */
+  private reclaimActiveAt(): number {
+    return Math.max(64 * 1024, Math.min(this.opts.segmentSize, Math.min(this.opts.maxSize, this.ctx.space.total) / 16));
   }
 
   private noRoom(size: number): RetryableError {
