@@ -92,7 +92,9 @@ try {
     }
     const row = { t, killAt, ackedAtKill, acked: result.acked, failed: result.failed, lost: v.lost, duplicates: v.duplicates, restartMs, resent };
     rows.push(row);
-    console.log(`trial ${t}/${trials}: kill at ${killAt} ms (${ackedAtKill} acked), restart ${restartMs.toFixed(0)} ms, acked ${result.acked}, failed ${result.failed}, lost ${v.lost}, duplicates ${v.duplicates}`);
+    console.log(
+      `trial ${t}/${trials}: kill at ${killAt} ms (${ackedAtKill} acked), restart ${restartMs.toFixed(0)} ms, acked ${result.acked}, failed ${result.failed}, lost ${v.lost}, duplicates ${v.duplicates}`,
+    );
   }
 } finally {
   await gw.stop();
@@ -130,7 +132,17 @@ const summary = table(
     ['restart median / max (ms)', 'restart'],
     ['wall (s)', 'wall'],
   ],
-  [{ trials, acked: fmt.int(ackedTotal), lost, failed, dups: fmt.int(dups), restart: `${median.toFixed(0)} / ${restarts.at(-1).toFixed(0)}`, wall: ((Date.now() - started) / 1000).toFixed(0) }],
+  [
+    {
+      trials,
+      acked: fmt.int(ackedTotal),
+      lost,
+      failed,
+      dups: fmt.int(dups),
+      restart: `${median.toFixed(0)} / ${restarts.at(-1).toFixed(0)}`,
+      wall: ((Date.now() - started) / 1000).toFixed(0),
+    },
+  ],
 );
 const md = [
   `## ${stamp()} — kill -9 soak of the WAL sending queue`,

@@ -22,14 +22,14 @@ import { receiverAddress, startGateway } from './helpers/gateway.js';
 import { makeLogsRequest } from './helpers/otlp-test-servers.js';
 import { mountTmpfs, type SmallVolume } from './helpers/small-volume.js';
 
-const MiB = 1024 * 1024;
 const VOLUME_MIB = 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mountable = await mountTmpfs(1, 'durability-disk-full (probe)').then(async (v) => {
   await v?.dispose();
   return v !== undefined;
 });
-if (!mountable) console.log('durability-disk-full: skipped: mounting a tmpfs needs root (CI runs it as root; src/wal/wal.enospc.test.ts covers the WAL on the seam)');
+if (!mountable)
+  console.log('durability-disk-full: skipped: mounting a tmpfs needs root (CI runs it as root; src/wal/wal.enospc.test.ts covers the WAL on the seam)');
 
 let vol: SmallVolume;
 let sink: Sink;
@@ -66,7 +66,10 @@ async function strayFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-const load = (endpoint: string, o: { rate: number; batch: number; bodySize: number; durationMs: number; onRefused?: (n: number) => void }): Promise<LoadgenResult> =>
+const load = (
+  endpoint: string,
+  o: { rate: number; batch: number; bodySize: number; durationMs: number; onRefused?: (n: number) => void },
+): Promise<LoadgenResult> =>
   runLoadgen({
     endpoint: `http://${endpoint}`,
     rate: o.rate,
@@ -221,7 +224,9 @@ service:
       const report = await delivered([r1, r2]);
       expect(report.lost, JSON.stringify(report.runs.map((r) => r.lostRanges))).toBe(0);
       expect(await strayFiles(walDir)).toEqual([]);
-      console.log(`disk-full (somatic WAL): run 1 acked ${r1.acked} (refused attempts ${r1.refused}), run 2 acked ${r2.acked} of ~1 MB requests spilled, lost 0, duplicates ${report.duplicates}`);
+      console.log(
+        `disk-full (somatic WAL): run 1 acked ${r1.acked} (refused attempts ${r1.refused}), run 2 acked ${r2.acked} of ~1 MB requests spilled, lost 0, duplicates ${report.duplicates}`,
+      );
     }, 150_000);
   });
 });

@@ -9,16 +9,7 @@
  *  3. A corrupt record is skipped by resynchronising on the next record whose CRC matches and whose
  *     sequence is plausible; the records lost are counted exactly from the sequence gap.
  */
-import {
-  HEADER_BYTES,
-  RECORD_NEED_MORE,
-  RECORD_OK,
-  RECORD_OVERHEAD,
-  checkRecord,
-  readSeq,
-  recordBytes,
-  resync,
-} from './format.js';
+import { HEADER_BYTES, RECORD_NEED_MORE, RECORD_OK, RECORD_OVERHEAD, checkRecord, readSeq, recordBytes, resync } from './format.js';
 import { DIRECT_ALIGN } from './direct.js';
 import type { WalFile } from './file-system.js';
 import type { AckLedger, ReaderPosition } from './ledger.js';
@@ -219,7 +210,10 @@ export class SegmentReader implements ReaderPosition {
     this.ctx.corrupt += lost;
     this.ctx.pending = Math.max(0, this.ctx.pending - lost);
     this.ctx.log.warn('WAL records lost to corruption were skipped', {
-      dir: this.ctx.dir, segment: seg.path, firstLost: Math.max(this.expectSeq, this.skipThrough + 1), count: lost,
+      dir: this.ctx.dir,
+      segment: seg.path,
+      firstLost: Math.max(this.expectSeq, this.skipThrough + 1),
+      count: lost,
     });
   }
 }

@@ -196,7 +196,12 @@ export class WriteAheadLog {
     await ctx.space.measure();
     const recovered = await recover(ctx, opts.directIo ?? true);
     this.directEnabled = recovered.direct !== undefined;
-    this.ledger = new AckLedger(ctx, recovered.ackedThrough, positiveInt('checkpointIntervalMs', opts.checkpointIntervalMs, DEFAULTS.checkpointIntervalMs, 0), opts.fsync !== 'never');
+    this.ledger = new AckLedger(
+      ctx,
+      recovered.ackedThrough,
+      positiveInt('checkpointIntervalMs', opts.checkpointIntervalMs, DEFAULTS.checkpointIntervalMs, 0),
+      opts.fsync !== 'never',
+    );
     this.reader = new SegmentReader(ctx, this.ledger, recovered.ackedThrough, positiveInt('readChunkBytes', opts.readChunkBytes, DEFAULTS.readChunkBytes, 64));
     this.ledger.reader = () => this.reader;
     // A volume smaller than the budget bounds the segments too: space is freed a whole segment at a time.

@@ -143,16 +143,24 @@ export class SegmentWriter {
     else for (const piece of data) dataLength += piece.length;
     const size = RECORD_OVERHEAD + metaLen + dataLength;
     if (META_LEN_BYTES + metaLen + dataLength > MAX_PAYLOAD_BYTES || size > this.opts.maxSize) {
-      return Promise.reject(new PermanentError(
-        `record of ${dataLength} bytes can never fit the WAL in ${ctx.dir} (max_size_bytes ${this.opts.maxSize}); split it or raise max_size_bytes`,
-      ));
+      return Promise.reject(
+        new PermanentError(
+          `record of ${dataLength} bytes can never fit the WAL in ${ctx.dir} (max_size_bytes ${this.opts.maxSize}); split it or raise max_size_bytes`,
+        ),
+      );
     }
     const refusal = this.makeRoom(size);
     if (refusal === 'measure') return ctx.space.measure().then(() => this.accept(data, meta, dataLength, size, this.makeRoom(size)));
     return this.accept(data, meta, dataLength, size, refusal);
   }
 
-  private accept(data: Uint8Array | readonly Uint8Array[], meta: Meta | undefined, dataLength: number, size: number, refusal: Error | 'measure' | undefined): Promise<number> {
+  private accept(
+    data: Uint8Array | readonly Uint8Array[],
+    meta: Meta | undefined,
+    dataLength: number,
+    size: number,
+    refusal: Error | 'measure' | undefined,
+  ): Promise<number> {
     if (refusal !== undefined) return Promise.reject(refusal === 'measure' ? this.noRoom(size) : refusal);
     if (this.ctx.closed) return Promise.reject(new RetryableError(`WAL ${this.ctx.dir} is closed; the component is shutting down`));
     this.queuedBytes += size;
@@ -206,11 +214,13 @@ export class SegmentWriter {
       return undefined;
     }
     if (!fitsVolume && space.stale()) return 'measure';
-    return fitsBudget ? this.noRoom(size) : new RetryableError(
-      `WAL directory ${ctx.dir} is full (${used} of max_size_bytes ${this.opts.maxSize} used): ` +
-        'space is freed only when the reader acknowledges records; retry later, fix the downstream so the backlog drains, or raise max_size_bytes',
-      { retryAfterMs: RETRY_AFTER_MS },
-    );
+    return fitsBudget
+      ? this.noRoom(size)
+      : new RetryableError(
+          `WAL directory ${ctx.dir} is full (${used} of max_size_bytes ${this.opts.maxSize} used): ` +
+            'space is freed only when the reader acknowledges records; retry later, fix the downstream so the backlog drains, or raise max_size_bytes',
+          { retryAfterMs: RETRY_AFTER_MS },
+        );
   }
 
   /** Size from which a fully acknowledged active segment is rolled to be deleted: a sixteenth of the room. */
@@ -567,7 +577,10 @@ export class SegmentWriter {
   async drain(): Promise<void> {
     this.forceSync++;
     try {
-      while (!this.ctx.released && (this.qLength() > 0 || this.uResolve.length > 0 || this.pumping || this.kickScheduled || this.needRoll || this.needReclaim)) {
+      while (
+        !this.ctx.released &&
+        (this.qLength() > 0 || this.uResolve.length > 0 || this.pumping || this.kickScheduled || this.needRoll || this.needReclaim)
+      ) {
         if (!this.pumping) this.startPump();
         await this.pumpPromise;
         // A failed pass is retried once by the loop itself (kickScheduled); then what waited is refused.
