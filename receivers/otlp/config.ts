@@ -20,9 +20,9 @@ const httpSchema = s.object({
     .int(1)
     .default(20 * 1024 * 1024)
     .describe('Largest request body accepted, in bytes, measured after decompression; larger ones get 413.'),
-  logs_url_path: s.string(/^\//, 'a path starting with /').default('/v1/logs').describe('Path of the logs endpoint.'),
-  traces_url_path: s.string(/^\//, 'a path starting with /').default('/v1/traces').describe('Path of the traces endpoint.'),
-  metrics_url_path: s.string(/^\//, 'a path starting with /').default('/v1/metrics').describe('Path of the metrics endpoint.'),
+  logs_url_path: s.urlPath('/v1/logs', 'Path of the logs endpoint (a leading / is added when missing, as the collector does).'),
+  traces_url_path: s.urlPath('/v1/traces', 'Path of the traces endpoint (a leading / is added when missing).'),
+  metrics_url_path: s.urlPath('/v1/metrics', 'Path of the metrics endpoint (a leading / is added when missing).'),
 });
 
 export const otlpReceiverConfig = s.refine(

@@ -10,6 +10,7 @@ import type { Signal } from '../core/signal.js';
 import type { ComponentConfig, ValidatedConfig } from '../config/validate.js';
 import { Logger } from '../telemetry/logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
+import { metricsAddress } from '../telemetry/config.js';
 import { BypassStage } from '../somatic/bypass.js';
 import { TelemetryServer } from '../telemetry/server.js';
 import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.js';
@@ -139,8 +140,9 @@ export class Service {
     const metrics = this.config.service.telemetry.metrics;
     const started: Running[] = [];
     try {
-      if (metrics.level !== 'none' && metrics.address !== '') {
-        this.telemetryServer = new TelemetryServer(this.telemetry, metrics.address, this.logger);
+      const address = metricsAddress(metrics);
+      if (address !== '') {
+        this.telemetryServer = new TelemetryServer(this.telemetry, address, this.logger);
         this.status = new StatusSampler({ telemetry: this.telemetry, pipelines: this.config.service.pipelines });
         registerStatusRoutes(this.telemetryServer, this.status);
         await this.telemetryServer.start();
