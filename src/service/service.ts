@@ -49,7 +49,8 @@ export class Service {
   private readonly offload: WireOffloadPool | undefined;
 
   constructor(private readonly config: ValidatedConfig, private readonly opts: ServiceOptions = {}) {
-    this.logger = opts.logger ?? new Logger(config.service.telemetry.logs.level);
+    this.logger = opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource);
+    this.telemetry.describeResource(config.service.telemetry.resource);
     const threads = workerThreadsFor(config.service.processing.worker_threads);
     this.offload = threads > 0 ? new WireOffloadPool(threads, this.logger.child({ kind: 'service', id: 'processing' })) : undefined;
     this.offload?.instrument(this.telemetry.registry);
