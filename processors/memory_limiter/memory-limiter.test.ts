@@ -1,4 +1,3 @@
-import http2 from 'node:http2';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { Payload } from '../../src/pdata/payload.js';
 import { SomaticRuntime, somaticRuntimeOf } from '../../src/somatic/index.js';
 import type { Service } from '../../src/service/service.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
+import { grpcExport } from '../../test/helpers/grpc-call.js';
 import { counterValue, makeLogsRequest, RecordingConsumer, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { limitsOf, memoryLimiterProcessorConfig } from './config.js';
 import { memoryLimiterProcessorFactory } from './factory.js';
@@ -98,28 +98,6 @@ describe('memory_limiter state machine', () => {
   });
 });
 
-/** One OTLP/gRPC Export call over node:http2; resolves with grpc-status and the trailers. */
-function grpcExport(address: string, body: Uint8Array): Promise<{ status: number; message: string; retryInfo: boolean }> {
-  return new Promise((resolve, reject) => {
-    const client = http2.connect(`http://${address}`);
-    client.on('error', reject);
-    const frame = Buffer.alloc(5 + body.length);
-    frame.writeUInt32BE(body.length, 1);
-    frame.set(body, 5);
-    const req = client.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.logs.v1.LogsService/Export', 'content-type': 'application/grpc', te: 'trailers' });
-    let headers: http2.IncomingHttpHeaders = {};
-    req.on('response', (h) => (headers = h));
-    req.on('trailers', (t) => (headers = { ...headers, ...t }));
-    req.on('data', () => {});
-    req.on('end', () => {
-      client.close();
-      resolve({ status: Number(headers['grpc-status']), message: decodeURIComponent(String(headers['grpc-message'] ?? '')), retryInfo: headers['grpc-status-details-bin'] !== undefined });
-    });
-    req.on('error', reject);
-    req.end(frame);
-  });
-}
-
 const gatewayYaml = (limitMib: number, out: string) => `receivers:
   otlp:
     protocols:
@@ -161,7 +139,7 @@ describe('memory_limiter in a gateway', () => {
     await http.arrayBuffer();
     const grpc = await grpcExport(receiverAddress(service, 'otlp', 'grpc'), body);
     expect(grpc.status).toBe(14); // UNAVAILABLE: retryable
-    expect(grpc.retryInfo).toBe(true);
+    expect(grpc.details).toBe(true);
     // Refused at the gate: no body was read into the pipeline, nothing was written.
     expect(await counterValue(service.telemetry, 'gophership_receiver_received_bytes', { receiver: 'otlp', transport: 'http' })).toBe(0);
     expect(await readFile(out)).toHaveLength(0);

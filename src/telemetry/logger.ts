@@ -153,8 +153,8 @@ export class Logger {
 
   private emit(level: LogLevel, msg: string, fields?: LogFields): void {
     if (this.sampler && !this.sampler.take(level, msg)) return;
-    if (fields) this.pino[level](this.prepare(fields), msg);
-    else this.pino[level](msg);
+    // The message leads the call's fields (after ts, level and the bound fields), as the lines always had it.
+    this.pino[level](fields ? { msg, ...this.prepare(fields) } : { msg });
   }
 }
 
