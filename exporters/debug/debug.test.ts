@@ -10,6 +10,7 @@ import { debugExporterFactory } from './factory.js';
 import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testHost } from '../../test/helpers/host.js';
 
 const EXAMPLES = EXAMPLES_DIR;
 const settingsList: ReturnType<typeof testSettings>[] = [];
@@ -107,7 +108,7 @@ describe('debug exporter', () => {
       const settings = testSettings('debug');
       settingsList.push(settings);
       const exp = debugExporterFactory.create(settings, cfg);
-      await exp.start({ reportFatalError: () => {}, getExtension: () => undefined });
+      await exp.start(testHost());
       for (let i = 0; i < 5; i++) await exp.consume(new Payload('logs', makeLogsRequest(1, 2)));
       await exp.shutdown();
       const lines = (await readFile(file, 'utf8')).trim().split('\n');

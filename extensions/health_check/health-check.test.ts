@@ -15,7 +15,7 @@ describe('health_check', () => {
     expect(issues).toEqual([]);
     const settings = testSettings('health_check', 'extension');
     const ext = healthCheckExtensionFactory.create(settings, config) as HealthCheckExtension;
-    await ext.start({ reportFatalError: () => {}, getExtension: () => undefined });
+    await ext.start();
     try {
       const url = `http://127.0.0.1:${ext.port}/health`;
       const starting = await fetch(url);

@@ -15,6 +15,7 @@ import { grpcExport } from '../../test/helpers/grpc-call.js';
 import { makeLogsRequest } from '../../test/helpers/otlp-test-servers.js';
 import { otlpReceiverConfig } from './config.js';
 import { OtlpReceiver, otlpReceiverFactory } from './factory.js';
+import { testHost } from '../../test/helpers/host.js';
 
 class Keep implements Consumer {
   got: Payload[] = [];
@@ -39,7 +40,7 @@ async function start(protocols: Record<string, unknown>) {
   const telemetry = new Telemetry();
   const keep = new Keep();
   const receiver = otlpReceiverFactory.create({ id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, telemetry }, cfg, { logs: keep }) as OtlpReceiver;
-  await receiver.start({ reportFatalError: (e) => { throw e; }, getExtension: () => undefined });
+  await receiver.start(testHost());
   running.push({ receiver, telemetry });
   return { receiver, keep };
 }
