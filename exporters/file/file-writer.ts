@@ -64,7 +64,7 @@ export class FileWriter {
       this.handle = await open(this.file, flags);
       this.size = (await this.handle.stat()).size;
     } catch (err) {
-      throw new Error(`${this.opts.label}: cannot open path ${this.file}: ${(err as Error).message}`);
+      throw new Error(`${this.opts.label}: cannot open path ${this.file}: ${(err as Error).message}`, { cause: err });
     }
   }
 
