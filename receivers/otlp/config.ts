@@ -3,7 +3,7 @@
  * key under `protocols` (an empty `grpc:` counts and takes the defaults), as in the collector.
  */
 import { endpointSchema } from '../../src/core/net.js';
-import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
+import { s, type ConfigOf } from '../../src/core/schema.js';
 import { codingOf, type Coding } from '../../src/compression/index.js';
 
 /** Server keys both protocols take from the collector's confignet/confighttp/configgrpc. */

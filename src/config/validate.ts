@@ -6,7 +6,7 @@ import type { AnyFactory, ComponentId, ComponentKind } from '../core/component.j
 import { parseComponentId } from '../core/component.js';
 import { nearestName, notSupportedYetMessage, s, unknownKeyMessage, type ConfigIssue } from '../core/schema.js';
 import { isSignal, type Signal } from '../core/signal.js';
-import { isPlainObject, locate, type ConfigProblem, type LoadedConfig, type RawConfig } from './load.js';
+import { isPlainObject, locate, type ConfigProblem, type LoadedConfig } from './load.js';
 import { telemetrySchema, type TelemetryConfig } from '../telemetry/config.js';
 import { collectorOnlyComponent } from './collector-components.js';
 
