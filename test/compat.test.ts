@@ -17,6 +17,7 @@ import { flattenSchema } from '../src/cli/reference.js';
 import { formatProblem, loadConfigFiles } from '../src/config/load.js';
 import { SERVICE_SECTION_SCHEMAS, validateConfig } from '../src/config/validate.js';
 import { Service } from '../src/service/service.js';
+import { expectFreshDoc } from './helpers/docs.js';
 
 const CORPUS = join(import.meta.dirname, 'compat');
 const SECTION_KIND: Record<string, ComponentKind> = { receivers: 'receiver', processors: 'processor', exporters: 'exporter', extensions: 'extension' };
@@ -153,14 +154,7 @@ describe('keys the collector has and GopherShip lacks', () => {
 
 describe('docs/compatibility.md', () => {
   it('is up to date (run `npm run docs` when this fails)', async () => {
-    const committed = await readFile(join(import.meta.dirname, '..', 'docs', 'compatibility.md'), 'utf8');
-    const fresh = renderCompatibility();
-    if (committed !== fresh) {
-      const a = committed.split('\n');
-      const b = fresh.split('\n');
-      const i = a.findIndex((line, n) => line !== b[n]);
-      expect.fail(`docs/compatibility.md is stale: first difference at line ${i + 1}:\n  committed: ${a[i]}\n  generated: ${b[i]}\nRegenerate it with \`npm run docs\`.`);
-    }
+    await expectFreshDoc(join(import.meta.dirname, '..', 'docs', 'compatibility.md'), renderCompatibility());
   });
 
   it('every collector-only component type is refused as not supported yet, once', async () => {

@@ -12,6 +12,7 @@ import { createRegistry } from '../components.js';
 import { formatProblem, loadConfigFiles } from './load.js';
 import { validateConfig, type ValidatedConfig } from './validate.js';
 import { metricsAddress } from '../telemetry/config.js';
+import { logsToDebug } from '../../test/helpers/configs.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -33,19 +34,7 @@ async function file(name: string, text: string): Promise<string> {
   return path;
 }
 
-const BASE = `receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  debug:
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [debug]
-`;
+const BASE = logsToDebug();
 
 describe('values as the collector decodes them', () => {
   it('a lone string where a list belongs is a one-item list', async () => {

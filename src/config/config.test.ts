@@ -6,6 +6,7 @@ import { parseDuration } from '../core/schema.js';
 import { expandEnv, formatProblem, loadConfigFiles } from './load.js';
 import { validateConfig } from './validate.js';
 import { createRegistry } from '../components.js';
+import { logsToDebug } from '../../test/helpers/configs.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -28,19 +29,7 @@ async function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): Promise<st
   return result.ok ? [] : result.problems.map((p) => formatProblem(p).replace(file, 'FILE'));
 }
 
-const GOOD = `receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  debug:
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [debug]
-`;
+const GOOD = logsToDebug();
 
 describe('durations', () => {
   it.each([

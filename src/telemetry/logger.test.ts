@@ -8,6 +8,7 @@ import { createRegistry } from '../components.js';
 import { loadConfigFiles } from '../config/load.js';
 import { validateConfig } from '../config/validate.js';
 import { Service } from '../service/service.js';
+import { logsToDebug } from '../../test/helpers/configs.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -78,15 +79,9 @@ describe('logger (pino)', () => {
   it('a gateway logs through service.telemetry.logs and shows its resource as target_info', async () => {
     const file = join(dir, 'gateway.log');
     const yaml = join(dir, 'gateway.yaml');
-    await writeFile(yaml, `receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  debug:
-service:
-  telemetry:
+    await writeFile(
+      yaml,
+      logsToDebug(`  telemetry:
     resource:
       service.name: edge-gateway
     logs:
@@ -94,11 +89,8 @@ service:
       output_paths: [${file}]
     metrics:
       level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [debug]
-`);
+`),
+    );
     const v = validateConfig(await loadConfigFiles([yaml], []), createRegistry());
     if (!v.ok) throw new Error(v.problems.map((p) => p.message).join('; '));
     const service = new Service(v.config);
