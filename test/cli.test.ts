@@ -82,6 +82,16 @@ describe('gophership validate', () => {
     expect(split.stdout).toContain('verbosity: detailed');
   });
 
+  it('reads --config in the collector\'s URI forms: file:, env: and yaml:', async () => {
+    const file = join(dir, 'uri.yaml');
+    await writeFile(file, 'receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:0\nservice:\n  pipelines:\n    logs:\n      receivers: otlp\n      exporters: [debug]\n');
+    const r = await run(['print-config', '--config', `file:${file}`, '--config', 'env:GS_EXPORTERS', '--config', 'yaml:exporters::debug::verbosity: normal'], { GS_EXPORTERS: 'exporters:\n  debug:\n    sampling_initial: 3\n' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('verbosity: normal');
+    expect(r.stdout).toContain('sampling_initial: 3');
+  });
+
   it('accepts the built-in default config', async () => {
     const r = await run(['validate']);
     expect(r.stdout).toContain('configuration is valid');

@@ -23,6 +23,7 @@ const table: Array<[CollectorOnlyComponent['kind'], string, string]> = [
   ['receiver', 'kubeletstats', 'collects pod and container metrics from the kubelet'],
   ['receiver', 'syslog', 'receives syslog messages'],
   ['receiver', 'fluentforward', 'receives Fluentd Forward protocol events'],
+  ['receiver', 'nop', 'receives nothing (for tests and placeholders)'],
   ['processor', 'k8sattributes', 'adds Kubernetes pod metadata to telemetry'],
   ['processor', 'tail_sampling', 'samples whole traces by policies once they are complete'],
   ['processor', 'probabilistic_sampler', 'samples a percentage of traces or logs'],
