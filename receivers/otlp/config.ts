@@ -4,6 +4,8 @@
  */
 import { endpointSchema } from '../../src/core/net.js';
 import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
+import { grpcServerShape } from '../../src/confighelper/grpc-server.js';
+import { httpServerShape } from '../../src/confighelper/http-server.js';
 
 const grpcSchema = s.object({
   endpoint: endpointSchema('localhost:4317', 'Address the gRPC server listens on.'),
@@ -12,6 +14,8 @@ const grpcSchema = s.object({
     .default(4)
     .describe('Largest request message accepted, in MiB, after decompression (0 means the default, 4). Larger ones get RESOURCE_EXHAUSTED.'),
   max_concurrent_streams: s.int(0).default(0).describe('Concurrent requests per client connection (0 = no limit).'),
+  // TLS, keepalive and the limits on abusive clients: the shared gRPC server keys.
+  ...grpcServerShape(),
 });
 
 const httpSchema = s.object({
@@ -23,6 +27,8 @@ const httpSchema = s.object({
   logs_url_path: s.string(/^\//, 'a path starting with /').default('/v1/logs').describe('Path of the logs endpoint.'),
   traces_url_path: s.string(/^\//, 'a path starting with /').default('/v1/traces').describe('Path of the traces endpoint.'),
   metrics_url_path: s.string(/^\//, 'a path starting with /').default('/v1/metrics').describe('Path of the metrics endpoint.'),
+  // TLS, CORS, timeouts and the limits on abusive clients: the shared HTTP server keys.
+  ...httpServerShape(),
 });
 
 export const otlpReceiverConfig = s.refine(
