@@ -10,7 +10,7 @@ export const TLS_VERSIONS = ['1.0', '1.1', '1.2', '1.3'] as const;
 export type TlsVersionName = (typeof TLS_VERSIONS)[number];
 
 const versionKey = (description: string, defaultValue: string) =>
-  s.enum('', ...TLS_VERSIONS).default(defaultValue as TlsVersionName).describe(description);
+  s.string(/^(1\.[0-3])?$/, 'a TLS version: 1.0, 1.1, 1.2 or 1.3').default(defaultValue).describe(description);
 
 /** The keys both sides share (configtls.Config). */
 function commonShape() {
