@@ -15,6 +15,7 @@ import { OTLPLogExporter as LogsHttpProto } from '@opentelemetry/exporter-logs-o
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testHost } from './helpers/host.js';
 import type { ConfigIssue } from '../src/core/schema.js';
 import { Payload } from '../src/pdata/payload.js';
 import { otlpReceiverConfig } from '../receivers/otlp/config.js';
@@ -63,7 +64,7 @@ async function startTlsReceiver(tlsSection: Record<string, unknown>): Promise<Re
   const consumer = new RecordingConsumer();
   const settings = testSettings('otlp', 'receiver');
   const receiver = otlpReceiverFactory.create(settings, cfg, { logs: consumer, traces: consumer, metrics: consumer }) as OtlpReceiver;
-  await receiver.start({ reportFatalError: (err: Error) => { throw err; } });
+  await receiver.start(testHost());
   started.push(receiver);
   return { receiver, consumer, grpcUrl: `127.0.0.1:${receiver.grpcAddress!.port}`, httpUrl: `127.0.0.1:${receiver.httpAddress!.port}`, logs: settings.logs };
 }
@@ -201,7 +202,7 @@ async function sendOnce(kind: 'otlp' | 'otlphttp', url: string, tlsSection: Reco
   const exporter: Exporter = kind === 'otlp'
     ? otlpExporterFactory.create(testSettings('otlp'), parse(otlpExporterConfig, { endpoint: url, tls: tlsSection, sending_queue: { enabled: false }, retry_on_failure: { enabled: false }, timeout: '3s' }))
     : otlphttpExporterFactory.create(testSettings('otlphttp'), parse(otlphttpExporterConfig, { endpoint: `https://${url}`, tls: tlsSection, sending_queue: { enabled: false }, retry_on_failure: { enabled: false }, timeout: '3s' }));
-  await exporter.start({ reportFatalError: () => {} } as never);
+  await exporter.start(testHost({ onFatal: () => {} }));
   try {
     await exporter.consume(new Payload('logs', makeLogsRequest(1, 2)));
     return 'ok';
@@ -272,6 +273,6 @@ describe('tls config keys', () => {
   it('a receiver whose key does not match its certificate fails at start naming the key path', async () => {
     const cfg = parse(otlpReceiverConfig, { protocols: { http: { endpoint: '127.0.0.1:0', tls: { cert_file: certs.server.certFile, key_file: certs.client.keyFile } } } });
     const receiver = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: new RecordingConsumer() }) as OtlpReceiver;
-    await expect(receiver.start({ reportFatalError: () => {} } as never)).rejects.toThrow(/protocols\.http\.tls.*key_file is the private key of cert_file/);
+    await expect(receiver.start(testHost({ onFatal: () => {} }))).rejects.toThrow(/protocols\.http\.tls.*key_file is the private key of cert_file/);
   });
 });

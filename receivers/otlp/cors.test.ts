@@ -4,6 +4,7 @@
  * (the browser then refuses); an actual request from an allowed origin carries Access-Control-Allow-Origin.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testHost } from '../../test/helpers/host.js';
 import type { ConfigIssue } from '../../src/core/schema.js';
 import { RecordingConsumer, makeLogsRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { otlpReceiverConfig } from './config.js';
@@ -22,7 +23,7 @@ beforeAll(async () => {
   );
   expect(issues).toEqual([]);
   receiver = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: consumer }) as OtlpReceiver;
-  await receiver.start({ reportFatalError: (e: Error) => { throw e; } });
+  await receiver.start(testHost());
   base = `http://127.0.0.1:${receiver.httpAddress!.port}`;
 });
 
@@ -72,7 +73,7 @@ describe('otlp receiver CORS', () => {
     const issues: ConfigIssue[] = [];
     const cfg = otlpReceiverConfig.parse({ protocols: { http: { endpoint: '127.0.0.1:0' } } }, [], issues);
     const plain = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: consumer }) as OtlpReceiver;
-    await plain.start({ reportFatalError: () => {} } as never);
+    await plain.start(testHost({ onFatal: () => {} }));
     try {
       const res = await fetch(`http://127.0.0.1:${plain.httpAddress!.port}/v1/logs`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
       expect(res.status).toBe(405);

@@ -8,6 +8,7 @@ import http2 from 'node:http2';
 import type net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { testHost } from '../../test/helpers/host.js';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { ConfigIssue } from '../../src/core/schema.js';
 import { GRPC_METHOD } from '../../src/core/signal.js';
@@ -35,7 +36,7 @@ async function start(keepalive: Record<string, unknown>, consumer: Consumer): Pr
   const cfg = otlpReceiverConfig.parse({ protocols: { grpc: { endpoint: '127.0.0.1:0', keepalive } } }, [], issues);
   expect(issues).toEqual([]);
   const r = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: consumer }) as OtlpReceiver;
-  await r.start({ reportFatalError: (e: Error) => { throw e; } });
+  await r.start(testHost());
   running.push(r);
   return r.grpcAddress!.port;
 }

@@ -9,6 +9,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { testHost } from '../../test/helpers/host.js';
 import type { ConfigIssue } from '../../src/core/schema.js';
 import { GRPC_METHOD } from '../../src/core/signal.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
@@ -26,7 +27,7 @@ async function start(protocols: Record<string, unknown>, consumer = new Recordin
   const cfg = otlpReceiverConfig.parse({ protocols }, [], issues);
   expect(issues).toEqual([]);
   const r = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: consumer, traces: consumer, metrics: consumer }) as OtlpReceiver;
-  await r.start({ reportFatalError: (e: Error) => { throw e; } });
+  await r.start(testHost());
   running.push(r);
   return r;
 }
