@@ -20,7 +20,7 @@ async function pemOf(file: string, inline: string, key: string): Promise<Buffer 
   try {
     return await readFile(file);
   } catch (err) {
-    throw new Error(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}; check the path and that the gateway may read it`);
+    throw new Error(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}; check the path and that the gateway may read it`, { cause: err });
   }
 }
 
@@ -53,7 +53,7 @@ export async function loadServerTls(cfg: TlsServerConfig, keyPath: string): Prom
     // Fails here (at start) on a key that does not match its certificate, or PEM that is not PEM.
     tls.createSecureContext(opts);
   } catch (err) {
-    throw new Error(`${keyPath}: the certificate or key cannot be used: ${messageOf(err)}; check that key_file is the private key of cert_file, both PEM`);
+    throw new Error(`${keyPath}: the certificate or key cannot be used: ${messageOf(err)}; check that key_file is the private key of cert_file, both PEM`, { cause: err });
   }
   return opts;
 }
@@ -153,7 +153,7 @@ export async function loadClientTls(cfg: TlsClientConfig, keyPath: string): Prom
   try {
     tls.createSecureContext({ ca: opts.ca, cert, key });
   } catch (err) {
-    throw new Error(`${keyPath}: the CA, certificate or key cannot be used: ${messageOf(err)}; check that the files are PEM and key_file is the key of cert_file`);
+    throw new Error(`${keyPath}: the CA, certificate or key cannot be used: ${messageOf(err)}; check that the files are PEM and key_file is the key of cert_file`, { cause: err });
   }
   return opts;
 }
