@@ -2,7 +2,9 @@
 // TLS cost benchmark: the Yellow passthrough (somatic forced Yellow -> resource (bypassed) -> batch ->
 // otlphttp -> sink) in plaintext and with HTTPS in and out (client -> gateway over TLS, gateway -> sink over
 // TLS), in alternating rounds of the same run with the same client. Target: TLS keeps >= 0.75 of the
-// plaintext throughput (issue 18). Certificates are made with openssl for the run. Build first (npx tsc -p .).
+// plaintext throughput (issue 18). Baseline beside it: the receive ceiling (loadgen -> sink, count only,
+// no gateway) in plaintext and over HTTPS, i.e. what Node's own TLS costs this client and machine.
+// Certificates are made with openssl for the run. Build first (npx tsc -p .).
 //
 //   node bench/tls.mjs [--duration 6s] [--warmup 2s] [--rounds 2] [--workers 8] [--batch 1000] [--record] [--profile]
 import { parseArgs } from 'node:util';
@@ -37,9 +39,21 @@ const server = certs.server('bench-server', ca);
 // The load generator (a child process) trusts the run's CA through Node's extra-CA variable.
 process.env.NODE_EXTRA_CA_CERTS = ca.certFile;
 
+const sinkTls = { tls: { cert: server.cert.toString(), key: server.key.toString() } };
+
+/** The receive ceiling: the client straight into the sink (count only), plain or HTTPS. */
+async function ceiling(secure) {
+  const sink = await startSinkProc({ track: false, ...(secure ? sinkTls : {}) });
+  try {
+    return await measure({ opts, protocol: 'http/protobuf', endpoint: sink.httpUrl, pids: { sink: sink.pid }, sink, verify: false });
+  } finally {
+    await sink.stop();
+  }
+}
+
 /** One measured run: sink (plain or HTTPS) + gateway (receiver and exporter plain or TLS) + the client. */
 async function run(secure) {
-  const sink = await startSinkProc({ track: true, ...(secure ? { tls: { cert: server.cert.toString(), key: server.key.toString() } } : {}) });
+  const sink = await startSinkProc({ track: true, ...(secure ? sinkTls : {}) });
   let gw;
   try {
     const g = await gatewayConfig({ protocol: 'http', sink, processors: zoneProcessors('yellow') });
@@ -68,8 +82,12 @@ const rows = [];
 try {
   for (let round = 1; round <= Number(values.rounds); round++) {
     for (const secure of [false, true]) {
-      process.stderr.write(`[tls] ${stamp()} round ${round}: ${secure ? 'HTTPS in and out' : 'plaintext'}\n`);
-      rows.push({ round, secure, r: await run(secure) });
+      process.stderr.write(`[tls] ${stamp()} round ${round}: ceiling, ${secure ? 'HTTPS' : 'plaintext'}\n`);
+      rows.push({ round, secure, ceiling: true, r: await ceiling(secure) });
+    }
+    for (const secure of [false, true]) {
+      process.stderr.write(`[tls] ${stamp()} round ${round}: gateway, ${secure ? 'HTTPS in and out' : 'plaintext'}\n`);
+      rows.push({ round, secure, ceiling: false, r: await run(secure) });
     }
   }
 } finally {
@@ -80,23 +98,25 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const plain = median(rows.filter((x) => !x.secure).map((x) => x.r.recordsPerSec));
-const tls = median(rows.filter((x) => x.secure).map((x) => x.r.recordsPerSec));
+const rate = (secure, isCeiling) => median(rows.filter((x) => x.secure === secure && x.ceiling === isCeiling).map((x) => x.r.recordsPerSec));
+const plain = rate(false, false);
+const tls = rate(true, false);
+const ceilingRatio = rate(true, true) / rate(false, true);
 const q = tls / plain;
 // The gateway's own cost per record (its CPU time over what it moved): the client and the sink encrypt and
 // decrypt too in the TLS rounds, on the same two cores, so the end-to-end ratio also carries their cost.
-const perRecord = (secure) => median(rows.filter((x) => x.secure === secure).map((x) => x.r.procs.gateway.cores / x.r.recordsPerSec));
+const perRecord = (secure) => median(rows.filter((x) => x.secure === secure && !x.ceiling).map((x) => x.r.procs.gateway.cores / x.r.recordsPerSec));
 const gatewayCostRatio = perRecord(false) / perRecord(true);
 const md = table(
   [
     ['round', (x) => String(x.round), 'l'],
-    ['path', (x) => (x.secure ? 'HTTPS in and out' : 'plaintext'), 'l'],
+    ['path', (x) => (x.ceiling ? `ceiling (client -> sink), ${x.secure ? 'HTTPS' : 'plaintext'}` : x.secure ? 'gateway, HTTPS in and out' : 'gateway, plaintext'), 'l'],
     ['records/s', (x) => fmt.int(x.r.recordsPerSec)],
     ['MB/s', (x) => fmt.mb(x.r.bytesPerSec)],
     ['p50 ms', (x) => fmt.ms(x.r.p50)],
     ['p99 ms', (x) => fmt.ms(x.r.p99)],
     ['CPU cores: client / gateway / sink', (x) => [x.r.clientCores, x.r.procs?.gateway?.cores, x.r.procs?.sink?.cores].map(fmt.cores).join(' / ')],
-    ['gateway µs CPU/record', (x) => fmt.ms((x.r.procs?.gateway?.cores / x.r.recordsPerSec) * 1e6)],
+    ['gateway µs CPU/record', (x) => (x.ceiling ? '' : fmt.ms((x.r.procs?.gateway?.cores / x.r.recordsPerSec) * 1e6))],
     ['gateway peak RSS', (x) => fmt.mib(x.r.gatewayHwm)],
     ['loss check', (x) => lossText(x.r.loss)],
     ['failed', (x) => fmt.int(x.r.failed)],
@@ -108,6 +128,7 @@ const text =
   `Command: \`${commandLine()}\`. ${opts.workers} connections x ${opts.batch} records, ${opts.warmupMs / 1000}s warm-up + ${opts.durationMs / 1000}s measured per run, ` +
   `rounds alternate plaintext and TLS (TLS 1.3, EC P-256 certificates from openssl; the client trusts the CA).\n\n${machineBlock(before, loadavg())}\n\n${md}\n\n` +
   `- HTTPS / plaintext = ${fmt.ratio(q)} (medians ${fmt.int(tls)} vs ${fmt.int(plain)} records/s; target >= ${TARGET}) — ${q >= TARGET ? 'meets the target' : '**below the target**'}.\n` +
+  `- Node's own TLS, no gateway: the receive ceiling over HTTPS / plaintext = ${fmt.ratio(ceilingRatio)}.\n` +
   `- The gateway's CPU per record, plaintext / TLS = ${fmt.ratio(gatewayCostRatio)} (what the gateway alone would keep with TLS where it is the bottleneck; here the client and the sink pay their own TLS on the same two cores).\n`;
 process.stdout.write(text);
 if (values.record) await appendResults(text);

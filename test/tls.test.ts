@@ -6,6 +6,8 @@
  * that says which check failed while the receiver goes on serving good clients.
  */
 import { copyFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import tls from 'node:tls';
@@ -27,7 +29,9 @@ import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import type { Exporter } from '../src/core/component.js';
 import { makeCertSet, type CertSet } from './helpers/certs.js';
 import { RecordingConsumer, makeLogsRequest, testSettings } from './helpers/otlp-test-servers.js';
-import { makeLogs } from './helpers/sdk-data.js';
+import { makeLogs, sdkBytes } from './helpers/sdk-data.js';
+import { startGateway, receiverAddress } from './helpers/gateway.js';
+import { itemsOf, splitLengthPrefixed } from './helpers/otlp-items.js';
 
 let certs: CertSet;
 let records: ReadableLogRecord[];
@@ -275,4 +279,79 @@ describe('tls config keys', () => {
     const receiver = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: new RecordingConsumer() }) as OtlpReceiver;
     await expect(receiver.start(testHost({ onFatal: () => {} }))).rejects.toThrow(/protocols\.http\.tls.*key_file is the private key of cert_file/);
   });
+});
+
+describe('gateway to gateway over mutual TLS, from YAML configs', () => {
+  it('SDK -> HTTPS -> gateway A -> otlp and otlphttp over mTLS -> gateway B -> file: every record arrives by both paths', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'gs-tls-chain-'));
+    const serverTls = `\n          cert_file: ${certs.server.certFile}\n          key_file: ${certs.server.keyFile}\n          client_ca_file: ${certs.ca.certFile}`;
+    const b = await startGateway(`receivers:
+  otlp/grpc:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:0
+        tls:${serverTls}
+  otlp/http:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+        tls:${serverTls}
+exporters:
+  file/grpc:
+    path: ${join(out, 'via-grpc.pb')}
+    format: proto
+  file/http:
+    path: ${join(out, 'via-http.pb')}
+    format: proto
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs/grpc:
+      receivers: [otlp/grpc]
+      exporters: [file/grpc]
+    logs/http:
+      receivers: [otlp/http]
+      exporters: [file/http]
+`);
+    const clientTls = `\n      ca_file: ${certs.ca.certFile}\n      cert_file: ${certs.client.certFile}\n      key_file: ${certs.client.keyFile}`;
+    const a = await startGateway(`receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+        tls:
+          cert_file: ${certs.server.certFile}
+          key_file: ${certs.server.keyFile}
+exporters:
+  otlp:
+    endpoint: ${receiverAddress(b, 'otlp/grpc', 'grpc')}
+    tls:${clientTls}
+  otlphttp:
+    endpoint: https://${receiverAddress(b, 'otlp/http', 'http')}
+    tls:${clientTls}
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [otlp, otlphttp]
+`);
+    try {
+      const sent = await exportWith(sdkHttps(receiverAddress(a, 'otlp', 'http'), { ca: certs.ca.cert }));
+      expect(sent.code).toBe(ExportResultCode.SUCCESS);
+    } finally {
+      await a.shutdown(5000);
+      await b.shutdown(5000);
+    }
+    const expected = itemsOf('logs', sdkBytes.logs(records)).sort();
+    for (const via of ['grpc', 'http']) {
+      const got = splitLengthPrefixed(await readFile(join(out, `via-${via}.pb`))).flatMap((req) => itemsOf('logs', req));
+      expect(got.sort(), `via ${via}`).toEqual(expected);
+    }
+    await rm(out, { recursive: true, force: true });
+  }, 20_000);
 });
