@@ -119,6 +119,7 @@ export function describeClientHandshakeError(err: Error & { code?: string }, soc
   if (/peer did not return a certificate|certificate required/i.test(err.message)) return `${who} presented no client certificate (this endpoint requires one signed by tls.client_ca_file)`;
   if (/certificate verify failed|unknown ca|bad certificate|certificate expired/i.test(err.message)) return `${who} presented a client certificate that failed verification (${text}): expired, or not signed by tls.client_ca_file`;
   if (/wrong version number|http request/i.test(err.message)) return `${who} did not speak TLS (a plaintext client on a TLS endpoint)`;
+  if (err.code === 'ECONNRESET' || /socket hang up/i.test(err.message)) return `${who} closed the connection during the handshake (does it trust this server's certificate? it needs the CA that signed tls.cert_file)`;
   return `TLS handshake with ${who} failed: ${text || err.code || err.message}`;
 }
 
