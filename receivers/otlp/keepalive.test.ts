@@ -130,6 +130,21 @@ describe('gRPC receiver keepalive', () => {
     session.destroy();
   });
 
+  it('server_parameters.time: the server pings a connection idle that long (and keeps it while pings are answered)', async () => {
+    const port = await start({ server_parameters: { time: '1s', timeout: '1s' } }, new SlowConsumer());
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const t0 = Date.now();
+    const pinged = new Promise<number>((resolve) => session.once('ping', () => resolve(Date.now() - t0)));
+    await new Promise((r) => session.once('connect', r));
+    const at = await pinged;
+    expect(at).toBeGreaterThanOrEqual(900);
+    expect(at).toBeLessThan(4000);
+    await sleep(1200);
+    expect(session.closed || session.destroyed).toBe(false);
+    expect(await callOn(session)).toBe('0');
+    session.destroy();
+  });
+
   it('enforcement_policy: a client pinging more often than min_time gets GOAWAY ENHANCE_YOUR_CALM too_many_pings; one within it does not', async () => {
     const port = await start({ enforcement_policy: { min_time: '1s', permit_without_stream: true } }, new SlowConsumer());
     const polite = http2.connect(`http://127.0.0.1:${port}`);
