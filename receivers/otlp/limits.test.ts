@@ -85,8 +85,9 @@ describe('HTTP receiver against slow clients', () => {
     try {
       await sleep(300);
       const under = median(await latencies(port, 40));
-      // Served at normal latency: within a few ms of the baseline on a loaded 2-core machine.
-      expect(under).toBeLessThan(Math.max(baseline * 4, baseline + 15));
+      // Served at normal latency (the median of 40 requests; the margin absorbs a shared 2-core machine's noise,
+      // while a server stuck behind the attackers would take seconds).
+      expect(under).toBeLessThan(Math.max(baseline * 5, baseline + 50));
       // Past read_header_timeout (2 s, checked every 0.5 s) the server has cut them all.
       const deadline = Date.now() + 6000;
       while (closedByServer < 500 && Date.now() < deadline) await sleep(100);
@@ -202,7 +203,7 @@ describe('gRPC receiver against stalled messages (issue 17, item 6)', () => {
       // 128 MiB (the default max_in_flight_bytes) holds 32 of them; the others are refused as retryable.
       expect(byStatus[String(GrpcStatus.UNAVAILABLE)]).toBe(118);
       expect(byStatus[String(GrpcStatus.DEADLINE_EXCEEDED)]).toBe(32);
-      expect(elapsed).toBeLessThan(5000);
+      expect(elapsed).toBeLessThan(10_000);
       for (const c of calls) c.session.destroy();
     } finally {
       clearInterval(sampler);
