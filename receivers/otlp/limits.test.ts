@@ -200,10 +200,18 @@ describe('gRPC receiver against stalled messages (issue 17, item 6)', () => {
       const elapsed = Date.now() - t0;
       const byStatus: Record<string, number> = {};
       for (const c of calls) byStatus[c.status] = (byStatus[c.status] ?? 0) + 1;
-      // 128 MiB (the default max_in_flight_bytes) holds 32 of them; the others are refused as retryable.
-      expect(byStatus[String(GrpcStatus.UNAVAILABLE)]).toBe(118);
-      expect(byStatus[String(GrpcStatus.DEADLINE_EXCEEDED)]).toBe(32);
-      expect(elapsed).toBeLessThan(10_000);
+      // 128 MiB (the default max_in_flight_bytes) holds 32 of them at a time; the others are refused as
+      // retryable, or (when calls arrive after earlier ones were dropped, on a slow machine) admitted then.
+      // Every call ends one way or the other, none is left open.
+      const unavailable = byStatus[String(GrpcStatus.UNAVAILABLE)] ?? 0;
+      const dropped = byStatus[String(GrpcStatus.DEADLINE_EXCEEDED)] ?? 0;
+      expect(unavailable + dropped, JSON.stringify(byStatus)).toBe(150);
+      expect(dropped).toBeGreaterThanOrEqual(32);
+      expect(unavailable).toBeGreaterThan(0);
+      const budget = (r as unknown as { grpc: { inFlight: { peak: number; limit: number } } }).grpc.inFlight;
+      expect(budget.peak).toBeLessThanOrEqual(budget.limit);
+      expect(budget.peak).toBe(32 * (4 * 1024 * 1024));
+      expect(elapsed).toBeLessThan(15_000);
       for (const c of calls) c.session.destroy();
     } finally {
       clearInterval(sampler);
@@ -211,7 +219,7 @@ describe('gRPC receiver against stalled messages (issue 17, item 6)', () => {
     expect((r as unknown as { grpc: { inFlight: { inFlight: number } } }).grpc.inFlight.inFlight).toBe(0);
     // Before: each stalled call held its declared 4 MiB until the client left (~600 MiB for 150).
     expect(peak - rss0).toBeLessThan(160 * 1024 * 1024);
-  }, 20_000);
+  }, 30_000);
 
   it('a message whose bytes arrive slowly but steadily is not dropped', async () => {
     const consumer = new RecordingConsumer();

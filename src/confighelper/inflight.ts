@@ -23,6 +23,8 @@ const RETRY_AFTER_MS = 1000;
 
 export class InFlightBudget implements ByteAdmission {
   inFlight = 0;
+  /** The most ever held at once (what the bound promised not to pass, bar a lone request). */
+  peak = 0;
 
   constructor(
     readonly limit: number,
@@ -39,6 +41,7 @@ export class InFlightBudget implements ByteAdmission {
     // below the largest request cannot refuse it forever.
     if (this.inFlight + bytes > this.limit && this.inFlight !== own) return false;
     this.inFlight += bytes;
+    if (this.inFlight > this.peak) this.peak = this.inFlight;
     return true;
   }
 
