@@ -24,7 +24,10 @@ class TestConsumer implements Consumer {
   payloads: Payload[] = [];
   refuse: (() => Error) | undefined;
   delayMs = 0;
+  /** Calls that reached consume(), answered or not. */
+  started = 0;
   async consume(p: Payload): Promise<void> {
+    this.started++;
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.refuse) throw this.refuse();
     this.payloads.push(p);
@@ -316,7 +319,9 @@ describe('otlp receiver gRPC lifecycle', () => {
     const target = `127.0.0.1:${receiver.grpcAddress!.port}`;
     const client = new grpc.Client(target, grpc.credentials.createInsecure());
     const inFlight = call(client, GRPC_METHOD.logs, logsProto);
-    await new Promise((r) => setTimeout(r, 100));
+    // Shut down once the call is in the pipeline (a fixed wait lost the race on a loaded machine: the
+    // client had not connected yet).
+    while (consumer.started === 0) await new Promise((r) => setTimeout(r, 10));
     await receiver.shutdown();
     expect((await inFlight).err).toBeNull();
     expect(consumer.payloads).toHaveLength(1);
