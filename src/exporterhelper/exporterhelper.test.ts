@@ -379,7 +379,7 @@ describe('sending queue', () => {
     expect(issues[0]!.path).toEqual(['exporters', 'otlp', 'sending_queue', 'directory']);
     expect(issues[0]!.message).toMatch(/required when storage is wal/);
     expect(schema.defaults()).toEqual({
-      sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000, storage: 'memory', directory: '', max_size_mib: 1024, fsync: 'interval', direct_io: true },
+      sending_queue: { enabled: true, num_consumers: 10, sizer: 'requests', queue_size: 1000, block_on_overflow: false, wait_for_result: false, storage: 'memory', directory: '', max_size_mib: 1024, fsync: 'interval', direct_io: true },
       retry_on_failure: { enabled: true, initial_interval: 5000, randomization_factor: 0.5, multiplier: 1.5, max_interval: 30_000, max_elapsed_time: 300_000 },
       dead_letter: { path: '' },
     });
