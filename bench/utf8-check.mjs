@@ -1,0 +1,102 @@
+// The cost of the receiver's UTF-8 check of string fields (issue 17 item 4), side by side with the same
+// validation without it, on the same requests, one thread. Two request shapes: ASCII text (most
+// telemetry: the walk scans the bytes, no native call) and text with a non-ASCII character in every
+// record body and one attribute (each such string is handed to Node's native buffer.isUtf8).
+// Run: npx tsc -p . && node bench/utf8-check.mjs [seconds-per-case=2]
+// Requests: 1000 log records (~550 bytes each, 4 resources x 250, 10 strings per record).
+import os from 'node:os';
+import { isUtf8 } from 'node:buffer';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { validateRequest } from '../dist/src/pdata/validate.js';
+import { ExportLogsServiceRequestSchema } from '../dist/proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
+
+const SECONDS = Number(process.argv[2] ?? 2);
+const RECORDS = 1000;
+const RESOURCES = 4;
+const str = (value) => ({ value: { case: 'stringValue', value } });
+const kv = (key, value) => ({ key, value });
+
+function makeRequest(seed, nonAscii) {
+  const per = RECORDS / RESOURCES;
+  const resourceLogs = [];
+  let n = 0;
+  const accent = nonAscii ? 'é' : 'e';
+  for (let r = 0; r < RESOURCES; r++) {
+    const logRecords = [];
+    for (let i = 0; i < per; i++, n++) {
+      const id = `${seed}-${n}`;
+      logRecords.push({
+        timeUnixNano: 1_700_000_000_000_000_000n + BigInt(n),
+        severityNumber: 9,
+        severityText: 'INFO',
+        body: str(`GET /api/v1/orders/${id} completed in 23ms for tenant acme-corp; cach${accent}=miss upstream=orders-db-7 bytes=18234 user-agent="Mozilla/5.0 (X11; Linux x86_64)" ref=${id.padEnd(31, 'x')} trace_sampled=true`),
+        attributes: [
+          kv('http.method', str('GET')),
+          kv('http.route', str('/api/v1/orders/{id}')),
+          kv('user.email', str(`us${accent}r${n}.${seed}@example.com`)),
+          kv('net.peer.ip', str(`10.0.${n % 256}.${(n * 7) % 256}`)),
+          kv('session.id', str(`sess-${id}-abcdefghijklmnopqrstuvwxyz012345`)),
+          kv('code.function', str('OrdersController.get')),
+        ],
+        traceId: Uint8Array.from({ length: 16 }, (_, k) => (n * 31 + k) & 255),
+        spanId: Uint8Array.from({ length: 8 }, (_, k) => (n * 17 + k) & 255),
+        flags: 1,
+      });
+    }
+    resourceLogs.push({
+      resource: { attributes: [kv('service.name', str(`orders-${r}`)), kv('deployment.environment', str('prod'))] },
+      scopeLogs: [{ scope: { name: 'orders-logger', version: '2.1.0' }, logRecords }],
+    });
+  }
+  return toBinary(ExportLogsServiceRequestSchema, create(ExportLogsServiceRequestSchema, { resourceLogs }));
+}
+
+function measure(fn, reqs) {
+  // Warm up, then best of 3 runs of SECONDS/3 each.
+  for (let i = 0; i < 200; i++) fn(reqs[i % reqs.length]);
+  let best = 0;
+  for (let run = 0; run < 3; run++) {
+    let records = 0;
+    const end = performance.now() + (SECONDS * 1000) / 3;
+    const t0 = performance.now();
+    let i = 0;
+    while (performance.now() < end) {
+      for (let k = 0; k < 20; k++) records += fn(reqs[i++ % reqs.length]);
+    }
+    const rate = records / ((performance.now() - t0) / 1000);
+    if (rate > best) best = rate;
+  }
+  return best;
+}
+
+const shapes = [
+  ['ASCII text', Array.from({ length: 8 }, (_, i) => makeRequest(i, false))],
+  ['a non-ASCII character in every body and e-mail', Array.from({ length: 8 }, (_, i) => makeRequest(i, true))],
+];
+const rows = [];
+for (const [shape, reqs] of shapes) {
+  const bytes = reqs[0].length;
+  const off = measure((b) => validateRequest('logs', b, { utf8: false }), reqs);
+  const on = measure((b) => validateRequest('logs', b), reqs);
+  // The naive alternative: one native call per string (a view allocated per string field).
+  rows.push([shape, bytes, off, on]);
+}
+// Native isUtf8 over whole buffers, for scale: how fast the native check is when called once.
+const big = Buffer.from('x'.repeat(550 * 1000));
+let t0 = performance.now();
+let n = 0;
+while (performance.now() - t0 < 500) {
+  isUtf8(big);
+  n++;
+}
+const nativeMBs = (n * big.length) / ((performance.now() - t0) / 1000) / 1e6;
+
+console.log(`Command: \`node bench/utf8-check.mjs ${SECONDS}\`  `);
+console.log(`Machine: ${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores, Node ${process.version}\n`);
+console.log('| requests | bytes per request | validateRequest without the UTF-8 check (records/s per core) | with it (records/s per core) | cost per record | with / without |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+for (const [shape, bytes, off, on] of rows) {
+  const ns = (1e9 / on - 1e9 / off).toFixed(0);
+  console.log(`| ${shape} | ${bytes} | ${Math.round(off).toLocaleString('en-US')} | ${Math.round(on).toLocaleString('en-US')} | ${ns} ns | ${(on / off).toFixed(2)} |`);
+}
+console.log(`\nNative buffer.isUtf8 over one 550 KB ASCII buffer: ${Math.round(nativeMBs).toLocaleString('en-US')} MB/s.`);
