@@ -96,7 +96,7 @@ export class ExporterHelper {
       try {
         await this.deadLetter.open();
       } catch (err) {
-        throw new Error(`exporter ${this.id}: dead_letter.path: cannot open ${this.deadLetter.path}: ${messageOf(err)}`);
+        throw new Error(`exporter ${this.id}: dead_letter.path: cannot open ${this.deadLetter.path}: ${messageOf(err)}`, { cause: err });
       }
     }
     // A memory queue's WAL holds what an earlier shutdown kept: started, it delivers that first.

@@ -15,6 +15,7 @@ import { validateRequest } from '../pdata/validate.js';
 import { makeLogsRequest, makeTracesRequest, startHttpServer, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { otlphttpExporterFactory } from '../../exporters/otlphttp/factory.js';
 import { ExporterHelper, exporterHelperShape, type ExporterHelperConfig, type SendFn } from './index.js';
+import { testHost } from '../../test/helpers/host.js';
 
 const schema = s.object(exporterHelperShape());
 function parse(raw: Record<string, unknown>): { cfg: ExporterHelperConfig; issues: { path: string[]; message: string }[] } {
@@ -231,7 +232,7 @@ describe('sending_queue.batch (byte joining)', () => {
     const sent: Payload[] = [];
     const g = gatedSend();
     const { h } = await helper({ sending_queue: { num_consumers: 1, batch: { min_size: 8, max_size: 8, flush_timeout: '50ms' } } }, async (p) => {
-      await g.send(p);
+      await g.send(p, p.signal);
       sent.push(p);
     });
     cleanups.push(g.close);
@@ -334,7 +335,7 @@ describe('through the otlphttp exporter', () => {
     );
     expect(issues).toEqual([]);
     const exp = otlphttpExporterFactory.create(settings, cfg);
-    await exp.start({ reportFatalError: () => {}, getExtension: () => undefined });
+    await exp.start(testHost());
     cleanups.push(async () => {
       await exp.shutdown();
       settings.telemetry.close();

@@ -70,7 +70,7 @@ export class WalQueue {
     try {
       wal = await WriteAheadLog.open({ dir: this.dir, maxSizeBytes: this.cfg.max_size_mib * MiB, fsync: this.cfg.fsync, directIo: this.cfg.direct_io, logger: this.log });
     } catch (err) {
-      throw new Error(`exporter ${this.id}: sending_queue.directory: cannot open the WAL in ${this.dir}: ${messageOf(err)}`);
+      throw new Error(`exporter ${this.id}: sending_queue.directory: cannot open the WAL in ${this.dir}: ${messageOf(err)}`, { cause: err });
     }
     this.wal = wal;
     const pending = wal.stats().pendingRecords;
