@@ -110,12 +110,17 @@ export class WalQueue {
       if (!this.cfg.block_on_overflow || this.stopping) throw this.refusals.full(payload, items, sizeText(this.cfg.sizer, this.cfg.queue_size));
       await new Promise<void>((r) => this.roomWaiters.push(r));
     }
+    if (!isReplay(payload.meta)) return this.append(payload, items);
     try {
-      await this.append(payload, items);
+      await this.wal!.append(payload.chunks(), SIGNAL_CODE[payload.signal]).then((sequence) => this.counted(sequence, items));
     } catch (err) {
-      if (err instanceof RetryableError && isReplay(payload.meta)) return this.sendDirectly(payload, messageOf(err));
-      throw err;
+      return this.sendDirectly(payload, messageOf(err));
     }
+  }
+
+  private counted(sequence: number, items: number): void {
+    this.itemsBySequence.set(sequence, items);
+    this.pendingItems += items;
   }
 
   /** Appends without a capacity check: requests a memory queue keeps at shutdown for the next start. */
@@ -131,9 +136,7 @@ export class WalQueue {
     this.appendingBytes += bytes;
     try {
       // A batch (or a body kept as it arrived) is written as its pieces: one record, never joined first.
-      const sequence = await wal.append(payload.chunks(), SIGNAL_CODE[payload.signal]);
-      this.itemsBySequence.set(sequence, items);
-      this.pendingItems += items;
+      this.counted(await wal.append(payload.chunks(), SIGNAL_CODE[payload.signal]), items);
     } catch (err) {
       this.metrics.countEnqueueFailed(payload, items);
       if (err instanceof PermanentError) {
