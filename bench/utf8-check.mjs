@@ -3,54 +3,13 @@
 // telemetry: the walk scans the bytes, no native call) and text with a non-ASCII character in every
 // record body and one attribute (each such string is handed to Node's native buffer.isUtf8).
 // Run: npx tsc -p . && node bench/utf8-check.mjs [seconds-per-case=2]
-// Requests: 1000 log records (~550 bytes each, 4 resources x 250, 10 strings per record).
+// Requests: bench/lib/log-requests.mjs (1000 log records of ~548 bytes, 4 resources x 250), as bench/processors.mjs.
 import os from 'node:os';
 import { isUtf8 } from 'node:buffer';
-import { create, toBinary } from '@bufbuild/protobuf';
 import { validateRequest } from '../dist/src/pdata/validate.js';
-import { ExportLogsServiceRequestSchema } from '../dist/proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
+import { makeRequest } from './lib/log-requests.mjs';
 
 const SECONDS = Number(process.argv[2] ?? 2);
-const RECORDS = 1000;
-const RESOURCES = 4;
-const str = (value) => ({ value: { case: 'stringValue', value } });
-const kv = (key, value) => ({ key, value });
-
-function makeRequest(seed, nonAscii) {
-  const per = RECORDS / RESOURCES;
-  const resourceLogs = [];
-  let n = 0;
-  const accent = nonAscii ? 'é' : 'e';
-  for (let r = 0; r < RESOURCES; r++) {
-    const logRecords = [];
-    for (let i = 0; i < per; i++, n++) {
-      const id = `${seed}-${n}`;
-      logRecords.push({
-        timeUnixNano: 1_700_000_000_000_000_000n + BigInt(n),
-        severityNumber: 9,
-        severityText: 'INFO',
-        body: str(`GET /api/v1/orders/${id} completed in 23ms for tenant acme-corp; cach${accent}=miss upstream=orders-db-7 bytes=18234 user-agent="Mozilla/5.0 (X11; Linux x86_64)" ref=${id.padEnd(31, 'x')} trace_sampled=true`),
-        attributes: [
-          kv('http.method', str('GET')),
-          kv('http.route', str('/api/v1/orders/{id}')),
-          kv('user.email', str(`us${accent}r${n}.${seed}@example.com`)),
-          kv('net.peer.ip', str(`10.0.${n % 256}.${(n * 7) % 256}`)),
-          kv('session.id', str(`sess-${id}-abcdefghijklmnopqrstuvwxyz012345`)),
-          kv('code.function', str('OrdersController.get')),
-        ],
-        traceId: Uint8Array.from({ length: 16 }, (_, k) => (n * 31 + k) & 255),
-        spanId: Uint8Array.from({ length: 8 }, (_, k) => (n * 17 + k) & 255),
-        flags: 1,
-      });
-    }
-    resourceLogs.push({
-      resource: { attributes: [kv('service.name', str(`orders-${r}`)), kv('deployment.environment', str('prod'))] },
-      scopeLogs: [{ scope: { name: 'orders-logger', version: '2.1.0' }, logRecords }],
-    });
-  }
-  return toBinary(ExportLogsServiceRequestSchema, create(ExportLogsServiceRequestSchema, { resourceLogs }));
-}
-
 /**
  * Records per second of this thread's CPU time (the per-core rate, which other load on the machine does
  * not dilute), over SECONDS/3.
@@ -85,8 +44,8 @@ function compare(reqs) {
 }
 
 const shapes = [
-  ['ASCII text', Array.from({ length: 8 }, (_, i) => makeRequest(i, false))],
-  ['a non-ASCII character in every body and e-mail', Array.from({ length: 8 }, (_, i) => makeRequest(i, true))],
+  ['ASCII text', Array.from({ length: 8 }, (_, i) => makeRequest(i))],
+  ['a non-ASCII character in every body and e-mail', Array.from({ length: 8 }, (_, i) => makeRequest(i, { accent: 'é' }))],
 ];
 const rows = [];
 for (const [shape, reqs] of shapes) {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { killGatewayChild, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
+import { killGatewayChild, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
 
 let dir: string;
 let sink: Sink;
@@ -29,34 +29,7 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function config(queueDir: string): string {
-  return `
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  otlphttp:
-    endpoint: ${sink.httpUrl}
-    compression: none
-    sending_queue:
-      directory: ${queueDir}
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlphttp]
-  telemetry:
-    logs:
-      level: info
-    metrics:
-      address: 127.0.0.1:0
-`;
-}
+const config = (queueDir: string): string => walQueueGatewayConfig(sink.httpUrl, queueDir, '', '', 'memory');
 
 describe('shutdown with a memory queue the downstream does not drain', () => {
   it('keeps the undelivered requests in the queue directory, says how much and where, and delivers them at the next start', async () => {

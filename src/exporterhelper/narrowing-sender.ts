@@ -80,7 +80,7 @@ export class NarrowingSender {
     out: Piece[],
   ): Promise<void> {
     const part = (a: number, b: number): Payload => new Payload(whole.signal, bytes.subarray(a === 0 ? 0 : ends[a - 1]!, ends[b - 1]!));
-    if (to - from < 2 || budget.left < 2) {
+    if (to - from < 2 || budget.left <= 0) {
       out.push({ payload: part(from, to), outcome: refusal });
       return;
     }
@@ -89,8 +89,13 @@ export class NarrowingSender {
       [from, mid],
       [mid, to],
     ] as const) {
-      budget.left--;
       const p = part(a, b);
+      if (budget.left <= 0) {
+        // Out of attempts: the rest fails as it is (the downstream refused it once already).
+        out.push({ payload: p, outcome: refusal });
+        continue;
+      }
+      budget.left--;
       const outcome = await this.next.deliver(p, persistent);
       if (outcome.kind === 'permanent' && b - a > 1) await this.narrow(whole, bytes, ends, a, b, outcome, persistent, budget, out);
       else out.push({ payload: p, outcome });

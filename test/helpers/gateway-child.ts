@@ -125,10 +125,11 @@ export class TcpProxy {
 }
 
 /**
- * The durability tests' gateway: OTLP/HTTP in, one otlphttp exporter with a WAL sending queue out.
+ * The durability tests' gateway: OTLP/HTTP in, one otlphttp exporter with a WAL sending queue out (or a
+ * memory queue keeping what is left at shutdown in the same directory, `storage: 'memory'`).
  * `queue` and `retry` are extra YAML lines (already indented) for sending_queue and retry_on_failure.
  */
-export function walQueueGatewayConfig(sinkUrl: string, walDir: string, queue: string, retry = ''): string {
+export function walQueueGatewayConfig(sinkUrl: string, walDir: string, queue: string, retry = '', storage: 'wal' | 'memory' = 'wal'): string {
   return `
 receivers:
   otlp:
@@ -140,7 +141,7 @@ exporters:
     endpoint: ${sinkUrl}
     compression: none
     sending_queue:
-      storage: wal
+      storage: ${storage}
       directory: ${walDir}
 ${queue}
     retry_on_failure:
