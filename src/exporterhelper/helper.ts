@@ -82,6 +82,8 @@ export class ExporterHelper {
     this.deadLetter = config.dead_letter.path ? new DeadLetterFile(config.dead_letter.path) : undefined;
     this.retry = new RetrySender(config.retry_on_failure, timeoutSender(send, options.timeoutMs, this.id), this.log, this.deadLetter !== undefined, options.random);
     this.metrics = new MetricsSender(this.id, this.tel, this.log, this.deadLetter, new NarrowingSender(this.retry, this.log));
+    // Retry-After waits for a tenth of the queue to drain at the recent rate of requests; with another
+    // sizer the queue's size in requests is unknown, and the collector's default of 1000 stands in.
     const capacityRequests = this.queue.sizer === 'requests' ? this.queue.queue_size : 1000;
     this.refusals = new Refusals(this.id, capacityRequests, this.metrics, this.retry);
     if (this.mode === 'memory') this.memory = new MemoryQueue(this.id, this.queue, this.log, this.tel, this.metrics, this.refusals);

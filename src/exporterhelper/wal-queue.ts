@@ -92,10 +92,16 @@ export class WalQueue {
     return wal.stats().pendingRecords + this.appending;
   }
 
-  /** The fill the somatic controller reads: the larger of size / queue_size and disk bytes / max_size_mib. */
+  /**
+   * The fill the somatic controller reads: the queue's own backlog, the larger of size / queue_size and
+   * its bytes / max_size_mib. Not the volume's free space (the WAL's fillRatio): on a volume shared with
+   * the somatic WAL, a volume full of debt would read as a full queue, hold the zone in Red, and Red
+   * replays nothing, so the debt that fills the volume would never drain. A full volume still refuses
+   * appends (retryably), and replayed debt then goes directly.
+   */
   fill(): number {
     const st = this.wal?.stats();
-    return st ? Math.max(this.size / this.cfg.queue_size, st.fillRatio) : 0;
+    return st ? Math.max(this.size / this.cfg.queue_size, st.usedBytes / st.maxSizeBytes) : 0;
   }
 
   stats() {
