@@ -56,7 +56,7 @@ export class OtlpGrpcExporter implements Exporter {
       this.metadata[key] = key.endsWith('-bin') ? Buffer.from(v, 'base64') : v;
     }
     this.logger = settings.logger;
-    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
+    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s), { timeoutMs: config.timeout });
   }
 
   async start(_host?: Host): Promise<void> {
@@ -108,9 +108,9 @@ export class OtlpGrpcExporter implements Exporter {
     }
   }
 
-  async shutdown(): Promise<void> {
+  async shutdown(deadlineAt?: number): Promise<void> {
     // The queue drains (memory) or stops and keeps its data (wal) while the channel is still open.
-    await this.helper.shutdown();
+    await this.helper.shutdown(deadlineAt);
     this.transport?.close();
     this.transport = undefined;
   }

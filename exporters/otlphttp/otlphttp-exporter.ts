@@ -62,7 +62,7 @@ export class OtlpHttpExporter implements Exporter {
     private readonly settings: CreateSettings,
     private readonly config: OtlphttpExporterConfig,
   ) {
-    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
+    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s), { timeoutMs: config.timeout });
     this.contentType = config.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
     this.baseHeaders = { 'user-agent': 'gophership', ...lowerKeys(config.headers), 'content-type': this.contentType };
     if (config.compression !== 'none') this.baseHeaders['content-encoding'] = encodingName(config.compression);
@@ -219,9 +219,9 @@ export class OtlpHttpExporter implements Exporter {
     }
   }
 
-  async shutdown(): Promise<void> {
+  async shutdown(deadlineAt?: number): Promise<void> {
     // The queue drains (memory) or stops and keeps its data (wal) while the connections are still open.
-    await this.helper.shutdown();
+    await this.helper.shutdown(deadlineAt);
     // Idle sockets close now; sockets of in-flight requests close when their response ends.
     this.httpAgent?.destroy();
     this.httpsAgent?.destroy();

@@ -135,6 +135,18 @@ describe('otlp receiver over gRPC', () => {
     expect(consumer.payloads.length).toBe(before);
   });
 
+  it('INVALID_ARGUMENT for invalid UTF-8 in a string field, naming the field; nothing delivered', async () => {
+    const before = consumer.payloads.length;
+    // ExportTraceServiceRequest { resource_spans { scope_spans { spans { name: "a\xffb" } } } }
+    const span = [0x2a, 0x03, 0x61, 0xff, 0x62];
+    const scope = [0x12, span.length, ...span];
+    const bad = Uint8Array.of(0x0a, scope.length + 2, 0x12, scope.length, ...scope);
+    const { err } = await call(client, GRPC_METHOD.traces, bad);
+    expect(err!.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(err!.details).toMatch(/field name \(5\) is not valid UTF-8 .*resource_spans\[0\]\.scope_spans\[0\]\.spans\[0\]/);
+    expect(consumer.payloads.length).toBe(before);
+  });
+
   it('OK for an empty request, answered without entering the pipeline', async () => {
     const before = consumer.payloads.length;
     const { err, res } = await call(client, GRPC_METHOD.metrics, new Uint8Array(0));

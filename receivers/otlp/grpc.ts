@@ -347,7 +347,7 @@ export class OtlpGrpcServer {
     this.ingest.received('grpc', bytes.length);
     let items: number;
     try {
-      items = validateRequest(signal, bytes);
+      items = validateRequest(signal, bytes, this.ingest.validation);
     } catch (err) {
       this.ingest.failed(signal, 'grpc', 0);
       this.refuse(stream, GrpcStatus.INVALID_ARGUMENT, `malformed protobuf ${REQUEST_TYPE[signal]}: ${messageOf(err)}`);

@@ -249,9 +249,9 @@ export class OtlpHttpServer {
         const text = body.chunks.length === 1 ? body.chunks[0]!.toString('utf8') : Buffer.concat(body.chunks, body.size).toString('utf8');
         let encoded: Uint8Array;
         ({ bytes: encoded, rejections } = requestFromJsonPartial(signal, text));
-        items = validateRequest(signal, encoded);
+        items = validateRequest(signal, encoded, this.ingest.validation);
         bytes = encoded;
-      } else items = validateRequestParts(signal, body.chunks, body.size);
+      } else items = validateRequestParts(signal, body.chunks, body.size, this.ingest.validation);
     } catch (err) {
       this.ingest.failed(signal, 'http', 0);
       // The codec's OtlpJsonError already names the field at fault.
