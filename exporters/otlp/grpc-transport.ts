@@ -6,6 +6,7 @@
  */
 import http2 from 'node:http2';
 import { GrpcStatus } from '../../src/grpc/status.js';
+import { encodeGrpcPrefix, readGrpcStatus, unframeGrpcMessage } from '../../src/grpc/framing.js';
 import { compress } from '../../src/compression/index.js';
 import { describeTlsError, type ClientTlsOptions } from '../../src/confighelper/tls.js';
 
@@ -102,18 +103,16 @@ export class GrpcTransport {
     let length = 0;
     for (const p of pieces) length += p.byteLength;
     let body = pieces;
-    let compressed = 0;
+    let compressed = false;
     if (this.opts.compression !== 'none') {
       body = [await compress(this.opts.compression, pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length), { level: this.opts.compressionLevel, transport: 'grpc' })];
       length = body[0]!.byteLength;
-      compressed = 1;
+      compressed = true;
     }
     if (length > this.opts.maxMessageBytes) {
       return { code: GrpcStatus.RESOURCE_EXHAUSTED, message: `request of ${length} bytes is over max_message_size (${this.opts.maxMessageBytes})`, details: undefined, response: undefined };
     }
-    const prefix = Buffer.allocUnsafe(5);
-    prefix[0] = compressed;
-    prefix.writeUInt32BE(length, 1);
+    const prefix = encodeGrpcPrefix(length, compressed);
 
     return new Promise<CallResult>((resolve) => {
       let settled = false;
@@ -146,28 +145,21 @@ export class GrpcTransport {
       stream.on('data', (c: Buffer) => chunks.push(c));
       const finish = (trailers: http2.IncomingHttpHeaders) => {
         const status = Number(headers[':status']);
-        const codeText = trailers['grpc-status'] ?? headers['grpc-status'];
-        if (codeText === undefined) {
+        const callStatus = readGrpcStatus(headers, trailers);
+        if (callStatus === undefined) {
           // No gRPC status: not a gRPC server, or a proxy's HTTP error (mapped as the gRPC spec says).
           fail(status === 429 || status === 502 || status === 503 || status === 504 ? GrpcStatus.UNAVAILABLE : GrpcStatus.UNKNOWN, `HTTP ${status ?? '?'} without grpc-status`);
           return;
         }
-        const code = Number(codeText);
-        const rawMessage = String(trailers['grpc-message'] ?? headers['grpc-message'] ?? '');
-        const detailsText = trailers['grpc-status-details-bin'] ?? headers['grpc-status-details-bin'];
-        let message = rawMessage;
-        try {
-          message = decodeURIComponent(rawMessage);
-        } catch {
-          // A message that is not percent-encoding is shown as sent.
-        }
+        const { code, message, details } = callStatus;
         let response: Buffer | undefined;
         if (code === GrpcStatus.OK && chunks.length > 0) {
           const data = Buffer.concat(chunks);
           // Responses are small and uncompressed here (the receiver side never asks for compression).
-          if (data.length >= 5 && data[0] === 0) response = data.subarray(5, 5 + data.readUInt32BE(1));
+          const reply = unframeGrpcMessage(data);
+          if (reply && !reply.compressed) response = reply.message;
         }
-        done({ code, message, details: detailsText ? Buffer.from(String(detailsText), 'base64') : undefined, response });
+        done({ code, message, details, response });
       };
       stream.on('trailers', (t) => finish(t));
       stream.on('end', () => finish({}));

@@ -14,7 +14,7 @@ import { AttrList, DROP, FIELD, KEEP, RequestWalker, findLenField, type Range, t
 import { logMatchIsEmpty, metricMatchIsEmpty, spanMatchIsEmpty, type FilterProcessorConfig } from './config.js';
 import { logMatcher, metricMatchers, spanMatcher, type LevelMatcher } from './match.js';
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
-import type { WireEditor } from '../../src/processorhelper/offload.js';
+import type { WireEditor, WorkerEditorFactory, WorkerEditorSpec } from '../../src/processorhelper/offload.js';
 
 export const FILTERED_ITEMS_METRIC = 'gophership_processor_filtered_items';
 
@@ -39,7 +39,7 @@ export class FilterProcessor implements Processor {
     this.editor = new FilterEditor(config, signal);
     this.wire = wireContext(settings, signal, next, {
       // Per-record matching: worth a worker thread when the service has them (and the config filters).
-      offload: this.editor.active ? { type: 'filter', config } : undefined,
+      offload: this.editor.active ? { editor: WORKER_EDITOR, config } : undefined,
       settle: (out, before) => {
         // Nothing dropped: the request goes on untouched, even if pruning would have removed containers
         // that arrived empty.
@@ -159,3 +159,9 @@ function metricsVisitor(config: FilterProcessorConfig): RequestVisitor | undefin
   }
   return visitor;
 }
+
+/** Builds this processor's editor on a worker thread (named by WORKER_EDITOR). */
+export const filterEditor: WorkerEditorFactory = (config, signal) => new FilterEditor(config as FilterProcessorConfig, signal);
+
+/** What the service's worker threads run for this processor: the editor factory above, from this module. */
+const WORKER_EDITOR: WorkerEditorSpec = { module: import.meta.url, exportName: 'filterEditor' };
