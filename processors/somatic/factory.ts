@@ -1,6 +1,6 @@
 import type { ProcessorFactory } from '../../src/core/component.js';
 import { SIGNALS } from '../../src/core/signal.js';
-import { SomaticRuntime, zoneOf, type SomaticSettings } from '../../src/somatic/index.js';
+import { zoneOf, type SomaticSettings } from '../../src/somatic/index.js';
 import { somaticProcessorConfig, type SomaticProcessorConfig } from './config.js';
 import { SomaticProcessor } from './somatic-processor.js';
 
@@ -33,7 +33,7 @@ export const somaticProcessorFactory: ProcessorFactory<SomaticProcessorConfig> =
   // an edit before it would run on data Red should have spilled raw.
   checkPipeline: (_config, { index }) => (index === 0 ? undefined : 'somatic must be the first processor of its pipeline (move it to the front of processors)'),
   create(settings, config, signal, next) {
-    const runtime = SomaticRuntime.forService(settings.telemetry, settings.logger, runtimeSettings(config), settings.id.id);
+    const runtime = settings.pressure.provide(runtimeSettings(config), settings.logger, settings.id.id);
     if (settings.pipelineId !== undefined) runtime.govern(settings.pipelineId, { ...config.optional_processors, [settings.id.id]: false });
     return new SomaticProcessor(settings, config, signal, next, runtime);
   },

@@ -22,7 +22,7 @@ export class OtlpReceiver implements Receiver {
     private readonly config: OtlpReceiverConfig,
     next: Partial<Record<Signal, Consumer>>,
   ) {
-    const ingest = new Ingest(settings.id.id, settings.telemetry, next, settings.logger);
+    const ingest = new Ingest(settings.id.id, settings.telemetry, next, settings.logger, settings.pressure);
     const { grpc, http } = config.protocols;
     if (grpc) this.grpc = new OtlpGrpcServer(grpc, ingest, settings.logger);
     if (http) this.http = new OtlpHttpServer(http, ingest, settings.logger);

@@ -5,6 +5,8 @@
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { WireOffloadPool } from '../processorhelper/offload.js';
+import type { PressureSlot } from '../somatic/slot.js';
+import type { QueueFillRegistry } from '../exporterhelper/fill.js';
 import type { Consumer } from './consumer.js';
 import type { Schema } from './schema.js';
 import type { Signal } from './signal.js';
@@ -52,6 +54,13 @@ export interface CreateSettings {
   readonly pipelineId?: string;
   /** The service's worker threads for wire edits (processors), when it has any. */
   readonly offload?: WireOffloadPool;
+  /**
+   * The service's pressure slot: the somatic processor provides the zone, admission gate and memory
+   * ledger into it; receivers (the gate), bypass stages (the zone) and exporters (the ledger) read them.
+   */
+  readonly pressure: PressureSlot;
+  /** The service's exporter sending-queue fill levels: queues register here, the somatic controller reads them. */
+  readonly queueFills: QueueFillRegistry;
 }
 
 export type Receiver = Component;

@@ -23,8 +23,8 @@ import { WriteAheadLog, metaNumber } from '../wal/index.js';
 import { Backoff } from './backoff.js';
 import type { ExporterHelperConfig, RetryConfig, SendingQueueConfig } from './config.js';
 import { DeadLetterFile, SIGNAL_CODE, SIGNAL_OF_CODE } from './dead-letter.js';
-import { registerQueueFill } from './fill.js';
-import { memoryLedgerOf } from '../core/memory-ledger.js';
+import type { QueueFillRegistry } from './fill.js';
+import type { MemoryLedger } from '../core/memory-ledger.js';
 
 /** Most bytes one read of a WAL queue takes back for delivery (the WAL's own default). */
 const READ_BACK_MAX_BYTES = 16 * 2 ** 20;
@@ -93,6 +93,9 @@ export class ExporterHelper {
   private readonly drainTimeoutMs: number;
   private readonly random: () => number;
   private readonly deadLetter: DeadLetterFile | undefined;
+  /** Where the service's memory ledger is, once a somatic processor set a memory limit (read at use: exporters are created first). */
+  private readonly pressure: { readonly ledger: MemoryLedger | undefined };
+  private readonly queueFills: QueueFillRegistry;
 
   // memory queue: waiting entries from memHead; consumers parked in `takers` when it is empty.
   private mem: (Entry | undefined)[] = [];
@@ -132,6 +135,8 @@ export class ExporterHelper {
     this.labels = { exporter: this.id };
     this.log = settings.logger;
     this.tel = settings.telemetry;
+    this.pressure = settings.pressure;
+    this.queueFills = settings.queueFills;
     this.queue = config.sending_queue;
     this.retry = config.retry_on_failure;
     this.mode = !this.queue.enabled ? 'sync' : this.queue.storage === 'wal' ? 'wal' : 'memory';
@@ -155,7 +160,7 @@ export class ExporterHelper {
       for (let i = 0; i < this.queue.num_consumers; i++) this.consumers.push(this.memConsumer());
       this.unregister.push(
         this.tel.registerExporterQueue(this.id, () => ({ size: this.memSize(), capacity: this.capacity })),
-        registerQueueFill(this.id, () => this.memSize() / this.capacity),
+        this.queueFills.register(this.id, () => this.memSize() / this.capacity),
       );
     } else if (this.mode === 'wal') {
       const dir = walDirectory(this.queue.directory, this.id);
@@ -181,7 +186,7 @@ export class ExporterHelper {
           const st = wal.stats();
           return { size: st.pendingRecords, capacity: this.capacity, bytes: st.bytesOnDisk + st.queuedBytes };
         }),
-        registerQueueFill(this.id, () => {
+        this.queueFills.register(this.id, () => {
           const st = wal.stats();
           return Math.max((st.pendingRecords + this.appending) / this.capacity, st.fillRatio);
         }),
@@ -346,7 +351,7 @@ export class ExporterHelper {
     if (this.memSize() >= this.capacity) return Promise.reject(this.refuseFull(payload, items, `${this.capacity} requests`));
     const entry: Entry = { payload, items, bytes: payload.byteLength };
     // Acknowledged, the request leaves the admission gate's in-flight count, but the queue keeps its bytes.
-    memoryLedgerOf(this.tel)?.hold(entry.bytes);
+    this.pressure.ledger?.hold(entry.bytes);
     const taker = this.takers.pop();
     if (taker) taker(entry);
     else this.mem.push(entry);
@@ -382,7 +387,7 @@ export class ExporterHelper {
         this.log.error('sending queue consumer failed', { error: messageOf(err) });
       } finally {
         this.busy.delete(e);
-        memoryLedgerOf(this.tel)?.unhold(e.bytes);
+        this.pressure.ledger?.unhold(e.bytes);
       }
     }
   }
@@ -429,7 +434,7 @@ export class ExporterHelper {
         // Records read back are memory the service holds: with a memory limit, read no more than the room
         // left under it (at least one record when none is being delivered: the queue never stops for lack
         // of room).
-        const ledger = memoryLedgerOf(this.tel);
+        const ledger = this.pressure.ledger;
         if (ledger) {
           const room = ledger.room();
           if (room <= 0 && this.inflight.size > 0) {
@@ -571,7 +576,7 @@ export class ExporterHelper {
     };
     for (let i = this.memHead; i < this.mem.length; i++) note(this.mem[i]!);
     for (const e of this.busy) note(e);
-    memoryLedgerOf(this.tel)?.unhold(this.mem.slice(this.memHead).reduce((sum, e) => sum + (e?.bytes ?? 0), 0));
+    this.pressure.ledger?.unhold(this.mem.slice(this.memHead).reduce((sum, e) => sum + (e?.bytes ?? 0), 0));
     this.mem = [];
     this.memHead = 0;
     this.log.error('sending queue was not drained before the shutdown deadline; these requests are lost', { deadline_ms: this.drainTimeoutMs, lost });

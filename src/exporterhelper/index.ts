@@ -6,5 +6,5 @@ export { ExporterHelper, itemsOf, walDirectory, type ExporterHelperOptions, type
 export { exporterHelperShape, exporterHelperDefaults, type ExporterHelperConfig, type ExporterHelperDefaults, type RetryConfig, type SendingQueueConfig } from './config.js';
 export { Backoff } from './backoff.js';
 export { DeadLetterFile, readDeadLetterFile, SIGNAL_CODE, SIGNAL_OF_CODE } from './dead-letter.js';
-export { queueFillRatios, queueFillByExporter, registerQueueFill } from './fill.js';
+export { QueueFillRegistry } from './fill.js';
 export { readOptionalFile } from './files.js';

@@ -1,7 +1,8 @@
 /**
  * One somatic runtime per service: the admission gate (reflex), the sensors and the zone controller
  * (ambient, on a timer), and the zone's telemetry. Several pipelines share it; it exists only when a
- * `somatic` processor is configured, and receivers find it through the service's Telemetry object.
+ * `somatic` processor is configured, which provides it into the service's PressureSlot (slot.ts), where
+ * receivers, bypass stages and exporters find it through their create settings.
  *
  * Zone rule, per check:
  *  - each sensor has an enter threshold per zone (0 = that sensor never enters the zone) and a leave
@@ -19,11 +20,9 @@
 import { Counter, Gauge } from 'prom-client';
 import { collectGarbage } from '../core/gc.js';
 import { refreshHeapGrowth, slackBytesFor } from '../core/heap-growth.js';
-import { queueFillRatios } from '../exporterhelper/fill.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { AdmissionGate } from './gate.js';
-import { setMemoryLedger } from '../core/memory-ledger.js';
 import {
   MemorySensors,
   SENSOR_NAMES,
@@ -113,13 +112,6 @@ export interface DebtProbe {
   replayRate(): number;
 }
 
-const runtimes = new WeakMap<Telemetry, SomaticRuntime>();
-
-/** The somatic runtime of a service, if a somatic processor is configured in it. */
-export function somaticRuntimeOf(telemetry: Telemetry): SomaticRuntime | undefined {
-  return runtimes.get(telemetry);
-}
-
 type TickListener = () => void;
 
 export class SomaticRuntime {
@@ -177,7 +169,7 @@ export class SomaticRuntime {
 
   constructor(
     readonly settings: SomaticSettings,
-    private readonly telemetry: Telemetry,
+    telemetry: Telemetry,
     private readonly logger: Logger,
     /** Replaces the built-in sensors (tests drive the controller with their own readings). */
     sensors?: Sensor[],
@@ -194,9 +186,6 @@ export class SomaticRuntime {
       maxOfSources('wal', this.wals),
     ];
     if (settings.forceZone !== undefined) this.zone = settings.forceZone;
-    // The fullest exporter sending queue: waiting requests against queue_size and, for a WAL queue, disk
-    // bytes against max_size_mib too (a queue of few large requests fills its disk budget first).
-    this.exporterQueues.add(queueFillRatios);
     const registers = [telemetry.registry];
     const self = this;
     this.zoneGauge = new Gauge({ name: 'gophership_somatic_zone', help: 'Somatic zone: 0 green, 1 yellow, 2 red', registers });
@@ -250,24 +239,6 @@ export class SomaticRuntime {
     new Gauge({ name: 'gophership_somatic_held_bytes', help: 'Bytes the service holds outside requests in flight (exporter queues in memory, WAL records read back for delivery), counted by the admission gate', registers, collect() { this.set(self.gate.held); } });
     new Gauge({ name: 'gophership_somatic_admission_cap_bytes', help: 'Bytes in flight and held the admission gate allows until the next check (the in-flight budget applies besides)', registers, collect() { this.set(self.gate.cap); } });
     new Gauge({ name: 'gophership_somatic_refused_requests', help: 'Requests the admission gate refused before reading their body', registers, collect() { this.set(self.gate.refusedTotal); } });
-  }
-
-  /**
-   * The runtime of this service, created on first call. Later callers with different runtime settings
-   * get the first one (one zone per process), and a warning says so.
-   */
-  static forService(telemetry: Telemetry, logger: Logger, settings: SomaticSettings, who: string): SomaticRuntime {
-    const existing = runtimes.get(telemetry);
-    if (existing) {
-      if (JSON.stringify(existing.settings) !== JSON.stringify(settings)) {
-        logger.warn('a second somatic processor has different zone settings; the service has one zone, so the first somatic processor\'s settings apply', { processor: who });
-      }
-      return existing;
-    }
-    const rt = new SomaticRuntime(settings, telemetry, logger);
-    runtimes.set(telemetry, rt);
-    setMemoryLedger(telemetry, rt.gate);
-    return rt;
   }
 
   /** A pipeline whose first processor is somatic: its optional processors are bypassed in Yellow and Red. */
@@ -486,15 +457,5 @@ export class SomaticRuntime {
   /** Test and tooling access to the current sensor readings. */
   readings(): SensorState[] {
     return this.sensors.map((s) => ({ name: s.name, value: this.values[s.name], unit: s.unit }));
-  }
-
-  /** For tests: drop the runtime of a service. */
-  static forget(telemetry: Telemetry): void {
-    runtimes.delete(telemetry);
-    setMemoryLedger(telemetry, undefined);
-  }
-
-  get telemetryRegistry(): Telemetry {
-    return this.telemetry;
   }
 }

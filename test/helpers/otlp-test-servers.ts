@@ -14,6 +14,8 @@ import { Logger, type LogSink } from '../../src/telemetry/logger.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { parseComponentId, type ComponentKind, type CreateSettings } from '../../src/core/component.js';
 import type { Consumer } from '../../src/core/consumer.js';
+import { QueueFillRegistry } from '../../src/exporterhelper/fill.js';
+import { PressureSlot } from '../../src/somatic/slot.js';
 import type { Payload } from '../../src/pdata/payload.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -359,11 +361,17 @@ export async function startGrpcJsServer(
 // Component settings for tests
 
 
+/** What a service hands every component besides its ID and logger, fresh: no somatic processor has provided pressure. */
+export function serviceCapabilities(telemetry: Telemetry): Pick<CreateSettings, 'telemetry' | 'pressure' | 'queueFills'> {
+  const queueFills = new QueueFillRegistry();
+  return { telemetry, pressure: new PressureSlot(telemetry, queueFills.fullest), queueFills };
+}
+
 /** Settings with a fresh Telemetry and a logger whose JSON lines are kept in `logs` (call telemetry.close()). */
 export function testSettings(id: string, kind: ComponentKind = 'exporter'): CreateSettings & { logs: Record<string, unknown>[] } {
   const logs: Record<string, unknown>[] = [];
   const sink: LogSink = { write: (line) => void logs.push(JSON.parse(line) as Record<string, unknown>) };
-  return { id: parseComponentId(id)!, kind, logger: new Logger('debug', {}, sink), telemetry: new Telemetry(), logs };
+  return { id: parseComponentId(id)!, kind, logger: new Logger('debug', {}, sink), ...serviceCapabilities(new Telemetry()), logs };
 }
 
 /** The value of a counter for the given labels (0 when never incremented). */
