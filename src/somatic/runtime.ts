@@ -4,18 +4,8 @@
  * `somatic` processor is configured, which provides it into the service's PressureSlot (slot.ts), where
  * receivers, bypass stages and exporters find it through their create settings.
  *
- * Zone rule, per check:
- *  - each sensor has an enter threshold per zone (0 = that sensor never enters the zone) and a leave
- *    threshold = enter x leave_ratio; the zone rises one step when some sensor has been at or above the
- *    next zone's enter threshold on two checks in a row (memory safety is the gate's job, per request, so
- *    the zone can afford to ignore a single spike);
- *  - it falls one step only when every sensor is below the current zone's leave threshold, the zone has
- *    been held for min_dwell (longer after falls that did not hold: `dwellFactor`), and the intake rate
- *    is below what the lower zone was seen to saturate at (the "intake ceiling" remembered when the zone
- *    last rose out of it). That last rule keeps a steady
- *    overload in the zone that copes with it: the cheap zone makes its own sensors look calm, and without
- *    the memory of the ceiling the zone would fall, choke and rise again in a loop. The ceiling creeps up
- *    2 %/s while the sensors are calm, so a stale one is re-probed now and then.
+ * The zone rule itself is a pure function (decide.ts); the runtime reads the sensors, keeps the rates and
+ * the gate's cap, and applies the decision (gauge, counters, log).
  */
 import { Counter, Gauge } from 'prom-client';
 import { collectGarbage } from '../core/gc.js';
@@ -34,17 +24,10 @@ import {
   type Sensor,
   type SensorName,
 } from './sensors.js';
-import { GREEN, RED, YELLOW, ZONE_NAMES, type Zone } from './zone.js';
+import { GREEN, ZONE_NAMES, type Zone } from './zone.js';
+import { decideZone, initialZoneMemory, type ThresholdKey, type Thresholds, type ZoneMemory } from './decide.js';
 
-export interface Thresholds {
-  /** Value at which the sensor takes the zone to Yellow (0 = never). */
-  yellow: number;
-  /** Value at which the sensor takes the zone to Red (0 = never). */
-  red: number;
-}
-
-/** Threshold keys of the config, one per sensor. */
-export type ThresholdKey = 'heap' | 'rss' | 'inflight' | 'event_loop_delay' | 'event_loop_utilization' | 'exporter_queue' | 'wal';
+export type { ThresholdKey, Thresholds } from './decide.js';
 
 export interface SomaticSettings {
   memoryLimitBytes: number;
@@ -71,25 +54,9 @@ export const DEFAULT_THRESHOLDS: Readonly<Record<ThresholdKey, Thresholds>> = {
   wal: { yellow: 0, red: 0 },
 };
 
-const THRESHOLD_OF: Record<SensorName, ThresholdKey> = {
-  rss: 'rss',
-  heap: 'heap',
-  inflight: 'inflight',
-  event_loop_delay: 'event_loop_delay',
-  event_loop_utilization: 'event_loop_utilization',
-  exporter_queue: 'exporter_queue',
-  wal: 'wal',
-};
-
 /** Least time between two collections forced because memory held the gate shut while nothing moved. */
 const STALL_COLLECT_INTERVAL_MS = 1000;
 
-/** The ceiling rises this much per second while the sensors say the lower zone would do. */
-const CEILING_CREEP_PER_SEC = 0.02;
-/** Most the dwell grows to (x min_dwell) after falls that did not hold (see `dwellFactor`). */
-const MAX_DWELL_FACTOR = 16;
-/** A fall that held this many min_dwells was a calm spell: the next rise starts from min_dwell again. */
-const CALM_DWELLS = 10;
 /** Time constant of the intake and drain rate averages. */
 const RATE_TAU_MS = 1000;
 
@@ -141,22 +108,13 @@ export class SomaticRuntime {
   private slackFits = true;
   private readonly governed = new Map<string, PipelineGovernance>();
   private readonly listeners = new Set<TickListener>();
-  private readonly ceilings: number[] = [Infinity, Infinity, Infinity];
-  private riseStreak = 0;
+  /** What the zone decision remembers between checks (decide.ts). */
+  private zoneMemory: ZoneMemory;
+  /** One reading per sensor, in sensor order, rewritten on every check. */
+  private readonly sensorReadings: { name: SensorName; value: number }[];
   private timer: NodeJS.Timeout | undefined;
   private users = 0;
   private tickNo = 0;
-  private enteredAt = Date.now();
-  /**
-   * min_dwell is multiplied by this. A fall the zone returns from within the dwell (the lower zone choked
-   * again at once) doubles it, up to MAX_DWELL_FACTOR; a fall that held longer halves it, and one that
-   * held CALM_DWELLS x min_dwell resets it. Noisy intake, or a zone that copes worse than the one below
-   * it (Red bound by a disk slower than Yellow's forwarding), otherwise makes a steady overload flap
-   * between two zones every min_dwell.
-   */
-  private dwellFactor = 1;
-  private lastFallAt = -Infinity;
-  private lastFallFrom: Zone = GREEN;
   private lastTick = 0;
   private lastAdmitted = 0;
   private lastReleased = 0;
@@ -186,6 +144,8 @@ export class SomaticRuntime {
       maxOfSources('wal', this.wals),
     ];
     if (settings.forceZone !== undefined) this.zone = settings.forceZone;
+    this.zoneMemory = initialZoneMemory(this.zone, Date.now());
+    this.sensorReadings = this.sensors.map((s) => ({ name: s.name, value: 0 }));
     const registers = [telemetry.registry];
     const self = this;
     this.zoneGauge = new Gauge({ name: 'gophership_somatic_zone', help: 'Somatic zone: 0 green, 1 yellow, 2 red', registers });
@@ -263,7 +223,7 @@ export class SomaticRuntime {
   acquire(): void {
     if (this.users++ > 0) return;
     this.lastTick = Date.now();
-    this.enteredAt = this.lastTick;
+    this.zoneMemory = { ...this.zoneMemory, enteredAt: this.lastTick };
     this.timer = setInterval(() => this.check(), this.settings.checkIntervalMs);
     this.timer.unref();
     this.logger.info('somatic zone controller started', {
@@ -316,43 +276,16 @@ export class SomaticRuntime {
     this.lastAdmitted = gate.admittedTotal;
     this.lastReleased = gate.releasedTotal;
 
-    let enter: Zone = GREEN;
-    let enterCause: SensorName = 'inflight';
-    let enterScore = 0;
-    let hold: Zone = GREEN;
-    let pressure = 0;
-    let top: SensorName = 'inflight';
-    const { thresholds, leaveRatio } = this.settings;
-    for (const s of this.sensors) {
+    for (let i = 0; i < this.sensors.length; i++) {
+      const s = this.sensors[i]!;
       const v = s.read();
       this.values[s.name] = v;
-      const t = thresholds[THRESHOLD_OF[s.name]];
-      // RSS lags behind the load (freed pages stay resident), so it does not steer the replay pace.
-      if (s.name !== 'rss' && t.yellow > 0 && v / t.yellow > pressure) {
-        pressure = v / t.yellow;
-        top = s.name;
-      }
-      let level: Zone = GREEN;
-      let score = 0;
-      if (t.red > 0 && v >= t.red) {
-        level = RED;
-        score = v / t.red;
-      } else if (t.yellow > 0 && v >= t.yellow) {
-        level = YELLOW;
-        score = v / t.yellow;
-      }
-      if (level > enter || (level === enter && level !== GREEN && score > enterScore)) {
-        enter = level;
-        enterCause = s.name;
-        enterScore = score;
-      }
-      // RSS lags the load by itself (freed pages stay resident long after the heap shrank), so it holds a
-      // zone only while it is still over the enter threshold: a leave band below it would hold Yellow for good.
-      const ratio = s.name === 'rss' ? 1 : leaveRatio;
-      const h: Zone = t.red > 0 && v >= t.red * ratio ? RED : t.yellow > 0 && v >= t.yellow * ratio ? YELLOW : GREEN;
-      if (h > hold) hold = h;
+      this.sensorReadings[i]!.value = v;
     }
-    this.pressure = pressure;
+    const { thresholds, leaveRatio } = this.settings;
+    const decision = decideZone(this.zoneMemory, { now, dtMs: dt, intakeRate: this.intakeRate, readings: this.sensorReadings }, this.settings);
+    this.zoneMemory = decision.memory;
+    this.pressure = decision.pressure;
 
     // The gate's cap: what is in flight and held now plus the memory headroom now (see gate.ts).
     const headroom = this.memoryRoomBytes();
@@ -379,44 +312,8 @@ export class SomaticRuntime {
       if (collectGarbage()) this.stallCollections.inc();
     }
 
-    if (this.settings.forceZone === undefined) {
-      const zone = this.zone;
-      // A rise needs its condition on two checks in a row, so one late timer or one GC pause does not
-      // change the zone (memory is not at risk meanwhile: the admission gate enforces it per request).
-      this.riseStreak = enter > zone ? this.riseStreak + 1 : 0;
-      if (enter > zone && this.riseStreak >= 2) {
-        this.riseStreak = 0;
-        // Remember what the zone being left coped with: the intake it saturated at. No ceiling when the
-        // intake was not what saturated it: no intake measured (a rise from memory alone), or a rise from
-        // downstream (a full exporter queue or WAL during an outage), where the intake is merely what
-        // clients sent, and a ceiling at it would hold the zone long after the downstream came back.
-        const fromDownstream = enterCause === 'exporter_queue' || enterCause === 'wal';
-        this.ceilings[zone] = this.intakeRate > 1 && !fromDownstream ? this.intakeRate : Infinity;
-        // Only a rise back into the zone the last fall left is a return; the next step up after it
-        // (Green -> Yellow -> Red at once) is not another one.
-        if (zone + 1 === this.lastFallFrom) {
-          const dwell = this.settings.minDwellMs * this.dwellFactor;
-          const held = now - this.lastFallAt;
-          // The calm test comes first: with the dwell at 16x, a fall that held 10-16 min_dwells was calm too.
-          if (held >= CALM_DWELLS * this.settings.minDwellMs) this.dwellFactor = 1;
-          else if (held < dwell) this.dwellFactor = Math.min(MAX_DWELL_FACTOR, this.dwellFactor * 2);
-          else this.dwellFactor = Math.max(1, this.dwellFactor / 2);
-        }
-        this.transition((zone + 1) as Zone, enterCause, this.values[enterCause], now);
-      } else if (zone > GREEN && hold < zone) {
-        const lower = (zone - 1) as Zone;
-        const ceiling = this.ceilings[lower]!;
-        if (now - this.enteredAt >= this.settings.minDwellMs * this.dwellFactor) {
-          if (this.intakeRate < ceiling * this.settings.fallIntakeRatio) {
-            this.lastFallAt = now;
-            this.lastFallFrom = zone;
-            this.transition(lower, top, this.values[top], now);
-          } else if (Number.isFinite(ceiling)) {
-            this.ceilings[lower] = ceiling * (1 + (CEILING_CREEP_PER_SEC * dt) / 1000);
-          }
-        }
-      }
-    }
+    if (decision.transition) this.transition(decision.transition.to, decision.transition.sensor, decision.transition.value);
+
     for (const fn of this.listeners) fn();
   }
 
@@ -435,10 +332,10 @@ export class SomaticRuntime {
     return this.slackFits;
   }
 
-  private transition(to: Zone, sensor: SensorName, value: number, now: number): void {
+  /** Applies a transition the decision made: the cached zone, its gauge and counter, and the log line. */
+  private transition(to: Zone, sensor: SensorName, value: number): void {
     const from = this.zone;
     this.zone = to;
-    this.enteredAt = now;
     this.zoneGauge.set(to);
     this.transitions.inc({ sensor, from: ZONE_NAMES[from], to: ZONE_NAMES[to] });
     const fields = {
