@@ -10,6 +10,8 @@ import zlib from 'node:zlib';
 import { GrpcStatus } from '../../src/grpc/status.js';
 
 const gzip = promisify(zlib.gzip);
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
 
 /** What a finished call returned: its status and, on OK, the response message. */
 export interface CallResult {
@@ -18,6 +20,8 @@ export interface CallResult {
   /** The google.rpc.Status of grpc-status-details-bin, when the server sent one. */
   details: Buffer | undefined;
   response: Buffer | undefined;
+  /** Why an OK call's response message could not be read (the data was accepted; only its verdict is unknown). */
+  responseError?: string;
 }
 
 export interface GrpcTransportOptions {
@@ -136,7 +140,12 @@ export class GrpcTransport {
         headers = h;
       });
       stream.on('data', (c: Buffer) => chunks.push(c));
+      // Set once the status is read: the stream's later 'end' and 'close' (which follow 'trailers') must not
+      // answer while a compressed response is still being inflated.
+      let finished = false;
       const finish = (trailers: http2.IncomingHttpHeaders) => {
+        if (finished || settled) return;
+        finished = true;
         const status = Number(headers[':status']);
         const codeText = trailers['grpc-status'] ?? headers['grpc-status'];
         if (codeText === undefined) {
@@ -153,18 +162,24 @@ export class GrpcTransport {
         } catch {
           // A message that is not percent-encoding is shown as sent.
         }
-        let response: Buffer | undefined;
-        if (code === GrpcStatus.OK && chunks.length > 0) {
-          const data = Buffer.concat(chunks);
-          // Responses are small and uncompressed here (the receiver side never asks for compression).
-          if (data.length >= 5 && data[0] === 0) response = data.subarray(5, 5 + data.readUInt32BE(1));
+        const details = detailsText ? Buffer.from(String(detailsText), 'base64') : undefined;
+        if (code !== GrpcStatus.OK || chunks.length === 0) {
+          done({ code, message, details, response: undefined });
+          return;
         }
-        done({ code, message, details: detailsText ? Buffer.from(String(detailsText), 'base64') : undefined, response });
+        readResponseMessage(Buffer.concat(chunks), headers['grpc-encoding'], this.opts.maxMessageBytes).then(
+          (response) => done({ code, message, details, response }),
+          (err: Error) => done({ code, message, details, response: undefined, responseError: err.message }),
+        );
       };
       stream.on('trailers', (t) => finish(t));
       stream.on('end', () => finish({}));
-      stream.on('error', (err) => fail(GrpcStatus.UNAVAILABLE, err.message));
-      stream.on('close', () => fail(GrpcStatus.UNAVAILABLE, `stream closed (code ${stream.rstCode ?? '?'}) before a status`));
+      stream.on('error', (err) => {
+        if (!finished) fail(GrpcStatus.UNAVAILABLE, err.message);
+      });
+      stream.on('close', () => {
+        if (!finished) fail(GrpcStatus.UNAVAILABLE, `stream closed (code ${stream.rstCode ?? '?'}) before a status`);
+      });
 
       // One writev for prefix and pieces.
       stream.cork();
@@ -182,4 +197,23 @@ export class GrpcTransport {
     this.session?.close();
     this.session = undefined;
   }
+}
+
+/**
+ * The response message of a unary call, from its length-prefixed frame. A server may compress it (the
+ * compressed flag set, its algorithm in the response's grpc-encoding) in any encoding the request offered
+ * in grpc-accept-encoding; grpc-go answers in the request's own encoding. Decompressed output is bounded
+ * by max_message_size.
+ */
+export async function readResponseMessage(frame: Buffer, encodingHeader: string | string[] | undefined, maxMessageBytes: number): Promise<Buffer> {
+  if (frame.length < 5) throw new Error(`response frame of ${frame.length} bytes is shorter than the 5-byte gRPC prefix`);
+  const length = frame.readUInt32BE(1);
+  if (frame.length < 5 + length) throw new Error(`response frame announces ${length} bytes but carries ${frame.length - 5}`);
+  const body = frame.subarray(5, 5 + length);
+  if (frame[0] === 0) return body;
+  const encoding = String(encodingHeader ?? 'identity').toLowerCase();
+  const options = { maxOutputLength: maxMessageBytes };
+  if (encoding === 'gzip') return gunzip(body, options);
+  if (encoding === 'deflate') return inflate(body, options);
+  throw new Error(`response message is compressed with grpc-encoding "${encoding}", which this exporter does not read (it offers gzip,identity)`);
 }

@@ -225,6 +225,11 @@ export interface GrpcReply {
   /** google.rpc.Status bytes sent as grpc-status-details-bin. */
   details?: Uint8Array;
   delayMs?: number;
+  /**
+   * Compresses the OK response message (compressed flag 1, `grpc-encoding` set), as grpc-go does in the
+   * request's encoding; `encoding` is the header sent (an unknown one tests the client's refusal to guess).
+   */
+  compressResponse?: { encoding: string; split?: boolean };
 }
 
 export interface TestGrpcServer {
@@ -284,14 +289,20 @@ export async function startRawGrpcServer(): Promise<TestGrpcServer> {
           stream.respond(h, { endStream: true });
           return;
         }
-        const resp = Buffer.from(r.response ?? new Uint8Array(0));
+        const plain = Buffer.from(r.response ?? new Uint8Array(0));
+        const cr = r.compressResponse;
+        const resp = !cr ? plain : cr.encoding === 'deflate' ? zlib.deflateSync(plain) : zlib.gzipSync(plain);
         const out = Buffer.allocUnsafe(5 + resp.length);
-        out[0] = 0;
+        out[0] = cr ? 1 : 0;
         out.writeUInt32BE(resp.length, 1);
         resp.copy(out, 5);
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...(cr ? { 'grpc-encoding': cr.encoding } : {}) }, { waitForTrailers: true });
         stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-        stream.end(out);
+        if (cr?.split) {
+          // The message in two DATA frames: a client must join them before reading the prefix.
+          stream.write(out.subarray(0, 3));
+          stream.end(out.subarray(3));
+        } else stream.end(out);
       };
       if (r.delayMs) {
         const t = setTimeout(() => {
