@@ -13,6 +13,8 @@ import { refreshHeapGrowth, slackBytesFor } from '../core/heap-growth.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { AdmissionGate } from './gate.js';
+import { SOMATIC_METRICS } from './metrics.js';
+import { instrumentOptions, type MetricDef } from '../core/metadata.js';
 import {
   MemorySensors,
   SENSOR_NAMES,
@@ -148,57 +150,48 @@ export class SomaticRuntime {
     this.sensorReadings = this.sensors.map((s) => ({ name: s.name, value: 0 }));
     const registers = [telemetry.registry];
     const self = this;
-    this.zoneGauge = new Gauge({ name: 'gophership_somatic_zone', help: 'Somatic zone: 0 green, 1 yellow, 2 red', registers });
+    const M = SOMATIC_METRICS;
+    this.zoneGauge = new Gauge({ ...instrumentOptions(M.zone), registers });
     this.zoneGauge.set(this.zone);
-    this.transitions = new Counter({
-      name: 'gophership_somatic_transitions',
-      help: 'Zone transitions, by the sensor that caused each',
-      labelNames: ['sensor', 'from', 'to'],
-      registers,
-    });
-    this.stallCollections = new Counter({
-      name: 'gophership_somatic_stall_collections_total',
-      help: 'Full GCs forced because memory held the admission gate or the zone while nothing was admitted',
-      registers,
-    });
-    this.zoneSeconds = new Counter({ name: 'gophership_somatic_zone_seconds', help: 'Seconds spent in each zone', labelNames: ['zone'], registers });
+    this.transitions = new Counter({ ...instrumentOptions(M.transitions), registers });
+    this.stallCollections = new Counter({ ...instrumentOptions(M.stallCollections), registers });
+    this.zoneSeconds = new Counter({ ...instrumentOptions(M.zoneSeconds), registers });
     this.sensorGauge = new Gauge({
-      name: 'gophership_somatic_sensor',
-      help: 'Last reading of each somatic sensor (ratio of its limit; event_loop_delay in ms)',
-      labelNames: ['sensor'],
+      ...instrumentOptions(M.sensor),
       registers,
       collect() {
         for (const n of SENSOR_NAMES) this.set({ sensor: n }, self.values[n]);
       },
     });
-    const debtGauge = (name: string, help: string, pick: (d: DebtProbe) => number) =>
+    const debtGauge = (def: MetricDef, pick: (d: DebtProbe) => number) =>
       new Gauge({
-        name,
-        help,
-        labelNames: ['pipeline'],
+        ...instrumentOptions(def),
         registers,
         collect() {
           for (const [pipeline, d] of self.debts) this.set({ pipeline }, pick(d));
         },
       });
-    debtGauge('gophership_somatic_debt_records', 'Requests spilled to the somatic WAL in Red and not yet replayed', (d) => d.records());
-    debtGauge('gophership_somatic_debt_bytes', 'Bytes of debt held by the somatic WAL', (d) => d.bytes());
-    debtGauge('gophership_somatic_replay_rate', 'Debt records (log records, spans, points) replayed per second', (d) => d.replayRate());
-    const counter = (name: string, help: string) => new Counter({ name, help, labelNames: ['pipeline'], registers });
-    this.spilledRecords = counter('gophership_somatic_spilled_items', 'Items (log records, spans, points) spilled to the somatic WAL in Red');
-    this.spilledBytes = counter('gophership_somatic_spilled_bytes', 'Request bytes spilled to the somatic WAL in Red');
-    this.replayedRecords = counter('gophership_somatic_replayed_items', 'Items replayed from the somatic WAL and accepted downstream');
-    this.replayDropped = counter('gophership_somatic_replay_dropped_items', 'Replayed items the pipeline refused permanently (logged; not retried)');
-    this.bypassedItems = new Counter({
-      name: 'gophership_somatic_bypassed_items',
-      help: 'Items (log records, spans, points) that went around an optional processor in Yellow or Red',
-      labelNames: ['pipeline', 'processor'],
-      registers,
-    });
-    new Gauge({ name: 'gophership_somatic_inflight_bytes', help: 'Request bytes admitted and not yet answered', registers, collect() { this.set(self.gate.inFlight); } });
-    new Gauge({ name: 'gophership_somatic_held_bytes', help: 'Bytes the service holds outside requests in flight (exporter queues in memory, WAL records read back for delivery), counted by the admission gate', registers, collect() { this.set(self.gate.held); } });
-    new Gauge({ name: 'gophership_somatic_admission_cap_bytes', help: 'Bytes in flight and held the admission gate allows until the next check (the in-flight budget applies besides)', registers, collect() { this.set(self.gate.cap); } });
-    new Gauge({ name: 'gophership_somatic_refused_requests', help: 'Requests the admission gate refused before reading their body', registers, collect() { this.set(self.gate.refusedTotal); } });
+    debtGauge(M.debtRecords, (d) => d.records());
+    debtGauge(M.debtBytes, (d) => d.bytes());
+    debtGauge(M.replayRate, (d) => d.replayRate());
+    const counter = (def: MetricDef) => new Counter({ ...instrumentOptions(def), registers });
+    this.spilledRecords = counter(M.spilledItems);
+    this.spilledBytes = counter(M.spilledBytes);
+    this.replayedRecords = counter(M.replayedItems);
+    this.replayDropped = counter(M.replayDroppedItems);
+    this.bypassedItems = counter(M.bypassedItems);
+    const gateGauge = (def: MetricDef, read: (g: AdmissionGate) => number) =>
+      new Gauge({
+        ...instrumentOptions(def),
+        registers,
+        collect() {
+          this.set(read(self.gate));
+        },
+      });
+    gateGauge(M.inflightBytes, (g) => g.inFlight);
+    gateGauge(M.heldBytes, (g) => g.held);
+    gateGauge(M.admissionCapBytes, (g) => g.cap);
+    gateGauge(M.refusedRequests, (g) => g.refusedTotal);
   }
 
   /** A pipeline whose first processor is somatic: its optional processors are bypassed in Yellow and Red. */
