@@ -1,8 +1,8 @@
 import type { ProcessorFactory } from '../../src/core/component.js';
-import { SIGNALS } from '../../src/core/signal.js';
 import { zoneOf, type SomaticSettings } from '../../src/somatic/index.js';
 import { somaticProcessorConfig, type SomaticProcessorConfig } from './config.js';
 import { SomaticProcessor } from './somatic-processor.js';
+import { metadata } from './metadata.js';
 
 /** The service-wide zone settings a somatic processor config implies. */
 export function runtimeSettings(c: SomaticProcessorConfig): SomaticSettings {
@@ -23,11 +23,7 @@ export function runtimeSettings(c: SomaticProcessorConfig): SomaticSettings {
 
 export const somaticProcessorFactory: ProcessorFactory<SomaticProcessorConfig> = {
   kind: 'processor',
-  type: 'somatic',
-  description: 'Pressure zones: Green passes on, Yellow bypasses optional processors, Red spills raw requests to a WAL and replays them later',
-  signals: SIGNALS,
-  // It is the zone itself; bypassing it would bypass Red's spill.
-  skippableUnderPressure: false,
+  ...metadata,
   config: somaticProcessorConfig,
   // Admission, the Yellow bypass and the Red spill act on what comes after it: placed later, a batch or
   // an edit before it would run on data Red should have spilled raw.

@@ -29,6 +29,9 @@ const capture: ExporterFactory<{}> = {
   kind: 'exporter',
   type: 'capture',
   description: 'test capture',
+  stability: 'development',
+  metrics: [],
+  tests: { config: () => ({}) },
   signals: ['logs', 'traces', 'metrics'],
   config: s.object({}),
   create: () => ({

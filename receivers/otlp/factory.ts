@@ -6,11 +6,12 @@
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Receiver, ReceiverFactory } from '../../src/core/component.js';
 import { messageOf } from '../../src/core/errors.js';
-import { SIGNALS, type Signal } from '../../src/core/signal.js';
+import type { Signal } from '../../src/core/signal.js';
 import { otlpReceiverConfig, type OtlpReceiverConfig } from './config.js';
 import { OtlpGrpcServer } from './grpc.js';
 import { OtlpHttpServer } from './http.js';
 import { Ingest } from './ingest.js';
+import { metadata } from './metadata.js';
 
 export class OtlpReceiver implements Receiver {
   private readonly grpc: OtlpGrpcServer | undefined;
@@ -83,9 +84,7 @@ function formatAddress(a: { host: string; port: number } | undefined): string | 
 
 export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
   kind: 'receiver',
-  type: 'otlp',
-  description: 'Receives OTLP logs, traces and metrics over gRPC and HTTP (protobuf and JSON)',
-  signals: SIGNALS,
+  ...metadata,
   config: otlpReceiverConfig,
   create(settings, config, next) {
     return new OtlpReceiver(settings, config, next);

@@ -8,6 +8,7 @@ import type { WireOffloadPool } from '../processorhelper/offload.js';
 import type { PressureSlot } from '../somatic/slot.js';
 import type { QueueFillRegistry } from '../exporterhelper/fill.js';
 import type { Consumer } from './consumer.js';
+import type { ComponentMetadata } from './metadata.js';
 import type { Schema } from './schema.js';
 import type { Signal } from './signal.js';
 
@@ -68,11 +69,8 @@ export type Extension = Component;
 export interface Processor extends Component, Consumer {}
 export interface Exporter extends Component, Consumer {}
 
-interface FactoryBase<C> {
-  readonly type: string;
-  /** Other type names accepted in config (e.g. `otlp_grpc` for `otlp`). */
-  readonly aliases?: readonly string[];
-  readonly description: string;
+/** A factory carries its component's metadata (type, stability, metrics...: its folder's metadata.ts). */
+interface FactoryBase<C> extends ComponentMetadata {
   /** The config schema: defaults, validation and the generated reference docs all come from it. */
   readonly config: Schema<C>;
   /**

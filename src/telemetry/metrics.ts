@@ -3,7 +3,8 @@
  * processor and exporter reports (the collector's names), the service's own process metrics. Components
  * list the ones they emit in their metadata; Telemetry creates them; the status page reads them by these names.
  */
-import type { MetricDef } from '../core/metadata.js';
+import { Counter, type Registry } from 'prom-client';
+import { instrumentOptions, type MetricDef } from '../core/metadata.js';
 
 const RECEIVER_LABELS = ['receiver', 'transport'] as const;
 const EXPORTER_LABELS = ['exporter'] as const;
@@ -45,3 +46,13 @@ export const SERVICE_METRICS = {
   workerThreads: { name: 'gophership_processing_worker_threads', type: 'gauge', unit: '{threads}', description: 'Worker threads running processor edits (service.processing.worker_threads)', labels: [] },
   workerEdits: { name: 'gophership_processing_worker_edits_total', type: 'counter', unit: '{requests}', description: 'Requests whose processor edit ran on a worker thread', labels: [] },
 } as const satisfies Record<string, MetricDef>;
+
+/**
+ * The counter for `def` in a service's registry, created by the first caller: several instances of a
+ * component (one per pipeline, say) share it, told apart by their labels.
+ */
+export function sharedCounter(registry: Registry, def: MetricDef): Counter<string> {
+  const existing = registry.getSingleMetric(def.name);
+  if (existing) return existing as Counter<string>;
+  return new Counter({ ...instrumentOptions(def), registers: [registry] });
+}
