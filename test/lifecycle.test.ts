@@ -11,13 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { builtinFactories } from '../src/components.js';
-import type { AnyFactory, Component, Host } from '../src/core/component.js';
+import type { AnyFactory, Component } from '../src/core/component.js';
 import type { Consumer } from '../src/core/consumer.js';
 import type { MetricDef } from '../src/core/metadata.js';
 import { ITEM_NOUN, SIGNALS, type Signal } from '../src/core/signal.js';
 import type { Payload } from '../src/pdata/payload.js';
 import { SERVICE_METRICS } from '../src/telemetry/metrics.js';
 import { testSettings } from './helpers/otlp-test-servers.js';
+import { testHost } from './helpers/host.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -49,7 +50,7 @@ async function instance(f: AnyFactory, dir: string) {
       break;
   }
   const fatal: Error[] = [];
-  const host: Host = { reportFatalError: (err) => void fatal.push(err), getExtension: () => undefined };
+  const host = testHost({ onFatal: (err) => void fatal.push(err) });
   return { component, host, fatal, settings };
 }
 
