@@ -91,12 +91,13 @@ function renderFactory(f: AnyFactory): string {
 
 /** The name a metric is scraped under: per-signal metrics end in the signal's item noun. */
 export function metricDisplayName(m: MetricDef): string {
-  return m.perSignal ? `${m.name}_<log_records\|spans\|metric_points>` : m.name;
+  return m.perSignal ? `${m.name}_<items>` : m.name;
 }
 
 function renderMetrics(metrics: readonly MetricDef[]): string[] {
   const out = ['| metric | type | unit | labels | description |', '| --- | --- | --- | --- | --- |'];
   for (const m of metrics) out.push(`| \`${metricDisplayName(m)}\` | ${m.type} | \`${m.unit}\` | ${m.labels.join(', ')} | ${prose(m.description)} |`);
+  if (metrics.some((m) => m.perSignal)) out.push('', '`<items>`: one metric per signal, `log_records`, `spans` or `metric_points`.');
   return out;
 }
 
