@@ -9,16 +9,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { builtinFactories } from '../src/components.js';
 import type { AnyFactory, Component } from '../src/core/component.js';
 import type { Consumer } from '../src/core/consumer.js';
-import type { MetricDef } from '../src/core/metadata.js';
+import type { LifecycleContext, MetricDef } from '../src/core/metadata.js';
 import { ITEM_NOUN, SIGNALS, type Signal } from '../src/core/signal.js';
 import type { Payload } from '../src/pdata/payload.js';
 import { SERVICE_METRICS } from '../src/telemetry/metrics.js';
 import { testSettings } from './helpers/otlp-test-servers.js';
 import { testHost } from './helpers/host.js';
+import { NatsCluster, hasNatsServer } from './helpers/nats-server.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -27,10 +30,35 @@ afterEach(async () => {
 
 const sink: Consumer = { consume: async (_p: Payload) => {} };
 
+// The fixtures factories ask for (metadata tests.requires), started once: a JetStream server whose stream
+// OTLP stores otlp.> (the nats components' defaults), where nats-server is installed (mandatory under CI).
+const needsNats = builtinFactories.some((f) => f.tests.requires?.includes('nats-jetstream'));
+const natsAvailable = needsNats && hasNatsServer('the lifecycle test of the nats components');
+let nats: NatsCluster | undefined;
+let natsDir: string | undefined;
+beforeAll(async () => {
+  if (!natsAvailable) return;
+  natsDir = await mkdtemp(path.join(os.tmpdir(), 'gs-lifecycle-nats-'));
+  nats = await NatsCluster.start(natsDir, 1);
+  const nc = await connect({ servers: nats.urls });
+  await (await jetstreamManager(nc)).streams.add({ name: 'OTLP', subjects: ['otlp.>'] });
+  await nc.close();
+}, 60_000);
+afterAll(async () => {
+  await nats?.stop();
+  if (natsDir) await rm(natsDir, { recursive: true, force: true });
+});
+
+/** Whether the fixtures `f` requires can run here. */
+function runnable(f: AnyFactory): boolean {
+  return !f.tests.requires?.includes('nats-jetstream') || natsAvailable;
+}
+
 /** One instance of `f`, built as the service would, with its metadata's test config; `fatal` collects reportFatalError. */
 async function instance(f: AnyFactory, dir: string) {
   const issues: { path: string[]; message: string }[] = [];
-  const config = f.config.parse(f.tests.config(dir), [], issues);
+  const ctx: LifecycleContext = { dir, natsUrl: nats?.urls[0] };
+  const config = f.config.parse(f.tests.config(ctx), [], issues);
   expect(issues, `${f.kind} ${f.type}: its metadata's tests.config does not validate`).toEqual([]);
   const signal: Signal = 'signals' in f ? f.signals[0]! : 'logs';
   if ('signals' in f) expect(f.checkPipeline?.(config, { signal, index: 0 }), `${f.kind} ${f.type}: checkPipeline`).toBeUndefined();
@@ -65,7 +93,7 @@ function registeredNames(m: MetricDef): string[] {
   return m.perSignal ? SIGNALS.map((s) => `${m.name}_${ITEM_NOUN[s]}`) : [m.name];
 }
 
-describe.each(builtinFactories.map((f) => ({ name: `${f.kind} ${f.type}`, f })))('lifecycle: $name', ({ f }) => {
+describe.each(builtinFactories.filter(runnable).map((f) => ({ name: `${f.kind} ${f.type}`, f })))('lifecycle: $name', ({ f }) => {
   it('starts and shuts down', async () => {
     const { component, host, fatal } = await instance(f, await tempDir());
     await expect(component.start(host)).resolves.toBeUndefined();
@@ -115,7 +143,7 @@ describe('metric metadata', () => {
   it('every metric a service with every built-in component registers is declared by a component or the service', async () => {
     const dir = await tempDir();
     const declared = new Set([...builtinFactories.flatMap((f) => f.metrics), ...Object.values(SERVICE_METRICS)].flatMap(registeredNames));
-    for (const f of builtinFactories) {
+    for (const f of builtinFactories.filter(runnable)) {
       const { settings } = await instance(f, dir);
       // prom-client's default process and Node.js metrics carry their own documentation.
       const undeclared = settings.telemetry.registry

@@ -10,5 +10,5 @@ export const metadata = {
   stability: 'alpha',
   signals: SIGNALS,
   metrics: Object.values(EXPORTER_METRICS),
-  tests: { config: (dir: string) => ({ path: join(dir, 'out.jsonl') }) },
+  tests: { config: ({ dir }) => ({ path: join(dir, 'out.jsonl') }) },
 } as const satisfies ComponentMetadata & { signals: unknown };

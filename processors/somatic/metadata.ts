@@ -12,5 +12,5 @@ export const metadata = {
   // It is the zone itself; bypassing it would bypass Red's spill.
   skippableUnderPressure: false,
   metrics: Object.values(SOMATIC_METRICS),
-  tests: { config: (dir: string) => ({ memory_limit_mib: 4096, wal: { directory: join(dir, 'somatic') } }) },
+  tests: { config: ({ dir }) => ({ memory_limit_mib: 4096, wal: { directory: join(dir, 'somatic') } }) },
 } as const satisfies ComponentMetadata & { signals: unknown; skippableUnderPressure: boolean };

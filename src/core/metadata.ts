@@ -33,12 +33,24 @@ export interface ComponentMetadata {
   /** Every metric it emits, shared ones (otelcol_receiver_*, exporterhelper's) included. */
   readonly metrics: readonly MetricDef[];
   readonly tests: {
+    /** What the lifecycle test must provide besides a temp dir (it starts a nats-server for `nats-jetstream`). */
+    readonly requires?: readonly LifecycleFixture[];
     /**
      * A minimal real config the generic lifecycle test (test/lifecycle.test.ts) creates, starts and shuts it
-     * down with: listeners on port 0 of 127.0.0.1, files and directories under `dir` (a fresh temp dir).
+     * down with: listeners on port 0 of 127.0.0.1, files and directories under `ctx.dir` (a fresh temp dir).
      */
-    config(dir: string): Record<string, unknown>;
+    config(ctx: LifecycleContext): Record<string, unknown>;
   };
+}
+
+/** A real dependency the lifecycle test provides: `nats-jetstream` is a JetStream server whose stream `OTLP` stores `otlp.>`. */
+export type LifecycleFixture = 'nats-jetstream';
+
+export interface LifecycleContext {
+  /** A fresh temp dir for the instance's files. */
+  readonly dir: string;
+  /** With `nats-jetstream`: the server's nats:// URL. */
+  readonly natsUrl?: string;
 }
 
 /** The options of a prom-client instrument for a metric (name, help, labels); per-signal ones take the signal's item noun. */

@@ -14,9 +14,11 @@ interface Row {
   readings: Partial<Record<SensorName, number>>;
   intake?: number;
   rules?: Partial<ZoneRules>;
+  /** The machine-wide view's zone (worker processes). */
+  global?: Zone;
   /** Expected: the zone after, the transition's sensor (required when the zone changes), and memory fields. */
   zone: Zone;
-  cause?: SensorName;
+  cause?: SensorName | 'global';
   after?: Partial<ZoneMemory>;
   pressure?: number;
 }
@@ -46,6 +48,9 @@ const rows: Row[] = [
   { name: 'a return after the dwell halves it', before: { riseStreak: 1, lastFallFrom: YELLOW, lastFallAt: NOW - 5000, dwellFactor: 4 }, readings: { inflight: 0.4 }, zone: YELLOW, cause: 'inflight', after: { dwellFactor: 2 } },
   { name: 'a return after a calm spell (10 min_dwells) resets it', before: { riseStreak: 1, lastFallFrom: YELLOW, lastFallAt: NOW - 10_000, dwellFactor: 16 }, readings: { inflight: 0.4 }, zone: YELLOW, cause: 'inflight', after: { dwellFactor: 1 } },
   { name: 'the next step up after a return is not another return', before: { zone: YELLOW, riseStreak: 1, lastFallFrom: YELLOW, lastFallAt: NOW - 500, dwellFactor: 2 }, readings: { inflight: 0.9 }, zone: RED, cause: 'inflight', after: { dwellFactor: 2 } },
+  { name: "the machine-wide view raises the zone though the local sensors are calm, and sets no ceiling (it is not this worker's intake)", before: { riseStreak: 1 }, readings: { inflight: 0.1 }, global: RED, intake: 5e6, zone: YELLOW, cause: 'global', after: { ceilings: [Infinity, Infinity, Infinity] } },
+  { name: 'the machine-wide view holds the zone: no fall below it', before: { zone: YELLOW, enteredAt: NOW - 5000 }, readings: { inflight: 0 }, global: YELLOW, zone: YELLOW },
+  { name: 'a local sensor as high as the machine-wide view is the one named', before: { riseStreak: 1 }, readings: { inflight: 0.4 }, global: YELLOW, zone: YELLOW, cause: 'inflight' },
   { name: 'a forced zone never changes, but the pressure is still measured', before: { zone: YELLOW, riseStreak: 1 }, readings: { inflight: 0.9 }, rules: { forceZone: YELLOW }, zone: YELLOW, after: { riseStreak: 1 }, pressure: 3 },
 ];
 
@@ -54,11 +59,12 @@ describe('decideZone (the zone rule as a table)', () => {
     const before: ZoneMemory = { ...initialZoneMemory(GREEN, NOW - 60_000), ...row.before };
     const readings: SensorReading[] = Object.entries(row.readings).map(([name, value]) => ({ name: name as SensorName, value }));
     const frozen = structuredClone(before);
-    const d = decideZone(before, { now: NOW, dtMs: 100, intakeRate: row.intake ?? 0, readings }, { ...RULES, ...row.rules });
+    const d = decideZone(before, { now: NOW, dtMs: 100, intakeRate: row.intake ?? 0, readings, globalZone: row.global }, { ...RULES, ...row.rules });
     expect(before).toEqual(frozen); // pure: the memory passed in is not changed
     expect(d.memory.zone).toBe(row.zone);
     if (row.cause) {
-      expect(d.transition).toMatchObject({ from: before.zone, to: row.zone, sensor: row.cause, value: row.readings[row.cause] });
+      const value = row.cause === 'global' ? row.global : row.readings[row.cause];
+      expect(d.transition).toMatchObject({ from: before.zone, to: row.zone, sensor: row.cause, value });
     } else {
       expect(d.transition).toBeUndefined();
     }

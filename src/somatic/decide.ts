@@ -75,13 +75,22 @@ export interface ZoneInputs {
   readonly intakeRate: number;
   /** Every sensor's reading, in sensor order (the first of equal causes is named). */
   readonly readings: readonly SensorReading[];
+  /**
+   * With worker processes, the zone the primary's machine-wide view calls for (src/service/workers): one
+   * more reading that can raise this worker's zone and hold it, never lower it below what the local
+   * sensors call for. GREEN (or absent) without workers.
+   */
+  readonly globalZone?: Zone;
 }
+
+/** What caused a transition: a sensor, or the machine-wide view of worker processes. */
+export type ZoneCause = SensorName | 'global';
 
 export interface ZoneTransition {
   readonly from: Zone;
   readonly to: Zone;
-  /** The sensor that caused it (for a fall: the one nearest its Yellow threshold) and its reading. */
-  readonly sensor: SensorName;
+  /** The sensor that caused it (for a fall: the one nearest its Yellow threshold) and its reading (for `global`, the global zone). */
+  readonly sensor: ZoneCause;
   readonly value: number;
 }
 
@@ -107,7 +116,7 @@ export function initialZoneMemory(zone: Zone, now: number): ZoneMemory {
 export function decideZone(memory: ZoneMemory, inputs: ZoneInputs, rules: ZoneRules): ZoneDecision {
   const { thresholds, leaveRatio } = rules;
   let enter: Zone = GREEN;
-  let enterCause: SensorName = 'inflight';
+  let enterCause: ZoneCause = 'inflight';
   let enterValue = 0;
   let enterScore = 0;
   let hold: Zone = GREEN;
@@ -141,6 +150,13 @@ export function decideZone(memory: ZoneMemory, inputs: ZoneInputs, rules: ZoneRu
     const h: Zone = t.red > 0 && v >= t.red * ratio ? RED : t.yellow > 0 && v >= t.yellow * ratio ? YELLOW : GREEN;
     if (h > hold) hold = h;
   }
+  const globalZone = inputs.globalZone ?? GREEN;
+  if (globalZone > enter) {
+    enter = globalZone;
+    enterCause = 'global';
+    enterValue = globalZone;
+  }
+  if (globalZone > hold) hold = globalZone;
   if (rules.forceZone !== undefined) return { memory, pressure, transition: undefined };
 
   const { now, intakeRate } = inputs;
@@ -152,8 +168,9 @@ export function decideZone(memory: ZoneMemory, inputs: ZoneInputs, rules: ZoneRu
     // Remember what the zone being left coped with: the intake it saturated at. No ceiling when the intake
     // was not what saturated it: no intake measured (a rise from memory alone), or a rise from downstream
     // (a full exporter queue or WAL during an outage), where the intake is merely what clients sent, and a
-    // ceiling at it would hold the zone long after the downstream came back.
-    const fromDownstream = enterCause === 'exporter_queue' || enterCause === 'wal';
+    // ceiling at it would hold the zone long after the downstream came back. The global view is not this
+    // worker's intake either.
+    const fromDownstream = enterCause === 'exporter_queue' || enterCause === 'wal' || enterCause === 'global';
     const ceilings = withCeiling(memory.ceilings, zone, intakeRate > 1 && !fromDownstream ? intakeRate : Infinity);
     let dwellFactor = memory.dwellFactor;
     // Only a rise back into the zone the last fall left is a return; the next step up after it

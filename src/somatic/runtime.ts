@@ -26,8 +26,8 @@ import {
   type Sensor,
   type SensorName,
 } from './sensors.js';
-import { GREEN, ZONE_NAMES, type Zone } from './zone.js';
-import { decideZone, initialZoneMemory, type ThresholdKey, type Thresholds, type ZoneMemory } from './decide.js';
+import { GREEN, RED, YELLOW, ZONE_NAMES, type Zone } from './zone.js';
+import { decideZone, initialZoneMemory, type ZoneCause, type ThresholdKey, type Thresholds, type ZoneMemory } from './decide.js';
 
 export type { ThresholdKey, Thresholds } from './decide.js';
 
@@ -86,6 +86,8 @@ type TickListener = () => void;
 export class SomaticRuntime {
   /** The cached zone: what the reflex and the Yellow bypass read. */
   zone: Zone = GREEN;
+  /** The machine-wide view's zone (service.workers > 1), set by the worker from the primary's broadcast. */
+  private globalZone: Zone = GREEN;
   /** max over sensors (but RSS) of value / Yellow enter threshold: < 1 means Green would hold. The replayer paces on it. */
   pressure = 0;
   /** Intake rate (bytes/s admitted by the gate), EWMA. */
@@ -276,7 +278,7 @@ export class SomaticRuntime {
       this.sensorReadings[i]!.value = v;
     }
     const { thresholds, leaveRatio } = this.settings;
-    const decision = decideZone(this.zoneMemory, { now, dtMs: dt, intakeRate: this.intakeRate, readings: this.sensorReadings }, this.settings);
+    const decision = decideZone(this.zoneMemory, { now, dtMs: dt, intakeRate: this.intakeRate, readings: this.sensorReadings, globalZone: this.globalZone }, this.settings);
     this.zoneMemory = decision.memory;
     this.pressure = decision.pressure;
 
@@ -325,8 +327,13 @@ export class SomaticRuntime {
     return this.slackFits;
   }
 
+  /** The zone the machine-wide view calls for (worker processes only); the next check applies it. */
+  setGlobalZone(zone: number): void {
+    this.globalZone = zone >= RED ? RED : zone >= YELLOW ? YELLOW : GREEN;
+  }
+
   /** Applies a transition the decision made: the cached zone, its gauge and counter, and the log line. */
-  private transition(to: Zone, sensor: SensorName, value: number): void {
+  private transition(to: Zone, sensor: ZoneCause, value: number): void {
     const from = this.zone;
     this.zone = to;
     this.zoneGauge.set(to);
