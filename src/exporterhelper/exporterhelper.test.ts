@@ -8,7 +8,7 @@ import { s } from '../core/schema.js';
 import type { Signal } from '../core/signal.js';
 import { counterValue, makeLogsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { WriteAheadLog } from '../wal/index.js';
-import { DEFAULT_THRESHOLDS } from '../somatic/runtime.js';
+import { testSomaticSettings } from '../../test/helpers/somatic.js';
 import type { AdmissionGate } from '../somatic/gate.js';
 import type { PressureSlot } from '../somatic/slot.js';
 import { silentLogger } from '../telemetry/logger.js';
@@ -52,21 +52,7 @@ async function helper(raw: Record<string, unknown>, send: SendFn, opts: { drainT
 
 /** Provides a runtime (its controller not started: the test sets the gate's cap) and returns its gate. */
 function provideSomatic(pressure: PressureSlot): AdmissionGate {
-  const rt = pressure.provide(
-    {
-      memoryLimitBytes: 64 * 2 ** 30,
-      inflightBudgetBytes: 2 ** 30,
-      admitMemoryRatio: 1,
-      checkIntervalMs: 100,
-      minDwellMs: 1000,
-      leaveRatio: 0.8,
-      fallIntakeRatio: 0.7,
-      thresholds: DEFAULT_THRESHOLDS,
-      forceZone: undefined,
-    },
-    silentLogger,
-    'somatic',
-  );
+  const rt = pressure.provide(testSomaticSettings({ memoryLimitBytes: 64 * 2 ** 30, inflightBudgetBytes: 2 ** 30 }), silentLogger, 'somatic');
   expect(pressure.ledger).toBe(rt.gate);
   return rt.gate;
 }

@@ -7,20 +7,10 @@ import type { Sensor } from './sensors.js';
 import { GREEN, RED, YELLOW } from './zone.js';
 import { QueueFillRegistry } from '../exporterhelper/fill.js';
 import { PressureSlot } from './slot.js';
+import { testSomaticSettings } from '../../test/helpers/somatic.js';
 
 function settings(over: Partial<SomaticSettings> = {}): SomaticSettings {
-  return {
-    memoryLimitBytes: 512 * 2 ** 20,
-    inflightBudgetBytes: 100,
-    admitMemoryRatio: 1,
-    checkIntervalMs: 100,
-    minDwellMs: 1000,
-    leaveRatio: 0.8,
-    fallIntakeRatio: 0.7,
-    thresholds: { ...DEFAULT_THRESHOLDS, inflight: { yellow: 0.5, red: 0.8 } },
-    forceZone: undefined,
-    ...over,
-  };
+  return testSomaticSettings({ thresholds: { ...DEFAULT_THRESHOLDS, inflight: { yellow: 0.5, red: 0.8 } }, ...over });
 }
 
 /** A runtime driven by one fake in-flight-ratio sensor the test sets. */
