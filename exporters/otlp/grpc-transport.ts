@@ -6,13 +6,9 @@
  * CPU per call; the numbers are in README.md.
  */
 import http2 from 'node:http2';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { GrpcStatus } from '../../src/grpc/status.js';
+import { codingOf, compress, decompress } from '../../src/compression/index.js';
 
-const gzip = promisify(zlib.gzip);
-const gunzip = promisify(zlib.gunzip);
-const inflate = promisify(zlib.inflate);
 
 /** What a finished call returned: its status and, on OK, the response message. */
 export interface CallResult {
@@ -31,7 +27,9 @@ export interface GrpcTransportOptions {
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string };
   /** Metadata sent with every call (lower-case keys; `-bin` values already binary). */
   metadata: Record<string, string | Buffer>;
-  gzip: boolean;
+  /** Message compression and its level (gzip 1-9, zstd 1-22; undefined: the codec's default). */
+  compression: 'gzip' | 'zstd' | 'snappy' | 'none';
+  compressionLevel?: number;
   windowBytes: number;
   maxMessageBytes: number;
   keepaliveMs: number;
@@ -50,7 +48,7 @@ export class GrpcTransport {
       [http2.constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
       te: 'trailers',
       'user-agent': 'gophership',
-      ...(opts.gzip ? { 'grpc-encoding': 'gzip', 'grpc-accept-encoding': 'gzip,identity' } : {}),
+      ...(opts.compression !== 'none' ? { 'grpc-encoding': opts.compression, 'grpc-accept-encoding': `${opts.compression},identity` } : {}),
     };
     for (const [k, v] of Object.entries(opts.metadata)) this.baseHeaders[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
   }
@@ -100,8 +98,8 @@ export class GrpcTransport {
     for (const p of pieces) length += p.byteLength;
     let body = pieces;
     let compressed = 0;
-    if (this.opts.gzip) {
-      body = [await gzip(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length))];
+    if (this.opts.compression !== 'none') {
+      body = [await compress(this.opts.compression, pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length), { level: this.opts.compressionLevel, transport: 'grpc' })];
       length = body[0]!.byteLength;
       compressed = 1;
     }
@@ -202,7 +200,7 @@ export class GrpcTransport {
 
 /**
  * The response message of a unary call, from its length-prefixed frame. A server may compress it (the
- * compressed flag set, its algorithm in the response's grpc-encoding) in any encoding the request offered
+ * compressed flag set, its algorithm in the response's grpc-encoding) in an encoding the request offered
  * in grpc-accept-encoding; grpc-go answers in the request's own encoding. Decompressed output is bounded
  * by max_message_size.
  */
@@ -212,9 +210,10 @@ export async function readResponseMessage(frame: Buffer, encodingHeader: string 
   if (frame.length < 5 + length) throw new Error(`response frame announces ${length} bytes but carries ${frame.length - 5}`);
   const body = frame.subarray(5, 5 + length);
   if (frame[0] === 0) return body;
-  const encoding = String(encodingHeader ?? 'identity').toLowerCase();
-  const options = { maxOutputLength: maxMessageBytes };
-  if (encoding === 'gzip') return gunzip(body, options);
-  if (encoding === 'deflate') return inflate(body, options);
-  throw new Error(`response message is compressed with grpc-encoding "${encoding}", which this exporter does not read (it offers gzip,identity)`);
+  const header = Array.isArray(encodingHeader) ? encodingHeader[0] : encodingHeader;
+  const coding = codingOf(header);
+  if (coding === undefined || coding === 'identity') {
+    throw new Error(`response message is compressed with grpc-encoding "${header ?? 'identity'}", which this exporter does not read`);
+  }
+  return decompress(coding, body, maxMessageBytes);
 }

@@ -5,6 +5,8 @@ import { PROCESSOR_METRICS } from '../../src/telemetry/metrics.js';
 
 export const metadata = {
   type: 'resourcedetection',
+  // contrib's current name for it (the older one stays accepted there too)
+  aliases: ['resource_detection'],
   description: 'Adds host and environment attributes (env, system detectors) to every resource',
   stability: 'alpha',
   signals: SIGNALS,
