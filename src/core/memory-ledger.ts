@@ -14,3 +14,8 @@ export interface MemoryLedger {
   /** Stops counting bytes held before. */
   unhold(bytes: number): void;
 }
+
+/** Where a component finds the service's ledger when it uses it (the service's PressureSlot: a somatic processor provides it after exporters are created). */
+export interface MemoryLedgerSource {
+  readonly ledger: MemoryLedger | undefined;
+}

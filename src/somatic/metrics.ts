@@ -18,7 +18,7 @@ export const SOMATIC_METRICS = {
   spilledItems: { name: 'gophership_somatic_spilled_items', type: 'counter', unit: '{items}', description: 'Items (log records, spans, points) spilled to the somatic WAL in Red', labels: PIPELINE },
   spilledBytes: { name: 'gophership_somatic_spilled_bytes', type: 'counter', unit: 'By', description: 'Request bytes spilled to the somatic WAL in Red', labels: PIPELINE },
   replayedItems: { name: 'gophership_somatic_replayed_items', type: 'counter', unit: '{items}', description: 'Items replayed from the somatic WAL and accepted downstream', labels: PIPELINE },
-  replayDroppedItems: { name: 'gophership_somatic_replay_dropped_items', type: 'counter', unit: '{items}', description: 'Replayed items the pipeline refused permanently (logged; not retried)', labels: PIPELINE },
+  replayDroppedItems: { name: 'gophership_somatic_replay_dropped_items', type: 'counter', unit: '{items}', description: 'Replayed items the pipeline refused permanently (written to the replay dead-letter file, logged; not retried)', labels: PIPELINE },
   bypassedItems: { name: 'gophership_somatic_bypassed_items', type: 'counter', unit: '{items}', description: 'Items (log records, spans, points) that went around an optional processor in Yellow or Red', labels: ['pipeline', 'processor'] },
   inflightBytes: { name: 'gophership_somatic_inflight_bytes', type: 'gauge', unit: 'By', description: 'Request bytes admitted and not yet answered', labels: [] },
   heldBytes: { name: 'gophership_somatic_held_bytes', type: 'gauge', unit: 'By', description: 'Bytes the service holds outside requests in flight (exporter queues in memory, WAL records read back for delivery), counted by the admission gate', labels: [] },
