@@ -5,7 +5,6 @@
  * very bytes it arrived as; a request that loses everything resolves without reaching the next stage (the
  * collector's ErrSkipProcessingData).
  */
-import { Counter, type Registry } from 'prom-client';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import type { Payload } from '../../src/pdata/payload.js';
@@ -15,27 +14,16 @@ import { logMatchIsEmpty, metricMatchIsEmpty, spanMatchIsEmpty, type FilterProce
 import { logMatcher, metricMatchers, spanMatcher, type LevelMatcher } from './match.js';
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
 import type { WireEditor, WorkerEditorFactory, WorkerEditorSpec } from '../../src/processorhelper/offload.js';
+import { sharedCounter } from '../../src/telemetry/metrics.js';
+import { METRICS } from './metadata.js';
 
-export const FILTERED_ITEMS_METRIC = 'gophership_processor_filtered_items';
-
-/** One counter per registry: several filter instances (and pipelines) share the service's registry. */
-export function filteredItemsCounter(registry: Registry): Counter<string> {
-  const existing = registry.getSingleMetric(FILTERED_ITEMS_METRIC);
-  if (existing) return existing as Counter<string>;
-  return new Counter({
-    name: FILTERED_ITEMS_METRIC,
-    help: 'Items (log records, spans, metric data points) the filter processor dropped',
-    labelNames: ['processor', 'otel_signal'],
-    registers: [registry],
-  });
-}
 
 export class FilterProcessor implements Processor {
   private readonly wire: WireProcessorContext;
   private readonly editor: FilterEditor;
 
   constructor(settings: CreateSettings, config: FilterProcessorConfig, signal: Signal, next: Consumer) {
-    const filtered = filteredItemsCounter(settings.telemetry.registry);
+    const filtered = sharedCounter(settings.telemetry.registry, METRICS.filteredItems);
     this.editor = new FilterEditor(config, signal);
     this.wire = wireContext(settings, signal, next, {
       // Per-record matching: worth a worker thread when the service has them (and the config filters).

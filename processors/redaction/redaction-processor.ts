@@ -5,7 +5,6 @@
  * lists (and bodies) that change are rebuilt, and a request with nothing to redact goes on as the same
  * bytes.
  */
-import { Counter, type Registry } from 'prom-client';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import type { Payload } from '../../src/pdata/payload.js';
@@ -16,20 +15,9 @@ import type { RedactionProcessorConfig } from './config.js';
 import { Redactor, SUMMARY, type Tally } from './redactor.js';
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
 import type { WireEditor, WorkerEditorFactory, WorkerEditorSpec } from '../../src/processorhelper/offload.js';
+import { sharedCounter } from '../../src/telemetry/metrics.js';
+import { METRICS } from './metadata.js';
 
-export const REDACTED_ITEMS_METRIC = 'gophership_processor_redacted_items';
-
-/** One counter per registry, shared by every redaction processor on it. */
-export function redactedItemsCounter(registry: Registry): Counter<string> {
-  const existing = registry.getSingleMetric(REDACTED_ITEMS_METRIC);
-  if (existing) return existing as Counter<string>;
-  return new Counter({
-    name: REDACTED_ITEMS_METRIC,
-    help: 'Attribute values (and log bodies) the redaction processor masked (action="masked") or attributes it removed (action="removed")',
-    labelNames: ['processor', 'otel_signal', 'action'],
-    registers: [registry],
-  });
-}
 
 const SPAN_EVENTS = 11;
 const EVENT_ATTRIBUTES = 3;
@@ -42,7 +30,7 @@ export class RedactionProcessor implements Processor {
     const labels = { processor: settings.id.id, otel_signal: signal };
     const maskedLabels = { ...labels, action: 'masked' };
     const removedLabels = { ...labels, action: 'removed' };
-    const counter = redactedItemsCounter(settings.telemetry.registry);
+    const counter = sharedCounter(settings.telemetry.registry, METRICS.redactedItems);
     this.editor = new RedactionEditor(config, signal);
     this.wire = wireContext(settings, signal, next, {
       // Per-attribute matching: worth a worker thread when the service has them (and the config redacts).

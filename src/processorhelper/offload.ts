@@ -28,6 +28,8 @@ import { RetryableError } from '../core/errors.js';
 import type { Signal } from '../core/signal.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import type { WalkResult } from './wire-edit.js';
+import { instrumentOptions } from '../core/metadata.js';
+import { SERVICE_METRICS } from '../telemetry/metrics.js';
 
 export type RequestMeta = Readonly<Record<string, string>>;
 
@@ -143,10 +145,9 @@ export class WireOffloadPool {
   instrument(registry: Registry): void {
     const pool = this;
     const registers = [registry];
-    new Gauge({ name: 'gophership_processing_worker_threads', help: 'Worker threads running processor edits (service.processing.worker_threads)', registers, collect() { this.set(pool.running); } });
+    new Gauge({ ...instrumentOptions(SERVICE_METRICS.workerThreads), registers, collect() { this.set(pool.running); } });
     new Counter({
-      name: 'gophership_processing_worker_edits_total',
-      help: 'Requests whose processor edit ran on a worker thread',
+      ...instrumentOptions(SERVICE_METRICS.workerEdits),
       registers,
       collect() {
         this.reset();
