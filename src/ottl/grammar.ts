@@ -123,12 +123,25 @@ const RULE_NOUN: Record<string, string> = {
 // Parser
 
 function unquote(image: string): string {
-  // OTTL strings take Go's escapes; JSON's are the same for what users write (\" \\ \n \t \uXXXX).
-  try {
-    return JSON.parse(image) as string;
-  } catch {
-    return image.slice(1, -1).replace(/\\(.)/g, '$1');
-  }
+  // Go's escapes for what users write (\" \\ \n \t \r \uXXXX); an unknown escape keeps its backslash, so a
+  // regex written "\d" reaches the regex as \d.
+  return image.slice(1, -1).replace(/\\(u[0-9a-fA-F]{4}|.)/g, (m, c: string) => {
+    switch (c[0]) {
+      case '"':
+      case '\\':
+        return c;
+      case 'n':
+        return '\n';
+      case 't':
+        return '\t';
+      case 'r':
+        return '\r';
+      case 'u':
+        return c.length === 5 ? String.fromCharCode(parseInt(c.slice(1), 16)) : m;
+      default:
+        return m;
+    }
+  });
 }
 
 function hexBytes(image: string): Uint8Array {

@@ -9,7 +9,7 @@ import { AnyValueSchema, InstrumentationScopeSchema, KeyValueListSchema, KeyValu
 import { ResourceSchema } from '../../proto/gen/opentelemetry/proto/resource/v1/resource_pb.js';
 import { StatusSchema } from '../../proto/gen/opentelemetry/proto/trace/v1/trace_pb.js';
 import type { KeyExpr } from './grammar.js';
-import { fromAnyValue, fromKeyValues, isList, isMap, OttlTime, toAnyValue, toKeyValues, typeOf, type Value, type ValueMap } from './values.js';
+import { fromAnyValue, fromKeyValues, isList, isMap, OttlTime, toAnyValue, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
 
 export type ContextName = 'resource' | 'scope' | 'span' | 'spanevent' | 'metric' | 'datapoint' | 'log';
 
@@ -161,7 +161,13 @@ function kvPath(text: string, context: ContextName, list: (ctx: EvalContext, wri
       set: (ctx, v) => {
         if (!isMap(v)) throw new OttlRuntimeError(`${text} takes a map, got ${typeOf(v)}`);
         const kvs = list(ctx, true)!;
-        kvs.splice(0, kvs.length, ...toKeyValues(v));
+        // Entries the edit left as they were keep their messages (and so their exact encoding).
+        const next: KeyValue[] = [];
+        for (const [key, val] of v) {
+          const old = findKv(kvs, key);
+          next.push(old && valuesEqual(fromAnyValue(old.value), val) ? old : create(KeyValueSchema, { key, value: toAnyValue(val) }));
+        }
+        kvs.splice(0, kvs.length, ...next);
       },
     };
   }
