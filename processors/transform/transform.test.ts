@@ -152,7 +152,7 @@ service:
           - set(name, "x")
       - set(log.nope, 1)`));
     expect(p[0]).toMatch(/^FILE:10: processors\.transform\.log_statements\.0: in "set\(attributes\["x"\], Lower\(body\)\)", column 22: unknown converter "Lower"/);
-    expect(p[1]).toBe('FILE:12: processors.transform.log_statements.1.context: must be one of resource, scope, log for logs; got "span"');
+    expect(p[1]).toBe('FILE:11: processors.transform.log_statements.1.context: must be one of resource, scope, log for logs; got "span"');
     expect(p[2]).toMatch(/^FILE:14: processors\.transform\.log_statements\.2: in "set\(log\.nope, 1\)", column 5: log\.nope: log has no field "nope"/);
     expect(p.length).toBe(3);
   });
@@ -165,7 +165,7 @@ service:
         statements:
           - set(attributes["a"], 2) where`));
     expect(p).toEqual([
-      `FILE:14: processors.transform.log_statements.0.statements.0: in "set(attributes[\"a\"], 2) where", column 31: expected a condition (a comparison, true/false, a converter call, "not" or "("), found the end of the statement`,
+      `FILE:14: processors.transform.log_statements.0.statements.0: in "set(attributes[\"a\"], 2) where", column 30: expected a condition (a comparison, true/false, a converter call, "not" or "("), found the end of the statement`,
       `FILE:12: processors.transform.log_statements.0.conditions.0: in "attributes[\"a\"] = 1", column 17: expected the end of the statement, found "="`,
     ]);
   });
