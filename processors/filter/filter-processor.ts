@@ -15,6 +15,7 @@ import { logMatchIsEmpty, metricMatchIsEmpty, spanMatchIsEmpty, type FilterProce
 import { logMatcher, metricMatchers, spanMatcher, type LevelMatcher } from './match.js';
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
 import type { WireEditor } from '../../src/processorhelper/offload.js';
+import { OttlFilter } from './ottl-filter.js';
 
 export const FILTERED_ITEMS_METRIC = 'gophership_processor_filtered_items';
 
@@ -33,9 +34,14 @@ export function filteredItemsCounter(registry: Registry): Counter<string> {
 export class FilterProcessor implements Processor {
   private readonly wire: WireProcessorContext;
   private readonly editor: FilterEditor;
+  /** OTTL conditions for this signal (decoded path), when configured; else the wire match rules. */
+  private readonly ottl: OttlFilter | undefined;
+  private readonly filtered: Counter<string>;
 
-  constructor(settings: CreateSettings, config: FilterProcessorConfig, signal: Signal, next: Consumer) {
+  constructor(private readonly settings: CreateSettings, config: FilterProcessorConfig, signal: Signal, private readonly next: Consumer) {
     const filtered = filteredItemsCounter(settings.telemetry.registry);
+    this.filtered = filtered;
+    this.ottl = OttlFilter.create(config, signal, settings.logger);
     this.editor = new FilterEditor(config, signal);
     this.wire = wireContext(settings, signal, next, {
       // Per-record matching: worth a worker thread when the service has them (and the config filters).
@@ -54,7 +60,27 @@ export class FilterProcessor implements Processor {
   async shutdown(): Promise<void> {}
 
   consume(payload: Payload): Promise<void> {
+    if (this.ottl) return this.consumeOttl(this.ottl, payload);
     return editAndForward(this.wire, payload, this.editor);
+  }
+
+  private consumeOttl(ottl: OttlFilter, payload: Payload): Promise<void> {
+    const tel = this.settings.telemetry;
+    let before: number;
+    let dropped: number;
+    try {
+      before = payload.itemCount;
+      tel.processorIncoming.inc(this.wire.labels, before);
+      dropped = ottl.apply(payload, this.settings.id.id);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (dropped > 0) this.filtered.inc(this.wire.labels, dropped);
+    const after = before - dropped;
+    tel.processorOutgoing.inc(this.wire.labels, after);
+    // Nothing left: done, as the collector's ErrSkipProcessingData.
+    if (after === 0 && dropped > 0) return Promise.resolve();
+    return this.next.consume(payload);
   }
 }
 
