@@ -2,12 +2,13 @@
  * Turns a loaded raw config into a validated one, driving each component factory's schema. Every
  * problem is collected (not just the first), each with the file, the key path and the line.
  */
-import type { AnyFactory, ComponentId, ComponentKind } from '../core/component.js';
+import type { AnyFactory, ComponentId, ComponentKind, ConnectorFactory } from '../core/component.js';
 import { parseComponentId } from '../core/component.js';
 import { s, type ConfigIssue } from '../core/schema.js';
 import { isSignal, type Signal } from '../core/signal.js';
 import { isPlainObject, locate, type ConfigProblem, type LoadedConfig, type RawConfig } from './load.js';
 import { endpointSchema } from '../core/net.js';
+import { checkConnectors } from './connectors.js';
 
 export interface FactoryRegistry {
   find(kind: ComponentKind, type: string): AnyFactory | undefined;
@@ -61,6 +62,7 @@ export interface ValidatedConfig {
   processors: Map<string, ComponentConfig>;
   exporters: Map<string, ComponentConfig>;
   extensions: Map<string, ComponentConfig>;
+  connectors: Map<string, ComponentConfig>;
   service: {
     extensions: string[];
     pipelines: PipelineConfig[];
@@ -74,6 +76,7 @@ const SECTIONS: Record<string, ComponentKind> = {
   processors: 'processor',
   exporters: 'exporter',
   extensions: 'extension',
+  connectors: 'connector',
 };
 const TOP_LEVEL = ['receivers', 'processors', 'exporters', 'extensions', 'connectors', 'service'];
 
@@ -89,9 +92,6 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
 
   for (const key of Object.keys(raw)) {
     if (!TOP_LEVEL.includes(key)) report([key], `unknown top-level key; valid keys: ${TOP_LEVEL.join(', ')}`);
-  }
-  if (isPlainObject(raw.connectors) && Object.keys(raw.connectors).length > 0) {
-    report(['connectors'], 'connectors are not supported yet; remove this section');
   }
 
   const sections = {} as Record<ComponentKind, Map<string, ComponentConfig>>;
@@ -185,11 +185,13 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
           const refPath = [...path, listName, String(i)];
           if (seen.has(ref)) report(refPath, `"${ref}" is listed twice in this pipeline`);
           seen.add(ref);
+          // A connector is listed among a pipeline's exporters (it takes the data) or receivers (it emits it).
+          if (listName !== 'processors' && !sections[kind].has(ref) && sections.connector.has(ref)) return;
           const comp = sections[kind].get(ref);
           if (!comp) {
             // Not reported twice when the definition itself was invalid (its problem is already listed).
-            const defined = isPlainObject(raw[listName]) && ref in (raw[listName] as object);
-            if (!defined) report(refPath, `${kind} "${ref}" is not defined under ${listName}:`);
+            const defined = (isPlainObject(raw[listName]) && ref in (raw[listName] as object)) || (listName !== 'processors' && isPlainObject(raw.connectors) && ref in raw.connectors);
+            if (!defined) report(refPath, `${kind} "${ref}" is not defined under ${listName}:${listName === 'processors' ? '' : ' (nor under connectors:)'}`);
             return;
           }
           const signals = (comp.factory as { signals?: readonly Signal[] }).signals;
@@ -204,6 +206,8 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
     }
   }
 
+  if (problems.length === 0) checkConnectors(sections.connector as Map<string, ComponentConfig & { factory: ConnectorFactory }>, pipelines, report);
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -212,6 +216,7 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
       processors: sections.processor,
       exporters: sections.exporter,
       extensions: sections.extension,
+      connectors: sections.connector,
       service: { extensions, pipelines, telemetry, processing },
     },
   };
