@@ -15,6 +15,8 @@ import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { debugExporterFactory } from '../exporters/debug/factory.js';
 import { fileExporterFactory } from '../exporters/file/factory.js';
 import { healthCheckExtensionFactory } from '../extensions/health_check/factory.js';
+import { forwardConnectorFactory } from '../connectors/forward/factory.js';
+import { routingConnectorFactory } from '../connectors/routing/factory.js';
 
 export const builtinFactories: readonly AnyFactory[] = [
   otlpReceiverFactory,
@@ -31,6 +33,8 @@ export const builtinFactories: readonly AnyFactory[] = [
   debugExporterFactory,
   fileExporterFactory,
   healthCheckExtensionFactory,
+  forwardConnectorFactory,
+  routingConnectorFactory,
 ];
 
 export function createRegistry(factories: readonly AnyFactory[] = builtinFactories): FactoryRegistry {

@@ -23,6 +23,7 @@ const httpSchema = s.object({
   logs_url_path: s.string(/^\//, 'a path starting with /').default('/v1/logs').describe('Path of the logs endpoint.'),
   traces_url_path: s.string(/^\//, 'a path starting with /').default('/v1/traces').describe('Path of the traces endpoint.'),
   metrics_url_path: s.string(/^\//, 'a path starting with /').default('/v1/metrics').describe('Path of the metrics endpoint.'),
+  include_metadata: s.bool().default(false).describe('Keep the request\'s HTTP headers (lower-case names) as request metadata, for the routing connector\'s request["..."] conditions.'),
 });
 
 export const otlpReceiverConfig = s.refine(

@@ -51,7 +51,7 @@ export class OttlRuntimeError extends Error {}
 
 export interface PathRef {
   readonly text: string;
-  readonly context: ContextName | 'cache';
+  readonly context: ContextName | 'cache' | 'request';
   get(ctx: EvalContext): Value;
   /** Undefined for read-only paths. */
   set: ((ctx: EvalContext, v: Value) => void) | undefined;
@@ -332,6 +332,14 @@ export function compilePath(names: readonly string[], keys: readonly KeyExpr[], 
         } else setInValue((ctx.cache ??= new Map()), keys, v);
       },
     };
+  }
+  if (names[0] === 'request' && names.length === 1) {
+    // Request metadata (a receiver's include_metadata): the routing connector's `request` context.
+    const first = keys[0];
+    if (keys.length !== 1 || first!.k !== 'string') throw new PathError(`${text}: read request metadata by one string key, e.g. request["x-tenant"]`);
+    const key = first.v;
+    const lower = key.toLowerCase();
+    return { text, context: 'request', get: (ctx) => ctx.meta?.[key] ?? ctx.meta?.[lower] ?? null, set: undefined };
   }
   const explicit = contextOfName(names[0]!);
   const context = explicit ?? statementContext;
