@@ -191,7 +191,7 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
           if (!comp) {
             // Not reported twice when the definition itself was invalid (its problem is already listed).
             const defined = (isPlainObject(raw[listName]) && ref in (raw[listName] as object)) || (listName !== 'processors' && isPlainObject(raw.connectors) && ref in raw.connectors);
-            if (!defined) report(refPath, `${kind} "${ref}" is not defined under ${listName}:${listName === 'processors' ? '' : ' (nor under connectors:)'}`);
+            if (!defined) report(refPath, `${kind} "${ref}" is not defined under ${listName}:`);
             return;
           }
           const signals = (comp.factory as { signals?: readonly Signal[] }).signals;
