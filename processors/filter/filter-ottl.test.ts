@@ -10,6 +10,13 @@ import { FILTERED_ITEMS_METRIC } from './filter-processor.js';
 import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import type { ExportTraceServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import type { ExportMetricsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
+import fc from 'fast-check';
+import { encodeRequest } from '../../src/pdata/codec.js';
+import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
+import { itemsOf } from '../../test/helpers/otlp-items.js';
+import { compileConditions } from '../../src/ottl/config.js';
+import { filterItems } from '../../src/ottl/run.js';
+import { compileWireRecordFilter } from '../../src/ottl/wire-paths.js';
 
 const settingsList: ReturnType<typeof testSettings>[] = [];
 afterEach(() => {
@@ -84,5 +91,33 @@ describe('filter processor: OTTL conditions', () => {
     expect(parse({ traces: { span: ['name == '] } }).issues).toEqual([{ path: ['traces', 'span', '0'], message: 'in "name == ", column 9: expected a value (a string, number, bytes, nil, true/false, path, converter call, list or map), found the end of the statement' }]);
     expect(parse({ logs: { log_record: ['span.name == "x"'] } }).issues[0]!.message).toMatch(/column 1: span\.name: there is no span context in logs/);
     expect(parse({ logs: { log_record: ['true'], exclude: { match_type: 'strict', bodies: ['x'] } } }).issues).toEqual([{ path: ['logs'], message: 'use either include/exclude or OTTL conditions (logs.log_record) for one signal, not both' }]);
+  });
+
+  const POOL: Record<'logs' | 'traces', string[]> = {
+    logs: ['attributes["a"] == "x"', 'attributes["k1"] != nil', 'IsString(attributes["b"])', 'resource.attributes["a"] == 1', 'severity_number >= SEVERITY_NUMBER_WARN', 'IsMatch(body, "^a")', 'severity_text == "INFO"', 'attributes["http.method"] == "GET" and not IsInt(attributes["a"])'],
+    traces: ['attributes["a"] == "x"', 'name == "span-a"', 'kind == SPAN_KIND_SERVER', 'resource.attributes["k2"] != nil', 'Len(attributes["b"]) > 2'],
+  };
+  for (const signal of ['logs', 'traces'] as const) {
+    it(`${signal}: the wire filter keeps exactly what the decoded filter keeps (property)`, () => {
+      fc.assert(
+        fc.property(arbRequest(signal), fc.array(fc.constantFrom(...POOL[signal]), { minLength: 1, maxLength: 3 }), (req, conds) => {
+          const bytes = encodeRequest(signal, req);
+          const wire = compileWireRecordFilter(signal, conds)!;
+          expect(wire).toBeDefined();
+          const out = wire.edit(bytes, { errorMode: 'silent' });
+          const decoded = decodeRequest(signal, bytes);
+          const context = signal === 'logs' ? 'log' : 'span';
+          filterItems(signal, decoded, { [context]: compileConditions(conds, context, signal) }, { errorMode: 'silent' });
+          expect(itemsOf(signal, out.bytes)).toEqual(itemsOf(signal, encodeRequest(signal, decoded)));
+        }),
+        { numRuns: 200 },
+      );
+    });
+  }
+
+  it('conditions the wire cannot read take the decoded path', () => {
+    expect(compileWireRecordFilter('logs', ['attributes["a"] == "x"'])).toBeDefined();
+    expect(compileWireRecordFilter('logs', ['time_unix_nano > 0'])).toBeUndefined();
+    expect(compileWireRecordFilter('traces', ['status.code == STATUS_CODE_ERROR'])).toBeUndefined();
   });
 });

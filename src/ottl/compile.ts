@@ -3,10 +3,10 @@
  * its editor or not), a condition `(ctx) => boolean`. Unknown functions, paths, enums and bad literal
  * arguments are errors here, each with the column in the statement.
  */
-import { parseCondition, parseStatement, OttlSyntaxError, type Arg, type BoolExpr, type Expr, type StatementAst } from './grammar.js';
+import { parseCondition, parseStatement, OttlSyntaxError, type Arg, type BoolExpr, type Expr, type KeyExpr, type StatementAst } from './grammar.js';
 import { ArgError, CONVERTERS, type Args, type CompiledArg, type Getter, type Param } from './functions.js';
 import { EDITORS } from './editors.js';
-import { compilePath, contextOfName, CONTEXT_CHAIN, getInValue, OttlRuntimeError, PathError, type ContextName, type EvalContext } from './paths.js';
+import { compilePath, contextOfName, CONTEXT_CHAIN, getInValue, OttlRuntimeError, PathError, type ContextName, type EvalContext, type PathRef } from './paths.js';
 import { compareOrdered, valuesEqual, type Value, type ValueMap } from './values.js';
 
 export type OttlSignal = 'traces' | 'metrics' | 'logs';
@@ -36,9 +36,13 @@ const ENUMS: Record<string, bigint> = (() => {
 
 export const ENUM_NAMES: readonly string[] = Object.keys(ENUMS);
 
+/** Compiles a path; the default reads decoded messages, src/ottl/wire-paths.ts reads encoded ones. */
+export type PathCompiler = (names: readonly string[], keys: readonly KeyExpr[], context: ContextName, signal: OttlSignal) => PathRef;
+
 interface Env {
   context: ContextName;
   signal: OttlSignal;
+  paths: PathCompiler;
 }
 
 const normalise = (name: string) => name.replace(/_/g, '').toLowerCase();
@@ -123,7 +127,7 @@ function compileExpr(e: Expr, env: Env): CompiledArg {
       // Not an enum: a function given by name (replace_pattern's `function`), resolved by its user.
       return { get: () => { throw new OttlRuntimeError(`${e.name} is not a value`); }, isLiteral: false, name: e.name, col: e.col };
     case 'path': {
-      const path = withArgErrors(() => compilePath(e.names, e.keys, env.context, env.signal), e.col);
+      const path = withArgErrors(() => env.paths(e.names, e.keys, env.context, env.signal), e.col);
       return { get: path.get, isLiteral: false, path, col: e.col };
     }
     case 'list': {
@@ -269,7 +273,7 @@ export function parseConditionText(text: string): BoolExpr {
 }
 
 export function compileStatement(text: string, context: ContextName, signal: OttlSignal, ast: StatementAst = parseStatementText(text)): CompiledStatement {
-  const env: Env = { context, signal };
+  const env: Env = { context, signal, paths: compilePath };
   const { name, args, col } = ast.editor;
   const editor = EDITORS[name];
   if (!editor) {
@@ -293,6 +297,6 @@ export function compileStatement(text: string, context: ContextName, signal: Ott
   return { text, context, run, ast };
 }
 
-export function compileCondition(text: string, context: ContextName, signal: OttlSignal, ast: BoolExpr = parseConditionText(text)): CompiledCondition {
-  return { text, context, eval: compileBool(ast, { context, signal }) };
+export function compileCondition(text: string, context: ContextName, signal: OttlSignal, ast: BoolExpr = parseConditionText(text), paths: PathCompiler = compilePath): CompiledCondition {
+  return { text, context, eval: compileBool(ast, { context, signal, paths }) };
 }
