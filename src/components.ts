@@ -17,6 +17,7 @@ import { fileExporterFactory } from '../exporters/file/factory.js';
 import { healthCheckExtensionFactory } from '../extensions/health_check/factory.js';
 import { forwardConnectorFactory } from '../connectors/forward/factory.js';
 import { routingConnectorFactory } from '../connectors/routing/factory.js';
+import { countConnectorFactory } from '../connectors/count/factory.js';
 
 export const builtinFactories: readonly AnyFactory[] = [
   otlpReceiverFactory,
@@ -35,6 +36,7 @@ export const builtinFactories: readonly AnyFactory[] = [
   healthCheckExtensionFactory,
   forwardConnectorFactory,
   routingConnectorFactory,
+  countConnectorFactory,
 ];
 
 export function createRegistry(factories: readonly AnyFactory[] = builtinFactories): FactoryRegistry {

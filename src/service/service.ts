@@ -1,6 +1,6 @@
 /**
  * Turns a validated config into running components and pipelines. Start order: self-telemetry,
- * extensions, exporters, processors, receivers (so nothing receives before its pipeline can take it).
+ * extensions, exporters, connectors, processors, receivers (so nothing receives before its pipeline can take it).
  * Shutdown: receivers stop accepting and answer what they hold while processors drain (batch flushes),
  * then exporters flush, then extensions; all within one deadline.
  */
