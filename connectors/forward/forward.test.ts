@@ -2,33 +2,15 @@
  * Connectors in the pipeline graph: validation (a connector is an exporter and a receiver, signal pairs,
  * routes to pipelines that receive from it, cycles named) and the forward connector in a running gateway.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRegistry } from '../../src/components.js';
-import { formatProblem, loadConfigFiles } from '../../src/config/load.js';
-import { validateConfig } from '../../src/config/validate.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { configProblems } from '../../test/helpers/config-problems.js';
 import { decodeRequest } from '../../src/pdata/codec.js';
 import { fromKeyValues } from '../../src/ottl/values.js';
 import { makeLogsRequest, startHttpServer, type TestHttpServer } from '../../test/helpers/otlp-test-servers.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
 import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gs-connectors-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function problems(yaml: string): Promise<string[]> {
-  const file = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
-  await writeFile(file, yaml);
-  const result = validateConfig(await loadConfigFiles([file], [], {}), createRegistry());
-  return result.ok ? [] : result.problems.map((p) => formatProblem(p).replace(file, 'FILE'));
-}
+const problems = configProblems;
 
 const HEAD = `receivers:
   otlp:

@@ -1,14 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Payload } from '../../src/pdata/payload.js';
 import { decodeRequest, encodeRequest, type RequestMessage } from '../../src/pdata/codec.js';
 import type { Signal } from '../../src/core/signal.js';
-import { formatProblem, loadConfigFiles } from '../../src/config/load.js';
-import { validateConfig } from '../../src/config/validate.js';
-import { createRegistry } from '../../src/components.js';
+import { configProblems } from '../../test/helpers/config-problems.js';
 import { PermanentError } from '../../src/core/errors.js';
 import { counterValue, makeLogsRequest, makeTracesRequest, RecordingConsumer, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
@@ -101,20 +96,7 @@ describe('transform processor', () => {
 });
 
 describe('transform config errors name file:line and the column', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'gs-transform-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function problems(yaml: string): Promise<string[]> {
-    const file = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
-    await writeFile(file, yaml);
-    const result = validateConfig(await loadConfigFiles([file], [], {}), createRegistry());
-    return result.ok ? [] : result.problems.map((p) => formatProblem(p).replace(file, 'FILE'));
-  }
+  const problems = configProblems;
 
   const config = (statements: string) => `receivers:
   otlp:
