@@ -26,6 +26,7 @@ describe('otlp receiver config', () => {
       logs_url_path: '/v1/logs',
       traces_url_path: '/v1/traces',
       metrics_url_path: '/v1/metrics',
+      include_metadata: false,
     });
   });
 
