@@ -3,7 +3,9 @@
  * and sink on 127.0.0.1, a default route, resource routing that splits one request, and the answer to
  * the client only once every exporter the data was routed to accepted it.
  */
+import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { GRPC_METHOD } from '../../src/core/signal.js';
 import type { Service } from '../../src/service/service.js';
 import { decodeRequest } from '../../src/pdata/codec.js';
 import { fromKeyValues } from '../../src/ottl/values.js';
@@ -41,6 +43,19 @@ function post(addr: string, body: Uint8Array, headers: Record<string, string> = 
   return fetch(`http://${addr}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...headers }, body });
 }
 
+/** One OTLP/gRPC Export call with metadata; resolves to the status code. */
+function grpcExport(addr: string, body: Uint8Array, metadata: Record<string, string>): Promise<number> {
+  const client = new grpc.Client(addr, grpc.credentials.createInsecure());
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(GRPC_METHOD.logs, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, body, md, (err) => {
+      client.close();
+      resolve(err ? (err.code ?? -1) : 0);
+    });
+  });
+}
+
 const bodiesAt = (s: TestHttpServer): string[] =>
   s.requests.flatMap((r) => (decodeRequest('logs', r.body) as ExportLogsServiceRequest).resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((lr) => String(lr.body?.value.value)))));
 
@@ -51,6 +66,9 @@ describe('routing connector', () => {
   otlp:
     protocols:
       http:
+        endpoint: 127.0.0.1:0
+        include_metadata: true
+      grpc:
         endpoint: 127.0.0.1:0
         include_metadata: true
 connectors:
@@ -96,7 +114,9 @@ service:
     }
     const noHeader = await post(addr, makeLogsRequest(1, 1, 'X'));
     expect(noHeader.status).toBe(200);
-    expect(bodiesAt(a!)).toEqual(['A log 0.0', 'A log 0.1', 'A2 log 0.0', 'A2 log 0.1']);
+    // gRPC metadata routes the same way.
+    expect(await grpcExport(receiverAddress(svc, 'otlp', 'grpc'), makeLogsRequest(1, 1, 'A3'), { 'x-tenant': 'acme' })).toBe(0);
+    expect(bodiesAt(a!)).toEqual(['A log 0.0', 'A log 0.1', 'A2 log 0.0', 'A2 log 0.1', 'A3 log 0.0']);
     expect(bodiesAt(b!)).toEqual(['G log 0.0', 'G log 0.1']);
     expect(bodiesAt(c!)).toEqual(['I log 0.0', 'I log 0.1']);
     expect(bodiesAt(other!)).toEqual(['N log 0.0', 'N log 0.1', 'X log 0.0']);

@@ -12,6 +12,7 @@ const grpcSchema = s.object({
     .default(4)
     .describe('Largest request message accepted, in MiB, after decompression (0 means the default, 4). Larger ones get RESOURCE_EXHAUSTED.'),
   max_concurrent_streams: s.int(0).default(0).describe('Concurrent requests per client connection (0 = no limit).'),
+  include_metadata: s.bool().default(false).describe('Keep the call\'s gRPC metadata (lower-case names, pseudo-headers left out) as request metadata, for the routing connector\'s request["..."] conditions.'),
 });
 
 const httpSchema = s.object({
