@@ -20,6 +20,11 @@ import { WORKER_COUNT_ENV, WORKER_INDEX_ENV, type FromWorker, type GlobalView, t
 
 /** How often the machine-wide view is made and published. */
 export const GLOBAL_VIEW_INTERVAL_MS = 250;
+/**
+ * GOPHERSHIP_GLOBAL_VIEW=off keeps the view to the primary's gauges and health (workers still report, and
+ * still see each other's health): a diagnostic for bench/workers.mjs, which measures what publishing it costs.
+ */
+const GLOBAL_VIEW_PUBLISHED = process.env.GOPHERSHIP_GLOBAL_VIEW !== 'off';
 /** A worker that dies this many times within RESTART_WINDOW_MS is not replaced again: the gateway stops. */
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 30_000;
@@ -119,7 +124,7 @@ export async function runPrimary(config: ValidatedConfig, count: number, opts: P
       zoneGauge.set({ worker: w }, s.report?.zone ?? -1);
       rssGauge.set({ worker: w }, s.report?.rssBytes ?? 0);
       upGauge.set({ worker: w }, s.worker && s.report?.health === 'serving' ? 1 : 0);
-      post(s.worker, v);
+      post(s.worker, GLOBAL_VIEW_PUBLISHED ? v : { ...v, zone: 0 });
     }
   };
   const viewTimer = setInterval(publish, GLOBAL_VIEW_INTERVAL_MS);
