@@ -24,6 +24,7 @@ const grpcSchema = s.object({
     .describe('Largest request message accepted, in MiB, after decompression (0 means the default, 4). Larger ones get RESOURCE_EXHAUSTED.'),
   max_concurrent_streams: s.int(0).default(0).describe('Concurrent requests per client connection (0 = no limit).'),
   ...commonServerKeys,
+  include_metadata: s.bool().default(false).describe('Keep the call\'s gRPC metadata (lower-case names, pseudo-headers left out) as request metadata, for the routing connector\'s request["..."] conditions.'),
   // TLS, keepalive and the limits on abusive clients: the shared gRPC server keys.
   ...grpcServerShape(),
 });
@@ -42,6 +43,7 @@ const httpSchema = s.object({
     .default(['', 'gzip', 'zstd', 'zlib', 'snappy', 'deflate'])
     .describe('Content-Encodings accepted ("" is uncompressed); others get 415. snappy bodies may be a block (today\'s collectors) or framed (older ones).'),
   response_headers: s.map(s.string()).default({}).describe('Headers added to every response.'),
+  include_metadata: s.bool().default(false).describe('Keep the request\'s HTTP headers (lower-case names) as request metadata, for the routing connector\'s request["..."] conditions.'),
   ...commonServerKeys,
   // TLS, CORS, timeouts and the limits on abusive clients: the shared HTTP server keys.
   ...httpServerShape(),

@@ -204,11 +204,11 @@ export class OtlpGrpcServer {
       this.refuse(stream, GrpcStatus.UNIMPLEMENTED, `grpc-encoding "${String(encodingHeader)}" is not supported; use one of ${ACCEPT_ENCODING}`);
       return;
     }
-    this.readMessage(stream, signal, encoding);
+    this.readMessage(stream, signal, encoding, this.cfg.include_metadata ? metadataOf(headers) : undefined);
   }
 
   /** Reads the one request message of a unary call into a buffer of its exact size (one copy). */
-  private readMessage(stream: http2.ServerHttp2Stream, signal: Signal, encoding: Coding): void {
+  private readMessage(stream: http2.ServerHttp2Stream, signal: Signal, encoding: Coding, meta: Record<string, string> | undefined): void {
     let state: StreamState = 'reading';
     const prefix = Buffer.allocUnsafe(GRPC_PREFIX_BYTES);
     let prefixFill = 0;
@@ -300,7 +300,7 @@ export class OtlpGrpcServer {
         return;
       }
       state = 'processing';
-      this.process(stream, signal, message, compressed ? encoding : 'identity', (held) => {
+      this.process(stream, signal, message, compressed ? encoding : 'identity', meta, (held) => {
         // A compressed message must fit the budget inflated too; if it does not, it is refused (retryable)
         // and the inflated copy is dropped at once instead of going down the pipeline.
         if (stream.closed || held <= charged) return undefined;
@@ -321,6 +321,7 @@ export class OtlpGrpcServer {
     signal: Signal,
     message: Buffer,
     encoding: Coding,
+    meta: Record<string, string> | undefined,
     onInflated?: (heldBytes: number) => { message: string; retryAfterMs: number } | undefined,
   ): Promise<void> {
     let bytes = message;
@@ -354,7 +355,7 @@ export class OtlpGrpcServer {
       return;
     }
     // A request without items is answered at once, as the collector does: there is nothing to deliver.
-    const refusal = items > 0 ? await this.ingest.deliver(signal, 'grpc', bytes, items) : undefined;
+    const refusal = items > 0 ? await this.ingest.deliver(signal, 'grpc', bytes, items, meta) : undefined;
     if (refusal) {
       this.refuse(stream, refusal.grpcCode, refusal.message, refusal.retryAfterMs);
       return;
@@ -408,4 +409,11 @@ function respondPlain(stream: http2.ServerHttp2Stream, status: number, text: str
 function tooLargeMessage(length: number | undefined, max: number): string {
   const what = length === undefined ? 'decompressed request message' : `request message of ${length} bytes`;
   return `${what} is larger than the limit of ${max} bytes (protocols.grpc.max_recv_msg_size_mib); send smaller requests`;
+}
+
+/** The call's metadata as request metadata: lower-case names, pseudo-headers (`:path`...) left out. */
+function metadataOf(headers: http2.IncomingHttpHeaders): Record<string, string> {
+  const meta: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !k.startsWith(':')) meta[k] = Array.isArray(v) ? v.join(', ') : v;
+  return meta;
 }

@@ -266,7 +266,7 @@ export class OtlpHttpServer {
     }
     if (rejections && rejections.rejected > 0) this.ingest.failed(signal, 'http', rejections.rejected);
     // Nothing to deliver (no items, or every record rejected): answered at once, as the collector does.
-    const refusal = items > 0 ? await this.ingest.deliver(signal, 'http', bytes, items) : undefined;
+    const refusal = items > 0 ? await this.ingest.deliver(signal, 'http', bytes, items, this.cfg.include_metadata ? headerMeta(req) : undefined) : undefined;
     if (refusal) {
       if (refusal.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(refusal.retryAfterMs / 1000)));
       this.sendStatus(req, reply, refusal.httpStatus, refusal.grpcCode, refusal.message, encoding, refusal.retryAfterMs);
@@ -429,4 +429,11 @@ function readBody(req: IncomingMessage, coding: Coding, limit: number, grow: (to
     req.on('error', onWireError);
     req.on('close', onWireClose);
   });
+}
+
+/** The request's headers as request metadata (Node gives lower-case names; repeated ones are joined with ", "). */
+function headerMeta(req: IncomingMessage): Record<string, string> {
+  const meta: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) meta[k] = Array.isArray(v) ? v.join(', ') : v;
+  return meta;
 }

@@ -67,7 +67,7 @@ export class Ingest {
    * Hands one request (its bytes, or consecutive pieces of them) to the signal's consumer. Resolves to undefined once the pipeline accepted it, or
    * to the refusal to send the client.
    */
-  async deliver(signal: Signal, transport: Transport, bytes: Uint8Array | readonly Uint8Array[], itemCount: number): Promise<Refusal | undefined> {
+  async deliver(signal: Signal, transport: Transport, bytes: Uint8Array | readonly Uint8Array[], itemCount: number, meta?: Record<string, string>): Promise<Refusal | undefined> {
     const consumer = this.next[signal];
     if (!consumer) {
       // Callers check hasConsumer first; this only guards the contract.
@@ -75,7 +75,7 @@ export class Ingest {
     }
     try {
       // A body kept as the pieces it arrived in goes on as those pieces (see Payload.fromParts).
-      await consumer.consume(bytes instanceof Uint8Array ? new Payload(signal, bytes, { itemCount }) : Payload.fromParts(signal, bytes, { itemCount }));
+      await consumer.consume(bytes instanceof Uint8Array ? new Payload(signal, bytes, { itemCount, meta }) : Payload.fromParts(signal, bytes, { itemCount, meta }));
     } catch (err) {
       this.telemetry.receiverRefused[signal].inc(this.labels[transport], itemCount);
       return this.refusalOf(err);

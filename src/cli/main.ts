@@ -40,7 +40,7 @@ Commands:
   (none) | run       run the gateway (default config: config/default.yaml of the package)
   validate           check the config; exit 0, or non-zero with every problem listed
   print-config       print the merged config (files, --set and env expanded) as YAML
-  components         list the built-in receivers, processors, exporters and extensions
+  components         list the built-in receivers, processors, exporters, connectors and extensions
   loadgen            generate OTLP load (gophership loadgen --help)
   sink               a discarding, loss-checking OTLP receiver (gophership sink --help)
 
@@ -219,7 +219,7 @@ async function runTool(command: 'loadgen' | 'sink', args: string[]): Promise<num
 export function componentsText(): string {
   const registry = createRegistry();
   const lines: string[] = [`gophership ${version()}`];
-  for (const kind of ['receiver', 'processor', 'exporter', 'extension'] as const) {
+  for (const kind of ['receiver', 'processor', 'exporter', 'connector', 'extension'] as const) {
     lines.push('', `${kind}s:`);
     for (const f of registry.list(kind)) {
       const aliases = f.aliases?.length ? ` (alias ${f.aliases.join(', ')})` : '';

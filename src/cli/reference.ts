@@ -10,8 +10,8 @@ import { SERVICE_METRICS } from '../telemetry/metrics.js';
 import { builtinFactories } from '../components.js';
 import { SERVICE_SECTION_SCHEMAS } from '../config/validate.js';
 
-const KIND_ORDER: ComponentKind[] = ['receiver', 'processor', 'exporter', 'extension'];
-const KIND_TITLE: Record<ComponentKind, string> = { receiver: 'Receivers', processor: 'Processors', exporter: 'Exporters', extension: 'Extensions' };
+const KIND_ORDER: ComponentKind[] = ['receiver', 'processor', 'exporter', 'connector', 'extension'];
+const KIND_TITLE: Record<ComponentKind, string> = { receiver: 'Receivers', processor: 'Processors', exporter: 'Exporters', connector: 'Connectors', extension: 'Extensions' };
 
 interface Row {
   key: string;
