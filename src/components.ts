@@ -14,6 +14,10 @@ import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { debugExporterFactory } from '../exporters/debug/factory.js';
 import { fileExporterFactory } from '../exporters/file/factory.js';
 import { healthCheckExtensionFactory } from '../extensions/health_check/factory.js';
+import { bearerTokenAuthExtensionFactory } from '../extensions/bearertokenauth/factory.js';
+import { basicAuthExtensionFactory } from '../extensions/basicauth/factory.js';
+import { headersSetterExtensionFactory } from '../extensions/headers_setter/factory.js';
+import { oidcExtensionFactory } from '../extensions/oidc/factory.js';
 
 export const builtinFactories: readonly AnyFactory[] = [
   otlpReceiverFactory,
@@ -29,6 +33,10 @@ export const builtinFactories: readonly AnyFactory[] = [
   debugExporterFactory,
   fileExporterFactory,
   healthCheckExtensionFactory,
+  bearerTokenAuthExtensionFactory,
+  basicAuthExtensionFactory,
+  headersSetterExtensionFactory,
+  oidcExtensionFactory,
 ];
 
 export function createRegistry(factories: readonly AnyFactory[] = builtinFactories): FactoryRegistry {

@@ -1,6 +1,7 @@
 import { ENDPOINT_RE } from '../../src/core/net.js';
 import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
+import { authSchema } from '../../src/core/auth.js';
 
 /** Strips an http(s):// scheme as the collector does; https:// asks for TLS. */
 export function parseGrpcEndpoint(endpoint: string): { target: string; forceTls: boolean } {
@@ -31,7 +32,8 @@ export const otlpExporterConfig = s.object({
     key_file: s.string().default('').describe('PEM client key for mutual TLS (with cert_file)'),
     server_name_override: s.string().default('').describe('Name to verify in the server certificate instead of the endpoint host'),
   }),
-  headers: s.map(s.string()).default({}).describe('Metadata sent with every request (e.g. authorization)'),
+  headers: s.map(s.string().opaque()).default({}).describe('Metadata sent with every request (e.g. authorization); values are masked in print-config'),
+  auth: authSchema,
   compression: s.enum('gzip', 'none').default('gzip').describe('Message compression'),
   timeout: s.duration().default(5000).describe('Deadline of one Export call (each retry gets its own)'),
   keepalive: s.object({

@@ -12,6 +12,7 @@ import { GrpcStatus, grpcStatusName, isRetryableGrpc } from '../../src/grpc/stat
 import type { Logger } from '../../src/telemetry/logger.js';
 import { parseGrpcEndpoint, type OtlpExporterConfig } from './config.js';
 import { GrpcTransport, type CallResult } from './grpc-transport.js';
+import { clientAuthenticatorOf, type ClientAuthenticator } from '../../src/core/auth.js';
 
 
 /** Maps a failed call to the gateway's error types, reading RetryInfo from grpc-status-details-bin. */
@@ -39,6 +40,8 @@ export class OtlpGrpcExporter implements Exporter {
   private readonly forceTls: boolean;
   private readonly logger: Logger;
   private readonly helper: ExporterHelper;
+  /** The client authenticator `auth` names (bearertokenauth, basicauth, headers_setter), found at start. */
+  private authenticator: ClientAuthenticator | undefined;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -57,8 +60,9 @@ export class OtlpGrpcExporter implements Exporter {
     this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
   }
 
-  async start(_host?: Host): Promise<void> {
+  async start(host?: Host): Promise<void> {
     const c = this.config;
+    this.authenticator = clientAuthenticatorOf(host, c.auth, `exporters::${this.settings.id.id}`);
     const secure = !c.tls.insecure || this.forceTls;
     let tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string } | undefined;
     if (secure) {
@@ -84,7 +88,12 @@ export class OtlpGrpcExporter implements Exporter {
   async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
     const transport = this.transport;
     if (!transport) throw new RetryableError(`exporter ${this.settings.id.id} is not started`);
-    const result = await transport.call(GRPC_METHOD[signal], payload.chunks(), this.config.timeout);
+    let metadata: Record<string, string> | undefined;
+    if (this.authenticator) {
+      metadata = transport.configuredMetadata();
+      this.authenticator.applyHeaders(metadata, payload.meta);
+    }
+    const result = await transport.call(GRPC_METHOD[signal], payload.chunks(), this.config.timeout, metadata);
     if (result.code !== GrpcStatus.OK) throw errorOfCall(result, this.target, signal);
     if (result.response && result.response.length > 0) this.checkPartial(signal, result.response);
   }

@@ -1,5 +1,6 @@
 import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
+import { authSchema } from '../../src/core/auth.js';
 
 const url = /^https?:\/\/[^\s/]+/;
 const urlHint = 'an http:// or https:// URL';
@@ -15,7 +16,8 @@ export const otlphttpExporterConfig = s.refine(
     compression_params: s.object({
       level: s.int(1, 9).default(1).describe('gzip level; 1 costs a fraction of the CPU of 6 for a slightly larger body'),
     }),
-    headers: s.map(s.string()).default({}).describe('Headers sent with every request (e.g. authorization)'),
+    headers: s.map(s.string().opaque()).default({}).describe('Headers sent with every request (e.g. authorization); values are masked in print-config'),
+    auth: authSchema,
     timeout: s.duration().default(5000).describe('Deadline of one attempt, connect to last response byte (each retry gets its own)'),
     max_idle_conns: s.int(1).default(32).describe('Connections kept per host (keep-alive pool size)'),
     tls: s.object({

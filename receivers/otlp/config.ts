@@ -2,6 +2,7 @@
  * Config of the `otlp` receiver, with the collector's keys. A protocol is enabled by the presence of its
  * key under `protocols` (an empty `grpc:` counts and takes the defaults), as in the collector.
  */
+import { authSchema } from '../../src/core/auth.js';
 import { endpointSchema } from '../../src/core/net.js';
 import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
 
@@ -12,6 +13,8 @@ const grpcSchema = s.object({
     .default(4)
     .describe('Largest request message accepted, in MiB, after decompression (0 means the default, 4). Larger ones get RESOURCE_EXHAUSTED.'),
   max_concurrent_streams: s.int(0).default(0).describe('Concurrent requests per client connection (0 = no limit).'),
+  auth: authSchema,
+  include_metadata: s.bool().default(false).describe('Keep the request\'s headers with its data (as metadata.<header>) for processors (attributes from_context) and exporters (headers_setter from_context). The credential header is never kept.'),
 });
 
 const httpSchema = s.object({
@@ -23,6 +26,8 @@ const httpSchema = s.object({
   logs_url_path: s.string(/^\//, 'a path starting with /').default('/v1/logs').describe('Path of the logs endpoint.'),
   traces_url_path: s.string(/^\//, 'a path starting with /').default('/v1/traces').describe('Path of the traces endpoint.'),
   metrics_url_path: s.string(/^\//, 'a path starting with /').default('/v1/metrics').describe('Path of the metrics endpoint.'),
+  auth: authSchema,
+  include_metadata: s.bool().default(false).describe('Keep the request\'s headers with its data (as metadata.<header>) for processors (attributes from_context) and exporters (headers_setter from_context). The credential header is never kept.'),
 });
 
 export const otlpReceiverConfig = s.refine(

@@ -25,6 +25,8 @@ import { GrpcStatus } from '../../src/grpc/status.js';
 import { encodeGrpcMessage } from '../../src/grpc/message.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
 import { validateRequest } from '../../src/pdata/validate.js';
+import type { RequestMeta } from '../../src/core/auth.js';
+import { AccessRefusal, type RequestAccess } from './access.js';
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
@@ -62,6 +64,7 @@ export class OtlpGrpcServer {
     private readonly cfg: OtlpGrpcConfig,
     private readonly ingest: Ingest,
     private readonly logger: Logger,
+    private readonly access: RequestAccess,
   ) {
     this.maxBytes = grpcMaxRecvBytes(cfg);
     for (const signal of SIGNALS) this.methods.set(GRPC_METHOD[signal], signal);
@@ -178,11 +181,27 @@ export class OtlpGrpcServer {
       this.refuse(stream, GrpcStatus.UNIMPLEMENTED, `grpc-encoding "${encoding}" is not supported; use gzip, deflate or identity`);
       return;
     }
-    this.readMessage(stream, signal, encoding);
+    const address = stream.session?.socket?.remoteAddress;
+    if (!this.access.checks) {
+      this.readMessage(stream, signal, encoding, this.access.metaOf(headers, address));
+      return;
+    }
+    // The message is not read until the credentials pass: HTTP/2 flow control holds the client meanwhile.
+    this.access.admit(headers, address).then(
+      (admitted) => {
+        if (admitted instanceof AccessRefusal) {
+          if (admitted.unauthenticated) this.refuse(stream, GrpcStatus.UNAUTHENTICATED, admitted.message);
+          else this.refuse(stream, GrpcStatus.UNAVAILABLE, admitted.message, 1000);
+          return;
+        }
+        this.readMessage(stream, signal, encoding, admitted);
+      },
+      (err: unknown) => this.refuse(stream, GrpcStatus.INTERNAL, `internal error: ${messageOf(err)}`),
+    );
   }
 
   /** Reads the one request message of a unary call into a buffer of its exact size (one copy). */
-  private readMessage(stream: http2.ServerHttp2Stream, signal: Signal, encoding: string): void {
+  private readMessage(stream: http2.ServerHttp2Stream, signal: Signal, encoding: string, meta: RequestMeta | undefined): void {
     let state: StreamState = 'reading';
     const prefix = Buffer.allocUnsafe(5);
     let prefixFill = 0;
@@ -259,7 +278,7 @@ export class OtlpGrpcServer {
         return;
       }
       state = 'processing';
-      this.process(stream, signal, message, compressed ? encoding : 'identity', (held) => {
+      this.process(stream, signal, message, compressed ? encoding : 'identity', meta, (held) => {
         // A compressed message must fit the budget inflated too; if it does not, it is refused (retryable)
         // and the inflated copy is dropped at once instead of going down the pipeline.
         if (gate === undefined || stream.closed || held <= charged) return undefined;
@@ -280,6 +299,7 @@ export class OtlpGrpcServer {
     signal: Signal,
     message: Buffer,
     encoding: string,
+    meta: RequestMeta | undefined,
     onInflated?: (heldBytes: number) => { message: string; retryAfterMs: number } | undefined,
   ): Promise<void> {
     let bytes = message;
@@ -314,7 +334,7 @@ export class OtlpGrpcServer {
       return;
     }
     // A request without items is answered at once, as the collector does: there is nothing to deliver.
-    const refusal = items > 0 ? await this.ingest.deliver(signal, 'grpc', bytes, items) : undefined;
+    const refusal = items > 0 ? await this.ingest.deliver(signal, 'grpc', bytes, items, meta) : undefined;
     if (refusal) {
       this.refuse(stream, refusal.grpcCode, refusal.message, refusal.retryAfterMs);
       return;

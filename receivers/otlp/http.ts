@@ -16,6 +16,8 @@ import { parseEndpoint, type OtlpHttpConfig } from './config.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
 import { validateRequest, validateRequestParts } from '../../src/pdata/validate.js';
+import type { RequestMeta } from '../../src/core/auth.js';
+import { AccessRefusal, type RequestAccess } from './access.js';
 
 const CONTENT_TYPE: Record<Encoding, string> = { proto: 'application/x-protobuf', json: 'application/json' };
 
@@ -52,6 +54,7 @@ export class OtlpHttpServer {
     private readonly cfg: OtlpHttpConfig,
     private readonly ingest: Ingest,
     private readonly logger: Logger,
+    private readonly access: RequestAccess,
   ) {
     this.limit = cfg.max_request_body_size;
   }
@@ -112,7 +115,28 @@ export class OtlpHttpServer {
     await app.close();
   }
 
+  /** Authenticates first (before anything of the request is read or answered), then serves it. */
   private handle(signal: Signal, request: FastifyRequest, reply: FastifyReply): void {
+    const req = request.raw;
+    if (!this.access.checks) {
+      this.serve(signal, request, reply, this.access.metaOf(req.headers, req.socket.remoteAddress));
+      return;
+    }
+    this.access.admit(req.headers, req.socket.remoteAddress).then(
+      (admitted) => {
+        if (admitted instanceof AccessRefusal) {
+          const [status, code] = admitted.unauthenticated ? [401, GrpcStatus.UNAUTHENTICATED] : [503, GrpcStatus.UNAVAILABLE];
+          if (!admitted.unauthenticated) reply.header('retry-after', '1');
+          this.sendStatus(req, reply, status, code, admitted.message, encodingOf(req), admitted.unauthenticated ? undefined : 1000);
+          return;
+        }
+        this.serve(signal, request, reply, admitted);
+      },
+      (err: unknown) => this.sendStatus(req, reply, 500, GrpcStatus.INTERNAL, `internal error: ${messageOf(err)}`, encodingOf(req)),
+    );
+  }
+
+  private serve(signal: Signal, request: FastifyRequest, reply: FastifyReply, meta: RequestMeta | undefined): void {
     const req = request.raw;
     if (req.method !== 'POST') {
       reply.header('allow', 'POST');
@@ -187,7 +211,7 @@ export class OtlpHttpServer {
           };
     readBody(req, coding, this.limit, grow).then(
       (body) => {
-        return this.ingestBody(signal, encoding, body, req, reply).catch((err: unknown) => {
+        return this.ingestBody(signal, encoding, body, req, reply, meta).catch((err: unknown) => {
           this.logger.error('OTLP/HTTP request handling failed', { error: messageOf(err) });
           this.sendStatus(req, reply, 500, GrpcStatus.INTERNAL, `internal error: ${messageOf(err)}`, encoding);
         });
@@ -205,7 +229,7 @@ export class OtlpHttpServer {
     );
   }
 
-  private async ingestBody(signal: Signal, encoding: Encoding, body: Body, req: IncomingMessage, reply: FastifyReply): Promise<void> {
+  private async ingestBody(signal: Signal, encoding: Encoding, body: Body, req: IncomingMessage, reply: FastifyReply, meta: RequestMeta | undefined): Promise<void> {
     this.ingest.received('http', body.size);
     let bytes: Uint8Array | readonly Uint8Array[] = body.chunks;
     let items: number;
@@ -233,7 +257,7 @@ export class OtlpHttpServer {
     }
     if (rejections && rejections.rejected > 0) this.ingest.failed(signal, 'http', rejections.rejected);
     // Nothing to deliver (no items, or every record rejected): answered at once, as the collector does.
-    const refusal = items > 0 ? await this.ingest.deliver(signal, 'http', bytes, items) : undefined;
+    const refusal = items > 0 ? await this.ingest.deliver(signal, 'http', bytes, items, meta) : undefined;
     if (refusal) {
       if (refusal.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(refusal.retryAfterMs / 1000)));
       this.sendStatus(req, reply, refusal.httpStatus, refusal.grpcCode, refusal.message, encoding, refusal.retryAfterMs);

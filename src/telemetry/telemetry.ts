@@ -45,6 +45,7 @@ export class Telemetry {
   readonly exporterEnqueueFailed = perSignal(this.registry, 'otelcol_exporter_enqueue_failed', 'Items that could not be added to the sending queue', ['exporter']);
   readonly processorIncoming = new Counter({ name: 'otelcol_processor_incoming_items', help: 'Items passed to the processor', labelNames: ['processor', 'otel_signal'], registers: [this.registry] });
   readonly processorOutgoing = new Counter({ name: 'otelcol_processor_outgoing_items', help: 'Items emitted by the processor', labelNames: ['processor', 'otel_signal'], registers: [this.registry] });
+  readonly receiverUnauthenticated = new Counter({ name: 'gophership_receiver_unauthenticated_requests', help: 'Requests refused because their credentials were missing or wrong (HTTP 401, gRPC UNAUTHENTICATED)', labelNames: ['receiver', 'transport'], registers: [this.registry] });
   readonly receiverBytes = new Counter({ name: 'gophership_receiver_received_bytes', help: 'Request bytes received (after decompression)', labelNames: ['receiver', 'transport'], registers: [this.registry] });
   readonly exporterBytes = new Counter({ name: 'gophership_exporter_sent_bytes', help: 'Request bytes sent downstream (before compression)', labelNames: ['exporter'], registers: [this.registry] });
 
