@@ -16,6 +16,11 @@ import { providersOf, type OidcConfig, type OidcProviderConfig } from './config.
 /** Signature algorithms accepted (the collector's: RSA, RSA-PSS, ECDSA, EdDSA); never `none` or HMAC. */
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const FETCH_TIMEOUT_MS = 5000;
+/**
+ * A token naming an unknown key fetches the key set again at most this often: a rotated issuer key is
+ * picked up, and clients sending made-up key ids cannot make the gateway hammer the issuer.
+ */
+const JWKS_COOLDOWN_MS = 30_000;
 
 /** GET with node:http(s), so a private CA (issuer_ca_path) can verify the issuer. */
 function get(url: string, ca: Buffer | undefined, signal?: AbortSignal): Promise<{ status: number; body: Buffer }> {
@@ -73,6 +78,7 @@ export class OidcExtension implements ServerAuthenticator {
   constructor(
     private readonly settings: CreateSettings,
     private readonly config: OidcConfig,
+    private readonly jwksCooldownMs = JWKS_COOLDOWN_MS,
   ) {
     this.credentialHeader = config.attribute.toLowerCase();
   }
@@ -98,6 +104,7 @@ export class OidcExtension implements ServerAuthenticator {
       }
       const keys = createRemoteJWKSet(new URL(jwksUri), {
         timeoutDuration: FETCH_TIMEOUT_MS,
+        cooldownDuration: this.jwksCooldownMs,
         [customFetch]: async (url: string, opts: { signal: AbortSignal }) => {
           const res = await get(url, ca, opts.signal);
           return new Response(new Uint8Array(res.body), { status: res.status, headers: { 'content-type': 'application/json' } });

@@ -13,7 +13,7 @@ describe('otlp receiver config', () => {
   it('an empty `grpc:` enables gRPC with the defaults and leaves HTTP off', () => {
     const { config, issues } = load('protocols:\n  grpc:\n');
     expect(issues).toEqual([]);
-    expect(config.protocols.grpc).toEqual({ endpoint: 'localhost:4317', max_recv_msg_size_mib: 4, max_concurrent_streams: 0 });
+    expect(config.protocols.grpc).toEqual({ endpoint: 'localhost:4317', max_recv_msg_size_mib: 4, max_concurrent_streams: 0, auth: undefined, include_metadata: false });
     expect(config.protocols.http).toBeUndefined();
   });
 
@@ -26,6 +26,8 @@ describe('otlp receiver config', () => {
       logs_url_path: '/v1/logs',
       traces_url_path: '/v1/traces',
       metrics_url_path: '/v1/metrics',
+      auth: undefined,
+      include_metadata: false,
     });
   });
 
