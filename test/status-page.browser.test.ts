@@ -13,8 +13,19 @@ import { createRegistry } from '../src/components.js';
 import type { Service } from '../src/service/service.js';
 import { runLoadgen, type LoadgenResult } from '../src/tools/loadgen/index.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
+import { systemProgram } from './helpers/system-package.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = systemProgram(CHROMIUM, 'chromium', 'the status-page browser test');
+
+/** The page's document as the checks below read it: the tests are compiled without the DOM's types. */
+interface PageElement {
+  getAttribute(name: string): string | null;
+  textContent: string | null;
+  width: number;
+  height: number;
+}
+type PageGlobals = { document: { getElementById(id: string): PageElement | null } };
 
 // Loaded by name at run time; PLAYWRIGHT_CORE may point at a copy outside the repo while developing.
 type Pw = typeof import('playwright-core');
@@ -57,7 +68,7 @@ service:
 `;
 }
 
-describe('status page in headless Chromium', () => {
+describe.skipIf(!hasChromium)('status page in headless Chromium', () => {
   let dir: string;
   let gw: Service;
   let pw: Pw;
@@ -95,7 +106,7 @@ describe('status page in headless Chromium', () => {
       expect(await page.title()).toBe('GopherShip status');
 
       // The zone card settles on a zone (somatic configured) or on "none" (no somatic processor).
-      await page.waitForFunction(() => document.getElementById('zone')?.getAttribute('data-zone') !== '', undefined, { timeout: 5000 });
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById('zone')?.getAttribute('data-zone') !== '', undefined, { timeout: 5000 });
       const zone = await page.getAttribute('#zone', 'data-zone');
       const hasSomatic = createRegistry().find('processor', 'somatic') !== undefined;
       if (hasSomatic) expect(['green', 'yellow', 'red']).toContain(zone);
@@ -106,7 +117,9 @@ describe('status page in headless Chromium', () => {
       load = runLoadgen({ endpoint: `http://${receiverAddress(gw, 'otlp', 'http')}`, rate: 20_000, durationMs: 7000, workers: 4, batch: 500 });
 
       // While the load runs the accepted rate is non-zero and the running total keeps moving.
-      await page.waitForFunction(() => /[1-9]/.test(document.getElementById('r-accepted')?.textContent ?? ''), undefined, { timeout: 6000 });
+      await page.waitForFunction(() => /[1-9]/.test((globalThis as unknown as PageGlobals).document.getElementById('r-accepted')?.textContent ?? ''), undefined, {
+        timeout: 6000,
+      });
       const total1 = await page.textContent('#t-accepted');
       const updated1 = await page.textContent('#updated');
       await page.waitForTimeout(2200);
@@ -121,7 +134,7 @@ describe('status page in headless Chromium', () => {
       expect(await page.textContent('#exporters')).toContain('file');
       // The timeline has points from the page's polling, drawn on a canvas of real size.
       const canvas = await page.evaluate(() => {
-        const c = document.getElementById('c-rates') as HTMLCanvasElement;
+        const c = (globalThis as unknown as PageGlobals).document.getElementById('c-rates')!;
         return { w: c.width, h: c.height };
       });
       expect(canvas.w).toBeGreaterThan(200);

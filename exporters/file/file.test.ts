@@ -9,6 +9,7 @@ import { requestFromJson, requestToJson } from '../../src/pdata/codec.js';
 import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { fileExporterFactory } from './factory.js';
 import type { FileExporter } from './file-exporter.js';
+import { testHost } from '../../test/helpers/host.js';
 
 /** Splits a proto-format file into its length-prefixed records. */
 function readFrames(buf: Buffer): Buffer[] {
@@ -44,7 +45,7 @@ describe('file exporter', () => {
     const cfg = fileExporterFactory.config.parse(raw, [], issues);
     expect(issues).toEqual([]);
     exporter = fileExporterFactory.create(settings, cfg) as FileExporter;
-    await exporter.start({ reportFatalError: () => {} });
+    await exporter.start(testHost({ onFatal: () => {} }));
     return exporter;
   }
 
@@ -136,7 +137,7 @@ describe('file exporter', () => {
     const issues: { path: string[]; message: string }[] = [];
     const cfg = fileExporterFactory.config.parse({ path: path.join(blocker, 'child.json') }, [], issues);
     const exp = fileExporterFactory.create(settings, cfg);
-    await expect(exp.start({ reportFatalError: () => {} })).rejects.toThrow(/blocker/);
+    await expect(exp.start(testHost({ onFatal: () => {} }))).rejects.toThrow(/blocker/);
   });
 
   it('requires path and has the documented defaults', () => {

@@ -21,6 +21,7 @@ import { OtlpGrpcExporter } from './otlp-exporter.js';
 import { parseGrpcEndpoint } from './config.js';
 import { GrpcTransport } from './grpc-transport.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
+import { testHost } from '../../test/helpers/host.js';
 
 function configOf(raw: Record<string, unknown>) {
   const issues: { path: string[]; message: string }[] = [];
@@ -48,7 +49,7 @@ describe('otlp (gRPC) exporter against a raw HTTP/2 gRPC server', () => {
 
   async function make(raw: Record<string, unknown>): Promise<OtlpGrpcExporter> {
     exporter = otlpExporterFactory.create(settings, configOf({ endpoint: server.endpoint, tls: { insecure: true }, ...raw })) as OtlpGrpcExporter;
-    await exporter.start({ reportFatalError: () => {} });
+    await exporter.start(testHost({ onFatal: () => {} }));
     return exporter;
   }
 
@@ -152,7 +153,7 @@ describe('otlp (gRPC) exporter against a raw HTTP/2 gRPC server', () => {
     await server.close();
     server = await startRawGrpcServer(); // for afterEach
     exporter = otlpExporterFactory.create(settings, configOf({ endpoint, tls: { insecure: true }, timeout: '2s' })) as OtlpGrpcExporter;
-    await exporter.start({ reportFatalError: () => {} });
+    await exporter.start(testHost({ onFatal: () => {} }));
     const err = await exporter.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryableError);
     expect((err as Error).message).toMatch(/UNAVAILABLE/);
@@ -177,7 +178,7 @@ describe('otlp (gRPC) exporter against a grpc-js server', () => {
     const settings = testSettings('otlp_grpc/js');
     const exp = otlpExporterFactory.create(settings, configOf({ endpoint: srv.endpoint, tls: { insecure: true }, headers: { authorization: 'Bearer x' } }));
     try {
-      await exp.start({ reportFatalError: () => {} });
+      await exp.start(testHost({ onFatal: () => {} }));
       const logs = makeLogsRequest(3, 10);
       await exp.consume(new Payload('logs', logs));
       expect(Buffer.compare(received[0]!, Buffer.from(logs))).toBe(0);
@@ -235,7 +236,7 @@ describe('otlp exporter config', () => {
   it('fails start with the key at fault when a TLS file is unreadable', async () => {
     const settings = testSettings('otlp/tls');
     const exp = otlpExporterFactory.create(settings, configOf({ endpoint: '127.0.0.1:1', tls: { ca_file: '/nonexistent/ca.pem' } }));
-    await expect(exp.start({ reportFatalError: () => {} })).rejects.toThrow(/tls.ca_file: cannot read \/nonexistent\/ca.pem/);
+    await expect(exp.start(testHost({ onFatal: () => {} }))).rejects.toThrow(/tls.ca_file: cannot read \/nonexistent\/ca.pem/);
     settings.telemetry.close();
   });
 });

@@ -15,6 +15,7 @@ import {
 } from '../../test/helpers/otlp-test-servers.js';
 import { otlphttpExporterFactory } from './factory.js';
 import { OtlpHttpExporter, parseRetryAfter, signalUrl } from './otlphttp-exporter.js';
+import { testHost } from '../../test/helpers/host.js';
 
 function configOf(raw: Record<string, unknown>) {
   const issues: { path: string[]; message: string }[] = [];
@@ -42,7 +43,7 @@ describe('otlphttp exporter', () => {
 
   async function make(raw: Record<string, unknown>): Promise<OtlpHttpExporter> {
     exporter = otlphttpExporterFactory.create(settings, configOf(raw)) as OtlpHttpExporter;
-    await exporter.start({ reportFatalError: () => {} });
+    await exporter.start(testHost({ onFatal: () => {} }));
     return exporter;
   }
 
@@ -190,7 +191,7 @@ describe('otlphttp exporter', () => {
     await server.close();
     server = await startHttpServer(); // for afterEach
     exporter = otlphttpExporterFactory.create(settings, configOf({ endpoint: `http://127.0.0.1:${port}` })) as OtlpHttpExporter;
-    await exporter.start({ reportFatalError: () => {} });
+    await exporter.start(testHost({ onFatal: () => {} }));
     const err = await exporter.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryableError);
     expect((err as Error).message).toMatch(/ECONNREFUSED/);

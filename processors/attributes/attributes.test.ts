@@ -319,7 +319,7 @@ describe('attributes processor property: wire result == decode -> edit -> encode
           const bytes = toBinary(REQUEST_SCHEMA[signal] as DescMessage, req);
           await proc.consume(new Payload(signal, bytes));
           const issues: { path: string[]; message: string }[] = [];
-          const actions = compileActions(list.map((a) => ({ key: '', value: undefined, from_attribute: '', from_context: '', pattern: '', converted_type: '', ...a })), [], issues);
+          const actions = compileActions(list.map((a) => ({ value: undefined, from_attribute: '', from_context: '', pattern: '', converted_type: '', ...a })), [], issues);
           const expected = decodeRequest(signal, bytes);
           forEachRecordAttributes(signal, expected, (k) => applyActionsToMessages(actions, k));
           const out = sink.got[0]!;

@@ -9,6 +9,7 @@ import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, t
 import { hostArch, osType, parseResourceAttributes, readMachineId, type DetectOptions } from './detectors.js';
 import { resourceDetectionProcessorFactory } from './factory.js';
 import { ResourceDetectionProcessor } from './resourcedetection-processor.js';
+import { testHost } from '../../test/helpers/host.js';
 
 
 let dir: string;
@@ -189,7 +190,7 @@ describe('resourcedetection processor', () => {
       settingsList.push(settings);
       const down = new RecordingConsumer();
       const proc = resourceDetectionProcessorFactory.create(settings, resourceDetectionProcessorFactory.config.defaults(), 'logs', down);
-      await proc.start({ reportFatalError: () => {} });
+      await proc.start(testHost({ onFatal: () => {} }));
       await proc.consume(new Payload('logs', makeLogsRequest(1, 1)));
       expect(resources('logs', down.got[0]!.bytes)[0]).toMatchObject({ 'k8s.cluster.name': 'c1' });
       expect(resourceDetectionProcessorFactory.skippableUnderPressure).toBe(true);

@@ -18,6 +18,7 @@ import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { otlpReceiverConfig } from './config.js';
 import { OtlpReceiver, otlpReceiverFactory } from './factory.js';
 import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
+import { testHost } from '../../test/helpers/host.js';
 
 class TestConsumer implements Consumer {
   payloads: Payload[] = [];
@@ -30,7 +31,7 @@ class TestConsumer implements Consumer {
   }
 }
 
-const host = { reportFatalError: (err: Error) => { throw err; } };
+const host = testHost();
 
 async function startReceiver(grpcCfg: Record<string, unknown>, consumer: Consumer, telemetry: Telemetry): Promise<OtlpReceiver> {
   const issues: { path: string[]; message: string }[] = [];

@@ -20,6 +20,7 @@ import { otlpReceiverConfig } from './config.js';
 import { OtlpReceiver, otlpReceiverFactory } from './factory.js';
 import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
 import { makeLogsRequest } from '../../test/helpers/otlp-test-servers.js';
+import { testHost } from '../../test/helpers/host.js';
 
 const EXAMPLES = EXAMPLES_DIR;
 const EXAMPLE_FILE: Record<Signal, string> = { logs: 'logs.json', traces: 'trace.json', metrics: 'metrics.json' };
@@ -36,7 +37,7 @@ class TestConsumer implements Consumer {
   }
 }
 
-const host = { reportFatalError: (err: Error) => { throw err; } };
+const host = testHost();
 
 function parseConfig(raw: unknown) {
   const issues: { path: string[]; message: string }[] = [];

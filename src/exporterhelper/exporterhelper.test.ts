@@ -453,10 +453,10 @@ describe('memory held by the queues counts against the memory limit (the somatic
     const sent: string[] = [];
     const d = heldSend();
     // The first record is held by the downstream (a long retry, a slow answer); the others go through.
-    const send: SendFn = (p) => {
+    const send: SendFn = (p, signal) => {
       const first = Buffer.from(p.bytes).includes('first');
       sent.push(first ? 'first' : 'other');
-      return first ? d.send(p) : Promise.resolve();
+      return first ? d.send(p, signal) : Promise.resolve();
     };
     const { h, gate } = await withLedger({ sending_queue: { enabled: true, storage: 'wal', directory: dir, num_consumers: 4 } }, send);
     cleanups.push(() => d.open()); // runs before the helper's shutdown

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import { requestFromJson } from './codec.js';
 import { Payload } from './payload.js';
 
@@ -12,7 +13,7 @@ describe('Payload', () => {
     expect(p.itemCount).toBe(2);
     p.decode();
     expect(p.bytes).toBe(bytes);
-    p.decode().resourceLogs[0]!.scopeLogs[0]!.logRecords.pop();
+    (p.decode() as ExportLogsServiceRequest).resourceLogs[0]!.scopeLogs[0]!.logRecords.pop();
     p.changed();
     expect(p.bytes).not.toBe(bytes);
     expect(p.itemCount).toBe(1);
@@ -30,7 +31,7 @@ describe('Payload', () => {
     const joined = p.bytes;
     expect(Buffer.from(joined).equals(Buffer.concat([a, b]))).toBe(true);
     expect(p.chunks()).toEqual([joined]);
-    expect(p.decode().resourceLogs).toHaveLength(2);
+    expect((p.decode() as ExportLogsServiceRequest).resourceLogs).toHaveLength(2);
     expect(new Payload('logs', joined).itemCount).toBe(3);
   });
 
