@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testHost } from '../../test/helpers/host.js';
 import { AuthenticationError, isClientAuthenticator, isServerAuthenticator, type ServerAuthenticator } from '../../src/core/auth.js';
 import { testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { createBasicAuth, parseBasicHeader } from './basicauth.js';
@@ -61,7 +62,7 @@ afterAll(async () => {
 describe('basicauth server', () => {
   it('accepts each htpasswd hash format with the right password and refuses a wrong one', async () => {
     const ext = create({ htpasswd: { file: join(dir, 'htpasswd') } }) as ServerAuthenticator;
-    await ext.start();
+    await ext.start(testHost());
     for (const kind of ['bcrypt', 'apr', 'md5', 'sha', 'ssha']) {
       expect(await ext.authenticate(basic(`${kind}-user`, `${kind}-pass`)), kind).toEqual({ attributes: { username: `${kind}-user` } });
       // Again: a remembered credential passes without the hash.
@@ -75,7 +76,7 @@ describe('basicauth server', () => {
 
   it('refuses an unknown user like a wrong password, and a missing or malformed header', async () => {
     const ext = create({ htpasswd: { file: join(dir, 'htpasswd') } }) as ServerAuthenticator;
-    await ext.start();
+    await ext.start(testHost());
     expect(await refused(Promise.resolve(ext.authenticate(basic('nobody', 'bcrypt-pass'))))).toBe('wrong user name or password');
     expect(await refused(Promise.resolve(ext.authenticate({})))).toMatch(/no Authorization header/);
     expect(await refused(Promise.resolve(ext.authenticate({ authorization: 'Bearer x' })))).toMatch(/not Basic credentials/);
@@ -86,7 +87,7 @@ describe('basicauth server', () => {
   it('inline entries override the file\'s for the same user', async () => {
     const inline = `apr-user:{SHA}${createHash('sha1').update('inline-pass').digest('base64')}`;
     const ext = create({ htpasswd: { file: join(dir, 'htpasswd'), inline } }) as ServerAuthenticator;
-    await ext.start();
+    await ext.start(testHost());
     expect(await ext.authenticate(basic('apr-user', 'inline-pass'))).toBeDefined();
     await refused(Promise.resolve(ext.authenticate(basic('apr-user', 'apr-pass'))));
     await ext.shutdown();
@@ -94,7 +95,7 @@ describe('basicauth server', () => {
 
   it('refuses to start on entries it cannot check, naming the line but not the hash', async () => {
     const ext = create({ htpasswd: { inline: 'ok:{SHA}x\nplain:clear-text-secret\nsha512:$6$salt$abc' } }) as ServerAuthenticator;
-    const err = await ext.start().then(
+    const err = await ext.start(testHost()).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
@@ -107,7 +108,7 @@ describe('basicauth server', () => {
     const file = join(dir, 'rotating');
     await writeFile(file, `u:{SHA}${createHash('sha1').update('one').digest('base64')}\n`);
     const ext = create({ htpasswd: { file } }) as ServerAuthenticator;
-    await ext.start();
+    await ext.start(testHost());
     expect(await ext.authenticate(basic('u', 'one'))).toBeDefined();
     await writeFile(file, `u:{SHA}${createHash('sha1').update('two').digest('base64')}\n`);
     await expect

@@ -51,3 +51,24 @@ export function clientInfoValue(meta: RequestMeta | undefined, key: string): str
   const name = key.startsWith(METADATA) ? key.slice(METADATA.length) : key;
   return meta[METADATA + name.toLowerCase()];
 }
+
+/** The client info's entries for `keys` (metadata keys, as batch metadata_keys names them). */
+export function pickClientInfo(meta: RequestMeta | undefined, keys: readonly string[]): RequestMeta {
+  const out: Record<string, string> = {};
+  for (const key of keys) {
+    const v = clientInfoValue(meta, key);
+    if (v !== undefined) out[METADATA + (key.startsWith(METADATA) ? key.slice(METADATA.length) : key).toLowerCase()] = v;
+  }
+  return out;
+}
+
+/** A string that tells apart the value combinations of `keys` (absent and empty differ). */
+export function batchKey(meta: RequestMeta | undefined, keys: readonly string[]): string {
+  let out = '';
+  for (const key of keys) {
+    const v = clientInfoValue(meta, key);
+    out += v === undefined ? '\u0001' : `\u0002${v}`;
+    out += '\u0000';
+  }
+  return out;
+}
