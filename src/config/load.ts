@@ -176,7 +176,10 @@ function findDuplicateKey(node: Node | null | undefined, pos: number, path: stri
 export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv, locations: Map<string, SourceLocation>, found: Found): RawConfig {
   const problems = found.problems;
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
+  // YAML's own warnings (an unknown tag, say) become config warnings with their line, not Node
+  // process warnings printed raw on stderr.
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, logLevel: 'silent' });
+  for (const w of doc.warnings) found.warnings.push({ file, line: lc.linePos(w.pos[0]).line, path: [], message: `YAML: ${w.message.split('\n')[0]}` });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const line = lc.linePos(e.pos[0]).line;
