@@ -185,3 +185,90 @@ describe('authenticated receivers with the SDK exporters as clients', () => {
     for (const secret of [TOKEN, PASSWORD, 'gw-token-guessed-1234', 'wonderland-2719', 'nope-nope-nope', 'eyJ']) expect(text).not.toContain(secret);
   });
 });
+
+describe('authenticator faults and misconfiguration', () => {
+  it('an OIDC issuer that cannot be reached gives 503 / UNAVAILABLE (retryable), not 401', async () => {
+    const down = await startIssuer();
+    const gw = await startGateway(`extensions:
+  oidc:
+    issuer_url: ${down.url}
+    audience: gateway
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:0
+        auth:
+          authenticator: oidc
+      http:
+        endpoint: 127.0.0.1:0
+        auth:
+          authenticator: oidc
+exporters:
+  debug:
+service:
+  extensions: [oidc]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [debug]
+`);
+    try {
+      const token = await down.sign({ sub: 'svc' }, { audience: 'gateway' });
+      // The key set was never fetched: the first token needs the issuer, which is now gone.
+      await down.close();
+      const res = await fetch(`http://${receiverAddress(gw, 'otlp', 'http')}/v1/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: '{}',
+      });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect((await res.json()) as unknown).toMatchObject({ code: GrpcStatus.UNAVAILABLE, message: 'the authenticator could not check the credentials now; retry later' });
+      const grpc = await (async () => {
+        const metadata = new Metadata();
+        metadata.set('authorization', `Bearer ${token}`);
+        const exporter = new LogsGrpc({ url: `http://${receiverAddress(gw, 'otlp', 'grpc')}`, metadata });
+        const r = await new Promise<ExportResult>((resolve) => exporter.export(logs, resolve));
+        await exporter.shutdown();
+        return r;
+      })();
+      expect((grpc.error as { code?: number } | undefined)?.code).toBe(GrpcStatus.UNAVAILABLE);
+      expect(await counterValue(gw.telemetry, 'gophership_receiver_unauthenticated_requests', { receiver: 'otlp', transport: 'http' })).toBe(0);
+    } finally {
+      await gw.shutdown(5000);
+    }
+  });
+
+  it('a receiver whose authenticator cannot check incoming requests does not start, and says why', async () => {
+    await expect(
+      startGateway(`extensions:
+  headers_setter:
+    headers:
+      - key: x-a
+        value: b
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+        auth:
+          authenticator: headers_setter
+exporters:
+  debug:
+service:
+  extensions: [headers_setter]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [debug]
+`),
+    ).rejects.toThrow(/receivers::otlp::protocols::http\.auth\.authenticator: extension "headers_setter" cannot authenticate incoming requests/);
+  });
+});
