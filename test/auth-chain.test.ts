@@ -6,35 +6,22 @@
  * (headers_setter from_context), per tenant, over HTTP and gRPC.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Metadata } from '@grpc/grpc-js';
-import { OTLPLogExporter as LogsHttpProto } from '@opentelemetry/exporter-logs-otlp-proto';
-import { OTLPLogExporter as LogsGrpc } from '@opentelemetry/exporter-logs-otlp-grpc';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { ExportResultCode } from '@opentelemetry/core';
 import type { Service } from '../src/service/service.js';
 import { decodeRequest } from '../src/pdata/codec.js';
 import type { ExportLogsServiceRequest } from '../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import { startGateway, receiverAddress } from './helpers/gateway.js';
 import { makeLogs, sdkBytes } from './helpers/sdk-data.js';
 import { itemsOf } from './helpers/otlp-items.js';
+import { sendLogsWithSdk } from './helpers/sdk-send.js';
 import { counterValue, startHttpServer, type TestHttpServer } from './helpers/otlp-test-servers.js';
 
 const TOKEN = 'chain-token-51d0c7';
 
 async function exportLogs(protocol: 'http' | 'grpc', address: string, headers: Record<string, string>, tag: string): Promise<string[]> {
   const items = await makeLogs(tag, 3);
-  let exporter: LogsHttpProto | LogsGrpc;
-  if (protocol === 'http') exporter = new LogsHttpProto({ url: `http://${address}/v1/logs`, headers });
-  else {
-    const metadata = new Metadata();
-    for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
-    exporter = new LogsGrpc({ url: `http://${address}`, metadata });
-  }
-  try {
-    const result = await new Promise<ExportResult>((resolve) => exporter.export(items, resolve));
-    if (result.code !== ExportResultCode.SUCCESS) throw result.error ?? new Error('export failed');
-  } finally {
-    await exporter.shutdown();
-  }
+  const result = await sendLogsWithSdk(protocol, address, headers, items);
+  if (result.code !== ExportResultCode.SUCCESS) throw result.error ?? new Error('export failed');
   return itemsOf('logs', sdkBytes.logs(items));
 }
 

@@ -5,11 +5,8 @@
  * the refusal is counted, and the credential appears in no log line and no reply.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Metadata } from '@grpc/grpc-js';
 import bcrypt from 'bcryptjs';
-import { OTLPLogExporter as LogsHttpProto } from '@opentelemetry/exporter-logs-otlp-proto';
-import { OTLPLogExporter as LogsGrpc } from '@opentelemetry/exporter-logs-otlp-grpc';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Service } from '../src/service/service.js';
 import { Logger } from '../src/telemetry/logger.js';
@@ -19,6 +16,7 @@ import { startGateway, receiverAddress } from './helpers/gateway.js';
 import { makeLogs } from './helpers/sdk-data.js';
 import { counterValue, makeLogsRequest, startHttpServer, type TestHttpServer } from './helpers/otlp-test-servers.js';
 import { startIssuer, type TestIssuer } from './helpers/oidc-issuer.js';
+import { sendLogsWithSdk } from './helpers/sdk-send.js';
 
 const TOKEN = 'gw-token-7c1e99a04b';
 const PASSWORD = 'wonderland-2718';
@@ -83,21 +81,9 @@ service:
 }
 
 async function send(protocol: 'http' | 'grpc', receiver: string, headers: Record<string, string>): Promise<Outcome> {
-  const address = receiverAddress(gateway, receiver, protocol);
-  let exporter: LogsHttpProto | LogsGrpc;
-  if (protocol === 'http') exporter = new LogsHttpProto({ url: `http://${address}/v1/logs`, headers });
-  else {
-    const metadata = new Metadata();
-    for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
-    exporter = new LogsGrpc({ url: `http://${address}`, metadata });
-  }
-  try {
-    const result = await new Promise<ExportResult>((resolve) => exporter.export(logs, resolve));
-    const err = result.error as (Error & { code?: number }) | undefined;
-    return { ok: result.code === ExportResultCode.SUCCESS, code: err?.code, message: err ? `${err.message} ${(err as { data?: string }).data ?? ''}` : '' };
-  } finally {
-    await exporter.shutdown();
-  }
+  const result = await sendLogsWithSdk(protocol, receiverAddress(gateway, receiver, protocol), headers, logs);
+  const err = result.error as (Error & { code?: number; data?: string }) | undefined;
+  return { ok: result.code === ExportResultCode.SUCCESS, code: err?.code, message: err ? `${err.message} ${err.data ?? ''}` : '' };
 }
 
 const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
@@ -228,14 +214,7 @@ service:
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('1');
       expect((await res.json()) as unknown).toMatchObject({ code: GrpcStatus.UNAVAILABLE, message: 'the authenticator could not check the credentials now; retry later' });
-      const grpc = await (async () => {
-        const metadata = new Metadata();
-        metadata.set('authorization', `Bearer ${token}`);
-        const exporter = new LogsGrpc({ url: `http://${receiverAddress(gw, 'otlp', 'grpc')}`, metadata });
-        const r = await new Promise<ExportResult>((resolve) => exporter.export(logs, resolve));
-        await exporter.shutdown();
-        return r;
-      })();
+      const grpc = await sendLogsWithSdk('grpc', receiverAddress(gw, 'otlp', 'grpc'), { authorization: `Bearer ${token}` }, logs);
       expect((grpc.error as { code?: number } | undefined)?.code).toBe(GrpcStatus.UNAVAILABLE);
       expect(await counterValue(gw.telemetry, 'gophership_receiver_unauthenticated_requests', { receiver: 'otlp', transport: 'http' })).toBe(0);
     } finally {

@@ -1,37 +1,13 @@
 /**
- * Fuzzing in `npm test`, the in-process parsers (test/fuzz-receivers.test.ts: over the network): 10,000 cases per parser (FUZZ_RUNS overrides; bench/fuzz.mjs does long runs).
- * A failure prints fast-check's smallest failing input and the seed to replay it (FUZZ_SEED).
+ * Fuzzing in `npm test`, the in-process parsers: OTLP/JSON codec, wire validator, wire editor, WAL reader,
+ * config loader, 10,000 cases each (FUZZ_RUNS overrides; bench/fuzz.mjs does long runs). A failure
+ * prints fast-check's smallest failing input and the seed that replays it (FUZZ_SEED).
+ * test/fuzz-receivers.test.ts does the receivers over the network.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { localTargets, runFuzz, seedsFromJson, type FuzzTarget } from '../src/tools/fuzz/index.js';
-import { EXAMPLES_DIR } from './helpers/examples.js';
-
-const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
-const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
-const ROOT = join(import.meta.dirname, '..');
-
-const seeds = seedsFromJson({
-  logs: [readFileSync(join(EXAMPLES_DIR, 'logs.json'), 'utf8')],
-  traces: [readFileSync(join(EXAMPLES_DIR, 'trace.json'), 'utf8')],
-  metrics: [readFileSync(join(EXAMPLES_DIR, 'metrics.json'), 'utf8')],
-});
-const configs = readdirSync(join(ROOT, 'examples'))
-  .filter((f) => f.endsWith('.yaml'))
-  .map((f) => readFileSync(join(ROOT, 'examples', f), 'utf8'));
-
-function fuzz(target: FuzzTarget): void {
-  it(`${target.name}: ${RUNS} cases, no crash, no hang, no heap growth, nothing accepted unreadable`, async () => {
-    const result = await runFuzz(target, { runs: RUNS, seed: SEED });
-    console.log(`fuzz ${result.target}: ${result.runs} cases (${result.accepted} accepted) in ${(result.ms / 1000).toFixed(1)} s, heap ${(result.heapGrowthBytes / 1048576).toFixed(1)} MiB, seed ${result.seed}`);
-    expect(result.failure, `seed ${result.seed}`).toBeUndefined();
-    // Some inputs must get through, or the harness only ever tested the first refusal.
-    expect(result.accepted).toBeGreaterThan(RUNS / 100);
-  }, 600_000);
-}
+import { describe } from 'vitest';
+import { localTargets } from '../src/tools/fuzz/index.js';
+import { exampleConfigs, fuzzSeeds, fuzzTest } from './helpers/fuzz.js';
 
 describe('fuzz: in-process parsers', () => {
-  for (const t of localTargets(seeds, configs)) fuzz(t);
+  for (const t of localTargets(fuzzSeeds, exampleConfigs())) fuzzTest(t);
 });
-
