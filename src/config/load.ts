@@ -63,7 +63,7 @@ const unsetMessage = (name: string) => `environment variable ${name} is not set:
  */
 function typedScalar(text: string): unknown {
   try {
-    const parsed: unknown = parseYaml(text);
+    const parsed: unknown = parseYaml(text, { logLevel: 'silent' });
     if ((typeof parsed === 'number' || typeof parsed === 'boolean') && String(parsed) === text) return parsed;
   } catch {
     /* not YAML: the text itself */
@@ -216,7 +216,7 @@ export function applySet(raw: RawConfig, assignment: string, locations: Map<stri
   let value: unknown;
   const rawValue = assignment.slice(eq + 1);
   try {
-    value = parseYaml(rawValue);
+    value = parseYaml(rawValue, { logLevel: 'silent' });
   } catch {
     value = rawValue;
   }
