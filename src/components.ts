@@ -2,6 +2,7 @@
 import type { AnyFactory, ComponentKind } from './core/component.js';
 import type { FactoryRegistry } from './config/validate.js';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
+import { natsReceiverFactory } from '../receivers/nats/factory.js';
 import { batchProcessorFactory } from '../processors/batch/factory.js';
 import { attributesProcessorFactory } from '../processors/attributes/factory.js';
 import { resourceProcessorFactory } from '../processors/resource/factory.js';
@@ -13,6 +14,7 @@ import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { debugExporterFactory } from '../exporters/debug/factory.js';
 import { fileExporterFactory } from '../exporters/file/factory.js';
+import { natsExporterFactory } from '../exporters/nats/factory.js';
 import { healthCheckExtensionFactory } from '../extensions/health_check/factory.js';
 import { bearerTokenAuthExtensionFactory } from '../extensions/bearertokenauth/factory.js';
 import { basicAuthExtensionFactory } from '../extensions/basicauth/factory.js';
@@ -21,6 +23,7 @@ import { oidcExtensionFactory } from '../extensions/oidc/factory.js';
 
 export const builtinFactories: readonly AnyFactory[] = [
   otlpReceiverFactory,
+  natsReceiverFactory,
   batchProcessorFactory,
   attributesProcessorFactory,
   resourceProcessorFactory,
@@ -32,6 +35,7 @@ export const builtinFactories: readonly AnyFactory[] = [
   otlphttpExporterFactory,
   debugExporterFactory,
   fileExporterFactory,
+  natsExporterFactory,
   healthCheckExtensionFactory,
   bearerTokenAuthExtensionFactory,
   basicAuthExtensionFactory,

@@ -92,6 +92,7 @@ describe('docker-compose.yml', () => {
     ports?: string[];
     depends_on?: string[] | Record<string, { condition: string }>;
     healthcheck?: { disable?: boolean };
+    profiles?: string[];
   };
   const load = async () => {
     const text = await readFile(join(ROOT, 'docker-compose.yml'), 'utf8');
@@ -101,7 +102,9 @@ describe('docker-compose.yml', () => {
 
   it('has the app, the gateway, a downstream and Prometheus, each with an image or a build that exists', async () => {
     const compose = await load();
-    expect(Object.keys(compose.services).sort()).toEqual(['app', 'downstream', 'gateway', 'prometheus']);
+    // Without a profile: the four of the default topology; the jetstream profile adds its own.
+    expect(Object.keys(compose.services).filter((n) => !compose.services[n]!.profiles).sort()).toEqual(['app', 'downstream', 'gateway', 'prometheus']);
+    expect(Object.keys(compose.services).filter((n) => compose.services[n]!.profiles?.includes('jetstream')).sort()).toEqual(['edge', 'nats-1', 'nats-2', 'nats-3', 'processing']);
     for (const [name, svc] of Object.entries(compose.services)) {
       expect(svc.image ?? svc.build, `${name} needs an image or a build`).toBeTruthy();
       if (svc.build) {
@@ -145,6 +148,23 @@ describe('docker-compose.yml', () => {
         expect(config.service.pipelines.every((p) => p.processors[0] === 'somatic')).toBe(true);
       }
     }
+  });
+
+  it('jetstream profile: three routed JetStream servers, an edge publishing R3 and a processing tier consuming it', async () => {
+    const compose = await load();
+    for (const n of ['nats-1', 'nats-2', 'nats-3']) {
+      const cmd = compose.services[n]!.command!;
+      expect(compose.services[n]!.image).toMatch(/^nats:2\./);
+      expect(cmd).toContain('--jetstream');
+      const routes = cmd[cmd.indexOf('--routes') + 1]!.split(',');
+      expect(routes.sort()).toEqual(['nats-1', 'nats-2', 'nats-3'].filter((o) => o !== n).map((o) => `nats://${o}:6222`));
+    }
+    const edge = await validateFile(join(ROOT, 'deploy/jetstream/edge.yaml'));
+    const nats = edge.exporters.get('nats')!.config as { stream: { replicas: number; name: string }; servers: string[] };
+    expect(nats.stream.replicas).toBe(3);
+    expect(nats.servers).toEqual(['nats://nats-1:4222', 'nats://nats-2:4222', 'nats://nats-3:4222']);
+    const processing = await validateFile(join(ROOT, 'deploy/jetstream/processing.yaml'), compose.services.processing!.environment ?? {});
+    expect((processing.receivers.get('nats')!.config as { stream: string }).stream).toBe(nats.stream.name);
   });
 
   it('runs the load generator with flags it accepts, pointed at the gateway', async () => {
@@ -245,5 +265,58 @@ service:
       await gw.shutdown(2000);
     }
     await expect(run(process.execPath, ['-e', code], { env: { ...process.env, GOPHERSHIP_HEALTH_URL: `http://127.0.0.1:${port}/` } })).rejects.toMatchObject({ code: 1 });
+  });
+});
+
+describe('deploy/kubernetes', () => {
+  const DIR = join(ROOT, 'deploy/kubernetes');
+  type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; spec: Record<string, any> };
+  const manifest = async (f: string) => parseYaml(await readFile(join(DIR, f), 'utf8')) as Manifest;
+
+  it('lists in its kustomization exactly the manifests beside it, and a ConfigMap of a config that validates', async () => {
+    const k = parseYaml(await readFile(join(DIR, 'kustomization.yaml'), 'utf8')) as { resources: string[]; configMapGenerator: Array<{ name: string; files: string[] }> };
+    const files = (await readdir(DIR)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'gateway.yaml');
+    expect([...k.resources].sort()).toEqual(files.sort());
+    expect(k.configMapGenerator[0]!.files).toEqual(['gateway.yaml']);
+    const c = await validateFile(join(DIR, 'gateway.yaml'));
+    expect(c.service.workers).toBe('auto');
+    expect(c.service.pipelines.every((p) => p.processors[0] === 'somatic')).toBe(true);
+  });
+
+  it('runs the gateway with probes on the health check, its data on a volume and its config from the ConfigMap', async () => {
+    const d = await manifest('deployment.yaml');
+    expect(d.kind).toBe('Deployment');
+    const pod = d.spec.template.spec;
+    const c = pod.containers[0];
+    const config = await validateFile(join(DIR, 'gateway.yaml'), Object.fromEntries(c.env.map((e: { name: string; value: string }) => [e.name, e.value])));
+    const health = (config.extensions.get('health_check')!.config as { endpoint: string; path: string });
+    const healthPort = Number(health.endpoint.split(':').pop());
+    const ports = Object.fromEntries(c.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]));
+    for (const probe of [c.readinessProbe, c.livenessProbe]) {
+      expect(ports[probe.httpGet.port]).toBe(healthPort);
+      expect(probe.httpGet.path).toBe(health.path);
+    }
+    expect(c.args).toEqual(['--config', '/etc/gophership/gateway.yaml', '--shutdown-timeout', '30s']);
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(30);
+    const mounts = Object.fromEntries(c.volumeMounts.map((m: { name: string; mountPath: string }) => [m.mountPath, m.name]));
+    expect(mounts['/etc/gophership']).toBe('config');
+    expect(mounts['/var/lib/gophership']).toBe('data');
+    expect(pod.volumes.find((v: { name: string }) => v.name === 'config').configMap.name).toBe('gophership-config');
+    // The somatic limit stays under the container's memory limit.
+    const limitMiB = Number(String(c.resources.limits.memory).replace('Gi', '')) * 1024;
+    expect((config.processors.get('somatic')!.config as { memory_limit_mib: number }).memory_limit_mib).toBeLessThan(limitMiB);
+  });
+
+  it('selects the pods from both Services, the PDB and the HPA, the headless one for DNS resolution', async () => {
+    const labels = (await manifest('deployment.yaml')).spec.template.metadata.labels;
+    for (const f of ['service.yaml', 'service-headless.yaml']) {
+      const s = await manifest(f);
+      expect(s.spec.selector).toEqual(labels);
+    }
+    expect((await manifest('service-headless.yaml')).spec.clusterIP).toBe('None');
+    expect((await manifest('pdb.yaml')).spec.selector.matchLabels).toEqual(labels);
+    const hpa = await manifest('hpa.yaml');
+    expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'gophership' });
+    expect(hpa.spec.metrics[0].resource.name).toBe('cpu');
   });
 });

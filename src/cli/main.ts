@@ -13,6 +13,8 @@ import { formatProblem, loadConfigFiles } from '../config/load.js';
 import { validateConfig, type ValidatedConfig } from '../config/validate.js';
 import { parseDuration } from '../core/schema.js';
 import { Service } from '../service/service.js';
+import { resolveWorkerCount } from '../service/workers/count.js';
+import { WORKER_COUNT_ENV, WORKER_INDEX_ENV } from '../service/workers/messages.js';
 
 /** The package root (holds package.json and config/), found from this file whether run from src or dist. */
 export function packageRoot(): string {
@@ -102,6 +104,17 @@ async function runGateway(args: CommonArgs, io: Out): Promise<number> {
   const loaded = await loadValidated(args, io);
   // 1, as validate and print-config (and the collector, for both run and validate).
   if (!loaded) return 1;
+  // service.workers > 1: this process is the primary, or one of the workers it forked (src/service/workers).
+  const workerIndex = process.env[WORKER_INDEX_ENV];
+  if (workerIndex !== undefined) {
+    const { runWorker } = await import('../service/workers/worker.js');
+    return runWorker(loaded.config, Number(workerIndex), Number(process.env[WORKER_COUNT_ENV] ?? '1'), args.shutdownTimeoutMs);
+  }
+  const workers = resolveWorkerCount(loaded.config.service.workers);
+  if (workers > 1) {
+    const { runPrimary } = await import('../service/workers/primary.js');
+    return runPrimary(loaded.config, workers, { shutdownTimeoutMs: args.shutdownTimeoutMs });
+  }
   let fatal: Error | undefined;
   let resolveStop!: () => void;
   const stopRequested = new Promise<void>((r) => (resolveStop = r));

@@ -53,8 +53,15 @@ const processingSchema = s.object({
 
 export type ProcessingConfig = ReturnType<typeof processingSchema.defaults>;
 
+const WORKERS = /^(auto|[1-9][0-9]{0,2})$/;
+const WORKERS_HINT = 'auto or a number of worker processes from 1 to 999';
+const workersSchema = s
+  .string(WORKERS, WORKERS_HINT)
+  .default('1')
+  .describe('auto or N: worker processes that share the receiver ports, each running every pipeline with its own WAL directories (<directory>/worker-K) and memory share; auto: one per core this process may use; 1: no worker processes (docs/deployment.md).');
+
 /** The schema-checked sections under `service` (pipelines and extensions are checked by hand below). */
-export const SERVICE_SECTION_SCHEMAS = { telemetry: telemetrySchema, processing: processingSchema } as const;
+export const SERVICE_SECTION_SCHEMAS = { telemetry: telemetrySchema, processing: processingSchema, workers: workersSchema } as const;
 
 export interface ValidatedConfig {
   receivers: Map<string, ComponentConfig>;
@@ -66,6 +73,8 @@ export interface ValidatedConfig {
     pipelines: PipelineConfig[];
     telemetry: TelemetryConfig;
     processing: ProcessingConfig;
+    /** `service.workers` as written: `auto` or a count (src/service/workers). */
+    workers: string;
   };
 }
 
@@ -127,10 +136,14 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
   }
 
   const service = isPlainObject(raw.service) ? raw.service : {};
-  if (raw.service !== undefined && !isPlainObject(raw.service)) report(['service'], 'expected a map with pipelines, extensions, telemetry and processing');
+  if (raw.service !== undefined && !isPlainObject(raw.service)) report(['service'], 'expected a map with pipelines, extensions, telemetry, processing and workers');
   for (const key of Object.keys(service)) {
-    if (!['extensions', 'pipelines', 'telemetry', 'processing'].includes(key)) report(['service', key], 'unknown key; valid keys here: extensions, pipelines, telemetry, processing');
+    if (!['extensions', 'pipelines', 'telemetry', 'processing', 'workers'].includes(key)) report(['service', key], 'unknown key; valid keys here: extensions, pipelines, telemetry, processing, workers');
   }
+  const workersIssues: ConfigIssue[] = [];
+  const workers = String(workersSchema.parse(service.workers, ['service', 'workers'], workersIssues));
+  if (workersIssues.length === 0 && !WORKERS.test(workers)) workersIssues.push({ path: ['service', 'workers'], message: `"${workers}" is not ${WORKERS_HINT}` });
+  for (const issue of workersIssues) report(issue.path, issue.message);
 
   const telemetryIssues: ConfigIssue[] = [];
   const telemetry = telemetrySchema.parse(service.telemetry, ['service', 'telemetry'], telemetryIssues);
@@ -225,7 +238,7 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
       processors: sections.processor,
       exporters: sections.exporter,
       extensions: sections.extension,
-      service: { extensions, pipelines, telemetry, processing },
+      service: { extensions, pipelines, telemetry, processing, workers },
     },
   };
 }

@@ -125,6 +125,8 @@ type TickListener = () => void;
 export class SomaticRuntime {
   /** The cached zone: what the reflex and the Yellow bypass read. */
   zone: Zone = GREEN;
+  /** The machine-wide view's zone (service.workers > 1), set by the worker from the primary's broadcast. */
+  private globalZone: Zone = GREEN;
   /** max over sensors (but RSS) of value / Yellow enter threshold: < 1 means Green would hold. The replayer paces on it. */
   pressure = 0;
   /** Intake rate (bytes/s admitted by the gate), EWMA. */
@@ -346,7 +348,7 @@ export class SomaticRuntime {
     this.lastReleased = gate.releasedTotal;
 
     let enter: Zone = GREEN;
-    let enterCause: SensorName = 'inflight';
+    let enterCause: SensorName | 'global' = 'inflight';
     let enterScore = 0;
     let hold: Zone = GREEN;
     let pressure = 0;
@@ -382,6 +384,13 @@ export class SomaticRuntime {
       if (h > hold) hold = h;
     }
     this.pressure = pressure;
+    // With worker processes, the primary's machine-wide view (src/service/workers) is one more reading:
+    // it can raise this worker's zone and hold it, never lower it below what the local sensors call for.
+    if (this.globalZone > enter) {
+      enter = this.globalZone;
+      enterCause = 'global';
+    }
+    if (this.globalZone > hold) hold = this.globalZone;
 
     // The gate's cap: what is in flight and held now plus the memory headroom now (see gate.ts).
     const headroom = this.memoryRoomBytes();
@@ -419,7 +428,7 @@ export class SomaticRuntime {
         // intake was not what saturated it: no intake measured (a rise from memory alone), or a rise from
         // downstream (a full exporter queue or WAL during an outage), where the intake is merely what
         // clients sent, and a ceiling at it would hold the zone long after the downstream came back.
-        const fromDownstream = enterCause === 'exporter_queue' || enterCause === 'wal';
+        const fromDownstream = enterCause === 'exporter_queue' || enterCause === 'wal' || enterCause === 'global';
         this.ceilings[zone] = this.intakeRate > 1 && !fromDownstream ? this.intakeRate : Infinity;
         // Only a rise back into the zone the last fall left is a return; the next step up after it
         // (Green -> Yellow -> Red at once) is not another one.
@@ -431,7 +440,7 @@ export class SomaticRuntime {
           else if (held < dwell) this.dwellFactor = Math.min(MAX_DWELL_FACTOR, this.dwellFactor * 2);
           else this.dwellFactor = Math.max(1, this.dwellFactor / 2);
         }
-        this.transition((zone + 1) as Zone, enterCause, this.values[enterCause], now);
+        this.transition((zone + 1) as Zone, enterCause, enterCause === 'global' ? this.globalZone : this.values[enterCause], now);
       } else if (zone > GREEN && hold < zone) {
         const lower = (zone - 1) as Zone;
         const ceiling = this.ceilings[lower]!;
@@ -464,7 +473,12 @@ export class SomaticRuntime {
     return this.slackFits;
   }
 
-  private transition(to: Zone, sensor: SensorName, value: number, now: number): void {
+  /** The zone the machine-wide view calls for (worker processes only); the next check applies it. */
+  setGlobalZone(zone: number): void {
+    this.globalZone = zone >= RED ? RED : zone >= YELLOW ? YELLOW : GREEN;
+  }
+
+  private transition(to: Zone, sensor: SensorName | 'global', value: number, now: number): void {
     const from = this.zone;
     this.zone = to;
     this.enteredAt = now;

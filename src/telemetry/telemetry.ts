@@ -8,6 +8,9 @@ import { ITEM_NOUN, SIGNALS, type Signal } from '../core/signal.js';
 
 export type HealthState = 'starting' | 'serving' | 'draining' | 'stopped';
 
+/** Worse states rank higher: the worst of several processes' states is the one to report. */
+export const HEALTH_RANK: Readonly<Record<HealthState, number>> = { serving: 0, starting: 1, draining: 2, stopped: 3 };
+
 type SignalCounters = Record<Signal, Counter<string>>;
 
 /** What an exporter's sending queue reports at scrape time (see registerExporterQueue). */
@@ -35,7 +38,28 @@ function perSignal(registry: Registry, prefix: string, help: string, labelNames:
 
 export class Telemetry {
   readonly registry = new Registry();
-  health: HealthState = 'starting';
+  private ownHealth: HealthState = 'starting';
+  /**
+   * With worker processes (service.workers), the worst health of all workers as the primary last
+   * published it; `health` then answers the worse of this process's own and that, so the health check
+   * every worker serves on the shared port reflects all of them.
+   */
+  clusterHealth: HealthState | undefined;
+
+  get health(): HealthState {
+    const own = this.ownHealth;
+    const cluster = this.clusterHealth;
+    return cluster === undefined || HEALTH_RANK[own] >= HEALTH_RANK[cluster] ? own : cluster;
+  }
+
+  set health(state: HealthState) {
+    this.ownHealth = state;
+  }
+
+  /** This process's own health, whatever its peers'. */
+  get localHealth(): HealthState {
+    return this.ownHealth;
+  }
 
   readonly receiverAccepted = perSignal(this.registry, 'otelcol_receiver_accepted', 'Items successfully pushed into the pipeline', ['receiver', 'transport']);
   readonly receiverRefused = perSignal(this.registry, 'otelcol_receiver_refused', 'Items that could not be pushed into the pipeline', ['receiver', 'transport']);

@@ -1,0 +1,73 @@
+// A light load client, in its own process: plain keep-alive node:http, one prepared request body posted
+// over and over from C connections, no per-record ids or bookkeeping, so nearly all of the machine's CPU
+// is left to the gateway it measures. Loss is checked by counts (records acknowledged here against
+// records the sink received). argv[2]: JSON {url, bodyFile, records, connections, durationMs, warmupMs}.
+// Sends one message: {requests, records, failed, cpuSeconds, seconds, latenciesMs: [p50, p99]}.
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+
+const o = JSON.parse(process.argv[2]);
+const body = readFileSync(o.bodyFile);
+const url = new URL(o.url);
+const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections });
+const headers = { 'content-type': 'application/x-protobuf', 'content-length': String(body.length) };
+
+let measuring = false;
+let requests = 0;
+let failed = 0;
+let warmRequests = 0;
+const lat = [];
+let stopAt = 0;
+
+function post() {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const req = http.request({ hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ ok: res.statusCode === 200, ms: performance.now() - t0 }));
+    });
+    req.on('error', () => resolve({ ok: false, ms: performance.now() - t0 }));
+    req.end(body);
+  });
+}
+
+async function connection() {
+  while (performance.now() < stopAt) {
+    const r = await post();
+    if (!measuring) {
+      if (r.ok) warmRequests++;
+      continue;
+    }
+    if (r.ok) {
+      requests++;
+      if (lat.length < 200_000) lat.push(r.ms);
+    } else failed++;
+  }
+}
+
+const start = performance.now();
+stopAt = start + o.warmupMs + o.durationMs;
+let cpu0 = process.cpuUsage();
+let t0 = start;
+setTimeout(() => {
+  measuring = true;
+  cpu0 = process.cpuUsage();
+  t0 = performance.now();
+  process.send({ measuring: true });
+}, o.warmupMs);
+await Promise.all(Array.from({ length: o.connections }, connection));
+const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+lat.sort((a, b) => a - b);
+const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+process.send({
+  requests,
+  records: requests * o.records,
+  ackedTotal: (requests + warmRequests) * o.records,
+  failed,
+  cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  seconds,
+  latenciesMs: [q(0.5), q(0.99)],
+});
+agent.destroy();
+process.disconnect();

@@ -1,0 +1,198 @@
+/**
+ * The nats exporter and receiver against a real JetStream server (Debian's nats-server) on 127.0.0.1:
+ * requests arrive on the stream as the bytes sent, with their signal and a content-derived message id
+ * (a resent request is stored once); a gateway consuming the stream delivers them to a real sink and
+ * acknowledges only what its pipeline accepted; a retryable refusal leaves the message for redelivery.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { requestFromJson } from '../../src/pdata/codec.js';
+import type { Service } from '../../src/service/service.js';
+import { startSink, type Sink } from '../../src/tools/sink/index.js';
+import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
+import { NatsCluster, hasNatsServer } from '../../test/helpers/nats-server.js';
+import { messageIdOf } from './nats-exporter.js';
+
+const run = hasNatsServer('the nats exporter and receiver tests');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function logsRequest(...bodies: string[]): Uint8Array {
+  return requestFromJson('logs', JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: bodies.map((b) => ({ body: { stringValue: b } })) }] }] }));
+}
+
+async function post(gw: Service, body: Uint8Array): Promise<number> {
+  const res = await fetch(`http://${receiverAddress(gw, 'otlp', 'http')}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from(body) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+describe.skipIf(!run)('nats exporter and receiver on a real JetStream server', () => {
+  let dir: string;
+  let nats: NatsCluster;
+  let nc: NatsConnection;
+  const cleanups: (() => Promise<unknown>)[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gs-nats-'));
+    nats = await NatsCluster.start(dir, 1);
+    nc = await connect({ servers: nats.urls });
+  });
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    await nc?.close();
+    await nats?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const exporterGateway = (stream: string, prefix: string, extra = '') => `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  nats:
+    servers: [${nats.urls.join(', ')}]
+    subject_prefix: ${prefix}
+    stream:
+      name: ${stream}
+      create: true
+${extra}service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [nats]
+`;
+
+  it('publishes each request as its bytes with the signal header, once per message id', async () => {
+    const gw = await startGateway(exporterGateway('EXP1', 'exp1', '    sending_queue:\n      enabled: false\n'));
+    cleanups.push(() => gw.shutdown(5000));
+    const body = logsRequest('one', 'two');
+    expect(await post(gw, body)).toBe(200);
+    // The same bytes again (a client's retry): JetStream keeps one copy.
+    expect(await post(gw, body)).toBe(200);
+    expect(await post(gw, logsRequest('three'))).toBe(200);
+
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info('EXP1');
+    expect(info.config.subjects).toEqual(['exp1.>']);
+    expect(info.state.messages).toBe(2);
+    const first = await jsm.streams.getMessage('EXP1', { seq: 1 });
+    expect(first!.subject).toBe('exp1.logs');
+    expect(Buffer.from(first!.data).equals(Buffer.from(body))).toBe(true);
+    expect(first!.header.get('Otlp-Signal')).toBe('logs');
+    expect(first!.header.get('Nats-Msg-Id')).toBe(messageIdOf(body));
+  });
+
+  it('refuses retryably while the stream cannot store (no stream), so the client resends', async () => {
+    const gw = await startGateway(`receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  nats:
+    servers: [${nats.urls.join(', ')}]
+    subject_prefix: nostream
+    timeout: 500ms
+    sending_queue:
+      enabled: false
+    retry_on_failure:
+      enabled: false
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [nats]
+`);
+    cleanups.push(() => gw.shutdown(5000));
+    expect(await post(gw, logsRequest('nowhere'))).toBe(503);
+  });
+
+  it('a consuming gateway delivers every message to its pipeline and acks only what was accepted', async () => {
+    const sink = await startSink({ grpc: false });
+    cleanups.push(() => sink.close());
+    const producer = await startGateway(exporterGateway('CONS1', 'cons1'));
+    cleanups.push(() => producer.shutdown(5000));
+    // The sink refuses at first: the consumer must nak, not drop, and deliver once the sink is back.
+    sink.setDown(true);
+    const consumer = await startGateway(`receivers:
+  nats:
+    servers: [${nats.urls.join(', ')}]
+    stream: CONS1
+    durable: gw
+    nak_delay: 200ms
+exporters:
+  otlphttp:
+    endpoint: ${sink.httpUrl}
+    compression: none
+    sending_queue:
+      enabled: false
+    retry_on_failure:
+      enabled: false
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [nats]
+      exporters: [otlphttp]
+`);
+    cleanups.push(() => consumer.shutdown(5000));
+    for (let i = 0; i < 20; i++) expect(await post(producer, logsRequest(`r${i}a`, `r${i}b`))).toBe(200);
+    await sleep(800);
+    expect(sink.stats().totals.refused).toBeGreaterThan(0);
+    expect(sink.stats().totals.records).toBe(0);
+    sink.setDown(false);
+    const deadline = Date.now() + 10_000;
+    while (sink.stats().totals.records < 40 && Date.now() < deadline) await sleep(100);
+    expect(sink.stats().totals.records).toBe(40);
+    // Everything acknowledged: nothing left pending on the durable consumer.
+    const ci = await (await jetstreamManager(nc)).consumers.info('CONS1', 'gw');
+    expect(ci.num_pending + ci.num_ack_pending).toBe(0);
+  });
+
+  it('terminates a message that is not an OTLP request and goes on with the next', async () => {
+    const sink = await startSink({ grpc: false });
+    cleanups.push(() => sink.close());
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'BAD1', subjects: ['bad1.>'] });
+    const js = jetstream(nc);
+    await js.publish('bad1.logs', new Uint8Array([0xff, 0xff, 0xff]));
+    await js.publish('bad1.logs', logsRequest('good'));
+    const consumer = await startGateway(`receivers:
+  nats:
+    servers: [${nats.urls.join(', ')}]
+    stream: BAD1
+exporters:
+  otlphttp:
+    endpoint: ${sink.httpUrl}
+    compression: none
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [nats]
+      exporters: [otlphttp]
+`);
+    cleanups.push(() => consumer.shutdown(5000));
+    const deadline = Date.now() + 5000;
+    while (sink.stats().totals.records < 1 && Date.now() < deadline) await sleep(100);
+    expect(sink.stats().totals.records).toBe(1);
+    await sleep(300);
+    const ci = await jsm.consumers.info('BAD1', 'gophership');
+    expect(ci.num_pending + ci.num_ack_pending).toBe(0);
+  });
+});

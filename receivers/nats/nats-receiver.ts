@@ -1,0 +1,120 @@
+/**
+ * The `nats` receiver: a durable JetStream pull consumer feeding a pipeline. A message is acknowledged
+ * only once the pipeline accepted its request; a retryable refusal (somatic pressure, a full queue) naks
+ * it with a delay, so pressure slows consumption instead of dropping; a request that can never be
+ * accepted (bad bytes, a permanent refusal) is terminated, counted and logged. Gateways naming the same
+ * durable consumer share its messages, which scales the processing tier out.
+ *
+ * Terminations carry no reason text: nats-server 2.9 (Debian's) ignores a `+TERM` with one. The log line
+ * says why instead.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { Consumer } from '../../src/core/consumer.js';
+import type { CreateSettings, Host, Receiver } from '../../src/core/component.js';
+import { isPermanent, isRetryable, messageOf } from '../../src/core/errors.js';
+import { isSignal, type Signal } from '../../src/core/signal.js';
+import { Payload } from '../../src/pdata/payload.js';
+import { validateRequest } from '../../src/pdata/validate.js';
+import { SIGNAL_HEADER, connectNats } from '../../src/nats/connection.js';
+import type { NatsReceiverConfig } from './config.js';
+
+export class NatsReceiver implements Receiver {
+  private nc: NatsConnection | undefined;
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly labels: { receiver: string; transport: string };
+
+  constructor(
+    private readonly settings: CreateSettings,
+    private readonly config: NatsReceiverConfig,
+    private readonly next: Partial<Record<Signal, Consumer>>,
+  ) {
+    this.labels = { receiver: settings.id.id, transport: 'nats' };
+  }
+
+  async start(host: Host): Promise<void> {
+    const c = this.config;
+    const id = this.settings.id.id;
+    try {
+      this.nc = await connectNats(c);
+    } catch (err) {
+      throw new Error(`receivers::${id}: cannot connect to NATS at ${c.servers.join(', ')}: ${messageOf(err)} (check servers and credentials)`, { cause: err });
+    }
+    const jsm = await jetstreamManager(this.nc);
+    try {
+      await jsm.consumers.info(c.stream, c.durable);
+    } catch (err) {
+      if (!/not found/i.test(messageOf(err))) throw new Error(`receivers::${id}: stream ${c.stream}: ${messageOf(err)}`, { cause: err });
+      // Two gateways starting at once may both create it; the second add finds the same config and succeeds.
+      await jsm.consumers.add(c.stream, {
+        durable_name: c.durable,
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: nanos(c.ack_wait),
+        max_ack_pending: Math.max(1000, c.max_in_flight * 4),
+        ...(c.filter_subject ? { filter_subject: c.filter_subject } : {}),
+      });
+    }
+    const consumer = await jetstream(this.nc).consumers.get(c.stream, c.durable);
+    this.messages = await consumer.consume({ max_messages: c.max_in_flight });
+    this.loop = this.run(this.messages).catch((err: unknown) => host.reportFatalError(new Error(`receivers::${id}: consuming ${c.stream}/${c.durable} failed: ${messageOf(err)}`, { cause: err })));
+    this.settings.logger.info('NATS receiver consuming', { stream: c.stream, durable: c.durable });
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    for await (const m of messages) {
+      // At most max_in_flight requests in the pipeline: the next message waits for a slot.
+      while (this.inFlight.size >= this.config.max_in_flight) await Promise.race(this.inFlight);
+      const p = this.handle(m).finally(() => this.inFlight.delete(p));
+      this.inFlight.add(p);
+    }
+  }
+
+  private async handle(m: JsMsg): Promise<void> {
+    const tel = this.settings.telemetry;
+    const named = m.headers?.get(SIGNAL_HEADER) || m.subject.slice(m.subject.lastIndexOf('.') + 1);
+    const signal: Signal | undefined = isSignal(named) ? named : undefined;
+    const consumer = signal === undefined ? undefined : this.next[signal];
+    if (signal === undefined || consumer === undefined) {
+      m.term();
+      this.settings.logger.warn('NATS message dropped: no pipeline takes it', { subject: m.subject, signal: named, stream_seq: m.seq });
+      return;
+    }
+    let items: number;
+    try {
+      items = validateRequest(signal, m.data);
+    } catch (err) {
+      tel.receiverFailed[signal].inc(this.labels, 0);
+      m.term();
+      this.settings.logger.warn('NATS message is not a valid OTLP request; terminated', { subject: m.subject, stream_seq: m.seq, error: messageOf(err) });
+      return;
+    }
+    tel.receiverBytes.inc(this.labels, m.data.byteLength);
+    try {
+      await consumer.consume(new Payload(signal, m.data, { itemCount: items }));
+    } catch (err) {
+      tel.receiverRefused[signal].inc(this.labels, items);
+      if (isPermanent(err)) {
+        m.term();
+        this.settings.logger.error('pipeline refused a NATS message permanently; terminated', { stream_seq: m.seq, signal, items, error: messageOf(err) });
+      } else {
+        m.nak(isRetryable(err) && err.retryAfterMs !== undefined ? err.retryAfterMs : this.config.nak_delay);
+      }
+      return;
+    }
+    m.ack();
+    tel.receiverAccepted[signal].inc(this.labels, items);
+  }
+
+  /** Stops pulling, lets the requests in the pipeline finish (and be acknowledged), then drains. */
+  async shutdown(): Promise<void> {
+    await this.messages?.close().catch(() => {});
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+    const nc = this.nc;
+    this.nc = undefined;
+    await nc?.drain().catch(() => nc.close());
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * What makes worker K's config its own: every WAL directory gets a `worker-K` subdirectory (no lock or
+ * file is shared, and a replacement worker K finds its predecessor's WAL and replays it), files an
+ * exporter appends to get a `.worker-K` suffix, each memory limit becomes the worker's share, and the
+ * self-metrics address is left to the primary (which serves the sum of all workers).
+ */
+import { join } from 'node:path';
+import type { ComponentConfig, ValidatedConfig } from '../../config/validate.js';
+
+/** Rewrites one component's parsed config in place; `exporter` marks file paths an exporter appends to. */
+function rewrite(value: unknown, index: number, count: number, exporter: boolean): void {
+  if (value === null || typeof value !== 'object') return;
+  const obj = value as Record<string, unknown>;
+  for (const [key, v] of Object.entries(obj)) {
+    if (key === 'directory' && typeof v === 'string' && v !== '') obj[key] = join(v, `worker-${index}`);
+    else if (key === 'memory_limit_mib' && typeof v === 'number' && v > 0) obj[key] = Math.max(1, Math.floor(v / count));
+    else if (key === 'path' && exporter && typeof v === 'string' && v !== '') obj[key] = `${v}.worker-${index}`;
+    else if (typeof v === 'object') rewrite(v, index, count, exporter);
+  }
+}
+
+function copyWith(map: Map<string, ComponentConfig>, index: number, count: number, exporter: boolean): Map<string, ComponentConfig> {
+  const out = new Map<string, ComponentConfig>();
+  for (const [id, c] of map) {
+    const config = structuredClone(c.config);
+    rewrite(config, index, count, exporter);
+    out.set(id, { ...c, config });
+  }
+  return out;
+}
+
+export function perWorkerConfig(config: ValidatedConfig, index: number, count: number): ValidatedConfig {
+  return {
+    receivers: copyWith(config.receivers, index, count, false),
+    processors: copyWith(config.processors, index, count, false),
+    exporters: copyWith(config.exporters, index, count, true),
+    extensions: config.extensions,
+    service: {
+      ...config.service,
+      telemetry: { ...config.service.telemetry, metrics: { ...config.service.telemetry.metrics, address: '' } },
+    },
+  };
+}

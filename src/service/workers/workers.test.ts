@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../telemetry/logger.js';
+import { Telemetry } from '../../telemetry/telemetry.js';
+import { DEFAULT_THRESHOLDS, SomaticRuntime } from '../../somatic/runtime.js';
+import type { Sensor } from '../../somatic/sensors.js';
+import { GREEN, RED, YELLOW } from '../../somatic/zone.js';
+import type { ComponentConfig, ValidatedConfig } from '../../config/validate.js';
+import { globalViewOf } from './global-view.js';
+import type { WorkerReport } from './messages.js';
+import { perWorkerConfig } from './per-worker-config.js';
+
+const MiB = 2 ** 20;
+const report = (over: Partial<WorkerReport>): WorkerReport => ({ t: 'report', index: 0, health: 'serving', zone: 0, rssBytes: 100 * MiB, memoryLimitBytes: 512 * MiB, walFill: 0, ...over });
+
+describe('the machine-wide view', () => {
+  it.each([
+    ['all calm', [report({}), report({ index: 1 })], 0, 'serving'],
+    // Worker 0 is at 0.84 of its own share, calm by itself; the machine's 880 of 1024 MiB (0.86) reaches it.
+    ['machine memory over 85 % of the limit', [report({ rssBytes: 430 * MiB }), report({ index: 1, rssBytes: 450 * MiB })], 1, 'serving'],
+    ['machine memory at the limit', [report({ rssBytes: 600 * MiB }), report({ index: 1, rssBytes: 430 * MiB })], 2, 'serving'],
+    ['one worker heavy, the machine fine', [report({ rssBytes: 500 * MiB }), report({ index: 1, rssBytes: 50 * MiB })], 0, 'serving'],
+    ['a WAL 85 % full', [report({ walFill: 0.85 }), report({ index: 1 })], 1, 'serving'],
+    ['a WAL full', [report({}), report({ index: 1, walFill: 0.99 })], 2, 'serving'],
+    ['a worker not reporting (restarting)', [report({}), undefined], 0, 'starting'],
+    ['a worker draining', [report({ health: 'draining' }), report({ index: 1 })], 0, 'draining'],
+    ['no somatic processor (no limit)', [report({ memoryLimitBytes: 0, rssBytes: 900 * MiB }), report({ index: 1, memoryLimitBytes: 0 })], 0, 'serving'],
+  ] as const)('%s', (_name, reports, zone, health) => {
+    const v = globalViewOf(reports, 1000);
+    expect(v.zone).toBe(zone);
+    expect(v.health).toBe(health);
+    expect(v.at).toBe(1000);
+  });
+
+  it('sums the workers\' memory and limits', () => {
+    const v = globalViewOf([report({ rssBytes: 100 * MiB }), report({ index: 1, rssBytes: 300 * MiB })], 0);
+    expect(v.totalRssBytes).toBe(400 * MiB);
+    expect(v.memoryLimitBytes).toBe(1024 * MiB);
+  });
+});
+
+describe('a worker\'s somatic runtime under the global view', () => {
+  function runtime() {
+    const sensor: Sensor = { name: 'inflight', unit: 'ratio', read: () => 0 };
+    const settings = {
+      memoryLimitBytes: 512 * MiB,
+      inflightBudgetBytes: 100,
+      admitMemoryRatio: 1,
+      checkIntervalMs: 100,
+      minDwellMs: 1000,
+      leaveRatio: 0.8,
+      fallIntakeRatio: 0.7,
+      thresholds: DEFAULT_THRESHOLDS,
+      forceZone: undefined,
+    };
+    return new SomaticRuntime(settings, new Telemetry(), silentLogger, [sensor]);
+  }
+
+  it('rises with the global zone though its own sensors are calm, and falls back once it clears', () => {
+    const rt = runtime();
+    let now = 1_000_000;
+    rt.check(now);
+    rt.setGlobalZone(RED);
+    for (let i = 0; i < 4; i++) rt.check((now += 100));
+    expect(rt.zone).toBe(RED);
+    rt.setGlobalZone(GREEN);
+    // It leaves one zone per min_dwell, as for any other cause.
+    for (let i = 0; i < 11; i++) rt.check((now += 100));
+    expect(rt.zone).toBe(YELLOW);
+    for (let i = 0; i < 11; i++) rt.check((now += 100));
+    expect(rt.zone).toBe(GREEN);
+  });
+});
+
+describe('per-worker config', () => {
+  const comp = (config: unknown): ComponentConfig => ({ id: { type: 't', name: '', id: 't' }, factory: {} as ComponentConfig['factory'], config });
+  const base: ValidatedConfig = {
+    receivers: new Map([['otlp', comp({ protocols: { http: { endpoint: '127.0.0.1:4318' } } })]]),
+    processors: new Map([['somatic', comp({ memory_limit_mib: 1000, wal: { directory: '/var/lib/gs/somatic' } })]]),
+    exporters: new Map([
+      ['otlphttp', comp({ sending_queue: { storage: 'wal', directory: '/var/lib/gs/queue' }, dead_letter: { path: '/var/lib/gs/dead.bin' } })],
+      ['file', comp({ path: '/var/log/otlp.jsonl' })],
+    ]),
+    extensions: new Map(),
+    service: {
+      extensions: [],
+      pipelines: [],
+      telemetry: { logs: { level: 'info', encoding: 'json' }, metrics: { address: 'localhost:8888', level: 'normal' } },
+      processing: { worker_threads: 'auto' },
+      workers: '4',
+    },
+  };
+
+  it('gives each worker its own WAL directories, files and memory share, and leaves /metrics to the primary', () => {
+    const w = perWorkerConfig(base, 2, 4);
+    expect(w.processors.get('somatic')!.config).toEqual({ memory_limit_mib: 250, wal: { directory: '/var/lib/gs/somatic/worker-2' } });
+    expect(w.exporters.get('otlphttp')!.config).toEqual({ sending_queue: { storage: 'wal', directory: '/var/lib/gs/queue/worker-2' }, dead_letter: { path: '/var/lib/gs/dead.bin.worker-2' } });
+    expect(w.exporters.get('file')!.config).toEqual({ path: '/var/log/otlp.jsonl.worker-2' });
+    expect(w.receivers.get('otlp')!.config).toEqual({ protocols: { http: { endpoint: '127.0.0.1:4318' } } });
+    expect(w.service.telemetry.metrics.address).toBe('');
+    // The original is untouched (the primary keeps serving from it).
+    expect(base.processors.get('somatic')!.config).toEqual({ memory_limit_mib: 1000, wal: { directory: '/var/lib/gs/somatic' } });
+  });
+});

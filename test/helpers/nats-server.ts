@@ -1,0 +1,138 @@
+/**
+ * Real nats-server processes on 127.0.0.1 for tests: one JetStream server, or a cluster of them routed
+ * to each other, each with its own store directory. Servers can be killed (SIGKILL) and started again
+ * with the same identity and store, as a crashed and restarted machine.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { systemProgram } from './system-package.js';
+
+export const NATS_SERVER = '/usr/sbin/nats-server';
+
+/** Whether nats-server can run here (mandatory under CI=true; otherwise a printed skip line). */
+export function hasNatsServer(what: string): boolean {
+  return systemProgram(NATS_SERVER, 'nats-server', what);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface NatsNode {
+  readonly name: string;
+  readonly port: number;
+  readonly url: string;
+  process: ChildProcess | undefined;
+}
+
+export class NatsCluster {
+  private constructor(
+    readonly nodes: NatsNode[],
+    private readonly dir: string,
+  ) {}
+
+  /** Client URLs of every member. */
+  get urls(): string[] {
+    return this.nodes.map((n) => n.url);
+  }
+
+  /** Starts `size` JetStream servers (a cluster when size > 1) and waits until JetStream answers. */
+  static async start(dir: string, size: number): Promise<NatsCluster> {
+    const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort() })));
+    const nodes: NatsNode[] = [];
+    for (let i = 0; i < size; i++) {
+      const name = `n${i + 1}`;
+      const own = ports[i]!;
+      const store = join(dir, name);
+      await mkdir(store, { recursive: true });
+      const routes = ports.filter((_, j) => j !== i).map((p) => `nats-route://127.0.0.1:${p.route}`);
+      const conf = [
+        `server_name: ${name}`,
+        `listen: 127.0.0.1:${own.client}`,
+        `jetstream { store_dir: "${store}", max_memory_store: 64MB, max_file_store: 1GB }`,
+        ...(size > 1 ? [`cluster { name: gs-test, listen: 127.0.0.1:${own.route}, routes: [${routes.join(', ')}] }`] : []),
+      ].join('\n');
+      await writeFile(join(dir, `${name}.conf`), conf);
+      nodes.push({ name, port: own.client, url: `nats://127.0.0.1:${own.client}`, process: undefined });
+    }
+    const cluster = new NatsCluster(nodes, dir);
+    for (const n of nodes) cluster.launch(n);
+    await cluster.waitReady();
+    return cluster;
+  }
+
+  private launch(n: NatsNode): void {
+    const child = spawn(NATS_SERVER, ['-c', join(this.dir, `${n.name}.conf`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr?.resume();
+    n.process = child;
+  }
+
+  /** Waits until JetStream answers through every running member (a cluster has elected its meta leader). */
+  async waitReady(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const n of this.nodes.filter((x) => x.process)) {
+      for (;;) {
+        try {
+          const nc = await connect({ servers: n.url, reconnect: false, timeout: 1000 });
+          try {
+            await (await jetstreamManager(nc, { timeout: 2000 })).getAccountInfo();
+            break;
+          } finally {
+            await nc.close();
+          }
+        } catch (err) {
+          if (Date.now() > deadline) throw new Error(`nats-server ${n.name} not ready: ${(err as Error).message}`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    }
+  }
+
+  /** The member currently leading `stream` (its Raft group's leader). */
+  async streamLeader(stream: string): Promise<NatsNode> {
+    const nc = await connect({ servers: this.nodes.filter((n) => n.process).map((n) => n.url), timeout: 2000 });
+    try {
+      const info = await (await jetstreamManager(nc)).streams.info(stream);
+      const leader = this.nodes.find((n) => n.name === info.cluster?.leader);
+      if (!leader) throw new Error(`stream ${stream} has no known leader (${info.cluster?.leader ?? 'none'})`);
+      return leader;
+    } finally {
+      await nc.close();
+    }
+  }
+
+  kill(n: NatsNode): void {
+    n.process?.kill('SIGKILL');
+    n.process = undefined;
+  }
+
+  restart(n: NatsNode): void {
+    if (!n.process) this.launch(n);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.nodes.map(
+        (n) =>
+          new Promise<void>((resolve) => {
+            const p = n.process;
+            n.process = undefined;
+            if (!p || p.exitCode !== null) return resolve();
+            p.once('exit', () => resolve());
+            p.kill('SIGKILL');
+          }),
+      ),
+    );
+  }
+}

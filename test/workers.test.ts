@@ -1,0 +1,95 @@
+/**
+ * service.workers: a primary process forks worker processes that share the receiver port (Node's cluster)
+ * and each run every pipeline with their own WAL directory. Shown on the real command in child processes:
+ * both workers take requests, one /metrics sums them and shows each worker, a worker killed with SIGKILL
+ * mid-load is replaced and its successor replays its WAL (no acknowledged record lost, counted at a real
+ * sink), and SIGTERM drains every worker and exits 0.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLoadgen } from '../src/tools/loadgen/index.js';
+import { startSink, type Sink } from '../src/tools/sink/index.js';
+import { killGatewayChild, scrapeMetric, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The worker processes of a primary, by the primary's pid. */
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((n) => n > 0);
+  } catch {
+    return [];
+  }
+}
+
+let dir: string;
+let sink: Sink;
+let gateway: GatewayChild | undefined;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gs-workers-'));
+  sink = await startSink({ grpc: false });
+});
+afterAll(async () => {
+  if (gateway) for (const pid of childrenOf(gateway.pid)) process.kill(pid, 'SIGKILL');
+  await killGatewayChild(gateway);
+  await sink.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('worker processes (service.workers)', () => {
+  it('share the port, sum their metrics, replace a killed worker with no acknowledged loss, drain on SIGTERM', async () => {
+    const wal = join(dir, 'wal');
+    const yaml = walQueueGatewayConfig(sink.httpUrl, wal, '      num_consumers: 4').replace('service:\n', 'service:\n  workers: 2\n');
+    gateway = await startGatewayChild(yaml, join(dir, 'gateway.yaml'));
+    const g = gateway;
+    const workers = childrenOf(g.pid);
+    expect(workers).toHaveLength(2);
+    // Each worker has its own WAL directory under the configured one.
+    expect((await readdir(wal)).sort()).toEqual(['worker-0', 'worker-1']);
+    expect(await scrapeMetric(g.metrics, 'gophership_worker_up')).toBe(2);
+
+    const load = runLoadgen({ endpoint: `http://${g.http}`, rate: 30_000, batch: 500, workers: 8, durationMs: 6000, timeoutMs: 5000, maxAttempts: 100, maxElapsedMs: 30_000 });
+    await sleep(2000);
+    const victim = workers[0]!;
+    process.kill(victim, 'SIGKILL');
+    const result = await load;
+    expect(result.failed, JSON.stringify(result.failures)).toBe(0);
+    expect(result.acked).toBeGreaterThan(50_000);
+
+    // The replacement came up, as the same worker index, beside the survivor.
+    let now = childrenOf(g.pid);
+    for (let i = 0; i < 50 && (now.length < 2 || now.includes(victim)); i++) {
+      await sleep(100);
+      now = childrenOf(g.pid);
+    }
+    expect(now).toHaveLength(2);
+    expect(now).not.toContain(victim);
+    expect(await scrapeMetric(g.metrics, 'gophership_worker_restarts')).toBe(1);
+
+    // Every acknowledged record reached the sink: what the killed worker had acknowledged was in its WAL,
+    // and its successor replayed it.
+    const deadline = Date.now() + 20_000;
+    let report = sink.verify([result]);
+    while (!report.ok && Date.now() < deadline) {
+      await sleep(200);
+      report = sink.verify([result]);
+    }
+    console.log(`workers: killed one of 2 mid-load; acked ${result.acked}, lost ${report.lost}, duplicates ${report.duplicates}`);
+    expect(report.lost, JSON.stringify(report.runs[0]?.lostRanges)).toBe(0);
+    // One /metrics serves the sum over both workers: what they accepted since the restart at least.
+    expect(await scrapeMetric(g.metrics, 'otelcol_receiver_accepted_log_records')).toBeGreaterThan(0);
+    expect(await scrapeMetric(g.metrics, 'gophership_workers')).toBe(2);
+
+    g.child.kill('SIGTERM');
+    const [code] = await g.exited;
+    expect(code).toBe(0);
+    expect(childrenOf(g.pid)).toEqual([]);
+  }, 60_000);
+});
