@@ -118,7 +118,9 @@ export class OtlpHttpServer {
   /** Authenticates first (before anything of the request is read or answered), then serves it. */
   private handle(signal: Signal, request: FastifyRequest, reply: FastifyReply): void {
     const req = request.raw;
-    if (!this.access.checks) {
+    // Only POST carries data: other methods (a CORS preflight, a probe) are answered without credentials,
+    // as browsers send none on a preflight and the answer to the rest is 405 either way.
+    if (!this.access.checks || req.method !== 'POST') {
       this.serve(signal, request, reply, this.access.metaOf(req.headers, req.socket.remoteAddress));
       return;
     }
