@@ -182,6 +182,15 @@ describe('validateRequest', () => {
     expect(rejection('logs', logsRequest([...tag(95, 3), ...tag(1, 0), 1]))).toMatch(/group 95 is not closed/);
   });
 
+  it('refuses field number 0 inside an unknown group, which the decoder refuses (found by bench/fuzz.mjs)', () => {
+    // The fuzzer's case: an unknown group at the top of a metrics request holding a tag of field 0.
+    expect(rejection('metrics', bytes([96, 236, 165, 132, 151, 88, 19, 0, 120, 20]))).toMatch(/invalid field number 0 in group 2/);
+    // With a record beside it, the request would have been acknowledged and then fail every decode.
+    const b = logsRequest([...goodRecord(), ...tag(95, 3), 0, 5, ...tag(95, 4)]);
+    expect(() => decodeRequest('logs', b)).toThrow();
+    expect(rejection('logs', b)).toMatch(/invalid field number 0 in group 95/);
+  });
+
   it('takes messages nested up to the decoder limit and refuses one level more, as the decoder does', () => {
     // A log body of nested arrays: request(1) > ResourceLogs(2) > ScopeLogs(3) > LogRecord(4) > AnyValue(5) > ArrayValue(6) > AnyValue(7) ...
     const nested = (levels: number): Uint8Array => {

@@ -201,6 +201,8 @@ function skipUnknown(buf: Uint8Array, pos: number, end: number, field: number, w
         const tag = varintAt(buf, pos, end);
         pos = NEXT;
         const f = Math.floor(tag / 8);
+        // Field 0 is no field inside a group either (protobuf-es and Go refuse it; found by bench/fuzz.mjs).
+        if (f === 0 || tag > 0xffffffff) throw new FieldError(at, `invalid field number ${f} in group ${field}`);
         if ((tag & 7) === 4) {
           if (f !== field) throw new FieldError(at, `group ${field} closed by an end-group of field ${f}`);
           return pos;

@@ -17,6 +17,7 @@ export interface FuzzOptions {
 
 export interface FuzzResult {
   target: string;
+  /** Cases run (fewer than asked when one failed). */
   runs: number;
   /** Inputs past the first refusal (see FuzzTarget.accepted). */
   accepted: number;
@@ -41,6 +42,7 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
   let n = 0;
   const started = performance.now();
   let failure: string | undefined;
+  let done = opts.runs;
   try {
     const details = await fc.check(
       fc.asyncProperty(target.arbitrary, async (input) => {
@@ -49,7 +51,8 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
       }),
       { numRuns: opts.runs, seed, timeout: opts.caseTimeoutMs ?? 10_000, endOnFailure: true },
     );
-    if (details.failed) failure = fc.defaultReportMessage(details) ?? 'failed';
+    done = details.numRuns;
+    if (details.failed) failure = `${fc.defaultReportMessage(details) ?? 'failed'}\n${details.errorInstance instanceof Error ? details.errorInstance.message : ''}`;
   } finally {
     await target.teardown?.();
   }
@@ -58,5 +61,5 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const limit = opts.maxHeapGrowthBytes ?? 64 * 1024 * 1024;
   if (!failure && heapGrowthBytes > limit) failure = `the heap grew by ${(heapGrowthBytes / 1048576).toFixed(1)} MiB over ${opts.runs} cases (limit ${limit / 1048576} MiB)`;
-  return { target: target.name, runs: opts.runs, accepted: target.accepted(), seed, ms, heapGrowthBytes, peakRssBytes: peakRss, failure };
+  return { target: target.name, runs: done, accepted: target.accepted(), seed, ms, heapGrowthBytes, peakRssBytes: peakRss, failure };
 }
