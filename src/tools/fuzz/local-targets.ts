@@ -180,8 +180,8 @@ function editorTarget(seeds: Seeds): FuzzTarget<[Signal, Uint8Array]> {
       try {
         await chain.head.consume(new Payload(signal, bytes, { itemCount: items }));
       } catch (err) {
-        refusedCleanly(err, 'the attributes and redaction processors');
-        return;
+        // The receiver acknowledged these bytes (in Red before any processor ran): a processor must take them.
+        throw new BrokenPromise(`the attributes and redaction processors failed on a request the validator accepted: ${(err as Error)?.message ?? String(err)}`);
       }
       const out = chain.out.last as Payload | undefined;
       if (!out) return;
