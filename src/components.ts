@@ -10,6 +10,7 @@ import { filterProcessorFactory } from '../processors/filter/factory.js';
 import { resourceDetectionProcessorFactory } from '../processors/resourcedetection/factory.js';
 import { redactionProcessorFactory } from '../processors/redaction/factory.js';
 import { somaticProcessorFactory } from '../processors/somatic/factory.js';
+import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/factory.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { debugExporterFactory } from '../exporters/debug/factory.js';
@@ -31,6 +32,7 @@ export const builtinFactories: readonly AnyFactory[] = [
   resourceDetectionProcessorFactory,
   redactionProcessorFactory,
   somaticProcessorFactory,
+  memoryLimiterProcessorFactory,
   otlpExporterFactory,
   otlphttpExporterFactory,
   debugExporterFactory,

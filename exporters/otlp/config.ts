@@ -34,7 +34,19 @@ export const otlpExporterConfig = s.object({
   }),
   headers: s.map(s.string().opaque()).default({}).describe('Metadata sent with every request (e.g. authorization); values are masked in print-config'),
   auth: authSchema,
-  compression: s.enum('gzip', 'none').default('gzip').describe('Message compression'),
+  compression: s.enum('gzip', 'zstd', 'snappy', 'none').default('gzip').describe('Message compression (the collector\'s gRPC client has gzip, zstd and snappy)'),
+  compression_params: s.object({
+    level: s.int(0, 22).default(0).describe('Compression level: gzip 1-9, zstd 1-22 (0: the codec\'s default)'),
+  }),
+  balancer_name: s
+    .enum('round_robin', 'pick_first')
+    .default('round_robin')
+    .describe('Accepted for the collector\'s configs; GopherShip keeps one HTTP/2 connection to the endpoint\'s first resolved address (as pick_first), so round_robin over several addresses behaves like pick_first'),
+  read_buffer_size: s.int(0).default(0).describe('Accepted for the collector\'s configs; Node sizes socket buffers itself, so it has no effect'),
+  write_buffer_size: s.int(0).default(0).describe('Accepted for the collector\'s configs; Node sizes socket buffers itself, so it has no effect'),
+  wait_for_ready: s.notYet('waits for the connection to be ready instead of failing calls while it is down', false),
+  authority: s.notYet('overrides the :authority header of every call'),
+  middlewares: s.notYet('runs middleware extensions around each call'),
   timeout: s.duration().default(5000).describe('Deadline of one Export call (each retry gets its own)'),
   keepalive: s.object({
     time: s.duration().default(300_000).describe('Ping the server after this long without activity (>= 5m stays within grpc-go servers\' default ping policy)'),

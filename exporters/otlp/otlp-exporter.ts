@@ -13,6 +13,7 @@ import type { Logger } from '../../src/telemetry/logger.js';
 import { parseGrpcEndpoint, type OtlpExporterConfig } from './config.js';
 import { GrpcTransport, type CallResult } from './grpc-transport.js';
 import { clientAuthenticatorOf, type ClientAuthenticator } from '../../src/core/auth.js';
+import { prepareCompression } from '../../src/compression/index.js';
 
 
 /** Maps a failed call to the gateway's error types, reading RetryInfo from grpc-status-details-bin. */
@@ -70,11 +71,13 @@ export class OtlpGrpcExporter implements Exporter {
       if ((cert === undefined) !== (key === undefined)) throw new Error(`exporter ${this.settings.id.id}: tls.cert_file and tls.key_file must be set together`);
       tls = { ca, cert, key, servername: c.tls.server_name_override || undefined };
     }
+    await prepareCompression(c.compression);
     this.transport = new GrpcTransport({
       authority: `${secure ? 'https' : 'http'}://${this.target}`,
       tls,
       metadata: this.metadata,
-      gzip: c.compression === 'gzip',
+      compression: c.compression,
+      compressionLevel: c.compression_params.level || undefined,
       // HTTP/2's default 64 KiB windows cap a single connection at a few hundred MB/s.
       windowBytes: c.flow_control_window,
       maxMessageBytes: c.max_message_size,

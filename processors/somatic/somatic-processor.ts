@@ -133,9 +133,10 @@ export class SomaticProcessor implements Processor {
   /** A WAL refusal as the client sees it: past the budget, a Retry-After from the drain rate. */
   private refusal(err: unknown, size: number): Error {
     const st = this.wal!.stats();
-    const full = st.usedBytes + size > st.maxSizeBytes;
+    // capacityBytes: the budget, or less when the volume has less room left (see src/wal).
+    const full = st.usedBytes + size > st.capacityBytes;
     if (!full) return err instanceof Error ? err : new RetryableError(messageOf(err));
-    const over = st.usedBytes + size - st.maxSizeBytes;
+    const over = st.usedBytes + size - st.capacityBytes;
     // Seconds until the replayer has freed room for this request; 5 s while nothing drains (still Red).
     const ms = this.replayByteRate > 0 ? Math.ceil((over / this.replayByteRate) * 1000) : 5000;
     const retryAfterMs = Math.min(60_000, Math.max(1000, ms));
@@ -146,11 +147,12 @@ export class SomaticProcessor implements Processor {
         pipeline: this.labels.pipeline,
         used_bytes: st.usedBytes,
         max_size_mib: this.config.wal.max_size_mib,
+        volume_free_bytes: st.volumeFreeBytes,
         retry_after_ms: retryAfterMs,
       });
     }
     return new RetryableError(
-      `gateway overloaded and its somatic WAL for pipeline ${this.labels.pipeline} is full (${st.usedBytes} of ${st.maxSizeBytes} bytes, wal.max_size_mib); retry after the delay given`,
+      `gateway overloaded and its somatic WAL for pipeline ${this.labels.pipeline} is full (${st.usedBytes} of ${st.capacityBytes} bytes: wal.max_size_mib ${this.config.wal.max_size_mib}, ${st.volumeFreeBytes} bytes free on its volume); retry after the delay given`,
       { retryAfterMs, cause: err },
     );
   }

@@ -20,8 +20,8 @@
  * (buffered reads; the kernel keeps the page cache coherent with direct writes) see no difference.
  */
 import { constants } from 'node:fs';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { nodeFileSystem, shortWriteError, type WalFile, type WalFileSystem } from './file-system.js';
 
 /** Alignment of direct writes: offsets and lengths are multiples of this. */
 export const DIRECT_ALIGN = 4096;
@@ -46,22 +46,23 @@ export function alignedBuffer(bytes: number): Buffer {
 /**
  * Whether `dir`'s file system takes direct writes from `staging`: one aligned block written to a probe file
  * with O_DIRECT (then removed). False when the file system or the buffer's alignment is refused (EINVAL);
- * other errors (permissions, disk) are thrown, as any write to the directory would hit them.
+ * other errors (permissions, a full disk) are thrown, as any write to the directory would hit them.
  */
-export async function probeDirectIo(dir: string, staging: Buffer): Promise<boolean> {
+export async function probeDirectIo(dir: string, staging: Buffer, fs: WalFileSystem = nodeFileSystem): Promise<boolean> {
   const path = join(dir, 'direct-io.probe');
-  let fh: FileHandle | undefined;
+  let fh: WalFile | undefined;
   try {
-    fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT);
+    fh = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT);
     staging.fill(0, 0, DIRECT_ALIGN);
-    await fh.write(staging, 0, DIRECT_ALIGN, 0);
+    const { bytesWritten } = await fh.write(staging, 0, DIRECT_ALIGN, 0);
+    if (bytesWritten !== DIRECT_ALIGN) throw shortWriteError(bytesWritten, DIRECT_ALIGN);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EINVAL') return false;
     throw err;
   } finally {
     await fh?.close().catch(() => {});
-    await unlink(path).catch(() => {});
+    await fs.remove(path).catch(() => {});
   }
 }
 
@@ -70,7 +71,7 @@ export async function probeDirectIo(dir: string, staging: Buffer): Promise<boole
  * buffer is reused for every segment (`attach` moves it to the next).
  */
 export class DirectAppender {
-  private fh: FileHandle | undefined;
+  private fh: WalFile | undefined;
   /** Bytes of the file's last partial block, at staging[0, tail). */
   private tail = 0;
   private readonly saved = Buffer.allocUnsafe(DIRECT_ALIGN);
@@ -82,7 +83,7 @@ export class DirectAppender {
   }
 
   /** Writes next to `fh` (opened with `directOpenFlags`), whose records end at `size`: loads its partial last block. */
-  async attach(fh: FileHandle, size: number): Promise<void> {
+  async attach(fh: WalFile, size: number): Promise<void> {
     this.fh = fh;
     this.tail = size % DIRECT_ALIGN;
     if (this.tail === 0) return;
@@ -136,7 +137,7 @@ export class DirectAppender {
   }
 }
 
-async function writeAll(fh: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
+async function writeAll(fh: WalFile, buf: Buffer, length: number, position: number): Promise<void> {
   const { bytesWritten } = await fh.write(buf, 0, length, position);
-  if (bytesWritten !== length) throw new Error(`short write (${bytesWritten} of ${length} bytes); is the disk full?`);
+  if (bytesWritten !== length) throw shortWriteError(bytesWritten, length);
 }

@@ -8,9 +8,9 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { open, readFile, unlink } from 'node:fs/promises';
 import { PermanentError } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
+import { isNoSpace, type WalFileSystem } from './file-system.js';
 
 const LOCK_FILE = 'LOCK';
 
@@ -25,28 +25,33 @@ function alive(pid: number): boolean {
 }
 
 /** Takes `dir` for this process; returns the release function (removes the lock file). */
-export async function lockDirectory(dir: string, log: Logger): Promise<() => Promise<void>> {
+export async function lockDirectory(fs: WalFileSystem, dir: string, log: Logger): Promise<() => Promise<void>> {
   const path = join(dir, LOCK_FILE);
   const me = `${process.pid}@${hostname()}`;
   for (let attempt = 0; ; attempt++) {
     try {
-      const fh = await open(path, 'wx');
+      const fh = await fs.open(path, 'wx');
       try {
         await fh.writeFile(`${me}\n`);
+      } catch (err) {
+        // A full volume must not stop the WAL from opening (and draining, which frees room): the lock
+        // file exists but names nobody, so it guards this host's other processes less until restarted.
+        if (!isNoSpace(err)) throw err;
+        log.warn('WAL could not write its LOCK file (the volume is full); continuing with an empty one', { dir });
       } finally {
         await fh.close();
       }
-      return () => unlink(path).catch(() => {});
+      return () => fs.unlink(path).catch(() => {});
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
     }
-    const holder = (await readFile(path, 'utf8').catch(() => '')).trim();
+    const holder = (await fs.readFile(path).then((b) => b.toString('utf8')).catch(() => '')).trim();
     const m = /^(\d+)@(.*)$/.exec(holder);
     const pid = m ? Number(m[1]) : 0;
     if (m && m[2] === hostname() && pid !== process.pid && alive(pid)) {
       throw new PermanentError(`WAL directory ${dir} is in use by process ${pid} (${path}); give each gateway its own directory`);
     }
     if (m && m[2] !== hostname()) log.warn('WAL directory was locked by a process on another host; taking it over', { dir, holder });
-    await unlink(path).catch(() => {});
+    await fs.unlink(path).catch(() => {});
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile, appendFile, type FileHandle } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpTakesDirectIo } from '../../test/helpers/direct-io.js';
 import { DIRECT_ALIGN, STAGING_BYTES } from './direct.js';
 import { metaNumber, WriteAheadLog, type FsyncPolicy, type WalOptions } from './index.js';
+import { FaultFileSystem } from './fault-file-system.js';
 import { Logger } from '../telemetry/logger.js';
 
 /** Whether the temp dir takes O_DIRECT (else a WAL asked for it writes through the page cache). */
@@ -85,34 +86,26 @@ describe('WriteAheadLog', () => {
 
   it('after a failed write whose cut-back failed too, writes nothing more until a cut succeeds; no sequence is shared after reopen', async () => {
     // A write that fails half-way and a truncate that fails cannot be made to happen on demand on a real
-    // file system without root, so the segment's file handle is wrapped: the write lands its first piece
+    // file system without root, so the file-system seam injects them: the write lands its first piece
     // for real (stale bytes on disk), then fails; the truncates fail until `cutWorks`.
-    const wal = await openWal({ segmentSizeBytes: 1 << 20, directIo: false, fsync: 'always' });
+    const fs = new FaultFileSystem();
+    const wal = await openWal({ segmentSizeBytes: 1 << 20, directIo: false, fsync: 'always', fileSystem: fs });
     expect(await Promise.all([0, 1, 2].map((i) => wal.append(rec(i, 300))))).toEqual([1, 2, 3]);
-    const w = wal as unknown as { activeFh: FileHandle };
-    const real = w.activeFh;
     let failNextWrite = true;
     let cutWorks = false;
-    w.activeFh = new Proxy(real, {
-      get(target, prop) {
-        if (prop === 'writev') {
-          return async (iov: Uint8Array[], pos: number) => {
-            if (!failNextWrite) return target.writev(iov, pos);
-            failNextWrite = false;
-            await target.writev(iov.slice(0, 2), pos); // header + data of the first record: a whole stale record
-            throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
-          };
-        }
-        if (prop === 'truncate') {
-          return async (len: number) => {
-            if (!cutWorks) throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' });
-            return target.truncate(len);
-          };
-        }
-        const v = Reflect.get(target, prop) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
+    fs.hook = (op, path, args, real) => {
+      if (!path.endsWith('.wal')) return undefined;
+      if (op === 'writev' && failNextWrite) {
+        failNextWrite = false;
+        const [iov, pos] = args as [Uint8Array[], number];
+        // header + data of the first record: a whole stale record
+        return real(iov.slice(0, 2), pos).then(() => {
+          throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+        });
+      }
+      if (op === 'truncate' && !cutWorks) return Promise.reject(Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' }));
+      return undefined;
+    };
     const failed = await Promise.allSettled([wal.append(rec(10, 300)), wal.append(rec(11, 300))]);
     expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(String((failed[0] as PromiseRejectedResult).reason.message)).toMatch(/WAL write to .* failed: EIO/);
@@ -123,7 +116,7 @@ describe('WriteAheadLog', () => {
     cutWorks = true;
     expect(await wal.append(rec(21, 10))).toBe(4);
     expect(await wal.append(rec(22, 10))).toBe(5);
-    w.activeFh = real;
+    fs.hook = undefined;
     await wal.close();
     const again = await openWal({ segmentSizeBytes: 1 << 20, directIo: false });
     const got = await again.read(100);
@@ -532,11 +525,15 @@ describe('WriteAheadLog with O_DIRECT segments', () => {
   it('after a crash, cuts the zero padding quietly (not counted as a torn tail) and appends after the last record', async () => {
     const lines: string[] = [];
     const logger = new Logger('debug', {}, { write: (l) => void lines.push(l) });
-    const wal = await openWal({ directIo: true, logger });
+    const fs = new FaultFileSystem();
+    const wal = await openWal({ directIo: true, logger, fileSystem: fs });
     for (let i = 1; i <= 3; i++) await wal.append(rec(i, 50));
-    const info = await wal.crashForTesting();
+    // The process dies: nothing more reaches the disk (close cannot cut the padding).
+    fs.crash();
+    await wal.close().catch(() => {});
+    const info = fs.activeSegment();
     // Three records of 18 + 50 bytes, padded to a block with O_DIRECT.
-    expect((await stat(info.activeSegmentPath)).size).toBe(DIRECT_OK ? DIRECT_ALIGN : 3 * 68);
+    expect((await stat(info.path)).size).toBe(DIRECT_OK ? DIRECT_ALIGN : 3 * 68);
     const again = await openWal({ directIo: true, logger });
     expect(again.stats()).toMatchObject({ truncatedTailBytes: 0, pendingRecords: 3, nextSequence: 4 });
     expect(lines.some((l) => l.includes('cut the padding after the last record'))).toBe(DIRECT_OK);
