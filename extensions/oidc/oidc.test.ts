@@ -90,8 +90,19 @@ describe('oidc', () => {
     expect(parse({ issuer_url: 'https://a', audience: 'x', providers: [{ issuer_url: 'https://a', audience: 'y' }] }).issues[0]!.message).toMatch(/listed twice/);
   });
 
-  it('fails to start when the issuer cannot be reached, naming the discovery URL', async () => {
+  it('starts when the issuer cannot be reached, refuses retryably (not 401) until it can, and says so once', async () => {
     const { config } = parse({ issuer_url: 'http://127.0.0.1:1', audience: 'x' });
-    await expect(new OidcExtension(testSettings('oidc/down', 'extension'), config).start()).rejects.toThrow(/cannot read the discovery document http:\/\/127\.0\.0\.1:1\/\.well-known\/openid-configuration/);
+    const settings = testSettings('oidc/down', 'extension');
+    const down = new OidcExtension(settings, config);
+    await down.start();
+    expect(JSON.stringify(settings.logs)).toMatch(/cannot read the discovery document http:\/\/127\.0\.0\.1:1\/\.well-known\/openid-configuration/);
+    const token = await issuer.sign({ sub: 'x' }, { audience: 'x', issuer: 'http://127.0.0.1:1' });
+    const err = await Promise.resolve(down.authenticate({ authorization: `Bearer ${token}` })).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(AuthenticationError);
+    settings.telemetry.close();
   });
 });

@@ -46,8 +46,14 @@ function get(url: string, ca: Buffer | undefined, signal?: AbortSignal): Promise
 
 interface Provider {
   config: OidcProviderConfig;
-  keys: ReturnType<typeof createRemoteJWKSet>;
+  ca: Buffer | undefined;
+  /** Undefined until the discovery document was read. */
+  keys: ReturnType<typeof createRemoteJWKSet> | undefined;
+  lastDiscovery: number;
 }
+
+/** How often a request may retry the discovery of an issuer that could not be reached. */
+const DISCOVERY_RETRY_MS = 5000;
 
 function claimText(payload: JWTPayload, claim: string): string | undefined {
   const v = payload[claim];
@@ -83,35 +89,55 @@ export class OidcExtension implements ServerAuthenticator {
     this.credentialHeader = config.attribute.toLowerCase();
   }
 
+  /**
+   * Reads each issuer's discovery document. An issuer that cannot be reached does not stop the gateway
+   * (unlike the collector, which fails to start): its requests are answered 503 / UNAVAILABLE, retryable,
+   * and the discovery is tried again at most every 5 s, so an identity provider's outage does not turn a
+   * gateway restart into an outage of the whole tier.
+   */
   async start(): Promise<void> {
     for (const p of providersOf(this.config)) {
-      const where = `extensions::${this.settings.id.id}: issuer ${p.issuer_url}`;
       const ca = p.issuer_ca_path
         ? await readFile(p.issuer_ca_path).catch((err: unknown) => {
-            throw new Error(`${where}: cannot read issuer_ca_path ${p.issuer_ca_path}: ${messageOf(err)}`, { cause: err });
+            throw new Error(`extensions::${this.settings.id.id}: issuer ${p.issuer_url}: cannot read issuer_ca_path ${p.issuer_ca_path}: ${messageOf(err)}`, { cause: err });
           })
         : undefined;
-      const discovery = `${p.issuer_url.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-      let jwksUri: string;
-      try {
-        const res = await get(discovery, ca);
-        if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-        const doc = JSON.parse(res.body.toString('utf8')) as { jwks_uri?: unknown; issuer?: unknown };
-        if (typeof doc.jwks_uri !== 'string') throw new Error('the document has no jwks_uri');
-        jwksUri = doc.jwks_uri;
-      } catch (err) {
-        throw new Error(`${where}: cannot read the discovery document ${discovery}: ${messageOf(err)}`, { cause: err });
-      }
-      const keys = createRemoteJWKSet(new URL(jwksUri), {
-        timeoutDuration: FETCH_TIMEOUT_MS,
-        cooldownDuration: this.jwksCooldownMs,
-        [customFetch]: async (url: string, opts: { signal: AbortSignal }) => {
-          const res = await get(url, ca, opts.signal);
-          return new Response(new Uint8Array(res.body), { status: res.status, headers: { 'content-type': 'application/json' } });
-        },
+      const provider: Provider = { config: p, ca, keys: undefined, lastDiscovery: 0 };
+      this.providers.set(p.issuer_url, provider);
+      await this.discover(provider).catch((err: unknown) => {
+        this.settings.logger.warn('OIDC issuer not reachable; its requests are refused as retryable until it is', { issuer: p.issuer_url, error: messageOf(err) });
       });
-      this.providers.set(p.issuer_url, { config: p, keys });
     }
+  }
+
+  /** Finds the issuer's key set through its discovery document. */
+  private async discover(provider: Provider): Promise<NonNullable<Provider['keys']>> {
+    if (provider.keys) return provider.keys;
+    const p = provider.config;
+    const now = Date.now();
+    if (now - provider.lastDiscovery < DISCOVERY_RETRY_MS) throw new Error(`the OIDC issuer ${p.issuer_url} could not be reached recently; retry later`);
+    provider.lastDiscovery = now;
+    const discovery = `${p.issuer_url.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+    let jwksUri: string;
+    try {
+      const res = await get(discovery, provider.ca);
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      const doc = JSON.parse(res.body.toString('utf8')) as { jwks_uri?: unknown };
+      if (typeof doc.jwks_uri !== 'string') throw new Error('the document has no jwks_uri');
+      jwksUri = doc.jwks_uri;
+    } catch (err) {
+      throw new Error(`extensions::${this.settings.id.id}: issuer ${p.issuer_url}: cannot read the discovery document ${discovery}: ${messageOf(err)}`, { cause: err });
+    }
+    const ca = provider.ca;
+    provider.keys = createRemoteJWKSet(new URL(jwksUri), {
+      timeoutDuration: FETCH_TIMEOUT_MS,
+      cooldownDuration: this.jwksCooldownMs,
+      [customFetch]: async (url: string, opts: { signal: AbortSignal }) => {
+        const res = await get(url, ca, opts.signal);
+        return new Response(new Uint8Array(res.body), { status: res.status, headers: { 'content-type': 'application/json' } });
+      },
+    });
+    return provider.keys;
   }
 
   async shutdown(): Promise<void> {}
@@ -130,9 +156,11 @@ export class OidcExtension implements ServerAuthenticator {
     }
     if (!provider) throw new AuthenticationError('the token is not from a configured issuer');
     const p = provider.config;
+    // Not an AuthenticationError when the issuer is unreachable: the receiver answers 503, retryable.
+    const keys = await this.discover(provider);
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, provider.keys, { issuer: p.issuer_url, algorithms: ALGORITHMS, ...(p.ignore_audience ? {} : { audience: p.audience }) }));
+      ({ payload } = await jwtVerify(token, keys, { issuer: p.issuer_url, algorithms: ALGORITHMS, ...(p.ignore_audience ? {} : { audience: p.audience }) }));
     } catch (err) {
       throw refusalOf(err);
     }
