@@ -26,6 +26,7 @@ export class OtlpReceiver implements Receiver {
     next: Partial<Record<Signal, Consumer>>,
   ) {
     this.ingest = new Ingest(settings.id.id, settings.telemetry, next, settings.logger);
+    this.ingest.validation = { utf8: config.check_utf8 };
   }
 
   /** The protocol servers, each with the authenticator its `auth` names (extensions started before us). */
