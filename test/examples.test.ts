@@ -66,6 +66,8 @@ describe('examples/', () => {
         expect(authOf(p), `${id} ${name}`).toBeDefined();
         expect(c.service.extensions).toContain(authOf(p));
         expect((p as { include_metadata: boolean }).include_metadata).toBe(true);
+        // Tokens never cross the network in clear text: every protocol serves TLS.
+        expect((p as { tls?: { cert_file: string } }).tls?.cert_file, `${id} ${name} tls`).toBeTruthy();
       }
     }
     for (const [id, e] of c.exporters) expect(authOf(e.config), id).toBeDefined();
