@@ -21,6 +21,10 @@ import { healthCheckExtensionFactory } from '../extensions/health_check/factory.
 import { forwardConnectorFactory } from '../connectors/forward/factory.js';
 import { routingConnectorFactory } from '../connectors/routing/factory.js';
 import { countConnectorFactory } from '../connectors/count/factory.js';
+import { bearerTokenAuthExtensionFactory } from '../extensions/bearertokenauth/factory.js';
+import { basicAuthExtensionFactory } from '../extensions/basicauth/factory.js';
+import { headersSetterExtensionFactory } from '../extensions/headers_setter/factory.js';
+import { oidcExtensionFactory } from '../extensions/oidc/factory.js';
 
 export const builtinFactories: readonly AnyFactory[] = [
   otlpReceiverFactory,
@@ -43,6 +47,10 @@ export const builtinFactories: readonly AnyFactory[] = [
   forwardConnectorFactory,
   routingConnectorFactory,
   countConnectorFactory,
+  bearerTokenAuthExtensionFactory,
+  basicAuthExtensionFactory,
+  headersSetterExtensionFactory,
+  oidcExtensionFactory,
 ];
 
 export function createRegistry(factories: readonly AnyFactory[] = builtinFactories): FactoryRegistry {

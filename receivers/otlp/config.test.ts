@@ -14,6 +14,7 @@ describe('otlp receiver config', () => {
     const { config, issues } = load('protocols:\n  grpc:\n');
     expect(issues).toEqual([]);
     expect(config.protocols.grpc).toMatchObject({ endpoint: 'localhost:4317', max_recv_msg_size_mib: 4, max_concurrent_streams: 0, read_buffer_size: 0, include_metadata: false });
+    expect(config.protocols.grpc!.auth).toBeUndefined();
     expect(config.protocols.grpc!.tls).toBeUndefined();
     expect(config.protocols.http).toBeUndefined();
   });

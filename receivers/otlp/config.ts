@@ -2,11 +2,17 @@
  * Config of the `otlp` receiver, with the collector's keys. A protocol is enabled by the presence of its
  * key under `protocols` (an empty `grpc:` counts and takes the defaults), as in the collector.
  */
+import { authSchema } from '../../src/core/auth.js';
 import { endpointSchema } from '../../src/core/net.js';
 import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
 import { codingOf, type Coding } from '../../src/compression/index.js';
 import { grpcServerShape } from '../../src/confighelper/grpc-server.js';
 import { httpServerShape } from '../../src/confighelper/http-server.js';
+
+const includeMetadataSchema = s
+  .bool()
+  .default(false)
+  .describe('Keep the request\'s headers with its data (as metadata.<header>) for processors (attributes from_context) and exporters (headers_setter from_context). The credential header is never kept.');
 
 /** Server keys both protocols take from the collector's confignet/confighttp/configgrpc. */
 const commonServerKeys = {
@@ -24,9 +30,10 @@ const grpcSchema = s.object({
     .describe('Largest request message accepted, in MiB, after decompression (0 means the default, 4). Larger ones get RESOURCE_EXHAUSTED.'),
   max_concurrent_streams: s.int(0).default(0).describe('Concurrent requests per client connection (0 = no limit).'),
   ...commonServerKeys,
-  include_metadata: s.bool().default(false).describe('Keep the call\'s gRPC metadata (lower-case names, pseudo-headers left out) as request metadata, for the routing connector\'s request["..."] conditions.'),
   // TLS, keepalive and the limits on abusive clients: the shared gRPC server keys.
   ...grpcServerShape(),
+  auth: authSchema,
+  include_metadata: includeMetadataSchema,
 });
 
 const httpSchema = s.object({
@@ -43,10 +50,11 @@ const httpSchema = s.object({
     .default(['', 'gzip', 'zstd', 'zlib', 'snappy', 'deflate'])
     .describe('Content-Encodings accepted ("" is uncompressed); others get 415. snappy bodies may be a block (today\'s collectors) or framed (older ones).'),
   response_headers: s.map(s.string()).default({}).describe('Headers added to every response.'),
-  include_metadata: s.bool().default(false).describe('Keep the request\'s HTTP headers (lower-case names) as request metadata, for the routing connector\'s request["..."] conditions.'),
   ...commonServerKeys,
   // TLS, CORS, timeouts and the limits on abusive clients: the shared HTTP server keys.
   ...httpServerShape(),
+  auth: authSchema,
+  include_metadata: includeMetadataSchema,
 });
 
 export const otlpReceiverConfig = s.refine(

@@ -23,6 +23,8 @@ import { GrpcStatus } from '../../src/grpc/status.js';
 import { GRPC_PREFIX_BYTES, frameGrpcMessage, grpcPrefixFlag, grpcPrefixLength, grpcStatusHeaders, respondGrpcOk } from '../../src/grpc/framing.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
 import { validateRequest } from '../../src/pdata/validate.js';
+import type { RequestMeta } from '../../src/core/auth.js';
+import { AccessRefusal, type RequestAccess } from './access.js';
 import { ACCEPTED_CODINGS, codingOf, decompress, DecompressedTooLarge, type Coding } from '../../src/compression/index.js';
 import { applyKeepalive } from '../../src/confighelper/grpc-server.js';
 import { watchHandshakes } from '../../src/confighelper/http-server.js';
@@ -69,6 +71,7 @@ export class OtlpGrpcServer {
     private readonly cfg: OtlpGrpcConfig,
     private readonly ingest: Ingest,
     private readonly logger: Logger,
+    private readonly access: RequestAccess,
   ) {
     this.maxBytes = grpcMaxRecvBytes(cfg);
     this.inFlight = new InFlightBudget(cfg.max_in_flight_bytes > 0 ? cfg.max_in_flight_bytes : Infinity, 'protocols.grpc.max_in_flight_bytes');
@@ -204,11 +207,27 @@ export class OtlpGrpcServer {
       this.refuse(stream, GrpcStatus.UNIMPLEMENTED, `grpc-encoding "${String(encodingHeader)}" is not supported; use one of ${ACCEPT_ENCODING}`);
       return;
     }
-    this.readMessage(stream, signal, encoding, this.cfg.include_metadata ? metadataOf(headers) : undefined);
+    const address = stream.session?.socket?.remoteAddress;
+    if (!this.access.checks) {
+      this.readMessage(stream, signal, encoding, this.access.metaOf(headers, address));
+      return;
+    }
+    // The message is not read until the credentials pass: HTTP/2 flow control holds the client meanwhile.
+    this.access.admit(headers, address).then(
+      (admitted) => {
+        if (admitted instanceof AccessRefusal) {
+          if (admitted.unauthenticated) this.refuse(stream, GrpcStatus.UNAUTHENTICATED, admitted.message);
+          else this.refuse(stream, GrpcStatus.UNAVAILABLE, admitted.message, 1000);
+          return;
+        }
+        this.readMessage(stream, signal, encoding, admitted);
+      },
+      (err: unknown) => this.refuse(stream, GrpcStatus.INTERNAL, `internal error: ${messageOf(err)}`),
+    );
   }
 
   /** Reads the one request message of a unary call into a buffer of its exact size (one copy). */
-  private readMessage(stream: http2.ServerHttp2Stream, signal: Signal, encoding: Coding, meta: Record<string, string> | undefined): void {
+  private readMessage(stream: http2.ServerHttp2Stream, signal: Signal, encoding: Coding, meta: RequestMeta | undefined): void {
     let state: StreamState = 'reading';
     const prefix = Buffer.allocUnsafe(GRPC_PREFIX_BYTES);
     let prefixFill = 0;
@@ -321,7 +340,7 @@ export class OtlpGrpcServer {
     signal: Signal,
     message: Buffer,
     encoding: Coding,
-    meta: Record<string, string> | undefined,
+    meta: RequestMeta | undefined,
     onInflated?: (heldBytes: number) => { message: string; retryAfterMs: number } | undefined,
   ): Promise<void> {
     let bytes = message;
@@ -411,9 +430,3 @@ function tooLargeMessage(length: number | undefined, max: number): string {
   return `${what} is larger than the limit of ${max} bytes (protocols.grpc.max_recv_msg_size_mib); send smaller requests`;
 }
 
-/** The call's metadata as request metadata: lower-case names, pseudo-headers (`:path`...) left out. */
-function metadataOf(headers: http2.IncomingHttpHeaders): Record<string, string> {
-  const meta: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !k.startsWith(':')) meta[k] = Array.isArray(v) ? v.join(', ') : v;
-  return meta;
-}

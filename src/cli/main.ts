@@ -2,6 +2,7 @@
  * The `gophership` command. Without a subcommand it runs the gateway (on the built-in default config when
  * no --config is given); `validate`, `print-config`, `components`, `loadgen` and `sink` are the others.
  */
+import { maskSecrets } from '../config/mask.js';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,7 +193,8 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       case 'print-config': {
         const loaded = await loadValidated(parseCommon(args), io);
         if (!loaded) return 1;
-        io.out(stringify(loaded.raw));
+        // Secrets (opaque keys) are masked, as the collector's print-config does.
+        io.out(stringify(maskSecrets(loaded.raw, loaded.config)));
         return 0;
       }
       case 'components':

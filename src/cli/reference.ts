@@ -24,7 +24,8 @@ function typeOf(d: SchemaDoc): string {
   if (d.type === 'enum' && d.values) return d.values.map((v) => `\`${v}\``).join(' | ');
   if (d.type === 'list' && d.items) return `list of ${typeOf(d.items)}`;
   if (d.type === 'map' && d.items) return `map of ${typeOf(d.items)}`;
-  return d.type;
+  // A secret shows as such: print-config masks it.
+  return d.opaque ? `${d.type} (secret)` : d.type;
 }
 
 function formatDefault(v: unknown): string {

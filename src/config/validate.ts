@@ -150,6 +150,19 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
     if (!sections.extension.has(ext) && !defined) report(['service', 'extensions', String(i)], `extension "${ext}" is not defined under extensions:`);
   });
 
+  // Every `auth.authenticator` must name an extension the service runs (the collector checks at start;
+  // here `validate` says so with the key's line).
+  for (const [section, kind] of Object.entries(SECTIONS)) {
+    for (const [id, c] of sections[kind]) {
+      for (const ref of authenticatorRefs(c.config, [section, id])) {
+        if (!extensions.includes(ref.id)) {
+          const defined = sections.extension.has(ref.id);
+          report(ref.path, `extension "${ref.id}" is ${defined ? 'not listed in service.extensions' : 'not defined under extensions: (and listed in service.extensions)'}`);
+        }
+      }
+    }
+  }
+
   const pipelines: PipelineConfig[] = [];
   if (service.pipelines === undefined) {
     // Not on top of an unreadable file or a YAML error: that is the problem, not the pipelines it hid.
@@ -247,5 +260,16 @@ function stringList(value: unknown, path: string[], report: (path: string[], msg
     if (typeof v !== 'string') report([...path, String(i)], `expected a component ID string, got ${JSON.stringify(v)}`);
     else out.push(v);
   });
+  return out;
+}
+
+/** The `auth: { authenticator }` settings inside a component's parsed config, with their key paths. */
+function authenticatorRefs(config: unknown, path: string[]): { id: string; path: string[] }[] {
+  if (!isPlainObject(config) || path.length > 8) return [];
+  const out: { id: string; path: string[] }[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    if (key === 'auth' && isPlainObject(value) && typeof value.authenticator === 'string') out.push({ id: value.authenticator, path: [...path, 'auth', 'authenticator'] });
+    else out.push(...authenticatorRefs(value, [...path, key]));
+  }
   return out;
 }

@@ -10,6 +10,7 @@ import { ResourceSchema } from '../../proto/gen/opentelemetry/proto/resource/v1/
 import { StatusSchema } from '../../proto/gen/opentelemetry/proto/trace/v1/trace_pb.js';
 import type { KeyExpr } from './grammar.js';
 import { fromAnyValue, fromKeyValues, isList, isMap, OttlTime, toAnyValue, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
+import { clientInfoValue } from '../pdata/client-info.js';
 
 export type ContextName = 'resource' | 'scope' | 'span' | 'spanevent' | 'metric' | 'datapoint' | 'log';
 
@@ -338,8 +339,8 @@ export function compilePath(names: readonly string[], keys: readonly KeyExpr[], 
     const first = keys[0];
     if (keys.length !== 1 || first!.k !== 'string') throw new PathError(`${text}: read request metadata by one string key, e.g. request["x-tenant"]`);
     const key = first.v;
-    const lower = key.toLowerCase();
-    return { text, context: 'request', get: (ctx) => ctx.meta?.[key] ?? ctx.meta?.[lower] ?? null, set: undefined };
+    // The receiver's client info: a header name (any case), `metadata.<header>`, `auth.<name>`, `client.address`.
+    return { text, context: 'request', get: (ctx) => clientInfoValue(ctx.meta, key) ?? null, set: undefined };
   }
   const explicit = contextOfName(names[0]!);
   const context = explicit ?? statementContext;
