@@ -16,6 +16,10 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-constant-condition': ['error', { checkLoops: false }],
       eqeqeq: ['error', 'smart'],
+      // A variable declared before the closure that reads it and assigned after (timers, tables built later) stays let.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+      // prom-client calls collect() with `this` bound to the metric: the component is reached through an alias.
+      '@typescript-eslint/no-this-alias': ['error', { allowedNames: ['pool', 'self'] }],
     },
   },
   {

@@ -89,7 +89,7 @@ export function overload(protocol = 'http', { factor = 10, name = `overload-${pr
         const pendingAtEnd = (await lossCheck(sink, [{ runId: r.runId, ackedRanges: r.ackedRanges }])).lost;
         // Keep sampling until the exporter has sent everything the receiver accepted and the somatic WAL debt
         // (Red spill) has been replayed (drain), up to 60 s.
-        let drainSec = 0;
+        let drainSec;
         for (const deadline = performance.now() + 60_000; performance.now() < deadline; ) {
           const last = samples[samples.length - 1];
           if (last && !last.scrapeError && last.sent >= last.accepted && !(last.queue > 0) && !(last.debt > 0)) break;

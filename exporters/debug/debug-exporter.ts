@@ -123,7 +123,7 @@ export class DebugExporter implements Exporter {
 // ---------------------------------------------------------------------------------------------------
 // normal verbosity: one line per item, read from OTLP/JSON (spec field names), so it needs no generated types.
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 function anyValue(v: Json): string {
   if (v === undefined || v === null) return '';

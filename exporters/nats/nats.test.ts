@@ -12,7 +12,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { requestFromJson } from '../../src/pdata/codec.js';
 import type { Service } from '../../src/service/service.js';
-import { startSink, type Sink } from '../../src/tools/sink/index.js';
+import { startSink } from '../../src/tools/sink/index.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
 import { NatsCluster, hasNatsServer } from '../../test/helpers/nats-server.js';
 import { messageIdOf } from './nats-exporter.js';

@@ -22,7 +22,10 @@ class Downstream implements Consumer {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
   settleAll(err?: Error): void {
-    for (const w of this.waiters.splice(0)) err ? w.reject(err) : w.resolve();
+    for (const w of this.waiters.splice(0)) {
+      if (err) w.reject(err);
+      else w.resolve();
+    }
   }
 }
 

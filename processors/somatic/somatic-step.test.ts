@@ -174,7 +174,7 @@ it('under a step load: RSS under the limit, Yellow and Red and back, nothing los
 
   // Wait for the zone to settle in Green with the debt replayed.
   const deadline = Date.now() + 25_000;
-  let m = '';
+  let m: string;
   for (;;) {
     m = await scrape(metricsUrl);
     if (value(m, 'gophership_somatic_zone ') === 0 && value(m, 'gophership_somatic_debt_records{') === 0) break;

@@ -28,7 +28,7 @@ const DIRECT_OK = await tmpTakesDirectIo();
 
 /** An exporter that keeps every payload's bytes (test-only). */
 const captured: Uint8Array[] = [];
-const capture: ExporterFactory<{}> = {
+const capture: ExporterFactory<Record<string, never>> = {
   kind: 'exporter',
   type: 'capture',
   description: 'test capture',
@@ -47,7 +47,7 @@ const capture: ExporterFactory<{}> = {
 };
 
 /** An exporter that refuses everything permanently, as a strict backend refuses bad data (test-only). */
-const refuse: ExporterFactory<{}> = {
+const refuse: ExporterFactory<Record<string, never>> = {
   ...capture,
   type: 'refuse',
   create: () => ({

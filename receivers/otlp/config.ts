@@ -4,7 +4,7 @@
  */
 import { authSchema } from '../../src/core/auth.js';
 import { endpointSchema } from '../../src/core/net.js';
-import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
+import { s, type ConfigOf } from '../../src/core/schema.js';
 import { codingOf, type Coding } from '../../src/compression/index.js';
 import { grpcServerShape } from '../../src/confighelper/grpc-server.js';
 import { httpServerShape } from '../../src/confighelper/http-server.js';

@@ -102,8 +102,8 @@ export function exporterHelperShape(defaults: ExporterHelperDefaults = {}) {
   };
 }
 
-const sample = s.object(exporterHelperShape());
-export type ExporterHelperConfig = ConfigOf<typeof sample>;
+const _sample = s.object(exporterHelperShape());
+export type ExporterHelperConfig = ConfigOf<typeof _sample>;
 export type SendingQueueConfig = Omit<ExporterHelperConfig['sending_queue'], 'storage'> & { storage: QueueStorage };
 export type RetryConfig = ExporterHelperConfig['retry_on_failure'];
 

@@ -6,6 +6,6 @@ export async function readOptionalFile(path: string, key: string): Promise<Buffe
   try {
     return await readFile(path);
   } catch (err) {
-    throw new Error(`${key}: cannot read ${path}: ${(err as Error).message}`);
+    throw new Error(`${key}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -31,8 +31,8 @@ export function natsConnectionShape() {
   };
 }
 
-const sample = s.object(natsConnectionShape());
-export type NatsConnectionConfig = ConfigOf<typeof sample>;
+const _sample = s.object(natsConnectionShape());
+export type NatsConnectionConfig = ConfigOf<typeof _sample>;
 
 /** Connects with the configured servers and credentials; the client reconnects forever on its own. */
 export async function connectNats(c: NatsConnectionConfig): Promise<NatsConnection> {

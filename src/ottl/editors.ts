@@ -192,10 +192,18 @@ export const EDITORS: Record<string, Editor> = {
         if (m.size <= limit) return false;
         let left = limit;
         const kept = new Set<string>();
-        for (const k of priority) if (m.has(k) && left > 0) (kept.add(k), left--);
+        for (const k of priority) {
+          if (m.has(k) && left > 0) {
+            kept.add(k);
+            left--;
+          }
+        }
         for (const k of m.keys()) {
           if (left === 0) break;
-          if (!kept.has(k)) (kept.add(k), left--);
+          if (!kept.has(k)) {
+            kept.add(k);
+            left--;
+          }
         }
         for (const k of [...m.keys()]) if (!kept.has(k)) m.delete(k);
         return true;
@@ -262,7 +270,10 @@ export const EDITORS: Record<string, Editor> = {
             if (typeof v !== 'string') continue;
             re.lastIndex = 0;
             const out = replaceAll(v, re, template, single, transform);
-            if (out !== v) (m.set(k, out), (changed = true));
+            if (out !== v) {
+              m.set(k, out);
+              changed = true;
+            }
           } else {
             re.lastIndex = 0;
             const nk = replaceAll(k, re, template, single, transform);

@@ -195,7 +195,7 @@ function overrun(at: number, len: number, left: number, what: string, t?: Table,
  * Skips an unknown field's value (groups included, as the collector's unmarshal does); returns the
  * position after it.
  */
-function skipUnknown(buf: Uint8Array, pos: number, end: number, field: number, wt: number, depth: number): number {
+function skipUnknown(buf: Uint8Array, pos: number, end: number, field: number, wt: number, _depth: number): number {
   switch (wt) {
     case 0:
       readVarint(buf, pos, end);

@@ -92,7 +92,7 @@ export class NatsCluster {
             await nc.close();
           }
         } catch (err) {
-          if (Date.now() > deadline) throw new Error(`nats-server ${n.name} not ready: ${(err as Error).message}`);
+          if (Date.now() > deadline) throw new Error(`nats-server ${n.name} not ready: ${(err as Error).message}`, { cause: err });
           await new Promise((r) => setTimeout(r, 200));
         }
       }

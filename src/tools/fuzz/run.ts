@@ -42,7 +42,7 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
   let n = 0;
   const started = performance.now();
   let failure: string | undefined;
-  let done = opts.runs;
+  let done: number;
   try {
     const details = await fc.check(
       fc.asyncProperty(target.arbitrary, async (input) => {

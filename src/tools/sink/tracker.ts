@@ -188,7 +188,7 @@ export function parseAckedFile(text: string, source = 'acked file'): AckedFile[]
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${source}: not valid JSON (${(e as Error).message}); expected what \`loadgen --acked-file\` writes`);
+    throw new Error(`${source}: not valid JSON (${(e as Error).message}); expected what \`loadgen --acked-file\` writes`, { cause: e });
   }
   const list = Array.isArray(v) ? v : [v];
   return list.map((x, i) => {
