@@ -45,7 +45,22 @@ interface Table {
   readonly fieldName: string[];
   /** A log record, span or metric data point: counted as one item. */
   readonly item: boolean;
+  /**
+   * What a one-byte tag (field 1-15) means here, looked up once instead of splitting the tag and checking
+   * its wire type against the field's kind: A_* below; 0 = take the general path (unknown field, wrong
+   * wire type, or a kind the fast path leaves to it).
+   */
+  readonly tagAction: Uint8Array;
 }
+
+// Fast-path actions of a one-byte tag (Table.tagAction).
+const A_VARINT = 1;
+const A_I64 = 2;
+const A_I32 = 3;
+const A_BYTES = 4;
+const A_MESSAGE = 5;
+const A_KEY_VALUE = 6;
+const A_ANY_VALUE = 7;
 
 const ITEM_MESSAGES = new Set([
   'opentelemetry.proto.logs.v1.LogRecord',
@@ -89,11 +104,26 @@ function tableOf(desc: DescMessage): Table {
     idLength: new Uint8Array(max + 1),
     fieldName: new Array<string>(max + 1).fill(''),
     item: ITEM_MESSAGES.has(desc.typeName),
+    tagAction: new Uint8Array(128),
   };
   // Registered before its fields: AnyValue, ArrayValue and KeyValueList refer to each other.
   tables.set(desc.typeName, t);
   for (const f of desc.fields) fillField(t, f);
   return t;
+}
+
+/** Fills every table's tagAction once all tables exist (KEY_VALUE and ANY_VALUE are known by then). */
+function fillTagActions(t: Table): void {
+  for (let field = 1; field < 16 && field < t.kind.length; field++) {
+    const k = t.kind[field]!;
+    const sub = t.sub[field];
+    if (k === K_VARINT || k === K_PACKED_VARINT) t.tagAction[(field << 3) | 0] = A_VARINT;
+    if (k === K_I64 || k === K_PACKED_I64) t.tagAction[(field << 3) | 1] = A_I64;
+    if (k === K_I32 || k === K_PACKED_I32) t.tagAction[(field << 3) | 5] = A_I32;
+    if (k === K_BYTES) t.tagAction[(field << 3) | 2] = A_BYTES;
+    if (k === K_MESSAGE) t.tagAction[(field << 3) | 2] = sub === KEY_VALUE ? A_KEY_VALUE : sub === ANY_VALUE ? A_ANY_VALUE : A_MESSAGE;
+    // K_ID and packed fields (length-delimited) keep the general path: it checks their lengths.
+  }
 }
 
 function fillField(t: Table, f: DescField): void {
@@ -360,11 +390,50 @@ function unknownOrWrong(buf: Uint8Array, pos: number, end: number, t: Table, tag
 function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: number): void {
   if (t.item) ITEMS++;
   const kinds = t.kind;
+  const actions = t.tagAction;
   while (pos < end) {
     const at = pos;
     let tag = buf[pos]!;
-    if (tag < 0x80) pos++;
-    else {
+    if (tag < 0x80) {
+      pos++;
+      // The common case: a one-byte tag of a known field with the right wire type.
+      const a = actions[tag]!;
+      if (a === A_BYTES || a >= A_MESSAGE) {
+        let len = pos < end ? buf[pos]! : 0x80;
+        if (len < 0x80) pos++;
+        else if (pos + 1 < end && buf[pos + 1]! < 0x80) {
+          len = (len & 0x7f) | (buf[pos + 1]! << 7);
+          pos += 2;
+        } else {
+          len = varintAt(buf, pos, end);
+          pos = NEXT;
+        }
+        const e = pos + len;
+        if (e > end) throw overrun(at, len, end - pos, '', t, tag >>> 3);
+        if (a !== A_BYTES) {
+          if (depth + 1 >= MAX_NESTING) throw tooDeep(at);
+          if (a === A_KEY_VALUE) keyValue(buf, pos, e, depth + 1);
+          else if (a === A_ANY_VALUE) anyValue(buf, pos, e, depth + 1);
+          else message(buf, pos, e, t.sub[tag >>> 3]!, depth + 1);
+        }
+        pos = e;
+        continue;
+      }
+      if (a === A_I64 || a === A_I32) {
+        const n = a === A_I64 ? 8 : 4;
+        if (pos + n > end) throw overrun(at, n, end - pos, '', t, tag >>> 3);
+        pos += n;
+        continue;
+      }
+      if (a === A_VARINT) {
+        if (pos < end && buf[pos]! < 0x80) pos++;
+        else {
+          varintAt(buf, pos, end);
+          pos = NEXT;
+        }
+        continue;
+      }
+    } else {
       tag = varintAt(buf, pos, end);
       pos = NEXT;
     }
@@ -531,6 +600,7 @@ const REQUEST_TABLE: Record<Signal, Table> = {
 };
 KEY_VALUE = tables.get('opentelemetry.proto.common.v1.KeyValue')!;
 ANY_VALUE = tables.get('opentelemetry.proto.common.v1.AnyValue')!;
+for (const t of tables.values()) fillTagActions(t);
 
 /** For tests: the message tables the walks use. */
 export function validationTable(typeName: string): { kind: Uint8Array; sub: Array<{ name: string } | undefined>; fieldName: string[] } | undefined {
