@@ -71,6 +71,8 @@ Flags:
   --light                the light load mode (bench/scenarios/light.mjs): pre-encoded requests from
                          bench/lib/light-client.mjs, a counting sink, the server's CPU s per M records;
                          rows: ${LIGHT_ROWS.map((r) => r.name).join(', ')} (disk-ceiling too with zone-red)
+  --baseline DIR         (with --light) every gateway row also runs on the build in DIR (bin/ + dist/ +
+                         node_modules), right after the current one in each round: an A/B in one run
   --no-results           do not append to bench/RESULTS.md
   --list                 list the scenarios and exit
 `;
@@ -102,6 +104,7 @@ function parse(argv) {
       'no-profile': { type: 'boolean', default: false },
       'no-results': { type: 'boolean', default: false },
       light: { type: 'boolean', default: false },
+      baseline: { type: 'string' },
       repeat: { type: 'string', default: '3' },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -122,6 +125,7 @@ function parse(argv) {
       noProfile: values['no-profile'],
       noResults: values['no-results'],
       light: values.light,
+      baseline: values.baseline,
       repeat: Math.max(1, int('repeat', values.repeat)),
     },
   };

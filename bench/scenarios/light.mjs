@@ -23,6 +23,8 @@ export const LIGHT_TARGETS = { 'passthrough-http': 0.8, 'zone-yellow': 0.8, 'zon
 export const CPU_PER_RECORD_TARGET = 1.3;
 /** A client busier than this may be what bounds the row: no verdict then. */
 const CLIENT_CORES_LIMIT = 0.5;
+/** Above this 1-minute load average per core other jobs, not the server, set the pace: no verdict then. */
+const LOAD_PER_CORE_LIMIT = 2;
 
 /** Somatic forced into `zone` in front of the three processors Yellow skips, then batch; the WAL fsyncs every 10 ms. */
 function forcedZone(zone) {
@@ -57,7 +59,7 @@ async function runRow(row, { bodyFile, records, opts }) {
     if (row.processors) {
       const g = await gatewayConfig({ protocol: row.protocol, sink, processors: row.processors });
       g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
-      server = await startGateway(g.config, { cpuProf: opts.cpuProf, profileDir: opts.profileDir });
+      server = await startGateway(g.config, { cpuProf: opts.cpuProf, profileDir: opts.profileDir, root: row.root });
       url = row.protocol === 'grpc' ? `http://${g.endpoint}` : `${g.endpoint}/v1/logs`;
     } else {
       server = await startForwarder(row.protocol === 'grpc' ? sink.grpcTarget : sink.httpUrl, row.protocol);
@@ -108,7 +110,9 @@ export async function runLight(names, opts, log) {
   const wanted = new Set(names.length ? names : LIGHT_ROWS.map((r) => r.name));
   for (const n of wanted) if (!LIGHT_ROWS.some((r) => r.name === n)) throw new Error(`unknown light row "${n}"; known: ${LIGHT_ROWS.map((r) => r.name).join(', ')}`);
   for (const r of LIGHT_ROWS) if (wanted.has(r.name)) wanted.add(`forwarder-${r.protocol}`);
-  const rows = LIGHT_ROWS.filter((r) => wanted.has(r.name));
+  // --baseline DIR: every gateway row also runs on that build, right after this one (same round, same sink
+  // setup), so a change is A/B'd side by side; its ratios are against the same round's forwarder.
+  const rows = LIGHT_ROWS.filter((r) => wanted.has(r.name)).flatMap((r) => (opts.baseline && r.processors ? [r, { ...r, name: `${r.name}@baseline`, root: opts.baseline, path: `${r.path} (build in ${opts.baseline})` }] : [r]));
   const dir = await mkdtemp(join(os.tmpdir(), 'gs-bench-light-'));
   const bodyFile = join(dir, 'body.pb');
   // The workload of the verifying mode (same record size), encoded once; the sequence attribute stays in
@@ -162,6 +166,7 @@ export async function runLight(names, opts, log) {
       cpuVsFwd: median(pairs.map(([x, f]) => x.cpuPerM / f.cpuPerM)),
       perRound: pairs.map(([x, f]) => x.recordsPerSec / f.recordsPerSec),
       load: rs[0].load,
+      loadMax: Math.max(...rs.map((x) => Number.parseFloat(x.load))),
       profiles: rs.flatMap((x) => x.profiles ?? []),
     });
   }
@@ -169,7 +174,7 @@ export async function runLight(names, opts, log) {
     `Light mode: one pre-encoded request of ${opts.batch} records (${fmt.int(body.length)} bytes, no per-record ids), bench/lib/light-client.mjs from ${opts.workers} connections (closed loop), ` +
       `${opts.warmupMs / 1000}s warm-up + ${opts.durationMs / 1000}s measured, ${opts.repeat} round(s), medians; a counting sink (no tracking); loss by counts after the gateway drained and stopped. ` +
       `"server CPU s / M records" = user+system seconds of the forwarder or gateway process (/proc/<pid>/stat) per million records acknowledged. ` +
-      `A verdict is given only where the client used less than ${CLIENT_CORES_LIMIT} cores in every round.`,
+      `A verdict is given only where the client used less than ${CLIENT_CORES_LIMIT} cores in every round and the 1-minute load average stayed under ${LOAD_PER_CORE_LIMIT} per core.`,
     '',
     table(
       [
@@ -191,11 +196,12 @@ export async function runLight(names, opts, log) {
     ),
     '',
     ...[...sum.values()]
-      .filter((s) => LIGHT_TARGETS[s.row.name])
+      .filter((s) => LIGHT_TARGETS[s.row.name.replace(/@baseline$/, '')])
       .map((s) => {
-        const target = LIGHT_TARGETS[s.row.name];
+        const target = LIGHT_TARGETS[s.row.name.replace(/@baseline$/, '')];
         const head = `${s.row.name}: ${fmt.ratio(s.vsFwd)} of forwarder-${s.row.protocol} (per round ${s.perRound.map(fmt.ratio).join(', ')}; target >= ${target}), CPU per record ${fmt.ratio(s.cpuVsFwd)}x the forwarder's (target <= ${CPU_PER_RECORD_TARGET}x)`;
         if (s.clientMax >= CLIENT_CORES_LIMIT) return `${head} — no verdict: the client used up to ${fmt.cores(s.clientMax)} cores.`;
+        if (s.loadMax > LOAD_PER_CORE_LIMIT * os.availableParallelism()) return `${head} — no verdict: the machine was loaded by other jobs (1-minute load average up to ${s.loadMax.toFixed(1)} on ${os.availableParallelism()} cores).`;
         const short = [];
         if (s.vsFwd < target) short.push('throughput');
         if (!s.row.red && s.cpuVsFwd > CPU_PER_RECORD_TARGET) short.push('CPU per record');
