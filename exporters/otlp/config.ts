@@ -1,6 +1,7 @@
 import { ENDPOINT_RE } from '../../src/core/net.js';
 import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
+import { tlsClientSchema } from '../../src/confighelper/tls-config.js';
 
 /** Strips an http(s):// scheme as the collector does; https:// asks for TLS. */
 export function parseGrpcEndpoint(endpoint: string): { target: string; forceTls: boolean } {
@@ -24,13 +25,7 @@ export const otlpExporterConfig = s.object({
       }
     },
   ),
-  tls: s.object({
-    insecure: s.bool().default(false).describe('Plaintext connection (no TLS)'),
-    ca_file: s.string().default('').describe('PEM file of CA certificates to verify the server (default: system roots)'),
-    cert_file: s.string().default('').describe('PEM client certificate for mutual TLS (with key_file)'),
-    key_file: s.string().default('').describe('PEM client key for mutual TLS (with cert_file)'),
-    server_name_override: s.string().default('').describe('Name to verify in the server certificate instead of the endpoint host'),
-  }),
+  tls: tlsClientSchema().describe('TLS to the server (the collector\'s configtls client settings); TLS is on unless insecure: true (an https:// endpoint forces it).'),
   headers: s.map(s.string()).default({}).describe('Metadata sent with every request (e.g. authorization)'),
   compression: s.enum('gzip', 'zstd', 'snappy', 'none').default('gzip').describe('Message compression (the collector\'s gRPC client has gzip, zstd and snappy)'),
   compression_params: s.object({

@@ -5,7 +5,8 @@
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
 import type { Payload } from '../../src/pdata/payload.js';
-import { ExporterHelper, readOptionalFile } from '../../src/exporterhelper/index.js';
+import { ExporterHelper } from '../../src/exporterhelper/index.js';
+import { loadClientTls, type ClientTlsOptions } from '../../src/confighelper/tls.js';
 import { GRPC_METHOD, type Signal } from '../../src/core/signal.js';
 import { decodeExportResponsePartial, decodeStatus } from '../../src/pdata/codec.js';
 import { GrpcStatus, grpcStatusName, isRetryableGrpc } from '../../src/grpc/status.js';
@@ -55,18 +56,14 @@ export class OtlpGrpcExporter implements Exporter {
       this.metadata[key] = key.endsWith('-bin') ? Buffer.from(v, 'base64') : v;
     }
     this.logger = settings.logger;
-    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
+    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s), { timeoutMs: config.timeout });
   }
 
   async start(_host?: Host): Promise<void> {
     const c = this.config;
     const secure = !c.tls.insecure || this.forceTls;
-    let tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string } | undefined;
-    if (secure) {
-      const [ca, cert, key] = await Promise.all([readOptionalFile(c.tls.ca_file, 'tls.ca_file'), readOptionalFile(c.tls.cert_file, 'tls.cert_file'), readOptionalFile(c.tls.key_file, 'tls.key_file')]);
-      if ((cert === undefined) !== (key === undefined)) throw new Error(`exporter ${this.settings.id.id}: tls.cert_file and tls.key_file must be set together`);
-      tls = { ca, cert, key, servername: c.tls.server_name_override || undefined };
-    }
+    let tls: ClientTlsOptions | undefined;
+    if (secure) tls = await loadClientTls(c.tls, `exporters::${this.settings.id.id}: tls`);
     await prepareCompression(c.compression);
     this.transport = new GrpcTransport({
       authority: `${secure ? 'https' : 'http'}://${this.target}`,
@@ -111,9 +108,9 @@ export class OtlpGrpcExporter implements Exporter {
     }
   }
 
-  async shutdown(): Promise<void> {
+  async shutdown(deadlineAt?: number): Promise<void> {
     // The queue drains (memory) or stops and keeps its data (wal) while the channel is still open.
-    await this.helper.shutdown();
+    await this.helper.shutdown(deadlineAt);
     this.transport?.close();
     this.transport = undefined;
   }

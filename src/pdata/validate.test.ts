@@ -151,7 +151,8 @@ describe('validateRequest', () => {
     // (0x80 | tag, 0x00) takes the general path, so each of the 128 tags, with a value of its wire type (an
     // empty length-delimited value: ids and messages may be empty), must get the same verdict both ways,
     // and what is accepted must decode.
-    const values: Record<number, number[]> = { 0: [5], 1: [1, 2, 3, 4, 5, 6, 7, 8], 2: [0], 5: [1, 2, 3, 4] };
+    // Length-delimited: empty, and 2 bytes of invalid UTF-8 (a string field must refuse it both ways).
+    const values: Record<number, number[][]> = { 0: [[5]], 1: [[1, 2, 3, 4, 5, 6, 7, 8]], 2: [[0], [2, 0xc3, 0x28]], 5: [[1, 2, 3, 4]] };
     const verdict = (req: Uint8Array): string => {
       try {
         validateRequest('logs', req);
@@ -161,16 +162,20 @@ describe('validateRequest', () => {
       }
     };
     let accepted = 0;
+    let utf8Refusals = 0;
     for (let t = 8; t < 128; t++) {
-      const value = values[t & 7];
-      if (!value) continue; // groups (3, 4) and invalid wire types (6, 7) always take the general path
-      const fast = logsRequest([t, ...value]);
-      expect({ tag: t, verdict: verdict(fast) }).toEqual({ tag: t, verdict: verdict(logsRequest([0x80 | t, 0x00, ...value])) });
-      if (verdict(fast) === 'accepted') {
-        accepted++;
-        expect(() => decodeRequest('logs', fast)).not.toThrow();
+      // Groups (3, 4) and invalid wire types (6, 7) always take the general path.
+      for (const value of values[t & 7] ?? []) {
+        const fast = logsRequest([t, ...value]);
+        expect({ tag: t, value, verdict: verdict(fast) }).toEqual({ tag: t, value, verdict: verdict(logsRequest([0x80 | t, 0x00, ...value])) });
+        if (verdict(fast) === 'accepted') {
+          expect(() => decodeRequest('logs', fast)).not.toThrow();
+          if (value === values[t & 7]![0]) accepted++;
+        } else if (/not valid UTF-8/.test(verdict(fast))) utf8Refusals++;
       }
     }
+    // severity_text (3) and event_name (12): LogRecord's string fields below 16.
+    expect(utf8Refusals).toBe(2);
     // LogRecord's 11 fields below 16, each with its own wire type, and the 4 unused numbers (4, 13, 14,
     // 15) with each of the 4 wire types (unknown fields are skipped).
     expect(accepted).toBe(11 + 4 * 4);
@@ -234,11 +239,28 @@ describe('validateRequest', () => {
       expect(() => decodeRequest('logs', b)).toThrow(/recursion/);
     }
   });
-  it('passes invalid UTF-8 in strings (as the collector does); the decoder reads it as U+FFFD', () => {
-    const b = logsRequest([...len(5, [...tag(1, 2), 3, 0x61, 0xff, 0x62])]);
-    expect(validateRequest('logs', b)).toBe(1);
-    const body = decodeRequest('logs', b).resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!.body!.value;
-    expect(body).toEqual({ case: 'stringValue', value: 'a\ufffdb' });
+  it('refuses invalid UTF-8 in every kind of string field, naming the field and its path; valid multi-byte text passes', () => {
+    const bad = [0x61, 0xff, 0x62];
+    const longBad = [...Buffer.from('x'.repeat(200)), 0xc3, 0x28];
+    const cases: [number[], RegExp][] = [
+      [len(5, [...tag(1, 2), ...varint(bad.length), ...bad]), /string_value \(1\) is not valid UTF-8.*log_records\[0\]/],
+      [len(5, len(1, longBad)), /string_value \(1\) is not valid UTF-8/],
+      [len(3, bad), /field severity_text \(3\) is not valid UTF-8 .*in LogRecord at resource_logs\[0\]\.scope_logs\[0\]\.log_records\[0\]/],
+      [len(6, [...len(1, bad), ...len(2, str(1, 'v'))]), /field key \(1\) is not valid UTF-8/],
+      [len(6, [...str(1, 'k'), ...len(2, len(1, bad))]), /string_value \(1\) is not valid UTF-8/],
+      [len(6, [...str(1, 'k'), ...len(2, len(6, len(1, [...str(1, 'inner'), ...len(2, len(1, [0xed, 0xa0, 0x80]))])))]), /string_value \(1\) is not valid UTF-8/],
+      [len(12, [0xc0, 0xaf]), /field event_name \(12\) is not valid UTF-8/],
+    ];
+    for (const [field, message] of cases) {
+      const b = logsRequest([...goodRecord(), ...field]);
+      expect(rejection('logs', b)).toMatch(message);
+      // The check can be switched off (benchmarks): the request is otherwise well formed.
+      expect(validateRequest('logs', b, { utf8: false })).toBe(1);
+    }
+    const text = logsRequest([...goodRecord(), ...str(3, 'ÉRREUR ✓ 日本 🚀'), ...len(6, [...str(1, 'clé'), ...len(2, str(1, 'ünïcödé'))])]);
+    expect(validateRequest('logs', text)).toBe(1);
+    // bytes_value is not text: any bytes pass.
+    expect(validateRequest('logs', logsRequest([...goodRecord(), ...len(5, len(7, [0xff, 0xfe]))]))).toBe(1);
   });
 
   it('uses the schema field numbers for its KeyValue and AnyValue walks', () => {
