@@ -11,12 +11,20 @@ import { resourceDetectionProcessorFactory } from '../processors/resourcedetecti
 import { redactionProcessorFactory } from '../processors/redaction/factory.js';
 import { somaticProcessorFactory } from '../processors/somatic/factory.js';
 import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/factory.js';
+import { transformProcessorFactory } from '../processors/transform/factory.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { debugExporterFactory } from '../exporters/debug/factory.js';
 import { fileExporterFactory } from '../exporters/file/factory.js';
 import { natsExporterFactory } from '../exporters/nats/factory.js';
 import { healthCheckExtensionFactory } from '../extensions/health_check/factory.js';
+import { forwardConnectorFactory } from '../connectors/forward/factory.js';
+import { routingConnectorFactory } from '../connectors/routing/factory.js';
+import { countConnectorFactory } from '../connectors/count/factory.js';
+import { bearerTokenAuthExtensionFactory } from '../extensions/bearertokenauth/factory.js';
+import { basicAuthExtensionFactory } from '../extensions/basicauth/factory.js';
+import { headersSetterExtensionFactory } from '../extensions/headers_setter/factory.js';
+import { oidcExtensionFactory } from '../extensions/oidc/factory.js';
 
 export const builtinFactories: readonly AnyFactory[] = [
   otlpReceiverFactory,
@@ -29,12 +37,20 @@ export const builtinFactories: readonly AnyFactory[] = [
   redactionProcessorFactory,
   somaticProcessorFactory,
   memoryLimiterProcessorFactory,
+  transformProcessorFactory,
   otlpExporterFactory,
   otlphttpExporterFactory,
   debugExporterFactory,
   fileExporterFactory,
   natsExporterFactory,
   healthCheckExtensionFactory,
+  forwardConnectorFactory,
+  routingConnectorFactory,
+  countConnectorFactory,
+  bearerTokenAuthExtensionFactory,
+  basicAuthExtensionFactory,
+  headersSetterExtensionFactory,
+  oidcExtensionFactory,
 ];
 
 export function createRegistry(factories: readonly AnyFactory[] = builtinFactories): FactoryRegistry {

@@ -1,6 +1,7 @@
 import { ENDPOINT_RE } from '../../src/core/net.js';
 import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
+import { authSchema } from '../../src/core/auth.js';
 import { tlsClientSchema } from '../../src/confighelper/tls-config.js';
 
 /** Strips an http(s):// scheme as the collector does; https:// asks for TLS. */
@@ -26,7 +27,8 @@ export const otlpExporterConfig = s.object({
     },
   ),
   tls: tlsClientSchema().describe('TLS to the server (the collector\'s configtls client settings); TLS is on unless insecure: true (an https:// endpoint forces it).'),
-  headers: s.map(s.string()).default({}).describe('Metadata sent with every request (e.g. authorization)'),
+  headers: s.map(s.string().opaque()).default({}).describe('Metadata sent with every request (e.g. authorization); values are masked in print-config'),
+  auth: authSchema,
   compression: s.enum('gzip', 'zstd', 'snappy', 'none').default('gzip').describe('Message compression (the collector\'s gRPC client has gzip, zstd and snappy)'),
   compression_params: s.object({
     level: s.int(0, 22).default(0).describe('Compression level: gzip 1-9, zstd 1-22 (0: the codec\'s default)'),

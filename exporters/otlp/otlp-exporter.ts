@@ -13,6 +13,7 @@ import { GrpcStatus, grpcStatusName, isRetryableGrpc } from '../../src/grpc/stat
 import type { Logger } from '../../src/telemetry/logger.js';
 import { parseGrpcEndpoint, type OtlpExporterConfig } from './config.js';
 import { GrpcTransport, type CallResult } from './grpc-transport.js';
+import { clientAuthenticatorOf, type ClientAuthenticator } from '../../src/core/auth.js';
 import { prepareCompression } from '../../src/compression/index.js';
 
 
@@ -41,6 +42,8 @@ export class OtlpGrpcExporter implements Exporter {
   private readonly forceTls: boolean;
   private readonly logger: Logger;
   private readonly helper: ExporterHelper;
+  /** The client authenticator `auth` names (bearertokenauth, basicauth, headers_setter), found at start. */
+  private authenticator: ClientAuthenticator | undefined;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -59,8 +62,9 @@ export class OtlpGrpcExporter implements Exporter {
     this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s), { timeoutMs: config.timeout });
   }
 
-  async start(_host?: Host): Promise<void> {
+  async start(host?: Host): Promise<void> {
     const c = this.config;
+    this.authenticator = clientAuthenticatorOf(host, c.auth, `exporters::${this.settings.id.id}`);
     const secure = !c.tls.insecure || this.forceTls;
     let tls: ClientTlsOptions | undefined;
     if (secure) tls = await loadClientTls(c.tls, `exporters::${this.settings.id.id}: tls`);
@@ -84,7 +88,12 @@ export class OtlpGrpcExporter implements Exporter {
   async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
     const transport = this.transport;
     if (!transport) throw new RetryableError(`exporter ${this.settings.id.id} is not started`);
-    const result = await transport.call(GRPC_METHOD[signal], payload.chunks(), this.config.timeout);
+    let metadata: Record<string, string> | undefined;
+    if (this.authenticator) {
+      metadata = transport.configuredMetadata();
+      this.authenticator.applyHeaders(metadata, payload.meta);
+    }
+    const result = await transport.call(GRPC_METHOD[signal], payload.chunks(), this.config.timeout, metadata);
     if (result.code !== GrpcStatus.OK) throw errorOfCall(result, this.target, signal);
     if (result.responseError !== undefined) {
       // Accepted (status OK): not retried, but a partial_success in it would go unseen, so say so.
