@@ -12,6 +12,7 @@ import { overload, timelineTable, OVERLOAD_PROCESSORS } from './scenarios/overlo
 import { greenProcessors, GREEN_PROCESSORS_TARGET } from './scenarios/green-processors.mjs';
 import { diskCeiling, processorsMicro, walAppend } from './scenarios/external.mjs';
 import { zone } from './scenarios/zones.mjs';
+import { LIGHT_ROWS, runLight } from './scenarios/light.mjs';
 import { loadavg } from './lib/measure.mjs';
 import { appendResults, commandLine, fmt, machineBlock, stamp, table } from './lib/report.mjs';
 import { profileMarkdown, summariseProfile } from './lib/cpuprofile.mjs';
@@ -69,6 +70,11 @@ Flags:
   --profile              also run passthrough-* with --cpu-prof on the gateway and print top functions
                          (done anyway when passthrough falls below ${TARGET_VS_FORWARDER} of the forwarder)
   --no-profile           never profile
+  --light                the light load mode (bench/scenarios/light.mjs): pre-encoded requests from
+                         bench/lib/light-client.mjs, a counting sink, the server's CPU s per M records;
+                         rows: ${LIGHT_ROWS.map((r) => r.name).join(', ')} (disk-ceiling too with zone-red)
+  --baseline DIR         (with --light) every gateway row also runs on the build in DIR (bin/ + dist/ +
+                         node_modules), right after the current one in each round: an A/B in one run
   --no-results           do not append to bench/RESULTS.md
   --list                 list the scenarios and exit
 `;
@@ -99,6 +105,8 @@ function parse(argv) {
       profile: { type: 'boolean', default: false },
       'no-profile': { type: 'boolean', default: false },
       'no-results': { type: 'boolean', default: false },
+      light: { type: 'boolean', default: false },
+      baseline: { type: 'string' },
       repeat: { type: 'string', default: '3' },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -118,6 +126,8 @@ function parse(argv) {
       profile: values.profile,
       noProfile: values['no-profile'],
       noResults: values['no-results'],
+      light: values.light,
+      baseline: values.baseline,
       repeat: Math.max(1, int('repeat', values.repeat)),
     },
   };
@@ -267,6 +277,7 @@ async function main() {
     for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(18)} ${s.pending ? '[pending] ' : ''}${s.title}\n`);
     return 0;
   }
+  if (parsed.opts.light) return mainLight(parsed);
   let scenarios;
   try {
     scenarios = plan(parsed.names);
@@ -394,6 +405,51 @@ async function main() {
     process.stderr.write(`[bench] appended to bench/RESULTS.md\n`);
   }
   return failed.length ? 1 : 0;
+}
+
+/** `--light`: the light rows in rounds, then the disk ceiling beside Red; one table, appended like the rest. */
+async function mainLight({ names, opts }) {
+  const started = new Date();
+  const loadBefore = loadavg();
+  const log = (line) => process.stderr.write(`[bench] ${stamp()} ${line}\n`);
+  let light;
+  try {
+    light = await runLight(names, { ...opts, cpuProf: opts.profile }, log);
+  } catch (e) {
+    process.stderr.write(`run-all: ${e.message}\n`);
+    return 2;
+  }
+  const extra = [];
+  const red = light.summary.get('zone-red');
+  if (red) {
+    log('disk-ceiling (beside zone-red)');
+    try {
+      const disk = await diskCeiling(3).run();
+      const fwd = light.summary.get('forwarder-http');
+      extra.push('', `### ${diskCeiling(3).title}`, '', disk.markdown.trim(), '');
+      extra.push(`disk-ceiling: ${fmt.mb(disk.bytesPerSec)} MB/s durable; zone-red moved ${fmt.mb(red.bytesPerSec)} MB/s (${fmt.ratio(red.bytesPerSec / disk.bytesPerSec)} of it), forwarder-http ${fmt.mb(fwd?.bytesPerSec)} MB/s.`);
+    } catch (e) {
+      extra.push('', `disk-ceiling FAILED: ${e.message}`);
+    }
+  }
+  const profiles = [...light.summary.values()].flatMap((s) => s.profiles.map((f) => `${s.row.name}: ${f}`));
+  const md = [
+    `## ${stamp(started)} — light mode: ${[...light.summary.keys()].join(', ')}`,
+    '',
+    `Command: \`${commandLine()}\``,
+    '',
+    machineBlock(loadBefore, loadavg()),
+    '',
+    light.markdown,
+    ...extra,
+    ...(profiles.length ? ['', 'CPU profiles (--profile): ' + profiles.join('; ')] : []),
+  ].join('\n');
+  process.stdout.write(md + '\n');
+  if (!opts.noResults) {
+    await appendResults(md);
+    log('appended to bench/RESULTS.md');
+  }
+  return light.failed ? 1 : 0;
 }
 
 process.exitCode = await main();

@@ -1,16 +1,25 @@
 // A light load client, in its own process: plain keep-alive node:http, one prepared request body posted
 // over and over from C connections, no per-record ids or bookkeeping, so nearly all of the machine's CPU
 // is left to the gateway it measures. Loss is checked by counts (records acknowledged here against
-// records the sink received). argv[2]: JSON {url, bodyFile, records, connections, durationMs, warmupMs}.
+// records the sink received). argv[2]: JSON {url, bodyFile, records, connections, durationMs, warmupMs,
+// protocol?}. protocol 'grpc': one node:http2 (h2c) session per connection, the body framed once as a gRPC
+// message to LogsService/Export at `url` (http://host:port), ok when the trailers say grpc-status 0.
 // Sends one message: {requests, records, failed, cpuSeconds, seconds, latenciesMs: [p50, p99]}.
 import http from 'node:http';
+import http2 from 'node:http2';
 import { readFileSync } from 'node:fs';
 
 const o = JSON.parse(process.argv[2]);
-const body = readFileSync(o.bodyFile);
+const grpc = o.protocol === 'grpc';
+const raw = readFileSync(o.bodyFile);
+// gRPC length-prefixed message: 0 (not compressed), 4-byte big-endian length, the protobuf bytes.
+const body = grpc ? Buffer.concat([Buffer.from([0, raw.length >>> 24, (raw.length >>> 16) & 255, (raw.length >>> 8) & 255, raw.length & 255]), raw]) : raw;
 const url = new URL(o.url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections });
+const agent = grpc ? undefined : new http.Agent({ keepAlive: true, maxSockets: o.connections });
 const headers = { 'content-type': 'application/x-protobuf', 'content-length': String(body.length) };
+const GRPC_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+const grpcHeaders = { ':method': 'POST', ':path': GRPC_PATH, 'content-type': 'application/grpc', te: 'trailers' };
+const sessions = [];
 
 let measuring = false;
 let requests = 0;
@@ -31,9 +40,28 @@ function post() {
   });
 }
 
+function postGrpc(session) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    let status;
+    const req = session.request(grpcHeaders);
+    req.on('response', (h) => (status = h['grpc-status'] ?? status));
+    req.on('trailers', (t) => (status = t['grpc-status'] ?? status));
+    req.on('data', () => {});
+    req.on('end', () => resolve({ ok: status === '0', ms: performance.now() - t0 }));
+    req.on('error', () => resolve({ ok: false, ms: performance.now() - t0 }));
+    req.end(body);
+  });
+}
+
 async function connection() {
+  const session = grpc ? http2.connect(o.url) : undefined;
+  if (session) {
+    session.on('error', () => {});
+    sessions.push(session);
+  }
   while (performance.now() < stopAt) {
-    const r = await post();
+    const r = await (session ? postGrpc(session) : post());
     if (!measuring) {
       if (r.ok) warmRequests++;
       continue;
@@ -69,5 +97,6 @@ process.send({
   seconds,
   latenciesMs: [q(0.5), q(0.99)],
 });
-agent.destroy();
+agent?.destroy();
+for (const s of sessions) s.close();
 process.disconnect();

@@ -67,14 +67,15 @@ function stopChild(child, signal = 'SIGTERM', graceMs = 15_000) {
 /**
  * Starts the gateway (node bin/gophership.js) on a config object written to a temp YAML file.
  * `cpuProf: true` adds --cpu-prof; the .cpuprofile lands in `profileDir` when the gateway exits.
+ * `root`: another build of the gateway (a directory with bin/ and dist/), for an A/B in one run.
  */
-export async function startGateway(config, { cpuProf = false, profileDir, nodeArgs = [] } = {}) {
+export async function startGateway(config, { cpuProf = false, profileDir, nodeArgs = [], root = ROOT } = {}) {
   const dir = await mkdtemp(join(os.tmpdir(), 'gophership-bench-'));
   const file = join(dir, 'gateway.yaml');
   await writeFile(file, stringify(config));
   const args = [...nodeArgs];
   if (cpuProf) args.push('--cpu-prof', `--cpu-prof-dir=${profileDir ?? dir}`);
-  args.push(join(ROOT, 'bin', 'gophership.js'), '--config', file);
+  args.push(join(root, 'bin', 'gophership.js'), '--config', file);
   const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const keep = (d) => {

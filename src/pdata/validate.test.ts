@@ -146,6 +146,41 @@ describe('validateRequest', () => {
     expect(msg).toContain('in LogRecord at resource_logs[0].scope_logs[0].log_records[0]');
   });
 
+  it('judges every one-byte tag of a log record (fields 1-15, every wire type) as its general path does, and only what decodes', () => {
+    // One-byte tags take a per-table lookup (Table.tagAction). The same tag written as a two-byte varint
+    // (0x80 | tag, 0x00) takes the general path, so each of the 128 tags, with a value of its wire type (an
+    // empty length-delimited value: ids and messages may be empty), must get the same verdict both ways,
+    // and what is accepted must decode.
+    // Length-delimited: empty, and 2 bytes of invalid UTF-8 (a string field must refuse it both ways).
+    const values: Record<number, number[][]> = { 0: [[5]], 1: [[1, 2, 3, 4, 5, 6, 7, 8]], 2: [[0], [2, 0xc3, 0x28]], 5: [[1, 2, 3, 4]] };
+    const verdict = (req: Uint8Array): string => {
+      try {
+        validateRequest('logs', req);
+        return 'accepted';
+      } catch (e) {
+        return (e as Error).message.replace(/ \(in .*$/, '');
+      }
+    };
+    let accepted = 0;
+    let utf8Refusals = 0;
+    for (let t = 8; t < 128; t++) {
+      // Groups (3, 4) and invalid wire types (6, 7) always take the general path.
+      for (const value of values[t & 7] ?? []) {
+        const fast = logsRequest([t, ...value]);
+        expect({ tag: t, value, verdict: verdict(fast) }).toEqual({ tag: t, value, verdict: verdict(logsRequest([0x80 | t, 0x00, ...value])) });
+        if (verdict(fast) === 'accepted') {
+          expect(() => decodeRequest('logs', fast)).not.toThrow();
+          if (value === values[t & 7]![0]) accepted++;
+        } else if (/not valid UTF-8/.test(verdict(fast))) utf8Refusals++;
+      }
+    }
+    // severity_text (3) and event_name (12): LogRecord's string fields below 16.
+    expect(utf8Refusals).toBe(2);
+    // LogRecord's 11 fields below 16, each with its own wire type, and the 4 unused numbers (4, 13, 14,
+    // 15) with each of the 4 wire types (unknown fields are skipped).
+    expect(accepted).toBe(11 + 4 * 4);
+  });
+
   it("refuses another signal's request: traces and metrics sent as logs, logs sent as traces", () => {
     const traces = encodeRequest('traces', decodeRequest('traces', requestFromJson('traces', readFileSync(new URL('../../test/fixtures/otlp-examples/trace.json', import.meta.url), 'utf8'))));
     const metrics = requestFromJson('metrics', readFileSync(new URL('../../test/fixtures/otlp-examples/metrics.json', import.meta.url), 'utf8'));
