@@ -10,6 +10,7 @@ import { filterProcessorFactory } from '../processors/filter/factory.js';
 import { resourceDetectionProcessorFactory } from '../processors/resourcedetection/factory.js';
 import { redactionProcessorFactory } from '../processors/redaction/factory.js';
 import { somaticProcessorFactory } from '../processors/somatic/factory.js';
+import { probabilisticSamplerProcessorFactory } from '../processors/probabilistic_sampler/factory.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { debugExporterFactory } from '../exporters/debug/factory.js';
@@ -27,6 +28,7 @@ export const builtinFactories: readonly AnyFactory[] = [
   resourceDetectionProcessorFactory,
   redactionProcessorFactory,
   somaticProcessorFactory,
+  probabilisticSamplerProcessorFactory,
   otlpExporterFactory,
   otlphttpExporterFactory,
   debugExporterFactory,
