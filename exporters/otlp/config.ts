@@ -1,45 +1,12 @@
-import { ENDPOINT_RE } from '../../src/core/net.js';
 import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
+import { grpcEndpointSchema, otlpGrpcClientShape } from '../../src/grpc/otlp-client.js';
 
-/** Strips an http(s):// scheme as the collector does; https:// asks for TLS. */
-export function parseGrpcEndpoint(endpoint: string): { target: string; forceTls: boolean } {
-  if (endpoint.startsWith('https://')) return { target: endpoint.slice(8).replace(/\/+$/, ''), forceTls: true };
-  if (endpoint.startsWith('http://')) return { target: endpoint.slice(7).replace(/\/+$/, ''), forceTls: false };
-  return { target: endpoint, forceTls: false };
-}
+export { parseGrpcEndpoint } from '../../src/grpc/otlp-client.js';
 
 export const otlpExporterConfig = s.object({
-  endpoint: s.refine(
-    s
-      .string()
-      .mustBeSet()
-      .describe('host:port of the OTLP/gRPC server (an http:// or https:// prefix is stripped; https:// forces TLS)'),
-    // Checked here: an empty or malformed endpoint (an unset env variable, say) would otherwise start, then
-    // fail every export as retryable until the data is dropped.
-    (v, path, issues) => {
-      const m = ENDPOINT_RE.exec(parseGrpcEndpoint(v.trim()).target);
-      if (!m || m[1] === '' || Number(m[2]) > 65535 || Number(m[2]) === 0) {
-        issues.push({ path, message: `"${v}" is not the host:port of a gRPC server (e.g. collector:4317, or https://collector:4317 for TLS)` });
-      }
-    },
-  ),
-  tls: s.object({
-    insecure: s.bool().default(false).describe('Plaintext connection (no TLS)'),
-    ca_file: s.string().default('').describe('PEM file of CA certificates to verify the server (default: system roots)'),
-    cert_file: s.string().default('').describe('PEM client certificate for mutual TLS (with key_file)'),
-    key_file: s.string().default('').describe('PEM client key for mutual TLS (with cert_file)'),
-    server_name_override: s.string().default('').describe('Name to verify in the server certificate instead of the endpoint host'),
-  }),
-  headers: s.map(s.string()).default({}).describe('Metadata sent with every request (e.g. authorization)'),
-  compression: s.enum('gzip', 'none').default('gzip').describe('Message compression'),
-  timeout: s.duration().default(5000).describe('Deadline of one Export call (each retry gets its own)'),
-  keepalive: s.object({
-    time: s.duration().default(300_000).describe('Ping the server after this long without activity (>= 5m stays within grpc-go servers\' default ping policy)'),
-    timeout: s.duration().default(20_000).describe('Close the connection when a ping is not answered within this'),
-  }),
-  flow_control_window: s.int(65_535).default(16 * 1024 * 1024).describe('HTTP/2 flow-control window in bytes (stream and connection)'),
-  max_message_size: s.int(1024).default(64 * 1024 * 1024).describe('Largest request and response message in bytes'),
+  endpoint: grpcEndpointSchema(),
+  ...otlpGrpcClientShape(),
   ...exporterHelperShape(),
 });
 

@@ -7,7 +7,7 @@
 import http2 from 'node:http2';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { GrpcStatus } from '../../src/grpc/status.js';
+import { GrpcStatus } from './status.js';
 
 const gzip = promisify(zlib.gzip);
 

@@ -1,0 +1,160 @@
+/**
+ * An OTLP/gRPC client: the settings of the otlp exporter (endpoint, tls, headers, compression, timeout,
+ * keepalive, windows, message size) and one-attempt Export calls on Node's HTTP/2 client
+ * (client-transport.ts), so the request bytes a pipeline holds are the bytes on the wire. Shared by the
+ * otlp exporter and the loadbalancing exporter's per-backend senders.
+ */
+import { ENDPOINT_RE } from '../core/net.js';
+import { PermanentError, RetryableError } from '../core/errors.js';
+import { s, type ConfigOf, type Schema } from '../core/schema.js';
+import type { Payload } from '../pdata/payload.js';
+import { GRPC_METHOD, type Signal } from '../core/signal.js';
+import { decodeExportResponsePartial, decodeStatus } from '../pdata/codec.js';
+import type { Logger } from '../telemetry/logger.js';
+import { readOptionalFile } from '../exporterhelper/files.js';
+import { GrpcStatus, grpcStatusName, isRetryableGrpc } from './status.js';
+import { GrpcTransport, type CallResult } from './client-transport.js';
+
+/** Strips an http(s):// scheme as the collector does; https:// asks for TLS. */
+export function parseGrpcEndpoint(endpoint: string): { target: string; forceTls: boolean } {
+  if (endpoint.startsWith('https://')) return { target: endpoint.slice(8).replace(/\/+$/, ''), forceTls: true };
+  if (endpoint.startsWith('http://')) return { target: endpoint.slice(7).replace(/\/+$/, ''), forceTls: false };
+  return { target: endpoint, forceTls: false };
+}
+
+/** The endpoint key of a gRPC client: host:port, checked at validation. */
+export function grpcEndpointSchema(): Schema<string> {
+  return s.refine(
+    s
+      .string()
+      .mustBeSet()
+      .describe('host:port of the OTLP/gRPC server (an http:// or https:// prefix is stripped; https:// forces TLS)'),
+    // Checked here: an empty or malformed endpoint (an unset env variable, say) would otherwise start, then
+    // fail every export as retryable until the data is dropped.
+    (v, path, issues) => {
+      const m = ENDPOINT_RE.exec(parseGrpcEndpoint(v.trim()).target);
+      if (!m || m[1] === '' || Number(m[2]) > 65535 || Number(m[2]) === 0) {
+        issues.push({ path, message: `"${v}" is not the host:port of a gRPC server (e.g. collector:4317, or https://collector:4317 for TLS)` });
+      }
+    },
+  );
+}
+
+/** The client keys (everything of the otlp exporter but `endpoint` and the exporterhelper's). */
+export function otlpGrpcClientShape() {
+  return {
+    tls: s.object({
+      insecure: s.bool().default(false).describe('Plaintext connection (no TLS)'),
+      ca_file: s.string().default('').describe('PEM file of CA certificates to verify the server (default: system roots)'),
+      cert_file: s.string().default('').describe('PEM client certificate for mutual TLS (with key_file)'),
+      key_file: s.string().default('').describe('PEM client key for mutual TLS (with cert_file)'),
+      server_name_override: s.string().default('').describe('Name to verify in the server certificate instead of the endpoint host'),
+    }),
+    headers: s.map(s.string()).default({}).describe('Metadata sent with every request (e.g. authorization)'),
+    compression: s.enum('gzip', 'none').default('gzip').describe('Message compression'),
+    timeout: s.duration().default(5000).describe('Deadline of one Export call (each retry gets its own)'),
+    keepalive: s.object({
+      time: s.duration().default(300_000).describe('Ping the server after this long without activity (>= 5m stays within grpc-go servers\' default ping policy)'),
+      timeout: s.duration().default(20_000).describe('Close the connection when a ping is not answered within this'),
+    }),
+    flow_control_window: s.int(65_535).default(16 * 1024 * 1024).describe('HTTP/2 flow-control window in bytes (stream and connection)'),
+    max_message_size: s.int(1024).default(64 * 1024 * 1024).describe('Largest request and response message in bytes'),
+  };
+}
+
+const clientSample = s.object(otlpGrpcClientShape());
+export type OtlpGrpcClientConfig = ConfigOf<typeof clientSample>;
+
+/** Maps a failed call to the gateway's error types, reading RetryInfo from grpc-status-details-bin. */
+export function errorOfCall(result: CallResult, target: string, signal: Signal): RetryableError | PermanentError {
+  let retryAfterMs: number | undefined;
+  if (result.details && result.details.length > 0) {
+    try {
+      retryAfterMs = decodeStatus('proto', result.details)?.retryDelayMs;
+    } catch {
+      // A malformed details trailer must not hide the status itself.
+    }
+  }
+  const text = `OTLP/gRPC export of ${signal} to ${target} failed: ${grpcStatusName(result.code)}: ${result.message}`;
+  // RESOURCE_EXHAUSTED is throttling only when the server says when to come back (OTLP spec).
+  if (isRetryableGrpc(result.code, retryAfterMs !== undefined)) {
+    return new RetryableError(text, { retryAfterMs, throttled: result.code === GrpcStatus.RESOURCE_EXHAUSTED });
+  }
+  return new PermanentError(text);
+}
+
+/** One OTLP/gRPC downstream: start() opens nothing yet (connections are lazy), send() is one attempt. */
+export class OtlpGrpcClient {
+  private transport: GrpcTransport | undefined;
+  private readonly metadata: Record<string, string | Buffer> = {};
+  readonly target: string;
+  private readonly forceTls: boolean;
+
+  /** `owner` names the component in errors (e.g. `exporter otlp/2`). */
+  constructor(
+    private readonly owner: string,
+    endpoint: string,
+    private readonly config: OtlpGrpcClientConfig,
+    private readonly logger: Logger,
+  ) {
+    ({ target: this.target, forceTls: this.forceTls } = parseGrpcEndpoint(endpoint));
+    for (const [k, v] of Object.entries(config.headers)) {
+      const key = k.toLowerCase();
+      if (!/^[0-9a-z_.-]+$/.test(key) || key.startsWith('grpc-')) {
+        throw new Error(`${owner}: headers.${k}: not a valid gRPC metadata key (lower-case letters, digits, _ . -; not grpc-*)`);
+      }
+      // Binary metadata (-bin keys) is given base64-encoded in config.
+      this.metadata[key] = key.endsWith('-bin') ? Buffer.from(v, 'base64') : v;
+    }
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const secure = !c.tls.insecure || this.forceTls;
+    let tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string } | undefined;
+    if (secure) {
+      const [ca, cert, key] = await Promise.all([readOptionalFile(c.tls.ca_file, 'tls.ca_file'), readOptionalFile(c.tls.cert_file, 'tls.cert_file'), readOptionalFile(c.tls.key_file, 'tls.key_file')]);
+      if ((cert === undefined) !== (key === undefined)) throw new Error(`${this.owner}: tls.cert_file and tls.key_file must be set together`);
+      tls = { ca, cert, key, servername: c.tls.server_name_override || undefined };
+    }
+    this.transport = new GrpcTransport({
+      authority: `${secure ? 'https' : 'http'}://${this.target}`,
+      tls,
+      metadata: this.metadata,
+      gzip: c.compression === 'gzip',
+      // HTTP/2's default 64 KiB windows cap a single connection at a few hundred MB/s.
+      windowBytes: c.flow_control_window,
+      maxMessageBytes: c.max_message_size,
+      keepaliveMs: c.keepalive.time,
+      keepaliveTimeoutMs: c.keepalive.timeout,
+    });
+  }
+
+  /** Sends one request; no metrics, so a queue/retry layer can call it per attempt. */
+  async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
+    const transport = this.transport;
+    if (!transport) throw new RetryableError(`${this.owner} is not started`);
+    const result = await transport.call(GRPC_METHOD[signal], payload.chunks(), this.config.timeout);
+    if (result.code !== GrpcStatus.OK) throw errorOfCall(result, this.target, signal);
+    if (result.response && result.response.length > 0) this.checkPartial(signal, result.response);
+  }
+
+  private checkPartial(signal: Signal, response: Buffer): void {
+    let partial: { rejected: number; errorMessage: string } | undefined;
+    try {
+      partial = decodeExportResponsePartial(signal, 'proto', response);
+    } catch (err) {
+      this.logger.debug('could not read the Export response', { signal, error: err });
+      return;
+    }
+    if (partial && (partial.rejected > 0 || partial.errorMessage)) {
+      // Partial success must not be retried (OTLP spec); it is the server's verdict on the data.
+      this.logger.warn('Partial success response', { signal, rejected: partial.rejected, message: partial.errorMessage, endpoint: this.target });
+    }
+  }
+
+  close(): void {
+    this.transport?.close();
+    this.transport = undefined;
+  }
+}
