@@ -16,6 +16,7 @@ import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { debugExporterFactory } from '../exporters/debug/factory.js';
 import { fileExporterFactory } from '../exporters/file/factory.js';
 import { natsExporterFactory } from '../exporters/nats/factory.js';
+import { loadBalancingExporterFactory } from '../exporters/loadbalancing/factory.js';
 import { healthCheckExtensionFactory } from '../extensions/health_check/factory.js';
 
 export const builtinFactories: readonly AnyFactory[] = [
@@ -34,6 +35,7 @@ export const builtinFactories: readonly AnyFactory[] = [
   debugExporterFactory,
   fileExporterFactory,
   natsExporterFactory,
+  loadBalancingExporterFactory,
   healthCheckExtensionFactory,
 ];
 

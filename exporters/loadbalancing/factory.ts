@@ -1,0 +1,19 @@
+import type { ExporterFactory } from '../../src/core/component.js';
+import { SIGNALS } from '../../src/core/signal.js';
+import { loadBalancingConfig, type LoadBalancingConfig } from './config.js';
+import { LoadBalancingExporter } from './loadbalancing-exporter.js';
+
+export const loadBalancingExporterFactory: ExporterFactory<LoadBalancingConfig> = {
+  kind: 'exporter',
+  type: 'loadbalancing',
+  description: 'Routes spans and logs by trace ID (or resources/metrics by service, resource or metric) to backends on a consistent-hashing ring, each over OTLP/gRPC with its own queue',
+  signals: SIGNALS,
+  config: loadBalancingConfig,
+  checkPipeline: (config, place) =>
+    place.signal === 'metrics' && config.routing_key === 'traceID'
+      ? undefined // metrics have no trace ID: they are routed by service (README)
+      : place.signal !== 'metrics' && config.routing_key === 'metric'
+        ? `routing_key metric applies to metrics pipelines only; use traceID or service for ${place.signal}`
+        : undefined,
+  create: (settings, config) => new LoadBalancingExporter(settings, config),
+};
