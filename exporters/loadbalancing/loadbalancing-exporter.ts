@@ -51,6 +51,8 @@ class Routers {
     return {
       resource: () => -1,
       leaf: (buf, s, e) => {
+        // Encoders write trace_id first in a span: read it in place without scanning the span.
+        if (field === SPAN_TRACE_ID && e - s > 18 && buf[s] === 0x0a && buf[s + 1] === 16) return this.ring.backendFor(buf, s + 2, s + 18);
         if (findLenField(buf, s, e, field, this.r) && this.r.end - this.r.start === 16) return this.ring.backendFor(buf, this.r.start, this.r.end);
         // No trace ID (logs): spread, as the collector picks a random backend.
         return this.roundRobin++ % this.ring.size;

@@ -80,7 +80,7 @@ describe('wire splitter', () => {
   const ring = new HashRing(['a:1', 'b:1', 'c:1']);
   const byTrace: Router = {
     resource: () => -1,
-    leaf: (buf, s, e) => {
+    leaf: (buf, s) => {
       // trace_id is the span's first field here: tag 0x0a, length 16
       expect(buf[s]).toBe(0x0a);
       return ring.backendFor(buf, s + 2, s + 18);

@@ -133,7 +133,15 @@ export class WireSplitter {
     const out = new Array<Uint8Array | undefined>(backends).fill(undefined);
     // Everything for one backend: the request goes on as it arrived (the copy built is dropped).
     if (only >= 0) out[only] = buf;
-    else if (only === -1) for (let i = 0; i < backends; i++) if (this.outLen[i]! > 0) out[i] = Uint8Array.prototype.slice.call(this.outs[i]!, 0, this.outLen[i]);
+    else if (only === -1) {
+      for (let i = 0; i < backends; i++) {
+        const n = this.outLen[i]!;
+        if (n === 0) continue;
+        const part = Buffer.allocUnsafeSlow(n);
+        this.outs[i]!.copy(part, 0, 0, n);
+        out[i] = part;
+      }
+    }
     return out;
   }
 
@@ -231,9 +239,19 @@ export class WireSplitter {
       out[p++] = 0x12;
       p = writeVarint(out, p, sizes.a[k]!);
       for (let j = scopeOtherFrom.a[k]!; j < scopeOtherFrom.a[k + 1]!; j += 2) p = copy(buf, scopeOther.a[j]!, scopeOther.a[j + 1]!, out, p);
+      // Adjacent leaves of this backend are copied as one run (spans of one trace usually sit together).
+      let runS = -1;
+      let runE = -1;
       for (let i = 0; i < leafStart.n; i++) {
-        if (leafBackend.a[i] === b && leafScope.a[i] === k) p = copy(buf, leafStart.a[i]!, leafEnd.a[i]!, out, p);
+        if (leafBackend.a[i] !== b || leafScope.a[i] !== k) continue;
+        if (leafStart.a[i] === runE) runE = leafEnd.a[i]!;
+        else {
+          if (runS >= 0) p = copy(buf, runS, runE, out, p);
+          runS = leafStart.a[i]!;
+          runE = leafEnd.a[i]!;
+        }
       }
+      if (runS >= 0) p = copy(buf, runS, runE, out, p);
     }
     this.outLen[b] = p;
   }

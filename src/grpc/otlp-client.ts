@@ -62,8 +62,8 @@ export function otlpGrpcClientShape() {
   };
 }
 
-const clientSample = s.object(otlpGrpcClientShape());
-export type OtlpGrpcClientConfig = ConfigOf<typeof clientSample>;
+const _clientSample = s.object(otlpGrpcClientShape());
+export type OtlpGrpcClientConfig = ConfigOf<typeof _clientSample>;
 
 /** Maps a failed call to the gateway's error types, reading RetryInfo from grpc-status-details-bin. */
 export function errorOfCall(result: CallResult, target: string, signal: Signal): RetryableError | PermanentError {
