@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes docs/reference.md from the built components (run `npm run docs`, which builds first).
+// Writes docs/reference.md and docs/compatibility.md from the built components (run `npm run docs`, which builds first).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,3 +10,7 @@ const out = join(root, 'docs/reference.md');
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, renderReference());
 console.log(`wrote ${out}`);
+const { renderCompatibility } = await import(join(root, 'dist/src/cli/compatibility.js'));
+const compat = join(root, 'docs/compatibility.md');
+await writeFile(compat, renderCompatibility());
+console.log(`wrote ${compat}`);

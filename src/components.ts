@@ -10,6 +10,7 @@ import { filterProcessorFactory } from '../processors/filter/factory.js';
 import { resourceDetectionProcessorFactory } from '../processors/resourcedetection/factory.js';
 import { redactionProcessorFactory } from '../processors/redaction/factory.js';
 import { somaticProcessorFactory } from '../processors/somatic/factory.js';
+import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/factory.js';
 import { probabilisticSamplerProcessorFactory } from '../processors/probabilistic_sampler/factory.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
@@ -29,6 +30,7 @@ export const builtinFactories: readonly AnyFactory[] = [
   resourceDetectionProcessorFactory,
   redactionProcessorFactory,
   somaticProcessorFactory,
+  memoryLimiterProcessorFactory,
   probabilisticSamplerProcessorFactory,
   otlpExporterFactory,
   otlphttpExporterFactory,

@@ -7,19 +7,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flattenSchema, renderReference } from '../src/cli/reference.js';
 import { builtinFactories } from '../src/components.js';
+import { expectFreshDoc } from './helpers/docs.js';
 
 const REFERENCE = join(import.meta.dirname, '..', 'docs', 'reference.md');
 
 describe('docs/reference.md', () => {
   it('is up to date with the component schemas (run `npm run docs` when this fails)', async () => {
-    const committed = await readFile(REFERENCE, 'utf8');
-    const fresh = renderReference();
-    if (committed !== fresh) {
-      const a = committed.split('\n');
-      const b = fresh.split('\n');
-      const i = a.findIndex((line, n) => line !== b[n]);
-      expect.fail(`docs/reference.md is stale: first difference at line ${i + 1}:\n  committed: ${a[i]}\n  generated: ${b[i]}\nRegenerate it with \`npm run docs\`.`);
-    }
+    await expectFreshDoc(REFERENCE, renderReference());
   });
 
   it('documents every registered component and every key of its schema', async () => {

@@ -7,16 +7,10 @@ import type { Service } from '../src/service/service.js';
 import type { HealthCheckExtension } from '../extensions/health_check/health-check.js';
 import { requestFromJson } from '../src/pdata/codec.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
+import { OTLP_HTTP_AND_DEBUG } from './helpers/configs.js';
 
 let gw: Service;
-const CONFIG = `receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  debug:
-extensions:
+const CONFIG = `${OTLP_HTTP_AND_DEBUG}extensions:
   health_check:
     endpoint: 127.0.0.1:0
     path: /health

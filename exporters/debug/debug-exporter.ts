@@ -11,6 +11,7 @@ import type { Signal } from '../../src/core/signal.js';
 import { countField, countItems, forEachField } from '../../src/pdata/wire.js';
 import { requestToJson } from '../../src/pdata/codec.js';
 import type { DebugExporterConfig } from './config.js';
+import { outputSink } from '../../src/telemetry/logger.js';
 
 export interface TextSink {
   write(text: string): unknown;
@@ -64,13 +65,20 @@ class Sampler {
 
 export class DebugExporter implements Exporter {
   private readonly sampler: Sampler;
+  private readonly out: TextSink;
+  /** Where everything goes when use_internal_logger is false. */
+  private readonly own: TextSink | undefined;
   private readonly helper: ExporterHelper;
 
   constructor(
     private readonly settings: CreateSettings,
     private readonly config: DebugExporterConfig,
-    private readonly out: TextSink = process.stdout,
+    out?: TextSink,
   ) {
+    // use_internal_logger: false sends everything, summaries included, to output_paths, unsampled (the
+    // collector samples only through its internal logger).
+    this.own = config.use_internal_logger ? undefined : (out ?? outputSink(config.output_paths));
+    this.out = out ?? this.own ?? process.stdout;
     this.sampler = new Sampler(config.sampling_initial, config.sampling_thereafter);
     this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
   }
@@ -81,7 +89,7 @@ export class DebugExporter implements Exporter {
 
   /** Prints one request; always succeeds unless the bytes are malformed. */
   async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
-    if (!this.sampler.take()) return;
+    if (this.own === undefined && !this.sampler.take()) return;
     const bytes = payload.bytes;
     let counts: Record<string, number>;
     try {
@@ -89,7 +97,8 @@ export class DebugExporter implements Exporter {
     } catch (err) {
       throw new PermanentError(`debug exporter ${this.settings.id.id}: malformed ${signal} request: ${(err as Error).message}`, { cause: err });
     }
-    this.settings.logger.info(SUMMARY[signal].msg, counts);
+    if (this.own) this.own.write(`${new Date().toISOString()}\tinfo\t${SUMMARY[signal].msg}\t${JSON.stringify(counts)}\n`);
+    else this.settings.logger.info(SUMMARY[signal].msg, counts);
     if (this.config.verbosity === 'basic') return;
     const json = requestToJson(signal, bytes);
     if (this.config.verbosity === 'detailed') {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PermanentError } from '../../src/core/errors.js';
 import { Payload } from '../../src/pdata/payload.js';
@@ -8,6 +8,9 @@ import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, t
 import { DebugExporter, summarize } from './debug-exporter.js';
 import { debugExporterFactory } from './factory.js';
 import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testHost } from '../../test/helpers/host.js';
 
 const EXAMPLES = EXAMPLES_DIR;
 const settingsList: ReturnType<typeof testSettings>[] = [];
@@ -93,5 +96,33 @@ describe('debug exporter', () => {
     const issues: { path: string[]; message: string }[] = [];
     debugExporterFactory.config.parse({ verbosity: 'loud' }, [], issues);
     expect(issues.map((i) => i.path.join('.'))).toEqual(['verbosity']);
+  });
+
+  it('use_internal_logger: false writes summaries and items to output_paths, unsampled, and not to the log', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gs-debug-'));
+    try {
+      const file = join(dir, 'out', 'debug.txt');
+      const issues: { path: string[]; message: string }[] = [];
+      const cfg = debugExporterFactory.config.parse({ verbosity: 'normal', use_internal_logger: false, output_paths: [file], sampling_initial: 1, sampling_thereafter: 100 }, [], issues);
+      expect(issues).toEqual([]);
+      const settings = testSettings('debug');
+      settingsList.push(settings);
+      const exp = debugExporterFactory.create(settings, cfg);
+      await exp.start(testHost());
+      for (let i = 0; i < 5; i++) await exp.consume(new Payload('logs', makeLogsRequest(1, 2)));
+      await exp.shutdown();
+      const lines = (await readFile(file, 'utf8')).trim().split('\n');
+      expect(lines.filter((l) => /\tinfo\tLogsExporter\t\{"#resource logs":1,"#log records":2\}$/.test(l))).toHaveLength(5);
+      expect(lines).toHaveLength(5 * 3);
+      expect(settings.logs.filter((l) => l.msg === 'LogsExporter')).toHaveLength(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('output answers not supported yet', () => {
+    const issues: { path: string[]; message: string }[] = [];
+    debugExporterFactory.config.parse({ output: { record: { include: ['a'] } } }, [], issues);
+    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['output: not supported yet by GopherShip (chooses which record, scope and resource attributes the normal and detailed output prints)']);
   });
 });

@@ -71,6 +71,19 @@ describe('otlp (gRPC) exporter against a raw HTTP/2 gRPC server', () => {
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_metric_points', { exporter: 'otlp/test' })).toBe(5);
   });
 
+  it('compresses with zstd and snappy (framed, as the collector\'s gRPC codec) too', async () => {
+    for (const compression of ['zstd', 'snappy'] as const) {
+      const exp = await make({ compression });
+      const logs = makeLogsRequest(3, 40);
+      await exp.consume(new Payload('logs', logs));
+      const r = server.requests.at(-1)!;
+      expect(r.headers['grpc-encoding']).toBe(compression);
+      expect(r.compressed).toBe(true);
+      expect(Buffer.compare(r.message, Buffer.from(logs))).toBe(0);
+      await exp.shutdown();
+    }
+  });
+
   it('sends uncompressed frames with compression: none', async () => {
     const exp = await make({ compression: 'none' });
     const logs = makeLogsRequest(1, 2);
@@ -222,7 +235,7 @@ describe('otlp exporter config', () => {
   });
 
   it('a stream that cannot be opened is UNAVAILABLE with the reason (not an error about its own timer)', async () => {
-    const t = new GrpcTransport({ authority: 'http://', metadata: {}, gzip: false, windowBytes: 65535, maxMessageBytes: 1 << 20, keepaliveMs: 300_000, keepaliveTimeoutMs: 20_000 });
+    const t = new GrpcTransport({ authority: 'http://', metadata: {}, compression: 'none', windowBytes: 65535, maxMessageBytes: 1 << 20, keepaliveMs: 300_000, keepaliveTimeoutMs: 20_000 });
     try {
       const r = await t.call('/opentelemetry.proto.collector.logs.v1.LogsService/Export', [new Uint8Array(0)], 1000);
       expect(r.code).toBe(GrpcStatus.UNAVAILABLE);

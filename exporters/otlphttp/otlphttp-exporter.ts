@@ -1,11 +1,10 @@
 /**
  * OTLP/HTTP exporter on node:http(s) with a keep-alive agent: protobuf bodies are the request bytes as
- * held (no decode), optionally gzipped off the event loop (zlib's thread pool).
+ * held (no decode), optionally compressed (gzip and zlib off the event loop, in zlib's thread pool;
+ * zstd and snappy on it).
  */
 import http from 'node:http';
 import https from 'node:https';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
 import type { Payload } from '../../src/pdata/payload.js';
@@ -14,8 +13,8 @@ import { HTTP_PATH, SIGNALS, type Signal } from '../../src/core/signal.js';
 import { decodeExportResponsePartial, decodeStatus, requestToJson, type Encoding } from '../../src/pdata/codec.js';
 import { isRetryableHttp } from '../../src/grpc/status.js';
 import type { OtlphttpExporterConfig } from './config.js';
+import { compress, encodingName, prepareCompression } from '../../src/compression/index.js';
 
-const gzip = promisify(zlib.gzip) as (buf: Uint8Array, opts: zlib.ZlibOptions) => Promise<Buffer>;
 
 /** Error bodies are read up to this size; a Status is small and a proxy's HTML page need not be whole. */
 const MAX_ERROR_BODY = 64 * 1024;
@@ -65,7 +64,7 @@ export class OtlpHttpExporter implements Exporter {
     this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
     this.contentType = config.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
     this.baseHeaders = { 'user-agent': 'gophership', ...lowerKeys(config.headers), 'content-type': this.contentType };
-    if (config.compression === 'gzip') this.baseHeaders['content-encoding'] = 'gzip';
+    if (config.compression !== 'none') this.baseHeaders['content-encoding'] = encodingName(config.compression);
   }
 
   async start(_host?: Host): Promise<void> {
@@ -92,6 +91,7 @@ export class OtlpHttpExporter implements Exporter {
         },
       };
     }
+    await prepareCompression(c.compression);
     await this.helper.start();
   }
 
@@ -112,7 +112,7 @@ export class OtlpHttpExporter implements Exporter {
         throw new PermanentError(`exporter ${this.settings.id.id}: cannot render the ${signal} request as OTLP/JSON: ${(err as Error).message}`, { cause: err });
       }
     }
-    if (this.config.compression === 'gzip') body = await gzip(body, { level: this.config.compression_params.level });
+    if (this.config.compression !== 'none') body = await compress(this.config.compression, body, { level: this.config.compression_params.level, transport: 'http' });
     return this.post(target, signal, [body]);
   }
 

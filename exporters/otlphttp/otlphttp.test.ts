@@ -15,6 +15,7 @@ import {
 } from '../../test/helpers/otlp-test-servers.js';
 import { otlphttpExporterFactory } from './factory.js';
 import { OtlpHttpExporter, parseRetryAfter, signalUrl } from './otlphttp-exporter.js';
+import { isFramedSnappy } from '../../src/compression/snappy.js';
 import { testHost } from '../../test/helpers/host.js';
 
 function configOf(raw: Record<string, unknown>) {
@@ -69,6 +70,20 @@ describe('otlphttp exporter', () => {
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_spans', { exporter: 'otlphttp/test' })).toBe(4);
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_metric_points', { exporter: 'otlphttp/test' })).toBe(5);
     expect(await counterValue(settings.telemetry, 'gophership_exporter_sent_bytes', { exporter: 'otlphttp/test' })).toBe(logs.length + traces.length + metrics.length);
+  });
+
+  it('compresses with zstd, snappy (a block) and deflate/zlib as Content-Encoding says', async () => {
+    for (const [compression, header] of [['zstd', 'zstd'], ['snappy', 'snappy'], ['deflate', 'deflate'], ['zlib', 'deflate']] as const) {
+      const exp = await make({ endpoint: server.url, compression });
+      const logs = makeLogsRequest(3, 40);
+      await exp.consume(new Payload('logs', logs));
+      const r = server.requests.at(-1)!;
+      expect(r.headers['content-encoding']).toBe(header);
+      expect(r.raw.length).toBeLessThan(logs.length);
+      expect(Buffer.compare(r.body, Buffer.from(logs))).toBe(0);
+      if (compression === 'snappy') expect(isFramedSnappy(r.raw)).toBe(false);
+      await exp.shutdown();
+    }
   });
 
   it('sends uncompressed bodies with compression: none and reuses one keep-alive connection', async () => {

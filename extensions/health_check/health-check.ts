@@ -33,7 +33,10 @@ export class HealthCheckExtension implements Extension {
         upSince: this.startedAt.toISOString(),
         uptime: `${((Date.now() - this.startedAt.getTime()) / 1000).toFixed(3)}s`,
       };
-      res.writeHead(serving ? 200 : 503, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(body));
+      // response_body replaces the JSON status with the configured text, as the collector's does.
+      const fixed = this.config.response_body;
+      if (fixed) res.writeHead(serving ? 200 : 503, { 'content-type': 'text/plain', connection: 'close' }).end(serving ? fixed.healthy : fixed.unhealthy);
+      else res.writeHead(serving ? 200 : 503, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(body));
     });
     await listen(this.server, host, port, label);
   }

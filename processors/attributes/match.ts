@@ -7,6 +7,7 @@
  *   unanchored regular-expression search (attribute values: string/bool/int/double in string form).
  * - An item is processed when it matches `include` (if set) and does not match `exclude` (if set).
  */
+import { regexpCacheSchema } from '../../src/processorhelper/attr-actions.js';
 import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
 import type { Signal } from '../../src/core/signal.js';
 import {
@@ -61,6 +62,7 @@ const attrMatchSchema = s.object({
 
 export const matchPropertiesSchema = s.object({
   match_type: s.enum('strict', 'regexp').mustBeSet().describe('strict (exact) or regexp (unanchored search)'),
+  regexp: regexpCacheSchema,
   services: s.array(s.string()).default([]).describe('traces: resource service.name values'),
   span_names: s.array(s.string()).default([]).describe('traces: span names'),
   span_kinds: s.array(s.string()).default([]).describe('traces: SPAN_KIND_SERVER, SPAN_KIND_CLIENT, ...'),

@@ -15,6 +15,8 @@ export const batchProcessorConfig = s.refine(
       .int(0)
       .default(0)
       .describe('Upper bound on items per batch (0 = none); requests are not split, so one larger request goes alone'),
+    metadata_keys: s.notYet('keeps a separate batch per distinct value set of these client metadata keys (needs include_metadata on the receiver)', []),
+    metadata_cardinality_limit: s.notYet('the most distinct metadata_keys value sets batched at once', 1000),
   }),
   (v, path, issues) => {
     if (v.send_batch_max_size > 0 && v.send_batch_max_size < v.send_batch_size) {

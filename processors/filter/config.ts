@@ -2,6 +2,7 @@
  * The filter processor's config: the collector's legacy include/exclude shape (match_type strict|regexp),
  * not its OTTL conditions. Patterns are compiled here so a bad regexp fails validation with its key path.
  */
+import { regexpCacheSchema } from '../../src/processorhelper/attr-actions.js';
 import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
 
 export type AttrValue = string | number | boolean;
@@ -64,6 +65,7 @@ export const SEVERITY_NUMBERS: Record<string, number> = (() => {
 
 const logMatch = s.object({
   match_type: matchType(),
+  regexp: regexpCacheSchema,
   resource_attributes: attributes().describe('all listed resource attributes must match'),
   record_attributes: attributes().describe('all listed log record attributes must match'),
   severity_texts: strings().describe('the severity text must match one of these'),
@@ -76,6 +78,7 @@ const logMatch = s.object({
 
 const spanMatch = s.object({
   match_type: matchType(),
+  regexp: regexpCacheSchema,
   services: strings().describe('service.name of the resource must match one of these'),
   span_names: strings().describe('the span name must match one of these'),
   span_kinds: strings().describe('the span kind (SPAN_KIND_SERVER, ...) must match one of these'),
@@ -90,6 +93,8 @@ const spanMatch = s.object({
 const metricMatch = s.object({
   match_type: s.enum('strict', 'regexp', 'expr').describe('strict or regexp (expr is not supported)'),
   metric_names: strings().describe('the metric name must match one of these'),
+  regexp: regexpCacheSchema,
+  expressions: s.notYet('expr-language conditions on metrics (match_type: expr)'),
   resource_attributes: attributes().describe('all listed resource attributes must match (applied to whole resources)'),
 });
 

@@ -23,6 +23,8 @@ export const redactionProcessorConfig = s.refine(
     allowed_values: patterns('Regexps; a value matching one is never masked (takes precedence over blocked_values)'),
     redact_all_types: s.bool().default(false).describe('Also check non-string values (as their string form; a masked value becomes a string)'),
     hash_function: s.enum('none', 'md5', 'sha1', 'sha3').default('none').describe('Replace matches by their hex digest instead of ****'),
+    url_sanitizer: s.notYet('replaces the variable parts of URL paths in attributes and span names with *'),
+    db_sanitizer: s.notYet('removes literal values from SQL, Redis, MongoDB and other database statements'),
     summary: s.enum('debug', 'info', 'silent').default('silent').describe('Diagnostic attributes added where something was redacted: debug = keys and counts, info = counts'),
   }),
   (v, path, issues) => {

@@ -6,6 +6,8 @@ import { ResourceDetectionProcessor } from './resourcedetection-processor.js';
 export const resourceDetectionProcessorFactory: ProcessorFactory<ResourceDetectionProcessorConfig> = {
   kind: 'processor',
   type: 'resourcedetection',
+  // contrib's current name for it (the older one stays accepted there too)
+  aliases: ['resource_detection'],
   description: 'Adds host and environment attributes (env, system detectors) to every resource',
   signals: SIGNALS,
   // Enrichment: under pressure the data may go on without it.

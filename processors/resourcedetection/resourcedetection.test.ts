@@ -6,7 +6,7 @@ import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { decodeRequest, requestFromJson, requestMessageToJson } from '../../src/pdata/codec.js';
 import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
-import { hostArch, osType, parseResourceAttributes, readMachineId, type DetectOptions } from './detectors.js';
+import { detectHostname, hostArch, osType, parseResourceAttributes, readMachineId, type DetectOptions } from './detectors.js';
 import { resourceDetectionProcessorFactory } from './factory.js';
 import { ResourceDetectionProcessor } from './resourcedetection-processor.js';
 import { testHost } from '../../test/helpers/host.js';
@@ -85,10 +85,16 @@ describe('system detector', () => {
     expect(await readMachineId([path.join(dir, 'missing')])).toBeUndefined();
   });
 
-  it('adds host.name, os.type, host.arch and host.id', async () => {
+  it('adds host.name and os.type by default, as the collector', async () => {
+    const { proc } = await make({ detectors: ['system'], system: { hostname_sources: ['os'] } }, { machineIdPaths: [] });
+    expect(Object.fromEntries(proc.detected)).toEqual({ 'host.name': os.hostname(), 'os.type': osType() });
+  });
+
+  it('adds host.name, os.type, host.arch and host.id when enabled', async () => {
     const idFile = path.join(dir, 'machine-id');
     await writeFile(idFile, 'feedface\n');
-    const { proc, down } = await make({ detectors: ['system'] }, { machineIdPaths: [idFile] });
+    const on = { enabled: true };
+    const { proc, down } = await make({ detectors: ['system'], system: { hostname_sources: 'os', resource_attributes: { 'host.arch': on, 'host.id': on } } }, { machineIdPaths: [idFile] });
     await proc.consume(new Payload('logs', makeLogsRequest(2, 1)));
     for (const r of resources('logs', down.got[0]!.bytes)) {
       expect(r).toMatchObject({ 'host.name': os.hostname(), 'os.type': osType(), 'host.arch': hostArch(), 'host.id': 'feedface' });
@@ -97,10 +103,45 @@ describe('system detector', () => {
 
   it('lets each system attribute be switched off', async () => {
     const { proc } = await make(
-      { detectors: ['system'], system: { resource_attributes: { 'host.id': { enabled: false }, 'host.arch': { enabled: false } } } },
+      { detectors: ['system'], system: { resource_attributes: { 'host.name': { enabled: false }, 'host.arch': { enabled: true } } } },
       { machineIdPaths: [] },
     );
-    expect([...proc.detected.keys()]).toEqual(['host.name', 'os.type']);
+    expect([...proc.detected.keys()]).toEqual(['os.type', 'host.arch']);
+  });
+
+  it('adds the list-valued network attributes and the OS and CPU ones when enabled', async () => {
+    const on = { enabled: true };
+    const ra = { 'host.name': { enabled: false }, 'os.type': { enabled: false }, 'host.ip': on, 'host.mac': on, 'host.interface': on, 'os.version': on, 'os.description': on, 'host.cpu.model.name': on };
+    const { proc, down } = await make({ detectors: ['system'], system: { resource_attributes: ra } }, { machineIdPaths: [] });
+    const d = Object.fromEntries(proc.detected);
+    const nics = Object.entries(os.networkInterfaces()).flatMap(([n, infos]) => (infos ?? []).filter((i) => !i.internal).map((i) => [n, i.address] as const));
+    expect(d['host.ip']).toEqual(nics.map(([, a]) => a));
+    expect(d['host.interface']).toEqual([...new Set(nics.map(([n]) => n))]);
+    expect(d['os.version']).toBe(os.release());
+    expect(d['os.description']).toBe(`${os.type()} ${os.release()}`);
+    expect(d['host.cpu.model.name']).toBe(os.cpus()[0]!.model);
+    await proc.consume(new Payload('logs', makeLogsRequest(1, 1)));
+    const [r] = resources('logs', down.got[0]!.bytes);
+    const list = r!['host.ip'] as { values: Array<{ value: { value: string } }> };
+    expect(list.values.map((v) => v.value.value)).toEqual(d['host.ip']);
+  });
+
+  it('hostname_sources: the first source that answers names the host', async () => {
+    expect(await detectHostname(['os'])).toBe(os.hostname());
+    // cname has no answer for a name that is not in DNS; os answers next.
+    expect(await detectHostname(['cname', 'os'])).toBe(os.hostname());
+    expect(await detectHostname([])).toBeUndefined();
+  });
+
+  it('refuses the cloud detectors as not supported yet, and a misspelled one as unknown', () => {
+    const issues: { path: string[]; message: string }[] = [];
+    resourceDetectionProcessorFactory.config.parse({ gcp: {} }, ['p'], issues);
+    resourceDetectionProcessorFactory.config.parse({ detectors: ['env', 'gcp', 'sytem'] }, ['p'], issues);
+    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'p.gcp: not supported yet by GopherShip (settings of the gcp detector)',
+      'p.detectors.1: detector "gcp" is not supported yet by GopherShip (it reads the gcp metadata of the platform the collector runs on); GopherShip has env and system',
+      'p.detectors.2: unknown detector "sytem"; GopherShip has env and system',
+    ]);
   });
 });
 
@@ -173,7 +214,7 @@ describe('resourcedetection processor', () => {
 
   it('fails start when detection exceeds timeout', async () => {
     const issues: { path: string[]; message: string }[] = [];
-    const cfg = resourceDetectionProcessorFactory.config.parse({ detectors: ['system'], timeout: '0s' }, [], issues);
+    const cfg = resourceDetectionProcessorFactory.config.parse({ detectors: ['system'], timeout: '0s', system: { resource_attributes: { 'host.id': { enabled: true } } } }, [], issues);
     const settings = testSettings('resourcedetection', 'processor');
     settingsList.push(settings);
     const idFile = path.join(dir, 'slow-id');

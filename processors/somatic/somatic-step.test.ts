@@ -115,7 +115,7 @@ it('under a step load: RSS under the limit, Yellow and Red and back, nothing los
     },
     exporters: {
       otlphttp: { endpoint: sink.httpUrl, compression: 'none' },
-      file: { path: out, format: 'proto', rotation: { max_megabytes: 0 } },
+      file: { path: out, format: 'proto' },
     },
     service: {
       pipelines: { logs: { receivers: ['otlp'], processors: ['somatic', 'resource', 'attributes', 'batch'], exporters: ['otlphttp', 'file'] } },

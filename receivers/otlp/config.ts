@@ -3,7 +3,16 @@
  * key under `protocols` (an empty `grpc:` counts and takes the defaults), as in the collector.
  */
 import { endpointSchema } from '../../src/core/net.js';
-import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
+import { s, type ConfigOf } from '../../src/core/schema.js';
+import { codingOf, type Coding } from '../../src/compression/index.js';
+
+/** Server keys both protocols take from the collector's confignet/confighttp/configgrpc. */
+const commonServerKeys = {
+  transport: s.notYet('listens on a unix socket or only on IPv4 or IPv6 (tcp4, tcp6, unix)', 'tcp'),
+  read_buffer_size: s.int(0).default(0).describe('Accepted for the collector\'s configs; Node sizes socket buffers itself, so it has no effect.'),
+  write_buffer_size: s.int(0).default(0).describe('Accepted for the collector\'s configs; Node sizes socket buffers itself, so it has no effect.'),
+  middlewares: s.notYet('runs middleware extensions around each request'),
+};
 
 const grpcSchema = s.object({
   endpoint: endpointSchema('localhost:4317', 'Address the gRPC server listens on.'),
@@ -12,6 +21,7 @@ const grpcSchema = s.object({
     .default(4)
     .describe('Largest request message accepted, in MiB, after decompression (0 means the default, 4). Larger ones get RESOURCE_EXHAUSTED.'),
   max_concurrent_streams: s.int(0).default(0).describe('Concurrent requests per client connection (0 = no limit).'),
+  ...commonServerKeys,
 });
 
 const httpSchema = s.object({
@@ -20,9 +30,15 @@ const httpSchema = s.object({
     .int(1)
     .default(20 * 1024 * 1024)
     .describe('Largest request body accepted, in bytes, measured after decompression; larger ones get 413.'),
-  logs_url_path: s.string(/^\//, 'a path starting with /').default('/v1/logs').describe('Path of the logs endpoint.'),
-  traces_url_path: s.string(/^\//, 'a path starting with /').default('/v1/traces').describe('Path of the traces endpoint.'),
-  metrics_url_path: s.string(/^\//, 'a path starting with /').default('/v1/metrics').describe('Path of the metrics endpoint.'),
+  logs_url_path: s.urlPath('/v1/logs', 'Path of the logs endpoint (a leading / is added when missing, as the collector does).'),
+  traces_url_path: s.urlPath('/v1/traces', 'Path of the traces endpoint (a leading / is added when missing).'),
+  metrics_url_path: s.urlPath('/v1/metrics', 'Path of the metrics endpoint (a leading / is added when missing).'),
+  compression_algorithms: s
+    .array(s.enum('', 'gzip', 'zstd', 'zlib', 'snappy', 'deflate', 'x-snappy-framed'))
+    .default(['', 'gzip', 'zstd', 'zlib', 'snappy', 'deflate'])
+    .describe('Content-Encodings accepted ("" is uncompressed); others get 415. snappy bodies may be a block (today\'s collectors) or framed (older ones).'),
+  response_headers: s.map(s.string()).default({}).describe('Headers added to every response.'),
+  ...commonServerKeys,
 });
 
 export const otlpReceiverConfig = s.refine(
@@ -64,4 +80,14 @@ export { parseEndpoint } from '../../src/core/net.js';
 /** The request size limit of the gRPC server in bytes. */
 export function grpcMaxRecvBytes(cfg: OtlpGrpcConfig): number {
   return (cfg.max_recv_msg_size_mib || 4) * 1024 * 1024;
+}
+
+/** The coding of a Content-Encoding header, when the receiver's compression_algorithms accepts it. */
+export function acceptedCoding(cfg: OtlpHttpConfig, header: string | undefined): Coding | undefined {
+  const name = (header ?? '').trim().toLowerCase();
+  const coding = codingOf(name);
+  if (coding === undefined) return undefined;
+  const listed = cfg.compression_algorithms as readonly string[];
+  const ok = name === '' || name === 'identity' ? listed.includes('') : listed.includes(name) || (name === 'x-gzip' && listed.includes('gzip'));
+  return ok ? coding : undefined;
 }

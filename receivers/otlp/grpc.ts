@@ -14,8 +14,6 @@
 import { lookup } from 'node:dns/promises';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { messageOf } from '../../src/core/errors.js';
 import { GRPC_METHOD, SIGNALS, type Signal } from '../../src/core/signal.js';
 import { encodeExportResponse, encodeStatus } from '../../src/pdata/codec.js';
@@ -25,16 +23,15 @@ import { GrpcStatus } from '../../src/grpc/status.js';
 import { encodeGrpcMessage } from '../../src/grpc/message.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
 import { validateRequest } from '../../src/pdata/validate.js';
+import { ACCEPTED_CODINGS, codingOf, decompress, DecompressedTooLarge, type Coding } from '../../src/compression/index.js';
 
-const gunzip = promisify(zlib.gunzip);
-const inflate = promisify(zlib.inflate);
 
 /** Per-stream window: a whole default-size (4 MiB) request can be in flight without waiting for updates. */
 const STREAM_WINDOW = 4 * 1024 * 1024;
 /** Connection window: several such requests at once on one connection. */
 const CONNECTION_WINDOW = 32 * 1024 * 1024;
 
-const ACCEPT_ENCODING = 'identity,gzip,deflate';
+const ACCEPT_ENCODING = ACCEPTED_CODINGS;
 
 const {
   HTTP2_HEADER_STATUS,
@@ -173,16 +170,16 @@ export class OtlpGrpcServer {
       return;
     }
     const encodingHeader = headers['grpc-encoding'];
-    const encoding = typeof encodingHeader === 'string' ? encodingHeader.trim().toLowerCase() : 'identity';
-    if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
-      this.refuse(stream, GrpcStatus.UNIMPLEMENTED, `grpc-encoding "${encoding}" is not supported; use gzip, deflate or identity`);
+    const encoding = codingOf(typeof encodingHeader === 'string' ? encodingHeader : undefined);
+    if (encoding === undefined) {
+      this.refuse(stream, GrpcStatus.UNIMPLEMENTED, `grpc-encoding "${String(encodingHeader)}" is not supported; use one of ${ACCEPT_ENCODING}`);
       return;
     }
     this.readMessage(stream, signal, encoding);
   }
 
   /** Reads the one request message of a unary call into a buffer of its exact size (one copy). */
-  private readMessage(stream: http2.ServerHttp2Stream, signal: Signal, encoding: string): void {
+  private readMessage(stream: http2.ServerHttp2Stream, signal: Signal, encoding: Coding): void {
     let state: StreamState = 'reading';
     const prefix = Buffer.allocUnsafe(5);
     let prefixFill = 0;
@@ -279,17 +276,16 @@ export class OtlpGrpcServer {
     stream: http2.ServerHttp2Stream,
     signal: Signal,
     message: Buffer,
-    encoding: string,
+    encoding: Coding,
     onInflated?: (heldBytes: number) => { message: string; retryAfterMs: number } | undefined,
   ): Promise<void> {
     let bytes = message;
     if (encoding !== 'identity') {
       try {
-        const opts = { maxOutputLength: this.maxBytes };
-        bytes = await (encoding === 'gzip' ? gunzip(message, opts) : inflate(message, opts));
+        bytes = await decompress(encoding, message, this.maxBytes);
       } catch (err) {
         this.ingest.failed(signal, 'grpc', 0);
-        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        if (err instanceof DecompressedTooLarge) {
           this.refuse(stream, GrpcStatus.RESOURCE_EXHAUSTED, tooLargeMessage(undefined, this.maxBytes));
         } else {
           this.refuse(stream, GrpcStatus.INTERNAL, `could not decompress the ${encoding} request message: ${messageOf(err)}`);

@@ -6,7 +6,6 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import zlib from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { messageOf } from '../../src/core/errors.js';
 import type { Signal } from '../../src/core/signal.js';
@@ -16,10 +15,11 @@ import { parseEndpoint, type OtlpHttpConfig } from './config.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
 import { validateRequest, validateRequestParts } from '../../src/pdata/validate.js';
+import { createDecompressor, DecompressedTooLarge, type Coding } from '../../src/compression/index.js';
+import { acceptedCoding } from './config.js';
 
 const CONTENT_TYPE: Record<Encoding, string> = { proto: 'application/x-protobuf', json: 'application/json' };
 
-type Coding = 'identity' | 'gzip' | 'deflate';
 
 /** A failure while reading the body; `status` 0 means the client went away (nothing to answer). */
 class BodyError extends Error {
@@ -37,9 +37,6 @@ class BodyError extends Error {
 const UNKNOWN_LENGTH_CHARGE = 1024 * 1024;
 /** How much more a growing (chunked or inflating) body asks the admission gate for at a time. */
 const GROW_STEP = 256 * 1024;
-
-/** Size of the buffers zlib emits while inflating: fewer, larger chunks to join. */
-const INFLATE_CHUNK = 64 * 1024;
 
 export class OtlpHttpServer {
   private app: FastifyInstance | undefined;
@@ -75,6 +72,8 @@ export class OtlpHttpServer {
     // One catch-all parser that leaves the stream unread: the handler reads it with its own limits.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    const responseHeaders = Object.entries(this.cfg.response_headers);
+    if (responseHeaders.length > 0) app.addHook('onSend', async (_request, reply) => void reply.headers(Object.fromEntries(responseHeaders)));
 
     const paths: [Signal, string][] = [
       ['logs', this.cfg.logs_url_path],
@@ -141,9 +140,9 @@ export class OtlpHttpServer {
       this.sendStatus(req, reply, 404, GrpcStatus.NOT_FOUND, noPipelineMessage(signal), encoding);
       return;
     }
-    const coding = codingOf(req.headers['content-encoding']);
+    const coding = acceptedCoding(this.cfg, req.headers['content-encoding']);
     if (coding === undefined) {
-      this.sendStatus(req, reply, 415, GrpcStatus.UNIMPLEMENTED, `Content-Encoding "${req.headers['content-encoding']}" is not supported; use gzip, deflate or none`, encoding);
+      this.sendStatus(req, reply, 415, GrpcStatus.UNIMPLEMENTED, `Content-Encoding "${req.headers['content-encoding']}" is not supported; use one of ${this.cfg.compression_algorithms.map((a) => a || 'none').join(', ')} (protocols.http.compression_algorithms)`, encoding);
       return;
     }
     const lengthHeader = req.headers['content-length'];
@@ -292,22 +291,6 @@ function encodingOf(req: IncomingMessage): Encoding | undefined {
   return undefined;
 }
 
-function codingOf(header: string | undefined): Coding | undefined {
-  if (header === undefined) return 'identity';
-  switch (header.trim().toLowerCase()) {
-    case '':
-    case 'identity':
-      return 'identity';
-    case 'gzip':
-    case 'x-gzip':
-      return 'gzip';
-    case 'deflate':
-    case 'zlib':
-      return 'deflate';
-    default:
-      return undefined;
-  }
-}
 
 function tooLargeMessage(limit: number, what: string): string {
   return `request body too large: ${what} is over the limit of ${limit} bytes (protocols.http.max_request_body_size); send smaller requests`;
@@ -328,7 +311,7 @@ interface Body {
 function readBody(req: IncomingMessage, coding: Coding, limit: number, grow?: (total: number) => BodyError | undefined): Promise<Body> {
   return new Promise<Body>((resolve, reject) => {
     let settled = false;
-    let inflater: zlib.Gunzip | zlib.Inflate | undefined;
+    let inflater: ReturnType<typeof createDecompressor> | undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     let wire = 0;
@@ -384,14 +367,16 @@ function readBody(req: IncomingMessage, coding: Coding, limit: number, grow?: (t
     };
 
     if (coding !== 'identity') {
-      const inf = coding === 'gzip' ? zlib.createGunzip({ chunkSize: INFLATE_CHUNK }) : zlib.createInflate({ chunkSize: INFLATE_CHUNK });
+      const inf = createDecompressor(coding, limit);
       inflater = inf;
       inf.on('data', collect);
       inf.on('drain', () => {
         if (!settled) req.resume();
       });
       inf.on('end', () => settle(undefined));
-      inf.on('error', (e) => settle(new BodyError(400, `request body is not valid ${coding} data: ${e.message}`)));
+      inf.on('error', (e) =>
+        settle(e instanceof DecompressedTooLarge ? new BodyError(413, tooLargeMessage(limit, 'the decompressed body')) : new BodyError(400, `request body is not valid ${coding} data: ${e.message}`)),
+      );
     }
     req.on('data', onWireData);
     req.on('end', onWireEnd);

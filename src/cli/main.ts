@@ -45,7 +45,8 @@ Commands:
   sink               a discarding, loss-checking OTLP receiver (gophership sink --help)
 
 Options for run, validate, print-config (before or after the command):
-  --config FILE            config file; repeat to merge several in order (maps merge, lists replace)
+  --config URI             config file (a path or file:PATH), env:VAR (YAML held by a variable) or
+                           yaml:KEY::PATH: VALUE; repeat to merge several in order (maps merge, lists replace)
   --set KEY.PATH=VALUE     override one key; repeatable. KEY::PATH=VALUE keeps dots inside key names
                            (--set exporters::otlphttp::headers::x.tenant=acme)
   --shutdown-timeout DUR   how long SIGTERM/SIGINT may drain in-flight work (default 30s)

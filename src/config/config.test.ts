@@ -6,6 +6,7 @@ import { parseDuration } from '../core/schema.js';
 import { expandEnv, formatProblem, loadConfigFiles } from './load.js';
 import { validateConfig } from './validate.js';
 import { createRegistry } from '../components.js';
+import { logsToDebug } from '../../test/helpers/configs.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -28,19 +29,7 @@ async function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): Promise<st
   return result.ok ? [] : result.problems.map((p) => formatProblem(p).replace(file, 'FILE'));
 }
 
-const GOOD = `receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  debug:
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [debug]
-`;
+const GOOD = logsToDebug();
 
 describe('durations', () => {
   it.each([
@@ -82,10 +71,10 @@ describe('env expansion', () => {
 
   it('reports references it cannot expand instead of passing them on as text', () => {
     const problems: string[] = [];
-    expect(expandEnv('${file:/run/secret}', {}, (m) => problems.push(m))).toBe('${file:/run/secret}');
+    expect(expandEnv('${http:example.com/x}', {}, (m) => problems.push(m))).toBe('${http:example.com/x}');
     expect(expandEnv('x-${env:A:-${env:B}}', { B: 'b' }, (m) => problems.push(m))).toBe('x-${env:B}');
     expect(problems).toEqual([
-      '"${file:...}" is not supported: only ${env:VAR}, ${env:VAR:-default} and ${VAR} are expanded (write $$ for a literal $)',
+      '"${http:...}" is not supported yet by GopherShip: only ${env:VAR}, ${env:VAR:-default}, ${VAR} and ${file:path} are expanded (write $$ for a literal $)',
       'the default of ${A} holds another reference, which is not expanded: ${env:A:-${env:B}',
     ]);
   });
@@ -146,8 +135,11 @@ describe('loading', () => {
 
 describe('validate lists every problem with file, line and key path', () => {
   const cases: Array<[string, string, string[]]> = [
-    ['unknown component type', GOOD.replace('  debug:\n', '  debug:\n  kafka:\n'), ['FILE:8: exporters.kafka: unknown exporter type "kafka"; known exporter types:', 'otlp (or otlp_grpc)', 'otlphttp (or otlp_http)']],
-    ['unknown key', GOOD.replace('  debug:\n', '  debug:\n    verbosty: basic\n'), ['FILE:8: exporters.debug.verbosty: unknown key; valid keys here:']],
+    ['unknown component type', GOOD.replace('  debug:\n', '  debug:\n  zork:\n'), ['FILE:8: exporters.zork: unknown exporter type "zork"; known exporter types:', 'otlp (or otlp_grpc)', 'otlphttp (or otlp_http)']],
+    ['misspelled component type', GOOD.replace('  debug:\n', '  debug:\n  otlphtp:\n'), ['FILE:8: exporters.otlphtp: unknown exporter type "otlphtp"; did you mean "otlphttp"?']],
+    ['collector component not built in', GOOD.replace('  debug:\n', '  debug:\n  kafka:\n'), ['FILE:8: exporters.kafka: exporter type "kafka": not supported yet by GopherShip (publishes telemetry to Kafka topics)']],
+    ['misspelled key', GOOD.replace('  debug:\n', '  debug:\n    verbosty: basic\n'), ['FILE:8: exporters.debug.verbosty: unknown key; did you mean "verbosity"?']],
+    ['unknown key', GOOD.replace('  debug:\n', '  debug:\n    colour: blue\n'), ['FILE:8: exporters.debug.colour: unknown key; valid keys here:']],
     ['mistyped value', GOOD.replace('  debug:\n', '  debug:\n    verbosity: loud\n'), ['FILE:8: exporters.debug.verbosity: must be one of basic, normal, detailed; got string "loud"']],
     ['undefined component in a pipeline', GOOD.replace('exporters: [debug]', 'exporters: [debug, otlp/missing]'), ['FILE:12: service.pipelines.logs.exporters.1: exporter "otlp/missing" is not defined under exporters:']],
     ['bad pipeline id', GOOD.replace('    logs:', '    events:'), ['FILE:10: service.pipelines.events: "events" is not a pipeline ID']],
@@ -227,12 +219,12 @@ service:
     expect(result.problems.map(formatProblem)).toEqual(['--set: service.pipelines.logs.exporters.0: exporter "nope" is not defined under exporters:']);
   });
 
-  it('reports one problem, not two, for an unreadable file and for a scalar where a list belongs', async () => {
+  it('reports one problem, not two, for an unreadable file and for a map where a list belongs', async () => {
     const loaded = await loadConfigFiles([join(dir, 'does-not-exist.yaml')], [], {});
     const result = validateConfig(loaded, createRegistry());
     expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([expect.stringMatching(/does-not-exist\.yaml: cannot read config file: ENOENT/)]);
-    const scalar = await problemsOf(GOOD.replace('receivers: [otlp]', 'receivers: otlp'));
-    expect(scalar).toEqual([expect.stringMatching(/service\.pipelines\.logs\.receivers: expected a list of component IDs/)]);
+    const map = await problemsOf(GOOD.replace('receivers: [otlp]', 'receivers: { otlp: 1 }'));
+    expect(map).toEqual([expect.stringMatching(/service\.pipelines\.logs\.receivers: expected a list of component IDs/)]);
   });
 
   it('somatic must come first in its pipeline', async () => {

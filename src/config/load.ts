@@ -3,6 +3,7 @@
  * `--set` overrides, and `${env:VAR}` / `${env:VAR:-default}` / `${VAR}` / `$$` expansion. Keeps, for each
  * key path, the file and line it came from so validation can point at it.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, type Node } from 'yaml';
 
@@ -49,9 +50,30 @@ export function formatProblem(p: ConfigProblem): string {
   return `${where}${key}${p.message}`;
 }
 
-const ENV_REF = /\$\$|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
-/** A `${scheme:...}` reference of a config provider other than env (file, yaml, http, ...). */
+const ENV_REF = /\$\$|\$\{file:([^}]+)\}|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/** A `${scheme:...}` reference of a config provider other than env and file (yaml, http, ...). */
 const OTHER_PROVIDER = /\$\{([a-z][a-z0-9+.-]*):(?!-)/g;
+const WHOLE_FILE_REF = /^\$\{file:([^}]+)\}$/;
+
+/**
+ * The value of a `${file:path}` reference, as the collector's file provider gives it: the file's content
+ * read as YAML (a number stays a number, a map a map); a path is relative to the working directory.
+ */
+function readFileRef(path: string, report: (message: string) => void): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    report(`\${file:${path}}: cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    // As if the key were absent: the problem is the file, not a value the key would then also refuse.
+    return null;
+  }
+  try {
+    return parseYaml(text) ?? '';
+  } catch {
+    return text.replace(/\r?\n$/, '');
+  }
+}
 
 const unsetMessage = (name: string) => `environment variable ${name} is not set: the value is empty (give a default with \${env:${name}:-default})`;
 
@@ -80,16 +102,27 @@ function typedScalar(text: string): unknown {
 export function expandEnv(text: string, env: NodeJS.ProcessEnv, report: (message: string) => void = () => {}, warn: (message: string) => void = () => {}): unknown {
   if (!text.includes('$')) return text;
   for (const m of text.matchAll(OTHER_PROVIDER)) {
-    if (m[1] !== 'env') report(`"\${${m[1]}:...}" is not supported: only \${env:VAR}, \${env:VAR:-default} and \${VAR} are expanded (write $$ for a literal $)`);
+    if (m[1] !== 'env' && m[1] !== 'file') report(`"\${${m[1]}:...}" is not supported yet by GopherShip: only \${env:VAR}, \${env:VAR:-default}, \${VAR} and \${file:path} are expanded (write $$ for a literal $)`);
   }
+  const wholeFile = WHOLE_FILE_REF.exec(text);
+  if (wholeFile) return readFileRef(wholeFile[1]!, report);
   const whole = /^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/.exec(text);
   if (whole) {
     if (env[whole[1]!] === undefined && whole[2] === undefined) warn(unsetMessage(whole[1]!));
     const v = env[whole[1]!] ?? whole[2] ?? '';
     return v === '' ? v : typedScalar(v);
   }
-  return text.replace(ENV_REF, (m, name: string | undefined, def: string | undefined) => {
+  return text.replace(ENV_REF, (m, filePath: string | undefined, name: string | undefined, def: string | undefined) => {
     if (m === '$$') return '$';
+    if (filePath !== undefined) {
+      const v = readFileRef(filePath, report);
+      if (v === null) return '';
+      if (typeof v === 'object') {
+        report(`\${file:${filePath}} holds a YAML map or list: inside a longer string it must hold a single value`);
+        return '';
+      }
+      return String(v);
+    }
     if (def?.includes('${')) report(`the default of \${${name}} holds another reference, which is not expanded: ${m}`);
     if (env[name!] === undefined && def === undefined) warn(unsetMessage(name!));
     return env[name!] ?? def ?? '';
@@ -246,18 +279,58 @@ export async function loadConfigFiles(files: readonly string[], sets: readonly s
   const locations = new Map<string, SourceLocation>();
   const found: Found = { problems: [], warnings: [] };
   const raw: RawConfig = {};
-  for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      found.problems.push({ file, path: [], message: `cannot read config file: ${(err as Error).message}` });
-      continue;
-    }
-    mergeInto(raw, parseConfigText(text, file, env, locations, found));
+  for (const uri of files) {
+    const source = await readConfigSource(uri, env, found);
+    if (source === undefined) continue;
+    const parsed = parseConfigText(source.text, source.name, env, locations, found);
+    mergeInto(raw, source.nestKeys ? nestDelimitedKeys(parsed) : parsed);
   }
   for (const a of sets) applySet(raw, a, locations, found, env);
   return { raw, locations, problems: found.problems, warnings: found.warnings };
+}
+
+/** `file:`, `env:`, `yaml:` or another provider's scheme at the start of a `--config` value (2+ letters, so `C:\\` is a path). */
+const CONFIG_URI = /^([A-Za-z][A-Za-z0-9+.-]+):(.*)$/s;
+
+/**
+ * Reads one `--config` value as the collector does: a plain path or `file:path` is a file, `env:VAR` the
+ * YAML held by an environment variable, `yaml:a::b: value` inline YAML whose `::` keys nest.
+ */
+async function readConfigSource(uri: string, env: NodeJS.ProcessEnv, found: Found): Promise<{ text: string; name: string; nestKeys?: boolean } | undefined> {
+  const m = CONFIG_URI.exec(uri);
+  const scheme = m?.[1]?.toLowerCase();
+  if (!m || scheme === 'file') {
+    const file = m ? m[2]! : uri;
+    try {
+      return { text: await readFile(file, 'utf8'), name: file };
+    } catch (err) {
+      found.problems.push({ file, path: [], message: `cannot read config file: ${(err as Error).message}` });
+      return undefined;
+    }
+  }
+  if (scheme === 'env') {
+    const text = env[m[2]!];
+    if (text === undefined) {
+      found.problems.push({ file: uri, path: [], message: `environment variable ${m[2]} is not set: it should hold the config YAML` });
+      return undefined;
+    }
+    return { text, name: uri };
+  }
+  if (scheme === 'yaml') return { text: m[2]!, name: uri, nestKeys: true };
+  found.problems.push({ file: uri, path: [], message: `config URI scheme "${m[1]}:" is not supported yet by GopherShip (the collector fetches configs from providers such as http and https); use file:, env: or yaml:` });
+  return undefined;
+}
+
+/** Expands keys written with the collector's `::` delimiter (`processors::batch::timeout`) into nested maps. */
+function nestDelimitedKeys(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    const parts = key.split('::');
+    let nested: unknown = isPlainObject(v) ? nestDelimitedKeys(v) : v;
+    for (let i = parts.length - 1; i > 0; i--) nested = { [parts[i]!]: nested };
+    mergeInto(out, { [parts[0]!]: nested });
+  }
+  return out;
 }
 
 /** Finds where the closest enclosing key of `path` was set. */

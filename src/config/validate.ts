@@ -4,10 +4,11 @@
  */
 import type { AnyFactory, ComponentId, ComponentKind } from '../core/component.js';
 import { parseComponentId } from '../core/component.js';
-import { s, type ConfigIssue } from '../core/schema.js';
+import { nearestName, notSupportedYetMessage, s, unknownKeyMessage, type ConfigIssue } from '../core/schema.js';
 import { isSignal, type Signal } from '../core/signal.js';
-import { isPlainObject, locate, type ConfigProblem, type LoadedConfig, type RawConfig } from './load.js';
-import { endpointSchema } from '../core/net.js';
+import { isPlainObject, locate, type ConfigProblem, type LoadedConfig } from './load.js';
+import { telemetrySchema, type TelemetryConfig } from '../telemetry/config.js';
+import { collectorOnlyComponent } from './collector-components.js';
 
 export interface FactoryRegistry {
   find(kind: ComponentKind, type: string): AnyFactory | undefined;
@@ -29,18 +30,7 @@ export interface PipelineConfig {
   exporters: string[];
 }
 
-const telemetrySchema = s.object({
-  logs: s.object({
-    level: s.enum('debug', 'info', 'warn', 'error').default('info').describe('Minimum level of the gateway\'s own logs.'),
-    encoding: s.enum('json').default('json').describe('Log encoding (JSON lines on stderr).'),
-  }),
-  metrics: s.object({
-    address: endpointSchema('localhost:8888', 'Serves /metrics (Prometheus), /status (live status page) and /status.json; empty disables.', true),
-    level: s.enum('none', 'basic', 'normal', 'detailed').default('normal').describe('none disables the self-metrics endpoint and the status page; basic, normal and detailed all serve every metric (the collector\'s levels, accepted for its configs).'),
-  }),
-});
-
-export type TelemetryConfig = ReturnType<typeof telemetrySchema.defaults>;
+export type { TelemetryConfig } from '../telemetry/config.js';
 
 const WORKER_THREADS = /^(auto|[0-9]|[1-5][0-9]|6[0-4])$/;
 const WORKER_THREADS_HINT = 'auto or a number of threads from 0 to 64';
@@ -99,8 +89,13 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
   for (const key of Object.keys(raw)) {
     if (!TOP_LEVEL.includes(key)) report([key], `unknown top-level key; valid keys: ${TOP_LEVEL.join(', ')}`);
   }
-  if (isPlainObject(raw.connectors) && Object.keys(raw.connectors).length > 0) {
-    report(['connectors'], 'connectors are not supported yet; remove this section');
+  // No connector type is built in yet: each one is refused once, here, and the pipelines that name it
+  // are not told a second time that it is undefined.
+  const connectorIds = isPlainObject(raw.connectors) ? Object.keys(raw.connectors) : [];
+  for (const idText of connectorIds) {
+    const type = parseComponentId(idText)?.type ?? idText;
+    const what = collectorOnlyComponent('connector', type)?.what ?? 'a connector: the exporter of one pipeline and the receiver of another';
+    report(['connectors', idText], `connector type "${type}": ${notSupportedYetMessage(what)}`);
   }
 
   const sections = {} as Record<ComponentKind, Map<string, ComponentConfig>>;
@@ -121,11 +116,7 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
       }
       const factory = registry.find(kind, id.type);
       if (!factory) {
-        const known = registry
-          .list(kind)
-          .map((f) => (f.aliases?.length ? `${f.type} (or ${f.aliases.join(', ')})` : f.type))
-          .join(', ');
-        report(path, `unknown ${kind} type "${id.type}"; known ${kind} types: ${known || '(none)'}`);
+        report(path, unknownTypeMessage(registry, kind, id.type));
         continue;
       }
       const issues: ConfigIssue[] = [];
@@ -138,7 +129,8 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
   const service = isPlainObject(raw.service) ? raw.service : {};
   if (raw.service !== undefined && !isPlainObject(raw.service)) report(['service'], 'expected a map with pipelines, extensions, telemetry, processing and workers');
   for (const key of Object.keys(service)) {
-    if (!['extensions', 'pipelines', 'telemetry', 'processing', 'workers'].includes(key)) report(['service', key], 'unknown key; valid keys here: extensions, pipelines, telemetry, processing, workers');
+    const SERVICE_KEYS = ['extensions', 'pipelines', 'telemetry', 'processing', 'workers'];
+    if (!SERVICE_KEYS.includes(key)) report(['service', key], unknownKeyMessage(key, SERVICE_KEYS));
   }
   const workersIssues: ConfigIssue[] = [];
   const workers = String(workersSchema.parse(service.workers, ['service', 'workers'], workersIssues));
@@ -158,7 +150,9 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
 
   const extensions = stringList(service.extensions, ['service', 'extensions'], report);
   extensions.forEach((ext, i) => {
-    if (!sections.extension.has(ext)) report(['service', 'extensions', String(i)], `extension "${ext}" is not defined under extensions:`);
+    // An extension whose definition was refused (unknown type, bad keys) already has its problem listed.
+    const defined = isPlainObject(raw.extensions) && ext in raw.extensions;
+    if (!sections.extension.has(ext) && !defined) report(['service', 'extensions', String(i)], `extension "${ext}" is not defined under extensions:`);
   });
 
   const pipelines: PipelineConfig[] = [];
@@ -181,7 +175,7 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
         continue;
       }
       for (const key of Object.keys(pRaw)) {
-        if (!['receivers', 'processors', 'exporters'].includes(key)) report([...path, key], 'unknown key; valid keys here: receivers, processors, exporters');
+        if (!['receivers', 'processors', 'exporters'].includes(key)) report([...path, key], unknownKeyMessage(key, ['receivers', 'processors', 'exporters']));
       }
       const lists = {
         receivers: stringList(pRaw.receivers, [...path, 'receivers'], report),
@@ -201,7 +195,7 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
           const comp = sections[kind].get(ref);
           if (!comp) {
             // Not reported twice when the definition itself was invalid (its problem is already listed).
-            const defined = isPlainObject(raw[listName]) && ref in (raw[listName] as object);
+            const defined = (isPlainObject(raw[listName]) && ref in (raw[listName] as object)) || (kind !== 'processor' && connectorIds.includes(ref));
             if (!defined) report(refPath, `${kind} "${ref}" is not defined under ${listName}:`);
             return;
           }
@@ -230,8 +224,20 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
   };
 }
 
+function unknownTypeMessage(registry: FactoryRegistry, kind: ComponentKind, type: string): string {
+  const collectorOnly = collectorOnlyComponent(kind, type);
+  if (collectorOnly) return `${kind} type "${type}": ${notSupportedYetMessage(collectorOnly.what)}`;
+  const factories = registry.list(kind);
+  const near = nearestName(type, factories.flatMap((f) => [f.type, ...(f.aliases ?? [])]));
+  if (near) return `unknown ${kind} type "${type}"; did you mean "${near}"?`;
+  const known = factories.map((f) => (f.aliases?.length ? `${f.type} (or ${f.aliases.join(', ')})` : f.type)).join(', ');
+  return `unknown ${kind} type "${type}"; known ${kind} types: ${known || '(none)'}`;
+}
+
 function stringList(value: unknown, path: string[], report: (path: string[], msg: string) => void): string[] {
   if (value === undefined || value === null) return [];
+  // As the collector's confmap: a lone string is a one-item list (`receivers: otlp`).
+  if (typeof value === 'string') return value === '' ? [] : [value];
   if (!Array.isArray(value)) {
     report(path, 'expected a list of component IDs, e.g. [otlp]');
     return [];

@@ -145,10 +145,13 @@ export function parseDuration(text: string): number | undefined {
   return pos === 0 ? undefined : total;
 }
 
-/** A duration, given in config as `200ms`, `5s`, `1m`; yields milliseconds. */
+/**
+ * A duration, given in config as `200ms`, `5s`, `1m`; yields milliseconds. A bare integer is nanoseconds,
+ * as the collector's confmap decodes an int into a Go time.Duration (`flush_interval: 5` is 5ns, not 5s).
+ */
 class DurationSchema extends Schema<number> {
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): number {
-    const ms = typeof v === 'string' ? parseDuration(v) : v === 0 ? 0 : undefined;
+    const ms = typeof v === 'string' ? parseDuration(v) ?? nanosText(v) : typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v / 1e6 : undefined;
     if (ms === undefined) {
       issues.push({ path, message: `expected a duration such as 200ms, 5s or 1m, got ${typeName(v)}` });
       return this.defaultValue as number;
@@ -160,6 +163,11 @@ class DurationSchema extends Schema<number> {
     if (typeof this.defaultValue === 'number') d.default = formatDuration(this.defaultValue);
     return d;
   }
+}
+
+/** An integer given as text (an env variable, `--set`): nanoseconds, as a YAML integer would be. */
+function nanosText(text: string): number | undefined {
+  return /^\d+$/.test(text.trim()) ? Number(text.trim()) / 1e6 : undefined;
 }
 
 export function formatDuration(ms: number): string {
@@ -208,9 +216,7 @@ class ObjectSchema<S extends Shape> extends Schema<Infer<S>> {
     const input = v as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(input)) {
-      if (!(key in this.shape)) {
-        issues.push({ path: [...path, key], message: `unknown key; valid keys here: ${Object.keys(this.shape).join(', ') || '(none)'}` });
-      }
+      if (!(key in this.shape)) issues.push({ path: [...path, key], message: unknownKeyMessage(key, Object.keys(this.shape)) });
     }
     for (const [key, schema] of Object.entries(this.shape)) {
       out[key] = schema.parse(input[key], [...path, key], issues);
@@ -249,6 +255,8 @@ class ArraySchema<T> extends Schema<T[]> {
     super();
   }
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): T[] {
+    // The collector's confmap turns a lone string into a one-item list (`services: web`), '' into none.
+    if (typeof v === 'string') return v === '' ? [] : [this.itemSchema.parse(v, [...path, '0'], issues)];
     if (!Array.isArray(v)) {
       issues.push({ path, message: `expected a list, got ${typeName(v)}` });
       return [];
@@ -270,6 +278,23 @@ class RefinedSchema<T> extends Schema<T> {
     const out = this.inner.parse(value, path, issues);
     if (issues.length === before) this.rule(out, path, issues);
     return out;
+  }
+  protected check(): T {
+    throw new Error('unreachable');
+  }
+  doc(): SchemaDoc {
+    return this.inner.doc();
+  }
+}
+
+/** Maps a parsed value to the form the code uses (a URL path gets its leading '/'). */
+class TransformSchema<T> extends Schema<T> {
+  constructor(private readonly inner: Schema<T>, private readonly fn: (v: T) => T) {
+    super();
+  }
+  override parse(value: unknown, path: string[], issues: ConfigIssue[]): T {
+    const out = this.inner.parse(value, path, issues);
+    return out === undefined ? out : this.fn(out);
   }
   protected check(): T {
     throw new Error('unreachable');
@@ -301,6 +326,61 @@ class PresenceSchema<T> extends Schema<T | undefined> {
   }
 }
 
+/**
+ * A key the collector documents that GopherShip does not implement yet. Absent, it is nothing; set, it is
+ * refused with what it does in the collector, so a user can tell a missing feature from a typo. Values
+ * listed as `neutral` (the collector's own default, say `false`) behave the same here and are accepted.
+ */
+class NotYetSchema extends Schema<undefined> {
+  constructor(readonly what: string, private readonly neutral: readonly unknown[]) {
+    super();
+  }
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): undefined {
+    if (!this.neutral.some((n) => n === v || (typeof n === 'object' && JSON.stringify(n) === JSON.stringify(v)))) {
+      issues.push({ path, message: notSupportedYetMessage(this.what) });
+    }
+    return undefined;
+  }
+  doc(): SchemaDoc {
+    return { type: 'not supported yet', description: this.what };
+  }
+}
+
+export const NOT_SUPPORTED_YET = 'not supported yet by GopherShip';
+export const notSupportedYetMessage = (what: string): string => `${NOT_SUPPORTED_YET} (${what})`;
+
+/** Edit distance (insert, delete, substitute, swap of neighbours): how far a typo is from a key. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The known name nearest to `name`, when it is near enough to be a typo of it. */
+export function nearestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const dist = editDistance(name.toLowerCase(), k.toLowerCase());
+    if (dist < bestDistance) [best, bestDistance] = [k, dist];
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
+}
+
+/** `unknown key; did you mean "x"?` for a near miss, else the keys valid here. */
+export function unknownKeyMessage(key: string, known: readonly string[]): string {
+  const near = nearestName(key, known);
+  return near ? `unknown key; did you mean "${near}"?` : `unknown key; valid keys here: ${known.join(', ') || '(none)'}`;
+}
+
 export const s = {
   string: (pattern?: RegExp, hint?: string) => new StringSchema(pattern, hint),
   int: (min?: number, max?: number) => new NumberSchema(true, min, max),
@@ -313,6 +393,18 @@ export const s = {
   array: <T>(item: Schema<T>) => new ArraySchema<T>(item),
   presence: <T>(inner: Schema<T>) => new PresenceSchema<T>(inner),
   refine: <T>(inner: Schema<T>, rule: (v: T, path: string[], issues: ConfigIssue[]) => void) => new RefinedSchema<T>(inner, rule),
+  transform: <T>(inner: Schema<T>, fn: (v: T) => T) => new TransformSchema<T>(inner, fn),
+  /** A URL path; one written without its leading '/' gets it, as the collector adds it. */
+  urlPath: (defaultPath: string, description: string) => new TransformSchema(s.string().default(defaultPath).describe(description), (v) => (v.startsWith('/') ? v : `/${v}`)),
+  /** A collector key not implemented yet: `what` says what it does there; `neutral` values are accepted. */
+  notYet: (what: string, ...neutral: unknown[]) => new NotYetSchema(what, neutral),
 };
+
+/** Several collector keys not implemented yet, to spread into an object shape: `{ key: what it does }`. */
+export function notYetKeys<K extends string>(keys: Record<K, string>): Record<K, NotYetSchema> {
+  const out = {} as Record<K, NotYetSchema>;
+  for (const [k, what] of Object.entries(keys) as Array<[K, string]>) out[k] = new NotYetSchema(what, []);
+  return out;
+}
 
 export type ConfigOf<S> = S extends Schema<infer T> ? T : never;

@@ -5,11 +5,9 @@
  * worth of framing and bookkeeping at the rates a gateway forwards (see bench/RESULTS.md).
  */
 import http2 from 'node:http2';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { GrpcStatus } from './status.js';
+import { compress } from '../compression/index.js';
 
-const gzip = promisify(zlib.gzip);
 
 /** What a finished call returned: its status and, on OK, the response message. */
 export interface CallResult {
@@ -26,7 +24,9 @@ export interface GrpcTransportOptions {
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string };
   /** Metadata sent with every call (lower-case keys; `-bin` values already binary). */
   metadata: Record<string, string | Buffer>;
-  gzip: boolean;
+  /** Message compression and its level (gzip 1-9, zstd 1-22; undefined: the codec's default). */
+  compression: 'gzip' | 'zstd' | 'snappy' | 'none';
+  compressionLevel?: number;
   windowBytes: number;
   maxMessageBytes: number;
   keepaliveMs: number;
@@ -45,7 +45,7 @@ export class GrpcTransport {
       [http2.constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
       te: 'trailers',
       'user-agent': 'gophership',
-      ...(opts.gzip ? { 'grpc-encoding': 'gzip', 'grpc-accept-encoding': 'gzip,identity' } : {}),
+      ...(opts.compression !== 'none' ? { 'grpc-encoding': opts.compression, 'grpc-accept-encoding': `${opts.compression},identity` } : {}),
     };
     for (const [k, v] of Object.entries(opts.metadata)) this.baseHeaders[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
   }
@@ -95,8 +95,8 @@ export class GrpcTransport {
     for (const p of pieces) length += p.byteLength;
     let body = pieces;
     let compressed = 0;
-    if (this.opts.gzip) {
-      body = [await gzip(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length))];
+    if (this.opts.compression !== 'none') {
+      body = [await compress(this.opts.compression, pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length), { level: this.opts.compressionLevel, transport: 'grpc' })];
       length = body[0]!.byteLength;
       compressed = 1;
     }

@@ -14,6 +14,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { readOptionalFile } from '../exporterhelper/files.js';
 import { GrpcStatus, grpcStatusName, isRetryableGrpc } from './status.js';
 import { GrpcTransport, type CallResult } from './client-transport.js';
+import { prepareCompression } from '../compression/index.js';
 
 /** Strips an http(s):// scheme as the collector does; https:// asks for TLS. */
 export function parseGrpcEndpoint(endpoint: string): { target: string; forceTls: boolean } {
@@ -51,7 +52,19 @@ export function otlpGrpcClientShape() {
       server_name_override: s.string().default('').describe('Name to verify in the server certificate instead of the endpoint host'),
     }),
     headers: s.map(s.string()).default({}).describe('Metadata sent with every request (e.g. authorization)'),
-    compression: s.enum('gzip', 'none').default('gzip').describe('Message compression'),
+    compression: s.enum('gzip', 'zstd', 'snappy', 'none').default('gzip').describe('Message compression (the collector\'s gRPC client has gzip, zstd and snappy)'),
+    compression_params: s.object({
+      level: s.int(0, 22).default(0).describe('Compression level: gzip 1-9, zstd 1-22 (0: the codec\'s default)'),
+    }),
+    balancer_name: s
+      .enum('round_robin', 'pick_first')
+      .default('round_robin')
+      .describe('Accepted for the collector\'s configs; GopherShip keeps one HTTP/2 connection to the endpoint\'s first resolved address (as pick_first), so round_robin over several addresses behaves like pick_first'),
+    read_buffer_size: s.int(0).default(0).describe('Accepted for the collector\'s configs; Node sizes socket buffers itself, so it has no effect'),
+    write_buffer_size: s.int(0).default(0).describe('Accepted for the collector\'s configs; Node sizes socket buffers itself, so it has no effect'),
+    wait_for_ready: s.notYet('waits for the connection to be ready instead of failing calls while it is down', false),
+    authority: s.notYet('overrides the :authority header of every call'),
+    middlewares: s.notYet('runs middleware extensions around each call'),
     timeout: s.duration().default(5000).describe('Deadline of one Export call (each retry gets its own)'),
     keepalive: s.object({
       time: s.duration().default(300_000).describe('Ping the server after this long without activity (>= 5m stays within grpc-go servers\' default ping policy)'),
@@ -117,11 +130,13 @@ export class OtlpGrpcClient {
       if ((cert === undefined) !== (key === undefined)) throw new Error(`${this.owner}: tls.cert_file and tls.key_file must be set together`);
       tls = { ca, cert, key, servername: c.tls.server_name_override || undefined };
     }
+    await prepareCompression(c.compression);
     this.transport = new GrpcTransport({
       authority: `${secure ? 'https' : 'http'}://${this.target}`,
       tls,
       metadata: this.metadata,
-      gzip: c.compression === 'gzip',
+      compression: c.compression,
+      compressionLevel: c.compression_params.level || undefined,
       // HTTP/2's default 64 KiB windows cap a single connection at a few hundred MB/s.
       windowBytes: c.flow_control_window,
       maxMessageBytes: c.max_message_size,

@@ -28,6 +28,18 @@ class AnyValueConfigSchema extends Schema<unknown> {
   }
 }
 
+/**
+ * The collector's `regexp:` block of legacy match rules (filter, attributes include/exclude): a cache of
+ * match results per string. Accepted with no effect: each pattern is compiled once at start and V8's
+ * regexps need no result cache to keep up.
+ */
+export const regexpCacheSchema = s
+  .object({
+    cacheenabled: s.bool().default(false).describe('Accepted; GopherShip compiles each pattern once and keeps no result cache'),
+    cachemaxnumentries: s.int(0).default(0).describe('Accepted; see cacheenabled'),
+  })
+  .describe('The collector\'s regexp result cache (accepted, no effect here)');
+
 export const ACTIONS = ['insert', 'update', 'upsert', 'delete', 'hash', 'extract', 'convert'] as const;
 export type ActionName = (typeof ACTIONS)[number];
 

@@ -10,6 +10,7 @@ import type { Signal } from '../core/signal.js';
 import type { ComponentConfig, ValidatedConfig } from '../config/validate.js';
 import { Logger } from '../telemetry/logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
+import { metricsAddress } from '../telemetry/config.js';
 import { BypassStage } from '../somatic/bypass.js';
 import { TelemetryServer } from '../telemetry/server.js';
 import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.js';
@@ -48,7 +49,8 @@ export class Service {
   private readonly offload: WireOffloadPool | undefined;
 
   constructor(private readonly config: ValidatedConfig, private readonly opts: ServiceOptions = {}) {
-    this.logger = opts.logger ?? new Logger(config.service.telemetry.logs.level);
+    this.logger = opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource);
+    this.telemetry.describeResource(config.service.telemetry.resource);
     const threads = workerThreadsFor(config.service.processing.worker_threads);
     this.offload = threads > 0 ? new WireOffloadPool(threads, this.logger.child({ kind: 'service', id: 'processing' })) : undefined;
     this.offload?.instrument(this.telemetry.registry);
@@ -139,8 +141,9 @@ export class Service {
     const metrics = this.config.service.telemetry.metrics;
     const started: Running[] = [];
     try {
-      if (metrics.level !== 'none' && metrics.address !== '') {
-        this.telemetryServer = new TelemetryServer(this.telemetry, metrics.address, this.logger);
+      const address = metricsAddress(metrics);
+      if (address !== '') {
+        this.telemetryServer = new TelemetryServer(this.telemetry, address, this.logger);
         this.status = new StatusSampler({ telemetry: this.telemetry, pipelines: this.config.service.pipelines });
         registerStatusRoutes(this.telemetryServer, this.status);
         await this.telemetryServer.start();

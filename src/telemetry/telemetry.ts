@@ -137,6 +137,17 @@ export class Telemetry {
     };
   }
 
+  /**
+   * service.telemetry.resource as the collector shows it to Prometheus: a `target_info` gauge (value 1)
+   * whose labels are the attributes, with the characters Prometheus label names lack turned into `_`.
+   */
+  describeResource(attributes: Record<string, string | undefined>): void {
+    const entries = Object.entries(attributes).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== null);
+    if (entries.length === 0) return;
+    const labels = Object.fromEntries(entries.map(([k, v]) => [k.replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1'), v]));
+    new Gauge({ name: 'target_info', help: 'Target metadata: the service.telemetry.resource attributes', labelNames: Object.keys(labels), registers: [this.registry] }).set(labels, 1);
+  }
+
   close(): void {
     this.eventLoop.disable();
   }

@@ -36,7 +36,8 @@ function payload(id: number): Buffer {
 beforeAll(async () => {
   // Compile just the WAL (and what it imports) so the child runs the current source as plain JS,
   // independent of the state of dist/ and of other folders' work in progress.
-  buildDir = await mkdtemp(join(tmpdir(), 'gs-wal-build-'));
+  // Inside node_modules, so the compiled files resolve their packages (the logger's pino) from the project.
+  buildDir = await mkdtemp(join(root, 'node_modules', '.gs-wal-build-'));
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   await promisify(execFile)(process.execPath, [
     tsc, '--outDir', buildDir, '--rootDir', join(root, 'src'), '--module', 'NodeNext', '--moduleResolution', 'NodeNext',

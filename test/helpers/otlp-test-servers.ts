@@ -7,7 +7,6 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { Logger, type LogSink } from '../../src/telemetry/logger.js';
@@ -15,6 +14,7 @@ import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { parseComponentId, type ComponentKind, type CreateSettings } from '../../src/core/component.js';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { Payload } from '../../src/pdata/payload.js';
+import { codingOf, decompress } from '../../src/compression/index.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Requests
@@ -172,9 +172,10 @@ export async function startHttpServer(): Promise<TestHttpServer> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const raw = Buffer.concat(chunks);
-      const body = req.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(raw) : raw;
+      const coding = codingOf(req.headers['content-encoding']);
+      const body = coding === undefined || coding === 'identity' ? raw : await decompress(coding, raw, 1 << 30);
       const captured: CapturedHttpRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, raw, body };
       state.requests.push(captured);
       const r = state.reply(captured);
@@ -262,10 +263,10 @@ export async function startRawGrpcServer(listen: { host?: string; port?: number 
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('error', () => {});
-    stream.on('end', () => {
+    stream.on('end', async () => {
       const frame = parseGrpcFrame(Buffer.concat(chunks));
-      const enc = headers['grpc-encoding'];
-      const message = frame.compressed ? (enc === 'deflate' ? zlib.inflateSync(frame.data) : zlib.gunzipSync(frame.data)) : frame.data;
+      const coding = codingOf(headers['grpc-encoding'] as string | undefined);
+      const message = frame.compressed && coding !== undefined && coding !== 'identity' ? await decompress(coding, frame.data, 1 << 30) : frame.data;
       const captured: CapturedGrpcRequest = { path: String(headers[':path']), headers, compressed: frame.compressed, message };
       state.requests.push(captured);
       const r = state.reply(captured);

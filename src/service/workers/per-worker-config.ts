@@ -14,6 +14,9 @@ function rewrite(value: unknown, index: number, count: number, exporter: boolean
   for (const [key, v] of Object.entries(obj)) {
     if (key === 'directory' && typeof v === 'string' && v !== '') obj[key] = join(v, `worker-${index}`);
     else if (key === 'memory_limit_mib' && typeof v === 'number' && v > 0) obj[key] = Math.max(1, Math.floor(v / count));
+    // memory_limiter's limits are per process too (a spike headroom of 0 falls back to 20 % of the share).
+    else if ((key === 'limit_mib' || key === 'limit_percentage') && typeof v === 'number' && v > 0) obj[key] = Math.max(1, Math.floor(v / count));
+    else if ((key === 'spike_limit_mib' || key === 'spike_limit_percentage') && typeof v === 'number' && v > 0) obj[key] = Math.floor(v / count);
     else if (key === 'path' && exporter && typeof v === 'string' && v !== '') obj[key] = `${v}.worker-${index}`;
     else if (typeof v === 'object') rewrite(v, index, count, exporter);
   }
@@ -37,7 +40,7 @@ export function perWorkerConfig(config: ValidatedConfig, index: number, count: n
     extensions: config.extensions,
     service: {
       ...config.service,
-      telemetry: { ...config.service.telemetry, metrics: { ...config.service.telemetry.metrics, address: '' } },
+      telemetry: { ...config.service.telemetry, metrics: { ...config.service.telemetry.metrics, address: '', readers: [] } },
     },
   };
 }

@@ -17,6 +17,7 @@ import { StatusSampler, registerStatusRoutes } from '../../telemetry/status/inde
 import type { HealthState, Telemetry } from '../../telemetry/telemetry.js';
 import { globalViewOf, REPORT_STALE_MS } from './global-view.js';
 import { WORKER_COUNT_ENV, WORKER_INDEX_ENV, type FromWorker, type GlobalView, type ToWorker, type WorkerReport } from './messages.js';
+import { metricsAddress } from '../../telemetry/config.js';
 
 /** How often the machine-wide view is made and published. */
 export const GLOBAL_VIEW_INTERVAL_MS = 250;
@@ -47,7 +48,7 @@ export interface PrimaryOptions {
 }
 
 export async function runPrimary(config: ValidatedConfig, count: number, opts: PrimaryOptions): Promise<number> {
-  const log = (opts.logger ?? new Logger(config.service.telemetry.logs.level)).child({ kind: 'service', id: 'primary' });
+  const log = (opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource)).child({ kind: 'service', id: 'primary' });
   const registry = new Registry();
   const restarts = new Counter({ name: 'gophership_worker_restarts', help: 'Worker processes replaced after they died', labelNames: ['worker'], registers: [registry] });
   const zoneGauge = new Gauge({ name: 'gophership_worker_zone', help: 'Each worker\'s own somatic zone (0 green, 1 yellow, 2 red; -1 none)', labelNames: ['worker'], registers: [registry] });
@@ -156,7 +157,8 @@ export async function runPrimary(config: ValidatedConfig, count: number, opts: P
   let sampler: StatusSampler | undefined;
   let latest: Registry = registry;
   const metrics = config.service.telemetry.metrics;
-  if (metrics.level !== 'none' && metrics.address !== '') {
+  const address = metricsAddress(metrics);
+  if (address !== '') {
     const source = {
       get registry() {
         return latest;
@@ -165,7 +167,7 @@ export async function runPrimary(config: ValidatedConfig, count: number, opts: P
         return view().health;
       },
     };
-    server = new TelemetryServer(source as unknown as Telemetry, metrics.address, log);
+    server = new TelemetryServer(source as unknown as Telemetry, address, log);
     server.route('/metrics', (_req, res) => {
       gather().then(
         async (r) => {

@@ -23,7 +23,7 @@ export async function runWorker(config: ValidatedConfig, index: number, count: n
   let resolveStop!: (deadlineMs: number) => void;
   const stopRequested = new Promise<number>((r) => (resolveStop = r));
   const service = new Service(perWorkerConfig(config, index, count), {
-    logger: new Logger(config.service.telemetry.logs.level).child({ worker: index }),
+    logger: Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource).child({ worker: index }),
     onFatalError: (err) => {
       fatal = err;
       resolveStop(shutdownTimeoutMs);

@@ -8,6 +8,7 @@ import type { ComponentConfig, ValidatedConfig } from '../../config/validate.js'
 import { globalViewOf } from './global-view.js';
 import type { WorkerReport } from './messages.js';
 import { perWorkerConfig } from './per-worker-config.js';
+import { telemetrySchema } from '../../telemetry/config.js';
 
 const MiB = 2 ** 20;
 const report = (over: Partial<WorkerReport>): WorkerReport => ({ t: 'report', index: 0, health: 'serving', zone: 0, rssBytes: 100 * MiB, memoryLimitBytes: 512 * MiB, walFill: 0, ...over });
@@ -84,7 +85,7 @@ describe('per-worker config', () => {
     service: {
       extensions: [],
       pipelines: [],
-      telemetry: { logs: { level: 'info', encoding: 'json' }, metrics: { address: 'localhost:8888', level: 'normal' } },
+      telemetry: telemetrySchema.parse({ metrics: { address: 'localhost:8888' } }, [], []),
       processing: { worker_threads: 'auto' },
       workers: '4',
     },
@@ -99,5 +100,16 @@ describe('per-worker config', () => {
     expect(w.service.telemetry.metrics.address).toBe('');
     // The original is untouched (the primary keeps serving from it).
     expect(base.processors.get('somatic')!.config).toEqual({ memory_limit_mib: 1000, wal: { directory: '/var/lib/gs/somatic' } });
+  });
+
+  it('gives each worker its share of a memory_limiter\'s limits and no metrics reader', () => {
+    const withLimiter: ValidatedConfig = {
+      ...base,
+      processors: new Map([['memory_limiter', comp({ check_interval: 1000, limit_mib: 4000, spike_limit_mib: 800, limit_percentage: 0, spike_limit_percentage: 0 })]]),
+      service: { ...base.service, telemetry: telemetrySchema.parse({ metrics: { readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: 8888 } } } }] } }, [], []) },
+    };
+    const w = perWorkerConfig(withLimiter, 1, 4);
+    expect(w.processors.get('memory_limiter')!.config).toEqual({ check_interval: 1000, limit_mib: 1000, spike_limit_mib: 200, limit_percentage: 0, spike_limit_percentage: 0 });
+    expect(w.service.telemetry.metrics.readers).toEqual([]);
   });
 });

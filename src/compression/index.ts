@@ -1,0 +1,181 @@
+/**
+ * The collector's compressions, one module for the receiver (decompression with a limit on the
+ * decompressed size, so a bomb is refused, never inflated whole) and the exporters (compression):
+ * gzip, deflate/zlib (node:zlib), zstd (fzstd to decompress, pure JS; @bokuweb/zstd-wasm to compress,
+ * since Node 20's zlib has no zstd) and snappy (block and framed, ./snappy.ts).
+ */
+import { createRequire } from 'node:module';
+import { Transform, type TransformCallback } from 'node:stream';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import { isFramedSnappy, snappyBlockCompress, snappyBlockDecompress, snappyFramedCompress, snappyFramedDecode } from './snappy.js';
+
+export type Coding = 'identity' | 'gzip' | 'deflate' | 'zstd' | 'snappy' | 'x-snappy-framed';
+
+/** The compressions an exporter's `compression` key takes (none = identity). */
+export const EXPORTER_COMPRESSIONS = ['gzip', 'zstd', 'snappy', 'deflate', 'zlib', 'none'] as const;
+export type ExporterCompression = (typeof EXPORTER_COMPRESSIONS)[number];
+
+/** A Content-Encoding or grpc-encoding value as a coding (undefined: not one the gateway reads). */
+export function codingOf(header: string | undefined): Coding | undefined {
+  switch ((header ?? '').trim().toLowerCase()) {
+    case '':
+    case 'identity':
+      return 'identity';
+    case 'gzip':
+    case 'x-gzip':
+      return 'gzip';
+    case 'deflate':
+    case 'zlib':
+      return 'deflate';
+    case 'zstd':
+      return 'zstd';
+    case 'snappy':
+      return 'snappy';
+    case 'x-snappy-framed':
+      return 'x-snappy-framed';
+    default:
+      return undefined;
+  }
+}
+
+/** What the receiver lists in grpc-accept-encoding and names in its refusals. */
+export const ACCEPTED_CODINGS = 'identity,gzip,deflate,zstd,snappy';
+
+/** The decompressed data passed the limit; the receiver answers 413 / RESOURCE_EXHAUSTED. */
+export class DecompressedTooLarge extends Error {
+  readonly code = 'ERR_BUFFER_TOO_LARGE';
+  constructor(readonly limit: number) {
+    super(`decompressed data is over ${limit} bytes`);
+  }
+}
+
+const INFLATE_CHUNK = 64 * 1024;
+
+/** zstd and snappy as a stream: the output is counted as it is produced and stops past `limit`. */
+class CountingDecoder extends Transform {
+  private out = 0;
+  private readonly pending: Buffer[] = [];
+  private readonly zstd: ZstdDecompress | undefined;
+  constructor(
+    private readonly coding: 'zstd' | 'snappy' | 'x-snappy-framed',
+    private readonly limit: number,
+  ) {
+    super();
+    if (coding === 'zstd') this.zstd = new ZstdDecompress((chunk) => this.emitData(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)));
+  }
+  private emitData(data: Buffer): void {
+    this.out += data.length;
+    // Thrown from inside the decoder's callback: decoding stops here, mid-block, not after the bomb.
+    if (this.out > this.limit) throw new DecompressedTooLarge(this.limit);
+    this.push(data);
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    try {
+      if (this.zstd) this.zstd.push(chunk);
+      else this.pending.push(chunk);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+  override _flush(done: TransformCallback): void {
+    try {
+      if (this.zstd) this.zstd.push(new Uint8Array(0), true);
+      else decodeSnappy(this.coding, Buffer.concat(this.pending), this.limit, (d) => this.emitData(d));
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+}
+
+function decodeSnappy(coding: 'snappy' | 'x-snappy-framed' | 'zstd', whole: Buffer, limit: number, emit: (d: Buffer) => void): void {
+  // `snappy` arrives as a block from today's collectors and framed from older ones (and over gRPC).
+  if (coding === 'x-snappy-framed' || isFramedSnappy(whole)) snappyFramedDecode(whole, emit);
+  else emit(snappyBlockDecompress(whole, limit, () => new DecompressedTooLarge(limit)));
+}
+
+/**
+ * A stream that decompresses `coding`. zstd and snappy fail with DecompressedTooLarge once the output
+ * passes `limit` (one zstd write can hold thousands of blocks); zlib's output comes in `INFLATE_CHUNK`
+ * pieces with backpressure, so the reader's own count of what it collects stops a gzip bomb in time.
+ */
+export function createDecompressor(coding: Exclude<Coding, 'identity'>, limit: number): Transform {
+  if (coding === 'gzip') return zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
+  if (coding === 'deflate') return zlib.createInflate({ chunkSize: INFLATE_CHUNK });
+  return new CountingDecoder(coding, limit);
+}
+
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+
+/** Decompresses a whole message (a gRPC frame), refusing output past `limit` with DecompressedTooLarge. */
+export async function decompress(coding: Exclude<Coding, 'identity'>, data: Uint8Array, limit: number): Promise<Buffer> {
+  if (coding === 'gzip' || coding === 'deflate') {
+    try {
+      return await (coding === 'gzip' ? gunzip : inflate)(data, { maxOutputLength: limit });
+    } catch (err) {
+      throw (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? new DecompressedTooLarge(limit) : err;
+    }
+  }
+  const parts: Buffer[] = [];
+  let size = 0;
+  const emit = (d: Buffer) => {
+    size += d.length;
+    if (size > limit) throw new DecompressedTooLarge(limit);
+    parts.push(d);
+  };
+  if (coding === 'zstd') {
+    const z = new ZstdDecompress((chunk) => emit(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)));
+    z.push(data, true);
+  } else decodeSnappy(coding, Buffer.from(data.buffer, data.byteOffset, data.length), limit, emit);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+}
+
+interface ZstdWasm {
+  init(): Promise<void>;
+  compress(data: Uint8Array, level?: number): Uint8Array;
+}
+let zstdWasm: Promise<ZstdWasm> | undefined;
+
+/** Loads what `compression` needs before the first send (the zstd encoder is WebAssembly, loaded once). */
+export async function prepareCompression(compression: ExporterCompression): Promise<void> {
+  if (compression !== 'zstd') return;
+  zstdWasm ??= (async () => {
+    const mod = createRequire(import.meta.url)('@bokuweb/zstd-wasm') as ZstdWasm;
+    await mod.init();
+    return mod;
+  })();
+  await zstdWasm;
+}
+
+const gzip = promisify(zlib.gzip) as (buf: Uint8Array, opts: zlib.ZlibOptions) => Promise<Buffer>;
+const deflate = promisify(zlib.deflate) as (buf: Uint8Array, opts: zlib.ZlibOptions) => Promise<Buffer>;
+
+/**
+ * Compresses a request body. `level` is the codec's own (gzip/zlib 1-9, zstd 1-22). Snappy is a block
+ * over HTTP (as today's collector sends it) and framed over gRPC (the collector's gRPC snappy codec).
+ */
+export async function compress(compression: Exclude<ExporterCompression, 'none'>, data: Uint8Array, opts: { level?: number; transport?: 'http' | 'grpc' } = {}): Promise<Buffer> {
+  switch (compression) {
+    case 'gzip':
+      return gzip(data, opts.level === undefined ? {} : { level: opts.level });
+    case 'deflate':
+    case 'zlib':
+      return deflate(data, opts.level === undefined ? {} : { level: opts.level });
+    case 'zstd': {
+      await prepareCompression('zstd');
+      const out = (await zstdWasm!).compress(data, opts.level ?? 3);
+      return Buffer.from(out.buffer, out.byteOffset, out.length);
+    }
+    case 'snappy':
+      return opts.transport === 'grpc' ? snappyFramedCompress(data) : snappyBlockCompress(data);
+  }
+}
+
+/** The header value naming a compression (`zlib` travels as `deflate`, its HTTP name). */
+export function encodingName(compression: Exclude<ExporterCompression, 'none'>): string {
+  return compression === 'zlib' ? 'deflate' : compression;
+}

@@ -1,0 +1,194 @@
+/**
+ * The collector's config semantics a drop-in replacement must share: one-item lists from strings,
+ * integer durations in nanoseconds, URL paths without a leading '/', --config URIs and ${file:...},
+ * one problem per unknown extension or connector, contrib's new component names, not-supported-yet keys.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { s } from '../core/schema.js';
+import { createRegistry } from '../components.js';
+import { formatProblem, loadConfigFiles } from './load.js';
+import { validateConfig, type ValidatedConfig } from './validate.js';
+import { metricsAddress } from '../telemetry/config.js';
+import { logsToDebug } from '../../test/helpers/configs.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gs-semantics-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function validate(configs: string[], env: NodeJS.ProcessEnv = {}): Promise<{ config?: ValidatedConfig; problems: string[] }> {
+  const loaded = await loadConfigFiles(configs, [], env);
+  const result = validateConfig(loaded, createRegistry());
+  return result.ok ? { config: result.config, problems: [] } : { problems: result.problems.map(formatProblem) };
+}
+
+async function file(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+const BASE = logsToDebug();
+
+describe('values as the collector decodes them', () => {
+  it('a lone string where a list belongs is a one-item list', async () => {
+    const text = BASE.replace('receivers: [otlp]', 'receivers: otlp') + `processors:
+  filter:
+    spans:
+      include:
+        match_type: strict
+        services: test
+`;
+    const { config, problems } = await validate([await file('one-item.yaml', text)]);
+    expect(problems).toEqual([]);
+    expect(config!.service.pipelines[0]!.receivers).toEqual(['otlp']);
+    expect((config!.processors.get('filter')!.config as { spans: { include: { services: string[] } } }).spans.include.services).toEqual(['test']);
+  });
+
+  it('an integer duration is nanoseconds, as confmap decodes an int into time.Duration', () => {
+    const issues: { path: string[]; message: string }[] = [];
+    const d = s.duration();
+    expect(d.parse(5, ['x'], issues)).toBe(5 / 1e6);
+    expect(d.parse(2_000_000_000, ['x'], issues)).toBe(2000);
+    expect(d.parse('1500000', ['x'], issues)).toBe(1.5);
+    expect(d.parse('5s', ['x'], issues)).toBe(5000);
+    expect(issues).toEqual([]);
+    d.parse(-1, ['x'], issues);
+    d.parse(1.5, ['x'], issues);
+    expect(issues).toHaveLength(2);
+  });
+
+  it('a URL path without its leading / gets it, as the collector adds it', async () => {
+    const text = BASE.replace('endpoint: 127.0.0.1:0', 'endpoint: 127.0.0.1:0\n        traces_url_path: traces\n        logs_url_path: /custom/logs');
+    const { config, problems } = await validate([await file('paths.yaml', text)]);
+    expect(problems).toEqual([]);
+    const http = (config!.receivers.get('otlp')!.config as { protocols: { http: { traces_url_path: string; logs_url_path: string } } }).protocols.http;
+    expect(http.traces_url_path).toBe('/traces');
+    expect(http.logs_url_path).toBe('/custom/logs');
+  });
+});
+
+describe('--config URIs and providers', () => {
+  it('reads file:, env: and yaml: sources, merged in order', async () => {
+    const path = await file('gateway.yaml', BASE);
+    const env = { GS_OVERLAY: 'exporters:\n  debug:\n    verbosity: normal\n' };
+    const { config, problems } = await validate([`file:${path}`, 'env:GS_OVERLAY', 'yaml:exporters::debug::sampling_initial: 7'], env);
+    expect(problems).toEqual([]);
+    expect(config!.exporters.get('debug')!.config).toMatchObject({ verbosity: 'normal', sampling_initial: 7 });
+  });
+
+  it('names the source at fault: an unset env: variable, a scheme it cannot read', async () => {
+    const { problems } = await validate(['env:GS_NOT_SET', 'https://example.invalid/config.yaml']);
+    expect(problems).toEqual([
+      'env:GS_NOT_SET: environment variable GS_NOT_SET is not set: it should hold the config YAML',
+      'https://example.invalid/config.yaml: config URI scheme "https:" is not supported yet by GopherShip (the collector fetches configs from providers such as http and https); use file:, env: or yaml:',
+    ]);
+  });
+
+  it('${file:path} expands to the file\'s content beside ${env:...}', async () => {
+    const secret = await file('token.txt', 's3cret\n');
+    const port = await file('verbosity.txt', 'detailed');
+    const text = `${BASE}  telemetry:
+    logs:
+      initial_fields:
+        token: "Bearer \${file:${secret}}"
+        who: \${env:WHO}
+exporters:
+  debug:
+    verbosity: \${file:${port}}
+`.replace('exporters:\n  debug:\nservice', 'service');
+    const { config, problems } = await validate([await file('file-ref.yaml', text)], { WHO: 'gw-1' });
+    expect(problems).toEqual([]);
+    expect(config!.service.telemetry.logs.initial_fields).toEqual({ token: 'Bearer s3cret', who: 'gw-1' });
+    expect(config!.exporters.get('debug')!.config).toMatchObject({ verbosity: 'detailed' });
+    const missing = await validate([await file('file-missing.yaml', BASE.replace('endpoint: 127.0.0.1:0', `endpoint: \${file:${join(dir, 'nope')}}`))]);
+    expect(missing.problems).toEqual([expect.stringMatching(/file-missing\.yaml:5: receivers\.otlp\.protocols\.http\.endpoint: \$\{file:.*nope\}: cannot read the file: ENOENT/)]);
+  });
+});
+
+describe('one problem per component the gateway lacks', () => {
+  it('an extension of an unknown type is one problem, not a second one claiming it is undefined', async () => {
+    const text = BASE.replace('service:\n', 'extensions:\n  pprof:\n  zpages/x:\nservice:\n  extensions: [pprof, zpages/x]\n');
+    const { problems } = await validate([await file('ext.yaml', text)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^.*ext\.yaml:\d+: extensions\.pprof: extension type "pprof": not supported yet by GopherShip \(serves Go runtime profiles\)$/),
+      expect.stringMatching(/extensions\.zpages\/x: extension type "zpages": not supported yet by GopherShip/),
+    ]);
+  });
+
+  it('a connector is one problem, and the pipelines naming it say nothing more', async () => {
+    const text = `${BASE}    traces:
+      receivers: [otlp]
+      exporters: [spanmetrics]
+    metrics:
+      receivers: [spanmetrics]
+      exporters: [debug]
+connectors:
+  spanmetrics:
+`;
+    const { problems } = await validate([await file('conn.yaml', text)]);
+    expect(problems).toEqual([expect.stringMatching(/connectors\.spanmetrics: connector type "spanmetrics": not supported yet by GopherShip \(derives request, error and duration metrics from spans\)$/)]);
+  });
+
+  it('resource_detection is resourcedetection\'s name', async () => {
+    const text = BASE.replace('exporters:\n  debug:', 'processors:\n  resource_detection:\n    detectors: [env]\nexporters:\n  debug:').replace('      exporters: [debug]', '      processors: [resource_detection]\n      exporters: [debug]');
+    const { config, problems } = await validate([await file('rd.yaml', text)]);
+    expect(problems).toEqual([]);
+    expect(config!.processors.get('resource_detection')!.factory.type).toBe('resourcedetection');
+  });
+});
+
+describe('service.telemetry as the collector\'s', () => {
+  it('metrics.readers: a pull Prometheus reader gives the address; level none gives none', async () => {
+    const text = `${BASE}  telemetry:
+    resource:
+      service.name: gateway
+    logs:
+      level: debug
+      encoding: console
+      sampling:
+        initial: 5
+        thereafter: 50
+    metrics:
+      level: detailed
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: 0
+`;
+    const { config, problems } = await validate([await file('tel.yaml', text)]);
+    expect(problems).toEqual([]);
+    const t = config!.service.telemetry;
+    expect(metricsAddress(t.metrics)).toBe('127.0.0.1:0');
+    expect(metricsAddress({ ...t.metrics, level: 'none' })).toBe('');
+    expect(t.logs).toMatchObject({ level: 'debug', encoding: 'console', sampling: { enabled: true, initial: 5, thereafter: 50, tick: 10_000 } });
+    expect(t.resource).toEqual({ 'service.name': 'gateway' });
+  });
+
+  it('a key the collector has but the gateway lacks is "not supported yet", apart from a typo', async () => {
+    const text = `${BASE}  telemetry:
+    traces:
+      processors: []
+    metrics:
+      readers:
+        - periodic:
+            exporter: { otlp: {} }
+    logs:
+      encodng: json
+`;
+    const { problems } = await validate([await file('tel-bad.yaml', text)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/service\.telemetry\.logs\.encodng: unknown key; did you mean "encoding"\?$/),
+      expect.stringMatching(/service\.telemetry\.metrics\.readers\.0\.periodic: not supported yet by GopherShip \(pushes the collector's own metrics over OTLP on an interval\)$/),
+      expect.stringMatching(/service\.telemetry\.traces: not supported yet by GopherShip \(exports the collector's own traces/),
+    ]);
+  });
+});

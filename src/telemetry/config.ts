@@ -1,0 +1,84 @@
+/**
+ * `service.telemetry`: the gateway's own logs, metrics and resource, with the collector's keys. The
+ * collector's current way to serve its metrics is `metrics.readers` (a pull reader with a Prometheus
+ * exporter on host:port); the older `metrics.address` is kept. `metricsAddress` resolves the two.
+ */
+import { ENDPOINT_RE, endpointSchema } from '../core/net.js';
+import { s, type ConfigOf } from '../core/schema.js';
+
+const samplingSchema = s.object({
+  enabled: s.bool().default(true).describe('Sample repeated log lines (per level and message, per tick)'),
+  tick: s.duration().default(10_000).describe('The sampling window'),
+  initial: s.int(0).default(10).describe('Lines of one level and message logged in full each tick'),
+  thereafter: s.int(0).default(100).describe('After `initial`, log every Nth line of that level and message in the tick (0 = drop the rest)'),
+});
+
+const logsSchema = s.object({
+  level: s.enum('debug', 'info', 'warn', 'error').default('info').describe('Minimum level of the gateway\'s own logs.'),
+  encoding: s.enum('json', 'console').default('json').describe('json: one JSON object per line; console: time, level, message and the fields as key=value, for people reading a terminal.'),
+  development: s.notYet('zap development mode: stack traces on warnings and panics on DPanic', false),
+  disable_caller: s.notYet('adds the calling source file and line to each line', true, false),
+  disable_stacktrace: s.bool().default(false).describe('Leave the stack of logged errors out of the lines (they carry it by default).'),
+  sampling: s.presence(samplingSchema).describe('Log sampling as the collector\'s (zap): per tick, the first `initial` lines of one level and message, then every `thereafter`th. Absent: no sampling.'),
+  output_paths: s.array(s.string()).default(['stderr']).describe('Where log lines go: stderr, stdout or file paths (appended to), each receiving every line.'),
+  error_output_paths: s.array(s.string()).default(['stderr']).describe('Where the logger reports its own failures (a file it cannot write): stderr, stdout or file paths.'),
+  initial_fields: s.map(s.string()).default({}).describe('Fields added to every log line (e.g. a deployment name).'),
+  processors: s.notYet('exports the collector\'s own logs through OpenTelemetry log processors and exporters'),
+});
+
+const prometheusSchema = s.object({
+  host: s.string().default('localhost').describe('Host the Prometheus endpoint listens on.'),
+  port: s.int(0, 65535).default(8888).describe('Port of the Prometheus endpoint (0: any free port).'),
+  without_units: s.notYet('drops the unit suffix from metric names', false),
+  without_type_suffix: s.notYet('drops the _total/type suffix from metric names', false),
+  without_scope_info: s.notYet('drops the otel_scope_info metric', false),
+  with_resource_constant_labels: s.notYet('copies resource attributes onto every metric as labels'),
+});
+
+const readerSchema = s.object({
+  pull: s.presence(
+    s.object({
+      exporter: s.object({
+        prometheus: s.presence(prometheusSchema).describe('Serve /metrics in the Prometheus text format on host:port.'),
+      }),
+    }),
+  ).describe('A pull reader: the metrics are scraped from an endpoint.'),
+  periodic: s.notYet('pushes the collector\'s own metrics over OTLP on an interval'),
+});
+
+const metricsSchema = s.refine(
+  s.object({
+    level: s.enum('none', 'basic', 'normal', 'detailed').default('normal').describe('none disables the self-metrics endpoint and the status page; basic, normal and detailed all serve every metric (the collector\'s levels, accepted for its configs).'),
+    address: endpointSchema('localhost:8888', 'Serves /metrics (Prometheus), /status (live status page) and /status.json; empty disables. `readers` takes precedence.', true),
+    readers: s.array(readerSchema).default([]).describe('The collector\'s current form: `- pull: {exporter: {prometheus: {host, port}}}`; one pull reader serves what `address` would.'),
+    views: s.notYet('renames, re-aggregates or drops the collector\'s own metrics'),
+  }),
+  (v, path, issues) => {
+    const pulls = v.readers.filter((r) => r.pull?.exporter.prometheus);
+    if (pulls.length > 1) issues.push({ path: [...path, 'readers'], message: 'more than one pull reader is not supported yet by GopherShip (the collector serves each on its own port): keep one' });
+    v.readers.forEach((r, i) => {
+      if (!r.pull && r.periodic === undefined) issues.push({ path: [...path, 'readers', String(i)], message: 'a reader needs `pull:` (with exporter.prometheus)' });
+      else if (r.pull && !r.pull.exporter.prometheus) issues.push({ path: [...path, 'readers', String(i), 'pull', 'exporter'], message: 'needs `prometheus:` (host, port)' });
+    });
+  },
+);
+
+export const telemetrySchema = s.object({
+  logs: logsSchema,
+  metrics: metricsSchema,
+  traces: s.notYet('exports the collector\'s own traces (processors, propagators)', {}),
+  resource: s.map(s.string()).default({}).describe('Attributes describing this gateway (service.name, deployment.environment...); shown on the self-metrics as labels of target_info and on every log line under `resource`.'),
+});
+
+export type TelemetryConfig = ConfigOf<typeof telemetrySchema>;
+export type TelemetryLogsConfig = TelemetryConfig['logs'];
+
+/** The host:port the self-metrics are served on ('' = none): a Prometheus pull reader, else `address`. */
+export function metricsAddress(metrics: TelemetryConfig['metrics']): string {
+  if (metrics.level === 'none') return '';
+  const prom = metrics.readers.find((r) => r.pull?.exporter.prometheus)?.pull?.exporter.prometheus;
+  if (!prom) return metrics.address;
+  const host = prom.host.includes(':') && !prom.host.startsWith('[') ? `[${prom.host}]` : prom.host;
+  const address = `${host}:${prom.port}`;
+  return ENDPOINT_RE.test(address) ? address : metrics.address;
+}
