@@ -139,6 +139,12 @@ export class GrpcTransport {
       const finish = (trailers: http2.IncomingHttpHeaders) => {
         const status = Number(headers[':status']);
         const codeText = trailers['grpc-status'] ?? headers['grpc-status'];
+        if (headers[':status'] === undefined && codeText === undefined) {
+          // The stream ended without any response: the connection went away (a killed server, a reset by
+          // a proxy). Nothing was answered, so the call may be retried.
+          fail(GrpcStatus.UNAVAILABLE, 'the connection closed before a response');
+          return;
+        }
         if (codeText === undefined) {
           // No gRPC status: not a gRPC server, or a proxy's HTTP error (mapped as the gRPC spec says).
           fail(status === 429 || status === 502 || status === 503 || status === 504 ? GrpcStatus.UNAVAILABLE : GrpcStatus.UNKNOWN, `HTTP ${status ?? '?'} without grpc-status`);
