@@ -6,7 +6,11 @@
  * decoded) around the leaves routed to it; containers left without leaves are left out. A request whose
  * leaves all go to one backend is handed on as the very bytes it arrived as.
  */
-import { WireFormatError } from '../../src/pdata/wire.js';
+import { readVarint, skipValue } from '../../src/pdata/wire.js';
+import { copyBytes, varintSize, writeVarint } from '../../src/processorhelper/wire-edit.js';
+
+/** Scratch cursor of the wire readers: the position after the last varint (LEN: the content start). */
+const CUR = [0];
 
 /** Chooses a backend per ResourceX (resource-level keys) or per leaf. */
 export interface Router {
@@ -14,65 +18,6 @@ export interface Router {
   resource(buf: Uint8Array, start: number, end: number): number;
   /** The backend of one leaf (content range), within ResourceX rx[start:end]. */
   leaf(buf: Uint8Array, start: number, end: number, rxStart: number, rxEnd: number): number;
-}
-
-let NEXT = 0;
-function varint(buf: Uint8Array, pos: number, end: number): number {
-  let result = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    if (pos >= end) throw new WireFormatError('truncated varint');
-    const b = buf[pos++]!;
-    result += (b & 0x7f) * mul;
-    if (b < 0x80) {
-      NEXT = pos;
-      return result;
-    }
-    mul *= 128;
-  }
-  throw new WireFormatError('varint longer than 10 bytes');
-}
-
-/** Position after the value of a field with wire type `wt` at pos; LEN content start goes in NEXT_CONTENT. */
-let CONTENT = 0;
-function skip(buf: Uint8Array, pos: number, end: number, wt: number): number {
-  switch (wt) {
-    case 0:
-      varint(buf, pos, end);
-      return NEXT;
-    case 1:
-      if (pos + 8 > end) throw new WireFormatError('truncated fixed64');
-      return pos + 8;
-    case 2: {
-      const len = varint(buf, pos, end);
-      CONTENT = NEXT;
-      if (NEXT + len > end) throw new WireFormatError('length-delimited field overruns its message');
-      return NEXT + len;
-    }
-    case 5:
-      if (pos + 4 > end) throw new WireFormatError('truncated fixed32');
-      return pos + 4;
-    default:
-      throw new WireFormatError(`unsupported wire type ${wt}`);
-  }
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(out: Uint8Array, pos: number, n: number): number {
-  while (n >= 0x80) {
-    out[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[pos++] = n;
-  return pos;
 }
 
 /** Growable int table. */
@@ -118,11 +63,10 @@ export class WireSplitter {
     const end = buf.length;
     let pos = 0;
     while (pos < end) {
-      const tag = varint(buf, pos, end);
-      pos = NEXT;
-      const next = skip(buf, pos, end, tag & 7);
+      const tag = readVarint(buf, pos, end, CUR);
+      const next = skipValue(buf, CUR[0]!, end, tag & 7, CUR);
       if (tag === 0x0a) {
-        const b = this.collect(buf, CONTENT, next, router);
+        const b = this.collect(buf, CUR[0]!, next, router);
         if (b !== -3) {
           only = only === -2 || only === b ? b : -1;
           this.emit(buf);
@@ -154,9 +98,8 @@ export class WireSplitter {
     let pos = rs;
     while (pos < re) {
       const fieldStart = pos;
-      const tag = varint(buf, pos, re);
-      pos = NEXT;
-      const next = skip(buf, pos, re, tag & 7);
+      const tag = readVarint(buf, pos, re, CUR);
+      const next = skipValue(buf, CUR[0]!, re, tag & 7, CUR);
       if (tag !== 0x12) {
         this.rxOther.push(fieldStart);
         this.rxOther.push(next);
@@ -165,15 +108,13 @@ export class WireSplitter {
       }
       const scope = this.scopeOtherFrom.n;
       this.scopeOtherFrom.push(this.scopeOther.n);
-      const ss = CONTENT;
-      let p = ss;
+      let p = CUR[0]!;
       while (p < next) {
         const fs = p;
-        const t = varint(buf, p, next);
-        p = NEXT;
-        const after = skip(buf, p, next, t & 7);
+        const t = readVarint(buf, p, next, CUR);
+        const after = skipValue(buf, CUR[0]!, next, t & 7, CUR);
         if (t === 0x12) {
-          const b = fixed >= 0 ? fixed : router.leaf(buf, CONTENT, after, rs, re);
+          const b = fixed >= 0 ? fixed : router.leaf(buf, CUR[0]!, after, rs, re);
           this.leafStart.push(fs);
           this.leafEnd.push(after);
           this.leafScope.push(scope);
@@ -233,12 +174,12 @@ export class WireSplitter {
     }
     out[p++] = 0x0a;
     p = writeVarint(out, p, rx);
-    for (let j = 0; j < rxOther.n; j += 2) p = copy(buf, rxOther.a[j]!, rxOther.a[j + 1]!, out, p);
+    for (let j = 0; j < rxOther.n; j += 2) p = copyBytes(buf, rxOther.a[j]!, rxOther.a[j + 1]!, out, p);
     for (let k = 0; k < nScopes; k++) {
       if (sizes.a[k]! < 0) continue;
       out[p++] = 0x12;
       p = writeVarint(out, p, sizes.a[k]!);
-      for (let j = scopeOtherFrom.a[k]!; j < scopeOtherFrom.a[k + 1]!; j += 2) p = copy(buf, scopeOther.a[j]!, scopeOther.a[j + 1]!, out, p);
+      for (let j = scopeOtherFrom.a[k]!; j < scopeOtherFrom.a[k + 1]!; j += 2) p = copyBytes(buf, scopeOther.a[j]!, scopeOther.a[j + 1]!, out, p);
       // Adjacent leaves of this backend are copied as one run (spans of one trace usually sit together).
       let runS = -1;
       let runE = -1;
@@ -246,21 +187,13 @@ export class WireSplitter {
         if (leafBackend.a[i] !== b || leafScope.a[i] !== k) continue;
         if (leafStart.a[i] === runE) runE = leafEnd.a[i]!;
         else {
-          if (runS >= 0) p = copy(buf, runS, runE, out, p);
+          if (runS >= 0) p = copyBytes(buf, runS, runE, out, p);
           runS = leafStart.a[i]!;
           runE = leafEnd.a[i]!;
         }
       }
-      if (runS >= 0) p = copy(buf, runS, runE, out, p);
+      if (runS >= 0) p = copyBytes(buf, runS, runE, out, p);
     }
     this.outLen[b] = p;
   }
-}
-
-function copy(src: Uint8Array, s: number, e: number, dst: Buffer, d: number): number {
-  const n = e - s;
-  if (n < 48) {
-    for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
-  } else dst.set(new Uint8Array(src.buffer, src.byteOffset + s, n), d);
-  return d + n;
 }

@@ -15,7 +15,7 @@ const WT_LEN = 2;
 const WT_I32 = 5;
 
 /** Reads a varint at `pos`; returns the value (up to 2^53) and writes the next position into cursor[0]. */
-function readVarint(buf: Uint8Array, pos: number, end: number, cursor: Int32Array | number[]): number {
+export function readVarint(buf: Uint8Array, pos: number, end: number, cursor: Int32Array | number[]): number {
   let result = 0;
   let shift = 1;
   for (let i = 0; i < 10; i++) {
@@ -31,8 +31,11 @@ function readVarint(buf: Uint8Array, pos: number, end: number, cursor: Int32Arra
   throw new WireFormatError('varint longer than 10 bytes');
 }
 
-/** Skips one field's value of the given wire type starting at pos; returns the position after it. */
-function skipValue(buf: Uint8Array, pos: number, end: number, wireType: number, cursor: number[]): number {
+/**
+ * Skips one field's value of the given wire type starting at pos; returns the position after it. For a
+ * length-delimited value, cursor[0] is left at the start of its content.
+ */
+export function skipValue(buf: Uint8Array, pos: number, end: number, wireType: number, cursor: number[]): number {
   switch (wireType) {
     case WT_VARINT:
       readVarint(buf, pos, end, cursor);
