@@ -3,26 +3,9 @@
  * `routing_key`, `protocol.otlp` (the otlp exporter's settings for every backend, its endpoint ignored),
  * `resolver.static` or `resolver.dns`.
  */
-import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
+import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
 import { otlpGrpcClientShape } from '../../src/grpc/otlp-client.js';
-
-/** A collector key GopherShip knows but does not implement: present is an error that says so. */
-class NotSupportedYet extends Schema<undefined> {
-  constructor(private readonly what: string) {
-    super();
-  }
-  override parse(value: unknown, path: string[], issues: ConfigIssue[]): undefined {
-    if (value !== undefined) issues.push({ path, message: `${this.what} is not supported yet; use resolver.static or resolver.dns` });
-    return undefined;
-  }
-  protected check(): undefined {
-    return undefined;
-  }
-  doc(): SchemaDoc {
-    return { type: 'map', description: 'not supported yet' };
-  }
-}
 
 const resolver = s.object({
   static: s.presence(s.object({ hostnames: s.array(s.string()).default([]).describe('backends as host or host:port (default port 4317)') })).describe('a fixed list of backends'),
@@ -36,8 +19,8 @@ const resolver = s.object({
       }),
     )
     .describe('backends from a DNS name, re-resolved every interval'),
-  k8s: new NotSupportedYet('resolver.k8s'),
-  aws_cloud_map: new NotSupportedYet('resolver.aws_cloud_map'),
+  k8s: s.notYet('resolves the backends from a Kubernetes Service\'s endpoints; use dns on a headless Service'),
+  aws_cloud_map: s.notYet('resolves the backends from AWS Cloud Map'),
 });
 
 const base = s.object({

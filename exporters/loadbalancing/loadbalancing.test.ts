@@ -193,7 +193,7 @@ describe('loadbalancing exporter', () => {
 
     const issues: { path: string[]; message: string }[] = [];
     loadBalancingExporterFactory.config.parse({ resolver: { k8s: { service: 'x' } } }, [], issues);
-    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['resolver.k8s: resolver.k8s is not supported yet; use resolver.static or resolver.dns']);
+    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(["resolver.k8s: not supported yet by GopherShip (resolves the backends from a Kubernetes Service's endpoints; use dns on a headless Service)"]);
     issues.length = 0;
     loadBalancingExporterFactory.config.parse({ resolver: {} }, [], issues);
     expect(issues[0]!.message).toMatch(/exactly one of static or dns/);
