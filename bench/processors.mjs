@@ -6,7 +6,6 @@
 // also each stage alone; and the receiver's per-request check (framing scan vs full validation vs decode).
 // Single thread, so records/s is per core.
 import os from 'node:os';
-import { create, toBinary } from '@bufbuild/protobuf';
 import { Payload } from '../dist/src/pdata/payload.js';
 import { parseComponentId } from '../dist/src/core/component.js';
 import { Telemetry } from '../dist/src/telemetry/telemetry.js';
@@ -20,52 +19,10 @@ import { attributesProcessorFactory } from '../dist/processors/attributes/factor
 import { resourceDetectionProcessorFactory } from '../dist/processors/resourcedetection/factory.js';
 import { governHeapGrowth } from '../dist/src/core/heap-growth.js';
 import v8 from 'node:v8';
+import { RECORDS, RESOURCES, makeRequest } from './lib/log-requests.mjs';
 import { ExportLogsServiceRequestSchema } from '../dist/proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);
-const RECORDS = 1000;
-const RESOURCES = 4;
-
-const str = (value) => ({ value: { case: 'stringValue', value } });
-const int = (value) => ({ value: { case: 'intValue', value: BigInt(value) } });
-const kv = (key, value) => ({ key, value });
-
-function makeRequest(seed) {
-  const per = RECORDS / RESOURCES;
-  const resourceLogs = [];
-  let n = 0;
-  for (let r = 0; r < RESOURCES; r++) {
-    const logRecords = [];
-    for (let i = 0; i < per; i++, n++) {
-      const id = `${seed}-${n}`;
-      logRecords.push({
-        timeUnixNano: 1_700_000_000_000_000_000n + BigInt(n),
-        observedTimeUnixNano: 1_700_000_000_000_500_000n + BigInt(n),
-        severityNumber: 9,
-        severityText: 'INFO',
-        body: str(`GET /api/v1/orders/${id} completed in 23ms for tenant acme-corp; cache=miss upstream=orders-db-7 bytes=18234 user-agent="Mozilla/5.0 (X11; Linux x86_64)" ref=${id.padEnd(31, 'x')} trace_sampled=true`),
-        attributes: [
-          kv('http.method', str('GET')),
-          kv('http.route', str('/api/v1/orders/{id}')),
-          kv('http.status_code', int(200)),
-          kv('user.email', str(`user${n}.${seed}@example.com`)),
-          kv('net.peer.ip', str(`10.0.${n % 256}.${(n * 7) % 256}`)),
-          kv('thread.id', int(n % 64)),
-          kv('session.id', str(`sess-${id}-abcdefghijklmnopqrstuvwxyz012345`)),
-          kv('code.function', str('OrdersController.get')),
-        ],
-        traceId: Uint8Array.from({ length: 16 }, (_, k) => (n * 31 + k) & 255),
-        spanId: Uint8Array.from({ length: 8 }, (_, k) => (n * 17 + k) & 255),
-        flags: 1,
-      });
-    }
-    resourceLogs.push({
-      resource: { attributes: [kv('service.name', str(`orders-${r}`)), kv('service.version', str('1.4.2')), kv('deployment.environment', str('prod'))] },
-      scopeLogs: [{ scope: { name: 'orders-logger', version: '2.1.0' }, logRecords }],
-    });
-  }
-  return toBinary(ExportLogsServiceRequestSchema, create(ExportLogsServiceRequestSchema, { resourceLogs }));
-}
 
 const RESOURCE_ACTIONS = [
   ['deployment.environment', 'production'],
@@ -181,7 +138,7 @@ for (const [name, det, r, a] of cases) {
 const checks = [];
 for (const [name, fn] of [
   ['framing scan only (countItems: request, resource, scope, record levels)', (b) => countItems('logs', b)],
-  ['full validation (validateRequest: every field, ids, nesting) + item count', (b) => validateRequest('logs', b)],
+  ['full validation (validateRequest: every field, ids, nesting, UTF-8 of strings) + item count', (b) => validateRequest('logs', b)],
   ['protobuf decode (fromBinary)', (b) => decodeRequest('logs', b)],
 ]) {
   const m = await measure(fn);

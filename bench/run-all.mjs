@@ -38,6 +38,8 @@ export const SCENARIOS = [
   // earlier send_batch_size 4096 override (before flush_when_idle it was needed to avoid 200 ms stalls).
   passthrough('http', { name: 'passthrough-http-nobatch', processors: {} }),
   passthrough('http', { name: 'passthrough-http-batch4096', processors: PASSTHROUGH_BATCH_4096 }),
+  // The receiver's UTF-8 check of string fields off (check_utf8: false), to read its cost beside passthrough-http.
+  passthrough('http', { name: 'passthrough-http-noutf8', receiver: { check_utf8: false }, title: 'Passthrough http with the receiver UTF-8 check off (check_utf8: false)' }),
   // Somatic zones forced (bench/scenarios/zones.mjs; standalone: bench/somatic-zones.mjs), vs the forwarder.
   zone('green'),
   zone('yellow'),

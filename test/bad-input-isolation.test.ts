@@ -74,4 +74,26 @@ service:
     expect(lines[0]).toContain('Example log record');
     expect(lines[0]).not.toContain('"hi"');
   });
+
+  it("invalid UTF-8 in one client's string is refused alone (400 naming the field); the good request beside it is delivered", async () => {
+    const good = await readFile(join(EXAMPLES_DIR, 'logs.json'), 'utf8');
+    // A record whose body string_value holds 0xff (never valid in UTF-8): framing and wire types are fine.
+    const record = [0x2a, 0x05, 0x0a, 0x03, 0x61, 0xff, 0x62];
+    const scope = [0x12, record.length, ...record];
+    const bad = Uint8Array.of(0x0a, scope.length + 2, 0x12, scope.length, ...scope);
+    const before = (await readFile(join(dir, 'out.jsonl'), 'utf8')).trim().split('\n').length;
+    const [goodRes, badRes] = await Promise.all([
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: good }),
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: bad }),
+    ]);
+    expect(badRes.status).toBe(400);
+    const st = decodeStatus('proto', new Uint8Array(await badRes.arrayBuffer()))!;
+    expect(st.message).toMatch(/string_value \(1\) is not valid UTF-8/);
+    expect(st.message).toContain('resource_logs[0].scope_logs[0].log_records[0]');
+    expect(goodRes.status).toBe(200);
+    await goodRes.arrayBuffer();
+    const lines = (await readFile(join(dir, 'out.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(before + 1);
+    expect(lines.at(-1)).toContain('Example log record');
+  });
 });

@@ -19,6 +19,7 @@ import { SERVICE_SECTION_SCHEMAS, validateConfig } from '../src/config/validate.
 import { Service } from '../src/service/service.js';
 import { GOPHERSHIP_ONLY_TYPES } from '../src/config/collector-components.js';
 import { expectFreshDoc } from './helpers/docs.js';
+import { makeCertSet, type CertSet } from './helpers/certs.js';
 
 const CORPUS = join(import.meta.dirname, 'compat');
 const SECTION_KIND: Record<string, ComponentKind> = { receivers: 'receiver', processors: 'processor', exporters: 'exporter', extensions: 'extension' };
@@ -27,15 +28,29 @@ const SHARED_PREFIXES = ['sending_queue.', 'retry_on_failure.', 'dead_letter.'];
 
 let dir: string;
 let files: string[];
+let certs: CertSet;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gs-compat-'));
+  certs = makeCertSet();
   files = (await readdir(CORPUS)).filter((f) => f.endsWith('.yaml')).sort();
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const env = () => ({ COMPAT_DIR: dir, COMPAT_TOKEN: 'corpus-token' });
+/** What the corpus reads from the environment: a scratch directory, a token, and certificates made here. */
+const env = () => ({
+  COMPAT_DIR: dir,
+  COMPAT_TOKEN: 'corpus-token',
+  COMPAT_CA: certs.ca.certFile,
+  COMPAT_CA_PEM: certs.ca.cert.toString(),
+  COMPAT_SERVER_CERT: certs.server.certFile,
+  COMPAT_SERVER_KEY: certs.server.keyFile,
+  COMPAT_SERVER_CERT_PEM: certs.server.cert.toString(),
+  COMPAT_SERVER_KEY_PEM: certs.server.key.toString(),
+  COMPAT_CLIENT_CERT_PEM: certs.client.cert.toString(),
+  COMPAT_CLIENT_KEY_PEM: certs.client.key.toString(),
+});
 
 /** Dotted key paths of a config value, lists as `[]`, as flattenSchema writes them. */
 function keyPaths(value: unknown, prefix = ''): string[] {

@@ -61,7 +61,8 @@ describe('worker processes (service.workers)', () => {
     process.kill(victim, 'SIGKILL');
     const result = await load;
     expect(result.failed, JSON.stringify(result.failures)).toBe(0);
-    expect(result.acked).toBeGreaterThan(50_000);
+    // Enough load that the killed worker held acknowledged records; the test is about loss, not speed.
+    expect(result.acked).toBeGreaterThan(5_000);
 
     // The replacement came up, as the same worker index, beside the survivor.
     let now = childrenOf(g.pid);

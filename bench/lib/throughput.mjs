@@ -80,10 +80,10 @@ export function lossText(loss) {
 }
 
 /** Gateway config for a passthrough pipeline: otlp receiver -> processors -> one exporter to the sink. */
-export async function gatewayConfig({ protocol, sink, processors = { batch: {} }, processing, extra = {} }) {
+export async function gatewayConfig({ protocol, sink, processors = { batch: {} }, processing, receiver = {}, extra = {} }) {
   const recvPort = await freePort();
   const metricsPort = await freePort();
-  const receivers = { otlp: { protocols: protocol === 'grpc' ? { grpc: { endpoint: `127.0.0.1:${recvPort}`, max_recv_msg_size_mib: 64 } } : { http: { endpoint: `127.0.0.1:${recvPort}` } } } };
+  const receivers = { otlp: { ...receiver, protocols: protocol === 'grpc' ? { grpc: { endpoint: `127.0.0.1:${recvPort}`, max_recv_msg_size_mib: 64 } } : { http: { endpoint: `127.0.0.1:${recvPort}` } } } };
   const exporters =
     protocol === 'grpc'
       ? { otlp: { endpoint: sink.grpcTarget, tls: { insecure: true }, compression: 'none' } }
@@ -107,12 +107,12 @@ export async function gatewayConfig({ protocol, sink, processors = { batch: {} }
 }
 
 /** Sink + gateway up, run `fn({gw, sink, endpoint, metricsUrl, config})`, everything down again. */
-export async function withGateway({ protocol, processors, processing, track = true, cpuProf, profileDir }, fn) {
+export async function withGateway({ protocol, processors, processing, receiver, track = true, cpuProf, profileDir }, fn) {
   const sink = await startSinkProc({ track });
   let gw;
   // (telemetry logs stay at info: the "gateway started" line is the readiness signal; nothing is logged per request.)
   try {
-    const g = await gatewayConfig({ protocol, sink, processors, processing });
+    const g = await gatewayConfig({ protocol, sink, processors, processing, receiver });
     gw = await startGateway(g.config, { cpuProf, profileDir });
     const out = await fn({ gw, sink, ...g });
     const stopped = await gw.stop(); // SIGTERM: the gateway drains its queues into the sink before exiting

@@ -11,7 +11,7 @@ export const PASSTHROUGH_BATCH = { batch: {} };
 /** The earlier override (send_batch_size 4096), kept as a diagnostic beside the defaults. */
 export const PASSTHROUGH_BATCH_4096 = { batch: { send_batch_size: 4096, timeout: '200ms' } };
 
-export function passthrough(protocol, { name = `passthrough-${protocol}`, processors = PASSTHROUGH_BATCH, title } = {}) {
+export function passthrough(protocol, { name = `passthrough-${protocol}`, processors = PASSTHROUGH_BATCH, receiver, title } = {}) {
   const exporter = protocol === 'grpc' ? 'otlp' : 'otlphttp';
   return {
     name,
@@ -21,7 +21,7 @@ export function passthrough(protocol, { name = `passthrough-${protocol}`, proces
     needs: [`forwarder-${protocol}`, `ceiling-${protocol}`],
     proto: protocol,
     async run(ctx) {
-      return withGateway({ protocol, processors, cpuProf: ctx.opts.cpuProf, profileDir: ctx.opts.profileDir }, ({ gw, sink, endpoint }) =>
+      return withGateway({ protocol, processors, receiver, cpuProf: ctx.opts.cpuProf, profileDir: ctx.opts.profileDir }, ({ gw, sink, endpoint }) =>
         measure({ opts: ctx.opts, protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf', endpoint, pids: { gateway: gw.pid, sink: sink.pid }, sink, verify: 'after-stop' }),
       );
     },

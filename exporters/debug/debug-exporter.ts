@@ -115,8 +115,8 @@ export class DebugExporter implements Exporter {
     return this.helper.consume(payload);
   }
 
-  async shutdown(): Promise<void> {
-    await this.helper.shutdown();
+  async shutdown(deadlineAt?: number): Promise<void> {
+    await this.helper.shutdown(deadlineAt);
   }
 }
 

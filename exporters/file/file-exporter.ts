@@ -119,9 +119,9 @@ export class FileExporter implements Exporter {
   }
 
   /** Writes what is queued, fsyncs and closes every file. */
-  async shutdown(): Promise<void> {
+  async shutdown(deadlineAt?: number): Promise<void> {
     // A configured queue drains into the file before it closes.
-    await this.helper.shutdown();
+    await this.helper.shutdown(deadlineAt);
     this.stopped = true;
     const writers = [...this.writers.values()];
     this.writers.clear();

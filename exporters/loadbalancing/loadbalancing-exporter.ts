@@ -174,12 +174,12 @@ export class LoadBalancingExporter implements Exporter {
   private newBackend(endpoint: string): Backend {
     const id = `${this.settings.id.id}/${endpoint}`;
     const settings: CreateSettings = { ...this.settings, id: { type: this.settings.id.type, name: `${this.settings.id.name}/${endpoint}`, id } };
-    const client = new OtlpGrpcClient(`exporter ${id}`, endpoint, this.config.protocol.otlp, this.settings.logger);
+    const client = new OtlpGrpcClient(`exporter ${id}`, `exporters::${this.settings.id.id}: protocol::otlp`, endpoint, this.config.protocol.otlp, this.settings.logger);
     const backend: Backend = {
       endpoint,
       client,
       leaving: false,
-      helper: new ExporterHelper(settings, this.config.protocol.otlp, (p, signal) => this.sendTo(backend, p, signal)),
+      helper: new ExporterHelper(settings, this.config.protocol.otlp, (p, signal) => this.sendTo(backend, p, signal), { timeoutMs: this.config.protocol.otlp.timeout }),
     };
     return backend;
   }
@@ -222,13 +222,13 @@ export class LoadBalancingExporter implements Exporter {
     return Promise.all(pending).then(() => undefined);
   }
 
-  async shutdown(): Promise<void> {
+  async shutdown(deadlineAt?: number): Promise<void> {
     await this.resolver.shutdown();
     await this.updating;
     // Leaving backends first: they route what they hold into the members, which then drain as usual.
     await Promise.all([...this.draining]);
     const all = [...this.byEndpoint.values()];
     this.byEndpoint.clear();
-    await Promise.all(all.map((b) => b.helper.shutdown().then(() => b.client.close())));
+    await Promise.all(all.map((b) => b.helper.shutdown(deadlineAt).then(() => b.client.close())));
   }
 }

@@ -16,8 +16,8 @@ export class OtlpGrpcExporter implements Exporter {
   private readonly helper: ExporterHelper;
 
   constructor(settings: CreateSettings, config: OtlpExporterConfig) {
-    this.client = new OtlpGrpcClient(`exporter ${settings.id.id}`, config.endpoint, config, settings.logger);
-    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
+    this.client = new OtlpGrpcClient(`exporter ${settings.id.id}`, `exporters::${settings.id.id}`, config.endpoint, config, settings.logger);
+    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s), { timeoutMs: config.timeout });
   }
 
   async start(_host?: Host): Promise<void> {
@@ -35,9 +35,9 @@ export class OtlpGrpcExporter implements Exporter {
     return this.helper.consume(payload);
   }
 
-  async shutdown(): Promise<void> {
+  async shutdown(deadlineAt?: number): Promise<void> {
     // The queue drains (memory) or stops and keeps its data (wal) while the channel is still open.
-    await this.helper.shutdown();
+    await this.helper.shutdown(deadlineAt);
     this.client.close();
   }
 }

@@ -1,5 +1,6 @@
 import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
+import { tlsClientSchema } from '../../src/confighelper/tls-config.js';
 
 const url = /^https?:\/\/[^\s/]+/;
 const urlHint = 'an http:// or https:// URL';
@@ -25,12 +26,7 @@ export const otlphttpExporterConfig = s.refine(
     headers: s.map(s.string()).default({}).describe('Headers sent with every request (e.g. authorization)'),
     timeout: s.duration().default(5000).describe('Deadline of one attempt, connect to last response byte (each retry gets its own)'),
     max_idle_conns: s.int(1).default(32).describe('Connections kept per host (keep-alive pool size)'),
-    tls: s.object({
-      insecure_skip_verify: s.bool().default(false).describe('Accept any server certificate (testing only)'),
-      ca_file: s.string().default('').describe('PEM file of CA certificates to verify the server (default: system roots)'),
-      cert_file: s.string().default('').describe('PEM client certificate for mutual TLS (with key_file)'),
-      key_file: s.string().default('').describe('PEM client key for mutual TLS (with cert_file)'),
-    }),
+    tls: tlsClientSchema().describe('TLS for https:// URLs (the collector\'s configtls client settings, the same keys as the otlp exporter); an http:// URL is plaintext.'),
     ...exporterHelperShape(),
   }),
   (v, path, issues) => {
@@ -40,7 +36,6 @@ export const otlphttpExporterConfig = s.refine(
         issues.push({ path: [...path, 'endpoint'], message: 'is required (or set logs_endpoint / traces_endpoint / metrics_endpoint)' });
       }
     }
-    if (!!v.tls.cert_file !== !!v.tls.key_file) issues.push({ path: [...path, 'tls'], message: 'cert_file and key_file must be set together' });
   },
 );
 

@@ -8,7 +8,8 @@ import https from 'node:https';
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
 import type { Payload } from '../../src/pdata/payload.js';
-import { ExporterHelper, readOptionalFile } from '../../src/exporterhelper/index.js';
+import { ExporterHelper } from '../../src/exporterhelper/index.js';
+import { describeTlsError, loadClientTls } from '../../src/confighelper/tls.js';
 import { HTTP_PATH, SIGNALS, type Signal } from '../../src/core/signal.js';
 import { decodeExportResponsePartial, decodeStatus, requestToJson, type Encoding } from '../../src/pdata/codec.js';
 import { isRetryableHttp } from '../../src/grpc/status.js';
@@ -61,7 +62,7 @@ export class OtlpHttpExporter implements Exporter {
     private readonly settings: CreateSettings,
     private readonly config: OtlphttpExporterConfig,
   ) {
-    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
+    this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s), { timeoutMs: config.timeout });
     this.contentType = config.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
     this.baseHeaders = { 'user-agent': 'gophership', ...lowerKeys(config.headers), 'content-type': this.contentType };
     if (config.compression !== 'none') this.baseHeaders['content-encoding'] = encodingName(config.compression);
@@ -71,8 +72,9 @@ export class OtlpHttpExporter implements Exporter {
     const c = this.config;
     const keep = { keepAlive: true, maxSockets: c.max_idle_conns, maxFreeSockets: c.max_idle_conns };
     this.httpAgent = new http.Agent(keep);
-    const [ca, cert, key] = await Promise.all([readOptionalFile(c.tls.ca_file, 'tls.ca_file'), readOptionalFile(c.tls.cert_file, 'tls.cert_file'), readOptionalFile(c.tls.key_file, 'tls.key_file')]);
-    this.httpsAgent = new https.Agent({ ...keep, ca, cert, key, rejectUnauthorized: !c.tls.insecure_skip_verify });
+    const secure = SIGNALS.some((signal) => signalUrl(c, signal)?.startsWith('https:'));
+    // Certificates are read only when some URL is https:// (an http:// URL is plaintext whatever tls says).
+    if (secure) this.httpsAgent = new https.Agent({ ...keep, ...(await loadClientTls(c.tls, `exporters::${this.settings.id.id}: tls`)) });
     for (const signal of SIGNALS) {
       const url = signalUrl(c, signal);
       if (!url) continue;
@@ -166,7 +168,10 @@ export class OtlpHttpExporter implements Exporter {
         finish(new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} timed out after ${timeoutMs} ms (timeout)`));
       }, timeoutMs);
       req.on('error', (e: NodeJS.ErrnoException) => {
-        finish(new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} failed: ${e.code ?? ''} ${e.message}`.replace('  ', ' '), { cause: e }));
+        // A TLS failure says which check failed (expired, wrong name, unknown CA, client certificate refused).
+        const tlsText = describeTlsError(e);
+        const detail = tlsText ? `TLS: ${tlsText}` : `${e.code ?? ''} ${e.message}`.trim();
+        finish(new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} failed: ${detail}`, { cause: e }));
       });
       // One writev for all pieces: cork, write each, uncork on end.
       req.cork();
@@ -214,9 +219,9 @@ export class OtlpHttpExporter implements Exporter {
     }
   }
 
-  async shutdown(): Promise<void> {
+  async shutdown(deadlineAt?: number): Promise<void> {
     // The queue drains (memory) or stops and keeps its data (wal) while the connections are still open.
-    await this.helper.shutdown();
+    await this.helper.shutdown(deadlineAt);
     // Idle sockets close now; sockets of in-flight requests close when their response ends.
     this.httpAgent?.destroy();
     this.httpsAgent?.destroy();

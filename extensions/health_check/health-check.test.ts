@@ -1,38 +1,64 @@
-import { describe, expect, it } from 'vitest';
+/**
+ * The health endpoint over HTTPS (the shared TLS server settings): a client trusting the CA gets the
+ * status; a plaintext client does not; a certificate rotated on disk is served after reload_interval.
+ */
+import { copyFileSync } from 'node:fs';
+import https from 'node:https';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfigIssue } from '../../src/core/schema.js';
+import { makeCertSet, type CertSet } from '../../test/helpers/certs.js';
 import { testSettings } from '../../test/helpers/otlp-test-servers.js';
-import { healthCheckExtensionFactory } from './factory.js';
-import type { HealthCheckExtension } from './health-check.js';
+import { healthCheckConfig } from './config.js';
+import { HealthCheckExtension } from './health-check.js';
 
-function make(raw: Record<string, unknown>) {
-  const issues: { path: string[]; message: string }[] = [];
-  const config = healthCheckExtensionFactory.config.parse({ endpoint: '127.0.0.1:0', ...raw }, [], issues);
-  return { config, issues: issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
+let certs: CertSet;
+beforeAll(() => {
+  certs = makeCertSet();
+});
+afterAll(() => certs.factory.cleanup());
+
+function get(port: number, ca: Buffer): Promise<{ status: number; serial: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port, path: '/', ca, agent: false }, (res) => {
+      const serial = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().serialNumber;
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, serial, body }));
+    });
+    req.on('error', reject);
+  });
 }
 
-describe('health_check', () => {
-  it('response_body: the configured text while serving (200) and while not (503)', async () => {
-    const { config, issues } = make({ path: '/health', response_body: { healthy: 'I am well', unhealthy: 'I am not' } });
+describe('health_check over TLS', () => {
+  it('answers HTTPS clients that trust the CA, refuses plaintext, and picks up a rotated certificate', async () => {
+    const certFile = join(certs.factory.dir, 'health.crt');
+    const keyFile = join(certs.factory.dir, 'health.key');
+    copyFileSync(certs.server.certFile, certFile);
+    copyFileSync(certs.server.keyFile, keyFile);
+    const issues: ConfigIssue[] = [];
+    const cfg = healthCheckConfig.parse({ endpoint: '127.0.0.1:0', tls: { cert_file: certFile, key_file: keyFile, reload_interval: '100ms' } }, [], issues);
     expect(issues).toEqual([]);
     const settings = testSettings('health_check', 'extension');
-    const ext = healthCheckExtensionFactory.create(settings, config) as HealthCheckExtension;
+    const ext = new HealthCheckExtension(settings, cfg);
     await ext.start();
     try {
-      const url = `http://127.0.0.1:${ext.port}/health`;
-      const starting = await fetch(url);
-      expect([starting.status, await starting.text()]).toEqual([503, 'I am not']);
-      settings.telemetry.health = 'serving';
-      const serving = await fetch(url);
-      expect([serving.status, await serving.text()]).toEqual([200, 'I am well']);
+      const first = await get(ext.port!, certs.ca.cert);
+      expect(first.status).toBe(503); // the telemetry's health is still 'starting'
+      expect(JSON.parse(first.body).status).toBe('Server starting');
+      const plain = await fetch(`http://127.0.0.1:${ext.port}/`).then((r) => r.status, (e: Error) => e.message);
+      expect(plain).not.toBe(503);
+      const next = certs.factory.server('health-rotated', certs.ca);
+      copyFileSync(next.keyFile, keyFile);
+      copyFileSync(next.certFile, certFile);
+      let serial = first.serial;
+      for (let i = 0; i < 50 && serial === first.serial; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        serial = (await get(ext.port!, certs.ca.cert)).serial;
+      }
+      expect(serial).not.toBe(first.serial);
     } finally {
       await ext.shutdown();
-      settings.telemetry.close();
     }
-  });
-
-  it('check_collector_pipeline answers not supported yet unless disabled', () => {
-    expect(make({ check_collector_pipeline: { enabled: false } }).issues).toEqual([]);
-    expect(make({ check_collector_pipeline: { enabled: true, interval: '5m', exporter_failure_threshold: 5 } }).issues).toEqual([
-      'check_collector_pipeline: not supported yet by GopherShip (turns the health answer unhealthy after too many exporter failures in an interval (deprecated in the collector))',
-    ]);
   });
 });

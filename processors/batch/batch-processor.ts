@@ -4,6 +4,7 @@
  * Every request that went into a batch shares the batch's outcome, so a receiver still answers its client
  * only after the data was accepted downstream.
  */
+import { REPLAY_META, isReplay } from '../../src/somatic/zone.js';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import { Payload } from '../../src/pdata/payload.js';
@@ -116,7 +117,9 @@ export class BatchProcessor implements Processor {
           Payload.fromParts(
             this.signal,
             batch.parts.flatMap((p) => p.chunks()),
-            { itemCount: batch.items, requests: batch.requests },
+            // A batch holding replayed somatic debt stays marked as replay: the exporter's WAL queue then
+            // knows the debt is durable upstream and may send it directly when it cannot queue it.
+            { itemCount: batch.items, requests: batch.requests, meta: batch.parts.some((p) => isReplay(p.meta)) ? (REPLAY_META as Record<string, string>) : undefined },
           );
     this.export(out, batch.items).then(batch.resolve, batch.reject);
   }

@@ -48,6 +48,12 @@ export const somaticProcessorConfig = s.refine(
     replay: s
       .object({
         max_in_flight: s.int(1, 1024).default(16).describe('Replayed requests in the pipeline at once, at most (the pace adapts below this)'),
+        dead_letter_path: s
+          .string()
+          .default('')
+          .describe(
+            'File receiving replayed debt the pipeline refuses permanently (the exporterhelper dead-letter format), so acknowledged data never leaves without a trace; empty = <wal.directory>/<pipeline>.dead-letter',
+          ),
       })
       .describe('How debt is fed back once the zone falls'),
     optional_processors: s

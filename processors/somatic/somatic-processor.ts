@@ -13,6 +13,7 @@ import { Payload } from '../../src/pdata/payload.js';
 import { SIGNALS, type Signal } from '../../src/core/signal.js';
 import { RED, REPLAY_META, YELLOW, type SomaticRuntime } from '../../src/somatic/index.js';
 import { WriteAheadLog, metaNumber } from '../../src/wal/index.js';
+import { DeadLetterFile } from '../../src/exporterhelper/dead-letter.js';
 import type { SomaticProcessorConfig } from './config.js';
 
 /** Records' signal code in the WAL meta (a u32): index in SIGNALS. */
@@ -50,6 +51,8 @@ export class SomaticProcessor implements Processor {
   private unsubscribe: (() => void) | undefined;
   private removeWalSource: (() => void) | undefined;
   private lastSpillLog = 0;
+  /** Where replayed debt refused permanently goes (opened on first use). */
+  private readonly deadLetter: DeadLetterFile;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -61,6 +64,7 @@ export class SomaticProcessor implements Processor {
     const pipeline = settings.pipelineId ?? `${signal}:${settings.id.id}`;
     this.labels = { pipeline };
     this.dir = join(resolve(config.wal.directory), pipelineDirName(pipeline));
+    this.deadLetter = new DeadLetterFile(config.replay.dead_letter_path || `${this.dir}.dead-letter`);
   }
 
   async start(_host?: Host): Promise<void> {
@@ -228,19 +232,7 @@ export class SomaticProcessor implements Processor {
           return;
         } catch (err) {
           if (err instanceof PermanentError) {
-            let items = 0;
-            try {
-              items = payload.itemCount;
-            } catch {
-              // Unreadable: counted as none.
-            }
-            this.runtime.replayDropped.inc(this.labels, items);
-            this.settings.logger.error('the pipeline refused replayed debt permanently; dropping it (a client would have been told the same)', {
-              pipeline: this.labels.pipeline,
-              items,
-              error: err.message,
-            });
-            wal.ack(seq);
+            await this.refusedOnReplay(wal, seq, payload, err);
             return;
           }
           if (this.stopping) return; // kept on disk for the next start
@@ -257,6 +249,33 @@ export class SomaticProcessor implements Processor {
     }
   }
 
+  /**
+   * The pipeline refused replayed debt permanently: it was acknowledged to its client, so it goes to the
+   * dead-letter file (with a log line) before it leaves the WAL. If that write fails it stays in the WAL
+   * and is replayed again after the next start.
+   */
+  private async refusedOnReplay(wal: WriteAheadLog, seq: number, payload: Payload, err: Error): Promise<void> {
+    let items = 0;
+    try {
+      items = payload.itemCount;
+    } catch {
+      // Unreadable: counted as none.
+    }
+    const fields = { pipeline: this.labels.pipeline, items, bytes: payload.byteLength, error: err.message, dead_letter: this.deadLetter.path };
+    try {
+      await this.deadLetter.write(payload.signal, payload.bytes);
+    } catch (e) {
+      this.settings.logger.error('the pipeline refused replayed debt permanently and the dead-letter file could not be written; the debt stays in the WAL for the next start', {
+        ...fields,
+        dead_letter_error: messageOf(e),
+      });
+      return;
+    }
+    this.runtime.replayDropped.inc(this.labels, items);
+    this.settings.logger.error('the pipeline refused replayed debt permanently; it was written to the dead-letter file', fields);
+    wal.ack(seq);
+  }
+
   async shutdown(): Promise<void> {
     this.stopping = true;
     this.poke();
@@ -267,6 +286,7 @@ export class SomaticProcessor implements Processor {
     this.wal = undefined;
     if (wal) await wal.close();
     await this.loop;
+    await this.deadLetter.close().catch(() => {});
     this.removeWalSource?.();
     this.runtime.debts.delete(this.labels.pipeline);
     this.runtime.release();

@@ -8,6 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { builtinFactories, createRegistry } from '../../src/components.js';
 import type { ExporterFactory } from '../../src/core/component.js';
 import type { Payload } from '../../src/pdata/payload.js';
+import { PermanentError } from '../../src/core/errors.js';
+import { readDeadLetterFile } from '../../src/exporterhelper/index.js';
+import { countItems } from '../../src/pdata/wire.js';
 import { s } from '../../src/core/schema.js';
 import { formatProblem, loadConfigFiles } from '../../src/config/load.js';
 import { validateConfig } from '../../src/config/validate.js';
@@ -40,7 +43,20 @@ const capture: ExporterFactory<{}> = {
   }),
 };
 
-const registry = createRegistry([...builtinFactories, capture]);
+/** An exporter that refuses everything permanently, as a strict backend refuses bad data (test-only). */
+const refuse: ExporterFactory<{}> = {
+  ...capture,
+  type: 'refuse',
+  create: () => ({
+    start: async () => {},
+    shutdown: async () => {},
+    consume: async () => {
+      throw new PermanentError('HTTP 400: the backend refuses this data');
+    },
+  }),
+};
+
+const registry = createRegistry([...builtinFactories, capture, refuse]);
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
@@ -53,14 +69,14 @@ async function tempDir(): Promise<string> {
   return d;
 }
 
-async function gateway(somatic: Record<string, unknown>, walDir: string, processors = ['somatic', 'resource', 'batch']): Promise<{ svc: Service; url: string; grpc: string }> {
+async function gateway(somatic: Record<string, unknown>, walDir: string, processors = ['somatic', 'resource', 'batch'], exporter = 'capture'): Promise<{ svc: Service; url: string; grpc: string }> {
   const cfgDir = await tempDir();
   const file = join(cfgDir, 'c.yaml');
   const cfg = {
     receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0' }, grpc: { endpoint: '127.0.0.1:0' } } } },
     processors: { somatic: { ...somatic, wal: { directory: walDir, ...((somatic.wal as object) ?? {}) } }, resource: { attributes: [{ key: 'enriched', value: 'yes', action: 'insert' }] }, batch: { timeout: '20ms' } },
-    exporters: { capture: {} },
-    service: { pipelines: { logs: { receivers: ['otlp'], processors, exporters: ['capture'] } }, telemetry: { metrics: { address: '' } } },
+    exporters: { [exporter]: {} },
+    service: { pipelines: { logs: { receivers: ['otlp'], processors, exporters: [exporter] } }, telemetry: { metrics: { address: '' } } },
   };
   await writeFile(file, JSON.stringify(cfg));
   const v = validateConfig(await loadConfigFiles([file], []), registry);
@@ -188,6 +204,22 @@ describe('somatic processor', () => {
     expect(tally()).toEqual({ records: 5500, enriched: 5000 });
     expect(await metric(yellow.svc, 'gophership_somatic_replayed_items')).toBe(5000);
     await waitFor(() => somaticRuntimeOf(yellow.svc.telemetry)!.debts.get('logs')!.records() === 0);
+  });
+
+  it('replayed debt the pipeline refuses permanently goes to the dead-letter file, not away', async () => {
+    const wal = await tempDir();
+    const red = await gateway({ force_zone: 'red' }, wal);
+    await send(red.url, 300);
+    expect(await metric(red.svc, 'gophership_somatic_debt_records')).toBe(3);
+    await red.svc.shutdown(5000);
+
+    const green = await gateway({ force_zone: 'green' }, wal, ['somatic', 'resource', 'batch'], 'refuse');
+    await waitFor(() => somaticRuntimeOf(green.svc.telemetry)!.debts.get('logs')!.records() === 0, 20_000);
+    const dead = await readDeadLetterFile(join(wal, 'logs.dead-letter'));
+    // The debt as it was acknowledged (raw, before processing), each request once.
+    expect(dead.map((d) => d.signal)).toEqual(['logs', 'logs', 'logs']);
+    expect(dead.reduce((n, d) => n + countItems('logs', d.bytes), 0)).toBe(300);
+    expect(await metric(green.svc, 'gophership_somatic_replay_dropped_items')).toBe(300);
   });
 
   it('past the WAL budget, Red refuses with 503 and a Retry-After', async () => {

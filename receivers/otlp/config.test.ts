@@ -14,6 +14,7 @@ describe('otlp receiver config', () => {
     const { config, issues } = load('protocols:\n  grpc:\n');
     expect(issues).toEqual([]);
     expect(config.protocols.grpc).toMatchObject({ endpoint: 'localhost:4317', max_recv_msg_size_mib: 4, max_concurrent_streams: 0, read_buffer_size: 0 });
+    expect(config.protocols.grpc!.tls).toBeUndefined();
     expect(config.protocols.http).toBeUndefined();
   });
 
@@ -57,7 +58,7 @@ describe('otlp receiver config', () => {
     );
     const byPath = Object.fromEntries(issues.map((i) => [i.path.join('.'), i.message]));
     expect(byPath['protocols.grpc.endpoint']).toMatch(/not an endpoint host:port/);
-    expect(byPath['protocols.grpc.tls']).toMatch(/unknown key/);
+    expect(byPath['protocols.grpc.tls.cert_file']).toMatch(/a TLS server needs a certificate/);
     expect(byPath['protocols.http.max_request_body_size']).toMatch(/at least 1/);
     // The collector adds the leading / itself.
     expect(byPath['protocols.http.traces_url_path']).toBeUndefined();

@@ -23,6 +23,7 @@ export class OtlpReceiver implements Receiver {
     next: Partial<Record<Signal, Consumer>>,
   ) {
     const ingest = new Ingest(settings.id.id, settings.telemetry, next, settings.logger);
+    ingest.validation = { utf8: config.check_utf8 };
     const { grpc, http } = config.protocols;
     if (grpc) this.grpc = new OtlpGrpcServer(grpc, ingest, settings.logger);
     if (http) this.http = new OtlpHttpServer(http, ingest, settings.logger);

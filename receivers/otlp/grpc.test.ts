@@ -24,7 +24,10 @@ class TestConsumer implements Consumer {
   payloads: Payload[] = [];
   refuse: (() => Error) | undefined;
   delayMs = 0;
+  /** Calls that reached consume(), answered or not. */
+  started = 0;
   async consume(p: Payload): Promise<void> {
+    this.started++;
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.refuse) throw this.refuse();
     this.payloads.push(p);
@@ -129,6 +132,18 @@ describe('otlp receiver over gRPC', () => {
     const { err } = await call(client, GRPC_METHOD.traces, logsProto);
     expect(err!.code).toBe(GrpcStatus.INVALID_ARGUMENT);
     expect(err!.details).toMatch(/malformed protobuf ExportTraceServiceRequest: field .* came as wire type .* at resource_spans\[0\]\.scope_spans\[0\]\.spans\[0\]/);
+    expect(consumer.payloads.length).toBe(before);
+  });
+
+  it('INVALID_ARGUMENT for invalid UTF-8 in a string field, naming the field; nothing delivered', async () => {
+    const before = consumer.payloads.length;
+    // ExportTraceServiceRequest { resource_spans { scope_spans { spans { name: "a\xffb" } } } }
+    const span = [0x2a, 0x03, 0x61, 0xff, 0x62];
+    const scope = [0x12, span.length, ...span];
+    const bad = Uint8Array.of(0x0a, scope.length + 2, 0x12, scope.length, ...scope);
+    const { err } = await call(client, GRPC_METHOD.traces, bad);
+    expect(err!.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(err!.details).toMatch(/field name \(5\) is not valid UTF-8 .*resource_spans\[0\]\.scope_spans\[0\]\.spans\[0\]/);
     expect(consumer.payloads.length).toBe(before);
   });
 
@@ -316,7 +331,9 @@ describe('otlp receiver gRPC lifecycle', () => {
     const target = `127.0.0.1:${receiver.grpcAddress!.port}`;
     const client = new grpc.Client(target, grpc.credentials.createInsecure());
     const inFlight = call(client, GRPC_METHOD.logs, logsProto);
-    await new Promise((r) => setTimeout(r, 100));
+    // Shut down once the call is in the pipeline (a fixed wait lost the race on a loaded machine: the
+    // client had not connected yet).
+    while (consumer.started === 0) await new Promise((r) => setTimeout(r, 10));
     await receiver.shutdown();
     expect((await inFlight).err).toBeNull();
     expect(consumer.payloads).toHaveLength(1);

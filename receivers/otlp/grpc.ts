@@ -24,6 +24,11 @@ import { encodeGrpcMessage } from '../../src/grpc/message.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
 import { validateRequest } from '../../src/pdata/validate.js';
 import { ACCEPTED_CODINGS, codingOf, decompress, DecompressedTooLarge, type Coding } from '../../src/compression/index.js';
+import { applyKeepalive } from '../../src/confighelper/grpc-server.js';
+import { watchHandshakes } from '../../src/confighelper/http-server.js';
+import { InFlightBudget, serverAdmission, type ByteAdmission } from '../../src/confighelper/inflight.js';
+import { ServerTlsReloader, loadServerTls } from '../../src/confighelper/tls.js';
+import type tls from 'node:tls';
 
 
 /** Per-stream window: a whole default-size (4 MiB) request can be in flight without waiting for updates. */
@@ -47,13 +52,18 @@ type StreamState = 'reading' | 'processing' | 'done';
 const SHUTDOWN_RETRY_MS = 1000;
 
 export class OtlpGrpcServer {
-  private readonly servers: http2.Http2Server[] = [];
+  private readonly servers: (http2.Http2Server | http2.Http2SecureServer)[] = [];
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly methods = new Map<string, Signal>();
   private readonly maxBytes: number;
   private okFrames: Partial<Record<Signal, Buffer>> = {};
   private closing = false;
   private bound: AddressInfo | undefined;
+  /** Message bytes being read or in the pipeline: this server's bound, then the somatic gate when there is one. */
+  private readonly admission: ByteAdmission;
+  readonly inFlight: InFlightBudget;
+  private tlsOptions: tls.TlsOptions | undefined;
+  private reloader: ServerTlsReloader | undefined;
 
   constructor(
     private readonly cfg: OtlpGrpcConfig,
@@ -61,6 +71,8 @@ export class OtlpGrpcServer {
     private readonly logger: Logger,
   ) {
     this.maxBytes = grpcMaxRecvBytes(cfg);
+    this.inFlight = new InFlightBudget(cfg.max_in_flight_bytes > 0 ? cfg.max_in_flight_bytes : Infinity, 'protocols.grpc.max_in_flight_bytes');
+    this.admission = serverAdmission(this.inFlight, ingest.gate);
     for (const signal of SIGNALS) this.methods.set(GRPC_METHOD[signal], signal);
   }
 
@@ -70,6 +82,7 @@ export class OtlpGrpcServer {
 
   /** Binds the endpoint (every address of `localhost`, like the HTTP side). Rejects with the listen error. */
   async start(onFatal: (err: Error) => void): Promise<void> {
+    if (this.cfg.tls) this.tlsOptions = await loadServerTls(this.cfg.tls, 'protocols.grpc.tls');
     const { host, port } = parseEndpoint(this.cfg.endpoint);
     let hosts: string[];
     if (host === 'localhost') {
@@ -92,24 +105,39 @@ export class OtlpGrpcServer {
       throw err;
     }
     for (const server of this.servers) server.on('error', (err) => onFatal(err));
+    if (this.cfg.tls && this.tlsOptions) {
+      this.reloader = new ServerTlsReloader(this.cfg.tls, 'protocols.grpc.tls', () => this.servers as tls.Server[], this.logger, this.tlsOptions);
+      this.reloader.start();
+    }
   }
 
-  private listenOne(host: string, port: number): Promise<http2.Http2Server> {
-    const server = http2.createServer({
+  /** The TLS reloader (when serving TLS), e.g. for a test to trigger a check. */
+  get tlsReloader(): ServerTlsReloader | undefined {
+    return this.reloader;
+  }
+
+  private listenOne(host: string, port: number): Promise<http2.Http2Server | http2.Http2SecureServer> {
+    const options: http2.ServerOptions = {
       settings: {
         initialWindowSize: STREAM_WINDOW,
+        maxHeaderListSize: this.cfg.max_header_list_size,
         ...(this.cfg.max_concurrent_streams > 0 ? { maxConcurrentStreams: this.cfg.max_concurrent_streams } : {}),
       },
       // Node's default (10 MB) refuses new streams once a session buffers that much; the large windows
       // above allow more in flight. Memory is bounded by the windows and the message size limit.
       maxSessionMemory: Math.ceil((CONNECTION_WINDOW + 4 * this.maxBytes) / (1024 * 1024)),
-    });
+    };
+    // gRPC over TLS: HTTP/2 negotiated by ALPN, nothing else served.
+    const server = this.tlsOptions ? http2.createSecureServer({ ...options, ...this.tlsOptions, allowHTTP1: false }) : http2.createServer(options);
+    if (this.cfg.max_connections > 0) server.maxConnections = this.cfg.max_connections;
+    if (this.tlsOptions) watchHandshakes(server as http2.Http2SecureServer, this.logger);
     server.on('session', (session) => {
       session.on('error', (err) => this.logger.debug('gRPC connection error', { error: err.message }));
       if (this.closing) {
         session.close();
         return;
       }
+      applyKeepalive(session, this.cfg.keepalive, (why) => this.logger.debug('closing a gRPC connection', { reason: why }));
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
       try {
@@ -133,6 +161,7 @@ export class OtlpGrpcServer {
   /** Stops accepting; lets the calls in flight finish and be answered (GOAWAY to every client), then resolves. */
   async shutdown(): Promise<void> {
     this.closing = true;
+    this.reloader?.stop();
     const closed = this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     this.servers.length = 0;
     for (const session of this.sessions) session.close();
@@ -187,22 +216,38 @@ export class OtlpGrpcServer {
     let fill = 0;
     let compressed = false;
 
+    // A message that stops arriving is dropped after read_stall_timeout (checked on a coarse timer against
+    // the time of the last chunk, so a chunk costs no timer reset).
+    const stallMs = this.cfg.read_stall_timeout;
+    let lastData = Date.now();
+    const stallTimer =
+      stallMs > 0
+        ? setInterval(() => {
+            if (state === 'reading' && Date.now() - lastData >= stallMs) {
+              fail(GrpcStatus.DEADLINE_EXCEEDED, `the request message stopped arriving: no bytes for ${stallMs} ms (protocols.grpc.read_stall_timeout); the call is dropped`);
+            }
+          }, Math.max(50, Math.min(1000, Math.floor(stallMs / 4))))
+        : undefined;
+    stallTimer?.unref();
     const fail = (code: number, text: string, retryDelayMs?: number): void => {
       state = 'done';
+      message = undefined;
+      clearInterval(stallTimer);
       stream.removeListener('data', onData);
       this.refuse(stream, code, text, retryDelayMs);
     };
-    // Somatic reflex: the message's bytes must fit the memory budget before they are read (checked on the
-    // length prefix of the first frame); released when the stream closes, however it ends.
-    const gate = this.ingest.gate;
+    // The message's bytes must fit this server's in-flight bound and the somatic memory budget (when
+    // configured) before they are read (checked on the length prefix of the first frame); released when
+    // the stream closes, however it ends.
+    const gate = this.admission;
     let charged = 0;
-    if (gate !== undefined) {
-      stream.once('close', () => {
-        gate.release(charged);
-        charged = 0;
-      });
-    }
+    stream.once('close', () => {
+      clearInterval(stallTimer);
+      gate.release(charged);
+      charged = 0;
+    });
     const onData = (chunk: Buffer): void => {
+      lastData = Date.now();
       let off = 0;
       while (off < chunk.length && state === 'reading') {
         if (message === undefined || fill === message.length) {
@@ -231,13 +276,11 @@ export class OtlpGrpcServer {
             fail(GrpcStatus.RESOURCE_EXHAUSTED, tooLargeMessage(length, this.maxBytes));
             return;
           }
-          if (gate !== undefined) {
-            if (!gate.tryAcquire(length)) {
-              fail(GrpcStatus.UNAVAILABLE, gate.refusalMessage(length), gate.retryAfterMs());
-              return;
-            }
-            charged = length;
+          if (!gate.tryAcquire(length)) {
+            fail(GrpcStatus.UNAVAILABLE, gate.refusalMessage(length), gate.retryAfterMs());
+            return;
           }
+          charged = length;
           message = Buffer.allocUnsafe(length);
           fill = 0;
         } else {
@@ -250,6 +293,7 @@ export class OtlpGrpcServer {
     };
     stream.on('data', onData);
     stream.once('end', () => {
+      clearInterval(stallTimer);
       if (state !== 'reading') return;
       if (message === undefined || fill < message.length) {
         fail(GrpcStatus.INTERNAL, message === undefined ? 'the call carried no request message' : 'the request message was cut short');
@@ -259,7 +303,7 @@ export class OtlpGrpcServer {
       this.process(stream, signal, message, compressed ? encoding : 'identity', (held) => {
         // A compressed message must fit the budget inflated too; if it does not, it is refused (retryable)
         // and the inflated copy is dropped at once instead of going down the pipeline.
-        if (gate === undefined || stream.closed || held <= charged) return undefined;
+        if (stream.closed || held <= charged) return undefined;
         if (gate.tryGrow(charged, held - charged)) {
           charged = held;
           return undefined;
@@ -303,7 +347,7 @@ export class OtlpGrpcServer {
     this.ingest.received('grpc', bytes.length);
     let items: number;
     try {
-      items = validateRequest(signal, bytes);
+      items = validateRequest(signal, bytes, this.ingest.validation);
     } catch (err) {
       this.ingest.failed(signal, 'grpc', 0);
       this.refuse(stream, GrpcStatus.INVALID_ARGUMENT, `malformed protobuf ${REQUEST_TYPE[signal]}: ${messageOf(err)}`);

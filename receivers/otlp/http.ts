@@ -17,6 +17,12 @@ import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
 import { validateRequest, validateRequestParts } from '../../src/pdata/validate.js';
 import { createDecompressor, DecompressedTooLarge, type Coding } from '../../src/compression/index.js';
 import { acceptedCoding } from './config.js';
+import { CorsPolicy } from '../../src/confighelper/cors.js';
+import { createHttpServer } from '../../src/confighelper/http-server.js';
+import { InFlightBudget, serverAdmission, type ByteAdmission } from '../../src/confighelper/inflight.js';
+import { ServerTlsReloader, loadServerTls } from '../../src/confighelper/tls.js';
+import type http from 'node:http';
+import type tls from 'node:tls';
 
 const CONTENT_TYPE: Record<Encoding, string> = { proto: 'application/x-protobuf', json: 'application/json' };
 
@@ -44,6 +50,11 @@ export class OtlpHttpServer {
   private readonly limit: number;
   private readonly okBodies = new Map<string, Buffer>();
   private bound: AddressInfo | undefined;
+  /** Bytes of bodies being read or in the pipeline: this server's bound, then the somatic gate when there is one. */
+  private readonly admission: ByteAdmission;
+  readonly inFlight: InFlightBudget;
+  private readonly cors: CorsPolicy;
+  private reloader: ServerTlsReloader | undefined;
 
   constructor(
     private readonly cfg: OtlpHttpConfig,
@@ -51,6 +62,9 @@ export class OtlpHttpServer {
     private readonly logger: Logger,
   ) {
     this.limit = cfg.max_request_body_size;
+    this.inFlight = new InFlightBudget(cfg.max_in_flight_bytes > 0 ? cfg.max_in_flight_bytes : Infinity, 'protocols.http.max_in_flight_bytes');
+    this.admission = serverAdmission(this.inFlight, ingest.gate);
+    this.cors = new CorsPolicy(cfg.cors);
   }
 
   /** The bound address (after start), e.g. to learn the port chosen for `:0`. */
@@ -60,7 +74,11 @@ export class OtlpHttpServer {
 
   /** Binds the endpoint. Rejects with the listen error (the caller names the receiver and endpoint). */
   async start(onFatal: (err: Error) => void): Promise<void> {
+    const tlsOptions: tls.TlsOptions | undefined = this.cfg.tls ? await loadServerTls(this.cfg.tls, 'protocols.http.tls') : undefined;
+    let server: http.Server | undefined;
     const app = Fastify({
+      // node:http or node:https with the shared server settings (timeouts, header size, connection cap).
+      serverFactory: (handler) => (server = createHttpServer(this.cfg, tlsOptions, handler, this.logger)),
       logger: false,
       // Longer than common client idle timeouts, so a client rarely reuses a socket the server just closed.
       keepAliveTimeout: 60_000,
@@ -98,6 +116,11 @@ export class OtlpHttpServer {
     // fastify binds every address of `localhost` (IPv4 and IPv6), as clients may try either.
     await app.listen({ host: host === '' ? '::' : host, port });
     this.app = app;
+    if (this.cfg.tls && tlsOptions && server) {
+      const tlsServer = server as unknown as tls.Server;
+      this.reloader = new ServerTlsReloader(this.cfg.tls, 'protocols.http.tls', () => [tlsServer], this.logger, tlsOptions);
+      this.reloader.start();
+    }
     this.bound = app.server.address() as AddressInfo;
     app.server.on('error', (err) => onFatal(err));
   }
@@ -108,11 +131,22 @@ export class OtlpHttpServer {
     if (!app) return;
     this.closing = true;
     this.app = undefined;
+    this.reloader?.stop();
     await app.close();
+  }
+
+  /** The TLS reloader (when serving TLS), e.g. for a test to trigger a check. */
+  get tlsReloader(): ServerTlsReloader | undefined {
+    return this.reloader;
   }
 
   private handle(signal: Signal, request: FastifyRequest, reply: FastifyReply): void {
     const req = request.raw;
+    // CORS first: a browser's preflight is answered here; an allowed origin's request gets its headers.
+    if (this.cors.enabled && this.cors.apply(req, reply.raw)) {
+      reply.hijack();
+      return;
+    }
     if (req.method !== 'POST') {
       reply.header('allow', 'POST');
       this.sendStatus(req, reply, 405, GrpcStatus.UNIMPLEMENTED, `${req.method} is not allowed on ${req.url}; OTLP/HTTP takes POST`, encodingOf(req));
@@ -151,40 +185,36 @@ export class OtlpHttpServer {
       this.sendStatus(req, reply, 413, GrpcStatus.RESOURCE_EXHAUSTED, tooLargeMessage(this.limit, `Content-Length ${contentLength}`), encoding);
       return;
     }
-    // Somatic reflex: the request's bytes must fit the memory budget before its body is read. What was
-    // charged is released when the reply is done (or the connection dies), whatever happened meanwhile.
-    const gate = this.ingest.gate;
+    // The request's bytes must fit this server's in-flight bound (and the somatic memory budget, when a
+    // somatic processor is configured) before its body is read. What was charged is released when the
+    // reply is done (or the connection dies), whatever happened meanwhile.
+    const gate = this.admission;
     let charged = 0;
     let released = false;
-    if (gate !== undefined) {
-      const want = contentLength !== undefined && Number.isInteger(contentLength) ? contentLength : UNKNOWN_LENGTH_CHARGE;
-      if (!gate.tryAcquire(want)) {
-        const retryAfterMs = gate.retryAfterMs();
-        reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
-        this.sendStatus(req, reply, 503, GrpcStatus.UNAVAILABLE, gate.refusalMessage(want), encoding, retryAfterMs);
-        return;
-      }
-      charged = want;
-      reply.raw.once('close', () => {
-        released = true;
-        gate.release(charged);
-      });
+    const want = contentLength !== undefined && Number.isInteger(contentLength) ? contentLength : UNKNOWN_LENGTH_CHARGE;
+    if (!gate.tryAcquire(want)) {
+      const retryAfterMs = gate.retryAfterMs();
+      reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
+      this.sendStatus(req, reply, 503, GrpcStatus.UNAVAILABLE, gate.refusalMessage(want), encoding, retryAfterMs);
+      return;
     }
+    charged = want;
+    reply.raw.once('close', () => {
+      released = true;
+      gate.release(charged);
+    });
     // A compressed or chunked body may grow past what was charged: each step must fit the budget too, or
     // the body is refused (retryable) while it is read, before it can take the memory.
-    const grow =
-      gate === undefined
-        ? undefined
-        : (total: number): BodyError | undefined => {
-            if (total <= charged || released) return undefined;
-            const extra = Math.max(total - charged, GROW_STEP);
-            if (gate.tryGrow(charged, extra)) {
-              charged += extra;
-              return undefined;
-            }
-            return new BodyError(503, gate.refusalMessage(total), gate.retryAfterMs());
-          };
-    readBody(req, coding, this.limit, grow).then(
+    const grow = (total: number): BodyError | undefined => {
+      if (total <= charged || released) return undefined;
+      const extra = Math.max(total - charged, GROW_STEP);
+      if (gate.tryGrow(charged, extra)) {
+        charged += extra;
+        return undefined;
+      }
+      return new BodyError(503, gate.refusalMessage(total), gate.retryAfterMs());
+    };
+    readBody(req, coding, this.limit, grow, this.cfg.read_stall_timeout).then(
       (body) => {
         return this.ingestBody(signal, encoding, body, req, reply).catch((err: unknown) => {
           this.logger.error('OTLP/HTTP request handling failed', { error: messageOf(err) });
@@ -195,6 +225,10 @@ export class OtlpHttpServer {
         if (err instanceof BodyError && err.status === 503) {
           reply.header('retry-after', String(Math.ceil((err.retryAfterMs ?? 1000) / 1000)));
           this.sendStatus(req, reply, 503, GrpcStatus.UNAVAILABLE, err.message, encoding, err.retryAfterMs);
+        } else if (err instanceof BodyError && err.status === 408) {
+          this.sendStatus(req, reply, 408, GrpcStatus.DEADLINE_EXCEEDED, err.message, encoding);
+          // The client stopped sending: after the reply the connection goes, with whatever it still holds.
+          req.socket?.end();
         } else if (err instanceof BodyError && err.status !== 0) {
           if (err.status === 400) this.ingest.failed(signal, 'http', 0);
           this.sendStatus(req, reply, err.status, err.status === 413 ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INVALID_ARGUMENT, err.message, encoding);
@@ -215,9 +249,9 @@ export class OtlpHttpServer {
         const text = body.chunks.length === 1 ? body.chunks[0]!.toString('utf8') : Buffer.concat(body.chunks, body.size).toString('utf8');
         let encoded: Uint8Array;
         ({ bytes: encoded, rejections } = requestFromJsonPartial(signal, text));
-        items = validateRequest(signal, encoded);
+        items = validateRequest(signal, encoded, this.ingest.validation);
         bytes = encoded;
-      } else items = validateRequestParts(signal, body.chunks, body.size);
+      } else items = validateRequestParts(signal, body.chunks, body.size, this.ingest.validation);
     } catch (err) {
       this.ingest.failed(signal, 'http', 0);
       // The codec's OtlpJsonError already names the field at fault.
@@ -308,9 +342,19 @@ interface Body {
  * pieces are kept as they came, not joined: a request forwarded undecoded (Yellow) leaves as those pieces,
  * so its size is allocated once (by the parser) rather than twice.
  */
-function readBody(req: IncomingMessage, coding: Coding, limit: number, grow?: (total: number) => BodyError | undefined): Promise<Body> {
+function readBody(req: IncomingMessage, coding: Coding, limit: number, grow: (total: number) => BodyError | undefined, stallMs: number): Promise<Body> {
   return new Promise<Body>((resolve, reject) => {
     let settled = false;
+    // A body that stops arriving is dropped after read_stall_timeout: its client holds no memory beyond it.
+    // The check runs on a coarse timer and compares the time of the last chunk, so a chunk costs no timer reset.
+    let lastData = Date.now();
+    const stallTimer =
+      stallMs > 0
+        ? setInterval(() => {
+            if (Date.now() - lastData >= stallMs) settle(new BodyError(408, `the request body stopped arriving: no bytes for ${stallMs} ms (protocols.http.read_stall_timeout); the request is dropped`));
+          }, Math.max(50, Math.min(1000, Math.floor(stallMs / 4))))
+        : undefined;
+    stallTimer?.unref();
     let inflater: ReturnType<typeof createDecompressor> | undefined;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -319,6 +363,7 @@ function readBody(req: IncomingMessage, coding: Coding, limit: number, grow?: (t
     const settle = (err: Error | undefined): void => {
       if (settled) return;
       settled = true;
+      clearInterval(stallTimer);
       req.removeListener('data', onWireData);
       req.removeListener('end', onWireEnd);
       req.removeListener('error', onWireError);
@@ -338,7 +383,7 @@ function readBody(req: IncomingMessage, coding: Coding, limit: number, grow?: (t
         settle(new BodyError(413, tooLargeMessage(limit, inflater ? 'the decompressed body' : 'the body')));
         return;
       }
-      const refused = grow?.(size);
+      const refused = grow(size);
       if (refused) {
         settle(refused);
         return;
@@ -346,6 +391,7 @@ function readBody(req: IncomingMessage, coding: Coding, limit: number, grow?: (t
       chunks.push(chunk);
     };
     const onWireData = (chunk: Buffer): void => {
+      lastData = Date.now();
       wire += chunk.length;
       if (inflater) {
         if (wire > limit) {

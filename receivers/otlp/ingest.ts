@@ -35,6 +35,8 @@ export class Ingest {
    * The service creates processors before receivers, so the runtime exists by now.
    */
   readonly gate: AdmissionGate | undefined;
+  /** The receiver's `check_utf8`, as the validator takes it. */
+  validation: { utf8: boolean } = { utf8: true };
 
   constructor(
     id: string,

@@ -39,8 +39,11 @@ export interface Host {
 
 export interface Component {
   start(host: Host): Promise<void>;
-  /** Stops taking work and drains what it holds. The service bounds the wait with its own deadline. */
-  shutdown(): Promise<void>;
+  /**
+   * Stops taking work and drains what it holds. The service bounds the wait with its own deadline and
+   * passes it (epoch ms), so a component that must put data aside before it is abandoned knows when.
+   */
+  shutdown(deadlineAt?: number): Promise<void>;
 }
 
 export interface CreateSettings {

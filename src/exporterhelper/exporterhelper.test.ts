@@ -372,6 +372,38 @@ describe('sending queue', () => {
     expect(lost).toMatchObject({ lost: { logs: { requests: 4, items: 20 } } });
   });
 
+  it('memory with a directory: what a hung downstream kept at the shutdown deadline is written to the WAL and sent by the next start', async () => {
+    const dir = await tempDir();
+    const hung = await helper({ sending_queue: { num_consumers: 2, directory: dir } }, () => new Promise<void>(() => {}), { id: 'otlphttp/keep' });
+    for (let i = 1; i <= 5; i++) await hung.h.consume(logs(i));
+    const t0 = Date.now();
+    await hung.h.shutdown(Date.now() + 600);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    const kept = hung.settings.logs.find((l) => String(l.msg).includes('they are sent at the next start'));
+    // Two were being sent (in flight, kept too: at least once), three were waiting.
+    expect(kept).toMatchObject({ directory: walDirectory(dir, 'otlphttp/keep'), kept: { logs: { requests: 5, items: 15 } } });
+    const sent: number[] = [];
+    const next = await helper({ sending_queue: { directory: dir } }, async (p) => {
+      sent.push(p.itemCount);
+    }, { id: 'otlphttp/keep' });
+    await until(() => sent.length === 5);
+    expect(sent.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+    expect(next.settings.logs.some((l) => String(l.msg).includes('resending requests left in the WAL'))).toBe(true);
+  });
+
+  it('memory with a dead-letter file and no directory: what is left at shutdown goes to the dead-letter file, logged', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'dl.pb');
+    const down = await helper({ dead_letter: { path: file }, retry_on_failure: { initial_interval: '10ms' } }, async () => {
+      throw new RetryableError('down');
+    });
+    for (let i = 1; i <= 3; i++) await down.h.consume(logs(i));
+    await down.h.shutdown(Date.now() + 2000);
+    const dead = await readDeadLetterFile(file);
+    expect(dead.map((d) => d.signal)).toEqual(['logs', 'logs', 'logs']);
+    expect(down.settings.logs.find((l) => String(l.msg).includes('written to the dead-letter file (not resent'))).toMatchObject({ kept: { logs: { requests: 3, items: 6 } } });
+  });
+
   it('requires directory with storage wal and names the key', () => {
     const issues: { path: string[]; message: string }[] = [];
     schema.parse({ sending_queue: { storage: 'wal' } }, ['exporters', 'otlp'], issues);
@@ -379,7 +411,7 @@ describe('sending queue', () => {
     expect(issues[0]!.path).toEqual(['exporters', 'otlp', 'sending_queue', 'directory']);
     expect(issues[0]!.message).toMatch(/required when storage is wal/);
     expect(schema.defaults()).toEqual({
-      sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000, storage: 'memory', directory: '', max_size_mib: 1024, fsync: 'interval', direct_io: true },
+      sending_queue: { enabled: true, num_consumers: 10, sizer: 'requests', queue_size: 1000, block_on_overflow: false, wait_for_result: false, storage: 'memory', directory: '', max_size_mib: 1024, fsync: 'interval', direct_io: true },
       retry_on_failure: { enabled: true, initial_interval: 5000, randomization_factor: 0.5, multiplier: 1.5, max_interval: 30_000, max_elapsed_time: 300_000 },
       dead_letter: { path: '' },
     });

@@ -1,10 +1,12 @@
 /**
- * The exporterhelper shared by every exporter: sending queue (memory or WAL), retry with backoff, dead
- * letters and the exporter metrics around a one-attempt `send`. See README.md.
+ * The exporterhelper shared by every exporter: a chain of senders (queue: memory or WAL; metrics and dead
+ * letters; narrowing; retry with backoff; timeout) around a one-attempt `send`. See README.md.
  */
-export { ExporterHelper, itemsOf, walDirectory, type ExporterHelperOptions, type SendFn } from './helper.js';
+export { ExporterHelper, walDirectory, type ExporterHelperOptions } from './helper.js';
+export { itemsOf, type SendFn } from './sender.js';
 export { exporterHelperShape, exporterHelperDefaults, type ExporterHelperConfig, type ExporterHelperDefaults, type RetryConfig, type SendingQueueConfig } from './config.js';
 export { Backoff } from './backoff.js';
 export { DeadLetterFile, readDeadLetterFile, SIGNAL_CODE, SIGNAL_OF_CODE } from './dead-letter.js';
+export { topLevelEntries } from './narrowing-sender.js';
 export { queueFillRatios, queueFillByExporter, registerQueueFill } from './fill.js';
 export { readOptionalFile } from './files.js';

@@ -7,6 +7,7 @@
 import http2 from 'node:http2';
 import { GrpcStatus } from './status.js';
 import { compress } from '../compression/index.js';
+import { describeTlsError, type ClientTlsOptions } from '../confighelper/tls.js';
 
 
 /** What a finished call returned: its status and, on OK, the response message. */
@@ -21,7 +22,7 @@ export interface CallResult {
 export interface GrpcTransportOptions {
   /** `http://host:port` or `https://host:port`. */
   authority: string;
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string };
+  tls?: ClientTlsOptions;
   /** Metadata sent with every call (lower-case keys; `-bin` values already binary). */
   metadata: Record<string, string | Buffer>;
   /** Message compression and its level (gzip 1-9, zstd 1-22; undefined: the codec's default). */
@@ -37,6 +38,8 @@ export class GrpcTransport {
   private session: http2.ClientHttp2Session | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Why the last session failed (a TLS verification error, a refused connection), for the calls it fails. */
+  private sessionError: Error | undefined;
   private readonly baseHeaders: http2.OutgoingHttpHeaders;
 
   constructor(private readonly opts: GrpcTransportOptions) {
@@ -58,11 +61,16 @@ export class GrpcTransport {
     const session = http2.connect(this.opts.authority, {
       settings: { initialWindowSize: Math.min(this.opts.windowBytes, 2 ** 31 - 1), maxHeaderListSize: 64 * 1024 },
       maxSessionMemory: 256,
-      ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername } : {}),
+      ...(tls ?? {}),
     });
     session.on('connect', () => session.setLocalWindowSize(Math.min(this.opts.windowBytes, 2 ** 31 - 1)));
     // A failed or closed session fails its streams; the next call connects anew.
-    session.on('error', () => {});
+    session.on('error', (err) => {
+      this.sessionError = err;
+    });
+    session.on('connect', () => {
+      this.sessionError = undefined;
+    });
     session.on('goaway', () => session.close());
     session.on('close', () => {
       if (this.session === session) this.session = undefined;
@@ -169,8 +177,16 @@ export class GrpcTransport {
       };
       stream.on('trailers', (t) => finish(t));
       stream.on('end', () => finish({}));
-      stream.on('error', (err) => fail(GrpcStatus.UNAVAILABLE, err.message));
-      stream.on('close', () => fail(GrpcStatus.UNAVAILABLE, `stream closed (code ${stream.rstCode ?? '?'}) before a status`));
+      // A TLS failure (expired, wrong name, unknown CA, our certificate refused) is named, not just "closed".
+      const why = (err?: Error): string | undefined => (err && describeTlsError(err)) ?? describeTlsError(this.sessionError);
+      stream.on('error', (err) => {
+        const tlsText = why(err);
+        fail(GrpcStatus.UNAVAILABLE, tlsText ? `TLS: ${tlsText}` : err.message);
+      });
+      stream.on('close', () => {
+        const tlsText = why();
+        fail(GrpcStatus.UNAVAILABLE, tlsText ? `TLS: ${tlsText}` : `stream closed (code ${stream.rstCode ?? '?'}) before a status`);
+      });
 
       // One writev for prefix and pieces.
       stream.cork();

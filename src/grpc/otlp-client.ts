@@ -11,7 +11,8 @@ import type { Payload } from '../pdata/payload.js';
 import { GRPC_METHOD, type Signal } from '../core/signal.js';
 import { decodeExportResponsePartial, decodeStatus } from '../pdata/codec.js';
 import type { Logger } from '../telemetry/logger.js';
-import { readOptionalFile } from '../exporterhelper/files.js';
+import { tlsClientSchema } from '../confighelper/tls-config.js';
+import { loadClientTls, type ClientTlsOptions } from '../confighelper/tls.js';
 import { GrpcStatus, grpcStatusName, isRetryableGrpc } from './status.js';
 import { GrpcTransport, type CallResult } from './client-transport.js';
 import { prepareCompression } from '../compression/index.js';
@@ -44,13 +45,7 @@ export function grpcEndpointSchema(): Schema<string> {
 /** The client keys (everything of the otlp exporter but `endpoint` and the exporterhelper's). */
 export function otlpGrpcClientShape() {
   return {
-    tls: s.object({
-      insecure: s.bool().default(false).describe('Plaintext connection (no TLS)'),
-      ca_file: s.string().default('').describe('PEM file of CA certificates to verify the server (default: system roots)'),
-      cert_file: s.string().default('').describe('PEM client certificate for mutual TLS (with key_file)'),
-      key_file: s.string().default('').describe('PEM client key for mutual TLS (with cert_file)'),
-      server_name_override: s.string().default('').describe('Name to verify in the server certificate instead of the endpoint host'),
-    }),
+    tls: tlsClientSchema().describe('TLS to the server (the collector\'s configtls client settings); TLS is on unless insecure: true (an https:// endpoint forces it).'),
     headers: s.map(s.string()).default({}).describe('Metadata sent with every request (e.g. authorization)'),
     compression: s.enum('gzip', 'zstd', 'snappy', 'none').default('gzip').describe('Message compression (the collector\'s gRPC client has gzip, zstd and snappy)'),
     compression_params: s.object({
@@ -103,9 +98,13 @@ export class OtlpGrpcClient {
   readonly target: string;
   private readonly forceTls: boolean;
 
-  /** `owner` names the component in errors (e.g. `exporter otlp/2`). */
+  /**
+   * `owner` names the component in errors (e.g. `exporter otlp/2`); `configPath` is where its settings are
+   * in the config (e.g. `exporters::otlp/2`), for errors about them.
+   */
   constructor(
     private readonly owner: string,
+    private readonly configPath: string,
     endpoint: string,
     private readonly config: OtlpGrpcClientConfig,
     private readonly logger: Logger,
@@ -124,12 +123,8 @@ export class OtlpGrpcClient {
   async start(): Promise<void> {
     const c = this.config;
     const secure = !c.tls.insecure || this.forceTls;
-    let tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string } | undefined;
-    if (secure) {
-      const [ca, cert, key] = await Promise.all([readOptionalFile(c.tls.ca_file, 'tls.ca_file'), readOptionalFile(c.tls.cert_file, 'tls.cert_file'), readOptionalFile(c.tls.key_file, 'tls.key_file')]);
-      if ((cert === undefined) !== (key === undefined)) throw new Error(`${this.owner}: tls.cert_file and tls.key_file must be set together`);
-      tls = { ca, cert, key, servername: c.tls.server_name_override || undefined };
-    }
+    let tls: ClientTlsOptions | undefined;
+    if (secure) tls = await loadClientTls(c.tls, `${this.configPath}: tls`);
     await prepareCompression(c.compression);
     this.transport = new GrpcTransport({
       authority: `${secure ? 'https' : 'http'}://${this.target}`,

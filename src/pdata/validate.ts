@@ -11,13 +11,18 @@
  * Checked, as the collector's pdata unmarshal does: wire types of known fields (a message or string field
  * must be length-delimited, a fixed64 field 8 bytes, ...), lengths within their parent, packed repeated
  * fields whole, trace ids of 16 bytes and span ids of 8 (or empty), nesting no deeper than the decoder
- * takes (MAX_NESTING). Unknown fields are skipped (groups included). Not checked, as pdata does not: UTF-8
- * of strings, enum values.
+ * takes (MAX_NESTING). Unknown fields are skipped (groups included). Beyond pdata: every string field
+ * (KeyValue keys, string values, names, severity text, ...) must be valid UTF-8, since protobuf requires it
+ * and strict downstreams (protobuf-es, Go's protobuf) refuse a message holding one bad string, which would
+ * sink every other client's records joined into the same batch. The check scans ASCII bytes in the walk
+ * and hands a string with a byte >= 0x80 to Node's native `buffer.isUtf8`; its cost is in
+ * bench/RESULTS.md (bench/utf8-check.mjs). Not checked: enum values.
  *
  * The walk also counts the request's items (log records, spans, metric data points), so it replaces the
  * framing scan at the receiver. It allocates nothing per field; the field path in an error is rebuilt only
  * when there is an error.
  */
+import { isUtf8 } from 'node:buffer';
 import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
 import { WireFormatError } from './wire.js';
 import type { Signal } from '../core/signal.js';
@@ -27,12 +32,13 @@ import { MAX_NESTING, REQUEST_SCHEMA } from './codec.js';
 const K_VARINT = 1;
 const K_I64 = 2;
 const K_I32 = 3;
-const K_BYTES = 4; // string or bytes
+const K_BYTES = 4; // bytes (or a map entry)
 const K_MESSAGE = 5;
 const K_PACKED_VARINT = 6; // repeated varint scalar: packed or not
 const K_PACKED_I64 = 7;
 const K_PACKED_I32 = 8;
 const K_ID = 9; // trace_id / span_id: bytes of a fixed length, or empty
+const K_STRING = 10; // UTF-8 text
 
 const WIRE_NAME = ['varint', 'fixed64', 'length-delimited', 'group start', 'group end', 'fixed32'];
 
@@ -69,6 +75,7 @@ function scalarKind(t: ScalarType): number {
     case ScalarType.SFIXED32:
       return K_I32;
     case ScalarType.STRING:
+      return K_STRING;
     case ScalarType.BYTES:
       return K_BYTES;
     default:
@@ -165,6 +172,37 @@ function varintAt(buf: Uint8Array, pos: number, end: number): number {
 }
 
 /** Names a field for an error: `what` itself, or field `field` of table `t` when given. */
+/**
+ * Whether the string check runs (set per call of validateRequest; a module-level flag like NEXT and ITEMS,
+ * so the walks take no extra argument).
+ */
+let CHECK_UTF8 = true;
+
+/**
+ * The request's bytes as 32-bit words (a view of its whole ArrayBuffer, made once per request) and the
+ * byte offset of the request in it: the string check ORs four bytes at a time. A byte-at-a-time loop
+ * measured 3-8x slower, and a native call per string (with the view it needs) 2-4x slower.
+ */
+const NO_WORDS = new Uint32Array(0);
+let WORDS: Uint32Array<ArrayBufferLike> = NO_WORDS;
+let BASE = 0;
+
+/**
+ * Throws unless buf[pos:end] is valid UTF-8. ASCII (no byte >= 0x80) is recognised here without
+ * allocating; only a string holding a byte >= 0x80 goes to Node's native check (with one view of it).
+ */
+function checkUtf8(buf: Uint8Array, pos: number, end: number, at: number, what: string): void {
+  let i = pos;
+  let acc = 0;
+  const aligned = Math.min(end, pos + ((4 - ((BASE + pos) & 3)) & 3));
+  for (; i < aligned; i++) acc |= buf[i]!;
+  const words = WORDS;
+  for (; i + 4 <= end; i += 4) acc |= words[(BASE + i) >>> 2]!;
+  for (; i < end; i++) acc |= buf[i]!;
+  if ((acc & 0x80808080) === 0) return;
+  if (!isUtf8(buf.subarray(pos, end))) throw new FieldError(at, `${what} is not valid UTF-8 (protobuf strings must be); fix the client's encoding of this string`);
+}
+
 function fieldLabel(what: string, t: Table | undefined, field: number): string {
   return t ? `field ${t.fieldName[field] || '?'} (${field})` : what;
 }
@@ -260,9 +298,13 @@ function keyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
       }
       const e = pos + len;
       if (e > end) throw overrun(at, len, end - pos, tag === 0x0a ? 'field key (1)' : 'field value (2)');
-      // The common value, one short string_value (one-byte length) filling the AnyValue exactly, is
-      // checked right here.
-      if (tag === 0x12 && !(len >= 2 && len < 0x82 && buf[pos] === 0x0a && buf[pos + 1]! === len - 2)) {
+      if (tag === 0x0a) {
+        if (CHECK_UTF8) checkUtf8(buf, pos, e, at, 'field key (1)');
+      } else if (len >= 2 && len < 0x82 && buf[pos] === 0x0a && buf[pos + 1]! === len - 2) {
+        // The common value, one short string_value (one-byte length) filling the AnyValue exactly, is
+        // checked right here.
+        if (CHECK_UTF8) checkUtf8(buf, pos + 2, e, pos, 'field string_value (1)');
+      } else {
         if (depth + 1 >= MAX_NESTING) throw tooDeep(at);
         anyValue(buf, pos, e, depth + 1);
       }
@@ -299,7 +341,9 @@ function anyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
         }
         const e = pos + len;
         if (e > end) throw overrun(at, len, end - pos, '', ANY_VALUE, tag >>> 3);
-        if (tag === 0x2a || tag === 0x32) {
+        if (tag === 0x0a) {
+          if (CHECK_UTF8) checkUtf8(buf, pos, e, at, 'field string_value (1)');
+        } else if (tag === 0x2a || tag === 0x32) {
           if (depth + 1 >= MAX_NESTING) throw tooDeep(at);
           listValues(buf, pos, e, depth + 1, tag === 0x2a);
         }
@@ -408,6 +452,8 @@ function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: num
         if (sub === KEY_VALUE) keyValue(buf, pos, e, depth + 1);
         else if (sub === ANY_VALUE) anyValue(buf, pos, e, depth + 1);
         else message(buf, pos, e, sub, depth + 1);
+      } else if (k === K_STRING) {
+        if (CHECK_UTF8) checkUtf8(buf, pos, e, at, `field ${t.fieldName[field]} (${field})`);
       } else if (k === K_ID) {
         if (len !== 0 && len !== t.idLength[field]) throw new FieldError(at, `field ${t.fieldName[field]} (${field}) is ${len} bytes; it must be ${t.idLength[field]} (or empty)`);
       } else if (k === K_PACKED_I64 || k === K_PACKED_I32) {
@@ -480,9 +526,15 @@ function locate(buf: Uint8Array, root: Table, at: number): { path: string; type:
 /**
  * Validates an encoded Export request of `signal` and returns its item count (log records, spans or
  * metric data points, as the collector counts them). Throws WireFormatError naming the field path at fault.
+ * `utf8: false` skips the string check (benchmarks measure its cost with it).
  */
-export function validateRequest(signal: Signal, bytes: Uint8Array): number {
+export function validateRequest(signal: Signal, bytes: Uint8Array, opts: { utf8?: boolean } = {}): number {
   ITEMS = 0;
+  CHECK_UTF8 = opts.utf8 ?? true;
+  if (CHECK_UTF8) {
+    WORDS = new Uint32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+    BASE = bytes.byteOffset;
+  }
   try {
     message(bytes, 0, bytes.length, REQUEST_TABLE[signal], 0);
     return ITEMS;
@@ -496,6 +548,9 @@ export function validateRequest(signal: Signal, bytes: Uint8Array): number {
       /* the path is a courtesy; the problem itself is reported either way */
     }
     throw new WireFormatError(`${err.message}${where}`);
+  } finally {
+    // The view must not keep the request's buffer alive after the call.
+    WORDS = NO_WORDS;
   }
 }
 
@@ -509,8 +564,8 @@ let scratch: Buffer | undefined;
  * request that is forwarded as its pieces costs no allocation of its size: with bodies passing at
  * hundreds of MB/s, every such allocation is external memory V8 answers with young and full collections.
  */
-export function validateRequestParts(signal: Signal, parts: readonly Uint8Array[], size: number): number {
-  if (parts.length === 1) return validateRequest(signal, parts[0]!);
+export function validateRequestParts(signal: Signal, parts: readonly Uint8Array[], size: number, opts: { utf8?: boolean } = {}): number {
+  if (parts.length === 1) return validateRequest(signal, parts[0]!, opts);
   let joined: Buffer;
   if (size <= SCRATCH_KEEP) {
     if (scratch === undefined || scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_KEEP, Math.max(size, 2 * (scratch?.length ?? 0), 512 * 1024)));
@@ -521,7 +576,7 @@ export function validateRequestParts(signal: Signal, parts: readonly Uint8Array[
     joined.set(p, off);
     off += p.length;
   }
-  return validateRequest(signal, off === joined.length ? joined : joined.subarray(0, off));
+  return validateRequest(signal, off === joined.length ? joined : joined.subarray(0, off), opts);
 }
 
 const REQUEST_TABLE: Record<Signal, Table> = {

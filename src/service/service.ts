@@ -206,7 +206,7 @@ export class Service {
             timer = setTimeout(() => resolve('timeout'), left);
           });
           try {
-            const outcome = await Promise.race([r.component.shutdown().then(() => 'done' as const), timedOut]);
+            const outcome = await Promise.race([r.component.shutdown(deadline).then(() => 'done' as const), timedOut]);
             if (outcome === 'timeout') this.logger.error('shutdown deadline passed; abandoning component', { kind: r.kind, id: r.id });
           } catch (err) {
             this.logger.error('component failed to shut down cleanly', { kind: r.kind, id: r.id, error: (err as Error).message });

@@ -241,7 +241,7 @@ export class SomaticRuntime {
     this.spilledRecords = counter('gophership_somatic_spilled_items', 'Items (log records, spans, points) spilled to the somatic WAL in Red');
     this.spilledBytes = counter('gophership_somatic_spilled_bytes', 'Request bytes spilled to the somatic WAL in Red');
     this.replayedRecords = counter('gophership_somatic_replayed_items', 'Items replayed from the somatic WAL and accepted downstream');
-    this.replayDropped = counter('gophership_somatic_replay_dropped_items', 'Replayed items the pipeline refused permanently (logged; not retried)');
+    this.replayDropped = counter('gophership_somatic_replay_dropped_items', 'Replayed items the pipeline refused permanently (written to the replay dead-letter file, logged; not retried)');
     this.bypassedItems = new Counter({
       name: 'gophership_somatic_bypassed_items',
       help: 'Items (log records, spans, points) that went around an optional processor in Yellow or Red',

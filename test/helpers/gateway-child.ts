@@ -24,12 +24,12 @@ export interface GatewayChild {
 }
 
 /**
- * Writes `yaml` to `file` and starts the gateway on it (with `nodeArgs` before the script, e.g. V8 flags);
- * resolves once the receiver and metrics listen.
+ * Writes `yaml` to `file` and starts the gateway on it (with `nodeArgs` before the script, e.g. V8 flags,
+ * and `args` after it, e.g. `--shutdown-timeout 3s`); resolves once the receiver and metrics listen.
  */
-export async function startGatewayChild(yaml: string, file: string, nodeArgs: readonly string[] = []): Promise<GatewayChild> {
+export async function startGatewayChild(yaml: string, file: string, nodeArgs: readonly string[] = [], args: readonly string[] = []): Promise<GatewayChild> {
   await writeFile(file, yaml);
-  const child = spawn(process.execPath, [...nodeArgs, BIN, '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, BIN, '--config', file, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   child.stderr!.setEncoding('utf8');
@@ -125,10 +125,11 @@ export class TcpProxy {
 }
 
 /**
- * The durability tests' gateway: OTLP/HTTP in, one otlphttp exporter with a WAL sending queue out.
+ * The durability tests' gateway: OTLP/HTTP in, one otlphttp exporter with a WAL sending queue out (or a
+ * memory queue keeping what is left at shutdown in the same directory, `storage: 'memory'`).
  * `queue` and `retry` are extra YAML lines (already indented) for sending_queue and retry_on_failure.
  */
-export function walQueueGatewayConfig(sinkUrl: string, walDir: string, queue: string, retry = ''): string {
+export function walQueueGatewayConfig(sinkUrl: string, walDir: string, queue: string, retry = '', storage: 'wal' | 'memory' = 'wal'): string {
   return `
 receivers:
   otlp:
@@ -140,7 +141,7 @@ exporters:
     endpoint: ${sinkUrl}
     compression: none
     sending_queue:
-      storage: wal
+      storage: ${storage}
       directory: ${walDir}
 ${queue}
     retry_on_failure:

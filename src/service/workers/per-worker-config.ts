@@ -1,7 +1,7 @@
 /**
  * What makes worker K's config its own: every WAL directory gets a `worker-K` subdirectory (no lock or
  * file is shared, and a replacement worker K finds its predecessor's WAL and replays it), files an
- * exporter appends to get a `.worker-K` suffix, each memory limit becomes the worker's share, and the
+ * exporter appends to (and the somatic processor's `replay.dead_letter_path`) get a `.worker-K` suffix, each memory limit becomes the worker's share, and the
  * self-metrics address is left to the primary (which serves the sum of all workers).
  */
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ function rewrite(value: unknown, index: number, count: number, exporter: boolean
     // memory_limiter's limits are per process too (a spike headroom of 0 falls back to 20 % of the share).
     else if ((key === 'limit_mib' || key === 'limit_percentage') && typeof v === 'number' && v > 0) obj[key] = Math.max(1, Math.floor(v / count));
     else if ((key === 'spike_limit_mib' || key === 'spike_limit_percentage') && typeof v === 'number' && v > 0) obj[key] = Math.floor(v / count);
-    else if (key === 'path' && exporter && typeof v === 'string' && v !== '') obj[key] = `${v}.worker-${index}`;
+    else if (((key === 'path' && exporter) || key === 'dead_letter_path') && typeof v === 'string' && v !== '') obj[key] = `${v}.worker-${index}`;
     else if (typeof v === 'object') rewrite(v, index, count, exporter);
   }
 }

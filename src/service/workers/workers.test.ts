@@ -76,7 +76,7 @@ describe('per-worker config', () => {
   const comp = (config: unknown): ComponentConfig => ({ id: { type: 't', name: '', id: 't' }, factory: {} as ComponentConfig['factory'], config });
   const base: ValidatedConfig = {
     receivers: new Map([['otlp', comp({ protocols: { http: { endpoint: '127.0.0.1:4318' } } })]]),
-    processors: new Map([['somatic', comp({ memory_limit_mib: 1000, wal: { directory: '/var/lib/gs/somatic' } })]]),
+    processors: new Map([['somatic', comp({ memory_limit_mib: 1000, wal: { directory: '/var/lib/gs/somatic' }, replay: { dead_letter_path: '/var/lib/gs/replay.dl' } })]]),
     exporters: new Map([
       ['otlphttp', comp({ sending_queue: { storage: 'wal', directory: '/var/lib/gs/queue' }, dead_letter: { path: '/var/lib/gs/dead.bin' } })],
       ['file', comp({ path: '/var/log/otlp.jsonl' })],
@@ -93,13 +93,13 @@ describe('per-worker config', () => {
 
   it('gives each worker its own WAL directories, files and memory share, and leaves /metrics to the primary', () => {
     const w = perWorkerConfig(base, 2, 4);
-    expect(w.processors.get('somatic')!.config).toEqual({ memory_limit_mib: 250, wal: { directory: '/var/lib/gs/somatic/worker-2' } });
+    expect(w.processors.get('somatic')!.config).toEqual({ memory_limit_mib: 250, wal: { directory: '/var/lib/gs/somatic/worker-2' }, replay: { dead_letter_path: '/var/lib/gs/replay.dl.worker-2' } });
     expect(w.exporters.get('otlphttp')!.config).toEqual({ sending_queue: { storage: 'wal', directory: '/var/lib/gs/queue/worker-2' }, dead_letter: { path: '/var/lib/gs/dead.bin.worker-2' } });
     expect(w.exporters.get('file')!.config).toEqual({ path: '/var/log/otlp.jsonl.worker-2' });
     expect(w.receivers.get('otlp')!.config).toEqual({ protocols: { http: { endpoint: '127.0.0.1:4318' } } });
     expect(w.service.telemetry.metrics.address).toBe('');
     // The original is untouched (the primary keeps serving from it).
-    expect(base.processors.get('somatic')!.config).toEqual({ memory_limit_mib: 1000, wal: { directory: '/var/lib/gs/somatic' } });
+    expect(base.processors.get('somatic')!.config).toEqual({ memory_limit_mib: 1000, wal: { directory: '/var/lib/gs/somatic' }, replay: { dead_letter_path: '/var/lib/gs/replay.dl' } });
   });
 
   it('gives each worker its share of a memory_limiter\'s limits and no metrics reader', () => {

@@ -6,6 +6,7 @@
  * refuse a fraction of requests, refuse everything for a while, or (test hooks) drop or duplicate data.
  */
 import http from 'node:http';
+import https from 'node:https';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
@@ -37,6 +38,8 @@ export interface SinkOptions {
   retryAfterSec?: number;
   /** Largest request after decompression. Default 64 MiB. */
   maxBodyBytes?: number;
+  /** Serve OTLP/HTTP over TLS with this PEM certificate and key (the TLS benchmark); the gRPC side stays h2c. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Deliberate misbehaviour for tests that check the verifier. */
   testHooks?: {
     /** Accept the request holding the Nth accepted record (0-based, across the sink) but forget that record. */
@@ -199,7 +202,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     res.end(text + '\n');
   }
 
-  const httpServer = http.createServer((req, res) => {
+  const onHttpRequest: http.RequestListener = (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/stats' && (req.method === 'GET' || req.method === 'HEAD')) {
       const body = JSON.stringify(stats());
@@ -264,7 +267,8 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
         httpReply(res, encoding, accept(signal, encoding, body, size));
       })();
     });
-  });
+  };
+  const httpServer: http.Server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, onHttpRequest) : http.createServer(onHttpRequest);
   // Longer than any client's idle keep-alive, so the server never closes a socket a client is reusing.
   httpServer.keepAliveTimeout = 120_000;
   httpServer.headersTimeout = 125_000;
@@ -425,7 +429,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   return {
     httpPort,
     grpcPort,
-    httpUrl: httpAddr === false ? '' : `http://${urlHost(hostOf(httpAddr))}:${httpPort}`,
+    httpUrl: httpAddr === false ? '' : `${options.tls ? 'https' : 'http'}://${urlHost(hostOf(httpAddr))}:${httpPort}`,
     grpcTarget: grpcAddr === false ? '' : `${urlHost(hostOf(grpcAddr))}:${grpcPort}`,
     stats,
     verify: (acked) => tracker.verify(acked),

@@ -1,0 +1,357 @@
+/**
+ * TLS and mutual TLS end to end, with certificates made at test time by openssl (test/helpers/certs.ts):
+ * the official OpenTelemetry JS SDK exporters send to the otlp receiver over TLS (gRPC credentials, an
+ * HTTPS agent with the CA), the gateway's own otlp and otlphttp exporters connect to TLS servers, a
+ * rotated certificate is served without a restart, and each bad certificate is refused with an error
+ * that says which check failed while the receiver goes on serving good clients.
+ */
+import { copyFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import http from 'node:http';
+import tls from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { OTLPLogExporter as LogsGrpc } from '@opentelemetry/exporter-logs-otlp-grpc';
+import { OTLPLogExporter as LogsHttpProto } from '@opentelemetry/exporter-logs-otlp-proto';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testHost } from './helpers/host.js';
+import type { ConfigIssue } from '../src/core/schema.js';
+import { Payload } from '../src/pdata/payload.js';
+import { otlpReceiverConfig } from '../receivers/otlp/config.js';
+import { OtlpReceiver, otlpReceiverFactory } from '../receivers/otlp/factory.js';
+import { otlpExporterConfig } from '../exporters/otlp/config.js';
+import { otlpExporterFactory } from '../exporters/otlp/factory.js';
+import { otlphttpExporterConfig } from '../exporters/otlphttp/config.js';
+import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
+import type { Exporter } from '../src/core/component.js';
+import { makeCertSet, type CertSet } from './helpers/certs.js';
+import { RecordingConsumer, makeLogsRequest, testSettings } from './helpers/otlp-test-servers.js';
+import { makeLogs, sdkBytes } from './helpers/sdk-data.js';
+import { startGateway, receiverAddress } from './helpers/gateway.js';
+import { itemsOf, splitLengthPrefixed } from './helpers/otlp-items.js';
+
+let certs: CertSet;
+let records: ReadableLogRecord[];
+const started: { shutdown(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  certs = makeCertSet();
+  records = await makeLogs('tls', 3);
+});
+
+afterAll(async () => {
+  for (const s of started.reverse()) await s.shutdown().catch(() => {});
+  certs.factory.cleanup();
+});
+
+function parse<T>(schema: { parse(v: unknown, p: string[], i: ConfigIssue[]): T }, raw: unknown): T {
+  const issues: ConfigIssue[] = [];
+  const cfg = schema.parse(raw, [], issues);
+  expect(issues).toEqual([]);
+  return cfg;
+}
+
+interface Receiver {
+  receiver: OtlpReceiver;
+  consumer: RecordingConsumer;
+  grpcUrl: string;
+  httpUrl: string;
+  logs: Record<string, unknown>[];
+}
+
+/** An otlp receiver on 127.0.0.1 with both protocols behind `tls` (the same section for each). */
+async function startTlsReceiver(tlsSection: Record<string, unknown>): Promise<Receiver> {
+  const cfg = parse(otlpReceiverConfig, { protocols: { grpc: { endpoint: '127.0.0.1:0', tls: tlsSection }, http: { endpoint: '127.0.0.1:0', tls: tlsSection } } });
+  const consumer = new RecordingConsumer();
+  const settings = testSettings('otlp', 'receiver');
+  const receiver = otlpReceiverFactory.create(settings, cfg, { logs: consumer, traces: consumer, metrics: consumer }) as OtlpReceiver;
+  await receiver.start(testHost());
+  started.push(receiver);
+  return { receiver, consumer, grpcUrl: `127.0.0.1:${receiver.grpcAddress!.port}`, httpUrl: `127.0.0.1:${receiver.httpAddress!.port}`, logs: settings.logs };
+}
+
+function exportWith(exporter: { export(items: ReadableLogRecord[], cb: (r: ExportResult) => void): void; shutdown(): Promise<void> }): Promise<ExportResult> {
+  return new Promise<ExportResult>((resolve) => exporter.export(records, resolve)).finally(() => exporter.shutdown());
+}
+
+/** Refused cases wait out the SDK's deadline (grpc-js keeps reconnecting until it): keep it short. */
+function sdkGrpc(url: string, credentials: grpc.ChannelCredentials, timeoutMillis = 5000) {
+  return new LogsGrpc({ url: `https://${url}`, credentials, timeoutMillis });
+}
+
+function sdkHttps(url: string, agent: { ca?: Buffer; cert?: Buffer; key?: Buffer }, timeoutMillis = 5000) {
+  return new LogsHttpProto({ url: `https://${url}/v1/logs`, httpAgentOptions: agent, timeoutMillis });
+}
+
+describe('otlp receiver over TLS with the SDK exporters as clients', () => {
+  let r: Receiver;
+  beforeAll(async () => {
+    r = await startTlsReceiver({ cert_file: certs.server.certFile, key_file: certs.server.keyFile });
+  });
+
+  it('takes logs over gRPC with TLS credentials and over HTTPS with an agent holding the CA', async () => {
+    const before = r.consumer.got.length;
+    expect((await exportWith(sdkGrpc(r.grpcUrl, grpc.credentials.createSsl(certs.ca.cert)))).code).toBe(ExportResultCode.SUCCESS);
+    expect((await exportWith(sdkHttps(r.httpUrl, { ca: certs.ca.cert }))).code).toBe(ExportResultCode.SUCCESS);
+    expect(r.consumer.got.length - before).toBe(2);
+    expect(r.consumer.got.slice(before).every((p) => p.itemCount === 3)).toBe(true);
+  });
+
+  it('refuses plaintext on a TLS port, and a client that does not trust the server, and serves the next good client', async () => {
+    const plain = await new Promise<string>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port: r.receiver.httpAddress!.port, path: '/v1/logs', method: 'POST', headers: { 'content-type': 'application/x-protobuf' } }, (res) => resolve(`status ${res.statusCode}`));
+      req.on('error', (e) => resolve(e.message));
+      req.end(Buffer.from(makeLogsRequest(1, 1)));
+    });
+    expect(plain).not.toMatch(/status 200/);
+    // The SDK trusting only another CA: the handshake fails on its side.
+    const untrusted = await exportWith(sdkHttps(r.httpUrl, { ca: certs.otherCa.cert }));
+    expect(untrusted.code).toBe(ExportResultCode.FAILED);
+    expect(String(untrusted.error?.message)).toMatch(/certificate/i);
+    expect((await exportWith(sdkGrpc(r.grpcUrl, grpc.credentials.createSsl(certs.ca.cert)))).code).toBe(ExportResultCode.SUCCESS);
+  });
+
+  it('min_version 1.3 refuses a TLS 1.2 client', async () => {
+    const strict = await startTlsReceiver({ cert_file: certs.server.certFile, key_file: certs.server.keyFile, min_version: '1.3' });
+    const err = await new Promise<Error | undefined>((resolve) => {
+      const sock = tls.connect({ host: '127.0.0.1', port: strict.receiver.httpAddress!.port, ca: certs.ca.cert, maxVersion: 'TLSv1.2' }, () => {
+        sock.end();
+        resolve(undefined);
+      });
+      sock.on('error', resolve);
+    });
+    expect(err?.message).toMatch(/protocol version|alert/i);
+  });
+});
+
+describe('mutual TLS: client_ca_file', () => {
+  let r: Receiver;
+  beforeAll(async () => {
+    r = await startTlsReceiver({ cert_file: certs.server.certFile, key_file: certs.server.keyFile, client_ca_file: certs.ca.certFile });
+  });
+
+  it('takes a client whose certificate the client CA signed (gRPC and HTTPS)', async () => {
+    const before = r.consumer.got.length;
+    const g = await exportWith(sdkGrpc(r.grpcUrl, grpc.credentials.createSsl(certs.ca.cert, certs.client.key, certs.client.cert)));
+    expect(g.code).toBe(ExportResultCode.SUCCESS);
+    const h = await exportWith(sdkHttps(r.httpUrl, { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key }));
+    expect(h.code).toBe(ExportResultCode.SUCCESS);
+    expect(r.consumer.got.length - before).toBe(2);
+  });
+
+  it('refuses a client with no certificate, one from another CA, and an expired one, one by one; good clients go on', async () => {
+    const before = r.consumer.got.length;
+    const cases: [string, { cert?: Buffer; key?: Buffer }][] = [
+      ['no client certificate', {}],
+      ['another CA', { cert: certs.otherClient.cert, key: certs.otherClient.key }],
+      ['expired', { cert: certs.expiredClient.cert, key: certs.expiredClient.key }],
+    ];
+    for (const [name, c] of cases) {
+      const viaGrpc = await exportWith(sdkGrpc(r.grpcUrl, grpc.credentials.createSsl(certs.ca.cert, c.key ?? null, c.cert ?? null), 1000));
+      expect(viaGrpc.code, `gRPC, ${name}`).toBe(ExportResultCode.FAILED);
+      const viaHttp = await exportWith(sdkHttps(r.httpUrl, { ca: certs.ca.cert, ...c }, 1000));
+      expect(viaHttp.code, `HTTPS, ${name}`).toBe(ExportResultCode.FAILED);
+    }
+    expect(r.consumer.got.length).toBe(before);
+    // The receiver logged why (rate-limited), naming the client certificate.
+    expect(JSON.stringify(r.logs)).toMatch(/client certificate/);
+    const ok = await exportWith(sdkHttps(r.httpUrl, { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key }));
+    expect(ok.code).toBe(ExportResultCode.SUCCESS);
+  });
+});
+
+describe('certificate rotation: reload_interval', () => {
+  it('serves a certificate replaced on disk from the next handshake on, without a restart', async () => {
+    const certFile = join(certs.factory.dir, 'rotating.crt');
+    const keyFile = join(certs.factory.dir, 'rotating.key');
+    copyFileSync(certs.server.certFile, certFile);
+    copyFileSync(certs.server.keyFile, keyFile);
+    const r = await startTlsReceiver({ cert_file: certFile, key_file: keyFile, reload_interval: '100ms' });
+    const serialOf = (port: number, ALPNProtocols?: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        const sock = tls.connect({ host: '127.0.0.1', port, ca: certs.ca.cert, ALPNProtocols }, () => {
+          const serial = sock.getPeerCertificate().serialNumber;
+          sock.end();
+          resolve(serial);
+        });
+        sock.on('error', reject);
+      });
+    const httpPort = r.receiver.httpAddress!.port;
+    const grpcPort = r.receiver.grpcAddress!.port;
+    const first = await serialOf(httpPort);
+    expect(await serialOf(grpcPort, ['h2'])).toBe(first);
+
+    const next = certs.factory.server('rotated', certs.ca);
+    copyFileSync(next.keyFile, keyFile);
+    copyFileSync(next.certFile, certFile);
+    const deadline = Date.now() + 5000;
+    let seen = first;
+    while (seen === first && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 100));
+      seen = await serialOf(httpPort);
+    }
+    expect(seen).not.toBe(first);
+    expect(await serialOf(grpcPort, ['h2'])).toBe(seen);
+    // The SDK still gets through on the new certificate.
+    expect((await exportWith(sdkGrpc(r.grpcUrl, grpc.credentials.createSsl(certs.ca.cert)))).code).toBe(ExportResultCode.SUCCESS);
+    expect(JSON.stringify(r.logs)).toMatch(/TLS certificate reloaded/);
+  });
+});
+
+/** The gateway's exporters against TLS receivers: one export, resolving to the error text or 'ok'. */
+async function sendOnce(kind: 'otlp' | 'otlphttp', url: string, tlsSection: Record<string, unknown>): Promise<string> {
+  const exporter: Exporter = kind === 'otlp'
+    ? otlpExporterFactory.create(testSettings('otlp'), parse(otlpExporterConfig, { endpoint: url, tls: tlsSection, sending_queue: { enabled: false }, retry_on_failure: { enabled: false }, timeout: '3s' }))
+    : otlphttpExporterFactory.create(testSettings('otlphttp'), parse(otlphttpExporterConfig, { endpoint: `https://${url}`, tls: tlsSection, sending_queue: { enabled: false }, retry_on_failure: { enabled: false }, timeout: '3s' }));
+  await exporter.start(testHost({ onFatal: () => {} }));
+  try {
+    await exporter.consume(new Payload('logs', makeLogsRequest(1, 2)));
+    return 'ok';
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await exporter.shutdown();
+  }
+}
+
+describe('otlp and otlphttp exporters as TLS clients (identical tls keys)', () => {
+  let good: Receiver;
+  let mtls: Receiver;
+  beforeAll(async () => {
+    good = await startTlsReceiver({ cert_file: certs.server.certFile, key_file: certs.server.keyFile });
+    mtls = await startTlsReceiver({ cert_file: certs.server.certFile, key_file: certs.server.keyFile, client_ca_file: certs.ca.certFile });
+  });
+
+  it('deliver with ca_file, with ca_pem, and over mTLS with cert_file/key_file', async () => {
+    for (const kind of ['otlp', 'otlphttp'] as const) {
+      const target = (r: Receiver) => (kind === 'otlp' ? r.grpcUrl : r.httpUrl);
+      expect(await sendOnce(kind, target(good), { ca_file: certs.ca.certFile })).toBe('ok');
+      expect(await sendOnce(kind, target(good), { ca_pem: certs.ca.cert.toString() })).toBe('ok');
+      expect(await sendOnce(kind, target(mtls), { ca_file: certs.ca.certFile, cert_file: certs.client.certFile, key_file: certs.client.keyFile })).toBe('ok');
+    }
+  });
+
+  it('name the failed check: unknown CA, no client certificate; insecure_skip_verify gets through', async () => {
+    for (const kind of ['otlp', 'otlphttp'] as const) {
+      const target = (r: Receiver) => (kind === 'otlp' ? r.grpcUrl : r.httpUrl);
+      expect(await sendOnce(kind, target(good), { ca_file: certs.otherCa.certFile })).toMatch(/signed by an unknown CA .*tls\.ca_file/);
+      expect(await sendOnce(kind, target(mtls), { ca_file: certs.ca.certFile })).toMatch(/server refused this client's certificate/);
+      expect(await sendOnce(kind, target(good), { insecure_skip_verify: true })).toBe('ok');
+    }
+  });
+
+  it('name the failed check: an expired server certificate, and one for another name (server_name_override fixes it)', async () => {
+    const expired = await startTlsReceiver({ cert_file: certs.expiredServer.certFile, key_file: certs.expiredServer.keyFile });
+    const wrongName = await startTlsReceiver({ cert_file: certs.wrongNameServer.certFile, key_file: certs.wrongNameServer.keyFile });
+    for (const kind of ['otlp', 'otlphttp'] as const) {
+      const target = (r: Receiver) => (kind === 'otlp' ? r.grpcUrl : r.httpUrl);
+      expect(await sendOnce(kind, target(expired), { ca_file: certs.ca.certFile })).toMatch(/certificate has expired/);
+      expect(await sendOnce(kind, target(wrongName), { ca_file: certs.ca.certFile })).toMatch(/certificate is for another name/);
+      expect(await sendOnce(kind, target(wrongName), { ca_file: certs.ca.certFile, server_name_override: 'elsewhere.example' })).toBe('ok');
+    }
+    // The receivers behind the refusals still serve a good client.
+    expect(await sendOnce('otlp', good.grpcUrl, { ca_file: certs.ca.certFile })).toBe('ok');
+  });
+});
+
+describe('tls config keys', () => {
+  it('otlphttp takes tls.insecure (configs shared with otlp use it) and both exporters take the same keys', () => {
+    const section = { insecure: true, insecure_skip_verify: false, ca_file: '', server_name_override: 'x', min_version: '1.3' };
+    expect(parse(otlphttpExporterConfig, { endpoint: 'http://a:4318', tls: section }).tls.insecure).toBe(true);
+    expect(parse(otlpExporterConfig, { endpoint: 'a:4317', tls: section }).tls.min_version).toBe('1.3');
+  });
+
+  it('says which keys are wrong: a collector key not implemented is "not supported yet", a lone cert, an inverted version range', () => {
+    const issues: ConfigIssue[] = [];
+    otlpReceiverConfig.parse({ protocols: { grpc: { tls: { cert_file: 'a.crt', key_file: 'a.key', cipher_suites: ['TLS_AES_128_GCM_SHA256'] } }, http: { tls: { key_file: 'k', cert_file: 'c', min_version: '1.3', max_version: '1.2' } } } }, [], issues);
+    otlpExporterConfig.parse({ endpoint: 'a:4317', tls: { cert_file: 'a.crt' } }, [], issues);
+    const byPath = Object.fromEntries(issues.map((i) => [i.path.join('.'), i.message]));
+    expect(byPath['protocols.grpc.tls.cipher_suites']).toMatch(/not supported yet/);
+    expect(byPath['tls']).toMatch(/must be set together/);
+    expect(byPath['protocols.http.tls.max_version']).toMatch(/below min_version/);
+  });
+
+  it('a receiver whose key does not match its certificate fails at start naming the key path', async () => {
+    const cfg = parse(otlpReceiverConfig, { protocols: { http: { endpoint: '127.0.0.1:0', tls: { cert_file: certs.server.certFile, key_file: certs.client.keyFile } } } });
+    const receiver = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: new RecordingConsumer() }) as OtlpReceiver;
+    await expect(receiver.start(testHost({ onFatal: () => {} }))).rejects.toThrow(/protocols\.http\.tls.*key_file is the private key of cert_file/);
+  });
+});
+
+describe('gateway to gateway over mutual TLS, from YAML configs', () => {
+  it('SDK -> HTTPS -> gateway A -> otlp and otlphttp over mTLS -> gateway B -> file: every record arrives by both paths', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'gs-tls-chain-'));
+    const serverTls = `\n          cert_file: ${certs.server.certFile}\n          key_file: ${certs.server.keyFile}\n          client_ca_file: ${certs.ca.certFile}`;
+    const b = await startGateway(`receivers:
+  otlp/grpc:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:0
+        tls:${serverTls}
+  otlp/http:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+        tls:${serverTls}
+exporters:
+  file/grpc:
+    path: ${join(out, 'via-grpc.pb')}
+    format: proto
+  file/http:
+    path: ${join(out, 'via-http.pb')}
+    format: proto
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs/grpc:
+      receivers: [otlp/grpc]
+      exporters: [file/grpc]
+    logs/http:
+      receivers: [otlp/http]
+      exporters: [file/http]
+`);
+    const clientTls = `\n      ca_file: ${certs.ca.certFile}\n      cert_file: ${certs.client.certFile}\n      key_file: ${certs.client.keyFile}`;
+    const a = await startGateway(`receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+        tls:
+          cert_file: ${certs.server.certFile}
+          key_file: ${certs.server.keyFile}
+exporters:
+  otlp:
+    endpoint: ${receiverAddress(b, 'otlp/grpc', 'grpc')}
+    tls:${clientTls}
+  otlphttp:
+    endpoint: https://${receiverAddress(b, 'otlp/http', 'http')}
+    tls:${clientTls}
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [otlp, otlphttp]
+`);
+    try {
+      const sent = await exportWith(sdkHttps(receiverAddress(a, 'otlp', 'http'), { ca: certs.ca.cert }));
+      expect(sent.code).toBe(ExportResultCode.SUCCESS);
+    } finally {
+      await a.shutdown(5000);
+      await b.shutdown(5000);
+    }
+    const expected = itemsOf('logs', sdkBytes.logs(records)).sort();
+    for (const via of ['grpc', 'http']) {
+      const got = splitLengthPrefixed(await readFile(join(out, `via-${via}.pb`))).flatMap((req) => itemsOf('logs', req));
+      expect(got.sort(), `via ${via}`).toEqual(expected);
+    }
+    await rm(out, { recursive: true, force: true });
+  }, 20_000);
+});
