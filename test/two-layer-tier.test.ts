@@ -21,6 +21,17 @@ afterAll(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/** Both layers receive OTLP/gRPC (and HTTP, which the child-process helper waits for). */
+const receivers = `
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:0
+      http:
+        endpoint: 127.0.0.1:0
+`;
+
 const telemetry = `
   telemetry:
     logs:
@@ -29,15 +40,7 @@ const telemetry = `
       address: 127.0.0.1:0`;
 
 function secondLayerConfig(sink: string, walDir: string): string {
-  return `
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
+  return `${receivers}exporters:
   otlp:
     endpoint: ${sink}
     tls:
@@ -59,15 +62,7 @@ ${telemetry}
 }
 
 function firstLayerConfig(backends: string[]): string {
-  return `
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
+  return `${receivers}exporters:
   loadbalancing:
     routing_key: traceID
     protocol:
