@@ -10,6 +10,8 @@ import { Payload } from '../dist/src/pdata/payload.js';
 import { parseComponentId } from '../dist/src/core/component.js';
 import { Telemetry } from '../dist/src/telemetry/telemetry.js';
 import { silentLogger } from '../dist/src/telemetry/logger.js';
+import { QueueFillRegistry } from '../dist/src/exporterhelper/fill.js';
+import { PressureSlot } from '../dist/src/somatic/slot.js';
 import { decodeRequest, encodeRequest } from '../dist/src/pdata/codec.js';
 import { validateRequest } from '../dist/src/pdata/validate.js';
 import { countItems } from '../dist/src/pdata/wire.js';
@@ -39,7 +41,9 @@ const ATTR_ACTIONS = [
 // Service): each edited request is a new buffer, and without it V8 runs full GCs the gateway does not.
 const releaseHeapGrowth = governHeapGrowth({}, () => v8.getHeapStatistics().heap_size_limit);
 const telemetry = new Telemetry();
-const settings = (id) => ({ id: parseComponentId(id), kind: 'processor', logger: silentLogger, telemetry });
+const queueFills = new QueueFillRegistry();
+const pressure = new PressureSlot(telemetry, queueFills.fullest);
+const settings = (id) => ({ id: parseComponentId(id), kind: 'processor', logger: silentLogger, telemetry, pressure, queueFills });
 const parse = (factory, raw) => {
   const issues = [];
   const cfg = factory.config.parse(raw, [], issues);

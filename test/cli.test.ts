@@ -110,6 +110,10 @@ describe('gophership components and print-config', () => {
     const r = await run(['components']);
     expect(r.code).toBe(0);
     for (const name of ['otlp', 'batch', 'otlphttp (alias otlp_http)', 'otlp (alias otlp_grpc)', 'debug', 'file', 'health_check']) expect(r.stdout).toContain(name);
+    // Each line from the component's metadata: type, stability, signals and (processors) the Yellow rule.
+    const { builtinFactories } = await import('../src/components.js');
+    for (const f of builtinFactories) expect(r.stdout).toMatch(new RegExp(`^  ${f.type}( \\(alias [^)]*\\))? \\(${f.stability}\\)`, 'm'));
+    expect(r.stdout).toMatch(/^ {2}somatic \(alpha\) \[logs, traces, metrics\] \{always runs\}: /m);
   });
 
   it('prints the merged config with --set and env expanded', async () => {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen, type LoadgenResult } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { GREEN, RED, somaticRuntimeOf } from '../src/somatic/index.js';
+import { GREEN, RED } from '../src/somatic/index.js';
 import type { Service } from '../src/service/service.js';
 import { killGatewayChild, scrapeMetric, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
@@ -191,7 +191,7 @@ service:
       exporters: [otlphttp]
 `);
       const http = receiverAddress(svc, 'otlp', 'http');
-      const runtime = somaticRuntimeOf(svc.telemetry)!;
+      const runtime = svc.pressure.runtime!;
       const debt = () => runtime.debts.get('logs')!.records();
       expect(runtime.zone).toBe(RED);
 

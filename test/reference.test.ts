@@ -27,6 +27,18 @@ describe('docs/reference.md', () => {
     }
   });
 
+  it("documents every component's stability and metrics (from its metadata) and the service's own metrics", async () => {
+    const { metricDisplayName } = await import('../src/cli/reference.js');
+    const { SERVICE_METRICS } = await import('../src/telemetry/metrics.js');
+    const text = await readFile(REFERENCE, 'utf8');
+    for (const f of builtinFactories) {
+      const section = text.slice(text.indexOf(`### ${f.kind} \`${f.type}\``)).split('\n### ')[0]!;
+      expect(section, `${f.kind} ${f.type}: stability`).toContain(`stability: ${f.stability}`);
+      for (const m of f.metrics) expect(section, `${f.kind} ${f.type}: metric ${m.name}`).toContain(`| \`${metricDisplayName(m)}\` | ${m.type} | \`${m.unit}\` |`);
+    }
+    for (const m of Object.values(SERVICE_METRICS)) expect(text).toContain(`| \`${m.name}\` |`);
+  });
+
   it('documents every key of the service sections the schema checks (telemetry, processing)', async () => {
     const { SERVICE_SECTION_SCHEMAS } = await import('../src/config/validate.js');
     const text = await readFile(REFERENCE, 'utf8');

@@ -1,13 +1,11 @@
 import type { ExporterFactory } from '../../src/core/component.js';
-import { SIGNALS } from '../../src/core/signal.js';
 import { debugExporterConfig, type DebugExporterConfig } from './config.js';
 import { DebugExporter } from './debug-exporter.js';
+import { metadata } from './metadata.js';
 
 export const debugExporterFactory: ExporterFactory<DebugExporterConfig> = {
   kind: 'exporter',
-  type: 'debug',
-  description: 'Prints request summaries (or items, or whole requests) for debugging',
-  signals: SIGNALS,
+  ...metadata,
   config: debugExporterConfig,
   create: (settings, config) => new DebugExporter(settings, config),
 };

@@ -1,13 +1,11 @@
 import type { ExporterFactory } from '../../src/core/component.js';
-import { SIGNALS } from '../../src/core/signal.js';
 import { loadBalancingConfig, type LoadBalancingConfig } from './config.js';
 import { LoadBalancingExporter } from './loadbalancing-exporter.js';
+import { metadata } from './metadata.js';
 
 export const loadBalancingExporterFactory: ExporterFactory<LoadBalancingConfig> = {
   kind: 'exporter',
-  type: 'loadbalancing',
-  description: 'Routes spans and logs by trace ID (or resources/metrics by service, resource or metric) to backends on a consistent-hashing ring, each over OTLP/gRPC with its own queue',
-  signals: SIGNALS,
+  ...metadata,
   config: loadBalancingConfig,
   checkPipeline: (config, place) =>
     place.signal === 'metrics' && config.routing_key === 'traceID'

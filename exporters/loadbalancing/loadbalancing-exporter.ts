@@ -26,6 +26,7 @@ import type { LoadBalancingConfig } from './config.js';
 import { HashRing, MAX_POSITIONS, crc32 } from './ring.js';
 import { DnsResolver, StaticResolver, type LookupFn, type Resolver } from './resolver.js';
 import { WireSplitter, type Router } from './split.js';
+import { METRICS } from './metadata.js';
 
 interface Backend {
   readonly endpoint: string;
@@ -97,9 +98,10 @@ class Routers {
 }
 
 function numBackendsGauge(registry: Registry): Gauge<string> {
-  const existing = registry.getSingleMetric('otelcol_loadbalancer_num_backends');
+  const def = METRICS.numBackends;
+  const existing = registry.getSingleMetric(def.name);
   if (existing) return existing as Gauge<string>;
-  return new Gauge({ name: 'otelcol_loadbalancer_num_backends', help: 'Current number of backends in use', labelNames: ['resolver'], registers: [registry] });
+  return new Gauge({ name: def.name, help: def.description, labelNames: [...def.labels], registers: [registry] });
 }
 
 export class LoadBalancingExporter implements Exporter {

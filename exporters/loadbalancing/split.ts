@@ -6,11 +6,7 @@
  * decoded) around the leaves routed to it; containers left without leaves are left out. A request whose
  * leaves all go to one backend is handed on as the very bytes it arrived as.
  */
-import { readVarint, skipValue } from '../../src/pdata/wire.js';
-import { copyBytes, varintSize, writeVarint } from '../../src/processorhelper/wire-edit.js';
-
-/** Scratch cursor of the wire readers: the position after the last varint (LEN: the content start). */
-const CUR = [0];
+import { NEXT, copyBytes, readVarint, skipField, varintSize, writeVarint } from '../../src/pdata/wire-primitives.js';
 
 /** Chooses a backend per ResourceX (resource-level keys) or per leaf. */
 export interface Router {
@@ -63,10 +59,11 @@ export class WireSplitter {
     const end = buf.length;
     let pos = 0;
     while (pos < end) {
-      const tag = readVarint(buf, pos, end, CUR);
-      const next = skipValue(buf, CUR[0]!, end, tag & 7, CUR);
+      const tag = readVarint(buf, pos, end);
+      // For a length-delimited field, NEXT is left at the start of its content.
+      const next = skipField(buf, NEXT, end, tag);
       if (tag === 0x0a) {
-        const b = this.collect(buf, CUR[0]!, next, router);
+        const b = this.collect(buf, NEXT, next, router);
         if (b !== -3) {
           only = only === -2 || only === b ? b : -1;
           this.emit(buf);
@@ -98,8 +95,8 @@ export class WireSplitter {
     let pos = rs;
     while (pos < re) {
       const fieldStart = pos;
-      const tag = readVarint(buf, pos, re, CUR);
-      const next = skipValue(buf, CUR[0]!, re, tag & 7, CUR);
+      const tag = readVarint(buf, pos, re);
+      const next = skipField(buf, NEXT, re, tag);
       if (tag !== 0x12) {
         this.rxOther.push(fieldStart);
         this.rxOther.push(next);
@@ -108,13 +105,13 @@ export class WireSplitter {
       }
       const scope = this.scopeOtherFrom.n;
       this.scopeOtherFrom.push(this.scopeOther.n);
-      let p = CUR[0]!;
+      let p = NEXT;
       while (p < next) {
         const fs = p;
-        const t = readVarint(buf, p, next, CUR);
-        const after = skipValue(buf, CUR[0]!, next, t & 7, CUR);
+        const t = readVarint(buf, p, next);
+        const after = skipField(buf, NEXT, next, t);
         if (t === 0x12) {
-          const b = fixed >= 0 ? fixed : router.leaf(buf, CUR[0]!, after, rs, re);
+          const b = fixed >= 0 ? fixed : router.leaf(buf, NEXT, after, rs, re);
           this.leafStart.push(fs);
           this.leafEnd.push(after);
           this.leafScope.push(scope);

@@ -161,6 +161,31 @@ describe('otlp (gRPC) exporter against a raw HTTP/2 gRPC server', () => {
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_spans', { exporter: 'otlp/test' })).toBe(5);
   });
 
+  it.each([
+    { name: 'gzip, as grpc-go answers a gzip request', encoding: 'gzip', split: false },
+    { name: 'gzip, the message split over two DATA frames', encoding: 'gzip', split: true },
+    { name: 'deflate', encoding: 'deflate', split: false },
+  ])('reads a partial success from a compressed response ($name)', async ({ encoding, split }) => {
+    const exp = await make({});
+    server.reply = () => ({ code: 0, response: makePartialSuccessResponse(2, 'two too old'), compressResponse: { encoding, split } });
+    await exp.consume(new Payload('logs', makeLogsRequest(1, 4)));
+    expect(server.requests[0]!.headers['grpc-accept-encoding']).toBe('gzip,identity');
+    expect(settings.logs.filter((l) => l.level === 'warn')).toEqual([
+      expect.objectContaining({ msg: 'Partial success response', rejected: 2, message: 'two too old', signal: 'logs' }),
+    ]);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_log_records', { exporter: 'otlp/test' })).toBe(4);
+  });
+
+  it('a response compressed in an encoding it cannot read: accepted (status OK), and a warning says its verdict is unknown', async () => {
+    const exp = await make({});
+    server.reply = () => ({ code: 0, response: makePartialSuccessResponse(2, 'x'), compressResponse: { encoding: 'br' } });
+    await exp.consume(new Payload('logs', makeLogsRequest(1, 3)));
+    expect(settings.logs.filter((l) => l.level === 'warn')).toEqual([
+      expect.objectContaining({ msg: expect.stringMatching(/could not read the Export response/), error: expect.stringMatching(/grpc-encoding "br"/) }),
+    ]);
+    expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_log_records', { exporter: 'otlp/test' })).toBe(3);
+  });
+
   it('maps an unreachable endpoint to a RetryableError', async () => {
     const endpoint = server.endpoint;
     await server.close();

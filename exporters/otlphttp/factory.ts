@@ -1,14 +1,11 @@
 import type { ExporterFactory } from '../../src/core/component.js';
-import { SIGNALS } from '../../src/core/signal.js';
 import { otlphttpExporterConfig, type OtlphttpExporterConfig } from './config.js';
 import { OtlpHttpExporter } from './otlphttp-exporter.js';
+import { metadata } from './metadata.js';
 
 export const otlphttpExporterFactory: ExporterFactory<OtlphttpExporterConfig> = {
   kind: 'exporter',
-  type: 'otlphttp',
-  aliases: ['otlp_http'],
-  description: 'Sends OTLP over HTTP (protobuf bytes forwarded unchanged, or OTLP/JSON)',
-  signals: SIGNALS,
+  ...metadata,
   config: otlphttpExporterConfig,
   // Checked at validation: a pipeline whose signal has no URL would have every request acknowledged and
   // then dropped by the exporter.

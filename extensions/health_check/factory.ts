@@ -1,11 +1,11 @@
 import type { ExtensionFactory } from '../../src/core/component.js';
 import { healthCheckConfig, type HealthCheckConfig } from './config.js';
 import { HealthCheckExtension } from './health-check.js';
+import { metadata } from './metadata.js';
 
 export const healthCheckExtensionFactory: ExtensionFactory<HealthCheckConfig> = {
   kind: 'extension',
-  type: 'health_check',
-  description: 'HTTP health endpoint: 200 while serving, 503 while starting or draining.',
+  ...metadata,
   config: healthCheckConfig,
   create: (settings, config) => new HealthCheckExtension(settings, config),
 };

@@ -14,7 +14,7 @@ import { AttrList, KEEP, RequestWalker, SKIP, type MetricView, type RecordView, 
 import type { AttributesProcessorConfig } from './config.js';
 import { Matcher, checkMatchForSignal } from './match.js';
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
-import type { RequestMeta, WireEditor } from '../../src/processorhelper/offload.js';
+import type { RequestMeta, WireEditor, WorkerEditorFactory, WorkerEditorSpec } from '../../src/processorhelper/offload.js';
 
 export class AttributesProcessor implements Processor {
   private readonly wire: WireProcessorContext;
@@ -22,7 +22,7 @@ export class AttributesProcessor implements Processor {
 
   constructor(settings: CreateSettings, config: AttributesProcessorConfig, signal: Signal, next: Consumer) {
     this.editor = new AttributesEditor(config, signal, settings.id.id);
-    this.wire = wireContext(settings, signal, next, { offload: { type: 'attributes', config } });
+    this.wire = wireContext(settings, signal, next, { offload: { editor: WORKER_EDITOR, config } });
   }
 
   async start(_host?: Host): Promise<void> {}
@@ -123,3 +123,9 @@ export class AttributesEditor implements WireEditor {
     }
   }
 }
+
+/** Builds this processor's editor on a worker thread (named by WORKER_EDITOR). */
+export const attributesEditor: WorkerEditorFactory = (config, signal, id) => new AttributesEditor(config as AttributesProcessorConfig, signal, id);
+
+/** What the service's worker threads run for this processor: the editor factory above, from this module. */
+const WORKER_EDITOR: WorkerEditorSpec = { module: import.meta.url, exportName: 'attributesEditor' };

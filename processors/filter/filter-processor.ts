@@ -5,7 +5,6 @@
  * very bytes it arrived as; a request that loses everything resolves without reaching the next stage (the
  * collector's ErrSkipProcessingData).
  */
-import { Counter, type Registry } from 'prom-client';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import type { Payload } from '../../src/pdata/payload.js';
@@ -14,32 +13,21 @@ import { AttrList, DROP, FIELD, KEEP, RequestWalker, findLenField, type Range, t
 import { logMatchIsEmpty, metricMatchIsEmpty, spanMatchIsEmpty, type FilterProcessorConfig } from './config.js';
 import { logMatcher, metricMatchers, spanMatcher, type LevelMatcher } from './match.js';
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
-import type { WireEditor } from '../../src/processorhelper/offload.js';
+import type { WireEditor, WorkerEditorFactory, WorkerEditorSpec } from '../../src/processorhelper/offload.js';
+import { sharedCounter } from '../../src/telemetry/metrics.js';
+import { METRICS } from './metadata.js';
 
-export const FILTERED_ITEMS_METRIC = 'gophership_processor_filtered_items';
-
-/** One counter per registry: several filter instances (and pipelines) share the service's registry. */
-export function filteredItemsCounter(registry: Registry): Counter<string> {
-  const existing = registry.getSingleMetric(FILTERED_ITEMS_METRIC);
-  if (existing) return existing as Counter<string>;
-  return new Counter({
-    name: FILTERED_ITEMS_METRIC,
-    help: 'Items (log records, spans, metric data points) the filter processor dropped',
-    labelNames: ['processor', 'otel_signal'],
-    registers: [registry],
-  });
-}
 
 export class FilterProcessor implements Processor {
   private readonly wire: WireProcessorContext;
   private readonly editor: FilterEditor;
 
   constructor(settings: CreateSettings, config: FilterProcessorConfig, signal: Signal, next: Consumer) {
-    const filtered = filteredItemsCounter(settings.telemetry.registry);
+    const filtered = sharedCounter(settings.telemetry.registry, METRICS.filteredItems);
     this.editor = new FilterEditor(config, signal);
     this.wire = wireContext(settings, signal, next, {
       // Per-record matching: worth a worker thread when the service has them (and the config filters).
-      offload: this.editor.active ? { type: 'filter', config } : undefined,
+      offload: this.editor.active ? { editor: WORKER_EDITOR, config } : undefined,
       settle: (out, before) => {
         // Nothing dropped: the request goes on untouched, even if pruning would have removed containers
         // that arrived empty.
@@ -159,3 +147,9 @@ function metricsVisitor(config: FilterProcessorConfig): RequestVisitor | undefin
   }
   return visitor;
 }
+
+/** Builds this processor's editor on a worker thread (named by WORKER_EDITOR). */
+export const filterEditor: WorkerEditorFactory = (config, signal) => new FilterEditor(config as FilterProcessorConfig, signal);
+
+/** What the service's worker threads run for this processor: the editor factory above, from this module. */
+const WORKER_EDITOR: WorkerEditorSpec = { module: import.meta.url, exportName: 'filterEditor' };

@@ -1,8 +1,8 @@
 import type { ProcessorFactory } from '../../src/core/component.js';
-import { SIGNALS } from '../../src/core/signal.js';
-import { DEFAULT_THRESHOLDS, SomaticRuntime, type SomaticSettings, type ThresholdKey } from '../../src/somatic/index.js';
+import { DEFAULT_THRESHOLDS, type SomaticSettings, type ThresholdKey } from '../../src/somatic/index.js';
 import { limitsOf, memoryLimiterProcessorConfig, type MemoryLimiterProcessorConfig } from './config.js';
 import { MemoryLimiterProcessor } from './memory-limiter-processor.js';
+import { metadata } from './metadata.js';
 
 /**
  * The somatic runtime a memory_limiter implies: the admission gate keeps memory under the soft limit
@@ -27,14 +27,10 @@ export function runtimeSettings(c: MemoryLimiterProcessorConfig): SomaticSetting
 
 export const memoryLimiterProcessorFactory: ProcessorFactory<MemoryLimiterProcessorConfig> = {
   kind: 'processor',
-  type: 'memory_limiter',
-  description: 'Refuses data (retryably) while memory is above the soft limit, before request bodies are read; forces a collection above the hard limit',
-  signals: SIGNALS,
-  // It protects the process; going around it would defeat it.
-  skippableUnderPressure: false,
+  ...metadata,
   config: memoryLimiterProcessorConfig,
   create(settings, config, signal, next) {
-    const runtime = SomaticRuntime.forService(settings.telemetry, settings.logger, runtimeSettings(config), settings.id.id);
+    const runtime = settings.pressure.provide(runtimeSettings(config), settings.logger, settings.id.id);
     return new MemoryLimiterProcessor(settings, config, signal, next, runtime);
   },
 };

@@ -6,7 +6,7 @@
  * the soft limit (HTTP 503 + Retry-After, gRPC UNAVAILABLE + RetryInfo), and the processor refuses what
  * reaches it while the last measurement is above the soft limit, as the collector's does.
  */
-import { Counter } from 'prom-client';
+import type { Counter } from 'prom-client';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import { RetryableError } from '../../src/core/errors.js';
@@ -15,11 +15,11 @@ import type { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import type { SomaticRuntime } from '../../src/somatic/index.js';
 import { limitsOf, type MemoryLimiterProcessorConfig } from './config.js';
+import { sharedCounter } from '../../src/telemetry/metrics.js';
+import { METRICS } from './metadata.js';
 
 /** The collector's words for the refusal, so log searches written for it still match. */
 export const REFUSED_MESSAGE = 'data refused due to high memory usage';
-
-const FORCED_COLLECTIONS = 'gophership_memory_limiter_forced_collections';
 
 export class MemoryLimiterProcessor implements Processor {
   private readonly hard: number;
@@ -40,10 +40,7 @@ export class MemoryLimiterProcessor implements Processor {
   ) {
     ({ hard: this.hard, soft: this.soft } = limitsOf(config));
     // One counter per service registry: every memory_limiter of the service shares it (labelled by processor).
-    const registry = settings.telemetry.registry;
-    this.collections =
-      (registry.getSingleMetric(FORCED_COLLECTIONS) as Counter<string> | undefined) ??
-      new Counter({ name: FORCED_COLLECTIONS, help: 'Full garbage collections the memory_limiter forced above its limits', labelNames: ['processor'], registers: [registry] });
+    this.collections = sharedCounter(settings.telemetry.registry, METRICS.forcedCollections);
   }
 
   /** Memory in use as the limiter sees it: V8 heap used + external (Buffers), from the last check. */

@@ -6,7 +6,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigIssue } from '../../src/core/schema.js';
 import { RetryableError } from '../../src/core/errors.js';
 import { Payload } from '../../src/pdata/payload.js';
-import { SomaticRuntime, somaticRuntimeOf } from '../../src/somatic/index.js';
 import type { Service } from '../../src/service/service.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
 import { grpcExport } from '../../test/helpers/grpc-call.js';
@@ -60,7 +59,7 @@ describe('memory_limiter state machine', () => {
     const next = new RecordingConsumer();
     const { config } = parse({ check_interval: '1h', limit_mib: 1000, spike_limit_mib: 200, min_gc_interval_when_soft_limited: '10s', min_gc_interval_when_hard_limited: '0s' });
     const proc = memoryLimiterProcessorFactory.create(settings, config, 'logs', next) as MemoryLimiterProcessor;
-    const runtime = somaticRuntimeOf(settings.telemetry)!;
+    const runtime = settings.pressure.runtime!;
     await proc.start();
     try {
       const set = (mib: number) => (runtime.values.heap = (mib * 2 ** 20) / runtime.settings.memoryLimitBytes);
@@ -92,7 +91,6 @@ describe('memory_limiter state machine', () => {
       expect(settings.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['memory usage is above the soft limit; refusing data', 'memory usage is back below the soft limit; accepting data']));
     } finally {
       await proc.shutdown();
-      SomaticRuntime.forget(settings.telemetry);
       settings.telemetry.close();
     }
   });

@@ -6,7 +6,9 @@
  * information changes (tracestate `ot=rv:..;th:..` on spans, `sampling.threshold`/`sampling.randomness`
  * attributes on log records). Nothing is decoded.
  */
-import { Counter, type Registry } from 'prom-client';
+import type { Counter } from 'prom-client';
+import { sharedCounter } from '../../src/telemetry/metrics.js';
+import { METRICS } from './metadata.js';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import type { Payload } from '../../src/pdata/payload.js';
@@ -57,14 +59,8 @@ const PRIORITY_KEY = utf8('sampling.priority');
 const THRESHOLD_KEY = utf8('sampling.threshold');
 const RANDOMNESS_KEY = utf8('sampling.randomness');
 
-export const TRACES_SAMPLED_METRIC = 'otelcol_processor_probabilistic_sampler_count_traces_sampled';
-export const LOGS_SAMPLED_METRIC = 'otelcol_processor_probabilistic_sampler_count_logs_sampled';
-
-function sampledCounter(registry: Registry, name: string, what: string): Counter<string> {
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Counter<string>;
-  return new Counter({ name, help: `Count of ${what} that were sampled or not, by the source of their randomness (policy)`, labelNames: ['policy', 'sampled'], registers: [registry] });
-}
+export const TRACES_SAMPLED_METRIC = METRICS.tracesSampled.name;
+export const LOGS_SAMPLED_METRIC = METRICS.logsSampled.name;
 
 /** Counts per (policy, sampled) in the edit, flushed to the counter once per request (no per-item labels). */
 class DecisionTally {
@@ -356,7 +352,10 @@ export class ProbabilisticSamplerProcessor implements Processor {
     const plan = new SamplerPlan(config);
     const traces = signal === 'traces';
     this.editor = traces ? new SpanSamplerEditor(plan) : new LogSamplerEditor(plan, config);
-    const counter = sampledCounter(settings.telemetry.registry, traces ? TRACES_SAMPLED_METRIC : LOGS_SAMPLED_METRIC, traces ? 'spans' : 'log records');
+    // Both counters exist from the start (as the collector registers both), whichever signal this serves.
+    const tracesCounter = sharedCounter(settings.telemetry.registry, METRICS.tracesSampled);
+    const logsCounter = sharedCounter(settings.telemetry.registry, METRICS.logsSampled);
+    const counter: Counter<string> = traces ? tracesCounter : logsCounter;
     this.wire = wireContext(settings, signal, next, {
       settle: (out) => {
         this.editor.decisions.flush(counter);

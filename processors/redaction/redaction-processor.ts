@@ -5,30 +5,19 @@
  * lists (and bodies) that change are rebuilt, and a request with nothing to redact goes on as the same
  * bytes.
  */
-import { Counter, type Registry } from 'prom-client';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import type { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { AttrList, FIELD, KEEP, RecordKind, RequestWalker, ValueType, anyValueAsString, encodeAnyValue, findLenField, varintSize, writeVarint, type Range, type WalkResult } from '../../src/processorhelper/wire-edit.js';
+import { AttrList, FIELD, KEEP, RecordKind, RequestWalker, ValueType, anyValueAsString, encodeAnyValue, findLenField, type Range, type WalkResult } from '../../src/processorhelper/wire-edit.js';
+import { NEXT, lenEnd, lenTag, readVarint, skipField, varintSize, writeFieldHead } from '../../src/pdata/wire-primitives.js';
 import type { RedactionProcessorConfig } from './config.js';
 import { Redactor, SUMMARY, type Tally } from './redactor.js';
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
-import type { WireEditor } from '../../src/processorhelper/offload.js';
+import type { WireEditor, WorkerEditorFactory, WorkerEditorSpec } from '../../src/processorhelper/offload.js';
+import { sharedCounter } from '../../src/telemetry/metrics.js';
+import { METRICS } from './metadata.js';
 
-export const REDACTED_ITEMS_METRIC = 'gophership_processor_redacted_items';
-
-/** One counter per registry, shared by every redaction processor on it. */
-export function redactedItemsCounter(registry: Registry): Counter<string> {
-  const existing = registry.getSingleMetric(REDACTED_ITEMS_METRIC);
-  if (existing) return existing as Counter<string>;
-  return new Counter({
-    name: REDACTED_ITEMS_METRIC,
-    help: 'Attribute values (and log bodies) the redaction processor masked (action="masked") or attributes it removed (action="removed")',
-    labelNames: ['processor', 'otel_signal', 'action'],
-    registers: [registry],
-  });
-}
 
 const SPAN_EVENTS = 11;
 const EVENT_ATTRIBUTES = 3;
@@ -41,11 +30,11 @@ export class RedactionProcessor implements Processor {
     const labels = { processor: settings.id.id, otel_signal: signal };
     const maskedLabels = { ...labels, action: 'masked' };
     const removedLabels = { ...labels, action: 'removed' };
-    const counter = redactedItemsCounter(settings.telemetry.registry);
+    const counter = sharedCounter(settings.telemetry.registry, METRICS.redactedItems);
     this.editor = new RedactionEditor(config, signal);
     this.wire = wireContext(settings, signal, next, {
       // Per-attribute matching: worth a worker thread when the service has them (and the config redacts).
-      offload: this.editor.active ? { type: 'redaction', config } : undefined,
+      offload: this.editor.active ? { editor: WORKER_EDITOR, config } : undefined,
       settle: (out, _before, tally) => {
         const [removed = 0, masked = 0] = tally ?? [];
         if (masked > 0) counter.inc(maskedLabels, masked);
@@ -161,69 +150,41 @@ function scalarBody(buf: Uint8Array, s: number, e: number): string | undefined {
 // ---------------------------------------------------------------------------------------------------
 // Rebuilding nested length-delimited fields (span events, the log body) of one message.
 
-let NEXT = 0;
-function readVarint(buf: Uint8Array, pos: number): number {
-  let result = 0;
-  let shift = 1;
-  for (let i = 0; i < 10; i++) {
-    const b = buf[pos++]!;
-    result += (b & 0x7f) * shift;
-    if (b < 0x80) {
-      NEXT = pos;
-      return result;
-    }
-    shift *= 128;
-  }
-  throw new Error('varint longer than 10 bytes');
-}
-
 /**
  * The content of message buf[s:e] with each occurrence of length-delimited field `field` replaced by
- * edit(content) where that returns bytes; undefined when nothing was replaced. The input was framed-checked
- * by the walker before, so lengths are trusted here.
+ * edit(content) where that returns bytes; undefined when nothing was replaced.
  */
 function replaceLenFields(buf: Uint8Array, s: number, e: number, field: number, edit: (b: Uint8Array, cs: number, ce: number) => Uint8Array | undefined): Buffer | undefined {
   const parts: Uint8Array[] = [];
   let copied = s;
   let pos = s;
-  const want = (field << 3) | 2;
+  const want = lenTag(field);
   while (pos < e) {
     const fieldStart = pos;
-    const tag = readVarint(buf, pos);
+    const tag = readVarint(buf, pos, e);
     pos = NEXT;
-    switch (tag & 7) {
-      case 0:
-        readVarint(buf, pos);
-        pos = NEXT;
-        break;
-      case 1:
-        pos += 8;
-        break;
-      case 5:
-        pos += 4;
-        break;
-      case 2: {
-        const len = readVarint(buf, pos);
-        const cs = NEXT;
-        pos = cs + len;
-        if (tag === want) {
-          const content = edit(buf, cs, pos);
-          if (content) {
-            parts.push(buf.subarray(copied, fieldStart));
-            const head = Buffer.allocUnsafe(varintSize(tag) + varintSize(content.length));
-            writeVarint(head, writeVarint(head, 0, tag), content.length);
-            // Copied now: an edit may return a scratch view reused by the next occurrence.
-            parts.push(head, Buffer.from(content));
-            copied = pos;
-          }
-        }
-        break;
+    if (tag === want) {
+      const ce = lenEnd(buf, pos, e);
+      const cs = NEXT;
+      pos = ce;
+      const content = edit(buf, cs, ce);
+      if (content) {
+        parts.push(buf.subarray(copied, fieldStart));
+        const head = Buffer.allocUnsafe(varintSize(tag) + varintSize(content.length));
+        writeFieldHead(head, 0, tag, content.length);
+        // Copied now: an edit may return a scratch view reused by the next occurrence.
+        parts.push(head, Buffer.from(content));
+        copied = pos;
       }
-      default:
-        throw new Error(`unsupported wire type ${tag & 7}`);
-    }
+    } else pos = skipField(buf, pos, e, tag);
   }
   if (parts.length === 0) return undefined;
   parts.push(buf.subarray(copied, e));
   return Buffer.concat(parts);
 }
+
+/** Builds this processor's editor on a worker thread (named by WORKER_EDITOR). */
+export const redactionEditor: WorkerEditorFactory = (config, signal) => new RedactionEditor(config as RedactionProcessorConfig, signal);
+
+/** What the service's worker threads run for this processor: the editor factory above, from this module. */
+const WORKER_EDITOR: WorkerEditorSpec = { module: import.meta.url, exportName: 'redactionEditor' };

@@ -1,8 +1,8 @@
 import type { ProcessorFactory } from '../../src/core/component.js';
-import { SIGNALS } from '../../src/core/signal.js';
-import { SomaticRuntime, zoneOf, type SomaticSettings } from '../../src/somatic/index.js';
+import { zoneOf, type SomaticSettings } from '../../src/somatic/index.js';
 import { somaticProcessorConfig, type SomaticProcessorConfig } from './config.js';
 import { SomaticProcessor } from './somatic-processor.js';
+import { metadata } from './metadata.js';
 
 /** The service-wide zone settings a somatic processor config implies. */
 export function runtimeSettings(c: SomaticProcessorConfig): SomaticSettings {
@@ -23,17 +23,13 @@ export function runtimeSettings(c: SomaticProcessorConfig): SomaticSettings {
 
 export const somaticProcessorFactory: ProcessorFactory<SomaticProcessorConfig> = {
   kind: 'processor',
-  type: 'somatic',
-  description: 'Pressure zones: Green passes on, Yellow bypasses optional processors, Red spills raw requests to a WAL and replays them later',
-  signals: SIGNALS,
-  // It is the zone itself; bypassing it would bypass Red's spill.
-  skippableUnderPressure: false,
+  ...metadata,
   config: somaticProcessorConfig,
   // Admission, the Yellow bypass and the Red spill act on what comes after it: placed later, a batch or
   // an edit before it would run on data Red should have spilled raw.
   checkPipeline: (_config, { index }) => (index === 0 ? undefined : 'somatic must be the first processor of its pipeline (move it to the front of processors)'),
   create(settings, config, signal, next) {
-    const runtime = SomaticRuntime.forService(settings.telemetry, settings.logger, runtimeSettings(config), settings.id.id);
+    const runtime = settings.pressure.provide(runtimeSettings(config), settings.logger, settings.id.id);
     if (settings.pipelineId !== undefined) runtime.govern(settings.pipelineId, { ...config.optional_processors, [settings.id.id]: false });
     return new SomaticProcessor(settings, config, signal, next, runtime);
   },

@@ -19,7 +19,7 @@ import { Service } from '../../src/service/service.js';
 import { Logger } from '../../src/telemetry/logger.js';
 import { runLoadgen } from '../../src/tools/loadgen/index.js';
 import type { OtlpReceiver } from '../../receivers/otlp/factory.js';
-import { somaticRuntimeOf, RED } from '../../src/somatic/index.js';
+import { RED } from '../../src/somatic/index.js';
 import { appliedGrowthPercent } from '../../src/core/heap-growth.js';
 import { tmpTakesDirectIo } from '../../test/helpers/direct-io.js';
 
@@ -32,6 +32,9 @@ const capture: ExporterFactory<{}> = {
   kind: 'exporter',
   type: 'capture',
   description: 'test capture',
+  stability: 'development',
+  metrics: [],
+  tests: { config: () => ({}) },
   signals: ['logs', 'traces', 'metrics'],
   config: s.object({}),
   create: () => ({
@@ -155,14 +158,14 @@ describe('somatic processor', () => {
   it('keeps the heap-growth slack in Red while memory has room for it, and hands the limit back to V8 when it has not', async () => {
     // Red with room (forced; 1 GiB limit): the slack stays, or full GCs would halve Red's rate.
     const roomy = await gateway({ force_zone: 'red', memory_limit_mib: 1024 }, await tempDir());
-    await waitFor(() => somaticRuntimeOf(roomy.svc.telemetry)!.memoryRoomBytes() > 64 * 2 ** 20);
+    await waitFor(() => roomy.svc.pressure.runtime!.memoryRoomBytes() > 64 * 2 ** 20);
     expect(appliedGrowthPercent()).toBeGreaterThanOrEqual(100);
     await roomy.svc.shutdown(5000);
     // The admission line far below the resident memory: no room under it, so V8's own limit (however much
     // this process's RSS moves meanwhile).
     const tight = await gateway({ force_zone: 'green', memory_limit_mib: Math.ceil(process.memoryUsage.rss() / 2 ** 20), admit_memory_ratio: 0.3 }, await tempDir());
     // At the check that finds no room, not at the governor's next 1 s tick.
-    await waitFor(() => somaticRuntimeOf(tight.svc.telemetry)!.memoryRoomBytes() < 0);
+    await waitFor(() => tight.svc.pressure.runtime!.memoryRoomBytes() < 0);
     expect(appliedGrowthPercent()).toBe(0);
   });
 
@@ -188,7 +191,7 @@ describe('somatic processor', () => {
   it('Red spills raw requests to the WAL and acknowledges; debt replays with full processing once the zone falls', async () => {
     const wal = await tempDir();
     const red = await gateway({ force_zone: 'red' }, wal);
-    expect(somaticRuntimeOf(red.svc.telemetry)!.zone).toBe(RED);
+    expect(red.svc.pressure.runtime!.zone).toBe(RED);
     await send(red.url, 3000);
     // Bodies of 1000 records (~170 KB) reach the WAL as the several pieces the HTTP parser delivered.
     await send(red.url, 2000, 1000);
@@ -203,7 +206,7 @@ describe('somatic processor', () => {
     await waitFor(() => tally().records === 5500, 20_000);
     expect(tally()).toEqual({ records: 5500, enriched: 5000 });
     expect(await metric(yellow.svc, 'gophership_somatic_replayed_items')).toBe(5000);
-    await waitFor(() => somaticRuntimeOf(yellow.svc.telemetry)!.debts.get('logs')!.records() === 0);
+    await waitFor(() => yellow.svc.pressure.runtime!.debts.get('logs')!.records() === 0);
   });
 
   it('replayed debt the pipeline refuses permanently goes to the dead-letter file, not away', async () => {
@@ -214,7 +217,7 @@ describe('somatic processor', () => {
     await red.svc.shutdown(5000);
 
     const green = await gateway({ force_zone: 'green' }, wal, ['somatic', 'resource', 'batch'], 'refuse');
-    await waitFor(() => somaticRuntimeOf(green.svc.telemetry)!.debts.get('logs')!.records() === 0, 20_000);
+    await waitFor(() => green.svc.pressure.runtime!.debts.get('logs')!.records() === 0, 20_000);
     const dead = await readDeadLetterFile(join(wal, 'logs.dead-letter'));
     // The debt as it was acknowledged (raw, before processing), each request once.
     expect(dead.map((d) => d.signal)).toEqual(['logs', 'logs', 'logs']);
@@ -259,7 +262,7 @@ describe('admission gate in the otlp receiver', () => {
     held.on('error', () => {});
     held.flushHeaders();
     cleanup.push(async () => void held.destroy());
-    await waitFor(() => somaticRuntimeOf(svc.telemetry)!.gate.inFlight === 800_000, 5000);
+    await waitFor(() => svc.pressure.runtime!.gate.inFlight === 800_000, 5000);
 
     // The second is answered without sending a byte of its body.
     const reply = await new Promise<{ status: number; retryAfter: string | undefined; body: string }>((resolve, reject) => {
@@ -293,8 +296,8 @@ describe('admission gate in the otlp receiver', () => {
 
     // Once the first request goes away, its bytes are released.
     held.destroy();
-    await waitFor(() => somaticRuntimeOf(svc.telemetry)!.gate.inFlight === 0, 5000);
-    expect(somaticRuntimeOf(svc.telemetry)!.gate.refusedTotal).toBe(2);
+    await waitFor(() => svc.pressure.runtime!.gate.inFlight === 0, 5000);
+    expect(svc.pressure.runtime!.gate.refusedTotal).toBe(2);
   });
 });
 
@@ -302,7 +305,7 @@ describe('admission gate and bodies that grow while read', () => {
   it('a gzip body that fits compressed but not inflated is refused while it inflates (HTTP 503, gRPC UNAVAILABLE, both retryable)', async () => {
     // A memory limit far above this process's RSS, so the 1 MiB in-flight budget is the cap that binds.
     const { url, grpc, svc } = await gateway({ memory_limit_mib: 8192, inflight_budget_mib: 1 }, await tempDir());
-    const gate = somaticRuntimeOf(svc.telemetry)!.gate;
+    const gate = svc.pressure.runtime!.gate;
     const port = Number(new URL(url).port);
     const held = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/logs', headers: { 'content-type': 'application/x-protobuf', 'content-length': 700_000 } });
     held.on('error', () => {});

@@ -12,7 +12,7 @@ import { snappyFramedCompress } from '../../src/compression/snappy.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { grpcExport } from '../../test/helpers/grpc-call.js';
-import { makeLogsRequest } from '../../test/helpers/otlp-test-servers.js';
+import { makeLogsRequest, serviceCapabilities } from '../../test/helpers/otlp-test-servers.js';
 import { otlpReceiverConfig } from './config.js';
 import { OtlpReceiver, otlpReceiverFactory } from './factory.js';
 import { testHost } from '../../test/helpers/host.js';
@@ -39,7 +39,7 @@ async function start(protocols: Record<string, unknown>) {
   expect(issues).toEqual([]);
   const telemetry = new Telemetry();
   const keep = new Keep();
-  const receiver = otlpReceiverFactory.create({ id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, telemetry }, cfg, { logs: keep }) as OtlpReceiver;
+  const receiver = otlpReceiverFactory.create({ id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, ...serviceCapabilities(telemetry) }, cfg, { logs: keep }) as OtlpReceiver;
   await receiver.start(testHost());
   running.push({ receiver, telemetry });
   return { receiver, keep };

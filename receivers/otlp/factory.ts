@@ -6,11 +6,12 @@
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Receiver, ReceiverFactory } from '../../src/core/component.js';
 import { messageOf } from '../../src/core/errors.js';
-import { SIGNALS, type Signal } from '../../src/core/signal.js';
+import type { Signal } from '../../src/core/signal.js';
 import { otlpReceiverConfig, type OtlpReceiverConfig } from './config.js';
 import { OtlpGrpcServer } from './grpc.js';
 import { OtlpHttpServer } from './http.js';
 import { Ingest } from './ingest.js';
+import { metadata } from './metadata.js';
 
 export class OtlpReceiver implements Receiver {
   private readonly grpc: OtlpGrpcServer | undefined;
@@ -22,7 +23,7 @@ export class OtlpReceiver implements Receiver {
     private readonly config: OtlpReceiverConfig,
     next: Partial<Record<Signal, Consumer>>,
   ) {
-    const ingest = new Ingest(settings.id.id, settings.telemetry, next, settings.logger);
+    const ingest = new Ingest(settings.id.id, settings.telemetry, next, settings.logger, settings.pressure);
     ingest.validation = { utf8: config.check_utf8 };
     const { grpc, http } = config.protocols;
     if (grpc) this.grpc = new OtlpGrpcServer(grpc, ingest, settings.logger);
@@ -84,9 +85,7 @@ function formatAddress(a: { host: string; port: number } | undefined): string | 
 
 export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
   kind: 'receiver',
-  type: 'otlp',
-  description: 'Receives OTLP logs, traces and metrics over gRPC and HTTP (protobuf and JSON)',
-  signals: SIGNALS,
+  ...metadata,
   config: otlpReceiverConfig,
   create(settings, config, next) {
     return new OtlpReceiver(settings, config, next);

@@ -6,6 +6,7 @@ import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseComponentId } from '../../src/core/component.js';
+import { serviceCapabilities } from '../../test/helpers/otlp-test-servers.js';
 import type { Consumer } from '../../src/core/consumer.js';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
 import type { Payload } from '../../src/pdata/payload.js';
@@ -41,7 +42,7 @@ async function startReceiver(grpcCfg: Record<string, unknown>, consumer: Consume
   const cfg = otlpReceiverConfig.parse({ protocols: { grpc: { endpoint: '127.0.0.1:0', ...grpcCfg } } }, [], issues);
   expect(issues).toEqual([]);
   const receiver = otlpReceiverFactory.create(
-    { id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, telemetry },
+    { id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, ...serviceCapabilities(telemetry) },
     cfg,
     { logs: consumer, traces: consumer, metrics: consumer },
   ) as OtlpReceiver;

@@ -16,11 +16,11 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { messageOf } from '../../src/core/errors.js';
 import { GRPC_METHOD, SIGNALS, type Signal } from '../../src/core/signal.js';
-import { encodeExportResponse, encodeStatus } from '../../src/pdata/codec.js';
+import { encodeExportResponse } from '../../src/pdata/codec.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import { grpcMaxRecvBytes, parseEndpoint, type OtlpGrpcConfig } from './config.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
-import { encodeGrpcMessage } from '../../src/grpc/message.js';
+import { GRPC_PREFIX_BYTES, frameGrpcMessage, grpcPrefixFlag, grpcPrefixLength, grpcStatusHeaders, respondGrpcOk } from '../../src/grpc/framing.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
 import { validateRequest } from '../../src/pdata/validate.js';
 import { ACCEPTED_CODINGS, codingOf, decompress, DecompressedTooLarge, type Coding } from '../../src/compression/index.js';
@@ -210,7 +210,7 @@ export class OtlpGrpcServer {
   /** Reads the one request message of a unary call into a buffer of its exact size (one copy). */
   private readMessage(stream: http2.ServerHttp2Stream, signal: Signal, encoding: Coding): void {
     let state: StreamState = 'reading';
-    const prefix = Buffer.allocUnsafe(5);
+    const prefix = Buffer.allocUnsafe(GRPC_PREFIX_BYTES);
     let prefixFill = 0;
     let message: Buffer | undefined;
     let fill = 0;
@@ -255,13 +255,13 @@ export class OtlpGrpcServer {
             fail(GrpcStatus.INTERNAL, 'more than one request message on a unary call');
             return;
           }
-          const n = Math.min(5 - prefixFill, chunk.length - off);
+          const n = Math.min(GRPC_PREFIX_BYTES - prefixFill, chunk.length - off);
           chunk.copy(prefix, prefixFill, off, off + n);
           prefixFill += n;
           off += n;
-          if (prefixFill < 5) return;
-          const flag = prefix[0]!;
-          const length = prefix.readUInt32BE(1);
+          if (prefixFill < GRPC_PREFIX_BYTES) return;
+          const flag = grpcPrefixFlag(prefix);
+          const length = grpcPrefixLength(prefix);
           if (flag > 1) {
             fail(GrpcStatus.INTERNAL, `invalid message framing: compressed flag ${flag}`);
             return;
@@ -366,20 +366,11 @@ export class OtlpGrpcServer {
     if (stream.destroyed || stream.closed) return;
     let frame = this.okFrames[signal];
     if (!frame) {
-      const body = encodeExportResponse(signal, 'proto');
-      frame = Buffer.allocUnsafe(5 + body.length);
-      frame[0] = 0;
-      frame.writeUInt32BE(body.length, 1);
-      frame.set(body, 5);
+      frame = frameGrpcMessage(encodeExportResponse(signal, 'proto'));
       this.okFrames[signal] = frame;
     }
     try {
-      stream.respond(
-        { [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING },
-        { waitForTrailers: true },
-      );
-      stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-      stream.end(frame);
+      respondGrpcOk(stream, frame, { 'grpc-accept-encoding': ACCEPT_ENCODING });
     } catch {
       // The client reset the stream meanwhile.
     }
@@ -389,17 +380,7 @@ export class OtlpGrpcServer {
   private refuse(stream: http2.ServerHttp2Stream, code: number, message: string, retryDelayMs?: number): void {
     if (stream.destroyed || stream.closed || stream.headersSent) return;
     this.logger.debug('refused an OTLP/gRPC request', { code, reason: message });
-    const headers: http2.OutgoingHttpHeaders = {
-      [HTTP2_HEADER_STATUS]: 200,
-      [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
-      'grpc-accept-encoding': ACCEPT_ENCODING,
-      'grpc-status': String(code),
-      'grpc-message': encodeGrpcMessage(message),
-    };
-    if (retryDelayMs !== undefined) {
-      // Unpadded base64, as the gRPC spec asks senders of -bin headers.
-      headers['grpc-status-details-bin'] = Buffer.from(encodeStatus('proto', code, message, retryDelayMs)).toString('base64').replace(/=+$/, '');
-    }
+    const headers = { ...grpcStatusHeaders(code, message, retryDelayMs), 'grpc-accept-encoding': ACCEPT_ENCODING };
     try {
       stream.respond(headers, { endStream: true });
     } catch {

@@ -19,7 +19,7 @@ import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { otlpReceiverConfig } from './config.js';
 import { OtlpReceiver, otlpReceiverFactory } from './factory.js';
 import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
-import { makeLogsRequest } from '../../test/helpers/otlp-test-servers.js';
+import { makeLogsRequest, serviceCapabilities } from '../../test/helpers/otlp-test-servers.js';
 import { testHost } from '../../test/helpers/host.js';
 
 const EXAMPLES = EXAMPLES_DIR;
@@ -49,7 +49,7 @@ function parseConfig(raw: unknown) {
 async function startReceiver(httpCfg: Record<string, unknown>, consumer: Consumer, telemetry: Telemetry): Promise<{ receiver: OtlpReceiver; base: string }> {
   const cfg = parseConfig({ protocols: { http: { endpoint: '127.0.0.1:0', ...httpCfg } } });
   const receiver = otlpReceiverFactory.create(
-    { id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, telemetry },
+    { id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, ...serviceCapabilities(telemetry) },
     cfg,
     { logs: consumer, traces: consumer, metrics: consumer },
   ) as OtlpReceiver;
@@ -602,7 +602,7 @@ describe('otlp receiver HTTP lifecycle', () => {
     const first = await startReceiver({}, new TestConsumer(), telemetry);
     const endpoint = `127.0.0.1:${first.receiver.httpAddress!.port}`;
     const second = otlpReceiverFactory.create(
-      { id: parseComponentId('otlp/2')!, kind: 'receiver', logger: silentLogger, telemetry },
+      { id: parseComponentId('otlp/2')!, kind: 'receiver', logger: silentLogger, ...serviceCapabilities(telemetry) },
       parseConfig({ protocols: { http: { endpoint } } }),
       { logs: new TestConsumer() },
     );
@@ -614,7 +614,7 @@ describe('otlp receiver HTTP lifecycle', () => {
   it('answers 404 with a Status for a signal no pipeline takes', async () => {
     const telemetry = new Telemetry();
     const cfg = parseConfig({ protocols: { http: { endpoint: '127.0.0.1:0' } } });
-    const receiver = otlpReceiverFactory.create({ id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, telemetry }, cfg, {
+    const receiver = otlpReceiverFactory.create({ id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, ...serviceCapabilities(telemetry) }, cfg, {
       logs: new TestConsumer(),
     }) as OtlpReceiver;
     await receiver.start(host);

@@ -9,7 +9,7 @@ import { ITEM_NOUN, type Signal } from '../../src/core/signal.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
-import { somaticRuntimeOf, type AdmissionGate } from '../../src/somatic/index.js';
+import type { AdmissionGate, PressureSlot } from '../../src/somatic/index.js';
 
 export type Transport = 'http' | 'grpc';
 
@@ -32,7 +32,7 @@ export class Ingest {
   /**
    * The service's somatic admission gate, when a somatic processor is configured: both transports ask it
    * before reading a body whether the request's bytes fit the memory budget (see src/somatic/gate.ts).
-   * The service creates processors before receivers, so the runtime exists by now.
+   * The service creates processors before receivers, so a somatic processor has provided it by now.
    */
   readonly gate: AdmissionGate | undefined;
   /** The receiver's `check_utf8`, as the validator takes it. */
@@ -43,9 +43,10 @@ export class Ingest {
     private readonly telemetry: Telemetry,
     private readonly next: Partial<Record<Signal, Consumer>>,
     private readonly logger: Logger,
+    pressure: PressureSlot,
   ) {
     this.labels = { http: { receiver: id, transport: 'http' }, grpc: { receiver: id, transport: 'grpc' } };
-    this.gate = somaticRuntimeOf(telemetry)?.gate;
+    this.gate = pressure.gate;
   }
 
   hasConsumer(signal: Signal): boolean {

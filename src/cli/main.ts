@@ -225,7 +225,7 @@ export function componentsText(): string {
       const aliases = f.aliases?.length ? ` (alias ${f.aliases.join(', ')})` : '';
       const signals = 'signals' in f ? ` [${f.signals.join(', ')}]` : '';
       const skippable = f.kind === 'processor' ? (f.skippableUnderPressure ? ' {skipped in Yellow}' : ' {always runs}') : '';
-      lines.push(`  ${f.type}${aliases}${signals}${skippable}: ${f.description}`);
+      lines.push(`  ${f.type}${aliases} (${f.stability})${signals}${skippable}: ${f.description}`);
     }
   }
   return lines.join('\n') + '\n';

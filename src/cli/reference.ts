@@ -5,6 +5,8 @@
  */
 import type { AnyFactory, ComponentKind } from '../core/component.js';
 import type { SchemaDoc } from '../core/schema.js';
+import type { MetricDef } from '../core/metadata.js';
+import { SERVICE_METRICS } from '../telemetry/metrics.js';
 import { builtinFactories } from '../components.js';
 import { SERVICE_SECTION_SCHEMAS } from '../config/validate.js';
 
@@ -71,7 +73,7 @@ function renderFactory(f: AnyFactory): string {
   out.push('');
   out.push(prose(f.description));
   out.push('');
-  const facts: string[] = [];
+  const facts: string[] = [`stability: ${f.stability}`];
   if (f.aliases?.length) facts.push(`also accepted as ${f.aliases.map((a) => `\`${a}\``).join(', ')}`);
   if ('signals' in f) facts.push(`signals: ${f.signals.join(', ')}`);
   if (f.kind === 'processor') facts.push(f.skippableUnderPressure ? 'bypassed in the somatic Yellow zone (optional)' : 'always runs, in every zone');
@@ -83,7 +85,20 @@ function renderFactory(f: AnyFactory): string {
     out.push('| key | type | default | description |', '| --- | --- | --- | --- |');
     for (const r of rows) out.push(`| \`${r.key}\` | ${cell(r.type)} | ${cell(r.default)} | ${prose(r.description)} |`);
   }
+  out.push('', ...(f.metrics.length ? ['**Metrics**', '', ...renderMetrics(f.metrics)] : ['It emits no metrics.']));
   return out.join('\n');
+}
+
+/** The name a metric is scraped under: per-signal metrics end in the signal's item noun. */
+export function metricDisplayName(m: MetricDef): string {
+  return m.perSignal ? `${m.name}_<items>` : m.name;
+}
+
+function renderMetrics(metrics: readonly MetricDef[]): string[] {
+  const out = ['| metric | type | unit | labels | description |', '| --- | --- | --- | --- | --- |'];
+  for (const m of metrics) out.push(`| \`${metricDisplayName(m)}\` | ${m.type} | \`${m.unit}\` | ${m.labels.join(', ')} | ${prose(m.description)} |`);
+  if (metrics.some((m) => m.perSignal)) out.push('', '`<items>`: one metric per signal, `log_records`, `spans` or `metric_points`.');
+  return out;
 }
 
 /** The whole reference as markdown. Deterministic: same factories, same text. */
@@ -135,6 +150,12 @@ export function renderReference(factories: readonly AnyFactory[] = builtinFactor
       if (r.type !== 'section') out.push(`| \`${r.key}\` | ${cell(r.type)} | ${cell(r.default)} | ${prose(r.description)} |`);
     }
   }
+  out.push('');
+  out.push('### Service metrics');
+  out.push('');
+  out.push('Besides each component\'s metrics (listed with it above) and prom-client\'s `gophership_process_*` / `gophership_nodejs_*`:');
+  out.push('');
+  out.push(...renderMetrics(Object.values(SERVICE_METRICS)));
   out.push('');
   return out.join('\n');
 }

@@ -5,6 +5,7 @@
  * codec is snappyjs; the framing is a page of the format's spec, written here.
  */
 import { createRequire } from 'node:module';
+import { NEXT, readVarint } from '../pdata/wire-primitives.js';
 
 interface SnappyJs {
   compress(input: Uint8Array): Uint8Array;
@@ -47,15 +48,15 @@ export function isFramedSnappy(bytes: Uint8Array): boolean {
 
 /** The uncompressed length a block declares (its leading varint), read before anything is decoded. */
 export function snappyBlockLength(block: Uint8Array): number {
-  let result = 0;
-  let shift = 0;
-  for (let i = 0; i < 5 && i < block.length; i++) {
-    const b = block[i]!;
-    result += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) return result;
-    shift += 7;
+  let length: number;
+  try {
+    length = readVarint(block, 0, block.length);
+  } catch {
+    throw new SnappyError('snappy block: bad length header');
   }
-  throw new SnappyError('snappy block: bad length header');
+  // Snappy's header is a 32-bit length: at most 5 bytes.
+  if (NEXT > 5 || length > 0xffffffff) throw new SnappyError('snappy block: bad length header');
+  return length;
 }
 
 export function snappyBlockCompress(data: Uint8Array): Buffer {

@@ -5,7 +5,10 @@
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { WireOffloadPool } from '../processorhelper/offload.js';
+import type { PressureSlot } from '../somatic/slot.js';
+import type { QueueFillRegistry } from '../exporterhelper/fill.js';
 import type { Consumer } from './consumer.js';
+import type { ComponentMetadata } from './metadata.js';
 import type { Schema } from './schema.js';
 import type { Signal } from './signal.js';
 
@@ -55,6 +58,13 @@ export interface CreateSettings {
   readonly pipelineId?: string;
   /** The service's worker threads for wire edits (processors), when it has any. */
   readonly offload?: WireOffloadPool;
+  /**
+   * The service's pressure slot: the somatic processor provides the zone, admission gate and memory
+   * ledger into it; receivers (the gate), bypass stages (the zone) and exporters (the ledger) read them.
+   */
+  readonly pressure: PressureSlot;
+  /** The service's exporter sending-queue fill levels: queues register here, the somatic controller reads them. */
+  readonly queueFills: QueueFillRegistry;
 }
 
 export type Receiver = Component;
@@ -62,11 +72,8 @@ export type Extension = Component;
 export interface Processor extends Component, Consumer {}
 export interface Exporter extends Component, Consumer {}
 
-interface FactoryBase<C> {
-  readonly type: string;
-  /** Other type names accepted in config (e.g. `otlp_grpc` for `otlp`). */
-  readonly aliases?: readonly string[];
-  readonly description: string;
+/** A factory carries its component's metadata (type, stability, metrics...: its folder's metadata.ts). */
+interface FactoryBase<C> extends ComponentMetadata {
   /** The config schema: defaults, validation and the generated reference docs all come from it. */
   readonly config: Schema<C>;
   /**

@@ -4,6 +4,7 @@
  * memory limit, its admission gate is the service's ledger, so that memory counts against the same limit
  * as requests in flight: what the queues hold is room the gate no longer gives to new requests, and what
  * a queue reads back is bounded by the room left. Without a limit there is no ledger and nothing is counted.
+ * A component finds the service's ledger through its create settings (`CreateSettings.pressure.ledger`).
  */
 export interface MemoryLedger {
   /** Bytes that may be taken now without passing the limit (0 when none). */
@@ -14,15 +15,7 @@ export interface MemoryLedger {
   unhold(bytes: number): void;
 }
 
-/** One ledger per service, keyed by the service's Telemetry (what every component's settings carry). */
-const ledgers = new WeakMap<object, MemoryLedger>();
-
-export function setMemoryLedger(service: object, ledger: MemoryLedger | undefined): void {
-  if (ledger) ledgers.set(service, ledger);
-  else ledgers.delete(service);
-}
-
-/** The service's ledger, or undefined when no memory limit is set. */
-export function memoryLedgerOf(service: object): MemoryLedger | undefined {
-  return ledgers.get(service);
+/** Where a component finds the service's ledger when it uses it (the service's PressureSlot: a somatic processor provides it after exporters are created). */
+export interface MemoryLedgerSource {
+  readonly ledger: MemoryLedger | undefined;
 }

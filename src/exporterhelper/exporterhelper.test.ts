@@ -8,9 +8,11 @@ import { s } from '../core/schema.js';
 import type { Signal } from '../core/signal.js';
 import { counterValue, makeLogsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { WriteAheadLog } from '../wal/index.js';
-import { setMemoryLedger } from '../core/memory-ledger.js';
-import { AdmissionGate } from '../somatic/gate.js';
-import { Backoff, ExporterHelper, exporterHelperShape, queueFillRatios, readDeadLetterFile, walDirectory, type ExporterHelperConfig, type SendFn } from './index.js';
+import { testSomaticSettings } from '../../test/helpers/somatic.js';
+import type { AdmissionGate } from '../somatic/gate.js';
+import type { PressureSlot } from '../somatic/slot.js';
+import { silentLogger } from '../telemetry/logger.js';
+import { Backoff, ExporterHelper, exporterHelperShape, readDeadLetterFile, walDirectory, type ExporterHelperConfig, type SendFn } from './index.js';
 import { tmpTakesDirectIo } from '../../test/helpers/direct-io.js';
 
 const schema = s.object(exporterHelperShape());
@@ -32,18 +34,27 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-/** A started helper; `ledger` is the memory ledger (the somatic gate) its service has, set before start. */
-async function helper(raw: Record<string, unknown>, send: SendFn, opts: { drainTimeoutMs?: number; id?: string; ledger?: AdmissionGate } = {}) {
+/**
+ * A started helper. With `ledger`, a somatic runtime is provided into its service's pressure slot after
+ * the helper is created (as a somatic processor would be), so the service has a memory ledger: its gate.
+ */
+async function helper(raw: Record<string, unknown>, send: SendFn, opts: { drainTimeoutMs?: number; id?: string; ledger?: boolean } = {}) {
   const settings = testSettings(opts.id ?? 'otlphttp/test');
-  if (opts.ledger) setMemoryLedger(settings.telemetry, opts.ledger);
   const h = new ExporterHelper(settings, config(raw), send, { drainTimeoutMs: opts.drainTimeoutMs });
+  const gate = opts.ledger ? provideSomatic(settings.pressure) : undefined;
   await h.start();
   cleanups.push(async () => {
     await h.shutdown();
-    setMemoryLedger(settings.telemetry, undefined);
     settings.telemetry.close();
   });
-  return { h, settings };
+  return { h, settings, gate };
+}
+
+/** Provides a runtime (its controller not started: the test sets the gate's cap) and returns its gate. */
+function provideSomatic(pressure: PressureSlot): AdmissionGate {
+  const rt = pressure.provide(testSomaticSettings({ memoryLimitBytes: 64 * 2 ** 30, inflightBudgetBytes: 2 ** 30 }), silentLogger, 'somatic');
+  expect(pressure.ledger).toBe(rt.gate);
+  return rt.gate;
 }
 
 /** Whether the temp dir takes O_DIRECT (else the WAL falls back to the page cache). */
@@ -194,7 +205,7 @@ describe('sending queue', () => {
     await h.consume(logs(2));
     await h.consume(logs(3));
     expect(h.queueSize).toBe(2);
-    expect(queueFillRatios()).toBe(1);
+    expect(settings.queueFills.fullest()).toBe(1);
     const err = (await h.consume(logs(7)).catch((e: unknown) => e)) as RetryableError;
     expect(err).toBeInstanceOf(RetryableError);
     expect(err.message).toMatch(/sending queue of exporter otlphttp\/test is full \(2 requests\).*sending_queue.queue_size/);
@@ -318,7 +329,7 @@ describe('sending queue', () => {
     expect(accepted * big.length).toBeGreaterThan(512 * 1024);
     expect(accepted * big.length).toBeLessThanOrEqual(1024 * 1024);
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_enqueue_failed_log_records', { exporter: 'otlphttp/test' })).toBe(600);
-    expect(queueFillRatios()).toBeGreaterThan(0.5);
+    expect(settings.queueFills.fullest()).toBeGreaterThan(0.5);
   });
 
   for (const direct of [true, false]) {
@@ -421,9 +432,8 @@ describe('sending queue', () => {
 describe('memory held by the queues counts against the memory limit (the somatic admission gate)', () => {
   /** A helper whose service has a memory ledger: the real gate a somatic processor would register. */
   async function withLedger(raw: Record<string, unknown>, send: SendFn) {
-    const gate = new AdmissionGate(2 ** 30);
-    const { h } = await helper(raw, send, { id: 'otlphttp/ledger', ledger: gate });
-    return { h, gate };
+    const { h, gate } = await helper(raw, send, { id: 'otlphttp/ledger', ledger: true });
+    return { h, gate: gate! };
   }
   /** A send that waits until let go, one release per call. */
   function heldSend() {

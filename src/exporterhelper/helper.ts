@@ -25,7 +25,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { ExporterHelperConfig, SendingQueueConfig } from './config.js';
 import { DeadLetterFile } from './dead-letter.js';
-import { registerQueueFill } from './fill.js';
+import type { QueueFillRegistry } from './fill.js';
 import { MemoryQueue } from './memory-queue.js';
 import { MetricsSender } from './metrics-sender.js';
 import { NarrowingSender } from './narrowing-sender.js';
@@ -57,6 +57,8 @@ export class ExporterHelper {
   private readonly id: string;
   private readonly log: Logger;
   private readonly tel: Telemetry;
+  /** The service's exporter queue fill registry, which the somatic controller reads. */
+  private readonly queueFills: QueueFillRegistry;
   private readonly queue: SendingQueueConfig;
   private readonly mode: 'sync' | 'memory' | 'wal';
   private readonly drainTimeoutMs: number;
@@ -76,6 +78,7 @@ export class ExporterHelper {
     this.id = settings.id.id;
     this.log = settings.logger;
     this.tel = settings.telemetry;
+    this.queueFills = settings.queueFills;
     this.queue = config.sending_queue as SendingQueueConfig;
     this.mode = !this.queue.enabled ? 'sync' : this.queue.storage === 'wal' ? 'wal' : 'memory';
     this.drainTimeoutMs = options.drainTimeoutMs ?? 20_000;
@@ -86,9 +89,9 @@ export class ExporterHelper {
     // sizer the queue's size in requests is unknown, and the collector's default of 1000 stands in.
     const capacityRequests = this.queue.sizer === 'requests' ? this.queue.queue_size : 1000;
     this.refusals = new Refusals(this.id, capacityRequests, this.metrics, this.retry);
-    if (this.mode === 'memory') this.memory = new MemoryQueue(this.id, this.queue, this.log, this.tel, this.metrics, this.refusals);
+    if (this.mode === 'memory') this.memory = new MemoryQueue(this.id, this.queue, this.log, this.tel, this.metrics, this.refusals, settings.pressure);
     const walDir = this.queue.directory ? walDirectory(this.queue.directory, this.id) : undefined;
-    if (walDir && this.mode !== 'sync') this.wal = new WalQueue(this.id, walDir, this.queue, this.log, this.tel, this.metrics, this.refusals);
+    if (walDir && this.mode !== 'sync') this.wal = new WalQueue(this.id, walDir, this.queue, this.log, this.tel, this.metrics, this.refusals, settings.pressure);
   }
 
   /** Opens the dead-letter file and the WAL (recovering what a previous run left), starts the consumers. */
@@ -109,7 +112,7 @@ export class ExporterHelper {
       memory.start();
       this.unregister.push(
         this.tel.registerExporterQueue(this.id, () => ({ size: memory.size, capacity: this.queue.queue_size })),
-        registerQueueFill(this.id, () => memory.size / this.queue.queue_size),
+        this.queueFills.register(this.id, () => memory.size / this.queue.queue_size),
       );
     } else if (wal) {
       this.unregister.push(
@@ -117,7 +120,7 @@ export class ExporterHelper {
           const st = wal.stats();
           return { size: wal.size, capacity: this.queue.queue_size, bytes: st ? st.bytesOnDisk + st.queuedBytes : 0 };
         }),
-        registerQueueFill(this.id, () => wal.fill()),
+        this.queueFills.register(this.id, () => wal.fill()),
       );
     }
     this.started = true;

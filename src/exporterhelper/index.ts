@@ -7,6 +7,6 @@ export { itemsOf, type SendFn } from './sender.js';
 export { exporterHelperShape, exporterHelperDefaults, type ExporterHelperConfig, type ExporterHelperDefaults, type RetryConfig, type SendingQueueConfig } from './config.js';
 export { Backoff } from './backoff.js';
 export { DeadLetterFile, readDeadLetterFile, SIGNAL_CODE, SIGNAL_OF_CODE } from './dead-letter.js';
+export { QueueFillRegistry } from './fill.js';
 export { topLevelEntries } from './narrowing-sender.js';
-export { queueFillRatios, queueFillByExporter, registerQueueFill } from './fill.js';
 export { readOptionalFile } from './files.js';

@@ -10,7 +10,7 @@
  * durably for the next start when it can (see helper.ts).
  */
 import { RetryableError, messageOf } from '../core/errors.js';
-import { memoryLedgerOf } from '../core/memory-ledger.js';
+import type { MemoryLedgerSource } from '../core/memory-ledger.js';
 import type { Payload } from '../pdata/payload.js';
 import { SIGNALS, type Signal } from '../core/signal.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -54,6 +54,8 @@ export class MemoryQueue {
     private readonly tel: Telemetry,
     private readonly metrics: MetricsSender,
     private readonly refusals: Refusals,
+    /** The service's memory ledger, read at use (src/core/memory-ledger.ts). */
+    private readonly memory: MemoryLedgerSource,
   ) {
     this.batchSizer = batchSizer(cfg);
     const b = cfg.batch;
@@ -91,7 +93,7 @@ export class MemoryQueue {
   private admit(payload: Payload, items: number, units: number): Promise<void> {
     const e: Entry = { payload, items, units, bytes: payload.byteLength, at: Date.now(), batchSize: this.batch ? sizeOf(this.batchSizer, payload) : 0 };
     // Acknowledged, the request leaves the admission gate's in-flight count, but the queue keeps its bytes.
-    memoryLedgerOf(this.tel)?.hold(e.bytes);
+    this.memory.ledger?.hold(e.bytes);
     const lane = payload.signal;
     this.lanes.get(lane)!.push(e);
     this.laneSize.set(lane, this.laneSize.get(lane)! + e.batchSize);
@@ -161,7 +163,7 @@ export class MemoryQueue {
         this.log.error('sending queue consumer failed', { error: messageOf(err) });
       } finally {
         this.busy.delete(entries);
-        const ledger = memoryLedgerOf(this.tel);
+        const ledger = this.memory.ledger;
         if (ledger) for (const e of entries) ledger.unhold(e.bytes);
       }
     }
@@ -179,7 +181,7 @@ export class MemoryQueue {
     const drained = await withTimeout(Promise.all(this.consumers), drainMs);
     const left = this.leftover.splice(0);
     if (!drained) {
-      const ledger = memoryLedgerOf(this.tel);
+      const ledger = this.memory.ledger;
       for (const lane of this.lanes.values()) {
         for (const e of lane.drain()) {
           ledger?.unhold(e.bytes);

@@ -10,7 +10,7 @@
  * directly, and the answer waits for the downstream. That keeps the two WALs from waiting on each other.
  */
 import { PermanentError, RetryableError, messageOf } from '../core/errors.js';
-import { memoryLedgerOf } from '../core/memory-ledger.js';
+import type { MemoryLedgerSource } from '../core/memory-ledger.js';
 import { Payload } from '../pdata/payload.js';
 import { isReplay } from '../somatic/zone.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -60,6 +60,8 @@ export class WalQueue {
     private readonly tel: Telemetry,
     private readonly metrics: MetricsSender,
     private readonly refusals: Refusals,
+    /** The service's memory ledger, read at use (src/core/memory-ledger.ts). */
+    private readonly memory: MemoryLedgerSource,
   ) {
     this.batchSizer = batchSizer(cfg);
   }
@@ -194,7 +196,7 @@ export class WalQueue {
         // Records read back are memory the service holds: with a memory limit, read no more than the room
         // left under it (at least one record when none is being delivered: the queue never stops for lack
         // of room).
-        const ledger = memoryLedgerOf(this.tel);
+        const ledger = this.memory.ledger;
         if (ledger && ledger.room() <= 0 && this.inflight.size > 0) {
           // Wait for a delivery to end or for the room to come back, whichever is first: a record
           // retried for long must not keep the other consumers idle once there is room again.
@@ -248,7 +250,7 @@ export class WalQueue {
   }
 
   private startDelivery(wal: WriteAheadLog, group: ReadRecord[]): void {
-    const ledger = memoryLedgerOf(this.tel);
+    const ledger = this.memory.ledger;
     const task: Promise<void> = this.deliverRecords(wal, group).finally(() => {
       for (const r of group) ledger?.unhold(r.held);
       this.inflight.delete(task);

@@ -146,6 +146,10 @@ export class OtlpGrpcClient {
     if (!transport) throw new RetryableError(`${this.owner} is not started`);
     const result = await transport.call(GRPC_METHOD[signal], payload.chunks(), this.config.timeout);
     if (result.code !== GrpcStatus.OK) throw errorOfCall(result, this.target, signal);
+    if (result.responseError !== undefined) {
+      // Accepted (status OK): not retried, but a partial_success in it would go unseen, so say so.
+      this.logger.warn('could not read the Export response; a partial success in it is not reported', { signal, error: result.responseError, endpoint: this.target });
+    }
     if (result.response && result.response.length > 0) this.checkPartial(signal, result.response);
   }
 

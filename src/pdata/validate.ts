@@ -24,7 +24,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
-import { WireFormatError } from './wire.js';
+import { NEXT, WireFormatError, readVarint } from './wire-primitives.js';
 import type { Signal } from '../core/signal.js';
 import { MAX_NESTING, REQUEST_SCHEMA } from './codec.js';
 
@@ -137,38 +137,17 @@ function fillField(t: Table, f: DescField): void {
 }
 
 // The walks keep their read position in a local: a module-level position would be a memory store per
-// byte read. One-byte varints (nearly every tag and length) are read inline in the three hot walks below
-// (keyValue, anyValue, message); a shared helper handing the position back through NEXT measured 1.6x
-// slower in bench/processors.mjs. Longer varints go through varintAt, which leaves the position in NEXT.
-let NEXT = 0;
+// byte read. One-byte varints (nearly every tag and length) are peeked inline in the three hot walks below
+// (keyValue, anyValue, message), which keeps those loads' type feedback their own; calling the shared
+// readVarint for them measured 1.5x slower in bench/processors.mjs, where the wire editor also calls it
+// (with Buffers). Longer varints go through readVarint, which leaves the position in NEXT.
 let ITEMS = 0;
 
 /** A problem at byte offset `at` of the request; the field path is worked out from it afterwards. */
-class FieldError extends Error {
-  constructor(
-    readonly at: number,
-    problem: string,
-  ) {
-    super(problem);
+class FieldError extends WireFormatError {
+  constructor(at: number, problem: string) {
+    super(problem, at);
   }
-}
-
-/** Reads the varint at pos (any length); returns it and leaves the position after it in NEXT. */
-function varintAt(buf: Uint8Array, pos: number, end: number): number {
-  const at = pos;
-  let result = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    if (pos >= end) throw new FieldError(at, 'truncated varint');
-    const b = buf[pos++]!;
-    result += (b & 0x7f) * mul;
-    if (b < 0x80) {
-      NEXT = pos;
-      return result;
-    }
-    mul *= 128;
-  }
-  throw new FieldError(at, 'varint longer than 10 bytes');
 }
 
 /** Names a field for an error: `what` itself, or field `field` of table `t` when given. */
@@ -218,7 +197,7 @@ function overrun(at: number, len: number, left: number, what: string, t?: Table,
 function skipUnknown(buf: Uint8Array, pos: number, end: number, field: number, wt: number, depth: number): number {
   switch (wt) {
     case 0:
-      varintAt(buf, pos, end);
+      readVarint(buf, pos, end);
       return NEXT;
     case 1:
     case 5: {
@@ -227,7 +206,7 @@ function skipUnknown(buf: Uint8Array, pos: number, end: number, field: number, w
       return pos + n;
     }
     case 2: {
-      const len = varintAt(buf, pos, end);
+      const len = readVarint(buf, pos, end);
       if (NEXT + len > end) throw overrun(pos, len, end - NEXT, `field ${field}`);
       return NEXT + len;
     }
@@ -236,7 +215,7 @@ function skipUnknown(buf: Uint8Array, pos: number, end: number, field: number, w
       for (;;) {
         if (pos >= end) throw new FieldError(pos, `group ${field} is not closed`);
         const at = pos;
-        const tag = varintAt(buf, pos, end);
+        const tag = readVarint(buf, pos, end);
         pos = NEXT;
         const f = Math.floor(tag / 8);
         if ((tag & 7) === 4) {
@@ -282,18 +261,14 @@ function keyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
     let tag = buf[pos]!;
     if (tag < 0x80) pos++;
     else {
-      tag = varintAt(buf, pos, end);
+      tag = readVarint(buf, pos, end);
       pos = NEXT;
     }
     if (tag === 0x0a || tag === 0x12) {
       let len = pos < end ? buf[pos]! : 0x80;
       if (len < 0x80) pos++;
-      else if (pos + 1 < end && buf[pos + 1]! < 0x80) {
-        // Two-byte lengths (128 B to 16 KiB: records, bodies) are as common as one-byte ones here.
-        len = (len & 0x7f) | (buf[pos + 1]! << 7);
-        pos += 2;
-      } else {
-        len = varintAt(buf, pos, end);
+      else {
+        len = readVarint(buf, pos, end);
         pos = NEXT;
       }
       const e = pos + len;
@@ -320,7 +295,7 @@ function anyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
     let tag = buf[pos]!;
     if (tag < 0x80) pos++;
     else {
-      tag = varintAt(buf, pos, end);
+      tag = readVarint(buf, pos, end);
       pos = NEXT;
     }
     switch (tag) {
@@ -331,12 +306,8 @@ function anyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
         // kvlist_value: KeyValueList { repeated KeyValue values = 1 }
         let len = pos < end ? buf[pos]! : 0x80;
         if (len < 0x80) pos++;
-        else if (pos + 1 < end && buf[pos + 1]! < 0x80) {
-          // Two-byte lengths (128 B to 16 KiB: records, bodies) are as common as one-byte ones here.
-          len = (len & 0x7f) | (buf[pos + 1]! << 7);
-          pos += 2;
-        } else {
-          len = varintAt(buf, pos, end);
+        else {
+          len = readVarint(buf, pos, end);
           pos = NEXT;
         }
         const e = pos + len;
@@ -354,7 +325,7 @@ function anyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
       case 0x18: // int_value
         if (pos < end && buf[pos]! < 0x80) pos++;
         else {
-          varintAt(buf, pos, end);
+          readVarint(buf, pos, end);
           pos = NEXT;
         }
         break;
@@ -373,10 +344,10 @@ function listValues(buf: Uint8Array, pos: number, end: number, depth: number, ar
   const t = ANY_VALUE.sub[array ? 5 : 6]!;
   while (pos < end) {
     const at = pos;
-    const tag = varintAt(buf, pos, end);
+    const tag = readVarint(buf, pos, end);
     pos = NEXT;
     if (tag === 0x0a) {
-      const len = varintAt(buf, pos, end);
+      const len = readVarint(buf, pos, end);
       pos = NEXT;
       const e = pos + len;
       if (e > end) throw overrun(at, len, end - pos, 'field values (1)');
@@ -409,7 +380,7 @@ function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: num
     let tag = buf[pos]!;
     if (tag < 0x80) pos++;
     else {
-      tag = varintAt(buf, pos, end);
+      tag = readVarint(buf, pos, end);
       pos = NEXT;
     }
     const field = tag >>> 3;
@@ -424,7 +395,7 @@ function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: num
       if (k !== K_VARINT && k !== K_PACKED_VARINT) throw wrongWireType(t, field, wt, at);
       if (pos < end && buf[pos]! < 0x80) pos++;
       else {
-        varintAt(buf, pos, end);
+        readVarint(buf, pos, end);
         pos = NEXT;
       }
     } else if (wt === 1 || wt === 5) {
@@ -436,12 +407,8 @@ function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: num
       if (k === K_VARINT || k === K_I64 || k === K_I32) throw wrongWireType(t, field, wt, at);
       let len = pos < end ? buf[pos]! : 0x80;
       if (len < 0x80) pos++;
-      else if (pos + 1 < end && buf[pos + 1]! < 0x80) {
-        // Two-byte lengths (128 B to 16 KiB: records, bodies) are as common as one-byte ones here.
-        len = (len & 0x7f) | (buf[pos + 1]! << 7);
-        pos += 2;
-      } else {
-        len = varintAt(buf, pos, end);
+      else {
+        len = readVarint(buf, pos, end);
         pos = NEXT;
       }
       const e = pos + len;
@@ -461,7 +428,7 @@ function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: num
         if (len % size !== 0) throw new FieldError(at, `packed field ${t.fieldName[field]} (${field}) is ${len} bytes, not a whole number of ${size}-byte values`);
       } else if (k === K_PACKED_VARINT) {
         while (pos < e) {
-          varintAt(buf, pos, e);
+          readVarint(buf, pos, e);
           pos = NEXT;
         }
       }
@@ -489,7 +456,7 @@ function locate(buf: Uint8Array, root: Table, at: number): { path: string; type:
     walk: while (pos < end && pos <= at) {
       let tag: number;
       try {
-        tag = varintAt(buf, pos, end);
+        tag = readVarint(buf, pos, end);
       } catch {
         break walk;
       }
@@ -500,7 +467,7 @@ function locate(buf: Uint8Array, root: Table, at: number): { path: string; type:
       const sub = field < t.sub.length ? t.sub[field] : undefined;
       try {
         if ((tag & 7) === 2 && sub) {
-          const len = varintAt(buf, pos, end);
+          const len = readVarint(buf, pos, end);
           pos = NEXT;
           const e = Math.min(pos + len, end);
           if (at >= pos && at < e) {
@@ -539,7 +506,7 @@ export function validateRequest(signal: Signal, bytes: Uint8Array, opts: { utf8?
     message(bytes, 0, bytes.length, REQUEST_TABLE[signal], 0);
     return ITEMS;
   } catch (err) {
-    if (!(err instanceof FieldError)) throw err;
+    if (!(err instanceof WireFormatError) || err.at < 0) throw err;
     let where = '';
     try {
       const { path, type } = locate(bytes, REQUEST_TABLE[signal], err.at);

@@ -4,58 +4,9 @@
  * framing of the request (lengths that overrun their parent fail) at a fraction of a decode's cost.
  */
 import type { Signal } from '../core/signal.js';
+import { NEXT, WT_LEN, WireFormatError, lenEnd, readVarint, skipField } from './wire-primitives.js';
 
-export class WireFormatError extends Error {
-  override readonly name = 'WireFormatError';
-}
-
-const WT_VARINT = 0;
-const WT_I64 = 1;
-const WT_LEN = 2;
-const WT_I32 = 5;
-
-/** Reads a varint at `pos`; returns the value (up to 2^53) and writes the next position into cursor[0]. */
-export function readVarint(buf: Uint8Array, pos: number, end: number, cursor: Int32Array | number[]): number {
-  let result = 0;
-  let shift = 1;
-  for (let i = 0; i < 10; i++) {
-    if (pos >= end) throw new WireFormatError('truncated varint');
-    const b = buf[pos++]!;
-    result += (b & 0x7f) * shift;
-    if (b < 0x80) {
-      cursor[0] = pos;
-      return result;
-    }
-    shift *= 128;
-  }
-  throw new WireFormatError('varint longer than 10 bytes');
-}
-
-/**
- * Skips one field's value of the given wire type starting at pos; returns the position after it. For a
- * length-delimited value, cursor[0] is left at the start of its content.
- */
-export function skipValue(buf: Uint8Array, pos: number, end: number, wireType: number, cursor: number[]): number {
-  switch (wireType) {
-    case WT_VARINT:
-      readVarint(buf, pos, end, cursor);
-      return cursor[0]!;
-    case WT_I64:
-      if (pos + 8 > end) throw new WireFormatError('truncated fixed64');
-      return pos + 8;
-    case WT_LEN: {
-      const len = readVarint(buf, pos, end, cursor);
-      const next = cursor[0]! + len;
-      if (next > end) throw new WireFormatError('length-delimited field overruns its message');
-      return next;
-    }
-    case WT_I32:
-      if (pos + 4 > end) throw new WireFormatError('truncated fixed32');
-      return pos + 4;
-    default:
-      throw new WireFormatError(`unsupported wire type ${wireType}`);
-  }
-}
+export { WireFormatError };
 
 /**
  * Calls `visit(start, end)` for each occurrence of length-delimited field `fieldNo` in the message
@@ -68,24 +19,16 @@ export function forEachField(
   fieldNo: number,
   visit: (start: number, end: number) => void,
 ): void {
-  const cursor = [0];
   let pos = start;
   while (pos < end) {
-    const tag = readVarint(buf, pos, end, cursor);
-    pos = cursor[0]!;
-    const wireType = tag & 7;
-    const field = Math.floor(tag / 8);
-    if (field === 0) throw new WireFormatError('field number 0');
-    if (field === fieldNo && wireType === WT_LEN) {
-      const len = readVarint(buf, pos, end, cursor);
-      const s = cursor[0]!;
-      const e = s + len;
-      if (e > end) throw new WireFormatError('length-delimited field overruns its message');
-      visit(s, e);
+    const tag = readVarint(buf, pos, end);
+    pos = NEXT;
+    if (tag < 8) throw new WireFormatError('field number 0', pos);
+    if (tag === fieldNo * 8 + WT_LEN) {
+      const e = lenEnd(buf, pos, end);
+      visit(NEXT, e);
       pos = e;
-    } else {
-      pos = skipValue(buf, pos, end, wireType, cursor);
-    }
+    } else pos = skipField(buf, pos, end, tag);
   }
 }
 
@@ -101,25 +44,18 @@ export function countField(buf: Uint8Array, start: number, end: number, fieldNo:
 // Metric.data oneof: gauge=5, sum=7, histogram=9, exponential_histogram=10, summary=11; each holds data_points=1.
 const METRIC_DATA_FIELDS = [5, 7, 9, 10, 11];
 
-function countMetricPoints(buf: Uint8Array, start: number, end: number): number {
+/** Counts the data points of the Metric message buf[start:end]. */
+export function countMetricPoints(buf: Uint8Array, start: number, end: number): number {
   let n = 0;
-  const cursor = [0];
   let pos = start;
   while (pos < end) {
-    const tag = readVarint(buf, pos, end, cursor);
-    pos = cursor[0]!;
-    const wireType = tag & 7;
-    const field = Math.floor(tag / 8);
-    if (wireType === WT_LEN && METRIC_DATA_FIELDS.includes(field)) {
-      const len = readVarint(buf, pos, end, cursor);
-      const s = cursor[0]!;
-      const e = s + len;
-      if (e > end) throw new WireFormatError('metric data overruns its message');
-      n += countField(buf, s, e, 1);
+    const tag = readVarint(buf, pos, end);
+    pos = NEXT;
+    if ((tag & 7) === WT_LEN && METRIC_DATA_FIELDS.includes(Math.floor(tag / 8))) {
+      const e = lenEnd(buf, pos, end);
+      n += countField(buf, NEXT, e, 1);
       pos = e;
-    } else {
-      pos = skipValue(buf, pos, end, wireType, cursor);
-    }
+    } else pos = skipField(buf, pos, end, tag);
   }
   return n;
 }

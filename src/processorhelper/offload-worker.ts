@@ -1,29 +1,19 @@
 /**
- * A wire-edit worker thread (src/processorhelper/offload.ts): builds the editors the pool registers and runs
- * them on the requests it is sent, in arrival order.
+ * A wire-edit worker thread (src/processorhelper/offload.ts): builds the editors the pool registers, from
+ * the module and export each processor declared (WorkerEditorSpec), and runs them on the requests it is
+ * sent, in arrival order.
  */
 import { parentPort } from 'node:worker_threads';
 import { collectGarbage } from '../core/gc.js';
-import type { Signal } from '../core/signal.js';
-import type { FromWorker, OffloadableType, RequestMeta, ToWorker, WireEditor } from './offload.js';
+import type { FromWorker, RequestMeta, ToWorker, WireEditor, WorkerEditorFactory } from './offload.js';
 
-type EditorFactory = (config: unknown, signal: Signal, id: string) => WireEditor;
-
-/** Editors by processor type, loaded on first use. */
-const EDITORS: Record<OffloadableType, () => Promise<EditorFactory>> = {
-  attributes: async () => {
-    const m = await import('../../processors/attributes/attributes-processor.js');
-    return (config, signal, id) => new m.AttributesEditor(config as ConstructorParameters<typeof m.AttributesEditor>[0], signal, id);
-  },
-  filter: async () => {
-    const m = await import('../../processors/filter/filter-processor.js');
-    return (config, signal) => new m.FilterEditor(config as ConstructorParameters<typeof m.FilterEditor>[0], signal);
-  },
-  redaction: async () => {
-    const m = await import('../../processors/redaction/redaction-processor.js');
-    return (config, signal) => new m.RedactionEditor(config as ConstructorParameters<typeof m.RedactionEditor>[0], signal);
-  },
-};
+/** Loads the editor factory a processor declared (WorkerEditorSpec): its module, then the named export. */
+async function loadEditorFactory(module: string, exportName: string): Promise<WorkerEditorFactory> {
+  const m = (await import(module)) as Record<string, unknown>;
+  const make = m[exportName];
+  if (typeof make !== 'function') throw new Error(`worker editor ${exportName} is not a function exported by ${module}`);
+  return make as WorkerEditorFactory;
+}
 
 const port = parentPort;
 if (!port) throw new Error('wire-offload-worker runs as a worker thread');
@@ -45,7 +35,7 @@ let chain: Promise<void> = Promise.resolve();
 
 port.on('message', (m: ToWorker) => {
   if (m.op === 'editor') {
-    editors[m.key] = EDITORS[m.type]().then((make) => make(m.config, m.signal, m.id));
+    editors[m.key] = loadEditorFactory(m.module, m.exportName).then((make) => make(m.config, m.signal, m.id));
     // A config the event loop accepted builds here too; if not, every edit with it reports why.
     editors[m.key]!.catch(() => {});
     return;

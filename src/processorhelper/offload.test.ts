@@ -12,7 +12,10 @@ import { redactionProcessorFactory } from '../../processors/redaction/factory.js
 import type { ProcessorFactory } from '../core/component.js';
 import { counterValue, makeLogsRequest, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const pools: WireOffloadPool[] = [];
 const settingsList: ReturnType<typeof testSettings>[] = [];
@@ -173,6 +176,30 @@ describe('wire edits on worker threads', () => {
     await local.proc.consume(new Payload('logs', req));
     expect(pool.edits).toBe(edits);
     expect(Buffer.from(sink.got[1]!.bytes).equals(Buffer.from(local.sink.got[0]!.bytes))).toBe(true);
+  });
+
+  it('runs the editor a processor declares, from any module: the pool has no table of processors', async () => {
+    // A module outside the processors' folders, written at test time: its editor reverses the request's bytes.
+    const dir = mkdtempSync(join(tmpdir(), 'gophership-offload-'));
+    try {
+      const file = join(dir, 'reverse-editor.mjs');
+      writeFileSync(
+        file,
+        'export function reverseEditor(config, signal, id) {\n' +
+          '  return { tally: [0], edit(bytes) { this.tally[0] = config.n; return { bytes: Uint8Array.from(bytes).reverse(), changed: true, items: signal === "logs" && id === "rev" ? 1 : -1 }; } };\n' +
+          '}\n',
+      );
+      const pool = newPool(1);
+      const handle = pool.register({ module: pathToFileURL(file).href, exportName: 'reverseEditor' }, 'rev', { n: 42 }, 'logs');
+      const out = await handle.edit(Uint8Array.from([1, 2, 3]), undefined)!;
+      expect([...out.bytes]).toEqual([3, 2, 1]);
+      expect(out).toMatchObject({ changed: true, items: 1, tally: [42] });
+      // A declaration naming no function fails each of its edits with a message saying so.
+      const wrong = pool.register({ module: pathToFileURL(file).href, exportName: 'noSuchEditor' }, 'rev', {}, 'logs');
+      await expect(wrong.edit(Uint8Array.from([1]), undefined)!).rejects.toThrow(/worker editor noSuchEditor is not a function exported by .*reverse-editor\.mjs/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('worker_threads: a number is taken as given; auto leaves a single core to the event loop', () => {

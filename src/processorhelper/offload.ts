@@ -28,6 +28,8 @@ import { RetryableError } from '../core/errors.js';
 import type { Signal } from '../core/signal.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import type { WalkResult } from './wire-edit.js';
+import { instrumentOptions } from '../core/metadata.js';
+import { SERVICE_METRICS } from '../telemetry/metrics.js';
 
 export type RequestMeta = Readonly<Record<string, string>>;
 
@@ -41,8 +43,18 @@ export interface WireEditor {
 /** An edit's result as the processor gets it back, with the editor's tally. */
 export type EditResult = WalkResult & { tally?: readonly number[] | undefined };
 
-/** Processor types whose editor a worker can build (src/processorhelper/offload-worker.ts has the table). */
-export type OffloadableType = 'attributes' | 'filter' | 'redaction';
+/**
+ * What a worker thread runs for a processor, declared by the processor itself: the URL of a module (its
+ * own `import.meta.url`, usually) and the name of the function that module exports to build its editor
+ * from the processor's parsed config. The worker imports the module, so the pool knows no processor.
+ */
+export interface WorkerEditorSpec {
+  readonly module: string;
+  readonly exportName: string;
+}
+
+/** The shape of the function a WorkerEditorSpec names. */
+export type WorkerEditorFactory = (config: unknown, signal: Signal, id: string) => WireEditor;
 
 /** More worker deaths than this within GIVE_UP_WINDOW_MS and the pool stops (edits go back in-thread). */
 const GIVE_UP_DEATHS = 5;
@@ -64,7 +76,7 @@ export function workerThreadsFor(setting: string): number {
 
 /** To the worker: build an editor, or edit a request with one. */
 export type ToWorker =
-  | { op: 'editor'; key: number; type: OffloadableType; id: string; config: unknown; signal: Signal }
+  | { op: 'editor'; key: number; module: string; exportName: string; id: string; config: unknown; signal: Signal }
   | { op: 'edit'; seq: number; key: number; bytes: Uint8Array; meta: RequestMeta | undefined };
 /** From the worker: the edit's result (bytes only when changed), or why it failed. */
 export type FromWorker =
@@ -88,9 +100,21 @@ interface Slot {
  * JavaScript: then the build's copy in dist/ is used (`npm test` builds first).
  */
 function workerScript(): URL {
-  const own = new URL('./offload-worker.js', import.meta.url);
-  if (!import.meta.url.endsWith('.ts')) return own;
-  const built = new URL('../../dist/src/processorhelper/offload-worker.js', import.meta.url);
+  return builtModule(import.meta.url.replace(/offload\.(ts|js)$/, 'offload-worker.$1'));
+}
+
+/** The repository root as seen from this module (src/processorhelper/), for mapping sources into dist/. */
+const ROOT = new URL('../../', import.meta.url);
+
+/**
+ * A module's URL as a worker can import it: as given when it is JavaScript; for a TypeScript source (a
+ * test running under vitest) the build's copy in dist/ (`npm test` builds first).
+ */
+export function builtModule(url: string): URL {
+  const u = new URL(url.replace(/\.ts$/, '.js'));
+  if (!url.endsWith('.ts')) return u;
+  if (!u.href.startsWith(ROOT.href)) throw new Error(`worker module ${url} is outside the gateway's tree`);
+  const built = new URL('dist/' + u.href.slice(ROOT.href.length), ROOT);
   if (!existsSync(fileURLToPath(built))) throw new Error('worker threads need the built gateway: run `npx tsc -p .` first');
   return built;
 }
@@ -121,10 +145,9 @@ export class WireOffloadPool {
   instrument(registry: Registry): void {
     const pool = this;
     const registers = [registry];
-    new Gauge({ name: 'gophership_processing_worker_threads', help: 'Worker threads running processor edits (service.processing.worker_threads)', registers, collect() { this.set(pool.running); } });
+    new Gauge({ ...instrumentOptions(SERVICE_METRICS.workerThreads), registers, collect() { this.set(pool.running); } });
     new Counter({
-      name: 'gophership_processing_worker_edits_total',
-      help: 'Requests whose processor edit ran on a worker thread',
+      ...instrumentOptions(SERVICE_METRICS.workerEdits),
       registers,
       collect() {
         this.reset();
@@ -137,10 +160,11 @@ export class WireOffloadPool {
    * Builds the processor's editor on every worker (now and in replacements); returns its handle. The
    * workers start with the first registration: a service without such processors starts none.
    */
-  register(type: OffloadableType, id: string, config: unknown, signal: Signal): OffloadHandle {
+  register(editor: WorkerEditorSpec, id: string, config: unknown, signal: Signal): OffloadHandle {
     if (this.closed) throw new Error('WireOffloadPool is closed');
+    const module = builtModule(editor.module).href;
     if (this.slots.length === 0) for (let i = 0; i < this.threads; i++) this.slots.push(this.spawn());
-    const msg = { op: 'editor' as const, key: this.editors.length, type, id, config, signal };
+    const msg = { op: 'editor' as const, key: this.editors.length, module, exportName: editor.exportName, id, config, signal };
     this.editors.push(msg);
     for (const s of this.slots) s.worker.postMessage(msg);
     return new OffloadHandle(this, msg.key);

@@ -13,7 +13,7 @@ import { PermanentError, RetryableError } from '../core/errors.js';
 import type { Payload } from '../pdata/payload.js';
 import type { Signal } from '../core/signal.js';
 import type { WalkResult } from './wire-edit.js';
-import type { OffloadableType, OffloadHandle, WireEditor } from './offload.js';
+import type { OffloadHandle, WireEditor, WorkerEditorSpec } from './offload.js';
 
 export interface WireProcessorContext {
   readonly settings: CreateSettings;
@@ -37,9 +37,9 @@ export function wireContext(
   settings: CreateSettings,
   signal: Signal,
   next: Consumer,
-  opts: { offload?: { type: OffloadableType; config: unknown }; settle?: WireProcessorContext['settle'] } = {},
+  opts: { offload?: { editor: WorkerEditorSpec; config: unknown }; settle?: WireProcessorContext['settle'] } = {},
 ): WireProcessorContext {
-  const offload = opts.offload && settings.offload?.register(opts.offload.type, settings.id.id, opts.offload.config, signal);
+  const offload = opts.offload && settings.offload?.register(opts.offload.editor, settings.id.id, opts.offload.config, signal);
   return { settings, signal, labels: { processor: settings.id.id, otel_signal: signal }, next, offload, settle: opts.settle };
 }
 

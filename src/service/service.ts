@@ -14,7 +14,8 @@ import { metricsAddress } from '../telemetry/config.js';
 import { BypassStage } from '../somatic/bypass.js';
 import { TelemetryServer } from '../telemetry/server.js';
 import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.js';
-import { somaticRuntimeOf } from '../somatic/index.js';
+import { PressureSlot } from '../somatic/index.js';
+import { QueueFillRegistry } from '../exporterhelper/fill.js';
 import v8 from 'node:v8';
 import { governHeapGrowth } from '../core/heap-growth.js';
 import { messageOf } from '../core/errors.js';
@@ -47,6 +48,10 @@ export class Service {
   private releaseHeapGrowth: (() => void) | undefined;
   /** Worker threads for processors' wire edits (service.processing.worker_threads); none at 0. */
   private readonly offload: WireOffloadPool | undefined;
+  /** Exporter sending queues' fill levels, which the somatic controller reads. */
+  private readonly queueFills = new QueueFillRegistry();
+  /** Where the somatic processor (if any) provides the zone, admission gate and memory ledger. */
+  readonly pressure = new PressureSlot(this.telemetry, this.queueFills.fullest);
 
   constructor(private readonly config: ValidatedConfig, private readonly opts: ServiceOptions = {}) {
     this.logger = opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource);
@@ -68,7 +73,15 @@ export class Service {
   }
 
   private settings(kind: ComponentKind, c: ComponentConfig, pipelineId?: string): CreateSettings {
-    const s: CreateSettings = { id: c.id, kind, logger: this.logger.child({ kind, id: c.id.id }), telemetry: this.telemetry, offload: kind === 'processor' ? this.offload : undefined };
+    const s: CreateSettings = {
+      id: c.id,
+      kind,
+      logger: this.logger.child({ kind, id: c.id.id }),
+      telemetry: this.telemetry,
+      offload: kind === 'processor' ? this.offload : undefined,
+      pressure: this.pressure,
+      queueFills: this.queueFills,
+    };
     return pipelineId === undefined ? s : { ...s, pipelineId };
   }
 
@@ -114,7 +127,7 @@ export class Service {
       this.processors.push(...created);
       entries.set(p.id, next);
     }
-    for (const stage of stages) stage.bind(this.telemetry);
+    for (const stage of stages) stage.bind(this.pressure.runtime);
 
     // Each receiver feeds, per signal, every pipeline that lists it; each pipeline gets its own Payload.
     const receiverIds = new Set(config.service.pipelines.flatMap((p) => p.receivers));
@@ -170,7 +183,7 @@ export class Service {
     }
     this.status?.start();
     // The memory budget the governor's slack must fit: the somatic memory limit, else V8's own heap limit.
-    const somatic = somaticRuntimeOf(this.telemetry);
+    const somatic = this.pressure.runtime;
     const heapLimit = v8.getHeapStatistics().heap_size_limit;
     this.releaseHeapGrowth = governHeapGrowth(
       this,

@@ -7,8 +7,7 @@
  */
 import type { Consumer } from '../core/consumer.js';
 import type { Payload } from '../pdata/payload.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
-import { somaticRuntimeOf, type SomaticRuntime } from './runtime.js';
+import type { SomaticRuntime } from './runtime.js';
 import { GREEN, REPLAY_META } from './zone.js';
 
 export class BypassStage implements Consumer {
@@ -24,8 +23,7 @@ export class BypassStage implements Consumer {
   ) {}
 
   /** Settles whether this stage may bypass; called once the service's runtime (if any) exists. */
-  bind(telemetry: Telemetry): void {
-    const rt = somaticRuntimeOf(telemetry);
+  bind(rt: SomaticRuntime | undefined): void {
     this.runtime = rt && rt.isBypassable(this.pipelineId, this.processorId, this.declaredSkippable) ? rt : undefined;
     this.labels = { pipeline: this.pipelineId, processor: this.processorId };
   }

@@ -4,7 +4,8 @@
  */
 export { AdmissionGate } from './gate.js';
 export { BypassStage } from './bypass.js';
-export { SomaticRuntime, somaticRuntimeOf, DEFAULT_THRESHOLDS } from './runtime.js';
+export { SomaticRuntime, DEFAULT_THRESHOLDS } from './runtime.js';
+export { PressureSlot } from './slot.js';
 export type { SomaticSettings, Thresholds, ThresholdKey, SensorState } from './runtime.js';
 export { SENSOR_NAMES } from './sensors.js';
 export type { Sensor, SensorName, RatioSource } from './sensors.js';

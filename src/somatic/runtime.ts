@@ -1,29 +1,20 @@
 /**
  * One somatic runtime per service: the admission gate (reflex), the sensors and the zone controller
  * (ambient, on a timer), and the zone's telemetry. Several pipelines share it; it exists only when a
- * `somatic` processor is configured, and receivers find it through the service's Telemetry object.
+ * `somatic` processor is configured, which provides it into the service's PressureSlot (slot.ts), where
+ * receivers, bypass stages and exporters find it through their create settings.
  *
- * Zone rule, per check:
- *  - each sensor has an enter threshold per zone (0 = that sensor never enters the zone) and a leave
- *    threshold = enter x leave_ratio; the zone rises one step when some sensor has been at or above the
- *    next zone's enter threshold on two checks in a row (memory safety is the gate's job, per request, so
- *    the zone can afford to ignore a single spike);
- *  - it falls one step only when every sensor is below the current zone's leave threshold, the zone has
- *    been held for min_dwell (longer after falls that did not hold: `dwellFactor`), and the intake rate
- *    is below what the lower zone was seen to saturate at (the "intake ceiling" remembered when the zone
- *    last rose out of it). That last rule keeps a steady
- *    overload in the zone that copes with it: the cheap zone makes its own sensors look calm, and without
- *    the memory of the ceiling the zone would fall, choke and rise again in a loop. The ceiling creeps up
- *    2 %/s while the sensors are calm, so a stale one is re-probed now and then.
+ * The zone rule itself is a pure function (decide.ts); the runtime reads the sensors, keeps the rates and
+ * the gate's cap, and applies the decision (gauge, counters, log).
  */
 import { Counter, Gauge } from 'prom-client';
 import { collectGarbage } from '../core/gc.js';
 import { refreshHeapGrowth, slackBytesFor } from '../core/heap-growth.js';
-import { queueFillRatios } from '../exporterhelper/fill.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { AdmissionGate } from './gate.js';
-import { setMemoryLedger } from '../core/memory-ledger.js';
+import { SOMATIC_METRICS } from './metrics.js';
+import { instrumentOptions, type MetricDef } from '../core/metadata.js';
 import {
   MemorySensors,
   SENSOR_NAMES,
@@ -36,16 +27,9 @@ import {
   type SensorName,
 } from './sensors.js';
 import { GREEN, RED, YELLOW, ZONE_NAMES, type Zone } from './zone.js';
+import { decideZone, initialZoneMemory, type ZoneCause, type ThresholdKey, type Thresholds, type ZoneMemory } from './decide.js';
 
-export interface Thresholds {
-  /** Value at which the sensor takes the zone to Yellow (0 = never). */
-  yellow: number;
-  /** Value at which the sensor takes the zone to Red (0 = never). */
-  red: number;
-}
-
-/** Threshold keys of the config, one per sensor. */
-export type ThresholdKey = 'heap' | 'rss' | 'inflight' | 'event_loop_delay' | 'event_loop_utilization' | 'exporter_queue' | 'wal';
+export type { ThresholdKey, Thresholds } from './decide.js';
 
 export interface SomaticSettings {
   memoryLimitBytes: number;
@@ -72,25 +56,9 @@ export const DEFAULT_THRESHOLDS: Readonly<Record<ThresholdKey, Thresholds>> = {
   wal: { yellow: 0, red: 0 },
 };
 
-const THRESHOLD_OF: Record<SensorName, ThresholdKey> = {
-  rss: 'rss',
-  heap: 'heap',
-  inflight: 'inflight',
-  event_loop_delay: 'event_loop_delay',
-  event_loop_utilization: 'event_loop_utilization',
-  exporter_queue: 'exporter_queue',
-  wal: 'wal',
-};
-
 /** Least time between two collections forced because memory held the gate shut while nothing moved. */
 const STALL_COLLECT_INTERVAL_MS = 1000;
 
-/** The ceiling rises this much per second while the sensors say the lower zone would do. */
-const CEILING_CREEP_PER_SEC = 0.02;
-/** Most the dwell grows to (x min_dwell) after falls that did not hold (see `dwellFactor`). */
-const MAX_DWELL_FACTOR = 16;
-/** A fall that held this many min_dwells was a calm spell: the next rise starts from min_dwell again. */
-const CALM_DWELLS = 10;
 /** Time constant of the intake and drain rate averages. */
 const RATE_TAU_MS = 1000;
 
@@ -111,13 +79,6 @@ export interface DebtProbe {
   bytes(): number;
   /** Records replayed per second (EWMA). */
   replayRate(): number;
-}
-
-const runtimes = new WeakMap<Telemetry, SomaticRuntime>();
-
-/** The somatic runtime of a service, if a somatic processor is configured in it. */
-export function somaticRuntimeOf(telemetry: Telemetry): SomaticRuntime | undefined {
-  return runtimes.get(telemetry);
 }
 
 type TickListener = () => void;
@@ -151,22 +112,13 @@ export class SomaticRuntime {
   private slackFits = true;
   private readonly governed = new Map<string, PipelineGovernance>();
   private readonly listeners = new Set<TickListener>();
-  private readonly ceilings: number[] = [Infinity, Infinity, Infinity];
-  private riseStreak = 0;
+  /** What the zone decision remembers between checks (decide.ts). */
+  private zoneMemory: ZoneMemory;
+  /** One reading per sensor, in sensor order, rewritten on every check. */
+  private readonly sensorReadings: { name: SensorName; value: number }[];
   private timer: NodeJS.Timeout | undefined;
   private users = 0;
   private tickNo = 0;
-  private enteredAt = Date.now();
-  /**
-   * min_dwell is multiplied by this. A fall the zone returns from within the dwell (the lower zone choked
-   * again at once) doubles it, up to MAX_DWELL_FACTOR; a fall that held longer halves it, and one that
-   * held CALM_DWELLS x min_dwell resets it. Noisy intake, or a zone that copes worse than the one below
-   * it (Red bound by a disk slower than Yellow's forwarding), otherwise makes a steady overload flap
-   * between two zones every min_dwell.
-   */
-  private dwellFactor = 1;
-  private lastFallAt = -Infinity;
-  private lastFallFrom: Zone = GREEN;
   private lastTick = 0;
   private lastAdmitted = 0;
   private lastReleased = 0;
@@ -179,7 +131,7 @@ export class SomaticRuntime {
 
   constructor(
     readonly settings: SomaticSettings,
-    private readonly telemetry: Telemetry,
+    telemetry: Telemetry,
     private readonly logger: Logger,
     /** Replaces the built-in sensors (tests drive the controller with their own readings). */
     sensors?: Sensor[],
@@ -196,80 +148,52 @@ export class SomaticRuntime {
       maxOfSources('wal', this.wals),
     ];
     if (settings.forceZone !== undefined) this.zone = settings.forceZone;
-    // The fullest exporter sending queue: waiting requests against queue_size and, for a WAL queue, disk
-    // bytes against max_size_mib too (a queue of few large requests fills its disk budget first).
-    this.exporterQueues.add(queueFillRatios);
+    this.zoneMemory = initialZoneMemory(this.zone, Date.now());
+    this.sensorReadings = this.sensors.map((s) => ({ name: s.name, value: 0 }));
     const registers = [telemetry.registry];
     const self = this;
-    this.zoneGauge = new Gauge({ name: 'gophership_somatic_zone', help: 'Somatic zone: 0 green, 1 yellow, 2 red', registers });
+    const M = SOMATIC_METRICS;
+    this.zoneGauge = new Gauge({ ...instrumentOptions(M.zone), registers });
     this.zoneGauge.set(this.zone);
-    this.transitions = new Counter({
-      name: 'gophership_somatic_transitions',
-      help: 'Zone transitions, by the sensor that caused each',
-      labelNames: ['sensor', 'from', 'to'],
-      registers,
-    });
-    this.stallCollections = new Counter({
-      name: 'gophership_somatic_stall_collections_total',
-      help: 'Full GCs forced because memory held the admission gate or the zone while nothing was admitted',
-      registers,
-    });
-    this.zoneSeconds = new Counter({ name: 'gophership_somatic_zone_seconds', help: 'Seconds spent in each zone', labelNames: ['zone'], registers });
+    this.transitions = new Counter({ ...instrumentOptions(M.transitions), registers });
+    this.stallCollections = new Counter({ ...instrumentOptions(M.stallCollections), registers });
+    this.zoneSeconds = new Counter({ ...instrumentOptions(M.zoneSeconds), registers });
     this.sensorGauge = new Gauge({
-      name: 'gophership_somatic_sensor',
-      help: 'Last reading of each somatic sensor (ratio of its limit; event_loop_delay in ms)',
-      labelNames: ['sensor'],
+      ...instrumentOptions(M.sensor),
       registers,
       collect() {
         for (const n of SENSOR_NAMES) this.set({ sensor: n }, self.values[n]);
       },
     });
-    const debtGauge = (name: string, help: string, pick: (d: DebtProbe) => number) =>
+    const debtGauge = (def: MetricDef, pick: (d: DebtProbe) => number) =>
       new Gauge({
-        name,
-        help,
-        labelNames: ['pipeline'],
+        ...instrumentOptions(def),
         registers,
         collect() {
           for (const [pipeline, d] of self.debts) this.set({ pipeline }, pick(d));
         },
       });
-    debtGauge('gophership_somatic_debt_records', 'Requests spilled to the somatic WAL in Red and not yet replayed', (d) => d.records());
-    debtGauge('gophership_somatic_debt_bytes', 'Bytes of debt held by the somatic WAL', (d) => d.bytes());
-    debtGauge('gophership_somatic_replay_rate', 'Debt records (log records, spans, points) replayed per second', (d) => d.replayRate());
-    const counter = (name: string, help: string) => new Counter({ name, help, labelNames: ['pipeline'], registers });
-    this.spilledRecords = counter('gophership_somatic_spilled_items', 'Items (log records, spans, points) spilled to the somatic WAL in Red');
-    this.spilledBytes = counter('gophership_somatic_spilled_bytes', 'Request bytes spilled to the somatic WAL in Red');
-    this.replayedRecords = counter('gophership_somatic_replayed_items', 'Items replayed from the somatic WAL and accepted downstream');
-    this.replayDropped = counter('gophership_somatic_replay_dropped_items', 'Replayed items the pipeline refused permanently (written to the replay dead-letter file, logged; not retried)');
-    this.bypassedItems = new Counter({
-      name: 'gophership_somatic_bypassed_items',
-      help: 'Items (log records, spans, points) that went around an optional processor in Yellow or Red',
-      labelNames: ['pipeline', 'processor'],
-      registers,
-    });
-    new Gauge({ name: 'gophership_somatic_inflight_bytes', help: 'Request bytes admitted and not yet answered', registers, collect() { this.set(self.gate.inFlight); } });
-    new Gauge({ name: 'gophership_somatic_held_bytes', help: 'Bytes the service holds outside requests in flight (exporter queues in memory, WAL records read back for delivery), counted by the admission gate', registers, collect() { this.set(self.gate.held); } });
-    new Gauge({ name: 'gophership_somatic_admission_cap_bytes', help: 'Bytes in flight and held the admission gate allows until the next check (the in-flight budget applies besides)', registers, collect() { this.set(self.gate.cap); } });
-    new Gauge({ name: 'gophership_somatic_refused_requests', help: 'Requests the admission gate refused before reading their body', registers, collect() { this.set(self.gate.refusedTotal); } });
-  }
-
-  /**
-   * The runtime of this service, created on first call. Later callers with different runtime settings
-   * get the first one (one zone per process), and a warning says so.
-   */
-  static forService(telemetry: Telemetry, logger: Logger, settings: SomaticSettings, who: string): SomaticRuntime {
-    const existing = runtimes.get(telemetry);
-    if (existing) {
-      if (JSON.stringify(existing.settings) !== JSON.stringify(settings)) {
-        logger.warn('a second somatic processor has different zone settings; the service has one zone, so the first somatic processor\'s settings apply', { processor: who });
-      }
-      return existing;
-    }
-    const rt = new SomaticRuntime(settings, telemetry, logger);
-    runtimes.set(telemetry, rt);
-    setMemoryLedger(telemetry, rt.gate);
-    return rt;
+    debtGauge(M.debtRecords, (d) => d.records());
+    debtGauge(M.debtBytes, (d) => d.bytes());
+    debtGauge(M.replayRate, (d) => d.replayRate());
+    const counter = (def: MetricDef) => new Counter({ ...instrumentOptions(def), registers });
+    this.spilledRecords = counter(M.spilledItems);
+    this.spilledBytes = counter(M.spilledBytes);
+    this.replayedRecords = counter(M.replayedItems);
+    this.replayDropped = counter(M.replayDroppedItems);
+    this.bypassedItems = counter(M.bypassedItems);
+    const gateGauge = (def: MetricDef, read: (g: AdmissionGate) => number) =>
+      new Gauge({
+        ...instrumentOptions(def),
+        registers,
+        collect() {
+          this.set(read(self.gate));
+        },
+      });
+    gateGauge(M.inflightBytes, (g) => g.inFlight);
+    gateGauge(M.heldBytes, (g) => g.held);
+    gateGauge(M.admissionCapBytes, (g) => g.cap);
+    gateGauge(M.refusedRequests, (g) => g.refusedTotal);
   }
 
   /** A pipeline whose first processor is somatic: its optional processors are bypassed in Yellow and Red. */
@@ -294,7 +218,7 @@ export class SomaticRuntime {
   acquire(): void {
     if (this.users++ > 0) return;
     this.lastTick = Date.now();
-    this.enteredAt = this.lastTick;
+    this.zoneMemory = { ...this.zoneMemory, enteredAt: this.lastTick };
     this.timer = setInterval(() => this.check(), this.settings.checkIntervalMs);
     this.timer.unref();
     this.logger.info('somatic zone controller started', {
@@ -347,50 +271,16 @@ export class SomaticRuntime {
     this.lastAdmitted = gate.admittedTotal;
     this.lastReleased = gate.releasedTotal;
 
-    let enter: Zone = GREEN;
-    let enterCause: SensorName | 'global' = 'inflight';
-    let enterScore = 0;
-    let hold: Zone = GREEN;
-    let pressure = 0;
-    let top: SensorName = 'inflight';
-    const { thresholds, leaveRatio } = this.settings;
-    for (const s of this.sensors) {
+    for (let i = 0; i < this.sensors.length; i++) {
+      const s = this.sensors[i]!;
       const v = s.read();
       this.values[s.name] = v;
-      const t = thresholds[THRESHOLD_OF[s.name]];
-      // RSS lags behind the load (freed pages stay resident), so it does not steer the replay pace.
-      if (s.name !== 'rss' && t.yellow > 0 && v / t.yellow > pressure) {
-        pressure = v / t.yellow;
-        top = s.name;
-      }
-      let level: Zone = GREEN;
-      let score = 0;
-      if (t.red > 0 && v >= t.red) {
-        level = RED;
-        score = v / t.red;
-      } else if (t.yellow > 0 && v >= t.yellow) {
-        level = YELLOW;
-        score = v / t.yellow;
-      }
-      if (level > enter || (level === enter && level !== GREEN && score > enterScore)) {
-        enter = level;
-        enterCause = s.name;
-        enterScore = score;
-      }
-      // RSS lags the load by itself (freed pages stay resident long after the heap shrank), so it holds a
-      // zone only while it is still over the enter threshold: a leave band below it would hold Yellow for good.
-      const ratio = s.name === 'rss' ? 1 : leaveRatio;
-      const h: Zone = t.red > 0 && v >= t.red * ratio ? RED : t.yellow > 0 && v >= t.yellow * ratio ? YELLOW : GREEN;
-      if (h > hold) hold = h;
+      this.sensorReadings[i]!.value = v;
     }
-    this.pressure = pressure;
-    // With worker processes, the primary's machine-wide view (src/service/workers) is one more reading:
-    // it can raise this worker's zone and hold it, never lower it below what the local sensors call for.
-    if (this.globalZone > enter) {
-      enter = this.globalZone;
-      enterCause = 'global';
-    }
-    if (this.globalZone > hold) hold = this.globalZone;
+    const { thresholds, leaveRatio } = this.settings;
+    const decision = decideZone(this.zoneMemory, { now, dtMs: dt, intakeRate: this.intakeRate, readings: this.sensorReadings, globalZone: this.globalZone }, this.settings);
+    this.zoneMemory = decision.memory;
+    this.pressure = decision.pressure;
 
     // The gate's cap: what is in flight and held now plus the memory headroom now (see gate.ts).
     const headroom = this.memoryRoomBytes();
@@ -417,44 +307,8 @@ export class SomaticRuntime {
       if (collectGarbage()) this.stallCollections.inc();
     }
 
-    if (this.settings.forceZone === undefined) {
-      const zone = this.zone;
-      // A rise needs its condition on two checks in a row, so one late timer or one GC pause does not
-      // change the zone (memory is not at risk meanwhile: the admission gate enforces it per request).
-      this.riseStreak = enter > zone ? this.riseStreak + 1 : 0;
-      if (enter > zone && this.riseStreak >= 2) {
-        this.riseStreak = 0;
-        // Remember what the zone being left coped with: the intake it saturated at. No ceiling when the
-        // intake was not what saturated it: no intake measured (a rise from memory alone), or a rise from
-        // downstream (a full exporter queue or WAL during an outage), where the intake is merely what
-        // clients sent, and a ceiling at it would hold the zone long after the downstream came back.
-        const fromDownstream = enterCause === 'exporter_queue' || enterCause === 'wal' || enterCause === 'global';
-        this.ceilings[zone] = this.intakeRate > 1 && !fromDownstream ? this.intakeRate : Infinity;
-        // Only a rise back into the zone the last fall left is a return; the next step up after it
-        // (Green -> Yellow -> Red at once) is not another one.
-        if (zone + 1 === this.lastFallFrom) {
-          const dwell = this.settings.minDwellMs * this.dwellFactor;
-          const held = now - this.lastFallAt;
-          // The calm test comes first: with the dwell at 16x, a fall that held 10-16 min_dwells was calm too.
-          if (held >= CALM_DWELLS * this.settings.minDwellMs) this.dwellFactor = 1;
-          else if (held < dwell) this.dwellFactor = Math.min(MAX_DWELL_FACTOR, this.dwellFactor * 2);
-          else this.dwellFactor = Math.max(1, this.dwellFactor / 2);
-        }
-        this.transition((zone + 1) as Zone, enterCause, enterCause === 'global' ? this.globalZone : this.values[enterCause], now);
-      } else if (zone > GREEN && hold < zone) {
-        const lower = (zone - 1) as Zone;
-        const ceiling = this.ceilings[lower]!;
-        if (now - this.enteredAt >= this.settings.minDwellMs * this.dwellFactor) {
-          if (this.intakeRate < ceiling * this.settings.fallIntakeRatio) {
-            this.lastFallAt = now;
-            this.lastFallFrom = zone;
-            this.transition(lower, top, this.values[top], now);
-          } else if (Number.isFinite(ceiling)) {
-            this.ceilings[lower] = ceiling * (1 + (CEILING_CREEP_PER_SEC * dt) / 1000);
-          }
-        }
-      }
-    }
+    if (decision.transition) this.transition(decision.transition.to, decision.transition.sensor, decision.transition.value);
+
     for (const fn of this.listeners) fn();
   }
 
@@ -478,10 +332,10 @@ export class SomaticRuntime {
     this.globalZone = zone >= RED ? RED : zone >= YELLOW ? YELLOW : GREEN;
   }
 
-  private transition(to: Zone, sensor: SensorName | 'global', value: number, now: number): void {
+  /** Applies a transition the decision made: the cached zone, its gauge and counter, and the log line. */
+  private transition(to: Zone, sensor: ZoneCause, value: number): void {
     const from = this.zone;
     this.zone = to;
-    this.enteredAt = now;
     this.zoneGauge.set(to);
     this.transitions.inc({ sensor, from: ZONE_NAMES[from], to: ZONE_NAMES[to] });
     const fields = {
@@ -500,15 +354,5 @@ export class SomaticRuntime {
   /** Test and tooling access to the current sensor readings. */
   readings(): SensorState[] {
     return this.sensors.map((s) => ({ name: s.name, value: this.values[s.name], unit: s.unit }));
-  }
-
-  /** For tests: drop the runtime of a service. */
-  static forget(telemetry: Telemetry): void {
-    runtimes.delete(telemetry);
-    setMemoryLedger(telemetry, undefined);
-  }
-
-  get telemetryRegistry(): Telemetry {
-    return this.telemetry;
   }
 }

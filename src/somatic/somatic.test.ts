@@ -5,21 +5,12 @@ import { AdmissionGate } from './gate.js';
 import { DEFAULT_THRESHOLDS, SomaticRuntime, type SomaticSettings } from './runtime.js';
 import type { Sensor } from './sensors.js';
 import { GREEN, RED, YELLOW } from './zone.js';
-import { registerQueueFill } from '../exporterhelper/fill.js';
+import { QueueFillRegistry } from '../exporterhelper/fill.js';
+import { PressureSlot } from './slot.js';
+import { testSomaticSettings } from '../../test/helpers/somatic.js';
 
 function settings(over: Partial<SomaticSettings> = {}): SomaticSettings {
-  return {
-    memoryLimitBytes: 512 * 2 ** 20,
-    inflightBudgetBytes: 100,
-    admitMemoryRatio: 1,
-    checkIntervalMs: 100,
-    minDwellMs: 1000,
-    leaveRatio: 0.8,
-    fallIntakeRatio: 0.7,
-    thresholds: { ...DEFAULT_THRESHOLDS, inflight: { yellow: 0.5, red: 0.8 } },
-    forceZone: undefined,
-    ...over,
-  };
+  return testSomaticSettings({ thresholds: { ...DEFAULT_THRESHOLDS, inflight: { yellow: 0.5, red: 0.8 } }, ...over });
 }
 
 /** A runtime driven by one fake in-flight-ratio sensor the test sets. */
@@ -320,20 +311,51 @@ describe('admission gate', () => {
     expect(g.tryAcquire(5000)).toBe(false);
   });
 
-  it('the exporter_queue sensor reads the fullest sending queue, disk bytes of a WAL queue included', () => {
+  it("the exporter_queue sensor reads the fullest sending queue of its own service, disk bytes of a WAL queue included", () => {
     const telemetry = new Telemetry();
-    const rt = new SomaticRuntime(settings({ memoryLimitBytes: 64 * 2 ** 30, inflightBudgetBytes: 2 ** 30 }), telemetry, silentLogger);
+    const fills = new QueueFillRegistry();
+    const slot = new PressureSlot(telemetry, fills.fullest);
+    const rt = slot.provide(settings({ memoryLimitBytes: 64 * 2 ** 30, inflightBudgetBytes: 2 ** 30 }), silentLogger, 'somatic');
+    // Another service in the same process, with a full queue of its own: it must not move this zone.
+    const otherTelemetry = new Telemetry();
+    const otherFills = new QueueFillRegistry();
+    const unregisterOther = otherFills.register('otlp/other', () => 1);
     // What a WAL queue of few large requests registers: 2 of 1000 requests, its disk budget 97 % used.
-    const unregister = registerQueueFill('otlphttp/backend', () => Math.max(2 / 1000, 0.97));
+    const unregister = fills.register('otlphttp/backend', () => Math.max(2 / 1000, 0.97));
     try {
       for (let i = 0; i < 4; i++) rt.check(Date.now() + i * 200);
       expect(rt.values.exporter_queue).toBeCloseTo(0.97);
       expect(rt.zone).toBe(RED);
-    } finally {
       unregister();
+      rt.check(Date.now() + 1000);
+      expect(rt.values.exporter_queue).toBe(0);
+    } finally {
+      unregisterOther();
       rt.release();
       telemetry.close();
+      otherTelemetry.close();
     }
+  });
+
+  it('the pressure slot holds one runtime per service: the second somatic processor gets the first one, and a warning if its settings differ', () => {
+    const telemetry = new Telemetry();
+    const lines: string[] = [];
+    const logger = new Logger('info', {}, { write: (l) => void lines.push(l) });
+    const slot = new PressureSlot(telemetry);
+    expect(slot.runtime).toBeUndefined();
+    expect(slot.gate).toBeUndefined();
+    expect(slot.ledger).toBeUndefined();
+    const rt = slot.provide(settings(), logger, 'somatic');
+    expect(slot.runtime).toBe(rt);
+    expect(slot.gate).toBe(rt.gate);
+    expect(slot.ledger).toBe(rt.gate);
+    expect(slot.provide(settings(), logger, 'somatic/2')).toBe(rt);
+    expect(lines).toEqual([]);
+    expect(slot.provide(settings({ minDwellMs: 5 }), logger, 'somatic/3')).toBe(rt);
+    expect(lines.join('\n')).toMatch(/second somatic processor has different zone settings.*somatic\/3/);
+    // A second service has its own slot, empty until its own somatic processor provides into it.
+    expect(new PressureSlot(new Telemetry()).runtime).toBeUndefined();
+    telemetry.close();
   });
 
   it('the controller counts bytes held in the cap and forgets what was freed once it has read RSS again', () => {

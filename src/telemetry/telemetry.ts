@@ -5,6 +5,8 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { ITEM_NOUN, SIGNALS, type Signal } from '../core/signal.js';
+import { instrumentOptions, type MetricDef } from '../core/metadata.js';
+import { EXPORTER_METRICS, PROCESSOR_METRICS, RECEIVER_METRICS, SERVICE_METRICS } from './metrics.js';
 
 export type HealthState = 'starting' | 'serving' | 'draining' | 'stopped';
 
@@ -23,15 +25,11 @@ export interface ExporterQueueProbe {
   bytes?: number;
 }
 
-function perSignal(registry: Registry, prefix: string, help: string, labelNames: string[]): SignalCounters {
+function perSignal(registry: Registry, def: MetricDef): SignalCounters {
   const out = {} as SignalCounters;
   for (const sig of SIGNALS) {
-    out[sig] = new Counter({
-      name: `${prefix}_${ITEM_NOUN[sig]}`,
-      help: `${help} (${ITEM_NOUN[sig].replace('_', ' ')})`,
-      labelNames,
-      registers: [registry],
-    });
+    const opts = instrumentOptions(def, ITEM_NOUN[sig]);
+    out[sig] = new Counter({ ...opts, help: `${def.description} (${ITEM_NOUN[sig].replace('_', ' ')})`, registers: [registry] });
   }
   return out;
 }
@@ -61,16 +59,16 @@ export class Telemetry {
     return this.ownHealth;
   }
 
-  readonly receiverAccepted = perSignal(this.registry, 'otelcol_receiver_accepted', 'Items successfully pushed into the pipeline', ['receiver', 'transport']);
-  readonly receiverRefused = perSignal(this.registry, 'otelcol_receiver_refused', 'Items that could not be pushed into the pipeline', ['receiver', 'transport']);
-  readonly receiverFailed = perSignal(this.registry, 'otelcol_receiver_failed', 'Items the receiver failed to process (bad data)', ['receiver', 'transport']);
-  readonly exporterSent = perSignal(this.registry, 'otelcol_exporter_sent', 'Items successfully sent to destination', ['exporter']);
-  readonly exporterSendFailed = perSignal(this.registry, 'otelcol_exporter_send_failed', 'Items the exporter failed to send', ['exporter']);
-  readonly exporterEnqueueFailed = perSignal(this.registry, 'otelcol_exporter_enqueue_failed', 'Items that could not be added to the sending queue', ['exporter']);
-  readonly processorIncoming = new Counter({ name: 'otelcol_processor_incoming_items', help: 'Items passed to the processor', labelNames: ['processor', 'otel_signal'], registers: [this.registry] });
-  readonly processorOutgoing = new Counter({ name: 'otelcol_processor_outgoing_items', help: 'Items emitted by the processor', labelNames: ['processor', 'otel_signal'], registers: [this.registry] });
-  readonly receiverBytes = new Counter({ name: 'gophership_receiver_received_bytes', help: 'Request bytes received (after decompression)', labelNames: ['receiver', 'transport'], registers: [this.registry] });
-  readonly exporterBytes = new Counter({ name: 'gophership_exporter_sent_bytes', help: 'Request bytes sent downstream (before compression)', labelNames: ['exporter'], registers: [this.registry] });
+  readonly receiverAccepted = perSignal(this.registry, RECEIVER_METRICS.accepted);
+  readonly receiverRefused = perSignal(this.registry, RECEIVER_METRICS.refused);
+  readonly receiverFailed = perSignal(this.registry, RECEIVER_METRICS.failed);
+  readonly exporterSent = perSignal(this.registry, EXPORTER_METRICS.sent);
+  readonly exporterSendFailed = perSignal(this.registry, EXPORTER_METRICS.sendFailed);
+  readonly exporterEnqueueFailed = perSignal(this.registry, EXPORTER_METRICS.enqueueFailed);
+  readonly processorIncoming = new Counter({ ...instrumentOptions(PROCESSOR_METRICS.incoming), registers: [this.registry] });
+  readonly processorOutgoing = new Counter({ ...instrumentOptions(PROCESSOR_METRICS.outgoing), registers: [this.registry] });
+  readonly receiverBytes = new Counter({ ...instrumentOptions(RECEIVER_METRICS.receivedBytes), registers: [this.registry] });
+  readonly exporterBytes = new Counter({ ...instrumentOptions(EXPORTER_METRICS.sentBytes), registers: [this.registry] });
 
   /** Queue probes per exporter ID, read when the queue gauges are scraped (no cost on the data path). */
   private readonly queueProbes = new Map<string, () => ExporterQueueProbe>();
@@ -83,17 +81,15 @@ export class Telemetry {
     this.eventLoop.enable();
     const registers = [this.registry];
     // The collector's own process metric names, computed at scrape time.
-    new Gauge({ name: 'otelcol_process_memory_rss', help: 'Total physical memory (resident set size) in bytes', registers, collect() { this.set(process.memoryUsage.rss()); } });
-    new Gauge({ name: 'otelcol_process_runtime_heap_alloc_bytes', help: 'V8 heap used in bytes', registers, collect() { this.set(process.memoryUsage().heapUsed); } });
-    new Gauge({ name: 'otelcol_process_runtime_total_sys_memory_bytes', help: 'V8 heap total in bytes', registers, collect() { this.set(process.memoryUsage().heapTotal); } });
-    new Gauge({ name: 'otelcol_process_cpu_seconds', help: 'Total CPU user and system time in seconds', registers, collect() { const u = process.cpuUsage(); this.set((u.user + u.system) / 1e6); } });
+    new Gauge({ ...instrumentOptions(SERVICE_METRICS.rss), registers, collect() { this.set(process.memoryUsage.rss()); } });
+    new Gauge({ ...instrumentOptions(SERVICE_METRICS.heapAlloc), registers, collect() { this.set(process.memoryUsage().heapUsed); } });
+    new Gauge({ ...instrumentOptions(SERVICE_METRICS.heapTotal), registers, collect() { this.set(process.memoryUsage().heapTotal); } });
+    new Gauge({ ...instrumentOptions(SERVICE_METRICS.cpu), registers, collect() { const u = process.cpuUsage(); this.set((u.user + u.system) / 1e6); } });
     const startedAt = this.startedAt;
-    new Gauge({ name: 'otelcol_process_uptime', help: 'Uptime of the process in seconds', registers, collect() { this.set((Date.now() - startedAt) / 1000); } });
+    new Gauge({ ...instrumentOptions(SERVICE_METRICS.uptime), registers, collect() { this.set((Date.now() - startedAt) / 1000); } });
     const el = this.eventLoop;
     new Gauge({
-      name: 'gophership_event_loop_delay_seconds',
-      help: 'Event-loop delay over the last scrape interval',
-      labelNames: ['quantile'],
+      ...instrumentOptions(SERVICE_METRICS.eventLoopDelay),
       registers,
       collect() {
         this.set({ quantile: '0.5' }, el.percentile(50) / 1e9);
@@ -107,11 +103,9 @@ export class Telemetry {
     collectDefaultMetrics({ register: this.registry, prefix: 'gophership_' });
     // The collector's queue gauges, plus the disk bytes of WAL-backed queues, read from probes at scrape.
     const probes = this.queueProbes;
-    const queueGauge = (name: string, help: string, pick: (p: ExporterQueueProbe) => number | undefined) =>
+    const queueGauge = (def: MetricDef, pick: (p: ExporterQueueProbe) => number | undefined) =>
       new Gauge({
-        name,
-        help,
-        labelNames: ['exporter'],
+        ...instrumentOptions(def),
         registers,
         collect() {
           this.reset();
@@ -121,9 +115,9 @@ export class Telemetry {
           }
         },
       });
-    queueGauge('otelcol_exporter_queue_size', 'Current size of the retry queue (in batches)', (p) => p.size);
-    queueGauge('otelcol_exporter_queue_capacity', 'Fixed capacity of the retry queue (in batches)', (p) => p.capacity);
-    queueGauge('gophership_exporter_queue_bytes', 'Bytes a WAL-backed sending queue holds on disk', (p) => p.bytes);
+    queueGauge(EXPORTER_METRICS.queueSize, (p) => p.size);
+    queueGauge(EXPORTER_METRICS.queueCapacity, (p) => p.capacity);
+    queueGauge(EXPORTER_METRICS.queueBytes, (p) => p.bytes);
   }
 
   /**

@@ -7,12 +7,15 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { Logger, type LogSink } from '../../src/telemetry/logger.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { parseComponentId, type ComponentKind, type CreateSettings } from '../../src/core/component.js';
 import type { Consumer } from '../../src/core/consumer.js';
+import { QueueFillRegistry } from '../../src/exporterhelper/fill.js';
+import { PressureSlot } from '../../src/somatic/slot.js';
 import type { Payload } from '../../src/pdata/payload.js';
 import { codingOf, decompress } from '../../src/compression/index.js';
 
@@ -224,6 +227,11 @@ export interface GrpcReply {
   /** google.rpc.Status bytes sent as grpc-status-details-bin. */
   details?: Uint8Array;
   delayMs?: number;
+  /**
+   * Compresses the OK response message (compressed flag 1, `grpc-encoding` set), as grpc-go does in the
+   * request's encoding; `encoding` is the header sent (an unknown one tests the client's refusal to guess).
+   */
+  compressResponse?: { encoding: string; split?: boolean };
 }
 
 export interface TestGrpcServer {
@@ -284,14 +292,20 @@ export async function startRawGrpcServer(listen: { host?: string; port?: number 
           stream.respond(h, { endStream: true });
           return;
         }
-        const resp = Buffer.from(r.response ?? new Uint8Array(0));
+        const plain = Buffer.from(r.response ?? new Uint8Array(0));
+        const cr = r.compressResponse;
+        const resp = !cr ? plain : cr.encoding === 'deflate' ? zlib.deflateSync(plain) : zlib.gzipSync(plain);
         const out = Buffer.allocUnsafe(5 + resp.length);
-        out[0] = 0;
+        out[0] = cr ? 1 : 0;
         out.writeUInt32BE(resp.length, 1);
         resp.copy(out, 5);
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...(cr ? { 'grpc-encoding': cr.encoding } : {}) }, { waitForTrailers: true });
         stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-        stream.end(out);
+        if (cr?.split) {
+          // The message in two DATA frames: a client must join them before reading the prefix.
+          stream.write(out.subarray(0, 3));
+          stream.end(out.subarray(3));
+        } else stream.end(out);
       };
       if (r.delayMs) {
         const t = setTimeout(() => {
@@ -365,11 +379,17 @@ export async function startGrpcJsServer(
 // Component settings for tests
 
 
+/** What a service hands every component besides its ID and logger, fresh: no somatic processor has provided pressure. */
+export function serviceCapabilities(telemetry: Telemetry): Pick<CreateSettings, 'telemetry' | 'pressure' | 'queueFills'> {
+  const queueFills = new QueueFillRegistry();
+  return { telemetry, pressure: new PressureSlot(telemetry, queueFills.fullest), queueFills };
+}
+
 /** Settings with a fresh Telemetry and a logger whose JSON lines are kept in `logs` (call telemetry.close()). */
 export function testSettings(id: string, kind: ComponentKind = 'exporter'): CreateSettings & { logs: Record<string, unknown>[] } {
   const logs: Record<string, unknown>[] = [];
   const sink: LogSink = { write: (line) => void logs.push(JSON.parse(line) as Record<string, unknown>) };
-  return { id: parseComponentId(id)!, kind, logger: new Logger('debug', {}, sink), telemetry: new Telemetry(), logs };
+  return { id: parseComponentId(id)!, kind, logger: new Logger('debug', {}, sink), ...serviceCapabilities(new Telemetry()), logs };
 }
 
 /** The value of a counter for the given labels (0 when never incremented). */

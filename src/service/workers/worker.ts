@@ -6,7 +6,6 @@
  */
 import type { ValidatedConfig } from '../../config/validate.js';
 import { messageOf } from '../../core/errors.js';
-import { somaticRuntimeOf } from '../../somatic/index.js';
 import { Service } from '../service.js';
 import { Logger } from '../../telemetry/logger.js';
 import type { FromWorker, ToWorker, WorkerReport } from './messages.js';
@@ -32,7 +31,7 @@ export async function runWorker(config: ValidatedConfig, index: number, count: n
   const log = service.logger;
 
   const report = (): void => {
-    const somatic = somaticRuntimeOf(service.telemetry);
+    const somatic = service.pressure.runtime;
     const r: WorkerReport = {
       t: 'report',
       index,
@@ -48,7 +47,7 @@ export async function runWorker(config: ValidatedConfig, index: number, count: n
   process.on('message', (m: ToWorker) => {
     if (m.t === 'global') {
       service.telemetry.clusterHealth = m.health;
-      somaticRuntimeOf(service.telemetry)?.setGlobalZone(m.zone);
+      service.pressure.runtime?.setGlobalZone(m.zone);
     } else if (m.t === 'metrics?') {
       service.telemetry.registry.getMetricsAsJSON().then(
         (data) => send({ t: 'metrics', id: m.id, data }),

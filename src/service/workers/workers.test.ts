@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../telemetry/logger.js';
 import { Telemetry } from '../../telemetry/telemetry.js';
-import { DEFAULT_THRESHOLDS, SomaticRuntime } from '../../somatic/runtime.js';
+import { SomaticRuntime } from '../../somatic/runtime.js';
+import { testSomaticSettings } from '../../../test/helpers/somatic.js';
 import type { Sensor } from '../../somatic/sensors.js';
 import { GREEN, RED, YELLOW } from '../../somatic/zone.js';
 import type { ComponentConfig, ValidatedConfig } from '../../config/validate.js';
@@ -42,18 +43,7 @@ describe('the machine-wide view', () => {
 describe('a worker\'s somatic runtime under the global view', () => {
   function runtime() {
     const sensor: Sensor = { name: 'inflight', unit: 'ratio', read: () => 0 };
-    const settings = {
-      memoryLimitBytes: 512 * MiB,
-      inflightBudgetBytes: 100,
-      admitMemoryRatio: 1,
-      checkIntervalMs: 100,
-      minDwellMs: 1000,
-      leaveRatio: 0.8,
-      fallIntakeRatio: 0.7,
-      thresholds: DEFAULT_THRESHOLDS,
-      forceZone: undefined,
-    };
-    return new SomaticRuntime(settings, new Telemetry(), silentLogger, [sensor]);
+    return new SomaticRuntime(testSomaticSettings(), new Telemetry(), silentLogger, [sensor]);
   }
 
   it('rises with the global zone though its own sensors are calm, and falls back once it clears', () => {

@@ -3,6 +3,8 @@
  * ./status.json once a second and draws the zone, rates, tables and a 5-minute timeline on canvases.
  * The script avoids template literals so it can live inside this TypeScript string.
  */
+import { SOMATIC_METRICS } from '../../somatic/metrics.js';
+
 export const STATUS_PAGE_HTML = /* html */ `<!doctype html>
 <html lang="en">
 <head>
@@ -128,7 +130,7 @@ export const STATUS_PAGE_HTML = /* html */ `<!doctype html>
     if (a >= 10) return n.toFixed(1);
     return (Math.round(n * 100) / 100).toString();
   }
-  function isSensor(m) { return m.name === 'gophership_somatic_sensor'; }
+  function isSensor(m) { return m.name === '${SOMATIC_METRICS.sensor.name}'; }
   // Sensor readings are ratios of their limits, except event_loop_delay (ms).
   function sensorValue(m) { return m.labels.sensor === 'event_loop_delay' ? num(m.value) + ' ms' : pct(m.value); }
   function rate(n) { return num(n) + '/s'; }

@@ -17,6 +17,8 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ITEM_NOUN, SIGNALS, type Signal } from '../../core/signal.js';
 import type { HealthState, Telemetry } from '../telemetry.js';
+import { EXPORTER_METRICS, PROCESSOR_METRICS, RECEIVER_METRICS } from '../metrics.js';
+import { SOMATIC_METRICS } from '../../somatic/metrics.js';
 
 export interface StatusPipeline {
   id: string;
@@ -116,12 +118,12 @@ export interface StatusSnapshot {
 
 type Key = string;
 const COUNTER_KINDS = {
-  accepted: 'otelcol_receiver_accepted',
-  refused: 'otelcol_receiver_refused',
-  failed: 'otelcol_receiver_failed',
-  sent: 'otelcol_exporter_sent',
-  sendFailed: 'otelcol_exporter_send_failed',
-  enqueueFailed: 'otelcol_exporter_enqueue_failed',
+  accepted: RECEIVER_METRICS.accepted.name,
+  refused: RECEIVER_METRICS.refused.name,
+  failed: RECEIVER_METRICS.failed.name,
+  sent: EXPORTER_METRICS.sent.name,
+  sendFailed: EXPORTER_METRICS.sendFailed.name,
+  enqueueFailed: EXPORTER_METRICS.enqueueFailed.name,
 } as const;
 type CounterKind = keyof typeof COUNTER_KINDS;
 
@@ -266,8 +268,8 @@ export class StatusSampler {
         }
       }
     }
-    const procIn = await this.procRates('otelcol_processor_incoming_items', totals, dt, first);
-    const procOut = await this.procRates('otelcol_processor_outgoing_items', totals, dt, first);
+    const procIn = await this.procRates(PROCESSOR_METRICS.incoming.name, totals, dt, first);
+    const procOut = await this.procRates(PROCESSOR_METRICS.outgoing.name, totals, dt, first);
     this.prevTotals = totals;
 
     const sum = (kind: CounterKind, field: 'rate' | 'total', pred: (r: Row) => boolean = () => true) =>
@@ -283,22 +285,22 @@ export class StatusSampler {
     const somatic: MetricReading[] = [];
     const wal: MetricReading[] = [];
     for (const m of this.telemetry.registry.getMetricsAsArray() as unknown as MetricLike[]) {
-      if (m.name.startsWith('gophership_somatic_')) somatic.push(...(await this.values(m)));
+      if (SOMATIC_NAMES.has(m.name)) somatic.push(...(await this.values(m)));
       else if (/(^|_)wal(_|$)|_queue_bytes$/.test(m.name)) wal.push(...(await this.values(m)));
     }
-    const zoneReadings = somatic.filter((r) => r.name === 'gophership_somatic_zone');
-    const isSensor = (r: MetricReading) => r.name === 'gophership_somatic_sensor';
+    const zoneReadings = somatic.filter((r) => r.name === SOMATIC_METRICS.zone.name);
+    const isSensor = (r: MetricReading) => r.name === SOMATIC_METRICS.sensor.name;
     const sensors = [
       ...somatic.filter(isSensor),
-      ...somatic.filter((r) => !isSensor(r) && r.type === 'gauge' && r.name !== 'gophership_somatic_zone'),
+      ...somatic.filter((r) => !isSensor(r) && r.type === 'gauge' && r.name !== SOMATIC_METRICS.zone.name),
     ];
-    const transitions = somatic.filter((r) => r.name === 'gophership_somatic_transitions').reduce((a, r) => a + r.value, 0);
-    wal.push(...somatic.filter((r) => /^gophership_somatic_debt_(bytes|records)$/.test(r.name) || (isSensor(r) && r.labels.sensor === 'wal')));
+    const transitions = somatic.filter((r) => r.name === SOMATIC_METRICS.transitions.name).reduce((a, r) => a + r.value, 0);
+    wal.push(...somatic.filter((r) => r.name === SOMATIC_METRICS.debtBytes.name || r.name === SOMATIC_METRICS.debtRecords.name || (isSensor(r) && r.labels.sensor === 'wal')));
     const zoneLevel = zoneReadings.length ? Math.max(...zoneReadings.map((r) => r.value)) : null;
     const debt = pickDebt(sensors);
 
-    const queueSize = await this.read('otelcol_exporter_queue_size');
-    const queueCap = await this.read('otelcol_exporter_queue_capacity');
+    const queueSize = await this.read(EXPORTER_METRICS.queueSize.name);
+    const queueCap = await this.read(EXPORTER_METRICS.queueCapacity.name);
     const exporterIds = new Set<string>();
     for (const p of this.pipelines) for (const e of p.exporters) exporterIds.add(e);
     const byExporter = (rs: MetricReading[], id: string) => rs.filter((r) => r.labels.exporter === id).reduce((a, r) => a + r.value, 0);
@@ -423,15 +425,16 @@ export class StatusSampler {
   }
 }
 
+const SOMATIC_NAMES: ReadonlySet<string> = new Set(Object.values(SOMATIC_METRICS).map((m) => m.name));
+
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 /** The debt figure for the timeline: a debt bytes gauge if one exists, else a debt records gauge. */
 function pickDebt(sensors: MetricReading[]): { value: number; unit: 'bytes' | 'records' } | null {
-  const debt = sensors.filter((r) => r.name.startsWith('gophership_somatic_debt_'));
   const total = (rs: MetricReading[]) => rs.reduce((a, r) => a + r.value, 0);
-  const bytes = debt.filter((r) => r.name.endsWith('_bytes'));
+  const bytes = sensors.filter((r) => r.name === SOMATIC_METRICS.debtBytes.name);
   if (bytes.length) return { value: total(bytes), unit: 'bytes' };
-  const records = debt.filter((r) => /records|items/.test(r.name));
+  const records = sensors.filter((r) => r.name === SOMATIC_METRICS.debtRecords.name);
   if (records.length) return { value: total(records), unit: 'records' };
   return null;
 }

@@ -1,7 +1,6 @@
 /**
  * Pieces the load generator and the sink share: the attribute names that stamp each record, the acked-file
- * format, duration parsing for flags, and a tiny google.rpc.Status / RetryInfo codec (the tools do not
- * depend on the generated protobuf code, so they stay usable while it changes).
+ * format and duration parsing for flags.
  */
 import { parseDuration } from '../../core/schema.js';
 
@@ -52,22 +51,3 @@ export function parseHostPort(flag: string, text: string, defaultHost = '127.0.0
   if (port > 65535) throw new Error(`--${flag}: port ${port} is out of range`);
   return { host, port };
 }
-
-// ---- minimal protobuf helpers for google.rpc.Status (code=1, message=2, details=3 Any{type_url=1, value=2})
-
-const RETRY_INFO_TYPE = 'type.googleapis.com/google.rpc.RetryInfo';
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-
-function lenField(field: number, bytes: Uint8Array | number[]): number[] {
-  return [...varint((field << 3) | 2), ...varint(bytes.length), ...bytes];
-}
-

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Signal } from '../../core/signal.js';
+import { varintSize, writeVarint } from '../../pdata/wire-primitives.js';
 import { RUN_KEY, SEQ_KEY } from './common.js';
 
 export type Encoding = 'proto' | 'json';
@@ -40,23 +41,11 @@ const JSON_TIME_WIDTH = 19;
 
 const BODY_POOL = 16;
 
-export function varintWidth(v: number): number {
-  let w = 1;
-  while (v >= 128) {
-    v = Math.floor(v / 128);
-    w++;
-  }
-  return w;
-}
-
+/** A varint's encoding of n (template building, once per template). */
 function varintBytes(n: number): Buffer {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return Buffer.from(out);
+  const out = Buffer.allocUnsafe(varintSize(n));
+  writeVarint(out, 0, n);
+  return out;
 }
 
 /** A protobuf message under construction: parts are referenced, copied once by toBuffer(). */
@@ -196,8 +185,8 @@ export class RequestTemplate {
       const req = buildProto(parts, seqStart, n);
       this.buf = req.toBuffer();
       marks = req.marks;
-      const w0 = varintWidth(seqStart);
-      this.seqWidth = w0 === varintWidth(seqStart + n - 1) ? w0 : 0;
+      const w0 = varintSize(seqStart);
+      this.seqWidth = w0 === varintSize(seqStart + n - 1) ? w0 : 0;
     } else {
       const req = buildJson(parts, n);
       this.buf = Buffer.from(req.parts.join(''), 'latin1');
@@ -225,7 +214,7 @@ export class RequestTemplate {
   canPatch(seqStart: number, n: number): boolean {
     if (n !== this.n) return false;
     if (this.parts.opts.encoding === 'json') return true;
-    return this.seqWidth !== 0 && varintWidth(seqStart) === this.seqWidth && varintWidth(seqStart + n - 1) === this.seqWidth;
+    return this.seqWidth !== 0 && varintSize(seqStart) === this.seqWidth && varintSize(seqStart + n - 1) === this.seqWidth;
   }
 
   /** Rewrites the sequence numbers (and what derives from them) for a batch starting at seqStart. */
@@ -298,14 +287,6 @@ export class TemplateSlot {
 }
 
 // ---- patch writers (no allocation)
-
-function writeVarint(buf: Buffer, off: number, v: number): void {
-  while (v >= 128) {
-    buf[off++] = (v & 0x7f) | 0x80; // & works on v mod 2^32, whose low 7 bits are v's
-    v = Math.floor(v / 128);
-  }
-  buf[off] = v;
-}
 
 function writeU64BE(buf: Buffer, off: number, v: number): void {
   buf.writeUInt32BE(Math.floor(v / 4294967296), off);

@@ -17,6 +17,7 @@ import { countItems } from '../../pdata/wire.js';
 import { parseHostPort, type AckedFile } from '../loadgen/common.js';
 import { encodeStatus } from '../../pdata/codec.js';
 import { GrpcStatus, grpcStatusFromHttp } from '../../grpc/status.js';
+import { frameGrpcMessage, grpcStatusHeaders, respondGrpcOk, unframeGrpcMessage } from '../../grpc/framing.js';
 import { SeqTracker, type VerifyReport } from './tracker.js';
 import { scanJson, scanProto, type RecordVisitor } from './walk.js';
 import { governHeapGrowth } from '../../core/heap-growth.js';
@@ -297,17 +298,10 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
 
   function grpcFail(stream: http2.ServerHttp2Stream, code: number, message: string, retryDelayMs?: number): void {
     if (stream.destroyed || stream.headersSent) return;
-    const headers: http2.OutgoingHttpHeaders = {
-      ':status': 200,
-      'content-type': 'application/grpc',
-      'grpc-status': String(code),
-      'grpc-message': encodeURIComponent(message),
-    };
-    if (retryDelayMs !== undefined) headers['grpc-status-details-bin'] = Buffer.from(encodeStatus('proto', code, message, retryDelayMs)).toString('base64');
-    stream.respond(headers, { endStream: true });
+    stream.respond(grpcStatusHeaders(code, message, retryDelayMs), { endStream: true });
   }
 
-  const EMPTY_MESSAGE = Buffer.from([0, 0, 0, 0, 0]);
+  const EMPTY_MESSAGE = frameGrpcMessage(new Uint8Array(0));
 
   grpcServer.on('stream', (stream, headers) => {
     stream.on('error', () => {});
@@ -343,14 +337,13 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
           const retryable = r.status === 429 || r.status === 503;
           return grpcFail(stream, grpcStatusFromHttp(r.status), r.message, retryable ? retryAfterSec * 1000 : undefined);
         }
-        const frame = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-        // One unary request = one length-prefixed message: flag byte, 4-byte big-endian length.
-        if (frame.length < 5 || frame.readUInt32BE(1) !== frame.length - 5) {
+        const request = unframeGrpcMessage(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+        if (request === undefined) {
           signals[signal].invalid++;
           return grpcFail(stream, GrpcStatus.INVALID_ARGUMENT, 'expected exactly one length-prefixed gRPC message');
         }
-        let body = frame.subarray(5);
-        if (frame[0] === 1) {
+        let body = request.message;
+        if (request.compressed) {
           if (grpcEncoding !== 'gzip') {
             signals[signal].invalid++;
             return grpcFail(stream, GrpcStatus.UNIMPLEMENTED, `unsupported grpc-encoding "${grpcEncoding}"; use gzip or identity`);
@@ -365,9 +358,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
         const bad = accept(signal, 'proto', body, size);
         if (bad) return grpcFail(stream, grpcStatusFromHttp(bad.status), bad.message);
         if (stream.destroyed) return;
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-        stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-        stream.end(EMPTY_MESSAGE);
+        respondGrpcOk(stream, EMPTY_MESSAGE);
       })();
     });
   });

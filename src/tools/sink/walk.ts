@@ -4,7 +4,7 @@
  * OTLP/JSON requests are parsed with JSON.parse and walked the same way (the JSON path is for tests and
  * functional checks; the protobuf path is the fast one).
  */
-import { WireFormatError } from '../../pdata/wire.js';
+import { NEXT, lenEnd as fieldEnd, readVarint, skipField } from '../../pdata/wire-primitives.js';
 import type { Signal } from '../../core/signal.js';
 import { RUN_KEY, SEQ_KEY } from '../loadgen/common.js';
 
@@ -17,50 +17,25 @@ export interface RecordVisitor {
 const SEQ_BYTES = Buffer.from(SEQ_KEY, 'latin1');
 const RUN_BYTES = Buffer.from(RUN_KEY, 'latin1');
 
-// The read position is module state so the varint reader needs no cursor object (single-threaded, no await).
+// The read position is module state so the walk passes no cursor object (single-threaded, no await).
 let P = 0;
 
+/** The varint at P; P moves past it. */
 function rv(buf: Uint8Array, end: number): number {
-  let r = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    if (P >= end) throw new WireFormatError('truncated varint');
-    const b = buf[P++]!;
-    r += (b & 0x7f) * mul;
-    if (b < 0x80) return r;
-    mul *= 128;
-  }
-  throw new WireFormatError('varint longer than 10 bytes');
+  const v = readVarint(buf, P, end);
+  P = NEXT;
+  return v;
 }
 
 /** Skips a value of wire type wt at P. */
 function skip(buf: Uint8Array, wt: number, end: number): void {
-  switch (wt) {
-    case 0:
-      rv(buf, end);
-      return;
-    case 1:
-      P += 8;
-      break;
-    case 2: {
-      const len = rv(buf, end);
-      P += len;
-      break;
-    }
-    case 5:
-      P += 4;
-      break;
-    default:
-      throw new WireFormatError(`unsupported wire type ${wt}`);
-  }
-  if (P > end) throw new WireFormatError('field overruns its message');
+  P = skipField(buf, P, end, wt);
 }
 
 /** Reads a length prefix at P; returns the end of the field's bytes and leaves P at their start. */
 function lenEnd(buf: Uint8Array, end: number): number {
-  const len = rv(buf, end);
-  const e = P + len;
-  if (e > end) throw new WireFormatError('length-delimited field overruns its message');
+  const e = fieldEnd(buf, P, end);
+  P = NEXT;
   return e;
 }
 

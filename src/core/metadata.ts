@@ -1,0 +1,59 @@
+/**
+ * What a component states about itself, in one place per component (its folder's metadata.ts), as the
+ * collector's metadata.yaml: type, stability, signals, whether the Yellow zone may skip it, the metrics it
+ * emits, and the minimal config the generic lifecycle test starts it with. The factory carries it, and the
+ * registry, `gophership components`, docs/reference.md and the lifecycle test read it from there.
+ */
+
+/** The collector's stability levels. */
+export type Stability = 'development' | 'alpha' | 'beta' | 'stable' | 'deprecated';
+
+/** One metric a component (or the service) emits: what its prom-client instrument is created from. */
+export interface MetricDef {
+  /**
+   * The metric's name; with `perSignal`, the prefix of one metric per signal, named
+   * `<name>_log_records`, `<name>_spans` and `<name>_metric_points` as the collector's.
+   */
+  readonly name: string;
+  readonly type: 'counter' | 'gauge';
+  /** The unit, as the collector's metadata writes it: `{items}`, `{requests}`, `By`, `s`, `1` (a ratio). */
+  readonly unit: string;
+  /** Also the instrument's help text. */
+  readonly description: string;
+  readonly labels: readonly string[];
+  readonly perSignal?: boolean;
+}
+
+export interface ComponentMetadata {
+  readonly type: string;
+  /** Other type names accepted in config (e.g. `otlp_grpc` for `otlp`). */
+  readonly aliases?: readonly string[];
+  readonly description: string;
+  readonly stability: Stability;
+  /** Every metric it emits, shared ones (otelcol_receiver_*, exporterhelper's) included. */
+  readonly metrics: readonly MetricDef[];
+  readonly tests: {
+    /** What the lifecycle test must provide besides a temp dir (it starts a nats-server for `nats-jetstream`). */
+    readonly requires?: readonly LifecycleFixture[];
+    /**
+     * A minimal real config the generic lifecycle test (test/lifecycle.test.ts) creates, starts and shuts it
+     * down with: listeners on port 0 of 127.0.0.1, files and directories under `ctx.dir` (a fresh temp dir).
+     */
+    config(ctx: LifecycleContext): Record<string, unknown>;
+  };
+}
+
+/** A real dependency the lifecycle test provides: `nats-jetstream` is a JetStream server whose stream `OTLP` stores `otlp.>`. */
+export type LifecycleFixture = 'nats-jetstream';
+
+export interface LifecycleContext {
+  /** A fresh temp dir for the instance's files. */
+  readonly dir: string;
+  /** With `nats-jetstream`: the server's nats:// URL. */
+  readonly natsUrl?: string;
+}
+
+/** The options of a prom-client instrument for a metric (name, help, labels); per-signal ones take the signal's item noun. */
+export function instrumentOptions(def: MetricDef, itemNoun?: string): { name: string; help: string; labelNames: string[] } {
+  return { name: itemNoun === undefined ? def.name : `${def.name}_${itemNoun}`, help: def.description, labelNames: [...def.labels] };
+}
