@@ -23,6 +23,12 @@ import { governHeapGrowth } from '../dist/src/core/heap-growth.js';
 import v8 from 'node:v8';
 import { RECORDS, RESOURCES, makeRequest } from './lib/log-requests.mjs';
 import { ExportLogsServiceRequestSchema } from '../dist/proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
+import { transformProcessorFactory } from '../dist/processors/transform/factory.js';
+import { filterProcessorFactory } from '../dist/processors/filter/factory.js';
+import { routingConnectorFactory } from '../dist/connectors/routing/factory.js';
+import { forwardConnectorFactory } from '../dist/connectors/forward/factory.js';
+import { compileConditions } from '../dist/src/ottl/config.js';
+import { filterItems } from '../dist/src/ottl/run.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);
 
@@ -148,6 +154,48 @@ for (const [name, fn] of [
   const m = await measure(fn);
   checks.push(`| ${name} | ${Math.round(m.perCpu).toLocaleString('en-US')} | ${(1e6 / m.perCpu).toFixed(3)} |`);
 }
+// OTTL (issue 21): the transform and filter processors and the routing connector on the same requests.
+/** A processor (or connector) ending in a sink that takes the bytes, as an exporter would. */
+function ending(make) {
+  let last;
+  const sink = { consume: (p) => { last = p; return Promise.resolve(); } };
+  const head = make(sink);
+  return async (bytes) => {
+    await head.consume(new Payload('logs', bytes));
+    return last?.bytes;
+  };
+}
+const transform = (statements) => ending((next) => transformProcessorFactory.create(settings('transform'), parse(transformProcessorFactory, { log_statements: statements }), 'logs', next));
+const filter = (conditions) => ending((next) => filterProcessorFactory.create(settings('filter'), parse(filterProcessorFactory, { logs: { log_record: conditions } }), 'logs', next));
+function connector(factory, raw) {
+  const sinks = new Map([['logs/a', { consume: (p) => (p.bytes, Promise.resolve()) }], ['logs/b', { consume: (p) => (p.bytes, Promise.resolve()) }]]);
+  const conn = factory.create(settings('connector'), parse(factory, raw), { from: 'logs', to: 'logs', pipelines: [...sinks.keys()] }, sinks);
+  return (bytes) => conn.consume(new Payload('logs', bytes));
+}
+const FILTER_CONDITIONS = ['attributes["thread.id"] == 63', 'IsMatch(attributes["http.route"], "^/health")'];
+const filterDecoded = () => {
+  const conds = compileConditions(FILTER_CONDITIONS, 'log', 'logs');
+  return async (bytes) => {
+    const req = decodeRequest('logs', bytes);
+    filterItems('logs', req, { log: conds }, { errorMode: 'propagate' });
+    return encodeRequest('logs', req);
+  };
+};
+const ottlCases = [
+  ['transform `set(attributes["env"], "prod")`', 300_000, 'wire path', transform(['set(attributes["env"], "prod")']), 'decoded path (same statement + `where true`)', transform(['set(attributes["env"], "prod") where true'])],
+  ['transform `replace_pattern(body, "tenant acme-corp", "tenant ***")`', undefined, 'decoded path', transform(['replace_pattern(body, "tenant acme-corp", "tenant ***")']), 'decode + re-encode, no statement', async (b) => encodeRequest('logs', decodeRequest('logs', b))],
+  ['filter, two OTTL conditions on record attributes (1/64 dropped)', 400_000, 'wire path', filter(FILTER_CONDITIONS), 'decoded path', filterDecoded()],
+  ['routing on `resource.attributes["service.name"]` (splits each request 1:3)', 1_000_000, 'routing connector', connector(routingConnectorFactory, { default_pipelines: ['logs/b'], table: [{ condition: 'resource.attributes["service.name"] == "orders-0"', pipelines: ['logs/a'] }] }), 'forward connector to two pipelines', connector(forwardConnectorFactory, {})],
+];
+const ottlRows = [];
+for (const [name, target, subject, fn, baseName, base] of ottlCases) {
+  const m = await measure(fn);
+  const b = await measure(base);
+  const int = (x) => Math.round(x).toLocaleString('en-US');
+  const verdict = target === undefined ? '' : m.perCpu >= target ? `>= ${int(target)}: met` : `>= ${int(target)}: NOT met`;
+  ottlRows.push(`| ${name} | ${subject} | ${int(m.perCpu)} | ${baseName} | ${int(b.perCpu)} | ${verdict} |`);
+}
+
 telemetry.close?.();
 releaseHeapGrowth();
 
@@ -163,3 +211,7 @@ console.log('\nReceiver checks on the same requests (single thread):\n');
 console.log('| check | records/s per core | us per record |');
 console.log('| --- | ---: | ---: |');
 for (const r of checks) console.log(r);
+console.log('\nOTTL (issue 21), single thread, same requests:\n');
+console.log('| case | subject | records/s per core | baseline | baseline records/s per core | target |');
+console.log('| --- | --- | ---: | --- | ---: | --- |');
+for (const r of ottlRows) console.log(r);

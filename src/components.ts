@@ -11,6 +11,7 @@ import { resourceDetectionProcessorFactory } from '../processors/resourcedetecti
 import { redactionProcessorFactory } from '../processors/redaction/factory.js';
 import { somaticProcessorFactory } from '../processors/somatic/factory.js';
 import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/factory.js';
+import { transformProcessorFactory } from '../processors/transform/factory.js';
 import { probabilisticSamplerProcessorFactory } from '../processors/probabilistic_sampler/factory.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
@@ -19,6 +20,13 @@ import { fileExporterFactory } from '../exporters/file/factory.js';
 import { natsExporterFactory } from '../exporters/nats/factory.js';
 import { loadBalancingExporterFactory } from '../exporters/loadbalancing/factory.js';
 import { healthCheckExtensionFactory } from '../extensions/health_check/factory.js';
+import { forwardConnectorFactory } from '../connectors/forward/factory.js';
+import { routingConnectorFactory } from '../connectors/routing/factory.js';
+import { countConnectorFactory } from '../connectors/count/factory.js';
+import { bearerTokenAuthExtensionFactory } from '../extensions/bearertokenauth/factory.js';
+import { basicAuthExtensionFactory } from '../extensions/basicauth/factory.js';
+import { headersSetterExtensionFactory } from '../extensions/headers_setter/factory.js';
+import { oidcExtensionFactory } from '../extensions/oidc/factory.js';
 
 export const builtinFactories: readonly AnyFactory[] = [
   otlpReceiverFactory,
@@ -31,6 +39,7 @@ export const builtinFactories: readonly AnyFactory[] = [
   redactionProcessorFactory,
   somaticProcessorFactory,
   memoryLimiterProcessorFactory,
+  transformProcessorFactory,
   probabilisticSamplerProcessorFactory,
   otlpExporterFactory,
   otlphttpExporterFactory,
@@ -39,6 +48,13 @@ export const builtinFactories: readonly AnyFactory[] = [
   natsExporterFactory,
   loadBalancingExporterFactory,
   healthCheckExtensionFactory,
+  forwardConnectorFactory,
+  routingConnectorFactory,
+  countConnectorFactory,
+  bearerTokenAuthExtensionFactory,
+  basicAuthExtensionFactory,
+  headersSetterExtensionFactory,
+  oidcExtensionFactory,
 ];
 
 export function createRegistry(factories: readonly AnyFactory[] = builtinFactories): FactoryRegistry {

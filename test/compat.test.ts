@@ -22,7 +22,7 @@ import { expectFreshDoc } from './helpers/docs.js';
 import { makeCertSet, type CertSet } from './helpers/certs.js';
 
 const CORPUS = join(import.meta.dirname, 'compat');
-const SECTION_KIND: Record<string, ComponentKind> = { receivers: 'receiver', processors: 'processor', exporters: 'exporter', extensions: 'extension' };
+const SECTION_KIND: Record<string, ComponentKind> = { receivers: 'receiver', processors: 'processor', exporters: 'exporter', extensions: 'extension', connectors: 'connector' };
 /** The exporter helper's keys are one shared schema: used by any exporter, they are covered for all. */
 const SHARED_PREFIXES = ['sending_queue.', 'retry_on_failure.', 'dead_letter.'];
 

@@ -38,7 +38,7 @@ async function validateFile(file: string, env: NodeJS.ProcessEnv = {}): Promise<
 describe('examples/', () => {
   it('has the three deployments, each a valid config', async () => {
     const files = (await readdir(join(ROOT, 'examples'))).filter((f) => f.endsWith('.yaml')).sort();
-    expect(files).toEqual(expect.arrayContaining(['agent.yaml', 'gateway-durable.yaml', 'logs-fanout.yaml']));
+    expect(files).toEqual(expect.arrayContaining(['agent.yaml', 'gateway-durable.yaml', 'gateway-secure.yaml', 'logs-fanout.yaml']));
     for (const f of files) await validateFile(join(ROOT, 'examples', f));
   });
 
@@ -54,6 +54,27 @@ describe('examples/', () => {
     const q = (c.exporters.get('otlp/backend')!.config as { sending_queue: { enabled: boolean; storage: string; directory: string } }).sending_queue;
     expect(q).toMatchObject({ enabled: true, storage: 'wal', directory: '/data/queue' });
     for (const p of c.service.pipelines) expect(p.processors[0]).toBe('somatic');
+  });
+
+  it('gateway-secure.yaml authenticates every receiver protocol and every exporter, and keeps tenants apart', async () => {
+    const c = await validateFile(join(ROOT, 'examples/gateway-secure.yaml'));
+    const authOf = (x: unknown) => (x as { auth?: { authenticator: string } } | undefined)?.auth?.authenticator;
+    for (const [id, r] of c.receivers) {
+      const protocols = (r.config as { protocols: Record<string, unknown> }).protocols;
+      for (const [name, p] of Object.entries(protocols)) {
+        if (p === undefined) continue;
+        expect(authOf(p), `${id} ${name}`).toBeDefined();
+        expect(c.service.extensions).toContain(authOf(p));
+        expect((p as { include_metadata: boolean }).include_metadata).toBe(true);
+        // Tokens never cross the network in clear text: every protocol serves TLS.
+        expect((p as { tls?: { cert_file: string } }).tls?.cert_file, `${id} ${name} tls`).toBeTruthy();
+      }
+    }
+    for (const [id, e] of c.exporters) expect(authOf(e.config), id).toBeDefined();
+    // The header headers_setter forwards is one the batch keeps apart.
+    const setter = c.extensions.get('headers_setter/tenant')!.config as { headers: { from_context: string }[] };
+    const batch = c.processors.get('batch')!.config as { metadata_keys: string[] };
+    expect(batch.metadata_keys).toContain(setter.headers[0]!.from_context);
   });
 
   it('logs-fanout.yaml sends logs only, to two backends through two pipelines', async () => {

@@ -76,6 +76,14 @@ async function instance(f: AnyFactory, dir: string) {
     case 'extension':
       component = f.create(settings, config);
       break;
+    case 'connector': {
+      // The first signal pair it connects, feeding one pipeline of the `to` signal named after it.
+      const [from, to] = SIGNALS.flatMap((a) => SIGNALS.filter((b) => f.supports(a, b)).map((b) => [a, b] as const))[0]!;
+      const place = { from, to, pipelines: [to] };
+      expect(f.checkGraph?.(config, place), `${f.kind} ${f.type}: checkGraph`).toBeUndefined();
+      component = f.create(settings, config, place, new Map([[to, sink]]));
+      break;
+    }
   }
   const fatal: Error[] = [];
   const host = testHost({ onFatal: (err) => void fatal.push(err) });

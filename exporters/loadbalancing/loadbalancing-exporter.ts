@@ -115,6 +115,7 @@ export class LoadBalancingExporter implements Exporter {
   private readonly draining = new Set<Promise<void>>();
   private updating: Promise<void> = Promise.resolve();
   private readonly numBackends: Gauge<string>;
+  private host: Host | undefined;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -139,7 +140,8 @@ export class LoadBalancingExporter implements Exporter {
     return this.routers.ring.endpoints;
   }
 
-  async start(_host?: Host): Promise<void> {
+  async start(host?: Host): Promise<void> {
+    this.host = host;
     await this.resolver.start((endpoints) => (this.updating = this.updating.then(() => this.update(endpoints))));
   }
 
@@ -148,7 +150,7 @@ export class LoadBalancingExporter implements Exporter {
     for (const endpoint of endpoints) {
       if (this.byEndpoint.has(endpoint)) continue;
       const b = this.newBackend(endpoint);
-      await b.client.start();
+      await b.client.start(this.host);
       await b.helper.start();
       this.byEndpoint.set(endpoint, b);
       added.push(b);

@@ -20,8 +20,8 @@ export class OtlpGrpcExporter implements Exporter {
     this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s), { timeoutMs: config.timeout });
   }
 
-  async start(_host?: Host): Promise<void> {
-    await this.client.start();
+  async start(host?: Host): Promise<void> {
+    await this.client.start(host);
     await this.helper.start();
   }
 

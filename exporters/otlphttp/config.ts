@@ -1,5 +1,6 @@
 import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
+import { authSchema } from '../../src/core/auth.js';
 import { tlsClientSchema } from '../../src/confighelper/tls-config.js';
 
 const url = /^https?:\/\/[^\s/]+/;
@@ -23,7 +24,8 @@ export const otlphttpExporterConfig = s.refine(
     cookies: s.notYet('keeps cookies the server sets and sends them back'),
     force_attempt_http2: s.notYet('speaks HTTP/2 to the server (GopherShip\'s client speaks HTTP/1.1 with keep-alive)', false),
     middlewares: s.notYet('runs middleware extensions around each request'),
-    headers: s.map(s.string()).default({}).describe('Headers sent with every request (e.g. authorization)'),
+    headers: s.map(s.string().opaque()).default({}).describe('Headers sent with every request (e.g. authorization); values are masked in print-config'),
+    auth: authSchema,
     timeout: s.duration().default(5000).describe('Deadline of one attempt, connect to last response byte (each retry gets its own)'),
     max_idle_conns: s.int(1).default(32).describe('Connections kept per host (keep-alive pool size)'),
     tls: tlsClientSchema().describe('TLS for https:// URLs (the collector\'s configtls client settings, the same keys as the otlp exporter); an http:// URL is plaintext.'),

@@ -14,6 +14,7 @@ import { HTTP_PATH, SIGNALS, type Signal } from '../../src/core/signal.js';
 import { decodeExportResponsePartial, decodeStatus, requestToJson, type Encoding } from '../../src/pdata/codec.js';
 import { isRetryableHttp } from '../../src/grpc/status.js';
 import type { OtlphttpExporterConfig } from './config.js';
+import { clientAuthenticatorOf, type ClientAuthenticator, type RequestMeta } from '../../src/core/auth.js';
 import { compress, encodingName, prepareCompression } from '../../src/compression/index.js';
 
 
@@ -57,6 +58,8 @@ export class OtlpHttpExporter implements Exporter {
   private readonly helper: ExporterHelper;
   private readonly contentType: string;
   private readonly baseHeaders: Record<string, string>;
+  /** The client authenticator `auth` names (bearertokenauth, basicauth, headers_setter), found at start. */
+  private authenticator: ClientAuthenticator | undefined;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -68,8 +71,9 @@ export class OtlpHttpExporter implements Exporter {
     if (config.compression !== 'none') this.baseHeaders['content-encoding'] = encodingName(config.compression);
   }
 
-  async start(_host?: Host): Promise<void> {
+  async start(host?: Host): Promise<void> {
     const c = this.config;
+    this.authenticator = clientAuthenticatorOf(host, c.auth, `exporters::${this.settings.id.id}`);
     const keep = { keepAlive: true, maxSockets: c.max_idle_conns, maxFreeSockets: c.max_idle_conns };
     this.httpAgent = new http.Agent(keep);
     const secure = SIGNALS.some((signal) => signalUrl(c, signal)?.startsWith('https:'));
@@ -105,7 +109,7 @@ export class OtlpHttpExporter implements Exporter {
       throw new PermanentError(`exporter ${this.settings.id.id} has no URL for ${signal}: set endpoint or ${signal}_endpoint`);
     }
     // Uncompressed protobuf goes out as the payload's pieces (a batch is never copied into one buffer).
-    if (this.config.encoding === 'proto' && this.config.compression === 'none') return this.post(target, signal, payload.chunks());
+    if (this.config.encoding === 'proto' && this.config.compression === 'none') return this.post(target, signal, payload.chunks(), payload.meta);
     let body: Uint8Array = payload.bytes;
     if (this.config.encoding === 'json') {
       try {
@@ -115,7 +119,7 @@ export class OtlpHttpExporter implements Exporter {
       }
     }
     if (this.config.compression !== 'none') body = await compress(this.config.compression, body, { level: this.config.compression_params.level, transport: 'http' });
-    return this.post(target, signal, [body]);
+    return this.post(target, signal, [body], payload.meta);
   }
 
   /** Queue, retries and metrics: the shared exporterhelper around send(). */
@@ -124,7 +128,7 @@ export class OtlpHttpExporter implements Exporter {
   }
 
   /** POSTs the body, given as consecutive pieces written in turn. */
-  private post(target: Target, signal: Signal, body: readonly Uint8Array[]): Promise<void> {
+  private post(target: Target, signal: Signal, body: readonly Uint8Array[], meta: RequestMeta | undefined): Promise<void> {
     const timeoutMs = this.config.timeout;
     return new Promise<void>((resolve, reject) => {
       let done = false;
@@ -137,7 +141,8 @@ export class OtlpHttpExporter implements Exporter {
       };
       let length = 0;
       for (const piece of body) length += piece.byteLength;
-      const headers = { ...this.baseHeaders, 'content-length': String(length) };
+      const headers: Record<string, string> = { ...this.baseHeaders, 'content-length': String(length) };
+      this.authenticator?.applyHeaders(headers, meta);
       const req = target.lib.request({ ...target.options, headers }, (res) => {
         const status = res.statusCode ?? 0;
         const ok = status >= 200 && status < 300;

@@ -10,10 +10,24 @@ import type { CreateSettings, Host, Processor } from '../../src/core/component.j
 import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import type { BatchProcessorConfig } from './config.js';
+import type { RequestMeta } from '../../src/core/auth.js';
+import { RetryableError } from '../../src/core/errors.js';
+import { batchKey, pickClientInfo } from '../../src/pdata/client-info.js';
 
 /** One open batch: its parts and the one promise every contributing request waits on. */
 class Batch {
   readonly parts: Payload[] = [];
+  constructor(
+    /** The metadata_keys values that keyed it ('' without metadata_keys). */
+    readonly key: string,
+    /** The client info every request in it shares (those keys only), handed on with the batch. */
+    readonly meta: RequestMeta | undefined,
+  ) {
+    this.done = new Promise<void>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+  }
   items = 0;
   /** Received requests in the batch (a part may itself hold several). */
   requests = 0;
@@ -24,16 +38,11 @@ class Batch {
   /** Requests in the batch when the idle check last looked (flush_when_idle). */
   seenByIdleCheck = 0;
   idleCheck: NodeJS.Immediate | undefined;
-  constructor() {
-    this.done = new Promise<void>((res, rej) => {
-      this.resolve = res;
-      this.reject = rej;
-    });
-  }
 }
 
 export class BatchProcessor implements Processor {
-  private current: Batch | undefined;
+  /** Open batches by their metadata_keys values (one, keyed '', without metadata_keys). */
+  private readonly open = new Map<string, Batch>();
   private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
   private readonly labels: { processor: string; otel_signal: Signal };
@@ -64,24 +73,37 @@ export class BatchProcessor implements Processor {
     this.settings.telemetry.processorIncoming.inc(this.labels, items);
     if (this.stopped) return this.export(payload, items);
 
+    const keys = this.config.metadata_keys;
+    const key = keys.length === 0 ? '' : batchKey(payload.meta, keys);
+    let batch = this.open.get(key);
     // A request that would push the open batch over the hard bound closes it first.
-    if (this.current && this.current.items + items > this.maxSize) this.flush();
+    if (batch && batch.items + items > this.maxSize) {
+      this.flush(batch);
+      batch = undefined;
+    }
     if (items > this.maxSize) {
       // Larger than a whole batch may be: it goes alone (requests are not split).
       return this.export(payload, items);
     }
-    let batch = this.current;
     if (!batch) {
-      batch = this.current = new Batch();
-      batch.timer = setTimeout(() => {
-        if (this.current === batch) this.flush();
+      const limit = this.config.metadata_cardinality_limit;
+      if (keys.length > 0 && limit > 0 && this.open.size >= limit) {
+        return Promise.reject(
+          new RetryableError(`processors::${this.settings.id.id}: ${limit} batches with distinct metadata_keys values are open (metadata_cardinality_limit); retry shortly`),
+        );
+      }
+      const created = new Batch(key, keys.length === 0 ? undefined : pickClientInfo(payload.meta, keys));
+      batch = created;
+      this.open.set(key, created);
+      created.timer = setTimeout(() => {
+        if (this.open.get(key) === created) this.flush(created);
       }, this.config.timeout);
     }
     batch.parts.push(payload);
     batch.items += items;
     batch.requests += payload.requests;
     const done = batch.done;
-    if (batch.items >= this.size) this.flush();
+    if (batch.items >= this.size) this.flush(batch);
     else if (this.config.flush_when_idle && batch.idleCheck === undefined) this.scheduleIdleCheck(batch);
     return done;
   }
@@ -94,8 +116,8 @@ export class BatchProcessor implements Processor {
   private scheduleIdleCheck(batch: Batch): void {
     batch.idleCheck = setImmediate(() => {
       batch.idleCheck = undefined;
-      if (this.current !== batch) return;
-      if (batch.parts.length === batch.seenByIdleCheck) this.flush();
+      if (this.open.get(batch.key) !== batch) return;
+      if (batch.parts.length === batch.seenByIdleCheck) this.flush(batch);
       else {
         batch.seenByIdleCheck = batch.parts.length;
         this.scheduleIdleCheck(batch);
@@ -103,11 +125,10 @@ export class BatchProcessor implements Processor {
     });
   }
 
-  /** Sends the open batch; its promise settles with the downstream outcome. */
-  private flush(): void {
-    const batch = this.current;
-    if (!batch) return;
-    this.current = undefined;
+  /** Sends an open batch; its promise settles with the downstream outcome. */
+  private flush(batch: Batch): void {
+    if (this.open.get(batch.key) !== batch) return;
+    this.open.delete(batch.key);
     clearTimeout(batch.timer);
     if (batch.idleCheck) clearImmediate(batch.idleCheck);
     const out =
@@ -117,9 +138,10 @@ export class BatchProcessor implements Processor {
           Payload.fromParts(
             this.signal,
             batch.parts.flatMap((p) => p.chunks()),
-            // A batch holding replayed somatic debt stays marked as replay: the exporter's WAL queue then
-            // knows the debt is durable upstream and may send it directly when it cannot queue it.
-            { itemCount: batch.items, requests: batch.requests, meta: batch.parts.some((p) => isReplay(p.meta)) ? (REPLAY_META as Record<string, string>) : undefined },
+            // A batch holding replayed somatic debt stays marked as replay (REPLAY_META, compared by identity):
+            // the exporter's WAL queue then knows the debt is durable upstream. Replayed requests carry no
+            // client info (a WAL keeps only bytes); otherwise the batch keeps its metadata_keys values.
+            { itemCount: batch.items, requests: batch.requests, meta: batch.parts.some((p) => isReplay(p.meta)) ? REPLAY_META : batch.meta },
           );
     this.export(out, batch.items).then(batch.resolve, batch.reject);
   }
@@ -145,7 +167,7 @@ export class BatchProcessor implements Processor {
   /** Sends what is open and waits for every batch handed downstream to settle. */
   async shutdown(): Promise<void> {
     this.stopped = true;
-    this.flush();
+    for (const batch of [...this.open.values()]) this.flush(batch);
     await Promise.all([...this.inFlight]);
   }
 }

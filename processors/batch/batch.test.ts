@@ -8,6 +8,7 @@ import { decodeRequest } from '../../src/pdata/codec.js';
 import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import type { BatchProcessor } from './batch-processor.js';
 import { batchProcessorFactory } from './factory.js';
+import { clientInfo } from '../../src/pdata/client-info.js';
 
 /** A downstream stage that records what it got and answers when the test says so. */
 class Downstream implements Consumer {
@@ -194,10 +195,35 @@ describe('batch processor', () => {
   });
 
   it('has the collector defaults, validates the bound and is not skippable', () => {
-    expect(batchProcessorFactory.config.defaults()).toEqual({ send_batch_size: 8192, timeout: 200, flush_when_idle: true, send_batch_max_size: 0 });
+    expect(batchProcessorFactory.config.defaults()).toEqual({ send_batch_size: 8192, timeout: 200, flush_when_idle: true, send_batch_max_size: 0, metadata_keys: [], metadata_cardinality_limit: 1000 });
     expect(batchProcessorFactory.skippableUnderPressure).toBe(false);
     const issues: { path: string[]; message: string }[] = [];
     batchProcessorFactory.config.parse({ send_batch_size: 100, send_batch_max_size: 50 }, [], issues);
     expect(issues.map((i) => i.path.join('.'))).toEqual(['send_batch_max_size']);
+  });
+
+  it('metadata_keys: requests of different tenants never share a batch, and each batch keeps its tenant', async () => {
+    const { proc, down } = make({ send_batch_size: 100, timeout: '10s', flush_when_idle: false, metadata_keys: ['X-Tenant'] });
+    const from = (tenant: string | undefined, tag: string) =>
+      new Payload('logs', makeLogsRequest(1, 2, tag), { meta: clientInfo({ address: '10.0.0.1', headers: { ...(tenant ? { 'x-tenant': tenant } : {}), 'user-agent': tag } }) });
+    const done = Promise.all([proc.consume(from('acme', 'a1')), proc.consume(from('globex', 'g1')), proc.consume(from('acme', 'a2')), proc.consume(from(undefined, 'n1'))]);
+    await proc.shutdown();
+    await done;
+    expect(down.got).toHaveLength(3);
+    const byTenant = new Map(down.got.map((p) => [p.meta?.['metadata.x-tenant'], p]));
+    expect(byTenant.get('acme')!.itemCount).toBe(4);
+    expect(byTenant.get('globex')!.itemCount).toBe(2);
+    expect(byTenant.get(undefined)!.itemCount).toBe(2);
+    // Only the keyed values travel on: not the other headers of the requests that were joined.
+    expect(byTenant.get('acme')!.meta).toEqual({ 'metadata.x-tenant': 'acme' });
+  });
+
+  it('metadata_cardinality_limit refuses a new combination retryably once the limit of open batches is reached', async () => {
+    const { proc } = make({ send_batch_size: 100, timeout: '10s', flush_when_idle: false, metadata_keys: ['x-tenant'], metadata_cardinality_limit: 2 });
+    const from = (tenant: string) => new Payload('logs', makeLogsRequest(1, 1), { meta: clientInfo({ headers: { 'x-tenant': tenant } }) });
+    const open = [proc.consume(from('a')), proc.consume(from('b')), proc.consume(from('a'))];
+    await expect(proc.consume(from('c'))).rejects.toBeInstanceOf(RetryableError);
+    await proc.shutdown();
+    await Promise.all(open);
   });
 });

@@ -15,8 +15,14 @@ export const batchProcessorConfig = s.refine(
       .int(0)
       .default(0)
       .describe('Upper bound on items per batch (0 = none); requests are not split, so one larger request goes alone'),
-    metadata_keys: s.notYet('keeps a separate batch per distinct value set of these client metadata keys (needs include_metadata on the receiver)', []),
-    metadata_cardinality_limit: s.notYet('the most distinct metadata_keys value sets batched at once', 1000),
+    metadata_keys: s
+      .array(s.string())
+      .default([])
+      .describe('Client metadata keys (headers a receiver keeps with include_metadata, e.g. x-tenant; case-insensitive) that split batches: requests with different values never share a batch, and each batch carries its values on for exporters (headers_setter from_context). Without it, a batch of several requests carries no client metadata.'),
+    metadata_cardinality_limit: s
+      .int(0)
+      .default(1000)
+      .describe('Most batches with distinct metadata_keys values open at once; beyond it new combinations are refused (retryable). 0 = no limit.'),
   }),
   (v, path, issues) => {
     if (v.send_batch_max_size > 0 && v.send_batch_max_size < v.send_batch_size) {

@@ -4,6 +4,7 @@
  */
 import { regexpCacheSchema } from '../../src/processorhelper/attr-actions.js';
 import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
+import { ConditionsSchema } from '../../src/ottl/config.js';
 
 export type AttrValue = string | number | boolean;
 
@@ -179,10 +180,32 @@ const checkedMetric = s.refine(metricMatch, (m, path, issues) => {
   checkAttrs(m.resource_attributes, m.match_type, [...path, 'resource_attributes'], issues);
 });
 
-export const filterProcessorConfig = s.object({
-  logs: s.object({ include: checkedLog, exclude: checkedLog }).describe('log records to keep (include) or drop (exclude)'),
-  spans: s.object({ include: checkedSpan, exclude: checkedSpan }).describe('spans to keep (include) or drop (exclude)'),
-  metrics: s.object({ include: checkedMetric, exclude: checkedMetric }).describe('metrics to keep (include) or drop (exclude)'),
-});
+const conditions = (context: 'span' | 'spanevent' | 'metric' | 'datapoint' | 'log', signal: 'traces' | 'metrics' | 'logs', what: string) =>
+  new ConditionsSchema(context, signal).default([]).describe(`OTTL conditions in the ${context} context: ${what} matching any of them is dropped`);
+
+export const filterProcessorConfig = s.refine(
+  s.object({
+    error_mode: s.enum('ignore', 'silent', 'propagate').default('propagate').describe('What a condition that fails on an item does: propagate (the request is refused as permanent), ignore (logged; the condition counts as false), silent (not logged)'),
+    logs: s
+      .object({ include: checkedLog, exclude: checkedLog, log_record: conditions('log', 'logs', 'a log record') })
+      .describe('log records to keep (include) or drop (exclude), or OTTL log_record conditions'),
+    spans: s.object({ include: checkedSpan, exclude: checkedSpan }).describe('spans to keep (include) or drop (exclude)'),
+    traces: s
+      .object({ span: conditions('span', 'traces', 'a span'), spanevent: conditions('spanevent', 'traces', 'a span event') })
+      .describe('OTTL conditions for spans and span events'),
+    metrics: s
+      .object({ include: checkedMetric, exclude: checkedMetric, metric: conditions('metric', 'metrics', 'a metric (with all its data points)'), datapoint: conditions('datapoint', 'metrics', 'a data point') })
+      .describe('metrics to keep (include) or drop (exclude), or OTTL metric and datapoint conditions'),
+  }),
+  (c, path, issues) => {
+    // As the collector: one signal is filtered either by match properties or by OTTL conditions.
+    const both = (legacy: boolean, ottl: boolean, key: string, ottlKeys: string) => {
+      if (legacy && ottl) issues.push({ path: [...path, key], message: `use either include/exclude or OTTL conditions (${ottlKeys}) for one signal, not both` });
+    };
+    both(!logMatchIsEmpty(c.logs.include) || !logMatchIsEmpty(c.logs.exclude), c.logs.log_record.length > 0, 'logs', 'logs.log_record');
+    both(!spanMatchIsEmpty(c.spans.include) || !spanMatchIsEmpty(c.spans.exclude), c.traces.span.length + c.traces.spanevent.length > 0, 'traces', 'traces.span, traces.spanevent');
+    both(!metricMatchIsEmpty(c.metrics.include) || !metricMatchIsEmpty(c.metrics.exclude), c.metrics.metric.length + c.metrics.datapoint.length > 0, 'metrics', 'metrics.metric, metrics.datapoint');
+  },
+);
 
 export type FilterProcessorConfig = ConfigOf<typeof filterProcessorConfig>;

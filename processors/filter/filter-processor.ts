@@ -16,14 +16,21 @@ import { editAndForward, wireContext, type WireProcessorContext } from '../../sr
 import type { WireEditor, WorkerEditorFactory, WorkerEditorSpec } from '../../src/processorhelper/offload.js';
 import { sharedCounter } from '../../src/telemetry/metrics.js';
 import { METRICS } from './metadata.js';
+import { OttlFilter } from './ottl-filter.js';
+import type { Counter } from 'prom-client';
 
 
 export class FilterProcessor implements Processor {
   private readonly wire: WireProcessorContext;
   private readonly editor: FilterEditor;
+  /** OTTL conditions for this signal (decoded path), when configured; else the wire match rules. */
+  private readonly ottl: OttlFilter | undefined;
+  private readonly filtered: Counter<string>;
 
-  constructor(settings: CreateSettings, config: FilterProcessorConfig, signal: Signal, next: Consumer) {
+  constructor(private readonly settings: CreateSettings, config: FilterProcessorConfig, signal: Signal, private readonly next: Consumer) {
     const filtered = sharedCounter(settings.telemetry.registry, METRICS.filteredItems);
+    this.filtered = filtered;
+    this.ottl = OttlFilter.create(config, signal, settings.logger);
     this.editor = new FilterEditor(config, signal);
     this.wire = wireContext(settings, signal, next, {
       // Per-record matching: worth a worker thread when the service has them (and the config filters).
@@ -42,7 +49,27 @@ export class FilterProcessor implements Processor {
   async shutdown(): Promise<void> {}
 
   consume(payload: Payload): Promise<void> {
+    if (this.ottl) return this.consumeOttl(this.ottl, payload);
     return editAndForward(this.wire, payload, this.editor);
+  }
+
+  private consumeOttl(ottl: OttlFilter, payload: Payload): Promise<void> {
+    const tel = this.settings.telemetry;
+    let before: number;
+    let dropped: number;
+    try {
+      before = payload.itemCount;
+      tel.processorIncoming.inc(this.wire.labels, before);
+      dropped = ottl.apply(payload, this.settings.id.id);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (dropped > 0) this.filtered.inc(this.wire.labels, dropped);
+    const after = before - dropped;
+    tel.processorOutgoing.inc(this.wire.labels, after);
+    // Nothing left: done, as the collector's ErrSkipProcessingData.
+    if (after === 0 && dropped > 0) return Promise.resolve();
+    return this.next.consume(payload);
   }
 }
 

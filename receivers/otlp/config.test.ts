@@ -13,7 +13,8 @@ describe('otlp receiver config', () => {
   it('an empty `grpc:` enables gRPC with the defaults and leaves HTTP off', () => {
     const { config, issues } = load('protocols:\n  grpc:\n');
     expect(issues).toEqual([]);
-    expect(config.protocols.grpc).toMatchObject({ endpoint: 'localhost:4317', max_recv_msg_size_mib: 4, max_concurrent_streams: 0, read_buffer_size: 0 });
+    expect(config.protocols.grpc).toMatchObject({ endpoint: 'localhost:4317', max_recv_msg_size_mib: 4, max_concurrent_streams: 0, read_buffer_size: 0, include_metadata: false });
+    expect(config.protocols.grpc!.auth).toBeUndefined();
     expect(config.protocols.grpc!.tls).toBeUndefined();
     expect(config.protocols.http).toBeUndefined();
   });
@@ -29,6 +30,7 @@ describe('otlp receiver config', () => {
       metrics_url_path: '/v1/metrics',
       compression_algorithms: ['', 'gzip', 'zstd', 'zlib', 'snappy', 'deflate'],
       response_headers: {},
+      include_metadata: false,
     });
   });
 

@@ -2,11 +2,17 @@
  * Config of the `otlp` receiver, with the collector's keys. A protocol is enabled by the presence of its
  * key under `protocols` (an empty `grpc:` counts and takes the defaults), as in the collector.
  */
+import { authSchema } from '../../src/core/auth.js';
 import { endpointSchema } from '../../src/core/net.js';
 import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
 import { codingOf, type Coding } from '../../src/compression/index.js';
 import { grpcServerShape } from '../../src/confighelper/grpc-server.js';
 import { httpServerShape } from '../../src/confighelper/http-server.js';
+
+const includeMetadataSchema = s
+  .bool()
+  .default(false)
+  .describe('Keep the request\'s headers with its data (as metadata.<header>) for processors (attributes from_context) and exporters (headers_setter from_context). The credential header is never kept.');
 
 /** Server keys both protocols take from the collector's confignet/confighttp/configgrpc. */
 const commonServerKeys = {
@@ -26,6 +32,8 @@ const grpcSchema = s.object({
   ...commonServerKeys,
   // TLS, keepalive and the limits on abusive clients: the shared gRPC server keys.
   ...grpcServerShape(),
+  auth: authSchema,
+  include_metadata: includeMetadataSchema,
 });
 
 const httpSchema = s.object({
@@ -45,6 +53,8 @@ const httpSchema = s.object({
   ...commonServerKeys,
   // TLS, CORS, timeouts and the limits on abusive clients: the shared HTTP server keys.
   ...httpServerShape(),
+  auth: authSchema,
+  include_metadata: includeMetadataSchema,
 });
 
 export const otlpReceiverConfig = s.refine(

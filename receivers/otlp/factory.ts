@@ -10,12 +10,15 @@ import type { Signal } from '../../src/core/signal.js';
 import { otlpReceiverConfig, type OtlpReceiverConfig } from './config.js';
 import { OtlpGrpcServer } from './grpc.js';
 import { OtlpHttpServer } from './http.js';
-import { Ingest } from './ingest.js';
+import { Ingest, type Transport } from './ingest.js';
+import { RequestAccess } from './access.js';
+import { serverAuthenticatorOf, type AuthConfig } from '../../src/core/auth.js';
 import { metadata } from './metadata.js';
 
 export class OtlpReceiver implements Receiver {
-  private readonly grpc: OtlpGrpcServer | undefined;
-  private readonly http: OtlpHttpServer | undefined;
+  private grpc: OtlpGrpcServer | undefined;
+  private http: OtlpHttpServer | undefined;
+  private readonly ingest: Ingest;
   private started = false;
 
   constructor(
@@ -23,11 +26,18 @@ export class OtlpReceiver implements Receiver {
     private readonly config: OtlpReceiverConfig,
     next: Partial<Record<Signal, Consumer>>,
   ) {
-    const ingest = new Ingest(settings.id.id, settings.telemetry, next, settings.logger, settings.pressure);
-    ingest.validation = { utf8: config.check_utf8 };
-    const { grpc, http } = config.protocols;
-    if (grpc) this.grpc = new OtlpGrpcServer(grpc, ingest, settings.logger);
-    if (http) this.http = new OtlpHttpServer(http, ingest, settings.logger);
+    this.ingest = new Ingest(settings.id.id, settings.telemetry, next, settings.logger, settings.pressure);
+    this.ingest.validation = { utf8: config.check_utf8 };
+  }
+
+  /** The protocol servers, each with the authenticator its `auth` names (extensions started before us). */
+  private createServers(host: Host): void {
+    const { grpc, http } = this.config.protocols;
+    const where = `receivers::${this.settings.id.id}::protocols`;
+    const access = (transport: Transport, cfg: { auth: AuthConfig; include_metadata: boolean }) =>
+      new RequestAccess(serverAuthenticatorOf(host, cfg.auth, `${where}::${transport}`), cfg.include_metadata, () => this.ingest.unauthenticated(transport), this.settings.logger);
+    if (grpc) this.grpc = new OtlpGrpcServer(grpc, this.ingest, this.settings.logger, access('grpc', grpc));
+    if (http) this.http = new OtlpHttpServer(http, this.ingest, this.settings.logger, access('http', http));
   }
 
   /** The address the gRPC server is bound to (after start), e.g. the port chosen for `:0`. */
@@ -43,6 +53,7 @@ export class OtlpReceiver implements Receiver {
   async start(host: Host): Promise<void> {
     if (this.started) throw new Error(`receivers::${this.settings.id.id}: already started`);
     this.started = true;
+    this.createServers(host);
     const onFatal = (err: Error): void => host.reportFatalError(new Error(`receivers::${this.settings.id.id}: server failed: ${err.message}`, { cause: err }));
     const { grpc, http } = this.config.protocols;
     if (this.grpc) await this.listen(() => this.grpc!.start(onFatal), 'grpc', grpc!.endpoint);

@@ -23,6 +23,8 @@ import { GrpcStatus } from '../../src/grpc/status.js';
 import { GRPC_PREFIX_BYTES, frameGrpcMessage, grpcPrefixFlag, grpcPrefixLength, grpcStatusHeaders, respondGrpcOk } from '../../src/grpc/framing.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
 import { validateRequest } from '../../src/pdata/validate.js';
+import type { RequestMeta } from '../../src/core/auth.js';
+import { AccessRefusal, type RequestAccess } from './access.js';
 import { ACCEPTED_CODINGS, codingOf, decompress, DecompressedTooLarge, type Coding } from '../../src/compression/index.js';
 import { applyKeepalive } from '../../src/confighelper/grpc-server.js';
 import { watchHandshakes } from '../../src/confighelper/http-server.js';
@@ -69,6 +71,7 @@ export class OtlpGrpcServer {
     private readonly cfg: OtlpGrpcConfig,
     private readonly ingest: Ingest,
     private readonly logger: Logger,
+    private readonly access: RequestAccess,
   ) {
     this.maxBytes = grpcMaxRecvBytes(cfg);
     this.inFlight = new InFlightBudget(cfg.max_in_flight_bytes > 0 ? cfg.max_in_flight_bytes : Infinity, 'protocols.grpc.max_in_flight_bytes');
@@ -204,11 +207,27 @@ export class OtlpGrpcServer {
       this.refuse(stream, GrpcStatus.UNIMPLEMENTED, `grpc-encoding "${String(encodingHeader)}" is not supported; use one of ${ACCEPT_ENCODING}`);
       return;
     }
-    this.readMessage(stream, signal, encoding);
+    const address = stream.session?.socket?.remoteAddress;
+    if (!this.access.checks) {
+      this.readMessage(stream, signal, encoding, this.access.metaOf(headers, address));
+      return;
+    }
+    // The message is not read until the credentials pass: HTTP/2 flow control holds the client meanwhile.
+    this.access.admit(headers, address).then(
+      (admitted) => {
+        if (admitted instanceof AccessRefusal) {
+          if (admitted.unauthenticated) this.refuse(stream, GrpcStatus.UNAUTHENTICATED, admitted.message);
+          else this.refuse(stream, GrpcStatus.UNAVAILABLE, admitted.message, 1000);
+          return;
+        }
+        this.readMessage(stream, signal, encoding, admitted);
+      },
+      (err: unknown) => this.refuse(stream, GrpcStatus.INTERNAL, `internal error: ${messageOf(err)}`),
+    );
   }
 
   /** Reads the one request message of a unary call into a buffer of its exact size (one copy). */
-  private readMessage(stream: http2.ServerHttp2Stream, signal: Signal, encoding: Coding): void {
+  private readMessage(stream: http2.ServerHttp2Stream, signal: Signal, encoding: Coding, meta: RequestMeta | undefined): void {
     let state: StreamState = 'reading';
     const prefix = Buffer.allocUnsafe(GRPC_PREFIX_BYTES);
     let prefixFill = 0;
@@ -300,7 +319,7 @@ export class OtlpGrpcServer {
         return;
       }
       state = 'processing';
-      this.process(stream, signal, message, compressed ? encoding : 'identity', (held) => {
+      this.process(stream, signal, message, compressed ? encoding : 'identity', meta, (held) => {
         // A compressed message must fit the budget inflated too; if it does not, it is refused (retryable)
         // and the inflated copy is dropped at once instead of going down the pipeline.
         if (stream.closed || held <= charged) return undefined;
@@ -321,6 +340,7 @@ export class OtlpGrpcServer {
     signal: Signal,
     message: Buffer,
     encoding: Coding,
+    meta: RequestMeta | undefined,
     onInflated?: (heldBytes: number) => { message: string; retryAfterMs: number } | undefined,
   ): Promise<void> {
     let bytes = message;
@@ -354,7 +374,7 @@ export class OtlpGrpcServer {
       return;
     }
     // A request without items is answered at once, as the collector does: there is nothing to deliver.
-    const refusal = items > 0 ? await this.ingest.deliver(signal, 'grpc', bytes, items) : undefined;
+    const refusal = items > 0 ? await this.ingest.deliver(signal, 'grpc', bytes, items, meta) : undefined;
     if (refusal) {
       this.refuse(stream, refusal.grpcCode, refusal.message, refusal.retryAfterMs);
       return;
@@ -409,3 +429,4 @@ function tooLargeMessage(length: number | undefined, max: number): string {
   const what = length === undefined ? 'decompressed request message' : `request message of ${length} bytes`;
   return `${what} is larger than the limit of ${max} bytes (protocols.grpc.max_recv_msg_size_mib); send smaller requests`;
 }
+

@@ -15,6 +15,8 @@ import { parseEndpoint, type OtlpHttpConfig } from './config.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
 import { validateRequest, validateRequestParts } from '../../src/pdata/validate.js';
+import type { RequestMeta } from '../../src/core/auth.js';
+import { AccessRefusal, type RequestAccess } from './access.js';
 import { createDecompressor, DecompressedTooLarge, type Coding } from '../../src/compression/index.js';
 import { acceptedCoding } from './config.js';
 import { CorsPolicy } from '../../src/confighelper/cors.js';
@@ -60,6 +62,7 @@ export class OtlpHttpServer {
     private readonly cfg: OtlpHttpConfig,
     private readonly ingest: Ingest,
     private readonly logger: Logger,
+    private readonly access: RequestAccess,
   ) {
     this.limit = cfg.max_request_body_size;
     this.inFlight = new InFlightBudget(cfg.max_in_flight_bytes > 0 ? cfg.max_in_flight_bytes : Infinity, 'protocols.http.max_in_flight_bytes');
@@ -140,6 +143,7 @@ export class OtlpHttpServer {
     return this.reloader;
   }
 
+  /** CORS first, then authentication (before anything of the request is read), then the request itself. */
   private handle(signal: Signal, request: FastifyRequest, reply: FastifyReply): void {
     const req = request.raw;
     // CORS first: a browser's preflight is answered here; an allowed origin's request gets its headers.
@@ -147,6 +151,28 @@ export class OtlpHttpServer {
       reply.hijack();
       return;
     }
+    // Only POST carries data: other methods (a CORS preflight, a probe) are answered without credentials,
+    // as browsers send none on a preflight and the answer to the rest is 405 either way.
+    if (!this.access.checks || req.method !== 'POST') {
+      this.serve(signal, request, reply, this.access.metaOf(req.headers, req.socket.remoteAddress));
+      return;
+    }
+    this.access.admit(req.headers, req.socket.remoteAddress).then(
+      (admitted) => {
+        if (admitted instanceof AccessRefusal) {
+          const [status, code] = admitted.unauthenticated ? [401, GrpcStatus.UNAUTHENTICATED] : [503, GrpcStatus.UNAVAILABLE];
+          if (!admitted.unauthenticated) reply.header('retry-after', '1');
+          this.sendStatus(req, reply, status, code, admitted.message, encodingOf(req), admitted.unauthenticated ? undefined : 1000);
+          return;
+        }
+        this.serve(signal, request, reply, admitted);
+      },
+      (err: unknown) => this.sendStatus(req, reply, 500, GrpcStatus.INTERNAL, `internal error: ${messageOf(err)}`, encodingOf(req)),
+    );
+  }
+
+  private serve(signal: Signal, request: FastifyRequest, reply: FastifyReply, meta: RequestMeta | undefined): void {
+    const req = request.raw;
     if (req.method !== 'POST') {
       reply.header('allow', 'POST');
       this.sendStatus(req, reply, 405, GrpcStatus.UNIMPLEMENTED, `${req.method} is not allowed on ${req.url}; OTLP/HTTP takes POST`, encodingOf(req));
@@ -216,7 +242,7 @@ export class OtlpHttpServer {
     };
     readBody(req, coding, this.limit, grow, this.cfg.read_stall_timeout).then(
       (body) => {
-        return this.ingestBody(signal, encoding, body, req, reply).catch((err: unknown) => {
+        return this.ingestBody(signal, encoding, body, req, reply, meta).catch((err: unknown) => {
           this.logger.error('OTLP/HTTP request handling failed', { error: messageOf(err) });
           this.sendStatus(req, reply, 500, GrpcStatus.INTERNAL, `internal error: ${messageOf(err)}`, encoding);
         });
@@ -238,7 +264,7 @@ export class OtlpHttpServer {
     );
   }
 
-  private async ingestBody(signal: Signal, encoding: Encoding, body: Body, req: IncomingMessage, reply: FastifyReply): Promise<void> {
+  private async ingestBody(signal: Signal, encoding: Encoding, body: Body, req: IncomingMessage, reply: FastifyReply, meta: RequestMeta | undefined): Promise<void> {
     this.ingest.received('http', body.size);
     let bytes: Uint8Array | readonly Uint8Array[] = body.chunks;
     let items: number;
@@ -266,7 +292,7 @@ export class OtlpHttpServer {
     }
     if (rejections && rejections.rejected > 0) this.ingest.failed(signal, 'http', rejections.rejected);
     // Nothing to deliver (no items, or every record rejected): answered at once, as the collector does.
-    const refusal = items > 0 ? await this.ingest.deliver(signal, 'http', bytes, items) : undefined;
+    const refusal = items > 0 ? await this.ingest.deliver(signal, 'http', bytes, items, meta) : undefined;
     if (refusal) {
       if (refusal.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(refusal.retryAfterMs / 1000)));
       this.sendStatus(req, reply, refusal.httpStatus, refusal.grpcCode, refusal.message, encoding, refusal.retryAfterMs);
@@ -430,3 +456,4 @@ function readBody(req: IncomingMessage, coding: Coding, limit: number, grow: (to
     req.on('close', onWireClose);
   });
 }
+

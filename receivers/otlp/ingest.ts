@@ -3,6 +3,7 @@
  * turning a pipeline refusal into the reply a client understands.
  */
 import type { Consumer } from '../../src/core/consumer.js';
+import type { RequestMeta } from '../../src/core/auth.js';
 import { PermanentError, RetryableError, messageOf } from '../../src/core/errors.js';
 import { Payload } from '../../src/pdata/payload.js';
 import { ITEM_NOUN, type Signal } from '../../src/core/signal.js';
@@ -58,6 +59,11 @@ export class Ingest {
     this.telemetry.receiverBytes.inc(this.labels[transport], bytes);
   }
 
+  /** Counts a request refused for missing or wrong credentials. */
+  unauthenticated(transport: Transport): void {
+    this.telemetry.receiverUnauthenticated.inc(this.labels[transport]);
+  }
+
   /** Counts a request rejected as bad data (its items when they could be counted, else none). */
   failed(signal: Signal, transport: Transport, items: number): void {
     this.telemetry.receiverFailed[signal].inc(this.labels[transport], items);
@@ -67,7 +73,7 @@ export class Ingest {
    * Hands one request (its bytes, or consecutive pieces of them) to the signal's consumer. Resolves to undefined once the pipeline accepted it, or
    * to the refusal to send the client.
    */
-  async deliver(signal: Signal, transport: Transport, bytes: Uint8Array | readonly Uint8Array[], itemCount: number): Promise<Refusal | undefined> {
+  async deliver(signal: Signal, transport: Transport, bytes: Uint8Array | readonly Uint8Array[], itemCount: number, meta?: RequestMeta): Promise<Refusal | undefined> {
     const consumer = this.next[signal];
     if (!consumer) {
       // Callers check hasConsumer first; this only guards the contract.
@@ -75,7 +81,8 @@ export class Ingest {
     }
     try {
       // A body kept as the pieces it arrived in goes on as those pieces (see Payload.fromParts).
-      await consumer.consume(bytes instanceof Uint8Array ? new Payload(signal, bytes, { itemCount }) : Payload.fromParts(signal, bytes, { itemCount }));
+      const opts = { itemCount, meta };
+      await consumer.consume(bytes instanceof Uint8Array ? new Payload(signal, bytes, opts) : Payload.fromParts(signal, bytes, opts));
     } catch (err) {
       this.telemetry.receiverRefused[signal].inc(this.labels[transport], itemCount);
       return this.refusalOf(err);

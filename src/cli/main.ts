@@ -2,6 +2,7 @@
  * The `gophership` command. Without a subcommand it runs the gateway (on the built-in default config when
  * no --config is given); `validate`, `print-config`, `components`, `loadgen` and `sink` are the others.
  */
+import { maskSecrets } from '../config/mask.js';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +41,7 @@ Commands:
   (none) | run       run the gateway (default config: config/default.yaml of the package)
   validate           check the config; exit 0, or non-zero with every problem listed
   print-config       print the merged config (files, --set and env expanded) as YAML
-  components         list the built-in receivers, processors, exporters and extensions
+  components         list the built-in receivers, processors, exporters, connectors and extensions
   loadgen            generate OTLP load (gophership loadgen --help)
   sink               a discarding, loss-checking OTLP receiver (gophership sink --help)
 
@@ -192,7 +193,8 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       case 'print-config': {
         const loaded = await loadValidated(parseCommon(args), io);
         if (!loaded) return 1;
-        io.out(stringify(loaded.raw));
+        // Secrets (opaque keys) are masked, as the collector's print-config does.
+        io.out(stringify(maskSecrets(loaded.raw, loaded.config)));
         return 0;
       }
       case 'components':
@@ -219,7 +221,7 @@ async function runTool(command: 'loadgen' | 'sink', args: string[]): Promise<num
 export function componentsText(): string {
   const registry = createRegistry();
   const lines: string[] = [`gophership ${version()}`];
-  for (const kind of ['receiver', 'processor', 'exporter', 'extension'] as const) {
+  for (const kind of ['receiver', 'processor', 'exporter', 'connector', 'extension'] as const) {
     lines.push('', `${kind}s:`);
     for (const f of registry.list(kind)) {
       const aliases = f.aliases?.length ? ` (alias ${f.aliases.join(', ')})` : '';

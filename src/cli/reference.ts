@@ -10,8 +10,8 @@ import { SERVICE_METRICS } from '../telemetry/metrics.js';
 import { builtinFactories } from '../components.js';
 import { SERVICE_SECTION_SCHEMAS } from '../config/validate.js';
 
-const KIND_ORDER: ComponentKind[] = ['receiver', 'processor', 'exporter', 'extension'];
-const KIND_TITLE: Record<ComponentKind, string> = { receiver: 'Receivers', processor: 'Processors', exporter: 'Exporters', extension: 'Extensions' };
+const KIND_ORDER: ComponentKind[] = ['receiver', 'processor', 'exporter', 'connector', 'extension'];
+const KIND_TITLE: Record<ComponentKind, string> = { receiver: 'Receivers', processor: 'Processors', exporter: 'Exporters', connector: 'Connectors', extension: 'Extensions' };
 
 interface Row {
   key: string;
@@ -24,7 +24,8 @@ function typeOf(d: SchemaDoc): string {
   if (d.type === 'enum' && d.values) return d.values.map((v) => `\`${v}\``).join(' | ');
   if (d.type === 'list' && d.items) return `list of ${typeOf(d.items)}`;
   if (d.type === 'map' && d.items) return `map of ${typeOf(d.items)}`;
-  return d.type;
+  // A secret shows as such: print-config masks it.
+  return d.opaque ? `${d.type} (secret)` : d.type;
 }
 
 function formatDefault(v: unknown): string {

@@ -85,7 +85,7 @@ const unsetMessage = (name: string) => `environment variable ${name} is not set:
  */
 function typedScalar(text: string): unknown {
   try {
-    const parsed: unknown = parseYaml(text);
+    const parsed: unknown = parseYaml(text, { logLevel: 'silent' });
     if ((typeof parsed === 'number' || typeof parsed === 'boolean') && String(parsed) === text) return parsed;
   } catch {
     /* not YAML: the text itself */
@@ -209,7 +209,10 @@ function findDuplicateKey(node: Node | null | undefined, pos: number, path: stri
 export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv, locations: Map<string, SourceLocation>, found: Found): RawConfig {
   const problems = found.problems;
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
+  // YAML's own warnings (an unknown tag, say) become config warnings with their line, not Node
+  // process warnings printed raw on stderr.
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, logLevel: 'silent' });
+  for (const w of doc.warnings) found.warnings.push({ file, line: lc.linePos(w.pos[0]).line, path: [], message: `YAML: ${w.message.split('\n')[0]}` });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const line = lc.linePos(e.pos[0]).line;
@@ -246,7 +249,7 @@ export function applySet(raw: RawConfig, assignment: string, locations: Map<stri
   let value: unknown;
   const rawValue = assignment.slice(eq + 1);
   try {
-    value = parseYaml(rawValue);
+    value = parseYaml(rawValue, { logLevel: 'silent' });
   } catch {
     value = rawValue;
   }

@@ -2,13 +2,14 @@
  * Turns a loaded raw config into a validated one, driving each component factory's schema. Every
  * problem is collected (not just the first), each with the file, the key path and the line.
  */
-import type { AnyFactory, ComponentId, ComponentKind } from '../core/component.js';
+import type { AnyFactory, ComponentId, ComponentKind, ConnectorFactory } from '../core/component.js';
 import { parseComponentId } from '../core/component.js';
 import { nearestName, notSupportedYetMessage, s, unknownKeyMessage, type ConfigIssue } from '../core/schema.js';
 import { isSignal, type Signal } from '../core/signal.js';
 import { isPlainObject, locate, type ConfigProblem, type LoadedConfig } from './load.js';
 import { telemetrySchema, type TelemetryConfig } from '../telemetry/config.js';
 import { collectorOnlyComponent } from './collector-components.js';
+import { checkConnectors } from './connectors.js';
 
 export interface FactoryRegistry {
   find(kind: ComponentKind, type: string): AnyFactory | undefined;
@@ -58,6 +59,7 @@ export interface ValidatedConfig {
   processors: Map<string, ComponentConfig>;
   exporters: Map<string, ComponentConfig>;
   extensions: Map<string, ComponentConfig>;
+  connectors: Map<string, ComponentConfig>;
   service: {
     extensions: string[];
     pipelines: PipelineConfig[];
@@ -73,6 +75,7 @@ const SECTIONS: Record<string, ComponentKind> = {
   processors: 'processor',
   exporters: 'exporter',
   extensions: 'extension',
+  connectors: 'connector',
 };
 const TOP_LEVEL = ['receivers', 'processors', 'exporters', 'extensions', 'connectors', 'service'];
 
@@ -88,14 +91,6 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
 
   for (const key of Object.keys(raw)) {
     if (!TOP_LEVEL.includes(key)) report([key], `unknown top-level key; valid keys: ${TOP_LEVEL.join(', ')}`);
-  }
-  // No connector type is built in yet: each one is refused once, here, and the pipelines that name it
-  // are not told a second time that it is undefined.
-  const connectorIds = isPlainObject(raw.connectors) ? Object.keys(raw.connectors) : [];
-  for (const idText of connectorIds) {
-    const type = parseComponentId(idText)?.type ?? idText;
-    const what = collectorOnlyComponent('connector', type)?.what ?? 'a connector: the exporter of one pipeline and the receiver of another';
-    report(['connectors', idText], `connector type "${type}": ${notSupportedYetMessage(what)}`);
   }
 
   const sections = {} as Record<ComponentKind, Map<string, ComponentConfig>>;
@@ -155,6 +150,19 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
     if (!sections.extension.has(ext) && !defined) report(['service', 'extensions', String(i)], `extension "${ext}" is not defined under extensions:`);
   });
 
+  // Every `auth.authenticator` must name an extension the service runs (the collector checks at start;
+  // here `validate` says so with the key's line).
+  for (const [section, kind] of Object.entries(SECTIONS)) {
+    for (const [id, c] of sections[kind]) {
+      for (const ref of authenticatorRefs(c.config, [section, id])) {
+        if (!extensions.includes(ref.id)) {
+          const defined = sections.extension.has(ref.id);
+          report(ref.path, `extension "${ref.id}" is ${defined ? 'not listed in service.extensions' : 'not defined under extensions: (and listed in service.extensions)'}`);
+        }
+      }
+    }
+  }
+
   const pipelines: PipelineConfig[] = [];
   if (service.pipelines === undefined) {
     // Not on top of an unreadable file or a YAML error: that is the problem, not the pipelines it hid.
@@ -192,10 +200,12 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
           const refPath = [...path, listName, String(i)];
           if (seen.has(ref)) report(refPath, `"${ref}" is listed twice in this pipeline`);
           seen.add(ref);
+          // A connector is listed among a pipeline's exporters (it takes the data) or receivers (it emits it).
+          if (listName !== 'processors' && !sections[kind].has(ref) && sections.connector.has(ref)) return;
           const comp = sections[kind].get(ref);
           if (!comp) {
             // Not reported twice when the definition itself was invalid (its problem is already listed).
-            const defined = (isPlainObject(raw[listName]) && ref in (raw[listName] as object)) || (kind !== 'processor' && connectorIds.includes(ref));
+            const defined = (isPlainObject(raw[listName]) && ref in (raw[listName] as object)) || (listName !== 'processors' && isPlainObject(raw.connectors) && ref in raw.connectors);
             if (!defined) report(refPath, `${kind} "${ref}" is not defined under ${listName}:`);
             return;
           }
@@ -211,6 +221,8 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
     }
   }
 
+  if (problems.length === 0) checkConnectors(sections.connector as Map<string, ComponentConfig & { factory: ConnectorFactory }>, pipelines, report);
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -219,6 +231,7 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
       processors: sections.processor,
       exporters: sections.exporter,
       extensions: sections.extension,
+      connectors: sections.connector,
       service: { extensions, pipelines, telemetry, processing, workers },
     },
   };
@@ -247,5 +260,16 @@ function stringList(value: unknown, path: string[], report: (path: string[], msg
     if (typeof v !== 'string') report([...path, String(i)], `expected a component ID string, got ${JSON.stringify(v)}`);
     else out.push(v);
   });
+  return out;
+}
+
+/** The `auth: { authenticator }` settings inside a component's parsed config, with their key paths. */
+function authenticatorRefs(config: unknown, path: string[]): { id: string; path: string[] }[] {
+  if (!isPlainObject(config) || path.length > 8) return [];
+  const out: { id: string; path: string[] }[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    if (key === 'auth' && isPlainObject(value) && typeof value.authenticator === 'string') out.push({ id: value.authenticator, path: [...path, 'auth', 'authenticator'] });
+    else out.push(...authenticatorRefs(value, [...path, key]));
+  }
   return out;
 }

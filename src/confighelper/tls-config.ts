@@ -19,7 +19,7 @@ function commonShape() {
     cert_file: s.string().default('').describe('PEM file of this side\'s certificate (server: required; client: for mutual TLS).'),
     cert_pem: s.string().default('').describe('This side\'s certificate as inline PEM (instead of cert_file).'),
     key_file: s.string().default('').describe('PEM file of the private key of cert_file / cert_pem.'),
-    key_pem: s.string().default('').describe('The private key as inline PEM (instead of key_file).'),
+    key_pem: s.string().default('').opaque().describe('The private key as inline PEM (instead of key_file); masked by print-config.'),
     min_version: versionKey('Lowest TLS version accepted: 1.0, 1.1, 1.2 or 1.3.', '1.2'),
     max_version: versionKey('Highest TLS version accepted (empty: the newest Node supports, 1.3).', ''),
     include_system_ca_certs_pool: s.bool().default(false).describe('Trust the system roots as well as ca_file / ca_pem.'),

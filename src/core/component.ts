@@ -12,7 +12,7 @@ import type { ComponentMetadata } from './metadata.js';
 import type { Schema } from './schema.js';
 import type { Signal } from './signal.js';
 
-export type ComponentKind = 'receiver' | 'processor' | 'exporter' | 'extension';
+export type ComponentKind = 'receiver' | 'processor' | 'exporter' | 'extension' | 'connector';
 
 /** A component ID `type[/name]` as written in the config. */
 export interface ComponentId {
@@ -71,6 +71,8 @@ export type Receiver = Component;
 export type Extension = Component;
 export interface Processor extends Component, Consumer {}
 export interface Exporter extends Component, Consumer {}
+/** The exporter end of a connector: what the upstream pipeline hands its data to. */
+export interface Connector extends Component, Consumer {}
 
 /** A factory carries its component's metadata (type, stability, metrics...: its folder's metadata.ts). */
 interface FactoryBase<C> extends ComponentMetadata {
@@ -122,4 +124,26 @@ export interface ExtensionFactory<C = unknown> extends FactoryBase<C> {
   create(settings: CreateSettings, config: C): Extension;
 }
 
-export type AnyFactory = ReceiverFactory<any> | ProcessorFactory<any> | ExporterFactory<any> | ExtensionFactory<any>;
+/** Where a connector sits in the graph: the signal it takes, the signal it emits, and the pipelines it feeds. */
+export interface ConnectorPlace {
+  from: Signal;
+  to: Signal;
+  /** The pipelines (of signal `to`) that list the connector among their receivers. */
+  pipelines: readonly string[];
+}
+
+/**
+ * A connector (the collector's connector): an exporter of one pipeline and a receiver of others, e.g.
+ * `forward`, `routing`, `count`. One instance per connector ID and (from, to) signal pair in use.
+ */
+export interface ConnectorFactory<C = unknown> extends FactoryBase<C> {
+  readonly kind: 'connector';
+  /** Whether it can take `from` data (as an exporter) and emit `to` data (as a receiver). */
+  supports(from: Signal, to: Signal): boolean;
+  /** What stops this connector, so configured, from serving at this place in the graph, or undefined. */
+  checkGraph?(config: C, place: ConnectorPlace): string | undefined;
+  /** `next`: each pipeline it feeds (its ID) and that pipeline's entry. */
+  create(settings: CreateSettings, config: C, place: ConnectorPlace, next: ReadonlyMap<string, Consumer>): Connector;
+}
+
+export type AnyFactory = ReceiverFactory<any> | ProcessorFactory<any> | ExporterFactory<any> | ExtensionFactory<any> | ConnectorFactory<any>;

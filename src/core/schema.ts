@@ -20,13 +20,19 @@ export interface SchemaDoc {
   items?: SchemaDoc;
   /** The key must be set (no default stands in for it). */
   required?: boolean;
+  /** A secret (token, password, private key): masked in print-config and never echoed in errors. */
+  opaque?: boolean;
 }
+
+/** What print-config shows in place of a secret, as the collector's configopaque. */
+export const REDACTED = '[REDACTED]';
 
 export abstract class Schema<T> {
   protected description: string | undefined;
   /** The default used when the key is absent; `undefined` means the key is optional with no value. */
   protected defaultValue: T | undefined;
   protected required = false;
+  protected isOpaque = false;
 
   /** Validates `value` (undefined when the key is absent), pushing problems into `issues`. */
   parse(value: unknown, path: string[], issues: ConfigIssue[]): T {
@@ -55,6 +61,21 @@ export abstract class Schema<T> {
     return this;
   }
 
+  /** Marks the value a secret, as the collector's configopaque.String. */
+  opaque(): this {
+    this.isOpaque = true;
+    return this;
+  }
+
+  /**
+   * A copy of a raw config value with every secret this schema marks replaced by [REDACTED] (what
+   * print-config shows). Values the schema does not know are left as they are.
+   */
+  mask(value: unknown): unknown {
+    if (this.isOpaque && value !== undefined && value !== null && value !== '') return REDACTED;
+    return value;
+  }
+
   /** The config this schema yields for an absent or empty section. */
   defaults(): T {
     return this.parse(undefined, [], []);
@@ -65,6 +86,7 @@ export abstract class Schema<T> {
     if (this.defaultValue !== undefined) d.default = this.defaultValue;
     if (this.description) d.description = this.description;
     if (this.required) d.required = true;
+    if (this.isOpaque) d.opaque = true;
     return d;
   }
 }
@@ -83,10 +105,10 @@ class StringSchema extends Schema<string> {
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): string {
     if (typeof v === 'number' || typeof v === 'boolean') return String(v);
     if (typeof v !== 'string') {
-      issues.push({ path, message: `expected a string, got ${typeName(v)}` });
+      issues.push({ path, message: `expected a string, got ${this.isOpaque ? 'something else' : typeName(v)}` });
       return this.defaultValue as string;
     }
-    if (this.pattern && !this.pattern.test(v)) issues.push({ path, message: `"${v}" is not ${this.patternHint}` });
+    if (this.pattern && !this.pattern.test(v)) issues.push({ path, message: `${this.isOpaque ? 'the value' : `"${v}"`} is not ${this.patternHint}` });
     return v;
   }
   doc(): SchemaDoc {
@@ -223,6 +245,12 @@ class ObjectSchema<S extends Shape> extends Schema<Infer<S>> {
     }
     return out as Infer<S>;
   }
+  override mask(value: unknown): unknown {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return super.mask(value);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = k in this.shape ? this.shape[k]!.mask(v) : v;
+    return out;
+  }
   doc(): SchemaDoc {
     const fields: Record<string, SchemaDoc> = {};
     for (const [k, s] of Object.entries(this.shape)) fields[k] = s.doc();
@@ -245,6 +273,12 @@ class MapSchema<T> extends Schema<Record<string, T>> {
     for (const [k, val] of Object.entries(v)) out[k] = this.valueSchema.parse(val, [...path, k], issues);
     return out;
   }
+  override mask(value: unknown): unknown {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return super.mask(value);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = this.valueSchema.mask(v);
+    return out;
+  }
   doc(): SchemaDoc {
     return { ...this.baseDoc('map'), items: this.valueSchema.doc() };
   }
@@ -262,6 +296,9 @@ class ArraySchema<T> extends Schema<T[]> {
       return [];
     }
     return v.map((item, i) => this.itemSchema.parse(item, [...path, String(i)], issues));
+  }
+  override mask(value: unknown): unknown {
+    return Array.isArray(value) ? value.map((v) => this.itemSchema.mask(v)) : super.mask(value);
   }
   doc(): SchemaDoc {
     return { ...this.baseDoc('list'), items: this.itemSchema.doc() };
@@ -281,6 +318,9 @@ class RefinedSchema<T> extends Schema<T> {
   }
   protected check(): T {
     throw new Error('unreachable');
+  }
+  override mask(value: unknown): unknown {
+    return this.inner.mask(value);
   }
   doc(): SchemaDoc {
     return this.inner.doc();
@@ -318,6 +358,9 @@ class PresenceSchema<T> extends Schema<T | undefined> {
   }
   protected check(): T | undefined {
     throw new Error('unreachable');
+  }
+  override mask(value: unknown): unknown {
+    return this.inner.mask(value);
   }
   doc(): SchemaDoc {
     const d = { ...this.inner.doc() };

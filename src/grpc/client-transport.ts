@@ -45,6 +45,8 @@ export class GrpcTransport {
   /** Why the last session failed (a TLS verification error, a refused connection), for the calls it fails. */
   private sessionError: Error | undefined;
   private readonly baseHeaders: http2.OutgoingHttpHeaders;
+  /** The configured metadata as header values; a call may bring its own instead (an authenticator's). */
+  private readonly metadataHeaders: Record<string, string> = {};
 
   constructor(private readonly opts: GrpcTransportOptions) {
     this.baseHeaders = {
@@ -54,7 +56,12 @@ export class GrpcTransport {
       'user-agent': 'gophership',
       ...(opts.compression !== 'none' ? { 'grpc-encoding': opts.compression, 'grpc-accept-encoding': `${opts.compression},identity` } : {}),
     };
-    for (const [k, v] of Object.entries(opts.metadata)) this.baseHeaders[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
+    for (const [k, v] of Object.entries(opts.metadata)) this.metadataHeaders[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
+  }
+
+  /** A fresh copy of the configured metadata, for an authenticator to add to. */
+  configuredMetadata(): Record<string, string> {
+    return { ...this.metadataHeaders };
   }
 
   /** The live session, connecting (again) when there is none or the last one closed. */
@@ -100,8 +107,8 @@ export class GrpcTransport {
     this.pingTimer.unref();
   }
 
-  /** One unary call: method path, message pieces (sent in order), deadline. */
-  async call(path: string, pieces: readonly Uint8Array[], timeoutMs: number): Promise<CallResult> {
+  /** One unary call: method path, message pieces (sent in order), deadline; `metadata` replaces the configured metadata. */
+  async call(path: string, pieces: readonly Uint8Array[], timeoutMs: number, metadata?: Readonly<Record<string, string>>): Promise<CallResult> {
     if (this.closed) return { code: GrpcStatus.UNAVAILABLE, message: 'exporter is shut down', details: undefined, response: undefined };
     let length = 0;
     for (const p of pieces) length += p.byteLength;
@@ -130,7 +137,7 @@ export class GrpcTransport {
       const fail = (code: number, message: string) => done({ code, message, details: undefined, response: undefined });
       let stream: http2.ClientHttp2Stream;
       try {
-        stream = this.connect().request({ ...this.baseHeaders, [http2.constants.HTTP2_HEADER_PATH]: path, 'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMs))}m` });
+        stream = this.connect().request({ ...this.baseHeaders, ...(metadata ?? this.metadataHeaders), [http2.constants.HTTP2_HEADER_PATH]: path, 'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMs))}m` });
       } catch (err) {
         fail(GrpcStatus.UNAVAILABLE, `cannot open a stream: ${(err as Error).message}`);
         return;

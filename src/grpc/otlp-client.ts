@@ -12,6 +12,8 @@ import { GRPC_METHOD, type Signal } from '../core/signal.js';
 import { decodeExportResponsePartial, decodeStatus } from '../pdata/codec.js';
 import type { Logger } from '../telemetry/logger.js';
 import { tlsClientSchema } from '../confighelper/tls-config.js';
+import { authSchema, clientAuthenticatorOf, type ClientAuthenticator } from '../core/auth.js';
+import type { Host } from '../core/component.js';
 import { loadClientTls, type ClientTlsOptions } from '../confighelper/tls.js';
 import { GrpcStatus, grpcStatusName, isRetryableGrpc } from './status.js';
 import { GrpcTransport, type CallResult } from './client-transport.js';
@@ -46,7 +48,8 @@ export function grpcEndpointSchema(): Schema<string> {
 export function otlpGrpcClientShape() {
   return {
     tls: tlsClientSchema().describe('TLS to the server (the collector\'s configtls client settings); TLS is on unless insecure: true (an https:// endpoint forces it).'),
-    headers: s.map(s.string()).default({}).describe('Metadata sent with every request (e.g. authorization)'),
+    headers: s.map(s.string().opaque()).default({}).describe('Metadata sent with every request (e.g. authorization); values are masked in print-config'),
+    auth: authSchema,
     compression: s.enum('gzip', 'zstd', 'snappy', 'none').default('gzip').describe('Message compression (the collector\'s gRPC client has gzip, zstd and snappy)'),
     compression_params: s.object({
       level: s.int(0, 22).default(0).describe('Compression level: gzip 1-9, zstd 1-22 (0: the codec\'s default)'),
@@ -120,8 +123,12 @@ export class OtlpGrpcClient {
     }
   }
 
-  async start(): Promise<void> {
+  /** The client authenticator `auth` names (bearertokenauth, basicauth, headers_setter), found at start. */
+  private authenticator: ClientAuthenticator | undefined;
+
+  async start(host?: Host): Promise<void> {
     const c = this.config;
+    this.authenticator = clientAuthenticatorOf(host, c.auth, this.configPath);
     const secure = !c.tls.insecure || this.forceTls;
     let tls: ClientTlsOptions | undefined;
     if (secure) tls = await loadClientTls(c.tls, `${this.configPath}: tls`);
@@ -144,7 +151,12 @@ export class OtlpGrpcClient {
   async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
     const transport = this.transport;
     if (!transport) throw new RetryableError(`${this.owner} is not started`);
-    const result = await transport.call(GRPC_METHOD[signal], payload.chunks(), this.config.timeout);
+    let metadata: Record<string, string> | undefined;
+    if (this.authenticator) {
+      metadata = transport.configuredMetadata();
+      this.authenticator.applyHeaders(metadata, payload.meta);
+    }
+    const result = await transport.call(GRPC_METHOD[signal], payload.chunks(), this.config.timeout, metadata);
     if (result.code !== GrpcStatus.OK) throw errorOfCall(result, this.target, signal);
     if (result.responseError !== undefined) {
       // Accepted (status OK): not retried, but a partial_success in it would go unseen, so say so.

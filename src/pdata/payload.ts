@@ -10,14 +10,18 @@ import { concatRequests, countItems } from './wire.js';
 export interface PayloadOptions {
   /** The item count, when the caller already knows it (else a wire scan counts on first use). */
   itemCount?: number;
-  meta?: Record<string, string>;
+  /** The client info of the request (see client-info.ts). */
+  meta?: Readonly<Record<string, string>> | undefined;
   /** Received requests the bytes hold (a batch's count); default 1. */
   requests?: number;
 }
 
 export class Payload {
   readonly signal: Signal;
-  /** Request metadata a receiver chose to keep (e.g. client address); never required downstream. */
+  /**
+   * Client info a receiver kept (see client-info.ts: client.address, auth.*, metadata.<header> with
+   * include_metadata); read by attributes from_context and headers_setter. Never required downstream.
+   */
   readonly meta: Readonly<Record<string, string>> | undefined;
   private encoded: Uint8Array | undefined;
   /** Consecutive encoded requests not yet joined (a batch); joined on the first `bytes` read. */
@@ -110,7 +114,7 @@ export class Payload {
    * reach another's. A decoded-and-changed structure is encoded first.
    */
   clone(): Payload {
-    const opts = { itemCount: this.items < 0 ? undefined : this.items, meta: this.meta as Record<string, string> | undefined, requests: this.requests };
+    const opts = { itemCount: this.items < 0 ? undefined : this.items, meta: this.meta, requests: this.requests };
     if (this.parts !== undefined) return Payload.fromParts(this.signal, this.parts, opts);
     return new Payload(this.signal, this.bytes, opts);
   }

@@ -17,6 +17,7 @@ import { create, clone } from '@bufbuild/protobuf';
 import { Schema, s, type ConfigIssue, type SchemaDoc } from '../core/schema.js';
 import { AnyValueSchema, KeyValueSchema, type AnyValue, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { AttrList, ValueType, encodeAnyValue, formatDouble, hashEntry, sha256Hex, utf8, type JsAnyValue } from './wire-edit.js';
+import { clientInfoValue } from '../pdata/client-info.js';
 
 /** Accepts any YAML value (an attribute value: string, number, bool, list, map). */
 class AnyValueConfigSchema extends Schema<unknown> {
@@ -201,9 +202,7 @@ export function compileActions(list: readonly AttrActionConfig[], path: string[]
 
 /** Looks up a from_context key in request metadata as the collector does (client.address, metadata.X, auth.X, X). */
 export function contextValue(meta: Readonly<Record<string, string>> | undefined, key: string): string | undefined {
-  if (!meta) return undefined;
-  if (key.startsWith('metadata.')) return meta[key.slice('metadata.'.length)] ?? meta[key];
-  return meta[key];
+  return clientInfoValue(meta, key);
 }
 
 // ---------------------------------------------------------------------------------------------------

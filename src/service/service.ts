@@ -1,10 +1,10 @@
 /**
  * Turns a validated config into running components and pipelines. Start order: self-telemetry,
- * extensions, exporters, processors, receivers (so nothing receives before its pipeline can take it).
+ * extensions, exporters, connectors, processors, receivers (so nothing receives before its pipeline can take it).
  * Shutdown: receivers stop accepting and answer what they hold while processors drain (batch flushes),
  * then exporters flush, then extensions; all within one deadline.
  */
-import type { Component, ComponentKind, CreateSettings, Exporter, ExporterFactory, ExtensionFactory, Host, Processor, ProcessorFactory, ReceiverFactory } from '../core/component.js';
+import type { Component, ComponentKind, ConnectorFactory, CreateSettings, Exporter, ExporterFactory, ExtensionFactory, Host, Processor, ProcessorFactory, ReceiverFactory } from '../core/component.js';
 import { FanOutConsumer, type Consumer } from '../core/consumer.js';
 import type { Signal } from '../core/signal.js';
 import type { ComponentConfig, ValidatedConfig } from '../config/validate.js';
@@ -20,6 +20,7 @@ import v8 from 'node:v8';
 import { governHeapGrowth } from '../core/heap-growth.js';
 import { messageOf } from '../core/errors.js';
 import { WireOffloadPool, workerThreadsFor } from '../processorhelper/offload.js';
+import { connectorPlaces, downstreamFirst } from '../config/connectors.js';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -40,6 +41,7 @@ export class Service {
   private readonly processors: Running[] = [];
   private readonly exporters: Running[] = [];
   private readonly extensions: Running[] = [];
+  private readonly connectors: Running[] = [];
   private telemetryServer: TelemetryServer | undefined;
   /** Samples the registry once a second for the /status page; runs only while the metrics port serves. */
   private status: StatusSampler | undefined;
@@ -64,7 +66,7 @@ export class Service {
 
   /** The receiver, processor, exporter or extension instance for an ID (tests read bound ports from it). */
   component<T extends Component = Component>(kind: ComponentKind, id: string): T | undefined {
-    const list = { receiver: this.receivers, processor: this.processors, exporter: this.exporters, extension: this.extensions }[kind];
+    const list = { receiver: this.receivers, processor: this.processors, exporter: this.exporters, extension: this.extensions, connector: this.connectors }[kind];
     return list.find((r) => r.id === id)?.component as T | undefined;
   }
 
@@ -96,7 +98,7 @@ export class Service {
     const exporters = new Map<string, Exporter>();
     for (const p of config.service.pipelines) {
       for (const expId of p.exporters) {
-        if (exporters.has(expId)) continue;
+        if (exporters.has(expId) || !config.exporters.has(expId)) continue;
         const c = config.exporters.get(expId)!;
         const exp = (c.factory as ExporterFactory).create(this.settings('exporter', c), c.config);
         exporters.set(expId, exp);
@@ -111,8 +113,9 @@ export class Service {
     // somatic processor, which is first in its pipeline and so created last).
     const entries = new Map<string, Consumer>();
     const stages: BypassStage[] = [];
-    for (const p of config.service.pipelines) {
-      let next: Consumer = new FanOutConsumer(p.exporters.map((e) => exporters.get(e)!));
+    // A connector exports from one pipeline into the entries of others, so those are built first.
+    for (const p of downstreamFirst(config.connectors, config.service.pipelines)) {
+      let next: Consumer = new FanOutConsumer(p.exporters.flatMap((e) => (exporters.has(e) ? [exporters.get(e)!] : this.connectorsFor(e, p.signal, entries))));
       const created: Running[] = [];
       for (let i = p.processors.length - 1; i >= 0; i--) {
         const procId = p.processors[i]!;
@@ -130,7 +133,7 @@ export class Service {
     for (const stage of stages) stage.bind(this.pressure.runtime);
 
     // Each receiver feeds, per signal, every pipeline that lists it; each pipeline gets its own Payload.
-    const receiverIds = new Set(config.service.pipelines.flatMap((p) => p.receivers));
+    const receiverIds = new Set(config.service.pipelines.flatMap((p) => p.receivers.filter((r) => config.receivers.has(r))));
     for (const recId of receiverIds) {
       const next: Partial<Record<Signal, Consumer>> = {};
       for (const signal of ['logs', 'traces', 'metrics'] as const) {
@@ -140,6 +143,23 @@ export class Service {
       const c = config.receivers.get(recId)!;
       this.receivers.push({ kind: 'receiver', id: recId, component: (c.factory as ReceiverFactory).create(this.settings('receiver', c), c.config, next) });
     }
+  }
+
+  /**
+   * The instances of connector `id` that take `from` data: one per signal it emits to pipelines that list
+   * it as a receiver, each fed those pipelines' entries (built already: downstream pipelines come first).
+   */
+  private connectorsFor(id: string, from: Signal, entries: ReadonlyMap<string, Consumer>): Consumer[] {
+    const c = this.config.connectors.get(id)!;
+    const factory = c.factory as ConnectorFactory;
+    return connectorPlaces(id, factory, this.config.service.pipelines)
+      .filter((place) => place.from === from)
+      .map((place) => {
+        const next = new Map(place.pipelines.map((pid) => [pid, entries.get(pid)!]));
+        const conn = factory.create(this.settings('connector', c), c.config, place, next);
+        this.connectors.push({ kind: 'connector', id: `${id}@${place.from}->${place.to}`, component: conn });
+        return conn;
+      });
   }
 
   async start(): Promise<void> {
@@ -161,7 +181,7 @@ export class Service {
         registerStatusRoutes(this.telemetryServer, this.status);
         await this.telemetryServer.start();
       }
-      for (const group of [this.extensions, this.exporters, this.processors, this.receivers]) {
+      for (const group of [this.extensions, this.exporters, this.connectors, this.processors, this.receivers]) {
         for (const r of group) {
           await r.component.start(host).catch((err: unknown) => {
             // The config key that names the component, unless the component's message already does.
@@ -210,7 +230,7 @@ export class Service {
     const deadline = Date.now() + deadlineMs;
     // Receivers and processors drain together: a request a receiver still holds may be waiting in a batch,
     // and a stopped batch processor passes late requests straight on. Exporters stop only after both.
-    for (const group of [[...this.receivers, ...this.processors], this.exporters, this.extensions]) {
+    for (const group of [[...this.receivers, ...this.processors, ...this.connectors], this.exporters, this.extensions]) {
       await Promise.all(
         group.map(async (r) => {
           const left = Math.max(0, deadline - Date.now());

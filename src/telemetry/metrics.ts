@@ -15,6 +15,7 @@ export const RECEIVER_METRICS = {
   accepted: { name: 'otelcol_receiver_accepted', type: 'counter', unit: '{items}', description: 'Items successfully pushed into the pipeline', labels: RECEIVER_LABELS, perSignal: true },
   refused: { name: 'otelcol_receiver_refused', type: 'counter', unit: '{items}', description: 'Items that could not be pushed into the pipeline', labels: RECEIVER_LABELS, perSignal: true },
   failed: { name: 'otelcol_receiver_failed', type: 'counter', unit: '{items}', description: 'Items the receiver failed to process (bad data)', labels: RECEIVER_LABELS, perSignal: true },
+  unauthenticated: { name: 'gophership_receiver_unauthenticated_requests', type: 'counter', unit: '{requests}', description: 'Requests refused because their credentials were missing or wrong (HTTP 401, gRPC UNAUTHENTICATED)', labels: RECEIVER_LABELS },
   receivedBytes: { name: 'gophership_receiver_received_bytes', type: 'counter', unit: 'By', description: 'Request bytes received (after decompression)', labels: RECEIVER_LABELS },
 } as const satisfies Record<string, MetricDef>;
 

@@ -67,6 +67,7 @@ export class Telemetry {
   readonly exporterEnqueueFailed = perSignal(this.registry, EXPORTER_METRICS.enqueueFailed);
   readonly processorIncoming = new Counter({ ...instrumentOptions(PROCESSOR_METRICS.incoming), registers: [this.registry] });
   readonly processorOutgoing = new Counter({ ...instrumentOptions(PROCESSOR_METRICS.outgoing), registers: [this.registry] });
+  readonly receiverUnauthenticated = new Counter({ ...instrumentOptions(RECEIVER_METRICS.unauthenticated), registers: [this.registry] });
   readonly receiverBytes = new Counter({ ...instrumentOptions(RECEIVER_METRICS.receivedBytes), registers: [this.registry] });
   readonly exporterBytes = new Counter({ ...instrumentOptions(EXPORTER_METRICS.sentBytes), registers: [this.registry] });
 

@@ -9,13 +9,13 @@ import { Service } from '../../src/service/service.js';
 import { Logger } from '../../src/telemetry/logger.js';
 import type { OtlpReceiver } from '../../receivers/otlp/factory.js';
 
-export async function startGateway(yamlText: string, env: NodeJS.ProcessEnv = process.env): Promise<Service> {
+export async function startGateway(yamlText: string, env: NodeJS.ProcessEnv = process.env, logger: Logger = new Logger('warn')): Promise<Service> {
   const dir = await mkdtemp(join(tmpdir(), 'gs-gw-'));
   const file = join(dir, 'config.yaml');
   await writeFile(file, yamlText);
   const result = validateConfig(await loadConfigFiles([file], [], env), createRegistry());
   if (!result.ok) throw new Error(`test config invalid:\n${result.problems.map(formatProblem).join('\n')}`);
-  const service = new Service(result.config, { logger: new Logger('warn') });
+  const service = new Service(result.config, { logger });
   await service.start();
   return service;
 }

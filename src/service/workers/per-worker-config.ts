@@ -37,6 +37,7 @@ export function perWorkerConfig(config: ValidatedConfig, index: number, count: n
     receivers: copyWith(config.receivers, index, count, false),
     processors: copyWith(config.processors, index, count, false),
     exporters: copyWith(config.exporters, index, count, true),
+    connectors: copyWith(config.connectors, index, count, false),
     extensions: config.extensions,
     service: {
       ...config.service,

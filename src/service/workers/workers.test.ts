@@ -72,6 +72,7 @@ describe('per-worker config', () => {
       ['file', comp({ path: '/var/log/otlp.jsonl' })],
     ]),
     extensions: new Map(),
+    connectors: new Map(),
     service: {
       extensions: [],
       pipelines: [],

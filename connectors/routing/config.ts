@@ -1,0 +1,111 @@
+/**
+ * The routing connector's config, as the collector's: a `table` of routes, each an OTTL `condition` (or
+ * a `statement` `route() where <condition>`) in a `context` (`resource`, the default, or `request` for
+ * request metadata such as a tenant header) and the `pipelines` it sends to; `default_pipelines` for data
+ * no route matched; `error_mode`; `match_once`. Conditions are checked at config load.
+ */
+import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
+import { compileCondition, OttlError, parseConditionText as parseConditionAst, parseStatementText, type OttlSignal } from '../../src/ottl/compile.js';
+import type { BoolExpr } from '../../src/ottl/grammar.js';
+
+export interface RouteConfig {
+  context: 'resource' | 'request';
+  /** The condition's text as written (for errors), and its parsed form. */
+  text: string;
+  condition: BoolExpr;
+  pipelines: string[];
+}
+
+const CONTEXTS = ['resource', 'request'];
+const NOT_YET = ['span', 'spanevent', 'metric', 'datapoint', 'log'];
+
+/** The condition of a route: `condition`, or the where clause of `statement: route() where ...`. */
+function conditionOf(o: Record<string, unknown>, at: string[], issues: ConfigIssue[]): { text: string; ast: BoolExpr } | undefined {
+  const hasStatement = typeof o.statement === 'string';
+  const hasCondition = typeof o.condition === 'string';
+  if (hasStatement === hasCondition) {
+    issues.push({ path: at, message: 'give either condition or statement (route() where <condition>), not both and not neither' });
+    return undefined;
+  }
+  const text = (hasStatement ? o.statement : o.condition) as string;
+  const key = hasStatement ? 'statement' : 'condition';
+  try {
+    if (hasStatement) {
+      const ast = parseStatementText(text);
+      if (ast.editor.name !== 'route' || ast.editor.args.length > 0 || !ast.where) {
+        issues.push({ path: [...at, key], message: `in "${text}": a routing statement is route() where <condition>` });
+        return undefined;
+      }
+      return { text, ast: ast.where };
+    }
+    // Parsed through the statement grammar's condition rule.
+    return { text, ast: parseConditionAst(text) };
+  } catch (err) {
+    issues.push({ path: [...at, key], message: err instanceof OttlError ? `in "${text}", column ${err.column}: ${err.detail}` : (err as Error).message });
+    return undefined;
+  }
+}
+
+class RouteSchema extends Schema<RouteConfig> {
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): RouteConfig {
+    const bad: RouteConfig = { context: 'resource', text: '', condition: { k: 'value', e: { k: 'bool', v: false, col: 1 } }, pipelines: [] };
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      issues.push({ path, message: 'expected a map with condition (or statement) and pipelines' });
+      return bad;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (!['condition', 'statement', 'context', 'pipelines'].includes(k)) issues.push({ path: [...path, k], message: 'unknown key; valid keys here: condition, statement, context, pipelines' });
+    }
+    const context = o.context ?? 'resource';
+    if (typeof context !== 'string' || !CONTEXTS.includes(context)) {
+      const notYet = typeof context === 'string' && NOT_YET.includes(context);
+      issues.push({ path: [...path, 'context'], message: notYet ? `context ${context} is not supported yet; use resource or request` : `must be resource or request; got ${JSON.stringify(context)}` });
+      return bad;
+    }
+    const pipelines = o.pipelines;
+    if (!Array.isArray(pipelines) || pipelines.length === 0 || !pipelines.every((p) => typeof p === 'string')) {
+      issues.push({ path: [...path, 'pipelines'], message: 'is required: a list of pipeline IDs, e.g. [logs/tenant-a]' });
+      return bad;
+    }
+    const cond = conditionOf(o, path, issues);
+    if (!cond) return bad;
+    // Compiled here for its errors (unknown paths and functions); the connector compiles it per signal.
+    for (const signal of ['logs', 'traces', 'metrics'] as OttlSignal[]) {
+      try {
+        compileCondition(cond.text, 'resource', signal, cond.ast);
+      } catch (err) {
+        const key = typeof o.statement === 'string' ? 'statement' : 'condition';
+        issues.push({ path: [...path, key], message: err instanceof OttlError ? `in "${cond.text}", column ${err.column}: ${err.detail}` : (err as Error).message });
+        break;
+      }
+    }
+    return { context: context as RouteConfig['context'], text: cond.text, condition: cond.ast, pipelines: pipelines as string[] };
+  }
+
+  doc(): SchemaDoc {
+    return {
+      type: 'map',
+      fields: {
+        condition: { type: 'string', description: 'OTTL condition, e.g. resource.attributes["tenant"] == "acme" or request["x-tenant"] == "acme"' },
+        statement: { type: 'string', description: 'or: route() where <condition>' },
+        context: { type: 'enum', values: CONTEXTS, default: 'resource', description: 'resource: per resource; request: request metadata (the receiver\'s include_metadata), whole requests' },
+        pipelines: { type: 'list of string', description: 'pipelines the matching data goes to' },
+      },
+    };
+  }
+}
+
+export const routingConnectorConfig = s.refine(
+  s.object({
+    table: s.array(new RouteSchema()).default([]).describe('Routes, tried in order'),
+    default_pipelines: s.array(s.string()).default([]).describe('Pipelines for data no route matched (none: such data is dropped)'),
+    error_mode: s.enum('ignore', 'silent', 'propagate').default('propagate').describe('A condition that fails: propagate (the request is refused as permanent), ignore (logged; the data goes to default_pipelines), silent'),
+    match_once: s.bool().default(false).describe('true: data goes to the first matching route only; false: to every matching route'),
+  }),
+  (c, path, issues) => {
+    if (c.table.length === 0) issues.push({ path: [...path, 'table'], message: 'is required: at least one route' });
+  },
+);
+
+export type RoutingConnectorConfig = ConfigOf<typeof routingConnectorConfig>;

@@ -1,0 +1,181 @@
+/**
+ * The routing connector in a running gateway: three tenants by an HTTP header, each to its own exporter
+ * and sink on 127.0.0.1, a default route, resource routing that splits one request, and the answer to
+ * the client only once every exporter the data was routed to accepted it.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GRPC_METHOD } from '../../src/core/signal.js';
+import type { Service } from '../../src/service/service.js';
+import { decodeRequest } from '../../src/pdata/codec.js';
+import { fromKeyValues } from '../../src/ottl/values.js';
+import { makeLogsRequest, startHttpServer, type TestHttpServer } from '../../test/helpers/otlp-test-servers.js';
+import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
+import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function sinks(n: number): Promise<TestHttpServer[]> {
+  const out = await Promise.all(Array.from({ length: n }, () => startHttpServer()));
+  for (const s of out) cleanups.push(() => s.close());
+  return out;
+}
+
+async function gateway(yaml: string): Promise<Service> {
+  const svc = await startGateway(yaml);
+  cleanups.push(() => svc.shutdown(5000));
+  return svc;
+}
+
+/** Exporters without a queue: accepted means the sink answered. */
+const exporter = (name: string, url: string) => `  otlphttp/${name}:
+    endpoint: ${url}
+    sending_queue:
+      enabled: false
+    retry_on_failure:
+      enabled: false
+`;
+
+function post(addr: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`http://${addr}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...headers }, body });
+}
+
+/** One OTLP/gRPC Export call with metadata; resolves to the status code. */
+function grpcExport(addr: string, body: Uint8Array, metadata: Record<string, string>): Promise<number> {
+  const client = new grpc.Client(addr, grpc.credentials.createInsecure());
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(GRPC_METHOD.logs, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, body, md, (err) => {
+      client.close();
+      resolve(err ? (err.code ?? -1) : 0);
+    });
+  });
+}
+
+const bodiesAt = (s: TestHttpServer): string[] =>
+  s.requests.flatMap((r) => (decodeRequest('logs', r.body) as ExportLogsServiceRequest).resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((lr) => String(lr.body?.value.value)))));
+
+describe('routing connector', () => {
+  it('routes three tenants by header to their own exporters, the rest to the default; nothing on a wrong route', async () => {
+    const [a, b, c, other] = await sinks(4);
+    const svc = await gateway(`receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+        include_metadata: true
+      grpc:
+        endpoint: 127.0.0.1:0
+        include_metadata: true
+connectors:
+  routing:
+    default_pipelines: [logs/other]
+    table:
+      - context: request
+        condition: request["x-tenant"] == "acme"
+        pipelines: [logs/acme]
+      - context: request
+        statement: route() where request["X-Tenant"] == "globex"
+        pipelines: [logs/globex]
+      - context: request
+        condition: request["x-tenant"] == "initech"
+        pipelines: [logs/initech]
+exporters:
+${exporter('acme', a!.url)}${exporter('globex', b!.url)}${exporter('initech', c!.url)}${exporter('other', other!.url)}
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs/in:
+      receivers: [otlp]
+      exporters: [routing]
+    logs/acme:
+      receivers: [routing]
+      exporters: [otlphttp/acme]
+    logs/globex:
+      receivers: [routing]
+      exporters: [otlphttp/globex]
+    logs/initech:
+      receivers: [routing]
+      exporters: [otlphttp/initech]
+    logs/other:
+      receivers: [routing]
+      exporters: [otlphttp/other]
+`);
+    const addr = receiverAddress(svc, 'otlp', 'http');
+    for (const [tenant, tag] of [['acme', 'A'], ['globex', 'G'], ['initech', 'I'], ['acme', 'A2'], ['nobody', 'N']] as const) {
+      const res = await post(addr, makeLogsRequest(1, 2, tag), { 'x-tenant': tenant });
+      expect(res.status).toBe(200);
+    }
+    const noHeader = await post(addr, makeLogsRequest(1, 1, 'X'));
+    expect(noHeader.status).toBe(200);
+    // gRPC metadata routes the same way.
+    expect(await grpcExport(receiverAddress(svc, 'otlp', 'grpc'), makeLogsRequest(1, 1, 'A3'), { 'x-tenant': 'acme' })).toBe(0);
+    expect(bodiesAt(a!)).toEqual(['A log 0.0', 'A log 0.1', 'A2 log 0.0', 'A2 log 0.1', 'A3 log 0.0']);
+    expect(bodiesAt(b!)).toEqual(['G log 0.0', 'G log 0.1']);
+    expect(bodiesAt(c!)).toEqual(['I log 0.0', 'I log 0.1']);
+    expect(bodiesAt(other!)).toEqual(['N log 0.0', 'N log 0.1', 'X log 0.0']);
+  });
+
+  it('routes by resource attribute, splitting a request; answers only after every routed exporter accepted', async () => {
+    const [r0, r1, rest] = await sinks(3);
+    const svc = await gateway(`receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+connectors:
+  routing:
+    match_once: true
+    default_pipelines: [logs/rest]
+    table:
+      - condition: resource.attributes["service.name"] == "t-svc-0"
+        pipelines: [logs/r0]
+      - condition: IsMatch(resource.attributes["service.name"], "-1$")
+        pipelines: [logs/r1, logs/rest]
+exporters:
+${exporter('r0', r0!.url)}${exporter('r1', r1!.url)}${exporter('rest', rest!.url)}
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs/in:
+      receivers: [otlp]
+      exporters: [routing]
+    logs/r0:
+      receivers: [routing]
+      exporters: [otlphttp/r0]
+    logs/r1:
+      receivers: [routing]
+      exporters: [otlphttp/r1]
+    logs/rest:
+      receivers: [routing]
+      exporters: [otlphttp/rest]
+`);
+    const addr = receiverAddress(svc, 'otlp', 'http');
+    // One request, three resources (service.name t-svc-0, t-svc-1, t-svc-2).
+    r1!.reply = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(0), delayMs: 400 });
+    const started = Date.now();
+    let answeredAt = 0;
+    const res = await post(addr, makeLogsRequest(3, 1, 't')).then((r) => ((answeredAt = Date.now()), r));
+    expect(res.status).toBe(200);
+    // The slow sink's exporter held the answer back.
+    expect(answeredAt - started).toBeGreaterThanOrEqual(350);
+    const services = (s: TestHttpServer) => s.requests.flatMap((r) => (decodeRequest('logs', r.body) as ExportLogsServiceRequest).resourceLogs.map((rl) => fromKeyValues(rl.resource!.attributes).get('service.name')));
+    expect(services(r0!)).toEqual(['t-svc-0']);
+    expect(services(r1!)).toEqual(['t-svc-1']);
+    expect(services(rest!)).toEqual(['t-svc-1', 't-svc-2']);
+
+    // A refusal on one route is the client's refusal (retryable: the sink answered 503).
+    rest!.reply = () => ({ status: 503, headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(0) });
+    r1!.reply = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(0) });
+    const refused = await post(addr, makeLogsRequest(3, 1, 't'));
+    expect(refused.status).toBe(503);
+  });
+});

@@ -1,0 +1,149 @@
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import bcrypt from 'bcryptjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testHost } from '../../test/helpers/host.js';
+import { systemProgram } from '../../test/helpers/system-package.js';
+import { AuthenticationError, isClientAuthenticator, isServerAuthenticator, type ServerAuthenticator } from '../../src/core/auth.js';
+import { testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { createBasicAuth, parseBasicHeader } from './basicauth.js';
+import { basicAuthConfig } from './config.js';
+
+const run = promisify(execFile);
+// apr1 and MD5-crypt hashes come from Debian's openssl, an implementation independent of apache-md5.
+const HAVE_OPENSSL = systemProgram('/usr/bin/openssl', 'openssl', 'the htpasswd apr1 and MD5-crypt cases');
+const KINDS = ['bcrypt', 'sha', 'ssha', ...(HAVE_OPENSSL ? ['apr', 'md5'] : [])];
+
+function basic(user: string, password: string): { authorization: string } {
+  return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}
+
+function create(raw: Record<string, unknown>) {
+  const issues: { path: string[]; message: string }[] = [];
+  const config = basicAuthConfig.parse(raw, [], issues);
+  expect(issues).toEqual([]);
+  return createBasicAuth(testSettings('basicauth', 'extension'), config);
+}
+
+async function refused(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AuthenticationError);
+  return (err as Error).message;
+}
+
+let dir: string;
+let htpasswd: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gs-basic-'));
+  // Each hash format htpasswd writes, made at test time: bcrypt by bcryptjs (as htpasswd -B), apr1 and
+  // MD5-crypt by Debian's openssl (as htpasswd -m), SHA1 and salted SHA1 as htpasswd -s and slappasswd.
+  const apr1 = HAVE_OPENSSL ? (await run('/usr/bin/openssl', ['passwd', '-apr1', 'apr-pass'])).stdout.trim() : undefined;
+  const md5crypt = HAVE_OPENSSL ? (await run('/usr/bin/openssl', ['passwd', '-1', 'md5-pass'])).stdout.trim() : undefined;
+  const salt = randomBytes(4);
+  const ssha = Buffer.concat([createHash('sha1').update('ssha-pass').update(salt).digest(), salt]).toString('base64');
+  htpasswd = [
+    '# users of the gateway',
+    `bcrypt-user:${bcrypt.hashSync('bcrypt-pass', 8).replace(/^\$2b\$/, '$2y$')}`,
+    ...(apr1 ? [`apr-user:${apr1}`] : []),
+    ...(md5crypt ? [`md5-user:${md5crypt}`] : []),
+    `sha-user:{SHA}${createHash('sha1').update('sha-pass').digest('base64')}`,
+    `ssha-user:{SSHA}${ssha}`,
+    '',
+  ].join('\n');
+  await writeFile(join(dir, 'htpasswd'), htpasswd);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('basicauth server', () => {
+  it('accepts each htpasswd hash format with the right password and refuses a wrong one', async () => {
+    const ext = create({ htpasswd: { file: join(dir, 'htpasswd') } }) as ServerAuthenticator;
+    await ext.start(testHost());
+    for (const kind of KINDS) {
+      expect(await ext.authenticate(basic(`${kind}-user`, `${kind}-pass`)), kind).toEqual({ attributes: { username: `${kind}-user` } });
+      // Again: a remembered credential passes without the hash.
+      expect(await ext.authenticate(basic(`${kind}-user`, `${kind}-pass`))).toEqual({ attributes: { username: `${kind}-user` } });
+      const msg = await refused(Promise.resolve().then(() => ext.authenticate(basic(`${kind}-user`, `${kind}-pasS`))));
+      expect(msg).toBe('wrong user name or password');
+      expect(msg).not.toContain(`${kind}-pasS`);
+    }
+    await ext.shutdown();
+  });
+
+  it('refuses an unknown user like a wrong password, and a missing or malformed header', async () => {
+    const ext = create({ htpasswd: { file: join(dir, 'htpasswd') } }) as ServerAuthenticator;
+    await ext.start(testHost());
+    expect(await refused(Promise.resolve(ext.authenticate(basic('nobody', 'bcrypt-pass'))))).toBe('wrong user name or password');
+    expect(await refused(Promise.resolve(ext.authenticate({})))).toMatch(/no Authorization header/);
+    expect(await refused(Promise.resolve(ext.authenticate({ authorization: 'Bearer x' })))).toMatch(/not Basic credentials/);
+    expect(await refused(Promise.resolve(ext.authenticate({ authorization: 'Basic !!!' })))).toMatch(/not Basic credentials/);
+    await ext.shutdown();
+  });
+
+  it('inline entries override the file\'s for the same user', async () => {
+    const inline = `sha-user:{SHA}${createHash('sha1').update('inline-pass').digest('base64')}`;
+    const ext = create({ htpasswd: { file: join(dir, 'htpasswd'), inline } }) as ServerAuthenticator;
+    await ext.start(testHost());
+    expect(await ext.authenticate(basic('sha-user', 'inline-pass'))).toBeDefined();
+    await refused(Promise.resolve(ext.authenticate(basic('sha-user', 'sha-pass'))));
+    await ext.shutdown();
+  });
+
+  it('refuses to start on entries it cannot check, naming the line but not the hash', async () => {
+    const ext = create({ htpasswd: { inline: 'ok:{SHA}x\nplain:clear-text-secret\nsha512:$6$salt$abc' } }) as ServerAuthenticator;
+    const err = await ext.start(testHost()).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/inline line 2 \(user plain\): not a hash format htpasswd writes/);
+    expect(err?.message).toMatch(/inline line 3 \(user sha512\): SHA-crypt .* not supported yet/);
+    expect(err?.message).not.toContain('clear-text-secret');
+  });
+
+  it('re-reads the file when it changes', async () => {
+    const file = join(dir, 'rotating');
+    await writeFile(file, `u:{SHA}${createHash('sha1').update('one').digest('base64')}\n`);
+    const ext = create({ htpasswd: { file } }) as ServerAuthenticator;
+    await ext.start(testHost());
+    expect(await ext.authenticate(basic('u', 'one'))).toBeDefined();
+    await writeFile(file, `u:{SHA}${createHash('sha1').update('two').digest('base64')}\n`);
+    await expect
+      .poll(async () => Promise.resolve(ext.authenticate(basic('u', 'two'))).then(() => true, () => false), { timeout: 5000 })
+      .toBe(true);
+    // The remembered credential is forgotten with the old entries.
+    await refused(Promise.resolve(ext.authenticate(basic('u', 'one'))));
+    await ext.shutdown();
+  });
+});
+
+describe('basicauth client', () => {
+  it('sends client_auth as Basic credentials, and is only what is configured', () => {
+    const client = create({ client_auth: { username: 'exp', password: 'p:w' } });
+    expect(isServerAuthenticator(client)).toBe(false);
+    expect(isClientAuthenticator(client)).toBe(true);
+    const headers: Record<string, string> = {};
+    if (isClientAuthenticator(client)) client.applyHeaders(headers, undefined);
+    expect(parseBasicHeader(headers.authorization!)).toEqual({ username: 'exp', password: 'p:w' });
+    const server = create({ htpasswd: { inline: 'a:{SHA}x' } });
+    expect(isClientAuthenticator(server)).toBe(false);
+    const both = create({ htpasswd: { inline: 'a:{SHA}x' }, client_auth: { username: 'a' } });
+    expect(isClientAuthenticator(both) && isServerAuthenticator(both)).toBe(true);
+  });
+
+  it('config refuses a user name with a colon, and an empty extension', () => {
+    const issues: { path: string[]; message: string }[] = [];
+    basicAuthConfig.parse({ client_auth: { username: 'a:b' } }, [], issues);
+    expect(issues[0]).toMatchObject({ path: ['client_auth', 'username'] });
+    const none: typeof issues = [];
+    basicAuthConfig.parse({}, [], none);
+    expect(none[0]!.message).toMatch(/htpasswd .* or client_auth/);
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * htpasswd entries and their check, for the hash formats Apache's htpasswd writes: bcrypt (`$2y$`, -B),
+ * apr1 MD5 (`$apr1$`, the default) and `$1$` MD5-crypt, SHA1 (`{SHA}`, -s) and salted SHA1 (`{SSHA}`).
+ * bcrypt goes through bcryptjs and MD5 through apache-md5 (both pure JS); SHA through node:crypto.
+ * Plain-text and DES-crypt entries are refused when read, as the collector's default does.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import md5 from 'apache-md5';
+
+export type HashCheck = (password: string) => Promise<boolean>;
+
+function sameText(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a).digest();
+  const db = createHash('sha256').update(b).digest();
+  return timingSafeEqual(da, db);
+}
+
+/** The check for one stored hash, or a reason it cannot be used (never the hash in the reason). */
+export function hashCheck(hash: string): HashCheck | string {
+  if (/^\$2[abxy]\$\d\d\$/.test(hash)) return (password) => bcrypt.compare(password, hash);
+  if (hash.startsWith('$apr1$') || hash.startsWith('$1$')) return async (password) => sameText(md5(password, hash), hash);
+  if (hash.startsWith('{SHA}')) {
+    const stored = hash.slice(5);
+    return async (password) => sameText(createHash('sha1').update(password).digest('base64'), stored);
+  }
+  if (hash.startsWith('{SSHA}')) {
+    const raw = Buffer.from(hash.slice(6), 'base64');
+    if (raw.length <= 20) return 'a {SSHA} hash too short to hold a salt';
+    const digest = raw.subarray(0, 20);
+    const salt = raw.subarray(20);
+    return async (password) => timingSafeEqual(createHash('sha1').update(password).update(salt).digest(), digest);
+  }
+  if (/^\$[56]\$/.test(hash)) return 'SHA-crypt ($5$/$6$) hashes are not supported yet; write the entry with htpasswd -B (bcrypt)';
+  return 'not a hash format htpasswd writes (plain text and DES crypt are refused); write the entry with htpasswd -B (bcrypt)';
+}
+
+/** Parses htpasswd text; later entries for a user replace earlier ones. Problems name the line, never the hash. */
+export function parseHtpasswd(text: string, source: string, users: Map<string, HashCheck>, problems: string[]): void {
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const colon = line.indexOf(':');
+    if (colon <= 0) {
+      problems.push(`${source} line ${i + 1}: expected user:hash`);
+      return;
+    }
+    const user = line.slice(0, colon);
+    const check = hashCheck(line.slice(colon + 1));
+    if (typeof check === 'string') problems.push(`${source} line ${i + 1} (user ${user}): ${check}`);
+    else users.set(user, check);
+  });
+}

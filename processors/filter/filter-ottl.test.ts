@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Payload } from '../../src/pdata/payload.js';
+import { decodeRequest } from '../../src/pdata/codec.js';
+import type { Signal } from '../../src/core/signal.js';
+import { PermanentError } from '../../src/core/errors.js';
+import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, RecordingConsumer, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { fromKeyValues } from '../../src/ottl/values.js';
+import { filterProcessorFactory } from './factory.js';
+import { METRICS } from './metadata.js';
+import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
+import type { ExportTraceServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
+import type { ExportMetricsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
+import fc from 'fast-check';
+import { encodeRequest } from '../../src/pdata/codec.js';
+import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
+import { itemsOf } from '../../test/helpers/otlp-items.js';
+import { compileConditions } from '../../src/ottl/config.js';
+import { filterItems } from '../../src/ottl/run.js';
+import { compileWireRecordFilter } from '../../src/ottl/wire-paths.js';
+
+const settingsList: ReturnType<typeof testSettings>[] = [];
+afterEach(() => {
+  for (const s of settingsList.splice(0)) s.telemetry.close();
+});
+
+function parse(raw: Record<string, unknown>) {
+  const issues: { path: string[]; message: string }[] = [];
+  const cfg = filterProcessorFactory.config.parse(raw, [], issues);
+  return { cfg, issues };
+}
+
+function make(raw: Record<string, unknown>, signal: Signal) {
+  const { cfg, issues } = parse(raw);
+  expect(issues).toEqual([]);
+  const settings = testSettings('filter/ottl', 'processor');
+  settingsList.push(settings);
+  const sink = new RecordingConsumer();
+  return { proc: filterProcessorFactory.create(settings, cfg, signal, sink), sink, settings };
+}
+
+describe('filter processor: OTTL conditions', () => {
+  it('logs.log_record: a record matching any condition is dropped; empty resources go too', async () => {
+    const { proc, sink, settings } = make({ logs: { log_record: ['attributes["i"] == 1', 'IsMatch(body, "^r log 1\\\\.")'] } }, 'logs');
+    await proc.consume(new Payload('logs', makeLogsRequest(2, 3)));
+    const req = decodeRequest('logs', sink.got[0]!.bytes) as ExportLogsServiceRequest;
+    // Resource 0 keeps records 0 and 2; resource 1 loses all three (its bodies are "r log 1.x").
+    expect(req.resourceLogs.length).toBe(1);
+    expect(req.resourceLogs[0]!.scopeLogs[0]!.logRecords.map((r) => fromKeyValues(r.attributes).get('i'))).toEqual([0n, 2n]);
+    expect(sink.got[0]!.itemCount).toBe(2);
+    expect(await counterValue(settings.telemetry, METRICS.filteredItems.name, { processor: 'filter/ottl' })).toBe(4);
+  });
+
+  it('traces.span with enums and resource paths; a request left empty resolves without going on', async () => {
+    const { proc, sink } = make({ traces: { span: ['kind == SPAN_KIND_INTERNAL or resource.attributes["service.name"] == "nope"'] } }, 'traces');
+    const bytes = makeTracesRequest(3);
+    const kinds = (decodeRequest('traces', bytes) as ExportTraceServiceRequest).resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => s.kind);
+    await proc.consume(new Payload('traces', bytes));
+    const left = sink.got.length === 0 ? [] : (decodeRequest('traces', sink.got[0]!.bytes) as ExportTraceServiceRequest).resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
+    expect(left.length).toBe(kinds.filter((k) => k !== 1).length);
+    const all = make({ traces: { span: ['true'] } }, 'traces');
+    await all.proc.consume(new Payload('traces', bytes));
+    expect(all.sink.got.length).toBe(0);
+  });
+
+  it('metrics.metric and metrics.datapoint', async () => {
+    const bytes = makeMetricsRequest(4); // one gauge "m.gauge", points valued 0, 10, 20, 30
+    const byPoint = make({ metrics: { datapoint: ['value_int >= 20 and metric.type == METRIC_DATA_TYPE_GAUGE'] } }, 'metrics');
+    await byPoint.proc.consume(new Payload('metrics', bytes));
+    const out = decodeRequest('metrics', byPoint.sink.got[0]!.bytes) as ExportMetricsServiceRequest;
+    const metric = out.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!;
+    expect(metric.data.case === 'gauge' && metric.data.value.dataPoints.map((p) => p.value.value)).toEqual([0n, 10n]);
+    const byName = make({ metrics: { metric: ['name == "m.gauge"'] } }, 'metrics');
+    await byName.proc.consume(new Payload('metrics', bytes));
+    expect(byName.sink.got.length).toBe(0);
+    const other = make({ metrics: { metric: ['name == "other"'] } }, 'metrics');
+    await other.proc.consume(new Payload('metrics', bytes));
+    // Nothing dropped: the request goes on as the bytes it arrived as.
+    expect(other.sink.got[0]!.bytes).toBe(bytes);
+  });
+
+  it('error_mode: propagate refuses; ignore treats the failing condition as false', async () => {
+    const cond = { logs: { log_record: ['Substring(body, 100, 2) == "x"', 'attributes["i"] == 0'] } };
+    const p = make({ ...cond, error_mode: 'propagate' }, 'logs');
+    await expect(p.proc.consume(new Payload('logs', makeLogsRequest(1, 2)))).rejects.toBeInstanceOf(PermanentError);
+    const i = make({ ...cond, error_mode: 'ignore' }, 'logs');
+    await i.proc.consume(new Payload('logs', makeLogsRequest(1, 2)));
+    expect(i.sink.got[0]!.itemCount).toBe(1);
+  });
+
+  it('config: bad conditions are refused with their key path and column; OTTL and match properties do not mix', () => {
+    expect(parse({ traces: { span: ['name == '] } }).issues).toEqual([{ path: ['traces', 'span', '0'], message: 'in "name == ", column 9: expected a value (a string, number, bytes, nil, true/false, path, converter call, list or map), found the end of the statement' }]);
+    expect(parse({ logs: { log_record: ['span.name == "x"'] } }).issues[0]!.message).toMatch(/column 1: span\.name: there is no span context in logs/);
+    expect(parse({ logs: { log_record: ['true'], exclude: { match_type: 'strict', bodies: ['x'] } } }).issues).toEqual([{ path: ['logs'], message: 'use either include/exclude or OTTL conditions (logs.log_record) for one signal, not both' }]);
+  });
+
+  const POOL: Record<'logs' | 'traces', string[]> = {
+    logs: ['attributes["a"] == "x"', 'attributes["k1"] != nil', 'IsString(attributes["b"])', 'resource.attributes["a"] == 1', 'severity_number >= SEVERITY_NUMBER_WARN', 'IsMatch(body, "^a")', 'severity_text == "INFO"', 'attributes["http.method"] == "GET" and not IsInt(attributes["a"])'],
+    traces: ['attributes["a"] == "x"', 'name == "span-a"', 'kind == SPAN_KIND_SERVER', 'resource.attributes["k2"] != nil', 'Len(attributes["b"]) > 2'],
+  };
+  for (const signal of ['logs', 'traces'] as const) {
+    it(`${signal}: the wire filter keeps exactly what the decoded filter keeps (property)`, () => {
+      fc.assert(
+        fc.property(arbRequest(signal), fc.array(fc.constantFrom(...POOL[signal]), { minLength: 1, maxLength: 3 }), (req, conds) => {
+          const bytes = encodeRequest(signal, req);
+          const wire = compileWireRecordFilter(signal, conds)!;
+          expect(wire).toBeDefined();
+          const out = wire.edit(bytes, { errorMode: 'silent' });
+          const decoded = decodeRequest(signal, bytes);
+          const context = signal === 'logs' ? 'log' : 'span';
+          filterItems(signal, decoded, { [context]: compileConditions(conds, context, signal) }, { errorMode: 'silent' });
+          expect(itemsOf(signal, out.bytes)).toEqual(itemsOf(signal, encodeRequest(signal, decoded)));
+        }),
+        { numRuns: 200 },
+      );
+    });
+  }
+
+  it('conditions the wire cannot read take the decoded path', () => {
+    expect(compileWireRecordFilter('logs', ['attributes["a"] == "x"'])).toBeDefined();
+    expect(compileWireRecordFilter('logs', ['time_unix_nano > 0'])).toBeUndefined();
+    expect(compileWireRecordFilter('traces', ['status.code == STATUS_CODE_ERROR'])).toBeUndefined();
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Authenticator contracts, after the collector's extension/extensionauth: an extension may be a server
+ * authenticator (a receiver asks it about each request before reading the body) and/or a client
+ * authenticator (an exporter asks it for the headers of each request it sends). A component names one
+ * with `auth: { authenticator: <extension id> }` and finds it through Host.getExtension at start.
+ */
+import type { Extension, Host } from './component.js';
+import { s } from './schema.js';
+
+/** HTTP request headers or gRPC metadata as Node hands them over: names lower-case. */
+export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/** Request metadata carried on a Payload (see src/pdata/client-info.ts for its keys). */
+export type RequestMeta = Readonly<Record<string, string>>;
+
+/**
+ * Who a server authenticator found the caller to be. Its attributes reach the pipeline as `auth.<name>`
+ * (e.g. `auth.subject`, `auth.username`); an authenticator never puts the credential itself here.
+ */
+export interface AuthData {
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/**
+ * A refused credential. The message says what was wrong in words a client can act on ("no bearer token",
+ * "the token does not match") and never contains the credential or any part of it.
+ */
+export class AuthenticationError extends Error {
+  override readonly name = 'AuthenticationError';
+  readonly code = 'GS_UNAUTHENTICATED';
+}
+
+export interface ServerAuthenticator extends Extension {
+  /** Checks one request; resolves to the caller's AuthData or rejects with an AuthenticationError. */
+  authenticate(headers: RequestHeaders): AuthData | Promise<AuthData>;
+  /** The header (lower-case) that carries the credential: kept out of the request metadata a pipeline sees. */
+  readonly credentialHeader: string;
+}
+
+export interface ClientAuthenticator extends Extension {
+  /**
+   * Sets the headers of one outgoing request: adds, changes or removes entries of `headers` (lower-case
+   * names). `meta` is the metadata of the request that brought the data in, when the receiver kept it.
+   */
+  applyHeaders(headers: Record<string, string>, meta: RequestMeta | undefined): void;
+}
+
+export function isServerAuthenticator(ext: Extension | undefined): ext is ServerAuthenticator {
+  return typeof (ext as Partial<ServerAuthenticator> | undefined)?.authenticate === 'function';
+}
+
+export function isClientAuthenticator(ext: Extension | undefined): ext is ClientAuthenticator {
+  return typeof (ext as Partial<ClientAuthenticator> | undefined)?.applyHeaders === 'function';
+}
+
+/** The `auth` key of a receiver protocol or an exporter, as the collector's configauth. */
+export const authSchema = s
+  .presence(
+    s.object({
+      authenticator: s.string(/^[a-z][a-z0-9_]*(\/[^/\s]+)?$/, 'an extension ID such as bearertokenauth or basicauth/tenants').mustBeSet().describe('ID of the authenticator extension (listed in service.extensions).'),
+    }),
+  )
+  .describe('Authentication: the ID of an authenticator extension (bearertokenauth, basicauth, oidc, headers_setter).');
+
+export type AuthConfig = { authenticator: string } | undefined;
+
+function find(host: Host, id: string, where: string): Extension {
+  const ext = host.getExtension(id);
+  if (!ext) throw new Error(`${where}.auth.authenticator: extension "${id}" is not running; define it under extensions: and list it in service.extensions`);
+  return ext;
+}
+
+/** The server authenticator a receiver's `auth` names; `where` is the key path for the error. */
+export function serverAuthenticatorOf(host: Host, auth: AuthConfig, where: string): ServerAuthenticator | undefined {
+  if (!auth) return undefined;
+  const ext = find(host, auth.authenticator, where);
+  if (!isServerAuthenticator(ext)) throw new Error(`${where}.auth.authenticator: extension "${auth.authenticator}" cannot authenticate incoming requests; use bearertokenauth, basicauth (with htpasswd) or oidc`);
+  return ext;
+}
+
+/** The client authenticator an exporter's `auth` names. */
+export function clientAuthenticatorOf(host: Host | undefined, auth: AuthConfig, where: string): ClientAuthenticator | undefined {
+  if (!auth) return undefined;
+  if (!host) throw new Error(`${where}.auth.authenticator: no host to find extension "${auth.authenticator}"`);
+  const ext = find(host, auth.authenticator, where);
+  if (!isClientAuthenticator(ext)) throw new Error(`${where}.auth.authenticator: extension "${auth.authenticator}" cannot authenticate outgoing requests; use bearertokenauth, basicauth (with client_auth) or headers_setter`);
+  return ext;
+}
+
+/** The first value of a header (Node joins most repeated headers; authorization is single-valued). */
+export function headerValue(headers: RequestHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

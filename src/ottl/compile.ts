@@ -1,0 +1,302 @@
+/**
+ * Compiles parsed OTTL into closures, once at config load: a statement becomes `(ctx) => boolean` (ran
+ * its editor or not), a condition `(ctx) => boolean`. Unknown functions, paths, enums and bad literal
+ * arguments are errors here, each with the column in the statement.
+ */
+import { parseCondition, parseStatement, OttlSyntaxError, type Arg, type BoolExpr, type Expr, type KeyExpr, type StatementAst } from './grammar.js';
+import { ArgError, CONVERTERS, type Args, type CompiledArg, type Getter, type Param } from './functions.js';
+import { EDITORS } from './editors.js';
+import { compilePath, contextOfName, CONTEXT_CHAIN, getInValue, OttlRuntimeError, PathError, type ContextName, type EvalContext, type PathRef } from './paths.js';
+import { compareOrdered, valuesEqual, type Value, type ValueMap } from './values.js';
+
+export type OttlSignal = 'traces' | 'metrics' | 'logs';
+
+/** A statement or condition that cannot be used, with the 1-based column in its text. */
+export class OttlError extends Error {
+  constructor(readonly column: number, readonly detail: string) {
+    super(`column ${column}: ${detail}`);
+  }
+}
+
+const ENUMS: Record<string, bigint> = (() => {
+  const e: Record<string, bigint> = {
+    SPAN_KIND_UNSPECIFIED: 0n, SPAN_KIND_INTERNAL: 1n, SPAN_KIND_SERVER: 2n, SPAN_KIND_CLIENT: 3n, SPAN_KIND_PRODUCER: 4n, SPAN_KIND_CONSUMER: 5n,
+    STATUS_CODE_UNSET: 0n, STATUS_CODE_OK: 1n, STATUS_CODE_ERROR: 2n,
+    METRIC_DATA_TYPE_NONE: 0n, METRIC_DATA_TYPE_GAUGE: 1n, METRIC_DATA_TYPE_SUM: 2n, METRIC_DATA_TYPE_HISTOGRAM: 3n, METRIC_DATA_TYPE_EXPONENTIAL_HISTOGRAM: 4n, METRIC_DATA_TYPE_SUMMARY: 5n,
+    AGGREGATION_TEMPORALITY_UNSPECIFIED: 0n, AGGREGATION_TEMPORALITY_DELTA: 1n, AGGREGATION_TEMPORALITY_CUMULATIVE: 2n,
+    FLAG_NONE: 0n, FLAG_NO_RECORDED_VALUE: 1n,
+    SEVERITY_NUMBER_UNSPECIFIED: 0n,
+  };
+  ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].forEach((name, i) => {
+    e[`SEVERITY_NUMBER_${name}`] = BigInt(i * 4 + 1);
+    for (let k = 2; k <= 4; k++) e[`SEVERITY_NUMBER_${name}${k}`] = BigInt(i * 4 + k);
+  });
+  return e;
+})();
+
+export const ENUM_NAMES: readonly string[] = Object.keys(ENUMS);
+
+/** Compiles a path; the default reads decoded messages, src/ottl/wire-paths.ts reads encoded ones. */
+export type PathCompiler = (names: readonly string[], keys: readonly KeyExpr[], context: ContextName, signal: OttlSignal) => PathRef;
+
+interface Env {
+  context: ContextName;
+  signal: OttlSignal;
+  paths: PathCompiler;
+}
+
+const normalise = (name: string) => name.replace(/_/g, '').toLowerCase();
+
+/** Places positional and named arguments on the function's parameters. */
+function placeArgs(fn: string, params: Param[], args: Arg[], compile: (e: Expr) => CompiledArg, col: number): Args {
+  const out: Args = new Array(params.length).fill(undefined);
+  let named = false;
+  args.forEach((a, i) => {
+    let at = i;
+    if (a.name !== undefined) {
+      named = true;
+      at = params.findIndex((p) => normalise(p.name) === normalise(a.name!));
+      if (at < 0) throw new OttlError(a.value.col, `${fn} has no parameter "${a.name}"; its parameters: ${params.map((p) => p.name).join(', ')}`);
+    } else if (named) throw new OttlError(a.value.col, `${fn}: a positional argument cannot follow a named one`);
+    if (at >= params.length) throw new OttlError(a.value.col, `${fn} takes at most ${params.length} argument${params.length === 1 ? '' : 's'} (${params.map((p) => p.name).join(', ')})`);
+    out[at] = compile(a.value);
+  });
+  params.forEach((p, i) => {
+    if (!p.optional && out[i] === undefined) throw new OttlError(col, `${fn} needs its ${p.name} argument: ${fn}(${params.map((q) => (q.optional ? `Optional[${q.name}]` : q.name)).join(', ')})`);
+  });
+  return out;
+}
+
+function withArgErrors<T>(build: () => T, col: number): T {
+  try {
+    return build();
+  } catch (err) {
+    if (err instanceof ArgError) throw new OttlError(err.column || col, err.message);
+    if (err instanceof PathError) throw new OttlError(col, err.message);
+    if (err instanceof Error && !(err instanceof OttlError)) throw new OttlError(col, err.message);
+    throw err;
+  }
+}
+
+function literalOf(e: Expr): { ok: true; v: Value } | { ok: false } {
+  switch (e.k) {
+    case 'string':
+    case 'int':
+    case 'float':
+    case 'bytes':
+    case 'bool':
+      return { ok: true, v: e.v };
+    case 'nil':
+      return { ok: true, v: null };
+    case 'enum':
+      return ENUMS[e.name] === undefined ? { ok: false } : { ok: true, v: ENUMS[e.name]! };
+    case 'list': {
+      const items: Value[] = [];
+      for (const i of e.items) {
+        const l = literalOf(i);
+        if (!l.ok) return l;
+        items.push(l.v);
+      }
+      return { ok: true, v: items };
+    }
+    case 'map': {
+      const m: ValueMap = new Map();
+      for (const [k, x] of e.entries) {
+        const l = literalOf(x);
+        if (!l.ok) return l;
+        m.set(k, l.v);
+      }
+      return { ok: true, v: m };
+    }
+    default:
+      return { ok: false };
+  }
+}
+
+function compileExpr(e: Expr, env: Env): CompiledArg {
+  const lit = literalOf(e);
+  if (lit.ok) {
+    const v = lit.v;
+    // A literal list or map is copied per use, so an editor cannot change the literal itself.
+    const get: Getter = Array.isArray(v) || v instanceof Map ? () => structuredClone(v) : () => v;
+    const items = e.k === 'list' ? e.items.map((i) => compileExpr(i, env).get) : undefined;
+    return { get, literal: v, isLiteral: true, items, col: e.col };
+  }
+  switch (e.k) {
+    case 'enum':
+      // Not an enum: a function given by name (replace_pattern's `function`), resolved by its user.
+      return { get: () => { throw new OttlRuntimeError(`${e.name} is not a value`); }, isLiteral: false, name: e.name, col: e.col };
+    case 'path': {
+      const path = withArgErrors(() => env.paths(e.names, e.keys, env.context, env.signal), e.col);
+      return { get: path.get, isLiteral: false, path, col: e.col };
+    }
+    case 'list': {
+      const items = e.items.map((i) => compileExpr(i, env).get);
+      return { get: (ctx) => items.map((g) => g(ctx)), isLiteral: false, items, col: e.col };
+    }
+    case 'map': {
+      const entries = e.entries.map(([k, x]) => [k, compileExpr(x, env).get] as const);
+      return { get: (ctx) => new Map(entries.map(([k, g]) => [k, g(ctx)])), isLiteral: false, col: e.col };
+    }
+    case 'call': {
+      const conv = CONVERTERS[e.name];
+      if (!conv) {
+        const hint = EDITORS[e.name.toLowerCase()] ? ` (${e.name.toLowerCase()} is an editor: it starts a statement)` : '';
+        throw new OttlError(e.col, `unknown converter "${e.name}"${hint}; converters: ${Object.keys(CONVERTERS).join(', ')}`);
+      }
+      const args = placeArgs(e.name, conv.params, e.args, (x) => compileExpr(x, env), e.col);
+      const run = withArgErrors(() => conv.build(args, e.name), e.col);
+      const keys = e.keys;
+      return { get: keys.length === 0 ? run : (ctx) => getInValue(run(ctx), keys), isLiteral: false, col: e.col };
+    }
+    default:
+      throw new OttlError((e as Expr).col, 'unexpected expression');
+  }
+}
+
+type Cond = (ctx: EvalContext) => boolean;
+
+function compileBool(b: BoolExpr, env: Env): Cond {
+  switch (b.k) {
+    case 'or': {
+      const l = compileBool(b.l, env);
+      const r = compileBool(b.r, env);
+      return (ctx) => l(ctx) || r(ctx);
+    }
+    case 'and': {
+      const l = compileBool(b.l, env);
+      const r = compileBool(b.r, env);
+      return (ctx) => l(ctx) && r(ctx);
+    }
+    case 'not': {
+      const e = compileBool(b.e, env);
+      return (ctx) => !e(ctx);
+    }
+    case 'value': {
+      const v = compileExpr(b.e, env);
+      if (v.isLiteral && typeof v.literal !== 'boolean') throw new OttlError(b.e.col, 'a condition needs a comparison or a boolean value');
+      const g = v.get;
+      return (ctx) => {
+        const x = g(ctx);
+        if (typeof x !== 'boolean') throw new OttlRuntimeError(`condition value is a ${x === null ? 'nil' : typeof x}, not a bool`);
+        return x;
+      };
+    }
+    case 'cmp':
+      return compileComparison(b.op, compileExpr(b.l, env), compileExpr(b.r, env));
+  }
+}
+
+function compileComparison(op: string, l: CompiledArg, r: CompiledArg): Cond {
+  const lg = l.get;
+  const rg = r.get;
+  // The common case, a string literal compared with a path, without the generic dispatch.
+  if (r.isLiteral && typeof r.literal === 'string' && (op === '==' || op === '!=')) {
+    const lit = r.literal;
+    return op === '==' ? (ctx) => lg(ctx) === lit : (ctx) => lg(ctx) !== lit;
+  }
+  switch (op) {
+    case '==':
+      return (ctx) => valuesEqual(lg(ctx), rg(ctx));
+    case '!=':
+      return (ctx) => !valuesEqual(lg(ctx), rg(ctx));
+    case '<':
+      return (ctx) => { const c = compareOrdered(lg(ctx), rg(ctx)); return c !== undefined && c < 0; };
+    case '<=':
+      return (ctx) => { const c = compareOrdered(lg(ctx), rg(ctx)); return c !== undefined && c <= 0; };
+    case '>':
+      return (ctx) => { const c = compareOrdered(lg(ctx), rg(ctx)); return c !== undefined && c > 0; };
+    default:
+      return (ctx) => { const c = compareOrdered(lg(ctx), rg(ctx)); return c !== undefined && c >= 0; };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Context inference (the transform processor's flat statements)
+
+function contextsIn(node: unknown, out: Set<ContextName>): void {
+  if (node === null || typeof node !== 'object') return;
+  const n = node as { k?: string; names?: string[] };
+  if (n.k === 'path' && n.names) {
+    const c = contextOfName(n.names[0]!);
+    if (c) out.add(c);
+  }
+  for (const v of Object.values(node)) if (typeof v === 'object') contextsIn(v, out);
+}
+
+/**
+ * The context of a statement or condition written without one: the innermost context its paths name
+ * (`span.attributes` -> span; `resource.attributes` alone -> resource), else the signal's record context.
+ */
+export function inferContext(asts: readonly unknown[], signal: OttlSignal): ContextName {
+  const named = new Set<ContextName>();
+  for (const a of asts) contextsIn(a, named);
+  const chain = CONTEXT_CHAIN[signal];
+  let best = -1;
+  for (const c of named) best = Math.max(best, chain.indexOf(c));
+  if (best >= 0) return chain[best]!;
+  return signal === 'traces' ? 'span' : signal === 'logs' ? 'log' : 'datapoint';
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Public API
+
+export interface CompiledStatement {
+  readonly text: string;
+  readonly context: ContextName;
+  /** Runs the editor when the where clause holds; returns whether it ran. */
+  run(ctx: EvalContext): boolean;
+  readonly ast: StatementAst;
+}
+
+export interface CompiledCondition {
+  readonly text: string;
+  readonly context: ContextName;
+  eval(ctx: EvalContext): boolean;
+}
+
+function syntax<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof OttlSyntaxError) throw new OttlError(err.column, err.detail);
+    throw err;
+  }
+}
+
+export function parseStatementText(text: string): StatementAst {
+  return syntax(() => parseStatement(text));
+}
+
+export function parseConditionText(text: string): BoolExpr {
+  return syntax(() => parseCondition(text));
+}
+
+export function compileStatement(text: string, context: ContextName, signal: OttlSignal, ast: StatementAst = parseStatementText(text)): CompiledStatement {
+  const env: Env = { context, signal, paths: compilePath };
+  const { name, args, col } = ast.editor;
+  const editor = EDITORS[name];
+  if (!editor) {
+    const conv = Object.keys(CONVERTERS).find((c) => c.toLowerCase() === name.toLowerCase());
+    const hint = conv ? ` (${conv} is a converter: use it inside an editor, e.g. set(attributes["x"], ${conv}(...)))` : '';
+    throw new OttlError(col, `unknown editor "${name}"${hint}; editors: ${Object.keys(EDITORS).join(', ')}`);
+  }
+  const placed = placeArgs(name, editor.params, args, (x) => compileExpr(x, env), col);
+  const action = withArgErrors(() => editor.build(placed, name), col);
+  const where = ast.where && compileBool(ast.where, env);
+  const run = where
+    ? (ctx: EvalContext) => {
+        if (!where(ctx)) return false;
+        action(ctx);
+        return true;
+      }
+    : (ctx: EvalContext) => {
+        action(ctx);
+        return true;
+      };
+  return { text, context, run, ast };
+}
+
+export function compileCondition(text: string, context: ContextName, signal: OttlSignal, ast: BoolExpr = parseConditionText(text), paths: PathCompiler = compilePath): CompiledCondition {
+  return { text, context, eval: compileBool(ast, { context, signal, paths }) };
+}

@@ -1,0 +1,170 @@
+/**
+ * OTTL in component configs: schemas that check statements and conditions at config load (each problem
+ * with its key path, so the loader adds file:line, and the column in the statement), and the compilation
+ * of a checked config into statement groups. Configs keep the statement texts (plain data); components
+ * compile them again at create, which is cheap.
+ */
+import { Schema, type ConfigIssue, type SchemaDoc } from '../core/schema.js';
+import { compileCondition, compileStatement, inferContext, OttlError, parseConditionText, parseStatementText, type CompiledCondition, type OttlSignal } from './compile.js';
+import { CONTEXT_CHAIN, contextOfName, type ContextName } from './paths.js';
+import type { ErrorMode, StatementGroup } from './run.js';
+
+export const ERROR_MODES: readonly ErrorMode[] = ['ignore', 'silent', 'propagate'];
+
+/** One group as configured: a flat statement has no context (it is inferred) and no conditions. */
+export interface StatementGroupConfig {
+  context: string | undefined;
+  conditions: string[];
+  statements: string[];
+  error_mode: ErrorMode | undefined;
+}
+
+function message(text: string, err: unknown): string {
+  if (err instanceof OttlError) return `in "${text}", column ${err.column}: ${err.detail}`;
+  return `in "${text}": ${(err as Error).message}`;
+}
+
+/** A statement group compiled; throws OttlError (for tests and components; configs were checked already). */
+export function compileGroup(g: StatementGroupConfig, signal: OttlSignal): StatementGroup & { errorMode: ErrorMode | undefined } {
+  let context: ContextName;
+  if (g.context !== undefined) context = contextOfName(g.context)!;
+  else context = inferContext([...g.statements.map(parseStatementText), ...g.conditions.map(parseConditionText)], signal);
+  return {
+    context,
+    conditions: g.conditions.map((c) => compileCondition(c, context, signal)),
+    statements: g.statements.map((s) => compileStatement(s, context, signal)),
+    errorMode: g.error_mode,
+  };
+}
+
+/**
+ * The transform processor's `<signal>_statements`: a list whose items are statement strings (their context
+ * inferred from their paths) or `{context, conditions, statements, error_mode}` groups.
+ */
+export class StatementGroupsSchema extends Schema<StatementGroupConfig[]> {
+  constructor(private readonly signal: OttlSignal) {
+    super();
+  }
+
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): StatementGroupConfig[] {
+    if (!Array.isArray(v)) {
+      issues.push({ path, message: 'expected a list of OTTL statements or of {context, statements} groups' });
+      return [];
+    }
+    const out: StatementGroupConfig[] = [];
+    v.forEach((item, i) => {
+      const at = [...path, String(i)];
+      const g = this.group(item, at, issues);
+      if (!g) return;
+      const before = issues.length;
+      const context: ContextName | undefined = g.context === undefined ? undefined : contextOfName(g.context);
+      let inferred = context;
+      if (inferred === undefined) {
+        try {
+          inferred = inferContext(g.statements.map(parseStatementText), this.signal);
+        } catch {
+          inferred = CONTEXT_CHAIN[this.signal][2]!;
+        }
+      }
+      g.statements.forEach((s, j) => {
+        try {
+          compileStatement(s, inferred!, this.signal);
+        } catch (err) {
+          issues.push({ path: typeof item === 'string' ? at : [...at, 'statements', String(j)], message: message(s, err) });
+        }
+      });
+      g.conditions.forEach((c, j) => {
+        try {
+          compileCondition(c, inferred!, this.signal);
+        } catch (err) {
+          issues.push({ path: [...at, 'conditions', String(j)], message: message(c, err) });
+        }
+      });
+      if (issues.length === before) out.push(g);
+    });
+    return out;
+  }
+
+  private group(item: unknown, at: string[], issues: ConfigIssue[]): StatementGroupConfig | undefined {
+    if (typeof item === 'string') return { context: undefined, conditions: [], statements: [item], error_mode: undefined };
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      issues.push({ path: at, message: 'expected an OTTL statement string or a map with context and statements' });
+      return undefined;
+    }
+    const o = item as Record<string, unknown>;
+    let ok = true;
+    for (const k of Object.keys(o)) {
+      if (!['context', 'conditions', 'statements', 'error_mode'].includes(k)) {
+        issues.push({ path: [...at, k], message: 'unknown key; valid keys here: context, conditions, statements, error_mode' });
+        ok = false;
+      }
+    }
+    const chain = CONTEXT_CHAIN[this.signal];
+    let context: string | undefined;
+    if (o.context !== undefined && o.context !== null) {
+      const c = typeof o.context === 'string' ? contextOfName(o.context) : undefined;
+      if (!c || !chain.includes(c)) {
+        issues.push({ path: [...at, 'context'], message: `must be one of ${chain.join(', ')} for ${this.signal}; got ${JSON.stringify(o.context)}` });
+        ok = false;
+      } else context = o.context as string;
+    }
+    const strings = (key: string): string[] => {
+      const val = o[key];
+      if (val === undefined || val === null) return [];
+      if (!Array.isArray(val) || !val.every((x) => typeof x === 'string')) {
+        issues.push({ path: [...at, key], message: `expected a list of OTTL ${key} (strings)` });
+        ok = false;
+        return [];
+      }
+      return val as string[];
+    };
+    const statements = strings('statements');
+    const conditions = strings('conditions');
+    if (statements.length === 0 && ok) {
+      issues.push({ path: [...at, 'statements'], message: 'is required: at least one OTTL statement' });
+      ok = false;
+    }
+    let errorMode: ErrorMode | undefined;
+    if (o.error_mode !== undefined && o.error_mode !== null) {
+      if (!ERROR_MODES.includes(o.error_mode as ErrorMode)) {
+        issues.push({ path: [...at, 'error_mode'], message: `must be one of ${ERROR_MODES.join(', ')}; got ${JSON.stringify(o.error_mode)}` });
+        ok = false;
+      } else errorMode = o.error_mode as ErrorMode;
+    }
+    return ok ? { context, conditions, statements, error_mode: errorMode } : undefined;
+  }
+
+  doc(): SchemaDoc {
+    return { ...this.baseDoc('list'), items: { type: 'string | map', description: 'an OTTL statement, or {context, conditions, statements, error_mode}' } };
+  }
+}
+
+/** A list of OTTL conditions in one fixed context (filter's `traces.span`, routing's `condition`). */
+export class ConditionsSchema extends Schema<string[]> {
+  constructor(private readonly context: ContextName, private readonly signal: OttlSignal) {
+    super();
+  }
+
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): string[] {
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
+      issues.push({ path, message: 'expected a list of OTTL conditions (strings)' });
+      return [];
+    }
+    v.forEach((c: string, i) => {
+      try {
+        compileCondition(c, this.context, this.signal);
+      } catch (err) {
+        issues.push({ path: [...path, String(i)], message: message(c, err) });
+      }
+    });
+    return v as string[];
+  }
+
+  doc(): SchemaDoc {
+    return { ...this.baseDoc('list'), items: { type: 'string', description: `an OTTL condition in the ${this.context} context` } };
+  }
+}
+
+export function compileConditions(texts: readonly string[], context: ContextName, signal: OttlSignal): CompiledCondition[] {
+  return texts.map((t) => compileCondition(t, context, signal));
+}

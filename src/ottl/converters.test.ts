@@ -1,0 +1,147 @@
+/**
+ * One table per converter, inputs and expected outputs taken from the ottlfuncs README's descriptions.
+ * Each row sets attributes["out"] from the converter and reads it back.
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { fromKeyValues, OttlTime, type Value } from './values.js';
+import { firstLog, runOnLog, vmap, type LogSpec } from './test-support.js';
+import { compileStatement, OttlError } from './compile.js';
+
+type Row = [expr: string, spec: LogSpec, expected: Value];
+
+function out(expr: string, spec: LogSpec): Value {
+  const req = runOnLog([`set(attributes["out"], ${expr})`], spec);
+  return fromKeyValues(firstLog(req).attributes).get('out') ?? null;
+}
+
+const TABLES: Record<string, Row[]> = {
+  IsMatch: [
+    ['IsMatch(attributes["p"], "^/api/.*")', { attributes: { p: '/api/users' } }, true],
+    ['IsMatch(attributes["p"], "^/api/.*")', { attributes: { p: '/web' } }, false],
+    // Non-string values are matched on their string form; nil never matches.
+    ['IsMatch(attributes["n"], "^12")', { attributes: { n: 123n } }, true],
+    ['IsMatch(attributes["missing"], ".*")', {}, false],
+  ],
+  IsString: [
+    ['IsString(body)', { body: 'text' }, true],
+    ['IsString(body)', { body: 1n }, false],
+  ],
+  IsInt: [
+    ['IsInt(attributes["n"])', { attributes: { n: 5n } }, true],
+    ['IsInt(attributes["n"])', { attributes: { n: 5.0 } }, false],
+  ],
+  IsMap: [
+    ['IsMap(body)', { body: vmap({ a: 'b' }) }, true],
+    ['IsMap(body)', { body: 'x' }, false],
+  ],
+  Concat: [
+    ['Concat([attributes["a"], "-", attributes["b"]], "")', { attributes: { a: 'x', b: 'y' } }, 'x-y'],
+    ['Concat(["a", 1, true, 2.5], ", ")', {}, 'a, 1, true, 2.5'],
+    ['Concat([attributes["a"], attributes["missing"]], "|")', { attributes: { a: 'x' } }, 'x|'],
+  ],
+  Split: [
+    ['Split(attributes["s"], ",")', { attributes: { s: 'A,B,C' } }, ['A', 'B', 'C']],
+    ['Split(attributes["s"], "|")', { attributes: { s: 'abc' } }, ['abc']],
+  ],
+  Substring: [
+    ['Substring(attributes["s"], 3, 3)', { attributes: { s: '123456789' } }, '456'],
+    ['Substring(attributes["s"], 0, 1)', { attributes: { s: 'xyz' } }, 'x'],
+  ],
+  ToLowerCase: [['ToLowerCase(attributes["s"])', { attributes: { s: 'MyText' } }, 'mytext']],
+  ToUpperCase: [['ToUpperCase(attributes["s"])', { attributes: { s: 'MyText' } }, 'MYTEXT']],
+  Len: [
+    ['Len(attributes["s"])', { attributes: { s: 'hello' } }, 5n],
+    ['Len(attributes["l"])', { attributes: { l: ['a', 'b', 'c'] } }, 3n],
+    ['Len(body)', { body: vmap({ a: 1n, b: 2n }) }, 2n],
+  ],
+  Int: [
+    ['Int(attributes["v"])', { attributes: { v: 1.1 } }, 1n],
+    ['Int(attributes["v"])', { attributes: { v: -1.9 } }, -1n],
+    ['Int(attributes["v"])', { attributes: { v: '1234' } }, 1234n],
+    ['Int(attributes["v"])', { attributes: { v: true } }, 1n],
+    // Not convertible: nil, and set() with nil does nothing.
+    ['Int(attributes["v"])', { attributes: { v: 'abc' } }, null],
+  ],
+  Double: [
+    ['Double(attributes["v"])', { attributes: { v: 1n } }, 1],
+    ['Double(attributes["v"])', { attributes: { v: '1.5' } }, 1.5],
+    ['Double(attributes["v"])', { attributes: { v: false } }, 0],
+    ['Double(attributes["v"])', { attributes: { v: 'x' } }, null],
+  ],
+  String: [
+    ['String(attributes["v"])', { attributes: { v: 42n } }, '42'],
+    ['String(attributes["v"])', { attributes: { v: true } }, 'true'],
+    ['String(attributes["v"])', { attributes: { v: 1.5 } }, '1.5'],
+    ['String(attributes["v"])', { attributes: { v: Uint8Array.from([0xde, 0xad]) } }, 'dead'],
+    ['String(body)', { body: vmap({ k: 'v' }) }, '{"k":"v"}'],
+  ],
+  SHA256: [['SHA256(attributes["v"])', { attributes: { v: 'secret' } }, createHash('sha256').update('secret').digest('hex')]],
+  ParseJSON: [
+    ['ParseJSON(body)', { body: '{"a":"b","n":1,"nested":{"x":[true]}}' }, vmap({ a: 'b', n: 1, nested: vmap({ x: [true] }) })],
+  ],
+  ParseKeyValue: [
+    ['ParseKeyValue(body)', { body: 'name=alice age=30' }, vmap({ name: 'alice', age: '30' })],
+    ['ParseKeyValue(body, ":", ",")', { body: 'k1:v1,k2:"v 2"' }, vmap({ k1: 'v1', k2: 'v 2' })],
+  ],
+  ExtractPatterns: [
+    ['ExtractPatterns(body, "^(?P<method>[A-Z]+) (?P<path>\\\\S+)")', { body: 'GET /health HTTP/1.1' }, vmap({ method: 'GET', path: '/health' })],
+    ['ExtractPatterns(body, "id=(?P<id>\\\\d+)")', { body: 'no match' }, vmap({})],
+  ],
+  Time: [
+    ['Time(attributes["t"], "%Y-%m-%dT%H:%M:%S%z")', { attributes: { t: '2023-05-26T12:34:56+0000' } }, BigInt(Date.UTC(2023, 4, 26, 12, 34, 56)) * 1_000_000n],
+    ['Time(attributes["t"], "%Y-%m-%d %H:%M:%S.%f")', { attributes: { t: '2020-01-02 03:04:05.123456' } }, BigInt(Date.UTC(2020, 0, 2, 3, 4, 5)) * 1_000_000n + 123_456_000n],
+    ['Time(attributes["t"], "%b %d %Y", "America/New_York")', { attributes: { t: 'Jan 15 2024' } }, BigInt(Date.UTC(2024, 0, 15, 5)) * 1_000_000n],
+  ],
+  UnixNano: [['UnixNano(Time(attributes["t"], "%Y-%m-%d"))', { attributes: { t: '2000-01-01' } }, 946_684_800_000_000_000n]],
+  TraceID: [['TraceID(0x0102030405060708090a0b0c0d0e0f10)', {}, Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16])]],
+  SpanID: [['SpanID(0x0102030405060708)', {}, Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8])]],
+  Hex: [
+    ['Hex(attributes["v"])', { attributes: { v: Uint8Array.from([1, 0xab]) } }, '01ab'],
+    ['Hex(attributes["v"])', { attributes: { v: 1n } }, '0000000000000001'],
+    ['Hex(attributes["v"])', { attributes: { v: 'hi' } }, '6869'],
+  ],
+};
+
+describe('OTTL converters (ottlfuncs README)', () => {
+  for (const [name, rows] of Object.entries(TABLES)) {
+    it.each(rows)(`${name}: %s`, (expr, spec, expected) => {
+      const got = out(expr, spec);
+      // Times are stored as their UnixNano int when set into an attribute.
+      expect(got).toEqual(expected);
+    });
+  }
+
+  it('Now: a time close to the wall clock', () => {
+    const before = BigInt(Date.now()) * 1_000_000n;
+    const got = out('UnixNano(Now())', {}) as bigint;
+    expect(got).toBeGreaterThanOrEqual(before);
+    expect(got - before).toBeLessThan(5_000_000_000n);
+  });
+
+  it('Time values stay times between converters (UnixNano of Time)', () => {
+    expect(out('Time("1970-01-01 00:00:01", "%Y-%m-%d %H:%M:%S")', {})).toBe(1_000_000_000n);
+    expect(new OttlTime(1n).ns).toBe(1n);
+  });
+
+  it.each([
+    ['Substring(attributes["s"], 5, 10)', { attributes: { s: 'short' } }, /past the end/],
+    ['ParseJSON(body)', { body: 'not json' }, /ParseJSON/],
+    ['TraceID(attributes["s"])', { attributes: { s: 'x' } }, /expected 16 bytes/],
+  ] as [string, LogSpec, RegExp][])('%s fails at run time as error_mode propagate reports it', (expr, spec, err) => {
+    expect(() => out(expr, spec)).toThrow(err);
+  });
+
+  it.each([
+    ['IsMatch(body, "(")', /not a valid regular expression/],
+    ['ExtractPatterns(body, "[a-z]+")', /at least one named group/],
+    ['TraceID(0x01)', /16-byte literal/],
+    ['ParseKeyValue(body, "=", "=")', /cannot be the same/],
+    ['Nope(body)', /unknown converter "Nope"/],
+    ['Concat("a", "")', /must be a list/],
+    ['Split(body)', /Split needs its delimiter argument/],
+  ])('%s is refused at config load', (expr, err) => {
+    expect(() => compileStatement(`set(attributes["out"], ${expr})`, 'log', 'logs')).toThrow(OttlError);
+    expect(() => compileStatement(`set(attributes["out"], ${expr})`, 'log', 'logs')).toThrow(err);
+  });
+});
