@@ -1,5 +1,5 @@
 // Isolated A/B of the otlp exporter's gRPC client: the hand-written transport on node:http2
-// (exporters/otlp/grpc-transport.ts) against @grpc/grpc-js with its flow-control window raised to the
+// (src/grpc/client-transport.ts) against @grpc/grpc-js with its flow-control window raised to the
 // same 16 MiB ('grpc-node.flow_control_window'). Same server (a node:http2 gRPC endpoint in a child
 // process that answers every Export with an empty response), same requests, same concurrency (10 calls in
 // flight, the sending queue's default num_consumers), no compression (what is measured is the transport,
@@ -13,7 +13,7 @@ import http2 from 'node:http2';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { GrpcTransport } from '../dist/exporters/otlp/grpc-transport.js';
+import { GrpcTransport } from '../dist/src/grpc/client-transport.js';
 import { randomBytes } from 'node:crypto';
 import { appendResults, commandLine, fmt, machineBlock, stamp, table } from './lib/report.mjs';
 import { loadavg } from './lib/measure.mjs';

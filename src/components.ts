@@ -12,11 +12,13 @@ import { redactionProcessorFactory } from '../processors/redaction/factory.js';
 import { somaticProcessorFactory } from '../processors/somatic/factory.js';
 import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/factory.js';
 import { transformProcessorFactory } from '../processors/transform/factory.js';
+import { probabilisticSamplerProcessorFactory } from '../processors/probabilistic_sampler/factory.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { debugExporterFactory } from '../exporters/debug/factory.js';
 import { fileExporterFactory } from '../exporters/file/factory.js';
 import { natsExporterFactory } from '../exporters/nats/factory.js';
+import { loadBalancingExporterFactory } from '../exporters/loadbalancing/factory.js';
 import { healthCheckExtensionFactory } from '../extensions/health_check/factory.js';
 import { forwardConnectorFactory } from '../connectors/forward/factory.js';
 import { routingConnectorFactory } from '../connectors/routing/factory.js';
@@ -38,11 +40,13 @@ export const builtinFactories: readonly AnyFactory[] = [
   somaticProcessorFactory,
   memoryLimiterProcessorFactory,
   transformProcessorFactory,
+  probabilisticSamplerProcessorFactory,
   otlpExporterFactory,
   otlphttpExporterFactory,
   debugExporterFactory,
   fileExporterFactory,
   natsExporterFactory,
+  loadBalancingExporterFactory,
   healthCheckExtensionFactory,
   forwardConnectorFactory,
   routingConnectorFactory,

@@ -19,7 +19,7 @@ import {
 import { otlpExporterFactory } from './factory.js';
 import { OtlpGrpcExporter } from './otlp-exporter.js';
 import { parseGrpcEndpoint } from './config.js';
-import { GrpcTransport } from './grpc-transport.js';
+import { GrpcTransport } from '../../src/grpc/client-transport.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
 import { testHost } from '../../test/helpers/host.js';
 

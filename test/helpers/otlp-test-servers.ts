@@ -257,7 +257,8 @@ function parseGrpcFrame(buf: Buffer): { compressed: boolean; data: Buffer } {
   return { compressed: buf[0] === 1, data: buf.subarray(5) };
 }
 
-export async function startRawGrpcServer(): Promise<TestGrpcServer> {
+/** A raw gRPC server on host:port (default 127.0.0.1 and an ephemeral port). */
+export async function startRawGrpcServer(listen: { host?: string; port?: number } = {}): Promise<TestGrpcServer> {
   const state: TestGrpcServer = {
     endpoint: '',
     requests: [],
@@ -320,8 +321,12 @@ export async function startRawGrpcServer(): Promise<TestGrpcServer> {
     sessions.add(s);
     s.on('close', () => sessions.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  state.endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const host = listen.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port ?? 0, host, resolve);
+  });
+  state.endpoint = `${host}:${(server.address() as AddressInfo).port}`;
   state.close = async () => {
     for (const t of timers) clearTimeout(t);
     for (const s of sessions) s.destroy();

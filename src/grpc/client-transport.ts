@@ -6,10 +6,10 @@
  * CPU per call; the numbers are in README.md.
  */
 import http2 from 'node:http2';
-import { GrpcStatus } from '../../src/grpc/status.js';
-import { encodeGrpcPrefix, readGrpcStatus, unframeGrpcMessage } from '../../src/grpc/framing.js';
-import { codingOf, compress, decompress } from '../../src/compression/index.js';
-import { describeTlsError, type ClientTlsOptions } from '../../src/confighelper/tls.js';
+import { GrpcStatus } from './status.js';
+import { encodeGrpcPrefix, readGrpcStatus, unframeGrpcMessage } from './framing.js';
+import { codingOf, compress, decompress } from '../compression/index.js';
+import { describeTlsError, type ClientTlsOptions } from '../confighelper/tls.js';
 
 
 /** What a finished call returned: its status and, on OK, the response message. */
@@ -161,6 +161,12 @@ export class GrpcTransport {
         finished = true;
         const status = Number(headers[':status']);
         const callStatus = readGrpcStatus(headers, trailers);
+        if (headers[':status'] === undefined && callStatus === undefined) {
+          // The stream ended without any response: the connection went away (a killed server, a reset by
+          // a proxy). Nothing was answered, so the call may be retried.
+          fail(GrpcStatus.UNAVAILABLE, 'the connection closed before a response');
+          return;
+        }
         if (callStatus === undefined) {
           // No gRPC status: not a gRPC server, or a proxy's HTTP error (mapped as the gRPC spec says).
           fail(status === 429 || status === 502 || status === 503 || status === 504 ? GrpcStatus.UNAVAILABLE : GrpcStatus.UNKNOWN, `HTTP ${status ?? '?'} without grpc-status`);

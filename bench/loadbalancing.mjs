@@ -1,0 +1,95 @@
+// Benchmark: the loadbalancing exporter's wire split against a plain otlp exporter, in the same run.
+// One process drives exporter.consume() with `inflight` requests outstanding (sending_queue disabled, so a
+// request resolves when the backends answered) for `seconds`; a child process is the sink (three
+// listeners: 127.0.0.1-3). Reported: spans/s and spans per CPU-second of the exporter process.
+//   node bench/loadbalancing.mjs [seconds=6] [spansPerRequest=1000]
+// Requests: 1000 spans of 100 traces (10 spans each), ~200 bytes per span. Needs `npm run build` (dist/).
+import { fork } from 'node:child_process';
+import { Telemetry } from '../dist/src/telemetry/telemetry.js';
+import { silentLogger } from '../dist/src/telemetry/logger.js';
+import { Payload } from '../dist/src/pdata/payload.js';
+import { requestFromJson } from '../dist/src/pdata/codec.js';
+import { otlpExporterFactory } from '../dist/exporters/otlp/factory.js';
+import { loadBalancingExporterFactory } from '../dist/exporters/loadbalancing/factory.js';
+
+const seconds = Number(process.argv[2] ?? 6);
+const spansPerRequest = Number(process.argv[3] ?? 1000);
+const inflight = 8;
+
+function request(seed) {
+  const spans = [];
+  for (let i = 0; i < spansPerRequest; i++) {
+    const trace = (seed * 1_000_003 + Math.floor(i / 10)) >>> 0;
+    spans.push({
+      traceId: trace.toString(16).padStart(8, '0').repeat(4),
+      spanId: (i + 1).toString(16).padStart(16, '0'),
+      name: `GET /api/v1/items/${i % 50}`,
+      kind: 2,
+      startTimeUnixNano: '1700000000000000000',
+      endTimeUnixNano: '1700000000001000000',
+      attributes: [
+        { key: 'http.method', value: { stringValue: 'GET' } },
+        { key: 'http.route', value: { stringValue: '/api/v1/items/:id' } },
+        { key: 'http.status_code', value: { intValue: '200' } },
+      ],
+    });
+  }
+  const json = { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bench' } }] }, scopeSpans: [{ scope: { name: 'bench' }, spans }] }] };
+  return requestFromJson('traces', JSON.stringify(json));
+}
+
+const sink = fork(new URL('./lib/grpc-count-sink.mjs', import.meta.url));
+const { port } = await new Promise((r) => sink.once('message', r));
+const stats = () => new Promise((r) => (sink.once('message', r), sink.send({ cmd: 'stats' })));
+
+const otlpCommon = { tls: { insecure: true }, compression: 'none', sending_queue: { enabled: false } };
+const variants = [
+  ['otlp', otlpExporterFactory, { endpoint: `127.0.0.1:${port}`, ...otlpCommon }],
+  ['loadbalancing (traceID, 3 backends)', loadBalancingExporterFactory, { protocol: { otlp: otlpCommon }, resolver: { static: { hostnames: [1, 2, 3].map((h) => `127.0.0.${h}:${port}`) } } }],
+];
+const requests = Array.from({ length: 16 }, (_, i) => request(i));
+const rows = [];
+// Two rounds, alternating, so both variants see the same machine load.
+for (let round = 0; round < 2; round++) {
+  for (const [name, factory, raw] of variants) {
+    const issues = [];
+    const cfg = factory.config.parse(raw, [], issues);
+    if (issues.length) throw new Error(JSON.stringify(issues));
+    const telemetry = new Telemetry();
+    const id = { type: factory.type, name: '', id: factory.type };
+    const exp = factory.create({ id, kind: 'exporter', logger: silentLogger, telemetry }, cfg);
+    await exp.start();
+    const before = await stats();
+    let spans = 0;
+    let stop = false;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const worker = async (w) => {
+      for (let i = w; !stop; i += inflight) {
+        await exp.consume(new Payload('traces', requests[i % requests.length]));
+        spans += spansPerRequest;
+      }
+    };
+    const timer = setTimeout(() => (stop = true), seconds * 1000);
+    await Promise.all(Array.from({ length: inflight }, (_, w) => worker(w)));
+    clearTimeout(timer);
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSec = (cpu.user + cpu.system) / 1e6;
+    const after = await stats();
+    await exp.shutdown();
+    telemetry.close();
+    rows.push({ round, name, spansPerSec: spans / wall, spansPerCpuSec: spans / cpuSec, cores: cpuSec / wall, sinkRequests: after.requests - before.requests, sinkMB: (after.bytes - before.bytes) / 1e6 });
+  }
+}
+sink.disconnect();
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+console.log(`Command: \`node bench/loadbalancing.mjs ${seconds} ${spansPerRequest}\` — ${spansPerRequest} spans/request (100 traces), ${inflight} in flight, sending_queue disabled, compression none, ${seconds}s per variant per round\n`);
+console.log('| round | exporter | spans/s | spans per CPU-second (exporter process) | exporter cores | sink requests | sink MB |');
+console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows) console.log(`| ${r.round + 1} | ${r.name} | ${fmt(r.spansPerSec)} | ${fmt(r.spansPerCpuSec)} | ${r.cores.toFixed(2)} | ${fmt(r.sinkRequests)} | ${r.sinkMB.toFixed(1)} |`);
+const per = (name, key) => rows.filter((r) => r.name.startsWith(name)).reduce((a, r) => a + r[key], 0);
+const ratioCpu = per('loadbalancing', 'spansPerCpuSec') / per('otlp', 'spansPerCpuSec');
+const ratioRate = per('loadbalancing', 'spansPerSec') / per('otlp', 'spansPerSec');
+console.log(`\nloadbalancing / otlp: ${ratioCpu.toFixed(2)} in spans per CPU-second, ${ratioRate.toFixed(2)} in spans/s (goal >= 0.7)`);

@@ -1,0 +1,209 @@
+import zlib from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Payload } from '../../src/pdata/payload.js';
+import { decodeRequest, requestFromJson } from '../../src/pdata/codec.js';
+import { startRawGrpcServer, testSettings, type TestGrpcServer } from '../../test/helpers/otlp-test-servers.js';
+import { loadBalancingExporterFactory } from './factory.js';
+import type { LoadBalancingExporter } from './loadbalancing-exporter.js';
+import { HashRing, crc32 } from './ring.js';
+import { WireSplitter, type Router } from './split.js';
+import { withPort } from './resolver.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const traceIdOf = (i: number) => (0x1000 + i * 7919).toString(16).padStart(32, 'a');
+
+/** A traces request: `traces` traces of `spans` spans, interleaved over two resources and two scopes. */
+function tracesRequest(traces: number, spans: number, tag = 't'): Uint8Array {
+  const mk = (res: number) => ({
+    resource: { attributes: [{ key: 'service.name', value: { stringValue: `svc-${res}` } }] },
+    scopeSpans: [0, 1].map((sc) => ({
+      scope: { name: `scope-${sc}` },
+      spans: Array.from({ length: traces * spans }, (_, k) => k)
+        .filter((k) => k % 4 === res * 2 + sc)
+        .map((k) => ({ traceId: traceIdOf(k % traces), spanId: (k + 1).toString(16).padStart(16, '0'), name: `${tag}-${k}`, kind: 1, startTimeUnixNano: '1', endTimeUnixNano: '2' })),
+    })),
+  });
+  return requestFromJson('traces', JSON.stringify({ resourceSpans: [mk(0), mk(1)] }));
+}
+
+/** Every span of a traces request: [name, traceId, service, scope]. */
+function spansOf(bytes: Uint8Array): [string, string, string, string][] {
+  return decodeRequest('traces', bytes).resourceSpans.flatMap((rs) =>
+    rs.scopeSpans.flatMap((ss) => ss.spans.map((s): [string, string, string, string] => [s.name, hex(s.traceId), String(rs.resource?.attributes[0]?.value?.value.value), ss.scope?.name ?? ''])),
+  );
+}
+
+describe('hash ring', () => {
+  it('computes crc32 as zlib does', () => {
+    const b = Buffer.from('backend-1:4317');
+    expect(crc32(b, 0, b.length)).toBe(zlib.crc32(b));
+    expect(crc32(Buffer.from([7]), 0, 1, zlib.crc32(b))).toBe(zlib.crc32(Buffer.concat([b, Buffer.from([7])])));
+  });
+
+  it('moves only the keys a membership change must move', () => {
+    const three = new HashRing(['a:4317', 'b:4317', 'c:4317']);
+    const four = new HashRing(['a:4317', 'b:4317', 'c:4317', 'd:4317']);
+    const two = new HashRing(['a:4317', 'c:4317']);
+    let movedToD = 0;
+    let fromB = 0;
+    const n = 20_000;
+    for (let i = 0; i < n; i++) {
+      const key = Buffer.from(traceIdOf(i), 'hex');
+      const before = three.endpointFor(key);
+      const added = four.endpointFor(key);
+      // Adding d: a key either stays or moves to d, never between the old members.
+      if (added !== before) {
+        expect(added).toBe('d:4317');
+        movedToD++;
+      }
+      // Removing b: only b's keys move.
+      const removed = two.endpointFor(key);
+      if (before !== 'b:4317') expect(removed).toBe(before);
+      else fromB++;
+    }
+    expect(movedToD / n).toBeGreaterThan(0.1);
+    expect(movedToD / n).toBeLessThan(0.45);
+    expect(fromB / n).toBeGreaterThan(0.15);
+  });
+
+  it('puts a default port on hosts without one', () => {
+    expect([withPort('backend'), withPort('backend:4000'), withPort('::1'), withPort('[::1]:5'), withPort('10.0.0.1', '55690')]).toEqual(['backend:4317', 'backend:4000', '[::1]:4317', '[::1]:5', '10.0.0.1:55690']);
+  });
+});
+
+describe('wire splitter', () => {
+  const ring = new HashRing(['a:1', 'b:1', 'c:1']);
+  const byTrace: Router = {
+    resource: () => -1,
+    leaf: (buf, s) => {
+      // trace_id is the span's first field here: tag 0x0a, length 16
+      expect(buf[s]).toBe(0x0a);
+      return ring.backendFor(buf, s + 2, s + 18);
+    },
+  };
+
+  it('splits by trace ID keeping resources and scopes, each span exactly once', () => {
+    const req = tracesRequest(30, 5);
+    const parts = new WireSplitter().split(req, 3, byTrace);
+    const all = spansOf(req);
+    const got = parts.flatMap((p, i) => (p ? spansOf(p).map((s) => ({ s, i })) : []));
+    expect(got.map((g) => g.s).sort()).toEqual([...all].sort());
+    for (const { s, i } of got) expect(ring.endpointFor(Buffer.from(s[1], 'hex'))).toBe(ring.endpoints[i]);
+    expect(parts.filter(Boolean).length).toBe(3);
+  });
+
+  it('hands a request whose spans all go to one backend on as the same bytes', () => {
+    const req = tracesRequest(1, 8);
+    const parts = new WireSplitter().split(req, 3, byTrace);
+    expect(parts.filter((p) => p === req).length).toBe(1);
+    expect(parts.filter((p) => p !== undefined).length).toBe(1);
+  });
+
+  it('refuses broken framing with WireFormatError', () => {
+    const req = tracesRequest(3, 3);
+    expect(() => new WireSplitter().split(req.subarray(0, req.length - 3), 3, byTrace)).toThrow(/overruns|truncated/);
+  });
+});
+
+async function makeExporter(yaml: Record<string, unknown>, lookup?: (h: string) => Promise<string[]>) {
+  const issues: { path: string[]; message: string }[] = [];
+  const cfg = loadBalancingExporterFactory.config.parse(yaml, [], issues);
+  expect(issues).toEqual([]);
+  const settings = testSettings('loadbalancing', 'exporter');
+  const { LoadBalancingExporter } = await import('./loadbalancing-exporter.js');
+  const exp = new LoadBalancingExporter(settings, cfg, lookup);
+  cleanups.push(() => settings.telemetry.close());
+  return exp;
+}
+
+const fastRetry = { initial_interval: '20ms', max_interval: '50ms', max_elapsed_time: '20s' };
+
+describe('loadbalancing exporter', () => {
+  it('routes every span of a trace to one backend over OTLP/gRPC, and a request is answered when all parts are queued', async () => {
+    const servers = await Promise.all([0, 1, 2].map(() => startRawGrpcServer()));
+    for (const s of servers) cleanups.push(() => s.close());
+    const exp = await makeExporter({ protocol: { otlp: { tls: { insecure: true }, compression: 'none', retry_on_failure: fastRetry } }, resolver: { static: { hostnames: servers.map((s) => s.endpoint) } } });
+    await exp.start();
+    cleanups.push(() => exp.shutdown());
+    const sent: [string, string, string, string][] = [];
+    for (let r = 0; r < 5; r++) {
+      const req = tracesRequest(20, 4, `r${r}`);
+      sent.push(...spansOf(req));
+      await exp.consume(new Payload('traces', req));
+    }
+    await exp.shutdown();
+    const traceHome = new Map<string, string>();
+    const got: [string, string, string, string][] = [];
+    for (const s of servers) {
+      for (const r of s.requests) {
+        expect(r.path).toBe('/opentelemetry.proto.collector.trace.v1.TraceService/Export');
+        for (const span of spansOf(r.message)) {
+          got.push(span);
+          const home = traceHome.get(span[1]);
+          if (home !== undefined) expect(home).toBe(s.endpoint);
+          traceHome.set(span[1], s.endpoint);
+        }
+      }
+      expect(s.requests.length).toBeGreaterThan(0);
+    }
+    expect(got.sort()).toEqual(sent.sort());
+  });
+
+  it('re-routes the queued data of a backend that leaves the DNS answer to the backends that now own its traces', async () => {
+    const first = await startRawGrpcServer();
+    const port = Number(first.endpoint.split(':')[1]);
+    const servers: TestGrpcServer[] = [first, await startRawGrpcServer({ host: '127.0.0.2', port }), await startRawGrpcServer({ host: '127.0.0.3', port })];
+    for (const s of servers) cleanups.push(() => s.close());
+    // 127.0.0.3 is down for now: it answers UNAVAILABLE, so its part waits in its queue with retries.
+    servers[2]!.reply = () => ({ code: 14, message: 'down' });
+    let answer = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+    const exp = (await makeExporter(
+      { protocol: { otlp: { tls: { insecure: true }, compression: 'none', retry_on_failure: fastRetry } }, resolver: { dns: { hostname: 'backends.test', port: String(port), interval: '50ms' } } },
+      async () => answer,
+    )) as LoadBalancingExporter;
+    await exp.start();
+    cleanups.push(() => exp.shutdown());
+    expect(exp.endpoints).toEqual(servers.map((s) => s.endpoint));
+    const req = tracesRequest(60, 3);
+    await exp.consume(new Payload('traces', req)); // answered once every part is queued
+    await waitFor(() => servers[2]!.requests.length > 0);
+    const ownedBy3 = new Set(spansOf(req).filter((s) => new HashRing(exp.endpoints).endpointFor(Buffer.from(s[1], 'hex')) === servers[2]!.endpoint).map((s) => s[1]));
+    expect(ownedBy3.size).toBeGreaterThan(0);
+
+    answer = ['127.0.0.1', '127.0.0.2'];
+    await waitFor(() => exp.endpoints.length === 2);
+    const delivered = () => servers.slice(0, 2).flatMap((s) => s.requests.flatMap((r) => spansOf(r.message)));
+    await waitFor(() => delivered().length === spansOf(req).length).catch((e: unknown) => { throw new Error(`delivered ${delivered().length} of ${spansOf(req).length}; endpoints ${exp.endpoints.join()}: ${String(e)}`); });
+    expect(delivered().map((s) => s[0]).sort()).toEqual(spansOf(req).map((s) => s[0]).sort());
+    // Only the leaving backend's traces moved: each remaining backend still has all its own traces too.
+    const ring2 = new HashRing(exp.endpoints);
+    for (const s of servers.slice(0, 2)) for (const r of s.requests) for (const span of spansOf(r.message)) expect(ring2.endpointFor(Buffer.from(span[1], 'hex'))).toBe(s.endpoint);
+  });
+
+  it('refuses retryably while no backend is resolved, and validates its config', async () => {
+    const exp = await makeExporter({ resolver: { dns: { hostname: 'nothing.test', interval: '1h' } } }, async () => []);
+    await exp.start();
+    cleanups.push(() => exp.shutdown());
+    await expect(exp.consume(new Payload('traces', tracesRequest(1, 1)))).rejects.toMatchObject({ name: 'RetryableError' });
+
+    const issues: { path: string[]; message: string }[] = [];
+    loadBalancingExporterFactory.config.parse({ resolver: { k8s: { service: 'x' } } }, [], issues);
+    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(["resolver.k8s: not supported yet by GopherShip (resolves the backends from a Kubernetes Service's endpoints; use dns on a headless Service)"]);
+    issues.length = 0;
+    loadBalancingExporterFactory.config.parse({ resolver: {} }, [], issues);
+    expect(issues[0]!.message).toMatch(/exactly one of static or dns/);
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

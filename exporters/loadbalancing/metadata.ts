@@ -1,0 +1,18 @@
+/** What this component states about itself (see src/core/metadata.ts): the factory, registry, reference docs and lifecycle test read it. */
+import type { ComponentMetadata, MetricDef } from '../../src/core/metadata.js';
+import { SIGNALS } from '../../src/core/signal.js';
+import { EXPORTER_METRICS } from '../../src/telemetry/metrics.js';
+
+/** The metrics of this exporter alone (the collector's names); each backend also has the exporter metrics. */
+export const METRICS = {
+  numBackends: { name: 'otelcol_loadbalancer_num_backends', type: 'gauge', unit: '{backends}', description: 'Current number of backends in use', labels: ['resolver'] },
+} as const satisfies Record<string, MetricDef>;
+
+export const metadata = {
+  type: 'loadbalancing',
+  description: 'Routes spans and logs by trace ID (or resources/metrics by service, resource or metric) to backends on a consistent-hashing ring, each over OTLP/gRPC with its own queue',
+  stability: 'alpha',
+  signals: SIGNALS,
+  metrics: [...Object.values(EXPORTER_METRICS), ...Object.values(METRICS)],
+  tests: { config: () => ({ protocol: { otlp: { tls: { insecure: true } } }, resolver: { static: { hostnames: ['127.0.0.1:1'] } } }) },
+} as const satisfies ComponentMetadata & { signals: unknown };

@@ -1,0 +1,196 @@
+/**
+ * Splits an encoded Export request between backends on the wire. The three signals share one shape:
+ * the request holds ResourceX (field 1); a ResourceX holds its Resource and schema_url and ScopeX (field
+ * 2); a ScopeX holds its scope and schema_url and leaves (field 2: spans, log records, metrics). Each
+ * backend's part is the request rebuilt from the ResourceX and ScopeX fields as received (copied, not
+ * decoded) around the leaves routed to it; containers left without leaves are left out. A request whose
+ * leaves all go to one backend is handed on as the very bytes it arrived as.
+ */
+import { NEXT, copyBytes, readVarint, skipField, varintSize, writeVarint } from '../../src/pdata/wire-primitives.js';
+
+/** Chooses a backend per ResourceX (resource-level keys) or per leaf. */
+export interface Router {
+  /** The backend of every leaf of this ResourceX, or -1 to route leaf by leaf. */
+  resource(buf: Uint8Array, start: number, end: number): number;
+  /** The backend of one leaf (content range), within ResourceX rx[start:end]. */
+  leaf(buf: Uint8Array, start: number, end: number, rxStart: number, rxEnd: number): number;
+}
+
+/** Growable int table. */
+class Ints {
+  a = new Int32Array(256);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+}
+
+export class WireSplitter {
+  // One ResourceX at a time: its other fields, its scopes' other fields, its leaves.
+  private readonly rxOther = new Ints(); // pairs start,end (framed)
+  private readonly scopeOtherFrom = new Ints(); // per scope: index into scopeOther pairs
+  private readonly scopeOther = new Ints(); // pairs start,end (framed)
+  private readonly leafStart = new Ints(); // framed
+  private readonly leafEnd = new Ints();
+  private readonly leafScope = new Ints();
+  private readonly leafBackend = new Ints();
+  private readonly scopeSize = new Ints();
+  private outs: Buffer[] = [];
+  private outLen: number[] = [];
+  private seen = new Int32Array(0);
+  private serial = 0;
+
+  /**
+   * The part of `buf` for each of `backends` backends (undefined: nothing for that backend). Synchronous;
+   * the parts are new arrays (or `buf` itself when everything goes to one backend).
+   */
+  split(buf: Uint8Array, backends: number, router: Router): (Uint8Array | undefined)[] {
+    if (this.outs.length < backends) {
+      for (let i = this.outs.length; i < backends; i++) this.outs.push(Buffer.allocUnsafe(4096));
+      this.seen = new Int32Array(backends);
+    }
+    this.outLen = new Array<number>(backends).fill(0);
+    let only = -2; // -2: no leaf yet; -1: several backends
+    const end = buf.length;
+    let pos = 0;
+    while (pos < end) {
+      const tag = readVarint(buf, pos, end);
+      // For a length-delimited field, NEXT is left at the start of its content.
+      const next = skipField(buf, NEXT, end, tag);
+      if (tag === 0x0a) {
+        const b = this.collect(buf, NEXT, next, router);
+        if (b !== -3) {
+          only = only === -2 || only === b ? b : -1;
+          this.emit(buf);
+        }
+      }
+      pos = next;
+    }
+    const out = new Array<Uint8Array | undefined>(backends).fill(undefined);
+    // Everything for one backend: the request goes on as it arrived (the copy built is dropped).
+    if (only >= 0) out[only] = buf;
+    else if (only === -1) {
+      for (let i = 0; i < backends; i++) {
+        const n = this.outLen[i]!;
+        if (n === 0) continue;
+        const part = Buffer.allocUnsafeSlow(n);
+        this.outs[i]!.copy(part, 0, 0, n);
+        out[i] = part;
+      }
+    }
+    return out;
+  }
+
+  /** Reads one ResourceX; returns its single backend, -1 if several, -3 if it has no leaves. */
+  private collect(buf: Uint8Array, rs: number, re: number, router: Router): number {
+    this.rxOther.n = this.scopeOtherFrom.n = this.scopeOther.n = 0;
+    this.leafStart.n = this.leafEnd.n = this.leafScope.n = this.leafBackend.n = 0;
+    const fixed = router.resource(buf, rs, re);
+    let single = -3;
+    let pos = rs;
+    while (pos < re) {
+      const fieldStart = pos;
+      const tag = readVarint(buf, pos, re);
+      const next = skipField(buf, NEXT, re, tag);
+      if (tag !== 0x12) {
+        this.rxOther.push(fieldStart);
+        this.rxOther.push(next);
+        pos = next;
+        continue;
+      }
+      const scope = this.scopeOtherFrom.n;
+      this.scopeOtherFrom.push(this.scopeOther.n);
+      let p = NEXT;
+      while (p < next) {
+        const fs = p;
+        const t = readVarint(buf, p, next);
+        const after = skipField(buf, NEXT, next, t);
+        if (t === 0x12) {
+          const b = fixed >= 0 ? fixed : router.leaf(buf, NEXT, after, rs, re);
+          this.leafStart.push(fs);
+          this.leafEnd.push(after);
+          this.leafScope.push(scope);
+          this.leafBackend.push(b);
+          single = single === -3 ? b : single === b ? b : -1;
+        } else {
+          this.scopeOther.push(fs);
+          this.scopeOther.push(after);
+        }
+        p = after;
+      }
+      pos = next;
+    }
+    this.scopeOtherFrom.push(this.scopeOther.n);
+    return single;
+  }
+
+  /** Appends the collected ResourceX to each backend that has leaves in it. */
+  private emit(buf: Uint8Array): void {
+    const serial = ++this.serial;
+    const nLeaves = this.leafStart.n;
+    const nScopes = this.scopeOtherFrom.n - 1;
+    const lb = this.leafBackend.a;
+    for (let i = 0; i < nLeaves; i++) {
+      const b = lb[i]!;
+      if (this.seen[b] === serial) continue;
+      this.seen[b] = serial;
+      this.emitFor(buf, b, nScopes);
+    }
+  }
+
+  private emitFor(buf: Uint8Array, b: number, nScopes: number): void {
+    const { leafStart, leafEnd, leafScope, leafBackend, scopeOther, scopeOtherFrom, rxOther } = this;
+    const sizes = this.scopeSize;
+    sizes.n = 0;
+    for (let k = 0; k < nScopes; k++) sizes.push(-1);
+    for (let i = 0; i < leafStart.n; i++) {
+      if (leafBackend.a[i] !== b) continue;
+      const k = leafScope.a[i]!;
+      if (sizes.a[k] === -1) {
+        let other = 0;
+        for (let j = scopeOtherFrom.a[k]!; j < scopeOtherFrom.a[k + 1]!; j += 2) other += scopeOther.a[j + 1]! - scopeOther.a[j]!;
+        sizes.a[k] = other;
+      }
+      sizes.a[k] += leafEnd.a[i]! - leafStart.a[i]!;
+    }
+    let rx = 0;
+    for (let j = 0; j < rxOther.n; j += 2) rx += rxOther.a[j + 1]! - rxOther.a[j]!;
+    for (let k = 0; k < nScopes; k++) if (sizes.a[k]! >= 0) rx += 1 + varintSize(sizes.a[k]!) + sizes.a[k]!;
+    const need = 1 + varintSize(rx) + rx;
+    let out = this.outs[b]!;
+    let p = this.outLen[b]!;
+    if (p + need > out.length) {
+      const grown = Buffer.allocUnsafe(Math.max(out.length * 2, p + need));
+      out.copy(grown, 0, 0, p);
+      this.outs[b] = out = grown;
+    }
+    out[p++] = 0x0a;
+    p = writeVarint(out, p, rx);
+    for (let j = 0; j < rxOther.n; j += 2) p = copyBytes(buf, rxOther.a[j]!, rxOther.a[j + 1]!, out, p);
+    for (let k = 0; k < nScopes; k++) {
+      if (sizes.a[k]! < 0) continue;
+      out[p++] = 0x12;
+      p = writeVarint(out, p, sizes.a[k]!);
+      for (let j = scopeOtherFrom.a[k]!; j < scopeOtherFrom.a[k + 1]!; j += 2) p = copyBytes(buf, scopeOther.a[j]!, scopeOther.a[j + 1]!, out, p);
+      // Adjacent leaves of this backend are copied as one run (spans of one trace usually sit together).
+      let runS = -1;
+      let runE = -1;
+      for (let i = 0; i < leafStart.n; i++) {
+        if (leafBackend.a[i] !== b || leafScope.a[i] !== k) continue;
+        if (leafStart.a[i] === runE) runE = leafEnd.a[i]!;
+        else {
+          if (runS >= 0) p = copyBytes(buf, runS, runE, out, p);
+          runS = leafStart.a[i]!;
+          runE = leafEnd.a[i]!;
+        }
+      }
+      if (runS >= 0) p = copyBytes(buf, runS, runE, out, p);
+    }
+    this.outLen[b] = p;
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * An OTLP/gRPC client: the settings of the otlp exporter (endpoint, tls, headers, compression, timeout,
+ * keepalive, windows, message size) and one-attempt Export calls on Node's HTTP/2 client
+ * (client-transport.ts), so the request bytes a pipeline holds are the bytes on the wire. Shared by the
+ * otlp exporter and the loadbalancing exporter's per-backend senders.
+ */
+import { ENDPOINT_RE } from '../core/net.js';
+import { PermanentError, RetryableError } from '../core/errors.js';
+import { s, type ConfigOf, type Schema } from '../core/schema.js';
+import type { Payload } from '../pdata/payload.js';
+import { GRPC_METHOD, type Signal } from '../core/signal.js';
+import { decodeExportResponsePartial, decodeStatus } from '../pdata/codec.js';
+import type { Logger } from '../telemetry/logger.js';
+import { tlsClientSchema } from '../confighelper/tls-config.js';
+import { authSchema, clientAuthenticatorOf, type ClientAuthenticator } from '../core/auth.js';
+import type { Host } from '../core/component.js';
+import { loadClientTls, type ClientTlsOptions } from '../confighelper/tls.js';
+import { GrpcStatus, grpcStatusName, isRetryableGrpc } from './status.js';
+import { GrpcTransport, type CallResult } from './client-transport.js';
+import { prepareCompression } from '../compression/index.js';
+
+/** Strips an http(s):// scheme as the collector does; https:// asks for TLS. */
+export function parseGrpcEndpoint(endpoint: string): { target: string; forceTls: boolean } {
+  if (endpoint.startsWith('https://')) return { target: endpoint.slice(8).replace(/\/+$/, ''), forceTls: true };
+  if (endpoint.startsWith('http://')) return { target: endpoint.slice(7).replace(/\/+$/, ''), forceTls: false };
+  return { target: endpoint, forceTls: false };
+}
+
+/** The endpoint key of a gRPC client: host:port, checked at validation. */
+export function grpcEndpointSchema(): Schema<string> {
+  return s.refine(
+    s
+      .string()
+      .mustBeSet()
+      .describe('host:port of the OTLP/gRPC server (an http:// or https:// prefix is stripped; https:// forces TLS)'),
+    // Checked here: an empty or malformed endpoint (an unset env variable, say) would otherwise start, then
+    // fail every export as retryable until the data is dropped.
+    (v, path, issues) => {
+      const m = ENDPOINT_RE.exec(parseGrpcEndpoint(v.trim()).target);
+      if (!m || m[1] === '' || Number(m[2]) > 65535 || Number(m[2]) === 0) {
+        issues.push({ path, message: `"${v}" is not the host:port of a gRPC server (e.g. collector:4317, or https://collector:4317 for TLS)` });
+      }
+    },
+  );
+}
+
+/** The client keys (everything of the otlp exporter but `endpoint` and the exporterhelper's). */
+export function otlpGrpcClientShape() {
+  return {
+    tls: tlsClientSchema().describe('TLS to the server (the collector\'s configtls client settings); TLS is on unless insecure: true (an https:// endpoint forces it).'),
+    headers: s.map(s.string().opaque()).default({}).describe('Metadata sent with every request (e.g. authorization); values are masked in print-config'),
+    auth: authSchema,
+    compression: s.enum('gzip', 'zstd', 'snappy', 'none').default('gzip').describe('Message compression (the collector\'s gRPC client has gzip, zstd and snappy)'),
+    compression_params: s.object({
+      level: s.int(0, 22).default(0).describe('Compression level: gzip 1-9, zstd 1-22 (0: the codec\'s default)'),
+    }),
+    balancer_name: s
+      .enum('round_robin', 'pick_first')
+      .default('round_robin')
+      .describe('Accepted for the collector\'s configs; GopherShip keeps one HTTP/2 connection to the endpoint\'s first resolved address (as pick_first), so round_robin over several addresses behaves like pick_first'),
+    read_buffer_size: s.int(0).default(0).describe('Accepted for the collector\'s configs; Node sizes socket buffers itself, so it has no effect'),
+    write_buffer_size: s.int(0).default(0).describe('Accepted for the collector\'s configs; Node sizes socket buffers itself, so it has no effect'),
+    wait_for_ready: s.notYet('waits for the connection to be ready instead of failing calls while it is down', false),
+    authority: s.notYet('overrides the :authority header of every call'),
+    middlewares: s.notYet('runs middleware extensions around each call'),
+    timeout: s.duration().default(5000).describe('Deadline of one Export call (each retry gets its own)'),
+    keepalive: s.object({
+      time: s.duration().default(300_000).describe('Ping the server after this long without activity (>= 5m stays within grpc-go servers\' default ping policy)'),
+      timeout: s.duration().default(20_000).describe('Close the connection when a ping is not answered within this'),
+    }),
+    flow_control_window: s.int(65_535).default(16 * 1024 * 1024).describe('HTTP/2 flow-control window in bytes (stream and connection)'),
+    max_message_size: s.int(1024).default(64 * 1024 * 1024).describe('Largest request and response message in bytes'),
+  };
+}
+
+const _clientSample = s.object(otlpGrpcClientShape());
+export type OtlpGrpcClientConfig = ConfigOf<typeof _clientSample>;
+
+/** Maps a failed call to the gateway's error types, reading RetryInfo from grpc-status-details-bin. */
+export function errorOfCall(result: CallResult, target: string, signal: Signal): RetryableError | PermanentError {
+  let retryAfterMs: number | undefined;
+  if (result.details && result.details.length > 0) {
+    try {
+      retryAfterMs = decodeStatus('proto', result.details)?.retryDelayMs;
+    } catch {
+      // A malformed details trailer must not hide the status itself.
+    }
+  }
+  const text = `OTLP/gRPC export of ${signal} to ${target} failed: ${grpcStatusName(result.code)}: ${result.message}`;
+  // RESOURCE_EXHAUSTED is throttling only when the server says when to come back (OTLP spec).
+  if (isRetryableGrpc(result.code, retryAfterMs !== undefined)) {
+    return new RetryableError(text, { retryAfterMs, throttled: result.code === GrpcStatus.RESOURCE_EXHAUSTED });
+  }
+  return new PermanentError(text);
+}
+
+/** One OTLP/gRPC downstream: start() opens nothing yet (connections are lazy), send() is one attempt. */
+export class OtlpGrpcClient {
+  private transport: GrpcTransport | undefined;
+  private readonly metadata: Record<string, string | Buffer> = {};
+  readonly target: string;
+  private readonly forceTls: boolean;
+
+  /**
+   * `owner` names the component in errors (e.g. `exporter otlp/2`); `configPath` is where its settings are
+   * in the config (e.g. `exporters::otlp/2`), for errors about them.
+   */
+  constructor(
+    private readonly owner: string,
+    private readonly configPath: string,
+    endpoint: string,
+    private readonly config: OtlpGrpcClientConfig,
+    private readonly logger: Logger,
+  ) {
+    ({ target: this.target, forceTls: this.forceTls } = parseGrpcEndpoint(endpoint));
+    for (const [k, v] of Object.entries(config.headers)) {
+      const key = k.toLowerCase();
+      if (!/^[0-9a-z_.-]+$/.test(key) || key.startsWith('grpc-')) {
+        throw new Error(`${owner}: headers.${k}: not a valid gRPC metadata key (lower-case letters, digits, _ . -; not grpc-*)`);
+      }
+      // Binary metadata (-bin keys) is given base64-encoded in config.
+      this.metadata[key] = key.endsWith('-bin') ? Buffer.from(v, 'base64') : v;
+    }
+  }
+
+  /** The client authenticator `auth` names (bearertokenauth, basicauth, headers_setter), found at start. */
+  private authenticator: ClientAuthenticator | undefined;
+
+  async start(host?: Host): Promise<void> {
+    const c = this.config;
+    this.authenticator = clientAuthenticatorOf(host, c.auth, this.configPath);
+    const secure = !c.tls.insecure || this.forceTls;
+    let tls: ClientTlsOptions | undefined;
+    if (secure) tls = await loadClientTls(c.tls, `${this.configPath}: tls`);
+    await prepareCompression(c.compression);
+    this.transport = new GrpcTransport({
+      authority: `${secure ? 'https' : 'http'}://${this.target}`,
+      tls,
+      metadata: this.metadata,
+      compression: c.compression,
+      compressionLevel: c.compression_params.level || undefined,
+      // HTTP/2's default 64 KiB windows cap a single connection at a few hundred MB/s.
+      windowBytes: c.flow_control_window,
+      maxMessageBytes: c.max_message_size,
+      keepaliveMs: c.keepalive.time,
+      keepaliveTimeoutMs: c.keepalive.timeout,
+    });
+  }
+
+  /** Sends one request; no metrics, so a queue/retry layer can call it per attempt. */
+  async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
+    const transport = this.transport;
+    if (!transport) throw new RetryableError(`${this.owner} is not started`);
+    let metadata: Record<string, string> | undefined;
+    if (this.authenticator) {
+      metadata = transport.configuredMetadata();
+      this.authenticator.applyHeaders(metadata, payload.meta);
+    }
+    const result = await transport.call(GRPC_METHOD[signal], payload.chunks(), this.config.timeout, metadata);
+    if (result.code !== GrpcStatus.OK) throw errorOfCall(result, this.target, signal);
+    if (result.responseError !== undefined) {
+      // Accepted (status OK): not retried, but a partial_success in it would go unseen, so say so.
+      this.logger.warn('could not read the Export response; a partial success in it is not reported', { signal, error: result.responseError, endpoint: this.target });
+    }
+    if (result.response && result.response.length > 0) this.checkPartial(signal, result.response);
+  }
+
+  private checkPartial(signal: Signal, response: Buffer): void {
+    let partial: { rejected: number; errorMessage: string } | undefined;
+    try {
+      partial = decodeExportResponsePartial(signal, 'proto', response);
+    } catch (err) {
+      this.logger.debug('could not read the Export response', { signal, error: err });
+      return;
+    }
+    if (partial && (partial.rejected > 0 || partial.errorMessage)) {
+      // Partial success must not be retried (OTLP spec); it is the server's verdict on the data.
+      this.logger.warn('Partial success response', { signal, rejected: partial.rejected, message: partial.errorMessage, endpoint: this.target });
+    }
+  }
+
+  close(): void {
+    this.transport?.close();
+    this.transport = undefined;
+  }
+}
