@@ -66,10 +66,14 @@ try {
     try {
       rows.push([
         'O_DIRECT from an aligned copy (what the WAL does, direct_io)',
-        await run(dfh, (pos) => {
-          buf.copy(staging, 0);
-          return dfh.write(staging, 0, padded, pos);
-        }, padded),
+        await run(
+          dfh,
+          (pos) => {
+            buf.copy(staging, 0);
+            return dfh.write(staging, 0, padded, pos);
+          },
+          padded,
+        ),
       ]);
     } finally {
       await dfh.close();
@@ -84,7 +88,10 @@ console.log('| writes | written | fdatasyncs | seconds | MB/s | = records/s of 4
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const [name, r] of rows) {
   if (!r) console.log(`| ${name} | n/a (this file system refuses O_DIRECT) | | | | | |`);
-  else console.log(`| ${name} | ${(r.written / 2 ** 30).toFixed(2)} GiB | ${r.syncs} | ${r.sec.toFixed(1)} | ${(r.bytesPerSec / 1e6).toFixed(0)} | ${Math.round(r.bytesPerSec / RECORD).toLocaleString('en-US')} | ${r.cpuPerGb.toFixed(2)} |`);
+  else
+    console.log(
+      `| ${name} | ${(r.written / 2 ** 30).toFixed(2)} GiB | ${r.syncs} | ${r.sec.toFixed(1)} | ${(r.bytesPerSec / 1e6).toFixed(0)} | ${Math.round(r.bytesPerSec / RECORD).toLocaleString('en-US')} | ${r.cpuPerGb.toFixed(2)} |`,
+    );
 }
 // The ceiling of the WAL as it writes by default: O_DIRECT, or the page cache where that is refused.
 const ceiling = rows[1][1] ?? rows[0][1];

@@ -87,7 +87,11 @@ if (values.protocol === 'http') {
       if (headers['grpc-encoding']) h['grpc-encoding'] = headers['grpc-encoding'];
       const up = session().request(h);
       up.on('error', () => {
-        if (!stream.headersSent && !stream.destroyed) stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'forwarder: upstream error' }, { endStream: true });
+        if (!stream.headersSent && !stream.destroyed)
+          stream.respond(
+            { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'forwarder: upstream error' },
+            { endStream: true },
+          );
       });
       let resHeaders;
       up.on('response', (rh) => {

@@ -49,7 +49,9 @@ let failed = false;
 for (const target of targets) {
   const r = await runFuzz(target, { runs, seed: values.seed === undefined ? undefined : Number(values.seed), maxHeapGrowthBytes: 128 * 1024 * 1024 });
   rows.push(r);
-  console.log(`${r.target}: ${fmt.int(r.runs)} cases, ${fmt.int(r.accepted)} past the first refusal, ${(r.ms / 1000).toFixed(1)} s, heap ${(r.heapGrowthBytes / 2 ** 20).toFixed(1)} MiB, seed ${r.seed}${r.failure ? `\nFAILED:\n${r.failure}` : ''}`);
+  console.log(
+    `${r.target}: ${fmt.int(r.runs)} cases, ${fmt.int(r.accepted)} past the first refusal, ${(r.ms / 1000).toFixed(1)} s, heap ${(r.heapGrowthBytes / 2 ** 20).toFixed(1)} MiB, seed ${r.seed}${r.failure ? `\nFAILED:\n${r.failure}` : ''}`,
+  );
   if (r.failure) failed = true;
 }
 

@@ -43,7 +43,9 @@ if (process.argv[2] === '--server') {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' }, 'no-results': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' }, 'no-results': { type: 'boolean', default: false } },
+  });
   const seconds = Number(values.seconds);
   const rounds = Number(values.rounds);
   const child = fork(fileURLToPath(import.meta.url), ['--server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -61,7 +63,15 @@ async function main() {
 
   const sides = {
     'hand-written (node:http2)': () => {
-      const t = new GrpcTransport({ authority: `http://${endpoint}`, metadata: {}, gzip: false, windowBytes: WINDOW, maxMessageBytes: 64 * 2 ** 20, keepaliveMs: 0, keepaliveTimeoutMs: 20_000 });
+      const t = new GrpcTransport({
+        authority: `http://${endpoint}`,
+        metadata: {},
+        gzip: false,
+        windowBytes: WINDOW,
+        maxMessageBytes: 64 * 2 ** 20,
+        keepaliveMs: 0,
+        keepaliveTimeoutMs: 20_000,
+      });
       return {
         call: async (pieces) => {
           const r = await t.call(PATH, pieces, 10_000);
@@ -105,7 +115,14 @@ async function main() {
       const sorted = [...runs].sort((a, b) => a.rps - b.rps);
       const median = sorted[Math.floor(sorted.length / 2)];
       const cpu = runs.map((r) => r.cpuUsPerCall).sort((a, b) => a - b);
-      results.push({ shape: shape.name, bytes, side: name, ...median, cpuMedian: cpu[Math.floor(cpu.length / 2)], range: `${fmt.rate(sorted[0].rps)}–${fmt.rate(sorted.at(-1).rps)}` });
+      results.push({
+        shape: shape.name,
+        bytes,
+        side: name,
+        ...median,
+        cpuMedian: cpu[Math.floor(cpu.length / 2)],
+        range: `${fmt.rate(sorted[0].rps)}–${fmt.rate(sorted.at(-1).rps)}`,
+      });
     }
   }
   child.kill();
@@ -120,7 +137,7 @@ async function main() {
     '',
     `Workload: unary Export calls, ${CONCURRENCY} in flight, to a node:http2 gRPC server in another process on 127.0.0.1; no compression; ` +
       `${rounds} rounds of ${seconds} s per side, sides alternating; each row is the median round by calls/s (range over rounds), ` +
-      'client CPU per call the median over rounds (the client process\'s user+system time over the calls it completed).',
+      "client CPU per call the median over rounds (the client process's user+system time over the calls it completed).",
     '',
     table(
       [

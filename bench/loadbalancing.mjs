@@ -34,7 +34,11 @@ function request(seed) {
       ],
     });
   }
-  const json = { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bench' } }] }, scopeSpans: [{ scope: { name: 'bench' }, spans }] }] };
+  const json = {
+    resourceSpans: [
+      { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bench' } }] }, scopeSpans: [{ scope: { name: 'bench' }, spans }] },
+    ],
+  };
   return requestFromJson('traces', JSON.stringify(json));
 }
 
@@ -45,7 +49,11 @@ const stats = () => new Promise((r) => (sink.once('message', r), sink.send({ cmd
 const otlpCommon = { tls: { insecure: true }, compression: 'none', sending_queue: { enabled: false } };
 const variants = [
   ['otlp', otlpExporterFactory, { endpoint: `127.0.0.1:${port}`, ...otlpCommon }],
-  ['loadbalancing (traceID, 3 backends)', loadBalancingExporterFactory, { protocol: { otlp: otlpCommon }, resolver: { static: { hostnames: [1, 2, 3].map((h) => `127.0.0.${h}:${port}`) } } }],
+  [
+    'loadbalancing (traceID, 3 backends)',
+    loadBalancingExporterFactory,
+    { protocol: { otlp: otlpCommon }, resolver: { static: { hostnames: [1, 2, 3].map((h) => `127.0.0.${h}:${port}`) } } },
+  ],
 ];
 const requests = Array.from({ length: 16 }, (_, i) => request(i));
 const rows = [];
@@ -79,16 +87,29 @@ for (let round = 0; round < 2; round++) {
     const after = await stats();
     await exp.shutdown();
     telemetry.close();
-    rows.push({ round, name, spansPerSec: spans / wall, spansPerCpuSec: spans / cpuSec, cores: cpuSec / wall, sinkRequests: after.requests - before.requests, sinkMB: (after.bytes - before.bytes) / 1e6 });
+    rows.push({
+      round,
+      name,
+      spansPerSec: spans / wall,
+      spansPerCpuSec: spans / cpuSec,
+      cores: cpuSec / wall,
+      sinkRequests: after.requests - before.requests,
+      sinkMB: (after.bytes - before.bytes) / 1e6,
+    });
   }
 }
 sink.disconnect();
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
-console.log(`Command: \`node bench/loadbalancing.mjs ${seconds} ${spansPerRequest}\` — ${spansPerRequest} spans/request (100 traces), ${inflight} in flight, sending_queue disabled, compression none, ${seconds}s per variant per round\n`);
+console.log(
+  `Command: \`node bench/loadbalancing.mjs ${seconds} ${spansPerRequest}\` — ${spansPerRequest} spans/request (100 traces), ${inflight} in flight, sending_queue disabled, compression none, ${seconds}s per variant per round\n`,
+);
 console.log('| round | exporter | spans/s | spans per CPU-second (exporter process) | exporter cores | sink requests | sink MB |');
 console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
-for (const r of rows) console.log(`| ${r.round + 1} | ${r.name} | ${fmt(r.spansPerSec)} | ${fmt(r.spansPerCpuSec)} | ${r.cores.toFixed(2)} | ${fmt(r.sinkRequests)} | ${r.sinkMB.toFixed(1)} |`);
+for (const r of rows)
+  console.log(
+    `| ${r.round + 1} | ${r.name} | ${fmt(r.spansPerSec)} | ${fmt(r.spansPerCpuSec)} | ${r.cores.toFixed(2)} | ${fmt(r.sinkRequests)} | ${r.sinkMB.toFixed(1)} |`,
+  );
 const per = (name, key) => rows.filter((r) => r.name.startsWith(name)).reduce((a, r) => a + r[key], 0);
 const ratioCpu = per('loadbalancing', 'spansPerCpuSec') / per('otlp', 'spansPerCpuSec');
 const ratioRate = per('loadbalancing', 'spansPerSec') / per('otlp', 'spansPerSec');

@@ -81,7 +81,12 @@ async function measure(fn) {
 
 async function wirePipeline(detectionRaw, resourceRaw, attrsRaw) {
   let last;
-  const sink = { consume: (p) => { last = p; return Promise.resolve(); } };
+  const sink = {
+    consume: (p) => {
+      last = p;
+      return Promise.resolve();
+    },
+  };
   const attrs = attrsRaw ? attributesProcessorFactory.create(settings('attributes'), parse(attributesProcessorFactory, attrsRaw), 'logs', sink) : sink;
   const res = resourceRaw ? resourceProcessorFactory.create(settings('resource'), parse(resourceProcessorFactory, resourceRaw), 'logs', attrs) : attrs;
   let head = res;
@@ -158,17 +163,27 @@ for (const [name, fn] of [
 /** A processor (or connector) ending in a sink that takes the bytes, as an exporter would. */
 function ending(make) {
   let last;
-  const sink = { consume: (p) => { last = p; return Promise.resolve(); } };
+  const sink = {
+    consume: (p) => {
+      last = p;
+      return Promise.resolve();
+    },
+  };
   const head = make(sink);
   return async (bytes) => {
     await head.consume(new Payload('logs', bytes));
     return last?.bytes;
   };
 }
-const transform = (statements) => ending((next) => transformProcessorFactory.create(settings('transform'), parse(transformProcessorFactory, { log_statements: statements }), 'logs', next));
-const filter = (conditions) => ending((next) => filterProcessorFactory.create(settings('filter'), parse(filterProcessorFactory, { logs: { log_record: conditions } }), 'logs', next));
+const transform = (statements) =>
+  ending((next) => transformProcessorFactory.create(settings('transform'), parse(transformProcessorFactory, { log_statements: statements }), 'logs', next));
+const filter = (conditions) =>
+  ending((next) => filterProcessorFactory.create(settings('filter'), parse(filterProcessorFactory, { logs: { log_record: conditions } }), 'logs', next));
 function connector(factory, raw) {
-  const sinks = new Map([['logs/a', { consume: (p) => (p.bytes, Promise.resolve()) }], ['logs/b', { consume: (p) => (p.bytes, Promise.resolve()) }]]);
+  const sinks = new Map([
+    ['logs/a', { consume: (p) => (p.bytes, Promise.resolve()) }],
+    ['logs/b', { consume: (p) => (p.bytes, Promise.resolve()) }],
+  ]);
   const conn = factory.create(settings('connector'), parse(factory, raw), { from: 'logs', to: 'logs', pipelines: [...sinks.keys()] }, sinks);
   return (bytes) => conn.consume(new Payload('logs', bytes));
 }
@@ -182,10 +197,34 @@ const filterDecoded = () => {
   };
 };
 const ottlCases = [
-  ['transform `set(attributes["env"], "prod")`', 300_000, 'wire path', transform(['set(attributes["env"], "prod")']), 'decoded path (same statement + `where true`)', transform(['set(attributes["env"], "prod") where true'])],
-  ['transform `replace_pattern(body, "tenant acme-corp", "tenant ***")`', undefined, 'decoded path', transform(['replace_pattern(body, "tenant acme-corp", "tenant ***")']), 'decode + re-encode, no statement', async (b) => encodeRequest('logs', decodeRequest('logs', b))],
+  [
+    'transform `set(attributes["env"], "prod")`',
+    300_000,
+    'wire path',
+    transform(['set(attributes["env"], "prod")']),
+    'decoded path (same statement + `where true`)',
+    transform(['set(attributes["env"], "prod") where true']),
+  ],
+  [
+    'transform `replace_pattern(body, "tenant acme-corp", "tenant ***")`',
+    undefined,
+    'decoded path',
+    transform(['replace_pattern(body, "tenant acme-corp", "tenant ***")']),
+    'decode + re-encode, no statement',
+    async (b) => encodeRequest('logs', decodeRequest('logs', b)),
+  ],
   ['filter, two OTTL conditions on record attributes (1/64 dropped)', 400_000, 'wire path', filter(FILTER_CONDITIONS), 'decoded path', filterDecoded()],
-  ['routing on `resource.attributes["service.name"]` (splits each request 1:3)', 1_000_000, 'routing connector', connector(routingConnectorFactory, { default_pipelines: ['logs/b'], table: [{ condition: 'resource.attributes["service.name"] == "orders-0"', pipelines: ['logs/a'] }] }), 'forward connector to two pipelines', connector(forwardConnectorFactory, {})],
+  [
+    'routing on `resource.attributes["service.name"]` (splits each request 1:3)',
+    1_000_000,
+    'routing connector',
+    connector(routingConnectorFactory, {
+      default_pipelines: ['logs/b'],
+      table: [{ condition: 'resource.attributes["service.name"] == "orders-0"', pipelines: ['logs/a'] }],
+    }),
+    'forward connector to two pipelines',
+    connector(forwardConnectorFactory, {}),
+  ],
 ];
 const ottlRows = [];
 for (const [name, target, subject, fn, baseName, base] of ottlCases) {
@@ -201,9 +240,15 @@ releaseHeapGrowth();
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(`Command: \`node bench/processors.mjs ${SECONDS}\` (after \`npx tsc -p .\`)`);
-console.log(`Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`);
-console.log(`Requests: ${RECORDS} log records (${RESOURCES} resources), ${reqs[0].length.toLocaleString('en-US')} bytes each (~${Math.round(reqs[0].length / RECORDS)} bytes per record incl. framing); single thread (per core)\n`);
-console.log('Rates are records per second of the thread\'s CPU time (records/s per core); the last column is per wall-clock second, which other load on the machine lowers.\n');
+console.log(
+  `Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,
+);
+console.log(
+  `Requests: ${RECORDS} log records (${RESOURCES} resources), ${reqs[0].length.toLocaleString('en-US')} bytes each (~${Math.round(reqs[0].length / RECORDS)} bytes per record incl. framing); single thread (per core)\n`,
+);
+console.log(
+  "Rates are records per second of the thread's CPU time (records/s per core); the last column is per wall-clock second, which other load on the machine lowers.\n",
+);
 console.log('| pipeline | wire path records/s per core | decode+re-encode records/s per core | speed-up | wall-clock records/s (wire / decode) |');
 console.log('| --- | ---: | ---: | ---: | ---: |');
 for (const r of rows) console.log(r);

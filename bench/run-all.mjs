@@ -40,7 +40,11 @@ export const SCENARIOS = [
   passthrough('http', { name: 'passthrough-http-nobatch', processors: {} }),
   passthrough('http', { name: 'passthrough-http-batch4096', processors: PASSTHROUGH_BATCH_4096 }),
   // The receiver's UTF-8 check of string fields off (check_utf8: false), to read its cost beside passthrough-http.
-  passthrough('http', { name: 'passthrough-http-noutf8', receiver: { check_utf8: false }, title: 'Passthrough http with the receiver UTF-8 check off (check_utf8: false)' }),
+  passthrough('http', {
+    name: 'passthrough-http-noutf8',
+    receiver: { check_utf8: false },
+    title: 'Passthrough http with the receiver UTF-8 check off (check_utf8: false)',
+  }),
   // Somatic zones forced (bench/scenarios/zones.mjs; standalone: bench/somatic-zones.mjs), vs the forwarder.
   zone('green'),
   zone('yellow'),
@@ -82,7 +86,7 @@ Flags:
 function dur(flag, v) {
   const m = String(v).match(/^(\d+(?:\.\d+)?)(ms|s|m)?$/);
   if (!m) throw new Error(`--${flag}: expected a duration like 500ms, 12s, 1m; got "${v}"`);
-  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 }[m[2] ?? 's']);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] ?? 's'];
 }
 
 function int(flag, v) {
@@ -213,7 +217,9 @@ function targetLines(results) {
     const p99Text = rounds.length > 1 ? `p99 ${fmt.ms(p99)} ms (median of the rounds' ${rounds.map((x) => fmt.ms(x)).join(', ')})` : `p99 ${fmt.ms(p99)} ms`;
     // The forwarder's own p99 on the same client and machine: what saturation costs before any gateway work.
     const fwdP99 = z === 'zone-yellow' && fwd ? `; forwarder-http's own p99 in this run: ${fmt.ms(median(fwd.p99Rounds ?? [fwd.p99]))} ms` : '';
-    out.push(`${z}: ${fmt.ratio(q)} of forwarder-http${goal}, ${p99Text}${fwdP99}${short.length ? ` — **below the target** (${short.join(', ')})` : goal ? ' — meets the target' : ''}.`);
+    out.push(
+      `${z}: ${fmt.ratio(q)} of forwarder-http${goal}, ${p99Text}${fwdP99}${short.length ? ` — **below the target** (${short.join(', ')})` : goal ? ' — meets the target' : ''}.`,
+    );
   }
   const disk = results.get('disk-ceiling');
   if (disk && fwd && results.get('zone-red')) {
@@ -223,9 +229,15 @@ function targetLines(results) {
     );
   }
   const g = results.get('green-processors');
-  if (g) out.push(`green-processors: ${fmt.int(g.recordsPerSec)} records/s = ${fmt.ratio(ratio(g, fwd))} of forwarder-http (target >= ${fmt.int(GREEN_PROCESSORS_TARGET)} records/s) — ${g.recordsPerSec >= GREEN_PROCESSORS_TARGET ? 'meets the target' : '**below the target**'}.`);
+  if (g)
+    out.push(
+      `green-processors: ${fmt.int(g.recordsPerSec)} records/s = ${fmt.ratio(ratio(g, fwd))} of forwarder-http (target >= ${fmt.int(GREEN_PROCESSORS_TARGET)} records/s) — ${g.recordsPerSec >= GREEN_PROCESSORS_TARGET ? 'meets the target' : '**below the target**'}.`,
+    );
   const gi = results.get('green-processors-inline');
-  if (gi) out.push(`green-processors-inline (worker_threads 0, for comparison): ${fmt.int(gi.recordsPerSec)} records/s${g ? `; worker threads: ${fmt.ratio(g.recordsPerSec / gi.recordsPerSec)}x` : ''}.`);
+  if (gi)
+    out.push(
+      `green-processors-inline (worker_threads 0, for comparison): ${fmt.int(gi.recordsPerSec)} records/s${g ? `; worker threads: ${fmt.ratio(g.recordsPerSec / gi.recordsPerSec)}x` : ''}.`,
+    );
   return out.length ? ['', ...out] : [];
 }
 
@@ -243,7 +255,12 @@ function overloadSection(s, r) {
         ['offered', (x) => `${fmt.int(x.offered)} rec/s = ${x.factor} x Green ${fmt.int(x.capacity)}/s, ${x.workers} client workers`, 'l'],
         ['acked rec/s', (x) => fmt.int(x.recordsPerSec)],
         ['p50 / p99 / max ms', (x) => `${fmt.ms(x.p50)} / ${fmt.ms(x.p99)} / ${fmt.ms(x.max)}`],
-        ['gateway RSS max', (x) => fmt.mib(x.rssMax) + (x.memoryLimitMib ? ` of memory_limit_mib ${x.memoryLimitMib} (${((100 * x.rssMax) / (x.memoryLimitMib * 2 ** 20)).toFixed(0)} %)` : '')],
+        [
+          'gateway RSS max',
+          (x) =>
+            fmt.mib(x.rssMax) +
+            (x.memoryLimitMib ? ` of memory_limit_mib ${x.memoryLimitMib} (${((100 * x.rssMax) / (x.memoryLimitMib * 2 ** 20)).toFixed(0)} %)` : ''),
+        ],
         ['somatic WAL debt max / at end (records)', (x) => (x.memoryLimitMib ? `${fmt.int(x.debtMax)} / ${fmt.int(x.debtAtEnd ?? 0)}` : 'n/a')],
         ['refused records (receiver)', (x) => fmt.int(x.refusedRecords)],
         ['client refusals / retries / failed', (x) => `${fmt.int(x.refused)} / ${fmt.int(x.retried)} / ${fmt.int(x.failed)}`],
@@ -260,7 +277,15 @@ function overloadSection(s, r) {
     `Timeline (sampled every 250 ms from the gateway's /metrics and /proc; one row per second). Plot: [${r.svgFile.replace(/^.*\/bench\//, '')}](${r.svgFile.replace(/^.*\/bench\//, '')}).`,
     '',
     timelineTable(r),
-    ...(Object.keys(r.failures ?? {}).length ? ['', 'Client failures: ' + Object.entries(r.failures).map(([k, n]) => `${n} x ${k}`).join('; ')] : []),
+    ...(Object.keys(r.failures ?? {}).length
+      ? [
+          '',
+          'Client failures: ' +
+            Object.entries(r.failures)
+              .map(([k, n]) => `${n} x ${k}`)
+              .join('; '),
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -272,7 +297,7 @@ async function main() {
     process.stderr.write(`run-all: ${e.message}\n\n${USAGE}`);
     return 2;
   }
-  if (parsed.help) return process.stdout.write(USAGE), 0;
+  if (parsed.help) return (process.stdout.write(USAGE), 0);
   if (parsed.list) {
     for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(18)} ${s.pending ? '[pending] ' : ''}${s.title}\n`);
     return 0;
@@ -302,7 +327,12 @@ async function main() {
     if (unmet.length) throw new Error(`skipped: ${unmet.join(', ')} did not produce a result`);
     process.stderr.write(`[bench] ${stamp()} ${s.name}${round ? ` (round ${round}/${opts.repeat})` : ''}: ${s.title} (load ${loadavg()})\n`);
     const res = await s.run(ctx);
-    const line = s.kind === 'external' ? `done in ${res.elapsedSec.toFixed(0)} s` : s.kind === 'overload' ? `acked ${fmt.int(res.recordsPerSec)}/s, RSS max ${fmt.mib(res.rssMax)}` : `${fmt.int(res.recordsPerSec)} records/s, p99 ${fmt.ms(res.p99)} ms`;
+    const line =
+      s.kind === 'external'
+        ? `done in ${res.elapsedSec.toFixed(0)} s`
+        : s.kind === 'overload'
+          ? `acked ${fmt.int(res.recordsPerSec)}/s, RSS max ${fmt.mib(res.rssMax)}`
+          : `${fmt.int(res.recordsPerSec)} records/s, p99 ${fmt.ms(res.p99)} ms`;
     process.stderr.write(`[bench]   -> ${line}${res.loss ? `, ${lossCell(res.loss)}` : ''}\n`);
     return res;
   };
@@ -328,11 +358,25 @@ async function main() {
       continue;
     }
     // Loss over every round: a loss in any round is a loss.
-    const loss = rs.every((r) => r.loss) ? { ok: rs.every((r) => r.loss.ok), lost: rs.reduce((a, r) => a + r.loss.lost, 0), acked: rs.reduce((a, r) => a + r.loss.acked, 0), duplicates: rs.reduce((a, r) => a + r.loss.duplicates, 0) } : undefined;
+    const loss = rs.every((r) => r.loss)
+      ? {
+          ok: rs.every((r) => r.loss.ok),
+          lost: rs.reduce((a, r) => a + r.loss.lost, 0),
+          acked: rs.reduce((a, r) => a + r.loss.acked, 0),
+          duplicates: rs.reduce((a, r) => a + r.loss.duplicates, 0),
+        }
+      : undefined;
     // Each round's p99 in round order: a latency target is judged on their median, not on the p99 of
     // whichever round had the median throughput.
     const p99Rounds = (runs.get(s.name) ?? []).map((r) => r.p99);
-    const med = { ...rs[Math.floor((rs.length - 1) / 2)], rounds: rs.length, min: rs[0].recordsPerSec, maxRate: rs[rs.length - 1].recordsPerSec, loss, p99Rounds };
+    const med = {
+      ...rs[Math.floor((rs.length - 1) / 2)],
+      rounds: rs.length,
+      min: rs[0].recordsPerSec,
+      maxRate: rs[rs.length - 1].recordsPerSec,
+      loss,
+      p99Rounds,
+    };
     results.set(s.name, med);
     done.push({ scenario: s, res: med });
   }
@@ -371,7 +415,10 @@ async function main() {
   const loadAfter = loadavg();
   const tputRows = done.filter((d) => !d.scenario.kind);
   const md = [
-    `## ${stamp(started)} — ${scenarios.filter((s) => !s.pending).map((s) => s.name).join(', ')}`,
+    `## ${stamp(started)} — ${scenarios
+      .filter((s) => !s.pending)
+      .map((s) => s.name)
+      .join(', ')}`,
     '',
     `Command: \`${command}\``,
     '',
@@ -427,7 +474,9 @@ async function mainLight({ names, opts }) {
       const disk = await diskCeiling(3).run();
       const fwd = light.summary.get('forwarder-http');
       extra.push('', `### ${diskCeiling(3).title}`, '', disk.markdown.trim(), '');
-      extra.push(`disk-ceiling: ${fmt.mb(disk.bytesPerSec)} MB/s durable; zone-red moved ${fmt.mb(red.bytesPerSec)} MB/s (${fmt.ratio(red.bytesPerSec / disk.bytesPerSec)} of it), forwarder-http ${fmt.mb(fwd?.bytesPerSec)} MB/s.`);
+      extra.push(
+        `disk-ceiling: ${fmt.mb(disk.bytesPerSec)} MB/s durable; zone-red moved ${fmt.mb(red.bytesPerSec)} MB/s (${fmt.ratio(red.bytesPerSec / disk.bytesPerSec)} of it), forwarder-http ${fmt.mb(fwd?.bytesPerSec)} MB/s.`,
+      );
     } catch (e) {
       extra.push('', `disk-ceiling FAILED: ${e.message}`);
     }

@@ -23,7 +23,13 @@ const { values } = parseArgs({
   },
 });
 const dur = (v) => Number(/^(\d+(?:\.\d+)?)/.exec(v)[1]) * (v.endsWith('ms') ? 1 : v.endsWith('m') ? 60_000 : 1000);
-const opts = { durationMs: dur(values.duration), warmupMs: dur(values.warmup), workers: Number(values.workers), batch: Number(values.batch), bodySize: Number(values['body-size']) };
+const opts = {
+  durationMs: dur(values.duration),
+  warmupMs: dur(values.warmup),
+  workers: Number(values.workers),
+  batch: Number(values.batch),
+  bodySize: Number(values['body-size']),
+};
 const protocol = values.protocol;
 
 const before = loadavg();

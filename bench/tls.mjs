@@ -31,7 +31,13 @@ const { values } = parseArgs({
   },
 });
 const dur = (v) => Number(/^(\d+(?:\.\d+)?)/.exec(v)[1]) * (v.endsWith('ms') ? 1 : v.endsWith('m') ? 60_000 : 1000);
-const opts = { durationMs: dur(values.duration), warmupMs: dur(values.warmup), workers: Number(values.workers), batch: Number(values.batch), bodySize: Number(values['body-size']) };
+const opts = {
+  durationMs: dur(values.duration),
+  warmupMs: dur(values.warmup),
+  workers: Number(values.workers),
+  batch: Number(values.batch),
+  bodySize: Number(values['body-size']),
+};
 
 const certs = new CertFactory();
 const ca = certs.ca('bench-ca');
@@ -67,7 +73,9 @@ async function run(secure) {
     const stopped = await gw.stop();
     gw = undefined;
     if (stopped.code !== 0) throw new Error(`gateway exited with code ${stopped.code}`);
-    if (values.profile) for (const f of stopped.profiles ?? []) process.stderr.write(profileMarkdown(await summariseProfile(f, 25), `${secure ? 'TLS' : 'plaintext'} gateway`) + '\n');
+    if (values.profile)
+      for (const f of stopped.profiles ?? [])
+        process.stderr.write(profileMarkdown(await summariseProfile(f, 25), `${secure ? 'TLS' : 'plaintext'} gateway`) + '\n');
     res.loss = await lossCheck(sink, res.ackedRuns);
     delete res.ackedRuns;
     return res;
@@ -110,7 +118,11 @@ const gatewayCostRatio = perRecord(false) / perRecord(true);
 const md = table(
   [
     ['round', (x) => String(x.round), 'l'],
-    ['path', (x) => (x.ceiling ? `ceiling (client -> sink), ${x.secure ? 'HTTPS' : 'plaintext'}` : x.secure ? 'gateway, HTTPS in and out' : 'gateway, plaintext'), 'l'],
+    [
+      'path',
+      (x) => (x.ceiling ? `ceiling (client -> sink), ${x.secure ? 'HTTPS' : 'plaintext'}` : x.secure ? 'gateway, HTTPS in and out' : 'gateway, plaintext'),
+      'l',
+    ],
     ['records/s', (x) => fmt.int(x.r.recordsPerSec)],
     ['MB/s', (x) => fmt.mb(x.r.bytesPerSec)],
     ['p50 ms', (x) => fmt.ms(x.r.p50)],

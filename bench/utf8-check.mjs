@@ -65,10 +65,14 @@ const nativeMBs = (n * big.length) / ((performance.now() - t0) / 1000) / 1e6;
 
 console.log(`Command: \`node bench/utf8-check.mjs ${SECONDS}\`  `);
 console.log(`Machine: ${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores, Node ${process.version}\n`);
-console.log('| requests | bytes per request | validateRequest without the UTF-8 check (records/s of CPU time) | with it (records/s of CPU time) | cost per record (CPU) | with / without |');
+console.log(
+  '| requests | bytes per request | validateRequest without the UTF-8 check (records/s of CPU time) | with it (records/s of CPU time) | cost per record (CPU) | with / without |',
+);
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const [shape, bytes, off, on] of rows) {
   const ns = (1e9 / on - 1e9 / off).toFixed(0);
-  console.log(`| ${shape} | ${bytes} | ${Math.round(off).toLocaleString('en-US')} | ${Math.round(on).toLocaleString('en-US')} | ${ns} ns | ${(on / off).toFixed(2)} |`);
+  console.log(
+    `| ${shape} | ${bytes} | ${Math.round(off).toLocaleString('en-US')} | ${Math.round(on).toLocaleString('en-US')} | ${ns} ns | ${(on / off).toFixed(2)} |`,
+  );
 }
 console.log(`\nNative buffer.isUtf8 over one 550 KB ASCII buffer: ${Math.round(nativeMBs).toLocaleString('en-US')} MB/s.`);

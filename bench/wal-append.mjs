@@ -86,7 +86,9 @@ for (const size of [4 * 1024, 64 * 1024, 512 * 1024]) {
       if (!wal || w.secs < wal.secs) wal = w;
     }
     const mbs = (r) => r.bytes / MiB / r.secs;
-    rows.push(`| ${size / 1024} KiB | ${(totalBytes / MiB).toFixed(0)} MiB | ${mbs(plain).toFixed(0)} MB/s | ${mbs(wal).toFixed(0)} MB/s (${Math.round(wal.records / wal.secs)} rec/s) | ${(mbs(wal) / mbs(plain)).toFixed(2)} |`);
+    rows.push(
+      `| ${size / 1024} KiB | ${(totalBytes / MiB).toFixed(0)} MiB | ${mbs(plain).toFixed(0)} MB/s | ${mbs(wal).toFixed(0)} MB/s (${Math.round(wal.records / wal.secs)} rec/s) | ${(mbs(wal) / mbs(plain)).toFixed(2)} |`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -94,6 +96,8 @@ for (const size of [4 * 1024, 64 * 1024, 512 * 1024]) {
 
 console.log(`Command: \`${['node', 'bench/wal-append.mjs', ...process.argv.slice(2)].join(' ')}\`  `);
 console.log(`Machine: ${cpu}, ${os.cpus().length} cores, Node ${process.version}, ${os.platform()} ${os.release()}, temp dir ${os.tmpdir()}\n`);
-console.log('| record size | data per run | plain write + fdatasync per 1 MiB (best of 3) | WAL append, fsync interval 10 ms, 32 MiB in flight (best of 3) | WAL / plain |');
+console.log(
+  '| record size | data per run | plain write + fdatasync per 1 MiB (best of 3) | WAL append, fsync interval 10 ms, 32 MiB in flight (best of 3) | WAL / plain |',
+);
 console.log('| --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);

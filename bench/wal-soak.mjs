@@ -16,5 +16,7 @@ const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vit
   stdio: 'inherit',
 });
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
-console.log(`\n| command | kills | result | seconds |\n| --- | ---: | --- | ---: |\n| \`node bench/wal-soak.mjs ${kills}\` | ${kills} | ${r.status === 0 ? 'every resolved append present and intact after each kill' : 'FAILED'} | ${seconds} |`);
+console.log(
+  `\n| command | kills | result | seconds |\n| --- | ---: | --- | ---: |\n| \`node bench/wal-soak.mjs ${kills}\` | ${kills} | ${r.status === 0 ? 'every resolved append present and intact after each kill' : 'FAILED'} | ${seconds} |`,
+);
 process.exit(r.status ?? 1);

@@ -16,7 +16,9 @@ import { BENCH_DIR, freePort, startGateway, startSinkProc } from './lib/procs.mj
 import { cpuOf } from './lib/measure.mjs';
 import { execFileSync } from 'node:child_process';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '8' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '8' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '8' } },
+});
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const connections = Number(values.connections);
@@ -26,7 +28,10 @@ const RECORDS = 1000;
 function treeCpu(pid) {
   let kids = [];
   try {
-    kids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map(Number).filter((n) => n > 0);
+    kids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map(Number)
+      .filter((n) => n > 0);
   } catch {
     /* none */
   }
@@ -39,13 +44,19 @@ async function scenario(workers, sink, bodyFile, env = {}) {
     receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${http}` } } } },
     processors: { somatic: { memory_limit_mib: 2048 }, batch: { timeout: '20ms' } },
     exporters: { otlphttp: { endpoint: sink.httpUrl, compression: 'none' } },
-    service: { workers: String(workers), telemetry: { metrics: { level: 'none' } }, pipelines: { logs: { receivers: ['otlp'], processors: ['somatic', 'batch'], exporters: ['otlphttp'] } } },
+    service: {
+      workers: String(workers),
+      telemetry: { metrics: { level: 'none' } },
+      pipelines: { logs: { receivers: ['otlp'], processors: ['somatic', 'batch'], exporters: ['otlphttp'] } },
+    },
   };
   Object.assign(process.env, env);
   const gw = await startGateway(config);
   for (const k of Object.keys(env)) delete process.env[k];
   const before = (await sink.stats()).totals.records;
-  const client = fork(join(BENCH_DIR, 'lib', 'light-client.mjs'), [JSON.stringify({ url: `http://127.0.0.1:${http}/v1/logs`, bodyFile, records: RECORDS, connections, durationMs: seconds * 1000, warmupMs: 2000 })]);
+  const client = fork(join(BENCH_DIR, 'lib', 'light-client.mjs'), [
+    JSON.stringify({ url: `http://127.0.0.1:${http}/v1/logs`, bodyFile, records: RECORDS, connections, durationMs: seconds * 1000, warmupMs: 2000 }),
+  ]);
   let cpu0 = 0;
   const result = await new Promise((resolve, reject) => {
     client.on('message', (m) => {
@@ -58,7 +69,7 @@ async function scenario(workers, sink, bodyFile, env = {}) {
   // Wait for the gateway to deliver what it acknowledged (a Red zone's WAL debt replays once the load
   // stops) before stopping it: what a stopped gateway leaves in its WAL would be delivered at its next start.
   let delivered = (await sink.stats()).totals.records - before;
-  for (let still = 0; delivered < result.ackedTotal && still < 15; ) {
+  for (let still = 0; delivered < result.ackedTotal && still < 15;) {
     await new Promise((r) => setTimeout(r, 200));
     const now = (await sink.stats()).totals.records - before;
     still = now === delivered ? still + 1 : 0;
@@ -66,7 +77,15 @@ async function scenario(workers, sink, bodyFile, env = {}) {
   }
   await gw.stop();
   delivered = (await sink.stats()).totals.records - before;
-  if (delivered < result.ackedTotal) process.stderr.write(`LOST ${result.ackedTotal - delivered}; gateway log tail:\n${gw.log().split('\n').filter((l) => /warn|error/.test(l)).slice(-8).join('\n')}\n`);
+  if (delivered < result.ackedTotal)
+    process.stderr.write(
+      `LOST ${result.ackedTotal - delivered}; gateway log tail:\n${gw
+        .log()
+        .split('\n')
+        .filter((l) => /warn|error/.test(l))
+        .slice(-8)
+        .join('\n')}\n`,
+    );
   return { workers, ...result, gwCpu, delivered };
 }
 
@@ -77,10 +96,16 @@ await writeFile(bodyFile, new RequestTemplate(parts, 0, RECORDS).buf);
 const sink = await startSinkProc({ grpc: false, track: false });
 const rows = [];
 for (let r = 0; r < rounds; r++) {
-  for (const [label, workers, env] of [['1 worker', 1, {}], ['2 workers', 2, {}], ['2 workers, global view off', 2, { GOPHERSHIP_GLOBAL_VIEW: 'off' }]]) {
+  for (const [label, workers, env] of [
+    ['1 worker', 1, {}],
+    ['2 workers', 2, {}],
+    ['2 workers, global view off', 2, { GOPHERSHIP_GLOBAL_VIEW: 'off' }],
+  ]) {
     const res = await scenario(workers, sink, bodyFile, env);
     rows.push({ label, round: r + 1, ...res });
-    process.stderr.write(`round ${r + 1} ${label}: ${(res.records / res.seconds / 1e6).toFixed(2)}M rec/s, gateway ${(res.gwCpu / (res.records / 1e6)).toFixed(2)} CPU s/M, client ${(res.cpuSeconds / res.seconds).toFixed(2)} cores\n`);
+    process.stderr.write(
+      `round ${r + 1} ${label}: ${(res.records / res.seconds / 1e6).toFixed(2)}M rec/s, gateway ${(res.gwCpu / (res.records / 1e6)).toFixed(2)} CPU s/M, client ${(res.cpuSeconds / res.seconds).toFixed(2)} cores\n`,
+    );
   }
 }
 await sink.stop();
@@ -101,11 +126,15 @@ const summary = labels.map((label) => {
   };
 });
 const base = summary[0].rate;
-console.log(`\nnode bench/workers.mjs --seconds ${seconds} --rounds ${rounds} --connections ${connections}   (${os.cpus().length} cores, ${new Date().toISOString()})`);
+console.log(
+  `\nnode bench/workers.mjs --seconds ${seconds} --rounds ${rounds} --connections ${connections}   (${os.cpus().length} cores, ${new Date().toISOString()})`,
+);
 console.log('| gateway | records/s (median) | / 1 worker | gateway CPU s per M records | gateway cores | client cores | p99 ms | failed | lost |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const s of summary) {
-  console.log(`| ${s.label} | ${(s.rate / 1e6).toFixed(2)}M | ${(s.rate / base).toFixed(2)} | ${s.cpuPerM.toFixed(3)} | ${s.gwCores.toFixed(2)} | ${s.clientCores.toFixed(2)} | ${s.p99.toFixed(1)} | ${s.failed} | ${s.lost} |`);
+  console.log(
+    `| ${s.label} | ${(s.rate / 1e6).toFixed(2)}M | ${(s.rate / base).toFixed(2)} | ${s.cpuPerM.toFixed(3)} | ${s.gwCores.toFixed(2)} | ${s.clientCores.toFixed(2)} | ${s.p99.toFixed(1)} | ${s.failed} | ${s.lost} |`,
+  );
 }
 
 // What the primary's view costs per publish, for 2, 16 and 64 workers: the pure computation (the IPC
@@ -113,11 +142,19 @@ for (const s of summary) {
 console.log('\n| workers | globalViewOf per publish (µs) | publishes/s at 250 ms | primary CPU share |');
 console.log('| --- | --- | --- | --- |');
 for (const n of [2, 16, 64]) {
-  const reports = Array.from({ length: n }, (_, i) => ({ t: 'report', index: i, health: 'serving', zone: 0, rssBytes: 2e8 + i, memoryLimitBytes: 5e8, walFill: 0.1 }));
+  const reports = Array.from({ length: n }, (_, i) => ({
+    t: 'report',
+    index: i,
+    health: 'serving',
+    zone: 0,
+    rssBytes: 2e8 + i,
+    memoryLimitBytes: 5e8,
+    walFill: 0.1,
+  }));
   const iters = 200_000;
   const t0 = performance.now();
   let z = 0;
   for (let i = 0; i < iters; i++) z += globalViewOf(reports, i).zone;
   const us = ((performance.now() - t0) * 1000) / iters;
-  console.log(`| ${n} | ${us.toFixed(2)} | 4 | ${((us * 4) / 1e6 * 100).toFixed(5)} %${z < 0 ? '' : ''} |`);
+  console.log(`| ${n} | ${us.toFixed(2)} | 4 | ${(((us * 4) / 1e6) * 100).toFixed(5)} %${z < 0 ? '' : ''} |`);
 }

@@ -117,7 +117,10 @@ service:
   });
 
   it('every record sent to A arrives at the sink through both authenticated hops', async () => {
-    const sent = [...(await exportLogs('http', receiverAddress(a, 'otlp', 'http'), {}, 'via-http')), ...(await exportLogs('grpc', receiverAddress(a, 'otlp', 'grpc'), {}, 'via-grpc'))];
+    const sent = [
+      ...(await exportLogs('http', receiverAddress(a, 'otlp', 'http'), {}, 'via-http')),
+      ...(await exportLogs('grpc', receiverAddress(a, 'otlp', 'grpc'), {}, 'via-grpc')),
+    ];
     // Each record once per exporter of A (otlp/b and otlphttp/b), after A's queues drained.
     await expect.poll(() => sink.requests.flatMap((r) => itemsOf('logs', r.body)).length, { timeout: 10_000 }).toBe(sent.length * 2);
     const got = sink.requests.flatMap((r) => itemsOf('logs', r.body));
@@ -207,7 +210,7 @@ service:
 
   const auth = { Authorization: `Basic ${Buffer.from('svc-a:pw-a').toString('base64')}` };
 
-  it('each tenant\'s records carry its tenant as an attribute and leave with its X-Scope-OrgID, over HTTP and gRPC', async () => {
+  it("each tenant's records carry its tenant as an attribute and leave with its X-Scope-OrgID, over HTTP and gRPC", async () => {
     await Promise.all([
       exportLogs('http', receiverAddress(a, 'otlp', 'http'), { ...auth, 'X-Tenant': 'acme' }, 'acme-http'),
       exportLogs('grpc', receiverAddress(a, 'otlp', 'grpc'), { ...auth, 'x-tenant': 'globex' }, 'globex-grpc'),

@@ -149,16 +149,28 @@ describe('authenticated receivers with the SDK exporters as clients', () => {
     });
 
     it(`${protocol}: an expired JWT is refused`, async () => {
-      await expectRefused(protocol, 'otlp/oidc', bearer(await issuer.sign({ sub: 'svc-a' }, { audience: 'gateway', expiresIn: Math.floor(Date.now() / 1000) - 5 })), /expired/);
+      await expectRefused(
+        protocol,
+        'otlp/oidc',
+        bearer(await issuer.sign({ sub: 'svc-a' }, { audience: 'gateway', expiresIn: Math.floor(Date.now() / 1000) - 5 })),
+        /expired/,
+      );
     });
   }
 
-  it('the 401 body is a google.rpc.Status UNAUTHENTICATED in the request\'s content type', async () => {
+  it("the 401 body is a google.rpc.Status UNAUTHENTICATED in the request's content type", async () => {
     const url = `http://${receiverAddress(gateway, 'otlp/bearer', 'http')}/v1/logs`;
-    const proto = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', authorization: 'Bearer nope-nope-nope' }, body: makeLogsRequest(1, 1) });
+    const proto = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', authorization: 'Bearer nope-nope-nope' },
+      body: makeLogsRequest(1, 1),
+    });
     expect(proto.status).toBe(401);
     expect(proto.headers.get('content-type')).toBe('application/x-protobuf');
-    expect(decodeStatus('proto', new Uint8Array(await proto.arrayBuffer()))).toMatchObject({ code: GrpcStatus.UNAUTHENTICATED, message: 'authentication failed: the bearer token is not accepted' });
+    expect(decodeStatus('proto', new Uint8Array(await proto.arrayBuffer()))).toMatchObject({
+      code: GrpcStatus.UNAUTHENTICATED,
+      message: 'authentication failed: the bearer token is not accepted',
+    });
     const json = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(json.status).toBe(401);
     expect(json.headers.get('content-type')).toBe('application/json');
@@ -213,7 +225,10 @@ service:
       });
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('1');
-      expect((await res.json()) as unknown).toMatchObject({ code: GrpcStatus.UNAVAILABLE, message: 'the authenticator could not check the credentials now; retry later' });
+      expect((await res.json()) as unknown).toMatchObject({
+        code: GrpcStatus.UNAVAILABLE,
+        message: 'the authenticator could not check the credentials now; retry later',
+      });
       const grpc = await sendLogsWithSdk('grpc', receiverAddress(gw, 'otlp', 'grpc'), { authorization: `Bearer ${token}` }, logs);
       expect((grpc.error as { code?: number } | undefined)?.code).toBe(GrpcStatus.UNAVAILABLE);
       expect(await counterValue(gw.telemetry, 'gophership_receiver_unauthenticated_requests', { receiver: 'otlp', transport: 'http' })).toBe(0);

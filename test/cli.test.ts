@@ -75,17 +75,25 @@ describe('gophership validate', () => {
     }
     // Options on both sides of the command count; a file named like a command (./validate) is the option's value.
     const named = join(dir, 'validate');
-    await writeFile(named, BROKEN.replace('endpoint: nowhere', 'endpoint: 127.0.0.1:0').replace('    verbosity: loud\n  kafka:\n', '').replace(', otlp/backend', ''));
+    await writeFile(
+      named,
+      BROKEN.replace('endpoint: nowhere', 'endpoint: 127.0.0.1:0').replace('    verbosity: loud\n  kafka:\n', '').replace(', otlp/backend', ''),
+    );
     const split = await run(['--config', 'validate', 'print-config', '--set', 'exporters.debug.verbosity=detailed']);
     expect(split.stderr).toBe('');
     expect(split.code).toBe(0);
     expect(split.stdout).toContain('verbosity: detailed');
   });
 
-  it('reads --config in the collector\'s URI forms: file:, env: and yaml:', async () => {
+  it("reads --config in the collector's URI forms: file:, env: and yaml:", async () => {
     const file = join(dir, 'uri.yaml');
-    await writeFile(file, 'receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:0\nservice:\n  pipelines:\n    logs:\n      receivers: otlp\n      exporters: [debug]\n');
-    const r = await run(['print-config', '--config', `file:${file}`, '--config', 'env:GS_EXPORTERS', '--config', 'yaml:exporters::debug::verbosity: normal'], { GS_EXPORTERS: 'exporters:\n  debug:\n    sampling_initial: 3\n' });
+    await writeFile(
+      file,
+      'receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:0\nservice:\n  pipelines:\n    logs:\n      receivers: otlp\n      exporters: [debug]\n',
+    );
+    const r = await run(['print-config', '--config', `file:${file}`, '--config', 'env:GS_EXPORTERS', '--config', 'yaml:exporters::debug::verbosity: normal'], {
+      GS_EXPORTERS: 'exporters:\n  debug:\n    sampling_initial: 3\n',
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('verbosity: normal');
@@ -109,7 +117,8 @@ describe('gophership components and print-config', () => {
   it('lists every built-in component', async () => {
     const r = await run(['components']);
     expect(r.code).toBe(0);
-    for (const name of ['otlp', 'batch', 'otlphttp (alias otlp_http)', 'otlp (alias otlp_grpc)', 'debug', 'file', 'health_check']) expect(r.stdout).toContain(name);
+    for (const name of ['otlp', 'batch', 'otlphttp (alias otlp_http)', 'otlp (alias otlp_grpc)', 'debug', 'file', 'health_check'])
+      expect(r.stdout).toContain(name);
     // Each line from the component's metadata: type, stability, signals and (processors) the Yellow rule.
     const { builtinFactories } = await import('../src/components.js');
     for (const f of builtinFactories) expect(r.stdout).toMatch(new RegExp(`^  ${f.type}( \\(alias [^)]*\\))? \\(${f.stability}\\)`, 'm'));
@@ -118,7 +127,10 @@ describe('gophership components and print-config', () => {
 
   it('prints the merged config with --set and env expanded', async () => {
     const a = join(dir, 'a.yaml');
-    await writeFile(a, 'receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: ${env:GS_TEST_EP}\nexporters:\n  debug:\nservice:\n  pipelines:\n    logs:\n      receivers: [otlp]\n      exporters: [debug]\n');
+    await writeFile(
+      a,
+      'receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: ${env:GS_TEST_EP}\nexporters:\n  debug:\nservice:\n  pipelines:\n    logs:\n      receivers: [otlp]\n      exporters: [debug]\n',
+    );
     const r = await run(['print-config', '--config', a, '--set', 'exporters.debug.verbosity=detailed'], { GS_TEST_EP: '127.0.0.1:4999' });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('endpoint: 127.0.0.1:4999');
@@ -155,13 +167,19 @@ describe('gophership (run)', () => {
   it('runs the default config with ports overridden, serves, and drains in-flight work on SIGTERM', async () => {
     const out = join(dir, 'drain.jsonl');
     const { child, http, stderr } = await startChild([
-      '--set', 'receivers.otlp.protocols.http.endpoint=127.0.0.1:0',
-      '--set', 'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0',
-      '--set', 'extensions.health_check.endpoint=127.0.0.1:0',
-      '--set', 'service.telemetry.metrics.address=127.0.0.1:0',
+      '--set',
+      'receivers.otlp.protocols.http.endpoint=127.0.0.1:0',
+      '--set',
+      'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0',
+      '--set',
+      'extensions.health_check.endpoint=127.0.0.1:0',
+      '--set',
+      'service.telemetry.metrics.address=127.0.0.1:0',
       // A long batch timeout: the request below is still held by the batch when SIGTERM arrives.
-      '--set', 'processors.batch.timeout=10s',
-      '--set', `exporters.file.path=${out}`,
+      '--set',
+      'processors.batch.timeout=10s',
+      '--set',
+      `exporters.file.path=${out}`,
     ]);
     const bytes = requestFromJson('logs', await readFile(join(EXAMPLES_DIR, 'logs.json'), 'utf8'));
     const reply = fetch(`http://${http}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: bytes });
@@ -202,9 +220,31 @@ describe('gophership (run)', () => {
   });
 
   it('exits non-zero with the endpoint named when a port is taken', async () => {
-    const { child, http } = await startChild(['--set', 'receivers.otlp.protocols.http.endpoint=127.0.0.1:0', '--set', 'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0', '--set', 'extensions.health_check.endpoint=127.0.0.1:0', '--set', 'service.telemetry.metrics.address=127.0.0.1:0', '--set', `exporters.file.path=${join(dir, 'x.jsonl')}`]);
+    const { child, http } = await startChild([
+      '--set',
+      'receivers.otlp.protocols.http.endpoint=127.0.0.1:0',
+      '--set',
+      'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0',
+      '--set',
+      'extensions.health_check.endpoint=127.0.0.1:0',
+      '--set',
+      'service.telemetry.metrics.address=127.0.0.1:0',
+      '--set',
+      `exporters.file.path=${join(dir, 'x.jsonl')}`,
+    ]);
     try {
-      const r = await run(['--set', `receivers.otlp.protocols.http.endpoint=${http}`, '--set', 'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0', '--set', 'extensions.health_check.endpoint=127.0.0.1:0', '--set', 'service.telemetry.metrics.address=127.0.0.1:0', '--set', `exporters.file.path=${join(dir, 'y.jsonl')}`]);
+      const r = await run([
+        '--set',
+        `receivers.otlp.protocols.http.endpoint=${http}`,
+        '--set',
+        'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0',
+        '--set',
+        'extensions.health_check.endpoint=127.0.0.1:0',
+        '--set',
+        'service.telemetry.metrics.address=127.0.0.1:0',
+        '--set',
+        `exporters.file.path=${join(dir, 'y.jsonl')}`,
+      ]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('gateway failed to start');
       expect(r.stderr).toContain(`cannot listen on ${http}`);

@@ -22,7 +22,13 @@ import { expectFreshDoc } from './helpers/docs.js';
 import { makeCertSet, type CertSet } from './helpers/certs.js';
 
 const CORPUS = join(import.meta.dirname, 'compat');
-const SECTION_KIND: Record<string, ComponentKind> = { receivers: 'receiver', processors: 'processor', exporters: 'exporter', extensions: 'extension', connectors: 'connector' };
+const SECTION_KIND: Record<string, ComponentKind> = {
+  receivers: 'receiver',
+  processors: 'processor',
+  exporters: 'exporter',
+  extensions: 'extension',
+  connectors: 'connector',
+};
 /** The exporter helper's keys are one shared schema: used by any exporter, they are covered for all. */
 const SHARED_PREFIXES = ['sending_queue.', 'retry_on_failure.', 'dead_letter.'];
 
@@ -161,7 +167,10 @@ describe('keys the collector has and GopherShip lacks', () => {
     for (const { key, what } of notYetKeys(SERVICE_SECTION_SCHEMAS.telemetry.doc())) {
       const issues: { path: string[]; message: string }[] = [];
       SERVICE_SECTION_SCHEMAS.telemetry.parse(withKey(key, 'x'), ['service', 'telemetry'], issues);
-      expect(issues.map((i) => `${i.path.join('.').replace(/\.0(\.|$)/g, '[]$1')}: ${i.message}`), key).toContain(`service.telemetry.${key}: not supported yet by GopherShip (${what})`);
+      expect(
+        issues.map((i) => `${i.path.join('.').replace(/\.0(\.|$)/g, '[]$1')}: ${i.message}`),
+        key,
+      ).toContain(`service.telemetry.${key}: not supported yet by GopherShip (${what})`);
       checked++;
     }
     expect(checked).toBeGreaterThan(30);

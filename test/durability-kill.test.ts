@@ -18,7 +18,12 @@ let proxy: TcpProxy;
 let gateway: GatewayChild | undefined;
 
 function config(sinkUrl: string): string {
-  return walQueueGatewayConfig(sinkUrl, join(dir, 'wal'), '      queue_size: 100000\n      num_consumers: 32\n      fsync: interval', '      max_elapsed_time: 0');
+  return walQueueGatewayConfig(
+    sinkUrl,
+    join(dir, 'wal'),
+    '      queue_size: 100000\n      num_consumers: 32\n      fsync: interval',
+    '      max_elapsed_time: 0',
+  );
 }
 
 beforeAll(async () => {
@@ -101,7 +106,9 @@ describe('WAL queue survives kill -9 of the gateway', () => {
     expect(report.runs[0]!.delivered).toBe(result.acked);
     // Duplicates are allowed (at-least-once); they are counted, not hidden.
     expect(report.duplicates).toBeGreaterThanOrEqual(0);
-    console.log(`kill -9 e2e: acked ${result.acked}, delivered ${report.runs[0]!.delivered}, duplicates ${report.duplicates}, refused by sink ${sink.stats().totals.refused}`);
+    console.log(
+      `kill -9 e2e: acked ${result.acked}, delivered ${report.runs[0]!.delivered}, duplicates ${report.duplicates}, refused by sink ${sink.stats().totals.refused}`,
+    );
 
     gateway.child.kill('SIGTERM');
     const [code] = await gateway.exited;

@@ -71,7 +71,9 @@ describe('downstream outage with a WAL queue', () => {
     sink.setDown(false);
 
     // The gateway kept acknowledging while the sink refused: the data went to disk.
-    console.log(`outage: backlog ${(backlog / MiB).toFixed(0)} MiB on disk, rss baseline ${(baseline / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB, acked during outage ${ackedDuringOutage}`);
+    console.log(
+      `outage: backlog ${(backlog / MiB).toFixed(0)} MiB on disk, rss baseline ${(baseline / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB, acked during outage ${ackedDuringOutage}`,
+    );
     expect(ackedDuringOutage).toBeGreaterThan(100_000);
     expect(backlog).toBeGreaterThan(128 * MiB);
     // Memory stayed bounded: RSS grew by less than a third of the backlog (and under 96 MiB), where a

@@ -106,8 +106,16 @@ describe('docker-compose.yml', () => {
   it('has the app, the gateway, a downstream and Prometheus, each with an image or a build that exists', async () => {
     const compose = await load();
     // Without a profile: the four of the default topology; the jetstream profile adds its own.
-    expect(Object.keys(compose.services).filter((n) => !compose.services[n]!.profiles).sort()).toEqual(['app', 'downstream', 'gateway', 'prometheus']);
-    expect(Object.keys(compose.services).filter((n) => compose.services[n]!.profiles?.includes('jetstream')).sort()).toEqual(['edge', 'nats-1', 'nats-2', 'nats-3', 'processing']);
+    expect(
+      Object.keys(compose.services)
+        .filter((n) => !compose.services[n]!.profiles)
+        .sort(),
+    ).toEqual(['app', 'downstream', 'gateway', 'prometheus']);
+    expect(
+      Object.keys(compose.services)
+        .filter((n) => compose.services[n]!.profiles?.includes('jetstream'))
+        .sort(),
+    ).toEqual(['edge', 'nats-1', 'nats-2', 'nats-3', 'processing']);
     for (const [name, svc] of Object.entries(compose.services)) {
       expect(svc.image ?? svc.build, `${name} needs an image or a build`).toBeTruthy();
       if (svc.build) {
@@ -180,7 +188,7 @@ describe('docker-compose.yml', () => {
     expect(app.healthcheck?.disable).toBe(true);
   });
 
-  it('points Prometheus at both GopherShips\' metrics ports, with alert rules that parse', async () => {
+  it("points Prometheus at both GopherShips' metrics ports, with alert rules that parse", async () => {
     const prom = parseYaml(await readFile(join(ROOT, 'deploy/prometheus.yml'), 'utf8')) as {
       rule_files: string[];
       scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
@@ -194,7 +202,8 @@ describe('docker-compose.yml', () => {
     for (const r of rules) {
       expect(r.alert).toMatch(/^GopherShip/);
       // Every metric an alert names is one the gateway exports (by prefix).
-      for (const m of r.expr.match(/\b(otelcol|gophership)_[a-z_]+/g) ?? []) expect(m).toMatch(/^(otelcol_(receiver|exporter|process)|gophership_(somatic|event_loop))_/);
+      for (const m of r.expr.match(/\b(otelcol|gophership)_[a-z_]+/g) ?? [])
+        expect(m).toMatch(/^(otelcol_(receiver|exporter|process)|gophership_(somatic|event_loop))_/);
     }
   });
 });
@@ -216,7 +225,10 @@ describe('Dockerfile', () => {
   });
 
   it('copies only paths that exist and are not excluded from the build context', async () => {
-    const ignore = (await readFile(join(ROOT, '.dockerignore'), 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignore = (await readFile(join(ROOT, '.dockerignore'), 'utf8'))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     for (const line of await lines()) {
       const m = /^COPY (?!--from)(.+) (\S+)$/.exec(line);
       if (!m) continue;
@@ -256,11 +268,15 @@ service:
       const ok = await run(process.execPath, ['-e', code], { env: { ...process.env, GOPHERSHIP_HEALTH_URL: `http://127.0.0.1:${port}/` } });
       expect(ok.stderr).toBe('');
       gw.telemetry.health = 'draining';
-      await expect(run(process.execPath, ['-e', code], { env: { ...process.env, GOPHERSHIP_HEALTH_URL: `http://127.0.0.1:${port}/` } })).rejects.toMatchObject({ code: 1 });
+      await expect(run(process.execPath, ['-e', code], { env: { ...process.env, GOPHERSHIP_HEALTH_URL: `http://127.0.0.1:${port}/` } })).rejects.toMatchObject({
+        code: 1,
+      });
     } finally {
       await gw.shutdown(2000);
     }
-    await expect(run(process.execPath, ['-e', code], { env: { ...process.env, GOPHERSHIP_HEALTH_URL: `http://127.0.0.1:${port}/` } })).rejects.toMatchObject({ code: 1 });
+    await expect(run(process.execPath, ['-e', code], { env: { ...process.env, GOPHERSHIP_HEALTH_URL: `http://127.0.0.1:${port}/` } })).rejects.toMatchObject({
+      code: 1,
+    });
   });
 });
 
@@ -270,7 +286,10 @@ describe('deploy/kubernetes', () => {
   const manifest = async (f: string) => parseYaml(await readFile(join(DIR, f), 'utf8')) as Manifest;
 
   it('lists in its kustomization exactly the manifests beside it, and a ConfigMap of a config that validates', async () => {
-    const k = parseYaml(await readFile(join(DIR, 'kustomization.yaml'), 'utf8')) as { resources: string[]; configMapGenerator: Array<{ name: string; files: string[] }> };
+    const k = parseYaml(await readFile(join(DIR, 'kustomization.yaml'), 'utf8')) as {
+      resources: string[];
+      configMapGenerator: Array<{ name: string; files: string[] }>;
+    };
     const files = (await readdir(DIR)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'gateway.yaml');
     expect([...k.resources].sort()).toEqual(files.sort());
     expect(k.configMapGenerator[0]!.files).toEqual(['gateway.yaml']);
@@ -285,7 +304,7 @@ describe('deploy/kubernetes', () => {
     const pod = d.spec.template.spec;
     const c = pod.containers[0];
     const config = await validateFile(join(DIR, 'gateway.yaml'), Object.fromEntries(c.env.map((e: { name: string; value: string }) => [e.name, e.value])));
-    const health = (config.extensions.get('health_check')!.config as { endpoint: string; path: string });
+    const health = config.extensions.get('health_check')!.config as { endpoint: string; path: string };
     const healthPort = Number(health.endpoint.split(':').pop());
     const ports = Object.fromEntries(c.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]));
     for (const probe of [c.readinessProbe, c.livenessProbe]) {

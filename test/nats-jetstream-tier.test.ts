@@ -96,7 +96,16 @@ service:
 `);
     gateways.push(b);
 
-    const load = runLoadgen({ endpoint: `http://${receiverAddress(a, 'otlp', 'http')}`, rate: 20_000, batch: 200, workers: 4, durationMs: 8000, timeoutMs: 10_000, maxAttempts: 100, maxElapsedMs: 30_000 });
+    const load = runLoadgen({
+      endpoint: `http://${receiverAddress(a, 'otlp', 'http')}`,
+      rate: 20_000,
+      batch: 200,
+      workers: 4,
+      durationMs: 8000,
+      timeoutMs: 10_000,
+      maxAttempts: 100,
+      maxElapsedMs: 30_000,
+    });
     await sleep(2500);
     const leader = await nats.streamLeader('TIER');
     nats.kill(leader);
@@ -112,7 +121,9 @@ service:
       await sleep(250);
       report = sink.verify([result]);
     }
-    console.log(`JetStream tier: killed ${leader.name} (stream leader); acked ${result.acked}, delivered ${report.runs[0]?.delivered}, lost ${report.lost}, duplicates ${report.duplicates}`);
+    console.log(
+      `JetStream tier: killed ${leader.name} (stream leader); acked ${result.acked}, delivered ${report.runs[0]?.delivered}, lost ${report.lost}, duplicates ${report.duplicates}`,
+    );
     expect(report.lost, JSON.stringify(report.runs[0]?.lostRanges)).toBe(0);
     expect(report.ok).toBe(true);
   }, 90_000);

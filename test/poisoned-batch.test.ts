@@ -102,7 +102,9 @@ service:
     // All three were acknowledged (the receiver's check is off), so all three are the gateway's to keep.
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
     const deadFile = join(dir, 'dead-letter.pb');
-    await until(async () => accepted.reduce((n, b) => n + countItems('logs', b), 0) === 120 + 60 && (await readDeadLetterFile(deadFile).catch(() => [])).length > 0);
+    await until(
+      async () => accepted.reduce((n, b) => n + countItems('logs', b), 0) === 120 + 60 && (await readDeadLetterFile(deadFile).catch(() => [])).length > 0,
+    );
     // The joined batch was refused once, then narrowed; nothing of the bad client reached the sink.
     expect(refused).toBeGreaterThanOrEqual(2);
     for (const b of accepted) expect(b.includes(Buffer.from('BAD'))).toBe(false);

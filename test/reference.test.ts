@@ -34,7 +34,8 @@ describe('docs/reference.md', () => {
     for (const f of builtinFactories) {
       const section = text.slice(text.indexOf(`### ${f.kind} \`${f.type}\``)).split('\n### ')[0]!;
       expect(section, `${f.kind} ${f.type}: stability`).toContain(`stability: ${f.stability}`);
-      for (const m of f.metrics) expect(section, `${f.kind} ${f.type}: metric ${m.name}`).toContain(`| \`${metricDisplayName(m)}\` | ${m.type} | \`${m.unit}\` |`);
+      for (const m of f.metrics)
+        expect(section, `${f.kind} ${f.type}: metric ${m.name}`).toContain(`| \`${metricDisplayName(m)}\` | ${m.type} | \`${m.unit}\` |`);
     }
     for (const m of Object.values(SERVICE_METRICS)) expect(text).toContain(`| \`${m.name}\` |`);
   });

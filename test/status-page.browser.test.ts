@@ -44,11 +44,15 @@ function gatewayConfig(dir: string): string {
 processors:
   batch:
     timeout: 20ms
-${somatic ? `  somatic:
+${
+  somatic
+    ? `  somatic:
     memory_limit_mib: 2048
     wal:
       directory: ${join(dir, 'somatic')}
-` : ''}exporters:
+`
+    : ''
+}exporters:
   file:
     path: ${join(dir, 'out.pb')}
     format: proto
@@ -88,7 +92,16 @@ describe.skipIf(!hasChromium)('status page in headless Chromium', () => {
     const context = await pw.chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1400, height: 1000 },
     });
     const problems: string[] = [];
@@ -106,7 +119,9 @@ describe.skipIf(!hasChromium)('status page in headless Chromium', () => {
       expect(await page.title()).toBe('GopherShip status');
 
       // The zone card settles on a zone (somatic configured) or on "none" (no somatic processor).
-      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById('zone')?.getAttribute('data-zone') !== '', undefined, { timeout: 5000 });
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById('zone')?.getAttribute('data-zone') !== '', undefined, {
+        timeout: 5000,
+      });
       const zone = await page.getAttribute('#zone', 'data-zone');
       const hasSomatic = createRegistry().find('processor', 'somatic') !== undefined;
       if (hasSomatic) expect(['green', 'yellow', 'red']).toContain(zone);
@@ -117,9 +132,13 @@ describe.skipIf(!hasChromium)('status page in headless Chromium', () => {
       load = runLoadgen({ endpoint: `http://${receiverAddress(gw, 'otlp', 'http')}`, rate: 20_000, durationMs: 7000, workers: 4, batch: 500 });
 
       // While the load runs the accepted rate is non-zero and the running total keeps moving.
-      await page.waitForFunction(() => /[1-9]/.test((globalThis as unknown as PageGlobals).document.getElementById('r-accepted')?.textContent ?? ''), undefined, {
-        timeout: 6000,
-      });
+      await page.waitForFunction(
+        () => /[1-9]/.test((globalThis as unknown as PageGlobals).document.getElementById('r-accepted')?.textContent ?? ''),
+        undefined,
+        {
+          timeout: 6000,
+        },
+      );
       const total1 = await page.textContent('#t-accepted');
       const updated1 = await page.textContent('#updated');
       await page.waitForTimeout(2200);

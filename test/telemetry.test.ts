@@ -33,7 +33,10 @@ afterAll(async () => {
 });
 
 const logs = (n: number) =>
-  requestFromJson('logs', JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: Array.from({ length: n }, (_, i) => ({ body: { stringValue: `r${i}` } })) }] }] }));
+  requestFromJson(
+    'logs',
+    JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: Array.from({ length: n }, (_, i) => ({ body: { stringValue: `r${i}` } })) }] }] }),
+  );
 
 describe('self-telemetry', () => {
   it('counts accepted, refused and failed items under the collector names', async () => {
@@ -45,13 +48,21 @@ describe('self-telemetry', () => {
     const text = await (await fetch(`http://${gw.metricsAddress}/metrics`)).text();
     expect(text).toMatch(/^otelcol_receiver_accepted_log_records\{receiver="otlp",transport="http"\} 7$/m);
     expect(text).toMatch(/^otelcol_exporter_sent_log_records\{exporter="debug"\} 7$/m);
-    for (const name of ['otelcol_receiver_refused_log_records', 'otelcol_receiver_failed_log_records', 'otelcol_exporter_send_failed_log_records', 'otelcol_process_memory_rss', 'otelcol_process_cpu_seconds', 'otelcol_process_uptime', 'gophership_event_loop_delay_seconds']) {
+    for (const name of [
+      'otelcol_receiver_refused_log_records',
+      'otelcol_receiver_failed_log_records',
+      'otelcol_exporter_send_failed_log_records',
+      'otelcol_process_memory_rss',
+      'otelcol_process_cpu_seconds',
+      'otelcol_process_uptime',
+      'gophership_event_loop_delay_seconds',
+    ]) {
       expect(text, name).toContain(`# TYPE ${name} `);
     }
     expect(text).not.toMatch(/^otelcol_\w+_total[{ ]/m);
   });
 
-  it('names every metric with one prefix: otelcol_ (the collector\'s names) or gophership_ (Node\'s default metrics included)', async () => {
+  it("names every metric with one prefix: otelcol_ (the collector's names) or gophership_ (Node's default metrics included)", async () => {
     const text = await (await fetch(`http://${gw.metricsAddress}/metrics`)).text();
     const names = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
     expect(names.length).toBeGreaterThan(20);
@@ -60,7 +71,13 @@ describe('self-telemetry', () => {
       expect(name, `${name} repeats a prefix`).not.toMatch(/^(?:otelcol|gophership)_(?:otelcol|gophership)_|(?:^|_)(nodejs|process)_\1_/);
     }
     // prom-client's default metrics, under the gateway's prefix only.
-    for (const name of ['gophership_process_cpu_seconds_total', 'gophership_process_resident_memory_bytes', 'gophership_nodejs_eventloop_lag_seconds', 'gophership_nodejs_heap_size_used_bytes', 'gophership_nodejs_gc_duration_seconds']) {
+    for (const name of [
+      'gophership_process_cpu_seconds_total',
+      'gophership_process_resident_memory_bytes',
+      'gophership_nodejs_eventloop_lag_seconds',
+      'gophership_nodejs_heap_size_used_bytes',
+      'gophership_nodejs_gc_duration_seconds',
+    ]) {
       expect(names, name).toContain(name);
     }
   });

@@ -64,7 +64,9 @@ interface Receiver {
 
 /** An otlp receiver on 127.0.0.1 with both protocols behind `tls` (the same section for each). */
 async function startTlsReceiver(tlsSection: Record<string, unknown>): Promise<Receiver> {
-  const cfg = parse(otlpReceiverConfig, { protocols: { grpc: { endpoint: '127.0.0.1:0', tls: tlsSection }, http: { endpoint: '127.0.0.1:0', tls: tlsSection } } });
+  const cfg = parse(otlpReceiverConfig, {
+    protocols: { grpc: { endpoint: '127.0.0.1:0', tls: tlsSection }, http: { endpoint: '127.0.0.1:0', tls: tlsSection } },
+  });
   const consumer = new RecordingConsumer();
   const settings = testSettings('otlp', 'receiver');
   const receiver = otlpReceiverFactory.create(settings, cfg, { logs: consumer, traces: consumer, metrics: consumer }) as OtlpReceiver;
@@ -102,7 +104,10 @@ describe('otlp receiver over TLS with the SDK exporters as clients', () => {
 
   it('refuses plaintext on a TLS port, and a client that does not trust the server, and serves the next good client', async () => {
     const plain = await new Promise<string>((resolve) => {
-      const req = http.request({ host: '127.0.0.1', port: r.receiver.httpAddress!.port, path: '/v1/logs', method: 'POST', headers: { 'content-type': 'application/x-protobuf' } }, (res) => resolve(`status ${res.statusCode}`));
+      const req = http.request(
+        { host: '127.0.0.1', port: r.receiver.httpAddress!.port, path: '/v1/logs', method: 'POST', headers: { 'content-type': 'application/x-protobuf' } },
+        (res) => resolve(`status ${res.statusCode}`),
+      );
       req.on('error', (e) => resolve(e.message));
       req.end(Buffer.from(makeLogsRequest(1, 1)));
     });
@@ -203,9 +208,22 @@ describe('certificate rotation: reload_interval', () => {
 
 /** The gateway's exporters against TLS receivers: one export, resolving to the error text or 'ok'. */
 async function sendOnce(kind: 'otlp' | 'otlphttp', url: string, tlsSection: Record<string, unknown>): Promise<string> {
-  const exporter: Exporter = kind === 'otlp'
-    ? otlpExporterFactory.create(testSettings('otlp'), parse(otlpExporterConfig, { endpoint: url, tls: tlsSection, sending_queue: { enabled: false }, retry_on_failure: { enabled: false }, timeout: '3s' }))
-    : otlphttpExporterFactory.create(testSettings('otlphttp'), parse(otlphttpExporterConfig, { endpoint: `https://${url}`, tls: tlsSection, sending_queue: { enabled: false }, retry_on_failure: { enabled: false }, timeout: '3s' }));
+  const exporter: Exporter =
+    kind === 'otlp'
+      ? otlpExporterFactory.create(
+          testSettings('otlp'),
+          parse(otlpExporterConfig, { endpoint: url, tls: tlsSection, sending_queue: { enabled: false }, retry_on_failure: { enabled: false }, timeout: '3s' }),
+        )
+      : otlphttpExporterFactory.create(
+          testSettings('otlphttp'),
+          parse(otlphttpExporterConfig, {
+            endpoint: `https://${url}`,
+            tls: tlsSection,
+            sending_queue: { enabled: false },
+            retry_on_failure: { enabled: false },
+            timeout: '3s',
+          }),
+        );
   await exporter.start(testHost({ onFatal: () => {} }));
   try {
     await exporter.consume(new Payload('logs', makeLogsRequest(1, 2)));
@@ -266,7 +284,16 @@ describe('tls config keys', () => {
 
   it('says which keys are wrong: a collector key not implemented is "not supported yet", a lone cert, an inverted version range', () => {
     const issues: ConfigIssue[] = [];
-    otlpReceiverConfig.parse({ protocols: { grpc: { tls: { cert_file: 'a.crt', key_file: 'a.key', cipher_suites: ['TLS_AES_128_GCM_SHA256'] } }, http: { tls: { key_file: 'k', cert_file: 'c', min_version: '1.3', max_version: '1.2' } } } }, [], issues);
+    otlpReceiverConfig.parse(
+      {
+        protocols: {
+          grpc: { tls: { cert_file: 'a.crt', key_file: 'a.key', cipher_suites: ['TLS_AES_128_GCM_SHA256'] } },
+          http: { tls: { key_file: 'k', cert_file: 'c', min_version: '1.3', max_version: '1.2' } },
+        },
+      },
+      [],
+      issues,
+    );
     otlpExporterConfig.parse({ endpoint: 'a:4317', tls: { cert_file: 'a.crt' } }, [], issues);
     const byPath = Object.fromEntries(issues.map((i) => [i.path.join('.'), i.message]));
     expect(byPath['protocols.grpc.tls.cipher_suites']).toMatch(/not supported yet/);
@@ -275,7 +302,9 @@ describe('tls config keys', () => {
   });
 
   it('a receiver whose key does not match its certificate fails at start naming the key path', async () => {
-    const cfg = parse(otlpReceiverConfig, { protocols: { http: { endpoint: '127.0.0.1:0', tls: { cert_file: certs.server.certFile, key_file: certs.client.keyFile } } } });
+    const cfg = parse(otlpReceiverConfig, {
+      protocols: { http: { endpoint: '127.0.0.1:0', tls: { cert_file: certs.server.certFile, key_file: certs.client.keyFile } } },
+    });
     const receiver = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: new RecordingConsumer() }) as OtlpReceiver;
     await expect(receiver.start(testHost({ onFatal: () => {} }))).rejects.toThrow(/protocols\.http\.tls.*key_file is the private key of cert_file/);
   });

@@ -78,14 +78,16 @@ describe('attributes edits on worker threads, end to end', () => {
     for (const req of downstream.requests) {
       const msg = decodeRequest('logs', req.body);
       if (!('resourceLogs' in msg)) continue;
-      for (const rl of msg.resourceLogs) for (const sl of rl.scopeLogs) for (const lr of sl.logRecords) {
-        const attrs = new Map(lr.attributes.map((kv) => [kv.key, kv.value?.value.value]));
-        expect(attrs.get('env')).toBe('production');
-        expect(attrs.has('e2e.flag')).toBe(false);
-        expect(attrs.has('e2e.i')).toBe(true);
-        const hashed = attrs.get('e2e.tag') as string;
-        seen.set(hashed, (seen.get(hashed) ?? 0) + 1);
-      }
+      for (const rl of msg.resourceLogs)
+        for (const sl of rl.scopeLogs)
+          for (const lr of sl.logRecords) {
+            const attrs = new Map(lr.attributes.map((kv) => [kv.key, kv.value?.value.value]));
+            expect(attrs.get('env')).toBe('production');
+            expect(attrs.has('e2e.flag')).toBe(false);
+            expect(attrs.has('e2e.i')).toBe(true);
+            const hashed = attrs.get('e2e.tag') as string;
+            seen.set(hashed, (seen.get(hashed) ?? 0) + 1);
+          }
     }
     // Each tag arrives hashed (SHA-256 hex, as the collector's hash action), once per record.
     const want = new Map(tags.map((t) => [createHash('sha256').update(t).digest('hex'), 20]));

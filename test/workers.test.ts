@@ -55,7 +55,16 @@ describe('worker processes (service.workers)', () => {
     expect((await readdir(wal)).sort()).toEqual(['worker-0', 'worker-1']);
     expect(await scrapeMetric(g.metrics, 'gophership_worker_up')).toBe(2);
 
-    const load = runLoadgen({ endpoint: `http://${g.http}`, rate: 30_000, batch: 500, workers: 8, durationMs: 6000, timeoutMs: 5000, maxAttempts: 100, maxElapsedMs: 30_000 });
+    const load = runLoadgen({
+      endpoint: `http://${g.http}`,
+      rate: 30_000,
+      batch: 500,
+      workers: 8,
+      durationMs: 6000,
+      timeoutMs: 5000,
+      maxAttempts: 100,
+      maxElapsedMs: 30_000,
+    });
     await sleep(2000);
     const victim = workers[0]!;
     process.kill(victim, 'SIGKILL');

@@ -40,7 +40,11 @@ export async function summariseProfile(file, top = 20) {
     file_.set(w, (file_.get(w) ?? 0) + t);
   }
   const busy = total - idle;
-  const sort = (m) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, t]) => ({ name: k, ms: t / 1000, pctBusy: (100 * t) / busy }));
+  const sort = (m) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, t]) => ({ name: k, ms: t / 1000, pctBusy: (100 * t) / busy }));
   return { totalMs: total / 1000, idleMs: idle / 1000, busyMs: busy / 1000, functions: sort(fn), files: sort(file_) };
 }
 

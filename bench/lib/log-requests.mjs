@@ -27,7 +27,9 @@ export function makeRequest(seed, { accent = 'e' } = {}) {
         observedTimeUnixNano: 1_700_000_000_000_500_000n + BigInt(n),
         severityNumber: 9,
         severityText: 'INFO',
-        body: str(`GET /api/v1/orders/${id} completed in 23ms for tenant acme-corp; cach${accent}=miss upstream=orders-db-7 bytes=18234 user-agent="Mozilla/5.0 (X11; Linux x86_64)" ref=${id.padEnd(31, 'x')} trace_sampled=true`),
+        body: str(
+          `GET /api/v1/orders/${id} completed in 23ms for tenant acme-corp; cach${accent}=miss upstream=orders-db-7 bytes=18234 user-agent="Mozilla/5.0 (X11; Linux x86_64)" ref=${id.padEnd(31, 'x')} trace_sampled=true`,
+        ),
         attributes: [
           kv('http.method', str('GET')),
           kv('http.route', str('/api/v1/orders/{id}')),
@@ -50,4 +52,3 @@ export function makeRequest(seed, { accent = 'e' } = {}) {
   }
   return toBinary(ExportLogsServiceRequestSchema, create(ExportLogsServiceRequestSchema, { resourceLogs }));
 }
-

@@ -93,5 +93,8 @@ export function machine() {
 }
 
 export function loadavg() {
-  return os.loadavg().map((x) => x.toFixed(2)).join(' / ');
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
 }

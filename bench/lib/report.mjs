@@ -20,7 +20,7 @@ export const fmt = {
 export function table(columns, rows) {
   const head = `| ${columns.map(([h]) => h).join(' | ')} |`;
   const sep = `|${columns.map(([, , align]) => (align === 'l' ? ' --- ' : ' ---: ')).join('|')}|`;
-  const body = rows.map((r) => `| ${columns.map(([, k]) => (typeof k === 'function' ? k(r) : r[k] ?? '')).join(' | ')} |`);
+  const body = rows.map((r) => `| ${columns.map(([, k]) => (typeof k === 'function' ? k(r) : (r[k] ?? ''))).join(' | ')} |`);
   return [head, sep, ...body].join('\n');
 }
 
@@ -34,11 +34,16 @@ export function machineBlock(loadBefore, loadAfter) {
 
 export function commandLine() {
   const args = process.argv.slice(2).join(' ');
-  return process.env.npm_lifecycle_event === 'bench' && !args ? 'npm run bench' : `node ${process.argv[1].replace(/^.*\/bench\//, 'bench/')}${args ? ' ' + args : ''}`;
+  return process.env.npm_lifecycle_event === 'bench' && !args
+    ? 'npm run bench'
+    : `node ${process.argv[1].replace(/^.*\/bench\//, 'bench/')}${args ? ' ' + args : ''}`;
 }
 
 export function stamp(d = new Date()) {
-  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
 }
 
 const HEADER = `# GopherShip benchmark results

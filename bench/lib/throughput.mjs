@@ -83,7 +83,13 @@ export function lossText(loss) {
 export async function gatewayConfig({ protocol, sink, processors = { batch: {} }, processing, receiver = {}, extra = {} }) {
   const recvPort = await freePort();
   const metricsPort = await freePort();
-  const receivers = { otlp: { ...receiver, protocols: protocol === 'grpc' ? { grpc: { endpoint: `127.0.0.1:${recvPort}`, max_recv_msg_size_mib: 64 } } : { http: { endpoint: `127.0.0.1:${recvPort}` } } } };
+  const receivers = {
+    otlp: {
+      ...receiver,
+      protocols:
+        protocol === 'grpc' ? { grpc: { endpoint: `127.0.0.1:${recvPort}`, max_recv_msg_size_mib: 64 } } : { http: { endpoint: `127.0.0.1:${recvPort}` } },
+    },
+  };
   const exporters =
     protocol === 'grpc'
       ? { otlp: { endpoint: sink.grpcTarget, tls: { insecure: true }, compression: 'none' } }

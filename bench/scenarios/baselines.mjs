@@ -17,7 +17,14 @@ export function ceiling(protocol) {
       const sink = await startSinkProc({ track: false });
       try {
         const endpoint = protocol === 'grpc' ? sink.grpcTarget : sink.httpUrl;
-        return await measure({ opts: ctx.opts, protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf', endpoint, pids: { sink: sink.pid }, sink, verify: false });
+        return await measure({
+          opts: ctx.opts,
+          protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf',
+          endpoint,
+          pids: { sink: sink.pid },
+          sink,
+          verify: false,
+        });
       } finally {
         await sink.stop();
       }
@@ -36,7 +43,14 @@ export function forwarder(protocol) {
       try {
         fwd = await startForwarder(protocol === 'grpc' ? sink.grpcTarget : sink.httpUrl, protocol);
         const endpoint = protocol === 'grpc' ? fwd.address : `http://${fwd.address}`;
-        return await measure({ opts: ctx.opts, protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf', endpoint, pids: { forwarder: fwd.pid, sink: sink.pid }, sink, verify: true });
+        return await measure({
+          opts: ctx.opts,
+          protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf',
+          endpoint,
+          pids: { forwarder: fwd.pid, sink: sink.pid },
+          sink,
+          verify: true,
+        });
       } finally {
         await fwd?.stop();
         await sink.stop();

@@ -36,17 +36,30 @@ function external({ name, title, path, script, args, extract = (out) => ({ markd
 
 /** bench/processors.mjs: wire path vs decode + re-encode, single core. */
 export const processorsMicro = (seconds = 2) =>
-  external({ name: 'processors-wire', title: 'Processors, single core: wire path vs decode + re-encode (bench/processors.mjs)', path: 'in-process, no network', script: 'processors.mjs', args: [String(seconds)] });
+  external({
+    name: 'processors-wire',
+    title: 'Processors, single core: wire path vs decode + re-encode (bench/processors.mjs)',
+    path: 'in-process, no network',
+    script: 'processors.mjs',
+    args: [String(seconds)],
+  });
 
 /** bench/wal-append.mjs: WAL append (fsync interval) vs a plain durable write loop. */
 export const walAppend = (mib = 256) =>
-  external({ name: 'wal-append', title: 'WAL append vs plain write + fdatasync (bench/wal-append.mjs)', path: 'in-process, temp dir', script: 'wal-append.mjs', args: [String(mib)] });
+  external({
+    name: 'wal-append',
+    title: 'WAL append vs plain write + fdatasync (bench/wal-append.mjs)',
+    path: 'in-process, temp dir',
+    script: 'wal-append.mjs',
+    args: [String(mib)],
+  });
 
 /** bench/disk-ceiling.mjs: the disk's sustained durable write rate, which the Red zone cannot pass. */
 export const diskCeiling = (gib = 3) =>
   external({
     name: 'disk-ceiling',
-    title: 'Disk ceiling: sequential 434 KB writes + fdatasync per MiB, one file, with O_DIRECT (what the WAL does) and through the page cache (direct_io: false) (bench/disk-ceiling.mjs)',
+    title:
+      'Disk ceiling: sequential 434 KB writes + fdatasync per MiB, one file, with O_DIRECT (what the WAL does) and through the page cache (direct_io: false) (bench/disk-ceiling.mjs)',
     path: 'in-process, temp dir',
     script: 'disk-ceiling.mjs',
     args: [String(gib)],

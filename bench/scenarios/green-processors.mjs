@@ -39,7 +39,14 @@ export function greenProcessors(protocol = 'http', { name = 'green-processors', 
     needs: [`forwarder-${protocol}`],
     async run(ctx) {
       return withGateway({ protocol, processors: greenProcessorsConfig(), processing: { worker_threads: workerThreads } }, ({ gw, sink, endpoint }) =>
-        measure({ opts: ctx.opts, protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf', endpoint, pids: { gateway: gw.pid, sink: sink.pid }, sink, verify: 'after-stop' }),
+        measure({
+          opts: ctx.opts,
+          protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf',
+          endpoint,
+          pids: { gateway: gw.pid, sink: sink.pid },
+          sink,
+          verify: 'after-stop',
+        }),
       );
     },
   };

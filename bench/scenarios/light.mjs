@@ -29,15 +29,30 @@ const LOAD_PER_CORE_LIMIT = 2;
 /** Somatic forced into `zone` in front of the three processors Yellow skips, then batch; the WAL fsyncs every 10 ms. */
 function forcedZone(zone) {
   const p = greenProcessorsConfig();
-  p.somatic = { force_zone: zone, memory_limit_mib: 1024, wal: { directory: './data/somatic', max_size_mib: 65536, fsync: 'interval', fsync_interval: '10ms' } };
+  p.somatic = {
+    force_zone: zone,
+    memory_limit_mib: 1024,
+    wal: { directory: './data/somatic', max_size_mib: 65536, fsync: 'interval', fsync_interval: '10ms' },
+  };
   return p;
 }
 
 export const LIGHT_ROWS = [
   { name: 'forwarder-http', protocol: 'http', path: 'light client -> forwarder.mjs -> sink (http)' },
   { name: 'passthrough-http', protocol: 'http', processors: PASSTHROUGH_BATCH, path: 'light client -> gateway [batch] -> otlphttp -> sink' },
-  { name: 'zone-yellow', protocol: 'http', processors: forcedZone('yellow'), path: 'light client -> gateway [somatic(yellow), resourcedetection, resource, attributes (skipped), batch] -> sink' },
-  { name: 'zone-red', protocol: 'http', processors: forcedZone('red'), path: 'light client -> gateway [somatic(red) -> WAL, fsync 10 ms] (nothing reaches the sink while Red)', red: true },
+  {
+    name: 'zone-yellow',
+    protocol: 'http',
+    processors: forcedZone('yellow'),
+    path: 'light client -> gateway [somatic(yellow), resourcedetection, resource, attributes (skipped), batch] -> sink',
+  },
+  {
+    name: 'zone-red',
+    protocol: 'http',
+    processors: forcedZone('red'),
+    path: 'light client -> gateway [somatic(red) -> WAL, fsync 10 ms] (nothing reaches the sink while Red)',
+    red: true,
+  },
   { name: 'forwarder-grpc', protocol: 'grpc', path: 'light client -> forwarder.mjs (h2c) -> sink (grpc)' },
   { name: 'passthrough-grpc', protocol: 'grpc', processors: PASSTHROUGH_BATCH, path: 'light client -> gateway [batch] -> otlp exporter -> sink (grpc)' },
 ];
@@ -68,10 +83,13 @@ async function runRow(row, { bodyFile, records, opts }) {
     const before = (await sink.stats()).totals.records;
     let cpu0;
     const t = {};
-    const r = await runClient({ url, bodyFile, records, connections: opts.workers, durationMs: opts.durationMs, warmupMs: opts.warmupMs, protocol: row.protocol }, () => {
-      cpu0 = { server: cpuOf(server.pid), sink: cpuOf(sink.pid) };
-      t.load = loadavg();
-    });
+    const r = await runClient(
+      { url, bodyFile, records, connections: opts.workers, durationMs: opts.durationMs, warmupMs: opts.warmupMs, protocol: row.protocol },
+      () => {
+        cpu0 = { server: cpuOf(server.pid), sink: cpuOf(sink.pid) };
+        t.load = loadavg();
+      },
+    );
     const serverCpu = cpuOf(server.pid) - cpu0.server;
     const sinkCpu = cpuOf(sink.pid) - cpu0.sink;
     const hwm = memOf(server.pid).hwm;
@@ -108,11 +126,14 @@ const median = (xs) => {
 /** Runs the light rows (all, or those named plus their forwarder) in rounds; returns {markdown, failed}. */
 export async function runLight(names, opts, log) {
   const wanted = new Set(names.length ? names : LIGHT_ROWS.map((r) => r.name));
-  for (const n of wanted) if (!LIGHT_ROWS.some((r) => r.name === n)) throw new Error(`unknown light row "${n}"; known: ${LIGHT_ROWS.map((r) => r.name).join(', ')}`);
+  for (const n of wanted)
+    if (!LIGHT_ROWS.some((r) => r.name === n)) throw new Error(`unknown light row "${n}"; known: ${LIGHT_ROWS.map((r) => r.name).join(', ')}`);
   for (const r of LIGHT_ROWS) if (wanted.has(r.name)) wanted.add(`forwarder-${r.protocol}`);
   // --baseline DIR: every gateway row also runs on that build, right after this one (same round, same sink
   // setup), so a change is A/B'd side by side; its ratios are against the same round's forwarder.
-  const rows = LIGHT_ROWS.filter((r) => wanted.has(r.name)).flatMap((r) => (opts.baseline && r.processors ? [r, { ...r, name: `${r.name}@baseline`, root: opts.baseline, path: `${r.path} (build in ${opts.baseline})` }] : [r]));
+  const rows = LIGHT_ROWS.filter((r) => wanted.has(r.name)).flatMap((r) =>
+    opts.baseline && r.processors ? [r, { ...r, name: `${r.name}@baseline`, root: opts.baseline, path: `${r.path} (build in ${opts.baseline})` }] : [r],
+  );
   const dir = await mkdtemp(join(os.tmpdir(), 'gs-bench-light-'));
   const bodyFile = join(dir, 'body.pb');
   // The workload of the verifying mode (same record size), encoded once; the sequence attribute stays in
@@ -129,7 +150,9 @@ export async function runLight(names, opts, log) {
         try {
           const res = await runRow(row, { bodyFile, records: opts.batch, opts });
           runs.get(row.name).push(res);
-          log(`  -> ${fmt.rate(res.recordsPerSec)} records/s, server ${res.cpuPerM.toFixed(3)} CPU s/M, client ${fmt.cores(res.clientCores)} cores${res.lost ? `, ${res.lost} LOST` : ''}`);
+          log(
+            `  -> ${fmt.rate(res.recordsPerSec)} records/s, server ${res.cpuPerM.toFixed(3)} CPU s/M, client ${fmt.cores(res.clientCores)} cores${res.lost ? `, ${res.lost} LOST` : ''}`,
+          );
         } catch (e) {
           errors.push(`${row.name} round ${round}: ${e.message}`);
           log(`  -> FAILED: ${e.stack ?? e.message}`);
@@ -188,7 +211,10 @@ export async function runLight(names, opts, log) {
         ['cores: server / client / sink', (s) => `${fmt.cores(s.serverCores)} / ${fmt.cores(s.clientCores)} / ${fmt.cores(s.sinkCores)}`],
         ['p99 ms', (s) => fmt.ms(s.p99)],
         ['server peak RSS', (s) => fmt.mib(s.hwm)],
-        ['loss (by counts)', (s) => (s.lost === undefined ? 'n/a (kept in the WAL)' : `${s.lost ? `**${fmt.int(s.lost)} LOST**` : '0 lost'} of ${fmt.int(s.acked)}`)],
+        [
+          'loss (by counts)',
+          (s) => (s.lost === undefined ? 'n/a (kept in the WAL)' : `${s.lost ? `**${fmt.int(s.lost)} LOST**` : '0 lost'} of ${fmt.int(s.acked)}`),
+        ],
         ['failed', (s) => fmt.int(s.failed)],
         ['load avg', (s) => s.load, 'l'],
       ],
@@ -201,7 +227,8 @@ export async function runLight(names, opts, log) {
         const target = LIGHT_TARGETS[s.row.name.replace(/@baseline$/, '')];
         const head = `${s.row.name}: ${fmt.ratio(s.vsFwd)} of forwarder-${s.row.protocol} (per round ${s.perRound.map(fmt.ratio).join(', ')}; target >= ${target}), CPU per record ${fmt.ratio(s.cpuVsFwd)}x the forwarder's (target <= ${CPU_PER_RECORD_TARGET}x)`;
         if (s.clientMax >= CLIENT_CORES_LIMIT) return `${head} — no verdict: the client used up to ${fmt.cores(s.clientMax)} cores.`;
-        if (s.loadMax > LOAD_PER_CORE_LIMIT * os.availableParallelism()) return `${head} — no verdict: the machine was loaded by other jobs (1-minute load average up to ${s.loadMax.toFixed(1)} on ${os.availableParallelism()} cores).`;
+        if (s.loadMax > LOAD_PER_CORE_LIMIT * os.availableParallelism())
+          return `${head} — no verdict: the machine was loaded by other jobs (1-minute load average up to ${s.loadMax.toFixed(1)} on ${os.availableParallelism()} cores).`;
         const short = [];
         if (s.vsFwd < target) short.push('throughput');
         if (!s.row.red && s.cpuVsFwd > CPU_PER_RECORD_TARGET) short.push('CPU per record');

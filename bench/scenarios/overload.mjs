@@ -60,7 +60,12 @@ export function overload(protocol = 'http', { factor = 10, name = `overload-${pr
             };
             if (prev) {
               const dt = cur.t - prev.t;
-              samples.push({ ...cur, acceptedRate: (cur.accepted - prev.accepted) / dt, refusedRate: (cur.refused - prev.refused) / dt, sentRate: (cur.sent - prev.sent) / dt });
+              samples.push({
+                ...cur,
+                acceptedRate: (cur.accepted - prev.accepted) / dt,
+                refusedRate: (cur.refused - prev.refused) / dt,
+                sentRate: (cur.sent - prev.sent) / dt,
+              });
             }
             prev = cur;
           } catch (e) {
@@ -76,7 +81,16 @@ export function overload(protocol = 'http', { factor = 10, name = `overload-${pr
         let r;
         try {
           r = await runLoadgenProc(
-            { ...workload(opts), workers: opts.workers * factor, rate: offered, protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf', endpoint, durationMs: opts.overloadMs, progressIntervalMs: 250, maxElapsedMs: 120_000 },
+            {
+              ...workload(opts),
+              workers: opts.workers * factor,
+              rate: offered,
+              protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf',
+              endpoint,
+              durationMs: opts.overloadMs,
+              progressIntervalMs: 250,
+              maxElapsedMs: 120_000,
+            },
             { onProgress: (p) => client.push({ t: (performance.now() - t0) / 1000, ...p }) },
           );
         } finally {
@@ -90,7 +104,7 @@ export function overload(protocol = 'http', { factor = 10, name = `overload-${pr
         // Keep sampling until the exporter has sent everything the receiver accepted and the somatic WAL debt
         // (Red spill) has been replayed (drain), up to 60 s.
         let drainSec;
-        for (const deadline = performance.now() + 60_000; performance.now() < deadline; ) {
+        for (const deadline = performance.now() + 60_000; performance.now() < deadline;) {
           const last = samples[samples.length - 1];
           if (last && !last.scrapeError && last.sent >= last.accepted && !(last.queue > 0) && !(last.debt > 0)) break;
           await new Promise((res) => setTimeout(res, 250));

@@ -15,14 +15,23 @@ export function passthrough(protocol, { name = `passthrough-${protocol}`, proces
   const exporter = protocol === 'grpc' ? 'otlp' : 'otlphttp';
   return {
     name,
-    title: title ?? `Passthrough ${protocol}: otlp receiver -> ${Object.keys(processors).join(' -> ') || '(no processors)'} -> ${exporter} (compression none) -> sink`,
+    title:
+      title ??
+      `Passthrough ${protocol}: otlp receiver -> ${Object.keys(processors).join(' -> ') || '(no processors)'} -> ${exporter} (compression none) -> sink`,
     path: `loadgen -> gateway [${Object.keys(processors).join(', ') || 'no processors'}] -> sink (${protocol})`,
     processors,
     needs: [`forwarder-${protocol}`, `ceiling-${protocol}`],
     proto: protocol,
     async run(ctx) {
       return withGateway({ protocol, processors, receiver, cpuProf: ctx.opts.cpuProf, profileDir: ctx.opts.profileDir }, ({ gw, sink, endpoint }) =>
-        measure({ opts: ctx.opts, protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf', endpoint, pids: { gateway: gw.pid, sink: sink.pid }, sink, verify: 'after-stop' }),
+        measure({
+          opts: ctx.opts,
+          protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf',
+          endpoint,
+          pids: { gateway: gw.pid, sink: sink.pid },
+          sink,
+          verify: 'after-stop',
+        }),
       );
     },
   };

@@ -34,7 +34,14 @@ export function zone(z, protocol = 'http') {
     companions: z === 'red' ? ['disk-ceiling'] : [],
     async run(ctx) {
       return withGateway({ protocol, processors: zoneProcessors(z), track: z !== 'red' }, ({ gw, sink, endpoint }) =>
-        measure({ opts: ctx.opts, protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf', endpoint, pids: { gateway: gw.pid, sink: sink.pid }, sink, verify: z !== 'red' ? 'after-stop' : false }),
+        measure({
+          opts: ctx.opts,
+          protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf',
+          endpoint,
+          pids: { gateway: gw.pid, sink: sink.pid },
+          sink,
+          verify: z !== 'red' ? 'after-stop' : false,
+        }),
       );
     },
   };

@@ -33,7 +33,10 @@ class CountsSchema extends Schema<Record<string, CountMetricConfig>> {
         if (k === 'attributes') issues.push({ path: [...at, k], message: 'grouping counts by attributes is not supported yet' });
         else if (k !== 'description' && k !== 'conditions') issues.push({ path: [...at, k], message: 'unknown key; valid keys here: description, conditions' });
       }
-      out[name] = { description: typeof o.description === 'string' ? o.description : '', conditions: this.conditions.parse(o.conditions, [...at, 'conditions'], issues) ?? [] };
+      out[name] = {
+        description: typeof o.description === 'string' ? o.description : '',
+        conditions: this.conditions.parse(o.conditions, [...at, 'conditions'], issues) ?? [],
+      };
     }
     return out;
   }

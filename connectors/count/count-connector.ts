@@ -13,7 +13,14 @@ import { anyHolds, forEachItem } from '../../src/ottl/run.js';
 import { newEvalContext, type ContextName } from '../../src/ottl/paths.js';
 import type { CompiledCondition } from '../../src/ottl/compile.js';
 import { ExportMetricsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
-import { AggregationTemporality, MetricSchema, NumberDataPointSchema, ResourceMetricsSchema, ScopeMetricsSchema, SumSchema } from '../../proto/gen/opentelemetry/proto/metrics/v1/metrics_pb.js';
+import {
+  AggregationTemporality,
+  MetricSchema,
+  NumberDataPointSchema,
+  ResourceMetricsSchema,
+  ScopeMetricsSchema,
+  SumSchema,
+} from '../../proto/gen/opentelemetry/proto/metrics/v1/metrics_pb.js';
 import { InstrumentationScopeSchema } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import type { CountConnectorConfig, CountMetricConfig } from './config.js';
 
@@ -40,12 +47,17 @@ export class CountConnector implements Connector {
   private readonly counts: Count[] = [];
   private readonly next: Consumer;
 
-  constructor(config: CountConnectorConfig, private readonly place: ConnectorPlace, next: ReadonlyMap<string, Consumer>) {
+  constructor(
+    config: CountConnectorConfig,
+    private readonly place: ConnectorPlace,
+    next: ReadonlyMap<string, Consumer>,
+  ) {
     this.next = new FanOutConsumer([...next.values()], true);
     for (const [key, context, name, description] of DEFAULTS[place.from]) {
       const custom = Object.entries(config[key] as Record<string, CountMetricConfig>);
       if (custom.length === 0) this.counts.push({ name, description, context, conditions: [] });
-      for (const [n, c] of custom) this.counts.push({ name: n, description: c.description, context, conditions: compileConditions(c.conditions, context, place.from) });
+      for (const [n, c] of custom)
+        this.counts.push({ name: n, description: c.description, context, conditions: compileConditions(c.conditions, context, place.from) });
     }
   }
 

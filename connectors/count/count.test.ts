@@ -13,7 +13,13 @@ function make(raw: Record<string, unknown>, from: Signal) {
   const sink = new RecordingConsumer();
   const settings = testSettings('count', 'connector');
   settings.telemetry.close();
-  return { issues, conn: issues.length ? undefined : countConnectorFactory.create(settings, cfg, { from, to: 'metrics', pipelines: ['metrics'] }, new Map([['metrics', sink]])), sink };
+  return {
+    issues,
+    conn: issues.length
+      ? undefined
+      : countConnectorFactory.create(settings, cfg, { from, to: 'metrics', pipelines: ['metrics'] }, new Map([['metrics', sink]])),
+    sink,
+  };
 }
 
 /** name -> [resource service.name, count] per resource. */
@@ -34,7 +40,12 @@ describe('count connector', () => {
   it('default counts per resource: log records', async () => {
     const { conn, sink } = make({}, 'logs');
     await conn!.consume(new Payload('logs', makeLogsRequest(2, 3, 'c')));
-    expect(counts(sink.got[0]!)).toEqual({ 'log.record.count': [['c-svc-0', 3n], ['c-svc-1', 3n]] });
+    expect(counts(sink.got[0]!)).toEqual({
+      'log.record.count': [
+        ['c-svc-0', 3n],
+        ['c-svc-1', 3n],
+      ],
+    });
   });
 
   it('default counts for spans and span events; custom counts with OTTL conditions', async () => {
@@ -51,7 +62,10 @@ describe('count connector', () => {
   });
 
   it('refuses what it does not do yet, and bad conditions', () => {
-    expect(make({ logs: { n: { attributes: [{ key: 'a' }] } } }, 'logs').issues[0]).toEqual({ path: ['logs', 'n', 'attributes'], message: 'grouping counts by attributes is not supported yet' });
+    expect(make({ logs: { n: { attributes: [{ key: 'a' }] } } }, 'logs').issues[0]).toEqual({
+      path: ['logs', 'n', 'attributes'],
+      message: 'grouping counts by attributes is not supported yet',
+    });
     expect(make({ logs: { n: { conditions: ['name =='] } } }, 'logs').issues[0]!.path).toEqual(['logs', 'n', 'conditions', '0']);
     expect(countConnectorFactory.supports('traces', 'metrics')).toBe(true);
     expect(countConnectorFactory.supports('traces', 'traces')).toBe(false);

@@ -38,7 +38,9 @@ service:
       receivers: [forward/b]
       exporters: [forward/a]
 `);
-    expect(p).toEqual(['FILE:16: service.pipelines.logs/x: connectors form a cycle: logs/x -> forward/b -> logs/y -> forward/a -> logs/x; data would go round forever']);
+    expect(p).toEqual([
+      'FILE:16: service.pipelines.logs/x: connectors form a cycle: logs/x -> forward/b -> logs/y -> forward/a -> logs/x; data would go round forever',
+    ]);
   });
 
   it('a connector used only one way, a signal it cannot connect, an undefined one', async () => {
@@ -118,7 +120,9 @@ service:
       receivers: [routing]
       exporters: [debug]
 `);
-    expect(p2).toEqual(['FILE:9: connectors.routing: routes to logs/typo, which does not list this connector among its receivers (pipelines that do: logs/out)']);
+    expect(p2).toEqual([
+      'FILE:9: connectors.routing: routes to logs/typo, which does not list this connector among its receivers (pipelines that do: logs/out)',
+    ]);
   });
 });
 
@@ -170,10 +174,15 @@ service:
     cleanups.push(() => svc.shutdown(5000));
     sinks[1]!.reply = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(0), delayMs: 300 });
     const t0 = Date.now();
-    const res = await fetch(`http://${receiverAddress(svc, 'otlp', 'http')}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: makeLogsRequest(1, 2) });
+    const res = await fetch(`http://${receiverAddress(svc, 'otlp', 'http')}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: makeLogsRequest(1, 2),
+    });
     expect(res.status).toBe(200);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
-    const branch = (s: TestHttpServer) => fromKeyValues((decodeRequest('logs', s.requests[0]!.body) as ExportLogsServiceRequest).resourceLogs[0]!.resource!.attributes).get('branch') ?? null;
+    const branch = (s: TestHttpServer) =>
+      fromKeyValues((decodeRequest('logs', s.requests[0]!.body) as ExportLogsServiceRequest).resourceLogs[0]!.resource!.attributes).get('branch') ?? null;
     expect(branch(sinks[0]!)).toBe('a');
     // Pipeline a's transform did not reach pipeline b's copy.
     expect(branch(sinks[1]!)).toBe(null);

@@ -55,12 +55,16 @@ class RouteSchema extends Schema<RouteConfig> {
     }
     const o = v as Record<string, unknown>;
     for (const k of Object.keys(o)) {
-      if (!['condition', 'statement', 'context', 'pipelines'].includes(k)) issues.push({ path: [...path, k], message: 'unknown key; valid keys here: condition, statement, context, pipelines' });
+      if (!['condition', 'statement', 'context', 'pipelines'].includes(k))
+        issues.push({ path: [...path, k], message: 'unknown key; valid keys here: condition, statement, context, pipelines' });
     }
     const context = o.context ?? 'resource';
     if (typeof context !== 'string' || !CONTEXTS.includes(context)) {
       const notYet = typeof context === 'string' && NOT_YET.includes(context);
-      issues.push({ path: [...path, 'context'], message: notYet ? `context ${context} is not supported yet; use resource or request` : `must be resource or request; got ${JSON.stringify(context)}` });
+      issues.push({
+        path: [...path, 'context'],
+        message: notYet ? `context ${context} is not supported yet; use resource or request` : `must be resource or request; got ${JSON.stringify(context)}`,
+      });
       return bad;
     }
     const pipelines = o.pipelines;
@@ -76,7 +80,10 @@ class RouteSchema extends Schema<RouteConfig> {
         compileCondition(cond.text, 'resource', signal, cond.ast);
       } catch (err) {
         const key = typeof o.statement === 'string' ? 'statement' : 'condition';
-        issues.push({ path: [...path, key], message: err instanceof OttlError ? `in "${cond.text}", column ${err.column}: ${err.detail}` : (err as Error).message });
+        issues.push({
+          path: [...path, key],
+          message: err instanceof OttlError ? `in "${cond.text}", column ${err.column}: ${err.detail}` : (err as Error).message,
+        });
         break;
       }
     }
@@ -89,7 +96,12 @@ class RouteSchema extends Schema<RouteConfig> {
       fields: {
         condition: { type: 'string', description: 'OTTL condition, e.g. resource.attributes["tenant"] == "acme" or request["x-tenant"] == "acme"' },
         statement: { type: 'string', description: 'or: route() where <condition>' },
-        context: { type: 'enum', values: CONTEXTS, default: 'resource', description: 'resource: per resource; request: request metadata (the receiver\'s include_metadata), whole requests' },
+        context: {
+          type: 'enum',
+          values: CONTEXTS,
+          default: 'resource',
+          description: "resource: per resource; request: request metadata (the receiver's include_metadata), whole requests",
+        },
         pipelines: { type: 'list of string', description: 'pipelines the matching data goes to' },
       },
     };
@@ -100,7 +112,10 @@ export const routingConnectorConfig = s.refine(
   s.object({
     table: s.array(new RouteSchema()).default([]).describe('Routes, tried in order'),
     default_pipelines: s.array(s.string()).default([]).describe('Pipelines for data no route matched (none: such data is dropped)'),
-    error_mode: s.enum('ignore', 'silent', 'propagate').default('propagate').describe('A condition that fails: propagate (the request is refused as permanent), ignore (logged; the data goes to default_pipelines), silent'),
+    error_mode: s
+      .enum('ignore', 'silent', 'propagate')
+      .default('propagate')
+      .describe('A condition that fails: propagate (the request is refused as permanent), ignore (logged; the data goes to default_pipelines), silent'),
     match_once: s.bool().default(false).describe('true: data goes to the first matching route only; false: to every matching route'),
   }),
   (c, path, issues) => {

@@ -12,7 +12,8 @@ export const routingConnectorFactory: ConnectorFactory<RoutingConnectorConfig> =
     // Every pipeline the table names for this signal must receive from the connector (as the collector checks).
     const named = [...config.table.flatMap((r) => r.pipelines), ...config.default_pipelines];
     const missing = [...new Set(named.filter((p) => p.split('/')[0] === place.to && !place.pipelines.includes(p)))];
-    if (missing.length > 0) return `routes to ${missing.join(', ')}, which ${missing.length === 1 ? 'does' : 'do'} not list this connector among its receivers (pipelines that do: ${place.pipelines.join(', ')})`;
+    if (missing.length > 0)
+      return `routes to ${missing.join(', ')}, which ${missing.length === 1 ? 'does' : 'do'} not list this connector among its receivers (pipelines that do: ${place.pipelines.join(', ')})`;
     return undefined;
   },
   create: (settings, config, place, next) => new RoutingConnector(settings, config, place, next),

@@ -34,7 +34,12 @@ export class RoutingConnector implements Connector {
   private readonly ctx: EvalContext = newEvalContext();
   private readonly holder: { resource: unknown } = { resource: undefined };
 
-  constructor(private readonly settings: CreateSettings, private readonly config: RoutingConnectorConfig, private readonly place: ConnectorPlace, next: ReadonlyMap<string, Consumer>) {
+  constructor(
+    private readonly settings: CreateSettings,
+    private readonly config: RoutingConnectorConfig,
+    private readonly place: ConnectorPlace,
+    next: ReadonlyMap<string, Consumer>,
+  ) {
     const ids = [...next.keys()];
     this.targets = ids.map((id) => next.get(id)!);
     const maskOf = (pipelines: readonly string[]): bigint => {
@@ -45,7 +50,11 @@ export class RoutingConnector implements Connector {
       }
       return m;
     };
-    this.routes = config.table.map((r) => ({ condition: compileCondition(r.text, 'resource', place.from, r.condition), mask: maskOf(r.pipelines), perRequest: r.context === 'request' }));
+    this.routes = config.table.map((r) => ({
+      condition: compileCondition(r.text, 'resource', place.from, r.condition),
+      mask: maskOf(r.pipelines),
+      perRequest: r.context === 'request',
+    }));
     this.defaultMask = maskOf(config.default_pipelines);
     this.perRequestOnly = this.routes.every((r) => r.perRequest);
     this.ctx.resource = this.holder;
@@ -62,8 +71,13 @@ export class RoutingConnector implements Connector {
       try {
         hit = r.condition.eval(this.ctx);
       } catch (err) {
-        if (this.config.error_mode === 'propagate') throw new PermanentError(`routing connector ${this.settings.id.id}: failed to evaluate "${r.condition.text}": ${messageOf(err)}`, { cause: err });
-        if (this.config.error_mode === 'ignore') this.settings.logger.warn('routing condition failed; using default_pipelines (error_mode ignore)', { condition: r.condition.text, error: messageOf(err) });
+        if (this.config.error_mode === 'propagate')
+          throw new PermanentError(`routing connector ${this.settings.id.id}: failed to evaluate "${r.condition.text}": ${messageOf(err)}`, { cause: err });
+        if (this.config.error_mode === 'ignore')
+          this.settings.logger.warn('routing condition failed; using default_pipelines (error_mode ignore)', {
+            condition: r.condition.text,
+            error: messageOf(err),
+          });
         return this.defaultMask;
       }
       if (!hit) continue;

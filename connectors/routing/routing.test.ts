@@ -49,15 +49,26 @@ function grpcExport(addr: string, body: Uint8Array, metadata: Record<string, str
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(metadata)) md.set(k, v);
   return new Promise((resolve) => {
-    client.makeUnaryRequest(GRPC_METHOD.logs, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, body, md, (err) => {
-      client.close();
-      resolve(err ? (err.code ?? -1) : 0);
-    });
+    client.makeUnaryRequest(
+      GRPC_METHOD.logs,
+      (b: Uint8Array) => Buffer.from(b),
+      (b: Buffer) => b,
+      body,
+      md,
+      (err) => {
+        client.close();
+        resolve(err ? (err.code ?? -1) : 0);
+      },
+    );
   });
 }
 
 const bodiesAt = (s: TestHttpServer): string[] =>
-  s.requests.flatMap((r) => (decodeRequest('logs', r.body) as ExportLogsServiceRequest).resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((lr) => String(lr.body?.value.value)))));
+  s.requests.flatMap((r) =>
+    (decodeRequest('logs', r.body) as ExportLogsServiceRequest).resourceLogs.flatMap((rl) =>
+      rl.scopeLogs.flatMap((sl) => sl.logRecords.map((lr) => String(lr.body?.value.value))),
+    ),
+  );
 
 describe('routing connector', () => {
   it('routes three tenants by header to their own exporters, the rest to the default; nothing on a wrong route', async () => {
@@ -108,7 +119,13 @@ service:
       exporters: [otlphttp/other]
 `);
     const addr = receiverAddress(svc, 'otlp', 'http');
-    for (const [tenant, tag] of [['acme', 'A'], ['globex', 'G'], ['initech', 'I'], ['acme', 'A2'], ['nobody', 'N']] as const) {
+    for (const [tenant, tag] of [
+      ['acme', 'A'],
+      ['globex', 'G'],
+      ['initech', 'I'],
+      ['acme', 'A2'],
+      ['nobody', 'N'],
+    ] as const) {
       const res = await post(addr, makeLogsRequest(1, 2, tag), { 'x-tenant': tenant });
       expect(res.status).toBe(200);
     }
@@ -167,7 +184,10 @@ service:
     expect(res.status).toBe(200);
     // The slow sink's exporter held the answer back.
     expect(answeredAt - started).toBeGreaterThanOrEqual(350);
-    const services = (s: TestHttpServer) => s.requests.flatMap((r) => (decodeRequest('logs', r.body) as ExportLogsServiceRequest).resourceLogs.map((rl) => fromKeyValues(rl.resource!.attributes).get('service.name')));
+    const services = (s: TestHttpServer) =>
+      s.requests.flatMap((r) =>
+        (decodeRequest('logs', r.body) as ExportLogsServiceRequest).resourceLogs.map((rl) => fromKeyValues(rl.resource!.attributes).get('service.name')),
+      );
     expect(services(r0!)).toEqual(['t-svc-0']);
     expect(services(r1!)).toEqual(['t-svc-1']);
     expect(services(rest!)).toEqual(['t-svc-1', 't-svc-2']);

@@ -160,7 +160,9 @@ export function normalLines(signal: Signal, req: Json, out: string[]): void {
     for (const rl of req.resourceLogs ?? [])
       for (const sl of rl.scopeLogs ?? [])
         for (const r of sl.logRecords ?? [])
-          out.push(join(time(r.timeUnixNano ?? r.observedTimeUnixNano), r.severityText || String(r.severityNumber ?? ''), anyValue(r.body), attrs(r.attributes)));
+          out.push(
+            join(time(r.timeUnixNano ?? r.observedTimeUnixNano), r.severityText || String(r.severityNumber ?? ''), anyValue(r.body), attrs(r.attributes)),
+          );
   } else if (signal === 'traces') {
     for (const rs of req.resourceSpans ?? [])
       for (const ss of rs.scopeSpans ?? [])
@@ -185,4 +187,3 @@ export function normalLines(signal: Signal, req: Json, out: string[]): void {
         }
   }
 }
-

@@ -103,7 +103,11 @@ describe('debug exporter', () => {
     try {
       const file = join(dir, 'out', 'debug.txt');
       const issues: { path: string[]; message: string }[] = [];
-      const cfg = debugExporterFactory.config.parse({ verbosity: 'normal', use_internal_logger: false, output_paths: [file], sampling_initial: 1, sampling_thereafter: 100 }, [], issues);
+      const cfg = debugExporterFactory.config.parse(
+        { verbosity: 'normal', use_internal_logger: false, output_paths: [file], sampling_initial: 1, sampling_thereafter: 100 },
+        [],
+        issues,
+      );
       expect(issues).toEqual([]);
       const settings = testSettings('debug');
       settingsList.push(settings);
@@ -123,6 +127,8 @@ describe('debug exporter', () => {
   it('output answers not supported yet', () => {
     const issues: { path: string[]; message: string }[] = [];
     debugExporterFactory.config.parse({ output: { record: { include: ['a'] } } }, [], issues);
-    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['output: not supported yet by GopherShip (chooses which record, scope and resource attributes the normal and detailed output prints)']);
+    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'output: not supported yet by GopherShip (chooses which record, scope and resource attributes the normal and detailed output prints)',
+    ]);
   });
 });

@@ -58,7 +58,12 @@ export class FileExporter implements Exporter {
       this.writers.set(file, open);
       return open;
     }
-    const w = new FileWriter(file, { append: this.config.append || this.config.group_by.enabled, rotation: this.config.rotation, flushIntervalMs: this.config.flush_interval, label: this.label });
+    const w = new FileWriter(file, {
+      append: this.config.append || this.config.group_by.enabled,
+      rotation: this.config.rotation,
+      flushIntervalMs: this.config.flush_interval,
+      label: this.label,
+    });
     const opened = w.open().then(
       () => w,
       (err: unknown) => {
@@ -125,6 +130,13 @@ export class FileExporter implements Exporter {
     this.stopped = true;
     const writers = [...this.writers.values()];
     this.writers.clear();
-    await Promise.all(writers.map((w) => w.then((x) => x.close(), () => {})));
+    await Promise.all(
+      writers.map((w) =>
+        w.then(
+          (x) => x.close(),
+          () => {},
+        ),
+      ),
+    );
   }
 }

@@ -100,7 +100,7 @@ describe('file exporter', () => {
     expect(readFrames(await readFile(file)).map((f) => countItems('logs', f))).toEqual([1, 2, 3]);
   });
 
-  it('rotates before the file would exceed max_megabytes, keeping max_backups, named by time as the collector\'s', async () => {
+  it("rotates before the file would exceed max_megabytes, keeping max_backups, named by time as the collector's", async () => {
     const file = path.join(dir, 'rot.pb');
     const exp = await make({ path: file, format: 'proto', rotation: { max_megabytes: 1, max_backups: 2 } });
     // ~400 KiB requests: two fit in 1 MiB, the third starts a new file.
@@ -197,7 +197,9 @@ describe('file exporter', () => {
       return issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     };
     expect(problems({ path: 'x', append: true, compression: 'zstd' })).toEqual(['append: cannot be combined with compression (the collector refuses it too)']);
-    expect(problems({ path: 'x', group_by: { enabled: true } })).toEqual([expect.stringMatching(/^path: with group_by enabled the path must hold exactly one \*/)]);
+    expect(problems({ path: 'x', group_by: { enabled: true } })).toEqual([
+      expect.stringMatching(/^path: with group_by enabled the path must hold exactly one \*/),
+    ]);
     expect(problems({ path: 'x', rotaton: {} })).toEqual(['rotaton: unknown key; did you mean "rotation"?']);
   });
 
@@ -223,9 +225,23 @@ describe('file exporter', () => {
     const issues: { path: string[]; message: string }[] = [];
     fileExporterFactory.config.parse({}, [], issues);
     expect(issues.map((i) => i.path.join('.'))).toEqual(['path']);
-    expect(fileExporterFactory.config.parse({ path: 'x' }, [], [])).toMatchObject({ path: 'x', format: 'json', append: false, compression: '', rotation: undefined, flush_interval: 0, group_by: { enabled: false, resource_attribute: 'fileexporter.path_segment', max_open_files: 100 } });
-    expect(fileExporterFactory.config.parse({ path: 'x', rotation: null }, [], [])).toMatchObject({ rotation: { max_megabytes: 100, max_days: 0, max_backups: 100, localtime: false } });
+    expect(fileExporterFactory.config.parse({ path: 'x' }, [], [])).toMatchObject({
+      path: 'x',
+      format: 'json',
+      append: false,
+      compression: '',
+      rotation: undefined,
+      flush_interval: 0,
+      group_by: { enabled: false, resource_attribute: 'fileexporter.path_segment', max_open_files: 100 },
+    });
+    expect(fileExporterFactory.config.parse({ path: 'x', rotation: null }, [], [])).toMatchObject({
+      rotation: { max_megabytes: 100, max_days: 0, max_backups: 100, localtime: false },
+    });
     // The shared exporterhelper keys: a local write needs no queue or retries unless asked for.
-    expect(fileExporterFactory.config.parse({ path: 'x' }, [], [])).toMatchObject({ sending_queue: { enabled: false }, retry_on_failure: { enabled: false }, dead_letter: { path: '' } });
+    expect(fileExporterFactory.config.parse({ path: 'x' }, [], [])).toMatchObject({
+      sending_queue: { enabled: false },
+      retry_on_failure: { enabled: false },
+      dead_letter: { path: '' },
+    });
   });
 });

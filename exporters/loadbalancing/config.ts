@@ -8,18 +8,20 @@ import { exporterHelperShape } from '../../src/exporterhelper/index.js';
 import { otlpGrpcClientShape } from '../../src/grpc/otlp-client.js';
 
 const resolver = s.object({
-  static: s.presence(s.object({ hostnames: s.array(s.string()).default([]).describe('backends as host or host:port (default port 4317)') })).describe('a fixed list of backends'),
+  static: s
+    .presence(s.object({ hostnames: s.array(s.string()).default([]).describe('backends as host or host:port (default port 4317)') }))
+    .describe('a fixed list of backends'),
   dns: s
     .presence(
       s.object({
-        hostname: s.string().default('').describe('name resolved to the backends\' IP addresses (A and AAAA records)'),
+        hostname: s.string().default('').describe("name resolved to the backends' IP addresses (A and AAAA records)"),
         port: s.string().default('4317').describe('port of every resolved backend'),
         interval: s.duration().default(5000).describe('how often the name is resolved again'),
         timeout: s.duration().default(1000).describe('deadline of one resolution'),
       }),
     )
     .describe('backends from a DNS name, re-resolved every interval'),
-  k8s: s.notYet('resolves the backends from a Kubernetes Service\'s endpoints; use dns on a headless Service'),
+  k8s: s.notYet("resolves the backends from a Kubernetes Service's endpoints; use dns on a headless Service"),
   aws_cloud_map: s.notYet('resolves the backends from AWS Cloud Map'),
 });
 
@@ -27,10 +29,12 @@ const base = s.object({
   routing_key: s
     .enum('traceID', 'service', 'resource', 'metric', 'streamID')
     .default('traceID')
-    .describe('what keeps data together on one backend: traceID (spans, logs), service (service.name), resource (all resource attributes), metric (resource + metric name)'),
+    .describe(
+      'what keeps data together on one backend: traceID (spans, logs), service (service.name), resource (all resource attributes), metric (resource + metric name)',
+    ),
   protocol: s.object({
     otlp: s.object({
-      endpoint: s.string().default('').describe('ignored: each backend\'s endpoint comes from the resolver'),
+      endpoint: s.string().default('').describe("ignored: each backend's endpoint comes from the resolver"),
       ...otlpGrpcClientShape(),
       ...exporterHelperShape(),
     }),
@@ -43,9 +47,11 @@ export const loadBalancingConfig = s.refine(base, (c, path, issues) => {
   if ((r.static === undefined) === (r.dns === undefined)) {
     issues.push({ path: [...path, 'resolver'], message: 'needs exactly one of static or dns' });
   }
-  if (r.static && r.static.hostnames.length === 0) issues.push({ path: [...path, 'resolver', 'static', 'hostnames'], message: 'is empty: list the backends (host or host:port)' });
+  if (r.static && r.static.hostnames.length === 0)
+    issues.push({ path: [...path, 'resolver', 'static', 'hostnames'], message: 'is empty: list the backends (host or host:port)' });
   if (r.dns && r.dns.hostname === '') issues.push({ path: [...path, 'resolver', 'dns', 'hostname'], message: 'is required: the DNS name of the backends' });
-  if (c.routing_key === 'streamID') issues.push({ path: [...path, 'routing_key'], message: 'streamID is not supported yet; use traceID, service, resource or metric' });
+  if (c.routing_key === 'streamID')
+    issues.push({ path: [...path, 'routing_key'], message: 'streamID is not supported yet; use traceID, service, resource or metric' });
 });
 
 export type LoadBalancingConfig = ConfigOf<typeof base>;

@@ -79,7 +79,8 @@ class Routers {
   /** Whole resources by all their attributes (the Resource message's bytes). */
   resource(): Router {
     return {
-      resource: (buf, s, e) => (findLenField(buf, s, e, FIELD.resource, this.r) ? this.ring.backendFor(buf, this.r.start, this.r.end) : this.ring.backendFor(buf, 0, 0)),
+      resource: (buf, s, e) =>
+        findLenField(buf, s, e, FIELD.resource, this.r) ? this.ring.backendFor(buf, this.r.start, this.r.end) : this.ring.backendFor(buf, 0, 0),
       leaf: () => 0,
     };
   }
@@ -163,7 +164,12 @@ export class LoadBalancingExporter implements Exporter {
     this.backends = ring.endpoints.map((e) => this.byEndpoint.get(e)!);
     this.numBackends.set({ resolver: this.config.resolver.dns ? 'dns' : 'static' }, ring.size);
     if (added.length > 0 || removed.length > 0) {
-      this.settings.logger.info('loadbalancing backends changed', { exporter: this.settings.id.id, added: added.map((b) => b.endpoint), removed: removed.map((b) => b.endpoint), backends: ring.endpoints });
+      this.settings.logger.info('loadbalancing backends changed', {
+        exporter: this.settings.id.id,
+        added: added.map((b) => b.endpoint),
+        removed: removed.map((b) => b.endpoint),
+        backends: ring.endpoints,
+      });
     }
     for (const b of removed) {
       b.leaving = true;
@@ -178,12 +184,20 @@ export class LoadBalancingExporter implements Exporter {
   private newBackend(endpoint: string): Backend {
     const id = `${this.settings.id.id}/${endpoint}`;
     const settings: CreateSettings = { ...this.settings, id: { type: this.settings.id.type, name: `${this.settings.id.name}/${endpoint}`, id } };
-    const client = new OtlpGrpcClient(`exporter ${id}`, `exporters::${this.settings.id.id}: protocol::otlp`, endpoint, this.config.protocol.otlp, this.settings.logger);
+    const client = new OtlpGrpcClient(
+      `exporter ${id}`,
+      `exporters::${this.settings.id.id}: protocol::otlp`,
+      endpoint,
+      this.config.protocol.otlp,
+      this.settings.logger,
+    );
     const backend: Backend = {
       endpoint,
       client,
       leaving: false,
-      helper: new ExporterHelper(settings, this.config.protocol.otlp, (p, signal) => this.sendTo(backend, p, signal), { timeoutMs: this.config.protocol.otlp.timeout }),
+      helper: new ExporterHelper(settings, this.config.protocol.otlp, (p, signal) => this.sendTo(backend, p, signal), {
+        timeoutMs: this.config.protocol.otlp.timeout,
+      }),
     };
     return backend;
   }
@@ -213,7 +227,9 @@ export class LoadBalancingExporter implements Exporter {
       parts = this.splitter.split(payload.bytes, backends.length, this.router[payload.signal]);
     } catch (err) {
       // Bytes the splitter cannot read: retrying them cannot help.
-      return Promise.reject(new PermanentError(`exporter ${this.settings.id.id}: cannot split the ${payload.signal} request: ${(err as Error).message}`, { cause: err }));
+      return Promise.reject(
+        new PermanentError(`exporter ${this.settings.id.id}: cannot split the ${payload.signal} request: ${(err as Error).message}`, { cause: err }),
+      );
     }
     const pending: Promise<void>[] = [];
     for (let i = 0; i < parts.length; i++) {

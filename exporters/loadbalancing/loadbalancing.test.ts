@@ -25,7 +25,14 @@ function tracesRequest(traces: number, spans: number, tag = 't'): Uint8Array {
       scope: { name: `scope-${sc}` },
       spans: Array.from({ length: traces * spans }, (_, k) => k)
         .filter((k) => k % 4 === res * 2 + sc)
-        .map((k) => ({ traceId: traceIdOf(k % traces), spanId: (k + 1).toString(16).padStart(16, '0'), name: `${tag}-${k}`, kind: 1, startTimeUnixNano: '1', endTimeUnixNano: '2' })),
+        .map((k) => ({
+          traceId: traceIdOf(k % traces),
+          spanId: (k + 1).toString(16).padStart(16, '0'),
+          name: `${tag}-${k}`,
+          kind: 1,
+          startTimeUnixNano: '1',
+          endTimeUnixNano: '2',
+        })),
     })),
   });
   return requestFromJson('traces', JSON.stringify({ resourceSpans: [mk(0), mk(1)] }));
@@ -34,7 +41,14 @@ function tracesRequest(traces: number, spans: number, tag = 't'): Uint8Array {
 /** Every span of a traces request: [name, traceId, service, scope]. */
 function spansOf(bytes: Uint8Array): [string, string, string, string][] {
   return decodeRequest('traces', bytes).resourceSpans.flatMap((rs) =>
-    rs.scopeSpans.flatMap((ss) => ss.spans.map((s): [string, string, string, string] => [s.name, hex(s.traceId), String(rs.resource?.attributes[0]?.value?.value.value), ss.scope?.name ?? ''])),
+    rs.scopeSpans.flatMap((ss) =>
+      ss.spans.map((s): [string, string, string, string] => [
+        s.name,
+        hex(s.traceId),
+        String(rs.resource?.attributes[0]?.value?.value.value),
+        ss.scope?.name ?? '',
+      ]),
+    ),
   );
 }
 
@@ -72,7 +86,13 @@ describe('hash ring', () => {
   });
 
   it('puts a default port on hosts without one', () => {
-    expect([withPort('backend'), withPort('backend:4000'), withPort('::1'), withPort('[::1]:5'), withPort('10.0.0.1', '55690')]).toEqual(['backend:4317', 'backend:4000', '[::1]:4317', '[::1]:5', '10.0.0.1:55690']);
+    expect([withPort('backend'), withPort('backend:4000'), withPort('::1'), withPort('[::1]:5'), withPort('10.0.0.1', '55690')]).toEqual([
+      'backend:4317',
+      'backend:4000',
+      '[::1]:4317',
+      '[::1]:5',
+      '10.0.0.1:55690',
+    ]);
   });
 });
 
@@ -127,7 +147,10 @@ describe('loadbalancing exporter', () => {
   it('routes every span of a trace to one backend over OTLP/gRPC, and a request is answered when all parts are queued', async () => {
     const servers = await Promise.all([0, 1, 2].map(() => startRawGrpcServer()));
     for (const s of servers) cleanups.push(() => s.close());
-    const exp = await makeExporter({ protocol: { otlp: { tls: { insecure: true }, compression: 'none', retry_on_failure: fastRetry } }, resolver: { static: { hostnames: servers.map((s) => s.endpoint) } } });
+    const exp = await makeExporter({
+      protocol: { otlp: { tls: { insecure: true }, compression: 'none', retry_on_failure: fastRetry } },
+      resolver: { static: { hostnames: servers.map((s) => s.endpoint) } },
+    });
     await exp.start();
     cleanups.push(() => exp.shutdown());
     const sent: [string, string, string, string][] = [];
@@ -163,7 +186,10 @@ describe('loadbalancing exporter', () => {
     servers[2]!.reply = () => ({ code: 14, message: 'down' });
     let answer = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
     const exp = (await makeExporter(
-      { protocol: { otlp: { tls: { insecure: true }, compression: 'none', retry_on_failure: fastRetry } }, resolver: { dns: { hostname: 'backends.test', port: String(port), interval: '50ms' } } },
+      {
+        protocol: { otlp: { tls: { insecure: true }, compression: 'none', retry_on_failure: fastRetry } },
+        resolver: { dns: { hostname: 'backends.test', port: String(port), interval: '50ms' } },
+      },
       async () => answer,
     )) as LoadBalancingExporter;
     await exp.start();
@@ -172,17 +198,32 @@ describe('loadbalancing exporter', () => {
     const req = tracesRequest(60, 3);
     await exp.consume(new Payload('traces', req)); // answered once every part is queued
     await waitFor(() => servers[2]!.requests.length > 0);
-    const ownedBy3 = new Set(spansOf(req).filter((s) => new HashRing(exp.endpoints).endpointFor(Buffer.from(s[1], 'hex')) === servers[2]!.endpoint).map((s) => s[1]));
+    const ownedBy3 = new Set(
+      spansOf(req)
+        .filter((s) => new HashRing(exp.endpoints).endpointFor(Buffer.from(s[1], 'hex')) === servers[2]!.endpoint)
+        .map((s) => s[1]),
+    );
     expect(ownedBy3.size).toBeGreaterThan(0);
 
     answer = ['127.0.0.1', '127.0.0.2'];
     await waitFor(() => exp.endpoints.length === 2);
     const delivered = () => servers.slice(0, 2).flatMap((s) => s.requests.flatMap((r) => spansOf(r.message)));
-    await waitFor(() => delivered().length === spansOf(req).length).catch((e: unknown) => { throw new Error(`delivered ${delivered().length} of ${spansOf(req).length}; endpoints ${exp.endpoints.join()}: ${String(e)}`); });
-    expect(delivered().map((s) => s[0]).sort()).toEqual(spansOf(req).map((s) => s[0]).sort());
+    await waitFor(() => delivered().length === spansOf(req).length).catch((e: unknown) => {
+      throw new Error(`delivered ${delivered().length} of ${spansOf(req).length}; endpoints ${exp.endpoints.join()}: ${String(e)}`);
+    });
+    expect(
+      delivered()
+        .map((s) => s[0])
+        .sort(),
+    ).toEqual(
+      spansOf(req)
+        .map((s) => s[0])
+        .sort(),
+    );
     // Only the leaving backend's traces moved: each remaining backend still has all its own traces too.
     const ring2 = new HashRing(exp.endpoints);
-    for (const s of servers.slice(0, 2)) for (const r of s.requests) for (const span of spansOf(r.message)) expect(ring2.endpointFor(Buffer.from(span[1], 'hex'))).toBe(s.endpoint);
+    for (const s of servers.slice(0, 2))
+      for (const r of s.requests) for (const span of spansOf(r.message)) expect(ring2.endpointFor(Buffer.from(span[1], 'hex'))).toBe(s.endpoint);
   });
 
   it('refuses retryably while no backend is resolved, and validates its config', async () => {
@@ -193,7 +234,9 @@ describe('loadbalancing exporter', () => {
 
     const issues: { path: string[]; message: string }[] = [];
     loadBalancingExporterFactory.config.parse({ resolver: { k8s: { service: 'x' } } }, [], issues);
-    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(["resolver.k8s: not supported yet by GopherShip (resolves the backends from a Kubernetes Service's endpoints; use dns on a headless Service)"]);
+    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      "resolver.k8s: not supported yet by GopherShip (resolves the backends from a Kubernetes Service's endpoints; use dns on a headless Service)",
+    ]);
     issues.length = 0;
     loadBalancingExporterFactory.config.parse({ resolver: {} }, [], issues);
     expect(issues[0]!.message).toMatch(/exactly one of static or dns/);

@@ -5,12 +5,19 @@ import { EXPORTER_METRICS } from '../../src/telemetry/metrics.js';
 
 /** The metrics of this exporter alone (the collector's names); each backend also has the exporter metrics. */
 export const METRICS = {
-  numBackends: { name: 'otelcol_loadbalancer_num_backends', type: 'gauge', unit: '{backends}', description: 'Current number of backends in use', labels: ['resolver'] },
+  numBackends: {
+    name: 'otelcol_loadbalancer_num_backends',
+    type: 'gauge',
+    unit: '{backends}',
+    description: 'Current number of backends in use',
+    labels: ['resolver'],
+  },
 } as const satisfies Record<string, MetricDef>;
 
 export const metadata = {
   type: 'loadbalancing',
-  description: 'Routes spans and logs by trace ID (or resources/metrics by service, resource or metric) to backends on a consistent-hashing ring, each over OTLP/gRPC with its own queue',
+  description:
+    'Routes spans and logs by trace ID (or resources/metrics by service, resource or metric) to backends on a consistent-hashing ring, each over OTLP/gRPC with its own queue',
   stability: 'alpha',
   signals: SIGNALS,
   metrics: [...Object.values(EXPORTER_METRICS), ...Object.values(METRICS)],

@@ -32,7 +32,11 @@ export class NatsExporter implements Exporter {
     private readonly config: NatsExporterConfig,
   ) {
     this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
-    this.subjects = { logs: subjectFor(config.subject_prefix, 'logs'), traces: subjectFor(config.subject_prefix, 'traces'), metrics: subjectFor(config.subject_prefix, 'metrics') };
+    this.subjects = {
+      logs: subjectFor(config.subject_prefix, 'logs'),
+      traces: subjectFor(config.subject_prefix, 'traces'),
+      metrics: subjectFor(config.subject_prefix, 'metrics'),
+    };
   }
 
   async start(_host?: Host): Promise<void> {
@@ -40,7 +44,9 @@ export class NatsExporter implements Exporter {
     try {
       this.nc = await connectNats(c);
     } catch (err) {
-      throw new Error(`exporter ${this.settings.id.id}: cannot connect to NATS at ${c.servers.join(', ')}: ${messageOf(err)} (check servers and credentials)`, { cause: err });
+      throw new Error(`exporter ${this.settings.id.id}: cannot connect to NATS at ${c.servers.join(', ')}: ${messageOf(err)} (check servers and credentials)`, {
+        cause: err,
+      });
     }
     this.js = jetstream(this.nc, { timeout: c.timeout });
     if (c.stream.create) await this.ensureStream();
@@ -103,7 +109,9 @@ export class NatsExporter implements Exporter {
     } catch (err) {
       // Every publish failure is worth another try: no stream yet (no responders), a leader election,
       // a timeout, a lost connection. The queue and retry settings bound how long.
-      throw new RetryableError(`exporter ${this.settings.id.id}: JetStream publish of ${signal} to ${this.subjects[signal]} failed: ${messageOf(err)}`, { cause: err });
+      throw new RetryableError(`exporter ${this.settings.id.id}: JetStream publish of ${signal} to ${this.subjects[signal]} failed: ${messageOf(err)}`, {
+        cause: err,
+      });
     }
   }
 
@@ -119,4 +127,3 @@ export class NatsExporter implements Exporter {
     await nc?.drain().catch(() => nc.close());
   }
 }
-

@@ -25,7 +25,11 @@ function logsRequest(...bodies: string[]): Uint8Array {
 }
 
 async function post(gw: Service, body: Uint8Array): Promise<number> {
-  const res = await fetch(`http://${receiverAddress(gw, 'otlp', 'http')}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from(body) });
+  const res = await fetch(`http://${receiverAddress(gw, 'otlp', 'http')}/v1/logs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-protobuf' },
+    body: Buffer.from(body),
+  });
   await res.arrayBuffer();
   return res.status;
 }

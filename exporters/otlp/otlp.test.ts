@@ -71,7 +71,7 @@ describe('otlp (gRPC) exporter against a raw HTTP/2 gRPC server', () => {
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_metric_points', { exporter: 'otlp/test' })).toBe(5);
   });
 
-  it('compresses with zstd and snappy (framed, as the collector\'s gRPC codec) too', async () => {
+  it("compresses with zstd and snappy (framed, as the collector's gRPC codec) too", async () => {
     for (const compression of ['zstd', 'snappy'] as const) {
       const exp = await make({ compression });
       const logs = makeLogsRequest(3, 40);
@@ -157,7 +157,12 @@ describe('otlp (gRPC) exporter against a raw HTTP/2 gRPC server', () => {
     const exp = await make({});
     server.reply = () => ({ code: 0, response: makePartialSuccessResponse(3, 'dropped 3 stale') });
     await exp.consume(new Payload('traces', makeTracesRequest(5)));
-    expect(settings.logs.find((l) => l.level === 'warn')).toMatchObject({ msg: 'Partial success response', rejected: 3, message: 'dropped 3 stale', signal: 'traces' });
+    expect(settings.logs.find((l) => l.level === 'warn')).toMatchObject({
+      msg: 'Partial success response',
+      rejected: 3,
+      message: 'dropped 3 stale',
+      signal: 'traces',
+    });
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_spans', { exporter: 'otlp/test' })).toBe(5);
   });
 
@@ -250,7 +255,9 @@ describe('otlp exporter config', () => {
     for (const endpoint of ['', 'collector', 'http://', ':4317', 'collector:99999', 'https://collector:0']) {
       const issues: { path: string[]; message: string }[] = [];
       otlpExporterFactory.config.parse({ endpoint }, [], issues);
-      expect(issues, endpoint).toEqual([{ path: ['endpoint'], message: `"${endpoint}" is not the host:port of a gRPC server (e.g. collector:4317, or https://collector:4317 for TLS)` }]);
+      expect(issues, endpoint).toEqual([
+        { path: ['endpoint'], message: `"${endpoint}" is not the host:port of a gRPC server (e.g. collector:4317, or https://collector:4317 for TLS)` },
+      ]);
     }
     for (const endpoint of ['collector:4317', 'https://collector:4317', 'http://10.0.0.1:4317/', '[::1]:4317']) {
       const issues: { path: string[]; message: string }[] = [];
@@ -260,7 +267,15 @@ describe('otlp exporter config', () => {
   });
 
   it('a stream that cannot be opened is UNAVAILABLE with the reason (not an error about its own timer)', async () => {
-    const t = new GrpcTransport({ authority: 'http://', metadata: {}, compression: 'none', windowBytes: 65535, maxMessageBytes: 1 << 20, keepaliveMs: 300_000, keepaliveTimeoutMs: 20_000 });
+    const t = new GrpcTransport({
+      authority: 'http://',
+      metadata: {},
+      compression: 'none',
+      windowBytes: 65535,
+      maxMessageBytes: 1 << 20,
+      keepaliveMs: 300_000,
+      keepaliveTimeoutMs: 20_000,
+    });
     try {
       const r = await t.call('/opentelemetry.proto.collector.logs.v1.LogsService/Export', [new Uint8Array(0)], 1000);
       expect(r.code).toBe(GrpcStatus.UNAVAILABLE);

@@ -13,22 +13,27 @@ export const otlphttpExporterConfig = s.refine(
     traces_endpoint: s.string(url, urlHint).default('').describe('Full URL for traces (overrides endpoint)'),
     metrics_endpoint: s.string(url, urlHint).default('').describe('Full URL for metrics (overrides endpoint)'),
     encoding: s.enum('proto', 'json').default('proto').describe('Body encoding: protobuf (bytes forwarded unchanged) or OTLP/JSON'),
-    compression: s.enum('gzip', 'zstd', 'snappy', 'deflate', 'zlib', 'none').default('gzip').describe('Content-Encoding of request bodies (snappy: the block format, as today\'s collector sends it)'),
+    compression: s
+      .enum('gzip', 'zstd', 'snappy', 'deflate', 'zlib', 'none')
+      .default('gzip')
+      .describe("Content-Encoding of request bodies (snappy: the block format, as today's collector sends it)"),
     compression_params: s.object({
       level: s.int(1, 22).default(1).describe('Compression level: gzip/zlib 1-9 (1 costs a fraction of the CPU of 6 for a slightly larger body), zstd 1-22'),
     }),
-    read_buffer_size: s.int(0).default(0).describe('Accepted for the collector\'s configs; Node sizes socket buffers itself, so it has no effect'),
-    write_buffer_size: s.int(0).default(0).describe('Accepted for the collector\'s configs; Node sizes socket buffers itself, so it has no effect'),
+    read_buffer_size: s.int(0).default(0).describe("Accepted for the collector's configs; Node sizes socket buffers itself, so it has no effect"),
+    write_buffer_size: s.int(0).default(0).describe("Accepted for the collector's configs; Node sizes socket buffers itself, so it has no effect"),
     profiles_endpoint: s.notYet('the URL for profiles (GopherShip has no profiles signal)'),
     proxy_url: s.notYet('sends requests through an HTTP proxy'),
     cookies: s.notYet('keeps cookies the server sets and sends them back'),
-    force_attempt_http2: s.notYet('speaks HTTP/2 to the server (GopherShip\'s client speaks HTTP/1.1 with keep-alive)', false),
+    force_attempt_http2: s.notYet("speaks HTTP/2 to the server (GopherShip's client speaks HTTP/1.1 with keep-alive)", false),
     middlewares: s.notYet('runs middleware extensions around each request'),
     headers: s.map(s.string().opaque()).default({}).describe('Headers sent with every request (e.g. authorization); values are masked in print-config'),
     auth: authSchema,
     timeout: s.duration().default(5000).describe('Deadline of one attempt, connect to last response byte (each retry gets its own)'),
     max_idle_conns: s.int(1).default(32).describe('Connections kept per host (keep-alive pool size)'),
-    tls: tlsClientSchema().describe('TLS for https:// URLs (the collector\'s configtls client settings, the same keys as the otlp exporter); an http:// URL is plaintext.'),
+    tls: tlsClientSchema().describe(
+      "TLS for https:// URLs (the collector's configtls client settings, the same keys as the otlp exporter); an http:// URL is plaintext.",
+    ),
     ...exporterHelperShape(),
   }),
   (v, path, issues) => {

@@ -9,6 +9,7 @@ export const otlphttpExporterFactory: ExporterFactory<OtlphttpExporterConfig> = 
   config: otlphttpExporterConfig,
   // Checked at validation: a pipeline whose signal has no URL would have every request acknowledged and
   // then dropped by the exporter.
-  checkPipeline: (config, { signal }) => (config.endpoint || config[`${signal}_endpoint`] ? undefined : `no URL for ${signal}: set endpoint or ${signal}_endpoint`),
+  checkPipeline: (config, { signal }) =>
+    config.endpoint || config[`${signal}_endpoint`] ? undefined : `no URL for ${signal}: set endpoint or ${signal}_endpoint`,
   create: (settings, config) => new OtlpHttpExporter(settings, config),
 };

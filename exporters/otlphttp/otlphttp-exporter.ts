@@ -17,14 +17,16 @@ import type { OtlphttpExporterConfig } from './config.js';
 import { clientAuthenticatorOf, type ClientAuthenticator, type RequestMeta } from '../../src/core/auth.js';
 import { compress, encodingName, prepareCompression } from '../../src/compression/index.js';
 
-
 /** Error bodies are read up to this size; a Status is small and a proxy's HTML page need not be whole. */
 const MAX_ERROR_BODY = 64 * 1024;
 /** Export responses are at most 4 MiB by spec. */
 const MAX_RESPONSE_BODY = 4 * 1024 * 1024;
 
 /** The collector's rule: base + "v1/<signal>", with exactly one slash between. */
-export function signalUrl(config: Pick<OtlphttpExporterConfig, 'endpoint' | 'logs_endpoint' | 'traces_endpoint' | 'metrics_endpoint'>, signal: Signal): string | undefined {
+export function signalUrl(
+  config: Pick<OtlphttpExporterConfig, 'endpoint' | 'logs_endpoint' | 'traces_endpoint' | 'metrics_endpoint'>,
+  signal: Signal,
+): string | undefined {
   const explicit = signal === 'logs' ? config.logs_endpoint : signal === 'traces' ? config.traces_endpoint : config.metrics_endpoint;
   if (explicit) return explicit;
   if (!config.endpoint) return undefined;
@@ -115,10 +117,13 @@ export class OtlpHttpExporter implements Exporter {
       try {
         body = Buffer.from(requestToJson(signal, body));
       } catch (err) {
-        throw new PermanentError(`exporter ${this.settings.id.id}: cannot render the ${signal} request as OTLP/JSON: ${(err as Error).message}`, { cause: err });
+        throw new PermanentError(`exporter ${this.settings.id.id}: cannot render the ${signal} request as OTLP/JSON: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
     }
-    if (this.config.compression !== 'none') body = await compress(this.config.compression, body, { level: this.config.compression_params.level, transport: 'http' });
+    if (this.config.compression !== 'none')
+      body = await compress(this.config.compression, body, { level: this.config.compression_params.level, transport: 'http' });
     return this.post(target, signal, [body], payload.meta);
   }
 
@@ -238,5 +243,3 @@ function lowerKeys(h: Record<string, string>): Record<string, string> {
   for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = v;
   return out;
 }
-
-

@@ -69,11 +69,18 @@ describe('otlphttp exporter', () => {
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_log_records', { exporter: 'otlphttp/test' })).toBe(6);
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_spans', { exporter: 'otlphttp/test' })).toBe(4);
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_metric_points', { exporter: 'otlphttp/test' })).toBe(5);
-    expect(await counterValue(settings.telemetry, 'gophership_exporter_sent_bytes', { exporter: 'otlphttp/test' })).toBe(logs.length + traces.length + metrics.length);
+    expect(await counterValue(settings.telemetry, 'gophership_exporter_sent_bytes', { exporter: 'otlphttp/test' })).toBe(
+      logs.length + traces.length + metrics.length,
+    );
   });
 
   it('compresses with zstd, snappy (a block) and deflate/zlib as Content-Encoding says', async () => {
-    for (const [compression, header] of [['zstd', 'zstd'], ['snappy', 'snappy'], ['deflate', 'deflate'], ['zlib', 'deflate']] as const) {
+    for (const [compression, header] of [
+      ['zstd', 'zstd'],
+      ['snappy', 'snappy'],
+      ['deflate', 'deflate'],
+      ['zlib', 'deflate'],
+    ] as const) {
       const exp = await make({ endpoint: server.url, compression });
       const logs = makeLogsRequest(3, 40);
       await exp.consume(new Payload('logs', logs));

@@ -88,7 +88,7 @@ describe('basicauth server', () => {
     await ext.shutdown();
   });
 
-  it('inline entries override the file\'s for the same user', async () => {
+  it("inline entries override the file's for the same user", async () => {
     const inline = `sha-user:{SHA}${createHash('sha1').update('inline-pass').digest('base64')}`;
     const ext = create({ htpasswd: { file: join(dir, 'htpasswd'), inline } }) as ServerAuthenticator;
     await ext.start(testHost());
@@ -116,7 +116,14 @@ describe('basicauth server', () => {
     expect(await ext.authenticate(basic('u', 'one'))).toBeDefined();
     await writeFile(file, `u:{SHA}${createHash('sha1').update('two').digest('base64')}\n`);
     await expect
-      .poll(async () => Promise.resolve(ext.authenticate(basic('u', 'two'))).then(() => true, () => false), { timeout: 5000 })
+      .poll(
+        async () =>
+          Promise.resolve(ext.authenticate(basic('u', 'two'))).then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 5000 },
+      )
       .toBe(true);
     // The remembered credential is forgotten with the old entries.
     await refused(Promise.resolve(ext.authenticate(basic('u', 'one'))));

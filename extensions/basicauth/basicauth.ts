@@ -9,7 +9,14 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { AuthenticationError, headerValue, type AuthData, type ClientAuthenticator, type RequestHeaders, type ServerAuthenticator } from '../../src/core/auth.js';
+import {
+  AuthenticationError,
+  headerValue,
+  type AuthData,
+  type ClientAuthenticator,
+  type RequestHeaders,
+  type ServerAuthenticator,
+} from '../../src/core/auth.js';
 import type { CreateSettings, Extension } from '../../src/core/component.js';
 import { messageOf } from '../../src/core/errors.js';
 import { watchFile } from '../../src/core/watch-file.js';

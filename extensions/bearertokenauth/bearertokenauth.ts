@@ -6,7 +6,14 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { AuthenticationError, headerValue, type AuthData, type ClientAuthenticator, type RequestHeaders, type ServerAuthenticator } from '../../src/core/auth.js';
+import {
+  AuthenticationError,
+  headerValue,
+  type AuthData,
+  type ClientAuthenticator,
+  type RequestHeaders,
+  type ServerAuthenticator,
+} from '../../src/core/auth.js';
 import type { CreateSettings } from '../../src/core/component.js';
 import { messageOf } from '../../src/core/errors.js';
 import { watchFile } from '../../src/core/watch-file.js';
@@ -48,7 +55,8 @@ export class BearerTokenAuthExtension implements ServerAuthenticator, ClientAuth
           this.settings.logger.info('bearer token file re-read', { filename: file, tokens: next.length });
         },
         // A file being replaced may be briefly absent or empty: keep the tokens in use.
-        (err: unknown) => this.settings.logger.warn('could not re-read the bearer token file; keeping the tokens in use', { filename: file, error: messageOf(err) }),
+        (err: unknown) =>
+          this.settings.logger.warn('could not re-read the bearer token file; keeping the tokens in use', { filename: file, error: messageOf(err) }),
       );
     });
   }

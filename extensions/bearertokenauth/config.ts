@@ -2,10 +2,16 @@ import { s, type ConfigOf } from '../../src/core/schema.js';
 
 export const bearerTokenAuthConfig = s.refine(
   s.object({
-    header: s.string(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name').default('Authorization').describe('Header (gRPC metadata key) that carries the token.'),
+    header: s
+      .string(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name')
+      .default('Authorization')
+      .describe('Header (gRPC metadata key) that carries the token.'),
     scheme: s.string().default('Bearer').describe('Auth scheme before the token (`Bearer <token>`); empty sends and expects the bare token.'),
     token: s.string().default('').opaque().describe('The token (client: sent; server: accepted). Masked in print-config.'),
-    tokens: s.array(s.string().opaque()).default([]).describe('Several accepted tokens (server; a client sends the first), e.g. during a rotation. Masked in print-config.'),
+    tokens: s
+      .array(s.string().opaque())
+      .default([])
+      .describe('Several accepted tokens (server; a client sends the first), e.g. during a rotation. Masked in print-config.'),
     filename: s.string().default('').describe('File holding the token(s), one per line; re-read when it changes. Takes precedence over token and tokens.'),
   }),
   (v, path, issues) => {

@@ -3,7 +3,7 @@ import type { ComponentMetadata } from '../../src/core/metadata.js';
 
 export const metadata = {
   type: 'bearertokenauth',
-  description: 'Bearer token authentication: checks incoming requests (receivers\' auth) and adds the token to exports (exporters\' auth).',
+  description: "Bearer token authentication: checks incoming requests (receivers' auth) and adds the token to exports (exporters' auth).",
   stability: 'beta',
   // Refusals are counted by the receiver that asked (gophership_receiver_unauthenticated_requests).
   metrics: [],

@@ -2,11 +2,22 @@ import { s, type ConfigOf } from '../../src/core/schema.js';
 
 const headerSchema = s.refine(
   s.object({
-    key: s.string(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name').mustBeSet().describe('Header (gRPC metadata key) to set.'),
+    key: s
+      .string(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name')
+      .mustBeSet()
+      .describe('Header (gRPC metadata key) to set.'),
     value: s.string().default('').opaque().describe('A fixed value. Masked in print-config.'),
-    from_context: s.string().default('').describe('Take the value from the incoming request\'s client info: a header the receiver kept with include_metadata (x-tenant or metadata.x-tenant), auth.<attribute> or client.address.'),
+    from_context: s
+      .string()
+      .default('')
+      .describe(
+        "Take the value from the incoming request's client info: a header the receiver kept with include_metadata (x-tenant or metadata.x-tenant), auth.<attribute> or client.address.",
+      ),
     default_value: s.string().default('').opaque().describe('Value when from_context finds nothing (else the header is left alone).'),
-    action: s.enum('insert', 'update', 'upsert', 'delete').default('upsert').describe('insert: only if absent; update: only if present; upsert: always; delete: remove the header.'),
+    action: s
+      .enum('insert', 'update', 'upsert', 'delete')
+      .default('upsert')
+      .describe('insert: only if absent; update: only if present; upsert: always; delete: remove the header.'),
   }),
   (v, path, issues) => {
     if (v.action === 'delete') return;
@@ -15,8 +26,11 @@ const headerSchema = s.refine(
   },
 );
 
-export const headersSetterConfig = s.refine(s.object({ headers: s.array(headerSchema).default([]).describe('The headers to set, in order.') }), (v, path, issues) => {
-  if (v.headers.length === 0) issues.push({ path: [...path, 'headers'], message: 'list at least one header' });
-});
+export const headersSetterConfig = s.refine(
+  s.object({ headers: s.array(headerSchema).default([]).describe('The headers to set, in order.') }),
+  (v, path, issues) => {
+    if (v.headers.length === 0) issues.push({ path: [...path, 'headers'], message: 'list at least one header' });
+  },
+);
 
 export type HeadersSetterConfig = ConfigOf<typeof headersSetterConfig>;

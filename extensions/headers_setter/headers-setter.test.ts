@@ -10,10 +10,14 @@ function make(headers: unknown[]): HeadersSetterExtension {
   return new HeadersSetterExtension(config);
 }
 
-const meta = clientInfo({ address: '10.0.0.7', auth: { attributes: { subject: 'svc-a' } }, headers: { 'x-tenant': 'acme', authorization: 'Bearer never-copied' } });
+const meta = clientInfo({
+  address: '10.0.0.7',
+  auth: { attributes: { subject: 'svc-a' } },
+  headers: { 'x-tenant': 'acme', authorization: 'Bearer never-copied' },
+});
 
 describe('headers_setter', () => {
-  it('sets fixed values and values from the incoming request\'s metadata', () => {
+  it("sets fixed values and values from the incoming request's metadata", () => {
     const ext = make([
       { key: 'X-Scope-OrgID', from_context: 'x-tenant' },
       { key: 'X-Caller', from_context: 'auth.subject' },

@@ -3,7 +3,7 @@ import type { ComponentMetadata } from '../../src/core/metadata.js';
 
 export const metadata = {
   type: 'headers_setter',
-  description: 'Sets headers on exports from fixed values or from the incoming request\'s metadata (e.g. a tenant header).',
+  description: "Sets headers on exports from fixed values or from the incoming request's metadata (e.g. a tenant header).",
   stability: 'beta',
   // Refusals are counted by the receiver that asked (gophership_receiver_unauthenticated_requests).
   metrics: [],

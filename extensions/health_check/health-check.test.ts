@@ -46,7 +46,10 @@ describe('health_check over TLS', () => {
       const first = await get(ext.port!, certs.ca.cert);
       expect(first.status).toBe(503); // the telemetry's health is still 'starting'
       expect(JSON.parse(first.body).status).toBe('Server starting');
-      const plain = await fetch(`http://127.0.0.1:${ext.port}/`).then((r) => r.status, (e: Error) => e.message);
+      const plain = await fetch(`http://127.0.0.1:${ext.port}/`).then(
+        (r) => r.status,
+        (e: Error) => e.message,
+      );
       expect(plain).not.toBe(503);
       const next = certs.factory.server('health-rotated', certs.ca);
       copyFileSync(next.keyFile, keyFile);

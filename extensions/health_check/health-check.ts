@@ -16,7 +16,10 @@ export class HealthCheckExtension implements Extension {
   private reloader: ServerTlsReloader | undefined;
   private readonly startedAt = new Date();
 
-  constructor(private readonly settings: CreateSettings, private readonly config: HealthCheckConfig) {}
+  constructor(
+    private readonly settings: CreateSettings,
+    private readonly config: HealthCheckConfig,
+  ) {}
 
   get port(): number | undefined {
     return (this.server?.address() as AddressInfo | null)?.port;

@@ -1,12 +1,15 @@
 import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
 
 const providerShape = {
-  issuer_url: s.string(/^https?:\/\/\S+$/, 'an http(s):// URL').default('').describe('The issuer: tokens must carry it as `iss`; its keys come from <issuer_url>/.well-known/openid-configuration.'),
+  issuer_url: s
+    .string(/^https?:\/\/\S+$/, 'an http(s):// URL')
+    .default('')
+    .describe('The issuer: tokens must carry it as `iss`; its keys come from <issuer_url>/.well-known/openid-configuration.'),
   audience: s.string().default('').describe('The `aud` a token must carry (required unless ignore_audience).'),
   ignore_audience: s.bool().default(false).describe('Accept tokens for any audience.'),
-  issuer_ca_path: s.string().default('').describe('PEM CA file to verify the issuer\'s TLS certificate (default: system roots).'),
+  issuer_ca_path: s.string().default('').describe("PEM CA file to verify the issuer's TLS certificate (default: system roots)."),
   username_claim: s.string().default('').describe('Claim naming the caller (auth.subject), instead of `sub`.'),
-  groups_claim: s.string().default('').describe('Claim holding the caller\'s groups (auth.membership, joined with `;`).'),
+  groups_claim: s.string().default('').describe("Claim holding the caller's groups (auth.membership, joined with `;`)."),
 };
 
 const providerSchema = s.object(providerShape);
@@ -36,6 +39,17 @@ export type OidcProviderConfig = ConfigOf<typeof providerSchema>;
 
 /** The providers of a config: the top-level keys (when set) first, then `providers`. */
 export function providersOf(c: OidcConfig): OidcProviderConfig[] {
-  const legacy = c.issuer_url ? [{ issuer_url: c.issuer_url, audience: c.audience, ignore_audience: c.ignore_audience, issuer_ca_path: c.issuer_ca_path, username_claim: c.username_claim, groups_claim: c.groups_claim }] : [];
+  const legacy = c.issuer_url
+    ? [
+        {
+          issuer_url: c.issuer_url,
+          audience: c.audience,
+          ignore_audience: c.ignore_audience,
+          issuer_ca_path: c.issuer_ca_path,
+          username_claim: c.username_claim,
+          groups_claim: c.groups_claim,
+        },
+      ]
+    : [];
   return [...legacy, ...c.providers];
 }

@@ -3,7 +3,7 @@ import type { ComponentMetadata } from '../../src/core/metadata.js';
 
 export const metadata = {
   type: 'oidc',
-  description: 'Verifies incoming requests\' Bearer JWTs against an OIDC issuer\'s keys (issuer, audience, expiry, signature).',
+  description: "Verifies incoming requests' Bearer JWTs against an OIDC issuer's keys (issuer, audience, expiry, signature).",
   stability: 'beta',
   // Refusals are counted by the receiver that asked (gophership_receiver_unauthenticated_requests).
   metrics: [],

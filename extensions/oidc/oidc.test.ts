@@ -55,16 +55,20 @@ describe('oidc', () => {
   });
 
   it('refuses an expired token', async () => {
-    expect(await refusal(await issuer.sign({ email: 'a@b' }, { audience: 'gateway', expiresIn: Math.floor(Date.now() / 1000) - 60 }))).toBe('the token has expired');
+    expect(await refusal(await issuer.sign({ email: 'a@b' }, { audience: 'gateway', expiresIn: Math.floor(Date.now() / 1000) - 60 }))).toBe(
+      'the token has expired',
+    );
   });
 
   it('refuses a token signed by a key the issuer did not publish', async () => {
-    expect(await refusal(await issuer.sign({ email: 'a@b' }, { audience: 'gateway', key: 'foreign' }))).toBe('the token\'s signature does not verify');
+    expect(await refusal(await issuer.sign({ email: 'a@b' }, { audience: 'gateway', key: 'foreign' }))).toBe("the token's signature does not verify");
   });
 
   it('refuses a token of another issuer, and one claiming our issuer but signed by another', async () => {
     expect(await refusal(await other.sign({ email: 'a@b' }, { audience: 'gateway' }))).toBe('the token is not from a configured issuer');
-    expect(await refusal(await other.sign({ email: 'a@b' }, { audience: 'gateway', issuer: issuer.url, kid: 'k1' }))).toBe('the token\'s signature does not verify');
+    expect(await refusal(await other.sign({ email: 'a@b' }, { audience: 'gateway', issuer: issuer.url, kid: 'k1' }))).toBe(
+      "the token's signature does not verify",
+    );
   });
 
   it('refuses a token without the username claim, a missing header, another scheme and garbage', async () => {
@@ -86,8 +90,12 @@ describe('oidc', () => {
   it('config: issuer_url and audience are required (or ignore_audience), providers too', () => {
     expect(parse({}).issues.map((i) => i.path.join('.'))).toEqual(['issuer_url', 'audience']);
     expect(parse({ issuer_url: 'https://idp', ignore_audience: true }).issues).toEqual([]);
-    expect(parse({ providers: [{ issuer_url: 'https://a', audience: 'x' }, { issuer_url: 'https://b' }] }).issues.map((i) => i.path.join('.'))).toEqual(['providers.1.audience']);
-    expect(parse({ issuer_url: 'https://a', audience: 'x', providers: [{ issuer_url: 'https://a', audience: 'y' }] }).issues[0]!.message).toMatch(/listed twice/);
+    expect(parse({ providers: [{ issuer_url: 'https://a', audience: 'x' }, { issuer_url: 'https://b' }] }).issues.map((i) => i.path.join('.'))).toEqual([
+      'providers.1.audience',
+    ]);
+    expect(parse({ issuer_url: 'https://a', audience: 'x', providers: [{ issuer_url: 'https://a', audience: 'y' }] }).issues[0]!.message).toMatch(
+      /listed twice/,
+    );
   });
 
   it('starts when the issuer cannot be reached, refuses retryably (not 401) until it can, and says so once', async () => {

@@ -69,10 +69,11 @@ function refusalOf(err: unknown): Error {
     if (err.claim === 'nbf') return new AuthenticationError('the token is not valid yet');
     return new AuthenticationError(`the token's ${err.claim} claim is not accepted`);
   }
-  if (err instanceof errors.JWSSignatureVerificationFailed) return new AuthenticationError('the token\'s signature does not verify');
+  if (err instanceof errors.JWSSignatureVerificationFailed) return new AuthenticationError("the token's signature does not verify");
   if (err instanceof errors.JWKSNoMatchingKey) return new AuthenticationError('no key of the issuer matches the token');
-  if (err instanceof errors.JOSEAlgNotAllowed) return new AuthenticationError('the token\'s signing algorithm is not accepted');
-  if (err instanceof errors.JWTInvalid || err instanceof errors.JWSInvalid || err instanceof errors.JOSENotSupported) return new AuthenticationError('the token is not a valid JWT');
+  if (err instanceof errors.JOSEAlgNotAllowed) return new AuthenticationError("the token's signing algorithm is not accepted");
+  if (err instanceof errors.JWTInvalid || err instanceof errors.JWSInvalid || err instanceof errors.JOSENotSupported)
+    return new AuthenticationError('the token is not a valid JWT');
   // Fetching the keys failed (issuer down, timeout): not the client's fault.
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -99,13 +100,18 @@ export class OidcExtension implements ServerAuthenticator {
     for (const p of providersOf(this.config)) {
       const ca = p.issuer_ca_path
         ? await readFile(p.issuer_ca_path).catch((err: unknown) => {
-            throw new Error(`extensions::${this.settings.id.id}: issuer ${p.issuer_url}: cannot read issuer_ca_path ${p.issuer_ca_path}: ${messageOf(err)}`, { cause: err });
+            throw new Error(`extensions::${this.settings.id.id}: issuer ${p.issuer_url}: cannot read issuer_ca_path ${p.issuer_ca_path}: ${messageOf(err)}`, {
+              cause: err,
+            });
           })
         : undefined;
       const provider: Provider = { config: p, ca, keys: undefined, lastDiscovery: 0 };
       this.providers.set(p.issuer_url, provider);
       await this.discover(provider).catch((err: unknown) => {
-        this.settings.logger.warn('OIDC issuer not reachable; its requests are refused as retryable until it is', { issuer: p.issuer_url, error: messageOf(err) });
+        this.settings.logger.warn('OIDC issuer not reachable; its requests are refused as retryable until it is', {
+          issuer: p.issuer_url,
+          error: messageOf(err),
+        });
       });
     }
   }
@@ -126,7 +132,9 @@ export class OidcExtension implements ServerAuthenticator {
       if (typeof doc.jwks_uri !== 'string') throw new Error('the document has no jwks_uri');
       jwksUri = doc.jwks_uri;
     } catch (err) {
-      throw new Error(`extensions::${this.settings.id.id}: issuer ${p.issuer_url}: cannot read the discovery document ${discovery}: ${messageOf(err)}`, { cause: err });
+      throw new Error(`extensions::${this.settings.id.id}: issuer ${p.issuer_url}: cannot read the discovery document ${discovery}: ${messageOf(err)}`, {
+        cause: err,
+      });
     }
     const ca = provider.ca;
     provider.keys = createRemoteJWKSet(new URL(jwksUri), {
@@ -145,7 +153,8 @@ export class OidcExtension implements ServerAuthenticator {
   async authenticate(headers: RequestHeaders): Promise<AuthData> {
     const value = headerValue(headers, this.credentialHeader);
     if (value === undefined || value === '') throw new AuthenticationError(`no ${this.config.attribute} header`);
-    if (value.length < 8 || value.slice(0, 7).toLowerCase() !== 'bearer ') throw new AuthenticationError(`the ${this.config.attribute} header is not a Bearer token`);
+    if (value.length < 8 || value.slice(0, 7).toLowerCase() !== 'bearer ')
+      throw new AuthenticationError(`the ${this.config.attribute} header is not a Bearer token`);
     const token = value.slice(7).trim();
     let provider: Provider | undefined;
     try {

@@ -10,7 +10,19 @@ import type { CreateSettings, Host, Processor } from '../../src/core/component.j
 import type { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { applyActions, compileActions, type CompiledAction } from '../../src/processorhelper/attr-actions.js';
-import { AttrList, KEEP, RequestWalker, SKIP, type MetricView, type RecordView, type RequestVisitor, type ResourceView, type ScopeView, type VisitResult, type WalkResult } from '../../src/processorhelper/wire-edit.js';
+import {
+  AttrList,
+  KEEP,
+  RequestWalker,
+  SKIP,
+  type MetricView,
+  type RecordView,
+  type RequestVisitor,
+  type ResourceView,
+  type ScopeView,
+  type VisitResult,
+  type WalkResult,
+} from '../../src/processorhelper/wire-edit.js';
 import type { AttributesProcessorConfig } from './config.js';
 import { Matcher, checkMatchForSignal } from './match.js';
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
@@ -55,7 +67,10 @@ export class AttributesEditor implements WireEditor {
     const issues: { path: string[]; message: string }[] = [];
     this.actions = compileActions(config.actions, ['actions'], issues);
     if (issues.length > 0) throw new Error(`processor ${id}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    for (const [which, m] of [['include', config.include], ['exclude', config.exclude]] as const) {
+    for (const [which, m] of [
+      ['include', config.include],
+      ['exclude', config.exclude],
+    ] as const) {
       if (!m) continue;
       const problem = checkMatchForSignal(m, signal, which);
       if (problem) throw new Error(`processor ${id}: ${problem}`);

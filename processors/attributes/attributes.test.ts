@@ -8,12 +8,17 @@ import { decodeRequest, REQUEST_SCHEMA, type RequestMessage } from '../../src/pd
 import { applyActionsToMessages, compileActions } from '../../src/processorhelper/attr-actions.js';
 import { counterValue, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { arbRequest, forEachRecordAttributes } from '../../test/helpers/otlp-arbitraries.js';
-import { AnyValueSchema, InstrumentationScopeSchema, KeyValueSchema, type AnyValue, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
+import {
+  AnyValueSchema,
+  InstrumentationScopeSchema,
+  KeyValueSchema,
+  type AnyValue,
+  type KeyValue,
+} from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { ExportLogsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import { ExportTraceServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import { ExportMetricsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import { attributesProcessorFactory } from './factory.js';
-
 
 const settingsList: ReturnType<typeof testSettings>[] = [];
 afterEach(() => {
@@ -42,7 +47,10 @@ const av = (v: Js | undefined): AnyValue | undefined => {
   if (typeof v === 'string') return create(AnyValueSchema, { value: { case: 'stringValue', value: v } });
   if (typeof v === 'boolean') return create(AnyValueSchema, { value: { case: 'boolValue', value: v } });
   if (typeof v === 'bigint') return create(AnyValueSchema, { value: { case: 'intValue', value: v } });
-  if (typeof v === 'number') return Number.isInteger(v) ? create(AnyValueSchema, { value: { case: 'intValue', value: BigInt(v) } }) : create(AnyValueSchema, { value: { case: 'doubleValue', value: v } });
+  if (typeof v === 'number')
+    return Number.isInteger(v)
+      ? create(AnyValueSchema, { value: { case: 'intValue', value: BigInt(v) } })
+      : create(AnyValueSchema, { value: { case: 'doubleValue', value: v } });
   return create(AnyValueSchema, { value: { case: 'doubleValue', value: v.double } });
 };
 const kvs = (o: Record<string, Js>): KeyValue[] => Object.entries(o).map(([key, v]) => create(KeyValueSchema, { key, value: av(v) }));
@@ -64,7 +72,12 @@ function logsRequest(records: LogSpec[], resource: Record<string, Js> = { 'servi
           scopeLogs: [
             {
               scope: create(InstrumentationScopeSchema, { name: scopeName, version: '1.0' }),
-              logRecords: records.map((r) => ({ attributes: kvs(r.attrs), body: av(r.body), severityNumber: r.severity ?? 0, severityText: r.severityText ?? '' })),
+              logRecords: records.map((r) => ({
+                attributes: kvs(r.attrs),
+                body: av(r.body),
+                severityNumber: r.severity ?? 0,
+                severityText: r.severityText ?? '',
+              })),
             },
           ],
         },
@@ -110,12 +123,28 @@ describe('attributes processor actions (collector semantics)', () => {
   });
 
   it('delete removes the key and, with pattern, every matching key', async () => {
-    const r = await runLogs({ actions: [{ key: 'password', action: 'delete' }, { pattern: '^tmp\\.', action: 'delete' }] }, [{ attrs: { password: 's', 'tmp.a': 1, 'tmp.b': 2, keep: 'k' } }]);
+    const r = await runLogs(
+      {
+        actions: [
+          { key: 'password', action: 'delete' },
+          { pattern: '^tmp\\.', action: 'delete' },
+        ],
+      },
+      [{ attrs: { password: 's', 'tmp.a': 1, 'tmp.b': 2, keep: 'k' } }],
+    );
     expect(r.attrs).toEqual([{ keep: 'k' }]);
   });
 
   it('hash writes the SHA-256 hex of the value (strings: UTF-8 bytes; ints: 8 bytes little-endian)', async () => {
-    const r = await runLogs({ actions: [{ key: 'user.email', action: 'hash' }, { key: 'n', action: 'hash' }] }, [{ attrs: { 'user.email': 'a@b.c', n: 5 } }]);
+    const r = await runLogs(
+      {
+        actions: [
+          { key: 'user.email', action: 'hash' },
+          { key: 'n', action: 'hash' },
+        ],
+      },
+      [{ attrs: { 'user.email': 'a@b.c', n: 5 } }],
+    );
     const le = Buffer.alloc(8);
     le.writeBigInt64LE(5n);
     expect(r.attrs[0]).toEqual({ 'user.email': createHash('sha256').update('a@b.c').digest('hex'), n: createHash('sha256').update(le).digest('hex') });
@@ -151,7 +180,16 @@ describe('attributes processor actions (collector semantics)', () => {
   });
 
   it('runs actions in order on the same record', async () => {
-    const r = await runLogs({ actions: [{ key: 'x', value: 'v', action: 'insert' }, { key: 'x', action: 'hash' }, { key: 'y', from_attribute: 'x', action: 'insert' }] }, [{ attrs: {} }]);
+    const r = await runLogs(
+      {
+        actions: [
+          { key: 'x', value: 'v', action: 'insert' },
+          { key: 'x', action: 'hash' },
+          { key: 'y', from_attribute: 'x', action: 'insert' },
+        ],
+      },
+      [{ attrs: {} }],
+    );
     const h = createHash('sha256').update('v').digest('hex');
     expect(r.attrs).toEqual([{ x: h, y: h }]);
   });
@@ -182,7 +220,11 @@ describe('attributes processor include / exclude', () => {
   });
 
   it('regexp attributes match the string form of string/int values (unanchored)', async () => {
-    const r = await runLogs({ actions: mark, include: { match_type: 'regexp', attributes: [{ key: 'code', value: '^5\\d\\d$' }] } }, [{ attrs: { code: 503 } }, { attrs: { code: '404' } }, { attrs: { code: '500' } }]);
+    const r = await runLogs({ actions: mark, include: { match_type: 'regexp', attributes: [{ key: 'code', value: '^5\\d\\d$' }] } }, [
+      { attrs: { code: 503 } },
+      { attrs: { code: '404' } },
+      { attrs: { code: '500' } },
+    ]);
     expect(hits(r.attrs)).toEqual([true, false, true]);
   });
 
@@ -220,19 +262,34 @@ describe('attributes processor include / exclude', () => {
     const ex = await runLogs({ actions: mark, exclude: { match_type: 'strict', attributes: [{ key: 'debug' }] } }, recs);
     expect(hits(ex.attrs)).toEqual([false, true, true]);
     const both = await runLogs(
-      { actions: mark, include: { match_type: 'strict', attributes: [{ key: 'env', value: 'prod' }] }, exclude: { match_type: 'strict', attributes: [{ key: 'debug', value: true }] } },
+      {
+        actions: mark,
+        include: { match_type: 'strict', attributes: [{ key: 'env', value: 'prod' }] },
+        exclude: { match_type: 'strict', attributes: [{ key: 'debug', value: true }] },
+      },
       recs,
     );
     expect(hits(both.attrs)).toEqual([false, true, false]);
   });
 
   it('span_names / span_kinds / services for traces', async () => {
-    const { proc, sink } = make({ actions: mark, include: { match_type: 'regexp', span_names: ['^GET '], services: ['^svc$'], span_kinds: ['SERVER'] } }, 'traces');
+    const { proc, sink } = make(
+      { actions: mark, include: { match_type: 'regexp', span_names: ['^GET '], services: ['^svc$'], span_kinds: ['SERVER'] } },
+      'traces',
+    );
     const req = create(ExportTraceServiceRequestSchema, {
       resourceSpans: [
         {
           resource: { attributes: kvs({ 'service.name': 'svc' }) },
-          scopeSpans: [{ spans: [{ name: 'GET /a', kind: 2, events: [{ name: 'ev', attributes: kvs({ e: 1 }) }] }, { name: 'POST /a', kind: 2 }, { name: 'GET /b', kind: 3 }] }],
+          scopeSpans: [
+            {
+              spans: [
+                { name: 'GET /a', kind: 2, events: [{ name: 'ev', attributes: kvs({ e: 1 }) }] },
+                { name: 'POST /a', kind: 2 },
+                { name: 'GET /b', kind: 3 },
+              ],
+            },
+          ],
         },
       ],
     });
@@ -244,7 +301,10 @@ describe('attributes processor include / exclude', () => {
   });
 
   it('metric_names for metrics; data point attributes of every point kind are edited', async () => {
-    const { proc, sink } = make({ actions: [{ key: 'dc', value: 'eu', action: 'upsert' }], include: { match_type: 'strict', metric_names: ['m.a', 'm.h'] } }, 'metrics');
+    const { proc, sink } = make(
+      { actions: [{ key: 'dc', value: 'eu', action: 'upsert' }], include: { match_type: 'strict', metric_names: ['m.a', 'm.h'] } },
+      'metrics',
+    );
     const pts = [{ attributes: kvs({ x: 1 }) }];
     const req = create(ExportMetricsServiceRequestSchema, {
       resourceMetrics: [
@@ -278,11 +338,18 @@ describe('attributes processor config', () => {
       [{ actions: [{ key: 'a', action: 'convert', converted_type: 'float' }] }, 'actions.0.converted_type', 'must be int, double or string'],
       [{ actions: [{ action: 'delete' }] }, 'actions.0.key', 'at least one of "key" and "pattern"'],
       [{ actions: [{ key: 'a', action: 'delete' }], include: { attributes: [{ key: 'x' }] } }, 'include.match_type', 'is required'],
-      [{ actions: [{ key: 'a', action: 'delete' }], include: { match_type: 'regexp', log_bodies: ['('] } }, 'include.log_bodies.0', 'invalid regular expression'],
+      [
+        { actions: [{ key: 'a', action: 'delete' }], include: { match_type: 'regexp', log_bodies: ['('] } },
+        'include.log_bodies.0',
+        'invalid regular expression',
+      ],
     ];
     for (const [raw, path, msg] of cases) {
       const { issues } = parse(raw);
-      expect(issues.map((i) => i.path.join('.')), JSON.stringify(raw)).toContain(path);
+      expect(
+        issues.map((i) => i.path.join('.')),
+        JSON.stringify(raw),
+      ).toContain(path);
       expect(issues.find((i) => i.path.join('.') === path)!.message).toContain(msg);
     }
   });
@@ -304,7 +371,11 @@ describe('attributes processor property: wire result == decode -> edit -> encode
   const SIG: Signal[] = ['logs', 'traces', 'metrics'];
   const arbList = fc.array(
     fc.oneof(
-      fc.record({ action: fc.constantFrom('insert', 'update', 'upsert'), key: fc.constantFrom('a', 'b', 'new'), value: fc.oneof(fc.string({ maxLength: 4 }), fc.integer(), fc.boolean(), fc.constant(1.5)) }),
+      fc.record({
+        action: fc.constantFrom('insert', 'update', 'upsert'),
+        key: fc.constantFrom('a', 'b', 'new'),
+        value: fc.oneof(fc.string({ maxLength: 4 }), fc.integer(), fc.boolean(), fc.constant(1.5)),
+      }),
       fc.record({ action: fc.constantFrom('delete', 'hash'), key: fc.constantFrom('a', 'b', 'k1') }),
       fc.record({ action: fc.constant('convert'), key: fc.constantFrom('a', 'b'), converted_type: fc.constantFrom('int', 'double', 'string') }),
       fc.record({ action: fc.constant('extract'), key: fc.constantFrom('a', 'b'), pattern: fc.constant('(?P<g1>[a-z])(?P<g2>\\d?)') }),
@@ -319,7 +390,11 @@ describe('attributes processor property: wire result == decode -> edit -> encode
           const bytes = toBinary(REQUEST_SCHEMA[signal] as DescMessage, req);
           await proc.consume(new Payload(signal, bytes));
           const issues: { path: string[]; message: string }[] = [];
-          const actions = compileActions(list.map((a) => ({ value: undefined, from_attribute: '', from_context: '', pattern: '', converted_type: '', ...a })), [], issues);
+          const actions = compileActions(
+            list.map((a) => ({ value: undefined, from_attribute: '', from_context: '', pattern: '', converted_type: '', ...a })),
+            [],
+            issues,
+          );
           const expected = decodeRequest(signal, bytes);
           forEachRecordAttributes(signal, expected, (k) => applyActionsToMessages(actions, k));
           const out = sink.got[0]!;

@@ -4,7 +4,7 @@ import { matchPropertiesSchema, optional, validateMatch } from './match.js';
 
 export const attributesProcessorConfig = s.refine(
   s.object({
-    actions: s.array(attrActionSchema).default([]).describe('Actions applied in order to each item\'s attributes'),
+    actions: s.array(attrActionSchema).default([]).describe("Actions applied in order to each item's attributes"),
     include: optional(matchPropertiesSchema).describe('Process only items matching these properties'),
     exclude: optional(matchPropertiesSchema).describe('Do not process items matching these properties'),
   }),

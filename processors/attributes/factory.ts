@@ -9,6 +9,8 @@ export const attributesProcessorFactory: ProcessorFactory<AttributesProcessorCon
   ...metadata,
   config: attributesProcessorConfig,
   checkPipeline: (config, { signal }) =>
-    (config.include && checkMatchForSignal(config.include, signal, 'include')) || (config.exclude && checkMatchForSignal(config.exclude, signal, 'exclude')) || undefined,
+    (config.include && checkMatchForSignal(config.include, signal, 'include')) ||
+    (config.exclude && checkMatchForSignal(config.exclude, signal, 'exclude')) ||
+    undefined,
   create: (settings, config, signal, next) => new AttributesProcessor(settings, config, signal, next),
 };

@@ -117,14 +117,27 @@ export function validateMatch(m: MatchPropertiesConfig, path: string[], issues: 
     }
   }
   if (m.log_severity_number && parseSeverity(m.log_severity_number.min) === undefined) {
-    issues.push({ path: [...path, 'log_severity_number', 'min'], message: `expected a severity number 0-24 or a name such as INFO or ERROR2, got ${JSON.stringify(m.log_severity_number.min)}` });
+    issues.push({
+      path: [...path, 'log_severity_number', 'min'],
+      message: `expected a severity number 0-24 or a name such as INFO or ERROR2, got ${JSON.stringify(m.log_severity_number.min)}`,
+    });
   }
 }
 
 /** The collector's per-signal rules for a match section; returns an error message or undefined. */
 export function checkMatchForSignal(m: MatchPropertiesConfig, signal: Signal, which: string): string | undefined {
   const given: string[] = [];
-  for (const k of ['services', 'span_names', 'span_kinds', 'log_bodies', 'log_severity_texts', 'metric_names', 'attributes', 'resources', 'libraries'] as const) {
+  for (const k of [
+    'services',
+    'span_names',
+    'span_kinds',
+    'log_bodies',
+    'log_severity_texts',
+    'metric_names',
+    'attributes',
+    'resources',
+    'libraries',
+  ] as const) {
     if (m[k].length > 0) given.push(k);
   }
   if (m.log_severity_number) given.push('log_severity_number');
@@ -144,7 +157,9 @@ function matchProperties(m: MatchPropertiesConfig): MatchProperties {
     spanKinds: m.span_kinds,
     logBodies: m.log_bodies,
     logSeverityTexts: m.log_severity_texts,
-    logSeverityNumber: m.log_severity_number ? { min: parseSeverity(m.log_severity_number.min) ?? 0, matchUndefined: m.log_severity_number.match_undefined } : undefined,
+    logSeverityNumber: m.log_severity_number
+      ? { min: parseSeverity(m.log_severity_number.min) ?? 0, matchUndefined: m.log_severity_number.match_undefined }
+      : undefined,
     metricNames: m.metric_names,
     attributes: m.attributes,
     resources: m.resources,

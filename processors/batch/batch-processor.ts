@@ -89,7 +89,9 @@ export class BatchProcessor implements Processor {
       const limit = this.config.metadata_cardinality_limit;
       if (keys.length > 0 && limit > 0 && this.open.size >= limit) {
         return Promise.reject(
-          new RetryableError(`processors::${this.settings.id.id}: ${limit} batches with distinct metadata_keys values are open (metadata_cardinality_limit); retry shortly`),
+          new RetryableError(
+            `processors::${this.settings.id.id}: ${limit} batches with distinct metadata_keys values are open (metadata_cardinality_limit); retry shortly`,
+          ),
         );
       }
       const created = new Batch(key, keys.length === 0 ? undefined : pickClientInfo(payload.meta, keys));

@@ -63,7 +63,20 @@ describe('batch processor', () => {
     const decoded = decodeRequest('logs', out.bytes);
     expect(decoded.resourceLogs).toHaveLength(4);
     const bodies = decoded.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((lr) => lr.body?.value.value)));
-    expect(bodies).toEqual(['a log 0.0', 'a log 0.1', 'a log 0.2', 'a log 0.3', 'b log 0.0', 'b log 0.1', 'b log 1.0', 'b log 1.1', 'c log 0.0', 'c log 0.1', 'c log 0.2', 'c log 0.3']);
+    expect(bodies).toEqual([
+      'a log 0.0',
+      'a log 0.1',
+      'a log 0.2',
+      'a log 0.3',
+      'b log 0.0',
+      'b log 0.1',
+      'b log 1.0',
+      'b log 1.1',
+      'c log 0.0',
+      'c log 0.1',
+      'c log 0.2',
+      'c log 0.3',
+    ]);
     // Nobody is answered before downstream accepted the batch.
     expect(settled).toEqual([]);
     down.settleAll();
@@ -128,7 +141,10 @@ describe('batch processor', () => {
   it('rejects every request of a batch with the downstream error', async () => {
     const { proc, down, settings } = make({ send_batch_size: 6, timeout: '10s' }, 'metrics');
     down.auto = new RetryableError('downstream busy', { retryAfterMs: 1000 });
-    const results = await Promise.allSettled([proc.consume(new Payload('metrics', makeMetricsRequest(3))), proc.consume(new Payload('metrics', makeMetricsRequest(3)))]);
+    const results = await Promise.allSettled([
+      proc.consume(new Payload('metrics', makeMetricsRequest(3))),
+      proc.consume(new Payload('metrics', makeMetricsRequest(3))),
+    ]);
     for (const r of results) {
       expect(r.status).toBe('rejected');
       const reason = (r as PromiseRejectedResult).reason as RetryableError;
@@ -137,7 +153,9 @@ describe('batch processor', () => {
     }
     // The next batch is independent of the failed one.
     down.auto = 'resolve';
-    await expect(Promise.all([proc.consume(new Payload('metrics', makeMetricsRequest(3))), proc.consume(new Payload('metrics', makeMetricsRequest(4)))])).resolves.toBeDefined();
+    await expect(
+      Promise.all([proc.consume(new Payload('metrics', makeMetricsRequest(3))), proc.consume(new Payload('metrics', makeMetricsRequest(4)))]),
+    ).resolves.toBeDefined();
     expect(down.got).toHaveLength(2);
     expect(down.got[1]!.itemCount).toBe(7);
     expect(await counterValue(settings.telemetry, 'otelcol_processor_outgoing_items', { processor: 'batch', otel_signal: 'metrics' })).toBe(13);
@@ -198,7 +216,14 @@ describe('batch processor', () => {
   });
 
   it('has the collector defaults, validates the bound and is not skippable', () => {
-    expect(batchProcessorFactory.config.defaults()).toEqual({ send_batch_size: 8192, timeout: 200, flush_when_idle: true, send_batch_max_size: 0, metadata_keys: [], metadata_cardinality_limit: 1000 });
+    expect(batchProcessorFactory.config.defaults()).toEqual({
+      send_batch_size: 8192,
+      timeout: 200,
+      flush_when_idle: true,
+      send_batch_max_size: 0,
+      metadata_keys: [],
+      metadata_cardinality_limit: 1000,
+    });
     expect(batchProcessorFactory.skippableUnderPressure).toBe(false);
     const issues: { path: string[]; message: string }[] = [];
     batchProcessorFactory.config.parse({ send_batch_size: 100, send_batch_max_size: 50 }, [], issues);
@@ -208,8 +233,15 @@ describe('batch processor', () => {
   it('metadata_keys: requests of different tenants never share a batch, and each batch keeps its tenant', async () => {
     const { proc, down } = make({ send_batch_size: 100, timeout: '10s', flush_when_idle: false, metadata_keys: ['X-Tenant'] });
     const from = (tenant: string | undefined, tag: string) =>
-      new Payload('logs', makeLogsRequest(1, 2, tag), { meta: clientInfo({ address: '10.0.0.1', headers: { ...(tenant ? { 'x-tenant': tenant } : {}), 'user-agent': tag } }) });
-    const done = Promise.all([proc.consume(from('acme', 'a1')), proc.consume(from('globex', 'g1')), proc.consume(from('acme', 'a2')), proc.consume(from(undefined, 'n1'))]);
+      new Payload('logs', makeLogsRequest(1, 2, tag), {
+        meta: clientInfo({ address: '10.0.0.1', headers: { ...(tenant ? { 'x-tenant': tenant } : {}), 'user-agent': tag } }),
+      });
+    const done = Promise.all([
+      proc.consume(from('acme', 'a1')),
+      proc.consume(from('globex', 'g1')),
+      proc.consume(from('acme', 'a2')),
+      proc.consume(from(undefined, 'n1')),
+    ]);
     await proc.shutdown();
     await done;
     expect(down.got).toHaveLength(3);

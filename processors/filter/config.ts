@@ -124,10 +124,23 @@ function checkAttrs(list: readonly AttributeMatch[], mt: string | undefined, pat
 
 /** Properties that hold no criterion are ignored, as the collector ignores an empty include/exclude. */
 export function logMatchIsEmpty(m: LogMatchConfig): boolean {
-  return m.resource_attributes.length === 0 && m.record_attributes.length === 0 && m.severity_texts.length === 0 && m.bodies.length === 0 && m.severity_number.min === '';
+  return (
+    m.resource_attributes.length === 0 &&
+    m.record_attributes.length === 0 &&
+    m.severity_texts.length === 0 &&
+    m.bodies.length === 0 &&
+    m.severity_number.min === ''
+  );
 }
 export function spanMatchIsEmpty(m: SpanMatchConfig): boolean {
-  return m.services.length === 0 && m.span_names.length === 0 && m.span_kinds.length === 0 && m.attributes.length === 0 && m.resources.length === 0 && m.libraries.length === 0;
+  return (
+    m.services.length === 0 &&
+    m.span_names.length === 0 &&
+    m.span_kinds.length === 0 &&
+    m.attributes.length === 0 &&
+    m.resources.length === 0 &&
+    m.libraries.length === 0
+  );
 }
 export function metricMatchIsEmpty(m: MetricMatchConfig): boolean {
   return m.metric_names.length === 0 && m.resource_attributes.length === 0;
@@ -140,7 +153,10 @@ const checkedLog = s.refine(logMatch, (m, path, issues) => {
   if (logMatchIsEmpty(m)) return;
   if (m.match_type === undefined) return needMatchType(path, issues);
   if (m.severity_number.min !== '' && SEVERITY_NUMBERS[m.severity_number.min.toUpperCase()] === undefined) {
-    issues.push({ path: [...path, 'severity_number', 'min'], message: `"${m.severity_number.min}" is not a severity: use TRACE, DEBUG, INFO, WARN, ERROR, FATAL (optionally 2-4 suffixed) or 1..24` });
+    issues.push({
+      path: [...path, 'severity_number', 'min'],
+      message: `"${m.severity_number.min}" is not a severity: use TRACE, DEBUG, INFO, WARN, ERROR, FATAL (optionally 2-4 suffixed) or 1..24`,
+    });
   }
   if (m.match_type === 'regexp') {
     compileAll(m.severity_texts, [...path, 'severity_texts'], issues);
@@ -162,7 +178,8 @@ const checkedSpan = s.refine(spanMatch, (m, path, issues) => {
     m.libraries.forEach((l, i) => compileAll(l.version === undefined ? [l.name] : [l.name, l.version], [...path, 'libraries', String(i)], issues));
   } else {
     m.span_kinds.forEach((k, i) => {
-      if (!SPAN_KINDS.includes(k)) issues.push({ path: [...path, 'span_kinds', String(i)], message: `"${k}" is not a span kind; use one of ${SPAN_KINDS.slice(1).join(', ')}` });
+      if (!SPAN_KINDS.includes(k))
+        issues.push({ path: [...path, 'span_kinds', String(i)], message: `"${k}" is not a span kind; use one of ${SPAN_KINDS.slice(1).join(', ')}` });
     });
   }
   checkAttrs(m.attributes, m.match_type, [...path, 'attributes'], issues);
@@ -185,7 +202,12 @@ const conditions = (context: 'span' | 'spanevent' | 'metric' | 'datapoint' | 'lo
 
 export const filterProcessorConfig = s.refine(
   s.object({
-    error_mode: s.enum('ignore', 'silent', 'propagate').default('propagate').describe('What a condition that fails on an item does: propagate (the request is refused as permanent), ignore (logged; the condition counts as false), silent (not logged)'),
+    error_mode: s
+      .enum('ignore', 'silent', 'propagate')
+      .default('propagate')
+      .describe(
+        'What a condition that fails on an item does: propagate (the request is refused as permanent), ignore (logged; the condition counts as false), silent (not logged)',
+      ),
     logs: s
       .object({ include: checkedLog, exclude: checkedLog, log_record: conditions('log', 'logs', 'a log record') })
       .describe('log records to keep (include) or drop (exclude), or OTTL log_record conditions'),
@@ -194,17 +216,33 @@ export const filterProcessorConfig = s.refine(
       .object({ span: conditions('span', 'traces', 'a span'), spanevent: conditions('spanevent', 'traces', 'a span event') })
       .describe('OTTL conditions for spans and span events'),
     metrics: s
-      .object({ include: checkedMetric, exclude: checkedMetric, metric: conditions('metric', 'metrics', 'a metric (with all its data points)'), datapoint: conditions('datapoint', 'metrics', 'a data point') })
+      .object({
+        include: checkedMetric,
+        exclude: checkedMetric,
+        metric: conditions('metric', 'metrics', 'a metric (with all its data points)'),
+        datapoint: conditions('datapoint', 'metrics', 'a data point'),
+      })
       .describe('metrics to keep (include) or drop (exclude), or OTTL metric and datapoint conditions'),
   }),
   (c, path, issues) => {
     // As the collector: one signal is filtered either by match properties or by OTTL conditions.
     const both = (legacy: boolean, ottl: boolean, key: string, ottlKeys: string) => {
-      if (legacy && ottl) issues.push({ path: [...path, key], message: `use either include/exclude or OTTL conditions (${ottlKeys}) for one signal, not both` });
+      if (legacy && ottl)
+        issues.push({ path: [...path, key], message: `use either include/exclude or OTTL conditions (${ottlKeys}) for one signal, not both` });
     };
     both(!logMatchIsEmpty(c.logs.include) || !logMatchIsEmpty(c.logs.exclude), c.logs.log_record.length > 0, 'logs', 'logs.log_record');
-    both(!spanMatchIsEmpty(c.spans.include) || !spanMatchIsEmpty(c.spans.exclude), c.traces.span.length + c.traces.spanevent.length > 0, 'traces', 'traces.span, traces.spanevent');
-    both(!metricMatchIsEmpty(c.metrics.include) || !metricMatchIsEmpty(c.metrics.exclude), c.metrics.metric.length + c.metrics.datapoint.length > 0, 'metrics', 'metrics.metric, metrics.datapoint');
+    both(
+      !spanMatchIsEmpty(c.spans.include) || !spanMatchIsEmpty(c.spans.exclude),
+      c.traces.span.length + c.traces.spanevent.length > 0,
+      'traces',
+      'traces.span, traces.spanevent',
+    );
+    both(
+      !metricMatchIsEmpty(c.metrics.include) || !metricMatchIsEmpty(c.metrics.exclude),
+      c.metrics.metric.length + c.metrics.datapoint.length > 0,
+      'metrics',
+      'metrics.metric, metrics.datapoint',
+    );
   },
 );
 

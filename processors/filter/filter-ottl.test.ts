@@ -55,7 +55,10 @@ describe('filter processor: OTTL conditions', () => {
     const bytes = makeTracesRequest(3);
     const kinds = (decodeRequest('traces', bytes) as ExportTraceServiceRequest).resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => s.kind);
     await proc.consume(new Payload('traces', bytes));
-    const left = sink.got.length === 0 ? [] : (decodeRequest('traces', sink.got[0]!.bytes) as ExportTraceServiceRequest).resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
+    const left =
+      sink.got.length === 0
+        ? []
+        : (decodeRequest('traces', sink.got[0]!.bytes) as ExportTraceServiceRequest).resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
     expect(left.length).toBe(kinds.filter((k) => k !== 1).length);
     const all = make({ traces: { span: ['true'] } }, 'traces');
     await all.proc.consume(new Payload('traces', bytes));
@@ -88,13 +91,30 @@ describe('filter processor: OTTL conditions', () => {
   });
 
   it('config: bad conditions are refused with their key path and column; OTTL and match properties do not mix', () => {
-    expect(parse({ traces: { span: ['name == '] } }).issues).toEqual([{ path: ['traces', 'span', '0'], message: 'in "name == ", column 9: expected a value (a string, number, bytes, nil, true/false, path, converter call, list or map), found the end of the statement' }]);
+    expect(parse({ traces: { span: ['name == '] } }).issues).toEqual([
+      {
+        path: ['traces', 'span', '0'],
+        message:
+          'in "name == ", column 9: expected a value (a string, number, bytes, nil, true/false, path, converter call, list or map), found the end of the statement',
+      },
+    ]);
     expect(parse({ logs: { log_record: ['span.name == "x"'] } }).issues[0]!.message).toMatch(/column 1: span\.name: there is no span context in logs/);
-    expect(parse({ logs: { log_record: ['true'], exclude: { match_type: 'strict', bodies: ['x'] } } }).issues).toEqual([{ path: ['logs'], message: 'use either include/exclude or OTTL conditions (logs.log_record) for one signal, not both' }]);
+    expect(parse({ logs: { log_record: ['true'], exclude: { match_type: 'strict', bodies: ['x'] } } }).issues).toEqual([
+      { path: ['logs'], message: 'use either include/exclude or OTTL conditions (logs.log_record) for one signal, not both' },
+    ]);
   });
 
   const POOL: Record<'logs' | 'traces', string[]> = {
-    logs: ['attributes["a"] == "x"', 'attributes["k1"] != nil', 'IsString(attributes["b"])', 'resource.attributes["a"] == 1', 'severity_number >= SEVERITY_NUMBER_WARN', 'IsMatch(body, "^a")', 'severity_text == "INFO"', 'attributes["http.method"] == "GET" and not IsInt(attributes["a"])'],
+    logs: [
+      'attributes["a"] == "x"',
+      'attributes["k1"] != nil',
+      'IsString(attributes["b"])',
+      'resource.attributes["a"] == 1',
+      'severity_number >= SEVERITY_NUMBER_WARN',
+      'IsMatch(body, "^a")',
+      'severity_text == "INFO"',
+      'attributes["http.method"] == "GET" and not IsInt(attributes["a"])',
+    ],
     traces: ['attributes["a"] == "x"', 'name == "span-a"', 'kind == SPAN_KIND_SERVER', 'resource.attributes["k2"] != nil', 'Len(attributes["b"]) > 2'],
   };
   for (const signal of ['logs', 'traces'] as const) {

@@ -9,7 +9,18 @@ import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import type { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { AttrList, DROP, FIELD, KEEP, RequestWalker, findLenField, type Range, type RecordView, type RequestVisitor, type WalkResult } from '../../src/processorhelper/wire-edit.js';
+import {
+  AttrList,
+  DROP,
+  FIELD,
+  KEEP,
+  RequestWalker,
+  findLenField,
+  type Range,
+  type RecordView,
+  type RequestVisitor,
+  type WalkResult,
+} from '../../src/processorhelper/wire-edit.js';
 import { logMatchIsEmpty, metricMatchIsEmpty, spanMatchIsEmpty, type FilterProcessorConfig } from './config.js';
 import { logMatcher, metricMatchers, spanMatcher, type LevelMatcher } from './match.js';
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
@@ -19,7 +30,6 @@ import { METRICS } from './metadata.js';
 import { OttlFilter } from './ottl-filter.js';
 import type { Counter } from 'prom-client';
 
-
 export class FilterProcessor implements Processor {
   private readonly wire: WireProcessorContext;
   private readonly editor: FilterEditor;
@@ -27,7 +37,12 @@ export class FilterProcessor implements Processor {
   private readonly ottl: OttlFilter | undefined;
   private readonly filtered: Counter<string>;
 
-  constructor(private readonly settings: CreateSettings, config: FilterProcessorConfig, signal: Signal, private readonly next: Consumer) {
+  constructor(
+    private readonly settings: CreateSettings,
+    config: FilterProcessorConfig,
+    signal: Signal,
+    private readonly next: Consumer,
+  ) {
     const filtered = sharedCounter(settings.telemetry.registry, METRICS.filteredItems);
     this.filtered = filtered;
     this.ottl = OttlFilter.create(config, signal, settings.logger);
@@ -78,8 +93,16 @@ export class FilterEditor implements WireEditor {
   /** Undefined when the config filters nothing for this signal: requests pass without a walk. */
   private readonly walker: RequestWalker | undefined;
 
-  constructor(config: FilterProcessorConfig, private readonly signal: Signal) {
-    const visitor = signal === 'metrics' ? metricsVisitor(config) : signal === 'logs' ? recordVisitor(config.logs, logMatchIsEmpty, logMatcher) : recordVisitor(config.spans, spanMatchIsEmpty, spanMatcher);
+  constructor(
+    config: FilterProcessorConfig,
+    private readonly signal: Signal,
+  ) {
+    const visitor =
+      signal === 'metrics'
+        ? metricsVisitor(config)
+        : signal === 'logs'
+          ? recordVisitor(config.logs, logMatchIsEmpty, logMatcher)
+          : recordVisitor(config.spans, spanMatchIsEmpty, spanMatcher);
     // pruneEmpty: scopes and resources left without records are removed, as the collector removes them.
     this.walker = visitor && new RequestWalker(visitor, { pruneEmpty: true });
   }

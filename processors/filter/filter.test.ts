@@ -7,7 +7,6 @@ import { counterValue, testSettings, RecordingConsumer } from '../../test/helper
 import { filterProcessorFactory } from './factory.js';
 import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
 
-
 const settingsList: ReturnType<typeof testSettings>[] = [];
 afterEach(() => {
   for (const s of settingsList.splice(0)) s.telemetry.close();
@@ -32,7 +31,14 @@ type Attr = [string, string | number | boolean];
 const kv = (attrs: Attr[]) =>
   attrs.map(([key, v]) => ({
     key,
-    value: typeof v === 'string' ? { stringValue: v } : typeof v === 'boolean' ? { boolValue: v } : Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v },
+    value:
+      typeof v === 'string'
+        ? { stringValue: v }
+        : typeof v === 'boolean'
+          ? { boolValue: v }
+          : Number.isInteger(v)
+            ? { intValue: String(v) }
+            : { doubleValue: v },
   }));
 
 interface Rec {
@@ -153,7 +159,17 @@ describe('filter processor: logs', () => {
   });
 
   it('matches bodies and severity texts strictly or by regexp found anywhere', async () => {
-    const req = () => logsReq([{ attrs: [], records: [{ body: 'GET /health', text: 'Info' }, { body: 'GET /healthz', text: 'info' }, { body: 'POST /order', text: 'Warning' }] }]);
+    const req = () =>
+      logsReq([
+        {
+          attrs: [],
+          records: [
+            { body: 'GET /health', text: 'Info' },
+            { body: 'GET /healthz', text: 'info' },
+            { body: 'POST /order', text: 'Warning' },
+          ],
+        },
+      ]);
     const strict = make({ logs: { exclude: { match_type: 'strict', bodies: ['GET /health'] } } }, 'logs');
     await strict.proc.consume(new Payload('logs', req()));
     expect(bodies(strict.down.got[0]!)).toEqual(['GET /healthz', 'POST /order']);
@@ -171,10 +187,28 @@ describe('filter processor: logs', () => {
         {
           attrs: [],
           records: [
-            { body: 'a', attrs: [['code', 500], ['route', '/x']] },
-            { body: 'b', attrs: [['code', '500'], ['route', '/x']] },
+            {
+              body: 'a',
+              attrs: [
+                ['code', 500],
+                ['route', '/x'],
+              ],
+            },
+            {
+              body: 'b',
+              attrs: [
+                ['code', '500'],
+                ['route', '/x'],
+              ],
+            },
             { body: 'c', attrs: [['code', 500]] },
-            { body: 'd', attrs: [['code', 200], ['route', '/x']] },
+            {
+              body: 'd',
+              attrs: [
+                ['code', 200],
+                ['route', '/x'],
+              ],
+            },
           ],
         },
       ]);
@@ -222,7 +256,10 @@ describe('filter processor: logs', () => {
   it('shares one counter among processors on one registry', async () => {
     const settings = testSettings('filter/a', 'processor');
     const a = make({ logs: { exclude: { match_type: 'strict', bodies: ['info'] } } }, 'logs', settings);
-    const b = make({ logs: { exclude: { match_type: 'strict', bodies: ['warn'] } } }, 'logs', { ...settings, id: { type: 'filter', name: 'b', id: 'filter/b' } });
+    const b = make({ logs: { exclude: { match_type: 'strict', bodies: ['warn'] } } }, 'logs', {
+      ...settings,
+      id: { type: 'filter', name: 'b', id: 'filter/b' },
+    });
     await a.proc.consume(new Payload('logs', sevReq()));
     await b.proc.consume(new Payload('logs', sevReq()));
     expect(await counterValue(settings.telemetry, 'gophership_processor_filtered_items', { processor: 'filter/a' })).toBe(1);
@@ -235,7 +272,9 @@ describe('filter processor: logs', () => {
   });
 });
 
-function tracesReq(resources: { svc?: string; attrs?: Attr[]; scope?: { name: string; version?: string }; spans: { name: string; kind?: number; attrs?: Attr[] }[] }[]): Uint8Array {
+function tracesReq(
+  resources: { svc?: string; attrs?: Attr[]; scope?: { name: string; version?: string }; spans: { name: string; kind?: number; attrs?: Attr[] }[] }[],
+): Uint8Array {
   return requestFromJson(
     'traces',
     JSON.stringify({
@@ -267,7 +306,13 @@ function spanNames(p: Payload): string[] {
 describe('filter processor: spans', () => {
   const req = () =>
     tracesReq([
-      { svc: 'app_1', spans: [{ name: 'hello_world', kind: 2 }, { name: 'GET /a', kind: 3, attrs: [['container.name', 'app_container_1']] }] },
+      {
+        svc: 'app_1',
+        spans: [
+          { name: 'hello_world', kind: 2 },
+          { name: 'GET /a', kind: 3, attrs: [['container.name', 'app_container_1']] },
+        ],
+      },
       { svc: 'app_3', scope: { name: 'opentelemetry', version: '0.0-beta' }, spans: [{ name: 'work', kind: 1 }] },
       { spans: [{ name: 'orphan' }] },
     ]);
@@ -276,7 +321,10 @@ describe('filter processor: spans', () => {
     const a = make({ spans: { exclude: { match_type: 'regexp', services: ['app_1', 'app_2'], span_names: ['^hello'] } } }, 'traces');
     await a.proc.consume(new Payload('traces', req()));
     expect(spanNames(a.down.got[0]!)).toEqual(['GET /a', 'work', 'orphan']);
-    const b = make({ spans: { exclude: { match_type: 'regexp', attributes: [{ key: 'container.name', value: '(app_container_1|app_container_2)' }] } } }, 'traces');
+    const b = make(
+      { spans: { exclude: { match_type: 'regexp', attributes: [{ key: 'container.name', value: '(app_container_1|app_container_2)' }] } } },
+      'traces',
+    );
     await b.proc.consume(new Payload('traces', req()));
     expect(spanNames(b.down.got[0]!)).toEqual(['hello_world', 'work', 'orphan']);
   });
@@ -335,7 +383,14 @@ function metricNames(p: Payload): string[] {
 describe('filter processor: metrics', () => {
   const req = () =>
     metricsReq([
-      { attrs: [['container.name', 'app_container_1']], metrics: [{ name: 'hello_world', points: 2 }, { name: 'prefix/cpu', points: 3 }, { name: 'other', points: 1 }] },
+      {
+        attrs: [['container.name', 'app_container_1']],
+        metrics: [
+          { name: 'hello_world', points: 2 },
+          { name: 'prefix/cpu', points: 3 },
+          { name: 'other', points: 1 },
+        ],
+      },
       { attrs: [['container.name', 'app_container_2']], metrics: [{ name: 'prefix_mem', points: 4 }] },
     ]);
 

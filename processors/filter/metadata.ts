@@ -5,12 +5,18 @@ import { PROCESSOR_METRICS } from '../../src/telemetry/metrics.js';
 
 /** The metrics of this processor alone. */
 export const METRICS = {
-  filteredItems: { name: 'gophership_processor_filtered_items', type: 'counter', unit: '{items}', description: 'Items (log records, spans, metric data points) the filter processor dropped', labels: ['processor', 'otel_signal'] },
+  filteredItems: {
+    name: 'gophership_processor_filtered_items',
+    type: 'counter',
+    unit: '{items}',
+    description: 'Items (log records, spans, metric data points) the filter processor dropped',
+    labels: ['processor', 'otel_signal'],
+  },
 } as const satisfies Record<string, MetricDef>;
 
 export const metadata = {
   type: 'filter',
-  description: 'Drops log records, spans or metrics matching include/exclude rules (the collector\'s legacy strict/regexp form)',
+  description: "Drops log records, spans or metrics matching include/exclude rules (the collector's legacy strict/regexp form)",
   stability: 'alpha',
   signals: SIGNALS,
   // Skipping a filter under pressure would let data through that the operator chose to keep out.

@@ -17,7 +17,12 @@ export class OttlFilter {
   /** Set when every condition is on records and reads only what the wire offers (src/ottl/wire-paths.ts). */
   private readonly wire: WireRecordFilter | undefined;
 
-  private constructor(private readonly signal: Signal, private readonly rules: FilterRules, private readonly config: FilterProcessorConfig, private readonly logger: Logger) {
+  private constructor(
+    private readonly signal: Signal,
+    private readonly rules: FilterRules,
+    private readonly config: FilterProcessorConfig,
+    private readonly logger: Logger,
+  ) {
     const recordTexts = signal === 'logs' ? config.logs.log_record : signal === 'traces' ? config.traces.span : config.metrics.datapoint;
     const onlyRecords = signal === 'logs' || (signal === 'traces' ? config.traces.spanevent.length === 0 : config.metrics.metric.length === 0);
     this.wire = onlyRecords ? compileWireRecordFilter(signal, recordTexts) : undefined;
@@ -49,7 +54,8 @@ export class OttlFilter {
     const opts = {
       errorMode: this.config.error_mode,
       meta: payload.meta,
-      onIgnoredError: (text: string, err: unknown) => this.logger.warn('OTTL condition failed; treated as false (error_mode ignore)', { condition: text, error: messageOf(err) }),
+      onIgnoredError: (text: string, err: unknown) =>
+        this.logger.warn('OTTL condition failed; treated as false (error_mode ignore)', { condition: text, error: messageOf(err) }),
     };
     try {
       if (this.wire) {

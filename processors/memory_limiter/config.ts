@@ -4,18 +4,26 @@ import { s, type ConfigOf } from '../../src/core/schema.js';
 
 export const memoryLimiterProcessorConfig = s.refine(
   s.object({
-    check_interval: s.duration().default(0).describe('How often memory is measured (required, as in the collector; 1s is the collector\'s recommendation)'),
+    check_interval: s.duration().default(0).describe("How often memory is measured (required, as in the collector; 1s is the collector's recommendation)"),
     limit_mib: s.int(0).default(0).describe('Hard limit in MiB of memory in use (V8 heap + Buffers): above it a full collection is forced'),
-    spike_limit_mib: s.int(0).default(0).describe('Headroom below limit_mib kept for spikes between checks; the soft limit is limit_mib - spike_limit_mib (0: 20 % of limit_mib)'),
-    limit_percentage: s.int(0, 100).default(0).describe('Hard limit as a share of the memory available (cgroup limit, else total memory); used when limit_mib is 0'),
+    spike_limit_mib: s
+      .int(0)
+      .default(0)
+      .describe('Headroom below limit_mib kept for spikes between checks; the soft limit is limit_mib - spike_limit_mib (0: 20 % of limit_mib)'),
+    limit_percentage: s
+      .int(0, 100)
+      .default(0)
+      .describe('Hard limit as a share of the memory available (cgroup limit, else total memory); used when limit_mib is 0'),
     spike_limit_percentage: s.int(0, 100).default(0).describe('Spike headroom as a share of the memory available (with limit_percentage)'),
     min_gc_interval_when_soft_limited: s.duration().default(10_000).describe('Least time between collections forced while above the soft limit'),
     min_gc_interval_when_hard_limited: s.duration().default(0).describe('Least time between collections forced while above the hard limit (0: at every check)'),
   }),
   (v, path, issues) => {
     if (v.check_interval <= 0) issues.push({ path: [...path, 'check_interval'], message: 'must be greater than zero (e.g. 1s)' });
-    if (v.limit_mib === 0 && v.limit_percentage === 0) issues.push({ path: [...path, 'limit_mib'], message: 'set limit_mib or limit_percentage (the hard memory limit)' });
-    if (v.limit_mib > 0 && v.spike_limit_mib >= v.limit_mib) issues.push({ path: [...path, 'spike_limit_mib'], message: `must be smaller than limit_mib (${v.limit_mib})` });
+    if (v.limit_mib === 0 && v.limit_percentage === 0)
+      issues.push({ path: [...path, 'limit_mib'], message: 'set limit_mib or limit_percentage (the hard memory limit)' });
+    if (v.limit_mib > 0 && v.spike_limit_mib >= v.limit_mib)
+      issues.push({ path: [...path, 'spike_limit_mib'], message: `must be smaller than limit_mib (${v.limit_mib})` });
     if (v.limit_mib === 0 && v.limit_percentage > 0 && v.spike_limit_percentage >= v.limit_percentage) {
       issues.push({ path: [...path, 'spike_limit_percentage'], message: `must be smaller than limit_percentage (${v.limit_percentage})` });
     }

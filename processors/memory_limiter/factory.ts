@@ -11,7 +11,10 @@ import { metadata } from './metadata.js';
  */
 export function runtimeSettings(c: MemoryLimiterProcessorConfig): SomaticSettings {
   const { hard, soft } = limitsOf(c);
-  const noZones = Object.fromEntries(Object.keys(DEFAULT_THRESHOLDS).map((k) => [k, { yellow: 0, red: 0 }])) as Record<ThresholdKey, { yellow: number; red: number }>;
+  const noZones = Object.fromEntries(Object.keys(DEFAULT_THRESHOLDS).map((k) => [k, { yellow: 0, red: 0 }])) as Record<
+    ThresholdKey,
+    { yellow: number; red: number }
+  >;
   return {
     memoryLimitBytes: hard,
     inflightBudgetBytes: Math.floor(hard / 4),

@@ -84,7 +84,12 @@ export class MemoryLimiterProcessor implements Processor {
 
   consume(payload: Payload): Promise<void> {
     if (this.refusing) {
-      return Promise.reject(new RetryableError(`processor ${this.settings.id.id}: ${REFUSED_MESSAGE} (${Math.round(this.usedBytes / 2 ** 20)} MiB in use, soft limit ${Math.round(this.soft / 2 ** 20)} MiB)`, { retryAfterMs: 1000 }));
+      return Promise.reject(
+        new RetryableError(
+          `processor ${this.settings.id.id}: ${REFUSED_MESSAGE} (${Math.round(this.usedBytes / 2 ** 20)} MiB in use, soft limit ${Math.round(this.soft / 2 ** 20)} MiB)`,
+          { retryAfterMs: 1000 },
+        ),
+      );
     }
     return this.next.consume(payload);
   }

@@ -33,7 +33,7 @@ const parse = (raw: unknown) => {
 };
 
 describe('memory_limiter config', () => {
-  it('takes the collector\'s keys; spike defaults to 20 % of the limit', () => {
+  it("takes the collector's keys; spike defaults to 20 % of the limit", () => {
     const { config, problems } = parse({ check_interval: '1s', limit_mib: 4000, spike_limit_mib: 800 });
     expect(problems).toEqual([]);
     expect(limitsOf(config)).toEqual({ hard: 4000 * 2 ** 20, soft: 3200 * 2 ** 20 });
@@ -47,9 +47,15 @@ describe('memory_limiter config', () => {
       'processors.memory_limiter.check_interval: must be greater than zero (e.g. 1s)',
       'processors.memory_limiter.limit_mib: set limit_mib or limit_percentage (the hard memory limit)',
     ]);
-    expect(parse({ check_interval: '1s', limit_mib: 100, spike_limit_mib: 100 }).problems).toEqual(['processors.memory_limiter.spike_limit_mib: must be smaller than limit_mib (100)']);
-    expect(parse({ check_interval: '1s', limit_percentage: 20, spike_limit_percentage: 30 }).problems).toEqual(['processors.memory_limiter.spike_limit_percentage: must be smaller than limit_percentage (20)']);
-    expect(parse({ check_interval: '1s', limit_mib: 100, limit_mb: 3 }).problems).toEqual(['processors.memory_limiter.limit_mb: unknown key; did you mean "limit_mib"?']);
+    expect(parse({ check_interval: '1s', limit_mib: 100, spike_limit_mib: 100 }).problems).toEqual([
+      'processors.memory_limiter.spike_limit_mib: must be smaller than limit_mib (100)',
+    ]);
+    expect(parse({ check_interval: '1s', limit_percentage: 20, spike_limit_percentage: 30 }).problems).toEqual([
+      'processors.memory_limiter.spike_limit_percentage: must be smaller than limit_percentage (20)',
+    ]);
+    expect(parse({ check_interval: '1s', limit_mib: 100, limit_mb: 3 }).problems).toEqual([
+      'processors.memory_limiter.limit_mb: unknown key; did you mean "limit_mib"?',
+    ]);
   });
 });
 
@@ -57,7 +63,13 @@ describe('memory_limiter state machine', () => {
   it('passes data below the soft limit, refuses it retryably above, and forces collections above the limits', async () => {
     const settings = testSettings('memory_limiter', 'processor');
     const next = new RecordingConsumer();
-    const { config } = parse({ check_interval: '1h', limit_mib: 1000, spike_limit_mib: 200, min_gc_interval_when_soft_limited: '10s', min_gc_interval_when_hard_limited: '0s' });
+    const { config } = parse({
+      check_interval: '1h',
+      limit_mib: 1000,
+      spike_limit_mib: 200,
+      min_gc_interval_when_soft_limited: '10s',
+      min_gc_interval_when_hard_limited: '0s',
+    });
     const proc = memoryLimiterProcessorFactory.create(settings, config, 'logs', next) as MemoryLimiterProcessor;
     const runtime = settings.pressure.runtime!;
     await proc.start();
@@ -88,7 +100,9 @@ describe('memory_limiter state machine', () => {
       proc.onCheck(8000);
       await proc.consume(payload());
       expect(next.got).toHaveLength(2);
-      expect(settings.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['memory usage is above the soft limit; refusing data', 'memory usage is back below the soft limit; accepting data']));
+      expect(settings.logs.map((l) => l.msg)).toEqual(
+        expect.arrayContaining(['memory usage is above the soft limit; refusing data', 'memory usage is back below the soft limit; accepting data']),
+      );
     } finally {
       await proc.shutdown();
       settings.telemetry.close();
@@ -131,7 +145,11 @@ describe('memory_limiter in a gateway', () => {
     services.push(service);
     await sleep(200); // the first checks measure memory
     const body = makeLogsRequest(1, 50);
-    const http = await fetch(`http://${receiverAddress(service, 'otlp', 'http')}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+    const http = await fetch(`http://${receiverAddress(service, 'otlp', 'http')}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body,
+    });
     expect(http.status).toBe(503);
     expect(Number(http.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     await http.arrayBuffer();
@@ -143,7 +161,11 @@ describe('memory_limiter in a gateway', () => {
     expect(await readFile(out)).toHaveLength(0);
     expect(await counterValue(service.telemetry, 'gophership_memory_limiter_forced_collections', { processor: 'memory_limiter' })).toBeGreaterThan(0);
     // Still serving: a second refusal, not a crash.
-    const again = await fetch(`http://${receiverAddress(service, 'otlp', 'http')}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+    const again = await fetch(`http://${receiverAddress(service, 'otlp', 'http')}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body,
+    });
     expect(again.status).toBe(503);
     await again.arrayBuffer();
   });
@@ -156,7 +178,11 @@ describe('memory_limiter in a gateway', () => {
     services.push(service);
     await sleep(200);
     const body = makeLogsRequest(1, 50);
-    const http = await fetch(`http://${receiverAddress(service, 'otlp', 'http')}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+    const http = await fetch(`http://${receiverAddress(service, 'otlp', 'http')}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body,
+    });
     expect(http.status).toBe(200);
     await http.arrayBuffer();
     expect((await grpcExport(receiverAddress(service, 'otlp', 'grpc'), body)).status).toBe(0);

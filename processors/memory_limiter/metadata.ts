@@ -5,7 +5,13 @@ import { SOMATIC_METRICS } from '../../src/somatic/metrics.js';
 
 /** The metrics of this processor alone. */
 export const METRICS = {
-  forcedCollections: { name: 'gophership_memory_limiter_forced_collections', type: 'counter', unit: '{collections}', description: 'Full garbage collections the memory_limiter forced above its limits', labels: ['processor'] },
+  forcedCollections: {
+    name: 'gophership_memory_limiter_forced_collections',
+    type: 'counter',
+    unit: '{collections}',
+    description: 'Full garbage collections the memory_limiter forced above its limits',
+    labels: ['processor'],
+  },
 } as const satisfies Record<string, MetricDef>;
 
 export const metadata = {

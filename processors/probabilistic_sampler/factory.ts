@@ -7,6 +7,7 @@ export const probabilisticSamplerProcessorFactory: ProcessorFactory<Probabilisti
   kind: 'processor',
   ...metadata,
   config: probabilisticSamplerConfig,
-  checkPipeline: (_config, place) => (place.signal === 'metrics' ? 'probabilistic_sampler samples traces and logs, not metrics: remove it from this metrics pipeline' : undefined),
+  checkPipeline: (_config, place) =>
+    place.signal === 'metrics' ? 'probabilistic_sampler samples traces and logs, not metrics: remove it from this metrics pipeline' : undefined,
   create: (settings, config, signal, next) => new ProbabilisticSamplerProcessor(settings, config, signal, next),
 };

@@ -4,8 +4,20 @@ import { PROCESSOR_METRICS } from '../../src/telemetry/metrics.js';
 
 /** The metrics of this processor alone (the collector's names). */
 export const METRICS = {
-  tracesSampled: { name: 'otelcol_processor_probabilistic_sampler_count_traces_sampled', type: 'counter', unit: '{spans}', description: 'Count of spans that were sampled or not, by the source of their randomness (policy)', labels: ['policy', 'sampled'] },
-  logsSampled: { name: 'otelcol_processor_probabilistic_sampler_count_logs_sampled', type: 'counter', unit: '{records}', description: 'Count of log records that were sampled or not, by the source of their randomness (policy)', labels: ['policy', 'sampled'] },
+  tracesSampled: {
+    name: 'otelcol_processor_probabilistic_sampler_count_traces_sampled',
+    type: 'counter',
+    unit: '{spans}',
+    description: 'Count of spans that were sampled or not, by the source of their randomness (policy)',
+    labels: ['policy', 'sampled'],
+  },
+  logsSampled: {
+    name: 'otelcol_processor_probabilistic_sampler_count_logs_sampled',
+    type: 'counter',
+    unit: '{records}',
+    description: 'Count of log records that were sampled or not, by the source of their randomness (policy)',
+    labels: ['policy', 'sampled'],
+  },
 } as const satisfies Record<string, MetricDef>;
 
 export const metadata = {

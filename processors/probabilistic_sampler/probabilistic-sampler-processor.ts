@@ -222,7 +222,10 @@ export class LogSamplerEditor implements WireEditor {
   private readonly useTraceId: boolean;
   private readonly arrivingRnd = [0, 0];
 
-  constructor(private readonly plan: SamplerPlan, private readonly cfg: ProbabilisticSamplerConfig) {
+  constructor(
+    private readonly plan: SamplerPlan,
+    private readonly cfg: ProbabilisticSamplerConfig,
+  ) {
     this.fromKey = cfg.from_attribute === '' ? undefined : utf8(cfg.from_attribute);
     this.priorityKey = cfg.sampling_priority === '' ? undefined : utf8(cfg.sampling_priority);
     this.useTraceId = cfg.attribute_source === 'traceID';

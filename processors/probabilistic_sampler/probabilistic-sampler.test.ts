@@ -43,7 +43,10 @@ interface SpanSpec {
 }
 
 const kv = (attrs: Record<string, string | number> = {}) =>
-  Object.entries(attrs).map(([key, v]) => ({ key, value: typeof v === 'string' ? { stringValue: v } : Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v } }));
+  Object.entries(attrs).map(([key, v]) => ({
+    key,
+    value: typeof v === 'string' ? { stringValue: v } : Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v },
+  }));
 
 function traces(spans: SpanSpec[]): Payload {
   const json = {
@@ -75,7 +78,9 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 function keptSpans(down: RecordingConsumer): { traceId: string; traceState: string; name: string }[] {
   return down.got.flatMap((p) =>
-    decodeRequest('traces', p.bytes).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => ({ traceId: hex(s.traceId), traceState: s.traceState, name: s.name })))),
+    decodeRequest('traces', p.bytes).resourceSpans.flatMap((rs) =>
+      rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => ({ traceId: hex(s.traceId), traceState: s.traceState, name: s.name }))),
+    ),
   );
 }
 
@@ -228,7 +233,17 @@ function logs(records: { traceId?: string; attrs?: Record<string, string | numbe
     resourceLogs: [
       {
         resource: { attributes: kv({ 'service.name': 'svc' }) },
-        scopeLogs: [{ scope: { name: 's' }, logRecords: records.map((r, i) => ({ timeUnixNano: '1700000000000000000', traceId: r.traceId ?? '', body: { stringValue: `log-${i}` }, attributes: kv(r.attrs) })) }],
+        scopeLogs: [
+          {
+            scope: { name: 's' },
+            logRecords: records.map((r, i) => ({
+              timeUnixNano: '1700000000000000000',
+              traceId: r.traceId ?? '',
+              body: { stringValue: `log-${i}` },
+              attributes: kv(r.attrs),
+            })),
+          },
+        ],
       },
     ],
   };
@@ -238,7 +253,9 @@ function logs(records: { traceId?: string; attrs?: Record<string, string | numbe
 function keptLogs(down: RecordingConsumer): { body: string; attrs: Record<string, unknown> }[] {
   return down.got.flatMap((p) =>
     decodeRequest('logs', p.bytes).resourceLogs.flatMap((rl) =>
-      rl.scopeLogs.flatMap((sl) => sl.logRecords.map((r) => ({ body: String(r.body?.value.value), attrs: Object.fromEntries(r.attributes.map((a) => [a.key, a.value?.value.value])) }))),
+      rl.scopeLogs.flatMap((sl) =>
+        sl.logRecords.map((r) => ({ body: String(r.body?.value.value), attrs: Object.fromEntries(r.attributes.map((a) => [a.key, a.value?.value.value])) })),
+      ),
     ),
   );
 }
@@ -262,7 +279,7 @@ describe('probabilistic_sampler logs', () => {
     expect(keptLogs(down).length).toBeGreaterThan(0);
   });
 
-  it('sampling_priority raises a record\'s probability; a record without it gets the default', async () => {
+  it("sampling_priority raises a record's probability; a record without it gets the default", async () => {
     const { proc, down } = make({ sampling_percentage: 1, mode: 'proportional', sampling_priority: 'prio' }, 'logs');
     await proc.consume(
       logs([
@@ -288,6 +305,8 @@ describe('probabilistic_sampler logs', () => {
     expect(paths({ sampling_precision: 15, mode: 'x' })).toEqual(['mode', 'sampling_precision']);
     expect(paths({ sampling_percentage: -1, attribute_source: 'record' })).toEqual(['sampling_percentage', 'from_attribute']);
     expect(issues[1]!.message).toMatch(/required when attribute_source is record/);
-    expect(probabilisticSamplerProcessorFactory.checkPipeline!(probabilisticSamplerProcessorFactory.config.defaults(), { signal: 'metrics', index: 0 })).toMatch(/not metrics/);
+    expect(
+      probabilisticSamplerProcessorFactory.checkPipeline!(probabilisticSamplerProcessorFactory.config.defaults(), { signal: 'metrics', index: 0 }),
+    ).toMatch(/not metrics/);
   });
 });

@@ -25,7 +25,10 @@ export const redactionProcessorConfig = s.refine(
     hash_function: s.enum('none', 'md5', 'sha1', 'sha3').default('none').describe('Replace matches by their hex digest instead of ****'),
     url_sanitizer: s.notYet('replaces the variable parts of URL paths in attributes and span names with *'),
     db_sanitizer: s.notYet('removes literal values from SQL, Redis, MongoDB and other database statements'),
-    summary: s.enum('debug', 'info', 'silent').default('silent').describe('Diagnostic attributes added where something was redacted: debug = keys and counts, info = counts'),
+    summary: s
+      .enum('debug', 'info', 'silent')
+      .default('silent')
+      .describe('Diagnostic attributes added where something was redacted: debug = keys and counts, info = counts'),
   }),
   (v, path, issues) => {
     checkRegexps(v.ignored_key_patterns, [...path, 'ignored_key_patterns'], issues);

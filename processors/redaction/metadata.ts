@@ -16,7 +16,7 @@ export const METRICS = {
 
 export const metadata = {
   type: 'redaction',
-  description: 'Removes attributes not on an allow list and masks sensitive values (the collector\'s redaction processor)',
+  description: "Removes attributes not on an allow list and masks sensitive values (the collector's redaction processor)",
   stability: 'alpha',
   signals: SIGNALS,
   // Skipping redaction under pressure would leak what it exists to keep out.

@@ -9,7 +9,19 @@ import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import type { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
-import { AttrList, FIELD, KEEP, RecordKind, RequestWalker, ValueType, anyValueAsString, encodeAnyValue, findLenField, type Range, type WalkResult } from '../../src/processorhelper/wire-edit.js';
+import {
+  AttrList,
+  FIELD,
+  KEEP,
+  RecordKind,
+  RequestWalker,
+  ValueType,
+  anyValueAsString,
+  encodeAnyValue,
+  findLenField,
+  type Range,
+  type WalkResult,
+} from '../../src/processorhelper/wire-edit.js';
 import { NEXT, lenEnd, lenTag, readVarint, skipField, varintSize, writeFieldHead } from '../../src/pdata/wire-primitives.js';
 import type { RedactionProcessorConfig } from './config.js';
 import { Redactor, SUMMARY, type Tally } from './redactor.js';
@@ -17,7 +29,6 @@ import { editAndForward, wireContext, type WireProcessorContext } from '../../sr
 import type { WireEditor, WorkerEditorFactory, WorkerEditorSpec } from '../../src/processorhelper/offload.js';
 import { sharedCounter } from '../../src/telemetry/metrics.js';
 import { METRICS } from './metadata.js';
-
 
 const SPAN_EVENTS = 11;
 const EVENT_ATTRIBUTES = 3;
@@ -58,7 +69,10 @@ export class RedactionEditor implements WireEditor {
   private readonly counts: Tally = { removed: 0, masked: 0 };
   private readonly tallied = [0, 0];
 
-  constructor(config: RedactionProcessorConfig, private readonly signal: Signal) {
+  constructor(
+    config: RedactionProcessorConfig,
+    private readonly signal: Signal,
+  ) {
     const redactor = new Redactor(config);
     this.walker = redactor.active ? this.makeWalker(redactor) : undefined;
   }
@@ -135,7 +149,6 @@ export class RedactionEditor implements WireEditor {
       },
     });
   }
-
 }
 
 /** A log body's text when it is a scalar (string, bool, int, double), as pcommon's AsString; else undefined. */
@@ -154,7 +167,13 @@ function scalarBody(buf: Uint8Array, s: number, e: number): string | undefined {
  * The content of message buf[s:e] with each occurrence of length-delimited field `field` replaced by
  * edit(content) where that returns bytes; undefined when nothing was replaced.
  */
-function replaceLenFields(buf: Uint8Array, s: number, e: number, field: number, edit: (b: Uint8Array, cs: number, ce: number) => Uint8Array | undefined): Buffer | undefined {
+function replaceLenFields(
+  buf: Uint8Array,
+  s: number,
+  e: number,
+  field: number,
+  edit: (b: Uint8Array, cs: number, ce: number) => Uint8Array | undefined,
+): Buffer | undefined {
   const parts: Uint8Array[] = [];
   let copied = s;
   let pos = s;

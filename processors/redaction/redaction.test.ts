@@ -9,7 +9,6 @@ import { counterValue, testSettings, RecordingConsumer } from '../../test/helper
 import { redactionProcessorFactory } from './factory.js';
 import { goReplaceAll } from './redactor.js';
 
-
 const settingsList: ReturnType<typeof testSettings>[] = [];
 afterEach(() => {
   for (const s of settingsList.splice(0)) s.telemetry.close();
@@ -43,7 +42,11 @@ function logsReq(opts: { resource?: Attrs; scope?: Attrs; records: { attrs: Attr
           scopeLogs: [
             {
               scope: { name: 's', attributes: kv(opts.scope ?? {}) },
-              logRecords: opts.records.map((r) => ({ timeUnixNano: '1', body: r.body === undefined ? undefined : { stringValue: r.body }, attributes: kv(r.attrs) })),
+              logRecords: opts.records.map((r) => ({
+                timeUnixNano: '1',
+                body: r.body === undefined ? undefined : { stringValue: r.body },
+                attributes: kv(r.attrs),
+              })),
             },
           ],
         },
@@ -88,12 +91,16 @@ describe('redaction processor', () => {
     await proc.consume(new Payload('logs', logsReq({ resource: { 'service.name': 'x' }, scope: { lib: 'y' }, records: [{ attrs: { a: '1', b: 2 } }] })));
     const out = logRecords(down.got[0]!);
     expect(out).toEqual({ resource: {}, scope: {}, records: [{ attrs: {}, body: undefined }] });
-    expect(await counterValue(settings.telemetry, 'gophership_processor_redacted_items', { processor: 'redaction', otel_signal: 'logs', action: 'removed' })).toBe(4);
+    expect(
+      await counterValue(settings.telemetry, 'gophership_processor_redacted_items', { processor: 'redaction', otel_signal: 'logs', action: 'removed' }),
+    ).toBe(4);
   });
 
   it('keeps allowed keys and removes the others; allow_all_keys keeps all', async () => {
     const a = make({ allowed_keys: ['service.name', 'id'] });
-    await a.proc.consume(new Payload('logs', logsReq({ resource: { 'service.name': 'x', 'host.ip': '10.0.0.1' }, records: [{ attrs: { id: 7, password: 'hunter2' } }] })));
+    await a.proc.consume(
+      new Payload('logs', logsReq({ resource: { 'service.name': 'x', 'host.ip': '10.0.0.1' }, records: [{ attrs: { id: 7, password: 'hunter2' } }] })),
+    );
     const out = logRecords(a.down.got[0]!);
     expect(out.resource).toEqual({ 'service.name': 'x' });
     expect(out.records[0]!.attrs).toEqual({ id: 7n });
@@ -135,7 +142,10 @@ describe('redaction processor', () => {
       blocked_values: ['secret'],
     });
     await proc.consume(
-      new Payload('logs', logsReq({ records: [{ attrs: { api_token: 'abc.def', count_token: 5, user: 'my secret', 'trace.note': 'secret', 'safe.x': 'secret', other: 'x' } }] })),
+      new Payload(
+        'logs',
+        logsReq({ records: [{ attrs: { api_token: 'abc.def', count_token: 5, user: 'my secret', 'trace.note': 'secret', 'safe.x': 'secret', other: 'x' } }] }),
+      ),
     );
     expect(logRecords(down.got[0]!).records[0]!.attrs).toEqual({
       api_token: '****',
@@ -193,7 +203,17 @@ describe('redaction processor', () => {
 
   it('masks string log bodies and notes it in the record summary', async () => {
     const { proc, down } = make({ allow_all_keys: true, blocked_values: ['Bearer [A-Za-z0-9._~+/-]+=*'], summary: 'debug' });
-    await proc.consume(new Payload('logs', logsReq({ records: [{ attrs: { k: 'v' }, body: 'auth: Bearer eyJhbGciOi.x-y_z ok' }, { attrs: {}, body: 'clean' }] })));
+    await proc.consume(
+      new Payload(
+        'logs',
+        logsReq({
+          records: [
+            { attrs: { k: 'v' }, body: 'auth: Bearer eyJhbGciOi.x-y_z ok' },
+            { attrs: {}, body: 'clean' },
+          ],
+        }),
+      ),
+    );
     const recs = logRecords(down.got[0]!).records;
     expect(recs[0]).toEqual({ body: 'auth: **** ok', attrs: { k: 'v', 'redaction.body.masked.keys': 'body', 'redaction.body.masked.count': 1n } });
     expect(recs[1]).toEqual({ body: 'clean', attrs: {} });
@@ -282,7 +302,12 @@ describe('redaction processor', () => {
         logsReq({
           records: [
             {
-              attrs: { 'http.request.header.authorization': 'Bearer abc.def-ghi', 'user.email': 'jane.doe@example.com', 'payment.note': 'paid with 4111 1111 1111 1111', 'http.route': '/pay' },
+              attrs: {
+                'http.request.header.authorization': 'Bearer abc.def-ghi',
+                'user.email': 'jane.doe@example.com',
+                'payment.note': 'paid with 4111 1111 1111 1111',
+                'http.route': '/pay',
+              },
               body: 'card=5500-0000-0000-0004 mail=ops@corp.example token=Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig',
             },
           ],

@@ -25,12 +25,7 @@ export const SUMMARY = {
 
 // The processor's own summary keys survive a second redaction processor in the chain (the collector
 // adds them to the allow list for that reason).
-const SUMMARY_KEYS = [
-  ...Object.values(SUMMARY),
-  'redaction.body.redacted.keys',
-  'redaction.body.redacted.count',
-  'redaction.body.ignored.count',
-];
+const SUMMARY_KEYS = [...Object.values(SUMMARY), 'redaction.body.redacted.keys', 'redaction.body.redacted.count', 'redaction.body.ignored.count'];
 
 const MASK = '****';
 const SEPARATOR = ',';

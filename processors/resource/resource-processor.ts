@@ -58,5 +58,4 @@ export class ResourceProcessor implements Processor {
   consume(payload: Payload): Promise<void> {
     return editAndForward(this.wire, payload, this.editor);
   }
-
 }

@@ -9,7 +9,6 @@ import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, t
 import { ExportLogsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import { resourceProcessorFactory } from './factory.js';
 
-
 const settingsList: ReturnType<typeof testSettings>[] = [];
 afterEach(() => {
   for (const s of settingsList.splice(0)) s.telemetry.close();
@@ -33,7 +32,10 @@ function scopeBytes(bytes: Uint8Array): string[] {
 }
 
 const resAttrs = (bytes: Uint8Array, signal: 'logs' | 'traces' | 'metrics' = 'logs') => {
-  const req = decodeRequest(signal, bytes) as unknown as Record<string, { resource?: { attributes: { key: string; value?: { value: { value: unknown } } }[] } }[]>;
+  const req = decodeRequest(signal, bytes) as unknown as Record<
+    string,
+    { resource?: { attributes: { key: string; value?: { value: { value: unknown } } }[] } }[]
+  >;
   const list = req[signal === 'logs' ? 'resourceLogs' : signal === 'traces' ? 'resourceSpans' : 'resourceMetrics']!;
   return list.map((rx) => Object.fromEntries((rx.resource?.attributes ?? []).map((kv) => [kv.key, kv.value?.value.value])));
 };
@@ -65,7 +67,10 @@ describe('resource processor', () => {
   });
 
   it('inserts a Resource where the request has none', async () => {
-    const bytes = toBinary(ExportLogsServiceRequestSchema, create(ExportLogsServiceRequestSchema, { resourceLogs: [{ scopeLogs: [{ logRecords: [{ severityNumber: 9 }] }] }] }));
+    const bytes = toBinary(
+      ExportLogsServiceRequestSchema,
+      create(ExportLogsServiceRequestSchema, { resourceLogs: [{ scopeLogs: [{ logRecords: [{ severityNumber: 9 }] }] }] }),
+    );
     const { proc, sink } = make({ attributes: [{ key: 'env', value: 'prod', action: 'insert' }] });
     await proc.consume(new Payload('logs', bytes));
     expect(resAttrs(sink.got[0]!.bytes)).toEqual([{ env: 'prod' }]);
@@ -84,7 +89,12 @@ describe('resource processor', () => {
   });
 
   it('forwards the same Uint8Array when nothing changes', async () => {
-    const { proc, sink } = make({ attributes: [{ key: 'service.name', value: 'x', action: 'insert' }, { key: 'nope', action: 'delete' }] });
+    const { proc, sink } = make({
+      attributes: [
+        { key: 'service.name', value: 'x', action: 'insert' },
+        { key: 'nope', action: 'delete' },
+      ],
+    });
     const bytes = makeLogsRequest(2, 3);
     await proc.consume(new Payload('logs', bytes));
     expect(sink.got[0]!.bytes).toBe(bytes);

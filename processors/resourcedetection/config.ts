@@ -25,24 +25,49 @@ export type SystemAttribute = keyof ConfigOf<typeof systemAttributes>;
 
 /** The collector's cloud and platform detectors: each reads a metadata service or API not built in yet. */
 const OTHER_DETECTORS = [
-  'ec2', 'ecs', 'eks', 'elasticbeanstalk', 'lambda', 'azure', 'aks', 'azurecontainerapps', 'consul', 'digitalocean', 'docker', 'gcp',
-  'heroku', 'hetzner', 'ibmcloud_classic', 'ibmcloud_vpc', 'openshift', 'nova', 'oraclecloud', 'k8s_api', 'k8snode', 'kubeadm', 'akamai',
-  'scaleway', 'tencent_cvm', 'upcloud', 'vultr', 'alibaba_ecs', 'dynatrace',
+  'ec2',
+  'ecs',
+  'eks',
+  'elasticbeanstalk',
+  'lambda',
+  'azure',
+  'aks',
+  'azurecontainerapps',
+  'consul',
+  'digitalocean',
+  'docker',
+  'gcp',
+  'heroku',
+  'hetzner',
+  'ibmcloud_classic',
+  'ibmcloud_vpc',
+  'openshift',
+  'nova',
+  'oraclecloud',
+  'k8s_api',
+  'k8snode',
+  'kubeadm',
+  'akamai',
+  'scaleway',
+  'tencent_cvm',
+  'upcloud',
+  'vultr',
+  'alibaba_ecs',
+  'dynatrace',
 ] as const;
 
 export const resourceDetectionProcessorConfig = s.refine(
   s.object({
-    detectors: s
-      .array(s.string())
-      .default(['env'])
-      .describe('Detectors to run, in order: env, system; when two detect the same key, the earlier one wins'),
+    detectors: s.array(s.string()).default(['env']).describe('Detectors to run, in order: env, system; when two detect the same key, the earlier one wins'),
     override: s.bool().default(true).describe('Whether detected values replace attributes the resource already has'),
     timeout: s.duration().default(5000).describe('Longest the detection at start may take'),
     system: s.object({
       hostname_sources: s
         .array(s.enum('dns', 'os', 'cname', 'lookup'))
         .default(['dns', 'os'])
-        .describe('Where host.name comes from, first that answers: dns (the fully qualified name by a DNS lookup of the OS host name), os (the OS host name), cname (the canonical name in DNS), lookup (the reverse DNS name of the host\'s IP address)'),
+        .describe(
+          "Where host.name comes from, first that answers: dns (the fully qualified name by a DNS lookup of the OS host name), os (the OS host name), cname (the canonical name in DNS), lookup (the reverse DNS name of the host's IP address)",
+        ),
       resource_attributes: systemAttributes,
     }),
     env: s.object({}).describe('The env detector has no settings'),

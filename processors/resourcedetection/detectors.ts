@@ -172,12 +172,21 @@ async function detectSystem(config: ResourceDetectionProcessorConfig, opts: Dete
     else opts.logger?.debug('host.id not detected: no readable machine-id', { paths: opts.machineIdPaths ?? MACHINE_ID_PATHS });
   }
   const nics = externalInterfaces();
-  if (on('host.ip')) out.set('host.ip', nics.map(([, i]) => i.address));
+  if (on('host.ip'))
+    out.set(
+      'host.ip',
+      nics.map(([, i]) => i.address),
+    );
   if (on('host.mac')) out.set('host.mac', [...new Set(nics.map(([, i]) => i.mac.toUpperCase().replaceAll(':', '-')))]);
   if (on('host.interface')) out.set('host.interface', [...new Set(nics.map(([n]) => n))]);
   if (on('os.description')) out.set('os.description', `${os.type()} ${os.release()}`);
   if (on('os.version')) out.set('os.version', os.release());
-  const cpuKeys: Array<[SystemAttribute, string]> = [['host.cpu.vendor.id', 'vendor_id'], ['host.cpu.family', 'cpu family'], ['host.cpu.model.id', 'model'], ['host.cpu.stepping', 'stepping']];
+  const cpuKeys: Array<[SystemAttribute, string]> = [
+    ['host.cpu.vendor.id', 'vendor_id'],
+    ['host.cpu.family', 'cpu family'],
+    ['host.cpu.model.id', 'model'],
+    ['host.cpu.stepping', 'stepping'],
+  ];
   const wantsCpu = cpuKeys.some(([k]) => on(k)) || on('host.cpu.model.name') || on('host.cpu.cache.l2.size');
   if (wantsCpu) {
     const info = await cpuInfo();

@@ -37,7 +37,12 @@ export class ResourceDetectionProcessor implements Processor {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`resourcedetection ${this.settings.id.id}: detection took longer than timeout (${this.config.timeout}ms); raise timeout or remove a detector`)),
+        () =>
+          reject(
+            new Error(
+              `resourcedetection ${this.settings.id.id}: detection took longer than timeout (${this.config.timeout}ms); raise timeout or remove a detector`,
+            ),
+          ),
         this.config.timeout,
       );
     });
@@ -74,7 +79,6 @@ export class ResourceDetectionProcessor implements Processor {
   consume(payload: Payload): Promise<void> {
     return editAndForward(this.wire, payload, this.editor);
   }
-
 
   async shutdown(): Promise<void> {}
 }

@@ -11,7 +11,6 @@ import { resourceDetectionProcessorFactory } from './factory.js';
 import { ResourceDetectionProcessor } from './resourcedetection-processor.js';
 import { testHost } from '../../test/helpers/host.js';
 
-
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'gs-resdet-'));
@@ -94,7 +93,10 @@ describe('system detector', () => {
     const idFile = path.join(dir, 'machine-id');
     await writeFile(idFile, 'feedface\n');
     const on = { enabled: true };
-    const { proc, down } = await make({ detectors: ['system'], system: { hostname_sources: 'os', resource_attributes: { 'host.arch': on, 'host.id': on } } }, { machineIdPaths: [idFile] });
+    const { proc, down } = await make(
+      { detectors: ['system'], system: { hostname_sources: 'os', resource_attributes: { 'host.arch': on, 'host.id': on } } },
+      { machineIdPaths: [idFile] },
+    );
     await proc.consume(new Payload('logs', makeLogsRequest(2, 1)));
     for (const r of resources('logs', down.got[0]!.bytes)) {
       expect(r).toMatchObject({ 'host.name': os.hostname(), 'os.type': osType(), 'host.arch': hostArch(), 'host.id': 'feedface' });
@@ -111,7 +113,16 @@ describe('system detector', () => {
 
   it('adds the list-valued network attributes and the OS and CPU ones when enabled', async () => {
     const on = { enabled: true };
-    const ra = { 'host.name': { enabled: false }, 'os.type': { enabled: false }, 'host.ip': on, 'host.mac': on, 'host.interface': on, 'os.version': on, 'os.description': on, 'host.cpu.model.name': on };
+    const ra = {
+      'host.name': { enabled: false },
+      'os.type': { enabled: false },
+      'host.ip': on,
+      'host.mac': on,
+      'host.interface': on,
+      'os.version': on,
+      'os.description': on,
+      'host.cpu.model.name': on,
+    };
     const { proc, down } = await make({ detectors: ['system'], system: { resource_attributes: ra } }, { machineIdPaths: [] });
     const d = Object.fromEntries(proc.detected);
     const nics = Object.entries(os.networkInterfaces()).flatMap(([n, infos]) => (infos ?? []).filter((i) => !i.internal).map((i) => [n, i.address] as const));
@@ -214,7 +225,11 @@ describe('resourcedetection processor', () => {
 
   it('fails start when detection exceeds timeout', async () => {
     const issues: { path: string[]; message: string }[] = [];
-    const cfg = resourceDetectionProcessorFactory.config.parse({ detectors: ['system'], timeout: '0s', system: { resource_attributes: { 'host.id': { enabled: true } } } }, [], issues);
+    const cfg = resourceDetectionProcessorFactory.config.parse(
+      { detectors: ['system'], timeout: '0s', system: { resource_attributes: { 'host.id': { enabled: true } } } },
+      [],
+      issues,
+    );
     const settings = testSettings('resourcedetection', 'processor');
     settingsList.push(settings);
     const idFile = path.join(dir, 'slow-id');

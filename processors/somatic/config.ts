@@ -15,10 +15,17 @@ export const somaticProcessorConfig = s.refine(
     inflight_budget_mib: s
       .int(0)
       .default(0)
-      .describe('Request bytes admitted and not yet answered, at most (0 = a quarter of memory_limit_mib); a request that does not fit is refused before its body is read'),
+      .describe(
+        'Request bytes admitted and not yet answered, at most (0 = a quarter of memory_limit_mib); a request that does not fit is refused before its body is read',
+      ),
     admit_memory_ratio: s.number(0.1, 1).default(0.9).describe('The admission gate refuses requests that would take RSS past this share of memory_limit_mib'),
     check_interval: s.duration().default(100).describe('How often the sensors are read and the zone recomputed'),
-    min_dwell: s.duration().default(2000).describe('Shortest stay in a zone before it may fall to a lower one (rising is never delayed); doubled, up to 16x, after each fall the zone came straight back from'),
+    min_dwell: s
+      .duration()
+      .default(2000)
+      .describe(
+        'Shortest stay in a zone before it may fall to a lower one (rising is never delayed); doubled, up to 16x, after each fall the zone came straight back from',
+      ),
     leave_ratio: s.number(0.05, 1).default(0.8).describe('A sensor lets a zone go only below enter threshold x leave_ratio (hysteresis)'),
     fall_intake_ratio: s
       .number(0.05, 1)
@@ -38,11 +45,27 @@ export const somaticProcessorConfig = s.refine(
     wal: s
       .object({
         directory: s.string().default('./data/somatic').describe('Directory of the debt WAL; each pipeline gets a subdirectory named after it'),
-        max_size_mib: s.int(1).default(4096).describe('Disk budget of the debt per pipeline; past it, Red requests are refused (retryable) with a Retry-After from the drain rate'),
-        fsync: s.enum('always', 'interval', 'never').default('interval').describe('When appends are fsynced before a Red request is acknowledged (interval = group commit)'),
+        max_size_mib: s
+          .int(1)
+          .default(4096)
+          .describe('Disk budget of the debt per pipeline; past it, Red requests are refused (retryable) with a Retry-After from the drain rate'),
+        fsync: s
+          .enum('always', 'interval', 'never')
+          .default('interval')
+          .describe('When appends are fsynced before a Red request is acknowledged (interval = group commit)'),
         fsync_interval: s.duration().default(10).describe('The group-commit window of fsync: interval'),
-        fsync_after_mib: s.number(0).default(1).describe('fsync: interval also syncs once this many MiB were written since the last sync (0: the window only); a Red request never waits longer than the window'),
-        direct_io: s.bool().default(true).describe('Write segments with O_DIRECT, bypassing the page cache (its copy bounded Red on the bench VM); false, or a file system that refuses direct I/O, writes through the page cache'),
+        fsync_after_mib: s
+          .number(0)
+          .default(1)
+          .describe(
+            'fsync: interval also syncs once this many MiB were written since the last sync (0: the window only); a Red request never waits longer than the window',
+          ),
+        direct_io: s
+          .bool()
+          .default(true)
+          .describe(
+            'Write segments with O_DIRECT, bypassing the page cache (its copy bounded Red on the bench VM); false, or a file system that refuses direct I/O, writes through the page cache',
+          ),
       })
       .describe('The somatic WAL, where Red spills request bytes'),
     replay: s

@@ -94,7 +94,8 @@ export class SomaticProcessor implements Processor {
       replayRate: () => this.replayRate,
     });
     const pending = wal.stats().pendingRecords;
-    if (pending > 0) this.settings.logger.info('somatic debt found from an earlier run; it will be replayed', { pipeline: this.labels.pipeline, records: pending });
+    if (pending > 0)
+      this.settings.logger.info('somatic debt found from an earlier run; it will be replayed', { pipeline: this.labels.pipeline, records: pending });
     this.runtime.acquire();
     this.unsubscribe = this.runtime.onTick(() => this.onTick());
     this.onTick();
@@ -175,7 +176,8 @@ export class SomaticProcessor implements Processor {
     const rt = this.runtime;
     const max = this.config.replay.max_in_flight;
     if (rt.zone === RED) this.window = 0;
-    else if (rt.zone === YELLOW) this.window = 1; // a trickle: fresh traffic is what Yellow protects
+    else if (rt.zone === YELLOW)
+      this.window = 1; // a trickle: fresh traffic is what Yellow protects
     else if (rt.pressure < GROW_BELOW) this.window = Math.min(max, this.window + 1);
     else if (rt.pressure > SHRINK_ABOVE) this.window = Math.max(1, this.window >> 1);
     else if (this.window === 0) this.window = 1;
@@ -203,7 +205,11 @@ export class SomaticProcessor implements Processor {
       const recs = await wal.next(this.config.replay.max_in_flight, REPLAY_READ_BYTES);
       if (recs.length === 0) return; // closed
       // Copy first: the records are views into the WAL's read buffer, reused by the next read.
-      const batch = recs.map((r) => ({ seq: r.sequence, data: r.data.slice(), signal: SIGNALS[metaNumber(r.meta) ?? SIGNAL_CODE[this.signal]] ?? this.signal }));
+      const batch = recs.map((r) => ({
+        seq: r.sequence,
+        data: r.data.slice(),
+        signal: SIGNALS[metaNumber(r.meta) ?? SIGNAL_CODE[this.signal]] ?? this.signal,
+      }));
       for (const r of batch) {
         await this.slot();
         if (this.stopping) return; // not acked: replayed after the next start
@@ -265,10 +271,13 @@ export class SomaticProcessor implements Processor {
     try {
       await this.deadLetter.write(payload.signal, payload.bytes);
     } catch (e) {
-      this.settings.logger.error('the pipeline refused replayed debt permanently and the dead-letter file could not be written; the debt stays in the WAL for the next start', {
-        ...fields,
-        dead_letter_error: messageOf(e),
-      });
+      this.settings.logger.error(
+        'the pipeline refused replayed debt permanently and the dead-letter file could not be written; the debt stays in the WAL for the next start',
+        {
+          ...fields,
+          dead_letter_error: messageOf(e),
+        },
+      );
       return;
     }
     this.runtime.replayDropped.inc(this.labels, items);

@@ -63,7 +63,7 @@ function tallyFile(buf: Buffer): { records: number; enriched: number; tagged: nu
   let tagged = 0;
   const key = Buffer.from('enriched');
   const tag = Buffer.from('tagged');
-  for (let off = 0; off + 4 <= buf.length; ) {
+  for (let off = 0; off + 4 <= buf.length;) {
     const len = buf.readUInt32BE(off);
     const req = buf.subarray(off + 4, off + 4 + len);
     off += 4 + len;
@@ -82,7 +82,9 @@ function tallyFile(buf: Buffer): { records: number; enriched: number; tagged: nu
           n++;
           // LogRecord.attributes (6) -> KeyValue.key (1): the attributes processor's insert.
           let has = false;
-          forEachField(req, ls, le, 6, (ks, ke) => forEachField(req, ks, ke, 1, (a, b) => void (has ||= b - a === tag.length && tag.equals(req.subarray(a, b)))));
+          forEachField(req, ls, le, 6, (ks, ke) =>
+            forEachField(req, ks, ke, 1, (a, b) => void (has ||= b - a === tag.length && tag.equals(req.subarray(a, b)))),
+          );
           if (has) tagged++;
         }),
       );
@@ -178,7 +180,16 @@ it('under a step load: RSS under the limit, Yellow and Red and back, nothing los
   for (;;) {
     m = await scrape(metricsUrl);
     if (value(m, 'gophership_somatic_zone ') === 0 && value(m, 'gophership_somatic_debt_records{') === 0) break;
-    if (Date.now() > deadline) throw new Error(`debt not replayed in time; zone ${value(m, 'gophership_somatic_zone ')}, debt ${value(m, 'gophership_somatic_debt_records{')}\n${m.split('\n').filter((l) => l.startsWith('gophership_somatic')).join('\n')}\n${log.split('\n').filter((l) => l.includes('somatic zone')).join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `debt not replayed in time; zone ${value(m, 'gophership_somatic_zone ')}, debt ${value(m, 'gophership_somatic_debt_records{')}\n${m
+          .split('\n')
+          .filter((l) => l.startsWith('gophership_somatic'))
+          .join('\n')}\n${log
+          .split('\n')
+          .filter((l) => l.includes('somatic zone'))
+          .join('\n')}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
   polling = false;
@@ -190,7 +201,12 @@ it('under a step load: RSS under the limit, Yellow and Red and back, nothing los
       log
         .split('\n')
         .filter((l) => l.includes('somatic zone'))
-        .map((l) => l.replace(/^.*"ts":"[^T]*T([^"]*)".*"msg":"([^"]*)".*"sensor":"([^"]*)","value":([\d.]+).*"intake_mib_per_s":([\d.]+).*$/, '$1 $2 by $3=$4 intake $5 MiB/s'))
+        .map((l) =>
+          l.replace(
+            /^.*"ts":"[^T]*T([^"]*)".*"msg":"([^"]*)".*"sensor":"([^"]*)","value":([\d.]+).*"intake_mib_per_s":([\d.]+).*$/,
+            '$1 $2 by $3=$4 intake $5 MiB/s',
+          ),
+        )
         .join('\n'),
   );
   // Every acknowledged record reached the sink.
@@ -201,7 +217,10 @@ it('under a step load: RSS under the limit, Yellow and Red and back, nothing los
   // No refusal: the WAL always had room.
   expect(
     runs.map((r) => r.refused + r.failed),
-    `refusals by the gateway:\n${m.split('\n').filter((l) => /refus|enqueue_failed/.test(l) && !l.startsWith('#')).join('\n')}`,
+    `refusals by the gateway:\n${m
+      .split('\n')
+      .filter((l) => /refus|enqueue_failed/.test(l) && !l.startsWith('#'))
+      .join('\n')}`,
   ).toEqual([0, 0]);
 
   // The zone rose to Yellow and to Red, and fell back; debt was spilled and replayed.

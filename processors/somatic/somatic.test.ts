@@ -72,12 +72,21 @@ async function tempDir(): Promise<string> {
   return d;
 }
 
-async function gateway(somatic: Record<string, unknown>, walDir: string, processors = ['somatic', 'resource', 'batch'], exporter = 'capture'): Promise<{ svc: Service; url: string; grpc: string }> {
+async function gateway(
+  somatic: Record<string, unknown>,
+  walDir: string,
+  processors = ['somatic', 'resource', 'batch'],
+  exporter = 'capture',
+): Promise<{ svc: Service; url: string; grpc: string }> {
   const cfgDir = await tempDir();
   const file = join(cfgDir, 'c.yaml');
   const cfg = {
     receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0' }, grpc: { endpoint: '127.0.0.1:0' } } } },
-    processors: { somatic: { ...somatic, wal: { directory: walDir, ...((somatic.wal as object) ?? {}) } }, resource: { attributes: [{ key: 'enriched', value: 'yes', action: 'insert' }] }, batch: { timeout: '20ms' } },
+    processors: {
+      somatic: { ...somatic, wal: { directory: walDir, ...((somatic.wal as object) ?? {}) } },
+      resource: { attributes: [{ key: 'enriched', value: 'yes', action: 'insert' }] },
+      batch: { timeout: '20ms' },
+    },
     exporters: { [exporter]: {} },
     service: { pipelines: { logs: { receivers: ['otlp'], processors, exporters: [exporter] } }, telemetry: { metrics: { address: '' } } },
   };
@@ -163,7 +172,10 @@ describe('somatic processor', () => {
     await roomy.svc.shutdown(5000);
     // The admission line far below the resident memory: no room under it, so V8's own limit (however much
     // this process's RSS moves meanwhile).
-    const tight = await gateway({ force_zone: 'green', memory_limit_mib: Math.ceil(process.memoryUsage.rss() / 2 ** 20), admit_memory_ratio: 0.3 }, await tempDir());
+    const tight = await gateway(
+      { force_zone: 'green', memory_limit_mib: Math.ceil(process.memoryUsage.rss() / 2 ** 20), admit_memory_ratio: 0.3 },
+      await tempDir(),
+    );
     // At the check that finds no room, not at the governor's next 1 s tick.
     await waitFor(() => tight.svc.pressure.runtime!.memoryRoomBytes() < 0);
     expect(appliedGrowthPercent()).toBe(0);
@@ -258,7 +270,13 @@ describe('admission gate in the otlp receiver', () => {
     const { url, grpc, svc } = await gateway({ memory_limit_mib: 64, inflight_budget_mib: 1 }, await tempDir());
     const port = Number(new URL(url).port);
     // A first request announces 800 KB and sends only its headers: it holds its admission.
-    const held = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/logs', headers: { 'content-type': 'application/x-protobuf', 'content-length': 800_000 } });
+    const held = http.request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/v1/logs',
+      headers: { 'content-type': 'application/x-protobuf', 'content-length': 800_000 },
+    });
     held.on('error', () => {});
     held.flushHeaders();
     cleanup.push(async () => void held.destroy());
@@ -284,7 +302,11 @@ describe('admission gate in the otlp receiver', () => {
     // gRPC: refused on the first frame's length prefix.
     const session = http2.connect(`http://${grpc}`);
     cleanup.push(async () => void session.close());
-    const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.logs.v1.LogsService/Export', 'content-type': 'application/grpc' });
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+      'content-type': 'application/grpc',
+    });
     const prefix = Buffer.alloc(5);
     prefix.writeUInt32BE(800_000, 1);
     stream.write(prefix);
@@ -307,7 +329,13 @@ describe('admission gate and bodies that grow while read', () => {
     const { url, grpc, svc } = await gateway({ memory_limit_mib: 8192, inflight_budget_mib: 1 }, await tempDir());
     const gate = svc.pressure.runtime!.gate;
     const port = Number(new URL(url).port);
-    const held = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/logs', headers: { 'content-type': 'application/x-protobuf', 'content-length': 700_000 } });
+    const held = http.request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/v1/logs',
+      headers: { 'content-type': 'application/x-protobuf', 'content-length': 700_000 },
+    });
     held.on('error', () => {});
     held.flushHeaders();
     cleanup.push(async () => void held.destroy());
@@ -326,7 +354,12 @@ describe('admission gate and bodies that grow while read', () => {
     // gRPC: the message is read (its compressed length fits), then refused once inflated.
     const session = http2.connect(`http://${grpc}`);
     cleanup.push(async () => void session.close());
-    const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.logs.v1.LogsService/Export', 'content-type': 'application/grpc', 'grpc-encoding': 'gzip' });
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+      'content-type': 'application/grpc',
+      'grpc-encoding': 'gzip',
+    });
     const prefix = Buffer.alloc(5);
     prefix[0] = 1;
     prefix.writeUInt32BE(gz.length, 1);
@@ -339,7 +372,11 @@ describe('admission gate and bodies that grow while read', () => {
     // Not the body's fault: once the held request goes, the same body is taken.
     held.destroy();
     await waitFor(() => gate.inFlight === 0, 5000);
-    const again = await fetch(`${url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }, body: gz });
+    const again = await fetch(`${url}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
+      body: gz,
+    });
     expect(again.status).toBe(200);
     await again.arrayBuffer();
     await waitFor(() => gate.inFlight === 0, 5000);

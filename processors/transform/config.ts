@@ -8,10 +8,23 @@ import { s, type ConfigOf } from '../../src/core/schema.js';
 import { StatementGroupsSchema } from '../../src/ottl/config.js';
 
 export const transformProcessorConfig = s.object({
-  error_mode: s.enum('ignore', 'silent', 'propagate').default('propagate').describe('What a statement that fails on an item does: propagate (the request is refused as permanent), ignore (logged, the next statement runs), silent (not logged)'),
-  trace_statements: new StatementGroupsSchema('traces').default([]).describe('OTTL statements for spans: strings (context inferred from their paths) or {context: resource|scope|span|spanevent, conditions, statements, error_mode} groups'),
-  metric_statements: new StatementGroupsSchema('metrics').default([]).describe('OTTL statements for metrics: strings or {context: resource|scope|metric|datapoint, conditions, statements, error_mode} groups'),
-  log_statements: new StatementGroupsSchema('logs').default([]).describe('OTTL statements for logs: strings or {context: resource|scope|log, conditions, statements, error_mode} groups'),
+  error_mode: s
+    .enum('ignore', 'silent', 'propagate')
+    .default('propagate')
+    .describe(
+      'What a statement that fails on an item does: propagate (the request is refused as permanent), ignore (logged, the next statement runs), silent (not logged)',
+    ),
+  trace_statements: new StatementGroupsSchema('traces')
+    .default([])
+    .describe(
+      'OTTL statements for spans: strings (context inferred from their paths) or {context: resource|scope|span|spanevent, conditions, statements, error_mode} groups',
+    ),
+  metric_statements: new StatementGroupsSchema('metrics')
+    .default([])
+    .describe('OTTL statements for metrics: strings or {context: resource|scope|metric|datapoint, conditions, statements, error_mode} groups'),
+  log_statements: new StatementGroupsSchema('logs')
+    .default([])
+    .describe('OTTL statements for logs: strings or {context: resource|scope|log, conditions, statements, error_mode} groups'),
 });
 
 export type TransformProcessorConfig = ConfigOf<typeof transformProcessorConfig>;

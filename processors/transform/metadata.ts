@@ -5,7 +5,7 @@ import { PROCESSOR_METRICS } from '../../src/telemetry/metrics.js';
 
 export const metadata = {
   type: 'transform',
-  description: 'Edits spans, metrics and logs with OTTL statements (the collector\'s transform processor)',
+  description: "Edits spans, metrics and logs with OTTL statements (the collector's transform processor)",
   stability: 'alpha',
   signals: SIGNALS,
   // Edits and enrichment: under pressure the data may leave untransformed rather than late (override with

@@ -27,7 +27,12 @@ export class TransformProcessor implements Processor {
   private readonly wire: WireTransform | undefined;
   private readonly labels: { processor: string; otel_signal: Signal };
 
-  constructor(private readonly settings: CreateSettings, config: TransformProcessorConfig, private readonly signal: Signal, private readonly next: Consumer) {
+  constructor(
+    private readonly settings: CreateSettings,
+    config: TransformProcessorConfig,
+    private readonly signal: Signal,
+    private readonly next: Consumer,
+  ) {
     this.labels = { processor: settings.id.id, otel_signal: signal };
     const all: StatementGroup[] = [];
     for (const g of config[STATEMENTS_KEY[signal]]) {
@@ -67,7 +72,8 @@ export class TransformProcessor implements Processor {
           const ran = runStatements(this.signal, msg, pass.groups, {
             errorMode: pass.errorMode,
             meta: payload.meta,
-            onIgnoredError: (text, err) => this.settings.logger.warn('OTTL statement failed; going on (error_mode ignore)', { statement: text, error: messageOf(err) }),
+            onIgnoredError: (text, err) =>
+              this.settings.logger.warn('OTTL statement failed; going on (error_mode ignore)', { statement: text, error: messageOf(err) }),
           });
           changed ||= ran;
         }

@@ -55,7 +55,14 @@ describe('transform processor', () => {
     const { proc, sink } = make(
       {
         trace_statements: [
-          { context: 'span', statements: ['set(attributes["kind_name"], "server") where kind == SPAN_KIND_SERVER', 'set(status.code, STATUS_CODE_ERROR) where name == "never"', 'set(name, Concat([name, "x"], "-"))'] },
+          {
+            context: 'span',
+            statements: [
+              'set(attributes["kind_name"], "server") where kind == SPAN_KIND_SERVER',
+              'set(status.code, STATUS_CODE_ERROR) where name == "never"',
+              'set(name, Concat([name, "x"], "-"))',
+            ],
+          },
         ],
       },
       'traces',
@@ -118,34 +125,44 @@ service:
 `;
 
   it('a syntax error in a grouped statement', async () => {
-    const p = await problems(config(`    log_statements:
+    const p = await problems(
+      config(`    log_statements:
       - context: log
         statements:
           - set(attributes["a"], "b")
-          - set(attributes["env"] "prod")`));
-    expect(p).toEqual([`FILE:13: processors.transform.log_statements.0.statements.1: in "set(attributes["env"] "prod")", column 23: expected "," or ")", found ""prod""`]);
+          - set(attributes["env"] "prod")`),
+    );
+    expect(p).toEqual([
+      `FILE:13: processors.transform.log_statements.0.statements.1: in "set(attributes["env"] "prod")", column 23: expected "," or ")", found ""prod""`,
+    ]);
   });
 
   it('a flat statement with an unknown converter, a bad context, an unknown path', async () => {
-    const p = await problems(config(`    log_statements:
+    const p = await problems(
+      config(`    log_statements:
       - set(attributes["x"], Lower(body))
       - context: span
         statements:
           - set(name, "x")
-      - set(log.nope, 1)`));
-    expect(p[0]).toMatch(/^FILE:10: processors\.transform\.log_statements\.0: in "set\(attributes\["x"\], Lower\(body\)\)", column 22: unknown converter "Lower"/);
+      - set(log.nope, 1)`),
+    );
+    expect(p[0]).toMatch(
+      /^FILE:10: processors\.transform\.log_statements\.0: in "set\(attributes\["x"\], Lower\(body\)\)", column 22: unknown converter "Lower"/,
+    );
     expect(p[1]).toBe('FILE:11: processors.transform.log_statements.1.context: must be one of resource, scope, log for logs; got "span"');
     expect(p[2]).toMatch(/^FILE:14: processors\.transform\.log_statements\.2: in "set\(log\.nope, 1\)", column 5: log\.nope: log has no field "nope"/);
     expect(p.length).toBe(3);
   });
 
   it('a condition that does not parse, and a where clause cut short', async () => {
-    const p = await problems(config(`    log_statements:
+    const p = await problems(
+      config(`    log_statements:
       - context: log
         conditions:
           - attributes["a"] = 1
         statements:
-          - set(attributes["a"], 2) where`));
+          - set(attributes["a"], 2) where`),
+    );
     expect(p).toEqual([
       `FILE:14: processors.transform.log_statements.0.statements.0: in "set(attributes["a"], 2) where", column 30: expected a condition (a comparison, true/false, a converter call, "not" or "("), found the end of the statement`,
       `FILE:12: processors.transform.log_statements.0.conditions.0: in "attributes["a"] = 1", column 17: expected the end of the statement, found "="`,

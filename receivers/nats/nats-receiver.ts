@@ -59,7 +59,9 @@ export class NatsReceiver implements Receiver {
     }
     const consumer = await jetstream(this.nc).consumers.get(c.stream, c.durable);
     this.messages = await consumer.consume({ max_messages: c.max_in_flight });
-    this.loop = this.run(this.messages).catch((err: unknown) => host.reportFatalError(new Error(`receivers::${id}: consuming ${c.stream}/${c.durable} failed: ${messageOf(err)}`, { cause: err })));
+    this.loop = this.run(this.messages).catch((err: unknown) =>
+      host.reportFatalError(new Error(`receivers::${id}: consuming ${c.stream}/${c.durable} failed: ${messageOf(err)}`, { cause: err })),
+    );
     this.settings.logger.info('NATS receiver consuming', { stream: c.stream, durable: c.durable });
   }
 

@@ -39,7 +39,11 @@ async function start(protocols: Record<string, unknown>) {
   expect(issues).toEqual([]);
   const telemetry = new Telemetry();
   const keep = new Keep();
-  const receiver = otlpReceiverFactory.create({ id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, ...serviceCapabilities(telemetry) }, cfg, { logs: keep }) as OtlpReceiver;
+  const receiver = otlpReceiverFactory.create(
+    { id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, ...serviceCapabilities(telemetry) },
+    cfg,
+    { logs: keep },
+  ) as OtlpReceiver;
   await receiver.start(testHost());
   running.push({ receiver, telemetry });
   return { receiver, keep };
@@ -73,12 +77,20 @@ describe('otlp receiver compression', () => {
     const { receiver, keep } = await start({ http: { endpoint: '127.0.0.1:0', max_request_body_size: 1024 * 1024 } });
     const url = `http://127.0.0.1:${receiver.httpAddress!.port}/v1/logs`;
     const zeros = Buffer.alloc(16 * 1024 * 1024);
-    for (const [encoding, data] of [['zstd', await compress('zstd', zeros)], ['snappy', await compress('snappy', zeros, { transport: 'http' })], ['snappy', snappyFramedCompress(zeros)]] as const) {
+    for (const [encoding, data] of [
+      ['zstd', await compress('zstd', zeros)],
+      ['snappy', await compress('snappy', zeros, { transport: 'http' })],
+      ['snappy', snappyFramedCompress(zeros)],
+    ] as const) {
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': encoding }, body: data });
       expect(res.status, encoding).toBe(413);
       await res.arrayBuffer();
     }
-    const bad = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'zstd' }, body: Buffer.from('not zstd at all') });
+    const bad = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'zstd' },
+      body: Buffer.from('not zstd at all'),
+    });
     expect(bad.status).toBe(400);
     await bad.arrayBuffer();
     expect(keep.got).toHaveLength(0);
@@ -87,10 +99,18 @@ describe('otlp receiver compression', () => {
   it('HTTP: compression_algorithms limits what is accepted (415 names the list); response_headers are sent', async () => {
     const { receiver } = await start({ http: { endpoint: '127.0.0.1:0', compression_algorithms: ['', 'gzip'], response_headers: { 'x-gateway': 'gs' } } });
     const url = `http://127.0.0.1:${receiver.httpAddress!.port}/v1/logs`;
-    const refused = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'zstd' }, body: await compress('zstd', Buffer.from('{}')) });
+    const refused = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'zstd' },
+      body: await compress('zstd', Buffer.from('{}')),
+    });
     expect(refused.status).toBe(415);
     expect(JSON.parse(await refused.text()).message).toMatch(/use one of none, gzip/);
-    const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: await compress('gzip', Buffer.from('{}')) });
+    const ok = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: await compress('gzip', Buffer.from('{}')),
+    });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('x-gateway')).toBe('gs');
     await ok.arrayBuffer();

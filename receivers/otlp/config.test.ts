@@ -13,7 +13,13 @@ describe('otlp receiver config', () => {
   it('an empty `grpc:` enables gRPC with the defaults and leaves HTTP off', () => {
     const { config, issues } = load('protocols:\n  grpc:\n');
     expect(issues).toEqual([]);
-    expect(config.protocols.grpc).toMatchObject({ endpoint: 'localhost:4317', max_recv_msg_size_mib: 4, max_concurrent_streams: 0, read_buffer_size: 0, include_metadata: false });
+    expect(config.protocols.grpc).toMatchObject({
+      endpoint: 'localhost:4317',
+      max_recv_msg_size_mib: 4,
+      max_concurrent_streams: 0,
+      read_buffer_size: 0,
+      include_metadata: false,
+    });
     expect(config.protocols.grpc!.auth).toBeUndefined();
     expect(config.protocols.grpc!.tls).toBeUndefined();
     expect(config.protocols.http).toBeUndefined();
@@ -71,7 +77,9 @@ describe('otlp receiver config', () => {
       path: ['protocols', 'http', 'endpoint'],
       message: '"localhost:99999": the port must be at most 65535',
     });
-    expect(load('protocols:\n  grpc:\n    endpoint: localhost:4000\n  http:\n    endpoint: localhost:4000\n').issues[0]!.message).toMatch(/also the grpc endpoint/);
+    expect(load('protocols:\n  grpc:\n    endpoint: localhost:4000\n  http:\n    endpoint: localhost:4000\n').issues[0]!.message).toMatch(
+      /also the grpc endpoint/,
+    );
     expect(load('protocols:\n  http:\n    logs_url_path: /v1/traces\n').issues[0]!.path).toEqual(['protocols', 'http', 'traces_url_path']);
   });
 

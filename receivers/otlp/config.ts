@@ -12,13 +12,15 @@ import { httpServerShape } from '../../src/confighelper/http-server.js';
 const includeMetadataSchema = s
   .bool()
   .default(false)
-  .describe('Keep the request\'s headers with its data (as metadata.<header>) for processors (attributes from_context) and exporters (headers_setter from_context). The credential header is never kept.');
+  .describe(
+    "Keep the request's headers with its data (as metadata.<header>) for processors (attributes from_context) and exporters (headers_setter from_context). The credential header is never kept.",
+  );
 
 /** Server keys both protocols take from the collector's confignet/confighttp/configgrpc. */
 const commonServerKeys = {
   transport: s.notYet('listens on a unix socket or only on IPv4 or IPv6 (tcp4, tcp6, unix)', 'tcp'),
-  read_buffer_size: s.int(0).default(0).describe('Accepted for the collector\'s configs; Node sizes socket buffers itself, so it has no effect.'),
-  write_buffer_size: s.int(0).default(0).describe('Accepted for the collector\'s configs; Node sizes socket buffers itself, so it has no effect.'),
+  read_buffer_size: s.int(0).default(0).describe("Accepted for the collector's configs; Node sizes socket buffers itself, so it has no effect."),
+  write_buffer_size: s.int(0).default(0).describe("Accepted for the collector's configs; Node sizes socket buffers itself, so it has no effect."),
   middlewares: s.notYet('runs middleware extensions around each request'),
 };
 
@@ -79,7 +81,10 @@ export const otlpReceiverConfig = s.refine(
       return;
     }
     if (grpc && http && grpc.endpoint === http.endpoint && !grpc.endpoint.endsWith(':0')) {
-      issues.push({ path: [...path, 'protocols', 'http', 'endpoint'], message: `"${http.endpoint}" is also the grpc endpoint; give each protocol its own port` });
+      issues.push({
+        path: [...path, 'protocols', 'http', 'endpoint'],
+        message: `"${http.endpoint}" is also the grpc endpoint; give each protocol its own port`,
+      });
     }
     if (http) {
       const seen = new Map<string, string>();

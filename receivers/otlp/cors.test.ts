@@ -17,7 +17,14 @@ const consumer = new RecordingConsumer();
 beforeAll(async () => {
   const issues: ConfigIssue[] = [];
   const cfg = otlpReceiverConfig.parse(
-    { protocols: { http: { endpoint: '127.0.0.1:0', cors: { allowed_origins: ['https://app.example.com', 'https://*.test.example'], allowed_headers: ['X-Tenant', 'Content-Encoding'], max_age: 7200 } } } },
+    {
+      protocols: {
+        http: {
+          endpoint: '127.0.0.1:0',
+          cors: { allowed_origins: ['https://app.example.com', 'https://*.test.example'], allowed_headers: ['X-Tenant', 'Content-Encoding'], max_age: 7200 },
+        },
+      },
+    },
     [],
     issues,
   );
@@ -30,7 +37,10 @@ beforeAll(async () => {
 afterAll(() => receiver.shutdown());
 
 function preflight(origin: string, method = 'POST', headers = 'content-type'): Promise<Response> {
-  return fetch(`${base}/v1/logs`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers } });
+  return fetch(`${base}/v1/logs`, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers },
+  });
 }
 
 describe('otlp receiver CORS', () => {
@@ -52,7 +62,11 @@ describe('otlp receiver CORS', () => {
   });
 
   it('gives no CORS headers to another origin, a header not allowed, or a method not allowed', async () => {
-    for (const res of [await preflight('https://evil.example'), await preflight('https://app.example.com', 'POST', 'x-secret'), await preflight('https://app.example.com', 'DELETE')]) {
+    for (const res of [
+      await preflight('https://evil.example'),
+      await preflight('https://app.example.com', 'POST', 'x-secret'),
+      await preflight('https://app.example.com', 'DELETE'),
+    ]) {
       expect(res.status).toBe(204);
       expect(res.headers.get('access-control-allow-origin')).toBeNull();
     }
@@ -60,10 +74,18 @@ describe('otlp receiver CORS', () => {
 
   it('an actual request from an allowed origin is served with Access-Control-Allow-Origin; others are served without', async () => {
     const body = makeLogsRequest(1, 2);
-    const ok = await fetch(`${base}/v1/logs`, { method: 'POST', headers: { origin: 'https://app.example.com', 'content-type': 'application/x-protobuf' }, body });
+    const ok = await fetch(`${base}/v1/logs`, {
+      method: 'POST',
+      headers: { origin: 'https://app.example.com', 'content-type': 'application/x-protobuf' },
+      body,
+    });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
-    const other = await fetch(`${base}/v1/logs`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-protobuf' }, body });
+    const other = await fetch(`${base}/v1/logs`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/x-protobuf' },
+      body,
+    });
     expect(other.status).toBe(200);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     expect(consumer.got.length).toBe(2);
@@ -75,7 +97,10 @@ describe('otlp receiver CORS', () => {
     const plain = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: consumer }) as OtlpReceiver;
     await plain.start(testHost({ onFatal: () => {} }));
     try {
-      const res = await fetch(`http://127.0.0.1:${plain.httpAddress!.port}/v1/logs`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
+      const res = await fetch(`http://127.0.0.1:${plain.httpAddress!.port}/v1/logs`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' },
+      });
       expect(res.status).toBe(405);
       expect(res.headers.get('access-control-allow-origin')).toBeNull();
     } finally {

@@ -35,7 +35,12 @@ export class OtlpReceiver implements Receiver {
     const { grpc, http } = this.config.protocols;
     const where = `receivers::${this.settings.id.id}::protocols`;
     const access = (transport: Transport, cfg: { auth: AuthConfig; include_metadata: boolean }) =>
-      new RequestAccess(serverAuthenticatorOf(host, cfg.auth, `${where}::${transport}`), cfg.include_metadata, () => this.ingest.unauthenticated(transport), this.settings.logger);
+      new RequestAccess(
+        serverAuthenticatorOf(host, cfg.auth, `${where}::${transport}`),
+        cfg.include_metadata,
+        () => this.ingest.unauthenticated(transport),
+        this.settings.logger,
+      );
     if (grpc) this.grpc = new OtlpGrpcServer(grpc, this.ingest, this.settings.logger, access('grpc', grpc));
     if (http) this.http = new OtlpHttpServer(http, this.ingest, this.settings.logger, access('http', http));
   }

@@ -132,7 +132,9 @@ describe('otlp receiver over gRPC', () => {
     const before = consumer.payloads.length;
     const { err } = await call(client, GRPC_METHOD.traces, logsProto);
     expect(err!.code).toBe(GrpcStatus.INVALID_ARGUMENT);
-    expect(err!.details).toMatch(/malformed protobuf ExportTraceServiceRequest: field .* came as wire type .* at resource_spans\[0\]\.scope_spans\[0\]\.spans\[0\]/);
+    expect(err!.details).toMatch(
+      /malformed protobuf ExportTraceServiceRequest: field .* came as wire type .* at resource_spans\[0\]\.scope_spans\[0\]\.spans\[0\]/,
+    );
     expect(consumer.payloads.length).toBe(before);
   });
 
@@ -309,7 +311,13 @@ describe('otlp receiver gRPC limits and flow control', () => {
       frame[0] = 1;
       frame.writeUInt32BE(gz.length, 1);
       gz.copy(frame, 5);
-      const stream = session.request({ ':method': 'POST', ':path': GRPC_METHOD.logs, 'content-type': 'application/grpc', 'grpc-encoding': 'gzip', te: 'trailers' });
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': GRPC_METHOD.logs,
+        'content-type': 'application/grpc',
+        'grpc-encoding': 'gzip',
+        te: 'trailers',
+      });
       const trailers = new Promise<http2.IncomingHttpHeaders>((r) => stream.once('trailers', r));
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -341,7 +349,14 @@ describe('otlp receiver gRPC lifecycle', () => {
     client.close();
     const late = new grpc.Client(target, grpc.credentials.createInsecure());
     const r = await new Promise<CallResult>((resolve) =>
-      late.makeUnaryRequest(GRPC_METHOD.logs, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(logsProto), { deadline: Date.now() + 1000 }, (err, res) => resolve({ err, res })),
+      late.makeUnaryRequest(
+        GRPC_METHOD.logs,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from(logsProto),
+        { deadline: Date.now() + 1000 },
+        (err, res) => resolve({ err, res }),
+      ),
     );
     expect(r.err!.code).toBe(GrpcStatus.UNAVAILABLE);
     late.close();

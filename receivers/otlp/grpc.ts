@@ -32,7 +32,6 @@ import { InFlightBudget, serverAdmission, type ByteAdmission } from '../../src/c
 import { ServerTlsReloader, loadServerTls } from '../../src/confighelper/tls.js';
 import type tls from 'node:tls';
 
-
 /** Per-stream window: a whole default-size (4 MiB) request can be in flight without waiting for updates. */
 const STREAM_WINDOW = 4 * 1024 * 1024;
 /** Connection window: several such requests at once on one connection. */
@@ -40,13 +39,7 @@ const CONNECTION_WINDOW = 32 * 1024 * 1024;
 
 const ACCEPT_ENCODING = ACCEPTED_CODINGS;
 
-const {
-  HTTP2_HEADER_STATUS,
-  HTTP2_HEADER_CONTENT_TYPE,
-  HTTP2_HEADER_METHOD,
-  HTTP2_HEADER_PATH,
-  NGHTTP2_NO_ERROR,
-} = http2.constants;
+const { HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE, HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, NGHTTP2_NO_ERROR } = http2.constants;
 
 type StreamState = 'reading' | 'processing' | 'done';
 
@@ -184,7 +177,11 @@ export class OtlpGrpcServer {
       return;
     }
     if (ct[1] !== undefined && ct[1].toLowerCase() !== 'proto') {
-      this.refuse(stream, GrpcStatus.UNIMPLEMENTED, `content-type ${contentType}: only the proto codec is served; send application/grpc or application/grpc+proto`);
+      this.refuse(
+        stream,
+        GrpcStatus.UNIMPLEMENTED,
+        `content-type ${contentType}: only the proto codec is served; send application/grpc or application/grpc+proto`,
+      );
       return;
     }
     const path = headers[HTTP2_HEADER_PATH] as string;
@@ -241,11 +238,17 @@ export class OtlpGrpcServer {
     let lastData = Date.now();
     const stallTimer =
       stallMs > 0
-        ? setInterval(() => {
-            if (state === 'reading' && Date.now() - lastData >= stallMs) {
-              fail(GrpcStatus.DEADLINE_EXCEEDED, `the request message stopped arriving: no bytes for ${stallMs} ms (protocols.grpc.read_stall_timeout); the call is dropped`);
-            }
-          }, Math.max(50, Math.min(1000, Math.floor(stallMs / 4))))
+        ? setInterval(
+            () => {
+              if (state === 'reading' && Date.now() - lastData >= stallMs) {
+                fail(
+                  GrpcStatus.DEADLINE_EXCEEDED,
+                  `the request message stopped arriving: no bytes for ${stallMs} ms (protocols.grpc.read_stall_timeout); the call is dropped`,
+                );
+              }
+            },
+            Math.max(50, Math.min(1000, Math.floor(stallMs / 4))),
+          )
         : undefined;
     stallTimer?.unref();
     const fail = (code: number, text: string, retryDelayMs?: number): void => {
@@ -429,4 +432,3 @@ function tooLargeMessage(length: number | undefined, max: number): string {
   const what = length === undefined ? 'decompressed request message' : `request message of ${length} bytes`;
   return `${what} is larger than the limit of ${max} bytes (protocols.grpc.max_recv_msg_size_mib); send smaller requests`;
 }
-

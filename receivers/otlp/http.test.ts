@@ -229,7 +229,7 @@ describe('otlp receiver over HTTP', () => {
       },
     },
     {
-      name: '400 for a trace request posted to /v1/logs (another signal\'s message)',
+      name: "400 for a trace request posted to /v1/logs (another signal's message)",
       headers: { 'content-type': 'application/x-protobuf' },
       body: () => tracesProto,
       status: 400,
@@ -273,7 +273,9 @@ describe('otlp receiver over HTTP', () => {
       async check(res) {
         const body = JSON.parse(await res.text());
         expect(body.partialSuccess.rejectedLogRecords).toBe('1');
-        expect(body.partialSuccess.errorMessage).toMatch(/resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[0\]\.body\.arrayValue.*: messages nested deeper than 100 levels/);
+        expect(body.partialSuccess.errorMessage).toMatch(
+          /resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[0\]\.body\.arrayValue.*: messages nested deeper than 100 levels/,
+        );
         expect(consumer.payloads.length).toBe(deliveredBefore);
       },
     },
@@ -490,7 +492,11 @@ describe('otlp receiver over HTTP', () => {
     const bomb = await gzipBomb(100);
     expect(bomb.length).toBeLessThan(1024 * 1024);
     const rssBefore = process.memoryUsage().rss;
-    const res = await fetch(`${base}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }, body: bomb });
+    const res = await fetch(`${base}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
+      body: bomb,
+    });
     expect(res.status).toBe(413);
     expect((await statusOf(res)).code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
     // Inflating 100 MiB would have moved RSS by ~100 MB; the limit stops it after ~1 MiB.
@@ -614,11 +620,19 @@ describe('otlp receiver HTTP lifecycle', () => {
   it('answers 404 with a Status for a signal no pipeline takes', async () => {
     const telemetry = new Telemetry();
     const cfg = parseConfig({ protocols: { http: { endpoint: '127.0.0.1:0' } } });
-    const receiver = otlpReceiverFactory.create({ id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, ...serviceCapabilities(telemetry) }, cfg, {
-      logs: new TestConsumer(),
-    }) as OtlpReceiver;
+    const receiver = otlpReceiverFactory.create(
+      { id: parseComponentId('otlp')!, kind: 'receiver', logger: silentLogger, ...serviceCapabilities(telemetry) },
+      cfg,
+      {
+        logs: new TestConsumer(),
+      },
+    ) as OtlpReceiver;
     await receiver.start(host);
-    const res = await fetch(`http://127.0.0.1:${receiver.httpAddress!.port}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`http://127.0.0.1:${receiver.httpAddress!.port}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(res.status).toBe(404);
     expect((await statusOf(res)).message).toMatch(/no traces pipeline/);
     await receiver.shutdown();

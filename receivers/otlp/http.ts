@@ -28,7 +28,6 @@ import type tls from 'node:tls';
 
 const CONTENT_TYPE: Record<Encoding, string> = { proto: 'application/x-protobuf', json: 'application/json' };
 
-
 /** A failure while reading the body; `status` 0 means the client went away (nothing to answer). */
 class BodyError extends Error {
   constructor(
@@ -202,7 +201,14 @@ export class OtlpHttpServer {
     }
     const coding = acceptedCoding(this.cfg, req.headers['content-encoding']);
     if (coding === undefined) {
-      this.sendStatus(req, reply, 415, GrpcStatus.UNIMPLEMENTED, `Content-Encoding "${req.headers['content-encoding']}" is not supported; use one of ${this.cfg.compression_algorithms.map((a) => a || 'none').join(', ')} (protocols.http.compression_algorithms)`, encoding);
+      this.sendStatus(
+        req,
+        reply,
+        415,
+        GrpcStatus.UNIMPLEMENTED,
+        `Content-Encoding "${req.headers['content-encoding']}" is not supported; use one of ${this.cfg.compression_algorithms.map((a) => a || 'none').join(', ')} (protocols.http.compression_algorithms)`,
+        encoding,
+      );
       return;
     }
     const lengthHeader = req.headers['content-length'];
@@ -264,7 +270,14 @@ export class OtlpHttpServer {
     );
   }
 
-  private async ingestBody(signal: Signal, encoding: Encoding, body: Body, req: IncomingMessage, reply: FastifyReply, meta: RequestMeta | undefined): Promise<void> {
+  private async ingestBody(
+    signal: Signal,
+    encoding: Encoding,
+    body: Body,
+    req: IncomingMessage,
+    reply: FastifyReply,
+    meta: RequestMeta | undefined,
+  ): Promise<void> {
     this.ingest.received('http', body.size);
     let bytes: Uint8Array | readonly Uint8Array[] = body.chunks;
     let items: number;
@@ -332,7 +345,10 @@ export class OtlpHttpServer {
     const enc = encoding ?? 'json';
     if (!req.complete || this.closing) reply.header('connection', 'close');
     this.logger.debug('refused an OTLP/HTTP request', { status: httpStatus, path: req.url, reason: message });
-    reply.code(httpStatus).header('content-type', CONTENT_TYPE[enc]).send(toBuffer(encodeStatus(enc, grpcCode, message, retryDelayMs)));
+    reply
+      .code(httpStatus)
+      .header('content-type', CONTENT_TYPE[enc])
+      .send(toBuffer(encodeStatus(enc, grpcCode, message, retryDelayMs)));
   }
 }
 
@@ -350,7 +366,6 @@ function encodingOf(req: IncomingMessage): Encoding | undefined {
   if (type === 'application/json') return 'json';
   return undefined;
 }
-
 
 function tooLargeMessage(limit: number, what: string): string {
   return `request body too large: ${what} is over the limit of ${limit} bytes (protocols.http.max_request_body_size); send smaller requests`;
@@ -376,9 +391,18 @@ function readBody(req: IncomingMessage, coding: Coding, limit: number, grow: (to
     let lastData = Date.now();
     const stallTimer =
       stallMs > 0
-        ? setInterval(() => {
-            if (Date.now() - lastData >= stallMs) settle(new BodyError(408, `the request body stopped arriving: no bytes for ${stallMs} ms (protocols.http.read_stall_timeout); the request is dropped`));
-          }, Math.max(50, Math.min(1000, Math.floor(stallMs / 4))))
+        ? setInterval(
+            () => {
+              if (Date.now() - lastData >= stallMs)
+                settle(
+                  new BodyError(
+                    408,
+                    `the request body stopped arriving: no bytes for ${stallMs} ms (protocols.http.read_stall_timeout); the request is dropped`,
+                  ),
+                );
+            },
+            Math.max(50, Math.min(1000, Math.floor(stallMs / 4))),
+          )
         : undefined;
     stallTimer?.unref();
     let inflater: ReturnType<typeof createDecompressor> | undefined;
@@ -447,7 +471,11 @@ function readBody(req: IncomingMessage, coding: Coding, limit: number, grow: (to
       });
       inf.on('end', () => settle(undefined));
       inf.on('error', (e) =>
-        settle(e instanceof DecompressedTooLarge ? new BodyError(413, tooLargeMessage(limit, 'the decompressed body')) : new BodyError(400, `request body is not valid ${coding} data: ${e.message}`)),
+        settle(
+          e instanceof DecompressedTooLarge
+            ? new BodyError(413, tooLargeMessage(limit, 'the decompressed body'))
+            : new BodyError(400, `request body is not valid ${coding} data: ${e.message}`),
+        ),
       );
     }
     req.on('data', onWireData);
@@ -456,4 +484,3 @@ function readBody(req: IncomingMessage, coding: Coding, limit: number, grow: (to
     req.on('close', onWireClose);
   });
 }
-

@@ -73,7 +73,13 @@ export class Ingest {
    * Hands one request (its bytes, or consecutive pieces of them) to the signal's consumer. Resolves to undefined once the pipeline accepted it, or
    * to the refusal to send the client.
    */
-  async deliver(signal: Signal, transport: Transport, bytes: Uint8Array | readonly Uint8Array[], itemCount: number, meta?: RequestMeta): Promise<Refusal | undefined> {
+  async deliver(
+    signal: Signal,
+    transport: Transport,
+    bytes: Uint8Array | readonly Uint8Array[],
+    itemCount: number,
+    meta?: RequestMeta,
+  ): Promise<Refusal | undefined> {
     const consumer = this.next[signal];
     if (!consumer) {
       // Callers check hasConsumer first; this only guards the contract.

@@ -96,7 +96,13 @@ describe('gRPC receiver keepalive', () => {
     const failures: grpc.ServiceError[] = [];
     for (let i = 0; i < 16; i++) {
       const err = await new Promise<grpc.ServiceError | null>((resolve) => {
-        client.makeUnaryRequest(GRPC_METHOD.logs, (b: Buffer) => b, (b: Buffer) => b, message.subarray(5), (e) => resolve(e));
+        client.makeUnaryRequest(
+          GRPC_METHOD.logs,
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          message.subarray(5),
+          (e) => resolve(e),
+        );
       });
       if (err) failures.push(err);
       await sleep(100);

@@ -39,10 +39,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function post(port: number, headers: http.OutgoingHttpHeaders = {}, payload: Buffer = body): Promise<[number, number]> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/v1/logs', method: 'POST', agent: false, headers: { 'content-type': 'application/x-protobuf', ...headers } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve([res.statusCode ?? 0, performance.now() - t0]));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path: '/v1/logs', method: 'POST', agent: false, headers: { 'content-type': 'application/x-protobuf', ...headers } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve([res.statusCode ?? 0, performance.now() - t0]));
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -128,7 +131,17 @@ describe('HTTP receiver against slow clients', () => {
     s.write('POST /v1/logs HTTP/1.1\r\nHost: gw\r\nContent-Type: application/x-protobuf\r\nContent-Length: 800000\r\n\r\nabc');
     await sleep(100);
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/v1/logs', method: 'POST', agent: false, headers: { 'content-type': 'application/x-protobuf', 'content-length': '800000' } }, resolve);
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/logs',
+          method: 'POST',
+          agent: false,
+          headers: { 'content-type': 'application/x-protobuf', 'content-length': '800000' },
+        },
+        resolve,
+      );
       req.on('error', reject);
       req.end(Buffer.alloc(800000));
     });

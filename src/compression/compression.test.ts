@@ -30,9 +30,18 @@ function streamDecode(coding: Exclude<Coding, 'identity'>, data: Buffer, limit: 
 }
 
 describe('compression codecs', () => {
-  it('names codings as the collector\'s headers do', () => {
+  it("names codings as the collector's headers do", () => {
     expect(['', 'identity', 'gzip', 'x-gzip', 'deflate', 'zlib', 'zstd', 'snappy', 'x-snappy-framed', 'br'].map(codingOf)).toEqual([
-      'identity', 'identity', 'gzip', 'gzip', 'deflate', 'deflate', 'zstd', 'snappy', 'x-snappy-framed', undefined,
+      'identity',
+      'identity',
+      'gzip',
+      'gzip',
+      'deflate',
+      'deflate',
+      'zstd',
+      'snappy',
+      'x-snappy-framed',
+      undefined,
     ]);
   });
 

@@ -158,7 +158,11 @@ const deflate = promisify(zlib.deflate) as (buf: Uint8Array, opts: zlib.ZlibOpti
  * Compresses a request body. `level` is the codec's own (gzip/zlib 1-9, zstd 1-22). Snappy is a block
  * over HTTP (as today's collector sends it) and framed over gRPC (the collector's gRPC snappy codec).
  */
-export async function compress(compression: Exclude<ExporterCompression, 'none'>, data: Uint8Array, opts: { level?: number; transport?: 'http' | 'grpc' } = {}): Promise<Buffer> {
+export async function compress(
+  compression: Exclude<ExporterCompression, 'none'>,
+  data: Uint8Array,
+  opts: { level?: number; transport?: 'http' | 'grpc' } = {},
+): Promise<Buffer> {
   switch (compression) {
     case 'gzip':
       return gzip(data, opts.level === undefined ? {} : { level: opts.level });

@@ -112,7 +112,10 @@ export function snappyFramedDecode(stream: Uint8Array, emit: (data: Buffer) => v
     } else if (type === 0x00 || type === 0x01) {
       if (len < 4) throw new SnappyError('framed snappy: chunk too short for its checksum');
       const crc = Buffer.from(chunk.buffer, chunk.byteOffset, 4).readUInt32LE(0);
-      const data = type === 0x00 ? snappyBlockDecompress(chunk.subarray(4), MAX_CHUNK_DATA, () => new SnappyError('framed snappy: chunk larger than 64 KiB')) : Buffer.from(chunk.subarray(4));
+      const data =
+        type === 0x00
+          ? snappyBlockDecompress(chunk.subarray(4), MAX_CHUNK_DATA, () => new SnappyError('framed snappy: chunk larger than 64 KiB'))
+          : Buffer.from(chunk.subarray(4));
       if (data.length > MAX_CHUNK_DATA) throw new SnappyError('framed snappy: chunk larger than 64 KiB');
       if (maskedCrc(data) !== crc) throw new SnappyError('framed snappy: checksum mismatch');
       emit(data);

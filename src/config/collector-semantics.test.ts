@@ -38,7 +38,9 @@ const BASE = logsToDebug();
 
 describe('values as the collector decodes them', () => {
   it('a lone string where a list belongs is a one-item list', async () => {
-    const text = BASE.replace('receivers: [otlp]', 'receivers: otlp') + `processors:
+    const text =
+      BASE.replace('receivers: [otlp]', 'receivers: otlp') +
+      `processors:
   filter:
     spans:
       include:
@@ -91,7 +93,7 @@ describe('--config URIs and providers', () => {
     ]);
   });
 
-  it('${file:path} expands to the file\'s content beside ${env:...}', async () => {
+  it("${file:path} expands to the file's content beside ${env:...}", async () => {
     const secret = await file('token.txt', 's3cret\n');
     const port = await file('verbosity.txt', 'detailed');
     const text = `${BASE}  telemetry:
@@ -108,7 +110,9 @@ exporters:
     expect(config!.service.telemetry.logs.initial_fields).toEqual({ token: 'Bearer s3cret', who: 'gw-1' });
     expect(config!.exporters.get('debug')!.config).toMatchObject({ verbosity: 'detailed' });
     const missing = await validate([await file('file-missing.yaml', BASE.replace('endpoint: 127.0.0.1:0', `endpoint: \${file:${join(dir, 'nope')}}`))]);
-    expect(missing.problems).toEqual([expect.stringMatching(/file-missing\.yaml:5: receivers\.otlp\.protocols\.http\.endpoint: \$\{file:.*nope\}: cannot read the file: ENOENT/)]);
+    expect(missing.problems).toEqual([
+      expect.stringMatching(/file-missing\.yaml:5: receivers\.otlp\.protocols\.http\.endpoint: \$\{file:.*nope\}: cannot read the file: ENOENT/),
+    ]);
   });
 });
 
@@ -133,18 +137,25 @@ connectors:
   spanmetrics:
 `;
     const { problems } = await validate([await file('conn.yaml', text)]);
-    expect(problems).toEqual([expect.stringMatching(/connectors\.spanmetrics: connector type "spanmetrics": not supported yet by GopherShip \(derives request, error and duration metrics from spans\)$/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /connectors\.spanmetrics: connector type "spanmetrics": not supported yet by GopherShip \(derives request, error and duration metrics from spans\)$/,
+      ),
+    ]);
   });
 
-  it('resource_detection is resourcedetection\'s name', async () => {
-    const text = BASE.replace('exporters:\n  debug:', 'processors:\n  resource_detection:\n    detectors: [env]\nexporters:\n  debug:').replace('      exporters: [debug]', '      processors: [resource_detection]\n      exporters: [debug]');
+  it("resource_detection is resourcedetection's name", async () => {
+    const text = BASE.replace('exporters:\n  debug:', 'processors:\n  resource_detection:\n    detectors: [env]\nexporters:\n  debug:').replace(
+      '      exporters: [debug]',
+      '      processors: [resource_detection]\n      exporters: [debug]',
+    );
     const { config, problems } = await validate([await file('rd.yaml', text)]);
     expect(problems).toEqual([]);
     expect(config!.processors.get('resource_detection')!.factory.type).toBe('resourcedetection');
   });
 });
 
-describe('service.telemetry as the collector\'s', () => {
+describe("service.telemetry as the collector's", () => {
   it('metrics.readers: a pull Prometheus reader gives the address; level none gives none', async () => {
     const text = `${BASE}  telemetry:
     resource:
@@ -187,7 +198,9 @@ describe('service.telemetry as the collector\'s', () => {
     const { problems } = await validate([await file('tel-bad.yaml', text)]);
     expect(problems).toEqual([
       expect.stringMatching(/service\.telemetry\.logs\.encodng: unknown key; did you mean "encoding"\?$/),
-      expect.stringMatching(/service\.telemetry\.metrics\.readers\.0\.periodic: not supported yet by GopherShip \(pushes the collector's own metrics over OTLP on an interval\)$/),
+      expect.stringMatching(
+        /service\.telemetry\.metrics\.readers\.0\.periodic: not supported yet by GopherShip \(pushes the collector's own metrics over OTLP on an interval\)$/,
+      ),
       expect.stringMatching(/service\.telemetry\.traces: not supported yet by GopherShip \(exports the collector's own traces/),
     ]);
   });

@@ -61,10 +61,15 @@ describe('env expansion', () => {
   });
 
   it('warns, with file:line, of a referenced variable that is not set (the value is empty, as in the collector)', async () => {
-    const file = await write('unset.yaml', GOOD.replace('endpoint: 127.0.0.1:0', 'endpoint: 127.0.0.1:${env:PORT_UNSET:-0}') + 'x: ${env:NOT_SET}\ny: ${env:NOT_SET_EITHER:-fine}\n');
+    const file = await write(
+      'unset.yaml',
+      GOOD.replace('endpoint: 127.0.0.1:0', 'endpoint: 127.0.0.1:${env:PORT_UNSET:-0}') + 'x: ${env:NOT_SET}\ny: ${env:NOT_SET_EITHER:-fine}\n',
+    );
     const loaded = await loadConfigFiles([file], ['exporters.debug.verbosity=${env:ALSO_UNSET}'], {});
     expect(loaded.warnings.map(formatProblem)).toEqual([
-      expect.stringMatching(/unset\.yaml:\d+: x: environment variable NOT_SET is not set: the value is empty \(give a default with \$\{env:NOT_SET:-default\}\)$/),
+      expect.stringMatching(
+        /unset\.yaml:\d+: x: environment variable NOT_SET is not set: the value is empty \(give a default with \$\{env:NOT_SET:-default\}\)$/,
+      ),
       '--set: exporters.debug.verbosity: environment variable ALSO_UNSET is not set: the value is empty (give a default with ${env:ALSO_UNSET:-default})',
     ]);
   });
@@ -86,7 +91,12 @@ describe('env values and --set in typed keys', () => {
       'env-typed.yaml',
       `receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: \${env:EP}\n        max_request_body_size: \${env:MAX}\nexporters:\n  otlphttp:\n    endpoint: http://127.0.0.1:9\n    headers:\n      x-token: \${env:TOKEN}\n      x-id: \${env:ID}\n    compression: none\nservice:\n  pipelines:\n    logs:\n      receivers: [otlp]\n      exporters: [otlphttp]\n`,
     );
-    const loaded = await loadConfigFiles([file], ['exporters.otlphttp.headers.x-set=0x1F', 'exporters.otlphttp.timeout=5s'], { EP: '127.0.0.1:0', MAX: '1e6', TOKEN: '#abc', ID: '007' });
+    const loaded = await loadConfigFiles([file], ['exporters.otlphttp.headers.x-set=0x1F', 'exporters.otlphttp.timeout=5s'], {
+      EP: '127.0.0.1:0',
+      MAX: '1e6',
+      TOKEN: '#abc',
+      ID: '007',
+    });
     expect(loaded.problems).toEqual([]);
     const result = validateConfig(loaded, createRegistry());
     expect(result.ok, result.ok ? '' : result.problems.map(formatProblem).join('\n')).toBe(true);
@@ -101,7 +111,10 @@ describe('env values and --set in typed keys', () => {
 describe('loading', () => {
   it('merges several files in order: maps merge, lists replace', async () => {
     const a = await write('a.yaml', GOOD);
-    const b = await write('b.yaml', `exporters:\n  debug:\n    verbosity: detailed\nservice:\n  pipelines:\n    logs:\n      receivers: [otlp]\n      exporters: [debug]\n`);
+    const b = await write(
+      'b.yaml',
+      `exporters:\n  debug:\n    verbosity: detailed\nservice:\n  pipelines:\n    logs:\n      receivers: [otlp]\n      exporters: [debug]\n`,
+    );
     const loaded = await loadConfigFiles([a, b], ['exporters.debug.verbosity=normal', 'receivers::otlp::protocols::http::endpoint=127.0.0.1:9'], {});
     expect(loaded.problems).toEqual([]);
     const raw = loaded.raw as any;
@@ -135,25 +148,65 @@ describe('loading', () => {
 
 describe('validate lists every problem with file, line and key path', () => {
   const cases: Array<[string, string, string[]]> = [
-    ['unknown component type', GOOD.replace('  debug:\n', '  debug:\n  zork:\n'), ['FILE:8: exporters.zork: unknown exporter type "zork"; known exporter types:', 'otlp (or otlp_grpc)', 'otlphttp (or otlp_http)']],
-    ['misspelled component type', GOOD.replace('  debug:\n', '  debug:\n  otlphtp:\n'), ['FILE:8: exporters.otlphtp: unknown exporter type "otlphtp"; did you mean "otlphttp"?']],
-    ['collector component not built in', GOOD.replace('  debug:\n', '  debug:\n  kafka:\n'), ['FILE:8: exporters.kafka: exporter type "kafka": not supported yet by GopherShip (publishes telemetry to Kafka topics)']],
-    ['misspelled key', GOOD.replace('  debug:\n', '  debug:\n    verbosty: basic\n'), ['FILE:8: exporters.debug.verbosty: unknown key; did you mean "verbosity"?']],
+    [
+      'unknown component type',
+      GOOD.replace('  debug:\n', '  debug:\n  zork:\n'),
+      ['FILE:8: exporters.zork: unknown exporter type "zork"; known exporter types:', 'otlp (or otlp_grpc)', 'otlphttp (or otlp_http)'],
+    ],
+    [
+      'misspelled component type',
+      GOOD.replace('  debug:\n', '  debug:\n  otlphtp:\n'),
+      ['FILE:8: exporters.otlphtp: unknown exporter type "otlphtp"; did you mean "otlphttp"?'],
+    ],
+    [
+      'collector component not built in',
+      GOOD.replace('  debug:\n', '  debug:\n  kafka:\n'),
+      ['FILE:8: exporters.kafka: exporter type "kafka": not supported yet by GopherShip (publishes telemetry to Kafka topics)'],
+    ],
+    [
+      'misspelled key',
+      GOOD.replace('  debug:\n', '  debug:\n    verbosty: basic\n'),
+      ['FILE:8: exporters.debug.verbosty: unknown key; did you mean "verbosity"?'],
+    ],
     ['unknown key', GOOD.replace('  debug:\n', '  debug:\n    colour: blue\n'), ['FILE:8: exporters.debug.colour: unknown key; valid keys here:']],
-    ['mistyped value', GOOD.replace('  debug:\n', '  debug:\n    verbosity: loud\n'), ['FILE:8: exporters.debug.verbosity: must be one of basic, normal, detailed; got string "loud"']],
-    ['undefined component in a pipeline', GOOD.replace('exporters: [debug]', 'exporters: [debug, otlp/missing]'), ['FILE:12: service.pipelines.logs.exporters.1: exporter "otlp/missing" is not defined under exporters:']],
+    [
+      'mistyped value',
+      GOOD.replace('  debug:\n', '  debug:\n    verbosity: loud\n'),
+      ['FILE:8: exporters.debug.verbosity: must be one of basic, normal, detailed; got string "loud"'],
+    ],
+    [
+      'undefined component in a pipeline',
+      GOOD.replace('exporters: [debug]', 'exporters: [debug, otlp/missing]'),
+      ['FILE:12: service.pipelines.logs.exporters.1: exporter "otlp/missing" is not defined under exporters:'],
+    ],
     ['bad pipeline id', GOOD.replace('    logs:', '    events:'), ['FILE:10: service.pipelines.events: "events" is not a pipeline ID']],
-    ['pipeline without exporters', GOOD.replace('      exporters: [debug]\n', ''), ['service.pipelines.logs.exporters: a pipeline needs at least one exporter']],
+    [
+      'pipeline without exporters',
+      GOOD.replace('      exporters: [debug]\n', ''),
+      ['service.pipelines.logs.exporters: a pipeline needs at least one exporter'],
+    ],
     ['unknown top-level key', GOOD + 'servce: {}\n', ['FILE:13: servce: unknown top-level key']],
     ['YAML syntax error', 'receivers: [\n', ['FILE:']],
     ['no pipelines', 'exporters:\n  debug:\n', ['service.pipelines: no pipelines']],
-    ['worker threads out of range', GOOD + '  processing:\n    worker_threads: 100\n', ['FILE:14: service.processing.worker_threads: "100" is not auto or a number of threads from 0 to 64']],
-    ['worker threads not a number', GOOD + '  processing:\n    worker_threads: many\n', ['FILE:14: service.processing.worker_threads: "many" is not auto or a number of threads from 0 to 64']],
+    [
+      'worker threads out of range',
+      GOOD + '  processing:\n    worker_threads: 100\n',
+      ['FILE:14: service.processing.worker_threads: "100" is not auto or a number of threads from 0 to 64'],
+    ],
+    [
+      'worker threads not a number',
+      GOOD + '  processing:\n    worker_threads: many\n',
+      ['FILE:14: service.processing.worker_threads: "many" is not auto or a number of threads from 0 to 64'],
+    ],
   ];
   it.each(cases)('%s', async (_name, text, wants) => {
     const problems = await problemsOf(text);
     expect(problems.length).toBeGreaterThan(0);
-    for (const want of wants) expect(problems.some((p) => p.includes(want)), `${JSON.stringify(problems)} should include ${want}`).toBe(true);
+    for (const want of wants)
+      expect(
+        problems.some((p) => p.includes(want)),
+        `${JSON.stringify(problems)} should include ${want}`,
+      ).toBe(true);
   });
 
   it('names a repeated key at its second occurrence, with its key path and the line of the first', async () => {
@@ -228,8 +281,15 @@ service:
   });
 
   it('somatic must come first in its pipeline', async () => {
-    const text = GOOD.replace('receivers:\n  otlp:', 'processors:\n  batch:\n  somatic:\n    wal:\n      directory: ./data/somatic\nreceivers:\n  otlp:').replace('      exporters: [debug]', '      processors: [batch, somatic]\n      exporters: [debug]');
-    expect(await problemsOf(text)).toEqual([expect.stringMatching(/service\.pipelines\.logs\.processors\.1: processor "somatic" cannot serve here: somatic must be the first processor of its pipeline/)]);
+    const text = GOOD.replace(
+      'receivers:\n  otlp:',
+      'processors:\n  batch:\n  somatic:\n    wal:\n      directory: ./data/somatic\nreceivers:\n  otlp:',
+    ).replace('      exporters: [debug]', '      processors: [batch, somatic]\n      exporters: [debug]');
+    expect(await problemsOf(text)).toEqual([
+      expect.stringMatching(
+        /service\.pipelines\.logs\.processors\.1: processor "somatic" cannot serve here: somatic must be the first processor of its pipeline/,
+      ),
+    ]);
     expect(await problemsOf(text.replace('[batch, somatic]', '[somatic, batch]'))).toEqual([]);
   });
 

@@ -25,23 +25,36 @@ export function connectorPlaces(connId: string, factory: ConnectorFactory, pipel
   return places;
 }
 
-export function checkConnectors(connectors: ReadonlyMap<string, ConnectorConfig>, pipelines: readonly PipelineConfig[], report: (path: string[], message: string) => void): void {
+export function checkConnectors(
+  connectors: ReadonlyMap<string, ConnectorConfig>,
+  pipelines: readonly PipelineConfig[],
+  report: (path: string[], message: string) => void,
+): void {
   for (const [id, c] of connectors) {
     const asExporter = pipelines.filter((p) => p.exporters.includes(id));
     const asReceiver = pipelines.filter((p) => p.receivers.includes(id));
     if (asExporter.length === 0 && asReceiver.length === 0) continue;
     if (asExporter.length === 0 || asReceiver.length === 0) {
-      report(['connectors', id], `connector "${id}" must be listed as an exporter of one pipeline and a receiver of another; it is only a${asExporter.length === 0 ? ' receiver' : 'n exporter'}`);
+      report(
+        ['connectors', id],
+        `connector "${id}" must be listed as an exporter of one pipeline and a receiver of another; it is only a${asExporter.length === 0 ? ' receiver' : 'n exporter'}`,
+      );
       continue;
     }
     for (const p of asExporter) {
       if (!asReceiver.some((q) => c.factory.supports(p.signal, q.signal))) {
-        report(['service', 'pipelines', p.id, 'exporters'], `connector "${id}" cannot take ${p.signal} to any pipeline that receives from it (${asReceiver.map((q) => q.id).join(', ')})`);
+        report(
+          ['service', 'pipelines', p.id, 'exporters'],
+          `connector "${id}" cannot take ${p.signal} to any pipeline that receives from it (${asReceiver.map((q) => q.id).join(', ')})`,
+        );
       }
     }
     for (const q of asReceiver) {
       if (!asExporter.some((p) => c.factory.supports(p.signal, q.signal))) {
-        report(['service', 'pipelines', q.id, 'receivers'], `connector "${id}" cannot emit ${q.signal} from any pipeline that exports to it (${asExporter.map((p) => p.id).join(', ')})`);
+        report(
+          ['service', 'pipelines', q.id, 'receivers'],
+          `connector "${id}" cannot emit ${q.signal} from any pipeline that exports to it (${asExporter.map((p) => p.id).join(', ')})`,
+        );
       }
     }
     for (const place of connectorPlaces(id, c.factory, pipelines)) {

@@ -99,10 +99,18 @@ function typedScalar(text: string): unknown {
  * gateway cannot expand (another provider such as `${file:...}`, a reference nested in a default) are
  * reported through `report` and left as written.
  */
-export function expandEnv(text: string, env: NodeJS.ProcessEnv, report: (message: string) => void = () => {}, warn: (message: string) => void = () => {}): unknown {
+export function expandEnv(
+  text: string,
+  env: NodeJS.ProcessEnv,
+  report: (message: string) => void = () => {},
+  warn: (message: string) => void = () => {},
+): unknown {
   if (!text.includes('$')) return text;
   for (const m of text.matchAll(OTHER_PROVIDER)) {
-    if (m[1] !== 'env' && m[1] !== 'file') report(`"\${${m[1]}:...}" is not supported yet by GopherShip: only \${env:VAR}, \${env:VAR:-default}, \${VAR} and \${file:path} are expanded (write $$ for a literal $)`);
+    if (m[1] !== 'env' && m[1] !== 'file')
+      report(
+        `"\${${m[1]}:...}" is not supported yet by GopherShip: only \${env:VAR}, \${env:VAR:-default}, \${VAR} and \${file:path} are expanded (write $$ for a literal $)`,
+      );
   }
   const wholeFile = WHOLE_FILE_REF.exec(text);
   if (wholeFile) return readFileRef(wholeFile[1]!, report);
@@ -320,7 +328,11 @@ async function readConfigSource(uri: string, env: NodeJS.ProcessEnv, found: Foun
     return { text, name: uri };
   }
   if (scheme === 'yaml') return { text: m[2]!, name: uri, nestKeys: true };
-  found.problems.push({ file: uri, path: [], message: `config URI scheme "${m[1]}:" is not supported yet by GopherShip (the collector fetches configs from providers such as http and https); use file:, env: or yaml:` });
+  found.problems.push({
+    file: uri,
+    path: [],
+    message: `config URI scheme "${m[1]}:" is not supported yet by GopherShip (the collector fetches configs from providers such as http and https); use file:, env: or yaml:`,
+  });
   return undefined;
 }
 

@@ -39,7 +39,9 @@ const processingSchema = s.object({
   worker_threads: s
     .string(WORKER_THREADS, WORKER_THREADS_HINT)
     .default('auto')
-    .describe('auto or 0-64: worker threads that run the per-record edits of the attributes, filter and redaction processors beside the event loop (each processor still counts and forwards on the event loop); auto: one per core, at most 4, none on a single core; 0: every edit on the event loop.'),
+    .describe(
+      'auto or 0-64: worker threads that run the per-record edits of the attributes, filter and redaction processors beside the event loop (each processor still counts and forwards on the event loop); auto: one per core, at most 4, none on a single core; 0: every edit on the event loop.',
+    ),
 });
 
 export type ProcessingConfig = ReturnType<typeof processingSchema.defaults>;
@@ -49,7 +51,9 @@ const WORKERS_HINT = 'auto or a number of worker processes from 1 to 999';
 const workersSchema = s
   .string(WORKERS, WORKERS_HINT)
   .default('1')
-  .describe('auto or N: worker processes that share the receiver ports, each running every pipeline with its own WAL directories (<directory>/worker-K) and memory share; auto: one per core this process may use; 1: no worker processes (docs/deployment.md).');
+  .describe(
+    'auto or N: worker processes that share the receiver ports, each running every pipeline with its own WAL directories (<directory>/worker-K) and memory share; auto: one per core this process may use; 1: no worker processes (docs/deployment.md).',
+  );
 
 /** The schema-checked sections under `service` (pipelines and extensions are checked by hand below). */
 export const SERVICE_SECTION_SCHEMAS = { telemetry: telemetrySchema, processing: processingSchema, workers: workersSchema } as const;
@@ -122,14 +126,16 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
   }
 
   const service = isPlainObject(raw.service) ? raw.service : {};
-  if (raw.service !== undefined && !isPlainObject(raw.service)) report(['service'], 'expected a map with pipelines, extensions, telemetry, processing and workers');
+  if (raw.service !== undefined && !isPlainObject(raw.service))
+    report(['service'], 'expected a map with pipelines, extensions, telemetry, processing and workers');
   for (const key of Object.keys(service)) {
     const SERVICE_KEYS = ['extensions', 'pipelines', 'telemetry', 'processing', 'workers'];
     if (!SERVICE_KEYS.includes(key)) report(['service', key], unknownKeyMessage(key, SERVICE_KEYS));
   }
   const workersIssues: ConfigIssue[] = [];
   const workers = String(workersSchema.parse(service.workers, ['service', 'workers'], workersIssues));
-  if (workersIssues.length === 0 && !WORKERS.test(workers)) workersIssues.push({ path: ['service', 'workers'], message: `"${workers}" is not ${WORKERS_HINT}` });
+  if (workersIssues.length === 0 && !WORKERS.test(workers))
+    workersIssues.push({ path: ['service', 'workers'], message: `"${workers}" is not ${WORKERS_HINT}` });
   for (const issue of workersIssues) report(issue.path, issue.message);
 
   const telemetryIssues: ConfigIssue[] = [];
@@ -157,7 +163,10 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
       for (const ref of authenticatorRefs(c.config, [section, id])) {
         if (!extensions.includes(ref.id)) {
           const defined = sections.extension.has(ref.id);
-          report(ref.path, `extension "${ref.id}" is ${defined ? 'not listed in service.extensions' : 'not defined under extensions: (and listed in service.extensions)'}`);
+          report(
+            ref.path,
+            `extension "${ref.id}" is ${defined ? 'not listed in service.extensions' : 'not defined under extensions: (and listed in service.extensions)'}`,
+          );
         }
       }
     }
@@ -194,7 +203,11 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
       const listOrAbsent = (v: unknown) => v === undefined || v === null || Array.isArray(v);
       if (lists.receivers.length === 0 && listOrAbsent(pRaw.receivers)) report([...path, 'receivers'], 'a pipeline needs at least one receiver');
       if (lists.exporters.length === 0 && listOrAbsent(pRaw.exporters)) report([...path, 'exporters'], 'a pipeline needs at least one exporter');
-      for (const [listName, kind] of [['receivers', 'receiver'], ['processors', 'processor'], ['exporters', 'exporter']] as const) {
+      for (const [listName, kind] of [
+        ['receivers', 'receiver'],
+        ['processors', 'processor'],
+        ['exporters', 'exporter'],
+      ] as const) {
         const seen = new Set<string>();
         lists[listName].forEach((ref, i) => {
           const refPath = [...path, listName, String(i)];
@@ -205,7 +218,9 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
           const comp = sections[kind].get(ref);
           if (!comp) {
             // Not reported twice when the definition itself was invalid (its problem is already listed).
-            const defined = (isPlainObject(raw[listName]) && ref in (raw[listName] as object)) || (listName !== 'processors' && isPlainObject(raw.connectors) && ref in raw.connectors);
+            const defined =
+              (isPlainObject(raw[listName]) && ref in (raw[listName] as object)) ||
+              (listName !== 'processors' && isPlainObject(raw.connectors) && ref in raw.connectors);
             if (!defined) report(refPath, `${kind} "${ref}" is not defined under ${listName}:`);
             return;
           }
@@ -241,7 +256,10 @@ function unknownTypeMessage(registry: FactoryRegistry, kind: ComponentKind, type
   const collectorOnly = collectorOnlyComponent(kind, type);
   if (collectorOnly) return `${kind} type "${type}": ${notSupportedYetMessage(collectorOnly.what)}`;
   const factories = registry.list(kind);
-  const near = nearestName(type, factories.flatMap((f) => [f.type, ...(f.aliases ?? [])]));
+  const near = nearestName(
+    type,
+    factories.flatMap((f) => [f.type, ...(f.aliases ?? [])]),
+  );
   if (near) return `unknown ${kind} type "${type}"; did you mean "${near}"?`;
   const known = factories.map((f) => (f.aliases?.length ? `${f.type} (or ${f.aliases.join(', ')})` : f.type)).join(', ');
   return `unknown ${kind} type "${type}"; known ${kind} types: ${known || '(none)'}`;
@@ -268,7 +286,8 @@ function authenticatorRefs(config: unknown, path: string[]): { id: string; path:
   if (!isPlainObject(config) || path.length > 8) return [];
   const out: { id: string; path: string[] }[] = [];
   for (const [key, value] of Object.entries(config)) {
-    if (key === 'auth' && isPlainObject(value) && typeof value.authenticator === 'string') out.push({ id: value.authenticator, path: [...path, 'auth', 'authenticator'] });
+    if (key === 'auth' && isPlainObject(value) && typeof value.authenticator === 'string')
+      out.push({ id: value.authenticator, path: [...path, 'auth', 'authenticator'] });
     else out.push(...authenticatorRefs(value, [...path, key]));
   }
   return out;

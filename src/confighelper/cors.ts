@@ -8,10 +8,20 @@ import { s, type ConfigOf } from '../core/schema.js';
 
 export const corsSchema = () =>
   s.object({
-  allowed_origins: s.array(s.string()).default([]).describe('Origins allowed to send from a browser (e.g. https://*.example.com); `*` matches any run of characters, a lone `*` any origin. Empty: CORS is off.'),
-  allowed_headers: s.array(s.string()).default([]).describe('Request headers a browser may send besides Accept, Accept-Language, Content-Type and Content-Language (X-Requested-With too when the list is empty); `*` allows any. Add Content-Encoding for gzip bodies.'),
-  max_age: s.int(0).default(0).describe('Seconds a browser may cache a preflight answer (Access-Control-Max-Age); 0 sends no header.'),
-});
+    allowed_origins: s
+      .array(s.string())
+      .default([])
+      .describe(
+        'Origins allowed to send from a browser (e.g. https://*.example.com); `*` matches any run of characters, a lone `*` any origin. Empty: CORS is off.',
+      ),
+    allowed_headers: s
+      .array(s.string())
+      .default([])
+      .describe(
+        'Request headers a browser may send besides Accept, Accept-Language, Content-Type and Content-Language (X-Requested-With too when the list is empty); `*` allows any. Add Content-Encoding for gzip bodies.',
+      ),
+    max_age: s.int(0).default(0).describe('Seconds a browser may cache a preflight answer (Access-Control-Max-Age); 0 sends no header.'),
+  });
 
 export type CorsConfig = ConfigOf<ReturnType<typeof corsSchema>>;
 
@@ -20,7 +30,11 @@ const ALLOWED_METHODS = new Set(['GET', 'POST', 'HEAD']);
 const IMPLICIT_HEADERS = ['accept', 'accept-language', 'content-type', 'content-language'];
 
 function originPattern(origin: string): RegExp {
-  const escaped = origin.toLowerCase().split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  const escaped = origin
+    .toLowerCase()
+    .split('*')
+    .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
   return new RegExp(`^${escaped}$`);
 }
 

@@ -10,27 +10,45 @@ import { tlsServerSchema } from './tls-config.js';
 
 export const keepaliveServerSchema = () =>
   s.object({
-  server_parameters: s.object({
-    max_connection_idle: s.duration().default(0).describe('Close a connection (GOAWAY) that has had no call for this long (0: never).'),
-    max_connection_age: s.duration().default(0).describe('Close a connection (GOAWAY) this long after it opened, give or take 10 % so clients do not reconnect all at once; its calls in flight finish. Load-balanced gateway tiers set it so long-lived clients spread to new replicas (0: never).'),
-    max_connection_age_grace: s.duration().default(0).describe('After max_connection_age, how long calls in flight may take before the connection is cut (0: as long as they need).'),
-    time: s.duration().default(7_200_000).describe('Ping a client after this long without activity, to find dead connections (grpc-go\'s default, 2h).'),
-    timeout: s.duration().default(20_000).describe('Close the connection when a ping is not answered within this.'),
-  }).describe('How the server manages connections (grpc-go keepalive.ServerParameters).'),
-  enforcement_policy: s.object({
-    min_time: s.duration().default(300_000).describe('Least time between a client\'s pings; a client pinging more often is sent GOAWAY (too_many_pings) after two strikes, as grpc-go does.'),
-    permit_without_stream: s.bool().default(false).describe('Allow client pings on a connection with no call in flight.'),
-  }).describe('What the server allows of client pings (grpc-go keepalive.EnforcementPolicy).'),
-});
+    server_parameters: s
+      .object({
+        max_connection_idle: s.duration().default(0).describe('Close a connection (GOAWAY) that has had no call for this long (0: never).'),
+        max_connection_age: s
+          .duration()
+          .default(0)
+          .describe(
+            'Close a connection (GOAWAY) this long after it opened, give or take 10 % so clients do not reconnect all at once; its calls in flight finish. Load-balanced gateway tiers set it so long-lived clients spread to new replicas (0: never).',
+          ),
+        max_connection_age_grace: s
+          .duration()
+          .default(0)
+          .describe('After max_connection_age, how long calls in flight may take before the connection is cut (0: as long as they need).'),
+        time: s.duration().default(7_200_000).describe("Ping a client after this long without activity, to find dead connections (grpc-go's default, 2h)."),
+        timeout: s.duration().default(20_000).describe('Close the connection when a ping is not answered within this.'),
+      })
+      .describe('How the server manages connections (grpc-go keepalive.ServerParameters).'),
+    enforcement_policy: s
+      .object({
+        min_time: s
+          .duration()
+          .default(300_000)
+          .describe("Least time between a client's pings; a client pinging more often is sent GOAWAY (too_many_pings) after two strikes, as grpc-go does."),
+        permit_without_stream: s.bool().default(false).describe('Allow client pings on a connection with no call in flight.'),
+      })
+      .describe('What the server allows of client pings (grpc-go keepalive.EnforcementPolicy).'),
+  });
 
 export type KeepaliveServerConfig = ConfigOf<ReturnType<typeof keepaliveServerSchema>>;
 
 /** The gRPC server keys (configgrpc.ServerConfig) besides endpoint and what the component owns. */
 export function grpcServerShape() {
   return {
-    tls: s.presence(tlsServerSchema()).describe('Serve gRPC over TLS only (the collector\'s configtls server settings); absent: plaintext (h2c).'),
-    keepalive: keepaliveServerSchema().describe('Keepalive: connection ages, idle limits and pings (the collector\'s configgrpc keys).'),
-    max_header_list_size: s.int(1024).default(64 * 1024).describe('Largest request header block (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE) in bytes; a larger one resets the stream.'),
+    tls: s.presence(tlsServerSchema()).describe("Serve gRPC over TLS only (the collector's configtls server settings); absent: plaintext (h2c)."),
+    keepalive: keepaliveServerSchema().describe("Keepalive: connection ages, idle limits and pings (the collector's configgrpc keys)."),
+    max_header_list_size: s
+      .int(1024)
+      .default(64 * 1024)
+      .describe('Largest request header block (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE) in bytes; a larger one resets the stream.'),
     ...clientLimitShape(),
   };
 }
@@ -93,17 +111,20 @@ export function applyKeepalive(session: http2.ServerHttp2Session, cfg: Keepalive
   });
 
   if (p.time > 0) {
-    const interval = setInterval(() => {
-      if (session.closed || session.destroyed) return;
-      if (Date.now() - lastActivity < p.time) return;
-      const deadline = setTimeout(() => session.destroy(new Error('keepalive ping not answered')), p.timeout > 0 ? p.timeout : 20_000);
-      deadline.unref();
-      const sent = session.ping((err) => {
-        clearTimeout(deadline);
-        if (!err) lastActivity = Date.now();
-      });
-      if (!sent) clearTimeout(deadline);
-    }, Math.max(1000, Math.min(p.time, 60_000)));
+    const interval = setInterval(
+      () => {
+        if (session.closed || session.destroyed) return;
+        if (Date.now() - lastActivity < p.time) return;
+        const deadline = setTimeout(() => session.destroy(new Error('keepalive ping not answered')), p.timeout > 0 ? p.timeout : 20_000);
+        deadline.unref();
+        const sent = session.ping((err) => {
+          clearTimeout(deadline);
+          if (!err) lastActivity = Date.now();
+        });
+        if (!sent) clearTimeout(deadline);
+      },
+      Math.max(1000, Math.min(p.time, 60_000)),
+    );
     interval.unref();
     timers.push(interval);
   }

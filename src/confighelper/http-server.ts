@@ -20,22 +20,47 @@ const MIB = 1024 * 1024;
  */
 export function clientLimitShape() {
   return {
-    max_connections: s.int(0).default(0).describe('Most client connections this server holds at once; a connection beyond it is closed on accept (0: no limit).'),
-    read_stall_timeout: s.duration().default(60_000).describe('A request body (HTTP) or request message (gRPC) that receives no bytes for this long is dropped and its memory freed (0: never). The default matches the collector\'s read_header_timeout.'),
-    max_in_flight_bytes: s.int(0).default(128 * MIB).describe('Most request bytes this server holds at once, counted from each request\'s declared size before its bytes are read (bodies being read, and requests in the pipeline). Past it requests are refused as retryable (HTTP 503 + Retry-After, gRPC UNAVAILABLE with RetryInfo); a request alone is always let in. Applies with or without a somatic processor. 0: no limit.'),
+    max_connections: s
+      .int(0)
+      .default(0)
+      .describe('Most client connections this server holds at once; a connection beyond it is closed on accept (0: no limit).'),
+    read_stall_timeout: s
+      .duration()
+      .default(60_000)
+      .describe(
+        "A request body (HTTP) or request message (gRPC) that receives no bytes for this long is dropped and its memory freed (0: never). The default matches the collector's read_header_timeout.",
+      ),
+    max_in_flight_bytes: s
+      .int(0)
+      .default(128 * MIB)
+      .describe(
+        "Most request bytes this server holds at once, counted from each request's declared size before its bytes are read (bodies being read, and requests in the pipeline). Past it requests are refused as retryable (HTTP 503 + Retry-After, gRPC UNAVAILABLE with RetryInfo); a request alone is always let in. Applies with or without a somatic processor. 0: no limit.",
+      ),
   };
 }
 
 /** The HTTP server keys (confighttp.ServerConfig) besides endpoint and what the component owns. */
 export function httpServerShape() {
   return {
-    tls: s.presence(tlsServerSchema()).describe('Serve HTTPS only (the collector\'s configtls server settings); absent: plaintext.'),
-    cors: corsSchema().describe('Cross-origin requests from browsers (the collector\'s cors settings).'),
-    read_timeout: s.duration().default(0).describe('Longest time to read a whole request, headers and body (0: no limit beyond read_header_timeout and read_stall_timeout).'),
-    read_header_timeout: s.duration().default(60_000).describe('Longest time to read a request\'s headers; a client dribbling headers (slowloris) is disconnected after it. 0: read_timeout.'),
-    write_timeout: s.duration().default(30_000).describe('Longest time from a request\'s headers to the end of its response, as Go\'s server counts it; past it the connection is closed (0: no limit).'),
+    tls: s.presence(tlsServerSchema()).describe("Serve HTTPS only (the collector's configtls server settings); absent: plaintext."),
+    cors: corsSchema().describe("Cross-origin requests from browsers (the collector's cors settings)."),
+    read_timeout: s
+      .duration()
+      .default(0)
+      .describe('Longest time to read a whole request, headers and body (0: no limit beyond read_header_timeout and read_stall_timeout).'),
+    read_header_timeout: s
+      .duration()
+      .default(60_000)
+      .describe("Longest time to read a request's headers; a client dribbling headers (slowloris) is disconnected after it. 0: read_timeout."),
+    write_timeout: s
+      .duration()
+      .default(30_000)
+      .describe("Longest time from a request's headers to the end of its response, as Go's server counts it; past it the connection is closed (0: no limit)."),
     idle_timeout: s.duration().default(60_000).describe('How long a kept-alive connection may wait for its next request (0: read_timeout).'),
-    max_request_header_size: s.int(1024, 1024 * MIB).default(64 * 1024).describe('Largest request line plus headers in bytes; larger ones get 431.'),
+    max_request_header_size: s
+      .int(1024, 1024 * MIB)
+      .default(64 * 1024)
+      .describe('Largest request line plus headers in bytes; larger ones get 431.'),
     ...clientLimitShape(),
   };
 }
@@ -55,12 +80,7 @@ export interface HttpServerSettings {
  * Node enforces the header and request timeouts on a sweep; its interval follows the smallest timeout so a
  * slow client is dropped close to its deadline.
  */
-export function createHttpServer(
-  cfg: HttpServerSettings,
-  tlsOptions: tls.TlsOptions | undefined,
-  handler: http.RequestListener,
-  logger: Logger,
-): http.Server {
+export function createHttpServer(cfg: HttpServerSettings, tlsOptions: tls.TlsOptions | undefined, handler: http.RequestListener, logger: Logger): http.Server {
   const headersTimeout = cfg.read_header_timeout || cfg.read_timeout;
   // Node needs headersTimeout <= requestTimeout when both are set.
   const requestTimeout = cfg.read_timeout > 0 ? Math.max(cfg.read_timeout, headersTimeout) : 0;
@@ -104,7 +124,10 @@ export function watchHandshakes(server: tls.Server, logger: Logger): void {
       return;
     }
     last = now;
-    logger.warn('refused a TLS connection', { reason: describeClientHandshakeError(err, socket), ...(suppressed > 0 ? { more_refused_since_last_line: suppressed } : {}) });
+    logger.warn('refused a TLS connection', {
+      reason: describeClientHandshakeError(err, socket),
+      ...(suppressed > 0 ? { more_refused_since_last_line: suppressed } : {}),
+    });
     suppressed = 0;
   });
 }

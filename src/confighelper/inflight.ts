@@ -62,7 +62,10 @@ export class InFlightBudget implements ByteAdmission {
 export class ChainedAdmission implements ByteAdmission {
   private refuser: ByteAdmission;
 
-  constructor(private readonly first: ByteAdmission, private readonly second: ByteAdmission) {
+  constructor(
+    private readonly first: ByteAdmission,
+    private readonly second: ByteAdmission,
+  ) {
     this.refuser = first;
   }
 

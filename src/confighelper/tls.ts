@@ -20,7 +20,9 @@ async function pemOf(file: string, inline: string, key: string): Promise<Buffer 
   try {
     return await readFile(file);
   } catch (err) {
-    throw new Error(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}; check the path and that the gateway may read it`, { cause: err });
+    throw new Error(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}; check the path and that the gateway may read it`, {
+      cause: err,
+    });
   }
 }
 
@@ -53,7 +55,9 @@ export async function loadServerTls(cfg: TlsServerConfig, keyPath: string): Prom
     // Fails here (at start) on a key that does not match its certificate, or PEM that is not PEM.
     tls.createSecureContext(opts);
   } catch (err) {
-    throw new Error(`${keyPath}: the certificate or key cannot be used: ${messageOf(err)}; check that key_file is the private key of cert_file, both PEM`, { cause: err });
+    throw new Error(`${keyPath}: the certificate or key cannot be used: ${messageOf(err)}; check that key_file is the private key of cert_file, both PEM`, {
+      cause: err,
+    });
   }
   return opts;
 }
@@ -116,10 +120,13 @@ function fingerprint(o: tls.SecureContextOptions): string {
 export function describeClientHandshakeError(err: Error & { code?: string }, socket: { remoteAddress?: string }): string {
   const who = socket.remoteAddress ?? 'a client';
   const text = err.message.replace(/^.*routines:/, '').replace(/:.*$/, '');
-  if (/peer did not return a certificate|certificate required/i.test(err.message)) return `${who} presented no client certificate (this endpoint requires one signed by tls.client_ca_file)`;
-  if (/certificate verify failed|unknown ca|bad certificate|certificate expired/i.test(err.message)) return `${who} presented a client certificate that failed verification (${text}): expired, or not signed by tls.client_ca_file`;
+  if (/peer did not return a certificate|certificate required/i.test(err.message))
+    return `${who} presented no client certificate (this endpoint requires one signed by tls.client_ca_file)`;
+  if (/certificate verify failed|unknown ca|bad certificate|certificate expired/i.test(err.message))
+    return `${who} presented a client certificate that failed verification (${text}): expired, or not signed by tls.client_ca_file`;
   if (/wrong version number|http request/i.test(err.message)) return `${who} did not speak TLS (a plaintext client on a TLS endpoint)`;
-  if (err.code === 'ECONNRESET' || /socket hang up/i.test(err.message)) return `${who} closed the connection during the handshake (does it trust this server's certificate? it needs the CA that signed tls.cert_file)`;
+  if (err.code === 'ECONNRESET' || /socket hang up/i.test(err.message))
+    return `${who} closed the connection during the handshake (does it trust this server's certificate? it needs the CA that signed tls.cert_file)`;
   return `TLS handshake with ${who} failed: ${text || err.code || err.message}`;
 }
 
@@ -143,7 +150,13 @@ export async function loadClientTls(cfg: TlsClientConfig, keyPath: string): Prom
     pemOf(cfg.key_file, cfg.key_pem, `${keyPath}.key_file`),
   ]);
   const v = versions(cfg);
-  const opts: ClientTlsOptions = { ca: withSystemRoots(ca, cfg.include_system_ca_certs_pool), cert, key, rejectUnauthorized: !cfg.insecure_skip_verify, minVersion: v.minVersion! };
+  const opts: ClientTlsOptions = {
+    ca: withSystemRoots(ca, cfg.include_system_ca_certs_pool),
+    cert,
+    key,
+    rejectUnauthorized: !cfg.insecure_skip_verify,
+    minVersion: v.minVersion!,
+  };
   if (v.maxVersion) opts.maxVersion = v.maxVersion;
   const override = cfg.server_name_override;
   if (override) {
@@ -154,13 +167,24 @@ export async function loadClientTls(cfg: TlsClientConfig, keyPath: string): Prom
   try {
     tls.createSecureContext({ ca: opts.ca, cert, key });
   } catch (err) {
-    throw new Error(`${keyPath}: the CA, certificate or key cannot be used: ${messageOf(err)}; check that the files are PEM and key_file is the key of cert_file`, { cause: err });
+    throw new Error(
+      `${keyPath}: the CA, certificate or key cannot be used: ${messageOf(err)}; check that the files are PEM and key_file is the key of cert_file`,
+      { cause: err },
+    );
   }
   return opts;
 }
 
 /** Certificate verification codes (OpenSSL's, as Node reports them) grouped by what the user should fix. */
-const UNKNOWN_CA = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED']);
+const UNKNOWN_CA = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+]);
 
 /**
  * A client-side TLS failure in words: which check failed (expired, wrong name, unknown CA, our client
@@ -173,13 +197,19 @@ export function describeTlsError(err: unknown, keyPath = 'tls'): string | undefi
   const msg = e.message ?? '';
   if (code === 'CERT_HAS_EXPIRED') return `the server's certificate has expired (CERT_HAS_EXPIRED); the server must renew it`;
   if (code === 'CERT_NOT_YET_VALID') return `the server's certificate is not valid yet (CERT_NOT_YET_VALID); check the clocks`;
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `the server's certificate is for another name (${e.reason ?? msg}); connect by a name it lists, or set ${keyPath}.server_name_override`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return `the server's certificate is for another name (${e.reason ?? msg}); connect by a name it lists, or set ${keyPath}.server_name_override`;
   if (UNKNOWN_CA.has(code)) return `the server's certificate is signed by an unknown CA (${code}); add its CA to ${keyPath}.ca_file (or ca_pem)`;
-  if (/certificate required|alert handshake failure|alert bad certificate|alert unknown ca|alert certificate expired|alert certificate unknown/i.test(msg) || /ALERT_(CERTIFICATE|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE)/.test(code)) {
+  if (
+    /certificate required|alert handshake failure|alert bad certificate|alert unknown ca|alert certificate expired|alert certificate unknown/i.test(msg) ||
+    /ALERT_(CERTIFICATE|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE)/.test(code)
+  ) {
     return `the server refused this client's certificate (${msg.replace(/^.*routines:/, '').replace(/:.*$/, '') || code}); set ${keyPath}.cert_file and key_file to a certificate signed by a CA the server trusts`;
   }
-  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/i.test(msg)) return `the server does not speak TLS here (${code || msg}); use a plaintext endpoint setting (${keyPath}.insecure: true, or an http:// URL)`;
-  if (/protocol version|unsupported protocol|no protocols available/i.test(msg)) return `no TLS version both sides accept (${msg}); check ${keyPath}.min_version / max_version`;
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/i.test(msg))
+    return `the server does not speak TLS here (${code || msg}); use a plaintext endpoint setting (${keyPath}.insecure: true, or an http:// URL)`;
+  if (/protocol version|unsupported protocol|no protocols available/i.test(msg))
+    return `no TLS version both sides accept (${msg}); check ${keyPath}.min_version / max_version`;
   if (e.cause !== undefined && e.cause !== err) return describeTlsError(e.cause, keyPath);
   return undefined;
 }

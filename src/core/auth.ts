@@ -57,7 +57,10 @@ export function isClientAuthenticator(ext: Extension | undefined): ext is Client
 export const authSchema = s
   .presence(
     s.object({
-      authenticator: s.string(/^[a-z][a-z0-9_]*(\/[^/\s]+)?$/, 'an extension ID such as bearertokenauth or basicauth/tenants').mustBeSet().describe('ID of the authenticator extension (listed in service.extensions).'),
+      authenticator: s
+        .string(/^[a-z][a-z0-9_]*(\/[^/\s]+)?$/, 'an extension ID such as bearertokenauth or basicauth/tenants')
+        .mustBeSet()
+        .describe('ID of the authenticator extension (listed in service.extensions).'),
     }),
   )
   .describe('Authentication: the ID of an authenticator extension (bearertokenauth, basicauth, oidc, headers_setter).');
@@ -74,7 +77,10 @@ function find(host: Host, id: string, where: string): Extension {
 export function serverAuthenticatorOf(host: Host, auth: AuthConfig, where: string): ServerAuthenticator | undefined {
   if (!auth) return undefined;
   const ext = find(host, auth.authenticator, where);
-  if (!isServerAuthenticator(ext)) throw new Error(`${where}.auth.authenticator: extension "${auth.authenticator}" cannot authenticate incoming requests; use bearertokenauth, basicauth (with htpasswd) or oidc`);
+  if (!isServerAuthenticator(ext))
+    throw new Error(
+      `${where}.auth.authenticator: extension "${auth.authenticator}" cannot authenticate incoming requests; use bearertokenauth, basicauth (with htpasswd) or oidc`,
+    );
   return ext;
 }
 
@@ -83,7 +89,10 @@ export function clientAuthenticatorOf(host: Host | undefined, auth: AuthConfig, 
   if (!auth) return undefined;
   if (!host) throw new Error(`${where}.auth.authenticator: no host to find extension "${auth.authenticator}"`);
   const ext = find(host, auth.authenticator, where);
-  if (!isClientAuthenticator(ext)) throw new Error(`${where}.auth.authenticator: extension "${auth.authenticator}" cannot authenticate outgoing requests; use bearertokenauth, basicauth (with client_auth) or headers_setter`);
+  if (!isClientAuthenticator(ext))
+    throw new Error(
+      `${where}.auth.authenticator: extension "${auth.authenticator}" cannot authenticate outgoing requests; use bearertokenauth, basicauth (with client_auth) or headers_setter`,
+    );
   return ext;
 }
 

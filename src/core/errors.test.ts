@@ -9,7 +9,11 @@ describe('combineErrors (what a fan-out answers)', () => {
   });
 
   it('is retryable when any branch may succeed on retry, with the longest delay asked for', () => {
-    const e = combineErrors([new PermanentError('bad'), new RetryableError('full', { retryAfterMs: 500 }), new RetryableError('down', { retryAfterMs: 2000, throttled: true })]);
+    const e = combineErrors([
+      new PermanentError('bad'),
+      new RetryableError('full', { retryAfterMs: 500 }),
+      new RetryableError('down', { retryAfterMs: 2000, throttled: true }),
+    ]);
     expect(isRetryable(e)).toBe(true);
     expect((e as RetryableError).retryAfterMs).toBe(2000);
     expect((e as RetryableError).throttled).toBe(true);

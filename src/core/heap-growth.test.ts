@@ -31,7 +31,11 @@ describe('growthPercentFor', () => {
 describe('governHeapGrowth', () => {
   it('hands the limit back to V8 while a service is under pressure', () => {
     let pressure = false;
-    const release = governHeapGrowth({}, () => 4096 * MiB, () => pressure);
+    const release = governHeapGrowth(
+      {},
+      () => 4096 * MiB,
+      () => pressure,
+    );
     expect(appliedGrowthPercent()).toBeGreaterThanOrEqual(100);
     pressure = true;
     refreshHeapGrowth();

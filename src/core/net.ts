@@ -37,7 +37,11 @@ export function parseEndpoint(endpoint: string, label?: string): { host: string;
 export function listen(server: Server, host: string, port: number, label: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      reject(new Error(`${label}: cannot listen on ${host}:${port}: ${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ' (another process uses this port; change the endpoint)' : ''}`));
+      reject(
+        new Error(
+          `${label}: cannot listen on ${host}:${port}: ${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ' (another process uses this port; change the endpoint)' : ''}`,
+        ),
+      );
     };
     server.once('error', onError);
     server.listen(port, host === '' ? undefined : host, () => {

@@ -99,7 +99,10 @@ function typeName(v: unknown): string {
 }
 
 class StringSchema extends Schema<string> {
-  constructor(private readonly pattern?: RegExp, private readonly patternHint?: string) {
+  constructor(
+    private readonly pattern?: RegExp,
+    private readonly patternHint?: string,
+  ) {
     super();
   }
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): string {
@@ -117,7 +120,11 @@ class StringSchema extends Schema<string> {
 }
 
 class NumberSchema extends Schema<number> {
-  constructor(private readonly integer: boolean, private readonly min?: number, private readonly max?: number) {
+  constructor(
+    private readonly integer: boolean,
+    private readonly min?: number,
+    private readonly max?: number,
+  ) {
     super();
   }
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): number {
@@ -148,7 +155,7 @@ class BoolSchema extends Schema<boolean> {
   }
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses a duration in the collector's (Go's) form, e.g. `200ms`, `5s`, `1m30s`; returns milliseconds. */
 export function parseDuration(text: string): number | undefined {
@@ -173,7 +180,7 @@ export function parseDuration(text: string): number | undefined {
  */
 class DurationSchema extends Schema<number> {
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): number {
-    const ms = typeof v === 'string' ? parseDuration(v) ?? nanosText(v) : typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v / 1e6 : undefined;
+    const ms = typeof v === 'string' ? (parseDuration(v) ?? nanosText(v)) : typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v / 1e6 : undefined;
     if (ms === undefined) {
       issues.push({ path, message: `expected a duration such as 200ms, 5s or 1m, got ${typeName(v)}` });
       return this.defaultValue as number;
@@ -307,7 +314,10 @@ class ArraySchema<T> extends Schema<T[]> {
 
 /** Runs a further check on a parsed value (cross-field rules); the check pushes issues itself. */
 class RefinedSchema<T> extends Schema<T> {
-  constructor(private readonly inner: Schema<T>, private readonly rule: (v: T, path: string[], issues: ConfigIssue[]) => void) {
+  constructor(
+    private readonly inner: Schema<T>,
+    private readonly rule: (v: T, path: string[], issues: ConfigIssue[]) => void,
+  ) {
     super();
   }
   override parse(value: unknown, path: string[], issues: ConfigIssue[]): T {
@@ -329,7 +339,10 @@ class RefinedSchema<T> extends Schema<T> {
 
 /** Maps a parsed value to the form the code uses (a URL path gets its leading '/'). */
 class TransformSchema<T> extends Schema<T> {
-  constructor(private readonly inner: Schema<T>, private readonly fn: (v: T) => T) {
+  constructor(
+    private readonly inner: Schema<T>,
+    private readonly fn: (v: T) => T,
+  ) {
     super();
   }
   override parse(value: unknown, path: string[], issues: ConfigIssue[]): T {
@@ -375,7 +388,10 @@ class PresenceSchema<T> extends Schema<T | undefined> {
  * listed as `neutral` (the collector's own default, say `false`) behave the same here and are accepted.
  */
 class NotYetSchema extends Schema<undefined> {
-  constructor(readonly what: string, private readonly neutral: readonly unknown[]) {
+  constructor(
+    readonly what: string,
+    private readonly neutral: readonly unknown[],
+  ) {
     super();
   }
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): undefined {
@@ -438,7 +454,8 @@ export const s = {
   refine: <T>(inner: Schema<T>, rule: (v: T, path: string[], issues: ConfigIssue[]) => void) => new RefinedSchema<T>(inner, rule),
   transform: <T>(inner: Schema<T>, fn: (v: T) => T) => new TransformSchema<T>(inner, fn),
   /** A URL path; one written without its leading '/' gets it, as the collector adds it. */
-  urlPath: (defaultPath: string, description: string) => new TransformSchema(s.string().default(defaultPath).describe(description), (v) => (v.startsWith('/') ? v : `/${v}`)),
+  urlPath: (defaultPath: string, description: string) =>
+    new TransformSchema(s.string().default(defaultPath).describe(description), (v) => (v.startsWith('/') ? v : `/${v}`)),
   /** A collector key not implemented yet: `what` says what it does there; `neutral` values are accepted. */
   notYet: (what: string, ...neutral: unknown[]) => new NotYetSchema(what, neutral),
 };

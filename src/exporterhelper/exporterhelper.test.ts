@@ -188,7 +188,11 @@ describe('permanent failures and dead letters', () => {
     });
     await h.consume(logs(2));
     await until(() => settings.logs.some((l) => l.msg === 'Exporting failed. Dropping data.'));
-    expect(settings.logs.find((l) => l.msg === 'Exporting failed. Dropping data.')).toMatchObject({ error: 'HTTP 401: unauthenticated', items: 2, hint: 'set dead_letter.path to keep such requests' });
+    expect(settings.logs.find((l) => l.msg === 'Exporting failed. Dropping data.')).toMatchObject({
+      error: 'HTTP 401: unauthenticated',
+      items: 2,
+      hint: 'set dead_letter.path to keep such requests',
+    });
   });
 });
 
@@ -225,10 +229,12 @@ describe('sending queue', () => {
 
   it('ack timing: memory resolves on enqueue, sync after the downstream accepted, wal once durable on disk', async () => {
     const DELAY = 300;
-    const slowSend = (log: string[]): SendFn => async () => {
-      await sleep(DELAY);
-      log.push('accepted');
-    };
+    const slowSend =
+      (log: string[]): SendFn =>
+      async () => {
+        await sleep(DELAY);
+        log.push('accepted');
+      };
     for (const mode of ['memory', 'sync', 'wal'] as const) {
       const order: string[] = [];
       const dir = await tempDir();
@@ -265,7 +271,12 @@ describe('sending queue', () => {
     });
     // The last one is held in pieces, counted (a body as the HTTP receiver keeps it): one record, the same bytes.
     const inPieces = makeLogsRequest(2, 50, 'p');
-    const reqs = [logs(1, 'x'), new Payload('traces', makeTracesRequest(2, 'y')), logs(3, 'z'), Payload.fromParts('logs', [inPieces.subarray(0, 100), inPieces.subarray(100, 1000), inPieces.subarray(1000)], { itemCount: 100 })];
+    const reqs = [
+      logs(1, 'x'),
+      new Payload('traces', makeTracesRequest(2, 'y')),
+      logs(3, 'z'),
+      Payload.fromParts('logs', [inPieces.subarray(0, 100), inPieces.subarray(100, 1000), inPieces.subarray(1000)], { itemCount: 100 }),
+    ];
     for (const p of reqs) await down.h.consume(p);
     expect(down.h.queueSize).toBe(4);
     const metrics = await down.settings.telemetry.registry.metrics();
@@ -287,7 +298,10 @@ describe('sending queue', () => {
   it('wal: retries exhausted keep the record in the WAL (no dead letter), or move it to the dead-letter file', async () => {
     const dir = await tempDir();
     let attempts = 0;
-    const raw = { sending_queue: { storage: 'wal', directory: dir }, retry_on_failure: { initial_interval: '10ms', max_interval: '30ms', max_elapsed_time: '60ms' } };
+    const raw = {
+      sending_queue: { storage: 'wal', directory: dir },
+      retry_on_failure: { initial_interval: '10ms', max_interval: '30ms', max_elapsed_time: '60ms' },
+    };
     const keep = await helper(raw, async () => {
       attempts++;
       throw new RetryableError('down');
@@ -309,9 +323,12 @@ describe('sending queue', () => {
 
   it('wal: a full disk budget refuses retryably, counted in enqueue_failed', async () => {
     const dir = await tempDir();
-    const { h, settings } = await helper({ sending_queue: { storage: 'wal', directory: dir, max_size_mib: 1, queue_size: 100000 }, retry_on_failure: { initial_interval: '1s' } }, async () => {
-      throw new RetryableError('down');
-    });
+    const { h, settings } = await helper(
+      { sending_queue: { storage: 'wal', directory: dir, max_size_mib: 1, queue_size: 100000 }, retry_on_failure: { initial_interval: '1s' } },
+      async () => {
+        throw new RetryableError('down');
+      },
+    );
     const big = makeLogsRequest(1, 600, 'big'); // ~ 20 KiB
     let refused: RetryableError | undefined;
     let accepted = 0;
@@ -355,11 +372,15 @@ describe('sending queue', () => {
     const big = makeLogsRequest(1, 30_000, 'big'); // ~1.3 MB
     const one = await h.consume(new Payload('logs', big)).catch((e: unknown) => e);
     expect(one).toBeInstanceOf(PermanentError);
-    expect((one as Error).message).toMatch(/exporter otlphttp\/test: sending_queue: a request of \d+ bytes is larger than the WAL queue's whole disk budget \(sending_queue.max_size_mib 1\).*raise max_size_mib$/);
+    expect((one as Error).message).toMatch(
+      /exporter otlphttp\/test: sending_queue: a request of \d+ bytes is larger than the WAL queue's whole disk budget \(sending_queue.max_size_mib 1\).*raise max_size_mib$/,
+    );
     const parts = ['a', 'b', 'c'].map((tag) => makeLogsRequest(1, 10_000, tag));
     const batch = await h.consume(Payload.fromParts('logs', parts, { requests: 3 })).catch((e: unknown) => e);
     expect(batch).toBeInstanceOf(PermanentError);
-    expect((batch as Error).message).toMatch(/a batch of 3 requests \(\d+ bytes\) is larger .* raise max_size_mib, or lower the batch processor's send_batch_size/);
+    expect((batch as Error).message).toMatch(
+      /a batch of 3 requests \(\d+ bytes\) is larger .* raise max_size_mib, or lower the batch processor's send_batch_size/,
+    );
     // One request held as the pieces it arrived in is still one request.
     const pieces = await h.consume(Payload.fromParts('logs', [big.subarray(0, 500_000), big.subarray(500_000)])).catch((e: unknown) => e);
     expect((pieces as Error).message).toMatch(/sending_queue: a request of \d+ bytes is larger/);
@@ -394,9 +415,13 @@ describe('sending queue', () => {
     // Two were being sent (in flight, kept too: at least once), three were waiting.
     expect(kept).toMatchObject({ directory: walDirectory(dir, 'otlphttp/keep'), kept: { logs: { requests: 5, items: 15 } } });
     const sent: number[] = [];
-    const next = await helper({ sending_queue: { directory: dir } }, async (p) => {
-      sent.push(p.itemCount);
-    }, { id: 'otlphttp/keep' });
+    const next = await helper(
+      { sending_queue: { directory: dir } },
+      async (p) => {
+        sent.push(p.itemCount);
+      },
+      { id: 'otlphttp/keep' },
+    );
     await until(() => sent.length === 5);
     expect(sent.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
     expect(next.settings.logs.some((l) => String(l.msg).includes('resending requests left in the WAL'))).toBe(true);
@@ -412,7 +437,9 @@ describe('sending queue', () => {
     await down.h.shutdown(Date.now() + 2000);
     const dead = await readDeadLetterFile(file);
     expect(dead.map((d) => d.signal)).toEqual(['logs', 'logs', 'logs']);
-    expect(down.settings.logs.find((l) => String(l.msg).includes('written to the dead-letter file (not resent'))).toMatchObject({ kept: { logs: { requests: 3, items: 6 } } });
+    expect(down.settings.logs.find((l) => String(l.msg).includes('written to the dead-letter file (not resent'))).toMatchObject({
+      kept: { logs: { requests: 3, items: 6 } },
+    });
   });
 
   it('requires directory with storage wal and names the key', () => {
@@ -422,7 +449,19 @@ describe('sending queue', () => {
     expect(issues[0]!.path).toEqual(['exporters', 'otlp', 'sending_queue', 'directory']);
     expect(issues[0]!.message).toMatch(/required when storage is wal/);
     expect(schema.defaults()).toEqual({
-      sending_queue: { enabled: true, num_consumers: 10, sizer: 'requests', queue_size: 1000, block_on_overflow: false, wait_for_result: false, storage: 'memory', directory: '', max_size_mib: 1024, fsync: 'interval', direct_io: true },
+      sending_queue: {
+        enabled: true,
+        num_consumers: 10,
+        sizer: 'requests',
+        queue_size: 1000,
+        block_on_overflow: false,
+        wait_for_result: false,
+        storage: 'memory',
+        directory: '',
+        max_size_mib: 1024,
+        fsync: 'interval',
+        direct_io: true,
+      },
       retry_on_failure: { enabled: true, initial_interval: 5000, randomization_factor: 0.5, multiplier: 1.5, max_interval: 30_000, max_elapsed_time: 300_000 },
       dead_letter: { path: '' },
     });

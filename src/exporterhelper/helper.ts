@@ -35,7 +35,6 @@ import { itemsOf, type SendFn } from './sender.js';
 import { timeoutSender } from './timeout-sender.js';
 import { WalQueue } from './wal-queue.js';
 
-
 export interface ExporterHelperOptions {
   /**
    * How long shutdown() keeps draining a memory queue before it puts what is left aside (default 20 s,
@@ -83,7 +82,13 @@ export class ExporterHelper {
     this.mode = !this.queue.enabled ? 'sync' : this.queue.storage === 'wal' ? 'wal' : 'memory';
     this.drainTimeoutMs = options.drainTimeoutMs ?? 20_000;
     this.deadLetter = config.dead_letter.path ? new DeadLetterFile(config.dead_letter.path) : undefined;
-    this.retry = new RetrySender(config.retry_on_failure, timeoutSender(send, options.timeoutMs, this.id), this.log, this.deadLetter !== undefined, options.random);
+    this.retry = new RetrySender(
+      config.retry_on_failure,
+      timeoutSender(send, options.timeoutMs, this.id),
+      this.log,
+      this.deadLetter !== undefined,
+      options.random,
+    );
     this.metrics = new MetricsSender(this.id, this.tel, this.log, this.deadLetter, new NarrowingSender(this.retry, this.log));
     // Retry-After waits for a tenth of the queue to drain at the recent rate of requests; with another
     // sizer the queue's size in requests is unknown, and the collector's default of 1000 stands in.
@@ -91,7 +96,8 @@ export class ExporterHelper {
     this.refusals = new Refusals(this.id, capacityRequests, this.metrics, this.retry);
     if (this.mode === 'memory') this.memory = new MemoryQueue(this.id, this.queue, this.log, this.tel, this.metrics, this.refusals, settings.pressure);
     const walDir = this.queue.directory ? walDirectory(this.queue.directory, this.id) : undefined;
-    if (walDir && this.mode !== 'sync') this.wal = new WalQueue(this.id, walDir, this.queue, this.log, this.tel, this.metrics, this.refusals, settings.pressure);
+    if (walDir && this.mode !== 'sync')
+      this.wal = new WalQueue(this.id, walDir, this.queue, this.log, this.tel, this.metrics, this.refusals, settings.pressure);
   }
 
   /** Opens the dead-letter file and the WAL (recovering what a previous run left), starts the consumers. */
@@ -136,7 +142,9 @@ export class ExporterHelper {
   consume(payload: Payload): Promise<void> {
     if (this.mode === 'sync') return this.consumeSync(payload);
     if (!this.started || this.stopping) {
-      return Promise.reject(new RetryableError(`exporter ${this.id} is ${this.stopping ? 'shutting down' : 'not started'}; retry later`, { retryAfterMs: 1000 }));
+      return Promise.reject(
+        new RetryableError(`exporter ${this.id} is ${this.stopping ? 'shutting down' : 'not started'}; retry later`, { retryAfterMs: 1000 }),
+      );
     }
     if (this.memory) return this.memory.enqueue(payload);
     return this.wal!.enqueue(payload);
@@ -214,20 +222,29 @@ export class ExporterHelper {
     if (this.deadLetter) {
       try {
         for (const p of left) await this.deadLetter.write(p.signal, p.bytes);
-        this.log.warn('sending queue: requests not delivered before the shutdown deadline were written to the dead-letter file (not resent by itself; set sending_queue.directory to have them sent at the next start)', {
-          dead_letter: this.deadLetter.path,
-          kept: perSignal,
-          drain_ms: drainMs,
-        });
+        this.log.warn(
+          'sending queue: requests not delivered before the shutdown deadline were written to the dead-letter file (not resent by itself; set sending_queue.directory to have them sent at the next start)',
+          {
+            dead_letter: this.deadLetter.path,
+            kept: perSignal,
+            drain_ms: drainMs,
+          },
+        );
         return;
       } catch (err) {
-        this.log.error('sending queue: could not write undelivered requests to the dead-letter file', { dead_letter: this.deadLetter.path, error: messageOf(err) });
+        this.log.error('sending queue: could not write undelivered requests to the dead-letter file', {
+          dead_letter: this.deadLetter.path,
+          error: messageOf(err),
+        });
       }
     }
     for (const p of left) this.tel.exporterSendFailed[p.signal].inc({ exporter: this.id }, itemsOf(p));
-    this.log.error('sending queue was not drained before the shutdown deadline; these requests are lost (set sending_queue.directory to keep them for the next start)', {
-      deadline_ms: drainMs,
-      lost: perSignal,
-    });
+    this.log.error(
+      'sending queue was not drained before the shutdown deadline; these requests are lost (set sending_queue.directory to keep them for the next start)',
+      {
+        deadline_ms: drainMs,
+        lost: perSignal,
+      },
+    );
   }
 }

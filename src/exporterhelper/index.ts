@@ -4,7 +4,14 @@
  */
 export { ExporterHelper, walDirectory, type ExporterHelperOptions } from './helper.js';
 export { itemsOf, type SendFn } from './sender.js';
-export { exporterHelperShape, exporterHelperDefaults, type ExporterHelperConfig, type ExporterHelperDefaults, type RetryConfig, type SendingQueueConfig } from './config.js';
+export {
+  exporterHelperShape,
+  exporterHelperDefaults,
+  type ExporterHelperConfig,
+  type ExporterHelperDefaults,
+  type RetryConfig,
+  type SendingQueueConfig,
+} from './config.js';
 export { Backoff } from './backoff.js';
 export { DeadLetterFile, readDeadLetterFile, SIGNAL_CODE, SIGNAL_OF_CODE } from './dead-letter.js';
 export { QueueFillRegistry } from './fill.js';

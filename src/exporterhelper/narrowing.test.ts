@@ -66,7 +66,14 @@ describe('narrowing a permanent refusal', () => {
     await h.shutdown();
     expect(accepted.reduce((n, b) => n + countItems('logs', b), 0)).toBe(28);
     const dead = await readDeadLetterFile(file);
-    expect(dead.map((d) => Buffer.from(d.bytes).toString('latin1').match(/BAD\d+/)?.[0])).toEqual(['BAD5', 'BAD11']);
+    expect(
+      dead.map(
+        (d) =>
+          Buffer.from(d.bytes)
+            .toString('latin1')
+            .match(/BAD\d+/)?.[0],
+      ),
+    ).toEqual(['BAD5', 'BAD11']);
     // Bisection, not one attempt per entry and not one per pair of halves everywhere.
     expect(attempts).toBeLessThanOrEqual(1 + 2 * 2 * Math.log2(16));
   });

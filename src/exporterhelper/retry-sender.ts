@@ -60,12 +60,15 @@ export class RetrySender implements Delivery {
         // Data on disk is not dropped for want of retries: it waits in the WAL, retried every max_interval.
         if (!keptNoted) {
           keptNoted = true;
-          this.log.warn('Exporting failed. Retries are exhausted; the request stays in the WAL and is retried every max_interval (set dead_letter.path to move such requests aside)', {
-            error: err.message,
-            signal,
-            items: itemsOf(payload),
-            elapsed_ms: elapsed,
-          });
+          this.log.warn(
+            'Exporting failed. Retries are exhausted; the request stays in the WAL and is retried every max_interval (set dead_letter.path to move such requests aside)',
+            {
+              error: err.message,
+              signal,
+              items: itemsOf(payload),
+              elapsed_ms: elapsed,
+            },
+          );
         }
         delay = retryAfter ?? r.max_interval;
       }

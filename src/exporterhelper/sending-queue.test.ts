@@ -249,16 +249,24 @@ describe('sending_queue.batch (byte joining)', () => {
       expect(validateRequest(p.signal, p.bytes)).toBe(p.itemCount);
     }
     // logs: 3+3 (a third would pass 8), 3+3; traces: 2+2+2+2
-    expect(sent.slice(1).map((p) => `${p.signal}:${p.itemCount}`).sort()).toEqual(['logs:6', 'logs:6', 'traces:8']);
+    expect(
+      sent
+        .slice(1)
+        .map((p) => `${p.signal}:${p.itemCount}`)
+        .sort(),
+    ).toEqual(['logs:6', 'logs:6', 'traces:8']);
   });
 
   it('bytes sizer: min_size and max_size count encoded bytes', async () => {
     const sent: Payload[] = [];
     const reqs = [0, 1, 2].map((i) => logs(2, `x${i}`));
     const one = reqs[0]!.byteLength;
-    const { h } = await helper({ sending_queue: { num_consumers: 1, sizer: 'bytes', queue_size: 1_000_000, batch: { min_size: one * 3, flush_timeout: '5s' } } }, async (p) => {
-      sent.push(p);
-    });
+    const { h } = await helper(
+      { sending_queue: { num_consumers: 1, sizer: 'bytes', queue_size: 1_000_000, batch: { min_size: one * 3, flush_timeout: '5s' } } },
+      async (p) => {
+        sent.push(p);
+      },
+    );
     for (const r of reqs) await h.consume(r);
     await until(() => sent.length === 1);
     expect(sent[0]!.byteLength).toBe(one * 3);
@@ -328,7 +336,14 @@ describe('through the otlphttp exporter', () => {
     const cfg = otlphttpExporterFactory.config.parse(
       {
         endpoint: server.url,
-        sending_queue: { enabled: true, sizer: 'items', queue_size: 50_000, block_on_overflow: true, num_consumers: 2, batch: { flush_timeout: '100ms', min_size: 20, max_size: 40 } },
+        sending_queue: {
+          enabled: true,
+          sizer: 'items',
+          queue_size: 50_000,
+          block_on_overflow: true,
+          num_consumers: 2,
+          batch: { flush_timeout: '100ms', min_size: 20, max_size: 40 },
+        },
       },
       [],
       issues,

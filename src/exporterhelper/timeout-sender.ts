@@ -17,7 +17,11 @@ export function timeoutSender(send: SendFn, timeoutMs: number | undefined, expor
   return (payload, signal) =>
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new RetryableError(`exporter ${exporterId}: the attempt did not finish within timeout (${timeoutMs} ms) plus ${GRACE_MS} ms; it counts as failed and is retried`));
+        reject(
+          new RetryableError(
+            `exporter ${exporterId}: the attempt did not finish within timeout (${timeoutMs} ms) plus ${GRACE_MS} ms; it counts as failed and is retried`,
+          ),
+        );
       }, limit);
       send(payload, signal).then(
         () => {

@@ -70,7 +70,13 @@ export class WalQueue {
   async start(): Promise<void> {
     let wal: WriteAheadLog;
     try {
-      wal = await WriteAheadLog.open({ dir: this.dir, maxSizeBytes: this.cfg.max_size_mib * MiB, fsync: this.cfg.fsync, directIo: this.cfg.direct_io, logger: this.log });
+      wal = await WriteAheadLog.open({
+        dir: this.dir,
+        maxSizeBytes: this.cfg.max_size_mib * MiB,
+        fsync: this.cfg.fsync,
+        directIo: this.cfg.direct_io,
+        logger: this.log,
+      });
     } catch (err) {
       throw new Error(`exporter ${this.id}: sending_queue.directory: cannot open the WAL in ${this.dir}: ${messageOf(err)}`, { cause: err });
     }
@@ -221,7 +227,10 @@ export class WalQueue {
           const code = metaNumber(rec.meta);
           const signal = code === undefined ? undefined : SIGNAL_OF_CODE[code];
           if (!signal) {
-            this.log.error('sending queue: WAL record without a known signal (written by another program?); skipping it', { sequence: rec.sequence, directory: wal.dir });
+            this.log.error('sending queue: WAL record without a known signal (written by another program?); skipping it', {
+              sequence: rec.sequence,
+              directory: wal.dir,
+            });
             this.ack(wal, rec.sequence);
             continue;
           }
@@ -234,7 +243,10 @@ export class WalQueue {
           ledger?.hold(held);
           const r: ReadRecord = { sequence: rec.sequence, payload, held, at: 0, batchSize: this.cfg.batch ? sizeOf(this.batchSizer, payload) : 0 };
           const b = this.cfg.batch;
-          if (group.length > 0 && (!b || group[0]!.payload.signal !== signal || groupSize >= b.min_size || (b.max_size > 0 && groupSize + r.batchSize > b.max_size))) {
+          if (
+            group.length > 0 &&
+            (!b || group[0]!.payload.signal !== signal || groupSize >= b.min_size || (b.max_size > 0 && groupSize + r.batchSize > b.max_size))
+          ) {
             this.startDelivery(wal, group);
             group = [];
             groupSize = 0;
@@ -245,7 +257,8 @@ export class WalQueue {
         if (group.length > 0) this.startDelivery(wal, group);
       }
     } catch (err) {
-      if (!this.stopping) this.log.error('sending queue: reading the WAL failed; queued requests wait for the next start', { error: messageOf(err), directory: wal.dir });
+      if (!this.stopping)
+        this.log.error('sending queue: reading the WAL failed; queued requests wait for the next start', { error: messageOf(err), directory: wal.dir });
     }
   }
 
@@ -266,7 +279,10 @@ export class WalQueue {
       const verdict = await this.metrics.deliver(joinBatch(group[0]!.payload.signal, group), 'wal');
       if (verdict.release) for (const r of group) this.ack(wal, r.sequence);
     } catch (err) {
-      this.log.error('sending queue: delivering a WAL record failed; it is sent again after the next start', { error: messageOf(err), sequences: group.map((r) => r.sequence) });
+      this.log.error('sending queue: delivering a WAL record failed; it is sent again after the next start', {
+        error: messageOf(err),
+        sequences: group.map((r) => r.sequence),
+      });
     }
   }
 
@@ -288,6 +304,7 @@ export class WalQueue {
     await wal.close();
     await this.dispatcher;
     const st = wal.stats();
-    if (st.pendingRecords > 0) this.log.info('sending queue: requests kept in the WAL for the next start', { requests: st.pendingRecords, bytes: st.bytesOnDisk, directory: this.dir });
+    if (st.pendingRecords > 0)
+      this.log.info('sending queue: requests kept in the WAL for the next start', { requests: st.pendingRecords, bytes: st.bytesOnDisk, directory: this.dir });
   }
 }

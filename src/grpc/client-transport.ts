@@ -11,7 +11,6 @@ import { encodeGrpcPrefix, readGrpcStatus, unframeGrpcMessage } from './framing.
 import { codingOf, compress, decompress } from '../compression/index.js';
 import { describeTlsError, type ClientTlsOptions } from '../confighelper/tls.js';
 
-
 /** What a finished call returned: its status and, on OK, the response message. */
 export interface CallResult {
   code: number;
@@ -115,12 +114,22 @@ export class GrpcTransport {
     let body = pieces;
     let compressed = false;
     if (this.opts.compression !== 'none') {
-      body = [await compress(this.opts.compression, pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length), { level: this.opts.compressionLevel, transport: 'grpc' })];
+      body = [
+        await compress(this.opts.compression, pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length), {
+          level: this.opts.compressionLevel,
+          transport: 'grpc',
+        }),
+      ];
       length = body[0]!.byteLength;
       compressed = true;
     }
     if (length > this.opts.maxMessageBytes) {
-      return { code: GrpcStatus.RESOURCE_EXHAUSTED, message: `request of ${length} bytes is over max_message_size (${this.opts.maxMessageBytes})`, details: undefined, response: undefined };
+      return {
+        code: GrpcStatus.RESOURCE_EXHAUSTED,
+        message: `request of ${length} bytes is over max_message_size (${this.opts.maxMessageBytes})`,
+        details: undefined,
+        response: undefined,
+      };
     }
     const prefix = encodeGrpcPrefix(length, compressed);
 
@@ -137,7 +146,12 @@ export class GrpcTransport {
       const fail = (code: number, message: string) => done({ code, message, details: undefined, response: undefined });
       let stream: http2.ClientHttp2Stream;
       try {
-        stream = this.connect().request({ ...this.baseHeaders, ...(metadata ?? this.metadataHeaders), [http2.constants.HTTP2_HEADER_PATH]: path, 'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMs))}m` });
+        stream = this.connect().request({
+          ...this.baseHeaders,
+          ...(metadata ?? this.metadataHeaders),
+          [http2.constants.HTTP2_HEADER_PATH]: path,
+          'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMs))}m`,
+        });
       } catch (err) {
         fail(GrpcStatus.UNAVAILABLE, `cannot open a stream: ${(err as Error).message}`);
         return;
@@ -169,7 +183,10 @@ export class GrpcTransport {
         }
         if (callStatus === undefined) {
           // No gRPC status: not a gRPC server, or a proxy's HTTP error (mapped as the gRPC spec says).
-          fail(status === 429 || status === 502 || status === 503 || status === 504 ? GrpcStatus.UNAVAILABLE : GrpcStatus.UNKNOWN, `HTTP ${status ?? '?'} without grpc-status`);
+          fail(
+            status === 429 || status === 502 || status === 503 || status === 504 ? GrpcStatus.UNAVAILABLE : GrpcStatus.UNKNOWN,
+            `HTTP ${status ?? '?'} without grpc-status`,
+          );
           return;
         }
         const { code, message, details } = callStatus;

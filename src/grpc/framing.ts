@@ -61,7 +61,9 @@ export function grpcStatusHeaders(code: number, message: string, retryDelayMs?: 
   };
   if (retryDelayMs !== undefined) {
     // Unpadded base64, as the gRPC spec asks senders of -bin headers.
-    headers['grpc-status-details-bin'] = Buffer.from(encodeStatus('proto', code, message, retryDelayMs)).toString('base64').replace(/=+$/, '');
+    headers['grpc-status-details-bin'] = Buffer.from(encodeStatus('proto', code, message, retryDelayMs))
+      .toString('base64')
+      .replace(/=+$/, '');
   }
   return headers;
 }

@@ -11,7 +11,14 @@ describe('gRPC status codes', () => {
   });
 
   it('maps gRPC -> HTTP as the collector does', () => {
-    for (const c of [GrpcStatus.UNAVAILABLE, GrpcStatus.CANCELLED, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.ABORTED, GrpcStatus.OUT_OF_RANGE, GrpcStatus.DATA_LOSS]) {
+    for (const c of [
+      GrpcStatus.UNAVAILABLE,
+      GrpcStatus.CANCELLED,
+      GrpcStatus.DEADLINE_EXCEEDED,
+      GrpcStatus.ABORTED,
+      GrpcStatus.OUT_OF_RANGE,
+      GrpcStatus.DATA_LOSS,
+    ]) {
       expect(httpStatusFromGrpc(c)).toBe(503);
     }
     expect(httpStatusFromGrpc(GrpcStatus.RESOURCE_EXHAUSTED)).toBe(429);

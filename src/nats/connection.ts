@@ -15,7 +15,10 @@ export const PROTOBUF = 'application/x-protobuf';
 
 export function natsConnectionShape() {
   return {
-    servers: s.array(s.string(/^(nats|tls|wss?):\/\/\S+$|^[^\s:/]+:\d+$/, 'nats://host:port or host:port')).default(['nats://localhost:4222']).describe('NATS servers to connect to (any member of a cluster; the client learns the others)'),
+    servers: s
+      .array(s.string(/^(nats|tls|wss?):\/\/\S+$|^[^\s:/]+:\d+$/, 'nats://host:port or host:port'))
+      .default(['nats://localhost:4222'])
+      .describe('NATS servers to connect to (any member of a cluster; the client learns the others)'),
     connection_name: s.string().default('gophership').describe('Client name shown by the server (connz)'),
     username: s.string().default('').describe('User for user/password authentication'),
     password: s.string().default('').describe('Password for user/password authentication'),

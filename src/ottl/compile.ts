@@ -6,25 +6,53 @@
 import { parseCondition, parseStatement, OttlSyntaxError, type Arg, type BoolExpr, type Expr, type KeyExpr, type StatementAst } from './grammar.js';
 import { ArgError, CONVERTERS, type Args, type CompiledArg, type Getter, type Param } from './functions.js';
 import { EDITORS } from './editors.js';
-import { compilePath, contextOfName, CONTEXT_CHAIN, getInValue, OttlRuntimeError, PathError, type ContextName, type EvalContext, type PathRef } from './paths.js';
+import {
+  compilePath,
+  contextOfName,
+  CONTEXT_CHAIN,
+  getInValue,
+  OttlRuntimeError,
+  PathError,
+  type ContextName,
+  type EvalContext,
+  type PathRef,
+} from './paths.js';
 import { compareOrdered, valuesEqual, type Value, type ValueMap } from './values.js';
 
 export type OttlSignal = 'traces' | 'metrics' | 'logs';
 
 /** A statement or condition that cannot be used, with the 1-based column in its text. */
 export class OttlError extends Error {
-  constructor(readonly column: number, readonly detail: string) {
+  constructor(
+    readonly column: number,
+    readonly detail: string,
+  ) {
     super(`column ${column}: ${detail}`);
   }
 }
 
 const ENUMS: Record<string, bigint> = (() => {
   const e: Record<string, bigint> = {
-    SPAN_KIND_UNSPECIFIED: 0n, SPAN_KIND_INTERNAL: 1n, SPAN_KIND_SERVER: 2n, SPAN_KIND_CLIENT: 3n, SPAN_KIND_PRODUCER: 4n, SPAN_KIND_CONSUMER: 5n,
-    STATUS_CODE_UNSET: 0n, STATUS_CODE_OK: 1n, STATUS_CODE_ERROR: 2n,
-    METRIC_DATA_TYPE_NONE: 0n, METRIC_DATA_TYPE_GAUGE: 1n, METRIC_DATA_TYPE_SUM: 2n, METRIC_DATA_TYPE_HISTOGRAM: 3n, METRIC_DATA_TYPE_EXPONENTIAL_HISTOGRAM: 4n, METRIC_DATA_TYPE_SUMMARY: 5n,
-    AGGREGATION_TEMPORALITY_UNSPECIFIED: 0n, AGGREGATION_TEMPORALITY_DELTA: 1n, AGGREGATION_TEMPORALITY_CUMULATIVE: 2n,
-    FLAG_NONE: 0n, FLAG_NO_RECORDED_VALUE: 1n,
+    SPAN_KIND_UNSPECIFIED: 0n,
+    SPAN_KIND_INTERNAL: 1n,
+    SPAN_KIND_SERVER: 2n,
+    SPAN_KIND_CLIENT: 3n,
+    SPAN_KIND_PRODUCER: 4n,
+    SPAN_KIND_CONSUMER: 5n,
+    STATUS_CODE_UNSET: 0n,
+    STATUS_CODE_OK: 1n,
+    STATUS_CODE_ERROR: 2n,
+    METRIC_DATA_TYPE_NONE: 0n,
+    METRIC_DATA_TYPE_GAUGE: 1n,
+    METRIC_DATA_TYPE_SUM: 2n,
+    METRIC_DATA_TYPE_HISTOGRAM: 3n,
+    METRIC_DATA_TYPE_EXPONENTIAL_HISTOGRAM: 4n,
+    METRIC_DATA_TYPE_SUMMARY: 5n,
+    AGGREGATION_TEMPORALITY_UNSPECIFIED: 0n,
+    AGGREGATION_TEMPORALITY_DELTA: 1n,
+    AGGREGATION_TEMPORALITY_CUMULATIVE: 2n,
+    FLAG_NONE: 0n,
+    FLAG_NO_RECORDED_VALUE: 1n,
     SEVERITY_NUMBER_UNSPECIFIED: 0n,
   };
   ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].forEach((name, i) => {
@@ -58,11 +86,16 @@ function placeArgs(fn: string, params: Param[], args: Arg[], compile: (e: Expr) 
       at = params.findIndex((p) => normalise(p.name) === normalise(a.name!));
       if (at < 0) throw new OttlError(a.value.col, `${fn} has no parameter "${a.name}"; its parameters: ${params.map((p) => p.name).join(', ')}`);
     } else if (named) throw new OttlError(a.value.col, `${fn}: a positional argument cannot follow a named one`);
-    if (at >= params.length) throw new OttlError(a.value.col, `${fn} takes at most ${params.length} argument${params.length === 1 ? '' : 's'} (${params.map((p) => p.name).join(', ')})`);
+    if (at >= params.length)
+      throw new OttlError(
+        a.value.col,
+        `${fn} takes at most ${params.length} argument${params.length === 1 ? '' : 's'} (${params.map((p) => p.name).join(', ')})`,
+      );
     out[at] = compile(a.value);
   });
   params.forEach((p, i) => {
-    if (!p.optional && out[i] === undefined) throw new OttlError(col, `${fn} needs its ${p.name} argument: ${fn}(${params.map((q) => (q.optional ? `Optional[${q.name}]` : q.name)).join(', ')})`);
+    if (!p.optional && out[i] === undefined)
+      throw new OttlError(col, `${fn} needs its ${p.name} argument: ${fn}(${params.map((q) => (q.optional ? `Optional[${q.name}]` : q.name)).join(', ')})`);
   });
   return out;
 }
@@ -125,7 +158,14 @@ function compileExpr(e: Expr, env: Env): CompiledArg {
   switch (e.k) {
     case 'enum':
       // Not an enum: a function given by name (replace_pattern's `function`), resolved by its user.
-      return { get: () => { throw new OttlRuntimeError(`${e.name} is not a value`); }, isLiteral: false, name: e.name, col: e.col };
+      return {
+        get: () => {
+          throw new OttlRuntimeError(`${e.name} is not a value`);
+        },
+        isLiteral: false,
+        name: e.name,
+        col: e.col,
+      };
     case 'path': {
       const path = withArgErrors(() => env.paths(e.names, e.keys, env.context, env.signal), e.col);
       return { get: path.get, isLiteral: false, path, col: e.col };
@@ -201,13 +241,25 @@ function compileComparison(op: string, l: CompiledArg, r: CompiledArg): Cond {
     case '!=':
       return (ctx) => !valuesEqual(lg(ctx), rg(ctx));
     case '<':
-      return (ctx) => { const c = compareOrdered(lg(ctx), rg(ctx)); return c !== undefined && c < 0; };
+      return (ctx) => {
+        const c = compareOrdered(lg(ctx), rg(ctx));
+        return c !== undefined && c < 0;
+      };
     case '<=':
-      return (ctx) => { const c = compareOrdered(lg(ctx), rg(ctx)); return c !== undefined && c <= 0; };
+      return (ctx) => {
+        const c = compareOrdered(lg(ctx), rg(ctx));
+        return c !== undefined && c <= 0;
+      };
     case '>':
-      return (ctx) => { const c = compareOrdered(lg(ctx), rg(ctx)); return c !== undefined && c > 0; };
+      return (ctx) => {
+        const c = compareOrdered(lg(ctx), rg(ctx));
+        return c !== undefined && c > 0;
+      };
     default:
-      return (ctx) => { const c = compareOrdered(lg(ctx), rg(ctx)); return c !== undefined && c >= 0; };
+      return (ctx) => {
+        const c = compareOrdered(lg(ctx), rg(ctx));
+        return c !== undefined && c >= 0;
+      };
   }
 }
 
@@ -297,6 +349,12 @@ export function compileStatement(text: string, context: ContextName, signal: Ott
   return { text, context, run, ast };
 }
 
-export function compileCondition(text: string, context: ContextName, signal: OttlSignal, ast: BoolExpr = parseConditionText(text), paths: PathCompiler = compilePath): CompiledCondition {
+export function compileCondition(
+  text: string,
+  context: ContextName,
+  signal: OttlSignal,
+  ast: BoolExpr = parseConditionText(text),
+  paths: PathCompiler = compilePath,
+): CompiledCondition {
   return { text, context, eval: compileBool(ast, { context, signal, paths }) };
 }

@@ -5,7 +5,16 @@
  * compile them again at create, which is cheap.
  */
 import { Schema, type ConfigIssue, type SchemaDoc } from '../core/schema.js';
-import { compileCondition, compileStatement, inferContext, OttlError, parseConditionText, parseStatementText, type CompiledCondition, type OttlSignal } from './compile.js';
+import {
+  compileCondition,
+  compileStatement,
+  inferContext,
+  OttlError,
+  parseConditionText,
+  parseStatementText,
+  type CompiledCondition,
+  type OttlSignal,
+} from './compile.js';
 import { CONTEXT_CHAIN, contextOfName, type ContextName } from './paths.js';
 import type { ErrorMode, StatementGroup } from './run.js';
 
@@ -141,7 +150,10 @@ export class StatementGroupsSchema extends Schema<StatementGroupConfig[]> {
 
 /** A list of OTTL conditions in one fixed context (filter's `traces.span`, routing's `condition`). */
 export class ConditionsSchema extends Schema<string[]> {
-  constructor(private readonly context: ContextName, private readonly signal: OttlSignal) {
+  constructor(
+    private readonly context: ContextName,
+    private readonly signal: OttlSignal,
+  ) {
     super();
   }
 

@@ -77,9 +77,7 @@ const TABLES: Record<string, Row[]> = {
     ['String(body)', { body: vmap({ k: 'v' }) }, '{"k":"v"}'],
   ],
   SHA256: [['SHA256(attributes["v"])', { attributes: { v: 'secret' } }, createHash('sha256').update('secret').digest('hex')]],
-  ParseJSON: [
-    ['ParseJSON(body)', { body: '{"a":"b","n":1,"nested":{"x":[true]}}' }, vmap({ a: 'b', n: 1, nested: vmap({ x: [true] }) })],
-  ],
+  ParseJSON: [['ParseJSON(body)', { body: '{"a":"b","n":1,"nested":{"x":[true]}}' }, vmap({ a: 'b', n: 1, nested: vmap({ x: [true] }) })]],
   ParseKeyValue: [
     ['ParseKeyValue(body)', { body: 'name=alice age=30' }, vmap({ name: 'alice', age: '30' })],
     ['ParseKeyValue(body, ":", ",")', { body: 'k1:v1,k2:"v 2"' }, vmap({ k1: 'v1', k2: 'v 2' })],
@@ -90,7 +88,11 @@ const TABLES: Record<string, Row[]> = {
   ],
   Time: [
     ['Time(attributes["t"], "%Y-%m-%dT%H:%M:%S%z")', { attributes: { t: '2023-05-26T12:34:56+0000' } }, BigInt(Date.UTC(2023, 4, 26, 12, 34, 56)) * 1_000_000n],
-    ['Time(attributes["t"], "%Y-%m-%d %H:%M:%S.%f")', { attributes: { t: '2020-01-02 03:04:05.123456' } }, BigInt(Date.UTC(2020, 0, 2, 3, 4, 5)) * 1_000_000n + 123_456_000n],
+    [
+      'Time(attributes["t"], "%Y-%m-%d %H:%M:%S.%f")',
+      { attributes: { t: '2020-01-02 03:04:05.123456' } },
+      BigInt(Date.UTC(2020, 0, 2, 3, 4, 5)) * 1_000_000n + 123_456_000n,
+    ],
     ['Time(attributes["t"], "%b %d %Y", "America/New_York")', { attributes: { t: 'Jan 15 2024' } }, BigInt(Date.UTC(2024, 0, 15, 5)) * 1_000_000n],
   ],
   UnixNano: [['UnixNano(Time(attributes["t"], "%Y-%m-%d"))', { attributes: { t: '2000-01-01' } }, 946_684_800_000_000_000n]],

@@ -26,7 +26,11 @@ const ATTRS: Record<string, Row[]> = {
     ['set(attributes["list"], [1, "two", 3.0])', {}, vmap({ list: [1n, 'two', 3] })],
   ],
   delete_key: [
-    ['delete_key(attributes, "http.request.header.authorization")', { attributes: { 'http.request.header.authorization': 'x', keep: 'y' } }, vmap({ keep: 'y' })],
+    [
+      'delete_key(attributes, "http.request.header.authorization")',
+      { attributes: { 'http.request.header.authorization': 'x', keep: 'y' } },
+      vmap({ keep: 'y' }),
+    ],
     ['delete_key(attributes, "absent")', { attributes: { keep: 'y' } }, vmap({ keep: 'y' })],
   ],
   delete_matching_keys: [
@@ -36,9 +40,7 @@ const ATTRS: Record<string, Row[]> = {
     ['keep_keys(attributes, ["http.method"])', { attributes: { 'http.method': 'GET', 'http.url': 'u', other: 1n } }, vmap({ 'http.method': 'GET' })],
     ['keep_keys(attributes, ["a", "b"])', { attributes: { b: 1n, c: 2n } }, vmap({ b: 1n })],
   ],
-  keep_matching_keys: [
-    ['keep_matching_keys(attributes, "(?i).*version.*")', { attributes: { 'app.Version': '1', name: 'x' } }, vmap({ 'app.Version': '1' })],
-  ],
+  keep_matching_keys: [['keep_matching_keys(attributes, "(?i).*version.*")', { attributes: { 'app.Version': '1', name: 'x' } }, vmap({ 'app.Version': '1' })]],
   limit: [
     ['limit(attributes, 2, [])', { attributes: { a: 1n, b: 2n, c: 3n } }, vmap({ a: 1n, b: 2n })],
     ['limit(attributes, 2, ["c"])', { attributes: { a: 1n, b: 2n, c: 3n } }, vmap({ a: 1n, c: 3n })],
@@ -49,24 +51,56 @@ const ATTRS: Record<string, Row[]> = {
     ['truncate_all(attributes, 0)', { attributes: { s: 'abc' } }, vmap({ s: '' })],
   ],
   replace_pattern: [
-    ['replace_pattern(attributes["cmd"], "password\\\\=[^\\\\s]*(\\\\s?)", "password=***")', { attributes: { cmd: 'run --password=hunter2 --x' } }, vmap({ cmd: 'run --password=***--x' }) /* the pattern takes the space after the value too */],
+    [
+      'replace_pattern(attributes["cmd"], "password\\\\=[^\\\\s]*(\\\\s?)", "password=***")',
+      { attributes: { cmd: 'run --password=hunter2 --x' } },
+      vmap({ cmd: 'run --password=***--x' }) /* the pattern takes the space after the value too */,
+    ],
     ['replace_pattern(attributes["name"], "^kube_([0-9A-Za-z]+_)", "k8s.$1.")', { attributes: { name: 'kube_pod_status' } }, vmap({ name: 'k8s.pod_.status' })],
-    ['replace_pattern(attributes["name"], "^kube_([0-9A-Za-z]+_)", "$1.", SHA256, "k8s.%s")', { attributes: { name: 'kube_pod_x' } }, vmap({ name: `k8s.${sha('pod_.')}x` })],
+    [
+      'replace_pattern(attributes["name"], "^kube_([0-9A-Za-z]+_)", "$1.", SHA256, "k8s.%s")',
+      { attributes: { name: 'kube_pod_x' } },
+      vmap({ name: `k8s.${sha('pod_.')}x` }),
+    ],
   ],
   replace_all_patterns: [
-    ['replace_all_patterns(attributes, "value", "/account/\\\\d{4}", "/account/{accountId}")', { attributes: { a: '/account/1234', b: '/other', n: 1n } }, vmap({ a: '/account/{accountId}', b: '/other', n: 1n })],
-    ['replace_all_patterns(attributes, "key", "^kube_([0-9A-Za-z]+_)", "k8s.$1.")', { attributes: { kube_pod_name: 'x', other: 'y' } }, vmap({ other: 'y', 'k8s.pod_.name': 'x' })],
+    [
+      'replace_all_patterns(attributes, "value", "/account/\\\\d{4}", "/account/{accountId}")',
+      { attributes: { a: '/account/1234', b: '/other', n: 1n } },
+      vmap({ a: '/account/{accountId}', b: '/other', n: 1n }),
+    ],
+    [
+      'replace_all_patterns(attributes, "key", "^kube_([0-9A-Za-z]+_)", "k8s.$1.")',
+      { attributes: { kube_pod_name: 'x', other: 'y' } },
+      vmap({ other: 'y', 'k8s.pod_.name': 'x' }),
+    ],
   ],
   replace_match: [
-    ['replace_match(attributes["http.target"], "/user/*/list/*", "/user/{userId}/list/{listId}")', { attributes: { 'http.target': '/user/12/list/34' } }, vmap({ 'http.target': '/user/{userId}/list/{listId}' })],
-    ['replace_match(attributes["http.target"], "/user/*/list/*", "x")', { attributes: { 'http.target': '/user/12/other' } }, vmap({ 'http.target': '/user/12/other' })],
+    [
+      'replace_match(attributes["http.target"], "/user/*/list/*", "/user/{userId}/list/{listId}")',
+      { attributes: { 'http.target': '/user/12/list/34' } },
+      vmap({ 'http.target': '/user/{userId}/list/{listId}' }),
+    ],
+    [
+      'replace_match(attributes["http.target"], "/user/*/list/*", "x")',
+      { attributes: { 'http.target': '/user/12/other' } },
+      vmap({ 'http.target': '/user/12/other' }),
+    ],
     ['replace_match(attributes["t"], "/user/*", "v", SHA256, "/user/%s")', { attributes: { t: '/user/7' } }, vmap({ t: `/user/${sha('v')}` })],
   ],
   replace_all_matches: [
-    ['replace_all_matches(attributes, "/user/*/list/*", "/user/{userId}/list/{listId}")', { attributes: { a: '/user/1/list/2', b: '/user/1', c: 3n } }, vmap({ a: '/user/{userId}/list/{listId}', b: '/user/1', c: 3n })],
+    [
+      'replace_all_matches(attributes, "/user/*/list/*", "/user/{userId}/list/{listId}")',
+      { attributes: { a: '/user/1/list/2', b: '/user/1', c: 3n } },
+      vmap({ a: '/user/{userId}/list/{listId}', b: '/user/1', c: 3n }),
+    ],
   ],
   merge_maps: [
-    ['merge_maps(attributes, ParseJSON(body), "upsert")', { body: '{"a":"new","c":"add"}', attributes: { a: 'old', b: 'keep' } }, vmap({ a: 'new', b: 'keep', c: 'add' })],
+    [
+      'merge_maps(attributes, ParseJSON(body), "upsert")',
+      { body: '{"a":"new","c":"add"}', attributes: { a: 'old', b: 'keep' } },
+      vmap({ a: 'new', b: 'keep', c: 'add' }),
+    ],
     ['merge_maps(attributes, ParseJSON(body), "insert")', { body: '{"a":"new","c":"add"}', attributes: { a: 'old' } }, vmap({ a: 'old', c: 'add' })],
     ['merge_maps(attributes, ParseJSON(body), "update")', { body: '{"a":"new","c":"add"}', attributes: { a: 'old' } }, vmap({ a: 'new' })],
   ],
@@ -76,7 +110,11 @@ const ATTRS: Record<string, Row[]> = {
       { attributes: { name: 'test', address: vmap({ street: 'first', house: 1234n }), occupants: ['user 1', 'user 2'] } },
       vmap({ name: 'test', 'address.street': 'first', 'address.house': 1234n, 'occupants.0': 'user 1', 'occupants.1': 'user 2' }),
     ],
-    ['flatten(attributes, "app")', { attributes: { name: 'test', address: vmap({ street: 'first' }) } }, vmap({ 'app.name': 'test', 'app.address.street': 'first' })],
+    [
+      'flatten(attributes, "app")',
+      { attributes: { name: 'test', address: vmap({ street: 'first' }) } },
+      vmap({ 'app.name': 'test', 'app.address.street': 'first' }),
+    ],
     [
       'flatten(attributes, depth=2)',
       { attributes: { '0': vmap({ '1': vmap({ '2': vmap({ '3': vmap({ '4': 'value' }) }) }) }) } },
@@ -94,14 +132,22 @@ describe('OTTL editors (ottlfuncs README)', () => {
   }
 
   it('replace_pattern on the body, and set on body fields', () => {
-    expect(bodyAfter('replace_pattern(body, "\\\\d{3}-\\\\d{2}-\\\\d{4}", "***-**-****")', { body: 'ssn 123-45-6789 and 987-65-4321' })).toBe('ssn ***-**-**** and ***-**-****');
+    expect(bodyAfter('replace_pattern(body, "\\\\d{3}-\\\\d{2}-\\\\d{4}", "***-**-****")', { body: 'ssn 123-45-6789 and 987-65-4321' })).toBe(
+      'ssn ***-**-**** and ***-**-****',
+    );
     expect(bodyAfter('set(body["level"], "warn")', { body: vmap({ msg: 'x' }) })).toEqual(vmap({ msg: 'x', level: 'warn' }));
   });
 
   it('where clauses decide per record', () => {
-    expect(attrsAfter('set(attributes["hit"], true) where attributes["n"] > 5 and not IsMatch(body, "skip")', { attributes: { n: 6n }, body: 'go' })).toEqual(vmap({ n: 6n, hit: true }));
-    expect(attrsAfter('set(attributes["hit"], true) where attributes["n"] > 5 and not IsMatch(body, "skip")', { attributes: { n: 6n }, body: 'skip me' })).toEqual(vmap({ n: 6n }));
-    expect(attrsAfter('set(attributes["hit"], true) where (attributes["n"] < 0 or attributes["n"] >= 10.5) and attributes["x"] == nil', { attributes: { n: 11n } })).toEqual(vmap({ n: 11n, hit: true }));
+    expect(attrsAfter('set(attributes["hit"], true) where attributes["n"] > 5 and not IsMatch(body, "skip")', { attributes: { n: 6n }, body: 'go' })).toEqual(
+      vmap({ n: 6n, hit: true }),
+    );
+    expect(
+      attrsAfter('set(attributes["hit"], true) where attributes["n"] > 5 and not IsMatch(body, "skip")', { attributes: { n: 6n }, body: 'skip me' }),
+    ).toEqual(vmap({ n: 6n }));
+    expect(
+      attrsAfter('set(attributes["hit"], true) where (attributes["n"] < 0 or attributes["n"] >= 10.5) and attributes["x"] == nil', { attributes: { n: 11n } }),
+    ).toEqual(vmap({ n: 11n, hit: true }));
     expect(attrsAfter('set(attributes["hit"], true) where severity_number >= SEVERITY_NUMBER_WARN', { severityNumber: 17 })).toEqual(vmap({ hit: true }));
     expect(attrsAfter('set(attributes["hit"], true) where severity_number >= SEVERITY_NUMBER_WARN', { severityNumber: 9 })).toEqual(vmap({}));
   });

@@ -34,7 +34,8 @@ function mapEditor(args: Args, fn: string, edit: (m: ValueMap, ctx: EvalContext)
 
 function literalStrings(a: CompiledArg | undefined, fn: string, what: string): string[] {
   const v = a?.literal;
-  if (!a?.isLiteral || !Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new ArgError(a?.col ?? 0, `${fn}: ${what} must be a list of strings, e.g. ["a", "b"]`);
+  if (!a?.isLiteral || !Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new ArgError(a?.col ?? 0, `${fn}: ${what} must be a list of strings, e.g. ["a", "b"]`);
   return v as string[];
 }
 
@@ -77,7 +78,8 @@ function replacementTransform(fnArg: CompiledArg | undefined, fmtArg: CompiledAr
   if (fnArg) {
     const name = fnArg.name;
     const conv = name === undefined ? undefined : CONVERTERS[name];
-    if (!conv || conv.params.filter((p) => !p.optional).length !== 1) throw new ArgError(fnArg.col, `${fn}: function must name a converter that takes one string, e.g. SHA256`);
+    if (!conv || conv.params.filter((p) => !p.optional).length !== 1)
+      throw new ArgError(fnArg.col, `${fn}: function must name a converter that takes one string, e.g. SHA256`);
     let input = '';
     const run = conv.build([{ get: () => input, isLiteral: false, col: fnArg.col }], name!);
     apply = (s) => {
@@ -89,7 +91,8 @@ function replacementTransform(fnArg: CompiledArg | undefined, fmtArg: CompiledAr
   }
   if (fmtArg) {
     const format = literalString(fmtArg, fn, 'replacementFormat');
-    if ((format.match(/%s/g) ?? []).length !== 1 || /%[^s]/.test(format.replace(/%s/, ''))) throw new ArgError(fmtArg.col, `${fn}: replacementFormat must hold exactly one %s`);
+    if ((format.match(/%s/g) ?? []).length !== 1 || /%[^s]/.test(format.replace(/%s/, '')))
+      throw new ArgError(fmtArg.col, `${fn}: replacementFormat must hold exactly one %s`);
     const inner = apply;
     apply = (s) => format.replace('%s', inner(s));
   }
@@ -232,7 +235,13 @@ export const EDITORS: Record<string, Editor> = {
     },
   },
   replace_pattern: {
-    params: [{ name: 'target' }, { name: 'regex' }, { name: 'replacement' }, { name: 'function', optional: true }, { name: 'replacement_format', optional: true }],
+    params: [
+      { name: 'target' },
+      { name: 'regex' },
+      { name: 'replacement' },
+      { name: 'function', optional: true },
+      { name: 'replacement_format', optional: true },
+    ],
     build: (args, fn) => {
       const t = target(args[0], fn);
       const pattern = literalString(args[1], fn, 'regex');
@@ -253,7 +262,14 @@ export const EDITORS: Record<string, Editor> = {
     },
   },
   replace_all_patterns: {
-    params: [{ name: 'target' }, { name: 'mode' }, { name: 'regex' }, { name: 'replacement' }, { name: 'function', optional: true }, { name: 'replacement_format', optional: true }],
+    params: [
+      { name: 'target' },
+      { name: 'mode' },
+      { name: 'regex' },
+      { name: 'replacement' },
+      { name: 'function', optional: true },
+      { name: 'replacement_format', optional: true },
+    ],
     build: (args, fn) => {
       const mode = literalString(args[1], fn, 'mode');
       if (mode !== 'key' && mode !== 'value') throw new ArgError(args[1]!.col, `${fn}: mode must be "key" or "value", got "${mode}"`);
@@ -289,7 +305,13 @@ export const EDITORS: Record<string, Editor> = {
     },
   },
   replace_match: {
-    params: [{ name: 'target' }, { name: 'pattern' }, { name: 'replacement' }, { name: 'function', optional: true }, { name: 'replacement_format', optional: true }],
+    params: [
+      { name: 'target' },
+      { name: 'pattern' },
+      { name: 'replacement' },
+      { name: 'function', optional: true },
+      { name: 'replacement_format', optional: true },
+    ],
     build: (args, fn) => {
       const t = target(args[0], fn);
       const glob = globOf(args[1], fn);
@@ -304,7 +326,13 @@ export const EDITORS: Record<string, Editor> = {
     },
   },
   replace_all_matches: {
-    params: [{ name: 'target' }, { name: 'pattern' }, { name: 'replacement' }, { name: 'function', optional: true }, { name: 'replacement_format', optional: true }],
+    params: [
+      { name: 'target' },
+      { name: 'pattern' },
+      { name: 'replacement' },
+      { name: 'function', optional: true },
+      { name: 'replacement_format', optional: true },
+    ],
     build: (args, fn) => {
       const glob = globOf(args[1], fn);
       const repl = replacementGetter(args[2], fn);
@@ -326,7 +354,8 @@ export const EDITORS: Record<string, Editor> = {
     build: (args, fn) => {
       const source = args[1]!.get;
       const strategy = literalString(args[2], fn, 'strategy');
-      if (!['insert', 'update', 'upsert'].includes(strategy)) throw new ArgError(args[2]!.col, `${fn}: strategy must be insert, update or upsert, got "${strategy}"`);
+      if (!['insert', 'update', 'upsert'].includes(strategy))
+        throw new ArgError(args[2]!.col, `${fn}: strategy must be insert, update or upsert, got "${strategy}"`);
       return mapEditor(args, fn, (m, ctx) => {
         const src = source(ctx);
         if (src === null) return false;

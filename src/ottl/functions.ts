@@ -35,7 +35,10 @@ export interface Param {
 export type Args = (CompiledArg | undefined)[];
 
 export class ArgError extends Error {
-  constructor(readonly column: number, message: string) {
+  constructor(
+    readonly column: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -129,8 +132,14 @@ function parseKeyValue(s: string, delimiter: string, pairDelimiter: string): Val
     if (pair === '') continue;
     const at = pair.indexOf(delimiter);
     if (at < 0) throw new OttlRuntimeError(`ParseKeyValue: cannot split "${pair}" into key and value`);
-    const key = pair.slice(0, at).trim().replace(/^(["'])(.*)\1$/, '$2');
-    const value = pair.slice(at + delimiter.length).trim().replace(/^(["'])(.*)\1$/, '$2');
+    const key = pair
+      .slice(0, at)
+      .trim()
+      .replace(/^(["'])(.*)\1$/, '$2');
+    const value = pair
+      .slice(at + delimiter.length)
+      .trim()
+      .replace(/^(["'])(.*)\1$/, '$2');
     out.set(key, value);
   }
   return out;
@@ -159,11 +168,13 @@ function idConverter(size: number, fn: string): Converter {
     build: (args) => {
       const a = args[0]!;
       const check = (v: Value): Uint8Array => {
-        if (!(v instanceof Uint8Array) || v.length !== size) throw new OttlRuntimeError(`${fn}: expected ${size} bytes, got ${v instanceof Uint8Array ? `${v.length} bytes` : typeOf(v)}`);
+        if (!(v instanceof Uint8Array) || v.length !== size)
+          throw new OttlRuntimeError(`${fn}: expected ${size} bytes, got ${v instanceof Uint8Array ? `${v.length} bytes` : typeOf(v)}`);
         return v;
       };
       if (a.isLiteral) {
-        if (!(a.literal instanceof Uint8Array) || a.literal.length !== size) throw new ArgError(a.col, `${fn}: expected a ${size}-byte literal such as 0x${'00'.repeat(size)}`);
+        if (!(a.literal instanceof Uint8Array) || a.literal.length !== size)
+          throw new ArgError(a.col, `${fn}: expected a ${size}-byte literal such as 0x${'00'.repeat(size)}`);
       }
       return (ctx) => check(a.get(ctx));
     },
@@ -229,7 +240,8 @@ export const CONVERTERS: Record<string, Converter> = {
         if (typeof start !== 'bigint' || typeof length !== 'bigint') throw new OttlRuntimeError(`${fn}: start and length must be ints`);
         if (start < 0n) throw new OttlRuntimeError(`${fn}: invalid start ${start}`);
         if (length <= 0n) throw new OttlRuntimeError(`${fn}: invalid length ${length}`);
-        if (start + length > BigInt(str.length)) throw new OttlRuntimeError(`${fn}: start ${start} + length ${length} is past the end of a ${str.length}-character string`);
+        if (start + length > BigInt(str.length))
+          throw new OttlRuntimeError(`${fn}: start ${start} + length ${length} is past the end of a ${str.length}-character string`);
         return str.substr(Number(start), Number(length));
       };
     },

@@ -14,9 +14,18 @@ const errorOf = (fn: () => unknown): { column: number; message: string } => {
 
 describe('OTTL grammar', () => {
   it('parses statements with literals of every kind, named arguments, keys and where clauses', () => {
-    const ast = parseStatement('set(attributes["a"][0], {"k": [1, -2.5, 0xff, nil, true, "s\\"q"]}) where not (x == 1 or IsMatch(body, "a")) and y != SPAN_KIND_SERVER');
+    const ast = parseStatement(
+      'set(attributes["a"][0], {"k": [1, -2.5, 0xff, nil, true, "s\\"q"]}) where not (x == 1 or IsMatch(body, "a")) and y != SPAN_KIND_SERVER',
+    );
     expect(ast.editor.name).toBe('set');
-    expect(ast.editor.args[0]!.value).toMatchObject({ k: 'path', names: ['attributes'], keys: [{ k: 'string', v: 'a' }, { k: 'int', v: 0 }] });
+    expect(ast.editor.args[0]!.value).toMatchObject({
+      k: 'path',
+      names: ['attributes'],
+      keys: [
+        { k: 'string', v: 'a' },
+        { k: 'int', v: 0 },
+      ],
+    });
     const map = ast.editor.args[1]!.value as { k: 'map'; entries: [string, { k: string; items: { k: string; v?: unknown }[] }][] };
     expect(map.entries[0]![1].items.map((i) => i.k)).toEqual(['int', 'float', 'bytes', 'nil', 'bool', 'string']);
     expect(map.entries[0]![1].items[5]!.v).toBe('s"q');
@@ -45,9 +54,16 @@ describe('OTTL grammar', () => {
 
   it('compile errors carry the column of the part at fault', () => {
     expect(errorOf(() => compileStatement('set(attributes["a"], Nope(1))', 'log', 'logs')).column).toBe(22);
-    expect(errorOf(() => compileStatement('set(attributes["a"], 1) where span.name == "x"', 'log', 'logs'))).toEqual({ column: 31, message: 'span.name: there is no span context in logs; contexts here: resource, scope, log' });
-    expect(errorOf(() => compileStatement('set(name, "x")', 'resource', 'traces')).message).toBe('name: resource has no field "name"; it has attributes, dropped_attributes_count, schema_url');
-    expect(errorOf(() => compileStatement('set(span.name, "x")', 'resource', 'traces')).message).toMatch(/a resource statement cannot read the span context below it/);
+    expect(errorOf(() => compileStatement('set(attributes["a"], 1) where span.name == "x"', 'log', 'logs'))).toEqual({
+      column: 31,
+      message: 'span.name: there is no span context in logs; contexts here: resource, scope, log',
+    });
+    expect(errorOf(() => compileStatement('set(name, "x")', 'resource', 'traces')).message).toBe(
+      'name: resource has no field "name"; it has attributes, dropped_attributes_count, schema_url',
+    );
+    expect(errorOf(() => compileStatement('set(span.name, "x")', 'resource', 'traces')).message).toMatch(
+      /a resource statement cannot read the span context below it/,
+    );
     expect(errorOf(() => compileCondition('"just a string"', 'log', 'logs')).message).toBe('a condition needs a comparison or a boolean value');
     expect(errorOf(() => compileStatement('IsMatch(body, "x")', 'log', 'logs'))).toEqual({ column: 1, message: 'expected a name, found "IsMatch"' });
   });

@@ -77,9 +77,31 @@ const Dot = createToken({ name: 'Dot', pattern: /\./, label: '"."' });
 const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /\s+/, group: Lexer.SKIPPED });
 
 const ALL_TOKENS: TokenType[] = [
-  WhiteSpace, StringLit, BytesLit, FloatLit, IntLit, CompOp, Assign,
-  Where, And, Or, Not, Nil, True, False, LowerIdent, UpperIdent,
-  LParen, RParen, LBracket, RBracket, LBrace, RBrace, Comma, Colon, Dot,
+  WhiteSpace,
+  StringLit,
+  BytesLit,
+  FloatLit,
+  IntLit,
+  CompOp,
+  Assign,
+  Where,
+  And,
+  Or,
+  Not,
+  Nil,
+  True,
+  False,
+  LowerIdent,
+  UpperIdent,
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  LBrace,
+  RBrace,
+  Comma,
+  Colon,
+  Dot,
 ];
 
 const lexer = new Lexer(ALL_TOKENS, { positionTracking: 'onlyOffset', ensureOptimizations: false });
@@ -89,7 +111,10 @@ const lexer = new Lexer(ALL_TOKENS, { positionTracking: 'onlyOffset', ensureOpti
 
 /** A statement or condition that does not parse: the column (1-based) in its text and what was expected. */
 export class OttlSyntaxError extends Error {
-  constructor(readonly column: number, readonly detail: string) {
+  constructor(
+    readonly column: number,
+    readonly detail: string,
+  ) {
     super(`column ${column}: ${detail}`);
   }
 }
@@ -109,7 +134,8 @@ const messages: IParserErrorMessageProvider = {
     const firsts = expectedPathsPerAlt.flatMap((alt) => alt.map((path) => labelOf(path[0]!)));
     return `expected ${RULE_NOUN[ruleName] ?? oneOf(firsts)}, found ${found(actual[0]!)}`;
   },
-  buildEarlyExitMessage: ({ expectedIterationPaths, actual }) => `expected ${oneOf(expectedIterationPaths.map((p) => labelOf(p[0]!)))}, found ${found(actual[0]!)}`,
+  buildEarlyExitMessage: ({ expectedIterationPaths, actual }) =>
+    `expected ${oneOf(expectedIterationPaths.map((p) => labelOf(p[0]!)))}, found ${found(actual[0]!)}`,
 };
 
 const RULE_NOUN: Record<string, string> = {
@@ -227,13 +253,48 @@ class OttlParser extends EmbeddedActionsParser {
 
   value = this.RULE('value', (): Expr =>
     this.OR([
-      { ALT: () => { const t = this.CONSUME(StringLit); return { k: 'string', v: this.ACTION(() => unquote(t.image)), col: t.startOffset + 1 } as Expr; } },
-      { ALT: () => { const t = this.CONSUME(IntLit); return { k: 'int', v: this.ACTION(() => BigInt(t.image)), col: t.startOffset + 1 } as Expr; } },
-      { ALT: () => { const t = this.CONSUME(FloatLit); return { k: 'float', v: this.ACTION(() => Number(t.image)), col: t.startOffset + 1 } as Expr; } },
-      { ALT: () => { const t = this.CONSUME(BytesLit); return { k: 'bytes', v: this.ACTION(() => hexBytes(t.image)), col: t.startOffset + 1 } as Expr; } },
-      { ALT: () => { const t = this.CONSUME(Nil); return { k: 'nil', col: t.startOffset + 1 } as Expr; } },
-      { ALT: () => { const t = this.CONSUME(True); return { k: 'bool', v: true, col: t.startOffset + 1 } as Expr; } },
-      { ALT: () => { const t = this.CONSUME(False); return { k: 'bool', v: false, col: t.startOffset + 1 } as Expr; } },
+      {
+        ALT: () => {
+          const t = this.CONSUME(StringLit);
+          return { k: 'string', v: this.ACTION(() => unquote(t.image)), col: t.startOffset + 1 } as Expr;
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(IntLit);
+          return { k: 'int', v: this.ACTION(() => BigInt(t.image)), col: t.startOffset + 1 } as Expr;
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(FloatLit);
+          return { k: 'float', v: this.ACTION(() => Number(t.image)), col: t.startOffset + 1 } as Expr;
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(BytesLit);
+          return { k: 'bytes', v: this.ACTION(() => hexBytes(t.image)), col: t.startOffset + 1 } as Expr;
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(Nil);
+          return { k: 'nil', col: t.startOffset + 1 } as Expr;
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(True);
+          return { k: 'bool', v: true, col: t.startOffset + 1 } as Expr;
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(False);
+          return { k: 'bool', v: false, col: t.startOffset + 1 } as Expr;
+        },
+      },
       { ALT: () => this.SUBRULE(this.list) },
       { ALT: () => this.SUBRULE(this.map) },
       { ALT: () => this.SUBRULE(this.upper) },
@@ -269,8 +330,18 @@ class OttlParser extends EmbeddedActionsParser {
   key = this.RULE('key', (): KeyExpr => {
     this.CONSUME(LBracket);
     const k = this.OR([
-      { ALT: () => { const t = this.CONSUME(StringLit); return { k: 'string', v: this.ACTION(() => unquote(t.image)) } as KeyExpr; } },
-      { ALT: () => { const t = this.CONSUME(IntLit); return { k: 'int', v: this.ACTION(() => Number(t.image)) } as KeyExpr; } },
+      {
+        ALT: () => {
+          const t = this.CONSUME(StringLit);
+          return { k: 'string', v: this.ACTION(() => unquote(t.image)) } as KeyExpr;
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(IntLit);
+          return { k: 'int', v: this.ACTION(() => Number(t.image)) } as KeyExpr;
+        },
+      },
     ]);
     this.CONSUME(RBracket);
     return k;

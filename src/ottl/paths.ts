@@ -5,7 +5,14 @@
  * statement's (`attributes["k"]`). Each path compiles once to a getter and, where writable, a setter.
  */
 import { create } from '@bufbuild/protobuf';
-import { AnyValueSchema, InstrumentationScopeSchema, KeyValueListSchema, KeyValueSchema, type AnyValue, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
+import {
+  AnyValueSchema,
+  InstrumentationScopeSchema,
+  KeyValueListSchema,
+  KeyValueSchema,
+  type AnyValue,
+  type KeyValue,
+} from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { ResourceSchema } from '../../proto/gen/opentelemetry/proto/resource/v1/resource_pb.js';
 import { StatusSchema } from '../../proto/gen/opentelemetry/proto/trace/v1/trace_pb.js';
 import type { KeyExpr } from './grammar.js';
@@ -22,8 +29,14 @@ export const CONTEXT_CHAIN: Readonly<Record<'traces' | 'metrics' | 'logs', reado
 };
 
 const CONTEXT_ALIASES: Record<string, ContextName> = {
-  resource: 'resource', scope: 'scope', instrumentation_scope: 'scope', span: 'span', spanevent: 'spanevent',
-  metric: 'metric', datapoint: 'datapoint', log: 'log',
+  resource: 'resource',
+  scope: 'scope',
+  instrumentation_scope: 'scope',
+  span: 'span',
+  spanevent: 'spanevent',
+  metric: 'metric',
+  datapoint: 'datapoint',
+  log: 'log',
 };
 
 /** The item a statement is evaluated on: the messages of its context and every context above it. */
@@ -44,7 +57,17 @@ export interface EvalContext {
 }
 
 export function newEvalContext(): EvalContext {
-  return { resource: undefined, scope: undefined, span: undefined, spanevent: undefined, metric: undefined, datapoint: undefined, log: undefined, cache: undefined, meta: undefined };
+  return {
+    resource: undefined,
+    scope: undefined,
+    span: undefined,
+    spanevent: undefined,
+    metric: undefined,
+    datapoint: undefined,
+    log: undefined,
+    cache: undefined,
+    meta: undefined,
+  };
 }
 
 /** A failure while evaluating (a wrong type, an index out of range): error_mode decides what follows. */
@@ -203,12 +226,29 @@ interface Field {
   set?(o: Obj, v: Value): void;
 }
 
-const str = (name: string): Field => ({ get: (o) => (o[name] as string) ?? '', set: (o, v) => { if (typeof v === 'string') o[name] = v; } });
-const u32 = (name: string): Field => ({ get: (o) => BigInt(o[name] ?? 0), set: (o, v) => { if (typeof v === 'bigint') o[name] = Number(v); } });
-const nanos = (name: string): Field => ({ get: (o) => (o[name] as bigint) ?? 0n, set: (o, v) => { if (typeof v === 'bigint') o[name] = v; } });
+const str = (name: string): Field => ({
+  get: (o) => (o[name] as string) ?? '',
+  set: (o, v) => {
+    if (typeof v === 'string') o[name] = v;
+  },
+});
+const u32 = (name: string): Field => ({
+  get: (o) => BigInt(o[name] ?? 0),
+  set: (o, v) => {
+    if (typeof v === 'bigint') o[name] = Number(v);
+  },
+});
+const nanos = (name: string): Field => ({
+  get: (o) => (o[name] as bigint) ?? 0n,
+  set: (o, v) => {
+    if (typeof v === 'bigint') o[name] = v;
+  },
+});
 const time = (name: string): Field => ({
   get: (o) => new OttlTime((o[name] as bigint) ?? 0n),
-  set: (o, v) => { if (v instanceof OttlTime) o[name] = v.ns; },
+  set: (o, v) => {
+    if (v instanceof OttlTime) o[name] = v.ns;
+  },
 });
 const id = (name: string, size: number): Field => ({
   get: (o) => o[name] as Uint8Array,
@@ -224,59 +264,146 @@ const idString = (name: string, size: number): Field => ({
     o[name] = Uint8Array.from(Buffer.from(v, 'hex'));
   },
 });
-const enumField = (name: string): Field => ({ get: (o) => BigInt(o[name] ?? 0), set: (o, v) => { if (typeof v === 'bigint') o[name] = Number(v); } });
+const enumField = (name: string): Field => ({
+  get: (o) => BigInt(o[name] ?? 0),
+  set: (o, v) => {
+    if (typeof v === 'bigint') o[name] = Number(v);
+  },
+});
 
 const SPAN_FIELDS: Record<string, Field> = {
-  trace_id: id('traceId', 16), 'trace_id.string': idString('traceId', 16),
-  span_id: id('spanId', 8), 'span_id.string': idString('spanId', 8),
-  parent_span_id: id('parentSpanId', 8), 'parent_span_id.string': idString('parentSpanId', 8),
-  trace_state: str('traceState'), flags: u32('flags'), name: str('name'), kind: enumField('kind'),
-  start_time_unix_nano: nanos('startTimeUnixNano'), end_time_unix_nano: nanos('endTimeUnixNano'),
-  start_time: time('startTimeUnixNano'), end_time: time('endTimeUnixNano'),
-  dropped_attributes_count: u32('droppedAttributesCount'), dropped_events_count: u32('droppedEventsCount'), dropped_links_count: u32('droppedLinksCount'),
-  'status.code': { get: (o) => BigInt(o.status?.code ?? 0), set: (o, v) => { if (typeof v === 'bigint') (o.status ??= create(StatusSchema)).code = Number(v); } },
-  'status.message': { get: (o) => o.status?.message ?? '', set: (o, v) => { if (typeof v === 'string') (o.status ??= create(StatusSchema)).message = v; } },
+  trace_id: id('traceId', 16),
+  'trace_id.string': idString('traceId', 16),
+  span_id: id('spanId', 8),
+  'span_id.string': idString('spanId', 8),
+  parent_span_id: id('parentSpanId', 8),
+  'parent_span_id.string': idString('parentSpanId', 8),
+  trace_state: str('traceState'),
+  flags: u32('flags'),
+  name: str('name'),
+  kind: enumField('kind'),
+  start_time_unix_nano: nanos('startTimeUnixNano'),
+  end_time_unix_nano: nanos('endTimeUnixNano'),
+  start_time: time('startTimeUnixNano'),
+  end_time: time('endTimeUnixNano'),
+  dropped_attributes_count: u32('droppedAttributesCount'),
+  dropped_events_count: u32('droppedEventsCount'),
+  dropped_links_count: u32('droppedLinksCount'),
+  'status.code': {
+    get: (o) => BigInt(o.status?.code ?? 0),
+    set: (o, v) => {
+      if (typeof v === 'bigint') (o.status ??= create(StatusSchema)).code = Number(v);
+    },
+  },
+  'status.message': {
+    get: (o) => o.status?.message ?? '',
+    set: (o, v) => {
+      if (typeof v === 'string') (o.status ??= create(StatusSchema)).message = v;
+    },
+  },
 };
 
 const LOG_FIELDS: Record<string, Field> = {
-  time_unix_nano: nanos('timeUnixNano'), observed_time_unix_nano: nanos('observedTimeUnixNano'),
-  time: time('timeUnixNano'), observed_time: time('observedTimeUnixNano'),
-  severity_number: enumField('severityNumber'), severity_text: str('severityText'),
-  'body.string': { get: (o) => { const v = fromAnyValue(o.body); return v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x)); }, set: (o, v) => { if (typeof v === 'string') o.body = toAnyValue(v); } },
-  dropped_attributes_count: u32('droppedAttributesCount'), flags: u32('flags'), event_name: str('eventName'),
-  trace_id: id('traceId', 16), 'trace_id.string': idString('traceId', 16), span_id: id('spanId', 8), 'span_id.string': idString('spanId', 8),
+  time_unix_nano: nanos('timeUnixNano'),
+  observed_time_unix_nano: nanos('observedTimeUnixNano'),
+  time: time('timeUnixNano'),
+  observed_time: time('observedTimeUnixNano'),
+  severity_number: enumField('severityNumber'),
+  severity_text: str('severityText'),
+  'body.string': {
+    get: (o) => {
+      const v = fromAnyValue(o.body);
+      return v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x));
+    },
+    set: (o, v) => {
+      if (typeof v === 'string') o.body = toAnyValue(v);
+    },
+  },
+  dropped_attributes_count: u32('droppedAttributesCount'),
+  flags: u32('flags'),
+  event_name: str('eventName'),
+  trace_id: id('traceId', 16),
+  'trace_id.string': idString('traceId', 16),
+  span_id: id('spanId', 8),
+  'span_id.string': idString('spanId', 8),
 };
 
 const EVENT_FIELDS: Record<string, Field> = {
-  name: str('name'), time_unix_nano: nanos('timeUnixNano'), time: time('timeUnixNano'), dropped_attributes_count: u32('droppedAttributesCount'),
+  name: str('name'),
+  time_unix_nano: nanos('timeUnixNano'),
+  time: time('timeUnixNano'),
+  dropped_attributes_count: u32('droppedAttributesCount'),
 };
 
 const METRIC_TYPES: Record<string, number> = { gauge: 1, sum: 2, histogram: 3, exponentialHistogram: 4, summary: 5 };
 const METRIC_FIELDS: Record<string, Field> = {
-  name: str('name'), description: str('description'), unit: str('unit'),
+  name: str('name'),
+  description: str('description'),
+  unit: str('unit'),
   type: { get: (o) => BigInt(METRIC_TYPES[o.data?.case ?? ''] ?? 0) },
   aggregation_temporality: {
     get: (o) => BigInt(o.data?.value?.aggregationTemporality ?? 0),
-    set: (o, v) => { if (typeof v === 'bigint' && o.data?.value && 'aggregationTemporality' in o.data.value) o.data.value.aggregationTemporality = Number(v); },
+    set: (o, v) => {
+      if (typeof v === 'bigint' && o.data?.value && 'aggregationTemporality' in o.data.value) o.data.value.aggregationTemporality = Number(v);
+    },
   },
-  is_monotonic: { get: (o) => o.data?.case === 'sum' && o.data.value.isMonotonic === true, set: (o, v) => { if (typeof v === 'boolean' && o.data?.case === 'sum') o.data.value.isMonotonic = v; } },
+  is_monotonic: {
+    get: (o) => o.data?.case === 'sum' && o.data.value.isMonotonic === true,
+    set: (o, v) => {
+      if (typeof v === 'boolean' && o.data?.case === 'sum') o.data.value.isMonotonic = v;
+    },
+  },
 };
 
 const DATAPOINT_FIELDS: Record<string, Field> = {
-  start_time_unix_nano: nanos('startTimeUnixNano'), time_unix_nano: nanos('timeUnixNano'),
-  start_time: time('startTimeUnixNano'), time: time('timeUnixNano'), flags: u32('flags'),
-  value_double: { get: (o) => (o.value?.case === 'asDouble' ? o.value.value : 0), set: (o, v) => { if (typeof v === 'number') o.value = { case: 'asDouble', value: v }; } },
-  value_int: { get: (o) => (o.value?.case === 'asInt' ? o.value.value : 0n), set: (o, v) => { if (typeof v === 'bigint') o.value = { case: 'asInt', value: v }; } },
-  count: { get: (o) => (o.count as bigint) ?? 0n, set: (o, v) => { if (typeof v === 'bigint' && 'count' in o) o.count = v; } },
-  sum: { get: (o) => (o.sum as number) ?? 0, set: (o, v) => { if (typeof v === 'number' && 'count' in o) o.sum = v; } },
-  min: { get: (o) => (o.min as number) ?? 0 }, max: { get: (o) => (o.max as number) ?? 0 },
+  start_time_unix_nano: nanos('startTimeUnixNano'),
+  time_unix_nano: nanos('timeUnixNano'),
+  start_time: time('startTimeUnixNano'),
+  time: time('timeUnixNano'),
+  flags: u32('flags'),
+  value_double: {
+    get: (o) => (o.value?.case === 'asDouble' ? o.value.value : 0),
+    set: (o, v) => {
+      if (typeof v === 'number') o.value = { case: 'asDouble', value: v };
+    },
+  },
+  value_int: {
+    get: (o) => (o.value?.case === 'asInt' ? o.value.value : 0n),
+    set: (o, v) => {
+      if (typeof v === 'bigint') o.value = { case: 'asInt', value: v };
+    },
+  },
+  count: {
+    get: (o) => (o.count as bigint) ?? 0n,
+    set: (o, v) => {
+      if (typeof v === 'bigint' && 'count' in o) o.count = v;
+    },
+  },
+  sum: {
+    get: (o) => (o.sum as number) ?? 0,
+    set: (o, v) => {
+      if (typeof v === 'number' && 'count' in o) o.sum = v;
+    },
+  },
+  min: { get: (o) => (o.min as number) ?? 0 },
+  max: { get: (o) => (o.max as number) ?? 0 },
   bucket_counts: { get: (o) => (o.bucketCounts as bigint[] | undefined)?.slice() ?? [] },
   explicit_bounds: { get: (o) => (o.explicitBounds as number[] | undefined)?.slice() ?? [] },
 };
 
 const SCOPE_FIELDS: Record<string, Field> = {
-  name: { get: (o) => o.scope?.name ?? '', set: (o, v) => { if (typeof v === 'string') (o.scope ??= create(InstrumentationScopeSchema)).name = v; } },
-  version: { get: (o) => o.scope?.version ?? '', set: (o, v) => { if (typeof v === 'string') (o.scope ??= create(InstrumentationScopeSchema)).version = v; } },
+  name: {
+    get: (o) => o.scope?.name ?? '',
+    set: (o, v) => {
+      if (typeof v === 'string') (o.scope ??= create(InstrumentationScopeSchema)).name = v;
+    },
+  },
+  version: {
+    get: (o) => o.scope?.version ?? '',
+    set: (o, v) => {
+      if (typeof v === 'string') (o.scope ??= create(InstrumentationScopeSchema)).version = v;
+    },
+  },
   dropped_attributes_count: { get: (o) => BigInt(o.scope?.droppedAttributesCount ?? 0) },
   schema_url: str('schemaUrl'),
 };
@@ -287,8 +414,13 @@ const RESOURCE_FIELDS: Record<string, Field> = {
 };
 
 const FIELDS: Record<ContextName, Record<string, Field>> = {
-  resource: RESOURCE_FIELDS, scope: SCOPE_FIELDS, span: SPAN_FIELDS, spanevent: EVENT_FIELDS,
-  metric: METRIC_FIELDS, datapoint: DATAPOINT_FIELDS, log: LOG_FIELDS,
+  resource: RESOURCE_FIELDS,
+  scope: SCOPE_FIELDS,
+  span: SPAN_FIELDS,
+  spanevent: EVENT_FIELDS,
+  metric: METRIC_FIELDS,
+  datapoint: DATAPOINT_FIELDS,
+  log: LOG_FIELDS,
 };
 
 /** Where each context's attributes live (created on write when the holder has none). */

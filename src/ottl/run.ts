@@ -199,7 +199,7 @@ export function filterItems(signal: OttlSignal, msg: RequestMessage, rules: Filt
         ctx.metric = rec;
         ctx.cache = undefined;
         const points = dataPointsOf(rec);
-        if (rules.metric && anyHolds(rules.metric, ctx, opts)) return (dropped += points?.length ?? 0, false);
+        if (rules.metric && anyHolds(rules.metric, ctx, opts)) return ((dropped += points?.length ?? 0), false);
         if (rules.datapoint && points && points.length > 0) {
           const kept = points.filter((dp) => {
             ctx.datapoint = dp;

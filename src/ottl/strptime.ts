@@ -40,17 +40,23 @@ const D: Record<string, [string, Setter]> = {
   B: ['([A-Za-z]+)', (f, t) => (f.month = MONTHS.indexOf(t.slice(0, 3).toLowerCase()) + 1)],
   a: ['[A-Za-z]{3}', () => {}],
   A: ['[A-Za-z]+', () => {}],
-  z: ['([+-]\\d{2}:?\\d{2}|Z)', (f, t) => {
-    if (t === 'Z') f.offsetMin = 0;
-    else {
-      const digits = t.replace(':', '');
-      const mins = Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5));
-      f.offsetMin = t[0] === '-' ? -mins : mins;
-    }
-  }],
-  Z: ['([A-Z]{1,5})', (f, t) => {
-    if (t === 'UTC' || t === 'GMT' || t === 'Z') f.offsetMin = 0;
-  }],
+  z: [
+    '([+-]\\d{2}:?\\d{2}|Z)',
+    (f, t) => {
+      if (t === 'Z') f.offsetMin = 0;
+      else {
+        const digits = t.replace(':', '');
+        const mins = Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5));
+        f.offsetMin = t[0] === '-' ? -mins : mins;
+      }
+    },
+  ],
+  Z: [
+    '([A-Z]{1,5})',
+    (f, t) => {
+      if (t === 'UTC' || t === 'GMT' || t === 'Z') f.offsetMin = 0;
+    },
+  ],
 };
 
 export function parseStrptime(format: string, location: string | undefined): (text: string) => bigint | undefined {
@@ -89,7 +95,16 @@ export function parseStrptime(format: string, location: string | undefined): (te
 
 /** The IANA zone's offset at that instant (Intl knows the zones Node was built with). */
 function zoneOffsetMs(zone: string, utcMs: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(new Date(utcMs));
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(new Date(utcMs));
   const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return asUtc - utcMs;

@@ -9,7 +9,14 @@
  * its full range, as the collector's int64.
  */
 import { create } from '@bufbuild/protobuf';
-import { AnyValueSchema, ArrayValueSchema, KeyValueListSchema, KeyValueSchema, type AnyValue, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
+import {
+  AnyValueSchema,
+  ArrayValueSchema,
+  KeyValueListSchema,
+  KeyValueSchema,
+  type AnyValue,
+  type KeyValue,
+} from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 
 export class OttlTime {
   constructor(readonly ns: bigint) {}

@@ -7,7 +7,21 @@
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import { AnyValueSchema } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
-import { AttrList, FIELD, findLenField, findVarintField, KEEP, DROP, RequestWalker, utf8, ValueType, type Range, type RecordView, type ResourceView, type WalkResult } from '../processorhelper/wire-edit.js';
+import {
+  AttrList,
+  FIELD,
+  findLenField,
+  findVarintField,
+  KEEP,
+  DROP,
+  RequestWalker,
+  utf8,
+  ValueType,
+  type Range,
+  type RecordView,
+  type ResourceView,
+  type WalkResult,
+} from '../processorhelper/wire-edit.js';
 import { compileCondition, type CompiledCondition, type OttlSignal } from './compile.js';
 import type { KeyExpr } from './grammar.js';
 import { contextOfName, newEvalContext, type ContextName, type EvalContext, type PathRef } from './paths.js';
@@ -95,7 +109,10 @@ export function compileWirePath(names: readonly string[], keys: readonly KeyExpr
   }
   if (keys.length === 0 && ctxName === 'log' && signal === 'logs') {
     if (field === 'severity_number') return ro((item) => BigInt(findVarintField(item.rec!.buf, item.rec!.start, item.rec!.end, FIELD.logSeverityNumber, 0)));
-    if (field === 'severity_text') return ro((item) => (findLenField(item.rec!.buf, item.rec!.start, item.rec!.end, FIELD.logSeverityText, range) ? item.rec!.buf.toString('utf8', range.start, range.end) : ''));
+    if (field === 'severity_text')
+      return ro((item) =>
+        findLenField(item.rec!.buf, item.rec!.start, item.rec!.end, FIELD.logSeverityText, range) ? item.rec!.buf.toString('utf8', range.start, range.end) : '',
+      );
     if (field === 'body') {
       return ro((item) => {
         const r = item.rec!;
@@ -105,7 +122,10 @@ export function compileWirePath(names: readonly string[], keys: readonly KeyExpr
     }
   }
   if (keys.length === 0 && ctxName === 'span' && signal === 'traces') {
-    if (field === 'name') return ro((item) => (findLenField(item.rec!.buf, item.rec!.start, item.rec!.end, FIELD.spanName, range) ? item.rec!.buf.toString('utf8', range.start, range.end) : ''));
+    if (field === 'name')
+      return ro((item) =>
+        findLenField(item.rec!.buf, item.rec!.start, item.rec!.end, FIELD.spanName, range) ? item.rec!.buf.toString('utf8', range.start, range.end) : '',
+      );
     if (field === 'kind') return ro((item) => BigInt(findVarintField(item.rec!.buf, item.rec!.start, item.rec!.end, FIELD.spanKind, 0)));
   }
   throw new WireUnsupported(`${text} is not read on the wire`);

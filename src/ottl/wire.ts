@@ -8,7 +8,18 @@
  */
 import { toBinary } from '@bufbuild/protobuf';
 import { AnyValueSchema } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
-import { AttrList, FIELD, KEEP, RequestWalker, SKIP, utf8, type RecordView, type ResourceView, type VisitResult, type WalkResult } from '../processorhelper/wire-edit.js';
+import {
+  AttrList,
+  FIELD,
+  KEEP,
+  RequestWalker,
+  SKIP,
+  utf8,
+  type RecordView,
+  type ResourceView,
+  type VisitResult,
+  type WalkResult,
+} from '../processorhelper/wire-edit.js';
 import type { CompiledStatement, OttlSignal } from './compile.js';
 import type { Expr, StatementAst } from './grammar.js';
 import { contextOfName, type ContextName } from './paths.js';

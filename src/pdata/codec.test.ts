@@ -106,7 +106,9 @@ function enrichedExample(signal: Signal): string {
       { key: 'empty.value', value: {} },
       {
         key: 'nested',
-        value: { arrayValue: { values: [{ kvlistValue: { values: [{ key: 'traceId', value: { doubleValue: -1.25 } }] } }, { boolValue: false }, { intValue: -7 }] } },
+        value: {
+          arrayValue: { values: [{ kvlistValue: { values: [{ key: 'traceId', value: { doubleValue: -1.25 } }] } }, { boolValue: false }, { intValue: -7 }] },
+        },
       },
     );
     rec.body = { kvlistValue: { values: [{ key: 'msg', value: { stringValue: 'ünïcødé ✓' } }] } };
@@ -137,7 +139,21 @@ function enrichedExample(signal: Signal): string {
           ],
         },
       },
-      { name: 'my.summary', summary: { dataPoints: [{ count: 2, sum: 3.5, quantileValues: [{ quantile: 0.5, value: 1 }, { quantile: 1, value: 2.5 }] }] } },
+      {
+        name: 'my.summary',
+        summary: {
+          dataPoints: [
+            {
+              count: 2,
+              sum: 3.5,
+              quantileValues: [
+                { quantile: 0.5, value: 1 },
+                { quantile: 1, value: 2.5 },
+              ],
+            },
+          ],
+        },
+      },
       { name: 'no.data' },
     );
   }
@@ -241,7 +257,11 @@ describe('OTLP/JSON errors name the field at fault', () => {
   const cases: Array<[string, (d: any) => void, string | RegExp]> = [
     ['non-integer timestamp', (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].timeUnixNano = 'soon'), `${rec}.timeUnixNano`],
     ['fractional int64', (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].attributes[2].value.intValue = 1.5), `${rec}.attributes[2].value.intValue`],
-    ['base64 trace id', (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].traceId = 'W47/95gDgQPSabYzgT/GDA=='), new RegExp(`${rec.replace(/[[\]]/g, '\\$&')}\\.traceId: expected 32 hex digits`)],
+    [
+      'base64 trace id',
+      (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].traceId = 'W47/95gDgQPSabYzgT/GDA=='),
+      new RegExp(`${rec.replace(/[[\]]/g, '\\$&')}\\.traceId: expected 32 hex digits`),
+    ],
     ['short span id', (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].spanId = 'abcd'), `${rec}.spanId`],
     ['string for bool', (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].attributes[1].value.boolValue = 'true'), `${rec}.attributes[1].value.boolValue`],
     ['object for list', (d) => (d.resourceLogs[0].scopeLogs = {}), 'resourceLogs[0].scopeLogs: expected an array'],
@@ -251,7 +271,11 @@ describe('OTLP/JSON errors name the field at fault', () => {
     ['bad base64', (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].body = { bytesValue: 'not base64!' }), `${rec}.body.bytesValue`],
     ['two oneof members', (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].body = { stringValue: 'a', intValue: 1 }), `${rec}.body.intValue`],
     ['negative fixed64', (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].observedTimeUnixNano = -1), `${rec}.observedTimeUnixNano`],
-    ['double past its range', (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].body = { doubleValue: '1e400' }), new RegExp(`${rec.replace(/[[\]]/g, '\\$&')}\\.body\\.doubleValue: string "1e400" is out of range for a double`)],
+    [
+      'double past its range',
+      (d) => (d.resourceLogs[0].scopeLogs[0].logRecords[0].body = { doubleValue: '1e400' }),
+      new RegExp(`${rec.replace(/[[\]]/g, '\\$&')}\\.body\\.doubleValue: string "1e400" is out of range for a double`),
+    ],
   ];
   for (const [name, mutate, where] of cases) {
     it(name, () => {
@@ -296,7 +320,9 @@ describe('quoteLongIntegers', () => {
     expect(quoteLongIntegers('{"a":1544712660300000000,"b":"1544712660300000000","c":12,"d":-9223372036854775808}')).toBe(
       '{"a":"1544712660300000000","b":"1544712660300000000","c":12,"d":"-9223372036854775808"}',
     );
-    expect(quoteLongIntegers('[1.0000000000000000001, 1e1000000000000000000, "x\\"9999999999999999"]')).toBe('[1.0000000000000000001, 1e1000000000000000000, "x\\"9999999999999999"]');
+    expect(quoteLongIntegers('[1.0000000000000000001, 1e1000000000000000000, "x\\"9999999999999999"]')).toBe(
+      '[1.0000000000000000001, 1e1000000000000000000, "x\\"9999999999999999"]',
+    );
     expect(JSON.parse(quoteLongIntegers('{"v":18446744073709551615}')).v).toBe('18446744073709551615');
   });
 
@@ -304,16 +330,29 @@ describe('quoteLongIntegers', () => {
     expect(quoteLongIntegers('{"t":00000000000000001,"u":-00000000000000001}')).toBe('{"t":00000000000000001,"u":-00000000000000001}');
     expect(() => requestFromJson('logs', '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":00000000000000001}]}]}]}')).toThrow(/not valid JSON/);
     // A literal 1e400 (JSON.parse reads Infinity) is refused as out of range too.
-    expect(() => requestFromJson('logs', '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"doubleValue":1e400}}]}]}]}')).toThrow(/doubleValue: number Infinity is out of range for a double/);
-    expect(parseRequestJson('logs', '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"doubleValue":"Infinity"}}]}]}]}').resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!.body!.value.value).toBe(Infinity);
+    expect(() => requestFromJson('logs', '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"doubleValue":1e400}}]}]}]}')).toThrow(
+      /doubleValue: number Infinity is out of range for a double/,
+    );
+    expect(
+      parseRequestJson('logs', '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"doubleValue":"Infinity"}}]}]}]}').resourceLogs[0]!.scopeLogs[0]!
+        .logRecords[0]!.body!.value.value,
+    ).toBe(Infinity);
   });
 });
 
 describe('google.rpc.Status', () => {
   for (const encoding of ['proto', 'json'] as const) {
     it(`round trips with and without RetryInfo (${encoding})`, () => {
-      expect(decodeStatus(encoding, encodeStatus(encoding, GrpcStatus.UNAVAILABLE, 'queue full', 1500))).toEqual({ code: 14, message: 'queue full', retryDelayMs: 1500 });
-      expect(decodeStatus(encoding, encodeStatus(encoding, GrpcStatus.RESOURCE_EXHAUSTED, 'slow down', 30_000))).toEqual({ code: 8, message: 'slow down', retryDelayMs: 30_000 });
+      expect(decodeStatus(encoding, encodeStatus(encoding, GrpcStatus.UNAVAILABLE, 'queue full', 1500))).toEqual({
+        code: 14,
+        message: 'queue full',
+        retryDelayMs: 1500,
+      });
+      expect(decodeStatus(encoding, encodeStatus(encoding, GrpcStatus.RESOURCE_EXHAUSTED, 'slow down', 30_000))).toEqual({
+        code: 8,
+        message: 'slow down',
+        retryDelayMs: 30_000,
+      });
       expect(decodeStatus(encoding, encodeStatus(encoding, GrpcStatus.UNAVAILABLE, 'now', 0))).toEqual({ code: 14, message: 'now', retryDelayMs: 0 });
       expect(decodeStatus(encoding, encodeStatus(encoding, GrpcStatus.INVALID_ARGUMENT, 'bad field x'))).toEqual({ code: 3, message: 'bad field x' });
     });
@@ -339,7 +378,8 @@ describe('google.rpc.Status', () => {
   });
 
   it('reads Status JSON written by others and rejects what is not one', () => {
-    const other = '{"code":8,"message":"x","details":[{"@type":"type.googleapis.com/google.rpc.DebugInfo","detail":"d"},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"2.500s"}]}';
+    const other =
+      '{"code":8,"message":"x","details":[{"@type":"type.googleapis.com/google.rpc.DebugInfo","detail":"d"},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"2.500s"}]}';
     expect(decodeStatus('json', Buffer.from(other))).toEqual({ code: 8, message: 'x', retryDelayMs: 2500 });
     expect(decodeStatus('json', Buffer.from('<html>502 Bad Gateway</html>'))).toBeUndefined();
     expect(decodeStatus('json', Buffer.from('"just a string"'))).toBeUndefined();
@@ -383,7 +423,10 @@ describe('property: wire count equals decoded count', () => {
       fc.record({ case: fc.constant('doubleValue'), value: fc.double({ noNaN: true }) }),
       fc.record({ case: fc.constant('bytesValue'), value: fc.uint8Array({ maxLength: 8 }) }),
       fc.record({ case: fc.constant('arrayValue'), value: fc.record({ values: fc.array(fc.record({ value: tie('value') }), { maxLength: 3 }) }) }),
-      fc.record({ case: fc.constant('kvlistValue'), value: fc.record({ values: fc.array(fc.record({ key: fc.string(), value: fc.record({ value: tie('value') }) }), { maxLength: 3 }) }) }),
+      fc.record({
+        case: fc.constant('kvlistValue'),
+        value: fc.record({ values: fc.array(fc.record({ key: fc.string(), value: fc.record({ value: tie('value') }) }), { maxLength: 3 }) }),
+      }),
     ),
   })).value;
   const attrs = fc.array(fc.record({ key: fc.string(), value: fc.record({ value: anyValue }) }), { maxLength: 3 });
@@ -396,7 +439,15 @@ describe('property: wire count equals decoded count', () => {
         scopeLogs: fc.array(
           fc.record({
             logRecords: fc.array(
-              fc.record({ timeUnixNano: u64, severityNumber: fc.integer({ min: 0, max: 24 }), body: fc.record({ value: anyValue }), attributes: attrs, traceId: hex(16), spanId: hex(8), eventName: fc.string() }),
+              fc.record({
+                timeUnixNano: u64,
+                severityNumber: fc.integer({ min: 0, max: 24 }),
+                body: fc.record({ value: anyValue }),
+                attributes: attrs,
+                traceId: hex(16),
+                spanId: hex(8),
+                eventName: fc.string(),
+              }),
               { maxLength: 5 },
             ),
           }),
@@ -415,7 +466,8 @@ describe('property: wire count equals decoded count', () => {
             metrics: fc.array(
               fc.record({ name: fc.string(), kind: dataKind, points: fc.nat({ max: 4 }), t: u64 }).map(({ name, kind, points, t }) => ({
                 name,
-                data: kind === undefined ? { case: undefined } : { case: kind, value: { dataPoints: Array.from({ length: points }, () => ({ timeUnixNano: t })) } },
+                data:
+                  kind === undefined ? { case: undefined } : { case: kind, value: { dataPoints: Array.from({ length: points }, () => ({ timeUnixNano: t })) } },
               })),
               { maxLength: 4 },
             ),

@@ -409,7 +409,10 @@ function readScalar(type: ScalarType, protoName: string, raw: unknown, path: str
       // A literal past the type's range (1e400) is an error, as in protojson; infinities are written as strings.
       const max = type === ScalarType.FLOAT ? 3.4028234663852886e38 : Number.MAX_VALUE;
       if (!Number.isFinite(n) || Math.abs(n) > max) {
-        throw new OtlpJsonError(path, `${describe(raw)} is out of range for a ${type === ScalarType.FLOAT ? 'float' : 'double'} (write "Infinity" or "-Infinity" for an infinite value)`);
+        throw new OtlpJsonError(
+          path,
+          `${describe(raw)} is out of range for a ${type === ScalarType.FLOAT ? 'float' : 'double'} (write "Infinity" or "-Infinity" for an infinite value)`,
+        );
       }
       return n;
     }

@@ -25,8 +25,32 @@ const str = (field: number, s: string) => len(field, [...Buffer.from(s)]);
 const bytes = (a: number[]) => new Uint8Array(a);
 
 /** ExportLogsServiceRequest { resource_logs { scope_logs { log_records: records } } } */
-const logsRequest = (...records: number[][]) => bytes(len(1, len(2, records.flatMap((r) => len(2, r)))));
-const goodRecord = () => [...tag(1, 1), 1, 2, 3, 4, 5, 6, 7, 8, ...tag(2, 0), 9, ...str(3, 'INFO'), ...len(5, str(1, 'hello')), ...len(6, [...str(1, 'k'), ...len(2, str(1, 'v'))])];
+const logsRequest = (...records: number[][]) =>
+  bytes(
+    len(
+      1,
+      len(
+        2,
+        records.flatMap((r) => len(2, r)),
+      ),
+    ),
+  );
+const goodRecord = () => [
+  ...tag(1, 1),
+  1,
+  2,
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  ...tag(2, 0),
+  9,
+  ...str(3, 'INFO'),
+  ...len(5, str(1, 'hello')),
+  ...len(6, [...str(1, 'k'), ...len(2, str(1, 'v'))]),
+];
 
 function rejection(signal: Signal, b: Uint8Array): string {
   try {
@@ -182,7 +206,10 @@ describe('validateRequest', () => {
   });
 
   it("refuses another signal's request: traces and metrics sent as logs, logs sent as traces", () => {
-    const traces = encodeRequest('traces', decodeRequest('traces', requestFromJson('traces', readFileSync(new URL('../../test/fixtures/otlp-examples/trace.json', import.meta.url), 'utf8'))));
+    const traces = encodeRequest(
+      'traces',
+      decodeRequest('traces', requestFromJson('traces', readFileSync(new URL('../../test/fixtures/otlp-examples/trace.json', import.meta.url), 'utf8'))),
+    );
     const metrics = requestFromJson('metrics', readFileSync(new URL('../../test/fixtures/otlp-examples/metrics.json', import.meta.url), 'utf8'));
     const logs = requestFromJson('logs', readFileSync(new URL('../../test/fixtures/otlp-examples/logs.json', import.meta.url), 'utf8'));
     // The outer framing alone (what countItems checks) would take all three.
@@ -229,7 +256,8 @@ describe('validateRequest', () => {
         extra % 2 === 1
           ? create(AnyValueSchema, { value: { case: 'kvlistValue', value: create(KeyValueListSchema, { values: [] }) } }) // an empty KeyValueList: one level more
           : create(AnyValueSchema, { value: { case: 'stringValue', value: 'leaf' } });
-      for (extra -= extra % 2; extra > 0; extra -= 2) v = create(AnyValueSchema, { value: { case: 'arrayValue', value: create(ArrayValueSchema, { values: [v] }) } });
+      for (extra -= extra % 2; extra > 0; extra -= 2)
+        v = create(AnyValueSchema, { value: { case: 'arrayValue', value: create(ArrayValueSchema, { values: [v] }) } });
       return bytes(len(1, len(2, len(2, len(5, [...toBinary(AnyValueSchema, v)])))));
     };
     for (const levels of [MAX_NESTING - 1, MAX_NESTING]) {
@@ -252,7 +280,10 @@ describe('validateRequest', () => {
       [len(3, bad), /field severity_text \(3\) is not valid UTF-8 .*in LogRecord at resource_logs\[0\]\.scope_logs\[0\]\.log_records\[0\]/],
       [len(6, [...len(1, bad), ...len(2, str(1, 'v'))]), /field key \(1\) is not valid UTF-8/],
       [len(6, [...str(1, 'k'), ...len(2, len(1, bad))]), /string_value \(1\) is not valid UTF-8/],
-      [len(6, [...str(1, 'k'), ...len(2, len(6, len(1, [...str(1, 'inner'), ...len(2, len(1, [0xed, 0xa0, 0x80]))])))]), /string_value \(1\) is not valid UTF-8/],
+      [
+        len(6, [...str(1, 'k'), ...len(2, len(6, len(1, [...str(1, 'inner'), ...len(2, len(1, [0xed, 0xa0, 0x80]))])))]),
+        /string_value \(1\) is not valid UTF-8/,
+      ],
       [len(12, [0xc0, 0xaf]), /field event_name \(12\) is not valid UTF-8/],
     ];
     for (const [field, message] of cases) {

@@ -212,7 +212,8 @@ function checkUtf8(buf: Uint8Array, pos: number, end: number, at: number, what: 
   for (; i + 4 <= end; i += 4) acc |= words[(BASE + i) >>> 2]!;
   for (; i < end; i++) acc |= buf[i]!;
   if ((acc & 0x80808080) === 0) return;
-  if (!isUtf8(buf.subarray(pos, end))) throw new FieldError(at, `${fieldLabel(what, t, field)} is not valid UTF-8 (protobuf strings must be); fix the client's encoding of this string`);
+  if (!isUtf8(buf.subarray(pos, end)))
+    throw new FieldError(at, `${fieldLabel(what, t, field)} is not valid UTF-8 (protobuf strings must be); fix the client's encoding of this string`);
 }
 
 /** Names a field for an error: `what` itself, or field `field` of table `t` when given. */
@@ -484,10 +485,12 @@ function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: num
       } else if (k === K_STRING) {
         if (CHECK_UTF8) checkUtf8(buf, pos, e, at, '', t, field);
       } else if (k === K_ID) {
-        if (len !== 0 && len !== t.idLength[field]) throw new FieldError(at, `field ${t.fieldName[field]} (${field}) is ${len} bytes; it must be ${t.idLength[field]} (or empty)`);
+        if (len !== 0 && len !== t.idLength[field])
+          throw new FieldError(at, `field ${t.fieldName[field]} (${field}) is ${len} bytes; it must be ${t.idLength[field]} (or empty)`);
       } else if (k === K_PACKED_I64 || k === K_PACKED_I32) {
         const size = k === K_PACKED_I64 ? 8 : 4;
-        if (len % size !== 0) throw new FieldError(at, `packed field ${t.fieldName[field]} (${field}) is ${len} bytes, not a whole number of ${size}-byte values`);
+        if (len % size !== 0)
+          throw new FieldError(at, `packed field ${t.fieldName[field]} (${field}) is ${len} bytes, not a whole number of ${size}-byte values`);
       } else if (k === K_PACKED_VARINT) {
         while (pos < e) {
           readVarint(buf, pos, e);
@@ -597,7 +600,8 @@ export function validateRequestParts(signal: Signal, parts: readonly Uint8Array[
   if (parts.length === 1) return validateRequest(signal, parts[0]!, opts);
   let joined: Buffer;
   if (size <= SCRATCH_KEEP) {
-    if (scratch === undefined || scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_KEEP, Math.max(size, 2 * (scratch?.length ?? 0), 512 * 1024)));
+    if (scratch === undefined || scratch.length < size)
+      scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_KEEP, Math.max(size, 2 * (scratch?.length ?? 0), 512 * 1024)));
     joined = scratch;
   } else joined = Buffer.allocUnsafeSlow(size);
   let off = 0;

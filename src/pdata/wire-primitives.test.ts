@@ -35,7 +35,7 @@ describe('wire primitives', () => {
     );
   });
 
-  it('writes and reads int64 values exactly, negative ones as 10 bytes of two\'s complement', () => {
+  it("writes and reads int64 values exactly, negative ones as 10 bytes of two's complement", () => {
     fc.assert(
       fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (v) => {
         const want = new BinaryWriter().int64(v).finish();

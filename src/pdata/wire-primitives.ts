@@ -86,7 +86,14 @@ export function readVarint64(buf: Uint8Array, pos: number, end: number): void {
   }
   const b4 = buf[pos + 4]! & 0x7f;
   LO = ((buf[pos]! & 0x7f) | ((buf[pos + 1]! & 0x7f) << 7) | ((buf[pos + 2]! & 0x7f) << 14) | ((buf[pos + 3]! & 0x7f) << 21) | (b4 << 28)) >>> 0;
-  HI = ((b4 >>> 4) | (group(buf, pos, 5, n) << 3) | (group(buf, pos, 6, n) << 10) | (group(buf, pos, 7, n) << 17) | (group(buf, pos, 8, n) << 24) | (group(buf, pos, 9, n) << 31)) >>> 0;
+  HI =
+    ((b4 >>> 4) |
+      (group(buf, pos, 5, n) << 3) |
+      (group(buf, pos, 6, n) << 10) |
+      (group(buf, pos, 7, n) << 17) |
+      (group(buf, pos, 8, n) << 24) |
+      (group(buf, pos, 9, n) << 31)) >>>
+    0;
 }
 
 /** The 7 value bits of byte i of an n-byte varint at buf[pos], or 0 past its end. */

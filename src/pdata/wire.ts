@@ -12,13 +12,7 @@ export { WireFormatError };
  * Calls `visit(start, end)` for each occurrence of length-delimited field `fieldNo` in the message
  * buf[start:end], skipping all other fields.
  */
-export function forEachField(
-  buf: Uint8Array,
-  start: number,
-  end: number,
-  fieldNo: number,
-  visit: (start: number, end: number) => void,
-): void {
+export function forEachField(buf: Uint8Array, start: number, end: number, fieldNo: number, visit: (start: number, end: number) => void): void {
   let pos = start;
   while (pos < end) {
     const tag = readVarint(buf, pos, end);

@@ -2,7 +2,23 @@
  * AnyValue on the wire: reading its type and value in place, pcommon's AsString, and encoding config values
  * (once per config value, not per record).
  */
-import { NEXT, asBuffer, copyBytes, encodeLenField, findLenField, int64FromHalves, int64VarintSize, lenTag, readVarint, readVarint64, skipField, varintSize, writeInt64Varint, writeVarint, type Range } from '../pdata/wire-primitives.js';
+import {
+  NEXT,
+  asBuffer,
+  copyBytes,
+  encodeLenField,
+  findLenField,
+  int64FromHalves,
+  int64VarintSize,
+  lenTag,
+  readVarint,
+  readVarint64,
+  skipField,
+  varintSize,
+  writeInt64Varint,
+  writeVarint,
+  type Range,
+} from '../pdata/wire-primitives.js';
 import { ValueType } from './otlp-fields.js';
 
 const utf8Encoder = new TextEncoder();
@@ -10,16 +26,7 @@ const utf8Encoder = new TextEncoder();
 export const utf8 = (s: string): Buffer => Buffer.from(utf8Encoder.encode(s));
 
 /** An AnyValue given as a JS value: config values, or typed values for tests. */
-export type JsAnyValue =
-  | string
-  | boolean
-  | number
-  | bigint
-  | Uint8Array
-  | null
-  | { double: number }
-  | JsAnyValue[]
-  | { [key: string]: JsAnyValue };
+export type JsAnyValue = string | boolean | number | bigint | Uint8Array | null | { double: number } | JsAnyValue[] | { [key: string]: JsAnyValue };
 
 /**
  * Encodes a JS value as AnyValue content: string, boolean, integer number or bigint (int), other

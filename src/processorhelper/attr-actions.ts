@@ -39,7 +39,7 @@ export const regexpCacheSchema = s
     cacheenabled: s.bool().default(false).describe('Accepted; GopherShip compiles each pattern once and keeps no result cache'),
     cachemaxnumentries: s.int(0).default(0).describe('Accepted; see cacheenabled'),
   })
-  .describe('The collector\'s regexp result cache (accepted, no effect here)');
+  .describe("The collector's regexp result cache (accepted, no effect here)");
 
 export const ACTIONS = ['insert', 'update', 'upsert', 'delete', 'hash', 'extract', 'convert'] as const;
 export type ActionName = (typeof ACTIONS)[number];

@@ -3,7 +3,22 @@
  * collector's attribute `hash` of one entry. The API is described in wire-edit.ts.
  */
 import * as nodeCrypto from 'node:crypto';
-import { HI, LO, NEXT, WireFormatError, asBuffer, copyBytes, lenTag, readVarint, readVarint64, skipField, varintSize, writeInt64Varint, writeVarint, type Range } from '../pdata/wire-primitives.js';
+import {
+  HI,
+  LO,
+  NEXT,
+  WireFormatError,
+  asBuffer,
+  copyBytes,
+  lenTag,
+  readVarint,
+  readVarint64,
+  skipField,
+  varintSize,
+  writeInt64Varint,
+  writeVarint,
+  type Range,
+} from '../pdata/wire-primitives.js';
 import { VE, VS, anyValueAsString, int64At, kvSize, parseAnyValue, writeKv } from './any-value.js';
 import { ValueType } from './otlp-fields.js';
 
@@ -447,4 +462,3 @@ export function hashEntry(attrs: AttrList, i: number): void {
     attrs.setAscii(i, raw.length > 0 ? sha256Hex(raw) : '');
   } else attrs.setAscii(i, n > 0 ? sha256Hex(HASH_SCRATCH.subarray(0, n)) : '');
 }
-

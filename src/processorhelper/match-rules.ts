@@ -123,7 +123,10 @@ function compileAttr(a: AttributeProperty, regexp: boolean): AttrCriterion {
   if (regexp) return { key, re: new RegExp(String(v)) };
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return { key, scalar: v };
   const content = encodeAnyValue(v as JsAnyValue);
-  return { key, composite: { type: content.length === 0 ? ValueType.Empty : ((content[0]! >>> 3) as ValueType), str: anyValueAsString(content, 0, content.length) } };
+  return {
+    key,
+    composite: { type: content.length === 0 ? ValueType.Empty : ((content[0]! >>> 3) as ValueType), str: anyValueAsString(content, 0, content.length) },
+  };
 }
 
 /** Whether every listed attribute matches (the collector's AttributesMatcher); undefined when none are listed. */
@@ -143,7 +146,14 @@ export function attrsMatcher(list: readonly AttributeProperty[] | undefined, reg
   };
 }
 
-export const SPAN_KIND_NAMES = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
+export const SPAN_KIND_NAMES = [
+  'SPAN_KIND_UNSPECIFIED',
+  'SPAN_KIND_INTERNAL',
+  'SPAN_KIND_SERVER',
+  'SPAN_KIND_CLIENT',
+  'SPAN_KIND_PRODUCER',
+  'SPAN_KIND_CONSUMER',
+];
 
 const SERVICE_NAME = utf8('service.name');
 const RANGE: Range = { start: 0, end: 0 };
@@ -177,7 +187,10 @@ export class MatchRule {
         return !resources || resources(a);
       };
     }
-    const libs = (p.libraries ?? []).map((l) => ({ name: stringSet([l.name], re)!, version: l.version === undefined ? undefined : stringSet([l.version], re) }));
+    const libs = (p.libraries ?? []).map((l) => ({
+      name: stringSet([l.name], re)!,
+      version: l.version === undefined ? undefined : stringSet([l.version], re),
+    }));
     if (libs.length > 0) this.scope = (name, version) => libs.every((l) => l.name.matches(name) && (!l.version || l.version.matches(version)));
     this.metric = stringSet(p.metricNames, re);
     const bodies = stringSet(p.logBodies, re);

@@ -196,7 +196,9 @@ describe('wire edits on worker threads', () => {
       expect(out).toMatchObject({ changed: true, items: 1, tally: [42] });
       // A declaration naming no function fails each of its edits with a message saying so.
       const wrong = pool.register({ module: pathToFileURL(file).href, exportName: 'noSuchEditor' }, 'rev', {}, 'logs');
-      await expect(wrong.edit(Uint8Array.from([1]), undefined)!).rejects.toThrow(/worker editor noSuchEditor is not a function exported by .*reverse-editor\.mjs/);
+      await expect(wrong.edit(Uint8Array.from([1]), undefined)!).rejects.toThrow(
+        /worker editor noSuchEditor is not a function exported by .*reverse-editor\.mjs/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

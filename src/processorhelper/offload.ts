@@ -145,7 +145,13 @@ export class WireOffloadPool {
   instrument(registry: Registry): void {
     const pool = this;
     const registers = [registry];
-    new Gauge({ ...instrumentOptions(SERVICE_METRICS.workerThreads), registers, collect() { this.set(pool.running); } });
+    new Gauge({
+      ...instrumentOptions(SERVICE_METRICS.workerThreads),
+      registers,
+      collect() {
+        this.set(pool.running);
+      },
+    });
     new Counter({
       ...instrumentOptions(SERVICE_METRICS.workerEdits),
       registers,
@@ -228,7 +234,11 @@ export class WireOffloadPool {
     if (!this.closed && this.deaths.length > GIVE_UP_DEATHS) {
       // Threads that keep dying (a broken build, no memory for an isolate) would only burn CPU in a
       // respawn loop: the processors edit on the event loop from now on, as with worker_threads 0.
-      this.log.error('wire-edit worker threads keep dying; editing on the event loop from now on', { reason: why, deaths: this.deaths.length, window_ms: GIVE_UP_WINDOW_MS });
+      this.log.error('wire-edit worker threads keep dying; editing on the event loop from now on', {
+        reason: why,
+        deaths: this.deaths.length,
+        window_ms: GIVE_UP_WINDOW_MS,
+      });
       this.closed = true;
       this.slots.splice(i, 1);
       for (const other of this.slots.splice(0)) {

@@ -3,7 +3,6 @@
  * newcomer needs to read a request on the wire without the generated decoder.
  */
 
-
 /** ResourceX in the request, Resource in ResourceX, ScopeX in ResourceX: 1, 1, 2. Scope in ScopeX: 1; records in ScopeX: 2. */
 export const FIELD = {
   requestResources: 1,
@@ -56,4 +55,3 @@ export const enum ValueType {
   KvList = 6,
   Bytes = 7,
 }
-

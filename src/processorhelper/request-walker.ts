@@ -8,7 +8,20 @@ import { NEXT, WireFormatError, asBuffer, copyBytes, lenTag, readVarint, skipFie
 import { countMetricPoints } from '../pdata/wire.js';
 import type { AttrList } from './attr-list.js';
 import { FIELD, METRIC_DATA, RecordKind } from './otlp-fields.js';
-import { DROP, KEEP, REPLACED, SKIP, type MetricView, type RecordView, type RequestVisitor, type ResourceView, type ScopeView, type VisitResult, type WalkOptions, type WalkResult } from './record-views.js';
+import {
+  DROP,
+  KEEP,
+  REPLACED,
+  SKIP,
+  type MetricView,
+  type RecordView,
+  type RequestVisitor,
+  type ResourceView,
+  type ScopeView,
+  type VisitResult,
+  type WalkOptions,
+  type WalkResult,
+} from './record-views.js';
 
 const E_REPLACE = 0; // [start,end) -> arena[off, off+len) (framed: tag + varint(len) + content, one or more fields)
 const E_LENGTH = 1; // [start,end) -> varint(len)
@@ -48,7 +61,10 @@ export class RequestWalker {
   private readonly mv: MetricView;
   private readonly recv: RecordView;
 
-  constructor(private readonly visitor: RequestVisitor, opts: WalkOptions = {}) {
+  constructor(
+    private readonly visitor: RequestVisitor,
+    opts: WalkOptions = {},
+  ) {
     this.prune = opts.pruneEmpty ?? false;
     this.depth = visitor.record ? 4 : visitor.metric ? 3 : visitor.scope ? 2 : 1;
     // pruneEmpty needs record counts, so it walks down to records.
@@ -306,7 +322,16 @@ export class RequestWalker {
         if (e > ce) throw new WireFormatError('record overruns its scope');
         this.dropped = false;
         if (metrics) delta += this.visitMetric(ri++, fStart, pos, s, e);
-        else if (this.depth >= 4) delta += this.visitRecord(ri++, fStart, s, e, this.signal === 'logs' ? RecordKind.Log : RecordKind.Span, this.signal === 'logs' ? FIELD.logAttributes : FIELD.spanAttributes, FIELD.records);
+        else if (this.depth >= 4)
+          delta += this.visitRecord(
+            ri++,
+            fStart,
+            s,
+            e,
+            this.signal === 'logs' ? RecordKind.Log : RecordKind.Span,
+            this.signal === 'logs' ? FIELD.logAttributes : FIELD.spanAttributes,
+            FIELD.records,
+          );
         if (!this.dropped) keptChildren++;
         pos = e;
       } else pos = skipField(buf, pos, ce, tag);

@@ -60,7 +60,9 @@ export const arbActions = fc.array(
     fc
       .record({ key: arbKey.filter((k) => k !== ''), pattern: fc.constantFrom('(?P<p1>[a-z]+)-(?P<p2>\\d*)', '^(?<k1>.)', '(?P<a>\\d)(?P<b>x)?') })
       .map((a) => ({ ...BASE, action: 'extract', ...a })),
-    fc.record({ key: arbKey.filter((k) => k !== ''), converted_type: fc.constantFrom('int', 'double', 'string') }).map((a) => ({ ...BASE, action: 'convert', ...a })),
+    fc
+      .record({ key: arbKey.filter((k) => k !== ''), converted_type: fc.constantFrom('int', 'double', 'string') })
+      .map((a) => ({ ...BASE, action: 'convert', ...a })),
   ),
   { minLength: 1, maxLength: 5 },
 );
@@ -146,7 +148,13 @@ describe('RequestWalker + AttrList: wire edits equal decode -> edit -> encode', 
             const kvs = rx.resource?.attributes ?? [];
             applyActionsToMessages(actions, kvs, META);
             // An absent Resource that gained attributes is present after the edit.
-            if (!rx.resource && kvs.length > 0) (rx as { resource?: unknown }).resource = { $typeName: 'opentelemetry.proto.resource.v1.Resource', attributes: kvs, droppedAttributesCount: 0, entityRefs: [] };
+            if (!rx.resource && kvs.length > 0)
+              (rx as { resource?: unknown }).resource = {
+                $typeName: 'opentelemetry.proto.resource.v1.Resource',
+                attributes: kvs,
+                droppedAttributesCount: 0,
+                entityRefs: [],
+              };
           }
           const got = decodeRequest(signal, out.bytes);
           expect(same(signal, got, expected)).toBe(true);
@@ -258,7 +266,9 @@ describe('RequestWalker', () => {
     expect(picked[0]!.attributes.map((a) => a.key)).toEqual(['i', 'picked']);
     // The first ResourceLogs is untouched: its bytes are a prefix of the output.
     const first = decodeRequest('logs', bytes);
-    expect(equals(REQUEST_SCHEMA.logs, { ...first, resourceLogs: [first.resourceLogs[0]!] } as never, { ...req, resourceLogs: [req.resourceLogs[0]!] } as never)).toBe(true);
+    expect(
+      equals(REQUEST_SCHEMA.logs, { ...first, resourceLogs: [first.resourceLogs[0]!] } as never, { ...req, resourceLogs: [req.resourceLogs[0]!] } as never),
+    ).toBe(true);
   });
 
   it('handles a length prefix that grows past a varint byte boundary', () => {

@@ -68,7 +68,9 @@ export function editAndForward(ctx: WireProcessorContext, payload: Payload, edit
 
 /** A request the walk cannot read: retrying the same bytes cannot help. */
 function unreadable(ctx: WireProcessorContext, err: unknown): PermanentError {
-  return new PermanentError(`${ctx.settings.id.type} processor ${ctx.settings.id.id}: cannot read the ${ctx.signal} request: ${(err as Error).message}`, { cause: err });
+  return new PermanentError(`${ctx.settings.id.type} processor ${ctx.settings.id.id}: cannot read the ${ctx.signal} request: ${(err as Error).message}`, {
+    cause: err,
+  });
 }
 
 function forward(ctx: WireProcessorContext, payload: Payload, before: number, out: WalkResult | undefined): Promise<void> {

@@ -4,7 +4,19 @@
  * Shutdown: receivers stop accepting and answer what they hold while processors drain (batch flushes),
  * then exporters flush, then extensions; all within one deadline.
  */
-import type { Component, ComponentKind, ConnectorFactory, CreateSettings, Exporter, ExporterFactory, ExtensionFactory, Host, Processor, ProcessorFactory, ReceiverFactory } from '../core/component.js';
+import type {
+  Component,
+  ComponentKind,
+  ConnectorFactory,
+  CreateSettings,
+  Exporter,
+  ExporterFactory,
+  ExtensionFactory,
+  Host,
+  Processor,
+  ProcessorFactory,
+  ReceiverFactory,
+} from '../core/component.js';
 import { FanOutConsumer, type Consumer } from '../core/consumer.js';
 import type { Signal } from '../core/signal.js';
 import type { ComponentConfig, ValidatedConfig } from '../config/validate.js';
@@ -55,7 +67,10 @@ export class Service {
   /** Where the somatic processor (if any) provides the zone, admission gate and memory ledger. */
   readonly pressure = new PressureSlot(this.telemetry, this.queueFills.fullest);
 
-  constructor(private readonly config: ValidatedConfig, private readonly opts: ServiceOptions = {}) {
+  constructor(
+    private readonly config: ValidatedConfig,
+    private readonly opts: ServiceOptions = {},
+  ) {
     this.logger = opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource);
     this.telemetry.describeResource(config.service.telemetry.resource);
     const threads = workerThreadsFor(config.service.processing.worker_threads);
@@ -66,7 +81,9 @@ export class Service {
 
   /** The receiver, processor, exporter or extension instance for an ID (tests read bound ports from it). */
   component<T extends Component = Component>(kind: ComponentKind, id: string): T | undefined {
-    const list = { receiver: this.receivers, processor: this.processors, exporter: this.exporters, extension: this.extensions, connector: this.connectors }[kind];
+    const list = { receiver: this.receivers, processor: this.processors, exporter: this.exporters, extension: this.extensions, connector: this.connectors }[
+      kind
+    ];
     return list.find((r) => r.id === id)?.component as T | undefined;
   }
 

@@ -278,7 +278,11 @@ export class SomaticRuntime {
       this.sensorReadings[i]!.value = v;
     }
     const { thresholds, leaveRatio } = this.settings;
-    const decision = decideZone(this.zoneMemory, { now, dtMs: dt, intakeRate: this.intakeRate, readings: this.sensorReadings, globalZone: this.globalZone }, this.settings);
+    const decision = decideZone(
+      this.zoneMemory,
+      { now, dtMs: dt, intakeRate: this.intakeRate, readings: this.sensorReadings, globalZone: this.globalZone },
+      this.settings,
+    );
     this.zoneMemory = decision.memory;
     this.pressure = decision.pressure;
 

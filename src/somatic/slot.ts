@@ -36,7 +36,9 @@ export class PressureSlot {
     const existing = this.rt;
     if (existing) {
       if (JSON.stringify(existing.settings) !== JSON.stringify(settings)) {
-        logger.warn("a second somatic processor has different zone settings; the service has one zone, so the first somatic processor's settings apply", { processor: who });
+        logger.warn("a second somatic processor has different zone settings; the service has one zone, so the first somatic processor's settings apply", {
+          processor: who,
+        });
       }
       return existing;
     }

@@ -299,7 +299,9 @@ describe('admission gate', () => {
     // A refusal names both bounds and the keys that set them.
     g.hold(900);
     expect(g.tryAcquire(200)).toBe(false);
-    expect(g.refusalMessage(200)).toMatch(/request of 200 bytes .* 0 bytes in flight \(budget 1000: the somatic processor's inflight_budget_mib\) and 900 held by queues \(memory cap 1000 bytes until the next check, from its memory_limit_mib\)/);
+    expect(g.refusalMessage(200)).toMatch(
+      /request of 200 bytes .* 0 bytes in flight \(budget 1000: the somatic processor's inflight_budget_mib\) and 900 held by queues \(memory cap 1000 bytes until the next check, from its memory_limit_mib\)/,
+    );
   });
 
   it('lets a request larger than the whole budget in alone, only with full headroom', () => {
@@ -311,7 +313,7 @@ describe('admission gate', () => {
     expect(g.tryAcquire(5000)).toBe(false);
   });
 
-  it("the exporter_queue sensor reads the fullest sending queue of its own service, disk bytes of a WAL queue included", () => {
+  it('the exporter_queue sensor reads the fullest sending queue of its own service, disk bytes of a WAL queue included', () => {
     const telemetry = new Telemetry();
     const fills = new QueueFillRegistry();
     const slot = new PressureSlot(telemetry, fills.fullest);
@@ -429,7 +431,8 @@ describe('admission gate', () => {
     const telemetry = new Telemetry();
     // A limit below the current RSS: no headroom, the gate admits nothing.
     const rt = new SomaticRuntime(settings({ memoryLimitBytes: process.memoryUsage.rss() / 2, inflightBudgetBytes: 2 ** 30 }), telemetry, silentLogger);
-    const collections = async () => Number(/stall_collections_total (\d+)/.exec(await metric(telemetry, 'gophership_somatic_stall_collections_total'))?.[1] ?? -1);
+    const collections = async () =>
+      Number(/stall_collections_total (\d+)/.exec(await metric(telemetry, 'gophership_somatic_stall_collections_total'))?.[1] ?? -1);
     let now = 5_000_000;
     rt.check(now);
     expect(rt.gate.tryAcquire(1024)).toBe(false);
@@ -471,11 +474,18 @@ describe('admission gate', () => {
     const warnings = (limit: number): string[] => {
       const lines: string[] = [];
       const telemetry = new Telemetry();
-      const rt = new SomaticRuntime(settings({ memoryLimitBytes: limit, admitMemoryRatio: 0.5 }), telemetry, new Logger('info', {}, { write: (l) => void lines.push(l) }));
+      const rt = new SomaticRuntime(
+        settings({ memoryLimitBytes: limit, admitMemoryRatio: 0.5 }),
+        telemetry,
+        new Logger('info', {}, { write: (l) => void lines.push(l) }),
+      );
       rt.acquire();
       rt.release();
       telemetry.close();
-      return lines.map((l) => JSON.parse(l) as { level: string; msg: string }).filter((l) => l.level === 'warn').map((l) => l.msg);
+      return lines
+        .map((l) => JSON.parse(l) as { level: string; msg: string })
+        .filter((l) => l.level === 'warn')
+        .map((l) => l.msg);
     };
     const first = warnings(process.memoryUsage.rss() * 1.2);
     const suggested = Number(/to at least (\d+)/.exec(first[0] ?? '')?.[1]);

@@ -14,16 +14,26 @@ const samplingSchema = s.object({
 });
 
 const logsSchema = s.object({
-  level: s.enum('debug', 'info', 'warn', 'error').default('info').describe('Minimum level of the gateway\'s own logs.'),
-  encoding: s.enum('json', 'console').default('json').describe('json: one JSON object per line; console: time, level, message and the fields as key=value, for people reading a terminal.'),
+  level: s.enum('debug', 'info', 'warn', 'error').default('info').describe("Minimum level of the gateway's own logs."),
+  encoding: s
+    .enum('json', 'console')
+    .default('json')
+    .describe('json: one JSON object per line; console: time, level, message and the fields as key=value, for people reading a terminal.'),
   development: s.notYet('zap development mode: stack traces on warnings and panics on DPanic', false),
   disable_caller: s.notYet('adds the calling source file and line to each line', true, false),
   disable_stacktrace: s.bool().default(false).describe('Leave the stack of logged errors out of the lines (they carry it by default).'),
-  sampling: s.presence(samplingSchema).describe('Log sampling as the collector\'s (zap): per tick, the first `initial` lines of one level and message, then every `thereafter`th. Absent: no sampling.'),
+  sampling: s
+    .presence(samplingSchema)
+    .describe(
+      "Log sampling as the collector's (zap): per tick, the first `initial` lines of one level and message, then every `thereafter`th. Absent: no sampling.",
+    ),
   output_paths: s.array(s.string()).default(['stderr']).describe('Where log lines go: stderr, stdout or file paths (appended to), each receiving every line.'),
-  error_output_paths: s.array(s.string()).default(['stderr']).describe('Where the logger reports its own failures (a file it cannot write): stderr, stdout or file paths.'),
+  error_output_paths: s
+    .array(s.string())
+    .default(['stderr'])
+    .describe('Where the logger reports its own failures (a file it cannot write): stderr, stdout or file paths.'),
   initial_fields: s.map(s.string()).default({}).describe('Fields added to every log line (e.g. a deployment name).'),
-  processors: s.notYet('exports the collector\'s own logs through OpenTelemetry log processors and exporters'),
+  processors: s.notYet("exports the collector's own logs through OpenTelemetry log processors and exporters"),
 });
 
 const prometheusSchema = s.object({
@@ -36,29 +46,49 @@ const prometheusSchema = s.object({
 });
 
 const readerSchema = s.object({
-  pull: s.presence(
-    s.object({
-      exporter: s.object({
-        prometheus: s.presence(prometheusSchema).describe('Serve /metrics in the Prometheus text format on host:port.'),
+  pull: s
+    .presence(
+      s.object({
+        exporter: s.object({
+          prometheus: s.presence(prometheusSchema).describe('Serve /metrics in the Prometheus text format on host:port.'),
+        }),
       }),
-    }),
-  ).describe('A pull reader: the metrics are scraped from an endpoint.'),
-  periodic: s.notYet('pushes the collector\'s own metrics over OTLP on an interval'),
+    )
+    .describe('A pull reader: the metrics are scraped from an endpoint.'),
+  periodic: s.notYet("pushes the collector's own metrics over OTLP on an interval"),
 });
 
 const metricsSchema = s.refine(
   s.object({
-    level: s.enum('none', 'basic', 'normal', 'detailed').default('normal').describe('none disables the self-metrics endpoint and the status page; basic, normal and detailed all serve every metric (the collector\'s levels, accepted for its configs).'),
-    address: endpointSchema('localhost:8888', 'Serves /metrics (Prometheus), /status (live status page) and /status.json; empty disables. `readers` takes precedence.', true),
-    readers: s.array(readerSchema).default([]).describe('The collector\'s current form: `- pull: {exporter: {prometheus: {host, port}}}`; one pull reader serves what `address` would.'),
-    views: s.notYet('renames, re-aggregates or drops the collector\'s own metrics'),
+    level: s
+      .enum('none', 'basic', 'normal', 'detailed')
+      .default('normal')
+      .describe(
+        "none disables the self-metrics endpoint and the status page; basic, normal and detailed all serve every metric (the collector's levels, accepted for its configs).",
+      ),
+    address: endpointSchema(
+      'localhost:8888',
+      'Serves /metrics (Prometheus), /status (live status page) and /status.json; empty disables. `readers` takes precedence.',
+      true,
+    ),
+    readers: s
+      .array(readerSchema)
+      .default([])
+      .describe("The collector's current form: `- pull: {exporter: {prometheus: {host, port}}}`; one pull reader serves what `address` would."),
+    views: s.notYet("renames, re-aggregates or drops the collector's own metrics"),
   }),
   (v, path, issues) => {
     const pulls = v.readers.filter((r) => r.pull?.exporter.prometheus);
-    if (pulls.length > 1) issues.push({ path: [...path, 'readers'], message: 'more than one pull reader is not supported yet by GopherShip (the collector serves each on its own port): keep one' });
+    if (pulls.length > 1)
+      issues.push({
+        path: [...path, 'readers'],
+        message: 'more than one pull reader is not supported yet by GopherShip (the collector serves each on its own port): keep one',
+      });
     v.readers.forEach((r, i) => {
-      if (!r.pull && r.periodic === undefined) issues.push({ path: [...path, 'readers', String(i)], message: 'a reader needs `pull:` (with exporter.prometheus)' });
-      else if (r.pull && !r.pull.exporter.prometheus) issues.push({ path: [...path, 'readers', String(i), 'pull', 'exporter'], message: 'needs `prometheus:` (host, port)' });
+      if (!r.pull && r.periodic === undefined)
+        issues.push({ path: [...path, 'readers', String(i)], message: 'a reader needs `pull:` (with exporter.prometheus)' });
+      else if (r.pull && !r.pull.exporter.prometheus)
+        issues.push({ path: [...path, 'readers', String(i), 'pull', 'exporter'], message: 'needs `prometheus:` (host, port)' });
     });
   },
 );
@@ -66,8 +96,13 @@ const metricsSchema = s.refine(
 export const telemetrySchema = s.object({
   logs: logsSchema,
   metrics: metricsSchema,
-  traces: s.notYet('exports the collector\'s own traces (processors, propagators)', {}),
-  resource: s.map(s.string()).default({}).describe('Attributes describing this gateway (service.name, deployment.environment...); shown on the self-metrics as labels of target_info and on every log line under `resource`.'),
+  traces: s.notYet("exports the collector's own traces (processors, propagators)", {}),
+  resource: s
+    .map(s.string())
+    .default({})
+    .describe(
+      'Attributes describing this gateway (service.name, deployment.environment...); shown on the self-metrics as labels of target_info and on every log line under `resource`.',
+    ),
 });
 
 export type TelemetryConfig = ConfigOf<typeof telemetrySchema>;

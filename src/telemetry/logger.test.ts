@@ -25,18 +25,23 @@ function capture(level: 'debug' | 'info' = 'debug', options = {}) {
 }
 
 describe('logger (pino)', () => {
-  it('writes one JSON object per line with ts, level, msg, the bound fields and the call\'s fields', () => {
+  it("writes one JSON object per line with ts, level, msg, the bound fields and the call's fields", () => {
     const { logger, json } = capture();
     logger.child({ kind: 'exporter', id: 'otlp' }).warn('slow', { ms: 12 });
     expect(json()).toEqual([{ ts: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), level: 'warn', msg: 'slow', base: 'b', kind: 'exporter', id: 'otlp', ms: 12 }]);
   });
 
-  it('keeps an error\'s stack and its cause chain', () => {
+  it("keeps an error's stack and its cause chain", () => {
     const { logger, json } = capture();
     const root = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     logger.error('export failed', { error: new Error('exporter otlp/2: send failed', { cause: root }) });
     const [line] = json();
-    expect(line!.error).toMatchObject({ type: 'Error', message: 'exporter otlp/2: send failed', stack: expect.stringContaining('logger.test.ts'), cause: { message: 'connect ECONNREFUSED', code: 'ECONNREFUSED', stack: expect.any(String) } });
+    expect(line!.error).toMatchObject({
+      type: 'Error',
+      message: 'exporter otlp/2: send failed',
+      stack: expect.stringContaining('logger.test.ts'),
+      cause: { message: 'connect ECONNREFUSED', code: 'ECONNREFUSED', stack: expect.any(String) },
+    });
   });
 
   it('leaves stacks out with disable_stacktrace', () => {
@@ -49,7 +54,11 @@ describe('logger (pino)', () => {
     const { logger, lines } = capture();
     logger.info('request', { authorization: 'Bearer abc', headers: { Authorization: 'Basic xyz', 'x-api-key': 'k1', accept: '*/*' }, password: 'hunter2' });
     expect(lines[0]).not.toMatch(/abc|xyz|k1|hunter2/);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ authorization: '[REDACTED]', headers: { Authorization: '[REDACTED]', 'x-api-key': '[REDACTED]', accept: '*/*' }, password: '[REDACTED]' });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      authorization: '[REDACTED]',
+      headers: { Authorization: '[REDACTED]', 'x-api-key': '[REDACTED]', accept: '*/*' },
+      password: '[REDACTED]',
+    });
   });
 
   it('console encoding: time, level, message and the fields, tab-separated', () => {
@@ -63,7 +72,14 @@ describe('logger (pino)', () => {
     for (let i = 0; i < 10; i++) logger.info('same', { i });
     logger.info('other');
     logger.warn('same');
-    expect(json().map((l) => `${l.level}:${l.msg}:${l.i ?? ''}`)).toEqual(['info:same:0', 'info:same:1', 'info:same:4', 'info:same:7', 'info:other:', 'warn:same:']);
+    expect(json().map((l) => `${l.level}:${l.msg}:${l.i ?? ''}`)).toEqual([
+      'info:same:0',
+      'info:same:1',
+      'info:same:4',
+      'info:same:7',
+      'info:other:',
+      'warn:same:',
+    ]);
   });
 
   it('fromConfig: output_paths (files too), initial_fields and the resource', async () => {
@@ -72,7 +88,10 @@ describe('logger (pino)', () => {
     const logger = Logger.fromConfig(cfg.logs, { 'service.name': 'gw' });
     logger.debug('hidden');
     logger.info('shown', { n: 1 });
-    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toEqual([expect.objectContaining({ msg: 'shown', n: 1, deployment: 'eu-1', resource: { 'service.name': 'gw' } })]);
   });
 

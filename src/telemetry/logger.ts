@@ -20,7 +20,22 @@ export interface LogSink {
 }
 
 /** Field names whose values never reach a log line (as the collector's configopaque keeps them out). */
-export const REDACTED_FIELDS = ['authorization', 'Authorization', 'password', 'passwd', 'token', 'access_token', 'bearer_token', 'api_key', 'apikey', 'secret', 'client_secret', 'cookie', 'set-cookie', 'x-api-key'];
+export const REDACTED_FIELDS = [
+  'authorization',
+  'Authorization',
+  'password',
+  'passwd',
+  'token',
+  'access_token',
+  'bearer_token',
+  'api_key',
+  'apikey',
+  'secret',
+  'client_secret',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+];
 /** The redaction paths: each field at the top of a line and one level down (`headers.authorization`). */
 const REDACT_PATHS = REDACTED_FIELDS.flatMap((f) => (/^\w+$/.test(f) ? [f, `*.${f}`] : [`["${f}"]`, `*["${f}"]`]));
 
@@ -114,7 +129,11 @@ export class Logger {
     const fields: LogFields = { ...cfg.initial_fields };
     if (Object.keys(resource).length > 0) fields.resource = resource;
     const sampling = cfg.sampling?.enabled ? { tick: cfg.sampling.tick, initial: cfg.sampling.initial, thereafter: cfg.sampling.thereafter } : undefined;
-    return new Logger(cfg.level, fields, outputSink(cfg.output_paths, cfg.error_output_paths), { encoding: cfg.encoding, sampling, disableStacktrace: cfg.disable_stacktrace });
+    return new Logger(cfg.level, fields, outputSink(cfg.output_paths, cfg.error_output_paths), {
+      encoding: cfg.encoding,
+      sampling,
+      disableStacktrace: cfg.disable_stacktrace,
+    });
   }
 
   /** A logger that adds `fields` to every line (e.g. the component ID). */

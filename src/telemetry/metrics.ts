@@ -12,28 +12,118 @@ const PROCESSOR_LABELS = ['processor', 'otel_signal'] as const;
 
 /** What the service counts for every receiver (src/telemetry/telemetry.ts). */
 export const RECEIVER_METRICS = {
-  accepted: { name: 'otelcol_receiver_accepted', type: 'counter', unit: '{items}', description: 'Items successfully pushed into the pipeline', labels: RECEIVER_LABELS, perSignal: true },
-  refused: { name: 'otelcol_receiver_refused', type: 'counter', unit: '{items}', description: 'Items that could not be pushed into the pipeline', labels: RECEIVER_LABELS, perSignal: true },
-  failed: { name: 'otelcol_receiver_failed', type: 'counter', unit: '{items}', description: 'Items the receiver failed to process (bad data)', labels: RECEIVER_LABELS, perSignal: true },
-  unauthenticated: { name: 'gophership_receiver_unauthenticated_requests', type: 'counter', unit: '{requests}', description: 'Requests refused because their credentials were missing or wrong (HTTP 401, gRPC UNAUTHENTICATED)', labels: RECEIVER_LABELS },
-  receivedBytes: { name: 'gophership_receiver_received_bytes', type: 'counter', unit: 'By', description: 'Request bytes received (after decompression)', labels: RECEIVER_LABELS },
+  accepted: {
+    name: 'otelcol_receiver_accepted',
+    type: 'counter',
+    unit: '{items}',
+    description: 'Items successfully pushed into the pipeline',
+    labels: RECEIVER_LABELS,
+    perSignal: true,
+  },
+  refused: {
+    name: 'otelcol_receiver_refused',
+    type: 'counter',
+    unit: '{items}',
+    description: 'Items that could not be pushed into the pipeline',
+    labels: RECEIVER_LABELS,
+    perSignal: true,
+  },
+  failed: {
+    name: 'otelcol_receiver_failed',
+    type: 'counter',
+    unit: '{items}',
+    description: 'Items the receiver failed to process (bad data)',
+    labels: RECEIVER_LABELS,
+    perSignal: true,
+  },
+  unauthenticated: {
+    name: 'gophership_receiver_unauthenticated_requests',
+    type: 'counter',
+    unit: '{requests}',
+    description: 'Requests refused because their credentials were missing or wrong (HTTP 401, gRPC UNAUTHENTICATED)',
+    labels: RECEIVER_LABELS,
+  },
+  receivedBytes: {
+    name: 'gophership_receiver_received_bytes',
+    type: 'counter',
+    unit: 'By',
+    description: 'Request bytes received (after decompression)',
+    labels: RECEIVER_LABELS,
+  },
 } as const satisfies Record<string, MetricDef>;
 
 /** What processors built on the shared helpers (wire processor, batch) count. */
 export const PROCESSOR_METRICS = {
-  incoming: { name: 'otelcol_processor_incoming_items', type: 'counter', unit: '{items}', description: 'Items passed to the processor', labels: PROCESSOR_LABELS },
-  outgoing: { name: 'otelcol_processor_outgoing_items', type: 'counter', unit: '{items}', description: 'Items emitted by the processor', labels: PROCESSOR_LABELS },
+  incoming: {
+    name: 'otelcol_processor_incoming_items',
+    type: 'counter',
+    unit: '{items}',
+    description: 'Items passed to the processor',
+    labels: PROCESSOR_LABELS,
+  },
+  outgoing: {
+    name: 'otelcol_processor_outgoing_items',
+    type: 'counter',
+    unit: '{items}',
+    description: 'Items emitted by the processor',
+    labels: PROCESSOR_LABELS,
+  },
 } as const satisfies Record<string, MetricDef>;
 
 /** What the exporterhelper counts for every exporter, its sending queue included. */
 export const EXPORTER_METRICS = {
-  sent: { name: 'otelcol_exporter_sent', type: 'counter', unit: '{items}', description: 'Items successfully sent to destination', labels: EXPORTER_LABELS, perSignal: true },
-  sendFailed: { name: 'otelcol_exporter_send_failed', type: 'counter', unit: '{items}', description: 'Items the exporter failed to send', labels: EXPORTER_LABELS, perSignal: true },
-  enqueueFailed: { name: 'otelcol_exporter_enqueue_failed', type: 'counter', unit: '{items}', description: 'Items that could not be added to the sending queue', labels: EXPORTER_LABELS, perSignal: true },
-  sentBytes: { name: 'gophership_exporter_sent_bytes', type: 'counter', unit: 'By', description: 'Request bytes sent downstream (before compression)', labels: EXPORTER_LABELS },
-  queueSize: { name: 'otelcol_exporter_queue_size', type: 'gauge', unit: '{requests}', description: 'Current size of the retry queue (in batches)', labels: EXPORTER_LABELS },
-  queueCapacity: { name: 'otelcol_exporter_queue_capacity', type: 'gauge', unit: '{requests}', description: 'Fixed capacity of the retry queue (in batches)', labels: EXPORTER_LABELS },
-  queueBytes: { name: 'gophership_exporter_queue_bytes', type: 'gauge', unit: 'By', description: 'Bytes a WAL-backed sending queue holds on disk', labels: EXPORTER_LABELS },
+  sent: {
+    name: 'otelcol_exporter_sent',
+    type: 'counter',
+    unit: '{items}',
+    description: 'Items successfully sent to destination',
+    labels: EXPORTER_LABELS,
+    perSignal: true,
+  },
+  sendFailed: {
+    name: 'otelcol_exporter_send_failed',
+    type: 'counter',
+    unit: '{items}',
+    description: 'Items the exporter failed to send',
+    labels: EXPORTER_LABELS,
+    perSignal: true,
+  },
+  enqueueFailed: {
+    name: 'otelcol_exporter_enqueue_failed',
+    type: 'counter',
+    unit: '{items}',
+    description: 'Items that could not be added to the sending queue',
+    labels: EXPORTER_LABELS,
+    perSignal: true,
+  },
+  sentBytes: {
+    name: 'gophership_exporter_sent_bytes',
+    type: 'counter',
+    unit: 'By',
+    description: 'Request bytes sent downstream (before compression)',
+    labels: EXPORTER_LABELS,
+  },
+  queueSize: {
+    name: 'otelcol_exporter_queue_size',
+    type: 'gauge',
+    unit: '{requests}',
+    description: 'Current size of the retry queue (in batches)',
+    labels: EXPORTER_LABELS,
+  },
+  queueCapacity: {
+    name: 'otelcol_exporter_queue_capacity',
+    type: 'gauge',
+    unit: '{requests}',
+    description: 'Fixed capacity of the retry queue (in batches)',
+    labels: EXPORTER_LABELS,
+  },
+  queueBytes: {
+    name: 'gophership_exporter_queue_bytes',
+    type: 'gauge',
+    unit: 'By',
+    description: 'Bytes a WAL-backed sending queue holds on disk',
+    labels: EXPORTER_LABELS,
+  },
 } as const satisfies Record<string, MetricDef>;
 
 /** The service's own metrics (besides prom-client's default `gophership_process_*` and `gophership_nodejs_*`). */
@@ -43,9 +133,27 @@ export const SERVICE_METRICS = {
   heapTotal: { name: 'otelcol_process_runtime_total_sys_memory_bytes', type: 'gauge', unit: 'By', description: 'V8 heap total in bytes', labels: [] },
   cpu: { name: 'otelcol_process_cpu_seconds', type: 'gauge', unit: 's', description: 'Total CPU user and system time in seconds', labels: [] },
   uptime: { name: 'otelcol_process_uptime', type: 'gauge', unit: 's', description: 'Uptime of the process in seconds', labels: [] },
-  eventLoopDelay: { name: 'gophership_event_loop_delay_seconds', type: 'gauge', unit: 's', description: 'Event-loop delay over the last scrape interval', labels: ['quantile'] },
-  workerThreads: { name: 'gophership_processing_worker_threads', type: 'gauge', unit: '{threads}', description: 'Worker threads running processor edits (service.processing.worker_threads)', labels: [] },
-  workerEdits: { name: 'gophership_processing_worker_edits_total', type: 'counter', unit: '{requests}', description: 'Requests whose processor edit ran on a worker thread', labels: [] },
+  eventLoopDelay: {
+    name: 'gophership_event_loop_delay_seconds',
+    type: 'gauge',
+    unit: 's',
+    description: 'Event-loop delay over the last scrape interval',
+    labels: ['quantile'],
+  },
+  workerThreads: {
+    name: 'gophership_processing_worker_threads',
+    type: 'gauge',
+    unit: '{threads}',
+    description: 'Worker threads running processor edits (service.processing.worker_threads)',
+    labels: [],
+  },
+  workerEdits: {
+    name: 'gophership_processing_worker_edits_total',
+    type: 'counter',
+    unit: '{requests}',
+    description: 'Requests whose processor edit ran on a worker thread',
+    labels: [],
+  },
 } as const satisfies Record<string, MetricDef>;
 
 /**

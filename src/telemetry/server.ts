@@ -11,7 +11,11 @@ export class TelemetryServer {
   private server: Server | undefined;
   private readonly routes = new Map<string, RouteHandler>();
 
-  constructor(private readonly telemetry: Telemetry, private readonly endpoint: string, private readonly logger: Logger) {
+  constructor(
+    private readonly telemetry: Telemetry,
+    private readonly endpoint: string,
+    private readonly logger: Logger,
+  ) {
     this.routes.set('/metrics', (_req, res) => {
       this.telemetry.registry.metrics().then(
         (text) => {

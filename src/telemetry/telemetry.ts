@@ -82,12 +82,43 @@ export class Telemetry {
     this.eventLoop.enable();
     const registers = [this.registry];
     // The collector's own process metric names, computed at scrape time.
-    new Gauge({ ...instrumentOptions(SERVICE_METRICS.rss), registers, collect() { this.set(process.memoryUsage.rss()); } });
-    new Gauge({ ...instrumentOptions(SERVICE_METRICS.heapAlloc), registers, collect() { this.set(process.memoryUsage().heapUsed); } });
-    new Gauge({ ...instrumentOptions(SERVICE_METRICS.heapTotal), registers, collect() { this.set(process.memoryUsage().heapTotal); } });
-    new Gauge({ ...instrumentOptions(SERVICE_METRICS.cpu), registers, collect() { const u = process.cpuUsage(); this.set((u.user + u.system) / 1e6); } });
+    new Gauge({
+      ...instrumentOptions(SERVICE_METRICS.rss),
+      registers,
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    });
+    new Gauge({
+      ...instrumentOptions(SERVICE_METRICS.heapAlloc),
+      registers,
+      collect() {
+        this.set(process.memoryUsage().heapUsed);
+      },
+    });
+    new Gauge({
+      ...instrumentOptions(SERVICE_METRICS.heapTotal),
+      registers,
+      collect() {
+        this.set(process.memoryUsage().heapTotal);
+      },
+    });
+    new Gauge({
+      ...instrumentOptions(SERVICE_METRICS.cpu),
+      registers,
+      collect() {
+        const u = process.cpuUsage();
+        this.set((u.user + u.system) / 1e6);
+      },
+    });
     const startedAt = this.startedAt;
-    new Gauge({ ...instrumentOptions(SERVICE_METRICS.uptime), registers, collect() { this.set((Date.now() - startedAt) / 1000); } });
+    new Gauge({
+      ...instrumentOptions(SERVICE_METRICS.uptime),
+      registers,
+      collect() {
+        this.set((Date.now() - startedAt) / 1000);
+      },
+    });
     const el = this.eventLoop;
     new Gauge({
       ...instrumentOptions(SERVICE_METRICS.eventLoopDelay),
@@ -140,7 +171,12 @@ export class Telemetry {
     const entries = Object.entries(attributes).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== null);
     if (entries.length === 0) return;
     const labels = Object.fromEntries(entries.map(([k, v]) => [k.replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1'), v]));
-    new Gauge({ name: 'target_info', help: 'Target metadata: the service.telemetry.resource attributes', labelNames: Object.keys(labels), registers: [this.registry] }).set(labels, 1);
+    new Gauge({
+      name: 'target_info',
+      help: 'Target metadata: the service.telemetry.resource attributes',
+      labelNames: Object.keys(labels),
+      registers: [this.registry],
+    }).set(labels, 1);
   }
 
   close(): void {

@@ -50,8 +50,27 @@ export class CertFactory {
   /** A self-signed CA certificate (valid for 2 days). */
   ca(name: string): CertFiles {
     openssl(
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`,
-        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${name}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ],
       this.dir,
     );
     return read(this.dir, name);
@@ -59,12 +78,32 @@ export class CertFactory {
 
   /** A leaf certificate named `name`, signed by `ca`. */
   leaf(name: string, ca: CertFiles, opts: LeafOptions): CertFiles {
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${opts.cn}`], this.dir);
+    openssl(
+      ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${opts.cn}`],
+      this.dir,
+    );
     const ext = [`extendedKeyUsage=${opts.usage === 'client' ? 'clientAuth' : 'serverAuth'}`, 'basicConstraints=CA:FALSE'];
     if (opts.san && opts.san.length > 0) ext.push(`subjectAltName=${opts.san.join(',')}`);
     writeFileSync(join(this.dir, `${name}.ext`), ext.join('\n') + '\n');
     openssl(
-      ['x509', '-req', '-in', `${name}.csr`, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-set_serial', String(this.serial++), '-out', `${name}.crt`, '-days', String(opts.days ?? 2), '-extfile', `${name}.ext`],
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        ca.certFile,
+        '-CAkey',
+        ca.keyFile,
+        '-set_serial',
+        String(this.serial++),
+        '-out',
+        `${name}.crt`,
+        '-days',
+        String(opts.days ?? 2),
+        '-extfile',
+        `${name}.ext`,
+      ],
       this.dir,
     );
     return read(this.dir, name);

@@ -37,7 +37,9 @@ describe('probeDirectIo', () => {
 describe('DirectAppender', () => {
   it('writes ranges of every size at the logical end, across chunks, re-attaching to a file that was closed', async () => {
     if (!DIRECT_OK) {
-      await expect(open(join(dir, 'seg'), directOpenFlags(true)).then((fh) => fh.write(alignedBuffer(DIRECT_ALIGN), 0, DIRECT_ALIGN, 0).finally(() => fh.close()))).rejects.toMatchObject({ code: 'EINVAL' });
+      await expect(
+        open(join(dir, 'seg'), directOpenFlags(true)).then((fh) => fh.write(alignedBuffer(DIRECT_ALIGN), 0, DIRECT_ALIGN, 0).finally(() => fh.close())),
+      ).rejects.toMatchObject({ code: 'EINVAL' });
       return;
     }
     // A small staging buffer (3 blocks), so that records span chunks and whole-chunk flushes happen.

@@ -45,7 +45,12 @@ export async function lockDirectory(fs: WalFileSystem, dir: string, log: Logger)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
     }
-    const holder = (await fs.readFile(path).then((b) => b.toString('utf8')).catch(() => '')).trim();
+    const holder = (
+      await fs
+        .readFile(path)
+        .then((b) => b.toString('utf8'))
+        .catch(() => '')
+    ).trim();
     const m = /^(\d+)@(.*)$/.exec(holder);
     const pid = m ? Number(m[1]) : 0;
     if (m && m[2] === hostname() && pid !== process.pid && alive(pid)) {

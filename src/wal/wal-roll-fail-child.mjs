@@ -25,7 +25,11 @@ const deliver = async (w, ack = true) => {
   }
   return out;
 };
-const settle = (p) => p.then((s) => s, (e) => `rejected: ${e.message}`);
+const settle = (p) =>
+  p.then(
+    (s) => s,
+    (e) => `rejected: ${e.message}`,
+  );
 
 // A segment larger than the budget, so only the reclaim path rolls it; the first segment holds one record
 // of 4096 bytes (a block-aligned end).

@@ -39,10 +39,27 @@ beforeAll(async () => {
   // Inside node_modules, so the compiled files resolve their packages (the logger's pino) from the project.
   buildDir = await mkdtemp(join(root, 'node_modules', '.gs-wal-build-'));
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  await promisify(execFile)(process.execPath, [
-    tsc, '--outDir', buildDir, '--rootDir', join(root, 'src'), '--module', 'NodeNext', '--moduleResolution', 'NodeNext',
-    '--target', 'ES2022', '--types', 'node', '--skipLibCheck', join(here, 'index.ts'),
-  ], { cwd: root });
+  await promisify(execFile)(
+    process.execPath,
+    [
+      tsc,
+      '--outDir',
+      buildDir,
+      '--rootDir',
+      join(root, 'src'),
+      '--module',
+      'NodeNext',
+      '--moduleResolution',
+      'NodeNext',
+      '--target',
+      'ES2022',
+      '--types',
+      'node',
+      '--skipLibCheck',
+      join(here, 'index.ts'),
+    ],
+    { cwd: root },
+  );
   walModuleUrl = pathToFileURL(join(buildDir, 'wal', 'index.js')).href;
 }, 60_000);
 
@@ -62,7 +79,11 @@ interface ChildRun {
 }
 
 async function runChildUntilKilled(
-  dir: string, firstId: number, killAfterMs: number, whileRunning?: (pid: number) => Promise<void>, io: 'direct' | 'buffered' = 'direct',
+  dir: string,
+  firstId: number,
+  killAfterMs: number,
+  whileRunning?: (pid: number) => Promise<void>,
+  io: 'direct' | 'buffered' = 'direct',
 ): Promise<ChildRun> {
   const child = spawn(process.execPath, [join(here, 'wal-crash-child.mjs'), walModuleUrl, dir, 'interval', io], {
     env: { ...process.env, FIRST_ID: String(firstId) },
@@ -108,7 +129,9 @@ describe('WriteAheadLog directory lock (child process)', () => {
           },
           (e: unknown) => e,
         );
-        expect((refusal as Error | undefined)?.message).toMatch(new RegExp(`WAL directory .* is in use by process ${pid} .*LOCK.*give each gateway its own directory`));
+        expect((refusal as Error | undefined)?.message).toMatch(
+          new RegExp(`WAL directory .* is in use by process ${pid} .*LOCK.*give each gateway its own directory`),
+        );
       });
       expect(refusal).toBeDefined();
       // The holder died with its LOCK file in place: the next open takes the directory over and finds every
@@ -126,48 +149,65 @@ describe('WriteAheadLog directory lock (child process)', () => {
 
 describe('WriteAheadLog crash recovery (child process, SIGKILL)', () => {
   // O_DIRECT segments (the default) and the page cache; the child fails to start if it got the other.
-  for (const io of ['direct', 'buffered'] as const) it(`keeps every append the killed process saw resolve, across repeated kills (${io} writes)`, async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gs-wal-crash-'));
-    try {
-      const mustHave = new Map<number, number>(); // seq -> id, resolved and never acked
-      let verified = 0;
-      const kills = SOAK_KILLS || 3 + Math.floor(Math.random() * 3);
-      for (let k = 0; k < kills; k++) {
-        const run = await runChildUntilKilled(dir, (k + 1) * 10_000_000, 150 + Math.floor(Math.random() * 350), undefined, io);
-        expect(run.resolved.size).toBeGreaterThan(0);
-        expect(run.mode).toBe(expectedMode(io));
-        expect(run.misread, 'records the child read back while appending').toEqual([]);
-        verified += run.verified;
-        for (const [seq, id] of run.resolved) mustHave.set(seq, id);
-        for (const seq of run.acked) mustHave.delete(seq);
+  for (const io of ['direct', 'buffered'] as const)
+    it(
+      `keeps every append the killed process saw resolve, across repeated kills (${io} writes)`,
+      async () => {
+        const dir = await mkdtemp(join(tmpdir(), 'gs-wal-crash-'));
+        try {
+          const mustHave = new Map<number, number>(); // seq -> id, resolved and never acked
+          let verified = 0;
+          const kills = SOAK_KILLS || 3 + Math.floor(Math.random() * 3);
+          for (let k = 0; k < kills; k++) {
+            const run = await runChildUntilKilled(dir, (k + 1) * 10_000_000, 150 + Math.floor(Math.random() * 350), undefined, io);
+            expect(run.resolved.size).toBeGreaterThan(0);
+            expect(run.mode).toBe(expectedMode(io));
+            expect(run.misread, 'records the child read back while appending').toEqual([]);
+            verified += run.verified;
+            for (const [seq, id] of run.resolved) mustHave.set(seq, id);
+            for (const seq of run.acked) mustHave.delete(seq);
 
-        const wal = await WriteAheadLog.open({ dir, segmentSizeBytes: 512 * 1024 });
-        const found = new Map<number, Buffer>();
-        for (let recs = await wal.read(); recs.length > 0; recs = await wal.read()) {
-          for (const r of recs) found.set(r.sequence, Buffer.from(r.data));
+            const wal = await WriteAheadLog.open({ dir, segmentSizeBytes: 512 * 1024 });
+            const found = new Map<number, Buffer>();
+            for (let recs = await wal.read(); recs.length > 0; recs = await wal.read()) {
+              for (const r of recs) found.set(r.sequence, Buffer.from(r.data));
+            }
+            expect(wal.stats().corruptRecordsSkipped).toBe(0);
+            for (const [seq, id] of mustHave) {
+              const data = found.get(seq);
+              expect(data, `resolved record seq ${seq} (id ${id}) missing after kill ${k + 1}`).toBeDefined();
+              expect(data!.equals(payload(id))).toBe(true);
+            }
+            // Close without acking: the next child gets everything again (at-least-once).
+            await wal.close();
+          }
+          expect(mustHave.size).toBeGreaterThan(0);
+          expect(verified).toBeGreaterThan(0);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
         }
-        expect(wal.stats().corruptRecordsSkipped).toBe(0);
-        for (const [seq, id] of mustHave) {
-          const data = found.get(seq);
-          expect(data, `resolved record seq ${seq} (id ${id}) missing after kill ${k + 1}`).toBeDefined();
-          expect(data!.equals(payload(id))).toBe(true);
-        }
-        // Close without acking: the next child gets everything again (at-least-once).
-        await wal.close();
-      }
-      expect(mustHave.size).toBeGreaterThan(0);
-      expect(verified).toBeGreaterThan(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, Math.max(30_000, SOAK_KILLS * 4000));
+      },
+      Math.max(30_000, SOAK_KILLS * 4000),
+    );
 });
 
 /** Runs wal-roll-fail-child.mjs under a small descriptor limit; returns its JSON report. */
-async function runRollFailChild(io: 'direct' | 'buffered'): Promise<{ mode: string; resolved2: unknown; segments: number; live: Record<string, number>; reopened: Record<string, number>; resolved3: unknown; after: Record<string, number> }> {
+async function runRollFailChild(io: 'direct' | 'buffered'): Promise<{
+  mode: string;
+  resolved2: unknown;
+  segments: number;
+  live: Record<string, number>;
+  reopened: Record<string, number>;
+  resolved3: unknown;
+  after: Record<string, number>;
+}> {
   const dir = await mkdtemp(join(tmpdir(), 'gs-wal-rollfail-'));
   try {
-    const { stdout } = await promisify(execFile)('sh', ['-c', 'ulimit -n 128 && exec "$0" "$@"', process.execPath, join(here, 'wal-roll-fail-child.mjs'), walModuleUrl, dir, io], { timeout: 20_000 });
+    const { stdout } = await promisify(execFile)(
+      'sh',
+      ['-c', 'ulimit -n 128 && exec "$0" "$@"', process.execPath, join(here, 'wal-roll-fail-child.mjs'), walModuleUrl, dir, io],
+      { timeout: 20_000 },
+    );
     return JSON.parse(stdout.trim().split('\n').at(-1)!);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -183,13 +223,14 @@ describe('WriteAheadLog roll whose directory fsync fails (child process, EMFILE)
     expect(r.live).toEqual({ 2: 2 });
   }, 30_000);
 
-  for (const io of ['direct', 'buffered'] as const) it(`leaves no empty next segment behind, so a reopen keeps the resolved record and its sequence (${io} writes)`, async () => {
-    const r = await runRollFailChild(io);
-    expect(r.mode).toBe(expectedMode(io));
-    expect(r.segments, 'the roll did not fail').toBe(1);
-    expect(r.resolved2).toBe(2);
-    expect(r.reopened).toEqual({ 2: 2 });
-    expect(r.resolved3).toBe(3);
-    expect(r.after).toEqual({ 3: 3 });
-  }, 30_000);
+  for (const io of ['direct', 'buffered'] as const)
+    it(`leaves no empty next segment behind, so a reopen keeps the resolved record and its sequence (${io} writes)`, async () => {
+      const r = await runRollFailChild(io);
+      expect(r.mode).toBe(expectedMode(io));
+      expect(r.segments, 'the roll did not fail').toBe(1);
+      expect(r.resolved2).toBe(2);
+      expect(r.reopened).toEqual({ 2: 2 });
+      expect(r.resolved3).toBe(3);
+      expect(r.after).toEqual({ 3: 3 });
+    }, 30_000);
 });

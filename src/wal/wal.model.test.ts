@@ -26,7 +26,10 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
     weight: 6,
     arbitrary: fc.record({
       t: fc.constant('append' as const),
-      sizes: fc.array(fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 200 }) }, { weight: 1, arbitrary: fc.integer({ min: 500, max: 900 }) }), { minLength: 1, maxLength: 8 }),
+      sizes: fc.array(fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 200 }) }, { weight: 1, arbitrary: fc.integer({ min: 500, max: 900 }) }), {
+        minLength: 1,
+        maxLength: 8,
+      }),
       wait: fc.boolean(),
       metaKind: fc.integer({ min: 0, max: 2 }),
     }),
@@ -59,7 +62,10 @@ function makeData(id: number, size: number): Buffer {
 }
 
 async function segmentFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((n) => n.endsWith('.wal')).sort().map((n) => join(dir, n));
+  return (await readdir(dir))
+    .filter((n) => n.endsWith('.wal'))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 /** Whether the temp dir takes O_DIRECT; where it does not, a WAL asked for it writes through the page cache. */
@@ -69,7 +75,15 @@ async function runScenario(policy: FsyncPolicy, directIo: boolean, cmds: Cmd[]):
   const dir = await mkdtemp(join(tmpdir(), 'gs-wal-model-'));
   // O_DIRECT: segments of a few blocks, so that appends continue a partially written block (which direct
   // writes rewrite from the staged copy) as well as start segments; with the page cache, many tiny ones.
-  const opts: WalOptions = { dir, segmentSizeBytes: directIo ? 12 * 1024 : 512, fsync: policy, fsyncIntervalMs: 1, checkpointIntervalMs: 1, readChunkBytes: 256, directIo };
+  const opts: WalOptions = {
+    dir,
+    segmentSizeBytes: directIo ? 12 * 1024 : 512,
+    fsync: policy,
+    fsyncIntervalMs: 1,
+    checkpointIntervalMs: 1,
+    readChunkBytes: 256,
+    directIo,
+  };
   const recs = new Map<number, ModelRec>();
   let nextId = 1;
   // Each open gets its own file system seam: a crash kills it (every later call fails), as a process dies.
@@ -305,7 +319,11 @@ async function runScenario(policy: FsyncPolicy, directIo: boolean, cmds: Cmd[]):
 describe('WriteAheadLog model', () => {
   // `checkDisk` asserts which mode ran (O_DIRECT where the temp dir takes it: ext4 here and in CI).
   for (const directIo of [true, false]) {
-    for (const [policy, runs] of [['interval', 50], ['always', 20], ['never', 30]] as const) {
+    for (const [policy, runs] of [
+      ['interval', 50],
+      ['always', 20],
+      ['never', 30],
+    ] as const) {
       it(`matches the model under random append/read/ack/crash/corrupt sequences (fsync ${policy}, ${directIo ? 'O_DIRECT' : 'page cache'})`, async () => {
         await fc.assert(
           fc.asyncProperty(fc.array(cmdArb, { minLength: 5, maxLength: 40 }), (cmds) => runScenario(policy, directIo, cmds)),

@@ -399,7 +399,10 @@ describe('WriteAheadLog', () => {
         while (!stop) {
           for (let i = 0; i < 20 && inflight < 4000; i++) {
             inflight++;
-            void wal.append(rec(1, 2000)).finally(() => inflight--).catch(() => {});
+            void wal
+              .append(rec(1, 2000))
+              .finally(() => inflight--)
+              .catch(() => {});
           }
           await new Promise((r) => setImmediate(r));
         }

@@ -9,5 +9,7 @@ export async function expectFreshDoc(file: string, fresh: string): Promise<void>
   const a = committed.split('\n');
   const b = fresh.split('\n');
   const i = a.findIndex((line, n) => line !== b[n]);
-  expect.fail(`docs/${basename(file)} is stale: first difference at line ${i + 1}:\n  committed: ${a[i]}\n  generated: ${b[i]}\nRegenerate it with \`npm run docs\`.`);
+  expect.fail(
+    `docs/${basename(file)} is stale: first difference at line ${i + 1}:\n  committed: ${a[i]}\n  generated: ${b[i]}\nRegenerate it with \`npm run docs\`.`,
+  );
 }

@@ -25,7 +25,9 @@ export function exampleConfigs(): string[] {
 export function fuzzTest(target: FuzzTarget): void {
   it(`${target.name}: ${FUZZ_RUNS} cases, no crash, no hang, no heap growth, nothing accepted unreadable`, async () => {
     const result = await runFuzz(target, { runs: FUZZ_RUNS, seed: SEED });
-    console.log(`fuzz ${result.target}: ${result.runs} cases (${result.accepted} accepted) in ${(result.ms / 1000).toFixed(1)} s, heap ${(result.heapGrowthBytes / 1048576).toFixed(1)} MiB, seed ${result.seed}`);
+    console.log(
+      `fuzz ${result.target}: ${result.runs} cases (${result.accepted} accepted) in ${(result.ms / 1000).toFixed(1)} s, heap ${(result.heapGrowthBytes / 1048576).toFixed(1)} MiB, seed ${result.seed}`,
+    );
     expect(result.failure, `seed ${result.seed}`).toBeUndefined();
     // Some inputs must get through, or the harness only ever tested the first refusal.
     expect(result.accepted).toBeGreaterThan(FUZZ_RUNS / 100);

@@ -32,7 +32,11 @@ export function grpcExport(address: string, message: Uint8Array, opts: { signal?
     req.on('data', () => {});
     req.on('end', () => {
       client.close();
-      resolve({ status: Number(headers['grpc-status']), message: decodeURIComponent(String(headers['grpc-message'] ?? '')), details: headers['grpc-status-details-bin'] !== undefined });
+      resolve({
+        status: Number(headers['grpc-status']),
+        message: decodeURIComponent(String(headers['grpc-message'] ?? '')),
+        details: headers['grpc-status-details-bin'] !== undefined,
+      });
     });
     req.on('error', reject);
     req.end(frame);

@@ -4,7 +4,13 @@
  */
 import fc from 'fast-check';
 import { create } from '@bufbuild/protobuf';
-import { AnyValueSchema, InstrumentationScopeSchema, KeyValueSchema, type AnyValue, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
+import {
+  AnyValueSchema,
+  InstrumentationScopeSchema,
+  KeyValueSchema,
+  type AnyValue,
+  type KeyValue,
+} from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { ResourceSchema } from '../../proto/gen/opentelemetry/proto/resource/v1/resource_pb.js';
 import { LogRecordSchema, ResourceLogsSchema, ScopeLogsSchema } from '../../proto/gen/opentelemetry/proto/logs/v1/logs_pb.js';
 import { ResourceSpansSchema, ScopeSpansSchema, SpanSchema, Span_EventSchema } from '../../proto/gen/opentelemetry/proto/trace/v1/trace_pb.js';
@@ -43,8 +49,12 @@ export const arbAnyValue: fc.Arbitrary<AnyValue> = fc.letrec<{ v: AnyValue; kv: 
     fc.double({ noNaN: true }).map((d) => create(AnyValueSchema, { value: { case: 'doubleValue', value: d } })),
     fc.uint8Array({ maxLength: 8 }).map((b) => create(AnyValueSchema, { value: { case: 'bytesValue', value: b } })),
     fc.constant(create(AnyValueSchema)),
-    fc.array(tie('v') as fc.Arbitrary<AnyValue>, { maxLength: 3 }).map((values) => create(AnyValueSchema, { value: { case: 'arrayValue', value: { values } } })),
-    fc.array(tie('kv') as fc.Arbitrary<KeyValue>, { maxLength: 3 }).map((values) => create(AnyValueSchema, { value: { case: 'kvlistValue', value: { values } } })),
+    fc
+      .array(tie('v') as fc.Arbitrary<AnyValue>, { maxLength: 3 })
+      .map((values) => create(AnyValueSchema, { value: { case: 'arrayValue', value: { values } } })),
+    fc
+      .array(tie('kv') as fc.Arbitrary<KeyValue>, { maxLength: 3 })
+      .map((values) => create(AnyValueSchema, { value: { case: 'kvlistValue', value: { values } } })),
   ),
   kv: fc.record({ key: arbKey, value: fc.option(tie('v') as fc.Arbitrary<AnyValue>, { nil: undefined, freq: 10 }) }).map((r) => create(KeyValueSchema, r)),
 })).v;
@@ -60,7 +70,9 @@ const arbResource = fc.option(
   { nil: undefined, freq: 5 },
 );
 const arbScope = fc.option(
-  fc.record({ name: fc.constantFrom('', 'lib-a', 'lib-b'), version: fc.constantFrom('', '1.0'), attributes: arbAttributes }).map((s) => create(InstrumentationScopeSchema, s)),
+  fc
+    .record({ name: fc.constantFrom('', 'lib-a', 'lib-b'), version: fc.constantFrom('', '1.0'), attributes: arbAttributes })
+    .map((s) => create(InstrumentationScopeSchema, s)),
   { nil: undefined, freq: 5 },
 );
 
@@ -82,13 +94,21 @@ const arbSpan = fc
     name: fc.constantFrom('', 'GET /', 'db.query'),
     kind: fc.integer({ min: 0, max: 5 }),
     attributes: arbAttributes,
-    events: fc.array(fc.record({ name: fc.constantFrom('e1', 'e2'), attributes: arbAttributes }).map((e) => create(Span_EventSchema, e)), { maxLength: 2 }),
+    events: fc.array(
+      fc.record({ name: fc.constantFrom('e1', 'e2'), attributes: arbAttributes }).map((e) => create(Span_EventSchema, e)),
+      { maxLength: 2 },
+    ),
     spanId: fc.uint8Array({ minLength: 8, maxLength: 8 }),
   })
   .map((s) => create(SpanSchema, s));
 
 const arbNumberPoint = fc
-  .record({ attributes: arbAttributes, timeUnixNano: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), v: fc.double({ noNaN: true }), ex: fc.array(arbAttributes, { maxLength: 1 }) })
+  .record({
+    attributes: arbAttributes,
+    timeUnixNano: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+    v: fc.double({ noNaN: true }),
+    ex: fc.array(arbAttributes, { maxLength: 1 }),
+  })
   .map((p) =>
     create(NumberDataPointSchema, {
       attributes: p.attributes,
@@ -97,7 +117,9 @@ const arbNumberPoint = fc
       exemplars: p.ex.map((a) => create(ExemplarSchema, { filteredAttributes: a })),
     }),
   );
-const arbHistPoint = fc.record({ attributes: arbAttributes, count: fc.bigInt({ min: 0n, max: 1000n }) }).map((p) => create(HistogramDataPointSchema, { ...p, bucketCounts: [p.count], explicitBounds: [] }));
+const arbHistPoint = fc
+  .record({ attributes: arbAttributes, count: fc.bigInt({ min: 0n, max: 1000n }) })
+  .map((p) => create(HistogramDataPointSchema, { ...p, bucketCounts: [p.count], explicitBounds: [] }));
 const arbExpPoint = fc.record({ attributes: arbAttributes, scale: fc.integer({ min: -5, max: 5 }) }).map((p) => create(ExponentialHistogramDataPointSchema, p));
 const arbSummaryPoint = fc.record({ attributes: arbAttributes, sum: fc.double({ noNaN: true }) }).map((p) => create(SummaryDataPointSchema, p));
 
@@ -106,7 +128,9 @@ const arbMetric = fc
     name: fc.constantFrom('m.a', 'm.b', 'http.duration'),
     data: fc.oneof(
       fc.array(arbNumberPoint, { maxLength: 3 }).map((dataPoints) => ({ case: 'gauge' as const, value: { dataPoints } })),
-      fc.array(arbNumberPoint, { maxLength: 3 }).map((dataPoints) => ({ case: 'sum' as const, value: { dataPoints, isMonotonic: true, aggregationTemporality: 2 } })),
+      fc
+        .array(arbNumberPoint, { maxLength: 3 })
+        .map((dataPoints) => ({ case: 'sum' as const, value: { dataPoints, isMonotonic: true, aggregationTemporality: 2 } })),
       fc.array(arbHistPoint, { maxLength: 3 }).map((dataPoints) => ({ case: 'histogram' as const, value: { dataPoints, aggregationTemporality: 1 } })),
       fc.array(arbExpPoint, { maxLength: 3 }).map((dataPoints) => ({ case: 'exponentialHistogram' as const, value: { dataPoints } })),
       fc.array(arbSummaryPoint, { maxLength: 3 }).map((dataPoints) => ({ case: 'summary' as const, value: { dataPoints } })),
@@ -119,16 +143,49 @@ export function arbRequest(signal: Signal): fc.Arbitrary<RequestMessage> {
   const max = { maxLength: 3 };
   if (signal === 'logs') {
     return fc
-      .array(fc.record({ resource: arbResource, scopeLogs: fc.array(fc.record({ scope: arbScope, logRecords: fc.array(arbLogRecord, max) }).map((s) => create(ScopeLogsSchema, s)), max) }).map((r) => create(ResourceLogsSchema, r)), max)
+      .array(
+        fc
+          .record({
+            resource: arbResource,
+            scopeLogs: fc.array(
+              fc.record({ scope: arbScope, logRecords: fc.array(arbLogRecord, max) }).map((s) => create(ScopeLogsSchema, s)),
+              max,
+            ),
+          })
+          .map((r) => create(ResourceLogsSchema, r)),
+        max,
+      )
       .map((resourceLogs) => create(ExportLogsServiceRequestSchema, { resourceLogs }));
   }
   if (signal === 'traces') {
     return fc
-      .array(fc.record({ resource: arbResource, scopeSpans: fc.array(fc.record({ scope: arbScope, spans: fc.array(arbSpan, max) }).map((s) => create(ScopeSpansSchema, s)), max) }).map((r) => create(ResourceSpansSchema, r)), max)
+      .array(
+        fc
+          .record({
+            resource: arbResource,
+            scopeSpans: fc.array(
+              fc.record({ scope: arbScope, spans: fc.array(arbSpan, max) }).map((s) => create(ScopeSpansSchema, s)),
+              max,
+            ),
+          })
+          .map((r) => create(ResourceSpansSchema, r)),
+        max,
+      )
       .map((resourceSpans) => create(ExportTraceServiceRequestSchema, { resourceSpans }));
   }
   return fc
-    .array(fc.record({ resource: arbResource, scopeMetrics: fc.array(fc.record({ scope: arbScope, metrics: fc.array(arbMetric, max) }).map((s) => create(ScopeMetricsSchema, s)), max) }).map((r) => create(ResourceMetricsSchema, r)), max)
+    .array(
+      fc
+        .record({
+          resource: arbResource,
+          scopeMetrics: fc.array(
+            fc.record({ scope: arbScope, metrics: fc.array(arbMetric, max) }).map((s) => create(ScopeMetricsSchema, s)),
+            max,
+          ),
+        })
+        .map((r) => create(ResourceMetricsSchema, r)),
+      max,
+    )
     .map((resourceMetrics) => create(ExportMetricsServiceRequestSchema, { resourceMetrics }));
 }
 
@@ -141,7 +198,9 @@ export function forEachRecordAttributes(signal: Signal, req: RequestMessage, fn:
     for (const rs of (req as { resourceSpans: { scopeSpans: { spans: { attributes: KeyValue[] }[] }[] }[] }).resourceSpans)
       for (const ss of rs.scopeSpans) for (const sp of ss.spans) fn(sp.attributes);
   } else {
-    for (const rm of (req as { resourceMetrics: { scopeMetrics: { metrics: { data: { case?: string; value?: { dataPoints: { attributes: KeyValue[] }[] } } }[] }[] }[] }).resourceMetrics)
+    for (const rm of (
+      req as { resourceMetrics: { scopeMetrics: { metrics: { data: { case?: string; value?: { dataPoints: { attributes: KeyValue[] }[] } } }[] }[] }[] }
+    ).resourceMetrics)
       for (const sm of rm.scopeMetrics) for (const m of sm.metrics) if (m.data.case) for (const p of m.data.value!.dataPoints) fn(p.attributes);
   }
 }

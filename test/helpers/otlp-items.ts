@@ -19,7 +19,9 @@ export function itemsOf(signal: Signal, bytes: Uint8Array): string[] {
   for (const r of req[rk] ?? []) {
     for (const sc of r[sk] ?? []) {
       for (const item of sc[ik] ?? []) {
-        out.push(JSON.stringify({ resource: r.resource ?? null, resourceSchema: r.schemaUrl ?? '', scope: sc.scope ?? null, scopeSchema: sc.schemaUrl ?? '', item }));
+        out.push(
+          JSON.stringify({ resource: r.resource ?? null, resourceSchema: r.schemaUrl ?? '', scope: sc.scope ?? null, scopeSchema: sc.schemaUrl ?? '', item }),
+        );
       }
     }
   }

@@ -245,7 +245,8 @@ export interface TestGrpcServer {
 /** gRPC's grpc-message encoding: percent-encode '%' and bytes outside printable ASCII only. */
 function grpcPercentEncode(text: string): string {
   let out = '';
-  for (const b of Buffer.from(text, 'utf8')) out += b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b);
+  for (const b of Buffer.from(text, 'utf8'))
+    out += b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b);
   return out;
 }
 
@@ -377,7 +378,6 @@ export async function startGrpcJsServer(
 
 // ---------------------------------------------------------------------------------------------------
 // Component settings for tests
-
 
 /** What a service hands every component besides its ID and logger, fresh: no somatic processor has provided pressure. */
 export function serviceCapabilities(telemetry: Telemetry): Pick<CreateSettings, 'telemetry' | 'pressure' | 'queueFills'> {

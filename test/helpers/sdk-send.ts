@@ -5,7 +5,12 @@ import { OTLPLogExporter as LogsGrpc } from '@opentelemetry/exporter-logs-otlp-g
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 
-export async function sendLogsWithSdk(protocol: 'http' | 'grpc', address: string, headers: Record<string, string>, logs: ReadableLogRecord[]): Promise<ExportResult> {
+export async function sendLogsWithSdk(
+  protocol: 'http' | 'grpc',
+  address: string,
+  headers: Record<string, string>,
+  logs: ReadableLogRecord[],
+): Promise<ExportResult> {
   let exporter: LogsHttpProto | LogsGrpc;
   if (protocol === 'http') exporter = new LogsHttpProto({ url: `http://${address}/v1/logs`, headers });
   else {

@@ -50,12 +50,31 @@ export interface PrimaryOptions {
 export async function runPrimary(config: ValidatedConfig, count: number, opts: PrimaryOptions): Promise<number> {
   const log = (opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource)).child({ kind: 'service', id: 'primary' });
   const registry = new Registry();
-  const restarts = new Counter({ name: 'gophership_worker_restarts', help: 'Worker processes replaced after they died', labelNames: ['worker'], registers: [registry] });
-  const zoneGauge = new Gauge({ name: 'gophership_worker_zone', help: 'Each worker\'s own somatic zone (0 green, 1 yellow, 2 red; -1 none)', labelNames: ['worker'], registers: [registry] });
-  const rssGauge = new Gauge({ name: 'gophership_worker_rss_bytes', help: 'Resident memory of each worker process', labelNames: ['worker'], registers: [registry] });
+  const restarts = new Counter({
+    name: 'gophership_worker_restarts',
+    help: 'Worker processes replaced after they died',
+    labelNames: ['worker'],
+    registers: [registry],
+  });
+  const zoneGauge = new Gauge({
+    name: 'gophership_worker_zone',
+    help: "Each worker's own somatic zone (0 green, 1 yellow, 2 red; -1 none)",
+    labelNames: ['worker'],
+    registers: [registry],
+  });
+  const rssGauge = new Gauge({
+    name: 'gophership_worker_rss_bytes',
+    help: 'Resident memory of each worker process',
+    labelNames: ['worker'],
+    registers: [registry],
+  });
   const upGauge = new Gauge({ name: 'gophership_worker_up', help: '1 while the worker reports serving', labelNames: ['worker'], registers: [registry] });
-  const globalZone = new Gauge({ name: 'gophership_global_zone', help: 'The machine-wide view\'s zone, published to every worker', registers: [registry] });
-  const globalMemory = new Gauge({ name: 'gophership_global_memory_ratio', help: 'Sum of the workers\' RSS over the configured memory limit', registers: [registry] });
+  const globalZone = new Gauge({ name: 'gophership_global_zone', help: "The machine-wide view's zone, published to every worker", registers: [registry] });
+  const globalMemory = new Gauge({
+    name: 'gophership_global_memory_ratio',
+    help: "Sum of the workers' RSS over the configured memory limit",
+    registers: [registry],
+  });
   new Gauge({ name: 'gophership_workers', help: 'Worker processes configured (service.workers)', registers: [registry] }).set(count);
 
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, report: undefined, reportAt: 0, deaths: [], served: false }));
@@ -134,17 +153,16 @@ export async function runPrimary(config: ValidatedConfig, count: number, opts: P
   const gather = async (): Promise<Registry> => {
     const live = slots.filter((s) => s.worker?.isConnected());
     const parts = await Promise.all(
-      live.map(
-        (s) =>
-          new Promise<MetricsJson | undefined>((resolve) => {
-            const id = nextMetricsId++;
-            const timer = setTimeout(() => resolve(undefined), METRICS_TIMEOUT_MS);
-            pendingMetrics.set(id, (data) => {
-              clearTimeout(timer);
-              resolve(data);
-            });
-            post(s.worker, { t: 'metrics?', id });
-          }).finally(() => undefined),
+      live.map((s) =>
+        new Promise<MetricsJson | undefined>((resolve) => {
+          const id = nextMetricsId++;
+          const timer = setTimeout(() => resolve(undefined), METRICS_TIMEOUT_MS);
+          pendingMetrics.set(id, (data) => {
+            clearTimeout(timer);
+            resolve(data);
+          });
+          post(s.worker, { t: 'metrics?', id });
+        }).finally(() => undefined),
       ),
     );
     const got = parts.filter((p): p is MetricsJson => p !== undefined && p.length > 0);

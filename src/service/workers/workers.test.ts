@@ -12,7 +12,16 @@ import { perWorkerConfig } from './per-worker-config.js';
 import { telemetrySchema } from '../../telemetry/config.js';
 
 const MiB = 2 ** 20;
-const report = (over: Partial<WorkerReport>): WorkerReport => ({ t: 'report', index: 0, health: 'serving', zone: 0, rssBytes: 100 * MiB, memoryLimitBytes: 512 * MiB, walFill: 0, ...over });
+const report = (over: Partial<WorkerReport>): WorkerReport => ({
+  t: 'report',
+  index: 0,
+  health: 'serving',
+  zone: 0,
+  rssBytes: 100 * MiB,
+  memoryLimitBytes: 512 * MiB,
+  walFill: 0,
+  ...over,
+});
 
 describe('the machine-wide view', () => {
   it.each([
@@ -33,14 +42,14 @@ describe('the machine-wide view', () => {
     expect(v.at).toBe(1000);
   });
 
-  it('sums the workers\' memory and limits', () => {
+  it("sums the workers' memory and limits", () => {
     const v = globalViewOf([report({ rssBytes: 100 * MiB }), report({ index: 1, rssBytes: 300 * MiB })], 0);
     expect(v.totalRssBytes).toBe(400 * MiB);
     expect(v.memoryLimitBytes).toBe(1024 * MiB);
   });
 });
 
-describe('a worker\'s somatic runtime under the global view', () => {
+describe("a worker's somatic runtime under the global view", () => {
   function runtime() {
     const sensor: Sensor = { name: 'inflight', unit: 'ratio', read: () => 0 };
     return new SomaticRuntime(testSomaticSettings(), new Telemetry(), silentLogger, [sensor]);
@@ -66,7 +75,9 @@ describe('per-worker config', () => {
   const comp = (config: unknown): ComponentConfig => ({ id: { type: 't', name: '', id: 't' }, factory: {} as ComponentConfig['factory'], config });
   const base: ValidatedConfig = {
     receivers: new Map([['otlp', comp({ protocols: { http: { endpoint: '127.0.0.1:4318' } } })]]),
-    processors: new Map([['somatic', comp({ memory_limit_mib: 1000, wal: { directory: '/var/lib/gs/somatic' }, replay: { dead_letter_path: '/var/lib/gs/replay.dl' } })]]),
+    processors: new Map([
+      ['somatic', comp({ memory_limit_mib: 1000, wal: { directory: '/var/lib/gs/somatic' }, replay: { dead_letter_path: '/var/lib/gs/replay.dl' } })],
+    ]),
     exporters: new Map([
       ['otlphttp', comp({ sending_queue: { storage: 'wal', directory: '/var/lib/gs/queue' }, dead_letter: { path: '/var/lib/gs/dead.bin' } })],
       ['file', comp({ path: '/var/log/otlp.jsonl' })],
@@ -84,23 +95,45 @@ describe('per-worker config', () => {
 
   it('gives each worker its own WAL directories, files and memory share, and leaves /metrics to the primary', () => {
     const w = perWorkerConfig(base, 2, 4);
-    expect(w.processors.get('somatic')!.config).toEqual({ memory_limit_mib: 250, wal: { directory: '/var/lib/gs/somatic/worker-2' }, replay: { dead_letter_path: '/var/lib/gs/replay.dl.worker-2' } });
-    expect(w.exporters.get('otlphttp')!.config).toEqual({ sending_queue: { storage: 'wal', directory: '/var/lib/gs/queue/worker-2' }, dead_letter: { path: '/var/lib/gs/dead.bin.worker-2' } });
+    expect(w.processors.get('somatic')!.config).toEqual({
+      memory_limit_mib: 250,
+      wal: { directory: '/var/lib/gs/somatic/worker-2' },
+      replay: { dead_letter_path: '/var/lib/gs/replay.dl.worker-2' },
+    });
+    expect(w.exporters.get('otlphttp')!.config).toEqual({
+      sending_queue: { storage: 'wal', directory: '/var/lib/gs/queue/worker-2' },
+      dead_letter: { path: '/var/lib/gs/dead.bin.worker-2' },
+    });
     expect(w.exporters.get('file')!.config).toEqual({ path: '/var/log/otlp.jsonl.worker-2' });
     expect(w.receivers.get('otlp')!.config).toEqual({ protocols: { http: { endpoint: '127.0.0.1:4318' } } });
     expect(w.service.telemetry.metrics.address).toBe('');
     // The original is untouched (the primary keeps serving from it).
-    expect(base.processors.get('somatic')!.config).toEqual({ memory_limit_mib: 1000, wal: { directory: '/var/lib/gs/somatic' }, replay: { dead_letter_path: '/var/lib/gs/replay.dl' } });
+    expect(base.processors.get('somatic')!.config).toEqual({
+      memory_limit_mib: 1000,
+      wal: { directory: '/var/lib/gs/somatic' },
+      replay: { dead_letter_path: '/var/lib/gs/replay.dl' },
+    });
   });
 
-  it('gives each worker its share of a memory_limiter\'s limits and no metrics reader', () => {
+  it("gives each worker its share of a memory_limiter's limits and no metrics reader", () => {
     const withLimiter: ValidatedConfig = {
       ...base,
-      processors: new Map([['memory_limiter', comp({ check_interval: 1000, limit_mib: 4000, spike_limit_mib: 800, limit_percentage: 0, spike_limit_percentage: 0 })]]),
-      service: { ...base.service, telemetry: telemetrySchema.parse({ metrics: { readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: 8888 } } } }] } }, [], []) },
+      processors: new Map([
+        ['memory_limiter', comp({ check_interval: 1000, limit_mib: 4000, spike_limit_mib: 800, limit_percentage: 0, spike_limit_percentage: 0 })],
+      ]),
+      service: {
+        ...base.service,
+        telemetry: telemetrySchema.parse({ metrics: { readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: 8888 } } } }] } }, [], []),
+      },
     };
     const w = perWorkerConfig(withLimiter, 1, 4);
-    expect(w.processors.get('memory_limiter')!.config).toEqual({ check_interval: 1000, limit_mib: 1000, spike_limit_mib: 200, limit_percentage: 0, spike_limit_percentage: 0 });
+    expect(w.processors.get('memory_limiter')!.config).toEqual({
+      check_interval: 1000,
+      limit_mib: 1000,
+      spike_limit_mib: 200,
+      limit_percentage: 0,
+      spike_limit_percentage: 0,
+    });
     expect(w.service.telemetry.metrics.readers).toEqual([]);
   });
 });

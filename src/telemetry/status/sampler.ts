@@ -97,7 +97,9 @@ export interface StatusSnapshot {
   debt: { value: number; unit: 'bytes' | 'records' } | null;
   rates: Rates;
   totals: Rates;
-  pipelines: Array<StatusPipeline & { inRate: number; outRate: number; refusedRate: number; processorRates: Array<{ id: string; inRate: number; outRate: number }> }>;
+  pipelines: Array<
+    StatusPipeline & { inRate: number; outRate: number; refusedRate: number; processorRates: Array<{ id: string; inRate: number; outRate: number }> }
+  >;
   receivers: Array<{ id: string; transport: string; acceptedRate: number; refusedRate: number; failedRate: number; accepted: number }>;
   exporters: Array<{
     id: string;
@@ -290,12 +292,13 @@ export class StatusSampler {
     }
     const zoneReadings = somatic.filter((r) => r.name === SOMATIC_METRICS.zone.name);
     const isSensor = (r: MetricReading) => r.name === SOMATIC_METRICS.sensor.name;
-    const sensors = [
-      ...somatic.filter(isSensor),
-      ...somatic.filter((r) => !isSensor(r) && r.type === 'gauge' && r.name !== SOMATIC_METRICS.zone.name),
-    ];
+    const sensors = [...somatic.filter(isSensor), ...somatic.filter((r) => !isSensor(r) && r.type === 'gauge' && r.name !== SOMATIC_METRICS.zone.name)];
     const transitions = somatic.filter((r) => r.name === SOMATIC_METRICS.transitions.name).reduce((a, r) => a + r.value, 0);
-    wal.push(...somatic.filter((r) => r.name === SOMATIC_METRICS.debtBytes.name || r.name === SOMATIC_METRICS.debtRecords.name || (isSensor(r) && r.labels.sensor === 'wal')));
+    wal.push(
+      ...somatic.filter(
+        (r) => r.name === SOMATIC_METRICS.debtBytes.name || r.name === SOMATIC_METRICS.debtRecords.name || (isSensor(r) && r.labels.sensor === 'wal'),
+      ),
+    );
     const zoneLevel = zoneReadings.length ? Math.max(...zoneReadings.map((r) => r.value)) : null;
     const debt = pickDebt(sensors);
 

@@ -22,7 +22,12 @@ const pipelines = [{ id: 'logs', signal: 'logs' as const, receivers: ['otlp'], p
 describe('StatusSampler', () => {
   it('reports no zone, no debt and no queue when those metrics are absent, and rates from the collector counters', async () => {
     const src = source();
-    const accepted = new Counter({ name: 'otelcol_receiver_accepted_log_records', help: 'h', labelNames: ['receiver', 'transport'], registers: [src.registry] });
+    const accepted = new Counter({
+      name: 'otelcol_receiver_accepted_log_records',
+      help: 'h',
+      labelNames: ['receiver', 'transport'],
+      registers: [src.registry],
+    });
     const sent = new Counter({ name: 'otelcol_exporter_sent_log_records', help: 'h', labelNames: ['exporter'], registers: [src.registry] });
     const sampler = new StatusSampler({ telemetry: src, pipelines, version: 't' });
     await sampler.sample();
@@ -53,7 +58,10 @@ describe('StatusSampler', () => {
     const sensor = new Gauge({ name: 'gophership_somatic_sensor', help: 'sensor', labelNames: ['sensor'], registers });
     const debt = new Gauge({ name: 'gophership_somatic_debt_bytes', help: 'debt', labelNames: ['pipeline'], registers });
     new Gauge({ name: 'gophership_somatic_debt_records', help: 'debt', labelNames: ['pipeline'], registers }).set({ pipeline: 'logs' }, 12);
-    new Counter({ name: 'gophership_somatic_transitions', help: 't', labelNames: ['sensor', 'from', 'to'], registers }).inc({ sensor: 'rss', from: 'green', to: 'red' }, 3);
+    new Counter({ name: 'gophership_somatic_transitions', help: 't', labelNames: ['sensor', 'from', 'to'], registers }).inc(
+      { sensor: 'rss', from: 'green', to: 'red' },
+      3,
+    );
     const qs = new Gauge({ name: 'otelcol_exporter_queue_size', help: 'q', labelNames: ['exporter'], registers });
     new Gauge({ name: 'otelcol_exporter_queue_capacity', help: 'q', labelNames: ['exporter'], registers }).set({ exporter: 'otlp/backend' }, 1000);
     zone.set(2);
@@ -67,7 +75,10 @@ describe('StatusSampler', () => {
     const snap = sampler.snapshot();
     expect(snap.zone).toMatchObject({ level: 2, name: 'red', source: 'somatic', transitions: 3 });
     // The sensor readings come first, then the other somatic gauges; counters are not sensors.
-    expect(snap.sensors.slice(0, 2).map((r) => [r.labels.sensor, r.value])).toEqual([['rss', 0.93], ['wal', 0.25]]);
+    expect(snap.sensors.slice(0, 2).map((r) => [r.labels.sensor, r.value])).toEqual([
+      ['rss', 0.93],
+      ['wal', 0.25],
+    ]);
     expect(snap.sensors.some((r) => r.name === 'gophership_somatic_transitions')).toBe(false);
     expect(snap.debt).toEqual({ value: 4096, unit: 'bytes' });
     expect(snap.exporters[0]!.queue).toEqual({ size: 750, capacity: 1000, fill: 0.75 });
@@ -150,7 +161,10 @@ service:
 
   it('serves the same data as JSON at /status.json, with rates while records flow', async () => {
     const url = `http://${receiverAddress(gw, 'otlp', 'http')}/v1/logs`;
-    const body = requestFromJson('logs', JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: Array.from({ length: 50 }, (_, i) => ({ body: { stringValue: `r${i}` } })) }] }] }));
+    const body = requestFromJson(
+      'logs',
+      JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: Array.from({ length: 50 }, (_, i) => ({ body: { stringValue: `r${i}` } })) }] }] }),
+    );
     const deadline = Date.now() + 8000;
     let snap: StatusSnapshot | undefined;
     // Post every 100 ms until a sample (1 s period) has seen records arrive.

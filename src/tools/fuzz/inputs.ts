@@ -31,11 +31,23 @@ type ByteEdit =
   | { op: 'truncate'; at: number };
 
 const arbByteEdit: fc.Arbitrary<ByteEdit> = fc.oneof(
-  fc.record({ op: fc.constant('set' as const), at: fc.nat(), value: fc.oneof(fc.constantFrom(0, 1, 0x7f, 0x80, 0xff, 0x0a, 0x12, 0x1a, 0x22), fc.integer({ min: 0, max: 255 })) }),
+  fc.record({
+    op: fc.constant('set' as const),
+    at: fc.nat(),
+    value: fc.oneof(fc.constantFrom(0, 1, 0x7f, 0x80, 0xff, 0x0a, 0x12, 0x1a, 0x22), fc.integer({ min: 0, max: 255 })),
+  }),
   fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ op: fc.constant('cut' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 16 }) }),
   // Varint-looking runs (continuation bits set) and field tags stress length and tag decoding.
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), bytes: fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 12 }), fc.constant(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f])), fc.constant(new Uint8Array([0x0a, 0x7f]))) }),
+  fc.record({
+    op: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.oneof(
+      fc.uint8Array({ minLength: 1, maxLength: 12 }),
+      fc.constant(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f])),
+      fc.constant(new Uint8Array([0x0a, 0x7f])),
+    ),
+  }),
   fc.record({ op: fc.constant('copy' as const), from: fc.nat(), to: fc.nat(), length: fc.integer({ min: 1, max: 64 }) }),
   fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
 );
@@ -95,7 +107,26 @@ const arbTextEdit: fc.Arbitrary<TextEdit> = fc.record({
   at: fc.nat(),
   cut: fc.integer({ min: 0, max: 12 }),
   insert: fc.oneof(
-    fc.constantFrom('', '"', '{', '}', '[', ']', ',', ':', '-', '1e309', '"intValue":"x"', '"traceId":"zz"', '{"stringValue":1}', 'null', '\\u0000', '"\\ud800"', '99999999999999999999', '[[[[[[[['),
+    fc.constantFrom(
+      '',
+      '"',
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      ':',
+      '-',
+      '1e309',
+      '"intValue":"x"',
+      '"traceId":"zz"',
+      '{"stringValue":1}',
+      'null',
+      '\\u0000',
+      '"\\ud800"',
+      '99999999999999999999',
+      '[[[[[[[[',
+    ),
     fc.string({ maxLength: 8 }),
     fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
   ),
@@ -114,11 +145,19 @@ export function applyTextEdits(seed: string, edits: readonly TextEdit[]): string
 export function arbJsonText(seeds: Seeds, signal: Signal): fc.Arbitrary<string> {
   const top = { logs: 'resourceLogs', traces: 'resourceSpans', metrics: 'resourceMetrics' }[signal];
   return fc.oneof(
-    { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...seeds.json[signal]), fc.array(arbTextEdit, { minLength: 1, maxLength: 4 })).map(([s, e]) => applyTextEdits(s, e)) },
+    {
+      weight: 6,
+      arbitrary: fc.tuple(fc.constantFrom(...seeds.json[signal]), fc.array(arbTextEdit, { minLength: 1, maxLength: 4 })).map(([s, e]) => applyTextEdits(s, e)),
+    },
     { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify({ [top]: [v] })) },
     { weight: 1, arbitrary: fc.string({ maxLength: 64 }) },
     // Deep nesting: a parser must refuse it, not overflow the stack.
-    { weight: 1, arbitrary: fc.integer({ min: 10, max: 5000 }).map((d) => `{"${top}":[{"resource":{"attributes":[{"key":"k","value":${'{"arrayValue":{"values":['.repeat(d)}${']}}'.repeat(d)}}]}}]}`) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 10, max: 5000 })
+        .map((d) => `{"${top}":[{"resource":{"attributes":[{"key":"k","value":${'{"arrayValue":{"values":['.repeat(d)}${']}}'.repeat(d)}}]}}]}`),
+    },
   );
 }
 

@@ -122,7 +122,8 @@ function validatorTarget(seeds: Seeds): FuzzTarget<[Signal, Uint8Array, number]>
         }
         throw new BrokenPromise('validateRequestParts accepted in two pieces what validateRequest refused whole');
       }
-      if (items !== countItems(signal, bytes)) throw new BrokenPromise(`validateRequest counted ${items} items, the wire count is ${countItems(signal, bytes)}`);
+      if (items !== countItems(signal, bytes))
+        throw new BrokenPromise(`validateRequest counted ${items} items, the wire count is ${countItems(signal, bytes)}`);
       assertReadable(signal, bytes, items, 'wire-validator');
       accepted++;
     },
@@ -149,7 +150,11 @@ function editorTarget(seeds: Seeds): FuzzTarget<[Signal, Uint8Array]> {
     const out = new Capture();
     const redaction = registry.find('processor', 'redaction') as ProcessorFactory;
     const attributes = registry.find('processor', 'attributes') as ProcessorFactory;
-    const redactionConfig = redaction.config.parse({ allowed_keys: ['k', 'service.name', 'a', 'fuzz.added'], blocked_values: ['[0-9]{3}', 'ab+c'], hash_function: 'sha1' }, [], []);
+    const redactionConfig = redaction.config.parse(
+      { allowed_keys: ['k', 'service.name', 'a', 'fuzz.added'], blocked_values: ['[0-9]{3}', 'ab+c'], hash_function: 'sha1' },
+      [],
+      [],
+    );
     const attributesConfig = attributes.config.parse(
       {
         actions: [
@@ -185,7 +190,9 @@ function editorTarget(seeds: Seeds): FuzzTarget<[Signal, Uint8Array]> {
         await chain.head.consume(new Payload(signal, bytes, { itemCount: items }));
       } catch (err) {
         // The receiver acknowledged these bytes (in Red before any processor ran): a processor must take them.
-        throw new BrokenPromise(`the attributes and redaction processors failed on a request the validator accepted: ${(err as Error)?.message ?? String(err)}`);
+        throw new BrokenPromise(
+          `the attributes and redaction processors failed on a request the validator accepted: ${(err as Error)?.message ?? String(err)}`,
+        );
       }
       const out = chain.out.last as Payload | undefined;
       if (!out) return;
@@ -267,7 +274,8 @@ function walTarget(seeds: Seeds): FuzzTarget<Parameters<typeof applyByteEdits>[1
           for (const r of recs) {
             if (r.sequence <= last) throw new BrokenPromise(`the WAL returned sequence ${r.sequence} after ${last}`);
             last = r.sequence;
-            if (!appended.has(r.data.toString('base64'))) throw new BrokenPromise(`the WAL returned ${r.data.length} bytes that were never appended (sequence ${r.sequence})`);
+            if (!appended.has(r.data.toString('base64')))
+              throw new BrokenPromise(`the WAL returned ${r.data.length} bytes that were never appended (sequence ${r.sequence})`);
             accepted++;
           }
         }
@@ -289,7 +297,10 @@ function configTarget(configs: readonly string[]): FuzzTarget<[string, string]> 
   const textEdit = fc.record({
     at: fc.nat(),
     cut: fc.integer({ min: 0, max: 20 }),
-    insert: fc.oneof(fc.constantFrom('', ':', '- ', '\n', '  ', '${env:X}', '${', '$$', '&a', '*a', '<<: *a', '!!binary', '[', '{', '"', '#', 'auth:\n', '0x', '1e999', '~'), fc.string({ maxLength: 10 })),
+    insert: fc.oneof(
+      fc.constantFrom('', ':', '- ', '\n', '  ', '${env:X}', '${', '$$', '&a', '*a', '<<: *a', '!!binary', '[', '{', '"', '#', 'auth:\n', '0x', '1e999', '~'),
+      fc.string({ maxLength: 10 }),
+    ),
   });
   return {
     name: 'config-loader',
@@ -297,11 +308,18 @@ function configTarget(configs: readonly string[]): FuzzTarget<[string, string]> 
     // A config text and a --set assignment, as the CLI takes them (the file's reading is node:fs's).
     arbitrary: fc.tuple(
       fc.oneof(
-        { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...configs), fc.array(textEdit, { minLength: 1, maxLength: 4 })).map(([c, e]) => applyTextEdits(c, e)) },
+        {
+          weight: 6,
+          arbitrary: fc.tuple(fc.constantFrom(...configs), fc.array(textEdit, { minLength: 1, maxLength: 4 })).map(([c, e]) => applyTextEdits(c, e)),
+        },
         { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
         { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)) },
       ),
-      fc.oneof(fc.constant(''), fc.constantFrom('exporters::otlp::endpoint=x:1', 'service.telemetry.logs.level=debug', 'receivers.otlp.protocols.grpc.auth.authenticator=oidc'), fc.string({ maxLength: 30 })),
+      fc.oneof(
+        fc.constant(''),
+        fc.constantFrom('exporters::otlp::endpoint=x:1', 'service.telemetry.logs.level=debug', 'receivers.otlp.protocols.grpc.auth.authenticator=oidc'),
+        fc.string({ maxLength: 30 }),
+      ),
     ),
     check([text, set]) {
       try {
@@ -313,7 +331,9 @@ function configTarget(configs: readonly string[]): FuzzTarget<[string, string]> 
         if (!result.ok && result.problems.length === 0) throw new BrokenPromise('validation failed without naming a problem');
         if (result.ok) accepted++;
       } catch (err) {
-        throw err instanceof BrokenPromise ? err : new BrokenPromise(`the config loader threw instead of reporting a problem: ${(err as Error)?.message ?? String(err)}`);
+        throw err instanceof BrokenPromise
+          ? err
+          : new BrokenPromise(`the config loader threw instead of reporting a problem: ${(err as Error)?.message ?? String(err)}`);
       }
     },
   };

@@ -120,7 +120,13 @@ ${SIGNALS.map((sig) => `    ${sig}:\n      receivers: [otlp]\n      exporters: [
 const arbAuth = fc.oneof(
   { weight: 8, arbitrary: fc.constant(`Bearer ${TOKEN}`) },
   { weight: 1, arbitrary: fc.constant(undefined) },
-  { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 40 }).map((t) => `Bearer ${t}`), fc.stringMatching(/^[\x21-\x7e ]{0,60}$/)) },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(
+      fc.string({ maxLength: 40 }).map((t) => `Bearer ${t}`),
+      fc.stringMatching(/^[\x21-\x7e ]{0,60}$/),
+    ),
+  },
 );
 
 interface HttpCase {
@@ -138,17 +144,40 @@ function arbHttpCase(seeds: Seeds): fc.Arbitrary<HttpCase> {
   return arbSignal.chain((signal) =>
     fc.record({
       signal: fc.constant(signal),
-      path: fc.oneof({ weight: 10, arbitrary: fc.constant(HTTP_PATH[signal]) }, { weight: 1, arbitrary: fc.constantFrom('/', '/v1/logs/', '/v1/LOGS', '/v2/traces', '/v1/metrics?x=1', '//v1/logs') }),
+      path: fc.oneof(
+        { weight: 10, arbitrary: fc.constant(HTTP_PATH[signal]) },
+        { weight: 1, arbitrary: fc.constantFrom('/', '/v1/logs/', '/v1/LOGS', '/v2/traces', '/v1/metrics?x=1', '//v1/logs') },
+      ),
       method: fc.oneof({ weight: 20, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'OPTIONS', 'DELETE') }),
       contentType: fc.oneof(
         { weight: 5, arbitrary: fc.constant('application/x-protobuf') },
         { weight: 3, arbitrary: fc.constant('application/json') },
-        { weight: 1, arbitrary: fc.constantFrom(undefined, 'text/plain', 'application/json; charset=utf-8', 'APPLICATION/X-PROTOBUF', 'application/grpc', 'multipart/form-data; boundary=x') },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(
+            undefined,
+            'text/plain',
+            'application/json; charset=utf-8',
+            'APPLICATION/X-PROTOBUF',
+            'application/grpc',
+            'multipart/form-data; boundary=x',
+          ),
+        },
       ),
-      coding: fc.oneof({ weight: 6, arbitrary: fc.constant('identity' as const) }, { weight: 2, arbitrary: fc.constant('gzip' as const) }, { weight: 1, arbitrary: fc.constantFrom('deflate' as const, 'bogus' as const) }),
-      body: fc.oneof(arbProtoBytes(seeds, signal), arbJsonText(seeds, signal).map((t) => new Uint8Array(Buffer.from(t)))),
+      coding: fc.oneof(
+        { weight: 6, arbitrary: fc.constant('identity' as const) },
+        { weight: 2, arbitrary: fc.constant('gzip' as const) },
+        { weight: 1, arbitrary: fc.constantFrom('deflate' as const, 'bogus' as const) },
+      ),
+      body: fc.oneof(
+        arbProtoBytes(seeds, signal),
+        arbJsonText(seeds, signal).map((t) => new Uint8Array(Buffer.from(t))),
+      ),
       authorization: arbAuth,
-      extraHeader: fc.option(fc.tuple(fc.constantFrom('x-tenant', 'x-forwarded-for', 'user-agent', 'content-length'), fc.stringMatching(/^[\x21-\x7e]{0,30}$/)), { nil: undefined }),
+      extraHeader: fc.option(
+        fc.tuple(fc.constantFrom('x-tenant', 'x-forwarded-for', 'user-agent', 'content-length'), fc.stringMatching(/^[\x21-\x7e]{0,30}$/)),
+        { nil: undefined },
+      ),
     }),
   );
 }
@@ -224,11 +253,25 @@ function arbGrpcCase(seeds: Seeds): fc.Arbitrary<GrpcCase> {
   return arbSignal.chain((signal) =>
     fc.record({
       signal: fc.constant(signal),
-      path: fc.oneof({ weight: 10, arbitrary: fc.constant(GRPC_METHOD[signal]) }, { weight: 1, arbitrary: fc.constantFrom('/', '/opentelemetry.proto.collector.logs.v1.LogsService/Other', '/x/Export') }),
-      contentType: fc.oneof({ weight: 10, arbitrary: fc.constant('application/grpc') }, { weight: 1, arbitrary: fc.constantFrom('application/grpc+proto', 'application/grpc+json', 'application/json', 'application/grpc; x=1') }),
-      encoding: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constant('gzip') }, { weight: 1, arbitrary: fc.constantFrom('deflate', 'snappy', 'identity') }),
+      path: fc.oneof(
+        { weight: 10, arbitrary: fc.constant(GRPC_METHOD[signal]) },
+        { weight: 1, arbitrary: fc.constantFrom('/', '/opentelemetry.proto.collector.logs.v1.LogsService/Other', '/x/Export') },
+      ),
+      contentType: fc.oneof(
+        { weight: 10, arbitrary: fc.constant('application/grpc') },
+        { weight: 1, arbitrary: fc.constantFrom('application/grpc+proto', 'application/grpc+json', 'application/json', 'application/grpc; x=1') },
+      ),
+      encoding: fc.oneof(
+        { weight: 6, arbitrary: fc.constant(undefined) },
+        { weight: 2, arbitrary: fc.constant('gzip') },
+        { weight: 1, arbitrary: fc.constantFrom('deflate', 'snappy', 'identity') },
+      ),
       flag: fc.oneof({ weight: 10, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }),
-      lengthDelta: fc.oneof({ weight: 10, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -8, max: 8 }) }, { weight: 1, arbitrary: fc.constant(0x7fffffff) }),
+      lengthDelta: fc.oneof(
+        { weight: 10, arbitrary: fc.constant(0) },
+        { weight: 1, arbitrary: fc.integer({ min: -8, max: 8 }) },
+        { weight: 1, arbitrary: fc.constant(0x7fffffff) },
+      ),
       body: arbProtoBytes(seeds, signal),
       authorization: arbAuth,
       split: fc.nat(),

@@ -52,7 +52,8 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
       { numRuns: opts.runs, seed, timeout: opts.caseTimeoutMs ?? 10_000, endOnFailure: true },
     );
     done = details.numRuns;
-    if (details.failed) failure = `${fc.defaultReportMessage(details) ?? 'failed'}\n${details.errorInstance instanceof Error ? details.errorInstance.message : ''}`;
+    if (details.failed)
+      failure = `${fc.defaultReportMessage(details) ?? 'failed'}\n${details.errorInstance instanceof Error ? details.errorInstance.message : ''}`;
   } finally {
     await target.teardown?.();
   }
@@ -60,6 +61,7 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
   const heapGrowthBytes = heapAfterGc() - heapBefore;
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const limit = opts.maxHeapGrowthBytes ?? 64 * 1024 * 1024;
-  if (!failure && heapGrowthBytes > limit) failure = `the heap grew by ${(heapGrowthBytes / 1048576).toFixed(1)} MiB over ${opts.runs} cases (limit ${limit / 1048576} MiB)`;
+  if (!failure && heapGrowthBytes > limit)
+    failure = `the heap grew by ${(heapGrowthBytes / 1048576).toFixed(1)} MiB over ${opts.runs} cases (limit ${limit / 1048576} MiB)`;
   return { target: target.name, runs: done, accepted: target.accepted(), seed, ms, heapGrowthBytes, peakRssBytes: peakRss, failure };
 }

@@ -80,7 +80,10 @@ export function summaryTable(r: LoadgenResult): string {
     ['retries', String(r.retried)],
     ['acked records/s', fmtNum(r.recordsPerSec)],
     ['bytes sent', `${fmtBytes(r.bytes)} (${fmtBytes(r.bytesPerSec)}/s)`],
-    ['latency p50 / p90 / p99 / max', `${r.latencyMs.p50.toFixed(1)} / ${r.latencyMs.p90.toFixed(1)} / ${r.latencyMs.p99.toFixed(1)} / ${r.latencyMs.max.toFixed(1)} ms`],
+    [
+      'latency p50 / p90 / p99 / max',
+      `${r.latencyMs.p50.toFixed(1)} / ${r.latencyMs.p90.toFixed(1)} / ${r.latencyMs.p99.toFixed(1)} / ${r.latencyMs.max.toFixed(1)} ms`,
+    ],
     ['acked ranges', String(r.ackedRanges.length)],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
@@ -161,7 +164,8 @@ export function parseLoadgenArgs(argv: string[]): { options: LoadgenOptions; jso
   if (values['body-size'] !== undefined) o.bodySize = parseNumberFlag('body-size', values['body-size'], { integer: true, min: 0, max: 16 << 20 });
   if (values.attributes !== undefined) o.attributes = parseNumberFlag('attributes', values.attributes, { integer: true, min: 0, max: 1000 });
   if (values['run-id'] !== undefined) o.runId = values['run-id'];
-  if (values['seq-start'] !== undefined) o.seqStart = parseNumberFlag('seq-start', values['seq-start'], { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
+  if (values['seq-start'] !== undefined)
+    o.seqStart = parseNumberFlag('seq-start', values['seq-start'], { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
   if (values.timeout !== undefined) o.timeoutMs = parseDurationFlag('timeout', values.timeout);
   if (values['max-attempts'] !== undefined) o.maxAttempts = parseNumberFlag('max-attempts', values['max-attempts'], { integer: true, min: 1 });
   if (values['max-elapsed'] !== undefined) o.maxElapsedMs = parseDurationFlag('max-elapsed', values['max-elapsed']);

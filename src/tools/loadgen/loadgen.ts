@@ -168,7 +168,8 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
   const count = options.count;
   const durationMs = options.durationMs ?? (count === undefined ? 10_000 : undefined);
   const warmupMs = Math.max(0, options.warmupMs ?? 0);
-  if (warmupMs > 0 && (durationMs === undefined || count !== undefined)) throw new Error('warmupMs needs durationMs (and no count): a warm-up is time, not records');
+  if (warmupMs > 0 && (durationMs === undefined || count !== undefined))
+    throw new Error('warmupMs needs durationMs (and no count): a warm-up is time, not records');
   const seqStart = options.seqStart ?? 0;
   const runId = options.runId ?? newRunId();
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -277,7 +278,10 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
       if (attempt >= maxAttempts) return noteFailure(`gave up after ${attempt} attempts: ${o.reason}`, n);
       if (performance.now() - first + delay > maxElapsedMs) {
         const spent = Math.round(performance.now() - first);
-        return noteFailure(`gave up after ${spent} ms: the next retry (in ${Math.round(delay)} ms) would pass --max-elapsed ${maxElapsedMs} ms: ${o.reason}`, n);
+        return noteFailure(
+          `gave up after ${spent} ms: the next retry (in ${Math.round(delay)} ms) would pass --max-elapsed ${maxElapsedMs} ms: ${o.reason}`,
+          n,
+        );
       }
       st.retried++;
       await sleep(delay, abort);

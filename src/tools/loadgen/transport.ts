@@ -49,7 +49,12 @@ export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): 
 function statusFromBody(encoding: Encoding, body: Buffer): { message: string; retryDelayMs?: number } {
   const st = decodeStatus(encoding === 'json' ? 'json' : 'proto', body);
   if (st) return st.retryDelayMs === undefined ? { message: st.message } : { message: st.message, retryDelayMs: st.retryDelayMs };
-  return { message: body.toString('utf8').replace(/[^\x20-\x7e]/g, '').slice(0, 200) };
+  return {
+    message: body
+      .toString('utf8')
+      .replace(/[^\x20-\x7e]/g, '')
+      .slice(0, 200),
+  };
 }
 
 function partialOf(signal: Signal, encoding: 'json' | 'proto', body: Uint8Array): { rejected: number; errorMessage: string } {
@@ -81,31 +86,28 @@ export function createHttpTransport(opts: TransportOptions): Transport {
           resolve(o);
         }
       };
-      const req = mod.request(
-        { agent, method: 'POST', hostname, port, path, headers: { ...baseHeaders, 'content-length': String(body.length) } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', (e) => finish({ kind: 'retry', refused: false, delayMs: undefined, reason: `response: ${e.message}` }));
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            const rb = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-            if (status >= 200 && status < 300) {
-              const r = partialOf(opts.signal, opts.encoding === 'json' ? 'json' : 'proto', rb);
-              finish({ kind: 'ok', rejected: r.rejected, message: r.errorMessage });
-              return;
-            }
-            const st = statusFromBody(opts.encoding, rb);
-            const reason = `HTTP ${status}${st.message ? `: ${st.message}` : ''}`;
-            if (RETRYABLE_HTTP.has(status)) {
-              const header = res.headers['retry-after'];
-              finish({ kind: 'retry', refused: true, delayMs: parseRetryAfter(Array.isArray(header) ? header[0] : header) ?? st.retryDelayMs, reason });
-            } else {
-              finish({ kind: 'fail', reason });
-            }
-          });
-        },
-      );
+      const req = mod.request({ agent, method: 'POST', hostname, port, path, headers: { ...baseHeaders, 'content-length': String(body.length) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => finish({ kind: 'retry', refused: false, delayMs: undefined, reason: `response: ${e.message}` }));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const rb = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          if (status >= 200 && status < 300) {
+            const r = partialOf(opts.signal, opts.encoding === 'json' ? 'json' : 'proto', rb);
+            finish({ kind: 'ok', rejected: r.rejected, message: r.errorMessage });
+            return;
+          }
+          const st = statusFromBody(opts.encoding, rb);
+          const reason = `HTTP ${status}${st.message ? `: ${st.message}` : ''}`;
+          if (RETRYABLE_HTTP.has(status)) {
+            const header = res.headers['retry-after'];
+            finish({ kind: 'retry', refused: true, delayMs: parseRetryAfter(Array.isArray(header) ? header[0] : header) ?? st.retryDelayMs, reason });
+          } else {
+            finish({ kind: 'fail', reason });
+          }
+        });
+      });
       req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`no response within ${opts.timeoutMs} ms`)));
       req.on('error', (e) => finish({ kind: 'retry', refused: false, delayMs: undefined, reason: e.message }));
       req.end(body);
@@ -127,7 +129,10 @@ const RETRYABLE_GRPC = new Set<number>([
 const identity = (b: Buffer): Buffer => b;
 
 export function createGrpcTransport(opts: TransportOptions): Transport {
-  const target = opts.endpoint.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+  const target = opts.endpoint
+    .trim()
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/.*$/, '');
   const secure = /^https:\/\//i.test(opts.endpoint.trim());
   const connections = Math.max(1, Math.min(opts.workers, 4));
   const channelOptions: grpc.ChannelOptions = {

@@ -165,7 +165,9 @@ export async function runSinkCli(argv: string[], io: CliIo = defaultIo): Promise
         const rate = ((s.totals.records - last) * 1000) / Math.max(1, now - lastT);
         last = s.totals.records;
         lastT = now;
-        io.err(`\r\x1b[2K[${(s.uptimeMs / 1000).toFixed(0).padStart(4)}s] ${Math.round(rate)} records/s  total ${s.totals.records}  refused ${s.totals.refused}  invalid ${s.totals.invalid}`);
+        io.err(
+          `\r\x1b[2K[${(s.uptimeMs / 1000).toFixed(0).padStart(4)}s] ${Math.round(rate)} records/s  total ${s.totals.records}  refused ${s.totals.refused}  invalid ${s.totals.invalid}`,
+        );
       }, 1000);
     }
   });

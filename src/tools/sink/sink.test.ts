@@ -24,7 +24,12 @@ afterEach(async () => {
 
 const endpointFor = (s: Sink, p: Protocol): string => (p === 'grpc' ? s.grpcTarget : s.httpUrl);
 
-function post(url: string, body: Buffer | string, headers: Record<string, string>, method = 'POST'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function post(
+  url: string,
+  body: Buffer | string,
+  headers: Record<string, string>,
+  method = 'POST',
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -218,7 +223,14 @@ describe('rate and duration', () => {
     const during: number[] = [];
     try {
       const { port } = server.address() as AddressInfo;
-      const r = await runLoadgen({ endpoint: `http://127.0.0.1:${port}`, rate: 2000, durationMs: 300, workers: 1, progressIntervalMs: 50, onProgress: () => during.push(appliedGrowthPercent()) });
+      const r = await runLoadgen({
+        endpoint: `http://127.0.0.1:${port}`,
+        rate: 2000,
+        durationMs: 300,
+        workers: 1,
+        progressIntervalMs: 50,
+        onProgress: () => during.push(appliedGrowthPercent()),
+      });
       expect(r.acked).toBe(r.sent);
     } finally {
       server.close();

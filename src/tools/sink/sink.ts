@@ -166,7 +166,10 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
       }
     } catch (e) {
       st.invalid++;
-      return { status: 400, message: `malformed ${encoding === 'json' ? 'OTLP/JSON' : 'protobuf'} Export${signal === 'traces' ? 'Trace' : signal === 'logs' ? 'Logs' : 'Metrics'}ServiceRequest: ${(e as Error).message}` };
+      return {
+        status: 400,
+        message: `malformed ${encoding === 'json' ? 'OTLP/JSON' : 'protobuf'} Export${signal === 'traces' ? 'Trace' : signal === 'logs' ? 'Logs' : 'Metrics'}ServiceRequest: ${(e as Error).message}`,
+      };
     }
     acceptedRequests++;
     st.requests += times;
@@ -269,7 +272,9 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
       })();
     });
   };
-  const httpServer: http.Server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, onHttpRequest) : http.createServer(onHttpRequest);
+  const httpServer: http.Server = options.tls
+    ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, onHttpRequest)
+    : http.createServer(onHttpRequest);
   // Longer than any client's idle keep-alive, so the server never closes a socket a client is reusing.
   httpServer.keepAliveTimeout = 120_000;
   httpServer.headersTimeout = 125_000;
