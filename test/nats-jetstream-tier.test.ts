@@ -15,7 +15,7 @@ import type { Service } from '../src/service/service.js';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
-import { NatsCluster, hasNatsServer } from './helpers/nats-server.js';
+import { NatsCluster, hasNatsServer, natsConsumerConfig } from './helpers/nats-server.js';
 
 const run = hasNatsServer('the JetStream two-tier test');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -72,28 +72,7 @@ service:
       exporters: [nats]
 `);
     gateways.push(a);
-    const b = await startGateway(`receivers:
-  nats:
-    servers: ${servers}
-    stream: TIER
-    durable: tier-b
-    ack_wait: 5s
-    nak_delay: 100ms
-exporters:
-  otlphttp:
-    endpoint: ${sink.httpUrl}
-    compression: none
-    sending_queue:
-      enabled: false
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [nats]
-      exporters: [otlphttp]
-`);
+    const b = await startGateway(natsConsumerConfig(nats.urls, { stream: 'TIER', durable: 'tier-b', ack_wait: '5s', nak_delay: '100ms' }, sink.httpUrl));
     gateways.push(b);
 
     const load = runLoadgen({

@@ -14,7 +14,7 @@ import { requestFromJson } from '../../src/pdata/codec.js';
 import type { Service } from '../../src/service/service.js';
 import { startSink } from '../../src/tools/sink/index.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
-import { NatsCluster, hasNatsServer } from '../../test/helpers/nats-server.js';
+import { NatsCluster, hasNatsServer, natsConsumerConfig } from '../../test/helpers/nats-server.js';
 import { messageIdOf } from './nats-exporter.js';
 
 const run = hasNatsServer('the nats exporter and receiver tests');
@@ -129,29 +129,7 @@ service:
     cleanups.push(() => producer.shutdown(5000));
     // The sink refuses at first: the consumer must nak, not drop, and deliver once the sink is back.
     sink.setDown(true);
-    const consumer = await startGateway(`receivers:
-  nats:
-    servers: [${nats.urls.join(', ')}]
-    stream: CONS1
-    durable: gw
-    nak_delay: 200ms
-exporters:
-  otlphttp:
-    endpoint: ${sink.httpUrl}
-    compression: none
-    sending_queue:
-      enabled: false
-    retry_on_failure:
-      enabled: false
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [nats]
-      exporters: [otlphttp]
-`);
+    const consumer = await startGateway(natsConsumerConfig(nats.urls, { stream: 'CONS1', durable: 'gw', nak_delay: '200ms' }, sink.httpUrl, false));
     cleanups.push(() => consumer.shutdown(5000));
     for (let i = 0; i < 20; i++) expect(await post(producer, logsRequest(`r${i}a`, `r${i}b`))).toBe(200);
     await sleep(800);
@@ -174,23 +152,7 @@ service:
     const js = jetstream(nc);
     await js.publish('bad1.logs', new Uint8Array([0xff, 0xff, 0xff]));
     await js.publish('bad1.logs', logsRequest('good'));
-    const consumer = await startGateway(`receivers:
-  nats:
-    servers: [${nats.urls.join(', ')}]
-    stream: BAD1
-exporters:
-  otlphttp:
-    endpoint: ${sink.httpUrl}
-    compression: none
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [nats]
-      exporters: [otlphttp]
-`);
+    const consumer = await startGateway(natsConsumerConfig(nats.urls, { stream: 'BAD1' }, sink.httpUrl));
     cleanups.push(() => consumer.shutdown(5000));
     const deadline = Date.now() + 5000;
     while (sink.stats().totals.records < 1 && Date.now() < deadline) await sleep(100);
