@@ -1,10 +1,20 @@
 // Worker processes (service.workers): the same gateway with 1 and with 2 workers, side by side in one run,
-// under the light client (bench/lib/light-client.mjs) into a counting, non-tracking sink. The figure that
-// survives a shared machine is the gateway's CPU per million records (the primary and every worker
-// counted); the throughput ratio says what a second core bought. A third row runs 2 workers without the
-// machine-wide zone published to the workers (GOPHERSHIP_GLOBAL_VIEW=off) to show what the global view costs.
+// under two kinds of peers:
+//   - light peers: `wrk` posting one prepared request (bench/lib/wrk-otlp.lua) into the gateway, which
+//     exports to bench/lib/count-sink.c (built here with gcc): both cost almost nothing per request, so on
+//     a 2-core machine the gateway gets nearly both cores, and 1 vs 2 workers measures the workers;
+//   - Node peers (for comparison): bench/lib/light-client.mjs into the count-only Node sink (src/tools/sink).
+// The peers are pinned to one core (`--peer-cpus`, default the last core; taskset) and the gateway is left
+// unpinned, so the workers can have all of the other core and that core's slack. The figure that survives
+// a shared machine is the gateway's CPU per million records (the primary and every worker counted, from
+// /proc/<pid>/stat); the throughput ratio says what a second worker bought. The client's, the sink's and
+// the rest of the machine's cores are printed beside it. A last row runs 2 workers without the machine-wide
+// zone published to the workers (GOPHERSHIP_GLOBAL_VIEW=off) to show what the global view costs.
+// Loss is checked by counts: records in 2xx answers (warm-up included) against records the sink counted
+// after the gateway drained and stopped.
 //
-//   npm run build && node bench/workers.mjs [--seconds 8] [--rounds 3] [--connections 8]
+//   npx tsc -p . && node bench/workers.mjs [--seconds 8] [--rounds 3] [--connections 8] [--peers both|light|node]
+//                                          [--peer-cpus 1|none]
 import { fork } from 'node:child_process';
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,37 +23,96 @@ import { parseArgs } from 'node:util';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
 import { globalViewOf } from '../dist/src/service/workers/global-view.js';
 import { BENCH_DIR, freePort, startGateway, startSinkProc } from './lib/procs.mjs';
-import { cpuOf } from './lib/measure.mjs';
-import { execFileSync } from 'node:child_process';
+import { cpuOf, loadavg, machineBusySeconds } from './lib/measure.mjs';
+import { canPin, gatewayCpu, missingLightPeerTools, pinProcess, runWrk, startCountSink } from './lib/light-peers.mjs';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '8' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '8' } },
+  options: {
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '8' },
+    peers: { type: 'string', default: 'both' },
+    'peer-cpus': { type: 'string', default: String(os.cpus().length - 1) },
+  },
 });
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const connections = Number(values.connections);
+const WARMUP_SECONDS = 2;
 const RECORDS = 1000;
+if (!['both', 'light', 'node'].includes(values.peers)) throw new Error(`--peers ${values.peers}: expected both, light or node`);
+const kinds = values.peers === 'both' ? ['light', 'node'] : [values.peers];
 
-/** The gateway process and its worker children: their CPU together is the gateway's. */
-function treeCpu(pid) {
-  let kids = [];
-  try {
-    kids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .map(Number)
-      .filter((n) => n > 0);
-  } catch {
-    /* none */
+if (kinds.includes('light')) {
+  const missing = missingLightPeerTools();
+  if (missing.length) {
+    console.error(
+      `bench/workers.mjs: the light-peer rows (wrk client, C counting sink) need ${missing.join(' and ')}, missing on this machine.\n` +
+        `Install them, or run only the Node-peer rows: node bench/workers.mjs --peers node`,
+    );
+    process.exit(1);
   }
-  return cpuOf(pid) + kids.reduce((s, k) => s + cpuOf(k), 0);
+}
+let peerCpus = values['peer-cpus'] === 'none' || os.cpus().length < 2 ? undefined : values['peer-cpus'];
+if (peerCpus && !canPin()) {
+  console.error('bench/workers.mjs: taskset (util-linux) is missing: the peers run unpinned.');
+  peerCpus = undefined;
 }
 
-async function scenario(workers, sink, bodyFile, env = {}) {
+const dir = await mkdtemp(join(os.tmpdir(), 'gs-bench-workers-'));
+const bodyFile = join(dir, 'body.pb');
+const parts = new TemplateParts({ signal: 'logs', encoding: 'proto', runId: 'bench-workers', bodySize: 380, attributes: 2 });
+await writeFile(bodyFile, new RequestTemplate(parts, 0, RECORDS).buf);
+
+/** The Node client for one scenario: warm-up and measurement in one process (bench/lib/light-client.mjs). */
+function driveNode(url, onMeasureStart) {
+  const pin = peerCpus ? { execPath: 'taskset', execArgv: ['-c', peerCpus, process.execPath] } : {};
+  const client = fork(
+    join(BENCH_DIR, 'lib', 'light-client.mjs'),
+    [JSON.stringify({ url, bodyFile, records: RECORDS, connections, durationMs: seconds * 1000, warmupMs: WARMUP_SECONDS * 1000 })],
+    pin,
+  );
+  return new Promise((resolve, reject) => {
+    client.on('message', (m) => {
+      if (m.measuring) return onMeasureStart();
+      resolve({ okRequests: m.requests, ackedRecords: m.ackedTotal, failed: m.failed, seconds: m.seconds, p99Ms: m.latenciesMs[1], clientCpu: m.cpuSeconds });
+    });
+    client.once('exit', (code) => code !== 0 && reject(new Error(`light client exited ${code}`)));
+  });
+}
+
+/** wrk for one scenario: a warm-up run, then the measured run (wrk has no warm-up of its own). */
+async function driveWrk(url, onMeasureStart) {
+  const warm = await runWrk({ url, bodyFile, connections, seconds: WARMUP_SECONDS, cpus: peerCpus });
+  onMeasureStart();
+  const run = await runWrk({ url, bodyFile, connections, seconds, cpus: peerCpus });
+  return {
+    okRequests: run.ok,
+    ackedRecords: (warm.ok + run.ok) * RECORDS,
+    failed: warm.non2xx + warm.socketErrors + run.non2xx + run.socketErrors,
+    seconds: run.seconds,
+    p99Ms: run.p99Ms,
+    clientCpu: run.cpuSeconds,
+  };
+}
+
+const peers = {};
+if (kinds.includes('light')) {
+  const sink = await startCountSink(peerCpus);
+  peers.light = { label: 'wrk + C sink', sink, records: async () => (await sink.stats()).records, drive: driveWrk };
+}
+if (kinds.includes('node')) {
+  const sink = await startSinkProc({ grpc: false, track: false });
+  pinProcess(sink.pid, peerCpus);
+  peers.node = { label: 'Node client + Node sink', sink, records: async () => (await sink.stats()).totals.records, drive: driveNode };
+}
+
+async function scenario(workers, peer, env) {
   const http = await freePort();
   const config = {
     receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${http}` } } } },
     processors: { somatic: { memory_limit_mib: 2048 }, batch: { timeout: '20ms' } },
-    exporters: { otlphttp: { endpoint: sink.httpUrl, compression: 'none' } },
+    exporters: { otlphttp: { endpoint: peer.sink.httpUrl, compression: 'none' } },
     service: {
       workers: String(workers),
       telemetry: { metrics: { level: 'none' } },
@@ -53,89 +122,97 @@ async function scenario(workers, sink, bodyFile, env = {}) {
   Object.assign(process.env, env);
   const gw = await startGateway(config);
   for (const k of Object.keys(env)) delete process.env[k];
-  const before = (await sink.stats()).totals.records;
-  const client = fork(join(BENCH_DIR, 'lib', 'light-client.mjs'), [
-    JSON.stringify({ url: `http://127.0.0.1:${http}/v1/logs`, bodyFile, records: RECORDS, connections, durationMs: seconds * 1000, warmupMs: 2000 }),
-  ]);
-  let cpu0 = 0;
-  const result = await new Promise((resolve, reject) => {
-    client.on('message', (m) => {
-      if (m.measuring) cpu0 = treeCpu(gw.pid);
-      else resolve(m);
-    });
-    client.once('exit', (code) => code !== 0 && reject(new Error(`light client exited ${code}`)));
-  });
-  const gwCpu = treeCpu(gw.pid) - cpu0;
-  // Wait for the gateway to deliver what it acknowledged (a Red zone's WAL debt replays once the load
-  // stops) before stopping it: what a stopped gateway leaves in its WAL would be delivered at its next start.
-  let delivered = (await sink.stats()).totals.records - before;
-  for (let still = 0; delivered < result.ackedTotal && still < 15;) {
+  const snap = () => ({ gw: gatewayCpu(gw.pid), sink: cpuOf(peer.sink.pid), machine: machineBusySeconds(), t: performance.now() });
+  const before = await peer.records();
+  let s0;
+  const load = await peer.drive(`http://127.0.0.1:${http}/v1/logs`, () => (s0 = snap()));
+  const s1 = snap();
+  // Wait for the gateway to deliver what it acknowledged before stopping it (SIGTERM drains the rest).
+  let delivered = (await peer.records()) - before;
+  for (let still = 0; delivered < load.ackedRecords && still < 15;) {
     await new Promise((r) => setTimeout(r, 200));
-    const now = (await sink.stats()).totals.records - before;
+    const now = (await peer.records()) - before;
     still = now === delivered ? still + 1 : 0;
     delivered = now;
   }
   await gw.stop();
-  delivered = (await sink.stats()).totals.records - before;
-  if (delivered < result.ackedTotal)
+  delivered = (await peer.records()) - before;
+  if (delivered < load.ackedRecords)
     process.stderr.write(
-      `LOST ${result.ackedTotal - delivered}; gateway log tail:\n${gw
+      `LOST ${load.ackedRecords - delivered}; gateway log tail:\n${gw
         .log()
         .split('\n')
         .filter((l) => /warn|error/.test(l))
         .slice(-8)
         .join('\n')}\n`,
     );
-  return { workers, ...result, gwCpu, delivered };
+  const wall = (s1.t - s0.t) / 1000;
+  const gwCpu = s1.gw.total - s0.gw.total;
+  const sinkCpu = s1.sink - s0.sink;
+  return {
+    rate: (load.okRequests * RECORDS) / load.seconds,
+    cpuPerM: gwCpu / ((load.okRequests * RECORDS) / 1e6),
+    gwCores: gwCpu / wall,
+    primaryCores: (s1.gw.primary - s0.gw.primary) / wall,
+    clientCores: load.clientCpu / load.seconds,
+    sinkCores: sinkCpu / wall,
+    restCores: (s1.machine - s0.machine - gwCpu - sinkCpu - load.clientCpu) / wall,
+    p99: load.p99Ms,
+    failed: load.failed,
+    lost: Math.max(0, load.ackedRecords - delivered),
+  };
 }
 
-const dir = await mkdtemp(join(os.tmpdir(), 'gs-bench-workers-'));
-const bodyFile = join(dir, 'body.pb');
-const parts = new TemplateParts({ signal: 'logs', encoding: 'proto', runId: 'bench-workers', bodySize: 380, attributes: 2 });
-await writeFile(bodyFile, new RequestTemplate(parts, 0, RECORDS).buf);
-const sink = await startSinkProc({ grpc: false, track: false });
+const plan = [];
+for (const kind of kinds) {
+  plan.push({ kind, label: '1 worker', workers: 1, env: {} });
+  plan.push({ kind, label: '2 workers', workers: 2, env: {} });
+}
+plan.push({ kind: kinds[0], label: '2 workers, global view off', workers: 2, env: { GOPHERSHIP_GLOBAL_VIEW: 'off' } });
+
+const loadBefore = loadavg();
 const rows = [];
 for (let r = 0; r < rounds; r++) {
-  for (const [label, workers, env] of [
-    ['1 worker', 1, {}],
-    ['2 workers', 2, {}],
-    ['2 workers, global view off', 2, { GOPHERSHIP_GLOBAL_VIEW: 'off' }],
-  ]) {
-    const res = await scenario(workers, sink, bodyFile, env);
-    rows.push({ label, round: r + 1, ...res });
+  for (const p of plan) {
+    const res = await scenario(p.workers, peers[p.kind], p.env);
+    rows.push({ ...p, round: r + 1, ...res });
     process.stderr.write(
-      `round ${r + 1} ${label}: ${(res.records / res.seconds / 1e6).toFixed(2)}M rec/s, gateway ${(res.gwCpu / (res.records / 1e6)).toFixed(2)} CPU s/M, client ${(res.cpuSeconds / res.seconds).toFixed(2)} cores\n`,
+      `round ${r + 1} ${peers[p.kind].label}, ${p.label}: ${(res.rate / 1e6).toFixed(2)}M rec/s, gateway ${res.cpuPerM.toFixed(3)} CPU s/M on ${res.gwCores.toFixed(2)} cores, ` +
+        `client ${res.clientCores.toFixed(2)}, sink ${res.sinkCores.toFixed(2)}, rest ${res.restCores.toFixed(2)} cores\n`,
     );
   }
 }
-await sink.stop();
+for (const p of Object.values(peers)) await p.sink.stop();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const labels = [...new Set(rows.map((r) => r.label))];
-const summary = labels.map((label) => {
-  const rs = rows.filter((r) => r.label === label);
-  return {
-    label,
-    rate: median(rs.map((r) => r.records / r.seconds)),
-    cpuPerM: median(rs.map((r) => r.gwCpu / (r.records / 1e6))),
-    gwCores: median(rs.map((r) => r.gwCpu / r.seconds)),
-    clientCores: median(rs.map((r) => r.cpuSeconds / r.seconds)),
-    p99: median(rs.map((r) => r.latenciesMs[1])),
-    failed: rs.reduce((s, r) => s + r.failed, 0),
-    lost: rs.reduce((s, r) => s + Math.max(0, r.ackedTotal - r.delivered), 0),
-  };
-});
-const base = summary[0].rate;
+const fmt = (x, d = 2) => x.toFixed(d);
 console.log(
-  `\nnode bench/workers.mjs --seconds ${seconds} --rounds ${rounds} --connections ${connections}   (${os.cpus().length} cores, ${new Date().toISOString()})`,
+  `\nnode bench/workers.mjs --seconds ${seconds} --rounds ${rounds} --connections ${connections} --peers ${values.peers} --peer-cpus ${peerCpus ?? 'none'}` +
+    `   (${os.cpus().length} cores, ${new Date().toISOString()}; load average before ${loadBefore}, after ${loadavg()})`,
 );
-console.log('| gateway | records/s (median) | / 1 worker | gateway CPU s per M records | gateway cores | client cores | p99 ms | failed | lost |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-for (const s of summary) {
+console.log(`peers pinned to cpu ${peerCpus ?? '(none)'}, gateway unpinned; cores = CPU seconds / wall seconds from /proc/<pid>/stat and /proc/stat`);
+console.log(
+  '| peers | gateway | records/s (median) | / 1 worker | per-round ratios | gateway CPU s per M records | gateway cores (primary) | client cores | sink cores | rest of machine cores | p99 ms | failed | lost |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+const ratios = {};
+for (const p of plan) {
+  const rs = rows.filter((x) => x.kind === p.kind && x.label === p.label);
+  const ones = rows.filter((x) => x.kind === p.kind && x.workers === 1);
+  const m = (k) => median(rs.map((x) => x[k]));
+  const perRound = rs.map((x) => x.rate / ones.find((o) => o.round === x.round).rate);
+  const ratio = m('rate') / median(ones.map((x) => x.rate));
+  if (p.workers === 2 && !p.env.GOPHERSHIP_GLOBAL_VIEW) ratios[p.kind] = { ratio, perRound };
   console.log(
-    `| ${s.label} | ${(s.rate / 1e6).toFixed(2)}M | ${(s.rate / base).toFixed(2)} | ${s.cpuPerM.toFixed(3)} | ${s.gwCores.toFixed(2)} | ${s.clientCores.toFixed(2)} | ${s.p99.toFixed(1)} | ${s.failed} | ${s.lost} |`,
+    `| ${peers[p.kind].label} | ${p.label} | ${fmt(m('rate') / 1e6)}M | ${fmt(ratio)} | ${p.workers === 1 ? '' : perRound.map((x) => fmt(x)).join(', ')} | ${fmt(m('cpuPerM'), 3)} | ` +
+      `${fmt(m('gwCores'))} (${fmt(m('primaryCores'))}) | ${fmt(m('clientCores'))} | ${fmt(m('sinkCores'))} | ${fmt(m('restCores'))} | ${fmt(m('p99'), 1)} | ` +
+      `${rs.reduce((s, x) => s + x.failed, 0)} | ${rs.reduce((s, x) => s + x.lost, 0)} |`,
   );
 }
+for (const [kind, { ratio, perRound }] of Object.entries(ratios))
+  console.log(
+    `\n${peers[kind].label}: 2 workers / 1 worker = ${fmt(ratio)}x (per round ${perRound.map((x) => fmt(x)).join(', ')}; goal >= 1.6x: ${ratio >= 1.6 ? 'met' : 'not met'})`,
+  );
 
 // What the primary's view costs per publish, for 2, 16 and 64 workers: the pure computation (the IPC
 // message to each worker is one small structured-clone send per 250 ms).

@@ -3,10 +3,11 @@
  * and each run every pipeline with their own WAL directory. Shown on the real command in child processes:
  * both workers take requests, one /metrics sums them and shows each worker, a worker killed with SIGKILL
  * mid-load is replaced and its successor replays its WAL (no acknowledged record lost, counted at a real
- * sink), and SIGTERM drains every worker and exits 0.
+ * sink), and SIGTERM drains every worker and exits 0. The sink refuses everything until after the kill, so
+ * the killed worker provably held acknowledged records on disk that only its successor could deliver.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +27,20 @@ function childrenOf(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/** The WAL directories under `root` whose LOCK names `pid`, with the bytes of their other files. */
+async function walHeldBy(root: string, pid: number): Promise<{ dirs: string[]; bytes: number }> {
+  const out = { dirs: [] as string[], bytes: 0 };
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile() || e.name !== 'LOCK') continue;
+    const holder = await readFile(join(e.parentPath, 'LOCK'), 'utf8').catch(() => '');
+    if (!holder.startsWith(`${pid}@`)) continue;
+    out.dirs.push(e.parentPath);
+    for (const f of await readdir(e.parentPath, { withFileTypes: true }))
+      if (f.isFile() && f.name !== 'LOCK') out.bytes += (await stat(join(e.parentPath, f.name))).size;
+  }
+  return out;
 }
 
 let dir: string;
@@ -55,6 +70,9 @@ describe('worker processes (service.workers)', () => {
     expect((await readdir(wal)).sort()).toEqual(['worker-0', 'worker-1']);
     expect(await scrapeMetric(g.metrics, 'gophership_worker_up')).toBe(2);
 
+    // The downstream is down from now until after the kill: what the workers acknowledge meanwhile is held
+    // in their WALs only.
+    sink.setDown(true);
     const load = runLoadgen({
       endpoint: `http://${g.http}`,
       rate: 30_000,
@@ -67,7 +85,14 @@ describe('worker processes (service.workers)', () => {
     });
     await sleep(2000);
     const victim = workers[0]!;
+    const held = await walHeldBy(wal, victim);
+    expect(held.dirs).toHaveLength(1);
+    // Records, not just a segment header or a checkpoint: 2 s at 30k records/s spread over two workers.
+    expect(held.bytes).toBeGreaterThan(100_000);
+    expect(sink.stats().totals.records).toBe(0);
     process.kill(victim, 'SIGKILL');
+    await sleep(500);
+    sink.setDown(false);
     const result = await load;
     expect(result.failed, JSON.stringify(result.failures)).toBe(0);
     // Enough load that the killed worker held acknowledged records; the test is about loss, not speed.
@@ -91,7 +116,9 @@ describe('worker processes (service.workers)', () => {
       await sleep(200);
       report = sink.verify([result]);
     }
-    console.log(`workers: killed one of 2 mid-load; acked ${result.acked}, lost ${report.lost}, duplicates ${report.duplicates}`);
+    console.log(
+      `workers: killed one of 2 mid-load holding ${held.bytes} WAL bytes; acked ${result.acked}, lost ${report.lost}, duplicates ${report.duplicates}`,
+    );
     expect(report.lost, JSON.stringify(report.runs[0]?.lostRanges)).toBe(0);
     // One /metrics serves the sum over both workers: what they accepted since the restart at least.
     expect(await scrapeMetric(g.metrics, 'otelcol_receiver_accepted_log_records')).toBeGreaterThan(0);

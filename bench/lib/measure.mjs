@@ -98,3 +98,14 @@ export function loadavg() {
     .map((x) => x.toFixed(2))
     .join(' / ');
 }
+
+/** CPU seconds the whole machine has been busy (every core; /proc/stat user+nice+system+irq+softirq+steal). */
+export function machineBusySeconds() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = f;
+    return (user + nice + system + irq + softirq + (steal ?? 0)) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
