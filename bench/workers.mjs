@@ -125,7 +125,13 @@ async function scenario(workers, peer, env) {
   const snap = () => ({ gw: gatewayCpu(gw.pid), sink: cpuOf(peer.sink.pid), machine: machineBusySeconds(), t: performance.now() });
   const before = await peer.records();
   let s0;
-  const load = await peer.drive(`http://127.0.0.1:${http}/v1/logs`, () => (s0 = snap()));
+  let load;
+  try {
+    load = await peer.drive(`http://127.0.0.1:${http}/v1/logs`, () => (s0 = snap()));
+  } catch (e) {
+    await gw.stop();
+    throw e;
+  }
   const s1 = snap();
   // Wait for the gateway to deliver what it acknowledged before stopping it (SIGTERM drains the rest).
   let delivered = (await peer.records()) - before;
@@ -172,17 +178,20 @@ plan.push({ kind: kinds[0], label: '2 workers, global view off', workers: 2, env
 
 const loadBefore = loadavg();
 const rows = [];
-for (let r = 0; r < rounds; r++) {
-  for (const p of plan) {
-    const res = await scenario(p.workers, peers[p.kind], p.env);
-    rows.push({ ...p, round: r + 1, ...res });
-    process.stderr.write(
-      `round ${r + 1} ${peers[p.kind].label}, ${p.label}: ${(res.rate / 1e6).toFixed(2)}M rec/s, gateway ${res.cpuPerM.toFixed(3)} CPU s/M on ${res.gwCores.toFixed(2)} cores, ` +
-        `client ${res.clientCores.toFixed(2)}, sink ${res.sinkCores.toFixed(2)}, rest ${res.restCores.toFixed(2)} cores\n`,
-    );
+try {
+  for (let r = 0; r < rounds; r++) {
+    for (const p of plan) {
+      const res = await scenario(p.workers, peers[p.kind], p.env);
+      rows.push({ ...p, round: r + 1, ...res });
+      process.stderr.write(
+        `round ${r + 1} ${peers[p.kind].label}, ${p.label}: ${(res.rate / 1e6).toFixed(2)}M rec/s, gateway ${res.cpuPerM.toFixed(3)} CPU s/M on ${res.gwCores.toFixed(2)} cores, ` +
+          `client ${res.clientCores.toFixed(2)}, sink ${res.sinkCores.toFixed(2)}, rest ${res.restCores.toFixed(2)} cores\n`,
+      );
+    }
   }
+} finally {
+  for (const p of Object.values(peers)) await p.sink.stop();
 }
-for (const p of Object.values(peers)) await p.sink.stop();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x, d = 2) => x.toFixed(d);
@@ -192,7 +201,7 @@ console.log(
 );
 console.log(`peers pinned to cpu ${peerCpus ?? '(none)'}, gateway unpinned; cores = CPU seconds / wall seconds from /proc/<pid>/stat and /proc/stat`);
 console.log(
-  '| peers | gateway | records/s (median) | / 1 worker | per-round ratios | gateway CPU s per M records | gateway cores (primary) | client cores | sink cores | rest of machine cores | p99 ms | failed | lost |',
+  '| peers | gateway | records/s (median) | / 1 worker | per-round ratios | gateway CPU s per M records | gateway cores (of which primary) | client cores | sink cores | rest of machine cores | p99 ms | failed | lost |',
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 const ratios = {};
@@ -205,7 +214,7 @@ for (const p of plan) {
   if (p.workers === 2 && !p.env.GOPHERSHIP_GLOBAL_VIEW) ratios[p.kind] = { ratio, perRound };
   console.log(
     `| ${peers[p.kind].label} | ${p.label} | ${fmt(m('rate') / 1e6)}M | ${fmt(ratio)} | ${p.workers === 1 ? '' : perRound.map((x) => fmt(x)).join(', ')} | ${fmt(m('cpuPerM'), 3)} | ` +
-      `${fmt(m('gwCores'))} (${fmt(m('primaryCores'))}) | ${fmt(m('clientCores'))} | ${fmt(m('sinkCores'))} | ${fmt(m('restCores'))} | ${fmt(m('p99'), 1)} | ` +
+      `${fmt(m('gwCores'))}${p.workers > 1 ? ` (${fmt(m('primaryCores'))})` : ''} | ${fmt(m('clientCores'))} | ${fmt(m('sinkCores'))} | ${fmt(m('restCores'))} | ${fmt(m('p99'), 1)} | ` +
       `${rs.reduce((s, x) => s + x.failed, 0)} | ${rs.reduce((s, x) => s + x.lost, 0)} |`,
   );
 }

@@ -18,7 +18,7 @@ local function cpu_ticks()
   local line = s:read("*l")
   s:close()
   -- Fields after the ")" that closes the command name: state is field 3, utime 14, stime 15.
-  local rest = line:sub(line:find(")[^)]*$") + 2)
+  local rest = line:sub(line:find("%)[^)]*$") + 2)
   local fields = {}
   for x in rest:gmatch("%S+") do fields[#fields + 1] = x end
   return tonumber(fields[12]) + tonumber(fields[13])
