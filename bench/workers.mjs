@@ -161,6 +161,8 @@ async function scenario(workers, peer, env) {
     gwCores: gwCpu / wall,
     primaryCores: (s1.gw.primary - s0.gw.primary) / wall,
     clientCores: load.clientCpu / load.seconds,
+    clientPerM: load.clientCpu / ((load.okRequests * RECORDS) / 1e6),
+    sinkPerM: sinkCpu / ((load.okRequests * RECORDS) / 1e6),
     sinkCores: sinkCpu / wall,
     restCores: (s1.machine - s0.machine - gwCpu - sinkCpu - load.clientCpu) / wall,
     p99: load.p99Ms,
@@ -201,9 +203,9 @@ console.log(
 );
 console.log(`peers pinned to cpu ${peerCpus ?? '(none)'}, gateway unpinned; cores = CPU seconds / wall seconds from /proc/<pid>/stat and /proc/stat`);
 console.log(
-  '| peers | gateway | records/s (median) | / 1 worker | per-round ratios | gateway CPU s per M records | gateway cores (of which primary) | client cores | sink cores | rest of machine cores | p99 ms | failed | lost |',
+  '| peers | gateway | records/s (median) | / 1 worker | per-round ratios | gateway CPU s per M records | gateway cores (of which primary) | client cores | sink cores | client + sink CPU s per M records | rest of machine cores | p99 ms | failed | lost |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 const ratios = {};
 for (const p of plan) {
   const rs = rows.filter((x) => x.kind === p.kind && x.label === p.label);
@@ -214,7 +216,7 @@ for (const p of plan) {
   if (p.workers === 2 && !p.env.GOPHERSHIP_GLOBAL_VIEW) ratios[p.kind] = { ratio, perRound };
   console.log(
     `| ${peers[p.kind].label} | ${p.label} | ${fmt(m('rate') / 1e6)}M | ${fmt(ratio)} | ${p.workers === 1 ? '' : perRound.map((x) => fmt(x)).join(', ')} | ${fmt(m('cpuPerM'), 3)} | ` +
-      `${fmt(m('gwCores'))}${p.workers > 1 ? ` (${fmt(m('primaryCores'))})` : ''} | ${fmt(m('clientCores'))} | ${fmt(m('sinkCores'))} | ${fmt(m('restCores'))} | ${fmt(m('p99'), 1)} | ` +
+      `${fmt(m('gwCores'))}${p.workers > 1 ? ` (${fmt(m('primaryCores'))})` : ''} | ${fmt(m('clientCores'))} | ${fmt(m('sinkCores'))} | ${fmt(m('clientPerM'), 3)} + ${fmt(m('sinkPerM'), 3)} | ${fmt(m('restCores'))} | ${fmt(m('p99'), 1)} | ` +
       `${rs.reduce((s, x) => s + x.failed, 0)} | ${rs.reduce((s, x) => s + x.lost, 0)} |`,
   );
 }
