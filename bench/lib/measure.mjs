@@ -99,12 +99,16 @@ export function loadavg() {
     .join(' / ');
 }
 
-/** CPU seconds the whole machine has been busy (every core; /proc/stat user+nice+system+irq+softirq+steal). */
+/**
+ * CPU seconds the machine's processes have used (every core; /proc/stat user+nice+system+steal). Interrupt
+ * and softirq time (e.g. loopback TCP delivery, when the kernel accounts it apart from the task) is left
+ * out, so that "this less our processes" is other processes' work.
+ */
 export function machineBusySeconds() {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const [user, nice, system, , , irq, softirq, steal] = f;
-    return (user + nice + system + irq + softirq + (steal ?? 0)) / CLK_TCK;
+    const [user, nice, system, , , , , steal] = f;
+    return (user + nice + system + (steal ?? 0)) / CLK_TCK;
   } catch {
     return NaN;
   }
