@@ -23,6 +23,7 @@ import { healthCheckExtensionFactory } from '../extensions/health_check/factory.
 import { forwardConnectorFactory } from '../connectors/forward/factory.js';
 import { routingConnectorFactory } from '../connectors/routing/factory.js';
 import { countConnectorFactory } from '../connectors/count/factory.js';
+import { spanMetricsConnectorFactory } from '../connectors/spanmetrics/factory.js';
 import { bearerTokenAuthExtensionFactory } from '../extensions/bearertokenauth/factory.js';
 import { basicAuthExtensionFactory } from '../extensions/basicauth/factory.js';
 import { headersSetterExtensionFactory } from '../extensions/headers_setter/factory.js';
@@ -51,6 +52,7 @@ export const builtinFactories: readonly AnyFactory[] = [
   forwardConnectorFactory,
   routingConnectorFactory,
   countConnectorFactory,
+  spanMetricsConnectorFactory,
   bearerTokenAuthExtensionFactory,
   basicAuthExtensionFactory,
   headersSetterExtensionFactory,
