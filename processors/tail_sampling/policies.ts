@@ -6,13 +6,15 @@
  * span (or resource) matches" is an OR that does not depend on when it is computed, and `latency` keeps the
  * collector's running earliest-start/latest-end check span by span.
  */
-import { AttrList, ValueType, utf8 } from '../../src/processorhelper/wire-edit.js';
+import { ValueType, utf8, type AttrList } from '../../src/processorhelper/wire-edit.js';
 import { decodeRequest } from '../../src/pdata/codec.js';
 import { compileConditions } from '../../src/ottl/config.js';
 import { anyHolds, type ErrorMode } from '../../src/ottl/run.js';
 import { newEvalContext } from '../../src/ottl/paths.js';
 import type { CompiledCondition } from '../../src/ottl/compile.js';
 import type { CompositeSubPolicyConfig, LeafPolicyConfig, PolicyConfig } from './config.js';
+import type { SpanScan } from './span-scan.js';
+import { FNV_OFFSET_HI, FNV_OFFSET_LO, fnv1a64, probabilityThreshold, traceStateValue } from './trace-id-hash.js';
 
 /** A policy's vote, as the collector's samplingpolicy.Decision. */
 export const enum Decision {
@@ -38,121 +40,6 @@ export interface TraceFacts {
   /** The held fragments (a valid request): buf[0:len]. */
   buf: Buffer;
   len: number;
-}
-
-/** One span as the rules see it: its content range and the fields they read, scanned once. */
-export class SpanScan {
-  buf: Buffer = Buffer.alloc(0);
-  start = 0;
-  end = 0;
-  status = 0;
-  traceIdStart = 0;
-  traceIdEnd = 0;
-  traceStateStart = 0;
-  traceStateEnd = 0;
-  startHi = 0;
-  startLo = 0;
-  endHi = 0;
-  endLo = 0;
-  /** The span's attributes, loaded on first use per span. */
-  private readonly attrList = new AttrList();
-  private attrsLoaded = false;
-
-  load(buf: Buffer, start: number, end: number): void {
-    this.buf = buf;
-    this.start = start;
-    this.end = end;
-    this.status = 0;
-    this.traceIdStart = this.traceIdEnd = start;
-    this.traceStateStart = this.traceStateEnd = 0;
-    this.startHi = this.startLo = this.endHi = this.endLo = 0;
-    this.attrsLoaded = false;
-    let p = start;
-    while (p < end) {
-      const tag = buf[p]!;
-      // Every span field number is < 16, so its tag is one byte.
-      if (tag >= 0x80) throw new Error('span field tag out of range');
-      p++;
-      const wt = tag & 7;
-      if (wt === 1) {
-        if (tag === 0x39) {
-          this.startLo = buf.readUInt32LE(p);
-          this.startHi = buf.readUInt32LE(p + 4);
-        } else if (tag === 0x41) {
-          this.endLo = buf.readUInt32LE(p);
-          this.endHi = buf.readUInt32LE(p + 4);
-        }
-        p += 8;
-      } else if (wt === 2) {
-        let len = 0;
-        let shift = 0;
-        let b: number;
-        do {
-          b = buf[p++]!;
-          len += (b & 0x7f) * 2 ** shift;
-          shift += 7;
-        } while (b & 0x80);
-        if (tag === 0x0a) {
-          this.traceIdStart = p;
-          this.traceIdEnd = p + len;
-        } else if (tag === 0x1a) {
-          this.traceStateStart = p;
-          this.traceStateEnd = p + len;
-        } else if (tag === 0x7a) this.status = statusCode(buf, p, p + len);
-        p += len;
-      } else if (wt === 0) {
-        while (buf[p++]! & 0x80);
-      } else if (wt === 5) p += 4;
-      else throw new Error(`span field with wire type ${wt}`);
-    }
-    if (p !== end) throw new Error('span field overruns the span');
-  }
-
-  attrs(): AttrList {
-    if (!this.attrsLoaded) {
-      this.attrList.load(this.buf, this.start, this.end, 9);
-      this.attrsLoaded = true;
-    }
-    return this.attrList;
-  }
-
-  traceState(): string {
-    return this.buf.toString('utf8', this.traceStateStart, this.traceStateEnd);
-  }
-}
-
-/** Status.code (field 3) of a Status message. */
-function statusCode(buf: Buffer, s: number, e: number): number {
-  let p = s;
-  let code = 0;
-  while (p < e) {
-    const tag = buf[p++]!;
-    const wt = tag & 7;
-    if (wt === 0) {
-      let v = 0;
-      let shift = 0;
-      let b: number;
-      do {
-        b = buf[p++]!;
-        v += (b & 0x7f) * 2 ** shift;
-        shift += 7;
-      } while (b & 0x80);
-      if (tag === 0x18) code = v;
-    } else if (wt === 2) {
-      let len = 0;
-      let shift = 0;
-      let b: number;
-      do {
-        b = buf[p++]!;
-        len += (b & 0x7f) * 2 ** shift;
-        shift += 7;
-      } while (b & 0x80);
-      p += len;
-    } else if (wt === 1) p += 8;
-    else if (wt === 5) p += 4;
-    else break;
-  }
-  return code;
 }
 
 /** A check made on every span (and resource) as it arrives: sets the trace's flag `slot` when it holds. */
@@ -225,92 +112,6 @@ function stringMatcher(values: readonly string[], regex: boolean, cacheSize: num
     cache.set(s, m);
     return m;
   };
-}
-
-// ------------------------------------------------------------------------------------------------
-// The W3C tracestate, read as the OpenTelemetry Go API's ParseTraceState (a malformed one matches nothing).
-
-const TS_MEMBER =
-  /^([a-z0-9][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})=([\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e])$/;
-
-/** The value of `key` in a tracestate, '' when absent or when the tracestate is malformed. */
-export function traceStateValue(raw: string, key: string): string {
-  if (raw === '') return '';
-  let found = '';
-  const keys = new Set<string>();
-  let n = 0;
-  for (const part of raw.split(',')) {
-    const member = part.replace(/^[ \t]+|[ \t]+$/g, '');
-    if (member === '') continue;
-    const m = TS_MEMBER.exec(member);
-    if (!m || keys.has(m[1]!) || ++n > 32) return '';
-    keys.add(m[1]!);
-    if (m[1] === key) found = m[2]!;
-  }
-  return found;
-}
-
-// ------------------------------------------------------------------------------------------------
-// probabilistic: FNV-1a (64 bits) of salt + trace ID against ratio x MaxUint64, as the collector.
-
-const FNV_OFFSET_HI = 0xcbf29ce4;
-const FNV_OFFSET_LO = 0x84222325;
-
-/** FNV-1a 64 of `bytes`, continuing from h (two uint32 halves, written back). */
-function fnv1a64(bytes: Uint8Array, h: [number, number]): void {
-  let [hi, lo] = h;
-  for (let i = 0; i < bytes.length; i++) {
-    lo = (lo ^ bytes[i]!) >>> 0;
-    // h * (2^40 + 0x1b3) mod 2^64, in 32-bit halves: every product stays below 2^53.
-    const a = lo * 0x1b3;
-    const aLo = a >>> 0;
-    const carry = Math.floor(a / 0x1_0000_0000);
-    hi = (hi * 0x1b3 + carry + ((lo << 8) >>> 0)) >>> 0;
-    lo = aLo;
-  }
-  h[0] = hi;
-  h[1] = lo;
-}
-
-/** The hash the probabilistic policy compares, as a bigint (for tests) . */
-export function traceIdHash(salt: string, traceId: Uint8Array): bigint {
-  const h: [number, number] = [FNV_OFFSET_HI, FNV_OFFSET_LO];
-  fnv1a64(utf8(salt), h);
-  fnv1a64(traceId, h);
-  return (BigInt(h[0]) << 32n) | BigInt(h[1]);
-}
-
-/**
- * floor(ratio x (2^64 - 1)) as Go's big.Float computes it: the product rounded to 64 significant bits
- * (nearest, ties to even), then truncated to an integer; past 2^64 - 1 it is 2^64 - 1.
- */
-export function probabilityThreshold(ratio: number): bigint {
-  const MAX = (1n << 64n) - 1n;
-  if (!(ratio > 0)) return 0n;
-  // ratio = m x 2^e exactly (m a 53-bit integer).
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, ratio);
-  const bits = view.getBigUint64(0);
-  const expField = Number((bits >> 52n) & 0x7ffn);
-  let m = bits & ((1n << 52n) - 1n);
-  let e: number;
-  if (expField === 0) e = -1074;
-  else {
-    m |= 1n << 52n;
-    e = expField - 1075;
-  }
-  let p = MAX * m; // the exact product is p x 2^e
-  const bitsLen = p.toString(2).length;
-  if (bitsLen > 64) {
-    const drop = BigInt(bitsLen - 64);
-    const rem = p & ((1n << drop) - 1n);
-    const half = 1n << (drop - 1n);
-    p >>= drop;
-    if (rem > half || (rem === half && (p & 1n) === 1n)) p += 1n;
-    e += Number(drop);
-  }
-  const v = e >= 0 ? p << BigInt(e) : p >> BigInt(-e);
-  return v > MAX ? MAX : v;
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ import { sharedCounter, sharedGauge } from '../../src/telemetry/metrics.js';
 import type { TailSamplingConfig } from './config.js';
 import { DecisionMemory } from './decision-cache.js';
 import { METRICS } from './metadata.js';
-import { Decision, PolicySet, SpanScan, combine, type TraceFacts } from './policies.js';
+import { Decision, PolicySet, combine, type TraceFacts } from './policies.js';
+import { SpanScan } from './span-scan.js';
 import { TraceSplitter, type SplitVisitor } from './trace-split.js';
 
 const PENDING = 0;

@@ -15,7 +15,8 @@ import { testSomaticSettings } from '../../test/helpers/somatic.js';
 import { readSpans, spansRequest, traceId, traceKeyHex, traceRequest, type SpanSpec } from '../../test/helpers/trace-builder.js';
 import { tailSamplingProcessorFactory } from './factory.js';
 import { TailSamplingProcessor } from './tail-sampling-processor.js';
-import { Decision, combine, probabilityThreshold, traceIdHash } from './policies.js';
+import { Decision, combine } from './policies.js';
+import { probabilityThreshold, traceIdHash } from './trace-id-hash.js';
 import { METRICS } from './metadata.js';
 
 const settingsList: ReturnType<typeof testSettings>[] = [];
