@@ -280,33 +280,11 @@ export class PolicySet {
         return { evaluator: ottlEvaluator(name, p.ottl_condition, this.onError) };
       case 'and': {
         const subs = ('and' in p ? p.and.and_sub_policy : []).map((sp) => this.build(sp).evaluator);
-        return {
-          evaluator: {
-            name,
-            evaluate: (t, now) => {
-              for (const sub of subs) {
-                const d = sub.evaluate(t, now);
-                if (d === Decision.NotSampled || d === Decision.InvertNotSampled) return Decision.NotSampled;
-              }
-              return Decision.Sampled;
-            },
-          },
-        };
+        return { evaluator: { name, evaluate: (t, now) => (allSample(subs, t, now) ? Decision.Sampled : Decision.NotSampled) } };
       }
       case 'drop': {
         const subs = ('drop' in p ? p.drop.drop_sub_policy : []).map((sp) => this.build(sp).evaluator);
-        return {
-          evaluator: {
-            name,
-            evaluate: (t, now) => {
-              for (const sub of subs) {
-                const d = sub.evaluate(t, now);
-                if (d !== Decision.Sampled && d !== Decision.InvertSampled) return Decision.NotSampled;
-              }
-              return Decision.Dropped;
-            },
-          },
-        };
+        return { evaluator: { name, evaluate: (t, now) => (allSample(subs, t, now) ? Decision.Dropped : Decision.NotSampled) } };
       }
       case 'composite':
         return { evaluator: this.composite(p as PolicyConfig) };
@@ -344,6 +322,15 @@ export class PolicySet {
       },
     };
   }
+}
+
+/** Whether every sub-policy votes to sample (`and` samples then, `drop` drops); stops at the first that does not. */
+function allSample(subs: readonly Evaluator[], t: TraceFacts, now: number): boolean {
+  for (const sub of subs) {
+    const d = sub.evaluate(t, now);
+    if (d !== Decision.Sampled && d !== Decision.InvertSampled) return false;
+  }
+  return true;
 }
 
 /** ottl_condition: the held trace decoded at its decision; any span or span event condition true samples it. */
