@@ -77,6 +77,10 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private held = 0;
   private readonly deliveries = new Set<Promise<void>>();
   private readonly votes: Decision[] = [];
+  // Decisions counted since the counters were last updated.
+  private sampledCount = 0;
+  private notSampledCount = 0;
+  private readonly votesByPolicy = new Map<string, number>();
 
   // Per request (reused): groups of the request and where each one's fragments go.
   private readonly groupOf = new Map<string, number>();
@@ -155,7 +159,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     try {
       items = payload.itemCount;
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(this.unreadable(err));
     }
     this.settings.telemetry.processorIncoming.inc({ processor: this.labels.processor, otel_signal: 'traces' }, items);
     if (this.stopped) return this.forward(payload, items);
@@ -171,7 +175,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     } catch (err) {
       // Spans of the request held before the bad one stay held (they were valid); the client is told.
       this.flushOut();
-      return Promise.reject(new PermanentError(`tail_sampling ${this.settings.id.id}: cannot read the traces request: ${messageOf(err)}`, { cause: err }));
+      return Promise.reject(this.unreadable(err));
     }
     this.flushOut();
     this.updateGauges();
@@ -179,6 +183,10 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     // Late spans of sampled traces go on now; the client's answer waits for the next stage.
     const late = Buffer.from(this.lateBuf.subarray(0, this.lateLen));
     return this.forward(new Payload('traces', late, { itemCount: this.lateSpans, meta: payload.meta }), this.lateSpans);
+  }
+
+  private unreadable(err: unknown): PermanentError {
+    return new PermanentError(`tail_sampling ${this.settings.id.id}: cannot read the traces request: ${messageOf(err)}`, { cause: err });
   }
 
   private forward(payload: Payload, items: number): Promise<void> {
@@ -360,7 +368,8 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
       }
       sampled = combine(votes);
     }
-    this.m.global.inc({ ...this.labels, sampled: sampled ? 'true' : 'false' });
+    if (sampled) this.sampledCount++;
+    else this.notSampledCount++;
     this.conclude(t, sampled);
   }
 
@@ -372,7 +381,8 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
       this.policyError(policy, err, false);
       d = Decision.NotSampled;
     }
-    this.m.policy.inc({ ...this.labels, policy, sampled: d === Decision.Sampled || d === Decision.InvertSampled ? 'true' : 'false' });
+    const key = d === Decision.Sampled || d === Decision.InvertSampled ? `1${policy}` : `0${policy}`;
+    this.votesByPolicy.set(key, (this.votesByPolicy.get(key) ?? 0) + 1);
     return d;
   }
 
@@ -449,7 +459,13 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     }
   }
 
+  /** Sets the gauges and adds the decisions counted since the last call (not one counter call per trace). */
   private updateGauges(): void {
+    if (this.sampledCount > 0) this.m.global.inc({ ...this.labels, sampled: 'true' }, this.sampledCount);
+    if (this.notSampledCount > 0) this.m.global.inc({ ...this.labels, sampled: 'false' }, this.notSampledCount);
+    this.sampledCount = this.notSampledCount = 0;
+    for (const [key, n] of this.votesByPolicy) this.m.policy.inc({ ...this.labels, policy: key.slice(1), sampled: key[0] === '1' ? 'true' : 'false' }, n);
+    this.votesByPolicy.clear();
     this.m.onMemory.set(this.labels, this.pending.size);
     this.m.heldBytes.set(this.labels, this.held);
   }
