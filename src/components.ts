@@ -13,6 +13,7 @@ import { somaticProcessorFactory } from '../processors/somatic/factory.js';
 import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/factory.js';
 import { transformProcessorFactory } from '../processors/transform/factory.js';
 import { probabilisticSamplerProcessorFactory } from '../processors/probabilistic_sampler/factory.js';
+import { tailSamplingProcessorFactory } from '../processors/tail_sampling/factory.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { debugExporterFactory } from '../exporters/debug/factory.js';
@@ -42,6 +43,7 @@ export const builtinFactories: readonly AnyFactory[] = [
   memoryLimiterProcessorFactory,
   transformProcessorFactory,
   probabilisticSamplerProcessorFactory,
+  tailSamplingProcessorFactory,
   otlpExporterFactory,
   otlphttpExporterFactory,
   debugExporterFactory,
