@@ -1,11 +1,12 @@
 /**
  * The two-layer gateway tier on 127.0.0.1 (issue 22): one GopherShip with the loadbalancing exporter in
- * front of three GopherShip processes that derive RED metrics (the spanmetrics connector) and forward the
- * spans. Traces come from three application processes using the official JS SDK and its OTLP/gRPC
- * exporter (whole traces of 8 spans). Each second-layer gateway forwards spans (through a WAL queue) and
- * its metrics to its own sink. Mid-run one second-layer gateway is killed (SIGKILL) and restarted behind
- * the same address: every span the SDK had acknowledged reaches a sink, every span of a trace reaches the
- * sink of the member the ring names, and each gateway's call counts match the spans it took.
+ * front of three GopherShip processes that derive RED metrics from every span (the spanmetrics connector)
+ * and keep the error traces (tail_sampling, status_code ERROR). Traces come from three application
+ * processes using the official JS SDK and its OTLP/gRPC exporter (whole traces of 8 spans, every 4th an
+ * error). Each second-layer gateway forwards the sampled spans (through a WAL queue) and its metrics to
+ * its own sink. Mid-run one second-layer gateway is killed (SIGKILL) and restarted behind the same
+ * address: every acknowledged span of a sampled trace reaches a sink, whole, at the member the ring names;
+ * no span of an unsampled trace does; and each gateway's call counts match the spans it took.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -43,8 +44,22 @@ const telemetry = `
 /** Durations the sender makes (sdk-trace-sender.mjs), and the default bucket (unit s) each falls in. */
 const BUCKET_OF: Record<string, number> = { 'GET /orders': 7 /* 120ms <= 0.2 */, 'SELECT orders': 2 /* 5ms <= 0.006 */, render: 5 /* 30ms <= 0.05 */ };
 
+/** Traces wait this long for their decision on the second layer. */
+const DECISION_WAIT_MS = 500;
+
 function secondLayerConfig(sink: string, walDir: string): string {
-  return `${receivers}exporters:
+  return `${receivers}processors:
+  tail_sampling:
+    decision_wait: ${DECISION_WAIT_MS}ms
+    decision_cache:
+      sampled_cache_size: 10000
+      non_sampled_cache_size: 10000
+    policies:
+      - name: errors
+        type: status_code
+        status_code:
+          status_codes: [ERROR]
+exporters:
   otlp:
     endpoint: ${sink}
     tls:
@@ -62,6 +77,7 @@ function secondLayerConfig(sink: string, walDir: string): string {
       insecure: true
     compression: none
 connectors:
+  forward:
   spanmetrics:
     aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA
     metrics_flush_interval: 250ms
@@ -69,7 +85,11 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      exporters: [otlp, spanmetrics]
+      exporters: [spanmetrics, forward]
+    traces/sampled:
+      receivers: [forward]
+      processors: [tail_sampling]
+      exporters: [otlp]
     metrics:
       receivers: [spanmetrics]
       exporters: [otlp/metrics]
@@ -195,13 +215,20 @@ describe('two-layer tier: loadbalancing in front of three gateways', () => {
     cleanups.push(() => {
       for (const a of apps) a.child.disconnect();
     });
-    const acked = new Map<string, string>(); // spanId -> traceId
+    const acked = new Map<string, { traceId: string; name: string }>();
+    const errorTraces = new Set<string>();
     const send = async (round: number) => {
-      for (const spans of await Promise.all(apps.map((a) => a.send(round)))) for (const [spanId, traceId] of spans) acked.set(spanId, traceId);
+      for (const spans of await Promise.all(apps.map((a) => a.send(round))))
+        for (const [spanId, traceId, name, status] of spans) {
+          acked.set(spanId, { traceId, name });
+          if (status === 2) errorTraces.add(traceId); // SpanStatusCode.ERROR
+        }
     };
 
     for (let round = 0; round < 4; round++) await send(round);
-    // Kill one second-layer gateway mid-run; the first layer keeps its share queued and retries.
+    // Kill one second-layer gateway mid-run, once what it held has been decided (a crash loses the traces
+    // still waiting for their decision: docs/deployment.md); the first layer keeps its share queued and retries.
+    await new Promise((r) => setTimeout(r, DECISION_WAIT_MS * 3));
     second[1]!.child.kill('SIGKILL');
     await second[1]!.exited;
     proxies[1]!.setTarget(undefined);
@@ -211,59 +238,61 @@ describe('two-layer tier: loadbalancing in front of three gateways', () => {
     for (let round = 8; round < 10; round++) await send(round);
 
     const received = () => new Map(sinks.flatMap((sink, i) => sinkContents(sink).spans.map((s) => [s.spanId, { traceId: s.traceId, sink: i }] as const)));
+    const sampled = [...acked].filter(([, s]) => errorTraces.has(s.traceId)).map(([id]) => id);
     const deadline = Date.now() + 60_000;
-    while ([...acked.keys()].some((id) => !received().has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while (sampled.some((id) => !received().has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    // Decisions on the last traces are due DECISION_WAIT_MS after they came: nothing more may arrive.
+    await new Promise((r) => setTimeout(r, DECISION_WAIT_MS * 3));
 
     const got = received();
-    const missing = [...acked.keys()].filter((id) => !got.has(id));
     expect(acked.size).toBeGreaterThanOrEqual(3 * 5 * 8 * 8); // most rounds acknowledged
-    expect(missing).toEqual([]);
+    expect(errorTraces.size).toBeGreaterThan(20);
+    // Sampled traces arrive whole (every acknowledged span of an error trace), unsampled ones not at all.
+    expect(sampled.filter((id) => !got.has(id))).toEqual([]);
+    expect([...got.values()].filter((s) => !errorTraces.has(s.traceId))).toEqual([]);
     // Every span of a trace at one sink: the member the consistent-hash ring names for its trace ID.
     const ring = new HashRing(backends);
-    const home = new Map<string, number>();
-    for (const { traceId, sink } of got.values()) {
-      expect(home.get(traceId) ?? sink).toBe(sink);
-      home.set(traceId, sink);
-      expect(ring.endpoints[ring.backendFor(Buffer.from(traceId, 'hex'), 0, 16)]).toBe(backends[sink]);
-    }
-    expect(new Set(home.values()).size).toBe(3);
+    const memberOf = (traceId: string) => backends.indexOf(ring.endpoints[ring.backendFor(Buffer.from(traceId, 'hex'), 0, 16)]!);
+    for (const { traceId, sink } of got.values()) expect(sink).toBe(memberOf(traceId));
+    expect(new Set([...got.values()].map((s) => s.sink)).size).toBe(3);
     // Had member 1 left the ring, only its own traces would have moved.
     const without1 = new HashRing([backends[0]!, backends[2]!]);
-    for (const [traceId, sink] of home) {
-      if (sink !== 1) expect(without1.endpoints[without1.backendFor(Buffer.from(traceId, 'hex'), 0, 16)]).toBe(backends[sink]);
+    for (const { traceId } of acked.values()) {
+      const home = memberOf(traceId);
+      if (home !== 1) expect(without1.endpoints[without1.backendFor(Buffer.from(traceId, 'hex'), 0, 16)]).toBe(backends[home]);
     }
 
-    // spanmetrics: the members never killed counted every span they took (their receiver's accepted
-    // spans, which their sink received), by span name, each duration in its hand-computed bucket. The
-    // killed member lost the counts it had not flushed (kept in memory only; the spans themselves were in
-    // its WAL queue), so its counts are at most what it delivered and at least what its restart took.
-    const counted = async () => {
-      const out: { calls: Map<string, number>; buckets: Map<string, number[]>; delivered: Map<string, number>; accepted: number }[] = [];
-      for (let i = 0; i < 3; i++) {
-        const c = sinkContents(sinks[i]!);
-        const delivered = new Map<string, number>();
-        for (const s of c.spans) delivered.set(s.name, (delivered.get(s.name) ?? 0) + 1);
-        out.push({ ...c, delivered, accepted: await scrapeMetric(second[i]!.metrics, 'otelcol_receiver_accepted_spans') });
-      }
-      return out;
-    };
+    // spanmetrics (before sampling: every span): the members never killed counted every span they took
+    // (their receiver's accepted spans; at least each acknowledged span the ring sent them, by name), each
+    // duration in its hand-computed bucket. The killed member lost the counts it had not flushed (kept in
+    // memory only), so its counts are at least what its restart took.
+    const expected = [0, 1, 2].map(() => new Map<string, number>());
+    for (const { traceId, name } of acked.values()) {
+      const m = expected[memberOf(traceId)]!;
+      m.set(name, (m.get(name) ?? 0) + 1);
+    }
+    const counted = async () =>
+      Promise.all(
+        sinks.map(async (sink, i) => ({ ...sinkContents(sink), accepted: await scrapeMetric(second[i]!.metrics, 'otelcol_receiver_accepted_spans') })),
+      );
     let m = await counted();
     const settle = Date.now() + 20_000;
-    while ([0, 2].some((i) => total(m[i]!.calls) !== m[i]!.accepted || total(m[i]!.calls) !== total(m[i]!.delivered)) && Date.now() < settle) {
+    while ([0, 2].some((i) => total(m[i]!.calls) !== m[i]!.accepted) && Date.now() < settle) {
       await new Promise((r) => setTimeout(r, 250));
       m = await counted();
     }
     for (const i of [0, 2]) {
+      expect(m[i]!.accepted).toBeGreaterThan(100);
       expect(total(m[i]!.calls)).toBe(m[i]!.accepted);
-      expect(m[i]!.calls).toEqual(m[i]!.delivered);
+      expect([...m[i]!.buckets.keys()].sort()).toEqual(['GET /orders', 'SELECT orders', 'render']);
+      for (const [name, n] of expected[i]!) expect(m[i]!.calls.get(name), name).toBeGreaterThanOrEqual(n);
       for (const [name, counts] of m[i]!.buckets) {
-        const expected = new Array<number>(17).fill(0);
-        expected[BUCKET_OF[name]!] = m[i]!.calls.get(name)!;
-        expect(counts, name).toEqual(expected);
+        const want = new Array<number>(17).fill(0);
+        want[BUCKET_OF[name]!] = m[i]!.calls.get(name)!;
+        expect(counts, name).toEqual(want);
       }
     }
-    expect(total(m[1]!.calls)).toBeLessThanOrEqual(total(m[1]!.delivered));
-    expect(total(m[1]!.calls)).toBeGreaterThanOrEqual(m[1]!.accepted);
     expect(m[1]!.accepted).toBeGreaterThan(0);
+    expect(total(m[1]!.calls)).toBeGreaterThanOrEqual(m[1]!.accepted);
   }, 180_000);
 });
