@@ -25,6 +25,11 @@ export class WireSplitter {
   private readonly leafOf = (buf: Uint8Array, s: number, e: number, rs: number, re: number): number => this.router!.leaf(buf, s, e, rs, re);
   private outs: Buffer[] = [];
   private outLen: number[] = [];
+  /** After split(): the leaves (spans, log records, metrics) in each backend's part. */
+  leaves: number[] = [];
+  /** Parts written straight into their own buffer (the request's last ResourceX only): no copy out of the scratch. */
+  private direct: (Buffer | undefined)[] = [];
+  private last = false;
   private seen = new Int32Array(0);
   private serial = 0;
 
@@ -38,6 +43,8 @@ export class WireSplitter {
       this.seen = new Int32Array(backends);
     }
     this.outLen = new Array<number>(backends).fill(0);
+    this.leaves = new Array<number>(backends).fill(0);
+    this.direct = new Array<Buffer | undefined>(backends).fill(undefined);
     let only = -2; // -2: no leaf yet; -1: several backends
     const end = buf.length;
     let pos = 0;
@@ -49,7 +56,11 @@ export class WireSplitter {
         const b = this.collect(buf, NEXT, next, router);
         if (b !== -3) {
           only = only === -2 || only === b ? b : -1;
-          this.emit(buf);
+          // The request's last ResourceX (often its only one: an SDK's export) is written into each part's
+          // own buffer, not the scratch; and when every leaf so far went to one backend, the request goes on
+          // as it is, so nothing is built.
+          this.last = next === end;
+          if (!this.last || only === -1) this.emit(buf);
         }
       }
       pos = next;
@@ -61,6 +72,11 @@ export class WireSplitter {
       for (let i = 0; i < backends; i++) {
         const n = this.outLen[i]!;
         if (n === 0) continue;
+        const direct = this.direct[i];
+        if (direct !== undefined) {
+          out[i] = direct;
+          continue;
+        }
         const part = Buffer.allocUnsafeSlow(n);
         this.outs[i]!.copy(part, 0, 0, n);
         out[i] = part;
@@ -102,8 +118,10 @@ export class WireSplitter {
     const sizes = this.scopeSize;
     sizes.n = 0;
     for (let k = 0; k < nScopes; k++) sizes.push(-1);
+    let leaves = 0;
     for (let i = 0; i < leafStart.n; i++) {
       if (leafBackend.a[i] !== b) continue;
+      leaves++;
       const k = leafScope.a[i]!;
       if (sizes.a[k] === -1) sizes.a[k] = this.rx.scopeOtherSize(k);
       sizes.a[k] += leafEnd.a[i]! - leafStart.a[i]!;
@@ -113,7 +131,9 @@ export class WireSplitter {
     const need = 1 + varintSize(rx) + rx;
     let out = this.outs[b]!;
     let p = this.outLen[b]!;
-    if (p + need > out.length) {
+    if (this.last && p === 0) {
+      out = this.direct[b] = Buffer.allocUnsafeSlow(need);
+    } else if (p + need > out.length) {
       const grown = Buffer.allocUnsafe(Math.max(out.length * 2, p + need));
       out.copy(grown, 0, 0, p);
       this.outs[b] = out = grown;
@@ -141,5 +161,6 @@ export class WireSplitter {
       if (runS >= 0) p = copyBytes(buf, runS, runE, out, p);
     }
     this.outLen[b] = p;
+    this.leaves[b]! += leaves;
   }
 }
