@@ -330,14 +330,15 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   }
 
   /**
-   * Under pressure (the somatic zone Yellow or Red, or no room in the memory ledger for the request's
-   * spans) the oldest traces are decided now, at least as many bytes as arrive, so what is held does not
-   * grow. Their delivery still holds the bytes of the sampled ones until the next stage accepts them.
+   * Under memory pressure (the somatic zone Yellow or Red while a memory sensor, RSS or heap, is at its
+   * Yellow threshold; or no room in the memory ledger for the request's spans) the oldest traces are
+   * decided now, at least as many bytes as arrive, so what is held does not grow. A Yellow zone from the
+   * event loop alone holds as usual: deciding early frees memory, not CPU. The delivery of the sampled
+   * ones still holds their bytes until the next stage accepts them.
    */
   private relieve(incoming: number): void {
-    const zone = this.settings.pressure.runtime?.zone ?? GREEN;
     const ledger = this.ledger;
-    if (zone === GREEN && (!ledger || ledger.room() >= incoming)) return;
+    if (!this.memoryPressed() && (!ledger || ledger.room() >= incoming)) return;
     let freed = 0;
     for (const t of this.pending.values()) {
       if (freed >= incoming) break;
@@ -345,6 +346,14 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
       this.m.early.inc({ ...this.labels, reason: 'pressure' });
       this.decide(t);
     }
+  }
+
+  private memoryPressed(): boolean {
+    const rt = this.settings.pressure.runtime;
+    if (!rt || rt.zone === GREEN) return false;
+    const th = rt.settings.thresholds;
+    const over = (sensor: 'rss' | 'heap') => th[sensor].yellow > 0 && rt.values[sensor] >= th[sensor].yellow;
+    return over('rss') || over('heap');
   }
 
   /** Runs the policies on `t` and acts on the outcome. */

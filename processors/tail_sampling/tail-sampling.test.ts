@@ -4,6 +4,7 @@
  * reads which traces came out whole. Probabilistic vectors come from FNV-1a 64 written here with BigInt,
  * independently of the processor's 32-bit-halves version.
  */
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RetryableError } from '../../src/core/errors.js';
 import { Payload } from '../../src/pdata/payload.js';
@@ -282,25 +283,20 @@ describe('policies', () => {
     expect(probabilityThreshold(0.5)).toBe((1n << 63n) - 1n);
     expect(probabilityThreshold(1)).toBe((1n << 64n) - 1n);
     expect(probabilityThreshold(0)).toBe(0n);
-    const ids = Array.from({ length: 200 }, (_, i) => i + 1);
+    // Random-looking IDs: FNV-1a mixes the last bytes into the high bits weakly, so IDs differing only at
+    // the end would all fall on one side of the threshold (in the collector as here).
+    const ids = Array.from({ length: 200 }, (_, i) => createHash('md5').update(`trace-${i}`).digest());
+    const keys = (list: Buffer[]) => list.map((id) => traceKeyHex(id)).sort();
     const threshold = probabilityThreshold(0.3);
-    const expected = ids.filter((n) => fnv(Buffer.concat([Buffer.from('default-hash-seed'), traceId(n)])) <= threshold);
-    expect(expected.length).toBeGreaterThan(30);
-    expect(expected.length).toBeLessThan(100);
-    for (const n of ids.slice(0, 20))
-      expect(traceIdHash('default-hash-seed', traceId(n))).toBe(fnv(Buffer.concat([Buffer.from('default-hash-seed'), traceId(n)])));
-    const got = await sampled(
-      [{ name: 'p', type: 'probabilistic', probabilistic: { sampling_percentage: 30 } }],
-      ids.map((n) => ({ trace: n })),
-    );
-    expect(got).toEqual(hex(...expected));
-    const salted = ids.filter((n) => fnv(Buffer.concat([Buffer.from('tier-2'), traceId(n)])) <= threshold);
-    expect(
-      await sampled(
-        [{ name: 'p', type: 'probabilistic', probabilistic: { sampling_percentage: 30, hash_salt: 'tier-2' } }],
-        ids.map((n) => ({ trace: n })),
-      ),
-    ).toEqual(hex(...salted));
+    const expected = ids.filter((id) => fnv(Buffer.concat([Buffer.from('default-hash-seed'), id])) <= threshold);
+    expect(expected.length).toBeGreaterThan(40);
+    expect(expected.length).toBeLessThan(80);
+    for (const id of ids.slice(0, 20)) expect(traceIdHash('default-hash-seed', id)).toBe(fnv(Buffer.concat([Buffer.from('default-hash-seed'), id])));
+    const spans = ids.map((id) => ({ trace: id }));
+    expect(await sampled([{ name: 'p', type: 'probabilistic', probabilistic: { sampling_percentage: 30 } }], spans)).toEqual(keys(expected));
+    const salted = ids.filter((id) => fnv(Buffer.concat([Buffer.from('tier-2'), id])) <= threshold);
+    expect(salted).not.toEqual(expected);
+    expect(await sampled([{ name: 'p', type: 'probabilistic', probabilistic: { sampling_percentage: 30, hash_salt: 'tier-2' } }], spans)).toEqual(keys(salted));
   });
 
   it('rate_limiting: a token bucket of spans_per_second, burst twice the rate', async () => {
@@ -505,18 +501,36 @@ describe('late spans, bounds and memory', () => {
     expect(gate!.held).toBe(before);
   });
 
-  it('under pressure decides the oldest traces early instead of holding more', async () => {
+  it('under memory pressure decides the oldest traces early instead of holding more', async () => {
     const { proc, sink, settings } = make({ policies: [{ name: 'a', type: 'always_sample' }] }, { somatic: true });
     for (let n = 1; n <= 4; n++) await send(proc, [{ trace: n }]);
     expect(proc.tracesHeld).toBe(4);
     const heldGreen = proc.bytesHeld;
-    settings.pressure.runtime!.zone = YELLOW;
-    for (let n = 5; n <= 8; n++) await send(proc, [{ trace: n }]);
-    // Each request decided at least its own size of older traces: nothing more is held than in Green.
+    const rt = settings.pressure.runtime!;
+    // Yellow from the event loop alone: held as usual (deciding early would free memory, not CPU).
+    rt.zone = YELLOW;
+    rt.values.event_loop_delay = 500;
+    await send(proc, [{ trace: 5 }]);
+    expect(proc.tracesHeld).toBe(5);
+    // Yellow with RSS past its Yellow threshold: each request decides at least its own size of older traces.
+    rt.values.rss = 0.9;
+    for (let n = 6; n <= 9; n++) await send(proc, [{ trace: n }]);
     await until(() => sink.traces().length >= 4);
-    expect(proc.bytesHeld).toBeLessThanOrEqual(heldGreen);
+    expect(proc.tracesHeld).toBe(5);
+    expect(proc.bytesHeld).toBeLessThanOrEqual(heldGreen + heldGreen / 4);
     expect(sink.traces().slice(0, 4)).toEqual(hex(1, 2, 3, 4));
-    expect(await counterValue(settings.telemetry, METRICS.earlyDecisions.name, { processor: 'tail_sampling', reason: 'pressure' })).toBeGreaterThanOrEqual(4);
+    expect(await counterValue(settings.telemetry, METRICS.earlyDecisions.name, { processor: 'tail_sampling', reason: 'pressure' })).toBe(4);
+  });
+
+  it('decides early when the memory ledger has no room for the arriving spans, whatever the zone', async () => {
+    const { proc, sink, gate, settings } = make({ policies: [{ name: 'a', type: 'always_sample' }] }, { somatic: true });
+    for (let n = 1; n <= 3; n++) await send(proc, [{ trace: n }]);
+    expect(settings.pressure.runtime!.zone).toBe(0);
+    gate!.cap = gate!.inFlight + gate!.held; // no room left
+    await send(proc, [{ trace: 4 }]);
+    await until(() => sink.traces().length === 1);
+    expect(sink.traces()).toEqual(hex(1));
+    expect(proc.tracesHeld).toBe(3);
   });
 
   it('maximum_trace_size_bytes drops a trace that grows past it', async () => {
