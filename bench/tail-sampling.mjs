@@ -66,30 +66,37 @@ async function run(variant) {
   const limit = memoryMib * 2 ** 20;
   const rss = [];
   let heldMax = 0;
-  const sampler = setInterval(async () => {
-    rss.push(memOf(gw.pid).rss);
-    if (variant.tail) {
-      try {
-        const m = await scrape(`http://127.0.0.1:${metricsPort}/metrics`, 1000);
-        heldMax = Math.max(heldMax, m.get('gophership_processor_tail_sampling_held_bytes') ?? 0);
-      } catch {
-        /* a slow scrape is skipped */
+  let sampler;
+  let client;
+  let cpu;
+  let sink;
+  try {
+    sampler = setInterval(async () => {
+      rss.push(memOf(gw.pid).rss);
+      if (variant.tail) {
+        try {
+          const m = await scrape(`http://127.0.0.1:${metricsPort}/metrics`, 1000);
+          heldMax = Math.max(heldMax, m.get('gophership_processor_tail_sampling_held_bytes') ?? 0);
+        } catch {
+          /* a slow scrape is skipped */
+        }
       }
-    }
-  }, 250);
-  const cpu0 = cpuOf(gw.pid);
-  const clientProc = child('trace-client.mjs', [
-    JSON.stringify({ url: `http://127.0.0.1:${httpPort}`, rate, spans: spansPerRequest, spansPerTrace: 10, errorPercent: 1, durationMs, connections: 8 }),
-  ]);
-  const client = await clientProc.next();
-  // Every held trace is decided decision_wait after its first span: wait that long, and a little more.
-  await new Promise((r) => setTimeout(r, (variant.tail ? waitMs : 0) + 3000));
-  const cpu = cpuOf(gw.pid) - cpu0;
-  clearInterval(sampler);
-  sinkProc.c.send({ cmd: 'stats', waitMs: variant.tail ? waitMs : 0 });
-  const sink = await sinkProc.next();
-  await gw.stop();
-  sinkProc.c.send({ cmd: 'close' });
+    }, 250);
+    const cpu0 = cpuOf(gw.pid);
+    const clientProc = child('trace-client.mjs', [
+      JSON.stringify({ url: `http://127.0.0.1:${httpPort}`, rate, spans: spansPerRequest, spansPerTrace: 10, errorPercent: 1, durationMs, connections: 8 }),
+    ]);
+    client = await clientProc.next();
+    // Every held trace is decided decision_wait after its first span: wait that long, and a little more.
+    await new Promise((r) => setTimeout(r, (variant.tail ? waitMs : 0) + 3000));
+    cpu = cpuOf(gw.pid) - cpu0;
+    sinkProc.c.send({ cmd: 'stats', waitMs: variant.tail ? waitMs : 0 });
+    sink = await sinkProc.next();
+  } finally {
+    clearInterval(sampler);
+    await gw.stop();
+    sinkProc.c.send({ cmd: 'close' });
+  }
   return {
     name: variant.name,
     offered: client.spans / client.seconds,
