@@ -70,6 +70,7 @@ async function run(variant) {
   let client;
   let cpu;
   let sink;
+  let decided;
   try {
     sampler = setInterval(async () => {
       rss.push(memOf(gw.pid).rss);
@@ -92,6 +93,16 @@ async function run(variant) {
     cpu = cpuOf(gw.pid) - cpu0;
     sinkProc.c.send({ cmd: 'stats', waitMs: variant.tail ? waitMs : 0 });
     sink = await sinkProc.next();
+    if (variant.tail) {
+      const m = await scrape(`http://127.0.0.1:${metricsPort}/metrics`, 5000);
+      const at = (name, labels) => m.get(`${name}{${labels}}`) ?? 0;
+      decided = {
+        sampled: at('otelcol_processor_tail_sampling_global_count_traces_sampled', 'processor="tail_sampling",sampled="true"'),
+        all: m.get('otelcol_processor_tail_sampling_global_count_traces_sampled') ?? 0,
+        early: m.get('gophership_processor_tail_sampling_early_decisions') ?? 0,
+        held: m.get('otelcol_processor_tail_sampling_sampling_traces_on_memory') ?? 0,
+      };
+    }
   } finally {
     clearInterval(sampler);
     await gw.stop();
@@ -109,6 +120,7 @@ async function run(variant) {
     spansOut: sink.spans,
     traces: sink.traces,
     late: sink.lateMs,
+    decided,
   };
 }
 
@@ -133,6 +145,10 @@ const out = table(
     ['peak RSS (limit ' + memoryMib + ' MiB)', (r) => fmt.mib(r.peakRss)],
     ['RSS samples over limit', (r) => `${r.over} / ${r.samples}`],
     ['tail_sampling held, max', (r) => (Number.isFinite(r.heldMax) ? fmt.mib(r.heldMax) : '-')],
+    [
+      'decided: sampled / all (early, still held)',
+      (r) => (r.decided ? `${fmt.int(r.decided.sampled)} / ${fmt.int(r.decided.all)} (${fmt.int(r.decided.early)}, ${fmt.int(r.decided.held)})` : '-'),
+    ],
     ['spans out', (r) => fmt.int(r.spansOut)],
     ['traces out', (r) => fmt.int(r.traces)],
     ['lateness ms p50 / p99 / max', (r) => r.late.map((x) => fmt.ms(x)).join(' / ')],
