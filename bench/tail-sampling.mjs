@@ -66,6 +66,7 @@ async function run(variant) {
   const limit = memoryMib * 2 ** 20;
   const rss = [];
   let heldMax = 0;
+  const zones = new Set();
   let sampler;
   let client;
   let cpu;
@@ -74,13 +75,12 @@ async function run(variant) {
   try {
     sampler = setInterval(async () => {
       rss.push(memOf(gw.pid).rss);
-      if (variant.tail) {
-        try {
-          const m = await scrape(`http://127.0.0.1:${metricsPort}/metrics`, 1000);
-          heldMax = Math.max(heldMax, m.get('gophership_processor_tail_sampling_held_bytes') ?? 0);
-        } catch {
-          /* a slow scrape is skipped */
-        }
+      try {
+        const m = await scrape(`http://127.0.0.1:${metricsPort}/metrics`, 1000);
+        heldMax = Math.max(heldMax, m.get('gophership_processor_tail_sampling_held_bytes') ?? 0);
+        zones.add(m.get('gophership_somatic_zone') ?? 0);
+      } catch {
+        /* a slow scrape is skipped */
       }
     }, 250);
     const cpu0 = cpuOf(gw.pid);
@@ -121,6 +121,10 @@ async function run(variant) {
     traces: sink.traces,
     late: sink.lateMs,
     decided,
+    zones: [...zones]
+      .sort()
+      .map((z) => ['green', 'yellow', 'red'][z] ?? z)
+      .join(', '),
   };
 }
 
@@ -141,6 +145,7 @@ const out = table(
     ['variant', 'name', 'l'],
     ['spans/s offered', (r) => fmt.rate(r.offered)],
     ['failed requests', (r) => fmt.int(r.failed)],
+    ['zones seen', 'zones', 'l'],
     ['gateway CPU s / M spans', (r) => r.cpuPerM.toFixed(2)],
     ['peak RSS (limit ' + memoryMib + ' MiB)', (r) => fmt.mib(r.peakRss)],
     ['RSS samples over limit', (r) => `${r.over} / ${r.samples}`],
@@ -168,6 +173,7 @@ const text = [
   '',
   'Lateness: when a trace first reached the sink, after its first span was sent plus decision_wait (baseline: plain delivery delay, no wait).',
   'Expected: error traces (1 %) and a 10 % hash sample of the rest leave whole; nothing over the memory limit.',
+  'A Red zone spills requests to the somatic WAL (acknowledged) and replays them later: their traces are decided decision_wait after the replay, so they show as late; traces still in the WAL or held at the end are not in "traces out".',
 ].join('\n');
 console.log(text);
 if (!values['no-append']) await appendResults(text);
