@@ -66,30 +66,48 @@ async function run(variant) {
   const limit = memoryMib * 2 ** 20;
   const rss = [];
   let heldMax = 0;
-  const sampler = setInterval(async () => {
-    rss.push(memOf(gw.pid).rss);
-    if (variant.tail) {
+  const zones = new Set();
+  let sampler;
+  let client;
+  let cpu;
+  let sink;
+  let decided;
+  try {
+    sampler = setInterval(async () => {
+      rss.push(memOf(gw.pid).rss);
       try {
         const m = await scrape(`http://127.0.0.1:${metricsPort}/metrics`, 1000);
         heldMax = Math.max(heldMax, m.get('gophership_processor_tail_sampling_held_bytes') ?? 0);
+        zones.add(m.get('gophership_somatic_zone') ?? 0);
       } catch {
         /* a slow scrape is skipped */
       }
+    }, 250);
+    const cpu0 = cpuOf(gw.pid);
+    const clientProc = child('trace-client.mjs', [
+      JSON.stringify({ url: `http://127.0.0.1:${httpPort}`, rate, spans: spansPerRequest, spansPerTrace: 10, errorPercent: 1, durationMs, connections: 8 }),
+    ]);
+    client = await clientProc.next();
+    // Every held trace is decided decision_wait after its first span: wait that long, and a little more.
+    await new Promise((r) => setTimeout(r, (variant.tail ? waitMs : 0) + 3000));
+    cpu = cpuOf(gw.pid) - cpu0;
+    sinkProc.c.send({ cmd: 'stats', waitMs: variant.tail ? waitMs : 0 });
+    sink = await sinkProc.next();
+    if (variant.tail) {
+      const m = await scrape(`http://127.0.0.1:${metricsPort}/metrics`, 5000);
+      const at = (name, labels) => m.get(`${name}{${labels}}`) ?? 0;
+      decided = {
+        sampled: at('otelcol_processor_tail_sampling_global_count_traces_sampled', 'processor="tail_sampling",sampled="true"'),
+        all: m.get('otelcol_processor_tail_sampling_global_count_traces_sampled') ?? 0,
+        early: m.get('gophership_processor_tail_sampling_early_decisions') ?? 0,
+        held: m.get('otelcol_processor_tail_sampling_sampling_traces_on_memory') ?? 0,
+      };
     }
-  }, 250);
-  const cpu0 = cpuOf(gw.pid);
-  const clientProc = child('trace-client.mjs', [
-    JSON.stringify({ url: `http://127.0.0.1:${httpPort}`, rate, spans: spansPerRequest, spansPerTrace: 10, errorPercent: 1, durationMs, connections: 8 }),
-  ]);
-  const client = await clientProc.next();
-  // Every held trace is decided decision_wait after its first span: wait that long, and a little more.
-  await new Promise((r) => setTimeout(r, (variant.tail ? waitMs : 0) + 3000));
-  const cpu = cpuOf(gw.pid) - cpu0;
-  clearInterval(sampler);
-  sinkProc.c.send({ cmd: 'stats', waitMs: variant.tail ? waitMs : 0 });
-  const sink = await sinkProc.next();
-  await gw.stop();
-  sinkProc.c.send({ cmd: 'close' });
+  } finally {
+    clearInterval(sampler);
+    await gw.stop();
+    sinkProc.c.send({ cmd: 'close' });
+  }
   return {
     name: variant.name,
     offered: client.spans / client.seconds,
@@ -102,6 +120,11 @@ async function run(variant) {
     spansOut: sink.spans,
     traces: sink.traces,
     late: sink.lateMs,
+    decided,
+    zones: [...zones]
+      .sort()
+      .map((z) => ['green', 'yellow', 'red'][z] ?? z)
+      .join(', '),
   };
 }
 
@@ -122,10 +145,15 @@ const out = table(
     ['variant', 'name', 'l'],
     ['spans/s offered', (r) => fmt.rate(r.offered)],
     ['failed requests', (r) => fmt.int(r.failed)],
+    ['zones seen', 'zones', 'l'],
     ['gateway CPU s / M spans', (r) => r.cpuPerM.toFixed(2)],
     ['peak RSS (limit ' + memoryMib + ' MiB)', (r) => fmt.mib(r.peakRss)],
     ['RSS samples over limit', (r) => `${r.over} / ${r.samples}`],
     ['tail_sampling held, max', (r) => (Number.isFinite(r.heldMax) ? fmt.mib(r.heldMax) : '-')],
+    [
+      'decided: sampled / all (early, still held)',
+      (r) => (r.decided ? `${fmt.int(r.decided.sampled)} / ${fmt.int(r.decided.all)} (${fmt.int(r.decided.early)}, ${fmt.int(r.decided.held)})` : '-'),
+    ],
     ['spans out', (r) => fmt.int(r.spansOut)],
     ['traces out', (r) => fmt.int(r.traces)],
     ['lateness ms p50 / p99 / max', (r) => r.late.map((x) => fmt.ms(x)).join(' / ')],
@@ -145,6 +173,7 @@ const text = [
   '',
   'Lateness: when a trace first reached the sink, after its first span was sent plus decision_wait (baseline: plain delivery delay, no wait).',
   'Expected: error traces (1 %) and a 10 % hash sample of the rest leave whole; nothing over the memory limit.',
+  'A Red zone spills requests to the somatic WAL (acknowledged) and replays them later: their traces are decided decision_wait after the replay, so they show as late; traces still in the WAL or held at the end are not in "traces out".',
 ].join('\n');
 console.log(text);
 if (!values['no-append']) await appendResults(text);

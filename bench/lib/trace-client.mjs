@@ -39,7 +39,9 @@ function template() {
     id[15] = slot & 255;
     w.tag(2, WireType.LengthDelimited).fork();
     w.tag(1, WireType.LengthDelimited).bytes(id);
-    w.tag(2, WireType.LengthDelimited).bytes(new Uint8Array(8).fill(i & 255));
+    const spanId = new Uint8Array(8);
+    new DataView(spanId.buffer).setUint32(4, i + 1);
+    w.tag(2, WireType.LengthDelimited).bytes(spanId);
     w.tag(5, WireType.LengthDelimited).string(`GET /api/v1/items/${i % 50}`);
     w.tag(6, WireType.Varint).int32(2);
     w.tag(7, WireType.Bit64).fixed64(1_700_000_000_000_000_000n);
@@ -71,7 +73,8 @@ const body = template();
 // Offsets of each span's trace ID and status code value, in span order.
 const idAt = [];
 const statusAt = [];
-for (let p = body.indexOf(Buffer.from([0xee, 0xee, 0xee, 0xee])); p >= 0; p = body.indexOf(Buffer.from([0xee, 0xee, 0xee, 0xee]), p + 16)) {
+const MARKER = Buffer.alloc(14, 0xee);
+for (let p = body.indexOf(MARKER); p >= 0; p = body.indexOf(MARKER, p + 16)) {
   idAt.push(p);
   statusAt.push(body.indexOf(Buffer.from([0x7a, 0x02, 0x18, 0x01]), p) + 3);
 }
@@ -90,8 +93,10 @@ function nextBody(now) {
     const [ms, id, err] = slots[Math.floor(i / half)];
     const p = idAt[i];
     body.writeDoubleBE(ms, p);
-    body.writeUInt32BE(0x5a5a5a5a, p + 8);
-    body.writeUInt32BE(id, p + 12);
+    // Bytes 8-15: the serial mixed (FNV-1a, which the probabilistic policy hashes with, spreads the last
+    // bytes weakly; sequential IDs would be sampled in clumps).
+    body.writeUInt32BE(Math.imul(id, 0x9e3779b1) >>> 0, p + 8);
+    body.writeUInt32BE(Math.imul(id ^ (id >>> 15), 0x85ebca6b) >>> 0, p + 12);
     body[statusAt[i]] = err ? 2 : 1;
   }
   return Buffer.from(body);
