@@ -1,10 +1,19 @@
 // Benchmark: the loadbalancing exporter's wire split against a plain otlp exporter, in the same run.
-// One process drives exporter.consume() with `inflight` requests outstanding (sending_queue disabled, so a
-// request resolves when the backends answered) for `seconds`; a child process is the sink (three
-// listeners: 127.0.0.1-3). Reported: spans/s and spans per CPU-second of the exporter process.
+// Exporter rows: one process drives exporter.consume() with `inflight` requests outstanding (sending_queue
+// disabled, so a request resolves when the backends answered) for `seconds`; a child process is the sink
+// (three listeners: 127.0.0.1-3). Reported: spans/s and spans per CPU-second of the exporter process.
+// Gateway rows: a real gateway process (bin/gophership.js) with an OTLP/gRPC receiver and either the
+// loadbalancing exporter (3 backends) or a plain otlp exporter, fed by the light client (bench/lib) over
+// gRPC; reported: the gateway process's CPU seconds per million spans and spans/s per core (the wire path:
+// receive, validate, split, send).
 //   node bench/loadbalancing.mjs [seconds=6] [spansPerRequest=1000]
 // Requests: 1000 spans of 100 traces (10 spans each), ~200 bytes per span. Needs `npm run build` (dist/).
 import { fork } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { freePort, startGateway } from './lib/procs.mjs';
+import { cpuOf } from './lib/measure.mjs';
 import { Telemetry } from '../dist/src/telemetry/telemetry.js';
 import { silentLogger } from '../dist/src/telemetry/logger.js';
 import { Payload } from '../dist/src/pdata/payload.js';
@@ -98,6 +107,65 @@ for (let round = 0; round < 2; round++) {
     });
   }
 }
+
+// Gateway rows: the same requests through a gateway process, the receiver's wire path included.
+const dir = await mkdtemp(join(os.tmpdir(), 'gs-bench-lb-'));
+const bodyFile = join(dir, 'traces.pb');
+await writeFile(bodyFile, requests[0]);
+const gatewayExporters = {
+  otlp: { otlp: { endpoint: `127.0.0.1:${port}`, ...otlpCommon } },
+  'loadbalancing (traceID, 3 backends)': {
+    loadbalancing: { protocol: { otlp: otlpCommon }, resolver: { static: { hostnames: [1, 2, 3].map((h) => `127.0.0.${h}:${port}`) } } },
+  },
+};
+const gatewayRows = [];
+for (let round = 0; round < 2; round++) {
+  for (const [name, exporters] of Object.entries(gatewayExporters)) {
+    const grpc = await freePort();
+    const gw = await startGateway({
+      receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${grpc}` } } } },
+      exporters,
+      service: { telemetry: { metrics: { level: 'none' } }, pipelines: { traces: { receivers: ['otlp'], exporters: Object.keys(exporters) } } },
+    });
+    const before = await stats();
+    const client = fork(new URL('./lib/light-client.mjs', import.meta.url), [
+      JSON.stringify({
+        url: `http://127.0.0.1:${grpc}`,
+        protocol: 'grpc',
+        grpcPath: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        bodyFile,
+        records: spansPerRequest,
+        connections: inflight,
+        durationMs: seconds * 1000,
+        warmupMs: 1000,
+      }),
+    ]);
+    let cpu0 = 0;
+    const res = await new Promise((resolve, reject) => {
+      client.on('message', (m) => {
+        if (m.measuring) cpu0 = cpuOf(gw.pid);
+        else resolve(m);
+      });
+      client.once('exit', (code) => code !== 0 && reject(new Error(`light client exited ${code}`)));
+    });
+    const gwCpu = cpuOf(gw.pid) - cpu0;
+    const after = await stats();
+    await gw.stop();
+    if (res.failed > 0) process.stderr.write(`${name}: ${res.failed} requests refused\n`);
+    gatewayRows.push({
+      round,
+      name,
+      spansPerSec: res.records / res.seconds,
+      cpuPerM: gwCpu / (res.records / 1e6),
+      spansPerCpuSec: res.records / gwCpu,
+      cores: gwCpu / res.seconds,
+      clientCores: res.cpuSeconds / res.seconds,
+      sinkRequests: after.requests - before.requests,
+      sinkMB: (after.bytes - before.bytes) / 1e6,
+    });
+  }
+}
+await rm(dir, { recursive: true, force: true });
 sink.disconnect();
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
@@ -114,3 +182,17 @@ const per = (name, key) => rows.filter((r) => r.name.startsWith(name)).reduce((a
 const ratioCpu = per('loadbalancing', 'spansPerCpuSec') / per('otlp', 'spansPerCpuSec');
 const ratioRate = per('loadbalancing', 'spansPerSec') / per('otlp', 'spansPerSec');
 console.log(`\nloadbalancing / otlp: ${ratioCpu.toFixed(2)} in spans per CPU-second, ${ratioRate.toFixed(2)} in spans/s (goal >= 0.7)`);
+
+console.log(
+  `\nGateway process (OTLP/gRPC receiver -> exporter, light client over gRPC, ${inflight} connections, sending_queue disabled, ${os.loadavg()[0].toFixed(2)} load average at the end)\n`,
+);
+console.log('| round | exporter | spans/s | gateway CPU s per M spans | spans/s per core (gateway) | gateway cores | client cores | sink requests | sink MB |');
+console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of gatewayRows)
+  console.log(
+    `| ${r.round + 1} | ${r.name} | ${fmt(r.spansPerSec)} | ${r.cpuPerM.toFixed(2)} | ${fmt(r.spansPerCpuSec)} | ${r.cores.toFixed(2)} | ${r.clientCores.toFixed(2)} | ${fmt(r.sinkRequests)} | ${r.sinkMB.toFixed(1)} |`,
+  );
+const gsum = (name, key) => gatewayRows.filter((r) => r.name.startsWith(name)).reduce((a, r) => a + r[key], 0);
+console.log(
+  `\ngateway, loadbalancing / otlp: ${(gsum('loadbalancing', 'spansPerCpuSec') / gsum('otlp', 'spansPerCpuSec')).toFixed(2)} in spans per CPU-second, ${(gsum('loadbalancing', 'spansPerSec') / gsum('otlp', 'spansPerSec')).toFixed(2)} in spans/s (goal >= 0.7)`,
+);

@@ -13,6 +13,7 @@ import { somaticProcessorFactory } from '../processors/somatic/factory.js';
 import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/factory.js';
 import { transformProcessorFactory } from '../processors/transform/factory.js';
 import { probabilisticSamplerProcessorFactory } from '../processors/probabilistic_sampler/factory.js';
+import { tailSamplingProcessorFactory } from '../processors/tail_sampling/factory.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { debugExporterFactory } from '../exporters/debug/factory.js';
@@ -23,6 +24,7 @@ import { healthCheckExtensionFactory } from '../extensions/health_check/factory.
 import { forwardConnectorFactory } from '../connectors/forward/factory.js';
 import { routingConnectorFactory } from '../connectors/routing/factory.js';
 import { countConnectorFactory } from '../connectors/count/factory.js';
+import { spanMetricsConnectorFactory } from '../connectors/spanmetrics/factory.js';
 import { bearerTokenAuthExtensionFactory } from '../extensions/bearertokenauth/factory.js';
 import { basicAuthExtensionFactory } from '../extensions/basicauth/factory.js';
 import { headersSetterExtensionFactory } from '../extensions/headers_setter/factory.js';
@@ -41,6 +43,7 @@ export const builtinFactories: readonly AnyFactory[] = [
   memoryLimiterProcessorFactory,
   transformProcessorFactory,
   probabilisticSamplerProcessorFactory,
+  tailSamplingProcessorFactory,
   otlpExporterFactory,
   otlphttpExporterFactory,
   debugExporterFactory,
@@ -51,6 +54,7 @@ export const builtinFactories: readonly AnyFactory[] = [
   forwardConnectorFactory,
   routingConnectorFactory,
   countConnectorFactory,
+  spanMetricsConnectorFactory,
   bearerTokenAuthExtensionFactory,
   basicAuthExtensionFactory,
   headersSetterExtensionFactory,

@@ -2,8 +2,8 @@
 // over and over from C connections, no per-record ids or bookkeeping, so nearly all of the machine's CPU
 // is left to the gateway it measures. Loss is checked by counts (records acknowledged here against
 // records the sink received). argv[2]: JSON {url, bodyFile, records, connections, durationMs, warmupMs,
-// protocol?}. protocol 'grpc': one node:http2 (h2c) session per connection, the body framed once as a gRPC
-// message to LogsService/Export at `url` (http://host:port), ok when the trailers say grpc-status 0.
+// protocol?, grpcPath?}. protocol 'grpc': one node:http2 (h2c) session per connection, the body framed once as a gRPC
+// message to LogsService/Export (or `grpcPath`) at `url` (http://host:port), ok when the trailers say grpc-status 0.
 // Sends one message: {requests, records, failed, cpuSeconds, seconds, latenciesMs: [p50, p99]}.
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -17,7 +17,7 @@ const body = grpc ? Buffer.concat([Buffer.from([0, raw.length >>> 24, (raw.lengt
 const url = new URL(o.url);
 const agent = grpc ? undefined : new http.Agent({ keepAlive: true, maxSockets: o.connections });
 const headers = { 'content-type': 'application/x-protobuf', 'content-length': String(body.length) };
-const GRPC_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+const GRPC_PATH = o.grpcPath ?? '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 const grpcHeaders = { ':method': 'POST', ':path': GRPC_PATH, 'content-type': 'application/grpc', te: 'trailers' };
 const sessions = [];
 

@@ -42,8 +42,31 @@ const LOG_TRACE_ID = 9;
 
 /** The routers, one per routing key and signal; they read the ring at call time. */
 class Routers {
-  ring = new HashRing([]);
+  private current = new HashRing([]);
   private readonly r: Range = { start: 0, end: 0 };
+  // The last span's trace ID and backend: spans of one trace usually sit together, and comparing 16 bytes
+  // costs less than hashing them.
+  private readonly lastTraceId = Buffer.alloc(16);
+  private lastBackend = -1;
+
+  get ring(): HashRing {
+    return this.current;
+  }
+  set ring(ring: HashRing) {
+    this.current = ring;
+    this.lastBackend = -1;
+  }
+
+  private spanBackend(buf: Uint8Array, s: number): number {
+    const last = this.lastTraceId;
+    if (this.lastBackend >= 0) {
+      let i = 0;
+      while (i < 16 && buf[s + i] === last[i]) i++;
+      if (i === 16) return this.lastBackend;
+    }
+    for (let i = 0; i < 16; i++) last[i] = buf[s + i]!;
+    return (this.lastBackend = this.current.backendFor(buf, s, s + 16));
+  }
   private readonly attrs = new AttrList();
   private roundRobin = 0;
 
@@ -53,7 +76,7 @@ class Routers {
       resource: () => -1,
       leaf: (buf, s, e) => {
         // Encoders write trace_id first in a span: read it in place without scanning the span.
-        if (field === SPAN_TRACE_ID && e - s > 18 && buf[s] === 0x0a && buf[s + 1] === 16) return this.ring.backendFor(buf, s + 2, s + 18);
+        if (field === SPAN_TRACE_ID && e - s > 18 && buf[s] === 0x0a && buf[s + 1] === 16) return this.spanBackend(buf, s + 2);
         if (findLenField(buf, s, e, field, this.r) && this.r.end - this.r.start === 16) return this.ring.backendFor(buf, this.r.start, this.r.end);
         // No trace ID (logs): spread, as the collector picks a random backend.
         return this.roundRobin++ % this.ring.size;
@@ -235,7 +258,10 @@ export class LoadBalancingExporter implements Exporter {
     for (let i = 0; i < parts.length; i++) {
       const bytes = parts[i];
       if (bytes === undefined) continue;
-      const part = bytes === payload.bytes ? payload : new Payload(payload.signal, bytes, { meta: payload.meta as Record<string, string> | undefined });
+      // The split counted each part's leaves: spans and log records are its items (a metric holds several data points).
+      const itemCount = payload.signal === 'metrics' ? undefined : this.splitter.leaves[i];
+      const part =
+        bytes === payload.bytes ? payload : new Payload(payload.signal, bytes, { meta: payload.meta as Record<string, string> | undefined, itemCount });
       pending.push(backends[i]!.helper.consume(part));
     }
     if (pending.length === 1) return pending[0]!;

@@ -1,7 +1,7 @@
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Payload } from '../../src/pdata/payload.js';
-import { decodeRequest, requestFromJson } from '../../src/pdata/codec.js';
+import { decodeRequest, requestFromJson, requestToJson } from '../../src/pdata/codec.js';
 import { startRawGrpcServer, testSettings, type TestGrpcServer } from '../../test/helpers/otlp-test-servers.js';
 import { loadBalancingExporterFactory } from './factory.js';
 import type { LoadBalancingExporter } from './loadbalancing-exporter.js';
@@ -37,6 +37,9 @@ function tracesRequest(traces: number, spans: number, tag = 't'): Uint8Array {
   });
   return requestFromJson('traces', JSON.stringify({ resourceSpans: [mk(0), mk(1)] }));
 }
+
+/** A traces request as OTLP/JSON's shape (hex IDs), to rebuild it in another shape. */
+const decodeRequestJson = (bytes: Uint8Array): any => JSON.parse(requestToJson('traces', bytes));
 
 /** Every span of a traces request: [name, traceId, service, scope]. */
 function spansOf(bytes: Uint8Array): [string, string, string, string][] {
@@ -109,12 +112,32 @@ describe('wire splitter', () => {
 
   it('splits by trace ID keeping resources and scopes, each span exactly once', () => {
     const req = tracesRequest(30, 5);
-    const parts = new WireSplitter().split(req, 3, byTrace);
+    const splitter = new WireSplitter();
+    const parts = splitter.split(req, 3, byTrace);
+    // The exporter hands each part on with the split's leaf count as its item count.
+    expect(parts.map((p) => (p ? spansOf(p).length : 0))).toEqual(splitter.leaves);
     const all = spansOf(req);
     const got = parts.flatMap((p, i) => (p ? spansOf(p).map((s) => ({ s, i })) : []));
     expect(got.map((g) => g.s).sort()).toEqual([...all].sort());
     for (const { s, i } of got) expect(ring.endpointFor(Buffer.from(s[1], 'hex'))).toBe(ring.endpoints[i]);
     expect(parts.filter(Boolean).length).toBe(3);
+  });
+
+  it('writes the parts of a one-resource request (an SDK export) straight into their buffers, the same spans as two resources', () => {
+    const two = tracesRequest(30, 5);
+    const one = requestFromJson(
+      'traces',
+      JSON.stringify({
+        resourceSpans: [{ ...decodeRequestJson(two).resourceSpans[0], scopeSpans: decodeRequestJson(two).resourceSpans.flatMap((r: any) => r.scopeSpans) }],
+      }),
+    );
+    const splitter = new WireSplitter();
+    // Split a two-resource request first, so a scratch buffer holds stale bytes the next split must not reuse.
+    splitter.split(two, 3, byTrace);
+    const parts = splitter.split(one, 3, byTrace);
+    expect(parts.map((p) => (p ? spansOf(p).length : 0))).toEqual(splitter.leaves);
+    expect(parts.flatMap((p) => (p ? spansOf(p) : [])).sort()).toEqual(spansOf(one).sort());
+    for (const [i, p] of parts.entries()) for (const s of spansOf(p!)) expect(ring.endpointFor(Buffer.from(s[1], 'hex'))).toBe(ring.endpoints[i]);
   });
 
   it('hands a request whose spans all go to one backend on as the same bytes', () => {

@@ -7,6 +7,7 @@
  * leaves all go to one backend is handed on as the very bytes it arrived as.
  */
 import { NEXT, copyBytes, readVarint, skipField, varintSize, writeVarint } from '../../src/pdata/wire-primitives.js';
+import { Ints, ResourceLeaves } from '../../src/pdata/resource-leaves.js';
 
 /** Chooses a backend per ResourceX (resource-level keys) or per leaf. */
 export interface Router {
@@ -16,32 +17,19 @@ export interface Router {
   leaf(buf: Uint8Array, start: number, end: number, rxStart: number, rxEnd: number): number;
 }
 
-/** Growable int table. */
-class Ints {
-  a = new Int32Array(256);
-  n = 0;
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = v;
-  }
-}
-
 export class WireSplitter {
-  // One ResourceX at a time: its other fields, its scopes' other fields, its leaves.
-  private readonly rxOther = new Ints(); // pairs start,end (framed)
-  private readonly scopeOtherFrom = new Ints(); // per scope: index into scopeOther pairs
-  private readonly scopeOther = new Ints(); // pairs start,end (framed)
-  private readonly leafStart = new Ints(); // framed
-  private readonly leafEnd = new Ints();
-  private readonly leafScope = new Ints();
-  private readonly leafBackend = new Ints();
+  // One ResourceX at a time: its parts and its leaves' backends.
+  private readonly rx = new ResourceLeaves();
   private readonly scopeSize = new Ints();
+  private router: Router | undefined;
+  private readonly leafOf = (buf: Uint8Array, s: number, e: number, rs: number, re: number): number => this.router!.leaf(buf, s, e, rs, re);
   private outs: Buffer[] = [];
   private outLen: number[] = [];
+  /** After split(): the leaves (spans, log records, metrics) in each backend's part. */
+  leaves: number[] = [];
+  /** Parts written straight into their own buffer (the request's last ResourceX only): no copy out of the scratch. */
+  private direct: (Buffer | undefined)[] = [];
+  private last = false;
   private seen = new Int32Array(0);
   private serial = 0;
 
@@ -55,6 +43,8 @@ export class WireSplitter {
       this.seen = new Int32Array(backends);
     }
     this.outLen = new Array<number>(backends).fill(0);
+    this.leaves = new Array<number>(backends).fill(0);
+    this.direct = new Array<Buffer | undefined>(backends).fill(undefined);
     let only = -2; // -2: no leaf yet; -1: several backends
     const end = buf.length;
     let pos = 0;
@@ -66,7 +56,11 @@ export class WireSplitter {
         const b = this.collect(buf, NEXT, next, router);
         if (b !== -3) {
           only = only === -2 || only === b ? b : -1;
-          this.emit(buf);
+          // The request's last ResourceX (often its only one: an SDK's export) is written into each part's
+          // own buffer, not the scratch; and when every leaf so far went to one backend, the request goes on
+          // as it is, so nothing is built.
+          this.last = next === end;
+          if (!this.last || only === -1) this.emit(buf);
         }
       }
       pos = next;
@@ -78,6 +72,11 @@ export class WireSplitter {
       for (let i = 0; i < backends; i++) {
         const n = this.outLen[i]!;
         if (n === 0) continue;
+        const direct = this.direct[i];
+        if (direct !== undefined) {
+          out[i] = direct;
+          continue;
+        }
         const part = Buffer.allocUnsafeSlow(n);
         this.outs[i]!.copy(part, 0, 0, n);
         out[i] = part;
@@ -88,53 +87,24 @@ export class WireSplitter {
 
   /** Reads one ResourceX; returns its single backend, -1 if several, -3 if it has no leaves. */
   private collect(buf: Uint8Array, rs: number, re: number, router: Router): number {
-    this.rxOther.n = this.scopeOtherFrom.n = this.scopeOther.n = 0;
-    this.leafStart.n = this.leafEnd.n = this.leafScope.n = this.leafBackend.n = 0;
     const fixed = router.resource(buf, rs, re);
+    this.router = router;
+    this.rx.read(buf, rs, re, fixed >= 0 ? fixed : this.leafOf);
+    const { a, n } = this.rx.leafGroup;
     let single = -3;
-    let pos = rs;
-    while (pos < re) {
-      const fieldStart = pos;
-      const tag = readVarint(buf, pos, re);
-      const next = skipField(buf, NEXT, re, tag);
-      if (tag !== 0x12) {
-        this.rxOther.push(fieldStart);
-        this.rxOther.push(next);
-        pos = next;
-        continue;
-      }
-      const scope = this.scopeOtherFrom.n;
-      this.scopeOtherFrom.push(this.scopeOther.n);
-      let p = NEXT;
-      while (p < next) {
-        const fs = p;
-        const t = readVarint(buf, p, next);
-        const after = skipField(buf, NEXT, next, t);
-        if (t === 0x12) {
-          const b = fixed >= 0 ? fixed : router.leaf(buf, NEXT, after, rs, re);
-          this.leafStart.push(fs);
-          this.leafEnd.push(after);
-          this.leafScope.push(scope);
-          this.leafBackend.push(b);
-          single = single === -3 ? b : single === b ? b : -1;
-        } else {
-          this.scopeOther.push(fs);
-          this.scopeOther.push(after);
-        }
-        p = after;
-      }
-      pos = next;
+    for (let i = 0; i < n; i++) {
+      const b = a[i]!;
+      single = single === -3 ? b : single === b ? b : -1;
     }
-    this.scopeOtherFrom.push(this.scopeOther.n);
     return single;
   }
 
   /** Appends the collected ResourceX to each backend that has leaves in it. */
   private emit(buf: Uint8Array): void {
     const serial = ++this.serial;
-    const nLeaves = this.leafStart.n;
-    const nScopes = this.scopeOtherFrom.n - 1;
-    const lb = this.leafBackend.a;
+    const nLeaves = this.rx.leafStart.n;
+    const nScopes = this.rx.scopes;
+    const lb = this.rx.leafGroup.a;
     for (let i = 0; i < nLeaves; i++) {
       const b = lb[i]!;
       if (this.seen[b] === serial) continue;
@@ -144,27 +114,26 @@ export class WireSplitter {
   }
 
   private emitFor(buf: Uint8Array, b: number, nScopes: number): void {
-    const { leafStart, leafEnd, leafScope, leafBackend, scopeOther, scopeOtherFrom, rxOther } = this;
+    const { leafStart, leafEnd, leafScope, leafGroup: leafBackend, scopeOther, scopeFrom: scopeOtherFrom, other: rxOther } = this.rx;
     const sizes = this.scopeSize;
     sizes.n = 0;
     for (let k = 0; k < nScopes; k++) sizes.push(-1);
+    let leaves = 0;
     for (let i = 0; i < leafStart.n; i++) {
       if (leafBackend.a[i] !== b) continue;
+      leaves++;
       const k = leafScope.a[i]!;
-      if (sizes.a[k] === -1) {
-        let other = 0;
-        for (let j = scopeOtherFrom.a[k]!; j < scopeOtherFrom.a[k + 1]!; j += 2) other += scopeOther.a[j + 1]! - scopeOther.a[j]!;
-        sizes.a[k] = other;
-      }
+      if (sizes.a[k] === -1) sizes.a[k] = this.rx.scopeOtherSize(k);
       sizes.a[k] += leafEnd.a[i]! - leafStart.a[i]!;
     }
-    let rx = 0;
-    for (let j = 0; j < rxOther.n; j += 2) rx += rxOther.a[j + 1]! - rxOther.a[j]!;
+    let rx = this.rx.otherSize();
     for (let k = 0; k < nScopes; k++) if (sizes.a[k]! >= 0) rx += 1 + varintSize(sizes.a[k]!) + sizes.a[k]!;
     const need = 1 + varintSize(rx) + rx;
     let out = this.outs[b]!;
     let p = this.outLen[b]!;
-    if (p + need > out.length) {
+    if (this.last && p === 0) {
+      out = this.direct[b] = Buffer.allocUnsafeSlow(need);
+    } else if (p + need > out.length) {
       const grown = Buffer.allocUnsafe(Math.max(out.length * 2, p + need));
       out.copy(grown, 0, 0, p);
       this.outs[b] = out = grown;
@@ -192,5 +161,6 @@ export class WireSplitter {
       if (runS >= 0) p = copyBytes(buf, runS, runE, out, p);
     }
     this.outLen[b] = p;
+    this.leaves[b]! += leaves;
   }
 }

@@ -52,7 +52,6 @@ const table: Array<[CollectorOnlyComponent['kind'], string, string]> = [
   ['extension', 'headers_setter', 'copies request metadata into outgoing headers'],
   ['extension', 'file_storage', 'stores persistent queue data in files (bbolt)'],
   ['extension', 'healthcheckv2', 'reports component status over HTTP and gRPC'],
-  ['connector', 'spanmetrics', 'derives request, error and duration metrics from spans'],
   ['connector', 'servicegraph', 'builds service-graph metrics from spans'],
   ['connector', 'failover', 'sends to the first healthy pipeline of a priority list'],
 ];

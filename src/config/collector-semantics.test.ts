@@ -129,17 +129,17 @@ describe('one problem per component the gateway lacks', () => {
   it('a connector is one problem, and the pipelines naming it say nothing more', async () => {
     const text = `${BASE}    traces:
       receivers: [otlp]
-      exporters: [spanmetrics]
+      exporters: [servicegraph]
     metrics:
-      receivers: [spanmetrics]
+      receivers: [servicegraph]
       exporters: [debug]
 connectors:
-  spanmetrics:
+  servicegraph:
 `;
     const { problems } = await validate([await file('conn.yaml', text)]);
     expect(problems).toEqual([
       expect.stringMatching(
-        /connectors\.spanmetrics: connector type "spanmetrics": not supported yet by GopherShip \(derives request, error and duration metrics from spans\)$/,
+        /connectors\.servicegraph: connector type "servicegraph": not supported yet by GopherShip \(builds service-graph metrics from spans\)$/,
       ),
     ]);
   });

@@ -3,7 +3,7 @@
  * processor and exporter reports (the collector's names), the service's own process metrics. Components
  * list the ones they emit in their metadata; Telemetry creates them; the status page reads them by these names.
  */
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { instrumentOptions, type MetricDef } from '../core/metadata.js';
 
 const RECEIVER_LABELS = ['receiver', 'transport'] as const;
@@ -164,4 +164,11 @@ export function sharedCounter(registry: Registry, def: MetricDef): Counter<strin
   const existing = registry.getSingleMetric(def.name);
   if (existing) return existing as Counter<string>;
   return new Counter({ ...instrumentOptions(def), registers: [registry] });
+}
+
+/** The gauge for `def` in a service's registry, created by the first caller (as sharedCounter). */
+export function sharedGauge(registry: Registry, def: MetricDef): Gauge<string> {
+  const existing = registry.getSingleMetric(def.name);
+  if (existing) return existing as Gauge<string>;
+  return new Gauge({ ...instrumentOptions(def), registers: [registry] });
 }

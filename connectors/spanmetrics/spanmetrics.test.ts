@@ -1,0 +1,403 @@
+import { create } from '@bufbuild/protobuf';
+import { describe, expect, it } from 'vitest';
+import { AnyValueSchema, KeyValueSchema, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
+import { ExportTraceServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
+import type { ExportMetricsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
+import { AggregationTemporality, type Metric } from '../../proto/gen/opentelemetry/proto/metrics/v1/metrics_pb.js';
+import {
+  ResourceSpansSchema,
+  ScopeSpansSchema,
+  SpanSchema,
+  Span_SpanKind,
+  StatusSchema,
+  Status_StatusCode,
+} from '../../proto/gen/opentelemetry/proto/trace/v1/trace_pb.js';
+import { ResourceSchema } from '../../proto/gen/opentelemetry/proto/resource/v1/resource_pb.js';
+import { encodeRequest } from '../../src/pdata/codec.js';
+import { Payload } from '../../src/pdata/payload.js';
+import { fromKeyValues } from '../../src/ottl/values.js';
+import { RecordingConsumer, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { spanMetricsConnectorFactory } from './factory.js';
+import type { SpanMetricsConnector } from './spanmetrics-connector.js';
+import { bucketIndex } from './histograms.js';
+
+type Attr = string | number | boolean;
+const kv = (key: string, v: Attr): KeyValue =>
+  create(KeyValueSchema, {
+    key,
+    value: create(AnyValueSchema, {
+      value:
+        typeof v === 'string'
+          ? { case: 'stringValue', value: v }
+          : typeof v === 'boolean'
+            ? { case: 'boolValue', value: v }
+            : { case: 'intValue', value: BigInt(v) },
+    }),
+  });
+const kvs = (a: Record<string, Attr>) => Object.entries(a).map(([k, v]) => kv(k, v));
+
+interface SpanSpec {
+  name: string;
+  /** Duration in ms (negative: end before start). */
+  ms: number;
+  kind?: Span_SpanKind;
+  status?: Status_StatusCode;
+  attrs?: Record<string, Attr>;
+  traceId?: number;
+}
+
+const T0 = 1_700_000_000_000_000_000n;
+const id = (n: number, len: number) => {
+  const b = new Uint8Array(len);
+  b[len - 1] = n;
+  return b;
+};
+
+function request(resources: { attrs: Record<string, Attr>; spans: SpanSpec[] }[]): Payload {
+  let spanNo = 0;
+  const msg = create(ExportTraceServiceRequestSchema, {
+    resourceSpans: resources.map((r) =>
+      create(ResourceSpansSchema, {
+        resource: create(ResourceSchema, { attributes: kvs(r.attrs) }),
+        scopeSpans: [
+          create(ScopeSpansSchema, {
+            spans: r.spans.map((s) =>
+              create(SpanSchema, {
+                traceId: id(s.traceId ?? 1, 16),
+                spanId: id(++spanNo, 8),
+                name: s.name,
+                kind: s.kind ?? Span_SpanKind.SERVER,
+                startTimeUnixNano: T0,
+                endTimeUnixNano: T0 + BigInt(Math.round(s.ms * 1e6)),
+                attributes: kvs(s.attrs ?? {}),
+                status: create(StatusSchema, { code: s.status ?? Status_StatusCode.UNSET }),
+              }),
+            ),
+          }),
+        ],
+      }),
+    ),
+  });
+  return new Payload('traces', encodeRequest('traces', msg));
+}
+
+function make(raw: Record<string, unknown>) {
+  const issues: { path: string[]; message: string }[] = [];
+  const cfg = spanMetricsConnectorFactory.config.parse(raw, [], issues);
+  const sink = new RecordingConsumer();
+  const settings = testSettings('spanmetrics', 'connector');
+  settings.telemetry.close();
+  const conn = issues.length
+    ? undefined
+    : (spanMetricsConnectorFactory.create(
+        settings,
+        cfg,
+        { from: 'traces', to: 'metrics', pipelines: ['metrics'] },
+        new Map([['metrics', sink]]),
+      ) as SpanMetricsConnector);
+  return { issues, conn: conn!, sink };
+}
+
+/** One flushed request's metrics by resource service.name then metric name. */
+function flushed(p: Payload): Map<string, Map<string, Metric>> {
+  const out = new Map<string, Map<string, Metric>>();
+  for (const rm of p.decode<ExportMetricsServiceRequest>().resourceMetrics) {
+    expect(rm.scopeMetrics[0]!.scope!.name).toBe('spanmetricsconnector');
+    const svc = String(fromKeyValues(rm.resource!.attributes).get('service.name'));
+    out.set(svc, new Map(rm.scopeMetrics[0]!.metrics.map((m) => [m.name, m])));
+  }
+  return out;
+}
+
+/** A point's attributes as a plain object. */
+const attrsOf = (a: readonly KeyValue[]) => Object.fromEntries([...fromKeyValues(a)].map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
+const callsOf = (m: Metric) => {
+  if (m.data.case !== 'sum') throw new Error(`calls is a ${m.data.case}`);
+  return m.data.value.dataPoints.map((p) => ({
+    attrs: attrsOf(p.attributes),
+    calls: Number(p.value.value),
+    start: p.startTimeUnixNano,
+    time: p.timeUnixNano,
+    exemplars: p.exemplars,
+  }));
+};
+
+const FLUSH_1 = 1_800_000_000_000;
+
+describe('spanmetrics connector', () => {
+  it('defaults: cumulative calls and an explicit histogram in seconds with the collector buckets, per service, span name, kind and status', async () => {
+    const { conn, sink } = make({});
+    await conn.consume(
+      request([
+        {
+          attrs: { 'service.name': 'a', 'host.name': 'h1' },
+          spans: [
+            { name: 'GET /x', ms: 1 },
+            { name: 'GET /x', ms: 3 },
+            { name: 'GET /x', ms: 20 },
+            { name: 'GET /x', ms: 5, status: Status_StatusCode.ERROR },
+          ],
+        },
+        { attrs: { 'service.name': 'b' }, spans: [{ name: 'call', ms: 2000, kind: Span_SpanKind.CLIENT, status: Status_StatusCode.OK }] },
+        // No service.name: the collector skips the resource.
+        { attrs: { 'host.name': 'h2' }, spans: [{ name: 'lost', ms: 1 }] },
+      ]),
+    );
+    await conn.flush(FLUSH_1);
+    const m = flushed(sink.got[0]!);
+    expect([...m.keys()]).toEqual(['a', 'b']);
+    const a = m.get('a')!;
+    expect([...a.keys()]).toEqual(['traces.span.metrics.calls', 'traces.span.metrics.duration']);
+    const calls = a.get('traces.span.metrics.calls')!;
+    expect(calls.data.case === 'sum' && calls.data.value.isMonotonic && calls.data.value.aggregationTemporality).toBe(AggregationTemporality.CUMULATIVE);
+    expect(callsOf(calls).map((p) => [p.attrs, p.calls])).toEqual([
+      [{ 'service.name': 'a', 'span.name': 'GET /x', 'span.kind': 'SPAN_KIND_SERVER', 'status.code': 'STATUS_CODE_UNSET' }, 3],
+      [{ 'service.name': 'a', 'span.name': 'GET /x', 'span.kind': 'SPAN_KIND_SERVER', 'status.code': 'STATUS_CODE_ERROR' }, 1],
+    ]);
+    const dur = a.get('traces.span.metrics.duration')!;
+    expect(dur.unit).toBe('s');
+    if (dur.data.case !== 'histogram') throw new Error(dur.data.case);
+    const p0 = dur.data.value.dataPoints[0]!;
+    expect(p0.explicitBounds).toEqual([0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15]);
+    // 1ms <= 0.002; 3ms <= 0.004; 20ms <= 0.05.
+    expect(p0.bucketCounts.map(Number)).toEqual([1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(p0.count).toBe(3n);
+    expect(p0.sum).toBeCloseTo(0.024, 12);
+    // Exactly 2 s lands in the bucket whose bound is 2 (a bound is inclusive).
+    const b = m.get('b')!.get('traces.span.metrics.duration')!;
+    if (b.data.case !== 'histogram') throw new Error(b.data.case);
+    expect(b.data.value.dataPoints[0]!.bucketCounts.map(Number)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
+    expect(callsOf(m.get('b')!.get('traces.span.metrics.calls')!)[0]!.attrs['status.code']).toBe('STATUS_CODE_OK');
+
+    // Cumulative: the next flush carries the totals, from the same start time.
+    const first = callsOf(calls)[0]!;
+    await conn.consume(request([{ attrs: { 'service.name': 'a', 'host.name': 'h1' }, spans: [{ name: 'GET /x', ms: 7 }] }]));
+    await conn.flush(FLUSH_1 + 60_000);
+    const again = callsOf(flushed(sink.got[1]!).get('a')!.get('traces.span.metrics.calls')!)[0]!;
+    expect(again.calls).toBe(4);
+    expect(again.start).toBe(first.start);
+    expect(again.time).toBe(BigInt(FLUSH_1 + 60_000) * 1_000_000n);
+  });
+
+  it('delta: each flush counts only what came since the last, starting where the last ended; nothing new, nothing sent', async () => {
+    const { conn, sink } = make({
+      aggregation_temporality: 'AGGREGATION_TEMPORALITY_DELTA',
+      histogram: { unit: 'ms', explicit: { buckets: ['10ms', '100ms'] } },
+    });
+    const spans = (n: number) => ({ attrs: { 'service.name': 'd' }, spans: Array.from({ length: n }, (_, i) => ({ name: 'op', ms: i % 2 === 0 ? 5 : 50 })) });
+    await conn.consume(request([spans(3)]));
+    await conn.flush(FLUSH_1);
+    await conn.flush(FLUSH_1 + 1000);
+    expect(sink.got).toHaveLength(1);
+    await conn.consume(request([spans(2)]));
+    await conn.flush(FLUSH_1 + 2000);
+    const [one, two] = sink.got.map((p) => flushed(p).get('d')!);
+    const c1 = callsOf(one!.get('traces.span.metrics.calls')!)[0]!;
+    const c2 = callsOf(two!.get('traces.span.metrics.calls')!)[0]!;
+    expect([c1.calls, c2.calls]).toEqual([3, 2]);
+    expect(c2.start).toBe(c1.time);
+    const h = two!.get('traces.span.metrics.duration')!;
+    if (h.data.case !== 'histogram') throw new Error(h.data.case);
+    expect(h.data.value.aggregationTemporality).toBe(AggregationTemporality.DELTA);
+    expect(h.unit).toBe('ms');
+    // 5ms <= 10; 50ms <= 100.
+    expect(h.data.value.dataPoints[0]!.bucketCounts.map(Number)).toEqual([1, 1, 0]);
+  });
+
+  it('exponential histogram: hand-computed scale, offset and bucket counts', async () => {
+    // 1, 2, 4, 8, 16 s in at most 4 buckets: scale -1 (base 4) holds them in (1/4,1], (1,4], (4,16]; a
+    // span ending before it starts counts as 0 in zero_count.
+    const { conn, sink } = make({ histogram: { exponential: { max_size: 4 } } });
+    const spans = [1000, 2000, 4000, 8000, 16000, -5].map((ms) => ({ name: 'e', ms }));
+    await conn.consume(request([{ attrs: { 'service.name': 'x' }, spans }]));
+    await conn.flush(FLUSH_1);
+    const m = flushed(sink.got[0]!).get('x')!.get('traces.span.metrics.duration')!;
+    if (m.data.case !== 'exponentialHistogram') throw new Error(m.data.case);
+    const p = m.data.value.dataPoints[0]!;
+    expect({
+      scale: p.scale,
+      offset: p.positive!.offset,
+      counts: p.positive!.bucketCounts.map(Number),
+      zero: p.zeroCount,
+      count: p.count,
+      sum: p.sum,
+      min: p.min,
+      max: p.max,
+    }).toEqual({
+      scale: -1,
+      offset: -1,
+      counts: [1, 2, 2],
+      zero: 1n,
+      count: 6n,
+      sum: 31,
+      min: 0,
+      max: 16,
+    });
+
+    // 1.5 s and 3 s with the default 160 buckets: at scale 20 their indexes are ceil(log2(v)*2^20)-1 =
+    // 613377 and 1661953, 1048577 buckets apart; 13 halvings (scale 7) are the fewest that fit: 74..202.
+    expect(bucketIndex(1.5, 20)).toBe(613377);
+    expect(bucketIndex(3, 20)).toBe(1661953);
+    const d = make({ histogram: { exponential: {} } });
+    await d.conn.consume(request([{ attrs: { 'service.name': 'y' }, spans: [{ name: 'e', ms: 1500 }] }]));
+    await d.conn.flush(FLUSH_1);
+    const single = flushed(d.sink.got[0]!).get('y')!.get('traces.span.metrics.duration')!;
+    if (single.data.case !== 'exponentialHistogram') throw new Error(single.data.case);
+    expect([single.data.value.dataPoints[0]!.scale, single.data.value.dataPoints[0]!.positive!.offset]).toEqual([20, 613377]);
+    await d.conn.consume(request([{ attrs: { 'service.name': 'y' }, spans: [{ name: 'e', ms: 3000 }] }]));
+    await d.conn.flush(FLUSH_1 + 1);
+    const two = flushed(d.sink.got[1]!).get('y')!.get('traces.span.metrics.duration')!;
+    if (two.data.case !== 'exponentialHistogram') throw new Error(two.data.case);
+    const q = two.data.value.dataPoints[0]!;
+    const counts = q.positive!.bucketCounts.map(Number);
+    expect([q.scale, q.positive!.offset, counts.length, counts[0], counts[128], counts.reduce((x, y) => x + y)]).toEqual([7, 74, 129, 1, 1, 2]);
+  });
+
+  it('dimensions: span attribute first, then resource, then default, else left out; values keep their type', async () => {
+    const { conn, sink } = make({
+      dimensions: [{ name: 'http.method', default: 'GET' }, { name: 'region' }, { name: 'http.status_code' }],
+      exclude_dimensions: ['span.kind'],
+    });
+    await conn.consume(
+      request([
+        {
+          attrs: { 'service.name': 's', region: 'eu' },
+          spans: [
+            { name: 'a', ms: 1, attrs: { 'http.method': 'POST', 'http.status_code': 200 } },
+            { name: 'a', ms: 1, attrs: { region: 'us', 'http.status_code': 200 } },
+            { name: 'a', ms: 1, kind: Span_SpanKind.CLIENT, attrs: { region: 'us', 'http.status_code': 200 } },
+          ],
+        },
+        { attrs: { 'service.name': 't' }, spans: [{ name: 'b', ms: 1 }] },
+      ]),
+    );
+    await conn.flush(FLUSH_1);
+    const m = flushed(sink.got[0]!);
+    expect(callsOf(m.get('s')!.get('traces.span.metrics.calls')!).map((p) => [p.attrs, p.calls])).toEqual([
+      [{ 'service.name': 's', 'span.name': 'a', 'status.code': 'STATUS_CODE_UNSET', 'http.method': 'POST', region: 'eu', 'http.status_code': 200 }, 1],
+      // span.kind excluded: SERVER and CLIENT spans share a series.
+      [{ 'service.name': 's', 'span.name': 'a', 'status.code': 'STATUS_CODE_UNSET', 'http.method': 'GET', region: 'us', 'http.status_code': 200 }, 2],
+    ]);
+    expect(callsOf(m.get('t')!.get('traces.span.metrics.calls')!)[0]!.attrs).toEqual({
+      'service.name': 't',
+      'span.name': 'b',
+      'status.code': 'STATUS_CODE_UNSET',
+      'http.method': 'GET',
+    });
+  });
+
+  it('aggregation_cardinality_limit: past the limit, new series of a resource count in one otel.metric.overflow series', async () => {
+    const { conn, sink } = make({ aggregation_cardinality_limit: 2 });
+    const names = ['n1', 'n2', 'n3', 'n1', 'n4', 'n3'];
+    await conn.consume(
+      request([
+        { attrs: { 'service.name': 'o' }, spans: names.map((name) => ({ name, ms: 1 })) },
+        { attrs: { 'service.name': 'p' }, spans: [{ name: 'n9', ms: 1 }] },
+      ]),
+    );
+    await conn.flush(FLUSH_1);
+    const m = flushed(sink.got[0]!);
+    const o = callsOf(m.get('o')!.get('traces.span.metrics.calls')!).map((p) => [p.attrs['span.name'] ?? p.attrs, p.calls]);
+    expect(o).toEqual([
+      ['n1', 2],
+      ['n2', 1],
+      [{ 'otel.metric.overflow': true }, 3],
+    ]);
+    const dur = m.get('o')!.get('traces.span.metrics.duration')!;
+    if (dur.data.case !== 'histogram') throw new Error(dur.data.case);
+    expect(dur.data.value.dataPoints.map((p) => Number(p.count))).toEqual([2, 1, 3]);
+    // Another resource has its own limit.
+    expect(callsOf(m.get('p')!.get('traces.span.metrics.calls')!).map((p) => p.calls)).toEqual([1]);
+  });
+
+  it('exemplars: the trace and span IDs of the first spans of each point, at most max_per_data_point, cleared each flush', async () => {
+    const { conn, sink } = make({ exemplars: { enabled: true, max_per_data_point: 2 } });
+    await conn.consume(
+      request([
+        {
+          attrs: { 'service.name': 'e' },
+          spans: [
+            { name: 'x', ms: 3, traceId: 7 },
+            { name: 'x', ms: 4, traceId: 8 },
+            { name: 'x', ms: 5, traceId: 9 },
+            { name: 'zero-trace', ms: 1, traceId: 0 },
+          ],
+        },
+      ]),
+    );
+    await conn.flush(FLUSH_1);
+    const m = flushed(sink.got[0]!).get('e')!;
+    const dur = m.get('traces.span.metrics.duration')!;
+    if (dur.data.case !== 'histogram') throw new Error(dur.data.case);
+    const ex = dur.data.value.dataPoints[0]!.exemplars.map((e) => ({
+      trace: Buffer.from(e.traceId).toString('hex'),
+      span: Buffer.from(e.spanId).toString('hex'),
+      v: e.value.value,
+      t: e.timeUnixNano,
+    }));
+    expect(ex).toEqual([
+      { trace: `${'0'.repeat(30)}07`, span: '0000000000000001', v: 0.003, t: BigInt(FLUSH_1) * 1_000_000n },
+      { trace: `${'0'.repeat(30)}08`, span: '0000000000000002', v: 0.004, t: BigInt(FLUSH_1) * 1_000_000n },
+    ]);
+    expect(callsOf(m.get('traces.span.metrics.calls')!).map((p) => p.exemplars.length)).toEqual([2, 0]);
+    await conn.flush(FLUSH_1 + 1);
+    const later = flushed(sink.got[1]!).get('e')!.get('traces.span.metrics.duration')!;
+    if (later.data.case !== 'histogram') throw new Error(later.data.case);
+    expect(later.data.value.dataPoints.map((p) => [Number(p.count), p.exemplars.length])).toEqual([
+      [3, 0],
+      [1, 0],
+    ]);
+  });
+
+  it('resource_metrics_key_attributes: resources equal on those keys share their series; expiration drops what went quiet', async () => {
+    const { conn, sink } = make({ resource_metrics_key_attributes: ['service.name'], metrics_expiration: '5m', namespace: '' });
+    await conn.consume(
+      request([
+        { attrs: { 'service.name': 'k', 'process.pid': 1 }, spans: [{ name: 'x', ms: 1 }] },
+        { attrs: { 'service.name': 'k', 'process.pid': 2 }, spans: [{ name: 'x', ms: 1 }] },
+      ]),
+      // nowMs of the aggregation is Date.now(): the expiration below is measured from it.
+    );
+    const now = Date.now();
+    await conn.flush(now);
+    const rms = sink.got[0]!.decode<ExportMetricsServiceRequest>().resourceMetrics;
+    expect(rms).toHaveLength(1);
+    // The first resource seen names the group; the metric names have no namespace.
+    expect(attrsOf(rms[0]!.resource!.attributes)).toEqual({ 'service.name': 'k', 'process.pid': 1 });
+    expect(callsOf(rms[0]!.scopeMetrics[0]!.metrics.find((m) => m.name === 'calls')!)[0]!.calls).toBe(2);
+    await conn.flush(now + 5 * 60_000 + 1000);
+    await conn.flush(now + 10 * 60_000);
+    expect(sink.got).toHaveLength(2);
+  });
+
+  it('config: the collector keys, one histogram kind, no duplicate dimensions, and keys not built yet say so', () => {
+    const d = make({}).conn;
+    expect(d).toBeDefined();
+    expect(spanMetricsConnectorFactory.config.defaults()).toMatchObject({
+      namespace: 'traces.span.metrics',
+      metrics_flush_interval: 60_000,
+      aggregation_temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE',
+      histogram: { unit: 's', disable: false },
+      exemplars: { enabled: false, max_per_data_point: 5 },
+      aggregation_cardinality_limit: 0,
+    });
+    expect(make({ histogram: { explicit: {}, exponential: {} } }).issues).toEqual([
+      { path: ['histogram'], message: 'use either explicit or exponential buckets, not both' },
+    ]);
+    expect(make({ dimensions: [{ name: 'span.name' }] }).issues).toEqual([
+      { path: ['dimensions', '0', 'name'], message: 'duplicate dimension name span.name' },
+    ]);
+    expect(make({ events: { enabled: true } }).issues[0]!.message).toBe('not supported yet by GopherShip (a metric counting span events by event attributes)');
+    expect(make({ calls_dimensions: [{ name: 'a' }] }).issues[0]!.path).toEqual(['calls_dimensions']);
+    expect(make({ histogram: { unit: 'us' } }).issues[0]!.path).toEqual(['histogram', 'unit']);
+    expect(spanMetricsConnectorFactory.supports('traces', 'metrics')).toBe(true);
+    expect(spanMetricsConnectorFactory.supports('logs', 'metrics')).toBe(false);
+  });
+
+  it('histogram.disable: calls only', async () => {
+    const { conn, sink } = make({ histogram: { disable: true } });
+    await conn.consume(request([{ attrs: { 'service.name': 'h' }, spans: [{ name: 'x', ms: 1 }] }]));
+    await conn.flush(FLUSH_1);
+    expect([...flushed(sink.got[0]!).get('h')!.keys()]).toEqual(['traces.span.metrics.calls']);
+  });
+});

@@ -1,0 +1,159 @@
+/**
+ * tail_sampling in a real gateway (OTLP/HTTP receiver, somatic processor, otlphttp exporter) with a real
+ * HTTP sink: traces sampled whole after decision_wait, the others never leave, held bytes are in the
+ * service's memory ledger, and spans acknowledged from the somatic WAL in Red go through tail sampling
+ * when the debt is replayed.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Service } from '../../src/service/service.js';
+import { GREEN, RED } from '../../src/somatic/zone.js';
+import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
+import { startHttpServer, type TestHttpServer } from '../../test/helpers/otlp-test-servers.js';
+import { readSpans, spansRequest, traceId, traceKeyHex, type SpanSpec } from '../../test/helpers/trace-builder.js';
+import type { TailSamplingProcessor } from './tail-sampling-processor.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** The zone is pinned (Green, or Red): a loaded test machine's event-loop delay would otherwise turn it Yellow at times, and then tail_sampling decides early (tested in tail-sampling.test.ts). */
+async function gateway(opts: { red?: boolean } = {}): Promise<{ svc: Service; sink: TestHttpServer; http: string }> {
+  const sink = await startHttpServer();
+  const dir = await mkdtemp(join(tmpdir(), 'gs-tail-'));
+  const svc = await startGateway(`
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+processors:
+  somatic:
+    memory_limit_mib: 1024
+    force_zone: ${opts.red ? 'red' : 'green'}
+    wal:
+      directory: ${join(dir, 'wal')}
+  tail_sampling:
+    decision_wait: 1500ms
+    policies:
+      - name: errors
+        type: status_code
+        status_code:
+          status_codes: [ERROR]
+exporters:
+  otlphttp:
+    endpoint: ${sink.url}
+    compression: none
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [somatic, tail_sampling]
+      exporters: [otlphttp]
+`);
+  cleanups.push(async () => {
+    await svc.shutdown(5000);
+    await sink.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { svc, sink, http: receiverAddress(svc, 'otlp', 'http') };
+}
+
+async function post(http: string, spans: SpanSpec[]): Promise<number> {
+  const res = await fetch(`http://${http}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-protobuf' },
+    body: Buffer.from(spansRequest(spans, { 'service.name': 'shop' })),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+const key = (n: number) => traceKeyHex(traceId(n));
+const received = (sink: TestHttpServer) => sink.requests.map((r) => readSpans(r.body));
+
+describe('tail_sampling in a gateway', () => {
+  it('sends error traces whole after decision_wait, never the others, holding their bytes in the ledger meanwhile', async () => {
+    const { svc, sink, http } = await gateway();
+    const proc = svc.component<TailSamplingProcessor>('processor', 'tail_sampling@traces')!;
+    const ledger = svc.pressure.runtime!.gate;
+    const t0 = Date.now();
+    expect(
+      await post(http, [
+        { trace: 1, name: 'checkout' },
+        { trace: 2, name: 'browse' },
+      ]),
+    ).toBe(200);
+    expect(
+      await post(http, [
+        { trace: 1, name: 'charge', status: 2 },
+        { trace: 2, name: 'render' },
+        { trace: 1, name: 'email' },
+      ]),
+    ).toBe(200);
+    // Acknowledged and held: nothing has left yet; the ledger counts what is held.
+    expect(sink.requests).toHaveLength(0);
+    expect(proc.tracesHeld).toBe(2);
+    expect(ledger.held).toBeGreaterThanOrEqual(proc.bytesHeld);
+    expect(proc.bytesHeld).toBeGreaterThan(0);
+    await until('the error trace', () => sink.requests.length > 0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1490);
+    await sleep(400);
+    const got = received(sink);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.map((s) => s.name).sort()).toEqual(['charge', 'checkout', 'email']);
+    expect(got[0]!.every((s) => s.trace === key(1) && s.resource['service.name'] === 'shop')).toBe(true);
+    expect(proc.tracesHeld).toBe(0);
+    await until('the ledger to be released', () => proc.bytesHeld === 0);
+    // A late span of the sampled trace goes straight on; one of the dropped trace does not.
+    expect(
+      await post(http, [
+        { trace: 1, name: 'late' },
+        { trace: 2, name: 'late-dropped', status: 2 },
+      ]),
+    ).toBe(200);
+    await until('the late span', () => sink.requests.length === 2);
+    expect(received(sink)[1]!.map((s) => s.name)).toEqual(['late']);
+  });
+
+  it('spans acknowledged from the somatic WAL in Red are tail-sampled when the debt is replayed', async () => {
+    const { svc, sink, http } = await gateway({ red: true });
+    const runtime = svc.pressure.runtime!;
+    expect(runtime.zone).toBe(RED);
+    expect(
+      await post(http, [
+        { trace: 7, name: 'a', status: 2 },
+        { trace: 8, name: 'b' },
+      ]),
+    ).toBe(200);
+    expect(
+      await post(http, [
+        { trace: 7, name: 'c' },
+        { trace: 8, name: 'd' },
+      ]),
+    ).toBe(200);
+    const proc = svc.component<TailSamplingProcessor>('processor', 'tail_sampling@traces')!;
+    expect(proc.tracesHeld).toBe(0);
+    runtime.zone = GREEN;
+    await until('the replayed error trace', () => sink.requests.length > 0);
+    await sleep(500);
+    const spans = received(sink).flat();
+    expect(spans.map((s) => s.name).sort()).toEqual(['a', 'c']);
+    expect(spans.every((s) => s.trace === key(7))).toBe(true);
+  });
+});
