@@ -16,6 +16,7 @@ import { makeLogsRequest, makeTracesRequest, startHttpServer, testSettings } fro
 import { otlphttpExporterFactory } from '../../exporters/otlphttp/factory.js';
 import { ExporterHelper, exporterHelperShape, type ExporterHelperConfig, type SendFn } from './index.js';
 import { testHost } from '../../test/helpers/host.js';
+import { collectGarbage } from '../core/gc.js';
 
 const schema = s.object(exporterHelperShape());
 function parse(raw: Record<string, unknown>): { cfg: ExporterHelperConfig; issues: { path: string[]; message: string }[] } {
@@ -178,6 +179,35 @@ describe('sending_queue.num_consumers', () => {
     g.close();
     await until(() => g.sent.length === 10);
     expect(g.maxActive).toBe(3);
+  });
+});
+
+describe('sending_queue memory held by idle consumers', () => {
+  /** Queues `n` requests without keeping them here; returns weak references to them. */
+  function enqueueUnheld(h: ExporterHelper, n: number): WeakRef<Payload>[] {
+    const refs: WeakRef<Payload>[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = logs(50, `held-${i}`);
+      refs.push(new WeakRef(p));
+      void h.consume(p);
+    }
+    return refs;
+  }
+
+  // A consumer parked in wait for the next request must not keep its last one alive: held on, every
+  // request outlives the young generation and can only be freed by a full GC, which these bodies then
+  // trigger as external memory (the CPU regression of the chained-sender helper, bench/RESULTS.md).
+  it('a request is garbage once sent, while the consumers that sent it wait for more', async () => {
+    let sent = 0;
+    const { h } = await helper({ sending_queue: { num_consumers: 4 } }, () => {
+      sent++;
+      return new Promise<void>((r) => setImmediate(r));
+    });
+    const refs = enqueueUnheld(h, 12);
+    await until(() => sent === 12);
+    await sleep(20);
+    expect(collectGarbage()).toBe(true);
+    expect(refs.filter((r) => r.deref() !== undefined).length).toBe(0);
   });
 });
 
