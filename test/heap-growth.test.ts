@@ -62,13 +62,14 @@ describe('heap growth governor', () => {
   it('keeps full GCs rare while request bodies churn through the gateway', async () => {
     const v8Default = await majorGcsPerGiB(['--heap-growing-percent=0']);
     const governed = await majorGcsPerGiB([]);
-    // Measured here until the second wave: 52-68 per GiB on V8's own limit, 12-14 with the governor. Since its
-    // merges (cause not found yet): 30-36 on V8's own limit and 13-19 governed, a gain of ~2x instead of
-    // ~4x, which a clean-clone CI run caught (2.4x against the old 2.5x bar). Held to that measured level
-    // until the lost gain is found (see the session note).
+    // Measured here: 52-68 per GiB on V8's own limit, 12-14 with the governor; after the second wave 13-19
+    // governed and 30-36 on V8's own limit (a 2.4x run failed this bar). On 2026-12-06 with the memory queue's
+    // consumers woken last-parked-first again (src/exporterhelper/memory-queue.ts): 3.0 governed, 16.8 on
+    // V8's own limit (38.5 without that change; the governed rate did not move, so this bar alone would not
+    // have caught it; src/exporterhelper/sending-queue.test.ts checks that idle consumers hold no batch).
     const detail = `governed ${JSON.stringify(governed)} vs V8 default ${JSON.stringify(v8Default)}`;
     expect(v8Default.majors, `V8 default: ${JSON.stringify(v8Default)}`).toBeGreaterThan(0);
     expect(governed.perGiB, detail).toBeLessThan(22);
-    expect(governed.perGiB * 1.5, detail).toBeLessThan(v8Default.perGiB);
+    expect(governed.perGiB * 2.5, detail).toBeLessThan(v8Default.perGiB);
   }, 120_000);
 });

@@ -65,16 +65,35 @@ function runClient(options, onMeasuring) {
   });
 }
 
+/**
+ * Counts the full GCs (mark-compacts) a gateway started with --trace-gc reports on its stdout. Request bodies
+ * that outlive the young generation are freed only by a full GC, which their external memory then triggers:
+ * full GCs per GiB moved is the figure that shows a hot path holding bodies too long (bench/RESULTS.md,
+ * 2026-12-06: the memory queue's consumers woken in turn, 17 per GiB instead of ~1).
+ */
+function fullGcCounter(stdout) {
+  const counter = { count: 0 };
+  let tail = '';
+  stdout.on('data', (d) => {
+    const lines = (tail + d.toString()).split('\n');
+    tail = lines.pop();
+    for (const l of lines) if (l.includes('Mark-Compact')) counter.count++;
+  });
+  return counter;
+}
+
 /** One row, one round: server up, client run, server stopped (drained), counts compared. */
-async function runRow(row, { bodyFile, records, opts }) {
+async function runRow(row, { bodyFile, bodyBytes, records, opts }) {
   const sink = await startSinkProc({ track: false });
   let server;
   let url;
+  let fullGcs;
   try {
     if (row.processors) {
       const g = await gatewayConfig({ protocol: row.protocol, sink, processors: row.processors });
       g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
-      server = await startGateway(g.config, { cpuProf: opts.cpuProf, profileDir: opts.profileDir, root: row.root });
+      server = await startGateway(g.config, { cpuProf: opts.cpuProf, profileDir: opts.profileDir, root: row.root, nodeArgs: ['--trace-gc'] });
+      fullGcs = fullGcCounter(server.child.stdout);
       url = row.protocol === 'grpc' ? `http://${g.endpoint}` : `${g.endpoint}/v1/logs`;
     } else {
       server = await startForwarder(row.protocol === 'grpc' ? sink.grpcTarget : sink.httpUrl, row.protocol);
@@ -86,12 +105,13 @@ async function runRow(row, { bodyFile, records, opts }) {
     const r = await runClient(
       { url, bodyFile, records, connections: opts.workers, durationMs: opts.durationMs, warmupMs: opts.warmupMs, protocol: row.protocol },
       () => {
-        cpu0 = { server: cpuOf(server.pid), sink: cpuOf(sink.pid) };
+        cpu0 = { server: cpuOf(server.pid), sink: cpuOf(sink.pid), fullGcs: fullGcs?.count };
         t.load = loadavg();
       },
     );
     const serverCpu = cpuOf(server.pid) - cpu0.server;
     const sinkCpu = cpuOf(sink.pid) - cpu0.sink;
+    const gcs = fullGcs ? fullGcs.count - cpu0.fullGcs : undefined;
     const hwm = memOf(server.pid).hwm;
     const stopped = await server.stop();
     if (row.processors && stopped.code !== 0) throw new Error(`gateway exited with code ${stopped.code} after SIGTERM`);
@@ -100,6 +120,7 @@ async function runRow(row, { bodyFile, records, opts }) {
     return {
       recordsPerSec: rate,
       cpuPerM: serverCpu / (r.records / 1e6),
+      fullGcsPerGiB: gcs === undefined ? undefined : gcs / ((r.requests * bodyBytes) / 2 ** 30),
       serverCores: serverCpu / r.seconds,
       clientCores: r.cpuSeconds / r.seconds,
       sinkCores: sinkCpu / r.seconds,
@@ -148,7 +169,7 @@ export async function runLight(names, opts, log) {
       for (const row of rows) {
         log(`${row.name} (light, round ${round}/${opts.repeat}, load ${loadavg()})`);
         try {
-          const res = await runRow(row, { bodyFile, records: opts.batch, opts });
+          const res = await runRow(row, { bodyFile, bodyBytes: body.length, records: opts.batch, opts });
           runs.get(row.name).push(res);
           log(
             `  -> ${fmt.rate(res.recordsPerSec)} records/s, server ${res.cpuPerM.toFixed(3)} CPU s/M, client ${fmt.cores(res.clientCores)} cores${res.lost ? `, ${res.lost} LOST` : ''}`,
@@ -176,6 +197,7 @@ export async function runLight(names, opts, log) {
       bytesPerSec: (median(rs.map((x) => x.recordsPerSec)) * body.length) / opts.batch,
       range: [Math.min(...rs.map((x) => x.recordsPerSec)), Math.max(...rs.map((x) => x.recordsPerSec))],
       cpuPerM: median(rs.map((x) => x.cpuPerM)),
+      fullGcsPerGiB: row.processors ? median(rs.map((x) => x.fullGcsPerGiB)) : undefined,
       serverCores: median(rs.map((x) => x.serverCores)),
       clientCores: median(rs.map((x) => x.clientCores)),
       clientMax: Math.max(...rs.map((x) => x.clientCores)),
@@ -196,7 +218,8 @@ export async function runLight(names, opts, log) {
   const md = [
     `Light mode: one pre-encoded request of ${opts.batch} records (${fmt.int(body.length)} bytes, no per-record ids), bench/lib/light-client.mjs from ${opts.workers} connections (closed loop), ` +
       `${opts.warmupMs / 1000}s warm-up + ${opts.durationMs / 1000}s measured, ${opts.repeat} round(s), medians; a counting sink (no tracking); loss by counts after the gateway drained and stopped. ` +
-      `"server CPU s / M records" = user+system seconds of the forwarder or gateway process (/proc/<pid>/stat) per million records acknowledged. ` +
+      `"server CPU s / M records" = user+system seconds of the forwarder or gateway process (/proc/<pid>/stat) per million records acknowledged; ` +
+      `"full GCs / GiB" = the gateway's mark-compacts (--trace-gc) per GiB of request bodies acknowledged. ` +
       `A verdict is given only where the client used less than ${CLIENT_CORES_LIMIT} cores in every round and the 1-minute load average stayed under ${LOAD_PER_CORE_LIMIT} per core.`,
     '',
     table(
@@ -206,6 +229,7 @@ export async function runLight(names, opts, log) {
         ['records/s (median)', (s) => fmt.int(s.recordsPerSec)],
         ['range', (s) => `${fmt.rate(s.range[0])}–${fmt.rate(s.range[1])} (${s.rounds})`],
         ['server CPU s / M records', (s) => s.cpuPerM.toFixed(3)],
+        ['server full GCs / GiB', (s) => (s.fullGcsPerGiB === undefined ? 'n/a' : s.fullGcsPerGiB.toFixed(1))],
         ['vs forwarder (records/s)', (s) => fmt.ratio(s.vsFwd)],
         ['vs forwarder (CPU / record)', (s) => fmt.ratio(s.cpuVsFwd)],
         ['cores: server / client / sink', (s) => `${fmt.cores(s.serverCores)} / ${fmt.cores(s.clientCores)} / ${fmt.cores(s.sinkCores)}`],

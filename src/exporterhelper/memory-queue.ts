@@ -98,7 +98,11 @@ export class MemoryQueue {
     this.lanes.get(lane)!.push(e);
     this.laneSize.set(lane, this.laneSize.get(lane)! + e.batchSize);
     this.units += units;
-    this.takers.shift()?.();
+    // The consumer that parked last takes it (as the single-class helper did): the same few consumers do
+    // the work and the rest stay parked. Woken in turn, every batch went round all num_consumers, and twice
+    // the JS bytes survived into the old generation, request bodies' handles among them, whose external
+    // memory only a full GC frees: 9x the full GCs and +50 % CPU per record (bench/RESULTS.md, 2026-12-06).
+    this.takers.pop()?.();
     if (!this.cfg.wait_for_result) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       e.done = (err) => (err ? reject(err) : resolve());
@@ -147,25 +151,35 @@ export class MemoryQueue {
   }
 
   private async consume(): Promise<void> {
+    // A suspended async function keeps its registers, dead or not: a consumer parked in next() would keep
+    // its last batch (megabytes of request bodies) alive until it is woken again, long enough to reach the
+    // old generation. So the batch is sent in a function of its own and dropped here before the next wait.
+    let entries: Entry[] | undefined;
     for (;;) {
-      const entries = await this.next();
+      entries = await this.next();
       if (!entries) return;
-      this.busy.add(entries);
-      try {
-        const verdict = await this.metrics.deliver(joinBatch(entries[0]!.payload.signal, entries), 'memory');
-        if (verdict.release) for (const e of entries) e.done?.(verdict.error);
-        else {
-          // Stopped before a verdict (shutdown, downstream down): kept for the helper to put aside.
-          this.leftover.push(...entries);
-          for (const e of entries) e.done?.(new RetryableError(`exporter ${this.id} is shutting down; retry later`, { retryAfterMs: 1000 }));
-        }
-      } catch (err) {
-        this.log.error('sending queue consumer failed', { error: messageOf(err) });
-      } finally {
-        this.busy.delete(entries);
-        const ledger = this.memory.ledger;
-        if (ledger) for (const e of entries) ledger.unhold(e.bytes);
+      await this.sendBatch(entries);
+      // eslint-disable-next-line no-useless-assignment -- not useless: V8 would keep the dead value (above)
+      entries = undefined;
+    }
+  }
+
+  private async sendBatch(entries: Entry[]): Promise<void> {
+    this.busy.add(entries);
+    try {
+      const verdict = await this.metrics.deliver(joinBatch(entries[0]!.payload.signal, entries), 'memory');
+      if (verdict.release) for (const e of entries) e.done?.(verdict.error);
+      else {
+        // Stopped before a verdict (shutdown, downstream down): kept for the helper to put aside.
+        this.leftover.push(...entries);
+        for (const e of entries) e.done?.(new RetryableError(`exporter ${this.id} is shutting down; retry later`, { retryAfterMs: 1000 }));
       }
+    } catch (err) {
+      this.log.error('sending queue consumer failed', { error: messageOf(err) });
+    } finally {
+      this.busy.delete(entries);
+      const ledger = this.memory.ledger;
+      if (ledger) for (const e of entries) ledger.unhold(e.bytes);
     }
   }
 

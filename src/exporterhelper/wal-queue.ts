@@ -15,7 +15,7 @@ import { Payload } from '../pdata/payload.js';
 import { isReplay } from '../somatic/zone.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import { WriteAheadLog } from '../wal/index.js';
+import { WriteAheadLog, type WalRecord } from '../wal/index.js';
 import { readRecordTag, recordTag } from '../pdata/record-tag.js';
 import { batchSizer, type SendingQueueConfig } from './config.js';
 import { SIGNAL_CODE, SIGNAL_OF_CODE } from './dead-letter.js';
@@ -197,6 +197,10 @@ export class WalQueue {
   /** Reads the WAL and hands records (joined into batches when `batch` is set) to at most num_consumers deliveries. */
   private async dispatch(wal: WriteAheadLog): Promise<void> {
     const n = this.cfg.num_consumers;
+    // A suspended async function keeps its registers, dead or not: the records of the last read (views into
+    // a read chunk of up to 16 MiB) would stay alive while this waits for a slot or for more to be written.
+    // So they are handed out by a function of their own and dropped here before the next wait.
+    let recs: WalRecord[] | undefined;
     try {
       for (;;) {
         while (this.inflight.size >= n && !this.stopping) await new Promise<void>((r) => (this.slotWaiter = r));
@@ -220,48 +224,55 @@ export class WalQueue {
         }
         // The room is read again when the records are: next() may first wait for some to be written.
         const maxBytes = ledger ? () => Math.max(1, Math.min(ledger.room(), READ_BACK_MAX_BYTES)) : READ_BACK_MAX_BYTES;
-        const recs = await wal.next(this.cfg.batch ? 1024 : n - this.inflight.size, maxBytes);
+        recs = await wal.next(this.cfg.batch ? 1024 : n - this.inflight.size, maxBytes);
         // Records read after the stop began stay unacknowledged: the next start sends them.
         if (recs.length === 0 || this.stopping) return;
-        let group: ReadRecord[] = [];
-        let groupSize = 0;
-        for (const rec of recs) {
-          const tag = readRecordTag(rec.meta);
-          const signal = tag.code === undefined ? undefined : SIGNAL_OF_CODE[tag.code];
-          if (!signal) {
-            this.log.error('sending queue: WAL record without a known signal (written by another program?); skipping it', {
-              sequence: rec.sequence,
-              directory: wal.dir,
-            });
-            this.ack(wal, rec.sequence);
-            continue;
-          }
-          // Record data is a view into the WAL's read buffer. A record that fills most of it (a large one is
-          // read into a buffer of its own) is used as it is; a small one is copied, so that a delivery held
-          // for long does not keep a whole read chunk alive.
-          const data = rec.data.byteLength * 2 >= rec.data.buffer.byteLength ? rec.data : Buffer.from(rec.data);
-          const payload = new Payload(signal, data, { meta: tag.meta });
-          const held = data === rec.data ? data.buffer.byteLength : data.byteLength;
-          ledger?.hold(held);
-          const r: ReadRecord = { sequence: rec.sequence, payload, held, at: 0, batchSize: this.cfg.batch ? sizeOf(this.batchSizer, payload) : 0 };
-          const b = this.cfg.batch;
-          if (
-            group.length > 0 &&
-            (!b || group[0]!.payload.signal !== signal || groupSize >= b.min_size || (b.max_size > 0 && groupSize + r.batchSize > b.max_size))
-          ) {
-            this.startDelivery(wal, group);
-            group = [];
-            groupSize = 0;
-          }
-          group.push(r);
-          groupSize += r.batchSize;
-        }
-        if (group.length > 0) this.startDelivery(wal, group);
+        this.startDeliveries(wal, recs);
+        recs = undefined;
       }
     } catch (err) {
       if (!this.stopping)
         this.log.error('sending queue: reading the WAL failed; queued requests wait for the next start', { error: messageOf(err), directory: wal.dir });
     }
+  }
+
+  /** Hands records read back to deliveries, joined into batches (per signal, up to the batch sizes) when `batch` is set. */
+  private startDeliveries(wal: WriteAheadLog, recs: readonly WalRecord[]): void {
+    const ledger = this.memory.ledger;
+    let group: ReadRecord[] = [];
+    let groupSize = 0;
+    for (const rec of recs) {
+      const tag = readRecordTag(rec.meta);
+      const signal = tag.code === undefined ? undefined : SIGNAL_OF_CODE[tag.code];
+      if (!signal) {
+        this.log.error('sending queue: WAL record without a known signal (written by another program?); skipping it', {
+          sequence: rec.sequence,
+          directory: wal.dir,
+        });
+        this.ack(wal, rec.sequence);
+        continue;
+      }
+      // Record data is a view into the WAL's read buffer. A record that fills most of it (a large one is
+      // read into a buffer of its own) is used as it is; a small one is copied, so that a delivery held
+      // for long does not keep a whole read chunk alive.
+      const data = rec.data.byteLength * 2 >= rec.data.buffer.byteLength ? rec.data : Buffer.from(rec.data);
+      const payload = new Payload(signal, data, { meta: tag.meta });
+      const held = data === rec.data ? data.buffer.byteLength : data.byteLength;
+      ledger?.hold(held);
+      const r: ReadRecord = { sequence: rec.sequence, payload, held, at: 0, batchSize: this.cfg.batch ? sizeOf(this.batchSizer, payload) : 0 };
+      const b = this.cfg.batch;
+      if (
+        group.length > 0 &&
+        (!b || group[0]!.payload.signal !== signal || groupSize >= b.min_size || (b.max_size > 0 && groupSize + r.batchSize > b.max_size))
+      ) {
+        this.startDelivery(wal, group);
+        group = [];
+        groupSize = 0;
+      }
+      group.push(r);
+      groupSize += r.batchSize;
+    }
+    if (group.length > 0) this.startDelivery(wal, group);
   }
 
   private startDelivery(wal: WriteAheadLog, group: ReadRecord[]): void {
