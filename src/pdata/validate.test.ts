@@ -6,7 +6,8 @@ import { AnyValueSchema, ArrayValueSchema, KeyValueListSchema, type AnyValue } f
 import { SIGNALS, type Signal } from '../core/signal.js';
 import { countItems } from './wire.js';
 import { MAX_NESTING, decodeRequest, encodeRequest, requestFromJson } from './codec.js';
-import { validateRequest, validateRequestParts, validationTable } from './validate.js';
+import { validateRequest, validateRequestParts } from './validate.js';
+import { validationTable } from './validate-tables.js';
 import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
 
 // A minimal protobuf writer for hand-made (and deliberately broken) requests.

@@ -21,153 +21,37 @@
  *
  * The walk also counts the request's items (log records, spans, metric data points), so it replaces the
  * framing scan at the receiver. It allocates nothing per field; the field path in an error is rebuilt only
- * when there is an error.
+ * when there is an error. The per-message tables it walks are built from the schema in validate-tables.ts.
  */
 import { isUtf8 } from 'node:buffer';
-import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
 import { NEXT, WireFormatError, readVarint } from './wire-primitives.js';
 import type { Signal } from '../core/signal.js';
-import { MAX_NESTING, REQUEST_SCHEMA } from './codec.js';
-
-// What a known field must look like on the wire.
-const K_VARINT = 1;
-const K_I64 = 2;
-const K_I32 = 3;
-const K_BYTES = 4; // bytes (or a map entry)
-const K_MESSAGE = 5;
-const K_PACKED_VARINT = 6; // repeated varint scalar: packed or not
-const K_PACKED_I64 = 7;
-const K_PACKED_I32 = 8;
-const K_ID = 9; // trace_id / span_id: bytes of a fixed length, or empty
-const K_STRING = 10; // UTF-8 text
+import { MAX_NESTING } from './codec.js';
+import {
+  A_BYTES,
+  A_I32,
+  A_I64,
+  A_KEY_VALUE,
+  A_ANY_VALUE,
+  A_MESSAGE,
+  A_STRING,
+  A_VARINT,
+  ANY_VALUE,
+  K_I32,
+  K_I64,
+  K_ID,
+  K_MESSAGE,
+  K_PACKED_I32,
+  K_PACKED_I64,
+  K_PACKED_VARINT,
+  K_STRING,
+  K_VARINT,
+  KEY_VALUE,
+  REQUEST_TABLE,
+  type Table,
+} from './validate-tables.js';
 
 const WIRE_NAME = ['varint', 'fixed64', 'length-delimited', 'group start', 'group end', 'fixed32'];
-
-/** One message type's fields, by field number. */
-interface Table {
-  readonly name: string;
-  readonly kind: Uint8Array;
-  readonly sub: Array<Table | undefined>;
-  readonly idLength: Uint8Array;
-  readonly fieldName: string[];
-  /** A log record, span or metric data point: counted as one item. */
-  readonly item: boolean;
-  /**
-   * What a one-byte tag (field 1-15) means here, looked up once instead of splitting the tag and checking
-   * its wire type against the field's kind: A_* below; 0 = take the general path (unknown field, wrong
-   * wire type, or a kind the fast path leaves to it).
-   */
-  readonly tagAction: Uint8Array;
-}
-
-// Fast-path actions of a one-byte tag (Table.tagAction).
-const A_VARINT = 1;
-const A_I64 = 2;
-const A_I32 = 3;
-const A_BYTES = 4;
-const A_STRING = 8; // length-delimited, then the UTF-8 check
-const A_MESSAGE = 5;
-const A_KEY_VALUE = 6;
-const A_ANY_VALUE = 7;
-
-const ITEM_MESSAGES = new Set([
-  'opentelemetry.proto.logs.v1.LogRecord',
-  'opentelemetry.proto.trace.v1.Span',
-  'opentelemetry.proto.metrics.v1.NumberDataPoint',
-  'opentelemetry.proto.metrics.v1.HistogramDataPoint',
-  'opentelemetry.proto.metrics.v1.ExponentialHistogramDataPoint',
-  'opentelemetry.proto.metrics.v1.SummaryDataPoint',
-]);
-// pdata's TraceID/SpanID unmarshal: exactly these lengths, or empty.
-const ID_LENGTH: Record<string, number> = { trace_id: 16, span_id: 8, parent_span_id: 8 };
-
-function scalarKind(t: ScalarType): number {
-  switch (t) {
-    case ScalarType.DOUBLE:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      return K_I64;
-    case ScalarType.FLOAT:
-    case ScalarType.FIXED32:
-    case ScalarType.SFIXED32:
-      return K_I32;
-    case ScalarType.STRING:
-      return K_STRING;
-    case ScalarType.BYTES:
-      return K_BYTES;
-    default:
-      return K_VARINT;
-  }
-}
-
-const tables = new Map<string, Table>();
-
-function tableOf(desc: DescMessage): Table {
-  const known = tables.get(desc.typeName);
-  if (known) return known;
-  const max = desc.fields.reduce((m, f) => Math.max(m, f.number), 0);
-  const t: Table = {
-    name: desc.name,
-    kind: new Uint8Array(max + 1),
-    sub: new Array<Table | undefined>(max + 1).fill(undefined),
-    idLength: new Uint8Array(max + 1),
-    fieldName: new Array<string>(max + 1).fill(''),
-    item: ITEM_MESSAGES.has(desc.typeName),
-    tagAction: new Uint8Array(128),
-  };
-  // Registered before its fields: AnyValue, ArrayValue and KeyValueList refer to each other.
-  tables.set(desc.typeName, t);
-  for (const f of desc.fields) fillField(t, f);
-  return t;
-}
-
-/** Fills every table's tagAction once all tables exist (KEY_VALUE and ANY_VALUE are known by then). */
-function fillTagActions(t: Table): void {
-  for (let field = 1; field < 16 && field < t.kind.length; field++) {
-    const k = t.kind[field]!;
-    const sub = t.sub[field];
-    if (k === K_VARINT || k === K_PACKED_VARINT) t.tagAction[(field << 3) | 0] = A_VARINT;
-    if (k === K_I64 || k === K_PACKED_I64) t.tagAction[(field << 3) | 1] = A_I64;
-    if (k === K_I32 || k === K_PACKED_I32) t.tagAction[(field << 3) | 5] = A_I32;
-    if (k === K_BYTES) t.tagAction[(field << 3) | 2] = A_BYTES;
-    if (k === K_STRING) t.tagAction[(field << 3) | 2] = A_STRING;
-    if (k === K_MESSAGE) t.tagAction[(field << 3) | 2] = sub === KEY_VALUE ? A_KEY_VALUE : sub === ANY_VALUE ? A_ANY_VALUE : A_MESSAGE;
-    // K_ID and packed fields (length-delimited) keep the general path: it checks their lengths.
-  }
-}
-
-function fillField(t: Table, f: DescField): void {
-  const n = f.number;
-  t.fieldName[n] = f.name;
-  switch (f.fieldKind) {
-    case 'message':
-      t.kind[n] = K_MESSAGE;
-      t.sub[n] = tableOf(f.message);
-      return;
-    case 'enum':
-      t.kind[n] = K_VARINT;
-      return;
-    case 'scalar':
-      if (f.scalar === ScalarType.BYTES && ID_LENGTH[f.name] !== undefined) {
-        t.kind[n] = K_ID;
-        t.idLength[n] = ID_LENGTH[f.name]!;
-      } else t.kind[n] = scalarKind(f.scalar);
-      return;
-    case 'list':
-      if (f.listKind === 'message') {
-        t.kind[n] = K_MESSAGE;
-        t.sub[n] = tableOf(f.message);
-      } else {
-        const k = f.listKind === 'enum' ? K_VARINT : scalarKind(f.scalar);
-        t.kind[n] = k === K_VARINT ? K_PACKED_VARINT : k === K_I64 ? K_PACKED_I64 : k === K_I32 ? K_PACKED_I32 : k;
-      }
-      return;
-    case 'map':
-      // OTLP has no map fields; a length-delimited entry is all that can be said of one.
-      t.kind[n] = K_BYTES;
-      return;
-  }
-}
 
 // The walks keep their read position in a local: a module-level position would be a memory store per
 // byte read. One-byte varints (nearly every tag and length) are peeked inline in the three hot walks below
@@ -272,12 +156,6 @@ function wrongWireType(t: Table, field: number, wt: number, at: number): FieldEr
 function tooDeep(at: number): FieldError {
   return new FieldError(at, `messages nested deeper than ${MAX_NESTING} levels`);
 }
-
-// KeyValue and AnyValue hold most of a request's fields (every attribute, every body), so they have walks
-// of their own; tables cover every other message. Their field numbers are checked against the schema in
-// validate.test.ts.
-let KEY_VALUE: Table;
-let ANY_VALUE: Table;
 
 /** KeyValue { key = 1 (string); value = 2 (AnyValue) } in buf[pos:end] at nesting `depth`. */
 function keyValue(buf: Uint8Array, pos: number, end: number, depth: number): void {
@@ -610,18 +488,4 @@ export function validateRequestParts(signal: Signal, parts: readonly Uint8Array[
     off += p.length;
   }
   return validateRequest(signal, off === joined.length ? joined : joined.subarray(0, off), opts);
-}
-
-const REQUEST_TABLE: Record<Signal, Table> = {
-  logs: tableOf(REQUEST_SCHEMA.logs as DescMessage),
-  traces: tableOf(REQUEST_SCHEMA.traces as DescMessage),
-  metrics: tableOf(REQUEST_SCHEMA.metrics as DescMessage),
-};
-KEY_VALUE = tables.get('opentelemetry.proto.common.v1.KeyValue')!;
-ANY_VALUE = tables.get('opentelemetry.proto.common.v1.AnyValue')!;
-for (const t of tables.values()) fillTagActions(t);
-
-/** For tests: the message tables the walks use. */
-export function validationTable(typeName: string): { kind: Uint8Array; sub: Array<{ name: string } | undefined>; fieldName: string[] } | undefined {
-  return tables.get(typeName);
 }
