@@ -1,7 +1,7 @@
 // The cost of the receiver's UTF-8 check of string fields (issue 17 item 4), side by side with the same
 // validation without it, on the same requests, one thread. Two request shapes: ASCII text (most
-// telemetry: the walk scans the bytes, no native call) and text with a non-ASCII character in every
-// record body and one attribute (each such string is handed to Node's native buffer.isUtf8).
+// telemetry) and text with a non-ASCII character in every record body and one attribute. Either way the
+// check is one native buffer.isUtf8 per request over a masked copy (src/pdata/validate.ts, MASK).
 // Run: npx tsc -p . && node bench/utf8-check.mjs [seconds-per-case=2]
 // Requests: bench/lib/log-requests.mjs (1000 log records of ~548 bytes, 4 resources x 250), as bench/processors.mjs.
 import os from 'node:os';

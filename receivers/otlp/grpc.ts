@@ -22,7 +22,7 @@ import { grpcMaxRecvBytes, parseEndpoint, type OtlpGrpcConfig } from './config.j
 import { GrpcStatus } from '../../src/grpc/status.js';
 import { GRPC_PREFIX_BYTES, frameGrpcMessage, grpcPrefixFlag, grpcPrefixLength, grpcStatusHeaders, respondGrpcOk } from '../../src/grpc/framing.js';
 import { REQUEST_TYPE, noPipelineMessage, type Ingest } from './ingest.js';
-import { validateRequest } from '../../src/pdata/validate.js';
+import { validateRequest, validateRequestParts } from '../../src/pdata/validate.js';
 import type { RequestMeta } from '../../src/core/auth.js';
 import { AccessRefusal, type RequestAccess } from './access.js';
 import { ACCEPTED_CODINGS, codingOf, decompress, DecompressedTooLarge, type Coding } from '../../src/compression/index.js';
@@ -223,12 +223,18 @@ export class OtlpGrpcServer {
     );
   }
 
-  /** Reads the one request message of a unary call into a buffer of its exact size (one copy). */
+  /**
+   * Reads the one request message of a unary call, kept as the pieces it arrived in (views of the stream's
+   * chunks, no copy): the validator joins them into its reused scratch buffer and the pipeline forwards the
+   * pieces, as for an HTTP body, so a message costs no allocation of its size here.
+   */
   private readMessage(stream: http2.ServerHttp2Stream, signal: Signal, encoding: Coding, meta: RequestMeta | undefined): void {
     let state: StreamState = 'reading';
     const prefix = Buffer.allocUnsafe(GRPC_PREFIX_BYTES);
     let prefixFill = 0;
-    let message: Buffer | undefined;
+    let pieces: Buffer[] = [];
+    /** The message's length from its prefix; -1 until the prefix is read. */
+    let length = -1;
     let fill = 0;
     let compressed = false;
 
@@ -253,7 +259,7 @@ export class OtlpGrpcServer {
     stallTimer?.unref();
     const fail = (code: number, text: string, retryDelayMs?: number): void => {
       state = 'done';
-      message = undefined;
+      pieces = [];
       clearInterval(stallTimer);
       stream.removeListener('data', onData);
       this.refuse(stream, code, text, retryDelayMs);
@@ -272,8 +278,8 @@ export class OtlpGrpcServer {
       lastData = Date.now();
       let off = 0;
       while (off < chunk.length && state === 'reading') {
-        if (message === undefined || fill === message.length) {
-          if (message !== undefined) {
+        if (length < 0 || fill === length) {
+          if (length >= 0) {
             fail(GrpcStatus.INTERNAL, 'more than one request message on a unary call');
             return;
           }
@@ -283,7 +289,7 @@ export class OtlpGrpcServer {
           off += n;
           if (prefixFill < GRPC_PREFIX_BYTES) return;
           const flag = grpcPrefixFlag(prefix);
-          const length = grpcPrefixLength(prefix);
+          const declared = grpcPrefixLength(prefix);
           if (flag > 1) {
             fail(GrpcStatus.INTERNAL, `invalid message framing: compressed flag ${flag}`);
             return;
@@ -293,21 +299,21 @@ export class OtlpGrpcServer {
             fail(GrpcStatus.INTERNAL, 'message is marked compressed but the request has no grpc-encoding');
             return;
           }
-          if (length > this.maxBytes) {
+          if (declared > this.maxBytes) {
             this.ingest.failed(signal, 'grpc', 0);
-            fail(GrpcStatus.RESOURCE_EXHAUSTED, tooLargeMessage(length, this.maxBytes));
+            fail(GrpcStatus.RESOURCE_EXHAUSTED, tooLargeMessage(declared, this.maxBytes));
             return;
           }
-          if (!gate.tryAcquire(length)) {
-            fail(GrpcStatus.UNAVAILABLE, gate.refusalMessage(length), gate.retryAfterMs());
+          if (!gate.tryAcquire(declared)) {
+            fail(GrpcStatus.UNAVAILABLE, gate.refusalMessage(declared), gate.retryAfterMs());
             return;
           }
-          charged = length;
-          message = Buffer.allocUnsafe(length);
+          charged = declared;
+          length = declared;
           fill = 0;
         } else {
-          const n = Math.min(message.length - fill, chunk.length - off);
-          chunk.copy(message, fill, off, off + n);
+          const n = Math.min(length - fill, chunk.length - off);
+          pieces.push(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n));
           fill += n;
           off += n;
         }
@@ -317,12 +323,12 @@ export class OtlpGrpcServer {
     stream.once('end', () => {
       clearInterval(stallTimer);
       if (state !== 'reading') return;
-      if (message === undefined || fill < message.length) {
-        fail(GrpcStatus.INTERNAL, message === undefined ? 'the call carried no request message' : 'the request message was cut short');
+      if (length < 0 || fill < length) {
+        fail(GrpcStatus.INTERNAL, length < 0 ? 'the call carried no request message' : 'the request message was cut short');
         return;
       }
       state = 'processing';
-      this.process(stream, signal, message, compressed ? encoding : 'identity', meta, (held) => {
+      this.process(stream, signal, pieces, length, compressed ? encoding : 'identity', meta, (held) => {
         // A compressed message must fit the budget inflated too; if it does not, it is refused (retryable)
         // and the inflated copy is dropped at once instead of going down the pipeline.
         if (stream.closed || held <= charged) return undefined;
@@ -341,15 +347,19 @@ export class OtlpGrpcServer {
   private async process(
     stream: http2.ServerHttp2Stream,
     signal: Signal,
-    message: Buffer,
+    pieces: readonly Buffer[],
+    length: number,
     encoding: Coding,
     meta: RequestMeta | undefined,
     onInflated?: (heldBytes: number) => { message: string; retryAfterMs: number } | undefined,
   ): Promise<void> {
-    let bytes = message;
+    let bytes: Buffer | readonly Buffer[] = pieces;
+    let size = length;
     if (encoding !== 'identity') {
       try {
+        const message = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length);
         bytes = await decompress(encoding, message, this.maxBytes);
+        size = bytes.length;
       } catch (err) {
         this.ingest.failed(signal, 'grpc', 0);
         if (err instanceof DecompressedTooLarge) {
@@ -360,17 +370,19 @@ export class OtlpGrpcServer {
         return;
       }
     }
-    if (bytes !== message) {
-      const refused = onInflated?.(message.length + bytes.length);
+    if (bytes !== pieces) {
+      const refused = onInflated?.(length + size);
       if (refused) {
         this.refuse(stream, GrpcStatus.UNAVAILABLE, refused.message, refused.retryAfterMs);
         return;
       }
     }
-    this.ingest.received('grpc', bytes.length);
+    this.ingest.received('grpc', size);
     let items: number;
     try {
-      items = validateRequest(signal, bytes, this.ingest.validation);
+      items = Buffer.isBuffer(bytes)
+        ? validateRequest(signal, bytes, this.ingest.validation)
+        : validateRequestParts(signal, bytes, size, this.ingest.validation);
     } catch (err) {
       this.ingest.failed(signal, 'grpc', 0);
       this.refuse(stream, GrpcStatus.INVALID_ARGUMENT, `malformed protobuf ${REQUEST_TYPE[signal]}: ${messageOf(err)}`);

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { AnyValueSchema, ArrayValueSchema, KeyValueListSchema, type AnyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { SIGNALS, type Signal } from '../core/signal.js';
 import { countItems } from './wire.js';
 import { MAX_NESTING, decodeRequest, encodeRequest, requestFromJson } from './codec.js';
-import { validateRequest, validateRequestParts, validationTable } from './validate.js';
+import { validateRequest, validateRequestParts } from './validate.js';
+import { validationTable } from './validate-tables.js';
 import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
 
 // A minimal protobuf writer for hand-made (and deliberately broken) requests.
@@ -296,6 +298,84 @@ describe('validateRequest', () => {
     expect(validateRequest('logs', text)).toBe(1);
     // bytes_value is not text: any bytes pass.
     expect(validateRequest('logs', logsRequest([...goodRecord(), ...len(5, len(7, [0xff, 0xfe]))]))).toBe(1);
+  });
+
+  it('refuses a request exactly when one of its strings is not UTF-8, whatever bytes sit beside the strings (property)', () => {
+    // The check masks every byte that is not string text in a copy and checks the copy at once, so a bad
+    // string's edge beside a fixed64, an id, a multi-byte varint or an unknown field must not be taken for
+    // (or hide) a character. Strings are built from pieces meant to meet across those edges: lone lead bytes,
+    // lone continuation bytes, overlong forms, surrogates; the neighbours carry continuation bytes.
+    const pieces: number[][] = [
+      [0x61],
+      [0xc3, 0xa9],
+      [0xe2, 0x9c, 0x93],
+      [0xf0, 0x9f, 0x9a, 0x80],
+      [0xc3],
+      [0xe2, 0x9c],
+      [0xf0, 0x9f, 0x9a],
+      [0xa9],
+      [0x80, 0x80],
+      [0xc0, 0xaf],
+      [0xed, 0xa0, 0x80],
+      [0xff],
+      [...Buffer.from('x'.repeat(130))],
+    ];
+    interface Built {
+      bytes: number[];
+      strings: number[][];
+    }
+    const text = fc.array(fc.constantFrom(...pieces), { maxLength: 4 }).map((ps) => ps.flat());
+    const high = fc.array(fc.integer({ min: 0x80, max: 0xbf }), { minLength: 16, maxLength: 16 });
+    const stringField = (field: number): fc.Arbitrary<Built> => text.map((t) => ({ bytes: len(field, t), strings: [t] }));
+    const anyValue: fc.Arbitrary<Built> = fc.oneof(
+      text.map((t) => ({ bytes: len(1, t), strings: [t] })),
+      high.map((h) => ({ bytes: len(7, h), strings: [] })), // bytes_value
+      high.map((h) => ({ bytes: [...tag(4, 1), ...h.slice(0, 8)], strings: [] })), // double_value
+      fc.constant(0).map((): Built => ({ bytes: [...tag(3, 0), ...varint(2 ** 40 + 0x29)], strings: [] })), // int_value, 6 bytes
+      fc.tuple(text, text).map(([k, v]) => ({ bytes: len(6, len(1, [...len(1, k), ...len(2, len(1, v))])), strings: [k, v] })), // kvlist
+      text.map((t) => ({ bytes: len(5, len(1, len(1, t))), strings: [t] })), // array
+    );
+    // An unknown field with a two-byte tag (0x9a 0x06: the first byte is a UTF-8 continuation byte).
+    const unknown = high.map((h) => len(99, h.slice(0, 3)));
+    const attribute: fc.Arbitrary<Built> = fc
+      .tuple(text, fc.option(unknown), anyValue)
+      .map(([k, u, v]) => ({ bytes: len(6, [...len(1, k), ...(u ?? []), ...len(2, v.bytes)]), strings: [k, ...v.strings] }));
+    const recordField: fc.Arbitrary<Built> = fc.oneof(
+      high.map((h) => ({ bytes: [...tag(1, 1), ...h.slice(0, 8)], strings: [] })), // time_unix_nano
+      fc.constant(0).map((): Built => ({ bytes: [...tag(2, 0), ...varint(300)], strings: [] })), // severity_number, 2 bytes
+      stringField(3), // severity_text
+      anyValue.map((v) => ({ bytes: len(5, v.bytes), strings: v.strings })), // body
+      attribute,
+      high.map((h) => ({ bytes: [...tag(8, 5), ...h.slice(0, 4)], strings: [] })), // flags
+      high.map((h) => ({ bytes: len(9, h), strings: [] })), // trace_id
+      high.map((h) => ({ bytes: len(10, h.slice(0, 8)), strings: [] })), // span_id
+      stringField(12), // event_name
+      unknown.map((u) => ({ bytes: u, strings: [] })),
+    );
+    // What the masking must never let through, by hand: a string cut inside a character, followed by a
+    // two-byte tag whose first byte would complete it (in a LogRecord, a KeyValue and an AnyValue).
+    const tail = [...tag(99, 2), 1, 0x41];
+    for (const record of [
+      [...len(3, [0x61, 0xc3]), ...tail],
+      [...len(6, [...len(1, [0xe2, 0x9c]), ...tail, ...len(2, str(1, 'v'))])],
+      [...len(5, [...len(1, [0xf0, 0x9f, 0x9a]), ...tail])],
+    ]) {
+      expect(rejection('logs', logsRequest(record))).toMatch(/is not valid UTF-8/);
+      expect(validateRequest('logs', logsRequest(record), { utf8: false })).toBe(1);
+    }
+    const request = fc.array(fc.array(recordField, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 3 });
+    fc.assert(
+      fc.property(request, fc.nat(), (records, cut) => {
+        const b = logsRequest(...records.map((fields) => fields.flatMap((f) => f.bytes)));
+        const allValid = records.every((fields) => fields.every((f) => f.strings.every((t) => isUtf8(Buffer.from(t)))));
+        const at = cut % b.length;
+        for (const check of [() => validateRequest('logs', b), () => validateRequestParts('logs', [b.subarray(0, at), b.subarray(at)], b.length)]) {
+          if (allValid) expect(check()).toBe(records.length);
+          else expect(check).toThrow(/is not valid UTF-8/);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('uses the schema field numbers for its KeyValue and AnyValue walks', () => {

@@ -15,159 +15,43 @@
  * which are refused: the gateway's wire scans cannot skip them. Beyond pdata: every string field
  * (KeyValue keys, string values, names, severity text, ...) must be valid UTF-8, since protobuf requires it
  * and strict downstreams (protobuf-es, Go's protobuf) refuse a message holding one bad string, which would
- * sink every other client's records joined into the same batch. The check scans ASCII bytes in the walk
- * and hands a string with a byte >= 0x80 to Node's native `buffer.isUtf8`; its cost is in
- * bench/RESULTS.md (bench/utf8-check.mjs). Not checked: enum values.
+ * sink every other client's records joined into the same batch. The check is one native `buffer.isUtf8`
+ * call per request, over a private copy in which the walk has zeroed every byte that is not string text
+ * (see maskedWalk); its cost is in bench/RESULTS.md (bench/utf8-check.mjs). Not checked: enum values.
  *
  * The walk also counts the request's items (log records, spans, metric data points), so it replaces the
  * framing scan at the receiver. It allocates nothing per field; the field path in an error is rebuilt only
- * when there is an error.
+ * when there is an error. The per-message tables it walks are built from the schema in validate-tables.ts.
  */
 import { isUtf8 } from 'node:buffer';
-import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
 import { NEXT, WireFormatError, readVarint } from './wire-primitives.js';
 import type { Signal } from '../core/signal.js';
-import { MAX_NESTING, REQUEST_SCHEMA } from './codec.js';
-
-// What a known field must look like on the wire.
-const K_VARINT = 1;
-const K_I64 = 2;
-const K_I32 = 3;
-const K_BYTES = 4; // bytes (or a map entry)
-const K_MESSAGE = 5;
-const K_PACKED_VARINT = 6; // repeated varint scalar: packed or not
-const K_PACKED_I64 = 7;
-const K_PACKED_I32 = 8;
-const K_ID = 9; // trace_id / span_id: bytes of a fixed length, or empty
-const K_STRING = 10; // UTF-8 text
+import { MAX_NESTING } from './codec.js';
+import {
+  A_BYTES,
+  A_I32,
+  A_I64,
+  A_KEY_VALUE,
+  A_ANY_VALUE,
+  A_MESSAGE,
+  A_STRING,
+  A_VARINT,
+  ANY_VALUE,
+  K_I32,
+  K_I64,
+  K_ID,
+  K_MESSAGE,
+  K_PACKED_I32,
+  K_PACKED_I64,
+  K_PACKED_VARINT,
+  K_STRING,
+  K_VARINT,
+  KEY_VALUE,
+  REQUEST_TABLE,
+  type Table,
+} from './validate-tables.js';
 
 const WIRE_NAME = ['varint', 'fixed64', 'length-delimited', 'group start', 'group end', 'fixed32'];
-
-/** One message type's fields, by field number. */
-interface Table {
-  readonly name: string;
-  readonly kind: Uint8Array;
-  readonly sub: Array<Table | undefined>;
-  readonly idLength: Uint8Array;
-  readonly fieldName: string[];
-  /** A log record, span or metric data point: counted as one item. */
-  readonly item: boolean;
-  /**
-   * What a one-byte tag (field 1-15) means here, looked up once instead of splitting the tag and checking
-   * its wire type against the field's kind: A_* below; 0 = take the general path (unknown field, wrong
-   * wire type, or a kind the fast path leaves to it).
-   */
-  readonly tagAction: Uint8Array;
-}
-
-// Fast-path actions of a one-byte tag (Table.tagAction).
-const A_VARINT = 1;
-const A_I64 = 2;
-const A_I32 = 3;
-const A_BYTES = 4;
-const A_STRING = 8; // length-delimited, then the UTF-8 check
-const A_MESSAGE = 5;
-const A_KEY_VALUE = 6;
-const A_ANY_VALUE = 7;
-
-const ITEM_MESSAGES = new Set([
-  'opentelemetry.proto.logs.v1.LogRecord',
-  'opentelemetry.proto.trace.v1.Span',
-  'opentelemetry.proto.metrics.v1.NumberDataPoint',
-  'opentelemetry.proto.metrics.v1.HistogramDataPoint',
-  'opentelemetry.proto.metrics.v1.ExponentialHistogramDataPoint',
-  'opentelemetry.proto.metrics.v1.SummaryDataPoint',
-]);
-// pdata's TraceID/SpanID unmarshal: exactly these lengths, or empty.
-const ID_LENGTH: Record<string, number> = { trace_id: 16, span_id: 8, parent_span_id: 8 };
-
-function scalarKind(t: ScalarType): number {
-  switch (t) {
-    case ScalarType.DOUBLE:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      return K_I64;
-    case ScalarType.FLOAT:
-    case ScalarType.FIXED32:
-    case ScalarType.SFIXED32:
-      return K_I32;
-    case ScalarType.STRING:
-      return K_STRING;
-    case ScalarType.BYTES:
-      return K_BYTES;
-    default:
-      return K_VARINT;
-  }
-}
-
-const tables = new Map<string, Table>();
-
-function tableOf(desc: DescMessage): Table {
-  const known = tables.get(desc.typeName);
-  if (known) return known;
-  const max = desc.fields.reduce((m, f) => Math.max(m, f.number), 0);
-  const t: Table = {
-    name: desc.name,
-    kind: new Uint8Array(max + 1),
-    sub: new Array<Table | undefined>(max + 1).fill(undefined),
-    idLength: new Uint8Array(max + 1),
-    fieldName: new Array<string>(max + 1).fill(''),
-    item: ITEM_MESSAGES.has(desc.typeName),
-    tagAction: new Uint8Array(128),
-  };
-  // Registered before its fields: AnyValue, ArrayValue and KeyValueList refer to each other.
-  tables.set(desc.typeName, t);
-  for (const f of desc.fields) fillField(t, f);
-  return t;
-}
-
-/** Fills every table's tagAction once all tables exist (KEY_VALUE and ANY_VALUE are known by then). */
-function fillTagActions(t: Table): void {
-  for (let field = 1; field < 16 && field < t.kind.length; field++) {
-    const k = t.kind[field]!;
-    const sub = t.sub[field];
-    if (k === K_VARINT || k === K_PACKED_VARINT) t.tagAction[(field << 3) | 0] = A_VARINT;
-    if (k === K_I64 || k === K_PACKED_I64) t.tagAction[(field << 3) | 1] = A_I64;
-    if (k === K_I32 || k === K_PACKED_I32) t.tagAction[(field << 3) | 5] = A_I32;
-    if (k === K_BYTES) t.tagAction[(field << 3) | 2] = A_BYTES;
-    if (k === K_STRING) t.tagAction[(field << 3) | 2] = A_STRING;
-    if (k === K_MESSAGE) t.tagAction[(field << 3) | 2] = sub === KEY_VALUE ? A_KEY_VALUE : sub === ANY_VALUE ? A_ANY_VALUE : A_MESSAGE;
-    // K_ID and packed fields (length-delimited) keep the general path: it checks their lengths.
-  }
-}
-
-function fillField(t: Table, f: DescField): void {
-  const n = f.number;
-  t.fieldName[n] = f.name;
-  switch (f.fieldKind) {
-    case 'message':
-      t.kind[n] = K_MESSAGE;
-      t.sub[n] = tableOf(f.message);
-      return;
-    case 'enum':
-      t.kind[n] = K_VARINT;
-      return;
-    case 'scalar':
-      if (f.scalar === ScalarType.BYTES && ID_LENGTH[f.name] !== undefined) {
-        t.kind[n] = K_ID;
-        t.idLength[n] = ID_LENGTH[f.name]!;
-      } else t.kind[n] = scalarKind(f.scalar);
-      return;
-    case 'list':
-      if (f.listKind === 'message') {
-        t.kind[n] = K_MESSAGE;
-        t.sub[n] = tableOf(f.message);
-      } else {
-        const k = f.listKind === 'enum' ? K_VARINT : scalarKind(f.scalar);
-        t.kind[n] = k === K_VARINT ? K_PACKED_VARINT : k === K_I64 ? K_PACKED_I64 : k === K_I32 ? K_PACKED_I32 : k;
-      }
-      return;
-    case 'map':
-      // OTLP has no map fields; a length-delimited entry is all that can be said of one.
-      t.kind[n] = K_BYTES;
-      return;
-  }
-}
 
 // The walks keep their read position in a local: a module-level position would be a memory store per
 // byte read. One-byte varints (nearly every tag and length) are peeked inline in the three hot walks below
@@ -184,34 +68,37 @@ class FieldError extends WireFormatError {
   }
 }
 
-/**
- * Whether the string check runs (set per call of validateRequest; a module-level flag like NEXT and ITEMS,
- * so the walks take no extra argument).
+/*
+ * How the walks treat string fields (module-level flags like NEXT and ITEMS, set per walk, so the walks
+ * take no extra argument; `var`: no initialisation check on every read).
+ *
+ * MASK: the walk runs over a private copy of the request and zeroes in it every byte that is not string
+ * text and may be >= 0x80: fixed-width values, bytes fields (ids, bytes_value), unknown fields, packed
+ * fields and every multi-byte varint (tags, lengths, values). One native `isUtf8` over the whole copy then
+ * says whether every string is valid UTF-8: the byte before a string is the last byte of its length
+ * (< 0x80) and the byte after it is the first byte of a tag, zeroed when the tag is multi-byte, so no
+ * character can straddle a string's edge. That tag masking is what the guarantee rests on (a string cut
+ * inside a character must not be completed by the next tag's first byte; validate.test.ts holds it); the
+ * rest of the masking keeps a valid request from failing the one call and taking the walk below. A call
+ * per string (with the view it needs) measured 2-4x slower and the JS scan of the strings' bytes this
+ * replaced ~3x slower than the copy, the masking and the one native call together (bench/RESULTS.md).
+ *
+ * EACH_STRING: every string is checked on its own, on the request's own bytes (no masking): the walk that
+ * finds and names the bad string once the masked check has failed.
  */
-let CHECK_UTF8 = true;
+/* eslint-disable no-var */
+var MASK = false;
+var EACH_STRING = false;
+/* eslint-enable no-var */
 
-/**
- * The request's bytes as 32-bit words (a view of its whole ArrayBuffer, made once per request) and the
- * byte offset of the request in it: the string check ORs four bytes at a time. A byte-at-a-time loop
- * measured 3-8x slower, and a native call per string (with the view it needs) 2-4x slower.
- */
-const NO_WORDS = new Uint32Array(0);
-let WORDS: Uint32Array<ArrayBufferLike> = NO_WORDS;
-let BASE = 0;
+/** Zeroes buf[from:to] of the masked copy (short runs: fixed values, ids, multi-byte varints). */
+function zero(buf: Uint8Array, from: number, to: number): void {
+  if (to - from > 32) buf.fill(0, from, to);
+  else for (let i = from; i < to; i++) buf[i] = 0;
+}
 
-/**
- * Throws unless buf[pos:end] is valid UTF-8. ASCII (no byte >= 0x80) is recognised here without
- * allocating; only a string holding a byte >= 0x80 goes to Node's native check (with one view of it).
- */
+/** Throws unless buf[pos:end] is valid UTF-8 (the EACH_STRING walk). */
 function checkUtf8(buf: Uint8Array, pos: number, end: number, at: number, what: string, t?: Table, field = 0): void {
-  let i = pos;
-  let acc = 0;
-  const aligned = Math.min(end, pos + ((4 - ((BASE + pos) & 3)) & 3));
-  for (; i < aligned; i++) acc |= buf[i]!;
-  const words = WORDS;
-  for (; i + 4 <= end; i += 4) acc |= words[(BASE + i) >>> 2]!;
-  for (; i < end; i++) acc |= buf[i]!;
-  if ((acc & 0x80808080) === 0) return;
   if (!isUtf8(buf.subarray(pos, end)))
     throw new FieldError(at, `${fieldLabel(what, t, field)} is not valid UTF-8 (protobuf strings must be); fix the client's encoding of this string`);
 }
@@ -233,16 +120,20 @@ function skipUnknown(buf: Uint8Array, pos: number, end: number, field: number, w
   switch (wt) {
     case 0:
       readVarint(buf, pos, end);
+      if (MASK) zero(buf, pos, NEXT);
       return NEXT;
     case 1:
     case 5: {
       const n = wt === 1 ? 8 : 4;
       if (pos + n > end) throw overrun(pos, n, end - pos, `field ${field}`);
+      if (MASK) zero(buf, pos, pos + n);
       return pos + n;
     }
     case 2: {
+      // An unknown field's bytes are not checked (a newer schema's string included), so they are masked.
       const len = readVarint(buf, pos, end);
       if (NEXT + len > end) throw overrun(pos, len, end - NEXT, `field ${field}`);
+      if (MASK) zero(buf, pos, NEXT + len);
       return NEXT + len;
     }
     case 3:
@@ -273,12 +164,6 @@ function tooDeep(at: number): FieldError {
   return new FieldError(at, `messages nested deeper than ${MAX_NESTING} levels`);
 }
 
-// KeyValue and AnyValue hold most of a request's fields (every attribute, every body), so they have walks
-// of their own; tables cover every other message. Their field numbers are checked against the schema in
-// validate.test.ts.
-let KEY_VALUE: Table;
-let ANY_VALUE: Table;
-
 /** KeyValue { key = 1 (string); value = 2 (AnyValue) } in buf[pos:end] at nesting `depth`. */
 function keyValue(buf: Uint8Array, pos: number, end: number, depth: number): void {
   while (pos < end) {
@@ -287,6 +172,7 @@ function keyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
     if (tag < 0x80) pos++;
     else {
       tag = readVarint(buf, pos, end);
+      if (MASK) zero(buf, pos, NEXT);
       pos = NEXT;
     }
     if (tag === 0x0a || tag === 0x12) {
@@ -294,16 +180,17 @@ function keyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
       if (len < 0x80) pos++;
       else {
         len = readVarint(buf, pos, end);
+        if (MASK) zero(buf, pos, NEXT);
         pos = NEXT;
       }
       const e = pos + len;
       if (e > end) throw overrun(at, len, end - pos, tag === 0x0a ? 'field key (1)' : 'field value (2)');
       if (tag === 0x0a) {
-        if (CHECK_UTF8) checkUtf8(buf, pos, e, at, 'field key (1)');
+        if (EACH_STRING) checkUtf8(buf, pos, e, at, 'field key (1)');
       } else if (len >= 2 && len < 0x82 && buf[pos] === 0x0a && buf[pos + 1]! === len - 2) {
         // The common value, one short string_value (one-byte length) filling the AnyValue exactly, is
-        // checked right here.
-        if (CHECK_UTF8) checkUtf8(buf, pos + 2, e, pos, 'field string_value (1)');
+        // taken right here.
+        if (EACH_STRING) checkUtf8(buf, pos + 2, e, pos, 'field string_value (1)');
       } else {
         if (depth + 1 >= MAX_NESTING) throw tooDeep(at);
         anyValue(buf, pos, e, depth + 1);
@@ -321,6 +208,7 @@ function anyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
     if (tag < 0x80) pos++;
     else {
       tag = readVarint(buf, pos, end);
+      if (MASK) zero(buf, pos, NEXT);
       pos = NEXT;
     }
     switch (tag) {
@@ -333,16 +221,17 @@ function anyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
         if (len < 0x80) pos++;
         else {
           len = readVarint(buf, pos, end);
+          if (MASK) zero(buf, pos, NEXT);
           pos = NEXT;
         }
         const e = pos + len;
         if (e > end) throw overrun(at, len, end - pos, '', ANY_VALUE, tag >>> 3);
         if (tag === 0x0a) {
-          if (CHECK_UTF8) checkUtf8(buf, pos, e, at, 'field string_value (1)');
+          if (EACH_STRING) checkUtf8(buf, pos, e, at, 'field string_value (1)');
         } else if (tag === 0x2a || tag === 0x32) {
           if (depth + 1 >= MAX_NESTING) throw tooDeep(at);
           listValues(buf, pos, e, depth + 1, tag === 0x2a);
-        }
+        } else if (MASK) zero(buf, pos, e); // bytes_value
         pos = e;
         break;
       }
@@ -351,11 +240,13 @@ function anyValue(buf: Uint8Array, pos: number, end: number, depth: number): voi
         if (pos < end && buf[pos]! < 0x80) pos++;
         else {
           readVarint(buf, pos, end);
+          if (MASK) zero(buf, pos, NEXT);
           pos = NEXT;
         }
         break;
       case 0x21: // double_value
         if (pos + 8 > end) throw overrun(at, 8, end - pos, 'field double_value (4)');
+        if (MASK) zero(buf, pos, pos + 8);
         pos += 8;
         break;
       default:
@@ -370,9 +261,11 @@ function listValues(buf: Uint8Array, pos: number, end: number, depth: number, ar
   while (pos < end) {
     const at = pos;
     const tag = readVarint(buf, pos, end);
+    if (MASK && NEXT - pos > 1) zero(buf, pos, NEXT);
     pos = NEXT;
     if (tag === 0x0a) {
       const len = readVarint(buf, pos, end);
+      if (MASK && NEXT - pos > 1) zero(buf, pos, NEXT);
       pos = NEXT;
       const e = pos + len;
       if (e > end) throw overrun(at, len, end - pos, 'field values (1)');
@@ -413,27 +306,30 @@ function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: num
         if (len < 0x80) pos++;
         else if (pos + 1 < end && buf[pos + 1]! < 0x80) {
           len = (len & 0x7f) | (buf[pos + 1]! << 7);
+          if (MASK) buf[pos] = 0;
           pos += 2;
         } else {
           len = readVarint(buf, pos, end);
+          if (MASK) zero(buf, pos, NEXT);
           pos = NEXT;
         }
         const e = pos + len;
         if (e > end) throw overrun(at, len, end - pos, '', t, tag >>> 3);
         if (a === A_STRING) {
-          if (CHECK_UTF8) checkUtf8(buf, pos, e, at, '', t, tag >>> 3);
+          if (EACH_STRING) checkUtf8(buf, pos, e, at, '', t, tag >>> 3);
         } else if (a !== A_BYTES) {
           if (depth + 1 >= MAX_NESTING) throw tooDeep(at);
           if (a === A_KEY_VALUE) keyValue(buf, pos, e, depth + 1);
           else if (a === A_ANY_VALUE) anyValue(buf, pos, e, depth + 1);
           else message(buf, pos, e, t.sub[tag >>> 3]!, depth + 1);
-        }
+        } else if (MASK) zero(buf, pos, e);
         pos = e;
         continue;
       }
       if (a === A_I64 || a === A_I32) {
         const n = a === A_I64 ? 8 : 4;
         if (pos + n > end) throw overrun(at, n, end - pos, '', t, tag >>> 3);
+        if (MASK) zero(buf, pos, pos + n);
         pos += n;
         continue;
       }
@@ -441,12 +337,14 @@ function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: num
         if (pos < end && buf[pos]! < 0x80) pos++;
         else {
           readVarint(buf, pos, end);
+          if (MASK) zero(buf, pos, NEXT);
           pos = NEXT;
         }
         continue;
       }
     } else {
       tag = readVarint(buf, pos, end);
+      if (MASK) zero(buf, pos, NEXT);
       pos = NEXT;
     }
     const field = tag >>> 3;
@@ -462,17 +360,20 @@ function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: num
       if (pos < end && buf[pos]! < 0x80) pos++;
       else {
         readVarint(buf, pos, end);
+        if (MASK) zero(buf, pos, NEXT);
         pos = NEXT;
       }
     } else if (wt === 1 || wt === 5) {
       if (wt === 1 ? k !== K_I64 && k !== K_PACKED_I64 : k !== K_I32 && k !== K_PACKED_I32) throw wrongWireType(t, field, wt, at);
       const n = wt === 1 ? 8 : 4;
       if (pos + n > end) throw overrun(at, n, end - pos, '', t, field);
+      if (MASK) zero(buf, pos, pos + n);
       pos += n;
     } else if (wt === 2) {
       // Length-delimited fields off the fast path above (ids, packed fields, tags past field 15): rare.
       if (k === K_VARINT || k === K_I64 || k === K_I32) throw wrongWireType(t, field, wt, at);
       const len = readVarint(buf, pos, end);
+      if (MASK) zero(buf, pos, NEXT);
       pos = NEXT;
       const e = pos + len;
       if (e > end) throw overrun(at, len, end - pos, '', t, field);
@@ -483,19 +384,20 @@ function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: num
         else if (sub === ANY_VALUE) anyValue(buf, pos, e, depth + 1);
         else message(buf, pos, e, sub, depth + 1);
       } else if (k === K_STRING) {
-        if (CHECK_UTF8) checkUtf8(buf, pos, e, at, '', t, field);
-      } else if (k === K_ID) {
-        if (len !== 0 && len !== t.idLength[field])
-          throw new FieldError(at, `field ${t.fieldName[field]} (${field}) is ${len} bytes; it must be ${t.idLength[field]} (or empty)`);
-      } else if (k === K_PACKED_I64 || k === K_PACKED_I32) {
-        const size = k === K_PACKED_I64 ? 8 : 4;
-        if (len % size !== 0)
-          throw new FieldError(at, `packed field ${t.fieldName[field]} (${field}) is ${len} bytes, not a whole number of ${size}-byte values`);
-      } else if (k === K_PACKED_VARINT) {
-        while (pos < e) {
-          readVarint(buf, pos, e);
-          pos = NEXT;
+        if (EACH_STRING) checkUtf8(buf, pos, e, at, '', t, field);
+      } else {
+        if (k === K_ID) {
+          if (len !== 0 && len !== t.idLength[field])
+            throw new FieldError(at, `field ${t.fieldName[field]} (${field}) is ${len} bytes; it must be ${t.idLength[field]} (or empty)`);
+        } else if (k === K_PACKED_I64 || k === K_PACKED_I32) {
+          const size = k === K_PACKED_I64 ? 8 : 4;
+          if (len % size !== 0)
+            throw new FieldError(at, `packed field ${t.fieldName[field]} (${field}) is ${len} bytes, not a whole number of ${size}-byte values`);
+        } else if (k === K_PACKED_VARINT) {
+          for (let p = pos; p < e; p = NEXT) readVarint(buf, p, e);
         }
+        // Ids, bytes and packed values are not text.
+        if (MASK) zero(buf, pos, e);
       }
       pos = e;
     } else {
@@ -556,72 +458,97 @@ function locate(buf: Uint8Array, root: Table, at: number): { path: string; type:
 }
 
 /**
- * Validates an encoded Export request of `signal` and returns its item count (log records, spans or
- * metric data points, as the collector counts them). Throws WireFormatError naming the field path at fault.
- * `utf8: false` skips the string check (benchmarks measure its cost with it).
+ * One walk of the request in buf; returns the item count. A fault comes out as WireFormatError naming the
+ * field path, located in `original` (the request's own, unmasked bytes: a masked copy cannot be walked
+ * again), or as the walk's own error (its byte offset only) when there is no `original`.
  */
-export function validateRequest(signal: Signal, bytes: Uint8Array, opts: { utf8?: boolean } = {}): number {
+function walk(signal: Signal, buf: Uint8Array, mask: boolean, eachString: boolean, original: (() => Uint8Array) | undefined): number {
   ITEMS = 0;
-  CHECK_UTF8 = opts.utf8 ?? true;
-  if (CHECK_UTF8) {
-    WORDS = new Uint32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
-    BASE = bytes.byteOffset;
-  }
+  MASK = mask;
+  EACH_STRING = eachString;
   try {
-    message(bytes, 0, bytes.length, REQUEST_TABLE[signal], 0);
+    message(buf, 0, buf.length, REQUEST_TABLE[signal], 0);
     return ITEMS;
   } catch (err) {
-    if (!(err instanceof WireFormatError) || err.at < 0) throw err;
+    if (!(err instanceof WireFormatError) || err.at < 0 || !original) throw err;
     let where = '';
     try {
-      const { path, type } = locate(bytes, REQUEST_TABLE[signal], err.at);
+      const { path, type } = locate(original(), REQUEST_TABLE[signal], err.at);
       if (path !== '') where = ` (in ${type} at ${path})`;
     } catch {
       /* the path is a courtesy; the problem itself is reported either way */
     }
     throw new WireFormatError(`${err.message}${where}`);
   } finally {
-    // The view must not keep the request's buffer alive after the call.
-    WORDS = NO_WORDS;
+    MASK = false;
+    EACH_STRING = false;
   }
 }
 
-/** Largest joined request kept for reuse by validateRequestParts; larger ones get a buffer of their own. */
+/**
+ * The request with the string check: walked over `copy` (a private copy of it, which the walk masks),
+ * then one native isUtf8 over the copy. Only when that fails, or the walk finds a fault, is the original
+ * walked again string by string, to name the first fault in the request's order.
+ */
+function maskedWalk(signal: Signal, copy: Uint8Array, original: () => Uint8Array): number {
+  let items: number;
+  try {
+    items = walk(signal, copy, true, false, undefined);
+  } catch (err) {
+    if (!(err instanceof WireFormatError)) throw err;
+    // A string before the fault may be bad too: the request's first fault is the one reported.
+    return walk(signal, original(), false, true, original);
+  }
+  if (isUtf8(copy)) return items;
+  return walk(signal, original(), false, true, original);
+}
+
+/** Largest request copied into the reused scratch buffer; larger ones get a buffer of their own. */
 const SCRATCH_KEEP = 4 * 1024 * 1024;
 let scratch: Buffer | undefined;
 
 /**
- * validateRequest for a request held as consecutive pieces (a body as the HTTP parser delivered it). The
- * pieces are joined into a buffer this module reuses, used only within this synchronous call, so a
- * request that is forwarded as its pieces costs no allocation of its size: with bodies passing at
- * hundreds of MB/s, every such allocation is external memory V8 answers with young and full collections.
+ * A buffer of `size` bytes for a copy of a request, used only within one synchronous call: the module's
+ * reused scratch up to SCRATCH_KEEP, so a request costs no allocation of its size (with bodies passing at
+ * hundreds of MB/s, every such allocation is external memory V8 answers with young and full collections).
  */
-export function validateRequestParts(signal: Signal, parts: readonly Uint8Array[], size: number, opts: { utf8?: boolean } = {}): number {
+function scratchOf(size: number): Buffer {
+  if (size > SCRATCH_KEEP) return Buffer.allocUnsafeSlow(size);
+  if (scratch === undefined || scratch.length < size)
+    scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_KEEP, Math.max(size, 2 * (scratch?.length ?? 0), 512 * 1024)));
+  return scratch.subarray(0, size);
+}
+
+/**
+ * Validates an encoded Export request of `signal` and returns its item count (log records, spans or
+ * metric data points, as the collector counts them). Throws WireFormatError naming the field path at fault.
+ * `utf8: false` skips the string check (benchmarks measure its cost with it).
+ */
+export function validateRequest(signal: Signal, bytes: Uint8Array, opts: { utf8?: boolean } = {}): number {
+  const original = (): Uint8Array => bytes;
+  if (opts.utf8 === false) return walk(signal, bytes, false, false, original);
+  const copy = scratchOf(bytes.length);
+  copy.set(bytes);
+  return maskedWalk(signal, copy, original);
+}
+
+/**
+ * validateRequest for a request held as consecutive pieces (a body as the HTTP parser delivered it). The
+ * pieces are joined into the scratch buffer (the copy the string check masks), so a request that is
+ * forwarded as its pieces costs no allocation of its size.
+ */
+export function validateRequestParts(signal: Signal, parts: readonly Uint8Array[], _size: number, opts: { utf8?: boolean } = {}): number {
   if (parts.length === 1) return validateRequest(signal, parts[0]!, opts);
-  let joined: Buffer;
-  if (size <= SCRATCH_KEEP) {
-    if (scratch === undefined || scratch.length < size)
-      scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_KEEP, Math.max(size, 2 * (scratch?.length ?? 0), 512 * 1024)));
-    joined = scratch;
-  } else joined = Buffer.allocUnsafeSlow(size);
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const joined = scratchOf(total);
   let off = 0;
   for (const p of parts) {
     joined.set(p, off);
     off += p.length;
   }
-  return validateRequest(signal, off === joined.length ? joined : joined.subarray(0, off), opts);
-}
-
-const REQUEST_TABLE: Record<Signal, Table> = {
-  logs: tableOf(REQUEST_SCHEMA.logs as DescMessage),
-  traces: tableOf(REQUEST_SCHEMA.traces as DescMessage),
-  metrics: tableOf(REQUEST_SCHEMA.metrics as DescMessage),
-};
-KEY_VALUE = tables.get('opentelemetry.proto.common.v1.KeyValue')!;
-ANY_VALUE = tables.get('opentelemetry.proto.common.v1.AnyValue')!;
-for (const t of tables.values()) fillTagActions(t);
-
-/** For tests: the message tables the walks use. */
-export function validationTable(typeName: string): { kind: Uint8Array; sub: Array<{ name: string } | undefined>; fieldName: string[] } | undefined {
-  return tables.get(typeName);
+  // Joined again only to name a fault: the scratch copy is masked by then.
+  const original = (): Uint8Array => Buffer.concat(parts, total);
+  if (opts.utf8 === false) return walk(signal, joined, false, false, original);
+  return maskedWalk(signal, joined, original);
 }

@@ -1,6 +1,7 @@
 /**
  * The WAL's writer: takes appends, writes them in groups at the end of the active segment, makes them
- * durable under the fsync policy (group commit) and rolls to a new segment.
+ * durable under the fsync policy (group commit) and rolls to a new segment. Accepted appends wait in an
+ * AppendQueue (append-queue.ts) until the write loop takes them.
  *
  * Invariants:
  *  1. Sequences are assigned in write order, contiguously (+1 per record), and never go backwards; a
@@ -20,7 +21,8 @@ import { join } from 'node:path';
 import { PermanentError, RetryableError } from '../core/errors.js';
 import { DIRECT_ALIGN, type DirectAppender, directOpenFlags } from './direct.js';
 import { isNoSpace, shortWriteError, type WalFile } from './file-system.js';
-import { MAX_META_BYTES, MAX_PAYLOAD_BYTES, META_LEN_BYTES, RECORD_OVERHEAD, crc32, encodeHead, metaBytes, segmentFileName, type Meta } from './format.js';
+import { AppendQueue } from './append-queue.js';
+import { MAX_META_BYTES, MAX_PAYLOAD_BYTES, META_LEN_BYTES, RECORD_OVERHEAD, crc32, metaBytes, segmentFileName, type Meta } from './format.js';
 import { fsyncDir, type AckLedger } from './ledger.js';
 import type { Segment, WalContext } from './segment.js';
 
@@ -42,15 +44,8 @@ export class SegmentWriter {
   private active!: Segment;
   private fh!: WalFile;
 
-  // Appends not yet written (parallel arrays from qHead, to avoid an object per record).
-  private qData: (Uint8Array | readonly Uint8Array[])[] = [];
-  private qLen: number[] = [];
-  private qMeta: (Meta | undefined)[] = [];
-  private qCrc: number[] = [];
-  private qResolve: ((seq: number) => void)[] = [];
-  private qReject: ((err: Error) => void)[] = [];
-  private qHead = 0;
-  queuedBytes = 0;
+  /** Appends accepted but not yet written. */
+  private readonly queue = new AppendQueue();
   // Written but not yet fsynced: contiguous sequences from uFirstSeq.
   private uResolve: ((seq: number) => void)[] = [];
   private uReject: ((err: Error) => void)[] = [];
@@ -99,6 +94,11 @@ export class SegmentWriter {
 
   get activeSegment(): Segment {
     return this.active;
+  }
+
+  /** Bytes of appends accepted but not yet written (they count against the budget already). */
+  get queuedBytes(): number {
+    return this.queue.bytes;
   }
 
   private async openSegment(seg: Segment, create: boolean): Promise<WalFile> {
@@ -163,18 +163,12 @@ export class SegmentWriter {
   ): Promise<number> {
     if (refusal !== undefined) return Promise.reject(refusal === 'measure' ? this.noRoom(size) : refusal);
     if (this.ctx.closed) return Promise.reject(new RetryableError(`WAL ${this.ctx.dir} is closed; the component is shutting down`));
-    this.queuedBytes += size;
     // Taken after the checks: a refused record costs no pass over its bytes.
     let dataCrc = 0;
     if (data instanceof Uint8Array) dataCrc = crc32(data);
     else for (const piece of data) dataCrc = crc32(piece, dataCrc);
     return new Promise<number>((resolve, reject) => {
-      this.qData.push(data);
-      this.qLen.push(dataLength);
-      this.qMeta.push(meta);
-      this.qCrc.push(dataCrc);
-      this.qResolve.push(resolve);
-      this.qReject.push(reject);
+      this.queue.push(data, dataLength, meta, dataCrc, size, resolve, reject);
       if (this.opts.policy === 'interval') this.scheduleSync();
       this.kick();
     });
@@ -273,7 +267,7 @@ export class SegmentWriter {
       () => {
         this.pumping = false;
         this.failedPasses = 0;
-        if (!this.ctx.released && (this.qLength() > 0 || (this.syncDue && this.uResolve.length > 0))) this.kick();
+        if (!this.ctx.released && (this.queue.length > 0 || (this.syncDue && this.uResolve.length > 0))) this.kick();
       },
       (err: unknown) => {
         this.pumping = false;
@@ -293,10 +287,6 @@ export class SegmentWriter {
       },
     );
   };
-
-  private qLength(): number {
-    return this.qData.length - this.qHead;
-  }
 
   private async pump(): Promise<void> {
     for (;;) {
@@ -320,9 +310,9 @@ export class SegmentWriter {
         await this.syncActive();
         continue;
       }
-      const queued = this.qLength();
+      const queued = this.queue.length;
       if (queued > 0) {
-        const firstSize = RECORD_OVERHEAD + metaBytes(this.qMeta[this.qHead]) + this.qLen[this.qHead]!;
+        const firstSize = this.queue.recordSize(0);
         if (this.active.size > 0 && this.active.size + firstSize > this.opts.segmentSize) {
           await this.roll();
           continue;
@@ -332,8 +322,7 @@ export class SegmentWriter {
         let bytes = firstSize;
         const room = this.opts.segmentSize - this.active.size;
         while (n < queued && n < MAX_BATCH_RECORDS) {
-          const i = this.qHead + n;
-          const s = RECORD_OVERHEAD + metaBytes(this.qMeta[i]) + this.qLen[i]!;
+          const s = this.queue.recordSize(n);
           if (bytes + s > room) break;
           bytes += s;
           n++;
@@ -374,15 +363,7 @@ export class SegmentWriter {
 
   /** Refuses every append not yet written, with `err`. */
   rejectQueued(err: Error): void {
-    for (let i = this.qHead; i < this.qReject.length; i++) this.qReject[i]!(err);
-    this.qData = [];
-    this.qLen = [];
-    this.qMeta = [];
-    this.qCrc = [];
-    this.qResolve = [];
-    this.qReject = [];
-    this.qHead = 0;
-    this.queuedBytes = 0;
+    this.queue.rejectAll(err);
   }
 
   /** Refuses every append written but not yet synced, with `err`. */
@@ -394,37 +375,8 @@ export class SegmentWriter {
   }
 
   private async writeBatch(n: number, bytes: number): Promise<void> {
-    const h = this.qHead;
     const startSeq = this.ctx.nextSeq;
-    let headBytes = 0;
-    for (let i = 0; i < n; i++) headBytes += RECORD_OVERHEAD + metaBytes(this.qMeta[h + i]);
-    const heads = Buffer.allocUnsafe(headBytes);
-    const iov: Uint8Array[] = [];
-    let off = 0;
-    for (let i = 0; i < n; i++) {
-      const data = this.qData[h + i]!;
-      const end = encodeHead(heads, off, startSeq + i, this.qMeta[h + i], this.qLen[h + i]!, this.qCrc[h + i]!);
-      iov.push(heads.subarray(off, end));
-      if (data instanceof Uint8Array) {
-        if (data.length > 0) iov.push(data);
-      } else for (const piece of data) if (piece.length > 0) iov.push(piece);
-      off = end;
-    }
-    const resolvers = this.qResolve.slice(h, h + n);
-    const rejecters = this.qReject.slice(h, h + n);
-    this.qHead += n;
-    if (this.qHead === this.qData.length) {
-      this.qData.length = this.qLen.length = this.qMeta.length = this.qCrc.length = this.qResolve.length = this.qReject.length = this.qHead = 0;
-    } else if (this.qHead > 4096 && this.qHead * 2 > this.qData.length) {
-      this.qData.splice(0, this.qHead);
-      this.qLen.splice(0, this.qHead);
-      this.qMeta.splice(0, this.qHead);
-      this.qCrc.splice(0, this.qHead);
-      this.qResolve.splice(0, this.qHead);
-      this.qReject.splice(0, this.qHead);
-      this.qHead = 0;
-    }
-    this.queuedBytes -= bytes;
+    const { iov, resolvers, rejecters } = this.queue.take(n, bytes, startSeq);
 
     const ctx = this.ctx;
     const seg = this.active;
@@ -579,7 +531,7 @@ export class SegmentWriter {
     try {
       while (
         !this.ctx.released &&
-        (this.qLength() > 0 || this.uResolve.length > 0 || this.pumping || this.kickScheduled || this.needRoll || this.needReclaim)
+        (this.queue.length > 0 || this.uResolve.length > 0 || this.pumping || this.kickScheduled || this.needRoll || this.needReclaim)
       ) {
         if (!this.pumping) this.startPump();
         await this.pumpPromise;
