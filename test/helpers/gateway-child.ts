@@ -25,11 +25,18 @@ export interface GatewayChild {
 
 /**
  * Writes `yaml` to `file` and starts the gateway on it (with `nodeArgs` before the script, e.g. V8 flags,
- * and `args` after it, e.g. `--shutdown-timeout 3s`); resolves once the receiver and metrics listen.
+ * and `args` after it, e.g. `--shutdown-timeout 3s`, in `cwd`); resolves once the receiver and metrics listen.
  */
-export async function startGatewayChild(yaml: string, file: string, nodeArgs: readonly string[] = [], args: readonly string[] = []): Promise<GatewayChild> {
+export async function startGatewayChild(
+  yaml: string,
+  file: string,
+  nodeArgs: readonly string[] = [],
+  args: readonly string[] = [],
+  /** The child's working directory (default: this process's), against which relative defaults such as ./data resolve. */
+  cwd?: string,
+): Promise<GatewayChild> {
   await writeFile(file, yaml);
-  const child = spawn(process.execPath, [...nodeArgs, BIN, '--config', file, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, BIN, '--config', file, ...args], { stdio: ['ignore', 'ignore', 'pipe'], cwd });
   let stderr = '';
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   child.stderr!.setEncoding('utf8');
