@@ -584,7 +584,10 @@ describe('memory held by the queues counts against the memory limit (the somatic
     const { h, gate } = await withLedger({ sending_queue: { enabled: true, storage: 'memory', num_consumers: 1 } }, d.send);
     cleanups.push(() => d.open());
     const p = logs(200, 'x');
-    // As a check finding RSS over the admission margin sets it: no cap, room for ~4 requests under the limit.
+    // As a check finding RSS over the admission margin sets it: no cap, room for ~4 requests under the limit
+    // (and no re-reading of RSS before the next check, which would find this process far under its limit).
+    gate.reread = undefined;
+    gate.roomAtReading = 0;
     gate.cap = 0;
     gate.soloRoom = 4 * p.byteLength;
     let admitted = 0;
