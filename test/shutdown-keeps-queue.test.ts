@@ -33,31 +33,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const config = (queueDir: string): string => walQueueGatewayConfig(sink.httpUrl, queueDir, '', '', 'memory');
 
-/** The otlphttp exporter on its defaults: a memory queue with neither sending_queue.directory nor dead_letter.path. */
-const defaultsConfig = (): string => `
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  otlphttp:
-    endpoint: ${sink.httpUrl}
-    compression: none
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlphttp]
-  telemetry:
-    logs:
-      level: info
-    metrics:
-      address: 127.0.0.1:0
-`;
+/** The otlphttp exporter's memory queue with neither sending_queue.directory nor dead_letter.path. */
+const defaultsConfig = (): string => walQueueGatewayConfig(sink.httpUrl, '', '', '', 'memory');
 
 /**
  * Acknowledges 20k records while the sink refuses, SIGTERMs the gateway (--shutdown-timeout 3s), checks the

@@ -133,7 +133,8 @@ export class TcpProxy {
 
 /**
  * The durability tests' gateway: OTLP/HTTP in, one otlphttp exporter with a WAL sending queue out (or a
- * memory queue keeping what is left at shutdown in the same directory, `storage: 'memory'`).
+ * memory queue keeping what is left at shutdown in the same directory, `storage: 'memory'`; with `walDir`
+ * '' no directory is set, and a memory queue keeps it in the default keep directory).
  * `queue` and `retry` are extra YAML lines (already indented) for sending_queue and retry_on_failure.
  */
 export function walQueueGatewayConfig(sinkUrl: string, walDir: string, queue: string, retry = '', storage: 'wal' | 'memory' = 'wal'): string {
@@ -149,8 +150,7 @@ exporters:
     compression: none
     sending_queue:
       storage: ${storage}
-      directory: ${walDir}
-${queue}
+${walDir ? `      directory: ${walDir}\n` : ''}${queue}
     retry_on_failure:
       initial_interval: 100ms
       max_interval: 500ms
