@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ceiling, forwarder } from './scenarios/baselines.mjs';
 import { passthrough, PASSTHROUGH_BATCH_4096 } from './scenarios/passthrough.mjs';
-import { overload, timelineTable, OVERLOAD_PROCESSORS } from './scenarios/overload.mjs';
+import { overload, timelineTable, FLOOD_CLIENT, FLOOD_PROCESSORS, OVERLOAD_PROCESSORS } from './scenarios/overload.mjs';
 import { greenProcessors, GREEN_PROCESSORS_TARGET } from './scenarios/green-processors.mjs';
 import { diskCeiling, processorsMicro, walAppend } from './scenarios/external.mjs';
 import { zone } from './scenarios/zones.mjs';
@@ -52,6 +52,8 @@ export const SCENARIOS = [
   greenProcessors('http'),
   greenProcessors('http', { name: 'green-processors-inline', workerThreads: '0' }),
   overload('http', { processors: OVERLOAD_PROCESSORS }),
+  // Issue 17's flood: 32 connections of ~1 MiB requests at memory_limit_mib 256; RSS held to it every 100 ms.
+  overload('http', { name: 'flood-http', processors: FLOOD_PROCESSORS, flood: FLOOD_CLIENT }),
   // In-process micro-benchmarks (child processes; their tables are included as printed).
   processorsMicro(2),
   walAppend(256),
@@ -246,13 +248,29 @@ function lossCell(loss) {
   return `${loss.ok ? '0 lost' : `**${loss.lost} LOST**`} of ${fmt.int(loss.acked)}${loss.duplicates ? `, ${loss.duplicates} dup` : ''}`;
 }
 
+/** The verdict on issue 17's promise: no RSS sample over memory_limit_mib (and the kernel's high-water mark). */
+export function rssVerdict(x) {
+  if (!x.memoryLimitMib) return 'n/a (no memory limit)';
+  const peak = `peak sample ${fmt.mib(x.rssSampleMax)}, VmHWM ${fmt.mib(x.gatewayHwm)}${x.hwmOver ? ' (over)' : ''}`;
+  return x.rssOver === 0
+    ? `no sample over the limit (${fmt.int(x.rssSamples)} samples; ${peak})`
+    : `**${x.rssOver} of ${fmt.int(x.rssSamples)} samples over the limit** (${peak})`;
+}
+
 function overloadSection(s, r) {
   return [
     `### ${s.title}`,
     '',
     table(
       [
-        ['offered', (x) => `${fmt.int(x.offered)} rec/s = ${x.factor} x Green ${fmt.int(x.capacity)}/s, ${x.workers} client workers`, 'l'],
+        [
+          'offered',
+          (x) =>
+            x.flood
+              ? `unpaced: ${x.workers} connections, ${x.flood.batch} records (${fmt.mib(x.requestBytes)}) per request`
+              : `${fmt.int(x.offered)} rec/s = ${x.factor} x Green ${fmt.int(x.capacity)}/s, ${x.workers} client workers`,
+          'l',
+        ],
         ['acked rec/s', (x) => fmt.int(x.recordsPerSec)],
         ['p50 / p99 / max ms', (x) => `${fmt.ms(x.p50)} / ${fmt.ms(x.p99)} / ${fmt.ms(x.max)}`],
         [
@@ -261,6 +279,7 @@ function overloadSection(s, r) {
             fmt.mib(x.rssMax) +
             (x.memoryLimitMib ? ` of memory_limit_mib ${x.memoryLimitMib} (${((100 * x.rssMax) / (x.memoryLimitMib * 2 ** 20)).toFixed(0)} %)` : ''),
         ],
+        ['RSS samples over memory_limit_mib (VmRSS every 100 ms)', (x) => rssVerdict(x), 'l'],
         ['somatic WAL debt max / at end (records)', (x) => (x.memoryLimitMib ? `${fmt.int(x.debtMax)} / ${fmt.int(x.debtAtEnd ?? 0)}` : 'n/a')],
         ['refused records (receiver)', (x) => fmt.int(x.refusedRecords)],
         ['client refusals / retries / failed', (x) => `${fmt.int(x.refused)} / ${fmt.int(x.retried)} / ${fmt.int(x.failed)}`],
@@ -331,7 +350,7 @@ async function main() {
       s.kind === 'external'
         ? `done in ${res.elapsedSec.toFixed(0)} s`
         : s.kind === 'overload'
-          ? `acked ${fmt.int(res.recordsPerSec)}/s, RSS max ${fmt.mib(res.rssMax)}`
+          ? `acked ${fmt.int(res.recordsPerSec)}/s, RSS max ${fmt.mib(res.rssMax)}, ${rssVerdict(res)}`
           : `${fmt.int(res.recordsPerSec)} records/s, p99 ${fmt.ms(res.p99)} ms`;
     process.stderr.write(`[bench]   -> ${line}${res.loss ? `, ${lossCell(res.loss)}` : ''}\n`);
     return res;
@@ -414,6 +433,7 @@ async function main() {
 
   const loadAfter = loadavg();
   const tputRows = done.filter((d) => !d.scenario.kind);
+  const overLimit = done.filter((d) => d.scenario.kind === 'overload' && d.res.rssOver > 0);
   const md = [
     `## ${stamp(started)} — ${scenarios
       .filter((s) => !s.pending)
@@ -445,13 +465,15 @@ async function main() {
     ...profiles.flatMap((p) => ['', `### Gateway CPU profile: passthrough-${p.proto}`, '', p.md]),
     ...(skipped.length ? ['', 'Pending scenarios (extension points, not run): ' + skipped.map((s) => `\`${s.name}\` (${s.title})`).join('; ') + '.'] : []),
     ...(failed.length ? ['', 'Failed: ' + failed.map((f) => `\`${f.s.name}\`: ${f.error}`).join('; ')] : []),
+    ...overLimit.map((d) => `\nMemory limit broken: \`${d.scenario.name}\`: ${rssVerdict(d.res)}.`),
   ].join('\n');
   process.stdout.write(md + '\n');
   if (!opts.noResults) {
     await appendResults(md);
     process.stderr.write(`[bench] appended to bench/RESULTS.md\n`);
   }
-  return failed.length ? 1 : 0;
+  // An RSS sample over memory_limit_mib fails the run like a failed scenario (issue 17's promise).
+  return failed.length || overLimit.length ? 1 : 0;
 }
 
 /** `--light`: the light rows in rounds, then the disk ceiling beside Red; one table, appended like the rest. */

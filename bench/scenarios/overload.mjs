@@ -1,7 +1,9 @@
-// Overload: 10x the measured Green (passthrough) capacity offered to the gateway. Every 250 ms the
+// Overload: 10x the measured Green (passthrough) capacity offered to the gateway, or (`flood`) a fixed
+// number of connections posting large requests as fast as they are answered. Every 250 ms the
 // orchestrator scrapes the gateway's /metrics (records accepted / refused by the receiver, sent by the
-// exporter, RSS, and the somatic zone once `gophership_somatic_zone` exists) and reads VmRSS from /proc.
-// Outputs: a timeline table (1 s rows), RSS max, refusals, loss check, and bench/overload.svg.
+// exporter, RSS, and the somatic zone once `gophership_somatic_zone` exists); VmRSS is read from /proc
+// every 100 ms on its own timer, and each sample is held to memory_limit_mib (issue 17: no sample over it).
+// Outputs: a timeline table (1 s rows), RSS max and samples over the limit, refusals, loss check, and an SVG.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runLoadgenProc, BENCH_DIR } from '../lib/procs.mjs';
@@ -19,21 +21,39 @@ export const OVERLOAD_PROCESSORS = {
 };
 import { renderTimelineSvg } from '../lib/svg.mjs';
 
+/**
+ * The flood of issue 17: somatic at memory_limit_mib 256 (WAL under the gateway's temporary working
+ * directory), straight to the exporter; 32 connections posting ~1 MiB requests (2400 records).
+ */
+export const FLOOD_PROCESSORS = { somatic: { memory_limit_mib: 256, wal: { directory: './data/somatic' } } };
+export const FLOOD_CLIENT = { workers: 32, batch: 2400 };
+/** How often the gateway's VmRSS is sampled and held to the limit. */
+const RSS_SAMPLE_MS = 100;
+
 const ZONE_NAMES = ['green', 'yellow', 'red'];
 
-export function overload(protocol = 'http', { factor = 10, name = `overload-${protocol}`, processors = OVERLOAD_PROCESSORS } = {}) {
+export function overload(protocol = 'http', { factor = 10, name = `overload-${protocol}`, processors = OVERLOAD_PROCESSORS, flood } = {}) {
+  const procNames = Object.keys(processors).join(', ');
   return {
     name,
     kind: 'overload',
-    title: `Overload (${protocol}): ${factor}x the Green capacity of passthrough-${protocol}`,
-    path: `loadgen (${factor}x workers, rate ${factor}x Green) -> gateway [${Object.keys(processors).join(', ')}] -> sink (${protocol})`,
-    needs: [`passthrough-${protocol}`],
+    title: flood
+      ? `Flood (${protocol}): ${flood.workers} connections posting ${flood.batch}-record (~1 MiB) requests unpaced, memory_limit_mib ${processors.somatic?.memory_limit_mib}`
+      : `Overload (${protocol}): ${factor}x the Green capacity of passthrough-${protocol}`,
+    path: flood
+      ? `loadgen (${flood.workers} workers, unpaced) -> gateway [${procNames}] -> sink (${protocol})`
+      : `loadgen (${factor}x workers, rate ${factor}x Green) -> gateway [${procNames}] -> sink (${protocol})`,
+    needs: flood ? [] : [`passthrough-${protocol}`],
     async run(ctx) {
-      const green = ctx.results.get(`passthrough-${protocol}`);
-      const capacity = green?.recordsPerSec;
-      if (!Number.isFinite(capacity) || capacity <= 0) throw new Error(`no Green capacity: passthrough-${protocol} did not produce records/s`);
-      const offered = capacity * factor;
       const opts = ctx.opts;
+      let capacity;
+      let offered;
+      if (!flood) {
+        capacity = ctx.results.get(`passthrough-${protocol}`)?.recordsPerSec;
+        if (!Number.isFinite(capacity) || capacity <= 0) throw new Error(`no Green capacity: passthrough-${protocol} did not produce records/s`);
+        offered = capacity * factor;
+      }
+      const limitMib = processors.somatic?.memory_limit_mib ?? (processors.somatic ? 512 : undefined);
       return withGateway({ protocol, processors }, async ({ gw, sink, endpoint, metricsUrl }) => {
         const samples = [];
         const client = [];
@@ -74,6 +94,9 @@ export function overload(protocol = 'http', { factor = 10, name = `overload-${pr
             scraping = false;
           }
         };
+        // VmRSS on its own 100 ms timer (a /proc read: no scrape to wait for), held to the limit.
+        const rssSamples = [];
+        const rssTimer = setInterval(() => rssSamples.push(memOf(gw.pid).rss), RSS_SAMPLE_MS);
         await sample();
         const timer = setInterval(sample, 250);
         const load = loadavg();
@@ -83,8 +106,7 @@ export function overload(protocol = 'http', { factor = 10, name = `overload-${pr
           r = await runLoadgenProc(
             {
               ...workload(opts),
-              workers: opts.workers * factor,
-              rate: offered,
+              ...(flood ? { workers: flood.workers, batch: flood.batch, maxAttempts: 10_000 } : { workers: opts.workers * factor, rate: offered }),
               protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf',
               endpoint,
               durationMs: opts.overloadMs,
@@ -111,16 +133,20 @@ export function overload(protocol = 'http', { factor = 10, name = `overload-${pr
           await sample();
         }
         drainSec = Math.max(0, samples[samples.length - 1].t - clientEnd);
+        clearInterval(rssTimer);
         const hwm = memOf(gw.pid).hwm;
+        const rssOk = rssSamples.filter((r) => Number.isFinite(r));
         const svg = renderTimelineSvg({
-          title: `GopherShip overload (${protocol}): offered ${fmtK(offered)} records/s = ${factor}x Green (${fmtK(capacity)}/s)`,
+          title: flood
+            ? `GopherShip flood (${protocol}): ${flood.workers} connections, ${flood.batch}-record requests, memory_limit_mib ${limitMib}`
+            : `GopherShip overload (${protocol}): offered ${fmtK(offered)} records/s = ${factor}x Green (${fmtK(capacity)}/s)`,
           samples,
           client,
           capacity,
           offered,
           zoneNames: ZONE_NAMES,
         });
-        const svgFile = join(BENCH_DIR, opts.svgName ?? 'overload.svg');
+        const svgFile = join(BENCH_DIR, opts.svgName ?? (flood ? `${name}.svg` : 'overload.svg'));
         await writeFile(svgFile, svg);
         const ok = samples.filter((s) => !s.scrapeError);
         return {
@@ -128,7 +154,9 @@ export function overload(protocol = 'http', { factor = 10, name = `overload-${pr
           capacity,
           offered,
           factor,
-          workers: opts.workers * factor,
+          flood,
+          workers: flood ? flood.workers : opts.workers * factor,
+          requestBytes: r.bytes / Math.max(1, r.requests),
           recordsPerSec: r.recordsPerSec,
           bytesPerSec: r.bytesPerSec,
           p50: r.latencyMs.p50,
@@ -142,7 +170,12 @@ export function overload(protocol = 'http', { factor = 10, name = `overload-${pr
           failures: r.failures,
           gatewayHwm: hwm,
           rssMax: Math.max(hwm, ...ok.map((s) => s.rss)),
-          memoryLimitMib: processors.somatic?.memory_limit_mib ?? (processors.somatic ? 512 : undefined),
+          memoryLimitMib: limitMib,
+          rssSamples: rssOk.length,
+          rssSampleMax: Math.max(0, ...rssOk),
+          // Samples over memory_limit_mib (the promise: none), and whether the kernel's high-water mark was too.
+          rssOver: limitMib ? rssOk.filter((r) => r > limitMib * 2 ** 20).length : 0,
+          hwmOver: limitMib ? hwm > limitMib * 2 ** 20 : false,
           debtMax: Math.max(0, ...ok.map((s) => s.debt ?? 0)),
           debtAtEnd: ok.length ? ok[ok.length - 1].debt : undefined,
           refusedRecords: ok.length ? ok[ok.length - 1].refused : NaN,

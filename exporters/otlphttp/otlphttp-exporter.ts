@@ -15,7 +15,7 @@ import { decodeExportResponsePartial, decodeStatus, requestToJson, type Encoding
 import { isRetryableHttp } from '../../src/grpc/status.js';
 import type { OtlphttpExporterConfig } from './config.js';
 import { clientAuthenticatorOf, type ClientAuthenticator, type RequestMeta } from '../../src/core/auth.js';
-import { compress, encodingName, prepareCompression } from '../../src/compression/index.js';
+import { compress, compressPieces, encodingName, prepareCompression } from '../../src/compression/index.js';
 
 /** Error bodies are read up to this size; a Status is small and a proxy's HTML page need not be whole. */
 const MAX_ERROR_BODY = 64 * 1024;
@@ -110,8 +110,13 @@ export class OtlpHttpExporter implements Exporter {
       if (!this.httpAgent) throw new RetryableError(`exporter ${this.settings.id.id} is not started`);
       throw new PermanentError(`exporter ${this.settings.id.id} has no URL for ${signal}: set endpoint or ${signal}_endpoint`);
     }
-    // Uncompressed protobuf goes out as the payload's pieces (a batch is never copied into one buffer).
-    if (this.config.encoding === 'proto' && this.config.compression === 'none') return this.post(target, signal, payload.chunks(), payload.meta);
+    // Protobuf goes out as the payload's pieces, or compressed from them (a batch is never copied into one buffer).
+    if (this.config.encoding === 'proto') {
+      const c = this.config.compression;
+      if (c === 'none') return this.post(target, signal, payload.chunks(), payload.meta);
+      if (c === 'gzip' || c === 'deflate' || c === 'zlib')
+        return this.post(target, signal, await compressPieces(c, payload.chunks(), this.config.compression_params.level), payload.meta);
+    }
     let body: Uint8Array = payload.bytes;
     if (this.config.encoding === 'json') {
       try {

@@ -203,17 +203,31 @@ export class SomaticProcessor implements Processor {
 
   private async replayLoop(): Promise<void> {
     const wal = this.wal!;
+    const gate = this.runtime.gate;
     while (!this.stopping) {
-      const recs = await wal.next(this.config.replay.max_in_flight, REPLAY_READ_BYTES);
+      // Read only when a replay may go, and no more than the memory room left under the limit (at least
+      // one record): what is read waits in memory for its turn.
+      await this.slot();
+      if (this.stopping) return;
+      const recs = await wal.next(this.config.replay.max_in_flight, () => Math.max(1, Math.min(gate.room(), REPLAY_READ_BYTES)));
       if (recs.length === 0) return; // closed
-      // Copy first: the records are views into the WAL's read buffer, reused by the next read.
+      // Copy first: the records are views into the WAL's read buffer, reused by the next read. The copies
+      // are memory the service holds until each enters the pipeline (then it is in flight instead).
       const batch = recs.map((r) => {
         const tag = readRecordTag(r.meta);
         return { seq: r.sequence, data: r.data.slice(), signal: SIGNALS[tag.code ?? SIGNAL_CODE[this.signal]] ?? this.signal, meta: replayMeta(tag.meta) };
       });
+      let waiting = 0;
+      for (const r of batch) waiting += r.data.length;
+      gate.hold(waiting);
       for (const r of batch) {
         await this.slot();
-        if (this.stopping) return; // not acked: replayed after the next start
+        gate.unhold(r.data.length);
+        waiting -= r.data.length;
+        if (this.stopping) {
+          gate.unhold(waiting);
+          return; // not acked: replayed after the next start
+        }
         const p = this.replayOne(wal, r.seq, r.data, r.signal, r.meta);
         this.settled.add(p);
         void p.finally(() => this.settled.delete(p));

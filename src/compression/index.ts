@@ -179,6 +179,28 @@ export async function compress(
   }
 }
 
+/** Output pieces of a streamed compression: large enough that a request body is a few dozen of them. */
+const STREAM_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * gzip or deflate over the pieces of a body as they are (a batch's requests, a body as it arrived), without
+ * joining them first: the join would be a second copy of the whole batch, in memory for as long as the
+ * compression and the send take, which no memory ledger counts (measured under a flood: ten consumers
+ * compressing 3.5 MB batches held ~35 MB of such copies). Resolves to the compressed stream's pieces.
+ */
+export function compressPieces(compression: 'gzip' | 'deflate' | 'zlib', pieces: readonly Uint8Array[], level?: number): Promise<Buffer[]> {
+  const opts: zlib.ZlibOptions = { chunkSize: STREAM_CHUNK_BYTES, ...(level === undefined ? {} : { level }) };
+  const z = compression === 'gzip' ? zlib.createGzip(opts) : zlib.createDeflate(opts);
+  return new Promise<Buffer[]>((resolve, reject) => {
+    const out: Buffer[] = [];
+    z.on('data', (c: Buffer) => out.push(c));
+    z.once('end', () => resolve(out));
+    z.once('error', reject);
+    for (const p of pieces) z.write(p);
+    z.end();
+  });
+}
+
 /** The header value naming a compression (`zlib` travels as `deflate`, its HTTP name). */
 export function encodingName(compression: Exclude<ExporterCompression, 'none'>): string {
   return compression === 'zlib' ? 'deflate' : compression;

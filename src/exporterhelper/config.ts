@@ -109,13 +109,13 @@ function sendingQueueSchema(enabled: boolean) {
         .string()
         .default('memory')
         .describe(
-          'memory: lost on crash (undelivered requests are kept in directory at shutdown when it is set); wal: durably appended to a write-ahead log on disk before upstream is answered, resent after restart',
+          'memory: lost on crash (undelivered requests are kept at shutdown: in directory, else dead_letter.path, else ./data/sending_queue); wal: durably appended to a write-ahead log on disk before upstream is answered, resent after restart',
         ),
       directory: s
         .string()
         .default('')
         .describe(
-          'Directory of the WAL (storage: wal; memory: where requests still undelivered at the shutdown deadline are kept and resent from at the next start); the exporter uses <directory>/<exporter id>',
+          'Directory of the WAL (storage: wal; memory: where requests still undelivered at the shutdown deadline are kept and resent from at the next start; empty with no dead_letter.path: ./data/sending_queue under the working directory); the exporter uses <directory>/<exporter id>',
         ),
       max_size_mib: s.int(1).default(1024).describe('Disk budget of the WAL in MiB; when full, new requests are refused retryably'),
       fsync: s

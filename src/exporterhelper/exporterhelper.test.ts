@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -38,9 +39,15 @@ async function tempDir(): Promise<string> {
  * A started helper. With `ledger`, a somatic runtime is provided into its service's pressure slot after
  * the helper is created (as a somatic processor would be), so the service has a memory ledger: its gate.
  */
-async function helper(raw: Record<string, unknown>, send: SendFn, opts: { drainTimeoutMs?: number; id?: string; ledger?: boolean } = {}) {
+async function helper(
+  raw: Record<string, unknown>,
+  send: SendFn,
+  opts: { drainTimeoutMs?: number; id?: string; ledger?: boolean; keepDirectory?: string } = {},
+) {
   const settings = testSettings(opts.id ?? 'otlphttp/test');
-  const h = new ExporterHelper(settings, config(raw), send, { drainTimeoutMs: opts.drainTimeoutMs });
+  // The default keep directory is under the working directory: tests keep theirs in a temp dir.
+  const keepDirectory = opts.keepDirectory ?? (await tempDir());
+  const h = new ExporterHelper(settings, config(raw), send, { drainTimeoutMs: opts.drainTimeoutMs, keepDirectory });
   const gate = opts.ledger ? provideSomatic(settings.pressure) : undefined;
   await h.start();
   cleanups.push(async () => {
@@ -386,7 +393,7 @@ describe('sending queue', () => {
     expect((pieces as Error).message).toMatch(/sending_queue: a request of \d+ bytes is larger/);
   });
 
-  it('memory: shutdown drains what is queued; past the drain deadline the rest is logged as lost with counts', async () => {
+  it('memory: shutdown drains what is queued; past the drain deadline the rest goes to the default keep directory and is sent by the next start', async () => {
     const sent: number[] = [];
     const a = await helper({ sending_queue: { num_consumers: 2 } }, async (p) => {
       await sleep(20);
@@ -397,7 +404,28 @@ describe('sending queue', () => {
     expect(sent.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     await expect(a.h.consume(logs(1))).rejects.toBeInstanceOf(RetryableError);
 
-    const b = await helper({ sending_queue: { num_consumers: 1 } }, () => new Promise<void>(() => {}), { drainTimeoutMs: 100 });
+    const keepDirectory = await tempDir();
+    const b = await helper({ sending_queue: { num_consumers: 1 } }, () => new Promise<void>(() => {}), { drainTimeoutMs: 100, keepDirectory });
+    for (let i = 0; i < 4; i++) await b.h.consume(logs(5));
+    await b.h.shutdown();
+    const kept = b.settings.logs.find((l) => String(l.msg).includes('they are sent at the next start'));
+    expect(kept).toMatchObject({ directory: walDirectory(keepDirectory, 'otlphttp/test'), kept: { logs: { requests: 4, items: 20 } } });
+    expect(b.settings.logs.some((l) => String(l.msg).includes('lost'))).toBe(false);
+
+    // The next start delivers them; once nothing is left, its shutdown removes the directory.
+    const sentNext: number[] = [];
+    const c = await helper({ sending_queue: {} }, async (p) => void sentNext.push(p.itemCount), { keepDirectory });
+    await until(() => sentNext.length === 4);
+    expect(sentNext).toEqual([5, 5, 5, 5]);
+    expect(c.settings.logs.some((l) => String(l.msg).includes('resending requests left in the WAL'))).toBe(true);
+    await c.h.shutdown();
+    expect(existsSync(walDirectory(keepDirectory, 'otlphttp/test'))).toBe(false);
+  });
+
+  it('memory: what cannot be kept anywhere at shutdown (the keep directory cannot be created) is logged as lost with counts', async () => {
+    const file = path.join(await tempDir(), 'not-a-directory');
+    await writeFile(file, '');
+    const b = await helper({ sending_queue: { num_consumers: 1 } }, () => new Promise<void>(() => {}), { drainTimeoutMs: 100, keepDirectory: file });
     for (let i = 0; i < 4; i++) await b.h.consume(logs(5));
     await b.h.shutdown();
     const lost = b.settings.logs.find((l) => String(l.msg).includes('not drained before the shutdown deadline'));
@@ -556,7 +584,10 @@ describe('memory held by the queues counts against the memory limit (the somatic
     const { h, gate } = await withLedger({ sending_queue: { enabled: true, storage: 'memory', num_consumers: 1 } }, d.send);
     cleanups.push(() => d.open());
     const p = logs(200, 'x');
-    // As a check finding RSS over the admission margin sets it: no cap, room for ~4 requests under the limit.
+    // As a check finding RSS over the admission margin sets it: no cap, room for ~4 requests under the limit
+    // (and no re-reading of RSS before the next check, which would find this process far under its limit).
+    gate.reread = undefined;
+    gate.roomAtReading = 0;
     gate.cap = 0;
     gate.soloRoom = 4 * p.byteLength;
     let admitted = 0;

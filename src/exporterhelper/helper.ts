@@ -14,10 +14,14 @@
  * whose retryAfterMs is estimated from the drain rate; nothing is dropped silently.
  *
  * Shutdown of a memory queue: what it cannot deliver before its deadline is appended to a WAL in
- * `sending_queue.directory` (delivered from there at the next start), else to the dead-letter file, and
- * the log says how much and where; only with neither is it logged as lost.
+ * `sending_queue.directory` (delivered from there at the next start), else to the dead-letter file, else
+ * to a WAL in the default keep directory (DEFAULT_KEEP_DIRECTORY/<exporter id>, created only when there is
+ * something to keep, and delivered from at the next start); the log says how much and where. Only when
+ * that write fails too is it logged as lost.
  */
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { CreateSettings } from '../core/component.js';
 import { RetryableError, messageOf } from '../core/errors.js';
 import type { Payload } from '../pdata/payload.js';
@@ -45,7 +49,18 @@ export interface ExporterHelperOptions {
   timeoutMs?: number;
   /** Random source of the backoff jitter (tests). */
   random?: () => number;
+  /**
+   * Where a memory queue with neither sending_queue.directory nor dead_letter.path keeps what it could
+   * not deliver at shutdown (default DEFAULT_KEEP_DIRECTORY, against the working directory; tests).
+   */
+  keepDirectory?: string;
 }
+
+/**
+ * The default place of what a memory queue could not deliver at shutdown, when the config names none:
+ * beside the somatic WAL's default (`./data/somatic`), against the working directory.
+ */
+export const DEFAULT_KEEP_DIRECTORY = './data/sending_queue';
 
 /** The WAL directory of one exporter: IDs like `otlphttp/backend` become `otlphttp_backend`. */
 export function walDirectory(directory: string, exporterId: string): string {
@@ -67,7 +82,13 @@ export class ExporterHelper {
   private readonly refusals: Refusals;
   private readonly memory: MemoryQueue | undefined;
   /** storage wal: the queue; storage memory with a directory: where the shutdown keeps what is left. */
-  private readonly wal: WalQueue | undefined;
+  private wal: WalQueue | undefined;
+  /**
+   * storage memory with neither a directory nor a dead-letter file: the default WAL directory that keeps
+   * what is left at shutdown (opened at start only when an earlier shutdown left something there).
+   */
+  private readonly keepDir: string | undefined;
+  private readonly pressure: CreateSettings['pressure'];
   private started = false;
   private stopping = false;
   private stopPromise: Promise<void> | undefined;
@@ -95,9 +116,15 @@ export class ExporterHelper {
     const capacityRequests = this.queue.sizer === 'requests' ? this.queue.queue_size : 1000;
     this.refusals = new Refusals(this.id, capacityRequests, this.metrics, this.retry);
     if (this.mode === 'memory') this.memory = new MemoryQueue(this.id, this.queue, this.log, this.tel, this.metrics, this.refusals, settings.pressure);
+    this.pressure = settings.pressure;
     const walDir = this.queue.directory ? walDirectory(this.queue.directory, this.id) : undefined;
-    if (walDir && this.mode !== 'sync')
-      this.wal = new WalQueue(this.id, walDir, this.queue, this.log, this.tel, this.metrics, this.refusals, settings.pressure);
+    if (walDir && this.mode !== 'sync') this.wal = this.walQueue(walDir);
+    this.keepDir =
+      this.mode === 'memory' && !walDir && !this.deadLetter ? walDirectory(resolve(options.keepDirectory ?? DEFAULT_KEEP_DIRECTORY), this.id) : undefined;
+  }
+
+  private walQueue(dir: string): WalQueue {
+    return new WalQueue(this.id, dir, this.queue, this.log, this.tel, this.metrics, this.refusals, this.pressure);
   }
 
   /** Opens the dead-letter file and the WAL (recovering what a previous run left), starts the consumers. */
@@ -112,6 +139,7 @@ export class ExporterHelper {
     }
     // A memory queue's WAL holds what an earlier shutdown kept: started, it delivers that first.
     await this.wal?.start();
+    if (this.keepDir) await this.resumeKept(this.keepDir);
     const memory = this.memory;
     const wal = this.wal;
     if (memory) {
@@ -130,6 +158,25 @@ export class ExporterHelper {
       );
     }
     this.started = true;
+  }
+
+  /**
+   * Delivers what an earlier shutdown kept in the default keep directory. Another gateway on the same
+   * working directory may hold it (its WAL LOCK): then this one goes on without it, and says so.
+   */
+  private async resumeKept(dir: string): Promise<void> {
+    if (!existsSync(dir) || readdirSync(dir).length === 0) return;
+    const wal = this.walQueue(dir);
+    try {
+      await wal.start();
+    } catch (err) {
+      this.log.warn('sending queue: could not open the requests an earlier shutdown kept; they stay there for a later start', {
+        directory: dir,
+        error: messageOf(err),
+      });
+      return;
+    }
+    this.wal = wal;
   }
 
   /** What the queue holds in the sizer's unit (memory: not yet taken by a consumer; wal: not yet acknowledged). */
@@ -180,7 +227,7 @@ export class ExporterHelper {
       const left = deadlineAt - Date.now();
       drainMs = Math.max(0, Math.min(drainMs, left - Math.min(2000, left * 0.3)));
     }
-    const keepsLeftovers = this.memory !== undefined && (this.wal !== undefined || this.deadLetter !== undefined);
+    const keepsLeftovers = this.memory !== undefined && (this.wal !== undefined || this.deadLetter !== undefined || this.keepDir !== undefined);
     this.retry.stop(keepsLeftovers);
     try {
       if (this.memory) {
@@ -188,6 +235,8 @@ export class ExporterHelper {
         const left = await this.memory.shutdown(drainMs);
         if (left.length > 0) await this.keepLeftovers(left, drainMs);
         await this.wal?.shutdown(0);
+        // The default keep directory goes once it holds nothing: a later start has nothing to open.
+        if (this.wal && this.wal.dir === this.keepDir && this.wal.pendingRecords === 0) await rm(this.keepDir, { recursive: true, force: true });
       } else if (this.wal) {
         await this.wal.shutdown(drainMs);
       }
@@ -205,6 +254,17 @@ export class ExporterHelper {
       c.requests++;
       c.items += itemsOf(p);
       c.bytes += p.byteLength;
+    }
+    if (!this.wal && this.keepDir) {
+      const wal = this.walQueue(this.keepDir);
+      // Opened to keep, not to send: nothing is read back before the next start.
+      wal.stopReading();
+      try {
+        await wal.start();
+        this.wal = wal;
+      } catch (err) {
+        this.log.error('sending queue: could not open the default keep directory for undelivered requests', { directory: this.keepDir, error: messageOf(err) });
+      }
     }
     if (this.wal) {
       try {
@@ -240,7 +300,7 @@ export class ExporterHelper {
     }
     for (const p of left) this.tel.exporterSendFailed[p.signal].inc({ exporter: this.id }, itemsOf(p));
     this.log.error(
-      'sending queue was not drained before the shutdown deadline; these requests are lost (set sending_queue.directory to keep them for the next start)',
+      'sending queue was not drained before the shutdown deadline and could not be kept; these requests are lost (set sending_queue.directory to a writable directory to keep them for the next start)',
       {
         deadline_ms: drainMs,
         lost: perSignal,

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../core/errors.js';
 import { Payload } from '../pdata/payload.js';
 import { s } from '../core/schema.js';
@@ -30,6 +30,10 @@ function config(raw: Record<string, unknown>): ExporterHelperConfig {
   return cfg;
 }
 
+/** Where these helpers keep what a memory queue left at shutdown (the default is under the working directory). */
+const KEEP_DIR = await mkdtemp(path.join(os.tmpdir(), 'gs-sq-keep-'));
+afterAll(() => rm(KEEP_DIR, { recursive: true, force: true }));
+
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -37,7 +41,7 @@ afterEach(async () => {
 
 async function helper(raw: Record<string, unknown>, send: SendFn, id = 'otlphttp/q') {
   const settings = testSettings(id);
-  const h = new ExporterHelper(settings, config(raw), send, { drainTimeoutMs: 2000 });
+  const h = new ExporterHelper(settings, config(raw), send, { drainTimeoutMs: 2000, keepDirectory: KEEP_DIR });
   await h.start();
   cleanups.push(async () => {
     await h.shutdown();

@@ -44,6 +44,18 @@ export class AdmissionGate implements MemoryLedger {
   drainRate = 0;
   /** Memory left under the limit itself at the last check (no margin): what one lone request may take. */
   soloRoom: number;
+  /**
+   * Request bytes admitted since memory was last read, releases not credited: memory the reading did not
+   * include, whether or not the bodies answered meanwhile were collected yet.
+   */
+  takenSinceReading = 0;
+  /** Memory left under the admission line at the last reading (admit_memory_ratio x limit - RSS). */
+  roomAtReading = Infinity;
+  /**
+   * Reads memory again between two checks (the runtime's), when what was admitted since the last reading
+   * used up the room it showed; returns false when it may not read yet (rate limited). Absent: no re-read.
+   */
+  reread: (() => boolean) | undefined;
 
   constructor(readonly budget: number) {
     this.cap = budget;
@@ -62,20 +74,32 @@ export class AdmissionGate implements MemoryLedger {
    */
   tryGrow(own: number, bytes: number): boolean {
     const after = this.inFlight + bytes;
-    if (after > this.budget || after + this.held > this.cap) {
+    if (!this.fits(after, bytes) && !(this.reread?.() && this.fits(after, bytes))) {
       // Alone (nothing else in flight) a request may use the margin, if it fits under the limit itself.
       // One larger than the whole budget would never fit: it is let in alone when memory has full
       // headroom, so a request within the receiver's size limit is never refused forever.
       const alone = this.inFlight === own;
       const total = own + bytes;
-      if (!(alone && (total <= this.soloRoom || (total > this.budget && this.cap - this.held - own >= this.budget)))) {
+      // Less what others were let in since the reading (their bodies may not be collected yet).
+      const soloRoom = this.soloRoom - (this.takenSinceReading - own);
+      if (!(alone && (total <= soloRoom || (total > this.budget && this.cap - this.held - own >= this.budget)))) {
         this.refusedTotal++;
         return false;
       }
     }
     this.inFlight = after;
     this.admittedTotal += bytes;
+    this.takenSinceReading += bytes;
     return true;
+  }
+
+  /**
+   * The budget, the cap (room a released request left may be reused: its body is garbage V8 collects
+   * young), and the room at the last reading, which releases do not give back: a body answered is not
+   * freed until collected, and the bytes admitted in its place are new memory until RSS says otherwise.
+   */
+  private fits(after: number, bytes: number): boolean {
+    return after <= this.budget && after + this.held <= this.cap && this.takenSinceReading + bytes <= this.roomAtReading;
   }
 
   /** Replayed debt entering the pipeline: in flight like a request, and work the intake rate counts. */

@@ -23,6 +23,14 @@ export const SOMATIC_METRICS = {
     description: 'Full GCs forced because memory held the admission gate or the zone while nothing was admitted',
     labels: [],
   },
+  garbageCollections: {
+    name: 'gophership_somatic_garbage_collections_total',
+    type: 'counter',
+    unit: '{collections}',
+    description:
+      'Full GCs forced because Buffers nobody holds any more (request bodies and their copies) took more memory than the room left under memory_limit_mib',
+    labels: [],
+  },
   sensor: {
     name: 'gophership_somatic_sensor',
     type: 'gauge',

@@ -28,6 +28,8 @@ export type RatioSource = () => number;
 export class MemorySensors {
   rssBytes = 0;
   heapBytes = 0;
+  /** Memory of this thread's Buffers and other ArrayBuffers, live or awaiting collection. */
+  arrayBufferBytes = 0;
   private stamp = -1;
   constructor(private readonly limitBytes: number) {}
 
@@ -37,6 +39,7 @@ export class MemorySensors {
     const m = process.memoryUsage();
     this.rssBytes = m.rss;
     this.heapBytes = m.heapUsed + m.external;
+    this.arrayBufferBytes = m.arrayBuffers;
   }
 
   sensors(currentTick: () => number): Sensor[] {

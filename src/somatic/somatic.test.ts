@@ -304,6 +304,60 @@ describe('admission gate', () => {
     );
   });
 
+  it('room a released request left is not reused past the room the last memory reading showed until memory is read again', () => {
+    const g = new AdmissionGate(10_000);
+    g.cap = 10_000;
+    g.roomAtReading = 1000; // a reading found 1000 bytes under the admission line
+    g.soloRoom = 0;
+    expect(g.tryAcquire(600)).toBe(true);
+    g.release(600); // answered: its body is garbage until collected, so the 600 bytes are not room yet
+    expect(g.tryAcquire(600)).toBe(false);
+    expect(g.tryAcquire(400)).toBe(true);
+    g.release(400);
+    // A reading between checks (the runtime's, rate limited) finds the room again.
+    let reads = 0;
+    g.reread = () => {
+      reads++;
+      g.roomAtReading = 1000;
+      g.takenSinceReading = 0;
+      return true;
+    };
+    expect(g.tryAcquire(600)).toBe(true);
+    expect(reads).toBe(1);
+    expect(g.takenSinceReading).toBe(600);
+  });
+
+  it('the runtime re-reads RSS between checks once the room its last reading showed is used up, at most every few ms', () => {
+    const telemetry = new Telemetry();
+    const rt = new SomaticRuntime(settings({ memoryLimitBytes: 64 * 2 ** 30, inflightBudgetBytes: 2 ** 30 }), telemetry, silentLogger);
+    rt.check();
+    const g = rt.gate;
+    expect(g.tryAcquire(10)).toBe(true); // not alone from here on
+    g.roomAtReading = 0; // as if the reading had found no room
+    expect(g.tryAcquire(1000)).toBe(false); // just read at the check: no second reading within 5 ms
+    g.roomAtReading = 0;
+    const t = Date.now();
+    while (Date.now() - t < 10);
+    expect(g.tryAcquire(1000)).toBe(true); // read again: this process is far under 64 GiB
+    expect(g.roomAtReading).toBeGreaterThan(60 * 2 ** 30);
+    rt.release();
+    telemetry.close();
+  });
+
+  it('collects Buffers nobody holds when they take more than the room left under the admission line', () => {
+    const telemetry = new Telemetry();
+    const rss = process.memoryUsage.rss();
+    // No room under the admission line: 64 MiB of dead Buffers must be collected at the check.
+    const rt = new SomaticRuntime(settings({ memoryLimitBytes: rss, inflightBudgetBytes: 2 ** 30 }), telemetry, silentLogger);
+    const made = (() => Array.from({ length: 64 }, () => Buffer.alloc(2 ** 20, 1)).length)(); // dropped at once
+    expect(made).toBe(64);
+    expect(process.memoryUsage().arrayBuffers).toBeGreaterThan(60 * 2 ** 20);
+    rt.check();
+    expect(process.memoryUsage().arrayBuffers).toBeLessThan(32 * 2 ** 20);
+    rt.release();
+    telemetry.close();
+  });
+
   it('lets a request larger than the whole budget in alone, only with full headroom', () => {
     const g = new AdmissionGate(1000);
     expect(g.tryAcquire(5000)).toBe(true);

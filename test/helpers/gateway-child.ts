@@ -25,11 +25,18 @@ export interface GatewayChild {
 
 /**
  * Writes `yaml` to `file` and starts the gateway on it (with `nodeArgs` before the script, e.g. V8 flags,
- * and `args` after it, e.g. `--shutdown-timeout 3s`); resolves once the receiver and metrics listen.
+ * and `args` after it, e.g. `--shutdown-timeout 3s`, in `cwd`); resolves once the receiver and metrics listen.
  */
-export async function startGatewayChild(yaml: string, file: string, nodeArgs: readonly string[] = [], args: readonly string[] = []): Promise<GatewayChild> {
+export async function startGatewayChild(
+  yaml: string,
+  file: string,
+  nodeArgs: readonly string[] = [],
+  args: readonly string[] = [],
+  /** The child's working directory (default: this process's), against which relative defaults such as ./data resolve. */
+  cwd?: string,
+): Promise<GatewayChild> {
   await writeFile(file, yaml);
-  const child = spawn(process.execPath, [...nodeArgs, BIN, '--config', file, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, BIN, '--config', file, ...args], { stdio: ['ignore', 'ignore', 'pipe'], cwd });
   let stderr = '';
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   child.stderr!.setEncoding('utf8');
@@ -126,7 +133,8 @@ export class TcpProxy {
 
 /**
  * The durability tests' gateway: OTLP/HTTP in, one otlphttp exporter with a WAL sending queue out (or a
- * memory queue keeping what is left at shutdown in the same directory, `storage: 'memory'`).
+ * memory queue keeping what is left at shutdown in the same directory, `storage: 'memory'`; with `walDir`
+ * '' no directory is set, and a memory queue keeps it in the default keep directory).
  * `queue` and `retry` are extra YAML lines (already indented) for sending_queue and retry_on_failure.
  */
 export function walQueueGatewayConfig(sinkUrl: string, walDir: string, queue: string, retry = '', storage: 'wal' | 'memory' = 'wal'): string {
@@ -142,8 +150,7 @@ exporters:
     compression: none
     sending_queue:
       storage: ${storage}
-      directory: ${walDir}
-${queue}
+${walDir ? `      directory: ${walDir}\n` : ''}${queue}
     retry_on_failure:
       initial_interval: 100ms
       max_interval: 500ms

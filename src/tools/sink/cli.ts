@@ -20,6 +20,7 @@ Flags:
   --status N          status of refusals: 503 (default), 429, 400 or 500 (gRPC: the matching code)
   --down-for D        refuse everything for the first D (e.g. 5s)
   --retry-after N     Retry-After seconds on 429/503 (default 1)
+  --reply-delay D     answer each request this long after its body arrived (a slow downstream, e.g. 200ms)
   --count-only        do not track sequence numbers (cheaper; --verify then reports everything lost)
   --json              print the final stats (and verification) as JSON
   --quiet             no live progress line
@@ -63,6 +64,7 @@ export function parseSinkArgs(argv: string[]): Parsed {
       status: { type: 'string' },
       'down-for': { type: 'string' },
       'retry-after': { type: 'string' },
+      'reply-delay': { type: 'string' },
       'count-only': { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
@@ -89,6 +91,7 @@ export function parseSinkArgs(argv: string[]): Parsed {
   }
   if (values['down-for'] !== undefined) options.downForMs = parseDurationFlag('down-for', values['down-for']);
   if (values['retry-after'] !== undefined) options.retryAfterSec = parseNumberFlag('retry-after', values['retry-after'], { integer: true, min: 0 });
+  if (values['reply-delay'] !== undefined) options.replyDelayMs = parseDurationFlag('reply-delay', values['reply-delay']);
   const p: Parsed = { options, json: Boolean(values.json), quiet: Boolean(values.quiet), help: Boolean(values.help) };
   if (values.verify !== undefined) p.verifyFile = values.verify;
   if (values['exit-after'] !== undefined) p.exitAfterMs = parseDurationFlag('exit-after', values['exit-after']);

@@ -39,6 +39,8 @@ export interface SinkOptions {
   retryAfterSec?: number;
   /** Largest request after decompression. Default 64 MiB. */
   maxBodyBytes?: number;
+  /** Answer each request this long after its body arrived (a slow downstream). Default 0. */
+  replyDelayMs?: number;
   /** Serve OTLP/HTTP over TLS with this PEM certificate and key (the TLS benchmark); the gRPC side stays h2c. */
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Deliberate misbehaviour for tests that check the verifier. */
@@ -112,6 +114,9 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   const retryAfterSec = options.retryAfterSec ?? 1;
   const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
   const hooks = options.testHooks ?? {};
+  const replyDelayMs = options.replyDelayMs ?? 0;
+  /** Waits replyDelayMs before a request is decided (a slow downstream): not at all when it is 0. */
+  const slow = (): Promise<void> | undefined => (replyDelayMs > 0 ? new Promise((r) => setTimeout(r, replyDelayMs)) : undefined);
   let failRate = options.failRate ?? 0;
   const startedAt = Date.now();
   let downOverride: boolean | undefined;
@@ -247,6 +252,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     req.on('error', () => res.destroy());
     req.on('end', () => {
       void (async () => {
+        await slow();
         if (tooLarge) {
           signals[signal].invalid++;
           return plain(res, 413, `request body over ${maxBody} bytes`);
@@ -332,6 +338,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     });
     stream.on('end', () => {
       void (async () => {
+        await slow();
         if (tooLarge) {
           signals[signal].invalid++;
           return grpcFail(stream, GrpcStatus.RESOURCE_EXHAUSTED, `request over ${maxBody} bytes`);
