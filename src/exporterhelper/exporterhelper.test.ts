@@ -212,7 +212,7 @@ describe('sending queue', () => {
     expect(settings.queueFills.fullest()).toBe(1);
     const err = (await h.consume(logs(7)).catch((e: unknown) => e)) as RetryableError;
     expect(err).toBeInstanceOf(RetryableError);
-    expect(err.message).toMatch(/sending queue of exporter otlphttp\/test is full \(2 requests\).*sending_queue.queue_size/);
+    expect(err.message).toMatch(/exporter otlphttp\/test: sending queue is full \(2 requests\).*sending_queue.queue_size/);
     expect(err.retryAfterMs).toBeGreaterThanOrEqual(1000);
     expect(err.retryAfterMs).toBeLessThanOrEqual(30_000);
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_enqueue_failed_log_records', { exporter: 'otlphttp/test' })).toBe(7);

@@ -19,7 +19,7 @@
  */
 import { join } from 'node:path';
 import type { CreateSettings } from '../core/component.js';
-import { RetryableError, messageOf } from '../core/errors.js';
+import { CodedError, RetryableError, messageOf } from '../core/errors.js';
 import type { Payload } from '../pdata/payload.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -107,7 +107,9 @@ export class ExporterHelper {
       try {
         await this.deadLetter.open();
       } catch (err) {
-        throw new Error(`exporter ${this.id}: dead_letter.path: cannot open ${this.deadLetter.path}: ${messageOf(err)}`, { cause: err });
+        throw new CodedError('GS_COMPONENT_START_FAILED', `exporter ${this.id}: dead_letter.path: cannot open ${this.deadLetter.path}: ${messageOf(err)}`, {
+          cause: err,
+        });
       }
     }
     // A memory queue's WAL holds what an earlier shutdown kept: started, it delivers that first.
@@ -143,7 +145,10 @@ export class ExporterHelper {
     if (this.mode === 'sync') return this.consumeSync(payload);
     if (!this.started || this.stopping) {
       return Promise.reject(
-        new RetryableError(`exporter ${this.id} is ${this.stopping ? 'shutting down' : 'not started'}; retry later`, { retryAfterMs: 1000 }),
+        new RetryableError(`exporter ${this.id} is ${this.stopping ? 'shutting down' : 'not started'}; retry later`, {
+          retryAfterMs: 1000,
+          code: 'GS_COMPONENT_STOPPED',
+        }),
       );
     }
     if (this.memory) return this.memory.enqueue(payload);
