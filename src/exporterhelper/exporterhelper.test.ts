@@ -139,7 +139,7 @@ describe('backoff', () => {
     const err = await h.consume(logs(4)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryableError);
     expect(n).toBeGreaterThanOrEqual(4);
-    expect((err as Error).message).toBe(`down #${n}`);
+    expect((err as Error).message).toBe(`exporter otlphttp/test: down #${n}`);
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_send_failed_log_records', { exporter: 'otlphttp/test' })).toBe(4);
   });
 });
