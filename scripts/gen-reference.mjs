@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes docs/reference.md and docs/compatibility.md from the built components (run `npm run docs`, which builds first).
+// Writes docs/reference.md, docs/compatibility.md and docs/errors.md from the built components (run `npm run docs`, which builds first).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,3 +14,7 @@ const { renderCompatibility } = await import(join(root, 'dist/src/cli/compatibil
 const compat = join(root, 'docs/compatibility.md');
 await writeFile(compat, renderCompatibility());
 console.log(`wrote ${compat}`);
+const { renderErrors } = await import(join(root, 'dist/src/cli/errors-doc.js'));
+const errors = join(root, 'docs/errors.md');
+await writeFile(errors, renderErrors());
+console.log(`wrote ${errors}`);

@@ -263,6 +263,6 @@ service:
       receivers: [otlp]
       exporters: [debug]
 `),
-    ).rejects.toThrow(/receivers::otlp::protocols::http\.auth\.authenticator: extension "headers_setter" cannot authenticate incoming requests/);
+    ).rejects.toThrow(/receiver otlp: protocols\.http\.auth\.authenticator: extension "headers_setter" cannot authenticate incoming requests/);
   });
 });

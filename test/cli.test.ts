@@ -216,7 +216,7 @@ describe('gophership (run)', () => {
     const r = await run(['--config', cfg]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('gateway failed to start');
-    expect(r.stderr).toMatch(/exporters::otlp\/backend: .*tls\.ca_file/);
+    expect(r.stderr).toMatch(/exporter otlp\/backend: .*tls\.ca_file/);
   });
 
   it('exits non-zero with the endpoint named when a port is taken', async () => {

@@ -17,7 +17,6 @@ import { flattenSchema } from '../src/cli/reference.js';
 import { formatProblem, loadConfigFiles } from '../src/config/load.js';
 import { SERVICE_SECTION_SCHEMAS, validateConfig } from '../src/config/validate.js';
 import { Service } from '../src/service/service.js';
-import { GOPHERSHIP_ONLY_TYPES } from '../src/config/collector-components.js';
 import { expectFreshDoc } from './helpers/docs.js';
 import { makeCertSet, type CertSet } from './helpers/certs.js';
 
@@ -115,7 +114,7 @@ describe('compatibility corpus (test/compat/*.yaml)', () => {
       for (const k of keyPaths((raw.service as Record<string, unknown> | undefined)?.telemetry)) telemetryUsed.add(k);
     }
     const missing: string[] = [];
-    for (const f of builtinFactories.filter((b) => !GOPHERSHIP_ONLY_TYPES.has(b.type) || used.has(b))) {
+    for (const f of builtinFactories.filter((b) => !b.gophershipOnly || used.has(b))) {
       const set = used.get(f) ?? new Set<string>();
       for (const row of flattenSchema(f.config.doc()).filter((r) => isLeaf(r.type))) {
         const shared = f.kind === 'exporter' && SHARED_PREFIXES.some((p) => row.key.startsWith(p));

@@ -29,4 +29,47 @@ describe('layout (BRIEF: src/ by role)', () => {
     }
     expect(offenders).toEqual([]);
   });
+
+  it('no hand-written source file is over 600 lines (generated proto code aside)', () => {
+    const long: string[] = [];
+    for (const dir of ['src', ...COMPONENT_FOLDERS]) {
+      for (const file of sources(join(ROOT, dir))) {
+        const lines = readFileSync(file, 'utf8').split('\n').length - 1;
+        if (lines > 600) long.push(`${relative(ROOT, file)}: ${lines} lines`);
+      }
+    }
+    expect(long).toEqual([]);
+  });
+});
+
+function markdown(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return ['node_modules', 'dist', '.git'].includes(e.name) ? [] : markdown(p);
+    return e.name.endsWith('.md') ? [p] : [];
+  });
+}
+
+describe('the acknowledgement contract is written once (docs/durability.md)', () => {
+  const CONTRACT = join('docs', 'durability.md');
+  const ANCHOR = 'durability.md#the-acknowledgement-contract';
+  // What restating it looks like: its defining sentence, or its table of sending_queue modes.
+  const RESTATEMENTS = [/every exporter (of|on) every (pipeline|path)/, /^\| `?(sending_queue|mode)`? \| .*(answer|accept|resolve)/m];
+
+  it('only docs/durability.md defines it; the others link to its section', () => {
+    const contract = readFileSync(join(ROOT, CONTRACT), 'utf8');
+    expect(contract).toMatch(/^## The acknowledgement contract$/m);
+    for (const re of RESTATEMENTS) expect(contract).toMatch(re);
+    const restated: string[] = [];
+    let links = 0;
+    for (const file of markdown(ROOT)) {
+      const rel = relative(ROOT, file);
+      if (rel === CONTRACT || rel === join('bench', 'RESULTS.md')) continue;
+      const text = readFileSync(file, 'utf8');
+      for (const re of RESTATEMENTS) if (re.test(text)) restated.push(`${rel}: ${re}`);
+      links += text.split(ANCHOR).length - 1;
+    }
+    expect(restated).toEqual([]);
+    expect(links).toBeGreaterThan(5);
+  });
 });

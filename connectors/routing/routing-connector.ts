@@ -9,7 +9,7 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import type { Connector, ConnectorPlace, CreateSettings, Host } from '../../src/core/component.js';
 import type { Consumer } from '../../src/core/consumer.js';
-import { combineErrors, messageOf, PermanentError } from '../../src/core/errors.js';
+import { PermanentError, combineErrors, componentLabel, messageOf } from '../../src/core/errors.js';
 import { Payload } from '../../src/pdata/payload.js';
 import { forEachField } from '../../src/pdata/wire.js';
 import { varintSize, writeVarint } from '../../src/processorhelper/wire-edit.js';
@@ -72,7 +72,10 @@ export class RoutingConnector implements Connector {
         hit = r.condition.eval(this.ctx);
       } catch (err) {
         if (this.config.error_mode === 'propagate')
-          throw new PermanentError(`routing connector ${this.settings.id.id}: failed to evaluate "${r.condition.text}": ${messageOf(err)}`, { cause: err });
+          throw new PermanentError(`${componentLabel(this.settings)}: failed to evaluate "${r.condition.text}": ${messageOf(err)}`, {
+            cause: err,
+            code: 'GS_PROCESSOR_FAILED',
+          });
         if (this.config.error_mode === 'ignore')
           this.settings.logger.warn('routing condition failed; using default_pipelines (error_mode ignore)', {
             condition: r.condition.text,

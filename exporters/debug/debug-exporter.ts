@@ -4,7 +4,7 @@
  * OTLP/JSON, both written to stdout (the structured log goes to stderr).
  */
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
-import { PermanentError } from '../../src/core/errors.js';
+import { PermanentError, componentLabel } from '../../src/core/errors.js';
 import type { Payload } from '../../src/pdata/payload.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import type { Signal } from '../../src/core/signal.js';
@@ -95,7 +95,10 @@ export class DebugExporter implements Exporter {
     try {
       counts = summarize(signal, bytes);
     } catch (err) {
-      throw new PermanentError(`debug exporter ${this.settings.id.id}: malformed ${signal} request: ${(err as Error).message}`, { cause: err });
+      throw new PermanentError(`${componentLabel(this.settings)}: malformed ${signal} request: ${(err as Error).message}`, {
+        cause: err,
+        code: 'GS_REQUEST_MALFORMED',
+      });
     }
     if (this.own) this.own.write(`${new Date().toISOString()}\tinfo\t${SUMMARY[signal].msg}\t${JSON.stringify(counts)}\n`);
     else this.settings.logger.info(SUMMARY[signal].msg, counts);

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
-import { PermanentError, RetryableError } from '../../src/core/errors.js';
+import { PermanentError, RetryableError, componentLabel } from '../../src/core/errors.js';
 import type { Payload } from '../../src/pdata/payload.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import type { Signal } from '../../src/core/signal.js';
@@ -37,7 +37,7 @@ export class FileExporter implements Exporter {
     private readonly config: FileExporterConfig,
   ) {
     this.file = path.resolve(config.path);
-    this.label = `exporter ${settings.id.id}`;
+    this.label = componentLabel(settings);
     this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s));
   }
 
@@ -88,7 +88,10 @@ export class FileExporter implements Exporter {
       try {
         body = Buffer.from(requestToJson(signal, bytes));
       } catch (err) {
-        throw new PermanentError(`${this.label}: cannot render the ${signal} request as OTLP/JSON: ${(err as Error).message}`, { cause: err });
+        throw new PermanentError(`${this.label}: cannot render the ${signal} request as OTLP/JSON: ${(err as Error).message}`, {
+          cause: err,
+          code: 'GS_EXPORTER_REJECTED',
+        });
       }
       if (this.config.compression === '') return { bufs: [body, NEWLINE], length: body.length + 1 };
     }
@@ -99,7 +102,7 @@ export class FileExporter implements Exporter {
 
   /** Writes one request; no metrics, so a queue/retry layer can call it per attempt. */
   async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
-    if (this.stopped || !this.started) throw new RetryableError(`${this.label} is not running`);
+    if (this.stopped || !this.started) throw new RetryableError(`${this.label} is not running`, { code: 'GS_COMPONENT_STOPPED' });
     const targets: Array<[string, Uint8Array]> = [];
     if (this.config.group_by.enabled) {
       for (const [value, part] of splitByResourceAttribute(payload.bytes, this.config.group_by.resource_attribute)) {
@@ -112,7 +115,7 @@ export class FileExporter implements Exporter {
         const { bufs, length } = await this.encode(signal, bytes);
         const writer = await this.writerFor(file);
         await writer.write(bufs, length).catch((err: unknown) => {
-          throw new RetryableError((err as Error).message, { cause: err });
+          throw new RetryableError((err as Error).message, { cause: err, code: 'GS_EXPORTER_SEND_FAILED' });
         });
       }),
     );

@@ -9,6 +9,7 @@
 import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { RotationConfig } from './config.js';
+import { CodedError } from '../../src/core/errors.js';
 
 interface Entry {
   bufs: Uint8Array[];
@@ -64,7 +65,7 @@ export class FileWriter {
       this.handle = await open(this.file, flags);
       this.size = (await this.handle.stat()).size;
     } catch (err) {
-      throw new Error(`${this.opts.label}: cannot open path ${this.file}: ${(err as Error).message}`, { cause: err });
+      throw new CodedError('GS_COMPONENT_START_FAILED', `${this.opts.label}: cannot open path ${this.file}: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -111,7 +112,7 @@ export class FileWriter {
         }
         await this.writeGroup(group, groupBytes);
       } catch (err) {
-        const e = new Error(`${this.opts.label}: writing ${this.file} failed: ${(err as Error).message}`, { cause: err });
+        const e = new CodedError('GS_EXPORTER_SEND_FAILED', `${this.opts.label}: writing ${this.file} failed: ${(err as Error).message}`, { cause: err });
         // Entries already written were resolved; rejecting them again is a no-op.
         for (const entry of entries) entry.reject(e);
       }

@@ -15,7 +15,7 @@
  * now own its keys instead of being dropped or waiting for a backend that is gone.
  */
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
-import { PermanentError, RetryableError } from '../../src/core/errors.js';
+import { PermanentError, RetryableError, componentLabel } from '../../src/core/errors.js';
 import { Gauge, type Registry } from 'prom-client';
 import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
@@ -207,13 +207,7 @@ export class LoadBalancingExporter implements Exporter {
   private newBackend(endpoint: string): Backend {
     const id = `${this.settings.id.id}/${endpoint}`;
     const settings: CreateSettings = { ...this.settings, id: { type: this.settings.id.type, name: `${this.settings.id.name}/${endpoint}`, id } };
-    const client = new OtlpGrpcClient(
-      `exporter ${id}`,
-      `exporters::${this.settings.id.id}: protocol::otlp`,
-      endpoint,
-      this.config.protocol.otlp,
-      this.settings.logger,
-    );
+    const client = new OtlpGrpcClient(componentLabel(settings), 'protocol.otlp', endpoint, this.config.protocol.otlp, this.settings.logger);
     const backend: Backend = {
       endpoint,
       client,
@@ -244,14 +238,20 @@ export class LoadBalancingExporter implements Exporter {
   /** Splits the request by the current ring and hands each part to its backend's queue. */
   private route(payload: Payload): Promise<void> {
     const backends = this.backends;
-    if (backends.length === 0) return Promise.reject(new RetryableError(`exporter ${this.settings.id.id}: no backend resolved yet`, { retryAfterMs: 1000 }));
+    if (backends.length === 0)
+      return Promise.reject(
+        new RetryableError(`exporter ${this.settings.id.id}: no backend resolved yet`, { retryAfterMs: 1000, code: 'GS_EXPORTER_SEND_FAILED' }),
+      );
     let parts: (Uint8Array | undefined)[];
     try {
       parts = this.splitter.split(payload.bytes, backends.length, this.router[payload.signal]);
     } catch (err) {
       // Bytes the splitter cannot read: retrying them cannot help.
       return Promise.reject(
-        new PermanentError(`exporter ${this.settings.id.id}: cannot split the ${payload.signal} request: ${(err as Error).message}`, { cause: err }),
+        new PermanentError(`exporter ${this.settings.id.id}: cannot split the ${payload.signal} request: ${(err as Error).message}`, {
+          cause: err,
+          code: 'GS_REQUEST_MALFORMED',
+        }),
       );
     }
     const pending: Promise<void>[] = [];

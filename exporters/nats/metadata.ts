@@ -7,6 +7,8 @@ export const metadata = {
   type: 'nats',
   description: 'Publishes OTLP requests (protobuf) to NATS JetStream subjects, acknowledged once JetStream stored them',
   stability: 'alpha',
+  // GopherShip's own: no collector config names it.
+  gophershipOnly: true,
   signals: SIGNALS,
   metrics: Object.values(EXPORTER_METRICS),
   tests: { requires: ['nats-jetstream'], config: ({ natsUrl }) => ({ servers: [natsUrl], stream: { name: 'OTLP' } }) },

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
-import { PermanentError, RetryableError, messageOf } from '../../src/core/errors.js';
+import { CodedError, PermanentError, RetryableError, componentLabel, messageOf } from '../../src/core/errors.js';
 import type { Signal } from '../../src/core/signal.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import type { Payload } from '../../src/pdata/payload.js';
@@ -44,9 +44,13 @@ export class NatsExporter implements Exporter {
     try {
       this.nc = await connectNats(c);
     } catch (err) {
-      throw new Error(`exporter ${this.settings.id.id}: cannot connect to NATS at ${c.servers.join(', ')}: ${messageOf(err)} (check servers and credentials)`, {
-        cause: err,
-      });
+      throw new CodedError(
+        'GS_COMPONENT_START_FAILED',
+        `${componentLabel(this.settings)}: cannot connect to NATS at ${c.servers.join(', ')}: ${messageOf(err)} (check servers and credentials)`,
+        {
+          cause: err,
+        },
+      );
     }
     this.js = jetstream(this.nc, { timeout: c.timeout });
     if (c.stream.create) await this.ensureStream();
@@ -68,7 +72,8 @@ export class NatsExporter implements Exporter {
       await jsm.streams.info(name);
       await jsm.streams.update(name, wanted);
     } catch (err) {
-      if (!/not found/i.test(messageOf(err))) throw new Error(`exporter ${this.settings.id.id}: stream ${name}: ${messageOf(err)}`, { cause: err });
+      if (!/not found/i.test(messageOf(err)))
+        throw new CodedError('GS_COMPONENT_START_FAILED', `${componentLabel(this.settings)}: stream ${name}: ${messageOf(err)}`, { cause: err });
       await jsm.streams.add({ name, ...wanted });
     }
     this.settings.logger.info('JetStream stream ready', { stream: name, subjects: wanted.subjects, replicas: c.stream.replicas });
@@ -87,13 +92,14 @@ export class NatsExporter implements Exporter {
    */
   async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
     const js = this.js;
-    if (!js || !this.nc) throw new RetryableError(`exporter ${this.settings.id.id} is not started`);
+    if (!js || !this.nc) throw new RetryableError(`exporter ${this.settings.id.id} is not started`, { code: 'GS_COMPONENT_STOPPED' });
     const max = this.nc.info?.max_payload ?? 1024 * 1024;
     const pieces = payload.byteLength <= max ? [payload.bytes] : payload.chunks();
     for (const piece of pieces) {
       if (piece.byteLength > max) {
         throw new PermanentError(
           `exporter ${this.settings.id.id}: a ${signal} request of ${piece.byteLength} bytes exceeds the NATS server's max_payload of ${max} bytes (raise max_payload in the server's config)`,
+          { code: 'GS_EXPORTER_REJECTED' },
         );
       }
     }
@@ -111,6 +117,7 @@ export class NatsExporter implements Exporter {
       // a timeout, a lost connection. The queue and retry settings bound how long.
       throw new RetryableError(`exporter ${this.settings.id.id}: JetStream publish of ${signal} to ${this.subjects[signal]} failed: ${messageOf(err)}`, {
         cause: err,
+        code: 'GS_EXPORTER_SEND_FAILED',
       });
     }
   }

@@ -8,6 +8,7 @@ import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import type { Signal } from '../../src/core/signal.js';
 import { OtlpGrpcClient } from '../../src/grpc/otlp-client.js';
 import type { OtlpExporterConfig } from './config.js';
+import { componentLabel } from '../../src/core/errors.js';
 
 export { errorOfCall } from '../../src/grpc/otlp-client.js';
 
@@ -16,7 +17,7 @@ export class OtlpGrpcExporter implements Exporter {
   private readonly helper: ExporterHelper;
 
   constructor(settings: CreateSettings, config: OtlpExporterConfig) {
-    this.client = new OtlpGrpcClient(`exporter ${settings.id.id}`, `exporters::${settings.id.id}`, config.endpoint, config, settings.logger);
+    this.client = new OtlpGrpcClient(componentLabel(settings), '', config.endpoint, config, settings.logger);
     this.helper = new ExporterHelper(settings, config, (p, s) => this.send(p, s), { timeoutMs: config.timeout });
   }
 

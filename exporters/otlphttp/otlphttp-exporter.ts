@@ -75,12 +75,12 @@ export class OtlpHttpExporter implements Exporter {
 
   async start(host?: Host): Promise<void> {
     const c = this.config;
-    this.authenticator = clientAuthenticatorOf(host, c.auth, `exporters::${this.settings.id.id}`);
+    this.authenticator = clientAuthenticatorOf(host, c.auth, '');
     const keep = { keepAlive: true, maxSockets: c.max_idle_conns, maxFreeSockets: c.max_idle_conns };
     this.httpAgent = new http.Agent(keep);
     const secure = SIGNALS.some((signal) => signalUrl(c, signal)?.startsWith('https:'));
     // Certificates are read only when some URL is https:// (an http:// URL is plaintext whatever tls says).
-    if (secure) this.httpsAgent = new https.Agent({ ...keep, ...(await loadClientTls(c.tls, `exporters::${this.settings.id.id}: tls`)) });
+    if (secure) this.httpsAgent = new https.Agent({ ...keep, ...(await loadClientTls(c.tls, 'tls')) });
     for (const signal of SIGNALS) {
       const url = signalUrl(c, signal);
       if (!url) continue;
@@ -107,8 +107,10 @@ export class OtlpHttpExporter implements Exporter {
   async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
     const target = this.targets[signal];
     if (!target) {
-      if (!this.httpAgent) throw new RetryableError(`exporter ${this.settings.id.id} is not started`);
-      throw new PermanentError(`exporter ${this.settings.id.id} has no URL for ${signal}: set endpoint or ${signal}_endpoint`);
+      if (!this.httpAgent) throw new RetryableError(`exporter ${this.settings.id.id} is not started`, { code: 'GS_COMPONENT_STOPPED' });
+      throw new PermanentError(`exporter ${this.settings.id.id} has no URL for ${signal}: set endpoint or ${signal}_endpoint`, {
+        code: 'GS_EXPORTER_REJECTED',
+      });
     }
     // Protobuf goes out as the payload's pieces, or compressed from them (a batch is never copied into one buffer).
     if (this.config.encoding === 'proto') {
@@ -124,6 +126,7 @@ export class OtlpHttpExporter implements Exporter {
       } catch (err) {
         throw new PermanentError(`exporter ${this.settings.id.id}: cannot render the ${signal} request as OTLP/JSON: ${(err as Error).message}`, {
           cause: err,
+          code: 'GS_EXPORTER_REJECTED',
         });
       }
     }
@@ -164,9 +167,18 @@ export class OtlpHttpExporter implements Exporter {
           size += c.length;
         });
         res.on('close', () => {
-          if (!res.complete) finish(new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url}: connection closed before the response ended`));
+          if (!res.complete)
+            finish(
+              new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url}: connection closed before the response ended`, {
+                code: 'GS_EXPORTER_SEND_FAILED',
+              }),
+            );
         });
-        res.on('error', (e) => finish(new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url}: response failed: ${e.message}`, { cause: e })));
+        res.on('error', (e) =>
+          finish(
+            new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url}: response failed: ${e.message}`, { cause: e, code: 'GS_EXPORTER_SEND_FAILED' }),
+          ),
+        );
         res.on('end', () => {
           const resBody = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
           const enc = encodingOf(res.headers['content-type']);
@@ -180,13 +192,15 @@ export class OtlpHttpExporter implements Exporter {
       });
       const timer = setTimeout(() => {
         req.destroy();
-        finish(new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} timed out after ${timeoutMs} ms (timeout)`));
+        finish(
+          new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} timed out after ${timeoutMs} ms (timeout)`, { code: 'GS_EXPORTER_SEND_FAILED' }),
+        );
       }, timeoutMs);
       req.on('error', (e: NodeJS.ErrnoException) => {
         // A TLS failure says which check failed (expired, wrong name, unknown CA, client certificate refused).
         const tlsText = describeTlsError(e);
         const detail = tlsText ? `TLS: ${tlsText}` : `${e.code ?? ''} ${e.message}`.trim();
-        finish(new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} failed: ${detail}`, { cause: e }));
+        finish(new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} failed: ${detail}`, { cause: e, code: 'GS_EXPORTER_SEND_FAILED' }));
       });
       // One writev for all pieces: cork, write each, uncork on end.
       req.cork();
@@ -215,9 +229,9 @@ export class OtlpHttpExporter implements Exporter {
     const text = `OTLP/HTTP export of ${signal} to ${url} failed: HTTP ${status}${detail ? `: ${detail}` : ''}`;
     if (isRetryableHttp(status)) {
       const retryAfterMs = parseRetryAfter(headers['retry-after']) ?? retryDelayMs;
-      return new RetryableError(text, { retryAfterMs, throttled: status === 429 });
+      return new RetryableError(text, { retryAfterMs, throttled: status === 429, code: 'GS_EXPORTER_SEND_FAILED' });
     }
-    return new PermanentError(text);
+    return new PermanentError(text, { code: 'GS_EXPORTER_REJECTED' });
   }
 
   private checkPartial(signal: Signal, enc: Encoding, body: Buffer, url: string): void {

@@ -18,7 +18,7 @@ import {
   type ServerAuthenticator,
 } from '../../src/core/auth.js';
 import type { CreateSettings, Extension } from '../../src/core/component.js';
-import { messageOf } from '../../src/core/errors.js';
+import { CodedError, componentLabel, messageOf } from '../../src/core/errors.js';
 import { watchFile } from '../../src/core/watch-file.js';
 import type { BasicAuthConfig } from './config.js';
 import { parseHtpasswd, type HashCheck } from './htpasswd.js';
@@ -69,17 +69,17 @@ export class BasicAuthServer implements ServerAuthenticator {
     const users = new Map<string, HashCheck>();
     const problems: string[] = [];
     const { file, inline } = this.htpasswd;
-    const where = `extensions::${this.settings.id.id}::htpasswd`;
+    const where = `${componentLabel(this.settings)}: htpasswd`;
     if (file) {
       const text = await readFile(file, 'utf8').catch((err: unknown) => {
-        throw new Error(`${where}::file: cannot read ${file}: ${messageOf(err)}`, { cause: err });
+        throw new CodedError('GS_FILE_UNREADABLE', `${where}.file: cannot read ${file}: ${messageOf(err)}`, { cause: err });
       });
       parseHtpasswd(text, file, users, problems);
     }
     // Inline entries come last, so they override the file's for the same user (as the collector does).
     if (inline) parseHtpasswd(inline, 'inline', users, problems);
-    if (problems.length > 0) throw new Error(`${where}: ${problems.join('; ')}`);
-    if (users.size === 0) throw new Error(`${where}: no user entries`);
+    if (problems.length > 0) throw new CodedError('GS_CONFIG_INVALID', `${where}: ${problems.join('; ')}`);
+    if (users.size === 0) throw new CodedError('GS_CONFIG_INVALID', `${where}: no user entries`);
     return users;
   }
 

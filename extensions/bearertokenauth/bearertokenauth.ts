@@ -15,7 +15,7 @@ import {
   type ServerAuthenticator,
 } from '../../src/core/auth.js';
 import type { CreateSettings } from '../../src/core/component.js';
-import { messageOf } from '../../src/core/errors.js';
+import { CodedError, componentLabel, messageOf } from '../../src/core/errors.js';
 import { watchFile } from '../../src/core/watch-file.js';
 import type { BearerTokenAuthConfig } from './config.js';
 
@@ -45,7 +45,7 @@ export class BearerTokenAuthExtension implements ServerAuthenticator, ClientAuth
     const file = this.config.filename;
     if (!file) return;
     const tokens = await this.readTokens(file).catch((err: unknown) => {
-      throw new Error(`extensions::${this.settings.id.id}: cannot read filename ${file}: ${messageOf(err)}`, { cause: err });
+      throw new CodedError('GS_FILE_UNREADABLE', `${componentLabel(this.settings)}: cannot read filename ${file}: ${messageOf(err)}`, { cause: err });
     });
     this.use(tokens);
     this.stopWatching = watchFile(file, () => {

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
 import { AuthenticationError, headerValue, type AuthData, type RequestHeaders, type ServerAuthenticator } from '../../src/core/auth.js';
 import type { CreateSettings } from '../../src/core/component.js';
-import { messageOf } from '../../src/core/errors.js';
+import { CodedError, componentLabel, messageOf } from '../../src/core/errors.js';
 import { providersOf, type OidcConfig, type OidcProviderConfig } from './config.js';
 
 /** Signature algorithms accepted (the collector's: RSA, RSA-PSS, ECDSA, EdDSA); never `none` or HMAC. */
@@ -100,9 +100,13 @@ export class OidcExtension implements ServerAuthenticator {
     for (const p of providersOf(this.config)) {
       const ca = p.issuer_ca_path
         ? await readFile(p.issuer_ca_path).catch((err: unknown) => {
-            throw new Error(`extensions::${this.settings.id.id}: issuer ${p.issuer_url}: cannot read issuer_ca_path ${p.issuer_ca_path}: ${messageOf(err)}`, {
-              cause: err,
-            });
+            throw new CodedError(
+              'GS_FILE_UNREADABLE',
+              `${componentLabel(this.settings)}: issuer ${p.issuer_url}: cannot read issuer_ca_path ${p.issuer_ca_path}: ${messageOf(err)}`,
+              {
+                cause: err,
+              },
+            );
           })
         : undefined;
       const provider: Provider = { config: p, ca, keys: undefined, lastDiscovery: 0 };
@@ -132,9 +136,13 @@ export class OidcExtension implements ServerAuthenticator {
       if (typeof doc.jwks_uri !== 'string') throw new Error('the document has no jwks_uri');
       jwksUri = doc.jwks_uri;
     } catch (err) {
-      throw new Error(`extensions::${this.settings.id.id}: issuer ${p.issuer_url}: cannot read the discovery document ${discovery}: ${messageOf(err)}`, {
-        cause: err,
-      });
+      throw new CodedError(
+        'GS_COMPONENT_START_FAILED',
+        `${componentLabel(this.settings)}: issuer ${p.issuer_url}: cannot read the discovery document ${discovery}: ${messageOf(err)}`,
+        {
+          cause: err,
+        },
+      );
     }
     const ca = provider.ca;
     provider.keys = createRemoteJWKSet(new URL(jwksUri), {

@@ -27,6 +27,7 @@ import type { AttributesProcessorConfig } from './config.js';
 import { Matcher, checkMatchForSignal } from './match.js';
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
 import type { RequestMeta, WireEditor, WorkerEditorFactory, WorkerEditorSpec } from '../../src/processorhelper/offload.js';
+import { CodedError } from '../../src/core/errors.js';
 
 export class AttributesProcessor implements Processor {
   private readonly wire: WireProcessorContext;
@@ -66,14 +67,14 @@ export class AttributesEditor implements WireEditor {
   ) {
     const issues: { path: string[]; message: string }[] = [];
     this.actions = compileActions(config.actions, ['actions'], issues);
-    if (issues.length > 0) throw new Error(`processor ${id}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (issues.length > 0) throw new CodedError('GS_CONFIG_INVALID', `processor ${id}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     for (const [which, m] of [
       ['include', config.include],
       ['exclude', config.exclude],
     ] as const) {
       if (!m) continue;
       const problem = checkMatchForSignal(m, signal, which);
-      if (problem) throw new Error(`processor ${id}: ${problem}`);
+      if (problem) throw new CodedError('GS_CONFIG_INVALID', `processor ${id}: ${problem}`);
     }
     this.include = config.include ? new Matcher(config.include) : undefined;
     this.exclude = config.exclude ? new Matcher(config.exclude) : undefined;

@@ -11,7 +11,7 @@ import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import type { BatchProcessorConfig } from './config.js';
 import type { RequestMeta } from '../../src/core/auth.js';
-import { RetryableError } from '../../src/core/errors.js';
+import { RetryableError, componentLabel } from '../../src/core/errors.js';
 import { batchKey, pickClientInfo } from '../../src/pdata/client-info.js';
 
 /** One open batch: its parts and the one promise every contributing request waits on. */
@@ -90,7 +90,8 @@ export class BatchProcessor implements Processor {
       if (keys.length > 0 && limit > 0 && this.open.size >= limit) {
         return Promise.reject(
           new RetryableError(
-            `processors::${this.settings.id.id}: ${limit} batches with distinct metadata_keys values are open (metadata_cardinality_limit); retry shortly`,
+            `${componentLabel(this.settings)}: ${limit} batches with distinct metadata_keys values are open (metadata_cardinality_limit); retry shortly`,
+            { code: 'GS_QUEUE_FULL' },
           ),
         );
       }

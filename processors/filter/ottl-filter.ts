@@ -68,7 +68,7 @@ export class OttlFilter {
       outcome = filterItems(this.signal, payload.decode(), this.rules, opts);
     } catch (err) {
       const what = err instanceof OttlEvalError ? err.message : `cannot read the ${this.signal} request: ${messageOf(err)}`;
-      throw new PermanentError(`filter processor ${id}: ${what}`, { cause: err });
+      throw new PermanentError(`processor ${id}: ${what}`, { cause: err, code: 'GS_PROCESSOR_FAILED' });
     }
     if (outcome.changed) payload.changed();
     return outcome.dropped;

@@ -9,7 +9,7 @@
 import type { Counter } from 'prom-client';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
-import { RetryableError } from '../../src/core/errors.js';
+import { RetryableError, componentLabel } from '../../src/core/errors.js';
 import { collectGarbage } from '../../src/core/gc.js';
 import type { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
@@ -86,8 +86,8 @@ export class MemoryLimiterProcessor implements Processor {
     if (this.refusing) {
       return Promise.reject(
         new RetryableError(
-          `processor ${this.settings.id.id}: ${REFUSED_MESSAGE} (${Math.round(this.usedBytes / 2 ** 20)} MiB in use, soft limit ${Math.round(this.soft / 2 ** 20)} MiB)`,
-          { retryAfterMs: 1000 },
+          `${componentLabel(this.settings)}: ${REFUSED_MESSAGE} (${Math.round(this.usedBytes / 2 ** 20)} MiB in use, soft limit ${Math.round(this.soft / 2 ** 20)} MiB)`,
+          { retryAfterMs: 1000, code: 'GS_MEMORY_LIMIT' },
         ),
       );
     }

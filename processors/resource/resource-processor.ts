@@ -12,6 +12,7 @@ import { AttrList, FIELD, RequestWalker, SKIP, type ResourceView, type VisitResu
 import type { ResourceProcessorConfig } from './config.js';
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
 import type { WireEditor } from '../../src/processorhelper/offload.js';
+import { CodedError, componentLabel } from '../../src/core/errors.js';
 
 export class ResourceProcessor implements Processor {
   private readonly wire: WireProcessorContext;
@@ -29,7 +30,8 @@ export class ResourceProcessor implements Processor {
     this.wire = wireContext(settings, signal, next);
     const issues: { path: string[]; message: string }[] = [];
     this.actions = compileActions(config.attributes, ['attributes'], issues);
-    if (issues.length > 0) throw new Error(`processor ${settings.id.id}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (issues.length > 0)
+      throw new CodedError('GS_CONFIG_INVALID', `${componentLabel(settings)}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     this.walker = new RequestWalker({ resource: (rv) => this.resource(rv) });
   }
 

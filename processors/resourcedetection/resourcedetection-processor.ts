@@ -12,6 +12,7 @@ import type { ResourceDetectionProcessorConfig } from './config.js';
 import { detect, type DetectOptions, type Detected } from './detectors.js';
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
 import type { WireEditor } from '../../src/processorhelper/offload.js';
+import { CodedError, componentLabel } from '../../src/core/errors.js';
 
 export class ResourceDetectionProcessor implements Processor {
   private readonly wire: WireProcessorContext;
@@ -39,8 +40,9 @@ export class ResourceDetectionProcessor implements Processor {
       timer = setTimeout(
         () =>
           reject(
-            new Error(
-              `resourcedetection ${this.settings.id.id}: detection took longer than timeout (${this.config.timeout}ms); raise timeout or remove a detector`,
+            new CodedError(
+              'GS_COMPONENT_START_FAILED',
+              `${componentLabel(this.settings)}: detection took longer than timeout (${this.config.timeout}ms); raise timeout or remove a detector`,
             ),
           ),
         this.config.timeout,

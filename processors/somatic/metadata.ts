@@ -8,6 +8,8 @@ export const metadata = {
   type: 'somatic',
   description: 'Pressure zones: Green passes on, Yellow bypasses optional processors, Red spills raw requests to a WAL and replays them later',
   stability: 'alpha',
+  // GopherShip's own: no collector config names it.
+  gophershipOnly: true,
   signals: SIGNALS,
   // It is the zone itself; bypassing it would bypass Red's spill.
   skippableUnderPressure: false,

@@ -8,7 +8,7 @@
 import { resolve, join } from 'node:path';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
-import { PermanentError, RetryableError, messageOf } from '../../src/core/errors.js';
+import { CodedError, PermanentError, RetryableError, codeOf, componentLabel, messageOf } from '../../src/core/errors.js';
 import { Payload } from '../../src/pdata/payload.js';
 import { SIGNALS, type Signal } from '../../src/core/signal.js';
 import { RED, YELLOW, isReplay, replayMeta, type SomaticRuntime } from '../../src/somatic/index.js';
@@ -80,7 +80,11 @@ export class SomaticProcessor implements Processor {
         logger: this.settings.logger,
       });
     } catch (err) {
-      throw new Error(`processors::${this.settings.id.id}: cannot open the somatic WAL in ${this.dir} (wal.directory): ${messageOf(err)}`, { cause: err });
+      throw new CodedError(
+        codeOf(err) ?? 'GS_COMPONENT_START_FAILED',
+        `${componentLabel(this.settings)}: cannot open the somatic WAL in ${this.dir} (wal.directory): ${messageOf(err)}`,
+        { cause: err },
+      );
     }
     const wal = this.wal;
     const walFill = (): number => wal.stats().fillRatio;
@@ -159,8 +163,8 @@ export class SomaticProcessor implements Processor {
       });
     }
     return new RetryableError(
-      `gateway overloaded and its somatic WAL for pipeline ${this.labels.pipeline} is full (${st.usedBytes} of ${st.capacityBytes} bytes: wal.max_size_mib ${this.config.wal.max_size_mib}, ${st.volumeFreeBytes} bytes free on its volume); retry after the delay given`,
-      { retryAfterMs, cause: err },
+      `${componentLabel(this.settings)}: gateway overloaded and its somatic WAL for pipeline ${this.labels.pipeline} is full (${st.usedBytes} of ${st.capacityBytes} bytes: wal.max_size_mib ${this.config.wal.max_size_mib}, ${st.volumeFreeBytes} bytes free on its volume); retry after the delay given`,
+      { retryAfterMs, cause: err, code: 'GS_OVERLOADED' },
     );
   }
 

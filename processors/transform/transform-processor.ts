@@ -6,7 +6,7 @@
  */
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
-import { PermanentError, messageOf } from '../../src/core/errors.js';
+import { PermanentError, componentLabel, messageOf } from '../../src/core/errors.js';
 import type { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { compileGroup } from '../../src/ottl/config.js';
@@ -81,7 +81,7 @@ export class TransformProcessor implements Processor {
       }
     } catch (err) {
       const what = err instanceof OttlEvalError ? err.message : `cannot read the ${this.signal} request: ${messageOf(err)}`;
-      return Promise.reject(new PermanentError(`transform processor ${this.settings.id.id}: ${what}`, { cause: err }));
+      return Promise.reject(new PermanentError(`${componentLabel(this.settings)}: ${what}`, { cause: err, code: 'GS_PROCESSOR_FAILED' }));
     }
     tel.processorOutgoing.inc(this.labels, items);
     return this.next.consume(payload);

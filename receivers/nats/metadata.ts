@@ -7,6 +7,8 @@ export const metadata = {
   type: 'nats',
   description: 'Consumes OTLP requests from a NATS JetStream durable pull consumer; acknowledges each once the pipeline accepted it',
   stability: 'alpha',
+  // GopherShip's own: no collector config names it.
+  gophershipOnly: true,
   signals: SIGNALS,
   metrics: Object.values(RECEIVER_METRICS),
   tests: { requires: ['nats-jetstream'], config: ({ natsUrl }) => ({ servers: [natsUrl], stream: 'OTLP' }) },

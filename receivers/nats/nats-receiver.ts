@@ -13,7 +13,7 @@ import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsM
 import { nanos } from '@nats-io/transport-node';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Receiver } from '../../src/core/component.js';
-import { isPermanent, isRetryable, messageOf } from '../../src/core/errors.js';
+import { CodedError, componentLabel, isPermanent, isRetryable, messageOf } from '../../src/core/errors.js';
 import { isSignal, type Signal } from '../../src/core/signal.js';
 import { Payload } from '../../src/pdata/payload.js';
 import { validateRequest } from '../../src/pdata/validate.js';
@@ -37,17 +37,21 @@ export class NatsReceiver implements Receiver {
 
   async start(host: Host): Promise<void> {
     const c = this.config;
-    const id = this.settings.id.id;
     try {
       this.nc = await connectNats(c);
     } catch (err) {
-      throw new Error(`receivers::${id}: cannot connect to NATS at ${c.servers.join(', ')}: ${messageOf(err)} (check servers and credentials)`, { cause: err });
+      throw new CodedError(
+        'GS_COMPONENT_START_FAILED',
+        `${componentLabel(this.settings)}: cannot connect to NATS at ${c.servers.join(', ')}: ${messageOf(err)} (check servers and credentials)`,
+        { cause: err },
+      );
     }
     const jsm = await jetstreamManager(this.nc);
     try {
       await jsm.consumers.info(c.stream, c.durable);
     } catch (err) {
-      if (!/not found/i.test(messageOf(err))) throw new Error(`receivers::${id}: stream ${c.stream}: ${messageOf(err)}`, { cause: err });
+      if (!/not found/i.test(messageOf(err)))
+        throw new CodedError('GS_COMPONENT_START_FAILED', `${componentLabel(this.settings)}: stream ${c.stream}: ${messageOf(err)}`, { cause: err });
       // Two gateways starting at once may both create it; the second add finds the same config and succeeds.
       await jsm.consumers.add(c.stream, {
         durable_name: c.durable,
@@ -60,7 +64,9 @@ export class NatsReceiver implements Receiver {
     const consumer = await jetstream(this.nc).consumers.get(c.stream, c.durable);
     this.messages = await consumer.consume({ max_messages: c.max_in_flight });
     this.loop = this.run(this.messages).catch((err: unknown) =>
-      host.reportFatalError(new Error(`receivers::${id}: consuming ${c.stream}/${c.durable} failed: ${messageOf(err)}`, { cause: err })),
+      host.reportFatalError(
+        new CodedError('GS_COMPONENT_FAILED', `${componentLabel(this.settings)}: consuming ${c.stream}/${c.durable} failed: ${messageOf(err)}`, { cause: err }),
+      ),
     );
     this.settings.logger.info('NATS receiver consuming', { stream: c.stream, durable: c.durable });
   }

@@ -5,7 +5,7 @@
  */
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Receiver, ReceiverFactory } from '../../src/core/component.js';
-import { messageOf } from '../../src/core/errors.js';
+import { CodedError, componentLabel, messageOf } from '../../src/core/errors.js';
 import type { Signal } from '../../src/core/signal.js';
 import { otlpReceiverConfig, type OtlpReceiverConfig } from './config.js';
 import { OtlpGrpcServer } from './grpc.js';
@@ -33,10 +33,9 @@ export class OtlpReceiver implements Receiver {
   /** The protocol servers, each with the authenticator its `auth` names (extensions started before us). */
   private createServers(host: Host): void {
     const { grpc, http } = this.config.protocols;
-    const where = `receivers::${this.settings.id.id}::protocols`;
     const access = (transport: Transport, cfg: { auth: AuthConfig; include_metadata: boolean }) =>
       new RequestAccess(
-        serverAuthenticatorOf(host, cfg.auth, `${where}::${transport}`),
+        serverAuthenticatorOf(host, cfg.auth, `protocols.${transport}`),
         cfg.include_metadata,
         () => this.ingest.unauthenticated(transport),
         this.settings.logger,
@@ -56,10 +55,11 @@ export class OtlpReceiver implements Receiver {
   }
 
   async start(host: Host): Promise<void> {
-    if (this.started) throw new Error(`receivers::${this.settings.id.id}: already started`);
+    if (this.started) throw new Error(`${componentLabel(this.settings)}: already started`);
     this.started = true;
     this.createServers(host);
-    const onFatal = (err: Error): void => host.reportFatalError(new Error(`receivers::${this.settings.id.id}: server failed: ${err.message}`, { cause: err }));
+    const onFatal = (err: Error): void =>
+      host.reportFatalError(new CodedError('GS_COMPONENT_FAILED', `${componentLabel(this.settings)}: server failed: ${err.message}`, { cause: err }));
     const { grpc, http } = this.config.protocols;
     if (this.grpc) await this.listen(() => this.grpc!.start(onFatal), 'grpc', grpc!.endpoint);
     if (this.http) {
@@ -80,8 +80,9 @@ export class OtlpReceiver implements Receiver {
     try {
       await start();
     } catch (err) {
-      throw new Error(
-        `receivers::${this.settings.id.id}: cannot listen on ${endpoint}: ${messageOf(err)} ` +
+      throw new CodedError(
+        'GS_LISTEN_FAILED',
+        `${componentLabel(this.settings)}: cannot listen on ${endpoint}: ${messageOf(err)} ` +
           `(is another process using it? choose a free address in protocols.${protocol}.endpoint)`,
         { cause: err },
       );

@@ -612,7 +612,7 @@ describe('otlp receiver HTTP lifecycle', () => {
       parseConfig({ protocols: { http: { endpoint } } }),
       { logs: new TestConsumer() },
     );
-    await expect(second.start(host)).rejects.toThrow(`receivers::otlp/2: cannot listen on ${endpoint}: listen EADDRINUSE`);
+    await expect(second.start(host)).rejects.toThrow(`receiver otlp/2: cannot listen on ${endpoint}: listen EADDRINUSE`);
     await first.receiver.shutdown();
     telemetry.close();
   });

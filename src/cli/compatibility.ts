@@ -7,7 +7,7 @@
 import type { AnyFactory, ComponentKind } from '../core/component.js';
 import type { SchemaDoc } from '../core/schema.js';
 import { builtinFactories } from '../components.js';
-import { COLLECTOR_ONLY_COMPONENTS, GOPHERSHIP_ONLY_TYPES } from '../config/collector-components.js';
+import { COLLECTOR_ONLY_COMPONENTS } from '../config/collector-components.js';
 import { SERVICE_SECTION_SCHEMAS } from '../config/validate.js';
 import { flattenSchema } from './reference.js';
 
@@ -53,10 +53,11 @@ export function renderCompatibility(factories: readonly AnyFactory[] = builtinFa
   out.push('');
   out.push('test/compat/*.yaml is a corpus of collector-style configs that together use every key of every');
   out.push("supported component; test/compat.test.ts validates and starts each one. GopherShip's own components");
-  out.push(`(${[...GOPHERSHIP_ONLY_TYPES].map((t) => `\`${t}\``).join(', ')}) are not listed: no collector config names them.`);
+  const ownTypes = [...new Set(factories.filter((f) => f.gophershipOnly).map((f) => f.type))];
+  out.push(`(${ownTypes.map((t) => `\`${t}\``).join(', ')}) are not listed: no collector config names them.`);
   out.push('');
   for (const kind of KINDS) {
-    const own = factories.filter((f) => f.kind === kind && !GOPHERSHIP_ONLY_TYPES.has(f.type));
+    const own = factories.filter((f) => f.kind === kind && !f.gophershipOnly);
     const types = new Set(factories.filter((f) => f.kind === kind).flatMap((f) => [f.type, ...(f.aliases ?? [])]));
     const lacking = COLLECTOR_ONLY_COMPONENTS.filter((c) => c.kind === kind && !types.has(c.type));
     if (own.length === 0 && lacking.length === 0) continue;

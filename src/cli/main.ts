@@ -15,6 +15,7 @@ import { parseDuration } from '../core/schema.js';
 import { Service } from '../service/service.js';
 import { resolveWorkerCount } from '../service/workers/count.js';
 import { WORKER_COUNT_ENV, WORKER_INDEX_ENV } from '../service/workers/messages.js';
+import { CodedError, codeOf, messageOf } from '../core/errors.js';
 
 /** The package root (holds package.json and config/), found from this file whether run from src or dist. */
 export function packageRoot(): string {
@@ -78,7 +79,7 @@ function parseCommon(argv: string[]): CommonArgs {
   const { values } = parseArgs({ args: argv, options: COMMON_OPTIONS, allowPositionals: false });
   const timeoutText = values['shutdown-timeout'];
   const shutdownTimeoutMs = timeoutText === undefined ? 30_000 : parseDuration(timeoutText);
-  if (shutdownTimeoutMs === undefined) throw new Error(`--shutdown-timeout: "${timeoutText}" is not a duration such as 30s`);
+  if (shutdownTimeoutMs === undefined) throw new CodedError('GS_CLI_USAGE', `--shutdown-timeout: "${timeoutText}" is not a duration such as 30s`);
   const configs = values.config ?? [];
   return { configs: configs.length > 0 ? configs : [defaultConfigPath()], sets: values.set ?? [], shutdownTimeoutMs };
 }
@@ -90,7 +91,7 @@ export async function loadValidated(args: CommonArgs, io: Out = stdio): Promise<
   for (const w of loaded.warnings) io.err(`warning: ${formatProblem(w)}\n`);
   const result = validateConfig(loaded, createRegistry());
   if (!result.ok) {
-    io.err(`invalid configuration (${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}):\n`);
+    io.err(`[GS_CONFIG_INVALID] invalid configuration (${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}):\n`);
     for (const p of result.problems) io.err(`  ${formatProblem(p)}\n`);
     return undefined;
   }
@@ -128,7 +129,7 @@ async function runGateway(args: CommonArgs, io: Out): Promise<number> {
   try {
     await service.start();
   } catch (err) {
-    service.logger.error('gateway failed to start', { error: (err as Error).message });
+    service.logger.error('gateway failed to start', { error: messageOf(err), code: codeOf(err) ?? 'GS_COMPONENT_START_FAILED' });
     return 1;
   }
   let signals = 0;
@@ -208,7 +209,8 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
         return 2;
     }
   } catch (err) {
-    io.err(`gophership ${command}: ${(err as Error).message}\n`);
+    const code = codeOf(err);
+    io.err(`gophership ${command}: ${code ? `[${code}] ` : ''}${messageOf(err)}\n`);
     return 2;
   }
 }

@@ -56,9 +56,6 @@ const table: Array<[CollectorOnlyComponent['kind'], string, string]> = [
   ['connector', 'failover', 'sends to the first healthy pipeline of a priority list'],
 ];
 
-/** GopherShip's own component types, which no collector config names (their own tests cover their keys). */
-export const GOPHERSHIP_ONLY_TYPES: ReadonlySet<string> = new Set(['somatic', 'nats']);
-
 export const COLLECTOR_ONLY_COMPONENTS: readonly CollectorOnlyComponent[] = table.map(([kind, type, what]) => ({ kind, type, what }));
 
 /** The table's entry for a component type GopherShip lacks, if the collector has it. */

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import tls from 'node:tls';
-import { messageOf } from '../core/errors.js';
+import { CodedError, messageOf } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { TlsClientConfig, TlsServerConfig, TlsVersionName } from './tls-config.js';
 
@@ -20,9 +20,13 @@ async function pemOf(file: string, inline: string, key: string): Promise<Buffer 
   try {
     return await readFile(file);
   } catch (err) {
-    throw new Error(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}; check the path and that the gateway may read it`, {
-      cause: err,
-    });
+    throw new CodedError(
+      'GS_FILE_UNREADABLE',
+      `${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}; check the path and that the gateway may read it`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -55,9 +59,13 @@ export async function loadServerTls(cfg: TlsServerConfig, keyPath: string): Prom
     // Fails here (at start) on a key that does not match its certificate, or PEM that is not PEM.
     tls.createSecureContext(opts);
   } catch (err) {
-    throw new Error(`${keyPath}: the certificate or key cannot be used: ${messageOf(err)}; check that key_file is the private key of cert_file, both PEM`, {
-      cause: err,
-    });
+    throw new CodedError(
+      'GS_TLS_INVALID',
+      `${keyPath}: the certificate or key cannot be used: ${messageOf(err)}; check that key_file is the private key of cert_file, both PEM`,
+      {
+        cause: err,
+      },
+    );
   }
   return opts;
 }
@@ -167,7 +175,8 @@ export async function loadClientTls(cfg: TlsClientConfig, keyPath: string): Prom
   try {
     tls.createSecureContext({ ca: opts.ca, cert, key });
   } catch (err) {
-    throw new Error(
+    throw new CodedError(
+      'GS_TLS_INVALID',
       `${keyPath}: the CA, certificate or key cannot be used: ${messageOf(err)}; check that the files are PEM and key_file is the key of cert_file`,
       { cause: err },
     );

@@ -5,6 +5,7 @@
  * with `auth: { authenticator: <extension id> }` and finds it through Host.getExtension at start.
  */
 import type { Extension, Host } from './component.js';
+import { CodedError } from './errors.js';
 import { s } from './schema.js';
 
 /** HTTP request headers or gRPC metadata as Node hands them over: names lower-case. */
@@ -25,9 +26,11 @@ export interface AuthData {
  * A refused credential. The message says what was wrong in words a client can act on ("no bearer token",
  * "the token does not match") and never contains the credential or any part of it.
  */
-export class AuthenticationError extends Error {
+export class AuthenticationError extends CodedError {
   override readonly name = 'AuthenticationError';
-  readonly code = 'GS_UNAUTHENTICATED';
+  constructor(message: string) {
+    super('GS_UNAUTHENTICATED', message);
+  }
 }
 
 export interface ServerAuthenticator extends Extension {
@@ -67,31 +70,45 @@ export const authSchema = s
 
 export type AuthConfig = { authenticator: string } | undefined;
 
-function find(host: Host, id: string, where: string): Extension {
-  const ext = host.getExtension(id);
-  if (!ext) throw new Error(`${where}.auth.authenticator: extension "${id}" is not running; define it under extensions: and list it in service.extensions`);
-  return ext;
+/** The key `auth.authenticator` of the section at `where` (a key path in the component's config; '' = its top). */
+function authKey(where: string): string {
+  return where === '' ? 'auth.authenticator' : `${where}.auth.authenticator`;
 }
 
-/** The server authenticator a receiver's `auth` names; `where` is the key path for the error. */
-export function serverAuthenticatorOf(host: Host, auth: AuthConfig, where: string): ServerAuthenticator | undefined {
-  if (!auth) return undefined;
-  const ext = find(host, auth.authenticator, where);
-  if (!isServerAuthenticator(ext))
-    throw new Error(
-      `${where}.auth.authenticator: extension "${auth.authenticator}" cannot authenticate incoming requests; use bearertokenauth, basicauth (with htpasswd) or oidc`,
+function find(host: Host, id: string, where: string): Extension {
+  const ext = host.getExtension(id);
+  if (!ext)
+    throw new CodedError(
+      'GS_EXTENSION_MISSING',
+      `${authKey(where)}: extension "${id}" is not running; define it under extensions: and list it in service.extensions`,
     );
   return ext;
 }
 
-/** The client authenticator an exporter's `auth` names. */
+/**
+ * The server authenticator a receiver's `auth` names; `where` is the key path, within the receiver's
+ * config, of the section holding `auth` (the service prefixes the receiver's label to a start error).
+ */
+export function serverAuthenticatorOf(host: Host, auth: AuthConfig, where: string): ServerAuthenticator | undefined {
+  if (!auth) return undefined;
+  const ext = find(host, auth.authenticator, where);
+  if (!isServerAuthenticator(ext))
+    throw new CodedError(
+      'GS_EXTENSION_MISSING',
+      `${authKey(where)}: extension "${auth.authenticator}" cannot authenticate incoming requests; use bearertokenauth, basicauth (with htpasswd) or oidc`,
+    );
+  return ext;
+}
+
+/** The client authenticator an exporter's `auth` names (`where` as for serverAuthenticatorOf). */
 export function clientAuthenticatorOf(host: Host | undefined, auth: AuthConfig, where: string): ClientAuthenticator | undefined {
   if (!auth) return undefined;
-  if (!host) throw new Error(`${where}.auth.authenticator: no host to find extension "${auth.authenticator}"`);
+  if (!host) throw new CodedError('GS_EXTENSION_MISSING', `${authKey(where)}: no host to find extension "${auth.authenticator}"`);
   const ext = find(host, auth.authenticator, where);
   if (!isClientAuthenticator(ext))
-    throw new Error(
-      `${where}.auth.authenticator: extension "${auth.authenticator}" cannot authenticate outgoing requests; use bearertokenauth, basicauth (with client_auth) or headers_setter`,
+    throw new CodedError(
+      'GS_EXTENSION_MISSING',
+      `${authKey(where)}: extension "${auth.authenticator}" cannot authenticate outgoing requests; use bearertokenauth, basicauth (with client_auth) or headers_setter`,
     );
   return ext;
 }

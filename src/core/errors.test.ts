@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PermanentError, RetryableError, combineErrors, isPermanent, isRetryable } from './errors.js';
+import { PermanentError, RetryableError, codeOf, combineErrors, isPermanent, isRetryable } from './errors.js';
 
 describe('combineErrors (what a fan-out answers)', () => {
   it('is permanent only when every branch failed permanently', () => {
@@ -34,5 +34,12 @@ describe('combineErrors (what a fan-out answers)', () => {
     expect(combineErrors([r])).toBe(r);
     const p = new PermanentError('y');
     expect(combineErrors([p])).toBe(p);
+  });
+
+  it('keeps the code the failures share, else the general one of the verdict', () => {
+    const full = (m: string) => new RetryableError(m, { code: 'GS_WAL_FULL' });
+    expect(codeOf(combineErrors([full('a'), full('b')]))).toBe('GS_WAL_FULL');
+    expect(codeOf(combineErrors([full('a'), new RetryableError('b', { code: 'GS_QUEUE_FULL' })]))).toBe('GS_RETRY_LATER');
+    expect(codeOf(combineErrors([new PermanentError('a'), new PermanentError('b', { code: 'GS_EXPORTER_REJECTED' })]))).toBe('GS_DATA_REFUSED');
   });
 });

@@ -30,6 +30,11 @@ export interface ComponentMetadata {
   readonly aliases?: readonly string[];
   readonly description: string;
   readonly stability: Stability;
+  /**
+   * A component type of GopherShip's own, which no collector config names (somatic, nats): left out of
+   * docs/compatibility.md and of the collector corpus's key check (test/compat), its own tests cover its keys.
+   */
+  readonly gophershipOnly?: boolean;
   /** Every metric it emits, shared ones (otelcol_receiver_*, exporterhelper's) included. */
   readonly metrics: readonly MetricDef[];
   readonly tests: {

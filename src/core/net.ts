@@ -1,6 +1,7 @@
 /** Endpoint helpers shared by every listening component. */
 import type { Server } from 'node:net';
 import { s } from './schema.js';
+import { CodedError } from './errors.js';
 
 /** `host:port`, `[v6]:port` or `:port` (all interfaces). */
 export const ENDPOINT_RE = /^(\[[0-9A-Fa-f:.]+\]|[^:\s[\]]*):(\d{1,5})$/;
@@ -25,11 +26,11 @@ export function endpointSchema(defaultValue: string, description: string, allowE
 export function parseEndpoint(endpoint: string, label?: string): { host: string; port: number } {
   const prefix = label ? `${label}: ` : '';
   const m = ENDPOINT_RE.exec(endpoint.trim());
-  if (!m) throw new Error(`${prefix}"${endpoint}" is not ${ENDPOINT_HINT}`);
+  if (!m) throw new CodedError('GS_CONFIG_INVALID', `${prefix}"${endpoint}" is not ${ENDPOINT_HINT}`);
   let host = m[1]!;
   if (host.startsWith('[')) host = host.slice(1, -1);
   const port = Number(m[2]);
-  if (port > 65535) throw new Error(`${prefix}"${endpoint}": port ${port} is above 65535`);
+  if (port > 65535) throw new CodedError('GS_CONFIG_INVALID', `${prefix}"${endpoint}": port ${port} is above 65535`);
   return { host, port };
 }
 
@@ -38,7 +39,8 @@ export function listen(server: Server, host: string, port: number, label: string
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       reject(
-        new Error(
+        new CodedError(
+          'GS_LISTEN_FAILED',
           `${label}: cannot listen on ${host}:${port}: ${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ' (another process uses this port; change the endpoint)' : ''}`,
         ),
       );

@@ -146,7 +146,7 @@ describe('backoff', () => {
     const err = await h.consume(logs(4)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryableError);
     expect(n).toBeGreaterThanOrEqual(4);
-    expect((err as Error).message).toBe(`down #${n}`);
+    expect((err as Error).message).toBe(`exporter otlphttp/test: down #${n}`);
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_send_failed_log_records', { exporter: 'otlphttp/test' })).toBe(4);
   });
 });
@@ -219,7 +219,7 @@ describe('sending queue', () => {
     expect(settings.queueFills.fullest()).toBe(1);
     const err = (await h.consume(logs(7)).catch((e: unknown) => e)) as RetryableError;
     expect(err).toBeInstanceOf(RetryableError);
-    expect(err.message).toMatch(/sending queue of exporter otlphttp\/test is full \(2 requests\).*sending_queue.queue_size/);
+    expect(err.message).toMatch(/exporter otlphttp\/test: sending queue is full \(2 requests\).*sending_queue.queue_size/);
     expect(err.retryAfterMs).toBeGreaterThanOrEqual(1000);
     expect(err.retryAfterMs).toBeLessThanOrEqual(30_000);
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_enqueue_failed_log_records', { exporter: 'otlphttp/test' })).toBe(7);

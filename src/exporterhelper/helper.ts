@@ -23,7 +23,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { CreateSettings } from '../core/component.js';
-import { RetryableError, messageOf } from '../core/errors.js';
+import { CodedError, RetryableError, messageOf } from '../core/errors.js';
 import type { Payload } from '../pdata/payload.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -134,7 +134,9 @@ export class ExporterHelper {
       try {
         await this.deadLetter.open();
       } catch (err) {
-        throw new Error(`exporter ${this.id}: dead_letter.path: cannot open ${this.deadLetter.path}: ${messageOf(err)}`, { cause: err });
+        throw new CodedError('GS_COMPONENT_START_FAILED', `exporter ${this.id}: dead_letter.path: cannot open ${this.deadLetter.path}: ${messageOf(err)}`, {
+          cause: err,
+        });
       }
     }
     // A memory queue's WAL holds what an earlier shutdown kept: started, it delivers that first.
@@ -190,7 +192,10 @@ export class ExporterHelper {
     if (this.mode === 'sync') return this.consumeSync(payload);
     if (!this.started || this.stopping) {
       return Promise.reject(
-        new RetryableError(`exporter ${this.id} is ${this.stopping ? 'shutting down' : 'not started'}; retry later`, { retryAfterMs: 1000 }),
+        new RetryableError(`exporter ${this.id} is ${this.stopping ? 'shutting down' : 'not started'}; retry later`, {
+          retryAfterMs: 1000,
+          code: 'GS_COMPONENT_STOPPED',
+        }),
       );
     }
     if (this.memory) return this.memory.enqueue(payload);

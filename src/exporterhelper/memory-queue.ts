@@ -83,10 +83,10 @@ export class MemoryQueue {
 
   private async waitForRoom(payload: Payload, items: number, units: number): Promise<void> {
     while (this.units > 0 && this.units + units > this.cfg.queue_size) {
-      if (this.stopping) throw new RetryableError(`exporter ${this.id} is shutting down; retry later`, { retryAfterMs: 1000 });
+      if (this.stopping) throw new RetryableError(`exporter ${this.id} is shutting down; retry later`, { retryAfterMs: 1000, code: 'GS_COMPONENT_STOPPED' });
       await new Promise<void>((r) => this.roomWaiters.push(r));
     }
-    if (this.stopping) throw new RetryableError(`exporter ${this.id} is shutting down; retry later`, { retryAfterMs: 1000 });
+    if (this.stopping) throw new RetryableError(`exporter ${this.id} is shutting down; retry later`, { retryAfterMs: 1000, code: 'GS_COMPONENT_STOPPED' });
     return this.admit(payload, items, units);
   }
 
@@ -172,7 +172,8 @@ export class MemoryQueue {
       else {
         // Stopped before a verdict (shutdown, downstream down): kept for the helper to put aside.
         this.leftover.push(...entries);
-        for (const e of entries) e.done?.(new RetryableError(`exporter ${this.id} is shutting down; retry later`, { retryAfterMs: 1000 }));
+        for (const e of entries)
+          e.done?.(new RetryableError(`exporter ${this.id} is shutting down; retry later`, { retryAfterMs: 1000, code: 'GS_COMPONENT_STOPPED' }));
       }
     } catch (err) {
       this.log.error('sending queue consumer failed', { error: messageOf(err) });
@@ -199,7 +200,7 @@ export class MemoryQueue {
       for (const lane of this.lanes.values()) {
         for (const e of lane.drain()) {
           ledger?.unhold(e.bytes);
-          e.done?.(new RetryableError(`exporter ${this.id} is shutting down; retry later`, { retryAfterMs: 1000 }));
+          e.done?.(new RetryableError(`exporter ${this.id} is shutting down; retry later`, { retryAfterMs: 1000, code: 'GS_COMPONENT_STOPPED' }));
           left.push(e);
         }
       }

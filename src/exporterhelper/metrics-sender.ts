@@ -3,7 +3,7 @@
  * came to in `otelcol_exporter_sent_*` / `otelcol_exporter_send_failed_*` and `gophership_exporter_sent_bytes`,
  * and puts every failed part in the dead-letter file (or logs it as dropped), so nothing leaves silently.
  */
-import { RetryableError, messageOf } from '../core/errors.js';
+import { RetryableError, componentError, messageOf } from '../core/errors.js';
 import type { Payload } from '../pdata/payload.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -48,12 +48,16 @@ export class MetricsSender {
       }
       if (outcome.kind === 'stopped') {
         release = false;
-        error ??= new RetryableError(`exporter ${this.id} is shutting down; retry later`);
+        error ??= new RetryableError(`exporter ${this.id} is shutting down; retry later`, { code: 'GS_COMPONENT_STOPPED' });
         continue;
       }
       const items = itemsOf(part);
       this.tel.exporterSendFailed[part.signal].inc(this.labels, items);
-      error ??= outcome.err;
+      error ??= componentError(
+        { kind: 'exporter', id: this.id },
+        outcome.err,
+        outcome.kind === 'permanent' ? 'GS_EXPORTER_REJECTED' : 'GS_EXPORTER_SEND_FAILED',
+      );
       // A caller that waits is told and resends what was retryable; what is permanent is kept here too.
       if (mode === 'sync' && outcome.kind !== 'permanent') continue;
       if (!(await this.dispose(part, items, outcome.kind, outcome.err, mode === 'wal'))) release = false;

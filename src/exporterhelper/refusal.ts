@@ -24,8 +24,8 @@ export class Refusals {
   full(payload: Payload, items: number, what: string): RetryableError {
     this.metrics.countEnqueueFailed(payload, items);
     return new RetryableError(
-      `sending queue of exporter ${this.id} is full (${what}): the downstream is slower than the input or unavailable; retry later, or raise sending_queue.queue_size / num_consumers`,
-      { retryAfterMs: this.retryAfterEstimate() },
+      `exporter ${this.id}: sending queue is full (${what}): the downstream is slower than the input or unavailable; retry later, or raise sending_queue.queue_size / num_consumers`,
+      { retryAfterMs: this.retryAfterEstimate(), code: 'GS_QUEUE_FULL' },
     );
   }
 

@@ -20,6 +20,7 @@ export function timeoutSender(send: SendFn, timeoutMs: number | undefined, expor
         reject(
           new RetryableError(
             `exporter ${exporterId}: the attempt did not finish within timeout (${timeoutMs} ms) plus ${GRACE_MS} ms; it counts as failed and is retried`,
+            { code: 'GS_EXPORTER_SEND_FAILED' },
           ),
         );
       }, limit);

@@ -9,7 +9,7 @@
  * often share a volume, and the somatic WAL frees room only once its debt is accepted here) it is sent
  * directly, and the answer waits for the downstream. That keeps the two WALs from waiting on each other.
  */
-import { PermanentError, RetryableError, messageOf } from '../core/errors.js';
+import { CodedError, PermanentError, RetryableError, codeOf, messageOf } from '../core/errors.js';
 import type { MemoryLedgerSource } from '../core/memory-ledger.js';
 import { Payload } from '../pdata/payload.js';
 import { isReplay } from '../somatic/zone.js';
@@ -79,7 +79,11 @@ export class WalQueue {
         logger: this.log,
       });
     } catch (err) {
-      throw new Error(`exporter ${this.id}: sending_queue.directory: cannot open the WAL in ${this.dir}: ${messageOf(err)}`, { cause: err });
+      throw new CodedError(
+        codeOf(err) ?? 'GS_COMPONENT_START_FAILED',
+        `exporter ${this.id}: sending_queue.directory: cannot open the WAL in ${this.dir}: ${messageOf(err)}`,
+        { cause: err },
+      );
     }
     this.wal = wal;
     const pending = wal.stats().pendingRecords;
@@ -161,12 +165,13 @@ export class WalQueue {
         const batch = requests > 1 ? ", or lower the batch processor's send_batch_size (a batch is sent once it holds that many items)" : '';
         throw new PermanentError(
           `exporter ${this.id}: sending_queue: ${what} is larger than the WAL queue's whole disk budget (sending_queue.max_size_mib ${this.cfg.max_size_mib}) and can never be queued; raise max_size_mib${batch}`,
-          { cause: err },
+          { cause: err, code: 'GS_WAL_RECORD_TOO_LARGE' },
         );
       }
       throw new RetryableError(`exporter ${this.id}: sending queue (storage wal, max_size_mib ${this.cfg.max_size_mib}): ${messageOf(err)}`, {
         retryAfterMs: this.refusals.retryAfterEstimate(),
         cause: err,
+        code: codeOf(err) ?? 'GS_WAL_IO',
       });
     } finally {
       this.appending--;

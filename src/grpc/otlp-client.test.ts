@@ -20,7 +20,7 @@ describe('OtlpGrpcClient', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     closers.push(() => server.close());
     const cfg = s.object(otlpGrpcClientShape()).parse({ tls: { insecure: true }, compression: 'none' }, [], []);
-    const client = new OtlpGrpcClient('exporter test', 'exporters::test', `127.0.0.1:${(server.address() as AddressInfo).port}`, cfg, silentLogger);
+    const client = new OtlpGrpcClient('exporter test', '', `127.0.0.1:${(server.address() as AddressInfo).port}`, cfg, silentLogger);
     await client.start();
     closers.push(() => client.close());
     await expect(client.send(new Payload('traces', makeTracesRequest(3)))).rejects.toMatchObject({ name: 'RetryableError' });

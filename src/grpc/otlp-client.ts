@@ -5,7 +5,7 @@
  * otlp exporter and the loadbalancing exporter's per-backend senders.
  */
 import { ENDPOINT_RE } from '../core/net.js';
-import { PermanentError, RetryableError } from '../core/errors.js';
+import { CodedError, PermanentError, RetryableError } from '../core/errors.js';
 import { s, type ConfigOf, type Schema } from '../core/schema.js';
 import type { Payload } from '../pdata/payload.js';
 import { GRPC_METHOD, type Signal } from '../core/signal.js';
@@ -102,9 +102,9 @@ export function errorOfCall(result: CallResult, target: string, signal: Signal):
   const text = `OTLP/gRPC export of ${signal} to ${target} failed: ${grpcStatusName(result.code)}: ${result.message}`;
   // RESOURCE_EXHAUSTED is throttling only when the server says when to come back (OTLP spec).
   if (isRetryableGrpc(result.code, retryAfterMs !== undefined)) {
-    return new RetryableError(text, { retryAfterMs, throttled: result.code === GrpcStatus.RESOURCE_EXHAUSTED });
+    return new RetryableError(text, { retryAfterMs, throttled: result.code === GrpcStatus.RESOURCE_EXHAUSTED, code: 'GS_EXPORTER_SEND_FAILED' });
   }
-  return new PermanentError(text);
+  return new PermanentError(text, { code: 'GS_EXPORTER_REJECTED' });
 }
 
 /** One OTLP/gRPC downstream: start() opens nothing yet (connections are lazy), send() is one attempt. */
@@ -115,8 +115,9 @@ export class OtlpGrpcClient {
   private readonly forceTls: boolean;
 
   /**
-   * `owner` names the component in errors (e.g. `exporter otlp/2`); `configPath` is where its settings are
-   * in the config (e.g. `exporters::otlp/2`), for errors about them.
+   * `owner` names the component in errors (its componentLabel, e.g. `exporter otlp/2`); `configPath` is
+   * where these settings are within the component's config ('' at its top, `protocol.otlp` in the
+   * loadbalancing exporter), for errors about them.
    */
   constructor(
     private readonly owner: string,
@@ -129,7 +130,7 @@ export class OtlpGrpcClient {
     for (const [k, v] of Object.entries(config.headers)) {
       const key = k.toLowerCase();
       if (!/^[0-9a-z_.-]+$/.test(key) || key.startsWith('grpc-')) {
-        throw new Error(`${owner}: headers.${k}: not a valid gRPC metadata key (lower-case letters, digits, _ . -; not grpc-*)`);
+        throw new CodedError('GS_CONFIG_INVALID', `${owner}: headers.${k}: not a valid gRPC metadata key (lower-case letters, digits, _ . -; not grpc-*)`);
       }
       // Binary metadata (-bin keys) is given base64-encoded in config.
       this.metadata[key] = key.endsWith('-bin') ? Buffer.from(v, 'base64') : v;
@@ -144,7 +145,7 @@ export class OtlpGrpcClient {
     this.authenticator = clientAuthenticatorOf(host, c.auth, this.configPath);
     const secure = !c.tls.insecure || this.forceTls;
     let tls: ClientTlsOptions | undefined;
-    if (secure) tls = await loadClientTls(c.tls, `${this.configPath}: tls`);
+    if (secure) tls = await loadClientTls(c.tls, this.configPath === '' ? 'tls' : `${this.configPath}.tls`);
     await prepareCompression(c.compression);
     this.transport = new GrpcTransport({
       authority: `${secure ? 'https' : 'http'}://${this.target}`,
@@ -163,7 +164,7 @@ export class OtlpGrpcClient {
   /** Sends one request; no metrics, so a queue/retry layer can call it per attempt. */
   async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
     const transport = this.transport;
-    if (!transport) throw new RetryableError(`${this.owner} is not started`);
+    if (!transport) throw new RetryableError(`${this.owner} is not started`, { code: 'GS_COMPONENT_STOPPED' });
     let metadata: Record<string, string> | undefined;
     if (this.authenticator) {
       metadata = transport.configuredMetadata();

@@ -28,6 +28,7 @@ import {
 } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import { StatusSchema } from '../../proto/gen/google/rpc/status_pb.js';
 import { RetryInfoSchema } from '../../proto/gen/google/rpc/error_details_pb.js';
+import { CodedError } from '../core/errors.js';
 
 /** The decoded Export request of each signal. */
 export interface RequestBySignal {
@@ -60,12 +61,12 @@ const REJECTED_FIELD = { logs: 'rejectedLogRecords', traces: 'rejectedSpans', me
 export const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
 
 /** An OTLP/JSON request the gateway cannot read; the message names the field path at fault. */
-export class OtlpJsonError extends Error {
+export class OtlpJsonError extends CodedError {
   override readonly name = 'OtlpJsonError';
   /** Path of the offending value, e.g. `resourceLogs[0].scopeLogs[0].logRecords[3].timeUnixNano` ('' = whole body). */
   readonly path: string;
   constructor(path: string, problem: string) {
-    super(path === '' ? `invalid OTLP/JSON request: ${problem}` : `invalid OTLP/JSON request: field ${path}: ${problem}`);
+    super('GS_REQUEST_MALFORMED', path === '' ? `invalid OTLP/JSON request: ${problem}` : `invalid OTLP/JSON request: field ${path}: ${problem}`);
     this.path = path;
   }
 }

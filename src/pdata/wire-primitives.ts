@@ -10,12 +10,15 @@
  * path; `readVarint64` is that long path, exact to 64 bits (halves in `LO`/`HI`) for int64 values.
  */
 
-export class WireFormatError extends Error {
+import { CodedError } from '../core/errors.js';
+
+/** Bytes that are not a valid message (code GS_REQUEST_MALFORMED). */
+export class WireFormatError extends CodedError {
   override readonly name = 'WireFormatError';
   /** Byte offset of the fault in the buffer that was read, or -1 when not known. */
   readonly at: number;
   constructor(message: string, at = -1) {
-    super(message);
+    super('GS_REQUEST_MALFORMED', message);
     this.at = at;
   }
 }

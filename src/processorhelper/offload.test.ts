@@ -133,7 +133,7 @@ describe('wire edits on worker threads', () => {
     const bad = Uint8Array.from([0x0a, 0x50, 0x0a, 0x02]);
     const err = await proc.consume(new Payload('logs', bad)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PermanentError);
-    expect((err as Error).message).toMatch(/attributes processor attributes\/test: cannot read the logs request: .*overruns/);
+    expect((err as Error).message).toMatch(/processor attributes\/test: cannot read the logs request: .*overruns/);
     const good = toBinary(REQUEST_SCHEMA.logs, fc.sample(arbRequest('logs'), 1)[0] as never);
     await proc.consume(new Payload('logs', good));
     expect(sink.got).toHaveLength(1);

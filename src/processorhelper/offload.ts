@@ -253,7 +253,7 @@ export class WireOffloadPool {
   }
 
   private failPending(slot: Slot, why: string): void {
-    const err = new RetryableError(`the worker thread editing this request ${why}; retry the request`, { retryAfterMs: 1000 });
+    const err = new RetryableError(`the worker thread editing this request ${why}; retry the request`, { retryAfterMs: 1000, code: 'GS_WORKER_FAILED' });
     for (const p of slot.pending.values()) p.reject(err);
     slot.pending.clear();
   }

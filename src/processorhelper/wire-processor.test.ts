@@ -49,7 +49,7 @@ describe('editAndForward', () => {
       },
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PermanentError);
-    expect((err as Error).message).toBe('attributes processor attributes/x: cannot read the logs request: attribute list overruns its record');
+    expect((err as Error).message).toBe('processor attributes/x: cannot read the logs request: attribute list overruns its record');
     expect(ctx.got).toHaveLength(0);
   });
 });

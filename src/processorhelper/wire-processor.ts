@@ -9,7 +9,7 @@
  */
 import type { CreateSettings } from '../core/component.js';
 import type { Consumer } from '../core/consumer.js';
-import { PermanentError, RetryableError } from '../core/errors.js';
+import { PermanentError, RetryableError, componentLabel } from '../core/errors.js';
 import type { Payload } from '../pdata/payload.js';
 import type { Signal } from '../core/signal.js';
 import type { WalkResult } from './wire-edit.js';
@@ -68,8 +68,9 @@ export function editAndForward(ctx: WireProcessorContext, payload: Payload, edit
 
 /** A request the walk cannot read: retrying the same bytes cannot help. */
 function unreadable(ctx: WireProcessorContext, err: unknown): PermanentError {
-  return new PermanentError(`${ctx.settings.id.type} processor ${ctx.settings.id.id}: cannot read the ${ctx.signal} request: ${(err as Error).message}`, {
+  return new PermanentError(`${componentLabel(ctx.settings)}: cannot read the ${ctx.signal} request: ${(err as Error).message}`, {
     cause: err,
+    code: 'GS_REQUEST_MALFORMED',
   });
 }
 

@@ -30,7 +30,7 @@ import { PressureSlot } from '../somatic/index.js';
 import { QueueFillRegistry } from '../exporterhelper/fill.js';
 import v8 from 'node:v8';
 import { governHeapGrowth } from '../core/heap-growth.js';
-import { messageOf } from '../core/errors.js';
+import { componentError } from '../core/errors.js';
 import { WireOffloadPool, workerThreadsFor } from '../processorhelper/offload.js';
 import { connectorPlaces, downstreamFirst } from '../config/connectors.js';
 
@@ -183,7 +183,7 @@ export class Service {
     this.telemetry.health = 'starting';
     const host: Host = {
       reportFatalError: (err) => {
-        this.logger.error('fatal component error; shutting down', { error: err.message });
+        this.logger.error('fatal component error; shutting down', { error: err });
         this.opts.onFatalError?.(err);
       },
       getExtension: (id) => this.extensions.find((r) => r.id === id)?.component,
@@ -200,11 +200,10 @@ export class Service {
       }
       for (const group of [this.extensions, this.exporters, this.connectors, this.processors, this.receivers]) {
         for (const r of group) {
-          await r.component.start(host).catch((err: unknown) => {
-            // The config key that names the component, unless the component's message already does.
-            const key = `${r.kind}s::${r.id}`;
-            const msg = messageOf(err);
-            throw msg.startsWith(key) || msg.startsWith(`${r.kind} ${r.id}`) ? err : new Error(`${key}: ${msg}`, { cause: err });
+          // Errors about a component, at start and later, are named by its label (`exporter otlp/2: ...`).
+          const own: Host = { ...host, reportFatalError: (err) => host.reportFatalError(componentError(r, err, 'GS_COMPONENT_FAILED')) };
+          await r.component.start(own).catch((err: unknown) => {
+            throw componentError(r, err, 'GS_COMPONENT_START_FAILED');
           });
           started.push(r);
         }

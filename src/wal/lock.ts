@@ -54,7 +54,7 @@ export async function lockDirectory(fs: WalFileSystem, dir: string, log: Logger)
     const m = /^(\d+)@(.*)$/.exec(holder);
     const pid = m ? Number(m[1]) : 0;
     if (m && m[2] === hostname() && pid !== process.pid && alive(pid)) {
-      throw new PermanentError(`WAL directory ${dir} is in use by process ${pid} (${path}); give each gateway its own directory`);
+      throw new PermanentError(`WAL directory ${dir} is in use by process ${pid} (${path}); give each gateway its own directory`, { code: 'GS_WAL_IN_USE' });
     }
     if (m && m[2] !== hostname()) log.warn('WAL directory was locked by a process on another host; taking it over', { dir, holder });
     await fs.unlink(path).catch(() => {});

@@ -127,7 +127,7 @@ const openDirs = new Set<string>();
 function positiveInt(name: string, v: number | undefined, dflt: number, min: number): number {
   if (v === undefined) return dflt;
   if (!(Number.isSafeInteger(v) || v === Infinity) || v < min) {
-    throw new PermanentError(`WAL option ${name} must be an integer >= ${min}, got ${String(v)}`);
+    throw new PermanentError(`WAL option ${name} must be an integer >= ${min}, got ${String(v)}`, { code: 'GS_WAL_MISUSE' });
   }
   return v;
 }
@@ -151,7 +151,7 @@ export class WriteAheadLog {
     positiveInt('minFreeBytes', opts.minFreeBytes, 0, 0);
     const policy = opts.fsync ?? DEFAULTS.fsync;
     if (!['always', 'interval', 'never'].includes(policy)) {
-      throw new PermanentError(`WAL option fsync must be 'always', 'interval' or 'never', got '${String(policy)}'`);
+      throw new PermanentError(`WAL option fsync must be 'always', 'interval' or 'never', got '${String(policy)}'`, { code: 'GS_WAL_MISUSE' });
     }
     const fs = opts.fileSystem ?? nodeFileSystem;
     const log = opts.logger ?? silentLogger;
@@ -175,7 +175,7 @@ export class WriteAheadLog {
   static async open(options: WalOptions): Promise<WriteAheadLog> {
     const wal = new WriteAheadLog(options);
     if (openDirs.has(wal.dir)) {
-      throw new PermanentError(`WAL directory ${wal.dir} is already open in this process; give each WAL its own directory`);
+      throw new PermanentError(`WAL directory ${wal.dir} is already open in this process; give each WAL its own directory`, { code: 'GS_WAL_IN_USE' });
     }
     openDirs.add(wal.dir);
     try {

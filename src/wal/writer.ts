@@ -18,7 +18,7 @@
  *     them before it is written. Unacknowledged records are never deleted to make room.
  */
 import { join } from 'node:path';
-import { PermanentError, RetryableError } from '../core/errors.js';
+import { PermanentError, RetryableError, codeOf } from '../core/errors.js';
 import { DIRECT_ALIGN, type DirectAppender, directOpenFlags } from './direct.js';
 import { isNoSpace, shortWriteError, type WalFile } from './file-system.js';
 import { AppendQueue } from './append-queue.js';
@@ -130,13 +130,13 @@ export class SegmentWriter {
   /** See WriteAheadLog.append. */
   append(data: Uint8Array | readonly Uint8Array[], meta?: Meta): Promise<number> {
     const ctx = this.ctx;
-    if (ctx.closed) return Promise.reject(new RetryableError(`WAL ${ctx.dir} is closed; the component is shutting down`));
+    if (ctx.closed) return Promise.reject(new RetryableError(`WAL ${ctx.dir} is closed; the component is shutting down`, { code: 'GS_COMPONENT_STOPPED' }));
     const metaLen = metaBytes(meta);
     if (typeof meta === 'number' && !(Number.isInteger(meta) && meta >= 0 && meta <= 0xffff_ffff)) {
-      return Promise.reject(new PermanentError(`WAL meta number must be a u32, got ${meta}`));
+      return Promise.reject(new PermanentError(`WAL meta number must be a u32, got ${meta}`, { code: 'GS_WAL_MISUSE' }));
     }
     if (metaLen > MAX_META_BYTES) {
-      return Promise.reject(new PermanentError(`WAL meta is ${metaLen} bytes; at most ${MAX_META_BYTES} are allowed`));
+      return Promise.reject(new PermanentError(`WAL meta is ${metaLen} bytes; at most ${MAX_META_BYTES} are allowed`, { code: 'GS_WAL_MISUSE' }));
     }
     let dataLength = 0;
     if (data instanceof Uint8Array) dataLength = data.length;
@@ -146,6 +146,7 @@ export class SegmentWriter {
       return Promise.reject(
         new PermanentError(
           `record of ${dataLength} bytes can never fit the WAL in ${ctx.dir} (max_size_bytes ${this.opts.maxSize}); split it or raise max_size_bytes`,
+          { code: 'GS_WAL_RECORD_TOO_LARGE' },
         ),
       );
     }
@@ -162,7 +163,8 @@ export class SegmentWriter {
     refusal: Error | 'measure' | undefined,
   ): Promise<number> {
     if (refusal !== undefined) return Promise.reject(refusal === 'measure' ? this.noRoom(size) : refusal);
-    if (this.ctx.closed) return Promise.reject(new RetryableError(`WAL ${this.ctx.dir} is closed; the component is shutting down`));
+    if (this.ctx.closed)
+      return Promise.reject(new RetryableError(`WAL ${this.ctx.dir} is closed; the component is shutting down`, { code: 'GS_COMPONENT_STOPPED' }));
     // Taken after the checks: a refused record costs no pass over its bytes.
     let dataCrc = 0;
     if (data instanceof Uint8Array) dataCrc = crc32(data);
@@ -213,7 +215,7 @@ export class SegmentWriter {
       : new RetryableError(
           `WAL directory ${ctx.dir} is full (${used} of max_size_bytes ${this.opts.maxSize} used): ` +
             'space is freed only when the reader acknowledges records; retry later, fix the downstream so the backlog drains, or raise max_size_bytes',
-          { retryAfterMs: RETRY_AFTER_MS },
+          { retryAfterMs: RETRY_AFTER_MS, code: 'GS_WAL_FULL' },
         );
   }
 
@@ -227,7 +229,7 @@ export class SegmentWriter {
     return new RetryableError(
       `WAL directory ${this.ctx.dir}: its volume is nearly full (${Math.max(0, space.freeBytes())} bytes free, ${space.reserve} kept free, ` +
         `${this.queuedBytes + size} needed): space is freed as the reader acknowledges records; retry later, or free or grow the volume`,
-      { retryAfterMs: RETRY_AFTER_MS },
+      { retryAfterMs: RETRY_AFTER_MS, code: 'GS_WAL_FULL' },
     );
   }
 
@@ -281,7 +283,11 @@ export class SegmentWriter {
           return;
         }
         this.failedPasses = 0;
-        const e = new RetryableError(`WAL ${this.ctx.dir} cannot write: ${(err as Error).message}`, { cause: err, retryAfterMs: RETRY_AFTER_MS });
+        const e = new RetryableError(`WAL ${this.ctx.dir} cannot write: ${(err as Error).message}`, {
+          cause: err,
+          retryAfterMs: RETRY_AFTER_MS,
+          code: codeOf(err) ?? 'GS_WAL_IO',
+        });
         this.rejectQueued(e);
         this.rejectUnsynced(e);
       },
@@ -349,7 +355,7 @@ export class SegmentWriter {
     } catch (err) {
       const e = new RetryableError(
         `WAL segment ${this.active.path} could not be cut back after a failed write (${(err as Error).message}); appends wait until it can: check the disk`,
-        { cause: err, retryAfterMs: RETRY_AFTER_MS },
+        { cause: err, retryAfterMs: RETRY_AFTER_MS, code: 'GS_WAL_IO' },
       );
       this.rejectQueued(e);
       // Records written before the failure still get their fsync; it writes nothing new.
@@ -400,7 +406,7 @@ export class SegmentWriter {
         full
           ? `WAL write to ${seg.path} found the volume full (${(err as Error).message}); space is freed as the reader acknowledges records: retry later`
           : `WAL write to ${seg.path} failed: ${(err as Error).message}`,
-        { cause: err, retryAfterMs: RETRY_AFTER_MS },
+        { cause: err, retryAfterMs: RETRY_AFTER_MS, code: full ? 'GS_WAL_FULL' : 'GS_WAL_IO' },
       );
       for (const r of rejecters) r(e);
       ctx.log.error('WAL write failed', { dir: ctx.dir, segment: seg.path, error: err, cut_back: cut });
@@ -464,7 +470,11 @@ export class SegmentWriter {
     } catch (err) {
       // After a failed fsync the kernel may have dropped the dirty pages: never trust this file again
       // for new writes. The records may or may not survive; the callers retry (at-least-once).
-      const e = new RetryableError(`WAL fsync of ${seg.path} failed: ${(err as Error).message}`, { cause: err, retryAfterMs: RETRY_AFTER_MS });
+      const e = new RetryableError(`WAL fsync of ${seg.path} failed: ${(err as Error).message}`, {
+        cause: err,
+        retryAfterMs: RETRY_AFTER_MS,
+        code: 'GS_WAL_IO',
+      });
       for (const r of rejecters) r(e);
       this.ctx.log.error('WAL fsync failed; sealing the segment', { dir: this.ctx.dir, segment: seg.path, error: err });
       seg.durable = seg.size;
@@ -538,7 +548,10 @@ export class SegmentWriter {
         // A failed pass is retried once by the loop itself (kickScheduled); then what waited is refused.
         if (this.kickScheduled) continue;
         if (this.pumpFailed || this.uncutAt !== undefined) {
-          const e = new RetryableError(`WAL ${this.ctx.dir} could not write what it had accepted; check the disk`, { retryAfterMs: RETRY_AFTER_MS });
+          const e = new RetryableError(`WAL ${this.ctx.dir} could not write what it had accepted; check the disk`, {
+            retryAfterMs: RETRY_AFTER_MS,
+            code: 'GS_WAL_IO',
+          });
           this.rejectQueued(e);
           this.rejectUnsynced(e);
           break;
