@@ -6,7 +6,6 @@
  * client without the CA are refused and the endpoint goes on serving; a rotated certificate is served
  * after reload_interval; with client_ca_file a client without a certificate is refused.
  */
-import { copyFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -15,7 +14,7 @@ import { createRegistry } from '../src/components.js';
 import { formatProblem, loadConfigFiles } from '../src/config/load.js';
 import { validateConfig } from '../src/config/validate.js';
 import type { Service } from '../src/service/service.js';
-import { makeCertSet, type CertSet } from './helpers/certs.js';
+import { makeCertSet, rotatableServerCert, rotateAndAwaitNewSerial, type CertSet } from './helpers/certs.js';
 import { startGateway } from './helpers/gateway.js';
 import { OTLP_HTTP_AND_DEBUG } from './helpers/configs.js';
 
@@ -58,13 +57,9 @@ ${metrics}
 
 describe('self-metrics over TLS: the pull reader form', () => {
   let gw: Service;
-  let certFile: string;
-  let keyFile: string;
+  let files: { certFile: string; keyFile: string };
   beforeAll(async () => {
-    certFile = join(certs.factory.dir, 'metrics.crt');
-    keyFile = join(certs.factory.dir, 'metrics.key');
-    copyFileSync(certs.server.certFile, certFile);
-    copyFileSync(certs.server.keyFile, keyFile);
+    files = rotatableServerCert(certs, 'metrics');
     gw = await startGateway(
       gatewayConfig(`      readers:
         - pull:
@@ -73,8 +68,8 @@ describe('self-metrics over TLS: the pull reader form', () => {
                 host: 127.0.0.1
                 port: 0
       tls:
-        cert_file: ${certFile}
-        key_file: ${keyFile}
+        cert_file: ${files.certFile}
+        key_file: ${files.keyFile}
         reload_interval: 100ms`),
     );
   });
@@ -111,17 +106,9 @@ describe('self-metrics over TLS: the pull reader form', () => {
   });
 
   it('serves a certificate rotated on disk after reload_interval, without a restart', async () => {
-    const first = await get(gw.metricsAddress!, '/metrics');
-    const next = certs.factory.server('metrics-rotated', certs.ca);
-    copyFileSync(next.keyFile, keyFile);
-    copyFileSync(next.certFile, certFile);
-    let serial = first.serial;
-    for (let i = 0; i < 50 && serial === first.serial; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      serial = (await get(gw.metricsAddress!, '/metrics')).serial;
-    }
-    expect(serial).not.toBe(first.serial);
-    expect(serial).toBe((await get(gw.metricsAddress!, '/metrics')).serial);
+    const { before, after } = await rotateAndAwaitNewSerial(certs, files, async () => (await get(gw.metricsAddress!, '/metrics')).serial);
+    expect(after).not.toBe(before);
+    expect((await get(gw.metricsAddress!, '/metrics')).serial).toBe(after);
   });
 });
 
