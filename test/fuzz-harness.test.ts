@@ -60,7 +60,7 @@ describe('fuzz harness', () => {
       timeout: 25_000,
       cwd: join(import.meta.dirname, '..'),
     });
-    expect(child.signal).toBe('SIGKILL');
+    expect(child.signal, child.stderr).toBe('SIGKILL');
     expect(child.stdout).not.toContain('the run returned');
     expect(child.stderr).toMatch(/fuzz blocking-probe: case \d+ .* of seed 7 .* a synchronous hang/);
     const path = /FUZZ_PATH=(\d+)/.exec(child.stderr)?.[1];

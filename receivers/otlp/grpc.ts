@@ -409,20 +409,14 @@ export class OtlpGrpcServer {
     } catch {
       return;
     }
-    stopReading(stream);
+    // The call is answered; if the client is still sending, tell it to stop (RST_STREAM NO_ERROR, as
+    // grpc-go does) rather than reading what nobody will use.
+    if (!stream.readableEnded) {
+      setImmediate(() => {
+        if (!stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
+      });
+    }
   }
-}
-
-/**
- * The call is answered; if the client is still sending, tell it to stop (RST_STREAM NO_ERROR, as grpc-go
- * does) rather than hold the stream, and the unread bytes, until the client ends its side, which a slow or
- * hostile client never does.
- */
-function stopReading(stream: http2.ServerHttp2Stream): void {
-  if (stream.readableEnded) return;
-  setImmediate(() => {
-    if (!stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
-  });
 }
 
 function respondPlain(stream: http2.ServerHttp2Stream, status: number, text: string): void {
@@ -431,9 +425,7 @@ function respondPlain(stream: http2.ServerHttp2Stream, status: number, text: str
     stream.end(text);
   } catch {
     // Stream already gone.
-    return;
   }
-  stopReading(stream);
 }
 
 function tooLargeMessage(length: number | undefined, max: number): string {

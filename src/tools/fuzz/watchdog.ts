@@ -21,7 +21,7 @@ setInterval(() => {
   if (now - since < workerData.afterMs) return;
   writeSync(2, '\\nfuzz ' + workerData.target + ': case ' + current + ' (fast-check path "' + (current - 1) + '") of seed ' + workerData.seed +
     ' has not finished in ' + Math.round((now - since) / 1000) + ' s and the event loop is blocked (no timer of the process runs): a synchronous hang.' +
-    ' Replay it alone: FUZZ_SEED=' + workerData.seed + ' FUZZ_PATH=' + (current - 1) + ' (or bench/fuzz.mjs --seed ' + workerData.seed + ' --path ' + (current - 1) + ').\\n');
+    ' Replay it alone: FUZZ_SEED=' + workerData.seed + ' FUZZ_PATH=' + (current - 1) + ' (or bench/fuzz.mjs --only ' + workerData.target + ' --seed ' + workerData.seed + ' --path ' + (current - 1) + ').\\n');
   process.kill(process.pid, 'SIGKILL');
 }, workerData.pollMs);
 `;
@@ -33,10 +33,13 @@ export class FuzzWatchdog {
   constructor(target: string, seed: number, afterMs: number) {
     this.worker = new Worker(WATCHDOG_SOURCE, {
       eval: true,
+      // The source is CommonJS: the parent's flags (e.g. --input-type=module) must not apply to it.
+      execArgv: [],
       workerData: { shared: this.cell.buffer, target, seed, afterMs, pollMs: Math.max(100, Math.min(1000, afterMs / 10)) },
     });
     // The watchdog never keeps the process alive; it only matters while the fuzz loop runs.
     this.worker.unref();
+    this.worker.on('error', (err) => process.emitWarning(`the fuzz watchdog thread failed: ${err.message}`));
   }
 
   /** Called as case `n` (1-based) starts. */
