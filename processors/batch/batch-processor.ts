@@ -4,7 +4,7 @@
  * Every request that went into a batch shares the batch's outcome, so a receiver still answers its client
  * only after the data was accepted downstream.
  */
-import { REPLAY_META, isReplay } from '../../src/somatic/zone.js';
+import { isReplay, replayMeta } from '../../src/somatic/zone.js';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import { Payload } from '../../src/pdata/payload.js';
@@ -140,10 +140,10 @@ export class BatchProcessor implements Processor {
           Payload.fromParts(
             this.signal,
             batch.parts.flatMap((p) => p.chunks()),
-            // A batch holding replayed somatic debt stays marked as replay (REPLAY_META, compared by identity):
-            // the exporter's WAL queue then knows the debt is durable upstream. Replayed requests carry no
-            // client info (a WAL keeps only bytes); otherwise the batch keeps its metadata_keys values.
-            { itemCount: batch.items, requests: batch.requests, meta: batch.parts.some((p) => isReplay(p.meta)) ? REPLAY_META : batch.meta },
+            // A batch holding replayed somatic debt stays marked as replay: the exporter's WAL queue then
+            // knows the debt is durable upstream. Either way the batch keeps its metadata_keys values
+            // (replayed requests carry their client info from the WAL record's tag).
+            { itemCount: batch.items, requests: batch.requests, meta: batch.parts.some((p) => isReplay(p.meta)) ? replayMeta(batch.meta) : batch.meta },
           );
     this.export(out, batch.items).then(batch.resolve, batch.reject);
   }

@@ -11,12 +11,13 @@ import type { CreateSettings, Host, Processor } from '../../src/core/component.j
 import { PermanentError, RetryableError, messageOf } from '../../src/core/errors.js';
 import { Payload } from '../../src/pdata/payload.js';
 import { SIGNALS, type Signal } from '../../src/core/signal.js';
-import { RED, REPLAY_META, YELLOW, type SomaticRuntime } from '../../src/somatic/index.js';
-import { WriteAheadLog, metaNumber } from '../../src/wal/index.js';
+import { RED, YELLOW, isReplay, replayMeta, type SomaticRuntime } from '../../src/somatic/index.js';
+import { WriteAheadLog } from '../../src/wal/index.js';
+import { readRecordTag, recordTag } from '../../src/pdata/record-tag.js';
 import { DeadLetterFile } from '../../src/exporterhelper/dead-letter.js';
 import type { SomaticProcessorConfig } from './config.js';
 
-/** Records' signal code in the WAL meta (a u32): index in SIGNALS. */
+/** Records' signal code in the WAL record's tag (src/pdata/record-tag.ts): index in SIGNALS. */
 const SIGNAL_CODE: Readonly<Record<Signal, number>> = { logs: 0, traces: 1, metrics: 2 };
 /** Bytes read from the WAL per replay read. */
 const REPLAY_READ_BYTES = 16 * 1024 * 1024;
@@ -105,7 +106,7 @@ export class SomaticProcessor implements Processor {
   }
 
   consume(payload: Payload): Promise<void> {
-    if (this.runtime.zone !== RED || payload.meta === REPLAY_META || this.wal === undefined) return this.next.consume(payload);
+    if (this.runtime.zone !== RED || isReplay(payload.meta) || this.wal === undefined) return this.next.consume(payload);
     return this.spill(payload);
   }
 
@@ -121,7 +122,8 @@ export class SomaticProcessor implements Processor {
     } catch (err) {
       return Promise.reject(err);
     }
-    return wal.append(bytes, SIGNAL_CODE[payload.signal]).then(
+    // The tag keeps the request's client info, so the replayed request reaches the pipeline as it came.
+    return wal.append(bytes, recordTag(SIGNAL_CODE[payload.signal], payload.meta)).then(
       () => {
         this.runtime.spilledRecords.inc(this.labels, items);
         this.runtime.spilledBytes.inc(this.labels, size);
@@ -205,29 +207,28 @@ export class SomaticProcessor implements Processor {
       const recs = await wal.next(this.config.replay.max_in_flight, REPLAY_READ_BYTES);
       if (recs.length === 0) return; // closed
       // Copy first: the records are views into the WAL's read buffer, reused by the next read.
-      const batch = recs.map((r) => ({
-        seq: r.sequence,
-        data: r.data.slice(),
-        signal: SIGNALS[metaNumber(r.meta) ?? SIGNAL_CODE[this.signal]] ?? this.signal,
-      }));
+      const batch = recs.map((r) => {
+        const tag = readRecordTag(r.meta);
+        return { seq: r.sequence, data: r.data.slice(), signal: SIGNALS[tag.code ?? SIGNAL_CODE[this.signal]] ?? this.signal, meta: replayMeta(tag.meta) };
+      });
       for (const r of batch) {
         await this.slot();
         if (this.stopping) return; // not acked: replayed after the next start
-        const p = this.replayOne(wal, r.seq, r.data, r.signal);
+        const p = this.replayOne(wal, r.seq, r.data, r.signal, r.meta);
         this.settled.add(p);
         void p.finally(() => this.settled.delete(p));
       }
     }
   }
 
-  private async replayOne(wal: WriteAheadLog, seq: number, data: Uint8Array, signal: Signal): Promise<void> {
+  private async replayOne(wal: WriteAheadLog, seq: number, data: Uint8Array, signal: Signal, meta: Readonly<Record<string, string>>): Promise<void> {
     const gate = this.runtime.gate;
     this.inFlight++;
     gate.chargeReplay(data.length);
     let delay = 100;
     try {
       for (;;) {
-        const payload = new Payload(signal, data, { meta: REPLAY_META as Record<string, string> });
+        const payload = new Payload(signal, data, { meta });
         try {
           await this.next.consume(payload);
           const items = payload.itemCount;

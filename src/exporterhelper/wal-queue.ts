@@ -15,7 +15,8 @@ import { Payload } from '../pdata/payload.js';
 import { isReplay } from '../somatic/zone.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import { WriteAheadLog, metaNumber } from '../wal/index.js';
+import { WriteAheadLog } from '../wal/index.js';
+import { readRecordTag, recordTag } from '../pdata/record-tag.js';
 import { batchSizer, type SendingQueueConfig } from './config.js';
 import { SIGNAL_CODE, SIGNAL_OF_CODE } from './dead-letter.js';
 import type { MetricsSender } from './metrics-sender.js';
@@ -126,7 +127,7 @@ export class WalQueue {
     }
     if (!isReplay(payload.meta)) return this.append(payload, items);
     try {
-      await this.wal!.append(payload.chunks(), SIGNAL_CODE[payload.signal]).then((sequence) => this.counted(sequence, items));
+      await this.wal!.append(payload.chunks(), recordTag(SIGNAL_CODE[payload.signal], payload.meta)).then((sequence) => this.counted(sequence, items));
     } catch (err) {
       return this.sendDirectly(payload, messageOf(err));
     }
@@ -150,7 +151,8 @@ export class WalQueue {
     this.appendingBytes += bytes;
     try {
       // A batch (or a body kept as it arrived) is written as its pieces: one record, never joined first.
-      this.counted(await wal.append(payload.chunks(), SIGNAL_CODE[payload.signal]), items);
+      // The tag keeps the client info (headers_setter reads it when the record is sent, after a restart too).
+      this.counted(await wal.append(payload.chunks(), recordTag(SIGNAL_CODE[payload.signal], payload.meta)), items);
     } catch (err) {
       this.metrics.countEnqueueFailed(payload, items);
       if (err instanceof PermanentError) {
@@ -224,8 +226,8 @@ export class WalQueue {
         let group: ReadRecord[] = [];
         let groupSize = 0;
         for (const rec of recs) {
-          const code = metaNumber(rec.meta);
-          const signal = code === undefined ? undefined : SIGNAL_OF_CODE[code];
+          const tag = readRecordTag(rec.meta);
+          const signal = tag.code === undefined ? undefined : SIGNAL_OF_CODE[tag.code];
           if (!signal) {
             this.log.error('sending queue: WAL record without a known signal (written by another program?); skipping it', {
               sequence: rec.sequence,
@@ -238,7 +240,7 @@ export class WalQueue {
           // read into a buffer of its own) is used as it is; a small one is copied, so that a delivery held
           // for long does not keep a whole read chunk alive.
           const data = rec.data.byteLength * 2 >= rec.data.buffer.byteLength ? rec.data : Buffer.from(rec.data);
-          const payload = new Payload(signal, data);
+          const payload = new Payload(signal, data, { meta: tag.meta });
           const held = data === rec.data ? data.buffer.byteLength : data.byteLength;
           ledger?.hold(held);
           const r: ReadRecord = { sequence: rec.sequence, payload, held, at: 0, batchSize: this.cfg.batch ? sizeOf(this.batchSizer, payload) : 0 };

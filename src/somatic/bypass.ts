@@ -8,7 +8,7 @@
 import type { Consumer } from '../core/consumer.js';
 import type { Payload } from '../pdata/payload.js';
 import type { SomaticRuntime } from './runtime.js';
-import { GREEN, REPLAY_META } from './zone.js';
+import { GREEN, isReplay } from './zone.js';
 
 export class BypassStage implements Consumer {
   private runtime: SomaticRuntime | undefined;
@@ -34,7 +34,7 @@ export class BypassStage implements Consumer {
 
   consume(payload: Payload): Promise<void> {
     const rt = this.runtime;
-    if (rt !== undefined && rt.zone !== GREEN && payload.meta !== REPLAY_META) {
+    if (rt !== undefined && rt.zone !== GREEN && !isReplay(payload.meta)) {
       // The receiver counted the items already (a cached wire scan), so counting costs nothing here.
       rt.bypassedItems.inc(this.labels!, payload.itemCount);
       return this.next.consume(payload);

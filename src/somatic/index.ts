@@ -9,5 +9,5 @@ export { PressureSlot } from './slot.js';
 export type { SomaticSettings, Thresholds, ThresholdKey, SensorState } from './runtime.js';
 export { SENSOR_NAMES } from './sensors.js';
 export type { Sensor, SensorName, RatioSource } from './sensors.js';
-export { GREEN, YELLOW, RED, ZONE_NAMES, REPLAY_META, isReplay, zoneOf } from './zone.js';
+export { GREEN, YELLOW, RED, ZONE_NAMES, REPLAY_META, replayMeta, isReplay, zoneOf } from './zone.js';
 export type { Zone, ZoneName } from './zone.js';

@@ -11,13 +11,21 @@ export function zoneOf(name: ZoneName): Zone {
   return ZONE_NAMES.indexOf(name) as Zone;
 }
 
+/** The key that marks replayed debt in a payload's meta (client info never uses the `gophership.` prefix). */
+export const REPLAY_KEY = 'gophership.somatic';
+
 /**
- * The `meta` object of every payload the debt replayer feeds back. Compared by identity (one shared
- * object), so marking and recognising a replayed payload costs nothing; the Yellow bypass lets these
- * through the full pipeline.
+ * The `meta` object of a replayed payload whose request carried no client info. One shared object, so
+ * marking and recognising the common case costs an identity compare; the Yellow bypass lets replayed
+ * payloads through the full pipeline.
  */
-export const REPLAY_META: Readonly<Record<string, string>> = Object.freeze({ 'gophership.somatic': 'replay' });
+export const REPLAY_META: Readonly<Record<string, string>> = Object.freeze({ [REPLAY_KEY]: 'replay' });
+
+/** The meta of a replayed payload: its request's client info (kept in the WAL record's tag) plus the mark. */
+export function replayMeta(client: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+  return client === undefined ? REPLAY_META : { ...client, [REPLAY_KEY]: 'replay' };
+}
 
 export function isReplay(meta: Readonly<Record<string, string>> | undefined): boolean {
-  return meta === REPLAY_META;
+  return meta !== undefined && (meta === REPLAY_META || meta[REPLAY_KEY] === 'replay');
 }
