@@ -93,7 +93,15 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
     }
   } finally {
     await watchdog.stop();
-    await target.teardown?.();
+    // A teardown that fails (e.g. a timed-out case still writing into the directory being removed) must
+    // not hide the run's own report: it is added to it.
+    try {
+      await target.teardown?.();
+    } catch (err) {
+      const text = `teardown failed after ${n} cases: ${err instanceof Error ? err.message : String(err)}`;
+      failure = failure ? `${failure}\n${text}` : text;
+      failureKind ??= 'crash';
+    }
   }
   const ms = performance.now() - started;
   const heapGrowthBytes = heapAfterGc() - heapBefore;
