@@ -21,11 +21,12 @@ import { silentLogger } from '../../telemetry/logger.js';
 import { arbJsonText, arbProtoBytes, arbSignal, type Seeds } from './inputs.js';
 import { BrokenPromise, assertReadable, type FuzzTarget } from './local-targets.js';
 import { CaseHang } from './run.js';
+import { runnableDeadline } from './deadline.js';
 
 const TOKEN = 'fuzz-token';
 /**
- * How long one request may go unanswered before the case counts as a hang. Generous, because a loaded
- * machine stalls a process for seconds; what it catches is a request that is never answered.
+ * How long one request may go unanswered before the case counts as a hang, in time the process could run
+ * (./deadline.ts: a niced run on a busy machine waits for a core without counting it).
  */
 const CASE_TIMEOUT_MS = 20_000;
 
@@ -217,11 +218,11 @@ function httpTarget(seeds: Seeds, gw: FuzzGateway): FuzzTarget<HttpCase> {
           r.on('error', reject);
         });
         // A deadline on the whole exchange (not the socket's idle time, which a trickling reply resets).
-        const timer = setTimeout(() => {
+        const cancel = runnableDeadline(CASE_TIMEOUT_MS, () => {
           const sent = req.writableFinished ? 'request sent whole' : `request not sent whole (${req.writableLength} bytes still queued)`;
           req.destroy(new CaseHang(`HTTP ${c.method} ${c.path}: ${phase} within ${CASE_TIMEOUT_MS} ms; ${sent}`));
-        }, CASE_TIMEOUT_MS);
-        req.on('close', () => clearTimeout(timer));
+        });
+        req.on('close', cancel);
         req.on('error', reject);
         req.end(body);
       });
@@ -333,7 +334,7 @@ function grpcTarget(seeds: Seeds, gw: FuzzGateway): FuzzTarget<GrpcCase> {
         let status = 0;
         let grpcStatus: string | undefined;
         let phase = 'no response headers';
-        const timer = setTimeout(() => {
+        const cancel = runnableDeadline(CASE_TIMEOUT_MS, () => {
           // Which side stopped: the answer, the end of the stream, or our bytes stuck behind flow control.
           const st = stream.session?.state;
           const flow = st
@@ -345,7 +346,7 @@ function grpcTarget(seeds: Seeds, gw: FuzzGateway): FuzzTarget<GrpcCase> {
               `gRPC ${c.path} (${frame.length} bytes framed, split at ${c.split % (frame.length + 1)}): ${phase} within ${CASE_TIMEOUT_MS} ms${flow}`,
             ),
           );
-        }, CASE_TIMEOUT_MS);
+        });
         stream.on('response', (h) => {
           status = Number(h[':status']);
           if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']);
@@ -361,7 +362,7 @@ function grpcTarget(seeds: Seeds, gw: FuzzGateway): FuzzTarget<GrpcCase> {
         stream.on('data', () => {});
         stream.on('error', () => {});
         stream.on('close', () => {
-          clearTimeout(timer);
+          cancel();
           resolve({ status, grpcStatus, reset: stream.rstCode });
         });
         // Sent in two writes at a fuzzed point, so framing across DATA frames is exercised too.

@@ -8,13 +8,14 @@ import fc from 'fast-check';
 import { collectGarbage } from '../../core/gc.js';
 import { BrokenPromise, type FuzzTarget } from './local-targets.js';
 import { FuzzWatchdog } from './watchdog.js';
+import { runnableDeadline } from './deadline.js';
 
 export interface FuzzOptions {
   runs: number;
   seed?: number;
   /** Replays from one case of `seed` (fast-check's path, e.g. "1234" for the case after 1,234 others). */
   path?: string;
-  /** Longest one case may take (ms) before it counts as a hang. */
+  /** Longest one case may take (ms, of time the process could run: see ./deadline.ts) before it counts as a hang. */
   caseTimeoutMs?: number;
   /** How long the event loop may stay blocked in one case before the watchdog reports it and ends the process. */
   blockedLoopMs?: number;
@@ -63,6 +64,7 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
   const heapBefore = heapAfterGc();
   const firstCase = opts.path === undefined ? 0 : Number(opts.path.split(':')[0]);
   const watchdog = new FuzzWatchdog(target.name, seed, opts.blockedLoopMs ?? 60_000);
+  const caseTimeoutMs = opts.caseTimeoutMs ?? 30_000;
   let peakRss = process.memoryUsage().rss;
   let n = 0;
   const started = performance.now();
@@ -74,13 +76,25 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
       fc.asyncProperty(target.arbitrary, async (input) => {
         watchdog.caseStarted(firstCase + ++n);
         if (n % 1000 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
-        await target.check(input);
+        const pending = target.check(input);
+        // Synchronous checks need no deadline (the watchdog covers a loop that never returns).
+        if (!pending) return;
+        let cancel = (): void => {};
+        const expired = new Promise<never>((_, reject) => {
+          cancel = runnableDeadline(caseTimeoutMs, () =>
+            reject(new CaseHang(`case ${firstCase + n} got no answer within ${caseTimeoutMs} ms (time the process could run; starved time excluded)`)),
+          );
+        });
+        try {
+          await Promise.race([pending, expired]);
+        } finally {
+          cancel();
+        }
       }),
       {
         numRuns: opts.runs,
         seed,
         ...(opts.path === undefined ? {} : { path: opts.path }),
-        timeout: opts.caseTimeoutMs ?? 30_000,
         endOnFailure: true,
         ...(opts.timeLimitMs ? { interruptAfterTimeLimit: opts.timeLimitMs, markInterruptAsFailure: false } : {}),
       },

@@ -10,17 +10,29 @@ import { Worker } from 'node:worker_threads';
 /** The watchdog thread: polls the shared case number; stderr and SIGKILL when it stands still too long. */
 const WATCHDOG_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { writeSync } = require('node:fs');
+const { readFileSync, writeSync } = require('node:fs');
 const cell = new Int32Array(workerData.shared);
+// CPU seconds of the main thread (utime + stime of /proc/self/task/<pid>/stat, in clock ticks of 10 ms).
+const mainCpuMs = () => {
+  try {
+    const f = readFileSync('/proc/self/task/' + process.pid + '/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch { return Infinity; }
+};
 let last = -1;
 let since = Date.now();
+let cpuSince = mainCpuMs();
 setInterval(() => {
   const now = Date.now();
   const current = Atomics.load(cell, 0);
-  if (current !== last || Atomics.load(cell, 1) === 0) { last = current; since = now; return; }
+  if (current !== last || Atomics.load(cell, 1) === 0) { last = current; since = now; cpuSince = mainCpuMs(); return; }
   if (now - since < workerData.afterMs) return;
+  // A loop that blocks the event loop burns CPU; a process starved by a busy machine (or niced) does not:
+  // it is only reported when its main thread ran for a quarter of the time at least.
+  const cpu = mainCpuMs() - cpuSince;
+  if (cpu < workerData.afterMs / 4) return;
   writeSync(2, '\\nfuzz ' + workerData.target + ': case ' + current + ' (fast-check path "' + (current - 1) + '") of seed ' + workerData.seed +
-    ' has not finished in ' + Math.round((now - since) / 1000) + ' s and the event loop is blocked (no timer of the process runs): a synchronous hang.' +
+    ' has not finished in ' + Math.round((now - since) / 1000) + ' s, ' + Math.round(cpu / 1000) + ' s of them on the CPU, and the event loop is blocked (no timer of the process runs): a synchronous hang.' +
     ' Replay it alone: FUZZ_SEED=' + workerData.seed + ' FUZZ_PATH=' + (current - 1) + ' (or bench/fuzz.mjs --only ' + workerData.target + ' --seed ' + workerData.seed + ' --path ' + (current - 1) + ').\\n');
   process.kill(process.pid, 'SIGKILL');
 }, workerData.pollMs);
