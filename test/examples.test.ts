@@ -71,6 +71,8 @@ describe('examples/', () => {
       }
     }
     for (const [id, e] of c.exporters) expect(authOf(e.config), id).toBeDefined();
+    // The self-metrics and status page (the gateway's traffic, on the network) are served over TLS too.
+    expect(c.service.telemetry.metrics.tls?.cert_file).toBeTruthy();
     // The header headers_setter forwards is one the batch keeps apart.
     const setter = c.extensions.get('headers_setter/tenant')!.config as { headers: { from_context: string }[] };
     const batch = c.processors.get('batch')!.config as { metadata_keys: string[] };

@@ -5,7 +5,6 @@
  * rotated certificate is served without a restart, and each bad certificate is refused with an error
  * that says which check failed while the receiver goes on serving good clients.
  */
-import { copyFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +26,7 @@ import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterConfig } from '../exporters/otlphttp/config.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import type { Exporter } from '../src/core/component.js';
-import { makeCertSet, type CertSet } from './helpers/certs.js';
+import { makeCertSet, rotatableServerCert, rotateAndAwaitNewSerial, type CertSet } from './helpers/certs.js';
 import { RecordingConsumer, makeLogsRequest, testSettings } from './helpers/otlp-test-servers.js';
 import { makeLogs, sdkBytes } from './helpers/sdk-data.js';
 import { startGateway, receiverAddress } from './helpers/gateway.js';
@@ -170,11 +169,8 @@ describe('mutual TLS: client_ca_file', () => {
 
 describe('certificate rotation: reload_interval', () => {
   it('serves a certificate replaced on disk from the next handshake on, without a restart', async () => {
-    const certFile = join(certs.factory.dir, 'rotating.crt');
-    const keyFile = join(certs.factory.dir, 'rotating.key');
-    copyFileSync(certs.server.certFile, certFile);
-    copyFileSync(certs.server.keyFile, keyFile);
-    const r = await startTlsReceiver({ cert_file: certFile, key_file: keyFile, reload_interval: '100ms' });
+    const files = rotatableServerCert(certs, 'rotating');
+    const r = await startTlsReceiver({ cert_file: files.certFile, key_file: files.keyFile, reload_interval: '100ms' });
     const serialOf = (port: number, ALPNProtocols?: string[]) =>
       new Promise<string>((resolve, reject) => {
         const sock = tls.connect({ host: '127.0.0.1', port, ca: certs.ca.cert, ALPNProtocols }, () => {
@@ -186,20 +182,10 @@ describe('certificate rotation: reload_interval', () => {
       });
     const httpPort = r.receiver.httpAddress!.port;
     const grpcPort = r.receiver.grpcAddress!.port;
-    const first = await serialOf(httpPort);
-    expect(await serialOf(grpcPort, ['h2'])).toBe(first);
-
-    const next = certs.factory.server('rotated', certs.ca);
-    copyFileSync(next.keyFile, keyFile);
-    copyFileSync(next.certFile, certFile);
-    const deadline = Date.now() + 5000;
-    let seen = first;
-    while (seen === first && Date.now() < deadline) {
-      await new Promise((res) => setTimeout(res, 100));
-      seen = await serialOf(httpPort);
-    }
-    expect(seen).not.toBe(first);
-    expect(await serialOf(grpcPort, ['h2'])).toBe(seen);
+    expect(await serialOf(grpcPort, ['h2'])).toBe(await serialOf(httpPort));
+    const { before, after } = await rotateAndAwaitNewSerial(certs, files, () => serialOf(httpPort));
+    expect(after).not.toBe(before);
+    expect(await serialOf(grpcPort, ['h2'])).toBe(after);
     // The SDK still gets through on the new certificate.
     expect((await exportWith(sdkGrpc(r.grpcUrl, grpc.credentials.createSsl(certs.ca.cert)))).code).toBe(ExportResultCode.SUCCESS);
     expect(JSON.stringify(r.logs)).toMatch(/TLS certificate reloaded/);

@@ -12,6 +12,8 @@ export function workload(opts) {
     bodySize: opts.bodySize, // 246 characters of body -> ~434 bytes per encoded log record
     attributes: 4,
     timeoutMs: 30_000,
+    // A fixed offered load (records/s) when set; as fast as possible otherwise.
+    ...(opts.rate ? { rate: opts.rate } : {}),
   };
 }
 

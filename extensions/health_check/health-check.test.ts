@@ -2,12 +2,10 @@
  * The health endpoint over HTTPS (the shared TLS server settings): a client trusting the CA gets the
  * status; a plaintext client does not; a certificate rotated on disk is served after reload_interval.
  */
-import { copyFileSync } from 'node:fs';
 import https from 'node:https';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigIssue } from '../../src/core/schema.js';
-import { makeCertSet, type CertSet } from '../../test/helpers/certs.js';
+import { makeCertSet, rotatableServerCert, rotateAndAwaitNewSerial, type CertSet } from '../../test/helpers/certs.js';
 import { testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { healthCheckConfig } from './config.js';
 import { HealthCheckExtension } from './health-check.js';
@@ -32,12 +30,13 @@ function get(port: number, ca: Buffer): Promise<{ status: number; serial: string
 
 describe('health_check over TLS', () => {
   it('answers HTTPS clients that trust the CA, refuses plaintext, and picks up a rotated certificate', async () => {
-    const certFile = join(certs.factory.dir, 'health.crt');
-    const keyFile = join(certs.factory.dir, 'health.key');
-    copyFileSync(certs.server.certFile, certFile);
-    copyFileSync(certs.server.keyFile, keyFile);
+    const files = rotatableServerCert(certs, 'health');
     const issues: ConfigIssue[] = [];
-    const cfg = healthCheckConfig.parse({ endpoint: '127.0.0.1:0', tls: { cert_file: certFile, key_file: keyFile, reload_interval: '100ms' } }, [], issues);
+    const cfg = healthCheckConfig.parse(
+      { endpoint: '127.0.0.1:0', tls: { cert_file: files.certFile, key_file: files.keyFile, reload_interval: '100ms' } },
+      [],
+      issues,
+    );
     expect(issues).toEqual([]);
     const settings = testSettings('health_check', 'extension');
     const ext = new HealthCheckExtension(settings, cfg);
@@ -51,15 +50,9 @@ describe('health_check over TLS', () => {
         (e: Error) => e.message,
       );
       expect(plain).not.toBe(503);
-      const next = certs.factory.server('health-rotated', certs.ca);
-      copyFileSync(next.keyFile, keyFile);
-      copyFileSync(next.certFile, certFile);
-      let serial = first.serial;
-      for (let i = 0; i < 50 && serial === first.serial; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        serial = (await get(ext.port!, certs.ca.cert)).serial;
-      }
-      expect(serial).not.toBe(first.serial);
+      const { before, after } = await rotateAndAwaitNewSerial(certs, files, async () => (await get(ext.port!, certs.ca.cert)).serial);
+      expect(before).toBe(first.serial);
+      expect(after).not.toBe(before);
     } finally {
       await ext.shutdown();
     }

@@ -2,18 +2,16 @@
  * Answers 200 while the gateway serves and 503 while it starts or drains, so a load balancer or
  * Kubernetes probe takes it out of rotation before shutdown stops the receivers.
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CreateSettings, Extension } from '../../src/core/component.js';
 import { listen, parseEndpoint } from '../../src/core/net.js';
 import type { HealthCheckConfig } from './config.js';
-import { watchHandshakes } from '../../src/confighelper/http-server.js';
-import { ServerTlsReloader, loadServerTls } from '../../src/confighelper/tls.js';
+import { createEndpointServer } from '../../src/confighelper/http-server.js';
 
 export class HealthCheckExtension implements Extension {
   private server: Server | undefined;
-  private reloader: ServerTlsReloader | undefined;
+  private stopReload: (() => void) | undefined;
   private readonly startedAt = new Date();
 
   constructor(
@@ -45,23 +43,14 @@ export class HealthCheckExtension implements Extension {
       if (fixed) res.writeHead(serving ? 200 : 503, { 'content-type': 'text/plain', connection: 'close' }).end(serving ? fixed.healthy : fixed.unhealthy);
       else res.writeHead(serving ? 200 : 503, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(body));
     };
-    const tlsCfg = this.config.tls;
-    if (tlsCfg) {
-      const keyPath = `extensions.${this.settings.id.id}.tls`;
-      const tlsOptions = await loadServerTls(tlsCfg, keyPath);
-      const server = createHttpsServer(tlsOptions, handler);
-      watchHandshakes(server, this.settings.logger);
-      this.reloader = new ServerTlsReloader(tlsCfg, keyPath, () => [server], this.settings.logger, tlsOptions);
-      this.reloader.start();
-      this.server = server;
-    } else {
-      this.server = createServer(handler);
-    }
+    const endpoint = await createEndpointServer(this.config.tls, `extensions.${this.settings.id.id}.tls`, handler, this.settings.logger);
+    this.server = endpoint.server;
+    this.stopReload = endpoint.stopReload;
     await listen(this.server, host, port, label);
   }
 
   async shutdown(): Promise<void> {
-    this.reloader?.stop();
+    this.stopReload?.();
     const server = this.server;
     if (!server) return;
     await new Promise<void>((resolve) => {

@@ -218,6 +218,32 @@ describe('otlp receiver over gRPC', () => {
     }
   });
 
+  it('a refused call whose client keeps its side open is ended by the server (415 and trailers-only refusals alike)', async () => {
+    // A client that sends part of a message and never ends its side: the server's answer must end the
+    // stream (RST_STREAM NO_ERROR after the reply), or the stream and its unread bytes are held for good.
+    const session = http2.connect(`http://${target}`);
+    try {
+      const closes = (contentType: string, path: string = GRPC_METHOD.logs) =>
+        new Promise<{ status: number; rst: number }>((resolve, reject) => {
+          const st = session.request({ ':method': 'POST', ':path': path, 'content-type': contentType });
+          let status = 0;
+          st.on('response', (h) => (status = Number(h[':status'])));
+          st.on('error', () => {});
+          st.on('data', () => {});
+          const timer = setTimeout(() => reject(new Error(`${contentType} ${path}: the server never ended the stream`)), 5000);
+          st.on('close', () => {
+            clearTimeout(timer);
+            resolve({ status, rst: st.rstCode ?? -1 });
+          });
+          st.write(Buffer.from([0, 0, 0, 1, 0, 1, 2, 3]));
+        });
+      expect(await closes('text/plain')).toEqual({ status: 415, rst: http2.constants.NGHTTP2_NO_ERROR });
+      expect(await closes('application/grpc', '/x/Export')).toEqual({ status: 200, rst: http2.constants.NGHTTP2_NO_ERROR });
+    } finally {
+      session.close();
+    }
+  });
+
   it('interoperates with the OpenTelemetry JS gRPC log exporter', async () => {
     const before = consumer.payloads.length;
     const exporter = new OTLPLogExporter({ url: `http://${target}` });

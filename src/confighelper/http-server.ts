@@ -10,7 +10,7 @@ import { s } from '../core/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { corsSchema } from './cors.js';
 import { tlsServerSchema, type TlsServerConfig } from './tls-config.js';
-import { describeClientHandshakeError } from './tls.js';
+import { ServerTlsReloader, describeClientHandshakeError, loadServerTls } from './tls.js';
 
 const MIB = 1024 * 1024;
 
@@ -130,4 +130,31 @@ export function watchHandshakes(server: tls.Server, logger: Logger): void {
     });
     suppressed = 0;
   });
+}
+
+/** A small endpoint's server (health, self-metrics) and, over TLS, the reloader of its certificate. */
+export interface EndpointServer {
+  server: http.Server;
+  /** Stops re-reading the certificate files; call on shutdown. */
+  stopReload(): void;
+}
+
+/**
+ * The plain HTTP server of an endpoint without `tls`, or with it an HTTPS-only server with the shared TLS
+ * settings: certificate files re-read every reload_interval, refused handshakes logged. `keyPath` names
+ * the tls section in errors (e.g. `service.telemetry.metrics.tls`).
+ */
+export async function createEndpointServer(
+  tlsCfg: TlsServerConfig | undefined,
+  keyPath: string,
+  handler: http.RequestListener,
+  logger: Logger,
+): Promise<EndpointServer> {
+  if (!tlsCfg) return { server: http.createServer(handler), stopReload: () => {} };
+  const tlsOptions = await loadServerTls(tlsCfg, keyPath);
+  const server = https.createServer(tlsOptions, handler);
+  watchHandshakes(server, logger);
+  const reloader = new ServerTlsReloader(tlsCfg, keyPath, () => [server], logger, tlsOptions);
+  reloader.start();
+  return { server, stopReload: () => reloader.stop() };
 }

@@ -193,7 +193,7 @@ export class Service {
     try {
       const address = metricsAddress(metrics);
       if (address !== '') {
-        this.telemetryServer = new TelemetryServer(this.telemetry, address, this.logger);
+        this.telemetryServer = new TelemetryServer(this.telemetry, address, this.logger, metrics.tls);
         this.status = new StatusSampler({ telemetry: this.telemetry, pipelines: this.config.service.pipelines });
         registerStatusRoutes(this.telemetryServer, this.status);
         await this.telemetryServer.start();

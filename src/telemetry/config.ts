@@ -5,6 +5,7 @@
  */
 import { ENDPOINT_RE, endpointSchema } from '../core/net.js';
 import { s, type ConfigOf } from '../core/schema.js';
+import { tlsServerSchema } from '../confighelper/tls-config.js';
 
 const samplingSchema = s.object({
   enabled: s.bool().default(true).describe('Sample repeated log lines (per level and message, per tick)'),
@@ -76,6 +77,11 @@ const metricsSchema = s.refine(
       .default([])
       .describe("The collector's current form: `- pull: {exporter: {prometheus: {host, port}}}`; one pull reader serves what `address` would."),
     views: s.notYet("renames, re-aggregates or drops the collector's own metrics"),
+    tls: s
+      .presence(tlsServerSchema())
+      .describe(
+        "GopherShip's own (the collector serves its metrics in plaintext only): serve /metrics, /status and /status.json over HTTPS only, on the pull reader's host:port or `address`, with the shared TLS server settings of the receivers (client_ca_file for mutual TLS, reload_interval). Absent: plaintext.",
+      ),
   }),
   (v, path, issues) => {
     const pulls = v.readers.filter((r) => r.pull?.exporter.prometheus);

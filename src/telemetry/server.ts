@@ -1,20 +1,27 @@
-/** Serves the self-metrics at /metrics (Prometheus text format) on service.telemetry.metrics.address. */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+/**
+ * Serves the self-metrics at /metrics (Prometheus text format), and the pages added beside it, on
+ * service.telemetry.metrics' address; over HTTPS only when `tls` is set (the shared server TLS settings).
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
 import type { Telemetry } from './telemetry.js';
 import { listen, parseEndpoint } from '../core/net.js';
+import { createEndpointServer } from '../confighelper/http-server.js';
+import type { TlsServerConfig } from '../confighelper/tls-config.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export class TelemetryServer {
   private server: Server | undefined;
+  private stopReload: (() => void) | undefined;
   private readonly routes = new Map<string, RouteHandler>();
 
   constructor(
     private readonly telemetry: Telemetry,
     private readonly endpoint: string,
     private readonly logger: Logger,
+    private readonly tls?: TlsServerConfig,
   ) {
     this.routes.set('/metrics', (_req, res) => {
       this.telemetry.registry.metrics().then(
@@ -42,21 +49,29 @@ export class TelemetryServer {
 
   async start(): Promise<void> {
     const { host, port } = parseEndpoint(this.endpoint, 'service.telemetry.metrics.address');
-    this.server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0]!;
-      const handler = this.routes.get(path);
-      if (!handler) {
-        res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end(`not found; try ${[...this.routes.keys()].join(', ')}\n`);
-        return;
-      }
-      handler(req, res);
-    });
+    const endpoint = await createEndpointServer(
+      this.tls,
+      'service.telemetry.metrics.tls',
+      (req, res) => {
+        const path = (req.url ?? '/').split('?')[0]!;
+        const handler = this.routes.get(path);
+        if (!handler) {
+          res.writeHead(404, { 'content-type': 'text/plain' });
+          res.end(`not found; try ${[...this.routes.keys()].join(', ')}\n`);
+          return;
+        }
+        handler(req, res);
+      },
+      this.logger,
+    );
+    this.server = endpoint.server;
+    this.stopReload = endpoint.stopReload;
     await listen(this.server, host, port, 'service.telemetry.metrics.address');
-    this.logger.debug('self-metrics serving', { address: this.address });
+    this.logger.debug('self-metrics serving', { address: this.address, scheme: this.tls ? 'https' : 'http' });
   }
 
   async close(): Promise<void> {
+    this.stopReload?.();
     const server = this.server;
     if (!server) return;
     await new Promise<void>((resolve) => {

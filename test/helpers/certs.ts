@@ -2,6 +2,8 @@
  * Certificates made at test time with Debian's `openssl` (src/tools/certs.ts): the standard set TLS tests
  * need, including the bad cases (expired, wrong name, another CA).
  */
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CertFactory, type CertFiles } from '../../src/tools/certs.js';
 
 export { CertFactory, type CertFiles, type LeafOptions } from '../../src/tools/certs.js';
@@ -39,4 +41,35 @@ export function makeCertSet(): CertSet {
     otherClient: factory.client('other-client', otherCa),
     expiredClient: factory.client('expired-client', ca, { days: -1 }),
   };
+}
+
+/** A server's certificate and key copied to files of their own, which a test can later overwrite (rotate). */
+export function rotatableServerCert(set: CertSet, name: string): { certFile: string; keyFile: string } {
+  const certFile = join(set.factory.dir, `${name}.crt`);
+  const keyFile = join(set.factory.dir, `${name}.key`);
+  copyFileSync(set.server.certFile, certFile);
+  copyFileSync(set.server.keyFile, keyFile);
+  return { certFile, keyFile };
+}
+
+/**
+ * Writes a new certificate from the same CA over `files` (key first, as a renewal would) and polls
+ * `serialOf` (the serial a new connection is served) until it changes or 5 s pass; returns both serials.
+ */
+export async function rotateAndAwaitNewSerial(
+  set: CertSet,
+  files: { certFile: string; keyFile: string },
+  serialOf: () => Promise<string>,
+): Promise<{ before: string; after: string }> {
+  const before = await serialOf();
+  const next = set.factory.server(`${files.certFile.replace(/^.*\//, '')}-next`, set.ca);
+  copyFileSync(next.keyFile, files.keyFile);
+  copyFileSync(next.certFile, files.certFile);
+  const deadline = Date.now() + 5000;
+  let after = before;
+  while (after === before && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    after = await serialOf();
+  }
+  return { before, after };
 }

@@ -7,6 +7,8 @@ import { EXAMPLES_DIR } from './examples.js';
 
 export const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
+/** With FUZZ_SEED, replays from one case (the path a failure or the watchdog printed). */
+const PATH = process.env.FUZZ_PATH;
 const ROOT = join(import.meta.dirname, '..', '..');
 
 export const fuzzSeeds = seedsFromJson({
@@ -24,11 +26,17 @@ export function exampleConfigs(): string[] {
 
 export function fuzzTest(target: FuzzTarget): void {
   it(`${target.name}: ${FUZZ_RUNS} cases, no crash, no hang, no heap growth, nothing accepted unreadable`, async () => {
-    const result = await runFuzz(target, { runs: FUZZ_RUNS, seed: SEED });
+    const result = await runFuzz(target, {
+      runs: FUZZ_RUNS,
+      seed: SEED,
+      path: PATH,
+      // Printed first: a run that never returns can still be replayed.
+      onStart: (seed) => console.log(`fuzz ${target.name}: seed ${seed}`),
+    });
     console.log(
       `fuzz ${result.target}: ${result.runs} cases (${result.accepted} accepted) in ${(result.ms / 1000).toFixed(1)} s, heap ${(result.heapGrowthBytes / 1048576).toFixed(1)} MiB, seed ${result.seed}`,
     );
-    expect(result.failure, `seed ${result.seed}`).toBeUndefined();
+    expect(result.failure, `${result.failureKind} at seed ${result.seed}`).toBeUndefined();
     // Some inputs must get through, or the harness only ever tested the first refusal.
     expect(result.accepted).toBeGreaterThan(FUZZ_RUNS / 100);
   }, 600_000);

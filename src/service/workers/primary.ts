@@ -185,7 +185,7 @@ export async function runPrimary(config: ValidatedConfig, count: number, opts: P
         return view().health;
       },
     };
-    server = new TelemetryServer(source as unknown as Telemetry, address, log);
+    server = new TelemetryServer(source as unknown as Telemetry, address, log, metrics.tls);
     server.route('/metrics', (_req, res) => {
       gather().then(
         async (r) => {

@@ -2,4 +2,4 @@
 export { localTargets, assertReadable, decodedItems, BrokenPromise, type FuzzTarget } from './local-targets.js';
 export { networkTargets } from './net-targets.js';
 export { seedsFromJson, type Seeds, type JsonSeeds } from './inputs.js';
-export { runFuzz, type FuzzOptions, type FuzzResult } from './run.js';
+export { runFuzz, CaseHang, type FuzzOptions, type FuzzResult, type FuzzFailureKind } from './run.js';

@@ -256,7 +256,8 @@ function walTarget(seeds: Seeds): FuzzTarget<Parameters<typeof applyByteEdits>[1
     },
     async check(edits) {
       const caseDir = join(dir, 'case');
-      await rm(caseDir, { recursive: true, force: true });
+      // Retried: the previous case's WAL may still be finishing a write when a timeout abandoned it.
+      await rm(caseDir, { recursive: true, force: true, maxRetries: 5 });
       const mutated = applyByteEdits(pristineBytes, edits);
       await mkdir(caseDir);
       await writeFile(join(caseDir, segment), mutated);
@@ -286,7 +287,7 @@ function walTarget(seeds: Seeds): FuzzTarget<Parameters<typeof applyByteEdits>[1
       }
     },
     async teardown() {
-      if (dir) await rm(dir, { recursive: true, force: true });
+      if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }

@@ -20,9 +20,15 @@ import { Service } from '../../service/service.js';
 import { silentLogger } from '../../telemetry/logger.js';
 import { arbJsonText, arbProtoBytes, arbSignal, type Seeds } from './inputs.js';
 import { BrokenPromise, assertReadable, type FuzzTarget } from './local-targets.js';
+import { CaseHang } from './run.js';
+import { runnableDeadline } from './deadline.js';
 
 const TOKEN = 'fuzz-token';
-const CASE_TIMEOUT_MS = 5000;
+/**
+ * How long one request may go unanswered before the case counts as a hang, in time the process could run
+ * (./deadline.ts: a niced run on a busy machine waits for a core without counting it).
+ */
+const CASE_TIMEOUT_MS = 20_000;
 
 /** An exporter that checks every payload the pipeline accepted, as a downstream decoder would. */
 class CheckingExporter implements Exporter {
@@ -203,13 +209,20 @@ function httpTarget(seeds: Seeds, gw: FuzzGateway): FuzzTarget<HttpCase> {
       headers['content-length'] = String(body.length);
       const [host, port] = gw.http.split(':');
       const res = await new Promise<{ status: number; type: string | undefined; body: Buffer }>((resolve, reject) => {
-        const req = http.request({ host, port: Number(port), path: c.path, method: c.method, headers, agent, timeout: CASE_TIMEOUT_MS }, (r) => {
+        let phase = 'no response headers';
+        const req = http.request({ host, port: Number(port), path: c.path, method: c.method, headers, agent }, (r) => {
+          phase = `HTTP ${r.statusCode} headers but the body never ended`;
           const chunks: Buffer[] = [];
           r.on('data', (d: Buffer) => chunks.push(d));
           r.on('end', () => resolve({ status: r.statusCode ?? 0, type: r.headers['content-type'], body: Buffer.concat(chunks) }));
           r.on('error', reject);
         });
-        req.on('timeout', () => req.destroy(new BrokenPromise(`no answer within ${CASE_TIMEOUT_MS} ms`)));
+        // A deadline on the whole exchange (not the socket's idle time, which a trickling reply resets).
+        const cancel = runnableDeadline(CASE_TIMEOUT_MS, () => {
+          const sent = req.writableFinished ? 'request sent whole' : `request not sent whole (${req.writableLength} bytes still queued)`;
+          req.destroy(new CaseHang(`HTTP ${c.method} ${c.path}: ${phase} within ${CASE_TIMEOUT_MS} ms; ${sent}`));
+        });
+        req.on('close', cancel);
         req.on('error', reject);
         req.end(body);
       });
@@ -286,6 +299,10 @@ function grpcTarget(seeds: Seeds, gw: FuzzGateway): FuzzTarget<GrpcCase> {
     if (session && !session.closed && !session.destroyed) return session;
     const s = http2.connect(`http://${gw.grpc}`);
     s.on('error', () => {});
+    // A session the server is closing takes no new streams: the next case opens another.
+    s.on('goaway', () => {
+      if (session === s) session = undefined;
+    });
     session = s;
     return s;
   };
@@ -316,21 +333,36 @@ function grpcTarget(seeds: Seeds, gw: FuzzGateway): FuzzTarget<GrpcCase> {
         }
         let status = 0;
         let grpcStatus: string | undefined;
-        const timer = setTimeout(() => {
+        let phase = 'no response headers';
+        const cancel = runnableDeadline(CASE_TIMEOUT_MS, () => {
+          // Which side stopped: the answer, the end of the stream, or our bytes stuck behind flow control.
+          const st = stream.session?.state;
+          const flow = st
+            ? `; session windows local ${st.effectiveLocalWindowSize} remote ${st.remoteWindowSize}, ${stream.bufferSize} request bytes unsent`
+            : '';
           stream.close(http2.constants.NGHTTP2_CANCEL);
-          reject(new BrokenPromise(`no gRPC answer within ${CASE_TIMEOUT_MS} ms`));
-        }, CASE_TIMEOUT_MS);
+          reject(
+            new CaseHang(
+              `gRPC ${c.path} (${frame.length} bytes framed, split at ${c.split % (frame.length + 1)}): ${phase} within ${CASE_TIMEOUT_MS} ms${flow}`,
+            ),
+          );
+        });
         stream.on('response', (h) => {
           status = Number(h[':status']);
           if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']);
+          phase =
+            grpcStatus === undefined
+              ? `HTTP ${status} headers but no trailers`
+              : `a trailers-only answer (grpc-status ${grpcStatus}) but the stream never closed`;
         });
         stream.on('trailers', (t) => {
           if (t['grpc-status'] !== undefined) grpcStatus = String(t['grpc-status']);
+          phase = `trailers (grpc-status ${grpcStatus ?? 'none'}) but the stream never closed`;
         });
         stream.on('data', () => {});
         stream.on('error', () => {});
         stream.on('close', () => {
-          clearTimeout(timer);
+          cancel();
           resolve({ status, grpcStatus, reset: stream.rstCode });
         });
         // Sent in two writes at a fuzzed point, so framing across DATA frames is exercised too.
