@@ -11,6 +11,8 @@ function niceMax(v) {
 }
 
 function fmtAxis(v) {
+  // A flood has no Green capacity or offered rate to draw (their lines are skipped): never a number here.
+  if (!Number.isFinite(v)) return '-';
   if (v >= 1e6) return `${+(v / 1e6).toFixed(2)}M`;
   if (v >= 1e3) return `${+(v / 1e3).toFixed(1)}k`;
   return `${+v.toFixed(1)}`;
