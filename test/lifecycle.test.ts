@@ -61,7 +61,7 @@ async function instance(f: AnyFactory, dir: string) {
   const config = f.config.parse(f.tests.config(ctx), [], issues);
   expect(issues, `${f.kind} ${f.type}: its metadata's tests.config does not validate`).toEqual([]);
   const signal: Signal = 'signals' in f ? f.signals[0]! : 'logs';
-  if ('signals' in f) expect(f.checkPipeline?.(config, { signal, index: 0 }), `${f.kind} ${f.type}: checkPipeline`).toBeUndefined();
+  if ('signals' in f) expect(f.checkPipeline?.(config, { signal, index: 0, workers: '1' }), `${f.kind} ${f.type}: checkPipeline`).toBeUndefined();
   const settings = { ...testSettings(f.type, f.kind), pipelineId: signal };
   cleanups.push(() => settings.telemetry.close());
   let component: Component;

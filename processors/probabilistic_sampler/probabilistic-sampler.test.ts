@@ -306,7 +306,11 @@ describe('probabilistic_sampler logs', () => {
     expect(paths({ sampling_percentage: -1, attribute_source: 'record' })).toEqual(['sampling_percentage', 'from_attribute']);
     expect(issues[1]!.message).toMatch(/required when attribute_source is record/);
     expect(
-      probabilisticSamplerProcessorFactory.checkPipeline!(probabilisticSamplerProcessorFactory.config.defaults(), { signal: 'metrics', index: 0 }),
+      probabilisticSamplerProcessorFactory.checkPipeline!(probabilisticSamplerProcessorFactory.config.defaults(), {
+        signal: 'metrics',
+        index: 0,
+        workers: '1',
+      }),
     ).toMatch(/not metrics/);
   });
 });

@@ -137,9 +137,9 @@ describe('config', () => {
   });
 
   it('belongs in traces pipelines only', () => {
-    expect(tailSamplingProcessorFactory.checkPipeline!(config({ policies: [{ name: 'a', type: 'always_sample' }] }), { signal: 'logs', index: 0 })).toMatch(
-      /traces pipeline only/,
-    );
+    expect(
+      tailSamplingProcessorFactory.checkPipeline!(config({ policies: [{ name: 'a', type: 'always_sample' }] }), { signal: 'logs', index: 0, workers: '1' }),
+    ).toMatch(/traces pipeline only/);
   });
 });
 

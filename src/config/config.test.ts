@@ -293,6 +293,24 @@ service:
     expect(await problemsOf(text.replace('[batch, somatic]', '[somatic, batch]'))).toEqual([]);
   });
 
+  it('tail_sampling refuses several worker processes (each would decide on part of a trace)', async () => {
+    const text = GOOD.replace(
+      'receivers:\n  otlp:',
+      'processors:\n  tail_sampling:\n    policies:\n      - name: all\n        type: always_sample\nreceivers:\n  otlp:',
+    )
+      .replace('    logs:\n', '    traces:\n')
+      .replace('      exporters: [debug]', '      processors: [tail_sampling]\n      exporters: [debug]');
+    expect(await problemsOf(text)).toEqual([]);
+    for (const workers of ['2', 'auto'])
+      expect(await problemsOf(text.replace('service:\n', `service:\n  workers: ${workers}\n`))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `service\\.pipelines\\.traces\\.processors\\.0: processor "tail_sampling" cannot serve here: tail_sampling needs every span of a trace in one process, but service\\.workers is ${workers}: set service\\.workers: 1`,
+          ),
+        ),
+      ]);
+  });
+
   it('reports all problems at once, not just the first', async () => {
     const text = GOOD.replace('  debug:\n', '  debug:\n    verbosity: loud\n  kafka:\n').replace('exporters: [debug]', 'exporters: [debug, nope]');
     const problems = await problemsOf(text);

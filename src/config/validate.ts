@@ -227,7 +227,7 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
           const signals = (comp.factory as { signals?: readonly Signal[] }).signals;
           if (signals && !signals.includes(signal)) report(refPath, `${kind} "${ref}" does not support ${signal}`);
           else {
-            const problem = comp.factory.checkPipeline?.(comp.config, { signal, index: i });
+            const problem = comp.factory.checkPipeline?.(comp.config, { signal, index: i, workers });
             if (problem) report(refPath, `${kind} "${ref}" cannot serve here: ${problem}`);
           }
         });

@@ -87,10 +87,15 @@ interface FactoryBase<C> extends ComponentMetadata {
   checkPipeline?(config: C, pipeline: PipelinePlace): string | undefined;
 }
 
-/** Where a component is listed: its pipeline's signal, and its index in the pipeline's list of its kind. */
+/**
+ * Where a component is listed: its pipeline's signal, its index in the pipeline's list of its kind, and
+ * `service.workers` as written (`auto` or a count): a component that must see all of a kind of data in
+ * one process (tail_sampling: whole traces) refuses several worker processes.
+ */
 export interface PipelinePlace {
   signal: Signal;
   index: number;
+  workers: string;
 }
 
 export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
