@@ -18,11 +18,7 @@ export const somaticProcessorConfig = s.refine(
       .describe(
         'Request bytes admitted and not yet answered, at most (0 = a quarter of memory_limit_mib); a request that does not fit is refused before its body is read',
       ),
-    // 0.8 as the collector's memory_limiter, whose default spike_limit_mib (20 % of the limit) has it refuse from
-    // 80 % of the limit: the 20 % above covers what the gate's counters cannot see (young generation, copies
-    // a processor makes, idle worker threads, pages the allocator keeps); at 0.9, floods through processors
-    // into a slow downstream reached 257 MiB at a 256 MiB limit (test/rss-flood.test.ts in CI).
-    admit_memory_ratio: s.number(0.1, 1).default(0.8).describe('The admission gate refuses requests that would take RSS past this share of memory_limit_mib'),
+    admit_memory_ratio: s.number(0.1, 1).default(0.9).describe('The admission gate refuses requests that would take RSS past this share of memory_limit_mib'),
     check_interval: s.duration().default(100).describe('How often the sensors are read and the zone recomputed'),
     min_dwell: s
       .duration()
