@@ -9,6 +9,7 @@
  * Records written before client info was kept carry only the code and read back without it.
  */
 import type { RequestMeta } from '../core/auth.js';
+import { metaNumber } from '../wal/format.js';
 
 /** A WAL record's meta holds at most 65535 bytes (a u16 length); room is left for the code. */
 const MAX_INFO_BYTES = 0xffff - 4;
@@ -45,7 +46,7 @@ export interface ReadTag {
 /** Reads a record's tag back. Client info that does not parse is dropped: the request's bytes still go. */
 export function readRecordTag(tag: Uint8Array): ReadTag {
   if (tag.length < 4) return { code: undefined, meta: undefined };
-  const code = ((tag[0]! << 24) >>> 0) + (tag[1]! << 16) + (tag[2]! << 8) + tag[3]!;
+  const code = metaNumber(tag.subarray(0, 4));
   if (tag.length === 4) return { code, meta: undefined };
   try {
     const parsed: unknown = JSON.parse(Buffer.from(tag.buffer, tag.byteOffset + 4, tag.length - 4).toString('utf8'));
