@@ -8,7 +8,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { AckedFile } from '../../src/tools/loadgen/common.js';
+import { SeqTracker, type VerifyReport } from '../../src/tools/sink/tracker.js';
+import { scanProto } from '../../src/tools/sink/walk.js';
+import { isSignal } from '../../src/core/signal.js';
 import { systemProgram } from './system-package.js';
 
 export const NATS_SERVER = '/usr/sbin/nats-server';
@@ -136,6 +140,59 @@ export class NatsCluster {
       const leader = this.nodes.find((n) => n.name === info.cluster?.leader);
       if (!leader) throw new Error(`stream ${stream} has no known leader (${info.cluster?.leader ?? 'none'})`);
       return leader;
+    } finally {
+      await nc.close();
+    }
+  }
+
+  /** The member currently leading consumer `durable` of `stream`. */
+  async consumerLeader(stream: string, durable: string): Promise<string | undefined> {
+    const nc = await connect({ servers: this.nodes.filter((n) => n.process).map((n) => n.url), timeout: 2000 });
+    try {
+      return (await (await jetstreamManager(nc)).consumers.info(stream, durable)).cluster?.leader;
+    } finally {
+      await nc.close();
+    }
+  }
+
+  /**
+   * Steps the consumer's leader down until `target` leads it (each stepdown elects a random peer), so that
+   * killing one server takes both the stream's and the consumer's leader, the harder case.
+   */
+  async moveConsumerLeader(stream: string, durable: string, target: NatsNode, attempts = 20): Promise<void> {
+    for (let i = 0; i < attempts; i++) {
+      if ((await this.consumerLeader(stream, durable)) === target.name) return;
+      const nc = await connect({ servers: this.nodes.filter((n) => n.process).map((n) => n.url), timeout: 2000 });
+      try {
+        await nc.request(`$JS.API.CONSUMER.LEADER.STEPDOWN.${stream}.${durable}`, undefined, { timeout: 5000 }).catch(() => {});
+      } finally {
+        await nc.close();
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`consumer ${stream}/${durable} never elected ${target.name} as its leader in ${attempts} stepdowns`);
+  }
+
+  /**
+   * Reads every message of `stream` (an ordered consumer) and checks the runs' acknowledged records against
+   * them as the sink does: where a loss at the sink was lost (never stored, or stored but not delivered).
+   */
+  async verifyStream(stream: string, runs: ReadonlyArray<Pick<AckedFile, 'runId' | 'ackedRanges'>>): Promise<VerifyReport & { messages: number }> {
+    const nc = await connect({ servers: this.nodes.filter((n) => n.process).map((n) => n.url), timeout: 2000 });
+    try {
+      const last = (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;
+      const tracker = new SeqTracker();
+      const visitor = { resource: (id: string) => tracker.setRun(id), record: (seq: number) => seq >= 0 && tracker.mark(seq) };
+      let messages = 0;
+      if (last > 0) {
+        for await (const m of await (await jetstream(nc).consumers.get(stream)).consume()) {
+          messages++;
+          const signal = m.subject.slice(m.subject.lastIndexOf('.') + 1);
+          if (isSignal(signal)) scanProto(signal, m.data, visitor);
+          if (m.info.streamSequence >= last) break;
+        }
+      }
+      return { ...tracker.verify(runs), messages };
     } finally {
       await nc.close();
     }
