@@ -132,9 +132,14 @@ export class NatsCluster {
     }
   }
 
+  /** A client connection to the members running now. */
+  private connectLive(): ReturnType<typeof connect> {
+    return connect({ servers: this.nodes.filter((n) => n.process).map((n) => n.url), timeout: 2000 });
+  }
+
   /** The member currently leading `stream` (its Raft group's leader). */
   async streamLeader(stream: string): Promise<NatsNode> {
-    const nc = await connect({ servers: this.nodes.filter((n) => n.process).map((n) => n.url), timeout: 2000 });
+    const nc = await this.connectLive();
     try {
       const info = await (await jetstreamManager(nc)).streams.info(stream);
       const leader = this.nodes.find((n) => n.name === info.cluster?.leader);
@@ -147,7 +152,7 @@ export class NatsCluster {
 
   /** The member currently leading consumer `durable` of `stream`. */
   async consumerLeader(stream: string, durable: string): Promise<string | undefined> {
-    const nc = await connect({ servers: this.nodes.filter((n) => n.process).map((n) => n.url), timeout: 2000 });
+    const nc = await this.connectLive();
     try {
       return (await (await jetstreamManager(nc)).consumers.info(stream, durable)).cluster?.leader;
     } finally {
@@ -162,7 +167,7 @@ export class NatsCluster {
   async moveConsumerLeader(stream: string, durable: string, target: NatsNode, attempts = 20): Promise<void> {
     for (let i = 0; i < attempts; i++) {
       if ((await this.consumerLeader(stream, durable)) === target.name) return;
-      const nc = await connect({ servers: this.nodes.filter((n) => n.process).map((n) => n.url), timeout: 2000 });
+      const nc = await this.connectLive();
       try {
         await nc.request(`$JS.API.CONSUMER.LEADER.STEPDOWN.${stream}.${durable}`, undefined, { timeout: 5000 }).catch(() => {});
       } finally {
@@ -178,7 +183,7 @@ export class NatsCluster {
    * them as the sink does: where a loss at the sink was lost (never stored, or stored but not delivered).
    */
   async verifyStream(stream: string, runs: ReadonlyArray<Pick<AckedFile, 'runId' | 'ackedRanges'>>): Promise<VerifyReport & { messages: number }> {
-    const nc = await connect({ servers: this.nodes.filter((n) => n.process).map((n) => n.url), timeout: 2000 });
+    const nc = await this.connectLive();
     try {
       const last = (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;
       const tracker = new SeqTracker();
