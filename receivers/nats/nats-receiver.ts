@@ -24,10 +24,10 @@ import type { NatsReceiverConfig } from './config.js';
  * How long one pull request lives on the consumer's leader. A pull request dies with the server leading the
  * consumer, and the client notices only after two missed idle heartbeats (half this each): with the
  * client's default of 30 s the whole tier stalled for 30-45 s after losing one NATS server, although every
- * message was safe in the stream. 5 s bounds that stall to a few seconds, for one small request per 5 s
- * when idle.
+ * message was safe in the stream. 2 s (heartbeats every 1 s) bounds it to seconds (7-8 s measured, with
+ * the stream's election and the edge's retries; 11-16 s with 5 s), for one small request per 2 s when idle.
  */
-export const PULL_EXPIRES_MS = 5000;
+export const PULL_EXPIRES_MS = 2000;
 
 export class NatsReceiver implements Receiver {
   private nc: NatsConnection | undefined;
