@@ -185,12 +185,13 @@ export class NatsCluster {
   async verifyStream(stream: string, runs: ReadonlyArray<Pick<AckedFile, 'runId' | 'ackedRanges'>>): Promise<VerifyReport & { messages: number }> {
     const nc = await this.connectLive();
     try {
-      const last = (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;
+      // A cluster just through a kill answers slowly: the client's default 5 s is not enough under load.
+      const last = (await (await jetstreamManager(nc, { timeout: 20_000 })).streams.info(stream)).state.last_seq;
       const tracker = new SeqTracker();
       const visitor = { resource: (id: string) => tracker.setRun(id), record: (seq: number) => seq >= 0 && tracker.mark(seq) };
       let messages = 0;
       if (last > 0) {
-        for await (const m of await (await jetstream(nc).consumers.get(stream)).consume()) {
+        for await (const m of await (await jetstream(nc, { timeout: 20_000 }).consumers.get(stream)).consume()) {
           messages++;
           const signal = m.subject.slice(m.subject.lastIndexOf('.') + 1);
           if (isSignal(signal)) scanProto(signal, m.data, visitor);
