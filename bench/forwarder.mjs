@@ -7,11 +7,15 @@
 //   node bench/forwarder.mjs --protocol grpc --listen 127.0.0.1:0 --target 127.0.0.1:4317
 //
 // Prints "listening HOST:PORT" on stdout when ready; SIGTERM/SIGINT stops it.
+// `--processes N` (http only) forks N forwarders sharing the port through node:cluster, as the gateway's
+// `service.workers` does: bench/workers.mjs runs it beside the gateway to show what a second process
+// can buy on this machine with nothing but forwarding to do.
 //  - http: node:http server -> node:http client with a keep-alive agent.
 //  - grpc: node:http2 (h2c) server -> one node:http2 session to the target; gRPC frames, headers and
 //    trailers are passed through untouched (so it floors a gRPC gateway without any protobuf work).
 import http from 'node:http';
 import http2 from 'node:http2';
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -20,8 +24,32 @@ const { values } = parseArgs({
     listen: { type: 'string', default: '127.0.0.1:0' },
     target: { type: 'string' },
     'max-sockets': { type: 'string', default: '64' },
+    processes: { type: 'string', default: '1' },
   },
 });
+const processes = Number(values.processes);
+if (!(processes >= 1) || (processes > 1 && values.protocol !== 'http')) {
+  process.stderr.write(`forwarder: --processes ${values.processes}: expected a count >= 1 (more than 1 only with --protocol http)\n`);
+  process.exit(2);
+}
+if (processes > 1 && cluster.isPrimary) {
+  // The primary only hands out connections (round robin); each worker reports its port, the first one is printed.
+  let printed = false;
+  for (let i = 0; i < processes; i++)
+    cluster.fork().on('message', (m) => {
+      if (!printed && typeof m === 'string') {
+        printed = true;
+        process.stdout.write(m);
+      }
+    });
+  const stopAll = () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+    setTimeout(() => process.exit(0), 1000).unref();
+  };
+  process.on('SIGTERM', stopAll);
+  process.on('SIGINT', stopAll);
+  cluster.on('exit', () => Object.keys(cluster.workers ?? {}).length === 0 && process.exit(0));
+}
 if (!values.target) {
   process.stderr.write('forwarder: --target is required (http: base URL, grpc: host:port)\n');
   process.exit(2);
@@ -39,7 +67,9 @@ function collect(stream, cb) {
 }
 
 let server;
-if (values.protocol === 'http') {
+if (processes > 1 && cluster.isPrimary) {
+  // the primary serves nothing itself (above)
+} else if (values.protocol === 'http') {
   const target = new URL(values.target);
   const agent = new http.Agent({ keepAlive: true, maxSockets: Number(values['max-sockets']), maxFreeSockets: Number(values['max-sockets']) });
   server = http.createServer((req, res) => {
@@ -127,10 +157,14 @@ if (values.protocol === 'http') {
   process.exit(2);
 }
 
-server.listen(lport, lhost, () => {
-  const a = server.address();
-  process.stdout.write(`listening ${a.address}:${a.port}\n`);
-});
-const stop = () => server.close(() => process.exit(0)) && setTimeout(() => process.exit(0), 1000).unref();
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+if (server) {
+  server.listen(lport, lhost, () => {
+    const a = server.address();
+    const line = `listening ${a.address}:${a.port}\n`;
+    if (cluster.isWorker) process.send(line);
+    else process.stdout.write(line);
+  });
+  const stop = () => server.close(() => process.exit(0)) && setTimeout(() => process.exit(0), 1000).unref();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -183,9 +183,13 @@ export async function runLoadgenProc(options, { onProgress, onMeasureStart } = {
   }).finally(() => stopChild(child, 'SIGTERM', 5_000));
 }
 
-/** bench/forwarder.mjs as a process: `protocol` 'http' (node:http) or 'grpc' (node:http2 h2c). */
-export async function startForwarder(target, protocol = 'http') {
-  const child = spawn(process.execPath, [join(BENCH_DIR, 'forwarder.mjs'), '--protocol', protocol, '--listen', '127.0.0.1:0', '--target', target], {
+/**
+ * bench/forwarder.mjs as a process: `protocol` 'http' (node:http) or 'grpc' (node:http2 h2c); `processes` > 1
+ * (http only) forks that many forwarders sharing the port (node:cluster).
+ */
+export async function startForwarder(target, protocol = 'http', processes = 1) {
+  const args = [join(BENCH_DIR, 'forwarder.mjs'), '--protocol', protocol, '--listen', '127.0.0.1:0', '--target', target, '--processes', String(processes)];
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr.on('data', (d) => process.stderr.write(`[forwarder] ${d}`));
