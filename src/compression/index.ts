@@ -9,7 +9,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
-import { isFramedSnappy, snappyBlockCompress, snappyBlockDecompress, snappyFramedCompress, snappyFramedDecode } from './snappy.js';
+import { isFramedSnappy, snappyBlockCompress, snappyFramedCompress, snappyFramedDecode } from './snappy.js';
+import { snappyBlockDecompress } from './snappy-block.js';
 
 export type Coding = 'identity' | 'gzip' | 'deflate' | 'zstd' | 'snappy' | 'x-snappy-framed';
 
