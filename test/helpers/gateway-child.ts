@@ -16,6 +16,8 @@ export interface GatewayChild {
   pid: number;
   /** host:port of the OTLP/HTTP receiver. */
   http: string;
+  /** host:port of the OTLP/gRPC receiver, when the config has one. */
+  grpc: string | undefined;
   /** host:port of the self-metrics endpoint. */
   metrics: string;
   stderr(): string;
@@ -44,7 +46,7 @@ export async function startGatewayChild(
     // Keep the head and the tail: enough to diagnose, bounded under heavy logging.
     stderr = stderr.length > 200_000 ? stderr.slice(0, 100_000) + stderr.slice(-50_000) + d : stderr + d;
   });
-  const addrs = await new Promise<{ http: string; metrics: string }>((resolve, reject) => {
+  const addrs = await new Promise<{ http: string; grpc: string | undefined; metrics: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start in 20 s:\n${stderr}`)), 20_000);
     const check = (): void => {
       const h = /"msg":"OTLP receiver listening".*?"http":"([^"]+)"/.exec(stderr);
@@ -52,7 +54,8 @@ export async function startGatewayChild(
       if (h && m) {
         clearTimeout(timer);
         child.stderr!.off('data', check);
-        resolve({ http: h[1]!, metrics: m[1]! });
+        const g = /"msg":"OTLP receiver listening".*?"grpc":"([^"]+)"/.exec(stderr);
+        resolve({ http: h[1]!, grpc: g?.[1], metrics: m[1]! });
       }
     };
     child.stderr!.on('data', check);
