@@ -53,10 +53,10 @@ port.on('message', (m: ToWorker) => {
 /**
  * Edits and answers. The request's copy goes back with every answer (transferred, so the worker keeps no
  * reference): dead in a worker, it would wait for that worker's GC, and a worker allocates so little JS
- * that V8 collects only when the dead copies pass its external-memory limit (~64 MiB). Measured under a
- * flood of 1 MiB requests at memory_limit_mib 256: up to 59 MiB of dead copies in one worker, memory the
- * somatic runtime neither sees (it reads the main thread's heap) nor can collect. Handed back, the copy
- * dies on the event loop, where the runtime counts and collects garbage.
+ * that V8 collects only when dead copies pass its external-memory limit (~64 MiB; 48 edits of 1 MiB left
+ * 50 MiB, src/processorhelper/offload.test.ts). Worse, the event loop's allocator counted them (they were
+ * allocated there), so the somatic runtime saw them as its own garbage and forced collections of the
+ * event loop's heap that could not free them. Handed back, the copy dies where the runtime collects.
  */
 function reply(seq: number, editor: WireEditor, input: Uint8Array, meta: RequestMeta | undefined): void {
   let msg: FromWorker;
