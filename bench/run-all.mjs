@@ -54,6 +54,7 @@ export const SCENARIOS = [
   overload('http', { processors: OVERLOAD_PROCESSORS }),
   // Issue 17's flood: 32 connections of ~1 MiB requests at memory_limit_mib 256; RSS held to it every 100 ms.
   overload('http', { name: 'flood-http', processors: FLOOD_PROCESSORS, flood: FLOOD_CLIENT }),
+  overload('grpc', { name: 'flood-grpc', processors: FLOOD_PROCESSORS, flood: FLOOD_CLIENT }),
   // In-process micro-benchmarks (child processes; their tables are included as printed).
   processorsMicro(2),
   walAppend(256),
