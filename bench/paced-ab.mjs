@@ -11,6 +11,7 @@
 // light mode's 1000-record request (~434 KB), from 8 keep-alive connections (open loop; a request that would
 // pass 32 in flight is counted as skipped, and a row with skips says so: the build did not keep up).
 import http from 'node:http';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
 import { startGateway, startSinkProc } from './lib/procs.mjs';
@@ -18,7 +19,7 @@ import { cpuOf, loadavg } from './lib/measure.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
 import { LIGHT_ROWS } from './scenarios/light.mjs';
 
-const { values, positionals: roots } = parseArgs({
+const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     rate: { type: 'string', default: '150' },
@@ -28,6 +29,8 @@ const { values, positionals: roots } = parseArgs({
     rows: { type: 'string', default: 'passthrough-http,zone-yellow' },
   },
 });
+// Absolute: the gateway runs in a temporary directory.
+const roots = positionals.map((d) => resolve(d));
 if (roots.length < 1) {
   process.stderr.write('usage: node bench/paced-ab.mjs [--rate N] [--seconds S] [--rounds R] [--rows a,b] DIR_A [DIR_B ...]\n');
   process.exit(2);
