@@ -26,6 +26,7 @@ import type { LoadBalancingConfig } from './config.js';
 import { HashRing, MAX_POSITIONS, crc32 } from './ring.js';
 import { DnsResolver, StaticResolver, type LookupFn, type Resolver } from './resolver.js';
 import { WireSplitter, type Router } from './split.js';
+import { PartCoalescer } from './coalesce.js';
 import { METRICS } from './metadata.js';
 
 interface Backend {
@@ -35,6 +36,9 @@ interface Backend {
   /** Out of the ring: what its queue still holds is routed again. */
   leaving: boolean;
 }
+
+/** The most a batch of parts for one backend holds (coalesce.ts); a part past it starts another. */
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
 const SERVICE_NAME = utf8('service.name');
 const SPAN_TRACE_ID = 1;
@@ -132,6 +136,8 @@ export class LoadBalancingExporter implements Exporter {
   private readonly routers = new Routers();
   private readonly router: Record<Signal, Router>;
   private readonly splitter: WireSplitter;
+  /** Undefined with an authenticator: its headers may come from each request's client info. */
+  private readonly coalescer: PartCoalescer<Backend> | undefined;
   private readonly resolver: Resolver;
   private readonly byEndpoint = new Map<string, Backend>();
   /** Aligned with routers.ring.endpoints. */
@@ -156,6 +162,13 @@ export class LoadBalancingExporter implements Exporter {
     };
     // Parts that may wait in a sending queue are copied out; sent at once, they are views of the request.
     this.splitter = new WireSplitter(config.protocol.otlp.sending_queue.enabled);
+    const otlp = config.protocol.otlp;
+    if (otlp.auth === undefined)
+      this.coalescer = new PartCoalescer(
+        // A batch gathered for a backend that left the ring meanwhile goes where the ring now routes it.
+        (b, p) => (b.leaving ? this.route(p) : b.helper.consume(p)),
+        Math.min(MAX_BATCH_BYTES, Math.floor(otlp.max_message_size / 2)),
+      );
     this.numBackends = numBackendsGauge(settings.telemetry.registry);
     const r = config.resolver;
     this.resolver = r.dns ? new DnsResolver(r.dns, settings.logger, lookup) : new StaticResolver(r.static?.hostnames ?? []);
@@ -268,13 +281,14 @@ export class LoadBalancingExporter implements Exporter {
         pieces[0] === payload.bytes
           ? payload
           : Payload.fromParts(payload.signal, pieces, { meta: payload.meta as Record<string, string> | undefined, itemCount });
-      pending.push(backends[i]!.helper.consume(part));
+      pending.push(this.coalescer ? this.coalescer.add(backends[i]!, part) : backends[i]!.helper.consume(part));
     }
     if (pending.length === 1) return pending[0]!;
     return Promise.all(pending).then(() => undefined);
   }
 
   async shutdown(deadlineAt?: number): Promise<void> {
+    this.coalescer?.flush();
     await this.resolver.shutdown();
     await this.updating;
     // Leaving backends first: they route what they hold into the members, which then drain as usual.

@@ -247,6 +247,33 @@ describe('loadbalancing exporter', () => {
     });
   }
 
+  it('sends the parts for one backend routed in one turn as one call; a refused batch still delivers the good requests', async () => {
+    const server = await startRawGrpcServer();
+    cleanups.push(() => server.close());
+    // INVALID_ARGUMENT (permanent) for any message holding the span "bad-0".
+    server.reply = (r) => (spansOf(r.message).some((sp) => sp[0] === 'bad-0') ? { code: 3, message: 'bad span' } : { code: 0 });
+    const exp = await makeExporter({
+      protocol: { otlp: { tls: { insecure: true }, compression: 'none', sending_queue: { enabled: false }, retry_on_failure: fastRetry } },
+      resolver: { static: { hostnames: [server.endpoint] } },
+    });
+    await exp.start();
+    cleanups.push(() => exp.shutdown());
+    const good = [0, 1, 2].map((i) => tracesRequest(5, 2, `good${i}`));
+    await Promise.all(good.map((r) => exp.consume(new Payload('traces', r))));
+    // Three requests, one call, holding every span of the three.
+    expect(server.requests).toHaveLength(1);
+    expect(spansOf(server.requests[0]!.message).sort()).toEqual(good.flatMap((r) => spansOf(r)).sort());
+
+    server.requests.length = 0;
+    const reqs = ['ok', 'bad', 'fine'].map((tag) => tracesRequest(5, 2, tag));
+    const results = await Promise.allSettled(reqs.map((r) => exp.consume(new Payload('traces', r))));
+    // One verdict per call: every request of the refused batch hears of the refusal...
+    for (const r of results) expect(r).toMatchObject({ status: 'rejected', reason: { name: 'PermanentError' } });
+    // ...but the batch was narrowed: every span of the good requests was accepted once, none of "bad"'s resource.
+    const accepted = server.requests.filter((r) => !spansOf(r.message).some((sp) => sp[0] === 'bad-0')).flatMap((r) => spansOf(r.message));
+    expect(accepted.filter((sp) => !sp[0].startsWith('bad')).sort()).toEqual([...spansOf(reqs[0]!), ...spansOf(reqs[2]!)].sort());
+  });
+
   it('re-routes the queued data of a backend that leaves the DNS answer to the backends that now own its traces', async () => {
     const first = await startRawGrpcServer();
     const port = Number(first.endpoint.split(':')[1]);
