@@ -7,28 +7,23 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-let collect: ((options?: { type: 'minor' | 'major' }) => void) | null | undefined;
+let collect: (() => void) | null | undefined;
 
-/**
- * A full collection, or with `young` only the young generation's (a scavenge: a few ms at most, where a
- * full one of the same heap takes several times that); Buffers whose handles died young are freed either way.
- */
-export function collectGarbage(young = false): boolean {
+export function collectGarbage(): boolean {
   if (collect === undefined) {
-    const existing = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc;
+    const existing = (globalThis as { gc?: () => void }).gc;
     if (typeof existing === 'function') collect = existing;
     else {
       try {
         v8.setFlagsFromString('--expose-gc');
         const fn: unknown = vm.runInNewContext('gc');
-        collect = typeof fn === 'function' ? (fn as (options?: { type: 'minor' | 'major' }) => void) : null;
+        collect = typeof fn === 'function' ? (fn as () => void) : null;
       } catch {
         collect = null;
       }
     }
   }
   if (!collect) return false;
-  if (young) collect({ type: 'minor' });
-  else collect();
+  collect();
   return true;
 }

@@ -66,8 +66,8 @@ const STALL_COLLECT_INTERVAL_MS = 1000;
 const REREAD_MIN_MS = 5;
 
 /**
- * Least time between two collections of dead Buffers the gate's re-reads start (young-generation
- * collections of a few ms at most).
+ * Least time between two collections of dead Buffers the gate's re-reads start (a full GC of the event
+ * loop's heap takes a few ms; at most a fifth of the time goes to them).
  */
 const GARBAGE_COLLECT_MIN_MS = 20;
 
@@ -360,8 +360,7 @@ export class SomaticRuntime {
   /**
    * The gate's re-read between checks, at most every REREAD_MIN_MS: RSS and this thread's ArrayBuffer
    * memory (one process.memoryUsage()), and the garbage rule of the checks (garbageOverRoom) applied
-   * here too, at most every GARBAGE_COLLECT_MIN_MS, with a young-generation collection (request bodies'
-   * handles die young; the check's full collection frees what was promoted). A re-read happens when requests used up the room the
+   * here too, at most every GARBAGE_COLLECT_MIN_MS. A re-read happens when requests used up the room the
    * last reading showed, which is when dead Buffers pile up fastest: each admitted request leaves its
    * body and the copies made of it (decompression, a worker's copy, a batch, an export). Measured under
    * a flood of 1 MiB requests through processors (test/rss-flood.test.ts), the event loop's dead Buffers
@@ -373,7 +372,7 @@ export class SomaticRuntime {
     if (now - this.lastReading < REREAD_MIN_MS) return false;
     this.memory.refreshNow();
     const headroom = this.applyReading(now);
-    if (now - this.lastGarbageCollect >= GARBAGE_COLLECT_MIN_MS && this.garbageOverRoom(headroom) && collectGarbage(true)) {
+    if (now - this.lastGarbageCollect >= GARBAGE_COLLECT_MIN_MS && this.garbageOverRoom(headroom) && collectGarbage()) {
       this.lastGarbageCollect = now;
       this.garbageCollections.inc();
     }
