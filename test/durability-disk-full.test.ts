@@ -19,6 +19,7 @@ import { GREEN, RED } from '../src/somatic/index.js';
 import type { Service } from '../src/service/service.js';
 import { killGatewayChild, scrapeMetric, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
+import { gatewayYaml } from './helpers/configs.js';
 import { makeLogsRequest } from './helpers/otlp-test-servers.js';
 import { mountTmpfs, type SmallVolume } from './helpers/small-volume.js';
 
@@ -160,36 +161,19 @@ describe.skipIf(!mountable)(`full disk: a ${VOLUME_MIB} MiB volume`, () => {
 
     it('refuses Red spills with 503 + Retry-After when the volume is full, and takes large ones again once the debt is replayed, with no restart and no loss', async () => {
       const walDir = join(vol.dir, 'somatic');
-      svc = await startGateway(`
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-processors:
-  somatic:
-    force_zone: red
-    memory_limit_mib: 4096
-    wal:
-      directory: ${walDir}
-exporters:
-  otlphttp:
-    endpoint: ${sink.httpUrl}
-    compression: none
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-      max_elapsed_time: 0
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [somatic]
-      exporters: [otlphttp]
-`);
+      svc = await startGateway(
+        gatewayYaml({
+          processors: { somatic: { force_zone: 'red', memory_limit_mib: 4096, wal: { directory: walDir } } },
+          exporters: {
+            otlphttp: {
+              endpoint: sink.httpUrl,
+              compression: 'none',
+              retry_on_failure: { initial_interval: '100ms', max_interval: '500ms', max_elapsed_time: 0 },
+            },
+          },
+          pipelines: { logs: { processors: ['somatic'], exporters: ['otlphttp'] } },
+        }),
+      );
       const http = receiverAddress(svc, 'otlp', 'http');
       const runtime = svc.pressure.runtime!;
       const debt = () => runtime.debts.get('logs')!.records();
