@@ -21,6 +21,8 @@ const rounds = Number(values.rounds);
 const count = Number(values.count);
 const BIN = join(import.meta.dirname, '..', 'bin', 'gophership.js');
 
+// test/heap-growth.test.ts's config, written again: this script runs on dist/ without vitest, and a bench that
+// measures a test's workload keeps its own copy of it (change both together).
 const config = (sinkUrl) => `
 receivers:
   otlp:

@@ -145,7 +145,6 @@ describe('gophership components and print-config', () => {
   });
 });
 
-/** Starts the gateway as a child and waits for its "listening" log line to learn the bound ports. */
 /** `--set`s moving every listener of the default config to an ephemeral port (tests run side by side). */
 const EPHEMERAL_PORTS = [
   '--set',
@@ -158,6 +157,7 @@ const EPHEMERAL_PORTS = [
   'service.telemetry.metrics.address=127.0.0.1:0',
 ];
 
+/** Starts the gateway as a child and waits for its "listening" log line to learn the bound ports. */
 async function startChild(args: string[]): Promise<{ child: ChildProcess; http: string; stderr: () => string }> {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -225,15 +225,11 @@ describe('gophership (run)', () => {
   it('exits non-zero with the endpoint named when a port is taken', async () => {
     const { child, http } = await startChild([...EPHEMERAL_PORTS, '--set', `exporters.file.path=${join(dir, 'x.jsonl')}`]);
     try {
+      // The later --set wins: the HTTP receiver asks for the port the first child holds.
       const r = await run([
+        ...EPHEMERAL_PORTS,
         '--set',
         `receivers.otlp.protocols.http.endpoint=${http}`,
-        '--set',
-        'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0',
-        '--set',
-        'extensions.health_check.endpoint=127.0.0.1:0',
-        '--set',
-        'service.telemetry.metrics.address=127.0.0.1:0',
         '--set',
         `exporters.file.path=${join(dir, 'y.jsonl')}`,
       ]);
