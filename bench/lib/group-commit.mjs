@@ -1,32 +1,34 @@
 // The least that keeps the Red zone's durability promise, for the benchmarks to compare the WAL and the
 // gateway with: appends are acknowledged only after an fdatasync, at most one fdatasync per window
 // (`windowMs`), or sooner once `syncAfterBytes` were written since the last one started, and at once on an
-// idle log (src/wal's rule, docs/durability.md). Bytes go to one file with O_DIRECT from a page-aligned
-// buffer, as the WAL writes by default. No framing, no CRC, no segments, no budget: what is left is the
-// disk and the group-commit pattern. Writes and syncs take turns (a due sync goes first), as in the WAL.
+// idle log (src/wal's rule, docs/durability.md). Bytes go to one file with O_DIRECT through the WAL's own
+// appender (src/wal/direct.ts: copied into a page-aligned staging buffer, whole blocks written). No framing,
+// no CRC, no segments, no budget: what is left is the disk and the group-commit pattern. Writes and syncs
+// take turns (a due sync goes first), as in the WAL.
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { DIRECT_ALIGN, STAGING_BYTES, alignedBuffer } from '../../dist/src/wal/direct.js';
+import { DirectAppender, STAGING_BYTES, alignedBuffer } from '../../dist/src/wal/direct.js';
 
 export class GroupCommitFile {
   /** Opens `path` (created) for O_DIRECT appends. */
   static async open(path, { windowMs = 10, syncAfterBytes = 1024 * 1024 } = {}) {
-    const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT);
-    return new GroupCommitFile(fh, alignedBuffer(STAGING_BYTES), windowMs, syncAfterBytes);
+    const fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT);
+    const appender = new DirectAppender(alignedBuffer(STAGING_BYTES));
+    await appender.attach(fh, 0);
+    return new GroupCommitFile(fh, appender, windowMs, syncAfterBytes);
   }
 
-  constructor(fh, staging, windowMs, syncAfterBytes) {
+  constructor(fh, appender, windowMs, syncAfterBytes) {
     this.fh = fh;
-    this.staging = staging;
+    this.appender = appender;
     this.windowMs = windowMs;
     this.syncAfterBytes = syncAfterBytes;
     /** Accepted, not yet written: { pieces, resolve }. */
     this.queue = [];
     /** Written, waiting for the next sync. */
     this.unsynced = [];
-    /** Logical end of the bytes written; the staging buffer holds its partial last block at [0, tail). */
+    /** Logical end of the bytes written. */
     this.pos = 0;
-    this.tail = 0;
     this.lastSyncStart = -Infinity;
     this.bytesSinceSync = 0;
     this.running = false;
@@ -100,35 +102,18 @@ export class GroupCommitFile {
     }
   }
 
-  /** Copies the batch's bytes after the staged tail and writes whole blocks (the last one zero-padded). */
+  /** Writes the batch's bytes at the end with the WAL's own O_DIRECT appender (src/wal/direct.ts). */
   async write(batch) {
-    const st = this.staging;
-    let fill = this.tail;
-    let fileOff = this.pos - this.tail;
-    for (const { pieces } of batch) {
+    const iov = [];
+    let bytes = 0;
+    for (const { pieces } of batch)
       for (const p of pieces) {
-        for (let off = 0; off < p.length;) {
-          const n = Math.min(p.length - off, st.length - fill);
-          st.set(n === p.length ? p : p.subarray(off, off + n), fill);
-          fill += n;
-          off += n;
-          if (fill === st.length) {
-            await this.fh.write(st, 0, fill, fileOff);
-            fileOff += fill;
-            fill = 0;
-          }
-        }
-        this.pos += p.length;
-        this.bytesSinceSync += p.length;
+        iov.push(p);
+        bytes += p.length;
       }
-    }
-    if (fill > 0) {
-      const padded = Math.ceil(fill / DIRECT_ALIGN) * DIRECT_ALIGN;
-      st.fill(0, fill, padded);
-      await this.fh.write(st, 0, padded, fileOff);
-    }
-    this.tail = this.pos % DIRECT_ALIGN;
-    if (this.tail > 0 && fill !== this.tail) st.copyWithin(0, fill - this.tail, fill);
+    await this.appender.write(iov, bytes, this.pos);
+    this.pos += bytes;
+    this.bytesSinceSync += bytes;
   }
 
   async close() {
