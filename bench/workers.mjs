@@ -109,7 +109,7 @@ if (kinds.includes('node')) {
 
 /** The minimal forwarder (bench/forwarder.mjs) with 1 or N processes, started like the gateway. */
 async function startForwarderUnderTest(peer, processes) {
-  const fwd = await startForwarder(peer.sink.httpUrl, 'http', processes);
+  const fwd = await startForwarder(peer.sink.httpUrl, 'http', { processes });
   return { pid: fwd.pid, url: `http://${fwd.address}/v1/logs`, stop: fwd.stop, log: () => '' };
 }
 
