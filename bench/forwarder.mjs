@@ -5,14 +5,25 @@
 //
 //   node bench/forwarder.mjs --protocol http --listen 127.0.0.1:0 --target http://127.0.0.1:4318
 //   node bench/forwarder.mjs --protocol grpc --listen 127.0.0.1:0 --target 127.0.0.1:4317
+//   node bench/forwarder.mjs --protocol http --listen 127.0.0.1:0 --durable /tmp/dir
 //
 // Prints "listening HOST:PORT" on stdout when ready; SIGTERM/SIGINT stops it.
+// `--processes N` (http only) forks N forwarders sharing the port through node:cluster, as the gateway's
+// `service.workers` does: bench/workers.mjs runs it beside the gateway to show what a second process
+// can buy on this machine with nothing but forwarding to do.
 //  - http: node:http server -> node:http client with a keep-alive agent.
 //  - grpc: node:http2 (h2c) server -> one node:http2 session to the target; gRPC frames, headers and
 //    trailers are passed through untouched (so it floors a gRPC gateway without any protobuf work).
+//  - http with --durable DIR (no target): the floor of the somatic Red zone. Each body is appended to a file
+//    in DIR with the WAL's durability (bench/lib/group-commit.mjs: O_DIRECT, acknowledged only after
+//    fdatasync, at most one per 10 ms window or sooner once 1 MiB was written) and answered 200 with an
+//    empty ExportLogsServiceResponse once synced. The minimal forwarder with Red's durability.
 import http from 'node:http';
 import http2 from 'node:http2';
+import cluster from 'node:cluster';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { GroupCommitFile } from './lib/group-commit.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -20,10 +31,35 @@ const { values } = parseArgs({
     listen: { type: 'string', default: '127.0.0.1:0' },
     target: { type: 'string' },
     'max-sockets': { type: 'string', default: '64' },
+    processes: { type: 'string', default: '1' },
+    durable: { type: 'string' },
   },
 });
-if (!values.target) {
-  process.stderr.write('forwarder: --target is required (http: base URL, grpc: host:port)\n');
+const processes = Number(values.processes);
+if (!(processes >= 1) || (processes > 1 && values.protocol !== 'http')) {
+  process.stderr.write(`forwarder: --processes ${values.processes}: expected a count >= 1 (more than 1 only with --protocol http)\n`);
+  process.exit(2);
+}
+if (processes > 1 && cluster.isPrimary) {
+  // The primary only hands out connections (round robin); each worker reports its port, the first one is printed.
+  let printed = false;
+  for (let i = 0; i < processes; i++)
+    cluster.fork().on('message', (m) => {
+      if (!printed && typeof m === 'string') {
+        printed = true;
+        process.stdout.write(m);
+      }
+    });
+  const stopAll = () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+    setTimeout(() => process.exit(0), 1000).unref();
+  };
+  process.on('SIGTERM', stopAll);
+  process.on('SIGINT', stopAll);
+  cluster.on('exit', () => Object.keys(cluster.workers ?? {}).length === 0 && process.exit(0));
+}
+if (!values.target && !(values.durable && values.protocol === 'http')) {
+  process.stderr.write('forwarder: --target is required (http: base URL, grpc: host:port), or --durable DIR with --protocol http\n');
   process.exit(2);
 }
 const [lhost, lport] = [values.listen.slice(0, values.listen.lastIndexOf(':')), Number(values.listen.slice(values.listen.lastIndexOf(':') + 1))];
@@ -39,7 +75,28 @@ function collect(stream, cb) {
 }
 
 let server;
-if (values.protocol === 'http') {
+if (processes > 1 && cluster.isPrimary) {
+  // the primary serves nothing itself (above)
+} else if (values.durable && values.protocol === 'http') {
+  const file = await GroupCommitFile.open(join(values.durable, 'forwarder-durable.bin'));
+  server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () =>
+      file.append(chunks).then(
+        () => {
+          res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': 0 });
+          res.end();
+        },
+        (e) => {
+          res.writeHead(503, { 'content-type': 'text/plain' });
+          res.end(`forwarder: ${e.message}\n`);
+        },
+      ),
+    );
+  });
+  server.keepAliveTimeout = 120_000;
+} else if (values.protocol === 'http') {
   const target = new URL(values.target);
   const agent = new http.Agent({ keepAlive: true, maxSockets: Number(values['max-sockets']), maxFreeSockets: Number(values['max-sockets']) });
   server = http.createServer((req, res) => {
@@ -127,10 +184,14 @@ if (values.protocol === 'http') {
   process.exit(2);
 }
 
-server.listen(lport, lhost, () => {
-  const a = server.address();
-  process.stdout.write(`listening ${a.address}:${a.port}\n`);
-});
-const stop = () => server.close(() => process.exit(0)) && setTimeout(() => process.exit(0), 1000).unref();
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+if (server) {
+  server.listen(lport, lhost, () => {
+    const a = server.address();
+    const line = `listening ${a.address}:${a.port}\n`;
+    if (cluster.isWorker) process.send(line);
+    else process.stdout.write(line);
+  });
+  const stop = () => server.close(() => process.exit(0)) && setTimeout(() => process.exit(0), 1000).unref();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

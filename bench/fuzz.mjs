@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Long fuzz runs: every target of the npm-test fuzz harness (OTLP/JSON codec, wire validator, wire editor,
-// WAL reader, config loader, and the otlp receiver over HTTP and gRPC on the network) fed random and
+// WAL reader, config loader, decompressors, and the otlp receiver over HTTP and gRPC on the network) fed random and
 // mutated input, 1,000,000 cases per target by default. `npm test` runs the same targets with 10,000.
 //
 //   nice -n 19 node bench/fuzz.mjs [--cases N] [--only name,name] [--parallel P] [--until HH:MM | --minutes M]

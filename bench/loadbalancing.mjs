@@ -6,7 +6,10 @@
 // loadbalancing exporter (3 backends) or a plain otlp exporter, fed by the light client (bench/lib) over
 // gRPC; reported: the gateway process's CPU seconds per million spans and spans/s per core (the wire path:
 // receive, validate, split, send).
-//   node bench/loadbalancing.mjs [seconds=6] [spansPerRequest=1000]
+//   node bench/loadbalancing.mjs [seconds=6] [spansPerRequest=1000] [--baseline DIR] [--gateway-only]
+// --baseline DIR: another build (a directory with bin/ and dist/, e.g. a checkout of main after `npm ci`)
+// adds gateway rows of its loadbalancing exporter, alternating with this build's in the same run (A/B).
+// --gateway-only: skips the exporter rows.
 // Requests: 1000 spans of 100 traces (10 spans each), ~200 bytes per span. Needs `npm run build` (dist/).
 import { fork } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -21,8 +24,13 @@ import { requestFromJson } from '../dist/src/pdata/codec.js';
 import { otlpExporterFactory } from '../dist/exporters/otlp/factory.js';
 import { loadBalancingExporterFactory } from '../dist/exporters/loadbalancing/factory.js';
 
-const seconds = Number(process.argv[2] ?? 6);
-const spansPerRequest = Number(process.argv[3] ?? 1000);
+const flags = process.argv.slice(2);
+const baselineAt = flags.indexOf('--baseline');
+const baselineRoot = baselineAt >= 0 ? flags.splice(baselineAt, 2)[1] : undefined;
+const gatewayOnly = flags.includes('--gateway-only');
+const positional = flags.filter((f) => !f.startsWith('--'));
+const seconds = Number(positional[0] ?? 6);
+const spansPerRequest = Number(positional[1] ?? 1000);
 const inflight = 8;
 
 function request(seed) {
@@ -67,7 +75,7 @@ const variants = [
 const requests = Array.from({ length: 16 }, (_, i) => request(i));
 const rows = [];
 // Two rounds, alternating, so both variants see the same machine load.
-for (let round = 0; round < 2; round++) {
+for (let round = 0; round < (gatewayOnly ? 0 : 2); round++) {
   for (const [name, factory, raw] of variants) {
     const issues = [];
     const cfg = factory.config.parse(raw, [], issues);
@@ -112,21 +120,26 @@ for (let round = 0; round < 2; round++) {
 const dir = await mkdtemp(join(os.tmpdir(), 'gs-bench-lb-'));
 const bodyFile = join(dir, 'traces.pb');
 await writeFile(bodyFile, requests[0]);
-const gatewayExporters = {
-  otlp: { otlp: { endpoint: `127.0.0.1:${port}`, ...otlpCommon } },
-  'loadbalancing (traceID, 3 backends)': {
-    loadbalancing: { protocol: { otlp: otlpCommon }, resolver: { static: { hostnames: [1, 2, 3].map((h) => `127.0.0.${h}:${port}`) } } },
-  },
+const lbExporters = {
+  loadbalancing: { protocol: { otlp: otlpCommon }, resolver: { static: { hostnames: [1, 2, 3].map((h) => `127.0.0.${h}:${port}`) } } },
 };
+const gatewayVariants = [
+  ['otlp', { otlp: { endpoint: `127.0.0.1:${port}`, ...otlpCommon } }, undefined],
+  ['loadbalancing (traceID, 3 backends)', lbExporters, undefined],
+  ...(baselineRoot ? [[`loadbalancing, baseline build (${baselineRoot})`, lbExporters, baselineRoot]] : []),
+];
 const gatewayRows = [];
 for (let round = 0; round < 2; round++) {
-  for (const [name, exporters] of Object.entries(gatewayExporters)) {
+  for (const [name, exporters, root] of gatewayVariants) {
     const grpc = await freePort();
-    const gw = await startGateway({
-      receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${grpc}` } } } },
-      exporters,
-      service: { telemetry: { metrics: { level: 'none' } }, pipelines: { traces: { receivers: ['otlp'], exporters: Object.keys(exporters) } } },
-    });
+    const gw = await startGateway(
+      {
+        receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${grpc}` } } } },
+        exporters,
+        service: { telemetry: { metrics: { level: 'none' } }, pipelines: { traces: { receivers: ['otlp'], exporters: Object.keys(exporters) } } },
+      },
+      root ? { root } : {},
+    );
     const before = await stats();
     const client = fork(new URL('./lib/light-client.mjs', import.meta.url), [
       JSON.stringify({
@@ -170,18 +183,21 @@ sink.disconnect();
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 console.log(
-  `Command: \`node bench/loadbalancing.mjs ${seconds} ${spansPerRequest}\` — ${spansPerRequest} spans/request (100 traces), ${inflight} in flight, sending_queue disabled, compression none, ${seconds}s per variant per round\n`,
+  `Command: \`node bench/loadbalancing.mjs ${process.argv.slice(2).join(' ')}\` — ${spansPerRequest} spans/request (100 traces), ${inflight} in flight, sending_queue disabled, compression none, ${seconds}s per variant per round\n`,
 );
-console.log('| round | exporter | spans/s | spans per CPU-second (exporter process) | exporter cores | sink requests | sink MB |');
-console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
-for (const r of rows)
-  console.log(
-    `| ${r.round + 1} | ${r.name} | ${fmt(r.spansPerSec)} | ${fmt(r.spansPerCpuSec)} | ${r.cores.toFixed(2)} | ${fmt(r.sinkRequests)} | ${r.sinkMB.toFixed(1)} |`,
-  );
-const per = (name, key) => rows.filter((r) => r.name.startsWith(name)).reduce((a, r) => a + r[key], 0);
-const ratioCpu = per('loadbalancing', 'spansPerCpuSec') / per('otlp', 'spansPerCpuSec');
-const ratioRate = per('loadbalancing', 'spansPerSec') / per('otlp', 'spansPerSec');
-console.log(`\nloadbalancing / otlp: ${ratioCpu.toFixed(2)} in spans per CPU-second, ${ratioRate.toFixed(2)} in spans/s (goal >= 0.7)`);
+if (!gatewayOnly) printExporterRows();
+function printExporterRows() {
+  console.log('| round | exporter | spans/s | spans per CPU-second (exporter process) | exporter cores | sink requests | sink MB |');
+  console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows)
+    console.log(
+      `| ${r.round + 1} | ${r.name} | ${fmt(r.spansPerSec)} | ${fmt(r.spansPerCpuSec)} | ${r.cores.toFixed(2)} | ${fmt(r.sinkRequests)} | ${r.sinkMB.toFixed(1)} |`,
+    );
+  const per = (name, key) => rows.filter((r) => r.name.startsWith(name)).reduce((a, r) => a + r[key], 0);
+  const ratioCpu = per('loadbalancing', 'spansPerCpuSec') / per('otlp', 'spansPerCpuSec');
+  const ratioRate = per('loadbalancing', 'spansPerSec') / per('otlp', 'spansPerSec');
+  console.log(`\nloadbalancing / otlp: ${ratioCpu.toFixed(2)} in spans per CPU-second, ${ratioRate.toFixed(2)} in spans/s (goal >= 0.7)`);
+}
 
 console.log(
   `\nGateway process (OTLP/gRPC receiver -> exporter, light client over gRPC, ${inflight} connections, sending_queue disabled, ${os.loadavg()[0].toFixed(2)} load average at the end)\n`,
@@ -192,7 +208,9 @@ for (const r of gatewayRows)
   console.log(
     `| ${r.round + 1} | ${r.name} | ${fmt(r.spansPerSec)} | ${r.cpuPerM.toFixed(2)} | ${fmt(r.spansPerCpuSec)} | ${r.cores.toFixed(2)} | ${r.clientCores.toFixed(2)} | ${fmt(r.sinkRequests)} | ${r.sinkMB.toFixed(1)} |`,
   );
-const gsum = (name, key) => gatewayRows.filter((r) => r.name.startsWith(name)).reduce((a, r) => a + r[key], 0);
-console.log(
-  `\ngateway, loadbalancing / otlp: ${(gsum('loadbalancing', 'spansPerCpuSec') / gsum('otlp', 'spansPerCpuSec')).toFixed(2)} in spans per CPU-second, ${(gsum('loadbalancing', 'spansPerSec') / gsum('otlp', 'spansPerSec')).toFixed(2)} in spans/s (goal >= 0.7)`,
-);
+const gsum = (name, key) => gatewayRows.filter((r) => r.name === name).reduce((a, r) => a + r[key], 0);
+const [otlpName, lbName, baseName] = gatewayVariants.map((v) => v[0]);
+const ratioOf = (name) =>
+  `${(gsum(name, 'spansPerCpuSec') / gsum(otlpName, 'spansPerCpuSec')).toFixed(2)} in spans per CPU-second, ${(gsum(name, 'spansPerSec') / gsum(otlpName, 'spansPerSec')).toFixed(2)} in spans/s`;
+console.log(`\ngateway, loadbalancing / otlp: ${ratioOf(lbName)} (goal >= 0.7)`);
+if (baseName) console.log(`gateway, baseline build's loadbalancing / otlp: ${ratioOf(baseName)}`);

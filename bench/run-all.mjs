@@ -10,7 +10,7 @@ import { ceiling, forwarder } from './scenarios/baselines.mjs';
 import { passthrough, PASSTHROUGH_BATCH_4096 } from './scenarios/passthrough.mjs';
 import { overload, timelineTable, FLOOD_CLIENT, FLOOD_PROCESSORS, OVERLOAD_PROCESSORS } from './scenarios/overload.mjs';
 import { greenProcessors, GREEN_PROCESSORS_TARGET } from './scenarios/green-processors.mjs';
-import { diskCeiling, processorsMicro, walAppend } from './scenarios/external.mjs';
+import { diskCeiling, processorsMicro, redFloor, walAppend } from './scenarios/external.mjs';
 import { zone } from './scenarios/zones.mjs';
 import { LIGHT_ROWS, runLight } from './scenarios/light.mjs';
 import { loadavg } from './lib/measure.mjs';
@@ -54,6 +54,7 @@ export const SCENARIOS = [
   overload('http', { processors: OVERLOAD_PROCESSORS }),
   // Issue 17's flood: 32 connections of ~1 MiB requests at memory_limit_mib 256; RSS held to it every 100 ms.
   overload('http', { name: 'flood-http', processors: FLOOD_PROCESSORS, flood: FLOOD_CLIENT }),
+  overload('grpc', { name: 'flood-grpc', processors: FLOOD_PROCESSORS, flood: FLOOD_CLIENT }),
   // In-process micro-benchmarks (child processes; their tables are included as printed).
   processorsMicro(2),
   walAppend(256),
@@ -501,6 +502,16 @@ async function mainLight({ names, opts }) {
       );
     } catch (e) {
       extra.push('', `disk-ceiling FAILED: ${e.message}`);
+    }
+    log('red-floor (beside zone-red)');
+    try {
+      const floor = await redFloor(6).run();
+      extra.push('', `### ${redFloor(6).title}`, '', floor.markdown.trim(), '');
+      extra.push(
+        `red-floor: the WAL alone took ${fmt.rate(floor.recordsPerSec)} records/s under Red's closed loop with no HTTP; zone-red reached ${fmt.ratio(red.recordsPerSec / floor.recordsPerSec)} of it.`,
+      );
+    } catch (e) {
+      extra.push('', `red-floor FAILED: ${e.message}`);
     }
   }
   const profiles = [...light.summary.values()].flatMap((s) => s.profiles.map((f) => `${s.row.name}: ${f}`));

@@ -7,7 +7,9 @@
 // first send + decision_wait (p50 / p99 / max; for the baseline: plain delivery delay).
 // Traces: 10 spans, split over two consecutive requests of 1000 spans; 1 % have an ERROR span.
 // Policies: status_code ERROR, probabilistic 10 %.
-//   npm run build && node bench/tail-sampling.mjs [--duration 30s] [--rate 100000] [--wait 10s] [--memory-mib 1024]
+//   npm run build && node bench/tail-sampling.mjs [--duration 30s] [--rate 100000] [--wait 10s] [--memory-mib 1024] [--baseline DIR]
+// --baseline DIR: another build (a directory with bin/ and dist/, e.g. a checkout of main after `npm ci`)
+// adds a tail_sampling row of that build in the same run (A/B).
 import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     wait: { type: 'string', default: '10s' },
     'memory-mib': { type: 'string', default: '1024' },
     'no-append': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 const dur = (v) => Number(/^(\d+(?:\.\d+)?)/.exec(v)[1]) * (v.endsWith('ms') ? 1 : v.endsWith('m') ? 60_000 : 1000);
@@ -54,15 +57,18 @@ async function run(variant) {
     };
   }
   processors.batch = { send_batch_size: 8192, timeout: '200ms' };
-  const gw = await startGateway({
-    receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${httpPort}` } } } },
-    processors,
-    exporters: { otlphttp: { endpoint: sinkUrl, compression: 'none' } },
-    service: {
-      telemetry: { metrics: { address: `127.0.0.1:${metricsPort}` } },
-      pipelines: { traces: { receivers: ['otlp'], processors: Object.keys(processors), exporters: ['otlphttp'] } },
+  const gw = await startGateway(
+    {
+      receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${httpPort}` } } } },
+      processors,
+      exporters: { otlphttp: { endpoint: sinkUrl, compression: 'none' } },
+      service: {
+        telemetry: { metrics: { address: `127.0.0.1:${metricsPort}` } },
+        pipelines: { traces: { receivers: ['otlp'], processors: Object.keys(processors), exporters: ['otlphttp'] } },
+      },
     },
-  });
+    variant.root ? { root: variant.root } : {},
+  );
   const limit = memoryMib * 2 ** 20;
   const rss = [];
   let heldMax = 0;
@@ -134,6 +140,7 @@ const rows = [];
 for (const variant of [
   { name: 'baseline: somatic + batch', tail: false },
   { name: `somatic + tail_sampling (wait ${values.wait}) + batch`, tail: true },
+  ...(values.baseline ? [{ name: `the same, baseline build (${values.baseline})`, tail: true, root: values.baseline }] : []),
 ]) {
   process.stderr.write(`running ${variant.name}...\n`);
   rows.push(await run(variant));

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
 import { globalViewOf } from '../dist/src/service/workers/global-view.js';
-import { BENCH_DIR, freePort, startGateway, startSinkProc } from './lib/procs.mjs';
+import { BENCH_DIR, freePort, startForwarder, startGateway, startSinkProc } from './lib/procs.mjs';
 import { cpuOf, loadavg, machineBusySeconds } from './lib/measure.mjs';
 import { canPin, gatewayCpu, missingLightPeerTools, pinProcess, runWrk, startCountSink } from './lib/light-peers.mjs';
 
@@ -107,7 +107,17 @@ if (kinds.includes('node')) {
   peers.node = { label: 'Node client + Node sink', sink, records: async () => (await sink.stats()).totals.records, drive: driveNode };
 }
 
-async function scenario(workers, peer, env) {
+/** The minimal forwarder (bench/forwarder.mjs) with 1 or N processes, started like the gateway. */
+async function startForwarderUnderTest(peer, processes) {
+  const fwd = await startForwarder(peer.sink.httpUrl, 'http', { processes });
+  return { pid: fwd.pid, url: `http://${fwd.address}/v1/logs`, stop: fwd.stop, log: () => '' };
+}
+
+async function scenario(workers, peer, env, forwarder = false) {
+  if (forwarder) {
+    const fwd = await startForwarderUnderTest(peer, workers);
+    return measure(fwd, fwd.url, peer);
+  }
   const http = await freePort();
   const config = {
     receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${http}` } } } },
@@ -122,12 +132,17 @@ async function scenario(workers, peer, env) {
   Object.assign(process.env, env);
   const gw = await startGateway(config);
   for (const k of Object.keys(env)) delete process.env[k];
+  return measure(gw, `http://127.0.0.1:${http}/v1/logs`, peer);
+}
+
+/** Drives one process under test (gateway or forwarder) with the peer's client; CPU of it and its children. */
+async function measure(gw, url, peer) {
   const snap = () => ({ gw: gatewayCpu(gw.pid), sink: cpuOf(peer.sink.pid), machine: machineBusySeconds(), t: performance.now() });
   const before = await peer.records();
   let s0;
   let load;
   try {
-    load = await peer.drive(`http://127.0.0.1:${http}/v1/logs`, () => (s0 = snap()));
+    load = await peer.drive(url, () => (s0 = snap()));
   } catch (e) {
     await gw.stop();
     throw e;
@@ -177,13 +192,17 @@ for (const kind of kinds) {
   plan.push({ kind, label: '2 workers', workers: 2, env: {} });
 }
 plan.push({ kind: kinds[0], label: '2 workers, global view off', workers: 2, env: { GOPHERSHIP_GLOBAL_VIEW: 'off' } });
+// What a second process buys on this machine with the same peers when it has nothing to do but forward:
+// the ceiling the gateway's ratio is read against.
+plan.push({ kind: kinds[0], label: 'minimal forwarder, 1 process', workers: 1, env: {}, forwarder: true });
+plan.push({ kind: kinds[0], label: 'minimal forwarder, 2 processes', workers: 2, env: {}, forwarder: true });
 
 const loadBefore = loadavg();
 const rows = [];
 try {
   for (let r = 0; r < rounds; r++) {
     for (const p of plan) {
-      const res = await scenario(p.workers, peers[p.kind], p.env);
+      const res = await scenario(p.workers, peers[p.kind], p.env, p.forwarder);
       rows.push({ ...p, round: r + 1, ...res });
       process.stderr.write(
         `round ${r + 1} ${peers[p.kind].label}, ${p.label}: ${(res.rate / 1e6).toFixed(2)}M rec/s, gateway ${res.cpuPerM.toFixed(3)} CPU s/M on ${res.gwCores.toFixed(2)} cores, ` +
@@ -209,13 +228,16 @@ console.log(
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 const ratios = {};
+const forwarderRatio = {};
 for (const p of plan) {
   const rs = rows.filter((x) => x.kind === p.kind && x.label === p.label);
-  const ones = rows.filter((x) => x.kind === p.kind && x.workers === 1);
+  const ones = rows.filter((x) => x.kind === p.kind && x.workers === 1 && Boolean(x.forwarder) === Boolean(p.forwarder));
   const m = (k) => median(rs.map((x) => x[k]));
   const perRound = rs.map((x) => x.rate / ones.find((o) => o.round === x.round).rate);
   const ratio = m('rate') / median(ones.map((x) => x.rate));
-  if (p.workers === 2 && !p.env.GOPHERSHIP_GLOBAL_VIEW)
+  if (p.forwarder) {
+    if (p.workers === 2) forwarderRatio[p.kind] = { ratio, perRound };
+  } else if (p.workers === 2 && !p.env.GOPHERSHIP_GLOBAL_VIEW)
     ratios[p.kind] = { ratio, perRound, rest: Math.max(...rows.filter((x) => x.kind === p.kind).map((x) => x.restCores)) };
   console.log(
     `| ${peers[p.kind].label} | ${p.label} | ${fmt(m('rate') / 1e6)}M | ${fmt(ratio)} | ${p.workers === 1 ? '' : perRound.map((x) => fmt(x)).join(', ')} | ${fmt(m('cpuPerM'), 3)} | ` +
@@ -228,6 +250,12 @@ for (const p of plan) {
 for (const [kind, { ratio, perRound, rest }] of Object.entries(ratios)) {
   const verdict = rest > 0.2 ? `no verdict: other processes used up to ${fmt(rest)} cores; run on a quiet machine` : ratio >= 1.6 ? 'met' : 'not met';
   console.log(`\n${peers[kind].label}: 2 workers / 1 worker = ${fmt(ratio)}x (per round ${perRound.map((x) => fmt(x)).join(', ')}; goal >= 1.6x: ${verdict})`);
+  const f = forwarderRatio[kind];
+  if (f)
+    console.log(
+      `${peers[kind].label}: the minimal forwarder, 2 processes / 1 process = ${fmt(f.ratio)}x (per round ${f.perRound.map((x) => fmt(x)).join(', ')}): ` +
+        `what a second process buys on this machine beside these peers; the gateway's ${fmt(ratio)}x is ${fmt(ratio / f.ratio)} of it`,
+    );
 }
 
 // What the primary's view costs per publish, for 2, 16 and 64 workers: the pure computation (the IPC

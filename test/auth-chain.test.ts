@@ -11,6 +11,7 @@ import type { Service } from '../src/service/service.js';
 import { decodeRequest } from '../src/pdata/codec.js';
 import type { ExportLogsServiceRequest } from '../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import { startGateway, receiverAddress } from './helpers/gateway.js';
+import { ORG_ID_FROM_TENANT, TENANT_FROM_METADATA, authBy, gatewayYaml, otlpReceiver } from './helpers/configs.js';
 import { makeLogs, sdkBytes } from './helpers/sdk-data.js';
 import { itemsOf } from './helpers/otlp-items.js';
 import { sendLogsWithSdk } from './helpers/sdk-send.js';
@@ -32,82 +33,30 @@ describe('gateway A -> gateway B with bearer auth on the exporters and the recei
 
   beforeAll(async () => {
     sink = await startHttpServer();
-    b = await startGateway(`extensions:
-  bearertokenauth:
-    token: ${TOKEN}
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-        auth:
-          authenticator: bearertokenauth
-      http:
-        endpoint: 127.0.0.1:0
-        auth:
-          authenticator: bearertokenauth
-exporters:
-  otlphttp:
-    endpoint: ${sink.url}
-    compression: none
-service:
-  extensions: [bearertokenauth]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlphttp]
-`);
-    a = await startGateway(`extensions:
-  bearertokenauth/b:
-    token: ${TOKEN}
-  bearertokenauth/stale:
-    token: chain-token-000000
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-      http:
-        endpoint: 127.0.0.1:0
-  otlp/stale:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  otlp/b:
-    endpoint: ${receiverAddress(b, 'otlp', 'grpc')}
-    tls:
-      insecure: true
-    auth:
-      authenticator: bearertokenauth/b
-  otlphttp/b:
-    endpoint: http://${receiverAddress(b, 'otlp', 'http')}
-    auth:
-      authenticator: bearertokenauth/b
-  otlphttp/stale:
-    endpoint: http://${receiverAddress(b, 'otlp', 'http')}
-    sending_queue:
-      enabled: false
-    retry_on_failure:
-      enabled: false
-    auth:
-      authenticator: bearertokenauth/stale
-service:
-  extensions: [bearertokenauth/b, bearertokenauth/stale]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlp/b, otlphttp/b]
-    logs/stale:
-      receivers: [otlp/stale]
-      exporters: [otlphttp/stale]
-`);
+    b = await startGateway(
+      gatewayYaml({
+        extensions: { bearertokenauth: { token: TOKEN } },
+        receivers: { otlp: otlpReceiver(['grpc', 'http'], authBy('bearertokenauth')) },
+        exporters: { otlphttp: { endpoint: sink.url, compression: 'none' } },
+        pipelines: { logs: { exporters: ['otlphttp'] } },
+      }),
+    );
+    const bHttp = `http://${receiverAddress(b, 'otlp', 'http')}`;
+    a = await startGateway(
+      gatewayYaml({
+        extensions: { 'bearertokenauth/b': { token: TOKEN }, 'bearertokenauth/stale': { token: 'chain-token-000000' } },
+        receivers: { otlp: otlpReceiver(['grpc', 'http']), 'otlp/stale': otlpReceiver() },
+        exporters: {
+          'otlp/b': { endpoint: receiverAddress(b, 'otlp', 'grpc'), tls: { insecure: true }, ...authBy('bearertokenauth/b') },
+          'otlphttp/b': { endpoint: bHttp, ...authBy('bearertokenauth/b') },
+          'otlphttp/stale': { endpoint: bHttp, sending_queue: { enabled: false }, retry_on_failure: { enabled: false }, ...authBy('bearertokenauth/stale') },
+        },
+        pipelines: {
+          logs: { exporters: ['otlp/b', 'otlphttp/b'] },
+          'logs/stale': { receivers: ['otlp/stale'], exporters: ['otlphttp/stale'] },
+        },
+      }),
+    );
   });
 
   afterAll(async () => {
@@ -149,58 +98,24 @@ describe('client metadata: include_metadata -> batch metadata_keys -> attributes
 
   beforeAll(async () => {
     sink = await startHttpServer();
-    a = await startGateway(`extensions:
-  basicauth:
-    htpasswd:
-      inline: "svc-a:{SHA}${Buffer.from(await crypto.subtle.digest('SHA-1', new TextEncoder().encode('pw-a'))).toString('base64')}"
-  headers_setter:
-    headers:
-      - key: X-Scope-OrgID
-        from_context: x-tenant
-        default_value: anonymous
-      - key: X-Caller
-        from_context: auth.username
-      - key: X-Leaked-Credential
-        from_context: authorization
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-        include_metadata: true
-        auth:
-          authenticator: basicauth
-      http:
-        endpoint: 127.0.0.1:0
-        include_metadata: true
-        auth:
-          authenticator: basicauth
-processors:
-  batch:
-    timeout: 50ms
-    metadata_keys: [x-tenant]
-  attributes:
-    actions:
-      - key: tenant
-        from_context: metadata.x-tenant
-        action: insert
-exporters:
-  otlphttp:
-    endpoint: ${sink.url}
-    compression: none
-    auth:
-      authenticator: headers_setter
-service:
-  extensions: [basicauth, headers_setter]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [attributes, batch]
-      exporters: [otlphttp]
-`);
+    const sha1 = Buffer.from(await crypto.subtle.digest('SHA-1', new TextEncoder().encode('pw-a'))).toString('base64');
+    a = await startGateway(
+      gatewayYaml({
+        extensions: {
+          basicauth: { htpasswd: { inline: `svc-a:{SHA}${sha1}` } },
+          headers_setter: {
+            headers: [ORG_ID_FROM_TENANT, { key: 'X-Caller', from_context: 'auth.username' }, { key: 'X-Leaked-Credential', from_context: 'authorization' }],
+          },
+        },
+        receivers: { otlp: otlpReceiver(['grpc', 'http'], { include_metadata: true, ...authBy('basicauth') }) },
+        processors: {
+          batch: { timeout: '50ms', metadata_keys: ['x-tenant'] },
+          attributes: { actions: [TENANT_FROM_METADATA] },
+        },
+        exporters: { otlphttp: { endpoint: sink.url, compression: 'none', ...authBy('headers_setter') } },
+        pipelines: { logs: { processors: ['attributes', 'batch'], exporters: ['otlphttp'] } },
+      }),
+    );
   });
 
   afterAll(async () => {

@@ -13,6 +13,7 @@ import { Logger } from '../src/telemetry/logger.js';
 import { decodeStatus } from '../src/pdata/codec.js';
 import { GrpcStatus } from '../src/grpc/status.js';
 import { startGateway, receiverAddress } from './helpers/gateway.js';
+import { authBy, gatewayYaml, otlpReceiver } from './helpers/configs.js';
 import { makeLogs } from './helpers/sdk-data.js';
 import { counterValue, makeLogsRequest, startHttpServer, type TestHttpServer } from './helpers/otlp-test-servers.js';
 import { startIssuer, type TestIssuer } from './helpers/oidc-issuer.js';
@@ -37,47 +38,20 @@ const logLines: string[] = [];
 type LogItem = ReadableLogRecord[];
 
 function config(): string {
-  const protocols = (auth: string) => `
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-        auth:
-          authenticator: ${auth}
-      http:
-        endpoint: 127.0.0.1:0
-        auth:
-          authenticator: ${auth}`;
-  return `extensions:
-  bearertokenauth/in:
-    token: ${TOKEN}
-  basicauth/in:
-    htpasswd:
-      inline: "alice:${bcrypt.hashSync(PASSWORD, 8)}"
-  oidc:
-    issuer_url: ${issuer.url}
-    audience: gateway
-receivers:
-  otlp/bearer:${protocols('bearertokenauth/in')}
-  otlp/basic:${protocols('basicauth/in')}
-  otlp/oidc:${protocols('oidc')}
-exporters:
-  otlphttp:
-    endpoint: ${sink.url}
-    compression: none
-    sending_queue:
-      enabled: false
-    retry_on_failure:
-      enabled: false
-service:
-  extensions: [bearertokenauth/in, basicauth/in, oidc]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp/bearer, otlp/basic, otlp/oidc]
-      exporters: [otlphttp]
-`;
+  return gatewayYaml({
+    extensions: {
+      'bearertokenauth/in': { token: TOKEN },
+      'basicauth/in': { htpasswd: { inline: `alice:${bcrypt.hashSync(PASSWORD, 8)}` } },
+      oidc: { issuer_url: issuer.url, audience: 'gateway' },
+    },
+    receivers: {
+      'otlp/bearer': otlpReceiver(['grpc', 'http'], authBy('bearertokenauth/in')),
+      'otlp/basic': otlpReceiver(['grpc', 'http'], authBy('basicauth/in')),
+      'otlp/oidc': otlpReceiver(['grpc', 'http'], authBy('oidc')),
+    },
+    exporters: { otlphttp: { endpoint: sink.url, compression: 'none', sending_queue: { enabled: false }, retry_on_failure: { enabled: false } } },
+    pipelines: { logs: { receivers: ['otlp/bearer', 'otlp/basic', 'otlp/oidc'], exporters: ['otlphttp'] } },
+  });
 }
 
 async function send(protocol: 'http' | 'grpc', receiver: string, headers: Record<string, string>): Promise<Outcome> {
@@ -187,33 +161,14 @@ describe('authenticated receivers with the SDK exporters as clients', () => {
 describe('authenticator faults and misconfiguration', () => {
   it('an OIDC issuer that cannot be reached gives 503 / UNAVAILABLE (retryable), not 401', async () => {
     const down = await startIssuer();
-    const gw = await startGateway(`extensions:
-  oidc:
-    issuer_url: ${down.url}
-    audience: gateway
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-        auth:
-          authenticator: oidc
-      http:
-        endpoint: 127.0.0.1:0
-        auth:
-          authenticator: oidc
-exporters:
-  debug:
-service:
-  extensions: [oidc]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [debug]
-`);
+    const gw = await startGateway(
+      gatewayYaml({
+        extensions: { oidc: { issuer_url: down.url, audience: 'gateway' } },
+        receivers: { otlp: otlpReceiver(['grpc', 'http'], authBy('oidc')) },
+        exporters: { debug: null },
+        pipelines: { logs: { exporters: ['debug'] } },
+      }),
+    );
     try {
       const token = await down.sign({ sub: 'svc' }, { audience: 'gateway' });
       // The key set was never fetched: the first token needs the issuer, which is now gone.
@@ -239,30 +194,14 @@ service:
 
   it('a receiver whose authenticator cannot check incoming requests does not start, and says why', async () => {
     await expect(
-      startGateway(`extensions:
-  headers_setter:
-    headers:
-      - key: x-a
-        value: b
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-        auth:
-          authenticator: headers_setter
-exporters:
-  debug:
-service:
-  extensions: [headers_setter]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [debug]
-`),
+      startGateway(
+        gatewayYaml({
+          extensions: { headers_setter: { headers: [{ key: 'x-a', value: 'b' }] } },
+          receivers: { otlp: otlpReceiver(['http'], authBy('headers_setter')) },
+          exporters: { debug: null },
+          pipelines: { logs: { exporters: ['debug'] } },
+        }),
+      ),
     ).rejects.toThrow(/receiver otlp: protocols\.http\.auth\.authenticator: extension "headers_setter" cannot authenticate incoming requests/);
   });
 });

@@ -13,6 +13,7 @@ import { decodeStatus } from '../src/pdata/codec.js';
 import type { Service } from '../src/service/service.js';
 import { EXAMPLES_DIR } from './helpers/examples.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
+import { gatewayYaml } from './helpers/configs.js';
 
 describe('a malformed request in a batch', () => {
   let dir: string;
@@ -23,29 +24,13 @@ describe('a malformed request in a batch', () => {
     dir = await mkdtemp(join(tmpdir(), 'gs-badinput-'));
     // The batch waits (no idle flush) so both requests land in one batch; the file exporter writes
     // OTLP/JSON, so it decodes every request it gets.
-    gateway = await startGateway(`
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-processors:
-  batch:
-    timeout: 400ms
-    flush_when_idle: false
-exporters:
-  file:
-    path: ${join(dir, 'out.jsonl')}
-service:
-  telemetry:
-    metrics:
-      address: ""
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [file]
-`);
+    gateway = await startGateway(
+      gatewayYaml({
+        processors: { batch: { timeout: '400ms', flush_when_idle: false } },
+        exporters: { file: { path: join(dir, 'out.jsonl') } },
+        pipelines: { logs: { processors: ['batch'], exporters: ['file'] } },
+      }),
+    );
     url = `http://${receiverAddress(gateway, 'otlp', 'http')}${HTTP_PATH.logs}`;
   });
   afterAll(async () => {

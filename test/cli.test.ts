@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestFromJson } from '../src/pdata/codec.js';
 import { EXAMPLES_DIR } from './helpers/examples.js';
+import { missingCaConfig } from './helpers/configs.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'gophership.js');
 let dir: string;
@@ -144,6 +145,18 @@ describe('gophership components and print-config', () => {
   });
 });
 
+/** `--set`s moving every listener of the default config to an ephemeral port (tests run side by side). */
+const EPHEMERAL_PORTS = [
+  '--set',
+  'receivers.otlp.protocols.http.endpoint=127.0.0.1:0',
+  '--set',
+  'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0',
+  '--set',
+  'extensions.health_check.endpoint=127.0.0.1:0',
+  '--set',
+  'service.telemetry.metrics.address=127.0.0.1:0',
+];
+
 /** Starts the gateway as a child and waits for its "listening" log line to learn the bound ports. */
 async function startChild(args: string[]): Promise<{ child: ChildProcess; http: string; stderr: () => string }> {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -167,14 +180,7 @@ describe('gophership (run)', () => {
   it('runs the default config with ports overridden, serves, and drains in-flight work on SIGTERM', async () => {
     const out = join(dir, 'drain.jsonl');
     const { child, http, stderr } = await startChild([
-      '--set',
-      'receivers.otlp.protocols.http.endpoint=127.0.0.1:0',
-      '--set',
-      'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0',
-      '--set',
-      'extensions.health_check.endpoint=127.0.0.1:0',
-      '--set',
-      'service.telemetry.metrics.address=127.0.0.1:0',
+      ...EPHEMERAL_PORTS,
       // A long batch timeout: the request below is still held by the batch when SIGTERM arrives.
       '--set',
       'processors.batch.timeout=10s',
@@ -209,10 +215,7 @@ describe('gophership (run)', () => {
 
   it('a component that fails to start is named by its config key', async () => {
     const cfg = join(dir, 'bad-tls.yaml');
-    await writeFile(
-      cfg,
-      `receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:0\nexporters:\n  otlp/backend:\n    endpoint: 127.0.0.1:1\n    tls:\n      ca_file: ${join(dir, 'missing-ca.pem')}\nservice:\n  telemetry:\n    metrics:\n      address: ""\n  pipelines:\n    logs:\n      receivers: [otlp]\n      exporters: [otlp/backend]\n`,
-    );
+    await writeFile(cfg, missingCaConfig(join(dir, 'missing-ca.pem')));
     const r = await run(['--config', cfg]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('gateway failed to start');
@@ -220,28 +223,13 @@ describe('gophership (run)', () => {
   });
 
   it('exits non-zero with the endpoint named when a port is taken', async () => {
-    const { child, http } = await startChild([
-      '--set',
-      'receivers.otlp.protocols.http.endpoint=127.0.0.1:0',
-      '--set',
-      'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0',
-      '--set',
-      'extensions.health_check.endpoint=127.0.0.1:0',
-      '--set',
-      'service.telemetry.metrics.address=127.0.0.1:0',
-      '--set',
-      `exporters.file.path=${join(dir, 'x.jsonl')}`,
-    ]);
+    const { child, http } = await startChild([...EPHEMERAL_PORTS, '--set', `exporters.file.path=${join(dir, 'x.jsonl')}`]);
     try {
+      // The later --set wins: the HTTP receiver asks for the port the first child holds.
       const r = await run([
+        ...EPHEMERAL_PORTS,
         '--set',
         `receivers.otlp.protocols.http.endpoint=${http}`,
-        '--set',
-        'receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0',
-        '--set',
-        'extensions.health_check.endpoint=127.0.0.1:0',
-        '--set',
-        'service.telemetry.metrics.address=127.0.0.1:0',
         '--set',
         `exporters.file.path=${join(dir, 'y.jsonl')}`,
       ]);

@@ -12,6 +12,7 @@ import type { Service } from '../src/service/service.js';
 import { decodeRequest } from '../src/pdata/codec.js';
 import { RED } from '../src/somatic/index.js';
 import { startGateway, receiverAddress } from './helpers/gateway.js';
+import { ORG_ID_FROM_TENANT, TENANT_FROM_METADATA, authBy, gatewayYaml, otlpReceiver } from './helpers/configs.js';
 import { startHttpServer, type TestHttpServer } from './helpers/otlp-test-servers.js';
 import { makeLogs, sdkBytes } from './helpers/sdk-data.js';
 
@@ -78,53 +79,27 @@ async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
   }
 }
 
-const HEADERS_SETTER = `  headers_setter:
-    headers:
-      - key: X-Scope-OrgID
-        from_context: x-tenant
-        default_value: anonymous`;
+/** OTLP/HTTP keeping client metadata in, X-Scope-OrgID from the client's x-tenant out, through `processors` to otlphttp. */
+function tenantConfig(sinkUrl: string, exporter: Record<string, unknown>, processors?: Record<string, unknown>): string {
+  return gatewayYaml({
+    extensions: { headers_setter: { headers: [ORG_ID_FROM_TENANT] } },
+    receivers: { otlp: otlpReceiver(['http'], { include_metadata: true }) },
+    processors,
+    exporters: { otlphttp: { endpoint: sinkUrl, compression: 'none', ...exporter, ...authBy('headers_setter') } },
+    pipelines: { logs: { processors: processors && Object.keys(processors), exporters: ['otlphttp'] } },
+  });
+}
 
 function somaticConfig(zone: 'red' | 'green', walDir: string, sinkUrl: string): string {
-  return `extensions:
-${HEADERS_SETTER}
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-        include_metadata: true
-processors:
-  somatic:
-    force_zone: ${zone}
-    wal:
-      directory: ${walDir}
-  attributes:
-    actions:
-      - key: tenant
-        from_context: metadata.x-tenant
-        action: insert
-  batch:
-    timeout: 20ms
-    metadata_keys: [x-tenant]
-exporters:
-  otlphttp:
-    endpoint: ${sinkUrl}
-    compression: none
-    sending_queue:
-      enabled: false
-    auth:
-      authenticator: headers_setter
-service:
-  extensions: [headers_setter]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [somatic, attributes, batch]
-      exporters: [otlphttp]
-`;
+  return tenantConfig(
+    sinkUrl,
+    { sending_queue: { enabled: false } },
+    {
+      somatic: { force_zone: zone, wal: { directory: walDir } },
+      attributes: { actions: [TENANT_FROM_METADATA] },
+      batch: { timeout: '20ms', metadata_keys: ['x-tenant'] },
+    },
+  );
 }
 
 describe('client info through the WALs', () => {
@@ -157,37 +132,10 @@ describe('client info through the WALs', () => {
     const s = await sink();
     // The downstream is down (503) while the first gateway runs: everything stays queued on disk.
     s.reply = () => ({ status: 503, headers: { 'retry-after': '1' } });
-    const config = `extensions:
-${HEADERS_SETTER}
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-        include_metadata: true
-exporters:
-  otlphttp:
-    endpoint: ${s.url}
-    compression: none
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 200ms
-      max_elapsed_time: 0
-    sending_queue:
-      storage: wal
-      directory: ${queueDir}
-    auth:
-      authenticator: headers_setter
-service:
-  extensions: [headers_setter]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlphttp]
-`;
+    const config = tenantConfig(s.url, {
+      retry_on_failure: { initial_interval: '100ms', max_interval: '200ms', max_elapsed_time: 0 },
+      sending_queue: { storage: 'wal', directory: queueDir },
+    });
     const first = await gateway(config);
     for (const tenant of ['acme', 'globex']) expect(await post(first, tenant, 3)).toBe(200);
     await waitFor(() => s.requests.length >= 2); // tried (and refused) at least once

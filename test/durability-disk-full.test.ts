@@ -19,6 +19,7 @@ import { GREEN, RED } from '../src/somatic/index.js';
 import type { Service } from '../src/service/service.js';
 import { killGatewayChild, scrapeMetric, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
+import { gatewayYaml } from './helpers/configs.js';
 import { makeLogsRequest } from './helpers/otlp-test-servers.js';
 import { mountTmpfs, type SmallVolume } from './helpers/small-volume.js';
 
@@ -66,17 +67,18 @@ async function strayFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-const load = (
-  endpoint: string,
-  o: { rate: number; batch: number; bodySize: number; durationMs: number; onRefused?: (n: number) => void },
-): Promise<LoadgenResult> =>
+/**
+ * Sends `count` records at up to `rate` per second. A count rather than a duration: on a loaded machine the
+ * pace falls behind, and a timed run would send too little to fill the volume; a counted one sends it all.
+ */
+const load = (endpoint: string, o: { rate: number; batch: number; bodySize: number; count: number; onRefused?: (n: number) => void }): Promise<LoadgenResult> =>
   runLoadgen({
     endpoint: `http://${endpoint}`,
     rate: o.rate,
     batch: o.batch,
     workers: 4,
     bodySize: o.bodySize,
-    durationMs: o.durationMs,
+    count: o.count,
     timeoutMs: 10_000,
     maxAttempts: 100_000,
     maxElapsedMs: 90_000,
@@ -105,6 +107,7 @@ describe.skipIf(!mountable)(`full disk: a ${VOLUME_MIB} MiB volume`, () => {
     afterAll(async () => {
       await killGatewayChild(gateway);
       await rm(cfgDir, { recursive: true, force: true });
+      sink.setDown(false); // whatever became of this test, the next one starts with the sink up
     });
 
     it('refuses with 503 + Retry-After before the disk is full, drains once the downstream returns, then takes large requests again with no restart and no loss', async () => {
@@ -117,9 +120,10 @@ describe.skipIf(!mountable)(`full disk: a ${VOLUME_MIB} MiB volume`, () => {
       const g = gateway;
       sink.setDown(true);
       let refused = 0;
-      // ~16 MB/s of 40 KB requests: the volume fills within a couple of seconds.
-      const first = load(g.http, { rate: 20_000, batch: 50, bodySize: 700, durationMs: 4000, onRefused: (n) => (refused = n) });
-      await waitFor('a refusal', () => refused > 0, 20_000);
+      // ~16 MB/s of 40 KB requests, ~64 MB in all: the volume fills within a couple of seconds (later on a
+      // loaded machine: the wait is generous, a deadline on progress rather than a speed).
+      const first = load(g.http, { rate: 20_000, batch: 50, bodySize: 700, count: 80_000, onRefused: (n) => (refused = n) });
+      await waitFor('a refusal', () => refused > 0, 90_000);
       const full = await post(g.http, 2000);
       expect(full.status).toBe(503);
       expect(Number(full.retryAfter)).toBeGreaterThanOrEqual(1);
@@ -137,7 +141,7 @@ describe.skipIf(!mountable)(`full disk: a ${VOLUME_MIB} MiB volume`, () => {
 
       // Drained: a 1 MB request is accepted at once, then a second run of ~1 MB requests goes through.
       expect((await post(g.http, 16_000)).status).toBe(200);
-      const r2 = await load(g.http, { rate: 4000, batch: 1000, bodySize: 900, durationMs: 3000 });
+      const r2 = await load(g.http, { rate: 4000, batch: 1000, bodySize: 900, count: 12_000 });
       expect(r2.failed, JSON.stringify(r2.failures)).toBe(0);
       expect(r2.acked).toBe(r2.sent);
       const report = await delivered([r1, r2]);
@@ -149,7 +153,7 @@ describe.skipIf(!mountable)(`full disk: a ${VOLUME_MIB} MiB volume`, () => {
       expect((await g.exited)[0]).toBe(0);
       // No temp file left behind (checked once stopped: a checkpoint in progress has one for a moment).
       expect(await strayFiles(walDir)).toEqual([]);
-    }, 150_000);
+    }, 300_000);
   });
 
   describe('somatic debt WAL', () => {
@@ -160,36 +164,19 @@ describe.skipIf(!mountable)(`full disk: a ${VOLUME_MIB} MiB volume`, () => {
 
     it('refuses Red spills with 503 + Retry-After when the volume is full, and takes large ones again once the debt is replayed, with no restart and no loss', async () => {
       const walDir = join(vol.dir, 'somatic');
-      svc = await startGateway(`
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-processors:
-  somatic:
-    force_zone: red
-    memory_limit_mib: 4096
-    wal:
-      directory: ${walDir}
-exporters:
-  otlphttp:
-    endpoint: ${sink.httpUrl}
-    compression: none
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-      max_elapsed_time: 0
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [somatic]
-      exporters: [otlphttp]
-`);
+      svc = await startGateway(
+        gatewayYaml({
+          processors: { somatic: { force_zone: 'red', memory_limit_mib: 4096, wal: { directory: walDir } } },
+          exporters: {
+            otlphttp: {
+              endpoint: sink.httpUrl,
+              compression: 'none',
+              retry_on_failure: { initial_interval: '100ms', max_interval: '500ms', max_elapsed_time: 0 },
+            },
+          },
+          pipelines: { logs: { processors: ['somatic'], exporters: ['otlphttp'] } },
+        }),
+      );
       const http = receiverAddress(svc, 'otlp', 'http');
       const runtime = svc.pressure.runtime!;
       const debt = () => runtime.debts.get('logs')!.records();
@@ -197,8 +184,8 @@ service:
 
       // Red: every request is spilled to the debt WAL until the volume refuses.
       let refused = 0;
-      const first = load(http, { rate: 20_000, batch: 50, bodySize: 700, durationMs: 3000, onRefused: (n) => (refused = n) });
-      await waitFor('a refusal', () => refused > 0, 20_000);
+      const first = load(http, { rate: 20_000, batch: 50, bodySize: 700, count: 60_000, onRefused: (n) => (refused = n) });
+      await waitFor('a refusal', () => refused > 0, 90_000);
       const full = await post(http, 2000);
       expect(full.status).toBe(503);
       expect(Number(full.retryAfter)).toBeGreaterThanOrEqual(1);
@@ -216,7 +203,7 @@ service:
       // Red again: large requests are spilled (acknowledged from the WAL), not refused.
       runtime.zone = RED;
       expect((await post(http, 16_000)).status).toBe(200);
-      const r2 = await load(http, { rate: 3000, batch: 1000, bodySize: 900, durationMs: 2500 });
+      const r2 = await load(http, { rate: 3000, batch: 1000, bodySize: 900, count: 7500 });
       expect(r2.failed, JSON.stringify(r2.failures)).toBe(0);
       expect(r2.refused).toBe(0);
       expect(debt()).toBeGreaterThan(0);
@@ -230,6 +217,6 @@ service:
       console.log(
         `disk-full (somatic WAL): run 1 acked ${r1.acked} (refused attempts ${r1.refused}), run 2 acked ${r2.acked} of ~1 MB requests spilled, lost 0, duplicates ${report.duplicates}`,
       );
-    }, 150_000);
+    }, 300_000);
   });
 });

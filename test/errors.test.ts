@@ -16,6 +16,7 @@ import { renderErrors } from '../src/cli/errors-doc.js';
 import { Logger } from '../src/telemetry/logger.js';
 import { expectFreshDoc } from './helpers/docs.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
+import { authBy, gatewayYaml, missingCaConfig, otlpReceiver } from './helpers/configs.js';
 import { makeLogsRequest } from './helpers/otlp-test-servers.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -121,50 +122,21 @@ describe('errors a user meets on a real gateway carry the prefix and a listed co
     return err;
   }
 
-  const pipelines = (exporter: string, extensions = ''): string => `
-service:
-  ${extensions}
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [${exporter}]
-`;
-
   it('an exporter whose TLS file is missing', async () => {
-    const err = await startFailure(`
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  otlp/backend:
-    endpoint: 127.0.0.1:1
-    tls:
-      ca_file: ${join(dir, 'missing-ca.pem')}
-${pipelines('otlp/backend')}`);
+    const err = await startFailure(missingCaConfig(join(dir, 'missing-ca.pem')));
     expect(err.message).toMatch(/^exporter otlp\/backend: tls\.ca_file: cannot read /);
     expect(codeOf(err)).toBe('GS_FILE_UNREADABLE');
   });
 
   it('an extension whose token file is missing', async () => {
-    const err = await startFailure(`
-extensions:
-  bearertokenauth/in:
-    filename: ${join(dir, 'missing-token')}
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-        auth:
-          authenticator: bearertokenauth/in
-exporters:
-  debug:
-${pipelines('debug', 'extensions: [bearertokenauth/in]')}`);
+    const err = await startFailure(
+      gatewayYaml({
+        extensions: { 'bearertokenauth/in': { filename: join(dir, 'missing-token') } },
+        receivers: { otlp: otlpReceiver(['http'], authBy('bearertokenauth/in')) },
+        exporters: { debug: null },
+        pipelines: { logs: { exporters: ['debug'] } },
+      }),
+    );
     expect(err.message).toMatch(/^extension bearertokenauth\/in: cannot read filename /);
     expect(codeOf(err)).toBe('GS_FILE_UNREADABLE');
   });
@@ -174,15 +146,13 @@ ${pipelines('debug', 'extensions: [bearertokenauth/in]')}`);
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
     const port = (taken.address() as AddressInfo).port;
     try {
-      const err = await startFailure(`
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:${port}
-exporters:
-  debug:
-${pipelines('debug')}`);
+      const err = await startFailure(
+        gatewayYaml({
+          receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${port}` } } } },
+          exporters: { debug: null },
+          pipelines: { logs: { exporters: ['debug'] } },
+        }),
+      );
       expect(err.message).toMatch(new RegExp(`^receiver otlp: cannot listen on 127\\.0\\.0\\.1:${port}`));
       expect(codeOf(err)).toBe('GS_LISTEN_FAILED');
     } finally {
@@ -197,20 +167,10 @@ ${pipelines('debug')}`);
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
     const service = await startGateway(
-      `
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  otlphttp/down:
-    endpoint: http://127.0.0.1:${port}
-    sending_queue:
-      enabled: false
-    retry_on_failure:
-      enabled: false
-${pipelines('otlphttp/down')}`,
+      gatewayYaml({
+        exporters: { 'otlphttp/down': { endpoint: `http://127.0.0.1:${port}`, sending_queue: { enabled: false }, retry_on_failure: { enabled: false } } },
+        pipelines: { logs: { exporters: ['otlphttp/down'] } },
+      }),
       process.env,
       quiet(),
     );

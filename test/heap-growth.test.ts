@@ -65,19 +65,32 @@ describe('heap growth governor', () => {
     // consumers woken last-parked-first again (src/exporterhelper/memory-queue.ts): 3.0 governed, 16.8 on
     // V8's own limit (38.5 without that change; the governed rate did not move, so this bar alone would not
     // have caught it; src/exporterhelper/sending-queue.test.ts checks that idle consumers hold no batch).
-    // A GiB holds only a handful of full GCs now, and a clean-clone CI run (the suite's other files running
-    // beside it) once read 5 on V8's own limit: so the pair is measured up to three times, and the governor
-    // must show its gain in one of them; every governed reading must stay under the absolute bar.
+    // Later that day on a machine loaded 17-20 on 2 cores (bench/heap-growth.mjs, 4 pairs): 2.0-6.9 governed,
+    // 16.8-43.4 on V8's own limit, and 1.0-1.2 vs 1.4-1.9 gateway CPU seconds per million records.
+    // A GiB holds only a handful of full GCs, and V8's own limit moves with how busy the machine is (a
+    // clean-clone CI run once read 10.9 governed vs 4.9): so pairs are measured, in alternating order, until
+    // the totals over all pairs so far show the gain (up to four pairs); one odd pair cannot fail the test
+    // alone, and the governed total must stay under the absolute bar.
     const readings: string[] = [];
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      const v8Default = await majorGcsPerGiB(['--heap-growing-percent=0']);
-      const governed = await majorGcsPerGiB([]);
-      const detail = `governed ${JSON.stringify(governed)} vs V8 default ${JSON.stringify(v8Default)}`;
-      readings.push(detail);
-      expect(v8Default.majors, `V8 default: ${JSON.stringify(v8Default)}`).toBeGreaterThan(0);
-      expect(governed.perGiB, detail).toBeLessThan(22);
-      if (governed.perGiB * 2.5 < v8Default.perGiB) return;
+    const total = { governed: { majors: 0, bytes: 0 }, v8Default: { majors: 0, bytes: 0 } };
+    const perGiB = (t: { majors: number; bytes: number }) => t.majors / (t.bytes / 2 ** 30);
+    for (let pair = 1; pair <= 4; pair++) {
+      const run = { governed: () => majorGcsPerGiB([]), v8Default: () => majorGcsPerGiB(['--heap-growing-percent=0']) };
+      const order = pair % 2 === 1 ? (['v8Default', 'governed'] as const) : (['governed', 'v8Default'] as const);
+      const got: Partial<Record<'governed' | 'v8Default', Awaited<ReturnType<typeof majorGcsPerGiB>>>> = {};
+      for (const k of order) {
+        got[k] = await run[k]();
+        total[k].majors += got[k].majors;
+        total[k].bytes += got[k].bytes;
+      }
+      readings.push(`governed ${JSON.stringify(got.governed)} vs V8 default ${JSON.stringify(got.v8Default)}`);
+      const detail = `totals over ${pair} pair(s): governed ${perGiB(total.governed).toFixed(1)} vs V8 default ${perGiB(total.v8Default).toFixed(1)} per GiB; ${readings.join('; ')}`;
+      expect(total.v8Default.majors, detail).toBeGreaterThan(0);
+      if (perGiB(total.governed) * 2.5 < perGiB(total.v8Default)) {
+        expect(perGiB(total.governed), detail).toBeLessThan(22);
+        return;
+      }
     }
-    expect.fail(`the governor never kept 2.5x fewer full GCs than V8's own limit in 3 attempts: ${readings.join('; ')}`);
-  }, 300_000);
+    expect.fail(`the governor never kept 2.5x fewer full GCs than V8's own limit over 4 pairs: ${readings.join('; ')}`);
+  }, 420_000);
 });

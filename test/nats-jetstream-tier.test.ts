@@ -18,6 +18,7 @@ import type { Service } from '../src/service/service.js';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
+import { gatewayYaml } from './helpers/configs.js';
 import { NatsCluster, hasNatsServer, natsConsumerConfig } from './helpers/nats-server.js';
 
 const run = hasNatsServer('the JetStream two-tier test');
@@ -40,40 +41,22 @@ describe.skipIf(!run)('gateway tiers over a three-server JetStream cluster', () 
     dir = await mkdtemp(join(tmpdir(), 'gs-jetstream-'));
     nats = await NatsCluster.start(dir, 3);
     sink = await startSink({ grpc: false });
-    const servers = `[${nats.urls.join(', ')}]`;
-    const a = await startGateway(`receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-processors:
-  batch:
-    timeout: 50ms
-exporters:
-  nats:
-    servers: ${servers}
-    subject_prefix: tier
-    timeout: 2s
-    stream:
-      name: TIER
-      create: true
-      replicas: 3
-    sending_queue:
-      queue_size: 100000
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 1s
-      max_elapsed_time: 0s
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [nats]
-`);
+    const a = await startGateway(
+      gatewayYaml({
+        processors: { batch: { timeout: '50ms' } },
+        exporters: {
+          nats: {
+            servers: nats.urls,
+            subject_prefix: 'tier',
+            timeout: '2s',
+            stream: { name: 'TIER', create: true, replicas: 3 },
+            sending_queue: { queue_size: 100000 },
+            retry_on_failure: { initial_interval: '100ms', max_interval: '1s', max_elapsed_time: '0s' },
+          },
+        },
+        pipelines: { logs: { processors: ['batch'], exporters: ['nats'] } },
+      }),
+    );
     gateways.push(a);
     const b = await startGateway(natsConsumerConfig(nats.urls, { stream: 'TIER', durable: 'tier-b', ack_wait: '5s', nak_delay: '100ms' }, sink.httpUrl));
     gateways.push(b);

@@ -17,6 +17,7 @@ import { readDeadLetterFile } from '../src/exporterhelper/index.js';
 import type { Service } from '../src/service/service.js';
 import { makeLogsRequest, startHttpServer, type TestHttpServer } from './helpers/otlp-test-servers.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
+import { gatewayYaml, otlpReceiver } from './helpers/configs.js';
 
 /** A logs request whose every string holding "BADX" has the X replaced by 0xff (never valid UTF-8). */
 function invalidUtf8Request(records: number): Uint8Array {
@@ -56,35 +57,21 @@ describe('a batch poisoned by one client', () => {
       accepted.push(req.body);
       return { status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(0) };
     };
-    gateway = await startGateway(`
-receivers:
-  otlp:
-    check_utf8: false
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-processors:
-  batch:
-    timeout: 300ms
-    flush_when_idle: false
-exporters:
-  otlphttp:
-    endpoint: ${sink.url}
-    compression: none
-    retry_on_failure:
-      initial_interval: 50ms
-    dead_letter:
-      path: ${join(dir, 'dead-letter.pb')}
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [otlphttp]
-`);
+    gateway = await startGateway(
+      gatewayYaml({
+        receivers: { otlp: { check_utf8: false, ...otlpReceiver() } },
+        processors: { batch: { timeout: '300ms', flush_when_idle: false } },
+        exporters: {
+          otlphttp: {
+            endpoint: sink.url,
+            compression: 'none',
+            retry_on_failure: { initial_interval: '50ms' },
+            dead_letter: { path: join(dir, 'dead-letter.pb') },
+          },
+        },
+        pipelines: { logs: { processors: ['batch'], exporters: ['otlphttp'] } },
+      }),
+    );
     url = `http://${receiverAddress(gateway, 'otlp', 'http')}${HTTP_PATH.logs}`;
   });
   afterAll(async () => {

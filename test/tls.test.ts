@@ -30,6 +30,7 @@ import { makeCertSet, rotatableServerCert, rotateAndAwaitNewSerial, type CertSet
 import { RecordingConsumer, makeLogsRequest, testSettings } from './helpers/otlp-test-servers.js';
 import { makeLogs, sdkBytes } from './helpers/sdk-data.js';
 import { startGateway, receiverAddress } from './helpers/gateway.js';
+import { gatewayYaml, otlpReceiver } from './helpers/configs.js';
 import { itemsOf, splitLengthPrefixed } from './helpers/otlp-items.js';
 
 let certs: CertSet;
@@ -330,31 +331,17 @@ service:
       receivers: [otlp/http]
       exporters: [file/http]
 `);
-    const clientTls = `\n      ca_file: ${certs.ca.certFile}\n      cert_file: ${certs.client.certFile}\n      key_file: ${certs.client.keyFile}`;
-    const a = await startGateway(`receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-        tls:
-          cert_file: ${certs.server.certFile}
-          key_file: ${certs.server.keyFile}
-exporters:
-  otlp:
-    endpoint: ${receiverAddress(b, 'otlp/grpc', 'grpc')}
-    tls:${clientTls}
-  otlphttp:
-    endpoint: https://${receiverAddress(b, 'otlp/http', 'http')}
-    tls:${clientTls}
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlp, otlphttp]
-`);
+    const tls = { ca_file: certs.ca.certFile, cert_file: certs.client.certFile, key_file: certs.client.keyFile };
+    const a = await startGateway(
+      gatewayYaml({
+        receivers: { otlp: otlpReceiver(['http'], { tls: { cert_file: certs.server.certFile, key_file: certs.server.keyFile } }) },
+        exporters: {
+          otlp: { endpoint: receiverAddress(b, 'otlp/grpc', 'grpc'), tls },
+          otlphttp: { endpoint: `https://${receiverAddress(b, 'otlp/http', 'http')}`, tls },
+        },
+        pipelines: { logs: { exporters: ['otlp', 'otlphttp'] } },
+      }),
+    );
     try {
       const sent = await exportWith(sdkHttps(receiverAddress(a, 'otlp', 'http'), { ca: certs.ca.cert }));
       expect(sent.code).toBe(ExportResultCode.SUCCESS);

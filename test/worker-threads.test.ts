@@ -14,40 +14,31 @@ import { countItems } from '../src/pdata/wire.js';
 import { startGateway, receiverAddress } from './helpers/gateway.js';
 import { makeLogs } from './helpers/sdk-data.js';
 import { startHttpServer, type TestHttpServer } from './helpers/otlp-test-servers.js';
+import { gatewayYaml } from './helpers/configs.js';
 
 let downstream: TestHttpServer;
 let gateway: Service;
 
 beforeAll(async () => {
   downstream = await startHttpServer();
-  gateway = await startGateway(`receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-processors:
-  attributes:
-    actions:
-      - { key: env, value: production, action: insert }
-      - { key: e2e.tag, action: hash }
-      - { key: e2e.flag, action: delete }
-  batch:
-    timeout: 10ms
-exporters:
-  otlphttp:
-    endpoint: ${downstream.url}
-service:
-  processing:
-    worker_threads: 2
-  telemetry:
-    metrics:
-      address: 127.0.0.1:0
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [attributes, batch]
-      exporters: [otlphttp]
-`);
+  gateway = await startGateway(
+    gatewayYaml({
+      processors: {
+        attributes: {
+          actions: [
+            { key: 'env', value: 'production', action: 'insert' },
+            { key: 'e2e.tag', action: 'hash' },
+            { key: 'e2e.flag', action: 'delete' },
+          ],
+        },
+        batch: { timeout: '10ms' },
+      },
+      exporters: { otlphttp: { endpoint: downstream.url } },
+      pipelines: { logs: { processors: ['attributes', 'batch'], exporters: ['otlphttp'] } },
+      // The test scrapes the workers' metrics from the gateway's /metrics.
+      service: { processing: { worker_threads: 2 }, telemetry: { metrics: { address: '127.0.0.1:0' } } },
+    }),
+  );
 });
 
 afterAll(async () => {

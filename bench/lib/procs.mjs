@@ -183,9 +183,22 @@ export async function runLoadgenProc(options, { onProgress, onMeasureStart } = {
   }).finally(() => stopChild(child, 'SIGTERM', 5_000));
 }
 
-/** bench/forwarder.mjs as a process: `protocol` 'http' (node:http) or 'grpc' (node:http2 h2c). */
-export async function startForwarder(target, protocol = 'http') {
-  const child = spawn(process.execPath, [join(BENCH_DIR, 'forwarder.mjs'), '--protocol', protocol, '--listen', '127.0.0.1:0', '--target', target], {
+/**
+ * bench/forwarder.mjs as a process: `protocol` 'http' (node:http) or 'grpc' (node:http2 h2c); `durableDir`: http
+ * into a group-commit file there instead of a target; `processes` > 1 (http only) forks that many forwarders
+ * sharing the port (node:cluster).
+ */
+export async function startForwarder(target, protocol = 'http', { durableDir, processes = 1 } = {}) {
+  const args = [
+    '--protocol',
+    protocol,
+    '--listen',
+    '127.0.0.1:0',
+    '--processes',
+    String(processes),
+    ...(durableDir ? ['--durable', durableDir] : ['--target', target]),
+  ];
+  const child = spawn(process.execPath, [join(BENCH_DIR, 'forwarder.mjs'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr.on('data', (d) => process.stderr.write(`[forwarder] ${d}`));

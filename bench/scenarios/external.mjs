@@ -68,3 +68,17 @@ export const diskCeiling = (gib = 3) =>
       bytesPerSec: Number(/DISK_CEILING_MBPS=([\d.]+)/.exec(out)?.[1]) * 1e6,
     }),
   });
+
+/** bench/red-floor.mjs: the WAL and a bare group commit under Red's closed loop, with no HTTP and no gateway. */
+export const redFloor = (seconds = 6) =>
+  external({
+    name: 'red-floor',
+    title: "Red's durability with no gateway: 8 closed-loop appenders of the 434 KB request, bare group commit vs the WAL (bench/red-floor.mjs)",
+    path: 'in-process, temp dir',
+    script: 'red-floor.mjs',
+    args: [String(seconds)],
+    extract: (out) => ({
+      markdown: out.replace(/\n?RED_FLOOR_RECORDS_PER_SEC=.*\n?/, '\n'),
+      recordsPerSec: Number(/RED_FLOOR_RECORDS_PER_SEC=(\d+)/.exec(out)?.[1]),
+    }),
+  });

@@ -47,6 +47,13 @@ export const LIGHT_ROWS = [
     path: 'light client -> gateway [somatic(yellow), resourcedetection, resource, attributes (skipped), batch] -> sink',
   },
   {
+    name: 'forwarder-durable',
+    protocol: 'http',
+    durable: true,
+    path: "light client -> forwarder.mjs --durable (O_DIRECT group commit, fdatasync per 10 ms or 1 MiB: Red's durability, no gateway)",
+    red: true,
+  },
+  {
     name: 'zone-red',
     protocol: 'http',
     processors: forcedZone('red'),
@@ -88,6 +95,7 @@ async function runRow(row, { bodyFile, bodyBytes, records, opts }) {
   let server;
   let url;
   let fullGcs;
+  let durableDir;
   try {
     if (row.processors) {
       const g = await gatewayConfig({ protocol: row.protocol, sink, processors: row.processors });
@@ -95,6 +103,10 @@ async function runRow(row, { bodyFile, bodyBytes, records, opts }) {
       server = await startGateway(g.config, { cpuProf: opts.cpuProf, profileDir: opts.profileDir, root: row.root, nodeArgs: ['--trace-gc'] });
       fullGcs = fullGcCounter(server.child.stdout);
       url = row.protocol === 'grpc' ? `http://${g.endpoint}` : `${g.endpoint}/v1/logs`;
+    } else if (row.durable) {
+      durableDir = await mkdtemp(join(os.tmpdir(), 'gs-bench-durable-'));
+      server = await startForwarder(undefined, 'http', { durableDir });
+      url = `http://${server.address}/v1/logs`;
     } else {
       server = await startForwarder(row.protocol === 'grpc' ? sink.grpcTarget : sink.httpUrl, row.protocol);
       url = row.protocol === 'grpc' ? `http://${server.address}` : `http://${server.address}/v1/logs`;
@@ -124,6 +136,7 @@ async function runRow(row, { bodyFile, bodyBytes, records, opts }) {
       serverCores: serverCpu / r.seconds,
       clientCores: r.cpuSeconds / r.seconds,
       sinkCores: sinkCpu / r.seconds,
+      p50: r.latenciesMs[0],
       p99: r.latenciesMs[1],
       failed: r.failed,
       hwm,
@@ -136,6 +149,7 @@ async function runRow(row, { bodyFile, bodyBytes, records, opts }) {
   } finally {
     await server?.stop().catch(() => {});
     await sink.stop();
+    if (durableDir) await rm(durableDir, { recursive: true, force: true });
   }
 }
 
@@ -150,6 +164,8 @@ export async function runLight(names, opts, log) {
   for (const n of wanted)
     if (!LIGHT_ROWS.some((r) => r.name === n)) throw new Error(`unknown light row "${n}"; known: ${LIGHT_ROWS.map((r) => r.name).join(', ')}`);
   for (const r of LIGHT_ROWS) if (wanted.has(r.name)) wanted.add(`forwarder-${r.protocol}`);
+  // Red is also read against the minimal forwarder with its durability.
+  if (wanted.has('zone-red')) wanted.add('forwarder-durable');
   // --baseline DIR: every gateway row also runs on that build, right after this one (same round, same sink
   // setup), so a change is A/B'd side by side; its ratios are against the same round's forwarder.
   const rows = LIGHT_ROWS.filter((r) => wanted.has(r.name)).flatMap((r) =>
@@ -202,6 +218,7 @@ export async function runLight(names, opts, log) {
       clientCores: median(rs.map((x) => x.clientCores)),
       clientMax: Math.max(...rs.map((x) => x.clientCores)),
       sinkCores: median(rs.map((x) => x.sinkCores)),
+      p50: median(rs.map((x) => x.p50)),
       p99: median(rs.map((x) => x.p99)),
       hwm: Math.max(...rs.map((x) => x.hwm)),
       failed: rs.reduce((a, x) => a + x.failed, 0),
@@ -233,7 +250,7 @@ export async function runLight(names, opts, log) {
         ['vs forwarder (records/s)', (s) => fmt.ratio(s.vsFwd)],
         ['vs forwarder (CPU / record)', (s) => fmt.ratio(s.cpuVsFwd)],
         ['cores: server / client / sink', (s) => `${fmt.cores(s.serverCores)} / ${fmt.cores(s.clientCores)} / ${fmt.cores(s.sinkCores)}`],
-        ['p99 ms', (s) => fmt.ms(s.p99)],
+        ['p50 / p99 ms', (s) => `${fmt.ms(s.p50)} / ${fmt.ms(s.p99)}`],
         ['server peak RSS', (s) => fmt.mib(s.hwm)],
         [
           'loss (by counts)',
@@ -257,6 +274,18 @@ export async function runLight(names, opts, log) {
         if (s.vsFwd < target) short.push('throughput');
         if (!s.row.red && s.cpuVsFwd > CPU_PER_RECORD_TARGET) short.push('CPU per record');
         return `${head} — ${short.length ? `**below the target** (${short.join(', ')})` : 'meets the target'}.`;
+      }),
+    ...[...sum.values()]
+      .filter((s) => s.row.name.replace(/@baseline$/, '') === 'zone-red' && sum.has('forwarder-durable'))
+      .map((s) => {
+        const d = runs.get('forwarder-durable');
+        const pairs = runs
+          .get(s.row.name)
+          .map((x, i) => [x, d[i]])
+          .filter(([, f]) => f);
+        const per = pairs.map(([x, f]) => x.recordsPerSec / f.recordsPerSec);
+        const cpu = median(pairs.map(([x, f]) => x.cpuPerM / f.cpuPerM));
+        return `${s.row.name}: ${fmt.ratio(median(per))} of forwarder-durable, the minimal forwarder with Red's durability (per round ${per.map(fmt.ratio).join(', ')}), CPU per record ${fmt.ratio(cpu)}x its.`;
       }),
     ...(errors.length ? ['', 'Failed: ' + errors.join('; ')] : []),
   ].join('\n');

@@ -106,7 +106,9 @@ export function overload(protocol = 'http', { factor = 10, name = `overload-${pr
           r = await runLoadgenProc(
             {
               ...workload(opts),
-              ...(flood ? { workers: flood.workers, batch: flood.batch, maxAttempts: 10_000 } : { workers: opts.workers * factor, rate: offered }),
+              ...(flood
+                ? { workers: flood.workers, batch: flood.batch, maxAttempts: 10_000, ...(protocol === 'grpc' ? { grpcConnections: flood.workers } : {}) }
+                : { workers: opts.workers * factor, rate: offered }),
               protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf',
               endpoint,
               durationMs: opts.overloadMs,

@@ -16,6 +16,7 @@ import { FIELD, ValueType } from '../../src/processorhelper/otlp-fields.js';
 import { DEFAULT_BUCKETS_MS, type SpanMetricsConfig } from './config.js';
 import { ExplicitHistogram, ExponentialHistogram, type DurationHistogram } from './histograms.js';
 import { SpanFields, spanKindName, statusCodeName } from './span-fields.js';
+import { EXEMPLAR_BYTES, HeldBytes, resourceBytes, seriesBytes } from './held-bytes.js';
 
 export interface Exemplar {
   traceId: Uint8Array;
@@ -31,12 +32,16 @@ export interface Series {
   /** When the series began (ns): the start time of its cumulative points. */
   readonly startNanos: bigint;
   lastSeenMs: number;
+  /** Estimated bytes held, exemplars included (held-bytes.ts). */
+  bytes: number;
 }
 
 export interface ResourceState {
   readonly attributes: KeyValue[];
   readonly series: Map<string, Series>;
   lastSeenMs: number;
+  /** Estimated bytes held, its series included. */
+  bytes: number;
 }
 
 /** The key of the overflow series: no dimension key can equal it (keys start with the service name and a NUL). */
@@ -60,6 +65,8 @@ const strKv = (key: string, value: string): KeyValue =>
 export class SpanMetricsAggregator {
   /** Resource key -> state; Map order is recency (a touched resource moves to the end). */
   readonly resources = new Map<string, ResourceState>();
+  /** Estimated bytes of all the state, counted in the memory ledger once attached (held-bytes.ts). */
+  readonly held = new HeldBytes();
   private readonly walker: RequestWalker;
   private readonly resourceAttrs = new AttrList();
   private readonly spanAttrs = new AttrList();
@@ -112,10 +119,13 @@ export class SpanMetricsAggregator {
     let state = this.resources.get(key);
     if (state === undefined) {
       const kvs = fromBinary(ResourceSchema, copyOf(r.buf.subarray(r.start, r.present ? r.end : r.start))).attributes;
-      state = { attributes: kvs, series: new Map(), lastSeenMs: this.nowMs };
+      state = { attributes: kvs, series: new Map(), lastSeenMs: this.nowMs, bytes: resourceBytes(key, kvs) };
+      this.held.hold(state.bytes);
       if (this.resources.size >= this.config.resource_metrics_cache_size) {
         // The least recently seen resource goes first, as the collector's LRU.
-        this.resources.delete(this.resources.keys().next().value!);
+        const [oldKey, old] = this.resources.entries().next().value!;
+        this.resources.delete(oldKey);
+        this.held.unhold(old.bytes);
       }
     } else this.resources.delete(key);
     this.resources.set(key, state);
@@ -155,11 +165,11 @@ export class SpanMetricsAggregator {
         series = state.series.get(OVERFLOW_KEY);
         if (series === undefined) {
           const overflow = create(KeyValueSchema, { key: OVERFLOW_ATTRIBUTE, value: create(AnyValueSchema, { value: { case: 'boolValue', value: true } }) });
-          series = this.newSeries([overflow]);
+          series = this.newSeries(state, OVERFLOW_KEY, [overflow]);
           state.series.set(OVERFLOW_KEY, series);
         }
       } else {
-        series = this.newSeries(this.seriesAttributes(name, sp.kind, sp.statusCode));
+        series = this.newSeries(state, key, this.seriesAttributes(name, sp.kind, sp.statusCode));
         state.series.set(key, series);
       }
     }
@@ -173,6 +183,9 @@ export class SpanMetricsAggregator {
         spanId: copyOf(buf.subarray(sp.spanIdStart, sp.spanIdEnd)),
         value,
       });
+      series.bytes += EXEMPLAR_BYTES;
+      state.bytes += EXEMPLAR_BYTES;
+      this.held.hold(EXEMPLAR_BYTES);
     }
     return KEEP;
   }
@@ -209,28 +222,49 @@ export class SpanMetricsAggregator {
     return out;
   }
 
-  private newSeries(attributes: KeyValue[]): Series {
+  private newSeries(state: ResourceState, key: string, attributes: KeyValue[]): Series {
     const h = this.config.histogram;
-    const histogram = h.disable ? undefined : h.exponential ? new ExponentialHistogram(h.exponential.max_size || 160) : new ExplicitHistogram(this.bounds);
-    return { attributes, calls: 0, histogram, exemplars: [], startNanos: this.nowNanos, lastSeenMs: this.nowMs };
+    const maxSize = h.exponential?.max_size || 160;
+    const histogram = h.disable ? undefined : h.exponential ? new ExponentialHistogram(maxSize) : new ExplicitHistogram(this.bounds);
+    const counts = h.disable ? 0 : h.exponential ? 2 * maxSize : this.bounds.length + 1;
+    const bytes = seriesBytes(key, attributes, counts);
+    state.bytes += bytes;
+    this.held.hold(bytes);
+    return { attributes, calls: 0, histogram, exemplars: [], startNanos: this.nowNanos, lastSeenMs: this.nowMs, bytes };
   }
 
   /** After a flush: delta forgets everything; cumulative drops expired resources and series and this interval's exemplars. */
   reset(nowMs: number): void {
     if (this.config.aggregation_temporality === 'AGGREGATION_TEMPORALITY_DELTA') {
-      this.resources.clear();
+      this.clear();
       return;
     }
     const { metrics_expiration: resourceTtl, series_expiration: seriesTtl } = this.config;
     for (const [rk, state] of this.resources) {
       if (resourceTtl > 0 && nowMs - state.lastSeenMs >= resourceTtl) {
         this.resources.delete(rk);
+        this.held.unhold(state.bytes);
         continue;
       }
       for (const [sk, series] of state.series) {
-        if (seriesTtl > 0 && nowMs - series.lastSeenMs >= seriesTtl) state.series.delete(sk);
-        else series.exemplars = [];
+        if (seriesTtl > 0 && nowMs - series.lastSeenMs >= seriesTtl) {
+          state.series.delete(sk);
+          state.bytes -= series.bytes;
+          this.held.unhold(series.bytes);
+        } else if (series.exemplars.length > 0) {
+          const freed = series.exemplars.length * EXEMPLAR_BYTES;
+          series.exemplars = [];
+          series.bytes -= freed;
+          state.bytes -= freed;
+          this.held.unhold(freed);
+        }
       }
     }
+  }
+
+  /** Forgets everything (a delta flush, the connector's shutdown). */
+  clear(): void {
+    this.resources.clear();
+    this.held.unhold(this.held.total);
   }
 }

@@ -8,5 +8,5 @@ export const spanMetricsConnectorFactory: ConnectorFactory<SpanMetricsConfig> = 
   ...metadata,
   config: spanMetricsConfig,
   supports: (from, to) => from === 'traces' && to === 'metrics',
-  create: (settings, config, place, next) => new SpanMetricsConnector(config, place, next, settings.logger),
+  create: (settings, config, place, next) => new SpanMetricsConnector(config, place, next, settings.logger, settings),
 };

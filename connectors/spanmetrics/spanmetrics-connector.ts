@@ -4,7 +4,7 @@
  * (and once more at shutdown, so a gateway that stops hands on what it counted). Taking spans never waits
  * on the metrics side: the aggregation is synchronous and the flush is its own request.
  */
-import type { Connector, ConnectorPlace, Host } from '../../src/core/component.js';
+import type { Connector, ConnectorPlace, CreateSettings, Host } from '../../src/core/component.js';
 import { FanOutConsumer, type Consumer } from '../../src/core/consumer.js';
 import { Payload } from '../../src/pdata/payload.js';
 import type { Logger } from '../../src/telemetry/logger.js';
@@ -24,6 +24,7 @@ export class SpanMetricsConnector implements Connector {
     _place: ConnectorPlace,
     next: ReadonlyMap<string, Consumer>,
     private readonly logger: Logger,
+    private readonly settings?: Pick<CreateSettings, 'pressure'>,
   ) {
     this.next = new FanOutConsumer([...next.values()], true);
     this.aggregator = new SpanMetricsAggregator(config);
@@ -31,6 +32,8 @@ export class SpanMetricsConnector implements Connector {
   }
 
   async start(_host?: Host): Promise<void> {
+    // The somatic processor provides the ledger when it is created, before any component starts.
+    this.aggregator.held.attach(this.settings?.pressure.ledger);
     this.timer = setInterval(() => void this.flush(), this.config.metrics_flush_interval);
     this.timer.unref();
   }
@@ -39,6 +42,8 @@ export class SpanMetricsConnector implements Connector {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.flush();
+    // What it counted is handed on: nothing is held any more.
+    this.aggregator.clear();
   }
 
   consume(payload: Payload): Promise<void> {

@@ -20,6 +20,8 @@ import { RecordingConsumer, testSettings } from '../../test/helpers/otlp-test-se
 import { spanMetricsConnectorFactory } from './factory.js';
 import type { SpanMetricsConnector } from './spanmetrics-connector.js';
 import { bucketIndex } from './histograms.js';
+import { testSomaticSettings } from '../../test/helpers/somatic.js';
+import { silentLogger } from '../../src/telemetry/logger.js';
 
 type Attr = string | number | boolean;
 const kv = (key: string, v: Attr): KeyValue =>
@@ -308,6 +310,49 @@ describe('spanmetrics connector', () => {
     expect(dur.data.value.dataPoints.map((p) => Number(p.count))).toEqual([2, 1, 3]);
     // Another resource has its own limit.
     expect(callsOf(m.get('p')!.get('traces.span.metrics.calls')!).map((p) => p.calls)).toEqual([1]);
+  });
+
+  it('counts its series, histograms and exemplars in the memory ledger, and releases them as they go', async () => {
+    const issues: { path: string[]; message: string }[] = [];
+    const cfg = spanMetricsConnectorFactory.config.parse({ series_expiration: '50ms', exemplars: { enabled: true, max_per_data_point: 1 } }, [], issues);
+    expect(issues).toEqual([]);
+    const settings = testSettings('spanmetrics', 'connector');
+    // A somatic processor provides the service's ledger (its admission gate) before components start.
+    const gate = settings.pressure.provide(testSomaticSettings({ memoryLimitBytes: 2 ** 30, inflightBudgetBytes: 2 ** 28 }), silentLogger, 'somatic').gate;
+    const conn = spanMetricsConnectorFactory.create(
+      settings,
+      cfg,
+      { from: 'traces', to: 'metrics', pipelines: ['metrics'] },
+      new Map([['metrics', new RecordingConsumer()]]),
+    ) as SpanMetricsConnector;
+    const before = gate.held;
+    await conn.start();
+    const spans = (names: string[]) => request([{ attrs: { 'service.name': 'svc' }, spans: names.map((name) => ({ name, ms: 2 })) }]);
+    await conn.consume(spans(['a', 'b']));
+    const two = gate.held - before;
+    expect(two).toBe(conn.aggregator.held.total);
+    // Two series, each with 17 explicit buckets (136 bytes of counts) and one exemplar, and their resource.
+    expect(two).toBeGreaterThan(2 * (17 * 8 + 240));
+    // A span of a known series adds nothing (its exemplar slot is full); a new series adds about as much as one did.
+    await conn.consume(spans(['a']));
+    expect(gate.held - before).toBe(two);
+    await conn.consume(spans(['c-with-a-longer-name']));
+    const three = gate.held - before;
+    expect(three - two).toBeGreaterThan(17 * 8 + 240);
+    // A flush drops the interval's exemplars; one after series_expiration drops the series, keeping the resource.
+    await conn.flush(Date.now());
+    expect(gate.held - before).toBe(three - 3 * 240);
+    await conn.flush(Date.now() + 1000);
+    const resourceOnly = gate.held - before;
+    expect(resourceOnly).toBeGreaterThan(0);
+    expect(resourceOnly).toBeLessThan(three - 3 * (17 * 8 + 240));
+    expect(conn.aggregator.resources.get([...conn.aggregator.resources.keys()][0]!)!.series.size).toBe(0);
+    // Shut down, it holds nothing.
+    await conn.consume(spans(['d']));
+    await conn.shutdown();
+    expect(gate.held).toBe(before);
+    expect(conn.aggregator.held.total).toBe(0);
+    settings.telemetry.close();
   });
 
   it('exemplars: the trace and span IDs of the first spans of each point, at most max_per_data_point, cleared each flush', async () => {

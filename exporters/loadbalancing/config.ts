@@ -27,7 +27,7 @@ const resolver = s.object({
 
 const base = s.object({
   routing_key: s
-    .enum('traceID', 'service', 'resource', 'metric', 'streamID')
+    .enum('traceID', 'service', 'resource', 'metric', 'streamID', 'attributes')
     .default('traceID')
     .describe(
       'what keeps data together on one backend: traceID (spans, logs), service (service.name), resource (all resource attributes), metric (resource + metric name)',
@@ -40,6 +40,11 @@ const base = s.object({
     }),
   }),
   resolver,
+  routing_attributes: s.notYet('routes by a composite key of resource and span attributes (routing_key: attributes)'),
+  // The collector's exporterhelper around the whole exporter, in front of the split.
+  timeout: s.notYet("bounds each export through the whole exporter; each backend's protocol.otlp.timeout applies"),
+  sending_queue: s.notYet('queues requests in front of the split; each backend has its own protocol.otlp.sending_queue'),
+  retry_on_failure: s.notYet('retries whole requests in front of the split; each backend retries with protocol.otlp.retry_on_failure'),
 });
 
 export const loadBalancingConfig = s.refine(base, (c, path, issues) => {
@@ -50,8 +55,8 @@ export const loadBalancingConfig = s.refine(base, (c, path, issues) => {
   if (r.static && r.static.hostnames.length === 0)
     issues.push({ path: [...path, 'resolver', 'static', 'hostnames'], message: 'is empty: list the backends (host or host:port)' });
   if (r.dns && r.dns.hostname === '') issues.push({ path: [...path, 'resolver', 'dns', 'hostname'], message: 'is required: the DNS name of the backends' });
-  if (c.routing_key === 'streamID')
-    issues.push({ path: [...path, 'routing_key'], message: 'streamID is not supported yet; use traceID, service, resource or metric' });
+  if (c.routing_key === 'streamID' || c.routing_key === 'attributes')
+    issues.push({ path: [...path, 'routing_key'], message: `${c.routing_key} is not supported yet; use traceID, service, resource or metric` });
 });
 
 export type LoadBalancingConfig = ConfigOf<typeof base>;

@@ -26,6 +26,7 @@ import type { LoadBalancingConfig } from './config.js';
 import { HashRing, MAX_POSITIONS, crc32 } from './ring.js';
 import { DnsResolver, StaticResolver, type LookupFn, type Resolver } from './resolver.js';
 import { WireSplitter, type Router } from './split.js';
+import { PartCoalescer } from './coalesce.js';
 import { METRICS } from './metadata.js';
 
 interface Backend {
@@ -35,6 +36,9 @@ interface Backend {
   /** Out of the ring: what its queue still holds is routed again. */
   leaving: boolean;
 }
+
+/** The most a batch of parts for one backend holds (coalesce.ts); a part past it starts another. */
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
 const SERVICE_NAME = utf8('service.name');
 const SPAN_TRACE_ID = 1;
@@ -131,7 +135,9 @@ function numBackendsGauge(registry: Registry): Gauge<string> {
 export class LoadBalancingExporter implements Exporter {
   private readonly routers = new Routers();
   private readonly router: Record<Signal, Router>;
-  private readonly splitter = new WireSplitter();
+  private readonly splitter: WireSplitter;
+  /** Undefined with an authenticator: its headers may come from each request's client info. */
+  private readonly coalescer: PartCoalescer<Backend> | undefined;
   private readonly resolver: Resolver;
   private readonly byEndpoint = new Map<string, Backend>();
   /** Aligned with routers.ring.endpoints. */
@@ -154,6 +160,15 @@ export class LoadBalancingExporter implements Exporter {
       // Metrics have no trace ID: traceID routes them by service, as resources.
       metrics: key === 'metric' ? this.routers.metric() : key === 'resource' ? this.routers.resource() : this.routers.service(),
     };
+    // Parts that may wait in a sending queue are copied out; sent at once, they are views of the request.
+    this.splitter = new WireSplitter(config.protocol.otlp.sending_queue.enabled);
+    const otlp = config.protocol.otlp;
+    if (otlp.auth === undefined)
+      this.coalescer = new PartCoalescer(
+        // A batch gathered for a backend that left the ring meanwhile goes where the ring now routes it.
+        (b, p) => (b.leaving ? this.route(p) : b.helper.consume(p)),
+        Math.min(MAX_BATCH_BYTES, Math.floor(otlp.max_message_size / 2)),
+      );
     this.numBackends = numBackendsGauge(settings.telemetry.registry);
     const r = config.resolver;
     this.resolver = r.dns ? new DnsResolver(r.dns, settings.logger, lookup) : new StaticResolver(r.static?.hostnames ?? []);
@@ -196,8 +211,10 @@ export class LoadBalancingExporter implements Exporter {
     }
     for (const b of removed) {
       b.leaving = true;
+      // A request waiting to retry is tried once more, which routes it through the new ring, rather than
+      // kept on disk for this endpoint's return.
       const drained = b.helper
-        .shutdown()
+        .shutdown(undefined, { attemptAfterStop: true })
         .then(() => b.client.close())
         .finally(() => this.draining.delete(drained));
       this.draining.add(drained);
@@ -242,7 +259,7 @@ export class LoadBalancingExporter implements Exporter {
       return Promise.reject(
         new RetryableError(`exporter ${this.settings.id.id}: no backend resolved yet`, { retryAfterMs: 1000, code: 'GS_EXPORTER_SEND_FAILED' }),
       );
-    let parts: (Uint8Array | undefined)[];
+    let parts: (Uint8Array[] | undefined)[];
     try {
       parts = this.splitter.split(payload.bytes, backends.length, this.router[payload.signal]);
     } catch (err) {
@@ -256,19 +273,22 @@ export class LoadBalancingExporter implements Exporter {
     }
     const pending: Promise<void>[] = [];
     for (let i = 0; i < parts.length; i++) {
-      const bytes = parts[i];
-      if (bytes === undefined) continue;
+      const pieces = parts[i];
+      if (pieces === undefined) continue;
       // The split counted each part's leaves: spans and log records are its items (a metric holds several data points).
       const itemCount = payload.signal === 'metrics' ? undefined : this.splitter.leaves[i];
       const part =
-        bytes === payload.bytes ? payload : new Payload(payload.signal, bytes, { meta: payload.meta as Record<string, string> | undefined, itemCount });
-      pending.push(backends[i]!.helper.consume(part));
+        pieces[0] === payload.bytes
+          ? payload
+          : Payload.fromParts(payload.signal, pieces, { meta: payload.meta as Record<string, string> | undefined, itemCount });
+      pending.push(this.coalescer ? this.coalescer.add(backends[i]!, part) : backends[i]!.helper.consume(part));
     }
     if (pending.length === 1) return pending[0]!;
     return Promise.all(pending).then(() => undefined);
   }
 
   async shutdown(deadlineAt?: number): Promise<void> {
+    this.coalescer?.flush();
     await this.resolver.shutdown();
     await this.updating;
     // Leaving backends first: they route what they hold into the members, which then drain as usual.

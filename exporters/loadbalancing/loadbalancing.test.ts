@@ -110,40 +110,82 @@ describe('wire splitter', () => {
     },
   };
 
-  it('splits by trace ID keeping resources and scopes, each span exactly once', () => {
-    const req = tracesRequest(30, 5);
-    const splitter = new WireSplitter();
-    const parts = splitter.split(req, 3, byTrace);
-    // The exporter hands each part on with the split's leaf count as its item count.
-    expect(parts.map((p) => (p ? spansOf(p).length : 0))).toEqual(splitter.leaves);
-    const all = spansOf(req);
-    const got = parts.flatMap((p, i) => (p ? spansOf(p).map((s) => ({ s, i })) : []));
-    expect(got.map((g) => g.s).sort()).toEqual([...all].sort());
-    for (const { s, i } of got) expect(ring.endpointFor(Buffer.from(s[1], 'hex'))).toBe(ring.endpoints[i]);
-    expect(parts.filter(Boolean).length).toBe(3);
-  });
+  /** Each part's pieces joined (undefined: no part). */
+  const joined = (parts: (Uint8Array[] | undefined)[]) => parts.map((p) => (p ? Buffer.concat(p) : undefined));
 
-  it('writes the parts of a one-resource request (an SDK export) straight into their buffers, the same spans as two resources', () => {
-    const two = tracesRequest(30, 5);
-    const one = requestFromJson(
-      'traces',
-      JSON.stringify({
-        resourceSpans: [{ ...decodeRequestJson(two).resourceSpans[0], scopeSpans: decodeRequestJson(two).resourceSpans.flatMap((r: any) => r.scopeSpans) }],
-      }),
-    );
-    const splitter = new WireSplitter();
-    // Split a two-resource request first, so a scratch buffer holds stale bytes the next split must not reuse.
-    splitter.split(two, 3, byTrace);
-    const parts = splitter.split(one, 3, byTrace);
-    expect(parts.map((p) => (p ? spansOf(p).length : 0))).toEqual(splitter.leaves);
-    expect(parts.flatMap((p) => (p ? spansOf(p) : [])).sort()).toEqual(spansOf(one).sort());
-    for (const [i, p] of parts.entries()) for (const s of spansOf(p!)) expect(ring.endpointFor(Buffer.from(s[1], 'hex'))).toBe(ring.endpoints[i]);
+  for (const copy of [false, true]) {
+    const mode = copy ? 'copied into one buffer per part' : 'views of the request between new headers';
+    it(`splits by trace ID keeping resources and scopes, each span exactly once (${mode})`, () => {
+      const req = tracesRequest(30, 5);
+      const splitter = new WireSplitter(copy);
+      const pieces = splitter.split(req, 3, byTrace);
+      const parts = joined(pieces);
+      // The exporter hands each part on with the split's leaf count as its item count.
+      expect(parts.map((p) => (p ? spansOf(p).length : 0))).toEqual(splitter.leaves);
+      const all = spansOf(req);
+      const got = parts.flatMap((p, i) => (p ? spansOf(p).map((s) => ({ s, i })) : []));
+      expect(got.map((g) => g.s).sort()).toEqual([...all].sort());
+      for (const { s, i } of got) expect(ring.endpointFor(Buffer.from(s[1], 'hex'))).toBe(ring.endpoints[i]);
+      expect(parts.filter(Boolean).length).toBe(3);
+      for (const p of pieces) {
+        if (copy) expect(p).toHaveLength(1);
+        // Views: the spans' bytes are the request's own memory, not copies.
+        else expect(p!.filter((v) => v.buffer === req.buffer).length).toBeGreaterThan(p!.length / 2);
+      }
+    });
+
+    it(`splits a one-resource request (an SDK export) into the same spans as the two-resource one (${mode})`, () => {
+      const two = tracesRequest(30, 5);
+      const one = requestFromJson(
+        'traces',
+        JSON.stringify({
+          resourceSpans: [{ ...decodeRequestJson(two).resourceSpans[0], scopeSpans: decodeRequestJson(two).resourceSpans.flatMap((r: any) => r.scopeSpans) }],
+        }),
+      );
+      const splitter = new WireSplitter(copy);
+      // Split a two-resource request first: nothing of it may show in the next split's parts.
+      splitter.split(two, 3, byTrace);
+      const parts = joined(splitter.split(one, 3, byTrace));
+      expect(parts.map((p) => (p ? spansOf(p).length : 0))).toEqual(splitter.leaves);
+      expect(parts.flatMap((p) => (p ? spansOf(p) : [])).sort()).toEqual(spansOf(one).sort());
+      for (const [i, p] of parts.entries()) for (const s of spansOf(p!)) expect(ring.endpointFor(Buffer.from(s[1], 'hex'))).toBe(ring.endpoints[i]);
+    });
+  }
+
+  it('keeps schema_url fields and spans of several scopes in order when parts are views', () => {
+    const json = {
+      resourceSpans: [1, 2].map((r) => ({
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: `svc-${r}` } }] },
+        schemaUrl: `https://resource/${r}`,
+        scopeSpans: [1, 2, 3].map((k) => ({
+          scope: { name: `scope-${k}` },
+          schemaUrl: `https://scope/${k}`,
+          spans: Array.from({ length: 12 }, (_, i) => ({ traceId: traceIdOf(i % 5), spanId: (i + 1).toString(16).padStart(16, '0'), name: `s${r}${k}${i}` })),
+        })),
+      })),
+    };
+    const req = requestFromJson('traces', JSON.stringify(json));
+    const parts = joined(new WireSplitter().split(req, 3, byTrace));
+    const copied = joined(new WireSplitter(true).split(req, 3, byTrace));
+    expect(parts).toEqual(copied);
+    for (const [i, p] of parts.entries()) {
+      if (!p) continue;
+      const got = decodeRequestJson(p);
+      for (const rs of got.resourceSpans) {
+        expect(rs.schemaUrl).toMatch(/^https:\/\/resource\//);
+        for (const ss of rs.scopeSpans) {
+          expect(ss.schemaUrl).toBe(`https://scope/${ss.scope.name.slice(6)}`);
+          for (const sp of ss.spans) expect(ring.endpointFor(Buffer.from(sp.traceId, 'hex'))).toBe(ring.endpoints[i]);
+        }
+      }
+    }
+    expect(parts.flatMap((p) => (p ? spansOf(p) : [])).sort()).toEqual(spansOf(req).sort());
   });
 
   it('hands a request whose spans all go to one backend on as the same bytes', () => {
     const req = tracesRequest(1, 8);
     const parts = new WireSplitter().split(req, 3, byTrace);
-    expect(parts.filter((p) => p === req).length).toBe(1);
+    expect(parts.filter((p) => p?.length === 1 && p[0] === req).length).toBe(1);
     expect(parts.filter((p) => p !== undefined).length).toBe(1);
   });
 
@@ -167,37 +209,69 @@ async function makeExporter(yaml: Record<string, unknown>, lookup?: (h: string) 
 const fastRetry = { initial_interval: '20ms', max_interval: '50ms', max_elapsed_time: '20s' };
 
 describe('loadbalancing exporter', () => {
-  it('routes every span of a trace to one backend over OTLP/gRPC, and a request is answered when all parts are queued', async () => {
-    const servers = await Promise.all([0, 1, 2].map(() => startRawGrpcServer()));
-    for (const s of servers) cleanups.push(() => s.close());
+  // With a queue, parts are copied out of the request; without one they go out as views of it.
+  for (const queued of [true, false]) {
+    it(`routes every span of a trace to one backend over OTLP/gRPC, and a request is answered when all parts are ${queued ? 'queued' : 'sent'}`, async () => {
+      const servers = await Promise.all([0, 1, 2].map(() => startRawGrpcServer()));
+      for (const s of servers) cleanups.push(() => s.close());
+      const exp = await makeExporter({
+        protocol: { otlp: { tls: { insecure: true }, compression: 'none', retry_on_failure: fastRetry, sending_queue: { enabled: queued } } },
+        resolver: { static: { hostnames: servers.map((s) => s.endpoint) } },
+      });
+      await exp.start();
+      cleanups.push(() => exp.shutdown());
+      const sent: [string, string, string, string][] = [];
+      for (let r = 0; r < 5; r++) {
+        const req = tracesRequest(20, 4, `r${r}`);
+        sent.push(...spansOf(req));
+        await exp.consume(new Payload('traces', req));
+        // Without a queue the request is answered after its parts were delivered.
+        if (!queued) expect(servers.reduce((n, s) => n + s.requests.length, 0)).toBeGreaterThanOrEqual(r + 1);
+      }
+      await exp.shutdown();
+      const traceHome = new Map<string, string>();
+      const got: [string, string, string, string][] = [];
+      for (const s of servers) {
+        for (const r of s.requests) {
+          expect(r.path).toBe('/opentelemetry.proto.collector.trace.v1.TraceService/Export');
+          for (const span of spansOf(r.message)) {
+            got.push(span);
+            const home = traceHome.get(span[1]);
+            if (home !== undefined) expect(home).toBe(s.endpoint);
+            traceHome.set(span[1], s.endpoint);
+          }
+        }
+        expect(s.requests.length).toBeGreaterThan(0);
+      }
+      expect(got.sort()).toEqual(sent.sort());
+    });
+  }
+
+  it('sends the parts for one backend routed in one turn as one call; a refused batch still delivers the good requests', async () => {
+    const server = await startRawGrpcServer();
+    cleanups.push(() => server.close());
+    // INVALID_ARGUMENT (permanent) for any message holding the span "bad-0".
+    server.reply = (r) => (spansOf(r.message).some((sp) => sp[0] === 'bad-0') ? { code: 3, message: 'bad span' } : { code: 0 });
     const exp = await makeExporter({
-      protocol: { otlp: { tls: { insecure: true }, compression: 'none', retry_on_failure: fastRetry } },
-      resolver: { static: { hostnames: servers.map((s) => s.endpoint) } },
+      protocol: { otlp: { tls: { insecure: true }, compression: 'none', sending_queue: { enabled: false }, retry_on_failure: fastRetry } },
+      resolver: { static: { hostnames: [server.endpoint] } },
     });
     await exp.start();
     cleanups.push(() => exp.shutdown());
-    const sent: [string, string, string, string][] = [];
-    for (let r = 0; r < 5; r++) {
-      const req = tracesRequest(20, 4, `r${r}`);
-      sent.push(...spansOf(req));
-      await exp.consume(new Payload('traces', req));
-    }
-    await exp.shutdown();
-    const traceHome = new Map<string, string>();
-    const got: [string, string, string, string][] = [];
-    for (const s of servers) {
-      for (const r of s.requests) {
-        expect(r.path).toBe('/opentelemetry.proto.collector.trace.v1.TraceService/Export');
-        for (const span of spansOf(r.message)) {
-          got.push(span);
-          const home = traceHome.get(span[1]);
-          if (home !== undefined) expect(home).toBe(s.endpoint);
-          traceHome.set(span[1], s.endpoint);
-        }
-      }
-      expect(s.requests.length).toBeGreaterThan(0);
-    }
-    expect(got.sort()).toEqual(sent.sort());
+    const good = [0, 1, 2].map((i) => tracesRequest(5, 2, `good${i}`));
+    await Promise.all(good.map((r) => exp.consume(new Payload('traces', r))));
+    // Three requests, one call, holding every span of the three.
+    expect(server.requests).toHaveLength(1);
+    expect(spansOf(server.requests[0]!.message).sort()).toEqual(good.flatMap((r) => spansOf(r)).sort());
+
+    server.requests.length = 0;
+    const reqs = ['ok', 'bad', 'fine'].map((tag) => tracesRequest(5, 2, tag));
+    const results = await Promise.allSettled(reqs.map((r) => exp.consume(new Payload('traces', r))));
+    // One verdict per call: every request of the refused batch hears of the refusal...
+    for (const r of results) expect(r).toMatchObject({ status: 'rejected', reason: { name: 'PermanentError' } });
+    // ...but the batch was narrowed: every span of the good requests was accepted once, none of "bad"'s resource.
+    const accepted = server.requests.filter((r) => !spansOf(r.message).some((sp) => sp[0] === 'bad-0')).flatMap((r) => spansOf(r.message));
+    expect(accepted.filter((sp) => !sp[0].startsWith('bad')).sort()).toEqual([...spansOf(reqs[0]!), ...spansOf(reqs[2]!)].sort());
   });
 
   it('re-routes the queued data of a backend that leaves the DNS answer to the backends that now own its traces', async () => {

@@ -2,11 +2,18 @@
  * Splits an encoded Export request between backends on the wire. The three signals share one shape:
  * the request holds ResourceX (field 1); a ResourceX holds its Resource and schema_url and ScopeX (field
  * 2); a ScopeX holds its scope and schema_url and leaves (field 2: spans, log records, metrics). Each
- * backend's part is the request rebuilt from the ResourceX and ScopeX fields as received (copied, not
- * decoded) around the leaves routed to it; containers left without leaves are left out. A request whose
- * leaves all go to one backend is handed on as the very bytes it arrived as.
+ * backend's part is the request rebuilt from the ResourceX and ScopeX fields as received around the
+ * leaves routed to it; containers left without leaves are left out. Nothing is decoded.
+ *
+ * A part is a list of pieces: views of the request's own bytes (its resource and scope fields, each run of
+ * adjacent leaves of one backend) between new ResourceX and ScopeX headers (tag and length, the only bytes
+ * written). Written in order they are the part; a sender that writes pieces in turn (the OTLP/gRPC client)
+ * sends it without a copy. With `copy`, each part is joined into one buffer of its own instead, for a part
+ * that may outlive the request (a sending queue): a view would keep the whole request in memory while the
+ * queue counts only the part. A request whose leaves all go to one backend is handed on as the very bytes
+ * it arrived as.
  */
-import { NEXT, copyBytes, readVarint, skipField, varintSize, writeVarint } from '../../src/pdata/wire-primitives.js';
+import { NEXT, readVarint, skipField, varintSize, writeVarint } from '../../src/pdata/wire-primitives.js';
 import { Ints, ResourceLeaves } from '../../src/pdata/resource-leaves.js';
 
 /** Chooses a backend per ResourceX (resource-level keys) or per leaf. */
@@ -18,33 +25,31 @@ export interface Router {
 }
 
 export class WireSplitter {
-  // One ResourceX at a time: its parts and its leaves' backends.
-  private readonly rx = new ResourceLeaves();
+  // One ResourceX at a time: its fields and its runs of adjacent leaves of one backend.
+  private readonly rx = new ResourceLeaves(true);
   private readonly scopeSize = new Ints();
   private router: Router | undefined;
   private readonly leafOf = (buf: Uint8Array, s: number, e: number, rs: number, re: number): number => this.router!.leaf(buf, s, e, rs, re);
-  private outs: Buffer[] = [];
-  private outLen: number[] = [];
+  private pieces: Uint8Array[][] = [];
+  private partBytes: number[] = [];
   /** After split(): the leaves (spans, log records, metrics) in each backend's part. */
   leaves: number[] = [];
-  /** Parts written straight into their own buffer (the request's last ResourceX only): no copy out of the scratch. */
-  private direct: (Buffer | undefined)[] = [];
-  private last = false;
   private seen = new Int32Array(0);
   private serial = 0;
 
+  /** Each part joined into one new buffer (see the file's comment). */
+  constructor(private readonly copy = false) {}
+
   /**
-   * The part of `buf` for each of `backends` backends (undefined: nothing for that backend). Synchronous;
-   * the parts are new arrays (or `buf` itself when everything goes to one backend).
+   * The pieces of `buf`'s part for each of `backends` backends (undefined: nothing for that backend); with
+   * `copy`, one piece. Synchronous; `[buf]` itself when everything goes to one backend.
    */
-  split(buf: Uint8Array, backends: number, router: Router): (Uint8Array | undefined)[] {
-    if (this.outs.length < backends) {
-      for (let i = this.outs.length; i < backends; i++) this.outs.push(Buffer.allocUnsafe(4096));
-      this.seen = new Int32Array(backends);
-    }
-    this.outLen = new Array<number>(backends).fill(0);
+  split(buf: Uint8Array, backends: number, router: Router): (Uint8Array[] | undefined)[] {
+    if (this.seen.length < backends) this.seen = new Int32Array(backends);
+    this.pieces = [];
+    this.partBytes = new Array<number>(backends).fill(0);
     this.leaves = new Array<number>(backends).fill(0);
-    this.direct = new Array<Buffer | undefined>(backends).fill(undefined);
+    for (let i = 0; i < backends; i++) this.pieces.push([]);
     let only = -2; // -2: no leaf yet; -1: several backends
     const end = buf.length;
     let pos = 0;
@@ -56,31 +61,24 @@ export class WireSplitter {
         const b = this.collect(buf, NEXT, next, router);
         if (b !== -3) {
           only = only === -2 || only === b ? b : -1;
-          // The request's last ResourceX (often its only one: an SDK's export) is written into each part's
-          // own buffer, not the scratch; and when every leaf so far went to one backend, the request goes on
-          // as it is, so nothing is built.
-          this.last = next === end;
-          if (!this.last || only === -1) this.emit(buf);
+          // When every leaf so far went to one backend and this is the request's last ResourceX (often its
+          // only one: an SDK's export), the request goes on as it is: nothing to build.
+          if (next !== end || only === -1) this.emit(buf);
         }
       }
       pos = next;
     }
-    const out = new Array<Uint8Array | undefined>(backends).fill(undefined);
-    // Everything for one backend: the request goes on as it arrived (the copy built is dropped).
-    if (only >= 0) out[only] = buf;
-    else if (only === -1) {
-      for (let i = 0; i < backends; i++) {
-        const n = this.outLen[i]!;
-        if (n === 0) continue;
-        const direct = this.direct[i];
-        if (direct !== undefined) {
-          out[i] = direct;
-          continue;
-        }
-        const part = Buffer.allocUnsafeSlow(n);
-        this.outs[i]!.copy(part, 0, 0, n);
-        out[i] = part;
-      }
+    const out = new Array<Uint8Array[] | undefined>(backends).fill(undefined);
+    if (only >= 0) {
+      out[only] = [buf];
+      return out;
+    }
+    if (only === -2) return out;
+    for (let i = 0; i < backends; i++) {
+      const n = this.partBytes[i]!;
+      if (n === 0) continue;
+      const pieces = this.pieces[i]!;
+      out[i] = this.copy ? [Buffer.concat(pieces, n)] : pieces;
     }
     return out;
   }
@@ -99,68 +97,77 @@ export class WireSplitter {
     return single;
   }
 
-  /** Appends the collected ResourceX to each backend that has leaves in it. */
+  /** Adds the collected ResourceX to each backend that has leaves in it. */
   private emit(buf: Uint8Array): void {
     const serial = ++this.serial;
-    const nLeaves = this.rx.leafStart.n;
-    const nScopes = this.rx.scopes;
-    const lb = this.rx.leafGroup.a;
-    for (let i = 0; i < nLeaves; i++) {
-      const b = lb[i]!;
+    const runs = this.rx.leafGroup;
+    for (let i = 0; i < runs.n; i++) {
+      const b = runs.a[i]!;
       if (this.seen[b] === serial) continue;
       this.seen[b] = serial;
-      this.emitFor(buf, b, nScopes);
+      this.emitFor(buf, b);
     }
   }
 
-  private emitFor(buf: Uint8Array, b: number, nScopes: number): void {
-    const { leafStart, leafEnd, leafScope, leafGroup: leafBackend, scopeOther, scopeFrom: scopeOtherFrom, other: rxOther } = this.rx;
+  /** Backend b's share of the collected ResourceX: new headers around views of the request. */
+  private emitFor(buf: Uint8Array, b: number): void {
+    const { leafStart, leafEnd, leafScope, leafGroup, leafCount, scopeOther, scopeFrom, other } = this.rx;
+    const nScopes = this.rx.scopes;
+    const nRuns = leafStart.n;
+    // Sizes of b's ScopeX (-1: none of its leaves there) and of its ResourceX; runs come in scope order.
     const sizes = this.scopeSize;
     sizes.n = 0;
     for (let k = 0; k < nScopes; k++) sizes.push(-1);
     let leaves = 0;
-    for (let i = 0; i < leafStart.n; i++) {
-      if (leafBackend.a[i] !== b) continue;
-      leaves++;
+    let scopesUsed = 0;
+    for (let i = 0; i < nRuns; i++) {
+      if (leafGroup.a[i] !== b) continue;
+      leaves += leafCount.a[i]!;
       const k = leafScope.a[i]!;
-      if (sizes.a[k] === -1) sizes.a[k] = this.rx.scopeOtherSize(k);
+      if (sizes.a[k] === -1) {
+        sizes.a[k] = this.rx.scopeOtherSize(k);
+        scopesUsed++;
+      }
       sizes.a[k] += leafEnd.a[i]! - leafStart.a[i]!;
     }
     let rx = this.rx.otherSize();
     for (let k = 0; k < nScopes; k++) if (sizes.a[k]! >= 0) rx += 1 + varintSize(sizes.a[k]!) + sizes.a[k]!;
-    const need = 1 + varintSize(rx) + rx;
-    let out = this.outs[b]!;
-    let p = this.outLen[b]!;
-    if (this.last && p === 0) {
-      out = this.direct[b] = Buffer.allocUnsafeSlow(need);
-    } else if (p + need > out.length) {
-      const grown = Buffer.allocUnsafe(Math.max(out.length * 2, p + need));
-      out.copy(grown, 0, 0, p);
-      this.outs[b] = out = grown;
-    }
-    out[p++] = 0x0a;
-    p = writeVarint(out, p, rx);
-    for (let j = 0; j < rxOther.n; j += 2) p = copyBytes(buf, rxOther.a[j]!, rxOther.a[j + 1]!, out, p);
-    for (let k = 0; k < nScopes; k++) {
-      if (sizes.a[k]! < 0) continue;
-      out[p++] = 0x12;
-      p = writeVarint(out, p, sizes.a[k]!);
-      for (let j = scopeOtherFrom.a[k]!; j < scopeOtherFrom.a[k + 1]!; j += 2) p = copyBytes(buf, scopeOther.a[j]!, scopeOther.a[j + 1]!, out, p);
-      // Adjacent leaves of this backend are copied as one run (spans of one trace usually sit together).
-      let runS = -1;
-      let runE = -1;
-      for (let i = 0; i < leafStart.n; i++) {
-        if (leafBackend.a[i] !== b || leafScope.a[i] !== k) continue;
-        if (leafStart.a[i] === runE) runE = leafEnd.a[i]!;
-        else {
-          if (runS >= 0) p = copyBytes(buf, runS, runE, out, p);
-          runS = leafStart.a[i]!;
-          runE = leafEnd.a[i]!;
-        }
+    // The headers of this ResourceX and its ScopeX, in one small buffer (at most 6 bytes each).
+    const head = Buffer.allocUnsafe(6 * (1 + scopesUsed));
+    const pieces = this.pieces[b]!;
+    head[0] = 0x0a;
+    let h = writeVarint(head, 1, rx);
+    pieces.push(head.subarray(0, h));
+    pushRanges(buf, other, 0, other.n, pieces);
+    let scope = -1;
+    for (let i = 0; i < nRuns; i++) {
+      if (leafGroup.a[i] !== b) continue;
+      const k = leafScope.a[i]!;
+      if (k !== scope) {
+        scope = k;
+        const start = h;
+        head[h++] = 0x12;
+        h = writeVarint(head, h, sizes.a[k]!);
+        pieces.push(head.subarray(start, h));
+        pushRanges(buf, scopeOther, scopeFrom.a[k]!, scopeFrom.a[k + 1]!, pieces);
       }
-      if (runS >= 0) p = copyBytes(buf, runS, runE, out, p);
+      pieces.push(buf.subarray(leafStart.a[i]!, leafEnd.a[i]!));
     }
-    this.outLen[b] = p;
+    this.partBytes[b]! += 1 + varintSize(rx) + rx;
     this.leaves[b]! += leaves;
+  }
+}
+
+/** Views of the ranges (start,end pairs) pairs[from:to] of buf, adjacent ranges as one. */
+function pushRanges(buf: Uint8Array, pairs: Ints, from: number, to: number, pieces: Uint8Array[]): void {
+  const a = pairs.a;
+  for (let j = from; j < to; j += 2) {
+    const s = a[j]!;
+    let e = a[j + 1]!;
+    while (j + 2 < to && a[j + 2] === e) {
+      j += 2;
+      e = a[j + 1]!;
+    }
+    pieces.push(buf.subarray(s, e));
   }
 }

@@ -51,6 +51,11 @@ interface Target {
   url: string;
   options: http.RequestOptions;
   lib: typeof http | typeof https;
+  /**
+   * The request's headers but content-length, as the flat name/value list node:http stores without
+   * building a header map (Host included, as node:http adds it only to a map): built once per URL.
+   */
+  headerList: readonly string[];
 }
 
 export class OtlpHttpExporter implements Exporter {
@@ -86,8 +91,13 @@ export class OtlpHttpExporter implements Exporter {
       if (!url) continue;
       const u = new URL(url);
       const secure = u.protocol === 'https:';
+      const headerList: string[] = [];
+      for (const [k, v] of Object.entries(this.baseHeaders)) if (k !== 'content-length') headerList.push(k, v);
+      // URL.host is what node:http would send: the port only when not the scheme's default, IPv6 in brackets.
+      if (this.baseHeaders.host === undefined) headerList.push('host', u.host);
       this.targets[signal] = {
         url,
+        headerList,
         lib: secure ? https : http,
         options: {
           protocol: u.protocol,
@@ -154,8 +164,13 @@ export class OtlpHttpExporter implements Exporter {
       };
       let length = 0;
       for (const piece of body) length += piece.byteLength;
-      const headers: Record<string, string> = { ...this.baseHeaders, 'content-length': String(length) };
-      this.authenticator?.applyHeaders(headers, meta);
+      // An authenticator edits a header map; without one the prepared list goes as it is.
+      let headers: http.OutgoingHttpHeaders | string[];
+      if (this.authenticator) {
+        const map: Record<string, string> = { ...this.baseHeaders, 'content-length': String(length) };
+        this.authenticator.applyHeaders(map, meta);
+        headers = map;
+      } else headers = [...target.headerList, 'content-length', String(length)];
       const req = target.lib.request({ ...target.options, headers }, (res) => {
         const status = res.statusCode ?? 0;
         const ok = status >= 200 && status < 300;

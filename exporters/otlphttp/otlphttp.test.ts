@@ -106,6 +106,25 @@ describe('otlphttp exporter', () => {
     }
   });
 
+  it('sends Host, User-Agent, Content-Type, the configured headers and one Content-Length (a configured Host is kept)', async () => {
+    const exp = await make({ endpoint: server.url, compression: 'none', headers: { 'X-Tenant': 'a' } });
+    const logs = makeLogsRequest(1, 2);
+    await exp.consume(new Payload('logs', logs));
+    await exp.consume(new Payload('logs', logs));
+    for (const r of server.requests) {
+      expect(r.headers.host).toBe(new URL(server.url).host);
+      expect(r.headers['user-agent']).toBe('gophership');
+      expect(r.headers['content-type']).toBe('application/x-protobuf');
+      expect(r.headers['x-tenant']).toBe('a');
+      expect(r.headers['content-length']).toBe(String(logs.length));
+      expect(r.headers.connection).toBe('keep-alive');
+    }
+    await exp.shutdown();
+    const named = await make({ endpoint: server.url, compression: 'none', headers: { Host: 'collector.example' } });
+    await named.consume(new Payload('logs', logs));
+    expect(server.requests.at(-1)!.headers.host).toBe('collector.example');
+  });
+
   it('sends a batch kept as parts, uncompressed, as their concatenation (no join in the gateway)', async () => {
     const exp = await make({ endpoint: server.url, compression: 'none' });
     const a = makeLogsRequest(1, 2, 'a');

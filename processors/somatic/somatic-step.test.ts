@@ -175,7 +175,8 @@ it('under a step load: RSS under the limit, Yellow and Red and back, nothing los
   runs.push(await runLoadgen({ endpoint, durationMs: 5000, rate: 2000, workers: 2, batch: 200, maxAttempts: 5 }));
 
   // Wait for the zone to settle in Green with the debt replayed.
-  const deadline = Date.now() + 25_000;
+  // A deadline on progress, generous: on a loaded machine the replay is slow, not stuck.
+  const deadline = Date.now() + 60_000;
   let m: string;
   for (;;) {
     m = await scrape(metricsUrl);
@@ -234,10 +235,18 @@ it('under a step load: RSS under the limit, Yellow and Red and back, nothing los
   // The whole run: up to Red and back down, with little or no flapping.
   expect(value(m, 'gophership_somatic_transitions{')).toBeLessThanOrEqual(12);
 
-  // Few transitions while the overload was steady (its last 4 seconds).
-  const steady = zones.filter((z) => z.t > overloadEnd - 4000 && z.t <= overloadEnd);
-  expect(steady.length).toBeGreaterThan(5);
-  expect(steady[steady.length - 1]!.transitions - steady[0]!.transitions).toBeLessThanOrEqual(2);
+  // Few transitions while the overload was steady: from its first rise to Red to its end. Timed by the
+  // gateway's own log (every transition logs a line with its time): scrapes time out under this overload
+  // on a loaded machine (a run under a load of 20 had none in its last 4 s), and there the overload takes
+  // seconds to build up, so a fixed window at its end could hold the rise itself.
+  const transitions = log
+    .split('\n')
+    .filter((l) => /"msg":"somatic zone (rose|fell) to /.test(l))
+    .map((l) => ({ t: Date.parse(/"ts":"([^"]+)"/.exec(l)![1]!) - t0, toRed: l.includes('"msg":"somatic zone rose to red"') }));
+  expect(transitions.length).toBe(value(m, 'gophership_somatic_transitions{'));
+  const redAt = transitions.find((x) => x.toRed)?.t ?? Infinity;
+  expect(redAt).toBeLessThan(overloadEnd);
+  expect(transitions.filter((x) => x.t > redAt && x.t <= overloadEnd).length).toBeLessThanOrEqual(2);
 
   // RSS never went past the limit.
   expect(maxRss).toBeGreaterThan(0);
@@ -259,4 +268,4 @@ it('under a step load: RSS under the limit, Yellow and Red and back, nothing los
   expect(log).toMatch(/"msg":"gateway started".*"worker_threads":2/);
   // Logs name the sensor behind each transition.
   expect(log).toMatch(/"msg":"somatic zone rose to red".*"sensor":"[a-z_]+","value":/);
-}, 58_000);
+}, 150_000);

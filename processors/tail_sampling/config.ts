@@ -30,6 +30,7 @@ export type PolicyType = (typeof POLICY_TYPES)[number];
 const NOT_YET_TYPES: Record<string, string> = {
   bytes_limiting: 'samples traces up to a byte rate with a token bucket',
   not: 'inverts the decision of one sub-policy',
+  trace_flags: 'samples traces by the trace flags of their spans',
 };
 
 const strings = () => s.array(s.string()).default([]);
@@ -87,6 +88,7 @@ const leafSections = {
     spanevent: new ConditionsSchema('spanevent', 'traces').default([]).describe('conditions on span events; any true samples the trace'),
   }),
   bytes_limiting: s.notYet(NOT_YET_TYPES.bytes_limiting!),
+  trace_flags: s.notYet(NOT_YET_TYPES.trace_flags!),
 };
 
 /** A list of sub-policies: validated as policies, documented as one key (their keys are those of `policies[]`). */
@@ -137,6 +139,8 @@ const leafPolicy = s.object({
   name: policyName(),
   type: new PolicyTypeSchema(LEAF_TYPES).mustBeSet().describe('the policy type; the section of the same name holds its keys'),
   ...leafSections,
+  // The collector's and/drop sub-policies may be `not` policies.
+  not: s.notYet(NOT_YET_TYPES.not!),
 });
 export type LeafPolicyConfig = ConfigOf<typeof leafPolicy>;
 

@@ -2,35 +2,89 @@
  * What the processor remembers of decided traces, so late spans follow the decision: the last
  * `num_traces` decisions (the collector keeps a decided trace in its table until num_traces newer ones push
  * it out), and the optional LRU caches of `decision_cache` (sampled / not sampled trace IDs), which outlive it.
+ *
+ * Neither takes the oldest key from a Map's front: V8 leaves deleted entries as holes that each new
+ * iterator walks past, so that costs a walk over the table per eviction (see arrival-order.ts). The last
+ * decisions keep their order in a ring of keys; the LRU caches link their slots in typed arrays.
  */
 
 /** A bounded set of keys; the least recently used goes first. Size 0 keeps nothing. */
 export class LruSet {
-  private readonly keys = new Map<string, true>();
-  constructor(private readonly size: number) {}
+  private readonly slotOf = new Map<string, number>();
+  private readonly keys: string[] = [];
+  private readonly prev: Int32Array;
+  private readonly next: Int32Array;
+  /** Least and most recently used slots (-1: empty). */
+  private oldest = -1;
+  private newest = -1;
+
+  constructor(private readonly size: number) {
+    this.prev = new Int32Array(Math.max(0, size));
+    this.next = new Int32Array(Math.max(0, size));
+  }
 
   has(key: string): boolean {
-    if (!this.keys.has(key)) return false;
-    this.keys.delete(key);
-    this.keys.set(key, true);
+    const slot = this.slotOf.get(key);
+    if (slot === undefined) return false;
+    this.touch(slot);
     return true;
   }
 
   add(key: string): void {
     if (this.size <= 0) return;
-    this.keys.delete(key);
-    this.keys.set(key, true);
-    if (this.keys.size > this.size) this.keys.delete(this.keys.keys().next().value!);
+    let slot = this.slotOf.get(key);
+    if (slot !== undefined) {
+      this.touch(slot);
+      return;
+    }
+    if (this.keys.length < this.size) {
+      slot = this.keys.length;
+      this.keys.push(key);
+    } else {
+      // The least recently used slot takes the new key.
+      slot = this.oldest;
+      this.unlink(slot);
+      this.slotOf.delete(this.keys[slot]!);
+      this.keys[slot] = key;
+    }
+    this.slotOf.set(key, slot);
+    this.append(slot);
   }
 
   get count(): number {
-    return this.keys.size;
+    return this.slotOf.size;
+  }
+
+  private touch(slot: number): void {
+    if (slot === this.newest) return;
+    this.unlink(slot);
+    this.append(slot);
+  }
+
+  private unlink(slot: number): void {
+    const p = this.prev[slot]!;
+    const n = this.next[slot]!;
+    if (p >= 0) this.next[p] = n;
+    else this.oldest = n;
+    if (n >= 0) this.prev[n] = p;
+    else this.newest = p;
+  }
+
+  private append(slot: number): void {
+    this.prev[slot] = this.newest;
+    this.next[slot] = -1;
+    if (this.newest >= 0) this.next[this.newest] = slot;
+    else this.oldest = slot;
+    this.newest = slot;
   }
 }
 
 export class DecisionMemory {
-  /** The last decisions in the order made (true: sampled), at most `recent` of them. */
+  /** The last decisions (true: sampled), at most `recent` of them. */
   private readonly last = new Map<string, boolean>();
+  /** Their keys in the order decided: a ring of `recent` slots, `at` the next to reuse. */
+  private readonly order: string[] = [];
+  private at = 0;
   private readonly sampled: LruSet;
   private readonly notSampled: LruSet;
 
@@ -44,9 +98,15 @@ export class DecisionMemory {
   }
 
   remember(key: string, sampled: boolean): void {
-    this.last.delete(key);
-    this.last.set(key, sampled);
-    if (this.last.size > this.recent) this.last.delete(this.last.keys().next().value!);
+    if (this.recent > 0 && !this.last.has(key)) {
+      if (this.order.length < this.recent) this.order.push(key);
+      else {
+        this.last.delete(this.order[this.at]!);
+        this.order[this.at] = key;
+        this.at = (this.at + 1) % this.recent;
+      }
+    }
+    if (this.recent > 0) this.last.set(key, sampled);
     (sampled ? this.sampled : this.notSampled).add(key);
   }
 

@@ -25,6 +25,7 @@ import { METRICS } from './metadata.js';
 import { Decision, PolicySet, combine, type TraceFacts } from './policies.js';
 import { SpanScan } from './span-scan.js';
 import { TraceSplitter, type SplitVisitor } from './trace-split.js';
+import { ArrivalOrder } from './arrival-order.js';
 
 const PENDING = 0;
 const SAMPLED = 1;
@@ -51,6 +52,11 @@ class HeldTrace implements TraceFacts {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function sameBytes(buf: Uint8Array, a: number, b: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (buf[a + i] !== buf[b + i]) return false;
+  return true;
+}
 /** Group targets of a request that are not a held trace: late spans of a decided trace. */
 const LATE_SAMPLED = 1;
 const LATE_NOT_SAMPLED = 2;
@@ -63,6 +69,12 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private readonly policies: PolicySet;
   /** Traces waiting for their decision, in the order their first span arrived. */
   private readonly pending = new Map<string, HeldTrace>();
+  /** The last span's group and trace ID range in the request being read (-1: none yet). */
+  private lastGroup = -1;
+  private lastIdStart = 0;
+  private lastIdLen = 0;
+  /** The pending traces in arrival order (the Map's own order is costly to take from the front). */
+  private readonly arrival = new ArrivalOrder<HeldTrace>((t) => t.state === PENDING);
   private readonly decisions: DecisionMemory;
   private readonly splitter = new TraceSplitter();
   private readonly scan = new SpanScan();
@@ -168,6 +180,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     this.relieve(bytes.length);
     this.groupOf.clear();
     this.targets.length = 0;
+    this.lastGroup = -1;
     this.lateLen = 0;
     this.lateSpans = 0;
     try {
@@ -210,13 +223,26 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   span(buf: Uint8Array, start: number, end: number): number {
     const scan = this.scan;
     scan.load(buf as Buffer, start, end);
-    const key = (buf as Buffer).toString('latin1', scan.traceIdStart, scan.traceIdEnd);
-    let g = this.groupOf.get(key);
-    if (g === undefined) {
+    const idStart = scan.traceIdStart;
+    const idLen = scan.traceIdEnd - idStart;
+    // Spans of a trace usually sit together: the same trace ID as the last span's (in this request) takes
+    // its group without a key string and a lookup.
+    let g = this.lastGroup;
+    if (g >= 0 && idLen === this.lastIdLen && sameBytes(buf, idStart, this.lastIdStart, idLen)) return this.observed(g);
+    this.lastIdStart = idStart;
+    this.lastIdLen = idLen;
+    const key = (buf as Buffer).toString('latin1', idStart, idStart + idLen);
+    g = this.groupOf.get(key) ?? -1;
+    if (g < 0) {
       g = this.targets.length;
       this.groupOf.set(key, g);
       this.targets.push(this.targetOf(key));
     }
+    this.lastGroup = g;
+    return this.observed(g);
+  }
+
+  private observed(g: number): number {
     const t = this.targets[g]!;
     if (typeof t !== 'number' && t.state === PENDING) this.observe(t);
     return g;
@@ -259,12 +285,13 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     if (decided !== undefined) return decided ? LATE_SAMPLED : LATE_NOT_SAMPLED;
     // A new trace: the oldest is decided early when the table is full.
     if (this.pending.size >= this.config.num_traces) {
-      const oldest = this.pending.values().next().value!;
+      const oldest = this.arrival.oldest()!;
       this.m.early.inc({ ...this.labels, reason: 'num_traces' });
       this.decide(oldest);
     }
     const t = new HeldTrace(key, this.now, this.policies.slots);
     this.pending.set(key, t);
+    this.arrival.push(t);
     this.m.newTraces.inc(this.labels);
     return t;
   }
@@ -321,10 +348,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private decideDue(): void {
     const now = this.clock();
     this.now = now;
-    for (const t of this.pending.values()) {
-      if (t.firstSeen + this.waitMs > now) break;
-      this.decide(t);
-    }
+    for (let t = this.arrival.oldest(); t !== undefined && t.firstSeen + this.waitMs <= now; t = this.arrival.oldest()) this.decide(t);
     this.flushOut();
     this.updateGauges();
   }
@@ -340,8 +364,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     const ledger = this.ledger;
     if (!this.memoryPressed() && (!ledger || ledger.room() >= incoming)) return;
     let freed = 0;
-    for (const t of this.pending.values()) {
-      if (freed >= incoming) break;
+    for (let t = this.arrival.oldest(); t !== undefined && freed < incoming; t = this.arrival.oldest()) {
       freed += t.buf.length;
       this.m.early.inc({ ...this.labels, reason: 'pressure' });
       this.decide(t);

@@ -19,6 +19,8 @@ import { TailSamplingProcessor } from './tail-sampling-processor.js';
 import { Decision, combine } from './policies.js';
 import { probabilityThreshold, traceIdHash } from './trace-id-hash.js';
 import { METRICS } from './metadata.js';
+import { DecisionMemory, LruSet } from './decision-cache.js';
+import { ArrivalOrder } from './arrival-order.js';
 
 const settingsList: ReturnType<typeof testSettings>[] = [];
 const procs: TailSamplingProcessor[] = [];
@@ -453,6 +455,33 @@ describe('late spans, bounds and memory', () => {
     expect(proc.tracesHeld).toBe(0);
     expect(await counterValue(settings.telemetry, METRICS.lateSpans.name, { processor: 'tail_sampling', sampled: 'true' })).toBe(2);
     expect(await counterValue(settings.telemetry, METRICS.lateSpans.name, { processor: 'tail_sampling', sampled: 'false' })).toBe(1);
+  });
+
+  it('remembers the last num_traces decisions and the LRU caches in order, without taking from a Map front', () => {
+    const lru = new LruSet(3);
+    for (const k of ['a', 'b', 'c']) lru.add(k);
+    expect(lru.has('a')).toBe(true); // a is now the most recent: b goes first
+    lru.add('d');
+    expect(['a', 'b', 'c', 'd'].map((k) => lru.has(k))).toEqual([true, false, true, true]);
+    lru.add('e'); // the least recent after those reads: a
+    expect(['a', 'c', 'd', 'e'].map((k) => lru.has(k))).toEqual([false, true, true, true]);
+    expect(lru.count).toBe(3);
+    const memory = new DecisionMemory(2, 0, 0);
+    memory.remember('t1', true);
+    memory.remember('t2', false);
+    memory.remember('t3', true);
+    expect(['t1', 't2', 't3'].map((k) => memory.get(k))).toEqual([undefined, false, true]);
+    for (let i = 0; i < 5000; i++) memory.remember(`x${i}`, i % 2 === 0);
+    expect([memory.get('x4998'), memory.get('x4999'), memory.get('x4997')]).toEqual([true, false, undefined]);
+    const order = new ArrivalOrder<{ n: number; waiting: boolean }>((t) => t.waiting);
+    const items = Array.from({ length: 5000 }, (_, n) => ({ n, waiting: true }));
+    for (const t of items) order.push(t);
+    for (let n = 0; n < 4000; n++) if (n % 1000 !== 999) items[n]!.waiting = false;
+    expect(order.oldest()!.n).toBe(999);
+    items[999]!.waiting = false;
+    expect(order.oldest()!.n).toBe(1999);
+    for (const t of items) t.waiting = false;
+    expect(order.oldest()).toBeUndefined();
   });
 
   it('decision_cache keeps a decision after num_traces newer ones pushed it out of the table', async () => {

@@ -639,3 +639,42 @@ describe('otlp receiver HTTP lifecycle', () => {
     telemetry.close();
   });
 });
+
+describe('otlp receiver HTTP routes', () => {
+  it('answers alike on the direct node:http path (path as configured, with or without a query) and through fastify (the path spelled otherwise)', async () => {
+    const telemetry = new Telemetry();
+    const consumer = new TestConsumer();
+    const { receiver, base } = await startReceiver({ response_headers: { 'x-gateway': 'gs' } }, consumer, telemetry);
+    try {
+      // `/v1/%6Cogs` is /v1/logs percent-encoded: not the configured spelling, so fastify routes it.
+      for (const path of ['/v1/logs', '/v1/logs?tenant=a', '/v1/%6Cogs']) {
+        const ok = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: logsProto });
+        expect(ok.status, path).toBe(200);
+        expect(ok.headers.get('x-gateway'), path).toBe('gs');
+        expect(ok.headers.get('content-type'), path).toBe('application/x-protobuf');
+        expect(new Uint8Array(await ok.arrayBuffer()), path).toEqual(new Uint8Array(0));
+
+        const refused = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array([0x0a, 0x05]) });
+        expect(refused.status, path).toBe(400);
+        expect(refused.headers.get('x-gateway'), path).toBe('gs');
+        expect((await statusOf(refused)).code, path).toBe(GrpcStatus.INVALID_ARGUMENT);
+
+        const get = await fetch(base + path);
+        expect(get.status, path).toBe(405);
+        expect(get.headers.get('allow'), path).toBe('POST');
+        expect(get.headers.get('x-gateway'), path).toBe('gs');
+        await get.arrayBuffer();
+      }
+      expect(consumer.payloads).toHaveLength(3);
+      for (const p of consumer.payloads) expect(Buffer.from(p.bytes)).toEqual(Buffer.from(logsProto));
+
+      const missing = await fetch(base + '/v1/log', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get('x-gateway')).toBe('gs');
+      expect((await statusOf(missing)).message).toMatch(/no OTLP endpoint at \/v1\/log; POST to \/v1\/logs/);
+    } finally {
+      await receiver.shutdown();
+      telemetry.close();
+    }
+  });
+});

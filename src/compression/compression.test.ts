@@ -98,4 +98,23 @@ describe('compression codecs', () => {
     expect(await failed).toBeInstanceOf(DecompressedTooLarge);
     expect(produced).toBeLessThanOrEqual(256 * 1024);
   });
+
+  // Issue 18: hostile messages that held the event loop (snappyjs, fzstd) are refused or decoded in one pass.
+  it('snappy: the 7 bytes the gRPC fuzz target hung on are refused at once, whole and as a stream', async () => {
+    const block = Buffer.from('2cfcc2a8cce6a1', 'hex');
+    await expect(decompress('snappy', block, 1 << 22)).rejects.toThrow(/snappy block: a literal of 3872172227 bytes at byte 6 runs past the block's end/);
+    await expect(streamDecode('snappy', block, 1 << 22)).rejects.toThrow(/runs past the block's end/);
+  });
+
+  it('zstd: a frame declaring a 1.875 GiB window, and 65,536 one-byte blocks, cost one pass and no window allocation', async () => {
+    const frame = (wd: number, blocks: number): Buffer => {
+      const block = Buffer.from([0x08, 0x00, 0x00, 0x61]); // a raw block holding "a"
+      return Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, wd]), ...Array<Buffer>(blocks).fill(block), Buffer.from([0x01, 0x00, 0x00])]);
+    };
+    const rss = process.memoryUsage().rss;
+    expect((await decompress('zstd', frame((20 << 3) | 7, 3), 1 << 22)).toString()).toBe('aaa');
+    expect((await streamDecode('zstd', frame((20 << 3) | 7, 3), 1 << 22)).toString()).toBe('aaa');
+    expect(process.memoryUsage().rss - rss).toBeLessThan(256 * 1024 * 1024);
+    expect((await decompress('zstd', frame(13 << 3, 65_536), 1 << 22)).length).toBe(65_536);
+  });
 });

@@ -1,15 +1,15 @@
 /**
  * The collector's compressions, one module for the receiver (decompression with a limit on the
  * decompressed size, so a bomb is refused, never inflated whole) and the exporters (compression):
- * gzip, deflate/zlib (node:zlib), zstd (fzstd to decompress, pure JS; @bokuweb/zstd-wasm to compress,
- * since Node 20's zlib has no zstd) and snappy (block and framed, ./snappy.ts).
+ * gzip, deflate/zlib (node:zlib), zstd (libzstd as WebAssembly, ./zstd.ts) and snappy (block and framed,
+ * ./snappy.ts and ./snappy-block.ts).
  */
-import { createRequire } from 'node:module';
 import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { Decompress as ZstdDecompress } from 'fzstd';
-import { isFramedSnappy, snappyBlockCompress, snappyBlockDecompress, snappyFramedCompress, snappyFramedDecode } from './snappy.js';
+import { isFramedSnappy, snappyBlockCompress, snappyFramedCompress, snappyFramedDecode } from './snappy.js';
+import { snappyBlockDecompress } from './snappy-block.js';
+import { loadZstd, zstdCompress, zstdDecompress, ZstdTooLarge } from './zstd.js';
 
 export type Coding = 'identity' | 'gzip' | 'deflate' | 'zstd' | 'snappy' | 'x-snappy-framed';
 
@@ -53,59 +53,63 @@ export class DecompressedTooLarge extends Error {
 
 const INFLATE_CHUNK = 64 * 1024;
 
-/** zstd and snappy as a stream: the output is counted as it is produced and stops past `limit`. */
-class CountingDecoder extends Transform {
-  private out = 0;
+/**
+ * zstd and snappy as a stream: the body (at most the receiver's limit, which the caller holds the wire
+ * bytes to) is kept as it arrives and decoded whole at its end, each decoder stopping at `limit`.
+ */
+class WholeBodyDecoder extends Transform {
   private readonly pending: Buffer[] = [];
-  private readonly zstd: ZstdDecompress | undefined;
   constructor(
     private readonly coding: 'zstd' | 'snappy' | 'x-snappy-framed',
     private readonly limit: number,
   ) {
     super();
-    if (coding === 'zstd') this.zstd = new ZstdDecompress((chunk) => this.emitData(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)));
-  }
-  private emitData(data: Buffer): void {
-    this.out += data.length;
-    // Thrown from inside the decoder's callback: decoding stops here, mid-block, not after the bomb.
-    if (this.out > this.limit) throw new DecompressedTooLarge(this.limit);
-    this.push(data);
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    try {
-      if (this.zstd) this.zstd.push(chunk);
-      else this.pending.push(chunk);
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
+    this.pending.push(chunk);
+    done();
   }
   override _flush(done: TransformCallback): void {
-    try {
-      if (this.zstd) this.zstd.push(new Uint8Array(0), true);
-      else decodeSnappy(this.coding, Buffer.concat(this.pending), this.limit, (d) => this.emitData(d));
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
+    decodeWhole(this.coding, Buffer.concat(this.pending), this.limit).then(
+      (parts) => {
+        for (const p of parts) this.push(p);
+        done();
+      },
+      (err: Error) => done(err),
+    );
   }
 }
 
-function decodeSnappy(coding: 'snappy' | 'x-snappy-framed' | 'zstd', whole: Buffer, limit: number, emit: (d: Buffer) => void): void {
+/** Decodes a whole zstd or snappy body into pieces of at most `limit` bytes in all, or DecompressedTooLarge. */
+async function decodeWhole(coding: 'snappy' | 'x-snappy-framed' | 'zstd', whole: Buffer, limit: number): Promise<Buffer[]> {
+  if (coding === 'zstd') {
+    try {
+      return [await zstdDecompress(whole, limit)];
+    } catch (err) {
+      throw err instanceof ZstdTooLarge ? new DecompressedTooLarge(limit) : err;
+    }
+  }
   // `snappy` arrives as a block from today's collectors and framed from older ones (and over gRPC).
-  if (coding === 'x-snappy-framed' || isFramedSnappy(whole)) snappyFramedDecode(whole, emit);
-  else emit(snappyBlockDecompress(whole, limit, () => new DecompressedTooLarge(limit)));
+  if (coding === 'snappy' && !isFramedSnappy(whole)) return [snappyBlockDecompress(whole, limit, () => new DecompressedTooLarge(limit))];
+  const parts: Buffer[] = [];
+  let size = 0;
+  snappyFramedDecode(whole, (d) => {
+    size += d.length;
+    if (size > limit) throw new DecompressedTooLarge(limit);
+    parts.push(d);
+  });
+  return parts;
 }
 
 /**
  * A stream that decompresses `coding`. zstd and snappy fail with DecompressedTooLarge once the output
- * passes `limit` (one zstd write can hold thousands of blocks); zlib's output comes in `INFLATE_CHUNK`
- * pieces with backpressure, so the reader's own count of what it collects stops a gzip bomb in time.
+ * would pass `limit`; zlib's output comes in `INFLATE_CHUNK` pieces with backpressure, so the reader's own
+ * count of what it collects stops a gzip bomb in time.
  */
 export function createDecompressor(coding: Exclude<Coding, 'identity'>, limit: number): Transform {
   if (coding === 'gzip') return zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
   if (coding === 'deflate') return zlib.createInflate({ chunkSize: INFLATE_CHUNK });
-  return new CountingDecoder(coding, limit);
+  return new WholeBodyDecoder(coding, limit);
 }
 
 const gunzip = promisify(zlib.gunzip);
@@ -120,35 +124,13 @@ export async function decompress(coding: Exclude<Coding, 'identity'>, data: Uint
       throw (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? new DecompressedTooLarge(limit) : err;
     }
   }
-  const parts: Buffer[] = [];
-  let size = 0;
-  const emit = (d: Buffer) => {
-    size += d.length;
-    if (size > limit) throw new DecompressedTooLarge(limit);
-    parts.push(d);
-  };
-  if (coding === 'zstd') {
-    const z = new ZstdDecompress((chunk) => emit(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)));
-    z.push(data, true);
-  } else decodeSnappy(coding, Buffer.from(data.buffer, data.byteOffset, data.length), limit, emit);
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+  const parts = await decodeWhole(coding, Buffer.from(data.buffer, data.byteOffset, data.length), limit);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
-
-interface ZstdWasm {
-  init(): Promise<void>;
-  compress(data: Uint8Array, level?: number): Uint8Array;
-}
-let zstdWasm: Promise<ZstdWasm> | undefined;
 
 /** Loads what `compression` needs before the first send (the zstd encoder is WebAssembly, loaded once). */
 export async function prepareCompression(compression: ExporterCompression): Promise<void> {
-  if (compression !== 'zstd') return;
-  zstdWasm ??= (async () => {
-    const mod = createRequire(import.meta.url)('@bokuweb/zstd-wasm') as ZstdWasm;
-    await mod.init();
-    return mod;
-  })();
-  await zstdWasm;
+  if (compression === 'zstd') await loadZstd();
 }
 
 const gzip = promisify(zlib.gzip) as (buf: Uint8Array, opts: zlib.ZlibOptions) => Promise<Buffer>;
@@ -169,11 +151,8 @@ export async function compress(
     case 'deflate':
     case 'zlib':
       return deflate(data, opts.level === undefined ? {} : { level: opts.level });
-    case 'zstd': {
-      await prepareCompression('zstd');
-      const out = (await zstdWasm!).compress(data, opts.level ?? 3);
-      return Buffer.from(out.buffer, out.byteOffset, out.length);
-    }
+    case 'zstd':
+      return zstdCompress(data, opts.level ?? 3);
     case 'snappy':
       return opts.transport === 'grpc' ? snappyFramedCompress(data) : snappyBlockCompress(data);
   }

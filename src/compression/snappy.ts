@@ -1,19 +1,17 @@
 /**
  * Snappy in its two shapes: the block format (`snappy` over the collector's OTLP/HTTP) and the framing
  * format (`x-snappy-framed`, and the collector's gRPC snappy codec): a stream identifier, then chunks of
- * at most 64 KiB of data, each compressed or stored, each with a masked CRC-32C of its data. The block
- * codec is snappyjs; the framing is a page of the format's spec, written here.
+ * at most 64 KiB of data, each compressed or stored, each with a masked CRC-32C of its data. Blocks are
+ * compressed by snappyjs and decoded by ./snappy-block.ts (snappyjs's decoder can be made to loop: see
+ * there); the framing is a page of the format's spec, written here.
  */
 import { createRequire } from 'node:module';
-import { NEXT, readVarint } from '../pdata/wire-primitives.js';
+import { SnappyError, snappyBlockDecompress } from './snappy-block.js';
 
 interface SnappyJs {
   compress(input: Uint8Array): Uint8Array;
-  uncompress(input: Uint8Array, maxLength?: number): Uint8Array;
 }
 const snappyjs = createRequire(import.meta.url)('snappyjs') as SnappyJs;
-
-export class SnappyError extends Error {}
 
 /** The stream identifier chunk that starts every framed stream. */
 const STREAM_ID = Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]);
@@ -46,33 +44,9 @@ export function isFramedSnappy(bytes: Uint8Array): boolean {
   return bytes.length >= STREAM_ID.length && Buffer.from(bytes.buffer, bytes.byteOffset, STREAM_ID.length).equals(STREAM_ID);
 }
 
-/** The uncompressed length a block declares (its leading varint), read before anything is decoded. */
-export function snappyBlockLength(block: Uint8Array): number {
-  let length: number;
-  try {
-    length = readVarint(block, 0, block.length);
-  } catch {
-    throw new SnappyError('snappy block: bad length header');
-  }
-  // Snappy's header is a 32-bit length: at most 5 bytes.
-  if (NEXT > 5 || length > 0xffffffff) throw new SnappyError('snappy block: bad length header');
-  return length;
-}
-
 export function snappyBlockCompress(data: Uint8Array): Buffer {
   const out = snappyjs.compress(data);
   return Buffer.from(out.buffer, out.byteOffset, out.length);
-}
-
-/** Decodes one block, refusing before decoding when it declares more than `limit` bytes. */
-export function snappyBlockDecompress(block: Uint8Array, limit: number, tooLarge: () => Error): Buffer {
-  if (snappyBlockLength(block) > limit) throw tooLarge();
-  try {
-    const out = snappyjs.uncompress(block, limit);
-    return Buffer.from(out.buffer, out.byteOffset, out.length);
-  } catch (err) {
-    throw new SnappyError(`snappy block: ${(err as Error).message}`);
-  }
 }
 
 export function snappyFramedCompress(data: Uint8Array): Buffer {

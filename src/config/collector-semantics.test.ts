@@ -53,6 +53,62 @@ describe('values as the collector decodes them', () => {
     expect((config!.processors.get('filter')!.config as { spans: { include: { services: string[] } } }).spans.include.services).toEqual(['test']);
   });
 
+  it('YAML anchors, aliases and merge keys read as the collector reads them', async () => {
+    const text = `extensions:
+  bearertokenauth/in:
+    token: secret-token
+receivers:
+  otlp:
+    protocols:
+      http: &http
+        endpoint: 127.0.0.1:0
+        auth: &auth
+          authenticator: bearertokenauth/in
+      grpc:
+        <<: *http
+        endpoint: 127.0.0.1:0
+exporters:
+  otlphttp/a: &exp
+    endpoint: http://127.0.0.1:1
+    compression: none
+    timeout: 3s
+  otlphttp/b:
+    <<: [{ endpoint: http://127.0.0.1:2 }, *exp]
+    timeout: 7s
+service:
+  extensions: [bearertokenauth/in]
+  pipelines:
+    logs: &pipe
+      receivers: [otlp]
+      exporters: [otlphttp/a, otlphttp/b]
+    traces: *pipe
+`;
+    const { config, problems } = await validate([await file('anchors.yaml', text)]);
+    expect(problems).toEqual([]);
+    const otlp = config!.receivers.get('otlp')!.config as { protocols: Record<string, { auth?: { authenticator: string } }> };
+    expect(otlp.protocols.http!.auth).toEqual({ authenticator: 'bearertokenauth/in' });
+    expect(otlp.protocols.grpc!.auth).toEqual({ authenticator: 'bearertokenauth/in' });
+    const b = config!.exporters.get('otlphttp/b')!.config as { endpoint: string; compression: string; timeout: number };
+    // The first source of a merge list wins over the later ones, and the map's own keys over both.
+    expect(b.endpoint).toBe('http://127.0.0.1:2');
+    expect(b.compression).toBe('none');
+    expect(b.timeout).toBe(7000);
+    expect(config!.service.pipelines.map((p) => [p.id, p.exporters])).toEqual([
+      ['logs', ['otlphttp/a', 'otlphttp/b']],
+      ['traces', ['otlphttp/a', 'otlphttp/b']],
+    ]);
+  });
+
+  it('an alias without its anchor, or aliases nested past the bound, are refused with the line', async () => {
+    const missing = await validate([await file('no-anchor.yaml', BASE + 'extensions: *nowhere\n')]);
+    expect(missing.problems.join('\n')).toMatch(/YAML/);
+    // Each level doubles the last: expanding all of it would take 2^20 copies.
+    let bomb = 'a0: &a0 [x, x]\n';
+    for (let i = 1; i <= 20; i++) bomb += `a${i}: &a${i} [*a${i - 1}, *a${i - 1}]\n`;
+    const blown = await validate([await file('alias-bomb.yaml', BASE + bomb)]);
+    expect(blown.problems.join('\n')).toMatch(/alias-bomb.yaml:\d+.*more than 100 YAML aliases expanded/);
+  });
+
   it('an integer duration is nanoseconds, as confmap decodes an int into time.Duration', () => {
     const issues: { path: string[]; message: string }[] = [];
     const d = s.duration();

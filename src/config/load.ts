@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, type Document, type Node } from 'yaml';
 
 export type RawConfig = Record<string, unknown>;
 
@@ -137,38 +137,91 @@ export function expandEnv(
   });
 }
 
-function toPlain(
-  node: Node | null | undefined,
-  path: string[],
-  file: string,
-  lc: LineCounter,
-  locations: Map<string, SourceLocation>,
-  env: NodeJS.ProcessEnv,
-  found: Found,
-): unknown {
-  if (node && node.range) locations.set(pathKey(path), { file, line: lc.linePos(node.range[0]).line });
+/** What one file's walk from YAML nodes to plain values needs. */
+interface Walk {
+  file: string;
+  lc: LineCounter;
+  locations: Map<string, SourceLocation>;
+  env: NodeJS.ProcessEnv;
+  found: Found;
+  doc: Document;
+  /** Aliases expanded so far: bounded, so a document of aliases of aliases cannot grow without end. */
+  aliases: number;
+}
+
+/** As the yaml library's own default for toJS (maxAliasCount): plenty for configs, far from a blow-up. */
+const MAX_ALIAS_EXPANSIONS = 100;
+
+/**
+ * The node an alias (`*name`) stands for, counted against the walk's bound; null (with a problem) when
+ * it names no anchor or the bound is passed.
+ */
+function resolveAlias(node: Node, path: string[], w: Walk): Node | null {
+  const line = node.range ? w.lc.linePos(node.range[0]).line : undefined;
+  if (++w.aliases > MAX_ALIAS_EXPANSIONS) {
+    if (w.aliases === MAX_ALIAS_EXPANSIONS + 1)
+      w.found.problems.push({
+        file: w.file,
+        line,
+        path,
+        message: `more than ${MAX_ALIAS_EXPANSIONS} YAML aliases expanded: write the config out without nesting aliases so deeply`,
+      });
+    return null;
+  }
+  const target = isAlias(node) ? (node.resolve(w.doc) as Node | undefined) : undefined;
+  if (!target) {
+    w.found.problems.push({ file: w.file, line, path, message: `YAML alias ${String(node)} names no anchor defined before it: define it with &name first` });
+    return null;
+  }
+  return target;
+}
+
+function toPlain(node: Node | null | undefined, path: string[], w: Walk): unknown {
+  if (node && node.range) w.locations.set(pathKey(path), { file: w.file, line: w.lc.linePos(node.range[0]).line });
   if (!node) return null;
+  // An alias stands for its anchored node, as the collector's YAML loader reads it.
+  if (isAlias(node)) return toPlain(resolveAlias(node, path, w), path, w);
   if (isMap(node)) {
     const out: Record<string, unknown> = {};
+    const merged: Array<Record<string, unknown>> = [];
     for (const pair of node.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       const keyNode = pair.key as Node;
+      // A merge key (`<<: *base` or `<<: [*a, *b]`) brings in the keys of the maps it names that this
+      // map does not set itself (YAML 1.1 merge, which the collector's loader honours too).
+      if (key === '<<' && isScalar(pair.key)) {
+        const value = pair.value as Node;
+        for (const source of isSeq(value) ? (value.items as Node[]) : [value]) {
+          const plain = toPlain(source, path, w);
+          if (isPlainObject(plain)) merged.push(plain);
+          else
+            w.found.problems.push({
+              file: w.file,
+              line: keyNode.range ? w.lc.linePos(keyNode.range[0]).line : undefined,
+              path,
+              message: 'a YAML merge key (<<) must name a map or a list of maps',
+            });
+        }
+        continue;
+      }
       const childPath = [...path, key];
-      out[key] = toPlain(pair.value as Node, childPath, file, lc, locations, env, found);
+      out[key] = toPlain(pair.value as Node, childPath, w);
       // The key's own line is the better pointer for a map value (the value may start on the next line).
-      if (keyNode?.range) locations.set(pathKey(childPath), { file, line: lc.linePos(keyNode.range[0]).line });
+      if (keyNode?.range) w.locations.set(pathKey(childPath), { file: w.file, line: w.lc.linePos(keyNode.range[0]).line });
     }
+    // Earlier sources win over later ones, and the map's own keys over all of them.
+    for (const source of merged) for (const [k, v] of Object.entries(source)) if (!(k in out)) out[k] = v;
     return out;
   }
-  if (isSeq(node)) return node.items.map((item, i) => toPlain(item as Node, [...path, String(i)], file, lc, locations, env, found));
+  if (isSeq(node)) return node.items.map((item, i) => toPlain(item as Node, [...path, String(i)], w));
   if (isScalar(node)) {
     if (typeof node.value !== 'string') return node.value;
-    const line = node.range ? lc.linePos(node.range[0]).line : undefined;
+    const line = node.range ? w.lc.linePos(node.range[0]).line : undefined;
     return expandEnv(
       node.value,
-      env,
-      (message) => found.problems.push({ file, line, path, message }),
-      (message) => found.warnings.push({ file, line, path, message }),
+      w.env,
+      (message) => w.found.problems.push({ file: w.file, line, path, message }),
+      (message) => w.found.warnings.push({ file: w.file, line, path, message }),
     );
   }
   return (node as { toJSON(): unknown }).toJSON();
@@ -232,7 +285,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     }
     return {};
   }
-  const plain = toPlain(doc.contents as Node, [], file, lc, locations, env, found);
+  const plain = toPlain(doc.contents as Node, [], { file, lc, locations, env, found, doc, aliases: 0 });
   if (plain === null || plain === undefined) return {};
   if (!isPlainObject(plain)) {
     problems.push({ file, line: 1, path: [], message: 'the config must be a YAML map with receivers, exporters, service...' });

@@ -217,14 +217,15 @@ export class ExporterHelper {
    * gets one more attempt) for up to drainTimeoutMs, or less when `deadlineAt` (epoch ms, the service's
    * shutdown deadline) leaves less; what is left is kept durably (see the file comment). WAL queue: stops
    * the consumers (in-flight attempts finish and are acknowledged) and closes the WAL; the data stays for
-   * the next start. Sync: nothing held.
+   * the next start. Sync: nothing held. `attemptAfterStop`: a request waiting to retry is tried once more
+   * before it is kept (see RetrySender.stop).
    */
-  shutdown(deadlineAt?: number): Promise<void> {
-    this.stopPromise ??= this.doShutdown(deadlineAt);
+  shutdown(deadlineAt?: number, opts: { attemptAfterStop?: boolean } = {}): Promise<void> {
+    this.stopPromise ??= this.doShutdown(deadlineAt, opts.attemptAfterStop ?? false);
     return this.stopPromise;
   }
 
-  private async doShutdown(deadlineAt: number | undefined): Promise<void> {
+  private async doShutdown(deadlineAt: number | undefined, attemptAfterStop: boolean): Promise<void> {
     this.stopping = true;
     // Keeping what is left needs time too: a share of what the deadline leaves, up to 2 s.
     let drainMs = this.drainTimeoutMs;
@@ -233,7 +234,7 @@ export class ExporterHelper {
       drainMs = Math.max(0, Math.min(drainMs, left - Math.min(2000, left * 0.3)));
     }
     const keepsLeftovers = this.memory !== undefined && (this.wal !== undefined || this.deadLetter !== undefined || this.keepDir !== undefined);
-    this.retry.stop(keepsLeftovers);
+    this.retry.stop(keepsLeftovers, attemptAfterStop);
     try {
       if (this.memory) {
         this.wal?.stopReading();

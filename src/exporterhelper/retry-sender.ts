@@ -18,6 +18,8 @@ export class RetrySender implements Delivery {
   private stopping = false;
   /** After the stop, every request (not only persistent ones) stops without a verdict, to be kept. */
   private keepAtStop = false;
+  /** After the stop, a request waiting to retry still gets its next attempt before it is kept. */
+  private attemptAfterStop = false;
   /** Retry sleeps in progress: wake function -> wake time. */
   private readonly sleepers = new Map<() => void, number>();
   private lastWarnAt = 0;
@@ -81,17 +83,20 @@ export class RetrySender implements Delivery {
         this.log.debug('Exporting failed. Will retry the request after interval.', fields);
       }
       await this.sleep(delay);
-      if (this.stopping && (persistent || this.keepAtStop)) return STOPPED;
+      if (this.stopping && (persistent || this.keepAtStop) && !this.attemptAfterStop) return STOPPED;
     }
   }
 
   /**
    * Cuts every retry wait short; from now on a failed persistent request stops without a verdict, and so
    * does every failed request when `keep` (its queue has somewhere durable to keep it for the next start).
+   * `attemptAfterStop`: a request whose wait was cut short is tried once more first (a loadbalancing
+   * backend that left the ring re-routes it on that attempt).
    */
-  stop(keep = false): void {
+  stop(keep = false, attemptAfterStop = false): void {
     this.stopping = true;
     this.keepAtStop = keep;
+    this.attemptAfterStop = attemptAfterStop;
     for (const wake of [...this.sleepers.keys()]) wake();
   }
 

@@ -110,6 +110,53 @@ function replacementGetter(a: CompiledArg | undefined, fn: string): Getter {
   return a.get;
 }
 
+/** The replace_* editors' parameters: target, `middle` (mode, the regex or pattern), replacement, function, replacement_format. */
+function replaceParams(...middle: string[]): Param[] {
+  return [
+    { name: 'target' },
+    ...middle.map((name) => ({ name })),
+    { name: 'replacement' },
+    { name: 'function', optional: true },
+    { name: 'replacement_format', optional: true },
+  ];
+}
+
+/** What a replace_* editor compiles from its arguments from index `at` on (the regex or pattern, replacement, function, replacement_format). */
+interface Replacement {
+  repl: Getter;
+  transform: ((s: string) => string) | undefined;
+}
+
+function replacementAt(args: Args, at: number, fn: string): Replacement {
+  return { repl: replacementGetter(args[at + 1], fn), transform: replacementTransform(args[at + 2], args[at + 3], fn) };
+}
+
+/** replace_pattern's and replace_all_patterns' regex at `at`: global (every match) and single (one match's template). */
+function regexReplacement(args: Args, at: number, fn: string): Replacement & { re: RegExp; single: RegExp } {
+  const pattern = literalString(args[at], fn, 'regex');
+  return { re: compileRegex(pattern, args[at], fn, true), single: compileRegex(pattern, args[at], fn), ...replacementAt(args, at, fn) };
+}
+
+/** replace_match's and replace_all_matches' glob at `at`. */
+function globReplacement(args: Args, at: number, fn: string): Replacement & { glob: RegExp } {
+  return { glob: globOf(args[at], fn), ...replacementAt(args, at, fn) };
+}
+
+/** delete_matching_keys (keep = false) and keep_matching_keys (keep = true). */
+function matchingKeys(keep: boolean): Editor {
+  return {
+    params: [{ name: 'target' }, { name: 'pattern' }],
+    build: (args, fn) => {
+      const re = compileRegex(literalString(args[1], fn, 'pattern'), args[1], fn);
+      return mapEditor(args, fn, (m) => {
+        let changed = false;
+        for (const k of [...m.keys()]) if (re.test(k) !== keep) changed = m.delete(k) || changed;
+        return changed;
+      });
+    },
+  };
+}
+
 function stringFrom(v: Value, fn: string): string {
   if (typeof v !== 'string') throw new OttlRuntimeError(`${fn}: replacement must be a string, got ${typeOf(v)}`);
   return v;
@@ -151,17 +198,7 @@ export const EDITORS: Record<string, Editor> = {
       });
     },
   },
-  delete_matching_keys: {
-    params: [{ name: 'target' }, { name: 'pattern' }],
-    build: (args, fn) => {
-      const re = compileRegex(literalString(args[1], fn, 'pattern'), args[1], fn);
-      return mapEditor(args, fn, (m) => {
-        let changed = false;
-        for (const k of [...m.keys()]) if (re.test(k)) changed = m.delete(k) || changed;
-        return changed;
-      });
-    },
-  },
+  delete_matching_keys: matchingKeys(false),
   keep_keys: {
     params: [{ name: 'target' }, { name: 'keys' }],
     build: (args, fn) => {
@@ -173,17 +210,7 @@ export const EDITORS: Record<string, Editor> = {
       });
     },
   },
-  keep_matching_keys: {
-    params: [{ name: 'target' }, { name: 'pattern' }],
-    build: (args, fn) => {
-      const re = compileRegex(literalString(args[1], fn, 'pattern'), args[1], fn);
-      return mapEditor(args, fn, (m) => {
-        let changed = false;
-        for (const k of [...m.keys()]) if (!re.test(k)) changed = m.delete(k) || changed;
-        return changed;
-      });
-    },
-  },
+  keep_matching_keys: matchingKeys(true),
   limit: {
     params: [{ name: 'target' }, { name: 'limit' }, { name: 'priority_keys' }],
     build: (args, fn) => {
@@ -235,20 +262,10 @@ export const EDITORS: Record<string, Editor> = {
     },
   },
   replace_pattern: {
-    params: [
-      { name: 'target' },
-      { name: 'regex' },
-      { name: 'replacement' },
-      { name: 'function', optional: true },
-      { name: 'replacement_format', optional: true },
-    ],
+    params: replaceParams('regex'),
     build: (args, fn) => {
       const t = target(args[0], fn);
-      const pattern = literalString(args[1], fn, 'regex');
-      const re = compileRegex(pattern, args[1], fn, true);
-      const single = compileRegex(pattern, args[1], fn);
-      const repl = replacementGetter(args[2], fn);
-      const transform = replacementTransform(args[3], args[4], fn);
+      const { re, single, repl, transform } = regexReplacement(args, 1, fn);
       const lit = args[2]!.isLiteral && typeof args[2]!.literal === 'string' ? jsTemplate(args[2]!.literal) : undefined;
       return (ctx) => {
         const v = t.get(ctx);
@@ -262,22 +279,11 @@ export const EDITORS: Record<string, Editor> = {
     },
   },
   replace_all_patterns: {
-    params: [
-      { name: 'target' },
-      { name: 'mode' },
-      { name: 'regex' },
-      { name: 'replacement' },
-      { name: 'function', optional: true },
-      { name: 'replacement_format', optional: true },
-    ],
+    params: replaceParams('mode', 'regex'),
     build: (args, fn) => {
       const mode = literalString(args[1], fn, 'mode');
       if (mode !== 'key' && mode !== 'value') throw new ArgError(args[1]!.col, `${fn}: mode must be "key" or "value", got "${mode}"`);
-      const pattern = literalString(args[2], fn, 'regex');
-      const re = compileRegex(pattern, args[2], fn, true);
-      const single = compileRegex(pattern, args[2], fn);
-      const repl = replacementGetter(args[3], fn);
-      const transform = replacementTransform(args[4], args[5], fn);
+      const { re, single, repl, transform } = regexReplacement(args, 2, fn);
       return mapEditor(args, fn, (m, ctx) => {
         const template = jsTemplate(stringFrom(repl(ctx), fn));
         let changed = false;
@@ -305,18 +311,10 @@ export const EDITORS: Record<string, Editor> = {
     },
   },
   replace_match: {
-    params: [
-      { name: 'target' },
-      { name: 'pattern' },
-      { name: 'replacement' },
-      { name: 'function', optional: true },
-      { name: 'replacement_format', optional: true },
-    ],
+    params: replaceParams('pattern'),
     build: (args, fn) => {
       const t = target(args[0], fn);
-      const glob = globOf(args[1], fn);
-      const repl = replacementGetter(args[2], fn);
-      const transform = replacementTransform(args[3], args[4], fn);
+      const { glob, repl, transform } = globReplacement(args, 1, fn);
       return (ctx) => {
         const v = t.get(ctx);
         if (typeof v !== 'string' || !glob.test(v)) return;
@@ -326,17 +324,9 @@ export const EDITORS: Record<string, Editor> = {
     },
   },
   replace_all_matches: {
-    params: [
-      { name: 'target' },
-      { name: 'pattern' },
-      { name: 'replacement' },
-      { name: 'function', optional: true },
-      { name: 'replacement_format', optional: true },
-    ],
+    params: replaceParams('pattern'),
     build: (args, fn) => {
-      const glob = globOf(args[1], fn);
-      const repl = replacementGetter(args[2], fn);
-      const transform = replacementTransform(args[3], args[4], fn);
+      const { glob, repl, transform } = globReplacement(args, 1, fn);
       return mapEditor(args, fn, (m, ctx) => {
         let changed = false;
         for (const [k, v] of m) {

@@ -43,6 +43,15 @@ export class ResourceLeaves {
   readonly leafEnd = new Ints();
   readonly leafScope = new Ints();
   readonly leafGroup = new Ints();
+  /** Leaves in each entry: 1, or a run's length when runs are merged. */
+  readonly leafCount = new Ints();
+
+  /**
+   * `runs`: adjacent leaves of one group are kept as one entry (their range joined, leafCount their number),
+   * so a caller that moves them together (a split by backend: spans of one trace sit together) walks runs,
+   * not leaves.
+   */
+  constructor(private readonly runs = false) {}
 
   /** Scopes read. */
   get scopes(): number {
@@ -52,7 +61,7 @@ export class ResourceLeaves {
   /** Reads ResourceX content buf[rs:re]; `group` (when given) assigns each leaf, in order. Throws WireFormatError. */
   read(buf: Uint8Array, rs: number, re: number, group: LeafGroup | number): void {
     this.other.n = this.scopeFrom.n = this.scopeOther.n = 0;
-    this.leafStart.n = this.leafEnd.n = this.leafScope.n = this.leafGroup.n = 0;
+    this.leafStart.n = this.leafEnd.n = this.leafScope.n = this.leafGroup.n = this.leafCount.n = 0;
     let pos = rs;
     while (pos < re) {
       const fieldStart = pos;
@@ -72,10 +81,19 @@ export class ResourceLeaves {
         const t = readVarint(buf, p, next);
         const after = skipField(buf, NEXT, next, t);
         if (t === 0x12) {
-          this.leafGroup.push(typeof group === 'number' ? group : group(buf, NEXT, after, rs, re));
-          this.leafStart.push(fs);
-          this.leafEnd.push(after);
-          this.leafScope.push(scope);
+          const g = typeof group === 'number' ? group : group(buf, NEXT, after, rs, re);
+          const last = this.leafStart.n - 1;
+          // A leaf right after the last one (same scope: no scope field between them), of the same group.
+          if (this.runs && last >= 0 && this.leafEnd.a[last] === fs && this.leafGroup.a[last] === g) {
+            this.leafEnd.a[last] = after;
+            this.leafCount.a[last]! += 1;
+          } else {
+            this.leafGroup.push(g);
+            this.leafStart.push(fs);
+            this.leafEnd.push(after);
+            this.leafScope.push(scope);
+            this.leafCount.push(1);
+          }
         } else {
           this.scopeOther.push(fs);
           this.scopeOther.push(after);

@@ -45,26 +45,35 @@ port.on('message', (m: ToWorker) => {
     .then(() => editors[m.key]!)
     .then(
       (editor) => reply(m.seq, editor, m.bytes, m.meta),
-      (err: unknown) => port.postMessage({ seq: m.seq, error: (err as Error).message } satisfies FromWorker),
+      (err: unknown) => port.postMessage({ seq: m.seq, error: (err as Error).message, input: m.bytes } satisfies FromWorker, [m.bytes.buffer as ArrayBuffer]),
     )
     .finally(workDone);
 });
 
-function reply(seq: number, editor: WireEditor, bytes: Uint8Array, meta: RequestMeta | undefined): void {
+/**
+ * Edits and answers. The request's copy goes back with every answer (transferred, so the worker keeps no
+ * reference): dead in a worker, it would wait for that worker's GC, and a worker allocates so little JS
+ * that V8 collects only when dead copies pass its external-memory limit (~64 MiB; 48 edits of 1 MiB left
+ * 50 MiB, src/processorhelper/offload.test.ts). Worse, the event loop's allocator counted them (they were
+ * allocated there), so the somatic runtime saw them as its own garbage and forced collections of the
+ * event loop's heap that could not free them. Handed back, the copy dies where the runtime collects.
+ */
+function reply(seq: number, editor: WireEditor, input: Uint8Array, meta: RequestMeta | undefined): void {
   let msg: FromWorker;
   try {
-    const out = editor.edit(bytes, meta);
+    const out = editor.edit(input, meta);
     const tally = editor.tally ? [...editor.tally] : undefined;
-    if (!out || !out.changed) msg = { seq, changed: false, items: out?.items ?? -1, tally };
-    else msg = { seq, changed: true, items: out.items, bytes: out.bytes, tally };
+    if (!out || !out.changed) msg = { seq, changed: false, items: out?.items ?? -1, tally, input };
+    else msg = { seq, changed: true, items: out.items, bytes: out.bytes, tally, input };
   } catch (err) {
-    port!.postMessage({ seq, error: (err as Error).message } satisfies FromWorker);
+    port!.postMessage({ seq, error: (err as Error).message, input } satisfies FromWorker, [input.buffer as ArrayBuffer]);
     return;
   }
+  const transfer = [input.buffer as ArrayBuffer];
   if (msg.changed) {
     const b = msg.bytes;
-    // An edit's output owns its ArrayBuffer (or is a view into a shared one): transfer only the former.
-    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) port!.postMessage(msg, [b.buffer as ArrayBuffer]);
-    else port!.postMessage(msg);
-  } else port!.postMessage(msg);
+    // An edit's output owns its ArrayBuffer (or is a view into a shared one, maybe the input's): transfer only the former.
+    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer !== input.buffer) transfer.push(b.buffer as ArrayBuffer);
+  }
+  port!.postMessage(msg, transfer);
 }

@@ -78,11 +78,14 @@ export function workerThreadsFor(setting: string): number {
 export type ToWorker =
   | { op: 'editor'; key: number; module: string; exportName: string; id: string; config: unknown; signal: Signal }
   | { op: 'edit'; seq: number; key: number; bytes: Uint8Array; meta: RequestMeta | undefined };
-/** From the worker: the edit's result (bytes only when changed), or why it failed. */
+/**
+ * From the worker: the edit's result (bytes only when changed), or why it failed; with the request's copy
+ * handed back (`input`), so that it dies on the event loop, not in the worker (offload-worker.ts).
+ */
 export type FromWorker =
-  | { seq: number; changed: false; items: number; tally?: number[] | undefined }
-  | { seq: number; changed: true; items: number; bytes: Uint8Array; tally?: number[] | undefined }
-  | { seq: number; error: string };
+  | { seq: number; changed: false; items: number; tally?: number[] | undefined; input: Uint8Array }
+  | { seq: number; changed: true; items: number; bytes: Uint8Array; tally?: number[] | undefined; input: Uint8Array }
+  | { seq: number; error: string; input: Uint8Array };
 
 interface Pending {
   resolve(r: EditResult): void;

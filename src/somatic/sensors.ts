@@ -36,6 +36,11 @@ export class MemorySensors {
   private refresh(tick: number): void {
     if (tick === this.stamp) return;
     this.stamp = tick;
+    this.refreshNow();
+  }
+
+  /** Reads memory now (the gate's re-read between checks); the next check reads again. */
+  refreshNow(): void {
     const m = process.memoryUsage();
     this.rssBytes = m.rss;
     this.heapBytes = m.heapUsed + m.external;

@@ -334,7 +334,9 @@ describe('admission gate', () => {
     const g = rt.gate;
     expect(g.tryAcquire(10)).toBe(true); // not alone from here on
     g.roomAtReading = 0; // as if the reading had found no room
-    expect(g.tryAcquire(1000)).toBe(false); // just read at the check: no second reading within 5 ms
+    // As if the check had read just now (on a loaded machine more than 5 ms may have passed since it did).
+    (rt as unknown as { lastReading: number }).lastReading = Date.now();
+    expect(g.tryAcquire(1000)).toBe(false); // just read: no second reading within 5 ms
     g.roomAtReading = 0;
     const t = Date.now();
     while (Date.now() - t < 10);
@@ -357,6 +359,27 @@ describe('admission gate', () => {
     rt.check();
     // V8 frees the backing stores of collected ArrayBuffers on a background thread: wait for that, briefly
     // (nothing here allocates, so without the runtime's collection they would stay).
+    for (let i = 0; i < 40 && process.memoryUsage().arrayBuffers >= before + 16 * 2 ** 20; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(process.memoryUsage().arrayBuffers).toBeLessThan(before + 16 * 2 ** 20);
+    rt.release();
+    telemetry.close();
+  });
+
+  it('collects dead Buffers at the gate re-read between checks too, not only at the next check', async () => {
+    const telemetry = new Telemetry();
+    // No room under the admission line (the limit is this process's RSS), a request in flight (not alone).
+    const rt = new SomaticRuntime(settings({ memoryLimitBytes: process.memoryUsage.rss(), inflightBudgetBytes: 2 ** 30 }), telemetry, silentLogger);
+    rt.check();
+    const g = rt.gate;
+    g.inFlight = 10;
+    const before = process.memoryUsage().arrayBuffers;
+    const made = (() => Array.from({ length: 64 }, () => Buffer.alloc(2 ** 20, 1)).length)(); // dropped at once
+    expect(made).toBe(64);
+    expect(await metric(telemetry, 'gophership_somatic_garbage_collections_total')).toMatch(/ 0$/m);
+    const t = Date.now();
+    while (Date.now() - t < 25); // past the least interval between two re-reads and two collections
+    expect(g.tryAcquire(1000)).toBe(false); // re-read: still no room, but the dead Buffers were collected
+    expect(await metric(telemetry, 'gophership_somatic_garbage_collections_total')).toMatch(/ 1$/m);
     for (let i = 0; i < 40 && process.memoryUsage().arrayBuffers >= before + 16 * 2 ** 20; i++) await new Promise((r) => setTimeout(r, 25));
     expect(process.memoryUsage().arrayBuffers).toBeLessThan(before + 16 * 2 ** 20);
     rt.release();

@@ -8,6 +8,7 @@ import { tmpTakesDirectIo } from '../../test/helpers/direct-io.js';
 import { DIRECT_ALIGN, STAGING_BYTES } from './direct.js';
 import { metaNumber, WriteAheadLog, type FsyncPolicy, type WalOptions } from './index.js';
 import { FaultFileSystem } from './fault-file-system.js';
+import { nodeFileSystem } from './file-system.js';
 import { Logger } from '../telemetry/logger.js';
 
 /** Whether the temp dir takes O_DIRECT (else a WAL asked for it writes through the page cache). */
@@ -443,6 +444,79 @@ describe('WriteAheadLog', () => {
     expect(wal.syncCount).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 2);
     await wal.close();
   });
+
+  // docs/durability.md: one fdatasync per window, or sooner once fsyncAfterBytes were written since the last
+  // one started. Checked on every pair of consecutive fdatasyncs of a segment, timed where they start.
+  for (const [name, afterBytes] of [
+    ['the window alone', Infinity],
+    ['the window or 64 KiB', 64 * 1024],
+  ] as const) {
+    it(`interval mode under closed-loop appenders: no fdatasync starts within a window of the last unless the bytes were written (${name})`, async () => {
+      // With the byte threshold, a window long enough that syncs by bytes come inside it even on a slow disk.
+      const windowMs = afterBytes === Infinity ? 20 : 200;
+      const events: { at: number; bytes: number }[] = [];
+      const fileSystem = {
+        ...nodeFileSystem,
+        open: async (path: string, flags: string | number) => {
+          const fh = await nodeFileSystem.open(path, flags);
+          if (!path.endsWith('.wal')) return fh;
+          return Object.assign(Object.create(fh) as typeof fh, {
+            writev: async (iov: Uint8Array[], pos?: number) => {
+              const r = await fh.writev(iov, pos);
+              events.push({ at: -1, bytes: r.bytesWritten });
+              return r;
+            },
+            datasync: () => {
+              events.push({ at: performance.now(), bytes: 0 });
+              return fh.datasync();
+            },
+          });
+        },
+      };
+      const wal = await openWal({
+        segmentSizeBytes: 1 << 28,
+        fsync: 'interval',
+        fsyncIntervalMs: windowMs,
+        fsyncAfterBytes: afterBytes,
+        directIo: false,
+        fileSystem,
+      });
+      // 8 appenders, each appending again once its last append resolved (the bench's closed loop).
+      const end = performance.now() + 400;
+      let appends = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, c) => {
+          while (performance.now() < end) await wal.append(rec(c * 100_000 + appends++, 20_000));
+        }),
+      );
+      const syncs = wal.syncCount;
+      // close() syncs once more whatever the window (the segment's last sync): not part of the stream.
+      const seen = events.length;
+      await wal.close();
+      let last: number | undefined;
+      let bytesSince = 0;
+      let early = 0;
+      let byBytes = 0;
+      for (const e of events.slice(0, seen)) {
+        if (e.at < 0) {
+          bytesSince += e.bytes;
+          continue;
+        }
+        if (last !== undefined && e.at - last < windowMs - 1) {
+          if (bytesSince < afterBytes) early++;
+          else byBytes++;
+        }
+        last = e.at;
+        bytesSince = 0;
+      }
+      expect(appends).toBeGreaterThan(16);
+      expect(syncs).toBeGreaterThan(2);
+      expect(early).toBe(0);
+      // With a byte threshold the syncs come sooner than the window under this load; without, never.
+      if (afterBytes === Infinity) expect(byBytes).toBe(0);
+      else expect(byBytes).toBeGreaterThan(0);
+    });
+  }
 
   it('interval mode: once fsyncAfterBytes were written a sync is due before the window ends', async () => {
     const wal = await openWal({ segmentSizeBytes: 1 << 22, fsync: 'interval', fsyncIntervalMs: 1500, fsyncAfterBytes: 64 * 1024 });

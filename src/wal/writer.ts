@@ -249,6 +249,13 @@ export class SegmentWriter {
 
   private readonly onSyncTimer = (): void => {
     this.syncTimer = undefined;
+    // A timer counts from the event loop's cached clock, which lags behind a long tick: it can fire a few
+    // ms before the window is over by performance.now(). Wait out the rest, or two syncs share a window.
+    const rest = this.lastSyncStart + this.opts.intervalMs - performance.now();
+    if (rest > 0) {
+      this.syncTimer = setTimeout(this.onSyncTimer, rest);
+      return;
+    }
     this.syncDue = true;
     this.kick();
   };

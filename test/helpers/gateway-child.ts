@@ -16,6 +16,8 @@ export interface GatewayChild {
   pid: number;
   /** host:port of the OTLP/HTTP receiver. */
   http: string;
+  /** host:port of the OTLP/gRPC receiver, when the config enables it. */
+  grpc: string | undefined;
   /** host:port of the self-metrics endpoint. */
   metrics: string;
   stderr(): string;
@@ -44,15 +46,16 @@ export async function startGatewayChild(
     // Keep the head and the tail: enough to diagnose, bounded under heavy logging.
     stderr = stderr.length > 200_000 ? stderr.slice(0, 100_000) + stderr.slice(-50_000) + d : stderr + d;
   });
-  const addrs = await new Promise<{ http: string; metrics: string }>((resolve, reject) => {
+  const addrs = await new Promise<{ http: string; grpc: string | undefined; metrics: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start in 20 s:\n${stderr}`)), 20_000);
     const check = (): void => {
       const h = /"msg":"OTLP receiver listening".*?"http":"([^"]+)"/.exec(stderr);
+      const g = /"msg":"OTLP receiver listening".*?"grpc":"([^"]+)"/.exec(stderr);
       const m = /"msg":"gateway started".*?"metrics":"([^"]+)"/.exec(stderr);
       if (h && m) {
         clearTimeout(timer);
         child.stderr!.off('data', check);
-        resolve({ http: h[1]!, metrics: m[1]! });
+        resolve({ http: h[1]!, grpc: g?.[1], metrics: m[1]! });
       }
     };
     child.stderr!.on('data', check);
@@ -64,11 +67,11 @@ export async function startGatewayChild(
   return { child, pid: child.pid!, ...addrs, stderr: () => stderr, exited };
 }
 
-/** Resident set size of a process in bytes, from /proc/<pid>/status. */
-export async function rssOf(pid: number): Promise<number> {
+/** Resident set size of a process in bytes, from /proc/<pid>/status (`field` VmHWM: its peak since start). */
+export async function rssOf(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
+  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(m[1]) * 1024;
 }
 
@@ -174,4 +177,37 @@ export async function killGatewayChild(gateway: GatewayChild | undefined): Promi
     gateway.child.kill('SIGKILL');
     await gateway.exited;
   }
+}
+
+/**
+ * Samples a process's VmRSS every `intervalMs` from a separate small process, so that a busy test process
+ * (a flood's client runs in it) does not thin the samples out. `stop()` ends it and returns the samples
+ * in bytes, in order.
+ */
+export function sampleRss(pid: number, intervalMs: number): { stop(): Promise<number[]> } {
+  const script = `
+const { readFileSync } = require('node:fs');
+const tick = () => {
+  try {
+    const m = /^VmRSS:\\s+(\\d+)\\s+kB/m.exec(readFileSync('/proc/${pid}/status', 'utf8'));
+    if (m) process.stdout.write(m[1] + '\\n');
+  } catch { process.exit(0); }
+};
+tick();
+setInterval(tick, ${intervalMs});`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => (out += d));
+  const exited = once(child, 'exit');
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      return out
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((kb) => Number(kb) * 1024);
+    },
+  };
 }

@@ -2,7 +2,8 @@
 // (a SERVER root with CLIENT and INTERNAL children, parents set, durations fixed so tests can compute the
 // expected histograms) and exports them with the official OTLP/gRPC exporter. Forked by a test:
 // argv[2] = JSON {url, tag, tracesPerRound, spansPerTrace}. On {round: n} it sends one round and answers
-// {round, acked: [[spanId, traceId, name, status], ...]} (empty when the export failed).
+// {round, ok, spans: [[spanId, traceId, name, status], ...]}: every span it sent, acknowledged or not (an
+// export that timed out at the client may still have been taken: a test must know those spans too).
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -40,8 +41,8 @@ process.on('message', async (m) => {
   for (let t = 0; t < o.tracesPerRound; t++) makeTrace(m.round, t);
   const spans = memory.getFinishedSpans().slice();
   const result = await new Promise((resolve) => exporter.export(spans, resolve));
-  const acked = result.code === ExportResultCode.SUCCESS ? spans.map((s) => [s.spanContext().spanId, s.spanContext().traceId, s.name, s.status.code]) : [];
-  process.send({ round: m.round, acked, sent: spans.length });
+  const sent = spans.map((s) => [s.spanContext().spanId, s.spanContext().traceId, s.name, s.status.code]);
+  process.send({ round: m.round, ok: result.code === ExportResultCode.SUCCESS, spans: sent });
 });
 process.on('disconnect', async () => {
   await exporter.shutdown();

@@ -22,7 +22,7 @@ export function seedsFromJson(json: JsonSeeds): Seeds {
 }
 
 /** One edit of a byte string. */
-type ByteEdit =
+export type ByteEdit =
   | { op: 'set'; at: number; value: number }
   | { op: 'flip'; at: number; bit: number }
   | { op: 'cut'; at: number; length: number }
@@ -30,7 +30,7 @@ type ByteEdit =
   | { op: 'copy'; from: number; to: number; length: number }
   | { op: 'truncate'; at: number };
 
-const arbByteEdit: fc.Arbitrary<ByteEdit> = fc.oneof(
+export const arbByteEdit: fc.Arbitrary<ByteEdit> = fc.oneof(
   fc.record({
     op: fc.constant('set' as const),
     at: fc.nat(),

@@ -1,7 +1,7 @@
 /**
  * Fuzz targets that run in process: the OTLP/JSON codec, the wire validator, the wire editor (through the
- * attributes and redaction processors), the WAL reader (recovery and reads over a corrupted segment) and
- * the config loader. Each check throws when a promise is broken:
+ * attributes and redaction processors), the WAL reader (recovery and reads over a corrupted segment), the
+ * config loader, and the decompressors (./decompress-target.ts). Each check throws when a promise is broken:
  * - nothing crashes: a parser refuses bad input with an Error, never with anything else;
  * - nothing accepted is unreadable: bytes a stage accepts or produces decode with protobuf-es, and their
  *   item count is the one the gateway reported.
@@ -27,6 +27,7 @@ import { WriteAheadLog } from '../../wal/index.js';
 import { applyByteEdits, applyTextEdits, arbJsonText, arbProtoBytes, arbSignal, type Seeds } from './inputs.js';
 import { QueueFillRegistry } from '../../exporterhelper/fill.js';
 import { PressureSlot } from '../../somatic/slot.js';
+import { decompressTarget } from './decompress-target.js';
 
 export interface FuzzTarget<T = any> {
   readonly name: string;
@@ -341,5 +342,5 @@ function configTarget(configs: readonly string[]): FuzzTarget<[string, string]> 
 }
 
 export function localTargets(seeds: Seeds, configs: readonly string[]): FuzzTarget[] {
-  return [jsonCodecTarget(seeds), validatorTarget(seeds), editorTarget(seeds), walTarget(seeds), configTarget(configs)];
+  return [jsonCodecTarget(seeds), validatorTarget(seeds), editorTarget(seeds), walTarget(seeds), configTarget(configs), decompressTarget(seeds)];
 }

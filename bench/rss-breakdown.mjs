@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// Where a flood's memory goes (issue 17): the flood of test/rss-flood.test.ts (32 connections posting
+// ~1 MiB requests at memory_limit_mib 256) against a gateway whose every thread reports its own isolate's
+// memory every 50 ms (bench/lib/memory-probe.cjs), VmRSS sampled every 100 ms. Variants: `plain`
+// (somatic -> otlphttp) and `processors` (somatic -> resourcedetection -> resource -> attributes -> batch
+// -> otlphttp into a sink answering after 200 ms). With --baseline DIR each row also runs on the build in
+// DIR (bin/ + dist/), right after the current one: an A/B in one run.
+//
+//   node bench/rss-breakdown.mjs [--rounds 2] [--duration 10s] [--variant plain,processors] [--baseline DIR] [--no-results]
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { cpuOf, loadavg, memOf, scrape } from './lib/measure.mjs';
+import { freePort, ROOT, BENCH_DIR, startGateway } from './lib/procs.mjs';
+import { appendResults, commandLine, fmt, machineBlock, stamp, table } from './lib/report.mjs';
+
+const { floodBody, runFlood } = await import(join(ROOT, 'dist/src/tools/loadgen/index.js'));
+const { startSink } = await import(join(ROOT, 'dist/src/tools/sink/index.js'));
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '2' },
+    duration: { type: 'string', default: '10s' },
+    variant: { type: 'string', default: 'plain,processors' },
+    baseline: { type: 'string' },
+    'no-results': { type: 'boolean', default: false },
+  },
+});
+const LIMIT_MIB = 256;
+const RECORDS = 2400;
+const durationMs = Number(values.duration.replace(/s$/, '')) * 1000;
+const builds = [{ name: 'current', root: ROOT }, ...(values.baseline ? [{ name: `baseline (${values.baseline})`, root: values.baseline }] : [])];
+const PROBE = join(BENCH_DIR, 'lib', 'memory-probe.cjs');
+const PROCESSORS = {
+  resourcedetection: { detectors: ['env', 'system'] },
+  resource: { attributes: [{ key: 'deployment.environment', value: 'flood', action: 'upsert' }] },
+  attributes: { actions: [{ key: 'gophership.flood', value: 'yes', action: 'insert' }] },
+  batch: {},
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function runOne(build, variant, round) {
+  const processors = variant === 'processors';
+  const sink = await startSink({ grpc: false, track: false, replyDelayMs: processors ? 200 : 0 });
+  const dir = await mkdtemp(join(os.tmpdir(), 'gophership-rss-breakdown-'));
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const config = {
+    receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${port}` } } } },
+    processors: { somatic: { memory_limit_mib: LIMIT_MIB, wal: { directory: join(dir, 'somatic') } }, ...(processors ? PROCESSORS : {}) },
+    exporters: { otlphttp: { endpoint: sink.httpUrl, compression: 'none' } },
+    service: {
+      pipelines: { logs: { receivers: ['otlp'], processors: ['somatic', ...(processors ? Object.keys(PROCESSORS) : [])], exporters: ['otlphttp'] } },
+      telemetry: { logs: { level: 'info' }, metrics: { address: `127.0.0.1:${metricsPort}` } },
+    },
+  };
+  process.env.GOPHERSHIP_MEMORY_PROBE = join(dir, 'probe');
+  const gw = await startGateway(config, { nodeArgs: ['--require', PROBE], root: build.root });
+  const samples = [];
+  const timer = setInterval(() => samples.push(memOf(gw.pid).rss), 100);
+  const cpu0 = cpuOf(gw.pid);
+  const r = await runFlood({ url: `http://127.0.0.1:${port}/v1/logs`, body: floodBody(RECORDS), records: RECORDS, connections: 32, durationMs });
+  for (const end = Date.now() + 60_000; sink.stats().totals.records < r.ackedRecords && Date.now() < end;) await sleep(200);
+  clearInterval(timer);
+  const cpu = cpuOf(gw.pid) - cpu0;
+  const { hwm } = memOf(gw.pid);
+  const m = await scrape(`http://127.0.0.1:${metricsPort}/metrics`, 2000);
+  await gw.stop();
+  const delivered = sink.stats().totals.records;
+  await sink.close();
+  const threads = [];
+  for (const f of (await readdir(dir)).filter((n) => n.startsWith('probe.'))) {
+    const lines = (await readFile(join(dir, f), 'utf8'))
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    threads.push({ id: Number(f.split('.')[1]), max: (k) => Math.max(0, ...lines.map((l) => l[k])) });
+  }
+  await rm(dir, { recursive: true, force: true });
+  const main = threads.find((t) => t.id === 0);
+  const workers = threads.filter((t) => t.id !== 0);
+  const over = samples.filter((s) => s > LIMIT_MIB * 2 ** 20).length;
+  return {
+    build: build.name,
+    variant,
+    round,
+    acked: r.ackedRecords,
+    lost: r.ackedRecords - delivered,
+    refused: r.refused,
+    peak: Math.max(...samples),
+    hwm,
+    over: `${over} of ${samples.length}`,
+    mainExternal: main?.max('external'),
+    workerExternal: workers.length ? Math.max(...workers.map((w) => w.max('external'))) : NaN,
+    young: threads.reduce((a, t) => a + t.max('young'), 0),
+    cpuPerM: (cpu / r.ackedRecords) * 1e6,
+    gcs: (m.get('gophership_somatic_garbage_collections_total') ?? 0) + (m.get('gophership_somatic_stall_collections_total') ?? 0),
+  };
+}
+
+const loadBefore = loadavg();
+const rows = [];
+for (let round = 1; round <= Number(values.rounds); round++) {
+  for (const variant of values.variant.split(',')) {
+    for (const build of builds) {
+      const row = await runOne(build, variant, round);
+      console.error(`[rss-breakdown] ${row.build} ${variant} round ${round}: peak ${fmt.mib(row.peak)}, VmHWM ${fmt.mib(row.hwm)}, ${row.over} over`);
+      rows.push(row);
+    }
+  }
+}
+const md = [
+  `## ${stamp()} — rss-breakdown`,
+  '',
+  `Command: \`${commandLine()}\``,
+  '',
+  machineBlock(loadBefore, loadavg()),
+  '',
+  `Flood: 32 connections posting ${RECORDS}-record (~1 MiB) OTLP/HTTP requests for ${values.duration} at memory_limit_mib ${LIMIT_MIB}; VmRSS every 100 ms; ` +
+    'each thread of the gateway reports its isolate every 50 ms (bench/lib/memory-probe.cjs). External = ArrayBuffers an isolate references, dead or alive (only its own GC frees them).',
+  '',
+  table(
+    [
+      ['build', 'build', 'l'],
+      ['variant', 'variant', 'l'],
+      ['round', 'round'],
+      ['acked records', (x) => fmt.int(x.acked)],
+      ['not delivered', (x) => fmt.int(x.lost)],
+      ['refusals', (x) => fmt.int(x.refused)],
+      ['peak VmRSS sample', (x) => fmt.mib(x.peak)],
+      ['VmHWM', (x) => fmt.mib(x.hwm)],
+      [`samples over ${LIMIT_MIB} MiB`, 'over', 'l'],
+      ['event loop external max', (x) => fmt.mib(x.mainExternal)],
+      ['worker external max', (x) => fmt.mib(x.workerExternal)],
+      ['young generations (sum of max)', (x) => fmt.mib(x.young)],
+      ['gateway CPU s per M records', (x) => fmt.ms(x.cpuPerM)],
+      ['forced GCs', 'gcs'],
+    ],
+    rows,
+  ),
+  '',
+].join('\n');
+console.log(md);
+if (!values['no-results']) await appendResults(md);
