@@ -23,6 +23,7 @@ import type { Signal } from '../src/core/signal.js';
 import { startGateway, receiverAddress } from './helpers/gateway.js';
 import { makeLogs, makeMetrics, makeSpans, sdkBytes } from './helpers/sdk-data.js';
 import { itemsOf, splitLengthPrefixed } from './helpers/otlp-items.js';
+import { OTLP_GRPC_AND_HTTP_RECEIVER } from './helpers/configs.js';
 
 type Protocol = 'http/protobuf' | 'http/json' | 'grpc';
 const PROTOCOLS: Protocol[] = ['http/protobuf', 'http/json', 'grpc'];
@@ -60,14 +61,7 @@ ${pipelines}`;
 
 function aConfig(bGrpc: string, bHttp: string): string {
   const pipelines = SIGNALS.map((sig) => `    ${sig}:\n      receivers: [otlp]\n      processors: [batch]\n      exporters: [otlp, otlphttp]\n`).join('');
-  return `receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-      http:
-        endpoint: 127.0.0.1:0
-processors:
+  return `${OTLP_GRPC_AND_HTTP_RECEIVER}processors:
   batch:
     timeout: 20ms
 exporters:

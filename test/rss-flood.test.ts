@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { floodBody, runFlood } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { killGatewayChild, rssOf, sampleRss, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
+import { OTLP_GRPC_AND_HTTP_RECEIVER } from './helpers/configs.js';
 
 const LIMIT_MIB = 256;
 const CONNECTIONS = 32;
@@ -48,14 +49,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function gatewayConfig(name: string, sinkUrl: string, processors: string, names: string, exporter: string): string {
   return `
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-      http:
-        endpoint: 127.0.0.1:0
-processors:
+${OTLP_GRPC_AND_HTTP_RECEIVER}processors:
   somatic:
     memory_limit_mib: ${LIMIT_MIB}
     wal:

@@ -17,6 +17,7 @@ import { decodeRequest } from '../src/pdata/codec.js';
 import { HashRing } from '../exporters/loadbalancing/ring.js';
 import { killGatewayChild, scrapeMetric, startGatewayChild, TcpProxy, type GatewayChild } from './helpers/gateway-child.js';
 import { startRawGrpcServer, type TestGrpcServer } from './helpers/otlp-test-servers.js';
+import { OTLP_GRPC_AND_HTTP_RECEIVER } from './helpers/configs.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
@@ -25,14 +26,7 @@ afterAll(async () => {
 
 /** Both layers receive OTLP/gRPC (and HTTP, which the child-process helper waits for). */
 const receivers = `
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-      http:
-        endpoint: 127.0.0.1:0
-`;
+${OTLP_GRPC_AND_HTTP_RECEIVER}`;
 
 const telemetry = `
   telemetry:

@@ -11,6 +11,16 @@ exporters:
   debug:
 `;
 
+/** The receivers section: the otlp receiver with OTLP/gRPC and OTLP/HTTP on 127.0.0.1:0 (a gateway child reports both addresses). */
+export const OTLP_GRPC_AND_HTTP_RECEIVER = `receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:0
+      http:
+        endpoint: 127.0.0.1:0
+`;
+
 /** A whole config: OTLP/HTTP into debug in a logs pipeline; `service` adds keys under service (indented 2). */
 export function logsToDebug(service = ''): string {
   return `${OTLP_HTTP_AND_DEBUG}service:
