@@ -367,8 +367,14 @@ describe('admission gate', () => {
 
   it('collects dead Buffers at the gate re-read between checks too, not only at the next check', async () => {
     const telemetry = new Telemetry();
-    // No room under the admission line (the limit is this process's RSS), a request in flight (not alone).
-    const rt = new SomaticRuntime(settings({ memoryLimitBytes: process.memoryUsage.rss(), inflightBudgetBytes: 2 ** 30 }), telemetry, silentLogger);
+    // No room under the admission line, a request in flight (not alone). The limit is half this process's RSS:
+    // at the RSS itself, the previous test's 64 MiB freed after this reading left room larger than the dead
+    // Buffers below, and the re-read rightly did not collect (seen in full-suite runs).
+    const rt = new SomaticRuntime(
+      settings({ memoryLimitBytes: Math.floor(process.memoryUsage.rss() / 2), inflightBudgetBytes: 2 ** 30 }),
+      telemetry,
+      silentLogger,
+    );
     rt.check();
     const g = rt.gate;
     g.inFlight = 10;
