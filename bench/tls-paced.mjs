@@ -7,7 +7,7 @@
 // machine where records/s do not. The client (in this process) and the sink (count only) pay their own TLS
 // and are reported beside, not mixed in.
 //
-//   npx tsc -p . && node bench/tls-paced.mjs [--rate 100] [--seconds 8] [--warmup 2] [--rounds 3] [--no-forwarder] [--perf] [DIR ...]
+//   npx tsc -p . && node bench/tls-paced.mjs [--rate 100] [--seconds 8] [--warmup 2] [--rounds 3] [--no-forwarder] [--perf] [--record] [DIR ...]
 //
 // DIR: gateway builds (bin/ + dist/ + node_modules) to compare, the first is the reference (default: this
 // checkout). --rate: requests/s of the light mode's 1000-record request (~434 KB) from 8 keep-alive
@@ -27,6 +27,7 @@ import { ROOT, startForwarder, startGateway, startSinkProc } from './lib/procs.m
 import { cpuOf, loadavg } from './lib/measure.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
 import { zoneProcessors } from './scenarios/zones.mjs';
+import { appendResults, machineBlock, stamp } from './lib/report.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -37,6 +38,7 @@ const { values, positionals } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'no-forwarder': { type: 'boolean', default: false },
     perf: { type: 'boolean', default: false },
+    record: { type: 'boolean', default: false },
   },
 });
 const roots = (positionals.length ? positionals : [ROOT]).map((d) => resolve(d));
@@ -285,4 +287,6 @@ if (values.perf) {
     table(`perf, ${s.name}: the symbols that grow most with TLS`, p, t, 25);
   }
 }
-process.stdout.write(lines.join('\n') + '\n');
+const text = `## ${stamp()} TLS at a fixed rate: where HTTPS costs the server CPU (bench/tls-paced.mjs)\n\n${machineBlock(load[0], load[1])}\n\n${lines.join('\n')}\n`;
+process.stdout.write(text);
+if (values.record) await appendResults(text);
