@@ -15,8 +15,6 @@
 // the symbols whose share grows most with TLS (user space only; needs perf and perf_event_paranoid <= 2).
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,6 +25,7 @@ import { ROOT, startForwarder, startGateway, startSinkProc } from './lib/procs.m
 import { cpuOf, loadavg } from './lib/measure.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
 import { zoneProcessors } from './scenarios/zones.mjs';
+import { pace } from './lib/pace.mjs';
 import { appendResults, machineBlock, stamp } from './lib/report.mjs';
 
 const { values, positionals } = parseArgs({
@@ -54,58 +53,6 @@ const certs = new CertFactory();
 const ca = certs.ca('bench-ca');
 const server = certs.server('bench-server', ca);
 process.env.NODE_EXTRA_CA_CERTS = ca.certFile; // the forwarder's upstream client trusts the run's CA
-
-/** Posts `body` at `rate` per second for `ms` (open loop, at most 32 in flight); resolves with {acked, failed, skipped}. */
-function pace(url, ms) {
-  const u = new URL(url);
-  const secure = u.protocol === 'https:';
-  const lib = secure ? https : http;
-  const agent = new lib.Agent({ keepAlive: true, maxSockets: 8, ...(secure ? { ca: ca.cert } : {}) });
-  const headers = { 'content-type': 'application/x-protobuf', 'content-length': String(body.length) };
-  let inFlight = 0;
-  const out = { acked: 0, failed: 0, skipped: 0 };
-  const post = () => {
-    if (inFlight >= 32) {
-      out.skipped++;
-      return;
-    }
-    inFlight++;
-    const req = lib.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        inFlight--;
-        if (res.statusCode === 200) out.acked++;
-        else out.failed++;
-      });
-    });
-    req.on('error', () => {
-      inFlight--;
-      out.failed++;
-    });
-    req.end(body);
-  };
-  return new Promise((done) => {
-    const t0 = performance.now();
-    let sent = 0;
-    const tick = setInterval(() => {
-      const due = Math.min(Math.floor(((performance.now() - t0) / 1000) * rate), Math.floor((ms / 1000) * rate));
-      while (sent < due) {
-        sent++;
-        post();
-      }
-      if (performance.now() - t0 >= ms) {
-        clearInterval(tick);
-        const wait = setInterval(() => {
-          if (inFlight === 0) {
-            clearInterval(wait);
-            agent.destroy();
-            done(out);
-          }
-        }, 5);
-      }
-    }, 5);
-  });
-}
 
 /** perf record of `pid` until stop(); stop() resolves with {symbol: samples}. */
 async function perfRecord(pid) {
@@ -156,12 +103,12 @@ async function one(kind, root, secure) {
       proc = await startGateway(g.config, { root, nodeArgs });
       url = `${secure ? g.endpoint.replace('http://', 'https://') : g.endpoint}/v1/logs`;
     }
-    await pace(url, warmup * 1000);
+    await pace({ url, body, rate, ms: warmup * 1000, ca: ca.cert });
     const perf = values.perf ? await perfRecord(proc.pid) : undefined;
     const c0 = cpuOf(proc.pid);
     const s0 = cpuOf(sink.pid);
     const u0 = process.cpuUsage();
-    const r = await pace(url, seconds * 1000);
+    const r = await pace({ url, body, rate, ms: seconds * 1000, ca: ca.cert });
     const cpu = cpuOf(proc.pid) - c0;
     const sinkCpu = cpuOf(sink.pid) - s0;
     const u = process.cpuUsage(u0);
