@@ -351,7 +351,7 @@ function lightSection() {
     `- Gateway HTTPS / plaintext = **${fmt.ratio(g)}** (medians ${fmt.int(m('gateway', true, 'recordsPerSec'))} vs ${fmt.int(m('gateway', false, 'recordsPerSec'))} records/s; target >= ${TARGET}) — ${g >= TARGET ? 'meets the target' : `**below the target by ${fmt.ratio(TARGET - g)}**`}.\n` +
     `- The floor with the same peers: forwarder.mjs HTTPS / plaintext = **${fmt.ratio(f)}** (medians ${fmt.int(m('forwarder', true, 'recordsPerSec'))} vs ${fmt.int(m('forwarder', false, 'recordsPerSec'))}); the gateway keeps ${fmt.ratio(g / f)} of Node's own ratio.\n` +
     `- Server CPU per record, plaintext -> HTTPS (medians): gateway ${fmt.ratio(m('gateway', false, 'serverUs'))} -> ${fmt.ratio(m('gateway', true, 'serverUs'))} µs (TLS +${fmt.ratio(extra('gateway'))} µs), ` +
-    `forwarder ${fmt.ratio(m('forwarder', false, 'serverUs'))} -> ${fmt.ratio(m('forwarder', true, 'serverUs'))} µs (TLS +${fmt.ratio(extra('forwarder'))} µs); ` +
+    `forwarder ${fmt.ratio(m('forwarder', false, 'serverUs'))} -> ${fmt.ratio(m('forwarder', true, 'serverUs'))} µs (TLS +${fmt.ratio(extra('forwarder'))} µs): the gateway's TLS cost beyond Node's own, ${fmt.ratio(extra('gateway') - extra('forwarder'))} µs per record; ` +
     `the gateway's plaintext/HTTPS CPU per record = ${fmt.ratio(m('gateway', false, 'serverUs') / m('gateway', true, 'serverUs'))}, the ratio it can reach where it alone is the bottleneck.\n`
   );
 }
