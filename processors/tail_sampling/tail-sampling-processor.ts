@@ -41,12 +41,16 @@ class HeldTrace implements TraceFacts {
   buf: Buffer = EMPTY;
   len = 0;
   state = PENDING;
+  /** When it is due (ms, the processor's clock): decision_wait after its first span, or sooner after its root. */
+  dueAt: number;
   readonly flags: Uint8Array;
   constructor(
     readonly key: string,
     readonly firstSeen: number,
+    waitMs: number,
     slots: number,
   ) {
+    this.dueAt = firstSeen + waitMs;
     this.flags = new Uint8Array(slots);
   }
 }
@@ -75,12 +79,18 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private lastIdLen = 0;
   /** The pending traces in arrival order (the Map's own order is costly to take from the front). */
   private readonly arrival = new ArrivalOrder<HeldTrace>((t) => t.state === PENDING);
+  /**
+   * Traces whose root span arrived while decision_wait_after_root_received is set, in root arrival order
+   * (so in due order too: the wait after a root is the same for all), each at most once.
+   */
+  private readonly rooted = new ArrivalOrder<HeldTrace>((t) => t.state === PENDING);
   private readonly decisions: DecisionMemory;
   private readonly splitter = new TraceSplitter();
   private readonly scan = new SpanScan();
   private readonly resourceAttrs = new AttrList();
   private readonly resourceMatch: Uint8Array;
   private readonly waitMs: number;
+  private readonly rootWaitMs: number;
   private ledger: MemoryLedger | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -144,6 +154,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     this.resourceMatch = new Uint8Array(this.policies.slots);
     this.decisions = new DecisionMemory(config.num_traces, config.decision_cache.sampled_cache_size, config.decision_cache.non_sampled_cache_size);
     this.waitMs = config.decision_wait;
+    this.rootWaitMs = config.decision_wait_after_root_received;
   }
 
   async start(_host?: Host): Promise<void> {
@@ -151,7 +162,8 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     this.ledger = this.settings.pressure.ledger;
     // Decisions are due decision_wait after a first span: checked often enough that none is late by more
     // than a tenth of the wait (at most 100 ms).
-    const tick = Math.max(5, Math.min(100, this.waitMs / 10));
+    const shortest = this.rootWaitMs > 0 ? Math.min(this.waitMs, this.rootWaitMs) : this.waitMs;
+    const tick = Math.max(5, Math.min(100, shortest / 10));
     this.timer = setInterval(() => this.decideDue(), tick);
     this.timer.unref();
   }
@@ -289,7 +301,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
       this.m.early.inc({ ...this.labels, reason: 'num_traces' });
       this.decide(oldest);
     }
-    const t = new HeldTrace(key, this.now, this.policies.slots);
+    const t = new HeldTrace(key, this.now, this.waitMs, this.policies.slots);
     this.pending.set(key, t);
     this.arrival.push(t);
     this.m.newTraces.inc(this.labels);
@@ -300,6 +312,11 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private observe(t: HeldTrace): void {
     const s = this.scan;
     t.spanCount++;
+    // A root span makes the trace due decision_wait_after_root_received after it arrived, when that is sooner.
+    if (this.rootWaitMs > 0 && this.now + this.rootWaitMs < t.dueAt && s.isRoot()) {
+      t.dueAt = this.now + this.rootWaitMs;
+      this.rooted.push(t);
+    }
     if (this.policies.hasLatency) {
       // The collector's running bounds: a zero timestamp counts as unset.
       if ((t.minHi === 0 && t.minLo === 0) || s.startHi < t.minHi || (s.startHi === t.minHi && s.startLo < t.minLo)) {
@@ -349,6 +366,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     const now = this.clock();
     this.now = now;
     for (let t = this.arrival.oldest(); t !== undefined && t.firstSeen + this.waitMs <= now; t = this.arrival.oldest()) this.decide(t);
+    for (let t = this.rooted.oldest(); t !== undefined && t.dueAt <= now; t = this.rooted.oldest()) this.decide(t);
     this.flushOut();
     this.updateGauges();
   }
