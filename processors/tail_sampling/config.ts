@@ -232,7 +232,7 @@ const base = s.object({
     .duration()
     .default(0)
     .describe('decide a trace this long after its root span (no parent span ID) arrived, when that is before decision_wait; 0: off'),
-  block_on_overflow: s.notYet('blocks intake instead of evicting when num_traces is reached', false),
+  block_on_overflow: s.bool().default(false).describe('when num_traces are held, requests wait for room instead of deciding the oldest traces early'),
   num_shards: s.notYet('splits the trace table across event loops', 1),
   sampling_strategy: s.notYet('span-ingest evaluates policies as spans arrive', 'trace-complete'),
   tail_storage: s.notYet('keeps held spans in a storage extension'),

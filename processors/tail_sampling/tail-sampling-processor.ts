@@ -98,6 +98,8 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   /** Bytes held: pending traces' buffers and sampled traces being delivered (what the ledger counts). */
   private held = 0;
   private readonly deliveries = new Set<Promise<void>>();
+  /** Requests waiting for room in the table (block_on_overflow). */
+  private waiting: (() => void)[] = [];
   private readonly votes: Decision[] = [];
   // Decisions counted since the counters were last updated.
   private sampledCount = 0;
@@ -187,6 +189,14 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     }
     this.settings.telemetry.processorIncoming.inc({ processor: this.labels.processor, otel_signal: 'traces' }, items);
     if (this.stopped) return this.forward(payload, items);
+    // block_on_overflow: a request waits while the table is full, instead of its new traces deciding the oldest early.
+    if (this.config.block_on_overflow && this.pending.size >= this.config.num_traces)
+      return this.roomInTable().then(() => (this.stopped ? this.forward(payload, items) : this.take(payload)));
+    return this.take(payload);
+  }
+
+  /** Holds the request's spans (or sends on the late spans of sampled traces). */
+  private take(payload: Payload): Promise<void> {
     const bytes = payload.bytes;
     this.now = this.clock();
     this.relieve(bytes.length);
@@ -204,10 +214,24 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     }
     this.flushOut();
     this.updateGauges();
+    this.wakeWaiting();
     if (this.lateLen === 0) return Promise.resolve();
     // Late spans of sampled traces go on now; the client's answer waits for the next stage.
     const late = Buffer.from(this.lateBuf.subarray(0, this.lateLen));
     return this.forward(new Payload('traces', late, { itemCount: this.lateSpans, meta: payload.meta }), this.lateSpans);
+  }
+
+  /** Resolves once the table has room (or the processor stopped); waiters are woken in arrival order. */
+  private async roomInTable(): Promise<void> {
+    while (!this.stopped && this.pending.size >= this.config.num_traces) await new Promise<void>((r) => this.waiting.push(r));
+  }
+
+  /** Wakes the requests waiting for room when there is some: each checks again, in order, as it runs. */
+  private wakeWaiting(): void {
+    if (this.waiting.length === 0 || (!this.stopped && this.pending.size >= this.config.num_traces)) return;
+    const woken = this.waiting;
+    this.waiting = [];
+    for (const wake of woken) wake();
   }
 
   private unreadable(err: unknown): PermanentError {
@@ -295,8 +319,9 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     if (held) return held;
     const decided = this.decisions.get(key);
     if (decided !== undefined) return decided ? LATE_SAMPLED : LATE_NOT_SAMPLED;
-    // A new trace: the oldest is decided early when the table is full.
-    if (this.pending.size >= this.config.num_traces) {
+    // A new trace: the oldest is decided early when the table is full. With block_on_overflow the request
+    // was let in when the table had room, and its new traces may fill it past num_traces (by one request's).
+    if (this.pending.size >= this.config.num_traces && !this.config.block_on_overflow) {
       const oldest = this.arrival.oldest()!;
       this.m.early.inc({ ...this.labels, reason: 'num_traces' });
       this.decide(oldest);
@@ -369,6 +394,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     for (let t = this.rooted.oldest(); t !== undefined && t.dueAt <= now; t = this.rooted.oldest()) this.decide(t);
     this.flushOut();
     this.updateGauges();
+    this.wakeWaiting();
   }
 
   /**
@@ -525,6 +551,8 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     this.timer = undefined;
     this.stopped = true;
     this.deadlineAt = deadlineAt;
+    // Requests waiting for room go on undecided (as any request after shutdown): nothing acknowledged is dropped.
+    this.wakeWaiting();
     this.now = this.clock();
     for (const t of this.pending.values()) {
       if (this.config.drop_pending_traces_on_shutdown) this.conclude(t, false);

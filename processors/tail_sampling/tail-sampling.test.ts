@@ -105,7 +105,7 @@ describe('config', () => {
     const issues: { path: string[]; message: string }[] = [];
     tailSamplingProcessorFactory.config.parse(
       {
-        block_on_overflow: true,
+        num_shards: 4,
         policies: [
           { name: 'b', type: 'bytes_limiting' },
           { name: 's', type: 'string_attribute', string_attribute: { key: 'k', values: ['('], enabled_regex_matching: true } },
@@ -117,7 +117,7 @@ describe('config', () => {
       issues,
     );
     const text = issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    expect(text).toContain('tail_sampling.block_on_overflow: not supported yet by GopherShip (blocks intake instead of evicting when num_traces is reached)');
+    expect(text).toContain('tail_sampling.num_shards: not supported yet by GopherShip (splits the trace table across event loops)');
     expect(text.filter((t) => t.startsWith('tail_sampling.policies.0'))).toEqual([]);
     const bytes: { path: string[]; message: string }[] = [];
     tailSamplingProcessorFactory.config.parse({ policies: [{ name: 'b', type: 'bytes_limiting' }] }, ['tail_sampling'], bytes);
@@ -669,6 +669,38 @@ describe('late spans, bounds and memory', () => {
     expect(sink.traces()).toEqual(hex(1, 2));
     expect(sink.spansOf(1)).toBe(2);
     expect(await counterValue(settings.telemetry, METRICS.earlyDecisions.name, { processor: 'tail_sampling', reason: 'num_traces' })).toBe(2);
+  });
+
+  it('block_on_overflow: with num_traces held, a request waits for room instead of deciding traces early', async () => {
+    let now = 0;
+    const { proc, sink, settings } = make(
+      { decision_wait: '1s', num_traces: 2, block_on_overflow: true, policies: [{ name: 'a', type: 'always_sample' }] },
+      { clock: () => now },
+    );
+    await send(proc, [{ trace: 1 }, { trace: 2 }]);
+    let answered = false;
+    const waiting = send(proc, [{ trace: 3 }, { trace: 1, name: 'more' }]).then(() => (answered = true));
+    const second = send(proc, [{ trace: 4 }]);
+    await sleep(30);
+    // Blocked: not answered, nothing taken, nothing decided early.
+    expect(answered).toBe(false);
+    expect(proc.tracesHeld).toBe(2);
+    expect(sink.requests).toEqual([]);
+    // Traces 1 and 2 come due: room for the waiting requests, in order.
+    now = 1000;
+    (proc as unknown as { decideDue(): void }).decideDue();
+    await waiting;
+    await second;
+    expect(sink.traces()).toEqual(hex(1, 2));
+    // The waiting request was taken after trace 1's decision: its span of trace 1 followed it as a late span.
+    expect(sink.requests.flat().filter((s) => s.name === 'more')).toHaveLength(1);
+    expect(proc.tracesHeld).toBe(2);
+    expect(await counterValue(settings.telemetry, METRICS.earlyDecisions.name, { processor: 'tail_sampling', reason: 'num_traces' })).toBe(0);
+    // A request waiting at shutdown is not lost: it goes on, undecided.
+    const atShutdown = send(proc, [{ trace: 5 }]);
+    await proc.shutdown();
+    await atShutdown;
+    expect(sink.traces()).toEqual(hex(1, 2, 3, 4, 5));
   });
 
   it('counts held bytes in the memory ledger until they are released or delivered', async () => {
