@@ -10,6 +10,7 @@ import type { Metric } from '../../proto/gen/opentelemetry/proto/metrics/v1/metr
 import { decodeRequest } from '../../src/pdata/codec.js';
 import { fromKeyValues } from '../../src/ottl/values.js';
 import type { Service } from '../../src/service/service.js';
+import { gatewayYaml } from '../../test/helpers/configs.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
 import { startHttpServer, type TestHttpServer } from '../../test/helpers/otlp-test-servers.js';
 import { spansRequest } from '../../test/helpers/trace-builder.js';
@@ -23,46 +24,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function gateway(): Promise<{ svc: Service; sink: TestHttpServer; http: string }> {
   const sink = await startHttpServer();
-  const svc = await startGateway(`
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-connectors:
-  spanmetrics:
-    metrics_flush_interval: 100ms
-    aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA
-    dimensions:
-      - name: http.request.method
-    calls_dimensions:
-      - name: http.route
-    histogram:
-      unit: ms
-      dimensions:
-        - name: http.response.status_code
-          default: unknown
-    events:
-      enabled: true
-      dimensions:
-        - name: exception.type
-    include_instrumentation_scope: [scope-0]
-exporters:
-  otlphttp:
-    endpoint: ${sink.url}
-    compression: none
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [spanmetrics]
-    metrics:
-      receivers: [spanmetrics]
-      exporters: [otlphttp]
-`);
+  const svc = await startGateway(
+    gatewayYaml({
+      connectors: {
+        spanmetrics: {
+          metrics_flush_interval: '100ms',
+          aggregation_temporality: 'AGGREGATION_TEMPORALITY_DELTA',
+          dimensions: [{ name: 'http.request.method' }],
+          calls_dimensions: [{ name: 'http.route' }],
+          histogram: { unit: 'ms', dimensions: [{ name: 'http.response.status_code', default: 'unknown' }] },
+          events: { enabled: true, dimensions: [{ name: 'exception.type' }] },
+          include_instrumentation_scope: ['scope-0'],
+        },
+      },
+      exporters: { otlphttp: { endpoint: sink.url, compression: 'none' } },
+      pipelines: { traces: { exporters: ['spanmetrics'] }, metrics: { receivers: ['spanmetrics'], exporters: ['otlphttp'] } },
+    }),
+  );
   cleanups.push(async () => {
     await svc.shutdown(5000);
     await sink.close();
