@@ -77,7 +77,12 @@ const base = s.object({
     .array(s.string())
     .default([])
     .describe('scope names whose spans get span.instrumentation.scope.name and .version dimensions'),
-  add_resource_attributes: s.notYet('chooses whether resource attributes are copied to the metrics; GopherShip always copies them'),
+  add_resource_attributes: s
+    .bool()
+    .default(false)
+    .describe(
+      "keep the resource attributes on the metrics where the collector's connector.spanmetrics.excludeResourceMetrics gate drops them; GopherShip has that gate off (the collector's default), so they are copied either way",
+    ),
   enable_metrics_sampling_method: s.notYet('adds sampling.method (extrapolated or counted) from the span tracestate', false),
 });
 

@@ -554,4 +554,15 @@ describe('spanmetrics connector', () => {
       [undefined, undefined, 1],
     ]);
   });
+
+  it("add_resource_attributes: resource attributes are on the metrics with either value, as the collector's default gates do", async () => {
+    for (const add of [false, true]) {
+      const { conn, sink, issues } = make({ add_resource_attributes: add });
+      expect(issues).toEqual([]);
+      await conn.consume(request([{ attrs: { 'service.name': 'r', 'k8s.pod.name': 'p-1' }, spans: [{ name: 'x', ms: 1 }] }]));
+      await conn.flush(FLUSH_1);
+      const rm = sink.got[0]!.decode<ExportMetricsServiceRequest>().resourceMetrics[0]!;
+      expect(attrsOf(rm.resource!.attributes)).toEqual({ 'service.name': 'r', 'k8s.pod.name': 'p-1' });
+    }
+  });
 });

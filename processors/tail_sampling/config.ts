@@ -60,7 +60,8 @@ const leafSections = {
     invert_match: s.bool().default(false).describe('sample traces with no matching value (an inverted decision)'),
   }),
   rate_limiting: s.object({
-    spans_per_second: s.int(0).default(0).describe('spans sampled per second (token bucket, burst twice the rate)'),
+    spans_per_second: s.int(0).default(0).describe('spans of sampled traces per second (token bucket refill rate)'),
+    burst_capacity: s.int(0).default(0).describe('spans the bucket holds (0: twice spans_per_second); a larger trace never passes'),
   }),
   span_count: s.object({
     min_spans: s.int(0).default(0).describe('least spans in the trace (inclusive)'),

@@ -249,8 +249,8 @@ export class PolicySet {
         };
       }
       case 'rate_limiting': {
-        const rate = p.rate_limiting.spans_per_second;
-        const bucket = tokenBucket(rate, rate * 2, this.clock());
+        const { spans_per_second: rate, burst_capacity: burst } = p.rate_limiting;
+        const bucket = tokenBucket(rate, burst > 0 ? burst : rate * 2, this.clock());
         return { evaluator: { name, evaluate: (t, now) => (bucket(t.spanCount, now) ? Decision.Sampled : Decision.NotSampled) } };
       }
       case 'bytes_limiting': {

@@ -481,6 +481,16 @@ describe('policies', () => {
     await until(() => sink.traces().includes(hex(100)[0]!));
     expect(sink.spansOf(100)).toBe(6);
     expect(sink.traces()).not.toContain(hex(101)[0]);
+    // burst_capacity: a bucket of 30 passes a 25-span trace that the default burst (2 x 10) never would.
+    const big = Array.from({ length: 25 }, () => ({ trace: 200 }));
+    const run = async (extra: Record<string, unknown>) => {
+      const r = make({ policies: [{ name: 'r', type: 'rate_limiting', rate_limiting: { spans_per_second: 10, ...extra } }] }, { clock: () => now });
+      await send(r.proc, big);
+      await r.proc.shutdown();
+      return r.sink.traces();
+    };
+    expect(await run({})).toEqual([]);
+    expect(await run({ burst_capacity: 30 })).toEqual(hex(200));
   });
 
   it('ottl_condition: span and span event conditions on the held trace', async () => {
