@@ -30,9 +30,10 @@ async function until(what: string, cond: () => boolean, ms = 10_000): Promise<vo
   }
 }
 
-/** The zone is pinned (Green, or Red): a loaded test machine's event-loop delay would otherwise turn it Yellow at times, and then tail_sampling decides early (tested in tail-sampling.test.ts). */
+/** The policy most tests run: keep the traces with an ERROR span. */
 const ERRORS_POLICY = { decision_wait: '1500ms', policies: [{ name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } }] };
 
+/** The zone is pinned (Green, or Red): a loaded test machine's event-loop delay would otherwise turn it Yellow at times, and then tail_sampling decides early (tested in tail-sampling.test.ts). */
 async function gateway(opts: { red?: boolean; tailSampling?: Record<string, unknown> } = {}): Promise<{ svc: Service; sink: TestHttpServer; http: string }> {
   const sink = await startHttpServer();
   const dir = await mkdtemp(join(tmpdir(), 'gs-tail-'));
