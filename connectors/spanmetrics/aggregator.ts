@@ -20,6 +20,7 @@ import { DEFAULT_BUCKETS_MS, type SpanMetricsConfig } from './config.js';
 import { ExplicitHistogram, ExponentialHistogram, type DurationHistogram } from './histograms.js';
 import { SpanFields, spanKindName, statusCodeName } from './span-fields.js';
 import { EXEMPLAR_BYTES, HeldBytes, resourceBytes, seriesBytes } from './held-bytes.js';
+import { AdjustedCounts, stochasticCount } from './adjusted-count.js';
 
 export interface Exemplar {
   traceId: Uint8Array;
@@ -59,6 +60,7 @@ export const OVERFLOW_ATTRIBUTE = 'otel.metric.overflow';
 const SERVICE_NAME = utf8('service.name');
 export const SCOPE_NAME_ATTRIBUTE = 'span.instrumentation.scope.name';
 export const SCOPE_VERSION_ATTRIBUTE = 'span.instrumentation.scope.version';
+export const SAMPLING_METHOD_ATTRIBUTE = 'sampling.method';
 
 // Span.events = 11; Event.attributes = 3; InstrumentationScope name = 1, version = 2.
 const T_EVENT = lenTag(11);
@@ -110,6 +112,9 @@ export class SpanMetricsAggregator {
   private spanName = '';
   private spanKind = 0;
   private spanStatus = 0;
+  /** Whether the span's count came from its tracestate (sampling.method extrapolated, else counted). */
+  private extrapolated = false;
+  private readonly adjusted = new AdjustedCounts();
   private inEvent = false;
   private readonly keyAttrs: Set<string> | undefined;
   private readonly unitDivisor: number;
@@ -244,26 +249,31 @@ export class SpanMetricsAggregator {
     this.inEvent = false;
     let base = `${inc.service ? this.serviceName : ''}\u0000${name}\u0000${inc.kind ? sp.kind : ''}\u0000${inc.status ? sp.statusCode : ''}`;
     if (this.scopeName !== '') base += `\u0000s=${this.scopeName}\u0000${this.scopeVersion}`;
+    // The span stands for its adjusted count of spans (1 without sampling information in its tracestate).
+    const weight = this.adjusted.weight(buf, sp.traceStateStart, sp.traceStateEnd);
+    const n = weight > 0 ? stochasticCount(weight) : 1;
+    this.extrapolated = weight > 0;
+    if (this.config.enable_metrics_sampling_method) base += weight > 0 ? '\u0000m=e' : '\u0000m=c';
     if (this.dims.length > 0 || this.callsExtra.length > 0 || this.durationExtra.length > 0 || this.eventExtra !== undefined)
       this.spanAttrs.load(buf, r.start, r.end, FIELD.spanAttributes);
     const key = this.dims.length > 0 ? base + this.dimensionsKey(this.dims) : base;
     const value = sp.durationNanos / this.unitDivisor;
     const series = this.seriesOf(state, state.series, this.callsExtra.length > 0 ? key + this.dimensionsKey(this.callsExtra) : key, CALLS);
-    series.calls++;
+    series.calls += n;
     series.lastSeenMs = this.nowMs;
     this.exemplar(state, series, buf, value);
     if (state.durations !== undefined) {
       const d = this.seriesOf(state, state.durations, this.durationExtra.length > 0 ? key + this.dimensionsKey(this.durationExtra) : key, DURATIONS);
-      d.histogram!.observe(value);
+      d.histogram!.observe(value, n);
       d.lastSeenMs = this.nowMs;
       this.exemplar(state, d, buf, value);
-    } else series.histogram?.observe(value);
-    if (state.events !== undefined) this.countEvents(state, state.events, buf, r.start, r.end, base, value);
+    } else series.histogram?.observe(value, n);
+    if (state.events !== undefined) this.countEvents(state, state.events, buf, r.start, r.end, base, value, n);
     return KEEP;
   }
 
   /** The events metric: each event of the span counts in the series of its dimensions (span, then event, then resource attributes). */
-  private countEvents(state: ResourceState, table: Map<string, Series>, buf: Buffer, start: number, end: number, base: string, value: number): void {
+  private countEvents(state: ResourceState, table: Map<string, Series>, buf: Buffer, start: number, end: number, base: string, value: number, n: number): void {
     this.inEvent = true;
     let p = start;
     while (p < end) {
@@ -278,7 +288,7 @@ export class SpanMetricsAggregator {
       p = eventStart + len;
       this.eventAttrs.load(buf, eventStart, p, EVENT_ATTRIBUTES);
       const series = this.seriesOf(state, table, base + this.dimensionsKey(this.dims) + this.dimensionsKey(this.eventExtra!), EVENTS);
-      series.calls++;
+      series.calls += n;
       series.lastSeenMs = this.nowMs;
       this.exemplar(state, series, buf, value);
     }
@@ -364,6 +374,7 @@ export class SpanMetricsAggregator {
       out.push(strKv(SCOPE_NAME_ATTRIBUTE, this.scopeName));
       if (this.scopeVersion !== '') out.push(strKv(SCOPE_VERSION_ATTRIBUTE, this.scopeVersion));
     }
+    if (this.config.enable_metrics_sampling_method) out.push(strKv(SAMPLING_METHOD_ATTRIBUTE, this.extrapolated ? 'extrapolated' : 'counted'));
     return out;
   }
 

@@ -83,7 +83,7 @@ const base = s.object({
     .describe(
       "keep the resource attributes on the metrics where the collector's connector.spanmetrics.excludeResourceMetrics gate drops them; GopherShip has that gate off (the collector's default), so they are copied either way",
     ),
-  enable_metrics_sampling_method: s.notYet('adds sampling.method (extrapolated or counted) from the span tracestate', false),
+  enable_metrics_sampling_method: s.bool().default(false).describe('add sampling.method: extrapolated (the count came from the span tracestate th) or counted'),
 });
 
 export const spanMetricsConfig = s.refine(base, (c, path, issues: ConfigIssue[]) => {

@@ -47,6 +47,7 @@ interface SpanSpec {
   status?: Status_StatusCode;
   attrs?: Record<string, Attr>;
   traceId?: number;
+  traceState?: string;
   events?: { name: string; attrs?: Record<string, Attr> }[];
 }
 
@@ -76,6 +77,7 @@ function request(resources: { attrs: Record<string, Attr>; spans: SpanSpec[]; sc
                 endTimeUnixNano: T0 + BigInt(Math.round(s.ms * 1e6)),
                 attributes: kvs(s.attrs ?? {}),
                 status: create(StatusSchema, { code: s.status ?? Status_StatusCode.UNSET }),
+                traceState: s.traceState ?? '',
                 events: (s.events ?? []).map((e) => create(Span_EventSchema, { name: e.name, timeUnixNano: T0, attributes: kvs(e.attrs ?? {}) })),
               }),
             ),
@@ -419,7 +421,7 @@ describe('spanmetrics connector', () => {
     expect(sink.got).toHaveLength(2);
   });
 
-  it('config: the collector keys, one histogram kind, no duplicate dimensions, and keys not built yet say so', () => {
+  it('config: the collector keys, one histogram kind, no duplicate dimensions, event dimensions required', () => {
     const d = make({}).conn;
     expect(d).toBeDefined();
     expect(spanMetricsConnectorFactory.config.defaults()).toMatchObject({
@@ -443,7 +445,6 @@ describe('spanmetrics connector', () => {
       { path: ['calls_dimensions', '1', 'name'], message: 'duplicate dimension name a' },
       { path: ['histogram', 'dimensions', '0', 'name'], message: 'duplicate dimension name status.code' },
     ]);
-    expect(make({ enable_metrics_sampling_method: true }).issues[0]!.message).toMatch(/^not supported yet by GopherShip/);
     expect(make({ histogram: { unit: 'us' } }).issues[0]!.path).toEqual(['histogram', 'unit']);
     expect(spanMetricsConnectorFactory.supports('traces', 'metrics')).toBe(true);
     expect(spanMetricsConnectorFactory.supports('logs', 'metrics')).toBe(false);
@@ -564,5 +565,48 @@ describe('spanmetrics connector', () => {
       const rm = sink.got[0]!.decode<ExportMetricsServiceRequest>().resourceMetrics[0]!;
       expect(attrsOf(rm.resource!.attributes)).toEqual({ 'service.name': 'r', 'k8s.pod.name': 'p-1' });
     }
+  });
+
+  it('adjusted counts: a span counts as 1 / its tracestate th probability; enable_metrics_sampling_method splits extrapolated from counted', async () => {
+    const spans: SpanSpec[] = [
+      { name: 'a', ms: 1, traceState: 'ot=th:8' }, // p = 1/2: 2 spans
+      { name: 'a', ms: 1, traceState: 'vendor=x,ot=rv:abcdefabcdefab;th:c' }, // p = 1/4: 4 spans
+      { name: 'a', ms: 1, traceState: 'ot=th:0' }, // p = 1: 1 span, extrapolated
+      { name: 'a', ms: 1, traceState: 'ot=th:zz' }, // malformed: 1, counted
+      { name: 'a', ms: 1 }, // no tracestate: 1, counted
+    ];
+    const plain = make({ namespace: '' });
+    await plain.conn.consume(request([{ attrs: { 'service.name': 'w' }, spans }]));
+    await plain.conn.flush(FLUSH_1);
+    const m = flushed(plain.sink.got[0]!).get('w')!;
+    expect(callsOf(m.get('calls')!).map((p) => p.calls)).toEqual([9]);
+    const dur = m.get('duration')!;
+    if (dur.data.case !== 'histogram') throw new Error(dur.data.case);
+    expect(Number(dur.data.value.dataPoints[0]!.count)).toBe(9);
+    expect(dur.data.value.dataPoints[0]!.sum).toBeCloseTo(0.009, 12);
+
+    const split = make({ namespace: '', enable_metrics_sampling_method: true, events: { enabled: true, dimensions: [{ name: 'k' }] } });
+    await split.conn.consume(
+      request([{ attrs: { 'service.name': 'w' }, spans: [...spans, { name: 'a', ms: 1, traceState: 'ot=th:8', events: [{ name: 'e', attrs: { k: 'v' } }] }] }]),
+    );
+    await split.conn.flush(FLUSH_1);
+    const m2 = flushed(split.sink.got[0]!).get('w')!;
+    expect(callsOf(m2.get('calls')!).map((p) => [p.attrs['sampling.method'], p.calls])).toEqual([
+      ['extrapolated', 9],
+      ['counted', 2],
+    ]);
+    // An event of a span standing for 2 counts 2.
+    expect(callsOf(m2.get('events')!).map((p) => [p.attrs['sampling.method'], p.attrs.k, p.calls])).toEqual([['extrapolated', 'v', 2]]);
+
+    // A fraction rounds stochastically: th:6 is p = 0.625, a weight of 1.6, so 1,000 spans count about 1,600.
+    const frac = make({ namespace: '', histogram: { disable: true } });
+    await frac.conn.consume(
+      request([{ attrs: { 'service.name': 'f' }, spans: Array.from({ length: 1000 }, () => ({ name: 'a', ms: 1, traceState: 'ot=th:6' })) }]),
+    );
+    await frac.conn.flush(FLUSH_1);
+    const total = callsOf(flushed(frac.sink.got[0]!).get('f')!.get('calls')!)[0]!.calls;
+    // Each span adds 1 or 2 (1 + Bernoulli(0.6)): the sum's standard deviation is about 15.
+    expect(total).toBeGreaterThan(1500);
+    expect(total).toBeLessThan(1700);
   });
 });
