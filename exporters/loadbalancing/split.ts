@@ -15,13 +15,19 @@
  */
 import { NEXT, readVarint, skipField, varintSize, writeVarint } from '../../src/pdata/wire-primitives.js';
 import { Ints, ResourceLeaves } from '../../src/pdata/resource-leaves.js';
+import { MIXED_BASE, type PointSplit } from './point-split.js';
 
 /** Chooses a backend per ResourceX (resource-level keys) or per leaf. */
 export interface Router {
   /** The backend of every leaf of this ResourceX, or -1 to route leaf by leaf. */
   resource(buf: Uint8Array, start: number, end: number): number;
-  /** The backend of one leaf (content range), within ResourceX rx[start:end]. */
-  leaf(buf: Uint8Array, start: number, end: number, rxStart: number, rxEnd: number): number;
+  /**
+   * The backend of one leaf (content range), within ResourceX content rx[start:end] and ScopeX content
+   * scope[start:end]; with `points`, MIXED_BASE - m for a metric whose points it split between backends.
+   */
+  leaf(buf: Uint8Array, start: number, end: number, rxStart: number, rxEnd: number, scopeStart: number, scopeEnd: number): number;
+  /** Routers that route metrics by data point: the metrics they split (point-split.ts). */
+  readonly points?: PointSplit;
 }
 
 export class WireSplitter {
@@ -29,7 +35,9 @@ export class WireSplitter {
   private readonly rx = new ResourceLeaves(true);
   private readonly scopeSize = new Ints();
   private router: Router | undefined;
-  private readonly leafOf = (buf: Uint8Array, s: number, e: number, rs: number, re: number): number => this.router!.leaf(buf, s, e, rs, re);
+  private readonly leafOf = (buf: Uint8Array, s: number, e: number, rs: number, re: number, ss: number, se: number): number =>
+    this.router!.leaf(buf, s, e, rs, re, ss, se);
+  private points: PointSplit | undefined;
   private pieces: Uint8Array[][] = [];
   private partBytes: number[] = [];
   /** After split(): the leaves (spans, log records, metrics) in each backend's part. */
@@ -87,11 +95,14 @@ export class WireSplitter {
   private collect(buf: Uint8Array, rs: number, re: number, router: Router): number {
     const fixed = router.resource(buf, rs, re);
     this.router = router;
+    this.points = router.points;
+    this.points?.reset();
     this.rx.read(buf, rs, re, fixed >= 0 ? fixed : this.leafOf);
     const { a, n } = this.rx.leafGroup;
     let single = -3;
     for (let i = 0; i < n; i++) {
       const b = a[i]!;
+      if (b <= MIXED_BASE) return -1; // a metric split between backends
       single = single === -3 ? b : single === b ? b : -1;
     }
     return single;
@@ -101,12 +112,24 @@ export class WireSplitter {
   private emit(buf: Uint8Array): void {
     const serial = ++this.serial;
     const runs = this.rx.leafGroup;
-    for (let i = 0; i < runs.n; i++) {
-      const b = runs.a[i]!;
-      if (this.seen[b] === serial) continue;
+    const emitOnce = (b: number): void => {
+      if (this.seen[b] === serial) return;
       this.seen[b] = serial;
       this.emitFor(buf, b);
+    };
+    for (let i = 0; i < runs.n; i++) {
+      const g = runs.a[i]!;
+      if (g > MIXED_BASE) emitOnce(g);
+      else this.points!.eachBackend(MIXED_BASE - g, emitOnce);
     }
+  }
+
+  /** Bytes of run i's leaves for backend b as they go in b's part, or -1 when it has none for b. */
+  private runSize(i: number, b: number): number {
+    const g = this.rx.leafGroup.a[i]!;
+    if (g === b) return this.rx.leafEnd.a[i]! - this.rx.leafStart.a[i]!;
+    if (g > MIXED_BASE || !this.points!.has(MIXED_BASE - g, b)) return -1;
+    return this.points!.leafSize(MIXED_BASE - g, b);
   }
 
   /** Backend b's share of the collected ResourceX: new headers around views of the request. */
@@ -120,20 +143,24 @@ export class WireSplitter {
     for (let k = 0; k < nScopes; k++) sizes.push(-1);
     let leaves = 0;
     let scopesUsed = 0;
+    let splitMetrics = 0;
     for (let i = 0; i < nRuns; i++) {
-      if (leafGroup.a[i] !== b) continue;
+      const size = this.runSize(i, b);
+      if (size < 0) continue;
       leaves += leafCount.a[i]!;
+      if (leafGroup.a[i] !== b) splitMetrics++;
       const k = leafScope.a[i]!;
       if (sizes.a[k] === -1) {
         sizes.a[k] = this.rx.scopeOtherSize(k);
         scopesUsed++;
       }
-      sizes.a[k] += leafEnd.a[i]! - leafStart.a[i]!;
+      sizes.a[k] += size;
     }
     let rx = this.rx.otherSize();
     for (let k = 0; k < nScopes; k++) if (sizes.a[k]! >= 0) rx += 1 + varintSize(sizes.a[k]!) + sizes.a[k]!;
-    // The headers of this ResourceX and its ScopeX, in one small buffer (at most 6 bytes each).
-    const head = Buffer.allocUnsafe(6 * (1 + scopesUsed));
+    // The headers of this ResourceX and its ScopeX (at most 6 bytes each) and of split metrics (12 each), in
+    // one small buffer.
+    const head = Buffer.allocUnsafe(6 * (1 + scopesUsed) + 12 * splitMetrics);
     const pieces = this.pieces[b]!;
     head[0] = 0x0a;
     let h = writeVarint(head, 1, rx);
@@ -141,7 +168,8 @@ export class WireSplitter {
     pushRanges(buf, other, 0, other.n, pieces);
     let scope = -1;
     for (let i = 0; i < nRuns; i++) {
-      if (leafGroup.a[i] !== b) continue;
+      const g = leafGroup.a[i]!;
+      if (g !== b && (g > MIXED_BASE || !this.points!.has(MIXED_BASE - g, b))) continue;
       const k = leafScope.a[i]!;
       if (k !== scope) {
         scope = k;
@@ -151,7 +179,8 @@ export class WireSplitter {
         pieces.push(head.subarray(start, h));
         pushRanges(buf, scopeOther, scopeFrom.a[k]!, scopeFrom.a[k + 1]!, pieces);
       }
-      pieces.push(buf.subarray(leafStart.a[i]!, leafEnd.a[i]!));
+      if (g === b) pieces.push(buf.subarray(leafStart.a[i]!, leafEnd.a[i]!));
+      else h = this.points!.push(MIXED_BASE - g, b, head, h, pieces, buf);
     }
     this.partBytes[b]! += 1 + varintSize(rx) + rx;
     this.leaves[b]! += leaves;

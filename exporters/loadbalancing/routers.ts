@@ -1,0 +1,308 @@
+/**
+ * The routers of the loadbalancing exporter, one per routing key and signal (split.ts asks them for the
+ * backend of each resource, leaf or data point); they read the ring at call time, so a membership change
+ * applies from the next request on.
+ */
+import { AttrList, FIELD, ValueType, anyValueAsString, findLenField, findVarintField, utf8, type Range } from '../../src/processorhelper/wire-edit.js';
+import { NEXT, readVarint, skipField } from '../../src/pdata/wire-primitives.js';
+import type { Signal } from '../../src/core/signal.js';
+import { HashRing, MAX_POSITIONS, crc32 } from './ring.js';
+import { PointSplit } from './point-split.js';
+import type { Router } from './split.js';
+
+const SERVICE_NAME = utf8('service.name');
+export const SPAN_TRACE_ID = 1;
+export const LOG_TRACE_ID = 9;
+
+/** The routers, one per routing key and signal; they read the ring at call time. */
+export class Routers {
+  private current = new HashRing([]);
+  private readonly r: Range = { start: 0, end: 0 };
+  // The last span's trace ID and backend: spans of one trace usually sit together, and comparing 16 bytes
+  // costs less than hashing them.
+  private readonly lastTraceId = Buffer.alloc(16);
+  private lastBackend = -1;
+
+  get ring(): HashRing {
+    return this.current;
+  }
+  set ring(ring: HashRing) {
+    this.current = ring;
+    this.lastBackend = -1;
+  }
+
+  private spanBackend(buf: Uint8Array, s: number): number {
+    const last = this.lastTraceId;
+    if (this.lastBackend >= 0) {
+      let i = 0;
+      while (i < 16 && buf[s + i] === last[i]) i++;
+      if (i === 16) return this.lastBackend;
+    }
+    for (let i = 0; i < 16; i++) last[i] = buf[s + i]!;
+    return (this.lastBackend = this.current.backendFor(buf, s, s + 16));
+  }
+  private readonly attrs = new AttrList();
+  private roundRobin = 0;
+
+  /** Spans or log records by trace ID. */
+  traceId(field: number): Router {
+    return {
+      resource: () => -1,
+      leaf: (buf, s, e) => {
+        // Encoders write trace_id first in a span: read it in place without scanning the span.
+        if (field === SPAN_TRACE_ID && e - s > 18 && buf[s] === 0x0a && buf[s + 1] === 16) return this.spanBackend(buf, s + 2);
+        if (findLenField(buf, s, e, field, this.r) && this.r.end - this.r.start === 16) return this.ring.backendFor(buf, this.r.start, this.r.end);
+        // No trace ID (logs): spread, as the collector picks a random backend.
+        return this.roundRobin++ % this.ring.size;
+      },
+    };
+  }
+
+  /** Whole resources by their service.name (absent: the empty name). */
+  service(): Router {
+    return {
+      resource: (buf, s, e) => {
+        if (!findLenField(buf, s, e, FIELD.resource, this.r)) return this.ring.backendFor(buf, 0, 0);
+        const a = this.attrs.load(buf, this.r.start, this.r.end, FIELD.resourceAttributes);
+        const i = a.indexOf(SERVICE_NAME);
+        if (i < 0) return this.ring.backendFor(buf, 0, 0);
+        const v = a.rawBytes(i);
+        return this.ring.backendFor(v, 0, v.length);
+      },
+      leaf: () => 0,
+    };
+  }
+
+  /** Whole resources by all their attributes (the Resource message's bytes). */
+  resource(): Router {
+    return {
+      resource: (buf, s, e) =>
+        findLenField(buf, s, e, FIELD.resource, this.r) ? this.ring.backendFor(buf, this.r.start, this.r.end) : this.ring.backendFor(buf, 0, 0),
+      leaf: () => 0,
+    };
+  }
+
+  /** Each metric by its resource and name. */
+  metric(): Router {
+    return {
+      resource: () => -1,
+      leaf: (buf, s, e, rs, re) => {
+        let h = findLenField(buf, rs, re, FIELD.resource, this.r) ? crc32(buf, this.r.start, this.r.end) : 0;
+        if (findLenField(buf, s, e, FIELD.metricName, this.r)) h = crc32(buf, this.r.start, this.r.end, h);
+        return this.ring.backendForPosition(h % MAX_POSITIONS);
+      },
+    };
+  }
+
+  /**
+   * Each metric data point by its stream: the identity of its resource (attributes), scope (name, version,
+   * attributes), metric (name, unit, data kind, temporality, monotonicity) and its own attributes, as the
+   * collector's streamID. Attribute sets are hashed regardless of order; a metric whose points belong to
+   * several backends is split between them (point-split.ts).
+   */
+  streamId(): Router {
+    const points = new PointSplit();
+    const key = Buffer.alloc(16);
+    let resourceHash = 0;
+    let scopeStart = -1;
+    let scopeHash = 0;
+    const pointOf = (buf: Uint8Array, s: number, e: number, attrsField: number): number => {
+      key.writeUInt32LE(resourceHash, 0);
+      key.writeUInt32LE(scopeHash, 4);
+      key.writeUInt32LE(points.metricHash, 8);
+      key.writeUInt32LE(s < e ? attributeSetHash(buf, s, e, attrsField) : 0, 12);
+      return this.ring.backendForPosition(crc32(key, 0, 16) % MAX_POSITIONS);
+    };
+    return {
+      points,
+      resource: (buf, s, e) => {
+        resourceHash = findLenField(buf, s, e, FIELD.resource, this.r) ? attributeSetHash(buf, this.r.start, this.r.end, FIELD.resourceAttributes) : 0;
+        scopeStart = -1;
+        return -1;
+      },
+      leaf: (buf, s, e, _rs, _re, ss, se) => {
+        if (ss !== scopeStart) {
+          scopeStart = ss;
+          scopeHash = findLenField(buf, ss, se, FIELD.scope, this.r) ? scopeIdentity(buf, this.r.start, this.r.end) : 0;
+        }
+        return points.add(buf, s, e, pointOf);
+      },
+    };
+  }
+
+  /**
+   * By the values of `names` (routing_attributes), each looked up in the resource, then the scope, then
+   * the record (span, log record, data point) with the collector's pseudo attributes; the key is
+   * `name=value|` for each, resource-level ones first, a missing one as `name=|`. A resource (or scope)
+   * that holds them all goes whole to one backend without looking at its records.
+   */
+  attributes(names: readonly string[], signal: Signal): Router {
+    const nameBytes = names.map((n) => utf8(n));
+    const key = new KeyBuffer();
+    const attrs = this.attrs;
+    const resPending: number[] = [];
+    const scopePending: number[] = [];
+    let resLen = 0;
+    let resBackend = -1;
+    let scopeStart = -1;
+    let scopeLen = 0;
+    let scopeBackend = -1;
+    const points = signal === 'metrics' ? new PointSplit() : undefined;
+    const r = this.r;
+    const all = names.map((_, i) => i);
+    /** Appends `name=value|` for each name of `pending` found in attrs; the others go to `into`. */
+    const resolve = (pending: readonly number[], into: number[]): void => {
+      for (const i of pending) {
+        const at = attrs.indexOf(nameBytes[i]!);
+        if (at >= 0) key.pair(nameBytes[i]!, attrs, at);
+        else into.push(i);
+      }
+    };
+    /** The key of one record: the scope's prefix, then each name still pending from the record. */
+    const recordBackend = (buf: Uint8Array, s: number, e: number, attrsField: number): number => {
+      key.n = scopeLen;
+      let loaded = false;
+      for (const i of scopePending) {
+        const name = names[i]!;
+        const pseudo = pseudoAttribute(signal, name, buf, s, e, r);
+        if (pseudo !== undefined) {
+          key.pseudo(nameBytes[i]!, pseudo);
+          continue;
+        }
+        if (!loaded && e > s) {
+          attrs.load(buf, s, e, attrsField);
+          loaded = true;
+        }
+        const at = loaded ? attrs.indexOf(nameBytes[i]!) : -1;
+        if (at >= 0) key.pair(nameBytes[i]!, attrs, at);
+        else key.missing(nameBytes[i]!);
+      }
+      return this.ring.backendFor(key.buf, 0, key.n);
+    };
+    const recordAttrs = signal === 'traces' ? FIELD.spanAttributes : FIELD.logAttributes;
+    return {
+      points,
+      resource: (buf, s, e) => {
+        key.n = 0;
+        resPending.length = 0;
+        if (findLenField(buf, s, e, FIELD.resource, r)) attrs.load(buf, r.start, r.end, FIELD.resourceAttributes);
+        else attrs.load(buf, 0, 0, FIELD.resourceAttributes);
+        resolve(all, resPending);
+        resLen = key.n;
+        scopeStart = -1;
+        resBackend = resPending.length === 0 ? this.ring.backendFor(key.buf, 0, key.n) : -1;
+        return resBackend;
+      },
+      leaf: (buf, s, e, _rs, _re, ss, se) => {
+        if (ss !== scopeStart) {
+          scopeStart = ss;
+          key.n = resLen;
+          scopePending.length = 0;
+          if (findLenField(buf, ss, se, FIELD.scope, r)) attrs.load(buf, r.start, r.end, FIELD.scopeAttributes);
+          else attrs.load(buf, 0, 0, FIELD.scopeAttributes);
+          resolve(resPending, scopePending);
+          scopeLen = key.n;
+          scopeBackend = scopePending.length === 0 ? this.ring.backendFor(key.buf, 0, key.n) : -1;
+        }
+        if (scopeBackend >= 0) return scopeBackend;
+        return points ? points.add(buf, s, e, recordBackend) : recordBackend(buf, s, e, recordAttrs);
+      },
+    };
+  }
+}
+
+/** Order-independent hash of the attributes (field `field`) of message buf[s:e]: the sum of each entry's crc32. */
+function attributeSetHash(buf: Uint8Array, s: number, e: number, field: number): number {
+  const want = (field << 3) | 2;
+  let sum = 0;
+  let pos = s;
+  while (pos < e) {
+    const fs = pos;
+    const tag = readVarint(buf, pos, e);
+    const next = skipField(buf, NEXT, e, tag);
+    if (tag === want) sum = (sum + crc32(buf, fs, next)) >>> 0;
+    pos = next;
+  }
+  return sum;
+}
+
+/** The identity of an InstrumentationScope buf[s:e]: its name and version fields and its attribute set. */
+function scopeIdentity(buf: Uint8Array, s: number, e: number): number {
+  let h = 0;
+  let pos = s;
+  while (pos < e) {
+    const fs = pos;
+    const tag = readVarint(buf, pos, e);
+    const next = skipField(buf, NEXT, e, tag);
+    if (tag === 0x0a || tag === 0x12) h = crc32(buf, fs, next, h);
+    pos = next;
+  }
+  return (h + attributeSetHash(buf, s, e, FIELD.scopeAttributes)) >>> 0;
+}
+
+/** The collector's SpanKind names (ptrace SpanKind.String()). */
+const SPAN_KINDS = ['Unspecified', 'Internal', 'Server', 'Client', 'Producer', 'Consumer'];
+
+/**
+ * The value of a pseudo attribute of record buf[s:e] (span.kind, span.name; log.severity, the severity
+ * text; log.body, the body as a string), or undefined when `name` is none for this signal.
+ */
+function pseudoAttribute(signal: Signal, name: string, buf: Uint8Array, s: number, e: number, r: Range): string | Uint8Array | undefined {
+  if (signal === 'traces') {
+    if (name === 'span.kind') return SPAN_KINDS[findVarintField(buf, s, e, FIELD.spanKind, 0)] ?? '';
+    if (name === 'span.name') return findLenField(buf, s, e, FIELD.spanName, r) ? buf.subarray(r.start, r.end) : '';
+  } else if (signal === 'logs') {
+    if (name === 'log.severity') return findLenField(buf, s, e, FIELD.logSeverityText, r) ? buf.subarray(r.start, r.end) : '';
+    if (name === 'log.body') return findLenField(buf, s, e, FIELD.logBody, r) ? anyValueAsString(buf, r.start, r.end) : '';
+  }
+  return undefined;
+}
+
+/** A routing key being written: `name=value|` pairs in a reused buffer. */
+class KeyBuffer {
+  buf = Buffer.allocUnsafe(256);
+  n = 0;
+
+  private room(more: number): void {
+    if (this.n + more <= this.buf.length) return;
+    const b = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + more));
+    this.buf.copy(b, 0, 0, this.n);
+    this.buf = b;
+  }
+  private bytes(v: Uint8Array): void {
+    this.room(v.length);
+    this.buf.set(v, this.n);
+    this.n += v.length;
+  }
+  private text(v: string): void {
+    this.room(Buffer.byteLength(v));
+    this.n += this.buf.write(v, this.n);
+  }
+  private head(name: Uint8Array): void {
+    this.bytes(name);
+    this.room(1);
+    this.buf[this.n++] = 0x3d; // =
+  }
+  private end(): void {
+    this.room(1);
+    this.buf[this.n++] = 0x7c; // |
+  }
+
+  /** name=value| of entry `at` of attrs (a string as its bytes, another value as pcommon's AsString). */
+  pair(name: Uint8Array, attrs: AttrList, at: number): void {
+    this.head(name);
+    if (attrs.type(at) === ValueType.String) this.bytes(attrs.rawBytes(at));
+    else this.text(attrs.asString(at));
+    this.end();
+  }
+  pseudo(name: Uint8Array, value: string | Uint8Array): void {
+    this.head(name);
+    if (typeof value === 'string') this.text(value);
+    else this.bytes(value);
+    this.end();
+  }
+  missing(name: Uint8Array): void {
+    this.head(name);
+    this.end();
+  }
+}
