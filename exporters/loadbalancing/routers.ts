@@ -4,7 +4,7 @@
  * applies from the next request on.
  */
 import { AttrList, FIELD, ValueType, anyValueAsString, findLenField, findVarintField, utf8, type Range } from '../../src/processorhelper/wire-edit.js';
-import { NEXT, readVarint, skipField } from '../../src/pdata/wire-primitives.js';
+import { NEXT, copyBytes, readVarint, skipField } from '../../src/pdata/wire-primitives.js';
 import type { Signal } from '../../src/core/signal.js';
 import { HashRing, MAX_POSITIONS, crc32 } from './ring.js';
 import { PointSplit } from './point-split.js';
@@ -163,12 +163,7 @@ export class Routers {
       key.n = scopeLen;
       let loaded = false;
       for (const i of scopePending) {
-        const name = names[i]!;
-        const pseudo = pseudoAttribute(signal, name, buf, s, e, r);
-        if (pseudo !== undefined) {
-          key.pseudo(nameBytes[i]!, pseudo);
-          continue;
-        }
+        if (pseudoAttribute(signal, names[i]!, nameBytes[i]!, buf, s, e, r, key)) continue;
         if (!loaded && e > s) {
           attrs.load(buf, s, e, attrsField);
           loaded = true;
@@ -244,18 +239,24 @@ function scopeIdentity(buf: Uint8Array, s: number, e: number): number {
 const SPAN_KINDS = ['Unspecified', 'Internal', 'Server', 'Client', 'Producer', 'Consumer'];
 
 /**
- * The value of a pseudo attribute of record buf[s:e] (span.kind, span.name; log.severity, the severity
- * text; log.body, the body as a string), or undefined when `name` is none for this signal.
+ * Writes `name=value|` of a pseudo attribute of record buf[s:e] into key (span.kind, span.name;
+ * log.severity, the severity text; log.body, the body as a string) and returns true, or returns false
+ * when `name` is none for this signal.
  */
-function pseudoAttribute(signal: Signal, name: string, buf: Uint8Array, s: number, e: number, r: Range): string | Uint8Array | undefined {
+function pseudoAttribute(signal: Signal, name: string, nameBytes: Uint8Array, buf: Uint8Array, s: number, e: number, r: Range, key: KeyBuffer): boolean {
   if (signal === 'traces') {
-    if (name === 'span.kind') return SPAN_KINDS[findVarintField(buf, s, e, FIELD.spanKind, 0)] ?? '';
-    if (name === 'span.name') return findLenField(buf, s, e, FIELD.spanName, r) ? buf.subarray(r.start, r.end) : '';
-  } else if (signal === 'logs') {
-    if (name === 'log.severity') return findLenField(buf, s, e, FIELD.logSeverityText, r) ? buf.subarray(r.start, r.end) : '';
-    if (name === 'log.body') return findLenField(buf, s, e, FIELD.logBody, r) ? anyValueAsString(buf, r.start, r.end) : '';
+    if (name === 'span.kind') key.pseudo(nameBytes, SPAN_KINDS[findVarintField(buf, s, e, FIELD.spanKind, 0)] ?? '');
+    else if (name === 'span.name') key.field(nameBytes, buf, FIELD.spanName, s, e, r);
+    else return false;
+    return true;
   }
-  return undefined;
+  if (signal === 'logs') {
+    if (name === 'log.severity') key.field(nameBytes, buf, FIELD.logSeverityText, s, e, r);
+    else if (name === 'log.body') key.pseudo(nameBytes, findLenField(buf, s, e, FIELD.logBody, r) ? anyValueAsString(buf, r.start, r.end) : '');
+    else return false;
+    return true;
+  }
+  return false;
 }
 
 /** A routing key being written: `name=value|` pairs in a reused buffer. */
@@ -295,10 +296,18 @@ class KeyBuffer {
     else this.text(attrs.asString(at));
     this.end();
   }
-  pseudo(name: Uint8Array, value: string | Uint8Array): void {
+  pseudo(name: Uint8Array, value: string): void {
     this.head(name);
-    if (typeof value === 'string') this.text(value);
-    else this.bytes(value);
+    this.text(value);
+    this.end();
+  }
+  /** name=value| with the value a string field of message buf[s:e] (empty when absent). */
+  field(name: Uint8Array, buf: Uint8Array, field: number, s: number, e: number, r: Range): void {
+    this.head(name);
+    if (findLenField(buf, s, e, field, r)) {
+      this.room(r.end - r.start);
+      this.n = copyBytes(buf, r.start, r.end, this.buf, this.n);
+    }
     this.end();
   }
   missing(name: Uint8Array): void {

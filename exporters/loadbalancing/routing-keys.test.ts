@@ -247,7 +247,7 @@ describe('routing_key attributes', () => {
     for (const s of servers) cleanups.push(() => s.close());
     const exp = makeExporter(cleanups, {
       routing_key: 'attributes',
-      routing_attributes: ['service.name', 'tenant', 'span.kind', 'missing'],
+      routing_attributes: ['service.name', 'tenant', 'span.kind', 'span.name', 'missing'],
       protocol: { otlp: { tls: { insecure: true }, compression: 'none', sending_queue: { enabled: false }, retry_on_failure: fastRetry } },
       resolver: { static: { hostnames: servers.map((s) => s.endpoint) } },
     });
@@ -263,7 +263,7 @@ describe('routing_key attributes', () => {
         for (const sp of spansOf(r.message)) {
           got.push(sp.id + sp.service);
           // The key as the collector writes it: resource-level values first, then span-level, a missing one empty.
-          const key = `service.name=${sp.service}|tenant=${sp.tenant}|span.kind=${kinds[sp.kind]}|missing=|`;
+          const key = `service.name=${sp.service}|tenant=${sp.tenant}|span.kind=${kinds[sp.kind]}|span.name=${sp.name}|missing=|`;
           expect(ring.endpointFor(Buffer.from(key))).toBe(s.endpoint);
         }
     expect(got.sort()).toEqual(sent.map((sp) => sp.id + sp.service).sort());
