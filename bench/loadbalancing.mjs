@@ -7,6 +7,11 @@
 // gRPC; reported: the gateway process's CPU seconds per million spans and spans/s per core (the wire path:
 // receive, validate, split, send).
 //   node bench/loadbalancing.mjs [seconds=6] [spansPerRequest=1000] [--baseline DIR] [--gateway-only]
+//   node bench/loadbalancing.mjs --metrics [seconds=6]
+// --metrics: exporter rows for metrics only: a plain otlp exporter, loadbalancing with routing_key metric
+// (whole metrics by resource and name) and with streamID (each data point by its stream, a metric split
+// between backends), alternating over two rounds; requests of 100 sums x 10 points (1000 points, 10
+// streams a metric). Reported: points/s and points per CPU-second of the exporter process.
 // --baseline DIR: another build (a directory with bin/ and dist/, e.g. a checkout of main after `npm ci`)
 // adds gateway rows of its loadbalancing exporter, alternating with this build's in the same run (A/B).
 // --gateway-only: skips the exporter rows.
@@ -28,6 +33,7 @@ const flags = process.argv.slice(2);
 const baselineAt = flags.indexOf('--baseline');
 const baselineRoot = baselineAt >= 0 ? flags.splice(baselineAt, 2)[1] : undefined;
 const gatewayOnly = flags.includes('--gateway-only');
+const metricsOnly = flags.includes('--metrics');
 const positional = flags.filter((f) => !f.startsWith('--'));
 const seconds = Number(positional[0] ?? 6);
 const spansPerRequest = Number(positional[1] ?? 1000);
@@ -74,6 +80,11 @@ const variants = [
 ];
 const requests = Array.from({ length: 16 }, (_, i) => request(i));
 const rows = [];
+if (metricsOnly) {
+  await metricsRows();
+  sink.disconnect();
+  process.exit(0);
+}
 // Two rounds, alternating, so both variants see the same machine load.
 for (let round = 0; round < (gatewayOnly ? 0 : 2); round++) {
   for (const [name, factory, raw] of variants) {
@@ -214,3 +225,96 @@ const ratioOf = (name) =>
   `${(gsum(name, 'spansPerCpuSec') / gsum(otlpName, 'spansPerCpuSec')).toFixed(2)} in spans per CPU-second, ${(gsum(name, 'spansPerSec') / gsum(otlpName, 'spansPerSec')).toFixed(2)} in spans/s`;
 console.log(`\ngateway, loadbalancing / otlp: ${ratioOf(lbName)} (goal >= 0.7)`);
 if (baseName) console.log(`gateway, baseline build's loadbalancing / otlp: ${ratioOf(baseName)}`);
+
+/** A metrics request: one resource and scope, 100 monotonic sums of 10 points (host x code attributes). */
+function metricsRequest(seed) {
+  const metrics = [];
+  for (let m = 0; m < 100; m++) {
+    const dataPoints = [];
+    for (let p = 0; p < 10; p++)
+      dataPoints.push({
+        attributes: [
+          { key: 'host', value: { stringValue: `host-${p % 5}` } },
+          { key: 'http.status_code', value: { intValue: String(200 + (p >> 2)) } },
+        ],
+        startTimeUnixNano: '1700000000000000000',
+        timeUnixNano: String(1700000000000000000n + BigInt(seed)),
+        asInt: String(seed * 10 + p),
+      });
+    metrics.push({ name: `http.server.requests.${m}`, unit: '{request}', sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints } });
+  }
+  const json = {
+    resourceMetrics: [
+      { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bench' } }] }, scopeMetrics: [{ scope: { name: 'bench' }, metrics }] },
+    ],
+  };
+  return requestFromJson('metrics', JSON.stringify(json));
+}
+
+/** Exporter rows for metrics: otlp, loadbalancing metric, loadbalancing streamID, alternating (--metrics). */
+async function metricsRows() {
+  const points = 1000;
+  const hostnames = [1, 2, 3].map((h) => `127.0.0.${h}:${port}`);
+  const lb = (routing_key) => ({ routing_key, protocol: { otlp: otlpCommon }, resolver: { static: { hostnames } } });
+  const metricVariants = [
+    ['otlp', otlpExporterFactory, { endpoint: `127.0.0.1:${port}`, ...otlpCommon }],
+    ['loadbalancing (metric, 3 backends)', loadBalancingExporterFactory, lb('metric')],
+    ['loadbalancing (streamID, 3 backends)', loadBalancingExporterFactory, lb('streamID')],
+  ];
+  const reqs = Array.from({ length: 16 }, (_, i) => metricsRequest(i));
+  const out = [];
+  for (let round = 0; round < 2; round++) {
+    for (const [name, factory, raw] of metricVariants) {
+      const issues = [];
+      const cfg = factory.config.parse(raw, [], issues);
+      if (issues.length) throw new Error(JSON.stringify(issues));
+      const telemetry = new Telemetry();
+      const exp = factory.create({ id: { type: factory.type, name: '', id: factory.type }, kind: 'exporter', logger: silentLogger, telemetry }, cfg);
+      await exp.start();
+      const before = await stats();
+      let n = 0;
+      let stop = false;
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const worker = async (w) => {
+        for (let i = w; !stop; i += inflight) {
+          await exp.consume(new Payload('metrics', reqs[i % reqs.length]));
+          n += points;
+        }
+      };
+      const timer = setTimeout(() => (stop = true), seconds * 1000);
+      await Promise.all(Array.from({ length: inflight }, (_, w) => worker(w)));
+      clearTimeout(timer);
+      const wall = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const cpuSec = (cpu.user + cpu.system) / 1e6;
+      const after = await stats();
+      await exp.shutdown();
+      telemetry.close();
+      out.push({
+        round,
+        name,
+        perSec: n / wall,
+        perCpuSec: n / cpuSec,
+        cores: cpuSec / wall,
+        sinkRequests: after.requests - before.requests,
+        sinkMB: (after.bytes - before.bytes) / 1e6,
+      });
+    }
+  }
+  const fmt = (x) => Math.round(x).toLocaleString('en-US');
+  console.log(
+    `Command: \`node bench/loadbalancing.mjs ${process.argv.slice(2).join(' ')}\` — metrics: 100 sums x 10 points a request, ${inflight} in flight, sending_queue disabled, compression none, ${seconds}s per variant per round, ${os.loadavg()[0].toFixed(2)} load average at the end\n`,
+  );
+  console.log('| round | exporter | points/s | points per CPU-second (exporter process) | exporter cores | sink requests | sink MB |');
+  console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of out)
+    console.log(
+      `| ${r.round + 1} | ${r.name} | ${fmt(r.perSec)} | ${fmt(r.perCpuSec)} | ${r.cores.toFixed(2)} | ${fmt(r.sinkRequests)} | ${r.sinkMB.toFixed(1)} |`,
+    );
+  const sum = (name, key) => out.filter((r) => r.name.startsWith(name)).reduce((a, r) => a + r[key], 0);
+  const ratio = (a, b) =>
+    `${(sum(a, 'perCpuSec') / sum(b, 'perCpuSec')).toFixed(2)} in points per CPU-second, ${(sum(a, 'perSec') / sum(b, 'perSec')).toFixed(2)} in points/s`;
+  console.log(`\nstreamID / metric: ${ratio('loadbalancing (streamID', 'loadbalancing (metric')}`);
+  console.log(`streamID / otlp: ${ratio('loadbalancing (streamID', 'otlp')}; metric / otlp: ${ratio('loadbalancing (metric', 'otlp')}`);
+}

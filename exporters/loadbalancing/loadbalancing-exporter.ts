@@ -80,8 +80,9 @@ export class LoadBalancingExporter implements Exporter {
       metrics:
         byAttributes('metrics') ?? (key === 'metric' ? rt.metric() : key === 'streamID' ? rt.streamId() : key === 'resource' ? rt.resource() : rt.service()),
     };
-    // Parts that may wait in a sending queue are copied out; sent at once, they are views of the request.
-    this.splitter = new WireSplitter(config.protocol.otlp.sending_queue.enabled);
+    // Parts that may wait in a sending queue are copied out; sent at once, they are views of the request
+    // (joined when they are many small pieces: a split by data point).
+    this.splitter = new WireSplitter(config.protocol.otlp.sending_queue.enabled, true);
     const otlp = config.protocol.otlp;
     if (otlp.auth === undefined)
       this.coalescer = new PartCoalescer(

@@ -9,7 +9,7 @@
  * Tables hold the metrics of one ResourceX at a time (reset() before each); a metric split between
  * backends is known to the splitter by its index m, encoded in the leaf's group as -2 - m.
  */
-import { NEXT, readVarint, skipField, varintSize, writeVarint } from '../../src/pdata/wire-primitives.js';
+import { NEXT, copyBytes, readVarint, skipField, varintSize, writeVarint } from '../../src/pdata/wire-primitives.js';
 import { Ints } from '../../src/pdata/resource-leaves.js';
 import { METRIC_DATA } from '../../src/processorhelper/otlp-fields.js';
 import { crc32 } from './ring.js';
@@ -45,8 +45,16 @@ export class PointSplit {
   /** The metric being read: crc32 of its name, unit, data kind and the data field's other fields (its identity). */
   metricHash = 0;
 
-  /** Forgets the metrics of the previous ResourceX. */
-  reset(): void {
+  /** Per split metric m and backend b (at m * backends + b): its data field's content bytes for b, -1 if none. */
+  private readonly share = new Ints();
+  private backends = 0;
+  /** Increases with every metric read, so a router can tell that a new metric began. */
+  serial = 0;
+
+  /** Forgets the metrics of the previous ResourceX; `backends` is the number of backends of this split. */
+  reset(backends: number): void {
+    this.backends = backends;
+    this.share.n = 0;
     this.ranges.n = this.dpStart.n = this.dpEnd.n = this.dpBackend.n = 0;
     this.metricFrom.n = this.dataFrom.n = this.dataTo.n = this.dataTag.n = this.pointFrom.n = this.pointTo.n = 0;
   }
@@ -61,6 +69,7 @@ export class PointSplit {
    * metric is kept as split metric m).
    */
   add(buf: Uint8Array, s: number, e: number, pointOf: PointBackend): number {
+    this.serial++;
     const r0 = this.ranges.n;
     const p0 = this.dpStart.n;
     let dataTag = -1;
@@ -132,6 +141,15 @@ export class PointSplit {
       return single;
     }
     const m = this.metricFrom.n;
+    let dataOther = 0;
+    for (let j = dataFrom; j < this.ranges.n; j += 2) dataOther += this.ranges.a[j + 1]! - this.ranges.a[j]!;
+    const base = m * this.backends;
+    for (let b = 0; b < this.backends; b++) this.share.set(base + b, -1);
+    for (let i = p0; i < n; i++) {
+      const at = base + this.dpBackend.a[i]!;
+      const had = this.share.a[at]!;
+      this.share.a[at] = (had < 0 ? dataOther : had) + this.dpEnd.a[i]! - this.dpStart.a[i]!;
+    }
     this.metricFrom.push(r0);
     this.dataFrom.push(dataFrom);
     this.dataTo.push(this.ranges.n);
@@ -143,63 +161,53 @@ export class PointSplit {
 
   /** Whether split metric m has points for backend b. */
   has(m: number, b: number): boolean {
-    const { a } = this.dpBackend;
-    for (let i = this.pointFrom.a[m]!; i < this.pointTo.a[m]!; i++) if (a[i] === b) return true;
-    return false;
+    return this.share.a[m * this.backends + b]! >= 0;
   }
 
-  /** Calls `each` once for every backend that has points of split metric m (in order of first point). */
+  /** Calls `each` for every backend that has points of split metric m. */
   eachBackend(m: number, each: (b: number) => void): void {
-    const { a } = this.dpBackend;
-    const from = this.pointFrom.a[m]!;
-    for (let i = from; i < this.pointTo.a[m]!; i++) {
-      const b = a[i]!;
-      let j = from;
-      while (j < i && a[j] !== b) j++;
-      if (j === i) each(b);
-    }
+    const base = m * this.backends;
+    for (let b = 0; b < this.backends; b++) if (this.share.a[base + b]! >= 0) each(b);
   }
 
-  private dataSize = 0;
-  private metricSize = 0;
-
-  /** Sizes of backend b's share of split metric m: its data field's content and its Metric's content. */
-  private sizes(m: number, b: number): void {
+  /** Bytes of split metric m's own fields and its data field's own fields (copied into the part's header buffer). */
+  prefixSize(m: number): number {
     const r = this.ranges.a;
-    let data = 0;
-    for (let j = this.dataFrom.a[m]!; j < this.dataTo.a[m]!; j += 2) data += r[j + 1]! - r[j]!;
-    for (let i = this.pointFrom.a[m]!; i < this.pointTo.a[m]!; i++) if (this.dpBackend.a[i] === b) data += this.dpEnd.a[i]! - this.dpStart.a[i]!;
+    let n = 0;
+    for (let j = this.metricFrom.a[m]!; j < this.dataTo.a[m]!; j += 2) n += r[j + 1]! - r[j]!;
+    return n;
+  }
+
+  /** Content bytes of backend b's share of split metric m (its Metric message). */
+  private metricSize(m: number, b: number): number {
+    const data = this.share.a[m * this.backends + b]!;
+    const r = this.ranges.a;
     let metric = 1 + varintSize(data) + data;
     for (let j = this.metricFrom.a[m]!; j < this.dataFrom.a[m]!; j += 2) metric += r[j + 1]! - r[j]!;
-    this.dataSize = data;
-    this.metricSize = metric;
+    return metric;
   }
 
   /** Bytes of backend b's share of split metric m as a leaf (its Metric field, tag included). */
   leafSize(m: number, b: number): number {
-    this.sizes(m, b);
-    const metric = this.metricSize;
+    const metric = this.metricSize(m, b);
     return 1 + varintSize(metric) + metric;
   }
 
   /**
-   * Backend b's share of split metric m: its two headers written into head at h (at most 12 bytes), the
-   * pieces pushed in order. Returns the new h.
+   * Backend b's share of split metric m: its headers and the small fields around its points (the metric's
+   * own, its data field's own) written into head at h (at most 12 + prefixSize(m) bytes), pushed as one
+   * piece, then views of its points. Returns the new h.
    */
   push(m: number, b: number, head: Buffer, h: number, pieces: Uint8Array[], buf: Uint8Array): number {
-    this.sizes(m, b);
-    const { dataSize: data, metricSize: metric } = this;
     const r = this.ranges.a;
-    let start = h;
+    const start = h;
     head[h++] = METRIC_TAG;
-    h = writeVarint(head, h, metric);
-    pieces.push(head.subarray(start, h));
-    for (let j = this.metricFrom.a[m]!; j < this.dataFrom.a[m]!; j += 2) pieces.push(buf.subarray(r[j]!, r[j + 1]!));
-    start = h;
+    h = writeVarint(head, h, this.metricSize(m, b));
+    for (let j = this.metricFrom.a[m]!; j < this.dataFrom.a[m]!; j += 2) h = copyBytes(buf, r[j]!, r[j + 1]!, head, h);
     head[h++] = this.dataTag.a[m]!;
-    h = writeVarint(head, h, data);
+    h = writeVarint(head, h, this.share.a[m * this.backends + b]!);
+    for (let j = this.dataFrom.a[m]!; j < this.dataTo.a[m]!; j += 2) h = copyBytes(buf, r[j]!, r[j + 1]!, head, h);
     pieces.push(head.subarray(start, h));
-    for (let j = this.dataFrom.a[m]!; j < this.dataTo.a[m]!; j += 2) pieces.push(buf.subarray(r[j]!, r[j + 1]!));
     // Adjacent points of the backend as one view.
     const to = this.pointTo.a[m]!;
     for (let i = this.pointFrom.a[m]!; i < to; i++) {

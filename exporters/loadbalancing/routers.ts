@@ -6,7 +6,7 @@
 import { AttrList, FIELD, ValueType, anyValueAsString, findLenField, findVarintField, utf8, type Range } from '../../src/processorhelper/wire-edit.js';
 import { NEXT, copyBytes, readVarint, skipField } from '../../src/pdata/wire-primitives.js';
 import type { Signal } from '../../src/core/signal.js';
-import { HashRing, MAX_POSITIONS, crc32 } from './ring.js';
+import { HashRing, MAX_POSITIONS, crc32, crc32Int } from './ring.js';
 import { PointSplit } from './point-split.js';
 import type { Router } from './split.js';
 
@@ -102,16 +102,19 @@ export class Routers {
    */
   streamId(): Router {
     const points = new PointSplit();
-    const key = Buffer.alloc(16);
     let resourceHash = 0;
     let scopeStart = -1;
     let scopeHash = 0;
+    // The crc32 of resource, scope and metric identities, once per metric (PointSplit.serial tells which).
+    let prefixOf = -1;
+    let prefix = 0;
     const pointOf = (buf: Uint8Array, s: number, e: number, attrsField: number): number => {
-      key.writeUInt32LE(resourceHash, 0);
-      key.writeUInt32LE(scopeHash, 4);
-      key.writeUInt32LE(points.metricHash, 8);
-      key.writeUInt32LE(s < e ? attributeSetHash(buf, s, e, attrsField) : 0, 12);
-      return this.ring.backendForPosition(crc32(key, 0, 16) % MAX_POSITIONS);
+      if (prefixOf !== points.serial) {
+        prefixOf = points.serial;
+        prefix = crc32Int(points.metricHash, crc32Int(scopeHash, crc32Int(resourceHash)));
+      }
+      const h = crc32Int(s < e ? attributeSetHash(buf, s, e, attrsField) : 0, prefix);
+      return this.ring.backendForPosition(h % MAX_POSITIONS);
     };
     return {
       points,
@@ -206,7 +209,7 @@ export class Routers {
   }
 }
 
-/** Order-independent hash of the attributes (field `field`) of message buf[s:e]: the sum of each entry's crc32. */
+/** Order-independent hash of the attributes (field `field`) of message buf[s:e]: the sum of each entry's hash. */
 function attributeSetHash(buf: Uint8Array, s: number, e: number, field: number): number {
   const want = (field << 3) | 2;
   let sum = 0;
@@ -215,10 +218,34 @@ function attributeSetHash(buf: Uint8Array, s: number, e: number, field: number):
     const fs = pos;
     const tag = readVarint(buf, pos, e);
     const next = skipField(buf, NEXT, e, tag);
-    if (tag === want) sum = (sum + crc32(buf, fs, next)) >>> 0;
+    if (tag === want) sum = (sum + hashBytes(buf, fs, next)) | 0;
     pos = next;
   }
-  return sum;
+  return sum >>> 0;
+}
+
+/**
+ * A 32-bit hash of buf[s:e], four bytes a step (murmur3's mixing): a stream's attributes are hashed for
+ * every data point, and a crc32 table walk costs a step per byte. Only GopherShip reads these hashes.
+ */
+function hashBytes(buf: Uint8Array, s: number, e: number): number {
+  let h = e - s;
+  let i = s;
+  for (; i + 4 <= e; i += 4) {
+    let k = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    h ^= k;
+    h = (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
+  }
+  let k = 0;
+  for (let shift = 0; i < e; i++, shift += 8) k |= buf[i]! << shift;
+  h ^= Math.imul((Math.imul(k, 0xcc9e2d51) << 15) | (Math.imul(k, 0xcc9e2d51) >>> 17), 0x1b873593);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
 }
 
 /** The identity of an InstrumentationScope buf[s:e]: its name and version fields and its attribute set. */

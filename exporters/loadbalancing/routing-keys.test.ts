@@ -112,6 +112,17 @@ describe('routing_key streamID on the wire', () => {
     });
   }
 
+  it('joins a part of many small pieces into one buffer when asked (joinSmall), with the same bytes', () => {
+    const routers = new Routers();
+    routers.ring = new HashRing(['a:1', 'b:1', 'c:1']);
+    const req = metricsRequest(2, 4, 3, 0);
+    const views = new WireSplitter().split(req, 3, routers.streamId());
+    expect(views.every((p) => p!.length >= 32)).toBe(true);
+    const joinedParts = new WireSplitter(false, true).split(req, 3, routers.streamId());
+    expect(joinedParts.map((p) => p!.length)).toEqual([1, 1, 1]);
+    expect(joined(joinedParts)).toEqual(joined(views));
+  });
+
   it('hands a request whose streams all belong to one backend on as the same bytes', () => {
     const routers = new Routers();
     routers.ring = new HashRing(['a:1']);

@@ -30,6 +30,14 @@ export interface Router {
   readonly points?: PointSplit;
 }
 
+/**
+ * A part of at least this many pieces averaging under JOIN_AVERAGE_BYTES is joined into one buffer: each
+ * piece is a write on the HTTP/2 stream (about a microsecond each), a copy costs far less per byte
+ * (bench/loadbalancing.mjs --metrics: streamID parts hold a piece or more per data point).
+ */
+const JOIN_PIECES = 32;
+const JOIN_AVERAGE_BYTES = 256;
+
 export class WireSplitter {
   // One ResourceX at a time: its fields and its runs of adjacent leaves of one backend.
   private readonly rx = new ResourceLeaves(true);
@@ -38,6 +46,7 @@ export class WireSplitter {
   private readonly leafOf = (buf: Uint8Array, s: number, e: number, rs: number, re: number, ss: number, se: number): number =>
     this.router!.leaf(buf, s, e, rs, re, ss, se);
   private points: PointSplit | undefined;
+  private nBackends = 0;
   private pieces: Uint8Array[][] = [];
   private partBytes: number[] = [];
   /** After split(): the leaves (spans, log records, metrics) in each backend's part. */
@@ -45,8 +54,14 @@ export class WireSplitter {
   private seen = new Int32Array(0);
   private serial = 0;
 
-  /** Each part joined into one new buffer (see the file's comment). */
-  constructor(private readonly copy = false) {}
+  /**
+   * `copy`: each part joined into one new buffer (see the file's comment). `joinSmall`: a part of many
+   * small pieces is joined too (JOIN_PIECES).
+   */
+  constructor(
+    private readonly copy = false,
+    private readonly joinSmall = false,
+  ) {}
 
   /**
    * The pieces of `buf`'s part for each of `backends` backends (undefined: nothing for that backend); with
@@ -54,6 +69,7 @@ export class WireSplitter {
    */
   split(buf: Uint8Array, backends: number, router: Router): (Uint8Array[] | undefined)[] {
     if (this.seen.length < backends) this.seen = new Int32Array(backends);
+    this.nBackends = backends;
     this.pieces = [];
     this.partBytes = new Array<number>(backends).fill(0);
     this.leaves = new Array<number>(backends).fill(0);
@@ -86,7 +102,8 @@ export class WireSplitter {
       const n = this.partBytes[i]!;
       if (n === 0) continue;
       const pieces = this.pieces[i]!;
-      out[i] = this.copy ? [Buffer.concat(pieces, n)] : pieces;
+      // Many small pieces (a split by data point) cost more to write one by one than to join.
+      out[i] = this.copy || (this.joinSmall && pieces.length >= JOIN_PIECES && n < JOIN_AVERAGE_BYTES * pieces.length) ? [Buffer.concat(pieces, n)] : pieces;
     }
     return out;
   }
@@ -96,7 +113,7 @@ export class WireSplitter {
     const fixed = router.resource(buf, rs, re);
     this.router = router;
     this.points = router.points;
-    this.points?.reset();
+    this.points?.reset(this.nBackends);
     this.rx.read(buf, rs, re, fixed >= 0 ? fixed : this.leafOf);
     const { a, n } = this.rx.leafGroup;
     let single = -3;
@@ -143,12 +160,12 @@ export class WireSplitter {
     for (let k = 0; k < nScopes; k++) sizes.push(-1);
     let leaves = 0;
     let scopesUsed = 0;
-    let splitMetrics = 0;
+    let splitBytes = 0; // header bytes of b's shares of split metrics
     for (let i = 0; i < nRuns; i++) {
       const size = this.runSize(i, b);
       if (size < 0) continue;
       leaves += leafCount.a[i]!;
-      if (leafGroup.a[i] !== b) splitMetrics++;
+      if (leafGroup.a[i] !== b) splitBytes += 12 + this.points!.prefixSize(MIXED_BASE - leafGroup.a[i]!);
       const k = leafScope.a[i]!;
       if (sizes.a[k] === -1) {
         sizes.a[k] = this.rx.scopeOtherSize(k);
@@ -158,9 +175,9 @@ export class WireSplitter {
     }
     let rx = this.rx.otherSize();
     for (let k = 0; k < nScopes; k++) if (sizes.a[k]! >= 0) rx += 1 + varintSize(sizes.a[k]!) + sizes.a[k]!;
-    // The headers of this ResourceX and its ScopeX (at most 6 bytes each) and of split metrics (12 each), in
-    // one small buffer.
-    const head = Buffer.allocUnsafe(6 * (1 + scopesUsed) + 12 * splitMetrics);
+    // The headers of this ResourceX and its ScopeX (at most 6 bytes each) and of split metrics (point-split.ts),
+    // in one small buffer.
+    const head = Buffer.allocUnsafe(6 * (1 + scopesUsed) + splitBytes);
     const pieces = this.pieces[b]!;
     head[0] = 0x0a;
     let h = writeVarint(head, 1, rx);
