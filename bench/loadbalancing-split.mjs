@@ -7,7 +7,7 @@
 // Needs `npm run build` (dist/).
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { requestFromJson } from '../dist/src/pdata/codec.js';
+import { metricsRequest, tracesRequest } from './lib/lb-requests.mjs';
 import { HashRing } from '../dist/exporters/loadbalancing/ring.js';
 import { Routers } from '../dist/exporters/loadbalancing/routers.js';
 import * as ours from '../dist/exporters/loadbalancing/split.js';
@@ -15,47 +15,6 @@ import * as ours from '../dist/exporters/loadbalancing/split.js';
 const at = process.argv.indexOf('--baseline');
 const baselineRoot = at >= 0 ? process.argv[at + 1] : undefined;
 const baseline = baselineRoot ? await import(pathToFileURL(resolve(baselineRoot, 'dist/exporters/loadbalancing/split.js')).href) : undefined;
-
-function spans(seed, interleave) {
-  const list = [];
-  for (let i = 0; i < 1000; i++) {
-    const trace = (seed * 1_000_003 + (interleave ? i % 100 : Math.floor(i / 10))) >>> 0;
-    list.push({
-      traceId: trace.toString(16).padStart(8, '0').repeat(4),
-      spanId: (i + 1).toString(16).padStart(16, '0'),
-      name: `GET /api/v1/items/${i % 50}`,
-      kind: 2,
-      startTimeUnixNano: '1700000000000000000',
-      endTimeUnixNano: '1700000000001000000',
-      attributes: [{ key: 'http.method', value: { stringValue: 'GET' } }],
-    });
-  }
-  const resourceSpans = [
-    { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bench' } }] }, scopeSpans: [{ scope: { name: 'bench' }, spans: list }] },
-  ];
-  return requestFromJson('traces', JSON.stringify({ resourceSpans }));
-}
-
-function metrics(seed) {
-  const list = [];
-  for (let m = 0; m < 100; m++) {
-    const dataPoints = [];
-    for (let p = 0; p < 10; p++)
-      dataPoints.push({
-        attributes: [
-          { key: 'host', value: { stringValue: `host-${p % 5}` } },
-          { key: 'http.status_code', value: { intValue: String(200 + (p >> 2)) } },
-        ],
-        timeUnixNano: String(1700000000000000000n + BigInt(seed)),
-        asInt: String(p),
-      });
-    list.push({ name: `http.server.requests.${m}`, unit: '{request}', sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints } });
-  }
-  const resourceMetrics = [
-    { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bench' } }] }, scopeMetrics: [{ scope: { name: 'bench' }, metrics: list }] },
-  ];
-  return requestFromJson('metrics', JSON.stringify({ resourceMetrics }));
-}
 
 const ring = new HashRing(['a:4317', 'b:4317', 'c:4317']);
 // The exporter's traceID router reads the trace ID in place; this one is the same for both builds.
@@ -81,13 +40,13 @@ function measure(variants, reqs) {
 
 const rows = [];
 for (const interleave of [false, true]) {
-  const reqs = Array.from({ length: 8 }, (_, i) => spans(i, interleave));
+  const reqs = Array.from({ length: 8 }, (_, i) => tracesRequest(i, 1000, interleave));
   const label = interleave ? 'traceID, 100 traces interleaved' : 'traceID, 10 spans a trace adjacent';
   const variants = [[`${label}, this build`, () => new ours.WireSplitter(), byTrace]];
   if (baseline) variants.push([`${label}, baseline`, () => new baseline.WireSplitter(), byTrace]);
   rows.push(...measure(variants, reqs).map(([n, us]) => [n, us, 1000]));
 }
-const mreqs = Array.from({ length: 8 }, (_, i) => metrics(i));
+const mreqs = Array.from({ length: 8 }, (_, i) => metricsRequest(i));
 rows.push(
   ...measure(
     [

@@ -126,7 +126,7 @@ export class Routers {
       leaf: (buf, s, e, _rs, _re, ss, se) => {
         if (ss !== scopeStart) {
           scopeStart = ss;
-          scopeHash = findLenField(buf, ss, se, FIELD.scope, this.r) ? scopeIdentity(buf, this.r.start, this.r.end) : 0;
+          scopeHash = findLenField(buf, ss, se, FIELD.scope, this.r) ? attributeSetHash(buf, this.r.start, this.r.end, FIELD.scopeAttributes, true) : 0;
         }
         return points.add(buf, s, e, pointOf);
       },
@@ -209,19 +209,24 @@ export class Routers {
   }
 }
 
-/** Order-independent hash of the attributes (field `field`) of message buf[s:e]: the sum of each entry's hash. */
-function attributeSetHash(buf: Uint8Array, s: number, e: number, field: number): number {
+/**
+ * Order-independent hash of the attributes (field `field`) of message buf[s:e]: the sum of each entry's
+ * hash. `nameAndVersion` (an InstrumentationScope): its name and version fields count too.
+ */
+function attributeSetHash(buf: Uint8Array, s: number, e: number, field: number, nameAndVersion = false): number {
   const want = (field << 3) | 2;
   let sum = 0;
+  let named = 0;
   let pos = s;
   while (pos < e) {
     const fs = pos;
     const tag = readVarint(buf, pos, e);
     const next = skipField(buf, NEXT, e, tag);
     if (tag === want) sum = (sum + hashBytes(buf, fs, next)) | 0;
+    else if (nameAndVersion && (tag === 0x0a || tag === 0x12)) named = crc32(buf, fs, next, named);
     pos = next;
   }
-  return sum >>> 0;
+  return (sum + named) >>> 0;
 }
 
 /**
@@ -240,26 +245,13 @@ function hashBytes(buf: Uint8Array, s: number, e: number): number {
   }
   let k = 0;
   for (let shift = 0; i < e; i++, shift += 8) k |= buf[i]! << shift;
-  h ^= Math.imul((Math.imul(k, 0xcc9e2d51) << 15) | (Math.imul(k, 0xcc9e2d51) >>> 17), 0x1b873593);
+  k = Math.imul(k, 0xcc9e2d51);
+  h ^= Math.imul((k << 15) | (k >>> 17), 0x1b873593);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   return (h ^ (h >>> 16)) | 0;
-}
-
-/** The identity of an InstrumentationScope buf[s:e]: its name and version fields and its attribute set. */
-function scopeIdentity(buf: Uint8Array, s: number, e: number): number {
-  let h = 0;
-  let pos = s;
-  while (pos < e) {
-    const fs = pos;
-    const tag = readVarint(buf, pos, e);
-    const next = skipField(buf, NEXT, e, tag);
-    if (tag === 0x0a || tag === 0x12) h = crc32(buf, fs, next, h);
-    pos = next;
-  }
-  return (h + attributeSetHash(buf, s, e, FIELD.scopeAttributes)) >>> 0;
 }
 
 /** The collector's SpanKind names (ptrace SpanKind.String()). */
