@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { killGatewayChild, scrapeMetric, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
+import { killGatewayChild, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
+import { walQueueGatewayConfig } from './helpers/configs.js';
 
 let dir: string;
 let sink: Sink;
@@ -31,7 +32,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('WAL disk budget', () => {
   it('refuses retryably when max_size_mib is full, never crashes, and delivers everything acked afterwards', async () => {
     gateway = await startGatewayChild(
-      walQueueGatewayConfig(sink.httpUrl, join(dir, 'wal'), '      max_size_mib: 1\n      queue_size: 100000'),
+      walQueueGatewayConfig(sink.httpUrl, join(dir, 'wal'), { queue: { max_size_mib: 1, queue_size: 100_000 } }),
       join(dir, 'gateway.yaml'),
     );
     const g = gateway;

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { killGatewayChild, rssOf, scrapeMetric, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
+import { killGatewayChild, rssOf, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
+import { walQueueGatewayConfig } from './helpers/configs.js';
 
 const MiB = 1024 * 1024;
 let dir: string;
@@ -33,7 +34,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('downstream outage with a WAL queue', () => {
   it('keeps accepting with bounded memory while the sink is down, then drains with zero loss', async () => {
     gateway = await startGatewayChild(
-      walQueueGatewayConfig(sink.httpUrl, join(dir, 'wal'), '      queue_size: 1000000\n      num_consumers: 10'),
+      walQueueGatewayConfig(sink.httpUrl, join(dir, 'wal'), { queue: { queue_size: 1_000_000, num_consumers: 10 } }),
       join(dir, 'gateway.yaml'),
     );
     const g = gateway;

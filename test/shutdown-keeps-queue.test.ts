@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { killGatewayChild, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
+import { killGatewayChild, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
+import { walQueueGatewayConfig } from './helpers/configs.js';
 
 let dir: string;
 let sink: Sink;
@@ -31,10 +32,10 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const config = (queueDir: string): string => walQueueGatewayConfig(sink.httpUrl, queueDir, '', '', 'memory');
+const config = (queueDir: string): string => walQueueGatewayConfig(sink.httpUrl, queueDir, { storage: 'memory' });
 
 /** The otlphttp exporter's memory queue with neither sending_queue.directory nor dead_letter.path. */
-const defaultsConfig = (): string => walQueueGatewayConfig(sink.httpUrl, '', '', '', 'memory');
+const defaultsConfig = (): string => walQueueGatewayConfig(sink.httpUrl, '', { storage: 'memory' });
 
 /**
  * Acknowledges 20k records while the sink refuses, SIGTERMs the gateway (--shutdown-timeout 3s), checks the

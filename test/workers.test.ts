@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { killGatewayChild, scrapeMetric, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
+import { killGatewayChild, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
+import { walQueueGatewayConfig } from './helpers/configs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,7 +62,7 @@ afterAll(async () => {
 describe('worker processes (service.workers)', () => {
   it('share the port, sum their metrics, replace a killed worker with no acknowledged loss, drain on SIGTERM', async () => {
     const wal = join(dir, 'wal');
-    const yaml = walQueueGatewayConfig(sink.httpUrl, wal, '      num_consumers: 4').replace('service:\n', 'service:\n  workers: 2\n');
+    const yaml = walQueueGatewayConfig(sink.httpUrl, wal, { queue: { num_consumers: 4 }, service: { workers: 2 } });
     gateway = await startGatewayChild(yaml, join(dir, 'gateway.yaml'));
     const g = gateway;
     const workers = childrenOf(g.pid);

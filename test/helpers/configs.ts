@@ -55,6 +55,7 @@ export interface GatewayParts {
   receivers?: Components;
   processors?: Components;
   exporters: Components;
+  connectors?: Components;
   pipelines: Record<string, PipelineParts>;
   /** More keys under `service`; `telemetry` here replaces the default (self-metrics off). */
   service?: Record<string, unknown>;
@@ -76,6 +77,7 @@ export function gatewayYaml(parts: GatewayParts): string {
   config.receivers = parts.receivers ?? { otlp: otlpReceiver() };
   if (parts.processors) config.processors = parts.processors;
   config.exporters = parts.exporters;
+  if (parts.connectors) config.connectors = parts.connectors;
   config.service = {
     ...(parts.extensions ? { extensions: Object.keys(parts.extensions) } : {}),
     telemetry: { metrics: { level: 'none' } },
@@ -84,6 +86,44 @@ export function gatewayYaml(parts: GatewayParts): string {
   };
   // No anchors: a settings object given to several components is written out at each.
   return stringify(config, { aliasDuplicateObjects: false });
+}
+
+/**
+ * `service` keys that turn the self-metrics on at 127.0.0.1:0: a gateway child (startGatewayChild reads
+ * their address from its log), or a test that scrapes /metrics.
+ */
+export const SELF_METRICS = { telemetry: { metrics: { address: '127.0.0.1:0' } } };
+
+/** The sending queue of walQueueGatewayConfig's exporter, past its storage and directory. */
+export interface WalQueueParts {
+  /** Storage of the sending queue (default `wal`); `memory` keeps what is left at shutdown in the same directory. */
+  storage?: 'wal' | 'memory';
+  /** More sending_queue keys (e.g. queue_size, num_consumers, max_size_mib). */
+  queue?: Record<string, unknown>;
+  /** More retry_on_failure keys past the short intervals (e.g. max_elapsed_time). */
+  retry?: Record<string, unknown>;
+  /** More keys under `service` (e.g. workers). */
+  service?: Record<string, unknown>;
+}
+
+/**
+ * The durability tests' gateway child: OTLP/HTTP in, one otlphttp exporter to `sinkUrl` with a sending
+ * queue in `walDir` out (with `walDir` '' no directory is set, and a memory queue keeps what is left at
+ * shutdown in the default keep directory), self-metrics on.
+ */
+export function walQueueGatewayConfig(sinkUrl: string, walDir: string, parts: WalQueueParts = {}): string {
+  return gatewayYaml({
+    exporters: {
+      otlphttp: {
+        endpoint: sinkUrl,
+        compression: 'none',
+        sending_queue: { storage: parts.storage ?? 'wal', ...(walDir ? { directory: walDir } : {}), ...parts.queue },
+        retry_on_failure: { initial_interval: '100ms', max_interval: '500ms', ...parts.retry },
+      },
+    },
+    pipelines: { logs: { exporters: ['otlphttp'] } },
+    service: { ...SELF_METRICS, ...parts.service },
+  });
 }
 
 /** The attributes processor action that copies the client's `x-tenant` metadata into a `tenant` record attribute. */

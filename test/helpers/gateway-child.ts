@@ -134,43 +134,6 @@ export class TcpProxy {
   }
 }
 
-/**
- * The durability tests' gateway: OTLP/HTTP in, one otlphttp exporter with a WAL sending queue out (or a
- * memory queue keeping what is left at shutdown in the same directory, `storage: 'memory'`; with `walDir`
- * '' no directory is set, and a memory queue keeps it in the default keep directory).
- * `queue` and `retry` are extra YAML lines (already indented) for sending_queue and retry_on_failure.
- */
-export function walQueueGatewayConfig(sinkUrl: string, walDir: string, queue: string, retry = '', storage: 'wal' | 'memory' = 'wal'): string {
-  return `
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  otlphttp:
-    endpoint: ${sinkUrl}
-    compression: none
-    sending_queue:
-      storage: ${storage}
-${walDir ? `      directory: ${walDir}\n` : ''}${queue}
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-${retry}
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlphttp]
-  telemetry:
-    logs:
-      level: info
-    metrics:
-      address: 127.0.0.1:0
-`;
-}
-
 /** SIGKILLs a gateway child still running (test cleanup). */
 export async function killGatewayChild(gateway: GatewayChild | undefined): Promise<void> {
   if (gateway && gateway.child.exitCode === null && gateway.child.signalCode === null) {
