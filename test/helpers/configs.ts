@@ -1,17 +1,10 @@
-/** Config text tests build on: the minimal OTLP/HTTP-into-debug text, and whole gateway configs built from their parts (gatewayYaml). */
+/** Config text tests build on: whole gateway configs built from their parts (gatewayYaml), and the minimal OTLP/HTTP-into-debug text. */
 import { stringify } from 'yaml';
 
-/** The receivers and exporters sections: OTLP/HTTP on 127.0.0.1:0, debug. */
-export const OTLP_HTTP_AND_DEBUG = `receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  debug:
-`;
-
-/** The receivers section: the otlp receiver with OTLP/gRPC and OTLP/HTTP on 127.0.0.1:0 (a gateway child reports both addresses). */
+/**
+ * The receivers section as text: the otlp receiver with OTLP/gRPC and OTLP/HTTP on 127.0.0.1:0 (a gateway
+ * child reports both addresses). A config built by gatewayYaml says this as `{ otlp: otlpReceiver(['grpc', 'http']) }`.
+ */
 export const OTLP_GRPC_AND_HTTP_RECEIVER = `receivers:
   otlp:
     protocols:
@@ -21,9 +14,19 @@ export const OTLP_GRPC_AND_HTTP_RECEIVER = `receivers:
         endpoint: 127.0.0.1:0
 `;
 
-/** A whole config: OTLP/HTTP into debug in a logs pipeline; `service` adds keys under service (indented 2). */
+/**
+ * A whole config as hand-written text: OTLP/HTTP into debug in a logs pipeline; `service` adds keys under
+ * service (indented 2). For tests that read the file's lines (problems name file:line); otherwise gatewayYaml.
+ */
 export function logsToDebug(service = ''): string {
-  return `${OTLP_HTTP_AND_DEBUG}service:
+  return `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  debug:
+service:
 ${service}  pipelines:
     logs:
       receivers: [otlp]
@@ -87,6 +90,9 @@ export function gatewayYaml(parts: GatewayParts): string {
   // No anchors: a settings object given to several components is written out at each.
   return stringify(config, { aliasDuplicateObjects: false });
 }
+
+/** The parts of a gateway that takes logs over OTLP/HTTP into the debug exporter (spread into gatewayYaml's). */
+export const LOGS_TO_DEBUG = { exporters: { debug: null }, pipelines: { logs: { exporters: ['debug'] } } };
 
 /**
  * `service` keys that turn the self-metrics on at 127.0.0.1:0: a gateway child (startGatewayChild reads
