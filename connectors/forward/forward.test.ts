@@ -8,6 +8,7 @@ import { decodeRequest } from '../../src/pdata/codec.js';
 import { fromKeyValues } from '../../src/ottl/values.js';
 import { makeLogsRequest, startHttpServer, type TestHttpServer } from '../../test/helpers/otlp-test-servers.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
+import { gatewayYaml } from '../../test/helpers/configs.js';
 import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 
 const problems = configProblems;
@@ -135,42 +136,21 @@ describe('forward connector', () => {
   it('each receiving pipeline gets its own copy; the client is answered after both exporters accepted', async () => {
     const sinks: TestHttpServer[] = [await startHttpServer(), await startHttpServer()];
     for (const s of sinks) cleanups.push(() => s.close());
-    const svc = await startGateway(`receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-processors:
-  transform/a:
-    log_statements:
-      - set(resource.attributes["branch"], "a")
-connectors:
-  forward:
-exporters:
-  otlphttp/a:
-    endpoint: ${sinks[0]!.url}
-    sending_queue:
-      enabled: false
-  otlphttp/b:
-    endpoint: ${sinks[1]!.url}
-    sending_queue:
-      enabled: false
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs/in:
-      receivers: [otlp]
-      exporters: [forward]
-    logs/a:
-      receivers: [forward]
-      processors: [transform/a]
-      exporters: [otlphttp/a]
-    logs/b:
-      receivers: [forward]
-      exporters: [otlphttp/b]
-`);
+    const svc = await startGateway(
+      gatewayYaml({
+        processors: { 'transform/a': { log_statements: ['set(resource.attributes["branch"], "a")'] } },
+        connectors: { forward: null },
+        exporters: {
+          'otlphttp/a': { endpoint: sinks[0]!.url, sending_queue: { enabled: false } },
+          'otlphttp/b': { endpoint: sinks[1]!.url, sending_queue: { enabled: false } },
+        },
+        pipelines: {
+          'logs/in': { exporters: ['forward'] },
+          'logs/a': { receivers: ['forward'], processors: ['transform/a'], exporters: ['otlphttp/a'] },
+          'logs/b': { receivers: ['forward'], exporters: ['otlphttp/b'] },
+        },
+      }),
+    );
     cleanups.push(() => svc.shutdown(5000));
     sinks[1]!.reply = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(0), delayMs: 300 });
     const t0 = Date.now();
