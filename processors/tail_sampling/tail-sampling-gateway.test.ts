@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service/service.js';
 import { GREEN, RED } from '../../src/somatic/zone.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
+import { gatewayYaml } from '../../test/helpers/configs.js';
 import { startHttpServer, type TestHttpServer } from '../../test/helpers/otlp-test-servers.js';
 import { readSpans, spansRequest, traceId, traceKeyHex, type SpanSpec } from '../../test/helpers/trace-builder.js';
 import type { TailSamplingProcessor } from './tail-sampling-processor.js';
@@ -33,39 +34,16 @@ async function until(what: string, cond: () => boolean, ms = 10_000): Promise<vo
 async function gateway(opts: { red?: boolean } = {}): Promise<{ svc: Service; sink: TestHttpServer; http: string }> {
   const sink = await startHttpServer();
   const dir = await mkdtemp(join(tmpdir(), 'gs-tail-'));
-  const svc = await startGateway(`
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-processors:
-  somatic:
-    memory_limit_mib: 1024
-    force_zone: ${opts.red ? 'red' : 'green'}
-    wal:
-      directory: ${join(dir, 'wal')}
-  tail_sampling:
-    decision_wait: 1500ms
-    policies:
-      - name: errors
-        type: status_code
-        status_code:
-          status_codes: [ERROR]
-exporters:
-  otlphttp:
-    endpoint: ${sink.url}
-    compression: none
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [somatic, tail_sampling]
-      exporters: [otlphttp]
-`);
+  const svc = await startGateway(
+    gatewayYaml({
+      processors: {
+        somatic: { memory_limit_mib: 1024, force_zone: opts.red ? 'red' : 'green', wal: { directory: join(dir, 'wal') } },
+        tail_sampling: { decision_wait: '1500ms', policies: [{ name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } }] },
+      },
+      exporters: { otlphttp: { endpoint: sink.url, compression: 'none' } },
+      pipelines: { traces: { processors: ['somatic', 'tail_sampling'], exporters: ['otlphttp'] } },
+    }),
+  );
   cleanups.push(async () => {
     await svc.shutdown(5000);
     await sink.close();
