@@ -12,6 +12,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen, type LoadgenResult } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
@@ -24,7 +25,6 @@ import { makeLogsRequest } from './helpers/otlp-test-servers.js';
 import { mountTmpfs, type SmallVolume } from './helpers/small-volume.js';
 
 const VOLUME_MIB = 20;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mountable = await mountTmpfs(1, 'durability-disk-full (probe)').then(async (v) => {
   await v?.dispose();
   return v !== undefined;

@@ -15,6 +15,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
@@ -23,8 +24,6 @@ import { mountTmpfs } from './helpers/small-volume.js';
 import { gatewayYaml, SELF_METRICS } from './helpers/configs.js';
 
 const MiB = 1024 * 1024;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 // A gateway child writes through node:fs, so only a real tmpfs will do (not the WAL's emulating seam).
 const volume = await mountTmpfs(20, 'shared-volume deadlock test');
 if (!volume) console.log('shared-volume deadlock test not run here: mounting a tmpfs needs root (it runs as root, and is mandatory with CI=true)');

@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -19,8 +20,6 @@ import { gatewayYaml } from '../../test/helpers/configs.js';
 import { messageIdOf } from './nats-exporter.js';
 
 const run = hasNatsServer('the nats exporter and receiver tests');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function logsRequest(...bodies: string[]): Uint8Array {
   return requestFromJson('logs', JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: bodies.map((b) => ({ body: { stringValue: b } })) }] }] }));
 }
