@@ -15,18 +15,21 @@ export const OTLP_GRPC_AND_HTTP_RECEIVER = `receivers:
 `;
 
 /**
- * A whole config as hand-written text: OTLP/HTTP into debug in a logs pipeline; `service` adds keys under
- * service (indented 2). For tests that read the file's lines (problems name file:line); otherwise gatewayYaml.
+ * The receivers and exporters sections as text: OTLP/HTTP on 127.0.0.1:0, debug. For config tests that read
+ * the file's lines (problems name file:line); a config built by gatewayYaml spreads LOGS_TO_DEBUG.
  */
-export function logsToDebug(service = ''): string {
-  return `receivers:
+export const OTLP_HTTP_AND_DEBUG = `receivers:
   otlp:
     protocols:
       http:
         endpoint: 127.0.0.1:0
 exporters:
   debug:
-service:
+`;
+
+/** A whole config as text: OTLP/HTTP into debug in a logs pipeline; `service` adds keys under service (indented 2). */
+export function logsToDebug(service = ''): string {
+  return `${OTLP_HTTP_AND_DEBUG}service:
 ${service}  pipelines:
     logs:
       receivers: [otlp]
