@@ -5,9 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { startSink, type Sink } from '../../src/tools/sink/index.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'gophership.js');
 
@@ -132,6 +135,32 @@ export class TcpProxy {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** What a durability test file's tests share: a temp directory, a sink, and the gateway child a test started. */
+export interface ChildScene {
+  readonly dir: string;
+  readonly sink: Sink;
+  /** Set by the test that starts it: killed after the file's tests if still running. */
+  gateway: GatewayChild | undefined;
+}
+
+/**
+ * Before the file's tests: a temp directory named from `prefix` and a sink (OTLP/HTTP only, Retry-After
+ * 1 s); after them: the gateway child killed, the sink closed, the directory removed.
+ */
+export function childScene(prefix: string): ChildScene {
+  const scene = { gateway: undefined } as { dir: string; sink: Sink; gateway: GatewayChild | undefined };
+  beforeAll(async () => {
+    scene.dir = await mkdtemp(join(tmpdir(), prefix));
+    scene.sink = await startSink({ grpc: false, retryAfterSec: 1 });
+  });
+  afterAll(async () => {
+    await killGatewayChild(scene.gateway);
+    await scene.sink?.close();
+    if (scene.dir) await rm(scene.dir, { recursive: true, force: true });
+  });
+  return scene;
 }
 
 /** SIGKILLs a gateway child still running (test cleanup). */
