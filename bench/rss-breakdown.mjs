@@ -11,6 +11,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuOf, loadavg, memOf, scrape } from './lib/measure.mjs';
 import { freePort, ROOT, BENCH_DIR, startGateway } from './lib/procs.mjs';
 import { appendResults, commandLine, fmt, machineBlock, stamp, table } from './lib/report.mjs';
@@ -38,8 +39,6 @@ const PROCESSORS = {
   attributes: { actions: [{ key: 'gophership.flood', value: 'yes', action: 'insert' }] },
   batch: {},
 };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 async function runOne(build, variant, round) {
   const processors = variant === 'processors';
   const sink = await startSink({ grpc: false, track: false, replyDelayMs: processors ? 200 : 0 });

@@ -16,6 +16,7 @@ import { LIGHT_ROWS, runLight } from './scenarios/light.mjs';
 import { loadavg } from './lib/measure.mjs';
 import { appendResults, commandLine, fmt, machineBlock, stamp, table } from './lib/report.mjs';
 import { profileMarkdown, summariseProfile } from './lib/cpuprofile.mjs';
+import { durationFlag } from './lib/flags.mjs';
 
 /** Passthrough (batch only) must reach this fraction of the forwarding floor. */
 const TARGET_VS_FORWARDER = 0.8;
@@ -86,12 +87,6 @@ Flags:
   --list                 list the scenarios and exit
 `;
 
-function dur(flag, v) {
-  const m = String(v).match(/^(\d+(?:\.\d+)?)(ms|s|m)?$/);
-  if (!m) throw new Error(`--${flag}: expected a duration like 500ms, 12s, 1m; got "${v}"`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] ?? 's'];
-}
-
 function int(flag, v) {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${flag}: expected a non-negative integer, got "${v}"`);
@@ -124,9 +119,9 @@ function parse(argv) {
     help: values.help,
     list: values.list,
     opts: {
-      durationMs: dur('duration', values.duration),
-      warmupMs: dur('warmup', values.warmup),
-      overloadMs: dur('overload-duration', values['overload-duration']),
+      durationMs: durationFlag('duration', values.duration),
+      warmupMs: durationFlag('warmup', values.warmup),
+      overloadMs: durationFlag('overload-duration', values['overload-duration']),
       workers: int('workers', values.workers),
       batch: int('batch', values.batch),
       bodySize: int('body-size', values['body-size']),

@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadavg } from './lib/measure.mjs';
 import { runLoadgenProc, startGateway, startSinkProc } from './lib/procs.mjs';
 import { appendResults, commandLine, fmt, machineBlock, stamp, table } from './lib/report.mjs';
@@ -29,7 +30,6 @@ const trialMs = Number(args['trial-ms']);
 const rate = Number(args.rate);
 if (!(trials >= 1 && trialMs >= 500 && rate > 0)) throw new Error('--trials >= 1, --trial-ms >= 500 and --rate > 0, please');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const loadBefore = loadavg();
 const started = Date.now();
 const walDir = await mkdtemp(join(os.tmpdir(), 'gophership-soak-'));

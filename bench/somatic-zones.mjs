@@ -11,6 +11,7 @@ import { zone } from './scenarios/zones.mjs';
 import { passthrough } from './scenarios/passthrough.mjs';
 import { fmt, machineBlock, table } from './lib/report.mjs';
 import { loadavg } from './lib/measure.mjs';
+import { durationFlag } from './lib/flags.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -22,10 +23,9 @@ const { values } = parseArgs({
     protocol: { type: 'string', default: 'http' },
   },
 });
-const dur = (v) => Number(/^(\d+(?:\.\d+)?)/.exec(v)[1]) * (v.endsWith('ms') ? 1 : v.endsWith('m') ? 60_000 : 1000);
 const opts = {
-  durationMs: dur(values.duration),
-  warmupMs: dur(values.warmup),
+  durationMs: durationFlag('duration', values.duration),
+  warmupMs: durationFlag('warmup', values.warmup),
   workers: Number(values.workers),
   batch: Number(values.batch),
   bodySize: Number(values['body-size']),

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { BENCH_DIR, freePort, startGateway } from './lib/procs.mjs';
 import { cpuOf, loadavg, memOf, scrape } from './lib/measure.mjs';
 import { appendResults, commandLine, fmt, machineBlock, stamp, table } from './lib/report.mjs';
+import { durationFlag } from './lib/flags.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -27,9 +28,8 @@ const { values } = parseArgs({
     baseline: { type: 'string' },
   },
 });
-const dur = (v) => Number(/^(\d+(?:\.\d+)?)/.exec(v)[1]) * (v.endsWith('ms') ? 1 : v.endsWith('m') ? 60_000 : 1000);
-const durationMs = dur(values.duration);
-const waitMs = dur(values.wait);
+const durationMs = durationFlag('duration', values.duration);
+const waitMs = durationFlag('wait', values.wait);
 const rate = Number(values.rate);
 const memoryMib = Number(values['memory-mib']);
 const spansPerRequest = 1000;

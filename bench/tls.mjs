@@ -36,6 +36,7 @@ import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templa
 import { appendResults, commandLine, fmt, machineBlock, stamp, table } from './lib/report.mjs';
 import { zoneProcessors } from './scenarios/zones.mjs';
 import { profileMarkdown, summariseProfile } from './lib/cpuprofile.mjs';
+import { durationFlag } from './lib/flags.mjs';
 
 const TARGET = 0.75;
 
@@ -65,10 +66,9 @@ if (lightPeers) {
   }
 }
 const peerCpus = values['peer-cpus'] === 'none' || os.cpus().length < 2 || !canPin() ? undefined : values['peer-cpus'];
-const dur = (v) => Number(/^(\d+(?:\.\d+)?)/.exec(v)[1]) * (v.endsWith('ms') ? 1 : v.endsWith('m') ? 60_000 : 1000);
 const opts = {
-  durationMs: dur(values.duration),
-  warmupMs: dur(values.warmup),
+  durationMs: durationFlag('duration', values.duration),
+  warmupMs: durationFlag('warmup', values.warmup),
   workers: Number(values.workers),
   batch: Number(values.batch),
   bodySize: Number(values['body-size']),

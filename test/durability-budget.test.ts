@@ -3,38 +3,22 @@
  * (503 + Retry-After, counted in otelcol_exporter_enqueue_failed), the gateway keeps running, and once
  * the downstream is back everything that was acknowledged is delivered.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
-import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { killGatewayChild, scrapeMetric, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
+import { childScene, scrapeMetric, startGatewayChild } from './helpers/gateway-child.js';
+import { walQueueGatewayConfig } from './helpers/configs.js';
 
-let dir: string;
-let sink: Sink;
-let gateway: GatewayChild | undefined;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gs-budget-'));
-  sink = await startSink({ grpc: false, retryAfterSec: 1 });
-});
-
-afterAll(async () => {
-  await killGatewayChild(gateway);
-  await sink.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const scene = childScene('gs-budget-');
 
 describe('WAL disk budget', () => {
   it('refuses retryably when max_size_mib is full, never crashes, and delivers everything acked afterwards', async () => {
-    gateway = await startGatewayChild(
-      walQueueGatewayConfig(sink.httpUrl, join(dir, 'wal'), '      max_size_mib: 1\n      queue_size: 100000'),
+    const { dir, sink } = scene;
+    const g = (scene.gateway = await startGatewayChild(
+      walQueueGatewayConfig(sink.httpUrl, join(dir, 'wal'), { queue: { max_size_mib: 1, queue_size: 100_000 } }),
       join(dir, 'gateway.yaml'),
-    );
-    const g = gateway;
+    ));
     sink.setDown(true);
     let refusedSeen = 0;
     const load = runLoadgen({

@@ -12,19 +12,19 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen, type LoadgenResult } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { GREEN, RED } from '../src/somatic/index.js';
 import type { Service } from '../src/service/service.js';
-import { killGatewayChild, scrapeMetric, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
+import { killGatewayChild, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
-import { gatewayYaml } from './helpers/configs.js';
+import { gatewayYaml, walQueueGatewayConfig } from './helpers/configs.js';
 import { makeLogsRequest } from './helpers/otlp-test-servers.js';
 import { mountTmpfs, type SmallVolume } from './helpers/small-volume.js';
 
 const VOLUME_MIB = 20;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mountable = await mountTmpfs(1, 'durability-disk-full (probe)').then(async (v) => {
   await v?.dispose();
   return v !== undefined;
@@ -114,7 +114,7 @@ describe.skipIf(!mountable)(`full disk: a ${VOLUME_MIB} MiB volume`, () => {
       const walDir = join(vol.dir, 'queue');
       // max_size_mib stays at its default (1024): only the volume can refuse.
       gateway = await startGatewayChild(
-        walQueueGatewayConfig(sink.httpUrl, walDir, '      queue_size: 100000\n      num_consumers: 8', '      max_elapsed_time: 0'),
+        walQueueGatewayConfig(sink.httpUrl, walDir, { queue: { queue_size: 100_000, num_consumers: 8 }, retry: { max_elapsed_time: 0 } }),
         join(cfgDir, 'gateway.yaml'),
       );
       const g = gateway;

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen, type LoadgenResult } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { killGatewayChild, scrapeMetric, startGatewayChild, TcpProxy, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
+import { killGatewayChild, scrapeMetric, startGatewayChild, TcpProxy, type GatewayChild } from './helpers/gateway-child.js';
+import { walQueueGatewayConfig } from './helpers/configs.js';
 
 let dir: string;
 let sink: Sink;
@@ -18,12 +19,10 @@ let proxy: TcpProxy;
 let gateway: GatewayChild | undefined;
 
 function config(sinkUrl: string): string {
-  return walQueueGatewayConfig(
-    sinkUrl,
-    join(dir, 'wal'),
-    '      queue_size: 100000\n      num_consumers: 32\n      fsync: interval',
-    '      max_elapsed_time: 0',
-  );
+  return walQueueGatewayConfig(sinkUrl, join(dir, 'wal'), {
+    queue: { queue_size: 100_000, num_consumers: 32, fsync: 'interval' },
+    retry: { max_elapsed_time: 0 },
+  });
 }
 
 beforeAll(async () => {

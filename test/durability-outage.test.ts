@@ -4,39 +4,23 @@
  * acknowledging (the data waits on disk, not in memory: its RSS stays far below the backlog's size), and
  * once the sink is back the queue drains and every acknowledged record arrives.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
-import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { killGatewayChild, rssOf, scrapeMetric, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
+import { childScene, rssOf, scrapeMetric, startGatewayChild } from './helpers/gateway-child.js';
+import { walQueueGatewayConfig } from './helpers/configs.js';
 
 const MiB = 1024 * 1024;
-let dir: string;
-let sink: Sink;
-let gateway: GatewayChild | undefined;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gs-outage-'));
-  sink = await startSink({ grpc: false, retryAfterSec: 1 });
-});
-
-afterAll(async () => {
-  await killGatewayChild(gateway);
-  await sink.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const scene = childScene('gs-outage-');
 
 describe('downstream outage with a WAL queue', () => {
   it('keeps accepting with bounded memory while the sink is down, then drains with zero loss', async () => {
-    gateway = await startGatewayChild(
-      walQueueGatewayConfig(sink.httpUrl, join(dir, 'wal'), '      queue_size: 1000000\n      num_consumers: 10'),
+    const { dir, sink } = scene;
+    const g = (scene.gateway = await startGatewayChild(
+      walQueueGatewayConfig(sink.httpUrl, join(dir, 'wal'), { queue: { queue_size: 1_000_000, num_consumers: 10 } }),
       join(dir, 'gateway.yaml'),
-    );
-    const g = gateway;
+    ));
     const queueBytes = () => scrapeMetric(g.metrics, 'gophership_exporter_queue_bytes', { exporter: 'otlphttp' });
 
     let progress = { acked: 0, failed: 0 };

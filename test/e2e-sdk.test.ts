@@ -23,7 +23,7 @@ import type { Signal } from '../src/core/signal.js';
 import { startGateway, receiverAddress } from './helpers/gateway.js';
 import { makeLogs, makeMetrics, makeSpans, sdkBytes } from './helpers/sdk-data.js';
 import { itemsOf, splitLengthPrefixed } from './helpers/otlp-items.js';
-import { OTLP_GRPC_AND_HTTP_RECEIVER } from './helpers/configs.js';
+import { gatewayYaml, otlpReceiver } from './helpers/configs.js';
 
 type Protocol = 'http/protobuf' | 'http/json' | 'grpc';
 const PROTOCOLS: Protocol[] = ['http/protobuf', 'http/json', 'grpc'];
@@ -34,49 +34,24 @@ let gatewayA: Service;
 let gatewayB: Service;
 const expected: Record<Signal, string[]> = { logs: [], traces: [], metrics: [] };
 
+/** Gateway B: one otlp receiver per protocol, each signal from each into its own proto file under `out`. */
 function bConfig(out: string): string {
-  const pipelines = SIGNALS.flatMap((sig) =>
-    ['grpc', 'http'].map((via) => `    ${sig}/${via}:\n      receivers: [otlp/${via}]\n      exporters: [file/${sig}-${via}]\n`),
-  ).join('');
-  const files = SIGNALS.flatMap((sig) =>
-    ['grpc', 'http'].map((via) => `  file/${sig}-${via}:\n    path: ${join(out, `${sig}-via-${via}.pb`)}\n    format: proto\n`),
-  ).join('');
-  return `receivers:
-  otlp/grpc:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-  otlp/http:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-${files}service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-${pipelines}`;
+  const byPath = SIGNALS.flatMap((sig) => (['grpc', 'http'] as const).map((via) => ({ sig, via, id: `file/${sig}-${via}` })));
+  return gatewayYaml({
+    receivers: { 'otlp/grpc': otlpReceiver(['grpc']), 'otlp/http': otlpReceiver(['http']) },
+    exporters: Object.fromEntries(byPath.map(({ sig, via, id }) => [id, { path: join(out, `${sig}-via-${via}.pb`), format: 'proto' }])),
+    pipelines: Object.fromEntries(byPath.map(({ sig, via, id }) => [`${sig}/${via}`, { receivers: [`otlp/${via}`], exporters: [id] }])),
+  });
 }
 
+/** Gateway A: OTLP/gRPC and OTLP/HTTP in, batch, out to B by both otlp (gRPC) and otlphttp. */
 function aConfig(bGrpc: string, bHttp: string): string {
-  const pipelines = SIGNALS.map((sig) => `    ${sig}:\n      receivers: [otlp]\n      processors: [batch]\n      exporters: [otlp, otlphttp]\n`).join('');
-  return `${OTLP_GRPC_AND_HTTP_RECEIVER}processors:
-  batch:
-    timeout: 20ms
-exporters:
-  otlp:
-    endpoint: ${bGrpc}
-    tls:
-      insecure: true
-  otlp_http:
-    endpoint: http://${bHttp}
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-${pipelines}`.replace('otlp_http:\n', 'otlphttp:\n');
+  return gatewayYaml({
+    receivers: { otlp: otlpReceiver(['grpc', 'http']) },
+    processors: { batch: { timeout: '20ms' } },
+    exporters: { otlp: { endpoint: bGrpc, tls: { insecure: true } }, otlphttp: { endpoint: `http://${bHttp}` } },
+    pipelines: Object.fromEntries(SIGNALS.map((sig) => [sig, { processors: ['batch'], exporters: ['otlp', 'otlphttp'] }])),
+  });
 }
 
 function exportWith(exporter: { export(items: any, cb: (r: ExportResult) => void): void }, items: unknown): Promise<void> {

@@ -16,7 +16,7 @@ import { validateConfig, type ValidatedConfig } from '../src/config/validate.js'
 import { parseLoadgenArgs } from '../src/tools/loadgen/cli.js';
 import { startGateway } from './helpers/gateway.js';
 import type { HealthCheckExtension } from '../extensions/health_check/health-check.js';
-import { OTLP_HTTP_AND_DEBUG } from './helpers/configs.js';
+import { gatewayYaml, LOGS_TO_DEBUG } from './helpers/configs.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -252,19 +252,7 @@ describe('Dockerfile', () => {
     const m = /CMD \["node", "-e", "(.+)"\]/.exec(text);
     expect(m).not.toBeNull();
     const code = JSON.parse(`"${m![1]}"`) as string;
-    const gw = await startGateway(`${OTLP_HTTP_AND_DEBUG}extensions:
-  health_check:
-    endpoint: 127.0.0.1:0
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      address: ''
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [debug]
-`);
+    const gw = await startGateway(gatewayYaml({ ...LOGS_TO_DEBUG, extensions: { health_check: { endpoint: '127.0.0.1:0' } } }));
     const port = gw.component<HealthCheckExtension>('extension', 'health_check')!.port;
     try {
       const ok = await run(process.execPath, ['-e', code], { env: { ...process.env, GOPHERSHIP_HEALTH_URL: `http://127.0.0.1:${port}/` } });

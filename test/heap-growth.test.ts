@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { killGatewayChild, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
+import { gatewayYaml, SELF_METRICS } from './helpers/configs.js';
 
 let dir: string;
 let sink: Sink;
@@ -27,20 +28,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const config = (sinkUrl: string) => `
-receivers:
-  otlp:
-    protocols:
-      http: { endpoint: 127.0.0.1:0 }
-processors:
-  batch: {}
-exporters:
-  otlphttp: { endpoint: ${sinkUrl}, compression: none }
-service:
-  telemetry: { metrics: { address: 127.0.0.1:0 } }
-  pipelines:
-    logs: { receivers: [otlp], processors: [batch], exporters: [otlphttp] }
-`;
+const config = (sinkUrl: string): string =>
+  gatewayYaml({
+    processors: { batch: {} },
+    exporters: { otlphttp: { endpoint: sinkUrl, compression: 'none' } },
+    pipelines: { logs: { processors: ['batch'], exporters: ['otlphttp'] } },
+    service: SELF_METRICS,
+  });
 
 /** Full (major) GCs per GiB of request bodies through a fresh gateway child started with `nodeArgs`. */
 async function majorGcsPerGiB(nodeArgs: string[]): Promise<{ perGiB: number; majors: number; bytes: number }> {

@@ -17,7 +17,7 @@ import { GrpcStatus } from '../src/grpc/status.js';
 import { grpcExport, type GrpcCallResult } from './helpers/grpc-call.js';
 import { killGatewayChild, rssOf, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
 import { makeLogsRequest } from './helpers/otlp-test-servers.js';
-import { OTLP_GRPC_AND_HTTP_RECEIVER } from './helpers/configs.js';
+import { gatewayYaml, otlpReceiver, SELF_METRICS } from './helpers/configs.js';
 
 /** bench/fuzz.mjs --only grpc-receiver --seed 1611810550 --path 18444: grpc-encoding snappy, these 7 bytes. */
 const SNAPPY_HANG = Buffer.from('2cfcc2a8cce6a1', 'hex');
@@ -53,20 +53,12 @@ let client: grpc.Client;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gs-hostile-'));
   gw = await startGatewayChild(
-    `
-${OTLP_GRPC_AND_HTTP_RECEIVER}exporters:
-  debug:
-    sampling_initial: 1
-    sampling_thereafter: 1000
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [debug]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:0
-`,
+    gatewayYaml({
+      receivers: { otlp: otlpReceiver(['grpc', 'http']) },
+      exporters: { debug: { sampling_initial: 1, sampling_thereafter: 1000 } },
+      pipelines: { logs: { exporters: ['debug'] } },
+      service: SELF_METRICS,
+    }),
     join(dir, 'gateway.yaml'),
   );
   client = new grpc.Client(gw.grpc!, grpc.credentials.createInsecure());

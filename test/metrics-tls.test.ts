@@ -16,7 +16,7 @@ import { validateConfig } from '../src/config/validate.js';
 import type { Service } from '../src/service/service.js';
 import { makeCertSet, rotatableServerCert, rotateAndAwaitNewSerial, type CertSet } from './helpers/certs.js';
 import { startGateway } from './helpers/gateway.js';
-import { OTLP_HTTP_AND_DEBUG } from './helpers/configs.js';
+import { gatewayYaml, LOGS_TO_DEBUG } from './helpers/configs.js';
 
 let certs: CertSet;
 beforeAll(() => {
@@ -45,15 +45,8 @@ function get(address: string, path: string, opts: https.RequestOptions = {}): Pr
   });
 }
 
-const gatewayConfig = (metrics: string) => `${OTLP_HTTP_AND_DEBUG}service:
-  telemetry:
-    metrics:
-${metrics}
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [debug]
-`;
+/** OTLP/HTTP into debug, with `metrics` as service.telemetry.metrics. */
+const gatewayConfig = (metrics: Record<string, unknown>): string => gatewayYaml({ ...LOGS_TO_DEBUG, service: { telemetry: { metrics } } });
 
 describe('self-metrics over TLS: the pull reader form', () => {
   let gw: Service;
@@ -61,16 +54,10 @@ describe('self-metrics over TLS: the pull reader form', () => {
   beforeAll(async () => {
     files = rotatableServerCert(certs, 'metrics');
     gw = await startGateway(
-      gatewayConfig(`      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: 0
-      tls:
-        cert_file: ${files.certFile}
-        key_file: ${files.keyFile}
-        reload_interval: 100ms`),
+      gatewayConfig({
+        readers: [{ pull: { exporter: { prometheus: { host: '127.0.0.1', port: 0 } } } }],
+        tls: { cert_file: files.certFile, key_file: files.keyFile, reload_interval: '100ms' },
+      }),
     );
   });
   afterAll(async () => {
@@ -116,11 +103,10 @@ describe('self-metrics over mutual TLS: the address form', () => {
   let gw: Service;
   beforeAll(async () => {
     gw = await startGateway(
-      gatewayConfig(`      address: 127.0.0.1:0
-      tls:
-        cert_file: ${certs.server.certFile}
-        key_file: ${certs.server.keyFile}
-        client_ca_file: ${certs.ca.certFile}`),
+      gatewayConfig({
+        address: '127.0.0.1:0',
+        tls: { cert_file: certs.server.certFile, key_file: certs.server.keyFile, client_ca_file: certs.ca.certFile },
+      }),
     );
   });
   afterAll(async () => {
@@ -150,7 +136,7 @@ describe('service.telemetry.metrics.tls config', () => {
     const { tmpdir } = await import('node:os');
     const dir = await mkdtemp(join(tmpdir(), 'gs-metrics-tls-'));
     const file = join(dir, 'config.yaml');
-    await writeFile(file, gatewayConfig(`      address: 127.0.0.1:0\n      tls:\n        min_version: "1.3"`));
+    await writeFile(file, gatewayConfig({ address: '127.0.0.1:0', tls: { min_version: '1.3' } }));
     const result = validateConfig(await loadConfigFiles([file], [], {}), createRegistry());
     expect(result.ok).toBe(false);
     if (!result.ok)

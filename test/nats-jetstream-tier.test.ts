@@ -13,6 +13,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Service } from '../src/service/service.js';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
@@ -22,8 +23,6 @@ import { gatewayYaml } from './helpers/configs.js';
 import { NatsCluster, hasNatsServer, natsConsumerConfig } from './helpers/nats-server.js';
 
 const run = hasNatsServer('the JetStream two-tier test');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe.skipIf(!run)('gateway tiers over a three-server JetStream cluster', () => {
   let dir: string;
   let nats: NatsCluster | undefined;

@@ -15,15 +15,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { killGatewayChild, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
 import { mountTmpfs } from './helpers/small-volume.js';
+import { gatewayYaml, SELF_METRICS } from './helpers/configs.js';
 
 const MiB = 1024 * 1024;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 // A gateway child writes through node:fs, so only a real tmpfs will do (not the WAL's emulating seam).
 const volume = await mountTmpfs(20, 'shared-volume deadlock test');
 if (!volume) console.log('shared-volume deadlock test not run here: mounting a tmpfs needs root (it runs as root, and is mandatory with CI=true)');
@@ -41,64 +41,35 @@ afterAll(async () => {
 });
 
 function config(vol: string, sinkUrl: string, sideUrl: string): string {
-  return `
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-processors:
-  somatic:
-    memory_limit_mib: 512
-    check_interval: 50ms
-    min_dwell: 300ms
-    # Only the exporter queue moves the zone here: on a busy machine the event-loop sensors would hold
-    # it in Red (no replay at all) for reasons this test is not about.
-    thresholds:
-      event_loop_delay: { yellow: 0, red: 0 }
-      event_loop_utilization: { yellow: 0, red: 0 }
-    wal:
-      directory: ${vol}/somatic
-      max_size_mib: 1024
-  batch:
-    timeout: 50ms
-exporters:
-  otlphttp/main:
-    endpoint: ${sinkUrl}
-    compression: none
-    sending_queue:
-      storage: wal
-      directory: ${vol}/queue
-      max_size_mib: 1024
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 300ms
-      max_elapsed_time: 0
-  otlphttp/side:
-    endpoint: ${sideUrl}
-    compression: none
-    sending_queue:
-      queue_size: 4
-      num_consumers: 1
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 300ms
-      max_elapsed_time: 0
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [somatic, batch]
-      exporters: [otlphttp/main]
-    traces:
-      receivers: [otlp]
-      exporters: [otlphttp/side]
-  telemetry:
-    logs:
-      level: info
-    metrics:
-      address: 127.0.0.1:0
-`;
+  const retry_on_failure = { initial_interval: '100ms', max_interval: '300ms', max_elapsed_time: 0 };
+  return gatewayYaml({
+    processors: {
+      somatic: {
+        memory_limit_mib: 512,
+        check_interval: '50ms',
+        min_dwell: '300ms',
+        // Only the exporter queue moves the zone here: on a busy machine the event-loop sensors would hold
+        // it in Red (no replay at all) for reasons this test is not about.
+        thresholds: { event_loop_delay: { yellow: 0, red: 0 }, event_loop_utilization: { yellow: 0, red: 0 } },
+        wal: { directory: `${vol}/somatic`, max_size_mib: 1024 },
+      },
+      batch: { timeout: '50ms' },
+    },
+    exporters: {
+      'otlphttp/main': {
+        endpoint: sinkUrl,
+        compression: 'none',
+        sending_queue: { storage: 'wal', directory: `${vol}/queue`, max_size_mib: 1024 },
+        retry_on_failure,
+      },
+      'otlphttp/side': { endpoint: sideUrl, compression: 'none', sending_queue: { queue_size: 4, num_consumers: 1 }, retry_on_failure },
+    },
+    pipelines: {
+      logs: { processors: ['somatic', 'batch'], exporters: ['otlphttp/main'] },
+      traces: { exporters: ['otlphttp/side'] },
+    },
+    service: SELF_METRICS,
+  });
 }
 
 describe.runIf(volume !== undefined)('somatic debt WAL and exporter WAL queue on one full volume', () => {

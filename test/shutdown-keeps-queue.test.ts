@@ -7,34 +7,20 @@
  * restarts on the same directory, and every acknowledged record arrives.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
-import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { killGatewayChild, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
+import { childScene, startGatewayChild } from './helpers/gateway-child.js';
+import { walQueueGatewayConfig } from './helpers/configs.js';
 
-let dir: string;
-let sink: Sink;
-let gateway: GatewayChild | undefined;
+const scene = childScene('gs-shutdown-');
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gs-shutdown-'));
-  sink = await startSink({ grpc: false, retryAfterSec: 1 });
-});
-afterAll(async () => {
-  await killGatewayChild(gateway);
-  await sink.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const config = (queueDir: string): string => walQueueGatewayConfig(sink.httpUrl, queueDir, '', '', 'memory');
+const config = (queueDir: string): string => walQueueGatewayConfig(scene.sink.httpUrl, queueDir, { storage: 'memory' });
 
 /** The otlphttp exporter's memory queue with neither sending_queue.directory nor dead_letter.path. */
-const defaultsConfig = (): string => walQueueGatewayConfig(sink.httpUrl, '', '', '', 'memory');
+const defaultsConfig = (): string => walQueueGatewayConfig(scene.sink.httpUrl, '', { storage: 'memory' });
 
 /**
  * Acknowledges 20k records while the sink refuses, SIGTERMs the gateway (--shutdown-timeout 3s), checks the
@@ -42,9 +28,10 @@ const defaultsConfig = (): string => walQueueGatewayConfig(sink.httpUrl, '', '',
  * and checks every acknowledged record arrives.
  */
 async function keepAndResume(yaml: string, file: string, keptDir: string, cwd?: string): Promise<void> {
+  const { sink } = scene;
   sink.setDown(true);
   const before = sink.stats().totals;
-  gateway = await startGatewayChild(yaml, file, [], ['--shutdown-timeout', '3s'], cwd);
+  let gateway = (scene.gateway = await startGatewayChild(yaml, file, [], ['--shutdown-timeout', '3s'], cwd));
   const result = await runLoadgen({ endpoint: `http://${gateway.http}`, count: 20_000, batch: 500, workers: 4, maxAttempts: 1, bodySize: 200 });
   expect(result.failed).toBe(0);
   expect(result.acked).toBe(20_000);
@@ -66,7 +53,7 @@ async function keepAndResume(yaml: string, file: string, keptDir: string, cwd?: 
   expect(JSON.parse(kept!)).toMatchObject({ directory: keptDir, kept: { logs: { requests: 40, items: 20_000 } } });
 
   sink.setDown(false);
-  gateway = await startGatewayChild(yaml, file, [], [], cwd);
+  gateway = scene.gateway = await startGatewayChild(yaml, file, [], [], cwd);
   const deadline = Date.now() + 20_000;
   let report = sink.verify([result]);
   while (!report.ok && Date.now() < deadline) {
@@ -82,15 +69,15 @@ async function keepAndResume(yaml: string, file: string, keptDir: string, cwd?: 
 
 describe('shutdown with a memory queue the downstream does not drain', () => {
   it('keeps the undelivered requests in the queue directory, says how much and where, and delivers them at the next start', async () => {
-    const queueDir = join(dir, 'queue');
-    await keepAndResume(config(queueDir), join(dir, 'gateway.yaml'), join(queueDir, 'otlphttp'));
+    const queueDir = join(scene.dir, 'queue');
+    await keepAndResume(config(queueDir), join(scene.dir, 'gateway.yaml'), join(queueDir, 'otlphttp'));
   }, 45_000);
 
   it('with neither sending_queue.directory nor dead_letter.path: keeps them in ./data/sending_queue under the working directory, and the next start delivers them and removes it', async () => {
-    const cwd = join(dir, 'workdir');
+    const cwd = join(scene.dir, 'workdir');
     await mkdir(cwd);
     const keptDir = join(cwd, 'data', 'sending_queue', 'otlphttp');
-    await keepAndResume(defaultsConfig(), join(dir, 'defaults.yaml'), keptDir, cwd);
+    await keepAndResume(defaultsConfig(), join(scene.dir, 'defaults.yaml'), keptDir, cwd);
     // Everything was delivered before the second stop: nothing is left to open at a later start.
     expect(existsSync(keptDir)).toBe(false);
   }, 45_000);

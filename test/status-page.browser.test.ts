@@ -14,6 +14,7 @@ import type { Service } from '../src/service/service.js';
 import { runLoadgen, type LoadgenResult } from '../src/tools/loadgen/index.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
 import { systemProgram } from './helpers/system-package.js';
+import { gatewayYaml, SELF_METRICS } from './helpers/configs.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = systemProgram(CHROMIUM, 'chromium', 'the status-page browser test');
@@ -36,40 +37,13 @@ async function loadPlaywright(): Promise<Pw> {
 /** The gateway config: with the somatic processor first when this build registers it. */
 function gatewayConfig(dir: string): string {
   const somatic = createRegistry().find('processor', 'somatic') !== undefined;
-  return `receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-processors:
-  batch:
-    timeout: 20ms
-${
-  somatic
-    ? `  somatic:
-    memory_limit_mib: 2048
-    wal:
-      directory: ${join(dir, 'somatic')}
-`
-    : ''
-}exporters:
-  file:
-    path: ${join(dir, 'out.pb')}
-    format: proto
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:0
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:0
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [${somatic ? 'somatic, ' : ''}batch]
-      exporters: [file]
-`;
+  return gatewayYaml({
+    extensions: { health_check: { endpoint: '127.0.0.1:0' } },
+    processors: { batch: { timeout: '20ms' }, ...(somatic ? { somatic: { memory_limit_mib: 2048, wal: { directory: join(dir, 'somatic') } } } : {}) },
+    exporters: { file: { path: join(dir, 'out.pb'), format: 'proto' } },
+    pipelines: { logs: { processors: [...(somatic ? ['somatic'] : []), 'batch'], exporters: ['file'] } },
+    service: SELF_METRICS,
+  });
 }
 
 describe.skipIf(!hasChromium)('status page in headless Chromium', () => {

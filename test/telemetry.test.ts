@@ -7,23 +7,10 @@ import type { Service } from '../src/service/service.js';
 import type { HealthCheckExtension } from '../extensions/health_check/health-check.js';
 import { requestFromJson } from '../src/pdata/codec.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
-import { OTLP_HTTP_AND_DEBUG } from './helpers/configs.js';
+import { gatewayYaml, LOGS_TO_DEBUG, SELF_METRICS } from './helpers/configs.js';
 
 let gw: Service;
-const CONFIG = `${OTLP_HTTP_AND_DEBUG}extensions:
-  health_check:
-    endpoint: 127.0.0.1:0
-    path: /health
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:0
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [debug]
-`;
+const CONFIG = gatewayYaml({ ...LOGS_TO_DEBUG, extensions: { health_check: { endpoint: '127.0.0.1:0', path: '/health' } }, service: SELF_METRICS });
 
 beforeAll(async () => {
   gw = await startGateway(CONFIG);

@@ -342,37 +342,17 @@ describe('tls config keys', () => {
 describe('gateway to gateway over mutual TLS, from YAML configs', () => {
   it('SDK -> HTTPS -> gateway A -> otlp and otlphttp over mTLS -> gateway B -> file: every record arrives by both paths', async () => {
     const out = await mkdtemp(join(tmpdir(), 'gs-tls-chain-'));
-    const serverTls = `\n          cert_file: ${certs.server.certFile}\n          key_file: ${certs.server.keyFile}\n          client_ca_file: ${certs.ca.certFile}`;
-    const b = await startGateway(`receivers:
-  otlp/grpc:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-        tls:${serverTls}
-  otlp/http:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-        tls:${serverTls}
-exporters:
-  file/grpc:
-    path: ${join(out, 'via-grpc.pb')}
-    format: proto
-  file/http:
-    path: ${join(out, 'via-http.pb')}
-    format: proto
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs/grpc:
-      receivers: [otlp/grpc]
-      exporters: [file/grpc]
-    logs/http:
-      receivers: [otlp/http]
-      exporters: [file/http]
-`);
+    const serverTls = { tls: { cert_file: certs.server.certFile, key_file: certs.server.keyFile, client_ca_file: certs.ca.certFile } };
+    const b = await startGateway(
+      gatewayYaml({
+        receivers: { 'otlp/grpc': otlpReceiver(['grpc'], serverTls), 'otlp/http': otlpReceiver(['http'], serverTls) },
+        exporters: { 'file/grpc': { path: join(out, 'via-grpc.pb'), format: 'proto' }, 'file/http': { path: join(out, 'via-http.pb'), format: 'proto' } },
+        pipelines: {
+          'logs/grpc': { receivers: ['otlp/grpc'], exporters: ['file/grpc'] },
+          'logs/http': { receivers: ['otlp/http'], exporters: ['file/http'] },
+        },
+      }),
+    );
     const tls = { ca_file: certs.ca.certFile, cert_file: certs.client.certFile, key_file: certs.client.keyFile };
     const a = await startGateway(
       gatewayYaml({

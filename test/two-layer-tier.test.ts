@@ -17,23 +17,15 @@ import { decodeRequest } from '../src/pdata/codec.js';
 import { HashRing } from '../exporters/loadbalancing/ring.js';
 import { killGatewayChild, scrapeMetric, startGatewayChild, TcpProxy, type GatewayChild } from './helpers/gateway-child.js';
 import { startRawGrpcServer, type TestGrpcServer } from './helpers/otlp-test-servers.js';
-import { OTLP_GRPC_AND_HTTP_RECEIVER } from './helpers/configs.js';
+import { gatewayYaml, otlpReceiver, SELF_METRICS } from './helpers/configs.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** Both layers receive OTLP/gRPC (and HTTP, which the child-process helper waits for). */
-const receivers = `
-${OTLP_GRPC_AND_HTTP_RECEIVER}`;
-
-const telemetry = `
-  telemetry:
-    logs:
-      level: info
-    metrics:
-      address: 127.0.0.1:0`;
+/** Both layers receive OTLP/gRPC (and HTTP, which the child-process helper waits for); self-metrics on. */
+const layer = { receivers: { otlp: otlpReceiver(['grpc', 'http']) }, service: SELF_METRICS };
 
 /** Durations the sender makes (sdk-trace-sender.mjs), and the default bucket (unit s) each falls in. */
 const BUCKET_OF: Record<string, number> = { 'GET /orders': 7 /* 120ms <= 0.2 */, 'SELECT orders': 2 /* 5ms <= 0.006 */, render: 5 /* 30ms <= 0.05 */ };
@@ -42,82 +34,53 @@ const BUCKET_OF: Record<string, number> = { 'GET /orders': 7 /* 120ms <= 0.2 */,
 const DECISION_WAIT_MS = 500;
 
 function secondLayerConfig(sink: string, walDir: string): string {
-  return `${receivers}processors:
-  tail_sampling:
-    decision_wait: ${DECISION_WAIT_MS}ms
-    decision_cache:
-      sampled_cache_size: 10000
-      non_sampled_cache_size: 10000
-    policies:
-      - name: errors
-        type: status_code
-        status_code:
-          status_codes: [ERROR]
-exporters:
-  otlp:
-    endpoint: ${sink}
-    tls:
-      insecure: true
-    compression: none
-    sending_queue:
-      storage: wal
-      directory: ${walDir}
-    retry_on_failure:
-      initial_interval: 50ms
-      max_interval: 200ms
-  otlp/metrics:
-    endpoint: ${sink}
-    tls:
-      insecure: true
-    compression: none
-connectors:
-  forward:
-  spanmetrics:
-    aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA
-    metrics_flush_interval: 250ms
-service:
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [spanmetrics, forward]
-    traces/sampled:
-      receivers: [forward]
-      processors: [tail_sampling]
-      exporters: [otlp]
-    metrics:
-      receivers: [spanmetrics]
-      exporters: [otlp/metrics]
-${telemetry}
-`;
+  const retry_on_failure = { initial_interval: '50ms', max_interval: '200ms' };
+  return gatewayYaml({
+    ...layer,
+    processors: {
+      tail_sampling: {
+        decision_wait: `${DECISION_WAIT_MS}ms`,
+        decision_cache: { sampled_cache_size: 10_000, non_sampled_cache_size: 10_000 },
+        policies: [{ name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } }],
+      },
+    },
+    exporters: {
+      otlp: { endpoint: sink, tls: { insecure: true }, compression: 'none', sending_queue: { storage: 'wal', directory: walDir }, retry_on_failure },
+      'otlp/metrics': { endpoint: sink, tls: { insecure: true }, compression: 'none' },
+    },
+    connectors: {
+      forward: null,
+      spanmetrics: { aggregation_temporality: 'AGGREGATION_TEMPORALITY_DELTA', metrics_flush_interval: '250ms' },
+    },
+    pipelines: {
+      traces: { exporters: ['spanmetrics', 'forward'] },
+      'traces/sampled': { receivers: ['forward'], processors: ['tail_sampling'], exporters: ['otlp'] },
+      metrics: { receivers: ['spanmetrics'], exporters: ['otlp/metrics'] },
+    },
+  });
 }
 
 function firstLayerConfig(backends: string[]): string {
-  return `${receivers}exporters:
-  loadbalancing:
-    routing_key: traceID
-    protocol:
-      otlp:
-        tls:
-          insecure: true
-        compression: none
-        timeout: 2s
-        retry_on_failure:
-          initial_interval: 50ms
-          max_interval: 250ms
-          max_elapsed_time: 2m
-    resolver:
-      static:
-        hostnames: [${backends.join(', ')}]
-service:
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [loadbalancing]
-${telemetry}
-`;
+  return gatewayYaml({
+    ...layer,
+    exporters: {
+      loadbalancing: {
+        routing_key: 'traceID',
+        protocol: {
+          otlp: {
+            tls: { insecure: true },
+            compression: 'none',
+            timeout: '2s',
+            retry_on_failure: { initial_interval: '50ms', max_interval: '250ms', max_elapsed_time: '2m' },
+          },
+        },
+        resolver: { static: { hostnames: backends } },
+      },
+    },
+    pipelines: { traces: { exporters: ['loadbalancing'] } },
+  });
 }
 
-const grpcAddress = (g: GatewayChild) => /"msg":"OTLP receiver listening".*?"grpc":"([^"]+)"/.exec(g.stderr())![1]!;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 type SentSpan = [spanId: string, traceId: string, name: string, status: number];
@@ -206,7 +169,7 @@ describe('two-layer tier: loadbalancing in front of three gateways', () => {
       second.push(gw);
       const proxy = new TcpProxy();
       backends.push(await proxy.listen());
-      proxy.setTarget(grpcAddress(gw));
+      proxy.setTarget(gw.grpc!);
       cleanups.push(() => proxy.close());
       proxies.push(proxy);
     }
@@ -216,7 +179,7 @@ describe('two-layer tier: loadbalancing in front of three gateways', () => {
     const first = await startGatewayChild(firstLayerConfig(backends), join(dir, 'l1.yaml'));
     cleanups.push(() => killGatewayChild(first));
 
-    const apps = await Promise.all([0, 1, 2].map((a) => startApp(`http://${grpcAddress(first)}`, `p${a}`)));
+    const apps = await Promise.all([0, 1, 2].map((a) => startApp(`http://${first.grpc!}`, `p${a}`)));
     cleanups.push(() => {
       for (const a of apps) a.child.disconnect();
     });
@@ -259,7 +222,7 @@ describe('two-layer tier: loadbalancing in front of three gateways', () => {
     proxies[1]!.setTarget(undefined);
     for (let round = 4; round < 8; round++) await send(round);
     second[1] = await startGatewayChild(secondLayerConfig(sinks[1]!.endpoint, join(dir, 'wal-1')), join(dir, 'l2-1.yaml'));
-    proxies[1]!.setTarget(grpcAddress(second[1]!));
+    proxies[1]!.setTarget(second[1]!.grpc!);
     for (let round = 8; round < 10; round++) await send(round);
 
     await untilSampledArrived();

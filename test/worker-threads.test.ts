@@ -14,7 +14,7 @@ import { countItems } from '../src/pdata/wire.js';
 import { startGateway, receiverAddress } from './helpers/gateway.js';
 import { makeLogs } from './helpers/sdk-data.js';
 import { startHttpServer, type TestHttpServer } from './helpers/otlp-test-servers.js';
-import { gatewayYaml } from './helpers/configs.js';
+import { gatewayYaml, SELF_METRICS } from './helpers/configs.js';
 
 let downstream: TestHttpServer;
 let gateway: Service;
@@ -36,7 +36,7 @@ beforeAll(async () => {
       exporters: { otlphttp: { endpoint: downstream.url } },
       pipelines: { logs: { processors: ['attributes', 'batch'], exporters: ['otlphttp'] } },
       // The test scrapes the workers' metrics from the gateway's /metrics.
-      service: { processing: { worker_threads: 2 }, telemetry: { metrics: { address: '127.0.0.1:0' } } },
+      service: { processing: { worker_threads: 2 }, ...SELF_METRICS },
     }),
   );
 });

@@ -10,12 +10,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { killGatewayChild, scrapeMetric, startGatewayChild, walQueueGatewayConfig, type GatewayChild } from './helpers/gateway-child.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { killGatewayChild, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
+import { walQueueGatewayConfig } from './helpers/configs.js';
 
 /** The worker processes of a primary, by the primary's pid. */
 function childrenOf(pid: number): number[] {
@@ -61,7 +61,7 @@ afterAll(async () => {
 describe('worker processes (service.workers)', () => {
   it('share the port, sum their metrics, replace a killed worker with no acknowledged loss, drain on SIGTERM', async () => {
     const wal = join(dir, 'wal');
-    const yaml = walQueueGatewayConfig(sink.httpUrl, wal, '      num_consumers: 4').replace('service:\n', 'service:\n  workers: 2\n');
+    const yaml = walQueueGatewayConfig(sink.httpUrl, wal, { queue: { num_consumers: 4 }, service: { workers: 2 } });
     gateway = await startGatewayChild(yaml, join(dir, 'gateway.yaml'));
     const g = gateway;
     const workers = childrenOf(g.pid);

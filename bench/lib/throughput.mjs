@@ -136,3 +136,20 @@ export async function withGateway({ protocol, processors, processing, receiver, 
     await sink.stop();
   }
 }
+
+/**
+ * A scenario's throughput run through a gateway of its own: withGateway with `gatewayOpts`, the load sent
+ * over `gatewayOpts.protocol`; `verify` as measure's ('after-stop', or false when nothing reaches the sink).
+ */
+export function measureThroughGateway(ctx, gatewayOpts, verify = 'after-stop') {
+  return withGateway(gatewayOpts, ({ gw, sink, endpoint }) =>
+    measure({
+      opts: ctx.opts,
+      protocol: gatewayOpts.protocol === 'grpc' ? 'grpc' : 'http/protobuf',
+      endpoint,
+      pids: { gateway: gw.pid, sink: sink.pid },
+      sink,
+      verify,
+    }),
+  );
+}

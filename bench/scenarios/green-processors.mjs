@@ -4,7 +4,7 @@
 // The attributes edit runs on the gateway's worker threads (service.processing.worker_threads: auto, 2
 // on 2 cores); green-processors-inline is the same with worker_threads 0 (every edit on the event loop).
 import { availableParallelism } from 'node:os';
-import { measure, withGateway } from '../lib/throughput.mjs';
+import { measureThroughGateway } from '../lib/throughput.mjs';
 import { PASSTHROUGH_BATCH } from './passthrough.mjs';
 
 export const GREEN_PROCESSORS_TARGET = 450_000;
@@ -38,16 +38,7 @@ export function greenProcessors(protocol = 'http', { name = 'green-processors', 
     path: `loadgen -> gateway [somatic, resourcedetection, resource, attributes, batch; worker_threads ${threads}] -> sink (${protocol})`,
     needs: [`forwarder-${protocol}`],
     async run(ctx) {
-      return withGateway({ protocol, processors: greenProcessorsConfig(), processing: { worker_threads: workerThreads } }, ({ gw, sink, endpoint }) =>
-        measure({
-          opts: ctx.opts,
-          protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf',
-          endpoint,
-          pids: { gateway: gw.pid, sink: sink.pid },
-          sink,
-          verify: 'after-stop',
-        }),
-      );
+      return measureThroughGateway(ctx, { protocol, processors: greenProcessorsConfig(), processing: { worker_threads: workerThreads } });
     },
   };
 }

@@ -1,6 +1,6 @@
 // Passthrough: loadgen -> gateway [otlp receiver -> batch -> otlphttp / otlp exporter, compression none]
 // -> sink (tracking; loss verified at the end). The gateway's own cost over the forwarding floor.
-import { measure, withGateway } from '../lib/throughput.mjs';
+import { measureThroughGateway } from '../lib/throughput.mjs';
 
 /**
  * The batch settings of the passthrough scenarios: the batch processor's defaults (8192 items / 200 ms,
@@ -23,16 +23,7 @@ export function passthrough(protocol, { name = `passthrough-${protocol}`, proces
     needs: [`forwarder-${protocol}`, `ceiling-${protocol}`],
     proto: protocol,
     async run(ctx) {
-      return withGateway({ protocol, processors, receiver, cpuProf: ctx.opts.cpuProf, profileDir: ctx.opts.profileDir }, ({ gw, sink, endpoint }) =>
-        measure({
-          opts: ctx.opts,
-          protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf',
-          endpoint,
-          pids: { gateway: gw.pid, sink: sink.pid },
-          sink,
-          verify: 'after-stop',
-        }),
-      );
+      return measureThroughGateway(ctx, { protocol, processors, receiver, cpuProf: ctx.opts.cpuProf, profileDir: ctx.opts.profileDir });
     },
   };
 }

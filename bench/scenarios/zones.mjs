@@ -6,7 +6,7 @@
 //  - zone-red: every request appended to the somatic WAL (fsync interval 10 ms) and acknowledged; the
 //    zone stays Red, so nothing is replayed and the sink sees nothing: the loss check does not apply.
 // Green/Yellow check loss after the gateway stopped and drained (acknowledged = in the sending queue).
-import { measure, withGateway } from '../lib/throughput.mjs';
+import { measureThroughGateway } from '../lib/throughput.mjs';
 import { PASSTHROUGH_BATCH } from './passthrough.mjs';
 
 export function zoneProcessors(zone) {
@@ -33,16 +33,7 @@ export function zone(z, protocol = 'http') {
     // Red acknowledges only fdatasynced bytes: the disk's durable write rate is its ceiling.
     companions: z === 'red' ? ['disk-ceiling'] : [],
     async run(ctx) {
-      return withGateway({ protocol, processors: zoneProcessors(z), track: z !== 'red' }, ({ gw, sink, endpoint }) =>
-        measure({
-          opts: ctx.opts,
-          protocol: protocol === 'grpc' ? 'grpc' : 'http/protobuf',
-          endpoint,
-          pids: { gateway: gw.pid, sink: sink.pid },
-          sink,
-          verify: z !== 'red' ? 'after-stop' : false,
-        }),
-      );
+      return measureThroughGateway(ctx, { protocol, processors: zoneProcessors(z), track: z !== 'red' }, z !== 'red' ? 'after-stop' : false);
     },
   };
 }

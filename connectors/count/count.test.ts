@@ -4,12 +4,12 @@ import { decodeRequest } from '../../src/pdata/codec.js';
 import { makeLogsRequest, makeTracesRequest, RecordingConsumer, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { fromKeyValues } from '../../src/ottl/values.js';
 import { countConnectorFactory } from './factory.js';
+import { parseConfig } from '../../test/helpers/component-config.js';
 import type { ExportMetricsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import type { Signal } from '../../src/core/signal.js';
 
 function make(raw: Record<string, unknown>, from: Signal) {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = countConnectorFactory.config.parse(raw, [], issues);
+  const { cfg, issues } = parseConfig(countConnectorFactory, raw);
   const sink = new RecordingConsumer();
   const settings = testSettings('count', 'connector');
   settings.telemetry.close();

@@ -8,22 +8,14 @@ import { decodeRequest } from '../../src/pdata/codec.js';
 import { fromKeyValues } from '../../src/ottl/values.js';
 import { makeLogsRequest, startHttpServer, type TestHttpServer } from '../../test/helpers/otlp-test-servers.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
+import { gatewayYaml, OTLP_HTTP_AND_DEBUG } from '../../test/helpers/configs.js';
 import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 
 const problems = configProblems;
 
-const HEAD = `receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  debug:
-`;
-
 describe('connectors in the config graph', () => {
   it('a cycle through connectors is refused, naming it', async () => {
-    const p = await problems(`${HEAD}connectors:
+    const p = await problems(`${OTLP_HTTP_AND_DEBUG}connectors:
   forward/a:
   forward/b:
 service:
@@ -44,7 +36,7 @@ service:
   });
 
   it('a connector used only one way, a signal it cannot connect, an undefined one', async () => {
-    const p = await problems(`${HEAD}connectors:
+    const p = await problems(`${OTLP_HTTP_AND_DEBUG}connectors:
   forward:
   forward/lonely:
 service:
@@ -58,7 +50,7 @@ service:
 `);
     // An undefined ID is reported on its own (the graph checks run on a config whose references resolve).
     expect(p).toEqual(['FILE:15: service.pipelines.logs.exporters.2: exporter "nope" is not defined under exporters:']);
-    const p2 = await problems(`${HEAD}connectors:
+    const p2 = await problems(`${OTLP_HTTP_AND_DEBUG}connectors:
   forward:
   forward/lonely:
 service:
@@ -78,7 +70,7 @@ service:
   });
 
   it('routing: routes must name pipelines that receive from it; contexts not supported yet say so', async () => {
-    const p = await problems(`${HEAD}connectors:
+    const p = await problems(`${OTLP_HTTP_AND_DEBUG}connectors:
   routing:
     default_pipelines: [logs/typo]
     table:
@@ -105,7 +97,7 @@ service:
       'FILE:17: connectors.routing.table.2.statement: in "set(attributes["x"], 1) where true": a routing statement is route() where <condition>',
       'FILE:19: connectors.routing.table.3.condition: in "resource.attributes["a"] ==", column 28: expected a value (a string, number, bytes, nil, true/false, path, converter call, list or map), found the end of the statement',
     ]);
-    const p2 = await problems(`${HEAD}connectors:
+    const p2 = await problems(`${OTLP_HTTP_AND_DEBUG}connectors:
   routing:
     default_pipelines: [logs/typo]
     table:
@@ -135,42 +127,21 @@ describe('forward connector', () => {
   it('each receiving pipeline gets its own copy; the client is answered after both exporters accepted', async () => {
     const sinks: TestHttpServer[] = [await startHttpServer(), await startHttpServer()];
     for (const s of sinks) cleanups.push(() => s.close());
-    const svc = await startGateway(`receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-processors:
-  transform/a:
-    log_statements:
-      - set(resource.attributes["branch"], "a")
-connectors:
-  forward:
-exporters:
-  otlphttp/a:
-    endpoint: ${sinks[0]!.url}
-    sending_queue:
-      enabled: false
-  otlphttp/b:
-    endpoint: ${sinks[1]!.url}
-    sending_queue:
-      enabled: false
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs/in:
-      receivers: [otlp]
-      exporters: [forward]
-    logs/a:
-      receivers: [forward]
-      processors: [transform/a]
-      exporters: [otlphttp/a]
-    logs/b:
-      receivers: [forward]
-      exporters: [otlphttp/b]
-`);
+    const svc = await startGateway(
+      gatewayYaml({
+        processors: { 'transform/a': { log_statements: ['set(resource.attributes["branch"], "a")'] } },
+        connectors: { forward: null },
+        exporters: {
+          'otlphttp/a': { endpoint: sinks[0]!.url, sending_queue: { enabled: false } },
+          'otlphttp/b': { endpoint: sinks[1]!.url, sending_queue: { enabled: false } },
+        },
+        pipelines: {
+          'logs/in': { exporters: ['forward'] },
+          'logs/a': { receivers: ['forward'], processors: ['transform/a'], exporters: ['otlphttp/a'] },
+          'logs/b': { receivers: ['forward'], exporters: ['otlphttp/b'] },
+        },
+      }),
+    );
     cleanups.push(() => svc.shutdown(5000));
     sinks[1]!.reply = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(0), delayMs: 300 });
     const t0 = Date.now();

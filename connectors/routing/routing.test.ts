@@ -11,6 +11,7 @@ import { decodeRequest } from '../../src/pdata/codec.js';
 import { fromKeyValues } from '../../src/ottl/values.js';
 import { makeLogsRequest, startHttpServer, type TestHttpServer } from '../../test/helpers/otlp-test-servers.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
+import { gatewayYaml, otlpReceiver } from '../../test/helpers/configs.js';
 import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -30,14 +31,17 @@ async function gateway(yaml: string): Promise<Service> {
   return svc;
 }
 
-/** Exporters without a queue: accepted means the sink answered. */
-const exporter = (name: string, url: string) => `  otlphttp/${name}:
-    endpoint: ${url}
-    sending_queue:
-      enabled: false
-    retry_on_failure:
-      enabled: false
-`;
+/** Exporters without a queue (accepted means the sink answered), otlphttp/<name> to each sink by name. */
+const exporters = (urls: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(urls).map(([name, url]) => [`otlphttp/${name}`, { endpoint: url, sending_queue: { enabled: false }, retry_on_failure: { enabled: false } }]),
+  );
+
+/** logs/in into the routing connector, and one pipeline from it to its exporter for each of `routes`. */
+const routedPipelines = (routes: string[]) => ({
+  'logs/in': { exporters: ['routing'] },
+  ...Object.fromEntries(routes.map((r) => [`logs/${r}`, { receivers: ['routing'], exporters: [`otlphttp/${r}`] }])),
+});
 
 function post(addr: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`http://${addr}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...headers }, body });
@@ -73,51 +77,23 @@ const bodiesAt = (s: TestHttpServer): string[] =>
 describe('routing connector', () => {
   it('routes three tenants by header to their own exporters, the rest to the default; nothing on a wrong route', async () => {
     const [a, b, c, other] = await sinks(4);
-    const svc = await gateway(`receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-        include_metadata: true
-      grpc:
-        endpoint: 127.0.0.1:0
-        include_metadata: true
-connectors:
-  routing:
-    default_pipelines: [logs/other]
-    table:
-      - context: request
-        condition: request["x-tenant"] == "acme"
-        pipelines: [logs/acme]
-      - context: request
-        statement: route() where request["X-Tenant"] == "globex"
-        pipelines: [logs/globex]
-      - context: request
-        condition: request["x-tenant"] == "initech"
-        pipelines: [logs/initech]
-exporters:
-${exporter('acme', a!.url)}${exporter('globex', b!.url)}${exporter('initech', c!.url)}${exporter('other', other!.url)}
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs/in:
-      receivers: [otlp]
-      exporters: [routing]
-    logs/acme:
-      receivers: [routing]
-      exporters: [otlphttp/acme]
-    logs/globex:
-      receivers: [routing]
-      exporters: [otlphttp/globex]
-    logs/initech:
-      receivers: [routing]
-      exporters: [otlphttp/initech]
-    logs/other:
-      receivers: [routing]
-      exporters: [otlphttp/other]
-`);
+    const svc = await gateway(
+      gatewayYaml({
+        receivers: { otlp: otlpReceiver(['http', 'grpc'], { include_metadata: true }) },
+        connectors: {
+          routing: {
+            default_pipelines: ['logs/other'],
+            table: [
+              { context: 'request', condition: 'request["x-tenant"] == "acme"', pipelines: ['logs/acme'] },
+              { context: 'request', statement: 'route() where request["X-Tenant"] == "globex"', pipelines: ['logs/globex'] },
+              { context: 'request', condition: 'request["x-tenant"] == "initech"', pipelines: ['logs/initech'] },
+            ],
+          },
+        },
+        exporters: exporters({ acme: a!.url, globex: b!.url, initech: c!.url, other: other!.url }),
+        pipelines: routedPipelines(['acme', 'globex', 'initech', 'other']),
+      }),
+    );
     const addr = receiverAddress(svc, 'otlp', 'http');
     for (const [tenant, tag] of [
       ['acme', 'A'],
@@ -141,40 +117,22 @@ service:
 
   it('routes by resource attribute, splitting a request; answers only after every routed exporter accepted', async () => {
     const [r0, r1, rest] = await sinks(3);
-    const svc = await gateway(`receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-connectors:
-  routing:
-    match_once: true
-    default_pipelines: [logs/rest]
-    table:
-      - condition: resource.attributes["service.name"] == "t-svc-0"
-        pipelines: [logs/r0]
-      - condition: IsMatch(resource.attributes["service.name"], "-1$")
-        pipelines: [logs/r1, logs/rest]
-exporters:
-${exporter('r0', r0!.url)}${exporter('r1', r1!.url)}${exporter('rest', rest!.url)}
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs/in:
-      receivers: [otlp]
-      exporters: [routing]
-    logs/r0:
-      receivers: [routing]
-      exporters: [otlphttp/r0]
-    logs/r1:
-      receivers: [routing]
-      exporters: [otlphttp/r1]
-    logs/rest:
-      receivers: [routing]
-      exporters: [otlphttp/rest]
-`);
+    const svc = await gateway(
+      gatewayYaml({
+        connectors: {
+          routing: {
+            match_once: true,
+            default_pipelines: ['logs/rest'],
+            table: [
+              { condition: 'resource.attributes["service.name"] == "t-svc-0"', pipelines: ['logs/r0'] },
+              { condition: 'IsMatch(resource.attributes["service.name"], "-1$")', pipelines: ['logs/r1', 'logs/rest'] },
+            ],
+          },
+        },
+        exporters: exporters({ r0: r0!.url, r1: r1!.url, rest: rest!.url }),
+        pipelines: routedPipelines(['r0', 'r1', 'rest']),
+      }),
+    );
     const addr = receiverAddress(svc, 'otlp', 'http');
     // One request, three resources (service.name t-svc-0, t-svc-1, t-svc-2).
     r1!.reply = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(0), delayMs: 400 });

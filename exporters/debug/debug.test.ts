@@ -1,29 +1,22 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../src/core/errors.js';
 import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { requestFromJson, requestToJson } from '../../src/pdata/codec.js';
-import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest } from '../../test/helpers/otlp-test-servers.js';
 import { DebugExporter, summarize } from './debug-exporter.js';
 import { debugExporterFactory } from './factory.js';
 import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testHost } from '../../test/helpers/host.js';
+import { validConfig, settingsForTest } from '../../test/helpers/component-config.js';
 
 const EXAMPLES = EXAMPLES_DIR;
-const settingsList: ReturnType<typeof testSettings>[] = [];
-afterEach(() => {
-  for (const s of settingsList.splice(0)) s.telemetry.close();
-});
-
 function make(raw: Record<string, unknown>) {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = debugExporterFactory.config.parse(raw, [], issues);
-  expect(issues).toEqual([]);
-  const settings = testSettings('debug');
-  settingsList.push(settings);
+  const cfg = validConfig(debugExporterFactory, raw);
+  const settings = settingsForTest('debug');
   let text = '';
   const exp = new DebugExporter(settings, cfg, { write: (s: string) => (text += s) });
   return { exp, settings, out: () => text };
@@ -109,8 +102,7 @@ describe('debug exporter', () => {
         issues,
       );
       expect(issues).toEqual([]);
-      const settings = testSettings('debug');
-      settingsList.push(settings);
+      const settings = settingsForTest('debug');
       const exp = debugExporterFactory.create(settings, cfg);
       await exp.start(testHost());
       for (let i = 0; i < 5; i++) await exp.consume(new Payload('logs', makeLogsRequest(1, 2)));

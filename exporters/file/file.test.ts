@@ -12,6 +12,7 @@ import { fileExporterFactory } from './factory.js';
 import type { FileExporter } from './file-exporter.js';
 import { backupStamp } from './file-writer.js';
 import { testHost } from '../../test/helpers/host.js';
+import { parseConfig, validConfig } from '../../test/helpers/component-config.js';
 
 /** Splits a proto-format file into its length-prefixed records. */
 function readFrames(buf: Buffer): Buffer[] {
@@ -43,10 +44,7 @@ describe('file exporter', () => {
   });
 
   async function make(raw: Record<string, unknown>): Promise<FileExporter> {
-    const issues: { path: string[]; message: string }[] = [];
-    const cfg = fileExporterFactory.config.parse(raw, [], issues);
-    expect(issues).toEqual([]);
-    exporter = fileExporterFactory.create(settings, cfg) as FileExporter;
+    exporter = fileExporterFactory.create(settings, validConfig(fileExporterFactory, raw)) as FileExporter;
     await exporter.start(testHost({ onFatal: () => {} }));
     return exporter;
   }
@@ -191,11 +189,7 @@ describe('file exporter', () => {
   });
 
   it('refuses what the collector refuses: append with compression, group_by without one * in path', () => {
-    const problems = (raw: unknown) => {
-      const issues: { path: string[]; message: string }[] = [];
-      fileExporterFactory.config.parse(raw, [], issues);
-      return issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    };
+    const problems = (raw: unknown) => parseConfig(fileExporterFactory, raw).issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(problems({ path: 'x', append: true, compression: 'zstd' })).toEqual(['append: cannot be combined with compression (the collector refuses it too)']);
     expect(problems({ path: 'x', group_by: { enabled: true } })).toEqual([
       expect.stringMatching(/^path: with group_by enabled the path must hold exactly one \*/),
@@ -215,17 +209,13 @@ describe('file exporter', () => {
     const exp1 = await make({ path: blocker });
     await exp1.shutdown();
     exporter = undefined;
-    const issues: { path: string[]; message: string }[] = [];
-    const cfg = fileExporterFactory.config.parse({ path: path.join(blocker, 'child.json') }, [], issues);
-    const exp = fileExporterFactory.create(settings, cfg);
+    const exp = fileExporterFactory.create(settings, validConfig(fileExporterFactory, { path: path.join(blocker, 'child.json') }));
     await expect(exp.start(testHost({ onFatal: () => {} }))).rejects.toThrow(/blocker/);
   });
 
   it('requires path and has the documented defaults', () => {
-    const issues: { path: string[]; message: string }[] = [];
-    fileExporterFactory.config.parse({}, [], issues);
-    expect(issues.map((i) => i.path.join('.'))).toEqual(['path']);
-    expect(fileExporterFactory.config.parse({ path: 'x' }, [], [])).toMatchObject({
+    expect(parseConfig(fileExporterFactory, {}).issues.map((i) => i.path.join('.'))).toEqual(['path']);
+    expect(validConfig(fileExporterFactory, { path: 'x' })).toMatchObject({
       path: 'x',
       format: 'json',
       append: false,
@@ -234,11 +224,11 @@ describe('file exporter', () => {
       flush_interval: 0,
       group_by: { enabled: false, resource_attribute: 'fileexporter.path_segment', max_open_files: 100 },
     });
-    expect(fileExporterFactory.config.parse({ path: 'x', rotation: null }, [], [])).toMatchObject({
+    expect(validConfig(fileExporterFactory, { path: 'x', rotation: null })).toMatchObject({
       rotation: { max_megabytes: 100, max_days: 0, max_backups: 100, localtime: false },
     });
     // The shared exporterhelper keys: a local write needs no queue or retries unless asked for.
-    expect(fileExporterFactory.config.parse({ path: 'x' }, [], [])).toMatchObject({
+    expect(validConfig(fileExporterFactory, { path: 'x' })).toMatchObject({
       sending_queue: { enabled: false },
       retry_on_failure: { enabled: false },
       dead_letter: { path: '' },

@@ -41,17 +41,7 @@ export class NatsExporter implements Exporter {
 
   async start(_host?: Host): Promise<void> {
     const c = this.config;
-    try {
-      this.nc = await connectNats(c);
-    } catch (err) {
-      throw new CodedError(
-        'GS_COMPONENT_START_FAILED',
-        `${componentLabel(this.settings)}: cannot connect to NATS at ${c.servers.join(', ')}: ${messageOf(err)} (check servers and credentials)`,
-        {
-          cause: err,
-        },
-      );
-    }
+    this.nc = await connectNats(c, componentLabel(this.settings));
     this.js = jetstream(this.nc, { timeout: c.timeout });
     if (c.stream.create) await this.ensureStream();
     void this.watchStatus(this.nc);

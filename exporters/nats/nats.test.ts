@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -15,11 +16,10 @@ import type { Service } from '../../src/service/service.js';
 import { startSink } from '../../src/tools/sink/index.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
 import { NatsCluster, hasNatsServer, natsConsumerConfig } from '../../test/helpers/nats-server.js';
+import { gatewayYaml } from '../../test/helpers/configs.js';
 import { messageIdOf } from './nats-exporter.js';
 
 const run = hasNatsServer('the nats exporter and receiver tests');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function logsRequest(...bodies: string[]): Uint8Array {
   return requestFromJson('logs', JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: bodies.map((b) => ({ body: { stringValue: b } })) }] }] }));
 }
@@ -52,30 +52,15 @@ describe.skipIf(!run)('nats exporter and receiver on a real JetStream server', (
     await rm(dir, { recursive: true, force: true });
   });
 
-  const exporterGateway = (stream: string, prefix: string, extra = '') => `receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  nats:
-    servers: [${nats.urls.join(', ')}]
-    subject_prefix: ${prefix}
-    stream:
-      name: ${stream}
-      create: true
-${extra}service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [nats]
-`;
+  /** OTLP/HTTP into the nats exporter creating `stream` on subjects under `prefix`; `settings`: more exporter keys. */
+  const exporterGateway = (stream: string, prefix: string, settings: Record<string, unknown> = {}): string =>
+    gatewayYaml({
+      exporters: { nats: { servers: nats.urls, subject_prefix: prefix, stream: { name: stream, create: true }, ...settings } },
+      pipelines: { logs: { exporters: ['nats'] } },
+    });
 
   it('publishes each request as its bytes with the signal header, once per message id', async () => {
-    const gw = await startGateway(exporterGateway('EXP1', 'exp1', '    sending_queue:\n      enabled: false\n'));
+    const gw = await startGateway(exporterGateway('EXP1', 'exp1', { sending_queue: { enabled: false } }));
     cleanups.push(() => gw.shutdown(5000));
     const body = logsRequest('one', 'two');
     expect(await post(gw, body)).toBe(200);
@@ -95,29 +80,20 @@ ${extra}service:
   });
 
   it('refuses retryably while the stream cannot store (no stream), so the client resends', async () => {
-    const gw = await startGateway(`receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  nats:
-    servers: [${nats.urls.join(', ')}]
-    subject_prefix: nostream
-    timeout: 500ms
-    sending_queue:
-      enabled: false
-    retry_on_failure:
-      enabled: false
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [nats]
-`);
+    const gw = await startGateway(
+      gatewayYaml({
+        exporters: {
+          nats: {
+            servers: nats.urls,
+            subject_prefix: 'nostream',
+            timeout: '500ms',
+            sending_queue: { enabled: false },
+            retry_on_failure: { enabled: false },
+          },
+        },
+        pipelines: { logs: { exporters: ['nats'] } },
+      }),
+    );
     cleanups.push(() => gw.shutdown(5000));
     expect(await post(gw, logsRequest('nowhere'))).toBe(503);
   });

@@ -2,16 +2,15 @@
  * Answers 200 while the gateway serves and 503 while it starts or drains, so a load balancer or
  * Kubernetes probe takes it out of rotation before shutdown stops the receivers.
  */
-import type { RequestListener, Server } from 'node:http';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CreateSettings, Extension } from '../../src/core/component.js';
 import { listen, parseEndpoint } from '../../src/core/net.js';
 import type { HealthCheckConfig } from './config.js';
-import { createEndpointServer } from '../../src/confighelper/http-server.js';
+import { createEndpointServer, type EndpointServer } from '../../src/confighelper/http-server.js';
 
 export class HealthCheckExtension implements Extension {
-  private server: Server | undefined;
-  private stopReload: (() => void) | undefined;
+  private listener: EndpointServer | undefined;
   private readonly startedAt = new Date();
 
   constructor(
@@ -20,7 +19,7 @@ export class HealthCheckExtension implements Extension {
   ) {}
 
   get port(): number | undefined {
-    return (this.server?.address() as AddressInfo | null)?.port;
+    return (this.listener?.server.address() as AddressInfo | null)?.port;
   }
 
   async start(): Promise<void> {
@@ -44,18 +43,11 @@ export class HealthCheckExtension implements Extension {
       else res.writeHead(serving ? 200 : 503, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(body));
     };
     const endpoint = await createEndpointServer(this.config.tls, `extensions.${this.settings.id.id}.tls`, handler, this.settings.logger);
-    this.server = endpoint.server;
-    this.stopReload = endpoint.stopReload;
-    await listen(this.server, host, port, label);
+    this.listener = endpoint;
+    await listen(endpoint.server, host, port, label);
   }
 
   async shutdown(): Promise<void> {
-    this.stopReload?.();
-    const server = this.server;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await this.listener?.close();
   }
 }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { create, equals, toBinary, type DescMessage } from '@bufbuild/protobuf';
@@ -6,7 +6,7 @@ import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { decodeRequest, REQUEST_SCHEMA, type RequestMessage } from '../../src/pdata/codec.js';
 import { applyActionsToMessages, compileActions } from '../../src/processorhelper/attr-actions.js';
-import { counterValue, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { arbRequest, forEachRecordAttributes } from '../../test/helpers/otlp-arbitraries.js';
 import {
   AnyValueSchema,
@@ -19,23 +19,11 @@ import { ExportLogsServiceRequestSchema } from '../../proto/gen/opentelemetry/pr
 import { ExportTraceServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import { ExportMetricsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import { attributesProcessorFactory } from './factory.js';
-
-const settingsList: ReturnType<typeof testSettings>[] = [];
-afterEach(() => {
-  for (const s of settingsList.splice(0)) s.telemetry.close();
-});
-
-function parse(raw: Record<string, unknown>) {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = attributesProcessorFactory.config.parse(raw, [], issues);
-  return { cfg, issues };
-}
+import { parseConfig, validConfig, settingsForTest } from '../../test/helpers/component-config.js';
 
 function make(raw: Record<string, unknown>, signal: Signal = 'logs') {
-  const { cfg, issues } = parse(raw);
-  expect(issues).toEqual([]);
-  const settings = testSettings('attributes/test', 'processor');
-  settingsList.push(settings);
+  const cfg = validConfig(attributesProcessorFactory, raw);
+  const settings = settingsForTest('attributes/test', 'processor');
   const sink = new RecordingConsumer();
   const proc = attributesProcessorFactory.create(settings, cfg, signal, sink);
   return { proc, sink, settings };
@@ -345,7 +333,7 @@ describe('attributes processor config', () => {
       ],
     ];
     for (const [raw, path, msg] of cases) {
-      const { issues } = parse(raw);
+      const { issues } = parseConfig(attributesProcessorFactory, raw);
       expect(
         issues.map((i) => i.path.join('.')),
         JSON.stringify(raw),
@@ -355,9 +343,11 @@ describe('attributes processor config', () => {
   });
 
   it('refuses properties that do not apply to the pipeline signal', () => {
-    const { cfg } = parse({ actions: [{ key: 'a', action: 'delete' }], include: { match_type: 'strict', span_names: ['x'] } });
-    const settings = testSettings('attributes/x', 'processor');
-    settingsList.push(settings);
+    const { cfg } = parseConfig(attributesProcessorFactory, {
+      actions: [{ key: 'a', action: 'delete' }],
+      include: { match_type: 'strict', span_names: ['x'] },
+    });
+    const settings = settingsForTest('attributes/x', 'processor');
     expect(() => attributesProcessorFactory.create(settings, cfg, 'logs', new RecordingConsumer())).toThrow(/span_names cannot be used in a logs pipeline/);
     expect(() => attributesProcessorFactory.create(settings, cfg, 'traces', new RecordingConsumer())).not.toThrow();
   });

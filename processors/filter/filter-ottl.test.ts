@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Payload } from '../../src/pdata/payload.js';
 import { decodeRequest } from '../../src/pdata/codec.js';
 import type { Signal } from '../../src/core/signal.js';
 import { PermanentError } from '../../src/core/errors.js';
-import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, RecordingConsumer, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { fromKeyValues } from '../../src/ottl/values.js';
 import { filterProcessorFactory } from './factory.js';
 import { METRICS } from './metadata.js';
@@ -17,23 +17,11 @@ import { itemsOf } from '../../test/helpers/otlp-items.js';
 import { compileConditions } from '../../src/ottl/config.js';
 import { filterItems } from '../../src/ottl/run.js';
 import { compileWireRecordFilter } from '../../src/ottl/wire-paths.js';
-
-const settingsList: ReturnType<typeof testSettings>[] = [];
-afterEach(() => {
-  for (const s of settingsList.splice(0)) s.telemetry.close();
-});
-
-function parse(raw: Record<string, unknown>) {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = filterProcessorFactory.config.parse(raw, [], issues);
-  return { cfg, issues };
-}
+import { parseConfig, validConfig, settingsForTest } from '../../test/helpers/component-config.js';
 
 function make(raw: Record<string, unknown>, signal: Signal) {
-  const { cfg, issues } = parse(raw);
-  expect(issues).toEqual([]);
-  const settings = testSettings('filter/ottl', 'processor');
-  settingsList.push(settings);
+  const cfg = validConfig(filterProcessorFactory, raw);
+  const settings = settingsForTest('filter/ottl', 'processor');
   const sink = new RecordingConsumer();
   return { proc: filterProcessorFactory.create(settings, cfg, signal, sink), sink, settings };
 }
@@ -91,15 +79,17 @@ describe('filter processor: OTTL conditions', () => {
   });
 
   it('config: bad conditions are refused with their key path and column; OTTL and match properties do not mix', () => {
-    expect(parse({ traces: { span: ['name == '] } }).issues).toEqual([
+    expect(parseConfig(filterProcessorFactory, { traces: { span: ['name == '] } }).issues).toEqual([
       {
         path: ['traces', 'span', '0'],
         message:
           'in "name == ", column 9: expected a value (a string, number, bytes, nil, true/false, path, converter call, list or map), found the end of the statement',
       },
     ]);
-    expect(parse({ logs: { log_record: ['span.name == "x"'] } }).issues[0]!.message).toMatch(/column 1: span\.name: there is no span context in logs/);
-    expect(parse({ logs: { log_record: ['true'], exclude: { match_type: 'strict', bodies: ['x'] } } }).issues).toEqual([
+    expect(parseConfig(filterProcessorFactory, { logs: { log_record: ['span.name == "x"'] } }).issues[0]!.message).toMatch(
+      /column 1: span\.name: there is no span context in logs/,
+    );
+    expect(parseConfig(filterProcessorFactory, { logs: { log_record: ['true'], exclude: { match_type: 'strict', bodies: ['x'] } } }).issues).toEqual([
       { path: ['logs'], message: 'use either include/exclude or OTTL conditions (logs.log_record) for one signal, not both' },
     ]);
   });

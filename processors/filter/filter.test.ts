@@ -1,27 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { decodeRequest, requestFromJson } from '../../src/pdata/codec.js';
-import { counterValue, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { filterProcessorFactory } from './factory.js';
 import { EXAMPLES_DIR } from '../../test/helpers/examples.js';
+import { parseConfig, validConfig, settingsForTest } from '../../test/helpers/component-config.js';
 
-const settingsList: ReturnType<typeof testSettings>[] = [];
-afterEach(() => {
-  for (const s of settingsList.splice(0)) s.telemetry.close();
-});
-
-function parse(raw: Record<string, unknown>) {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = filterProcessorFactory.config.parse(raw, [], issues);
-  return { cfg, issues };
-}
-
-function make(raw: Record<string, unknown>, signal: Signal, settings = testSettings('filter', 'processor')) {
-  const { cfg, issues } = parse(raw);
-  expect(issues).toEqual([]);
-  if (!settingsList.includes(settings)) settingsList.push(settings);
+function make(raw: Record<string, unknown>, signal: Signal, settings = settingsForTest('filter', 'processor')) {
+  const cfg = validConfig(filterProcessorFactory, raw);
   const down = new RecordingConsumer();
   const proc = filterProcessorFactory.create(settings, cfg, signal, down);
   return { proc, down, settings };
@@ -95,7 +83,7 @@ const sevReq = () =>
 
 describe('filter processor config', () => {
   it('accepts the legacy shape with Key/Value spelled either way', () => {
-    const { cfg, issues } = parse({
+    const { cfg, issues } = parseConfig(filterProcessorFactory, {
       logs: { include: { match_type: 'strict', resource_attributes: [{ Key: 'host.name', Value: 'h1' }], record_attributes: [{ key: 'k' }] } },
     });
     expect(issues).toEqual([]);
@@ -104,7 +92,7 @@ describe('filter processor config', () => {
   });
 
   it('reports each bad key with its path', () => {
-    const { issues } = parse({
+    const { issues } = parseConfig(filterProcessorFactory, {
       logs: { exclude: { match_type: 'regexp', bodies: ['(unclosed'], severity_number: { min: 'LOUD' } }, include: { bodies: ['x'] } },
       spans: { exclude: { match_type: 'strict', span_kinds: ['server'] } },
       metrics: { include: { match_type: 'expr', expressions: ['x'] } },
@@ -115,12 +103,12 @@ describe('filter processor config', () => {
     expect(paths).toContain('logs.include.match_type');
     expect(paths).toContain('spans.exclude.span_kinds.0');
     expect(paths).toContain('metrics.include.expressions');
-    expect(parse({ metrics: { include: { match_type: 'expr' } } }).issues[0]!.message).toMatch(/expr is not supported/);
+    expect(parseConfig(filterProcessorFactory, { metrics: { include: { match_type: 'expr' } } }).issues[0]!.message).toMatch(/expr is not supported/);
     expect(issues.find((i) => i.path.join('.') === 'logs.include.match_type')!.message).toMatch(/strict or regexp/);
   });
 
   it('defaults to filtering nothing', () => {
-    expect(parse({}).issues).toEqual([]);
+    expect(parseConfig(filterProcessorFactory, {}).issues).toEqual([]);
   });
 });
 
@@ -254,7 +242,7 @@ describe('filter processor: logs', () => {
   });
 
   it('shares one counter among processors on one registry', async () => {
-    const settings = testSettings('filter/a', 'processor');
+    const settings = settingsForTest('filter/a', 'processor');
     const a = make({ logs: { exclude: { match_type: 'strict', bodies: ['info'] } } }, 'logs', settings);
     const b = make({ logs: { exclude: { match_type: 'strict', bodies: ['warn'] } } }, 'logs', {
       ...settings,

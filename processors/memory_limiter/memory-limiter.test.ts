@@ -9,6 +9,7 @@ import { Payload } from '../../src/pdata/payload.js';
 import type { Service } from '../../src/service/service.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
 import { grpcExport } from '../../test/helpers/grpc-call.js';
+import { gatewayYaml, otlpReceiver } from '../../test/helpers/configs.js';
 import { counterValue, makeLogsRequest, RecordingConsumer, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { limitsOf, memoryLimiterProcessorConfig } from './config.js';
 import { memoryLimiterProcessorFactory } from './factory.js';
@@ -110,38 +111,20 @@ describe('memory_limiter state machine', () => {
   });
 });
 
-const gatewayYaml = (limitMib: number, out: string) => `receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-      grpc:
-        endpoint: 127.0.0.1:0
-processors:
-  memory_limiter:
-    check_interval: 50ms
-    limit_mib: ${limitMib}
-    spike_limit_mib: ${Math.floor(limitMib / 4)}
-exporters:
-  file:
-    path: ${out}
-    format: proto
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [memory_limiter]
-      exporters: [file]
-`;
+/** OTLP/HTTP and OTLP/gRPC through a memory_limiter of `limitMib` (spike a quarter of it) into a proto file `out`. */
+const limitedGateway = (limitMib: number, out: string): string =>
+  gatewayYaml({
+    receivers: { otlp: otlpReceiver(['http', 'grpc']) },
+    processors: { memory_limiter: { check_interval: '50ms', limit_mib: limitMib, spike_limit_mib: Math.floor(limitMib / 4) } },
+    exporters: { file: { path: out, format: 'proto' } },
+    pipelines: { logs: { processors: ['memory_limiter'], exporters: ['file'] } },
+  });
 
 describe('memory_limiter in a gateway', () => {
   it('above its limit every request is refused retryably, before its body is read, and the gateway lives on', async () => {
     const out = join(dir, 'over.pb');
     // A limit far below what this process already uses: the collector's would refuse everything too.
-    const service = await startGateway(gatewayYaml(8, out));
+    const service = await startGateway(limitedGateway(8, out));
     services.push(service);
     await sleep(200); // the first checks measure memory
     const body = makeLogsRequest(1, 50);
@@ -174,7 +157,7 @@ describe('memory_limiter in a gateway', () => {
     const out = join(dir, 'under.pb');
     const used = process.memoryUsage();
     const limit = Math.ceil((used.rss + used.heapUsed + used.external) / 2 ** 20) + 1024;
-    const service = await startGateway(gatewayYaml(limit, out));
+    const service = await startGateway(limitedGateway(limit, out));
     services.push(service);
     await sleep(200);
     const body = makeLogsRequest(1, 50);

@@ -5,27 +5,20 @@
  * < 8192 (50%) but not < 1638 (10%). Proportional/equalizing: randomness = trace ID bytes 9..15, kept when
  * >= the threshold (1 - p) * 2^56 (th "8" = 50%, "c" = 25%, "e" = 12.5%).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Payload } from '../../src/pdata/payload.js';
 import { decodeRequest, requestFromJson } from '../../src/pdata/codec.js';
-import { counterValue, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { probabilisticSamplerProcessorFactory } from './factory.js';
 import { fnv1a32, hashRandomness, hashSeedThreshold, probabilityToThreshold, rvalue, tvalue } from '../../src/pdata/sampling.js';
 import { TraceState } from '../../src/pdata/tracestate.js';
 import { TRACES_SAMPLED_METRIC } from './probabilistic-sampler-processor.js';
 import type { Signal } from '../../src/core/signal.js';
-
-const settingsList: ReturnType<typeof testSettings>[] = [];
-afterEach(() => {
-  for (const s of settingsList.splice(0)) s.telemetry.close();
-});
+import { validConfig, settingsForTest } from '../../test/helpers/component-config.js';
 
 function make(raw: Record<string, unknown>, signal: Signal) {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = probabilisticSamplerProcessorFactory.config.parse(raw, [], issues);
-  expect(issues).toEqual([]);
-  const settings = testSettings('probabilistic_sampler', 'processor');
-  settingsList.push(settings);
+  const cfg = validConfig(probabilisticSamplerProcessorFactory, raw);
+  const settings = settingsForTest('probabilistic_sampler', 'processor');
   const down = new RecordingConsumer();
   return { proc: probabilisticSamplerProcessorFactory.create(settings, cfg, signal, down), down, settings };
 }

@@ -1,25 +1,18 @@
 import nodeCrypto from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { decodeRequest, requestFromJson } from '../../src/pdata/codec.js';
-import { counterValue, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { redactionProcessorFactory } from './factory.js';
 import { goReplaceAll } from './redactor.js';
-
-const settingsList: ReturnType<typeof testSettings>[] = [];
-afterEach(() => {
-  for (const s of settingsList.splice(0)) s.telemetry.close();
-});
+import { validConfig, settingsForTest } from '../../test/helpers/component-config.js';
 
 function make(raw: Record<string, unknown>, signal: Signal = 'logs') {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = redactionProcessorFactory.config.parse(raw, [], issues);
-  expect(issues).toEqual([]);
-  const settings = testSettings('redaction', 'processor');
-  settingsList.push(settings);
+  const cfg = validConfig(redactionProcessorFactory, raw);
+  const settings = settingsForTest('redaction', 'processor');
   const down = new RecordingConsumer();
   const proc = redactionProcessorFactory.create(settings, cfg, signal, down);
   return { proc, down, settings };

@@ -1,25 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { Payload } from '../../src/pdata/payload.js';
 import { SIGNALS } from '../../src/core/signal.js';
 import { forEachField } from '../../src/pdata/wire.js';
 import { decodeRequest } from '../../src/pdata/codec.js';
-import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { ExportLogsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import { resourceProcessorFactory } from './factory.js';
-
-const settingsList: ReturnType<typeof testSettings>[] = [];
-afterEach(() => {
-  for (const s of settingsList.splice(0)) s.telemetry.close();
-});
+import { validConfig, settingsForTest } from '../../test/helpers/component-config.js';
 
 function make(raw: Record<string, unknown>, signal: (typeof SIGNALS)[number] = 'logs') {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = resourceProcessorFactory.config.parse(raw, [], issues);
-  expect(issues).toEqual([]);
-  const settings = testSettings('resource/test', 'processor');
-  settingsList.push(settings);
+  const cfg = validConfig(resourceProcessorFactory, raw);
+  const settings = settingsForTest('resource/test', 'processor');
   const sink = new RecordingConsumer();
   return { proc: resourceProcessorFactory.create(settings, cfg, signal, sink), sink, settings };
 }

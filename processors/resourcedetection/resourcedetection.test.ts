@@ -1,15 +1,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { decodeRequest, requestFromJson, requestMessageToJson } from '../../src/pdata/codec.js';
-import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { detectHostname, hostArch, osType, parseResourceAttributes, readMachineId, type DetectOptions } from './detectors.js';
 import { resourceDetectionProcessorFactory } from './factory.js';
 import { ResourceDetectionProcessor } from './resourcedetection-processor.js';
 import { testHost } from '../../test/helpers/host.js';
+import { validConfig, settingsForTest } from '../../test/helpers/component-config.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -18,17 +19,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-const settingsList: ReturnType<typeof testSettings>[] = [];
-afterEach(() => {
-  for (const s of settingsList.splice(0)) s.telemetry.close();
-});
-
 async function make(raw: Record<string, unknown>, opts: DetectOptions, signal: Signal = 'logs') {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = resourceDetectionProcessorFactory.config.parse(raw, [], issues);
-  expect(issues).toEqual([]);
-  const settings = testSettings('resourcedetection', 'processor');
-  settingsList.push(settings);
+  const cfg = validConfig(resourceDetectionProcessorFactory, raw);
+  const settings = settingsForTest('resourcedetection', 'processor');
   const down = new RecordingConsumer();
   const proc = new ResourceDetectionProcessor(settings, cfg, signal, down, opts);
   await proc.start();
@@ -230,8 +223,7 @@ describe('resourcedetection processor', () => {
       [],
       issues,
     );
-    const settings = testSettings('resourcedetection', 'processor');
-    settingsList.push(settings);
+    const settings = settingsForTest('resourcedetection', 'processor');
     const idFile = path.join(dir, 'slow-id');
     await writeFile(idFile, 'x'.repeat(1 << 20));
     const proc = new ResourceDetectionProcessor(settings, cfg, 'logs', new RecordingConsumer(), { machineIdPaths: [idFile] });
@@ -242,8 +234,7 @@ describe('resourcedetection processor', () => {
     const before = process.env.OTEL_RESOURCE_ATTRIBUTES;
     process.env.OTEL_RESOURCE_ATTRIBUTES = 'k8s.cluster.name=c1';
     try {
-      const settings = testSettings('resourcedetection', 'processor');
-      settingsList.push(settings);
+      const settings = settingsForTest('resourcedetection', 'processor');
       const down = new RecordingConsumer();
       const proc = resourceDetectionProcessorFactory.create(settings, resourceDetectionProcessorFactory.config.defaults(), 'logs', down);
       await proc.start(testHost({ onFatal: () => {} }));

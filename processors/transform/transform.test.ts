@@ -1,29 +1,22 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Payload } from '../../src/pdata/payload.js';
 import { decodeRequest, encodeRequest, type RequestMessage } from '../../src/pdata/codec.js';
 import type { Signal } from '../../src/core/signal.js';
 import { configProblems } from '../../test/helpers/config-problems.js';
 import { PermanentError } from '../../src/core/errors.js';
-import { counterValue, makeLogsRequest, makeTracesRequest, RecordingConsumer, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, makeLogsRequest, makeTracesRequest, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
 import { fromKeyValues } from '../../src/ottl/values.js';
 import { transformProcessorFactory } from './factory.js';
 import type { TransformProcessor } from './transform-processor.js';
 import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import type { ExportTraceServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
-
-const settingsList: ReturnType<typeof testSettings>[] = [];
-afterEach(() => {
-  for (const s of settingsList.splice(0)) s.telemetry.close();
-});
+import { validConfig, settingsForTest } from '../../test/helpers/component-config.js';
 
 function make(raw: Record<string, unknown>, signal: Signal = 'logs') {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = transformProcessorFactory.config.parse(raw, [], issues);
-  expect(issues).toEqual([]);
-  const settings = testSettings('transform/test', 'processor');
-  settingsList.push(settings);
+  const cfg = validConfig(transformProcessorFactory, raw);
+  const settings = settingsForTest('transform/test', 'processor');
   const sink = new RecordingConsumer();
   return { proc: transformProcessorFactory.create(settings, cfg, signal, sink) as TransformProcessor, sink, settings };
 }

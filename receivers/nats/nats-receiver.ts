@@ -46,15 +46,7 @@ export class NatsReceiver implements Receiver {
 
   async start(host: Host): Promise<void> {
     const c = this.config;
-    try {
-      this.nc = await connectNats(c);
-    } catch (err) {
-      throw new CodedError(
-        'GS_COMPONENT_START_FAILED',
-        `${componentLabel(this.settings)}: cannot connect to NATS at ${c.servers.join(', ')}: ${messageOf(err)} (check servers and credentials)`,
-        { cause: err },
-      );
-    }
+    this.nc = await connectNats(c, componentLabel(this.settings));
     const jsm = await jetstreamManager(this.nc);
     try {
       await jsm.consumers.info(c.stream, c.durable);

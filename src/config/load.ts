@@ -96,7 +96,7 @@ function typedScalar(text: string): unknown {
 /**
  * Expands env references in one string. A value that is exactly one reference takes the variable's type
  * when the type holds its text exactly (typedScalar), so `${env:PORT}` can be an int. References the
- * gateway cannot expand (another provider such as `${file:...}`, a reference nested in a default) are
+ * gateway cannot expand (another provider such as `${http:...}`, a reference nested in a default) are
  * reported through `report` and left as written.
  */
 export function expandEnv(

@@ -135,8 +135,8 @@ export function watchHandshakes(server: tls.Server, logger: Logger): void {
 /** A small endpoint's server (health, self-metrics) and, over TLS, the reloader of its certificate. */
 export interface EndpointServer {
   server: http.Server;
-  /** Stops re-reading the certificate files; call on shutdown. */
-  stopReload(): void;
+  /** On shutdown: stops re-reading the certificate files and closes the server and every connection (kept-alive ones too). */
+  close(): Promise<void>;
 }
 
 /**
@@ -150,11 +150,24 @@ export async function createEndpointServer(
   handler: http.RequestListener,
   logger: Logger,
 ): Promise<EndpointServer> {
-  if (!tlsCfg) return { server: http.createServer(handler), stopReload: () => {} };
+  if (!tlsCfg) return endpointServer(http.createServer(handler), () => {});
   const tlsOptions = await loadServerTls(tlsCfg, keyPath);
   const server = https.createServer(tlsOptions, handler);
   watchHandshakes(server, logger);
   const reloader = new ServerTlsReloader(tlsCfg, keyPath, () => [server], logger, tlsOptions);
   reloader.start();
-  return { server, stopReload: () => reloader.stop() };
+  return endpointServer(server, () => reloader.stop());
+}
+
+function endpointServer(server: http.Server, stopReload: () => void): EndpointServer {
+  return {
+    server,
+    close: () => {
+      stopReload();
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
 }

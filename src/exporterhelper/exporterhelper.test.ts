@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../core/errors.js';
 import { Payload } from '../pdata/payload.js';
@@ -66,7 +67,6 @@ function provideSomatic(pressure: PressureSlot): AdmissionGate {
 
 /** Whether the temp dir takes O_DIRECT (else the WAL falls back to the page cache). */
 const DIRECT_OK = await tmpTakesDirectIo();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {

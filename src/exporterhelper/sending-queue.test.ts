@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../core/errors.js';
 import { Payload } from '../pdata/payload.js';
@@ -50,7 +51,6 @@ async function helper(raw: Record<string, unknown>, send: SendFn, id = 'otlphttp
   return { h, settings };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {

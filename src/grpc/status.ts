@@ -34,21 +34,30 @@ export function grpcStatusName(code: number): string {
   return NAMES[code] !== undefined && Number.isInteger(code) ? NAMES[code]! : `CODE_${code}`;
 }
 
-/**
- * The HTTP status an OTLP/HTTP receiver answers for a gRPC code, as the collector maps it: the retryable
- * codes become 503, RESOURCE_EXHAUSTED 429, and the client errors their 4xx; anything else is 500.
- */
-export function httpStatusFromGrpc(code: number): number {
+/** The codes of failures the OTLP spec calls transient: a client retries them, an HTTP peer hears 503. */
+function isTransientGrpc(code: number): boolean {
   switch (code) {
-    case GrpcStatus.OK:
-      return 200;
     case GrpcStatus.CANCELLED:
     case GrpcStatus.DEADLINE_EXCEEDED:
     case GrpcStatus.ABORTED:
     case GrpcStatus.OUT_OF_RANGE:
     case GrpcStatus.UNAVAILABLE:
     case GrpcStatus.DATA_LOSS:
-      return 503;
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * The HTTP status an OTLP/HTTP receiver answers for a gRPC code, as the collector maps it: the retryable
+ * codes become 503, RESOURCE_EXHAUSTED 429, and the client errors their 4xx; anything else is 500.
+ */
+export function httpStatusFromGrpc(code: number): number {
+  if (isTransientGrpc(code)) return 503;
+  switch (code) {
+    case GrpcStatus.OK:
+      return 200;
     case GrpcStatus.RESOURCE_EXHAUSTED:
       return 429;
     case GrpcStatus.INVALID_ARGUMENT:
@@ -95,19 +104,7 @@ export function grpcStatusFromHttp(status: number): GrpcStatusCode {
  * only when the server attached a RetryInfo (it can recover), the transient codes always.
  */
 export function isRetryableGrpc(code: number, hasRetryInfo: boolean): boolean {
-  switch (code) {
-    case GrpcStatus.CANCELLED:
-    case GrpcStatus.DEADLINE_EXCEEDED:
-    case GrpcStatus.ABORTED:
-    case GrpcStatus.OUT_OF_RANGE:
-    case GrpcStatus.UNAVAILABLE:
-    case GrpcStatus.DATA_LOSS:
-      return true;
-    case GrpcStatus.RESOURCE_EXHAUSTED:
-      return hasRetryInfo;
-    default:
-      return false;
-  }
+  return isTransientGrpc(code) || (code === GrpcStatus.RESOURCE_EXHAUSTED && hasRetryInfo);
 }
 
 /** Whether an OTLP/HTTP client should retry a failure with this status (OTLP spec: 429, 502, 503, 504). */

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { CodedError, messageOf } from '../core/errors.js';
 import { s, type ConfigOf } from '../core/schema.js';
 import type { Signal } from '../core/signal.js';
 
@@ -37,8 +38,26 @@ export function natsConnectionShape() {
 const _sample = s.object(natsConnectionShape());
 export type NatsConnectionConfig = ConfigOf<typeof _sample>;
 
-/** Connects with the configured servers and credentials; the client reconnects forever on its own. */
-export async function connectNats(c: NatsConnectionConfig): Promise<NatsConnection> {
+/**
+ * Connects with the configured servers and credentials; the client reconnects forever on its own. A
+ * first connection that fails is a start error of the component `label` names (componentLabel).
+ */
+export async function connectNats(c: NatsConnectionConfig, label: string): Promise<NatsConnection> {
+  try {
+    return await connect(await connectionOptions(c));
+  } catch (err) {
+    throw new CodedError(
+      'GS_COMPONENT_START_FAILED',
+      `${label}: cannot connect to NATS at ${c.servers.join(', ')}: ${messageOf(err)} (check servers and credentials)`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/** The official client's options for the configured servers and credentials (files read here). */
+async function connectionOptions(c: NatsConnectionConfig): Promise<ConnectionOptions> {
   const opts: ConnectionOptions = {
     servers: c.servers,
     name: c.connection_name,
@@ -60,7 +79,7 @@ export async function connectNats(c: NatsConnectionConfig): Promise<NatsConnecti
       ...(c.tls.key_file ? { keyFile: c.tls.key_file } : {}),
     };
   }
-  return connect(opts);
+  return opts;
 }
 
 /** The subject a signal's requests are published on: `<prefix>.<signal>`. */

@@ -13,33 +13,26 @@ export const SKIP = 2;
 export const REPLACED = 3;
 export type VisitResult = typeof KEEP | typeof DROP | typeof SKIP | typeof REPLACED | Uint8Array;
 
-export interface ResourceView {
+/** A Resource or an InstrumentationScope in a request, and the ResourceX or ScopeX that holds it. */
+interface ContainerView {
   /** The whole request. */
   buf: Buffer;
   signal: Signal;
-  /** Index of the ResourceX in the request. */
+  /** Index of the ResourceX in the request, or of the ScopeX in its ResourceX. */
   index: number;
-  /** Whether the Resource field is on the wire (else start === end, an empty resource). */
+  /** Whether the Resource or scope field is on the wire (else start === end, an empty message). */
   present: boolean;
-  /** Content range of the Resource message. */
+  /** Content range of the Resource or InstrumentationScope message. */
   start: number;
   end: number;
-  /** Content range of the enclosing ResourceLogs/ResourceSpans/ResourceMetrics. */
+  /** Content range of the enclosing ResourceLogs/ResourceSpans/ResourceMetrics or ScopeLogs/ScopeSpans/ScopeMetrics. */
   parentStart: number;
   parentEnd: number;
 }
 
-export interface ScopeView {
-  buf: Buffer;
-  signal: Signal;
-  index: number;
-  present: boolean;
-  /** Content range of the InstrumentationScope message. */
-  start: number;
-  end: number;
-  /** Content range of the enclosing ScopeLogs/ScopeSpans/ScopeMetrics. */
-  parentStart: number;
-  parentEnd: number;
+export type ResourceView = ContainerView;
+
+export interface ScopeView extends ContainerView {
   resource: ResourceView;
 }
 

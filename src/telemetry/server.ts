@@ -2,19 +2,18 @@
  * Serves the self-metrics at /metrics (Prometheus text format), and the pages added beside it, on
  * service.telemetry.metrics' address; over HTTPS only when `tls` is set (the shared server TLS settings).
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
 import type { Telemetry } from './telemetry.js';
 import { listen, parseEndpoint } from '../core/net.js';
-import { createEndpointServer } from '../confighelper/http-server.js';
+import { createEndpointServer, type EndpointServer } from '../confighelper/http-server.js';
 import type { TlsServerConfig } from '../confighelper/tls-config.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export class TelemetryServer {
-  private server: Server | undefined;
-  private stopReload: (() => void) | undefined;
+  private listener: EndpointServer | undefined;
   private readonly routes = new Map<string, RouteHandler>();
 
   constructor(
@@ -43,7 +42,7 @@ export class TelemetryServer {
   }
 
   get address(): string | undefined {
-    const a = this.server?.address() as AddressInfo | null | undefined;
+    const a = this.listener?.server.address() as AddressInfo | null | undefined;
     return a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : undefined;
   }
 
@@ -64,19 +63,12 @@ export class TelemetryServer {
       },
       this.logger,
     );
-    this.server = endpoint.server;
-    this.stopReload = endpoint.stopReload;
-    await listen(this.server, host, port, 'service.telemetry.metrics.address');
+    this.listener = endpoint;
+    await listen(endpoint.server, host, port, 'service.telemetry.metrics.address');
     this.logger.debug('self-metrics serving', { address: this.address, scheme: this.tls ? 'https' : 'http' });
   }
 
   async close(): Promise<void> {
-    this.stopReload?.();
-    const server = this.server;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await this.listener?.close();
   }
 }

@@ -1,17 +1,10 @@
-/** Config text tests build on: the minimal OTLP/HTTP-into-debug text, and whole gateway configs built from their parts (gatewayYaml). */
+/** Config text tests build on: whole gateway configs built from their parts (gatewayYaml), and the minimal OTLP/HTTP-into-debug text. */
 import { stringify } from 'yaml';
 
-/** The receivers and exporters sections: OTLP/HTTP on 127.0.0.1:0, debug. */
-export const OTLP_HTTP_AND_DEBUG = `receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  debug:
-`;
-
-/** The receivers section: the otlp receiver with OTLP/gRPC and OTLP/HTTP on 127.0.0.1:0 (a gateway child reports both addresses). */
+/**
+ * The receivers section as text: the otlp receiver with OTLP/gRPC and OTLP/HTTP on 127.0.0.1:0 (a gateway
+ * child reports both addresses). A config built by gatewayYaml says this as `{ otlp: otlpReceiver(['grpc', 'http']) }`.
+ */
 export const OTLP_GRPC_AND_HTTP_RECEIVER = `receivers:
   otlp:
     protocols:
@@ -21,7 +14,20 @@ export const OTLP_GRPC_AND_HTTP_RECEIVER = `receivers:
         endpoint: 127.0.0.1:0
 `;
 
-/** A whole config: OTLP/HTTP into debug in a logs pipeline; `service` adds keys under service (indented 2). */
+/**
+ * The receivers and exporters sections as text: OTLP/HTTP on 127.0.0.1:0, debug. For config tests that read
+ * the file's lines (problems name file:line); a config built by gatewayYaml spreads LOGS_TO_DEBUG.
+ */
+export const OTLP_HTTP_AND_DEBUG = `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  debug:
+`;
+
+/** A whole config as text: OTLP/HTTP into debug in a logs pipeline; `service` adds keys under service (indented 2). */
 export function logsToDebug(service = ''): string {
   return `${OTLP_HTTP_AND_DEBUG}service:
 ${service}  pipelines:
@@ -86,6 +92,47 @@ export function gatewayYaml(parts: GatewayParts): string {
   };
   // No anchors: a settings object given to several components is written out at each.
   return stringify(config, { aliasDuplicateObjects: false });
+}
+
+/** The parts of a gateway that takes logs over OTLP/HTTP into the debug exporter (spread into gatewayYaml's). */
+export const LOGS_TO_DEBUG = { exporters: { debug: null }, pipelines: { logs: { exporters: ['debug'] } } };
+
+/**
+ * `service` keys that turn the self-metrics on at 127.0.0.1:0: a gateway child (startGatewayChild reads
+ * their address from its log), or a test that scrapes /metrics.
+ */
+export const SELF_METRICS = { telemetry: { metrics: { address: '127.0.0.1:0' } } };
+
+/** The sending queue of walQueueGatewayConfig's exporter, past its storage and directory. */
+export interface WalQueueParts {
+  /** Storage of the sending queue (default `wal`); `memory` keeps what is left at shutdown in the same directory. */
+  storage?: 'wal' | 'memory';
+  /** More sending_queue keys (e.g. queue_size, num_consumers, max_size_mib). */
+  queue?: Record<string, unknown>;
+  /** More retry_on_failure keys past the short intervals (e.g. max_elapsed_time). */
+  retry?: Record<string, unknown>;
+  /** More keys under `service` (e.g. workers). */
+  service?: Record<string, unknown>;
+}
+
+/**
+ * The durability tests' gateway child: OTLP/HTTP in, one otlphttp exporter to `sinkUrl` with a sending
+ * queue in `walDir` out (with `walDir` '' no directory is set, and a memory queue keeps what is left at
+ * shutdown in the default keep directory), self-metrics on.
+ */
+export function walQueueGatewayConfig(sinkUrl: string, walDir: string, parts: WalQueueParts = {}): string {
+  return gatewayYaml({
+    exporters: {
+      otlphttp: {
+        endpoint: sinkUrl,
+        compression: 'none',
+        sending_queue: { storage: parts.storage ?? 'wal', ...(walDir ? { directory: walDir } : {}), ...parts.queue },
+        retry_on_failure: { initial_interval: '100ms', max_interval: '500ms', ...parts.retry },
+      },
+    },
+    pipelines: { logs: { exporters: ['otlphttp'] } },
+    service: { ...SELF_METRICS, ...parts.service },
+  });
 }
 
 /** The attributes processor action that copies the client's `x-tenant` metadata into a `tenant` record attribute. */

@@ -5,9 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { startSink, type Sink } from '../../src/tools/sink/index.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'gophership.js');
 
@@ -134,41 +137,30 @@ export class TcpProxy {
   }
 }
 
+/** What a durability test file's tests share: a temp directory, a sink, and the gateway child a test started. */
+export interface ChildScene {
+  readonly dir: string;
+  readonly sink: Sink;
+  /** Set by the test that starts it: killed after the file's tests if still running. */
+  gateway: GatewayChild | undefined;
+}
+
 /**
- * The durability tests' gateway: OTLP/HTTP in, one otlphttp exporter with a WAL sending queue out (or a
- * memory queue keeping what is left at shutdown in the same directory, `storage: 'memory'`; with `walDir`
- * '' no directory is set, and a memory queue keeps it in the default keep directory).
- * `queue` and `retry` are extra YAML lines (already indented) for sending_queue and retry_on_failure.
+ * Before the file's tests: a temp directory named from `prefix` and a sink (OTLP/HTTP only, Retry-After
+ * 1 s); after them: the gateway child killed, the sink closed, the directory removed.
  */
-export function walQueueGatewayConfig(sinkUrl: string, walDir: string, queue: string, retry = '', storage: 'wal' | 'memory' = 'wal'): string {
-  return `
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  otlphttp:
-    endpoint: ${sinkUrl}
-    compression: none
-    sending_queue:
-      storage: ${storage}
-${walDir ? `      directory: ${walDir}\n` : ''}${queue}
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-${retry}
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlphttp]
-  telemetry:
-    logs:
-      level: info
-    metrics:
-      address: 127.0.0.1:0
-`;
+export function childScene(prefix: string): ChildScene {
+  const scene = { gateway: undefined } as { dir: string; sink: Sink; gateway: GatewayChild | undefined };
+  beforeAll(async () => {
+    scene.dir = await mkdtemp(join(tmpdir(), prefix));
+    scene.sink = await startSink({ grpc: false, retryAfterSec: 1 });
+  });
+  afterAll(async () => {
+    await killGatewayChild(scene.gateway);
+    await scene.sink?.close();
+    if (scene.dir) await rm(scene.dir, { recursive: true, force: true });
+  });
+  return scene;
 }
 
 /** SIGKILLs a gateway child still running (test cleanup). */

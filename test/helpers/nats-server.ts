@@ -14,36 +14,28 @@ import { SeqTracker, type VerifyReport } from '../../src/tools/sink/tracker.js';
 import { scanProto } from '../../src/tools/sink/walk.js';
 import { isSignal } from '../../src/core/signal.js';
 import { systemProgram } from './system-package.js';
+import { gatewayYaml } from './configs.js';
 
 export const NATS_SERVER = '/usr/sbin/nats-server';
 
 /**
- * A consuming gateway's config: the `nats` receiver with `receiver` (its keys, as YAML lines under it) into
- * an otlphttp exporter to `sinkUrl` that sends synchronously (no queue), so a message is acknowledged to
- * JetStream only once the sink took it.
+ * A consuming gateway's config: the `nats` receiver with `receiver` (its keys) into an otlphttp exporter
+ * to `sinkUrl` that sends synchronously (no queue), so a message is acknowledged to JetStream only once
+ * the sink took it; with `retry` false it does not retry either.
  */
 export function natsConsumerConfig(servers: readonly string[], receiver: Record<string, string>, sinkUrl: string, retry = true): string {
-  const keys = Object.entries(receiver)
-    .map(([k, v]) => `    ${k}: ${v}\n`)
-    .join('');
-  return `receivers:
-  nats:
-    servers: [${servers.join(', ')}]
-${keys}exporters:
-  otlphttp:
-    endpoint: ${sinkUrl}
-    compression: none
-    sending_queue:
-      enabled: false
-${retry ? '' : '    retry_on_failure:\n      enabled: false\n'}service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [nats]
-      exporters: [otlphttp]
-`;
+  return gatewayYaml({
+    receivers: { nats: { servers, ...receiver } },
+    exporters: {
+      otlphttp: {
+        endpoint: sinkUrl,
+        compression: 'none',
+        sending_queue: { enabled: false },
+        ...(retry ? {} : { retry_on_failure: { enabled: false } }),
+      },
+    },
+    pipelines: { logs: { receivers: ['nats'], exporters: ['otlphttp'] } },
+  });
 }
 
 /** Whether nats-server can run here (mandatory under CI=true; otherwise a printed skip line). */

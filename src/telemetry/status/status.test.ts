@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestFromJson } from '../../pdata/codec.js';
 import type { Service } from '../../service/service.js';
 import { receiverAddress, startGateway } from '../../../test/helpers/gateway.js';
+import { gatewayYaml, SELF_METRICS } from '../../../test/helpers/configs.js';
 import { StatusSampler, type StatusSnapshot, type StatusSource } from './index.js';
 
 function source(): StatusSource & { registry: Registry } {
@@ -120,27 +121,14 @@ describe('status routes on a running gateway', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gs-status-'));
-    gw = await startGateway(`receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-processors:
-  batch:
-    timeout: 10ms
-exporters:
-  file:
-    path: ${join(dir, 'out.jsonl')}
-service:
-  telemetry:
-    metrics:
-      address: 127.0.0.1:0
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [file]
-`);
+    gw = await startGateway(
+      gatewayYaml({
+        processors: { batch: { timeout: '10ms' } },
+        exporters: { file: { path: join(dir, 'out.jsonl') } },
+        pipelines: { logs: { processors: ['batch'], exporters: ['file'] } },
+        service: SELF_METRICS,
+      }),
+    );
   });
   afterAll(async () => {
     await gw.shutdown(2000);

@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { isSignal } from '../../core/signal.js';
-import { parseDurationFlag, parseNumberFlag, type AckedFile } from './common.js';
+import { defaultIo, parseDurationFlag, parseNumberFlag, type AckedFile, type CliIo } from './common.js';
 import { PROTOCOLS, runLoadgen, type LoadgenOptions, type LoadgenProgress, type LoadgenResult, type Protocol } from './loadgen.js';
 
 export const LOADGEN_USAGE = `Usage: gophership loadgen [flags]
@@ -97,19 +97,6 @@ export function summaryTable(r: LoadgenResult): string {
   }
   return lines.join('\n') + '\n';
 }
-
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  /** Whether live progress may be drawn (stderr is a TTY). */
-  tty: boolean;
-}
-
-const defaultIo: CliIo = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-  tty: Boolean(process.stderr.isTTY),
-};
 
 export function parseLoadgenArgs(argv: string[]): { options: LoadgenOptions; json: boolean; quiet: boolean; ackedFile?: string; help: boolean } {
   const { values } = parseArgs({

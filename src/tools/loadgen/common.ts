@@ -1,6 +1,6 @@
 /**
  * Pieces the load generator and the sink share: the attribute names that stamp each record, the acked-file
- * format and duration parsing for flags.
+ * format, duration parsing for flags and their commands' output streams.
  */
 import { parseDuration } from '../../core/schema.js';
 
@@ -51,3 +51,18 @@ export function parseHostPort(flag: string, text: string, defaultHost = '127.0.0
   if (port > 65535) throw new Error(`--${flag}: port ${port} is out of range`);
   return { host, port };
 }
+
+/** Where a tool command writes (its tests capture it). */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Whether live progress may be drawn (stderr is a TTY). */
+  tty: boolean;
+}
+
+/** The process's stdout and stderr. */
+export const defaultIo: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  tty: Boolean(process.stderr.isTTY),
+};

@@ -1,7 +1,7 @@
 /** `gophership sink ...`: a discarding OTLP receiver with loss verification and failure simulation. */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parseDurationFlag, parseHostPort, parseNumberFlag } from '../loadgen/common.js';
+import { defaultIo, parseDurationFlag, parseHostPort, parseNumberFlag, type CliIo } from '../loadgen/common.js';
 import { startSink, type SinkOptions, type SinkStats } from './sink.js';
 import { parseAckedFile, type VerifyReport } from './tracker.js';
 
@@ -26,18 +26,6 @@ Flags:
   --quiet             no live progress line
   --help              this text
 `;
-
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  tty: boolean;
-}
-
-const defaultIo: CliIo = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-  tty: Boolean(process.stderr.isTTY),
-};
 
 const REFUSAL_STATUSES = [503, 429, 400, 500, 502, 504];
 
