@@ -54,7 +54,10 @@ function varintEnd(buf: Uint8Array, p: number, end: number): number {
  * Walks the message buf[pos:end] of type t at nesting `depth`, masking as it goes; throws the reference
  * walk's WireFormatError for a fault. buf.length <= FAST_WALK_MAX.
  */
-export function fastMessage(buf: Uint8Array, pos: number, end: number, t: Table, depth: number): void {
+export function fastMessage(buf: Uint8Array, start: number, stop: number, t: Table, depth: number): void {
+  // int32 from here on (see above); the parameters themselves are tagged values.
+  let pos = start | 0;
+  const end = stop | 0;
   if (t.item) countItem();
   const actions = t.tagAction;
   while (pos < end) {
