@@ -9,7 +9,7 @@
 //   npx tsc -p . && node bench/validate-callgrind.mjs [--requests 100] [--warm 400] [--signal logs] [--no-utf8] DIR [DIR ...]
 //
 // --no-utf8: validate with { utf8: false }. For instruction-level reading: --keep (keeps the callgrind
-// files, with per-instruction counts, and prints their folder) and --node-args "--perf-basic-prof
+// files, with per-instruction counts, and prints their folder) and --node-args="--perf-basic-prof
 // --print-opt-code --print-opt-code-filter=NAME --redirect-code-traces --redirect-code-traces-to=FILE"
 // (the map names the JIT code's addresses; the trace holds its disassembly).
 //
