@@ -118,8 +118,20 @@ export function fastMessage(buf: Uint8Array, start: number, stop: number, t: Tab
       const e = (q + len) | 0;
       if (e <= end && (a === A_STRING || a === A_BYTES || depth + 1 < MAX_NESTING)) {
         if (b0 >= 0x80) zero(buf, p, (q - 1) | 0); // the length's last byte is < 0x80
-        if (a === A_KEY_VALUE) fastKeyValue(buf, q, e, (depth + 1) | 0);
-        else if (a === A_ANY_VALUE) fastAnyValue(buf, q, e, (depth + 1) | 0);
+        if (a === A_KEY_VALUE) {
+          fastKeyValue(buf, q, e, (depth + 1) | 0);
+          // Attributes come in runs: the next ones with the same tag and a one-byte length are taken
+          // here, without the dispatch above.
+          pos = e;
+          while (((pos + 1) | 0) < end && buf[pos] === tag && buf[(pos + 1) | 0]! < 0x80) {
+            const s = (pos + 2) | 0;
+            const f = (s + buf[(pos + 1) | 0]!) | 0;
+            if (f > end) break;
+            fastKeyValue(buf, s, f, (depth + 1) | 0);
+            pos = f;
+          }
+          continue;
+        } else if (a === A_ANY_VALUE) fastAnyValue(buf, q, e, (depth + 1) | 0);
         else if (a === A_BYTES) zero(buf, q, e);
         else if (a !== A_STRING) fastMessage(buf, q, e, t.sub[tag >>> 3]!, (depth + 1) | 0);
         pos = e;

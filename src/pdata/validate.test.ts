@@ -441,7 +441,7 @@ describe('the fast walk (validate-fast.ts) gives the verdict of the reference wa
   // varints of every size (two-byte lengths, ints up to 11 bytes), attributes with fields swapped or extra.
   const lengthOf = (n: number, delta: number) => varint(Math.max(0, n + delta));
   const nearLen = (field: number, content: number[], delta: number) => [...tag(field, 2), ...lengthOf(content.length, delta), ...content];
-  const delta = fc.constantFrom(0, 0, 0, 0, -1, 1);
+  const delta = fc.constantFrom(0, 0, 0, 0, 0, 0, -1, 1, 2, 3);
   const text = fc.oneof(
     fc.constantFrom('', 'k', 'service.name'),
     fc.constant('x'.repeat(130)), // a two-byte length
@@ -477,14 +477,17 @@ describe('the fast walk (validate-fast.ts) gives the verdict of the reference wa
     fc.constant([...tag(8, 5), 0xff, 0, 0, 0]), // flags
     fc.tuple(text, delta).map(([t, d]) => nearLen(3, textBytes(t), d)), // severity_text
     fc.tuple(anyValue, delta).map(([v, d]) => nearLen(5, v, d)), // body
-    fc.tuple(keyValue, delta).map(([kv, d]) => nearLen(6, kv, d)), // attributes
+    { weight: 4, arbitrary: fc.tuple(keyValue, delta).map(([kv, d]) => nearLen(6, kv, d)) }, // attributes, in runs
     fc.constant(len(9, new Array<number>(16).fill(0x80))), // trace_id
     fc.constant([...tag(99, 0), 0x80, 0x01]), // an unknown field
   );
+  const trailer = fc.constantFrom([], str(3, ''), [...tag(3, 2), 2, 0x12, 0x00], [...tag(3, 2), 3, 0x18, 0x80, 0x01], [...tag(9, 0), 1]);
   it('on log records made of the fast shapes and their near misses, whole and in two pieces', () => {
     fc.assert(
-      fc.property(fc.array(fc.array(recordField, { maxLength: 8 }), { minLength: 1, maxLength: 3 }), fc.nat(), (records, at) => {
-        const b = logsRequest(...records.map((fields) => fields.flat()));
+      fc.property(fc.array(fc.array(recordField, { maxLength: 8 }), { minLength: 1, maxLength: 3 }), trailer, fc.nat(), (records, after, at) => {
+        // ScopeLogs { log_records..., then fields after them }: a record's last field that overruns it
+        // reads into these.
+        const b = bytes(len(1, len(2, [...records.flatMap((fields) => len(2, fields.flat())), ...after])));
         same('logs', b);
         const i = at % (b.length + 1);
         expect(outcome(() => validateRequestParts('logs', [b.subarray(0, i), b.subarray(i)], b.length))).toEqual(outcome(() => validateRequest('logs', b)));
@@ -518,6 +521,17 @@ describe('the fast walk (validate-fast.ts) gives the verdict of the reference wa
     // A body whose length (three bytes) declares more than the record holds.
     expect(rejection('logs', logsRequest([...tag(5, 2), 0x80, 0x80, 0x01, 0x0a, 0x00]))).toMatch(
       /field body \(5\) overruns its message \(16384 bytes declared/,
+    );
+    // An attribute in a run (the fast walk takes runs of attributes in a loop of their own) whose length
+    // runs past its record into the bytes after it, which would make it a whole KeyValue (an empty
+    // unknown field 3: ScopeLogs.schema_url ""), and a run of attributes taken whole.
+    const attribute = [...str(1, 'k'), ...len(2, str(1, 'v'))];
+    const overrunning = [...len(6, attribute), ...tag(6, 2), attribute.length + 2, ...attribute];
+    expect(rejection('logs', bytes(len(1, len(2, [...len(2, overrunning), ...str(3, '')]))))).toMatch(
+      /field attributes \(6\) overruns its message \(10 bytes declared, 8 left\) \(in LogRecord at resource_logs\[0\]\.scope_logs\[0\]\.log_records\[0\]\)/,
+    );
+    expect(validateRequest('logs', bytes(len(1, len(2, [...len(2, [...len(6, attribute), ...len(6, attribute), ...len(6, attribute)]), ...str(3, '')]))))).toBe(
+      1,
     );
     // Invalid UTF-8 in a key and a value the fast shapes took, and a two-byte-length body.
     expect(rejection('logs', kv(len(1, [0x61, 0xff])))).toMatch(/field string_value \(1\) is not valid UTF-8/);
