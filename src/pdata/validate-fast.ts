@@ -4,12 +4,12 @@
  * the shapes that make up nearly every record, each with the verdict the reference walk gives it:
  *
  * - a one-byte tag of a known field with its own wire type (Table.tagAction), a varint value, a
- *   fixed64/fixed32 value inside the message, a length inside the message;
+ *   fixed64/fixed32 value inside the message, a length inside the message (an id's: its own, or 0);
  * - a KeyValue written key (1) then value (2), both with one-byte lengths, filling its bytes;
  * - an AnyValue that is one string_value (one- or two-byte length) or one bool/int value, filling its
  *   bytes.
  *
- * Anything else (a tag of more than one byte, an unknown field, a wrong wire type, an id, a packed field, an overrun, a
+ * Anything else (a tag of more than one byte, an unknown field, a wrong wire type, an id of another length, a packed field, an overrun, a
  * message nested too deep, a KeyValue or AnyValue of another shape) is handed, from its first byte, to the
  * reference walk (generalField, keyValue, anyValue), which checks it and throws for a fault. So the fast
  * walk needs no error text and no flags, bytes it has not taken stay unmasked for the reference walk to
@@ -26,7 +26,7 @@ import type { Table } from './validate-tables.js';
 import { anyValue, countItem, generalField, keyValue, zero } from './validate-walk.js';
 
 // Bound here as in validate-walk.ts: module-local consts are cheaper to read than imported bindings.
-const { A_BYTES, A_I32, A_I64, A_KEY_VALUE, A_ANY_VALUE, A_STRING, A_VARINT } = tables;
+const { A_BYTES, A_I32, A_I64, A_ID, A_KEY_VALUE, A_ANY_VALUE, A_STRING, A_VARINT } = tables;
 
 /** Largest request the fast walk takes: its positions stay int32 (larger ones take the reference walk). */
 export const FAST_WALK_MAX = 0x3fffffff;
@@ -116,7 +116,8 @@ export function fastMessage(buf: Uint8Array, start: number, stop: number, t: Tab
         }
       }
       const e = (q + len) | 0;
-      if (e <= end && (a === A_STRING || a === A_BYTES || depth + 1 < MAX_NESTING)) {
+      const taken = a === A_STRING || a === A_BYTES || (a === A_ID ? len === 0 || len === t.idLength[tag >>> 3] : depth + 1 < MAX_NESTING);
+      if (e <= end && taken) {
         if (b0 >= 0x80) zero(buf, p, (q - 1) | 0); // the length's last byte is < 0x80
         if (a === A_KEY_VALUE) {
           fastKeyValue(buf, q, e, (depth + 1) | 0);
@@ -132,7 +133,7 @@ export function fastMessage(buf: Uint8Array, start: number, stop: number, t: Tab
           }
           continue;
         } else if (a === A_ANY_VALUE) fastAnyValue(buf, q, e, (depth + 1) | 0);
-        else if (a === A_BYTES) zero(buf, q, e);
+        else if (a === A_BYTES || a === A_ID) zero(buf, q, e);
         else if (a !== A_STRING) fastMessage(buf, q, e, t.sub[tag >>> 3]!, (depth + 1) | 0);
         pos = e;
         continue;

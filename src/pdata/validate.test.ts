@@ -478,7 +478,7 @@ describe('the fast walk (validate-fast.ts) gives the verdict of the reference wa
     fc.tuple(text, delta).map(([t, d]) => nearLen(3, textBytes(t), d)), // severity_text
     fc.tuple(anyValue, delta).map(([v, d]) => nearLen(5, v, d)), // body
     { weight: 4, arbitrary: fc.tuple(keyValue, delta).map(([kv, d]) => nearLen(6, kv, d)) }, // attributes, in runs
-    fc.constant(len(9, new Array<number>(16).fill(0x80))), // trace_id
+    fc.tuple(fc.constantFrom(9, 10), fc.constantFrom(0, 7, 8, 9, 15, 16, 17), delta).map(([field, n, d]) => nearLen(field, new Array<number>(n).fill(0x80), d)), // trace_id, span_id
     fc.constant([...tag(99, 0), 0x80, 0x01]), // an unknown field
   );
   const trailer = fc.constantFrom([], str(3, ''), [...tag(3, 2), 2, 0x12, 0x00], [...tag(3, 2), 3, 0x18, 0x80, 0x01], [...tag(9, 0), 1]);
