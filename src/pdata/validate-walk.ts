@@ -20,10 +20,9 @@ const { ANY_VALUE, KEY_VALUE } = tables;
 
 const WIRE_NAME = ['varint', 'fixed64', 'length-delimited', 'group start', 'group end', 'fixed32'];
 
-// The walks keep their read position in a local: a module-level position would be a memory store per
-// byte read. One-byte varints (nearly every tag and length) are peeked inline in keyValue and anyValue,
-// which keeps those loads' type feedback their own; longer varints go through readVarint, which leaves the
-// position in NEXT.
+// The walks keep their read position in a local (a module-level position would be a memory store per
+// byte read); varints go through readMasked, which leaves the position after them in NEXT. Speed matters
+// less here than in the fast walk: this walk takes the rare shapes, and names faults.
 let ITEMS = 0;
 
 /** A problem at byte offset `at` of the request; the field path is worked out from it afterwards. */
@@ -81,6 +80,16 @@ export function zero(buf: Uint8Array, from: number, to: number): void {
   else for (let i = from; i < to; i++) buf[i] = 0;
 }
 
+/**
+ * Reads the varint (a tag, a length or a value) at buf[pos] and leaves the position after it in NEXT;
+ * masks it when it takes more than one byte (a one-byte varint is < 0x80).
+ */
+function readMasked(buf: Uint8Array, pos: number, end: number): number {
+  const v = readVarint(buf, pos, end);
+  if (MASK && NEXT - pos > 1) zero(buf, pos, NEXT);
+  return v;
+}
+
 /** Throws unless buf[pos:end] is valid UTF-8 (the EACH_STRING walk). */
 function checkUtf8(buf: Uint8Array, pos: number, end: number, at: number, what: string, t?: Table, field = 0): void {
   if (!isUtf8(buf.subarray(pos, end)))
@@ -103,8 +112,7 @@ function overrun(at: number, len: number, left: number, what: string, t?: Table,
 export function skipUnknown(buf: Uint8Array, pos: number, end: number, field: number, wt: number, _depth: number): number {
   switch (wt) {
     case 0:
-      readVarint(buf, pos, end);
-      if (MASK) zero(buf, pos, NEXT);
+      readMasked(buf, pos, end);
       return NEXT;
     case 1:
     case 5: {
@@ -152,21 +160,11 @@ function tooDeep(at: number): FieldError {
 export function keyValue(buf: Uint8Array, pos: number, end: number, depth: number): void {
   while (pos < end) {
     const at = pos;
-    let tag = buf[pos]!;
-    if (tag < 0x80) pos++;
-    else {
-      tag = readVarint(buf, pos, end);
-      if (MASK) zero(buf, pos, NEXT);
-      pos = NEXT;
-    }
+    const tag = readMasked(buf, pos, end);
+    pos = NEXT;
     if (tag === 0x0a || tag === 0x12) {
-      let len = pos < end ? buf[pos]! : 0x80;
-      if (len < 0x80) pos++;
-      else {
-        len = readVarint(buf, pos, end);
-        if (MASK) zero(buf, pos, NEXT);
-        pos = NEXT;
-      }
+      const len = readMasked(buf, pos, end);
+      pos = NEXT;
       const e = pos + len;
       if (e > end) throw overrun(at, len, end - pos, tag === 0x0a ? 'field key (1)' : 'field value (2)');
       if (tag === 0x0a) {
@@ -188,26 +186,16 @@ export function keyValue(buf: Uint8Array, pos: number, end: number, depth: numbe
 export function anyValue(buf: Uint8Array, pos: number, end: number, depth: number): void {
   while (pos < end) {
     const at = pos;
-    let tag = buf[pos]!;
-    if (tag < 0x80) pos++;
-    else {
-      tag = readVarint(buf, pos, end);
-      if (MASK) zero(buf, pos, NEXT);
-      pos = NEXT;
-    }
+    const tag = readMasked(buf, pos, end);
+    pos = NEXT;
     switch (tag) {
       case 0x0a: // string_value
       case 0x3a: // bytes_value
       case 0x2a: // array_value: ArrayValue { repeated AnyValue values = 1 }
       case 0x32: {
         // kvlist_value: KeyValueList { repeated KeyValue values = 1 }
-        let len = pos < end ? buf[pos]! : 0x80;
-        if (len < 0x80) pos++;
-        else {
-          len = readVarint(buf, pos, end);
-          if (MASK) zero(buf, pos, NEXT);
-          pos = NEXT;
-        }
+        const len = readMasked(buf, pos, end);
+        pos = NEXT;
         const e = pos + len;
         if (e > end) throw overrun(at, len, end - pos, '', ANY_VALUE, tag >>> 3);
         if (tag === 0x0a) {
@@ -221,12 +209,8 @@ export function anyValue(buf: Uint8Array, pos: number, end: number, depth: numbe
       }
       case 0x10: // bool_value
       case 0x18: // int_value
-        if (pos < end && buf[pos]! < 0x80) pos++;
-        else {
-          readVarint(buf, pos, end);
-          if (MASK) zero(buf, pos, NEXT);
-          pos = NEXT;
-        }
+        readMasked(buf, pos, end);
+        pos = NEXT;
         break;
       case 0x21: // double_value
         if (pos + 8 > end) throw overrun(at, 8, end - pos, 'field double_value (4)');
@@ -244,12 +228,10 @@ function listValues(buf: Uint8Array, pos: number, end: number, depth: number, ar
   const t = ANY_VALUE.sub[array ? 5 : 6]!;
   while (pos < end) {
     const at = pos;
-    const tag = readVarint(buf, pos, end);
-    if (MASK && NEXT - pos > 1) zero(buf, pos, NEXT);
+    const tag = readMasked(buf, pos, end);
     pos = NEXT;
     if (tag === 0x0a) {
-      const len = readVarint(buf, pos, end);
-      if (MASK && NEXT - pos > 1) zero(buf, pos, NEXT);
+      const len = readMasked(buf, pos, end);
       pos = NEXT;
       const e = pos + len;
       if (e > end) throw overrun(at, len, end - pos, 'field values (1)');
@@ -289,8 +271,7 @@ export function message(buf: Uint8Array, pos: number, end: number, t: Table, dep
 export function generalField(buf: Uint8Array, at: number, end: number, t: Table, depth: number): number {
   const kinds = t.kind;
   let pos = at;
-  const tag = readVarint(buf, pos, end);
-  if (MASK && NEXT - pos > 1) zero(buf, pos, NEXT);
+  const tag = readMasked(buf, pos, end);
   pos = NEXT;
   const field = tag >>> 3;
   const wt = tag & 7;
@@ -299,12 +280,8 @@ export function generalField(buf: Uint8Array, at: number, end: number, t: Table,
   if (k === 0) return skipUnknown(buf, pos, end, field, wt, depth);
   if (wt === 0) {
     if (k !== K_VARINT && k !== K_PACKED_VARINT) throw wrongWireType(t, field, wt, at);
-    if (pos < end && buf[pos]! < 0x80) pos++;
-    else {
-      readVarint(buf, pos, end);
-      if (MASK) zero(buf, pos, NEXT);
-      pos = NEXT;
-    }
+    readMasked(buf, pos, end);
+    pos = NEXT;
   } else if (wt === 1 || wt === 5) {
     if (wt === 1 ? k !== K_I64 && k !== K_PACKED_I64 : k !== K_I32 && k !== K_PACKED_I32) throw wrongWireType(t, field, wt, at);
     const n = wt === 1 ? 8 : 4;
@@ -314,8 +291,7 @@ export function generalField(buf: Uint8Array, at: number, end: number, t: Table,
   } else if (wt === 2) {
     // Length-delimited fields the fast walk leaves here (ids, packed fields, tags past field 15): rare.
     if (k === K_VARINT || k === K_I64 || k === K_I32) throw wrongWireType(t, field, wt, at);
-    const len = readVarint(buf, pos, end);
-    if (MASK) zero(buf, pos, NEXT);
+    const len = readMasked(buf, pos, end);
     pos = NEXT;
     const e = pos + len;
     if (e > end) throw overrun(at, len, end - pos, '', t, field);

@@ -456,14 +456,14 @@ describe('the fast walk (validate-fast.ts) gives the verdict of the reference wa
     fc.constant([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), // 11 bytes: refused
     fc.constant([0x80]), // truncated
   );
-  const anyValue = fc.oneof(
+  const anyValue: fc.Arbitrary<number[]> = fc.oneof(
     fc.tuple(text, delta).map(([t, d]) => nearLen(1, textBytes(t), d)), // string_value
     varintValue.map((v) => [...tag(3, 0), ...v]), // int_value
     varintValue.map((v) => [...tag(2, 0), ...v]), // bool_value
-    fc.constant([...tag(4, 1), 1, 2, 3, 4, 5, 6, 7, 8]), // double_value
-    fc.constant([...tag(4, 1), 1, 2, 3]), // double_value, truncated
+    fc.constant<number[]>([...tag(4, 1), 1, 2, 3, 4, 5, 6, 7, 8]), // double_value
+    fc.constant<number[]>([...tag(4, 1), 1, 2, 3]), // double_value, truncated
     fc.tuple(text, text).map(([k, v]) => len(6, len(1, [...str(1, k), ...len(2, str(1, v))]))), // kvlist_value
-    fc.constant([]),
+    fc.constant<number[]>([]),
   );
   const keyValue = fc.tuple(text, anyValue, delta, delta, fc.constantFrom('kv', 'kv', 'vk', 'kvx')).map(([k, v, dk, dv, order]) => {
     const key = nearLen(1, textBytes(k), dk);
@@ -481,7 +481,7 @@ describe('the fast walk (validate-fast.ts) gives the verdict of the reference wa
     fc.tuple(fc.constantFrom(9, 10), fc.constantFrom(0, 7, 8, 9, 15, 16, 17), delta).map(([field, n, d]) => nearLen(field, new Array<number>(n).fill(0x80), d)), // trace_id, span_id
     fc.constant([...tag(99, 0), 0x80, 0x01]), // an unknown field
   );
-  const trailer = fc.constantFrom([], str(3, ''), [...tag(3, 2), 2, 0x12, 0x00], [...tag(3, 2), 3, 0x18, 0x80, 0x01], [...tag(9, 0), 1]);
+  const trailer = fc.constantFrom<number[]>([], str(3, ''), [...tag(3, 2), 2, 0x12, 0x00], [...tag(3, 2), 3, 0x18, 0x80, 0x01], [...tag(9, 0), 1]);
   it('on log records made of the fast shapes and their near misses, whole and in two pieces', () => {
     fc.assert(
       fc.property(fc.array(fc.array(recordField, { maxLength: 8 }), { minLength: 1, maxLength: 3 }), trailer, fc.nat(), (records, after, at) => {
