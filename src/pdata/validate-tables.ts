@@ -45,6 +45,7 @@ export const A_STRING = 8; // length-delimited, then the UTF-8 check
 export const A_MESSAGE = 5;
 export const A_KEY_VALUE = 6;
 export const A_ANY_VALUE = 7;
+export const A_ID = 9; // length-delimited, Table.idLength bytes or empty
 
 const ITEM_MESSAGES = new Set([
   'opentelemetry.proto.logs.v1.LogRecord',
@@ -108,7 +109,8 @@ function fillTagActions(t: Table): void {
     if (k === K_BYTES) t.tagAction[(field << 3) | 2] = A_BYTES;
     if (k === K_STRING) t.tagAction[(field << 3) | 2] = A_STRING;
     if (k === K_MESSAGE) t.tagAction[(field << 3) | 2] = sub === KEY_VALUE ? A_KEY_VALUE : sub === ANY_VALUE ? A_ANY_VALUE : A_MESSAGE;
-    // K_ID and packed fields (length-delimited) keep the general path: it checks their lengths.
+    if (k === K_ID) t.tagAction[(field << 3) | 2] = A_ID;
+    // Packed fields (length-delimited) keep the general path: it checks their lengths.
   }
 }
 

@@ -7,7 +7,7 @@ import { AnyValueSchema, ArrayValueSchema, KeyValueListSchema, type AnyValue } f
 import { SIGNALS, type Signal } from '../core/signal.js';
 import { countItems } from './wire.js';
 import { MAX_NESTING, decodeRequest, encodeRequest, requestFromJson } from './codec.js';
-import { validateRequest, validateRequestParts } from './validate.js';
+import { validateByReference, validateRequest, validateRequestParts } from './validate.js';
 import { validationTable } from './validate-tables.js';
 import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
 
@@ -387,5 +387,157 @@ describe('validateRequest', () => {
     expect(any.sub[6]!.name).toBe('KeyValueList');
     expect(validationTable('opentelemetry.proto.common.v1.ArrayValue')!.fieldName[1]).toBe('values');
     expect(validationTable('opentelemetry.proto.common.v1.KeyValueList')!.fieldName[1]).toBe('values');
+  });
+});
+
+describe('the fast walk (validate-fast.ts) gives the verdict of the reference walk', () => {
+  /** The outcome of a check: the item count, or the refusal's message. */
+  const outcome = (f: () => number): number | string => {
+    try {
+      return f();
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const same = (signal: Signal, b: Uint8Array) => {
+    for (const utf8 of [true, false]) {
+      const fast = outcome(() => validateRequest(signal, b, { utf8 }));
+      expect(fast).toEqual(outcome(() => validateByReference(signal, b, { utf8 })));
+      if (typeof fast === 'number') expect(() => decodeRequest(signal, b)).not.toThrow();
+    }
+  };
+
+  it('on random requests of every signal, corrupted by byte flips, insertions, deletions and cuts', () => {
+    for (const signal of SIGNALS) {
+      fc.assert(
+        fc.property(
+          arbRequest(signal),
+          fc.array(
+            fc.tuple(fc.constantFrom('flip', 'insert', 'delete'), fc.nat(), fc.constantFrom(0x00, 0x01, 0x7f, 0x80, 0xff, 0x0a, 0x12, 0x18, 0x32), fc.nat(255)),
+            {
+              maxLength: 3,
+            },
+          ),
+          fc.nat(),
+          (req, edits, cut) => {
+            const b = [...encodeRequest(signal, req)];
+            for (const [op, at, special, any] of edits) {
+              if (b.length === 0) break;
+              const i = at % b.length;
+              const value = any % 2 === 0 ? special : any;
+              if (op === 'flip') b[i] = value;
+              else if (op === 'insert') b.splice(i, 0, value);
+              else b.splice(i, 1);
+            }
+            same(signal, bytes(cut % 4 === 0 ? b.slice(0, cut % (b.length + 1)) : b));
+          },
+        ),
+        { numRuns: 600 },
+      );
+    }
+  });
+
+  // Records built from the shapes the fast walk takes and their near misses: lengths one short or long,
+  // varints of every size (two-byte lengths, ints up to 11 bytes), attributes with fields swapped or extra.
+  const lengthOf = (n: number, delta: number) => varint(Math.max(0, n + delta));
+  const nearLen = (field: number, content: number[], delta: number) => [...tag(field, 2), ...lengthOf(content.length, delta), ...content];
+  const delta = fc.constantFrom(0, 0, 0, 0, 0, 0, -1, 1, 2, 3);
+  const text = fc.oneof(
+    fc.constantFrom('', 'k', 'service.name'),
+    fc.constant('x'.repeat(130)), // a two-byte length
+    fc.constant('y'.repeat(300)),
+    fc.constant('é'.repeat(70)),
+    fc.constant([0xc3]).map((b) => String.fromCharCode(...b)), // turned into bytes below as latin1: an invalid UTF-8 byte
+  );
+  const textBytes = (t: string) => (t.length === 1 && t.charCodeAt(0) === 0xc3 ? [0xc3] : [...Buffer.from(t)]);
+  const varintValue = fc.oneof(
+    fc.constantFrom(0, 1, 127, 128, 300, 2 ** 21, 2 ** 35, 2 ** 52).map((n) => varint(n)),
+    fc.constant([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), // 10 bytes
+    fc.constant([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), // 11 bytes: refused
+    fc.constant([0x80]), // truncated
+  );
+  const anyValue: fc.Arbitrary<number[]> = fc.oneof(
+    fc.tuple(text, delta).map(([t, d]) => nearLen(1, textBytes(t), d)), // string_value
+    varintValue.map((v) => [...tag(3, 0), ...v]), // int_value
+    varintValue.map((v) => [...tag(2, 0), ...v]), // bool_value
+    fc.constant<number[]>([...tag(4, 1), 1, 2, 3, 4, 5, 6, 7, 8]), // double_value
+    fc.constant<number[]>([...tag(4, 1), 1, 2, 3]), // double_value, truncated
+    fc.tuple(text, text).map(([k, v]) => len(6, len(1, [...str(1, k), ...len(2, str(1, v))]))), // kvlist_value
+    fc.constant<number[]>([]),
+  );
+  const keyValue = fc.tuple(text, anyValue, delta, delta, fc.constantFrom('kv', 'kv', 'vk', 'kvx')).map(([k, v, dk, dv, order]) => {
+    const key = nearLen(1, textBytes(k), dk);
+    const value = nearLen(2, v, dv);
+    return order === 'kv' ? [...key, ...value] : order === 'vk' ? [...value, ...key] : [...key, ...value, ...tag(3, 0), 1];
+  });
+  const recordField = fc.oneof(
+    fc.constant([...tag(1, 1), 1, 2, 3, 4, 5, 6, 7, 8]), // time_unix_nano
+    fc.constant([...tag(11, 1), 0xff, 0xfe, 0xfd]), // observed_time_unix_nano, truncated at the record's end
+    varintValue.map((v) => [...tag(2, 0), ...v]), // severity_number
+    fc.constant([...tag(8, 5), 0xff, 0, 0, 0]), // flags
+    fc.tuple(text, delta).map(([t, d]) => nearLen(3, textBytes(t), d)), // severity_text
+    fc.tuple(anyValue, delta).map(([v, d]) => nearLen(5, v, d)), // body
+    { weight: 4, arbitrary: fc.tuple(keyValue, delta).map(([kv, d]) => nearLen(6, kv, d)) }, // attributes, in runs
+    fc.tuple(fc.constantFrom(9, 10), fc.constantFrom(0, 7, 8, 9, 15, 16, 17), delta).map(([field, n, d]) => nearLen(field, new Array<number>(n).fill(0x80), d)), // trace_id, span_id
+    fc.constant([...tag(99, 0), 0x80, 0x01]), // an unknown field
+  );
+  const trailer = fc.constantFrom<number[]>([], str(3, ''), [...tag(3, 2), 2, 0x12, 0x00], [...tag(3, 2), 3, 0x18, 0x80, 0x01], [...tag(9, 0), 1]);
+  it('on log records made of the fast shapes and their near misses, whole and in two pieces', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(recordField, { maxLength: 8 }), { minLength: 1, maxLength: 3 }), trailer, fc.nat(), (records, after, at) => {
+        // ScopeLogs { log_records..., then fields after them }: a record's last field that overruns it
+        // reads into these.
+        const b = bytes(len(1, len(2, [...records.flatMap((fields) => len(2, fields.flat())), ...after])));
+        same('logs', b);
+        const i = at % (b.length + 1);
+        expect(outcome(() => validateRequestParts('logs', [b.subarray(0, i), b.subarray(i)], b.length))).toEqual(outcome(() => validateRequest('logs', b)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('refuses, naming the field, what the fast shapes must not take', () => {
+    const kv = (value: number[]) => logsRequest([...len(6, [...str(1, 'k'), ...len(2, value)])]);
+    // An int_value of 11 bytes, and one cut short, where one of any length up to 10 is taken.
+    expect(validateRequest('logs', kv([...tag(3, 0), ...new Array<number>(9).fill(0xff), 0x01]))).toBe(1);
+    expect(rejection('logs', kv([...tag(3, 0), ...new Array<number>(10).fill(0xff), 0x01]))).toMatch(/varint longer than 10 bytes/);
+    expect(rejection('logs', kv([...tag(3, 0), 0x80]))).toMatch(/truncated varint/);
+    // A string_value with a two-byte length one byte past its AnyValue.
+    expect(rejection('logs', kv([0x0a, 0x82, 0x01, ...new Array<number>(129).fill(0x61)]))).toMatch(
+      /field string_value \(1\) overruns its message \(130 bytes declared, 129 left\)/,
+    );
+    // A key whose length runs past the KeyValue.
+    expect(rejection('logs', logsRequest([...len(6, [0x0a, 0x20, 0x61, ...len(2, str(1, 'v'))])]))).toMatch(
+      /field key \(1\) overruns its message \(32 bytes declared, 6 left\)/,
+    );
+    expect(rejection('logs', logsRequest([...len(6, [0x0a, 0x20, 0x61, ...len(2, str(1, 'v'))])]))).toMatch(
+      /in KeyValue at resource_logs\[0\]\.scope_logs\[0\]\.log_records\[0\]\.attributes\[0\]/,
+    );
+    // A fixed64 cut by the record's end, and a varint with no last byte.
+    expect(rejection('logs', logsRequest([...tag(1, 1), 1, 2, 3, 4, 5, 6, 7]))).toMatch(
+      /field time_unix_nano \(1\) overruns its message \(8 bytes declared, 7 left\)/,
+    );
+    expect(rejection('logs', logsRequest([...tag(2, 0), 0x80, 0x80]))).toMatch(/truncated varint/);
+    // A body whose length (three bytes) declares more than the record holds.
+    expect(rejection('logs', logsRequest([...tag(5, 2), 0x80, 0x80, 0x01, 0x0a, 0x00]))).toMatch(
+      /field body \(5\) overruns its message \(16384 bytes declared/,
+    );
+    // An attribute in a run (the fast walk takes runs of attributes in a loop of their own) whose length
+    // runs past its record into the bytes after it, which would make it a whole KeyValue (an empty
+    // unknown field 3: ScopeLogs.schema_url ""), and a run of attributes taken whole.
+    const attribute = [...str(1, 'k'), ...len(2, str(1, 'v'))];
+    const overrunning = [...len(6, attribute), ...tag(6, 2), attribute.length + 2, ...attribute];
+    expect(rejection('logs', bytes(len(1, len(2, [...len(2, overrunning), ...str(3, '')]))))).toMatch(
+      /field attributes \(6\) overruns its message \(10 bytes declared, 8 left\) \(in LogRecord at resource_logs\[0\]\.scope_logs\[0\]\.log_records\[0\]\)/,
+    );
+    expect(validateRequest('logs', bytes(len(1, len(2, [...len(2, [...len(6, attribute), ...len(6, attribute), ...len(6, attribute)]), ...str(3, '')]))))).toBe(
+      1,
+    );
+    // Invalid UTF-8 in a key and a value the fast shapes took, and a two-byte-length body.
+    expect(rejection('logs', kv(len(1, [0x61, 0xff])))).toMatch(/field string_value \(1\) is not valid UTF-8/);
+    expect(rejection('logs', logsRequest([...len(6, [...len(1, [0xe2, 0x9c]), ...len(2, str(1, 'v'))])]))).toMatch(/field key \(1\) is not valid UTF-8/);
+    expect(rejection('logs', logsRequest([...len(5, len(1, [...new Array<number>(200).fill(0x61), 0xc3]))]))).toMatch(
+      /field string_value \(1\) is not valid UTF-8/,
+    );
   });
 });

@@ -17,380 +17,24 @@
  * and strict downstreams (protobuf-es, Go's protobuf) refuse a message holding one bad string, which would
  * sink every other client's records joined into the same batch. The check is one native `buffer.isUtf8`
  * call per request, over a private copy in which the walk has zeroed every byte that is not string text
- * (see maskedWalk); its cost is in bench/RESULTS.md (bench/utf8-check.mjs). Not checked: enum values.
+ * (MASK in validate-walk.ts); its cost is in bench/RESULTS.md (bench/utf8-check.mjs). Not checked: enum values.
  *
  * The walk also counts the request's items (log records, spans, metric data points), so it replaces the
  * framing scan at the receiver. It allocates nothing per field; the field path in an error is rebuilt only
  * when there is an error. The per-message tables it walks are built from the schema in validate-tables.ts.
+ *
+ * Two walks give the verdict: the fast walk (validate-fast.ts), which every request takes, masking the
+ * copy as it goes, and the reference walk (validate-walk.ts), which holds every rule; the fast walk hands it
+ * every field whose shape it does not take itself. A refused request is walked again by the reference walk
+ * alone, on its own bytes, to name the fault.
  */
 import { isUtf8 } from 'node:buffer';
-import { NEXT, WireFormatError, readVarint } from './wire-primitives.js';
+import { WireFormatError, readVarint, NEXT } from './wire-primitives.js';
 import type { Signal } from '../core/signal.js';
 import { MAX_NESTING } from './codec.js';
-import * as tables from './validate-tables.js';
-import type { Table } from './validate-tables.js';
-
-// The tables' constants bound again here: the walks below read them on every field, and a module-local
-// const is cheaper for V8 to read than an imported binding (importing them directly measured 1.03-1.06x
-// the validator's CPU in bench/validate-ab.mjs, lowest and lower-quartile of 8 runs; bound here, 0.99-1.00x).
-const { A_BYTES, A_I32, A_I64, A_KEY_VALUE, A_ANY_VALUE, A_MESSAGE, A_STRING, A_VARINT } = tables;
-const { K_I32, K_I64, K_ID, K_MESSAGE, K_PACKED_I32, K_PACKED_I64, K_PACKED_VARINT, K_STRING, K_VARINT } = tables;
-const { ANY_VALUE, KEY_VALUE, REQUEST_TABLE } = tables;
-
-const WIRE_NAME = ['varint', 'fixed64', 'length-delimited', 'group start', 'group end', 'fixed32'];
-
-// The walks keep their read position in a local: a module-level position would be a memory store per
-// byte read. One-byte varints (nearly every tag and length) are peeked inline in the three hot walks below
-// (keyValue, anyValue, message), which keeps those loads' type feedback their own; calling the shared
-// readVarint for them measured 1.5x slower in bench/processors.mjs, where the wire editor also calls it
-// (with Buffers). Longer varints go through readVarint, which leaves the position in NEXT.
-// (Hence the same few lines of length reading in keyValue, anyValue and message's fast path: on purpose.)
-let ITEMS = 0;
-
-/** A problem at byte offset `at` of the request; the field path is worked out from it afterwards. */
-class FieldError extends WireFormatError {
-  constructor(at: number, problem: string) {
-    super(problem, at);
-  }
-}
-
-/*
- * How the walks treat string fields (module-level flags like NEXT and ITEMS, set per walk, so the walks
- * take no extra argument; `var`: no initialisation check on every read).
- *
- * MASK: the walk runs over a private copy of the request and zeroes in it every byte that is not string
- * text and may be >= 0x80: fixed-width values, bytes fields (ids, bytes_value), unknown fields, packed
- * fields and every multi-byte varint (tags, lengths, values). One native `isUtf8` over the whole copy then
- * says whether every string is valid UTF-8: the byte before a string is the last byte of its length
- * (< 0x80) and the byte after it is the first byte of a tag, zeroed when the tag is multi-byte, so no
- * character can straddle a string's edge. That tag masking is what the guarantee rests on (a string cut
- * inside a character must not be completed by the next tag's first byte; validate.test.ts holds it); the
- * rest of the masking keeps a valid request from failing the one call and taking the walk below. A call
- * per string (with the view it needs) measured 2-4x slower and the JS scan of the strings' bytes this
- * replaced ~3x slower than the copy, the masking and the one native call together (bench/RESULTS.md).
- *
- * EACH_STRING: every string is checked on its own, on the request's own bytes (no masking): the walk that
- * finds and names the bad string once the masked check has failed.
- */
-/* eslint-disable no-var */
-var MASK = false;
-var EACH_STRING = false;
-/* eslint-enable no-var */
-
-/** Zeroes buf[from:to] of the masked copy (short runs: fixed values, ids, multi-byte varints). */
-function zero(buf: Uint8Array, from: number, to: number): void {
-  if (to - from > 32) buf.fill(0, from, to);
-  else for (let i = from; i < to; i++) buf[i] = 0;
-}
-
-/** Throws unless buf[pos:end] is valid UTF-8 (the EACH_STRING walk). */
-function checkUtf8(buf: Uint8Array, pos: number, end: number, at: number, what: string, t?: Table, field = 0): void {
-  if (!isUtf8(buf.subarray(pos, end)))
-    throw new FieldError(at, `${fieldLabel(what, t, field)} is not valid UTF-8 (protobuf strings must be); fix the client's encoding of this string`);
-}
-
-/** Names a field for an error: `what` itself, or field `field` of table `t` when given. */
-function fieldLabel(what: string, t: Table | undefined, field: number): string {
-  return t ? `field ${t.fieldName[field] || '?'} (${field})` : what;
-}
-
-function overrun(at: number, len: number, left: number, what: string, t?: Table, field = 0): FieldError {
-  return new FieldError(at, `${fieldLabel(what, t, field)} overruns its message (${len} bytes declared, ${left} left)`);
-}
-
-/**
- * Skips an unknown field's value (groups included, as the collector's unmarshal does); returns the
- * position after it.
- */
-function skipUnknown(buf: Uint8Array, pos: number, end: number, field: number, wt: number, _depth: number): number {
-  switch (wt) {
-    case 0:
-      readVarint(buf, pos, end);
-      if (MASK) zero(buf, pos, NEXT);
-      return NEXT;
-    case 1:
-    case 5: {
-      const n = wt === 1 ? 8 : 4;
-      if (pos + n > end) throw overrun(pos, n, end - pos, `field ${field}`);
-      if (MASK) zero(buf, pos, pos + n);
-      return pos + n;
-    }
-    case 2: {
-      // An unknown field's bytes are not checked (a newer schema's string included), so they are masked.
-      const len = readVarint(buf, pos, end);
-      if (NEXT + len > end) throw overrun(pos, len, end - NEXT, `field ${field}`);
-      if (MASK) zero(buf, pos, NEXT + len);
-      return NEXT + len;
-    }
-    case 3:
-      // OTLP is proto3, which has no groups, and the gateway's own wire scans (countItems, the wire editor)
-      // cannot skip one: a request holding a group would be acknowledged and then fail in the pipeline,
-      // or on replay from a WAL. Found by bench/fuzz.mjs.
-      throw new FieldError(pos, `field ${field} is a group (wire type 3), which OTLP (proto3) does not use`);
-    default:
-      throw new FieldError(pos, `wire type ${wt} (${WIRE_NAME[wt] ?? 'invalid'}) is not valid here`);
-  }
-}
-
-/** What a field of kind `k` is on the wire, for error messages. */
-function kindName(k: number): string {
-  if (k === K_MESSAGE) return 'a message';
-  if (k === K_VARINT || k === K_PACKED_VARINT) return 'a varint';
-  if (k === K_I64 || k === K_PACKED_I64) return 'fixed64';
-  if (k === K_I32 || k === K_PACKED_I32) return 'fixed32';
-  return 'length-delimited';
-}
-
-function wrongWireType(t: Table, field: number, wt: number, at: number): FieldError {
-  const k = t.kind[field]!;
-  return new FieldError(at, `field ${t.fieldName[field]} (${field}) is ${kindName(k)} but came as wire type ${wt} (${WIRE_NAME[wt] ?? 'invalid'})`);
-}
-
-function tooDeep(at: number): FieldError {
-  return new FieldError(at, `messages nested deeper than ${MAX_NESTING} levels`);
-}
-
-/** KeyValue { key = 1 (string); value = 2 (AnyValue) } in buf[pos:end] at nesting `depth`. */
-function keyValue(buf: Uint8Array, pos: number, end: number, depth: number): void {
-  while (pos < end) {
-    const at = pos;
-    let tag = buf[pos]!;
-    if (tag < 0x80) pos++;
-    else {
-      tag = readVarint(buf, pos, end);
-      if (MASK) zero(buf, pos, NEXT);
-      pos = NEXT;
-    }
-    if (tag === 0x0a || tag === 0x12) {
-      let len = pos < end ? buf[pos]! : 0x80;
-      if (len < 0x80) pos++;
-      else {
-        len = readVarint(buf, pos, end);
-        if (MASK) zero(buf, pos, NEXT);
-        pos = NEXT;
-      }
-      const e = pos + len;
-      if (e > end) throw overrun(at, len, end - pos, tag === 0x0a ? 'field key (1)' : 'field value (2)');
-      if (tag === 0x0a) {
-        if (EACH_STRING) checkUtf8(buf, pos, e, at, 'field key (1)');
-      } else if (len >= 2 && len < 0x82 && buf[pos] === 0x0a && buf[pos + 1]! === len - 2) {
-        // The common value, one short string_value (one-byte length) filling the AnyValue exactly, is
-        // taken right here.
-        if (EACH_STRING) checkUtf8(buf, pos + 2, e, pos, 'field string_value (1)');
-      } else {
-        if (depth + 1 >= MAX_NESTING) throw tooDeep(at);
-        anyValue(buf, pos, e, depth + 1);
-      }
-      pos = e;
-    } else pos = unknownOrWrong(buf, pos, end, KEY_VALUE, tag, at, depth);
-  }
-}
-
-/** AnyValue { string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7 } in buf[pos:end]. */
-function anyValue(buf: Uint8Array, pos: number, end: number, depth: number): void {
-  while (pos < end) {
-    const at = pos;
-    let tag = buf[pos]!;
-    if (tag < 0x80) pos++;
-    else {
-      tag = readVarint(buf, pos, end);
-      if (MASK) zero(buf, pos, NEXT);
-      pos = NEXT;
-    }
-    switch (tag) {
-      case 0x0a: // string_value
-      case 0x3a: // bytes_value
-      case 0x2a: // array_value: ArrayValue { repeated AnyValue values = 1 }
-      case 0x32: {
-        // kvlist_value: KeyValueList { repeated KeyValue values = 1 }
-        let len = pos < end ? buf[pos]! : 0x80;
-        if (len < 0x80) pos++;
-        else {
-          len = readVarint(buf, pos, end);
-          if (MASK) zero(buf, pos, NEXT);
-          pos = NEXT;
-        }
-        const e = pos + len;
-        if (e > end) throw overrun(at, len, end - pos, '', ANY_VALUE, tag >>> 3);
-        if (tag === 0x0a) {
-          if (EACH_STRING) checkUtf8(buf, pos, e, at, 'field string_value (1)');
-        } else if (tag === 0x2a || tag === 0x32) {
-          if (depth + 1 >= MAX_NESTING) throw tooDeep(at);
-          listValues(buf, pos, e, depth + 1, tag === 0x2a);
-        } else if (MASK) zero(buf, pos, e); // bytes_value
-        pos = e;
-        break;
-      }
-      case 0x10: // bool_value
-      case 0x18: // int_value
-        if (pos < end && buf[pos]! < 0x80) pos++;
-        else {
-          readVarint(buf, pos, end);
-          if (MASK) zero(buf, pos, NEXT);
-          pos = NEXT;
-        }
-        break;
-      case 0x21: // double_value
-        if (pos + 8 > end) throw overrun(at, 8, end - pos, 'field double_value (4)');
-        if (MASK) zero(buf, pos, pos + 8);
-        pos += 8;
-        break;
-      default:
-        pos = unknownOrWrong(buf, pos, end, ANY_VALUE, tag, at, depth);
-    }
-  }
-}
-
-/** ArrayValue / KeyValueList { repeated AnyValue|KeyValue values = 1 } in buf[pos:end]. */
-function listValues(buf: Uint8Array, pos: number, end: number, depth: number, array: boolean): void {
-  const t = ANY_VALUE.sub[array ? 5 : 6]!;
-  while (pos < end) {
-    const at = pos;
-    const tag = readVarint(buf, pos, end);
-    if (MASK && NEXT - pos > 1) zero(buf, pos, NEXT);
-    pos = NEXT;
-    if (tag === 0x0a) {
-      const len = readVarint(buf, pos, end);
-      if (MASK && NEXT - pos > 1) zero(buf, pos, NEXT);
-      pos = NEXT;
-      const e = pos + len;
-      if (e > end) throw overrun(at, len, end - pos, 'field values (1)');
-      if (depth + 1 >= MAX_NESTING) throw tooDeep(at);
-      if (array) anyValue(buf, pos, e, depth + 1);
-      else keyValue(buf, pos, e, depth + 1);
-      pos = e;
-    } else pos = unknownOrWrong(buf, pos, end, t, tag, at, depth);
-  }
-}
-
-/**
- * A tag a fast walk did not expect: an unknown field (skipped; returns the position after it) or a known
- * field of the wrong wire type (thrown).
- */
-function unknownOrWrong(buf: Uint8Array, pos: number, end: number, t: Table, tag: number, at: number, depth: number): number {
-  const field = Math.floor(tag / 8);
-  if (field === 0 || tag > 0xffffffff) throw new FieldError(at, `invalid field number ${field}`);
-  const k = field < t.kind.length ? t.kind[field]! : 0;
-  if (k !== 0) throw wrongWireType(t, field, tag & 7, at);
-  return skipUnknown(buf, pos, end, field, tag & 7, depth);
-}
-
-/** Validates the message buf[pos:end] of type t at nesting `depth`. */
-function message(buf: Uint8Array, pos: number, end: number, t: Table, depth: number): void {
-  if (t.item) ITEMS++;
-  const kinds = t.kind;
-  const actions = t.tagAction;
-  while (pos < end) {
-    const at = pos;
-    let tag = buf[pos]!;
-    if (tag < 0x80) {
-      pos++;
-      // The common case: a one-byte tag of a known field with the right wire type.
-      const a = actions[tag]!;
-      if (a === A_BYTES || a >= A_MESSAGE) {
-        let len = pos < end ? buf[pos]! : 0x80;
-        if (len < 0x80) pos++;
-        else if (pos + 1 < end && buf[pos + 1]! < 0x80) {
-          len = (len & 0x7f) | (buf[pos + 1]! << 7);
-          if (MASK) buf[pos] = 0;
-          pos += 2;
-        } else {
-          len = readVarint(buf, pos, end);
-          if (MASK) zero(buf, pos, NEXT);
-          pos = NEXT;
-        }
-        const e = pos + len;
-        if (e > end) throw overrun(at, len, end - pos, '', t, tag >>> 3);
-        if (a === A_STRING) {
-          if (EACH_STRING) checkUtf8(buf, pos, e, at, '', t, tag >>> 3);
-        } else if (a !== A_BYTES) {
-          if (depth + 1 >= MAX_NESTING) throw tooDeep(at);
-          if (a === A_KEY_VALUE) keyValue(buf, pos, e, depth + 1);
-          else if (a === A_ANY_VALUE) anyValue(buf, pos, e, depth + 1);
-          else message(buf, pos, e, t.sub[tag >>> 3]!, depth + 1);
-        } else if (MASK) zero(buf, pos, e);
-        pos = e;
-        continue;
-      }
-      if (a === A_I64 || a === A_I32) {
-        const n = a === A_I64 ? 8 : 4;
-        if (pos + n > end) throw overrun(at, n, end - pos, '', t, tag >>> 3);
-        if (MASK) zero(buf, pos, pos + n);
-        pos += n;
-        continue;
-      }
-      if (a === A_VARINT) {
-        if (pos < end && buf[pos]! < 0x80) pos++;
-        else {
-          readVarint(buf, pos, end);
-          if (MASK) zero(buf, pos, NEXT);
-          pos = NEXT;
-        }
-        continue;
-      }
-    } else {
-      tag = readVarint(buf, pos, end);
-      if (MASK) zero(buf, pos, NEXT);
-      pos = NEXT;
-    }
-    const field = tag >>> 3;
-    const wt = tag & 7;
-    if (tag > 0xffffffff || field === 0) throw new FieldError(at, `invalid field number ${Math.floor(tag / 8)}`);
-    const k = field < kinds.length ? kinds[field]! : 0;
-    if (k === 0) {
-      pos = skipUnknown(buf, pos, end, field, wt, depth);
-      continue;
-    }
-    if (wt === 0) {
-      if (k !== K_VARINT && k !== K_PACKED_VARINT) throw wrongWireType(t, field, wt, at);
-      if (pos < end && buf[pos]! < 0x80) pos++;
-      else {
-        readVarint(buf, pos, end);
-        if (MASK) zero(buf, pos, NEXT);
-        pos = NEXT;
-      }
-    } else if (wt === 1 || wt === 5) {
-      if (wt === 1 ? k !== K_I64 && k !== K_PACKED_I64 : k !== K_I32 && k !== K_PACKED_I32) throw wrongWireType(t, field, wt, at);
-      const n = wt === 1 ? 8 : 4;
-      if (pos + n > end) throw overrun(at, n, end - pos, '', t, field);
-      if (MASK) zero(buf, pos, pos + n);
-      pos += n;
-    } else if (wt === 2) {
-      // Length-delimited fields off the fast path above (ids, packed fields, tags past field 15): rare.
-      if (k === K_VARINT || k === K_I64 || k === K_I32) throw wrongWireType(t, field, wt, at);
-      const len = readVarint(buf, pos, end);
-      if (MASK) zero(buf, pos, NEXT);
-      pos = NEXT;
-      const e = pos + len;
-      if (e > end) throw overrun(at, len, end - pos, '', t, field);
-      if (k === K_MESSAGE) {
-        if (depth + 1 >= MAX_NESTING) throw tooDeep(at);
-        const sub = t.sub[field]!;
-        if (sub === KEY_VALUE) keyValue(buf, pos, e, depth + 1);
-        else if (sub === ANY_VALUE) anyValue(buf, pos, e, depth + 1);
-        else message(buf, pos, e, sub, depth + 1);
-      } else if (k === K_STRING) {
-        if (EACH_STRING) checkUtf8(buf, pos, e, at, '', t, field);
-      } else {
-        if (k === K_ID) {
-          if (len !== 0 && len !== t.idLength[field])
-            throw new FieldError(at, `field ${t.fieldName[field]} (${field}) is ${len} bytes; it must be ${t.idLength[field]} (or empty)`);
-        } else if (k === K_PACKED_I64 || k === K_PACKED_I32) {
-          const size = k === K_PACKED_I64 ? 8 : 4;
-          if (len % size !== 0)
-            throw new FieldError(at, `packed field ${t.fieldName[field]} (${field}) is ${len} bytes, not a whole number of ${size}-byte values`);
-        } else if (k === K_PACKED_VARINT) {
-          for (let p = pos; p < e; p = NEXT) readVarint(buf, p, e);
-        }
-        // Ids, bytes and packed values are not text.
-        if (MASK) zero(buf, pos, e);
-      }
-      pos = e;
-    } else {
-      throw wrongWireType(t, field, wt, at);
-    }
-  }
-}
+import { REQUEST_TABLE, type Table } from './validate-tables.js';
+import { endWalk, message, skipUnknown, startWalk } from './validate-walk.js';
+import { FAST_WALK_MAX, fastMessage } from './validate-fast.js';
 
 /**
  * The field path down to byte offset `at` (`resource_logs[0].scope_logs[1].log_records[3].attributes[2]`)
@@ -444,49 +88,71 @@ function locate(buf: Uint8Array, root: Table, at: number): { path: string; type:
 }
 
 /**
- * One walk of the request in buf; returns the item count. A fault comes out as WireFormatError naming the
- * field path, located in `original` (the request's own, unmasked bytes: a masked copy cannot be walked
- * again), or as the walk's own error (its byte offset only) when there is no `original`.
+ * The reference walk of the request in buf (the request's own bytes); returns the item count, or throws
+ * the first fault in the request's order as WireFormatError naming its field path. `eachString`: check
+ * every string field's UTF-8 on its own.
  */
-function walk(signal: Signal, buf: Uint8Array, mask: boolean, eachString: boolean, original: (() => Uint8Array) | undefined): number {
-  ITEMS = 0;
-  MASK = mask;
-  EACH_STRING = eachString;
+function walk(signal: Signal, buf: Uint8Array, eachString: boolean): number {
+  startWalk(false, eachString);
   try {
     message(buf, 0, buf.length, REQUEST_TABLE[signal], 0);
-    return ITEMS;
+    return endWalk();
   } catch (err) {
-    if (!(err instanceof WireFormatError) || err.at < 0 || !original) throw err;
+    endWalk();
+    if (!(err instanceof WireFormatError) || err.at < 0) throw err;
     let where = '';
     try {
-      const { path, type } = locate(original(), REQUEST_TABLE[signal], err.at);
+      const { path, type } = locate(buf, REQUEST_TABLE[signal], err.at);
       if (path !== '') where = ` (in ${type} at ${path})`;
     } catch {
       /* the path is a courtesy; the problem itself is reported either way */
     }
     throw new WireFormatError(`${err.message}${where}`);
-  } finally {
-    MASK = false;
-    EACH_STRING = false;
   }
 }
 
-/**
- * The request with the string check: walked over `copy` (a private copy of it, which the walk masks),
- * then one native isUtf8 over the copy. Only when that fails, or the walk finds a fault, is the original
- * walked again string by string, to name the first fault in the request's order.
- */
-function maskedWalk(signal: Signal, copy: Uint8Array, original: () => Uint8Array): number {
-  let items: number;
+/** The fast walk over `copy` (a private copy of the request, masked as it goes): the item count, or -1 for a fault. */
+function fastWalk(signal: Signal, copy: Uint8Array): number {
+  startWalk(true, false);
   try {
-    items = walk(signal, copy, true, false, undefined);
+    if (copy.length <= FAST_WALK_MAX) fastMessage(copy, 0, copy.length, REQUEST_TABLE[signal], 0);
+    else message(copy, 0, copy.length, REQUEST_TABLE[signal], 0); // over 1 GiB: no receiver takes one
+    return endWalk();
   } catch (err) {
-    if (!(err instanceof WireFormatError)) throw err;
-    // A string before the fault may be bad too: the request's first fault is the one reported.
-    return walk(signal, original(), false, true, original);
+    endWalk();
+    if (err instanceof WireFormatError) return -1;
+    throw err;
   }
-  if (isUtf8(copy)) return items;
-  return walk(signal, original(), false, true, original);
+}
+
+/** For tests: the verdict of the reference walk alone (the fast walk's masked pass done by the reference walk). */
+export function validateByReference(signal: Signal, bytes: Uint8Array, opts: { utf8?: boolean } = {}): number {
+  const copy = Buffer.from(bytes);
+  startWalk(true, false);
+  let items = -1;
+  try {
+    message(copy, 0, copy.length, REQUEST_TABLE[signal], 0);
+    items = endWalk();
+  } catch (err) {
+    endWalk();
+    if (!(err instanceof WireFormatError)) throw err;
+  }
+  if (items >= 0 && (opts.utf8 === false || isUtf8(copy))) return items;
+  return walk(signal, bytes, opts.utf8 !== false);
+}
+
+/**
+ * The request's verdict: the fast walk over `copy`, then (utf8) one native isUtf8 over the masked copy.
+ * Only when either refuses is the request (`original`: its bytes, or the pieces they were joined from)
+ * walked again by the reference walk, string by string, to name the first fault in the request's order.
+ */
+function check(signal: Signal, copy: Uint8Array, original: Uint8Array | readonly Uint8Array[], utf8: boolean): number {
+  const items = fastWalk(signal, copy);
+  if (items >= 0 && (!utf8 || isUtf8(copy))) return items;
+  // Joined again only to name a fault: the copy is masked by then.
+  walk(signal, original instanceof Uint8Array ? original : Buffer.concat(original as Uint8Array[], copy.length), utf8);
+  // The walks disagree (a bug): the request is refused all the same.
+  throw new WireFormatError('the request failed the wire check, but its fault could not be located; report this with the request');
 }
 
 /** Largest request copied into the reused scratch buffer; larger ones get a buffer of their own. */
@@ -508,20 +174,18 @@ function scratchOf(size: number): Buffer {
 /**
  * Validates an encoded Export request of `signal` and returns its item count (log records, spans or
  * metric data points, as the collector counts them). Throws WireFormatError naming the field path at fault.
- * `utf8: false` skips the string check (benchmarks measure its cost with it).
+ * `utf8: false` skips the string check (check_utf8: false at the receiver; benchmarks measure its cost).
  */
 export function validateRequest(signal: Signal, bytes: Uint8Array, opts: { utf8?: boolean } = {}): number {
-  const original = (): Uint8Array => bytes;
-  if (opts.utf8 === false) return walk(signal, bytes, false, false, original);
   const copy = scratchOf(bytes.length);
   copy.set(bytes);
-  return maskedWalk(signal, copy, original);
+  return check(signal, copy, bytes, opts.utf8 !== false);
 }
 
 /**
  * validateRequest for a request held as consecutive pieces (a body as the HTTP parser delivered it). The
- * pieces are joined into the scratch buffer (the copy the string check masks), so a request that is
- * forwarded as its pieces costs no allocation of its size.
+ * pieces are joined into the scratch buffer (the copy the walk masks), so a request that is forwarded as
+ * its pieces costs no allocation of its size.
  */
 export function validateRequestParts(signal: Signal, parts: readonly Uint8Array[], _size: number, opts: { utf8?: boolean } = {}): number {
   if (parts.length === 1) return validateRequest(signal, parts[0]!, opts);
@@ -533,8 +197,5 @@ export function validateRequestParts(signal: Signal, parts: readonly Uint8Array[
     joined.set(p, off);
     off += p.length;
   }
-  // Joined again only to name a fault: the scratch copy is masked by then.
-  const original = (): Uint8Array => Buffer.concat(parts, total);
-  if (opts.utf8 === false) return walk(signal, joined, false, false, original);
-  return maskedWalk(signal, joined, original);
+  return check(signal, joined, parts, opts.utf8 !== false);
 }

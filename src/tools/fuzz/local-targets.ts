@@ -16,7 +16,7 @@ import type { Consumer } from '../../core/consumer.js';
 import type { Signal } from '../../core/signal.js';
 import { decodeRequest, requestFromJsonPartial, type RequestMessage } from '../../pdata/codec.js';
 import { Payload } from '../../pdata/payload.js';
-import { validateRequest, validateRequestParts } from '../../pdata/validate.js';
+import { validateByReference, validateRequest, validateRequestParts } from '../../pdata/validate.js';
 import { countItems } from '../../pdata/wire.js';
 import { applySet, parseConfigText, type ConfigProblem, type SourceLocation } from '../../config/load.js';
 import { validateConfig } from '../../config/validate.js';
@@ -109,6 +109,17 @@ function validatorTarget(seeds: Seeds): FuzzTarget<[Signal, Uint8Array, number]>
     accepted: () => accepted,
     arbitrary: arbSignal.chain((signal) => fc.tuple(fc.constant(signal), arbProtoBytes(seeds, signal), fc.nat())),
     check([signal, bytes, cut]) {
+      // The fast walk and the reference walk (src/pdata/validate-fast.ts) must give one verdict.
+      const verdict = (f: () => number): number | string => {
+        try {
+          return f();
+        } catch (err) {
+          return (err as Error).message;
+        }
+      };
+      const fast = verdict(() => validateRequest(signal, bytes));
+      const reference = verdict(() => validateByReference(signal, bytes));
+      if (fast !== reference) throw new BrokenPromise(`the validator's fast walk says ${String(fast)}, its reference walk ${String(reference)}`);
       let items: number;
       try {
         items = validateRequest(signal, bytes);
