@@ -60,6 +60,16 @@ export type WorkerEditorFactory = (config: unknown, signal: Signal, id: string) 
 const GIVE_UP_DEATHS = 5;
 const GIVE_UP_WINDOW_MS = 10_000;
 
+/**
+ * A worker's young generation, MiB (V8 splits it into two semi-spaces and a large-object space). V8's
+ * default lets each isolate's young generation grow to 48 MiB, and it does grow under a flood (a worker
+ * allocates its edits' output and the walk's objects at hundreds of MB/s), then shrinks after a full GC:
+ * memory that comes and goes between two readings of the somatic admission gate, which sees only RSS.
+ * An edit's live JavaScript is small (the walk's cursors and attribute views, well under a MiB), so a
+ * small young generation costs scavenges, not promotions: see bench/RESULTS.md (rss-breakdown).
+ */
+export const WORKER_YOUNG_GENERATION_MIB = 6;
+
 /** Most threads `auto` starts: past a few, the event loop receiving and exporting is the limit. */
 const MAX_AUTO_THREADS = 4;
 
@@ -207,7 +217,7 @@ export class WireOffloadPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerScript(), { name: 'gophership-wire-edit' });
+    const worker = new Worker(workerScript(), { name: 'gophership-wire-edit', resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MIB } });
     const slot: Slot = { worker, pending: new Map() };
     worker.unref(); // an idle pool does not keep the process alive; a pending edit refs it
     worker.on('message', (m: FromWorker) => this.settle(slot, m));

@@ -78,6 +78,18 @@ const GARBAGE_COLLECT_MIN_MS = 20;
 const GARBAGE_SHARE = 1 / 32;
 const GARBAGE_FLOOR_BYTES = 4 * 2 ** 20;
 
+/**
+ * Memory a request takes before it is answered, as a multiple of its bytes: its body, then the copies the
+ * pipeline makes of it (decompression, a wire-edit worker's copy and its edited output, a batch, an export
+ * body), each alive until its thread's GC frees it. The gate counts only the body; this many times the
+ * bytes admitted since a reading (and the copies still to come of what was in flight at it) count against
+ * the room under the admission line. Measured under the processors flood of test/rss-flood.test.ts on a
+ * loaded machine (bench/rss-breakdown.mjs, bench/RESULTS.md): with the body alone counted, the event loop
+ * stalled for a second while admitted requests were copied and edited, and RSS went from 239 to 282 MiB
+ * past a 256 MiB limit; at 3, peaks 224-232 MiB.
+ */
+export const IN_FLIGHT_COPIES = 3;
+
 /** Time constant of the intake and drain rate averages. */
 const RATE_TAU_MS = 1000;
 
@@ -162,7 +174,10 @@ export class SomaticRuntime {
   ) {
     this.gate = new AdmissionGate(settings.inflightBudgetBytes);
     this.memory = new MemorySensors(settings.memoryLimitBytes);
-    if (!sensors) this.gate.reread = () => this.reread();
+    if (!sensors) {
+      this.gate.reread = () => this.reread();
+      this.gate.copies = IN_FLIGHT_COPIES;
+    }
     this.values = Object.fromEntries(SENSOR_NAMES.map((n) => [n, 0])) as Record<SensorName, number>;
     this.sensors = sensors ?? [
       ...this.memory.sensors(() => this.tickNo),
@@ -349,7 +364,8 @@ export class SomaticRuntime {
     const headroom = this.memoryRoomBytes();
     gate.cap = gate.inFlight + gate.held + Math.max(0, headroom);
     gate.freedSinceCheck = 0;
-    gate.roomAtReading = headroom;
+    // What was in flight at this reading may not have made its copies yet: they are not in this RSS.
+    gate.roomAtReading = headroom - (gate.copies - 1) * gate.inFlight;
     gate.takenSinceReading = 0;
     // Half the room under the limit: a request costs more than its bytes once read and parsed.
     gate.soloRoom = Math.max(0, this.settings.memoryLimitBytes - this.memory.rssBytes) / 2;
