@@ -62,9 +62,9 @@ const GIVE_UP_WINDOW_MS = 10_000;
 
 /**
  * A worker's young generation, MiB (V8 splits it into two semi-spaces and a large-object space). V8's
- * default lets each isolate's young generation grow to 48 MiB, and it does grow under a flood (a worker
- * allocates its edits' output and the walk's objects at hundreds of MB/s), then shrinks after a full GC:
+ * default lets an isolate's semi-spaces grow to 32 MiB under allocation and shrink again after a full GC:
  * memory that comes and goes between two readings of the somatic admission gate, which sees only RSS.
+ * Under the processors flood of test/rss-flood.test.ts each worker's grew to 8 MiB (4 MiB at this cap).
  * An edit's live JavaScript is small (the walk's cursors and attribute views, well under a MiB), so a
  * small young generation costs scavenges, not promotions: see bench/RESULTS.md (rss-breakdown).
  */
