@@ -130,7 +130,7 @@ function expectNothingLost(o: FloodOutcome): void {
  * No VmRSS sample over the limit. The processors + slow-downstream flood sat at 256.035 MiB (limit + 36 KiB)
  * for 18 of 92 samples in a clean-clone CI run of the tenth session and reached 269-282 MiB in some runs on
  * a loaded machine (the event loop stalled while admitted requests were copied): the admission gate now
- * counts an admitted request's copies, not its body alone (IN_FLIGHT_COPIES, src/somatic/runtime.ts).
+ * counts an admitted request's copies, not its body alone (noteCopyingStage, src/somatic/slot.ts).
  */
 function expectUnderLimit(o: FloodOutcome): void {
   const limit = LIMIT_MIB * 2 ** 20;

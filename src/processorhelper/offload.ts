@@ -150,6 +150,8 @@ export class WireOffloadPool {
   constructor(
     readonly threads: number,
     private readonly log: Logger = silentLogger,
+    /** Each worker's young generation, MiB (0: V8's default; bench/worker-young.mjs compares). */
+    private readonly youngGenerationMib = WORKER_YOUNG_GENERATION_MIB,
   ) {
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`WireOffloadPool needs at least one thread, got ${threads}`);
   }
@@ -217,7 +219,8 @@ export class WireOffloadPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerScript(), { name: 'gophership-wire-edit', resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MIB } });
+    const resourceLimits = this.youngGenerationMib > 0 ? { maxYoungGenerationSizeMb: this.youngGenerationMib } : {};
+    const worker = new Worker(workerScript(), { name: 'gophership-wire-edit', resourceLimits });
     const slot: Slot = { worker, pending: new Map() };
     worker.unref(); // an idle pool does not keep the process alive; a pending edit refs it
     worker.on('message', (m: FromWorker) => this.settle(slot, m));

@@ -60,9 +60,10 @@ export class AdmissionGate implements MemoryLedger {
    */
   reread: (() => boolean) | undefined;
   /**
-   * Memory an admitted request takes before it is answered, as a multiple of its bytes (the runtime's
-   * IN_FLIGHT_COPIES): what it admits since a reading counts this many times against the room that
-   * reading showed.
+   * Memory an admitted request takes before it is answered, as a multiple of its bytes: its body and the
+   * copies its pipeline's edits make of it (PressureSlot.noteCopyingStage), each alive until its thread's
+   * GC frees it. What the gate admits since a reading counts this many times against the room that
+   * reading showed, and the copies still to come of what was in flight at it come off that room.
    */
   copies = 1;
 

@@ -78,18 +78,6 @@ const GARBAGE_COLLECT_MIN_MS = 20;
 const GARBAGE_SHARE = 1 / 32;
 const GARBAGE_FLOOR_BYTES = 4 * 2 ** 20;
 
-/**
- * Memory a request takes before it is answered, as a multiple of its bytes: its body, then the copies the
- * pipeline makes of it (decompression, a wire-edit worker's copy and its edited output, a batch, an export
- * body), each alive until its thread's GC frees it. The gate counts only the body; this many times the
- * bytes admitted since a reading (and the copies still to come of what was in flight at it) count against
- * the room under the admission line. Measured under the processors flood of test/rss-flood.test.ts on a
- * loaded machine (bench/rss-breakdown.mjs, bench/RESULTS.md): with the body alone counted, the event loop
- * stalled for a second while admitted requests were copied and edited, and RSS went from 239 to 282 MiB
- * past a 256 MiB limit; at 3, peaks 224-232 MiB.
- */
-export const IN_FLIGHT_COPIES = 3;
-
 /** Time constant of the intake and drain rate averages. */
 const RATE_TAU_MS = 1000;
 
@@ -139,6 +127,8 @@ export class SomaticRuntime {
 
   private readonly sensors: Sensor[];
   private readonly memory: MemorySensors;
+  /** A request's body and the copies its pipeline's edits make (setRequestCopies). */
+  private requestCopies = 1;
   /** Whether the heap-growth slack fitted under the admission line at the last check. */
   private slackFits = true;
   private readonly governed = new Map<string, PipelineGovernance>();
@@ -174,10 +164,7 @@ export class SomaticRuntime {
   ) {
     this.gate = new AdmissionGate(settings.inflightBudgetBytes);
     this.memory = new MemorySensors(settings.memoryLimitBytes);
-    if (!sensors) {
-      this.gate.reread = () => this.reread();
-      this.gate.copies = IN_FLIGHT_COPIES;
-    }
+    if (!sensors) this.gate.reread = () => this.reread();
     this.values = Object.fromEntries(SENSOR_NAMES.map((n) => [n, 0])) as Record<SensorName, number>;
     this.sensors = sensors ?? [
       ...this.memory.sensors(() => this.tickNo),
@@ -242,6 +229,16 @@ export class SomaticRuntime {
     this.governed.set(pipelineId, { overrides });
   }
 
+  /**
+   * The copies of a request its pipeline's edits make, body included (PressureSlot.noteCopyingStage): what
+   * the gate counts an admitted byte as, except in Red, where requests are spilled as received and no
+   * processor copies them (counting them there would refuse the intake Red exists to take).
+   */
+  setRequestCopies(copies: number): void {
+    this.requestCopies = copies;
+    this.gate.copies = this.zone === RED ? 1 : copies;
+  }
+
   /** Whether the Yellow bypass applies to processor `processorId` in `pipelineId`. */
   isBypassable(pipelineId: string, processorId: string, declared: boolean): boolean {
     const g = this.governed.get(pipelineId);
@@ -267,6 +264,7 @@ export class SomaticRuntime {
       forced: this.settings.forceZone !== undefined,
       memory_limit_mib: this.settings.memoryLimitBytes / 2 ** 20,
       inflight_budget_mib: this.settings.inflightBudgetBytes / 2 ** 20,
+      admission_copies: this.gate.copies,
     });
     // The gateway's own resident memory (code, heaps, sockets) is not room for data. A limit that leaves
     // little above it makes the gate refuse large requests and slows intake to one request at a time.
@@ -435,6 +433,7 @@ export class SomaticRuntime {
   private transition(to: Zone, sensor: ZoneCause, value: number): void {
     const from = this.zone;
     this.zone = to;
+    this.setRequestCopies(this.requestCopies);
     this.zoneGauge.set(to);
     this.transitions.inc({ sensor, from: ZONE_NAMES[from], to: ZONE_NAMES[to] });
     const fields = {
