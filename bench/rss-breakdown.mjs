@@ -6,7 +6,14 @@
 // -> otlphttp into a sink answering after 200 ms). With --baseline DIR each row also runs on the build in
 // DIR (bin/ + dist/), right after the current one: an A/B in one run.
 //
-//   node bench/rss-breakdown.mjs [--rounds 2] [--duration 10s] [--variant plain,processors] [--baseline DIR] [--no-results]
+// At the peak VmRSS sample the row splits it: the V8 heaps of all threads (young generations included), the
+// event loop's and the workers' external memory, and the rest (code, allocator, sockets). --node-args
+// passes flags to the gateway's node (e.g. --max-semi-space-size=2); --worker-threads sets
+// service.processing.worker_threads.
+//
+//   node bench/rss-breakdown.mjs [--rounds 2] [--duration 10s] [--variant plain,processors] [--baseline DIR]
+//     [--node-args '--flag ...'] [--worker-threads auto|N] [--no-results]
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +32,10 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10s' },
     variant: { type: 'string', default: 'plain,processors' },
     baseline: { type: 'string' },
+    'node-args': { type: 'string', default: '' },
+    'worker-threads': { type: 'string' },
+    /** Prints each run's last second up to its peak sample, thread by thread (a diagnosis aid). */
+    timeline: { type: 'boolean', default: false },
     'no-results': { type: 'boolean', default: false },
   },
 });
@@ -39,6 +50,41 @@ const PROCESSORS = {
   attributes: { actions: [{ key: 'gophership.flood', value: 'yes', action: 'insert' }] },
   batch: {},
 };
+/** RssAnon of a process (anonymous pages: heaps, buffers, allocator), bytes. */
+function rssAnonOf(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^RssAnon:\s+(\d+)/m)?.[1] ?? NaN) * 1024;
+  } catch {
+    return NaN;
+  }
+}
+/**
+ * Resident MiB by kind of mapping (/proc/<pid>/smaps): the main allocator arena ([heap]), other
+ * allocator arenas (64 MiB-aligned reservations), files, and other anonymous mappings (V8 pages,
+ * mmapped allocations, thread stacks).
+ */
+function mapsOf(pid) {
+  const out = { heap: 0, arenas: 0, file: 0, anon: 0, anonLarge: 0 };
+  try {
+    let kind = 'anon';
+    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const m = line.match(/^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \d+\s*(.*)$/);
+      if (m) {
+        const size = parseInt(m[2], 16) - parseInt(m[1], 16);
+        const name = m[3];
+        kind = name === '[heap]' ? 'heap' : name.startsWith('/') ? 'file' : size >= 32 * 2 ** 20 ? 'arenas' : size >= 1024 * 1024 ? 'anonLarge' : 'anon';
+        continue;
+      }
+      const r = line.match(/^Rss:\s+(\d+) kB/);
+      if (r) out[kind] += Number(r[1]) / 1024;
+    }
+  } catch {
+    /* the process is gone */
+  }
+  for (const k of Object.keys(out)) out[k] = Math.round(out[k]);
+  return out;
+}
+
 async function runOne(build, variant, round) {
   const processors = variant === 'processors';
   const sink = await startSink({ grpc: false, track: false, replyDelayMs: processors ? 200 : 0 });
@@ -52,12 +98,23 @@ async function runOne(build, variant, round) {
     service: {
       pipelines: { logs: { receivers: ['otlp'], processors: ['somatic', ...(processors ? Object.keys(PROCESSORS) : [])], exporters: ['otlphttp'] } },
       telemetry: { logs: { level: 'info' }, metrics: { address: `127.0.0.1:${metricsPort}` } },
+      ...(values['worker-threads'] ? { processing: { worker_threads: values['worker-threads'] } } : {}),
     },
   };
   process.env.GOPHERSHIP_MEMORY_PROBE = join(dir, 'probe');
-  const gw = await startGateway(config, { nodeArgs: ['--require', PROBE], root: build.root });
+  const nodeArgs = ['--require', PROBE, ...values['node-args'].split(' ').filter(Boolean)];
+  const gw = await startGateway(config, { nodeArgs, root: build.root });
   const samples = [];
-  const timer = setInterval(() => samples.push(memOf(gw.pid).rss), 100);
+  const times = [];
+  const anon = [];
+  let peakMaps;
+  const timer = setInterval(() => {
+    const rss = memOf(gw.pid).rss;
+    if (values.timeline && rss > Math.max(0, ...samples)) peakMaps = mapsOf(gw.pid);
+    samples.push(rss);
+    if (values.timeline) anon.push(rssAnonOf(gw.pid));
+    times.push(Date.now());
+  }, 100);
   const cpu0 = cpuOf(gw.pid);
   const r = await runFlood({ url: `http://127.0.0.1:${port}/v1/logs`, body: floodBody(RECORDS), records: RECORDS, connections: 32, durationMs });
   for (const end = Date.now() + 60_000; sink.stats().totals.records < r.ackedRecords && Date.now() < end;) await sleep(200);
@@ -75,12 +132,37 @@ async function runOne(build, variant, round) {
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l));
-    threads.push({ id: Number(f.split('.')[1]), max: (k) => Math.max(0, ...lines.map((l) => l[k])) });
+    // The thread's last report at or before `t` (its isolate's memory then).
+    const at = (t) => lines.findLast((l) => l.t <= t) ?? lines[0] ?? {};
+    threads.push({ id: Number(f.split('.')[1]), max: (k) => Math.max(0, ...lines.map((l) => l[k])), at });
   }
   await rm(dir, { recursive: true, force: true });
   const main = threads.find((t) => t.id === 0);
   const workers = threads.filter((t) => t.id !== 0);
   const over = samples.filter((s) => s > LIMIT_MIB * 2 ** 20).length;
+  const peak = Math.max(...samples);
+  const tPeak = times[samples.indexOf(peak)];
+  const sumAt = (list, k) => list.reduce((a, t) => a + (t.at(tPeak)[k] ?? 0), 0);
+  const atPeak = {
+    heaps: sumAt(threads, 'heap'),
+    young: sumAt(threads, 'young'),
+    mainExternal: main ? (main.at(tPeak).external ?? 0) : 0,
+    workerExternal: sumAt(workers, 'external'),
+  };
+  atPeak.rest = peak - atPeak.heaps - atPeak.mainExternal - atPeak.workerExternal;
+  if (values.timeline) {
+    const mib = (b) => (b / 2 ** 20).toFixed(0).padStart(4);
+    console.error(`[timeline] ${variant} round ${round}: resident by mapping at the peak: ${JSON.stringify(peakMaps)}`);
+    console.error(`[timeline] ${variant} round ${round}: t(ms) rss anon | main heap young ext ab | workers heap young ext`);
+    for (let i = 0; i < samples.length; i++) {
+      if (times[i] < tPeak - 1000 || times[i] > tPeak + 300) continue;
+      const m = main ? main.at(times[i]) : {};
+      const w = (k) => workers.reduce((a, t) => a + (t.at(times[i])[k] ?? 0), 0);
+      console.error(
+        `[timeline] ${String(times[i] - tPeak).padStart(6)} ${mib(samples[i])} ${mib(anon[i])} | ${mib(m.heap ?? 0)} ${mib(m.young ?? 0)} ${mib(m.external ?? 0)} ${mib(m.arrayBuffers ?? 0)} | ${mib(w('heap'))} ${mib(w('young'))} ${mib(w('external'))}`,
+      );
+    }
+  }
   return {
     build: build.name,
     variant,
@@ -88,7 +170,8 @@ async function runOne(build, variant, round) {
     acked: r.ackedRecords,
     lost: r.ackedRecords - delivered,
     refused: r.refused,
-    peak: Math.max(...samples),
+    peak,
+    atPeak,
     hwm,
     over: `${over} of ${samples.length}`,
     mainExternal: main?.max('external'),
@@ -122,7 +205,11 @@ const md = [
   '',
   table(
     [
-      ['build', 'build', 'l'],
+      [
+        'build',
+        (x) => x.build + (values['node-args'] ? ` ${values['node-args']}` : '') + (values['worker-threads'] ? ` threads ${values['worker-threads']}` : ''),
+        'l',
+      ],
       ['variant', 'variant', 'l'],
       ['round', 'round'],
       ['acked records', (x) => fmt.int(x.acked)],
@@ -134,6 +221,9 @@ const md = [
       ['event loop external max', (x) => fmt.mib(x.mainExternal)],
       ['worker external max', (x) => fmt.mib(x.workerExternal)],
       ['young generations (sum of max)', (x) => fmt.mib(x.young)],
+      ['at peak: V8 heaps (young)', (x) => `${fmt.mib(x.atPeak.heaps)} (${fmt.mib(x.atPeak.young)})`],
+      ['at peak: external loop / workers', (x) => `${fmt.mib(x.atPeak.mainExternal)} / ${fmt.mib(x.atPeak.workerExternal)}`],
+      ['at peak: rest', (x) => fmt.mib(x.atPeak.rest)],
       ['gateway CPU s per M records', (x) => fmt.ms(x.cpuPerM)],
       ['forced GCs', 'gcs'],
     ],

@@ -60,6 +60,16 @@ export type WorkerEditorFactory = (config: unknown, signal: Signal, id: string) 
 const GIVE_UP_DEATHS = 5;
 const GIVE_UP_WINDOW_MS = 10_000;
 
+/**
+ * A worker's young generation, MiB (V8 splits it into two semi-spaces and a large-object space). V8's
+ * default lets an isolate's semi-spaces grow to 32 MiB under allocation and shrink again after a full GC:
+ * memory that comes and goes between two readings of the somatic admission gate, which sees only RSS.
+ * Under the processors flood of test/rss-flood.test.ts each worker's grew to 8 MiB (4 MiB at this cap).
+ * An edit's live JavaScript is small (the walk's cursors and attribute views, well under a MiB), so a
+ * small young generation costs scavenges, not promotions: see bench/RESULTS.md (rss-breakdown).
+ */
+export const WORKER_YOUNG_GENERATION_MIB = 6;
+
 /** Most threads `auto` starts: past a few, the event loop receiving and exporting is the limit. */
 const MAX_AUTO_THREADS = 4;
 
@@ -140,6 +150,8 @@ export class WireOffloadPool {
   constructor(
     readonly threads: number,
     private readonly log: Logger = silentLogger,
+    /** Each worker's young generation, MiB (0: V8's default; bench/worker-young.mjs compares). */
+    private readonly youngGenerationMib = WORKER_YOUNG_GENERATION_MIB,
   ) {
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`WireOffloadPool needs at least one thread, got ${threads}`);
   }
@@ -207,7 +219,8 @@ export class WireOffloadPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerScript(), { name: 'gophership-wire-edit' });
+    const resourceLimits = this.youngGenerationMib > 0 ? { maxYoungGenerationSizeMb: this.youngGenerationMib } : {};
+    const worker = new Worker(workerScript(), { name: 'gophership-wire-edit', resourceLimits });
     const slot: Slot = { worker, pending: new Map() };
     worker.unref(); // an idle pool does not keep the process alive; a pending edit refs it
     worker.on('message', (m: FromWorker) => this.settle(slot, m));

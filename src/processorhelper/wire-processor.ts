@@ -40,6 +40,9 @@ export function wireContext(
   opts: { offload?: { editor: WorkerEditorSpec; config: unknown }; settle?: WireProcessorContext['settle'] } = {},
 ): WireProcessorContext {
   const offload = opts.offload && settings.offload?.register(opts.offload.editor, settings.id.id, opts.offload.config, signal);
+  // Its edits copy the requests they change (on a worker, the worker's copy too): the admission gate
+  // counts them (src/somatic/slot.ts).
+  settings.pressure.noteCopyingStage(settings.pipelineId ?? `${signal}:${settings.id.id}`, offload ? 2 : 1);
   return { settings, signal, labels: { processor: settings.id.id, otel_signal: signal }, next, offload, settle: opts.settle };
 }
 

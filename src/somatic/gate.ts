@@ -49,13 +49,23 @@ export class AdmissionGate implements MemoryLedger {
    * include, whether or not the bodies answered meanwhile were collected yet.
    */
   takenSinceReading = 0;
-  /** Memory left under the admission line at the last reading (admit_memory_ratio x limit - RSS). */
+  /**
+   * Memory left under the admission line at the last reading (admit_memory_ratio x limit - RSS), less the
+   * copies still to come of what was in flight then.
+   */
   roomAtReading = Infinity;
   /**
    * Reads memory again between two checks (the runtime's), when what was admitted since the last reading
    * used up the room it showed; returns false when it may not read yet (rate limited). Absent: no re-read.
    */
   reread: (() => boolean) | undefined;
+  /**
+   * Memory an admitted request takes before it is answered, as a multiple of its bytes: its body and the
+   * copies its pipeline's edits make of it (PressureSlot.noteCopyingStage), each alive until its thread's
+   * GC frees it. What the gate admits since a reading counts this many times against the room that
+   * reading showed, and the copies still to come of what was in flight at it come off that room.
+   */
+  copies = 1;
 
   constructor(readonly budget: number) {
     this.cap = budget;
@@ -99,7 +109,7 @@ export class AdmissionGate implements MemoryLedger {
    * freed until collected, and the bytes admitted in its place are new memory until RSS says otherwise.
    */
   private fits(after: number, bytes: number): boolean {
-    return after <= this.budget && after + this.held <= this.cap && this.takenSinceReading + bytes <= this.roomAtReading;
+    return after <= this.budget && after + this.held <= this.cap && (this.takenSinceReading + bytes) * this.copies <= this.roomAtReading;
   }
 
   /** Replayed debt entering the pipeline: in flight like a request, and work the intake rate counts. */

@@ -127,6 +127,8 @@ export class SomaticRuntime {
 
   private readonly sensors: Sensor[];
   private readonly memory: MemorySensors;
+  /** A request's body and the copies its pipeline's edits make (setRequestCopies). */
+  private requestCopies = 1;
   /** Whether the heap-growth slack fitted under the admission line at the last check. */
   private slackFits = true;
   private readonly governed = new Map<string, PipelineGovernance>();
@@ -227,6 +229,16 @@ export class SomaticRuntime {
     this.governed.set(pipelineId, { overrides });
   }
 
+  /**
+   * The copies of a request its pipeline's edits make, body included (PressureSlot.noteCopyingStage): what
+   * the gate counts an admitted byte as, except in Red, where requests are spilled as received and no
+   * processor copies them (counting them there would refuse the intake Red exists to take).
+   */
+  setRequestCopies(copies: number): void {
+    this.requestCopies = copies;
+    this.gate.copies = this.zone === RED ? 1 : copies;
+  }
+
   /** Whether the Yellow bypass applies to processor `processorId` in `pipelineId`. */
   isBypassable(pipelineId: string, processorId: string, declared: boolean): boolean {
     const g = this.governed.get(pipelineId);
@@ -252,6 +264,7 @@ export class SomaticRuntime {
       forced: this.settings.forceZone !== undefined,
       memory_limit_mib: this.settings.memoryLimitBytes / 2 ** 20,
       inflight_budget_mib: this.settings.inflightBudgetBytes / 2 ** 20,
+      admission_copies: this.gate.copies,
     });
     // The gateway's own resident memory (code, heaps, sockets) is not room for data. A limit that leaves
     // little above it makes the gate refuse large requests and slows intake to one request at a time.
@@ -349,7 +362,8 @@ export class SomaticRuntime {
     const headroom = this.memoryRoomBytes();
     gate.cap = gate.inFlight + gate.held + Math.max(0, headroom);
     gate.freedSinceCheck = 0;
-    gate.roomAtReading = headroom;
+    // What was in flight at this reading may not have made its copies yet: they are not in this RSS.
+    gate.roomAtReading = headroom - (gate.copies - 1) * gate.inFlight;
     gate.takenSinceReading = 0;
     // Half the room under the limit: a request costs more than its bytes once read and parsed.
     gate.soloRoom = Math.max(0, this.settings.memoryLimitBytes - this.memory.rssBytes) / 2;
@@ -419,6 +433,7 @@ export class SomaticRuntime {
   private transition(to: Zone, sensor: ZoneCause, value: number): void {
     const from = this.zone;
     this.zone = to;
+    this.setRequestCopies(this.requestCopies);
     this.zoneGauge.set(to);
     this.transitions.inc({ sensor, from: ZONE_NAMES[from], to: ZONE_NAMES[to] });
     const fields = {

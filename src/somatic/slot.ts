@@ -18,6 +18,8 @@ import type { RatioSource } from './sensors.js';
 
 export class PressureSlot {
   private rt: SomaticRuntime | undefined;
+  /** Copies of a request the processors of each pipeline make (noteCopyingStage), by pipeline ID. */
+  private readonly copiesByPipeline = new Map<string, number>();
 
   /**
    * @param telemetry the service's telemetry, where the runtime's metrics go.
@@ -47,7 +49,28 @@ export class PressureSlot {
     // bytes against max_size_mib too (a queue of few large requests fills its disk budget first).
     rt.exporterQueues.add(this.exporterQueues);
     this.rt = rt;
+    this.applyCopies();
     return rt;
+  }
+
+  /**
+   * A processor that rewrites request bytes says so when it is created, with the copies of a request it
+   * makes (a wire edit: its output; on a worker thread, the worker's copy too). The admission gate counts
+   * a request as its body plus every copy its pipeline makes (the gate is the service's: the pipeline that
+   * makes the most sets it), so that what it admits cannot take RSS past the limit once copied. Measured
+   * under the processors flood of test/rss-flood.test.ts on a loaded machine (bench/rss-breakdown.mjs,
+   * bench/RESULTS.md): counting the body alone, the event loop stalled for a second while requests it had
+   * admitted were copied and edited, and RSS went from 239 to 282 MiB past a 256 MiB limit; counting 3,
+   * peaks 216-229 MiB in 16 runs at a load average of 16 but 256-264 in 3 of 9 at 20-25; counting 4 or 5
+   * (this pipeline's body and four copies), 216-225 MiB at 21-25.
+   */
+  noteCopyingStage(pipelineId: string, copies: number): void {
+    this.copiesByPipeline.set(pipelineId, (this.copiesByPipeline.get(pipelineId) ?? 0) + copies);
+    this.applyCopies();
+  }
+
+  private applyCopies(): void {
+    this.rt?.setRequestCopies(1 + Math.max(0, ...this.copiesByPipeline.values()));
   }
 
   /** The somatic runtime, once a somatic processor provided it. */

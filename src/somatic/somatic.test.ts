@@ -327,6 +327,41 @@ describe('admission gate', () => {
     expect(g.takenSinceReading).toBe(600);
   });
 
+  it("a request counts as its body plus its pipeline's copies against the room a reading showed, and what was in flight at the reading reserves its copies to come", () => {
+    const g = new AdmissionGate(10_000);
+    g.cap = 10_000;
+    g.soloRoom = 0;
+    g.copies = 3;
+    g.roomAtReading = 1000;
+    expect(g.tryAcquire(300)).toBe(true); // 900 of the 1000
+    expect(g.tryAcquire(100)).toBe(false); // 1200: its copies would pass the room, its body alone would not
+    g.copies = 1;
+    expect(g.tryAcquire(100)).toBe(true);
+
+    // The slot sets the copies from what each pipeline's wire processors noted (1 + the pipeline with the
+    // most); in Red, where requests are spilled as received, a request counts as its body alone.
+    const telemetry = new Telemetry();
+    const slot = new PressureSlot(telemetry);
+    slot.noteCopyingStage('logs', 1); // an edit on the event loop
+    slot.noteCopyingStage('logs', 2); // an edit on a worker thread
+    slot.noteCopyingStage('traces', 1);
+    const rt = slot.provide(settings({ memoryLimitBytes: 64 * 2 ** 30, inflightBudgetBytes: 2 ** 30 }), silentLogger, 'somatic');
+    expect(rt.gate.copies).toBe(4);
+    slot.noteCopyingStage('traces', 2);
+    expect(rt.gate.copies).toBe(4);
+    slot.noteCopyingStage('traces', 2);
+    expect(rt.gate.copies).toBe(6);
+    rt.gate.inFlight = 1000;
+    rt.check();
+    expect(rt.gate.roomAtReading).toBe(rt.memoryRoomBytes() - 5 * 1000);
+    (rt as unknown as { transition(to: number, sensor: string, value: number): void }).transition(RED, 'inflight', 1);
+    expect(rt.gate.copies).toBe(1);
+    (rt as unknown as { transition(to: number, sensor: string, value: number): void }).transition(YELLOW, 'inflight', 0.5);
+    expect(rt.gate.copies).toBe(6);
+    rt.gate.inFlight = 0;
+    rt.release();
+  });
+
   it('the runtime re-reads RSS between checks once the room its last reading showed is used up, at most every few ms', () => {
     const telemetry = new Telemetry();
     const rt = new SomaticRuntime(settings({ memoryLimitBytes: 64 * 2 ** 30, inflightBudgetBytes: 2 ** 30 }), telemetry, silentLogger);
