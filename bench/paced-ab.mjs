@@ -10,6 +10,10 @@
 // DIR: a build (bin/ + dist/ + node_modules); the first is the reference. --rate: requests per second of the
 // light mode's 1000-record request (~434 KB), from 8 keep-alive connections (open loop; a request that would
 // pass 32 in flight is counted as skipped, and a row with skips says so: the build did not keep up).
+// --closed N: instead of a fixed rate, N connections each with one request in flight (the light mode's closed
+// loop), records/s printed beside CPU per record: for a change to a path whose acknowledgement waits on
+// something (Red's group commit), where latency, not CPU, sets the rate. Builds alternate as above.
+// --cpu-prof DIR: the gateways run under --cpu-prof (profiles in DIR, named by pid; warm-up included).
 import http from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +31,8 @@ const { values, positionals } = parseArgs({
     warmup: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '3' },
     rows: { type: 'string', default: 'passthrough-http,zone-yellow' },
+    'cpu-prof': { type: 'string' },
+    closed: { type: 'string' },
   },
 });
 // Absolute: the gateway runs in a temporary directory.
@@ -36,17 +42,52 @@ if (roots.length < 1) {
   process.exit(2);
 }
 const rate = Number(values.rate);
+const closed = Number(values.closed ?? 0);
+/** --cpu-prof DIR: the gateways run under --cpu-prof, their profiles written to DIR (whole run, warm-up included). */
+const profileDir = values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']);
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
 const rows = values.rows.split(',').map((n) => {
-  const r = LIGHT_ROWS.find((x) => x.name === n && x.processors && x.protocol === 'http' && !x.red);
-  if (!r) throw new Error(`no HTTP gateway row ${n} (rows: passthrough-http, zone-yellow)`);
+  const r = LIGHT_ROWS.find((x) => x.name === n && x.processors && x.protocol === 'http');
+  if (!r) throw new Error(`no HTTP gateway row ${n} (rows: passthrough-http, zone-yellow, zone-red)`);
   return r;
 });
 const records = 1000;
 const body = Buffer.from(
   new RequestTemplate(new TemplateParts({ signal: 'logs', encoding: 'proto', runId: 'paced-ab', bodySize: 246, attributes: 4 }), 0, records).buf,
 );
+
+/** N connections each posting `body` again as soon as it is answered, for `ms`; resolves with {acked, failed, skipped}. */
+function closedLoop(url, ms, connections) {
+  const u = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const headers = { 'content-type': 'application/x-protobuf', 'content-length': String(body.length) };
+  const out = { acked: 0, failed: 0, skipped: 0 };
+  const end = performance.now() + ms;
+  const post = () =>
+    new Promise((resolve) => {
+      const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) out.acked++;
+          else out.failed++;
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        out.failed++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const loop = async () => {
+    while (performance.now() < end) await post();
+  };
+  return Promise.all(Array.from({ length: connections }, loop)).then(() => {
+    agent.destroy();
+    return out;
+  });
+}
 
 /** Posts `body` at `rate` per second for `ms`; resolves with {acked, failed, skipped}. */
 function pace(url, ms) {
@@ -104,15 +145,19 @@ async function one(row, root) {
   try {
     const g = await gatewayConfig({ protocol: 'http', sink, processors: row.processors });
     g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
-    gw = await startGateway(g.config, { root });
+    gw = await startGateway(g.config, { root, cpuProf: profileDir !== undefined, profileDir });
     const url = `${g.endpoint}/v1/logs`;
-    await pace(url, warmup * 1000);
+    const drive = (ms) => (closed > 0 ? closedLoop(url, ms, closed) : pace(url, ms));
+    await drive(warmup * 1000);
     const c0 = cpuOf(gw.pid);
-    const r = await pace(url, seconds * 1000);
+    const t0 = performance.now();
+    const r = await drive(seconds * 1000);
+    const wall = (performance.now() - t0) / 1000;
     const cpu = cpuOf(gw.pid) - c0;
-    return { cpuPerM: cpu / ((r.acked * records) / 1e6), ...r };
+    return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, ...r };
   } finally {
-    await gw?.stop().catch(() => {});
+    const stopped = await gw?.stop().catch(() => undefined);
+    for (const f of (stopped?.profiles ?? []).filter((f) => f.includes(`.${gw.pid}.`))) process.stderr.write(`[paced-ab] profile of ${root}: ${f}\n`);
     await sink.stop();
   }
 }
@@ -130,7 +175,7 @@ for (let round = 1; round <= rounds; round++) {
       if (!results.has(key)) results.set(key, []);
       results.get(key).push(r);
       process.stderr.write(
-        `[paced-ab] round ${round} ${row.name} ${root}: ${r.cpuPerM.toFixed(3)} CPU s/M (acked ${r.acked}, skipped ${r.skipped}, failed ${r.failed})\n`,
+        `[paced-ab] round ${round} ${row.name} ${root}: ${r.cpuPerM.toFixed(3)} CPU s/M, ${Math.round(r.recordsPerSec)} records/s (acked ${r.acked}, skipped ${r.skipped}, failed ${r.failed})\n`,
       );
     }
   }
@@ -143,20 +188,23 @@ const median = (xs) => {
 const lines = [
   `Command: \`node bench/paced-ab.mjs ${process.argv.slice(2).join(' ')}\``,
   '',
-  `${rate} requests/s of ${records} records (${body.length} bytes) from 8 connections, ${warmup} s warm-up + ${seconds} s measured, ${rounds} round(s), builds alternated; load average ${load.join(' -> ')}.`,
+  `${closed > 0 ? `closed loop: ${closed} connections each with one request in flight` : `${rate} requests/s from 8 connections`} of ${records} records (${body.length} bytes), ${warmup} s warm-up + ${seconds} s measured, ${rounds} round(s), builds alternated; load average ${load.join(' -> ')}.`,
   '',
-  '| row | build | gateway CPU s / M records (median) | per round | vs first build | skipped / failed |',
-  '| --- | --- | ---: | --- | ---: | ---: |',
+  '| row | build | gateway CPU s / M records (median) | per round | vs first build | records/s (median) | per round | vs first build | skipped / failed |',
+  '| --- | --- | ---: | --- | ---: | ---: | --- | ---: | ---: |',
 ];
 for (const row of rows) {
   const ref = median(results.get(`${row.name}\t${roots[0]}`).map((r) => r.cpuPerM));
+  const refRate = median(results.get(`${row.name}\t${roots[0]}`).map((r) => r.recordsPerSec));
   for (const root of roots) {
     const rs = results.get(`${row.name}\t${root}`);
     const m = median(rs.map((r) => r.cpuPerM));
+    const rate_ = median(rs.map((r) => r.recordsPerSec));
     const skipped = rs.reduce((a, r) => a + r.skipped, 0);
     const failed = rs.reduce((a, r) => a + r.failed, 0);
     lines.push(
-      `| \`${row.name}\` | ${root} | ${m.toFixed(3)} | ${rs.map((r) => r.cpuPerM.toFixed(3)).join(', ')} | ${(m / ref).toFixed(3)} | ${skipped} / ${failed} |`,
+      `| \`${row.name}\` | ${root} | ${m.toFixed(3)} | ${rs.map((r) => r.cpuPerM.toFixed(3)).join(', ')} | ${(m / ref).toFixed(3)} | ` +
+        `${Math.round(rate_).toLocaleString('en-US')} | ${rs.map((r) => Math.round(r.recordsPerSec / 1000) + 'k').join(', ')} | ${(rate_ / refRate).toFixed(3)} | ${skipped} / ${failed} |`,
     );
   }
 }
