@@ -14,13 +14,13 @@
 // loop), records/s printed beside CPU per record: for a change to a path whose acknowledgement waits on
 // something (Red's group commit), where latency, not CPU, sets the rate. Builds alternate as above.
 // --cpu-prof DIR: the gateways run under --cpu-prof (profiles in DIR, named by pid; warm-up included).
-import http from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
 import { startGateway, startSinkProc } from './lib/procs.mjs';
 import { cpuOf, loadavg } from './lib/measure.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
+import { closedLoop, pace } from './lib/pace.mjs';
 import { LIGHT_ROWS } from './scenarios/light.mjs';
 
 const { values, positionals } = parseArgs({
@@ -43,7 +43,6 @@ if (roots.length < 1) {
 }
 const rate = Number(values.rate);
 const closed = Number(values.closed ?? 0);
-/** --cpu-prof DIR: the gateways run under --cpu-prof, their profiles written to DIR (whole run, warm-up included). */
 const profileDir = values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']);
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
@@ -57,88 +56,6 @@ const body = Buffer.from(
   new RequestTemplate(new TemplateParts({ signal: 'logs', encoding: 'proto', runId: 'paced-ab', bodySize: 246, attributes: 4 }), 0, records).buf,
 );
 
-/** N connections each posting `body` again as soon as it is answered, for `ms`; resolves with {acked, failed, skipped}. */
-function closedLoop(url, ms, connections) {
-  const u = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  const headers = { 'content-type': 'application/x-protobuf', 'content-length': String(body.length) };
-  const out = { acked: 0, failed: 0, skipped: 0 };
-  const end = performance.now() + ms;
-  const post = () =>
-    new Promise((resolve) => {
-      const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode === 200) out.acked++;
-          else out.failed++;
-          resolve();
-        });
-      });
-      req.on('error', () => {
-        out.failed++;
-        resolve();
-      });
-      req.end(body);
-    });
-  const loop = async () => {
-    while (performance.now() < end) await post();
-  };
-  return Promise.all(Array.from({ length: connections }, loop)).then(() => {
-    agent.destroy();
-    return out;
-  });
-}
-
-/** Posts `body` at `rate` per second for `ms`; resolves with {acked, failed, skipped}. */
-function pace(url, ms) {
-  const u = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-  const headers = { 'content-type': 'application/x-protobuf', 'content-length': String(body.length) };
-  let inFlight = 0;
-  const out = { acked: 0, failed: 0, skipped: 0 };
-  const post = () => {
-    if (inFlight >= 32) {
-      out.skipped++;
-      return;
-    }
-    inFlight++;
-    const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        inFlight--;
-        if (res.statusCode === 200) out.acked++;
-        else out.failed++;
-      });
-    });
-    req.on('error', () => {
-      inFlight--;
-      out.failed++;
-    });
-    req.end(body);
-  };
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    let sent = 0;
-    const tick = setInterval(() => {
-      const due = Math.min(Math.floor(((performance.now() - t0) / 1000) * rate), Math.floor((ms / 1000) * rate));
-      while (sent < due) {
-        sent++;
-        post();
-      }
-      if (performance.now() - t0 >= ms) {
-        clearInterval(tick);
-        const wait = setInterval(() => {
-          if (inFlight === 0) {
-            clearInterval(wait);
-            agent.destroy();
-            resolve(out);
-          }
-        }, 5);
-      }
-    }, 5);
-  });
-}
-
 async function one(row, root) {
   const sink = await startSinkProc({ track: false });
   let gw;
@@ -147,7 +64,7 @@ async function one(row, root) {
     g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
     gw = await startGateway(g.config, { root, cpuProf: profileDir !== undefined, profileDir });
     const url = `${g.endpoint}/v1/logs`;
-    const drive = (ms) => (closed > 0 ? closedLoop(url, ms, closed) : pace(url, ms));
+    const drive = (ms) => (closed > 0 ? closedLoop({ url, body, ms, connections: closed }) : pace({ url, body, rate, ms }));
     await drive(warmup * 1000);
     const c0 = cpuOf(gw.pid);
     const t0 = performance.now();
