@@ -10,13 +10,17 @@
 // DIR: a build (bin/ + dist/ + node_modules); the first is the reference. --rate: requests per second of the
 // light mode's 1000-record request (~434 KB), from 8 keep-alive connections (open loop; a request that would
 // pass 32 in flight is counted as skipped, and a row with skips says so: the build did not keep up).
+// --closed N: instead of a fixed rate, N connections each with one request in flight (the light mode's closed
+// loop), records/s printed beside CPU per record: for a change to a path whose acknowledgement waits on
+// something (Red's group commit), where latency, not CPU, sets the rate. Builds alternate as above.
+// --cpu-prof DIR: the gateways run under --cpu-prof (profiles in DIR, named by pid; warm-up included).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
 import { startGateway, startSinkProc } from './lib/procs.mjs';
 import { cpuOf, loadavg } from './lib/measure.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
-import { pace } from './lib/pace.mjs';
+import { closedLoop, pace } from './lib/pace.mjs';
 import { LIGHT_ROWS } from './scenarios/light.mjs';
 
 const { values, positionals } = parseArgs({
@@ -27,6 +31,8 @@ const { values, positionals } = parseArgs({
     warmup: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '3' },
     rows: { type: 'string', default: 'passthrough-http,zone-yellow' },
+    'cpu-prof': { type: 'string' },
+    closed: { type: 'string' },
   },
 });
 // Absolute: the gateway runs in a temporary directory.
@@ -36,11 +42,13 @@ if (roots.length < 1) {
   process.exit(2);
 }
 const rate = Number(values.rate);
+const closed = Number(values.closed ?? 0);
+const profileDir = values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']);
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
 const rows = values.rows.split(',').map((n) => {
-  const r = LIGHT_ROWS.find((x) => x.name === n && x.processors && x.protocol === 'http' && !x.red);
-  if (!r) throw new Error(`no HTTP gateway row ${n} (rows: passthrough-http, zone-yellow)`);
+  const r = LIGHT_ROWS.find((x) => x.name === n && x.processors && x.protocol === 'http');
+  if (!r) throw new Error(`no HTTP gateway row ${n} (rows: passthrough-http, zone-yellow, zone-red)`);
   return r;
 });
 const records = 1000;
@@ -54,15 +62,19 @@ async function one(row, root) {
   try {
     const g = await gatewayConfig({ protocol: 'http', sink, processors: row.processors });
     g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
-    gw = await startGateway(g.config, { root });
+    gw = await startGateway(g.config, { root, cpuProf: profileDir !== undefined, profileDir });
     const url = `${g.endpoint}/v1/logs`;
-    await pace({ url, body, rate, ms: warmup * 1000 });
+    const drive = (ms) => (closed > 0 ? closedLoop({ url, body, ms, connections: closed }) : pace({ url, body, rate, ms }));
+    await drive(warmup * 1000);
     const c0 = cpuOf(gw.pid);
-    const r = await pace({ url, body, rate, ms: seconds * 1000 });
+    const t0 = performance.now();
+    const r = await drive(seconds * 1000);
+    const wall = (performance.now() - t0) / 1000;
     const cpu = cpuOf(gw.pid) - c0;
-    return { cpuPerM: cpu / ((r.acked * records) / 1e6), ...r };
+    return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, ...r };
   } finally {
-    await gw?.stop().catch(() => {});
+    const stopped = await gw?.stop().catch(() => undefined);
+    for (const f of (stopped?.profiles ?? []).filter((f) => f.includes(`.${gw.pid}.`))) process.stderr.write(`[paced-ab] profile of ${root}: ${f}\n`);
     await sink.stop();
   }
 }
@@ -80,7 +92,7 @@ for (let round = 1; round <= rounds; round++) {
       if (!results.has(key)) results.set(key, []);
       results.get(key).push(r);
       process.stderr.write(
-        `[paced-ab] round ${round} ${row.name} ${root}: ${r.cpuPerM.toFixed(3)} CPU s/M (acked ${r.acked}, skipped ${r.skipped}, failed ${r.failed})\n`,
+        `[paced-ab] round ${round} ${row.name} ${root}: ${r.cpuPerM.toFixed(3)} CPU s/M, ${Math.round(r.recordsPerSec)} records/s (acked ${r.acked}, skipped ${r.skipped}, failed ${r.failed})\n`,
       );
     }
   }
@@ -93,20 +105,23 @@ const median = (xs) => {
 const lines = [
   `Command: \`node bench/paced-ab.mjs ${process.argv.slice(2).join(' ')}\``,
   '',
-  `${rate} requests/s of ${records} records (${body.length} bytes) from 8 connections, ${warmup} s warm-up + ${seconds} s measured, ${rounds} round(s), builds alternated; load average ${load.join(' -> ')}.`,
+  `${closed > 0 ? `closed loop: ${closed} connections each with one request in flight` : `${rate} requests/s from 8 connections`} of ${records} records (${body.length} bytes), ${warmup} s warm-up + ${seconds} s measured, ${rounds} round(s), builds alternated; load average ${load.join(' -> ')}.`,
   '',
-  '| row | build | gateway CPU s / M records (median) | per round | vs first build | skipped / failed |',
-  '| --- | --- | ---: | --- | ---: | ---: |',
+  '| row | build | gateway CPU s / M records (median) | per round | vs first build | records/s (median) | per round | vs first build | skipped / failed |',
+  '| --- | --- | ---: | --- | ---: | ---: | --- | ---: | ---: |',
 ];
 for (const row of rows) {
   const ref = median(results.get(`${row.name}\t${roots[0]}`).map((r) => r.cpuPerM));
+  const refRate = median(results.get(`${row.name}\t${roots[0]}`).map((r) => r.recordsPerSec));
   for (const root of roots) {
     const rs = results.get(`${row.name}\t${root}`);
     const m = median(rs.map((r) => r.cpuPerM));
+    const rate_ = median(rs.map((r) => r.recordsPerSec));
     const skipped = rs.reduce((a, r) => a + r.skipped, 0);
     const failed = rs.reduce((a, r) => a + r.failed, 0);
     lines.push(
-      `| \`${row.name}\` | ${root} | ${m.toFixed(3)} | ${rs.map((r) => r.cpuPerM.toFixed(3)).join(', ')} | ${(m / ref).toFixed(3)} | ${skipped} / ${failed} |`,
+      `| \`${row.name}\` | ${root} | ${m.toFixed(3)} | ${rs.map((r) => r.cpuPerM.toFixed(3)).join(', ')} | ${(m / ref).toFixed(3)} | ` +
+        `${Math.round(rate_).toLocaleString('en-US')} | ${rs.map((r) => Math.round(r.recordsPerSec / 1000) + 'k').join(', ')} | ${(rate_ / refRate).toFixed(3)} | ${skipped} / ${failed} |`,
     );
   }
 }

@@ -55,3 +55,38 @@ export function pace({ url, body, rate, ms, ca }) {
     }, 5);
   });
 }
+
+/**
+ * The closed loop instead (`paced-ab.mjs --closed N`): `connections` keep-alive connections each posting
+ * `body` to `url` again as soon as it was answered, for `ms`; resolves with {acked, failed, skipped: 0}.
+ */
+export function closedLoop({ url, body, ms, connections }) {
+  const u = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const headers = { 'content-type': 'application/x-protobuf', 'content-length': String(body.length) };
+  const out = { acked: 0, failed: 0, skipped: 0 };
+  const end = performance.now() + ms;
+  const post = () =>
+    new Promise((resolve) => {
+      const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) out.acked++;
+          else out.failed++;
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        out.failed++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const loop = async () => {
+    while (performance.now() < end) await post();
+  };
+  return Promise.all(Array.from({ length: connections }, loop)).then(() => {
+    agent.destroy();
+    return out;
+  });
+}

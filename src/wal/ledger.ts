@@ -211,11 +211,14 @@ export class AckLedger {
         const s = segs[0]!;
         if (!s.sealed || s === this.reader().segment || segs[1]!.firstSeq - 1 > this.persistedThrough) break;
         // The reader is past it; its read handle (if still open) is closed when the reader loads the next.
+        // Its bytes leave the budget as it leaves the segment list: counted while it is no longer there to
+        // be reclaimed, an append made while the unlink is under way would be refused as over the budget.
+        // The volume gets the room back once the file is gone.
         segs.shift();
+        ctx.bytesOnDisk -= s.size;
         await ctx.fs.unlink(s.path).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOENT') ctx.log.warn('WAL could not delete a segment', { dir: ctx.dir, segment: s.path, error: err });
         });
-        ctx.bytesOnDisk -= s.size;
         ctx.space.freed(s.size);
       }
     } while (this.again && !ctx.released);

@@ -383,6 +383,45 @@ describe('WriteAheadLog', () => {
     expect((await segFiles()).length).toBeLessThanOrEqual(2);
   });
 
+  it('a delivered segment being deleted no longer counts against the budget while its unlink is under way', async () => {
+    let release: () => void = () => {};
+    let unlinking = 0;
+    const held = new Promise<void>((r) => (release = r));
+    const fileSystem = {
+      ...nodeFileSystem,
+      unlink: async (path: string) => {
+        if (path.endsWith('.wal')) {
+          unlinking++;
+          await held;
+        }
+        return nodeFileSystem.unlink(path);
+      },
+    };
+    const wal = await openWal({ segmentSizeBytes: 1 << 20, maxSizeBytes: 2048, fileSystem });
+    let n = 0;
+    // Fill the budget, deliver and acknowledge everything: the active segment holds only acknowledged records.
+    for (;;) {
+      try {
+        await wal.append(rec(n));
+        n++;
+      } catch {
+        break;
+      }
+    }
+    expect(n).toBe(17);
+    for (const r of await wal.read(100)) wal.ack(r.sequence);
+    await wal.flush();
+    // The next append rolls that segment so that it can be deleted; its deletion waits here.
+    await wal.append(rec(n++));
+    for (let i = 0; i < 500 && unlinking === 0; i++) await new Promise((r) => setTimeout(r, 2));
+    expect(unlinking).toBe(1);
+    // Meanwhile the budget holds what it held before: 16 more records of the same size.
+    for (let i = 0; i < 15; i++) await wal.append(rec(n++));
+    expect(wal.stats().usedBytes).toBeLessThanOrEqual(2048);
+    release();
+    await wal.close();
+  });
+
   it('sizes segments from the budget by default (a sixteenth, 64 KiB to 64 MiB)', async () => {
     const { defaultSegmentSize } = await import('./wal.js');
     expect(defaultSegmentSize(1 << 20)).toBe(64 * 1024);
