@@ -20,6 +20,7 @@ import { stringify } from 'yaml';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
 import { startSinkProc } from './lib/procs.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
+import { selfCosts, shares } from './lib/callgrind.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -66,17 +67,6 @@ async function send(session, count) {
   return ok;
 }
 
-/** Self cost by function from callgrind_annotate, for the summary's shares. */
-function selfCosts(file) {
-  const text = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const rows = [];
-  for (const line of text.split('\n')) {
-    const m = /^\s*([\d,]+)\s+(?:\([\s\d.]+%\)\s+)?(.*)$/.exec(line);
-    if (m && !m[2].startsWith('PROGRAM TOTALS')) rows.push({ ir: Number(m[1].replaceAll(',', '')), fn: m[2] });
-  }
-  return rows;
-}
-
 async function measure(root) {
   const dir = await mkdtemp(join(os.tmpdir(), 'gs-callgrind-'));
   const sink = await startSinkProc({ track: false });
@@ -109,17 +99,7 @@ async function measure(root) {
   const delivered = (await sink.stats()).totals.records;
   await sink.stop();
   const total = Number(/^totals:\s*(\d+)/m.exec(await readFile(out, 'utf8'))?.[1]);
-  const rows = selfCosts(out);
-  const sum = (re) => rows.filter((r) => re.test(r.fn)).reduce((a, r) => a + r.ir, 0);
-  const result = {
-    root,
-    ok,
-    delivered,
-    perRequest: total / N,
-    memcpy: sum(/memcpy|memmove/) / N,
-    gc: sum(/Marking|Scaveng|Sweep|Evacuat|MarkCompact|IteratePointers|SizeFromMap|MemoryChunk/) / N,
-    jit: rows.filter((r) => r.fn.startsWith('???:0x')).reduce((a, r) => a + r.ir, 0) / N,
-  };
+  const result = { root, ok, delivered, perRequest: total / N, ...shares(selfCosts(out), N) };
   await rm(dir, { recursive: true, force: true });
   return result;
 }
