@@ -20,7 +20,7 @@ import { stringify } from 'yaml';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
 import { startSinkProc } from './lib/procs.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
-import { selfCosts, shares } from './lib/callgrind.mjs';
+import { closedLoop, selfCosts, shares } from './lib/callgrind.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -43,28 +43,20 @@ raw.copy(framed, 5);
 
 /** Sends `count` requests from 8 streams in flight; returns how many were answered grpc-status 0. */
 async function send(session, count) {
-  let sent = 0;
-  let ok = 0;
-  const one = () =>
-    new Promise((done) => {
-      let status;
-      const req = session.request({ ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' });
-      req.on('response', (h) => (status = h['grpc-status'] ?? status));
-      req.on('trailers', (t) => (status = t['grpc-status'] ?? status));
-      req.on('data', () => {});
-      req.on('end', () => done(status === '0' && ok++));
-      req.on('error', () => done());
-      req.end(framed);
-    });
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (sent < count) {
-        sent++;
-        await one();
-      }
-    }),
+  return closedLoop(
+    count,
+    () =>
+      new Promise((done) => {
+        let status;
+        const req = session.request({ ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' });
+        req.on('response', (h) => (status = h['grpc-status'] ?? status));
+        req.on('trailers', (t) => (status = t['grpc-status'] ?? status));
+        req.on('data', () => {});
+        req.on('end', () => done(status === '0'));
+        req.on('error', () => done(false));
+        req.end(framed);
+      }),
   );
-  return ok;
 }
 
 async function measure(root) {

@@ -24,7 +24,7 @@ import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templa
 import { BENCH_DIR, startSinkProc } from './lib/procs.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
 import { LIGHT_ROWS } from './scenarios/light.mjs';
-import { selfCosts, shares, underCallgrind } from './lib/callgrind.mjs';
+import { closedLoop, selfCosts, shares, underCallgrind } from './lib/callgrind.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -58,26 +58,18 @@ const body = Buffer.from(
 async function send(agent, url, count) {
   const u = new URL(url);
   const headers = { 'content-type': 'application/x-protobuf', 'content-length': String(body.length) };
-  let sent = 0;
-  let ok = 0;
-  const one = () =>
-    new Promise((done) => {
-      const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers }, (res) => {
-        res.resume();
-        res.on('end', () => done(res.statusCode === 200 && ok++));
-      });
-      req.on('error', () => done());
-      req.end(body);
-    });
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (sent < count) {
-        sent++;
-        await one();
-      }
-    }),
+  return closedLoop(
+    count,
+    () =>
+      new Promise((done) => {
+        const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers }, (res) => {
+          res.resume();
+          res.on('end', () => done(res.statusCode === 200));
+        });
+        req.on('error', () => done(false));
+        req.end(body);
+      }),
   );
-  return ok;
 }
 
 async function measure(row, root) {

@@ -55,3 +55,18 @@ export function shares(rows, n) {
     jit: rows.filter((r) => r.fn.startsWith('???:0x')).reduce((a, r) => a + r.ir, 0) / n,
   };
 }
+
+/** Sends `count` requests with `send()` (resolving true when answered OK) from 8 lanes, one in flight on each; returns how many were OK. */
+export async function closedLoop(count, send) {
+  let sent = 0;
+  let ok = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (sent < count) {
+        sent++;
+        if (await send()) ok++;
+      }
+    }),
+  );
+  return ok;
+}
