@@ -7,7 +7,8 @@
 //
 //   node bench/paced-ab.mjs --rate 150 --seconds 10 --rounds 3 [--rows passthrough-http,zone-yellow] DIR_A DIR_B ...
 //
-// DIR: a build (bin/ + dist/ + node_modules); the first is the reference. --rate: requests per second of the
+// DIR: a build (bin/ + dist/ + node_modules); the first is the reference. `DIR::FLAGS` runs that build with
+// node command-line flags (space-separated), e.g. `.::--max-semi-space-size=64` beside `.` for an A/B of V8 flags. --rate: requests per second of the
 // light mode's 1000-record request (~434 KB), from 8 keep-alive connections (open loop; a request that would
 // pass 32 in flight is counted as skipped, and a row with skips says so: the build did not keep up).
 import http from 'node:http';
@@ -15,7 +16,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
 import { startGateway, startSinkProc } from './lib/procs.mjs';
-import { cpuOf, loadavg } from './lib/measure.mjs';
+import { cpuOf, loadavg, memOf } from './lib/measure.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
 import { LIGHT_ROWS } from './scenarios/light.mjs';
 
@@ -29,8 +30,11 @@ const { values, positionals } = parseArgs({
     rows: { type: 'string', default: 'passthrough-http,zone-yellow' },
   },
 });
-// Absolute: the gateway runs in a temporary directory.
-const roots = positionals.map((d) => resolve(d));
+// Absolute: the gateway runs in a temporary directory. A build is a directory and the node flags it runs with.
+const roots = positionals.map((d) => {
+  const [dir, flags = ''] = d.split('::');
+  return { dir: resolve(dir), nodeArgs: flags.split(' ').filter(Boolean), label: flags ? `${resolve(dir)} ${flags}` : resolve(dir) };
+});
 if (roots.length < 1) {
   process.stderr.write('usage: node bench/paced-ab.mjs [--rate N] [--seconds S] [--rounds R] [--rows a,b] DIR_A [DIR_B ...]\n');
   process.exit(2);
@@ -104,13 +108,13 @@ async function one(row, root) {
   try {
     const g = await gatewayConfig({ protocol: 'http', sink, processors: row.processors });
     g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
-    gw = await startGateway(g.config, { root });
+    gw = await startGateway(g.config, { root: root.dir, nodeArgs: root.nodeArgs });
     const url = `${g.endpoint}/v1/logs`;
     await pace(url, warmup * 1000);
     const c0 = cpuOf(gw.pid);
     const r = await pace(url, seconds * 1000);
     const cpu = cpuOf(gw.pid) - c0;
-    return { cpuPerM: cpu / ((r.acked * records) / 1e6), ...r };
+    return { cpuPerM: cpu / ((r.acked * records) / 1e6), hwm: memOf(gw.pid).hwm, ...r };
   } finally {
     await gw?.stop().catch(() => {});
     await sink.stop();
@@ -126,11 +130,11 @@ for (let round = 1; round <= rounds; round++) {
     const order = round % 2 ? roots : [...roots].reverse();
     for (const root of order) {
       const r = await one(row, root);
-      const key = `${row.name}\t${root}`;
+      const key = `${row.name}\t${root.label}`;
       if (!results.has(key)) results.set(key, []);
       results.get(key).push(r);
       process.stderr.write(
-        `[paced-ab] round ${round} ${row.name} ${root}: ${r.cpuPerM.toFixed(3)} CPU s/M (acked ${r.acked}, skipped ${r.skipped}, failed ${r.failed})\n`,
+        `[paced-ab] round ${round} ${row.name} ${root.label}: ${r.cpuPerM.toFixed(3)} CPU s/M, peak RSS ${(r.hwm / 2 ** 20).toFixed(0)} MiB (acked ${r.acked}, skipped ${r.skipped}, failed ${r.failed})\n`,
       );
     }
   }
@@ -145,18 +149,18 @@ const lines = [
   '',
   `${rate} requests/s of ${records} records (${body.length} bytes) from 8 connections, ${warmup} s warm-up + ${seconds} s measured, ${rounds} round(s), builds alternated; load average ${load.join(' -> ')}.`,
   '',
-  '| row | build | gateway CPU s / M records (median) | per round | vs first build | skipped / failed |',
-  '| --- | --- | ---: | --- | ---: | ---: |',
+  '| row | build | gateway CPU s / M records (median) | per round | vs first build | peak RSS (max of rounds) | skipped / failed |',
+  '| --- | --- | ---: | --- | ---: | ---: | ---: |',
 ];
 for (const row of rows) {
-  const ref = median(results.get(`${row.name}\t${roots[0]}`).map((r) => r.cpuPerM));
+  const ref = median(results.get(`${row.name}\t${roots[0].label}`).map((r) => r.cpuPerM));
   for (const root of roots) {
-    const rs = results.get(`${row.name}\t${root}`);
+    const rs = results.get(`${row.name}\t${root.label}`);
     const m = median(rs.map((r) => r.cpuPerM));
     const skipped = rs.reduce((a, r) => a + r.skipped, 0);
     const failed = rs.reduce((a, r) => a + r.failed, 0);
     lines.push(
-      `| \`${row.name}\` | ${root} | ${m.toFixed(3)} | ${rs.map((r) => r.cpuPerM.toFixed(3)).join(', ')} | ${(m / ref).toFixed(3)} | ${skipped} / ${failed} |`,
+      `| \`${row.name}\` | ${root.label} | ${m.toFixed(3)} | ${rs.map((r) => r.cpuPerM.toFixed(3)).join(', ')} | ${(m / ref).toFixed(3)} | ${(Math.max(...rs.map((r) => r.hwm)) / 2 ** 20).toFixed(0)} MiB | ${skipped} / ${failed} |`,
     );
   }
 }
