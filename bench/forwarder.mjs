@@ -11,14 +11,18 @@
 // `--processes N` (http only) forks N forwarders sharing the port through node:cluster, as the gateway's
 // `service.workers` does: bench/workers.mjs runs it beside the gateway to show what a second process
 // can buy on this machine with nothing but forwarding to do.
-//  - http: node:http server -> node:http client with a keep-alive agent.
+//  - http: node:http server -> node:http client with a keep-alive agent. With `--cert F --key F` it serves
+//    HTTPS (node:https), and an https:// target is reached over TLS (the CA from NODE_EXTRA_CA_CERTS):
+//    bench/tls-paced.mjs floors the gateway's HTTPS cost with it.
 //  - grpc: node:http2 (h2c) server -> one node:http2 session to the target; gRPC frames, headers and
 //    trailers are passed through untouched (so it floors a gRPC gateway without any protobuf work).
 //  - http with --durable DIR (no target): the floor of the somatic Red zone. Each body is appended to a file
 //    in DIR with the WAL's durability (bench/lib/group-commit.mjs: O_DIRECT, acknowledged only after
 //    fdatasync, at most one per 10 ms window or sooner once 1 MiB was written) and answered 200 with an
 //    empty ExportLogsServiceResponse once synced. The minimal forwarder with Red's durability.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import http2 from 'node:http2';
 import cluster from 'node:cluster';
 import { join } from 'node:path';
@@ -33,6 +37,8 @@ const { values } = parseArgs({
     'max-sockets': { type: 'string', default: '64' },
     processes: { type: 'string', default: '1' },
     durable: { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
   },
 });
 const processes = Number(values.processes);
@@ -98,12 +104,13 @@ if (processes > 1 && cluster.isPrimary) {
   server.keepAliveTimeout = 120_000;
 } else if (values.protocol === 'http') {
   const target = new URL(values.target);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: Number(values['max-sockets']), maxFreeSockets: Number(values['max-sockets']) });
-  server = http.createServer((req, res) => {
+  const client = target.protocol === 'https:' ? https : http;
+  const agent = new client.Agent({ keepAlive: true, maxSockets: Number(values['max-sockets']), maxFreeSockets: Number(values['max-sockets']) });
+  const onRequest = (req, res) => {
     collect(req, (body) => {
       const headers = { 'content-type': req.headers['content-type'] ?? 'application/x-protobuf', 'content-length': body.length };
       if (req.headers['content-encoding']) headers['content-encoding'] = req.headers['content-encoding'];
-      const out = http.request({ host: target.hostname, port: target.port, path: req.url, method: 'POST', agent, headers }, (up) => {
+      const out = client.request({ host: target.hostname, port: target.port, path: req.url, method: 'POST', agent, headers }, (up) => {
         collect(up, (reply) => {
           const h = { 'content-length': reply.length };
           if (up.headers['content-type']) h['content-type'] = up.headers['content-type'];
@@ -119,7 +126,8 @@ if (processes > 1 && cluster.isPrimary) {
       });
       out.end(body);
     });
-  });
+  };
+  server = values.cert ? https.createServer({ cert: readFileSync(values.cert), key: readFileSync(values.key ?? '') }, onRequest) : http.createServer(onRequest);
   server.keepAliveTimeout = 120_000;
 } else if (values.protocol === 'grpc') {
   const WINDOW = 64 * 1024 * 1024;

@@ -7,6 +7,11 @@
 // gRPC; reported: the gateway process's CPU seconds per million spans and spans/s per core (the wire path:
 // receive, validate, split, send).
 //   node bench/loadbalancing.mjs [seconds=6] [spansPerRequest=1000] [--baseline DIR] [--gateway-only]
+//   node bench/loadbalancing.mjs --metrics [seconds=6]
+// --metrics: exporter rows for metrics only: a plain otlp exporter, loadbalancing with routing_key metric
+// (whole metrics by resource and name) and with streamID (each data point by its stream, a metric split
+// between backends), alternating over two rounds; requests of 100 sums x 10 points (1000 points, 10
+// streams a metric). Reported: points/s and points per CPU-second of the exporter process.
 // --baseline DIR: another build (a directory with bin/ and dist/, e.g. a checkout of main after `npm ci`)
 // adds gateway rows of its loadbalancing exporter, alternating with this build's in the same run (A/B).
 // --gateway-only: skips the exporter rows.
@@ -20,7 +25,7 @@ import { cpuOf } from './lib/measure.mjs';
 import { Telemetry } from '../dist/src/telemetry/telemetry.js';
 import { silentLogger } from '../dist/src/telemetry/logger.js';
 import { Payload } from '../dist/src/pdata/payload.js';
-import { requestFromJson } from '../dist/src/pdata/codec.js';
+import { metricsRequest, tracesRequest } from './lib/lb-requests.mjs';
 import { otlpExporterFactory } from '../dist/exporters/otlp/factory.js';
 import { loadBalancingExporterFactory } from '../dist/exporters/loadbalancing/factory.js';
 
@@ -28,36 +33,11 @@ const flags = process.argv.slice(2);
 const baselineAt = flags.indexOf('--baseline');
 const baselineRoot = baselineAt >= 0 ? flags.splice(baselineAt, 2)[1] : undefined;
 const gatewayOnly = flags.includes('--gateway-only');
+const metricsOnly = flags.includes('--metrics');
 const positional = flags.filter((f) => !f.startsWith('--'));
 const seconds = Number(positional[0] ?? 6);
 const spansPerRequest = Number(positional[1] ?? 1000);
 const inflight = 8;
-
-function request(seed) {
-  const spans = [];
-  for (let i = 0; i < spansPerRequest; i++) {
-    const trace = (seed * 1_000_003 + Math.floor(i / 10)) >>> 0;
-    spans.push({
-      traceId: trace.toString(16).padStart(8, '0').repeat(4),
-      spanId: (i + 1).toString(16).padStart(16, '0'),
-      name: `GET /api/v1/items/${i % 50}`,
-      kind: 2,
-      startTimeUnixNano: '1700000000000000000',
-      endTimeUnixNano: '1700000000001000000',
-      attributes: [
-        { key: 'http.method', value: { stringValue: 'GET' } },
-        { key: 'http.route', value: { stringValue: '/api/v1/items/:id' } },
-        { key: 'http.status_code', value: { intValue: '200' } },
-      ],
-    });
-  }
-  const json = {
-    resourceSpans: [
-      { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bench' } }] }, scopeSpans: [{ scope: { name: 'bench' }, spans }] },
-    ],
-  };
-  return requestFromJson('traces', JSON.stringify(json));
-}
 
 const sink = fork(new URL('./lib/grpc-count-sink.mjs', import.meta.url));
 const { port } = await new Promise((r) => sink.once('message', r));
@@ -72,47 +52,58 @@ const variants = [
     { protocol: { otlp: otlpCommon }, resolver: { static: { hostnames: [1, 2, 3].map((h) => `127.0.0.${h}:${port}`) } } },
   ],
 ];
-const requests = Array.from({ length: 16 }, (_, i) => request(i));
+const requests = Array.from({ length: 16 }, (_, i) => tracesRequest(i, spansPerRequest));
 const rows = [];
+if (metricsOnly) {
+  await metricsRows();
+  sink.disconnect();
+  process.exit(0);
+}
+/**
+ * One exporter row: `factory` with config `raw` consumes `reqs` (cycled, `items` each) with `inflight`
+ * requests outstanding for `seconds`; its process's CPU and the sink's counts.
+ */
+async function exporterRow(factory, raw, signal, reqs, items) {
+  const issues = [];
+  const cfg = factory.config.parse(raw, [], issues);
+  if (issues.length) throw new Error(JSON.stringify(issues));
+  const telemetry = new Telemetry();
+  const exp = factory.create({ id: { type: factory.type, name: '', id: factory.type }, kind: 'exporter', logger: silentLogger, telemetry }, cfg);
+  await exp.start();
+  const before = await stats();
+  let n = 0;
+  let stop = false;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const worker = async (w) => {
+    for (let i = w; !stop; i += inflight) {
+      await exp.consume(new Payload(signal, reqs[i % reqs.length]));
+      n += items;
+    }
+  };
+  const timer = setTimeout(() => (stop = true), seconds * 1000);
+  await Promise.all(Array.from({ length: inflight }, (_, w) => worker(w)));
+  clearTimeout(timer);
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSec = (cpu.user + cpu.system) / 1e6;
+  const after = await stats();
+  await exp.shutdown();
+  telemetry.close();
+  return {
+    perSec: n / wall,
+    perCpuSec: n / cpuSec,
+    cores: cpuSec / wall,
+    sinkRequests: after.requests - before.requests,
+    sinkMB: (after.bytes - before.bytes) / 1e6,
+  };
+}
+
 // Two rounds, alternating, so both variants see the same machine load.
 for (let round = 0; round < (gatewayOnly ? 0 : 2); round++) {
   for (const [name, factory, raw] of variants) {
-    const issues = [];
-    const cfg = factory.config.parse(raw, [], issues);
-    if (issues.length) throw new Error(JSON.stringify(issues));
-    const telemetry = new Telemetry();
-    const id = { type: factory.type, name: '', id: factory.type };
-    const exp = factory.create({ id, kind: 'exporter', logger: silentLogger, telemetry }, cfg);
-    await exp.start();
-    const before = await stats();
-    let spans = 0;
-    let stop = false;
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    const worker = async (w) => {
-      for (let i = w; !stop; i += inflight) {
-        await exp.consume(new Payload('traces', requests[i % requests.length]));
-        spans += spansPerRequest;
-      }
-    };
-    const timer = setTimeout(() => (stop = true), seconds * 1000);
-    await Promise.all(Array.from({ length: inflight }, (_, w) => worker(w)));
-    clearTimeout(timer);
-    const wall = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const cpuSec = (cpu.user + cpu.system) / 1e6;
-    const after = await stats();
-    await exp.shutdown();
-    telemetry.close();
-    rows.push({
-      round,
-      name,
-      spansPerSec: spans / wall,
-      spansPerCpuSec: spans / cpuSec,
-      cores: cpuSec / wall,
-      sinkRequests: after.requests - before.requests,
-      sinkMB: (after.bytes - before.bytes) / 1e6,
-    });
+    const r = await exporterRow(factory, raw, 'traces', requests, spansPerRequest);
+    rows.push({ round, name, spansPerSec: r.perSec, spansPerCpuSec: r.perCpuSec, cores: r.cores, sinkRequests: r.sinkRequests, sinkMB: r.sinkMB });
   }
 }
 
@@ -214,3 +205,35 @@ const ratioOf = (name) =>
   `${(gsum(name, 'spansPerCpuSec') / gsum(otlpName, 'spansPerCpuSec')).toFixed(2)} in spans per CPU-second, ${(gsum(name, 'spansPerSec') / gsum(otlpName, 'spansPerSec')).toFixed(2)} in spans/s`;
 console.log(`\ngateway, loadbalancing / otlp: ${ratioOf(lbName)} (goal >= 0.7)`);
 if (baseName) console.log(`gateway, baseline build's loadbalancing / otlp: ${ratioOf(baseName)}`);
+
+/** Exporter rows for metrics: otlp, loadbalancing metric, loadbalancing streamID, alternating (--metrics). */
+async function metricsRows() {
+  const points = 1000;
+  const hostnames = [1, 2, 3].map((h) => `127.0.0.${h}:${port}`);
+  const lb = (routing_key) => ({ routing_key, protocol: { otlp: otlpCommon }, resolver: { static: { hostnames } } });
+  const metricVariants = [
+    ['otlp', otlpExporterFactory, { endpoint: `127.0.0.1:${port}`, ...otlpCommon }],
+    ['loadbalancing (metric, 3 backends)', loadBalancingExporterFactory, lb('metric')],
+    ['loadbalancing (streamID, 3 backends)', loadBalancingExporterFactory, lb('streamID')],
+  ];
+  const reqs = Array.from({ length: 16 }, (_, i) => metricsRequest(i));
+  const out = [];
+  for (let round = 0; round < 2; round++) {
+    for (const [name, factory, raw] of metricVariants) out.push({ round, name, ...(await exporterRow(factory, raw, 'metrics', reqs, points)) });
+  }
+  const fmt = (x) => Math.round(x).toLocaleString('en-US');
+  console.log(
+    `Command: \`node bench/loadbalancing.mjs ${process.argv.slice(2).join(' ')}\` — metrics: 100 sums x 10 points a request, ${inflight} in flight, sending_queue disabled, compression none, ${seconds}s per variant per round, ${os.loadavg()[0].toFixed(2)} load average at the end\n`,
+  );
+  console.log('| round | exporter | points/s | points per CPU-second (exporter process) | exporter cores | sink requests | sink MB |');
+  console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of out)
+    console.log(
+      `| ${r.round + 1} | ${r.name} | ${fmt(r.perSec)} | ${fmt(r.perCpuSec)} | ${r.cores.toFixed(2)} | ${fmt(r.sinkRequests)} | ${r.sinkMB.toFixed(1)} |`,
+    );
+  const sum = (name, key) => out.filter((r) => r.name.startsWith(name)).reduce((a, r) => a + r[key], 0);
+  const ratio = (a, b) =>
+    `${(sum(a, 'perCpuSec') / sum(b, 'perCpuSec')).toFixed(2)} in points per CPU-second, ${(sum(a, 'perSec') / sum(b, 'perSec')).toFixed(2)} in points/s`;
+  console.log(`\nstreamID / metric: ${ratio('loadbalancing (streamID', 'loadbalancing (metric')}`);
+  console.log(`streamID / otlp: ${ratio('loadbalancing (streamID', 'otlp')}; metric / otlp: ${ratio('loadbalancing (metric', 'otlp')}`);
+}

@@ -11,13 +11,13 @@
 // node command-line flags (space-separated), e.g. `.::--max-semi-space-size=64` beside `.` for an A/B of V8 flags. --rate: requests per second of the
 // light mode's 1000-record request (~434 KB), from 8 keep-alive connections (open loop; a request that would
 // pass 32 in flight is counted as skipped, and a row with skips says so: the build did not keep up).
-import http from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
 import { startGateway, startSinkProc } from './lib/procs.mjs';
 import { cpuOf, loadavg, memOf } from './lib/measure.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
+import { pace } from './lib/pace.mjs';
 import { LIGHT_ROWS } from './scenarios/light.mjs';
 
 const { values, positionals } = parseArgs({
@@ -52,56 +52,6 @@ const body = Buffer.from(
   new RequestTemplate(new TemplateParts({ signal: 'logs', encoding: 'proto', runId: 'paced-ab', bodySize: 246, attributes: 4 }), 0, records).buf,
 );
 
-/** Posts `body` at `rate` per second for `ms`; resolves with {acked, failed, skipped}. */
-function pace(url, ms) {
-  const u = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-  const headers = { 'content-type': 'application/x-protobuf', 'content-length': String(body.length) };
-  let inFlight = 0;
-  const out = { acked: 0, failed: 0, skipped: 0 };
-  const post = () => {
-    if (inFlight >= 32) {
-      out.skipped++;
-      return;
-    }
-    inFlight++;
-    const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        inFlight--;
-        if (res.statusCode === 200) out.acked++;
-        else out.failed++;
-      });
-    });
-    req.on('error', () => {
-      inFlight--;
-      out.failed++;
-    });
-    req.end(body);
-  };
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    let sent = 0;
-    const tick = setInterval(() => {
-      const due = Math.min(Math.floor(((performance.now() - t0) / 1000) * rate), Math.floor((ms / 1000) * rate));
-      while (sent < due) {
-        sent++;
-        post();
-      }
-      if (performance.now() - t0 >= ms) {
-        clearInterval(tick);
-        const wait = setInterval(() => {
-          if (inFlight === 0) {
-            clearInterval(wait);
-            agent.destroy();
-            resolve(out);
-          }
-        }, 5);
-      }
-    }, 5);
-  });
-}
-
 async function one(row, root) {
   const sink = await startSinkProc({ track: false });
   let gw;
@@ -110,9 +60,9 @@ async function one(row, root) {
     g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
     gw = await startGateway(g.config, { root: root.dir, nodeArgs: root.nodeArgs });
     const url = `${g.endpoint}/v1/logs`;
-    await pace(url, warmup * 1000);
+    await pace({ url, body, rate, ms: warmup * 1000 });
     const c0 = cpuOf(gw.pid);
-    const r = await pace(url, seconds * 1000);
+    const r = await pace({ url, body, rate, ms: seconds * 1000 });
     const cpu = cpuOf(gw.pid) - c0;
     return { cpuPerM: cpu / ((r.acked * records) / 1e6), hwm: memOf(gw.pid).hwm, ...r };
   } finally {

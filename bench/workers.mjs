@@ -24,7 +24,7 @@ import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templa
 import { globalViewOf } from '../dist/src/service/workers/global-view.js';
 import { BENCH_DIR, freePort, startForwarder, startGateway, startSinkProc } from './lib/procs.mjs';
 import { cpuOf, loadavg, machineBusySeconds } from './lib/measure.mjs';
-import { canPin, gatewayCpu, missingLightPeerTools, pinProcess, runWrk, startCountSink } from './lib/light-peers.mjs';
+import { canPin, deliveredSince, gatewayCpu, missingLightPeerTools, pinProcess, startCountSink, wrkWithWarmup } from './lib/light-peers.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -81,19 +81,9 @@ function driveNode(url, onMeasureStart) {
   });
 }
 
-/** wrk for one scenario: a warm-up run, then the measured run (wrk has no warm-up of its own). */
-async function driveWrk(url, onMeasureStart) {
-  const warm = await runWrk({ url, bodyFile, connections, seconds: WARMUP_SECONDS, cpus: peerCpus });
-  onMeasureStart();
-  const run = await runWrk({ url, bodyFile, connections, seconds, cpus: peerCpus });
-  return {
-    okRequests: run.ok,
-    ackedRecords: (warm.ok + run.ok) * RECORDS,
-    failed: warm.non2xx + warm.socketErrors + run.non2xx + run.socketErrors,
-    seconds: run.seconds,
-    p99Ms: run.p99Ms,
-    clientCpu: run.cpuSeconds,
-  };
+/** wrk for one scenario: a warm-up run, then the measured run. */
+function driveWrk(url, onMeasureStart) {
+  return wrkWithWarmup({ url, bodyFile, connections, seconds, warmupSeconds: WARMUP_SECONDS, cpus: peerCpus, records: RECORDS }, onMeasureStart);
 }
 
 const peers = {};
@@ -149,15 +139,9 @@ async function measure(gw, url, peer) {
   }
   const s1 = snap();
   // Wait for the gateway to deliver what it acknowledged before stopping it (SIGTERM drains the rest).
-  let delivered = (await peer.records()) - before;
-  for (let still = 0; delivered < load.ackedRecords && still < 15;) {
-    await new Promise((r) => setTimeout(r, 200));
-    const now = (await peer.records()) - before;
-    still = now === delivered ? still + 1 : 0;
-    delivered = now;
-  }
+  await deliveredSince(peer.records, before, load.ackedRecords);
   await gw.stop();
-  delivered = (await peer.records()) - before;
+  const delivered = (await peer.records()) - before;
   if (delivered < load.ackedRecords)
     process.stderr.write(
       `LOST ${load.ackedRecords - delivered}; gateway log tail:\n${gw

@@ -262,6 +262,48 @@ describe('otlp and otlphttp exporters as TLS clients (identical tls keys)', () =
   });
 });
 
+/** The TLS version and suite a client with `options` negotiates with 127.0.0.1:`port`. */
+function negotiate(port: number, options: tls.ConnectionOptions = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = tls.connect({ host: '127.0.0.1', port, ca: certs.ca.cert, ...options }, () => {
+      resolve(`${sock.getProtocol()} ${sock.getCipher().standardName}`);
+      sock.end();
+    });
+    sock.on('error', reject);
+  });
+}
+
+describe("cipher suites in the collector's order (AES-128-GCM first, as Go's crypto/tls)", () => {
+  it("the receiver picks TLS_AES_128_GCM_SHA256 for a client in Node's order, ChaCha20 for a client that asks for it first, AES-128-GCM on TLS 1.2", async () => {
+    const r = await startTlsReceiver({ cert_file: certs.server.certFile, key_file: certs.server.keyFile });
+    expect(tls.DEFAULT_CIPHERS.startsWith('TLS_AES_256_GCM_SHA384')).toBe(true); // the client's own first choice differs
+    for (const port of [r.receiver.httpAddress!.port, r.receiver.grpcAddress!.port]) {
+      const alpn = port === r.receiver.grpcAddress!.port ? { ALPNProtocols: ['h2'] } : {};
+      expect(await negotiate(port, alpn)).toBe('TLSv1.3 TLS_AES_128_GCM_SHA256');
+      expect(await negotiate(port, { ...alpn, ciphers: `TLS_CHACHA20_POLY1305_SHA256:${tls.DEFAULT_CIPHERS}` })).toBe('TLSv1.3 TLS_CHACHA20_POLY1305_SHA256');
+      expect(await negotiate(port, { ...alpn, maxVersion: 'TLSv1.2' })).toBe('TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256');
+    }
+  });
+
+  it('the otlp and otlphttp exporters offer TLS_AES_128_GCM_SHA256 first (a server that follows the client gets it)', async () => {
+    const seen: string[] = [];
+    // A Node server follows its own order unless told otherwise (honorCipherOrder defaults to true there).
+    const server = tls.createServer({ cert: certs.server.cert, key: certs.server.key, ALPNProtocols: ['h2', 'http/1.1'], honorCipherOrder: false }, (sock) => {
+      seen.push(sock.getCipher().standardName);
+      sock.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      for (const kind of ['otlp', 'otlphttp'] as const) await sendOnce(kind, url, { ca_file: certs.ca.certFile });
+    } finally {
+      server.close();
+    }
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(seen)).toEqual(new Set(['TLS_AES_128_GCM_SHA256']));
+  });
+});
+
 describe('tls config keys', () => {
   it('otlphttp takes tls.insecure (configs shared with otlp use it) and both exporters take the same keys', () => {
     const section = { insecure: true, insecure_skip_verify: false, ca_file: '', server_name_override: 'x', min_version: '1.3' };

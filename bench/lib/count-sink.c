@@ -12,7 +12,11 @@
  *
  * Built by the benchmark at run time (gcc -O2 count-sink.c -o <tmp>/count-sink); Node's own sink
  * (src/tools/sink) is the reference one, this one only exists to leave the cores to the gateway.
- * Usage: count-sink [port]   (0 or none = an ephemeral port; prints "listening <port>" on stdout)
+ * Usage: count-sink [port [cert.pem key.pem]]   (0 or none = an ephemeral port; prints "listening <port>")
+ *
+ * With a certificate and key it serves HTTPS through the system's OpenSSL (built with -DWITH_TLS -lssl
+ * -lcrypto; Debian's libssl-dev): bench/tls.mjs's light peers, so the sink's own TLS costs what a C server
+ * with the system's AES-GCM pays, not a Node event loop's.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -28,6 +32,11 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef WITH_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+static SSL_CTX *tls_ctx;
+#endif
 
 #define MAX_HEADER 16384
 #define MAX_BODY (64u << 20)
@@ -40,7 +49,24 @@ struct conn {
   size_t body_len;  /* Content-Length of the request being read */
   int refuse;       /* status to answer instead of counting (415, 400, 411, 413) */
   int is_stats;     /* GET /stats */
+  void *ssl;        /* the connection's SSL (HTTPS), or NULL */
 };
+
+/* read(2) or SSL_read: > 0 bytes, 0 at EOF, -1 with errno (EAGAIN when it would block). */
+static ssize_t conn_read(struct conn *c, char *b, size_t n) {
+#ifdef WITH_TLS
+  if (c->ssl) {
+    int r = SSL_read(c->ssl, b, n > 1u << 30 ? 1 << 30 : (int)n);
+    if (r > 0) return r;
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) errno = EAGAIN;
+    else if (e == SSL_ERROR_ZERO_RETURN) return 0;
+    else errno = EIO;
+    return -1;
+  }
+#endif
+  return read(c->fd, b, n);
+}
 
 static unsigned long long n_requests, n_records, n_bytes, n_refused;
 
@@ -117,7 +143,12 @@ static const char *header(const char *head, size_t head_len, const char *name, s
   return NULL;
 }
 
-static int send_all(int fd, const char *s, size_t n) {
+static int send_all(struct conn *c, const char *s, size_t n) {
+  int fd = c->fd;
+#ifdef WITH_TLS
+  /* A reply of a few dozen bytes: SSL_write sends it whole or the peer is gone. */
+  if (c->ssl) return SSL_write(c->ssl, s, (int)n) == (int)n ? 0 : -1;
+#endif
   while (n > 0) {
     ssize_t w = write(fd, s, n);
     if (w < 0) {
@@ -141,7 +172,7 @@ static int reply(struct conn *c, int status) {
     n = snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", bl, body);
   } else
     n = snprintf(out, sizeof out, "HTTP/1.1 %d %s\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n", status, reason);
-  return send_all(c->fd, out, (size_t)n);
+  return send_all(c, out, (size_t)n);
 }
 
 /* Parses the header block once it is complete; 0 = need more bytes, 1 = parsed, -1 = close. */
@@ -203,6 +234,19 @@ static int serve(struct conn *c) {
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   int port = argc > 1 ? atoi(argv[1]) : 0;
+  if (argc > 3) {
+#ifdef WITH_TLS
+    tls_ctx = SSL_CTX_new(TLS_server_method());
+    if (!tls_ctx || SSL_CTX_use_certificate_chain_file(tls_ctx, argv[2]) != 1 || SSL_CTX_use_PrivateKey_file(tls_ctx, argv[3], SSL_FILETYPE_PEM) != 1) {
+      ERR_print_errors_fp(stderr);
+      fprintf(stderr, "count-sink: cannot use %s / %s as the TLS certificate and key\n", argv[2], argv[3]);
+      return 1;
+    }
+#else
+    fprintf(stderr, "count-sink: built without TLS; build with -DWITH_TLS -lssl -lcrypto to serve HTTPS\n");
+    return 1;
+#endif
+  }
   int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   int one = 1;
   setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -233,6 +277,13 @@ int main(int argc, char **argv) {
           nc->fd = fd;
           nc->cap = 1 << 20;
           nc->buf = malloc(nc->cap);
+#ifdef WITH_TLS
+          if (tls_ctx) {
+            nc->ssl = SSL_new(tls_ctx);
+            SSL_set_fd(nc->ssl, fd);
+            SSL_set_accept_state(nc->ssl); /* the handshake runs inside the first SSL_read */
+          }
+#endif
           struct epoll_event cev = {.events = EPOLLIN, .data.ptr = nc};
           epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
         }
@@ -246,7 +297,7 @@ int main(int argc, char **argv) {
           c->cap *= 2;
           c->buf = realloc(c->buf, c->cap);
         }
-        ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+        ssize_t r = conn_read(c, c->buf + c->len, c->cap - c->len);
         if (r > 0) {
           c->len += (size_t)r;
           if (serve(c) < 0) { closing = 1; break; }
@@ -258,6 +309,9 @@ int main(int argc, char **argv) {
         break;
       }
       if (closing) {
+#ifdef WITH_TLS
+        if (c->ssl) SSL_free(c->ssl);
+#endif
         close(c->fd); /* also removes it from the epoll set */
         free(c->buf);
         free(c);

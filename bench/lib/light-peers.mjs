@@ -7,7 +7,9 @@
 //
 // `cpus` (a taskset list such as "1", or undefined) pins a peer process to those cores.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
+import https from 'node:https';
 import os from 'node:os';
 import { join } from 'node:path';
 import { BENCH_DIR } from './procs.mjs';
@@ -21,11 +23,12 @@ function onPath(cmd, args) {
   return !(r.error && r.error.code === 'ENOENT');
 }
 
-/** What the light peers need and is missing here, each with the Debian package that provides it. */
-export function missingLightPeerTools() {
+/** What the light peers need and is missing here, each with the Debian package that provides it (`tls`: HTTPS peers too). */
+export function missingLightPeerTools({ tls = false } = {}) {
   const missing = [];
   if (!onPath('wrk', ['--version'])) missing.push('wrk (apt-get install wrk)');
   if (!onPath('gcc', ['--version'])) missing.push('gcc (apt-get install gcc), to build bench/lib/count-sink.c');
+  if (tls && !existsSync('/usr/include/openssl/ssl.h')) missing.push('libssl-dev (apt-get install libssl-dev), for the HTTPS count-sink');
   return missing;
 }
 
@@ -44,12 +47,16 @@ export function pinProcess(pid, cpus) {
   if (cpus) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
 
-/** Compiles and starts the counting C sink; resolves when it listens. */
-export async function startCountSink(cpus) {
+/**
+ * Compiles and starts the counting C sink; resolves when it listens. `tls: {certFile, keyFile, ca}`: it
+ * serves HTTPS with that certificate (the system's OpenSSL), and its /stats is read trusting `ca`.
+ */
+export async function startCountSink(cpus, tls) {
   const dir = await mkdtemp(join(os.tmpdir(), 'gs-count-sink-'));
   const bin = join(dir, 'count-sink');
-  execFileSync('gcc', ['-O2', '-o', bin, join(LIB, 'count-sink.c')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const [cmd, args] = pinned(cpus, bin, ['0']);
+  const build = tls ? ['-DWITH_TLS', '-o', bin, join(LIB, 'count-sink.c'), '-lssl', '-lcrypto'] : ['-o', bin, join(LIB, 'count-sink.c')];
+  execFileSync('gcc', ['-O2', ...build], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const [cmd, args] = pinned(cpus, bin, tls ? ['0', tls.certFile, tls.keyFile] : ['0']);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve, reject) => {
     let out = '';
@@ -60,14 +67,22 @@ export async function startCountSink(cpus) {
     });
     child.once('exit', (code) => reject(new Error(`count-sink exited with code ${code} before listening`)));
   });
-  const httpUrl = `http://127.0.0.1:${port}`;
+  const httpUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   return {
     pid: child.pid,
     httpUrl,
     /** {requests, records, bytes, refused} since the sink started. */
     async stats() {
-      const res = await fetch(`${httpUrl}/stats`);
-      return res.json();
+      if (!tls) return (await fetch(`${httpUrl}/stats`)).json();
+      return new Promise((resolve, reject) => {
+        https
+          .get(`${httpUrl}/stats`, { ca: tls.ca, agent: false }, (res) => {
+            let text = '';
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve(JSON.parse(text)));
+          })
+          .on('error', reject);
+      });
     },
     stop() {
       return new Promise((resolve) => {
@@ -106,6 +121,39 @@ export function runWrk({ url, bodyFile, connections, seconds, cpus }) {
       });
     });
   });
+}
+
+/**
+ * wrk for one scenario: a warm-up run, then the measured run (wrk has no warm-up of its own); `onMeasureStart`
+ * is called between them. Records acknowledged count the warm-up too (for the loss check by counts).
+ */
+export async function wrkWithWarmup({ url, bodyFile, connections, seconds, warmupSeconds, cpus, records }, onMeasureStart) {
+  const warm = await runWrk({ url, bodyFile, connections, seconds: warmupSeconds, cpus });
+  onMeasureStart();
+  const run = await runWrk({ url, bodyFile, connections, seconds, cpus });
+  return {
+    okRequests: run.ok,
+    ackedRecords: (warm.ok + run.ok) * records,
+    failed: warm.non2xx + warm.socketErrors + run.non2xx + run.socketErrors,
+    seconds: run.seconds,
+    p99Ms: run.p99Ms,
+    clientCpu: run.cpuSeconds,
+  };
+}
+
+/**
+ * Records the sink counted since `before` once they stop growing (3 s without a change) or reach `acked`:
+ * what a gateway delivered of what it acknowledged, before it is stopped (SIGTERM drains the rest).
+ */
+export async function deliveredSince(records, before, acked) {
+  let delivered = (await records()) - before;
+  for (let still = 0; delivered < acked && still < 15;) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = (await records()) - before;
+    still = now === delivered ? still + 1 : 0;
+    delivered = now;
+  }
+  return delivered;
 }
 
 /** The gateway process and its worker children: {total, primary} CPU seconds so far. */

@@ -186,10 +186,12 @@ export async function runLoadgenProc(options, { onProgress, onMeasureStart } = {
 /**
  * bench/forwarder.mjs as a process: `protocol` 'http' (node:http) or 'grpc' (node:http2 h2c); `durableDir`: http
  * into a group-commit file there instead of a target; `processes` > 1 (http only) forks that many forwarders
- * sharing the port (node:cluster).
+ * sharing the port (node:cluster). `tls: {certFile, keyFile}` (http only): it serves HTTPS. `nodeArgs`: Node's flags.
  */
-export async function startForwarder(target, protocol = 'http', { durableDir, processes = 1 } = {}) {
+export async function startForwarder(target, protocol = 'http', { durableDir, processes = 1, tls, nodeArgs = [] } = {}) {
   const args = [
+    ...nodeArgs,
+    join(BENCH_DIR, 'forwarder.mjs'),
     '--protocol',
     protocol,
     '--listen',
@@ -197,8 +199,9 @@ export async function startForwarder(target, protocol = 'http', { durableDir, pr
     '--processes',
     String(processes),
     ...(durableDir ? ['--durable', durableDir] : ['--target', target]),
+    ...(tls ? ['--cert', tls.certFile, '--key', tls.keyFile] : []),
   ];
-  const child = spawn(process.execPath, [join(BENCH_DIR, 'forwarder.mjs'), ...args], {
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr.on('data', (d) => process.stderr.write(`[forwarder] ${d}`));

@@ -59,23 +59,43 @@ export function buildMetrics(
   const out = create(ExportMetricsServiceRequestSchema);
   for (const [rk, state] of resources) {
     if (state.series.size === 0) continue;
-    const startOf = (sk: string, s: Series): bigint => {
+    // Delta start times are kept per metric (the calls, duration and events series of one key differ).
+    const startOf = (metric: string, sk: string, s: Series): bigint => {
       if (!deltaStarts) return s.startNanos;
-      const key = `${rk}\u0003${sk}`;
+      const key = `${rk}\u0003${metric}${sk}`;
       const start = deltaStarts.get(key) ?? s.startNanos;
       deltaStarts.set(key, nowNanos);
       return start;
     };
-    const callPoints = [];
-    const histPoints = [];
-    const expoPoints = [];
-    for (const [sk, s] of state.series) {
-      const start = startOf(sk, s);
-      const exemplars = s.exemplars.map((e) =>
+    const exemplarsOf = (s: Series) =>
+      s.exemplars.map((e) =>
         create(ExemplarSchema, { timeUnixNano: nowNanos, traceId: e.traceId, spanId: e.spanId, value: { case: 'asDouble', value: e.value } }),
       );
+    const sumPoints = (metric: string, table: ReadonlyMap<string, Series>) =>
+      [...table].map(([sk, s]) =>
+        create(NumberDataPointSchema, {
+          attributes: s.attributes,
+          startTimeUnixNano: startOf(metric, sk, s),
+          timeUnixNano: nowNanos,
+          value: { case: 'asInt', value: BigInt(s.calls) },
+          exemplars: exemplarsOf(s),
+        }),
+      );
+    const sum = (name: string, dataPoints: ReturnType<typeof sumPoints>) =>
+      create(MetricSchema, {
+        name: `${prefix}${name}`,
+        data: { case: 'sum', value: create(SumSchema, { dataPoints, aggregationTemporality: temporality, isMonotonic: true }) },
+      });
+    const callPoints = sumPoints('c', state.series);
+    const histPoints = [];
+    const expoPoints = [];
+    const durations = state.durations ?? state.series;
+    let i = 0;
+    for (const [sk, s] of durations) {
+      // A series shared with the calls metric (same table, same order) starts where its calls point does.
+      const start = state.durations ? startOf('d', sk, s) : callPoints[i]!.startTimeUnixNano;
+      i++;
       const common = { attributes: s.attributes, startTimeUnixNano: start, timeUnixNano: nowNanos };
-      callPoints.push(create(NumberDataPointSchema, { ...common, value: { case: 'asInt', value: BigInt(s.calls) }, exemplars }));
       const h = s.histogram;
       if (h instanceof ExplicitHistogram) {
         histPoints.push(
@@ -85,7 +105,7 @@ export function buildMetrics(
             sum: h.sum,
             bucketCounts: h.bucketCounts.map(BigInt),
             explicitBounds: [...h.bounds],
-            exemplars,
+            exemplars: exemplarsOf(s),
           }),
         );
       } else if (h instanceof ExponentialHistogram) {
@@ -99,17 +119,12 @@ export function buildMetrics(
             positive: create(ExponentialHistogramDataPoint_BucketsSchema, { offset: h.offset, bucketCounts: h.counts.map(BigInt) }),
             negative: create(ExponentialHistogramDataPoint_BucketsSchema, {}),
             ...(h.count > 0 ? { min: h.min, max: h.max } : {}),
-            exemplars,
+            exemplars: exemplarsOf(s),
           }),
         );
       }
     }
-    const metrics: Metric[] = [
-      create(MetricSchema, {
-        name: `${prefix}calls`,
-        data: { case: 'sum', value: create(SumSchema, { dataPoints: callPoints, aggregationTemporality: temporality, isMonotonic: true }) },
-      }),
-    ];
+    const metrics: Metric[] = [sum('calls', callPoints)];
     if (!config.histogram.disable) {
       const name = `${prefix}duration`;
       const unit = config.histogram.unit;
@@ -130,6 +145,7 @@ export function buildMetrics(
             }),
       );
     }
+    if (state.events) metrics.push(sum('events', sumPoints('e', state.events)));
     out.resourceMetrics.push(
       create(ResourceMetricsSchema, {
         resource: create(ResourceSchema, { attributes: state.attributes }),

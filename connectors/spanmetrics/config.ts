@@ -39,7 +39,7 @@ const base = s.object({
     exponential: s
       .presence(s.object({ max_size: s.int(0).default(160).describe('most buckets per positive or negative range (0: 160)') }))
       .describe('a base-2 exponential histogram'),
-    dimensions: s.notYet('dimensions added to the duration histogram only'),
+    dimensions: s.array(dimension).default([]).describe('dimensions added to the duration histogram only (after dimensions)'),
   }),
   aggregation_temporality: s
     .enum('AGGREGATION_TEMPORALITY_CUMULATIVE', 'AGGREGATION_TEMPORALITY_DELTA')
@@ -63,21 +63,47 @@ const base = s.object({
     .int(1)
     .default(1000)
     .describe('deprecated in the collector for aggregation_cardinality_limit; accepted, bounds nothing here (each series holds its own attributes)'),
-  calls_dimensions: s.notYet('dimensions added to the calls metric only'),
-  events: s.notYet('a metric counting span events by event attributes'),
-  include_instrumentation_scope: s.notYet('adds the instrumentation scope name and version as dimensions for the listed scopes'),
-  add_resource_attributes: s.notYet('chooses whether resource attributes are copied to the metrics; GopherShip always copies them'),
-  enable_metrics_sampling_method: s.notYet('adds sampling.method (extrapolated or counted) from the span tracestate', false),
+  calls_dimensions: s.array(dimension).default([]).describe('dimensions added to the calls metric only (after dimensions)'),
+  events: s.object({
+    enabled: s.bool().default(false).describe('emit <namespace>.events: span events counted per series'),
+    dimensions: s
+      .array(dimension)
+      .default([])
+      .describe(
+        'event dimensions added to dimensions (required when enabled): the span attribute, else the event attribute, else the resource attribute, else default',
+      ),
+  }),
+  include_instrumentation_scope: s
+    .array(s.string())
+    .default([])
+    .describe('scope names whose spans get span.instrumentation.scope.name and .version dimensions'),
+  add_resource_attributes: s
+    .bool()
+    .default(false)
+    .describe(
+      "keep the resource attributes on the metrics where the collector's connector.spanmetrics.excludeResourceMetrics gate drops them; GopherShip has that gate off (the collector's default), so they are copied either way",
+    ),
+  enable_metrics_sampling_method: s.bool().default(false).describe('add sampling.method: extrapolated (the count came from the span tracestate th) or counted'),
 });
 
 export const spanMetricsConfig = s.refine(base, (c, path, issues: ConfigIssue[]) => {
   if (c.histogram.explicit !== undefined && c.histogram.exponential !== undefined)
     issues.push({ path: [...path, 'histogram'], message: 'use either explicit or exponential buckets, not both' });
-  const seen = new Set<string>(DEFAULT_DIMENSIONS);
-  c.dimensions.forEach((d, i) => {
-    if (seen.has(d.name)) issues.push({ path: [...path, 'dimensions', String(i), 'name'], message: `duplicate dimension name ${d.name}` });
-    seen.add(d.name);
-  });
+  const unique = (list: readonly { name: string }[], at: string[], taken: readonly string[]) => {
+    const seen = new Set<string>(taken);
+    list.forEach((d, i) => {
+      if (seen.has(d.name)) issues.push({ path: [...path, ...at, String(i), 'name'], message: `duplicate dimension name ${d.name}` });
+      seen.add(d.name);
+    });
+  };
+  // As the collector: each list against the four default dimensions and itself (a name also in
+  // `dimensions` is one attribute: the aggregator reads it once).
+  unique(c.dimensions, ['dimensions'], DEFAULT_DIMENSIONS);
+  unique(c.calls_dimensions, ['calls_dimensions'], DEFAULT_DIMENSIONS);
+  unique(c.histogram.dimensions, ['histogram', 'dimensions'], DEFAULT_DIMENSIONS);
+  unique(c.events.dimensions, ['events', 'dimensions'], DEFAULT_DIMENSIONS);
+  if (c.events.enabled && c.events.dimensions.length === 0)
+    issues.push({ path: [...path, 'events', 'dimensions'], message: 'no dimensions configured for events: list the event attributes to count by' });
   const b = c.histogram.explicit?.buckets;
   if (b)
     for (let i = 1; i < b.length; i++)

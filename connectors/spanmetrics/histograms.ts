@@ -6,7 +6,8 @@
  */
 
 export interface DurationHistogram {
-  observe(value: number): void;
+  /** Records `value` n times (a span standing for n spans: its adjusted count). */
+  observe(value: number, n?: number): void;
   count: number;
   sum: number;
 }
@@ -20,9 +21,9 @@ export class ExplicitHistogram implements DurationHistogram {
     this.bucketCounts = new Array<number>(bounds.length + 1).fill(0);
   }
 
-  observe(value: number): void {
-    this.count++;
-    this.sum += value;
+  observe(value: number, n = 1): void {
+    this.count += n;
+    this.sum += value * n;
     // Binary search: the first bound >= value.
     let lo = 0;
     let hi = this.bounds.length;
@@ -31,7 +32,7 @@ export class ExplicitHistogram implements DurationHistogram {
       if (this.bounds[mid]! < value) lo = mid + 1;
       else hi = mid;
     }
-    this.bucketCounts[lo]!++;
+    this.bucketCounts[lo]! += n;
   }
 }
 
@@ -77,20 +78,20 @@ export class ExponentialHistogram implements DurationHistogram {
 
   constructor(private readonly maxSize: number) {}
 
-  observe(value: number): void {
-    this.count++;
-    this.sum += value;
+  observe(value: number, n = 1): void {
+    this.count += n;
+    this.sum += value * n;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
     // Durations are never negative (an end before the start is recorded as 0).
     if (value <= 0) {
-      this.zeroCount++;
+      this.zeroCount += n;
       return;
     }
     let i = bucketIndex(value, this.scale);
     if (this.counts.length === 0) {
       this.offset = i;
-      this.counts.push(1);
+      this.counts.push(n);
       return;
     }
     const low = Math.min(this.offset, i);
@@ -107,7 +108,7 @@ export class ExponentialHistogram implements DurationHistogram {
     } else if (i >= this.offset + this.counts.length) {
       this.counts.push(...new Array<number>(i - this.offset - this.counts.length + 1).fill(0));
     }
-    this.counts[i - this.offset]!++;
+    this.counts[i - this.offset]! += n;
   }
 
   /** Halves the resolution `change` times: bucket i becomes bucket i >> change, counts merged. */

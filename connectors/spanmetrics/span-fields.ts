@@ -4,9 +4,11 @@
  */
 import { NEXT, lenTag, readVarint, skipField, tagOf, WT_I64, WT_VARINT } from '../../src/pdata/wire-primitives.js';
 
-// Span (opentelemetry-proto trace.proto): trace_id=1, span_id=2, name=5, kind=6, start=7, end=8, status=15.
+// Span (opentelemetry-proto trace.proto): trace_id=1, span_id=2, trace_state=3, name=5, kind=6, start=7,
+// end=8, status=15.
 const T_TRACE_ID = lenTag(1);
 const T_SPAN_ID = lenTag(2);
+const T_TRACE_STATE = lenTag(3);
 const T_NAME = lenTag(5);
 const T_KIND = tagOf(6, WT_VARINT);
 const T_START = tagOf(7, WT_I64);
@@ -34,10 +36,13 @@ export class SpanFields {
   traceIdEnd = 0;
   spanIdStart = 0;
   spanIdEnd = 0;
+  traceStateStart = 0;
+  traceStateEnd = 0;
 
   /** Reads the Span at buf[start:end]. */
   read(buf: Buffer, start: number, end: number): void {
     this.nameStart = this.nameEnd = this.traceIdStart = this.traceIdEnd = this.spanIdStart = this.spanIdEnd = start;
+    this.traceStateStart = this.traceStateEnd = start;
     this.kind = this.statusCode = 0;
     let startLo = 0;
     let startHi = 0;
@@ -51,6 +56,7 @@ export class SpanFields {
         case T_NAME:
         case T_TRACE_ID:
         case T_SPAN_ID:
+        case T_TRACE_STATE:
         case T_STATUS: {
           const len = readVarint(buf, pos, end);
           const s = NEXT;
@@ -64,6 +70,9 @@ export class SpanFields {
           } else if (tag === T_SPAN_ID) {
             this.spanIdStart = s;
             this.spanIdEnd = e;
+          } else if (tag === T_TRACE_STATE) {
+            this.traceStateStart = s;
+            this.traceStateEnd = e;
           } else this.statusCode = readStatusCode(buf, s, e);
           pos = e;
           break;

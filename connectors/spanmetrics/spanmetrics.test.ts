@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { AnyValueSchema, KeyValueSchema, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
+import { AnyValueSchema, InstrumentationScopeSchema, KeyValueSchema, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { ExportTraceServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import type { ExportMetricsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import { AggregationTemporality, type Metric } from '../../proto/gen/opentelemetry/proto/metrics/v1/metrics_pb.js';
@@ -8,6 +8,7 @@ import {
   ResourceSpansSchema,
   ScopeSpansSchema,
   SpanSchema,
+  Span_EventSchema,
   Span_SpanKind,
   StatusSchema,
   Status_StatusCode,
@@ -46,6 +47,8 @@ interface SpanSpec {
   status?: Status_StatusCode;
   attrs?: Record<string, Attr>;
   traceId?: number;
+  traceState?: string;
+  events?: { name: string; attrs?: Record<string, Attr> }[];
 }
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -55,7 +58,7 @@ const id = (n: number, len: number) => {
   return b;
 };
 
-function request(resources: { attrs: Record<string, Attr>; spans: SpanSpec[] }[]): Payload {
+function request(resources: { attrs: Record<string, Attr>; spans: SpanSpec[]; scope?: { name: string; version?: string } }[]): Payload {
   let spanNo = 0;
   const msg = create(ExportTraceServiceRequestSchema, {
     resourceSpans: resources.map((r) =>
@@ -63,6 +66,7 @@ function request(resources: { attrs: Record<string, Attr>; spans: SpanSpec[] }[]
         resource: create(ResourceSchema, { attributes: kvs(r.attrs) }),
         scopeSpans: [
           create(ScopeSpansSchema, {
+            scope: r.scope ? create(InstrumentationScopeSchema, r.scope) : undefined,
             spans: r.spans.map((s) =>
               create(SpanSchema, {
                 traceId: id(s.traceId ?? 1, 16),
@@ -73,6 +77,8 @@ function request(resources: { attrs: Record<string, Attr>; spans: SpanSpec[] }[]
                 endTimeUnixNano: T0 + BigInt(Math.round(s.ms * 1e6)),
                 attributes: kvs(s.attrs ?? {}),
                 status: create(StatusSchema, { code: s.status ?? Status_StatusCode.UNSET }),
+                traceState: s.traceState ?? '',
+                events: (s.events ?? []).map((e) => create(Span_EventSchema, { name: e.name, timeUnixNano: T0, attributes: kvs(e.attrs ?? {}) })),
               }),
             ),
           }),
@@ -415,7 +421,7 @@ describe('spanmetrics connector', () => {
     expect(sink.got).toHaveLength(2);
   });
 
-  it('config: the collector keys, one histogram kind, no duplicate dimensions, and keys not built yet say so', () => {
+  it('config: the collector keys, one histogram kind, no duplicate dimensions, event dimensions required', () => {
     const d = make({}).conn;
     expect(d).toBeDefined();
     expect(spanMetricsConnectorFactory.config.defaults()).toMatchObject({
@@ -432,8 +438,13 @@ describe('spanmetrics connector', () => {
     expect(make({ dimensions: [{ name: 'span.name' }] }).issues).toEqual([
       { path: ['dimensions', '0', 'name'], message: 'duplicate dimension name span.name' },
     ]);
-    expect(make({ events: { enabled: true } }).issues[0]!.message).toBe('not supported yet by GopherShip (a metric counting span events by event attributes)');
-    expect(make({ calls_dimensions: [{ name: 'a' }] }).issues[0]!.path).toEqual(['calls_dimensions']);
+    expect(make({ events: { enabled: true } }).issues).toEqual([
+      { path: ['events', 'dimensions'], message: 'no dimensions configured for events: list the event attributes to count by' },
+    ]);
+    expect(make({ calls_dimensions: [{ name: 'a' }, { name: 'a' }], histogram: { dimensions: [{ name: 'status.code' }] } }).issues).toEqual([
+      { path: ['calls_dimensions', '1', 'name'], message: 'duplicate dimension name a' },
+      { path: ['histogram', 'dimensions', '0', 'name'], message: 'duplicate dimension name status.code' },
+    ]);
     expect(make({ histogram: { unit: 'us' } }).issues[0]!.path).toEqual(['histogram', 'unit']);
     expect(spanMetricsConnectorFactory.supports('traces', 'metrics')).toBe(true);
     expect(spanMetricsConnectorFactory.supports('logs', 'metrics')).toBe(false);
@@ -444,5 +455,158 @@ describe('spanmetrics connector', () => {
     await conn.consume(request([{ attrs: { 'service.name': 'h' }, spans: [{ name: 'x', ms: 1 }] }]));
     await conn.flush(FLUSH_1);
     expect([...flushed(sink.got[0]!).get('h')!.keys()]).toEqual(['traces.span.metrics.calls']);
+  });
+
+  it('calls_dimensions and histogram.dimensions: each metric keyed by dimensions plus its own; delta starts per metric', async () => {
+    const { conn, sink } = make({
+      dimensions: [{ name: 'http.method' }],
+      calls_dimensions: [{ name: 'http.route' }, { name: 'http.method' }],
+      histogram: { dimensions: [{ name: 'http.status_code', default: 'none' }] },
+      aggregation_temporality: 'AGGREGATION_TEMPORALITY_DELTA',
+      exemplars: { enabled: true },
+    });
+    const spans: SpanSpec[] = [
+      { name: 'a', ms: 1, attrs: { 'http.method': 'GET', 'http.route': '/x', 'http.status_code': 200 } },
+      { name: 'a', ms: 3, attrs: { 'http.method': 'GET', 'http.route': '/y', 'http.status_code': 200 } },
+      { name: 'a', ms: 5, attrs: { 'http.method': 'GET', 'http.route': '/y' } },
+    ];
+    await conn.consume(request([{ attrs: { 'service.name': 'c' }, spans }]));
+    await conn.flush(FLUSH_1);
+    const m = flushed(sink.got[0]!).get('c')!;
+    const base = { 'service.name': 'c', 'span.name': 'a', 'span.kind': 'SPAN_KIND_SERVER', 'status.code': 'STATUS_CODE_UNSET', 'http.method': 'GET' };
+    // http.method in both lists is read once.
+    const calls = callsOf(m.get('traces.span.metrics.calls')!);
+    expect(calls.map((p) => [p.attrs, p.calls, p.exemplars.length])).toEqual([
+      [{ ...base, 'http.route': '/x' }, 1, 1],
+      [{ ...base, 'http.route': '/y' }, 2, 2],
+    ]);
+    const dur = m.get('traces.span.metrics.duration')!;
+    if (dur.data.case !== 'histogram') throw new Error(dur.data.case);
+    expect(dur.data.value.dataPoints.map((p) => [attrsOf(p.attributes), Number(p.count), p.sum, p.exemplars.length])).toEqual([
+      [{ ...base, 'http.status_code': 200 }, 2, 0.004, 2],
+      [{ ...base, 'http.status_code': 'none' }, 1, 0.005, 1],
+    ]);
+    // The next delta flush: every point starts where the previous flush of its own metric ended.
+    await conn.consume(request([{ attrs: { 'service.name': 'c' }, spans: spans.slice(0, 1) }]));
+    await conn.flush(FLUSH_1 + 1000);
+    const m2 = flushed(sink.got[1]!).get('c')!;
+    const flush1Nanos = BigInt(FLUSH_1) * 1_000_000n;
+    expect(callsOf(m2.get('traces.span.metrics.calls')!).map((p) => [p.calls, p.start])).toEqual([[1, flush1Nanos]]);
+    const dur2 = m2.get('traces.span.metrics.duration')!;
+    if (dur2.data.case !== 'histogram') throw new Error(dur2.data.case);
+    expect(dur2.data.value.dataPoints.map((p) => [Number(p.count), p.startTimeUnixNano])).toEqual([[1, flush1Nanos]]);
+  });
+
+  it('events: span events counted per dimensions and event dimensions (span, then event, then resource attribute)', async () => {
+    const { conn, sink } = make({
+      dimensions: [{ name: 'region' }],
+      events: { enabled: true, dimensions: [{ name: 'exception.type' }, { name: 'tier', default: 'std' }] },
+      exemplars: { enabled: true, max_per_data_point: 1 },
+    });
+    const ex = (type: string, extra: Record<string, Attr> = {}) => ({ name: 'exception', attrs: { 'exception.type': type, ...extra } });
+    await conn.consume(
+      request([
+        {
+          attrs: { 'service.name': 'e', region: 'eu', tier: 'gold' },
+          spans: [
+            {
+              name: 'a',
+              ms: 1,
+              events: [ex('Timeout'), ex('Timeout'), ex('IOError', { region: 'ignored: the span has none, the event wins over the resource' })],
+            },
+            { name: 'a', ms: 1, attrs: { region: 'us' }, events: [ex('Timeout', { region: 'ap' })] },
+            { name: 'b', ms: 1 },
+          ],
+        },
+      ]),
+    );
+    await conn.flush(FLUSH_1);
+    const m = flushed(sink.got[0]!).get('e')!;
+    const base = { 'service.name': 'e', 'span.name': 'a', 'span.kind': 'SPAN_KIND_SERVER', 'status.code': 'STATUS_CODE_UNSET' };
+    expect(callsOf(m.get('traces.span.metrics.events')!).map((p) => [p.attrs, p.calls, p.exemplars.length])).toEqual([
+      [{ ...base, region: 'eu', 'exception.type': 'Timeout', tier: 'gold' }, 2, 1],
+      [{ ...base, region: 'ignored: the span has none, the event wins over the resource', 'exception.type': 'IOError', tier: 'gold' }, 1, 1],
+      [{ ...base, region: 'us', 'exception.type': 'Timeout', tier: 'gold' }, 1, 1],
+    ]);
+    // The calls metric is untouched by events (one series per span here).
+    expect(callsOf(m.get('traces.span.metrics.calls')!).map((p) => p.calls)).toEqual([1, 1, 1]);
+    expect([...m.keys()]).toEqual(['traces.span.metrics.calls', 'traces.span.metrics.duration', 'traces.span.metrics.events']);
+    // Counted in the ledger estimate, and released at shutdown.
+    expect(conn.aggregator.held.total).toBeGreaterThan(0);
+    await conn.shutdown();
+    expect(conn.aggregator.held.total).toBe(0);
+  });
+
+  it('include_instrumentation_scope: spans of a listed scope carry its name and version, others do not', async () => {
+    const { conn, sink } = make({ include_instrumentation_scope: ['@opentelemetry/instrumentation-http'], namespace: '' });
+    const spans: SpanSpec[] = [{ name: 'GET', ms: 1 }];
+    await conn.consume(
+      request([
+        { attrs: { 'service.name': 'i' }, scope: { name: '@opentelemetry/instrumentation-http', version: '0.52.0' }, spans },
+        { attrs: { 'service.name': 'i' }, scope: { name: '@opentelemetry/instrumentation-http', version: '0.53.0' }, spans },
+        { attrs: { 'service.name': 'i' }, scope: { name: 'custom' }, spans },
+      ]),
+    );
+    await conn.flush(FLUSH_1);
+    const calls = callsOf(flushed(sink.got[0]!).get('i')!.get('calls')!);
+    expect(calls.map((p) => [p.attrs['span.instrumentation.scope.name'], p.attrs['span.instrumentation.scope.version'], p.calls])).toEqual([
+      ['@opentelemetry/instrumentation-http', '0.52.0', 1],
+      ['@opentelemetry/instrumentation-http', '0.53.0', 1],
+      [undefined, undefined, 1],
+    ]);
+  });
+
+  it("add_resource_attributes: resource attributes are on the metrics with either value, as the collector's default gates do", async () => {
+    for (const add of [false, true]) {
+      const { conn, sink, issues } = make({ add_resource_attributes: add });
+      expect(issues).toEqual([]);
+      await conn.consume(request([{ attrs: { 'service.name': 'r', 'k8s.pod.name': 'p-1' }, spans: [{ name: 'x', ms: 1 }] }]));
+      await conn.flush(FLUSH_1);
+      const rm = sink.got[0]!.decode<ExportMetricsServiceRequest>().resourceMetrics[0]!;
+      expect(attrsOf(rm.resource!.attributes)).toEqual({ 'service.name': 'r', 'k8s.pod.name': 'p-1' });
+    }
+  });
+
+  it('adjusted counts: a span counts as 1 / its tracestate th probability; enable_metrics_sampling_method splits extrapolated from counted', async () => {
+    const spans: SpanSpec[] = [
+      { name: 'a', ms: 1, traceState: 'ot=th:8' }, // p = 1/2: 2 spans
+      { name: 'a', ms: 1, traceState: 'vendor=x,ot=rv:abcdefabcdefab;th:c' }, // p = 1/4: 4 spans
+      { name: 'a', ms: 1, traceState: 'ot=th:0' }, // p = 1: 1 span, extrapolated
+      { name: 'a', ms: 1, traceState: 'ot=th:zz' }, // malformed: 1, counted
+      { name: 'a', ms: 1 }, // no tracestate: 1, counted
+    ];
+    const plain = make({ namespace: '' });
+    await plain.conn.consume(request([{ attrs: { 'service.name': 'w' }, spans }]));
+    await plain.conn.flush(FLUSH_1);
+    const m = flushed(plain.sink.got[0]!).get('w')!;
+    expect(callsOf(m.get('calls')!).map((p) => p.calls)).toEqual([9]);
+    const dur = m.get('duration')!;
+    if (dur.data.case !== 'histogram') throw new Error(dur.data.case);
+    expect(Number(dur.data.value.dataPoints[0]!.count)).toBe(9);
+    expect(dur.data.value.dataPoints[0]!.sum).toBeCloseTo(0.009, 12);
+
+    const split = make({ namespace: '', enable_metrics_sampling_method: true, events: { enabled: true, dimensions: [{ name: 'k' }] } });
+    await split.conn.consume(
+      request([{ attrs: { 'service.name': 'w' }, spans: [...spans, { name: 'a', ms: 1, traceState: 'ot=th:8', events: [{ name: 'e', attrs: { k: 'v' } }] }] }]),
+    );
+    await split.conn.flush(FLUSH_1);
+    const m2 = flushed(split.sink.got[0]!).get('w')!;
+    expect(callsOf(m2.get('calls')!).map((p) => [p.attrs['sampling.method'], p.calls])).toEqual([
+      ['extrapolated', 9],
+      ['counted', 2],
+    ]);
+    // An event of a span standing for 2 counts 2.
+    expect(callsOf(m2.get('events')!).map((p) => [p.attrs['sampling.method'], p.attrs.k, p.calls])).toEqual([['extrapolated', 'v', 2]]);
+
+    // A fraction rounds stochastically: th:6 is p = 0.625, a weight of 1.6, so 1,000 spans count about 1,600.
+    const frac = make({ namespace: '', histogram: { disable: true } });
+    await frac.conn.consume(
+      request([{ attrs: { 'service.name': 'f' }, spans: Array.from({ length: 1000 }, () => ({ name: 'a', ms: 1, traceState: 'ot=th:6' })) }]),
+    );
+    await frac.conn.flush(FLUSH_1);
+    const total = callsOf(flushed(frac.sink.got[0]!).get('f')!.get('calls')!)[0]!.calls;
+    // Each span adds 1 or 2 (1 + Bernoulli(0.6)): the sum's standard deviation is about 15.
+    expect(total).toBeGreaterThan(1500);
+    expect(total).toBeLessThan(1700);
   });
 });

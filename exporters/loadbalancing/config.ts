@@ -1,7 +1,8 @@
 /**
  * The loadbalancing exporter's config: the collector-contrib keys (exporter/loadbalancingexporter):
- * `routing_key`, `protocol.otlp` (the otlp exporter's settings for every backend, its endpoint ignored),
- * `resolver.static` or `resolver.dns`.
+ * `routing_key`, `routing_attributes`, `protocol.otlp` (the otlp exporter's settings for every backend, its
+ * endpoint ignored), `resolver.static` or `resolver.dns`, and the exporter helper's `timeout`,
+ * `sending_queue`, `retry_on_failure` in front of the split (off by default, as contrib's).
  */
 import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
@@ -30,7 +31,13 @@ const base = s.object({
     .enum('traceID', 'service', 'resource', 'metric', 'streamID', 'attributes')
     .default('traceID')
     .describe(
-      'what keeps data together on one backend: traceID (spans, logs), service (service.name), resource (all resource attributes), metric (resource + metric name)',
+      'what keeps data together on one backend: traceID (spans, logs), service (service.name), resource (all resource attributes), metric (resource + metric name), streamID (each metric data point by its stream), attributes (routing_attributes)',
+    ),
+  routing_attributes: s
+    .array(s.string())
+    .default([])
+    .describe(
+      'with routing_key attributes: the attributes whose values make the key, each looked up in the resource, then the scope, then the span, log record or data point (pseudo attributes span.kind, span.name, log.severity, log.body)',
     ),
   protocol: s.object({
     otlp: s.object({
@@ -40,11 +47,9 @@ const base = s.object({
     }),
   }),
   resolver,
-  routing_attributes: s.notYet('routes by a composite key of resource and span attributes (routing_key: attributes)'),
-  // The collector's exporterhelper around the whole exporter, in front of the split.
-  timeout: s.notYet("bounds each export through the whole exporter; each backend's protocol.otlp.timeout applies"),
-  sending_queue: s.notYet('queues requests in front of the split; each backend has its own protocol.otlp.sending_queue'),
-  retry_on_failure: s.notYet('retries whole requests in front of the split; each backend retries with protocol.otlp.retry_on_failure'),
+  // The collector's exporterhelper around the whole exporter, in front of the split: off by default.
+  timeout: s.duration().default(0).describe("bounds one attempt through the whole exporter (the split and every backend's answer); 0 = no bound"),
+  ...exporterHelperShape({ queueEnabled: false, retryEnabled: false }),
 });
 
 export const loadBalancingConfig = s.refine(base, (c, path, issues) => {
@@ -55,8 +60,10 @@ export const loadBalancingConfig = s.refine(base, (c, path, issues) => {
   if (r.static && r.static.hostnames.length === 0)
     issues.push({ path: [...path, 'resolver', 'static', 'hostnames'], message: 'is empty: list the backends (host or host:port)' });
   if (r.dns && r.dns.hostname === '') issues.push({ path: [...path, 'resolver', 'dns', 'hostname'], message: 'is required: the DNS name of the backends' });
-  if (c.routing_key === 'streamID' || c.routing_key === 'attributes')
-    issues.push({ path: [...path, 'routing_key'], message: `${c.routing_key} is not supported yet; use traceID, service, resource or metric` });
+  if (c.routing_key === 'attributes' && c.routing_attributes.length === 0)
+    issues.push({ path: [...path, 'routing_attributes'], message: 'is required with routing_key attributes: list the attributes that make the key' });
+  if (c.routing_key !== 'attributes' && c.routing_attributes.length > 0)
+    issues.push({ path: [...path, 'routing_attributes'], message: `applies only with routing_key attributes (routing_key is ${c.routing_key})` });
 });
 
 export type LoadBalancingConfig = ConfigOf<typeof base>;

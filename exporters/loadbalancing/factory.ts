@@ -7,11 +7,10 @@ export const loadBalancingExporterFactory: ExporterFactory<LoadBalancingConfig> 
   kind: 'exporter',
   ...metadata,
   config: loadBalancingConfig,
+  // Metrics have no trace ID: with traceID they are routed by service (README).
   checkPipeline: (config, place) =>
-    place.signal === 'metrics' && config.routing_key === 'traceID'
-      ? undefined // metrics have no trace ID: they are routed by service (README)
-      : place.signal !== 'metrics' && config.routing_key === 'metric'
-        ? `routing_key metric applies to metrics pipelines only; use traceID or service for ${place.signal}`
-        : undefined,
+    place.signal !== 'metrics' && (config.routing_key === 'metric' || config.routing_key === 'streamID')
+      ? `routing_key ${config.routing_key} applies to metrics pipelines only; use traceID, service or attributes for ${place.signal}`
+      : undefined,
   create: (settings, config) => new LoadBalancingExporter(settings, config),
 };

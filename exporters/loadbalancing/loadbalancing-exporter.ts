@@ -21,9 +21,9 @@ import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import { OtlpGrpcClient } from '../../src/grpc/otlp-client.js';
-import { AttrList, FIELD, findLenField, utf8, type Range } from '../../src/processorhelper/wire-edit.js';
 import type { LoadBalancingConfig } from './config.js';
-import { HashRing, MAX_POSITIONS, crc32 } from './ring.js';
+import { HashRing } from './ring.js';
+import { LOG_TRACE_ID, Routers, SPAN_TRACE_ID } from './routers.js';
 import { DnsResolver, StaticResolver, type LookupFn, type Resolver } from './resolver.js';
 import { WireSplitter, type Router } from './split.js';
 import { PartCoalescer } from './coalesce.js';
@@ -39,91 +39,6 @@ interface Backend {
 
 /** The most a batch of parts for one backend holds (coalesce.ts); a part past it starts another. */
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
-
-const SERVICE_NAME = utf8('service.name');
-const SPAN_TRACE_ID = 1;
-const LOG_TRACE_ID = 9;
-
-/** The routers, one per routing key and signal; they read the ring at call time. */
-class Routers {
-  private current = new HashRing([]);
-  private readonly r: Range = { start: 0, end: 0 };
-  // The last span's trace ID and backend: spans of one trace usually sit together, and comparing 16 bytes
-  // costs less than hashing them.
-  private readonly lastTraceId = Buffer.alloc(16);
-  private lastBackend = -1;
-
-  get ring(): HashRing {
-    return this.current;
-  }
-  set ring(ring: HashRing) {
-    this.current = ring;
-    this.lastBackend = -1;
-  }
-
-  private spanBackend(buf: Uint8Array, s: number): number {
-    const last = this.lastTraceId;
-    if (this.lastBackend >= 0) {
-      let i = 0;
-      while (i < 16 && buf[s + i] === last[i]) i++;
-      if (i === 16) return this.lastBackend;
-    }
-    for (let i = 0; i < 16; i++) last[i] = buf[s + i]!;
-    return (this.lastBackend = this.current.backendFor(buf, s, s + 16));
-  }
-  private readonly attrs = new AttrList();
-  private roundRobin = 0;
-
-  /** Spans or log records by trace ID. */
-  traceId(field: number): Router {
-    return {
-      resource: () => -1,
-      leaf: (buf, s, e) => {
-        // Encoders write trace_id first in a span: read it in place without scanning the span.
-        if (field === SPAN_TRACE_ID && e - s > 18 && buf[s] === 0x0a && buf[s + 1] === 16) return this.spanBackend(buf, s + 2);
-        if (findLenField(buf, s, e, field, this.r) && this.r.end - this.r.start === 16) return this.ring.backendFor(buf, this.r.start, this.r.end);
-        // No trace ID (logs): spread, as the collector picks a random backend.
-        return this.roundRobin++ % this.ring.size;
-      },
-    };
-  }
-
-  /** Whole resources by their service.name (absent: the empty name). */
-  service(): Router {
-    return {
-      resource: (buf, s, e) => {
-        if (!findLenField(buf, s, e, FIELD.resource, this.r)) return this.ring.backendFor(buf, 0, 0);
-        const a = this.attrs.load(buf, this.r.start, this.r.end, FIELD.resourceAttributes);
-        const i = a.indexOf(SERVICE_NAME);
-        if (i < 0) return this.ring.backendFor(buf, 0, 0);
-        const v = a.rawBytes(i);
-        return this.ring.backendFor(v, 0, v.length);
-      },
-      leaf: () => 0,
-    };
-  }
-
-  /** Whole resources by all their attributes (the Resource message's bytes). */
-  resource(): Router {
-    return {
-      resource: (buf, s, e) =>
-        findLenField(buf, s, e, FIELD.resource, this.r) ? this.ring.backendFor(buf, this.r.start, this.r.end) : this.ring.backendFor(buf, 0, 0),
-      leaf: () => 0,
-    };
-  }
-
-  /** Each metric by its resource and name. */
-  metric(): Router {
-    return {
-      resource: () => -1,
-      leaf: (buf, s, e, rs, re) => {
-        let h = findLenField(buf, rs, re, FIELD.resource, this.r) ? crc32(buf, this.r.start, this.r.end) : 0;
-        if (findLenField(buf, s, e, FIELD.metricName, this.r)) h = crc32(buf, this.r.start, this.r.end, h);
-        return this.ring.backendForPosition(h % MAX_POSITIONS);
-      },
-    };
-  }
-}
 
 function numBackendsGauge(registry: Registry): Gauge<string> {
   const def = METRICS.numBackends;
@@ -146,6 +61,8 @@ export class LoadBalancingExporter implements Exporter {
   private updating: Promise<void> = Promise.resolve();
   private readonly numBackends: Gauge<string>;
   private host: Host | undefined;
+  /** The top-level timeout, sending_queue and retry_on_failure in front of the split, when any is on. */
+  private readonly front: ExporterHelper | undefined;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -153,15 +70,19 @@ export class LoadBalancingExporter implements Exporter {
     lookup?: LookupFn,
   ) {
     const key = config.routing_key;
-    const byKey = key === 'service' ? this.routers.service() : key === 'resource' ? this.routers.resource() : undefined;
+    const rt = this.routers;
+    const byKey = key === 'service' ? rt.service() : key === 'resource' ? rt.resource() : undefined;
+    const byAttributes = (signal: Signal) => (key === 'attributes' ? rt.attributes(config.routing_attributes, signal) : undefined);
     this.router = {
-      traces: byKey ?? this.routers.traceId(SPAN_TRACE_ID),
-      logs: byKey ?? this.routers.traceId(LOG_TRACE_ID),
+      traces: byAttributes('traces') ?? byKey ?? rt.traceId(SPAN_TRACE_ID),
+      logs: byAttributes('logs') ?? byKey ?? rt.traceId(LOG_TRACE_ID),
       // Metrics have no trace ID: traceID routes them by service, as resources.
-      metrics: key === 'metric' ? this.routers.metric() : key === 'resource' ? this.routers.resource() : this.routers.service(),
+      metrics:
+        byAttributes('metrics') ?? (key === 'metric' ? rt.metric() : key === 'streamID' ? rt.streamId() : key === 'resource' ? rt.resource() : rt.service()),
     };
-    // Parts that may wait in a sending queue are copied out; sent at once, they are views of the request.
-    this.splitter = new WireSplitter(config.protocol.otlp.sending_queue.enabled);
+    // Parts that may wait in a sending queue are copied out; sent at once, they are views of the request
+    // (joined when they are many small pieces: a split by data point).
+    this.splitter = new WireSplitter(config.protocol.otlp.sending_queue.enabled, true);
     const otlp = config.protocol.otlp;
     if (otlp.auth === undefined)
       this.coalescer = new PartCoalescer(
@@ -170,6 +91,9 @@ export class LoadBalancingExporter implements Exporter {
         Math.min(MAX_BATCH_BYTES, Math.floor(otlp.max_message_size / 2)),
       );
     this.numBackends = numBackendsGauge(settings.telemetry.registry);
+    // An attempt of the front helper is one split: a retry splits the request again by the ring of its time.
+    if (config.sending_queue.enabled || config.retry_on_failure.enabled || config.timeout > 0)
+      this.front = new ExporterHelper(settings, config, (p) => this.route(p), { timeoutMs: config.timeout });
     const r = config.resolver;
     this.resolver = r.dns ? new DnsResolver(r.dns, settings.logger, lookup) : new StaticResolver(r.static?.hostnames ?? []);
   }
@@ -182,6 +106,8 @@ export class LoadBalancingExporter implements Exporter {
   async start(host?: Host): Promise<void> {
     this.host = host;
     await this.resolver.start((endpoints) => (this.updating = this.updating.then(() => this.update(endpoints))));
+    // After the first resolution: what a WAL queue kept from the last run is routed as it is read back.
+    await this.front?.start();
   }
 
   private async update(endpoints: string[]): Promise<void> {
@@ -249,7 +175,7 @@ export class LoadBalancingExporter implements Exporter {
   }
 
   consume(payload: Payload): Promise<void> {
-    return this.route(payload);
+    return this.front ? this.front.consume(payload) : this.route(payload);
   }
 
   /** Splits the request by the current ring and hands each part to its backend's queue. */
@@ -288,6 +214,8 @@ export class LoadBalancingExporter implements Exporter {
   }
 
   async shutdown(deadlineAt?: number): Promise<void> {
+    // The front queue drains into the backends first, while they still run.
+    await this.front?.shutdown(deadlineAt);
     this.coalescer?.flush();
     await this.resolver.shutdown();
     await this.updating;

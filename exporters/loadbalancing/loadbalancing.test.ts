@@ -2,18 +2,20 @@ import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Payload } from '../../src/pdata/payload.js';
 import { decodeRequest, requestFromJson, requestToJson } from '../../src/pdata/codec.js';
-import { startRawGrpcServer, testSettings, type TestGrpcServer } from '../../test/helpers/otlp-test-servers.js';
+import { startRawGrpcServer, type TestGrpcServer } from '../../test/helpers/otlp-test-servers.js';
 import { loadBalancingExporterFactory } from './factory.js';
 import type { LoadBalancingExporter } from './loadbalancing-exporter.js';
 import { HashRing, crc32 } from './ring.js';
 import { WireSplitter, type Router } from './split.js';
 import { withPort } from './resolver.js';
+import { fastRetry, makeExporter as makeExporterWith, waitFor } from './test-support.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+const makeExporter = (yaml: Record<string, unknown>, lookup?: (h: string) => Promise<string[]>) => makeExporterWith(cleanups, yaml, lookup);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const traceIdOf = (i: number) => (0x1000 + i * 7919).toString(16).padStart(32, 'a');
 
@@ -195,19 +197,6 @@ describe('wire splitter', () => {
   });
 });
 
-async function makeExporter(yaml: Record<string, unknown>, lookup?: (h: string) => Promise<string[]>) {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = loadBalancingExporterFactory.config.parse(yaml, [], issues);
-  expect(issues).toEqual([]);
-  const settings = testSettings('loadbalancing', 'exporter');
-  const { LoadBalancingExporter } = await import('./loadbalancing-exporter.js');
-  const exp = new LoadBalancingExporter(settings, cfg, lookup);
-  cleanups.push(() => settings.telemetry.close());
-  return exp;
-}
-
-const fastRetry = { initial_interval: '20ms', max_interval: '50ms', max_elapsed_time: '20s' };
-
 describe('loadbalancing exporter', () => {
   // With a queue, parts are copied out of the request; without one they go out as views of it.
   for (const queued of [true, false]) {
@@ -339,11 +328,3 @@ describe('loadbalancing exporter', () => {
     expect(issues[0]!.message).toMatch(/exactly one of static or dns/);
   });
 });
-
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -17,7 +17,7 @@ export const METRICS = {
 export const metadata = {
   type: 'loadbalancing',
   description:
-    'Routes spans and logs by trace ID (or resources/metrics by service, resource or metric) to backends on a consistent-hashing ring, each over OTLP/gRPC with its own queue',
+    'Routes spans and logs by trace ID (or by service, resource, routing attributes; metrics by metric or data point stream) to backends on a consistent-hashing ring, each over OTLP/gRPC with its own queue',
   stability: 'alpha',
   signals: SIGNALS,
   metrics: [...Object.values(EXPORTER_METRICS), ...Object.values(METRICS)],

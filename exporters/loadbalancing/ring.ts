@@ -76,3 +76,13 @@ export class HashRing {
     return this.endpoints[this.backendFor(key, 0, key.length)]!;
   }
 }
+
+/** CRC-32 (IEEE) of the 4 bytes of `v` (little-endian), continuing from `crc`: crc32 of a uint32 without a buffer. */
+export function crc32Int(v: number, crc = 0): number {
+  let c = ~crc;
+  c = CRC_TABLE[(c ^ v) & 0xff]! ^ (c >>> 8);
+  c = CRC_TABLE[(c ^ (v >>> 8)) & 0xff]! ^ (c >>> 8);
+  c = CRC_TABLE[(c ^ (v >>> 16)) & 0xff]! ^ (c >>> 8);
+  c = CRC_TABLE[(c ^ (v >>> 24)) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}

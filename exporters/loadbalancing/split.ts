@@ -15,21 +15,38 @@
  */
 import { NEXT, readVarint, skipField, varintSize, writeVarint } from '../../src/pdata/wire-primitives.js';
 import { Ints, ResourceLeaves } from '../../src/pdata/resource-leaves.js';
+import { MIXED_BASE, type PointSplit } from './point-split.js';
 
 /** Chooses a backend per ResourceX (resource-level keys) or per leaf. */
 export interface Router {
   /** The backend of every leaf of this ResourceX, or -1 to route leaf by leaf. */
   resource(buf: Uint8Array, start: number, end: number): number;
-  /** The backend of one leaf (content range), within ResourceX rx[start:end]. */
-  leaf(buf: Uint8Array, start: number, end: number, rxStart: number, rxEnd: number): number;
+  /**
+   * The backend of one leaf (content range), within ResourceX content rx[start:end] and ScopeX content
+   * scope[start:end]; with `points`, MIXED_BASE - m for a metric whose points it split between backends.
+   */
+  leaf(buf: Uint8Array, start: number, end: number, rxStart: number, rxEnd: number, scopeStart: number, scopeEnd: number): number;
+  /** Routers that route metrics by data point: the metrics they split (point-split.ts). */
+  readonly points?: PointSplit;
 }
+
+/**
+ * A part of at least this many pieces averaging under JOIN_AVERAGE_BYTES is joined into one buffer: each
+ * piece is a write on the HTTP/2 stream (about a microsecond each), a copy costs far less per byte
+ * (bench/loadbalancing.mjs --metrics: streamID parts hold a piece or more per data point).
+ */
+const JOIN_PIECES = 32;
+const JOIN_AVERAGE_BYTES = 256;
 
 export class WireSplitter {
   // One ResourceX at a time: its fields and its runs of adjacent leaves of one backend.
   private readonly rx = new ResourceLeaves(true);
   private readonly scopeSize = new Ints();
   private router: Router | undefined;
-  private readonly leafOf = (buf: Uint8Array, s: number, e: number, rs: number, re: number): number => this.router!.leaf(buf, s, e, rs, re);
+  private readonly leafOf = (buf: Uint8Array, s: number, e: number, rs: number, re: number, ss: number, se: number): number =>
+    this.router!.leaf(buf, s, e, rs, re, ss, se);
+  private points: PointSplit | undefined;
+  private nBackends = 0;
   private pieces: Uint8Array[][] = [];
   private partBytes: number[] = [];
   /** After split(): the leaves (spans, log records, metrics) in each backend's part. */
@@ -37,8 +54,14 @@ export class WireSplitter {
   private seen = new Int32Array(0);
   private serial = 0;
 
-  /** Each part joined into one new buffer (see the file's comment). */
-  constructor(private readonly copy = false) {}
+  /**
+   * `copy`: each part joined into one new buffer (see the file's comment). `joinSmall`: a part of many
+   * small pieces is joined too (JOIN_PIECES).
+   */
+  constructor(
+    private readonly copy = false,
+    private readonly joinSmall = false,
+  ) {}
 
   /**
    * The pieces of `buf`'s part for each of `backends` backends (undefined: nothing for that backend); with
@@ -46,6 +69,7 @@ export class WireSplitter {
    */
   split(buf: Uint8Array, backends: number, router: Router): (Uint8Array[] | undefined)[] {
     if (this.seen.length < backends) this.seen = new Int32Array(backends);
+    this.nBackends = backends;
     this.pieces = [];
     this.partBytes = new Array<number>(backends).fill(0);
     this.leaves = new Array<number>(backends).fill(0);
@@ -78,7 +102,8 @@ export class WireSplitter {
       const n = this.partBytes[i]!;
       if (n === 0) continue;
       const pieces = this.pieces[i]!;
-      out[i] = this.copy ? [Buffer.concat(pieces, n)] : pieces;
+      // Many small pieces (a split by data point) cost more to write one by one than to join.
+      out[i] = this.copy || (this.joinSmall && pieces.length >= JOIN_PIECES && n < JOIN_AVERAGE_BYTES * pieces.length) ? [Buffer.concat(pieces, n)] : pieces;
     }
     return out;
   }
@@ -87,11 +112,14 @@ export class WireSplitter {
   private collect(buf: Uint8Array, rs: number, re: number, router: Router): number {
     const fixed = router.resource(buf, rs, re);
     this.router = router;
+    this.points = router.points;
+    this.points?.reset(this.nBackends);
     this.rx.read(buf, rs, re, fixed >= 0 ? fixed : this.leafOf);
     const { a, n } = this.rx.leafGroup;
     let single = -3;
     for (let i = 0; i < n; i++) {
       const b = a[i]!;
+      if (b <= MIXED_BASE) return -1; // a metric split between backends
       single = single === -3 ? b : single === b ? b : -1;
     }
     return single;
@@ -101,12 +129,24 @@ export class WireSplitter {
   private emit(buf: Uint8Array): void {
     const serial = ++this.serial;
     const runs = this.rx.leafGroup;
-    for (let i = 0; i < runs.n; i++) {
-      const b = runs.a[i]!;
-      if (this.seen[b] === serial) continue;
+    const emitOnce = (b: number): void => {
+      if (this.seen[b] === serial) return;
       this.seen[b] = serial;
       this.emitFor(buf, b);
+    };
+    for (let i = 0; i < runs.n; i++) {
+      const g = runs.a[i]!;
+      if (g > MIXED_BASE) emitOnce(g);
+      else this.points!.eachBackend(MIXED_BASE - g, emitOnce);
     }
+  }
+
+  /** Bytes of run i's leaves for backend b as they go in b's part, or -1 when it has none for b. */
+  private runSize(i: number, b: number): number {
+    const g = this.rx.leafGroup.a[i]!;
+    if (g === b) return this.rx.leafEnd.a[i]! - this.rx.leafStart.a[i]!;
+    if (g > MIXED_BASE || !this.points!.has(MIXED_BASE - g, b)) return -1;
+    return this.points!.leafSize(MIXED_BASE - g, b);
   }
 
   /** Backend b's share of the collected ResourceX: new headers around views of the request. */
@@ -120,20 +160,24 @@ export class WireSplitter {
     for (let k = 0; k < nScopes; k++) sizes.push(-1);
     let leaves = 0;
     let scopesUsed = 0;
+    let splitBytes = 0; // header bytes of b's shares of split metrics
     for (let i = 0; i < nRuns; i++) {
-      if (leafGroup.a[i] !== b) continue;
+      const size = this.runSize(i, b);
+      if (size < 0) continue;
       leaves += leafCount.a[i]!;
+      if (leafGroup.a[i] !== b) splitBytes += 12 + this.points!.prefixSize(MIXED_BASE - leafGroup.a[i]!);
       const k = leafScope.a[i]!;
       if (sizes.a[k] === -1) {
         sizes.a[k] = this.rx.scopeOtherSize(k);
         scopesUsed++;
       }
-      sizes.a[k] += leafEnd.a[i]! - leafStart.a[i]!;
+      sizes.a[k] += size;
     }
     let rx = this.rx.otherSize();
     for (let k = 0; k < nScopes; k++) if (sizes.a[k]! >= 0) rx += 1 + varintSize(sizes.a[k]!) + sizes.a[k]!;
-    // The headers of this ResourceX and its ScopeX, in one small buffer (at most 6 bytes each).
-    const head = Buffer.allocUnsafe(6 * (1 + scopesUsed));
+    // The headers of this ResourceX and its ScopeX (at most 6 bytes each) and of split metrics (point-split.ts),
+    // in one small buffer.
+    const head = Buffer.allocUnsafe(6 * (1 + scopesUsed) + splitBytes);
     const pieces = this.pieces[b]!;
     head[0] = 0x0a;
     let h = writeVarint(head, 1, rx);
@@ -141,7 +185,8 @@ export class WireSplitter {
     pushRanges(buf, other, 0, other.n, pieces);
     let scope = -1;
     for (let i = 0; i < nRuns; i++) {
-      if (leafGroup.a[i] !== b) continue;
+      const g = leafGroup.a[i]!;
+      if (g !== b && (g > MIXED_BASE || !this.points!.has(MIXED_BASE - g, b))) continue;
       const k = leafScope.a[i]!;
       if (k !== scope) {
         scope = k;
@@ -151,7 +196,8 @@ export class WireSplitter {
         pieces.push(head.subarray(start, h));
         pushRanges(buf, scopeOther, scopeFrom.a[k]!, scopeFrom.a[k + 1]!, pieces);
       }
-      pieces.push(buf.subarray(leafStart.a[i]!, leafEnd.a[i]!));
+      if (g === b) pieces.push(buf.subarray(leafStart.a[i]!, leafEnd.a[i]!));
+      else h = this.points!.push(MIXED_BASE - g, b, head, h, pieces, buf);
     }
     this.partBytes[b]! += 1 + varintSize(rx) + rx;
     this.leaves[b]! += leaves;

@@ -7,7 +7,15 @@
  *  - what an error does (fail_closed: never sample; else always sample).
  */
 import type { ProbabilisticSamplerConfig } from './config.js';
-import { ALWAYS_SAMPLE, NEVER_SAMPLE, hashSeedThreshold, probabilityToThreshold, thresholdLess, thresholdProbability, type Threshold } from './sampling.js';
+import {
+  ALWAYS_SAMPLE,
+  NEVER_SAMPLE,
+  hashSeedThreshold,
+  probabilityToThreshold,
+  thresholdLess,
+  thresholdProbability,
+  type Threshold,
+} from '../../src/pdata/sampling.js';
 
 /** Why an item's randomness or threshold could not be used (the collector's sampler errors). */
 export const enum SamplerError {

@@ -48,8 +48,8 @@ import {
   traceIdRandomness,
   tvalue,
   type Threshold,
-} from './sampling.js';
-import { TraceState } from './tracestate.js';
+} from '../../src/pdata/sampling.js';
+import { TraceState } from '../../src/pdata/tracestate.js';
 
 const SPAN_TRACE_ID = 1;
 const SPAN_TRACE_STATE = 3;

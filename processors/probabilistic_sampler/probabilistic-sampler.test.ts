@@ -10,8 +10,8 @@ import { Payload } from '../../src/pdata/payload.js';
 import { decodeRequest, requestFromJson } from '../../src/pdata/codec.js';
 import { counterValue, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { probabilisticSamplerProcessorFactory } from './factory.js';
-import { fnv1a32, hashRandomness, hashSeedThreshold, probabilityToThreshold, rvalue, tvalue } from './sampling.js';
-import { TraceState } from './tracestate.js';
+import { fnv1a32, hashRandomness, hashSeedThreshold, probabilityToThreshold, rvalue, tvalue } from '../../src/pdata/sampling.js';
+import { TraceState } from '../../src/pdata/tracestate.js';
 import { TRACES_SAMPLED_METRIC } from './probabilistic-sampler-processor.js';
 import type { Signal } from '../../src/core/signal.js';
 

@@ -4,7 +4,7 @@
  * maps; `and`, `drop` and `composite` hold sub-policies of the same shape. Regular expressions and OTTL
  * conditions are compiled here, so a bad one fails validation with its key path.
  */
-import { Schema, notSupportedYetMessage, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
+import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
 import { ConditionsSchema, ERROR_MODES } from '../../src/ottl/config.js';
 
 /** Policy types GopherShip evaluates. */
@@ -20,18 +20,14 @@ export const POLICY_TYPES = [
   'trace_state',
   'boolean_attribute',
   'ottl_condition',
+  'trace_flags',
+  'bytes_limiting',
+  'not',
   'and',
   'drop',
   'composite',
 ] as const;
 export type PolicyType = (typeof POLICY_TYPES)[number];
-
-/** Policy types the collector has and GopherShip does not evaluate yet, with what they do there. */
-const NOT_YET_TYPES: Record<string, string> = {
-  bytes_limiting: 'samples traces up to a byte rate with a token bucket',
-  not: 'inverts the decision of one sub-policy',
-  trace_flags: 'samples traces by the trace flags of their spans',
-};
 
 const strings = () => s.array(s.string()).default([]);
 
@@ -64,7 +60,8 @@ const leafSections = {
     invert_match: s.bool().default(false).describe('sample traces with no matching value (an inverted decision)'),
   }),
   rate_limiting: s.object({
-    spans_per_second: s.int(0).default(0).describe('spans sampled per second (token bucket, burst twice the rate)'),
+    spans_per_second: s.int(0).default(0).describe('spans of sampled traces per second (token bucket refill rate)'),
+    burst_capacity: s.int(0).default(0).describe('spans the bucket holds (0: twice spans_per_second); a larger trace never passes'),
   }),
   span_count: s.object({
     min_spans: s.int(0).default(0).describe('least spans in the trace (inclusive)'),
@@ -87,8 +84,10 @@ const leafSections = {
     span: new ConditionsSchema('span', 'traces').default([]).describe('conditions on spans; any true samples the trace'),
     spanevent: new ConditionsSchema('spanevent', 'traces').default([]).describe('conditions on span events; any true samples the trace'),
   }),
-  bytes_limiting: s.notYet(NOT_YET_TYPES.bytes_limiting!),
-  trace_flags: s.notYet(NOT_YET_TYPES.trace_flags!),
+  bytes_limiting: s.object({
+    bytes_per_second: s.int(0).default(0).describe('bytes of sampled traces per second (token bucket refill rate)'),
+    burst_capacity: s.int(0).default(0).describe('bytes the bucket holds (0: twice bytes_per_second); a larger trace never passes'),
+  }),
 };
 
 /** A list of sub-policies: validated as policies, documented as one key (their keys are those of `policies[]`). */
@@ -115,17 +114,39 @@ class SubPoliciesSchema<T> extends Schema<T[]> {
   }
 }
 
+/** One sub-policy (`not.not_sub_policy`): validated as a policy, documented as one key. */
+class SubPolicySchema<T> extends Schema<T | undefined> {
+  constructor(
+    private readonly item: Schema<T>,
+    private readonly what: string,
+  ) {
+    super();
+  }
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): T | undefined {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      issues.push({ path, message: 'expected one policy ({name, type, <type>: {...}})' });
+      return undefined;
+    }
+    return this.item.parse(v, path, issues);
+  }
+  override mask(value: unknown): unknown {
+    return value;
+  }
+  doc(): SchemaDoc {
+    return { type: 'policy', description: this.what };
+  }
+}
+
 const policyName = () => s.string().default('').describe("the policy's name (metrics and logs)");
 
-/** `type`: one of POLICY_TYPES; a collector type not evaluated yet is refused as such. */
+/** `type`: one of the policy types allowed where it stands. */
 class PolicyTypeSchema extends Schema<PolicyType> {
   constructor(private readonly allowed: readonly PolicyType[]) {
     super();
   }
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): PolicyType {
     if (typeof v === 'string' && (this.allowed as readonly string[]).includes(v)) return v as PolicyType;
-    if (typeof v === 'string' && NOT_YET_TYPES[v]) issues.push({ path, message: notSupportedYetMessage(`policy type ${v}: ${NOT_YET_TYPES[v]}`) });
-    else issues.push({ path, message: `must be one of ${this.allowed.join(', ')}; got ${JSON.stringify(v)}` });
+    issues.push({ path, message: `must be one of ${this.allowed.join(', ')}; got ${JSON.stringify(v)}` });
     return 'always_sample';
   }
   doc(): SchemaDoc {
@@ -133,14 +154,30 @@ class PolicyTypeSchema extends Schema<PolicyType> {
   }
 }
 
-const LEAF_TYPES = POLICY_TYPES.filter((t) => t !== 'and' && t !== 'drop' && t !== 'composite');
+/** Policies that judge the trace themselves (no sub-policies). */
+const SIMPLE_TYPES = POLICY_TYPES.filter((t) => t !== 'not' && t !== 'and' && t !== 'drop' && t !== 'composite');
+/** What and/drop sub-policies may be: a simple policy or a `not` of one. */
+const LEAF_TYPES: PolicyType[] = [...SIMPLE_TYPES, 'not'];
+
+const simplePolicy = s.object({
+  name: policyName(),
+  type: new PolicyTypeSchema(SIMPLE_TYPES).mustBeSet().describe('the policy type; the section of the same name holds its keys'),
+  ...leafSections,
+});
+export type SimplePolicyConfig = ConfigOf<typeof simplePolicy>;
+
+const notSection = s.object({
+  not_sub_policy: new SubPolicySchema(
+    simplePolicy,
+    'the policy whose Sampled / NotSampled vote is inverted (keys as in `policies[]`, no and/drop/composite/not)',
+  ),
+});
 
 const leafPolicy = s.object({
   name: policyName(),
   type: new PolicyTypeSchema(LEAF_TYPES).mustBeSet().describe('the policy type; the section of the same name holds its keys'),
   ...leafSections,
-  // The collector's and/drop sub-policies may be `not` policies.
-  not: s.notYet(NOT_YET_TYPES.not!),
+  not: notSection,
 });
 export type LeafPolicyConfig = ConfigOf<typeof leafPolicy>;
 
@@ -150,7 +187,7 @@ const andSection = s.object({
 
 const compositeSubPolicy = s.object({
   name: policyName(),
-  type: new PolicyTypeSchema([...LEAF_TYPES, 'and']).mustBeSet().describe('the policy type; the section of the same name holds its keys'),
+  type: new PolicyTypeSchema([...SIMPLE_TYPES, 'and']).mustBeSet().describe('the policy type; the section of the same name holds its keys'),
   ...leafSections,
   and: andSection,
 });
@@ -176,7 +213,7 @@ const policy = s.object({
       .default([])
       .describe('percent of max_total_spans_per_second for each named sub-policy (0: an equal share); a sub-policy not listed samples nothing'),
   }),
-  not: s.notYet(NOT_YET_TYPES.not!),
+  not: notSection,
 });
 export type PolicyConfig = ConfigOf<typeof policy>;
 
@@ -192,15 +229,18 @@ const base = s.object({
   drop_pending_traces_on_shutdown: s.bool().default(false).describe('at shutdown drop the traces not decided yet instead of deciding them early'),
   maximum_trace_size_bytes: s.int(0).default(0).describe('a trace held past this size is dropped at once (not sampled); 0: no bound'),
   policies: s.array(policy).default([]).mustBeSet().describe('the sampling policies, each `{name, type, <type>: {...}}` (see the README)'),
-  decision_wait_after_root_received: s.notYet('decides a trace a set time after its root span arrives', 0, '0s'),
-  block_on_overflow: s.notYet('blocks intake instead of evicting when num_traces is reached', false),
+  decision_wait_after_root_received: s
+    .duration()
+    .default(0)
+    .describe('decide a trace this long after its root span (no parent span ID) arrived, when that is before decision_wait; 0: off'),
+  block_on_overflow: s.bool().default(false).describe('when num_traces are held, requests wait for room instead of deciding the oldest traces early'),
   num_shards: s.notYet('splits the trace table across event loops', 1),
   sampling_strategy: s.notYet('span-ingest evaluates policies as spans arrive', 'trace-complete'),
   tail_storage: s.notYet('keeps held spans in a storage extension'),
 });
 
 /** Rules between keys: what each policy type needs, names unique, regexes that compile. */
-function checkPolicy(p: LeafPolicyConfig | CompositeSubPolicyConfig | PolicyConfig, path: string[], issues: ConfigIssue[]): void {
+function checkPolicy(p: SimplePolicyConfig | LeafPolicyConfig | CompositeSubPolicyConfig | PolicyConfig, path: string[], issues: ConfigIssue[]): void {
   const at = (...k: string[]) => [...path, ...k];
   switch (p.type) {
     case 'numeric_attribute':
@@ -233,6 +273,16 @@ function checkPolicy(p: LeafPolicyConfig | CompositeSubPolicyConfig | PolicyConf
     case 'rate_limiting':
       if (p.rate_limiting.spans_per_second <= 0) issues.push({ path: at('rate_limiting', 'spans_per_second'), message: 'must be greater than 0' });
       break;
+    case 'bytes_limiting':
+      if (p.bytes_limiting.bytes_per_second <= 0) issues.push({ path: at('bytes_limiting', 'bytes_per_second'), message: 'must be greater than 0' });
+      break;
+    case 'not':
+      if ('not' in p) {
+        const sub = p.not.not_sub_policy;
+        if (sub === undefined) issues.push({ path: at('not', 'not_sub_policy'), message: 'is required: the policy to invert' });
+        else checkList([sub], at('not', 'not_sub_policy'), issues, false);
+      }
+      break;
     case 'ottl_condition':
       if (p.ottl_condition.span.length === 0 && p.ottl_condition.spanevent.length === 0)
         issues.push({ path: at('ottl_condition'), message: 'needs at least one condition in span or spanevent' });
@@ -260,14 +310,20 @@ function checkPolicy(p: LeafPolicyConfig | CompositeSubPolicyConfig | PolicyConf
   }
 }
 
-function checkList(list: readonly (LeafPolicyConfig | CompositeSubPolicyConfig | PolicyConfig)[], path: string[], issues: ConfigIssue[]): void {
+function checkList(
+  list: readonly (SimplePolicyConfig | LeafPolicyConfig | CompositeSubPolicyConfig | PolicyConfig)[],
+  path: string[],
+  issues: ConfigIssue[],
+  indexed = true,
+): void {
   if (list.length === 0) issues.push({ path, message: 'needs at least one policy' });
   const seen = new Set<string>();
   list.forEach((p, i) => {
-    if (p.name === '') issues.push({ path: [...path, String(i), 'name'], message: 'is required: a name for the policy (metrics and logs show it)' });
-    else if (seen.has(p.name)) issues.push({ path: [...path, String(i), 'name'], message: `duplicate policy name "${p.name}"` });
+    const at = indexed ? [...path, String(i)] : path;
+    if (p.name === '') issues.push({ path: [...at, 'name'], message: 'is required: a name for the policy (metrics and logs show it)' });
+    else if (seen.has(p.name)) issues.push({ path: [...at, 'name'], message: `duplicate policy name "${p.name}"` });
     seen.add(p.name);
-    checkPolicy(p, [...path, String(i)], issues);
+    checkPolicy(p, at, issues);
   });
 }
 

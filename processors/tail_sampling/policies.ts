@@ -12,7 +12,7 @@ import { compileConditions } from '../../src/ottl/config.js';
 import { anyHolds, type ErrorMode } from '../../src/ottl/run.js';
 import { newEvalContext } from '../../src/ottl/paths.js';
 import type { CompiledCondition } from '../../src/ottl/compile.js';
-import type { CompositeSubPolicyConfig, LeafPolicyConfig, PolicyConfig } from './config.js';
+import type { CompositeSubPolicyConfig, LeafPolicyConfig, PolicyConfig, SimplePolicyConfig } from './config.js';
 import type { SpanScan } from './span-scan.js';
 import { FNV_OFFSET_HI, FNV_OFFSET_LO, fnv1a64, probabilityThreshold, traceStateValue } from './trace-id-hash.js';
 
@@ -162,7 +162,7 @@ export class PolicySet {
       : { name, evaluate: (t) => (t.flags[slot] ? Decision.Sampled : Decision.NotSampled) };
   }
 
-  private build(p: LeafPolicyConfig | CompositeSubPolicyConfig | PolicyConfig): Built {
+  private build(p: SimplePolicyConfig | LeafPolicyConfig | CompositeSubPolicyConfig | PolicyConfig): Built {
     const name = p.name;
     switch (p.type) {
       case 'always_sample':
@@ -249,20 +249,32 @@ export class PolicySet {
         };
       }
       case 'rate_limiting': {
-        const rate = p.rate_limiting.spans_per_second;
-        const burst = rate * 2;
-        let tokens = burst;
-        let last = this.clock();
+        const { spans_per_second: rate, burst_capacity: burst } = p.rate_limiting;
+        const bucket = tokenBucket(rate, burst > 0 ? burst : rate * 2, this.clock());
+        return { evaluator: { name, evaluate: (t, now) => (bucket(t.spanCount, now) ? Decision.Sampled : Decision.NotSampled) } };
+      }
+      case 'bytes_limiting': {
+        // The trace's size is its held bytes: the ResourceSpans fragments it leaves as, protobuf-encoded (the
+        // collector measures the marshaled trace the same way).
+        const { bytes_per_second: rate, burst_capacity: burst } = p.bytes_limiting;
+        const bucket = tokenBucket(rate, burst > 0 ? burst : rate * 2, this.clock());
+        return { evaluator: { name, evaluate: (t, now) => (bucket(t.len, now) ? Decision.Sampled : Decision.NotSampled) } };
+      }
+      case 'trace_flags': {
+        // Any span with the W3C "sampled" flag (bit 0 of the trace flags, the low byte of the span's flags).
+        const slot = this.rule({ span: (s) => (s.flags & 1) !== 0 });
+        return { evaluator: this.flag(name, slot, false) };
+      }
+      case 'not': {
+        const sub = 'not' in p ? p.not.not_sub_policy : undefined;
+        const inner = sub ? this.build(sub).evaluator : { name, evaluate: () => Decision.NotSampled };
+        // Sampled and NotSampled swap; other votes (inverted, dropped) pass as they are, as the collector's.
         return {
           evaluator: {
             name,
-            // A token bucket (golang.org/x/time/rate AllowN): refills at `rate` per second up to `burst`.
             evaluate: (t, now) => {
-              tokens = Math.min(burst, tokens + ((now - last) / 1000) * rate);
-              last = now;
-              if (t.spanCount > tokens) return Decision.NotSampled;
-              tokens -= t.spanCount;
-              return Decision.Sampled;
+              const d = inner.evaluate(t, now);
+              return d === Decision.Sampled ? Decision.NotSampled : d === Decision.NotSampled ? Decision.Sampled : d;
             },
           },
         };
@@ -322,6 +334,22 @@ export class PolicySet {
       },
     };
   }
+}
+
+/**
+ * A token bucket as golang.org/x/time/rate's AllowN: full at the start, refills at `rate` per second up
+ * to `burst`; taking n passes when n tokens are there (so n > burst never passes).
+ */
+function tokenBucket(rate: number, burst: number, startMs: number): (n: number, nowMs: number) => boolean {
+  let tokens = burst;
+  let last = startMs;
+  return (n, now) => {
+    tokens = Math.min(burst, tokens + ((now - last) / 1000) * rate);
+    last = now;
+    if (n > tokens) return false;
+    tokens -= n;
+    return true;
+  };
 }
 
 /** Whether every sub-policy votes to sample (`and` samples then, `drop` drops); stops at the first that does not. */

@@ -1,13 +1,17 @@
 /**
- * One span as the policies' span rules see it: the fields they read (trace ID, tracestate, start, end,
- * status code) found in one pass over the span's bytes, and its attributes loaded on first use.
+ * One span as the policies' span rules see it: the fields they read (trace ID, tracestate, parent span
+ * ID, start, end, status code, flags) found in one pass over the span's bytes, and its attributes loaded
+ * on first use.
  */
 import { AttrList } from '../../src/processorhelper/wire-edit.js';
 import { NEXT, findVarintField, readVarint, skipField } from '../../src/pdata/wire-primitives.js';
 
-// Span fields (opentelemetry-proto trace.proto) as tags: trace_id 1, trace_state 3, start 7, end 8, status 15.
+// Span fields (opentelemetry-proto trace.proto) as tags: trace_id 1, trace_state 3, parent_span_id 4,
+// start 7, end 8, status 15, flags 16 (fixed32).
 const TRACE_ID = 0x0a;
 const TRACE_STATE = 0x1a;
+const PARENT_SPAN_ID = 0x22;
+const FLAGS = (16 << 3) | 5;
 const START_TIME = 0x39;
 const END_TIME = 0x41;
 const STATUS = 0x7a;
@@ -22,6 +26,10 @@ export class SpanScan {
   traceIdEnd = 0;
   traceStateStart = 0;
   traceStateEnd = 0;
+  parentStart = 0;
+  parentEnd = 0;
+  /** The span's flags (the W3C trace flags in the low byte). */
+  flags = 0;
   startHi = 0;
   startLo = 0;
   endHi = 0;
@@ -37,6 +45,8 @@ export class SpanScan {
     this.status = 0;
     this.traceIdStart = this.traceIdEnd = start;
     this.traceStateStart = this.traceStateEnd = 0;
+    this.parentStart = this.parentEnd = 0;
+    this.flags = 0;
     this.startHi = this.startLo = this.endHi = this.endLo = 0;
     this.attrsLoaded = false;
     let p = start;
@@ -49,6 +59,11 @@ export class SpanScan {
       } else if (tag === TRACE_STATE) {
         this.traceStateStart = NEXT;
         this.traceStateEnd = next;
+      } else if (tag === PARENT_SPAN_ID) {
+        this.parentStart = NEXT;
+        this.parentEnd = next;
+      } else if (tag === FLAGS) {
+        this.flags = buf.readUInt32LE(next - 4);
       } else if (tag === START_TIME) {
         this.startLo = buf.readUInt32LE(next - 8);
         this.startHi = buf.readUInt32LE(next - 4);
@@ -58,6 +73,13 @@ export class SpanScan {
       } else if (tag === STATUS) this.status = findVarintField(buf, NEXT, next, 3, 0);
       p = next;
     }
+  }
+
+  /** A root span: no parent span ID, or an all-zero one (pcommon's SpanID.IsEmpty), as the collector decides. */
+  isRoot(): boolean {
+    const buf = this.buf;
+    for (let i = this.parentStart; i < this.parentEnd; i++) if (buf[i] !== 0) return false;
+    return true;
   }
 
   attrs(): AttrList {

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service/service.js';
 import { GREEN, RED } from '../../src/somatic/zone.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
+import { gatewayYaml } from '../../test/helpers/configs.js';
 import { startHttpServer, type TestHttpServer } from '../../test/helpers/otlp-test-servers.js';
 import { readSpans, spansRequest, traceId, traceKeyHex, type SpanSpec } from '../../test/helpers/trace-builder.js';
 import type { TailSamplingProcessor } from './tail-sampling-processor.js';
@@ -29,43 +30,23 @@ async function until(what: string, cond: () => boolean, ms = 10_000): Promise<vo
   }
 }
 
+/** The policy most tests run: keep the traces with an ERROR span. */
+const ERRORS_POLICY = { decision_wait: '1500ms', policies: [{ name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } }] };
+
 /** The zone is pinned (Green, or Red): a loaded test machine's event-loop delay would otherwise turn it Yellow at times, and then tail_sampling decides early (tested in tail-sampling.test.ts). */
-async function gateway(opts: { red?: boolean } = {}): Promise<{ svc: Service; sink: TestHttpServer; http: string }> {
+async function gateway(opts: { red?: boolean; tailSampling?: Record<string, unknown> } = {}): Promise<{ svc: Service; sink: TestHttpServer; http: string }> {
   const sink = await startHttpServer();
   const dir = await mkdtemp(join(tmpdir(), 'gs-tail-'));
-  const svc = await startGateway(`
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-processors:
-  somatic:
-    memory_limit_mib: 1024
-    force_zone: ${opts.red ? 'red' : 'green'}
-    wal:
-      directory: ${join(dir, 'wal')}
-  tail_sampling:
-    decision_wait: 1500ms
-    policies:
-      - name: errors
-        type: status_code
-        status_code:
-          status_codes: [ERROR]
-exporters:
-  otlphttp:
-    endpoint: ${sink.url}
-    compression: none
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [somatic, tail_sampling]
-      exporters: [otlphttp]
-`);
+  const svc = await startGateway(
+    gatewayYaml({
+      processors: {
+        somatic: { memory_limit_mib: 1024, force_zone: opts.red ? 'red' : 'green', wal: { directory: join(dir, 'wal') } },
+        tail_sampling: opts.tailSampling ?? ERRORS_POLICY,
+      },
+      exporters: { otlphttp: { endpoint: sink.url, compression: 'none' } },
+      pipelines: { traces: { processors: ['somatic', 'tail_sampling'], exporters: ['otlphttp'] } },
+    }),
+  );
   cleanups.push(async () => {
     await svc.shutdown(5000);
     await sink.close();
@@ -155,5 +136,54 @@ describe('tail_sampling in a gateway', () => {
     const spans = received(sink).flat();
     expect(spans.map((s) => s.name).sort()).toEqual(['a', 'c']);
     expect(spans.every((s) => s.trace === key(7))).toBe(true);
+  });
+
+  it('decides a trace decision_wait_after_root_received after its root span, sampling by trace_flags and not', async () => {
+    const { svc, sink, http } = await gateway({
+      tailSampling: {
+        decision_wait: '30s',
+        decision_wait_after_root_received: '300ms',
+        policies: [
+          { name: 'head-sampled', type: 'trace_flags' },
+          {
+            name: 'not-probes',
+            type: 'drop',
+            drop: {
+              drop_sub_policy: [
+                {
+                  name: 'not-shop',
+                  type: 'not',
+                  not: { not_sub_policy: { name: 'shop', type: 'string_attribute', string_attribute: { key: 'service.name', values: ['shop'] } } },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    });
+    const proc = svc.component<TailSamplingProcessor>('processor', 'tail_sampling@traces')!;
+    // Trace 1: children first (held), then the root, head-sampled; trace 2: not head-sampled; trace 3 never gets its root.
+    const t0 = Date.now();
+    expect(
+      await post(http, [
+        { trace: 1, name: 'child', parent: 11 },
+        { trace: 2, name: 'child', parent: 21 },
+        { trace: 3, name: 'child', parent: 31, flags: 1 },
+      ]),
+    ).toBe(200);
+    expect(
+      await post(http, [
+        { trace: 1, name: 'root', flags: 1 },
+        { trace: 2, name: 'root', flags: 0 },
+      ]),
+    ).toBe(200);
+    await until('the head-sampled trace', () => sink.requests.length > 0);
+    // Well before decision_wait (30 s): 300 ms after the root.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await until('trace 2 to be decided', () => proc.tracesHeld === 1);
+    const got = received(sink).flat();
+    expect(got.map((s) => s.name).sort()).toEqual(['child', 'root']);
+    expect(got.every((s) => s.trace === key(1))).toBe(true);
   });
 });

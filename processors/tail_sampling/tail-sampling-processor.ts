@@ -41,12 +41,16 @@ class HeldTrace implements TraceFacts {
   buf: Buffer = EMPTY;
   len = 0;
   state = PENDING;
+  /** When it is due (ms, the processor's clock): decision_wait after its first span, or sooner after its root. */
+  dueAt: number;
   readonly flags: Uint8Array;
   constructor(
     readonly key: string,
     readonly firstSeen: number,
+    waitMs: number,
     slots: number,
   ) {
+    this.dueAt = firstSeen + waitMs;
     this.flags = new Uint8Array(slots);
   }
 }
@@ -75,12 +79,18 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private lastIdLen = 0;
   /** The pending traces in arrival order (the Map's own order is costly to take from the front). */
   private readonly arrival = new ArrivalOrder<HeldTrace>((t) => t.state === PENDING);
+  /**
+   * Traces whose root span arrived while decision_wait_after_root_received is set, in root arrival order
+   * (so in due order too: the wait after a root is the same for all), each at most once.
+   */
+  private readonly rooted = new ArrivalOrder<HeldTrace>((t) => t.state === PENDING);
   private readonly decisions: DecisionMemory;
   private readonly splitter = new TraceSplitter();
   private readonly scan = new SpanScan();
   private readonly resourceAttrs = new AttrList();
   private readonly resourceMatch: Uint8Array;
   private readonly waitMs: number;
+  private readonly rootWaitMs: number;
   private ledger: MemoryLedger | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -88,6 +98,8 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   /** Bytes held: pending traces' buffers and sampled traces being delivered (what the ledger counts). */
   private held = 0;
   private readonly deliveries = new Set<Promise<void>>();
+  /** Requests waiting for room in the table (block_on_overflow). */
+  private waiting: (() => void)[] = [];
   private readonly votes: Decision[] = [];
   // Decisions counted since the counters were last updated.
   private sampledCount = 0;
@@ -144,6 +156,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     this.resourceMatch = new Uint8Array(this.policies.slots);
     this.decisions = new DecisionMemory(config.num_traces, config.decision_cache.sampled_cache_size, config.decision_cache.non_sampled_cache_size);
     this.waitMs = config.decision_wait;
+    this.rootWaitMs = config.decision_wait_after_root_received;
   }
 
   async start(_host?: Host): Promise<void> {
@@ -151,7 +164,8 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     this.ledger = this.settings.pressure.ledger;
     // Decisions are due decision_wait after a first span: checked often enough that none is late by more
     // than a tenth of the wait (at most 100 ms).
-    const tick = Math.max(5, Math.min(100, this.waitMs / 10));
+    const shortest = this.rootWaitMs > 0 ? Math.min(this.waitMs, this.rootWaitMs) : this.waitMs;
+    const tick = Math.max(5, Math.min(100, shortest / 10));
     this.timer = setInterval(() => this.decideDue(), tick);
     this.timer.unref();
   }
@@ -175,6 +189,14 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     }
     this.settings.telemetry.processorIncoming.inc({ processor: this.labels.processor, otel_signal: 'traces' }, items);
     if (this.stopped) return this.forward(payload, items);
+    // block_on_overflow: a request waits while the table is full, instead of its new traces deciding the oldest early.
+    if (this.config.block_on_overflow && this.pending.size >= this.config.num_traces)
+      return this.roomInTable().then(() => (this.stopped ? this.forward(payload, items) : this.take(payload)));
+    return this.take(payload);
+  }
+
+  /** Holds the request's spans (or sends on the late spans of sampled traces). */
+  private take(payload: Payload): Promise<void> {
     const bytes = payload.bytes;
     this.now = this.clock();
     this.relieve(bytes.length);
@@ -192,10 +214,24 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     }
     this.flushOut();
     this.updateGauges();
+    this.wakeWaiting();
     if (this.lateLen === 0) return Promise.resolve();
     // Late spans of sampled traces go on now; the client's answer waits for the next stage.
     const late = Buffer.from(this.lateBuf.subarray(0, this.lateLen));
     return this.forward(new Payload('traces', late, { itemCount: this.lateSpans, meta: payload.meta }), this.lateSpans);
+  }
+
+  /** Resolves once the table has room (or the processor stopped); waiters are woken in arrival order. */
+  private async roomInTable(): Promise<void> {
+    while (!this.stopped && this.pending.size >= this.config.num_traces) await new Promise<void>((r) => this.waiting.push(r));
+  }
+
+  /** Wakes the requests waiting for room when there is some: each checks again, in order, as it runs. */
+  private wakeWaiting(): void {
+    if (this.waiting.length === 0 || (!this.stopped && this.pending.size >= this.config.num_traces)) return;
+    const woken = this.waiting;
+    this.waiting = [];
+    for (const wake of woken) wake();
   }
 
   private unreadable(err: unknown): PermanentError {
@@ -283,13 +319,14 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     if (held) return held;
     const decided = this.decisions.get(key);
     if (decided !== undefined) return decided ? LATE_SAMPLED : LATE_NOT_SAMPLED;
-    // A new trace: the oldest is decided early when the table is full.
-    if (this.pending.size >= this.config.num_traces) {
+    // A new trace: the oldest is decided early when the table is full. With block_on_overflow the request
+    // was let in when the table had room, and its new traces may fill it past num_traces (by one request's).
+    if (this.pending.size >= this.config.num_traces && !this.config.block_on_overflow) {
       const oldest = this.arrival.oldest()!;
       this.m.early.inc({ ...this.labels, reason: 'num_traces' });
       this.decide(oldest);
     }
-    const t = new HeldTrace(key, this.now, this.policies.slots);
+    const t = new HeldTrace(key, this.now, this.waitMs, this.policies.slots);
     this.pending.set(key, t);
     this.arrival.push(t);
     this.m.newTraces.inc(this.labels);
@@ -300,6 +337,11 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private observe(t: HeldTrace): void {
     const s = this.scan;
     t.spanCount++;
+    // A root span makes the trace due decision_wait_after_root_received after it arrived, when that is sooner.
+    if (this.rootWaitMs > 0 && this.now + this.rootWaitMs < t.dueAt && s.isRoot()) {
+      t.dueAt = this.now + this.rootWaitMs;
+      this.rooted.push(t);
+    }
     if (this.policies.hasLatency) {
       // The collector's running bounds: a zero timestamp counts as unset.
       if ((t.minHi === 0 && t.minLo === 0) || s.startHi < t.minHi || (s.startHi === t.minHi && s.startLo < t.minLo)) {
@@ -349,8 +391,10 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     const now = this.clock();
     this.now = now;
     for (let t = this.arrival.oldest(); t !== undefined && t.firstSeen + this.waitMs <= now; t = this.arrival.oldest()) this.decide(t);
+    for (let t = this.rooted.oldest(); t !== undefined && t.dueAt <= now; t = this.rooted.oldest()) this.decide(t);
     this.flushOut();
     this.updateGauges();
+    this.wakeWaiting();
   }
 
   /**
@@ -507,6 +551,8 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     this.timer = undefined;
     this.stopped = true;
     this.deadlineAt = deadlineAt;
+    // Requests waiting for room go on undecided (as any request after shutdown): nothing acknowledged is dropped.
+    this.wakeWaiting();
     this.now = this.clock();
     for (const t of this.pending.values()) {
       if (this.config.drop_pending_traces_on_shutdown) this.conclude(t, false);

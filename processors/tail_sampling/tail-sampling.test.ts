@@ -105,7 +105,7 @@ describe('config', () => {
     const issues: { path: string[]; message: string }[] = [];
     tailSamplingProcessorFactory.config.parse(
       {
-        block_on_overflow: true,
+        num_shards: 4,
         policies: [
           { name: 'b', type: 'bytes_limiting' },
           { name: 's', type: 'string_attribute', string_attribute: { key: 'k', values: ['('], enabled_regex_matching: true } },
@@ -117,12 +117,41 @@ describe('config', () => {
       issues,
     );
     const text = issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    expect(text).toContain('tail_sampling.block_on_overflow: not supported yet by GopherShip (blocks intake instead of evicting when num_traces is reached)');
-    expect(text).toContain(
-      'tail_sampling.policies.0.type: not supported yet by GopherShip (policy type bytes_limiting: samples traces up to a byte rate with a token bucket)',
-    );
+    expect(text).toContain('tail_sampling.num_shards: not supported yet by GopherShip (splits the trace table across event loops)');
+    expect(text.filter((t) => t.startsWith('tail_sampling.policies.0'))).toEqual([]);
+    const bytes: { path: string[]; message: string }[] = [];
+    tailSamplingProcessorFactory.config.parse({ policies: [{ name: 'b', type: 'bytes_limiting' }] }, ['tail_sampling'], bytes);
+    expect(bytes.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['tail_sampling.policies.0.bytes_limiting.bytes_per_second: must be greater than 0']);
     expect(text.some((t) => t.startsWith('tail_sampling.policies.2.status_code.status_codes.0: must be one of OK, ERROR, UNSET'))).toBe(true);
     expect(text.some((t) => t.startsWith('tail_sampling.policies.3.type: must be one of always_sample'))).toBe(true);
+  });
+
+  it('not: one simple sub-policy, named and valid, at the top or under and/drop; not under composite', () => {
+    const problems = (policies: unknown[]) => {
+      const issues: { path: string[]; message: string }[] = [];
+      tailSamplingProcessorFactory.config.parse({ policies }, ['ts'], issues);
+      return issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    expect(problems([{ name: 'n', type: 'not' }])).toEqual(['ts.policies.0.not.not_sub_policy: is required: the policy to invert']);
+    expect(problems([{ name: 'n', type: 'not', not: { not_sub_policy: { type: 'bytes_limiting' } } }])).toEqual([
+      'ts.policies.0.not.not_sub_policy.name: is required: a name for the policy (metrics and logs show it)',
+      'ts.policies.0.not.not_sub_policy.bytes_limiting.bytes_per_second: must be greater than 0',
+    ]);
+    expect(problems([{ name: 'n', type: 'not', not: { not_sub_policy: { name: 'x', type: 'and' } } }])[0]).toMatch(
+      /^ts\.policies\.0\.not\.not_sub_policy\.type: must be one of always_sample, .*bytes_limiting; got "and"$/,
+    );
+    const dropNot = {
+      name: 'd',
+      type: 'drop',
+      drop: { drop_sub_policy: [{ name: 'n', type: 'not', not: { not_sub_policy: { name: 'a', type: 'always_sample' } } }] },
+    };
+    expect(problems([dropNot])).toEqual([]);
+    const compositeNot = {
+      name: 'c',
+      type: 'composite',
+      composite: { max_total_spans_per_second: 10, composite_sub_policy: [{ name: 'n', type: 'not' }] },
+    };
+    expect(problems([compositeNot])[0]).toMatch(/^ts\.policies\.0\.composite\.composite_sub_policy\.0\.type: must be one of/);
   });
 
   it('refuses a bad regular expression and a missing policy list', () => {
@@ -189,6 +218,56 @@ describe('grouping by trace', () => {
     expect(waited).toBeGreaterThanOrEqual(145);
     expect(sink.requests).toHaveLength(1);
     expect(sink.spansOf(1)).toBe(3);
+  });
+});
+
+describe('decision_wait_after_root_received', () => {
+  const all = [{ name: 'a', type: 'always_sample' }];
+  const tick = (proc: TailSamplingProcessor) => (proc as unknown as { decideDue(): void }).decideDue();
+
+  it('decides a trace that long after its root span arrived, when sooner than decision_wait', async () => {
+    let now = 0;
+    const { proc, sink } = make({ decision_wait: '10s', decision_wait_after_root_received: '2s', policies: all }, { clock: () => now });
+    await send(proc, [
+      { trace: 1, parent: 7 },
+      { trace: 2, parent: 7 },
+      { trace: 3, parent: 7 },
+    ]);
+    now = 1000;
+    // Trace 1's root arrives at 1 s (due at 3 s); trace 2's root has an all-zero parent ID (a root too).
+    await send(proc, [{ trace: 1 }, { trace: 2, parent: new Uint8Array(8) }]);
+    now = 2900;
+    tick(proc);
+    expect(sink.traces()).toEqual([]);
+    now = 3000;
+    tick(proc);
+    await until(() => sink.traces().length === 2);
+    expect(sink.traces()).toEqual(hex(1, 2));
+    expect(sink.spansOf(1)).toBe(2);
+    // Trace 3 (no root) waits the whole decision_wait.
+    now = 9999;
+    tick(proc);
+    expect(proc.tracesHeld).toBe(1);
+    now = 10_000;
+    tick(proc);
+    await until(() => sink.traces().length === 3);
+  });
+
+  it('never makes a trace later than decision_wait, and 0 (the default) leaves roots alone', async () => {
+    let now = 0;
+    const late = make({ decision_wait: '3s', decision_wait_after_root_received: '2s', policies: all }, { clock: () => now });
+    await send(late.proc, [{ trace: 1, parent: 7 }]);
+    now = 2000; // root at 2 s: 2 s + 2 s is past the 3 s decision_wait, which stands
+    await send(late.proc, [{ trace: 1 }]);
+    now = 3000;
+    tick(late.proc);
+    await until(() => late.sink.traces().length === 1);
+    now = 0;
+    const off = make({ decision_wait: '3s', policies: all }, { clock: () => now });
+    await send(off.proc, [{ trace: 5 }]);
+    now = 2999;
+    tick(off.proc);
+    expect(off.proc.tracesHeld).toBe(1);
   });
 });
 
@@ -273,6 +352,86 @@ describe('policies', () => {
     expect(await sampled([{ name: 'c', type: 'span_count', span_count: { min_spans: 2, max_spans: 2 } }], spans)).toEqual(hex(2));
   });
 
+  it('trace_flags: any span with the W3C sampled flag (bit 0 of the flags)', async () => {
+    const spans: SpanSpec[] = [
+      { trace: 1, flags: 0 },
+      { trace: 1, flags: 0x101 }, // sampled, with a higher (non trace-flags) bit
+      { trace: 2, flags: 0x100 }, // only a bit outside the trace flags byte
+      { trace: 3, flags: 2 },
+      { trace: 4 },
+    ];
+    expect(await sampled([{ name: 'f', type: 'trace_flags' }], spans)).toEqual(hex(1));
+  });
+
+  it('not: swaps the sub-policy vote (Sampled / NotSampled); inverted votes pass as they are', async () => {
+    const spans: SpanSpec[] = [{ trace: 1, status: 2 }, { trace: 2 }, { trace: 3, attrs: { team: 'internal' } }];
+    const notErrors = [{ name: 'ok-only', type: 'not', not: { not_sub_policy: { name: 'e', type: 'status_code', status_code: { status_codes: ['ERROR'] } } } }];
+    expect(await sampled(notErrors, spans)).toEqual(hex(2, 3));
+    // drop + not: drop every trace that is NOT from the team (the README's replacement for invert_match).
+    const keepOnlyInternal = [
+      { name: 'all', type: 'always_sample' },
+      {
+        name: 'drop-others',
+        type: 'drop',
+        drop: {
+          drop_sub_policy: [
+            {
+              name: 'not-internal',
+              type: 'not',
+              not: { not_sub_policy: { name: 'i', type: 'string_attribute', string_attribute: { key: 'team', values: ['internal'] } } },
+            },
+          ],
+        },
+      },
+    ];
+    expect(await sampled(keepOnlyInternal, spans)).toEqual(hex(3));
+    // An inverted vote is not swapped: invert_match on trace 3 stays InvertNotSampled and vetoes always_sample.
+    const notInverted = [
+      { name: 'all', type: 'always_sample' },
+      {
+        name: 'n',
+        type: 'not',
+        not: { not_sub_policy: { name: 'i', type: 'string_attribute', string_attribute: { key: 'team', values: ['internal'], invert_match: true } } },
+      },
+    ];
+    expect(await sampled(notInverted, spans)).toEqual(hex(1, 2));
+  });
+
+  it('bytes_limiting: a token bucket of the held bytes, burst_capacity (default twice the rate) bounding a single trace', async () => {
+    let now = 0;
+    const pad = (n: number, bytes: number): SpanSpec => ({ trace: n, attrs: { pad: 'x'.repeat(bytes) } });
+    const run = async (policy: Record<string, unknown>, traces: SpanSpec[]) => {
+      const { proc, sink } = make({ policies: [{ name: 'b', type: 'bytes_limiting', bytes_limiting: policy }] }, { clock: () => now });
+      await send(proc, traces);
+      await proc.shutdown();
+      return sink.traces();
+    };
+    // Each trace is one ~1,100-byte span. Rate 1,000 B/s: the default burst (2,000) passes one, not two.
+    expect(await run({ bytes_per_second: 1000 }, [pad(1, 1000), pad(2, 1000)])).toEqual(hex(1));
+    // A burst of 5,000 passes four; one past the burst never passes, even alone.
+    expect(
+      await run(
+        { bytes_per_second: 1000, burst_capacity: 5000 },
+        [1, 2, 3, 4, 5].map((n) => pad(n, 1000)),
+      ),
+    ).toEqual(hex(1, 2, 3, 4));
+    expect(await run({ bytes_per_second: 100_000, burst_capacity: 1000 }, [pad(6, 1000), pad(7, 10)])).toEqual(hex(7));
+    // Refill: at 1,000 B/s a second later the bucket has room for one more such trace.
+    const { proc, sink } = make(
+      { decision_wait: '1s', policies: [{ name: 'b', type: 'bytes_limiting', bytes_limiting: { bytes_per_second: 1200 } }] },
+      { clock: () => now },
+    );
+    await send(proc, [pad(11, 1000), pad(12, 1000), pad(13, 1000)]);
+    now = 1000;
+    (proc as unknown as { decideDue(): void }).decideDue();
+    await until(() => sink.traces().length === 2);
+    await send(proc, [pad(14, 1000), pad(15, 1000)]);
+    now = 2000;
+    (proc as unknown as { decideDue(): void }).decideDue();
+    await until(() => sink.traces().length === 3);
+    expect(sink.traces()).toEqual(hex(11, 12, 14));
+  });
+
   it('probabilistic: FNV-1a 64 of salt + trace ID against the ratio of 2^64 - 1', async () => {
     // FNV-1a 64 reference vectors ('' and 'a'), then the policy's hash against BigInt FNV written here.
     const fnv = (bytes: Uint8Array): bigint => {
@@ -322,6 +481,16 @@ describe('policies', () => {
     await until(() => sink.traces().includes(hex(100)[0]!));
     expect(sink.spansOf(100)).toBe(6);
     expect(sink.traces()).not.toContain(hex(101)[0]);
+    // burst_capacity: a bucket of 30 passes a 25-span trace that the default burst (2 x 10) never would.
+    const big = Array.from({ length: 25 }, () => ({ trace: 200 }));
+    const run = async (extra: Record<string, unknown>) => {
+      const r = make({ policies: [{ name: 'r', type: 'rate_limiting', rate_limiting: { spans_per_second: 10, ...extra } }] }, { clock: () => now });
+      await send(r.proc, big);
+      await r.proc.shutdown();
+      return r.sink.traces();
+    };
+    expect(await run({})).toEqual([]);
+    expect(await run({ burst_capacity: 30 })).toEqual(hex(200));
   });
 
   it('ottl_condition: span and span event conditions on the held trace', async () => {
@@ -510,6 +679,38 @@ describe('late spans, bounds and memory', () => {
     expect(sink.traces()).toEqual(hex(1, 2));
     expect(sink.spansOf(1)).toBe(2);
     expect(await counterValue(settings.telemetry, METRICS.earlyDecisions.name, { processor: 'tail_sampling', reason: 'num_traces' })).toBe(2);
+  });
+
+  it('block_on_overflow: with num_traces held, a request waits for room instead of deciding traces early', async () => {
+    let now = 0;
+    const { proc, sink, settings } = make(
+      { decision_wait: '1s', num_traces: 2, block_on_overflow: true, policies: [{ name: 'a', type: 'always_sample' }] },
+      { clock: () => now },
+    );
+    await send(proc, [{ trace: 1 }, { trace: 2 }]);
+    let answered = false;
+    const waiting = send(proc, [{ trace: 3 }, { trace: 1, name: 'more' }]).then(() => (answered = true));
+    const second = send(proc, [{ trace: 4 }]);
+    await sleep(30);
+    // Blocked: not answered, nothing taken, nothing decided early.
+    expect(answered).toBe(false);
+    expect(proc.tracesHeld).toBe(2);
+    expect(sink.requests).toEqual([]);
+    // Traces 1 and 2 come due: room for the waiting requests, in order.
+    now = 1000;
+    (proc as unknown as { decideDue(): void }).decideDue();
+    await waiting;
+    await second;
+    expect(sink.traces()).toEqual(hex(1, 2));
+    // The waiting request was taken after trace 1's decision: its span of trace 1 followed it as a late span.
+    expect(sink.requests.flat().filter((s) => s.name === 'more')).toHaveLength(1);
+    expect(proc.tracesHeld).toBe(2);
+    expect(await counterValue(settings.telemetry, METRICS.earlyDecisions.name, { processor: 'tail_sampling', reason: 'num_traces' })).toBe(0);
+    // A request waiting at shutdown is not lost: it goes on, undecided.
+    const atShutdown = send(proc, [{ trace: 5 }]);
+    await proc.shutdown();
+    await atShutdown;
+    expect(sink.traces()).toEqual(hex(1, 2, 3, 4, 5));
   });
 
   it('counts held bytes in the memory ledger until they are released or delivered', async () => {

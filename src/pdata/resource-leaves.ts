@@ -29,8 +29,11 @@ export class Ints {
   }
 }
 
-/** Assigns a leaf (content buf[start:end], within ResourceX buf[rxStart:rxEnd]) to a group. */
-export type LeafGroup = (buf: Uint8Array, start: number, end: number, rxStart: number, rxEnd: number) => number;
+/**
+ * Assigns a leaf (content buf[start:end], within ResourceX content buf[rxStart:rxEnd] and ScopeX content
+ * buf[scopeStart:scopeEnd]) to a group.
+ */
+export type LeafGroup = (buf: Uint8Array, start: number, end: number, rxStart: number, rxEnd: number, scopeStart: number, scopeEnd: number) => number;
 
 export class ResourceLeaves {
   /** Pairs start,end: the ResourceX's fields other than its ScopeX. */
@@ -75,13 +78,14 @@ export class ResourceLeaves {
       }
       const scope = this.scopeFrom.n;
       this.scopeFrom.push(this.scopeOther.n);
-      let p = NEXT;
+      const ss = NEXT;
+      let p = ss;
       while (p < next) {
         const fs = p;
         const t = readVarint(buf, p, next);
         const after = skipField(buf, NEXT, next, t);
         if (t === 0x12) {
-          const g = typeof group === 'number' ? group : group(buf, NEXT, after, rs, re);
+          const g = typeof group === 'number' ? group : group(buf, NEXT, after, rs, re, ss, next);
           const last = this.leafStart.n - 1;
           // A leaf right after the last one (same scope: no scope field between them), of the same group.
           if (this.runs && last >= 0 && this.leafEnd.a[last] === fs && this.leafGroup.a[last] === g) {

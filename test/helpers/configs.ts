@@ -55,6 +55,7 @@ export interface GatewayParts {
   receivers?: Components;
   processors?: Components;
   exporters: Components;
+  connectors?: Components;
   pipelines: Record<string, PipelineParts>;
   /** More keys under `service`; `telemetry` here replaces the default (self-metrics off). */
   service?: Record<string, unknown>;
@@ -76,6 +77,7 @@ export function gatewayYaml(parts: GatewayParts): string {
   config.receivers = parts.receivers ?? { otlp: otlpReceiver() };
   if (parts.processors) config.processors = parts.processors;
   config.exporters = parts.exporters;
+  if (parts.connectors) config.connectors = parts.connectors;
   config.service = {
     ...(parts.extensions ? { extensions: Object.keys(parts.extensions) } : {}),
     telemetry: { metrics: { level: 'none' } },

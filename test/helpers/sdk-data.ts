@@ -49,7 +49,8 @@ export async function makeSpans(tag: string, n = 4): Promise<ReadableSpan[]> {
   return out;
 }
 
-class ManualReader extends MetricReader {
+/** A reader collected by hand (cumulative temporality). */
+export class ManualReader extends MetricReader {
   constructor() {
     super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
   }

@@ -20,6 +20,10 @@ export interface SpanSpec {
   /** 0 UNSET, 1 OK, 2 ERROR. */
   status?: number;
   traceState?: string;
+  /** The parent span ID (8 bytes of n, or the bytes); absent: a root span. */
+  parent?: number | Uint8Array;
+  /** The span's flags (fixed32; the W3C trace flags in the low byte, 1 = sampled). */
+  flags?: number;
   events?: { name: string; attrs?: Record<string, AttrValue> }[];
 }
 
@@ -79,6 +83,11 @@ export function traceRequest(resources: ResourceSpec[]): Uint8Array {
         new DataView(spanId.buffer).setUint32(4, ++spanSerial);
         w.tag(2, WireType.LengthDelimited).bytes(spanId);
         if (s.traceState !== undefined) w.tag(3, WireType.LengthDelimited).string(s.traceState);
+        if (s.parent !== undefined) {
+          const parent = typeof s.parent === 'number' ? new Uint8Array(8) : s.parent;
+          if (typeof s.parent === 'number') new DataView(parent.buffer).setUint32(4, s.parent);
+          w.tag(4, WireType.LengthDelimited).bytes(parent);
+        }
         w.tag(5, WireType.LengthDelimited).string(s.name ?? 'op');
         w.tag(6, WireType.Varint).int32(2);
         w.tag(7, WireType.Bit64).fixed64(EPOCH_NS + BigInt(Math.round((s.startMs ?? 0) * 1e6)));
@@ -92,6 +101,7 @@ export function traceRequest(resources: ResourceSpec[]): Uint8Array {
           w.join();
         }
         if (s.status !== undefined) w.tag(15, WireType.LengthDelimited).fork().tag(3, WireType.Varint).int32(s.status).join();
+        if (s.flags !== undefined) w.tag(16, WireType.Bit32).fixed32(s.flags);
         w.join();
       }
       w.join();
