@@ -9,8 +9,9 @@
 //
 // DIR: a build (bin/ + dist/ + node_modules); the first is the reference. `DIR::FLAGS` runs that build with
 // node command-line flags (space-separated), e.g. `.::--max-semi-space-size=64` beside `.` for an A/B of V8
-// flags. --rate: requests per second of the light mode's 1000-record request (~434 KB), from 8 keep-alive connections (open loop; a request that would
-// pass 32 in flight is counted as skipped, and a row with skips says so: the build did not keep up).
+// flags. --rate: requests per second of the light mode's 1000-record request (~434 KB), from 8 keep-alive
+// connections (open loop; a request that would pass 32 in flight is counted as skipped, and a row with skips
+// says so: the build did not keep up).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
