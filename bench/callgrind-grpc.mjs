@@ -20,6 +20,7 @@ import { stringify } from 'yaml';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
 import { startSinkProc } from './lib/procs.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
+import { closedLoop, selfCosts, shares } from './lib/callgrind.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -42,39 +43,20 @@ raw.copy(framed, 5);
 
 /** Sends `count` requests from 8 streams in flight; returns how many were answered grpc-status 0. */
 async function send(session, count) {
-  let sent = 0;
-  let ok = 0;
-  const one = () =>
-    new Promise((done) => {
-      let status;
-      const req = session.request({ ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' });
-      req.on('response', (h) => (status = h['grpc-status'] ?? status));
-      req.on('trailers', (t) => (status = t['grpc-status'] ?? status));
-      req.on('data', () => {});
-      req.on('end', () => done(status === '0' && ok++));
-      req.on('error', () => done());
-      req.end(framed);
-    });
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (sent < count) {
-        sent++;
-        await one();
-      }
-    }),
+  return closedLoop(
+    count,
+    () =>
+      new Promise((done) => {
+        let status;
+        const req = session.request({ ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' });
+        req.on('response', (h) => (status = h['grpc-status'] ?? status));
+        req.on('trailers', (t) => (status = t['grpc-status'] ?? status));
+        req.on('data', () => {});
+        req.on('end', () => done(status === '0'));
+        req.on('error', () => done(false));
+        req.end(framed);
+      }),
   );
-  return ok;
-}
-
-/** Self cost by function from callgrind_annotate, for the summary's shares. */
-function selfCosts(file) {
-  const text = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const rows = [];
-  for (const line of text.split('\n')) {
-    const m = /^\s*([\d,]+)\s+(?:\([\s\d.]+%\)\s+)?(.*)$/.exec(line);
-    if (m && !m[2].startsWith('PROGRAM TOTALS')) rows.push({ ir: Number(m[1].replaceAll(',', '')), fn: m[2] });
-  }
-  return rows;
 }
 
 async function measure(root) {
@@ -109,17 +91,7 @@ async function measure(root) {
   const delivered = (await sink.stats()).totals.records;
   await sink.stop();
   const total = Number(/^totals:\s*(\d+)/m.exec(await readFile(out, 'utf8'))?.[1]);
-  const rows = selfCosts(out);
-  const sum = (re) => rows.filter((r) => re.test(r.fn)).reduce((a, r) => a + r.ir, 0);
-  const result = {
-    root,
-    ok,
-    delivered,
-    perRequest: total / N,
-    memcpy: sum(/memcpy|memmove/) / N,
-    gc: sum(/Marking|Scaveng|Sweep|Evacuat|MarkCompact|IteratePointers|SizeFromMap|MemoryChunk/) / N,
-    jit: rows.filter((r) => r.fn.startsWith('???:0x')).reduce((a, r) => a + r.ir, 0) / N,
-  };
+  const result = { root, ok, delivered, perRequest: total / N, ...shares(selfCosts(out), N) };
   await rm(dir, { recursive: true, force: true });
   return result;
 }

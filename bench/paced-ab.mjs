@@ -7,9 +7,11 @@
 //
 //   node bench/paced-ab.mjs --rate 150 --seconds 10 --rounds 3 [--rows passthrough-http,zone-yellow] DIR_A DIR_B ...
 //
-// DIR: a build (bin/ + dist/ + node_modules); the first is the reference. --rate: requests per second of the
-// light mode's 1000-record request (~434 KB), from 8 keep-alive connections (open loop; a request that would
-// pass 32 in flight is counted as skipped, and a row with skips says so: the build did not keep up).
+// DIR: a build (bin/ + dist/ + node_modules); the first is the reference. `DIR::FLAGS` runs that build with
+// node command-line flags (space-separated), e.g. `.::--max-semi-space-size=64` beside `.` for an A/B of V8
+// flags. --rate: requests per second of the light mode's 1000-record request (~434 KB), from 8 keep-alive
+// connections (open loop; a request that would pass 32 in flight is counted as skipped, and a row with skips
+// says so: the build did not keep up).
 // --closed N: instead of a fixed rate, N connections each with one request in flight (the light mode's closed
 // loop), records/s printed beside CPU per record: for a change to a path whose acknowledgement waits on
 // something (Red's group commit), where latency, not CPU, sets the rate. Builds alternate as above.
@@ -18,7 +20,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
 import { startGateway, startSinkProc } from './lib/procs.mjs';
-import { cpuOf, loadavg } from './lib/measure.mjs';
+import { cpuOf, loadavg, memOf } from './lib/measure.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
 import { closedLoop, pace } from './lib/pace.mjs';
 import { LIGHT_ROWS } from './scenarios/light.mjs';
@@ -35,8 +37,11 @@ const { values, positionals } = parseArgs({
     closed: { type: 'string' },
   },
 });
-// Absolute: the gateway runs in a temporary directory.
-const roots = positionals.map((d) => resolve(d));
+// Absolute: the gateway runs in a temporary directory. A build is a directory and the node flags it runs with.
+const roots = positionals.map((d) => {
+  const [dir, flags = ''] = d.split('::');
+  return { dir: resolve(dir), nodeArgs: flags.split(' ').filter(Boolean), label: flags ? `${resolve(dir)} ${flags}` : resolve(dir) };
+});
 if (roots.length < 1) {
   process.stderr.write('usage: node bench/paced-ab.mjs [--rate N] [--seconds S] [--rounds R] [--rows a,b] DIR_A [DIR_B ...]\n');
   process.exit(2);
@@ -62,7 +67,7 @@ async function one(row, root) {
   try {
     const g = await gatewayConfig({ protocol: 'http', sink, processors: row.processors });
     g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
-    gw = await startGateway(g.config, { root, cpuProf: profileDir !== undefined, profileDir });
+    gw = await startGateway(g.config, { root: root.dir, nodeArgs: root.nodeArgs, cpuProf: profileDir !== undefined, profileDir });
     const url = `${g.endpoint}/v1/logs`;
     const drive = (ms) => (closed > 0 ? closedLoop({ url, body, ms, connections: closed }) : pace({ url, body, rate, ms }));
     await drive(warmup * 1000);
@@ -71,10 +76,10 @@ async function one(row, root) {
     const r = await drive(seconds * 1000);
     const wall = (performance.now() - t0) / 1000;
     const cpu = cpuOf(gw.pid) - c0;
-    return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, ...r };
+    return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, hwm: memOf(gw.pid).hwm, ...r };
   } finally {
     const stopped = await gw?.stop().catch(() => undefined);
-    for (const f of (stopped?.profiles ?? []).filter((f) => f.includes(`.${gw.pid}.`))) process.stderr.write(`[paced-ab] profile of ${root}: ${f}\n`);
+    for (const f of (stopped?.profiles ?? []).filter((f) => f.includes(`.${gw.pid}.`))) process.stderr.write(`[paced-ab] profile of ${root.label}: ${f}\n`);
     await sink.stop();
   }
 }
@@ -88,11 +93,11 @@ for (let round = 1; round <= rounds; round++) {
     const order = round % 2 ? roots : [...roots].reverse();
     for (const root of order) {
       const r = await one(row, root);
-      const key = `${row.name}\t${root}`;
+      const key = `${row.name}\t${root.label}`;
       if (!results.has(key)) results.set(key, []);
       results.get(key).push(r);
       process.stderr.write(
-        `[paced-ab] round ${round} ${row.name} ${root}: ${r.cpuPerM.toFixed(3)} CPU s/M, ${Math.round(r.recordsPerSec)} records/s (acked ${r.acked}, skipped ${r.skipped}, failed ${r.failed})\n`,
+        `[paced-ab] round ${round} ${row.name} ${root.label}: ${r.cpuPerM.toFixed(3)} CPU s/M, ${Math.round(r.recordsPerSec)} records/s, peak RSS ${(r.hwm / 2 ** 20).toFixed(0)} MiB (acked ${r.acked}, skipped ${r.skipped}, failed ${r.failed})\n`,
       );
     }
   }
@@ -107,21 +112,21 @@ const lines = [
   '',
   `${closed > 0 ? `closed loop: ${closed} connections each with one request in flight` : `${rate} requests/s from 8 connections`} of ${records} records (${body.length} bytes), ${warmup} s warm-up + ${seconds} s measured, ${rounds} round(s), builds alternated; load average ${load.join(' -> ')}.`,
   '',
-  '| row | build | gateway CPU s / M records (median) | per round | vs first build | records/s (median) | per round | vs first build | skipped / failed |',
-  '| --- | --- | ---: | --- | ---: | ---: | --- | ---: | ---: |',
+  '| row | build | gateway CPU s / M records (median) | per round | vs first build | records/s (median) | per round | vs first build | peak RSS (max of rounds) | skipped / failed |',
+  '| --- | --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: |',
 ];
 for (const row of rows) {
-  const ref = median(results.get(`${row.name}\t${roots[0]}`).map((r) => r.cpuPerM));
-  const refRate = median(results.get(`${row.name}\t${roots[0]}`).map((r) => r.recordsPerSec));
+  const ref = median(results.get(`${row.name}\t${roots[0].label}`).map((r) => r.cpuPerM));
+  const refRate = median(results.get(`${row.name}\t${roots[0].label}`).map((r) => r.recordsPerSec));
   for (const root of roots) {
-    const rs = results.get(`${row.name}\t${root}`);
+    const rs = results.get(`${row.name}\t${root.label}`);
     const m = median(rs.map((r) => r.cpuPerM));
     const rate_ = median(rs.map((r) => r.recordsPerSec));
     const skipped = rs.reduce((a, r) => a + r.skipped, 0);
     const failed = rs.reduce((a, r) => a + r.failed, 0);
     lines.push(
-      `| \`${row.name}\` | ${root} | ${m.toFixed(3)} | ${rs.map((r) => r.cpuPerM.toFixed(3)).join(', ')} | ${(m / ref).toFixed(3)} | ` +
-        `${Math.round(rate_).toLocaleString('en-US')} | ${rs.map((r) => Math.round(r.recordsPerSec / 1000) + 'k').join(', ')} | ${(rate_ / refRate).toFixed(3)} | ${skipped} / ${failed} |`,
+      `| \`${row.name}\` | ${root.label} | ${m.toFixed(3)} | ${rs.map((r) => r.cpuPerM.toFixed(3)).join(', ')} | ${(m / ref).toFixed(3)} | ` +
+        `${Math.round(rate_).toLocaleString('en-US')} | ${rs.map((r) => Math.round(r.recordsPerSec / 1000) + 'k').join(', ')} | ${(rate_ / refRate).toFixed(3)} | ${(Math.max(...rs.map((r) => r.hwm)) / 2 ** 20).toFixed(0)} MiB | ${skipped} / ${failed} |`,
     );
   }
 }

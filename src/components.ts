@@ -1,6 +1,10 @@
-/** The built-in component factories; `gophership components` prints this list. */
-import type { AnyFactory, ComponentKind } from './core/component.js';
+/**
+ * The built-in component factories, all loaded: `gophership components` prints this list, and the docs and
+ * tests read it. The gateway itself loads only the factories its configuration names (src/component-index.ts).
+ */
+import type { AnyFactory } from './core/component.js';
 import type { FactoryRegistry } from './config/validate.js';
+import { registryOf } from './component-index.js';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
 import { natsReceiverFactory } from '../receivers/nats/factory.js';
 import { batchProcessorFactory } from '../processors/batch/factory.js';
@@ -62,12 +66,5 @@ export const builtinFactories: readonly AnyFactory[] = [
 ];
 
 export function createRegistry(factories: readonly AnyFactory[] = builtinFactories): FactoryRegistry {
-  return {
-    find(kind: ComponentKind, type: string) {
-      return factories.find((f) => f.kind === kind && (f.type === type || (f.aliases ?? []).includes(type)));
-    },
-    list(kind: ComponentKind) {
-      return factories.filter((f) => f.kind === kind);
-    },
-  };
+  return registryOf(factories);
 }

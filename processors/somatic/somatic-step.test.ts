@@ -107,7 +107,10 @@ it('under a step load: RSS under the limit, Yellow and Red and back, nothing los
         inflight_budget_mib: 64,
         check_interval: '100ms',
         min_dwell: '1s',
-        thresholds: { inflight: { yellow: 0.1, red: 0.18 }, event_loop_delay: { yellow: 30, red: 100 } },
+        // Red at 0.14 of the in-flight budget (was 0.18): the gateway that loads only its configured
+        // components (src/component-index.ts) has a smaller heap and cheaper full GCs, and at 0.18 it took
+        // this step load without reaching Red in 3 runs of 3 on a loaded machine (4 of 5 did at 0.14).
+        thresholds: { inflight: { yellow: 0.1, red: 0.14 }, event_loop_delay: { yellow: 30, red: 100 } },
         wal: { directory: join(dir, 'somatic'), max_size_mib: 2048, fsync: 'interval' },
       },
       resource: { attributes: [{ key: 'enriched', value: 'yes', action: 'insert' }] },

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { createRegistry } from '../components.js';
+import { registryFor } from '../component-index.js';
 import { formatProblem, loadConfigFiles } from '../config/load.js';
 import { validateConfig, type ValidatedConfig } from '../config/validate.js';
 import { parseDuration } from '../core/schema.js';
@@ -89,7 +89,8 @@ export async function loadValidated(args: CommonArgs, io: Out = stdio): Promise<
   const loaded = await loadConfigFiles(args.configs, args.sets);
   // As the collector does for an unset variable: say so, and go on with the empty value.
   for (const w of loaded.warnings) io.err(`warning: ${formatProblem(w)}\n`);
-  const result = validateConfig(loaded, createRegistry());
+  // Only the factories the configuration names are loaded (src/component-index.ts).
+  const result = validateConfig(loaded, await registryFor(loaded.raw));
   if (!result.ok) {
     io.err(`[GS_CONFIG_INVALID] invalid configuration (${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}):\n`);
     for (const p of result.problems) io.err(`  ${formatProblem(p)}\n`);
@@ -199,7 +200,7 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
         return 0;
       }
       case 'components':
-        io.out(componentsText());
+        io.out(await componentsText());
         return 0;
       case 'loadgen':
       case 'sink':
@@ -220,8 +221,8 @@ async function runTool(command: 'loadgen' | 'sink', args: string[]): Promise<num
   return (await import('../tools/sink/cli.js')).runSinkCli(args);
 }
 
-export function componentsText(): string {
-  const registry = createRegistry();
+export async function componentsText(): Promise<string> {
+  const registry = (await import('../components.js')).createRegistry();
   const lines: string[] = [`gophership ${version()}`];
   for (const kind of ['receiver', 'processor', 'exporter', 'connector', 'extension'] as const) {
     lines.push('', `${kind}s:`);
