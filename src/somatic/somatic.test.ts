@@ -414,11 +414,15 @@ describe('admission gate', () => {
     const g = rt.gate;
     g.inFlight = 10;
     const before = process.memoryUsage().arrayBuffers;
-    const made = (() => Array.from({ length: 64 }, () => Buffer.alloc(2 ** 20, 1)).length)(); // dropped at once
-    expect(made).toBe(64);
+    // Held until just before the re-read: dropped at once, V8's own collection (64 MiB of external memory
+    // past its last one starts one) could free them first, and then there is rightly nothing to collect
+    // (the test failed so in a clean-clone CI run). Nothing allocates between the drop and the re-read.
+    const bodies = Array.from({ length: 64 }, () => Buffer.alloc(2 ** 20, 1));
+    expect(bodies.length).toBe(64);
     expect(await metric(telemetry, 'gophership_somatic_garbage_collections_total')).toMatch(/ 0$/m);
     const t = Date.now();
     while (Date.now() - t < 25); // past the least interval between two re-reads and two collections
+    bodies.length = 0;
     expect(g.tryAcquire(1000)).toBe(false); // re-read: still no room, but the dead Buffers were collected
     expect(await metric(telemetry, 'gophership_somatic_garbage_collections_total')).toMatch(/ 1$/m);
     for (let i = 0; i < 40 && process.memoryUsage().arrayBuffers >= before + 16 * 2 ** 20; i++) await new Promise((r) => setTimeout(r, 25));
