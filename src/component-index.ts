@@ -2,8 +2,8 @@
  * The built-in components by name, each factory loaded only when a configuration names it: the gateway
  * imports what it runs, not every component (all of them took ~22 MB of V8 heap and ~110 MB RSS at start,
  * the passthrough set 11 MB and 71 MB; every full GC marks the whole heap). The names come from each
- * component's metadata.ts (as its factory's do); src/components.ts is the same list loaded eagerly, for the
- * `components` command, the docs and the tests, and test/component-index.test.ts keeps the two alike.
+ * component's metadata.ts (as its factory's do); src/components.ts loads every entry, for the `components`
+ * command, the docs and the tests, and src/component-index.test.ts checks each entry's names against its factory.
  */
 import type { AnyFactory, ComponentKind } from './core/component.js';
 import type { FactoryRegistry } from './config/validate.js';
