@@ -572,6 +572,97 @@ describe('WriteAheadLog', () => {
     await wal.close();
   });
 
+  /**
+   * A file system whose segment fdatasyncs wait until the test lets them go (and may fail), with each
+   * segment write and fdatasync logged in order.
+   */
+  function heldSyncs() {
+    const log: string[] = [];
+    const held: { release: (err?: Error) => void }[] = [];
+    const fileSystem = {
+      ...nodeFileSystem,
+      open: async (path: string, flags: string | number) => {
+        const fh = await nodeFileSystem.open(path, flags);
+        if (!path.endsWith('.wal')) return fh;
+        return Object.assign(Object.create(fh) as typeof fh, {
+          writev: async (iov: Uint8Array[], pos?: number) => {
+            const r = await fh.writev(iov, pos);
+            log.push('write');
+            return r;
+          },
+          datasync: async () => {
+            log.push('sync');
+            const err = await new Promise<Error | undefined>((release) => held.push({ release }));
+            if (err) throw err;
+            await fh.datasync();
+            log.push('synced');
+          },
+        });
+      },
+    };
+    const until = async (what: () => boolean) => {
+      for (let i = 0; i < 500 && !what(); i++) await new Promise((r) => setTimeout(r, 2));
+      expect(what()).toBe(true);
+    };
+    return { log, held, fileSystem, until };
+  }
+
+  it('interval mode: an append arriving during an fdatasync is written beside it and resolves only after the next one', async () => {
+    const { log, held, fileSystem, until } = heldSyncs();
+    const wal = await openWal({ segmentSizeBytes: 1 << 20, fsync: 'interval', fsyncIntervalMs: 1, directIo: false, fileSystem });
+    const done: string[] = [];
+    const a = wal.append(rec(1)).then(() => done.push('a'));
+    await until(() => held.length === 1); // an idle log syncs at once
+    const b = wal.append(rec(2)).then(() => done.push('b'));
+    // B is written while A's fdatasync is under way, and waits (past its window too) for a sync of its own.
+    await until(() => log.join(',') === 'write,sync,write');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toEqual([]);
+    expect(held.length).toBe(1);
+    held[0]!.release();
+    await a;
+    await until(() => held.length === 2);
+    expect(done).toEqual(['a']);
+    expect(log.join(',')).toBe('write,sync,write,synced,sync');
+    held[1]!.release();
+    await b;
+    expect(done).toEqual(['a', 'b']);
+    expect(wal.syncCount).toBe(2);
+    const closing = wal.close();
+    await until(() => held.length === 3);
+    held[2]!.release();
+    await closing;
+  });
+
+  it('interval mode: when an fdatasync fails, appends written beside it are refused too and the next go to a new segment', async () => {
+    const { log, held, fileSystem, until } = heldSyncs();
+    const wal = await openWal({ segmentSizeBytes: 1 << 20, fsync: 'interval', fsyncIntervalMs: 1, directIo: false, fileSystem });
+    const a = wal.append(rec(1)).then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
+    await until(() => held.length === 1);
+    const b = wal.append(rec(2)).then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
+    await until(() => log.join(',') === 'write,sync,write');
+    held[0]!.release(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    // The file may have lost B's pages with A's: a second fdatasync of it could succeed and lie.
+    expect(await a).toBeInstanceOf(RetryableError);
+    expect(await b).toBeInstanceOf(RetryableError);
+    expect(log.filter((e) => e === 'sync').length).toBe(1);
+    const c = wal.append(rec(3));
+    await until(() => held.length === 2);
+    held[1]!.release();
+    await c;
+    expect(await segFiles()).toHaveLength(2);
+    const closing = wal.close();
+    await until(() => held.length >= 3);
+    for (const h of held.slice(2)) h.release();
+    await closing;
+  });
+
   it('groups concurrent appends into few fsyncs in interval mode', async () => {
     const wal = await openWal({ segmentSizeBytes: 1 << 20, fsync: 'interval', fsyncIntervalMs: 5 });
     const t0 = Date.now();

@@ -53,6 +53,17 @@ export class SegmentWriter {
 
   private pumping = false;
   private kickScheduled = false;
+  /**
+   * The fdatasync under way, if any. Writes go on beside it (their records wait for the next one); at most
+   * one runs at a time, and a roll or a close waits for it.
+   */
+  private syncing: Promise<void> | undefined;
+  /**
+   * An fdatasync of the active segment failed: records written to it since are never synced there (the
+   * kernel may have dropped their pages and a second fdatasync could wrongly succeed): they are refused,
+   * and the segment is rolled.
+   */
+  private syncFailed: Error | undefined;
   private pumpPromise: Promise<void> = Promise.resolve();
   /** The last pass of the write loop threw (drain stops on it). */
   private pumpFailed = false;
@@ -276,7 +287,8 @@ export class SegmentWriter {
       () => {
         this.pumping = false;
         this.failedPasses = 0;
-        if (!this.ctx.released && (this.queue.length > 0 || (this.syncDue && this.uResolve.length > 0))) this.kick();
+        // A due sync that waits for the one under way is started when that one ends (startSync).
+        if (!this.ctx.released && (this.queue.length > 0 || (this.syncDue && this.uResolve.length > 0 && this.syncing === undefined))) this.kick();
       },
       (err: unknown) => {
         this.pumping = false;
@@ -316,11 +328,13 @@ export class SegmentWriter {
         await this.ctx.space.measure();
         continue;
       }
-      // A due sync goes before more writes, or a steady stream of appends would starve it. (Running it
-      // beside the next write measured no faster, with the page cache or with direct I/O.)
-      if (this.uResolve.length > 0 && (this.syncDue || this.forceSync > 0 || this.opts.policy === 'always')) {
+      // A due sync starts before more writes, or a steady stream of appends would starve it. It is not
+      // waited for: the next writes go on beside it, so that when it ends the bytes for the next one are
+      // already written (a request that arrives during an fdatasync no longer waits for it, then for its
+      // own write, then for the next fdatasync).
+      if (this.uResolve.length > 0 && this.syncing === undefined && (this.syncDue || this.forceSync > 0 || this.opts.policy === 'always')) {
         this.syncDue = false;
-        await this.syncActive();
+        this.startSync();
         continue;
       }
       const queued = this.queue.length;
@@ -366,7 +380,7 @@ export class SegmentWriter {
       );
       this.rejectQueued(e);
       // Records written before the failure still get their fsync; it writes nothing new.
-      if (this.uResolve.length > 0) await this.syncActive();
+      if (this.uResolve.length > 0) await this.syncNow();
       return false;
     }
     this.uncutAt = undefined;
@@ -432,6 +446,11 @@ export class SegmentWriter {
     seg.size += bytes;
     ctx.bytesOnDisk += bytes;
     ctx.space.wrote(bytes);
+    // Written beside an fdatasync that failed: this file is not synced again (see syncFailed).
+    if (this.syncFailed !== undefined) {
+      for (const r of rejecters) r(this.syncFailed);
+      return;
+    }
     if (this.opts.policy === 'never') {
       seg.durable = seg.size;
       ctx.pending += n;
@@ -450,6 +469,21 @@ export class SegmentWriter {
       if (this.unsyncedBytes >= this.opts.syncAfterBytes) this.syncDue = true;
       else this.scheduleSync();
     }
+  }
+
+  /** Starts syncActive without waiting for it; the write loop runs again once it ends. */
+  private startSync(): void {
+    const p = this.syncActive().finally(() => {
+      if (this.syncing === p) this.syncing = undefined;
+      if (!this.ctx.released && (this.queue.length > 0 || this.uResolve.length > 0 || this.needRoll)) this.kick();
+    });
+    this.syncing = p;
+  }
+
+  /** Waits for the fdatasync under way (if any), then syncs what was written since (if anything). */
+  private async syncNow(): Promise<void> {
+    while (this.syncing !== undefined) await this.syncing;
+    await this.syncActive();
   }
 
   /** fdatasyncs the active segment and resolves every append written before the sync started. */
@@ -483,6 +517,9 @@ export class SegmentWriter {
         code: 'GS_WAL_IO',
       });
       for (const r of rejecters) r(e);
+      // Records written beside it went to the same file: refused too, as is any write still under way.
+      this.syncFailed = e;
+      this.rejectUnsynced(e);
       this.ctx.log.error('WAL fsync failed; sealing the segment', { dir: this.ctx.dir, segment: seg.path, error: err });
       seg.durable = seg.size;
       this.needRoll = true;
@@ -498,13 +535,14 @@ export class SegmentWriter {
   private async roll(): Promise<void> {
     const ctx = this.ctx;
     const old = this.active;
+    while (this.syncing !== undefined) await this.syncing;
     // The padding goes before the sync, so that the sealed segment's size is durable with its records.
     await this.cutPadding().catch((err: unknown) => {
       ctx.log.warn('WAL could not cut the padding of a sealed segment; recovery skips it as a corrupt tail', { dir: ctx.dir, segment: old.path, error: err });
     });
     // needRoll after a failed fsync: that file is not synced again (its records were rejected). needRoll
     // from a reclaiming append: records written since it was set still need their sync, in this file.
-    if ((!this.needRoll || this.uResolve.length > 0) && this.opts.policy !== 'never') await this.syncActive();
+    if (this.syncFailed === undefined && (!this.needRoll || this.uResolve.length > 0) && this.opts.policy !== 'never') await this.syncActive();
     if (ctx.released) return;
     this.needRoll = false;
     const firstSeq = ctx.nextSeq;
@@ -530,6 +568,7 @@ export class SegmentWriter {
     ctx.segments.push(seg);
     this.active = seg;
     this.fh = fh;
+    this.syncFailed = undefined;
     await oldFh.close();
     this.wakeReaders();
     if (old.firstSeq <= this.ledger.ackedThrough) this.ledger.scheduleCheckpoint();
@@ -548,10 +587,20 @@ export class SegmentWriter {
     try {
       while (
         !this.ctx.released &&
-        (this.queue.length > 0 || this.uResolve.length > 0 || this.pumping || this.kickScheduled || this.needRoll || this.needReclaim)
+        (this.queue.length > 0 ||
+          this.uResolve.length > 0 ||
+          this.pumping ||
+          this.kickScheduled ||
+          this.needRoll ||
+          this.needReclaim ||
+          this.syncing !== undefined)
       ) {
         if (!this.pumping) this.startPump();
         await this.pumpPromise;
+        if (this.syncing !== undefined) {
+          await this.syncing;
+          continue;
+        }
         // A failed pass is retried once by the loop itself (kickScheduled); then what waited is refused.
         if (this.kickScheduled) continue;
         if (this.pumpFailed || this.uncutAt !== undefined) {
@@ -572,6 +621,7 @@ export class SegmentWriter {
 
   /** After drain(): cuts the padding and syncs the active segment. */
   async finish(): Promise<void> {
+    while (this.syncing !== undefined) await this.syncing;
     clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
     if (this.pumpFailed || this.uncutAt !== undefined) return;
@@ -581,6 +631,7 @@ export class SegmentWriter {
 
   /** Closes the active segment's handle (if it was opened). */
   async closeHandle(): Promise<void> {
+    while (this.syncing !== undefined) await this.syncing;
     clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
     await this.fh?.close().catch(() => {});
