@@ -16,6 +16,10 @@
  *     half-written record. Acknowledged records still on disk do not count: an append that needs their
  *     room rolls the active segment (when it holds only acknowledged records) and has the ledger delete
  *     them before it is written. Unacknowledged records are never deleted to make room.
+ *  6. At most one fdatasync runs at a time. Writes go on beside it, and their records wait for the next
+ *     one (a sync covers only what was written before it started). When one fails, everything it covered
+ *     and everything written beside it is refused and never synced in that file (the segment is sealed);
+ *     rolls, closes and the cut-back of a failed write wait for the one under way.
  */
 import { join } from 'node:path';
 import { PermanentError, RetryableError, codeOf } from '../core/errors.js';
@@ -473,10 +477,14 @@ export class SegmentWriter {
 
   /** Starts syncActive without waiting for it; the write loop runs again once it ends. */
   private startSync(): void {
-    const p = this.syncActive().finally(() => {
-      if (this.syncing === p) this.syncing = undefined;
-      if (!this.ctx.released && (this.queue.length > 0 || this.uResolve.length > 0 || this.needRoll)) this.kick();
-    });
+    // syncActive settles its appends itself (a failed fdatasync refuses them); nothing awaits this promise
+    // but a roll or a close, so it must not reject.
+    const p = this.syncActive()
+      .catch((err: unknown) => this.ctx.log.error('WAL fdatasync step failed', { dir: this.ctx.dir, error: err }))
+      .finally(() => {
+        if (this.syncing === p) this.syncing = undefined;
+        if (!this.ctx.released && (this.queue.length > 0 || this.uResolve.length > 0 || this.needRoll)) this.kick();
+      });
     this.syncing = p;
   }
 
