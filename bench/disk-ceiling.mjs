@@ -10,7 +10,9 @@
 //  - through the page cache, as the WAL writes with direct_io: false: the kernel copies each write into it;
 //  - O_DIRECT, as the WAL writes by default (direct_io; src/wal/direct.ts): each request is first copied
 //    into the WAL's page-aligned staging buffer and padded to 4096 bytes, then the device reads it from
-//    there. n/a where the file system refuses it (the probe the WAL runs at open).
+//    there. n/a where the file system refuses it (the probe the WAL runs at open);
+//  - O_DIRECT with the next writes beside the fdatasync under way (at most one at a time), as the WAL's
+//    write loop runs since the twelfth session: what the device does with a write and a flush together.
 import { constants } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,11 +28,15 @@ const dir = await mkdtemp(join(tmpdir(), 'gophership-disk-'));
 const buf = Buffer.alloc(REQUEST, 0x5a);
 const total = GIB * 2 ** 30;
 
-/** Writes `total` bytes with write(offset) and an fdatasync per MiB; returns bytes/s, syncs, seconds and CPU s/GB. */
-async function run(fh, write, step) {
+/**
+ * Writes `total` bytes with write(offset) and an fdatasync per MiB; returns bytes/s, syncs, seconds and CPU s/GB.
+ * `beside`: an fdatasync is not waited for; the next writes go on while it runs (a due one waits for it).
+ */
+async function run(fh, write, step, beside = false) {
   let written = 0;
   let unsynced = 0;
   let syncs = 0;
+  let syncing = Promise.resolve();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   while (written < total) {
@@ -38,11 +44,14 @@ async function run(fh, write, step) {
     written += step;
     unsynced += step;
     if (unsynced >= SYNC_AFTER) {
-      await fh.datasync();
+      await syncing;
+      syncing = fh.datasync();
+      if (!beside) await syncing;
       syncs++;
       unsynced = 0;
     }
   }
+  await syncing;
   await fh.datasync();
   const sec = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
@@ -62,21 +71,28 @@ try {
   const padded = Math.ceil(REQUEST / DIRECT_ALIGN) * DIRECT_ALIGN;
   const staging = alignedBuffer(padded);
   if (await probeDirectIo(dir, staging)) {
-    const dfh = await open(join(dir, 'direct'), constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT);
-    try {
-      rows.push([
-        'O_DIRECT from an aligned copy (what the WAL does, direct_io)',
-        await run(
-          dfh,
-          (pos) => {
-            buf.copy(staging, 0);
-            return dfh.write(staging, 0, padded, pos);
-          },
-          padded,
-        ),
-      ]);
-    } finally {
-      await dfh.close();
+    for (const [name, beside] of [
+      ['O_DIRECT from an aligned copy, write and fdatasync in turn (the WAL before this session)', false],
+      ['O_DIRECT from an aligned copy, the next writes beside the fdatasync (what the WAL does, direct_io)', true],
+    ]) {
+      const dfh = await open(join(dir, 'direct'), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT);
+      try {
+        rows.push([
+          name,
+          await run(
+            dfh,
+            (pos) => {
+              buf.copy(staging, 0);
+              return dfh.write(staging, 0, padded, pos);
+            },
+            padded,
+            beside,
+          ),
+        ]);
+      } finally {
+        await dfh.close();
+      }
+      await rm(join(dir, 'direct'), { force: true });
     }
   } else rows.push(['O_DIRECT from an aligned copy (what the WAL does, direct_io)', undefined]);
 } finally {
@@ -94,5 +110,5 @@ for (const [name, r] of rows) {
     );
 }
 // The ceiling of the WAL as it writes by default: O_DIRECT, or the page cache where that is refused.
-const ceiling = rows[1][1] ?? rows[0][1];
+const ceiling = rows.at(-1)[1] ?? rows[0][1];
 console.log(`\nDISK_CEILING_MBPS=${(ceiling.bytesPerSec / 1e6).toFixed(1)}`);

@@ -15,11 +15,16 @@
 // --closed N: instead of a fixed rate, N connections each with one request in flight (the light mode's closed
 // loop), records/s printed beside CPU per record: for a change to a path whose acknowledgement waits on
 // something (Red's group commit), where latency, not CPU, sets the rate. Builds alternate as above.
+// --rows forwarder-durable: bench/forwarder.mjs --durable (the minimal forwarder with Red's durability) as a row,
+// run for each build with its node flags, beside zone-red in the same rounds.
+// A Red request's timeline: `DIR::--import=bench/lib/red-trace.mjs` (see that file).
 // --cpu-prof DIR: the gateways run under --cpu-prof (profiles in DIR, named by pid; warm-up included).
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
-import { startGateway, startSinkProc } from './lib/procs.mjs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { startForwarder, startGateway, startSinkProc } from './lib/procs.mjs';
 import { cpuOf, loadavg, memOf } from './lib/measure.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
 import { closedLoop, pace } from './lib/pace.mjs';
@@ -52,8 +57,11 @@ const profileDir = values['cpu-prof'] === undefined ? undefined : resolve(values
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
 const rows = values.rows.split(',').map((n) => {
+  // The minimal forwarder with Red's durability (bench/forwarder.mjs --durable), beside zone-red in the
+  // same rounds: what the gateway adds to Red's latency. It runs once per build (with that build's node flags).
+  if (n === 'forwarder-durable') return { name: n, durableFloor: true };
   const r = LIGHT_ROWS.find((x) => x.name === n && x.processors && x.protocol === 'http');
-  if (!r) throw new Error(`no HTTP gateway row ${n} (rows: passthrough-http, zone-yellow, zone-red)`);
+  if (!r) throw new Error(`no HTTP gateway row ${n} (rows: passthrough-http, zone-yellow, zone-red, forwarder-durable)`);
   return r;
 });
 const records = 1000;
@@ -61,7 +69,28 @@ const body = Buffer.from(
   new RequestTemplate(new TemplateParts({ signal: 'logs', encoding: 'proto', runId: 'paced-ab', bodySize: 246, attributes: 4 }), 0, records).buf,
 );
 
+/** forwarder-durable: the forwarder's CPU and rate under the same client. */
+async function durableFloor(root) {
+  const dir = await mkdtemp(join(os.tmpdir(), 'paced-ab-durable-'));
+  const fw = await startForwarder(undefined, 'http', { durableDir: dir, nodeArgs: root.nodeArgs });
+  try {
+    const url = `http://${fw.address}/v1/logs`;
+    const drive = (ms) => (closed > 0 ? closedLoop({ url, body, ms, connections: closed }) : pace({ url, body, rate, ms }));
+    await drive(warmup * 1000);
+    const c0 = cpuOf(fw.pid);
+    const t0 = performance.now();
+    const r = await drive(seconds * 1000);
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = cpuOf(fw.pid) - c0;
+    return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, hwm: memOf(fw.pid).hwm, ...r };
+  } finally {
+    await fw.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function one(row, root) {
+  if (row.durableFloor) return durableFloor(root);
   const sink = await startSinkProc({ track: false });
   let gw;
   try {

@@ -3,8 +3,9 @@
 // (`windowMs`), or sooner once `syncAfterBytes` were written since the last one started, and at once on an
 // idle log (src/wal's rule, docs/durability.md). Bytes go to one file with O_DIRECT through the WAL's own
 // appender (src/wal/direct.ts: copied into a page-aligned staging buffer, whole blocks written). No framing,
-// no CRC, no segments, no budget: what is left is the disk and the group-commit pattern. Writes and syncs
-// take turns (a due sync goes first), as in the WAL.
+// no CRC, no segments, no budget: what is left is the disk and the group-commit pattern. As in the WAL's
+// write loop, a due sync starts before more writes, is not waited for (the next writes go on beside it,
+// their appends waiting for the next sync), and at most one runs at a time.
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { DirectAppender, STAGING_BYTES, alignedBuffer } from '../../dist/src/wal/direct.js';
@@ -32,6 +33,10 @@ export class GroupCommitFile {
     this.lastSyncStart = -Infinity;
     this.bytesSinceSync = 0;
     this.running = false;
+    /** The fdatasync under way, if any. */
+    this.syncing = undefined;
+    /** A failed fdatasync: nothing more written to this file is acknowledged. */
+    this.failed = undefined;
     this.timer = undefined;
     this.syncs = 0;
   }
@@ -51,8 +56,9 @@ export class GroupCommitFile {
       this.loop().then(
         () => {
           this.running = false;
-          // Appends that came while the loop awaited its last step.
-          if (this.queue.length > 0 || this.syncDue()) this.kick();
+          // Appends that came while the loop awaited its last step. A due sync that waits for the one under
+          // way is started when that one ends (re-kicking here would spin in microtasks and starve it).
+          if (this.queue.length > 0 || (this.syncing === undefined && this.syncDue())) this.kick();
         },
         (err) => {
           this.running = false;
@@ -70,7 +76,7 @@ export class GroupCommitFile {
 
   async loop() {
     for (;;) {
-      if (this.syncDue()) {
+      if (this.syncing === undefined && this.syncDue()) {
         clearTimeout(this.timer);
         this.timer = undefined;
         const done = this.unsynced;
@@ -78,18 +84,31 @@ export class GroupCommitFile {
         this.bytesSinceSync = 0;
         this.lastSyncStart = performance.now();
         this.syncs++;
-        await this.fh.datasync();
-        for (const a of done) a.resolve();
+        this.syncing = this.fh.datasync().then(
+          () => {
+            this.syncing = undefined;
+            for (const a of done) a.resolve();
+            this.kick();
+          },
+          (err) => {
+            this.syncing = undefined;
+            // What was written beside it went to the same file: refused too.
+            for (const a of [...done, ...this.unsynced]) a.reject(err);
+            this.unsynced = [];
+            this.failed = err;
+          },
+        );
         continue;
       }
       if (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
         await this.write(batch);
-        for (const a of batch) this.unsynced.push(a);
+        if (this.failed) for (const a of batch) a.reject(this.failed);
+        else for (const a of batch) this.unsynced.push(a);
         continue;
       }
-      if (this.unsynced.length > 0 && this.timer === undefined) {
+      if (this.unsynced.length > 0 && this.timer === undefined && this.syncing === undefined) {
         this.timer = setTimeout(
           () => {
             this.timer = undefined;
@@ -117,6 +136,7 @@ export class GroupCommitFile {
   }
 
   async close() {
+    await this.syncing;
     clearTimeout(this.timer);
     await this.fh.close();
   }

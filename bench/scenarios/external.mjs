@@ -59,7 +59,7 @@ export const diskCeiling = (gib = 3) =>
   external({
     name: 'disk-ceiling',
     title:
-      'Disk ceiling: sequential 434 KB writes + fdatasync per MiB, one file, with O_DIRECT (what the WAL does) and through the page cache (direct_io: false) (bench/disk-ceiling.mjs)',
+      'Disk ceiling: sequential 434 KB writes + fdatasync per MiB, one file, with O_DIRECT (writes and fdatasyncs in turn, and the next writes beside the fdatasync as the WAL does) and through the page cache (direct_io: false) (bench/disk-ceiling.mjs)',
     path: 'in-process, temp dir',
     script: 'disk-ceiling.mjs',
     args: [String(gib)],
