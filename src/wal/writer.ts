@@ -11,22 +11,20 @@
  *  4. Only the active segment is written, and only at its end. While a failed write could not be cut
  *     back, nothing more is written into the segment and it is not sealed (two records would share a
  *     sequence otherwise).
- *  5. Room is checked before a record is accepted: against the budget (`maxSizeBytes`) and against the
- *     free space of the volume less a reserve, so a full disk is met with a retryable refusal, not a
- *     half-written record. Acknowledged records still on disk do not count: an append that needs their
- *     room rolls the active segment (when it holds only acknowledged records) and has the ledger delete
- *     them before it is written. Unacknowledged records are never deleted to make room.
+ *  5. Room is checked before a record is accepted (room-check.ts): a full budget or disk is met with a
+ *     retryable refusal, not a half-written record. Unacknowledged records are never deleted to make room.
  *  6. At most one fdatasync runs at a time. Writes go on beside it, and their records wait for the next
  *     one (a sync covers only what was written before it started). When one fails, everything it covered
  *     and everything written beside it is refused and never synced in that file (the segment is sealed);
  *     rolls, closes and the cut-back of a failed write wait for the one under way.
  */
 import { join } from 'node:path';
-import { PermanentError, RetryableError, codeOf } from '../core/errors.js';
+import { RetryableError, codeOf } from '../core/errors.js';
 import { DIRECT_ALIGN, type DirectAppender, directOpenFlags } from './direct.js';
+import { checkRoom, neverFits, noRoom, RETRY_AFTER_MS, ROOM_RECLAIM, ROOM_ROLL, type RoomInput } from './room-check.js';
 import { isNoSpace, shortWriteError, type WalFile } from './file-system.js';
 import { AppendQueue } from './append-queue.js';
-import { MAX_META_BYTES, MAX_PAYLOAD_BYTES, META_LEN_BYTES, RECORD_OVERHEAD, crc32, metaBytes, segmentFileName, type Meta } from './format.js';
+import { RECORD_OVERHEAD, crc32, metaBytes, segmentFileName, type Meta } from './format.js';
 import { fsyncDir, type AckLedger } from './ledger.js';
 import type { Segment, WalContext } from './segment.js';
 
@@ -42,7 +40,6 @@ export interface WriterOptions {
 
 /** Upper bound of records per writev, keeping one write's latency bounded. */
 const MAX_BATCH_RECORDS = 4096;
-const RETRY_AFTER_MS = 1000;
 
 export class SegmentWriter {
   private active!: Segment;
@@ -90,6 +87,9 @@ export class SegmentWriter {
   private unsyncedBytes = 0;
   syncs = 0;
 
+  /** What the room check reads (room-check.ts). */
+  private readonly room: RoomInput;
+
   constructor(
     private readonly ctx: WalContext,
     private readonly opts: WriterOptions,
@@ -97,7 +97,10 @@ export class SegmentWriter {
     private readonly direct: DirectAppender | undefined,
     /** Called when records became durable or a segment was sealed. */
     private readonly wakeReaders: () => void,
-  ) {}
+  ) {
+    const { maxSize, segmentSize } = opts;
+    this.room = { ctx, ledger, maxSize, segmentSize, direct: direct !== undefined, queued: () => this.queue.bytes, activeSize: () => this.active.size };
+  }
 
   /** Opens the last segment of `ctx.segments` for appending (`create`: a new file). */
   async openActive(create: boolean): Promise<void> {
@@ -147,24 +150,12 @@ export class SegmentWriter {
     const ctx = this.ctx;
     if (ctx.closed) return Promise.reject(new RetryableError(`WAL ${ctx.dir} is closed; the component is shutting down`, { code: 'GS_COMPONENT_STOPPED' }));
     const metaLen = metaBytes(meta);
-    if (typeof meta === 'number' && !(Number.isInteger(meta) && meta >= 0 && meta <= 0xffff_ffff)) {
-      return Promise.reject(new PermanentError(`WAL meta number must be a u32, got ${meta}`, { code: 'GS_WAL_MISUSE' }));
-    }
-    if (metaLen > MAX_META_BYTES) {
-      return Promise.reject(new PermanentError(`WAL meta is ${metaLen} bytes; at most ${MAX_META_BYTES} are allowed`, { code: 'GS_WAL_MISUSE' }));
-    }
     let dataLength = 0;
     if (data instanceof Uint8Array) dataLength = data.length;
     else for (const piece of data) dataLength += piece.length;
+    const never = neverFits(this.room, meta, metaLen, dataLength);
+    if (never) return Promise.reject(never);
     const size = RECORD_OVERHEAD + metaLen + dataLength;
-    if (META_LEN_BYTES + metaLen + dataLength > MAX_PAYLOAD_BYTES || size > this.opts.maxSize) {
-      return Promise.reject(
-        new PermanentError(
-          `record of ${dataLength} bytes can never fit the WAL in ${ctx.dir} (max_size_bytes ${this.opts.maxSize}); split it or raise max_size_bytes`,
-          { code: 'GS_WAL_RECORD_TOO_LARGE' },
-        ),
-      );
-    }
     const refusal = this.makeRoom(size);
     if (refusal === 'measure') return ctx.space.measure().then(() => this.accept(data, meta, dataLength, size, this.makeRoom(size)));
     return this.accept(data, meta, dataLength, size, refusal);
@@ -177,7 +168,7 @@ export class SegmentWriter {
     size: number,
     refusal: Error | 'measure' | undefined,
   ): Promise<number> {
-    if (refusal !== undefined) return Promise.reject(refusal === 'measure' ? this.noRoom(size) : refusal);
+    if (refusal !== undefined) return Promise.reject(refusal === 'measure' ? noRoom(this.room, size) : refusal);
     if (this.ctx.closed)
       return Promise.reject(new RetryableError(`WAL ${this.ctx.dir} is closed; the component is shutting down`, { code: 'GS_COMPONENT_STOPPED' }));
     // Taken after the checks: a refused record costs no pass over its bytes.
@@ -191,61 +182,13 @@ export class SegmentWriter {
     });
   }
 
-  /**
-   * Whether a record of `size` bytes fits the budget and the volume (undefined), fits once acknowledged
-   * segments are deleted (undefined, a reclaim arranged), needs a fresh look at the volume first
-   * ('measure': the last one is old), or is refused.
-   */
+  /** The room check (room-check.ts); arranges the roll or reclaim it asks for. */
   private makeRoom(size: number): Error | 'measure' | undefined {
-    const ctx = this.ctx;
-    const space = ctx.space;
-    const used = ctx.bytesOnDisk + this.queuedBytes;
-    // Direct I/O pads each write to a block: the volume may need that much more than the records.
-    const needOnVolume = this.queuedBytes + size + (this.direct ? DIRECT_ALIGN : 0);
-    const fitsBudget = used + size <= this.opts.maxSize;
-    const fitsVolume = needOnVolume <= space.room();
-    if (fitsBudget && fitsVolume) {
-      if (space.stale()) void space.measure();
-      // The reader has caught up and the active segment is large for the room there is (a segment sized
-      // for a bigger budget, or large records): roll it now so that it is deleted, not kept until full.
-      if (this.active.size >= this.reclaimActiveAt() && this.ledger.allAcknowledged()) {
-        this.needRoll = true;
-        this.ledger.scheduleCheckpoint();
-      }
-      return undefined;
-    }
-    // Acknowledged records still on disk do not count: sealed segments wait for housekeeping to delete
-    // them, and the active one is sealed only when an append rolls it, so counting it would refuse every
-    // append for good (restarts included) once the reader had caught up.
-    const reclaimable = this.ledger.acknowledgedBytes();
-    if (reclaimable > 0 && used - reclaimable + size <= this.opts.maxSize && needOnVolume <= space.room() + reclaimable) {
-      if (this.ledger.allAcknowledged() && this.active.size > 0) this.needRoll = true;
-      if (fitsVolume) this.ledger.scheduleCheckpoint();
-      else this.needReclaim = true;
-      return undefined;
-    }
-    if (!fitsVolume && space.stale()) return 'measure';
-    return fitsBudget
-      ? this.noRoom(size)
-      : new RetryableError(
-          `WAL directory ${ctx.dir} is full (${used} of max_size_bytes ${this.opts.maxSize} used): ` +
-            'space is freed only when the reader acknowledges records; retry later, fix the downstream so the backlog drains, or raise max_size_bytes',
-          { retryAfterMs: RETRY_AFTER_MS, code: 'GS_WAL_FULL' },
-        );
-  }
-
-  /** Size from which a fully acknowledged active segment is rolled to be deleted: a sixteenth of the room. */
-  private reclaimActiveAt(): number {
-    return Math.max(64 * 1024, Math.min(this.opts.segmentSize, Math.min(this.opts.maxSize, this.ctx.space.total) / 16));
-  }
-
-  private noRoom(size: number): RetryableError {
-    const space = this.ctx.space;
-    return new RetryableError(
-      `WAL directory ${this.ctx.dir}: its volume is nearly full (${Math.max(0, space.freeBytes())} bytes free, ${space.reserve} kept free, ` +
-        `${this.queuedBytes + size} needed): space is freed as the reader acknowledges records; retry later, or free or grow the volume`,
-      { retryAfterMs: RETRY_AFTER_MS, code: 'GS_WAL_FULL' },
-    );
+    const r = checkRoom(this.room, size);
+    if (typeof r !== 'number') return r;
+    if (r & ROOM_ROLL) this.needRoll = true;
+    if (r & ROOM_RECLAIM) this.needReclaim = true;
+    return undefined;
   }
 
   // ---------------------------------------------------------------------------------------------------
