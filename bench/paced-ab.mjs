@@ -69,20 +69,24 @@ const body = Buffer.from(
   new RequestTemplate(new TemplateParts({ signal: 'logs', encoding: 'proto', runId: 'paced-ab', bodySize: 246, attributes: 4 }), 0, records).buf,
 );
 
+/** Drives `url` (warm-up, then the measured seconds); the CPU per record, rate and peak RSS of process `pid`. */
+async function measure(url, pid) {
+  const drive = (ms) => (closed > 0 ? closedLoop({ url, body, ms, connections: closed }) : pace({ url, body, rate, ms }));
+  await drive(warmup * 1000);
+  const c0 = cpuOf(pid);
+  const t0 = performance.now();
+  const r = await drive(seconds * 1000);
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = cpuOf(pid) - c0;
+  return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, hwm: memOf(pid).hwm, ...r };
+}
+
 /** forwarder-durable: the forwarder's CPU and rate under the same client. */
 async function durableFloor(root) {
   const dir = await mkdtemp(join(os.tmpdir(), 'paced-ab-durable-'));
   const fw = await startForwarder(undefined, 'http', { durableDir: dir, nodeArgs: root.nodeArgs });
   try {
-    const url = `http://${fw.address}/v1/logs`;
-    const drive = (ms) => (closed > 0 ? closedLoop({ url, body, ms, connections: closed }) : pace({ url, body, rate, ms }));
-    await drive(warmup * 1000);
-    const c0 = cpuOf(fw.pid);
-    const t0 = performance.now();
-    const r = await drive(seconds * 1000);
-    const wall = (performance.now() - t0) / 1000;
-    const cpu = cpuOf(fw.pid) - c0;
-    return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, hwm: memOf(fw.pid).hwm, ...r };
+    return await measure(`http://${fw.address}/v1/logs`, fw.pid);
   } finally {
     await fw.stop();
     await rm(dir, { recursive: true, force: true });
@@ -97,15 +101,7 @@ async function one(row, root) {
     const g = await gatewayConfig({ protocol: 'http', sink, processors: row.processors });
     g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
     gw = await startGateway(g.config, { root: root.dir, nodeArgs: root.nodeArgs, cpuProf: profileDir !== undefined, profileDir });
-    const url = `${g.endpoint}/v1/logs`;
-    const drive = (ms) => (closed > 0 ? closedLoop({ url, body, ms, connections: closed }) : pace({ url, body, rate, ms }));
-    await drive(warmup * 1000);
-    const c0 = cpuOf(gw.pid);
-    const t0 = performance.now();
-    const r = await drive(seconds * 1000);
-    const wall = (performance.now() - t0) / 1000;
-    const cpu = cpuOf(gw.pid) - c0;
-    return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, hwm: memOf(gw.pid).hwm, ...r };
+    return await measure(`${g.endpoint}/v1/logs`, gw.pid);
   } finally {
     const stopped = await gw?.stop().catch(() => undefined);
     for (const f of (stopped?.profiles ?? []).filter((f) => f.includes(`.${gw.pid}.`))) process.stderr.write(`[paced-ab] profile of ${root.label}: ${f}\n`);

@@ -7,6 +7,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { walRecord } from '../../test/helpers/wal-record.js';
 import { RetryableError } from '../core/errors.js';
 import { WriteAheadLog, type WalOptions } from './index.js';
 import { nodeFileSystem, type WalFile } from './file-system.js';
@@ -19,11 +20,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const rec = (i: number, size = 100): Buffer => {
-  const b = Buffer.alloc(size, i & 0xff);
-  b.writeUInt32BE(i, 0);
-  return b;
-};
+const rec = walRecord;
 
 async function segFiles(): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.endsWith('.wal')).sort();
@@ -40,6 +37,7 @@ const outcome = (p: Promise<number>): Promise<unknown> =>
 
 interface Gate {
   release: (err?: Error) => void;
+  released: boolean;
 }
 
 /**
@@ -52,7 +50,10 @@ function heldFileSystem() {
   const writes: Gate[] = [];
   const state = { holdWrites: false };
   const gate = async <T>(list: Gate[], real: () => Promise<T>): Promise<T> => {
-    const err = await new Promise<Error | undefined>((release) => list.push({ release }));
+    const err = await new Promise<Error | undefined>((resolve) => {
+      const g: Gate = { released: false, release: (e) => ((g.released = true), resolve(e)) };
+      list.push(g);
+    });
     if (err) throw err;
     return real();
   };
@@ -81,7 +82,17 @@ function heldFileSystem() {
     for (let i = 0; i < 1000 && !what(); i++) await new Promise((r) => setTimeout(r, 2));
     expect(what()).toBe(true);
   };
-  return { log, syncs, writes, state, fileSystem, until };
+  /** Closes `wal`, letting go each fdatasync its close makes (held like the others) until it is closed. */
+  const close = async (wal: WriteAheadLog): Promise<void> => {
+    let closed = false;
+    const closing = wal.close().finally(() => (closed = true));
+    while (!closed) {
+      for (const g of syncs) if (!g.released) g.release();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await closing;
+  };
+  return { log, syncs, writes, state, fileSystem, until, close };
 }
 
 for (const directIo of [false, true]) {
@@ -121,10 +132,7 @@ for (const directIo of [false, true]) {
       await b;
       expect(done).toEqual(['a', 'b']);
       expect(wal.syncCount).toBe(2);
-      const closing = wal.close();
-      await until(() => syncs.length === 3);
-      syncs[2]!.release();
-      await closing;
+      await h.close(wal);
     });
 
     it('when an fdatasync fails, appends written beside it are refused too and the next go to a new segment', async () => {
@@ -145,10 +153,7 @@ for (const directIo of [false, true]) {
       syncs[1]!.release();
       await c;
       expect(await segFiles()).toHaveLength(2);
-      const closing = wal.close();
-      await until(() => syncs.length >= 3);
-      for (const g of syncs.slice(2)) g.release();
-      await closing;
+      await h.close(wal);
     });
 
     it('an fdatasync that fails while a write beside it is still under way: that write is refused when it ends, never synced in that file', async () => {
@@ -178,10 +183,7 @@ for (const directIo of [false, true]) {
       syncs[1]!.release();
       expect(await c).toBeGreaterThan(0);
       expect(await segFiles()).toHaveLength(2);
-      const closing = wal.close();
-      await until(() => syncs.length >= 3);
-      for (const g of syncs.slice(2)) g.release();
-      await closing;
+      await h.close(wal);
     });
 
     it('a write that fails beside an fdatasync is cut back and refused; the fdatasync still acknowledges what it covered', async () => {
@@ -203,10 +205,7 @@ for (const directIo of [false, true]) {
       await until(() => syncs.length === 2);
       syncs[1]!.release();
       expect(await c).toBe(2);
-      const closing = wal.close();
-      await until(() => syncs.length >= 3);
-      for (const g of syncs.slice(2)) g.release();
-      await closing;
+      await h.close(wal);
       expect(await segFiles()).toHaveLength(1);
       const again = await WriteAheadLog.open({ dir, segmentSizeBytes: 1 << 20, directIo });
       const got = await again.read(10);
@@ -264,10 +263,7 @@ for (const directIo of [false, true]) {
       expect(await segFiles()).toHaveLength(2);
       syncs[1]!.release();
       expect(await b).toBe(2);
-      const closing = wal.close();
-      await until(() => syncs.length >= 3);
-      for (const g of syncs.slice(2)) g.release();
-      await closing;
+      await h.close(wal);
     });
   });
 }

@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile, appendFile } from 'nod
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { walRecord } from '../../test/helpers/wal-record.js';
 import { PermanentError, RetryableError } from '../core/errors.js';
 import { randomBytes } from 'node:crypto';
 import { tmpTakesDirectIo } from '../../test/helpers/direct-io.js';
@@ -21,11 +22,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const rec = (i: number, size = 100): Buffer => {
-  const b = Buffer.alloc(size, i & 0xff);
-  b.writeUInt32BE(i, 0);
-  return b;
-};
+const rec = walRecord;
 
 async function segFiles(d = dir): Promise<string[]> {
   return (await readdir(d)).filter((n) => n.endsWith('.wal')).sort();
