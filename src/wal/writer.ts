@@ -47,6 +47,8 @@ export class SegmentWriter {
 
   /** Appends accepted but not yet written. */
   private readonly queue = new AppendQueue();
+  /** Bytes of the write under way: taken from the queue, not yet on disk, still counted against the room. */
+  private writingBytes = 0;
   // Written but not yet fsynced: contiguous sequences from uFirstSeq.
   private uResolve: ((seq: number) => void)[] = [];
   private uReject: ((err: Error) => void)[] = [];
@@ -99,7 +101,7 @@ export class SegmentWriter {
     private readonly wakeReaders: () => void,
   ) {
     const { maxSize, segmentSize } = opts;
-    this.room = { ctx, ledger, maxSize, segmentSize, direct: direct !== undefined, queued: () => this.queue.bytes, activeSize: () => this.active.size };
+    this.room = { ctx, ledger, maxSize, segmentSize, direct: direct !== undefined, queued: () => this.queuedBytes, activeSize: () => this.active.size };
   }
 
   /** Opens the last segment of `ctx.segments` for appending (`create`: a new file). */
@@ -116,7 +118,7 @@ export class SegmentWriter {
 
   /** Bytes of appends accepted but not yet written (they count against the budget already). */
   get queuedBytes(): number {
-    return this.queue.bytes;
+    return this.queue.bytes + this.writingBytes;
   }
 
   private async openSegment(seg: Segment, create: boolean): Promise<WalFile> {
@@ -355,6 +357,7 @@ export class SegmentWriter {
     const ctx = this.ctx;
     const seg = this.active;
     const pos = seg.size;
+    this.writingBytes = bytes;
     try {
       if (this.direct) await this.direct.write(iov, bytes, pos);
       else {
@@ -362,6 +365,7 @@ export class SegmentWriter {
         if (bytesWritten !== bytes) throw shortWriteError(bytesWritten, bytes);
       }
     } catch (err) {
+      this.writingBytes = 0;
       // Cut the partial write so the segment ends on a record boundary, and give the sequences back. If
       // the cut fails, the next pass tries it again before anything else is written (cutFailedWrite).
       const cut = await this.fh.truncate(pos).then(
@@ -389,6 +393,7 @@ export class SegmentWriter {
       }
       return;
     }
+    this.writingBytes = 0;
     ctx.nextSeq += n;
     seg.size += bytes;
     ctx.bytesOnDisk += bytes;
