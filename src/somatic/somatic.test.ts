@@ -554,6 +554,32 @@ describe('admission gate', () => {
     telemetry.close();
   });
 
+  it('a lone request waits while the queues hold the room under the admission line, and its copies count against the solo room', () => {
+    // A reading found RSS 4 MiB past the admission line (room -4 MiB), 9 MiB under the limit itself
+    // (solo room 4.5 MiB), with 60 MiB in the exporter's memory queue.
+    const MiB = 2 ** 20;
+    const g = new AdmissionGate(64 * MiB);
+    g.cap = 60 * MiB;
+    g.roomAtReading = -4 * MiB;
+    g.hold(60 * MiB);
+    g.soloRoom = 4.5 * MiB; // as the reading that saw the queue sets it
+    // The queue's drain frees the room: a lone request the queue would keep may not go into the margin
+    // (one after another they took RSS to the limit itself).
+    expect(g.tryAcquire(1 * MiB)).toBe(false);
+    // Queues that could not make room by draining are not what holds it: the lone request gets in.
+    g.unhold(57 * MiB);
+    expect(g.tryAcquire(1 * MiB)).toBe(true);
+    g.release(1 * MiB);
+    g.takenSinceReading = 0;
+    // With nothing held, retained memory (garbage, allocator caches) leaves the margin to lone requests,
+    // body and copies: 1 MiB with four copies passes the 4.5 MiB, with three it fits.
+    g.unhold(3 * MiB);
+    g.copies = 5;
+    expect(g.tryAcquire(1 * MiB)).toBe(false);
+    g.copies = 4;
+    expect(g.tryAcquire(1 * MiB)).toBe(true);
+  });
+
   it('collects garbage when memory holds the gate shut and nothing moves, at most once a second', async () => {
     const telemetry = new Telemetry();
     // A limit below the current RSS: no headroom, the gate admits nothing.
