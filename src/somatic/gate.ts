@@ -29,6 +29,11 @@ import type { MemoryLedger } from '../core/memory-ledger.js';
 export class AdmissionGate implements MemoryLedger {
   /** Request bytes admitted and not yet answered (plus replayed debt in flight). */
   inFlight = 0;
+  /**
+   * Request bytes admitted and not read yet (a body or message still arriving): memory an RSS reading
+   * does not include, which the request takes after it (arrived(), release()).
+   */
+  awaited = 0;
   /** Bytes the service holds outside requests (exporter queues; see src/core/memory-ledger.ts). */
   held = 0;
   /** Bytes released or unheld since the last check: not known to be freed until RSS is read again (room()). */
@@ -101,9 +106,15 @@ export class AdmissionGate implements MemoryLedger {
       }
     }
     this.inFlight = after;
+    this.awaited += bytes;
     this.admittedTotal += bytes;
     this.takenSinceReading += bytes;
     return true;
+  }
+
+  /** `bytes` of an admitted request were read (the receivers tell as they read). */
+  arrived(bytes: number): void {
+    this.awaited = Math.max(0, this.awaited - bytes);
   }
 
   /**
@@ -134,7 +145,9 @@ export class AdmissionGate implements MemoryLedger {
     this.admittedTotal += bytes;
   }
 
-  release(bytes: number): void {
+  /** A request answered; `unarrived`: the part of its bytes never read (refused or cut short while arriving). */
+  release(bytes: number, unarrived = 0): void {
+    this.awaited = Math.max(0, this.awaited - unarrived);
     this.inFlight -= bytes;
     this.releasedTotal += bytes;
     this.freedSinceCheck += bytes;

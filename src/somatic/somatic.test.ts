@@ -554,6 +554,27 @@ describe('admission gate', () => {
     telemetry.close();
   });
 
+  it('what was admitted and not read yet comes off the room a reading shows, and leaves with its request', () => {
+    const telemetry = new Telemetry();
+    const rt = new SomaticRuntime(settings({ memoryLimitBytes: 64 * 2 ** 30, inflightBudgetBytes: 2 ** 30 }), telemetry, silentLogger);
+    const MiB = 2 ** 20;
+    expect(rt.gate.tryAcquire(4 * MiB)).toBe(true);
+    rt.gate.arrived(1 * MiB); // a quarter of the body read
+    rt.check();
+    expect(rt.gate.roomAtReading).toBe(rt.memoryRoomBytes() - 3 * MiB);
+    rt.gate.arrived(3 * MiB);
+    rt.check();
+    expect(rt.gate.roomAtReading).toBe(rt.memoryRoomBytes());
+    rt.gate.release(4 * MiB);
+    // A body cut short: what never arrived is not awaited any more.
+    expect(rt.gate.tryAcquire(2 * MiB)).toBe(true);
+    rt.gate.arrived(0.5 * MiB);
+    rt.gate.release(2 * MiB, 1.5 * MiB);
+    expect(rt.gate.awaited).toBe(0);
+    rt.release();
+    telemetry.close();
+  });
+
   it('a lone request waits while the queues hold the room under the admission line, and its copies count against the solo room', () => {
     // A reading found RSS 4 MiB past the admission line (room -4 MiB), 9 MiB under the limit itself
     // (solo room 4.5 MiB), with 60 MiB in the exporter's memory queue.
