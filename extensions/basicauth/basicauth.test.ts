@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testHost } from '../../test/helpers/host.js';
-import { systemProgram } from '../../test/helpers/system-package.js';
+import { hasOpenssl } from '../../test/helpers/certs.js';
 import { AuthenticationError, isClientAuthenticator, isServerAuthenticator, type ServerAuthenticator } from '../../src/core/auth.js';
 import { testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { createBasicAuth, parseBasicHeader } from './basicauth.js';
@@ -15,7 +15,7 @@ import { basicAuthConfig } from './config.js';
 
 const run = promisify(execFile);
 // apr1 and MD5-crypt hashes come from Debian's openssl, an implementation independent of apache-md5.
-const HAVE_OPENSSL = systemProgram('/usr/bin/openssl', 'openssl', 'the htpasswd apr1 and MD5-crypt cases');
+const HAVE_OPENSSL = hasOpenssl('the htpasswd apr1 and MD5-crypt cases');
 const KINDS = ['bcrypt', 'sha', 'ssha', ...(HAVE_OPENSSL ? ['apr', 'md5'] : [])];
 
 function basic(user: string, password: string): { authorization: string } {
