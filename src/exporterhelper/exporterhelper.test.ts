@@ -576,7 +576,9 @@ describe('memory held by the queues counts against the memory limit (the somatic
     gate.cap = 2 ** 30; // the next check found room
     await h.consume(logs(20, 'other'));
     await h.consume(logs(20, 'other'));
+    // Both later records were read and sent while the first was still held in delivery.
     await until(() => sent.length === 3, 2000);
+    expect(sent).toEqual(['first', 'other', 'other']);
   });
 
   it('requests let in alone do not pile up in a memory queue past the room left under the limit', async () => {
