@@ -3,6 +3,7 @@
  * requests arrive on the stream as the bytes sent, with their signal and a content-derived message id
  * (a resent request is stored once); a gateway consuming the stream delivers them to a real sink and
  * acknowledges only what its pipeline accepted; a retryable refusal leaves the message for redelivery.
+ * The receiver's own cases (bad bytes, the signal of a message) are in receivers/nats/nats-receiver.test.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { requestFromJson } from '../../src/pdata/codec.js';
 import type { Service } from '../../src/service/service.js';
 import { startSink } from '../../src/tools/sink/index.js';
@@ -117,24 +118,6 @@ describe.skipIf(!run)('nats exporter and receiver on a real JetStream server', (
     expect(sink.stats().totals.records).toBe(40);
     // Everything acknowledged: nothing left pending on the durable consumer.
     const ci = await (await jetstreamManager(nc)).consumers.info('CONS1', 'gw');
-    expect(ci.num_pending + ci.num_ack_pending).toBe(0);
-  });
-
-  it('terminates a message that is not an OTLP request and goes on with the next', async () => {
-    const sink = await startSink({ grpc: false });
-    cleanups.push(() => sink.close());
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: 'BAD1', subjects: ['bad1.>'] });
-    const js = jetstream(nc);
-    await js.publish('bad1.logs', new Uint8Array([0xff, 0xff, 0xff]));
-    await js.publish('bad1.logs', logsRequest('good'));
-    const consumer = await startGateway(natsConsumerConfig(nats.urls, { stream: 'BAD1' }, sink.httpUrl));
-    cleanups.push(() => consumer.shutdown(5000));
-    const deadline = Date.now() + 5000;
-    while (sink.stats().totals.records < 1 && Date.now() < deadline) await sleep(100);
-    expect(sink.stats().totals.records).toBe(1);
-    await sleep(300);
-    const ci = await jsm.consumers.info('BAD1', 'gophership');
     expect(ci.num_pending + ci.num_ack_pending).toBe(0);
   });
 });
