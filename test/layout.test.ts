@@ -30,6 +30,20 @@ describe('layout (BRIEF: src/ by role)', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('every component folder holds its config, factory, metadata, README, an implementation and tests', () => {
+    const gaps: string[] = [];
+    for (const kinds of COMPONENT_FOLDERS) {
+      for (const c of readdirSync(join(ROOT, kinds), { withFileTypes: true }).filter((e) => e.isDirectory())) {
+        const files = readdirSync(join(ROOT, kinds, c.name));
+        for (const f of ['config.ts', 'factory.ts', 'metadata.ts', 'README.md']) if (!files.includes(f)) gaps.push(`${kinds}/${c.name}: no ${f}`);
+        const others = files.filter((f) => f.endsWith('.ts') && !['config.ts', 'factory.ts', 'metadata.ts'].includes(f));
+        if (!others.some((f) => !f.endsWith('.test.ts'))) gaps.push(`${kinds}/${c.name}: no implementation file`);
+        if (!others.some((f) => f.endsWith('.test.ts'))) gaps.push(`${kinds}/${c.name}: no tests beside it`);
+      }
+    }
+    expect(gaps).toEqual([]);
+  });
+
   it('no hand-written source file is over 600 lines (generated proto code aside)', () => {
     const long: string[] = [];
     for (const dir of ['src', ...COMPONENT_FOLDERS]) {
