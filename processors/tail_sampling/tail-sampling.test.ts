@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/telemetry/logger.js';
 import { YELLOW } from '../../src/somatic/zone.js';
 import { counterValue, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { testSomaticSettings } from '../../test/helpers/somatic.js';
+import { validConfig } from '../../test/helpers/component-config.js';
 import { readSpans, spansRequest, traceId, traceKeyHex, traceRequest, type SpanSpec } from '../../test/helpers/trace-builder.js';
 import { tailSamplingProcessorFactory } from './factory.js';
 import { TailSamplingProcessor } from './tail-sampling-processor.js';
@@ -49,12 +50,7 @@ class Sink implements Consumer {
   }
 }
 
-function config(raw: Record<string, unknown>) {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = tailSamplingProcessorFactory.config.parse(raw, [], issues);
-  expect(issues).toEqual([]);
-  return cfg;
-}
+const config = (raw: Record<string, unknown>) => validConfig(tailSamplingProcessorFactory, raw);
 
 function make(raw: Record<string, unknown>, opts: { clock?: () => number; somatic?: boolean } = {}) {
   const settings = testSettings('tail_sampling', 'processor');
