@@ -22,11 +22,3 @@ export function makeExporter(
   cleanups.push(() => settings.telemetry.close());
   return exp;
 }
-
-export async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -22,6 +22,7 @@ import { probabilityThreshold, traceIdHash } from './trace-id-hash.js';
 import { METRICS } from './metadata.js';
 import { DecisionMemory, LruSet } from './decision-cache.js';
 import { ArrivalOrder } from './arrival-order.js';
+import { until } from '../../test/helpers/until.js';
 
 const settingsList: ReturnType<typeof testSettings>[] = [];
 const procs: TailSamplingProcessor[] = [];
@@ -70,14 +71,6 @@ const send = (proc: TailSamplingProcessor, spans: SpanSpec[], resource?: Record<
   proc.consume(new Payload('traces', spansRequest(spans, resource)));
 const hex = (...ns: number[]) => ns.map((n) => traceKeyHex(traceId(n))).sort();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
-
 /** Holds the traces, decides them all (shutdown) and returns the sampled trace IDs. */
 async function sampled(policies: unknown[], spans: SpanSpec[], resource?: Record<string, string>, extra: Record<string, unknown> = {}): Promise<string[]> {
   const { proc, sink } = make({ policies, ...extra });

@@ -16,6 +16,7 @@ import type { PressureSlot } from '../somatic/slot.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { Backoff, ExporterHelper, exporterHelperShape, readDeadLetterFile, walDirectory, type ExporterHelperConfig, type SendFn } from './index.js';
 import { tmpTakesDirectIo } from '../../test/helpers/direct-io.js';
+import { until } from '../../test/helpers/until.js';
 
 const schema = s.object(exporterHelperShape());
 function config(raw: Record<string, unknown>): ExporterHelperConfig {
@@ -67,13 +68,6 @@ function provideSomatic(pressure: PressureSlot): AdmissionGate {
 
 /** Whether the temp dir takes O_DIRECT (else the WAL falls back to the page cache). */
 const DIRECT_OK = await tmpTakesDirectIo();
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 const logs = (records: number, tag = 'r') => new Payload('logs', makeLogsRequest(1, records, tag));
 
 describe('backoff', () => {
