@@ -26,6 +26,7 @@ import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterConfig } from '../exporters/otlphttp/config.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import type { Exporter } from '../src/core/component.js';
+import type { CodedError } from '../src/core/errors.js';
 import { hasOpenssl, makeCertSet, rotatableServerCert, rotateAndAwaitNewSerial, type CertSet } from './helpers/certs.js';
 import { RecordingConsumer, makeLogsRequest, testSettings } from './helpers/otlp-test-servers.js';
 import { makeLogs, sdkBytes } from './helpers/sdk-data.js';
@@ -336,7 +337,26 @@ describe('tls config keys', () => {
       protocols: { http: { endpoint: '127.0.0.1:0', tls: { cert_file: certs.server.certFile, key_file: certs.client.keyFile } } },
     });
     const receiver = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: new RecordingConsumer() }) as OtlpReceiver;
-    await expect(receiver.start(testHost({ onFatal: () => {} }))).rejects.toThrow(/protocols\.http\.tls.*key_file is the private key of cert_file/);
+    const failure = await receiver.start(testHost({ onFatal: () => {} })).then(
+      () => undefined,
+      (err: unknown) => err as CodedError,
+    );
+    expect(failure?.message).toMatch(/^receiver otlp: protocols\.http\.tls.*key_file is the private key of cert_file/);
+    expect(failure?.code).toBe('GS_TLS_INVALID');
+  });
+
+  it.runIf(openssl)('a receiver whose cert_file cannot be read fails at start naming the key path, not as a port in use', async () => {
+    const cfg = parse(otlpReceiverConfig, {
+      protocols: { grpc: { endpoint: '127.0.0.1:0', tls: { cert_file: '/nonexistent/server.crt', key_file: certs.server.keyFile } } },
+    });
+    const receiver = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: new RecordingConsumer() }) as OtlpReceiver;
+    const failure = await receiver.start(testHost({ onFatal: () => {} })).then(
+      () => undefined,
+      (err: unknown) => err as CodedError,
+    );
+    expect(failure?.message).toMatch(/^receiver otlp: protocols\.grpc\.tls\.cert_file: cannot read \/nonexistent\/server\.crt/);
+    expect(failure?.message).not.toMatch(/another process|cannot listen/);
+    expect(failure?.code).toBe('GS_FILE_UNREADABLE');
   });
 });
 
