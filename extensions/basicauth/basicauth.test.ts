@@ -92,7 +92,7 @@ describe('basicauth server', () => {
     const inline = `sha-user:{SHA}${createHash('sha1').update('inline-pass').digest('base64')}`;
     const ext = create({ htpasswd: { file: join(dir, 'htpasswd'), inline } }) as ServerAuthenticator;
     await ext.start(testHost());
-    expect(await ext.authenticate(basic('sha-user', 'inline-pass'))).toBeDefined();
+    expect(await ext.authenticate(basic('sha-user', 'inline-pass'))).toEqual({ attributes: { username: 'sha-user' } });
     await refused(Promise.resolve(ext.authenticate(basic('sha-user', 'sha-pass'))));
     await ext.shutdown();
   });
@@ -113,7 +113,7 @@ describe('basicauth server', () => {
     await writeFile(file, `u:{SHA}${createHash('sha1').update('one').digest('base64')}\n`);
     const ext = create({ htpasswd: { file } }) as ServerAuthenticator;
     await ext.start(testHost());
-    expect(await ext.authenticate(basic('u', 'one'))).toBeDefined();
+    expect(await ext.authenticate(basic('u', 'one'))).toEqual({ attributes: { username: 'u' } });
     await writeFile(file, `u:{SHA}${createHash('sha1').update('two').digest('base64')}\n`);
     await expect
       .poll(
