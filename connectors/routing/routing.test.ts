@@ -75,6 +75,17 @@ const bodiesAt = (s: TestHttpServer): string[] =>
     ),
   );
 
+/** The pipelines of a routing config under test: logs into the connector, logs/out from it. */
+const ROUTED_TO_LOGS_OUT = `service:
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [routing]
+    logs/out:
+      receivers: [routing]
+      exporters: [debug]
+`;
+
 describe('routing connector config', () => {
   it('routes must name pipelines that receive from it; contexts not supported yet say so', async () => {
     const p = await problems(`${OTLP_HTTP_AND_DEBUG}connectors:
@@ -90,15 +101,7 @@ describe('routing connector config', () => {
         pipelines: [logs/out]
       - condition: resource.attributes["a"] ==
         pipelines: [logs/out]
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [routing]
-    logs/out:
-      receivers: [routing]
-      exporters: [debug]
-`);
+${ROUTED_TO_LOGS_OUT}`);
     expect(p).toEqual([
       'FILE:14: connectors.routing.table.1.context: context log is not supported yet; use resource or request',
       'FILE:17: connectors.routing.table.2.statement: in "set(attributes["x"], 1) where true": a routing statement is route() where <condition>',
@@ -110,15 +113,7 @@ service:
     table:
       - condition: resource.attributes["a"] == "b"
         pipelines: [logs/out]
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [routing]
-    logs/out:
-      receivers: [routing]
-      exporters: [debug]
-`);
+${ROUTED_TO_LOGS_OUT}`);
     expect(p2).toEqual([
       'FILE:9: connectors.routing: routes to logs/typo, which does not list this connector among its receivers (pipelines that do: logs/out)',
     ]);

@@ -5,17 +5,14 @@
  * redelivered) and the receiver goes on with the next. (exporters/nats/nats.test.ts runs it behind the
  * nats exporter: acknowledgement only of what the pipeline accepted, redelivery after a refusal.)
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import { headers } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { requestFromJson } from '../../src/pdata/codec.js';
 import { startSink, type Sink } from '../../src/tools/sink/index.js';
 import { startGateway } from '../../test/helpers/gateway.js';
-import { NatsCluster, hasNatsServer, natsConsumerConfig } from '../../test/helpers/nats-server.js';
+import { hasNatsServer, natsConsumerConfig, natsScene } from '../../test/helpers/nats-server.js';
 
 const run = hasNatsServer('the nats receiver tests');
 const logsRequest = (...bodies: string[]): Uint8Array =>
@@ -29,29 +26,14 @@ const spansRequest = (name: string): Uint8Array =>
   );
 
 describe.skipIf(!run)('nats receiver on a real JetStream server', () => {
-  let dir: string;
-  let nats: NatsCluster;
-  let nc: NatsConnection;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'gs-nats-receiver-'));
-    nats = await NatsCluster.start(dir, 1);
-    nc = await connect({ servers: nats.urls });
-  });
-  afterAll(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => {});
-    await nc?.close();
-    await nats?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const scene = natsScene('gs-nats-receiver-');
 
   /** A sink and a gateway consuming `stream` into its logs pipeline; resolves once the sink holds `records` records. */
   async function consume(stream: string, records: number): Promise<Sink> {
     const sink = await startSink({ grpc: false });
-    cleanups.push(() => sink.close());
-    const gateway = await startGateway(natsConsumerConfig(nats.urls, { stream }, sink.httpUrl));
-    cleanups.push(() => gateway.shutdown(5000));
+    scene.cleanups.push(() => sink.close());
+    const gateway = await startGateway(natsConsumerConfig(scene.nats.urls, { stream }, sink.httpUrl));
+    scene.cleanups.push(() => gateway.shutdown(5000));
     const deadline = Date.now() + 5000;
     while (sink.stats().totals.records < records && Date.now() < deadline) await sleep(100);
     // Time for a wrongly redelivered or wrongly delivered message to show.
@@ -61,13 +43,13 @@ describe.skipIf(!run)('nats receiver on a real JetStream server', () => {
 
   /** Messages of `stream`'s default durable consumer not yet acknowledged or terminated. */
   async function unsettled(stream: string): Promise<number> {
-    const ci = await (await jetstreamManager(nc)).consumers.info(stream, 'gophership');
+    const ci = await (await jetstreamManager(scene.nc)).consumers.info(stream, 'gophership');
     return ci.num_pending + ci.num_ack_pending;
   }
 
   it('terminates a message that is not an OTLP request and goes on with the next', async () => {
-    await (await jetstreamManager(nc)).streams.add({ name: 'BAD1', subjects: ['bad1.>'] });
-    const js = jetstream(nc);
+    await (await jetstreamManager(scene.nc)).streams.add({ name: 'BAD1', subjects: ['bad1.>'] });
+    const js = jetstream(scene.nc);
     await js.publish('bad1.logs', new Uint8Array([0xff, 0xff, 0xff]));
     await js.publish('bad1.logs', logsRequest('good'));
     const sink = await consume('BAD1', 1);
@@ -76,8 +58,8 @@ describe.skipIf(!run)('nats receiver on a real JetStream server', () => {
   });
 
   it('takes the signal from the Otlp-Signal header over the subject, and terminates what no pipeline takes', async () => {
-    await (await jetstreamManager(nc)).streams.add({ name: 'SIG1', subjects: ['sig1.>'] });
-    const js = jetstream(nc);
+    await (await jetstreamManager(scene.nc)).streams.add({ name: 'SIG1', subjects: ['sig1.>'] });
+    const js = jetstream(scene.nc);
     const asLogs = headers();
     asLogs.set('Otlp-Signal', 'logs');
     // A logs request on a subject that says traces: the header decides, the logs pipeline takes it.
