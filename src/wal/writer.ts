@@ -68,6 +68,11 @@ export class SegmentWriter {
    * so nothing is written, and no segment sealed, until a cut succeeds (see cutFailedWrite).
    */
   private uncutAt: number | undefined;
+  /**
+   * Bytes of the batch being written: taken off the queue before the write and counted on disk only after
+   * it, so without this an append arriving meanwhile would find them in neither and overrun the budget.
+   */
+  private writingBytes = 0;
   private syncTimer: NodeJS.Timeout | undefined;
   /** performance.now() when the last fdatasync started (interval policy: the next may start a window later). */
   private lastSyncStart = -Infinity;
@@ -96,9 +101,9 @@ export class SegmentWriter {
     return this.active;
   }
 
-  /** Bytes of appends accepted but not yet written (they count against the budget already). */
+  /** Bytes of appends accepted but not yet written, the batch being written included (they count against the budget already). */
   get queuedBytes(): number {
-    return this.queue.bytes;
+    return this.queue.bytes + this.writingBytes;
   }
 
   private async openSegment(seg: Segment, create: boolean): Promise<WalFile> {
@@ -394,6 +399,7 @@ export class SegmentWriter {
     const ctx = this.ctx;
     const seg = this.active;
     const pos = seg.size;
+    this.writingBytes += bytes;
     try {
       if (this.direct) await this.direct.write(iov, bytes, pos);
       else {
@@ -401,6 +407,7 @@ export class SegmentWriter {
         if (bytesWritten !== bytes) throw shortWriteError(bytesWritten, bytes);
       }
     } catch (err) {
+      this.writingBytes -= bytes;
       // Cut the partial write so the segment ends on a record boundary, and give the sequences back. If
       // the cut fails, the next pass tries it again before anything else is written (cutFailedWrite).
       const cut = await this.fh.truncate(pos).then(
@@ -428,6 +435,7 @@ export class SegmentWriter {
       }
       return;
     }
+    this.writingBytes -= bytes;
     ctx.nextSeq += n;
     seg.size += bytes;
     ctx.bytesOnDisk += bytes;
