@@ -245,33 +245,6 @@ for (const directIo of [false, true]) {
       await again.close();
     });
 
-    it('a write under way still counts against the budget: appends beside it are refused once it is full', async () => {
-      const h = held();
-      const { syncs, writes, state, until } = h;
-      // Room for 10 records of 118 bytes on disk (18 of head).
-      const wal = await openWal(h, { maxSizeBytes: 10 * 118 });
-      state.holdWrites = true;
-      const first = Array.from({ length: 6 }, (_, i) => outcome(wal.append(rec(i + 1))));
-      await until(() => writes.length === 1);
-      // 6 records are being written: only 4 more fit, whatever the write under way has not finished.
-      const more = Array.from({ length: 6 }, (_, i) => outcome(wal.append(rec(i + 7))));
-      // What counts against the budget: the write under way (queued until written) and the 4 queued.
-      const st = wal.stats();
-      expect(st.bytesOnDisk + st.queuedBytes).toBe(10 * 118);
-      state.holdWrites = false;
-      let settled = false;
-      const all = Promise.all([...first, ...more]).finally(() => (settled = true));
-      while (!settled) {
-        for (const g of [...writes, ...syncs]) if (!g.released) g.release();
-        await new Promise((r) => setTimeout(r, 2));
-      }
-      const got = await all;
-      expect(got.filter((x) => x === 'resolved')).toHaveLength(10);
-      expect(got.slice(10).every((x) => x instanceof RetryableError)).toBe(true);
-      expect(wal.stats().bytesOnDisk).toBe(10 * 118);
-      await h.close(wal);
-    });
-
     it('a roll waits for the fdatasync under way: the next segment is made only after it ended', async () => {
       const h = held();
       const { log, syncs, until } = h;

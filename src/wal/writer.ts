@@ -47,8 +47,6 @@ export class SegmentWriter {
 
   /** Appends accepted but not yet written. */
   private readonly queue = new AppendQueue();
-  /** Bytes of the write under way: taken from the queue, not yet on disk, still counted against the room. */
-  private writingBytes = 0;
   // Written but not yet fsynced: contiguous sequences from uFirstSeq.
   private uResolve: ((seq: number) => void)[] = [];
   private uReject: ((err: Error) => void)[] = [];
@@ -82,6 +80,11 @@ export class SegmentWriter {
    * so nothing is written, and no segment sealed, until a cut succeeds (see cutFailedWrite).
    */
   private uncutAt: number | undefined;
+  /**
+   * Bytes of the batch being written: taken off the queue before the write and counted on disk only after
+   * it, so without this an append arriving meanwhile would find them in neither and overrun the budget.
+   */
+  private writingBytes = 0;
   private syncTimer: NodeJS.Timeout | undefined;
   /** performance.now() when the last fdatasync started (interval policy: the next may start a window later). */
   private lastSyncStart = -Infinity;
@@ -116,7 +119,7 @@ export class SegmentWriter {
     return this.active;
   }
 
-  /** Bytes of appends accepted but not yet written (they count against the budget already). */
+  /** Bytes of appends accepted but not yet written, the batch being written included (they count against the budget already). */
   get queuedBytes(): number {
     return this.queue.bytes + this.writingBytes;
   }
@@ -357,7 +360,7 @@ export class SegmentWriter {
     const ctx = this.ctx;
     const seg = this.active;
     const pos = seg.size;
-    this.writingBytes = bytes;
+    this.writingBytes += bytes;
     try {
       if (this.direct) await this.direct.write(iov, bytes, pos);
       else {
@@ -365,7 +368,7 @@ export class SegmentWriter {
         if (bytesWritten !== bytes) throw shortWriteError(bytesWritten, bytes);
       }
     } catch (err) {
-      this.writingBytes = 0;
+      this.writingBytes -= bytes;
       // Cut the partial write so the segment ends on a record boundary, and give the sequences back. If
       // the cut fails, the next pass tries it again before anything else is written (cutFailedWrite).
       const cut = await this.fh.truncate(pos).then(
@@ -393,7 +396,7 @@ export class SegmentWriter {
       }
       return;
     }
-    this.writingBytes = 0;
+    this.writingBytes -= bytes;
     ctx.nextSeq += n;
     seg.size += bytes;
     ctx.bytesOnDisk += bytes;
