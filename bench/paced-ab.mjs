@@ -9,13 +9,17 @@
 //
 // DIR: a build (bin/ + dist/ + node_modules); the first is the reference. `DIR::FLAGS` runs that build with
 // node command-line flags (space-separated), e.g. `.::--max-semi-space-size=64` beside `.` for an A/B of V8
-// flags. --rate: requests per second of the light mode's 1000-record request (~434 KB), from 8 keep-alive
+// flags. `DIR::FLAGS::KEY=VALUE,...` also sets keys of the gateway's config (dotted paths, the value read
+// as JSON where it parses), e.g. `.::::exporters.otlphttp.sending_queue.enabled=false` beside `.` for an
+// A/B of the exporter acknowledging once queued against once the sink answered. --rate: requests per second of the light mode's 1000-record request (~434 KB), from 8 keep-alive
 // connections (open loop; a request that would pass 32 in flight is counted as skipped, and a row with skips
 // says so: the build did not keep up).
 // --closed N: instead of a fixed rate, N connections each with one request in flight (the light mode's closed
 // loop), records/s printed beside CPU per record: for a change to a path whose acknowledgement waits on
 // something (Red's group commit), where latency, not CPU, sets the rate. Builds alternate as above.
 // --cpu-prof DIR: the gateways run under --cpu-prof (profiles in DIR, named by pid; warm-up included).
+// Every gateway runs with --trace-gc: the table's "full GCs / GiB" are its mark-compacts per GiB of request
+// bodies acknowledged in the measured seconds (as the light mode counts them).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
@@ -23,7 +27,7 @@ import { startGateway, startSinkProc } from './lib/procs.mjs';
 import { cpuOf, loadavg, memOf } from './lib/measure.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
 import { closedLoop, pace } from './lib/pace.mjs';
-import { LIGHT_ROWS } from './scenarios/light.mjs';
+import { LIGHT_ROWS, fullGcCounter } from './scenarios/light.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -39,9 +43,32 @@ const { values, positionals } = parseArgs({
 });
 // Absolute: the gateway runs in a temporary directory. A build is a directory and the node flags it runs with.
 const roots = positionals.map((d) => {
-  const [dir, flags = ''] = d.split('::');
-  return { dir: resolve(dir), nodeArgs: flags.split(' ').filter(Boolean), label: flags ? `${resolve(dir)} ${flags}` : resolve(dir) };
+  const [dir, flags = '', keys = ''] = d.split('::');
+  const overrides = keys
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => {
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw new Error(`config override "${kv}" in "${d}": expected KEY=VALUE (a dotted path of the gateway config)`);
+      const raw = kv.slice(eq + 1);
+      let value = raw;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        // A plain string.
+      }
+      return { path: kv.slice(0, eq).split('.'), value };
+    });
+  const label = [resolve(dir), flags, keys].filter(Boolean).join(' ');
+  return { dir: resolve(dir), nodeArgs: flags.split(' ').filter(Boolean), overrides, label };
 });
+
+/** Sets `value` at the dotted `path` of `config`, creating objects on the way. */
+function setPath(config, path, value) {
+  let o = config;
+  for (const k of path.slice(0, -1)) o = o[k] ??= {};
+  o[path.at(-1)] = value;
+}
 if (roots.length < 1) {
   process.stderr.write('usage: node bench/paced-ab.mjs [--rate N] [--seconds S] [--rounds R] [--rows a,b] DIR_A [DIR_B ...]\n');
   process.exit(2);
@@ -67,16 +94,20 @@ async function one(row, root) {
   try {
     const g = await gatewayConfig({ protocol: 'http', sink, processors: row.processors });
     g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
-    gw = await startGateway(g.config, { root: root.dir, nodeArgs: root.nodeArgs, cpuProf: profileDir !== undefined, profileDir });
+    for (const o of root.overrides) setPath(g.config, o.path, o.value);
+    gw = await startGateway(g.config, { root: root.dir, nodeArgs: ['--trace-gc', ...root.nodeArgs], cpuProf: profileDir !== undefined, profileDir });
+    const fullGcs = fullGcCounter(gw.child.stdout);
     const url = `${g.endpoint}/v1/logs`;
     const drive = (ms) => (closed > 0 ? closedLoop({ url, body, ms, connections: closed }) : pace({ url, body, rate, ms }));
     await drive(warmup * 1000);
     const c0 = cpuOf(gw.pid);
+    const gc0 = fullGcs.count;
     const t0 = performance.now();
     const r = await drive(seconds * 1000);
     const wall = (performance.now() - t0) / 1000;
     const cpu = cpuOf(gw.pid) - c0;
-    return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, hwm: memOf(gw.pid).hwm, ...r };
+    const fullGcsPerGiB = (fullGcs.count - gc0) / ((r.acked * body.length) / 2 ** 30);
+    return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, hwm: memOf(gw.pid).hwm, fullGcsPerGiB, ...r };
   } finally {
     const stopped = await gw?.stop().catch(() => undefined);
     for (const f of (stopped?.profiles ?? []).filter((f) => f.includes(`.${gw.pid}.`))) process.stderr.write(`[paced-ab] profile of ${root.label}: ${f}\n`);
@@ -97,7 +128,7 @@ for (let round = 1; round <= rounds; round++) {
       if (!results.has(key)) results.set(key, []);
       results.get(key).push(r);
       process.stderr.write(
-        `[paced-ab] round ${round} ${row.name} ${root.label}: ${r.cpuPerM.toFixed(3)} CPU s/M, ${Math.round(r.recordsPerSec)} records/s, peak RSS ${(r.hwm / 2 ** 20).toFixed(0)} MiB (acked ${r.acked}, skipped ${r.skipped}, failed ${r.failed})\n`,
+        `[paced-ab] round ${round} ${row.name} ${root.label}: ${r.cpuPerM.toFixed(3)} CPU s/M, ${Math.round(r.recordsPerSec)} records/s, ${r.fullGcsPerGiB.toFixed(1)} full GCs/GiB, peak RSS ${(r.hwm / 2 ** 20).toFixed(0)} MiB (acked ${r.acked}, skipped ${r.skipped}, failed ${r.failed})\n`,
       );
     }
   }
@@ -112,8 +143,8 @@ const lines = [
   '',
   `${closed > 0 ? `closed loop: ${closed} connections each with one request in flight` : `${rate} requests/s from 8 connections`} of ${records} records (${body.length} bytes), ${warmup} s warm-up + ${seconds} s measured, ${rounds} round(s), builds alternated; load average ${load.join(' -> ')}.`,
   '',
-  '| row | build | gateway CPU s / M records (median) | per round | vs first build | records/s (median) | per round | vs first build | peak RSS (max of rounds) | skipped / failed |',
-  '| --- | --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: |',
+  '| row | build | gateway CPU s / M records (median) | per round | vs first build | records/s (median) | per round | vs first build | full GCs / GiB (median) | peak RSS (max of rounds) | skipped / failed |',
+  '| --- | --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |',
 ];
 for (const row of rows) {
   const ref = median(results.get(`${row.name}\t${roots[0].label}`).map((r) => r.cpuPerM));
@@ -126,7 +157,7 @@ for (const row of rows) {
     const failed = rs.reduce((a, r) => a + r.failed, 0);
     lines.push(
       `| \`${row.name}\` | ${root.label} | ${m.toFixed(3)} | ${rs.map((r) => r.cpuPerM.toFixed(3)).join(', ')} | ${(m / ref).toFixed(3)} | ` +
-        `${Math.round(rate_).toLocaleString('en-US')} | ${rs.map((r) => Math.round(r.recordsPerSec / 1000) + 'k').join(', ')} | ${(rate_ / refRate).toFixed(3)} | ${(Math.max(...rs.map((r) => r.hwm)) / 2 ** 20).toFixed(0)} MiB | ${skipped} / ${failed} |`,
+        `${Math.round(rate_).toLocaleString('en-US')} | ${rs.map((r) => Math.round(r.recordsPerSec / 1000) + 'k').join(', ')} | ${(rate_ / refRate).toFixed(3)} | ${median(rs.map((r) => r.fullGcsPerGiB)).toFixed(1)} | ${(Math.max(...rs.map((r) => r.hwm)) / 2 ** 20).toFixed(0)} MiB | ${skipped} / ${failed} |`,
     );
   }
 }

@@ -78,7 +78,7 @@ function runClient(options, onMeasuring) {
  * full GCs per GiB moved is the figure that shows a hot path holding bodies too long (bench/RESULTS.md,
  * 2026-12-06: the memory queue's consumers woken in turn, 17 per GiB instead of ~1).
  */
-function fullGcCounter(stdout) {
+export function fullGcCounter(stdout) {
   const counter = { count: 0 };
   let tail = '';
   stdout.on('data', (d) => {
