@@ -18,6 +18,7 @@ COPY receivers ./receivers
 COPY processors ./processors
 COPY exporters ./exporters
 COPY extensions ./extensions
+COPY connectors ./connectors
 COPY proto ./proto
 RUN npx tsc -p tsconfig.json
 

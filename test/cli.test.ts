@@ -141,7 +141,16 @@ describe('gophership components and print-config', () => {
   it('rejects an unknown command with usage', async () => {
     const r = await run(['frobnicate']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('unknown command "frobnicate"');
+    expect(r.stderr).toContain('[GS_CLI_USAGE] unknown command "frobnicate"');
+  });
+
+  it('rejects an unknown option or a missing value with a coded usage error that says where to look', async () => {
+    const unknown = await run(['validate', '--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe("gophership validate: [GS_CLI_USAGE] Unknown option '--bogus'; `gophership --help` lists the commands and options\n");
+    const missing = await run(['validate', '--config']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^gophership validate: \[GS_CLI_USAGE\] Option '--config <value>' argument missing; `gophership --help` lists/);
   });
 });
 

@@ -15,6 +15,7 @@ import { startGateway, receiverAddress } from './helpers/gateway.js';
 import { ORG_ID_FROM_TENANT, TENANT_FROM_METADATA, authBy, gatewayYaml, otlpReceiver } from './helpers/configs.js';
 import { startHttpServer, type TestHttpServer } from './helpers/otlp-test-servers.js';
 import { makeLogs, sdkBytes } from './helpers/sdk-data.js';
+import { until } from './helpers/until.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -71,14 +72,6 @@ function exports(s: TestHttpServer): { header: string; tenants: string[] }[] {
   });
 }
 
-async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** OTLP/HTTP keeping client metadata in, X-Scope-OrgID from the client's x-tenant out, through `processors` to otlphttp. */
 function tenantConfig(sinkUrl: string, exporter: Record<string, unknown>, processors?: Record<string, unknown>): string {
   return gatewayYaml({
@@ -113,7 +106,7 @@ describe('client info through the WALs', () => {
     await red.shutdown(5000);
 
     const green = await gateway(somaticConfig('green', wal, s.url));
-    await waitFor(() => exports(s).reduce((n, e) => n + e.tenants.length, 0) === 20);
+    await until(() => exports(s).reduce((n, e) => n + e.tenants.length, 0) === 20, 15_000);
     const seen = exports(s);
     // Every record has its own tenant back (the attributes processor read it from the replayed request),
     // and each export's header is that of every record in it: batches never mixed tenants.
@@ -124,7 +117,7 @@ describe('client info through the WALs', () => {
     const perTenant = new Map<string, number>();
     for (const e of seen) perTenant.set(e.header, (perTenant.get(e.header) ?? 0) + e.tenants.length);
     expect(Object.fromEntries(perTenant)).toEqual({ acme: 10, globex: 5, initech: 5 });
-    await waitFor(() => green.pressure.runtime!.debts.get('logs')!.records() === 0);
+    await until(() => green.pressure.runtime!.debts.get('logs')!.records() === 0, 15_000);
   });
 
   it("requests queued in an exporter's WAL sending queue leave after a restart with their client's headers", async () => {
@@ -138,13 +131,13 @@ describe('client info through the WALs', () => {
     });
     const first = await gateway(config);
     for (const tenant of ['acme', 'globex']) expect(await post(first, tenant, 3)).toBe(200);
-    await waitFor(() => s.requests.length >= 2); // tried (and refused) at least once
+    await until(() => s.requests.length >= 2, 15_000); // tried (and refused) at least once
     await first.shutdown(2000);
 
     s.requests.length = 0;
     s.reply = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(0) });
     await gateway(config);
-    await waitFor(() => s.requests.length >= 2);
+    await until(() => s.requests.length >= 2, 15_000);
     const headers = s.requests.map((r) => String(r.headers['x-scope-orgid'])).sort();
     expect(headers).toEqual(['acme', 'globex']);
   });

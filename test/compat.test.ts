@@ -18,7 +18,7 @@ import { formatProblem, loadConfigFiles } from '../src/config/load.js';
 import { SERVICE_SECTION_SCHEMAS, validateConfig } from '../src/config/validate.js';
 import { Service } from '../src/service/service.js';
 import { expectFreshDoc } from './helpers/docs.js';
-import { makeCertSet, type CertSet } from './helpers/certs.js';
+import { hasOpenssl, makeCertSet, type CertSet } from './helpers/certs.js';
 
 const CORPUS = join(import.meta.dirname, 'compat');
 const SECTION_KIND: Record<string, ComponentKind> = {
@@ -33,10 +33,11 @@ const SHARED_PREFIXES = ['sending_queue.', 'retry_on_failure.', 'dead_letter.'];
 
 let dir: string;
 let files: string[];
+const openssl = hasOpenssl('the compatibility corpus start-up check (its TLS keys name certificates made at test time)');
 let certs: CertSet;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gs-compat-'));
-  certs = makeCertSet();
+  if (openssl) certs = makeCertSet();
   files = (await readdir(CORPUS)).filter((f) => f.endsWith('.yaml')).sort();
 });
 afterAll(async () => {
@@ -80,7 +81,7 @@ describe('compatibility corpus (test/compat/*.yaml)', () => {
     expect(files.length).toBeGreaterThanOrEqual(3);
   });
 
-  it('every config validates without a problem or a warning, and starts and stops', async () => {
+  it.runIf(openssl)('every config validates without a problem or a warning, and starts and stops', async () => {
     for (const file of files) {
       const loaded = await loadConfigFiles([join(CORPUS, file)], [], env());
       const result = validateConfig(loaded, createRegistry());

@@ -226,6 +226,15 @@ describe('Dockerfile', () => {
     expect(text).toMatch(/^ENTRYPOINT \["node", "\/app\/bin\/gophership.js"\]$/m);
   });
 
+  it("the build stage copies every folder tsconfig.json compiles (a missing one fails the image's tsc)", async () => {
+    const tsconfig = JSON.parse(await readFile(join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] };
+    const roots = [...new Set(tsconfig.include.map((glob) => glob.split('/')[0]!))];
+    const text = (await lines()).join('\n');
+    const buildStage = text.slice(0, text.indexOf('\nFROM ', text.indexOf('FROM ') + 1));
+    const copied = [...buildStage.matchAll(/^COPY (?!--from)(\S+) \S+$/gm)].map((m) => m[1]);
+    expect(roots.filter((r) => !copied.includes(r))).toEqual([]);
+  });
+
   it('copies only paths that exist and are not excluded from the build context', async () => {
     const ignore = (await readFile(join(ROOT, '.dockerignore'), 'utf8'))
       .split('\n')

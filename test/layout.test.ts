@@ -30,6 +30,37 @@ describe('layout (BRIEF: src/ by role)', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('every component folder holds its config, factory, metadata, README, an implementation and tests', () => {
+    const gaps: string[] = [];
+    for (const kinds of COMPONENT_FOLDERS) {
+      for (const c of readdirSync(join(ROOT, kinds), { withFileTypes: true }).filter((e) => e.isDirectory())) {
+        const files = readdirSync(join(ROOT, kinds, c.name));
+        for (const f of ['config.ts', 'factory.ts', 'metadata.ts', 'README.md']) if (!files.includes(f)) gaps.push(`${kinds}/${c.name}: no ${f}`);
+        const others = files.filter((f) => f.endsWith('.ts') && !['config.ts', 'factory.ts', 'metadata.ts'].includes(f));
+        if (!others.some((f) => !f.endsWith('.test.ts'))) gaps.push(`${kinds}/${c.name}: no implementation file`);
+        if (!others.some((f) => f.endsWith('.test.ts'))) gaps.push(`${kinds}/${c.name}: no tests beside it`);
+      }
+    }
+    expect(gaps).toEqual([]);
+  });
+
+  it('the build (tsconfig.json) leaves out the test helpers beside components, and what it compiles imports no test code', () => {
+    const tsconfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { exclude: string[] };
+    expect(tsconfig.exclude).toEqual(expect.arrayContaining(['**/*.test.ts', '**/test-support.ts', 'test/**']));
+    const offenders: string[] = [];
+    for (const dir of ['src', ...COMPONENT_FOLDERS]) {
+      for (const file of sources(join(ROOT, dir))) {
+        if (file.endsWith('test-support.ts')) continue;
+        const text = readFileSync(file, 'utf8');
+        for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*)['"]([^'"]+)['"]/g)) {
+          const target = m[1]!.startsWith('.') ? relative(ROOT, join(file, '..', m[1]!)) : m[1]!;
+          if (target === 'vitest' || target.startsWith('test/') || target.startsWith(`test${'\\'}`)) offenders.push(`${relative(ROOT, file)} -> ${m[1]}`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it('no hand-written source file is over 600 lines (generated proto code aside)', () => {
     const long: string[] = [];
     for (const dir of ['src', ...COMPONENT_FOLDERS]) {

@@ -14,15 +14,16 @@ import { createRegistry } from '../src/components.js';
 import { formatProblem, loadConfigFiles } from '../src/config/load.js';
 import { validateConfig } from '../src/config/validate.js';
 import type { Service } from '../src/service/service.js';
-import { makeCertSet, rotatableServerCert, rotateAndAwaitNewSerial, type CertSet } from './helpers/certs.js';
+import { hasOpenssl, makeCertSet, rotatableServerCert, rotateAndAwaitNewSerial, type CertSet } from './helpers/certs.js';
 import { startGateway } from './helpers/gateway.js';
 import { gatewayYaml, LOGS_TO_DEBUG } from './helpers/configs.js';
 
+const openssl = hasOpenssl('the self-metrics TLS tests (certificates made at test time)');
 let certs: CertSet;
 beforeAll(() => {
-  certs = makeCertSet();
+  if (openssl) certs = makeCertSet();
 });
-afterAll(() => certs.factory.cleanup());
+afterAll(() => certs?.factory.cleanup());
 
 interface Reply {
   status: number;
@@ -48,7 +49,7 @@ function get(address: string, path: string, opts: https.RequestOptions = {}): Pr
 /** OTLP/HTTP into debug, with `metrics` as service.telemetry.metrics. */
 const gatewayConfig = (metrics: Record<string, unknown>): string => gatewayYaml({ ...LOGS_TO_DEBUG, service: { telemetry: { metrics } } });
 
-describe('self-metrics over TLS: the pull reader form', () => {
+describe.runIf(openssl)('self-metrics over TLS: the pull reader form', () => {
   let gw: Service;
   let files: { certFile: string; keyFile: string };
   beforeAll(async () => {
@@ -99,7 +100,7 @@ describe('self-metrics over TLS: the pull reader form', () => {
   });
 });
 
-describe('self-metrics over mutual TLS: the address form', () => {
+describe.runIf(openssl)('self-metrics over mutual TLS: the address form', () => {
   let gw: Service;
   beforeAll(async () => {
     gw = await startGateway(

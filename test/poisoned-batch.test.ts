@@ -18,20 +18,13 @@ import type { Service } from '../src/service/service.js';
 import { makeLogsRequest, startHttpServer, type TestHttpServer } from './helpers/otlp-test-servers.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
 import { gatewayYaml, otlpReceiver } from './helpers/configs.js';
+import { until } from './helpers/until.js';
 
 /** A logs request whose every string holding "BADX" has the X replaced by 0xff (never valid UTF-8). */
 function invalidUtf8Request(records: number): Uint8Array {
   const b = Buffer.from(makeLogsRequest(1, records, 'BADX'));
   for (let i = b.indexOf('BADX'); i >= 0; i = b.indexOf('BADX', i + 4)) b[i + 3] = 0xff;
   return b;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('a batch poisoned by one client', () => {
@@ -91,6 +84,7 @@ describe('a batch poisoned by one client', () => {
     const deadFile = join(dir, 'dead-letter.pb');
     await until(
       async () => accepted.reduce((n, b) => n + countItems('logs', b), 0) === 120 + 60 && (await readDeadLetterFile(deadFile).catch(() => [])).length > 0,
+      15_000,
     );
     // The joined batch was refused once, then narrowed; nothing of the bad client reached the sink.
     expect(refused).toBeGreaterThanOrEqual(2);

@@ -1,6 +1,6 @@
 /**
- * Issue 17 item 3: the gateway's resident memory stays under `memory_limit_mib` in every sample while
- * 32 connections flood it with 1 MiB requests (one pre-encoded request posted over and over, resent
+ * Issue 17 item 3: the gateway's resident memory stays under `memory_limit_mib`, with 3 % to spare, in
+ * every sample while 32 connections flood it with 1 MiB requests (one pre-encoded request posted over and over, resent
  * after a refusal's Retry-After or RetryInfo, at most 250 ms: a pushy client). A real gateway child at
  * memory_limit_mib 256, its VmRSS read from /proc/<pid>/status every 100 ms for the whole run (flood and
  * drain) by a sampler process of its own (so the flood's client cannot thin the samples out); every
@@ -14,7 +14,7 @@
  * Before the bounds of issue 17 the second pipeline reached 291 MiB here (82 samples over the limit); then,
  * until the wire-edit workers handed their request copies back and the gate's re-reads collected dead
  * Buffers (src/processorhelper/offload-worker.ts, src/somatic/runtime.ts), 256.1-257.0 MiB in clean-clone
- * CI runs. The bound must not depend on timing: a loaded machine makes the gateway slower, not larger.
+ * CI runs; until the gate kept lone requests out while the queues hold the room, 251-256 MiB. The bound must not depend on timing: a loaded machine makes the gateway slower, not larger.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,9 @@ const CONNECTIONS = 32;
 const RECORDS_PER_REQUEST = 2400;
 const FLOOD_MS = 8000;
 const SAMPLE_MS = 100;
+/** Share of the limit every sample keeps to spare, and the bar it leaves. */
+const MARGIN = 0.03;
+const BAR_MIB = LIMIT_MIB * (1 - MARGIN);
 
 let dir: string;
 let gateway: GatewayChild | undefined;
@@ -134,20 +137,20 @@ function expectNothingLost(o: FloodOutcome): void {
 }
 
 /**
- * No VmRSS sample over the limit (`overMiB` 0). The processors + slow-downstream flood is held to a margin of
- * 1 % over the limit instead, and that is a known gap, not the promise. It sat at 256.035 MiB for 18 of 92
- * samples in a clean-clone CI run of the tenth session and reached 269-282 MiB in some runs on a loaded
- * machine (the event loop stalled while admitted requests were copied); the admission gate now counts an
- * admitted request's copies (noteCopyingStage, src/somatic/slot.ts), which holds it at 212-230 MiB under
- * load, but on a quiet machine it still peaks at 253-254 MiB and read 256.2 MiB in 1 of 80 samples in the
- * eleventh session's clean-clone CI run. Issue 17 stays open on it.
+ * No VmRSS sample over the bar: the limit less a margin to spare (3 %, 7.7 MiB of 256), for every flood.
+ * The processors + slow-downstream flood was held to 1 % over the limit until the twelfth session: lone
+ * requests the gate let into its margin were kept by the exporter's memory queue, one after another,
+ * and took RSS from the admission line (90 %) to the limit itself (253-256 MiB on a quiet machine, 254-255
+ * under load); since the gate keeps lone requests out while the queues hold the room (src/somatic/gate.ts),
+ * the floods peak at 211-239 MiB on a loaded machine (bench/RESULTS.md, 2026-12-07, issue 17 item 3).
  */
-function expectUnderLimit(o: FloodOutcome, overMiB = 0): void {
-  const limit = (LIMIT_MIB + overMiB) * 2 ** 20;
-  const over = o.samples.filter((r) => r > limit);
+function expectUnderLimit(o: FloodOutcome): void {
+  const bar = BAR_MIB * 2 ** 20;
+  const over = o.samples.filter((r) => r > bar);
   const peakMiB = Math.max(...o.samples) / 2 ** 20;
   const detail =
-    `peak ${peakMiB.toFixed(1)} MiB (VmHWM ${(o.hwm / 2 ** 20).toFixed(1)}); ${over.length} of ${o.samples.length} samples over ${LIMIT_MIB + overMiB} MiB: ` +
+    `peak ${peakMiB.toFixed(1)} MiB (VmHWM ${(o.hwm / 2 ** 20).toFixed(1)}); ${over.length} of ${o.samples.length} samples over ${BAR_MIB.toFixed(1)} MiB ` +
+    `(${LIMIT_MIB} MiB less ${MARGIN * 100} %): ` +
     over.map((r) => (r / 2 ** 20).toFixed(1)).join(', ');
   console.log(`rss-flood: ${detail}`);
   // Sampling ran through the whole flood (a late timer on a loaded machine only thins it out).
@@ -156,7 +159,7 @@ function expectUnderLimit(o: FloodOutcome, overMiB = 0): void {
 }
 
 describe(`RSS under a flood of 1 MiB requests from ${CONNECTIONS} connections (memory_limit_mib ${LIMIT_MIB})`, () => {
-  it('somatic -> otlphttp: no sample over the limit, refusals retryable, every acknowledged record delivered', async () => {
+  it('somatic -> otlphttp: no sample within 3 % of the limit, refusals retryable, every acknowledged record delivered', async () => {
     const sink = await startSink({ grpc: false, track: false });
     sinks.push(sink);
     expect(BODY.length).toBeGreaterThan(0.95 * 2 ** 20);
@@ -165,7 +168,7 @@ describe(`RSS under a flood of 1 MiB requests from ${CONNECTIONS} connections (m
     expectUnderLimit(o);
   }, 120_000);
 
-  it('somatic, resourcedetection, resource, attributes, batch -> otlphttp into a sink answering after 200 ms: no sample over the limit, nothing lost', async () => {
+  it('somatic, resourcedetection, resource, attributes, batch -> otlphttp into a sink answering after 200 ms: no sample within 3 % of the limit, nothing lost', async () => {
     const sink = await startSink({ grpc: false, track: false, replyDelayMs: 200 });
     sinks.push(sink);
     const processors = `  resourcedetection:
@@ -185,10 +188,10 @@ describe(`RSS under a flood of 1 MiB requests from ${CONNECTIONS} connections (m
     expectNothingLost(o);
     // A 200 ms downstream cannot keep up with this flood: the gateway was under pressure.
     expect(o.pressure).toBeGreaterThan(0);
-    expectUnderLimit(o, LIMIT_MIB / 100);
+    expectUnderLimit(o);
   }, 150_000);
 
-  it('OTLP/gRPC from 32 connections, somatic -> otlphttp: no sample over the limit, refusals retryable, every acknowledged record delivered', async () => {
+  it('OTLP/gRPC from 32 connections, somatic -> otlphttp: no sample within 3 % of the limit, refusals retryable, every acknowledged record delivered', async () => {
     const sink = await startSink({ grpc: false, track: false });
     sinks.push(sink);
     const o = await flood('grpc', gatewayConfig('grpc', sink.httpUrl, '', '', '    compression: none'), sink, 'grpc');

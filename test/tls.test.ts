@@ -26,25 +26,27 @@ import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterConfig } from '../exporters/otlphttp/config.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import type { Exporter } from '../src/core/component.js';
-import { makeCertSet, rotatableServerCert, rotateAndAwaitNewSerial, type CertSet } from './helpers/certs.js';
+import type { CodedError } from '../src/core/errors.js';
+import { hasOpenssl, makeCertSet, rotatableServerCert, rotateAndAwaitNewSerial, type CertSet } from './helpers/certs.js';
 import { RecordingConsumer, makeLogsRequest, testSettings } from './helpers/otlp-test-servers.js';
 import { makeLogs, sdkBytes } from './helpers/sdk-data.js';
 import { startGateway, receiverAddress } from './helpers/gateway.js';
 import { gatewayYaml, otlpReceiver } from './helpers/configs.js';
 import { itemsOf, splitLengthPrefixed } from './helpers/otlp-items.js';
 
+const openssl = hasOpenssl('the TLS tests (certificates made at test time)');
 let certs: CertSet;
 let records: ReadableLogRecord[];
 const started: { shutdown(): Promise<void> }[] = [];
 
 beforeAll(async () => {
-  certs = makeCertSet();
+  if (openssl) certs = makeCertSet();
   records = await makeLogs('tls', 3);
 });
 
 afterAll(async () => {
   for (const s of started.reverse()) await s.shutdown().catch(() => {});
-  certs.factory.cleanup();
+  certs?.factory.cleanup();
 });
 
 function parse<T>(schema: { parse(v: unknown, p: string[], i: ConfigIssue[]): T }, raw: unknown): T {
@@ -88,7 +90,7 @@ function sdkHttps(url: string, agent: { ca?: Buffer; cert?: Buffer; key?: Buffer
   return new LogsHttpProto({ url: `https://${url}/v1/logs`, httpAgentOptions: agent, timeoutMillis });
 }
 
-describe('otlp receiver over TLS with the SDK exporters as clients', () => {
+describe.runIf(openssl)('otlp receiver over TLS with the SDK exporters as clients', () => {
   let r: Receiver;
   beforeAll(async () => {
     r = await startTlsReceiver({ cert_file: certs.server.certFile, key_file: certs.server.keyFile });
@@ -132,7 +134,7 @@ describe('otlp receiver over TLS with the SDK exporters as clients', () => {
   });
 });
 
-describe('mutual TLS: client_ca_file', () => {
+describe.runIf(openssl)('mutual TLS: client_ca_file', () => {
   let r: Receiver;
   beforeAll(async () => {
     r = await startTlsReceiver({ cert_file: certs.server.certFile, key_file: certs.server.keyFile, client_ca_file: certs.ca.certFile });
@@ -168,7 +170,7 @@ describe('mutual TLS: client_ca_file', () => {
   });
 });
 
-describe('certificate rotation: reload_interval', () => {
+describe.runIf(openssl)('certificate rotation: reload_interval', () => {
   it('serves a certificate replaced on disk from the next handshake on, without a restart', async () => {
     const files = rotatableServerCert(certs, 'rotating');
     const r = await startTlsReceiver({ cert_file: files.certFile, key_file: files.keyFile, reload_interval: '100ms' });
@@ -222,7 +224,7 @@ async function sendOnce(kind: 'otlp' | 'otlphttp', url: string, tlsSection: Reco
   }
 }
 
-describe('otlp and otlphttp exporters as TLS clients (identical tls keys)', () => {
+describe.runIf(openssl)('otlp and otlphttp exporters as TLS clients (identical tls keys)', () => {
   let good: Receiver;
   let mtls: Receiver;
   beforeAll(async () => {
@@ -273,7 +275,7 @@ function negotiate(port: number, options: tls.ConnectionOptions = {}): Promise<s
   });
 }
 
-describe("cipher suites in the collector's order (AES-128-GCM first, as Go's crypto/tls)", () => {
+describe.runIf(openssl)("cipher suites in the collector's order (AES-128-GCM first, as Go's crypto/tls)", () => {
   it("the receiver picks TLS_AES_128_GCM_SHA256 for a client in Node's order, ChaCha20 for a client that asks for it first, AES-128-GCM on TLS 1.2", async () => {
     const r = await startTlsReceiver({ cert_file: certs.server.certFile, key_file: certs.server.keyFile });
     expect(tls.DEFAULT_CIPHERS.startsWith('TLS_AES_256_GCM_SHA384')).toBe(true); // the client's own first choice differs
@@ -330,16 +332,35 @@ describe('tls config keys', () => {
     expect(byPath['protocols.http.tls.max_version']).toMatch(/below min_version/);
   });
 
-  it('a receiver whose key does not match its certificate fails at start naming the key path', async () => {
+  it.runIf(openssl)('a receiver whose key does not match its certificate fails at start naming the key path', async () => {
     const cfg = parse(otlpReceiverConfig, {
       protocols: { http: { endpoint: '127.0.0.1:0', tls: { cert_file: certs.server.certFile, key_file: certs.client.keyFile } } },
     });
     const receiver = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: new RecordingConsumer() }) as OtlpReceiver;
-    await expect(receiver.start(testHost({ onFatal: () => {} }))).rejects.toThrow(/protocols\.http\.tls.*key_file is the private key of cert_file/);
+    const failure = await receiver.start(testHost({ onFatal: () => {} })).then(
+      () => undefined,
+      (err: unknown) => err as CodedError,
+    );
+    expect(failure?.message).toMatch(/^receiver otlp: protocols\.http\.tls.*key_file is the private key of cert_file/);
+    expect(failure?.code).toBe('GS_TLS_INVALID');
+  });
+
+  it.runIf(openssl)('a receiver whose cert_file cannot be read fails at start naming the key path, not as a port in use', async () => {
+    const cfg = parse(otlpReceiverConfig, {
+      protocols: { grpc: { endpoint: '127.0.0.1:0', tls: { cert_file: '/nonexistent/server.crt', key_file: certs.server.keyFile } } },
+    });
+    const receiver = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: new RecordingConsumer() }) as OtlpReceiver;
+    const failure = await receiver.start(testHost({ onFatal: () => {} })).then(
+      () => undefined,
+      (err: unknown) => err as CodedError,
+    );
+    expect(failure?.message).toMatch(/^receiver otlp: protocols\.grpc\.tls\.cert_file: cannot read \/nonexistent\/server\.crt/);
+    expect(failure?.message).not.toMatch(/another process|cannot listen/);
+    expect(failure?.code).toBe('GS_FILE_UNREADABLE');
   });
 });
 
-describe('gateway to gateway over mutual TLS, from YAML configs', () => {
+describe.runIf(openssl)('gateway to gateway over mutual TLS, from YAML configs', () => {
   it('SDK -> HTTPS -> gateway A -> otlp and otlphttp over mTLS -> gateway B -> file: every record arrives by both paths', async () => {
     const out = await mkdtemp(join(tmpdir(), 'gs-tls-chain-'));
     const serverTls = { tls: { cert_file: certs.server.certFile, key_file: certs.server.keyFile, client_ca_file: certs.ca.certFile } };

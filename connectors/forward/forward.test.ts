@@ -1,6 +1,7 @@
 /**
  * Connectors in the pipeline graph: validation (a connector is an exporter and a receiver, signal pairs,
- * routes to pipelines that receive from it, cycles named) and the forward connector in a running gateway.
+ * cycles named) and the forward connector in a running gateway. The routing connector's own config
+ * problems are in connectors/routing/routing.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { configProblems } from '../../test/helpers/config-problems.js';
@@ -66,54 +67,6 @@ service:
       'FILE:15: service.pipelines.logs.exporters: connector "forward" cannot take logs to any pipeline that receives from it (traces)',
       'FILE:17: service.pipelines.traces.receivers: connector "forward" cannot emit traces from any pipeline that exports to it (logs)',
       'FILE:10: connectors.forward/lonely: connector "forward/lonely" must be listed as an exporter of one pipeline and a receiver of another; it is only an exporter',
-    ]);
-  });
-
-  it('routing: routes must name pipelines that receive from it; contexts not supported yet say so', async () => {
-    const p = await problems(`${OTLP_HTTP_AND_DEBUG}connectors:
-  routing:
-    default_pipelines: [logs/typo]
-    table:
-      - condition: resource.attributes["a"] == "b"
-        pipelines: [logs/out]
-      - context: log
-        condition: body == "x"
-        pipelines: [logs/out]
-      - statement: set(attributes["x"], 1) where true
-        pipelines: [logs/out]
-      - condition: resource.attributes["a"] ==
-        pipelines: [logs/out]
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [routing]
-    logs/out:
-      receivers: [routing]
-      exporters: [debug]
-`);
-    expect(p).toEqual([
-      'FILE:14: connectors.routing.table.1.context: context log is not supported yet; use resource or request',
-      'FILE:17: connectors.routing.table.2.statement: in "set(attributes["x"], 1) where true": a routing statement is route() where <condition>',
-      'FILE:19: connectors.routing.table.3.condition: in "resource.attributes["a"] ==", column 28: expected a value (a string, number, bytes, nil, true/false, path, converter call, list or map), found the end of the statement',
-    ]);
-    const p2 = await problems(`${OTLP_HTTP_AND_DEBUG}connectors:
-  routing:
-    default_pipelines: [logs/typo]
-    table:
-      - condition: resource.attributes["a"] == "b"
-        pipelines: [logs/out]
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [routing]
-    logs/out:
-      receivers: [routing]
-      exporters: [debug]
-`);
-    expect(p2).toEqual([
-      'FILE:9: connectors.routing: routes to logs/typo, which does not list this connector among its receivers (pipelines that do: logs/out)',
     ]);
   });
 });

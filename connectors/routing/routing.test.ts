@@ -11,7 +11,8 @@ import { decodeRequest } from '../../src/pdata/codec.js';
 import { fromKeyValues } from '../../src/ottl/values.js';
 import { makeLogsRequest, startHttpServer, type TestHttpServer } from '../../test/helpers/otlp-test-servers.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
-import { gatewayYaml, otlpReceiver } from '../../test/helpers/configs.js';
+import { gatewayYaml, otlpReceiver, OTLP_HTTP_AND_DEBUG } from '../../test/helpers/configs.js';
+import { configProblems as problems } from '../../test/helpers/config-problems.js';
 import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -73,6 +74,51 @@ const bodiesAt = (s: TestHttpServer): string[] =>
       rl.scopeLogs.flatMap((sl) => sl.logRecords.map((lr) => String(lr.body?.value.value))),
     ),
   );
+
+/** The pipelines of a routing config under test: logs into the connector, logs/out from it. */
+const ROUTED_TO_LOGS_OUT = `service:
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [routing]
+    logs/out:
+      receivers: [routing]
+      exporters: [debug]
+`;
+
+describe('routing connector config', () => {
+  it('routes must name pipelines that receive from it; contexts not supported yet say so', async () => {
+    const p = await problems(`${OTLP_HTTP_AND_DEBUG}connectors:
+  routing:
+    default_pipelines: [logs/typo]
+    table:
+      - condition: resource.attributes["a"] == "b"
+        pipelines: [logs/out]
+      - context: log
+        condition: body == "x"
+        pipelines: [logs/out]
+      - statement: set(attributes["x"], 1) where true
+        pipelines: [logs/out]
+      - condition: resource.attributes["a"] ==
+        pipelines: [logs/out]
+${ROUTED_TO_LOGS_OUT}`);
+    expect(p).toEqual([
+      'FILE:14: connectors.routing.table.1.context: context log is not supported yet; use resource or request',
+      'FILE:17: connectors.routing.table.2.statement: in "set(attributes["x"], 1) where true": a routing statement is route() where <condition>',
+      'FILE:19: connectors.routing.table.3.condition: in "resource.attributes["a"] ==", column 28: expected a value (a string, number, bytes, nil, true/false, path, converter call, list or map), found the end of the statement',
+    ]);
+    const p2 = await problems(`${OTLP_HTTP_AND_DEBUG}connectors:
+  routing:
+    default_pipelines: [logs/typo]
+    table:
+      - condition: resource.attributes["a"] == "b"
+        pipelines: [logs/out]
+${ROUTED_TO_LOGS_OUT}`);
+    expect(p2).toEqual([
+      'FILE:9: connectors.routing: routes to logs/typo, which does not list this connector among its receivers (pipelines that do: logs/out)',
+    ]);
+  });
+});
 
 describe('routing connector', () => {
   it('routes three tenants by header to their own exporters, the rest to the default; nothing on a wrong route', async () => {

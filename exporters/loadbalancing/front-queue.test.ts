@@ -12,7 +12,8 @@ import { Payload } from '../../src/pdata/payload.js';
 import { requestFromJson, requestToJson } from '../../src/pdata/codec.js';
 import { startRawGrpcServer, type TestGrpcServer } from '../../test/helpers/otlp-test-servers.js';
 import { HashRing } from './ring.js';
-import { fastRetry, makeExporter, waitFor } from './test-support.js';
+import { fastRetry, makeExporter } from './test-support.js';
+import { until } from '../../test/helpers/until.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -89,12 +90,12 @@ describe('loadbalancing top-level sending_queue and retry_on_failure', () => {
     const reqs = [0, 1, 2].map(tracesRequest);
     // Answered at once: queued in front of the split, though one backend is down.
     for (const r of reqs) await exp.consume(new Payload('traces', r));
-    await waitFor(() => b.servers[0]!.requests.length >= 3);
+    await until(() => b.servers[0]!.requests.length >= 3);
     const ring = new HashRing(b.endpoints);
     const owned = (i: number) => reqs.flatMap(spansOf).filter((sp) => ring.endpointFor(Buffer.from(sp[1], 'hex')) === b.endpoints[i]);
     expect(owned(1).length).toBeGreaterThan(0);
     await b.revive();
-    await waitFor(() => received(b.servers)[1]!.size === owned(1).length);
+    await until(() => received(b.servers)[1]!.size === owned(1).length);
     const [first, second] = received(b.servers);
     // Each backend got exactly the spans it owns (the first one possibly more than once: at-least-once).
     expect([...first!].sort()).toEqual(
@@ -123,7 +124,7 @@ describe('loadbalancing top-level sending_queue and retry_on_failure', () => {
     await first.start();
     const reqs = [0, 1].map(tracesRequest);
     for (const r of reqs) await first.consume(new Payload('traces', r)); // durable in the WAL
-    await waitFor(() => b.servers[0]!.requests.length >= 2);
+    await until(() => b.servers[0]!.requests.length >= 2);
     await first.shutdown();
 
     // The backend returns; a new exporter on the same directory reads the WAL back and routes it.
@@ -134,7 +135,7 @@ describe('loadbalancing top-level sending_queue and retry_on_failure', () => {
     const ring = new HashRing(b.endpoints);
     const owned = reqs.flatMap(spansOf).filter((sp) => ring.endpointFor(Buffer.from(sp[1], 'hex')) === b.endpoints[1]);
     expect(owned.length).toBeGreaterThan(0);
-    await waitFor(() => received(b.servers)[1]!.size === owned.length);
+    await until(() => received(b.servers)[1]!.size === owned.length);
     expect([...received(b.servers)[1]!].sort()).toEqual(owned.map((sp) => sp[0]).sort());
   });
 

@@ -8,7 +8,8 @@ import type { LoadBalancingExporter } from './loadbalancing-exporter.js';
 import { HashRing, crc32 } from './ring.js';
 import { WireSplitter, type Router } from './split.js';
 import { withPort } from './resolver.js';
-import { fastRetry, makeExporter as makeExporterWith, waitFor } from './test-support.js';
+import { fastRetry, makeExporter as makeExporterWith } from './test-support.js';
+import { until } from '../../test/helpers/until.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -283,7 +284,7 @@ describe('loadbalancing exporter', () => {
     expect(exp.endpoints).toEqual(servers.map((s) => s.endpoint));
     const req = tracesRequest(60, 3);
     await exp.consume(new Payload('traces', req)); // answered once every part is queued
-    await waitFor(() => servers[2]!.requests.length > 0);
+    await until(() => servers[2]!.requests.length > 0);
     const ownedBy3 = new Set(
       spansOf(req)
         .filter((s) => new HashRing(exp.endpoints).endpointFor(Buffer.from(s[1], 'hex')) === servers[2]!.endpoint)
@@ -292,9 +293,9 @@ describe('loadbalancing exporter', () => {
     expect(ownedBy3.size).toBeGreaterThan(0);
 
     answer = ['127.0.0.1', '127.0.0.2'];
-    await waitFor(() => exp.endpoints.length === 2);
+    await until(() => exp.endpoints.length === 2);
     const delivered = () => servers.slice(0, 2).flatMap((s) => s.requests.flatMap((r) => spansOf(r.message)));
-    await waitFor(() => delivered().length === spansOf(req).length).catch((e: unknown) => {
+    await until(() => delivered().length === spansOf(req).length).catch((e: unknown) => {
       throw new Error(`delivered ${delivered().length} of ${spansOf(req).length}; endpoints ${exp.endpoints.join()}: ${String(e)}`);
     });
     expect(

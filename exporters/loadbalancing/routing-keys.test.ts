@@ -11,7 +11,8 @@ import { loadBalancingExporterFactory } from './factory.js';
 import { HashRing } from './ring.js';
 import { Routers } from './routers.js';
 import { WireSplitter } from './split.js';
-import { fastRetry, makeExporter, waitFor } from './test-support.js';
+import { fastRetry, makeExporter } from './test-support.js';
+import { until } from '../../test/helpers/until.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -197,7 +198,7 @@ describe('routing_key streamID through the exporter', () => {
     expect(got.map(({ stream, value }) => ({ stream, value })).sort(cmp)).toEqual(sent.map(({ stream, value }) => ({ stream, value })).sort(cmp));
 
     answer = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
-    await waitFor(() => exp.endpoints.length === 4);
+    await until(() => exp.endpoints.length === 4);
     for (const s of servers) s.requests.length = 0;
     await exp.consume(new Payload('metrics', metricsRequest(4, 3, 2, 9)));
     const after = streamHomes(servers);

@@ -1,6 +1,6 @@
-/** What the loadbalancing exporter's test files share: building an exporter from YAML, waiting for a condition. */
-import { expect } from 'vitest';
+/** What the loadbalancing exporter's test files share: building an exporter from YAML (not part of the build: tsconfig.json excludes test-support.ts). */
 import { testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { validConfig } from '../../test/helpers/component-config.js';
 import { loadBalancingExporterFactory } from './factory.js';
 import { LoadBalancingExporter } from './loadbalancing-exporter.js';
 
@@ -14,19 +14,9 @@ export function makeExporter(
   lookup?: (h: string) => Promise<string[]>,
   id = 'loadbalancing',
 ): LoadBalancingExporter {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = loadBalancingExporterFactory.config.parse(yaml, [], issues);
-  expect(issues).toEqual([]);
+  const cfg = validConfig(loadBalancingExporterFactory, yaml);
   const settings = testSettings(id, 'exporter');
   const exp = new LoadBalancingExporter(settings, cfg, lookup);
   cleanups.push(() => settings.telemetry.close());
   return exp;
-}
-
-export async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

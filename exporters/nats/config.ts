@@ -10,8 +10,8 @@ export const natsExporterConfig = s.object({
     .describe('Requests are published on <subject_prefix>.logs, .traces and .metrics'),
   stream: s.object({
     name: s
-      .string(/^[A-Za-z0-9_-]*$/, 'letters, digits, - and _')
-      .default('')
+      .string(/^[A-Za-z0-9_-]+$/, 'a stream name: letters, digits, - and _')
+      .default('OTLP')
       .describe('JetStream stream that stores the subjects; with create, made (or updated) at start over <subject_prefix>.>'),
     create: s.bool().default(false).describe('Create or update the stream at start (else it must exist: JetStream must acknowledge every publish)'),
     replicas: s.int(1, 5).default(1).describe('Stream replicas when created (3 for a cluster that survives the loss of a server)'),

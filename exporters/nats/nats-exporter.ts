@@ -50,7 +50,7 @@ export class NatsExporter implements Exporter {
 
   private async ensureStream(): Promise<void> {
     const c = this.config;
-    const name = c.stream.name || 'OTLP';
+    const name = c.stream.name;
     const jsm = await jetstreamManager(this.nc!, { timeout: c.timeout });
     const wanted = {
       subjects: [`${c.subject_prefix}.>`],

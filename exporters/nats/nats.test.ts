@@ -3,19 +3,16 @@
  * requests arrive on the stream as the bytes sent, with their signal and a content-derived message id
  * (a resent request is stored once); a gateway consuming the stream delivers them to a real sink and
  * acknowledges only what its pipeline accepted; a retryable refusal leaves the message for redelivery.
+ * The receiver's own cases (bad bytes, the signal of a message) are in receivers/nats/nats-receiver.test.ts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { requestFromJson } from '../../src/pdata/codec.js';
 import type { Service } from '../../src/service/service.js';
 import { startSink } from '../../src/tools/sink/index.js';
 import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
-import { NatsCluster, hasNatsServer, natsConsumerConfig } from '../../test/helpers/nats-server.js';
+import { hasNatsServer, natsConsumerConfig, natsScene } from '../../test/helpers/nats-server.js';
 import { gatewayYaml } from '../../test/helpers/configs.js';
 import { messageIdOf } from './nats-exporter.js';
 
@@ -35,40 +32,25 @@ async function post(gw: Service, body: Uint8Array): Promise<number> {
 }
 
 describe.skipIf(!run)('nats exporter and receiver on a real JetStream server', () => {
-  let dir: string;
-  let nats: NatsCluster;
-  let nc: NatsConnection;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'gs-nats-'));
-    nats = await NatsCluster.start(dir, 1);
-    nc = await connect({ servers: nats.urls });
-  });
-  afterAll(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => {});
-    await nc?.close();
-    await nats?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const scene = natsScene('gs-nats-');
 
   /** OTLP/HTTP into the nats exporter creating `stream` on subjects under `prefix`; `settings`: more exporter keys. */
   const exporterGateway = (stream: string, prefix: string, settings: Record<string, unknown> = {}): string =>
     gatewayYaml({
-      exporters: { nats: { servers: nats.urls, subject_prefix: prefix, stream: { name: stream, create: true }, ...settings } },
+      exporters: { nats: { servers: scene.nats.urls, subject_prefix: prefix, stream: { name: stream, create: true }, ...settings } },
       pipelines: { logs: { exporters: ['nats'] } },
     });
 
   it('publishes each request as its bytes with the signal header, once per message id', async () => {
     const gw = await startGateway(exporterGateway('EXP1', 'exp1', { sending_queue: { enabled: false } }));
-    cleanups.push(() => gw.shutdown(5000));
+    scene.cleanups.push(() => gw.shutdown(5000));
     const body = logsRequest('one', 'two');
     expect(await post(gw, body)).toBe(200);
     // The same bytes again (a client's retry): JetStream keeps one copy.
     expect(await post(gw, body)).toBe(200);
     expect(await post(gw, logsRequest('three'))).toBe(200);
 
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(scene.nc);
     const info = await jsm.streams.info('EXP1');
     expect(info.config.subjects).toEqual(['exp1.>']);
     expect(info.state.messages).toBe(2);
@@ -84,7 +66,7 @@ describe.skipIf(!run)('nats exporter and receiver on a real JetStream server', (
       gatewayYaml({
         exporters: {
           nats: {
-            servers: nats.urls,
+            servers: scene.nats.urls,
             subject_prefix: 'nostream',
             timeout: '500ms',
             sending_queue: { enabled: false },
@@ -94,19 +76,19 @@ describe.skipIf(!run)('nats exporter and receiver on a real JetStream server', (
         pipelines: { logs: { exporters: ['nats'] } },
       }),
     );
-    cleanups.push(() => gw.shutdown(5000));
+    scene.cleanups.push(() => gw.shutdown(5000));
     expect(await post(gw, logsRequest('nowhere'))).toBe(503);
   });
 
   it('a consuming gateway delivers every message to its pipeline and acks only what was accepted', async () => {
     const sink = await startSink({ grpc: false });
-    cleanups.push(() => sink.close());
+    scene.cleanups.push(() => sink.close());
     const producer = await startGateway(exporterGateway('CONS1', 'cons1'));
-    cleanups.push(() => producer.shutdown(5000));
+    scene.cleanups.push(() => producer.shutdown(5000));
     // The sink refuses at first: the consumer must nak, not drop, and deliver once the sink is back.
     sink.setDown(true);
-    const consumer = await startGateway(natsConsumerConfig(nats.urls, { stream: 'CONS1', durable: 'gw', nak_delay: '200ms' }, sink.httpUrl, false));
-    cleanups.push(() => consumer.shutdown(5000));
+    const consumer = await startGateway(natsConsumerConfig(scene.nats.urls, { stream: 'CONS1', durable: 'gw', nak_delay: '200ms' }, sink.httpUrl, false));
+    scene.cleanups.push(() => consumer.shutdown(5000));
     for (let i = 0; i < 20; i++) expect(await post(producer, logsRequest(`r${i}a`, `r${i}b`))).toBe(200);
     await sleep(800);
     expect(sink.stats().totals.refused).toBeGreaterThan(0);
@@ -116,25 +98,7 @@ describe.skipIf(!run)('nats exporter and receiver on a real JetStream server', (
     while (sink.stats().totals.records < 40 && Date.now() < deadline) await sleep(100);
     expect(sink.stats().totals.records).toBe(40);
     // Everything acknowledged: nothing left pending on the durable consumer.
-    const ci = await (await jetstreamManager(nc)).consumers.info('CONS1', 'gw');
-    expect(ci.num_pending + ci.num_ack_pending).toBe(0);
-  });
-
-  it('terminates a message that is not an OTLP request and goes on with the next', async () => {
-    const sink = await startSink({ grpc: false });
-    cleanups.push(() => sink.close());
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: 'BAD1', subjects: ['bad1.>'] });
-    const js = jetstream(nc);
-    await js.publish('bad1.logs', new Uint8Array([0xff, 0xff, 0xff]));
-    await js.publish('bad1.logs', logsRequest('good'));
-    const consumer = await startGateway(natsConsumerConfig(nats.urls, { stream: 'BAD1' }, sink.httpUrl));
-    cleanups.push(() => consumer.shutdown(5000));
-    const deadline = Date.now() + 5000;
-    while (sink.stats().totals.records < 1 && Date.now() < deadline) await sleep(100);
-    expect(sink.stats().totals.records).toBe(1);
-    await sleep(300);
-    const ci = await jsm.consumers.info('BAD1', 'gophership');
+    const ci = await (await jetstreamManager(scene.nc)).consumers.info('CONS1', 'gw');
     expect(ci.num_pending + ci.num_ack_pending).toBe(0);
   });
 });

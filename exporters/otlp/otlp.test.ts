@@ -22,14 +22,11 @@ import { parseGrpcEndpoint } from './config.js';
 import { GrpcTransport } from '../../src/grpc/client-transport.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
 import { testHost } from '../../test/helpers/host.js';
+import { validConfig } from '../../test/helpers/component-config.js';
 
-function configOf(raw: Record<string, unknown>) {
-  const issues: { path: string[]; message: string }[] = [];
-  // These tests look at one attempt: no queue (consume answers with the downstream's verdict), no retries.
-  const cfg = otlpExporterFactory.config.parse({ sending_queue: { enabled: false }, retry_on_failure: { enabled: false }, ...raw }, [], issues);
-  expect(issues).toEqual([]);
-  return cfg;
-}
+// These tests look at one attempt: no queue (consume answers with the downstream's verdict), no retries.
+const configOf = (raw: Record<string, unknown>) =>
+  validConfig(otlpExporterFactory, { sending_queue: { enabled: false }, retry_on_failure: { enabled: false }, ...raw });
 
 describe('otlp (gRPC) exporter against a raw HTTP/2 gRPC server', () => {
   let server: TestGrpcServer;

@@ -31,6 +31,13 @@ export const otlphttpExporterConfig = s.refine(
     auth: authSchema,
     timeout: s.duration().default(5000).describe('Deadline of one attempt, connect to last response byte (each retry gets its own)'),
     max_idle_conns: s.int(1).default(32).describe('Connections kept per host (keep-alive pool size)'),
+    // confighttp's other connection-pool and HTTP/2 keys: max_idle_conns sizes the pool here.
+    max_idle_conns_per_host: s.notYet('caps the idle connections kept per host; max_idle_conns sizes the pool here'),
+    max_conns_per_host: s.notYet('caps all connections to a host, in use or idle'),
+    idle_conn_timeout: s.notYet('closes a kept connection once it has been idle this long'),
+    disable_keep_alives: s.notYet('opens a new connection for every request', false),
+    http2_read_idle_timeout: s.notYet("pings an HTTP/2 connection idle this long; GopherShip's client speaks HTTP/1.1", 0, '0s'),
+    http2_ping_timeout: s.notYet('closes an HTTP/2 connection whose ping is not answered within this', 0, '0s'),
     tls: tlsClientSchema().describe(
       "TLS for https:// URLs (the collector's configtls client settings, the same keys as the otlp exporter); an http:// URL is plaintext.",
     ),

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testHost } from '../../test/helpers/host.js';
-import { systemProgram } from '../../test/helpers/system-package.js';
+import { hasOpenssl } from '../../test/helpers/certs.js';
 import { AuthenticationError, isClientAuthenticator, isServerAuthenticator, type ServerAuthenticator } from '../../src/core/auth.js';
 import { testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { createBasicAuth, parseBasicHeader } from './basicauth.js';
@@ -15,7 +15,7 @@ import { basicAuthConfig } from './config.js';
 
 const run = promisify(execFile);
 // apr1 and MD5-crypt hashes come from Debian's openssl, an implementation independent of apache-md5.
-const HAVE_OPENSSL = systemProgram('/usr/bin/openssl', 'openssl', 'the htpasswd apr1 and MD5-crypt cases');
+const HAVE_OPENSSL = hasOpenssl('the htpasswd apr1 and MD5-crypt cases');
 const KINDS = ['bcrypt', 'sha', 'ssha', ...(HAVE_OPENSSL ? ['apr', 'md5'] : [])];
 
 function basic(user: string, password: string): { authorization: string } {
@@ -92,7 +92,7 @@ describe('basicauth server', () => {
     const inline = `sha-user:{SHA}${createHash('sha1').update('inline-pass').digest('base64')}`;
     const ext = create({ htpasswd: { file: join(dir, 'htpasswd'), inline } }) as ServerAuthenticator;
     await ext.start(testHost());
-    expect(await ext.authenticate(basic('sha-user', 'inline-pass'))).toBeDefined();
+    expect(await ext.authenticate(basic('sha-user', 'inline-pass'))).toEqual({ attributes: { username: 'sha-user' } });
     await refused(Promise.resolve(ext.authenticate(basic('sha-user', 'sha-pass'))));
     await ext.shutdown();
   });
@@ -113,7 +113,7 @@ describe('basicauth server', () => {
     await writeFile(file, `u:{SHA}${createHash('sha1').update('one').digest('base64')}\n`);
     const ext = create({ htpasswd: { file } }) as ServerAuthenticator;
     await ext.start(testHost());
-    expect(await ext.authenticate(basic('u', 'one'))).toBeDefined();
+    expect(await ext.authenticate(basic('u', 'one'))).toEqual({ attributes: { username: 'u' } });
     await writeFile(file, `u:{SHA}${createHash('sha1').update('two').digest('base64')}\n`);
     await expect
       .poll(

@@ -63,14 +63,14 @@ describe('bearertokenauth server', () => {
   it('accepts any of `tokens`, in a custom header and scheme', () => {
     const { ext } = make({ tokens: ['old', 'new'], header: 'X-Api-Key', scheme: 'Token' });
     expect(ext.credentialHeader).toBe('x-api-key');
-    expect(ext.authenticate({ 'x-api-key': 'Token old' })).toBeDefined();
-    expect(ext.authenticate({ 'x-api-key': 'Token new' })).toBeDefined();
+    expect(ext.authenticate({ 'x-api-key': 'Token old' })).toEqual({ attributes: {} });
+    expect(ext.authenticate({ 'x-api-key': 'Token new' })).toEqual({ attributes: {} });
     refusal(() => ext.authenticate({ authorization: 'Token new' }));
   });
 
   it('with an empty scheme takes the bare token', () => {
     const { ext } = make({ token: 'bare', scheme: '' });
-    expect(ext.authenticate({ authorization: 'bare' })).toBeDefined();
+    expect(ext.authenticate({ authorization: 'bare' })).toEqual({ attributes: {} });
     refusal(() => ext.authenticate({ authorization: 'Bearer bare' }));
   });
 
@@ -81,7 +81,7 @@ describe('bearertokenauth server', () => {
     const { ext, settings } = make({ filename: file, token: 'ignored' });
     await ext.start();
     try {
-      expect(ext.authenticate({ authorization: 'Bearer first' })).toBeDefined();
+      expect(ext.authenticate({ authorization: 'Bearer first' })).toEqual({ attributes: {} });
       refusal(() => ext.authenticate({ authorization: 'Bearer ignored' }));
 
       await writeFile(file, 'second\nthird\n');

@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/telemetry/logger.js';
 import { YELLOW } from '../../src/somatic/zone.js';
 import { counterValue, testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { testSomaticSettings } from '../../test/helpers/somatic.js';
+import { validConfig } from '../../test/helpers/component-config.js';
 import { readSpans, spansRequest, traceId, traceKeyHex, traceRequest, type SpanSpec } from '../../test/helpers/trace-builder.js';
 import { tailSamplingProcessorFactory } from './factory.js';
 import { TailSamplingProcessor } from './tail-sampling-processor.js';
@@ -21,6 +22,7 @@ import { probabilityThreshold, traceIdHash } from './trace-id-hash.js';
 import { METRICS } from './metadata.js';
 import { DecisionMemory, LruSet } from './decision-cache.js';
 import { ArrivalOrder } from './arrival-order.js';
+import { until } from '../../test/helpers/until.js';
 
 const settingsList: ReturnType<typeof testSettings>[] = [];
 const procs: TailSamplingProcessor[] = [];
@@ -49,12 +51,7 @@ class Sink implements Consumer {
   }
 }
 
-function config(raw: Record<string, unknown>) {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = tailSamplingProcessorFactory.config.parse(raw, [], issues);
-  expect(issues).toEqual([]);
-  return cfg;
-}
+const config = (raw: Record<string, unknown>) => validConfig(tailSamplingProcessorFactory, raw);
 
 function make(raw: Record<string, unknown>, opts: { clock?: () => number; somatic?: boolean } = {}) {
   const settings = testSettings('tail_sampling', 'processor');
@@ -74,14 +71,6 @@ const send = (proc: TailSamplingProcessor, spans: SpanSpec[], resource?: Record<
   proc.consume(new Payload('traces', spansRequest(spans, resource)));
 const hex = (...ns: number[]) => ns.map((n) => traceKeyHex(traceId(n))).sort();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
-
 /** Holds the traces, decides them all (shutdown) and returns the sampled trace IDs. */
 async function sampled(policies: unknown[], spans: SpanSpec[], resource?: Record<string, string>, extra: Record<string, unknown> = {}): Promise<string[]> {
   const { proc, sink } = make({ policies, ...extra });

@@ -2,7 +2,7 @@
  * Config of the `otlp` receiver, with the collector's keys. A protocol is enabled by the presence of its
  * key under `protocols` (an empty `grpc:` counts and takes the defaults), as in the collector.
  */
-import { authSchema } from '../../src/core/auth.js';
+import { authSchema, httpServerAuthSchema } from '../../src/core/auth.js';
 import { endpointSchema } from '../../src/core/net.js';
 import { s, type ConfigOf } from '../../src/core/schema.js';
 import { codingOf, type Coding } from '../../src/compression/index.js';
@@ -55,7 +55,7 @@ const httpSchema = s.object({
   ...commonServerKeys,
   // TLS, CORS, timeouts and the limits on abusive clients: the shared HTTP server keys.
   ...httpServerShape(),
-  auth: authSchema,
+  auth: httpServerAuthSchema,
   include_metadata: includeMetadataSchema,
 });
 

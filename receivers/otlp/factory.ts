@@ -5,7 +5,7 @@
  */
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Receiver, ReceiverFactory } from '../../src/core/component.js';
-import { CodedError, componentLabel, messageOf } from '../../src/core/errors.js';
+import { CodedError, codeOf, componentLabel, messageOf } from '../../src/core/errors.js';
 import type { Signal } from '../../src/core/signal.js';
 import { otlpReceiverConfig, type OtlpReceiverConfig } from './config.js';
 import { OtlpGrpcServer } from './grpc.js';
@@ -80,6 +80,10 @@ export class OtlpReceiver implements Receiver {
     try {
       await start();
     } catch (err) {
+      // A TLS file or key that cannot be used fails the start too, but it is no listen failure: keep its code and
+      // its words (they name the key), not the advice about a port in use.
+      const code = codeOf(err);
+      if (code !== undefined && code !== 'GS_LISTEN_FAILED') throw new CodedError(code, `${componentLabel(this.settings)}: ${messageOf(err)}`, { cause: err });
       throw new CodedError(
         'GS_LISTEN_FAILED',
         `${componentLabel(this.settings)}: cannot listen on ${endpoint}: ${messageOf(err)} ` +

@@ -271,9 +271,11 @@ export class OtlpGrpcServer {
     // the stream closes, however it ends.
     const gate = this.admission;
     let charged = 0;
+    // Bytes of the message read so far (the gate hears of them as they come: in memory from then on).
+    let read = 0;
     stream.once('close', () => {
       clearInterval(stallTimer);
-      gate.release(charged);
+      gate.release(charged, Math.max(0, charged - read));
       charged = 0;
     });
     const onData = (chunk: Buffer): void => {
@@ -318,6 +320,8 @@ export class OtlpGrpcServer {
           pieces.push(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n));
           fill += n;
           off += n;
+          gate.arrived(n);
+          read += n;
         }
       }
     };
@@ -335,6 +339,9 @@ export class OtlpGrpcServer {
         // and the inflated copy is dropped at once instead of going down the pipeline.
         if (stream.closed || held <= charged) return undefined;
         if (gate.tryGrow(charged, held - charged)) {
+          // The inflated copy is in memory already.
+          gate.arrived(held - charged);
+          read += held - charged;
           charged = held;
           return undefined;
         }

@@ -265,20 +265,24 @@ export class OtlpHttpServer {
       return;
     }
     charged = want;
+    // Bytes of the body read so far: the gate hears of them as they come (they are in memory from then on).
+    let read = 0;
     res.once('close', () => {
       released = true;
-      gate.release(charged);
+      gate.release(charged, Math.max(0, charged - read));
     });
     // A compressed or chunked body may grow past what was charged: each step must fit the budget too, or
     // the body is refused (retryable) while it is read, before it can take the memory.
     const grow = (total: number): BodyError | undefined => {
-      if (total <= charged || released) return undefined;
-      const extra = Math.max(total - charged, GROW_STEP);
-      if (gate.tryGrow(charged, extra)) {
+      if (released) return undefined;
+      if (total > charged) {
+        const extra = Math.max(total - charged, GROW_STEP);
+        if (!gate.tryGrow(charged, extra)) return new BodyError(503, gate.refusalMessage(total), gate.retryAfterMs());
         charged += extra;
-        return undefined;
       }
-      return new BodyError(503, gate.refusalMessage(total), gate.retryAfterMs());
+      gate.arrived(total - read);
+      read = total;
+      return undefined;
     };
     readBody(req, coding, this.limit, grow, this.cfg.read_stall_timeout).then(
       (body) => {

@@ -14,6 +14,9 @@ import type { ConfigIssue } from '../../src/core/schema.js';
 import { GRPC_METHOD } from '../../src/core/signal.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
 import { RecordingConsumer, makeLogsRequest, testSettings } from '../../test/helpers/otlp-test-servers.js';
+import { testSomaticSettings } from '../../test/helpers/somatic.js';
+import type { AdmissionGate } from '../../src/somatic/gate.js';
+import { silentLogger } from '../../src/telemetry/logger.js';
 import { otlpReceiverConfig } from './config.js';
 import { OtlpReceiver, otlpReceiverFactory } from './factory.js';
 
@@ -22,11 +25,15 @@ afterEach(async () => {
   for (const r of running.splice(0)) await r.shutdown();
 });
 
-async function start(protocols: Record<string, unknown>, consumer = new RecordingConsumer()): Promise<OtlpReceiver> {
+async function start(
+  protocols: Record<string, unknown>,
+  consumer = new RecordingConsumer(),
+  settings = testSettings('otlp', 'receiver'),
+): Promise<OtlpReceiver> {
   const issues: ConfigIssue[] = [];
   const cfg = otlpReceiverConfig.parse({ protocols }, [], issues);
   expect(issues).toEqual([]);
-  const r = otlpReceiverFactory.create(testSettings('otlp', 'receiver'), cfg, { logs: consumer, traces: consumer, metrics: consumer }) as OtlpReceiver;
+  const r = otlpReceiverFactory.create(settings, cfg, { logs: consumer, traces: consumer, metrics: consumer }) as OtlpReceiver;
   await r.start(testHost());
   running.push(r);
   return r;
@@ -253,5 +260,89 @@ describe('gRPC receiver against stalled messages (issue 17, item 6)', () => {
     expect(await status).toBe('0');
     expect(consumer.got).toHaveLength(1);
     session.close();
+  });
+});
+
+/** A receiver in a service with a somatic processor (a roomy limit), and the admission gate it asks. */
+async function startWithGate(protocols: Record<string, unknown>): Promise<{ r: OtlpReceiver; gate: AdmissionGate }> {
+  const settings = testSettings('otlp', 'receiver');
+  const rt = settings.pressure!.provide(testSomaticSettings({ memoryLimitBytes: 64 * 2 ** 30, inflightBudgetBytes: 2 ** 30 }), silentLogger, 'somatic');
+  return { r: await start(protocols, new RecordingConsumer(), settings), gate: rt.gate };
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (const end = Date.now() + 3000; !cond() && Date.now() < end;) await sleep(10);
+}
+
+// The gate counts what is admitted and not read yet against the room an RSS reading shows (that reading
+// cannot include it): the receivers tell it as the bytes arrive, and what never arrives leaves with the request.
+describe('the somatic gate hears of request bytes as they are read (issue 17, item 3)', () => {
+  const payload = Buffer.from(makeLogsRequest(4, 500));
+
+  it('HTTP: half a body read leaves the other half awaited; answered or cut short, nothing stays awaited', async () => {
+    const { r, gate } = await startWithGate({ http: { endpoint: '127.0.0.1:0', read_stall_timeout: '300ms' } });
+    const port = r.httpAddress!.port;
+    const half = Math.floor(payload.length / 2);
+    const head = `POST /v1/logs HTTP/1.1\r\nHost: gw\r\nContent-Type: application/x-protobuf\r\nContent-Length: ${payload.length}\r\n\r\n`;
+    const s = net.connect(port, '127.0.0.1');
+    const reply: Buffer[] = [];
+    s.on('data', (c: Buffer) => reply.push(c));
+    s.write(head);
+    s.write(payload.subarray(0, half));
+    await until(() => gate.awaited === payload.length - half);
+    expect(gate.inFlight).toBe(payload.length);
+    expect(gate.awaited).toBe(payload.length - half);
+    s.write(payload.subarray(half));
+    await until(() => Buffer.concat(reply).includes('\r\n\r\n'));
+    expect(Buffer.concat(reply).toString('latin1')).toMatch(/^HTTP\/1.1 200/);
+    await until(() => gate.inFlight === 0);
+    expect(gate.awaited).toBe(0);
+    // A body that stops arriving (dropped after read_stall_timeout): its unread part leaves with it.
+    s.write(head);
+    s.write(payload.subarray(0, half));
+    await until(() => gate.awaited === payload.length - half);
+    expect(gate.inFlight).toBe(payload.length);
+    expect(gate.awaited).toBe(payload.length - half);
+    await until(() => gate.inFlight === 0);
+    expect(gate.inFlight).toBe(0);
+    expect(gate.awaited).toBe(0);
+    s.destroy();
+  });
+
+  it('gRPC: part of a message read leaves the rest awaited; answered or cancelled, nothing stays awaited', async () => {
+    const { r, gate } = await startWithGate({ grpc: { endpoint: '127.0.0.1:0' } });
+    const session = http2.connect(`http://127.0.0.1:${r.grpcAddress!.port}`);
+    session.on('error', () => {});
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(payload.length, 1);
+    const half = Math.floor(payload.length / 2);
+    const call = () => {
+      const stream = session.request({ ':method': 'POST', ':path': GRPC_METHOD.logs, 'content-type': 'application/grpc', te: 'trailers' });
+      stream.on('error', () => {});
+      const status = new Promise<string>((resolve) => {
+        stream.on('trailers', (h) => resolve(String(h['grpc-status'])));
+        stream.on('close', () => resolve(`rst ${stream.rstCode}`));
+      });
+      stream.write(Buffer.concat([prefix, payload.subarray(0, half)]));
+      return { stream, status };
+    };
+    const a = call();
+    await until(() => gate.awaited === payload.length - half);
+    expect(gate.inFlight).toBe(payload.length);
+    expect(gate.awaited).toBe(payload.length - half);
+    a.stream.end(payload.subarray(half));
+    expect(await a.status).toBe(String(GrpcStatus.OK));
+    await until(() => gate.inFlight === 0);
+    expect(gate.awaited).toBe(0);
+    // Cancelled by its client before the rest came: the unread part leaves with the call.
+    const b = call();
+    await until(() => gate.awaited === payload.length - half);
+    expect(gate.awaited).toBe(payload.length - half);
+    b.stream.close(http2.constants.NGHTTP2_CANCEL);
+    await b.status;
+    await until(() => gate.inFlight === 0);
+    expect(gate.inFlight).toBe(0);
+    expect(gate.awaited).toBe(0);
+    session.destroy();
   });
 });

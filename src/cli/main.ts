@@ -75,8 +75,20 @@ const COMMON_OPTIONS = {
   'shutdown-timeout': { type: 'string' },
 } as const;
 
+/** node:util's parseArgs, its errors (an unknown option, a missing value) coded as usage errors that say where to look. */
+function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: COMMON_OPTIONS, allowPositionals: false });
+  } catch (err) {
+    if (!String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw err;
+    // Node's text goes on about positionals after `--`, which no command takes.
+    const said = messageOf(err).split('. ')[0]!.replace(/\.$/, '');
+    throw new CodedError('GS_CLI_USAGE', `${said}; \`gophership --help\` lists the commands and options`, { cause: err });
+  }
+}
+
 function parseCommon(argv: string[]): CommonArgs {
-  const { values } = parseArgs({ args: argv, options: COMMON_OPTIONS, allowPositionals: false });
+  const { values } = parseOptions(argv);
   const timeoutText = values['shutdown-timeout'];
   const shutdownTimeoutMs = timeoutText === undefined ? 30_000 : parseDuration(timeoutText);
   if (shutdownTimeoutMs === undefined) throw new CodedError('GS_CLI_USAGE', `--shutdown-timeout: "${timeoutText}" is not a duration such as 30s`);
@@ -206,7 +218,7 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       case 'sink':
         return await runTool(command, args);
       default:
-        io.err(`unknown command "${command}"\n\n${USAGE}`);
+        io.err(`[GS_CLI_USAGE] unknown command "${command}"\n\n${USAGE}`);
         return 2;
     }
   } catch (err) {

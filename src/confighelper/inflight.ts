@@ -11,7 +11,10 @@ export interface ByteAdmission {
   tryAcquire(bytes: number): boolean;
   /** Admits `bytes` more for a request that holds `own`; on refusal it still holds `own`. */
   tryGrow(own: number, bytes: number): boolean;
-  release(bytes: number): void;
+  /** `bytes` of an admitted request's body or message were read: they are in memory from now on. */
+  arrived(bytes: number): void;
+  /** Releases what a request was admitted for; `unarrived`: the part of it that was never read. */
+  release(bytes: number, unarrived?: number): void;
   /** The delay a refused client is told to wait. */
   retryAfterMs(): number;
   /** Why the last refusal happened, for the client. */
@@ -44,6 +47,8 @@ export class InFlightBudget implements ByteAdmission {
     if (this.inFlight > this.peak) this.peak = this.inFlight;
     return true;
   }
+
+  arrived(): void {}
 
   release(bytes: number): void {
     this.inFlight = Math.max(0, this.inFlight - bytes);
@@ -86,9 +91,13 @@ export class ChainedAdmission implements ByteAdmission {
     return true;
   }
 
-  release(bytes: number): void {
+  arrived(bytes: number): void {
+    this.second.arrived(bytes);
+  }
+
+  release(bytes: number, unarrived = 0): void {
     this.first.release(bytes);
-    this.second.release(bytes);
+    this.second.release(bytes, unarrived);
   }
 
   retryAfterMs(): number {

@@ -56,17 +56,25 @@ export function isClientAuthenticator(ext: Extension | undefined): ext is Client
   return typeof (ext as Partial<ClientAuthenticator> | undefined)?.applyHeaders === 'function';
 }
 
-/** The `auth` key of a receiver protocol or an exporter, as the collector's configauth. */
-export const authSchema = s
+const authenticatorSchema = () =>
+  s
+    .string(/^[a-z][a-z0-9_]*(\/[^/\s]+)?$/, 'an extension ID such as bearertokenauth or basicauth/tenants')
+    .mustBeSet()
+    .describe('ID of the authenticator extension (listed in service.extensions).');
+const AUTH_DESCRIPTION = 'Authentication: the ID of an authenticator extension (bearertokenauth, basicauth, oidc, headers_setter).';
+
+/** The `auth` key of a gRPC receiver protocol or an exporter, as the collector's configauth. */
+export const authSchema = s.presence(s.object({ authenticator: authenticatorSchema() })).describe(AUTH_DESCRIPTION);
+
+/** The `auth` key of an HTTP server: confighttp's adds `request_params` to configauth's. */
+export const httpServerAuthSchema = s
   .presence(
     s.object({
-      authenticator: s
-        .string(/^[a-z][a-z0-9_]*(\/[^/\s]+)?$/, 'an extension ID such as bearertokenauth or basicauth/tenants')
-        .mustBeSet()
-        .describe('ID of the authenticator extension (listed in service.extensions).'),
+      authenticator: authenticatorSchema(),
+      request_params: s.notYet('copies these query parameters or headers of each request into the client context the authenticator reads', []),
     }),
   )
-  .describe('Authentication: the ID of an authenticator extension (bearertokenauth, basicauth, oidc, headers_setter).');
+  .describe(AUTH_DESCRIPTION);
 
 export type AuthConfig = { authenticator: string } | undefined;
 

@@ -11,8 +11,9 @@ export const ERROR_CODES = {
     action: 'Fix the keys named; `gophership validate --config ...` checks a config without starting.',
   },
   GS_CLI_USAGE: {
-    meaning: 'A command-line option has a value the command cannot use (a duration, a number, an address).',
-    action: 'Correct the option named in the message; `gophership --help` lists them.',
+    meaning:
+      "The command line names a command or option the CLI does not know, misses an option's value, or gives a value the command cannot use (a duration, a number, an address).",
+    action: 'Correct the command or option named in the message; `gophership --help` lists them.',
   },
   GS_FILE_UNREADABLE: {
     meaning: 'A file the configuration names (a certificate, key, token file, htpasswd file, CA bundle) cannot be read.',

@@ -89,6 +89,7 @@ function sendingQueueSchema(enabled: boolean) {
           "Most the queue holds, in the sizer's unit (memory: waiting, not yet taken by a consumer; wal: not yet acknowledged by the downstream); when full, new requests are refused retryably (503 / UNAVAILABLE with Retry-After) or wait (block_on_overflow)",
         ),
       block_on_overflow: s.bool().default(false).describe('When the queue is full, hold the request until there is room instead of refusing it'),
+      blocking: s.notYet("the collector's earlier name of block_on_overflow; write block_on_overflow instead", false),
       wait_for_result: s
         .bool()
         .default(false)

@@ -16,6 +16,7 @@ import type { PressureSlot } from '../somatic/slot.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { Backoff, ExporterHelper, exporterHelperShape, readDeadLetterFile, walDirectory, type ExporterHelperConfig, type SendFn } from './index.js';
 import { tmpTakesDirectIo } from '../../test/helpers/direct-io.js';
+import { until } from '../../test/helpers/until.js';
 
 const schema = s.object(exporterHelperShape());
 function config(raw: Record<string, unknown>): ExporterHelperConfig {
@@ -67,13 +68,6 @@ function provideSomatic(pressure: PressureSlot): AdmissionGate {
 
 /** Whether the temp dir takes O_DIRECT (else the WAL falls back to the page cache). */
 const DIRECT_OK = await tmpTakesDirectIo();
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 const logs = (records: number, tag = 'r') => new Payload('logs', makeLogsRequest(1, records, tag));
 
 describe('backoff', () => {
@@ -576,7 +570,9 @@ describe('memory held by the queues counts against the memory limit (the somatic
     gate.cap = 2 ** 30; // the next check found room
     await h.consume(logs(20, 'other'));
     await h.consume(logs(20, 'other'));
+    // Both later records were read and sent while the first was still held in delivery.
     await until(() => sent.length === 3, 2000);
+    expect(sent).toEqual(['first', 'other', 'other']);
   });
 
   it('requests let in alone do not pile up in a memory queue past the room left under the limit', async () => {

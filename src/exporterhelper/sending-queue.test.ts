@@ -18,6 +18,7 @@ import { otlphttpExporterFactory } from '../../exporters/otlphttp/factory.js';
 import { ExporterHelper, exporterHelperShape, type ExporterHelperConfig, type SendFn } from './index.js';
 import { testHost } from '../../test/helpers/host.js';
 import { collectGarbage } from '../core/gc.js';
+import { until } from '../../test/helpers/until.js';
 
 const schema = s.object(exporterHelperShape());
 function parse(raw: Record<string, unknown>): { cfg: ExporterHelperConfig; issues: { path: string[]; message: string }[] } {
@@ -51,13 +52,6 @@ async function helper(raw: Record<string, unknown>, send: SendFn, id = 'otlphttp
   return { h, settings };
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
 const logs = (records: number, tag = 'r') => new Payload('logs', makeLogsRequest(1, records, tag));
 
 /** A send that holds every attempt until released. */

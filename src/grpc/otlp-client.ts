@@ -74,6 +74,7 @@ export function otlpGrpcClientShape() {
         .default(300_000)
         .describe("Ping the server after this long without activity (>= 5m stays within grpc-go servers' default ping policy)"),
       timeout: s.duration().default(20_000).describe('Close the connection when a ping is not answered within this'),
+      permit_without_stream: s.notYet('pings the server also while no call is open', false),
     }),
     flow_control_window: s
       .int(65_535)

@@ -12,6 +12,7 @@ import { redactionProcessorFactory } from '../../processors/redaction/factory.js
 import type { ProcessorFactory } from '../core/component.js';
 import { counterValue, makeLogsRequest, testSettings, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
+import { validConfig } from '../../test/helpers/component-config.js';
 import { availableParallelism, tmpdir } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,9 +70,7 @@ const OFFLOADED: { id: string; factory: ProcessorFactory<any>; raw: Record<strin
 
 /** A processor, on `pool` when given (else editing in-thread), recording what it forwards. */
 function processor(signal: Signal, pool: WireOffloadPool | undefined, which = OFFLOADED[0]!) {
-  const issues: { path: string[]; message: string }[] = [];
-  const cfg = which.factory.config.parse(which.raw, [], issues);
-  expect(issues).toEqual([]);
+  const cfg = validConfig(which.factory, which.raw);
   const settings = { ...testSettings(which.id, 'processor'), offload: pool };
   settingsList.push(settings);
   const sink = new RecordingConsumer();

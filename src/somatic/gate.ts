@@ -18,16 +18,22 @@
  * for delivery): the gate is the service's MemoryLedger (src/core/memory-ledger.ts).
  *
  * Progress: the cap keeps a margin (admit_memory_ratio) for what the counters cannot see (copies, GC
- * lag). When memory held for other reasons (a queue, garbage, allocator caches) leaves no headroom under
- * that margin, a request is still let in alone, with nothing else in flight, if it fits in half the
- * memory left under the limit itself (`soloRoom`, less what the queues took since the check). Without that, retained memory would refuse every client until
- * it fell.
+ * lag). When memory retained for other reasons (garbage, allocator caches) leaves no headroom under
+ * that margin, a request is still let in alone, with nothing else in flight, if it and its copies fit in
+ * half the memory left under the limit itself (`soloRoom`, less what the queues took since the check).
+ * Without that, retained memory would refuse every client until it fell. Memory the queues hold is not
+ * such a reason: their drain frees it, and a lone request they kept would stay in the margin.
  */
 import type { MemoryLedger } from '../core/memory-ledger.js';
 
 export class AdmissionGate implements MemoryLedger {
   /** Request bytes admitted and not yet answered (plus replayed debt in flight). */
   inFlight = 0;
+  /**
+   * Request bytes admitted and not read yet (a body or message still arriving): memory an RSS reading
+   * does not include, which the request takes after it (arrived(), release()).
+   */
+  awaited = 0;
   /** Bytes the service holds outside requests (exporter queues; see src/core/memory-ledger.ts). */
   held = 0;
   /** Bytes released or unheld since the last check: not known to be freed until RSS is read again (room()). */
@@ -85,22 +91,43 @@ export class AdmissionGate implements MemoryLedger {
   tryGrow(own: number, bytes: number): boolean {
     const after = this.inFlight + bytes;
     if (!this.fits(after, bytes) && !(this.reread?.() && this.fits(after, bytes))) {
-      // Alone (nothing else in flight) a request may use the margin, if it fits under the limit itself.
+      // Alone (nothing else in flight) a request may use the margin, if it and its copies fit in half the
+      // room under the limit itself, unless the queues hold the room: their drain frees it (see soloBlockedByQueues).
       // One larger than the whole budget would never fit: it is let in alone when memory has full
       // headroom, so a request within the receiver's size limit is never refused forever.
       const alone = this.inFlight === own;
       const total = own + bytes;
       // Less what others were let in since the reading (their bodies may not be collected yet).
       const soloRoom = this.soloRoom - (this.takenSinceReading - own);
-      if (!(alone && (total <= soloRoom || (total > this.budget && this.cap - this.held - own >= this.budget)))) {
+      const solo = total * this.copies <= soloRoom && !this.soloBlockedByQueues(total);
+      if (!(alone && (solo || (total > this.budget && this.cap - this.held - own >= this.budget)))) {
         this.refusedTotal++;
         return false;
       }
     }
     this.inFlight = after;
+    this.awaited += bytes;
     this.admittedTotal += bytes;
     this.takenSinceReading += bytes;
     return true;
+  }
+
+  /** `bytes` of an admitted request were read (the receivers tell as they read). */
+  arrived(bytes: number): void {
+    this.awaited = Math.max(0, this.awaited - bytes);
+  }
+
+  /**
+   * Whether the memory the queues hold is what leaves no room for a lone request: had they drained, the
+   * room under the admission line would take it. Then the request waits for the drain (refused, retryable)
+   * instead of using the margin: a lone request a queue keeps once it is answered (the memory queue of a
+   * Yellow forward) would be held in the margin, the next one beside it, and RSS would climb a request at
+   * a time to the limit itself. Measured in the flood of bench/run-all.mjs flood-http: with 140-160 MiB in
+   * the exporter's queue, lone requests took RSS from the 230 MiB admission line to 258 MiB of a 256 MiB
+   * limit, one re-read after another (bench/RESULTS.md, 2026-12-07 issue 17 item 3, the solo rule).
+   */
+  private soloBlockedByQueues(total: number): boolean {
+    return this.held > 0 && this.roomAtReading + this.held >= total * this.copies;
   }
 
   /**
@@ -118,7 +145,9 @@ export class AdmissionGate implements MemoryLedger {
     this.admittedTotal += bytes;
   }
 
-  release(bytes: number): void {
+  /** A request answered; `unarrived`: the part of its bytes never read (refused or cut short while arriving). */
+  release(bytes: number, unarrived = 0): void {
+    this.awaited = Math.max(0, this.awaited - unarrived);
     this.inFlight -= bytes;
     this.releasedTotal += bytes;
     this.freedSinceCheck += bytes;

@@ -362,8 +362,11 @@ export class SomaticRuntime {
     const headroom = this.memoryRoomBytes();
     gate.cap = gate.inFlight + gate.held + Math.max(0, headroom);
     gate.freedSinceCheck = 0;
-    // What was in flight at this reading may not have made its copies yet: they are not in this RSS.
-    gate.roomAtReading = headroom - (gate.copies - 1) * gate.inFlight;
+    // What was in flight at this reading may not have made its copies yet, nor been read whole (bodies and
+    // messages still arriving): neither is in this RSS. Measured in the gRPC flood of test/rss-flood.test.ts:
+    // 13 MiB of messages in flight at a reading 1 MiB under the admission line arrived after it and took RSS
+    // 8 MiB past the line with nothing more admitted.
+    gate.roomAtReading = headroom - (gate.copies - 1) * gate.inFlight - gate.awaited;
     gate.takenSinceReading = 0;
     // Half the room under the limit: a request costs more than its bytes once read and parsed.
     gate.soloRoom = Math.max(0, this.settings.memoryLimitBytes - this.memory.rssBytes) / 2;

@@ -5,8 +5,17 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CertFactory, type CertFiles } from '../../src/tools/certs.js';
+import { systemProgram } from './system-package.js';
 
 export { CertFactory, type CertFiles, type LeafOptions } from '../../src/tools/certs.js';
+
+/**
+ * Whether Debian's openssl can make this test's certificates (test/helpers/system-package.ts: mandatory under
+ * CI=true; elsewhere a printed line names the package and the tests needing certificates are skipped).
+ */
+export function hasOpenssl(what: string): boolean {
+  return systemProgram('/usr/bin/openssl', 'openssl', what);
+}
 
 /** The standard set most TLS tests need: a CA, a server certificate (127.0.0.1), a client certificate, and the bad cases. */
 export interface CertSet {

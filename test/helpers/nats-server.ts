@@ -4,10 +4,12 @@
  * with the same identity and store, as a crashed and restarted machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll } from 'vitest';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { AckedFile } from '../../src/tools/loadgen/common.js';
 import { SeqTracker, type VerifyReport } from '../../src/tools/sink/tracker.js';
@@ -36,6 +38,35 @@ export function natsConsumerConfig(servers: readonly string[], receiver: Record<
     },
     pipelines: { logs: { receivers: ['nats'], exporters: ['otlphttp'] } },
   });
+}
+
+export interface NatsScene {
+  /** One JetStream server, its store under a temp directory. */
+  nats: NatsCluster;
+  /** A client connection to it. */
+  nc: NatsConnection;
+  /** Run (last first) after the tests, before the server stops: gateways and sinks the tests started. */
+  cleanups: (() => Promise<unknown>)[];
+}
+
+/**
+ * Before the tests of the enclosing describe: one JetStream server (store in a temp directory named from
+ * `prefix`) and a connection to it; after them: the cleanups, the connection, the server, the directory.
+ */
+export function natsScene(prefix: string): NatsScene {
+  const scene = { cleanups: [] } as unknown as NatsScene & { dir?: string };
+  beforeAll(async () => {
+    scene.dir = await mkdtemp(join(tmpdir(), prefix));
+    scene.nats = await NatsCluster.start(scene.dir, 1);
+    scene.nc = await connect({ servers: scene.nats.urls });
+  });
+  afterAll(async () => {
+    for (const c of scene.cleanups.reverse()) await c().catch(() => {});
+    await scene.nc?.close();
+    await scene.nats?.stop();
+    if (scene.dir) await rm(scene.dir, { recursive: true, force: true });
+  });
+  return scene;
 }
 
 /** Whether nats-server can run here (mandatory under CI=true; otherwise a printed skip line). */

@@ -1,0 +1,77 @@
+/**
+ * The nats receiver against a real JetStream server (Debian's nats-server) on 127.0.0.1, fed by publishing
+ * to the stream directly: the signal comes from the Otlp-Signal header, else from the subject's last token;
+ * a message no pipeline takes, or whose body is not an OTLP request of its signal, is terminated (never
+ * redelivered) and the receiver goes on with the next. (exporters/nats/nats.test.ts runs it behind the
+ * nats exporter: acknowledgement only of what the pipeline accepted, redelivery after a refusal.)
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { headers } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { requestFromJson } from '../../src/pdata/codec.js';
+import { startSink, type Sink } from '../../src/tools/sink/index.js';
+import { startGateway } from '../../test/helpers/gateway.js';
+import { hasNatsServer, natsConsumerConfig, natsScene } from '../../test/helpers/nats-server.js';
+
+const run = hasNatsServer('the nats receiver tests');
+const logsRequest = (...bodies: string[]): Uint8Array =>
+  requestFromJson('logs', JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: bodies.map((b) => ({ body: { stringValue: b } })) }] }] }));
+const spansRequest = (name: string): Uint8Array =>
+  requestFromJson(
+    'traces',
+    JSON.stringify({
+      resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '0102030405060708', name }] }] }],
+    }),
+  );
+
+describe.skipIf(!run)('nats receiver on a real JetStream server', () => {
+  const scene = natsScene('gs-nats-receiver-');
+
+  /** A sink and a gateway consuming `stream` into its logs pipeline; resolves once the sink holds `records` records. */
+  async function consume(stream: string, records: number): Promise<Sink> {
+    const sink = await startSink({ grpc: false });
+    scene.cleanups.push(() => sink.close());
+    const gateway = await startGateway(natsConsumerConfig(scene.nats.urls, { stream }, sink.httpUrl));
+    scene.cleanups.push(() => gateway.shutdown(5000));
+    const deadline = Date.now() + 5000;
+    while (sink.stats().totals.records < records && Date.now() < deadline) await sleep(100);
+    // Time for a wrongly redelivered or wrongly delivered message to show.
+    await sleep(300);
+    return sink;
+  }
+
+  /** Messages of `stream`'s default durable consumer not yet acknowledged or terminated. */
+  async function unsettled(stream: string): Promise<number> {
+    const ci = await (await jetstreamManager(scene.nc)).consumers.info(stream, 'gophership');
+    return ci.num_pending + ci.num_ack_pending;
+  }
+
+  it('terminates a message that is not an OTLP request and goes on with the next', async () => {
+    await (await jetstreamManager(scene.nc)).streams.add({ name: 'BAD1', subjects: ['bad1.>'] });
+    const js = jetstream(scene.nc);
+    await js.publish('bad1.logs', new Uint8Array([0xff, 0xff, 0xff]));
+    await js.publish('bad1.logs', logsRequest('good'));
+    const sink = await consume('BAD1', 1);
+    expect(sink.stats().totals.records).toBe(1);
+    expect(await unsettled('BAD1')).toBe(0);
+  });
+
+  it('takes the signal from the Otlp-Signal header over the subject, and terminates what no pipeline takes', async () => {
+    await (await jetstreamManager(scene.nc)).streams.add({ name: 'SIG1', subjects: ['sig1.>'] });
+    const js = jetstream(scene.nc);
+    const asLogs = headers();
+    asLogs.set('Otlp-Signal', 'logs');
+    // A logs request on a subject that says traces: the header decides, the logs pipeline takes it.
+    await js.publish('sig1.traces', logsRequest('by header a', 'by header b'), { headers: asLogs });
+    // By the subject's last token.
+    await js.publish('sig1.logs', logsRequest('by subject'));
+    // Traces: the consuming gateway has no traces pipeline; a subject naming no signal at all.
+    await js.publish('sig1.traces', spansRequest('nobody takes me'));
+    await js.publish('sig1.other', logsRequest('no signal'));
+    const sink = await consume('SIG1', 3);
+    expect(sink.stats().totals.records).toBe(3);
+    expect(sink.stats().totals.requests).toBe(2);
+    expect(await unsettled('SIG1')).toBe(0);
+  });
+});
