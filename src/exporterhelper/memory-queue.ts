@@ -107,7 +107,7 @@ export class MemoryQueue {
     // The settling function must not close over the entry: with `e.done = ...` written inside the executor,
     // `e` (and so the request's body) lived in the closure's context, and in the gateway nearly every body
     // then reached the old generation: 15 full GCs per GiB instead of ~1, +35 % CPU per record (bench/RESULTS.md,
-    // 2026-12-07 03:20). Closing over nothing but resolve and reject, it read 0-0.8.
+    // 2026-12-07 02:55). Closing over nothing but resolve and reject, it read 0-0.8.
     let settle!: (err?: Error) => void;
     const verdict = new Promise<void>((resolve, reject) => {
       settle = (err) => (err ? reject(err) : resolve());
