@@ -19,6 +19,10 @@
 // run for each build with its node flags, beside zone-red in the same rounds.
 // A Red request's timeline: `DIR::--import=bench/lib/red-trace.mjs` (see that file).
 // --cpu-prof DIR: the gateways run under --cpu-prof (profiles in DIR, named by pid; warm-up included).
+// `DIR::FLAGS::KEY=VALUE,...` also sets gateway config keys (dotted paths, JSON values), e.g.
+// `.::::exporters.otlphttp.sending_queue.enabled=false` beside `.`.
+// Every gateway runs with --trace-gc: the table's "full GCs / GiB" are its mark-compacts per GiB of request
+// bodies acknowledged in the measured seconds (as the light mode counts them).
 import { parseArgs } from 'node:util';
 import { TemplateParts, RequestTemplate } from '../dist/src/tools/loadgen/templates.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,7 +32,7 @@ import { startForwarder, startGateway, startSinkProc } from './lib/procs.mjs';
 import { cpuOf, loadavg, memOf } from './lib/measure.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
 import { closedLoop, pace } from './lib/pace.mjs';
-import { LIGHT_ROWS } from './scenarios/light.mjs';
+import { LIGHT_ROWS, fullGcCounter } from './scenarios/light.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -44,9 +48,32 @@ const { values, positionals } = parseArgs({
 });
 // Absolute: the gateway runs in a temporary directory. A build is a directory and the node flags it runs with.
 const roots = positionals.map((d) => {
-  const [dir, flags = ''] = d.split('::');
-  return { dir: resolve(dir), nodeArgs: flags.split(' ').filter(Boolean), label: flags ? `${resolve(dir)} ${flags}` : resolve(dir) };
+  const [dir, flags = '', keys = ''] = d.split('::');
+  const overrides = keys
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => {
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw new Error(`config override "${kv}" in "${d}": expected KEY=VALUE (a dotted path of the gateway config)`);
+      const raw = kv.slice(eq + 1);
+      let value = raw;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        // A plain string.
+      }
+      return { path: kv.slice(0, eq).split('.'), value };
+    });
+  const label = [resolve(dir), flags, keys].filter(Boolean).join(' ');
+  return { dir: resolve(dir), nodeArgs: flags.split(' ').filter(Boolean), overrides, label };
 });
+
+/** Sets `value` at the dotted `path` of `config`, creating objects on the way. */
+function setPath(config, path, value) {
+  let o = config;
+  for (const k of path.slice(0, -1)) o = o[k] ??= {};
+  o[path.at(-1)] = value;
+}
 if (roots.length < 1) {
   process.stderr.write('usage: node bench/paced-ab.mjs [--rate N] [--seconds S] [--rounds R] [--rows a,b] DIR_A [DIR_B ...]\n');
   process.exit(2);
@@ -70,15 +97,17 @@ const body = Buffer.from(
 );
 
 /** Drives `url` (warm-up, then the measured seconds); the CPU per record, rate and peak RSS of process `pid`. */
-async function measure(url, pid) {
+async function measure(url, pid, fullGcs) {
   const drive = (ms) => (closed > 0 ? closedLoop({ url, body, ms, connections: closed }) : pace({ url, body, rate, ms }));
   await drive(warmup * 1000);
   const c0 = cpuOf(pid);
+  const gc0 = fullGcs?.count ?? 0;
   const t0 = performance.now();
   const r = await drive(seconds * 1000);
   const wall = (performance.now() - t0) / 1000;
   const cpu = cpuOf(pid) - c0;
-  return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, hwm: memOf(pid).hwm, ...r };
+  const fullGcsPerGiB = fullGcs ? (fullGcs.count - gc0) / ((r.acked * body.length) / 2 ** 30) : NaN;
+  return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, hwm: memOf(pid).hwm, fullGcsPerGiB, ...r };
 }
 
 /** forwarder-durable: the forwarder's CPU and rate under the same client. */
@@ -100,8 +129,9 @@ async function one(row, root) {
   try {
     const g = await gatewayConfig({ protocol: 'http', sink, processors: row.processors });
     g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
-    gw = await startGateway(g.config, { root: root.dir, nodeArgs: root.nodeArgs, cpuProf: profileDir !== undefined, profileDir });
-    return await measure(`${g.endpoint}/v1/logs`, gw.pid);
+    for (const o of root.overrides) setPath(g.config, o.path, o.value);
+    gw = await startGateway(g.config, { root: root.dir, nodeArgs: ['--trace-gc', ...root.nodeArgs], cpuProf: profileDir !== undefined, profileDir });
+    return await measure(`${g.endpoint}/v1/logs`, gw.pid, fullGcCounter(gw.child.stdout));
   } finally {
     const stopped = await gw?.stop().catch(() => undefined);
     for (const f of (stopped?.profiles ?? []).filter((f) => f.includes(`.${gw.pid}.`))) process.stderr.write(`[paced-ab] profile of ${root.label}: ${f}\n`);
@@ -122,7 +152,7 @@ for (let round = 1; round <= rounds; round++) {
       if (!results.has(key)) results.set(key, []);
       results.get(key).push(r);
       process.stderr.write(
-        `[paced-ab] round ${round} ${row.name} ${root.label}: ${r.cpuPerM.toFixed(3)} CPU s/M, ${Math.round(r.recordsPerSec)} records/s, peak RSS ${(r.hwm / 2 ** 20).toFixed(0)} MiB (acked ${r.acked}, skipped ${r.skipped}, failed ${r.failed})\n`,
+        `[paced-ab] round ${round} ${row.name} ${root.label}: ${r.cpuPerM.toFixed(3)} CPU s/M, ${Math.round(r.recordsPerSec)} records/s, ${Number.isNaN(r.fullGcsPerGiB) ? 'n/a' : r.fullGcsPerGiB.toFixed(1)} full GCs/GiB, peak RSS ${(r.hwm / 2 ** 20).toFixed(0)} MiB (acked ${r.acked}, skipped ${r.skipped}, failed ${r.failed})\n`,
       );
     }
   }
@@ -137,8 +167,8 @@ const lines = [
   '',
   `${closed > 0 ? `closed loop: ${closed} connections each with one request in flight` : `${rate} requests/s from 8 connections`} of ${records} records (${body.length} bytes), ${warmup} s warm-up + ${seconds} s measured, ${rounds} round(s), builds alternated; load average ${load.join(' -> ')}.`,
   '',
-  '| row | build | gateway CPU s / M records (median) | per round | vs first build | records/s (median) | per round | vs first build | peak RSS (max of rounds) | skipped / failed |',
-  '| --- | --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: |',
+  '| row | build | gateway CPU s / M records (median) | per round | vs first build | records/s (median) | per round | vs first build | full GCs / GiB (median) | peak RSS (max of rounds) | skipped / failed |',
+  '| --- | --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |',
 ];
 for (const row of rows) {
   const ref = median(results.get(`${row.name}\t${roots[0].label}`).map((r) => r.cpuPerM));
@@ -151,7 +181,7 @@ for (const row of rows) {
     const failed = rs.reduce((a, r) => a + r.failed, 0);
     lines.push(
       `| \`${row.name}\` | ${root.label} | ${m.toFixed(3)} | ${rs.map((r) => r.cpuPerM.toFixed(3)).join(', ')} | ${(m / ref).toFixed(3)} | ` +
-        `${Math.round(rate_).toLocaleString('en-US')} | ${rs.map((r) => Math.round(r.recordsPerSec / 1000) + 'k').join(', ')} | ${(rate_ / refRate).toFixed(3)} | ${(Math.max(...rs.map((r) => r.hwm)) / 2 ** 20).toFixed(0)} MiB | ${skipped} / ${failed} |`,
+        `${Math.round(rate_).toLocaleString('en-US')} | ${rs.map((r) => Math.round(r.recordsPerSec / 1000) + 'k').join(', ')} | ${(rate_ / refRate).toFixed(3)} | ${rs.some((r) => Number.isNaN(r.fullGcsPerGiB)) ? 'n/a' : median(rs.map((r) => r.fullGcsPerGiB)).toFixed(1)} | ${(Math.max(...rs.map((r) => r.hwm)) / 2 ** 20).toFixed(0)} MiB | ${skipped} / ${failed} |`,
     );
   }
 }

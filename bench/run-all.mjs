@@ -83,6 +83,9 @@ Flags:
                          rows: ${LIGHT_ROWS.map((r) => r.name).join(', ')} (disk-ceiling too with zone-red)
   --baseline DIR         (with --light) every gateway row also runs on the build in DIR (bin/ + dist/ +
                          node_modules), right after the current one in each round: an A/B in one run
+  --ack-after-export     (with --light) every gateway row that exports also runs with its exporter's
+                         sending queue off (answered once the sink answered, as the forwarder), in the
+                         same round: the memory queue's early acknowledgement costs full GCs (RESULTS.md)
   --no-results           do not append to bench/RESULTS.md
   --list                 list the scenarios and exit
 `;
@@ -109,6 +112,7 @@ function parse(argv) {
       'no-results': { type: 'boolean', default: false },
       light: { type: 'boolean', default: false },
       baseline: { type: 'string' },
+      'ack-after-export': { type: 'boolean', default: false },
       repeat: { type: 'string', default: '3' },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -130,6 +134,7 @@ function parse(argv) {
       noResults: values['no-results'],
       light: values.light,
       baseline: values.baseline,
+      ackAfterExport: values['ack-after-export'],
       repeat: Math.max(1, int('repeat', values.repeat)),
     },
   };

@@ -26,6 +26,12 @@ const CLIENT_CORES_LIMIT = 0.5;
 /** Above this 1-minute load average per core other jobs, not the server, set the pace: no verdict then. */
 const LOAD_PER_CORE_LIMIT = 2;
 
+/** The exporter settings of the --ack-after-export rows: no sending queue, so a request is answered after export. */
+const SYNC_EXPORT = { sending_queue: { enabled: false } };
+
+/** A row's name without its variant (`@baseline`, `@ack-after-export`): the row its targets are read for. */
+const rowKind = (name) => name.replace(/@.*$/, '');
+
 /** Somatic forced into `zone` in front of the three processors Yellow skips, then batch; the WAL fsyncs every 10 ms. */
 function forcedZone(zone) {
   const p = greenProcessorsConfig();
@@ -78,7 +84,7 @@ function runClient(options, onMeasuring) {
  * full GCs per GiB moved is the figure that shows a hot path holding bodies too long (bench/RESULTS.md,
  * 2026-12-06: the memory queue's consumers woken in turn, 17 per GiB instead of ~1).
  */
-function fullGcCounter(stdout) {
+export function fullGcCounter(stdout) {
   const counter = { count: 0 };
   let tail = '';
   stdout.on('data', (d) => {
@@ -100,6 +106,7 @@ async function runRow(row, { bodyFile, bodyBytes, records, opts }) {
     if (row.processors) {
       const g = await gatewayConfig({ protocol: row.protocol, sink, processors: row.processors });
       g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
+      for (const exporter of Object.values(row.exporter ? g.config.exporters : {})) Object.assign(exporter, row.exporter);
       server = await startGateway(g.config, { cpuProf: opts.cpuProf, profileDir: opts.profileDir, root: row.root, nodeArgs: ['--trace-gc'] });
       fullGcs = fullGcCounter(server.child.stdout);
       url = row.protocol === 'grpc' ? `http://${g.endpoint}` : `${g.endpoint}/v1/logs`;
@@ -168,9 +175,15 @@ export async function runLight(names, opts, log) {
   if (wanted.has('zone-red')) wanted.add('forwarder-durable');
   // --baseline DIR: every gateway row also runs on that build, right after this one (same round, same sink
   // setup), so a change is A/B'd side by side; its ratios are against the same round's forwarder.
-  const rows = LIGHT_ROWS.filter((r) => wanted.has(r.name)).flatMap((r) =>
-    opts.baseline && r.processors ? [r, { ...r, name: `${r.name}@baseline`, root: opts.baseline, path: `${r.path} (build in ${opts.baseline})` }] : [r],
-  );
+  // --ack-after-export: every gateway row that exports also runs with its exporter's sending queue off, so
+  // it answers its client once the sink answered, as the forwarder does (the queue answers once queued).
+  const rows = LIGHT_ROWS.filter((r) => wanted.has(r.name)).flatMap((r) => [
+    r,
+    ...(opts.baseline && r.processors ? [{ ...r, name: `${r.name}@baseline`, root: opts.baseline, path: `${r.path} (build in ${opts.baseline})` }] : []),
+    ...(opts.ackAfterExport && r.processors && !r.red
+      ? [{ ...r, name: `${r.name}@ack-after-export`, exporter: SYNC_EXPORT, path: `${r.path} (exporter's sending queue off: answered once the sink answered)` }]
+      : []),
+  ]);
   const dir = await mkdtemp(join(os.tmpdir(), 'gs-bench-light-'));
   const bodyFile = join(dir, 'body.pb');
   // The workload of the verifying mode (same record size), encoded once; the sequence attribute stays in
@@ -263,9 +276,9 @@ export async function runLight(names, opts, log) {
     ),
     '',
     ...[...sum.values()]
-      .filter((s) => LIGHT_TARGETS[s.row.name.replace(/@baseline$/, '')])
+      .filter((s) => LIGHT_TARGETS[rowKind(s.row.name)])
       .map((s) => {
-        const target = LIGHT_TARGETS[s.row.name.replace(/@baseline$/, '')];
+        const target = LIGHT_TARGETS[rowKind(s.row.name)];
         const head = `${s.row.name}: ${fmt.ratio(s.vsFwd)} of forwarder-${s.row.protocol} (per round ${s.perRound.map(fmt.ratio).join(', ')}; target >= ${target}), CPU per record ${fmt.ratio(s.cpuVsFwd)}x the forwarder's (target <= ${CPU_PER_RECORD_TARGET}x)`;
         if (s.clientMax >= CLIENT_CORES_LIMIT) return `${head} — no verdict: the client used up to ${fmt.cores(s.clientMax)} cores.`;
         if (s.loadMax > LOAD_PER_CORE_LIMIT * os.availableParallelism())
@@ -276,7 +289,7 @@ export async function runLight(names, opts, log) {
         return `${head} — ${short.length ? `**below the target** (${short.join(', ')})` : 'meets the target'}.`;
       }),
     ...[...sum.values()]
-      .filter((s) => s.row.name.replace(/@baseline$/, '') === 'zone-red' && sum.has('forwarder-durable'))
+      .filter((s) => rowKind(s.row.name) === 'zone-red' && sum.has('forwarder-durable'))
       .map((s) => {
         const d = runs.get('forwarder-durable');
         const pairs = runs
