@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RetryableError } from '../core/errors.js';
 import { WriteAheadLog } from './index.js';
 import { FaultFileSystem } from './fault-file-system.js';
+import { walRecord as rec } from '../../test/helpers/wal-record.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -17,8 +18,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const rec = (i: number): Buffer => Buffer.alloc(100, i & 0xff);
 
 describe('WriteAheadLog disk budget', () => {
   it('counts the batch being written: appends arriving during the write cannot overrun max_size_bytes', async () => {
