@@ -82,11 +82,61 @@ interface FloodOutcome {
   hwm: number;
   ackedRecords: number;
   refused: number;
+  refusedRecords: number;
   refusedWithoutRetryAfter: number;
   failedByStatus: Record<number, number>;
   errors: number;
+  /** Records of requests the client got no answer for (it cannot tell whether they were taken). */
+  unansweredRecords: number;
   sinkRecords: number;
+  /** The gateway's counts once drained (see Counts). */
+  counts: Counts;
   pressure: number;
+}
+
+/** What the gateway counted, scraped once its queue and debt are drained and the sink has stopped counting. */
+interface Counts {
+  /** Records (and requests) the exporter sent again after a failed or timed-out attempt. */
+  resentRecords: number;
+  resentRequests: number;
+  exporterSent: number;
+  receiverAccepted: number;
+  receiverRefused: number;
+  spilled: number;
+  replayed: number;
+}
+
+async function gatewayCounts(metrics: string): Promise<Counts> {
+  const m = (name: string) => scrapeMetric(metrics, name);
+  return {
+    resentRecords: await m('gophership_exporter_resent_log_records'),
+    resentRequests: await m('gophership_exporter_resent_requests'),
+    exporterSent: await m('otelcol_exporter_sent_log_records'),
+    receiverAccepted: await m('otelcol_receiver_accepted_log_records'),
+    receiverRefused: await m('otelcol_receiver_refused_log_records'),
+    spilled: await m('gophership_somatic_spilled_items'),
+    replayed: await m('gophership_somatic_replayed_items'),
+  };
+}
+
+/**
+ * After the sink has the acknowledged count: waits until nothing more can reach it (the exporter's queue
+ * and the somatic debt empty, and the sink's count unchanged for a second), so that a duplicate still on
+ * its way is counted before the check, not after it.
+ */
+async function drained(metrics: string, sinkRecords: () => number): Promise<void> {
+  let last = -1;
+  let stableSince = Date.now();
+  for (const end = Date.now() + 30_000; Date.now() < end; await sleep(200)) {
+    const n = sinkRecords();
+    if (n !== last) {
+      last = n;
+      stableSince = Date.now();
+      continue;
+    }
+    const idle = (await scrapeMetric(metrics, 'otelcol_exporter_queue_size')) === 0 && (await scrapeMetric(metrics, 'gophership_somatic_debt_records')) === 0;
+    if (idle && Date.now() - stableSince >= 1000) return;
+  }
 }
 
 const BODY = floodBody(RECORDS_PER_REQUEST);
@@ -107,11 +157,13 @@ async function flood(name: string, yaml: string, sink: Sink, protocol: 'http' | 
     const sinkRecords = () => sink.stats().totals.records;
     // Acknowledged data still queued or owed (Red debt) drains into the sink after the flood.
     for (const end = Date.now() + 60_000; sinkRecords() < r.ackedRecords && Date.now() < end;) await sleep(200);
+    await drained(g.metrics, sinkRecords);
+    const counts = await gatewayCounts(g.metrics);
     // Pressure seen: requests the gate refused, or zone changes (Yellow bypass, Red spill).
     const pressure = (await scrapeMetric(g.metrics, 'gophership_somatic_refused_requests')) + (await scrapeMetric(g.metrics, 'gophership_somatic_transitions'));
     const hwm = await rssOf(g.pid, 'VmHWM');
     samples = await sampler.stop();
-    return { samples, hwm, ...r, sinkRecords: sinkRecords(), pressure };
+    return { samples, hwm, ...r, sinkRecords: sinkRecords(), counts, pressure };
   } finally {
     if (!samples) await sampler.stop();
     g.child.kill('SIGTERM');
@@ -121,19 +173,32 @@ async function flood(name: string, yaml: string, sink: Sink, protocol: 'http' | 
 }
 
 /**
- * Honest refusals only, and the count check: the sink has every record acknowledged. Under heavy machine
- * load the processors flood saw a few requests answered with a retryable refusal and still delivered (98,400
- * records at the sink against 86,400 acknowledged in one run of eleven; the cause is not found yet, see the
- * eleventh session's note). A client resends such a request, so that is a duplicate, not a loss: the
- * surplus is bounded by the refused requests' records, and anything short of the acknowledged is a loss.
+ * Honest refusals only, and the count check: the sink has every record acknowledged, and a surplus only
+ * where one is explained. Two things can put a record at the sink twice: the exporter resending a request
+ * whose earlier attempt was delivered after all (its answer lost or late: `gophership_exporter_resent_*`
+ * counts every resend), and a client request that got no answer (delivered or not, its client cannot
+ * tell). A refused request must not be delivered: a surplus beyond those two fails the test, so a bug that
+ * duplicates data (or delivers what it refused) cannot hide in it. (Before the resends were counted the
+ * allowance was every refused request's records, after surpluses of 12,000 and 31,200 records in loaded
+ * runs; see the exporterhelper README on resends.)
  */
 function expectNothingLost(o: FloodOutcome): void {
+  const c = o.counts;
+  const surplus = o.sinkRecords - o.ackedRecords;
+  console.log(
+    `rss-flood counts: client acked ${o.ackedRecords}, refused ${o.refusedRecords} (${o.refused} requests), unanswered ${o.unansweredRecords}; ` +
+      `receiver accepted ${c.receiverAccepted}, refused ${c.receiverRefused}; somatic spilled ${c.spilled}, replayed ${c.replayed}; ` +
+      `exporter sent ${c.exporterSent}, resent ${c.resentRecords} (${c.resentRequests} requests); sink ${o.sinkRecords} (surplus ${surplus})`,
+  );
   expect(o.ackedRecords).toBeGreaterThan(0);
   expect(o.failedByStatus).toEqual({});
   expect(o.refusedWithoutRetryAfter).toBe(0);
   expect(o.errors).toBe(0);
   expect(o.sinkRecords).toBeGreaterThanOrEqual(o.ackedRecords);
-  expect(o.sinkRecords - o.ackedRecords).toBeLessThanOrEqual(o.refused * RECORDS_PER_REQUEST);
+  // The gateway took what it acknowledged, and of the rest at most what went unanswered: a refused request was not taken.
+  expect(c.receiverAccepted).toBeGreaterThanOrEqual(o.ackedRecords);
+  expect(c.receiverAccepted).toBeLessThanOrEqual(o.ackedRecords + o.unansweredRecords);
+  expect(surplus, 'records at the sink beyond the acknowledged, the resent and the unanswered').toBeLessThanOrEqual(c.resentRecords + o.unansweredRecords);
 }
 
 /**
