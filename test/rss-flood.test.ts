@@ -5,8 +5,8 @@
  * memory_limit_mib 256, its VmRSS read from /proc/<pid>/status every 100 ms for the whole run (flood and
  * drain) by a sampler process of its own (so the flood's client cannot thin the samples out); every
  * refusal was retryable (429/503 with Retry-After, gRPC UNAVAILABLE/RESOURCE_EXHAUSTED with RetryInfo,
- * nothing else), and every acknowledged record reached the sink (count check: the sink counts exactly
- * the records acknowledged). Three floods:
+ * nothing else), and every acknowledged record reached the sink (count checks: the sink has the
+ * records acknowledged, and more only by what the exporter resent; see expectNothingLost). Three floods:
  *  - OTLP/HTTP: somatic -> otlphttp (memory queue) into a sink that answers at once;
  *  - OTLP/HTTP: somatic -> resourcedetection -> resource -> attributes -> batch -> otlphttp (memory queue,
  *    compression none) into a sink that answers each request after 200 ms (a slow downstream);
@@ -120,11 +120,12 @@ async function gatewayCounts(metrics: string): Promise<Counts> {
 }
 
 /**
- * After the sink has the acknowledged count: waits until nothing more can reach it (the exporter's queue
- * and the somatic debt empty, and the sink's count unchanged for a second), so that a duplicate still on
- * its way is counted before the check, not after it.
+ * After the sink has the acknowledged count: waits until nothing more can reach it (every record the
+ * receiver took sent, the exporter's queue and the somatic debt empty, and the sink's count unchanged for
+ * a second), so that a duplicate still on its way is counted before the checks, not after them.
  */
 async function drained(metrics: string, sinkRecords: () => number): Promise<void> {
+  const m = (name: string) => scrapeMetric(metrics, name);
   let last = -1;
   let stableSince = Date.now();
   for (const end = Date.now() + 30_000; Date.now() < end; await sleep(200)) {
@@ -134,8 +135,12 @@ async function drained(metrics: string, sinkRecords: () => number): Promise<void
       stableSince = Date.now();
       continue;
     }
-    const idle = (await scrapeMetric(metrics, 'otelcol_exporter_queue_size')) === 0 && (await scrapeMetric(metrics, 'gophership_somatic_debt_records')) === 0;
-    if (idle && Date.now() - stableSince >= 1000) return;
+    if (Date.now() - stableSince < 1000) continue;
+    const idle =
+      (await m('otelcol_exporter_queue_size')) === 0 &&
+      (await m('gophership_somatic_debt_records')) === 0 &&
+      (await m('otelcol_exporter_sent_log_records')) >= (await m('otelcol_receiver_accepted_log_records'));
+    if (idle) return;
   }
 }
 
@@ -173,32 +178,40 @@ async function flood(name: string, yaml: string, sink: Sink, protocol: 'http' | 
 }
 
 /**
- * Honest refusals only, and the count check: the sink has every record acknowledged, and a surplus only
- * where one is explained. Two things can put a record at the sink twice: the exporter resending a request
- * whose earlier attempt was delivered after all (its answer lost or late: `gophership_exporter_resent_*`
- * counts every resend), and a client request that got no answer (delivered or not, its client cannot
- * tell). A refused request must not be delivered: a surplus beyond those two fails the test, so a bug that
- * duplicates data (or delivers what it refused) cannot hide in it. (Before the resends were counted the
- * allowance was every refused request's records, after surpluses of 12,000 and 31,200 records in loaded
- * runs; see the exporterhelper README on resends.)
+ * Honest refusals only, and the count checks, boundary by boundary, so that a surplus at the sink is
+ * explained or fails the test (a bug that duplicates data, or delivers what it refused, cannot hide):
+ *  - client -> receiver: the gateway took every acknowledged record, and of the rest at most those whose
+ *    answer never reached the client (delivered or not, it cannot tell); a refused request was not taken;
+ *  - inside the gateway: the exporter delivered each record it took exactly once (otelcol_exporter_sent
+ *    counts a request once, at its successful attempt): nothing lost, nothing doubled (Red debt included);
+ *  - exporter -> sink: the sink holds more only by what the exporter sent again after a failed or
+ *    timed-out attempt (`gophership_exporter_resent_*`): an attempt whose answer was late or lost may have
+ *    been taken, and its resend delivers it again (at-least-once).
+ * The surplus seen before the resends were counted (12,000 and 31,200 records in two loaded runs, then
+ * allowed up to every refused request's records) is this last case: with the sink process stopped for
+ * 7 s mid-flood, the exporter's 5 s timeout fired on its 10 attempts in flight, and the sink counted
+ * 24,000 records more than were acknowledged, exactly the 24,000 resent (10 requests); a gateway stopped
+ * for 7 s resent nothing and the sink had no surplus (see the exporterhelper README, Resends). The sink
+ * shares this process with the 32-connection client: on a loaded machine it can answer that late.
  */
 function expectNothingLost(o: FloodOutcome): void {
   const c = o.counts;
   const surplus = o.sinkRecords - o.ackedRecords;
-  console.log(
-    `rss-flood counts: client acked ${o.ackedRecords}, refused ${o.refusedRecords} (${o.refused} requests), unanswered ${o.unansweredRecords}; ` +
-      `receiver accepted ${c.receiverAccepted}, refused ${c.receiverRefused}; somatic spilled ${c.spilled}, replayed ${c.replayed}; ` +
-      `exporter sent ${c.exporterSent}, resent ${c.resentRecords} (${c.resentRequests} requests); sink ${o.sinkRecords} (surplus ${surplus})`,
-  );
+  const detail =
+    `client acked ${o.ackedRecords}, refused ${o.refusedRecords} (${o.refused} requests), unanswered ${o.unansweredRecords}; ` +
+    `receiver accepted ${c.receiverAccepted}, refused ${c.receiverRefused}; somatic spilled ${c.spilled}, replayed ${c.replayed}; ` +
+    `exporter sent ${c.exporterSent}, resent ${c.resentRecords} (${c.resentRequests} requests); sink ${o.sinkRecords} (surplus ${surplus})`;
+  console.log(`rss-flood counts: ${detail}`);
   expect(o.ackedRecords).toBeGreaterThan(0);
   expect(o.failedByStatus).toEqual({});
   expect(o.refusedWithoutRetryAfter).toBe(0);
   expect(o.errors).toBe(0);
-  expect(o.sinkRecords).toBeGreaterThanOrEqual(o.ackedRecords);
-  // The gateway took what it acknowledged, and of the rest at most what went unanswered: a refused request was not taken.
-  expect(c.receiverAccepted).toBeGreaterThanOrEqual(o.ackedRecords);
-  expect(c.receiverAccepted).toBeLessThanOrEqual(o.ackedRecords + o.unansweredRecords);
-  expect(surplus, 'records at the sink beyond the acknowledged, the resent and the unanswered').toBeLessThanOrEqual(c.resentRecords + o.unansweredRecords);
+  expect(o.sinkRecords, detail).toBeGreaterThanOrEqual(o.ackedRecords);
+  expect(c.receiverAccepted, `client -> receiver: ${detail}`).toBeGreaterThanOrEqual(o.ackedRecords);
+  expect(c.receiverAccepted, `client -> receiver: ${detail}`).toBeLessThanOrEqual(o.ackedRecords + o.unansweredRecords);
+  expect(c.exporterSent, `inside the gateway: ${detail}`).toBe(c.receiverAccepted);
+  expect(o.sinkRecords, `exporter -> sink: ${detail}`).toBeGreaterThanOrEqual(c.exporterSent);
+  expect(o.sinkRecords - c.exporterSent, `exporter -> sink: ${detail}`).toBeLessThanOrEqual(c.resentRecords);
 }
 
 /**
