@@ -188,11 +188,12 @@ async function flood(name: string, yaml: string, sink: Sink, protocol: 'http' | 
  *    timed-out attempt (`gophership_exporter_resent_*`): an attempt whose answer was late or lost may have
  *    been taken, and its resend delivers it again (at-least-once).
  * The surplus seen before the resends were counted (12,000 and 31,200 records in two loaded runs, then
- * allowed up to every refused request's records) is this last case: with the sink process stopped for
- * 7 s mid-flood, the exporter's 5 s timeout fired on its 10 attempts in flight, and the sink counted
- * 24,000 records more than were acknowledged, exactly the 24,000 resent (10 requests); a gateway stopped
- * for 7 s resent nothing and the sink had no surplus (see the exporterhelper README, Resends). The sink
- * shares this process with the 32-connection client: on a loaded machine it can answer that late.
+ * allowed up to every refused request's records) is this last case: with the sink's or the gateway's
+ * process stopped for 7 s mid-flood (bench/stalled-downstream.mjs), the exporter's 5 s timeout fired on its
+ * 10 attempts in flight and the sink counted 24,000 records more than were acknowledged, exactly the
+ * 24,000 resent, in every run; refused and unanswered requests added nothing (see the exporterhelper
+ * README, Resends). The sink shares this process with the 32-connection client: a loaded machine can
+ * stall it.
  */
 function expectNothingLost(o: FloodOutcome): void {
   const c = o.counts;

@@ -206,10 +206,18 @@ export class OtlpHttpExporter implements Exporter {
         });
       });
       const timer = setTimeout(() => {
-        req.destroy();
-        finish(
-          new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} timed out after ${timeoutMs} ms (timeout)`, { code: 'GS_EXPORTER_SEND_FAILED' }),
-        );
+        // After a stall of the event loop (a long GC, a starved process) the timers run before the poll that
+        // reads an answer which arrived meanwhile: given up here, a request the downstream took would be
+        // resent and delivered twice. So the verdict waits for that poll (setImmediate runs right after it).
+        setImmediate(() => {
+          if (done) return;
+          req.destroy();
+          finish(
+            new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} timed out after ${timeoutMs} ms (timeout)`, {
+              code: 'GS_EXPORTER_SEND_FAILED',
+            }),
+          );
+        });
       }, timeoutMs);
       req.on('error', (e: NodeJS.ErrnoException) => {
         // A TLS failure says which check failed (expired, wrong name, unknown CA, client certificate refused).

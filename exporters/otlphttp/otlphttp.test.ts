@@ -296,6 +296,27 @@ describe('otlphttp exporter resends (gophership_exporter_resent_*)', () => {
     expect(await count('gophership_exporter_resent_requests')).toBe(1);
   });
 
+  it('an answer that arrived while the event loop was stalled past the timeout is read, not timed out and resent', async () => {
+    const exp = await make({ timeout: '200ms' });
+    let answered = 0;
+    server.reply = () => {
+      answered++;
+      return { status: 200 };
+    };
+    const logs = new Payload('logs', makeLogsRequest(1, 2));
+    const sending = exp.consume(logs);
+    // Stall this event loop (a long GC, a starved process) until the answer has arrived and the timeout passed.
+    while (answered === 0) await new Promise((r) => setImmediate(r));
+    const until = Date.now() + 400;
+    while (Date.now() < until) {
+      // busy: neither the answer nor the timer is handled meanwhile
+    }
+    await sending;
+    expect(server.requests).toHaveLength(1);
+    expect(await count('gophership_exporter_resent_requests')).toBe(0);
+    expect(await count('otelcol_exporter_sent_log_records')).toBe(2);
+  });
+
   it('counts the resend after a connection the downstream dropped, and every resend of a request retried several times', async () => {
     const exp = await make();
     let answered = 0;
