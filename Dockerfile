@@ -31,6 +31,8 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 # --- runtime -------------------------------------------------------------------------------------------
 FROM node:20-slim
 ENV NODE_ENV=production
+# glibc's malloc returns freed request buffers to the system only with its mmap threshold held (src/core/allocator.ts).
+ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist

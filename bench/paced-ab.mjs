@@ -20,7 +20,10 @@
 // A Red request's timeline: `DIR::--import=bench/lib/red-trace.mjs` (see that file).
 // --cpu-prof DIR: the gateways run under --cpu-prof (profiles in DIR, named by pid; warm-up included).
 // `DIR::FLAGS::KEY=VALUE,...` also sets gateway config keys (dotted paths, JSON values), e.g.
-// `.::::exporters.otlphttp.sending_queue.enabled=false` beside `.`.
+// `.::::exporters.otlphttp.sending_queue.enabled=false` beside `.`. A fourth part sets environment variables for
+// that gateway: every gateway starts with the allocator setting `npm start` gives it (src/core/allocator.ts),
+// and `.::::::GLIBC_TUNABLES=` beside `.` runs one without it. "minor faults / request": pages the gateway
+// took from the kernel anew per request (what unmapping freed blocks costs).
 // Every gateway runs with --trace-gc: the table's "full GCs / GiB" are its mark-compacts per GiB of request
 // bodies acknowledged in the measured seconds (as the light mode counts them).
 import { parseArgs } from 'node:util';
@@ -29,7 +32,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { startForwarder, startGateway, startSinkProc } from './lib/procs.mjs';
-import { cpuOf, loadavg, memOf } from './lib/measure.mjs';
+import { cpuOf, loadavg, memOf, minorFaultsOf } from './lib/measure.mjs';
 import { gatewayConfig } from './lib/throughput.mjs';
 import { closedLoop, pace } from './lib/pace.mjs';
 import { LIGHT_ROWS, fullGcCounter } from './scenarios/light.mjs';
@@ -48,7 +51,13 @@ const { values, positionals } = parseArgs({
 });
 // Absolute: the gateway runs in a temporary directory. A build is a directory and the node flags it runs with.
 const roots = positionals.map((d) => {
-  const [dir, flags = '', keys = ''] = d.split('::');
+  const [dir, flags = '', keys = '', vars = ''] = d.split('::');
+  const env = Object.fromEntries(
+    vars
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
   const overrides = keys
     .split(',')
     .filter(Boolean)
@@ -64,8 +73,8 @@ const roots = positionals.map((d) => {
       }
       return { path: kv.slice(0, eq).split('.'), value };
     });
-  const label = [resolve(dir), flags, keys].filter(Boolean).join(' ');
-  return { dir: resolve(dir), nodeArgs: flags.split(' ').filter(Boolean), overrides, label };
+  const label = [resolve(dir), flags, keys, vars].filter(Boolean).join(' ');
+  return { dir: resolve(dir), nodeArgs: flags.split(' ').filter(Boolean), overrides, label, env };
 });
 
 /** Sets `value` at the dotted `path` of `config`, creating objects on the way. */
@@ -101,13 +110,16 @@ async function measure(url, pid, fullGcs) {
   const drive = (ms) => (closed > 0 ? closedLoop({ url, body, ms, connections: closed }) : pace({ url, body, rate, ms }));
   await drive(warmup * 1000);
   const c0 = cpuOf(pid);
+  const f0 = minorFaultsOf(pid);
   const gc0 = fullGcs?.count ?? 0;
   const t0 = performance.now();
   const r = await drive(seconds * 1000);
   const wall = (performance.now() - t0) / 1000;
   const cpu = cpuOf(pid) - c0;
+  // Pages the gateway took from the kernel anew per request: what an allocator setting that unmaps freed blocks costs.
+  const faultsPerRequest = (minorFaultsOf(pid) - f0) / r.acked;
   const fullGcsPerGiB = fullGcs ? (fullGcs.count - gc0) / ((r.acked * body.length) / 2 ** 30) : NaN;
-  return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, hwm: memOf(pid).hwm, fullGcsPerGiB, ...r };
+  return { cpuPerM: cpu / ((r.acked * records) / 1e6), recordsPerSec: (r.acked * records) / wall, hwm: memOf(pid).hwm, fullGcsPerGiB, faultsPerRequest, ...r };
 }
 
 /** forwarder-durable: the forwarder's CPU and rate under the same client. */
@@ -130,7 +142,13 @@ async function one(row, root) {
     const g = await gatewayConfig({ protocol: 'http', sink, processors: row.processors });
     g.config.service.telemetry = { logs: { level: 'info' }, metrics: { level: 'none' } };
     for (const o of root.overrides) setPath(g.config, o.path, o.value);
-    gw = await startGateway(g.config, { root: root.dir, nodeArgs: ['--trace-gc', ...root.nodeArgs], cpuProf: profileDir !== undefined, profileDir });
+    gw = await startGateway(g.config, {
+      root: root.dir,
+      nodeArgs: ['--trace-gc', ...root.nodeArgs],
+      cpuProf: profileDir !== undefined,
+      profileDir,
+      env: root.env,
+    });
     return await measure(`${g.endpoint}/v1/logs`, gw.pid, fullGcCounter(gw.child.stdout));
   } finally {
     const stopped = await gw?.stop().catch(() => undefined);
@@ -167,8 +185,8 @@ const lines = [
   '',
   `${closed > 0 ? `closed loop: ${closed} connections each with one request in flight` : `${rate} requests/s from 8 connections`} of ${records} records (${body.length} bytes), ${warmup} s warm-up + ${seconds} s measured, ${rounds} round(s), builds alternated; load average ${load.join(' -> ')}.`,
   '',
-  '| row | build | gateway CPU s / M records (median) | per round | vs first build | records/s (median) | per round | vs first build | full GCs / GiB (median) | peak RSS (max of rounds) | skipped / failed |',
-  '| --- | --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |',
+  '| row | build | gateway CPU s / M records (median) | per round | vs first build | records/s (median) | per round | vs first build | full GCs / GiB (median) | minor faults / request (median) | peak RSS (max of rounds) | skipped / failed |',
+  '| --- | --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
 ];
 for (const row of rows) {
   const ref = median(results.get(`${row.name}\t${roots[0].label}`).map((r) => r.cpuPerM));
@@ -181,7 +199,7 @@ for (const row of rows) {
     const failed = rs.reduce((a, r) => a + r.failed, 0);
     lines.push(
       `| \`${row.name}\` | ${root.label} | ${m.toFixed(3)} | ${rs.map((r) => r.cpuPerM.toFixed(3)).join(', ')} | ${(m / ref).toFixed(3)} | ` +
-        `${Math.round(rate_).toLocaleString('en-US')} | ${rs.map((r) => Math.round(r.recordsPerSec / 1000) + 'k').join(', ')} | ${(rate_ / refRate).toFixed(3)} | ${rs.some((r) => Number.isNaN(r.fullGcsPerGiB)) ? 'n/a' : median(rs.map((r) => r.fullGcsPerGiB)).toFixed(1)} | ${(Math.max(...rs.map((r) => r.hwm)) / 2 ** 20).toFixed(0)} MiB | ${skipped} / ${failed} |`,
+        `${Math.round(rate_).toLocaleString('en-US')} | ${rs.map((r) => Math.round(r.recordsPerSec / 1000) + 'k').join(', ')} | ${(rate_ / refRate).toFixed(3)} | ${rs.some((r) => Number.isNaN(r.fullGcsPerGiB)) ? 'n/a' : median(rs.map((r) => r.fullGcsPerGiB)).toFixed(1)} | ${median(rs.map((r) => r.faultsPerRequest)).toFixed(0)} | ${(Math.max(...rs.map((r) => r.hwm)) / 2 ** 20).toFixed(0)} MiB | ${skipped} / ${failed} |`,
     );
   }
 }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MMAP_THRESHOLD_TUNABLE } from '../src/core/allocator.js';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { killGatewayChild, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
@@ -62,10 +63,12 @@ describe('worker processes (service.workers)', () => {
   it('share the port, sum their metrics, replace a killed worker with no acknowledged loss, drain on SIGTERM', async () => {
     const wal = join(dir, 'wal');
     const yaml = walQueueGatewayConfig(sink.httpUrl, wal, { queue: { num_consumers: 4 }, service: { workers: 2 } });
-    gateway = await startGatewayChild(yaml, join(dir, 'gateway.yaml'));
+    // Started without the allocator setting: the primary gives it to the workers, which carry the data.
+    gateway = await startGatewayChild(yaml, join(dir, 'gateway.yaml'), [], [], undefined, { GLIBC_TUNABLES: '' });
     const g = gateway;
     const workers = childrenOf(g.pid);
     expect(workers).toHaveLength(2);
+    for (const pid of workers) expect((await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0')).toContain(`GLIBC_TUNABLES=${MMAP_THRESHOLD_TUNABLE}`);
     // Each worker has its own WAL directory under the configured one.
     expect((await readdir(wal)).sort()).toEqual(['worker-0', 'worker-1']);
     expect(await scrapeMetric(g.metrics, 'gophership_worker_up')).toBe(2);

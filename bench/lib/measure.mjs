@@ -27,6 +27,16 @@ export function cpuOf(pid) {
   }
 }
 
+/** Minor page faults the process has taken so far (/proc/<pid>/stat field 10): memory it got from the kernel anew. */
+export function minorFaultsOf(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[7]);
+  } catch {
+    return NaN;
+  }
+}
+
 /**
  * Samples processes' CPU and RSS every intervalMs; stop() returns per-process CPU seconds used over the
  * window, mean cores used, peak VmRSS seen and the kernel's VmHWM.

@@ -8,6 +8,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { allocatorEnv } from '../../dist/src/core/allocator.js';
 
 export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 export const ROOT = dirname(BENCH_DIR);
@@ -68,15 +69,17 @@ function stopChild(child, signal = 'SIGTERM', graceMs = 15_000) {
  * Starts the gateway (node bin/gophership.js) on a config object written to a temp YAML file.
  * `cpuProf: true` adds --cpu-prof; the .cpuprofile lands in `profileDir` when the gateway exits.
  * `root`: another build of the gateway (a directory with bin/ and dist/), for an A/B in one run.
+ * `env`: variables set for the gateway on top of this process's and the allocator setting `npm start` gives it
+ * (src/core/allocator.ts; `env` may override it).
  */
-export async function startGateway(config, { cpuProf = false, profileDir, nodeArgs = [], root = ROOT } = {}) {
+export async function startGateway(config, { cpuProf = false, profileDir, nodeArgs = [], root = ROOT, env = {} } = {}) {
   const dir = await mkdtemp(join(os.tmpdir(), 'gophership-bench-'));
   const file = join(dir, 'gateway.yaml');
   await writeFile(file, stringify(config));
   const args = [...nodeArgs];
   if (cpuProf) args.push('--cpu-prof', `--cpu-prof-dir=${profileDir ?? dir}`);
   args.push(join(root, 'bin', 'gophership.js'), '--config', file);
-  const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...allocatorEnv(), ...env } });
   let log = '';
   const keep = (d) => {
     log += d.toString();

@@ -8,6 +8,7 @@
  * the gate's cap, and applies the decision (gauge, counters, log).
  */
 import { Counter, Gauge } from 'prom-client';
+import { mmapThresholdFixed, onGlibc, MMAP_THRESHOLD_TUNABLE } from '../core/allocator.js';
 import { collectGarbage } from '../core/gc.js';
 import { refreshHeapGrowth, slackBytesFor } from '../core/heap-growth.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -266,6 +267,13 @@ export class SomaticRuntime {
       inflight_budget_mib: this.settings.inflightBudgetBytes / 2 ** 20,
       admission_copies: this.gate.copies,
     });
+    // Freed request buffers must leave RSS for the gate's readings to mean what it admits (src/core/allocator.ts).
+    if (!mmapThresholdFixed() && onGlibc()) {
+      this.logger.warn(
+        `memory_limit_mib is kept by reading RSS, and glibc's malloc, left to its default, keeps freed request buffers resident and can take RSS past the limit; ` +
+          `start the gateway with GLIBC_TUNABLES=${MMAP_THRESHOLD_TUNABLE} in its environment (npm start, the container image and worker processes set it)`,
+      );
+    }
     // The gateway's own resident memory (code, heaps, sockets) is not room for data. A limit that leaves
     // little above it makes the gate refuse large requests and slows intake to one request at a time.
     const rss = process.memoryUsage.rss();

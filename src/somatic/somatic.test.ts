@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { MMAP_THRESHOLD_TUNABLE } from '../core/allocator.js';
 import { Logger, silentLogger } from '../telemetry/logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { AdmissionGate } from './gate.js';
@@ -502,6 +503,9 @@ describe('admission gate', () => {
   });
 
   it('warns at start when memory_limit_mib leaves little above the resident memory, naming the key and a value', () => {
+    // Started as npm start starts it: no warning about the allocator (test/allocator.test.ts) beside this one.
+    vi.stubEnv('GLIBC_TUNABLES', MMAP_THRESHOLD_TUNABLE);
+    onTestFinished(() => void vi.unstubAllEnvs());
     const lines: string[] = [];
     const logger = new Logger('info', {}, { write: (l) => void lines.push(l) });
     const telemetry = new Telemetry();
@@ -645,6 +649,8 @@ describe('admission gate', () => {
   });
 
   it('the memory_limit_mib the warning suggests does not warn again (admit_memory_ratio 0.5)', () => {
+    vi.stubEnv('GLIBC_TUNABLES', MMAP_THRESHOLD_TUNABLE);
+    onTestFinished(() => void vi.unstubAllEnvs());
     const warnings = (limit: number): string[] => {
       const lines: string[] = [];
       const telemetry = new Telemetry();

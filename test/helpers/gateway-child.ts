@@ -10,6 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { allocatorEnv } from '../../src/core/allocator.js';
 import { startSink, type Sink } from '../../src/tools/sink/index.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'gophership.js');
@@ -39,9 +40,15 @@ export async function startGatewayChild(
   args: readonly string[] = [],
   /** The child's working directory (default: this process's), against which relative defaults such as ./data resolve. */
   cwd?: string,
+  /** Variables on top of this process's; the child starts with the allocator setting `npm start` gives it unless `env` overrides it. */
+  env: NodeJS.ProcessEnv = {},
 ): Promise<GatewayChild> {
   await writeFile(file, yaml);
-  const child = spawn(process.execPath, [...nodeArgs, BIN, '--config', file, ...args], { stdio: ['ignore', 'ignore', 'pipe'], cwd });
+  const child = spawn(process.execPath, [...nodeArgs, BIN, '--config', file, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    cwd,
+    env: { ...process.env, ...allocatorEnv(), ...env },
+  });
   let stderr = '';
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   child.stderr!.setEncoding('utf8');

@@ -6,6 +6,7 @@
  * (plus per-worker series of its own) and one status page, and on SIGTERM drains them all.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { allocatorEnv } from '../../core/allocator.js';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 
 /** One registry's metrics as getMetricsAsJSON() gives them (what a worker sends). */
@@ -90,7 +91,8 @@ export async function runPrimary(config: ValidatedConfig, count: number, opts: P
   };
 
   const fork = (slot: Slot): void => {
-    const w = cluster.fork({ [WORKER_INDEX_ENV]: String(slot.index), [WORKER_COUNT_ENV]: String(count) });
+    // The workers carry the data: they start with the allocator setting the memory limit relies on (src/core/allocator.ts).
+    const w = cluster.fork({ ...allocatorEnv(), [WORKER_INDEX_ENV]: String(slot.index), [WORKER_COUNT_ENV]: String(count) });
     slot.worker = w;
     slot.report = undefined;
     w.on('message', (m: FromWorker) => {
