@@ -100,8 +100,10 @@ export class IoThread {
         result: this.result.buffer,
       },
     });
-    // It never keeps the process alive; close() ends it.
+    // It keeps the process alive only while a call is under way (as a pending fs call would); close() ends it.
     this.worker.unref();
+    // (The unref above does not hold for the port node uses while the thread starts.)
+    this.worker.once('online', () => this.pending.size === 0 && this.worker.unref());
     this.worker.on('message', (m: [number, number, string?, string?]) => this.settle(m));
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', () => this.fail(new Error('the WAL I/O thread exited')));
@@ -131,6 +133,7 @@ export class IoThread {
       this.pending.delete(id);
       p.resolve(this.result[slot]!);
     }
+    if (this.pending.size === 0) this.worker.unref();
   }
 
   /** Ends the thread. The caller has awaited every operation it started. */
@@ -150,6 +153,7 @@ export class IoThread {
     const id = this.nextId;
     this.nextId = (id + 1) % (SLOTS * 1024);
     Atomics.store(this.state, id % SLOTS, PENDING);
+    if (this.pending.size === 0) this.worker.ref();
     const p = new Promise<number>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     const at = (this.submitted % RING) * OP_FIELDS;
     const o = this.ops;
@@ -170,6 +174,7 @@ export class IoThread {
     const p = this.pending.get(id);
     if (!p) return; // settled by poll()
     this.pending.delete(id);
+    if (this.pending.size === 0) this.worker.unref();
     if (bytes >= 0) p.resolve(bytes);
     else p.reject(Object.assign(new Error(`${message}`), { code }));
   }
@@ -178,6 +183,7 @@ export class IoThread {
     this.failed ??= err;
     for (const p of this.pending.values()) p.reject(this.failed);
     this.pending.clear();
+    this.worker.unref();
   }
 }
 
