@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { floodBody, runFlood } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { killGatewayChild, rssOf, sampleRss, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
+import { killGatewayChild, rssOf, sampleRss, scrapeMetric, startGatewayChild, type GatewayChild, type RssSnapshot } from './helpers/gateway-child.js';
 import { OTLP_GRPC_AND_HTTP_RECEIVER } from './helpers/configs.js';
 
 const LIMIT_MIB = 256;
@@ -34,6 +34,8 @@ const SAMPLE_MS = 100;
 /** Share of the limit every sample keeps to spare, and the bar it leaves. */
 const MARGIN = 0.03;
 const BAR_MIB = LIMIT_MIB * (1 - MARGIN);
+/** Samples over this also snapshot where the memory was (status breakdown, gate and heap gauges), to explain a peak. */
+const SNAPSHOT_ABOVE_MIB = BAR_MIB * 0.95;
 
 let dir: string;
 let gateway: GatewayChild | undefined;
@@ -78,6 +80,8 @@ service:
 
 interface FloodOutcome {
   samples: number[];
+  /** Where the memory was at samples over SNAPSHOT_ABOVE_MIB (printed, not asserted). */
+  snapshots: RssSnapshot[];
   /** VmHWM at the end: the peak RSS since start, samples or not (reported, not asserted). */
   hwm: number;
   ackedRecords: number;
@@ -99,8 +103,8 @@ async function flood(name: string, yaml: string, sink: Sink, protocol: 'http' | 
   gateway = await startGatewayChild(yaml, join(dir, `${name}.yaml`));
   const g = gateway;
   // Sampled by a process of its own, every 100 ms until the drain is over.
-  const sampler = sampleRss(g.pid, SAMPLE_MS);
-  let samples: number[] | undefined;
+  const sampler = sampleRss(g.pid, SAMPLE_MS, { aboveBytes: SNAPSHOT_ABOVE_MIB * 2 ** 20, metrics: g.metrics });
+  let sampled: Awaited<ReturnType<typeof sampler.stop>> | undefined;
   try {
     const url = protocol === 'grpc' ? `grpc://${g.grpc}` : `http://${g.http}/v1/logs`;
     const r = await runFlood({ url, body: BODY, records: RECORDS_PER_REQUEST, connections: CONNECTIONS, durationMs: FLOOD_MS });
@@ -110,10 +114,10 @@ async function flood(name: string, yaml: string, sink: Sink, protocol: 'http' | 
     // Pressure seen: requests the gate refused, or zone changes (Yellow bypass, Red spill).
     const pressure = (await scrapeMetric(g.metrics, 'gophership_somatic_refused_requests')) + (await scrapeMetric(g.metrics, 'gophership_somatic_transitions'));
     const hwm = await rssOf(g.pid, 'VmHWM');
-    samples = await sampler.stop();
-    return { samples, hwm, ...r, sinkRecords: sinkRecords(), pressure };
+    sampled = await sampler.stop();
+    return { ...sampled, hwm, ...r, sinkRecords: sinkRecords(), pressure };
   } finally {
-    if (!samples) await sampler.stop();
+    if (!sampled) await sampler.stop();
     g.child.kill('SIGTERM');
     await g.exited;
     gateway = undefined;
@@ -153,6 +157,10 @@ function expectUnderLimit(o: FloodOutcome): void {
     `(${LIMIT_MIB} MiB less ${MARGIN * 100} %): ` +
     over.map((r) => (r / 2 ** 20).toFixed(1)).join(', ');
   console.log(`rss-flood: ${detail}`);
+  // The highest samples near the bar, with the gateway's account of its memory then: what a failure is explained by.
+  for (const snap of [...o.snapshots].sort((a, b) => b.rss - a.rss).slice(0, 3)) {
+    console.log(`rss-flood: at ${(snap.rss / 2 ** 20).toFixed(1)} MiB: ${snap.status}\n${snap.metrics}`);
+  }
   // Sampling ran through the whole flood (a late timer on a loaded machine only thins it out).
   expect(o.samples.length).toBeGreaterThan(FLOOD_MS / SAMPLE_MS / 2);
   expect(over, detail).toEqual([]);

@@ -171,18 +171,67 @@ export async function killGatewayChild(gateway: GatewayChild | undefined): Promi
   }
 }
 
+/** What sampleRss saw near the bar: the gateway's own account of its memory at that moment. */
+export interface RssSnapshot {
+  /** The VmRSS sample (bytes) that started the snapshot. */
+  rss: number;
+  /** /proc status: anonymous, file-backed and shared resident bytes, and the thread count. */
+  status: string;
+  /** The gateway's gate and heap gauges (gophership_somatic_*_bytes, gophership_nodejs_*), one per line. */
+  metrics: string;
+}
+
+/** The gauges a snapshot keeps: where the gate thought memory was, and where V8 says it is. */
+const SNAPSHOT_METRICS =
+  /^gophership_(somatic_(inflight|held|admission_cap)_bytes|somatic_zone |nodejs_(heap_size_used|heap_size_total|external_memory)_bytes)/;
+
 /**
  * Samples a process's VmRSS every `intervalMs` from a separate small process, so that a busy test process
  * (a flood's client runs in it) does not thin the samples out. `stop()` ends it and returns the samples
- * in bytes, in order.
+ * in bytes, in order. With `watch`, every sample over `watch.aboveBytes` also takes a snapshot (at most one
+ * in flight, one per 500 ms): RssAnon/RssFile/RssShmem/Threads and the gateway's memory gauges scraped from
+ * `watch.metrics` (host:port), so that a sample over a memory bar says where the memory was.
  */
-export function sampleRss(pid: number, intervalMs: number): { stop(): Promise<number[]> } {
+export function sampleRss(
+  pid: number,
+  intervalMs: number,
+  watch?: { aboveBytes: number; metrics: string },
+): { stop(): Promise<{ samples: number[]; snapshots: RssSnapshot[] }> } {
   const script = `
 const { readFileSync } = require('node:fs');
+const http = require('node:http');
+const above = ${watch ? watch.aboveBytes : Infinity};
+const url = ${JSON.stringify(watch ? `http://${watch.metrics}/metrics` : '')};
+const keep = ${SNAPSHOT_METRICS.toString()};
+let scraping = false;
+let lastScrape = 0;
+const field = (text, name) => {
+  const line = text.split('\\n').find((l) => l.startsWith(name + ':'));
+  return line && line.slice(name.length + 1).trim().split(' ')[0];
+};
+const snapshot = (rss, text) => {
+  scraping = true;
+  lastScrape = Date.now();
+  const status = ['RssAnon', 'RssFile', 'RssShmem', 'Threads'].map((n) => n + ' ' + field(text, n) + (n === 'Threads' ? '' : ' kB')).join(', ');
+  http.get(url, (res) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (d) => (body += d));
+    res.on('end', () => {
+      scraping = false;
+      const metrics = body.split('\\n').filter((l) => keep.test(l)).join('\\n');
+      process.stdout.write('#' + JSON.stringify({ rss, status, metrics }) + '\\n');
+    });
+  }).on('error', () => (scraping = false));
+};
 const tick = () => {
   try {
-    const m = /^VmRSS:\\s+(\\d+)\\s+kB/m.exec(readFileSync('/proc/${pid}/status', 'utf8'));
-    if (m) process.stdout.write(m[1] + '\\n');
+    const text = readFileSync('/proc/${pid}/status', 'utf8');
+    const kb = field(text, 'VmRSS');
+    if (kb === undefined) return;
+    process.stdout.write(kb + '\\n');
+    const rss = Number(kb) * 1024;
+    if (rss > above && !scraping && Date.now() - lastScrape >= 500) snapshot(rss, text);
   } catch { process.exit(0); }
 };
 tick();
@@ -196,10 +245,11 @@ setInterval(tick, ${intervalMs});`;
     async stop() {
       child.kill('SIGTERM');
       await exited;
-      return out
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((kb) => Number(kb) * 1024);
+      const lines = out.split('\n').filter((l) => l !== '');
+      return {
+        samples: lines.filter((l) => !l.startsWith('#')).map((kb) => Number(kb) * 1024),
+        snapshots: lines.filter((l) => l.startsWith('#')).map((l) => JSON.parse(l.slice(1)) as RssSnapshot),
+      };
     },
   };
 }
