@@ -6,10 +6,10 @@
  * pool's completion, and in the gateway that loop is busy with the next requests (receiving, validating,
  * CRC): measured under the somatic Red zone's closed loop, a write's completion waited 0.5-2.6 ms on
  * average after the kernel finished it, against 0.3-0.9 ms in the minimal durable forwarder on the same
- * run (bench/RESULTS.md, 2026-12-07 05:xx). Here a worker thread that does nothing else makes the same
- * calls, synchronously, one at a time in the order given (a sync covers what was written before it was
- * asked for; a write asked for during a sync runs after it), records each success in shared memory at
- * once, and posts it to the main thread. `poll` settles the operations that
+ * run (bench/RESULTS.md, 2026-12-07 05:xx). Here two worker threads that do nothing else make the same
+ * calls synchronously, one the writes and one the fdatasyncs (so a write still runs beside a sync; each
+ * runs its calls in the order given), record each success in shared memory at once, and post it to the
+ * main thread. `poll` settles the operations that
  * have ended from wherever the main thread calls it (the WAL's `append`, once per request), so the write
  * loop moves on right after the request being handled, instead of after every request of the current
  * event-loop turn. Failures travel only by message (with their errno code).
@@ -39,9 +39,9 @@ const OP_WRITE = 0;
 const OP_SYNC = 1;
 
 // Plain JavaScript run with `eval`, so it needs no file of its own next to the compiled one (nor a loader
-// under the tests). The thread sleeps in Atomics.wait until an operation is queued, runs it with the
+// under the tests). A thread sleeps in Atomics.wait until an operation is queued, runs it with the
 // synchronous call (no event loop, no thread-pool hop), marks a success in shared memory and posts
-// [id, bytes], or posts [id, -1, code, message] for a failure. Operations run one at a time, in order.
+// [id, bytes], or posts [id, -1, code, message] for a failure. Its calls run one at a time, in order.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
@@ -76,11 +76,53 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** One thread and the queue it takes its calls from. */
+class Lane {
+  readonly worker: Worker;
+  readonly ctl = new Int32Array(new SharedArrayBuffer(4 * 3));
+  readonly ops = new Float64Array(new SharedArrayBuffer(8 * RING * OP_FIELDS));
+  submitted = 0;
+
+  constructor(staging: Buffer, state: Int32Array, result: Int32Array) {
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { staging: staging.buffer, ctl: this.ctl.buffer, ops: this.ops.buffer, state: state.buffer, result: result.buffer },
+    });
+  }
+
+  /** Whether another call fits the queue. */
+  get full(): boolean {
+    return (this.submitted - Atomics.load(this.ctl, TAKEN) + WRAP) % WRAP >= RING;
+  }
+
+  push(id: number, op: number, fd: number, offset: number, length: number, position: number): void {
+    const at = (this.submitted % RING) * OP_FIELDS;
+    const o = this.ops;
+    o[at] = id;
+    o[at + 1] = op;
+    o[at + 2] = fd;
+    o[at + 3] = offset;
+    o[at + 4] = length;
+    o[at + 5] = position;
+    // The store publishes the fields above (Atomics are sequentially consistent) and wakes the thread.
+    this.submitted = (this.submitted + 1) % WRAP;
+    Atomics.store(this.ctl, SUBMITTED, this.submitted);
+    Atomics.notify(this.ctl, SUBMITTED);
+  }
+
+  stop(): Promise<number> {
+    Atomics.store(this.ctl, STOP, 1);
+    Atomics.notify(this.ctl, SUBMITTED);
+    return this.worker.terminate();
+  }
+}
+
+/**
+ * Two threads: one for the writes, one for the fdatasyncs, so that a write runs beside a sync as the
+ * write loop expects (at most one of each is under way; each thread runs its calls in order).
+ */
 export class IoThread {
-  private readonly worker: Worker;
-  private readonly ctl = new Int32Array(new SharedArrayBuffer(4 * 3));
-  private readonly ops = new Float64Array(new SharedArrayBuffer(8 * RING * OP_FIELDS));
-  private submitted = 0;
+  private readonly lanes: [writes: Lane, syncs: Lane];
   private readonly state = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
   private readonly result = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
   private readonly pending = new Map<number, Pending>();
@@ -88,25 +130,18 @@ export class IoThread {
   private failed: Error | undefined;
 
   /** `staging`: the shared buffer every write is taken from. */
-  constructor(private readonly staging: Buffer) {
+  constructor(staging: Buffer) {
     if (!(staging.buffer instanceof SharedArrayBuffer)) throw new TypeError('the I/O thread needs a staging buffer in shared memory');
-    this.worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        staging: staging.buffer,
-        ctl: this.ctl.buffer,
-        ops: this.ops.buffer,
-        state: this.state.buffer,
-        result: this.result.buffer,
-      },
-    });
-    // It keeps the process alive only while a call is under way (as a pending fs call would); close() ends it.
-    this.worker.unref();
-    // (The unref above does not hold for the port node uses while the thread starts.)
-    this.worker.once('online', () => this.pending.size === 0 && this.worker.unref());
-    this.worker.on('message', (m: [number, number, string?, string?]) => this.settle(m));
-    this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', () => this.fail(new Error('the WAL I/O thread exited')));
+    this.lanes = [new Lane(staging, this.state, this.result), new Lane(staging, this.state, this.result)];
+    for (const { worker } of this.lanes) {
+      // It keeps the process alive only while a call is under way (as a pending fs call would); close() ends it.
+      worker.unref();
+      // (The unref above does not hold for the port node uses while the thread starts.)
+      worker.once('online', () => this.pending.size === 0 && worker.unref());
+      worker.on('message', (m: [number, number, string?, string?]) => this.settle(m));
+      worker.on('error', (err) => this.fail(err));
+      worker.on('exit', () => this.fail(new Error('a WAL I/O thread exited')));
+    }
   }
 
   /** pwrite(2) of staging[offset, offset + length) at `position` of `fd`; resolves with the bytes written. */
@@ -133,40 +168,33 @@ export class IoThread {
       this.pending.delete(id);
       p.resolve(this.result[slot]!);
     }
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0) this.hold(false);
   }
 
-  /** Ends the thread. The caller has awaited every operation it started. */
+  /** Ends the threads. The caller has awaited every operation it started. */
   async close(): Promise<void> {
-    this.worker.removeAllListeners('exit');
+    for (const { worker } of this.lanes) worker.removeAllListeners('exit');
     this.fail(new Error('the WAL I/O thread is closed'));
-    Atomics.store(this.ctl, STOP, 1);
-    Atomics.notify(this.ctl, SUBMITTED);
-    await this.worker.terminate();
+    await Promise.all(this.lanes.map((l) => l.stop()));
+  }
+
+  private hold(on: boolean): void {
+    for (const { worker } of this.lanes) {
+      if (on) worker.ref();
+      else worker.unref();
+    }
   }
 
   private submit(op: number, fd: number, offset: number, length: number, position: number): Promise<number> {
     if (this.failed) return Promise.reject(this.failed);
-    if (this.pending.size >= SLOTS || (this.submitted - Atomics.load(this.ctl, TAKEN) + WRAP) % WRAP >= RING) {
-      return Promise.reject(new Error(`too many WAL I/O operations in flight (${this.pending.size})`));
-    }
+    const lane = this.lanes[op === OP_SYNC ? 1 : 0];
+    if (this.pending.size >= SLOTS || lane.full) return Promise.reject(new Error(`too many WAL I/O operations in flight (${this.pending.size})`));
     const id = this.nextId;
     this.nextId = (id + 1) % (SLOTS * 1024);
     Atomics.store(this.state, id % SLOTS, PENDING);
-    if (this.pending.size === 0) this.worker.ref();
+    if (this.pending.size === 0) this.hold(true);
     const p = new Promise<number>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    const at = (this.submitted % RING) * OP_FIELDS;
-    const o = this.ops;
-    o[at] = id;
-    o[at + 1] = op;
-    o[at + 2] = fd;
-    o[at + 3] = offset;
-    o[at + 4] = length;
-    o[at + 5] = position;
-    // The store publishes the fields above (Atomics are sequentially consistent) and wakes the thread.
-    this.submitted = (this.submitted + 1) % WRAP;
-    Atomics.store(this.ctl, SUBMITTED, this.submitted);
-    Atomics.notify(this.ctl, SUBMITTED);
+    lane.push(id, op, fd, offset, length, position);
     return p;
   }
 
@@ -174,7 +202,7 @@ export class IoThread {
     const p = this.pending.get(id);
     if (!p) return; // settled by poll()
     this.pending.delete(id);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0) this.hold(false);
     if (bytes >= 0) p.resolve(bytes);
     else p.reject(Object.assign(new Error(`${message}`), { code }));
   }
@@ -183,7 +211,7 @@ export class IoThread {
     this.failed ??= err;
     for (const p of this.pending.values()) p.reject(this.failed);
     this.pending.clear();
-    this.worker.unref();
+    this.hold(false);
   }
 }
 
