@@ -5,7 +5,7 @@
 // (the pwrite64/fdatasync syscalls of every thread, and the main thread's epoll_pwait). Each JavaScript
 // write is matched with the one pwrite64 that ran between its submission and its completion, which splits it:
 //   copy + submit      the staging copy and the call, on the main thread
-//   submit -> kernel   until a thread enters pwrite64 (thread-pool or I/O-thread wake-up)
+//   submit -> kernel   until a thread-pool thread enters pwrite64 (its wake-up)
 //   kernel             pwrite64 itself
 //   kernel -> JS       until the write loop sees the completion: waits for the event loop when it is busy
 // and says whether the event loop was inside epoll_pwait (waiting) or running callbacks when pwrite64 returned.

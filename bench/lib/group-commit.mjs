@@ -5,19 +5,16 @@
 // appender (src/wal/direct.ts: copied into a page-aligned staging buffer, whole blocks written). No framing,
 // no CRC, no segments, no budget: what is left is the disk and the group-commit pattern. As in the WAL's
 // write loop, a due sync starts before more writes, is not waited for (the next writes go on beside it,
-// their appends waiting for the next sync), and at most one runs at a time. As in the WAL, the writes and
-// fdatasyncs are made by an I/O thread (src/wal/io-thread.ts), polled on each append.
+// their appends waiting for the next sync), and at most one runs at a time.
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { DirectAppender, STAGING_BYTES, alignedBuffer } from '../../dist/src/wal/direct.js';
-import { IoThread } from '../../dist/src/wal/io-thread.js';
 
 export class GroupCommitFile {
   /** Opens `path` (created) for O_DIRECT appends. */
   static async open(path, { windowMs = 10, syncAfterBytes = 1024 * 1024 } = {}) {
-    const staging = alignedBuffer(STAGING_BYTES, true);
-    const appender = new DirectAppender(staging, new IoThread(staging));
-    const fh = appender.file(await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT));
+    const fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT);
+    const appender = new DirectAppender(alignedBuffer(STAGING_BYTES));
     await appender.attach(fh, 0);
     return new GroupCommitFile(fh, appender, windowMs, syncAfterBytes);
   }
@@ -46,7 +43,6 @@ export class GroupCommitFile {
 
   /** Appends `pieces` (Uint8Arrays); resolves once they are fdatasynced. */
   append(pieces) {
-    this.appender.io.poll();
     return new Promise((resolve, reject) => {
       this.queue.push({ pieces, resolve, reject });
       this.kick();
@@ -143,6 +139,5 @@ export class GroupCommitFile {
     await this.syncing;
     clearTimeout(this.timer);
     await this.fh.close();
-    await this.appender.io.close();
   }
 }

@@ -21,9 +21,7 @@
  */
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import type { FileHandle } from 'node:fs/promises';
 import { nodeFileSystem, shortWriteError, type WalFile, type WalFileSystem } from './file-system.js';
-import { threadedFile, type IoThread } from './io-thread.js';
 
 /** Alignment of direct writes: offsets and lengths are multiples of this. */
 export const DIRECT_ALIGN = 4096;
@@ -31,7 +29,7 @@ export const DIRECT_ALIGN = 4096;
 export const STAGING_BYTES = 4 * 1024 * 1024;
 const WASM_PAGE = 65536;
 // The project's lib setting has no DOM/wasm typings; this is the one constructor used.
-declare const WebAssembly: { Memory: new (d: { initial: number; maximum: number; shared?: boolean }) => { buffer: ArrayBuffer | SharedArrayBuffer } };
+declare const WebAssembly: { Memory: new (d: { initial: number; maximum: number }) => { buffer: ArrayBuffer } };
 
 /** open(2) flags of a segment written with O_DIRECT: an existing one, or a new one (must not exist). */
 export function directOpenFlags(create: boolean): number {
@@ -39,13 +37,10 @@ export function directOpenFlags(create: boolean): number {
   return create ? f | constants.O_CREAT | constants.O_EXCL : f;
 }
 
-/**
- * A page-aligned buffer of `bytes` (WebAssembly memory; never grown, so never detached). `shared`: backed by
- * a SharedArrayBuffer, for the I/O thread (io-thread.ts).
- */
-export function alignedBuffer(bytes: number, shared = false): Buffer {
+/** A page-aligned buffer of `bytes` (WebAssembly memory; never grown, so never detached). */
+export function alignedBuffer(bytes: number): Buffer {
   const pages = Math.ceil(bytes / WASM_PAGE);
-  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages, shared }).buffer, 0, bytes);
+  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, bytes);
 }
 
 /**
@@ -81,19 +76,10 @@ export class DirectAppender {
   private tail = 0;
   private readonly saved = Buffer.allocUnsafe(DIRECT_ALIGN);
 
-  constructor(
-    private readonly staging: Buffer,
-    /** Issues the writes and fdatasyncs from a thread of its own (segment files opened through `file`). */
-    readonly io?: IoThread,
-  ) {
+  constructor(private readonly staging: Buffer) {
     if (staging.length < 2 * DIRECT_ALIGN || staging.length % DIRECT_ALIGN !== 0) {
       throw new RangeError(`staging buffer must be a multiple of ${DIRECT_ALIGN} bytes, at least two blocks`);
     }
-  }
-
-  /** A segment file just opened for direct writes, as the writer uses it: through the I/O thread when there is one. */
-  file(fh: WalFile): WalFile {
-    return this.io ? threadedFile(fh as FileHandle, this.io, this.staging) : fh;
   }
 
   /** Writes next to `fh` (opened with `directOpenFlags`), whose records end at `size`: loads its partial last block. */

@@ -15,8 +15,7 @@
 import { join } from 'node:path';
 import { DIRECT_ALIGN, DirectAppender, STAGING_BYTES, alignedBuffer, probeDirectIo } from './direct.js';
 import { RECORD_OK, RECORD_OVERHEAD, checkRecord, parseSegmentFileName, readSeq, recordBytes, resync, segmentFileName } from './format.js';
-import { isNoSpace, nodeFileSystem } from './file-system.js';
-import { IoThread } from './io-thread.js';
+import { isNoSpace } from './file-system.js';
 import { readLedger } from './ledger.js';
 import { isZero, type Segment, type WalContext } from './segment.js';
 
@@ -35,20 +34,17 @@ export interface Recovered {
 export async function recover(ctx: WalContext, wantDirect: boolean): Promise<Recovered> {
   const { fs, dir, log } = ctx;
   await fs.mkdir(dir);
-  let staging: Buffer | undefined;
+  let direct: DirectAppender | undefined;
   if (wantDirect) {
-    // On the real file system the writes and fdatasyncs go through an I/O thread (io-thread.ts), which
-    // reads the staging buffer from shared memory. A test's fault-injecting file system keeps them in its
-    // own calls, on the main thread.
-    staging = alignedBuffer(STAGING_BYTES, fs === nodeFileSystem);
+    const staging = alignedBuffer(STAGING_BYTES);
     // A full volume must not stop the WAL from opening (draining it is what frees room).
     const probe = await probeDirectIo(dir, staging, fs).catch((err: unknown) => {
       if (isNoSpace(err)) return 'no-space' as const;
       throw err;
     });
-    if (probe !== true) staging = undefined;
-    if (probe === false) log.info('WAL: the file system refuses direct I/O (O_DIRECT); writing through the page cache', { dir });
-    else if (probe === 'no-space') log.warn('WAL: no room on the volume to probe direct I/O (O_DIRECT); writing through the page cache', { dir });
+    if (probe === true) direct = new DirectAppender(staging);
+    else if (probe === false) log.info('WAL: the file system refuses direct I/O (O_DIRECT); writing through the page cache', { dir });
+    else log.warn('WAL: no room on the volume to probe direct I/O (O_DIRECT); writing through the page cache', { dir });
   }
   const ledger = await readLedger(fs, dir, log);
   const ackedThrough = ledger.ackedThrough;
@@ -84,8 +80,6 @@ export async function recover(ctx: WalContext, wantDirect: boolean): Promise<Rec
   ctx.nextSeq = lastSeq + 1;
   for (const s of segs) ctx.bytesOnDisk += s.size;
   ctx.pending = Math.max(0, lastSeq - Math.max(ackedThrough, segs[0]!.firstSeq - 1));
-  // Made last, so that a recovery that fails leaves no thread behind.
-  const direct = staging && new DirectAppender(staging, fs === nodeFileSystem ? new IoThread(staging) : undefined);
   return { ackedThrough, lastSeq, createActive, direct };
 }
 

@@ -137,9 +137,9 @@ export class SegmentWriter {
   }
 
   /** Opens a segment file for writing, without moving the direct appender to it. */
-  private async openSegmentFile(seg: Segment, create: boolean): Promise<WalFile> {
+  private openSegmentFile(seg: Segment, create: boolean): Promise<WalFile> {
     if (!this.direct) return this.ctx.fs.open(seg.path, create ? 'wx' : 'r+');
-    return this.direct.file(await this.ctx.fs.open(seg.path, directOpenFlags(create)));
+    return this.ctx.fs.open(seg.path, directOpenFlags(create));
   }
 
   /** Direct I/O: cuts the zero padding after the last record (a sealed or closed segment ends on its records). */
@@ -154,9 +154,6 @@ export class SegmentWriter {
   append(data: Uint8Array | readonly Uint8Array[], meta?: Meta): Promise<number> {
     const ctx = this.ctx;
     if (ctx.closed) return Promise.reject(new RetryableError(`WAL ${ctx.dir} is closed; the component is shutting down`, { code: 'GS_COMPONENT_STOPPED' }));
-    // A write or fdatasync that ended while this turn of the event loop handled requests moves the write
-    // loop on now (io-thread.ts), not once the turn is over.
-    this.direct?.io?.poll();
     const metaLen = metaBytes(meta);
     let dataLength = 0;
     if (data instanceof Uint8Array) dataLength = data.length;
@@ -591,12 +588,11 @@ export class SegmentWriter {
     if (this.opts.policy !== 'never') await this.fh.datasync();
   }
 
-  /** Closes the active segment's handle (if it was opened) and ends the I/O thread (if any). */
+  /** Closes the active segment's handle (if it was opened). */
   async closeHandle(): Promise<void> {
     while (this.syncing !== undefined) await this.syncing;
     clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
     await this.fh?.close().catch(() => {});
-    await this.direct?.io?.close();
   }
 }
