@@ -169,6 +169,9 @@ async function runOne(build, variant, round) {
     round,
     acked: r.ackedRecords,
     lost: r.ackedRecords - delivered,
+    // A negative "not delivered" (a surplus at the sink) is explained by these: records the exporter sent again after a
+    // failed or timed-out attempt (a counter with no series yet reads 0; so does a build from before it existed).
+    resent: m.get('gophership_exporter_resent_log_records') ?? 0,
     refused: r.refused,
     peak,
     atPeak,
@@ -214,6 +217,7 @@ const md = [
       ['round', 'round'],
       ['acked records', (x) => fmt.int(x.acked)],
       ['not delivered', (x) => fmt.int(x.lost)],
+      ['exporter resent', (x) => fmt.int(x.resent)],
       ['refusals', (x) => fmt.int(x.refused)],
       ['peak VmRSS sample', (x) => fmt.mib(x.peak)],
       ['VmHWM', (x) => fmt.mib(x.hwm)],

@@ -5,8 +5,8 @@
  * memory_limit_mib 256, its VmRSS read from /proc/<pid>/status every 100 ms for the whole run (flood and
  * drain) by a sampler process of its own (so the flood's client cannot thin the samples out); every
  * refusal was retryable (429/503 with Retry-After, gRPC UNAVAILABLE/RESOURCE_EXHAUSTED with RetryInfo,
- * nothing else), and every acknowledged record reached the sink (count check: the sink counts exactly
- * the records acknowledged). Three floods:
+ * nothing else), and every acknowledged record reached the sink (count checks: the sink has the
+ * records acknowledged, and more only by what the exporter resent; see expectNothingLost). Three floods:
  *  - OTLP/HTTP: somatic -> otlphttp (memory queue) into a sink that answers at once;
  *  - OTLP/HTTP: somatic -> resourcedetection -> resource -> attributes -> batch -> otlphttp (memory queue,
  *    compression none) into a sink that answers each request after 200 ms (a slow downstream);
@@ -86,11 +86,66 @@ interface FloodOutcome {
   hwm: number;
   ackedRecords: number;
   refused: number;
+  refusedRecords: number;
   refusedWithoutRetryAfter: number;
   failedByStatus: Record<number, number>;
   errors: number;
+  /** Records of requests the client got no answer for (it cannot tell whether they were taken). */
+  unansweredRecords: number;
   sinkRecords: number;
+  /** The gateway's counts once drained (see Counts). */
+  counts: Counts;
   pressure: number;
+}
+
+/** What the gateway counted, scraped once its queue and debt are drained and the sink has stopped counting. */
+interface Counts {
+  /** Records (and requests) the exporter sent again after a failed or timed-out attempt. */
+  resentRecords: number;
+  resentRequests: number;
+  exporterSent: number;
+  receiverAccepted: number;
+  receiverRefused: number;
+  spilled: number;
+  replayed: number;
+}
+
+async function gatewayCounts(metrics: string): Promise<Counts> {
+  const m = (name: string) => scrapeMetric(metrics, name);
+  return {
+    resentRecords: await m('gophership_exporter_resent_log_records'),
+    resentRequests: await m('gophership_exporter_resent_requests'),
+    exporterSent: await m('otelcol_exporter_sent_log_records'),
+    receiverAccepted: await m('otelcol_receiver_accepted_log_records'),
+    receiverRefused: await m('otelcol_receiver_refused_log_records'),
+    spilled: await m('gophership_somatic_spilled_items'),
+    replayed: await m('gophership_somatic_replayed_items'),
+  };
+}
+
+/**
+ * After the sink has the acknowledged count: waits until nothing more can reach it (every record the
+ * receiver took sent, the exporter's queue and the somatic debt empty, and the sink's count unchanged for
+ * a second), so that a duplicate still on its way is counted before the checks, not after them.
+ */
+async function drained(metrics: string, sinkRecords: () => number): Promise<void> {
+  const m = (name: string) => scrapeMetric(metrics, name);
+  let last = -1;
+  let stableSince = Date.now();
+  for (const end = Date.now() + 30_000; Date.now() < end; await sleep(200)) {
+    const n = sinkRecords();
+    if (n !== last) {
+      last = n;
+      stableSince = Date.now();
+      continue;
+    }
+    if (Date.now() - stableSince < 1000) continue;
+    const idle =
+      (await m('otelcol_exporter_queue_size')) === 0 &&
+      (await m('gophership_somatic_debt_records')) === 0 &&
+      (await m('otelcol_exporter_sent_log_records')) >= (await m('otelcol_receiver_accepted_log_records'));
+    if (idle) return;
+  }
 }
 
 const BODY = floodBody(RECORDS_PER_REQUEST);
@@ -111,11 +166,13 @@ async function flood(name: string, yaml: string, sink: Sink, protocol: 'http' | 
     const sinkRecords = () => sink.stats().totals.records;
     // Acknowledged data still queued or owed (Red debt) drains into the sink after the flood.
     for (const end = Date.now() + 60_000; sinkRecords() < r.ackedRecords && Date.now() < end;) await sleep(200);
+    await drained(g.metrics, sinkRecords);
+    const counts = await gatewayCounts(g.metrics);
     // Pressure seen: requests the gate refused, or zone changes (Yellow bypass, Red spill).
     const pressure = (await scrapeMetric(g.metrics, 'gophership_somatic_refused_requests')) + (await scrapeMetric(g.metrics, 'gophership_somatic_transitions'));
     const hwm = await rssOf(g.pid, 'VmHWM');
     sampled = await sampler.stop();
-    return { ...sampled, hwm, ...r, sinkRecords: sinkRecords(), pressure };
+    return { ...sampled, hwm, ...r, sinkRecords: sinkRecords(), counts, pressure };
   } finally {
     if (!sampled) await sampler.stop();
     g.child.kill('SIGTERM');
@@ -125,19 +182,41 @@ async function flood(name: string, yaml: string, sink: Sink, protocol: 'http' | 
 }
 
 /**
- * Honest refusals only, and the count check: the sink has every record acknowledged. Under heavy machine
- * load the processors flood saw a few requests answered with a retryable refusal and still delivered (98,400
- * records at the sink against 86,400 acknowledged in one run of eleven; the cause is not found yet, see the
- * eleventh session's note). A client resends such a request, so that is a duplicate, not a loss: the
- * surplus is bounded by the refused requests' records, and anything short of the acknowledged is a loss.
+ * Honest refusals only, and the count checks, boundary by boundary, so that a surplus at the sink is
+ * explained or fails the test (a bug that duplicates data, or delivers what it refused, cannot hide):
+ *  - client -> receiver: the gateway took every acknowledged record, and of the rest at most those whose
+ *    answer never reached the client (delivered or not, it cannot tell); a refused request was not taken;
+ *  - inside the gateway: the exporter delivered each record it took exactly once (otelcol_exporter_sent
+ *    counts a request once, at its successful attempt): nothing lost, nothing doubled (Red debt included);
+ *  - exporter -> sink: the sink holds more only by what the exporter sent again after a failed or
+ *    timed-out attempt (`gophership_exporter_resent_*`): an attempt whose answer was late or lost may have
+ *    been taken, and its resend delivers it again (at-least-once).
+ * The surplus seen before the resends were counted (12,000 and 31,200 records in two loaded runs, then
+ * allowed up to every refused request's records) is this last case: with the sink's or the gateway's
+ * process stopped for 7 s mid-flood (bench/stalled-downstream.mjs), the exporter's 5 s timeout fired on its
+ * 10 attempts in flight and the sink counted 24,000 records more than were acknowledged, exactly the
+ * 24,000 resent, in every run; refused and unanswered requests added nothing (see the exporterhelper
+ * README, Resends). The sink shares this process with the 32-connection client: a loaded machine can
+ * stall it.
  */
 function expectNothingLost(o: FloodOutcome): void {
+  const c = o.counts;
+  const surplus = o.sinkRecords - o.ackedRecords;
+  const detail =
+    `client acked ${o.ackedRecords}, refused ${o.refusedRecords} (${o.refused} requests), unanswered ${o.unansweredRecords}; ` +
+    `receiver accepted ${c.receiverAccepted}, refused ${c.receiverRefused}; somatic spilled ${c.spilled}, replayed ${c.replayed}; ` +
+    `exporter sent ${c.exporterSent}, resent ${c.resentRecords} (${c.resentRequests} requests); sink ${o.sinkRecords} (surplus ${surplus})`;
+  console.log(`rss-flood counts: ${detail}`);
   expect(o.ackedRecords).toBeGreaterThan(0);
   expect(o.failedByStatus).toEqual({});
   expect(o.refusedWithoutRetryAfter).toBe(0);
   expect(o.errors).toBe(0);
-  expect(o.sinkRecords).toBeGreaterThanOrEqual(o.ackedRecords);
-  expect(o.sinkRecords - o.ackedRecords).toBeLessThanOrEqual(o.refused * RECORDS_PER_REQUEST);
+  expect(o.sinkRecords, detail).toBeGreaterThanOrEqual(o.ackedRecords);
+  expect(c.receiverAccepted, `client -> receiver: ${detail}`).toBeGreaterThanOrEqual(o.ackedRecords);
+  expect(c.receiverAccepted, `client -> receiver: ${detail}`).toBeLessThanOrEqual(o.ackedRecords + o.unansweredRecords);
+  expect(c.exporterSent, `inside the gateway: ${detail}`).toBe(c.receiverAccepted);
+  expect(o.sinkRecords, `exporter -> sink: ${detail}`).toBeGreaterThanOrEqual(c.exporterSent);
+  expect(o.sinkRecords - c.exporterSent, `exporter -> sink: ${detail}`).toBeLessThanOrEqual(c.resentRecords);
 }
 
 /**

@@ -1,3 +1,8 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
 import { Payload } from '../../src/pdata/payload.js';
@@ -23,6 +28,20 @@ import { GrpcTransport } from '../../src/grpc/client-transport.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
 import { testHost } from '../../test/helpers/host.js';
 import { validConfig } from '../../test/helpers/component-config.js';
+
+/** A gRPC server (node:http2) answering every call OK 50 ms after its request ended; argv[1]: a file that gets a byte per answer sent. */
+const STALL_SERVER = `
+const fs = require('node:fs');
+const server = require('node:http2').createServer();
+server.on('stream', (stream) => {
+  stream.on('data', () => {});
+  stream.on('end', () => setTimeout(() => {
+    stream.on('close', () => fs.appendFileSync(process.argv[1], 'x'));
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '0' }, { endStream: true });
+  }, 50));
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
 
 // These tests look at one attempt: no queue (consume answers with the downstream's verdict), no retries.
 const configOf = (raw: Record<string, unknown>) =>
@@ -148,6 +167,33 @@ describe('otlp (gRPC) exporter against a raw HTTP/2 gRPC server', () => {
     expect(err).toBeInstanceOf(RetryableError);
     expect((err as Error).message).toMatch(/DEADLINE_EXCEEDED/);
     expect(Date.now() - t0).toBeLessThan(1500);
+  });
+
+  it('an answer that arrived while the event loop was stalled past the timeout is read, not timed out', async () => {
+    // The server runs in another process, so it answers while this event loop is stalled; it notes each
+    // answer, once sent, in a file this test reads synchronously.
+    const marker = join(tmpdir(), `gs-otlp-stall-${process.pid}-${Date.now()}`);
+    const child = spawn(process.execPath, ['-e', STALL_SERVER, marker], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+      const exp = await make({ endpoint: `127.0.0.1:${line.toString().trim()}`, timeout: '200ms' });
+      await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
+      const answers = () => (existsSync(marker) ? readFileSync(marker).length : 0);
+      const t0 = Date.now();
+      const sending = exp.consume(new Payload('logs', makeLogsRequest(1, 2)));
+      await new Promise((r) => setTimeout(r, 5)); // the request goes out; its answer comes 50 ms later
+      // Stall in the check phase: the next turn of the loop updates its clock and runs the expired timers first.
+      await new Promise((r) => setImmediate(r));
+      // Stalled (a long GC, a starved process) until the answer is here and the timeout has passed.
+      while ((answers() < 2 || Date.now() - t0 < 400) && Date.now() - t0 < 10_000) {
+        // busy: neither the answer nor the timer is handled meanwhile
+      }
+      expect(answers()).toBe(2);
+      await sending;
+    } finally {
+      child.kill();
+      rmSync(marker, { force: true });
+    }
   });
 
   it('logs a warning with the rejected count on partial success and resolves', async () => {

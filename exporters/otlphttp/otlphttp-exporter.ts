@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
+import { attemptTimeout } from '../../src/core/attempt-timeout.js';
 import type { Payload } from '../../src/pdata/payload.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import { describeTlsError, loadClientTls } from '../../src/confighelper/tls.js';
@@ -205,12 +206,19 @@ export class OtlpHttpExporter implements Exporter {
           finish(this.errorFor(status, res.headers, enc, size <= limit ? resBody : resBody.subarray(0, limit), signal, target.url));
         });
       });
-      const timer = setTimeout(() => {
-        req.destroy();
-        finish(
-          new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} timed out after ${timeoutMs} ms (timeout)`, { code: 'GS_EXPORTER_SEND_FAILED' }),
-        );
-      }, timeoutMs);
+      // Decided after the poll that follows it: an answer that came while the event loop was stalled is read, not resent.
+      const timer = attemptTimeout(
+        timeoutMs,
+        () => done,
+        () => {
+          req.destroy();
+          finish(
+            new RetryableError(`OTLP/HTTP export of ${signal} to ${target.url} timed out after ${timeoutMs} ms (timeout)`, {
+              code: 'GS_EXPORTER_SEND_FAILED',
+            }),
+          );
+        },
+      );
       req.on('error', (e: NodeJS.ErrnoException) => {
         // A TLS failure says which check failed (expired, wrong name, unknown CA, client certificate refused).
         const tlsText = describeTlsError(e);

@@ -237,6 +237,82 @@ describe('otlphttp exporter', () => {
     expect(err).toBeInstanceOf(RetryableError);
     expect((err as Error).message).toMatch(/ECONNREFUSED/);
   });
+
+  describe('resends (gophership_exporter_resent_*)', () => {
+    const id = { exporter: 'otlphttp/test' };
+    const count = (name: string) => counterValue(settings.telemetry, name, id);
+    /** No queue (consume answers with the verdict after retries), retries 20 ms apart. */
+    const makeRetrying = (raw: Record<string, unknown> = {}) =>
+      make({
+        endpoint: server.url,
+        retry_on_failure: { enabled: true, initial_interval: '20ms', max_interval: '20ms', randomization_factor: 0, max_elapsed_time: '10s' },
+        ...raw,
+      });
+
+    it('counts the attempt after a 503 as a resend of its request and records; a request taken at once counts none', async () => {
+      const exp = await makeRetrying();
+      await exp.consume(new Payload('logs', makeLogsRequest(1, 3)));
+      expect(await count('gophership_exporter_resent_log_records')).toBe(0);
+      expect(await count('gophership_exporter_resent_requests')).toBe(0);
+
+      let answered = 0;
+      server.reply = () => (answered++ === 0 ? { status: 503, headers: { 'content-type': 'text/plain' }, body: 'busy' } : { status: 200 });
+      await exp.consume(new Payload('logs', makeLogsRequest(2, 2)));
+      expect(server.requests).toHaveLength(3);
+      expect(await count('gophership_exporter_resent_log_records')).toBe(4);
+      expect(await count('gophership_exporter_resent_requests')).toBe(1);
+      expect(await count('otelcol_exporter_sent_log_records')).toBe(7);
+    });
+
+    it('a timed-out attempt the downstream took anyway is delivered twice, and the surplus is exactly the resent count', async () => {
+      const exp = await makeRetrying({ timeout: '150ms' });
+      // The first attempt is read in full (the downstream has its records) but answered after the timeout.
+      let answered = 0;
+      server.reply = () => (answered++ === 0 ? { status: 200, delayMs: 600 } : { status: 200 });
+      const logs = makeLogsRequest(1, 5);
+      await exp.consume(new Payload('logs', logs));
+      expect(server.requests).toHaveLength(2);
+      for (const r of server.requests) expect(Buffer.compare(r.body, Buffer.from(logs))).toBe(0);
+      const atDownstream = 2 * 5;
+      const sent = await count('otelcol_exporter_sent_log_records');
+      expect(sent).toBe(5);
+      expect(atDownstream - sent).toBe(await count('gophership_exporter_resent_log_records'));
+      expect(await count('gophership_exporter_resent_requests')).toBe(1);
+    });
+
+    it('an answer that arrived while the event loop was stalled past the timeout is read, not timed out and resent', async () => {
+      const exp = await makeRetrying({ timeout: '200ms' });
+      let answered = 0;
+      server.reply = () => {
+        answered++;
+        return { status: 200 };
+      };
+      const logs = new Payload('logs', makeLogsRequest(1, 2));
+      const sending = exp.consume(logs);
+      // Stall this event loop (a long GC, a starved process) until the answer has arrived and the timeout passed.
+      while (answered === 0) await new Promise((r) => setImmediate(r));
+      const until = Date.now() + 400;
+      while (Date.now() < until) {
+        // busy: neither the answer nor the timer is handled meanwhile
+      }
+      await sending;
+      expect(server.requests).toHaveLength(1);
+      expect(await count('gophership_exporter_resent_requests')).toBe(0);
+      expect(await count('otelcol_exporter_sent_log_records')).toBe(2);
+    });
+
+    it('counts the resend after a connection the downstream dropped, and every resend of a request retried several times', async () => {
+      const exp = await makeRetrying();
+      let answered = 0;
+      // Two attempts get no answer (the socket is destroyed after the body is read), the third is taken.
+      server.reply = () => (answered++ < 2 ? { status: 200, drop: true } : { status: 200 });
+      await exp.consume(new Payload('traces', makeTracesRequest(3)));
+      expect(server.requests).toHaveLength(3);
+      expect(await counterValue(settings.telemetry, 'gophership_exporter_resent_spans', id)).toBe(6);
+      expect(await count('gophership_exporter_resent_requests')).toBe(2);
+      expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_spans', id)).toBe(3);
+    });
+  });
 });
 
 describe('otlphttp helpers and config', () => {

@@ -358,6 +358,33 @@ describe('otlp receiver gRPC limits and flow control', () => {
 });
 
 describe('otlp receiver gRPC lifecycle', () => {
+  it('a call its client cancels (gave up on the answer) after sending the message is still delivered and counted accepted (a resend would duplicate it)', async () => {
+    const telemetry = new Telemetry();
+    const consumer = new TestConsumer();
+    consumer.delayMs = 300;
+    const receiver = await startReceiver({}, consumer, telemetry);
+    const client = new grpc.Client(`127.0.0.1:${receiver.grpcAddress!.port}`, grpc.credentials.createInsecure());
+    let r: CallResult | undefined;
+    const c = client.makeUnaryRequest(
+      GRPC_METHOD.logs,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.from(logsProto),
+      (err, res) => (r = { err, res }),
+    );
+    // Cancelled once the message is in the pipeline, before its answer.
+    while (consumer.started === 0) await new Promise((res) => setTimeout(res, 10));
+    c.cancel();
+    for (const end = Date.now() + 5000; consumer.payloads.length === 0 && Date.now() < end;) await new Promise((res) => setTimeout(res, 20));
+    expect(r?.err?.code).toBe(GrpcStatus.CANCELLED);
+    expect(consumer.payloads).toHaveLength(1);
+    const accepted = await telemetry.receiverAccepted.logs.get();
+    expect(accepted.values.find((v) => v.labels['transport'] === 'grpc')!.value).toBe(countItems('logs', logsProto));
+    client.close();
+    await receiver.shutdown();
+    telemetry.close();
+  });
+
   it('answers a call in flight during shutdown, then refuses connections', async () => {
     const telemetry = new Telemetry();
     const consumer = new TestConsumer();

@@ -30,7 +30,10 @@ class TestConsumer implements Consumer {
   payloads: Payload[] = [];
   refuse: (() => Error) | undefined;
   delayMs = 0;
+  /** Calls that reached consume(), answered or not. */
+  started = 0;
   async consume(p: Payload): Promise<void> {
+    this.started++;
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.refuse) throw this.refuse();
     this.payloads.push(p);
@@ -565,6 +568,25 @@ describe('otlp receiver HTTP lifecycle', () => {
     expect(consumer.payloads).toHaveLength(1);
     expect(Date.now() - t0).toBeLessThan(5000);
     await expect(fetch(`${base}/v1/logs`, { method: 'POST', body: logs })).rejects.toThrow();
+    telemetry.close();
+  });
+
+  it('a client that leaves after sending its body still has the request delivered and counted accepted (its answer is lost: a resend would duplicate it)', async () => {
+    const telemetry = new Telemetry();
+    const consumer = new TestConsumer();
+    consumer.delayMs = 300;
+    const { receiver } = await startReceiver({}, consumer, telemetry);
+    const socket = net.connect(receiver.httpAddress!.port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const head = `POST /v1/logs HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: ${logsProto.length}\r\n\r\n`;
+    socket.write(Buffer.concat([Buffer.from(head), logsProto]));
+    // Gone (its own timeout, say) while the pipeline holds the request.
+    while (consumer.started === 0) await new Promise((r) => setTimeout(r, 10));
+    socket.destroy();
+    for (const end = Date.now() + 5000; consumer.payloads.length === 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+    expect(consumer.payloads).toHaveLength(1);
+    expect(await counter(telemetry, 'receiverAccepted', 'logs')).toBe(countItems('logs', logsProto));
+    await receiver.shutdown();
     telemetry.close();
   });
 

@@ -108,6 +108,7 @@ export class ExporterHelper {
       timeoutSender(send, options.timeoutMs, this.id),
       this.log,
       this.deadLetter !== undefined,
+      (payload) => this.metrics.countResent(payload),
       options.random,
     );
     this.metrics = new MetricsSender(this.id, this.tel, this.log, this.deadLetter, new NarrowingSender(this.retry, this.log));

@@ -1,7 +1,7 @@
 /**
  * The metrics stage (the collector's obsreport sender), with the dead letters: counts what each delivery
- * came to in `otelcol_exporter_sent_*` / `otelcol_exporter_send_failed_*` and `gophership_exporter_sent_bytes`,
- * and puts every failed part in the dead-letter file (or logs it as dropped), so nothing leaves silently.
+ * came to in `otelcol_exporter_sent_*` / `otelcol_exporter_send_failed_*` and `gophership_exporter_sent_bytes`
+ * (and, for the retry stage, each resend in `gophership_exporter_resent_*`), and puts every failed part in the dead-letter file (or logs it as dropped), so nothing leaves silently.
  */
 import { RetryableError, componentError, messageOf } from '../core/errors.js';
 import type { Payload } from '../pdata/payload.js';
@@ -68,6 +68,12 @@ export class MetricsSender {
   countSent(payload: Payload, items = itemsOf(payload)): void {
     this.tel.exporterSent[payload.signal].inc(this.labels, items);
     this.tel.exporterBytes.inc(this.labels, payload.byteLength);
+  }
+
+  /** One more attempt at a request after a failed or timed-out one (the retry stage's resend). */
+  countResent(payload: Payload): void {
+    this.tel.exporterResent[payload.signal].inc(this.labels, itemsOf(payload));
+    this.tel.exporterResentRequests.inc(this.labels);
   }
 
   countEnqueueFailed(payload: Payload, items = itemsOf(payload)): void {

@@ -30,6 +30,11 @@ export class RetrySender implements Delivery {
     private readonly log: Logger,
     /** Whether an exhausted persistent request has somewhere to go (a dead-letter file). */
     private readonly canGiveUpPersistent: boolean,
+    /**
+     * Told of every attempt after the first (counted in gophership_exporter_resent_*): the failed attempt
+     * before it may have been delivered (a lost answer, a timeout), so these bound the duplicates.
+     */
+    private readonly onResend: (payload: Payload) => void = () => {},
     private readonly random: () => number = Math.random,
   ) {}
 
@@ -41,6 +46,7 @@ export class RetrySender implements Delivery {
     let keptNoted = false;
     for (let attempt = 1; ; attempt++) {
       let failure: unknown;
+      if (attempt > 1) this.onResend(payload);
       try {
         await this.send(payload, signal);
         return SENT;

@@ -10,6 +10,7 @@ import { GrpcStatus } from './status.js';
 import { encodeGrpcPrefix, readGrpcStatus, unframeGrpcMessage } from './framing.js';
 import { codingOf, compress, decompress } from '../compression/index.js';
 import { describeTlsError, type ClientTlsOptions } from '../confighelper/tls.js';
+import { attemptTimeout } from '../core/attempt-timeout.js';
 
 /** What a finished call returned: its status and, on OK, the response message. */
 export interface CallResult {
@@ -156,10 +157,16 @@ export class GrpcTransport {
         fail(GrpcStatus.UNAVAILABLE, `cannot open a stream: ${(err as Error).message}`);
         return;
       }
-      timer = setTimeout(() => {
-        stream.close(http2.constants.NGHTTP2_CANCEL);
-        fail(GrpcStatus.DEADLINE_EXCEEDED, `no answer within ${timeoutMs} ms`);
-      }, timeoutMs);
+      // Decided after the poll that follows it: an answer that came while the event loop was stalled is read, not resent.
+      timer = attemptTimeout(
+        timeoutMs,
+        // `finished`: the status is read and a compressed answer is being inflated.
+        () => settled || finished,
+        () => {
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+          fail(GrpcStatus.DEADLINE_EXCEEDED, `no answer within ${timeoutMs} ms`);
+        },
+      );
 
       const chunks: Buffer[] = [];
       let headers: http2.IncomingHttpHeaders = {};

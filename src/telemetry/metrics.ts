@@ -96,6 +96,22 @@ export const EXPORTER_METRICS = {
     labels: EXPORTER_LABELS,
     perSignal: true,
   },
+  resent: {
+    name: 'gophership_exporter_resent',
+    type: 'counter',
+    unit: '{items}',
+    description:
+      'Items sent again after a failed or timed-out attempt (retries; an attempt whose answer was lost may have been delivered, so the downstream can count these twice)',
+    labels: EXPORTER_LABELS,
+    perSignal: true,
+  },
+  resentRequests: {
+    name: 'gophership_exporter_resent_requests',
+    type: 'counter',
+    unit: '{requests}',
+    description: 'Requests sent again after a failed or timed-out attempt (one per retry)',
+    labels: EXPORTER_LABELS,
+  },
   sentBytes: {
     name: 'gophership_exporter_sent_bytes',
     type: 'counter',

@@ -65,6 +65,8 @@ export class Telemetry {
   readonly exporterSent = perSignal(this.registry, EXPORTER_METRICS.sent);
   readonly exporterSendFailed = perSignal(this.registry, EXPORTER_METRICS.sendFailed);
   readonly exporterEnqueueFailed = perSignal(this.registry, EXPORTER_METRICS.enqueueFailed);
+  readonly exporterResent = perSignal(this.registry, EXPORTER_METRICS.resent);
+  readonly exporterResentRequests = new Counter({ ...instrumentOptions(EXPORTER_METRICS.resentRequests), registers: [this.registry] });
   readonly processorIncoming = new Counter({ ...instrumentOptions(PROCESSOR_METRICS.incoming), registers: [this.registry] });
   readonly processorOutgoing = new Counter({ ...instrumentOptions(PROCESSOR_METRICS.outgoing), registers: [this.registry] });
   readonly receiverUnauthenticated = new Counter({ ...instrumentOptions(RECEIVER_METRICS.unauthenticated), registers: [this.registry] });

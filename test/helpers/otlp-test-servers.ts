@@ -152,6 +152,8 @@ export interface HttpReply {
   body?: Uint8Array | string;
   /** Wait this long before answering (timeout tests). */
   delayMs?: number;
+  /** Close the connection instead of answering, after the body was read (a lost answer). */
+  drop?: boolean;
 }
 
 export interface TestHttpServer {
@@ -182,6 +184,10 @@ export async function startHttpServer(): Promise<TestHttpServer> {
       const captured: CapturedHttpRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, raw, body };
       state.requests.push(captured);
       const r = state.reply(captured);
+      if (r.drop) {
+        req.socket.destroy();
+        return;
+      }
       const send = () => {
         res.writeHead(r.status, r.headers ?? {});
         res.end(r.body === undefined ? undefined : typeof r.body === 'string' ? r.body : Buffer.from(r.body));

@@ -32,18 +32,29 @@ export interface FloodOptions {
   maxRetryWaitMs?: number;
 }
 
+/**
+ * What the client sent and how the server answered. Every request posted ends in exactly one of acked,
+ * refused, failedByStatus or errors (no answer), so a counting sink downstream can check the server: it
+ * must hold at least `ackedRecords`, and more only by what the server resent itself or by requests whose
+ * answer never came (`unansweredRecords`: delivered or not, the client cannot tell).
+ */
 export interface FloodResult {
+  /** Requests posted (every attempt, resends after a refusal included), and their records. */
+  posted: number;
+  postedRecords: number;
   /** Requests answered 2xx (gRPC OK), and their records. */
   acked: number;
   ackedRecords: number;
-  /** Retryable refusals: HTTP 429/503, gRPC UNAVAILABLE/RESOURCE_EXHAUSTED (each resent after the wait). */
+  /** Retryable refusals: HTTP 429/503, gRPC UNAVAILABLE/RESOURCE_EXHAUSTED (each resent after the wait), and their records. */
   refused: number;
+  refusedRecords: number;
   /** Refusals without a delay to wait: no Retry-After seconds (HTTP), no RetryInfo (gRPC). */
   refusedWithoutRetryAfter: number;
   /** Other answers, by HTTP status or gRPC code. */
   failedByStatus: Record<number, number>;
-  /** Requests that ended in a network error: the server may or may not have taken them. */
+  /** Requests that got no answer (a network error, a timeout, a reset): the server may or may not have taken them. */
   errors: number;
+  unansweredRecords: number;
   elapsedMs: number;
 }
 
@@ -103,22 +114,39 @@ function grpcSender(o: FloodOptions): Sender {
 export async function runFlood(o: FloodOptions): Promise<FloodResult> {
   const sender = o.url.startsWith('grpc://') ? grpcSender(o) : httpSender(o);
   const maxWait = o.maxRetryWaitMs ?? 250;
-  const r: FloodResult = { acked: 0, ackedRecords: 0, refused: 0, refusedWithoutRetryAfter: 0, failedByStatus: {}, errors: 0, elapsedMs: 0 };
+  const r: FloodResult = {
+    posted: 0,
+    postedRecords: 0,
+    acked: 0,
+    ackedRecords: 0,
+    refused: 0,
+    refusedRecords: 0,
+    refusedWithoutRetryAfter: 0,
+    failedByStatus: {},
+    errors: 0,
+    unansweredRecords: 0,
+    elapsedMs: 0,
+  };
   const t0 = Date.now();
   const stopAt = t0 + o.durationMs;
 
   const connection = async (): Promise<void> => {
     while (Date.now() < stopAt) {
+      r.posted++;
+      r.postedRecords += o.records;
       const a = await sender.post();
       if (a.kind === 'ok') {
         r.acked++;
         r.ackedRecords += o.records;
       } else if (a.kind === 'refused') {
         r.refused++;
+        r.refusedRecords += o.records;
         if (a.delayMs === undefined) r.refusedWithoutRetryAfter++;
         await new Promise((res) => setTimeout(res, Math.min(maxWait, a.delayMs ?? maxWait)));
-      } else if (a.kind === 'error') r.errors++;
-      else r.failedByStatus[a.status] = (r.failedByStatus[a.status] ?? 0) + 1;
+      } else if (a.kind === 'error') {
+        r.errors++;
+        r.unansweredRecords += o.records;
+      } else r.failedByStatus[a.status] = (r.failedByStatus[a.status] ?? 0) + 1;
     }
   };
   try {
