@@ -25,6 +25,10 @@ const { AppendQueue } = await import(pathToFileURL(join(root, 'dist/src/wal/appe
 const { GroupCommitFile } = await import(pathToFileURL(join(root, 'bench/lib/group-commit.mjs')).href);
 
 const now = () => performance.now();
+// RED_TRACE_RAW=1: every write's and sync's CLOCK_MONOTONIC times (ns, process.hrtime, the clock of
+// `perf record -k mono`) go into the JSON too, to set beside the kernel's own syscall times.
+const raw = process.env.RED_TRACE_RAW === '1';
+const hr = () => Number(process.hrtime.bigint());
 /** Last body chunk -> the request's record. */
 const byChunk = new WeakMap();
 const done = [];
@@ -69,17 +73,19 @@ const origWrite = SegmentWriter.prototype.writeBatch;
 SegmentWriter.prototype.writeBatch = async function (n, bytes) {
   const q = this.queue;
   const recs = q.data.slice(q.head, q.head + n).map(recOf);
+  const h0 = raw ? hr() : 0;
   const t0 = now();
   for (const r of recs) if (r) r.writeStart = t0;
   const syncDueBefore = this.syncDue;
   const idle = t0 - lastDiskEnd;
   const p = origWrite.call(this, n, bytes);
   const submitted = now();
+  const hSub = raw ? hr() : 0;
   await p;
   const t1 = now();
   lastDiskEnd = t1;
   for (const r of recs) if (r) r.writeEnd = t1;
-  writes.push({ n, bytes, ms: t1 - t0, copyMs: submitted - t0, idle, waitingBehind: q.length, syncDueBefore });
+  writes.push({ n, bytes, ms: t1 - t0, copyMs: submitted - t0, idle, waitingBehind: q.length, syncDueBefore, h0, hSub, h1: raw ? hr() : 0 });
   unsynced.push(...recs);
 };
 const origSync = SegmentWriter.prototype.syncActive;
@@ -91,11 +97,13 @@ SegmentWriter.prototype.syncActive = async function () {
   const sinceLast = t0 - this.lastSyncStart;
   const idle = t0 - lastDiskEnd;
   for (const r of recs) if (r) r.syncStart = t0;
+  const h0 = raw ? hr() : 0;
   await origSync.call(this);
+  const h1 = raw ? hr() : 0;
   const t1 = now();
   lastDiskEnd = t1;
   for (const r of recs) if (r) r.syncEnd = t1;
-  syncs.push({ n: recs.length, ms: t1 - t0, bytesDue, sinceLast, idle, queuedMeanwhile: this.queue.length });
+  syncs.push({ n: recs.length, ms: t1 - t0, bytesDue, sinceLast, idle, queuedMeanwhile: this.queue.length, h0, h1 });
 };
 
 const gcAppend = GroupCommitFile.prototype.append;
@@ -107,12 +115,16 @@ GroupCommitFile.prototype.append = function (pieces) {
 const gcWrite = GroupCommitFile.prototype.write;
 GroupCommitFile.prototype.write = async function (batch) {
   const recs = batch.map((a) => recOf(a.pieces));
+  const h0 = raw ? hr() : 0;
   const t0 = now();
   for (const r of recs) if (r) r.writeStart = t0;
-  await gcWrite.call(this, batch);
+  const p = gcWrite.call(this, batch);
+  const submitted = now();
+  const hSub = raw ? hr() : 0;
+  await p;
   const t1 = now();
   for (const r of recs) if (r) r.writeEnd = t1;
-  writes.push({ n: batch.length, ms: t1 - t0, copyMs: NaN, idle: NaN });
+  writes.push({ n: batch.length, ms: t1 - t0, copyMs: submitted - t0, idle: NaN, h0, hSub, h1: raw ? hr() : 0 });
 };
 
 function stat(xs) {
@@ -161,6 +173,9 @@ process.on('exit', () => {
           sinceLastStart: stat(syncs.map((s) => s.sinceLast)),
           queuedMeanwhile: stat(syncs.map((s) => s.queuedMeanwhile)),
         },
+        ...(raw
+          ? { rawWrites: writes.map(({ n, bytes, h0, hSub, h1 }) => ({ n, bytes, h0, hSub, h1 })), rawSyncs: syncs.map(({ n, h0, h1 }) => ({ n, h0, h1 })) }
+          : {}),
       },
       null,
       1,
