@@ -15,6 +15,8 @@
  * until the wire-edit workers handed their request copies back and the gate's re-reads collected dead
  * Buffers (src/processorhelper/offload-worker.ts, src/somatic/runtime.ts), 256.1-257.0 MiB in clean-clone
  * CI runs; until the gate kept lone requests out while the queues hold the room, 251-256 MiB. The bound must not depend on timing: a loaded machine makes the gateway slower, not larger.
+ * The gateway child starts with the allocator setting `npm start` gives it (src/core/allocator.ts): without it, 4
+ * of 42 runs of the processors flood on a loaded machine went to 259-353 MiB, glibc keeping freed bodies resident.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -8,8 +8,8 @@
  * then on those blocks come from its arenas, which keep freed pages resident and grow when a larger block
  * does not fit between the live ones. Measured in test/rss-flood.test.ts (processors flood, loaded machine):
  * RSS climbed from the admission line to 259-353 MiB of a 256 MiB limit with nothing admitted, the growth in
- * one thread arena of 64 MiB and the main heap (3 runs of 18); with the threshold held at 128 KiB, none of
- * 20 runs passed 246 MiB. src/core/allocator.test.ts shows the mechanism alone: 12 MiB left live of 96 MiB of
+ * a 64 MiB thread arena and the main heap (4 runs of 42; malloc_trim through gdb gave back 85 MiB of one);
+ * with the threshold held at 128 KiB, none of 33 runs passed 246 MiB (bench/RESULTS.md, 2026-12-07 06:00). src/core/allocator.test.ts shows the mechanism alone: 12 MiB left live of 96 MiB of
  * 1 MiB Buffers keeps 85-98 MiB resident without the setting, and none of the freed memory with it.
  *
  * The setting must be in the environment when the process starts (glibc reads it before any JavaScript
