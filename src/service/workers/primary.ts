@@ -6,8 +6,8 @@
  * (plus per-worker series of its own) and one status page, and on SIGTERM drains them all.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { allocatorEnv } from '../../core/allocator.js';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import { allocatorEnv } from '../../core/allocator.js';
 
 /** One registry's metrics as getMetricsAsJSON() gives them (what a worker sends). */
 type MetricsJson = object[];
