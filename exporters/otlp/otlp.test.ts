@@ -295,18 +295,37 @@ describe('otlp exporter config', () => {
   });
 
   it('refuses an empty or malformed endpoint at validation, naming it (an unset env variable, say)', () => {
-    for (const endpoint of ['', 'collector', 'http://', ':4317', 'collector:99999', 'https://collector:0']) {
+    for (const endpoint of ['', 'http://', ':4317', 'collector:99999', 'https://collector:0', 'dns:///', 'collector:']) {
       const issues: { path: string[]; message: string }[] = [];
       otlpExporterFactory.config.parse({ endpoint }, [], issues);
       expect(issues, endpoint).toEqual([
         { path: ['endpoint'], message: `"${endpoint}" is not the host:port of a gRPC server (e.g. collector:4317, or https://collector:4317 for TLS)` },
       ]);
     }
-    for (const endpoint of ['collector:4317', 'https://collector:4317', 'http://10.0.0.1:4317/', '[::1]:4317']) {
+    for (const endpoint of [
+      'collector:4317',
+      'https://collector:4317',
+      'http://10.0.0.1:4317/',
+      '[::1]:4317',
+      'dns:///collector:4317',
+      'https://api.example.com',
+      'collector',
+    ]) {
       const issues: { path: string[]; message: string }[] = [];
       otlpExporterFactory.config.parse({ endpoint }, [], issues);
       expect(issues, endpoint).toEqual([]);
     }
+    const unix: { path: string[]; message: string }[] = [];
+    otlpExporterFactory.config.parse({ endpoint: 'unix:///var/run/otel.sock' }, [], unix);
+    expect(unix.map((i) => i.message)).toEqual([expect.stringMatching(/^not supported yet by GopherShip \(connects to a unix socket/)]);
+  });
+
+  it("takes the endpoint forms the collector takes: dns:/// targets, and 443 when no port is given (grpc-go's default)", () => {
+    expect(parseGrpcEndpoint('dns:///otel-gateway-headless:4317')).toEqual({ target: 'otel-gateway-headless:4317', forceTls: false });
+    expect(parseGrpcEndpoint('https://api.example.com')).toEqual({ target: 'api.example.com:443', forceTls: true });
+    expect(parseGrpcEndpoint('https://api.example.com/')).toEqual({ target: 'api.example.com:443', forceTls: true });
+    expect(parseGrpcEndpoint('collector')).toEqual({ target: 'collector:443', forceTls: false });
+    expect(parseGrpcEndpoint('[::1]')).toEqual({ target: '[::1]:443', forceTls: false });
   });
 
   it('a stream that cannot be opened is UNAVAILABLE with the reason (not an error about its own timer)', async () => {

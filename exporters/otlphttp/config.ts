@@ -15,8 +15,9 @@ export const otlphttpExporterConfig = s.refine(
     encoding: s.enum('proto', 'json').default('proto').describe('Body encoding: protobuf (bytes forwarded unchanged) or OTLP/JSON'),
     compression: s
       .enum('gzip', 'zstd', 'snappy', 'deflate', 'zlib', 'none')
+      .alias('', 'none')
       .default('gzip')
-      .describe("Content-Encoding of request bodies (snappy: the block format, as today's collector sends it)"),
+      .describe('Content-Encoding of request bodies (snappy: the block format, as today\'s collector sends it); "" is none, as in the collector'),
     compression_params: s.object({
       level: s.int(1, 22).default(1).describe('Compression level: gzip/zlib 1-9 (1 costs a fraction of the CPU of 6 for a slightly larger body), zstd 1-22'),
     }),
@@ -27,15 +28,31 @@ export const otlphttpExporterConfig = s.refine(
     cookies: s.notYet('keeps cookies the server sets and sends them back'),
     force_attempt_http2: s.notYet("speaks HTTP/2 to the server (GopherShip's client speaks HTTP/1.1 with keep-alive)", false),
     middlewares: s.notYet('runs middleware extensions around each request'),
-    headers: s.map(s.string().opaque()).default({}).describe('Headers sent with every request (e.g. authorization); values are masked in print-config'),
+    headers: s
+      .headerMap(s.string().opaque())
+      .default({})
+      .describe('Headers sent with every request (e.g. authorization), as a map or a list of name/value pairs; values are masked in print-config'),
     auth: authSchema,
-    timeout: s.duration().default(5000).describe('Deadline of one attempt, connect to last response byte (each retry gets its own)'),
+    timeout: s
+      .duration()
+      .default(30_000)
+      .describe("Deadline of one attempt, connect to last response byte (each retry gets its own); the collector's otlphttp default, 30s"),
     max_idle_conns: s.int(1).default(32).describe('Connections kept per host (keep-alive pool size)'),
-    // confighttp's other connection-pool and HTTP/2 keys: max_idle_conns sizes the pool here.
-    max_idle_conns_per_host: s.notYet('caps the idle connections kept per host; max_idle_conns sizes the pool here'),
-    max_conns_per_host: s.notYet('caps all connections to a host, in use or idle'),
-    idle_conn_timeout: s.notYet('closes a kept connection once it has been idle this long'),
-    disable_keep_alives: s.notYet('opens a new connection for every request', false),
+    max_idle_conns_per_host: s
+      .int(0)
+      .default(0)
+      .describe("Idle connections kept open for the next requests (0: max_idle_conns); one exporter talks to one host, so it bounds the pool's idle part"),
+    max_conns_per_host: s.notYet('caps all connections to a host, in use or idle', 0),
+    idle_conn_timeout: s.duration().default(90_000).describe('Close a kept connection once it has been idle this long (0: keep it until the server closes it)'),
+    disable_keep_alives: s.bool().default(false).describe('Open a new connection for every request (Connection: close)'),
+    keepalive: s
+      .object({
+        enabled: s.bool().default(true).describe('false: open a new connection for every request (as disable_keep_alives: true)'),
+        idle_conn_timeout: s.duration().describe('Set, it takes the place of idle_conn_timeout'),
+        max_idle_conns: s.int(1).describe('Set, it takes the place of max_idle_conns'),
+        max_idle_conns_per_host: s.int(0).describe('Set, it takes the place of max_idle_conns_per_host'),
+      })
+      .describe("Connection reuse (the collector's newer confighttp keepalive section; its keys take the place of the top-level ones)"),
     http2_read_idle_timeout: s.notYet("pings an HTTP/2 connection idle this long; GopherShip's client speaks HTTP/1.1", 0, '0s'),
     http2_ping_timeout: s.notYet('closes an HTTP/2 connection whose ping is not answered within this', 0, '0s'),
     tls: tlsClientSchema().describe(

@@ -1,7 +1,8 @@
 /**
  * CORS on the OTLP/HTTP receiver, as the collector answers browsers: preflights from allowed origins
  * (wildcards included) get 204 with the method, headers and max age; others get 204 without CORS headers
- * (the browser then refuses); an actual request from an allowed origin carries Access-Control-Allow-Origin.
+ * (the browser then refuses); an actual request from an allowed origin carries Access-Control-Allow-Origin
+ * and the exposed_headers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testHost } from '../../test/helpers/host.js';
@@ -21,7 +22,12 @@ beforeAll(async () => {
       protocols: {
         http: {
           endpoint: '127.0.0.1:0',
-          cors: { allowed_origins: ['https://app.example.com', 'https://*.test.example'], allowed_headers: ['X-Tenant', 'Content-Encoding'], max_age: 7200 },
+          cors: {
+            allowed_origins: ['https://app.example.com', 'https://*.test.example'],
+            allowed_headers: ['X-Tenant', 'Content-Encoding'],
+            exposed_headers: ['X-Request-Id', 'Retry-After'],
+            max_age: 7200,
+          },
         },
       },
     },
@@ -81,6 +87,7 @@ describe('otlp receiver CORS', () => {
     });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(ok.headers.get('access-control-expose-headers')).toBe('X-Request-Id, Retry-After');
     const other = await fetch(`${base}/v1/logs`, {
       method: 'POST',
       headers: { origin: 'https://evil.example', 'content-type': 'application/x-protobuf' },
@@ -88,6 +95,7 @@ describe('otlp receiver CORS', () => {
     });
     expect(other.status).toBe(200);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    expect(other.headers.get('access-control-expose-headers')).toBeNull();
     expect(consumer.got.length).toBe(2);
   });
 

@@ -122,6 +122,21 @@ service:
     expect(issues).toHaveLength(2);
   });
 
+  it('a not-yet key set to the value that leaves it off (the collector default a config copies) is accepted', () => {
+    const issues: { path: string[]; message: string }[] = [];
+    const key = s.notYet('does something', 0);
+    for (const v of ['', [], 0, '0s', '0ms']) key.parse(v, ['k'], issues);
+    expect(issues).toEqual([]);
+    for (const v of ['1s', ['a'], 5, 'x']) key.parse(v, ['k'], issues);
+    expect(issues).toHaveLength(4);
+    const tls = { tls: { reload_interval: '0s', cipher_suites: [], curve_preferences: [] } };
+    const exp: { path: string[]; message: string }[] = [];
+    createRegistry()
+      .find('exporter', 'otlp')!
+      .config.parse({ endpoint: 'collector:4317', ...tls }, [], exp);
+    expect(exp).toEqual([]);
+  });
+
   it('a URL path without its leading / gets it, as the collector adds it', async () => {
     const text = BASE.replace('endpoint: 127.0.0.1:0', 'endpoint: 127.0.0.1:0\n        traces_url_path: traces\n        logs_url_path: /custom/logs');
     const { config, problems } = await validate([await file('paths.yaml', text)]);

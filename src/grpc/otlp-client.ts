@@ -6,7 +6,7 @@
  */
 import { ENDPOINT_RE } from '../core/net.js';
 import { CodedError, PermanentError, RetryableError } from '../core/errors.js';
-import { s, type ConfigOf, type Schema } from '../core/schema.js';
+import { notSupportedYetMessage, s, type ConfigOf, type Schema } from '../core/schema.js';
 import type { Payload } from '../pdata/payload.js';
 import { GRPC_METHOD, type Signal } from '../core/signal.js';
 import { decodeExportResponsePartial, decodeStatus } from '../pdata/codec.js';
@@ -19,20 +19,37 @@ import { GrpcStatus, grpcStatusName, isRetryableGrpc } from './status.js';
 import { GrpcTransport, type CallResult } from './client-transport.js';
 import { prepareCompression } from '../compression/index.js';
 
-/** Strips an http(s):// scheme as the collector does; https:// asks for TLS. */
+/**
+ * The host:port to dial: an http(s):// scheme stripped as the collector does (https:// asks for TLS), a
+ * gRPC `dns:///` target taken as its name (GopherShip resolves it when it connects), and a host without
+ * a port given 443, as grpc-go's DNS resolver does.
+ */
 export function parseGrpcEndpoint(endpoint: string): { target: string; forceTls: boolean } {
-  if (endpoint.startsWith('https://')) return { target: endpoint.slice(8).replace(/\/+$/, ''), forceTls: true };
-  if (endpoint.startsWith('http://')) return { target: endpoint.slice(7).replace(/\/+$/, ''), forceTls: false };
-  return { target: endpoint, forceTls: false };
+  let target = endpoint;
+  let forceTls = false;
+  if (target.startsWith('https://')) [target, forceTls] = [target.slice(8).replace(/\/+$/, ''), true];
+  else if (target.startsWith('http://')) target = target.slice(7).replace(/\/+$/, '');
+  else if (target.startsWith('dns:///')) target = target.slice(7);
+  if (/^[^:\s[\]/]+$/.test(target) || /^\[[0-9A-Fa-f:.]+\]$/.test(target)) target += ':443';
+  return { target, forceTls };
 }
 
 /** The endpoint key of a gRPC client: host:port, checked at validation. */
 export function grpcEndpointSchema(): Schema<string> {
   return s.refine(
-    s.string().mustBeSet().describe('host:port of the OTLP/gRPC server (an http:// or https:// prefix is stripped; https:// forces TLS)'),
+    s
+      .string()
+      .mustBeSet()
+      .describe(
+        'host:port of the OTLP/gRPC server (an http:// or https:// prefix is stripped, https:// forcing TLS; dns:///host:port is host:port; without a port, 443)',
+      ),
     // Checked here: an empty or malformed endpoint (an unset env variable, say) would otherwise start, then
     // fail every export as retryable until the data is dropped.
     (v, path, issues) => {
+      if (v.trim().startsWith('unix:')) {
+        issues.push({ path, message: notSupportedYetMessage('connects to a unix socket; give the host:port of the server') });
+        return;
+      }
       const m = ENDPOINT_RE.exec(parseGrpcEndpoint(v.trim()).target);
       if (!m || m[1] === '' || Number(m[2]) > 65535 || Number(m[2]) === 0) {
         issues.push({ path, message: `"${v}" is not the host:port of a gRPC server (e.g. collector:4317, or https://collector:4317 for TLS)` });
@@ -47,12 +64,16 @@ export function otlpGrpcClientShape() {
     tls: tlsClientSchema().describe(
       "TLS to the server (the collector's configtls client settings); TLS is on unless insecure: true (an https:// endpoint forces it).",
     ),
-    headers: s.map(s.string().opaque()).default({}).describe('Metadata sent with every request (e.g. authorization); values are masked in print-config'),
+    headers: s
+      .headerMap(s.string().opaque())
+      .default({})
+      .describe('Metadata sent with every request (e.g. authorization), as a map or a list of name/value pairs; values are masked in print-config'),
     auth: authSchema,
     compression: s
       .enum('gzip', 'zstd', 'snappy', 'none')
+      .alias('', 'none')
       .default('gzip')
-      .describe("Message compression (the collector's gRPC client has gzip, zstd and snappy)"),
+      .describe('Message compression (the collector\'s gRPC client has gzip, zstd and snappy); "" is none, as in the collector'),
     compression_params: s.object({
       level: s.int(0, 22).default(0).describe("Compression level: gzip 1-9, zstd 1-22 (0: the codec's default)"),
     }),
