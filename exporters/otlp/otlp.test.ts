@@ -288,7 +288,17 @@ describe('otlp exporter config', () => {
     otlpExporterFactory.config.parse({}, [], issues);
     expect(issues.map((i) => i.path.join('.'))).toEqual(['endpoint']);
     const cfg = configOf({ endpoint: 'collector:4317' });
-    expect(cfg).toMatchObject({ compression: 'gzip', timeout: 5000, tls: { insecure: false }, headers: {} });
+    // The collector's otlp exporter: gzip, 5s, an empty balancer_name (grpc-go's pick_first), 512 KiB write buffer.
+    expect(cfg).toMatchObject({
+      compression: 'gzip',
+      timeout: 5000,
+      tls: { insecure: false },
+      headers: {},
+      balancer_name: 'pick_first',
+      write_buffer_size: 524288,
+    });
+    expect(configOf({ endpoint: 'collector:4317', balancer_name: '', compression: '' })).toMatchObject({ balancer_name: 'pick_first', compression: 'none' });
+    expect(configOf({ endpoint: 'collector:4317', headers: [{ name: 'x-tenant', value: 'a' }] }).headers).toEqual({ 'x-tenant': 'a' });
     expect(parseGrpcEndpoint('https://collector:4317')).toEqual({ target: 'collector:4317', forceTls: true });
     expect(parseGrpcEndpoint('http://collector:4317/')).toEqual({ target: 'collector:4317', forceTls: false });
     expect(otlpExporterFactory.aliases).toContain('otlp_grpc');

@@ -22,7 +22,10 @@ export const otlphttpExporterConfig = s.refine(
       level: s.int(1, 22).default(1).describe('Compression level: gzip/zlib 1-9 (1 costs a fraction of the CPU of 6 for a slightly larger body), zstd 1-22'),
     }),
     read_buffer_size: s.int(0).default(0).describe("Accepted for the collector's configs; Node sizes socket buffers itself, so it has no effect"),
-    write_buffer_size: s.int(0).default(0).describe("Accepted for the collector's configs; Node sizes socket buffers itself, so it has no effect"),
+    write_buffer_size: s
+      .int(0)
+      .default(512 * 1024)
+      .describe("Accepted for the collector's configs (default 512 KiB as its otlphttp exporter's); Node sizes socket buffers itself, so it has no effect"),
     profiles_endpoint: s.notYet('the URL for profiles (GopherShip has no profiles signal)'),
     proxy_url: s.notYet('sends requests through an HTTP proxy'),
     cookies: s.notYet('keeps cookies the server sets and sends them back'),

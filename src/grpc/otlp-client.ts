@@ -79,12 +79,16 @@ export function otlpGrpcClientShape() {
     }),
     balancer_name: s
       .enum('round_robin', 'pick_first')
-      .default('round_robin')
+      .alias('', 'pick_first')
+      .default('pick_first')
       .describe(
-        "Accepted for the collector's configs; GopherShip keeps one HTTP/2 connection to the endpoint's first resolved address (as pick_first), so round_robin over several addresses behaves like pick_first",
+        "Accepted for the collector's configs (whose otlp exporter leaves it empty: grpc-go's pick_first); GopherShip keeps one HTTP/2 connection to the endpoint's first resolved address (as pick_first), so round_robin over several addresses behaves like pick_first",
       ),
     read_buffer_size: s.int(0).default(0).describe("Accepted for the collector's configs; Node sizes socket buffers itself, so it has no effect"),
-    write_buffer_size: s.int(0).default(0).describe("Accepted for the collector's configs; Node sizes socket buffers itself, so it has no effect"),
+    write_buffer_size: s
+      .int(0)
+      .default(512 * 1024)
+      .describe("Accepted for the collector's configs (default 512 KiB as its otlp exporter's); Node sizes socket buffers itself, so it has no effect"),
     wait_for_ready: s.notYet('waits for the connection to be ready instead of failing calls while it is down', false),
     authority: s.notYet('overrides the :authority header of every call'),
     middlewares: s.notYet('runs middleware extensions around each call'),
