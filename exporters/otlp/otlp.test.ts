@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -355,6 +357,51 @@ describe('otlp exporter config', () => {
       expect(r.message).not.toMatch(/before initialization/);
     } finally {
       t.close();
+    }
+  });
+
+  it('keepalive pings only while a call is open unless permit_without_stream (a grpc-go server sends GOAWAY too_many_pings otherwise)', async () => {
+    // A raw HTTP/2 server counting the pings it gets while no call is open and while one is (answered after 400 ms).
+    const server = http2.createServer();
+    const pings = { idle: 0, inCall: 0 };
+    let open = 0;
+    server.on('session', (s) => s.on('ping', () => (open > 0 ? pings.inCall++ : pings.idle++)));
+    server.on('stream', (stream) => {
+      open++;
+      stream.on('close', () => open--);
+      stream.resume();
+      stream.on('end', () =>
+        setTimeout(() => stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '0' }, { endStream: true }), 400),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const cfg = { endpoint: `127.0.0.1:${(server.address() as AddressInfo).port}`, tls: { insecure: true }, keepalive: { time: '50ms' } };
+    const idlePingsWith = async (raw: Record<string, unknown>) => {
+      const settings = testSettings('otlp/keepalive');
+      const exp = otlpExporterFactory.create(settings, configOf({ ...cfg, ...raw })) as OtlpGrpcExporter;
+      await exp.start(testHost());
+      pings.idle = 0;
+      pings.inCall = 0;
+      try {
+        await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
+        const inCall = pings.inCall;
+        // A ping sent as the call ended may arrive after its stream closed: count from a moment later.
+        await new Promise((r) => setTimeout(r, 100));
+        pings.idle = 0;
+        await new Promise((r) => setTimeout(r, 400));
+        return { inCall, idle: pings.idle };
+      } finally {
+        await exp.shutdown();
+        settings.telemetry.close();
+      }
+    };
+    try {
+      const strict = await idlePingsWith({});
+      expect(strict.idle).toBe(0);
+      expect(strict.inCall).toBeGreaterThan(0);
+      expect((await idlePingsWith({ keepalive: { time: '50ms', permit_without_stream: true } })).idle).toBeGreaterThan(0);
+    } finally {
+      server.close();
     }
   });
 

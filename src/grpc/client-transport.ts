@@ -36,11 +36,15 @@ export interface GrpcTransportOptions {
   maxMessageBytes: number;
   keepaliveMs: number;
   keepaliveTimeoutMs: number;
+  /** Ping also while no call is open (grpc-go's PermitWithoutStream); else pings wait for a call in flight. */
+  keepalivePermitWithoutStream?: boolean;
 }
 
 export class GrpcTransport {
   private session: http2.ClientHttp2Session | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
+  /** Calls whose stream is open: without permit_without_stream, keepalive pings only while there is one. */
+  private openStreams = 0;
   private closed = false;
   /** Why the last session failed (a TLS verification error, a refused connection), for the calls it fails. */
   private sessionError: Error | undefined;
@@ -92,12 +96,18 @@ export class GrpcTransport {
     return session;
   }
 
-  /** Pings an idle session so a dead peer is noticed before the next export waits on it. */
+  /**
+   * Pings the session every keepalive interval so a dead peer is noticed. Without permit_without_stream
+   * only while a call is open, as grpc-go's client: a grpc-go server (the collector's receivers, and this
+   * gateway's) counts pings on a connection without calls more often than every 2h as strikes and sends
+   * GOAWAY too_many_pings after two.
+   */
   private schedulePing(): void {
     if (this.pingTimer || this.opts.keepaliveMs <= 0) return;
     this.pingTimer = setInterval(() => {
       const s = this.session;
       if (!s || s.closed || s.destroyed) return;
+      if (this.openStreams === 0 && !this.opts.keepalivePermitWithoutStream) return;
       const timer = setTimeout(() => s.destroy(new Error('keepalive ping timed out')), this.opts.keepaliveTimeoutMs);
       s.ping((err) => {
         clearTimeout(timer);
@@ -157,6 +167,8 @@ export class GrpcTransport {
         fail(GrpcStatus.UNAVAILABLE, `cannot open a stream: ${(err as Error).message}`);
         return;
       }
+      this.openStreams++;
+      stream.once('close', () => this.openStreams--);
       // Decided after the poll that follows it: an answer that came while the event loop was stalled is read, not resent.
       timer = attemptTimeout(
         timeoutMs,

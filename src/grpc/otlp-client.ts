@@ -99,7 +99,12 @@ export function otlpGrpcClientShape() {
         .default(300_000)
         .describe("Ping the server after this long without activity (>= 5m stays within grpc-go servers' default ping policy)"),
       timeout: s.duration().default(20_000).describe('Close the connection when a ping is not answered within this'),
-      permit_without_stream: s.notYet('pings the server also while no call is open', false),
+      permit_without_stream: s
+        .bool()
+        .default(false)
+        .describe(
+          'Ping also while no call is open; false pings only while calls are in flight, as grpc-go (its servers send GOAWAY too_many_pings to a client pinging a connection without calls more often than every 2h)',
+        ),
     }),
     flow_control_window: s
       .int(65_535)
@@ -184,6 +189,7 @@ export class OtlpGrpcClient {
       maxMessageBytes: c.max_message_size,
       keepaliveMs: c.keepalive.time,
       keepaliveTimeoutMs: c.keepalive.timeout,
+      keepalivePermitWithoutStream: c.keepalive.permit_without_stream,
     });
   }
 
