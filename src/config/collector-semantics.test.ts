@@ -137,6 +137,18 @@ service:
     expect(exp).toEqual([]);
   });
 
+  it('a value YAML reads as a number is checked as the text it became (min_version: 1.0 is 1, not a TLS version)', () => {
+    const otlp = createRegistry().find('exporter', 'otlp')!.config;
+    const ok: { path: string[]; message: string }[] = [];
+    expect(
+      (otlp.parse({ endpoint: 'collector:4317', tls: { min_version: 1.3, max_version: '1.3' } }, [], ok) as { tls: { min_version: string } }).tls.min_version,
+    ).toBe('1.3');
+    expect(ok).toEqual([]);
+    const bad: { path: string[]; message: string }[] = [];
+    otlp.parse({ endpoint: 'collector:4317', tls: { min_version: 1.0 } }, [], bad);
+    expect(bad).toEqual([{ path: ['tls', 'min_version'], message: '"1" is not a TLS version: 1.0, 1.1, 1.2 or 1.3' }]);
+  });
+
   it('a URL path without its leading / gets it, as the collector adds it', async () => {
     const text = BASE.replace('endpoint: 127.0.0.1:0', 'endpoint: 127.0.0.1:0\n        traces_url_path: traces\n        logs_url_path: /custom/logs');
     const { config, problems } = await validate([await file('paths.yaml', text)]);

@@ -106,7 +106,14 @@ class StringSchema extends Schema<string> {
     super();
   }
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): string {
-    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    if (typeof v === 'number' || typeof v === 'boolean') {
+      // YAML read it as a number (min_version: 1.0 is 1): checked as the text it became, so it is not lost.
+      const text = String(v);
+      if (this.pattern && !this.pattern.test(text)) {
+        issues.push({ path, message: `"${text}" is not ${this.patternHint}` });
+      }
+      return text;
+    }
     if (typeof v !== 'string') {
       issues.push({ path, message: `expected a string, got ${this.isOpaque ? 'something else' : typeName(v)}` });
       return this.defaultValue as string;
