@@ -129,12 +129,17 @@ service:
     expect(issues).toEqual([]);
     for (const v of ['1s', ['a'], 5, 'x']) key.parse(v, ['k'], issues);
     expect(issues).toHaveLength(4);
-    const tls = { tls: { reload_interval: '0s', cipher_suites: [], curve_preferences: [] } };
+    const tls = { tls: { reload_interval: '0s', cipher_suites: [], curve_preferences: [], tpm: { enabled: false } } };
+    const otlp = createRegistry().find('exporter', 'otlp')!.config;
     const exp: { path: string[]; message: string }[] = [];
-    createRegistry()
-      .find('exporter', 'otlp')!
-      .config.parse({ endpoint: 'collector:4317', ...tls }, [], exp);
+    otlp.parse({ endpoint: 'collector:4317', ...tls }, [], exp);
     expect(exp).toEqual([]);
+    // configtls names the TPM section `tpm` (mapstructure:"tpm").
+    const tpm: { path: string[]; message: string }[] = [];
+    otlp.parse({ endpoint: 'collector:4317', tls: { tpm: { enabled: true, path: '/dev/tpmrm0' } } }, [], tpm);
+    expect(tpm.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      expect.stringMatching(/^tls\.tpm: not supported yet by GopherShip \(reads the private key from a TPM/),
+    ]);
   });
 
   it('a value YAML reads as a number is checked as the text it became (min_version: 1.0 is 1, not a TLS version)', () => {

@@ -62,7 +62,7 @@ export function grpcEndpointSchema(): Schema<string> {
 export function otlpGrpcClientShape() {
   return {
     tls: tlsClientSchema().describe(
-      "TLS to the server (the collector's configtls client settings); TLS is on unless insecure: true (an https:// endpoint forces it).",
+      "TLS to the server (the collector's configtls client settings); TLS is on unless insecure: true without ca_file / ca_pem (an https:// endpoint forces it).",
     ),
     headers: s
       .headerMap(s.string().opaque())
@@ -174,7 +174,8 @@ export class OtlpGrpcClient {
   async start(host?: Host): Promise<void> {
     const c = this.config;
     this.authenticator = clientAuthenticatorOf(host, c.auth, this.configPath);
-    const secure = !c.tls.insecure || this.forceTls;
+    // As configtls: insecure is plaintext only without a CA; with ca_file / ca_pem the collector still uses TLS.
+    const secure = !c.tls.insecure || this.forceTls || c.tls.ca_file !== '' || c.tls.ca_pem !== '';
     let tls: ClientTlsOptions | undefined;
     if (secure) tls = await loadClientTls(c.tls, this.configPath === '' ? 'tls' : `${this.configPath}.tls`);
     await prepareCompression(c.compression);
