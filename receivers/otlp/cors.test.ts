@@ -1,8 +1,7 @@
 /**
  * CORS on the OTLP/HTTP receiver, as the collector answers browsers: preflights from allowed origins
  * (wildcards included) get 204 with the method, headers and max age; others get 204 without CORS headers
- * (the browser then refuses); an actual request from an allowed origin carries Access-Control-Allow-Origin
- * and the exposed_headers.
+ * (the browser then refuses); an actual request from an allowed origin carries Access-Control-Allow-Origin.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testHost } from '../../test/helpers/host.js';
@@ -25,8 +24,8 @@ beforeAll(async () => {
           cors: {
             allowed_origins: ['https://app.example.com', 'https://*.test.example'],
             allowed_headers: ['X-Tenant', 'Content-Encoding'],
-            exposed_headers: ['X-Request-Id', 'Retry-After'],
             max_age: 7200,
+            exposed_headers: ['Retry-After', 'X-Served-By'],
           },
         },
       },
@@ -87,7 +86,9 @@ describe('otlp receiver CORS', () => {
     });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
-    expect(ok.headers.get('access-control-expose-headers')).toBe('X-Request-Id, Retry-After');
+    // The collector's exposed_headers: what a browser script may read of the answer (not on preflights).
+    expect(ok.headers.get('access-control-expose-headers')).toBe('Retry-After, X-Served-By');
+    expect((await preflight('https://app.example.com')).headers.get('access-control-expose-headers')).toBeNull();
     const other = await fetch(`${base}/v1/logs`, {
       method: 'POST',
       headers: { origin: 'https://evil.example', 'content-type': 'application/x-protobuf' },

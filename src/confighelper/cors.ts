@@ -23,7 +23,7 @@ export const corsSchema = () =>
     exposed_headers: s
       .array(s.string())
       .default([])
-      .describe('Response headers a browser lets the page read besides the simple ones (Access-Control-Expose-Headers).'),
+      .describe('Response headers a browser script may read (Access-Control-Expose-Headers on answers to an allowed origin).'),
     max_age: s.int(0).default(0).describe('Seconds a browser may cache a preflight answer (Access-Control-Max-Age); 0 sends no header.'),
   });
 
@@ -96,8 +96,8 @@ export class CorsPolicy {
     res.setHeader('vary', 'Origin');
     if (origin && this.originAllowed(origin)) {
       res.setHeader('access-control-allow-origin', origin);
-      res.setHeader('access-control-allow-credentials', 'true');
       if (this.cfg.exposed_headers.length > 0) res.setHeader('access-control-expose-headers', this.cfg.exposed_headers.join(', '));
+      res.setHeader('access-control-allow-credentials', 'true');
     }
     return false;
   }
