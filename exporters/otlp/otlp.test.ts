@@ -301,6 +301,12 @@ describe('otlp exporter config', () => {
     });
     expect(configOf({ endpoint: 'collector:4317', balancer_name: '', compression: '' })).toMatchObject({ balancer_name: 'pick_first', compression: 'none' });
     expect(configOf({ endpoint: 'collector:4317', headers: [{ name: 'x-tenant', value: 'a' }] }).headers).toEqual({ 'x-tenant': 'a' });
+    // compression_params.level as configcompression checks it: gzip -1, 0, 1-9; zstd anything.
+    expect(configOf({ endpoint: 'collector:4317', compression_params: { level: -1 } }).compression_params.level).toBe(-1);
+    expect(configOf({ endpoint: 'collector:4317', compression: 'zstd', compression_params: { level: 30 } }).compression_params.level).toBe(30);
+    const level: { path: string[]; message: string }[] = [];
+    otlpExporterFactory.config.parse({ endpoint: 'collector:4317', compression_params: { level: 10 } }, [], level);
+    expect(level).toEqual([{ path: ['compression_params', 'level'], message: '10 is not a gzip level: -1 (default), 0 (default) or 1-9' }]);
     expect(parseGrpcEndpoint('https://collector:4317')).toEqual({ target: 'collector:4317', forceTls: true });
     expect(parseGrpcEndpoint('http://collector:4317/')).toEqual({ target: 'collector:4317', forceTls: false });
     expect(otlpExporterFactory.aliases).toContain('otlp_grpc');

@@ -2,6 +2,7 @@ import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
 import { authSchema } from '../../src/core/auth.js';
 import { tlsClientSchema } from '../../src/confighelper/tls-config.js';
+import { compressionLevelProblem } from '../../src/compression/index.js';
 
 const url = /^https?:\/\/[^\s/]+/;
 const urlHint = 'an http:// or https:// URL';
@@ -16,10 +17,17 @@ export const otlphttpExporterConfig = s.refine(
     compression: s
       .enum('gzip', 'zstd', 'snappy', 'deflate', 'zlib', 'none')
       .alias('', 'none')
+      .notYetValue('lz4', 'LZ4 request bodies')
+      .notYetValue('x-snappy-framed', "framed snappy request bodies; snappy sends the block format today's collectors read")
       .default('gzip')
       .describe('Content-Encoding of request bodies (snappy: the block format, as today\'s collector sends it); "" is none, as in the collector'),
     compression_params: s.object({
-      level: s.int(1, 22).default(1).describe('Compression level: gzip/zlib 1-9 (1 costs a fraction of the CPU of 6 for a slightly larger body), zstd 1-22'),
+      level: s
+        .int()
+        .default(1)
+        .describe(
+          "Compression level: gzip/zlib -1 or 1-9 (1 costs a fraction of the CPU of 6 for a slightly larger body), zstd 1-22 (others are taken as the nearest); 0: the codec's default (gzip 6), as the collector reads it",
+        ),
     }),
     read_buffer_size: s.int(0).default(0).describe("Accepted for the collector's configs; Node sizes socket buffers itself, so it has no effect"),
     write_buffer_size: s
@@ -66,6 +74,8 @@ export const otlphttpExporterConfig = s.refine(
     ...exporterHelperShape(),
   }),
   (v, path, issues) => {
+    const levelProblem = compressionLevelProblem(v.compression, v.compression_params.level);
+    if (levelProblem) issues.push({ path: [...path, 'compression_params', 'level'], message: levelProblem });
     if (!v.endpoint && !(v.logs_endpoint && v.traces_endpoint && v.metrics_endpoint)) {
       // Only an error if some signal would have no URL; the per-signal keys may stand alone.
       if (!v.logs_endpoint && !v.traces_endpoint && !v.metrics_endpoint) {

@@ -95,6 +95,24 @@ describe('otlphttp exporter', () => {
     }
   });
 
+  it('takes the compression levels the collector takes: -1 and 0 (the default), and zstd levels past 22 as 22', async () => {
+    for (const [compression, level] of [
+      ['gzip', -1],
+      ['gzip', 0],
+      ['deflate', -1],
+      ['zstd', 0],
+      ['zstd', 30],
+    ] as const) {
+      const exp = await make({ endpoint: server.url, compression, compression_params: { level } });
+      const logs = makeLogsRequest(3, 40);
+      await exp.consume(new Payload('logs', logs));
+      const r = server.requests.at(-1)!;
+      expect(r.raw.length, `${compression} ${level}`).toBeLessThan(logs.length);
+      expect(Buffer.compare(r.body, Buffer.from(logs))).toBe(0);
+      await exp.shutdown();
+    }
+  });
+
   it('sends uncompressed bodies with compression: none and reuses one keep-alive connection', async () => {
     const exp = await make({ endpoint: server.url + '/base/', compression: 'none' });
     const logs = makeLogsRequest(1, 2);
@@ -385,6 +403,15 @@ describe('otlphttp connection reuse (confighttp keys)', () => {
     expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
       'headers.1.name: "a" is listed twice',
       'headers.2.name: is required (the header name)',
+    ]);
+    // Collector values GopherShip lacks say so; a gzip level the collector refuses is refused with the key.
+    const values: { path: string[]; message: string }[] = [];
+    for (const raw of [{ compression: 'lz4' }, { compression: 'gzip', compression_params: { level: 12 } }]) {
+      otlphttpExporterFactory.config.parse({ endpoint: 'http://h:4318', ...raw }, [], values);
+    }
+    expect(values.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'compression: "lz4": not supported yet by GopherShip (LZ4 request bodies)',
+      'compression_params.level: 12 is not a gzip level: -1 (default), 0 (default) or 1-9',
     ]);
   });
 });

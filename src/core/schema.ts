@@ -216,8 +216,15 @@ export function formatDuration(ms: number): string {
 
 class EnumSchema<T extends string> extends Schema<T> {
   private readonly aliases = new Map<string, T>();
+  /** Values the collector takes that GopherShip does not implement yet, with what they do there. */
+  private readonly notYetValues = new Map<string, string>();
   constructor(private readonly values: readonly T[]) {
     super();
+  }
+  /** Answers `value` with "not supported yet by GopherShip (what)" instead of listing the valid values. */
+  notYetValue(value: string, what: string): this {
+    this.notYetValues.set(value, what);
+    return this;
   }
   /** Accepts `from` as another spelling of `to` (the collector's compression "" is none). */
   alias(from: string, to: T): this {
@@ -227,6 +234,10 @@ class EnumSchema<T extends string> extends Schema<T> {
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): T {
     if (typeof v === 'string' && (this.values as readonly string[]).includes(v)) return v as T;
     if (typeof v === 'string' && this.aliases.has(v)) return this.aliases.get(v)!;
+    if (typeof v === 'string' && this.notYetValues.has(v)) {
+      issues.push({ path, message: `"${v}": ${notSupportedYetMessage(this.notYetValues.get(v)!)}` });
+      return this.defaultValue as T;
+    }
     issues.push({ path, message: `must be one of ${this.values.join(', ')}; got ${typeName(v)}` });
     return this.defaultValue as T;
   }

@@ -6,7 +6,7 @@
  */
 import { ENDPOINT_RE } from '../core/net.js';
 import { CodedError, PermanentError, RetryableError } from '../core/errors.js';
-import { notSupportedYetMessage, s, type ConfigOf, type Schema } from '../core/schema.js';
+import { notSupportedYetMessage, s, type ConfigIssue, type ConfigOf, type Schema } from '../core/schema.js';
 import type { Payload } from '../pdata/payload.js';
 import { GRPC_METHOD, type Signal } from '../core/signal.js';
 import { decodeExportResponsePartial, decodeStatus } from '../pdata/codec.js';
@@ -17,7 +17,7 @@ import type { Host } from '../core/component.js';
 import { loadClientTls, type ClientTlsOptions } from '../confighelper/tls.js';
 import { GrpcStatus, grpcStatusName, isRetryableGrpc } from './status.js';
 import { GrpcTransport, type CallResult } from './client-transport.js';
-import { prepareCompression } from '../compression/index.js';
+import { codecLevel, compressionLevelProblem, prepareCompression } from '../compression/index.js';
 
 /**
  * The host:port to dial: an http(s):// scheme stripped as the collector does (https:// asks for TLS), a
@@ -75,7 +75,10 @@ export function otlpGrpcClientShape() {
       .default('gzip')
       .describe('Message compression (the collector\'s gRPC client has gzip, zstd and snappy); "" is none, as in the collector'),
     compression_params: s.object({
-      level: s.int(0, 22).default(0).describe("Compression level: gzip 1-9, zstd 1-22 (0: the codec's default)"),
+      level: s
+        .int()
+        .default(0)
+        .describe("Compression level: gzip -1 or 1-9, zstd 1-22 (others are taken as the nearest); 0: the codec's default, as in the collector"),
     }),
     balancer_name: s
       .enum('round_robin', 'pick_first')
@@ -115,6 +118,16 @@ export function otlpGrpcClientShape() {
       .default(64 * 1024 * 1024)
       .describe('Largest request and response message in bytes'),
   };
+}
+
+/** Cross-key checks of the client keys (for the config that spreads otlpGrpcClientShape): the level fits the compression. */
+export function checkGrpcClient(
+  v: { compression: OtlpGrpcClientConfig['compression']; compression_params: { level: number } },
+  path: string[],
+  issues: ConfigIssue[],
+): void {
+  const problem = compressionLevelProblem(v.compression, v.compression_params.level);
+  if (problem) issues.push({ path: [...path, 'compression_params', 'level'], message: problem });
 }
 
 const _clientSample = s.object(otlpGrpcClientShape());
@@ -184,7 +197,7 @@ export class OtlpGrpcClient {
       tls,
       metadata: this.metadata,
       compression: c.compression,
-      compressionLevel: c.compression_params.level || undefined,
+      compressionLevel: codecLevel(c.compression, c.compression_params.level),
       // HTTP/2's default 64 KiB windows cap a single connection at a few hundred MB/s.
       windowBytes: c.flow_control_window,
       maxMessageBytes: c.max_message_size,
