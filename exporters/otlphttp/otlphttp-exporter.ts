@@ -16,7 +16,7 @@ import { decodeExportResponsePartial, decodeStatus, requestToJson, type Encoding
 import { isRetryableHttp } from '../../src/grpc/status.js';
 import type { OtlphttpExporterConfig } from './config.js';
 import { clientAuthenticatorOf, type ClientAuthenticator, type RequestMeta } from '../../src/core/auth.js';
-import { codecLevel, compress, compressPieces, encodingName, prepareCompression } from '../../src/compression/index.js';
+import { compress, compressPieces, encodingName, prepareCompression } from '../../src/compression/index.js';
 
 /** Error bodies are read up to this size; a Status is small and a proxy's HTML page need not be whole. */
 const MAX_ERROR_BODY = 64 * 1024;
@@ -144,7 +144,7 @@ export class OtlpHttpExporter implements Exporter {
       const c = this.config.compression;
       if (c === 'none') return this.post(target, signal, payload.chunks(), payload.meta);
       if (c === 'gzip' || c === 'deflate' || c === 'zlib')
-        return this.post(target, signal, await compressPieces(c, payload.chunks(), codecLevel(c, this.config.compression_params.level)), payload.meta);
+        return this.post(target, signal, await compressPieces(c, payload.chunks(), this.config.compression_params.level), payload.meta);
     }
     let body: Uint8Array = payload.bytes;
     if (this.config.encoding === 'json') {
@@ -158,10 +158,7 @@ export class OtlpHttpExporter implements Exporter {
       }
     }
     if (this.config.compression !== 'none')
-      body = await compress(this.config.compression, body, {
-        level: codecLevel(this.config.compression, this.config.compression_params.level),
-        transport: 'http',
-      });
+      body = await compress(this.config.compression, body, { level: this.config.compression_params.level, transport: 'http' });
     return this.post(target, signal, [body], payload.meta);
   }
 

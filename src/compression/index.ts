@@ -148,11 +148,16 @@ export function compressionLevelProblem(compression: ExporterCompression, level:
   return undefined;
 }
 
-/** The level to hand the codec: 0 is "unset" (the codec's default), as the collector reads it; zstd's is kept within 1-22. */
-export function codecLevel(compression: ExporterCompression, level: number): number | undefined {
-  if (level === 0) return undefined;
-  if (compression === 'zstd') return Math.min(22, Math.max(1, level));
-  return level;
+/** zstd's level when none is given. */
+const ZSTD_DEFAULT_LEVEL = 3;
+
+/**
+ * The level to hand the codec: 0 is "unset", the codec's default (zlib's -1, zstd's 3), as the collector
+ * reads it; a zstd level is kept within 1-22.
+ */
+export function codecLevel(compression: ExporterCompression, level: number): number {
+  if (compression === 'zstd') return level === 0 ? ZSTD_DEFAULT_LEVEL : Math.min(22, Math.max(1, level));
+  return level === 0 ? zlib.constants.Z_DEFAULT_COMPRESSION : level;
 }
 
 /**
@@ -171,7 +176,7 @@ export async function compress(
     case 'zlib':
       return deflate(data, opts.level === undefined ? {} : { level: opts.level });
     case 'zstd':
-      return zstdCompress(data, opts.level ?? 3);
+      return zstdCompress(data, opts.level ?? ZSTD_DEFAULT_LEVEL);
     case 'snappy':
       return opts.transport === 'grpc' ? snappyFramedCompress(data) : snappyBlockCompress(data);
   }
