@@ -34,7 +34,7 @@ const otlphttpShape = s.object({
     .default(512 * 1024)
     .describe("Accepted for the collector's configs (default 512 KiB as its otlphttp exporter's); Node sizes socket buffers itself, so it has no effect"),
   profiles_endpoint: s.notYet('the URL for profiles (GopherShip has no profiles signal)'),
-  proxy_url: s.notYet('sends requests through an HTTP proxy'),
+  proxy_url: s.notYet('sends requests through an HTTP proxy', ''),
   cookies: s.notYet('keeps cookies the server sets and sends them back', { enabled: false }),
   // true is confighttp's default (configs that spell the defaults carry it): it only lets Go's client try
   // HTTP/2, and OTLP/HTTP servers answer HTTP/1.1 alike, so both values are accepted.
