@@ -3,6 +3,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { hasOpenssl, makeCertSet } from '../../test/helpers/certs.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -87,6 +88,16 @@ describe('otlp (gRPC) exporter against a raw HTTP/2 gRPC server', () => {
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_log_records', { exporter: 'otlp/test' })).toBe(6);
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_spans', { exporter: 'otlp/test' })).toBe(4);
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_metric_points', { exporter: 'otlp/test' })).toBe(5);
+  });
+
+  it(':authority is the endpoint, or `authority` when set (a proxy routing by host)', async () => {
+    let exp = await make({});
+    await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
+    expect(server.requests.at(-1)!.headers[':authority']).toBe(server.endpoint);
+    await exp.shutdown();
+    exp = await make({ authority: 'otel-backend.internal:4317' });
+    await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
+    expect(server.requests.at(-1)!.headers[':authority']).toBe('otel-backend.internal:4317');
   });
 
   it("compresses with zstd and snappy (framed, as the collector's gRPC codec) too", async () => {
@@ -280,6 +291,42 @@ describe('otlp (gRPC) exporter against a grpc-js server', () => {
       await exp.shutdown();
       await srv.close();
       settings.telemetry.close();
+    }
+  });
+});
+
+describe.runIf(hasOpenssl('the otlp exporter authority test (a server certificate for another name)'))('otlp exporter authority over TLS', () => {
+  it("checks the server's certificate against `authority` (grpc-go's WithAuthority), unless server_name_override is set", async () => {
+    const certs = makeCertSet();
+    // A gRPC server at 127.0.0.1 whose certificate names only elsewhere.example.
+    const server = http2.createSecureServer({ cert: readFileSync(certs.wrongNameServer.certFile), key: readFileSync(certs.wrongNameServer.keyFile) });
+    server.on('stream', (stream) => {
+      stream.resume();
+      stream.on('end', () => stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '0' }, { endStream: true }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const send = async (raw: Record<string, unknown>): Promise<string> => {
+      const settings = testSettings('otlp/authority');
+      const exp = otlpExporterFactory.create(settings, configOf({ endpoint, tls: { ca_file: certs.ca.certFile }, timeout: '3s', ...raw }));
+      await exp.start(testHost());
+      try {
+        await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
+        return 'ok';
+      } catch (err) {
+        return (err as Error).message;
+      } finally {
+        await exp.shutdown();
+        settings.telemetry.close();
+      }
+    };
+    try {
+      expect(await send({})).toMatch(/certificate is for another name/);
+      expect(await send({ authority: 'elsewhere.example:4317' })).toBe('ok');
+      expect(await send({ authority: 'elsewhere.example', tls: { ca_file: certs.ca.certFile, server_name_override: 'localhost' } })).toMatch(/another name/);
+    } finally {
+      server.close();
+      certs.factory.cleanup();
     }
   });
 });

@@ -26,6 +26,8 @@ export interface CallResult {
 export interface GrpcTransportOptions {
   /** `http://host:port` or `https://host:port`. */
   authority: string;
+  /** The :authority header of every call when it is not the host dialled (the collector's `authority`, grpc-go's WithAuthority). */
+  authorityHeader?: string;
   tls?: ClientTlsOptions;
   /** Metadata sent with every call (lower-case keys; `-bin` values already binary). */
   metadata: Record<string, string | Buffer>;
@@ -58,6 +60,7 @@ export class GrpcTransport {
       [http2.constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
       te: 'trailers',
       'user-agent': 'gophership',
+      ...(opts.authorityHeader ? { [http2.constants.HTTP2_HEADER_AUTHORITY]: opts.authorityHeader } : {}),
       ...(opts.compression !== 'none' ? { 'grpc-encoding': opts.compression, 'grpc-accept-encoding': `${opts.compression},identity` } : {}),
     };
     for (const [k, v] of Object.entries(opts.metadata)) this.metadataHeaders[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;

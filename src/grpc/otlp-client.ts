@@ -34,6 +34,12 @@ export function parseGrpcEndpoint(endpoint: string): { target: string; forceTls:
   return { target, forceTls };
 }
 
+/** The host of `host:port` or `[v6]:port` (an authority), brackets removed. */
+function hostOf(authority: string): string {
+  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(authority) ?? /^([^:]+)(?::\d+)?$/.exec(authority);
+  return m ? m[1]! : authority;
+}
+
 /** The endpoint key of a gRPC client: host:port, checked at validation. */
 export function grpcEndpointSchema(): Schema<string> {
   return s.refine(
@@ -93,7 +99,12 @@ export function otlpGrpcClientShape() {
       .default(512 * 1024)
       .describe("Accepted for the collector's configs (default 512 KiB as its otlp exporter's); Node sizes socket buffers itself, so it has no effect"),
     wait_for_ready: s.notYet('waits for the connection to be ready instead of failing calls while it is down', false),
-    authority: s.notYet('overrides the :authority header of every call'),
+    authority: s
+      .string()
+      .default('')
+      .describe(
+        "The :authority header of every call instead of the endpoint (e.g. for a proxy routing by host); over TLS without server_name_override it is also the name checked in the server's certificate, as grpc-go's WithAuthority",
+      ),
     middlewares: s.notYet('runs middleware extensions around each call'),
     timeout: s.duration().default(5000).describe('Deadline of one Export call (each retry gets its own)'),
     keepalive: s.object({
@@ -190,10 +201,13 @@ export class OtlpGrpcClient {
     // As configtls: insecure is plaintext only without a CA; with ca_file / ca_pem the collector still uses TLS.
     const secure = !c.tls.insecure || this.forceTls || c.tls.ca_file !== '' || c.tls.ca_pem !== '';
     let tls: ClientTlsOptions | undefined;
-    if (secure) tls = await loadClientTls(c.tls, this.configPath === '' ? 'tls' : `${this.configPath}.tls`);
+    // grpc-go checks the server's certificate against the authority when it is set (and no server name is).
+    const tlsCfg = c.authority && !c.tls.server_name_override ? { ...c.tls, server_name_override: hostOf(c.authority) } : c.tls;
+    if (secure) tls = await loadClientTls(tlsCfg, this.configPath === '' ? 'tls' : `${this.configPath}.tls`);
     await prepareCompression(c.compression);
     this.transport = new GrpcTransport({
       authority: `${secure ? 'https' : 'http'}://${this.target}`,
+      ...(c.authority ? { authorityHeader: c.authority } : {}),
       tls,
       metadata: this.metadata,
       compression: c.compression,
