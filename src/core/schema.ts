@@ -409,6 +409,9 @@ class TransformSchema<T> extends Schema<T> {
   protected check(): T {
     throw new Error('unreachable');
   }
+  override mask(value: unknown): unknown {
+    return this.inner.mask(value);
+  }
   doc(): SchemaDoc {
     return this.inner.doc();
   }
