@@ -28,7 +28,7 @@ export function clientLimitShape() {
       .duration()
       .default(60_000)
       .describe(
-        "A request body (HTTP) or request message (gRPC) that receives no bytes for this long is dropped and its memory freed (0: never). The default matches the collector's read_header_timeout.",
+        "A request body (HTTP) or request message (gRPC) that receives no bytes for this long is dropped and its memory freed (0: never). gRPC: a new connection must also finish its TLS handshake and send the HTTP/2 preface within it (120 s when 0). The default matches the collector's read_header_timeout.",
       ),
     max_in_flight_bytes: s
       .int(0)
@@ -51,7 +51,9 @@ export function httpServerShape() {
     read_header_timeout: s
       .duration()
       .default(60_000)
-      .describe("Longest time to read a request's headers; a client dribbling headers (slowloris) is disconnected after it. 0: read_timeout."),
+      .describe(
+        "Longest time to read a request's headers; a client dribbling headers (slowloris) is disconnected after it. 0: read_timeout. Over TLS the handshake is bounded by the least of read_header_timeout, read_timeout and write_timeout.",
+      ),
     write_timeout: s
       .duration()
       .default(30_000)
@@ -93,7 +95,12 @@ export function createHttpServer(cfg: HttpServerSettings, tlsOptions: tls.TlsOpt
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(smallest / 4))),
   };
   const onRequest: http.RequestListener = cfg.write_timeout > 0 ? withWriteTimeout(handler, cfg.write_timeout) : handler;
-  const server = tlsOptions ? https.createServer({ ...options, ...tlsOptions }, onRequest) : http.createServer(options, onRequest);
+  // Go's server bounds the TLS handshake by the least of its read and write timeouts; Node's default is
+  // 120 s, so clients that connect and never handshake would hold connections (and max_connections) that long.
+  const handshakeTimeout = Math.min(...[headersTimeout, requestTimeout, cfg.write_timeout].filter((t) => t > 0));
+  const server = tlsOptions
+    ? https.createServer({ ...options, ...tlsOptions, ...(Number.isFinite(handshakeTimeout) ? { handshakeTimeout } : {}) }, onRequest)
+    : http.createServer(options, onRequest);
   if (cfg.max_connections > 0) server.maxConnections = cfg.max_connections;
   if (tlsOptions) watchHandshakes(server as https.Server, logger);
   return server;
