@@ -170,3 +170,54 @@ describe('a connection that sends nothing is closed, as the collector closes it'
     expect(noPreface).toBeLessThan(3000);
   });
 });
+
+/**
+ * POSTs on a raw connection (no client agent deciding when to close); resolves to the status, the
+ * Connection header and when the server closed the connection (ms after the answer; -1: open after 3 s).
+ */
+function postAndWatch(port: number): Promise<{ status: number; connection: string | undefined; closedAfter: number }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    let text = '';
+    let t0 = 0;
+    const done = (closedAfter: number): void => {
+      const status = Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0);
+      resolve({ status, connection: /\r\nconnection: ([^\r]*)/i.exec(text)?.[1]?.toLowerCase(), closedAfter });
+    };
+    socket.on('data', (d: Buffer) => {
+      if (t0 === 0) t0 = performance.now();
+      text += d.toString('latin1');
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      done(-1);
+    }, 3000);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      done(performance.now() - t0);
+    });
+    socket.write(`POST /v1/logs HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-protobuf\r\ncontent-length: ${body.length}\r\n\r\n`);
+    socket.write(body);
+  });
+}
+
+describe("HTTP keep-alive keys of the collector's confighttp", () => {
+  it('keep_alives_enabled: false and keepalive.enabled: false close each connection after its answer; keepalive.idle_timeout bounds an idle one', async () => {
+    for (const keys of [{ keep_alives_enabled: false }, { keepalive: { enabled: false } }]) {
+      const r = await start({ http: { endpoint: '127.0.0.1:0', ...keys } });
+      const got = await postAndWatch(r.httpAddress!.port);
+      expect(got.status).toBe(200);
+      expect(got.connection).toBe('close');
+      expect(got.closedAfter).toBeGreaterThanOrEqual(0);
+      expect(got.closedAfter).toBeLessThan(1000);
+    }
+    const idle = await start({ http: { endpoint: '127.0.0.1:0', keepalive: { idle_timeout: '500ms' } } });
+    const got = await postAndWatch(idle.httpAddress!.port);
+    expect(got.connection).toBe('keep-alive');
+    expect(got.closedAfter).toBeGreaterThan(300);
+    expect(got.closedAfter).toBeLessThan(2500);
+    const dflt = await start({ http: { endpoint: '127.0.0.1:0' } });
+    expect((await postAndWatch(dflt.httpAddress!.port)).closedAfter).toBe(-1);
+  });
+});
