@@ -15,7 +15,7 @@ import { HTTP_PATH, SIGNALS, type Signal } from '../../src/core/signal.js';
 import { decodeExportResponsePartial, decodeStatus, requestToJson, type Encoding } from '../../src/pdata/codec.js';
 import { isRetryableHttp } from '../../src/grpc/status.js';
 import type { OtlphttpExporterConfig } from './config.js';
-import { clientAuthenticatorOf, type ClientAuthenticator, type RequestMeta } from '../../src/core/auth.js';
+import { clientAuthenticatorOf, credentialValues, withoutCredentials, type ClientAuthenticator, type RequestMeta } from '../../src/core/auth.js';
 import { compress, compressPieces, encodingName, prepareCompression } from '../../src/compression/index.js';
 
 /** Error bodies are read up to this size; a Status is small and a proxy's HTML page need not be whole. */
@@ -203,7 +203,8 @@ export class OtlpHttpExporter implements Exporter {
             finish();
             return;
           }
-          finish(this.errorFor(status, res.headers, enc, size <= limit ? resBody : resBody.subarray(0, limit), signal, target.url));
+          const error = this.errorFor(status, res.headers, enc, size <= limit ? resBody : resBody.subarray(0, limit), signal, target.url, headers);
+          finish(error);
         });
       });
       // Decided after the poll that follows it: an answer that came while the event loop was stalled is read, not resent.
@@ -232,7 +233,15 @@ export class OtlpHttpExporter implements Exporter {
     });
   }
 
-  private errorFor(status: number, headers: http.IncomingHttpHeaders, enc: Encoding, body: Buffer, signal: Signal, url: string): Error {
+  private errorFor(
+    status: number,
+    headers: http.IncomingHttpHeaders,
+    enc: Encoding,
+    body: Buffer,
+    signal: Signal,
+    url: string,
+    sent: http.OutgoingHttpHeaders | readonly string[],
+  ): Error {
     let detail = '';
     let retryDelayMs: number | undefined;
     if (body.length > 0) {
@@ -249,6 +258,8 @@ export class OtlpHttpExporter implements Exporter {
         detail = body.toString('utf8', 0, Math.min(body.length, 512)).trim();
       }
     }
+    // A server may echo the credential it refused: it must not reach the gateway's clients or logs.
+    if (detail) detail = withoutCredentials(detail, credentialValues(sent));
     const text = `OTLP/HTTP export of ${signal} to ${url} failed: HTTP ${status}${detail ? `: ${detail}` : ''}`;
     if (isRetryableHttp(status)) {
       const retryAfterMs = parseRetryAfter(headers['retry-after']) ?? retryDelayMs;
