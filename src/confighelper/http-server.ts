@@ -93,7 +93,19 @@ export interface HttpServerSettings {
  * Node enforces the header and request timeouts on a sweep; its interval follows the smallest timeout so a
  * slow client is dropped close to its deadline.
  */
-export function createHttpServer(cfg: HttpServerSettings, tlsOptions: tls.TlsOptions | undefined, handler: http.RequestListener, logger: Logger): http.Server {
+/**
+ * `answersContinue`: requests with `Expect: 100-continue` go to `handler` too, without Node's automatic
+ * `100 Continue`; the handler sends it (res.writeContinue()) when it is about to read the body, so a
+ * request refused from its headers (401, 413, 415) is answered before the client uploads its body, as Go's
+ * server does.
+ */
+export function createHttpServer(
+  cfg: HttpServerSettings,
+  tlsOptions: tls.TlsOptions | undefined,
+  handler: http.RequestListener,
+  logger: Logger,
+  answersContinue = false,
+): http.Server {
   const headersTimeout = cfg.read_header_timeout || cfg.read_timeout;
   // Node needs headersTimeout <= requestTimeout when both are set.
   const requestTimeout = cfg.read_timeout > 0 ? Math.max(cfg.read_timeout, headersTimeout) : 0;
@@ -122,6 +134,7 @@ export function createHttpServer(cfg: HttpServerSettings, tlsOptions: tls.TlsOpt
     : http.createServer(options, onRequest);
   if (cfg.max_connections > 0) server.maxConnections = cfg.max_connections;
   if (tlsOptions) watchHandshakes(server as https.Server, logger);
+  if (answersContinue) server.on('checkContinue', onRequest);
   return server;
 }
 
