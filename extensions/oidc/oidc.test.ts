@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError } from '../../src/core/auth.js';
 import { startIssuer, type TestIssuer } from '../../test/helpers/oidc-issuer.js';
@@ -112,5 +115,23 @@ describe('oidc', () => {
     expect(err).toBeInstanceOf(Error);
     expect(err).not.toBeInstanceOf(AuthenticationError);
     settings.telemetry.close();
+  });
+
+  it('refuses to start on an issuer_ca_path that holds no certificate (else the issuer would stay untrusted, every request 503)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gs-oidc-'));
+    try {
+      const file = join(dir, 'issuer-ca.pem');
+      await writeFile(file, 'not a certificate\n');
+      const { config } = parse({ issuer_url: 'https://127.0.0.1:1', audience: 'x', issuer_ca_path: file });
+      const settings = testSettings('oidc/ca', 'extension');
+      const err = await new OidcExtension(settings, config).start().then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).toMatch(/issuer https:\/\/127\.0\.0\.1:1: issuer_ca_path: .*issuer-ca\.pem holds no PEM certificate/);
+      settings.telemetry.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

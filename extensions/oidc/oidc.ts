@@ -11,6 +11,7 @@ import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWT
 import { AuthenticationError, headerValue, type AuthData, type RequestHeaders, type ServerAuthenticator } from '../../src/core/auth.js';
 import type { CreateSettings } from '../../src/core/component.js';
 import { CodedError, componentLabel, messageOf } from '../../src/core/errors.js';
+import { checkCaPem } from '../../src/confighelper/tls.js';
 import { providersOf, type OidcConfig, type OidcProviderConfig } from './config.js';
 
 /** Signature algorithms accepted (the collector's: RSA, RSA-PSS, ECDSA, EdDSA); never `none` or HMAC. */
@@ -109,6 +110,8 @@ export class OidcExtension implements ServerAuthenticator {
             );
           })
         : undefined;
+      // A file without a certificate would leave the issuer untrusted, answered 503 for ever: refuse it now.
+      checkCaPem(ca, `${componentLabel(this.settings)}: issuer ${p.issuer_url}: issuer_ca_path`, p.issuer_ca_path);
       const provider: Provider = { config: p, ca, keys: undefined, lastDiscovery: 0 };
       this.providers.set(p.issuer_url, provider);
       await this.discover(provider).catch((err: unknown) => {

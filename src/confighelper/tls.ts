@@ -38,7 +38,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE
  * file (a key, a DER file, an empty one) would leave nothing trusted and every handshake failing with
  * "unknown CA" long after start. The collector refuses such a file at start; so does the gateway.
  */
-function checkCaPem(pem: Buffer | undefined, key: string, source: string): void {
+export function checkCaPem(pem: Buffer | undefined, key: string, source: string): void {
   if (pem === undefined) return;
   const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
   if (blocks.length === 0)
