@@ -85,6 +85,38 @@ describe('secrets', () => {
     }
   });
 
+  it("print-config masks the NATS password and token, and the receiver's response_headers values (opaque in the collector)", async () => {
+    const { code, out } = await cli(
+      ['print-config'],
+      `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+        response_headers:
+          x-edge-key: resp-666
+  nats:
+    servers: [nats://127.0.0.1:4222]
+    token: nats-tok-777
+exporters:
+  nats:
+    servers: [nats://127.0.0.1:4222]
+    username: gateway
+    password: nats-pass-888
+service:
+  pipelines:
+    logs:
+      receivers: [otlp, nats]
+      exporters: [nats]
+`,
+    );
+    expect(code).toBe(0);
+    for (const secret of ['resp-666', 'nats-tok-777', 'nats-pass-888']) expect(out).not.toContain(secret);
+    const printed = parse(out) as Record<string, any>;
+    expect(printed.receivers.otlp.protocols.http.response_headers).toEqual({ 'x-edge-key': '[REDACTED]' });
+    expect(printed.exporters.nats.username).toBe('gateway');
+  });
+
   it('a validation error about an opaque value does not echo it', async () => {
     const { code, err } = await cli(['validate'], CONFIG.replace('tokens: [tok-old-111, tok-new-222]', 'tokens: [tok-old-111, {nested: tok-new-222}]'));
     expect(code).toBe(1);

@@ -51,7 +51,10 @@ const httpSchema = s.object({
     .array(s.enum('', 'gzip', 'zstd', 'zlib', 'snappy', 'deflate', 'x-snappy-framed'))
     .default(['', 'gzip', 'zstd', 'zlib', 'snappy', 'deflate'])
     .describe('Content-Encodings accepted ("" is uncompressed); others get 415. snappy bodies may be a block (today\'s collectors) or framed (older ones).'),
-  response_headers: s.map(s.string()).default({}).describe('Headers added to every response.'),
+  response_headers: s
+    .map(s.string().opaque())
+    .default({})
+    .describe('Headers added to every response; values are masked in print-config (opaque in the collector).'),
   ...commonServerKeys,
   // TLS, CORS, timeouts and the limits on abusive clients: the shared HTTP server keys.
   ...httpServerShape(),
