@@ -23,8 +23,8 @@ export const otlphttpExporterConfig = s.refine(
     read_buffer_size: s.int(0).default(0).describe("Accepted for the collector's configs; Node sizes socket buffers itself, so it has no effect"),
     write_buffer_size: s.int(0).default(0).describe("Accepted for the collector's configs; Node sizes socket buffers itself, so it has no effect"),
     profiles_endpoint: s.notYet('the URL for profiles (GopherShip has no profiles signal)'),
-    proxy_url: s.notYet('sends requests through an HTTP proxy'),
-    cookies: s.notYet('keeps cookies the server sets and sends them back'),
+    proxy_url: s.notYet('sends requests through an HTTP proxy', ''),
+    cookies: s.notYet('keeps cookies the server sets and sends them back', { enabled: false }),
     force_attempt_http2: s.notYet("speaks HTTP/2 to the server (GopherShip's client speaks HTTP/1.1 with keep-alive)", false),
     middlewares: s.notYet('runs middleware extensions around each request'),
     headers: s.map(s.string().opaque()).default({}).describe('Headers sent with every request (e.g. authorization); values are masked in print-config'),
@@ -33,7 +33,10 @@ export const otlphttpExporterConfig = s.refine(
     max_idle_conns: s.int(1).default(32).describe('Connections kept per host (keep-alive pool size)'),
     // confighttp's other connection-pool and HTTP/2 keys: max_idle_conns sizes the pool here.
     max_idle_conns_per_host: s.notYet('caps the idle connections kept per host; max_idle_conns sizes the pool here'),
-    max_conns_per_host: s.notYet('caps all connections to a host, in use or idle'),
+    max_conns_per_host: s.notYet('caps all connections to a host, in use or idle', 0),
+    keepalive: s.notYet('the newer form of disable_keep_alives, idle_conn_timeout and the idle pool sizes; max_idle_conns sizes the pool here', {
+      enabled: true,
+    }),
     idle_conn_timeout: s.notYet('closes a kept connection once it has been idle this long'),
     disable_keep_alives: s.notYet('opens a new connection for every request', false),
     http2_read_idle_timeout: s.notYet("pings an HTTP/2 connection idle this long; GopherShip's client speaks HTTP/1.1", 0, '0s'),

@@ -31,6 +31,9 @@ const grpcSchema = s.object({
     .default(4)
     .describe('Largest request message accepted, in MiB, after decompression (0 means the default, 4). Larger ones get RESOURCE_EXHAUSTED.'),
   max_concurrent_streams: s.int(0).default(0).describe('Concurrent requests per client connection (0 = no limit).'),
+  dialer: s
+    .object({ timeout: s.duration().default(0).describe("Accepted for the collector's configs (confignet); a server dials nothing, so it has no effect.") })
+    .describe("confignet's dialer settings: accepted for the collector's configs, no effect on a server."),
   ...commonServerKeys,
   // TLS, keepalive and the limits on abusive clients: the shared gRPC server keys.
   ...grpcServerShape(),

@@ -91,7 +91,7 @@ export const tlsClientSchema = () =>
         ),
       insecure_skip_verify: s.bool().default(false).describe('Use TLS but accept any server certificate (testing only: anyone on the path can read the data).'),
       server_name_override: s.string().default('').describe("Name to verify in the server certificate (and to send as SNI) instead of the endpoint's host."),
-      reload_interval: s.notYet('re-reads client certificates on an interval; they are read when the exporter starts'),
+      reload_interval: s.notYet('re-reads client certificates on an interval; they are read when the exporter starts', 0, '0s'),
     }),
     (v, path, issues) => checkPairs(v, path, issues),
   );
