@@ -134,4 +134,16 @@ describe('oidc', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("warns, naming both, when issuer_url differs from the issuer's own name (every token would be refused)", async () => {
+    const { config } = parse({ issuer_url: `${issuer.url}/`, audience: 'gateway' });
+    const settings = testSettings('oidc/slash', 'extension');
+    const ext = new OidcExtension(settings, config);
+    await ext.start();
+    const warning = settings.logs.find((l) => String(l.msg).includes('names itself differently'));
+    expect(warning).toMatchObject({ issuer_url: `${issuer.url}/`, issuer: issuer.url });
+    const token = await issuer.sign({ sub: 'a' }, { audience: 'gateway' });
+    await expect(Promise.resolve().then(() => ext.authenticate({ authorization: `Bearer ${token}` }))).rejects.toThrow(/not from a configured issuer/);
+    settings.telemetry.close();
+  });
 });

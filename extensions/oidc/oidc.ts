@@ -135,9 +135,16 @@ export class OidcExtension implements ServerAuthenticator {
     try {
       const res = await get(discovery, provider.ca);
       if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-      const doc = JSON.parse(res.body.toString('utf8')) as { jwks_uri?: unknown };
+      const doc = JSON.parse(res.body.toString('utf8')) as { jwks_uri?: unknown; issuer?: unknown };
       if (typeof doc.jwks_uri !== 'string') throw new Error('the document has no jwks_uri');
       jwksUri = doc.jwks_uri;
+      // Tokens carry the issuer's own name as iss: a different issuer_url (a trailing slash, http for https)
+      // refuses every one of them. The collector fails to start on this; here it is said once, loudly.
+      if (typeof doc.issuer === 'string' && doc.issuer !== p.issuer_url)
+        this.settings.logger.warn(
+          'the OIDC issuer names itself differently from issuer_url: its tokens (iss) will be refused as not from a configured issuer; set issuer_url to its name',
+          { issuer_url: p.issuer_url, issuer: doc.issuer },
+        );
     } catch (err) {
       throw new CodedError(
         'GS_COMPONENT_START_FAILED',
