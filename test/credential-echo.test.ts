@@ -3,7 +3,8 @@
  * with "scheme or token does not match: <the Authorization header>", over HTTP and gRPC alike. The
  * gateway passes a downstream's refusal on to its own client and into its logs, so without care its
  * backend credential (the exporter's bearer token, a configured API-key header) would reach every app
- * that can send to it. The exporters take the credentials they sent out of such a message.
+ * that can send to it. The exporters take the credentials they sent out of such a message. And a gRPC
+ * exporter that sends a token over a plaintext connection says so at start.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -88,4 +89,11 @@ describe("a downstream's refusal that echoes the credentials the exporter sent",
       expect(logged).not.toContain(API_KEY);
     });
   }
+
+  it('the otlp exporter warns at start that its bearer token goes in clear text over its plaintext connection (the collector refuses to send it)', () => {
+    const warnings = logLines.filter((l) => l.includes('in clear text over this plaintext connection'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/auth: extension \\"bearertokenauth\/upstream\\" sends a token or password/);
+    expect(warnings[0]).not.toContain(UPSTREAM_TOKEN);
+  });
 });

@@ -109,6 +109,7 @@ async function readCredentialFile(file: string): Promise<string> {
 }
 
 export class BasicAuthClient implements ClientAuthenticator {
+  readonly sendsSecret = true;
   private value: string;
   private readonly stopWatching: (() => void)[] = [];
 
@@ -177,6 +178,7 @@ export function createBasicAuth(settings: CreateSettings, config: BasicAuthConfi
   if (client && !server) return client;
   const both: ServerAuthenticator & ClientAuthenticator = {
     credentialHeader: 'authorization',
+    sendsSecret: true,
     start: async () => {
       await server!.start();
       await client!.start();

@@ -28,6 +28,7 @@ function digest(text: string): Buffer {
 
 export class BearerTokenAuthExtension implements ServerAuthenticator, ClientAuthenticator {
   readonly credentialHeader: string;
+  readonly sendsSecret = true;
   private tokens: string[];
   private digests: Buffer[];
   private stopWatching: (() => void) | undefined;

@@ -46,6 +46,11 @@ export interface ClientAuthenticator extends Extension {
    * names). `meta` is the metadata of the request that brought the data in, when the receiver kept it.
    */
   applyHeaders(headers: Record<string, string>, meta: RequestMeta | undefined): void;
+  /**
+   * True when the headers carry a secret (a token, a password): the collector's gRPC client then refuses a
+   * plaintext connection (RequireTransportSecurity), and the gateway warns of one.
+   */
+  readonly sendsSecret?: boolean;
 }
 
 export function isServerAuthenticator(ext: Extension | undefined): ext is ServerAuthenticator {

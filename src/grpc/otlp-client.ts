@@ -147,6 +147,11 @@ export class OtlpGrpcClient {
     const c = this.config;
     this.authenticator = clientAuthenticatorOf(host, c.auth, this.configPath);
     const secure = !c.tls.insecure || this.forceTls;
+    if (!secure && this.authenticator?.sendsSecret)
+      this.logger.warn(
+        `${this.configPath === '' ? '' : `${this.configPath}.`}auth: extension "${c.auth!.authenticator}" sends a token or password, in clear text over this plaintext connection (tls.insecure: true); the collector refuses to send it without TLS. Use TLS, or accept that anyone on the path can read it`,
+        { endpoint: this.target },
+      );
     let tls: ClientTlsOptions | undefined;
     if (secure) tls = await loadClientTls(c.tls, this.configPath === '' ? 'tls' : `${this.configPath}.tls`);
     await prepareCompression(c.compression);
