@@ -57,6 +57,8 @@ interface Target {
    * building a header map (Host included, as node:http adds it only to a map): built once per URL.
    */
   headerList: readonly string[];
+  /** Basic credentials from the URL's user:password@ (as Go's client sends them), unless a header sets authorization. */
+  urlAuth: Record<string, string>;
 }
 
 export class OtlpHttpExporter implements Exporter {
@@ -96,9 +98,18 @@ export class OtlpHttpExporter implements Exporter {
       for (const [k, v] of Object.entries(this.baseHeaders)) if (k !== 'content-length') headerList.push(k, v);
       // URL.host is what node:http would send: the port only when not the scheme's default, IPv6 in brackets.
       if (this.baseHeaders.host === undefined) headerList.push('host', u.host);
+      // user:password@ in the URL is Basic authentication, as the collector's Go client sends it.
+      const urlAuth: Record<string, string> = {};
+      if ((u.username || u.password) && this.baseHeaders.authorization === undefined) {
+        const userinfo = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+        urlAuth.authorization = `Basic ${Buffer.from(userinfo).toString('base64')}`;
+        headerList.push('authorization', urlAuth.authorization);
+      }
       this.targets[signal] = {
-        url,
+        // The URL as errors and logs name it: never with its password.
+        url: u.username || u.password ? url.replace(/\/\/[^@/]*@/, '//[REDACTED]@') : url,
         headerList,
+        urlAuth,
         lib: secure ? https : http,
         options: {
           protocol: u.protocol,
@@ -168,7 +179,7 @@ export class OtlpHttpExporter implements Exporter {
       // An authenticator edits a header map; without one the prepared list goes as it is.
       let headers: http.OutgoingHttpHeaders | string[];
       if (this.authenticator) {
-        const map: Record<string, string> = { ...this.baseHeaders, 'content-length': String(length) };
+        const map: Record<string, string> = { ...this.baseHeaders, ...target.urlAuth, 'content-length': String(length) };
         this.authenticator.applyHeaders(map, meta);
         headers = map;
       } else headers = [...target.headerList, 'content-length', String(length)];
