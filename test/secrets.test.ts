@@ -117,6 +117,33 @@ service:
     expect(printed.exporters.nats.username).toBe('gateway');
   });
 
+  it("print-config masks the password of a URL (user:password@), in an exporter's endpoint and a NATS server list", async () => {
+    const { code, out } = await cli(
+      ['print-config'],
+      `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  otlphttp:
+    endpoint: https://gateway-eu:url-pass-111@backend:4318
+  nats:
+    servers: [nats://relay:url-pass-222@127.0.0.1:4222, nats://127.0.0.1:4223]
+service:
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [otlphttp, nats]
+`,
+    );
+    expect(code).toBe(0);
+    for (const secret of ['url-pass-111', 'url-pass-222']) expect(out).not.toContain(secret);
+    const printed = parse(out) as Record<string, any>;
+    expect(printed.exporters.otlphttp.endpoint).toBe('https://gateway-eu:[REDACTED]@backend:4318');
+    expect(printed.exporters.nats.servers).toEqual(['nats://relay:[REDACTED]@127.0.0.1:4222', 'nats://127.0.0.1:4223']);
+  });
+
   it('a validation error about an opaque value does not echo it', async () => {
     const { code, err } = await cli(['validate'], CONFIG.replace('tokens: [tok-old-111, tok-new-222]', 'tokens: [tok-old-111, {nested: tok-new-222}]'));
     expect(code).toBe(1);
