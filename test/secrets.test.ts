@@ -142,6 +142,14 @@ service:
     const printed = parse(out) as Record<string, any>;
     expect(printed.exporters.otlphttp.endpoint).toBe('https://gateway-eu:[REDACTED]@backend:4318');
     expect(printed.exporters.nats.servers).toEqual(['nats://relay:[REDACTED]@127.0.0.1:4222', 'nats://127.0.0.1:4223']);
+    // Nor does an error about such a URL repeat its password.
+    const bad = await cli(
+      ['validate'],
+      `receivers:\n  otlp:\n    protocols:\n      http:\nexporters:\n  nats:\n    servers: ["nats://relay:url-pass-333@host 4222"]\nservice:\n  pipelines:\n    logs:\n      receivers: [otlp]\n      exporters: [nats]\n`,
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/servers\.0: "nats:\/\/relay:\[REDACTED\]@host 4222" is not/);
+    expect(bad.err).not.toContain('url-pass-333');
   });
 
   it('a validation error about an opaque value does not echo it', async () => {

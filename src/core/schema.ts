@@ -115,7 +115,8 @@ class StringSchema extends Schema<string> {
       issues.push({ path, message: `expected a string, got ${this.isOpaque ? 'something else' : typeName(v)}` });
       return this.defaultValue as string;
     }
-    if (this.pattern && !this.pattern.test(v)) issues.push({ path, message: `${this.isOpaque ? 'the value' : `"${v}"`} is not ${this.patternHint}` });
+    if (this.pattern && !this.pattern.test(v))
+      issues.push({ path, message: `${this.isOpaque ? 'the value' : `"${String(this.mask(v))}"`} is not ${this.patternHint}` });
     return v;
   }
   doc(): SchemaDoc {
