@@ -2,8 +2,10 @@
  * Authentication end to end, with the official OpenTelemetry JS SDK exporters as clients: each kind of
  * bad credential (wrong token, none, wrong password, a JWT for another audience or expired) is refused by
  * a real gateway over both OTLP/HTTP and OTLP/gRPC, nothing of a refused request reaches the exporter,
- * the refusal is counted, and the credential appears in no log line and no reply.
+ * the refusal is counted, and the credential appears in no log line and no reply. A client asking
+ * `Expect: 100-continue` is refused before it uploads its body.
  */
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import bcrypt from 'bcryptjs';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -149,6 +151,37 @@ describe('authenticated receivers with the SDK exporters as clients', () => {
     expect(json.status).toBe(401);
     expect(json.headers.get('content-type')).toBe('application/json');
     expect(await json.json()).toEqual({ code: GrpcStatus.UNAUTHENTICATED, message: 'authentication failed: no Authorization header' });
+  });
+
+  it('Expect: 100-continue: a refused client gets 401 before it is asked for its body; an accepted one gets 100 Continue, then its answer', async () => {
+    const [host, port] = receiverAddress(gateway, 'otlp/bearer', 'http').split(':') as [string, string];
+    const body = Buffer.from(makeLogsRequest(1, 1));
+    /** Sends the headers only; resolves to the first status line, then (if asked) sends the body and adds the next one. */
+    const exchange = (token: string): Promise<string[]> =>
+      new Promise((resolve) => {
+        const socket = net.connect(Number(port), host);
+        socket.on('error', () => {});
+        let text = '';
+        let sentBody = false;
+        socket.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+          const lines = [...text.matchAll(/HTTP\/1\.1 \d+ [^\r]*/g)].map((m) => m[0]);
+          if (lines[0] === 'HTTP/1.1 100 Continue' && !sentBody) {
+            sentBody = true;
+            socket.write(body);
+          }
+          if (lines.some((l) => !l.startsWith('HTTP/1.1 100 '))) {
+            socket.destroy();
+            resolve(lines);
+          }
+        });
+        socket.write(
+          `POST /v1/logs HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/x-protobuf\r\nauthorization: Bearer ${token}\r\n` +
+            `content-length: ${body.length}\r\nexpect: 100-continue\r\n\r\n`,
+        );
+      });
+    expect(await exchange('gw-token-guessed-1234')).toEqual(['HTTP/1.1 401 Unauthorized']);
+    expect(await exchange(TOKEN)).toEqual(['HTTP/1.1 100 Continue', 'HTTP/1.1 200 OK']);
   });
 
   it('no credential sent in this file appears in any log line of the gateway (logging at debug)', () => {

@@ -79,6 +79,17 @@ describe('examples/', () => {
     expect(batch.metadata_keys).toContain(setter.headers[0]!.from_context);
   });
 
+  it("gateway-secure.yaml's run line sets every variable the file reads (followed literally, nothing goes out as a placeholder)", async () => {
+    const text = await readFile(join(ROOT, 'examples/gateway-secure.yaml'), 'utf8');
+    const runLines = text
+      .split('\n')
+      .filter((l) => l.startsWith('#   '))
+      .join(' ');
+    const read = [...new Set([...text.matchAll(/\$\{env:([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]!))];
+    expect(read.length).toBeGreaterThan(5);
+    for (const name of read) expect(runLines, name).toMatch(new RegExp(`\\b${name}=`));
+  });
+
   it('logs-fanout.yaml sends logs only, to two backends through two pipelines', async () => {
     const c = await validateFile(join(ROOT, 'examples/logs-fanout.yaml'));
     expect(c.service.pipelines.every((p) => p.signal === 'logs')).toBe(true);

@@ -93,6 +93,52 @@ describe('secrets', () => {
     }
   });
 
+  it("print-config masks the NATS password and token, the receiver's response_headers values (opaque in the collector) and a URL's password", async () => {
+    const { code, out } = await cli(
+      ['print-config'],
+      `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+        response_headers:
+          x-edge-key: resp-666
+  nats:
+    servers: [nats://127.0.0.1:4222]
+    token: nats-tok-777
+exporters:
+  nats:
+    servers: [nats://relay:url-pass-222@127.0.0.1:4222, nats://127.0.0.1:4223]
+    username: gateway
+    password: nats-pass-888
+  otlphttp:
+    endpoint: https://gateway-eu:url-pass-111@backend:4318
+service:
+  pipelines:
+    logs:
+      receivers: [otlp, nats]
+      exporters: [nats, otlphttp]
+`,
+    );
+    expect(code).toBe(0);
+    for (const secret of ['resp-666', 'nats-tok-777', 'nats-pass-888', 'url-pass-111', 'url-pass-222']) expect(out).not.toContain(secret);
+    const printed = parse(out) as Record<string, any>;
+    expect(printed.receivers.otlp.protocols.http.response_headers).toEqual({ 'x-edge-key': '[REDACTED]' });
+    expect(printed.exporters.nats.username).toBe('gateway');
+    expect(printed.exporters.otlphttp.endpoint).toBe('https://gateway-eu:[REDACTED]@backend:4318');
+    expect(printed.exporters.nats.servers).toEqual(['nats://relay:[REDACTED]@127.0.0.1:4222', 'nats://127.0.0.1:4223']);
+  });
+
+  it('an error about a malformed URL does not repeat its password', async () => {
+    const bad = await cli(
+      ['validate'],
+      `receivers:\n  otlp:\n    protocols:\n      http:\nexporters:\n  nats:\n    servers: ["nats://relay:url-pass-333@host 4222"]\nservice:\n  pipelines:\n    logs:\n      receivers: [otlp]\n      exporters: [nats]\n`,
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/servers\.0: "nats:\/\/relay:\[REDACTED\]@host 4222" is not/);
+    expect(bad.err).not.toContain('url-pass-333');
+  });
+
   it('a validation error about an opaque value does not echo it', async () => {
     const { code, err } = await cli(['validate'], CONFIG.replace('tokens: [tok-old-111, tok-new-222]', 'tokens: [tok-old-111, {nested: tok-new-222}]'));
     expect(code).toBe(1);

@@ -347,6 +347,8 @@ describe('tls config keys', () => {
       (err: unknown) => err as CodedError,
     );
     expect(failure?.message).toMatch(/^receiver otlp: protocols\.http\.tls.*key_file is the private key of cert_file/);
+    // Which files: the operator may have several certificates on the host.
+    expect(failure?.message).toContain(certs.client.keyFile);
     expect(failure?.code).toBe('GS_TLS_INVALID');
   });
 

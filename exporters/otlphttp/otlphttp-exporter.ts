@@ -15,7 +15,7 @@ import { HTTP_PATH, SIGNALS, type Signal } from '../../src/core/signal.js';
 import { decodeExportResponsePartial, decodeStatus, requestToJson, type Encoding } from '../../src/pdata/codec.js';
 import { isRetryableHttp } from '../../src/grpc/status.js';
 import type { OtlphttpExporterConfig } from './config.js';
-import { clientAuthenticatorOf, type ClientAuthenticator, type RequestMeta } from '../../src/core/auth.js';
+import { clientAuthenticatorOf, credentialValues, withoutCredentials, type ClientAuthenticator, type RequestMeta } from '../../src/core/auth.js';
 import { compress, compressPieces, encodingName, prepareCompression } from '../../src/compression/index.js';
 
 /** Error bodies are read up to this size; a Status is small and a proxy's HTML page need not be whole. */
@@ -57,6 +57,8 @@ interface Target {
    * building a header map (Host included, as node:http adds it only to a map): built once per URL.
    */
   headerList: readonly string[];
+  /** Basic credentials from the URL's user:password@ (as Go's client sends them), unless a header sets authorization. */
+  urlAuth: Record<string, string>;
 }
 
 /** The connection pool's settings from the top-level keys, or the keepalive section's where set. */
@@ -112,9 +114,18 @@ export class OtlpHttpExporter implements Exporter {
       if (this.baseHeaders.host === undefined) headerList.push('host', u.host);
       // As Go's DisableKeepAlives: say so, and the server closes the connection after its answer.
       if (!keep.keepAlive) headerList.push('connection', 'close');
+      // user:password@ in the URL is Basic authentication, as the collector's Go client sends it.
+      const urlAuth: Record<string, string> = {};
+      if ((u.username || u.password) && this.baseHeaders.authorization === undefined) {
+        const userinfo = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+        urlAuth.authorization = `Basic ${Buffer.from(userinfo).toString('base64')}`;
+        headerList.push('authorization', urlAuth.authorization);
+      }
       this.targets[signal] = {
-        url,
+        // The URL as errors and logs name it: never with its password.
+        url: u.username || u.password ? url.replace(/\/\/[^@/]*@/, '//[REDACTED]@') : url,
         headerList,
+        urlAuth,
         lib: secure ? https : http,
         options: {
           protocol: u.protocol,
@@ -184,7 +195,7 @@ export class OtlpHttpExporter implements Exporter {
       // An authenticator edits a header map; without one the prepared list goes as it is.
       let headers: http.OutgoingHttpHeaders | string[];
       if (this.authenticator) {
-        const map: Record<string, string> = { ...this.baseHeaders, 'content-length': String(length) };
+        const map: Record<string, string> = { ...this.baseHeaders, ...target.urlAuth, 'content-length': String(length) };
         this.authenticator.applyHeaders(map, meta);
         headers = map;
       } else headers = [...target.headerList, 'content-length', String(length)];
@@ -219,7 +230,8 @@ export class OtlpHttpExporter implements Exporter {
             finish();
             return;
           }
-          finish(this.errorFor(status, res.headers, enc, size <= limit ? resBody : resBody.subarray(0, limit), signal, target.url));
+          const error = this.errorFor(status, res.headers, enc, size <= limit ? resBody : resBody.subarray(0, limit), signal, target.url, headers);
+          finish(error);
         });
       });
       // Decided after the poll that follows it: an answer that came while the event loop was stalled is read, not resent.
@@ -248,7 +260,15 @@ export class OtlpHttpExporter implements Exporter {
     });
   }
 
-  private errorFor(status: number, headers: http.IncomingHttpHeaders, enc: Encoding, body: Buffer, signal: Signal, url: string): Error {
+  private errorFor(
+    status: number,
+    headers: http.IncomingHttpHeaders,
+    enc: Encoding,
+    body: Buffer,
+    signal: Signal,
+    url: string,
+    sent: http.OutgoingHttpHeaders | readonly string[],
+  ): Error {
     let detail = '';
     let retryDelayMs: number | undefined;
     if (body.length > 0) {
@@ -265,6 +285,8 @@ export class OtlpHttpExporter implements Exporter {
         detail = body.toString('utf8', 0, Math.min(body.length, 512)).trim();
       }
     }
+    // A server may echo the credential it refused: it must not reach the gateway's clients or logs.
+    if (detail) detail = withoutCredentials(detail, credentialValues(sent));
     const text = `OTLP/HTTP export of ${signal} to ${url} failed: HTTP ${status}${detail ? `: ${detail}` : ''}`;
     if (isRetryableHttp(status)) {
       const retryAfterMs = parseRetryAfter(headers['retry-after']) ?? retryDelayMs;

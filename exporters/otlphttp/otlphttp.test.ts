@@ -228,6 +228,22 @@ describe('otlphttp exporter', () => {
     expect((err3 as Error).message).toMatch(/HTTP 401: missing token/);
   });
 
+  it("sends an endpoint's user:password@ as Basic credentials (as the collector's Go client) and never names the password in an error", async () => {
+    const exp = await make({ endpoint: server.url.replace('http://', 'http://gateway-eu:p%40ss-url-4242@') });
+    await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
+    expect(server.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('gateway-eu:p@ss-url-4242').toString('base64')}`);
+    server.reply = () => ({ status: 401, headers: { 'content-type': 'text/plain' }, body: 'wrong password' });
+    const err = (await exp.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/export of logs to http:\/\/\[REDACTED\]@127\.0\.0\.1:\d+\/v1\/logs failed: HTTP 401: wrong password/);
+    expect(err.message).not.toContain('4242');
+    // A configured Authorization header wins over the URL's credentials, as in Go's client.
+    await exp.shutdown();
+    const withHeader = await make({ endpoint: server.url.replace('http://', 'http://u:p@'), headers: { Authorization: 'Bearer from-header' } });
+    server.reply = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(0) });
+    await withHeader.consume(new Payload('logs', makeLogsRequest(1, 1)));
+    expect(server.requests.at(-1)!.headers.authorization).toBe('Bearer from-header');
+  });
+
   it('logs a warning with the rejected count on partial success and still resolves', async () => {
     const exp = await make({ endpoint: server.url });
     server.reply = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: makePartialSuccessResponse(2, 'two too old') });

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -145,6 +145,32 @@ describe('basicauth client', () => {
     expect(isClientAuthenticator(both) && isServerAuthenticator(both)).toBe(true);
   });
 
+  it("username_file and password_file (the collector's keys) are read at start, re-read when they change, and a missing one fails start naming it", async () => {
+    const userFile = join(dir, 'client-user');
+    const passFile = join(dir, 'client-pass');
+    await writeFile(userFile, 'exporter-eu\n');
+    await writeFile(passFile, 'first secret\n');
+    const client = create({ client_auth: { username_file: userFile, password_file: passFile, password: 'ignored' } });
+    await client.start(testHost());
+    try {
+      const sent = (): ReturnType<typeof parseBasicHeader> => {
+        const headers: Record<string, string> = {};
+        if (isClientAuthenticator(client)) client.applyHeaders(headers, undefined);
+        return parseBasicHeader(headers.authorization!);
+      };
+      expect(sent()).toEqual({ username: 'exporter-eu', password: 'first secret' });
+      await writeFile(join(dir, 'client-pass.tmp'), 'second secret');
+      await rename(join(dir, 'client-pass.tmp'), passFile);
+      const deadline = Date.now() + 5000;
+      while (sent()?.password !== 'second secret' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(sent()).toEqual({ username: 'exporter-eu', password: 'second secret' });
+    } finally {
+      await client.shutdown();
+    }
+    const missing = create({ client_auth: { username: 'u', password_file: join(dir, 'no-such-file') } });
+    await expect(missing.start(testHost())).rejects.toThrow(/client_auth\.password_file: cannot read .*no-such-file/);
+  });
+
   it('config refuses a user name with a colon, and an empty extension', () => {
     const issues: { path: string[]; message: string }[] = [];
     basicAuthConfig.parse({ client_auth: { username: 'a:b' } }, [], issues);
@@ -152,5 +178,8 @@ describe('basicauth client', () => {
     const none: typeof issues = [];
     basicAuthConfig.parse({}, [], none);
     expect(none[0]!.message).toMatch(/htpasswd .* or client_auth/);
+    const noUser: typeof issues = [];
+    basicAuthConfig.parse({ client_auth: { password: 'p' } }, [], noUser);
+    expect(noUser).toEqual([{ path: ['client_auth', 'username'], message: 'is required (or set username_file)' }]);
   });
 });

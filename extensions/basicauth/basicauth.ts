@@ -103,31 +103,90 @@ export class BasicAuthServer implements ServerAuthenticator {
   }
 }
 
-export class BasicAuthClient implements ClientAuthenticator {
-  private readonly value: string;
+/** A credential file's content without its final line break (editors and `echo` add one). */
+async function readCredentialFile(file: string): Promise<string> {
+  return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+}
 
-  constructor(clientAuth: NonNullable<BasicAuthConfig['client_auth']>) {
-    this.value = `Basic ${Buffer.from(`${clientAuth.username}:${clientAuth.password}`).toString('base64')}`;
+export class BasicAuthClient implements ClientAuthenticator {
+  readonly sendsSecret = true;
+  private value: string;
+  private readonly stopWatching: (() => void)[] = [];
+
+  constructor(
+    private readonly settings: CreateSettings,
+    private readonly clientAuth: NonNullable<BasicAuthConfig['client_auth']>,
+  ) {
+    this.value = basicValue(clientAuth.username, clientAuth.password);
   }
 
-  async start(): Promise<void> {}
-  async shutdown(): Promise<void> {}
+  /** Reads username_file / password_file (the collector's keys), and re-reads them when they change. */
+  async start(): Promise<void> {
+    const files = [this.clientAuth.username_file, this.clientAuth.password_file].filter((f) => f !== '');
+    if (files.length === 0) return;
+    this.value = await this.load();
+    for (const file of files) {
+      this.stopWatching.push(
+        watchFile(file, () => {
+          this.load().then(
+            (value) => {
+              this.value = value;
+              this.settings.logger.info('basic auth credential file re-read', { file });
+            },
+            // A file being replaced may be briefly absent: keep the credentials in use.
+            (err: unknown) =>
+              this.settings.logger.warn('could not re-read a basic auth credential file; keeping the credentials in use', { error: messageOf(err) }),
+          );
+        }),
+      );
+    }
+  }
+
+  private async load(): Promise<string> {
+    const where = `${componentLabel(this.settings)}: client_auth`;
+    const read = async (file: string, key: string, fallback: string): Promise<string> => {
+      if (!file) return fallback;
+      return readCredentialFile(file).catch((err: unknown) => {
+        throw new CodedError('GS_FILE_UNREADABLE', `${where}.${key}: cannot read ${file}: ${messageOf(err)}`, { cause: err });
+      });
+    };
+    const username = await read(this.clientAuth.username_file, 'username_file', this.clientAuth.username);
+    const password = await read(this.clientAuth.password_file, 'password_file', this.clientAuth.password);
+    if (username === '' || username.includes(':'))
+      throw new CodedError('GS_CONFIG_INVALID', `${where}.username_file: the user name is empty or holds ":" (${this.clientAuth.username_file})`);
+    return basicValue(username, password);
+  }
+
+  async shutdown(): Promise<void> {
+    for (const stop of this.stopWatching.splice(0)) stop();
+  }
 
   applyHeaders(headers: Record<string, string>): void {
     headers.authorization = this.value;
   }
 }
 
+function basicValue(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
 /** One extension, server and/or client as configured: only what is configured can be asked for. */
 export function createBasicAuth(settings: CreateSettings, config: BasicAuthConfig): Extension {
   const server = config.htpasswd ? new BasicAuthServer(settings, config.htpasswd) : undefined;
-  const client = config.client_auth ? new BasicAuthClient(config.client_auth) : undefined;
+  const client = config.client_auth ? new BasicAuthClient(settings, config.client_auth) : undefined;
   if (server && !client) return server;
   if (client && !server) return client;
   const both: ServerAuthenticator & ClientAuthenticator = {
     credentialHeader: 'authorization',
-    start: () => server!.start(),
-    shutdown: () => server!.shutdown(),
+    sendsSecret: true,
+    start: async () => {
+      await server!.start();
+      await client!.start();
+    },
+    shutdown: async () => {
+      await server!.shutdown();
+      await client!.shutdown();
+    },
     authenticate: (h: RequestHeaders) => server!.authenticate(h),
     applyHeaders: (h: Record<string, string>) => client!.applyHeaders(h),
   };

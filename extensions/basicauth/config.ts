@@ -17,8 +17,10 @@ export const basicAuthConfig = s.refine(
     client_auth: s
       .presence(
         s.object({
-          username: s.string().mustBeSet().describe('User name sent by an exporter.'),
+          username: s.string().default('').describe('User name sent by an exporter (required unless username_file).'),
+          username_file: s.string().default('').describe('File holding the user name; takes precedence over username, re-read when it changes.'),
           password: s.string().default('').opaque().describe('Password sent by an exporter. Masked in print-config.'),
+          password_file: s.string().default('').describe('File holding the password; takes precedence over password, re-read when it changes.'),
         }),
       )
       .describe('Client: the credentials an exporter sends.'),
@@ -26,6 +28,8 @@ export const basicAuthConfig = s.refine(
   (v, path, issues) => {
     if (!v.htpasswd && !v.client_auth) issues.push({ path, message: 'set htpasswd (to check incoming requests) or client_auth (to send credentials)' });
     if (v.htpasswd && !v.htpasswd.file && !v.htpasswd.inline) issues.push({ path: [...path, 'htpasswd'], message: 'set file or inline' });
+    if (v.client_auth && !v.client_auth.username && !v.client_auth.username_file)
+      issues.push({ path: [...path, 'client_auth', 'username'], message: 'is required (or set username_file)' });
     if (v.client_auth?.username.includes(':'))
       issues.push({ path: [...path, 'client_auth', 'username'], message: 'a user name cannot contain ":" in basic authentication' });
   },

@@ -104,6 +104,23 @@ describe('bearertokenauth server', () => {
     }
   });
 
+  it('with filename, the configured tokens are ignored, and a warning says so (as the collector)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gs-bearer-'));
+    const file = join(dir, 'tokens');
+    await writeFile(file, 'from-the-file\n');
+    const { ext, settings } = make({ filename: file, tokens: ['from-the-config'] });
+    await ext.start();
+    try {
+      expect(() => ext.authenticate({ authorization: 'Bearer from-the-file' })).not.toThrow();
+      expect(refusal(() => ext.authenticate({ authorization: 'Bearer from-the-config' })).message).toBe('the bearer token is not accepted');
+      expect(JSON.stringify(settings.logs)).toMatch(/filename is set, so the token \/ tokens of this extension are ignored/);
+      expect(JSON.stringify(settings.logs)).not.toContain('from-the-config');
+    } finally {
+      await ext.shutdown();
+      settings.telemetry.close();
+    }
+  });
+
   it('fails to start on a missing file, naming the file', async () => {
     const { ext } = make({ filename: '/nonexistent/token' });
     await expect(ext.start()).rejects.toThrow(/cannot read filename \/nonexistent\/token/);

@@ -28,6 +28,7 @@ function digest(text: string): Buffer {
 
 export class BearerTokenAuthExtension implements ServerAuthenticator, ClientAuthenticator {
   readonly credentialHeader: string;
+  readonly sendsSecret = true;
   private tokens: string[];
   private digests: Buffer[];
   private stopWatching: (() => void) | undefined;
@@ -44,6 +45,9 @@ export class BearerTokenAuthExtension implements ServerAuthenticator, ClientAuth
   async start(): Promise<void> {
     const file = this.config.filename;
     if (!file) return;
+    // As the collector: the file wins. Said, so a token written in the config is not believed to be in use.
+    if (this.config.token || this.config.tokens.length > 0)
+      this.settings.logger.warn('filename is set, so the token / tokens of this extension are ignored; put the tokens in the file', { filename: file });
     const tokens = await this.readTokens(file).catch((err: unknown) => {
       throw new CodedError('GS_FILE_UNREADABLE', `${componentLabel(this.settings)}: cannot read filename ${file}: ${messageOf(err)}`, { cause: err });
     });

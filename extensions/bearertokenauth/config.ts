@@ -13,6 +13,7 @@ export const bearerTokenAuthConfig = s.refine(
       .default([])
       .describe('Several accepted tokens (server; a client sends the first), e.g. during a rotation. Masked in print-config.'),
     filename: s.string().default('').describe('File holding the token(s), one per line; re-read when it changes. Takes precedence over token and tokens.'),
+    file_retry: s.notYet('retries reading filename at start until it exists; the gateway fails to start on a missing file', { enabled: false }),
   }),
   (v, path, issues) => {
     if (!v.token && v.tokens.length === 0 && !v.filename) issues.push({ path, message: 'no bearer token: set token, tokens or filename' });

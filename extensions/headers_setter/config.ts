@@ -13,7 +13,12 @@ const headerSchema = s.refine(
       .describe(
         "Take the value from the incoming request's client info: a header the receiver kept with include_metadata (x-tenant or metadata.x-tenant), auth.<attribute> or client.address.",
       ),
-    default_value: s.string().default('').opaque().describe('Value when from_context finds nothing (else the header is left alone).'),
+    from_attribute: s
+      .string()
+      .default('')
+      .describe("Take the value from an attribute the receiver's authenticator set for the incoming request (subject, username, membership)."),
+    value_file: s.notYet('reads the value from a file, re-read when it changes; give it as value: ${file:/path} (read at start)'),
+    default_value: s.string().default('').opaque().describe('Value when from_context or from_attribute finds nothing (else the header is left alone).'),
     action: s
       .enum('insert', 'update', 'upsert', 'delete')
       .default('upsert')
@@ -21,13 +26,17 @@ const headerSchema = s.refine(
   }),
   (v, path, issues) => {
     if (v.action === 'delete') return;
-    if (v.value && v.from_context) issues.push({ path, message: 'set either value or from_context, not both' });
-    if (!v.value && !v.from_context) issues.push({ path, message: 'set value or from_context (or action: delete)' });
+    const sources = [v.value && 'value', v.from_context && 'from_context', v.from_attribute && 'from_attribute'].filter(Boolean);
+    if (sources.length > 1) issues.push({ path, message: `set one of value, from_context or from_attribute, not ${sources.join(' and ')}` });
+    if (sources.length === 0) issues.push({ path, message: 'set value, from_context or from_attribute (or action: delete)' });
   },
 );
 
 export const headersSetterConfig = s.refine(
-  s.object({ headers: s.array(headerSchema).default([]).describe('The headers to set, in order.') }),
+  s.object({
+    headers: s.array(headerSchema).default([]).describe('The headers to set, in order.'),
+    additional_auth: s.notYet('chains another client authenticator after these headers'),
+  }),
   (v, path, issues) => {
     if (v.headers.length === 0) issues.push({ path: [...path, 'headers'], message: 'list at least one header' });
   },

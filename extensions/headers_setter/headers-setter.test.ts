@@ -63,9 +63,46 @@ describe('headers_setter', () => {
   it('config: one value source per header, at least one header', () => {
     const issues: { path: string[]; message: string }[] = [];
     headersSetterConfig.parse({ headers: [{ key: 'a', value: 'x', from_context: 'y' }, { key: 'b' }] }, [], issues);
-    expect(issues.map((i) => i.message)).toEqual(['set either value or from_context, not both', 'set value or from_context (or action: delete)']);
+    expect(issues.map((i) => i.message)).toEqual([
+      'set one of value, from_context or from_attribute, not value and from_context',
+      'set value, from_context or from_attribute (or action: delete)',
+    ]);
     const none: typeof issues = [];
     headersSetterConfig.parse({}, [], none);
     expect(none[0]!.message).toMatch(/at least one header/);
+  });
+
+  it("from_attribute (the collector's key) takes an attribute of the receiver's authenticator, with default_value as fallback", () => {
+    const ext = make([
+      { key: 'X-Scope-OrgID', from_attribute: 'subject' },
+      { key: 'X-Group', from_attribute: 'membership', default_value: 'none' },
+    ]);
+    const headers: Record<string, string> = {};
+    ext.applyHeaders(headers, meta);
+    expect(headers).toEqual({ 'x-scope-orgid': 'svc-a', 'x-group': 'none' });
+    // A header cannot pose as an authenticator's attribute.
+    const posing: Record<string, string> = {};
+    ext.applyHeaders(posing, clientInfo({ headers: { subject: 'forged', 'auth.subject': 'forged' } }));
+    expect(posing).toEqual({ 'x-group': 'none' });
+  });
+
+  it("config: the collector's value_file and additional_auth are not supported yet (not unknown keys), from_attribute excludes the other sources", () => {
+    const issues: { path: string[]; message: string }[] = [];
+    headersSetterConfig.parse(
+      {
+        headers: [
+          { key: 'a', value_file: '/run/secret' },
+          { key: 'b', from_attribute: 'subject', value: 'x' },
+        ],
+        additional_auth: 'oauth2client',
+      },
+      [],
+      issues,
+    );
+    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      expect.stringMatching(/^headers\.0\.value_file: not supported yet by GopherShip \(reads the value from a file/),
+      'headers.1: set one of value, from_context or from_attribute, not value and from_attribute',
+      expect.stringMatching(/^additional_auth: not supported yet by GopherShip/),
+    ]);
   });
 });

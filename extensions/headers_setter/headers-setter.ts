@@ -24,7 +24,8 @@ export class HeadersSetterExtension implements ClientAuthenticator {
       name: h.key.toLowerCase(),
       action: h.action,
       value: h.value || undefined,
-      fromContext: h.from_context || undefined,
+      // from_attribute names an authenticator's attribute, which the client info holds as auth.<name>.
+      fromContext: h.from_context || (h.from_attribute ? `auth.${h.from_attribute}` : undefined),
       fallback: h.default_value || undefined,
     }));
   }

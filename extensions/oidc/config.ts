@@ -1,4 +1,4 @@
-import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
+import { notYetKeys, s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
 
 const providerShape = {
   issuer_url: s
@@ -12,7 +12,13 @@ const providerShape = {
   groups_claim: s.string().default('').describe("Claim holding the caller's groups (auth.membership, joined with `;`)."),
 };
 
-const providerSchema = s.object(providerShape);
+const providerSchema = s.object({
+  ...providerShape,
+  ...notYetKeys({
+    ignore_issuer: 'skips checking the iss claim against issuer_url',
+    public_keys_file: "verifies tokens with a local JWKS file instead of the issuer's published keys",
+  }),
+});
 
 function checkProvider(p: { issuer_url: string; audience: string; ignore_audience: boolean }, path: string[], issues: ConfigIssue[]): void {
   if (!p.issuer_url) issues.push({ path: [...path, 'issuer_url'], message: 'is required' });
@@ -48,6 +54,8 @@ export function providersOf(c: OidcConfig): OidcProviderConfig[] {
           issuer_ca_path: c.issuer_ca_path,
           username_claim: c.username_claim,
           groups_claim: c.groups_claim,
+          ignore_issuer: undefined,
+          public_keys_file: undefined,
         },
       ]
     : [];

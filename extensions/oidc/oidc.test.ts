@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError } from '../../src/core/auth.js';
 import { startIssuer, type TestIssuer } from '../../test/helpers/oidc-issuer.js';
@@ -111,6 +114,36 @@ describe('oidc', () => {
     );
     expect(err).toBeInstanceOf(Error);
     expect(err).not.toBeInstanceOf(AuthenticationError);
+    settings.telemetry.close();
+  });
+
+  it('refuses to start on an issuer_ca_path that holds no certificate (else the issuer would stay untrusted, every request 503)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gs-oidc-'));
+    try {
+      const file = join(dir, 'issuer-ca.pem');
+      await writeFile(file, 'not a certificate\n');
+      const { config } = parse({ issuer_url: 'https://127.0.0.1:1', audience: 'x', issuer_ca_path: file });
+      const settings = testSettings('oidc/ca', 'extension');
+      const err = await new OidcExtension(settings, config).start().then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).toMatch(/issuer https:\/\/127\.0\.0\.1:1: issuer_ca_path: .*issuer-ca\.pem holds no PEM certificate/);
+      settings.telemetry.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("warns, naming both, when issuer_url differs from the issuer's own name (every token would be refused)", async () => {
+    const { config } = parse({ issuer_url: `${issuer.url}/`, audience: 'gateway' });
+    const settings = testSettings('oidc/slash', 'extension');
+    const ext = new OidcExtension(settings, config);
+    await ext.start();
+    const warning = settings.logs.find((l) => String(l.msg).includes('names itself differently'));
+    expect(warning).toMatchObject({ issuer_url: `${issuer.url}/`, issuer: issuer.url });
+    const token = await issuer.sign({ sub: 'a' }, { audience: 'gateway' });
+    await expect(Promise.resolve().then(() => ext.authenticate({ authorization: `Bearer ${token}` }))).rejects.toThrow(/not from a configured issuer/);
     settings.telemetry.close();
   });
 });

@@ -11,6 +11,7 @@ import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWT
 import { AuthenticationError, headerValue, type AuthData, type RequestHeaders, type ServerAuthenticator } from '../../src/core/auth.js';
 import type { CreateSettings } from '../../src/core/component.js';
 import { CodedError, componentLabel, messageOf } from '../../src/core/errors.js';
+import { checkCaPem } from '../../src/confighelper/tls.js';
 import { providersOf, type OidcConfig, type OidcProviderConfig } from './config.js';
 
 /** Signature algorithms accepted (the collector's: RSA, RSA-PSS, ECDSA, EdDSA); never `none` or HMAC. */
@@ -109,6 +110,8 @@ export class OidcExtension implements ServerAuthenticator {
             );
           })
         : undefined;
+      // A file without a certificate would leave the issuer untrusted, answered 503 for ever: refuse it now.
+      checkCaPem(ca, `${componentLabel(this.settings)}: issuer ${p.issuer_url}: issuer_ca_path`, p.issuer_ca_path);
       const provider: Provider = { config: p, ca, keys: undefined, lastDiscovery: 0 };
       this.providers.set(p.issuer_url, provider);
       await this.discover(provider).catch((err: unknown) => {
@@ -132,9 +135,16 @@ export class OidcExtension implements ServerAuthenticator {
     try {
       const res = await get(discovery, provider.ca);
       if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-      const doc = JSON.parse(res.body.toString('utf8')) as { jwks_uri?: unknown };
+      const doc = JSON.parse(res.body.toString('utf8')) as { jwks_uri?: unknown; issuer?: unknown };
       if (typeof doc.jwks_uri !== 'string') throw new Error('the document has no jwks_uri');
       jwksUri = doc.jwks_uri;
+      // Tokens carry the issuer's own name as iss: a different issuer_url (a trailing slash, http for https)
+      // refuses every one of them. The collector fails to start on this; here it is said once, loudly.
+      if (typeof doc.issuer === 'string' && doc.issuer !== p.issuer_url)
+        this.settings.logger.warn(
+          'the OIDC issuer names itself differently from issuer_url: its tokens (iss) will be refused as not from a configured issuer; set issuer_url to its name',
+          { issuer_url: p.issuer_url, issuer: doc.issuer },
+        );
     } catch (err) {
       throw new CodedError(
         'GS_COMPONENT_START_FAILED',

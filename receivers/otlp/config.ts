@@ -37,6 +37,9 @@ const grpcSchema = s.object({
     .default(4)
     .describe('Largest request message accepted, in MiB, after decompression (0 means the default, 4). Larger ones get RESOURCE_EXHAUSTED.'),
   max_concurrent_streams: s.int(0).default(0).describe('Concurrent requests per client connection (0 = no limit).'),
+  dialer: s
+    .object({ timeout: s.duration().default(0).describe("Accepted for the collector's configs (confignet); a server dials nothing, so it has no effect.") })
+    .describe("confignet's dialer settings: accepted for the collector's configs, no effect on a server."),
   ...commonServerKeys,
   read_buffer_size: grpcReadBufferSize,
   // TLS, keepalive and the limits on abusive clients: the shared gRPC server keys.
@@ -58,7 +61,10 @@ const httpSchema = s.object({
     .array(s.enum('', 'gzip', 'zstd', 'zlib', 'snappy', 'deflate', 'x-snappy-framed'))
     .default(['', 'gzip', 'zstd', 'zlib', 'snappy', 'deflate'])
     .describe('Content-Encodings accepted ("" is uncompressed); others get 415. snappy bodies may be a block (today\'s collectors) or framed (older ones).'),
-  response_headers: s.headerMap(s.string().opaque()).default({}).describe('Headers added to every response, as a map or a list of name/value pairs.'),
+  response_headers: s
+    .headerMap(s.string().opaque())
+    .default({})
+    .describe('Headers added to every response, as a map or a list of name/value pairs; values are masked in print-config (opaque in the collector).'),
   ...commonServerKeys,
   // TLS, CORS, timeouts and the limits on abusive clients: the shared HTTP server keys.
   ...httpServerShape(),

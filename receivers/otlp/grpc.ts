@@ -26,7 +26,7 @@ import { validateRequest, validateRequestParts } from '../../src/pdata/validate.
 import type { RequestMeta } from '../../src/core/auth.js';
 import { AccessRefusal, type RequestAccess } from './access.js';
 import { ACCEPTED_CODINGS, codingOf, decompress, DecompressedTooLarge, type Coding } from '../../src/compression/index.js';
-import { applyKeepalive } from '../../src/confighelper/grpc-server.js';
+import { applyKeepalive, closeIfSilent, connectionOpenTimeout } from '../../src/confighelper/grpc-server.js';
 import { watchHandshakes } from '../../src/confighelper/http-server.js';
 import { InFlightBudget, serverAdmission, type ByteAdmission } from '../../src/confighelper/inflight.js';
 import { ServerTlsReloader, loadServerTls } from '../../src/confighelper/tls.js';
@@ -124,7 +124,10 @@ export class OtlpGrpcServer {
       maxSessionMemory: Math.ceil((CONNECTION_WINDOW + 4 * this.maxBytes) / (1024 * 1024)),
     };
     // gRPC over TLS: HTTP/2 negotiated by ALPN, nothing else served.
-    const server = this.tlsOptions ? http2.createSecureServer({ ...options, ...this.tlsOptions, allowHTTP1: false }) : http2.createServer(options);
+    const openTimeout = connectionOpenTimeout(this.cfg.read_stall_timeout);
+    const server = this.tlsOptions
+      ? http2.createSecureServer({ ...options, ...this.tlsOptions, allowHTTP1: false, handshakeTimeout: openTimeout })
+      : http2.createServer(options);
     if (this.cfg.max_connections > 0) server.maxConnections = this.cfg.max_connections;
     if (this.tlsOptions) watchHandshakes(server as http2.Http2SecureServer, this.logger);
     server.on('session', (session) => {
@@ -133,6 +136,7 @@ export class OtlpGrpcServer {
         session.close();
         return;
       }
+      closeIfSilent(session, openTimeout);
       applyKeepalive(session, this.cfg.keepalive, (why) => this.logger.debug('closing a gRPC connection', { reason: why }));
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));

@@ -109,6 +109,7 @@ export class OtlpHttpServer {
             else this.handle(signal, req, res);
           },
           this.logger,
+          true,
         )),
       logger: false,
       // Longer than common client idle timeouts, so a client rarely reuses a socket the server just closed.
@@ -284,6 +285,8 @@ export class OtlpHttpServer {
       read = total;
       return undefined;
     };
+    // Only now, with the request admitted, is the client asked for its body (Expect: 100-continue).
+    if (req.headers.expect !== undefined && req.headers.expect.toLowerCase() === '100-continue') res.writeContinue();
     readBody(req, coding, this.limit, grow, this.cfg.read_stall_timeout).then(
       (body) => {
         return this.ingestBody(signal, encoding, body, req, res, meta).catch((err: unknown) => {

@@ -148,3 +148,24 @@ export function applyKeepalive(session: http2.ServerHttp2Session, cfg: Keepalive
     for (const t of timers) clearTimeout(t);
   });
 }
+
+/** How long a connection may take to open (TLS handshake and HTTP/2 preface) when read_stall_timeout is 0: grpc-go's ConnectionTimeout. */
+const CONNECTION_OPEN_MS = 120_000;
+
+/** How long a new connection may take for its TLS handshake and HTTP/2 preface: read_stall_timeout, or grpc-go's 120 s when that is 0. */
+export function connectionOpenTimeout(readStallTimeout: number): number {
+  return readStallTimeout > 0 ? readStallTimeout : CONNECTION_OPEN_MS;
+}
+
+/**
+ * Destroys a session whose client has not sent its HTTP/2 preface (the SETTINGS frame) within `ms`, as
+ * grpc-go drops a connection that does not finish opening. Node's http2 server holds such a connection for
+ * ever; with max_connections a few silent ones would lock every client out.
+ */
+export function closeIfSilent(session: http2.ServerHttp2Session, ms: number): void {
+  const timer = setTimeout(() => session.destroy(), ms);
+  timer.unref();
+  const clear = (): void => clearTimeout(timer);
+  session.once('remoteSettings', clear);
+  session.once('close', clear);
+}

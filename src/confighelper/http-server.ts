@@ -28,7 +28,7 @@ export function clientLimitShape() {
       .duration()
       .default(60_000)
       .describe(
-        "A request body (HTTP) or request message (gRPC) that receives no bytes for this long is dropped and its memory freed (0: never). The default matches the collector's read_header_timeout.",
+        "A request body (HTTP) or request message (gRPC) that receives no bytes for this long is dropped and its memory freed (0: never). gRPC: a new connection must also finish its TLS handshake and send the HTTP/2 preface within it (120 s when 0). The default matches the collector's read_header_timeout.",
       ),
     max_in_flight_bytes: s
       .int(0)
@@ -51,7 +51,9 @@ export function httpServerShape() {
     read_header_timeout: s
       .duration()
       .default(60_000)
-      .describe("Longest time to read a request's headers; a client dribbling headers (slowloris) is disconnected after it. 0: read_timeout."),
+      .describe(
+        "Longest time to read a request's headers; a client dribbling headers (slowloris) is disconnected after it. 0: read_timeout. Over TLS the handshake is bounded by the least of read_header_timeout, read_timeout and write_timeout.",
+      ),
     write_timeout: s
       .duration()
       .default(30_000)
@@ -91,7 +93,19 @@ export interface HttpServerSettings {
  * Node enforces the header and request timeouts on a sweep; its interval follows the smallest timeout so a
  * slow client is dropped close to its deadline.
  */
-export function createHttpServer(cfg: HttpServerSettings, tlsOptions: tls.TlsOptions | undefined, handler: http.RequestListener, logger: Logger): http.Server {
+/**
+ * `answersContinue`: requests with `Expect: 100-continue` go to `handler` too, without Node's automatic
+ * `100 Continue`; the handler sends it (res.writeContinue()) when it is about to read the body, so a
+ * request refused from its headers (401, 413, 415) is answered before the client uploads its body, as Go's
+ * server does.
+ */
+export function createHttpServer(
+  cfg: HttpServerSettings,
+  tlsOptions: tls.TlsOptions | undefined,
+  handler: http.RequestListener,
+  logger: Logger,
+  answersContinue = false,
+): http.Server {
   const headersTimeout = cfg.read_header_timeout || cfg.read_timeout;
   // Node needs headersTimeout <= requestTimeout when both are set.
   const requestTimeout = cfg.read_timeout > 0 ? Math.max(cfg.read_timeout, headersTimeout) : 0;
@@ -112,9 +126,15 @@ export function createHttpServer(cfg: HttpServerSettings, tlsOptions: tls.TlsOpt
         handler(req, res);
       };
   const onRequest: http.RequestListener = cfg.write_timeout > 0 ? withWriteTimeout(served, cfg.write_timeout) : served;
-  const server = tlsOptions ? https.createServer({ ...options, ...tlsOptions }, onRequest) : http.createServer(options, onRequest);
+  // Go's server bounds the TLS handshake by the least of its read and write timeouts; Node's default is
+  // 120 s, so clients that connect and never handshake would hold connections (and max_connections) that long.
+  const handshakeTimeout = Math.min(...[headersTimeout, requestTimeout, cfg.write_timeout].filter((t) => t > 0));
+  const server = tlsOptions
+    ? https.createServer({ ...options, ...tlsOptions, ...(Number.isFinite(handshakeTimeout) ? { handshakeTimeout } : {}) }, onRequest)
+    : http.createServer(options, onRequest);
   if (cfg.max_connections > 0) server.maxConnections = cfg.max_connections;
   if (tlsOptions) watchHandshakes(server as https.Server, logger);
+  if (answersContinue) server.on('checkContinue', onRequest);
   return server;
 }
 

@@ -3,7 +3,7 @@
  * certificates rotated on disk are served from the next handshake on), the client's connection options,
  * and errors that say which certificate check failed and what to do.
  */
-import { constants as cryptoConstants } from 'node:crypto';
+import { X509Certificate, constants as cryptoConstants } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import tls from 'node:tls';
 import { CodedError, messageOf } from '../core/errors.js';
@@ -29,6 +29,29 @@ async function pemOf(file: string, inline: string, key: string): Promise<Buffer 
       },
     );
   }
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/**
+ * Checks that a CA file holds certificates: Node silently skips what it cannot parse in `ca`, so a wrong
+ * file (a key, a DER file, an empty one) would leave nothing trusted and every handshake failing with
+ * "unknown CA" long after start. The collector refuses such a file at start; so does the gateway.
+ */
+export function checkCaPem(pem: Buffer | undefined, key: string, source: string): void {
+  if (pem === undefined) return;
+  const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0)
+    throw new CodedError('GS_TLS_INVALID', `${key}: ${source} holds no PEM certificate (-----BEGIN CERTIFICATE-----); give the CA certificate(s) in PEM`);
+  blocks.forEach((block, i) => {
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      throw new CodedError('GS_TLS_INVALID', `${key}: certificate ${i + 1} of ${source} cannot be read: ${messageOf(err)}; give the CA certificate(s) in PEM`, {
+        cause: err,
+      });
+    }
+  });
 }
 
 function versions(cfg: { min_version: string; max_version: string }): Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion'> {
@@ -73,6 +96,7 @@ export async function loadServerTls(cfg: TlsServerConfig, keyPath: string): Prom
     pemOf(cfg.key_file, cfg.key_pem, `${keyPath}.key_file`),
     pemOf(cfg.client_ca_file, '', `${keyPath}.client_ca_file`),
   ]);
+  checkCaPem(clientCa, `${keyPath}.client_ca_file`, cfg.client_ca_file);
   const opts: tls.SecureContextOptions & tls.TlsOptions = { cert, key, ...versions(cfg), ...serverSuiteOptions() };
   if (clientCa) {
     opts.ca = withSystemRoots(clientCa, cfg.include_system_ca_certs_pool);
@@ -85,7 +109,7 @@ export async function loadServerTls(cfg: TlsServerConfig, keyPath: string): Prom
   } catch (err) {
     throw new CodedError(
       'GS_TLS_INVALID',
-      `${keyPath}: the certificate or key cannot be used: ${messageOf(err)}; check that key_file is the private key of cert_file, both PEM`,
+      `${keyPath}: the certificate (${cfg.cert_file || 'cert_pem'}) or its key (${cfg.key_file || 'key_pem'}) cannot be used: ${messageOf(err)}; check that key_file is the private key of cert_file, both PEM`,
       {
         cause: err,
       },
@@ -183,6 +207,7 @@ export async function loadClientTls(cfg: TlsClientConfig, keyPath: string): Prom
     pemOf(cfg.cert_file, cfg.cert_pem, `${keyPath}.cert_file`),
     pemOf(cfg.key_file, cfg.key_pem, `${keyPath}.key_file`),
   ]);
+  checkCaPem(ca, cfg.ca_pem ? `${keyPath}.ca_pem` : `${keyPath}.ca_file`, cfg.ca_pem ? 'the inline PEM' : cfg.ca_file);
   const v = versions(cfg);
   const opts: ClientTlsOptions = {
     ca: withSystemRoots(ca, cfg.include_system_ca_certs_pool),

@@ -46,6 +46,11 @@ export interface ClientAuthenticator extends Extension {
    * names). `meta` is the metadata of the request that brought the data in, when the receiver kept it.
    */
   applyHeaders(headers: Record<string, string>, meta: RequestMeta | undefined): void;
+  /**
+   * True when the headers carry a secret (a token, a password): the collector's gRPC client then refuses a
+   * plaintext connection (RequireTransportSecurity), and the gateway warns of one.
+   */
+  readonly sendsSecret?: boolean;
 }
 
 export function isServerAuthenticator(ext: Extension | undefined): ext is ServerAuthenticator {
@@ -125,4 +130,49 @@ export function clientAuthenticatorOf(host: Host | undefined, auth: AuthConfig, 
 export function headerValue(headers: RequestHeaders, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** Headers of an export that carry no credential (the transport's own), left out of credentialValues. */
+const NOT_CREDENTIALS = new Set([
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'accept-encoding',
+  'user-agent',
+  'te',
+  'grpc-encoding',
+  'grpc-accept-encoding',
+  'grpc-timeout',
+]);
+/** Shorter values are left in messages: too short to be a secret worth hiding, too common to replace safely. */
+const MIN_CREDENTIAL_LENGTH = 6;
+
+/**
+ * The header values an export carried that may be credentials (its configured headers and what its
+ * authenticator set, each whole and without its scheme): what a downstream's error message must not
+ * repeat. `headers` is a map or Node's flat [name, value, ...] list.
+ */
+export function credentialValues(headers: Readonly<Record<string, unknown>> | readonly string[]): string[] {
+  const pairs: [string, unknown][] = [];
+  if (Array.isArray(headers)) for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i] as string, headers[i + 1]]);
+  else pairs.push(...Object.entries(headers));
+  const out: string[] = [];
+  for (const [name, value] of pairs) {
+    if (typeof value !== 'string' || NOT_CREDENTIALS.has(name.toLowerCase())) continue;
+    out.push(value);
+    const space = value.indexOf(' ');
+    if (space > 0) out.push(value.slice(space + 1).trim());
+  }
+  return out.filter((v) => v.length >= MIN_CREDENTIAL_LENGTH).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * `text` (a downstream's error message) with every credential the request carried replaced by
+ * [REDACTED]: some servers echo the credential they refused (the collector's bearertokenauth does), and
+ * the gateway passes a refusal on to its own client and its logs.
+ */
+export function withoutCredentials(text: string, credentials: readonly string[]): string {
+  let out = text;
+  for (const c of credentials) if (out.includes(c)) out = out.split(c).join('[REDACTED]');
+  return out;
 }

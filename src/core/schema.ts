@@ -26,6 +26,8 @@ export interface SchemaDoc {
 
 /** What print-config shows in place of a secret, as the collector's configopaque. */
 export const REDACTED = '[REDACTED]';
+/** scheme://user:password@ (group 1: up to the password's colon), as in an endpoint URL. */
+const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:)[^/@\s]*@/i;
 
 export abstract class Schema<T> {
   protected description: string | undefined;
@@ -73,6 +75,8 @@ export abstract class Schema<T> {
    */
   mask(value: unknown): unknown {
     if (this.isOpaque && value !== undefined && value !== null && value !== '') return REDACTED;
+    // A URL's password (scheme://user:password@host), in an endpoint or a server list, is a secret too.
+    if (typeof value === 'string' && URL_PASSWORD.test(value)) return value.replace(URL_PASSWORD, `$1${REDACTED}@`);
     return value;
   }
 
@@ -118,7 +122,8 @@ class StringSchema extends Schema<string> {
       issues.push({ path, message: `expected a string, got ${this.isOpaque ? 'something else' : typeName(v)}` });
       return this.defaultValue as string;
     }
-    if (this.pattern && !this.pattern.test(v)) issues.push({ path, message: `${this.isOpaque ? 'the value' : `"${v}"`} is not ${this.patternHint}` });
+    if (this.pattern && !this.pattern.test(v))
+      issues.push({ path, message: `${this.isOpaque ? 'the value' : `"${String(this.mask(v))}"`} is not ${this.patternHint}` });
     return v;
   }
   doc(): SchemaDoc {

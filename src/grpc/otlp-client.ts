@@ -12,7 +12,7 @@ import { GRPC_METHOD, type Signal } from '../core/signal.js';
 import { decodeExportResponsePartial, decodeStatus } from '../pdata/codec.js';
 import type { Logger } from '../telemetry/logger.js';
 import { tlsClientSchema } from '../confighelper/tls-config.js';
-import { authSchema, clientAuthenticatorOf, type ClientAuthenticator } from '../core/auth.js';
+import { authSchema, clientAuthenticatorOf, credentialValues, withoutCredentials, type ClientAuthenticator } from '../core/auth.js';
 import type { Host } from '../core/component.js';
 import { loadClientTls, type ClientTlsOptions } from '../confighelper/tls.js';
 import { GrpcStatus, grpcStatusName, isRetryableGrpc } from './status.js';
@@ -145,7 +145,7 @@ const _clientSample = s.object(otlpGrpcClientShape());
 export type OtlpGrpcClientConfig = ConfigOf<typeof _clientSample>;
 
 /** Maps a failed call to the gateway's error types, reading RetryInfo from grpc-status-details-bin. */
-export function errorOfCall(result: CallResult, target: string, signal: Signal): RetryableError | PermanentError {
+export function errorOfCall(result: CallResult, target: string, signal: Signal, sent: Readonly<Record<string, unknown>> = {}): RetryableError | PermanentError {
   let retryAfterMs: number | undefined;
   if (result.details && result.details.length > 0) {
     try {
@@ -154,7 +154,9 @@ export function errorOfCall(result: CallResult, target: string, signal: Signal):
       // A malformed details trailer must not hide the status itself.
     }
   }
-  const text = `OTLP/gRPC export of ${signal} to ${target} failed: ${grpcStatusName(result.code)}: ${result.message}`;
+  // A server may echo the credential it refused (the collector's bearertokenauth does): keep it out of clients' replies and logs.
+  const message = withoutCredentials(result.message, credentialValues(sent));
+  const text = `OTLP/gRPC export of ${signal} to ${target} failed: ${grpcStatusName(result.code)}: ${message}`;
   // RESOURCE_EXHAUSTED is throttling only when the server says when to come back (OTLP spec).
   if (isRetryableGrpc(result.code, retryAfterMs !== undefined)) {
     return new RetryableError(text, { retryAfterMs, throttled: result.code === GrpcStatus.RESOURCE_EXHAUSTED, code: 'GS_EXPORTER_SEND_FAILED' });
@@ -200,6 +202,11 @@ export class OtlpGrpcClient {
     this.authenticator = clientAuthenticatorOf(host, c.auth, this.configPath);
     // As configtls: insecure is plaintext only without a CA; with ca_file / ca_pem the collector still uses TLS.
     const secure = !c.tls.insecure || this.forceTls || c.tls.ca_file !== '' || c.tls.ca_pem !== '';
+    if (!secure && this.authenticator?.sendsSecret)
+      this.logger.warn(
+        `${this.configPath === '' ? '' : `${this.configPath}.`}auth: extension "${c.auth!.authenticator}" sends a token or password, in clear text over this plaintext connection (tls.insecure: true); the collector refuses to send it without TLS. Use TLS, or accept that anyone on the path can read it`,
+        { endpoint: this.target },
+      );
     let tls: ClientTlsOptions | undefined;
     // grpc-go checks the server's certificate against the authority when it is set (and no server name is).
     const tlsCfg = c.authority && !c.tls.server_name_override ? { ...c.tls, server_name_override: hostOf(c.authority) } : c.tls;
@@ -231,7 +238,7 @@ export class OtlpGrpcClient {
       this.authenticator.applyHeaders(metadata, payload.meta);
     }
     const result = await transport.call(GRPC_METHOD[signal], payload.chunks(), this.config.timeout, metadata);
-    if (result.code !== GrpcStatus.OK) throw errorOfCall(result, this.target, signal);
+    if (result.code !== GrpcStatus.OK) throw errorOfCall(result, this.target, signal, metadata ?? this.metadata);
     if (result.responseError !== undefined) {
       // Accepted (status OK): not retried, but a partial_success in it would go unseen, so say so.
       this.logger.warn('could not read the Export response; a partial success in it is not reported', {

@@ -22,8 +22,8 @@ export function natsConnectionShape() {
       .describe('NATS servers to connect to (any member of a cluster; the client learns the others)'),
     connection_name: s.string().default('gophership').describe('Client name shown by the server (connz)'),
     username: s.string().default('').describe('User for user/password authentication'),
-    password: s.string().default('').describe('Password for user/password authentication'),
-    token: s.string().default('').describe('Token authentication'),
+    password: s.string().default('').opaque().describe('Password for user/password authentication; masked by print-config'),
+    token: s.string().default('').opaque().describe('Token authentication; masked by print-config'),
     nkey_seed_file: s.string().default('').describe('File holding an NKey seed (SU...) for NKey authentication'),
     creds_file: s.string().default('').describe('Credentials file (JWT and NKey seed) for decentralized authentication'),
     tls: s.object({
@@ -48,7 +48,8 @@ export async function connectNats(c: NatsConnectionConfig, label: string): Promi
   } catch (err) {
     throw new CodedError(
       'GS_COMPONENT_START_FAILED',
-      `${label}: cannot connect to NATS at ${c.servers.join(', ')}: ${messageOf(err)} (check servers and credentials)`,
+      // A server URL may carry user:password@; the error (and the log line it becomes) must not.
+      `${label}: cannot connect to NATS at ${c.servers.map((u) => u.replace(/\/\/[^@/]*@/, '//[REDACTED]@')).join(', ')}: ${messageOf(err)} (check servers and credentials)`,
       {
         cause: err,
       },
