@@ -98,14 +98,36 @@ describe('basicauth server', () => {
   });
 
   it('refuses to start on entries it cannot check, naming the line but not the hash', async () => {
-    const ext = create({ htpasswd: { inline: 'ok:{SHA}x\nplain:clear-text-secret\nsha512:$6$salt$abc' } }) as ServerAuthenticator;
+    const ext = create({ htpasswd: { inline: 'ok:{SHA}x\nempty:\nsha512:$6$salt$abc' } }) as ServerAuthenticator;
     const err = await ext.start(testHost()).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
-    expect(err?.message).toMatch(/inline line 2 \(user plain\): not a hash format htpasswd writes/);
+    expect(err?.message).toMatch(/inline line 2 \(user empty\): an empty password/);
     expect(err?.message).toMatch(/inline line 3 \(user sha512\): SHA-crypt .* not supported yet/);
-    expect(err?.message).not.toContain('clear-text-secret');
+    expect(err?.message).not.toContain('$6$salt$abc');
+  });
+
+  it("takes a plain-text password as the collector's htpasswd library does, and warns naming the line but not the password", async () => {
+    // The contrib README's own example: inline `${BASIC_AUTH_USERNAME}:${BASIC_AUTH_PASSWORD}`.
+    const settings = testSettings('basicauth', 'extension');
+    const issues: { path: string[]; message: string }[] = [];
+    const config = basicAuthConfig.parse(
+      { htpasswd: { inline: `hashed:{SHA}${createHash('sha1').update('h').digest('base64')}\nagent:s3cret-Plain` } },
+      [],
+      issues,
+    );
+    expect(issues).toEqual([]);
+    const ext = createBasicAuth(settings, config) as ServerAuthenticator;
+    await ext.start(testHost());
+    expect(await ext.authenticate(basic('agent', 's3cret-Plain'))).toEqual({ attributes: { username: 'agent' } });
+    await refused(Promise.resolve(ext.authenticate(basic('agent', 's3cret-plain'))));
+    await refused(Promise.resolve(ext.authenticate(basic('agent', ''))));
+    expect(await ext.authenticate(basic('hashed', 'h'))).toEqual({ attributes: { username: 'hashed' } });
+    const warnings = settings.logs.filter((l) => l.level === 'warn').map((l) => String(l.msg));
+    expect(warnings).toEqual([expect.stringMatching(/inline line 2 \(user agent\): password in plain text/)]);
+    expect(JSON.stringify(settings.logs)).not.toContain('s3cret-Plain');
+    await ext.shutdown();
   });
 
   it('re-reads the file when it changes', async () => {

@@ -68,18 +68,23 @@ export class BasicAuthServer implements ServerAuthenticator {
   private async load(): Promise<Map<string, HashCheck>> {
     const users = new Map<string, HashCheck>();
     const problems: string[] = [];
+    const plain: string[] = [];
     const { file, inline } = this.htpasswd;
     const where = `${componentLabel(this.settings)}: htpasswd`;
     if (file) {
       const text = await readFile(file, 'utf8').catch((err: unknown) => {
         throw new CodedError('GS_FILE_UNREADABLE', `${where}.file: cannot read ${file}: ${messageOf(err)}`, { cause: err });
       });
-      parseHtpasswd(text, file, users, problems);
+      parseHtpasswd(text, file, users, problems, plain);
     }
     // Inline entries come last, so they override the file's for the same user (as the collector does).
-    if (inline) parseHtpasswd(inline, 'inline', users, problems);
+    if (inline) parseHtpasswd(inline, 'inline', users, problems, plain);
     if (problems.length > 0) throw new CodedError('GS_CONFIG_INVALID', `${where}: ${problems.join('; ')}`);
     if (users.size === 0) throw new CodedError('GS_CONFIG_INVALID', `${where}: no user entries`);
+    if (plain.length > 0)
+      this.settings.logger.warn(
+        `${where}: ${plain.join(', ')}: password in plain text, accepted as the collector accepts it; anyone who can read the config or file can use it. Store a hash instead (htpasswd -B, bcrypt)`,
+      );
     return users;
   }
 

@@ -2,13 +2,20 @@
  * htpasswd entries and their check, for the hash formats Apache's htpasswd writes: bcrypt (`$2y$`, -B),
  * apr1 MD5 (`$apr1$`, the default) and `$1$` MD5-crypt, SHA1 (`{SHA}`, -s) and salted SHA1 (`{SSHA}`).
  * bcrypt goes through bcryptjs and MD5 through apache-md5 (both pure JS); SHA through node:crypto.
- * Plain-text and DES-crypt entries are refused when read, as the collector's default does.
+ * Anything else is a password in plain text, as the collector's htpasswd library reads it (its README's own
+ * example is `${BASIC_AUTH_USERNAME}:${BASIC_AUTH_PASSWORD}`): accepted, compared in constant time, and
+ * reported so the start can warn (an empty one is refused). A DES-crypt hash is therefore read as plain text,
+ * as there.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import md5 from 'apache-md5';
 
 export type HashCheck = (password: string) => Promise<boolean>;
+
+/** A plain-text entry's check, marked so the loader can name such lines in its warning. */
+const PLAIN = Symbol('plain text');
+type PlainCheck = HashCheck & { [PLAIN]?: true };
 
 function sameText(a: string, b: string): boolean {
   const da = createHash('sha256').update(a).digest();
@@ -32,11 +39,17 @@ export function hashCheck(hash: string): HashCheck | string {
     return async (password) => timingSafeEqual(createHash('sha1').update(password).update(salt).digest(), digest);
   }
   if (/^\$[56]\$/.test(hash)) return 'SHA-crypt ($5$/$6$) hashes are not supported yet; write the entry with htpasswd -B (bcrypt)';
-  return 'not a hash format htpasswd writes (plain text and DES crypt are refused); write the entry with htpasswd -B (bcrypt)';
+  if (hash === '') return 'an empty password; write the entry with htpasswd -B (bcrypt)';
+  const plain: PlainCheck = async (password) => sameText(password, hash);
+  plain[PLAIN] = true;
+  return plain;
 }
 
-/** Parses htpasswd text; later entries for a user replace earlier ones. Problems name the line, never the hash. */
-export function parseHtpasswd(text: string, source: string, users: Map<string, HashCheck>, problems: string[]): void {
+/**
+ * Parses htpasswd text; later entries for a user replace earlier ones. Problems name the line, never the hash;
+ * `plain` gets the place of every plain-text entry (`file line N (user U)`), never the password.
+ */
+export function parseHtpasswd(text: string, source: string, users: Map<string, HashCheck>, problems: string[], plain: string[] = []): void {
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
@@ -48,6 +61,9 @@ export function parseHtpasswd(text: string, source: string, users: Map<string, H
     const user = line.slice(0, colon);
     const check = hashCheck(line.slice(colon + 1));
     if (typeof check === 'string') problems.push(`${source} line ${i + 1} (user ${user}): ${check}`);
-    else users.set(user, check);
+    else {
+      users.set(user, check);
+      if ((check as PlainCheck)[PLAIN]) plain.push(`${source} line ${i + 1} (user ${user})`);
+    }
   });
 }
