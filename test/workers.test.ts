@@ -16,7 +16,8 @@ import { MMAP_THRESHOLD_TUNABLE } from '../src/core/allocator.js';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { killGatewayChild, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
-import { walQueueGatewayConfig } from './helpers/configs.js';
+import { gatewayYaml, SELF_METRICS, walQueueGatewayConfig } from './helpers/configs.js';
+import type { StatusSnapshot } from '../src/telemetry/status/index.js';
 
 /** The worker processes of a primary, by the primary's pid. */
 function childrenOf(pid: number): number[] {
@@ -132,4 +133,38 @@ describe('worker processes (service.workers)', () => {
     expect(code).toBe(0);
     expect(childrenOf(g.pid)).toEqual([]);
   }, 60_000);
+
+  it("shows each worker's zone on the status page, and the gateway's zone as the worst worker's, never the sum", async () => {
+    // Two Yellow workers: summed, the zone gauge read 2 and the status page and the Red alert said Red.
+    const yaml = gatewayYaml({
+      processors: { somatic: { memory_limit_mib: 1024, force_zone: 'yellow', wal: { directory: join(dir, 'zones-wal') } } },
+      exporters: { debug: null },
+      pipelines: { logs: { processors: ['somatic'], exporters: ['debug'] } },
+      service: { ...SELF_METRICS, workers: 2 },
+    });
+    const g = await startGatewayChild(yaml, join(dir, 'zones.yaml'));
+    try {
+      expect(await scrapeMetric(g.metrics, 'gophership_worker_zone')).toBe(2); // 1 + 1: per-worker series
+      expect(await scrapeMetric(g.metrics, 'gophership_somatic_zone')).toBe(1);
+      // A sensor is a ratio of each worker's own limit: the worst worker's, under 1 for an idle gateway.
+      expect(await scrapeMetric(g.metrics, 'gophership_somatic_sensor', { sensor: 'rss' })).toBeLessThan(0.5);
+      let status: StatusSnapshot | undefined;
+      for (let i = 0; i < 30 && (status?.workers?.each.length !== 2 || status.zone.name === null); i++) {
+        await sleep(200);
+        status = (await (await fetch(`http://${g.metrics}/status.json`)).json()) as StatusSnapshot;
+      }
+      expect(status!.zone.name).toBe('yellow');
+      expect(status!.workers).toEqual({
+        global: 'green',
+        each: [
+          { worker: '0', zone: 'yellow', up: true, rssBytes: expect.any(Number) },
+          { worker: '1', zone: 'yellow', up: true, rssBytes: expect.any(Number) },
+        ],
+      });
+      expect(status!.workers!.each.every((w) => w.rssBytes > 10 * 2 ** 20)).toBe(true);
+    } finally {
+      g.child.kill('SIGTERM');
+      await g.exited;
+    }
+  }, 30_000);
 });

@@ -19,6 +19,8 @@ import type { HealthState, Telemetry } from '../../telemetry/telemetry.js';
 import { globalViewOf, REPORT_STALE_MS } from './global-view.js';
 import { WORKER_COUNT_ENV, WORKER_INDEX_ENV, type FromWorker, type GlobalView, type ToWorker, type WorkerReport } from './messages.js';
 import { metricsAddress } from '../../telemetry/config.js';
+import { WORKER_METRICS } from '../../telemetry/metrics.js';
+import { instrumentOptions } from '../../core/metadata.js';
 
 /** How often the machine-wide view is made and published. */
 export const GLOBAL_VIEW_INTERVAL_MS = 250;
@@ -51,32 +53,15 @@ export interface PrimaryOptions {
 export async function runPrimary(config: ValidatedConfig, count: number, opts: PrimaryOptions): Promise<number> {
   const log = (opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource)).child({ kind: 'service', id: 'primary' });
   const registry = new Registry();
-  const restarts = new Counter({
-    name: 'gophership_worker_restarts',
-    help: 'Worker processes replaced after they died',
-    labelNames: ['worker'],
-    registers: [registry],
-  });
-  const zoneGauge = new Gauge({
-    name: 'gophership_worker_zone',
-    help: "Each worker's own somatic zone (0 green, 1 yellow, 2 red; -1 none)",
-    labelNames: ['worker'],
-    registers: [registry],
-  });
-  const rssGauge = new Gauge({
-    name: 'gophership_worker_rss_bytes',
-    help: 'Resident memory of each worker process',
-    labelNames: ['worker'],
-    registers: [registry],
-  });
-  const upGauge = new Gauge({ name: 'gophership_worker_up', help: '1 while the worker reports serving', labelNames: ['worker'], registers: [registry] });
-  const globalZone = new Gauge({ name: 'gophership_global_zone', help: "The machine-wide view's zone, published to every worker", registers: [registry] });
-  const globalMemory = new Gauge({
-    name: 'gophership_global_memory_ratio',
-    help: "Sum of the workers' RSS over the configured memory limit",
-    registers: [registry],
-  });
-  new Gauge({ name: 'gophership_workers', help: 'Worker processes configured (service.workers)', registers: [registry] }).set(count);
+  const W = WORKER_METRICS;
+  const registers = [registry];
+  const restarts = new Counter({ ...instrumentOptions(W.restarts), registers });
+  const zoneGauge = new Gauge({ ...instrumentOptions(W.zone), registers });
+  const rssGauge = new Gauge({ ...instrumentOptions(W.rss), registers });
+  const upGauge = new Gauge({ ...instrumentOptions(W.up), registers });
+  const globalZone = new Gauge({ ...instrumentOptions(W.globalZone), registers });
+  const globalMemory = new Gauge({ ...instrumentOptions(W.globalMemory), registers });
+  new Gauge({ ...instrumentOptions(W.workers), registers }).set(count);
 
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, report: undefined, reportAt: 0, deaths: [], served: false }));
   let stopping = false;
