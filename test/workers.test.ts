@@ -4,10 +4,11 @@
  * both workers take requests, one /metrics sums them and shows each worker, a worker killed with SIGKILL
  * mid-load is replaced and its successor replays its WAL (no acknowledged record lost, counted at a real
  * sink), and SIGTERM drains every worker and exits 0. The sink refuses everything until after the kill, so
- * the killed worker provably held acknowledged records on disk that only its successor could deliver.
+ * the killed worker provably held acknowledged records on disk that only its successor could deliver; the
+ * config file is changed before the kill, and the successor still runs the config the gateway started with.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -73,6 +74,10 @@ describe('worker processes (service.workers)', () => {
     // Each worker has its own WAL directory under the configured one.
     expect((await readdir(wal)).sort()).toEqual(['worker-0', 'worker-1']);
     expect(await scrapeMetric(g.metrics, 'gophership_worker_up')).toBe(2);
+    // The file changes under the running gateway (a ConfigMap update): the replacement must still run the
+    // config the gateway started with, or it would look for its WAL in the new directory.
+    const moved = join(dir, 'moved');
+    await writeFile(join(dir, 'gateway.yaml'), walQueueGatewayConfig(sink.httpUrl, moved, { queue: { num_consumers: 4 }, service: { workers: 2 } }));
 
     // The downstream is down from now until after the kill: what the workers acknowledge meanwhile is held
     // in their WALs only.
@@ -110,6 +115,7 @@ describe('worker processes (service.workers)', () => {
     }
     expect(now).toHaveLength(2);
     expect(now).not.toContain(victim);
+    expect(await stat(moved).catch(() => undefined)).toBeUndefined();
     expect(await scrapeMetric(g.metrics, 'gophership_worker_restarts')).toBe(1);
 
     // Every acknowledged record reached the sink: what the killed worker had acknowledged was in its WAL,

@@ -97,7 +97,10 @@ function parseCommon(argv: string[]): CommonArgs {
 }
 
 /** Loads and validates; on problems prints each and returns undefined. */
-export async function loadValidated(args: CommonArgs, io: Out = stdio): Promise<{ config: ValidatedConfig; raw: Record<string, unknown> } | undefined> {
+export async function loadValidated(
+  args: CommonArgs,
+  io: Out = stdio,
+): Promise<{ config: ValidatedConfig; raw: Record<string, unknown>; files: Record<string, string> } | undefined> {
   const loaded = await loadConfigFiles(args.configs, args.sets);
   // As the collector does for an unset variable: say so, and go on with the empty value.
   for (const w of loaded.warnings) io.err(`warning: ${formatProblem(w)}\n`);
@@ -108,7 +111,7 @@ export async function loadValidated(args: CommonArgs, io: Out = stdio): Promise<
     for (const p of result.problems) io.err(`  ${formatProblem(p)}\n`);
     return undefined;
   }
-  return { config: result.config, raw: loaded.raw };
+  return { config: result.config, raw: loaded.raw, files: loaded.files ?? {} };
 }
 
 function version(): string {
@@ -128,7 +131,7 @@ async function runGateway(args: CommonArgs, io: Out): Promise<number> {
   const workers = resolveWorkerCount(loaded.config.service.workers);
   if (workers > 1) {
     const { runPrimary } = await import('../service/workers/primary.js');
-    return runPrimary(loaded.config, workers, { shutdownTimeoutMs: args.shutdownTimeoutMs });
+    return runPrimary(loaded.config, workers, { shutdownTimeoutMs: args.shutdownTimeoutMs, configFiles: loaded.files });
   }
   let fatal: Error | undefined;
   let resolveStop!: () => void;

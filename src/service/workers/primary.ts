@@ -19,6 +19,7 @@ import type { HealthState, Telemetry } from '../../telemetry/telemetry.js';
 import { globalViewOf, REPORT_STALE_MS } from './global-view.js';
 import { WORKER_COUNT_ENV, WORKER_INDEX_ENV, type FromWorker, type GlobalView, type ToWorker, type WorkerReport } from './messages.js';
 import { metricsAddress } from '../../telemetry/config.js';
+import { CONFIG_FILES_ENV } from '../../config/load.js';
 import { WORKER_METRICS } from '../../telemetry/metrics.js';
 import { instrumentOptions } from '../../core/metadata.js';
 
@@ -48,7 +49,12 @@ interface Slot {
 export interface PrimaryOptions {
   shutdownTimeoutMs: number;
   logger?: Logger;
+  /** The config files' text as this process read them (path -> text): every worker, a replacement too, runs on it. */
+  configFiles?: Record<string, string>;
 }
+
+/** Linux refuses an environment string past 128 KiB (MAX_ARG_STRLEN): a larger config is re-read by each worker. */
+const MAX_CONFIG_ENV_BYTES = 128 * 1024 - 64;
 
 export async function runPrimary(config: ValidatedConfig, count: number, opts: PrimaryOptions): Promise<number> {
   const log = (opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource)).child({ kind: 'service', id: 'primary' });
@@ -75,9 +81,16 @@ export async function runPrimary(config: ValidatedConfig, count: number, opts: P
     if (w && w.isConnected()) w.send(m);
   };
 
+  // The config as read now, not as the files read when a worker is replaced (load.ts, CONFIG_FILES_ENV).
+  const configFiles = JSON.stringify(opts.configFiles ?? {});
+  const heldConfig = Buffer.byteLength(configFiles) <= MAX_CONFIG_ENV_BYTES ? { [CONFIG_FILES_ENV]: configFiles } : {};
+  if (!heldConfig[CONFIG_FILES_ENV])
+    log.warn('the config files are too large to hand to the workers: a replaced worker reads them again, so keep them unchanged while the gateway runs', {
+      bytes: Buffer.byteLength(configFiles),
+    });
   const fork = (slot: Slot): void => {
     // The workers carry the data: they start with the allocator setting the memory limit relies on (src/core/allocator.ts).
-    const w = cluster.fork({ ...allocatorEnv(), [WORKER_INDEX_ENV]: String(slot.index), [WORKER_COUNT_ENV]: String(count) });
+    const w = cluster.fork({ ...allocatorEnv(), ...heldConfig, [WORKER_INDEX_ENV]: String(slot.index), [WORKER_COUNT_ENV]: String(count) });
     slot.worker = w;
     slot.report = undefined;
     w.on('message', (m: FromWorker) => {
