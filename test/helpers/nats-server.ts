@@ -74,7 +74,7 @@ export function hasNatsServer(what: string): boolean {
   return systemProgram(NATS_SERVER, 'nats-server', what);
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);

@@ -1,9 +1,11 @@
 /**
- * The nats exporter and receiver authenticate and encrypt as NATS clients do: user/password, token, an
- * NKey seed file, TLS verified against a CA (mutual TLS with a client certificate). Each against a real
- * nats-server on 127.0.0.1 configured to require it: a request sent to the exporter is stored in the
- * stream and the receiver delivers it to a sink; wrong credentials stop the gateway from starting with a
- * message that names the component and what to check.
+ * How the nats exporter and receiver connect. They authenticate and encrypt as NATS clients do:
+ * user/password, token, an NKey seed file, TLS verified against a CA (mutual TLS with a client
+ * certificate). Each against a real nats-server on 127.0.0.1 configured to require it: a request sent to
+ * the exporter is stored in the stream and the receiver delivers it to a sink; wrong credentials stop the
+ * gateway from starting with a message that names the component and what to check, an unreadable file
+ * names its key. With no NATS server up at all, the exporter starts anyway and its queue holds the data
+ * until one comes up.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +18,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { requestFromJson } from '../src/pdata/codec.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
-import { hasNatsServer, NATS_SERVER, natsConsumerConfig } from './helpers/nats-server.js';
+import { freePort, hasNatsServer, NATS_SERVER, natsConsumerConfig } from './helpers/nats-server.js';
 import { gatewayYaml } from './helpers/configs.js';
 import { hasOpenssl, makeCertSet, type CertSet } from './helpers/certs.js';
 
@@ -39,10 +41,10 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Starts a JetStream nats-server on an ephemeral port of 127.0.0.1 with `conf` lines; resolves with its URL once it listens. */
-async function natsServer(name: string, conf: string[]): Promise<string> {
+/** Starts a JetStream nats-server on 127.0.0.1 (`port`, default ephemeral) with `conf` lines; resolves with its host:port once it listens. */
+async function natsServer(name: string, conf: string[], port = -1): Promise<string> {
   const file = join(dir, `${name}.conf`);
-  await writeFile(file, [`server_name: ${name}`, 'listen: 127.0.0.1:-1', `jetstream { store_dir: "${join(dir, name)}" }`, ...conf].join('\n'));
+  await writeFile(file, [`server_name: ${name}`, `listen: 127.0.0.1:${port}`, `jetstream { store_dir: "${join(dir, name)}" }`, ...conf].join('\n'));
   const child = spawn(NATS_SERVER, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   servers.push(child);
   let log = '';
@@ -152,5 +154,54 @@ describe.skipIf(!run)('NATS credentials and TLS (nats exporter and receiver)', (
     await roundTrip('tls', `tls://${url}`, { tls }, { tls: { caFile: tls.ca_file, certFile: tls.cert_file, keyFile: tls.key_file } });
     // A server certificate the CA did not sign.
     expect(await refusedStart(`tls://${url}`, { tls: { ...tls, ca_file: certs.otherCa.certFile } })).toMatch(/cannot connect to NATS/);
+  });
+
+  it('names the key of a credentials or TLS file it cannot read', async () => {
+    for (const key of ['nkey_seed_file', 'creds_file', 'tls.ca_file', 'tls.cert_file', 'tls.key_file']) {
+      const missing = join(dir, `missing-${key}`);
+      const [k, sub] = key.split('.') as [string, string | undefined];
+      const message = await refusedStart('127.0.0.1:1', sub ? { [k]: { [sub]: missing } } : { [k]: missing });
+      expect(message).toBe(`exporter nats: ${key}: cannot read ${missing}: ENOENT; check the path and that the gateway may read it`);
+    }
+  });
+});
+
+describe.skipIf(!run)('the nats exporter with no NATS server up', () => {
+  it('starts anyway, holds what it acknowledged in its queue, and delivers it once a server comes up', async () => {
+    const port = await freePort();
+    const url = `127.0.0.1:${port}`;
+    const gw = await startGateway(
+      gatewayYaml({
+        exporters: { nats: { servers: [url], reconnect_wait: '100ms', subject_prefix: 'late', stream: { name: 'LATE', create: true } } },
+        pipelines: { logs: { exporters: ['nats'] } },
+      }),
+    );
+    try {
+      const res = await fetch(`http://${receiverAddress(gw, 'otlp', 'http')}/v1/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: Buffer.from(logsRequest('before NATS')),
+      });
+      expect(res.status).toBe(200);
+      await natsServer('late', [], port);
+      const nc = await connect({ servers: [url] });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const deadline = Date.now() + 15_000;
+        let stored = 0;
+        while (stored === 0 && Date.now() < deadline) {
+          await sleep(100);
+          stored = await jsm.streams.info('LATE').then(
+            (i) => i.state.messages,
+            () => 0,
+          );
+        }
+        expect(stored).toBe(1);
+      } finally {
+        await nc.close();
+      }
+    } finally {
+      await gw.shutdown(5000);
+    }
   });
 });
