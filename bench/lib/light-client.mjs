@@ -4,7 +4,10 @@
 // records the sink received). argv[2]: JSON {url, bodyFile, records, connections, durationMs, warmupMs,
 // protocol?, grpcPath?}. protocol 'grpc': one node:http2 (h2c) session per connection, the body framed once as a gRPC
 // message to LogsService/Export (or `grpcPath`) at `url` (http://host:port), ok when the trailers say grpc-status 0.
-// Sends one message: {requests, records, failed, cpuSeconds, seconds, latenciesMs: [p50, p99]}.
+// Sends one message: {requests, records, failed, refused, unanswered, cpuSeconds, seconds, latenciesMs: [p50, p99]}:
+// `refused` were answered with another status (HTTP not 200, grpc-status not 0), `unanswered` ended in a
+// connection error with no answer; `failed` is their sum. The warm-up's are counted too: a refusal is a finding
+// whenever it came.
 import http from 'node:http';
 import http2 from 'node:http2';
 import { readFileSync } from 'node:fs';
@@ -23,7 +26,8 @@ const sessions = [];
 
 let measuring = false;
 let requests = 0;
-let failed = 0;
+let refused = 0;
+let unanswered = 0;
 let warmRequests = 0;
 const lat = [];
 let stopAt = 0;
@@ -33,9 +37,9 @@ function post() {
     const t0 = performance.now();
     const req = http.request({ hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers }, (res) => {
       res.resume();
-      res.on('end', () => resolve({ ok: res.statusCode === 200, ms: performance.now() - t0 }));
+      res.on('end', () => resolve({ ok: res.statusCode === 200, answered: true, ms: performance.now() - t0 }));
     });
-    req.on('error', () => resolve({ ok: false, ms: performance.now() - t0 }));
+    req.on('error', () => resolve({ ok: false, answered: false, ms: performance.now() - t0 }));
     req.end(body);
   });
 }
@@ -48,8 +52,8 @@ function postGrpc(session) {
     req.on('response', (h) => (status = h['grpc-status'] ?? status));
     req.on('trailers', (t) => (status = t['grpc-status'] ?? status));
     req.on('data', () => {});
-    req.on('end', () => resolve({ ok: status === '0', ms: performance.now() - t0 }));
-    req.on('error', () => resolve({ ok: false, ms: performance.now() - t0 }));
+    req.on('end', () => resolve({ ok: status === '0', answered: status !== undefined, ms: performance.now() - t0 }));
+    req.on('error', () => resolve({ ok: false, answered: false, ms: performance.now() - t0 }));
     req.end(body);
   });
 }
@@ -62,14 +66,14 @@ async function connection() {
   }
   while (performance.now() < stopAt) {
     const r = await (session ? postGrpc(session) : post());
-    if (!measuring) {
-      if (r.ok) warmRequests++;
-      continue;
-    }
-    if (r.ok) {
+    if (!r.ok) {
+      if (r.answered) refused++;
+      else unanswered++;
+    } else if (!measuring) warmRequests++;
+    else {
       requests++;
       if (lat.length < 200_000) lat.push(r.ms);
-    } else failed++;
+    }
   }
 }
 
@@ -92,7 +96,9 @@ process.send({
   requests,
   records: requests * o.records,
   ackedTotal: (requests + warmRequests) * o.records,
-  failed,
+  failed: refused + unanswered,
+  refused,
+  unanswered,
   cpuSeconds: (cpu.user + cpu.system) / 1e6,
   seconds,
   latenciesMs: [q(0.5), q(0.99)],
