@@ -311,6 +311,36 @@ service:
       ]);
   });
 
+  it('spanmetrics with cumulative series refuses several worker processes (each would report the same series)', async () => {
+    const text = `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  debug:
+connectors:
+  spanmetrics:
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [spanmetrics]
+    metrics:
+      receivers: [spanmetrics]
+      exporters: [debug]
+`;
+    expect(await problemsOf(text)).toEqual([]);
+    const delta = text.replace('  spanmetrics:\nservice', '  spanmetrics:\n    aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA\nservice');
+    for (const workers of ['2', 'auto']) {
+      const withWorkers = (t: string) => t.replace('service:\n', `service:\n  workers: ${workers}\n`);
+      expect(await problemsOf(withWorkers(text))).toEqual([
+        `FILE:15: service.pipelines.traces.exporters.0: connector "spanmetrics" cannot serve here: with service.workers ${workers} every worker process reports the same cumulative series, each with only its own spans counted: set aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA (the backend adds the workers' increments) or service.workers: 1`,
+      ]);
+      expect(await problemsOf(withWorkers(delta))).toEqual([]);
+    }
+  });
+
   it('reports all problems at once, not just the first', async () => {
     const text = GOOD.replace('  debug:\n', '  debug:\n    verbosity: loud\n  kafka:\n').replace('exporters: [debug]', 'exporters: [debug, nope]');
     const problems = await problemsOf(text);
