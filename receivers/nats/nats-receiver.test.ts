@@ -74,4 +74,27 @@ describe.skipIf(!run)('nats receiver on a real JetStream server', () => {
     expect(sink.stats().totals.requests).toBe(2);
     expect(await unsettled('SIG1')).toBe(0);
   });
+
+  it('gateways naming one durable consumer share its messages: each delivered once, by one of them', async () => {
+    await (await jetstreamManager(scene.nc)).streams.add({ name: 'SHARE1', subjects: ['share1.>'] });
+    const js = jetstream(scene.nc);
+    const sink = await startSink({ grpc: false });
+    scene.cleanups.push(() => sink.close());
+    // Started at once: both find no consumer and create it; the second creation must find the first's and go on.
+    const config = natsConsumerConfig(scene.nats.urls, { stream: 'SHARE1', durable: 'tier', max_in_flight: 2 }, sink.httpUrl);
+    const gateways = await Promise.all([startGateway(config), startGateway(config)]);
+    for (const g of gateways) scene.cleanups.push(() => g.shutdown(5000));
+    for (let i = 0; i < 200; i++) await js.publish('share1.logs', logsRequest(`m${i}`));
+    const deadline = Date.now() + 10_000;
+    while (sink.stats().totals.records < 200 && Date.now() < deadline) await sleep(100);
+    await sleep(300);
+    expect(sink.stats().totals.records).toBe(200);
+    const accepted = async (g: (typeof gateways)[number]) =>
+      ((await g.telemetry.registry.getSingleMetric('otelcol_receiver_accepted_log_records')?.get())?.values ?? []).reduce((a, v) => a + v.value, 0);
+    const each = await Promise.all(gateways.map(accepted));
+    expect(each[0]! + each[1]!).toBe(200);
+    expect(Math.min(...each)).toBeGreaterThan(0);
+    const ci = await (await jetstreamManager(scene.nc)).consumers.info('SHARE1', 'tier');
+    expect(ci.num_pending + ci.num_ack_pending).toBe(0);
+  });
 });
