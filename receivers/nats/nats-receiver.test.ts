@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { headers } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { requestFromJson } from '../../src/pdata/codec.js';
 import { startSink, type Sink } from '../../src/tools/sink/index.js';
 import { startGateway } from '../../test/helpers/gateway.js';
@@ -96,5 +96,32 @@ describe.skipIf(!run)('nats receiver on a real JetStream server', () => {
     expect(Math.min(...each)).toBeGreaterThan(0);
     const ci = await (await jetstreamManager(scene.nc)).consumers.info('SHARE1', 'tier');
     expect(ci.num_pending + ci.num_ack_pending).toBe(0);
+  });
+
+  it('refuses to start on a durable consumer created with other settings, or on a stream that does not exist', async () => {
+    const jsm = await jetstreamManager(scene.nc);
+    await jsm.streams.add({ name: 'KEEP1', subjects: ['keep1.>'] });
+    // Created for traces only (by an earlier config, or by hand); this config wants logs.
+    await jsm.consumers.add('KEEP1', { durable_name: 'split', ack_policy: AckPolicy.Explicit, filter_subject: 'keep1.traces' });
+    await jsm.consumers.add('KEEP1', { durable_name: 'acknone', ack_policy: AckPolicy.None });
+    const startError = (receiver: Record<string, unknown>) =>
+      startGateway(natsConsumerConfig(scene.nats.urls, receiver, 'http://127.0.0.1:1')).then(
+        async (g) => {
+          await g.shutdown(2000);
+          return 'started';
+        },
+        (e: Error) => e.message,
+      );
+    expect(await startError({ stream: 'KEEP1', durable: 'split', filter_subject: 'keep1.logs' })).toContain(
+      'receiver nats: durable consumer "split" of stream KEEP1 exists with filter_subject "keep1.traces", but filter_subject is "keep1.logs" here; a consumer keeps the settings it was created with: delete it (nats consumer rm KEEP1 split) or set another durable',
+    );
+    expect(await startError({ stream: 'KEEP1', durable: 'acknone' })).toContain(
+      'receiver nats: durable consumer "acknone" of stream KEEP1 exists with ack_policy none; the receiver acknowledges each message once its pipeline accepted it, which needs ack_policy explicit',
+    );
+    expect(await startError({ stream: 'NOSUCH', durable: 'x' })).toContain(
+      'receiver nats: cannot create durable consumer "x" on stream NOSUCH: stream not found (create the stream',
+    );
+    // The same settings: it starts.
+    expect(await startError({ stream: 'KEEP1', durable: 'split', filter_subject: 'keep1.traces' })).toBe('started');
   });
 });
