@@ -13,7 +13,7 @@ import { formatProblem, loadConfigFiles } from '../config/load.js';
 import { validateConfig, type ValidatedConfig } from '../config/validate.js';
 import { parseDuration } from '../core/schema.js';
 import { Service } from '../service/service.js';
-import { resolveWorkerCount } from '../service/workers/count.js';
+import { planWorkers } from '../service/workers/count.js';
 import { WORKER_COUNT_ENV, WORKER_INDEX_ENV } from '../service/workers/messages.js';
 import { CodedError, codeOf, messageOf } from '../core/errors.js';
 
@@ -128,10 +128,10 @@ async function runGateway(args: CommonArgs, io: Out): Promise<number> {
     const { runWorker } = await import('../service/workers/worker.js');
     return runWorker(loaded.config, Number(workerIndex), Number(process.env[WORKER_COUNT_ENV] ?? '1'), args.shutdownTimeoutMs);
   }
-  const workers = resolveWorkerCount(loaded.config.service.workers);
+  const { count: workers, note } = planWorkers(loaded.config);
   if (workers > 1) {
     const { runPrimary } = await import('../service/workers/primary.js');
-    return runPrimary(loaded.config, workers, { shutdownTimeoutMs: args.shutdownTimeoutMs, configFiles: loaded.files });
+    return runPrimary(loaded.config, workers, { shutdownTimeoutMs: args.shutdownTimeoutMs, configFiles: loaded.files, note });
   }
   let fatal: Error | undefined;
   let resolveStop!: () => void;
@@ -142,6 +142,7 @@ async function runGateway(args: CommonArgs, io: Out): Promise<number> {
       resolveStop();
     },
   });
+  if (note) service.logger[note.level](note.message);
   try {
     await service.start();
   } catch (err) {

@@ -52,7 +52,7 @@ const workersSchema = s
   .string(WORKERS, WORKERS_HINT)
   .default('1')
   .describe(
-    'auto or N: worker processes that share the receiver ports, each running every pipeline with its own WAL directories (<directory>/worker-K) and memory share; auto: one per core this process may use (its CPU affinity capped by its cgroup CPU quota, e.g. a pod CPU limit); 1: no worker processes (docs/deployment.md).',
+    'auto or N: worker processes that share the receiver ports, each running every pipeline with its own WAL directories (<directory>/worker-K) and memory share; auto: one per core this process may use (its CPU affinity capped by its cgroup CPU quota, e.g. a pod CPU limit), at most one per 160 MiB of the somatic memory_limit_mib; 1: no worker processes (docs/deployment.md).',
   );
 
 /** The schema-checked sections under `service` (pipelines and extensions are checked by hand below). */

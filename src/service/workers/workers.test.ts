@@ -9,6 +9,8 @@ import type { ComponentConfig, ValidatedConfig } from '../../config/validate.js'
 import { globalViewOf } from './global-view.js';
 import type { WorkerReport } from './messages.js';
 import { perWorkerConfig } from './per-worker-config.js';
+import { MIN_WORKER_MEMORY_MIB, planWorkers } from './count.js';
+import { usableCores } from '../../core/cores.js';
 import { telemetrySchema } from '../../telemetry/config.js';
 
 const MiB = 2 ** 20;
@@ -135,5 +137,50 @@ describe('per-worker config', () => {
       spike_limit_percentage: 0,
     });
     expect(w.service.telemetry.metrics.readers).toEqual([]);
+  });
+});
+
+describe('how many workers (planWorkers)', () => {
+  const withSomatic = (memoryLimitMib: number, workers: string): ValidatedConfig => ({
+    receivers: new Map(),
+    processors: new Map([
+      [
+        'somatic',
+        { id: { type: 'somatic', name: '', id: 'somatic' }, factory: {} as ComponentConfig['factory'], config: { memory_limit_mib: memoryLimitMib } },
+      ],
+    ]),
+    exporters: new Map(),
+    extensions: new Map(),
+    connectors: new Map(),
+    service: {
+      extensions: [],
+      pipelines: [],
+      telemetry: telemetrySchema.parse({}, [], []),
+      processing: { worker_threads: 'auto' },
+      workers,
+    },
+  });
+
+  it('auto: one per core while each gets MIN_WORKER_MEMORY_MIB of the limit, fewer (and says why) when not', () => {
+    expect(planWorkers(withSomatic(100 * MIN_WORKER_MEMORY_MIB, 'auto'))).toEqual({ count: usableCores() });
+    // Measured: 8 workers sharing 512 MiB each started at 70-74 MiB RSS against a 64 MiB share, all Red, idle.
+    const small = planWorkers(withSomatic(MIN_WORKER_MEMORY_MIB + 10, 'auto'));
+    expect(small.count).toBe(1);
+    if (usableCores() > 1)
+      expect(small.note).toEqual({
+        level: 'info',
+        message: `service.workers: auto runs 1 worker process, not one per core (${usableCores()}): the somatic memory_limit_mib ${MIN_WORKER_MEMORY_MIB + 10} gives each at least ${MIN_WORKER_MEMORY_MIB} MiB only for 1; raise memory_limit_mib to use every core`,
+      });
+  });
+
+  it('a number: that many, with a warning naming both keys when each worker would get too little', () => {
+    expect(planWorkers(withSomatic(512, '2'))).toEqual({ count: 2 });
+    expect(planWorkers(withSomatic(512, '8'))).toEqual({
+      count: 8,
+      note: {
+        level: 'warn',
+        message: `service.workers: 8 leaves each worker 64 MiB of the somatic memory_limit_mib 512, under the ${MIN_WORKER_MEMORY_MIB} MiB a worker needs (its own resident memory is about 75 MiB): the workers will start in Red and stay there; set service.workers to at most 3 (or auto), or memory_limit_mib to at least ${8 * MIN_WORKER_MEMORY_MIB}`,
+      },
+    });
   });
 });
