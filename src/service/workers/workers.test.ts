@@ -117,6 +117,26 @@ describe('per-worker config', () => {
     });
   });
 
+  it('gives a memory queue that would keep its leftovers in the shared default directory a directory of its own', () => {
+    const memoryQueue = { sending_queue: { enabled: true, storage: 'memory', directory: '' }, dead_letter: { path: '' } };
+    const withQueues: ValidatedConfig = {
+      ...base,
+      exporters: new Map([
+        ['otlp', comp(memoryQueue)],
+        ['otlp/dl', comp({ ...memoryQueue, dead_letter: { path: '/var/lib/gs/dl' } })],
+        ['otlp/sync', comp({ ...memoryQueue, sending_queue: { enabled: false, storage: 'memory', directory: '' } })],
+      ]),
+    };
+    const w = perWorkerConfig(withQueues, 2, 4);
+    expect(w.exporters.get('otlp')!.config).toEqual({
+      ...memoryQueue,
+      sending_queue: { ...memoryQueue.sending_queue, directory: 'data/sending_queue/worker-2' },
+    });
+    // A dead-letter file keeps them instead (per worker); a queue that is off keeps nothing.
+    expect(w.exporters.get('otlp/dl')!.config).toEqual({ ...memoryQueue, dead_letter: { path: '/var/lib/gs/dl.worker-2' } });
+    expect(w.exporters.get('otlp/sync')!.config).toEqual({ ...memoryQueue, sending_queue: { enabled: false, storage: 'memory', directory: '' } });
+  });
+
   it("gives each worker its share of a memory_limiter's limits and no metrics reader", () => {
     const withLimiter: ValidatedConfig = {
       ...base,
