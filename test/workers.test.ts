@@ -8,7 +8,7 @@
  * config file is changed before the kill, and the successor still runs the config the gateway started with.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -140,7 +140,7 @@ describe('worker processes (service.workers)', () => {
     expect(childrenOf(g.pid)).toEqual([]);
   }, 60_000);
 
-  it("shows each worker's zone on the status page, and the gateway's zone as the worst worker's, never the sum", async () => {
+  it("shows each worker's zone on the status page, the gateway's zone as the worst worker's (never the sum), and names WALs it will not read", async () => {
     // Two Yellow workers: summed, the zone gauge read 2 and the status page and the Red alert said Red.
     const yaml = gatewayYaml({
       processors: { somatic: { memory_limit_mib: 1024, force_zone: 'yellow', wal: { directory: join(dir, 'zones-wal') } } },
@@ -148,8 +148,15 @@ describe('worker processes (service.workers)', () => {
       pipelines: { logs: { processors: ['somatic'], exporters: ['debug'] } },
       service: { ...SELF_METRICS, workers: 2 },
     });
+    // A WAL that a run with 6 workers left: two workers never open worker-5, and the log says so.
+    const stranded = join(dir, 'zones-wal', 'worker-5', 'logs');
+    await mkdir(stranded, { recursive: true });
+    await writeFile(join(stranded, '00000000000000000001.wal'), Buffer.alloc(64, 1));
     const g = await startGatewayChild(yaml, join(dir, 'zones.yaml'));
     try {
+      expect(g.stderr()).toContain(
+        `WAL directories written with another service.workers hold requests this gateway (service.workers: 2) will not read, so they are not sent: ${join(dir, 'zones-wal', 'worker-5')}. Start it with service.workers: 6 or more`,
+      );
       expect(await scrapeMetric(g.metrics, 'gophership_worker_zone')).toBe(2); // 1 + 1: per-worker series
       expect(await scrapeMetric(g.metrics, 'gophership_somatic_zone')).toBe(1);
       // A sensor is a ratio of each worker's own limit: the worst worker's, under 1 for an idle gateway.

@@ -14,6 +14,7 @@ import { validateConfig, type ValidatedConfig } from '../config/validate.js';
 import { parseDuration } from '../core/schema.js';
 import { Service } from '../service/service.js';
 import { planWorkers } from '../service/workers/count.js';
+import { strandedMessage, strandedWals } from '../service/workers/stranded.js';
 import { WORKER_COUNT_ENV, WORKER_INDEX_ENV } from '../service/workers/messages.js';
 import { CodedError, codeOf, messageOf } from '../core/errors.js';
 
@@ -129,9 +130,11 @@ async function runGateway(args: CommonArgs, io: Out): Promise<number> {
     return runWorker(loaded.config, Number(workerIndex), Number(process.env[WORKER_COUNT_ENV] ?? '1'), args.shutdownTimeoutMs);
   }
   const { count: workers, note } = planWorkers(loaded.config);
+  const stranded = strandedMessage(strandedWals(loaded.config, workers), workers);
+  const notes = [...(note ? [note] : []), ...(stranded ? [{ level: 'error' as const, message: stranded }] : [])];
   if (workers > 1) {
     const { runPrimary } = await import('../service/workers/primary.js');
-    return runPrimary(loaded.config, workers, { shutdownTimeoutMs: args.shutdownTimeoutMs, configFiles: loaded.files, note });
+    return runPrimary(loaded.config, workers, { shutdownTimeoutMs: args.shutdownTimeoutMs, configFiles: loaded.files, notes });
   }
   let fatal: Error | undefined;
   let resolveStop!: () => void;
@@ -142,7 +145,7 @@ async function runGateway(args: CommonArgs, io: Out): Promise<number> {
       resolveStop();
     },
   });
-  if (note) service.logger[note.level](note.message);
+  for (const n of notes) service.logger[n.level](n.message);
   try {
     await service.start();
   } catch (err) {

@@ -51,8 +51,8 @@ export interface PrimaryOptions {
   logger?: Logger;
   /** The config files' text as this process read them (path -> text): every worker, a replacement too, runs on it. */
   configFiles?: Record<string, string>;
-  /** What to tell the operator about the worker count (planWorkers). */
-  note?: { level: 'info' | 'warn'; message: string };
+  /** What to tell the operator at start: about the worker count (planWorkers), WALs it will not read (stranded.ts). */
+  notes?: ReadonlyArray<{ level: 'info' | 'warn' | 'error'; message: string }>;
 }
 
 /** Linux refuses an environment string past 128 KiB (MAX_ARG_STRLEN): a larger config is re-read by each worker. */
@@ -71,7 +71,7 @@ export async function runPrimary(config: ValidatedConfig, count: number, opts: P
   const globalMemory = new Gauge({ ...instrumentOptions(W.globalMemory), registers });
   new Gauge({ ...instrumentOptions(W.workers), registers }).set(count);
 
-  if (opts.note) log[opts.note.level](opts.note.message);
+  for (const n of opts.notes ?? []) log[n.level](n.message);
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, report: undefined, reportAt: 0, deaths: [], served: false }));
   let stopping = false;
   let failed: string | undefined;
