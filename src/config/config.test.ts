@@ -6,7 +6,7 @@ import { parseDuration } from '../core/schema.js';
 import { expandEnv, formatProblem, loadConfigFiles } from './load.js';
 import { validateConfig } from './validate.js';
 import { createRegistry } from '../components.js';
-import { logsToDebug } from '../../test/helpers/configs.js';
+import { logsToDebug, OTLP_HTTP_AND_DEBUG } from '../../test/helpers/configs.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -312,14 +312,7 @@ service:
   });
 
   it('spanmetrics with cumulative series refuses several worker processes (each would report the same series)', async () => {
-    const text = `receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  debug:
-connectors:
+    const text = `${OTLP_HTTP_AND_DEBUG}connectors:
   spanmetrics:
 service:
   pipelines:
