@@ -124,4 +124,22 @@ describe.skipIf(!run)('nats receiver on a real JetStream server', () => {
     // The same settings: it starts.
     expect(await startError({ stream: 'KEEP1', durable: 'split', filter_subject: 'keep1.traces' })).toBe('started');
   });
+
+  it('keeps a message it is still delivering from being redelivered when delivery outlasts ack_wait', async () => {
+    await (await jetstreamManager(scene.nc)).streams.add({ name: 'SLOW1', subjects: ['slow1.>'] });
+    const js = jetstream(scene.nc);
+    // A downstream slower than ack_wait: each request takes 2.5 s to be accepted, the consumer waits 1 s.
+    const sink = await startSink({ grpc: false, replyDelayMs: 2500 });
+    scene.cleanups.push(() => sink.close());
+    const gateway = await startGateway(natsConsumerConfig(scene.nats.urls, { stream: 'SLOW1', durable: 'slow', ack_wait: '1s' }, sink.httpUrl));
+    scene.cleanups.push(() => gateway.shutdown(5000));
+    for (let i = 0; i < 5; i++) await js.publish('slow1.logs', logsRequest(`slow ${i}`));
+    const deadline = Date.now() + 10_000;
+    while (sink.stats().totals.records < 5 && Date.now() < deadline) await sleep(100);
+    // Long enough for redeliveries of the first ones to have been delivered too.
+    await sleep(3500);
+    expect(sink.stats().totals.records).toBe(5);
+    const ci = await (await jetstreamManager(scene.nc)).consumers.info('SLOW1', 'slow');
+    expect(ci.num_redelivered).toBe(0);
+  }, 20_000);
 });

@@ -10,7 +10,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import { millis, nanos } from '@nats-io/transport-node';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Receiver } from '../../src/core/component.js';
 import { CodedError, componentLabel, isPermanent, isRetryable, messageOf } from '../../src/core/errors.js';
@@ -35,6 +35,8 @@ export class NatsReceiver implements Receiver {
   private loop: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly labels: { receiver: string; transport: string };
+  /** The consumer's ack_wait (the existing consumer's own, else the configured one): a message in the pipeline says it is in progress twice per it. */
+  private ackWaitMs: number;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -42,6 +44,7 @@ export class NatsReceiver implements Receiver {
     private readonly next: Partial<Record<Signal, Consumer>>,
   ) {
     this.labels = { receiver: settings.id.id, transport: 'nats' };
+    this.ackWaitMs = config.ack_wait;
   }
 
   async start(host: Host): Promise<void> {
@@ -69,7 +72,9 @@ export class NatsReceiver implements Receiver {
     const c = this.config;
     const jsm = await jetstreamManager(this.nc!);
     try {
-      this.checkExisting((await jsm.consumers.info(c.stream, c.durable)).config);
+      const existing = (await jsm.consumers.info(c.stream, c.durable)).config;
+      this.checkExisting(existing);
+      if (existing.ack_wait) this.ackWaitMs = millis(existing.ack_wait);
       return;
     } catch (err) {
       if (err instanceof CodedError) throw err;
@@ -120,9 +125,16 @@ export class NatsReceiver implements Receiver {
 
   private async run(messages: ConsumerMessages): Promise<void> {
     for await (const m of messages) {
+      // From here until it is settled, the message says it is in progress twice per ack_wait: a delivery that
+      // outlasts ack_wait (a slow downstream, retries with no sending queue, a wait for a slot) would have
+      // JetStream hand it out again meanwhile, and it would be delivered twice or more.
+      const inProgress = setInterval(() => m.working(), Math.max(100, this.ackWaitMs / 2));
       // At most max_in_flight requests in the pipeline: the next message waits for a slot.
       while (this.inFlight.size >= this.config.max_in_flight) await Promise.race(this.inFlight);
-      const p = this.handle(m).finally(() => this.inFlight.delete(p));
+      const p = this.handle(m).finally(() => {
+        clearInterval(inProgress);
+        this.inFlight.delete(p);
+      });
       this.inFlight.add(p);
     }
   }
