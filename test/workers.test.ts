@@ -175,6 +175,8 @@ describe('worker processes (service.workers)', () => {
         ],
       });
       expect(status!.workers!.each.every((w) => w.rssBytes > 10 * 2 ** 20)).toBe(true);
+      // The memory tile is the gateway's: the workers' RSS and the primary's, not the primary's alone.
+      expect(status!.process.rssBytes).toBeGreaterThan(status!.workers!.each.reduce((a, w) => a + w.rssBytes, 0));
     } finally {
       g.child.kill('SIGTERM');
       await g.exited;
