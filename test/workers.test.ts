@@ -18,6 +18,7 @@ import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { killGatewayChild, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
 import { gatewayYaml, SELF_METRICS, walQueueGatewayConfig } from './helpers/configs.js';
+import { freePort } from './helpers/nats-server.js';
 import type { StatusSnapshot } from '../src/telemetry/status/index.js';
 
 /** The worker processes of a primary, by the primary's pid. */
@@ -177,6 +178,35 @@ describe('worker processes (service.workers)', () => {
       expect(status!.workers!.each.every((w) => w.rssBytes > 10 * 2 ** 20)).toBe(true);
       // The memory tile is the gateway's: the workers' RSS and the primary's, not the primary's alone.
       expect(status!.process.rssBytes).toBeGreaterThan(status!.workers!.each.reduce((a, w) => a + w.rssBytes, 0));
+    } finally {
+      g.child.kill('SIGTERM');
+      await g.exited;
+    }
+  }, 30_000);
+
+  it('answers one health check for all workers: 503 while a killed worker is replaced, 200 once it serves', async () => {
+    const healthPort = await freePort();
+    const yaml = gatewayYaml({
+      extensions: { health_check: { endpoint: `127.0.0.1:${healthPort}` } },
+      exporters: { debug: null },
+      pipelines: { logs: { exporters: ['debug'] } },
+      service: { ...SELF_METRICS, workers: 2 },
+    });
+    const g = await startGatewayChild(yaml, join(dir, 'health.yaml'));
+    const health = async () => (await fetch(`http://127.0.0.1:${healthPort}/`).catch(() => undefined))?.status;
+    try {
+      expect(await health()).toBe(200);
+      process.kill(childrenOf(g.pid)[0]!, 'SIGKILL');
+      const seen = new Set<number | undefined>();
+      const deadline = Date.now() + 15_000;
+      // Until it has been unhealthy and is healthy again (every answer comes from a surviving or new worker).
+      while (Date.now() < deadline && !(seen.has(503) && (await health()) === 200)) {
+        seen.add(await health());
+        await sleep(25);
+      }
+      expect(seen).toContain(503);
+      expect(await health()).toBe(200);
+      expect(childrenOf(g.pid)).toHaveLength(2);
     } finally {
       g.child.kill('SIGTERM');
       await g.exited;
