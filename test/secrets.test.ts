@@ -57,12 +57,17 @@ exporters:
       authorization: Bearer hdr-555
     auth:
       authenticator: basicauth/out
+  otlp:
+    endpoint: backend:4317
+    headers:
+      - name: x-api-key
+        value: list-666
 service:
   extensions: [bearertokenauth/in, bearertokenauth/rotating, basicauth/in, basicauth/out, headers_setter]
   pipelines:
     logs:
       receivers: [otlp]
-      exporters: [otlphttp]
+      exporters: [otlphttp, otlp]
 `;
 
 describe('secrets', () => {
@@ -71,7 +76,8 @@ describe('secrets', () => {
     try {
       const { code, out } = await cli(['print-config'], CONFIG);
       expect(code).toBe(0);
-      for (const secret of ['env-tok-000', 'tok-old-111', 'tok-new-222', 'a-hash-value', 'pass-333', 'key-444', 'hdr-555']) expect(out).not.toContain(secret);
+      for (const secret of ['env-tok-000', 'tok-old-111', 'tok-new-222', 'a-hash-value', 'pass-333', 'key-444', 'hdr-555', 'list-666'])
+        expect(out).not.toContain(secret);
       const printed = parse(out) as Record<string, any>;
       expect(printed.extensions['bearertokenauth/in'].token).toBe('[REDACTED]');
       expect(printed.extensions['bearertokenauth/rotating'].tokens).toEqual(['[REDACTED]', '[REDACTED]']);
@@ -79,6 +85,8 @@ describe('secrets', () => {
       expect(printed.extensions.headers_setter.headers[0]).toEqual({ key: 'X-Api-Key', value: '[REDACTED]' });
       expect(printed.exporters.otlphttp.headers.authorization).toBe('[REDACTED]');
       expect(printed.exporters.otlphttp.endpoint).toBe('http://backend:4318');
+      // Headers as a list of name/value pairs (the collector's configopaque.MapList): the values are masked too.
+      expect(printed.exporters.otlp.headers).toEqual([{ name: 'x-api-key', value: '[REDACTED]' }]);
       expect(printed.receivers.otlp.protocols.http.auth).toEqual({ authenticator: 'bearertokenauth/in' });
     } finally {
       delete process.env.GS_TEST_TOKEN;

@@ -241,6 +241,11 @@ describe.runIf(openssl)('otlp and otlphttp exporters as TLS clients (identical t
     }
   });
 
+  it('otlp: insecure: true with a CA still speaks TLS, as the collector (configtls is plaintext only without a CA)', async () => {
+    expect(await sendOnce('otlp', good.grpcUrl, { insecure: true, ca_file: certs.ca.certFile })).toBe('ok');
+    expect(await sendOnce('otlp', good.grpcUrl, { insecure: true })).not.toBe('ok');
+  });
+
   it('name the failed check: unknown CA, no client certificate; insecure_skip_verify gets through', async () => {
     for (const kind of ['otlp', 'otlphttp'] as const) {
       const target = (r: Receiver) => (kind === 'otlp' ? r.grpcUrl : r.httpUrl);

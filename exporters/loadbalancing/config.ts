@@ -6,7 +6,7 @@
  */
 import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
-import { otlpGrpcClientShape } from '../../src/grpc/otlp-client.js';
+import { checkGrpcClient, otlpGrpcClientShape } from '../../src/grpc/otlp-client.js';
 
 const resolver = s.object({
   static: s
@@ -53,6 +53,7 @@ const base = s.object({
 });
 
 export const loadBalancingConfig = s.refine(base, (c, path, issues) => {
+  checkGrpcClient(c.protocol.otlp, [...path, 'protocol', 'otlp'], issues);
   const r = c.resolver;
   if ((r.static === undefined) === (r.dns === undefined)) {
     issues.push({ path: [...path, 'resolver'], message: 'needs exactly one of static or dns' });

@@ -1,13 +1,16 @@
 import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
-import { grpcEndpointSchema, otlpGrpcClientShape } from '../../src/grpc/otlp-client.js';
+import { checkGrpcClient, grpcEndpointSchema, otlpGrpcClientShape } from '../../src/grpc/otlp-client.js';
 
 export { parseGrpcEndpoint } from '../../src/grpc/otlp-client.js';
 
-export const otlpExporterConfig = s.object({
-  endpoint: grpcEndpointSchema(),
-  ...otlpGrpcClientShape(),
-  ...exporterHelperShape(),
-});
+export const otlpExporterConfig = s.refine(
+  s.object({
+    endpoint: grpcEndpointSchema(),
+    ...otlpGrpcClientShape(),
+    ...exporterHelperShape(),
+  }),
+  checkGrpcClient,
+);
 
 export type OtlpExporterConfig = ConfigOf<typeof otlpExporterConfig>;

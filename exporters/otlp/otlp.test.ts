@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { hasOpenssl, makeCertSet } from '../../test/helpers/certs.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -85,6 +88,16 @@ describe('otlp (gRPC) exporter against a raw HTTP/2 gRPC server', () => {
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_log_records', { exporter: 'otlp/test' })).toBe(6);
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_spans', { exporter: 'otlp/test' })).toBe(4);
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_metric_points', { exporter: 'otlp/test' })).toBe(5);
+  });
+
+  it(':authority is the endpoint, or `authority` when set (a proxy routing by host)', async () => {
+    let exp = await make({});
+    await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
+    expect(server.requests.at(-1)!.headers[':authority']).toBe(server.endpoint);
+    await exp.shutdown();
+    exp = await make({ authority: 'otel-backend.internal:4317' });
+    await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
+    expect(server.requests.at(-1)!.headers[':authority']).toBe('otel-backend.internal:4317');
   });
 
   it("compresses with zstd and snappy (framed, as the collector's gRPC codec) too", async () => {
@@ -282,31 +295,102 @@ describe('otlp (gRPC) exporter against a grpc-js server', () => {
   });
 });
 
+describe.runIf(hasOpenssl('the otlp exporter authority test (a server certificate for another name)'))('otlp exporter authority over TLS', () => {
+  it("checks the server's certificate against `authority` (grpc-go's WithAuthority), unless server_name_override is set", async () => {
+    const certs = makeCertSet();
+    // A gRPC server at 127.0.0.1 whose certificate names only elsewhere.example.
+    const server = http2.createSecureServer({ cert: readFileSync(certs.wrongNameServer.certFile), key: readFileSync(certs.wrongNameServer.keyFile) });
+    server.on('stream', (stream) => {
+      stream.resume();
+      stream.on('end', () => stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '0' }, { endStream: true }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const send = async (raw: Record<string, unknown>): Promise<string> => {
+      const settings = testSettings('otlp/authority');
+      const exp = otlpExporterFactory.create(settings, configOf({ endpoint, tls: { ca_file: certs.ca.certFile }, timeout: '3s', ...raw }));
+      await exp.start(testHost());
+      try {
+        await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
+        return 'ok';
+      } catch (err) {
+        return (err as Error).message;
+      } finally {
+        await exp.shutdown();
+        settings.telemetry.close();
+      }
+    };
+    try {
+      expect(await send({})).toMatch(/certificate is for another name/);
+      expect(await send({ authority: 'elsewhere.example:4317' })).toBe('ok');
+      expect(await send({ authority: 'elsewhere.example', tls: { ca_file: certs.ca.certFile, server_name_override: 'localhost' } })).toMatch(/another name/);
+    } finally {
+      server.close();
+      certs.factory.cleanup();
+    }
+  });
+});
+
 describe('otlp exporter config', () => {
   it('requires endpoint, defaults like the collector, strips schemes', () => {
     const issues: { path: string[]; message: string }[] = [];
     otlpExporterFactory.config.parse({}, [], issues);
     expect(issues.map((i) => i.path.join('.'))).toEqual(['endpoint']);
     const cfg = configOf({ endpoint: 'collector:4317' });
-    expect(cfg).toMatchObject({ compression: 'gzip', timeout: 5000, tls: { insecure: false }, headers: {} });
+    // The collector's otlp exporter: gzip, 5s, an empty balancer_name (grpc-go's pick_first), 512 KiB write buffer.
+    expect(cfg).toMatchObject({
+      compression: 'gzip',
+      timeout: 5000,
+      tls: { insecure: false },
+      headers: {},
+      balancer_name: 'pick_first',
+      write_buffer_size: 524288,
+    });
+    expect(configOf({ endpoint: 'collector:4317', balancer_name: '', compression: '' })).toMatchObject({ balancer_name: 'pick_first', compression: 'none' });
+    expect(configOf({ endpoint: 'collector:4317', headers: [{ name: 'x-tenant', value: 'a' }] }).headers).toEqual({ 'x-tenant': 'a' });
+    // compression_params.level as configcompression checks it: gzip -1, 0, 1-9; zstd anything.
+    expect(configOf({ endpoint: 'collector:4317', compression_params: { level: -1 } }).compression_params.level).toBe(-1);
+    expect(configOf({ endpoint: 'collector:4317', compression: 'zstd', compression_params: { level: 30 } }).compression_params.level).toBe(30);
+    const level: { path: string[]; message: string }[] = [];
+    otlpExporterFactory.config.parse({ endpoint: 'collector:4317', compression_params: { level: 10 } }, [], level);
+    expect(level).toEqual([{ path: ['compression_params', 'level'], message: '10 is not a gzip level: -1 (default), 0 (default) or 1-9' }]);
     expect(parseGrpcEndpoint('https://collector:4317')).toEqual({ target: 'collector:4317', forceTls: true });
     expect(parseGrpcEndpoint('http://collector:4317/')).toEqual({ target: 'collector:4317', forceTls: false });
     expect(otlpExporterFactory.aliases).toContain('otlp_grpc');
   });
 
   it('refuses an empty or malformed endpoint at validation, naming it (an unset env variable, say)', () => {
-    for (const endpoint of ['', 'collector', 'http://', ':4317', 'collector:99999', 'https://collector:0']) {
+    for (const endpoint of ['', 'http://', ':4317', 'collector:99999', 'https://collector:0', 'dns:///', 'collector:']) {
       const issues: { path: string[]; message: string }[] = [];
       otlpExporterFactory.config.parse({ endpoint }, [], issues);
       expect(issues, endpoint).toEqual([
         { path: ['endpoint'], message: `"${endpoint}" is not the host:port of a gRPC server (e.g. collector:4317, or https://collector:4317 for TLS)` },
       ]);
     }
-    for (const endpoint of ['collector:4317', 'https://collector:4317', 'http://10.0.0.1:4317/', '[::1]:4317']) {
+    for (const endpoint of [
+      'collector:4317',
+      'https://collector:4317',
+      'http://10.0.0.1:4317/',
+      '[::1]:4317',
+      'dns:///collector:4317',
+      'https://api.example.com',
+      'collector',
+    ]) {
       const issues: { path: string[]; message: string }[] = [];
       otlpExporterFactory.config.parse({ endpoint }, [], issues);
       expect(issues, endpoint).toEqual([]);
     }
+    const unix: { path: string[]; message: string }[] = [];
+    otlpExporterFactory.config.parse({ endpoint: 'unix:///var/run/otel.sock' }, [], unix);
+    expect(unix.map((i) => i.message)).toEqual([expect.stringMatching(/^not supported yet by GopherShip \(connects to a unix socket/)]);
+  });
+
+  it("takes the endpoint forms the collector takes: dns:/// targets, and 443 when no port is given (grpc-go's default)", () => {
+    expect(parseGrpcEndpoint('dns:///otel-gateway-headless:4317')).toEqual({ target: 'otel-gateway-headless:4317', forceTls: false });
+    expect(parseGrpcEndpoint('https://api.example.com')).toEqual({ target: 'api.example.com:443', forceTls: true });
+    expect(parseGrpcEndpoint('https://api.example.com/')).toEqual({ target: 'api.example.com:443', forceTls: true });
+    expect(parseGrpcEndpoint('collector')).toEqual({ target: 'collector:443', forceTls: false });
+    expect(parseGrpcEndpoint('[::1]')).toEqual({ target: '[::1]:443', forceTls: false });
   });
 
   it('a stream that cannot be opened is UNAVAILABLE with the reason (not an error about its own timer)', async () => {
@@ -326,6 +410,51 @@ describe('otlp exporter config', () => {
       expect(r.message).not.toMatch(/before initialization/);
     } finally {
       t.close();
+    }
+  });
+
+  it('keepalive pings only while a call is open unless permit_without_stream (a grpc-go server sends GOAWAY too_many_pings otherwise)', async () => {
+    // A raw HTTP/2 server counting the pings it gets while no call is open and while one is (answered after 400 ms).
+    const server = http2.createServer();
+    const pings = { idle: 0, inCall: 0 };
+    let open = 0;
+    server.on('session', (s) => s.on('ping', () => (open > 0 ? pings.inCall++ : pings.idle++)));
+    server.on('stream', (stream) => {
+      open++;
+      stream.on('close', () => open--);
+      stream.resume();
+      stream.on('end', () =>
+        setTimeout(() => stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '0' }, { endStream: true }), 400),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const cfg = { endpoint: `127.0.0.1:${(server.address() as AddressInfo).port}`, tls: { insecure: true }, keepalive: { time: '50ms' } };
+    const idlePingsWith = async (raw: Record<string, unknown>) => {
+      const settings = testSettings('otlp/keepalive');
+      const exp = otlpExporterFactory.create(settings, configOf({ ...cfg, ...raw })) as OtlpGrpcExporter;
+      await exp.start(testHost());
+      pings.idle = 0;
+      pings.inCall = 0;
+      try {
+        await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
+        const inCall = pings.inCall;
+        // A ping sent as the call ended may arrive after its stream closed: count from a moment later.
+        await new Promise((r) => setTimeout(r, 100));
+        pings.idle = 0;
+        await new Promise((r) => setTimeout(r, 400));
+        return { inCall, idle: pings.idle };
+      } finally {
+        await exp.shutdown();
+        settings.telemetry.close();
+      }
+    };
+    try {
+      const strict = await idlePingsWith({});
+      expect(strict.idle).toBe(0);
+      expect(strict.inCall).toBeGreaterThan(0);
+      expect((await idlePingsWith({ keepalive: { time: '50ms', permit_without_stream: true } })).idle).toBeGreaterThan(0);
+    } finally {
+      server.close();
     }
   });
 

@@ -59,6 +59,20 @@ interface Target {
   headerList: readonly string[];
 }
 
+/** The connection pool's settings from the top-level keys, or the keepalive section's where set. */
+export function agentOptions(c: OtlphttpExporterConfig): http.AgentOptions {
+  const k = c.keepalive;
+  const maxConns = k.max_idle_conns ?? c.max_idle_conns;
+  const idleTimeout = k.idle_conn_timeout ?? c.idle_conn_timeout;
+  // An Agent's timeout closes a pooled connection idle that long (an in-flight request has its own deadline).
+  return {
+    keepAlive: k.enabled && !c.disable_keep_alives,
+    maxSockets: maxConns,
+    maxFreeSockets: (k.max_idle_conns_per_host ?? c.max_idle_conns_per_host) || maxConns,
+    ...(idleTimeout > 0 ? { timeout: idleTimeout } : {}),
+  };
+}
+
 export class OtlpHttpExporter implements Exporter {
   private readonly targets: Partial<Record<Signal, Target>> = {};
   private httpAgent: http.Agent | undefined;
@@ -82,7 +96,7 @@ export class OtlpHttpExporter implements Exporter {
   async start(host?: Host): Promise<void> {
     const c = this.config;
     this.authenticator = clientAuthenticatorOf(host, c.auth, '');
-    const keep = { keepAlive: true, maxSockets: c.max_idle_conns, maxFreeSockets: c.max_idle_conns };
+    const keep = agentOptions(c);
     this.httpAgent = new http.Agent(keep);
     const secure = SIGNALS.some((signal) => signalUrl(c, signal)?.startsWith('https:'));
     // Certificates are read only when some URL is https:// (an http:// URL is plaintext whatever tls says).
@@ -96,6 +110,8 @@ export class OtlpHttpExporter implements Exporter {
       for (const [k, v] of Object.entries(this.baseHeaders)) if (k !== 'content-length') headerList.push(k, v);
       // URL.host is what node:http would send: the port only when not the scheme's default, IPv6 in brackets.
       if (this.baseHeaders.host === undefined) headerList.push('host', u.host);
+      // As Go's DisableKeepAlives: say so, and the server closes the connection after its answer.
+      if (!keep.keepAlive) headerList.push('connection', 'close');
       this.targets[signal] = {
         url,
         headerList,

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
 import { Payload } from '../../src/pdata/payload.js';
@@ -89,6 +91,24 @@ describe('otlphttp exporter', () => {
       expect(r.raw.length).toBeLessThan(logs.length);
       expect(Buffer.compare(r.body, Buffer.from(logs))).toBe(0);
       if (compression === 'snappy') expect(isFramedSnappy(r.raw)).toBe(false);
+      await exp.shutdown();
+    }
+  });
+
+  it('takes the compression levels the collector takes: -1 and 0 (the default), and zstd levels past 22 as 22', async () => {
+    for (const [compression, level] of [
+      ['gzip', -1],
+      ['gzip', 0],
+      ['deflate', -1],
+      ['zstd', 0],
+      ['zstd', 30],
+    ] as const) {
+      const exp = await make({ endpoint: server.url, compression, compression_params: { level } });
+      const logs = makeLogsRequest(3, 40);
+      await exp.consume(new Payload('logs', logs));
+      const r = server.requests.at(-1)!;
+      expect(r.raw.length, `${compression} ${level}`).toBeLessThan(logs.length);
+      expect(Buffer.compare(r.body, Buffer.from(logs))).toBe(0);
       await exp.shutdown();
     }
   });
@@ -315,6 +335,87 @@ describe('otlphttp exporter', () => {
   });
 });
 
+describe('otlphttp connection reuse (confighttp keys)', () => {
+  /** A server that counts the TCP connections it accepted and records each request's Connection header. */
+  async function countingServer() {
+    let connections = 0;
+    const connectionHeaders: (string | undefined)[] = [];
+    const server = http.createServer((req, res) => {
+      connectionHeaders.push(req.headers.connection);
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return { url, connections: () => connections, connectionHeaders, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+
+  async function sendTwice(raw: Record<string, unknown>, pauseMs: number) {
+    const srv = await countingServer();
+    const settings = testSettings('otlphttp/reuse');
+    const exp = otlphttpExporterFactory.create(settings, configOf({ endpoint: srv.url, compression: 'none', ...raw })) as OtlpHttpExporter;
+    await exp.start(testHost({ onFatal: () => {} }));
+    try {
+      await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
+      await new Promise((r) => setTimeout(r, pauseMs));
+      await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
+      return { connections: srv.connections(), headers: srv.connectionHeaders };
+    } finally {
+      await exp.shutdown();
+      settings.telemetry.close();
+      await srv.close();
+    }
+  }
+
+  it('reuses a connection idle less than idle_conn_timeout, and opens a new one after it', async () => {
+    expect((await sendTwice({}, 300)).connections).toBe(1);
+    expect((await sendTwice({ idle_conn_timeout: '100ms' }, 400)).connections).toBe(2);
+    // The newer keepalive section's key takes the place of the top-level one.
+    expect((await sendTwice({ idle_conn_timeout: '1m', keepalive: { idle_conn_timeout: '100ms' } }, 400)).connections).toBe(2);
+  });
+
+  it('disable_keep_alives (or keepalive.enabled: false) opens a connection per request', async () => {
+    for (const raw of [{ disable_keep_alives: true }, { keepalive: { enabled: false } }]) {
+      const got = await sendTwice(raw, 0);
+      expect(got.connections, JSON.stringify(raw)).toBe(2);
+      expect(got.headers).toEqual(['close', 'close']);
+    }
+  });
+
+  it('takes headers as a map or as a list of name/value pairs (configopaque.MapList), and compression "" as none', () => {
+    const listed = configOf({
+      endpoint: 'http://h:4318',
+      compression: '',
+      headers: [
+        { name: 'X-Tenant', value: 'a' },
+        { name: 'Authorization', value: 'Bearer t' },
+      ],
+    });
+    expect(listed.headers).toEqual({ 'X-Tenant': 'a', Authorization: 'Bearer t' });
+    expect(listed.compression).toBe('none');
+    const issues: { path: string[]; message: string }[] = [];
+    otlphttpExporterFactory.config.parse(
+      { endpoint: 'http://h:4318', headers: [{ name: 'a', value: '1' }, { name: 'a', value: '2' }, { value: '3' }] },
+      [],
+      issues,
+    );
+    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'headers.1.name: "a" is listed twice',
+      'headers.2.name: is required (the header name)',
+    ]);
+    // Collector values GopherShip lacks say so; a gzip level the collector refuses is refused with the key.
+    const values: { path: string[]; message: string }[] = [];
+    for (const raw of [{ compression: 'lz4' }, { compression: 'gzip', compression_params: { level: 12 } }]) {
+      otlphttpExporterFactory.config.parse({ endpoint: 'http://h:4318', ...raw }, [], values);
+    }
+    expect(values.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'compression: "lz4": not supported yet by GopherShip (LZ4 request bodies)',
+      'compression_params.level: 12 is not a gzip level: -1 (default), 0 (default) or 1-9',
+    ]);
+  });
+});
+
 describe('otlphttp helpers and config', () => {
   it('parses Retry-After seconds and HTTP-dates', () => {
     const now = Date.parse('Wed, 21 Oct 2015 07:28:00 GMT');
@@ -336,7 +437,8 @@ describe('otlphttp helpers and config', () => {
     const issues: { path: string[]; message: string }[] = [];
     const cfg = otlphttpExporterFactory.config.parse({ endpoint: 'http://h:4318' }, [], issues);
     expect(issues).toEqual([]);
-    expect(cfg).toMatchObject({ encoding: 'proto', compression: 'gzip', timeout: 5000, headers: {} });
+    // The collector's otlphttp factory: 30s timeout, gzip, proto; confighttp's idle_conn_timeout 90s.
+    expect(cfg).toMatchObject({ encoding: 'proto', compression: 'gzip', timeout: 30_000, headers: {}, idle_conn_timeout: 90_000, disable_keep_alives: false });
     const bad: { path: string[]; message: string }[] = [];
     otlphttpExporterFactory.config.parse({ encoding: 'xml' }, [], bad);
     expect(bad.map((i) => i.path.join('.'))).toEqual(expect.arrayContaining(['encoding']));

@@ -31,6 +31,8 @@ export const healthCheckConfig = s.object({
     write_timeout: 'bounds the time to write an answer',
     idle_timeout: 'closes a keep-alive connection idle this long',
   }),
+  keepalive: s.notYet('turns HTTP keep-alive off or bounds its idle time', { enabled: true }),
+  keep_alives_enabled: s.notYet('turns HTTP keep-alive off', true),
   tls: s
     .presence(tlsServerSchema())
     .describe("Serve the health endpoint over HTTPS only (the collector's configtls server settings, as on the otlp receiver); absent: plaintext."),

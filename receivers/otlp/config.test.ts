@@ -17,7 +17,7 @@ describe('otlp receiver config', () => {
       endpoint: 'localhost:4317',
       max_recv_msg_size_mib: 4,
       max_concurrent_streams: 0,
-      read_buffer_size: 0,
+      read_buffer_size: 512 * 1024,
       include_metadata: false,
     });
     expect(config.protocols.grpc!.auth).toBeUndefined();

@@ -24,6 +24,12 @@ const commonServerKeys = {
   middlewares: s.notYet('runs middleware extensions around each request'),
 };
 
+/** The collector's otlp receiver sets 512 KiB for gRPC reads (no effect here either). */
+const grpcReadBufferSize = s
+  .int(0)
+  .default(512 * 1024)
+  .describe("Accepted for the collector's configs (default 512 KiB as its otlp receiver's); Node sizes socket buffers itself, so it has no effect.");
+
 const grpcSchema = s.object({
   endpoint: endpointSchema('localhost:4317', 'Address the gRPC server listens on.'),
   max_recv_msg_size_mib: s
@@ -32,6 +38,7 @@ const grpcSchema = s.object({
     .describe('Largest request message accepted, in MiB, after decompression (0 means the default, 4). Larger ones get RESOURCE_EXHAUSTED.'),
   max_concurrent_streams: s.int(0).default(0).describe('Concurrent requests per client connection (0 = no limit).'),
   ...commonServerKeys,
+  read_buffer_size: grpcReadBufferSize,
   // TLS, keepalive and the limits on abusive clients: the shared gRPC server keys.
   ...grpcServerShape(),
   auth: authSchema,
@@ -51,7 +58,7 @@ const httpSchema = s.object({
     .array(s.enum('', 'gzip', 'zstd', 'zlib', 'snappy', 'deflate', 'x-snappy-framed'))
     .default(['', 'gzip', 'zstd', 'zlib', 'snappy', 'deflate'])
     .describe('Content-Encodings accepted ("" is uncompressed); others get 415. snappy bodies may be a block (today\'s collectors) or framed (older ones).'),
-  response_headers: s.map(s.string()).default({}).describe('Headers added to every response.'),
+  response_headers: s.headerMap(s.string().opaque()).default({}).describe('Headers added to every response, as a map or a list of name/value pairs.'),
   ...commonServerKeys,
   // TLS, CORS, timeouts and the limits on abusive clients: the shared HTTP server keys.
   ...httpServerShape(),

@@ -21,7 +21,12 @@ beforeAll(async () => {
       protocols: {
         http: {
           endpoint: '127.0.0.1:0',
-          cors: { allowed_origins: ['https://app.example.com', 'https://*.test.example'], allowed_headers: ['X-Tenant', 'Content-Encoding'], max_age: 7200 },
+          cors: {
+            allowed_origins: ['https://app.example.com', 'https://*.test.example'],
+            allowed_headers: ['X-Tenant', 'Content-Encoding'],
+            max_age: 7200,
+            exposed_headers: ['Retry-After', 'X-Served-By'],
+          },
         },
       },
     },
@@ -81,6 +86,9 @@ describe('otlp receiver CORS', () => {
     });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    // The collector's exposed_headers: what a browser script may read of the answer (not on preflights).
+    expect(ok.headers.get('access-control-expose-headers')).toBe('Retry-After, X-Served-By');
+    expect((await preflight('https://app.example.com')).headers.get('access-control-expose-headers')).toBeNull();
     const other = await fetch(`${base}/v1/logs`, {
       method: 'POST',
       headers: { origin: 'https://evil.example', 'content-type': 'application/x-protobuf' },
@@ -88,6 +96,7 @@ describe('otlp receiver CORS', () => {
     });
     expect(other.status).toBe(200);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    expect(other.headers.get('access-control-expose-headers')).toBeNull();
     expect(consumer.got.length).toBe(2);
   });
 

@@ -700,3 +700,18 @@ describe('otlp receiver HTTP routes', () => {
     }
   });
 });
+
+describe('otlp receiver HTTP response_headers forms (configopaque.MapList)', () => {
+  it('takes response_headers as a list of name/value pairs as well as a map', async () => {
+    const telemetry = new Telemetry();
+    const { receiver, base } = await startReceiver({ response_headers: [{ name: 'X-Gateway', value: 'gs' }] }, new TestConsumer(), telemetry);
+    try {
+      const res = await fetch(`${base}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: logsProto });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-gateway')).toBe('gs');
+    } finally {
+      await receiver.shutdown();
+      telemetry.close();
+    }
+  });
+});

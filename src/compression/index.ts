@@ -137,6 +137,30 @@ const gzip = promisify(zlib.gzip) as (buf: Uint8Array, opts: zlib.ZlibOptions) =
 const deflate = promisify(zlib.deflate) as (buf: Uint8Array, opts: zlib.ZlibOptions) => Promise<Buffer>;
 
 /**
+ * Checks compression_params.level as the collector's configcompression does: gzip, zlib and deflate take
+ * -1 (their default), 0 (unset: the default) or 1-9; zstd takes any level (the nearest it has is used).
+ * Returns the problem, or undefined.
+ */
+export function compressionLevelProblem(compression: ExporterCompression, level: number): string | undefined {
+  if (compression !== 'gzip' && compression !== 'zlib' && compression !== 'deflate') return undefined;
+  if (level === -2) return "not supported yet by GopherShip (HuffmanOnly, -2: Node's zlib takes it as a strategy, not a level)";
+  if (level < -1 || level > 9) return `${level} is not a ${compression} level: -1 (default), 0 (default) or 1-9`;
+  return undefined;
+}
+
+/** zstd's level when none is given. */
+const ZSTD_DEFAULT_LEVEL = 3;
+
+/**
+ * The level to hand the codec: 0 is "unset", the codec's default (zlib's -1, zstd's 3), as the collector
+ * reads it; a zstd level is kept within 1-22.
+ */
+export function codecLevel(compression: ExporterCompression, level: number): number {
+  if (compression === 'zstd') return level === 0 ? ZSTD_DEFAULT_LEVEL : Math.min(22, Math.max(1, level));
+  return level === 0 ? zlib.constants.Z_DEFAULT_COMPRESSION : level;
+}
+
+/**
  * Compresses a request body. `level` is the codec's own (gzip/zlib 1-9, zstd 1-22). Snappy is a block
  * over HTTP (as today's collector sends it) and framed over gRPC (the collector's gRPC snappy codec).
  */
@@ -152,7 +176,7 @@ export async function compress(
     case 'zlib':
       return deflate(data, opts.level === undefined ? {} : { level: opts.level });
     case 'zstd':
-      return zstdCompress(data, opts.level ?? 3);
+      return zstdCompress(data, opts.level ?? ZSTD_DEFAULT_LEVEL);
     case 'snappy':
       return opts.transport === 'grpc' ? snappyFramedCompress(data) : snappyBlockCompress(data);
   }

@@ -122,6 +122,38 @@ service:
     expect(issues).toHaveLength(2);
   });
 
+  it('a not-yet key set to the value that leaves it off (the collector default a config copies) is accepted', () => {
+    const issues: { path: string[]; message: string }[] = [];
+    const key = s.notYet('does something', 0);
+    for (const v of ['', [], 0, '0s', '0ms']) key.parse(v, ['k'], issues);
+    expect(issues).toEqual([]);
+    for (const v of ['1s', ['a'], 5, 'x']) key.parse(v, ['k'], issues);
+    expect(issues).toHaveLength(4);
+    const tls = { tls: { reload_interval: '0s', cipher_suites: [], curve_preferences: [], tpm: { enabled: false } } };
+    const otlp = createRegistry().find('exporter', 'otlp')!.config;
+    const exp: { path: string[]; message: string }[] = [];
+    otlp.parse({ endpoint: 'collector:4317', ...tls }, [], exp);
+    expect(exp).toEqual([]);
+    // configtls names the TPM section `tpm` (mapstructure:"tpm").
+    const tpm: { path: string[]; message: string }[] = [];
+    otlp.parse({ endpoint: 'collector:4317', tls: { tpm: { enabled: true, path: '/dev/tpmrm0' } } }, [], tpm);
+    expect(tpm.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      expect.stringMatching(/^tls\.tpm: not supported yet by GopherShip \(reads the private key from a TPM/),
+    ]);
+  });
+
+  it('a value YAML reads as a number is checked as the text it became (min_version: 1.0 is 1, not a TLS version)', () => {
+    const otlp = createRegistry().find('exporter', 'otlp')!.config;
+    const ok: { path: string[]; message: string }[] = [];
+    expect(
+      (otlp.parse({ endpoint: 'collector:4317', tls: { min_version: 1.3, max_version: '1.3' } }, [], ok) as { tls: { min_version: string } }).tls.min_version,
+    ).toBe('1.3');
+    expect(ok).toEqual([]);
+    const bad: { path: string[]; message: string }[] = [];
+    otlp.parse({ endpoint: 'collector:4317', tls: { min_version: 1.0 } }, [], bad);
+    expect(bad).toEqual([{ path: ['tls', 'min_version'], message: '"1" is not a TLS version: 1.0, 1.1, 1.2 or 1.3' }]);
+  });
+
   it('a URL path without its leading / gets it, as the collector adds it', async () => {
     const text = BASE.replace('endpoint: 127.0.0.1:0', 'endpoint: 127.0.0.1:0\n        traces_url_path: traces\n        logs_url_path: /custom/logs');
     const { config, problems } = await validate([await file('paths.yaml', text)]);

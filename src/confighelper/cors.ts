@@ -20,6 +20,10 @@ export const corsSchema = () =>
       .describe(
         'Request headers a browser may send besides Accept, Accept-Language, Content-Type and Content-Language (X-Requested-With too when the list is empty); `*` allows any. Add Content-Encoding for gzip bodies.',
       ),
+    exposed_headers: s
+      .array(s.string())
+      .default([])
+      .describe('Response headers a browser script may read (Access-Control-Expose-Headers on answers to an allowed origin).'),
     max_age: s.int(0).default(0).describe('Seconds a browser may cache a preflight answer (Access-Control-Max-Age); 0 sends no header.'),
   });
 
@@ -92,6 +96,7 @@ export class CorsPolicy {
     res.setHeader('vary', 'Origin');
     if (origin && this.originAllowed(origin)) {
       res.setHeader('access-control-allow-origin', origin);
+      if (this.cfg.exposed_headers.length > 0) res.setHeader('access-control-expose-headers', this.cfg.exposed_headers.join(', '));
       res.setHeader('access-control-allow-credentials', 'true');
     }
     return false;

@@ -57,6 +57,15 @@ export function httpServerShape() {
       .default(30_000)
       .describe("Longest time from a request's headers to the end of its response, as Go's server counts it; past it the connection is closed (0: no limit)."),
     idle_timeout: s.duration().default(60_000).describe('How long a kept-alive connection may wait for its next request (0: read_timeout).'),
+    keep_alives_enabled: s.bool().default(true).describe('false: close each connection after its response (HTTP keep-alive off).'),
+    keepalive: s
+      .presence(
+        s.object({
+          enabled: s.bool().default(true).describe('false: close each connection after its response (HTTP keep-alive off).'),
+          idle_timeout: s.duration().default(0).describe('How long a kept-alive connection may wait for its next request; set, it replaces idle_timeout.'),
+        }),
+      )
+      .describe("HTTP keep-alive (the collector's newer form of keep_alives_enabled and idle_timeout)."),
     max_request_header_size: s
       .int(1024, 1024 * MIB)
       .default(64 * 1024)
@@ -71,6 +80,8 @@ export interface HttpServerSettings {
   read_header_timeout: number;
   write_timeout: number;
   idle_timeout: number;
+  keep_alives_enabled: boolean;
+  keepalive: { enabled: boolean; idle_timeout: number } | undefined;
   max_request_header_size: number;
   max_connections: number;
 }
@@ -89,10 +100,18 @@ export function createHttpServer(cfg: HttpServerSettings, tlsOptions: tls.TlsOpt
     maxHeaderSize: cfg.max_request_header_size,
     headersTimeout,
     requestTimeout,
-    keepAliveTimeout: cfg.idle_timeout || cfg.read_timeout,
+    keepAliveTimeout: cfg.keepalive?.idle_timeout || cfg.idle_timeout || cfg.read_timeout,
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(smallest / 4))),
   };
-  const onRequest: http.RequestListener = cfg.write_timeout > 0 ? withWriteTimeout(handler, cfg.write_timeout) : handler;
+  const keepAlive = cfg.keep_alives_enabled && (cfg.keepalive?.enabled ?? true);
+  const served: http.RequestListener = keepAlive
+    ? handler
+    : (req, res) => {
+        // Node then answers `Connection: close` and closes the connection after the response.
+        res.shouldKeepAlive = false;
+        handler(req, res);
+      };
+  const onRequest: http.RequestListener = cfg.write_timeout > 0 ? withWriteTimeout(served, cfg.write_timeout) : served;
   const server = tlsOptions ? https.createServer({ ...options, ...tlsOptions }, onRequest) : http.createServer(options, onRequest);
   if (cfg.max_connections > 0) server.maxConnections = cfg.max_connections;
   if (tlsOptions) watchHandshakes(server as https.Server, logger);

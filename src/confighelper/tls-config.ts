@@ -28,7 +28,7 @@ function commonShape() {
     include_system_ca_certs_pool: s.bool().default(false).describe('Trust the system roots as well as ca_file / ca_pem.'),
     cipher_suites: s.notYet('restricts the TLS 1.2 cipher suites offered; Node uses its defaults'),
     curve_preferences: s.notYet('orders the elliptic curves offered; Node uses its defaults'),
-    tpm_config: s.notYet('reads the private key from a TPM; give it as key_file or key_pem'),
+    tpm: s.notYet('reads the private key from a TPM; give it as key_file or key_pem', { enabled: false }),
   };
 }
 
@@ -87,11 +87,11 @@ export const tlsClientSchema = () =>
         .bool()
         .default(false)
         .describe(
-          "gRPC: connect in plaintext (no TLS). HTTP: the URL's scheme decides (http:// is plaintext), as in the collector; accepted so one tls section fits both exporters.",
+          "gRPC: connect in plaintext (no TLS), unless ca_file or ca_pem is set (then TLS, as configtls). HTTP: the URL's scheme decides (http:// is plaintext), as in the collector; accepted so one tls section fits both exporters.",
         ),
       insecure_skip_verify: s.bool().default(false).describe('Use TLS but accept any server certificate (testing only: anyone on the path can read the data).'),
       server_name_override: s.string().default('').describe("Name to verify in the server certificate (and to send as SNI) instead of the endpoint's host."),
-      reload_interval: s.notYet('re-reads client certificates on an interval; they are read when the exporter starts'),
+      reload_interval: s.notYet('re-reads client certificates on an interval; they are read when the exporter starts', 0, '0s'),
     }),
     (v, path, issues) => checkPairs(v, path, issues),
   );

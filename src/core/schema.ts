@@ -106,7 +106,14 @@ class StringSchema extends Schema<string> {
     super();
   }
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): string {
-    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    if (typeof v === 'number' || typeof v === 'boolean') {
+      // YAML read it as a number (min_version: 1.0 is 1): checked as the text it became, so it is not lost.
+      const text = String(v);
+      if (this.pattern && !this.pattern.test(text)) {
+        issues.push({ path, message: `"${text}" is not ${this.patternHint}` });
+      }
+      return text;
+    }
     if (typeof v !== 'string') {
       issues.push({ path, message: `expected a string, got ${this.isOpaque ? 'something else' : typeName(v)}` });
       return this.defaultValue as string;
@@ -208,11 +215,29 @@ export function formatDuration(ms: number): string {
 }
 
 class EnumSchema<T extends string> extends Schema<T> {
+  private readonly aliases = new Map<string, T>();
+  /** Values the collector takes that GopherShip does not implement yet, with what they do there. */
+  private readonly notYetValues = new Map<string, string>();
   constructor(private readonly values: readonly T[]) {
     super();
   }
+  /** Answers `value` with "not supported yet by GopherShip (what)" instead of listing the valid values. */
+  notYetValue(value: string, what: string): this {
+    this.notYetValues.set(value, what);
+    return this;
+  }
+  /** Accepts `from` as another spelling of `to` (the collector's compression "" is none). */
+  alias(from: string, to: T): this {
+    this.aliases.set(from, to);
+    return this;
+  }
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): T {
     if (typeof v === 'string' && (this.values as readonly string[]).includes(v)) return v as T;
+    if (typeof v === 'string' && this.aliases.has(v)) return this.aliases.get(v)!;
+    if (typeof v === 'string' && this.notYetValues.has(v)) {
+      issues.push({ path, message: `"${v}": ${notSupportedYetMessage(this.notYetValues.get(v)!)}` });
+      return this.defaultValue as T;
+    }
     issues.push({ path, message: `must be one of ${this.values.join(', ')}; got ${typeName(v)}` });
     return this.defaultValue as T;
   }
@@ -268,19 +293,51 @@ class ObjectSchema<S extends Shape> extends Schema<Infer<S>> {
 }
 
 class MapSchema<T> extends Schema<Record<string, T>> {
-  constructor(private readonly valueSchema: Schema<T>) {
+  constructor(
+    private readonly valueSchema: Schema<T>,
+    /** Also take a list of `{name, value}` pairs, as the collector's configopaque.MapList (headers). */
+    private readonly pairs = false,
+  ) {
     super();
   }
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): Record<string, T> {
+    if (this.pairs && Array.isArray(v)) return this.checkPairs(v, path, issues);
     if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-      issues.push({ path, message: `expected a map, got ${typeName(v)}` });
+      issues.push({ path, message: `expected a map${this.pairs ? ' or a list of name/value pairs' : ''}, got ${typeName(v)}` });
       return {};
     }
     const out: Record<string, T> = {};
     for (const [k, val] of Object.entries(v)) out[k] = this.valueSchema.parse(val, [...path, k], issues);
     return out;
   }
+  private checkPairs(list: unknown[], path: string[], issues: ConfigIssue[]): Record<string, T> {
+    const out: Record<string, T> = {};
+    list.forEach((item, i) => {
+      const at = [...path, String(i)];
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+        issues.push({ path: at, message: `expected a map with name and value, got ${typeName(item)}` });
+        return;
+      }
+      const pair = item as Record<string, unknown>;
+      for (const key of Object.keys(pair)) {
+        if (key !== 'name' && key !== 'value') issues.push({ path: [...at, key], message: unknownKeyMessage(key, ['name', 'value']) });
+      }
+      if (typeof pair.name !== 'string' || pair.name === '') {
+        issues.push({ path: [...at, 'name'], message: 'is required (the header name)' });
+        return;
+      }
+      // The collector checks that pairs have distinct names.
+      if (pair.name in out) issues.push({ path: [...at, 'name'], message: `"${pair.name}" is listed twice` });
+      out[pair.name] = this.valueSchema.parse(pair.value ?? '', [...at, 'value'], issues);
+    });
+    return out;
+  }
   override mask(value: unknown): unknown {
+    if (this.pairs && Array.isArray(value)) {
+      return value.map((p) =>
+        typeof p === 'object' && p !== null && 'value' in p ? { ...p, value: this.valueSchema.mask((p as { value: unknown }).value) } : p,
+      );
+    }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return super.mask(value);
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = this.valueSchema.mask(v);
@@ -352,6 +409,9 @@ class TransformSchema<T> extends Schema<T> {
   protected check(): T {
     throw new Error('unreachable');
   }
+  override mask(value: unknown): unknown {
+    return this.inner.mask(value);
+  }
   doc(): SchemaDoc {
     return this.inner.doc();
   }
@@ -395,10 +455,15 @@ class NotYetSchema extends Schema<undefined> {
     super();
   }
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): undefined {
-    if (!this.neutral.some((n) => n === v || (typeof n === 'object' && JSON.stringify(n) === JSON.stringify(v)))) {
-      issues.push({ path, message: notSupportedYetMessage(this.what) });
-    }
+    if (!this.isNeutral(v)) issues.push({ path, message: notSupportedYetMessage(this.what) });
     return undefined;
+  }
+  /** The listed values, a zero duration where 0 is listed, and '' or [] (an unset value, as configs write it). */
+  private isNeutral(v: unknown): boolean {
+    if (v === '' || (Array.isArray(v) && v.length === 0)) return true;
+    return this.neutral.some(
+      (n) => n === v || (n === 0 && typeof v === 'string' && parseDuration(v) === 0) || (typeof n === 'object' && JSON.stringify(n) === JSON.stringify(v)),
+    );
   }
   doc(): SchemaDoc {
     return { type: 'not supported yet', description: this.what };
@@ -449,6 +514,8 @@ export const s = {
   enum: <T extends string>(...values: T[]) => new EnumSchema<T>(values),
   object: <S extends Shape>(shape: S) => new ObjectSchema<S>(shape),
   map: <T>(value: Schema<T>) => new MapSchema<T>(value),
+  /** Headers as the collector takes them (configopaque.MapList): a map, or a list of `{name, value}` pairs. */
+  headerMap: <T>(value: Schema<T>) => new MapSchema<T>(value, true),
   array: <T>(item: Schema<T>) => new ArraySchema<T>(item),
   presence: <T>(inner: Schema<T>) => new PresenceSchema<T>(inner),
   refine: <T>(inner: Schema<T>, rule: (v: T, path: string[], issues: ConfigIssue[]) => void) => new RefinedSchema<T>(inner, rule),

@@ -71,67 +71,67 @@ export function batchSizer(v: { sizer: Sizer; batch?: { sizer?: string } }): 'it
 }
 
 function sendingQueueSchema(enabled: boolean) {
-  return s.refine(
-    s.object({
-      enabled: s
-        .bool()
-        .default(enabled)
-        .describe('Queue requests and answer upstream on enqueue; false sends synchronously (with retries) and answers when downstream accepted'),
-      num_consumers: s.int(1, 1000).default(10).describe('Requests (or batches) sent concurrently from the queue'),
-      sizer: s
-        .enum('requests', 'items', 'bytes')
-        .default('requests')
-        .describe('Unit of queue_size and of the batch sizes: requests as received, items (log records, spans, data points) or bytes of the encoded requests'),
-      queue_size: s
-        .int(1)
-        .default(1000)
-        .describe(
-          "Most the queue holds, in the sizer's unit (memory: waiting, not yet taken by a consumer; wal: not yet acknowledged by the downstream); when full, new requests are refused retryably (503 / UNAVAILABLE with Retry-After) or wait (block_on_overflow)",
-        ),
-      block_on_overflow: s.bool().default(false).describe('When the queue is full, hold the request until there is room instead of refusing it'),
-      blocking: s.notYet("the collector's earlier name of block_on_overflow; write block_on_overflow instead", false),
-      wait_for_result: s
-        .bool()
-        .default(false)
-        .describe('storage memory: answer upstream once the downstream accepted the request (queued and sent by the consumers), not on enqueue'),
-      batch: s
-        .presence(
-          s.object({
-            flush_timeout: s.duration().default(200).describe('Send a batch this long after its first request arrived, whatever its size'),
-            min_size: s.int(0).default(8192).describe("Send a batch once it holds this much (in the batch sizer's unit)"),
-            max_size: s.int(0).default(0).describe('Largest batch (0 = no limit); a single request larger than this is sent alone, not split'),
-            sizer: s
-              .enum('requests', 'items', 'bytes')
-              .describe("Unit of min_size and max_size: items or bytes (default: the queue's sizer when that is items or bytes, else items)"),
-          }),
-        )
-        .describe('Join queued requests of one signal into batches before sending (byte joining: no decode); absent = each request is sent as it is'),
-      storage: s
-        .string()
-        .default('memory')
-        .describe(
-          'memory: lost on crash (undelivered requests are kept at shutdown: in directory, else dead_letter.path, else ./data/sending_queue); wal: durably appended to a write-ahead log on disk before upstream is answered, resent after restart',
-        ),
-      directory: s
-        .string()
-        .default('')
-        .describe(
-          'Directory of the WAL (storage: wal; memory: where requests still undelivered at the shutdown deadline are kept and resent from at the next start; empty with no dead_letter.path: ./data/sending_queue under the working directory); the exporter uses <directory>/<exporter id>',
-        ),
-      max_size_mib: s.int(1).default(1024).describe('Disk budget of the WAL in MiB; when full, new requests are refused retryably'),
-      fsync: s
-        .enum('always', 'interval', 'never')
-        .default('interval')
-        .describe('always: fdatasync before answering; interval: group commit every 10 ms, or sooner once 1 MiB was written; never: leave it to the OS'),
-      direct_io: s
-        .bool()
-        .default(true)
-        .describe(
-          'storage: wal: write segments with O_DIRECT, bypassing the page cache; false, or a file system that refuses direct I/O, writes through the page cache',
-        ),
-    }),
-    queueRule,
-  );
+  const shape = s.object({
+    enabled: s
+      .bool()
+      .default(enabled)
+      .describe('Queue requests and answer upstream on enqueue; false sends synchronously (with retries) and answers when downstream accepted'),
+    num_consumers: s.int(1, 1000).default(10).describe('Requests (or batches) sent concurrently from the queue'),
+    sizer: s
+      .enum('requests', 'items', 'bytes')
+      .default('requests')
+      .describe('Unit of queue_size and of the batch sizes: requests as received, items (log records, spans, data points) or bytes of the encoded requests'),
+    queue_size: s
+      .int(1)
+      .default(1000)
+      .describe(
+        "Most the queue holds, in the sizer's unit (memory: waiting, not yet taken by a consumer; wal: not yet acknowledged by the downstream); when full, new requests are refused retryably (503 / UNAVAILABLE with Retry-After) or wait (block_on_overflow)",
+      ),
+    block_on_overflow: s.bool().default(false).describe('When the queue is full, hold the request until there is room instead of refusing it'),
+    blocking: s.bool().describe("The collector's earlier name of block_on_overflow; true holds requests as block_on_overflow: true does"),
+    wait_for_result: s
+      .bool()
+      .default(false)
+      .describe('storage memory: answer upstream once the downstream accepted the request (queued and sent by the consumers), not on enqueue'),
+    batch: s
+      .presence(
+        s.object({
+          flush_timeout: s.duration().default(200).describe('Send a batch this long after its first request arrived, whatever its size'),
+          min_size: s.int(0).default(8192).describe("Send a batch once it holds this much (in the batch sizer's unit)"),
+          max_size: s.int(0).default(0).describe('Largest batch (0 = no limit); a single request larger than this is sent alone, not split'),
+          sizer: s
+            .enum('requests', 'items', 'bytes')
+            .describe("Unit of min_size and max_size: items or bytes (default: the queue's sizer when that is items or bytes, else items)"),
+        }),
+      )
+      .describe('Join queued requests of one signal into batches before sending (byte joining: no decode); absent = each request is sent as it is'),
+    storage: s
+      .string()
+      .default('memory')
+      .describe(
+        'memory: lost on crash (undelivered requests are kept at shutdown: in directory, else dead_letter.path, else ./data/sending_queue); wal: durably appended to a write-ahead log on disk before upstream is answered, resent after restart',
+      ),
+    directory: s
+      .string()
+      .default('')
+      .describe(
+        'Directory of the WAL (storage: wal; memory: where requests still undelivered at the shutdown deadline are kept and resent from at the next start; empty with no dead_letter.path: ./data/sending_queue under the working directory); the exporter uses <directory>/<exporter id>',
+      ),
+    max_size_mib: s.int(1).default(1024).describe('Disk budget of the WAL in MiB; when full, new requests are refused retryably'),
+    fsync: s
+      .enum('always', 'interval', 'never')
+      .default('interval')
+      .describe('always: fdatasync before answering; interval: group commit every 10 ms, or sooner once 1 MiB was written; never: leave it to the OS'),
+    direct_io: s
+      .bool()
+      .default(true)
+      .describe(
+        'storage: wal: write segments with O_DIRECT, bypassing the page cache; false, or a file system that refuses direct I/O, writes through the page cache',
+      ),
+  });
+  // `blocking` (older collector configs) is block_on_overflow under its earlier name.
+  const aliased = s.transform(shape, (v) => (v.blocking === true ? { ...v, block_on_overflow: true } : v));
+  return s.refine(aliased, queueRule);
 }
 
 function retrySchema(enabled: boolean) {

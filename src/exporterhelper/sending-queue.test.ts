@@ -135,9 +135,10 @@ describe('sending_queue.sizer and queue_size', () => {
 });
 
 describe('sending_queue.block_on_overflow', () => {
-  it('holds the caller of a full queue until there is room, instead of refusing', async () => {
+  it.each([{ block_on_overflow: true }, { blocking: true }])('holds the caller of a full queue until there is room, instead of refusing (%o)', async (key) => {
     const g = gatedSend();
-    const { h } = await helper({ sending_queue: { queue_size: 1, num_consumers: 1, block_on_overflow: true } }, g.send);
+    // `blocking` is the collector's earlier name of block_on_overflow (older configs carry it).
+    const { h } = await helper({ sending_queue: { queue_size: 1, num_consumers: 1, ...key } }, g.send);
     cleanups.push(g.close);
     await h.consume(logs(1, 'a'));
     await until(() => h.queueSize === 0);

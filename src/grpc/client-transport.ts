@@ -26,6 +26,8 @@ export interface CallResult {
 export interface GrpcTransportOptions {
   /** `http://host:port` or `https://host:port`. */
   authority: string;
+  /** The :authority header of every call when it is not the host dialled (the collector's `authority`, grpc-go's WithAuthority). */
+  authorityHeader?: string;
   tls?: ClientTlsOptions;
   /** Metadata sent with every call (lower-case keys; `-bin` values already binary). */
   metadata: Record<string, string | Buffer>;
@@ -36,11 +38,15 @@ export interface GrpcTransportOptions {
   maxMessageBytes: number;
   keepaliveMs: number;
   keepaliveTimeoutMs: number;
+  /** Ping also while no call is open (grpc-go's PermitWithoutStream); else pings wait for a call in flight. */
+  keepalivePermitWithoutStream?: boolean;
 }
 
 export class GrpcTransport {
   private session: http2.ClientHttp2Session | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
+  /** Calls whose stream is open: without permit_without_stream, keepalive pings only while there is one. */
+  private openStreams = 0;
   private closed = false;
   /** Why the last session failed (a TLS verification error, a refused connection), for the calls it fails. */
   private sessionError: Error | undefined;
@@ -54,6 +60,7 @@ export class GrpcTransport {
       [http2.constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
       te: 'trailers',
       'user-agent': 'gophership',
+      ...(opts.authorityHeader ? { [http2.constants.HTTP2_HEADER_AUTHORITY]: opts.authorityHeader } : {}),
       ...(opts.compression !== 'none' ? { 'grpc-encoding': opts.compression, 'grpc-accept-encoding': `${opts.compression},identity` } : {}),
     };
     for (const [k, v] of Object.entries(opts.metadata)) this.metadataHeaders[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
@@ -92,12 +99,18 @@ export class GrpcTransport {
     return session;
   }
 
-  /** Pings an idle session so a dead peer is noticed before the next export waits on it. */
+  /**
+   * Pings the session every keepalive interval so a dead peer is noticed. Without permit_without_stream
+   * only while a call is open, as grpc-go's client: a grpc-go server (the collector's receivers, and this
+   * gateway's) counts pings on a connection without calls more often than every 2h as strikes and sends
+   * GOAWAY too_many_pings after two.
+   */
   private schedulePing(): void {
     if (this.pingTimer || this.opts.keepaliveMs <= 0) return;
     this.pingTimer = setInterval(() => {
       const s = this.session;
       if (!s || s.closed || s.destroyed) return;
+      if (this.openStreams === 0 && !this.opts.keepalivePermitWithoutStream) return;
       const timer = setTimeout(() => s.destroy(new Error('keepalive ping timed out')), this.opts.keepaliveTimeoutMs);
       s.ping((err) => {
         clearTimeout(timer);
@@ -157,6 +170,8 @@ export class GrpcTransport {
         fail(GrpcStatus.UNAVAILABLE, `cannot open a stream: ${(err as Error).message}`);
         return;
       }
+      this.openStreams++;
+      stream.once('close', () => this.openStreams--);
       // Decided after the poll that follows it: an answer that came while the event loop was stalled is read, not resent.
       timer = attemptTimeout(
         timeoutMs,

@@ -6,7 +6,7 @@
  */
 import { ENDPOINT_RE } from '../core/net.js';
 import { CodedError, PermanentError, RetryableError } from '../core/errors.js';
-import { s, type ConfigOf, type Schema } from '../core/schema.js';
+import { notSupportedYetMessage, s, type ConfigIssue, type ConfigOf, type Schema } from '../core/schema.js';
 import type { Payload } from '../pdata/payload.js';
 import { GRPC_METHOD, type Signal } from '../core/signal.js';
 import { decodeExportResponsePartial, decodeStatus } from '../pdata/codec.js';
@@ -17,22 +17,45 @@ import type { Host } from '../core/component.js';
 import { loadClientTls, type ClientTlsOptions } from '../confighelper/tls.js';
 import { GrpcStatus, grpcStatusName, isRetryableGrpc } from './status.js';
 import { GrpcTransport, type CallResult } from './client-transport.js';
-import { prepareCompression } from '../compression/index.js';
+import { codecLevel, compressionLevelProblem, prepareCompression } from '../compression/index.js';
 
-/** Strips an http(s):// scheme as the collector does; https:// asks for TLS. */
+/**
+ * The host:port to dial: an http(s):// scheme stripped as the collector does (https:// asks for TLS), a
+ * gRPC `dns:///` target taken as its name (GopherShip resolves it when it connects), and a host without
+ * a port given 443, as grpc-go's DNS resolver does.
+ */
 export function parseGrpcEndpoint(endpoint: string): { target: string; forceTls: boolean } {
-  if (endpoint.startsWith('https://')) return { target: endpoint.slice(8).replace(/\/+$/, ''), forceTls: true };
-  if (endpoint.startsWith('http://')) return { target: endpoint.slice(7).replace(/\/+$/, ''), forceTls: false };
-  return { target: endpoint, forceTls: false };
+  let target = endpoint;
+  let forceTls = false;
+  if (target.startsWith('https://')) [target, forceTls] = [target.slice(8).replace(/\/+$/, ''), true];
+  else if (target.startsWith('http://')) target = target.slice(7).replace(/\/+$/, '');
+  else if (target.startsWith('dns:///')) target = target.slice(7);
+  if (/^[^:\s[\]/]+$/.test(target) || /^\[[0-9A-Fa-f:.]+\]$/.test(target)) target += ':443';
+  return { target, forceTls };
+}
+
+/** The host of `host:port` or `[v6]:port` (an authority), brackets removed. */
+function hostOf(authority: string): string {
+  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(authority) ?? /^([^:]+)(?::\d+)?$/.exec(authority);
+  return m ? m[1]! : authority;
 }
 
 /** The endpoint key of a gRPC client: host:port, checked at validation. */
 export function grpcEndpointSchema(): Schema<string> {
   return s.refine(
-    s.string().mustBeSet().describe('host:port of the OTLP/gRPC server (an http:// or https:// prefix is stripped; https:// forces TLS)'),
+    s
+      .string()
+      .mustBeSet()
+      .describe(
+        'host:port of the OTLP/gRPC server (an http:// or https:// prefix is stripped, https:// forcing TLS; dns:///host:port is host:port; without a port, 443)',
+      ),
     // Checked here: an empty or malformed endpoint (an unset env variable, say) would otherwise start, then
     // fail every export as retryable until the data is dropped.
     (v, path, issues) => {
+      if (v.trim().startsWith('unix:')) {
+        issues.push({ path, message: notSupportedYetMessage('connects to a unix socket; give the host:port of the server') });
+        return;
+      }
       const m = ENDPOINT_RE.exec(parseGrpcEndpoint(v.trim()).target);
       if (!m || m[1] === '' || Number(m[2]) > 65535 || Number(m[2]) === 0) {
         issues.push({ path, message: `"${v}" is not the host:port of a gRPC server (e.g. collector:4317, or https://collector:4317 for TLS)` });
@@ -45,27 +68,43 @@ export function grpcEndpointSchema(): Schema<string> {
 export function otlpGrpcClientShape() {
   return {
     tls: tlsClientSchema().describe(
-      "TLS to the server (the collector's configtls client settings); TLS is on unless insecure: true (an https:// endpoint forces it).",
+      "TLS to the server (the collector's configtls client settings); TLS is on unless insecure: true without ca_file / ca_pem (an https:// endpoint forces it).",
     ),
-    headers: s.map(s.string().opaque()).default({}).describe('Metadata sent with every request (e.g. authorization); values are masked in print-config'),
+    headers: s
+      .headerMap(s.string().opaque())
+      .default({})
+      .describe('Metadata sent with every request (e.g. authorization), as a map or a list of name/value pairs; values are masked in print-config'),
     auth: authSchema,
     compression: s
       .enum('gzip', 'zstd', 'snappy', 'none')
+      .alias('', 'none')
       .default('gzip')
-      .describe("Message compression (the collector's gRPC client has gzip, zstd and snappy)"),
+      .describe('Message compression (the collector\'s gRPC client has gzip, zstd and snappy); "" is none, as in the collector'),
     compression_params: s.object({
-      level: s.int(0, 22).default(0).describe("Compression level: gzip 1-9, zstd 1-22 (0: the codec's default)"),
+      level: s
+        .int()
+        .default(0)
+        .describe("Compression level: gzip -1 or 1-9, zstd 1-22 (others are taken as the nearest); 0: the codec's default, as in the collector"),
     }),
     balancer_name: s
       .enum('round_robin', 'pick_first')
-      .default('round_robin')
+      .alias('', 'pick_first')
+      .default('pick_first')
       .describe(
-        "Accepted for the collector's configs; GopherShip keeps one HTTP/2 connection to the endpoint's first resolved address (as pick_first), so round_robin over several addresses behaves like pick_first",
+        "Accepted for the collector's configs (whose otlp exporter leaves it empty: grpc-go's pick_first); GopherShip keeps one HTTP/2 connection to the endpoint's first resolved address (as pick_first), so round_robin over several addresses behaves like pick_first",
       ),
     read_buffer_size: s.int(0).default(0).describe("Accepted for the collector's configs; Node sizes socket buffers itself, so it has no effect"),
-    write_buffer_size: s.int(0).default(0).describe("Accepted for the collector's configs; Node sizes socket buffers itself, so it has no effect"),
+    write_buffer_size: s
+      .int(0)
+      .default(512 * 1024)
+      .describe("Accepted for the collector's configs (default 512 KiB as its otlp exporter's); Node sizes socket buffers itself, so it has no effect"),
     wait_for_ready: s.notYet('waits for the connection to be ready instead of failing calls while it is down', false),
-    authority: s.notYet('overrides the :authority header of every call'),
+    authority: s
+      .string()
+      .default('')
+      .describe(
+        "The :authority header of every call instead of the endpoint (e.g. for a proxy routing by host); over TLS without server_name_override it is also the name checked in the server's certificate, as grpc-go's WithAuthority",
+      ),
     middlewares: s.notYet('runs middleware extensions around each call'),
     timeout: s.duration().default(5000).describe('Deadline of one Export call (each retry gets its own)'),
     keepalive: s.object({
@@ -74,7 +113,12 @@ export function otlpGrpcClientShape() {
         .default(300_000)
         .describe("Ping the server after this long without activity (>= 5m stays within grpc-go servers' default ping policy)"),
       timeout: s.duration().default(20_000).describe('Close the connection when a ping is not answered within this'),
-      permit_without_stream: s.notYet('pings the server also while no call is open', false),
+      permit_without_stream: s
+        .bool()
+        .default(false)
+        .describe(
+          'Ping also while no call is open; false pings only while calls are in flight, as grpc-go (its servers send GOAWAY too_many_pings to a client pinging a connection without calls more often than every 2h)',
+        ),
     }),
     flow_control_window: s
       .int(65_535)
@@ -85,6 +129,16 @@ export function otlpGrpcClientShape() {
       .default(64 * 1024 * 1024)
       .describe('Largest request and response message in bytes'),
   };
+}
+
+/** Cross-key checks of the client keys (for the config that spreads otlpGrpcClientShape): the level fits the compression. */
+export function checkGrpcClient(
+  v: { compression: OtlpGrpcClientConfig['compression']; compression_params: { level: number } },
+  path: string[],
+  issues: ConfigIssue[],
+): void {
+  const problem = compressionLevelProblem(v.compression, v.compression_params.level);
+  if (problem) issues.push({ path: [...path, 'compression_params', 'level'], message: problem });
 }
 
 const _clientSample = s.object(otlpGrpcClientShape());
@@ -144,21 +198,26 @@ export class OtlpGrpcClient {
   async start(host?: Host): Promise<void> {
     const c = this.config;
     this.authenticator = clientAuthenticatorOf(host, c.auth, this.configPath);
-    const secure = !c.tls.insecure || this.forceTls;
+    // As configtls: insecure is plaintext only without a CA; with ca_file / ca_pem the collector still uses TLS.
+    const secure = !c.tls.insecure || this.forceTls || c.tls.ca_file !== '' || c.tls.ca_pem !== '';
     let tls: ClientTlsOptions | undefined;
-    if (secure) tls = await loadClientTls(c.tls, this.configPath === '' ? 'tls' : `${this.configPath}.tls`);
+    // grpc-go checks the server's certificate against the authority when it is set (and no server name is).
+    const tlsCfg = c.authority && !c.tls.server_name_override ? { ...c.tls, server_name_override: hostOf(c.authority) } : c.tls;
+    if (secure) tls = await loadClientTls(tlsCfg, this.configPath === '' ? 'tls' : `${this.configPath}.tls`);
     await prepareCompression(c.compression);
     this.transport = new GrpcTransport({
       authority: `${secure ? 'https' : 'http'}://${this.target}`,
+      ...(c.authority ? { authorityHeader: c.authority } : {}),
       tls,
       metadata: this.metadata,
       compression: c.compression,
-      compressionLevel: c.compression_params.level || undefined,
+      compressionLevel: codecLevel(c.compression, c.compression_params.level),
       // HTTP/2's default 64 KiB windows cap a single connection at a few hundred MB/s.
       windowBytes: c.flow_control_window,
       maxMessageBytes: c.max_message_size,
       keepaliveMs: c.keepalive.time,
       keepaliveTimeoutMs: c.keepalive.timeout,
+      keepalivePermitWithoutStream: c.keepalive.permit_without_stream,
     });
   }
 
