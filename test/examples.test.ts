@@ -153,6 +153,26 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('waits with service_healthy only on GopherShip services whose config serves the health check the image asks', async () => {
+    const compose = await load();
+    for (const [name, svc] of Object.entries(compose.services)) {
+      if (Array.isArray(svc.depends_on)) continue;
+      for (const [dep, { condition }] of Object.entries(svc.depends_on ?? {})) {
+        if (condition !== 'service_healthy') continue;
+        // A service without a health check never becomes healthy: its dependants would never start.
+        const d = compose.services[dep]!;
+        expect(d.build, `${name} waits for ${dep} to be healthy, which has no HEALTHCHECK`).toBeTruthy();
+        expect(d.healthcheck?.disable, `${name} waits for ${dep}, whose health check is disabled`).not.toBe(true);
+        const target = d.command![d.command!.indexOf('--config') + 1]!;
+        const file = join(ROOT, (d.volumes ?? []).find((v) => v.split(':')[1] === target)!.split(':')[0]!);
+        const config = await validateFile(file, d.environment ?? {});
+        expect((config.extensions.get('health_check')?.config as { endpoint: string } | undefined)?.endpoint, `${dep}'s health_check`).toBe('0.0.0.0:13133');
+      }
+    }
+    // The processing tier's receiver needs the stream, which the edge creates before it reports healthy.
+    expect(compose.services.processing!.depends_on).toMatchObject({ edge: { condition: 'service_healthy' } });
+  });
+
   it('runs GopherShip services on mounted configs that validate, the gateway durably', async () => {
     const compose = await load();
     for (const name of ['gateway', 'downstream']) {

@@ -104,7 +104,7 @@ describe('secrets', () => {
         response_headers:
           x-edge-key: resp-666
   nats:
-    servers: [nats://127.0.0.1:4222]
+    servers: [nats://url-tok-999@127.0.0.1:4222]
     token: nats-tok-777
 exporters:
   nats:
@@ -121,12 +121,14 @@ service:
 `,
     );
     expect(code).toBe(0);
-    for (const secret of ['resp-666', 'nats-tok-777', 'nats-pass-888', 'url-pass-111', 'url-pass-222']) expect(out).not.toContain(secret);
+    for (const secret of ['resp-666', 'nats-tok-777', 'nats-pass-888', 'url-pass-111', 'url-pass-222', 'url-tok-999']) expect(out).not.toContain(secret);
     const printed = parse(out) as Record<string, any>;
     expect(printed.receivers.otlp.protocols.http.response_headers).toEqual({ 'x-edge-key': '[REDACTED]' });
     expect(printed.exporters.nats.username).toBe('gateway');
     expect(printed.exporters.otlphttp.endpoint).toBe('https://gateway-eu:[REDACTED]@backend:4318');
     expect(printed.exporters.nats.servers).toEqual(['nats://relay:[REDACTED]@127.0.0.1:4222', 'nats://127.0.0.1:4223']);
+    // A lone token@ (NATS's token in a server URL) is masked whole.
+    expect(printed.receivers.nats.servers).toEqual(['nats://[REDACTED]@127.0.0.1:4222']);
   });
 
   it('an error about a malformed URL does not repeat its password', async () => {

@@ -4,10 +4,12 @@
  * both workers take requests, one /metrics sums them and shows each worker, a worker killed with SIGKILL
  * mid-load is replaced and its successor replays its WAL (no acknowledged record lost, counted at a real
  * sink), and SIGTERM drains every worker and exits 0. The sink refuses everything until after the kill, so
- * the killed worker provably held acknowledged records on disk that only its successor could deliver.
+ * the killed worker provably held acknowledged records on disk that only its successor could deliver; the
+ * config file is changed before the kill, and the successor still runs the config the gateway started with.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +18,9 @@ import { MMAP_THRESHOLD_TUNABLE } from '../src/core/allocator.js';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { killGatewayChild, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
-import { walQueueGatewayConfig } from './helpers/configs.js';
+import { gatewayYaml, SELF_METRICS, walQueueGatewayConfig } from './helpers/configs.js';
+import { freePort } from './helpers/nats-server.js';
+import type { StatusSnapshot } from '../src/telemetry/status/index.js';
 
 /** The worker processes of a primary, by the primary's pid. */
 function childrenOf(pid: number): number[] {
@@ -72,6 +76,10 @@ describe('worker processes (service.workers)', () => {
     // Each worker has its own WAL directory under the configured one.
     expect((await readdir(wal)).sort()).toEqual(['worker-0', 'worker-1']);
     expect(await scrapeMetric(g.metrics, 'gophership_worker_up')).toBe(2);
+    // The file changes under the running gateway (a ConfigMap update): the replacement must still run the
+    // config the gateway started with, or it would look for its WAL in the new directory.
+    const moved = join(dir, 'moved');
+    await writeFile(join(dir, 'gateway.yaml'), walQueueGatewayConfig(sink.httpUrl, moved, { queue: { num_consumers: 4 }, service: { workers: 2 } }));
 
     // The downstream is down from now until after the kill: what the workers acknowledge meanwhile is held
     // in their WALs only.
@@ -109,6 +117,7 @@ describe('worker processes (service.workers)', () => {
     }
     expect(now).toHaveLength(2);
     expect(now).not.toContain(victim);
+    expect(await stat(moved).catch(() => undefined)).toBeUndefined();
     expect(await scrapeMetric(g.metrics, 'gophership_worker_restarts')).toBe(1);
 
     // Every acknowledged record reached the sink: what the killed worker had acknowledged was in its WAL,
@@ -131,5 +140,91 @@ describe('worker processes (service.workers)', () => {
     const [code] = await g.exited;
     expect(code).toBe(0);
     expect(childrenOf(g.pid)).toEqual([]);
+  }, 60_000);
+
+  it("shows each worker's zone on the status page, the gateway's zone as the worst worker's (never the sum), and names WALs it will not read", async () => {
+    // Two Yellow workers: summed, the zone gauge read 2 and the status page and the Red alert said Red.
+    const yaml = gatewayYaml({
+      processors: { somatic: { memory_limit_mib: 1024, force_zone: 'yellow', wal: { directory: join(dir, 'zones-wal') } } },
+      exporters: { debug: null },
+      pipelines: { logs: { processors: ['somatic'], exporters: ['debug'] } },
+      service: { ...SELF_METRICS, workers: 2 },
+    });
+    // A WAL that a run with 6 workers left: two workers never open worker-5, and the log says so.
+    const stranded = join(dir, 'zones-wal', 'worker-5', 'logs');
+    await mkdir(stranded, { recursive: true });
+    await writeFile(join(stranded, '00000000000000000001.wal'), Buffer.alloc(64, 1));
+    const g = await startGatewayChild(yaml, join(dir, 'zones.yaml'));
+    try {
+      expect(g.stderr()).toContain(
+        `WAL directories written with another service.workers hold requests this gateway (service.workers: 2) will not read, so they are not sent: ${join(dir, 'zones-wal', 'worker-5')}. Start it with service.workers: 6 or more`,
+      );
+      expect(await scrapeMetric(g.metrics, 'gophership_worker_zone')).toBe(2); // 1 + 1: per-worker series
+      expect(await scrapeMetric(g.metrics, 'gophership_somatic_zone')).toBe(1);
+      // A sensor is a ratio of each worker's own limit: the worst worker's, under 1 for an idle gateway.
+      expect(await scrapeMetric(g.metrics, 'gophership_somatic_sensor', { sensor: 'rss' })).toBeLessThan(0.5);
+      let status: StatusSnapshot | undefined;
+      for (let i = 0; i < 30 && (status?.workers?.each.length !== 2 || status.zone.name === null); i++) {
+        await sleep(200);
+        status = (await (await fetch(`http://${g.metrics}/status.json`)).json()) as StatusSnapshot;
+      }
+      expect(status!.zone.name).toBe('yellow');
+      expect(status!.workers).toEqual({
+        global: 'green',
+        each: [
+          { worker: '0', zone: 'yellow', up: true, rssBytes: expect.any(Number) },
+          { worker: '1', zone: 'yellow', up: true, rssBytes: expect.any(Number) },
+        ],
+      });
+      expect(status!.workers!.each.every((w) => w.rssBytes > 10 * 2 ** 20)).toBe(true);
+      // The memory tile is the gateway's: the workers' RSS and the primary's, not the primary's alone.
+      expect(status!.process.rssBytes).toBeGreaterThan(status!.workers!.each.reduce((a, w) => a + w.rssBytes, 0));
+    } finally {
+      g.child.kill('SIGTERM');
+      await g.exited;
+    }
+  }, 30_000);
+
+  it('answers one health check for all workers: 503 from every worker while one is stuck, 200 once it reports again', async () => {
+    const healthPort = await freePort();
+    const yaml = gatewayYaml({
+      extensions: { health_check: { endpoint: `127.0.0.1:${healthPort}` } },
+      exporters: { debug: null },
+      pipelines: { logs: { exporters: ['debug'] } },
+      service: { ...SELF_METRICS, workers: 2 },
+    });
+    const g = await startGatewayChild(yaml, join(dir, 'health.yaml'));
+    // A new connection per probe, each with a deadline: the stuck worker takes its share and never answers.
+    const health = () =>
+      new Promise<number | undefined>((resolve) => {
+        const req = httpGet({ host: '127.0.0.1', port: healthPort, path: '/', agent: false, timeout: 500 }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        });
+        req.on('timeout', () => req.destroy());
+        req.on('error', () => resolve(undefined));
+      });
+    const until = async (wanted: number, ms: number): Promise<boolean> => {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline) {
+        if ((await health()) === wanted) return true;
+        await sleep(50);
+      }
+      return false;
+    };
+    const [stuck] = childrenOf(g.pid);
+    try {
+      expect(await until(200, 5000)).toBe(true);
+      // Stopped, the worker stops reporting: past REPORT_STALE_MS the machine-wide view counts it as not
+      // serving, and the other worker answers the shared health check with 503.
+      process.kill(stuck!, 'SIGSTOP');
+      expect(await until(503, 10_000)).toBe(true);
+      process.kill(stuck!, 'SIGCONT');
+      expect(await until(200, 10_000)).toBe(true);
+    } finally {
+      process.kill(stuck!, 'SIGCONT');
+      g.child.kill('SIGTERM');
+      await g.exited;
+    }
   }, 60_000);
 });

@@ -16,7 +16,7 @@
  */
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError, componentLabel } from '../../src/core/errors.js';
-import { Gauge, type Registry } from 'prom-client';
+import type { Gauge } from 'prom-client';
 import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
@@ -28,6 +28,7 @@ import { DnsResolver, StaticResolver, type LookupFn, type Resolver } from './res
 import { WireSplitter, type Router } from './split.js';
 import { PartCoalescer } from './coalesce.js';
 import { METRICS } from './metadata.js';
+import { sharedGauge } from '../../src/telemetry/metrics.js';
 
 interface Backend {
   readonly endpoint: string;
@@ -39,13 +40,6 @@ interface Backend {
 
 /** The most a batch of parts for one backend holds (coalesce.ts); a part past it starts another. */
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
-
-function numBackendsGauge(registry: Registry): Gauge<string> {
-  const def = METRICS.numBackends;
-  const existing = registry.getSingleMetric(def.name);
-  if (existing) return existing as Gauge<string>;
-  return new Gauge({ name: def.name, help: def.description, labelNames: [...def.labels], registers: [registry] });
-}
 
 export class LoadBalancingExporter implements Exporter {
   private readonly routers = new Routers();
@@ -90,7 +84,7 @@ export class LoadBalancingExporter implements Exporter {
         (b, p) => (b.leaving ? this.route(p) : b.helper.consume(p)),
         Math.min(MAX_BATCH_BYTES, Math.floor(otlp.max_message_size / 2)),
       );
-    this.numBackends = numBackendsGauge(settings.telemetry.registry);
+    this.numBackends = sharedGauge(settings.telemetry.registry, METRICS.numBackends);
     // An attempt of the front helper is one split: a retry splits the request again by the ring of its time.
     if (config.sending_queue.enabled || config.retry_on_failure.enabled || config.timeout > 0)
       this.front = new ExporterHelper(settings, config, (p) => this.route(p), { timeoutMs: config.timeout });

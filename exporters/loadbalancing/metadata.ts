@@ -11,6 +11,8 @@ export const METRICS = {
     unit: '{backends}',
     description: 'Current number of backends in use',
     labels: ['resolver'],
+    // Every worker process resolves the same backends.
+    acrossWorkers: 'max',
   },
 } as const satisfies Record<string, MetricDef>;
 

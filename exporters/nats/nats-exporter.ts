@@ -6,14 +6,16 @@
  * duplicate window. Queue and retries are the shared exporterhelper's.
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { CodedError, PermanentError, RetryableError, componentLabel, messageOf } from '../../src/core/errors.js';
 import type { Signal } from '../../src/core/signal.js';
+import { maskUrlCredentials } from '../../src/core/schema.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import type { Payload } from '../../src/pdata/payload.js';
-import { CONTENT_TYPE_HEADER, PROTOBUF, SIGNAL_HEADER, connectNats, subjectFor } from '../../src/nats/connection.js';
+import { CONTENT_TYPE_HEADER, PROTOBUF, SIGNAL_HEADER, connectNats, isUnreachable, subjectFor } from '../../src/nats/connection.js';
 import type { NatsExporterConfig } from './config.js';
 
 /** The message id JetStream de-duplicates on: the same bytes give the same id. */
@@ -26,6 +28,9 @@ export class NatsExporter implements Exporter {
   private nc: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
   private readonly subjects: Record<Signal, string>;
+  /** Aborts the background connecting of a start that found no NATS server up. */
+  private readonly stopping = new AbortController();
+  private connecting: Promise<void> | undefined;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -39,13 +44,61 @@ export class NatsExporter implements Exporter {
     };
   }
 
+  /**
+   * Connects, or, when no NATS server answers yet, starts anyway and keeps connecting in the background:
+   * the queue holds the requests meanwhile (a WAL queue across restarts), as for any downstream outage,
+   * so an edge gateway can start, and take its clients' data, while NATS is down. Credentials or
+   * certificates the server refuses still fail the start.
+   */
   async start(_host?: Host): Promise<void> {
     const c = this.config;
-    this.nc = await connectNats(c, componentLabel(this.settings));
-    this.js = jetstream(this.nc, { timeout: c.timeout });
-    if (c.stream.create) await this.ensureStream();
-    void this.watchStatus(this.nc);
+    const label = componentLabel(this.settings);
+    try {
+      await this.connected(await connectNats(c, label));
+    } catch (err) {
+      if (!isUnreachable((err as Error).cause)) throw err;
+      this.settings.logger.warn('no NATS server answers yet; starting anyway and connecting in the background (the sending queue holds the data)', {
+        servers: c.servers.map(maskUrlCredentials),
+        error: messageOf((err as Error).cause),
+      });
+      this.connecting = this.keepConnecting(label);
+    }
     await this.helper.start();
+  }
+
+  private async connected(nc: NatsConnection): Promise<void> {
+    this.nc = nc;
+    void this.watchStatus(nc);
+    if (this.config.stream.create) await this.ensureStream();
+    this.js = jetstream(nc, { timeout: this.config.timeout });
+  }
+
+  private async keepConnecting(label: string): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      await sleep(this.config.reconnect_wait, undefined, { signal }).catch(() => {});
+      if (signal.aborted) return;
+      let nc: NatsConnection;
+      try {
+        nc = await connectNats(this.config, label);
+      } catch (err) {
+        if (!isUnreachable((err as Error).cause)) this.settings.logger.error('cannot connect to NATS; trying again', { error: messageOf(err) });
+        continue;
+      }
+      if (signal.aborted) {
+        await nc.close();
+        return;
+      }
+      try {
+        await this.connected(nc);
+      } catch (err) {
+        // The stream could not be made: publishes fail (retryably) until someone creates it.
+        this.settings.logger.error('connected to NATS, but the stream could not be created or updated', { error: messageOf(err) });
+        this.js = jetstream(nc, { timeout: this.config.timeout });
+      }
+      this.settings.logger.info('connected to NATS', { servers: this.config.servers });
+      return;
+    }
   }
 
   private async ensureStream(): Promise<void> {
@@ -82,7 +135,16 @@ export class NatsExporter implements Exporter {
    */
   async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
     const js = this.js;
-    if (!js || !this.nc) throw new RetryableError(`exporter ${this.settings.id.id} is not started`, { code: 'GS_COMPONENT_STOPPED' });
+    if (!js || !this.nc) {
+      if (this.connecting && !this.stopping.signal.aborted)
+        throw new RetryableError(
+          `exporter ${this.settings.id.id}: not connected to NATS yet (${this.config.servers.map(maskUrlCredentials).join(', ')}); still trying`,
+          {
+            code: 'GS_EXPORTER_SEND_FAILED',
+          },
+        );
+      throw new RetryableError(`exporter ${this.settings.id.id} is not started`, { code: 'GS_COMPONENT_STOPPED' });
+    }
     const max = this.nc.info?.max_payload ?? 1024 * 1024;
     const pieces = payload.byteLength <= max ? [payload.bytes] : payload.chunks();
     for (const piece of pieces) {
@@ -118,6 +180,8 @@ export class NatsExporter implements Exporter {
 
   async shutdown(): Promise<void> {
     await this.helper.shutdown();
+    this.stopping.abort();
+    await this.connecting;
     const nc = this.nc;
     this.nc = undefined;
     this.js = undefined;

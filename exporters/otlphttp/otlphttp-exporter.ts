@@ -15,6 +15,7 @@ import { HTTP_PATH, SIGNALS, type Signal } from '../../src/core/signal.js';
 import { decodeExportResponsePartial, decodeStatus, requestToJson, type Encoding } from '../../src/pdata/codec.js';
 import { isRetryableHttp } from '../../src/grpc/status.js';
 import type { OtlphttpExporterConfig } from './config.js';
+import { maskUrlCredentials } from '../../src/core/schema.js';
 import { clientAuthenticatorOf, credentialValues, withoutCredentials, type ClientAuthenticator, type RequestMeta } from '../../src/core/auth.js';
 import { compress, compressPieces, encodingName, prepareCompression } from '../../src/compression/index.js';
 
@@ -123,7 +124,7 @@ export class OtlpHttpExporter implements Exporter {
       }
       this.targets[signal] = {
         // The URL as errors and logs name it: never with its password.
-        url: u.username || u.password ? url.replace(/\/\/[^@/]*@/, '//[REDACTED]@') : url,
+        url: maskUrlCredentials(url),
         headerList,
         urlAuth,
         lib: secure ? https : http,

@@ -234,7 +234,7 @@ describe('otlphttp exporter', () => {
     expect(server.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('gateway-eu:p@ss-url-4242').toString('base64')}`);
     server.reply = () => ({ status: 401, headers: { 'content-type': 'text/plain' }, body: 'wrong password' });
     const err = (await exp.consume(new Payload('logs', makeLogsRequest(1, 1))).catch((e: unknown) => e)) as Error;
-    expect(err.message).toMatch(/export of logs to http:\/\/\[REDACTED\]@127\.0\.0\.1:\d+\/v1\/logs failed: HTTP 401: wrong password/);
+    expect(err.message).toMatch(/export of logs to http:\/\/gateway-eu:\[REDACTED\]@127\.0\.0\.1:\d+\/v1\/logs failed: HTTP 401: wrong password/);
     expect(err.message).not.toContain('4242');
     // A configured Authorization header wins over the URL's credentials, as in Go's client.
     await exp.shutdown();

@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { headers } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { requestFromJson } from '../../src/pdata/codec.js';
 import { startSink, type Sink } from '../../src/tools/sink/index.js';
 import { startGateway } from '../../test/helpers/gateway.js';
@@ -74,4 +74,72 @@ describe.skipIf(!run)('nats receiver on a real JetStream server', () => {
     expect(sink.stats().totals.requests).toBe(2);
     expect(await unsettled('SIG1')).toBe(0);
   });
+
+  it('gateways naming one durable consumer share its messages: each delivered once, by one of them', async () => {
+    await (await jetstreamManager(scene.nc)).streams.add({ name: 'SHARE1', subjects: ['share1.>'] });
+    const js = jetstream(scene.nc);
+    const sink = await startSink({ grpc: false });
+    scene.cleanups.push(() => sink.close());
+    // Started at once: both find no consumer and create it; the second creation must find the first's and go on.
+    const config = natsConsumerConfig(scene.nats.urls, { stream: 'SHARE1', durable: 'tier', max_in_flight: 2 }, sink.httpUrl);
+    const gateways = await Promise.all([startGateway(config), startGateway(config)]);
+    for (const g of gateways) scene.cleanups.push(() => g.shutdown(5000));
+    for (let i = 0; i < 200; i++) await js.publish('share1.logs', logsRequest(`m${i}`));
+    const deadline = Date.now() + 10_000;
+    while (sink.stats().totals.records < 200 && Date.now() < deadline) await sleep(100);
+    await sleep(300);
+    expect(sink.stats().totals.records).toBe(200);
+    const accepted = async (g: (typeof gateways)[number]) =>
+      ((await g.telemetry.registry.getSingleMetric('otelcol_receiver_accepted_log_records')?.get())?.values ?? []).reduce((a, v) => a + v.value, 0);
+    const each = await Promise.all(gateways.map(accepted));
+    expect(each[0]! + each[1]!).toBe(200);
+    expect(Math.min(...each)).toBeGreaterThan(0);
+    const ci = await (await jetstreamManager(scene.nc)).consumers.info('SHARE1', 'tier');
+    expect(ci.num_pending + ci.num_ack_pending).toBe(0);
+  });
+
+  it('refuses to start on a durable consumer created with other settings, or on a stream that does not exist', async () => {
+    const jsm = await jetstreamManager(scene.nc);
+    await jsm.streams.add({ name: 'KEEP1', subjects: ['keep1.>'] });
+    // Created for traces only (by an earlier config, or by hand); this config wants logs.
+    await jsm.consumers.add('KEEP1', { durable_name: 'split', ack_policy: AckPolicy.Explicit, filter_subject: 'keep1.traces' });
+    await jsm.consumers.add('KEEP1', { durable_name: 'acknone', ack_policy: AckPolicy.None });
+    const startError = (receiver: Record<string, unknown>) =>
+      startGateway(natsConsumerConfig(scene.nats.urls, receiver, 'http://127.0.0.1:1')).then(
+        async (g) => {
+          await g.shutdown(2000);
+          return 'started';
+        },
+        (e: Error) => e.message,
+      );
+    expect(await startError({ stream: 'KEEP1', durable: 'split', filter_subject: 'keep1.logs' })).toContain(
+      'receiver nats: durable consumer "split" of stream KEEP1 exists with filter_subject "keep1.traces", but filter_subject is "keep1.logs" here; a consumer keeps the settings it was created with: delete it (nats consumer rm KEEP1 split) or set another durable',
+    );
+    expect(await startError({ stream: 'KEEP1', durable: 'acknone' })).toContain(
+      'receiver nats: durable consumer "acknone" of stream KEEP1 exists with ack_policy none; the receiver acknowledges each message once its pipeline accepted it, which needs ack_policy explicit',
+    );
+    expect(await startError({ stream: 'NOSUCH', durable: 'x' })).toContain(
+      'receiver nats: cannot create durable consumer "x" on stream NOSUCH: stream not found (create the stream',
+    );
+    // The same settings: it starts.
+    expect(await startError({ stream: 'KEEP1', durable: 'split', filter_subject: 'keep1.traces' })).toBe('started');
+  });
+
+  it('keeps a message it is still delivering from being redelivered when delivery outlasts ack_wait', async () => {
+    await (await jetstreamManager(scene.nc)).streams.add({ name: 'SLOW1', subjects: ['slow1.>'] });
+    const js = jetstream(scene.nc);
+    // A downstream slower than ack_wait: each request takes 2.5 s to be accepted, the consumer waits 1 s.
+    const sink = await startSink({ grpc: false, replyDelayMs: 2500 });
+    scene.cleanups.push(() => sink.close());
+    const gateway = await startGateway(natsConsumerConfig(scene.nats.urls, { stream: 'SLOW1', durable: 'slow', ack_wait: '1s' }, sink.httpUrl));
+    scene.cleanups.push(() => gateway.shutdown(5000));
+    for (let i = 0; i < 5; i++) await js.publish('slow1.logs', logsRequest(`slow ${i}`));
+    const deadline = Date.now() + 10_000;
+    while (sink.stats().totals.records < 5 && Date.now() < deadline) await sleep(100);
+    // Long enough for redeliveries of the first ones to have been delivered too.
+    await sleep(3500);
+    expect(sink.stats().totals.records).toBe(5);
+    const ci = await (await jetstreamManager(scene.nc)).consumers.info('SLOW1', 'slow');
+    expect(ci.num_redelivered).toBe(0);
+  }, 20_000);
 });

@@ -9,8 +9,8 @@
  * says why instead.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { millis, nanos } from '@nats-io/transport-node';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Receiver } from '../../src/core/component.js';
 import { CodedError, componentLabel, isPermanent, isRetryable, messageOf } from '../../src/core/errors.js';
@@ -35,6 +35,8 @@ export class NatsReceiver implements Receiver {
   private loop: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly labels: { receiver: string; transport: string };
+  /** The consumer's ack_wait (the existing consumer's own, else the configured one): a message in the pipeline says it is in progress twice per it. */
+  private ackWaitMs: number;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -42,25 +44,18 @@ export class NatsReceiver implements Receiver {
     private readonly next: Partial<Record<Signal, Consumer>>,
   ) {
     this.labels = { receiver: settings.id.id, transport: 'nats' };
+    this.ackWaitMs = config.ack_wait;
   }
 
   async start(host: Host): Promise<void> {
     const c = this.config;
     this.nc = await connectNats(c, componentLabel(this.settings));
-    const jsm = await jetstreamManager(this.nc);
     try {
-      await jsm.consumers.info(c.stream, c.durable);
+      await this.ensureConsumer();
     } catch (err) {
-      if (!/not found/i.test(messageOf(err)))
-        throw new CodedError('GS_COMPONENT_START_FAILED', `${componentLabel(this.settings)}: stream ${c.stream}: ${messageOf(err)}`, { cause: err });
-      // Two gateways starting at once may both create it; the second add finds the same config and succeeds.
-      await jsm.consumers.add(c.stream, {
-        durable_name: c.durable,
-        ack_policy: AckPolicy.Explicit,
-        ack_wait: nanos(c.ack_wait),
-        max_ack_pending: Math.max(1000, c.max_in_flight * 4),
-        ...(c.filter_subject ? { filter_subject: c.filter_subject } : {}),
-      });
+      await this.nc.close();
+      this.nc = undefined;
+      throw err;
     }
     const consumer = await jetstream(this.nc).consumers.get(c.stream, c.durable);
     this.messages = await consumer.consume({ max_messages: c.max_in_flight, expires: PULL_EXPIRES_MS });
@@ -72,11 +67,74 @@ export class NatsReceiver implements Receiver {
     this.settings.logger.info('NATS receiver consuming', { stream: c.stream, durable: c.durable });
   }
 
+  /** Creates the durable consumer, or checks the one that exists. */
+  private async ensureConsumer(): Promise<void> {
+    const c = this.config;
+    const jsm = await jetstreamManager(this.nc!);
+    try {
+      const existing = (await jsm.consumers.info(c.stream, c.durable)).config;
+      this.checkExisting(existing);
+      if (existing.ack_wait) this.ackWaitMs = millis(existing.ack_wait);
+      return;
+    } catch (err) {
+      if (err instanceof CodedError) throw err;
+      if (!/not found/i.test(messageOf(err)))
+        throw new CodedError('GS_COMPONENT_START_FAILED', `${componentLabel(this.settings)}: stream ${c.stream}: ${messageOf(err)}`, { cause: err });
+    }
+    try {
+      // Two gateways starting at once may both create it; the second add finds the same config and succeeds.
+      await jsm.consumers.add(c.stream, {
+        durable_name: c.durable,
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: nanos(c.ack_wait),
+        max_ack_pending: Math.max(1000, c.max_in_flight * 4),
+        ...(c.filter_subject ? { filter_subject: c.filter_subject } : {}),
+      });
+    } catch (err) {
+      const noStream = /stream not found/i.test(messageOf(err));
+      throw new CodedError(
+        'GS_COMPONENT_START_FAILED',
+        `${componentLabel(this.settings)}: cannot create durable consumer "${c.durable}" on stream ${c.stream}: ${messageOf(err)}` +
+          (noStream ? " (create the stream, e.g. with the nats exporter's stream.create: true, or check the stream key)" : ''),
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * A durable consumer keeps the settings it was created with, whatever a later config says: one that
+   * would feed this receiver other subjects (whose messages no pipeline takes are terminated) or settle
+   * messages other than one by one after the pipeline accepted each (ack_policy none or all) refuses the
+   * start instead of losing data quietly.
+   */
+  private checkExisting(existing: ConsumerConfig): void {
+    const c = this.config;
+    const where = `${componentLabel(this.settings)}: durable consumer "${c.durable}" of stream ${c.stream} exists`;
+    const fix = `a consumer keeps the settings it was created with: delete it (nats consumer rm ${c.stream} ${c.durable}) or set another durable`;
+    if ((existing.filter_subject ?? '') !== c.filter_subject)
+      throw new CodedError(
+        'GS_COMPONENT_START_FAILED',
+        `${where} with filter_subject "${existing.filter_subject ?? ''}", but filter_subject is "${c.filter_subject}" here; ${fix}`,
+      );
+    if (existing.ack_policy !== AckPolicy.Explicit)
+      throw new CodedError(
+        'GS_COMPONENT_START_FAILED',
+        `${where} with ack_policy ${existing.ack_policy}; the receiver acknowledges each message once its pipeline accepted it, which needs ack_policy explicit; ${fix}`,
+      );
+  }
+
   private async run(messages: ConsumerMessages): Promise<void> {
     for await (const m of messages) {
+      // From here until it is settled, the message says it is in progress twice per ack_wait: a delivery that
+      // outlasts ack_wait (a slow downstream, retries with no sending queue, a wait for a slot) would have
+      // JetStream hand it out again meanwhile, and it would be delivered twice or more.
+      const inProgress = setInterval(() => m.working(), Math.max(100, this.ackWaitMs / 2));
       // At most max_in_flight requests in the pipeline: the next message waits for a slot.
       while (this.inFlight.size >= this.config.max_in_flight) await Promise.race(this.inFlight);
-      const p = this.handle(m).finally(() => this.inFlight.delete(p));
+      const p = this.handle(m).finally(() => {
+        clearInterval(inProgress);
+        this.inFlight.delete(p);
+      });
       this.inFlight.add(p);
     }
   }

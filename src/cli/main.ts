@@ -13,7 +13,8 @@ import { formatProblem, loadConfigFiles } from '../config/load.js';
 import { validateConfig, type ValidatedConfig } from '../config/validate.js';
 import { parseDuration } from '../core/schema.js';
 import { Service } from '../service/service.js';
-import { resolveWorkerCount } from '../service/workers/count.js';
+import { planWorkers } from '../service/workers/count.js';
+import { strandedMessage, strandedWals } from '../service/workers/stranded.js';
 import { WORKER_COUNT_ENV, WORKER_INDEX_ENV } from '../service/workers/messages.js';
 import { CodedError, codeOf, messageOf } from '../core/errors.js';
 
@@ -97,7 +98,10 @@ function parseCommon(argv: string[]): CommonArgs {
 }
 
 /** Loads and validates; on problems prints each and returns undefined. */
-export async function loadValidated(args: CommonArgs, io: Out = stdio): Promise<{ config: ValidatedConfig; raw: Record<string, unknown> } | undefined> {
+export async function loadValidated(
+  args: CommonArgs,
+  io: Out = stdio,
+): Promise<{ config: ValidatedConfig; raw: Record<string, unknown>; files: Record<string, string> } | undefined> {
   const loaded = await loadConfigFiles(args.configs, args.sets);
   // As the collector does for an unset variable: say so, and go on with the empty value.
   for (const w of loaded.warnings) io.err(`warning: ${formatProblem(w)}\n`);
@@ -108,7 +112,7 @@ export async function loadValidated(args: CommonArgs, io: Out = stdio): Promise<
     for (const p of result.problems) io.err(`  ${formatProblem(p)}\n`);
     return undefined;
   }
-  return { config: result.config, raw: loaded.raw };
+  return { config: result.config, raw: loaded.raw, files: loaded.files ?? {} };
 }
 
 function version(): string {
@@ -125,10 +129,12 @@ async function runGateway(args: CommonArgs, io: Out): Promise<number> {
     const { runWorker } = await import('../service/workers/worker.js');
     return runWorker(loaded.config, Number(workerIndex), Number(process.env[WORKER_COUNT_ENV] ?? '1'), args.shutdownTimeoutMs);
   }
-  const workers = resolveWorkerCount(loaded.config.service.workers);
+  const { count: workers, note } = planWorkers(loaded.config);
+  const stranded = strandedMessage(strandedWals(loaded.config, workers), workers);
+  const notes = [...(note ? [note] : []), ...(stranded ? [{ level: 'error' as const, message: stranded }] : [])];
   if (workers > 1) {
     const { runPrimary } = await import('../service/workers/primary.js');
-    return runPrimary(loaded.config, workers, { shutdownTimeoutMs: args.shutdownTimeoutMs });
+    return runPrimary(loaded.config, workers, { shutdownTimeoutMs: args.shutdownTimeoutMs, configFiles: loaded.files, notes });
   }
   let fatal: Error | undefined;
   let resolveStop!: () => void;
@@ -139,6 +145,7 @@ async function runGateway(args: CommonArgs, io: Out): Promise<number> {
       resolveStop();
     },
   });
+  for (const n of notes) service.logger[n.level](n.message);
   try {
     await service.start();
   } catch (err) {

@@ -6,7 +6,7 @@ import { parseDuration } from '../core/schema.js';
 import { expandEnv, formatProblem, loadConfigFiles } from './load.js';
 import { validateConfig } from './validate.js';
 import { createRegistry } from '../components.js';
-import { logsToDebug } from '../../test/helpers/configs.js';
+import { logsToDebug, OTLP_HTTP_AND_DEBUG } from '../../test/helpers/configs.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -309,6 +309,29 @@ service:
           ),
         ),
       ]);
+  });
+
+  it('spanmetrics with cumulative series refuses several worker processes (each would report the same series)', async () => {
+    const text = `${OTLP_HTTP_AND_DEBUG}connectors:
+  spanmetrics:
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [spanmetrics]
+    metrics:
+      receivers: [spanmetrics]
+      exporters: [debug]
+`;
+    expect(await problemsOf(text)).toEqual([]);
+    const delta = text.replace('  spanmetrics:\nservice', '  spanmetrics:\n    aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA\nservice');
+    for (const workers of ['2', 'auto']) {
+      const withWorkers = (t: string) => t.replace('service:\n', `service:\n  workers: ${workers}\n`);
+      expect(await problemsOf(withWorkers(text))).toEqual([
+        `FILE:15: service.pipelines.traces.exporters.0: connector "spanmetrics" cannot serve here: with service.workers ${workers} every worker process reports the same cumulative series, each with only its own spans counted: set aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA (the backend adds the workers' increments) or service.workers: 1`,
+      ]);
+      expect(await problemsOf(withWorkers(delta))).toEqual([]);
+    }
   });
 
   it('reports all problems at once, not just the first', async () => {

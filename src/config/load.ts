@@ -22,6 +22,8 @@ export interface LoadedConfig {
   problems: ConfigProblem[];
   /** Worth saying but not wrong (a referenced env variable that is not set), with file:line. */
   warnings: ConfigProblem[];
+  /** The text of every config file read, by its path as given (what the worker processes are handed). */
+  files?: Record<string, string>;
 }
 
 export interface ConfigProblem {
@@ -339,18 +341,30 @@ function splitDotted(key: string): string[] {
   return key.split('.');
 }
 
+/**
+ * The environment variable through which the primary of a gateway with worker processes hands every
+ * worker the config files' text it read itself (JSON: path -> text). A worker replacing one that died
+ * starts long after the primary read them: reading the files again, it would run whatever they hold now
+ * (a Kubernetes ConfigMap updates the mounted file in place), beside workers on the old config, and with a
+ * changed WAL directory it would never replay its predecessor's WAL.
+ */
+export const CONFIG_FILES_ENV = 'GOPHERSHIP_CONFIG_FILES';
+
 export async function loadConfigFiles(files: readonly string[], sets: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
   const locations = new Map<string, SourceLocation>();
   const found: Found = { problems: [], warnings: [] };
   const raw: RawConfig = {};
+  const texts: Record<string, string> = {};
+  const held = env[CONFIG_FILES_ENV] ? (JSON.parse(env[CONFIG_FILES_ENV]) as Record<string, string>) : {};
   for (const uri of files) {
-    const source = await readConfigSource(uri, env, found);
+    const source = await readConfigSource(uri, env, found, held);
     if (source === undefined) continue;
+    if (source.file) texts[source.name] = source.text;
     const parsed = parseConfigText(source.text, source.name, env, locations, found);
     mergeInto(raw, source.nestKeys ? nestDelimitedKeys(parsed) : parsed);
   }
   for (const a of sets) applySet(raw, a, locations, found, env);
-  return { raw, locations, problems: found.problems, warnings: found.warnings };
+  return { raw, locations, problems: found.problems, warnings: found.warnings, files: texts };
 }
 
 /** `file:`, `env:`, `yaml:` or another provider's scheme at the start of a `--config` value (2+ letters, so `C:\\` is a path). */
@@ -360,13 +374,19 @@ const CONFIG_URI = /^([A-Za-z][A-Za-z0-9+.-]+):(.*)$/s;
  * Reads one `--config` value as the collector does: a plain path or `file:path` is a file, `env:VAR` the
  * YAML held by an environment variable, `yaml:a::b: value` inline YAML whose `::` keys nest.
  */
-async function readConfigSource(uri: string, env: NodeJS.ProcessEnv, found: Found): Promise<{ text: string; name: string; nestKeys?: boolean } | undefined> {
+async function readConfigSource(
+  uri: string,
+  env: NodeJS.ProcessEnv,
+  found: Found,
+  held: Record<string, string>,
+): Promise<{ text: string; name: string; nestKeys?: boolean; file?: boolean } | undefined> {
   const m = CONFIG_URI.exec(uri);
   const scheme = m?.[1]?.toLowerCase();
   if (!m || scheme === 'file') {
     const file = m ? m[2]! : uri;
+    if (held[file] !== undefined) return { text: held[file], name: file, file: true };
     try {
-      return { text: await readFile(file, 'utf8'), name: file };
+      return { text: await readFile(file, 'utf8'), name: file, file: true };
     } catch (err) {
       found.problems.push({ file, path: [], message: `cannot read config file: ${(err as Error).message}` });
       return undefined;

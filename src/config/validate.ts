@@ -52,7 +52,7 @@ const workersSchema = s
   .string(WORKERS, WORKERS_HINT)
   .default('1')
   .describe(
-    'auto or N: worker processes that share the receiver ports, each running every pipeline with its own WAL directories (<directory>/worker-K) and memory share; auto: one per core this process may use; 1: no worker processes (docs/deployment.md).',
+    'auto or N: worker processes that share the receiver ports, each running every pipeline with its own WAL directories (<directory>/worker-K) and memory share; auto: one per core this process may use (its CPU affinity capped by its cgroup CPU quota, e.g. a pod CPU limit), at most one per 160 MiB of the somatic memory_limit_mib; 1: no worker processes (docs/deployment.md).',
   );
 
 /** The schema-checked sections under `service` (pipelines and extensions are checked by hand below). */
@@ -214,7 +214,13 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
           if (seen.has(ref)) report(refPath, `"${ref}" is listed twice in this pipeline`);
           seen.add(ref);
           // A connector is listed among a pipeline's exporters (it takes the data) or receivers (it emits it).
-          if (listName !== 'processors' && !sections[kind].has(ref) && sections.connector.has(ref)) return;
+          if (listName !== 'processors' && !sections[kind].has(ref) && sections.connector.has(ref)) {
+            // Where it takes the data (the exporters list): the connector's own check, as any component's.
+            const conn = sections.connector.get(ref)!;
+            const problem = listName === 'exporters' ? conn.factory.checkPipeline?.(conn.config, { signal, index: i, workers }) : undefined;
+            if (problem) report(refPath, `connector "${ref}" cannot serve here: ${problem}`);
+            return;
+          }
           const comp = sections[kind].get(ref);
           if (!comp) {
             // Not reported twice when the definition itself was invalid (its problem is already listed).

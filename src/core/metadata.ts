@@ -22,6 +22,12 @@ export interface MetricDef {
   readonly description: string;
   readonly labels: readonly string[];
   readonly perSignal?: boolean;
+  /**
+   * How the primary of a gateway with worker processes (service.workers) combines the workers' values
+   * into its one /metrics: summed unless said otherwise. A level or a ratio of a per-worker limit (a zone,
+   * a sensor reading, a delay) sums to nonsense, so such a gauge takes the workers' worst (`max`).
+   */
+  readonly acrossWorkers?: 'max';
 }
 
 export interface ComponentMetadata {
@@ -59,6 +65,7 @@ export interface LifecycleContext {
 }
 
 /** The options of a prom-client instrument for a metric (name, help, labels); per-signal ones take the signal's item noun. */
-export function instrumentOptions(def: MetricDef, itemNoun?: string): { name: string; help: string; labelNames: string[] } {
-  return { name: itemNoun === undefined ? def.name : `${def.name}_${itemNoun}`, help: def.description, labelNames: [...def.labels] };
+export function instrumentOptions(def: MetricDef, itemNoun?: string): { name: string; help: string; labelNames: string[]; aggregator?: 'max' } {
+  const name = itemNoun === undefined ? def.name : `${def.name}_${itemNoun}`;
+  return { name, help: def.description, labelNames: [...def.labels], ...(def.acrossWorkers ? { aggregator: def.acrossWorkers } : {}) };
 }

@@ -26,8 +26,19 @@ export interface SchemaDoc {
 
 /** What print-config shows in place of a secret, as the collector's configopaque. */
 export const REDACTED = '[REDACTED]';
-/** scheme://user:password@ (group 1: up to the password's colon), as in an endpoint URL. */
-const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:)[^/@\s]*@/i;
+/** scheme://userinfo@ at the start of a URL (group 1: scheme://, group 2: the userinfo). */
+const URL_USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]*)@/i;
+
+/**
+ * A URL as config output, logs and errors may show it: the password of `user:password@` masked, and a lone
+ * `token@` (NATS's token in a server URL) masked whole. Anything else is returned as it is.
+ */
+export function maskUrlCredentials(url: string): string {
+  return url.replace(URL_USERINFO, (_all, scheme: string, info: string) => {
+    const colon = info.indexOf(':');
+    return `${scheme}${colon >= 0 ? info.slice(0, colon + 1) : ''}${REDACTED}@`;
+  });
+}
 
 export abstract class Schema<T> {
   protected description: string | undefined;
@@ -76,7 +87,7 @@ export abstract class Schema<T> {
   mask(value: unknown): unknown {
     if (this.isOpaque && value !== undefined && value !== null && value !== '') return REDACTED;
     // A URL's password (scheme://user:password@host), in an endpoint or a server list, is a secret too.
-    if (typeof value === 'string' && URL_PASSWORD.test(value)) return value.replace(URL_PASSWORD, `$1${REDACTED}@`);
+    if (typeof value === 'string' && URL_USERINFO.test(value)) return maskUrlCredentials(value);
     return value;
   }
 

@@ -17,7 +17,7 @@ describe('NATS connection errors', () => {
       () => undefined,
       (e: unknown) => e as Error,
     );
-    expect(err?.message).toMatch(/cannot connect to NATS at nats:\/\/\[REDACTED\]@127\.0\.0\.1:\d+/);
+    expect(err?.message).toMatch(/cannot connect to NATS at nats:\/\/gateway:\[REDACTED\]@127\.0\.0\.1:\d+/);
     expect(err?.message).not.toContain('nats-url-pass-999');
   });
 });

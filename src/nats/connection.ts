@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { CodedError, messageOf } from '../core/errors.js';
-import { s, type ConfigOf } from '../core/schema.js';
+import { maskUrlCredentials, s, type ConfigOf } from '../core/schema.js';
 import type { Signal } from '../core/signal.js';
 
 /** Header naming the signal of a message's Export request (the subject may be anything the user chose). */
@@ -40,25 +40,45 @@ export type NatsConnectionConfig = ConfigOf<typeof _sample>;
 
 /**
  * Connects with the configured servers and credentials; the client reconnects forever on its own. A
- * first connection that fails is a start error of the component `label` names (componentLabel).
+ * first connection that fails is a start error of the component `label` names (componentLabel), whose
+ * cause isUnreachable tells apart from a refusal of the credentials or certificates.
  */
 export async function connectNats(c: NatsConnectionConfig, label: string): Promise<NatsConnection> {
+  const opts = await connectionOptions(c, label);
   try {
-    return await connect(await connectionOptions(c));
+    return await connect(opts);
   } catch (err) {
     throw new CodedError(
       'GS_COMPONENT_START_FAILED',
       // A server URL may carry user:password@; the error (and the log line it becomes) must not.
-      `${label}: cannot connect to NATS at ${c.servers.map((u) => u.replace(/\/\/[^@/]*@/, '//[REDACTED]@')).join(', ')}: ${messageOf(err)} (check servers and credentials)`,
-      {
-        cause: err,
-      },
+      `${label}: cannot connect to NATS at ${c.servers.map(maskUrlCredentials).join(', ')}: ${messageOf(err)} (${isUnreachable(err) ? 'check servers and that NATS is up' : 'check servers and credentials'})`,
+      { cause: err },
     );
   }
 }
 
-/** The official client's options for the configured servers and credentials (files read here). */
-async function connectionOptions(c: NatsConnectionConfig): Promise<ConnectionOptions> {
+/**
+ * Whether a failed connection means that no server answered (refused, a name that does not resolve yet,
+ * a timeout): worth trying again later, unlike credentials or a certificate the server refused.
+ */
+export function isUnreachable(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; message?: string } | undefined;
+  if (e?.name === 'TimeoutError' || (e?.name === 'ConnectionError' && e.message === 'connection refused')) return true;
+  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET'].includes(e?.code ?? '');
+}
+
+/** The official client's options for the configured servers and credentials; the files are read here, an unreadable one named by its key. */
+async function connectionOptions(c: NatsConnectionConfig, label: string): Promise<ConnectionOptions> {
+  const read = async (key: string, path: string): Promise<Buffer> => {
+    try {
+      return await readFile(path);
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code ?? messageOf(err);
+      throw new CodedError('GS_COMPONENT_START_FAILED', `${label}: ${key}: cannot read ${path}: ${why}; check the path and that the gateway may read it`, {
+        cause: err,
+      });
+    }
+  };
   const opts: ConnectionOptions = {
     servers: c.servers,
     name: c.connection_name,
@@ -71,13 +91,14 @@ async function connectionOptions(c: NatsConnectionConfig): Promise<ConnectionOpt
     opts.pass = c.password;
   }
   if (c.token) opts.token = c.token;
-  if (c.creds_file) opts.authenticator = credsAuthenticator(await readFile(c.creds_file));
-  else if (c.nkey_seed_file) opts.authenticator = nkeyAuthenticator(new TextEncoder().encode((await readFile(c.nkey_seed_file, 'utf8')).trim()));
+  if (c.creds_file) opts.authenticator = credsAuthenticator(await read('creds_file', c.creds_file));
+  else if (c.nkey_seed_file)
+    opts.authenticator = nkeyAuthenticator(new TextEncoder().encode((await read('nkey_seed_file', c.nkey_seed_file)).toString('utf8').trim()));
   if (c.tls.ca_file || c.tls.cert_file || c.tls.key_file || c.servers.some((u) => u.startsWith('tls://'))) {
     opts.tls = {
-      ...(c.tls.ca_file ? { caFile: c.tls.ca_file } : {}),
-      ...(c.tls.cert_file ? { certFile: c.tls.cert_file } : {}),
-      ...(c.tls.key_file ? { keyFile: c.tls.key_file } : {}),
+      ...(c.tls.ca_file ? { ca: (await read('tls.ca_file', c.tls.ca_file)).toString('utf8') } : {}),
+      ...(c.tls.cert_file ? { cert: (await read('tls.cert_file', c.tls.cert_file)).toString('utf8') } : {}),
+      ...(c.tls.key_file ? { key: (await read('tls.key_file', c.tls.key_file)).toString('utf8') } : {}),
     };
   }
   return opts;

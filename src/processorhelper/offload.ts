@@ -19,7 +19,6 @@
  *    a worker that dies rejects its requests with a RetryableError (the client retries) and is replaced;
  *    threads that keep dying stop the pool, and the processors edit in-thread again.
  */
-import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -29,6 +28,7 @@ import type { Signal } from '../core/signal.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import type { WalkResult } from './wire-edit.js';
 import { instrumentOptions } from '../core/metadata.js';
+import { usableCores } from '../core/cores.js';
 import { SERVICE_METRICS } from '../telemetry/metrics.js';
 
 export type RequestMeta = Readonly<Record<string, string>>;
@@ -80,7 +80,7 @@ const MAX_AUTO_THREADS = 4;
  */
 export function workerThreadsFor(setting: string): number {
   if (setting !== 'auto') return Number(setting);
-  const cores = os.availableParallelism();
+  const cores = usableCores();
   return cores < 2 ? 0 : Math.min(MAX_AUTO_THREADS, cores);
 }
 

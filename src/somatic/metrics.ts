@@ -7,7 +7,7 @@ import type { MetricDef } from '../core/metadata.js';
 const PIPELINE = ['pipeline'] as const;
 
 export const SOMATIC_METRICS = {
-  zone: { name: 'gophership_somatic_zone', type: 'gauge', unit: '1', description: 'Somatic zone: 0 green, 1 yellow, 2 red', labels: [] },
+  zone: { name: 'gophership_somatic_zone', type: 'gauge', unit: '1', description: 'Somatic zone: 0 green, 1 yellow, 2 red', labels: [], acrossWorkers: 'max' },
   transitions: {
     name: 'gophership_somatic_transitions',
     type: 'counter',
@@ -37,6 +37,7 @@ export const SOMATIC_METRICS = {
     unit: '1',
     description: 'Last reading of each somatic sensor (ratio of its limit; event_loop_delay in ms)',
     labels: ['sensor'],
+    acrossWorkers: 'max',
   },
   debtRecords: {
     name: 'gophership_somatic_debt_records',

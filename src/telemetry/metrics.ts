@@ -142,19 +142,52 @@ export const EXPORTER_METRICS = {
   },
 } as const satisfies Record<string, MetricDef>;
 
+/**
+ * What the primary of a gateway with worker processes (service.workers) adds to the summed /metrics of its
+ * workers, per worker (label `worker`, its index) and for the machine-wide view; the status page reads them.
+ */
+export const WORKER_METRICS = {
+  workers: { name: 'gophership_workers', type: 'gauge', unit: '{processes}', description: 'Worker processes configured (service.workers)', labels: [] },
+  up: { name: 'gophership_worker_up', type: 'gauge', unit: '1', description: '1 while the worker reports serving', labels: ['worker'] },
+  zone: {
+    name: 'gophership_worker_zone',
+    type: 'gauge',
+    unit: '1',
+    description: "Each worker's own somatic zone (0 green, 1 yellow, 2 red; -1 none)",
+    labels: ['worker'],
+  },
+  rss: { name: 'gophership_worker_rss_bytes', type: 'gauge', unit: 'By', description: 'Resident memory of each worker process', labels: ['worker'] },
+  restarts: {
+    name: 'gophership_worker_restarts',
+    type: 'counter',
+    unit: '{processes}',
+    description: 'Worker processes replaced after they died',
+    labels: ['worker'],
+  },
+  globalZone: { name: 'gophership_global_zone', type: 'gauge', unit: '1', description: "The machine-wide view's zone, published to every worker", labels: [] },
+  globalMemory: {
+    name: 'gophership_global_memory_ratio',
+    type: 'gauge',
+    unit: '1',
+    description: "Sum of the workers' RSS over the configured memory limit",
+    labels: [],
+  },
+} as const satisfies Record<string, MetricDef>;
+
 /** The service's own metrics (besides prom-client's default `gophership_process_*` and `gophership_nodejs_*`). */
 export const SERVICE_METRICS = {
   rss: { name: 'otelcol_process_memory_rss', type: 'gauge', unit: 'By', description: 'Total physical memory (resident set size) in bytes', labels: [] },
   heapAlloc: { name: 'otelcol_process_runtime_heap_alloc_bytes', type: 'gauge', unit: 'By', description: 'V8 heap used in bytes', labels: [] },
   heapTotal: { name: 'otelcol_process_runtime_total_sys_memory_bytes', type: 'gauge', unit: 'By', description: 'V8 heap total in bytes', labels: [] },
   cpu: { name: 'otelcol_process_cpu_seconds', type: 'gauge', unit: 's', description: 'Total CPU user and system time in seconds', labels: [] },
-  uptime: { name: 'otelcol_process_uptime', type: 'gauge', unit: 's', description: 'Uptime of the process in seconds', labels: [] },
+  uptime: { name: 'otelcol_process_uptime', type: 'gauge', unit: 's', description: 'Uptime of the process in seconds', labels: [], acrossWorkers: 'max' },
   eventLoopDelay: {
     name: 'gophership_event_loop_delay_seconds',
     type: 'gauge',
     unit: 's',
     description: 'Event-loop delay over the last scrape interval',
     labels: ['quantile'],
+    acrossWorkers: 'max',
   },
   workerThreads: {
     name: 'gophership_processing_worker_threads',

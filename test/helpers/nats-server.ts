@@ -25,7 +25,7 @@ export const NATS_SERVER = '/usr/sbin/nats-server';
  * to `sinkUrl` that sends synchronously (no queue), so a message is acknowledged to JetStream only once
  * the sink took it; with `retry` false it does not retry either.
  */
-export function natsConsumerConfig(servers: readonly string[], receiver: Record<string, string>, sinkUrl: string, retry = true): string {
+export function natsConsumerConfig(servers: readonly string[], receiver: Record<string, unknown>, sinkUrl: string, retry = true): string {
   return gatewayYaml({
     receivers: { nats: { servers, ...receiver } },
     exporters: {
@@ -74,7 +74,7 @@ export function hasNatsServer(what: string): boolean {
   return systemProgram(NATS_SERVER, 'nats-server', what);
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);

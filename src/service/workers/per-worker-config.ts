@@ -1,11 +1,14 @@
 /**
  * What makes worker K's config its own: every WAL directory gets a `worker-K` subdirectory (no lock or
  * file is shared, and a replacement worker K finds its predecessor's WAL and replays it), files an
- * exporter appends to (and the somatic processor's `replay.dead_letter_path`) get a `.worker-K` suffix, each memory limit becomes the worker's share, and the
- * self-metrics address is left to the primary (which serves the sum of all workers).
+ * exporter appends to (and the somatic processor's `replay.dead_letter_path`) get a `.worker-K` suffix,
+ * a memory sending queue keeps its shutdown leftovers in a directory of its own, each memory limit
+ * becomes the worker's share, and the self-metrics address is left to the primary (which serves the sum
+ * of all workers).
  */
 import { join } from 'node:path';
 import type { ComponentConfig, ValidatedConfig } from '../../config/validate.js';
+import { DEFAULT_KEEP_DIRECTORY } from '../../exporterhelper/helper.js';
 
 /** Rewrites one component's parsed config in place; `exporter` marks file paths an exporter appends to. */
 function rewrite(value: unknown, index: number, count: number, exporter: boolean): void {
@@ -22,11 +25,23 @@ function rewrite(value: unknown, index: number, count: number, exporter: boolean
   }
 }
 
+/**
+ * A memory sending queue with neither a directory nor a dead-letter file keeps what it could not deliver
+ * at shutdown in the default keep directory, shared by every worker: workers draining at once found its
+ * WAL locked by one another, and the later one's requests were lost. Each worker gets its own.
+ */
+function ownKeepDirectory(config: unknown, index: number): void {
+  const c = config as { sending_queue?: { enabled?: boolean; storage?: string; directory?: string }; dead_letter?: { path?: string } };
+  const q = c.sending_queue;
+  if (q && q.enabled !== false && q.storage !== 'wal' && !q.directory && !c.dead_letter?.path) q.directory = join(DEFAULT_KEEP_DIRECTORY, `worker-${index}`);
+}
+
 function copyWith(map: Map<string, ComponentConfig>, index: number, count: number, exporter: boolean): Map<string, ComponentConfig> {
   const out = new Map<string, ComponentConfig>();
   for (const [id, c] of map) {
     const config = structuredClone(c.config);
     rewrite(config, index, count, exporter);
+    if (exporter) ownKeepDirectory(config, index);
     out.set(id, { ...c, config });
   }
   return out;

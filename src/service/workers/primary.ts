@@ -19,6 +19,9 @@ import type { HealthState, Telemetry } from '../../telemetry/telemetry.js';
 import { globalViewOf, REPORT_STALE_MS } from './global-view.js';
 import { WORKER_COUNT_ENV, WORKER_INDEX_ENV, type FromWorker, type GlobalView, type ToWorker, type WorkerReport } from './messages.js';
 import { metricsAddress } from '../../telemetry/config.js';
+import { CONFIG_FILES_ENV } from '../../config/load.js';
+import { WORKER_METRICS } from '../../telemetry/metrics.js';
+import { instrumentOptions } from '../../core/metadata.js';
 
 /** How often the machine-wide view is made and published. */
 export const GLOBAL_VIEW_INTERVAL_MS = 250;
@@ -46,38 +49,29 @@ interface Slot {
 export interface PrimaryOptions {
   shutdownTimeoutMs: number;
   logger?: Logger;
+  /** The config files' text as this process read them (path -> text): every worker, a replacement too, runs on it. */
+  configFiles?: Record<string, string>;
+  /** What to tell the operator at start: about the worker count (planWorkers), WALs it will not read (stranded.ts). */
+  notes?: ReadonlyArray<{ level: 'info' | 'warn' | 'error'; message: string }>;
 }
+
+/** Linux refuses an environment string past 128 KiB (MAX_ARG_STRLEN): a larger config is re-read by each worker. */
+const MAX_CONFIG_ENV_BYTES = 128 * 1024 - 64;
 
 export async function runPrimary(config: ValidatedConfig, count: number, opts: PrimaryOptions): Promise<number> {
   const log = (opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource)).child({ kind: 'service', id: 'primary' });
   const registry = new Registry();
-  const restarts = new Counter({
-    name: 'gophership_worker_restarts',
-    help: 'Worker processes replaced after they died',
-    labelNames: ['worker'],
-    registers: [registry],
-  });
-  const zoneGauge = new Gauge({
-    name: 'gophership_worker_zone',
-    help: "Each worker's own somatic zone (0 green, 1 yellow, 2 red; -1 none)",
-    labelNames: ['worker'],
-    registers: [registry],
-  });
-  const rssGauge = new Gauge({
-    name: 'gophership_worker_rss_bytes',
-    help: 'Resident memory of each worker process',
-    labelNames: ['worker'],
-    registers: [registry],
-  });
-  const upGauge = new Gauge({ name: 'gophership_worker_up', help: '1 while the worker reports serving', labelNames: ['worker'], registers: [registry] });
-  const globalZone = new Gauge({ name: 'gophership_global_zone', help: "The machine-wide view's zone, published to every worker", registers: [registry] });
-  const globalMemory = new Gauge({
-    name: 'gophership_global_memory_ratio',
-    help: "Sum of the workers' RSS over the configured memory limit",
-    registers: [registry],
-  });
-  new Gauge({ name: 'gophership_workers', help: 'Worker processes configured (service.workers)', registers: [registry] }).set(count);
+  const W = WORKER_METRICS;
+  const registers = [registry];
+  const restarts = new Counter({ ...instrumentOptions(W.restarts), registers });
+  const zoneGauge = new Gauge({ ...instrumentOptions(W.zone), registers });
+  const rssGauge = new Gauge({ ...instrumentOptions(W.rss), registers });
+  const upGauge = new Gauge({ ...instrumentOptions(W.up), registers });
+  const globalZone = new Gauge({ ...instrumentOptions(W.globalZone), registers });
+  const globalMemory = new Gauge({ ...instrumentOptions(W.globalMemory), registers });
+  new Gauge({ ...instrumentOptions(W.workers), registers }).set(count);
 
+  for (const n of opts.notes ?? []) log[n.level](n.message);
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, report: undefined, reportAt: 0, deaths: [], served: false }));
   let stopping = false;
   let failed: string | undefined;
@@ -90,9 +84,16 @@ export async function runPrimary(config: ValidatedConfig, count: number, opts: P
     if (w && w.isConnected()) w.send(m);
   };
 
+  // The config as read now, not as the files read when a worker is replaced (load.ts, CONFIG_FILES_ENV).
+  const configFiles = JSON.stringify(opts.configFiles ?? {});
+  const heldConfig = Buffer.byteLength(configFiles) <= MAX_CONFIG_ENV_BYTES ? { [CONFIG_FILES_ENV]: configFiles } : {};
+  if (!heldConfig[CONFIG_FILES_ENV])
+    log.warn('the config files are too large to hand to the workers: a replaced worker reads them again, so keep them unchanged while the gateway runs', {
+      bytes: Buffer.byteLength(configFiles),
+    });
   const fork = (slot: Slot): void => {
     // The workers carry the data: they start with the allocator setting the memory limit relies on (src/core/allocator.ts).
-    const w = cluster.fork({ ...allocatorEnv(), [WORKER_INDEX_ENV]: String(slot.index), [WORKER_COUNT_ENV]: String(count) });
+    const w = cluster.fork({ ...allocatorEnv(), ...heldConfig, [WORKER_INDEX_ENV]: String(slot.index), [WORKER_COUNT_ENV]: String(count) });
     slot.worker = w;
     slot.report = undefined;
     w.on('message', (m: FromWorker) => {

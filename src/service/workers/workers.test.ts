@@ -9,6 +9,8 @@ import type { ComponentConfig, ValidatedConfig } from '../../config/validate.js'
 import { globalViewOf } from './global-view.js';
 import type { WorkerReport } from './messages.js';
 import { perWorkerConfig } from './per-worker-config.js';
+import { MIN_WORKER_MEMORY_MIB, planWorkers } from './count.js';
+import { usableCores } from '../../core/cores.js';
 import { telemetrySchema } from '../../telemetry/config.js';
 
 const MiB = 2 ** 20;
@@ -115,6 +117,26 @@ describe('per-worker config', () => {
     });
   });
 
+  it('gives a memory queue that would keep its leftovers in the shared default directory a directory of its own', () => {
+    const memoryQueue = { sending_queue: { enabled: true, storage: 'memory', directory: '' }, dead_letter: { path: '' } };
+    const withQueues: ValidatedConfig = {
+      ...base,
+      exporters: new Map([
+        ['otlp', comp(memoryQueue)],
+        ['otlp/dl', comp({ ...memoryQueue, dead_letter: { path: '/var/lib/gs/dl' } })],
+        ['otlp/sync', comp({ ...memoryQueue, sending_queue: { enabled: false, storage: 'memory', directory: '' } })],
+      ]),
+    };
+    const w = perWorkerConfig(withQueues, 2, 4);
+    expect(w.exporters.get('otlp')!.config).toEqual({
+      ...memoryQueue,
+      sending_queue: { ...memoryQueue.sending_queue, directory: 'data/sending_queue/worker-2' },
+    });
+    // A dead-letter file keeps them instead (per worker); a queue that is off keeps nothing.
+    expect(w.exporters.get('otlp/dl')!.config).toEqual({ ...memoryQueue, dead_letter: { path: '/var/lib/gs/dl.worker-2' } });
+    expect(w.exporters.get('otlp/sync')!.config).toEqual({ ...memoryQueue, sending_queue: { enabled: false, storage: 'memory', directory: '' } });
+  });
+
   it("gives each worker its share of a memory_limiter's limits and no metrics reader", () => {
     const withLimiter: ValidatedConfig = {
       ...base,
@@ -135,5 +157,50 @@ describe('per-worker config', () => {
       spike_limit_percentage: 0,
     });
     expect(w.service.telemetry.metrics.readers).toEqual([]);
+  });
+});
+
+describe('how many workers (planWorkers)', () => {
+  const withSomatic = (memoryLimitMib: number, workers: string): ValidatedConfig => ({
+    receivers: new Map(),
+    processors: new Map([
+      [
+        'somatic',
+        { id: { type: 'somatic', name: '', id: 'somatic' }, factory: {} as ComponentConfig['factory'], config: { memory_limit_mib: memoryLimitMib } },
+      ],
+    ]),
+    exporters: new Map(),
+    extensions: new Map(),
+    connectors: new Map(),
+    service: {
+      extensions: [],
+      pipelines: [],
+      telemetry: telemetrySchema.parse({}, [], []),
+      processing: { worker_threads: 'auto' },
+      workers,
+    },
+  });
+
+  it('auto: one per core while each gets MIN_WORKER_MEMORY_MIB of the limit, fewer (and says why) when not', () => {
+    expect(planWorkers(withSomatic(100 * MIN_WORKER_MEMORY_MIB, 'auto'))).toEqual({ count: usableCores() });
+    // Measured: 8 workers sharing 512 MiB each started at 70-74 MiB RSS against a 64 MiB share, all Red, idle.
+    const small = planWorkers(withSomatic(MIN_WORKER_MEMORY_MIB + 10, 'auto'));
+    expect(small.count).toBe(1);
+    if (usableCores() > 1)
+      expect(small.note).toEqual({
+        level: 'info',
+        message: `service.workers: auto runs 1 worker process, not one per core (${usableCores()}): the somatic memory_limit_mib ${MIN_WORKER_MEMORY_MIB + 10} gives each at least ${MIN_WORKER_MEMORY_MIB} MiB only for 1; raise memory_limit_mib to use every core`,
+      });
+  });
+
+  it('a number: that many, with a warning naming both keys when each worker would get too little', () => {
+    expect(planWorkers(withSomatic(512, '2'))).toEqual({ count: 2 });
+    expect(planWorkers(withSomatic(512, '8'))).toEqual({
+      count: 8,
+      note: {
+        level: 'warn',
+        message: `service.workers: 8 leaves each worker 64 MiB of the somatic memory_limit_mib 512, under the ${MIN_WORKER_MEMORY_MIB} MiB a worker needs (its own resident memory is about 75 MiB): the workers will start in Red and stay there; set service.workers to at most 3 (or auto), or memory_limit_mib to at least ${8 * MIN_WORKER_MEMORY_MIB}`,
+      },
+    });
   });
 });

@@ -198,6 +198,11 @@ export const STATUS_PAGE_HTML = /* html */ `<!doctype html>
       facts.push(['exporters', String(s.exporters.length)]);
       facts.push(['refusing now', s.rates.refused > 0 ? 'yes, ' + rate(s.rates.refused) : 'no']);
     }
+    // Worker processes: the zone above is the worst worker's; each worker's own, and the machine-wide view.
+    if (s.workers) {
+      s.workers.each.forEach(function (w) { facts.push(['worker ' + w.worker, (w.zone || 'no zones') + (w.up ? '' : ', not serving') + ' \u00b7 ' + bytes(w.rssBytes)]); });
+      facts.push(['machine-wide view', s.workers.global || 'green']);
+    }
     $('zone-facts').innerHTML = facts.map(function (f) { return '<dt>' + esc(f[0]) + '</dt><dd>' + esc(f[1]) + '</dd>'; }).join('');
 
     $('r-accepted').textContent = rate(s.rates.accepted); $('t-accepted').textContent = num(s.totals.accepted) + ' total';

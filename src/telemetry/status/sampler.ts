@@ -17,7 +17,7 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ITEM_NOUN, SIGNALS, type Signal } from '../../core/signal.js';
 import type { HealthState, Telemetry } from '../telemetry.js';
-import { EXPORTER_METRICS, PROCESSOR_METRICS, RECEIVER_METRICS } from '../metrics.js';
+import { EXPORTER_METRICS, PROCESSOR_METRICS, RECEIVER_METRICS, SERVICE_METRICS, WORKER_METRICS } from '../metrics.js';
 import { SOMATIC_METRICS } from '../../somatic/metrics.js';
 
 export interface StatusPipeline {
@@ -114,7 +114,14 @@ export interface StatusSnapshot {
    * walFill is the highest WAL fill known (a `*wal*fill|ratio*` gauge or the somatic `wal` sensor).
    */
   storage: { readings: MetricReading[]; walFill: number | null };
+  /** This process's; with worker processes the gateway's (every process's RSS, heap and CPU; the busiest event loop). */
   process: { rssBytes: number; heapUsedBytes: number; eventLoopUtilization: number; cpuPercent: number; uptimeSeconds: number };
+  /**
+   * With worker processes (service.workers, read from the primary's gophership_worker_* gauges): each
+   * worker's own zone (null without a somatic processor), whether it serves and its RSS, and the zone of
+   * the machine-wide view; null in a single process. `zone` above is the worst worker's.
+   */
+  workers: { global: ZoneName | null; each: Array<{ worker: string; zone: ZoneName | null; up: boolean; rssBytes: number }> } | null;
   history: StatusPoint[];
 }
 
@@ -161,6 +168,8 @@ export class StatusSampler {
   private prevTotals = new Map<Key, number>();
   private prevElu: EventLoopUtilization = performance.eventLoopUtilization();
   private prevCpu = process.cpuUsage();
+  /** With worker processes: their summed CPU seconds at the previous sample. */
+  private prevWorkerCpu: number | undefined;
   private latest: Omit<StatusSnapshot, 'history' | 'health' | 'now'> | undefined;
 
   constructor(opts: StatusOptions) {
@@ -231,6 +240,7 @@ export class StatusSampler {
       exporters: [],
       storage: { readings: [], walFill: null },
       process: { rssBytes: 0, heapUsedBytes: 0, eventLoopUtilization: 0, cpuPercent: 0, uptimeSeconds: 0 },
+      workers: null,
     };
   }
 
@@ -358,6 +368,7 @@ export class StatusSampler {
       };
     });
 
+    const workers = await this.workers();
     const walFills = wal.filter((r) => /wal.*(fill|ratio)|(fill|ratio).*wal/.test(r.name) || (isSensor(r) && r.labels.sensor === 'wal')).map((r) => r.value);
     const walFill = walFills.length ? Math.max(...walFills) : null;
 
@@ -366,6 +377,23 @@ export class StatusSampler {
     const cpu = process.cpuUsage(this.prevCpu);
     this.prevCpu = process.cpuUsage();
     const mem = process.memoryUsage();
+    // With worker processes, this process (the primary) carries no data: the figures are the gateway's,
+    // every process's memory and CPU and the busiest event loop the workers' somatic sensors saw.
+    let rssBytes = mem.rss;
+    let heapUsedBytes = mem.heapUsed;
+    let cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    let busiest = elu.utilization;
+    if (workers) {
+      const total = async (name: string) => (await this.read(name)).reduce((a, r) => a + r.value, 0);
+      rssBytes += workers.each.reduce((a, w) => a + w.rssBytes, 0);
+      heapUsedBytes += await total(SERVICE_METRICS.heapAlloc.name);
+      const workerCpu = await total(SERVICE_METRICS.cpu.name);
+      // A worker replaced meanwhile starts its count again: no negative CPU.
+      if (this.prevWorkerCpu !== undefined) cpuSeconds += Math.max(0, workerCpu - this.prevWorkerCpu);
+      this.prevWorkerCpu = workerCpu;
+      const sensorElu = sensors.find((r) => isSensor(r) && r.labels.sensor === 'event_loop_utilization');
+      if (sensorElu) busiest = Math.max(busiest, sensorElu.value);
+    }
 
     this.latest = {
       version: this.version,
@@ -388,12 +416,13 @@ export class StatusSampler {
       exporters,
       storage: { readings: wal, walFill },
       process: {
-        rssBytes: mem.rss,
-        heapUsedBytes: mem.heapUsed,
-        eventLoopUtilization: first ? 0 : round2(elu.utilization * 100) / 100,
-        cpuPercent: first ? 0 : round2(((cpu.user + cpu.system) / 1000 / (dt * 1000)) * 100),
+        rssBytes,
+        heapUsedBytes,
+        eventLoopUtilization: first ? 0 : round2(busiest * 100) / 100,
+        cpuPercent: first ? 0 : round2((cpuSeconds / dt) * 100),
         uptimeSeconds: (now - this.startedAt) / 1000,
       },
+      workers,
     };
     this.push({
       t: now,
@@ -407,6 +436,19 @@ export class StatusSampler {
       queueFill: queueFills.length ? Math.max(...queueFills) : null,
       walFill,
     });
+  }
+
+  private async workers(): Promise<StatusSnapshot['workers']> {
+    const zones = await this.read(WORKER_METRICS.zone.name);
+    if (zones.length === 0) return null;
+    const up = await this.read(WORKER_METRICS.up.name);
+    const rss = await this.read(WORKER_METRICS.rss.name);
+    const of = (rs: MetricReading[], worker: string) => rs.find((r) => String(r.labels.worker) === worker)?.value ?? 0;
+    const each = zones
+      .map((r) => String(r.labels.worker))
+      .sort((a, b) => Number(a) - Number(b))
+      .map((worker) => ({ worker, zone: zoneName(of(zones, worker)), up: of(up, worker) === 1, rssBytes: of(rss, worker) }));
+    return { global: zoneName((await this.read(WORKER_METRICS.globalZone.name))[0]?.value), each };
   }
 
   private async procRates(name: string, totals: Map<Key, number>, dt: number, first: boolean): Promise<Map<string, number>> {
@@ -429,6 +471,9 @@ export class StatusSampler {
 }
 
 const SOMATIC_NAMES: ReadonlySet<string> = new Set(Object.values(SOMATIC_METRICS).map((m) => m.name));
+
+/** A zone gauge's value as its name; null for -1 (no somatic processor) or no value. */
+const zoneName = (v: number | undefined): ZoneName | null => (v === undefined || v < 0 ? null : (ZONE_NAMES[Math.min(2, Math.round(v))] ?? null));
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
