@@ -16,7 +16,7 @@ import { basicAuthConfig } from './config.js';
 const run = promisify(execFile);
 // apr1 and MD5-crypt hashes come from Debian's openssl, an implementation independent of apache-md5.
 const HAVE_OPENSSL = hasOpenssl('the htpasswd apr1 and MD5-crypt cases');
-const KINDS = ['bcrypt', 'sha', 'ssha', ...(HAVE_OPENSSL ? ['apr', 'md5'] : [])];
+const KINDS = ['bcrypt', 'sha', 'ssha', ...(HAVE_OPENSSL ? ['apr', 'md5', 'sha256crypt', 'sha512crypt'] : [])];
 
 function basic(user: string, password: string): { authorization: string } {
   return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
@@ -43,9 +43,14 @@ let htpasswd: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gs-basic-'));
   // Each hash format htpasswd writes, made at test time: bcrypt by bcryptjs (as htpasswd -B), apr1 and
-  // MD5-crypt by Debian's openssl (as htpasswd -m), SHA1 and salted SHA1 as htpasswd -s and slappasswd.
+  // MD5-crypt by Debian's openssl (as htpasswd -m), SHA1 and salted SHA1 as htpasswd -s and slappasswd, and
+  // SHA-crypt by openssl passwd -5 / -6 (as mkpasswd), the last with its rounds spelt out.
   const apr1 = HAVE_OPENSSL ? (await run('/usr/bin/openssl', ['passwd', '-apr1', 'apr-pass'])).stdout.trim() : undefined;
   const md5crypt = HAVE_OPENSSL ? (await run('/usr/bin/openssl', ['passwd', '-1', 'md5-pass'])).stdout.trim() : undefined;
+  const sha256crypt = HAVE_OPENSSL ? (await run('/usr/bin/openssl', ['passwd', '-5', 'sha256crypt-pass'])).stdout.trim() : undefined;
+  const sha512crypt = HAVE_OPENSSL
+    ? (await run('/usr/bin/openssl', ['passwd', '-6', '-salt', `rounds=6000$${randomBytes(6).toString('hex')}`, 'sha512crypt-pass'])).stdout.trim()
+    : undefined;
   const salt = randomBytes(4);
   const ssha = Buffer.concat([createHash('sha1').update('ssha-pass').update(salt).digest(), salt]).toString('base64');
   htpasswd = [
@@ -53,6 +58,8 @@ beforeAll(async () => {
     `bcrypt-user:${bcrypt.hashSync('bcrypt-pass', 8).replace(/^\$2b\$/, '$2y$')}`,
     ...(apr1 ? [`apr-user:${apr1}`] : []),
     ...(md5crypt ? [`md5-user:${md5crypt}`] : []),
+    ...(sha256crypt ? [`sha256crypt-user:${sha256crypt}`] : []),
+    ...(sha512crypt ? [`sha512crypt-user:${sha512crypt}`] : []),
     `sha-user:{SHA}${createHash('sha1').update('sha-pass').digest('base64')}`,
     `ssha-user:{SSHA}${ssha}`,
     '',
@@ -98,14 +105,14 @@ describe('basicauth server', () => {
   });
 
   it('refuses to start on entries it cannot check, naming the line but not the hash', async () => {
-    const ext = create({ htpasswd: { inline: 'ok:{SHA}x\nempty:\nsha512:$6$salt$abc' } }) as ServerAuthenticator;
+    const ext = create({ htpasswd: { inline: 'ok:{SHA}x\nempty:\nsha512:$6$rounds=many$salt$abc' } }) as ServerAuthenticator;
     const err = await ext.start(testHost()).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     expect(err?.message).toMatch(/inline line 2 \(user empty\): an empty password/);
-    expect(err?.message).toMatch(/inline line 3 \(user sha512\): SHA-crypt .* not supported yet/);
-    expect(err?.message).not.toContain('$6$salt$abc');
+    expect(err?.message).toMatch(/inline line 3 \(user sha512\): a SHA-crypt hash that cannot be read/);
+    expect(err?.message).not.toContain('$salt$abc');
   });
 
   it("takes a plain-text password as the collector's htpasswd library does, and warns naming the line but not the password", async () => {
