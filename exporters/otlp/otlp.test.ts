@@ -38,6 +38,7 @@ const fs = require('node:fs');
 const server = require('node:http2').createServer();
 server.on('stream', (stream) => {
   stream.on('data', () => {});
+  stream.on('end', () => fs.appendFileSync(process.argv[1], 'r'));
   stream.on('end', () => setTimeout(() => {
     stream.on('close', () => fs.appendFileSync(process.argv[1], 'x'));
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '0' }, { endStream: true });
@@ -184,24 +185,28 @@ describe('otlp (gRPC) exporter against a raw HTTP/2 gRPC server', () => {
 
   it('an answer that arrived while the event loop was stalled past the timeout is read, not timed out', async () => {
     // The server runs in another process, so it answers while this event loop is stalled; it notes each
-    // answer, once sent, in a file this test reads synchronously.
+    // request it read ('r') and each answer once sent ('x') in a file this test reads
+    // synchronously.
     const marker = join(tmpdir(), `gs-otlp-stall-${process.pid}-${Date.now()}`);
     const child = spawn(process.execPath, ['-e', STALL_SERVER, marker], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-      const exp = await make({ endpoint: `127.0.0.1:${line.toString().trim()}`, timeout: '200ms' });
+      // A timeout long enough that the request reaches the server before it even on a loaded machine.
+      const exp = await make({ endpoint: `127.0.0.1:${line.toString().trim()}`, timeout: '1s' });
       await exp.consume(new Payload('logs', makeLogsRequest(1, 1)));
-      const answers = () => (existsSync(marker) ? readFileSync(marker).length : 0);
+      const noted = (c: string) => (existsSync(marker) ? readFileSync(marker, 'latin1').split(c).length - 1 : 0);
       const t0 = Date.now();
       const sending = exp.consume(new Payload('logs', makeLogsRequest(1, 2)));
-      await new Promise((r) => setTimeout(r, 5)); // the request goes out; its answer comes 50 ms later
+      // The request goes out (the server answers it 50 ms after reading it).
+      while (noted('r') < 2 && Date.now() - t0 < 900) await new Promise((r) => setTimeout(r, 1));
       // Stall in the check phase: the next turn of the loop updates its clock and runs the expired timers first.
       await new Promise((r) => setImmediate(r));
       // Stalled (a long GC, a starved process) until the answer is here and the timeout has passed.
-      while ((answers() < 2 || Date.now() - t0 < 400) && Date.now() - t0 < 10_000) {
+      while ((noted('x') < 2 || Date.now() - t0 < 1200) && Date.now() - t0 < 10_000) {
         // busy: neither the answer nor the timer is handled meanwhile
       }
-      expect(answers()).toBe(2);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1200);
+      expect(noted('x')).toBe(2);
       await sending;
     } finally {
       child.kill();

@@ -317,18 +317,20 @@ describe('otlphttp exporter', () => {
     });
 
     it('an answer that arrived while the event loop was stalled past the timeout is read, not timed out and resent', async () => {
-      const exp = await makeRetrying({ timeout: '200ms' });
+      // A timeout long enough that the request is answered before it even on a loaded machine.
+      const exp = await makeRetrying({ timeout: '1s' });
       let answered = 0;
       server.reply = () => {
         answered++;
         return { status: 200 };
       };
       const logs = new Payload('logs', makeLogsRequest(1, 2));
+      const t0 = Date.now();
       const sending = exp.consume(logs);
       // Stall this event loop (a long GC, a starved process) until the answer has arrived and the timeout passed.
-      while (answered === 0) await new Promise((r) => setImmediate(r));
-      const until = Date.now() + 400;
-      while (Date.now() < until) {
+      while (answered === 0 && Date.now() - t0 < 900) await new Promise((r) => setImmediate(r));
+      expect(answered).toBe(1);
+      while (Date.now() - t0 < 1200) {
         // busy: neither the answer nor the timer is handled meanwhile
       }
       await sending;
