@@ -6,7 +6,7 @@
  */
 import type { Extension, Host } from './component.js';
 import { CodedError } from './errors.js';
-import { s } from './schema.js';
+import { REDACTED, s } from './schema.js';
 
 /** HTTP request headers or gRPC metadata as Node hands them over: names lower-case. */
 export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
@@ -173,6 +173,6 @@ export function credentialValues(headers: Readonly<Record<string, unknown>> | re
  */
 export function withoutCredentials(text: string, credentials: readonly string[]): string {
   let out = text;
-  for (const c of credentials) if (out.includes(c)) out = out.split(c).join('[REDACTED]');
+  for (const c of credentials) if (out.includes(c)) out = out.split(c).join(REDACTED);
   return out;
 }
