@@ -34,10 +34,10 @@ export function parseGrpcEndpoint(endpoint: string): { target: string; forceTls:
   return { target, forceTls };
 }
 
-/** The host of `host:port` or `[v6]:port` (an authority), brackets removed. */
+/** The host of an authority (`host`, `host:port`, `[v6]` or `[v6]:port`), brackets removed. */
 function hostOf(authority: string): string {
-  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(authority) ?? /^([^:]+)(?::\d+)?$/.exec(authority);
-  return m ? m[1]! : authority;
+  const host = ENDPOINT_RE.exec(authority)?.[1] ?? authority;
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
 /** The endpoint key of a gRPC client: host:port, checked at validation. */

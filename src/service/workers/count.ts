@@ -13,12 +13,12 @@ export const MIN_WORKER_MEMORY_MIB = 160;
  * `service.workers` as a number: `auto` is the cores this process may use, its cgroup's CPU quota counted
  * (src/core/cores.ts: a pod limited to 2 CPUs on a 64-core node runs 2 workers, not 64), and no more than
  * give each worker MIN_WORKER_MEMORY_MIB of the somatic memory_limit_mib (`memoryLimitMib`). `fsRoot` as
- * usableCores'.
+ * usableCores'; `cores`, when the caller has read them already.
  */
-export function resolveWorkerCount(text: string, fsRoot = '/', memoryLimitMib?: number): number {
+export function resolveWorkerCount(text: string, fsRoot = '/', memoryLimitMib?: number, cores = text === 'auto' ? usableCores(fsRoot) : 1): number {
   if (text !== 'auto') return Math.max(1, Number(text));
   const byMemory = memoryLimitMib ? Math.max(1, Math.floor(memoryLimitMib / MIN_WORKER_MEMORY_MIB)) : Infinity;
-  return Math.min(usableCores(fsRoot), byMemory);
+  return Math.min(cores, byMemory);
 }
 
 /** The somatic processors' memory_limit_mib (the smallest, if several), the limit the workers share; undefined without one. */
@@ -37,9 +37,10 @@ export function somaticMemoryLimitMib(config: ValidatedConfig): number | undefin
 export function planWorkers(config: ValidatedConfig, fsRoot = '/'): { count: number; note?: { level: 'info' | 'warn'; message: string } } {
   const text = config.service.workers;
   const limit = somaticMemoryLimitMib(config);
-  const count = resolveWorkerCount(text, fsRoot, limit);
+  // The cgroup files are read once: the count and the note about it must see the same cores.
+  const cores = text === 'auto' ? usableCores(fsRoot) : 1;
+  const count = resolveWorkerCount(text, fsRoot, limit, cores);
   if (text === 'auto') {
-    const cores = usableCores(fsRoot);
     if (count < cores)
       return {
         count,
