@@ -7,7 +7,7 @@
  * names its key. With no NATS server up at all, the exporter starts anyway and its queue holds the data
  * until one comes up.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { requestFromJson } from '../src/pdata/codec.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { receiverAddress, startGateway } from './helpers/gateway.js';
-import { freePort, hasNatsServer, NATS_SERVER, natsConsumerConfig } from './helpers/nats-server.js';
+import { freePort, hasNatsServer, natsConsumerConfig, spawnNatsServer } from './helpers/nats-server.js';
 import { gatewayYaml } from './helpers/configs.js';
 import { hasOpenssl, makeCertSet, type CertSet } from './helpers/certs.js';
 
@@ -43,24 +43,9 @@ afterAll(async () => {
 
 /** Starts a JetStream nats-server on 127.0.0.1 (`port`, default ephemeral) with `conf` lines; resolves with its host:port once it listens. */
 async function natsServer(name: string, conf: string[], port = -1): Promise<string> {
-  const file = join(dir, `${name}.conf`);
-  await writeFile(file, [`server_name: ${name}`, `listen: 127.0.0.1:${port}`, `jetstream { store_dir: "${join(dir, name)}" }`, ...conf].join('\n'));
-  const child = spawn(NATS_SERVER, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  servers.push(child);
-  let log = '';
-  child.stderr!.setEncoding('utf8');
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`nats-server ${name} did not start:\n${log}`)), 10_000);
-    child.stderr!.on('data', (d: string) => {
-      log += d;
-      const port = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(log);
-      if (port && /Server is ready/.test(log)) {
-        clearTimeout(timer);
-        resolve(`127.0.0.1:${port[1]}`);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`nats-server ${name} exited (${code}):\n${log}`)));
-  });
+  const { hostPort, process } = await spawnNatsServer(dir, name, [`jetstream { store_dir: "${join(dir, name)}" }`, ...conf], port);
+  servers.push(process);
+  return hostPort;
 }
 
 function logsRequest(body: string): Uint8Array {

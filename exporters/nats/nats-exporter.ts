@@ -15,7 +15,7 @@ import type { Signal } from '../../src/core/signal.js';
 import { maskUrlCredentials } from '../../src/core/schema.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import type { Payload } from '../../src/pdata/payload.js';
-import { CONTENT_TYPE_HEADER, PROTOBUF, SIGNAL_HEADER, connectNats, isUnreachable, subjectFor } from '../../src/nats/connection.js';
+import { CONTENT_TYPE_HEADER, PROTOBUF, SIGNAL_HEADER, connectNats, isUnreachable, logConnectionStatus, subjectFor } from '../../src/nats/connection.js';
 import type { NatsExporterConfig } from './config.js';
 
 /** The message id JetStream de-duplicates on: the same bytes give the same id. */
@@ -54,7 +54,7 @@ export class NatsExporter implements Exporter {
     const c = this.config;
     const label = componentLabel(this.settings);
     try {
-      await this.connected(await connectNats(c, label));
+      await this.connected(await connectNats(c, label, this.settings.logger));
     } catch (err) {
       if (!isUnreachable((err as Error).cause)) throw err;
       this.settings.logger.warn('no NATS server answers yet; starting anyway and connecting in the background (the sending queue holds the data)', {
@@ -68,7 +68,7 @@ export class NatsExporter implements Exporter {
 
   private async connected(nc: NatsConnection): Promise<void> {
     this.nc = nc;
-    void this.watchStatus(nc);
+    void logConnectionStatus(nc, this.config, this.settings.logger);
     if (this.config.stream.create) await this.ensureStream();
     this.js = jetstream(nc, { timeout: this.config.timeout });
   }
@@ -80,7 +80,7 @@ export class NatsExporter implements Exporter {
       if (signal.aborted) return;
       let nc: NatsConnection;
       try {
-        nc = await connectNats(this.config, label);
+        nc = await connectNats(this.config, label, this.settings.logger);
       } catch (err) {
         if (!isUnreachable((err as Error).cause)) this.settings.logger.error('cannot connect to NATS; trying again', { error: messageOf(err) });
         continue;
@@ -120,13 +120,6 @@ export class NatsExporter implements Exporter {
       await jsm.streams.add({ name, ...wanted });
     }
     this.settings.logger.info('JetStream stream ready', { stream: name, subjects: wanted.subjects, replicas: c.stream.replicas });
-  }
-
-  /** Logs disconnects and reconnects: the queue holds the data meanwhile; the log says why it waits. */
-  private async watchStatus(nc: NatsConnection): Promise<void> {
-    for await (const st of nc.status()) {
-      if (st.type === 'disconnect' || st.type === 'reconnect') this.settings.logger.warn(`NATS ${st.type}`, { server: 'server' in st ? st.server : undefined });
-    }
   }
 
   /**

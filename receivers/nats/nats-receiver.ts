@@ -17,7 +17,7 @@ import { CodedError, componentLabel, isPermanent, isRetryable, messageOf } from 
 import { isSignal, type Signal } from '../../src/core/signal.js';
 import { Payload } from '../../src/pdata/payload.js';
 import { validateRequest } from '../../src/pdata/validate.js';
-import { SIGNAL_HEADER, connectNats } from '../../src/nats/connection.js';
+import { SIGNAL_HEADER, connectNats, logConnectionStatus } from '../../src/nats/connection.js';
 import type { NatsReceiverConfig } from './config.js';
 
 /**
@@ -49,7 +49,8 @@ export class NatsReceiver implements Receiver {
 
   async start(host: Host): Promise<void> {
     const c = this.config;
-    this.nc = await connectNats(c, componentLabel(this.settings));
+    this.nc = await connectNats(c, componentLabel(this.settings), this.settings.logger);
+    void logConnectionStatus(this.nc, c, this.settings.logger);
     try {
       await this.ensureConsumer();
     } catch (err) {

@@ -74,6 +74,40 @@ export function hasNatsServer(what: string): boolean {
   return systemProgram(NATS_SERVER, 'nats-server', what);
 }
 
+/**
+ * Starts one nats-server on 127.0.0.1 (`port`, default ephemeral) from the config `lines` written to
+ * `<dir>/<name>.conf`; resolves with its `host:port` once it is ready (the port read from its log). The
+ * caller kills `process` when done.
+ */
+export async function spawnNatsServer(dir: string, name: string, lines: readonly string[], port = -1): Promise<{ hostPort: string; process: ChildProcess }> {
+  const file = join(dir, `${name}.conf`);
+  await writeFile(file, [`server_name: ${name}`, `listen: 127.0.0.1:${port}`, ...lines].join('\n'));
+  const child = spawn(NATS_SERVER, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.setEncoding('utf8');
+  return new Promise((resolve, reject) => {
+    const fail = (why: string): void => {
+      child.kill('SIGKILL');
+      reject(new Error(`nats-server ${name} ${why}:\n${log}`));
+    };
+    const timer = setTimeout(() => fail('did not start in 10 s'), 10_000);
+    child.stderr!.on('data', (d: string) => {
+      log += d;
+      const listening = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(log);
+      if (listening && /Server is ready/.test(log)) {
+        clearTimeout(timer);
+        child.stderr!.removeAllListeners('data');
+        child.stderr!.resume();
+        resolve({ hostPort: `127.0.0.1:${listening[1]}`, process: child });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`nats-server ${name} exited (${code}):\n${log}`));
+    });
+  });
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
