@@ -153,8 +153,11 @@ const exporterYaml = (nats: Record<string, unknown>): string =>
 
 describe.skipIf(!run)('NATS creds file against a nats-server in operator mode', () => {
   it('a gateway exports to JetStream and another consumes, both signed in with creds files: zero loss at the sink', async () => {
-    const edgeUser = operator.account.user('edge');
-    const tierUser = operator.account.user('tier');
+    // Each user may do only what docs/deployment.md says its component needs.
+    const edgeUser = operator.account.user('edge', { permissions: { pub: { allow: ['creds.>', '$JS.API.>'] }, sub: { allow: ['_INBOX.>'] } } });
+    const tierUser = operator.account.user('tier', {
+      permissions: { pub: { allow: ['$JS.API.INFO', '$JS.API.CONSUMER.>', '$JS.ACK.CREDS.>'] }, sub: { allow: ['_INBOX.>'] } },
+    });
     const logs = capturingLogger();
     const edge = await exporterGateway(
       await credsFile(edgeUser.creds),

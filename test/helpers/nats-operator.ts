@@ -94,6 +94,8 @@ export interface UserOptions {
   iat?: number;
   /** The user's NKey (default a new one): made first, it can be named in the account's revocations. */
   keys?: NKeyPair;
+  /** Subjects the user may publish and subscribe to (default all). */
+  permissions?: { pub?: { allow?: string[]; deny?: string[] }; sub?: { allow?: string[]; deny?: string[] } };
 }
 
 export interface NatsAccount {
@@ -113,7 +115,7 @@ function makeUser(account: NKeyPair, name: string, options: UserOptions = {}): N
     ...(options.iat !== undefined ? { iat: options.iat } : {}),
     ...(options.exp !== undefined ? { exp: options.exp } : {}),
     // Empty pub/sub permissions allow every subject; the limits are the Go library's "no limit".
-    nats: { type: 'user', pub: {}, sub: {}, subs: NO_LIMIT, data: NO_LIMIT, payload: NO_LIMIT },
+    nats: { type: 'user', pub: options.permissions?.pub ?? {}, sub: options.permissions?.sub ?? {}, subs: NO_LIMIT, data: NO_LIMIT, payload: NO_LIMIT },
   });
   return {
     publicKey: keys.getPublicKey(),
