@@ -141,6 +141,20 @@ describe.skipIf(!run)('NATS credentials and TLS (nats exporter and receiver)', (
     expect(await refusedStart(`tls://${url}`, { tls: { ...tls, ca_file: certs.otherCa.certFile } })).toMatch(/cannot connect to NATS/);
   });
 
+  it('names nkey_seed_file when it holds no valid user seed, before connecting', async () => {
+    const account = new TextDecoder().decode(nkeys.createAccount().getSeed());
+    for (const [text, why] of [
+      ['not a seed\n', 'it holds no NKey seed'],
+      [`${account}\n`, "its seed line is not a user's NKey seed"],
+    ]) {
+      const file = join(dir, 'bad.nk');
+      await writeFile(file, text);
+      const message = await refusedStart('127.0.0.1:1', { nkey_seed_file: file });
+      expect(message).toMatch(new RegExp(`^exporter nats: nkey_seed_file: cannot use ${file}: ${why}`));
+      expect(message).not.toContain(account);
+    }
+  });
+
   it('names the key of a credentials or TLS file it cannot read', async () => {
     for (const key of ['nkey_seed_file', 'creds_file', 'tls.ca_file', 'tls.cert_file', 'tls.key_file']) {
       const missing = join(dir, `missing-${key}`);

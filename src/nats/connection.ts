@@ -9,7 +9,7 @@ import { CodedError, messageOf } from '../core/errors.js';
 import { maskUrlCredentials, s, type ConfigIssue, type ConfigOf } from '../core/schema.js';
 import type { Signal } from '../core/signal.js';
 import type { Logger } from '../telemetry/logger.js';
-import { CredsFileError, parseCreds, type NatsCreds } from './creds.js';
+import { CredsFileError, parseCreds, parseSeedFile, type NatsCreds } from './creds.js';
 
 /** Header naming the signal of a message's Export request (the subject may be anything the user chose). */
 export const SIGNAL_HEADER = 'Otlp-Signal';
@@ -152,8 +152,7 @@ async function connectionOptions(c: NatsConnectionConfig, label: string, logger?
   if (c.token) opts.token = c.token;
   if (c.creds_file)
     opts.authenticator = credsFileAuthenticator(c.creds_file, readCreds(label, c.creds_file, await read('creds_file', c.creds_file)), label, logger);
-  else if (c.nkey_seed_file)
-    opts.authenticator = nkeyAuthenticator(new TextEncoder().encode((await read('nkey_seed_file', c.nkey_seed_file)).toString('utf8').trim()));
+  else if (c.nkey_seed_file) opts.authenticator = nkeyAuthenticator(readSeedFile(label, c.nkey_seed_file, await read('nkey_seed_file', c.nkey_seed_file)));
   if (c.tls.ca_file || c.tls.cert_file || c.tls.key_file || c.servers.some((u) => u.startsWith('tls://'))) {
     opts.tls = {
       ...(c.tls.ca_file ? { ca: (await read('tls.ca_file', c.tls.ca_file)).toString('utf8') } : {}),
@@ -164,15 +163,19 @@ async function connectionOptions(c: NatsConnectionConfig, label: string, logger?
   return opts;
 }
 
-/** A creds file's content, or a start error naming the key and the file (never the content). */
-function readCreds(label: string, path: string, content: Buffer): NatsCreds {
+/** The parsed content of the credentials file at `key`, or a start error naming the key and the file (never the content). */
+function parsed<T>(label: string, key: string, path: string, parse: () => T): T {
   try {
-    return parseCreds(content.toString('utf8'));
+    return parse();
   } catch (err) {
     if (!(err instanceof CredsFileError)) throw err;
-    throw new CodedError('GS_COMPONENT_START_FAILED', `${label}: creds_file: cannot use ${path}: ${err.message}`);
+    throw new CodedError('GS_COMPONENT_START_FAILED', `${label}: ${key}: cannot use ${path}: ${err.message}`);
   }
 }
+
+const readCreds = (label: string, path: string, content: Buffer): NatsCreds => parsed(label, 'creds_file', path, () => parseCreds(content.toString('utf8')));
+const readSeedFile = (label: string, path: string, content: Buffer): Uint8Array =>
+  parsed(label, 'nkey_seed_file', path, () => parseSeedFile(content.toString('utf8')));
 
 /**
  * Signs in with the creds file, read again at every (re)connect as the Go client does: a renewed file

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { nkeys } from '@nats-io/transport-node';
 import { makeNatsOperator, signNatsJwt } from '../../test/helpers/nats-operator.js';
-import { CredsFileError, parseCreds } from './creds.js';
+import { CredsFileError, parseCreds, parseSeedFile } from './creds.js';
 
 const operator = makeNatsOperator();
 const user = operator.account.user('parse');
@@ -42,7 +42,7 @@ describe('a NATS creds file', () => {
     expect(refusal(user.creds.replace(user.jwt, operator.account.jwt))).toMatch(/^its JWT is an account JWT, not a user's/);
     expect(refusal(user.creds.replace(user.seed, 'SUNOTASEED'))).toMatch(/^its NKey seed block does not hold a valid NKey seed/);
     const accountSeed = new TextDecoder().decode(nkeys.createAccount().getSeed());
-    expect(refusal(user.creds.replace(user.seed, accountSeed))).toMatch(/^its NKey seed is not a user's/);
+    expect(refusal(user.creds.replace(user.seed, accountSeed))).toMatch(/^its NKey seed block is not a user's NKey seed \(a user seed starts with SU\)/);
     expect(refusal(user.creds.replace(user.seed, operator.account.user('other').seed))).toMatch(/^its NKey seed is not the key of its JWT's user/);
   });
 
@@ -55,5 +55,32 @@ describe('a NATS creds file', () => {
     );
     // Before then it is good, and says when it ends.
     expect(parseCreds(text, (nowS - 11) * 1000).expiresAtMs).toBe((nowS - 10) * 1000);
+  });
+});
+
+describe('an NKey seed file', () => {
+  const user = nkeys.createUser();
+  const seed = new TextDecoder().decode(user.getSeed());
+  const problem = (text: string): string => {
+    try {
+      parseSeedFile(text);
+    } catch (err) {
+      expect(err).toBeInstanceOf(CredsFileError);
+      expect((err as Error).message).not.toContain(seed);
+      return (err as Error).message;
+    }
+    throw new Error('parsed');
+  };
+
+  it('gives the seed, alone on a line or in a seed block', () => {
+    for (const text of [seed, `${seed}\n`, `\r\n${seed}\r\n`, `-----BEGIN USER NKEY SEED-----\n${seed}\n------END USER NKEY SEED------\n`])
+      expect(new TextDecoder().decode(parseSeedFile(text))).toBe(seed);
+  });
+
+  it('says what is wrong, never what the file holds', () => {
+    expect(problem('')).toMatch(/^it holds no NKey seed \(a line starting with SU/);
+    expect(problem(`${seed.slice(0, -2)}AA`)).toBe('its seed line does not hold a valid NKey seed');
+    expect(problem(new TextDecoder().decode(nkeys.createAccount().getSeed()))).toMatch(/^its seed line is not a user's NKey seed/);
+    expect(problem(operator.account.user('creds').creds)).toMatch(/^it holds a user JWT too: that is a creds file, set it as creds_file instead/);
   });
 });

@@ -60,6 +60,36 @@ function claimsOf(jwt: string): { type?: unknown; exp?: unknown; sub?: unknown }
   }
 }
 
+/** A user NKey seed's bytes, or why `seedText` is not one. */
+function userSeed(seedText: string, where: string): Uint8Array {
+  const seed = new TextEncoder().encode(seedText);
+  try {
+    nkeys.fromSeed(seed);
+  } catch {
+    throw new CredsFileError(`${where} does not hold a valid NKey seed`);
+  }
+  if (!seedText.startsWith('SU')) throw new CredsFileError(`${where} is not a user's NKey seed (a user seed starts with SU)`);
+  return seed;
+}
+
+/**
+ * An `nkey_seed_file`: the user's NKey seed alone on a line (as `nk -gen user` writes it), or in a
+ * decorated seed block. A creds file here is refused with a pointer to creds_file (its JWT would not be sent).
+ */
+export function parseSeedFile(text: string): Uint8Array {
+  const found = blocks(text);
+  if (found.length > 1 || (found.length === 1 && found[0]!.split('.').length === 3))
+    throw new CredsFileError('it holds a user JWT too: that is a creds file, set it as creds_file instead');
+  const seedText =
+    found[0] ??
+    text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find((l) => /^S[A-Z]/.test(l));
+  if (seedText === undefined) throw new CredsFileError('it holds no NKey seed (a line starting with SU, as `nk -gen user` writes it)');
+  return userSeed(seedText, 'its seed line');
+}
+
 /**
  * Parses a creds file's text, checking what can be checked without the server: both blocks present, the
  * JWT a user's and not expired at `nowMs`, the seed a valid user seed whose public key is the JWT's subject.
@@ -75,14 +105,8 @@ export function parseCreds(text: string, nowMs = Date.now()): NatsCreds {
   const claims = claimsOf(jwt);
   if (claims.type !== 'user')
     throw new CredsFileError(`its JWT is ${typeof claims.type === 'string' ? `an ${claims.type}` : 'not a user'} JWT, not a user's; ${GET_NEW}`);
-  const seed = new TextEncoder().encode(seedText);
-  let publicKey: string;
-  try {
-    publicKey = nkeys.fromSeed(seed).getPublicKey();
-  } catch {
-    throw new CredsFileError('its NKey seed block does not hold a valid NKey seed; ' + GET_NEW);
-  }
-  if (!seedText.startsWith('SU')) throw new CredsFileError("its NKey seed is not a user's (a user seed starts with SU); " + GET_NEW);
+  const seed = userSeed(seedText, 'its NKey seed block');
+  const publicKey = nkeys.fromSeed(seed).getPublicKey();
   if (publicKey !== claims.sub)
     throw new CredsFileError("its NKey seed is not the key of its JWT's user (the two blocks come from different users); " + GET_NEW);
   const expiresAtMs = typeof claims.exp === 'number' && claims.exp > 0 ? claims.exp * 1000 : undefined;
