@@ -14,6 +14,8 @@
  * - A user JWT that expires while the gateways run: they keep reconnecting (the client would give up after
  *   two refusals), say why in their log, and resume once the file is renewed, with no restart.
  * - Neither the seed nor the JWT ever appears in an error or a log line.
+ * - An account whose JWT gives it no JetStream: the start (or each publish, when the exporter does not
+ *   create the stream) says so and how to give it JetStream.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -126,13 +128,16 @@ function exporterGateway(credsPath: string, stream: string, extra: Record<string
 }
 
 async function postLogs(gw: Service, body: string): Promise<number> {
+  return (await postLogsResponse(gw, body)).status;
+}
+
+async function postLogsResponse(gw: Service, body: string): Promise<Response> {
   const request = requestFromJson('logs', JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: body } }] }] }] }));
-  const res = await fetch(`http://${receiverAddress(gw, 'otlp', 'http')}/v1/logs`, {
+  return fetch(`http://${receiverAddress(gw, 'otlp', 'http')}/v1/logs`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-protobuf' },
     body: Buffer.from(request),
   });
-  return res.status;
 }
 
 /** The gateway `yaml` describes must not start; resolves with the error's message. */
@@ -325,4 +330,55 @@ describe.skipIf(!run)('NATS creds file against a nats-server in operator mode', 
     expectNoSecret(shortLived, logs.lines);
     if (renewed) expectNoSecret(renewed, logs.lines);
   }, 40_000);
+});
+
+describe.skipIf(!run)('NATS operator mode: an account without JetStream', () => {
+  let noJs: ChildProcess | undefined;
+  let noJsUrl: string;
+  let creds: string;
+  beforeAll(async () => {
+    const op = makeNatsOperator({ jetstream: false });
+    const operatorFile = join(dir, 'no-js-operator.jwt');
+    await writeFile(operatorFile, op.jwt);
+    const started = await spawnNatsServer(dir, 'no-js', [...op.serverConf(operatorFile), `jetstream { store_dir: "${join(dir, 'no-js-store')}" }`]);
+    noJs = started.process;
+    noJsUrl = started.hostPort;
+    creds = await credsFile(op.account.user('no-js').creds);
+  });
+  afterAll(() => void noJs?.kill('SIGKILL'));
+
+  it('says how to give the account JetStream: at start, and on each publish when the stream is not created', async () => {
+    const hint = /\(JetStream is off for this NATS account: in operator mode give the account JWT JetStream limits, e\.g\. nsc edit account/;
+    const logs = capturingLogger();
+    const exporterMessage = await refusedStart(
+      gatewayYaml({
+        exporters: { nats: { servers: [noJsUrl], creds_file: creds, stream: { name: 'NOJS', create: true } } },
+        pipelines: { logs: { exporters: ['nats'] } },
+      }),
+      logs.logger,
+    );
+    expect(exporterMessage).toMatch(/^exporter nats: stream NOJS: JetStream not enabled/);
+    expect(exporterMessage).toMatch(hint);
+    const receiverMessage = await refusedStart(natsConsumerConfig([noJsUrl], { creds_file: creds, stream: 'NOJS' }, sink.httpUrl), logs.logger);
+    expect(receiverMessage).toMatch(/^receiver nats: stream NOJS: JetStream not enabled/);
+    expect(receiverMessage).toMatch(hint);
+
+    const gw = await startGateway(
+      gatewayYaml({
+        exporters: {
+          nats: { servers: [noJsUrl], creds_file: creds, timeout: '2s', sending_queue: { enabled: false }, retry_on_failure: { enabled: false } },
+        },
+        pipelines: { logs: { exporters: ['nats'] } },
+      }),
+      process.env,
+      logs.logger,
+    );
+    try {
+      const res = await postLogsResponse(gw, 'no JetStream');
+      expect(res.status).toBe(503);
+      expect(await res.text()).toMatch(hint);
+    } finally {
+      await gw.shutdown(5000);
+    }
+  });
 });

@@ -15,7 +15,16 @@ import type { Signal } from '../../src/core/signal.js';
 import { maskUrlCredentials } from '../../src/core/schema.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import type { Payload } from '../../src/pdata/payload.js';
-import { CONTENT_TYPE_HEADER, PROTOBUF, SIGNAL_HEADER, connectNats, isUnreachable, logConnectionStatus, subjectFor } from '../../src/nats/connection.js';
+import {
+  CONTENT_TYPE_HEADER,
+  PROTOBUF,
+  SIGNAL_HEADER,
+  connectNats,
+  isUnreachable,
+  jetStreamOffHint,
+  logConnectionStatus,
+  subjectFor,
+} from '../../src/nats/connection.js';
 import type { NatsExporterConfig } from './config.js';
 
 /** The message id JetStream de-duplicates on: the same bytes give the same id. */
@@ -104,7 +113,11 @@ export class NatsExporter implements Exporter {
   private async ensureStream(): Promise<void> {
     const c = this.config;
     const name = c.stream.name;
-    const jsm = await jetstreamManager(this.nc!, { timeout: c.timeout });
+    const jsm = await jetstreamManager(this.nc!, { timeout: c.timeout }).catch((err: unknown) => {
+      throw new CodedError('GS_COMPONENT_START_FAILED', `${componentLabel(this.settings)}: stream ${name}: ${messageOf(err)}${jetStreamOffHint(err)}`, {
+        cause: err,
+      });
+    });
     const wanted = {
       subjects: [`${c.subject_prefix}.>`],
       num_replicas: c.stream.replicas,
@@ -160,10 +173,13 @@ export class NatsExporter implements Exporter {
     } catch (err) {
       // Every publish failure is worth another try: no stream yet (no responders), a leader election,
       // a timeout, a lost connection. The queue and retry settings bound how long.
-      throw new RetryableError(`exporter ${this.settings.id.id}: JetStream publish of ${signal} to ${this.subjects[signal]} failed: ${messageOf(err)}`, {
-        cause: err,
-        code: 'GS_EXPORTER_SEND_FAILED',
-      });
+      throw new RetryableError(
+        `exporter ${this.settings.id.id}: JetStream publish of ${signal} to ${this.subjects[signal]} failed: ${messageOf(err)}${jetStreamOffHint(err)}`,
+        {
+          cause: err,
+          code: 'GS_EXPORTER_SEND_FAILED',
+        },
+      );
     }
   }
 

@@ -198,6 +198,16 @@ function credsFileAuthenticator(path: string, first: NatsCreds, label: string, l
   };
 }
 
+/**
+ * ` (what to do)` when `err` says JetStream is off for the account (the common miss of operator mode: an
+ * account JWT without JetStream limits), else ''.
+ */
+export function jetStreamOffHint(err: unknown): string {
+  return /jetstream (is )?not enabled/i.test(messageOf(err))
+    ? " (JetStream is off for this NATS account: in operator mode give the account JWT JetStream limits, e.g. nsc edit account NAME --js-mem-storage 1G --js-disk-storage 10G; without operator mode add a jetstream block to the server's config)"
+    : '';
+}
+
 /** The subject a signal's requests are published on: `<prefix>.<signal>`. */
 export function subjectFor(prefix: string, signal: Signal): string {
   return `${prefix}.${signal}`;

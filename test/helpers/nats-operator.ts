@@ -168,13 +168,14 @@ export interface NatsOperator {
 }
 
 /**
- * An operator with a system account and one JetStream account. `accountOptions` shape that account, e.g.
- * its revocations (a memory resolver takes account JWTs only at start, so they are fixed here).
+ * An operator with a system account and one account, with JetStream unless `accountOptions` says
+ * otherwise; they shape that account, e.g. its revocations (a memory resolver takes account JWTs only at
+ * start, so they are fixed here).
  */
-export function makeNatsOperator(accountOptions: Omit<AccountOptions, 'jetstream'> = {}): NatsOperator {
+export function makeNatsOperator(accountOptions: AccountOptions = {}): NatsOperator {
   const keys = nkeys.createOperator();
   const system = makeAccount(keys, 'SYS');
-  const account = makeAccount(keys, 'GATEWAY', { ...accountOptions, jetstream: true });
+  const account = makeAccount(keys, 'GATEWAY', { jetstream: true, ...accountOptions });
   const jwt = signNatsJwt(keys, { sub: keys.getPublicKey(), name: 'gophership-test', nats: { type: 'operator', system_account: system.publicKey } });
   return {
     jwt,
