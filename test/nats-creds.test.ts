@@ -31,9 +31,10 @@ import { Logger } from '../src/telemetry/logger.js';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { gatewayYaml } from './helpers/configs.js';
-import { receiverAddress, startGateway } from './helpers/gateway.js';
+import { receiverAddress, startGateway, startRefused } from './helpers/gateway.js';
 import { foreignAccount, makeNatsOperator, type NatsOperator, type NatsUser } from './helpers/nats-operator.js';
 import { hasNatsServer, natsConsumerConfig, spawnNatsServer } from './helpers/nats-server.js';
+import { until } from './helpers/until.js';
 
 const run = hasNatsServer('the NATS creds file (operator mode) tests');
 
@@ -140,19 +141,6 @@ async function postLogsResponse(gw: Service, body: string): Promise<Response> {
   });
 }
 
-/** The gateway `yaml` describes must not start; resolves with the error's message. */
-async function refusedStart(yaml: string, logger: Logger): Promise<string> {
-  const err = await startGateway(yaml, process.env, logger).then(
-    async (gw) => {
-      await gw.shutdown(2000);
-      return undefined;
-    },
-    (e: Error) => e,
-  );
-  expect(err, 'the gateway started').toBeInstanceOf(Error);
-  return err!.message;
-}
-
 const exporterYaml = (nats: Record<string, unknown>): string =>
   gatewayYaml({ exporters: { nats: { servers: [url], reconnect_wait: '100ms', ...nats } }, pipelines: { logs: { exporters: ['nats'] } } });
 
@@ -188,12 +176,8 @@ describe.skipIf(!run)('NATS creds file against a nats-server in operator mode', 
       });
       expect(result.failed, JSON.stringify(result.failures)).toBe(0);
       expect(result.acked).toBeGreaterThan(1000);
-      const deadline = Date.now() + 30_000;
-      let report = sink.verify([result]);
-      while (!report.ok && Date.now() < deadline) {
-        await sleep(100);
-        report = sink.verify([result]);
-      }
+      await until(() => sink.verify([result]).ok, 30_000).catch(() => {});
+      const report = sink.verify([result]);
       expect(report.lost, JSON.stringify(report.runs[0]?.lostRanges)).toBe(0);
       expect(report.ok).toBe(true);
       expect(await storedMessages('CREDS')).toBeGreaterThan(0);
@@ -229,8 +213,8 @@ describe.skipIf(!run)('NATS creds file against a nats-server in operator mode', 
       const path = await credsFile(user.creds);
       const logs = capturingLogger();
       const messages = [
-        await refusedStart(exporterYaml({ creds_file: path }), logs.logger),
-        await refusedStart(natsConsumerConfig([url], { creds_file: path, stream: 'CREDS', durable: 'refused' }, sink.httpUrl), logs.logger),
+        await startRefused(exporterYaml({ creds_file: path }), logs.logger),
+        await startRefused(natsConsumerConfig([url], { creds_file: path, stream: 'CREDS', durable: 'refused' }, sink.httpUrl), logs.logger),
       ];
       for (const [i, component] of ['exporter nats', 'receiver nats'].entries()) {
         expect(messages[i], what).toMatch(new RegExp(`^${component}: cannot connect to NATS at .*Authorization Violation`));
@@ -261,7 +245,7 @@ describe.skipIf(!run)('NATS creds file against a nats-server in operator mode', 
     ];
     for (const [path, what, expected] of cases) {
       const logs = capturingLogger();
-      const message = await refusedStart(exporterYaml({ creds_file: path }), logs.logger);
+      const message = await startRefused(exporterYaml({ creds_file: path }), logs.logger);
       expect(message, what).toMatch(/^exporter nats: creds_file: /);
       expect(message, what).toContain(path);
       expect(message, what).toMatch(expected);
@@ -271,11 +255,8 @@ describe.skipIf(!run)('NATS creds file against a nats-server in operator mode', 
   }, 30_000);
 
   it('refuses creds_file together with nkey_seed_file in the config', async () => {
-    const err = await startGateway(exporterYaml({ creds_file: join(dir, 'a.creds'), nkey_seed_file: join(dir, 'a.nk') })).then(
-      () => undefined,
-      (e: Error) => e,
-    );
-    expect(err?.message).toMatch(/exporters\.nats\.nkey_seed_file.*set either creds_file or nkey_seed_file, not both/s);
+    const message = await startRefused(exporterYaml({ creds_file: join(dir, 'a.creds'), nkey_seed_file: join(dir, 'a.nk') }));
+    expect(message).toMatch(/exporters\.nats\.nkey_seed_file.*set either creds_file or nkey_seed_file, not both/s);
   });
 
   it('keeps reconnecting when its user JWT expires, and resumes once the creds file is renewed, with no restart', async () => {
@@ -350,7 +331,7 @@ describe.skipIf(!run)('NATS operator mode: an account without JetStream', () => 
   it('says how to give the account JetStream: at start, and on each publish when the stream is not created', async () => {
     const hint = /\(JetStream is off for this NATS account: in operator mode give the account JWT JetStream limits, e\.g\. nsc edit account/;
     const logs = capturingLogger();
-    const exporterMessage = await refusedStart(
+    const exporterMessage = await startRefused(
       gatewayYaml({
         exporters: { nats: { servers: [noJsUrl], creds_file: creds, stream: { name: 'NOJS', create: true } } },
         pipelines: { logs: { exporters: ['nats'] } },
@@ -359,7 +340,7 @@ describe.skipIf(!run)('NATS operator mode: an account without JetStream', () => 
     );
     expect(exporterMessage).toMatch(/^exporter nats: stream NOJS: JetStream not enabled/);
     expect(exporterMessage).toMatch(hint);
-    const receiverMessage = await refusedStart(natsConsumerConfig([noJsUrl], { creds_file: creds, stream: 'NOJS' }, sink.httpUrl), logs.logger);
+    const receiverMessage = await startRefused(natsConsumerConfig([noJsUrl], { creds_file: creds, stream: 'NOJS' }, sink.httpUrl), logs.logger);
     expect(receiverMessage).toMatch(/^receiver nats: stream NOJS: JetStream not enabled/);
     expect(receiverMessage).toMatch(hint);
 
