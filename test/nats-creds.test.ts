@@ -9,8 +9,9 @@
  * - A creds file written with CRLF line ends, or ending right after the seed's END line, works (the NATS
  *   client's own parser refused both).
  * - Refused at start, each with a message naming the component, the key and the file, and what to do: a
- *   user of an account the server does not trust, a revoked user, an expired user JWT, a missing or
+ *   user of an account the server does not trust or know, a revoked user, an expired user JWT, a missing or
  *   unreadable file, a file with no seed, a bare seed file, creds_file together with nkey_seed_file.
+ * - An exporter started while no server was up, then refused by the one that comes up, says so once.
  * - A user JWT that expires while the gateways run: they keep reconnecting (the client would give up after
  *   two refusals), say why in their log, and resume once the file is renewed, with no restart.
  * - Neither the seed nor the JWT ever appears in an error or a log line.
@@ -33,7 +34,7 @@ import { startSink, type Sink } from '../src/tools/sink/index.js';
 import { gatewayYaml } from './helpers/configs.js';
 import { receiverAddress, startGateway, startRefused } from './helpers/gateway.js';
 import { foreignAccount, makeNatsOperator, type NatsOperator, type NatsUser } from './helpers/nats-operator.js';
-import { hasNatsServer, natsConsumerConfig, spawnNatsServer } from './helpers/nats-server.js';
+import { freePort, hasNatsServer, natsConsumerConfig, spawnNatsServer } from './helpers/nats-server.js';
 import { until } from './helpers/until.js';
 
 const run = hasNatsServer('the NATS creds file (operator mode) tests');
@@ -208,6 +209,7 @@ describe.skipIf(!run)('NATS creds file against a nats-server in operator mode', 
     const foreign = foreignAccount().user('stranger');
     for (const [what, user] of [
       ['a user of an account the operator did not sign', foreign],
+      ['a user of an account the server does not know', operator.unlistedAccount().user('unlisted')],
       ['a revoked user', revoked],
     ] as const) {
       const path = await credsFile(user.creds);
@@ -223,6 +225,32 @@ describe.skipIf(!run)('NATS creds file against a nats-server in operator mode', 
       expectNoSecret(user, [...messages, ...logs.lines]);
     }
   }, 30_000);
+
+  it('started while no server was up, then refused by one: says so once, not at every attempt', async () => {
+    const user = foreignAccount().user('late');
+    const port = await freePort();
+    const logs = capturingLogger();
+    const gw = await startGateway(
+      gatewayYaml({
+        exporters: { nats: { servers: [`127.0.0.1:${port}`], creds_file: await credsFile(user.creds), reconnect_wait: '100ms' } },
+        pipelines: { logs: { exporters: ['nats'] } },
+      }),
+      process.env,
+      logs.logger,
+    );
+    const late = await spawnNatsServer(dir, 'late-operator', [...operator.serverConf(join(dir, 'operator.jwt'))], port);
+    try {
+      const refusals = (): string[] => logs.lines.filter((l) => l.includes('cannot connect to NATS; trying again'));
+      await until(() => refusals().length > 0);
+      await sleep(1500); // ~15 more refused attempts
+      expect(refusals()).toHaveLength(1);
+      expect(refusals()[0]).toContain(`the server refused the user of creds_file`);
+    } finally {
+      await gw.shutdown(5000);
+      late.process.kill('SIGKILL');
+    }
+    expectNoSecret(user, logs.lines);
+  });
 
   it('refuses a creds file it cannot use before connecting, naming creds_file, the file and what to do', async () => {
     const user = operator.account.user('broken');

@@ -84,6 +84,8 @@ export class NatsExporter implements Exporter {
 
   private async keepConnecting(label: string): Promise<void> {
     const signal = this.stopping.signal;
+    // Said once until it changes: the same refusal at every reconnect_wait would flood the log.
+    let lastRefusal = '';
     while (!signal.aborted) {
       await sleep(this.config.reconnect_wait, undefined, { signal }).catch(() => {});
       if (signal.aborted) return;
@@ -91,7 +93,9 @@ export class NatsExporter implements Exporter {
       try {
         nc = await connectNats(this.config, label, this.settings.logger);
       } catch (err) {
-        if (!isUnreachable((err as Error).cause)) this.settings.logger.error('cannot connect to NATS; trying again', { error: messageOf(err) });
+        const refusal = isUnreachable((err as Error).cause) ? '' : messageOf(err);
+        if (refusal && refusal !== lastRefusal) this.settings.logger.error('cannot connect to NATS; trying again every reconnect_wait', { error: refusal });
+        lastRefusal = refusal;
         continue;
       }
       if (signal.aborted) {

@@ -165,6 +165,8 @@ export interface NatsOperator {
    * the caller), the system account, a memory resolver preloaded with both accounts.
    */
   serverConf(operatorFile: string): string[];
+  /** Another account this operator signs, which the server's resolver does not hold. */
+  unlistedAccount(): NatsAccount;
 }
 
 /**
@@ -181,6 +183,7 @@ export function makeNatsOperator(accountOptions: AccountOptions = {}): NatsOpera
     jwt,
     system,
     account,
+    unlistedAccount: () => makeAccount(keys, 'UNLISTED', { jetstream: true }),
     serverConf: (operatorFile) => [
       `operator: "${operatorFile}"`,
       `system_account: ${system.publicKey}`,
