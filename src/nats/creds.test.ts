@@ -37,9 +37,14 @@ describe('a NATS creds file', () => {
     expect(refusal(`${jwtBlock!}\n`)).toMatch(/^it holds a user JWT but no NKey seed block/);
     expect(refusal(user.seed)).toMatch(/^it holds no user JWT block .*a bare NKey seed file goes in nkey_seed_file/);
     expect(refusal('')).toMatch(/^it holds no user JWT block/);
-    expect(refusal(user.creds.replace(user.jwt, 'not-a-jwt'))).toMatch(/^its user JWT block is not a JWT/);
+    expect(refusal(user.creds.replace(user.jwt, 'not-a-jwt'))).toMatch(/^it holds an NKey seed but no user JWT block/);
+    expect(refusal(`-----BEGIN USER NKEY SEED-----\n${user.seed}\n------END USER NKEY SEED------\n`)).toMatch(
+      /^it holds an NKey seed but no user JWT block .*nkey_seed_file instead/,
+    );
     expect(refusal(user.creds.replace(user.jwt, 'a.b.c'))).toMatch(/^its user JWT block does not decode to JSON claims/);
     expect(refusal(user.creds.replace(user.jwt, operator.account.jwt))).toMatch(/^its JWT is an account JWT, not a user's/);
+    const untyped = signNatsJwt(operator.account.keys, { sub: user.publicKey, name: 'untyped', nats: {} as never });
+    expect(refusal(user.creds.replace(user.jwt, untyped))).toMatch(/^its JWT names no claim type \(nats\.type\), not a user's/);
     expect(refusal(user.creds.replace(user.seed, 'SUNOTASEED'))).toMatch(/^its NKey seed block does not hold a valid NKey seed/);
     const accountSeed = new TextDecoder().decode(nkeys.createAccount().getSeed());
     expect(refusal(user.creds.replace(user.seed, accountSeed))).toMatch(/^its NKey seed block is not a user's NKey seed \(a user seed starts with SU\)/);

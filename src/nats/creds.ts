@@ -46,7 +46,6 @@ function blocks(text: string): string[] {
 /** The JWT's claims, decoded without verification (the server verifies; this reads type and expiry). */
 function claimsOf(jwt: string): { type?: unknown; exp?: unknown; sub?: unknown } {
   const parts = jwt.split('.');
-  if (parts.length !== 3) throw new CredsFileError('its user JWT block is not a JWT (three dot-separated parts); ' + GET_NEW);
   try {
     const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as {
       nats?: { type?: unknown };
@@ -95,16 +94,22 @@ export function parseSeedFile(text: string): Uint8Array {
  * JWT a user's and not expired at `nowMs`, the seed a valid user seed whose public key is the JWT's subject.
  */
 export function parseCreds(text: string, nowMs = Date.now()): NatsCreds {
-  const [jwt, seedText] = blocks(text);
+  // Told apart by content, not position (as the Go clients take them), so a file holding only one of the
+  // two is told which one it lacks.
+  const found = blocks(text);
+  const jwt = found.find((b) => b.split('.').length === 3);
+  const seedText = found.find((b) => /^S[A-Z]/.test(b) && !b.includes('.'));
   if (jwt === undefined)
     throw new CredsFileError(
-      'it holds no user JWT block (-----BEGIN NATS USER JWT-----); ' + GET_NEW + ' (a bare NKey seed file goes in nkey_seed_file instead)',
+      `it holds ${seedText === undefined ? 'no user JWT block' : 'an NKey seed but no user JWT block'} (-----BEGIN NATS USER JWT-----); ${GET_NEW} (a bare NKey seed file goes in nkey_seed_file instead)`,
     );
   if (seedText === undefined)
     throw new CredsFileError('it holds a user JWT but no NKey seed block (-----BEGIN USER NKEY SEED-----), so it cannot sign in; ' + GET_NEW);
   const claims = claimsOf(jwt);
   if (claims.type !== 'user')
-    throw new CredsFileError(`its JWT is ${typeof claims.type === 'string' ? `an ${claims.type}` : 'not a user'} JWT, not a user's; ${GET_NEW}`);
+    throw new CredsFileError(
+      `${typeof claims.type === 'string' ? `its JWT is an ${claims.type} JWT` : 'its JWT names no claim type (nats.type)'}, not a user's; ${GET_NEW}`,
+    );
   const seed = userSeed(seedText, 'its NKey seed block');
   const publicKey = nkeys.fromSeed(seed).getPublicKey();
   if (publicKey !== claims.sub)
