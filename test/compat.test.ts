@@ -254,6 +254,9 @@ exporters:
     endpoint: jaeger:14250
   otelarrow:
     endpoint: backend:4317
+  load_balancing:
+    protocol: { otlp: { tls: { insecure: true } } }
+    resolver: { static: { hostnames: [gateway-1:4317] } }
 extensions:
   headers_setter:
     headers: [{ key: X-Tenant, from_context: tenant }]
@@ -281,13 +284,13 @@ service:
         'FILE:14: exporters.logging: exporter type "logging" was removed from the collector in v0.111.0; use the debug exporter (GopherShip has it)',
         'FILE:16: exporters.jaeger: exporter type "jaeger" was removed from the collector in v0.85.0; use the otlp exporter (GopherShip has it): Jaeger takes OTLP',
         'FILE:18: exporters.otelarrow: exporter type "otelarrow": not supported yet by GopherShip (sends OTLP as Apache Arrow streams)',
-        'FILE:23: extensions.oauth2client: extension type "oauth2client": not supported yet by GopherShip (fetches OAuth2 client-credentials tokens for exporters)',
-        'FILE:25: extensions.file_storage: extension type "file_storage": not supported yet by GopherShip (stores persistent queue data in files (bbolt))',
-        'FILE:27: extensions.k8s_observer: extension type "k8s_observer": not supported yet by GopherShip (discovers Kubernetes pods, ports and nodes)',
-        'FILE:29: connectors.servicegraph: connector type "servicegraph": not supported yet by GopherShip (builds service-graph metrics from spans)',
+        'FILE:26: extensions.oauth2client: extension type "oauth2client": not supported yet by GopherShip (fetches OAuth2 client-credentials tokens for exporters)',
+        'FILE:28: extensions.file_storage: extension type "file_storage": not supported yet by GopherShip (stores persistent queue data in files (bbolt))',
+        'FILE:30: extensions.k8s_observer: extension type "k8s_observer": not supported yet by GopherShip (discovers Kubernetes pods, ports and nodes)',
+        'FILE:32: connectors.servicegraph: connector type "servicegraph": not supported yet by GopherShip (builds service-graph metrics from spans)',
       ]),
     );
-    // Nothing else: headers_setter is built in and validates, the pipeline's references resolve to the declared ids.
+    // Nothing else: headers_setter and load_balancing (the loadbalancing exporter's new name) are built in and validate, the pipeline's references resolve to the declared ids.
     expect(problems).toHaveLength(12);
     expect(problems.filter((p) => p.includes('headers_setter') || /unknown \w+ type/.test(p))).toEqual([]);
   });
