@@ -200,6 +200,17 @@ describe('collector component types GopherShip lacks (src/config/collector-compo
     expect(builtIn, 'GopherShip builds these in: drop them from the table').toEqual([]);
   });
 
+  it("the collector's snake_case names of built-in components name them (the 2026 renames)", () => {
+    const renamed: Array<[ComponentKind, string, string]> = [
+      ['exporter', 'otlp_grpc', 'otlp'],
+      ['exporter', 'otlp_http', 'otlphttp'],
+      ['exporter', 'load_balancing', 'loadbalancing'],
+      ['processor', 'resource_detection', 'resourcedetection'],
+      ['connector', 'span_metrics', 'spanmetrics'],
+    ];
+    for (const [kind, name, type] of renamed) expect(registry.find(kind, name)?.type, `${kind} ${name}`).toBe(type);
+  });
+
   it('names each kind and type (or alias) once', () => {
     const all = COLLECTOR_ONLY_COMPONENTS.flatMap((c) => names(c).map((n) => `${c.kind} ${n}`));
     expect(all.filter((n, i) => all.indexOf(n) !== i)).toEqual([]);
