@@ -189,7 +189,7 @@ describe('collector component types GopherShip lacks (src/config/collector-compo
   const registry = createRegistry();
   const names = (c: CollectorOnlyComponent) => [c.type, ...(c.aliases ?? [])];
   const sectionOf = (kind: ComponentKind) => `${kind}s`;
-  const REMOVED = /" was removed from the collector( in v\d+\.\d+\.\d+)?; use .+ \((GopherShip has it|not in GopherShip yet)\)(: .+)?$/;
+  const REMOVED = /" was removed from the collector in v\d+\.\d+\.\d+; use .+ \((GopherShip has it|not in GopherShip yet)\)(: .+)?$/;
 
   it('lists no type or alias GopherShip builds in', () => {
     const builtIn = COLLECTOR_ONLY_COMPONENTS.flatMap((c) =>

@@ -34,8 +34,7 @@ const typeNames = (type: string, aliases: readonly string[] = []): string => [ty
 /** A table row for a collector component GopherShip lacks: not yet, or removed from the collector with its replacement. */
 function lackingRow(c: CollectorOnlyComponent): string {
   if (!c.removed) return `| ${typeNames(c.type, c.aliases)} | not yet | ${cell(c.what)} |`;
-  const status = c.removed.in ? `removed in ${c.removed.in}` : 'removed';
-  return `| ${typeNames(c.type, c.aliases)} | ${status} | ${cell(`${c.what}; use ${replacementText(c.removed)}`)} |`;
+  return `| ${typeNames(c.type, c.aliases)} | removed in ${c.removed.in} | ${cell(`${c.what}; use ${replacementText(c.removed)}`)} |`;
 }
 
 function statusOf(f: AnyFactory): { status: string; detail: string } {

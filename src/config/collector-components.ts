@@ -1,7 +1,7 @@
 /**
  * Collector component types GopherShip does not build in, with what each does in the collector: every
  * component of the otelcol-contrib and otelcol distributions (v0.136 manifests), plus components the
- * collector has since removed that older configs still name. Validation answers such a type with
+ * collector has removed that older configs still name (release notes of contrib up to v0.165). Validation answers such a type with
  * "not supported yet by GopherShip (...)", or for a removed one with the release that removed it and
  * what replaces it, instead of "unknown type"; docs/compatibility.md lists them (src/cli/compatibility.ts).
  *
@@ -15,8 +15,8 @@ import { notSupportedYetMessage } from '../core/schema.js';
 
 /** A component the collector dropped: the release that removed it and what to configure instead. */
 export interface CollectorRemoval {
-  /** The collector release that removed it; absent where its release notes were not found. */
-  in?: string;
+  /** The collector release that removed it (its release notes say so). */
+  in: string;
   /** What to use instead, e.g. "the debug exporter". */
   use: string;
   /** Why that works, where it is not plain (e.g. "Jaeger takes OTLP"). */
@@ -78,7 +78,6 @@ const receivers: Row[] = [
   ['iis', 'collects IIS metrics (Windows)'],
   ['influxdb', 'receives InfluxDB line protocol metrics'],
   ['jaeger', 'receives Jaeger Thrift and gRPC spans'],
-  ['jmx', 'collects JMX metrics through a Java helper'],
   ['journald', 'reads systemd journal logs'],
   ['k8s_cluster', 'collects Kubernetes cluster metrics'],
   ['k8s_events', 'receives Kubernetes events as logs'],
@@ -114,7 +113,6 @@ const receivers: Row[] = [
   ['redis', 'collects Redis metrics'],
   ['riak', 'collects Riak metrics'],
   ['saphana', 'collects SAP HANA metrics'],
-  ['signalfx', 'receives SignalFx metrics and events'],
   ['skywalking', 'receives Apache SkyWalking traces and metrics'],
   ['snmp', 'collects SNMP metrics'],
   ['snowflake', 'collects Snowflake account metrics'],
@@ -132,7 +130,6 @@ const receivers: Row[] = [
   ['tlscheck', 'reports TLS certificate expiry'],
   ['udplog', 'receives logs over UDP', { aliases: ['udp_log'] }],
   ['vcenter', 'collects VMware vCenter metrics'],
-  ['wavefront', 'receives Wavefront metrics'],
   ['webhookevent', 'receives webhook calls as logs', { aliases: ['webhook_event'] }],
   ['windowseventlog', 'reads the Windows event log', { aliases: ['windows_event_log'] }],
   ['windowsperfcounters', 'collects Windows performance counters'],
@@ -143,11 +140,34 @@ const receivers: Row[] = [
     'receives OpenCensus traces and metrics',
     { removed: { in: 'v0.134.0', use: 'the otlp receiver', builtin: { kind: 'receiver', type: 'otlp' } } },
   ],
+  [
+    'jmx',
+    'collects JMX metrics through a Java helper',
+    {
+      removed: {
+        in: 'v0.157.0',
+        use: 'the otlp receiver',
+        why: 'run the JMX scraper as its own Java process and have it send OTLP',
+        builtin: { kind: 'receiver', type: 'otlp' },
+      },
+    },
+  ],
+  ['signalfx', 'receives SignalFx metrics and events', { removed: { in: 'v0.165.0', use: 'the otlp receiver', builtin: { kind: 'receiver', type: 'otlp' } } }],
+  [
+    'wavefront',
+    'receives Wavefront metrics',
+    { removed: { in: 'v0.162.0', use: 'the otlp receiver', why: 'have the senders send OTLP', builtin: { kind: 'receiver', type: 'otlp' } } },
+  ],
+  [
+    'sapm',
+    'receives spans in the Splunk APM (SAPM) format',
+    { removed: { in: 'v0.133.0', use: 'the otlp receiver', why: 'have the senders send OTLP', builtin: { kind: 'receiver', type: 'otlp' } } },
+  ],
 ];
 
 const processors: Row[] = [
   ['coralogix', 'adds Coralogix span attributes'],
-  ['cumulativetodelta', 'converts cumulative metrics to delta'],
+  ['cumulativetodelta', 'converts cumulative metrics to delta', { aliases: ['cumulative_to_delta'] }],
   ['deltatocumulative', 'converts delta metrics to cumulative'],
   ['deltatorate', 'converts delta sums to rates'],
   ['experimental_metricsgeneration', 'computes new metrics from existing ones'],
@@ -174,8 +194,8 @@ const processors: Row[] = [
     'computes request, error and duration metrics from spans',
     { removed: { in: 'v0.96.0', use: 'the spanmetrics connector', builtin: { kind: 'connector', type: 'spanmetrics' } } },
   ],
-  ['servicegraph', 'builds service-graph metrics from spans', { removed: { use: 'the servicegraph connector' } }],
-  ['datadog', 'computes Datadog APM stats from spans', { removed: { use: 'the datadog connector' } }],
+  ['servicegraph', 'builds service-graph metrics from spans', { removed: { in: 'v0.94.0', use: 'the servicegraph connector' } }],
+  ['datadog', 'computes Datadog APM stats from spans', { removed: { in: 'v0.94.0', use: 'the datadog connector' } }],
 ];
 
 const exporters: Row[] = [
@@ -243,7 +263,7 @@ const exporters: Row[] = [
   [
     'sapm',
     'sends spans to Splunk APM in the SAPM format',
-    { removed: { use: 'the otlphttp exporter', why: 'Splunk APM takes OTLP', builtin: { kind: 'exporter', type: 'otlphttp' } } },
+    { removed: { in: 'v0.147.0', use: 'the otlphttp exporter', why: 'Splunk APM takes OTLP', builtin: { kind: 'exporter', type: 'otlphttp' } } },
   ],
 ];
 
@@ -262,7 +282,7 @@ const extensions: Row[] = [
   ['ecs_task_observer', 'discovers the containers of the current ECS task'],
   ['file_storage', 'stores persistent queue data in files (bbolt)'],
   ['googleclientauth', 'authenticates requests with Google credentials'],
-  ['googlecloudlogentry_encoding', 'decodes Google Cloud LogEntry records'],
+  ['googlecloudlogentry_encoding', 'decodes Google Cloud LogEntry records', { aliases: ['google_cloud_logentry_encoding'] }],
   ['healthcheckv2', 'reports component status over HTTP and gRPC'],
   ['host_observer', 'discovers listening ports on the host'],
   ['http_forwarder', 'forwards HTTP requests to another endpoint'],
@@ -271,7 +291,6 @@ const extensions: Row[] = [
   ['json_log_encoding', 'decodes and encodes JSON logs'],
   ['k8s_leader_elector', 'elects a leader among replicas through a Kubernetes lease'],
   ['k8s_observer', 'discovers Kubernetes pods, ports and nodes'],
-  ['kafkatopics_observer', 'discovers Kafka topics'],
   ['oauth2client', 'fetches OAuth2 client-credentials tokens for exporters'],
   ['opamp', 'reports to and is managed by an OpAMP server'],
   ['otlp_encoding', 'decodes and encodes OTLP payloads'],
@@ -295,6 +314,12 @@ const extensions: Row[] = [
       },
     },
   ],
+  [
+    'kafkatopics_observer',
+    'discovers Kafka topics',
+    { removed: { in: 'v0.159.0', use: 'the kafka receiver', why: 'it subscribes to topics by regular expression' } },
+  ],
+  ['httpforwarder', 'forwards HTTP requests to another endpoint', { removed: { in: 'v0.96.0', use: 'the http_forwarder extension' } }],
 ];
 
 const connectors: Row[] = [
@@ -305,7 +330,7 @@ const connectors: Row[] = [
   ['otlpjson', 'decodes OTLP JSON carried in log bodies'],
   ['roundrobin', 'spreads data over several pipelines in turn', { aliases: ['round_robin'] }],
   ['servicegraph', 'builds service-graph metrics from spans', { aliases: ['service_graph'] }],
-  ['signaltometrics', 'computes metrics from any signal with OTTL'],
+  ['signaltometrics', 'computes metrics from any signal with OTTL', { aliases: ['signal_to_metrics'] }],
   ['sum', 'sums attribute values into metrics'],
 ];
 
@@ -335,6 +360,5 @@ export function replacementText(removed: CollectorRemoval): string {
 /** The validation message for a table entry, named as the config wrote it (`written`: the type or an alias). */
 export function collectorOnlyMessage(c: CollectorOnlyComponent, written: string): string {
   if (!c.removed) return `${c.kind} type "${written}": ${notSupportedYetMessage(c.what)}`;
-  const release = c.removed.in ? ` in ${c.removed.in}` : '';
-  return `${c.kind} type "${written}" was removed from the collector${release}; use ${replacementText(c.removed)}`;
+  return `${c.kind} type "${written}" was removed from the collector in ${c.removed.in}; use ${replacementText(c.removed)}`;
 }
