@@ -226,7 +226,6 @@ const exporters: Row[] = [
   ['kafka', 'publishes telemetry to Kafka topics'],
   ['logicmonitor', 'sends telemetry to LogicMonitor'],
   ['logzio', 'sends telemetry to Logz.io'],
-  ['mezmo', 'sends logs to Mezmo'],
   ['nop', 'drops everything it receives'],
   ['opensearch', 'indexes logs and traces in OpenSearch'],
   ['otelarrow', 'sends OTLP as Apache Arrow streams'],
@@ -243,6 +242,11 @@ const exporters: Row[] = [
   ['tencentcloud_logservice', 'sends logs to Tencent Cloud Log Service'],
   ['tinybird', 'sends telemetry to Tinybird'],
   ['zipkin', 'sends spans to a Zipkin server'],
+  [
+    'mezmo',
+    'sends logs to Mezmo',
+    { removed: { in: 'v0.161.0', use: 'the otlphttp exporter', why: 'Mezmo takes OTLP', builtin: { kind: 'exporter', type: 'otlphttp' } } },
+  ],
   ['logging', 'logs the telemetry it receives', { removed: { in: 'v0.111.0', use: 'the debug exporter', builtin: { kind: 'exporter', type: 'debug' } } }],
   ['opencensus', 'sends OpenCensus traces and metrics', { removed: { in: 'v0.134.0', use: 'the otlp exporter', builtin: { kind: 'exporter', type: 'otlp' } } }],
   [
