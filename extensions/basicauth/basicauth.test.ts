@@ -10,7 +10,7 @@ import { testHost } from '../../test/helpers/host.js';
 import { hasOpenssl } from '../../test/helpers/certs.js';
 import { AuthenticationError, isClientAuthenticator, isServerAuthenticator, type ServerAuthenticator } from '../../src/core/auth.js';
 import { testSettings } from '../../test/helpers/otlp-test-servers.js';
-import { createBasicAuth, parseBasicHeader } from './basicauth.js';
+import { BasicAuthServer, createBasicAuth, parseBasicHeader } from './basicauth.js';
 import { basicAuthConfig } from './config.js';
 
 const run = promisify(execFile);
@@ -156,6 +156,34 @@ describe('basicauth server', () => {
       .toBe(true);
     // The remembered credential is forgotten with the old entries.
     await refused(Promise.resolve(ext.authenticate(basic('u', 'one'))));
+    await ext.shutdown();
+  });
+
+  it('remembers a verdict on a slow hash: a replayed or simultaneous guess computes no hash, and a re-read forgets', async () => {
+    // A misconfigured fleet retrying a stale password costs one bcrypt check, not one per request.
+    const file = join(dir, 'slow');
+    await writeFile(file, `u:${bcrypt.hashSync('one', 6)}\n`);
+    const ext = create({ htpasswd: { file } }) as BasicAuthServer;
+    await ext.start();
+    const together = await Promise.all(Array.from({ length: 20 }, () => refused(Promise.resolve(ext.authenticate(basic('u', 'two'))))));
+    expect(new Set(together)).toEqual(new Set(['wrong user name or password']));
+    expect(ext.hashesComputed).toBe(1);
+    for (let i = 0; i < 20; i++) await refused(Promise.resolve(ext.authenticate(basic('u', 'two'))));
+    expect(await ext.authenticate(basic('u', 'one'))).toEqual({ attributes: { username: 'u' } });
+    expect(await ext.authenticate(basic('u', 'one'))).toEqual({ attributes: { username: 'u' } });
+    expect(ext.hashesComputed).toBe(2);
+    // The password becomes the guess that was remembered as wrong: it passes once the file is re-read.
+    await writeFile(file, `u:${bcrypt.hashSync('two', 6)}\n`);
+    await expect
+      .poll(
+        async () =>
+          Promise.resolve(ext.authenticate(basic('u', 'two'))).then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 5000 },
+      )
+      .toBe(true);
     await ext.shutdown();
   });
 });
