@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
+import { encrypt as shaCrypt } from 'unixcrypt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testHost } from '../../test/helpers/host.js';
 import { hasOpenssl } from '../../test/helpers/certs.js';
@@ -156,6 +157,22 @@ describe('basicauth server', () => {
       .toBe(true);
     // The remembered credential is forgotten with the old entries.
     await refused(Promise.resolve(ext.authenticate(basic('u', 'one'))));
+    await ext.shutdown();
+  });
+
+  it('refuses a SHA-crypt password past 1024 bytes without a check (its cost grows with the length), and takes a long one below', async () => {
+    // openssl passwd truncates at 256 characters: this entry is made by unixcrypt (1000 is no multiple of
+    // 64, where unixcrypt and glibc differ).
+    const longest = 'p'.repeat(1000);
+    const hash = shaCrypt(longest, `$6$${randomBytes(6).toString('hex')}`);
+    const ext = create({ htpasswd: { inline: `u:${hash}` } }) as BasicAuthServer;
+    await ext.start();
+    // 60 KB took 8-17 s of SHA-512-crypt (under the 64 KiB header limit): refused at once, no hash computed.
+    expect(await refused(Promise.resolve(ext.authenticate(basic('u', 'p'.repeat(60_000)))))).toBe('wrong user name or password');
+    expect(await refused(Promise.resolve(ext.authenticate(basic('u', 'p'.repeat(1025)))))).toBe('wrong user name or password');
+    expect(ext.hashesComputed).toBe(0);
+    expect(await ext.authenticate(basic('u', longest))).toEqual({ attributes: { username: 'u' } });
+    expect(ext.hashesComputed).toBe(1);
     await ext.shutdown();
   });
 

@@ -132,6 +132,8 @@ export class BasicAuthServer implements ServerAuthenticator {
       if (entry.matches(creds.password)) return ok;
       throw wrongCredentials();
     }
+    // A password too long for the hash's cost to stay bounded is wrong without a check (htpasswd.ts).
+    if (Buffer.byteLength(creds.password) > entry.longestPassword) throw wrongCredentials();
     const verdicts = this.verdicts;
     const key = createHmac('sha256', this.hmacKey).update(creds.username).update('\0').update(creds.password).digest('base64');
     if (verdicts.passed.has(key)) return ok;

@@ -19,7 +19,18 @@ import { encrypt as shaCrypt } from 'unixcrypt';
  * asked; a slow one (bcrypt, SHA-crypt: ~70 ms and ~9 ms, slow on purpose) goes to the worker threads of
  * hash-pool.ts with its hash, so that no guess holds the event loop.
  */
-export type HashEntry = { readonly slow: false; matches(password: string): boolean; readonly plain?: true } | { readonly slow: true; readonly hash: string };
+export type HashEntry =
+  | { readonly slow: false; matches(password: string): boolean; readonly plain?: true }
+  | { readonly slow: true; readonly hash: string; readonly longestPassword: number };
+
+/**
+ * The longest password (UTF-8 bytes) checked against a SHA-crypt hash; a longer one is wrong without a
+ * check. SHA-crypt hashes the password in each of its rounds, so its cost grows with the password: 60 KB
+ * (under the 64 KiB header limit) took 8-17 s a check here, against ~9 ms for a short one; 1024 bytes
+ * costs a few times a short one. htpasswd itself reads at most 255 characters. bcrypt reads only the
+ * first 72 bytes, whatever the length, so its entries take any.
+ */
+export const SHA_CRYPT_LONGEST_PASSWORD = 1024;
 
 function sameText(a: string, b: string): boolean {
   const da = createHash('sha256').update(a).digest();
@@ -43,7 +54,7 @@ export function slowHashMatches(hash: string, password: string): boolean {
 
 /** The check for one stored hash, or a reason it cannot be used (never the hash in the reason). */
 export function hashCheck(hash: string): HashEntry | string {
-  if (BCRYPT.test(hash)) return { slow: true, hash };
+  if (BCRYPT.test(hash)) return { slow: true, hash, longestPassword: Infinity };
   if (hash.startsWith('$apr1$') || hash.startsWith('$1$')) return { slow: false, matches: (password) => sameText(md5(password, hash), hash) };
   if (hash.startsWith('{SHA}')) {
     const stored = hash.slice(5);
@@ -62,7 +73,7 @@ export function hashCheck(hash: string): HashEntry | string {
     } catch {
       return 'a SHA-crypt hash that cannot be read (expected $5$ or $6$, optional rounds=N$, salt$, hash)';
     }
-    return { slow: true, hash };
+    return { slow: true, hash, longestPassword: SHA_CRYPT_LONGEST_PASSWORD };
   }
   if (hash === '') return 'an empty password; write the entry with htpasswd -B (bcrypt)';
   return { slow: false, matches: (password) => sameText(password, hash), plain: true };
