@@ -39,6 +39,20 @@ async function refused(p: Promise<unknown>): Promise<string> {
   return (err as Error).message;
 }
 
+/** Waits (up to 5 s) until `headers` pass: the file watcher has re-read the entries. */
+async function passesSoon(ext: ServerAuthenticator, headers: { authorization: string }): Promise<void> {
+  await expect
+    .poll(
+      async () =>
+        Promise.resolve(ext.authenticate(headers)).then(
+          () => true,
+          () => false,
+        ),
+      { timeout: 5000 },
+    )
+    .toBe(true);
+}
+
 let dir: string;
 let htpasswd: string;
 beforeAll(async () => {
@@ -145,16 +159,7 @@ describe('basicauth server', () => {
     await ext.start(testHost());
     expect(await ext.authenticate(basic('u', 'one'))).toEqual({ attributes: { username: 'u' } });
     await writeFile(file, `u:{SHA}${createHash('sha1').update('two').digest('base64')}\n`);
-    await expect
-      .poll(
-        async () =>
-          Promise.resolve(ext.authenticate(basic('u', 'two'))).then(
-            () => true,
-            () => false,
-          ),
-        { timeout: 5000 },
-      )
-      .toBe(true);
+    await passesSoon(ext, basic('u', 'two'));
     // The remembered credential is forgotten with the old entries.
     await refused(Promise.resolve(ext.authenticate(basic('u', 'one'))));
     await ext.shutdown();
@@ -191,16 +196,7 @@ describe('basicauth server', () => {
     expect(ext.hashesComputed).toBe(2);
     // The password becomes the guess that was remembered as wrong: it passes once the file is re-read.
     await writeFile(file, `u:${bcrypt.hashSync('two', 6)}\n`);
-    await expect
-      .poll(
-        async () =>
-          Promise.resolve(ext.authenticate(basic('u', 'two'))).then(
-            () => true,
-            () => false,
-          ),
-        { timeout: 5000 },
-      )
-      .toBe(true);
+    await passesSoon(ext, basic('u', 'two'));
     await ext.shutdown();
   });
 });
