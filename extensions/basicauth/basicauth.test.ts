@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
-import { encrypt as shaCrypt } from 'unixcrypt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testHost } from '../../test/helpers/host.js';
 import { hasOpenssl } from '../../test/helpers/certs.js';
 import { AuthenticationError, isClientAuthenticator, isServerAuthenticator, type ServerAuthenticator } from '../../src/core/auth.js';
 import { testSettings } from '../../test/helpers/otlp-test-servers.js';
 import { BasicAuthServer, createBasicAuth, parseBasicHeader } from './basicauth.js';
+import { parseShaCrypt, shaCrypt } from './sha-crypt.js';
 import { basicAuthConfig } from './config.js';
 
 const run = promisify(execFile);
@@ -166,10 +166,9 @@ describe('basicauth server', () => {
   });
 
   it('refuses a SHA-crypt password past 1024 bytes without a check (its cost grows with the length), and takes a long one below', async () => {
-    // openssl passwd truncates at 256 characters: this entry is made by unixcrypt (1000 is no multiple of
-    // 64, where unixcrypt and glibc differ).
+    // openssl passwd truncates at 256 characters: this entry is made by sha-crypt.ts (checked against openssl).
     const longest = 'p'.repeat(1000);
-    const hash = shaCrypt(longest, `$6$${randomBytes(6).toString('hex')}`);
+    const hash = shaCrypt(longest, parseShaCrypt(`$6$${randomBytes(6).toString('hex')}`)!);
     const ext = create({ htpasswd: { inline: `u:${hash}` } }) as BasicAuthServer;
     await ext.start();
     // 60 KB took 8-17 s of SHA-512-crypt (under the 64 KiB header limit): refused at once, no hash computed.

@@ -6,7 +6,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import bcrypt from 'bcryptjs';
-import { encrypt as shaCrypt } from 'unixcrypt';
+import { parseShaCrypt, shaCrypt } from './sha-crypt.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RetryableError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
@@ -15,7 +15,7 @@ import { BUSY_RETRY_AFTER_MS, MAX_WAITING, MAX_WAITING_PER_USER, SlowHashPool } 
 /** bcrypt at cost 8 (~20 ms a check): slow enough that checks queue behind a running one. */
 const BCRYPT = bcrypt.hashSync('right', 8);
 /** SHA-crypt at its fewest rounds (~2 ms): for the many checks of the bound in all. */
-const SHA_CRYPT = shaCrypt('right', '$5$rounds=1000$saltsalt');
+const SHA_CRYPT = shaCrypt('right', parseShaCrypt('$5$rounds=1000$saltsalt')!);
 
 let pool: SlowHashPool | undefined;
 afterEach(async () => {

@@ -2,7 +2,7 @@
  * htpasswd entries and their check, for the hash formats Apache's htpasswd writes: bcrypt (`$2y$`, -B),
  * apr1 MD5 (`$apr1$`, the default) and `$1$` MD5-crypt, SHA1 (`{SHA}`, -s) and salted SHA1 (`{SSHA}`), and
  * the SHA-crypt hashes (`$5$`, `$6$`, e.g. `openssl passwd -6`, mkpasswd) the collector's library takes too.
- * bcrypt goes through bcryptjs, MD5 through apache-md5 and SHA-crypt through unixcrypt (all pure JS); SHA
+ * bcrypt goes through bcryptjs, MD5 through apache-md5 (both pure JS), SHA-crypt through sha-crypt.ts; SHA
  * through node:crypto. bcrypt and SHA-crypt run on worker threads (hash-pool.ts), the rest where asked.
  * Anything else is a password in plain text, as the collector's htpasswd library reads it (its README's own
  * example is `${BASIC_AUTH_USERNAME}:${BASIC_AUTH_PASSWORD}`): accepted, compared in constant time, and
@@ -12,7 +12,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import md5 from 'apache-md5';
-import { encrypt as shaCrypt } from 'unixcrypt';
+import { parseShaCrypt, shaCrypt } from './sha-crypt.js';
 
 /**
  * How one stored hash is checked. A fast one (MD5, SHA1, plain text: microseconds) is checked where it is
@@ -43,13 +43,12 @@ const SHA_CRYPT = /^\$[56]\$/;
 
 /**
  * A slow hash's check, synchronous: what a hash-pool worker runs. bcryptjs compares in constant time;
- * SHA-crypt is computed with the stored salt and rounds, then compared in constant time (unixcrypt's own
- * verify throws on a stored hash of another length). unixcrypt takes the settings part (id, rounds, salt:
- * all before the last `$`), not the whole hash.
+ * SHA-crypt is computed with the stored salt and rounds, then compared in constant time.
  */
 export function slowHashMatches(hash: string, password: string): boolean {
   if (BCRYPT.test(hash)) return bcrypt.compareSync(password, hash);
-  return sameText(shaCrypt(password, hash.slice(0, hash.lastIndexOf('$'))), hash);
+  const settings = parseShaCrypt(hash);
+  return settings !== undefined && sameText(shaCrypt(password, settings), hash);
 }
 
 /** The check for one stored hash, or a reason it cannot be used (never the hash in the reason). */
@@ -68,11 +67,7 @@ export function hashCheck(hash: string): HashEntry | string {
     return { slow: false, matches: (password) => timingSafeEqual(createHash('sha1').update(password).update(salt).digest(), digest) };
   }
   if (SHA_CRYPT.test(hash)) {
-    try {
-      shaCrypt('', hash.slice(0, hash.lastIndexOf('$')));
-    } catch {
-      return 'a SHA-crypt hash that cannot be read (expected $5$ or $6$, optional rounds=N$, salt$, hash)';
-    }
+    if (!parseShaCrypt(hash)) return 'a SHA-crypt hash that cannot be read (expected $5$ or $6$, optional rounds=N$, salt$, hash)';
     return { slow: true, hash, longestPassword: SHA_CRYPT_LONGEST_PASSWORD };
   }
   if (hash === '') return 'an empty password; write the entry with htpasswd -B (bcrypt)';
