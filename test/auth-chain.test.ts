@@ -74,7 +74,9 @@ describe('gateway A -> gateway B with bearer auth on the exporters and the recei
     await expect.poll(() => sink.requests.flatMap((r) => itemsOf('logs', r.body)).length, { timeout: 10_000 }).toBe(sent.length * 2);
     const got = sink.requests.flatMap((r) => itemsOf('logs', r.body));
     expect(got.sort()).toEqual([...sent, ...sent].sort());
-    expect(await counterValue(b.telemetry, 'gophership_receiver_unauthenticated_requests', { receiver: 'otlp', transport: 'grpc' })).toBe(0);
+    expect(
+      await counterValue(b.telemetry, 'gophership_receiver_unauthenticated_requests', { receiver: 'otlp', transport: 'grpc', reason: 'credentials' }),
+    ).toBe(0);
   });
 
   it('an exporter with a stale token is refused by B, and A tells its client (nothing reaches the sink)', async () => {
@@ -87,7 +89,9 @@ describe('gateway A -> gateway B with bearer auth on the exporters and the recei
     expect(err?.code).toBe(400);
     expect(err?.data).toMatch(/HTTP 401: authentication failed: the bearer token is not accepted/);
     expect(err?.data).not.toContain('chain-token');
-    expect(await counterValue(b.telemetry, 'gophership_receiver_unauthenticated_requests', { receiver: 'otlp', transport: 'http' })).toBe(1);
+    expect(
+      await counterValue(b.telemetry, 'gophership_receiver_unauthenticated_requests', { receiver: 'otlp', transport: 'http', reason: 'credentials' }),
+    ).toBe(1);
     expect(sink.requests.length).toBe(before);
   });
 });

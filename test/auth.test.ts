@@ -67,14 +67,20 @@ const basic = (user: string, password: string) => ({ Authorization: `Basic ${Buf
 
 async function expectRefused(protocol: 'http' | 'grpc', receiver: string, headers: Record<string, string>, reason: RegExp): Promise<void> {
   const before = sink.requests.length;
-  const refusedBefore = await counterValue(gateway.telemetry, 'gophership_receiver_unauthenticated_requests', { receiver, transport: protocol });
+  const refusedBefore = await counterValue(gateway.telemetry, 'gophership_receiver_unauthenticated_requests', {
+    receiver,
+    transport: protocol,
+    reason: 'credentials',
+  });
   const out = await send(protocol, receiver, headers);
   expect(out.ok, `${protocol} ${receiver} must be refused`).toBe(false);
   expect(out.code).toBe(protocol === 'http' ? 401 : GrpcStatus.UNAUTHENTICATED);
   expect(out.message).toMatch(reason);
   // Nothing of the request went on, and the refusal was counted.
   expect(sink.requests.length).toBe(before);
-  expect(await counterValue(gateway.telemetry, 'gophership_receiver_unauthenticated_requests', { receiver, transport: protocol })).toBe(refusedBefore + 1);
+  expect(await counterValue(gateway.telemetry, 'gophership_receiver_unauthenticated_requests', { receiver, transport: protocol, reason: 'credentials' })).toBe(
+    refusedBefore + 1,
+  );
   // The credential is in no reply.
   for (const v of Object.values(headers)) expect(out.message).not.toContain(v.split(' ')[1]!);
 }
@@ -219,7 +225,11 @@ describe('authenticator faults and misconfiguration', () => {
       });
       const grpc = await sendLogsWithSdk('grpc', receiverAddress(gw, 'otlp', 'grpc'), { authorization: `Bearer ${token}` }, logs);
       expect((grpc.error as { code?: number } | undefined)?.code).toBe(GrpcStatus.UNAVAILABLE);
-      expect(await counterValue(gw.telemetry, 'gophership_receiver_unauthenticated_requests', { receiver: 'otlp', transport: 'http' })).toBe(0);
+      // Counted as the authenticator's fault, not as wrong credentials.
+      const refused = (reason: string) =>
+        counterValue(gw.telemetry, 'gophership_receiver_unauthenticated_requests', { receiver: 'otlp', transport: 'http', reason });
+      expect(await refused('credentials')).toBe(0);
+      expect(await refused('unavailable')).toBe(1);
     } finally {
       await gw.shutdown(5000);
     }

@@ -10,7 +10,8 @@ import { testHost } from '../../test/helpers/host.js';
 import { hasOpenssl } from '../../test/helpers/certs.js';
 import { AuthenticationError, isClientAuthenticator, isServerAuthenticator, type ServerAuthenticator } from '../../src/core/auth.js';
 import { testSettings } from '../../test/helpers/otlp-test-servers.js';
-import { createBasicAuth, parseBasicHeader } from './basicauth.js';
+import { BasicAuthServer, createBasicAuth, parseBasicHeader } from './basicauth.js';
+import { parseShaCrypt, shaCrypt } from './sha-crypt.js';
 import { basicAuthConfig } from './config.js';
 
 const run = promisify(execFile);
@@ -36,6 +37,20 @@ async function refused(p: Promise<unknown>): Promise<string> {
   );
   expect(err).toBeInstanceOf(AuthenticationError);
   return (err as Error).message;
+}
+
+/** Waits (up to 5 s) until `headers` pass: the file watcher has re-read the entries. */
+async function passesSoon(ext: ServerAuthenticator, headers: { authorization: string }): Promise<void> {
+  await expect
+    .poll(
+      async () =>
+        Promise.resolve(ext.authenticate(headers)).then(
+          () => true,
+          () => false,
+        ),
+      { timeout: 5000 },
+    )
+    .toBe(true);
 }
 
 let dir: string;
@@ -144,18 +159,43 @@ describe('basicauth server', () => {
     await ext.start(testHost());
     expect(await ext.authenticate(basic('u', 'one'))).toEqual({ attributes: { username: 'u' } });
     await writeFile(file, `u:{SHA}${createHash('sha1').update('two').digest('base64')}\n`);
-    await expect
-      .poll(
-        async () =>
-          Promise.resolve(ext.authenticate(basic('u', 'two'))).then(
-            () => true,
-            () => false,
-          ),
-        { timeout: 5000 },
-      )
-      .toBe(true);
+    await passesSoon(ext, basic('u', 'two'));
     // The remembered credential is forgotten with the old entries.
     await refused(Promise.resolve(ext.authenticate(basic('u', 'one'))));
+    await ext.shutdown();
+  });
+
+  it('refuses a SHA-crypt password past 1024 bytes without a check (its cost grows with the length), and takes a long one below', async () => {
+    // openssl passwd truncates at 256 characters: this entry is made by sha-crypt.ts (checked against openssl).
+    const longest = 'p'.repeat(1000);
+    const hash = shaCrypt(longest, parseShaCrypt(`$6$${randomBytes(6).toString('hex')}`)!);
+    const ext = create({ htpasswd: { inline: `u:${hash}` } }) as BasicAuthServer;
+    await ext.start();
+    // 60 KB took 8-17 s of SHA-512-crypt (under the 64 KiB header limit): refused at once, no hash computed.
+    expect(await refused(Promise.resolve(ext.authenticate(basic('u', 'p'.repeat(60_000)))))).toBe('wrong user name or password');
+    expect(await refused(Promise.resolve(ext.authenticate(basic('u', 'p'.repeat(1025)))))).toBe('wrong user name or password');
+    expect(ext.hashesComputed).toBe(0);
+    expect(await ext.authenticate(basic('u', longest))).toEqual({ attributes: { username: 'u' } });
+    expect(ext.hashesComputed).toBe(1);
+    await ext.shutdown();
+  });
+
+  it('remembers a verdict on a slow hash: a replayed or simultaneous guess computes no hash, and a re-read forgets', async () => {
+    // A misconfigured fleet retrying a stale password costs one bcrypt check, not one per request.
+    const file = join(dir, 'slow');
+    await writeFile(file, `u:${bcrypt.hashSync('one', 6)}\n`);
+    const ext = create({ htpasswd: { file } }) as BasicAuthServer;
+    await ext.start();
+    const together = await Promise.all(Array.from({ length: 20 }, () => refused(Promise.resolve(ext.authenticate(basic('u', 'two'))))));
+    expect(new Set(together)).toEqual(new Set(['wrong user name or password']));
+    expect(ext.hashesComputed).toBe(1);
+    for (let i = 0; i < 20; i++) await refused(Promise.resolve(ext.authenticate(basic('u', 'two'))));
+    expect(await ext.authenticate(basic('u', 'one'))).toEqual({ attributes: { username: 'u' } });
+    expect(await ext.authenticate(basic('u', 'one'))).toEqual({ attributes: { username: 'u' } });
+    expect(ext.hashesComputed).toBe(2);
+    // The password becomes the guess that was remembered as wrong: it passes once the file is re-read.
+    await writeFile(file, `u:${bcrypt.hashSync('two', 6)}\n`);
+    await passesSoon(ext, basic('u', 'two'));
     await ext.shutdown();
   });
 });

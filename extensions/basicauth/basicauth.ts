@@ -3,9 +3,12 @@
  * against htpasswd entries (a file re-read when it changes, and/or inline entries); a client sends its
  * `client_auth` credentials on every export.
  *
- * bcrypt is slow on purpose (tens of ms a check in pure JS): a credential that passed is remembered, as
- * an HMAC under a key made at start (so memory never holds the password or a plain hash of it), and
- * the next request with it costs one HMAC. The memory is cleared whenever the entries are re-read.
+ * bcrypt and SHA-crypt are slow on purpose (~70 ms and ~9 ms a check in JavaScript): they run on worker
+ * threads (hash-pool.ts), never on the event loop, with a bound on the checks waiting. A verdict is
+ * remembered, as an HMAC of user and password under a key made at start (so memory never holds the
+ * password or a plain hash of it): a credential that passed, or failed, costs one HMAC the next time, and
+ * the same credential arriving again while it is checked waits for that check. The memory is cleared
+ * whenever the entries are re-read.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -21,10 +24,25 @@ import type { CreateSettings, Extension } from '../../src/core/component.js';
 import { CodedError, componentLabel, messageOf } from '../../src/core/errors.js';
 import { watchFile } from '../../src/core/watch-file.js';
 import type { BasicAuthConfig } from './config.js';
-import { parseHtpasswd, type HashCheck } from './htpasswd.js';
+import { SlowHashPool } from './hash-pool.js';
+import { parseHtpasswd, type HashEntry } from './htpasswd.js';
 
-/** Credentials remembered as passed; beyond this the memory starts over (a bound, not an LRU). */
+/** Credentials remembered as passed, and as failed; beyond this a memory starts over (a bound, not an LRU). */
 const MAX_REMEMBERED = 10_000;
+
+/** The verdicts on slow hashes, by HMAC of user and password; replaced when the entries are re-read. */
+class Verdicts {
+  readonly passed = new Set<string>();
+  readonly failed = new Set<string>();
+  /** Checks running: the same credential arriving meanwhile waits for the same verdict. */
+  readonly checking = new Map<string, Promise<boolean>>();
+
+  remember(key: string, matches: boolean): void {
+    const set = matches ? this.passed : this.failed;
+    if (set.size >= MAX_REMEMBERED) set.clear();
+    set.add(key);
+  }
+}
 
 /** Splits `Basic base64(user:password)`; undefined when the header is not that. */
 export function parseBasicHeader(value: string): { username: string; password: string } | undefined {
@@ -39,15 +57,23 @@ export function parseBasicHeader(value: string): { username: string; password: s
 
 export class BasicAuthServer implements ServerAuthenticator {
   readonly credentialHeader = 'authorization';
-  private users = new Map<string, HashCheck>();
+  private users = new Map<string, HashEntry>();
   private readonly hmacKey = randomBytes(32);
-  private passed = new Set<string>();
+  private verdicts = new Verdicts();
+  private readonly pool: SlowHashPool;
   private stopWatching: (() => void) | undefined;
 
   constructor(
     private readonly settings: CreateSettings,
     private readonly htpasswd: NonNullable<BasicAuthConfig['htpasswd']>,
-  ) {}
+  ) {
+    this.pool = new SlowHashPool(settings.logger);
+  }
+
+  /** Slow hashes computed so far (a remembered or joined verdict computes none). */
+  get hashesComputed(): number {
+    return this.pool.checks;
+  }
 
   async start(): Promise<void> {
     this.users = await this.load();
@@ -57,7 +83,7 @@ export class BasicAuthServer implements ServerAuthenticator {
       this.load().then(
         (users) => {
           this.users = users;
-          this.passed = new Set();
+          this.verdicts = new Verdicts();
           this.settings.logger.info('htpasswd file re-read', { file, users: users.size });
         },
         (err: unknown) => this.settings.logger.warn('could not re-read the htpasswd file; keeping the entries in use', { file, error: messageOf(err) }),
@@ -65,8 +91,8 @@ export class BasicAuthServer implements ServerAuthenticator {
     });
   }
 
-  private async load(): Promise<Map<string, HashCheck>> {
-    const users = new Map<string, HashCheck>();
+  private async load(): Promise<Map<string, HashEntry>> {
+    const users = new Map<string, HashEntry>();
     const problems: string[] = [];
     const plain: string[] = [];
     const { file, inline } = this.htpasswd;
@@ -90,6 +116,7 @@ export class BasicAuthServer implements ServerAuthenticator {
 
   async shutdown(): Promise<void> {
     this.stopWatching?.();
+    await this.pool.close();
   }
 
   async authenticate(headers: RequestHeaders): Promise<AuthData> {
@@ -97,15 +124,39 @@ export class BasicAuthServer implements ServerAuthenticator {
     if (value === undefined || value === '') throw new AuthenticationError('no Authorization header');
     const creds = parseBasicHeader(value);
     if (!creds) throw new AuthenticationError('the Authorization header is not Basic credentials (Basic base64(user:password))');
-    const check = this.users.get(creds.username);
-    const key = createHmac('sha256', this.hmacKey).update(creds.username).update('\0').update(creds.password).digest('base64');
-    if (check !== undefined && this.passed.has(key)) return { attributes: { username: creds.username } };
+    const entry = this.users.get(creds.username);
+    const ok = { attributes: { username: creds.username } };
     // An unknown user and a wrong password get the same answer.
-    if (check === undefined || !(await check(creds.password))) throw new AuthenticationError('wrong user name or password');
-    if (this.passed.size >= MAX_REMEMBERED) this.passed = new Set();
-    this.passed.add(key);
-    return { attributes: { username: creds.username } };
+    if (entry === undefined) throw wrongCredentials();
+    if (!entry.slow) {
+      if (entry.matches(creds.password)) return ok;
+      throw wrongCredentials();
+    }
+    // A password too long for the hash's cost to stay bounded is wrong without a check (htpasswd.ts).
+    if (Buffer.byteLength(creds.password) > entry.longestPassword) throw wrongCredentials();
+    const verdicts = this.verdicts;
+    const key = createHmac('sha256', this.hmacKey).update(creds.username).update('\0').update(creds.password).digest('base64');
+    if (verdicts.passed.has(key)) return ok;
+    if (verdicts.failed.has(key)) throw wrongCredentials();
+    let verdict = verdicts.checking.get(key);
+    if (verdict === undefined) {
+      // Rejects (retryably) when too many checks wait: the receiver answers 503 / UNAVAILABLE.
+      verdict = this.pool.check(creds.username, entry.hash, creds.password);
+      verdicts.checking.set(key, verdict);
+      verdict
+        .then(
+          (matches) => verdicts.remember(key, matches),
+          () => {},
+        )
+        .finally(() => verdicts.checking.delete(key));
+    }
+    if (await verdict) return ok;
+    throw wrongCredentials();
   }
+}
+
+function wrongCredentials(): AuthenticationError {
+  return new AuthenticationError('wrong user name or password');
 }
 
 /** A credential file's content without its final line break (editors and `echo` add one). */

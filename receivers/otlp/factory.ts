@@ -37,7 +37,7 @@ export class OtlpReceiver implements Receiver {
       new RequestAccess(
         serverAuthenticatorOf(host, cfg.auth, `protocols.${transport}`),
         cfg.include_metadata,
-        () => this.ingest.unauthenticated(transport),
+        (reason) => this.ingest.unauthenticated(transport, reason),
         this.settings.logger,
       );
     if (grpc) this.grpc = new OtlpGrpcServer(grpc, this.ingest, this.settings.logger, access('grpc', grpc));

@@ -218,7 +218,7 @@ export class OtlpGrpcServer {
       (admitted) => {
         if (admitted instanceof AccessRefusal) {
           if (admitted.unauthenticated) this.refuse(stream, GrpcStatus.UNAUTHENTICATED, admitted.message);
-          else this.refuse(stream, GrpcStatus.UNAVAILABLE, admitted.message, 1000);
+          else this.refuse(stream, GrpcStatus.UNAVAILABLE, admitted.message, admitted.retryAfterMs);
           return;
         }
         this.readMessage(stream, signal, encoding, admitted);

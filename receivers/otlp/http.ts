@@ -195,7 +195,7 @@ export class OtlpHttpServer {
       (admitted) => {
         if (admitted instanceof AccessRefusal) {
           const [status, code] = admitted.unauthenticated ? [401, GrpcStatus.UNAUTHENTICATED] : [503, GrpcStatus.UNAVAILABLE];
-          this.sendStatus(req, res, status, code, admitted.message, encodingOf(req), admitted.unauthenticated ? undefined : 1000);
+          this.sendStatus(req, res, status, code, admitted.message, encodingOf(req), admitted.retryAfterMs);
           return;
         }
         this.serve(signal, req, res, admitted);

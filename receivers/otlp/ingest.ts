@@ -11,6 +11,7 @@ import type { Logger } from '../../src/telemetry/logger.js';
 import type { Telemetry } from '../../src/telemetry/telemetry.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
 import type { AdmissionGate, PressureSlot } from '../../src/somatic/index.js';
+import type { AuthRefusalReason } from './access.js';
 
 export type Transport = 'http' | 'grpc';
 
@@ -59,9 +60,9 @@ export class Ingest {
     this.telemetry.receiverBytes.inc(this.labels[transport], bytes);
   }
 
-  /** Counts a request refused for missing or wrong credentials. */
-  unauthenticated(transport: Transport): void {
-    this.telemetry.receiverUnauthenticated.inc(this.labels[transport]);
+  /** Counts a request refused by the authentication step (access.ts). */
+  unauthenticated(transport: Transport, reason: AuthRefusalReason): void {
+    this.telemetry.receiverUnauthenticated.inc({ ...this.labels[transport], reason });
   }
 
   /** Counts a request rejected as bad data (its items when they could be counted, else none). */

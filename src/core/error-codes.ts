@@ -53,6 +53,12 @@ export const ERROR_CODES = {
     meaning: "The request's credentials are missing or not accepted by the receiver's authenticator.",
     action: 'Send valid credentials; the message says what was wrong without repeating them.',
   },
+  GS_AUTH_BUSY: {
+    meaning:
+      'The credentials were not checked: too many slow password checks (bcrypt, SHA-crypt) were waiting, in all or for this user (e.g. under a flood of wrong passwords), or the threads that run them keep failing.',
+    action:
+      'Retry after the Retry-After (HTTP) or RetryInfo (gRPC) delay; if it persists, look for a client sending wrong passwords (gophership_receiver_unauthenticated_requests).',
+  },
   GS_RETRY_LATER: {
     meaning: 'A retryable refusal with no more specific code: the data was not accepted this time.',
     action: 'Retry after the Retry-After (HTTP) or RetryInfo (gRPC) delay.',

@@ -40,8 +40,9 @@ export const RECEIVER_METRICS = {
     name: 'gophership_receiver_unauthenticated_requests',
     type: 'counter',
     unit: '{requests}',
-    description: 'Requests refused because their credentials were missing or wrong (HTTP 401, gRPC UNAUTHENTICATED)',
-    labels: RECEIVER_LABELS,
+    description:
+      'Requests refused by the authentication step, by reason: credentials (missing or wrong: HTTP 401, gRPC UNAUTHENTICATED), busy (not checked, too many slow password checks waiting: 503, UNAVAILABLE), unavailable (the authenticator failed, e.g. the OIDC issuer unreachable: 503, UNAVAILABLE)',
+    labels: [...RECEIVER_LABELS, 'reason'],
   },
   receivedBytes: {
     name: 'gophership_receiver_received_bytes',
