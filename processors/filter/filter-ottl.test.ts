@@ -11,6 +11,9 @@ import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/pro
 import type { ExportTraceServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import type { ExportMetricsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import fc from 'fast-check';
+import { create } from '@bufbuild/protobuf';
+import { ExportTraceServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
+import { ResourceSpansSchema, ScopeSpansSchema, SpanSchema } from '../../proto/gen/opentelemetry/proto/trace/v1/trace_pb.js';
 import { encodeRequest } from '../../src/pdata/codec.js';
 import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
 import { itemsOf } from '../../test/helpers/otlp-items.js';
@@ -51,6 +54,23 @@ describe('filter processor: OTTL conditions', () => {
     const all = make({ traces: { span: ['true'] } }, 'traces');
     await all.proc.consume(new Payload('traces', bytes));
     expect(all.sink.got.length).toBe(0);
+  });
+
+  it('traces.span keeps only root spans with parent_span_id != SpanID(0x0000000000000000)', async () => {
+    const root = create(SpanSchema, { traceId: new Uint8Array(16).fill(1), spanId: new Uint8Array(8).fill(1), name: 'root' });
+    const child = create(SpanSchema, {
+      traceId: new Uint8Array(16).fill(1),
+      spanId: new Uint8Array(8).fill(2),
+      parentSpanId: new Uint8Array(8).fill(1),
+      name: 'child',
+    });
+    const req = create(ExportTraceServiceRequestSchema, {
+      resourceSpans: [create(ResourceSpansSchema, { scopeSpans: [create(ScopeSpansSchema, { spans: [root, child] })] })],
+    });
+    const { proc, sink } = make({ traces: { span: ['parent_span_id != SpanID(0x0000000000000000)'] } }, 'traces');
+    await proc.consume(new Payload('traces', encodeRequest('traces', req)));
+    const out = decodeRequest('traces', sink.got[0]!.bytes) as ExportTraceServiceRequest;
+    expect(out.resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => s.name)).toEqual(['root']);
   });
 
   it('metrics.metric and metrics.datapoint', async () => {

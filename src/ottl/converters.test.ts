@@ -38,7 +38,8 @@ const TABLES: Record<string, Row[]> = {
   Concat: [
     ['Concat([attributes["a"], "-", attributes["b"]], "")', { attributes: { a: 'x', b: 'y' } }, 'x-y'],
     ['Concat(["a", 1, true, 2.5], ", ")', {}, 'a, 1, true, 2.5'],
-    ['Concat([attributes["a"], attributes["missing"]], "|")', { attributes: { a: 'x' } }, 'x|'],
+    // A nil value is written "<nil>" (func_concat.go writes it so).
+    ['Concat([attributes["a"], attributes["missing"]], "|")', { attributes: { a: 'x' } }, 'x|<nil>'],
   ],
   Split: [
     ['Split(attributes["s"], ",")', { attributes: { s: 'A,B,C' } }, ['A', 'B', 'C']],

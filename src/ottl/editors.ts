@@ -39,24 +39,53 @@ function literalStrings(a: CompiledArg | undefined, fn: string, what: string): s
   return v as string[];
 }
 
-/** Go's filepath.Match pattern as a RegExp (`*` and `?` stop at `/`, `[...]` classes, `\` escapes). */
+/**
+ * A replace_match / replace_all_matches pattern as a RegExp. The README points at filepath.Match, but the
+ * functions compile it with gobwas/glob without separators, and that is what users' data meets: `*` and
+ * `**` match any run of characters (`/` included), `?` one character, `[abc]` / `[a-z]` / `[!abc]`
+ * classes, `{a,b}` alternatives (nesting), `\` escapes the next character.
+ */
 export function globToRegex(glob: string): RegExp {
-  let src = '^';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') src += '[^/]*';
-    else if (c === '?') src += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end < 0) throw new Error(`"${glob}" has an unclosed [`);
-      let cls = glob.slice(i + 1, end);
-      if (cls.startsWith('^')) cls = `^${cls.slice(1)}`;
-      src += `[${cls.replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else if (c === '\\' && i + 1 < glob.length) src += `\\${glob[++i]}`;
-    else src += c.replace(/[.+^${}()|\]\\]/g, '\\$&');
-  }
-  return new RegExp(`${src}$`);
+  let i = 0;
+  const special = /[.+^$()|[\]{}*?\\/]/;
+  const lit = (c: string) => (special.test(c) ? `\\${c}` : c);
+  // Reads terms until the end, or (inside braces) until the `,` or `}` that ends an alternative.
+  const terms = (inBraces: boolean): string => {
+    let src = '';
+    while (i < glob.length) {
+      const c = glob[i]!;
+      if (inBraces && (c === ',' || c === '}')) return src;
+      i++;
+      if (c === '*') {
+        while (glob[i] === '*') i++;
+        src += '[\\s\\S]*';
+      } else if (c === '?') src += '[\\s\\S]';
+      else if (c === '\\') {
+        if (i >= glob.length) throw new Error(`"${glob}" ends with a lone \\`);
+        src += lit(glob[i++]!);
+      } else if (c === '[') {
+        const end = glob.indexOf(']', i);
+        if (end < 0) throw new Error(`"${glob}" has an unclosed [`);
+        let cls = glob.slice(i, end);
+        i = end + 1;
+        const negate = cls.startsWith('!');
+        if (negate) cls = cls.slice(1);
+        if (cls === '') throw new Error(`"${glob}" has an empty character class`);
+        src += `[${negate ? '^' : ''}${cls.replace(/[\\^[\]]/g, '\\$&')}]`;
+      } else if (c === '{') {
+        const alts: string[] = [];
+        for (;;) {
+          alts.push(terms(true));
+          if (i >= glob.length) throw new Error(`"${glob}" has an unclosed {`);
+          if (glob[i++] === '}') break;
+        }
+        src += `(?:${alts.join('|')})`;
+      } else src += lit(c);
+    }
+    return src;
+  };
+  const body = terms(false);
+  return new RegExp(`^${body}$`, 'u');
 }
 
 /** regexp.Expand's `$1`, `${1}`, `$name`, `${name}` in JavaScript's replacement syntax. */

@@ -210,7 +210,8 @@ export const CONVERTERS: Record<string, Converter> = {
         for (let i = 0; i < items.length; i++) {
           const v = items[i]!(ctx);
           if (i > 0) out += delim;
-          out += v === null ? '' : v instanceof Uint8Array ? hex(v) : asString(v);
+          // A nil value is written "<nil>", as the collector's Concat writes it.
+          out += v === null ? '<nil>' : v instanceof Uint8Array ? hex(v) : asString(v);
         }
         return out;
       };

@@ -250,15 +250,23 @@ const time = (name: string): Field => ({
     if (v instanceof OttlTime) o[name] = v.ns;
   },
 });
+// An absent ID reads as the all-zero ID of its size, as pcommon's TraceID/SpanID arrays do, so
+// `parent_span_id == SpanID(0x0000000000000000)` finds root spans; its string form is then "".
 const id = (name: string, size: number): Field => ({
-  get: (o) => o[name] as Uint8Array,
+  get: (o) => {
+    const b = o[name] as Uint8Array | undefined;
+    return b && b.length === size ? b : new Uint8Array(size);
+  },
   set: (o, v) => {
     if (!(v instanceof Uint8Array) || v.length !== size) throw new OttlRuntimeError(`${name} takes ${size} bytes`);
     o[name] = v;
   },
 });
 const idString = (name: string, size: number): Field => ({
-  get: (o) => Buffer.from(o[name] as Uint8Array).toString('hex'),
+  get: (o) => {
+    const b = o[name] as Uint8Array | undefined;
+    return !b || b.every((x) => x === 0) ? '' : Buffer.from(b).toString('hex');
+  },
   set: (o, v) => {
     if (typeof v !== 'string' || !new RegExp(`^[0-9a-fA-F]{${size * 2}}$`).test(v)) throw new OttlRuntimeError(`${name}.string takes ${size * 2} hex digits`);
     o[name] = Uint8Array.from(Buffer.from(v, 'hex'));
