@@ -49,6 +49,10 @@ const ATTRS: Record<string, Row[]> = {
   truncate_all: [
     ['truncate_all(attributes, 3)', { attributes: { s: 'abcdef', n: 123456n } }, vmap({ s: 'abc', n: 123456n })],
     ['truncate_all(attributes, 0)', { attributes: { s: 'abc' } }, vmap({ s: '' })],
+    // The optional utf8_safe and truncation_marker (the marker counts against the limit).
+    ['truncate_all(attributes, 8, false, "(...)")', { attributes: { s: 'abcdefghij', t: 'short' } }, vmap({ s: 'abc(...)', t: 'short' })],
+    ['truncate_all(attributes, 6, truncation_marker = "..")', { attributes: { s: 'añbcdefg' } }, vmap({ s: 'añb..' })],
+    ['truncate_all(attributes, 4, true)', { attributes: { s: 'héllo' } }, vmap({ s: 'hél' })],
   ],
   replace_pattern: [
     [
@@ -184,6 +188,7 @@ describe('OTTL editors (ottlfuncs README)', () => {
 
   it.each([
     ['limit(attributes, 1, ["a", "b"])', /do not fit a limit/],
+    ['truncate_all(attributes, 3, true, "(...)")', /truncation_marker \(5 bytes\) is longer than the limit 3/],
     ['replace_all_patterns(attributes, "both", "a", "b")', /mode must be "key" or "value"/],
     ['merge_maps(attributes, body, "overwrite")', /strategy must be insert, update or upsert/],
     ['replace_pattern(body, "a", "b", Nope)', /function must name a converter/],

@@ -270,20 +270,25 @@ export const EDITORS: Record<string, Editor> = {
     },
   },
   truncate_all: {
-    params: [{ name: 'target' }, { name: 'limit' }],
+    params: [{ name: 'target' }, { name: 'limit' }, { name: 'utf8_safe', optional: true }, { name: 'truncation_marker', optional: true }],
     build: (args, fn) => {
       const limit = literalInt(args[1], fn, 'limit');
       if (limit < 0) throw new ArgError(args[1]!.col, `${fn}: limit must be at least 0, got ${limit}`);
+      if (args[2] && (!args[2].isLiteral || typeof args[2].literal !== 'boolean')) throw new ArgError(args[2].col, `${fn}: utf8_safe must be true or false`);
+      const marker = Buffer.from(args[3] ? literalString(args[3], fn, 'truncation_marker') : '', 'utf8');
+      if (marker.length > limit) throw new ArgError(args[3]!.col, `${fn}: the truncation_marker (${marker.length} bytes) is longer than the limit ${limit}`);
       return mapEditor(args, fn, (m) => {
         let changed = false;
         for (const [k, v] of m) {
           if (typeof v !== 'string') continue;
           const b = Buffer.from(v, 'utf8');
           if (b.length <= limit) continue;
-          // Cut on a character boundary: a partial UTF-8 sequence at the end is dropped.
-          let end = limit;
+          // The marker counts against the limit. The cut is on a character boundary (a partial UTF-8
+          // sequence at the end is dropped) even with utf8_safe false: a string here cannot hold the
+          // split character the collector would leave, and the result stays within the limit.
+          let end = limit - marker.length;
           while (end > 0 && (b[end]! & 0xc0) === 0x80) end--;
-          m.set(k, b.toString('utf8', 0, end));
+          m.set(k, b.toString('utf8', 0, end) + marker.toString('utf8'));
           changed = true;
         }
         return changed;
