@@ -6,6 +6,7 @@
 import { parseCondition, parseStatement, OttlSyntaxError, type Arg, type BoolExpr, type Expr, type KeyExpr, type StatementAst } from './grammar.js';
 import { ArgError, CONVERTERS, type Args, type CompiledArg, type Getter, type Param } from './functions.js';
 import { EDITORS } from './editors.js';
+import { COLLECTOR_CONVERTERS, COLLECTOR_EDITORS, notYetFunction } from './not-yet.js';
 import {
   compilePath,
   contextOfName,
@@ -181,6 +182,7 @@ function compileExpr(e: Expr, env: Env): CompiledArg {
     case 'call': {
       const conv = CONVERTERS[e.name];
       if (!conv) {
+        if (COLLECTOR_CONVERTERS.has(e.name)) throw new OttlError(e.col, notYetFunction('converter', e.name));
         const hint = EDITORS[e.name.toLowerCase()] ? ` (${e.name.toLowerCase()} is an editor: it starts a statement)` : '';
         throw new OttlError(e.col, `unknown converter "${e.name}"${hint}; converters: ${Object.keys(CONVERTERS).join(', ')}`);
       }
@@ -329,6 +331,7 @@ export function compileStatement(text: string, context: ContextName, signal: Ott
   const { name, args, col } = ast.editor;
   const editor = EDITORS[name];
   if (!editor) {
+    if (COLLECTOR_EDITORS.has(name)) throw new OttlError(col, notYetFunction('editor', name));
     const conv = Object.keys(CONVERTERS).find((c) => c.toLowerCase() === name.toLowerCase());
     const hint = conv ? ` (${conv} is a converter: use it inside an editor, e.g. set(attributes["x"], ${conv}(...)))` : '';
     throw new OttlError(col, `unknown editor "${name}"${hint}; editors: ${Object.keys(EDITORS).join(', ')}`);

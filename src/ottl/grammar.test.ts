@@ -43,13 +43,40 @@ describe('OTTL grammar', () => {
     ['set(x, 1) where', 16, 'expected a condition (a comparison, true/false, a converter call, "not" or "("), found the end of the statement'],
     ['set(x, 1) wher y', 11, 'expected the end of the statement, found "wher"'],
     ['set(x, 1) where a == 1 ==', 24, 'expected the end of the statement, found "=="'],
-    ['set(attributes[x], 1)', 16, 'expected a map key (a string or an integer), found "x"'],
+    ['set(attributes[x], 1)', 16, 'a path or converter as a key (x...) is not supported yet by GopherShip; use a string or an integer key'],
+    ['set(attributes[), 1)', 16, 'expected a map key (a string or an integer), found ")"'],
     ['set(x, "unterminated)', 8, 'unexpected character """'],
     ['Set(x, 1)', 1, 'expected a name, found "Set"'],
     ['set(x, [1, 2)', 13, 'expected "," or "]", found ")"'],
     ['set(x, {"a" 1})', 13, 'expected ":", found "1"'],
   ])('%s: column %i', (text, column, message) => {
     expect(errorOf(() => parseStatementText(text))).toEqual({ column, message });
+  });
+
+  it.each([
+    ['set(attributes["ms"], (end_time_unix_nano - start_time_unix_nano) / 1000000)', 43, 'math expressions (+, -, *, /) are not supported yet by GopherShip'],
+    ['set(attributes["x"], attributes["n"] * 2)', 38, 'math expressions (+, -, *, /) are not supported yet by GopherShip'],
+    ['set(attributes["x"], attributes["n"] -1)', 38, 'math expressions (+, -, *, /) are not supported yet by GopherShip'],
+    ['set(attributes["x"], 1+1)', 23, 'math expressions (+, -, *, /) are not supported yet by GopherShip'],
+    [
+      'set(attributes["x"], attributes[attributes["k"]])',
+      33,
+      'a path or converter as a key (attributes...) is not supported yet by GopherShip; use a string or an integer key',
+    ],
+    ['set(x, 1) where y == "a" + "b"', 26, 'math expressions (+, -, *, /) are not supported yet by GopherShip'],
+  ])('what the collector accepts and GopherShip does not yet: %s', (text, column, message) => {
+    expect(errorOf(() => parseStatementText(text))).toEqual({ column, message });
+  });
+
+  it.each([
+    ['append(attributes["tags"], "prod")', 1, 'editor append is not supported yet by GopherShip'],
+    ['set(attributes["t"], FormatTime(time, "%Y"))', 22, 'converter FormatTime is not supported yet by GopherShip'],
+    ['set(attributes["x"], 1) where IsRootSpan()', 31, 'converter IsRootSpan is not supported yet by GopherShip'],
+    ['set(span.trace_state["svc"], "example")', 5, 'span.trace_state["svc"]: not supported yet by GopherShip'],
+    ['set(attributes["k"], kind.string)', 22, 'kind.string: not supported yet by GopherShip'],
+    ['set(attributes["n"], Len(span.events))', 26, 'span.events: not supported yet by GopherShip'],
+  ])('a collector function or path not implemented yet is named: %s', (text, column, message) => {
+    expect(errorOf(() => compileStatement(text, 'span', 'traces'))).toEqual({ column, message });
   });
 
   it('compile errors carry the column of the part at fault', () => {

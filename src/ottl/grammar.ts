@@ -4,6 +4,7 @@
  * error recovery information (the token at fault and what the rule expected) without a hand-written
  * parser; the error messages are ours: `column N: expected X, found Y`.
  */
+import { NOT_SUPPORTED_YET } from '../core/schema.js';
 import { createToken, EmbeddedActionsParser, Lexer, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
 
 // ---------------------------------------------------------------------------------------------------
@@ -131,6 +132,8 @@ const messages: IParserErrorMessageProvider = {
     `expected ${(ruleName === 'callArgs' || ruleName === 'list') && expected !== LParen ? `"," or ${labelOf(expected)}` : labelOf(expected)}, found ${found(actual)}`,
   buildNotAllInputParsedMessage: ({ firstRedundant }) => `expected the end of the statement, found ${found(firstRedundant)}`,
   buildNoViableAltMessage: ({ expectedPathsPerAlt, actual, ruleName }) => {
+    if (ruleName === 'key' && (actual[0]!.tokenType === LowerIdent || actual[0]!.tokenType === UpperIdent))
+      return `a path or converter as a key (${actual[0]!.image}...) is ${NOT_SUPPORTED_YET}; use a string or an integer key`;
     const firsts = expectedPathsPerAlt.flatMap((alt) => alt.map((path) => labelOf(path[0]!)));
     return `expected ${RULE_NOUN[ruleName] ?? oneOf(firsts)}, found ${found(actual[0]!)}`;
   },
@@ -394,18 +397,23 @@ class OttlParser extends EmbeddedActionsParser {
 
 const parser = new OttlParser();
 
+const MATH_NOT_YET = `math expressions (+, -, *, /) are ${NOT_SUPPORTED_YET}`;
+
 function run<T>(text: string, rule: () => T): T {
   const lexed = lexer.tokenize(text);
   if (lexed.errors.length > 0) {
     const e = lexed.errors[0]!;
-    throw new OttlSyntaxError(e.offset + 1, `unexpected character "${text.slice(e.offset, e.offset + 1)}"`);
+    const c = text.slice(e.offset, e.offset + 1);
+    throw new OttlSyntaxError(e.offset + 1, '+-*/'.includes(c) ? MATH_NOT_YET : `unexpected character "${c}"`);
   }
   parser.input = lexed.tokens;
   const out = rule();
   if (parser.errors.length > 0) {
     const e = parser.errors[0]!;
     const offset = Number.isNaN(e.token.startOffset) || e.token.tokenType.name === 'EOF' ? text.length : e.token.startOffset;
-    throw new OttlSyntaxError(offset + 1, e.message);
+    // `x -1`, `1+2`: the sign lexed into the number where a value had ended, so an operator was meant.
+    const signed = (e.token.tokenType === IntLit || e.token.tokenType === FloatLit) && /^[-+]/.test(e.token.image);
+    throw new OttlSyntaxError(offset + 1, signed ? MATH_NOT_YET : e.message);
   }
   return out;
 }

@@ -18,6 +18,7 @@ import { StatusSchema } from '../../proto/gen/opentelemetry/proto/trace/v1/trace
 import type { KeyExpr } from './grammar.js';
 import { fromAnyValue, fromKeyValues, isList, isMap, OttlTime, toAnyValue, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
 import { clientInfoValue } from '../pdata/client-info.js';
+import { pathNotYet } from './not-yet.js';
 
 export type ContextName = 'resource' | 'scope' | 'span' | 'spanevent' | 'metric' | 'datapoint' | 'log';
 
@@ -491,6 +492,8 @@ export function compilePath(names: readonly string[], keys: readonly KeyExpr[], 
     throw new PathError(`${text}: a ${statementContext} statement cannot read the ${context} context below it (write the statement in the ${context} context)`);
   }
   const field = rest.join('.');
+  const notYet = pathNotYet(context, field, keys.length > 0, text);
+  if (notYet) throw new PathError(notYet);
   if (field === '') throw new PathError(`${text}: name a field of ${context}, e.g. ${context}.${pathNames(context)[0]}`);
   if (field === 'attributes') {
     const list = attributesOf(context);

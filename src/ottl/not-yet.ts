@@ -1,0 +1,42 @@
+/**
+ * What the collector's OTTL offers that GopherShip does not implement yet: function names (ottlfuncs
+ * README, "Available Editors" / "Available Converters") and paths (pkg/ottl/contexts/*). A statement
+ * using one is refused with "not supported yet" naming it, not as a typo.
+ */
+import { NOT_SUPPORTED_YET } from '../core/schema.js';
+import type { ContextName } from './paths.js';
+
+export const COLLECTOR_EDITORS: ReadonlySet<string> = new Set(['append', 'delete_index', 'stringify_all']);
+
+export const COLLECTOR_CONVERTERS: ReadonlySet<string> = new Set(
+  (
+    'All Any Base64Decode Base64Encode Bool Decode Coalesce CommunityID ContainsValue ConvertCase ConvertAttributesToElementsXML ' +
+    'ConvertTextToElementsXML Day Duration ExtractGrokPatterns Filter Find FNV Format FormatTime GetXML HasPrefix HasSuffix Hour Hours ' +
+    'Index InsertXML IsEmpty IsInCIDR IsRootSpan Keys Log IsValidLuhn MapEach MapKeys MD5 Microseconds Milliseconds Minute Minutes ' +
+    'Month Murmur3Hash Murmur3Hash128 Nanosecond Nanoseconds ParseCSV ParseInt ParseSeverity ParseSimplifiedXML ParseXML ProfileID ' +
+    'Reduce RemoveXML Second Seconds SHA1 SHA512 SliceToMap Sort ToCamelCase ToKeyValueString ToSnakeCase Trim TrimPrefix TrimSuffix ' +
+    'TruncateTime Unix UnixMicro URL UserAgent UUID UUIDv7 Values Weekday When XXH3 XXH128 Year'
+  ).split(' '),
+);
+
+/** Paths (after the context name) the collector's contexts offer and GopherShip does not yet. */
+const COLLECTOR_PATHS: Readonly<Record<ContextName, readonly string[]>> = {
+  resource: [],
+  scope: [],
+  span: ['status', 'events', 'links', 'trace_state[]', 'kind.string', 'kind.deprecated_string'],
+  spanevent: ['event_index'],
+  metric: ['data_points', 'metadata'],
+  datapoint: ['exemplars', 'scale', 'zero_count', 'positive', 'negative', 'quantile_values'],
+  log: ['severity_number.string'],
+};
+
+/** The refusal for a path the collector has and GopherShip does not, or undefined. */
+export function pathNotYet(context: ContextName, field: string, keyed: boolean, text: string): string | undefined {
+  // A whole context value (`resource`, `instrumentation_scope`) rather than one of its fields.
+  if (field === '' && (context === 'resource' || context === 'scope')) return `${text}: the whole ${context} as a value is ${NOT_SUPPORTED_YET}`;
+  const known = COLLECTOR_PATHS[context];
+  if (known.includes(field) || (keyed && known.includes(`${field}[]`))) return `${text}: ${NOT_SUPPORTED_YET}`;
+  return undefined;
+}
+
+export const notYetFunction = (kind: 'editor' | 'converter', name: string): string => `${kind} ${name} is ${NOT_SUPPORTED_YET}`;
