@@ -44,6 +44,16 @@ describe('transform processor', () => {
     expect(await counterValue(settings.telemetry, 'otelcol_processor_incoming_items', { processor: 'transform/test' })).toBe(3);
   });
 
+  it('a group without context infers it from its statements and conditions together', async () => {
+    // The condition names the log context, so the group runs per log record even though its statement
+    // writes only resource attributes (the collector infers from both).
+    const { proc, sink } = make({
+      log_statements: [{ conditions: ['log.attributes["i"] == 1'], statements: ['set(resource.attributes["seen"], true)'] }],
+    });
+    await proc.consume(new Payload('logs', makeLogsRequest(1, 3)));
+    expect(fromKeyValues(logsOf(sink.got[0]!).resourceLogs[0]!.resource!.attributes).get('seen')).toBe(true);
+  });
+
   it('spans and span events', async () => {
     const { proc, sink } = make(
       {

@@ -70,7 +70,8 @@ export class StatementGroupsSchema extends Schema<StatementGroupConfig[]> {
       let inferred = context;
       if (inferred === undefined) {
         try {
-          inferred = inferContext(g.statements.map(parseStatementText), this.signal);
+          // As compileGroup: the statements and the conditions together decide the group's context.
+          inferred = inferContext([...g.statements.map(parseStatementText), ...g.conditions.map(parseConditionText)], this.signal);
         } catch {
           inferred = CONTEXT_CHAIN[this.signal][2]!;
         }
