@@ -197,7 +197,7 @@ const checkedMetric = s.refine(metricMatch, (m, path, issues) => {
   checkAttrs(m.resource_attributes, m.match_type, [...path, 'resource_attributes'], issues);
 });
 
-const conditions = (context: 'span' | 'spanevent' | 'metric' | 'datapoint' | 'log', signal: 'traces' | 'metrics' | 'logs', what: string) =>
+const conditions = (context: 'resource' | 'span' | 'spanevent' | 'metric' | 'datapoint' | 'log', signal: 'traces' | 'metrics' | 'logs', what: string) =>
   new ConditionsSchema(context, signal).default([]).describe(`OTTL conditions in the ${context} context: ${what} matching any of them is dropped`);
 
 export const filterProcessorConfig = s.refine(
@@ -209,20 +209,35 @@ export const filterProcessorConfig = s.refine(
         'What a condition that fails on an item does: propagate (the request is refused as permanent), ignore (logged; the condition counts as false), silent (not logged)',
       ),
     logs: s
-      .object({ include: checkedLog, exclude: checkedLog, log_record: conditions('log', 'logs', 'a log record') })
-      .describe('log records to keep (include) or drop (exclude), or OTTL log_record conditions'),
+      .object({
+        include: checkedLog,
+        exclude: checkedLog,
+        resource: conditions('resource', 'logs', 'a resource (with all its log records)'),
+        log_record: conditions('log', 'logs', 'a log record'),
+      })
+      .describe('log records to keep (include) or drop (exclude), or OTTL resource and log_record conditions'),
     spans: s.object({ include: checkedSpan, exclude: checkedSpan }).describe('spans to keep (include) or drop (exclude)'),
     traces: s
-      .object({ span: conditions('span', 'traces', 'a span'), spanevent: conditions('spanevent', 'traces', 'a span event') })
-      .describe('OTTL conditions for spans and span events'),
+      .object({
+        resource: conditions('resource', 'traces', 'a resource (with all its spans)'),
+        span: conditions('span', 'traces', 'a span'),
+        spanevent: conditions('spanevent', 'traces', 'a span event'),
+      })
+      .describe('OTTL conditions for resources, spans and span events'),
     metrics: s
       .object({
         include: checkedMetric,
         exclude: checkedMetric,
+        resource: conditions('resource', 'metrics', 'a resource (with all its metrics)'),
         metric: conditions('metric', 'metrics', 'a metric (with all its data points)'),
         datapoint: conditions('datapoint', 'metrics', 'a data point'),
       })
-      .describe('metrics to keep (include) or drop (exclude), or OTTL metric and datapoint conditions'),
+      .describe('metrics to keep (include) or drop (exclude), or OTTL resource, metric and datapoint conditions'),
+    trace_conditions: s.notYet('trace_conditions with inferred contexts; write them under traces.resource, traces.span, traces.spanevent'),
+    metric_conditions: s.notYet('metric_conditions with inferred contexts; write them under metrics.resource, metrics.metric, metrics.datapoint'),
+    log_conditions: s.notYet('log_conditions with inferred contexts; write them under logs.resource, logs.log_record'),
+    profile_conditions: s.notYet('profiles'),
+    profiles: s.notYet('profiles'),
   }),
   (c, path, issues) => {
     // As the collector: one signal is filtered either by match properties or by OTTL conditions.
@@ -230,18 +245,23 @@ export const filterProcessorConfig = s.refine(
       if (legacy && ottl)
         issues.push({ path: [...path, key], message: `use either include/exclude or OTTL conditions (${ottlKeys}) for one signal, not both` });
     };
-    both(!logMatchIsEmpty(c.logs.include) || !logMatchIsEmpty(c.logs.exclude), c.logs.log_record.length > 0, 'logs', 'logs.log_record');
+    both(
+      !logMatchIsEmpty(c.logs.include) || !logMatchIsEmpty(c.logs.exclude),
+      c.logs.resource.length + c.logs.log_record.length > 0,
+      'logs',
+      'logs.resource, logs.log_record',
+    );
     both(
       !spanMatchIsEmpty(c.spans.include) || !spanMatchIsEmpty(c.spans.exclude),
-      c.traces.span.length + c.traces.spanevent.length > 0,
+      c.traces.resource.length + c.traces.span.length + c.traces.spanevent.length > 0,
       'traces',
-      'traces.span, traces.spanevent',
+      'traces.resource, traces.span, traces.spanevent',
     );
     both(
       !metricMatchIsEmpty(c.metrics.include) || !metricMatchIsEmpty(c.metrics.exclude),
-      c.metrics.metric.length + c.metrics.datapoint.length > 0,
+      c.metrics.resource.length + c.metrics.metric.length + c.metrics.datapoint.length > 0,
       'metrics',
-      'metrics.metric, metrics.datapoint',
+      'metrics.resource, metrics.metric, metrics.datapoint',
     );
   },
 );

@@ -73,6 +73,39 @@ describe('filter processor: OTTL conditions', () => {
     expect(out.resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => s.name)).toEqual(['root']);
   });
 
+  it('<signal>.resource: a resource matching a condition goes with everything under it, counted', async () => {
+    const { proc, sink, settings } = make({ logs: { resource: ['attributes["service.name"] == "r-svc-1"'] } }, 'logs');
+    await proc.consume(new Payload('logs', makeLogsRequest(2, 3)));
+    const req = decodeRequest('logs', sink.got[0]!.bytes) as ExportLogsServiceRequest;
+    expect(req.resourceLogs.map((r) => fromKeyValues(r.resource!.attributes).get('service.name'))).toEqual(['r-svc-0']);
+    expect(sink.got[0]!.itemCount).toBe(3);
+    expect(await counterValue(settings.telemetry, METRICS.filteredItems.name, { processor: 'filter/ottl' })).toBe(3);
+
+    const traces = make({ traces: { resource: ['attributes["service.name"] == "s-svc"'], span: ['name == "nope"'] } }, 'traces');
+    await traces.proc.consume(new Payload('traces', makeTracesRequest(3)));
+    expect(traces.sink.got.length).toBe(0);
+    expect(await counterValue(traces.settings.telemetry, METRICS.filteredItems.name, { processor: 'filter/ottl' })).toBe(3);
+
+    const metrics = make({ metrics: { resource: ['attributes["service.name"] == "m-svc"'] } }, 'metrics');
+    await metrics.proc.consume(new Payload('metrics', makeMetricsRequest(4)));
+    expect(metrics.sink.got.length).toBe(0);
+  });
+
+  it('<signal>.resource with include/exclude for the same signal is refused, as the collector refuses it', () => {
+    const { issues } = parseConfig(filterProcessorFactory, {
+      logs: { resource: ['attributes["a"] == "b"'], exclude: { match_type: 'strict', bodies: ['x'] } },
+    });
+    expect(issues.map((i) => i.message)).toEqual(['use either include/exclude or OTTL conditions (logs.resource, logs.log_record) for one signal, not both']);
+  });
+
+  it('the newer context-inferred *_conditions and profiles answer "not supported yet", naming the way that works', () => {
+    const { issues } = parseConfig(filterProcessorFactory, { trace_conditions: ['span.name == "x"'], profiles: { profile: ['true'] } });
+    expect(issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['trace_conditions', expect.stringMatching(/not supported yet.*traces\.resource, traces\.span, traces\.spanevent/)],
+      ['profiles', expect.stringMatching(/not supported yet/)],
+    ]);
+  });
+
   it('metrics.metric and metrics.datapoint', async () => {
     const bytes = makeMetricsRequest(4); // one gauge "m.gauge", points valued 0, 10, 20, 30
     const byPoint = make({ metrics: { datapoint: ['value_int >= 20 and metric.type == METRIC_DATA_TYPE_GAUGE'] } }, 'metrics');
@@ -110,7 +143,7 @@ describe('filter processor: OTTL conditions', () => {
       /column 1: span\.name: there is no span context in logs/,
     );
     expect(parseConfig(filterProcessorFactory, { logs: { log_record: ['true'], exclude: { match_type: 'strict', bodies: ['x'] } } }).issues).toEqual([
-      { path: ['logs'], message: 'use either include/exclude or OTTL conditions (logs.log_record) for one signal, not both' },
+      { path: ['logs'], message: 'use either include/exclude or OTTL conditions (logs.resource, logs.log_record) for one signal, not both' },
     ]);
   });
 

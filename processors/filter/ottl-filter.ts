@@ -1,6 +1,6 @@
 /**
- * The filter processor's OTTL conditions (`traces.span`, `traces.spanevent`, `metrics.metric`,
- * `metrics.datapoint`, `logs.log_record`): an item matching any condition of its context is dropped, then
+ * The filter processor's OTTL conditions (`<signal>.resource`, `traces.span`, `traces.spanevent`,
+ * `metrics.metric`, `metrics.datapoint`, `logs.log_record`): an item matching any condition of its context is dropped, then
  * containers left empty. Conditions run on the decoded request (src/ottl/run.ts), which is re-encoded only
  * when something was dropped.
  */
@@ -24,7 +24,8 @@ export class OttlFilter {
     private readonly logger: Logger,
   ) {
     const recordTexts = signal === 'logs' ? config.logs.log_record : signal === 'traces' ? config.traces.span : config.metrics.datapoint;
-    const onlyRecords = signal === 'logs' || (signal === 'traces' ? config.traces.spanevent.length === 0 : config.metrics.metric.length === 0);
+    const onlyRecords =
+      rules.resource === undefined && (signal === 'logs' || (signal === 'traces' ? config.traces.spanevent.length === 0 : config.metrics.metric.length === 0));
     this.wire = onlyRecords ? compileWireRecordFilter(signal, recordTexts) : undefined;
   }
 
@@ -36,6 +37,8 @@ export class OttlFilter {
   /** The OTTL filter for this signal, or undefined when the config has no conditions for it. */
   static create(config: FilterProcessorConfig, signal: Signal, logger: Logger): OttlFilter | undefined {
     const rules: FilterRules = {};
+    const resource = config[signal].resource;
+    if (resource.length > 0) rules.resource = compileConditions(resource, 'resource', signal);
     if (signal === 'logs' && config.logs.log_record.length > 0) rules.log = compileConditions(config.logs.log_record, 'log', 'logs');
     if (signal === 'traces') {
       if (config.traces.span.length > 0) rules.span = compileConditions(config.traces.span, 'span', 'traces');

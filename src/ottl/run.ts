@@ -156,6 +156,14 @@ export interface FilterRules {
   log?: readonly CompiledCondition[];
 }
 
+/** The records (log records, spans, data points) under one resource, as filterItems counts them. */
+function recordsIn(signal: OttlSignal, rx: any): number {
+  let n = 0;
+  for (const sx of rx[SCOPES[signal]] as any[])
+    for (const rec of sx[RECORDS[signal]] as any[]) n += signal === 'metrics' ? (dataPointsOf(rec)?.length ?? 0) : 1;
+  return n;
+}
+
 /**
  * Drops the items a condition matches, then the containers left empty (scopes without records,
  * resources without scopes, metrics without data points), as the collector's filter processor does.
@@ -169,7 +177,10 @@ export function filterItems(signal: OttlSignal, msg: RequestMessage, rules: Filt
   const keptResources = resources.filter((rx) => {
     ctx.resource = rx;
     ctx.cache = undefined;
-    if (rules.resource && anyHolds(rules.resource, ctx, opts)) return false;
+    if (rules.resource && anyHolds(rules.resource, ctx, opts)) {
+      dropped += recordsIn(signal, rx);
+      return false;
+    }
     const scopes = rx[SCOPES[signal]] as any[];
     rx[SCOPES[signal]] = scopes.filter((sx) => {
       ctx.scope = sx;
