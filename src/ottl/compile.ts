@@ -3,7 +3,18 @@
  * its editor or not), a condition `(ctx) => boolean`. Unknown functions, paths, enums and bad literal
  * arguments are errors here, each with the column in the statement.
  */
-import { parseCondition, parseStatement, OttlSyntaxError, type Arg, type BoolExpr, type Expr, type KeyExpr, type StatementAst } from './grammar.js';
+import {
+  parseCondition,
+  parseStatement,
+  OttlSyntaxError,
+  type Arg,
+  type BoolExpr,
+  type Expr,
+  type KeyExpr,
+  type MathOp,
+  type StatementAst,
+} from './grammar.js';
+import { NOT_SUPPORTED_YET } from '../core/schema.js';
 import { ArgError, CONVERTERS, type Args, type CompiledArg, type Getter, type Param } from './functions.js';
 import { EDITORS } from './editors.js';
 import { COLLECTOR_CONVERTERS, COLLECTOR_EDITORS, notYetFunction } from './not-yet.js';
@@ -18,7 +29,7 @@ import {
   type EvalContext,
   type PathRef,
 } from './paths.js';
-import { compareOrdered, valuesEqual, type Value, type ValueMap } from './values.js';
+import { compareOrdered, OttlTime, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
 
 export type OttlSignal = 'traces' | 'metrics' | 'logs';
 
@@ -179,6 +190,12 @@ function compileExpr(e: Expr, env: Env): CompiledArg {
       const entries = e.entries.map(([k, x]) => [k, compileExpr(x, env).get] as const);
       return { get: (ctx) => new Map(entries.map(([k, g]) => [k, g(ctx)])), isLiteral: false, col: e.col };
     }
+    case 'math': {
+      const l = compileExpr(e.l, env).get;
+      const r = compileExpr(e.r, env).get;
+      const op = mathOp(e.op);
+      return { get: (ctx) => op(l(ctx), r(ctx)), isLiteral: false, col: e.col };
+    }
     case 'call': {
       const conv = CONVERTERS[e.name];
       if (!conv) {
@@ -194,6 +211,26 @@ function compileExpr(e: Expr, env: Env): CompiledArg {
     default:
       throw new OttlError((e as Expr).col, 'unexpected expression');
   }
+}
+
+/**
+ * A math operator (LANGUAGE.md, Math Expressions): ints with ints (int64, wrapping as Go's, division
+ * truncating), doubles with doubles; mixing them, any other type, and division by zero are errors.
+ */
+function mathOp(op: MathOp): (a: Value, b: Value) => Value {
+  return (a, b) => {
+    if (typeof a === 'bigint' && typeof b === 'bigint') {
+      if (op === '/' && b === 0n) throw new OttlRuntimeError('division by zero');
+      return BigInt.asIntN(64, op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : a / b);
+    }
+    if (typeof a === 'number' && typeof b === 'number') {
+      if (op === '/' && b === 0) throw new OttlRuntimeError('division by zero');
+      return op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : a / b;
+    }
+    if (a instanceof OttlTime || b instanceof OttlTime)
+      throw new OttlRuntimeError(`math on times is ${NOT_SUPPORTED_YET}; use UnixNano(...) ${op} UnixNano(...)`);
+    throw new OttlRuntimeError(`cannot compute ${typeOf(a)} ${op} ${typeOf(b)}: math takes two ints or two doubles (convert with Int() or Double())`);
+  };
 }
 
 type Cond = (ctx: EvalContext) => boolean;
