@@ -4,7 +4,7 @@
  */
 import { regexpCacheSchema } from '../../src/processorhelper/attr-actions.js';
 import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
-import { ConditionsSchema } from '../../src/ottl/config.js';
+import { ConditionGroupsSchema, ConditionsSchema } from '../../src/ottl/config.js';
 
 export type AttrValue = string | number | boolean;
 
@@ -233,13 +233,44 @@ export const filterProcessorConfig = s.refine(
         datapoint: conditions('datapoint', 'metrics', 'a data point'),
       })
       .describe('metrics to keep (include) or drop (exclude), or OTTL resource, metric and datapoint conditions'),
-    trace_conditions: s.notYet('trace_conditions with inferred contexts; write them under traces.resource, traces.span, traces.spanevent'),
-    metric_conditions: s.notYet('metric_conditions with inferred contexts; write them under metrics.resource, metrics.metric, metrics.datapoint'),
-    log_conditions: s.notYet('log_conditions with inferred contexts; write them under logs.resource, logs.log_record'),
+    trace_conditions: new ConditionGroupsSchema('traces')
+      .default([])
+      .describe(
+        'OTTL conditions, context inferred from their paths (span.name, resource.attributes[...]), or {context: resource|scope|span|spanevent, conditions, error_mode} groups: an item matching any is dropped',
+      ),
+    metric_conditions: new ConditionGroupsSchema('metrics')
+      .default([])
+      .describe('OTTL conditions (context inferred) or {context: resource|scope|metric|datapoint, conditions, error_mode} groups'),
+    log_conditions: new ConditionGroupsSchema('logs')
+      .default([])
+      .describe('OTTL conditions (context inferred) or {context: resource|scope|log, conditions, error_mode} groups'),
     profile_conditions: s.notYet('profiles'),
     profiles: s.notYet('profiles'),
   }),
   (c, path, issues) => {
+    // As the collector: the context-inferred <signal>_conditions replace the per-signal keys.
+    const inferred = (set: boolean, key: string, others: string) => {
+      if (set) issues.push({ path: [...path, key], message: `use either ${key} or ${others}, not both (as the collector)` });
+    };
+    inferred(
+      c.trace_conditions.length > 0 && c.traces.resource.length + c.traces.span.length + c.traces.spanevent.length > 0,
+      'trace_conditions',
+      'traces.resource, traces.span, traces.spanevent',
+    );
+    inferred(
+      c.metric_conditions.length > 0 &&
+        (c.metrics.resource.length + c.metrics.metric.length + c.metrics.datapoint.length > 0 ||
+          !metricMatchIsEmpty(c.metrics.include) ||
+          !metricMatchIsEmpty(c.metrics.exclude)),
+      'metric_conditions',
+      'metrics.resource, metrics.metric, metrics.datapoint, metrics.include, metrics.exclude',
+    );
+    inferred(
+      c.log_conditions.length > 0 &&
+        (c.logs.resource.length + c.logs.log_record.length > 0 || !logMatchIsEmpty(c.logs.include) || !logMatchIsEmpty(c.logs.exclude)),
+      'log_conditions',
+      'logs.resource, logs.log_record, logs.include, logs.exclude',
+    );
     // As the collector: one signal is filtered either by match properties or by OTTL conditions.
     const both = (legacy: boolean, ottl: boolean, key: string, ottlKeys: string) => {
       if (legacy && ottl)
@@ -253,9 +284,9 @@ export const filterProcessorConfig = s.refine(
     );
     both(
       !spanMatchIsEmpty(c.spans.include) || !spanMatchIsEmpty(c.spans.exclude),
-      c.traces.resource.length + c.traces.span.length + c.traces.spanevent.length > 0,
+      c.traces.resource.length + c.traces.span.length + c.traces.spanevent.length + c.trace_conditions.length > 0,
       'traces',
-      'traces.resource, traces.span, traces.spanevent',
+      'trace_conditions, traces.resource, traces.span, traces.spanevent',
     );
     both(
       !metricMatchIsEmpty(c.metrics.include) || !metricMatchIsEmpty(c.metrics.exclude),

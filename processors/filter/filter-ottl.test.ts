@@ -98,11 +98,53 @@ describe('filter processor: OTTL conditions', () => {
     expect(issues.map((i) => i.message)).toEqual(['use either include/exclude or OTTL conditions (logs.resource, logs.log_record) for one signal, not both']);
   });
 
-  it('the newer context-inferred *_conditions and profiles answer "not supported yet", naming the way that works', () => {
-    const { issues } = parseConfig(filterProcessorFactory, { trace_conditions: ['span.name == "x"'], profiles: { profile: ['true'] } });
-    expect(issues.map((i) => [i.path.join('.'), i.message])).toEqual([
-      ['trace_conditions', expect.stringMatching(/not supported yet.*traces\.resource, traces\.span, traces\.spanevent/)],
-      ['profiles', expect.stringMatching(/not supported yet/)],
+  it('<signal>_conditions: flat lists infer their context; groups take context and error_mode, and run in order', async () => {
+    const bySpan = make({ trace_conditions: ['span.name == "s-span-1"', 'resource.attributes["service.name"] == "nope"'] }, 'traces');
+    await bySpan.proc.consume(new Payload('traces', makeTracesRequest(3)));
+    const spans = (decodeRequest('traces', bySpan.sink.got[0]!.bytes) as ExportTraceServiceRequest).resourceSpans[0]!.scopeSpans[0]!.spans;
+    expect(spans.map((x) => x.name)).toEqual(['s-span-0', 's-span-2']);
+
+    const byResource = make({ log_conditions: ['resource.attributes["service.name"] == "r-svc-1"'] }, 'logs');
+    await byResource.proc.consume(new Payload('logs', makeLogsRequest(2, 3)));
+    const left = decodeRequest('logs', byResource.sink.got[0]!.bytes) as ExportLogsServiceRequest;
+    expect(left.resourceLogs.map((r) => fromKeyValues(r.resource!.attributes).get('service.name'))).toEqual(['r-svc-0']);
+    expect(byResource.sink.got[0]!.itemCount).toBe(3);
+
+    // The third group fails on every record (the bodies are not JSON): its own error_mode ignore lets the
+    // request through although the processor's is propagate.
+    const groups = make(
+      {
+        log_conditions: [
+          { context: 'log', conditions: ['attributes["i"] == 0'] },
+          { context: 'scope', conditions: ['name == "other-scope"'] },
+          { conditions: ['ParseJSON(log.body)["drop"] == true'], error_mode: 'ignore' },
+        ],
+      },
+      'logs',
+    );
+    await groups.proc.consume(new Payload('logs', makeLogsRequest(1, 3)));
+    const recs = (decodeRequest('logs', groups.sink.got[0]!.bytes) as ExportLogsServiceRequest).resourceLogs[0]!.scopeLogs[0]!.logRecords;
+    expect(recs.map((r) => fromKeyValues(r.attributes).get('i'))).toEqual([1n, 2n]);
+
+    const byScope = make({ log_conditions: [{ context: 'scope', conditions: ['name == "test-scope"'] }] }, 'logs');
+    await byScope.proc.consume(new Payload('logs', makeLogsRequest(1, 3)));
+    expect(byScope.sink.got.length).toBe(0);
+  });
+
+  it('<signal>_conditions: what the collector refuses is refused, with the key path', () => {
+    const issues = (raw: Record<string, unknown>) => parseConfig(filterProcessorFactory, raw).issues.map((i) => [i.path.join('.'), i.message]);
+    expect(issues({ log_conditions: ['log.body == "x"', { context: 'log', conditions: ['true'] }] })).toEqual([
+      ['log_conditions', 'use either condition strings or {context, conditions} groups in one list, not both (as the collector)'],
+    ]);
+    expect(issues({ trace_conditions: ['span.name == "x"'], traces: { span: ['true'] } })).toEqual([
+      ['trace_conditions', 'use either trace_conditions or traces.resource, traces.span, traces.spanevent, not both (as the collector)'],
+    ]);
+    expect(issues({ metric_conditions: [{ context: 'log', conditions: ['true'] }] })).toEqual([
+      ['metric_conditions.0.context', 'must be one of resource, scope, metric, datapoint for metrics; got "log"'],
+    ]);
+    expect(issues({ log_conditions: [{ context: 'log', conditions: ['body == '] }] })[0]![0]).toBe('log_conditions.0.conditions.0');
+    expect(issues({ trace_conditions: ['span.nme == "x"'] })).toEqual([
+      ['trace_conditions.0', expect.stringMatching(/^in "span.nme == "x"", column 1: span.nme: span has no field "nme"/)],
     ]);
   });
 

@@ -178,6 +178,114 @@ export class ConditionsSchema extends Schema<string[]> {
   }
 }
 
+/** One group of the filter processor's `<signal>_conditions`: a flat list has no context (it is inferred). */
+export interface ConditionGroupConfig {
+  context: string | undefined;
+  conditions: string[];
+  error_mode: ErrorMode | undefined;
+}
+
+/** A condition group compiled in its context (given, or inferred from its conditions' paths). */
+export function compileConditionGroup(
+  g: ConditionGroupConfig,
+  signal: OttlSignal,
+): { context: ContextName; conditions: CompiledCondition[]; errorMode: ErrorMode | undefined } {
+  const context = g.context !== undefined ? contextOfName(g.context)! : inferContext(g.conditions.map(parseConditionText), signal);
+  return { context, conditions: compileConditions(g.conditions, context, signal), errorMode: g.error_mode };
+}
+
+/**
+ * The filter processor's `trace_conditions` / `metric_conditions` / `log_conditions`: either a list of
+ * condition strings (one group, context inferred from their paths) or a list of
+ * `{context, conditions, error_mode}` groups, not both in one list, as the collector's.
+ */
+export class ConditionGroupsSchema extends Schema<ConditionGroupConfig[]> {
+  constructor(private readonly signal: OttlSignal) {
+    super();
+  }
+
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): ConditionGroupConfig[] {
+    if (!Array.isArray(v)) {
+      issues.push({ path, message: 'expected a list of OTTL conditions or of {context, conditions} groups' });
+      return [];
+    }
+    if (v.length === 0) return [];
+    const strings = v.filter((x) => typeof x === 'string').length;
+    if (strings > 0 && strings < v.length) {
+      issues.push({ path, message: 'use either condition strings or {context, conditions} groups in one list, not both (as the collector)' });
+      return [];
+    }
+    const groups: { g: ConditionGroupConfig; at: string[]; flat: boolean }[] = [];
+    if (strings > 0) groups.push({ g: { context: undefined, conditions: v as string[], error_mode: undefined }, at: path, flat: true });
+    else
+      v.forEach((item, i) => {
+        const at = [...path, String(i)];
+        const g = this.group(item, at, issues);
+        if (g) groups.push({ g, at, flat: false });
+      });
+    const out: ConditionGroupConfig[] = [];
+    for (const { g, at, flat } of groups) {
+      const before = issues.length;
+      let context: ContextName;
+      try {
+        context = g.context !== undefined ? contextOfName(g.context)! : inferContext(g.conditions.map(parseConditionText), this.signal);
+      } catch {
+        context = CONTEXT_CHAIN[this.signal][2]!;
+      }
+      g.conditions.forEach((c, j) => {
+        try {
+          compileCondition(c, context, this.signal);
+        } catch (err) {
+          issues.push({ path: flat ? [...at, String(j)] : [...at, 'conditions', String(j)], message: message(c, err) });
+        }
+      });
+      if (issues.length === before) out.push(g);
+    }
+    return out;
+  }
+
+  private group(item: unknown, at: string[], issues: ConfigIssue[]): ConditionGroupConfig | undefined {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      issues.push({ path: at, message: 'expected an OTTL condition string or a map with context and conditions' });
+      return undefined;
+    }
+    const o = item as Record<string, unknown>;
+    let ok = true;
+    for (const k of Object.keys(o)) {
+      if (!['context', 'conditions', 'error_mode'].includes(k)) {
+        issues.push({ path: [...at, k], message: 'unknown key; valid keys here: context, conditions, error_mode' });
+        ok = false;
+      }
+    }
+    const chain = CONTEXT_CHAIN[this.signal];
+    let context: string | undefined;
+    if (o.context !== undefined && o.context !== null) {
+      const c = typeof o.context === 'string' ? contextOfName(o.context.toLowerCase()) : undefined;
+      if (!c || !chain.includes(c)) {
+        issues.push({ path: [...at, 'context'], message: `must be one of ${chain.join(', ')} for ${this.signal}; got ${JSON.stringify(o.context)}` });
+        ok = false;
+      } else context = c;
+    }
+    const conditions = o.conditions;
+    if (!Array.isArray(conditions) || conditions.length === 0 || !conditions.every((x) => typeof x === 'string')) {
+      issues.push({ path: [...at, 'conditions'], message: 'is required: a list of at least one OTTL condition (strings)' });
+      ok = false;
+    }
+    let errorMode: ErrorMode | undefined;
+    if (o.error_mode !== undefined && o.error_mode !== null) {
+      if (!ERROR_MODES.includes(o.error_mode as ErrorMode)) {
+        issues.push({ path: [...at, 'error_mode'], message: `must be one of ${ERROR_MODES.join(', ')}; got ${JSON.stringify(o.error_mode)}` });
+        ok = false;
+      } else errorMode = o.error_mode as ErrorMode;
+    }
+    return ok ? { context, conditions: conditions as string[], error_mode: errorMode } : undefined;
+  }
+
+  doc(): SchemaDoc {
+    return { ...this.baseDoc('list'), items: { type: 'string | map', description: 'an OTTL condition, or {context, conditions, error_mode}' } };
+  }
+}
+
 export function compileConditions(texts: readonly string[], context: ContextName, signal: OttlSignal): CompiledCondition[] {
   return texts.map((t) => compileCondition(t, context, signal));
 }

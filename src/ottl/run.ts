@@ -149,6 +149,7 @@ export interface FilterOutcome {
 export interface FilterRules {
   /** Per context: drop the item when any condition holds. */
   resource?: readonly CompiledCondition[];
+  scope?: readonly CompiledCondition[];
   span?: readonly CompiledCondition[];
   spanevent?: readonly CompiledCondition[];
   metric?: readonly CompiledCondition[];
@@ -156,11 +157,17 @@ export interface FilterRules {
   log?: readonly CompiledCondition[];
 }
 
-/** The records (log records, spans, data points) under one resource, as filterItems counts them. */
+/** The records (log records, spans, data points) under one scope, as filterItems counts them. */
+function recordsInScope(signal: OttlSignal, sx: any): number {
+  let n = 0;
+  for (const rec of sx[RECORDS[signal]] as any[]) n += signal === 'metrics' ? (dataPointsOf(rec)?.length ?? 0) : 1;
+  return n;
+}
+
+/** The records under one resource. */
 function recordsIn(signal: OttlSignal, rx: any): number {
   let n = 0;
-  for (const sx of rx[SCOPES[signal]] as any[])
-    for (const rec of sx[RECORDS[signal]] as any[]) n += signal === 'metrics' ? (dataPointsOf(rec)?.length ?? 0) : 1;
+  for (const sx of rx[SCOPES[signal]] as any[]) n += recordsInScope(signal, sx);
   return n;
 }
 
@@ -184,6 +191,13 @@ export function filterItems(signal: OttlSignal, msg: RequestMessage, rules: Filt
     const scopes = rx[SCOPES[signal]] as any[];
     rx[SCOPES[signal]] = scopes.filter((sx) => {
       ctx.scope = sx;
+      if (rules.scope) {
+        ctx.cache = undefined;
+        if (anyHolds(rules.scope, ctx, opts)) {
+          dropped += recordsInScope(signal, sx);
+          return false;
+        }
+      }
       const records = sx[RECORDS[signal]] as any[];
       sx[RECORDS[signal]] = records.filter((rec) => {
         if (signal === 'logs') {
