@@ -5,6 +5,7 @@
 import { regexpCacheSchema } from '../../src/processorhelper/attr-actions.js';
 import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
 import { ConditionGroupsSchema, ConditionsSchema } from '../../src/ottl/config.js';
+import { re2RegExp } from '../../src/processorhelper/re2.js';
 
 export type AttrValue = string | number | boolean;
 
@@ -106,7 +107,7 @@ export type MetricMatchConfig = ConfigOf<typeof metricMatch>;
 function compileAll(patterns: readonly string[], path: string[], issues: ConfigIssue[]): void {
   patterns.forEach((p, i) => {
     try {
-      new RegExp(p);
+      re2RegExp(p);
     } catch (err) {
       issues.push({ path: [...path, String(i)], message: `is not a valid regular expression: ${(err as Error).message}` });
     }

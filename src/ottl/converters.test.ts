@@ -22,6 +22,10 @@ const TABLES: Record<string, Row[]> = {
     // Non-string values are matched on their string form; nil never matches.
     ['IsMatch(attributes["n"], "^12")', { attributes: { n: 123n } }, true],
     ['IsMatch(attributes["missing"], ".*")', {}, false],
+    // RE2's POSIX classes and \\A / \\z read as Go reads them.
+    ['IsMatch(attributes["p"], "^[[:digit:]]{3}$")', { attributes: { p: '503' } }, true],
+    ['IsMatch(attributes["p"], "^[[:digit:]]{3}$")', { attributes: { p: 'a:b' } }, false],
+    ['IsMatch(attributes["p"], "\\\\Aok\\\\z")', { attributes: { p: 'ok' } }, true],
   ],
   IsString: [
     ['IsString(body)', { body: 'text' }, true],
