@@ -56,7 +56,7 @@ describe('filter processor: OTTL conditions', () => {
     expect(all.sink.got.length).toBe(0);
   });
 
-  it('traces.span keeps only root spans with parent_span_id != SpanID(0x0000000000000000)', async () => {
+  it('traces.span keeps only root spans with parent_span_id != SpanID(0x0000000000000000) or not IsRootSpan()', async () => {
     const root = create(SpanSchema, { traceId: new Uint8Array(16).fill(1), spanId: new Uint8Array(8).fill(1), name: 'root' });
     const child = create(SpanSchema, {
       traceId: new Uint8Array(16).fill(1),
@@ -67,10 +67,15 @@ describe('filter processor: OTTL conditions', () => {
     const req = create(ExportTraceServiceRequestSchema, {
       resourceSpans: [create(ResourceSpansSchema, { scopeSpans: [create(ScopeSpansSchema, { spans: [root, child] })] })],
     });
-    const { proc, sink } = make({ traces: { span: ['parent_span_id != SpanID(0x0000000000000000)'] } }, 'traces');
-    await proc.consume(new Payload('traces', encodeRequest('traces', req)));
-    const out = decodeRequest('traces', sink.got[0]!.bytes) as ExportTraceServiceRequest;
-    expect(out.resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => s.name)).toEqual(['root']);
+    for (const condition of ['parent_span_id != SpanID(0x0000000000000000)', 'not IsRootSpan()']) {
+      const { proc, sink } = make({ traces: { span: [condition] } }, 'traces');
+      await proc.consume(new Payload('traces', encodeRequest('traces', req)));
+      const out = decodeRequest('traces', sink.got[0]!.bytes) as ExportTraceServiceRequest;
+      expect(out.resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => s.name)).toEqual(['root']);
+    }
+    expect(parseConfig(filterProcessorFactory, { traces: { spanevent: ['IsRootSpan()'] } }).issues[0]!.message).toMatch(
+      /column 1: IsRootSpan works in the span context only \(this is the spanevent context\)/,
+    );
   });
 
   it('<signal>.resource: a resource matching a condition goes with everything under it, counted', async () => {

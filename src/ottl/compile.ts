@@ -197,6 +197,7 @@ function compileExpr(e: Expr, env: Env): CompiledArg {
       return { get: (ctx) => op(l(ctx), r(ctx)), isLiteral: false, col: e.col };
     }
     case 'call': {
+      if (e.name === 'IsRootSpan') return isRootSpan(e, env);
       const conv = CONVERTERS[e.name];
       if (!conv) {
         if (COLLECTOR_CONVERTERS.has(e.name)) throw new OttlError(e.col, notYetFunction('converter', e.name));
@@ -211,6 +212,22 @@ function compileExpr(e: Expr, env: Env): CompiledArg {
     default:
       throw new OttlError((e as Expr).col, 'unexpected expression');
   }
+}
+
+/**
+ * IsRootSpan(): the span's parent_span_id is all zero (absent reads so). Span context only, as the
+ * collector's; it reads the ID through the path compiler, so a reader without that path (the wire
+ * filter) declines it.
+ */
+function isRootSpan(e: Extract<Expr, { k: 'call' }>, env: Env): CompiledArg {
+  if (env.context !== 'span') throw new OttlError(e.col, `IsRootSpan works in the span context only (this is the ${env.context} context)`);
+  if (e.args.length > 0) throw new OttlError(e.col, 'IsRootSpan takes no arguments: IsRootSpan()');
+  const parent = withArgErrors(() => env.paths(['span', 'parent_span_id'], [], env.context, env.signal), e.col).get;
+  const get: Getter = (ctx) => {
+    const id = parent(ctx);
+    return !(id instanceof Uint8Array) || id.every((b) => b === 0);
+  };
+  return { get, isLiteral: false, col: e.col };
 }
 
 /**

@@ -22,6 +22,10 @@ const TABLES: Record<string, Row[]> = {
     // Non-string values are matched on their string form; nil never matches.
     ['IsMatch(attributes["n"], "^12")', { attributes: { n: 123n } }, true],
     ['IsMatch(attributes["missing"], ".*")', {}, false],
+    // Bytes are matched as base64, maps and slices as JSON (the README's conversions).
+    ['IsMatch(attributes["b"], "^AQI=$")', { attributes: { b: Uint8Array.from([1, 2]) } }, true],
+    ['IsMatch(attributes["m"], "\\"user\\":\\"bob\\"")', { attributes: { m: vmap({ user: 'bob' }) } }, true],
+    ['IsMatch(attributes["l"], "^\\[1,\\"a\\"\\]$")', { attributes: { l: [1n, 'a'] } }, true],
     // RE2's POSIX classes and \\A / \\z read as Go reads them.
     ['IsMatch(attributes["p"], "^[[:digit:]]{3}$")', { attributes: { p: '503' } }, true],
     ['IsMatch(attributes["p"], "^[[:digit:]]{3}$")', { attributes: { p: 'a:b' } }, false],

@@ -72,13 +72,18 @@ export function compileRegex(pattern: string, a: CompiledArg | undefined, fn: st
   }
 }
 
-/** A string-ish argument: strings as they are, numbers and bools in their string form; nil -> undefined. */
+/**
+ * IsMatch's target as a string (ottlfuncs README, IsMatch): strings as they are, bools and numbers in
+ * their strconv form, bytes base64, maps and slices as JSON; nil -> undefined (no match).
+ */
 function stringLike(v: Value): string | undefined {
   if (v === null) return undefined;
   if (typeof v === 'string') return v;
   if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
   if (typeof v === 'number') return formatDouble(v);
-  return undefined;
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  if (isMap(v) || isList(v)) return JSON.stringify(toJson(v));
+  return asString(v);
 }
 
 function needString(v: Value, fn: string): string {
