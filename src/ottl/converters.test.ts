@@ -103,6 +103,18 @@ const TABLES: Record<string, Row[]> = {
       BigInt(Date.UTC(2020, 0, 2, 3, 4, 5)) * 1_000_000n + 123_456_000n,
     ],
     ['Time(attributes["t"], "%b %d %Y", "America/New_York")', { attributes: { t: 'Jan 15 2024' } }, BigInt(Date.UTC(2024, 0, 15, 5)) * 1_000_000n],
+    // The README's table: %s is the nanosecond field, not epoch seconds; the shorthands and zone forms.
+    [
+      'Time(attributes["t"], "%F %T.%s")',
+      { attributes: { t: '2023-05-26 12:34:56.000000123' } },
+      BigInt(Date.UTC(2023, 4, 26, 12, 34, 56)) * 1_000_000n + 123n,
+    ],
+    ['Time(attributes["t"], "%D %R %P")', { attributes: { t: '05/26/23 01:02 pm' } }, BigInt(Date.UTC(2023, 4, 26, 13, 2)) * 1_000_000n],
+    ['Time(attributes["t"], "%d/%m/%y")', { attributes: { t: '01/02/99' } }, BigInt(Date.UTC(1999, 1, 1)) * 1_000_000n],
+    ['Time(attributes["t"], "%c")', { attributes: { t: 'Mon Jan 02 15:04:05 2006' } }, BigInt(Date.UTC(2006, 0, 2, 15, 4, 5)) * 1_000_000n],
+    ['Time(attributes["t"], "%Y-%m-%dT%H:%M:%S%j")', { attributes: { t: '2024-03-01T10:00:00-07:00' } }, BigInt(Date.UTC(2024, 2, 1, 17)) * 1_000_000n],
+    ['Time(attributes["t"], "%Y-%m-%d %H:%M:%S %i")', { attributes: { t: '2024-03-01 10:00:00 +02' } }, BigInt(Date.UTC(2024, 2, 1, 8)) * 1_000_000n],
+    ['Time(attributes["t"], "%Y-%m-%d %H:%M:%S %w")', { attributes: { t: '2024-03-01 10:00:30 +000030' } }, BigInt(Date.UTC(2024, 2, 1, 10)) * 1_000_000n],
   ],
   UnixNano: [['UnixNano(Time(attributes["t"], "%Y-%m-%d"))', { attributes: { t: '2000-01-01' } }, 946_684_800_000_000_000n]],
   TraceID: [['TraceID(0x0102030405060708090a0b0c0d0e0f10)', {}, Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16])]],
