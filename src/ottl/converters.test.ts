@@ -56,6 +56,10 @@ const TABLES: Record<string, Row[]> = {
   Substring: [
     ['Substring(attributes["s"], 3, 3)', { attributes: { s: '123456789' } }, '456'],
     ['Substring(attributes["s"], 0, 1)', { attributes: { s: 'xyz' } }, 'x'],
+    // Start and length are byte offsets (the README); utf8_safe keeps characters whole.
+    ['Substring(attributes["s"], 3, 6)', { attributes: { s: '一二三' } }, '二三'],
+    ['Substring(attributes["s"], 0, 4, true)', { attributes: { s: '一二三' } }, '一'],
+    ['Substring(attributes["s"], 1, 7, true)', { attributes: { s: '一二三' } }, '二'],
   ],
   ToLowerCase: [['ToLowerCase(attributes["s"])', { attributes: { s: 'MyText' } }, 'mytext']],
   ToUpperCase: [['ToUpperCase(attributes["s"])', { attributes: { s: 'MyText' } }, 'MYTEXT']],

@@ -228,21 +228,32 @@ export const CONVERTERS: Record<string, Converter> = {
     },
   },
   Substring: {
-    params: [{ name: 'target' }, { name: 'start' }, { name: 'length' }],
+    params: [{ name: 'target' }, { name: 'start' }, { name: 'length' }, { name: 'utf8_safe', optional: true }],
     build: (args, fn) => {
       const [t, s, l] = [args[0]!.get, args[1]!.get, args[2]!.get];
+      if (args[3] && (!args[3].isLiteral || typeof args[3].literal !== 'boolean')) throw new ArgError(args[3].col, `${fn}: utf8_safe must be true or false`);
+      const utf8Safe = args[3]?.literal === true;
       return (ctx) => {
         const v = t(ctx);
         if (v === null) return null;
-        const str = needString(v, fn);
+        // Byte offsets into the UTF-8 text, as Go slices strings.
+        const bytes = Buffer.from(needString(v, fn), 'utf8');
         const start = s(ctx);
         const length = l(ctx);
         if (typeof start !== 'bigint' || typeof length !== 'bigint') throw new OttlRuntimeError(`${fn}: start and length must be ints`);
         if (start < 0n) throw new OttlRuntimeError(`${fn}: invalid start ${start}`);
         if (length <= 0n) throw new OttlRuntimeError(`${fn}: invalid length ${length}`);
-        if (start + length > BigInt(str.length))
-          throw new OttlRuntimeError(`${fn}: start ${start} + length ${length} is past the end of a ${str.length}-character string`);
-        return str.substr(Number(start), Number(length));
+        if (start + length > BigInt(bytes.length))
+          throw new OttlRuntimeError(`${fn}: start ${start} + length ${length} is past the end of a ${bytes.length}-byte string`);
+        let from = Number(start);
+        let to = from + Number(length);
+        if (utf8Safe) {
+          // A start inside a character moves to the next one, an end inside one back to its start.
+          while (from < bytes.length && (bytes[from]! & 0xc0) === 0x80) from++;
+          while (to < bytes.length && to > from && (bytes[to]! & 0xc0) === 0x80) to--;
+          if (to < from) to = from;
+        }
+        return bytes.toString('utf8', from, to);
       };
     },
   },
