@@ -123,6 +123,57 @@ const TABLES: Record<string, Row[]> = {
   UnixNano: [['UnixNano(Time(attributes["t"], "%Y-%m-%d"))', { attributes: { t: '2000-01-01' } }, 946_684_800_000_000_000n]],
   TraceID: [['TraceID(0x0102030405060708090a0b0c0d0e0f10)', {}, Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16])]],
   SpanID: [['SpanID(0x0102030405060708)', {}, Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8])]],
+  HasPrefix: [
+    ['HasPrefix(resource.attributes["service.name"], "ingest_")', { resource: { 'service.name': 'ingest_service' } }, true],
+    ['HasPrefix("ingest_service", "x")', {}, false],
+  ],
+  HasSuffix: [['HasSuffix("ingest_service", "_service")', {}, true]],
+  TrimPrefix: [
+    ['TrimPrefix(resource.attributes["service.name"], "ingest_")', { resource: { 'service.name': 'ingest_service' } }, 'service'],
+    ['TrimPrefix("other", "ingest_")', {}, 'other'],
+  ],
+  TrimSuffix: [['TrimSuffix("ingest_service", "_service")', {}, 'ingest']],
+  Trim: [
+    ['Trim(" this is a test ", " ")', {}, 'this is a test'],
+    ['Trim("!!this is a test!!", "!!")', {}, 'this is a test'],
+    ['Trim("  padded  ")', {}, 'padded'],
+  ],
+  SHA1: [['SHA1("name")', {}, createHash('sha1').update('name').digest('hex')]],
+  SHA512: [['SHA512("name")', {}, createHash('sha512').update('name').digest('hex')]],
+  MD5: [['MD5("name")', {}, createHash('md5').update('name').digest('hex')]],
+  Base64Encode: [
+    ['Base64Encode("test string")', {}, 'dGVzdCBzdHJpbmc='],
+    ['Base64Encode("a?>", "base64-url")', {}, 'YT8-'],
+    ['Base64Encode("ab", "base64-url")', {}, 'YWI='],
+    ['Base64Encode("ab", "base64-raw")', {}, 'YWI'],
+    ['Base64Encode("ab", "base64-raw-url")', {}, 'YWI'],
+  ],
+  Base64Decode: [['Base64Decode("aGVsbG8gd29ybGQ=")', {}, 'hello world']],
+  Bool: [
+    ['Bool("True")', {}, true],
+    ['Bool("0")', {}, false],
+    ['Bool(attributes["n"])', { attributes: { n: 2n } }, true],
+    ['Bool(0.0)', {}, false],
+    ['Bool("yes")', {}, null],
+  ],
+  Coalesce: [
+    ['Coalesce([attributes["user.id"], attributes["enduser.id"], "unknown"])', { attributes: { 'enduser.id': 'e1' } }, 'e1'],
+    ['Coalesce([attributes["a"], "unknown"])', {}, 'unknown'],
+  ],
+  IsEmpty: [
+    ['IsEmpty(attributes["missing"])', {}, true],
+    ['IsEmpty("")', {}, true],
+    ['IsEmpty(attributes["m"])', { attributes: { m: vmap({}) } }, true],
+    ['IsEmpty(0)', {}, true],
+    ['IsEmpty("x")', {}, false],
+  ],
+  Keys: [['Keys({"k1": "v1", "k2": "v2"})', {}, ['k1', 'k2']]],
+  ContainsValue: [
+    ['ContainsValue(attributes["tags"], "staging")', { attributes: { tags: ['prod', 'staging'] } }, true],
+    ['ContainsValue([1, 2, 3, 4, 5], 3)', {}, true],
+    ['ContainsValue([1.1, 2.2, 3.3, 4.4], 4.4)', {}, true],
+    ['ContainsValue(["GET", "PUT", "POST"], "DELETE")', {}, false],
+  ],
   Hex: [
     ['Hex(attributes["v"])', { attributes: { v: Uint8Array.from([1, 0xab]) } }, '01ab'],
     ['Hex(attributes["v"])', { attributes: { v: 1n } }, '0000000000000001'],
@@ -155,6 +206,8 @@ describe('OTTL converters (ottlfuncs README)', () => {
     ['Substring(attributes["s"], 5, 10)', { attributes: { s: 'short' } }, /past the end/],
     ['ParseJSON(body)', { body: 'not json' }, /ParseJSON/],
     ['TraceID(attributes["s"])', { attributes: { s: 'x' } }, /expected 16 bytes/],
+    ['HasPrefix(attributes["n"], "1")', { attributes: { n: 1n } }, /HasPrefix: expected a string, got int/],
+    ['Keys(attributes["s"])', { attributes: { s: 'x' } }, /Keys: expected a map, got string/],
   ] as [string, LogSpec, RegExp][])('%s fails at run time as error_mode propagate reports it', (expr, spec, err) => {
     expect(() => out(expr, spec)).toThrow(err);
   });
@@ -167,6 +220,8 @@ describe('OTTL converters (ottlfuncs README)', () => {
     ['Nope(body)', /unknown converter "Nope"/],
     ['Concat("a", "")', /must be a list/],
     ['Split(body)', /Split needs its delimiter argument/],
+    ['Base64Encode(body, "base32")', /variant must be base64, base64-raw, base64-url or base64-raw-url/],
+    ['Coalesce(body)', /must be a list of at least one value/],
   ])('%s is refused at config load', (expr, err) => {
     expect(() => compileStatement(`set(attributes["out"], ${expr})`, 'log', 'logs')).toThrow(OttlError);
     expect(() => compileStatement(`set(attributes["out"], ${expr})`, 'log', 'logs')).toThrow(err);

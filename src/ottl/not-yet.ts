@@ -27,11 +27,11 @@ export const COLLECTOR_EDITORS: ReadonlySet<string> = new Set([
 
 export const COLLECTOR_CONVERTERS: ReadonlySet<string> = new Set(
   (
-    'All Any Base64Decode Base64Encode Bool Decode Coalesce CommunityID ContainsValue ConvertCase ConvertAttributesToElementsXML ' +
-    'ConvertTextToElementsXML Day Duration ExtractGrokPatterns Filter Find FNV Format FormatTime GetXML HasPrefix HasSuffix Hour Hours ' +
-    'Index InsertXML IsEmpty IsInCIDR Keys Log IsValidLuhn MapEach MapKeys MD5 Microseconds Milliseconds Minute Minutes ' +
+    'All Any Decode CommunityID ConvertCase ConvertAttributesToElementsXML ' +
+    'ConvertTextToElementsXML Day Duration ExtractGrokPatterns Filter Find FNV Format FormatTime GetXML Hour Hours ' +
+    'Index InsertXML IsInCIDR Log IsValidLuhn MapEach MapKeys Microseconds Milliseconds Minute Minutes ' +
     'Month Murmur3Hash Murmur3Hash128 Nanosecond Nanoseconds ParseCSV ParseInt ParseSeverity ParseSimplifiedXML ParseXML ProfileID ' +
-    'Reduce RemoveXML Second Seconds SHA1 SHA512 SliceToMap Sort ToCamelCase ToKeyValueString ToSnakeCase Trim TrimPrefix TrimSuffix ' +
+    'Reduce RemoveXML Second Seconds SliceToMap Sort ToCamelCase ToKeyValueString ToSnakeCase ' +
     'TruncateTime Unix UnixMicro URL UserAgent UUID UUIDv7 Values Weekday When XXH3 XXH128 Year'
   ).split(' '),
 );
