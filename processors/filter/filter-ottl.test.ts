@@ -4,7 +4,7 @@ import { decodeRequest } from '../../src/pdata/codec.js';
 import type { Signal } from '../../src/core/signal.js';
 import { PermanentError } from '../../src/core/errors.js';
 import { counterValue, makeLogsRequest, makeMetricsRequest, makeTracesRequest, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
-import { fromKeyValues } from '../../src/ottl/values.js';
+import { fromKeyValues, toKeyValues } from '../../src/ottl/values.js';
 import { filterProcessorFactory } from './factory.js';
 import { METRICS } from './metadata.js';
 import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
@@ -14,6 +14,14 @@ import fc from 'fast-check';
 import { create } from '@bufbuild/protobuf';
 import { ExportTraceServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import { ResourceSpansSchema, ScopeSpansSchema, SpanSchema } from '../../proto/gen/opentelemetry/proto/trace/v1/trace_pb.js';
+import { ExportMetricsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
+import {
+  GaugeSchema,
+  MetricSchema,
+  NumberDataPointSchema,
+  ResourceMetricsSchema,
+  ScopeMetricsSchema,
+} from '../../proto/gen/opentelemetry/proto/metrics/v1/metrics_pb.js';
 import { encodeRequest } from '../../src/pdata/codec.js';
 import { arbRequest } from '../../test/helpers/otlp-arbitraries.js';
 import { itemsOf } from '../../test/helpers/otlp-items.js';
@@ -151,6 +159,46 @@ describe('filter processor: OTTL conditions', () => {
     expect(issues({ trace_conditions: ['span.nme == "x"'] })).toEqual([
       ['trace_conditions.0', expect.stringMatching(/^in "span.nme == "x"", column 1: span.nme: span has no field "nme"/)],
     ]);
+  });
+
+  it('metrics.metric: HasAttrKeyOnDatapoint and HasAttrOnDatapoint (the first data point with the key decides)', async () => {
+    const point = (attrs: Record<string, string | bigint>) =>
+      create(NumberDataPointSchema, { attributes: toKeyValues(new Map(Object.entries(attrs))), value: { case: 'asInt', value: 1n } });
+    const metric = (name: string, points: ReturnType<typeof point>[]) =>
+      create(MetricSchema, { name, data: { case: 'gauge', value: create(GaugeSchema, { dataPoints: points }) } });
+    const req = () =>
+      encodeRequest(
+        'metrics',
+        create(ExportMetricsServiceRequestSchema, {
+          resourceMetrics: [
+            create(ResourceMetricsSchema, {
+              scopeMetrics: [
+                create(ScopeMetricsSchema, {
+                  metrics: [
+                    metric('a', [point({ route: '/ready' })]),
+                    metric('b', [point({ other: 'x' }), point({ route: '/api' }), point({ route: '/ready' })]),
+                    metric('c', [point({ code: 200n })]),
+                  ],
+                }),
+              ],
+            }),
+          ],
+        }),
+      );
+    const names = async (condition: string) => {
+      const { proc, sink } = make({ metrics: { metric: [condition] } }, 'metrics');
+      await proc.consume(new Payload('metrics', req()));
+      return sink.got.length === 0
+        ? []
+        : (decodeRequest('metrics', sink.got[0]!.bytes) as ExportMetricsServiceRequest).resourceMetrics[0]!.scopeMetrics[0]!.metrics.map((m) => m.name);
+    };
+    expect(await names('HasAttrKeyOnDatapoint("route")')).toEqual(['c']);
+    // b's first point with "route" is "/api": b stays although a later point has "/ready".
+    expect(await names('HasAttrOnDatapoint("route", "/ready")')).toEqual(['b', 'c']);
+    expect(await names('HasAttrOnDatapoint("code", "200")')).toEqual(['a', 'b', 'c']);
+    expect(parseConfig(filterProcessorFactory, { metrics: { datapoint: ['HasAttrKeyOnDatapoint("route")'] } }).issues[0]!.message).toMatch(
+      /HasAttrKeyOnDatapoint works in the metric context only \(this is the datapoint context\)/,
+    );
   });
 
   it('metrics.metric and metrics.datapoint', async () => {

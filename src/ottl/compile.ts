@@ -18,8 +18,10 @@ import { NOT_SUPPORTED_YET } from '../core/schema.js';
 import { ArgError, CONVERTERS, type Args, type CompiledArg, type Getter, type Param } from './functions.js';
 import { EDITORS } from './editors.js';
 import { COLLECTOR_CONVERTERS, COLLECTOR_EDITORS, notYetFunction } from './not-yet.js';
+import { dataPointsOf } from './run.js';
 import {
   compilePath,
+  findKv,
   contextOfName,
   CONTEXT_CHAIN,
   getInValue,
@@ -198,6 +200,7 @@ function compileExpr(e: Expr, env: Env): CompiledArg {
     }
     case 'call': {
       if (e.name === 'IsRootSpan') return isRootSpan(e, env);
+      if (e.name === 'HasAttrKeyOnDatapoint' || e.name === 'HasAttrOnDatapoint') return hasAttrOnDatapoint(e, env);
       const conv = CONVERTERS[e.name];
       if (!conv) {
         if (COLLECTOR_CONVERTERS.has(e.name)) throw new OttlError(e.col, notYetFunction('converter', e.name));
@@ -226,6 +229,36 @@ function isRootSpan(e: Extract<Expr, { k: 'call' }>, env: Env): CompiledArg {
   const get: Getter = (ctx) => {
     const id = parent(ctx);
     return !(id instanceof Uint8Array) || id.every((b) => b === 0);
+  };
+  return { get, isLiteral: false, col: e.col };
+}
+
+/**
+ * The filter processor's metric-context converters: HasAttrKeyOnDatapoint(key) and
+ * HasAttrOnDatapoint(key, value). As the collector's, the first data point holding the key decides:
+ * with a value, whether that attribute's string equals it (a non-string attribute reads as "").
+ */
+function hasAttrOnDatapoint(e: Extract<Expr, { k: 'call' }>, env: Env): CompiledArg {
+  const withValue = e.name === 'HasAttrOnDatapoint';
+  if (env.context !== 'metric') throw new OttlError(e.col, `${e.name} works in the metric context only (this is the ${env.context} context)`);
+  if (env.paths !== compilePath) throw new OttlError(e.col, `${e.name} reads decoded data points`);
+  const want = withValue ? 2 : 1;
+  const lits = e.args.map((a) => (a.value.k === 'string' ? a.value.v : undefined));
+  if (e.args.length !== want || lits.some((x) => x === undefined))
+    throw new OttlError(
+      e.col,
+      withValue ? `${e.name} takes a key and a value, both strings: ${e.name}("key", "value")` : `${e.name} takes one key string: ${e.name}("key")`,
+    );
+  const [key, value] = lits as string[];
+  const get: Getter = (ctx) => {
+    for (const dp of dataPointsOf(ctx.metric) ?? []) {
+      const kv = findKv(dp.attributes, key!);
+      if (!kv) continue;
+      if (!withValue) return true;
+      const v = kv.value?.value;
+      return (v?.case === 'stringValue' ? v.value : '') === value;
+    }
+    return false;
   };
   return { get, isLiteral: false, col: e.col };
 }
