@@ -78,6 +78,13 @@ describe('OTTL grammar', () => {
     expect(errorOf(() => compileStatement(text, 'span', 'traces'))).toEqual({ column, message });
   });
 
+  it('a field below a datapoint path not implemented yet is named too', () => {
+    expect(errorOf(() => compileStatement('set(attributes["o"], positive.offset)', 'datapoint', 'metrics'))).toEqual({
+      column: 22,
+      message: 'positive.offset: not supported yet by GopherShip',
+    });
+  });
+
   it('compile errors carry the column of the part at fault', () => {
     expect(errorOf(() => compileStatement('set(attributes["a"], Nope(1))', 'log', 'logs')).column).toBe(22);
     expect(errorOf(() => compileStatement('set(attributes["a"], 1) where span.name == "x"', 'log', 'logs'))).toEqual({

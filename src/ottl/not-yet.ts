@@ -52,7 +52,9 @@ export function pathNotYet(context: ContextName, field: string, keyed: boolean, 
   // A whole context value (`resource`, `instrumentation_scope`) rather than one of its fields.
   if (field === '' && (context === 'resource' || context === 'scope')) return `${text}: the whole ${context} as a value is ${NOT_SUPPORTED_YET}`;
   const known = COLLECTOR_PATHS[context];
-  if (known.includes(field) || (keyed && known.includes(`${field}[]`))) return `${text}: ${NOT_SUPPORTED_YET}`;
+  // `positive.offset` and the like: a field below one not implemented yet.
+  const below = known.some((k) => field.startsWith(`${k}.`));
+  if (below || known.includes(field) || (keyed && known.includes(`${field}[]`))) return `${text}: ${NOT_SUPPORTED_YET}`;
   return undefined;
 }
 
