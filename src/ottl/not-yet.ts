@@ -48,12 +48,12 @@ const COLLECTOR_PATHS: Readonly<Record<ContextName, readonly string[]>> = {
 };
 
 /** The refusal for a path the collector has and GopherShip does not, or undefined. */
-export function pathNotYet(context: ContextName, field: string, keyed: boolean, text: string): string | undefined {
+export function pathNotYet(context: ContextName, field: string, keyed: boolean, text: string, exists: boolean): string | undefined {
   // A whole context value (`resource`, `instrumentation_scope`) rather than one of its fields.
   if (field === '' && (context === 'resource' || context === 'scope')) return `${text}: the whole ${context} as a value is ${NOT_SUPPORTED_YET}`;
   const known = COLLECTOR_PATHS[context];
   // `positive.offset` and the like: a field below one not implemented yet.
-  const below = known.some((k) => field.startsWith(`${k}.`));
+  const below = !exists && known.some((k) => field.startsWith(`${k}.`));
   if (below || known.includes(field) || (keyed && known.includes(`${field}[]`))) return `${text}: ${NOT_SUPPORTED_YET}`;
   return undefined;
 }

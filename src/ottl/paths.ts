@@ -492,7 +492,7 @@ export function compilePath(names: readonly string[], keys: readonly KeyExpr[], 
     throw new PathError(`${text}: a ${statementContext} statement cannot read the ${context} context below it (write the statement in the ${context} context)`);
   }
   const field = rest.join('.');
-  const notYet = pathNotYet(context, field, keys.length > 0, text);
+  const notYet = pathNotYet(context, field, keys.length > 0, text, FIELDS[context][field] !== undefined);
   if (notYet) throw new PathError(notYet);
   if (field === '') throw new PathError(`${text}: name a field of ${context}, e.g. ${context}.${pathNames(context)[0]}`);
   if (field === 'attributes') {
