@@ -44,6 +44,22 @@ describe('transform processor', () => {
     expect(await counterValue(settings.telemetry, 'otelcol_processor_incoming_items', { processor: 'transform/test' })).toBe(3);
   });
 
+  it('consecutive plain statements of one context run in order on each item and share its cache, as the collector runs them', async () => {
+    const { proc, sink } = make({
+      log_statements: [
+        'set(cache["kv"], ParseKeyValue("user=bob team=core"))',
+        'set(attributes["user"], cache["kv"]["user"])',
+        'set(attributes["order"], Concat([attributes["user"], attributes["team"]], "/"))',
+        'set(attributes["team"], cache["kv"]["team"])',
+      ],
+    });
+    await proc.consume(new Payload('logs', makeLogsRequest(1, 2)));
+    for (const r of logsOf(sink.got[0]!).resourceLogs[0]!.scopeLogs[0]!.logRecords) {
+      const a = fromKeyValues(r.attributes);
+      expect([a.get('user'), a.get('team'), a.get('order')]).toEqual(['bob', 'core', 'bob/<nil>']);
+    }
+  });
+
   it('a group without context infers it from its statements and conditions together', async () => {
     // The condition names the log context, so the group runs per log record even though its statement
     // writes only resource attributes (the collector infers from both).

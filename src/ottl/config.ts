@@ -26,6 +26,8 @@ export interface StatementGroupConfig {
   conditions: string[];
   statements: string[];
   error_mode: ErrorMode | undefined;
+  /** Set for a statement written as a plain string in the list (the collector's basic style). */
+  flat?: true;
 }
 
 function message(text: string, err: unknown): string {
@@ -96,7 +98,7 @@ export class StatementGroupsSchema extends Schema<StatementGroupConfig[]> {
   }
 
   private group(item: unknown, at: string[], issues: ConfigIssue[]): StatementGroupConfig | undefined {
-    if (typeof item === 'string') return { context: undefined, conditions: [], statements: [item], error_mode: undefined };
+    if (typeof item === 'string') return { context: undefined, conditions: [], statements: [item], error_mode: undefined, flat: true };
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
       issues.push({ path: at, message: 'expected an OTTL statement string or a map with context and statements' });
       return undefined;
