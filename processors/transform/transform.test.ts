@@ -12,7 +12,12 @@ import { transformProcessorFactory } from './factory.js';
 import type { TransformProcessor } from './transform-processor.js';
 import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import type { ExportTraceServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
-import { validConfig, settingsForTest } from '../../test/helpers/component-config.js';
+import { parseConfig, validConfig, settingsForTest } from '../../test/helpers/component-config.js';
+
+const configProblemsOf = (raw: Record<string, unknown>) =>
+  parseConfig(transformProcessorFactory, raw)
+    .issues.map((i) => i.message)
+    .join('\n');
 
 function make(raw: Record<string, unknown>, signal: Signal = 'logs') {
   const cfg = validConfig(transformProcessorFactory, raw);
@@ -58,6 +63,17 @@ describe('transform processor', () => {
       const a = fromKeyValues(r.attributes);
       expect([a.get('user'), a.get('team'), a.get('order')]).toEqual(['bob', 'core', 'bob/<nil>']);
     }
+  });
+
+  it('the cache named with its context (log.cache), as inferred-context statements write it', async () => {
+    const { proc, sink } = make({
+      log_statements: ['merge_maps(log.cache, ParseJSON("{\\"user\\":\\"amy\\"}"), "upsert")', 'set(log.attributes["user"], log.cache["user"])'],
+    });
+    await proc.consume(new Payload('logs', makeLogsRequest(1, 1)));
+    expect(fromKeyValues(logsOf(sink.got[0]!).resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!.attributes).get('user')).toBe('amy');
+    expect(configProblemsOf({ log_statements: ['set(log.attributes["x"], resource.cache["y"])'] })).toMatch(
+      /resource\.cache\["y"\]: the resource context's cache in a log statement is not supported yet by GopherShip; use log\.cache/,
+    );
   });
 
   it('a group without context infers it from its statements and conditions together', async () => {

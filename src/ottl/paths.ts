@@ -19,6 +19,7 @@ import type { KeyExpr } from './grammar.js';
 import { fromAnyValue, fromKeyValues, isList, isMap, OttlTime, toAnyValue, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
 import { clientInfoValue } from '../pdata/client-info.js';
 import { pathNotYet } from './not-yet.js';
+import { NOT_SUPPORTED_YET } from '../core/schema.js';
 
 export type ContextName = 'resource' | 'scope' | 'span' | 'spanevent' | 'metric' | 'datapoint' | 'log';
 
@@ -462,7 +463,12 @@ export function pathNames(context: ContextName): string[] {
  */
 export function compilePath(names: readonly string[], keys: readonly KeyExpr[], statementContext: ContextName, signal: 'traces' | 'metrics' | 'logs'): PathRef {
   const text = names.join('.') + keyText(keys);
-  if (names[0] === 'cache' && names.length === 1) {
+  // `log.cache`, `span.cache`...: the cache named with the statement's context, as inferred-context
+  // statements write it; another context's cache is not the item's.
+  const namedCache = names.length === 2 && names[1] === 'cache' && contextOfName(names[0]!) !== undefined;
+  if (namedCache && contextOfName(names[0]!) !== statementContext)
+    throw new PathError(`${text}: the ${names[0]} context's cache in a ${statementContext} statement is ${NOT_SUPPORTED_YET}; use ${statementContext}.cache`);
+  if ((names[0] === 'cache' && names.length === 1) || namedCache) {
     return {
       text,
       context: 'cache',
