@@ -49,6 +49,49 @@ export function compileGroup(g: StatementGroupConfig, signal: OttlSignal): State
 }
 
 /**
+ * The fields every group map shares (transform's and filter's): a map with only `keys`, a `context` of
+ * the signal, an `error_mode`. Undefined (with issues) when the item is not a map.
+ */
+function groupFields(
+  item: unknown,
+  at: string[],
+  issues: ConfigIssue[],
+  signal: OttlSignal,
+  keys: readonly string[],
+  what: string,
+): { o: Record<string, unknown>; ok: boolean; context: ContextName | undefined; errorMode: ErrorMode | undefined } | undefined {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    issues.push({ path: at, message: `expected an OTTL ${what} string or a map with context and ${what}s` });
+    return undefined;
+  }
+  const o = item as Record<string, unknown>;
+  let ok = true;
+  for (const k of Object.keys(o)) {
+    if (!keys.includes(k)) {
+      issues.push({ path: [...at, k], message: `unknown key; valid keys here: ${keys.join(', ')}` });
+      ok = false;
+    }
+  }
+  const chain = CONTEXT_CHAIN[signal];
+  let context: ContextName | undefined;
+  if (o.context !== undefined && o.context !== null) {
+    const c = typeof o.context === 'string' ? contextOfName(o.context.toLowerCase()) : undefined;
+    if (!c || !chain.includes(c)) {
+      issues.push({ path: [...at, 'context'], message: `must be one of ${chain.join(', ')} for ${signal}; got ${JSON.stringify(o.context)}` });
+      ok = false;
+    } else context = c;
+  }
+  let errorMode: ErrorMode | undefined;
+  if (o.error_mode !== undefined && o.error_mode !== null) {
+    if (!ERROR_MODES.includes(o.error_mode as ErrorMode)) {
+      issues.push({ path: [...at, 'error_mode'], message: `must be one of ${ERROR_MODES.join(', ')}; got ${JSON.stringify(o.error_mode)}` });
+      ok = false;
+    } else errorMode = o.error_mode as ErrorMode;
+  }
+  return { o, ok, context, errorMode };
+}
+
+/**
  * The transform processor's `<signal>_statements`: a list whose items are statement strings (their context
  * inferred from their paths) or `{context, conditions, statements, error_mode}` groups.
  */
@@ -99,27 +142,10 @@ export class StatementGroupsSchema extends Schema<StatementGroupConfig[]> {
 
   private group(item: unknown, at: string[], issues: ConfigIssue[]): StatementGroupConfig | undefined {
     if (typeof item === 'string') return { context: undefined, conditions: [], statements: [item], error_mode: undefined, flat: true };
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      issues.push({ path: at, message: 'expected an OTTL statement string or a map with context and statements' });
-      return undefined;
-    }
-    const o = item as Record<string, unknown>;
-    let ok = true;
-    for (const k of Object.keys(o)) {
-      if (!['context', 'conditions', 'statements', 'error_mode'].includes(k)) {
-        issues.push({ path: [...at, k], message: 'unknown key; valid keys here: context, conditions, statements, error_mode' });
-        ok = false;
-      }
-    }
-    const chain = CONTEXT_CHAIN[this.signal];
-    let context: string | undefined;
-    if (o.context !== undefined && o.context !== null) {
-      const c = typeof o.context === 'string' ? contextOfName(o.context) : undefined;
-      if (!c || !chain.includes(c)) {
-        issues.push({ path: [...at, 'context'], message: `must be one of ${chain.join(', ')} for ${this.signal}; got ${JSON.stringify(o.context)}` });
-        ok = false;
-      } else context = o.context as string;
-    }
+    const f = groupFields(item, at, issues, this.signal, ['context', 'conditions', 'statements', 'error_mode'], 'statement');
+    if (!f) return undefined;
+    const { o } = f;
+    let ok = f.ok;
     const strings = (key: string): string[] => {
       const val = o[key];
       if (val === undefined || val === null) return [];
@@ -136,14 +162,7 @@ export class StatementGroupsSchema extends Schema<StatementGroupConfig[]> {
       issues.push({ path: [...at, 'statements'], message: 'is required: at least one OTTL statement' });
       ok = false;
     }
-    let errorMode: ErrorMode | undefined;
-    if (o.error_mode !== undefined && o.error_mode !== null) {
-      if (!ERROR_MODES.includes(o.error_mode as ErrorMode)) {
-        issues.push({ path: [...at, 'error_mode'], message: `must be one of ${ERROR_MODES.join(', ')}; got ${JSON.stringify(o.error_mode)}` });
-        ok = false;
-      } else errorMode = o.error_mode as ErrorMode;
-    }
-    return ok ? { context, conditions, statements, error_mode: errorMode } : undefined;
+    return ok ? { context: f.context, conditions, statements, error_mode: f.errorMode } : undefined;
   }
 
   doc(): SchemaDoc {
@@ -247,40 +266,14 @@ export class ConditionGroupsSchema extends Schema<ConditionGroupConfig[]> {
   }
 
   private group(item: unknown, at: string[], issues: ConfigIssue[]): ConditionGroupConfig | undefined {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      issues.push({ path: at, message: 'expected an OTTL condition string or a map with context and conditions' });
-      return undefined;
-    }
-    const o = item as Record<string, unknown>;
-    let ok = true;
-    for (const k of Object.keys(o)) {
-      if (!['context', 'conditions', 'error_mode'].includes(k)) {
-        issues.push({ path: [...at, k], message: 'unknown key; valid keys here: context, conditions, error_mode' });
-        ok = false;
-      }
-    }
-    const chain = CONTEXT_CHAIN[this.signal];
-    let context: string | undefined;
-    if (o.context !== undefined && o.context !== null) {
-      const c = typeof o.context === 'string' ? contextOfName(o.context.toLowerCase()) : undefined;
-      if (!c || !chain.includes(c)) {
-        issues.push({ path: [...at, 'context'], message: `must be one of ${chain.join(', ')} for ${this.signal}; got ${JSON.stringify(o.context)}` });
-        ok = false;
-      } else context = c;
-    }
-    const conditions = o.conditions;
+    const f = groupFields(item, at, issues, this.signal, ['context', 'conditions', 'error_mode'], 'condition');
+    if (!f) return undefined;
+    const conditions = f.o.conditions;
     if (!Array.isArray(conditions) || conditions.length === 0 || !conditions.every((x) => typeof x === 'string')) {
       issues.push({ path: [...at, 'conditions'], message: 'is required: a list of at least one OTTL condition (strings)' });
-      ok = false;
+      return undefined;
     }
-    let errorMode: ErrorMode | undefined;
-    if (o.error_mode !== undefined && o.error_mode !== null) {
-      if (!ERROR_MODES.includes(o.error_mode as ErrorMode)) {
-        issues.push({ path: [...at, 'error_mode'], message: `must be one of ${ERROR_MODES.join(', ')}; got ${JSON.stringify(o.error_mode)}` });
-        ok = false;
-      } else errorMode = o.error_mode as ErrorMode;
-    }
-    return ok ? { context, conditions: conditions as string[], error_mode: errorMode } : undefined;
+    return f.ok ? { context: f.context, conditions: conditions as string[], error_mode: f.errorMode } : undefined;
   }
 
   doc(): SchemaDoc {
