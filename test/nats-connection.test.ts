@@ -7,7 +7,7 @@
  * names its key. With no NATS server up at all, the exporter starts anyway and its queue holds the data
  * until one comes up.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +17,8 @@ import { connect, nkeyAuthenticator, nkeys, type ConnectionOptions } from '@nats
 import { jetstreamManager } from '@nats-io/jetstream';
 import { requestFromJson } from '../src/pdata/codec.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { receiverAddress, startGateway } from './helpers/gateway.js';
-import { freePort, hasNatsServer, NATS_SERVER, natsConsumerConfig } from './helpers/nats-server.js';
+import { receiverAddress, startGateway, startRefused } from './helpers/gateway.js';
+import { freePort, hasNatsServer, natsConsumerConfig, spawnNatsServer } from './helpers/nats-server.js';
 import { gatewayYaml } from './helpers/configs.js';
 import { hasOpenssl, makeCertSet, type CertSet } from './helpers/certs.js';
 
@@ -43,24 +43,9 @@ afterAll(async () => {
 
 /** Starts a JetStream nats-server on 127.0.0.1 (`port`, default ephemeral) with `conf` lines; resolves with its host:port once it listens. */
 async function natsServer(name: string, conf: string[], port = -1): Promise<string> {
-  const file = join(dir, `${name}.conf`);
-  await writeFile(file, [`server_name: ${name}`, `listen: 127.0.0.1:${port}`, `jetstream { store_dir: "${join(dir, name)}" }`, ...conf].join('\n'));
-  const child = spawn(NATS_SERVER, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  servers.push(child);
-  let log = '';
-  child.stderr!.setEncoding('utf8');
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`nats-server ${name} did not start:\n${log}`)), 10_000);
-    child.stderr!.on('data', (d: string) => {
-      log += d;
-      const port = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(log);
-      if (port && /Server is ready/.test(log)) {
-        clearTimeout(timer);
-        resolve(`127.0.0.1:${port[1]}`);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`nats-server ${name} exited (${code}):\n${log}`)));
-  });
+  const { hostPort, process } = await spawnNatsServer(dir, name, [`jetstream { store_dir: "${join(dir, name)}" }`, ...conf], port);
+  servers.push(process);
+  return hostPort;
 }
 
 function logsRequest(body: string): Uint8Array {
@@ -107,17 +92,8 @@ async function roundTrip(name: string, url: string, auth: Record<string, unknown
 }
 
 /** A gateway exporting to `url` with `auth` must not start; resolves with the error's message. */
-async function refusedStart(url: string, auth: Record<string, unknown>): Promise<string> {
-  const yaml = gatewayYaml({ exporters: { nats: { servers: [url], reconnect_wait: '100ms', ...auth } }, pipelines: { logs: { exporters: ['nats'] } } });
-  const err = await startGateway(yaml).then(
-    async (gw) => {
-      await gw.shutdown(2000);
-      return undefined;
-    },
-    (e: Error) => e,
-  );
-  expect(err, 'the gateway started with wrong credentials').toBeInstanceOf(Error);
-  return err!.message;
+function refusedStart(url: string, auth: Record<string, unknown>): Promise<string> {
+  return startRefused(gatewayYaml({ exporters: { nats: { servers: [url], reconnect_wait: '100ms', ...auth } }, pipelines: { logs: { exporters: ['nats'] } } }));
 }
 
 describe.skipIf(!run)('NATS credentials and TLS (nats exporter and receiver)', () => {
@@ -154,6 +130,20 @@ describe.skipIf(!run)('NATS credentials and TLS (nats exporter and receiver)', (
     await roundTrip('tls', `tls://${url}`, { tls }, { tls: { caFile: tls.ca_file, certFile: tls.cert_file, keyFile: tls.key_file } });
     // A server certificate the CA did not sign.
     expect(await refusedStart(`tls://${url}`, { tls: { ...tls, ca_file: certs.otherCa.certFile } })).toMatch(/cannot connect to NATS/);
+  });
+
+  it('names nkey_seed_file when it holds no valid user seed, before connecting', async () => {
+    const account = new TextDecoder().decode(nkeys.createAccount().getSeed());
+    for (const [text, why] of [
+      ['not a seed\n', 'it holds no NKey seed'],
+      [`${account}\n`, "its seed line is not a user's NKey seed"],
+    ]) {
+      const file = join(dir, 'bad.nk');
+      await writeFile(file, text);
+      const message = await refusedStart('127.0.0.1:1', { nkey_seed_file: file });
+      expect(message).toMatch(new RegExp(`^exporter nats: nkey_seed_file: cannot use ${file}: ${why}`));
+      expect(message).not.toContain(account);
+    }
   });
 
   it('names the key of a credentials or TLS file it cannot read', async () => {

@@ -1,8 +1,8 @@
 import { s, type ConfigOf } from '../../src/core/schema.js';
 import { exporterHelperShape } from '../../src/exporterhelper/index.js';
-import { natsConnectionShape } from '../../src/nats/connection.js';
+import { checkNatsCredentials, natsConnectionShape } from '../../src/nats/connection.js';
 
-export const natsExporterConfig = s.object({
+const keys = s.object({
   ...natsConnectionShape(),
   subject_prefix: s
     .string(/^[^\s*>]+$/, 'a subject prefix without spaces or wildcards')
@@ -21,5 +21,7 @@ export const natsExporterConfig = s.object({
   timeout: s.duration().default(5000).describe("Wait for JetStream's acknowledgement of one publish; past it the attempt fails retryably"),
   ...exporterHelperShape(),
 });
+
+export const natsExporterConfig = s.refine(keys, checkNatsCredentials);
 
 export type NatsExporterConfig = ConfigOf<typeof natsExporterConfig>;

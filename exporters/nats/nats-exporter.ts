@@ -15,7 +15,16 @@ import type { Signal } from '../../src/core/signal.js';
 import { maskUrlCredentials } from '../../src/core/schema.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
 import type { Payload } from '../../src/pdata/payload.js';
-import { CONTENT_TYPE_HEADER, PROTOBUF, SIGNAL_HEADER, connectNats, isUnreachable, subjectFor } from '../../src/nats/connection.js';
+import {
+  CONTENT_TYPE_HEADER,
+  PROTOBUF,
+  SIGNAL_HEADER,
+  connectNats,
+  isUnreachable,
+  jetStreamOffHint,
+  logConnectionStatus,
+  subjectFor,
+} from '../../src/nats/connection.js';
 import type { NatsExporterConfig } from './config.js';
 
 /** The message id JetStream de-duplicates on: the same bytes give the same id. */
@@ -54,7 +63,7 @@ export class NatsExporter implements Exporter {
     const c = this.config;
     const label = componentLabel(this.settings);
     try {
-      await this.connected(await connectNats(c, label));
+      await this.connected(await connectNats(c, label, this.settings.logger));
     } catch (err) {
       if (!isUnreachable((err as Error).cause)) throw err;
       this.settings.logger.warn('no NATS server answers yet; starting anyway and connecting in the background (the sending queue holds the data)', {
@@ -68,21 +77,25 @@ export class NatsExporter implements Exporter {
 
   private async connected(nc: NatsConnection): Promise<void> {
     this.nc = nc;
-    void this.watchStatus(nc);
+    void logConnectionStatus(nc, this.config, this.settings.logger);
     if (this.config.stream.create) await this.ensureStream();
     this.js = jetstream(nc, { timeout: this.config.timeout });
   }
 
   private async keepConnecting(label: string): Promise<void> {
     const signal = this.stopping.signal;
+    // Said once until it changes: the same refusal at every reconnect_wait would flood the log.
+    let lastRefusal = '';
     while (!signal.aborted) {
       await sleep(this.config.reconnect_wait, undefined, { signal }).catch(() => {});
       if (signal.aborted) return;
       let nc: NatsConnection;
       try {
-        nc = await connectNats(this.config, label);
+        nc = await connectNats(this.config, label, this.settings.logger);
       } catch (err) {
-        if (!isUnreachable((err as Error).cause)) this.settings.logger.error('cannot connect to NATS; trying again', { error: messageOf(err) });
+        const refusal = isUnreachable((err as Error).cause) ? '' : messageOf(err);
+        if (refusal && refusal !== lastRefusal) this.settings.logger.error('cannot connect to NATS; trying again every reconnect_wait', { error: refusal });
+        lastRefusal = refusal;
         continue;
       }
       if (signal.aborted) {
@@ -104,7 +117,11 @@ export class NatsExporter implements Exporter {
   private async ensureStream(): Promise<void> {
     const c = this.config;
     const name = c.stream.name;
-    const jsm = await jetstreamManager(this.nc!, { timeout: c.timeout });
+    const jsm = await jetstreamManager(this.nc!, { timeout: c.timeout }).catch((err: unknown) => {
+      throw new CodedError('GS_COMPONENT_START_FAILED', `${componentLabel(this.settings)}: stream ${name}: ${messageOf(err)}${jetStreamOffHint(err)}`, {
+        cause: err,
+      });
+    });
     const wanted = {
       subjects: [`${c.subject_prefix}.>`],
       num_replicas: c.stream.replicas,
@@ -120,13 +137,6 @@ export class NatsExporter implements Exporter {
       await jsm.streams.add({ name, ...wanted });
     }
     this.settings.logger.info('JetStream stream ready', { stream: name, subjects: wanted.subjects, replicas: c.stream.replicas });
-  }
-
-  /** Logs disconnects and reconnects: the queue holds the data meanwhile; the log says why it waits. */
-  private async watchStatus(nc: NatsConnection): Promise<void> {
-    for await (const st of nc.status()) {
-      if (st.type === 'disconnect' || st.type === 'reconnect') this.settings.logger.warn(`NATS ${st.type}`, { server: 'server' in st ? st.server : undefined });
-    }
   }
 
   /**
@@ -167,10 +177,13 @@ export class NatsExporter implements Exporter {
     } catch (err) {
       // Every publish failure is worth another try: no stream yet (no responders), a leader election,
       // a timeout, a lost connection. The queue and retry settings bound how long.
-      throw new RetryableError(`exporter ${this.settings.id.id}: JetStream publish of ${signal} to ${this.subjects[signal]} failed: ${messageOf(err)}`, {
-        cause: err,
-        code: 'GS_EXPORTER_SEND_FAILED',
-      });
+      throw new RetryableError(
+        `exporter ${this.settings.id.id}: JetStream publish of ${signal} to ${this.subjects[signal]} failed: ${messageOf(err)}${jetStreamOffHint(err)}`,
+        {
+          cause: err,
+          code: 'GS_EXPORTER_SEND_FAILED',
+        },
+      );
     }
   }
 

@@ -1,7 +1,7 @@
 import { s, type ConfigOf } from '../../src/core/schema.js';
-import { natsConnectionShape } from '../../src/nats/connection.js';
+import { checkNatsCredentials, natsConnectionShape } from '../../src/nats/connection.js';
 
-export const natsReceiverConfig = s.object({
+const keys = s.object({
   ...natsConnectionShape(),
   stream: s
     .string(/^[A-Za-z0-9_-]+$/, 'a stream name: letters, digits, - and _')
@@ -22,5 +22,7 @@ export const natsReceiverConfig = s.object({
     .default(1000)
     .describe('Redelivery delay after a retryable refusal that named no delay (somatic pressure slows consumption instead of dropping)'),
 });
+
+export const natsReceiverConfig = s.refine(keys, checkNatsCredentials);
 
 export type NatsReceiverConfig = ConfigOf<typeof natsReceiverConfig>;

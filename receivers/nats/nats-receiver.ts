@@ -17,7 +17,7 @@ import { CodedError, componentLabel, isPermanent, isRetryable, messageOf } from 
 import { isSignal, type Signal } from '../../src/core/signal.js';
 import { Payload } from '../../src/pdata/payload.js';
 import { validateRequest } from '../../src/pdata/validate.js';
-import { SIGNAL_HEADER, connectNats } from '../../src/nats/connection.js';
+import { SIGNAL_HEADER, connectNats, jetStreamOffHint, logConnectionStatus } from '../../src/nats/connection.js';
 import type { NatsReceiverConfig } from './config.js';
 
 /**
@@ -49,7 +49,8 @@ export class NatsReceiver implements Receiver {
 
   async start(host: Host): Promise<void> {
     const c = this.config;
-    this.nc = await connectNats(c, componentLabel(this.settings));
+    this.nc = await connectNats(c, componentLabel(this.settings), this.settings.logger);
+    void logConnectionStatus(this.nc, c, this.settings.logger);
     try {
       await this.ensureConsumer();
     } catch (err) {
@@ -70,7 +71,11 @@ export class NatsReceiver implements Receiver {
   /** Creates the durable consumer, or checks the one that exists. */
   private async ensureConsumer(): Promise<void> {
     const c = this.config;
-    const jsm = await jetstreamManager(this.nc!);
+    const jsm = await jetstreamManager(this.nc!).catch((err: unknown) => {
+      throw new CodedError('GS_COMPONENT_START_FAILED', `${componentLabel(this.settings)}: stream ${c.stream}: ${messageOf(err)}${jetStreamOffHint(err)}`, {
+        cause: err,
+      });
+    });
     try {
       const existing = (await jsm.consumers.info(c.stream, c.durable)).config;
       this.checkExisting(existing);

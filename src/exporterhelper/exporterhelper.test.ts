@@ -109,7 +109,9 @@ describe('backoff', () => {
     const intervals = [40, 80, 120, 120];
     gaps.forEach((g, i) => {
       expect(g).toBeGreaterThanOrEqual(intervals[i]! * 0.5 - 2);
-      expect(g).toBeLessThanOrEqual(intervals[i]! * 1.5 + 150); // timers fire late on a busy machine, never early
+      // Timers fire late on a busy machine (a gap 230 ms past its interval under a load of 15), never early; the
+      // schedule itself (jitter bounds, max_interval) is checked exactly by the Backoff test above.
+      expect(g).toBeLessThanOrEqual(intervals[i]! * 1.5 + 400);
     });
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_sent_log_records', { exporter: 'otlphttp/test' })).toBe(3);
     expect(await counterValue(settings.telemetry, 'otelcol_exporter_send_failed_log_records', { exporter: 'otlphttp/test' })).toBe(0);

@@ -2,11 +2,14 @@
  * What the `nats` exporter and receiver share: the connection keys (servers, credentials, TLS), turned
  * into the official client's options, and the headers a request travels with on a JetStream subject.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { connect, jwtAuthenticator, nkeyAuthenticator, type Authenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { CodedError, messageOf } from '../core/errors.js';
-import { maskUrlCredentials, s, type ConfigOf } from '../core/schema.js';
+import { maskUrlCredentials, s, type ConfigIssue, type ConfigOf } from '../core/schema.js';
 import type { Signal } from '../core/signal.js';
+import type { Logger } from '../telemetry/logger.js';
+import { CredsFileError, parseCreds, parseSeedFile, type NatsCreds } from './creds.js';
 
 /** Header naming the signal of a message's Export request (the subject may be anything the user chose). */
 export const SIGNAL_HEADER = 'Otlp-Signal';
@@ -25,7 +28,12 @@ export function natsConnectionShape() {
     password: s.string().default('').opaque().describe('Password for user/password authentication; masked by print-config'),
     token: s.string().default('').opaque().describe('Token authentication; masked by print-config'),
     nkey_seed_file: s.string().default('').describe('File holding an NKey seed (SU...) for NKey authentication'),
-    creds_file: s.string().default('').describe('Credentials file (JWT and NKey seed) for decentralized authentication'),
+    creds_file: s
+      .string()
+      .default('')
+      .describe(
+        'Credentials file (user JWT and NKey seed) for decentralized (operator mode) authentication; read again at every reconnect, so a renewed file needs no restart',
+      ),
     tls: s.object({
       ca_file: s.string().default('').describe('PEM CA certificates to verify the server (TLS is used when any tls key is set or a server URL is tls://)'),
       cert_file: s.string().default('').describe('PEM client certificate (mutual TLS, with key_file)'),
@@ -38,22 +46,69 @@ export function natsConnectionShape() {
 const _sample = s.object(natsConnectionShape());
 export type NatsConnectionConfig = ConfigOf<typeof _sample>;
 
+/** The cross-key rule of the connection keys (refine the component's config with it). */
+export function checkNatsCredentials(v: NatsConnectionConfig, path: string[], issues: ConfigIssue[]): void {
+  if (v.creds_file && v.nkey_seed_file)
+    issues.push({ path: [...path, 'nkey_seed_file'], message: 'set either creds_file or nkey_seed_file, not both (a creds file holds its own NKey seed)' });
+}
+
 /**
  * Connects with the configured servers and credentials; the client reconnects forever on its own. A
  * first connection that fails is a start error of the component `label` names (componentLabel), whose
  * cause isUnreachable tells apart from a refusal of the credentials or certificates.
  */
-export async function connectNats(c: NatsConnectionConfig, label: string): Promise<NatsConnection> {
-  const opts = await connectionOptions(c, label);
+export async function connectNats(c: NatsConnectionConfig, label: string, logger?: Logger): Promise<NatsConnection> {
+  const opts = await connectionOptions(c, label, logger);
   try {
     return await connect(opts);
   } catch (err) {
+    const hint = isUnreachable(err) ? 'check servers and that NATS is up' : isAuthRefusal(err) ? refusalHint(c) : 'check servers and credentials';
     throw new CodedError(
       'GS_COMPONENT_START_FAILED',
       // A server URL may carry user:password@; the error (and the log line it becomes) must not.
-      `${label}: cannot connect to NATS at ${c.servers.map(maskUrlCredentials).join(', ')}: ${messageOf(err)} (${isUnreachable(err) ? 'check servers and that NATS is up' : 'check servers and credentials'})`,
+      `${label}: cannot connect to NATS at ${c.servers.map(maskUrlCredentials).join(', ')}: ${messageOf(err)} (${hint})`,
       { cause: err },
     );
+  }
+}
+
+/** Whether the server refused the credentials (as opposed to the connection failing). */
+function isAuthRefusal(err: unknown): boolean {
+  const name = (err as { name?: string } | undefined)?.name;
+  return name === 'AuthorizationError' || name === 'UserAuthenticationExpiredError';
+}
+
+/** What to check when the server refused the credentials, naming the key that holds them. */
+function refusalHint(c: NatsConnectionConfig): string {
+  if (c.creds_file)
+    return `check servers and credentials: the server refused the user of creds_file ${c.creds_file}; its account must be signed by the server's operator and known to the server (resolver), and the user neither revoked nor expired`;
+  if (c.nkey_seed_file) return `check servers and credentials: the server must list the public key of the seed in nkey_seed_file ${c.nkey_seed_file}`;
+  if (c.username) return 'check servers and credentials (username, password)';
+  if (c.token) return 'check servers and credentials (token)';
+  return 'check servers and credentials: the server requires some (username and password, token, nkey_seed_file or creds_file)';
+}
+
+/**
+ * Logs the connection's life: losing it and getting it back (the queue or the stream holds the data
+ * meanwhile), once each (the client reports every failed attempt as another disconnect), and the
+ * server's refusals while reconnecting (credentials that expired or were revoked: the client keeps trying,
+ * and a renewed creds file is read at the next attempt), each refusal once until the connection is back.
+ */
+export async function logConnectionStatus(nc: NatsConnection, c: NatsConnectionConfig, logger: Logger): Promise<void> {
+  let connected = true;
+  let lastRefusal = '';
+  for await (const st of nc.status()) {
+    if (st.type === 'disconnect' && connected) {
+      connected = false;
+      logger.warn('NATS disconnect; reconnecting', { server: st.server });
+    } else if (st.type === 'reconnect' && !connected) {
+      connected = true;
+      lastRefusal = '';
+      logger.warn('NATS reconnect', { server: st.server });
+    } else if (st.type === 'error' && isAuthRefusal(st.error) && st.error.message !== lastRefusal) {
+      lastRefusal = st.error.message;
+      logger.error(`NATS server refused the credentials: ${st.error.message} (${refusalHint(c)}); reconnecting every reconnect_wait`);
+    }
   }
 }
 
@@ -68,7 +123,7 @@ export function isUnreachable(err: unknown): boolean {
 }
 
 /** The official client's options for the configured servers and credentials; the files are read here, an unreadable one named by its key. */
-async function connectionOptions(c: NatsConnectionConfig, label: string): Promise<ConnectionOptions> {
+async function connectionOptions(c: NatsConnectionConfig, label: string, logger?: Logger): Promise<ConnectionOptions> {
   const read = async (key: string, path: string): Promise<Buffer> => {
     try {
       return await readFile(path);
@@ -85,15 +140,19 @@ async function connectionOptions(c: NatsConnectionConfig, label: string): Promis
     maxReconnectAttempts: -1,
     reconnectTimeWait: c.reconnect_wait,
     waitOnFirstConnect: false,
+    // The client gives up for good after two refusals of the credentials in a row: a user JWT that
+    // expired or was revoked would leave the gateway disconnected until restarted. It keeps trying
+    // instead, and the creds file is read again at each attempt, so renewing the file is enough.
+    ignoreAuthErrorAbort: true,
   };
   if (c.username) {
     opts.user = c.username;
     opts.pass = c.password;
   }
   if (c.token) opts.token = c.token;
-  if (c.creds_file) opts.authenticator = credsAuthenticator(await read('creds_file', c.creds_file));
-  else if (c.nkey_seed_file)
-    opts.authenticator = nkeyAuthenticator(new TextEncoder().encode((await read('nkey_seed_file', c.nkey_seed_file)).toString('utf8').trim()));
+  if (c.creds_file)
+    opts.authenticator = credsFileAuthenticator(c.creds_file, readCreds(label, c.creds_file, await read('creds_file', c.creds_file)), label, logger);
+  else if (c.nkey_seed_file) opts.authenticator = nkeyAuthenticator(readSeedFile(label, c.nkey_seed_file, await read('nkey_seed_file', c.nkey_seed_file)));
   if (c.tls.ca_file || c.tls.cert_file || c.tls.key_file || c.servers.some((u) => u.startsWith('tls://'))) {
     opts.tls = {
       ...(c.tls.ca_file ? { ca: (await read('tls.ca_file', c.tls.ca_file)).toString('utf8') } : {}),
@@ -102,6 +161,51 @@ async function connectionOptions(c: NatsConnectionConfig, label: string): Promis
     };
   }
   return opts;
+}
+
+/** The parsed content of the credentials file at `key`, or a start error naming the key and the file (never the content). */
+function parsed<T>(label: string, key: string, path: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof CredsFileError)) throw err;
+    throw new CodedError('GS_COMPONENT_START_FAILED', `${label}: ${key}: cannot use ${path}: ${err.message}`);
+  }
+}
+
+const readCreds = (label: string, path: string, content: Buffer): NatsCreds => parsed(label, 'creds_file', path, () => parseCreds(content.toString('utf8')));
+const readSeedFile = (label: string, path: string, content: Buffer): Uint8Array =>
+  parsed(label, 'nkey_seed_file', path, () => parseSeedFile(content.toString('utf8')));
+
+/**
+ * Signs in with the creds file, read again at every (re)connect as the Go client does: a renewed file
+ * (a user JWT that expires, rotated credentials) is used without a restart. A file that became unreadable
+ * or invalid leaves the last good credentials in use, and says so once per problem.
+ */
+function credsFileAuthenticator(path: string, first: NatsCreds, label: string, logger: Logger | undefined): Authenticator {
+  let current = first;
+  let lastProblem = '';
+  return (nonce?: string) => {
+    try {
+      current = parseCreds(readFileSync(path, 'utf8'));
+      lastProblem = '';
+    } catch (err) {
+      const why = err instanceof CredsFileError ? err.message : `cannot read it: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}`;
+      if (why !== lastProblem) logger?.error(`${label}: creds_file: cannot use ${path} to reconnect: ${why}; signing in with the credentials read before`);
+      lastProblem = why;
+    }
+    return jwtAuthenticator(current.jwt, current.seed)(nonce);
+  };
+}
+
+/**
+ * ` (what to do)` when `err` says JetStream is off for the account (the common miss of operator mode: an
+ * account JWT without JetStream limits), else ''.
+ */
+export function jetStreamOffHint(err: unknown): string {
+  return /jetstream (is )?not enabled/i.test(messageOf(err))
+    ? " (JetStream is off for this NATS account: in operator mode give the account JWT JetStream limits, e.g. nsc edit account NAME --js-mem-storage 1G --js-disk-storage 10G; without operator mode add a jetstream block to the server's config)"
+    : '';
 }
 
 /** The subject a signal's requests are published on: `<prefix>.<signal>`. */

@@ -1,5 +1,6 @@
 /** Starts a real gateway in this process from YAML text, as `gophership --config` would. */
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRegistry } from '../../src/components.js';
@@ -26,4 +27,17 @@ export function receiverAddress(service: Service, id: string, protocol: 'http' |
   const a = protocol === 'http' ? r?.httpAddress : r?.grpcAddress;
   if (!a) throw new Error(`receiver ${id} has no ${protocol} listener`);
   return `${a.host}:${a.port}`;
+}
+
+/** The gateway `yaml` describes must not start: resolves with the start error's message (stops it if it started). */
+export async function startRefused(yamlText: string, logger?: Logger): Promise<string> {
+  const err = await startGateway(yamlText, process.env, logger).then(
+    async (gw) => {
+      await gw.shutdown(2000);
+      return undefined;
+    },
+    (e: Error) => e,
+  );
+  expect(err, 'the gateway started').toBeInstanceOf(Error);
+  return err!.message;
 }

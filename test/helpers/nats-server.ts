@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import type { AckedFile } from '../../src/tools/loadgen/common.js';
 import { SeqTracker, type VerifyReport } from '../../src/tools/sink/tracker.js';
 import { scanProto } from '../../src/tools/sink/walk.js';
@@ -74,6 +74,40 @@ export function hasNatsServer(what: string): boolean {
   return systemProgram(NATS_SERVER, 'nats-server', what);
 }
 
+/**
+ * Starts one nats-server on 127.0.0.1 (`port`, default ephemeral) from the config `lines` written to
+ * `<dir>/<name>.conf`; resolves with its `host:port` once it is ready (the port read from its log). The
+ * caller kills `process` when done.
+ */
+export async function spawnNatsServer(dir: string, name: string, lines: readonly string[], port = -1): Promise<{ hostPort: string; process: ChildProcess }> {
+  const file = join(dir, `${name}.conf`);
+  await writeFile(file, [`server_name: ${name}`, `listen: 127.0.0.1:${port}`, ...lines].join('\n'));
+  const child = spawn(NATS_SERVER, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.setEncoding('utf8');
+  return new Promise((resolve, reject) => {
+    const fail = (why: string): void => {
+      child.kill('SIGKILL');
+      reject(new Error(`nats-server ${name} ${why}:\n${log}`));
+    };
+    const timer = setTimeout(() => fail('did not start in 10 s'), 10_000);
+    child.stderr!.on('data', (d: string) => {
+      log += d;
+      const listening = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(log);
+      if (listening && /Server is ready/.test(log)) {
+        clearTimeout(timer);
+        child.stderr!.removeAllListeners('data');
+        child.stderr!.resume();
+        resolve({ hostPort: `127.0.0.1:${listening[1]}`, process: child });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`nats-server ${name} exited (${code}):\n${log}`));
+    });
+  });
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -134,9 +168,39 @@ export class NatsCluster {
     n.process = child;
   }
 
-  /** Waits until JetStream answers through every running member (a cluster has elected its meta leader). */
+  /**
+   * Waits until JetStream answers through every running member (a cluster has elected its meta leader)
+   * and, for a cluster, can place a stream on all of them: every member answering is not enough, as the
+   * meta leader may not know all peers yet ("no suitable peers for placement", seen in a loaded full run).
+   */
   async waitReady(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    await this.waitAnswering(deadline);
+    const live = this.nodes.filter((n) => n.process).length;
+    if (live > 1) await this.waitPlacement(live, deadline);
+  }
+
+  /** Until a memory stream with `replicas` replicas can be made (and is removed again). */
+  private async waitPlacement(replicas: number, deadline: number): Promise<void> {
+    for (;;) {
+      try {
+        const nc = await this.connectLive();
+        try {
+          const jsm = await jetstreamManager(nc, { timeout: 2000 });
+          await jsm.streams.add({ name: 'READY_PROBE', subjects: ['gs-ready-probe'], num_replicas: replicas, storage: StorageType.Memory });
+          await jsm.streams.delete('READY_PROBE');
+          return;
+        } finally {
+          await nc.close();
+        }
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`nats cluster cannot place an R${replicas} stream: ${(err as Error).message}`, { cause: err });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  private async waitAnswering(deadline: number): Promise<void> {
     for (const n of this.nodes.filter((x) => x.process)) {
       for (;;) {
         try {
