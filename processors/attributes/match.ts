@@ -9,6 +9,7 @@ import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../.
 import type { Signal } from '../../src/core/signal.js';
 import { AttrList, FIELD, type MetricView, type RecordView, type ResourceView, type ScopeView } from '../../src/processorhelper/wire-edit.js';
 import { MatchRule, lenFieldString, type MatchProperties } from '../../src/processorhelper/match-rules.js';
+import { re2RegExp } from '../../src/processorhelper/re2.js';
 
 /** A section that is absent (undefined) unless written; when written, parsed by `inner`. */
 class OptionalSchema<T> extends Schema<T | undefined> {
@@ -96,7 +97,7 @@ export function validateMatch(m: MatchPropertiesConfig, path: string[], issues: 
     for (const l of lists) {
       m[l].forEach((p, i) => {
         try {
-          new RegExp(p);
+          re2RegExp(p);
         } catch (err) {
           issues.push({ path: [...path, l, String(i)], message: `invalid regular expression "${p}": ${(err as Error).message}` });
         }
@@ -108,7 +109,7 @@ export function validateMatch(m: MatchPropertiesConfig, path: string[], issues: 
         if (typeof a.value !== 'string') issues.push({ path: [...path, l, String(i), 'value'], message: 'match_type regexp needs a string pattern as value' });
         else {
           try {
-            new RegExp(a.value);
+            re2RegExp(a.value);
           } catch (err) {
             issues.push({ path: [...path, l, String(i), 'value'], message: `invalid regular expression "${a.value}": ${(err as Error).message}` });
           }

@@ -4,7 +4,8 @@
  */
 import { regexpCacheSchema } from '../../src/processorhelper/attr-actions.js';
 import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
-import { ConditionsSchema } from '../../src/ottl/config.js';
+import { ConditionGroupsSchema, ConditionsSchema } from '../../src/ottl/config.js';
+import { re2RegExp } from '../../src/processorhelper/re2.js';
 
 export type AttrValue = string | number | boolean;
 
@@ -106,7 +107,7 @@ export type MetricMatchConfig = ConfigOf<typeof metricMatch>;
 function compileAll(patterns: readonly string[], path: string[], issues: ConfigIssue[]): void {
   patterns.forEach((p, i) => {
     try {
-      new RegExp(p);
+      re2RegExp(p);
     } catch (err) {
       issues.push({ path: [...path, String(i)], message: `is not a valid regular expression: ${(err as Error).message}` });
     }
@@ -197,7 +198,7 @@ const checkedMetric = s.refine(metricMatch, (m, path, issues) => {
   checkAttrs(m.resource_attributes, m.match_type, [...path, 'resource_attributes'], issues);
 });
 
-const conditions = (context: 'span' | 'spanevent' | 'metric' | 'datapoint' | 'log', signal: 'traces' | 'metrics' | 'logs', what: string) =>
+const conditions = (context: 'resource' | 'span' | 'spanevent' | 'metric' | 'datapoint' | 'log', signal: 'traces' | 'metrics' | 'logs', what: string) =>
   new ConditionsSchema(context, signal).default([]).describe(`OTTL conditions in the ${context} context: ${what} matching any of them is dropped`);
 
 export const filterProcessorConfig = s.refine(
@@ -209,39 +210,90 @@ export const filterProcessorConfig = s.refine(
         'What a condition that fails on an item does: propagate (the request is refused as permanent), ignore (logged; the condition counts as false), silent (not logged)',
       ),
     logs: s
-      .object({ include: checkedLog, exclude: checkedLog, log_record: conditions('log', 'logs', 'a log record') })
-      .describe('log records to keep (include) or drop (exclude), or OTTL log_record conditions'),
+      .object({
+        include: checkedLog,
+        exclude: checkedLog,
+        resource: conditions('resource', 'logs', 'a resource (with all its log records)'),
+        log_record: conditions('log', 'logs', 'a log record'),
+      })
+      .describe('log records to keep (include) or drop (exclude), or OTTL resource and log_record conditions'),
     spans: s.object({ include: checkedSpan, exclude: checkedSpan }).describe('spans to keep (include) or drop (exclude)'),
     traces: s
-      .object({ span: conditions('span', 'traces', 'a span'), spanevent: conditions('spanevent', 'traces', 'a span event') })
-      .describe('OTTL conditions for spans and span events'),
+      .object({
+        resource: conditions('resource', 'traces', 'a resource (with all its spans)'),
+        span: conditions('span', 'traces', 'a span'),
+        spanevent: conditions('spanevent', 'traces', 'a span event'),
+      })
+      .describe('OTTL conditions for resources, spans and span events'),
     metrics: s
       .object({
         include: checkedMetric,
         exclude: checkedMetric,
+        resource: conditions('resource', 'metrics', 'a resource (with all its metrics)'),
         metric: conditions('metric', 'metrics', 'a metric (with all its data points)'),
         datapoint: conditions('datapoint', 'metrics', 'a data point'),
       })
-      .describe('metrics to keep (include) or drop (exclude), or OTTL metric and datapoint conditions'),
+      .describe('metrics to keep (include) or drop (exclude), or OTTL resource, metric and datapoint conditions'),
+    trace_conditions: new ConditionGroupsSchema('traces')
+      .default([])
+      .describe(
+        'OTTL conditions, context inferred from their paths (span.name, resource.attributes[...]), or {context: resource|scope|span|spanevent, conditions, error_mode} groups: an item matching any is dropped',
+      ),
+    metric_conditions: new ConditionGroupsSchema('metrics')
+      .default([])
+      .describe('OTTL conditions (context inferred) or {context: resource|scope|metric|datapoint, conditions, error_mode} groups'),
+    log_conditions: new ConditionGroupsSchema('logs')
+      .default([])
+      .describe('OTTL conditions (context inferred) or {context: resource|scope|log, conditions, error_mode} groups'),
+    profile_conditions: s.notYet('profiles'),
+    profiles: s.notYet('profiles'),
   }),
   (c, path, issues) => {
+    // As the collector: the context-inferred <signal>_conditions replace the per-signal keys.
+    const inferred = (set: boolean, key: string, others: string) => {
+      if (set) issues.push({ path: [...path, key], message: `use either ${key} or ${others}, not both (as the collector)` });
+    };
+    inferred(
+      c.trace_conditions.length > 0 && c.traces.resource.length + c.traces.span.length + c.traces.spanevent.length > 0,
+      'trace_conditions',
+      'traces.resource, traces.span, traces.spanevent',
+    );
+    inferred(
+      c.metric_conditions.length > 0 &&
+        (c.metrics.resource.length + c.metrics.metric.length + c.metrics.datapoint.length > 0 ||
+          !metricMatchIsEmpty(c.metrics.include) ||
+          !metricMatchIsEmpty(c.metrics.exclude)),
+      'metric_conditions',
+      'metrics.resource, metrics.metric, metrics.datapoint, metrics.include, metrics.exclude',
+    );
+    inferred(
+      c.log_conditions.length > 0 &&
+        (c.logs.resource.length + c.logs.log_record.length > 0 || !logMatchIsEmpty(c.logs.include) || !logMatchIsEmpty(c.logs.exclude)),
+      'log_conditions',
+      'logs.resource, logs.log_record, logs.include, logs.exclude',
+    );
     // As the collector: one signal is filtered either by match properties or by OTTL conditions.
     const both = (legacy: boolean, ottl: boolean, key: string, ottlKeys: string) => {
       if (legacy && ottl)
         issues.push({ path: [...path, key], message: `use either include/exclude or OTTL conditions (${ottlKeys}) for one signal, not both` });
     };
-    both(!logMatchIsEmpty(c.logs.include) || !logMatchIsEmpty(c.logs.exclude), c.logs.log_record.length > 0, 'logs', 'logs.log_record');
+    both(
+      !logMatchIsEmpty(c.logs.include) || !logMatchIsEmpty(c.logs.exclude),
+      c.logs.resource.length + c.logs.log_record.length > 0,
+      'logs',
+      'logs.resource, logs.log_record',
+    );
     both(
       !spanMatchIsEmpty(c.spans.include) || !spanMatchIsEmpty(c.spans.exclude),
-      c.traces.span.length + c.traces.spanevent.length > 0,
+      c.traces.resource.length + c.traces.span.length + c.traces.spanevent.length + c.trace_conditions.length > 0,
       'traces',
-      'traces.span, traces.spanevent',
+      'trace_conditions, traces.resource, traces.span, traces.spanevent',
     );
     both(
       !metricMatchIsEmpty(c.metrics.include) || !metricMatchIsEmpty(c.metrics.exclude),
-      c.metrics.metric.length + c.metrics.datapoint.length > 0,
+      c.metrics.resource.length + c.metrics.metric.length + c.metrics.datapoint.length > 0,
       'metrics',
-      'metrics.metric, metrics.datapoint',
+      'metrics.resource, metrics.metric, metrics.datapoint',
     );
   },
 );

@@ -167,6 +167,14 @@ describe('filter processor: logs', () => {
     const texts = make({ logs: { include: { match_type: 'regexp', severity_texts: ['^[Ww]arn'] } } }, 'logs');
     await texts.proc.consume(new Payload('logs', req()));
     expect(bodies(texts.down.got[0]!)).toEqual(['POST /order']);
+    // RE2 as the collector reads it: a leading (?i) flag and POSIX classes (JavaScript refused the first
+    // and read the second as something else).
+    const ci = make({ logs: { exclude: { match_type: 'regexp', bodies: ['(?i)get /HEALTH$'] } } }, 'logs');
+    await ci.proc.consume(new Payload('logs', req()));
+    expect(bodies(ci.down.got[0]!)).toEqual(['GET /healthz', 'POST /order']);
+    const posix = make({ logs: { include: { match_type: 'regexp', severity_texts: ['^[[:upper:]][[:lower:]]+$'] } } }, 'logs');
+    await posix.proc.consume(new Payload('logs', req()));
+    expect(bodies(posix.down.got[0]!)).toEqual(['GET /health', 'POST /order']);
   });
 
   it('record_attributes: every listed key must match; strict compares typed values', async () => {

@@ -25,6 +25,8 @@ export const transformProcessorConfig = s.object({
   log_statements: new StatementGroupsSchema('logs')
     .default([])
     .describe('OTTL statements for logs: strings or {context: resource|scope|log, conditions, statements, error_mode} groups'),
+  flatten_data: s.notYet('flatten_data (log statements on flattened resource/scope copies)'),
+  profile_statements: s.notYet('profiles'),
 });
 
 export type TransformProcessorConfig = ConfigOf<typeof transformProcessorConfig>;

@@ -12,6 +12,7 @@ import type { Signal } from '../../src/core/signal.js';
 import { compileGroup } from '../../src/ottl/config.js';
 import { runStatements, OttlEvalError, type ErrorMode, type StatementGroup } from '../../src/ottl/run.js';
 import { compileWireTransform, type WireTransform } from '../../src/ottl/wire.js';
+import type { CompiledStatement } from '../../src/ottl/compile.js';
 import type { TransformProcessorConfig } from './config.js';
 
 const STATEMENTS_KEY = { traces: 'trace_statements', metrics: 'metric_statements', logs: 'log_statements' } as const;
@@ -35,13 +36,22 @@ export class TransformProcessor implements Processor {
   ) {
     this.labels = { processor: settings.id.id, otel_signal: signal };
     const all: StatementGroup[] = [];
+    let previousFlat: StatementGroup | undefined;
     for (const g of config[STATEMENTS_KEY[signal]]) {
       const compiled = compileGroup(g, signal);
+      // Consecutive plain statements of one context run as one group, as the collector runs its basic
+      // style: in order on each item, sharing the item's `cache`.
+      if (g.flat && previousFlat?.context === compiled.context) {
+        (previousFlat.statements as CompiledStatement[]).push(...compiled.statements);
+        continue;
+      }
+      previousFlat = g.flat ? { ...compiled, statements: [...compiled.statements] } : undefined;
+      const group = previousFlat ?? compiled;
       const errorMode = compiled.errorMode ?? config.error_mode;
       const last = this.passes[this.passes.length - 1];
-      if (last && last.errorMode === errorMode) last.groups.push(compiled);
-      else this.passes.push({ errorMode, groups: [compiled] });
-      all.push(compiled);
+      if (last && last.errorMode === errorMode) last.groups.push(group);
+      else this.passes.push({ errorMode, groups: [group] });
+      all.push(group);
     }
     // A statement that writes only literals cannot fail, so error modes do not matter on the wire path.
     this.wire = compileWireTransform(signal, all);

@@ -12,7 +12,12 @@ import { transformProcessorFactory } from './factory.js';
 import type { TransformProcessor } from './transform-processor.js';
 import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import type { ExportTraceServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
-import { validConfig, settingsForTest } from '../../test/helpers/component-config.js';
+import { parseConfig, validConfig, settingsForTest } from '../../test/helpers/component-config.js';
+
+const configProblemsOf = (raw: Record<string, unknown>) =>
+  parseConfig(transformProcessorFactory, raw)
+    .issues.map((i) => i.message)
+    .join('\n');
 
 function make(raw: Record<string, unknown>, signal: Signal = 'logs') {
   const cfg = validConfig(transformProcessorFactory, raw);
@@ -42,6 +47,43 @@ describe('transform processor', () => {
     expect(firsts.length).toBe(1);
     expect(firsts[0]!.body!.value.value).toBe('R log 0.0');
     expect(await counterValue(settings.telemetry, 'otelcol_processor_incoming_items', { processor: 'transform/test' })).toBe(3);
+  });
+
+  it('consecutive plain statements of one context run in order on each item and share its cache, as the collector runs them', async () => {
+    const { proc, sink } = make({
+      log_statements: [
+        'set(cache["kv"], ParseKeyValue("user=bob team=core"))',
+        'set(attributes["user"], cache["kv"]["user"])',
+        'set(attributes["order"], Concat([attributes["user"], attributes["team"]], "/"))',
+        'set(attributes["team"], cache["kv"]["team"])',
+      ],
+    });
+    await proc.consume(new Payload('logs', makeLogsRequest(1, 2)));
+    for (const r of logsOf(sink.got[0]!).resourceLogs[0]!.scopeLogs[0]!.logRecords) {
+      const a = fromKeyValues(r.attributes);
+      expect([a.get('user'), a.get('team'), a.get('order')]).toEqual(['bob', 'core', 'bob/<nil>']);
+    }
+  });
+
+  it('the cache named with its context (log.cache), as inferred-context statements write it', async () => {
+    const { proc, sink } = make({
+      log_statements: ['merge_maps(log.cache, ParseJSON("{\\"user\\":\\"amy\\"}"), "upsert")', 'set(log.attributes["user"], log.cache["user"])'],
+    });
+    await proc.consume(new Payload('logs', makeLogsRequest(1, 1)));
+    expect(fromKeyValues(logsOf(sink.got[0]!).resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!.attributes).get('user')).toBe('amy');
+    expect(configProblemsOf({ log_statements: ['set(log.attributes["x"], resource.cache["y"])'] })).toMatch(
+      /resource\.cache\["y"\]: the resource context's cache in a log statement is not supported yet by GopherShip; use log\.cache/,
+    );
+  });
+
+  it('a group without context infers it from its statements and conditions together', async () => {
+    // The condition names the log context, so the group runs per log record even though its statement
+    // writes only resource attributes (the collector infers from both).
+    const { proc, sink } = make({
+      log_statements: [{ conditions: ['log.attributes["i"] == 1'], statements: ['set(resource.attributes["seen"], true)'] }],
+    });
+    await proc.consume(new Payload('logs', makeLogsRequest(1, 3)));
+    expect(fromKeyValues(logsOf(sink.got[0]!).resourceLogs[0]!.resource!.attributes).get('seen')).toBe(true);
   });
 
   it('spans and span events', async () => {

@@ -3,11 +3,25 @@
  * its editor or not), a condition `(ctx) => boolean`. Unknown functions, paths, enums and bad literal
  * arguments are errors here, each with the column in the statement.
  */
-import { parseCondition, parseStatement, OttlSyntaxError, type Arg, type BoolExpr, type Expr, type KeyExpr, type StatementAst } from './grammar.js';
+import {
+  parseCondition,
+  parseStatement,
+  OttlSyntaxError,
+  type Arg,
+  type BoolExpr,
+  type Expr,
+  type KeyExpr,
+  type MathOp,
+  type StatementAst,
+} from './grammar.js';
+import { NOT_SUPPORTED_YET } from '../core/schema.js';
 import { ArgError, CONVERTERS, type Args, type CompiledArg, type Getter, type Param } from './functions.js';
 import { EDITORS } from './editors.js';
+import { COLLECTOR_CONVERTERS, COLLECTOR_EDITORS, notYetFunction } from './not-yet.js';
+import { dataPointsOf } from './run.js';
 import {
   compilePath,
+  findKv,
   contextOfName,
   CONTEXT_CHAIN,
   getInValue,
@@ -17,7 +31,7 @@ import {
   type EvalContext,
   type PathRef,
 } from './paths.js';
-import { compareOrdered, valuesEqual, type Value, type ValueMap } from './values.js';
+import { compareOrdered, OttlTime, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
 
 export type OttlSignal = 'traces' | 'metrics' | 'logs';
 
@@ -178,9 +192,18 @@ function compileExpr(e: Expr, env: Env): CompiledArg {
       const entries = e.entries.map(([k, x]) => [k, compileExpr(x, env).get] as const);
       return { get: (ctx) => new Map(entries.map(([k, g]) => [k, g(ctx)])), isLiteral: false, col: e.col };
     }
+    case 'math': {
+      const l = compileExpr(e.l, env).get;
+      const r = compileExpr(e.r, env).get;
+      const op = mathOp(e.op);
+      return { get: (ctx) => op(l(ctx), r(ctx)), isLiteral: false, col: e.col };
+    }
     case 'call': {
+      if (e.name === 'IsRootSpan') return isRootSpan(e, env);
+      if (e.name === 'HasAttrKeyOnDatapoint' || e.name === 'HasAttrOnDatapoint') return hasAttrOnDatapoint(e, env);
       const conv = CONVERTERS[e.name];
       if (!conv) {
+        if (COLLECTOR_CONVERTERS.has(e.name)) throw new OttlError(e.col, notYetFunction('converter', e.name));
         const hint = EDITORS[e.name.toLowerCase()] ? ` (${e.name.toLowerCase()} is an editor: it starts a statement)` : '';
         throw new OttlError(e.col, `unknown converter "${e.name}"${hint}; converters: ${Object.keys(CONVERTERS).join(', ')}`);
       }
@@ -192,6 +215,72 @@ function compileExpr(e: Expr, env: Env): CompiledArg {
     default:
       throw new OttlError((e as Expr).col, 'unexpected expression');
   }
+}
+
+/**
+ * IsRootSpan(): the span's parent_span_id is all zero (absent reads so). Span context only, as the
+ * collector's; it reads the ID through the path compiler, so a reader without that path (the wire
+ * filter) declines it.
+ */
+function isRootSpan(e: Extract<Expr, { k: 'call' }>, env: Env): CompiledArg {
+  if (env.context !== 'span') throw new OttlError(e.col, `IsRootSpan works in the span context only (this is the ${env.context} context)`);
+  if (e.args.length > 0) throw new OttlError(e.col, 'IsRootSpan takes no arguments: IsRootSpan()');
+  const parent = withArgErrors(() => env.paths(['span', 'parent_span_id'], [], env.context, env.signal), e.col).get;
+  const get: Getter = (ctx) => {
+    const id = parent(ctx);
+    return !(id instanceof Uint8Array) || id.every((b) => b === 0);
+  };
+  return { get, isLiteral: false, col: e.col };
+}
+
+/**
+ * The filter processor's metric-context converters: HasAttrKeyOnDatapoint(key) and
+ * HasAttrOnDatapoint(key, value). As the collector's, the first data point holding the key decides:
+ * with a value, whether that attribute's string equals it (a non-string attribute reads as "").
+ */
+function hasAttrOnDatapoint(e: Extract<Expr, { k: 'call' }>, env: Env): CompiledArg {
+  const withValue = e.name === 'HasAttrOnDatapoint';
+  if (env.context !== 'metric') throw new OttlError(e.col, `${e.name} works in the metric context only (this is the ${env.context} context)`);
+  if (env.paths !== compilePath) throw new OttlError(e.col, `${e.name} reads decoded data points`);
+  const want = withValue ? 2 : 1;
+  const lits = e.args.map((a) => (a.value.k === 'string' ? a.value.v : undefined));
+  if (e.args.length !== want || lits.some((x) => x === undefined))
+    throw new OttlError(
+      e.col,
+      withValue ? `${e.name} takes a key and a value, both strings: ${e.name}("key", "value")` : `${e.name} takes one key string: ${e.name}("key")`,
+    );
+  const [key, value] = lits as string[];
+  const get: Getter = (ctx) => {
+    for (const dp of dataPointsOf(ctx.metric) ?? []) {
+      const kv = findKv(dp.attributes, key!);
+      if (!kv) continue;
+      if (!withValue) return true;
+      const v = kv.value?.value;
+      return (v?.case === 'stringValue' ? v.value : '') === value;
+    }
+    return false;
+  };
+  return { get, isLiteral: false, col: e.col };
+}
+
+/**
+ * A math operator (LANGUAGE.md, Math Expressions): ints with ints (int64, wrapping as Go's, division
+ * truncating), doubles with doubles; mixing them, any other type, and division by zero are errors.
+ */
+function mathOp(op: MathOp): (a: Value, b: Value) => Value {
+  return (a, b) => {
+    if (typeof a === 'bigint' && typeof b === 'bigint') {
+      if (op === '/' && b === 0n) throw new OttlRuntimeError('division by zero');
+      return BigInt.asIntN(64, op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : a / b);
+    }
+    if (typeof a === 'number' && typeof b === 'number') {
+      if (op === '/' && b === 0) throw new OttlRuntimeError('division by zero');
+      return op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : a / b;
+    }
+    if (a instanceof OttlTime || b instanceof OttlTime)
+      throw new OttlRuntimeError(`math on times is ${NOT_SUPPORTED_YET}; use UnixNano(...) ${op} UnixNano(...)`);
+    throw new OttlRuntimeError(`cannot compute ${typeOf(a)} ${op} ${typeOf(b)}: math takes two ints or two doubles (convert with Int() or Double())`);
+  };
 }
 
 type Cond = (ctx: EvalContext) => boolean;
@@ -329,6 +418,7 @@ export function compileStatement(text: string, context: ContextName, signal: Ott
   const { name, args, col } = ast.editor;
   const editor = EDITORS[name];
   if (!editor) {
+    if (COLLECTOR_EDITORS.has(name)) throw new OttlError(col, notYetFunction('editor', name));
     const conv = Object.keys(CONVERTERS).find((c) => c.toLowerCase() === name.toLowerCase());
     const hint = conv ? ` (${conv} is a converter: use it inside an editor, e.g. set(attributes["x"], ${conv}(...)))` : '';
     throw new OttlError(col, `unknown editor "${name}"${hint}; editors: ${Object.keys(EDITORS).join(', ')}`);

@@ -26,6 +26,8 @@ export interface StatementGroupConfig {
   conditions: string[];
   statements: string[];
   error_mode: ErrorMode | undefined;
+  /** Set for a statement written as a plain string in the list (the collector's basic style). */
+  flat?: true;
 }
 
 function message(text: string, err: unknown): string {
@@ -44,6 +46,49 @@ export function compileGroup(g: StatementGroupConfig, signal: OttlSignal): State
     statements: g.statements.map((s) => compileStatement(s, context, signal)),
     errorMode: g.error_mode,
   };
+}
+
+/**
+ * The fields every group map shares (transform's and filter's): a map with only `keys`, a `context` of
+ * the signal, an `error_mode`. Undefined (with issues) when the item is not a map.
+ */
+function groupFields(
+  item: unknown,
+  at: string[],
+  issues: ConfigIssue[],
+  signal: OttlSignal,
+  keys: readonly string[],
+  what: string,
+): { o: Record<string, unknown>; ok: boolean; context: ContextName | undefined; errorMode: ErrorMode | undefined } | undefined {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    issues.push({ path: at, message: `expected an OTTL ${what} string or a map with context and ${what}s` });
+    return undefined;
+  }
+  const o = item as Record<string, unknown>;
+  let ok = true;
+  for (const k of Object.keys(o)) {
+    if (!keys.includes(k)) {
+      issues.push({ path: [...at, k], message: `unknown key; valid keys here: ${keys.join(', ')}` });
+      ok = false;
+    }
+  }
+  const chain = CONTEXT_CHAIN[signal];
+  let context: ContextName | undefined;
+  if (o.context !== undefined && o.context !== null) {
+    const c = typeof o.context === 'string' ? contextOfName(o.context.toLowerCase()) : undefined;
+    if (!c || !chain.includes(c)) {
+      issues.push({ path: [...at, 'context'], message: `must be one of ${chain.join(', ')} for ${signal}; got ${JSON.stringify(o.context)}` });
+      ok = false;
+    } else context = c;
+  }
+  let errorMode: ErrorMode | undefined;
+  if (o.error_mode !== undefined && o.error_mode !== null) {
+    if (!ERROR_MODES.includes(o.error_mode as ErrorMode)) {
+      issues.push({ path: [...at, 'error_mode'], message: `must be one of ${ERROR_MODES.join(', ')}; got ${JSON.stringify(o.error_mode)}` });
+      ok = false;
+    } else errorMode = o.error_mode as ErrorMode;
+  }
+  return { o, ok, context, errorMode };
 }
 
 /**
@@ -70,7 +115,8 @@ export class StatementGroupsSchema extends Schema<StatementGroupConfig[]> {
       let inferred = context;
       if (inferred === undefined) {
         try {
-          inferred = inferContext(g.statements.map(parseStatementText), this.signal);
+          // As compileGroup: the statements and the conditions together decide the group's context.
+          inferred = inferContext([...g.statements.map(parseStatementText), ...g.conditions.map(parseConditionText)], this.signal);
         } catch {
           inferred = CONTEXT_CHAIN[this.signal][2]!;
         }
@@ -95,28 +141,11 @@ export class StatementGroupsSchema extends Schema<StatementGroupConfig[]> {
   }
 
   private group(item: unknown, at: string[], issues: ConfigIssue[]): StatementGroupConfig | undefined {
-    if (typeof item === 'string') return { context: undefined, conditions: [], statements: [item], error_mode: undefined };
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      issues.push({ path: at, message: 'expected an OTTL statement string or a map with context and statements' });
-      return undefined;
-    }
-    const o = item as Record<string, unknown>;
-    let ok = true;
-    for (const k of Object.keys(o)) {
-      if (!['context', 'conditions', 'statements', 'error_mode'].includes(k)) {
-        issues.push({ path: [...at, k], message: 'unknown key; valid keys here: context, conditions, statements, error_mode' });
-        ok = false;
-      }
-    }
-    const chain = CONTEXT_CHAIN[this.signal];
-    let context: string | undefined;
-    if (o.context !== undefined && o.context !== null) {
-      const c = typeof o.context === 'string' ? contextOfName(o.context) : undefined;
-      if (!c || !chain.includes(c)) {
-        issues.push({ path: [...at, 'context'], message: `must be one of ${chain.join(', ')} for ${this.signal}; got ${JSON.stringify(o.context)}` });
-        ok = false;
-      } else context = o.context as string;
-    }
+    if (typeof item === 'string') return { context: undefined, conditions: [], statements: [item], error_mode: undefined, flat: true };
+    const f = groupFields(item, at, issues, this.signal, ['context', 'conditions', 'statements', 'error_mode'], 'statement');
+    if (!f) return undefined;
+    const { o } = f;
+    let ok = f.ok;
     const strings = (key: string): string[] => {
       const val = o[key];
       if (val === undefined || val === null) return [];
@@ -133,14 +162,7 @@ export class StatementGroupsSchema extends Schema<StatementGroupConfig[]> {
       issues.push({ path: [...at, 'statements'], message: 'is required: at least one OTTL statement' });
       ok = false;
     }
-    let errorMode: ErrorMode | undefined;
-    if (o.error_mode !== undefined && o.error_mode !== null) {
-      if (!ERROR_MODES.includes(o.error_mode as ErrorMode)) {
-        issues.push({ path: [...at, 'error_mode'], message: `must be one of ${ERROR_MODES.join(', ')}; got ${JSON.stringify(o.error_mode)}` });
-        ok = false;
-      } else errorMode = o.error_mode as ErrorMode;
-    }
-    return ok ? { context, conditions, statements, error_mode: errorMode } : undefined;
+    return ok ? { context: f.context, conditions, statements, error_mode: f.errorMode } : undefined;
   }
 
   doc(): SchemaDoc {
@@ -174,6 +196,88 @@ export class ConditionsSchema extends Schema<string[]> {
 
   doc(): SchemaDoc {
     return { ...this.baseDoc('list'), items: { type: 'string', description: `an OTTL condition in the ${this.context} context` } };
+  }
+}
+
+/** One group of the filter processor's `<signal>_conditions`: a flat list has no context (it is inferred). */
+export interface ConditionGroupConfig {
+  context: string | undefined;
+  conditions: string[];
+  error_mode: ErrorMode | undefined;
+}
+
+/** A condition group compiled in its context (given, or inferred from its conditions' paths). */
+export function compileConditionGroup(
+  g: ConditionGroupConfig,
+  signal: OttlSignal,
+): { context: ContextName; conditions: CompiledCondition[]; errorMode: ErrorMode | undefined } {
+  const context = g.context !== undefined ? contextOfName(g.context)! : inferContext(g.conditions.map(parseConditionText), signal);
+  return { context, conditions: compileConditions(g.conditions, context, signal), errorMode: g.error_mode };
+}
+
+/**
+ * The filter processor's `trace_conditions` / `metric_conditions` / `log_conditions`: either a list of
+ * condition strings (one group, context inferred from their paths) or a list of
+ * `{context, conditions, error_mode}` groups, not both in one list, as the collector's.
+ */
+export class ConditionGroupsSchema extends Schema<ConditionGroupConfig[]> {
+  constructor(private readonly signal: OttlSignal) {
+    super();
+  }
+
+  protected check(v: unknown, path: string[], issues: ConfigIssue[]): ConditionGroupConfig[] {
+    if (!Array.isArray(v)) {
+      issues.push({ path, message: 'expected a list of OTTL conditions or of {context, conditions} groups' });
+      return [];
+    }
+    if (v.length === 0) return [];
+    const strings = v.filter((x) => typeof x === 'string').length;
+    if (strings > 0 && strings < v.length) {
+      issues.push({ path, message: 'use either condition strings or {context, conditions} groups in one list, not both (as the collector)' });
+      return [];
+    }
+    const groups: { g: ConditionGroupConfig; at: string[]; flat: boolean }[] = [];
+    if (strings > 0) groups.push({ g: { context: undefined, conditions: v as string[], error_mode: undefined }, at: path, flat: true });
+    else
+      v.forEach((item, i) => {
+        const at = [...path, String(i)];
+        const g = this.group(item, at, issues);
+        if (g) groups.push({ g, at, flat: false });
+      });
+    const out: ConditionGroupConfig[] = [];
+    for (const { g, at, flat } of groups) {
+      const before = issues.length;
+      let context: ContextName;
+      try {
+        context = g.context !== undefined ? contextOfName(g.context)! : inferContext(g.conditions.map(parseConditionText), this.signal);
+      } catch {
+        context = CONTEXT_CHAIN[this.signal][2]!;
+      }
+      g.conditions.forEach((c, j) => {
+        try {
+          compileCondition(c, context, this.signal);
+        } catch (err) {
+          issues.push({ path: flat ? [...at, String(j)] : [...at, 'conditions', String(j)], message: message(c, err) });
+        }
+      });
+      if (issues.length === before) out.push(g);
+    }
+    return out;
+  }
+
+  private group(item: unknown, at: string[], issues: ConfigIssue[]): ConditionGroupConfig | undefined {
+    const f = groupFields(item, at, issues, this.signal, ['context', 'conditions', 'error_mode'], 'condition');
+    if (!f) return undefined;
+    const conditions = f.o.conditions;
+    if (!Array.isArray(conditions) || conditions.length === 0 || !conditions.every((x) => typeof x === 'string')) {
+      issues.push({ path: [...at, 'conditions'], message: 'is required: a list of at least one OTTL condition (strings)' });
+      return undefined;
+    }
+    return f.ok ? { context: f.context, conditions: conditions as string[], error_mode: f.errorMode } : undefined;
+  }
+
+  doc(): SchemaDoc {
+    return { ...this.baseDoc('list'), items: { type: 'string | map', description: 'an OTTL condition, or {context, conditions, error_mode}' } };
   }
 }
 

@@ -49,6 +49,10 @@ const ATTRS: Record<string, Row[]> = {
   truncate_all: [
     ['truncate_all(attributes, 3)', { attributes: { s: 'abcdef', n: 123456n } }, vmap({ s: 'abc', n: 123456n })],
     ['truncate_all(attributes, 0)', { attributes: { s: 'abc' } }, vmap({ s: '' })],
+    // The optional utf8_safe and truncation_marker (the marker counts against the limit).
+    ['truncate_all(attributes, 8, false, "(...)")', { attributes: { s: 'abcdefghij', t: 'short' } }, vmap({ s: 'abc(...)', t: 'short' })],
+    ['truncate_all(attributes, 6, truncation_marker = "..")', { attributes: { s: 'añbcdefg' } }, vmap({ s: 'añb..' })],
+    ['truncate_all(attributes, 4, true)', { attributes: { s: 'héllo' } }, vmap({ s: 'hél' })],
   ],
   replace_pattern: [
     [
@@ -87,6 +91,17 @@ const ATTRS: Record<string, Row[]> = {
       vmap({ 'http.target': '/user/12/other' }),
     ],
     ['replace_match(attributes["t"], "/user/*", "v", SHA256, "/user/%s")', { attributes: { t: '/user/7' } }, vmap({ t: `/user/${sha('v')}` })],
+    // The collector compiles the pattern with gobwas/glob (no separators): `*` runs past "/", `?` is one
+    // character, `[!...]` negates a class, `{a,b}` are alternatives.
+    ['replace_match(attributes["t"], "/api/*", "/api/{path}")', { attributes: { t: '/api/v1/users?id=3' } }, vmap({ t: '/api/{path}' })],
+    ['replace_match(attributes["t"], "/v?/x", "y")', { attributes: { t: '/v2/x' } }, vmap({ t: 'y' })],
+    ['replace_match(attributes["t"], "/v?/x", "y")', { attributes: { t: '/v10/x' } }, vmap({ t: '/v10/x' })],
+    ['replace_match(attributes["t"], "{GET,POST} /orders/*", "orders")', { attributes: { t: 'POST /orders/7' } }, vmap({ t: 'orders' })],
+    ['replace_match(attributes["t"], "{GET,POST} /orders/*", "orders")', { attributes: { t: 'PUT /orders/7' } }, vmap({ t: 'PUT /orders/7' })],
+    ['replace_match(attributes["t"], "id-[!0-9]*", "named")', { attributes: { t: 'id-x1' } }, vmap({ t: 'named' })],
+    ['replace_match(attributes["t"], "id-[!0-9]*", "named")', { attributes: { t: 'id-1x' } }, vmap({ t: 'id-1x' })],
+    ['replace_match(attributes["t"], "a\\\\*b", "lit")', { attributes: { t: 'a*b' } }, vmap({ t: 'lit' })],
+    ['replace_match(attributes["t"], "a\\\\*b", "lit")', { attributes: { t: 'axb' } }, vmap({ t: 'axb' })],
   ],
   replace_all_matches: [
     [
@@ -94,6 +109,7 @@ const ATTRS: Record<string, Row[]> = {
       { attributes: { a: '/user/1/list/2', b: '/user/1', c: 3n } },
       vmap({ a: '/user/{userId}/list/{listId}', b: '/user/1', c: 3n }),
     ],
+    ['replace_all_matches(attributes, "https://*", "redacted")', { attributes: { a: 'https://h/p/q', b: 'http://h' } }, vmap({ a: 'redacted', b: 'http://h' })],
   ],
   merge_maps: [
     [
@@ -150,6 +166,19 @@ describe('OTTL editors (ottlfuncs README)', () => {
     ).toEqual(vmap({ n: 11n, hit: true }));
     expect(attrsAfter('set(attributes["hit"], true) where severity_number >= SEVERITY_NUMBER_WARN', { severityNumber: 17 })).toEqual(vmap({ hit: true }));
     expect(attrsAfter('set(attributes["hit"], true) where severity_number >= SEVERITY_NUMBER_WARN', { severityNumber: 9 })).toEqual(vmap({}));
+    // Bools are ordered, false < true (LANGUAGE.md, Comparison Rules).
+    expect(attrsAfter('set(attributes["hit"], true) where attributes["b"] > false', { attributes: { b: true } })).toEqual(vmap({ b: true, hit: true }));
+    expect(attrsAfter('set(attributes["hit"], true) where attributes["b"] >= true', { attributes: { b: false } })).toEqual(vmap({ b: false }));
+  });
+
+  it('an absent trace or span ID reads as the zero ID, its string form as ""', () => {
+    const zeroTrace = 'TraceID(0x00000000000000000000000000000000)';
+    expect(attrsAfter(`set(attributes["hit"], true) where trace_id == ${zeroTrace} and span_id == SpanID(0x0000000000000000)`, {})).toEqual(
+      vmap({ hit: true }),
+    );
+    expect(attrsAfter(`set(attributes["hit"], true) where trace_id == ${zeroTrace}`, { traceId: new Uint8Array(16).fill(7) })).toEqual(vmap({}));
+    expect(attrsAfter('set(attributes["t"], trace_id.string)', {})).toEqual(vmap({ t: '' }));
+    expect(attrsAfter('set(attributes["t"], trace_id.string)', { traceId: new Uint8Array(16) })).toEqual(vmap({ t: '' }));
   });
 
   it('cache is a per-record scratch map', () => {
@@ -159,6 +188,7 @@ describe('OTTL editors (ottlfuncs README)', () => {
 
   it.each([
     ['limit(attributes, 1, ["a", "b"])', /do not fit a limit/],
+    ['truncate_all(attributes, 3, true, "(...)")', /truncation_marker \(5 bytes\) is longer than the limit 3/],
     ['replace_all_patterns(attributes, "both", "a", "b")', /mode must be "key" or "value"/],
     ['merge_maps(attributes, body, "overwrite")', /strategy must be insert, update or upsert/],
     ['replace_pattern(body, "a", "b", Nope)', /function must name a converter/],

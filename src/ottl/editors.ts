@@ -39,24 +39,53 @@ function literalStrings(a: CompiledArg | undefined, fn: string, what: string): s
   return v as string[];
 }
 
-/** Go's filepath.Match pattern as a RegExp (`*` and `?` stop at `/`, `[...]` classes, `\` escapes). */
+/**
+ * A replace_match / replace_all_matches pattern as a RegExp. The README points at filepath.Match, but the
+ * functions compile it with gobwas/glob without separators, and that is what users' data meets: `*` and
+ * `**` match any run of characters (`/` included), `?` one character, `[abc]` / `[a-z]` / `[!abc]`
+ * classes, `{a,b}` alternatives (nesting), `\` escapes the next character.
+ */
 export function globToRegex(glob: string): RegExp {
-  let src = '^';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') src += '[^/]*';
-    else if (c === '?') src += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end < 0) throw new Error(`"${glob}" has an unclosed [`);
-      let cls = glob.slice(i + 1, end);
-      if (cls.startsWith('^')) cls = `^${cls.slice(1)}`;
-      src += `[${cls.replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else if (c === '\\' && i + 1 < glob.length) src += `\\${glob[++i]}`;
-    else src += c.replace(/[.+^${}()|\]\\]/g, '\\$&');
-  }
-  return new RegExp(`${src}$`);
+  let i = 0;
+  const special = /[.+^$()|[\]{}*?\\/]/;
+  const lit = (c: string) => (special.test(c) ? `\\${c}` : c);
+  // Reads terms until the end, or (inside braces) until the `,` or `}` that ends an alternative.
+  const terms = (inBraces: boolean): string => {
+    let src = '';
+    while (i < glob.length) {
+      const c = glob[i]!;
+      if (inBraces && (c === ',' || c === '}')) return src;
+      i++;
+      if (c === '*') {
+        while (glob[i] === '*') i++;
+        src += '[\\s\\S]*';
+      } else if (c === '?') src += '[\\s\\S]';
+      else if (c === '\\') {
+        if (i >= glob.length) throw new Error(`"${glob}" ends with a lone \\`);
+        src += lit(glob[i++]!);
+      } else if (c === '[') {
+        const end = glob.indexOf(']', i);
+        if (end < 0) throw new Error(`"${glob}" has an unclosed [`);
+        let cls = glob.slice(i, end);
+        i = end + 1;
+        const negate = cls.startsWith('!');
+        if (negate) cls = cls.slice(1);
+        if (cls === '') throw new Error(`"${glob}" has an empty character class`);
+        src += `[${negate ? '^' : ''}${cls.replace(/[\\^[\]]/g, '\\$&')}]`;
+      } else if (c === '{') {
+        const alts: string[] = [];
+        for (;;) {
+          alts.push(terms(true));
+          if (i >= glob.length) throw new Error(`"${glob}" has an unclosed {`);
+          if (glob[i++] === '}') break;
+        }
+        src += `(?:${alts.join('|')})`;
+      } else src += lit(c);
+    }
+    return src;
+  };
+  const body = terms(false);
+  return new RegExp(`^${body}$`, 'u');
 }
 
 /** regexp.Expand's `$1`, `${1}`, `$name`, `${name}` in JavaScript's replacement syntax. */
@@ -241,20 +270,25 @@ export const EDITORS: Record<string, Editor> = {
     },
   },
   truncate_all: {
-    params: [{ name: 'target' }, { name: 'limit' }],
+    params: [{ name: 'target' }, { name: 'limit' }, { name: 'utf8_safe', optional: true }, { name: 'truncation_marker', optional: true }],
     build: (args, fn) => {
       const limit = literalInt(args[1], fn, 'limit');
       if (limit < 0) throw new ArgError(args[1]!.col, `${fn}: limit must be at least 0, got ${limit}`);
+      if (args[2] && (!args[2].isLiteral || typeof args[2].literal !== 'boolean')) throw new ArgError(args[2].col, `${fn}: utf8_safe must be true or false`);
+      const marker = Buffer.from(args[3] ? literalString(args[3], fn, 'truncation_marker') : '', 'utf8');
+      if (marker.length > limit) throw new ArgError(args[3]!.col, `${fn}: the truncation_marker (${marker.length} bytes) is longer than the limit ${limit}`);
       return mapEditor(args, fn, (m) => {
         let changed = false;
         for (const [k, v] of m) {
           if (typeof v !== 'string') continue;
           const b = Buffer.from(v, 'utf8');
           if (b.length <= limit) continue;
-          // Cut on a character boundary: a partial UTF-8 sequence at the end is dropped.
-          let end = limit;
+          // The marker counts against the limit. The cut is on a character boundary (a partial UTF-8
+          // sequence at the end is dropped) even with utf8_safe false: a string here cannot hold the
+          // split character the collector would leave, and the result stays within the limit.
+          let end = limit - marker.length;
           while (end > 0 && (b[end]! & 0xc0) === 0x80) end--;
-          m.set(k, b.toString('utf8', 0, end));
+          m.set(k, b.toString('utf8', 0, end) + marker.toString('utf8'));
           changed = true;
         }
         return changed;

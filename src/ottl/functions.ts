@@ -6,8 +6,9 @@
 import { createHash } from 'node:crypto';
 import type { EvalContext, PathRef } from './paths.js';
 import { OttlRuntimeError } from './paths.js';
-import { asString, formatDouble, fromJson, isList, isMap, OttlTime, toJson, typeOf, type Value, type ValueMap } from './values.js';
+import { asString, formatDouble, fromJson, isList, isMap, OttlTime, toJson, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
 import { parseStrptime } from './strptime.js';
+import { re2RegExp } from '../processorhelper/re2.js';
 
 export type Getter = (ctx: EvalContext) => Value;
 
@@ -62,29 +63,27 @@ export function literalInt(a: CompiledArg | undefined, fn: string, what: string)
   return Number(a.literal);
 }
 
-/** Go's RE2 syntax in JavaScript: `(?P<name>` becomes `(?<name>`, and a leading `(?i)` becomes the i flag. */
+/** Go's RE2 syntax in JavaScript (src/processorhelper/re2.ts), checked at config load. */
 export function compileRegex(pattern: string, a: CompiledArg | undefined, fn: string, global = false): RegExp {
-  let p = pattern.replace(/\(\?P</g, '(?<');
-  let flags = global ? 'g' : '';
-  const m = /^\(\?([ims]+)\)/.exec(p);
-  if (m) {
-    p = p.slice(m[0].length);
-    flags += m[1]!.replace('m', 'm');
-  }
   try {
-    return new RegExp(p, flags);
+    return re2RegExp(pattern, global ? 'g' : '');
   } catch (err) {
     throw new ArgError(a?.col ?? 0, `${fn}: "${pattern}" is not a valid regular expression: ${(err as Error).message}`);
   }
 }
 
-/** A string-ish argument: strings as they are, numbers and bools in their string form; nil -> undefined. */
+/**
+ * IsMatch's target as a string (ottlfuncs README, IsMatch): strings as they are, bools and numbers in
+ * their strconv form, bytes base64, maps and slices as JSON; nil -> undefined (no match).
+ */
 function stringLike(v: Value): string | undefined {
   if (v === null) return undefined;
   if (typeof v === 'string') return v;
   if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
   if (typeof v === 'number') return formatDouble(v);
-  return undefined;
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  if (isMap(v) || isList(v)) return JSON.stringify(toJson(v));
+  return asString(v);
 }
 
 function needString(v: Value, fn: string): string {
@@ -210,7 +209,8 @@ export const CONVERTERS: Record<string, Converter> = {
         for (let i = 0; i < items.length; i++) {
           const v = items[i]!(ctx);
           if (i > 0) out += delim;
-          out += v === null ? '' : v instanceof Uint8Array ? hex(v) : asString(v);
+          // A nil value is written "<nil>", as the collector's Concat writes it.
+          out += v === null ? '<nil>' : v instanceof Uint8Array ? hex(v) : asString(v);
         }
         return out;
       };
@@ -228,21 +228,32 @@ export const CONVERTERS: Record<string, Converter> = {
     },
   },
   Substring: {
-    params: [{ name: 'target' }, { name: 'start' }, { name: 'length' }],
+    params: [{ name: 'target' }, { name: 'start' }, { name: 'length' }, { name: 'utf8_safe', optional: true }],
     build: (args, fn) => {
       const [t, s, l] = [args[0]!.get, args[1]!.get, args[2]!.get];
+      if (args[3] && (!args[3].isLiteral || typeof args[3].literal !== 'boolean')) throw new ArgError(args[3].col, `${fn}: utf8_safe must be true or false`);
+      const utf8Safe = args[3]?.literal === true;
       return (ctx) => {
         const v = t(ctx);
         if (v === null) return null;
-        const str = needString(v, fn);
+        // Byte offsets into the UTF-8 text, as Go slices strings.
+        const bytes = Buffer.from(needString(v, fn), 'utf8');
         const start = s(ctx);
         const length = l(ctx);
         if (typeof start !== 'bigint' || typeof length !== 'bigint') throw new OttlRuntimeError(`${fn}: start and length must be ints`);
         if (start < 0n) throw new OttlRuntimeError(`${fn}: invalid start ${start}`);
         if (length <= 0n) throw new OttlRuntimeError(`${fn}: invalid length ${length}`);
-        if (start + length > BigInt(str.length))
-          throw new OttlRuntimeError(`${fn}: start ${start} + length ${length} is past the end of a ${str.length}-character string`);
-        return str.substr(Number(start), Number(length));
+        if (start + length > BigInt(bytes.length))
+          throw new OttlRuntimeError(`${fn}: start ${start} + length ${length} is past the end of a ${bytes.length}-byte string`);
+        let from = Number(start);
+        let to = from + Number(length);
+        if (utf8Safe) {
+          // A start inside a character moves to the next one, an end inside one back to its start.
+          while (from < bytes.length && (bytes[from]! & 0xc0) === 0x80) from++;
+          while (to < bytes.length && to > from && (bytes[to]! & 0xc0) === 0x80) to--;
+          if (to < from) to = from;
+        }
+        return bytes.toString('utf8', from, to);
       };
     },
   },
@@ -351,4 +362,114 @@ export const CONVERTERS: Record<string, Converter> = {
   TraceID: idConverter(16, 'TraceID'),
   SpanID: idConverter(8, 'SpanID'),
   Hex: one((v) => hexOf(v)),
+  HasPrefix: affix('prefix', (v, x) => v.startsWith(x)),
+  HasSuffix: affix('suffix', (v, x) => v.endsWith(x)),
+  TrimPrefix: affix('prefix', (v, x) => (x !== '' && v.startsWith(x) ? v.slice(x.length) : v)),
+  TrimSuffix: affix('suffix', (v, x) => (x !== '' && v.endsWith(x) ? v.slice(0, -x.length) : v)),
+  // Go's strings.Trim: every leading and trailing character found in the cutset (default a space).
+  Trim: {
+    params: [{ name: 'target' }, { name: 'replacement', optional: true }],
+    build: (args, fn) => {
+      const g = args[0]!.get;
+      const cut = args[1]?.get ?? (() => ' ');
+      return (ctx) => {
+        const v = needString(g(ctx), fn);
+        const set = new Set(needString(cut(ctx), fn));
+        let a = 0;
+        let b = v.length;
+        while (a < b && set.has(v[a]!)) a++;
+        while (b > a && set.has(v[b - 1]!)) b--;
+        return v.slice(a, b);
+      };
+    },
+  },
+  SHA1: digest('sha1'),
+  SHA512: digest('sha512'),
+  MD5: digest('md5'),
+  Base64Encode: {
+    params: [{ name: 'value' }, { name: 'variant', optional: true }],
+    build: (args, fn) => {
+      const variant = args[1] ? literalString(args[1], fn, 'variant') : 'base64';
+      if (!['base64', 'base64-raw', 'base64-url', 'base64-raw-url'].includes(variant))
+        throw new ArgError(args[1]!.col, `${fn}: variant must be base64, base64-raw, base64-url or base64-raw-url, got "${variant}"`);
+      const g = args[0]!.get;
+      return (ctx) => {
+        const b = Buffer.from(needString(g(ctx), fn), 'utf8').toString(variant.endsWith('url') ? 'base64url' : 'base64');
+        const raw = variant.includes('raw');
+        // Node's base64url has no padding; Go's URL encoding with padding has it.
+        if (variant === 'base64-url') return b + '='.repeat((4 - (b.length % 4)) % 4);
+        return raw ? b.replace(/=+$/, '') : b;
+      };
+    },
+  },
+  Base64Decode: one((v, fn) => {
+    const s = needString(v, fn);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new OttlRuntimeError(`${fn}: "${s}" is not valid base64`);
+    return Buffer.from(s, 'base64').toString('utf8');
+  }),
+  // ottlfuncs README, Bool: numbers are true unless zero; strings as Go's strconv.ParseBool; else nil.
+  Bool: one((v) => {
+    if (typeof v === 'boolean') return v;
+    if (typeof v === 'bigint') return v !== 0n;
+    if (typeof v === 'number') return v !== 0;
+    if (typeof v === 'string') {
+      if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
+      if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
+    }
+    return null;
+  }),
+  Coalesce: {
+    params: [{ name: 'values' }],
+    build: (args, fn) => {
+      const items = args[0]!.items;
+      if (!items || items.length === 0)
+        throw new ArgError(args[0]!.col, `${fn}: the argument must be a list of at least one value, e.g. [attributes["a"], "unknown"]`);
+      return (ctx) => {
+        for (const g of items) {
+          const v = g(ctx);
+          if (v !== null) return v;
+        }
+        return null;
+      };
+    },
+  },
+  // nil, an empty string, map, list or bytes, and a type's zero value (0, 0.0, false) are empty.
+  IsEmpty: one((v) => {
+    if (v === null || v === '' || v === false || v === 0n || v === 0) return true;
+    if (v instanceof Uint8Array || isList(v)) return v.length === 0;
+    if (isMap(v)) return v.size === 0;
+    return false;
+  }),
+  Keys: one((v, fn) => {
+    if (!isMap(v)) throw new OttlRuntimeError(`${fn}: expected a map, got ${typeOf(v)}`);
+    return [...v.keys()];
+  }),
+  ContainsValue: {
+    params: [{ name: 'target' }, { name: 'item' }],
+    build: (args, fn) => {
+      const [t, i] = [args[0]!.get, args[1]!.get];
+      return (ctx) => {
+        const list = t(ctx);
+        if (!isList(list)) throw new OttlRuntimeError(`${fn}: expected a list, got ${typeOf(list)}`);
+        const item = i(ctx);
+        return list.some((x) => valuesEqual(x, item));
+      };
+    },
+  },
 };
+
+/** HasPrefix, HasSuffix, TrimPrefix, TrimSuffix: a string value (else an error) and a string affix. */
+function affix(what: string, op: (v: string, x: string) => Value): Converter {
+  return {
+    params: [{ name: 'value' }, { name: what }],
+    build: (args, fn) => {
+      const [g, x] = [args[0]!.get, args[1]!.get];
+      return (ctx) => op(needString(g(ctx), fn), needString(x(ctx), fn));
+    },
+  };
+}
+
+/** SHA1, SHA512, MD5: the hex digest of a string. */
+function digest(algorithm: string): Converter {
+  return one((v, fn) => createHash(algorithm).update(needString(v, fn)).digest('hex'));
+}

@@ -4,6 +4,7 @@
  * error recovery information (the token at fault and what the rule expected) without a hand-written
  * parser; the error messages are ours: `column N: expected X, found Y`.
  */
+import { NOT_SUPPORTED_YET } from '../core/schema.js';
 import { createToken, EmbeddedActionsParser, Lexer, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
 
 // ---------------------------------------------------------------------------------------------------
@@ -24,7 +25,11 @@ export type Expr =
   | { k: 'path'; names: string[]; keys: KeyExpr[]; col: number }
   | { k: 'call'; name: string; args: Arg[]; keys: KeyExpr[]; col: number }
   | { k: 'list'; items: Expr[]; col: number }
-  | { k: 'map'; entries: [string, Expr][]; col: number };
+  | { k: 'map'; entries: [string, Expr][]; col: number }
+  /** A math expression `l op r` (LANGUAGE.md, Math Expressions); col is the operator's. */
+  | { k: 'math'; op: MathOp; l: Expr; r: Expr; col: number };
+
+export type MathOp = '+' | '-' | '*' | '/';
 
 export type BoolExpr =
   | { k: 'or'; l: BoolExpr; r: BoolExpr }
@@ -64,6 +69,10 @@ const BytesLit = createToken({ name: 'BytesLit', pattern: /0x[0-9a-fA-F]+/, labe
 const FloatLit = createToken({ name: 'FloatLit', pattern: /[-+]?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?/, label: 'a number' });
 const IntLit = createToken({ name: 'IntLit', pattern: /[-+]?\d+/, label: 'a number' });
 const CompOp = createToken({ name: 'CompOp', pattern: /==|!=|<=|>=|<|>/, label: 'a comparison (==, !=, <, <=, >, >=)' });
+// After the number tokens: `1 - 2` has an operator, `-2` is a number (`x -1` is then two values, as in
+// the collector's lexer).
+const AddSub = createToken({ name: 'AddSub', pattern: /[-+]/, label: 'an operator (+, -)' });
+const MulDiv = createToken({ name: 'MulDiv', pattern: /[*/]/, label: 'an operator (*, /)' });
 const Assign = createToken({ name: 'Assign', pattern: /=/, label: '"="' });
 const LParen = createToken({ name: 'LParen', pattern: /\(/, label: '"("' });
 const RParen = createToken({ name: 'RParen', pattern: /\)/, label: '")"' });
@@ -82,6 +91,8 @@ const ALL_TOKENS: TokenType[] = [
   BytesLit,
   FloatLit,
   IntLit,
+  AddSub,
+  MulDiv,
   CompOp,
   Assign,
   Where,
@@ -131,6 +142,8 @@ const messages: IParserErrorMessageProvider = {
     `expected ${(ruleName === 'callArgs' || ruleName === 'list') && expected !== LParen ? `"," or ${labelOf(expected)}` : labelOf(expected)}, found ${found(actual)}`,
   buildNotAllInputParsedMessage: ({ firstRedundant }) => `expected the end of the statement, found ${found(firstRedundant)}`,
   buildNoViableAltMessage: ({ expectedPathsPerAlt, actual, ruleName }) => {
+    if (ruleName === 'key' && (actual[0]!.tokenType === LowerIdent || actual[0]!.tokenType === UpperIdent))
+      return `a path or converter as a key (${actual[0]!.image}...) is ${NOT_SUPPORTED_YET}; use a string or an integer key`;
     const firsts = expectedPathsPerAlt.flatMap((alt) => alt.map((path) => labelOf(path[0]!)));
     return `expected ${RULE_NOUN[ruleName] ?? oneOf(firsts)}, found ${found(actual[0]!)}`;
   },
@@ -140,6 +153,7 @@ const messages: IParserErrorMessageProvider = {
 
 const RULE_NOUN: Record<string, string> = {
   value: 'a value (a string, number, bytes, nil, true/false, path, converter call, list or map)',
+  mathFactor: 'a value (a string, number, bytes, nil, true/false, path, converter call, list or map)',
   notExpr: 'a condition (a comparison, true/false, a converter call, "not" or "(")',
   primaryBool: 'a condition (a comparison, true/false, a converter call or "(")',
   key: 'a map key (a string or an integer)',
@@ -227,27 +241,68 @@ class OttlParser extends EmbeddedActionsParser {
   );
 
   primaryBool = this.RULE('primaryBool', (): BoolExpr =>
+    this.OR({
+      IGNORE_AMBIGUITIES: true,
+      DEF: [
+        // `(a + b) > 3` is a comparison whose left side is grouped math, `(a == b)` a grouped condition:
+        // the first is tried first, by backtracking, only when the condition opens with "(".
+        { GATE: () => this.LA(1).tokenType !== LParen || this.BACKTRACK(this.comparison).call(this), ALT: () => this.SUBRULE(this.comparison) },
+        {
+          ALT: () => {
+            this.CONSUME(LParen);
+            const e = this.SUBRULE(this.boolExpr);
+            this.CONSUME(RParen);
+            return e;
+          },
+        },
+      ],
+    }),
+  );
+
+  /** A value or math expression, compared with another when an operator follows. */
+  comparison = this.RULE('comparison', (): BoolExpr => {
+    const l = this.SUBRULE(this.mathExpr);
+    let out: BoolExpr = { k: 'value', e: l };
+    this.OPTION(() => {
+      const op = this.CONSUME(CompOp);
+      const r = this.SUBRULE2(this.mathExpr);
+      out = { k: 'cmp', op: op.image as CompareOp, l, r, col: op.startOffset + 1 };
+    });
+    return out;
+  });
+
+  /** `term (+|- term)*`: `*` and `/` bind tighter, operators of one level apply left to right. */
+  mathExpr = this.RULE('mathExpr', (): Expr => {
+    let l = this.SUBRULE(this.mathTerm);
+    this.MANY(() => {
+      const op = this.CONSUME(AddSub);
+      const r = this.SUBRULE2(this.mathTerm);
+      l = { k: 'math', op: op.image as MathOp, l, r, col: op.startOffset + 1 };
+    });
+    return l;
+  });
+
+  mathTerm = this.RULE('mathTerm', (): Expr => {
+    let l = this.SUBRULE(this.mathFactor);
+    this.MANY(() => {
+      const op = this.CONSUME(MulDiv);
+      const r = this.SUBRULE2(this.mathFactor);
+      l = { k: 'math', op: op.image as MathOp, l, r, col: op.startOffset + 1 };
+    });
+    return l;
+  });
+
+  mathFactor = this.RULE('mathFactor', (): Expr =>
     this.OR([
       {
         ALT: () => {
           this.CONSUME(LParen);
-          const e = this.SUBRULE(this.boolExpr);
+          const e = this.SUBRULE(this.mathExpr);
           this.CONSUME(RParen);
           return e;
         },
       },
-      {
-        ALT: () => {
-          const l = this.SUBRULE(this.value);
-          let out: BoolExpr = { k: 'value', e: l };
-          this.OPTION(() => {
-            const op = this.CONSUME(CompOp);
-            const r = this.SUBRULE2(this.value);
-            out = { k: 'cmp', op: op.image as CompareOp, l, r, col: op.startOffset + 1 };
-          });
-          return out;
-        },
-      },
+      { ALT: () => this.SUBRULE(this.value) },
     ]),
   );
 
@@ -364,13 +419,13 @@ class OttlParser extends EmbeddedActionsParser {
         this.CONSUME(Assign);
       },
     });
-    return { name, value: this.SUBRULE(this.value) };
+    return { name, value: this.SUBRULE(this.mathExpr) };
   });
 
   list = this.RULE('list', (): Expr => {
     const t = this.CONSUME(LBracket);
     const items: Expr[] = [];
-    this.MANY_SEP({ SEP: Comma, DEF: () => items.push(this.SUBRULE(this.value)) });
+    this.MANY_SEP({ SEP: Comma, DEF: () => items.push(this.SUBRULE(this.mathExpr)) });
     this.CONSUME(RBracket);
     return { k: 'list', items, col: t.startOffset + 1 };
   });
@@ -384,7 +439,7 @@ class OttlParser extends EmbeddedActionsParser {
         const kt = this.CONSUME(StringLit);
         const key = this.ACTION(() => unquote(kt.image));
         this.CONSUME(Colon);
-        entries.push([key, this.SUBRULE(this.value)]);
+        entries.push([key, this.SUBRULE(this.mathExpr)]);
       },
     });
     this.CONSUME(RBrace);
@@ -405,7 +460,9 @@ function run<T>(text: string, rule: () => T): T {
   if (parser.errors.length > 0) {
     const e = parser.errors[0]!;
     const offset = Number.isNaN(e.token.startOffset) || e.token.tokenType.name === 'EOF' ? text.length : e.token.startOffset;
-    throw new OttlSyntaxError(offset + 1, e.message);
+    // `x -1`, `1+2`: the sign lexed into the number (as the collector's lexer does), so say how to write it.
+    const signed = (e.token.tokenType === IntLit || e.token.tokenType === FloatLit) && /^[-+]/.test(e.token.image);
+    throw new OttlSyntaxError(offset + 1, signed ? `${e.message} (for math, put spaces around the operator: "x - 1")` : e.message);
   }
   return out;
 }

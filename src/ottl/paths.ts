@@ -18,6 +18,8 @@ import { StatusSchema } from '../../proto/gen/opentelemetry/proto/trace/v1/trace
 import type { KeyExpr } from './grammar.js';
 import { fromAnyValue, fromKeyValues, isList, isMap, OttlTime, toAnyValue, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
 import { clientInfoValue } from '../pdata/client-info.js';
+import { pathNotYet } from './not-yet.js';
+import { NOT_SUPPORTED_YET } from '../core/schema.js';
 
 export type ContextName = 'resource' | 'scope' | 'span' | 'spanevent' | 'metric' | 'datapoint' | 'log';
 
@@ -250,15 +252,23 @@ const time = (name: string): Field => ({
     if (v instanceof OttlTime) o[name] = v.ns;
   },
 });
+// An absent ID reads as the all-zero ID of its size, as pcommon's TraceID/SpanID arrays do, so
+// `parent_span_id == SpanID(0x0000000000000000)` finds root spans; its string form is then "".
 const id = (name: string, size: number): Field => ({
-  get: (o) => o[name] as Uint8Array,
+  get: (o) => {
+    const b = o[name] as Uint8Array | undefined;
+    return b && b.length === size ? b : new Uint8Array(size);
+  },
   set: (o, v) => {
     if (!(v instanceof Uint8Array) || v.length !== size) throw new OttlRuntimeError(`${name} takes ${size} bytes`);
     o[name] = v;
   },
 });
 const idString = (name: string, size: number): Field => ({
-  get: (o) => Buffer.from(o[name] as Uint8Array).toString('hex'),
+  get: (o) => {
+    const b = o[name] as Uint8Array | undefined;
+    return !b || b.every((x) => x === 0) ? '' : Buffer.from(b).toString('hex');
+  },
   set: (o, v) => {
     if (typeof v !== 'string' || !new RegExp(`^[0-9a-fA-F]{${size * 2}}$`).test(v)) throw new OttlRuntimeError(`${name}.string takes ${size * 2} hex digits`);
     o[name] = Uint8Array.from(Buffer.from(v, 'hex'));
@@ -453,7 +463,12 @@ export function pathNames(context: ContextName): string[] {
  */
 export function compilePath(names: readonly string[], keys: readonly KeyExpr[], statementContext: ContextName, signal: 'traces' | 'metrics' | 'logs'): PathRef {
   const text = names.join('.') + keyText(keys);
-  if (names[0] === 'cache' && names.length === 1) {
+  // `log.cache`, `span.cache`...: the cache named with the statement's context, as inferred-context
+  // statements write it; another context's cache is not the item's.
+  const namedCache = names.length === 2 && names[1] === 'cache' && contextOfName(names[0]!) !== undefined;
+  if (namedCache && contextOfName(names[0]!) !== statementContext)
+    throw new PathError(`${text}: the ${names[0]} context's cache in a ${statementContext} statement is ${NOT_SUPPORTED_YET}; use ${statementContext}.cache`);
+  if ((names[0] === 'cache' && names.length === 1) || namedCache) {
     return {
       text,
       context: 'cache',
@@ -483,6 +498,8 @@ export function compilePath(names: readonly string[], keys: readonly KeyExpr[], 
     throw new PathError(`${text}: a ${statementContext} statement cannot read the ${context} context below it (write the statement in the ${context} context)`);
   }
   const field = rest.join('.');
+  const notYet = pathNotYet(context, field, keys.length > 0, text, FIELDS[context][field] !== undefined);
+  if (notYet) throw new PathError(notYet);
   if (field === '') throw new PathError(`${text}: name a field of ${context}, e.g. ${context}.${pathNames(context)[0]}`);
   if (field === 'attributes') {
     const list = attributesOf(context);

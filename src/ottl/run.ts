@@ -149,11 +149,26 @@ export interface FilterOutcome {
 export interface FilterRules {
   /** Per context: drop the item when any condition holds. */
   resource?: readonly CompiledCondition[];
+  scope?: readonly CompiledCondition[];
   span?: readonly CompiledCondition[];
   spanevent?: readonly CompiledCondition[];
   metric?: readonly CompiledCondition[];
   datapoint?: readonly CompiledCondition[];
   log?: readonly CompiledCondition[];
+}
+
+/** The records (log records, spans, data points) under one scope, as filterItems counts them. */
+function recordsInScope(signal: OttlSignal, sx: any): number {
+  let n = 0;
+  for (const rec of sx[RECORDS[signal]] as any[]) n += signal === 'metrics' ? (dataPointsOf(rec)?.length ?? 0) : 1;
+  return n;
+}
+
+/** The records under one resource. */
+function recordsIn(signal: OttlSignal, rx: any): number {
+  let n = 0;
+  for (const sx of rx[SCOPES[signal]] as any[]) n += recordsInScope(signal, sx);
+  return n;
 }
 
 /**
@@ -169,10 +184,20 @@ export function filterItems(signal: OttlSignal, msg: RequestMessage, rules: Filt
   const keptResources = resources.filter((rx) => {
     ctx.resource = rx;
     ctx.cache = undefined;
-    if (rules.resource && anyHolds(rules.resource, ctx, opts)) return false;
+    if (rules.resource && anyHolds(rules.resource, ctx, opts)) {
+      dropped += recordsIn(signal, rx);
+      return false;
+    }
     const scopes = rx[SCOPES[signal]] as any[];
     rx[SCOPES[signal]] = scopes.filter((sx) => {
       ctx.scope = sx;
+      if (rules.scope) {
+        ctx.cache = undefined;
+        if (anyHolds(rules.scope, ctx, opts)) {
+          dropped += recordsInScope(signal, sx);
+          return false;
+        }
+      }
       const records = sx[RECORDS[signal]] as any[];
       sx[RECORDS[signal]] = records.filter((rec) => {
         if (signal === 'logs') {

@@ -1,7 +1,7 @@
 /**
- * The strptime directives OTTL's Time converter takes (ottlfuncs README: %Y %m %d %H %M %S %L %f %z %Z
- * %b %B %y %j %p %I %s...), compiled once to a regex and a field mapping. Returns nanoseconds since the
- * epoch, or undefined when the text does not match.
+ * The strptime directives OTTL's Time converter takes (the ottlfuncs README's table, Time), compiled once
+ * to a regex and a field mapping. Returns nanoseconds since the epoch, or undefined when the text does
+ * not match. `%s` is the nanosecond field (9 digits) there, not epoch seconds.
  */
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
@@ -16,41 +16,63 @@ interface Fields {
   nanos: bigint;
   offsetMin: number | undefined;
   pm: boolean | undefined;
-  epoch: bigint | undefined;
 }
+
+/** A UTC offset: Z, ±HH, ±HH:MM, ±HHMM, ±HH:MM:SS, ±HHMMSS (seconds count too). */
+function offset(f: Fields, t: string): void {
+  if (t === 'Z') {
+    f.offsetMin = 0;
+    return;
+  }
+  const d = t.slice(1).replace(/:/g, '');
+  const mins = Number(d.slice(0, 2)) * 60 + Number(d.slice(2, 4) || '0') + Number(d.slice(4, 6) || '0') / 60;
+  f.offsetMin = t[0] === '-' ? -mins : mins;
+}
+
+/** Directives that stand for others (the README's %D %x %F %T %X %r %R %c %n %t). */
+const SHORTHANDS: Record<string, string> = {
+  D: '%m/%d/%y',
+  x: '%m/%d/%y',
+  F: '%Y-%m-%d',
+  T: '%H:%M:%S',
+  X: '%H:%M:%S',
+  r: '%I:%M:%S %p',
+  R: '%H:%M',
+  c: '%a %b %d %H:%M:%S %Y',
+  n: '\n',
+  t: '\t',
+};
 
 const D: Record<string, [string, Setter]> = {
   Y: ['(\\d{4})', (f, t) => (f.year = Number(t))],
-  y: ['(\\d{2})', (f, t) => (f.year = 2000 + Number(t))],
+  // Go's two-digit years: 69..99 are 19xx, 00..68 are 20xx.
+  y: ['(\\d{2})', (f, t) => (f.year = Number(t) >= 69 ? 1900 + Number(t) : 2000 + Number(t))],
   m: ['(\\d{1,2})', (f, t) => (f.month = Number(t))],
   o: ['(\\d{1,2})', (f, t) => (f.month = Number(t))],
   q: ['(\\d{1,2})', (f, t) => (f.month = Number(t))],
   d: ['(\\d{1,2})', (f, t) => (f.day = Number(t))],
   e: ['\\s?(\\d{1,2})', (f, t) => (f.day = Number(t))],
+  g: ['(\\d{1,2})', (f, t) => (f.day = Number(t))],
   H: ['(\\d{1,2})', (f, t) => (f.hour = Number(t))],
   I: ['(\\d{1,2})', (f, t) => (f.hour = Number(t))],
+  l: ['(\\d{1,2})', (f, t) => (f.hour = Number(t))],
   M: ['(\\d{2})', (f, t) => (f.minute = Number(t))],
   S: ['(\\d{2})', (f, t) => (f.second = Number(t))],
   L: ['(\\d{3})', (f, t) => (f.nanos = BigInt(t) * 1_000_000n)],
   f: ['(\\d{1,9})', (f, t) => (f.nanos = BigInt(t.padEnd(9, '0')))],
-  s: ['(\\d+)', (f, t) => (f.epoch = BigInt(t))],
+  s: ['(\\d{9})', (f, t) => (f.nanos = BigInt(t))],
   p: ['(AM|PM|am|pm)', (f, t) => (f.pm = t.toLowerCase() === 'pm')],
+  P: ['(am|pm|AM|PM)', (f, t) => (f.pm = t.toLowerCase() === 'pm')],
   b: ['([A-Za-z]{3})', (f, t) => (f.month = MONTHS.indexOf(t.toLowerCase()) + 1)],
   h: ['([A-Za-z]{3})', (f, t) => (f.month = MONTHS.indexOf(t.toLowerCase()) + 1)],
   B: ['([A-Za-z]+)', (f, t) => (f.month = MONTHS.indexOf(t.slice(0, 3).toLowerCase()) + 1)],
   a: ['[A-Za-z]{3}', () => {}],
   A: ['[A-Za-z]+', () => {}],
-  z: [
-    '([+-]\\d{2}:?\\d{2}|Z)',
-    (f, t) => {
-      if (t === 'Z') f.offsetMin = 0;
-      else {
-        const digits = t.replace(':', '');
-        const mins = Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5));
-        f.offsetMin = t[0] === '-' ? -mins : mins;
-      }
-    },
-  ],
+  z: ['([+-]\\d{2}:?\\d{2}(?::?\\d{2})?|Z)', offset],
+  i: ['([+-]\\d{2})', offset],
+  j: ['([+-]\\d{2}:\\d{2})', offset],
+  k: ['([+-]\\d{2}:\\d{2}:\\d{2})', offset],
+  w: ['([+-]\\d{6})', offset],
   Z: [
     '([A-Z]{1,5})',
     (f, t) => {
@@ -62,10 +84,11 @@ const D: Record<string, [string, Setter]> = {
 export function parseStrptime(format: string, location: string | undefined): (text: string) => bigint | undefined {
   let source = '^';
   const setters: Setter[] = [];
-  for (let i = 0; i < format.length; i++) {
-    const c = format[i]!;
-    if (c === '%' && i + 1 < format.length) {
-      const d = format[++i]!;
+  const expanded = format.replace(/%([%DxFTXrRcnt])/g, (m, d: string) => (d === '%' ? m : SHORTHANDS[d]!));
+  for (let i = 0; i < expanded.length; i++) {
+    const c = expanded[i]!;
+    if (c === '%' && i + 1 < expanded.length) {
+      const d = expanded[++i]!;
       if (d === '%') {
         source += '%';
         continue;
@@ -81,13 +104,14 @@ export function parseStrptime(format: string, location: string | undefined): (te
   return (text) => {
     const m = re.exec(text);
     if (!m) return undefined;
-    const f: Fields = { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0, nanos: 0n, offsetMin: undefined, pm: undefined, epoch: undefined };
+    const f: Fields = { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0, nanos: 0n, offsetMin: undefined, pm: undefined };
     setters.forEach((set, i) => set(f, m[i + 1]!));
-    if (f.epoch !== undefined) return f.epoch * 1_000_000_000n + f.nanos;
     if (f.pm !== undefined) f.hour = (f.hour % 12) + (f.pm ? 12 : 0);
     if (f.month < 1 || f.month > 12 || f.day < 1 || f.day > 31 || f.hour > 23 || f.minute > 59 || f.second > 60) return undefined;
     let ms = Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second);
-    if (f.offsetMin !== undefined) ms -= f.offsetMin * 60_000;
+    // Date.UTC reads years 0..99 as 1900..1999.
+    if (f.year < 100) ms = new Date(ms).setUTCFullYear(f.year);
+    if (f.offsetMin !== undefined) ms -= Math.round(f.offsetMin * 60_000);
     else if (!utcDefault) ms -= zoneOffsetMs(location!, ms);
     return BigInt(ms) * 1_000_000n + f.nanos;
   };

@@ -141,7 +141,8 @@ export function valuesEqual(a: Value, b: Value): boolean {
 
 /**
  * OTTL's ordering (LANGUAGE.md, Comparison Rules): numbers compare numerically across int and double,
- * strings lexically, bytes bytewise, times by instant; any other pairing is not ordered (false).
+ * strings lexically, bools with false < true, bytes bytewise, times by instant; any other pairing is not
+ * ordered (false).
  */
 export function compareOrdered(a: Value, b: Value): number | undefined {
   if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) {
@@ -151,6 +152,7 @@ export function compareOrdered(a: Value, b: Value): number | undefined {
     return x < y ? -1 : x > y ? 1 : 0;
   }
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
   if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
   if (a instanceof OttlTime && b instanceof OttlTime) return a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0;
   return undefined;

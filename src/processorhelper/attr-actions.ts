@@ -18,6 +18,7 @@ import { Schema, s, type ConfigIssue, type SchemaDoc } from '../core/schema.js';
 import { AnyValueSchema, KeyValueSchema, type AnyValue, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { AttrList, ValueType, encodeAnyValue, formatDouble, hashEntry, sha256Hex, utf8, type JsAnyValue } from './wire-edit.js';
 import { clientInfoValue } from '../pdata/client-info.js';
+import { re2RegExp } from './re2.js';
 
 /** Accepts any YAML value (an attribute value: string, number, bool, list, map). */
 class AnyValueConfigSchema extends Schema<unknown> {
@@ -93,9 +94,9 @@ export interface CompiledAction {
   readonly convertedType: 'int' | 'double' | 'string' | undefined;
 }
 
-/** Go's RE2 `(?P<name>` is JS `(?<name>`; other RE2 syntax mostly coincides. */
+/** Go's RE2 syntax in JavaScript (re2.ts). */
 function compileRegex(pattern: string): RegExp {
-  return new RegExp(pattern.replace(/\(\?P</g, '(?<'));
+  return re2RegExp(pattern);
 }
 
 /** Converts a YAML value to a JsAnyValue (numbers keep their integer/double kind as YAML wrote them). */

@@ -19,6 +19,7 @@ import type { AttrList } from './attr-list.js';
 import { FIELD, ValueType } from './otlp-fields.js';
 import type { RecordView } from './record-views.js';
 import { findLenField, findVarintField, type Range } from '../pdata/wire-primitives.js';
+import { re2RegExp } from './re2.js';
 
 /** One `{key, value}` criterion; without a value the key only has to exist. */
 export interface AttributeProperty {
@@ -50,7 +51,7 @@ export interface StringSet {
 export function stringSet(patterns: readonly string[] | undefined, regexp: boolean): StringSet | undefined {
   if (!patterns || patterns.length === 0) return undefined;
   if (regexp) {
-    const res = [...new Set(patterns)].map((p) => new RegExp(p));
+    const res = [...new Set(patterns)].map((p) => re2RegExp(p));
     return { matches: (v) => res.some((r) => r.test(v)) };
   }
   const set = new Set(patterns);
@@ -120,7 +121,7 @@ function compileAttr(a: AttributeProperty, regexp: boolean): AttrCriterion {
   const key = utf8(a.key);
   const v = a.value;
   if (v === undefined || v === null) return { key };
-  if (regexp) return { key, re: new RegExp(String(v)) };
+  if (regexp) return { key, re: re2RegExp(String(v)) };
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return { key, scalar: v };
   const content = encodeAnyValue(v as JsAnyValue);
   return {
