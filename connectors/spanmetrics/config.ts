@@ -1,7 +1,7 @@
 /**
  * The spanmetrics connector's config: the collector-contrib keys (connector/spanmetricsconnector
  * config.go) with its defaults: namespace `traces.span.metrics`, flush every 60s, cumulative temporality,
- * an explicit histogram in seconds with the collector's default buckets, 5 exemplars per data point when
+ * an explicit histogram in milliseconds with the collector's default buckets, 5 exemplars per data point when
  * exemplars are on, no cardinality limit.
  */
 import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
@@ -26,7 +26,10 @@ const base = s.object({
     .describe('default dimensions to leave out'),
   histogram: s.object({
     disable: s.bool().default(false).describe('emit no duration histogram (calls only)'),
-    unit: s.enum('ms', 's').default('s').describe('unit of the recorded durations'),
+    unit: s
+      .enum('ms', 's')
+      .default('ms')
+      .describe("unit of the recorded durations (the collector's default, ms; s only behind its alpha gate useSecondAsDefaultMetricsUnit)"),
     explicit: s
       .presence(
         s.object({
