@@ -38,8 +38,9 @@ const leafSections = {
   }),
   numeric_attribute: s.object({
     key: s.string().default('').describe('attribute key (resource or span)'),
-    min_value: s.int().default(0).describe('least value that matches (inclusive)'),
-    max_value: s.int().default(0).describe('greatest value that matches (inclusive)'),
+    // Either bound may be left out (the collector's optional values): no lower, or no upper, bound.
+    min_value: s.presence(s.int()).describe('least value that matches (inclusive); absent: no lower bound'),
+    max_value: s.presence(s.int()).describe('greatest value that matches (inclusive); absent: no upper bound'),
     invert_match: s.bool().default(false).describe('sample traces with no matching value (an inverted decision)'),
   }),
   probabilistic: s.object({
@@ -245,8 +246,13 @@ function checkPolicy(p: SimplePolicyConfig | LeafPolicyConfig | CompositeSubPoli
   switch (p.type) {
     case 'numeric_attribute':
       if (p.numeric_attribute.key === '') issues.push({ path: at('numeric_attribute', 'key'), message: 'is required: the attribute key to compare' });
-      if (p.numeric_attribute.max_value < p.numeric_attribute.min_value)
-        issues.push({ path: at('numeric_attribute', 'max_value'), message: 'must be at least min_value' });
+      {
+        const { min_value: min, max_value: max } = p.numeric_attribute;
+        if (min === undefined && max === undefined)
+          issues.push({ path: at('numeric_attribute'), message: 'needs min_value, max_value or both: the range of values that match' });
+        else if (min !== undefined && max !== undefined && max < min)
+          issues.push({ path: at('numeric_attribute', 'max_value'), message: 'must be at least min_value' });
+      }
       break;
     case 'string_attribute':
       if (p.string_attribute.key === '') issues.push({ path: at('string_attribute', 'key'), message: 'is required: the attribute key to match' });

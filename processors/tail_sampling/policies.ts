@@ -182,8 +182,9 @@ export class PolicySet {
       }
       case 'numeric_attribute': {
         const { key, invert_match } = p.numeric_attribute;
-        const min = BigInt(p.numeric_attribute.min_value);
-        const max = BigInt(p.numeric_attribute.max_value);
+        // An absent bound is the int64 limit, as the collector's math.MinInt64 / math.MaxInt64.
+        const min = p.numeric_attribute.min_value === undefined ? -(2n ** 63n) : BigInt(p.numeric_attribute.min_value);
+        const max = p.numeric_attribute.max_value === undefined ? 2n ** 63n - 1n : BigInt(p.numeric_attribute.max_value);
         const slot = this.rule(
           attributeRule(0, key, (a, i) => {
             const v = intOf(a, i);

@@ -296,6 +296,44 @@ describe('policies', () => {
     expect(sink.traces()).toEqual(hex(6));
   });
 
+  it('numeric_attribute: either bound may be left out, as the collector (its README composite writes {key, min_value: 50})', async () => {
+    const spans: SpanSpec[] = [
+      { trace: 1, attrs: { n: 50 } },
+      { trace: 2, attrs: { n: 49 } },
+      { trace: 3, attrs: { n: 9_000_000_000 } },
+      { trace: 4, attrs: { n: -7 } },
+    ];
+    const range = (r: Record<string, number>) => [{ name: 'n', type: 'numeric_attribute', numeric_attribute: { key: 'n', ...r } }];
+    expect(await sampled(range({ min_value: 50 }), spans)).toEqual(hex(1, 3));
+    // No lower bound is int64's least, not 0: a negative value matches.
+    expect(await sampled(range({ max_value: 49 }), spans)).toEqual(hex(2, 4));
+    const issues: { path: string[]; message: string }[] = [];
+    tailSamplingProcessorFactory.config.parse({ policies: range({}) }, ['tail_sampling'], issues);
+    tailSamplingProcessorFactory.config.parse({ policies: range({ min_value: 5, max_value: 4 }) }, ['tail_sampling'], issues);
+    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'tail_sampling.policies.0.numeric_attribute: needs min_value, max_value or both: the range of values that match',
+      'tail_sampling.policies.0.numeric_attribute.max_value: must be at least min_value',
+    ]);
+    // The composite of the collector's README, unchanged.
+    config({
+      policies: [
+        {
+          name: 'composite-policy-1',
+          type: 'composite',
+          composite: {
+            max_total_spans_per_second: 1000,
+            policy_order: ['test-composite-policy-1', 'test-composite-policy-2'],
+            composite_sub_policy: [
+              { name: 'test-composite-policy-1', type: 'numeric_attribute', numeric_attribute: { key: 'key1', min_value: 50 } },
+              { name: 'test-composite-policy-2', type: 'always_sample' },
+            ],
+            rate_allocation: [{ policy: 'test-composite-policy-1', percent: 50 }],
+          },
+        },
+      ],
+    });
+  });
+
   it('string_attribute: exact values, regular expressions, invert_match, resource attributes', async () => {
     const spans: SpanSpec[] = [
       { trace: 1, attrs: { route: '/health' } },
