@@ -633,6 +633,38 @@ describe('policies', () => {
     expect(await counterValue(settings.telemetry, METRICS.globalDecisions.name, { ...labels, sampled: 'true' })).toBe(1);
     expect(await counterValue(settings.telemetry, METRICS.newTraces.name, labels)).toBe(3);
   });
+
+  it("labels each vote and final decision with the collector's decision: sampled, not_sampled, dropped", async () => {
+    // The collector README's queries: count_traces_sampled{decision="dropped"} by policy, global{decision=...}.
+    const { proc, settings } = make({
+      policies: [
+        { name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } },
+        {
+          name: 'no-health',
+          type: 'drop',
+          drop: { drop_sub_policy: [{ name: 'h', type: 'string_attribute', string_attribute: { key: 'url.path', values: ['/health'] } }] },
+        },
+      ],
+    });
+    await send(proc, [
+      { trace: 1, status: 2 },
+      { trace: 2 },
+      { trace: 3, attrs: { 'url.path': '/health' } },
+      { trace: 4, status: 2, attrs: { 'url.path': '/health' } },
+    ]);
+    await proc.shutdown();
+    const at = (name: string, l: Record<string, string>) => counterValue(settings.telemetry, name, { processor: 'tail_sampling', ...l });
+    const policy = METRICS.policyDecisions.name;
+    const global = METRICS.globalDecisions.name;
+    expect(await at(policy, { policy: 'no-health', decision: 'dropped', sampled: 'false' })).toBe(2);
+    expect(await at(policy, { policy: 'no-health', decision: 'not_sampled', sampled: 'false' })).toBe(2);
+    // A dropped trace is decided by the drop policy alone.
+    expect(await at(policy, { policy: 'errors', decision: 'sampled', sampled: 'true' })).toBe(1);
+    expect(await at(policy, { policy: 'errors', decision: 'not_sampled' })).toBe(1);
+    expect(await at(global, { decision: 'sampled', sampled: 'true' })).toBe(1);
+    expect(await at(global, { decision: 'not_sampled', sampled: 'false' })).toBe(1);
+    expect(await at(global, { decision: 'dropped', sampled: 'false' })).toBe(2);
+  });
 });
 
 describe('late spans, bounds and memory', () => {
