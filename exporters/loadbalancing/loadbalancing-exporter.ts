@@ -16,7 +16,7 @@
  */
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError, componentLabel } from '../../src/core/errors.js';
-import type { Gauge } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
@@ -28,7 +28,7 @@ import { DnsResolver, StaticResolver, type LookupFn, type Resolver } from './res
 import { WireSplitter, type Router } from './split.js';
 import { PartCoalescer } from './coalesce.js';
 import { METRICS } from './metadata.js';
-import { sharedGauge } from '../../src/telemetry/metrics.js';
+import { sharedCounter, sharedGauge } from '../../src/telemetry/metrics.js';
 
 interface Backend {
   readonly endpoint: string;
@@ -54,6 +54,8 @@ export class LoadBalancingExporter implements Exporter {
   private readonly draining = new Set<Promise<void>>();
   private updating: Promise<void> = Promise.resolve();
   private readonly numBackends: Gauge<string>;
+  private readonly numResolutions: Counter<string>;
+  private readonly numBackendUpdates: Counter<string>;
   private host: Host | undefined;
   /** The top-level timeout, sending_queue and retry_on_failure in front of the split, when any is on. */
   private readonly front: ExporterHelper | undefined;
@@ -85,6 +87,8 @@ export class LoadBalancingExporter implements Exporter {
         Math.min(MAX_BATCH_BYTES, Math.floor(otlp.max_message_size / 2)),
       );
     this.numBackends = sharedGauge(settings.telemetry.registry, METRICS.numBackends);
+    this.numResolutions = sharedCounter(settings.telemetry.registry, METRICS.numResolutions);
+    this.numBackendUpdates = sharedCounter(settings.telemetry.registry, METRICS.numBackendUpdates);
     // An attempt of the front helper is one split: a retry splits the request again by the ring of its time.
     if (config.sending_queue.enabled || config.retry_on_failure.enabled || config.timeout > 0)
       this.front = new ExporterHelper(settings, config, (p) => this.route(p), { timeoutMs: config.timeout });
@@ -99,7 +103,14 @@ export class LoadBalancingExporter implements Exporter {
 
   async start(host?: Host): Promise<void> {
     this.host = host;
-    await this.resolver.start((endpoints) => (this.updating = this.updating.then(() => this.update(endpoints))));
+    const resolver = this.config.resolver.dns ? 'dns' : 'static';
+    await this.resolver.start(
+      (endpoints) => {
+        this.numBackendUpdates.inc({ resolver });
+        return (this.updating = this.updating.then(() => this.update(endpoints)));
+      },
+      (success) => this.numResolutions.inc({ resolver, success: String(success) }),
+    );
     // After the first resolution: what a WAL queue kept from the last run is routed as it is read back.
     await this.front?.start();
   }
