@@ -100,6 +100,22 @@ describe('otlp receiver CORS', () => {
     expect(consumer.got.length).toBe(2);
   });
 
+  it('answers a preflight on any path, as the collector (its CORS handler wraps the whole server); an allowed origin reads a 404', async () => {
+    const res = await fetch(`${base}/v1/unknown`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    const missing = await fetch(`${base}/v1/unknown`, {
+      method: 'POST',
+      headers: { origin: 'https://app.example.com', 'content-type': 'application/x-protobuf' },
+      body: makeLogsRequest(1, 1),
+    });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+  });
+
   it('without cors configured, OPTIONS is not answered as a preflight (405)', async () => {
     const issues: ConfigIssue[] = [];
     const cfg = otlpReceiverConfig.parse({ protocols: { http: { endpoint: '127.0.0.1:0' } } }, [], issues);

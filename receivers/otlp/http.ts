@@ -134,6 +134,9 @@ export class OtlpHttpServer {
     }
     app.setNotFoundHandler((request, reply) => {
       reply.hijack();
+      // The collector's CORS handler wraps the whole server, so a preflight is answered on any path, and an
+      // allowed origin reads the 404 too (its script can then say what went wrong).
+      if (this.cors.enabled && this.cors.apply(request.raw, reply.raw)) return;
       const known = paths.map((p) => p[1]).join(', ');
       this.sendStatus(request.raw, reply.raw, 404, GrpcStatus.NOT_FOUND, `no OTLP endpoint at ${request.raw.url}; POST to ${known}`, encodingOf(request.raw));
     });
