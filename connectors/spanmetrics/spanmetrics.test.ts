@@ -117,8 +117,21 @@ function flushed(p: Payload): Map<string, Map<string, Metric>> {
   return out;
 }
 
-/** A point's attributes as a plain object. */
-const attrsOf = (a: readonly KeyValue[]) => Object.fromEntries([...fromKeyValues(a)].map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Attributes as a plain object. */
+const plainAttrs = (a: readonly KeyValue[]) => Object.fromEntries([...fromKeyValues(a)].map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
+/**
+ * A data point's attributes as a plain object, without the collector.instance.id every series carries (checked
+ * to be there, a UUID, unless it is the overflow series; its own test checks its value and exclusion).
+ */
+const attrsOf = (a: readonly KeyValue[]) => {
+  const all = plainAttrs(a);
+  const { 'collector.instance.id': instance, ...rest } = all;
+  if (!('otel.metric.overflow' in all)) expect(instance).toMatch(UUID);
+  return rest;
+};
+const instanceOf = (m: Metric) =>
+  (m.data.case === 'sum' || m.data.case === 'histogram' ? m.data.value.dataPoints : []).map((p) => fromKeyValues(p.attributes).get('collector.instance.id'));
 const callsOf = (m: Metric) => {
   if (m.data.case !== 'sum') throw new Error(`calls is a ${m.data.case}`);
   return m.data.value.dataPoints.map((p) => ({
@@ -186,6 +199,33 @@ describe('spanmetrics connector', () => {
     expect(again.calls).toBe(4);
     expect(again.start).toBe(first.start);
     expect(again.time).toBe(BigInt(FLUSH_1 + 60_000) * 1_000_000n);
+  });
+
+  it('collector.instance.id: one random ID per connector on every series, as the collector; exclude_dimensions drops it', async () => {
+    const spans = {
+      attrs: { 'service.name': 'i' },
+      spans: [
+        { name: 'a', ms: 1 },
+        { name: 'b', ms: 2 },
+      ],
+    };
+    const one = make({});
+    const two = make({});
+    const none = make({ exclude_dimensions: ['collector.instance.id'] });
+    for (const c of [one, two, none]) {
+      await c.conn.consume(request([spans]));
+      await c.conn.flush(FLUSH_1);
+    }
+    const ids = (c: typeof one) => [...flushed(c.sink.got[0]!).get('i')!.values()].flatMap(instanceOf);
+    const first = ids(one);
+    // Two series, each on calls and duration: one ID.
+    expect(first).toHaveLength(4);
+    expect(new Set(first).size).toBe(1);
+    expect(first[0]).toMatch(UUID);
+    // Another gateway (or connector) writes its own series.
+    expect(new Set(ids(two)).size).toBe(1);
+    expect(ids(two)[0]).not.toBe(first[0]);
+    expect(ids(none)).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it('delta: each flush counts only what came since the last, starting where the last ended; nothing new, nothing sent', async () => {
@@ -415,7 +455,7 @@ describe('spanmetrics connector', () => {
     const rms = sink.got[0]!.decode<ExportMetricsServiceRequest>().resourceMetrics;
     expect(rms).toHaveLength(1);
     // The first resource seen names the group; the metric names have no namespace.
-    expect(attrsOf(rms[0]!.resource!.attributes)).toEqual({ 'service.name': 'k', 'process.pid': 1 });
+    expect(plainAttrs(rms[0]!.resource!.attributes)).toEqual({ 'service.name': 'k', 'process.pid': 1 });
     expect(callsOf(rms[0]!.scopeMetrics[0]!.metrics.find((m) => m.name === 'calls')!)[0]!.calls).toBe(2);
     await conn.flush(now + 5 * 60_000 + 1000);
     await conn.flush(now + 10 * 60_000);
@@ -564,7 +604,7 @@ describe('spanmetrics connector', () => {
       await conn.consume(request([{ attrs: { 'service.name': 'r', 'k8s.pod.name': 'p-1' }, spans: [{ name: 'x', ms: 1 }] }]));
       await conn.flush(FLUSH_1);
       const rm = sink.got[0]!.decode<ExportMetricsServiceRequest>().resourceMetrics[0]!;
-      expect(attrsOf(rm.resource!.attributes)).toEqual({ 'service.name': 'r', 'k8s.pod.name': 'p-1' });
+      expect(plainAttrs(rm.resource!.attributes)).toEqual({ 'service.name': 'r', 'k8s.pod.name': 'p-1' });
     }
   });
 
