@@ -6,6 +6,7 @@
  */
 import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
 import { ConditionsSchema, ERROR_MODES } from '../../src/ottl/config.js';
+import { goRegExp } from '../../src/processorhelper/go-regexp.js';
 
 /** Policy types GopherShip evaluates. */
 export const POLICY_TYPES = [
@@ -259,7 +260,7 @@ function checkPolicy(p: SimplePolicyConfig | LeafPolicyConfig | CompositeSubPoli
       if (p.string_attribute.enabled_regex_matching) {
         p.string_attribute.values.forEach((v, i) => {
           try {
-            new RegExp(v);
+            goRegExp(v);
           } catch (err) {
             issues.push({ path: at('string_attribute', 'values', String(i)), message: `is not a valid regular expression: ${(err as Error).message}` });
           }

@@ -8,6 +8,7 @@
  */
 import { ValueType, utf8, type AttrList } from '../../src/processorhelper/wire-edit.js';
 import { decodeRequest } from '../../src/pdata/codec.js';
+import { goRegExp } from '../../src/processorhelper/go-regexp.js';
 import { compileConditions } from '../../src/ottl/config.js';
 import { anyHolds, type ErrorMode } from '../../src/ottl/run.js';
 import { newEvalContext } from '../../src/ottl/paths.js';
@@ -97,7 +98,7 @@ function stringMatcher(values: readonly string[], regex: boolean, cacheSize: num
     const set = new Set(values.filter((v) => v !== ''));
     return (s) => set.has(s);
   }
-  const res = values.map((v) => new RegExp(v));
+  const res = values.map((v) => goRegExp(v));
   const cache = new Map<string, boolean>();
   const max = cacheSize > 0 ? cacheSize : 128;
   return (s) => {

@@ -348,6 +348,19 @@ describe('policies', () => {
     expect(await sampled(policy({ values: ['svc-a'] }), [{ trace: 7 }], { route: 'svc-a' })).toEqual(hex(7));
   });
 
+  it("string_attribute: regular expressions in Go's syntax, as collector configs write them: (?i) and (?P<name>)", async () => {
+    const spans: SpanSpec[] = [
+      { trace: 1, attrs: { route: '/HEALTH' } },
+      { trace: 2, attrs: { route: '/Api/v1/users' } },
+      { trace: 3, attrs: { route: '/orders' } },
+    ];
+    const policy = (values: string[], invert = false) => [
+      { name: 's', type: 'string_attribute', string_attribute: { key: 'route', values, enabled_regex_matching: true, invert_match: invert } },
+    ];
+    expect(await sampled(policy(['(?i)^/health$', '(?i)/api/(?P<version>v[0-9]+)/']), spans)).toEqual(hex(1, 2));
+    expect(await sampled(policy(['(?i)health'], true), spans)).toEqual(hex(2, 3));
+  });
+
   it('boolean_attribute: the value given; invert_match samples the rest', async () => {
     const spans: SpanSpec[] = [{ trace: 1, attrs: { force: true } }, { trace: 2, attrs: { force: false } }, { trace: 3 }];
     expect(await sampled([{ name: 'b', type: 'boolean_attribute', boolean_attribute: { key: 'force', value: true } }], spans)).toEqual(hex(1));

@@ -8,6 +8,7 @@ import type { EvalContext, PathRef } from './paths.js';
 import { OttlRuntimeError } from './paths.js';
 import { asString, formatDouble, fromJson, isList, isMap, OttlTime, toJson, typeOf, type Value, type ValueMap } from './values.js';
 import { parseStrptime } from './strptime.js';
+import { goRegExp } from '../processorhelper/go-regexp.js';
 
 export type Getter = (ctx: EvalContext) => Value;
 
@@ -62,17 +63,10 @@ export function literalInt(a: CompiledArg | undefined, fn: string, what: string)
   return Number(a.literal);
 }
 
-/** Go's RE2 syntax in JavaScript: `(?P<name>` becomes `(?<name>`, and a leading `(?i)` becomes the i flag. */
+/** Go's RE2 syntax in JavaScript (goRegExp), a bad pattern an error at its argument. */
 export function compileRegex(pattern: string, a: CompiledArg | undefined, fn: string, global = false): RegExp {
-  let p = pattern.replace(/\(\?P</g, '(?<');
-  let flags = global ? 'g' : '';
-  const m = /^\(\?([ims]+)\)/.exec(p);
-  if (m) {
-    p = p.slice(m[0].length);
-    flags += m[1]!.replace('m', 'm');
-  }
   try {
-    return new RegExp(p, flags);
+    return goRegExp(pattern, global ? 'g' : '');
   } catch (err) {
     throw new ArgError(a?.col ?? 0, `${fn}: "${pattern}" is not a valid regular expression: ${(err as Error).message}`);
   }
