@@ -570,6 +570,64 @@ describe('policies', () => {
     expect(await sampled(policy, spans)).toEqual(hex(1));
   });
 
+  it("and: an invert_match sub-policy votes plain sampled / not sampled inside it (the collector README's practical example)", async () => {
+    // Rule 1: sample every trace of services not using tail sampling; rule 4: service-1's traces except a noisy route.
+    const { proc, sink } = make({
+      policies: [
+        {
+          name: 'backwards-compatibility-policy',
+          type: 'and',
+          and: {
+            and_sub_policy: [
+              {
+                name: 'services-using-tail_sampling-policy',
+                type: 'string_attribute',
+                string_attribute: { key: 'service.name', values: ['service-1'], invert_match: true },
+              },
+              { name: 'sample-all-policy', type: 'always_sample' },
+            ],
+          },
+        },
+        {
+          name: 'team_a-service-1',
+          type: 'and',
+          and: {
+            and_sub_policy: [
+              { name: 'service-name-policy', type: 'string_attribute', string_attribute: { key: 'service.name', values: ['service-1'] } },
+              {
+                name: 'route-name-policy',
+                type: 'string_attribute',
+                string_attribute: { key: 'http.route', values: ['/v1/name/.+'], enabled_regex_matching: true, invert_match: true },
+              },
+              { name: 'probabilistic-policy', type: 'probabilistic', probabilistic: { sampling_percentage: 100 } },
+            ],
+          },
+        },
+      ],
+    });
+    const svc = (name: string) => ({ 'service.name': name });
+    await proc.consume(
+      new Payload(
+        'traces',
+        traceRequest([
+          { attrs: svc('legacy'), scopes: [[{ trace: 1 }]] },
+          {
+            attrs: svc('service-1'),
+            scopes: [
+              [
+                { trace: 2, attrs: { 'http.route': '/v1/name/42' } },
+                { trace: 3, attrs: { 'http.route': '/v1/orders' } },
+              ],
+            ],
+          },
+        ]),
+      ),
+    );
+    await proc.shutdown();
+    // Outside an and, rule 1's inverted "not sampled" for service-1 would have vetoed trace 3 as well.
+    expect(sink.traces()).toEqual(hex(1, 3));
+  });
+
   it('drop: all sub-policies matching drops the trace whatever else samples it', async () => {
     const spans: SpanSpec[] = [
       { trace: 1, attrs: { route: '/health' } },
