@@ -149,7 +149,8 @@ export class CountConnector implements Connector {
           create(NumberDataPointSchema, { attributes: g.attrs, timeUnixNano: now, startTimeUnixNano: now, value: { case: 'asInt', value: BigInt(g.n) } }),
         );
         const sum = create(SumSchema, { dataPoints, aggregationTemporality: AggregationTemporality.DELTA, isMonotonic: true });
-        metrics.push(create(MetricSchema, { name: c.name, description: c.description, unit: '1', data: { case: 'sum', value: sum } }));
+        // No unit, as the collector's (a unit of '1' can change a name in Prometheus translation).
+        metrics.push(create(MetricSchema, { name: c.name, description: c.description, data: { case: 'sum', value: sum } }));
       }
       if (metrics.length === 0) continue;
       out.resourceMetrics.push(

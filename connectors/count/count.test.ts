@@ -30,6 +30,8 @@ function counts(p: Payload): Record<string, [unknown, bigint][]> {
       expect(m.data.case).toBe('sum');
       if (m.data.case !== 'sum') continue;
       expect(m.data.value.isMonotonic).toBe(true);
+      // No unit, as the collector's count metrics.
+      expect(m.unit).toBe('');
       (out[m.name] ??= []).push([fromKeyValues(rm.resource!.attributes).get('service.name'), m.data.value.dataPoints[0]!.value.value as bigint]);
     }
   }
