@@ -31,6 +31,9 @@ import {
 } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import type { CountAttributeConfig, CountConnectorConfig, CountMetricConfig } from './config.js';
 
+/** The collector's scope name for these metrics (its generated metadata.ScopeName), e.g. Prometheus' otel_scope_name. */
+export const SCOPE_NAME = 'github.com/open-telemetry/opentelemetry-collector-contrib/connector/countconnector';
+
 interface Count {
   name: string;
   description: string;
@@ -156,7 +159,7 @@ export class CountConnector implements Connector {
       out.resourceMetrics.push(
         create(ResourceMetricsSchema, {
           resource: rx.resource,
-          scopeMetrics: [create(ScopeMetricsSchema, { scope: create(InstrumentationScopeSchema, { name: 'gophership/countconnector' }), metrics })],
+          scopeMetrics: [create(ScopeMetricsSchema, { scope: create(InstrumentationScopeSchema, { name: SCOPE_NAME }), metrics })],
         }),
       );
     }

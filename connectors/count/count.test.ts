@@ -26,6 +26,7 @@ function make(raw: Record<string, unknown>, from: Signal) {
 function counts(p: Payload): Record<string, [unknown, bigint][]> {
   const out: Record<string, [unknown, bigint][]> = {};
   for (const rm of (decodeRequest('metrics', p.bytes) as ExportMetricsServiceRequest).resourceMetrics) {
+    expect(rm.scopeMetrics[0]!.scope!.name).toBe('github.com/open-telemetry/opentelemetry-collector-contrib/connector/countconnector');
     for (const m of rm.scopeMetrics[0]!.metrics) {
       expect(m.data.case).toBe('sum');
       if (m.data.case !== 'sum') continue;
