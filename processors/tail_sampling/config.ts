@@ -227,7 +227,10 @@ const base = s.object({
     sampled_cache_size: s.int(0).default(0).describe('trace IDs of sampled traces remembered (LRU), so late spans follow the decision; 0: none'),
     non_sampled_cache_size: s.int(0).default(0).describe('trace IDs of traces not sampled remembered (LRU); 0: none'),
   }),
-  sample_on_first_match: s.bool().default(false).describe('stop at the first policy that samples (drop policies still run first)'),
+  sample_on_first_match: s
+    .bool()
+    .default(false)
+    .describe('stop at the first policy that samples, in the configured order (a drop policy listed after it is not reached)'),
   drop_pending_traces_on_shutdown: s.bool().default(false).describe('at shutdown drop the traces not decided yet instead of deciding them early'),
   maximum_trace_size_bytes: s.int(0).default(0).describe('a trace held past this size is dropped at once (not sampled); 0: no bound'),
   policies: s.array(policy).default([]).mustBeSet().describe('the sampling policies, each `{name, type, <type>: {...}}` (see the README)'),

@@ -128,9 +128,8 @@ export class PolicySet {
   /** Rules that read resource attributes (checked once per ResourceSpans). */
   readonly resourceRules: SpanRule[] = [];
   readonly hasLatency: boolean;
-  /** Drop policies first (they decide alone), then the others in order. */
-  readonly drops: Evaluator[] = [];
-  readonly others: Evaluator[] = [];
+  /** Every policy in its configured order, as the collector evaluates them. */
+  readonly ordered: Evaluator[] = [];
   private latency = false;
 
   constructor(
@@ -138,10 +137,7 @@ export class PolicySet {
     private readonly onError: OnPolicyError,
     private readonly clock: () => number = () => performance.now(),
   ) {
-    for (const p of policies) {
-      const { evaluator } = this.build(p);
-      (p.type === 'drop' ? this.drops : this.others).push(evaluator);
-    }
+    for (const p of policies) this.ordered.push(this.build(p).evaluator);
     this.hasLatency = this.latency;
   }
 

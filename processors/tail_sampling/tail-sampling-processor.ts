@@ -432,24 +432,19 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     const votes = this.votes;
     votes.length = 0;
     const now = this.now;
-    let sampled: boolean | undefined;
+    // In the configured order, as the collector: a drop decides at once; with sample_on_first_match so
+    // does the first policy that samples, so a drop policy listed after it is not reached.
     let dropped = false;
-    for (const p of this.policies.drops) {
+    for (const p of this.policies.ordered) {
       const d = this.vote(p.name, () => p.evaluate(t, now));
       if (d === Decision.Dropped) {
-        sampled = false;
         dropped = true;
         break;
       }
+      votes.push(d);
+      if (this.config.sample_on_first_match && d === Decision.Sampled) break;
     }
-    if (sampled === undefined) {
-      for (const p of this.policies.others) {
-        const d = this.vote(p.name, () => p.evaluate(t, now));
-        votes.push(d);
-        if (this.config.sample_on_first_match && d === Decision.Sampled) break;
-      }
-      sampled = combine(votes);
-    }
+    const sampled = !dropped && combine(votes);
     if (sampled) this.sampledCount++;
     else if (dropped) this.droppedCount++;
     else this.notSampledCount++;

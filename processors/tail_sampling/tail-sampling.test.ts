@@ -694,6 +694,24 @@ describe('policies', () => {
     ).toEqual(hex(2));
   });
 
+  it('sample_on_first_match: policies in their configured order, as the collector; the first that samples decides, a drop decides when reached', async () => {
+    const health = {
+      name: 'no-health',
+      type: 'drop',
+      drop: { drop_sub_policy: [{ name: 'h', type: 'string_attribute', string_attribute: { key: 'url.path', values: ['/health'] } }] },
+    };
+    const errors = { name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } };
+    // One rate_limiting token: a policy not reached takes none.
+    const limited = { name: 'one', type: 'rate_limiting', rate_limiting: { spans_per_second: 1, burst_capacity: 1 } };
+    const spans: SpanSpec[] = [{ trace: 1, status: 2, attrs: { 'url.path': '/health' } }, { trace: 2, status: 2 }, { trace: 3 }];
+    // errors first: trace 1 is sampled before the drop policy is reached; trace 2 too, without a token.
+    expect(await sampled([errors, health, limited], spans, undefined, { sample_on_first_match: true })).toEqual(hex(1, 2, 3));
+    // The drop policy first: it drops trace 1 whatever follows.
+    expect(await sampled([health, errors, limited], spans, undefined, { sample_on_first_match: true })).toEqual(hex(2, 3));
+    // Without sample_on_first_match every policy votes: trace 2 takes the token, trace 3 finds none.
+    expect(await sampled([errors, health, limited], spans)).toEqual(hex(2));
+  });
+
   it('counts each policy vote and the final decisions', async () => {
     const { proc, settings } = make({ policies: [{ name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } }] });
     await send(proc, [{ trace: 1, status: 2 }, { trace: 2 }, { trace: 3 }]);
@@ -729,9 +747,9 @@ describe('policies', () => {
     const global = METRICS.globalDecisions.name;
     expect(await at(policy, { policy: 'no-health', decision: 'dropped', sampled: 'false' })).toBe(2);
     expect(await at(policy, { policy: 'no-health', decision: 'not_sampled', sampled: 'false' })).toBe(2);
-    // A dropped trace is decided by the drop policy alone.
-    expect(await at(policy, { policy: 'errors', decision: 'sampled', sampled: 'true' })).toBe(1);
-    expect(await at(policy, { policy: 'errors', decision: 'not_sampled' })).toBe(1);
+    // Policies vote in their order: errors, listed first, votes on the dropped traces too (3 and 4).
+    expect(await at(policy, { policy: 'errors', decision: 'sampled', sampled: 'true' })).toBe(2);
+    expect(await at(policy, { policy: 'errors', decision: 'not_sampled' })).toBe(2);
     expect(await at(global, { decision: 'sampled', sampled: 'true' })).toBe(1);
     expect(await at(global, { decision: 'not_sampled', sampled: 'false' })).toBe(1);
     expect(await at(global, { decision: 'dropped', sampled: 'false' })).toBe(2);
