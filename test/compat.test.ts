@@ -19,6 +19,8 @@ import { SERVICE_SECTION_SCHEMAS, validateConfig } from '../src/config/validate.
 import { Service } from '../src/service/service.js';
 import { expectFreshDoc } from './helpers/docs.js';
 import { hasOpenssl, makeCertSet, type CertSet } from './helpers/certs.js';
+import { configProblems } from './helpers/config-problems.js';
+import { COLLECTOR_ONLY_COMPONENTS, type CollectorOnlyComponent } from '../src/config/collector-components.js';
 
 const CORPUS = join(import.meta.dirname, 'compat');
 const SECTION_KIND: Record<string, ComponentKind> = {
@@ -181,17 +183,149 @@ describe('docs/compatibility.md', () => {
   it('is up to date (run `npm run docs` when this fails)', async () => {
     await expectFreshDoc(join(import.meta.dirname, '..', 'docs', 'compatibility.md'), renderCompatibility());
   });
+});
 
-  it('every collector-only component type is refused as not supported yet, once', async () => {
-    const { COLLECTOR_ONLY_COMPONENTS } = await import('../src/config/collector-components.js');
-    const registry = createRegistry();
+describe('collector component types GopherShip lacks (src/config/collector-components.ts)', () => {
+  const registry = createRegistry();
+  const names = (c: CollectorOnlyComponent) => [c.type, ...(c.aliases ?? [])];
+  const sectionOf = (kind: ComponentKind) => `${kind}s`;
+  const REMOVED = /" was removed from the collector in v\d+\.\d+\.\d+; use .+ \((GopherShip has it|not in GopherShip yet)\)(: .+)?$/;
+
+  it('lists no type or alias GopherShip builds in', () => {
+    const builtIn = COLLECTOR_ONLY_COMPONENTS.flatMap((c) =>
+      names(c)
+        .filter((n) => registry.find(c.kind, n))
+        .map((n) => `${c.kind} ${n}`),
+    );
+    expect(builtIn, 'GopherShip builds these in: drop them from the table').toEqual([]);
+  });
+
+  it("the collector's snake_case names of built-in components name them (the 2026 renames)", () => {
+    const renamed: Array<[ComponentKind, string, string]> = [
+      ['exporter', 'otlp_grpc', 'otlp'],
+      ['exporter', 'otlp_http', 'otlphttp'],
+      ['exporter', 'load_balancing', 'loadbalancing'],
+      ['processor', 'resource_detection', 'resourcedetection'],
+      ['connector', 'span_metrics', 'spanmetrics'],
+    ];
+    for (const [kind, name, type] of renamed) expect(registry.find(kind, name)?.type, `${kind} ${name}`).toBe(type);
+  });
+
+  it('names each kind and type (or alias) once', () => {
+    const all = COLLECTOR_ONLY_COMPONENTS.flatMap((c) => names(c).map((n) => `${c.kind} ${n}`));
+    expect(all.filter((n, i) => all.indexOf(n) !== i)).toEqual([]);
+    expect(COLLECTOR_ONLY_COMPONENTS.length).toBeGreaterThan(190);
+  });
+
+  it('says "GopherShip has it" of a replacement only when it does', () => {
+    for (const c of COLLECTOR_ONLY_COMPONENTS.filter((e) => e.removed)) {
+      const { builtin, use } = c.removed!;
+      if (builtin) expect(registry.find(builtin.kind, builtin.type), `${c.kind} ${c.type}`).toBeDefined();
+      else expect(use, `${c.kind} ${c.type}: its replacement is not built in`).toMatch(/^the \S+ (receiver|processor|exporter|extension|connector)$/);
+      if (builtin) expect(use).toBe(`the ${builtin.type} ${builtin.kind}`);
+    }
+  });
+
+  it('each type and alias is refused once, as not supported yet or as removed with its replacement', () => {
+    let removed = 0;
     for (const c of COLLECTOR_ONLY_COMPONENTS) {
-      if (c.kind !== 'connector' && registry.find(c.kind, c.type)) continue;
-      const section = c.kind === 'connector' ? 'connectors' : `${c.kind}s`;
-      const loaded = { raw: { [section]: { [c.type]: {} }, service: { pipelines: {} } }, locations: new Map(), problems: [], warnings: [] };
-      const result = validateConfig(loaded, registry);
-      const problems = result.ok ? [] : result.problems.map(formatProblem).filter((p) => p.startsWith(`${section}.`));
-      expect(problems).toEqual([`${section}.${c.type}: ${c.kind} type "${c.type}": not supported yet by GopherShip (${c.what})`]);
+      for (const name of names(c)) {
+        const section = sectionOf(c.kind);
+        const loaded = { raw: { [section]: { [name]: {} }, service: { pipelines: {} } }, locations: new Map(), problems: [], warnings: [] };
+        const result = validateConfig(loaded, registry);
+        const problems = result.ok ? [] : result.problems.map(formatProblem).filter((p) => p.startsWith(`${section}.`));
+        expect(problems, `${c.kind} ${name}`).toHaveLength(1);
+        if (c.removed) {
+          removed++;
+          expect(problems[0]).toMatch(new RegExp(`^${section}\\.${name}: ${c.kind} type "${name}`));
+          expect(problems[0]).toMatch(REMOVED);
+        } else expect(problems[0]).toBe(`${section}.${name}: ${c.kind} type "${name}": not supported yet by GopherShip (${c.what})`);
+      }
+    }
+    expect(removed).toBeGreaterThanOrEqual(10);
+  });
+
+  it('a config naming collector types answers each at its file:line, by the name the config wrote', async () => {
+    const problems = await configProblems(`receivers:
+  otlp:
+    protocols:
+      grpc:
+  k8s_cluster:
+    auth_type: serviceAccount
+  file_log/pods:
+    include: [/var/log/pods/*/*/*.log]
+  opencensus:
+processors:
+  k8sattributes:
+  metricstarttime:
+exporters:
+  logging:
+    verbosity: detailed
+  jaeger:
+    endpoint: jaeger:14250
+  otelarrow:
+    endpoint: backend:4317
+  load_balancing:
+    protocol: { otlp: { tls: { insecure: true } } }
+    resolver: { static: { hostnames: [gateway-1:4317] } }
+extensions:
+  headers_setter:
+    headers: [{ key: X-Tenant, from_context: tenant }]
+  oauth2client:
+    client_id: gateway
+  file_storage:
+    directory: /var/lib/otelcol
+  k8s_observer:
+connectors:
+  servicegraph:
+service:
+  extensions: [headers_setter]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [jaeger]
+`);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'FILE:5: receivers.k8s_cluster: receiver type "k8s_cluster": not supported yet by GopherShip (collects Kubernetes cluster metrics)',
+        'FILE:7: receivers.file_log/pods: receiver type "file_log": not supported yet by GopherShip (tails log files)',
+        'FILE:9: receivers.opencensus: receiver type "opencensus" was removed from the collector in v0.134.0; use the otlp receiver (GopherShip has it)',
+        'FILE:11: processors.k8sattributes: processor type "k8sattributes": not supported yet by GopherShip (adds Kubernetes pod metadata to telemetry)',
+        'FILE:12: processors.metricstarttime: processor type "metricstarttime": not supported yet by GopherShip (sets start times of cumulative metrics)',
+        'FILE:14: exporters.logging: exporter type "logging" was removed from the collector in v0.111.0; use the debug exporter (GopherShip has it)',
+        'FILE:16: exporters.jaeger: exporter type "jaeger" was removed from the collector in v0.85.0; use the otlp exporter (GopherShip has it): Jaeger takes OTLP',
+        'FILE:18: exporters.otelarrow: exporter type "otelarrow": not supported yet by GopherShip (sends OTLP as Apache Arrow streams)',
+        'FILE:26: extensions.oauth2client: extension type "oauth2client": not supported yet by GopherShip (fetches OAuth2 client-credentials tokens for exporters)',
+        'FILE:28: extensions.file_storage: extension type "file_storage": not supported yet by GopherShip (stores persistent queue data in files (bbolt))',
+        'FILE:30: extensions.k8s_observer: extension type "k8s_observer": not supported yet by GopherShip (discovers Kubernetes pods, ports and nodes)',
+        'FILE:32: connectors.servicegraph: connector type "servicegraph": not supported yet by GopherShip (builds service-graph metrics from spans)',
+      ]),
+    );
+    // Nothing else: headers_setter and load_balancing (the loadbalancing exporter's new name) are built in and validate, the pipeline's references resolve to the declared ids.
+    expect(problems).toHaveLength(12);
+    expect(problems.filter((p) => p.includes('headers_setter') || /unknown \w+ type/.test(p))).toEqual([]);
+  });
+
+  it("the otelcol-contrib package's default config (v0.105, and its `logging` form before v0.86) answers only not-yet and removed types", async () => {
+    const file = join(import.meta.dirname, 'fixtures', 'collector-configs', 'otelcol-contrib-default-v0.105.yaml');
+    const text = await readFile(file, 'utf8');
+    for (const yaml of [text, text.replace(/\bdebug\b/g, 'logging')]) {
+      const problems = await configProblems(yaml);
+      expect(problems.length).toBeGreaterThanOrEqual(6);
+      for (const p of problems)
+        expect(p).toMatch(/^FILE:\d+: \w+\.\w+: \w+ type "\w+(": not supported yet by GopherShip \(.+\)$|" was removed from the collector in v)/);
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(
+            /^FILE:\d+: receivers\.opencensus: receiver type "opencensus" was removed from the collector in v0\.134\.0; use the otlp receiver/,
+          ),
+          expect.stringMatching(/^FILE:\d+: receivers\.prometheus: receiver type "prometheus": not supported yet/),
+          expect.stringMatching(/^FILE:\d+: receivers\.jaeger: receiver type "jaeger": not supported yet/),
+          expect.stringMatching(/^FILE:\d+: receivers\.zipkin: receiver type "zipkin": not supported yet/),
+          expect.stringMatching(/^FILE:\d+: extensions\.pprof: extension type "pprof": not supported yet/),
+          expect.stringMatching(/^FILE:\d+: extensions\.zpages: extension type "zpages": not supported yet/),
+        ]),
+      );
     }
   });
 });

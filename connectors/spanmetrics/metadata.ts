@@ -3,6 +3,7 @@ import type { ComponentMetadata } from '../../src/core/metadata.js';
 
 export const metadata = {
   type: 'spanmetrics',
+  aliases: ['span_metrics'],
   description:
     'Aggregates spans into request, error and duration (RED) metrics: calls and a duration histogram per service, span name, kind, status and dimensions',
   stability: 'alpha',

@@ -32,6 +32,7 @@ export const METRICS = {
 
 export const metadata = {
   type: 'loadbalancing',
+  aliases: ['load_balancing'],
   description:
     'Routes spans and logs by trace ID (or by service, resource, routing attributes; metrics by metric or data point stream) to backends on a consistent-hashing ring, each over OTLP/gRPC with its own queue',
   stability: 'alpha',

@@ -7,12 +7,12 @@
 import type { AnyFactory, ComponentKind } from '../core/component.js';
 import type { SchemaDoc } from '../core/schema.js';
 import { builtinFactories } from '../components.js';
-import { COLLECTOR_ONLY_COMPONENTS } from '../config/collector-components.js';
+import { COLLECTOR_ONLY_COMPONENTS, replacementText, type CollectorOnlyComponent } from '../config/collector-components.js';
 import { SERVICE_SECTION_SCHEMAS } from '../config/validate.js';
 import { flattenSchema } from './reference.js';
 
-const KINDS: Array<ComponentKind | 'connector'> = ['receiver', 'processor', 'exporter', 'extension', 'connector'];
-const TITLE: Record<ComponentKind | 'connector', string> = {
+const KINDS: ComponentKind[] = ['receiver', 'processor', 'exporter', 'extension', 'connector'];
+const TITLE: Record<ComponentKind, string> = {
   receiver: 'Receivers',
   processor: 'Processors',
   exporter: 'Exporters',
@@ -28,6 +28,14 @@ export function notYetKeys(doc: SchemaDoc, prefix = ''): Array<{ key: string; wh
 }
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+const typeNames = (type: string, aliases: readonly string[] = []): string => [type, ...aliases].map((t) => `\`${t}\``).join(' / ');
+
+/** A table row for a collector component GopherShip lacks: not yet, or removed from the collector with its replacement. */
+function lackingRow(c: CollectorOnlyComponent): string {
+  if (!c.removed) return `| ${typeNames(c.type, c.aliases)} | not yet | ${cell(c.what)} |`;
+  return `| ${typeNames(c.type, c.aliases)} | removed in ${c.removed.in} | ${cell(`${c.what}; use ${replacementText(c.removed)}`)} |`;
+}
 
 function statusOf(f: AnyFactory): { status: string; detail: string } {
   const missing = notYetKeys(f.config.doc());
@@ -47,7 +55,10 @@ export function renderCompatibility(factories: readonly AnyFactory[] = builtinFa
   out.push('collector documents for the component is accepted and acts as there (a few are accepted with the');
   out.push('effect their description in [reference.md](reference.md) states). **partly**: the keys listed answer');
   out.push('`<path>: not supported yet by GopherShip (<what it does in the collector>)` when set. **not yet**: the');
-  out.push('component type answers the same. A key the collector does not have gets `unknown key; did you mean');
+  out.push('component type answers the same. **removed**: the collector itself dropped the component (in the release');
+  out.push('named); the type answers `<kind> type "<type>" was removed from the collector in <release>; use <replacement>`.');
+  out.push('Every component of the otelcol-contrib and otelcol distributions is listed, under its config key and the');
+  out.push('other spellings the collector accepts. A key the collector does not have gets `unknown key; did you mean');
   out.push('"<nearest>"?`. Keys of the shared TLS, authentication, CORS and queue settings are described with');
   out.push('their components in [reference.md](reference.md).');
   out.push('');
@@ -58,8 +69,9 @@ export function renderCompatibility(factories: readonly AnyFactory[] = builtinFa
   out.push('');
   for (const kind of KINDS) {
     const own = factories.filter((f) => f.kind === kind && !f.gophershipOnly);
-    const types = new Set(factories.filter((f) => f.kind === kind).flatMap((f) => [f.type, ...(f.aliases ?? [])]));
-    const lacking = COLLECTOR_ONLY_COMPONENTS.filter((c) => c.kind === kind && !types.has(c.type));
+    const lacking = COLLECTOR_ONLY_COMPONENTS.filter((c) => c.kind === kind);
+    const notYet = lacking.filter((c) => !c.removed).sort((a, b) => a.type.localeCompare(b.type));
+    const removed = lacking.filter((c) => c.removed).sort((a, b) => a.type.localeCompare(b.type));
     if (own.length === 0 && lacking.length === 0) continue;
     out.push(`## ${TITLE[kind]}`);
     out.push('');
@@ -67,10 +79,9 @@ export function renderCompatibility(factories: readonly AnyFactory[] = builtinFa
     out.push('| --- | --- | --- |');
     for (const f of own) {
       const { status, detail } = statusOf(f);
-      const names = [f.type, ...(f.aliases ?? [])].map((t) => `\`${t}\``).join(' / ');
-      out.push(`| ${names} | ${status} | ${cell(detail)} |`);
+      out.push(`| ${typeNames(f.type, f.aliases)} | ${status} | ${cell(detail)} |`);
     }
-    for (const c of lacking) out.push(`| \`${c.type}\` | not yet | ${cell(c.what)} |`);
+    for (const c of [...notYet, ...removed]) out.push(lackingRow(c));
     out.push('');
   }
   out.push('## Service');
@@ -91,8 +102,9 @@ export function renderCompatibility(factories: readonly AnyFactory[] = builtinFa
   out.push('  YAML); `$$` is a literal `$`. Other providers (`${http:...}`) answer "not supported yet".');
   out.push("- A lone string where a list belongs is a one-item list; an integer duration is nanoseconds (as Go's");
   out.push('  `time.Duration`: `flush_interval: 5` is 5ns; write `5s`); a URL path without its leading `/` gets it.');
-  out.push('- Component types the collector has and GopherShip lacks answer once, with what they do; a misspelled type');
-  out.push('  or key gets the nearest known name.');
+  out.push('- Component types the collector has and GopherShip lacks answer once, with what they do; types the');
+  out.push('  collector removed answer with the release and the replacement; a misspelled type or key gets the nearest');
+  out.push('  known name.');
   out.push('');
   return out.join('\n');
 }

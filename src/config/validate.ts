@@ -4,11 +4,11 @@
  */
 import type { AnyFactory, ComponentId, ComponentKind, ConnectorFactory } from '../core/component.js';
 import { parseComponentId } from '../core/component.js';
-import { nearestName, notSupportedYetMessage, s, unknownKeyMessage, type ConfigIssue } from '../core/schema.js';
+import { nearestName, s, unknownKeyMessage, type ConfigIssue } from '../core/schema.js';
 import { isSignal, type Signal } from '../core/signal.js';
 import { isPlainObject, locate, type ConfigProblem, type LoadedConfig } from './load.js';
 import { telemetrySchema, type TelemetryConfig } from '../telemetry/config.js';
-import { collectorOnlyComponent } from './collector-components.js';
+import { collectorOnlyComponent, collectorOnlyMessage } from './collector-components.js';
 import { checkConnectors } from './connectors.js';
 
 export interface FactoryRegistry {
@@ -260,7 +260,7 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
 
 function unknownTypeMessage(registry: FactoryRegistry, kind: ComponentKind, type: string): string {
   const collectorOnly = collectorOnlyComponent(kind, type);
-  if (collectorOnly) return `${kind} type "${type}": ${notSupportedYetMessage(collectorOnly.what)}`;
+  if (collectorOnly) return collectorOnlyMessage(collectorOnly, type);
   const factories = registry.list(kind);
   const near = nearestName(
     type,
