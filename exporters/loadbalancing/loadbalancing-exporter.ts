@@ -36,6 +36,9 @@ interface Backend {
   readonly helper: ExporterHelper;
   /** Out of the ring: what its queue still holds is routed again. */
   leaving: boolean;
+  /** otelcol_loadbalancer_backend_outcome{endpoint, success} for this backend, resolved once (no label lookup per call). */
+  readonly succeeded: { inc(): void };
+  readonly failed: { inc(): void };
 }
 
 /** The most a batch of parts for one backend holds (coalesce.ts); a part past it starts another. */
@@ -56,6 +59,7 @@ export class LoadBalancingExporter implements Exporter {
   private readonly numBackends: Gauge<string>;
   private readonly numResolutions: Counter<string>;
   private readonly numBackendUpdates: Counter<string>;
+  private readonly backendOutcome: Counter<string>;
   private host: Host | undefined;
   /** The top-level timeout, sending_queue and retry_on_failure in front of the split, when any is on. */
   private readonly front: ExporterHelper | undefined;
@@ -89,6 +93,7 @@ export class LoadBalancingExporter implements Exporter {
     this.numBackends = sharedGauge(settings.telemetry.registry, METRICS.numBackends);
     this.numResolutions = sharedCounter(settings.telemetry.registry, METRICS.numResolutions);
     this.numBackendUpdates = sharedCounter(settings.telemetry.registry, METRICS.numBackendUpdates);
+    this.backendOutcome = sharedCounter(settings.telemetry.registry, METRICS.backendOutcome);
     // An attempt of the front helper is one split: a retry splits the request again by the ring of its time.
     if (config.sending_queue.enabled || config.retry_on_failure.enabled || config.timeout > 0)
       this.front = new ExporterHelper(settings, config, (p) => this.route(p), { timeoutMs: config.timeout });
@@ -160,6 +165,8 @@ export class LoadBalancingExporter implements Exporter {
       endpoint,
       client,
       leaving: false,
+      succeeded: this.backendOutcome.labels({ endpoint, success: 'true' }),
+      failed: this.backendOutcome.labels({ endpoint, success: 'false' }),
       helper: new ExporterHelper(settings, this.config.protocol.otlp, (p, signal) => this.sendTo(backend, p, signal), {
         timeoutMs: this.config.protocol.otlp.timeout,
       }),
@@ -172,7 +179,9 @@ export class LoadBalancingExporter implements Exporter {
     if (backend.leaving) return this.route(payload);
     try {
       await backend.client.send(payload, signal);
+      backend.succeeded.inc();
     } catch (err) {
+      backend.failed.inc();
       // An attempt that failed while the backend was leaving (its queue stopping) is not given up.
       if (backend.leaving && !(err instanceof PermanentError)) return this.route(payload);
       throw err;

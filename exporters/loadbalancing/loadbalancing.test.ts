@@ -366,4 +366,26 @@ describe('loadbalancing exporter', () => {
     expect(await counterValue(staticSettings.telemetry, METRICS.numResolutions.name, { resolver: 'static', success: 'true' })).toBe(1);
     expect(await counterValue(staticSettings.telemetry, METRICS.numBackendUpdates.name, { resolver: 'static' })).toBe(1);
   });
+
+  it("counts each backend's export outcomes, as the collector's otelcol_loadbalancer_backend_outcome{endpoint,success}", async () => {
+    const server = await startRawGrpcServer();
+    cleanups.push(() => server.close());
+    const settings = testSettings('loadbalancing', 'exporter');
+    cleanups.push(() => settings.telemetry.close());
+    const exp = new LoadBalancingExporter(
+      settings,
+      validConfig(loadBalancingExporterFactory, {
+        protocol: { otlp: { tls: { insecure: true }, sending_queue: { enabled: false }, retry_on_failure: { enabled: false } } },
+        resolver: { static: { hostnames: [server.endpoint] } },
+      }),
+    );
+    await exp.start();
+    cleanups.push(() => exp.shutdown());
+    await exp.consume(new Payload('traces', tracesRequest(4, 2)));
+    server.reply = () => ({ code: 14, message: 'down' });
+    await expect(exp.consume(new Payload('traces', tracesRequest(4, 2, 'later')))).rejects.toThrow();
+    const outcome = (success: string) => counterValue(settings.telemetry, METRICS.backendOutcome.name, { endpoint: server.endpoint, success });
+    expect(await outcome('true')).toBe(1);
+    expect(await outcome('false')).toBe(1);
+  });
 });

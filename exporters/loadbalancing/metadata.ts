@@ -21,6 +21,13 @@ export const METRICS = {
     description: 'Resolutions of the backends by the resolver, by outcome (success true or false)',
     labels: ['resolver', 'success'],
   },
+  backendOutcome: {
+    name: 'otelcol_loadbalancer_backend_outcome',
+    type: 'counter',
+    unit: '{outcomes}',
+    description: 'Export attempts to each backend, by outcome (success true or false)',
+    labels: ['endpoint', 'success'],
+  },
   numBackendUpdates: {
     name: 'otelcol_loadbalancer_num_backend_updates',
     type: 'counter',
