@@ -131,7 +131,7 @@ describe('backoff', () => {
   it('gives up after max_elapsed_time in sync mode with the last retryable error, counted as send_failed', async () => {
     let n = 0;
     const { h, settings } = await helper(
-      { sending_queue: { enabled: false }, retry_on_failure: { initial_interval: '20ms', max_interval: '20ms', max_elapsed_time: '150ms' } },
+      { sending_queue: { enabled: false }, retry_on_failure: { initial_interval: '20ms', max_interval: '20ms', max_elapsed_time: '600ms' } },
       async () => {
         n++;
         throw new RetryableError(`down #${n}`);
