@@ -2,7 +2,8 @@
  * The routing connector's config, as the collector's: a `table` of routes, each an OTTL `condition` (or
  * a `statement` `route() where <condition>`) in a `context` (`resource`, the default, or `request` for
  * request metadata such as a tenant header) and the `pipelines` it sends to; `default_pipelines` for data
- * no route matched; `error_mode`; `match_once`. Conditions are checked at config load.
+ * no route matched; `error_mode`; `match_once` (true by default, as the collector since v0.116). Conditions
+ * are checked at config load.
  */
 import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
 import { compileCondition, OttlError, parseConditionText as parseConditionAst, parseStatementText, type OttlSignal } from '../../src/ottl/compile.js';
@@ -17,6 +18,9 @@ export interface RouteConfig {
 }
 
 const CONTEXTS = ['resource', 'request'];
+/** The editors contrib's routing statements may run on a match besides route() (its Supported OTTL functions). */
+const EDITORS_NOT_YET = ['delete_key', 'delete_matching_keys'];
+const ALWAYS: BoolExpr = { k: 'value', e: { k: 'bool', v: true, col: 1 } };
 const NOT_YET = ['span', 'spanevent', 'metric', 'datapoint', 'log'];
 
 /** The condition of a route: `condition`, or the where clause of `statement: route() where ...`. */
@@ -32,11 +36,19 @@ function conditionOf(o: Record<string, unknown>, at: string[], issues: ConfigIss
   try {
     if (hasStatement) {
       const ast = parseStatementText(text);
-      if (ast.editor.name !== 'route' || ast.editor.args.length > 0 || !ast.where) {
+      if (EDITORS_NOT_YET.includes(ast.editor.name)) {
+        issues.push({
+          path: [...at, key],
+          message: `in "${text}": a route statement that edits (${ast.editor.name}) is not supported yet by GopherShip; write the where clause as condition and edit in a processor of the routed pipelines`,
+        });
+        return undefined;
+      }
+      if (ast.editor.name !== 'route' || ast.editor.args.length > 0) {
         issues.push({ path: [...at, key], message: `in "${text}": a routing statement is route() where <condition>` });
         return undefined;
       }
-      return { text, ast: ast.where };
+      // As an OTTL statement without a where clause, route() alone matches everything.
+      return { text, ast: ast.where ?? ALWAYS };
     }
     // Parsed through the statement grammar's condition rule.
     return { text, ast: parseConditionAst(text) };
@@ -116,7 +128,12 @@ export const routingConnectorConfig = s.refine(
       .enum('ignore', 'silent', 'propagate')
       .default('propagate')
       .describe('A condition that fails: propagate (the request is refused as permanent), ignore (logged; the data goes to default_pipelines), silent'),
-    match_once: s.bool().default(false).describe('true: data goes to the first matching route only; false: to every matching route'),
+    // The collector routes to the first matching route since v0.116 (match_once then defaulted to true, and
+    // is gone since v0.120); false, every matching route, is the older collectors' behaviour.
+    match_once: s
+      .bool()
+      .default(true)
+      .describe("true (the collector's behaviour): data goes to the first matching route only; false (collectors before v0.116): to every matching route"),
   }),
   (c, path, issues) => {
     if (c.table.length === 0) issues.push({ path: [...path, 'table'], message: 'is required: at least one route' });

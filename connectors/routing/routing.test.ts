@@ -101,11 +101,17 @@ describe('routing connector config', () => {
         pipelines: [logs/out]
       - condition: resource.attributes["a"] ==
         pipelines: [logs/out]
+      - statement: delete_key(attributes, "X-Tenant") where IsMatch(attributes["X-Tenant"], ".*corp")
+        pipelines: [logs/out]
+      - statement: route()
+        pipelines: [logs/out]
 ${ROUTED_TO_LOGS_OUT}`);
     expect(p).toEqual([
       'FILE:14: connectors.routing.table.1.context: context log is not supported yet; use resource or request',
       'FILE:17: connectors.routing.table.2.statement: in "set(attributes["x"], 1) where true": a routing statement is route() where <condition>',
       'FILE:19: connectors.routing.table.3.condition: in "resource.attributes["a"] ==", column 28: expected a value (a string, number, bytes, nil, true/false, path, converter call, list or map), found the end of the statement',
+      // The collector's README example: a statement may run delete_key on a match.
+      'FILE:21: connectors.routing.table.4.statement: in "delete_key(attributes, "X-Tenant") where IsMatch(attributes["X-Tenant"], ".*corp")": a route statement that edits (delete_key) is not supported yet by GopherShip; write the where clause as condition and edit in a processor of the routed pipelines',
     ]);
     const p2 = await problems(`${OTLP_HTTP_AND_DEBUG}connectors:
   routing:
@@ -201,5 +207,37 @@ describe('routing connector', () => {
     r1!.reply = () => ({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(0) });
     const refused = await post(addr, makeLogsRequest(3, 1, 't'));
     expect(refused.status).toBe(503);
+  });
+
+  it('the first matching route only, as the collector since v0.116 (match_once: true by default); false: every match', async () => {
+    const services = (s: TestHttpServer) =>
+      s.requests.flatMap((r) =>
+        (decodeRequest('logs', r.body) as ExportLogsServiceRequest).resourceLogs.map((rl) => fromKeyValues(rl.resource!.attributes).get('service.name')),
+      );
+    for (const matchOnce of [undefined, false]) {
+      const [first, second, rest] = await sinks(3);
+      const svc = await gateway(
+        gatewayYaml({
+          connectors: {
+            routing: {
+              ...(matchOnce === undefined ? {} : { match_once: matchOnce }),
+              default_pipelines: ['logs/rest'],
+              table: [
+                { condition: 'resource.attributes["service.name"] == "m-svc-0"', pipelines: ['logs/first'] },
+                // Matches m-svc-0 too: a second route for it in the collector's order.
+                { statement: 'route() where IsMatch(resource.attributes["service.name"], "^m-svc-[01]$")', pipelines: ['logs/second'] },
+              ],
+            },
+          },
+          exporters: exporters({ first: first!.url, second: second!.url, rest: rest!.url }),
+          pipelines: routedPipelines(['first', 'second', 'rest']),
+        }),
+      );
+      const res = await post(receiverAddress(svc, 'otlp', 'http'), makeLogsRequest(3, 1, 'm'));
+      expect(res.status).toBe(200);
+      expect(services(first!)).toEqual(['m-svc-0']);
+      expect(services(second!)).toEqual(matchOnce === false ? ['m-svc-0', 'm-svc-1'] : ['m-svc-1']);
+      expect(services(rest!)).toEqual(['m-svc-2']);
+    }
   });
 });

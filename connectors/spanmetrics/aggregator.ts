@@ -7,6 +7,7 @@
  * in an existing series costs a key string and a map lookup per table; only a new series decodes the
  * attribute values it keeps.
  */
+import { randomUUID } from 'node:crypto';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { AnyValueSchema, KeyValueSchema, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { ResourceSchema } from '../../proto/gen/opentelemetry/proto/resource/v1/resource_pb.js';
@@ -16,7 +17,7 @@ import { RequestWalker } from '../../src/processorhelper/request-walker.js';
 import { KEEP, SKIP, type RecordView, type ResourceView, type ScopeView, type VisitResult } from '../../src/processorhelper/record-views.js';
 import { NEXT, lenTag, readVarint, skipField } from '../../src/pdata/wire-primitives.js';
 import { FIELD, ValueType } from '../../src/processorhelper/otlp-fields.js';
-import { DEFAULT_BUCKETS_MS, type SpanMetricsConfig } from './config.js';
+import { COLLECTOR_INSTANCE_DIMENSION, DEFAULT_BUCKETS_MS, type SpanMetricsConfig } from './config.js';
 import { ExplicitHistogram, ExponentialHistogram, type DurationHistogram } from './histograms.js';
 import { SpanFields, spanKindName, statusCodeName } from './span-fields.js';
 import { EXEMPLAR_BYTES, HeldBytes, resourceBytes, seriesBytes } from './held-bytes.js';
@@ -120,13 +121,18 @@ export class SpanMetricsAggregator {
   private readonly unitDivisor: number;
   private readonly bounds: number[];
   private readonly include: { service: boolean; name: boolean; kind: boolean; status: boolean };
+  /** `collector.instance.id` of every series (undefined: excluded). */
+  private readonly instance: KeyValue | undefined;
   // The resource being walked.
   private current: ResourceState | undefined;
   private serviceName = '';
   private nowMs = 0;
   private nowNanos = 0n;
 
-  constructor(private readonly config: SpanMetricsConfig) {
+  constructor(
+    private readonly config: SpanMetricsConfig,
+    instanceId: string = randomUUID(),
+  ) {
     const toDims = (list: readonly { name: string; default?: string | undefined }[]) =>
       list.map((d) => ({ name: d.name, key: utf8(d.name), default: d.default }));
     this.dims = toDims(config.dimensions);
@@ -147,6 +153,8 @@ export class SpanMetricsAggregator {
       kind: !ex.includes('span.kind'),
       status: !ex.includes('status.code'),
     };
+    // As the collector's: a random ID per connector, so two gateways (or two starts) never share a series.
+    this.instance = ex.includes(COLLECTOR_INSTANCE_DIMENSION) ? undefined : strKv(COLLECTOR_INSTANCE_DIMENSION, instanceId);
     const bucketsMs = config.histogram.explicit?.buckets ?? [...DEFAULT_BUCKETS_MS];
     this.bounds = bucketsMs.map((ms) => (config.histogram.unit === 's' ? ms / 1000 : ms));
     this.walker = new RequestWalker({
@@ -365,6 +373,7 @@ export class SpanMetricsAggregator {
     if (inc.name) out.push(strKv('span.name', this.spanName));
     if (inc.kind) out.push(strKv('span.kind', spanKindName(this.spanKind)));
     if (inc.status) out.push(strKv('status.code', statusCodeName(this.spanStatus)));
+    if (this.instance) out.push(this.instance);
     for (const list of [this.dims, extra])
       for (const d of list) {
         const kv = this.dimensionValue(d);

@@ -1,7 +1,7 @@
 /**
  * The spanmetrics connector's config: the collector-contrib keys (connector/spanmetricsconnector
  * config.go) with its defaults: namespace `traces.span.metrics`, flush every 60s, cumulative temporality,
- * an explicit histogram in seconds with the collector's default buckets, 5 exemplars per data point when
+ * an explicit histogram in milliseconds with the collector's default buckets, 5 exemplars per data point when
  * exemplars are on, no cardinality limit.
  */
 import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
@@ -12,6 +12,12 @@ export const DEFAULT_BUCKETS_MS = [2, 4, 6, 8, 10, 50, 100, 200, 400, 800, 1000,
 /** The four dimensions every series has; `exclude_dimensions` may drop them. */
 export const DEFAULT_DIMENSIONS = ['service.name', 'span.name', 'span.kind', 'status.code'] as const;
 
+/**
+ * The collector's instance on every series (its connector.spanmetrics.includeCollectorInstanceID gate, beta:
+ * on by default): each gateway of a tier writes its own series. `exclude_dimensions` may drop it too.
+ */
+export const COLLECTOR_INSTANCE_DIMENSION = 'collector.instance.id';
+
 const dimension = s.object({
   name: s.string().mustBeSet().describe('span attribute (then resource attribute) whose value becomes a dimension'),
   default: s.string().describe('value when neither the span nor its resource has the attribute; without it the dimension is left out'),
@@ -21,12 +27,15 @@ const base = s.object({
   namespace: s.string().default('traces.span.metrics').describe('prefix of the metric names: <namespace>.calls, <namespace>.duration'),
   dimensions: s.array(dimension).default([]).describe('dimensions added to service.name, span.name, span.kind and status.code'),
   exclude_dimensions: s
-    .array(s.enum(...DEFAULT_DIMENSIONS))
+    .array(s.enum(...DEFAULT_DIMENSIONS, COLLECTOR_INSTANCE_DIMENSION))
     .default([])
-    .describe('default dimensions to leave out'),
+    .describe('default dimensions to leave out (collector.instance.id too)'),
   histogram: s.object({
     disable: s.bool().default(false).describe('emit no duration histogram (calls only)'),
-    unit: s.enum('ms', 's').default('s').describe('unit of the recorded durations'),
+    unit: s
+      .enum('ms', 's')
+      .default('ms')
+      .describe("unit of the recorded durations (the collector's default, ms; s only behind its alpha gate useSecondAsDefaultMetricsUnit)"),
     explicit: s
       .presence(
         s.object({

@@ -35,6 +35,8 @@ async function gateway(): Promise<{ svc: Service; sink: TestHttpServer; http: st
           histogram: { unit: 'ms', dimensions: [{ name: 'http.response.status_code', default: 'unknown' }] },
           events: { enabled: true, dimensions: [{ name: 'exception.type' }] },
           include_instrumentation_scope: ['scope-0'],
+          // A collector config's way to drop the per-instance dimension (one gateway here).
+          exclude_dimensions: ['collector.instance.id'],
         },
       },
       exporters: { otlphttp: { endpoint: sink.url, compression: 'none' } },

@@ -117,8 +117,21 @@ function flushed(p: Payload): Map<string, Map<string, Metric>> {
   return out;
 }
 
-/** A point's attributes as a plain object. */
-const attrsOf = (a: readonly KeyValue[]) => Object.fromEntries([...fromKeyValues(a)].map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Attributes as a plain object. */
+const plainAttrs = (a: readonly KeyValue[]) => Object.fromEntries([...fromKeyValues(a)].map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
+/**
+ * A data point's attributes as a plain object, without the collector.instance.id every series carries (checked
+ * to be there, a UUID, unless it is the overflow series; its own test checks its value and exclusion).
+ */
+const attrsOf = (a: readonly KeyValue[]) => {
+  const all = plainAttrs(a);
+  const { 'collector.instance.id': instance, ...rest } = all;
+  if (!('otel.metric.overflow' in all)) expect(instance).toMatch(UUID);
+  return rest;
+};
+const instanceOf = (m: Metric) =>
+  (m.data.case === 'sum' || m.data.case === 'histogram' ? m.data.value.dataPoints : []).map((p) => fromKeyValues(p.attributes).get('collector.instance.id'));
 const callsOf = (m: Metric) => {
   if (m.data.case !== 'sum') throw new Error(`calls is a ${m.data.case}`);
   return m.data.value.dataPoints.map((p) => ({
@@ -133,7 +146,7 @@ const callsOf = (m: Metric) => {
 const FLUSH_1 = 1_800_000_000_000;
 
 describe('spanmetrics connector', () => {
-  it('defaults: cumulative calls and an explicit histogram in seconds with the collector buckets, per service, span name, kind and status', async () => {
+  it('defaults: cumulative calls and an explicit histogram in milliseconds with the collector buckets, per service, span name, kind and status', async () => {
     const { conn, sink } = make({});
     await conn.consume(
       request([
@@ -163,15 +176,16 @@ describe('spanmetrics connector', () => {
       [{ 'service.name': 'a', 'span.name': 'GET /x', 'span.kind': 'SPAN_KIND_SERVER', 'status.code': 'STATUS_CODE_ERROR' }, 1],
     ]);
     const dur = a.get('traces.span.metrics.duration')!;
-    expect(dur.unit).toBe('s');
+    // The collector's default unit is ms (seconds only behind its alpha gate connector.spanmetrics.useSecondAsDefaultMetricsUnit).
+    expect(dur.unit).toBe('ms');
     if (dur.data.case !== 'histogram') throw new Error(dur.data.case);
     const p0 = dur.data.value.dataPoints[0]!;
-    expect(p0.explicitBounds).toEqual([0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15]);
-    // 1ms <= 0.002; 3ms <= 0.004; 20ms <= 0.05.
+    expect(p0.explicitBounds).toEqual([2, 4, 6, 8, 10, 50, 100, 200, 400, 800, 1000, 1400, 2000, 5000, 10_000, 15_000]);
+    // 1ms <= 2; 3ms <= 4; 20ms <= 50.
     expect(p0.bucketCounts.map(Number)).toEqual([1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     expect(p0.count).toBe(3n);
-    expect(p0.sum).toBeCloseTo(0.024, 12);
-    // Exactly 2 s lands in the bucket whose bound is 2 (a bound is inclusive).
+    expect(p0.sum).toBeCloseTo(24, 9);
+    // Exactly 2 s lands in the bucket whose bound is 2000 (a bound is inclusive).
     const b = m.get('b')!.get('traces.span.metrics.duration')!;
     if (b.data.case !== 'histogram') throw new Error(b.data.case);
     expect(b.data.value.dataPoints[0]!.bucketCounts.map(Number)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
@@ -185,6 +199,33 @@ describe('spanmetrics connector', () => {
     expect(again.calls).toBe(4);
     expect(again.start).toBe(first.start);
     expect(again.time).toBe(BigInt(FLUSH_1 + 60_000) * 1_000_000n);
+  });
+
+  it('collector.instance.id: one random ID per connector on every series, as the collector; exclude_dimensions drops it', async () => {
+    const spans = {
+      attrs: { 'service.name': 'i' },
+      spans: [
+        { name: 'a', ms: 1 },
+        { name: 'b', ms: 2 },
+      ],
+    };
+    const one = make({});
+    const two = make({});
+    const none = make({ exclude_dimensions: ['collector.instance.id'] });
+    for (const c of [one, two, none]) {
+      await c.conn.consume(request([spans]));
+      await c.conn.flush(FLUSH_1);
+    }
+    const ids = (c: typeof one) => [...flushed(c.sink.got[0]!).get('i')!.values()].flatMap(instanceOf);
+    const first = ids(one);
+    // Two series, each on calls and duration: one ID.
+    expect(first).toHaveLength(4);
+    expect(new Set(first).size).toBe(1);
+    expect(first[0]).toMatch(UUID);
+    // Another gateway (or connector) writes its own series.
+    expect(new Set(ids(two)).size).toBe(1);
+    expect(ids(two)[0]).not.toBe(first[0]);
+    expect(ids(none)).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it('delta: each flush counts only what came since the last, starting where the last ended; nothing new, nothing sent', async () => {
@@ -215,7 +256,7 @@ describe('spanmetrics connector', () => {
   it('exponential histogram: hand-computed scale, offset and bucket counts', async () => {
     // 1, 2, 4, 8, 16 s in at most 4 buckets: scale -1 (base 4) holds them in (1/4,1], (1,4], (4,16]; a
     // span ending before it starts counts as 0 in zero_count.
-    const { conn, sink } = make({ histogram: { exponential: { max_size: 4 } } });
+    const { conn, sink } = make({ histogram: { unit: 's', exponential: { max_size: 4 } } });
     const spans = [1000, 2000, 4000, 8000, 16000, -5].map((ms) => ({ name: 'e', ms }));
     await conn.consume(request([{ attrs: { 'service.name': 'x' }, spans }]));
     await conn.flush(FLUSH_1);
@@ -246,7 +287,7 @@ describe('spanmetrics connector', () => {
     // 613377 and 1661953, 1048577 buckets apart; 13 halvings (scale 7) are the fewest that fit: 74..202.
     expect(bucketIndex(1.5, 20)).toBe(613377);
     expect(bucketIndex(3, 20)).toBe(1661953);
-    const d = make({ histogram: { exponential: {} } });
+    const d = make({ histogram: { unit: 's', exponential: {} } });
     await d.conn.consume(request([{ attrs: { 'service.name': 'y' }, spans: [{ name: 'e', ms: 1500 }] }]));
     await d.conn.flush(FLUSH_1);
     const single = flushed(d.sink.got[0]!).get('y')!.get('traces.span.metrics.duration')!;
@@ -362,7 +403,7 @@ describe('spanmetrics connector', () => {
   });
 
   it('exemplars: the trace and span IDs of the first spans of each point, at most max_per_data_point, cleared each flush', async () => {
-    const { conn, sink } = make({ exemplars: { enabled: true, max_per_data_point: 2 } });
+    const { conn, sink } = make({ histogram: { unit: 's' }, exemplars: { enabled: true, max_per_data_point: 2 } });
     await conn.consume(
       request([
         {
@@ -414,7 +455,7 @@ describe('spanmetrics connector', () => {
     const rms = sink.got[0]!.decode<ExportMetricsServiceRequest>().resourceMetrics;
     expect(rms).toHaveLength(1);
     // The first resource seen names the group; the metric names have no namespace.
-    expect(attrsOf(rms[0]!.resource!.attributes)).toEqual({ 'service.name': 'k', 'process.pid': 1 });
+    expect(plainAttrs(rms[0]!.resource!.attributes)).toEqual({ 'service.name': 'k', 'process.pid': 1 });
     expect(callsOf(rms[0]!.scopeMetrics[0]!.metrics.find((m) => m.name === 'calls')!)[0]!.calls).toBe(2);
     await conn.flush(now + 5 * 60_000 + 1000);
     await conn.flush(now + 10 * 60_000);
@@ -428,7 +469,7 @@ describe('spanmetrics connector', () => {
       namespace: 'traces.span.metrics',
       metrics_flush_interval: 60_000,
       aggregation_temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE',
-      histogram: { unit: 's', disable: false },
+      histogram: { unit: 'ms', disable: false },
       exemplars: { enabled: false, max_per_data_point: 5 },
       aggregation_cardinality_limit: 0,
     });
@@ -461,7 +502,7 @@ describe('spanmetrics connector', () => {
     const { conn, sink } = make({
       dimensions: [{ name: 'http.method' }],
       calls_dimensions: [{ name: 'http.route' }, { name: 'http.method' }],
-      histogram: { dimensions: [{ name: 'http.status_code', default: 'none' }] },
+      histogram: { unit: 's', dimensions: [{ name: 'http.status_code', default: 'none' }] },
       aggregation_temporality: 'AGGREGATION_TEMPORALITY_DELTA',
       exemplars: { enabled: true },
     });
@@ -563,7 +604,7 @@ describe('spanmetrics connector', () => {
       await conn.consume(request([{ attrs: { 'service.name': 'r', 'k8s.pod.name': 'p-1' }, spans: [{ name: 'x', ms: 1 }] }]));
       await conn.flush(FLUSH_1);
       const rm = sink.got[0]!.decode<ExportMetricsServiceRequest>().resourceMetrics[0]!;
-      expect(attrsOf(rm.resource!.attributes)).toEqual({ 'service.name': 'r', 'k8s.pod.name': 'p-1' });
+      expect(plainAttrs(rm.resource!.attributes)).toEqual({ 'service.name': 'r', 'k8s.pod.name': 'p-1' });
     }
   });
 
@@ -575,7 +616,7 @@ describe('spanmetrics connector', () => {
       { name: 'a', ms: 1, traceState: 'ot=th:zz' }, // malformed: 1, counted
       { name: 'a', ms: 1 }, // no tracestate: 1, counted
     ];
-    const plain = make({ namespace: '' });
+    const plain = make({ namespace: '', histogram: { unit: 's' } });
     await plain.conn.consume(request([{ attrs: { 'service.name': 'w' }, spans }]));
     await plain.conn.flush(FLUSH_1);
     const m = flushed(plain.sink.got[0]!).get('w')!;

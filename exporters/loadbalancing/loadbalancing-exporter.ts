@@ -16,7 +16,7 @@
  */
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError, componentLabel } from '../../src/core/errors.js';
-import type { Gauge } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
@@ -28,7 +28,7 @@ import { DnsResolver, StaticResolver, type LookupFn, type Resolver } from './res
 import { WireSplitter, type Router } from './split.js';
 import { PartCoalescer } from './coalesce.js';
 import { METRICS } from './metadata.js';
-import { sharedGauge } from '../../src/telemetry/metrics.js';
+import { sharedCounter, sharedGauge } from '../../src/telemetry/metrics.js';
 
 interface Backend {
   readonly endpoint: string;
@@ -36,6 +36,9 @@ interface Backend {
   readonly helper: ExporterHelper;
   /** Out of the ring: what its queue still holds is routed again. */
   leaving: boolean;
+  /** otelcol_loadbalancer_backend_outcome{endpoint, success} for this backend, resolved once (no label lookup per call). */
+  readonly succeeded: { inc(): void };
+  readonly failed: { inc(): void };
 }
 
 /** The most a batch of parts for one backend holds (coalesce.ts); a part past it starts another. */
@@ -54,6 +57,9 @@ export class LoadBalancingExporter implements Exporter {
   private readonly draining = new Set<Promise<void>>();
   private updating: Promise<void> = Promise.resolve();
   private readonly numBackends: Gauge<string>;
+  private readonly numResolutions: Counter<string>;
+  private readonly numBackendUpdates: Counter<string>;
+  private readonly backendOutcome: Counter<string>;
   private host: Host | undefined;
   /** The top-level timeout, sending_queue and retry_on_failure in front of the split, when any is on. */
   private readonly front: ExporterHelper | undefined;
@@ -85,6 +91,9 @@ export class LoadBalancingExporter implements Exporter {
         Math.min(MAX_BATCH_BYTES, Math.floor(otlp.max_message_size / 2)),
       );
     this.numBackends = sharedGauge(settings.telemetry.registry, METRICS.numBackends);
+    this.numResolutions = sharedCounter(settings.telemetry.registry, METRICS.numResolutions);
+    this.numBackendUpdates = sharedCounter(settings.telemetry.registry, METRICS.numBackendUpdates);
+    this.backendOutcome = sharedCounter(settings.telemetry.registry, METRICS.backendOutcome);
     // An attempt of the front helper is one split: a retry splits the request again by the ring of its time.
     if (config.sending_queue.enabled || config.retry_on_failure.enabled || config.timeout > 0)
       this.front = new ExporterHelper(settings, config, (p) => this.route(p), { timeoutMs: config.timeout });
@@ -99,7 +108,14 @@ export class LoadBalancingExporter implements Exporter {
 
   async start(host?: Host): Promise<void> {
     this.host = host;
-    await this.resolver.start((endpoints) => (this.updating = this.updating.then(() => this.update(endpoints))));
+    const resolver = this.config.resolver.dns ? 'dns' : 'static';
+    await this.resolver.start(
+      (endpoints) => {
+        this.numBackendUpdates.inc({ resolver });
+        return (this.updating = this.updating.then(() => this.update(endpoints)));
+      },
+      (success) => this.numResolutions.inc({ resolver, success: String(success) }),
+    );
     // After the first resolution: what a WAL queue kept from the last run is routed as it is read back.
     await this.front?.start();
   }
@@ -149,6 +165,8 @@ export class LoadBalancingExporter implements Exporter {
       endpoint,
       client,
       leaving: false,
+      succeeded: this.backendOutcome.labels({ endpoint, success: 'true' }),
+      failed: this.backendOutcome.labels({ endpoint, success: 'false' }),
       helper: new ExporterHelper(settings, this.config.protocol.otlp, (p, signal) => this.sendTo(backend, p, signal), {
         timeoutMs: this.config.protocol.otlp.timeout,
       }),
@@ -161,7 +179,9 @@ export class LoadBalancingExporter implements Exporter {
     if (backend.leaving) return this.route(payload);
     try {
       await backend.client.send(payload, signal);
+      backend.succeeded.inc();
     } catch (err) {
+      backend.failed.inc();
       // An attempt that failed while the backend was leaving (its queue stopping) is not given up.
       if (backend.leaving && !(err instanceof PermanentError)) return this.route(payload);
       throw err;

@@ -2,9 +2,11 @@ import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Payload } from '../../src/pdata/payload.js';
 import { decodeRequest, requestFromJson, requestToJson } from '../../src/pdata/codec.js';
-import { startRawGrpcServer, type TestGrpcServer } from '../../test/helpers/otlp-test-servers.js';
 import { loadBalancingExporterFactory } from './factory.js';
-import type { LoadBalancingExporter } from './loadbalancing-exporter.js';
+import { LoadBalancingExporter } from './loadbalancing-exporter.js';
+import { METRICS } from './metadata.js';
+import { counterValue, startRawGrpcServer, testSettings, type TestGrpcServer } from '../../test/helpers/otlp-test-servers.js';
+import { validConfig } from '../../test/helpers/component-config.js';
 import { HashRing, crc32 } from './ring.js';
 import { WireSplitter, type Router } from './split.js';
 import { withPort } from './resolver.js';
@@ -327,5 +329,63 @@ describe('loadbalancing exporter', () => {
     issues.length = 0;
     loadBalancingExporterFactory.config.parse({ resolver: {} }, [], issues);
     expect(issues[0]!.message).toMatch(/exactly one of static or dns/);
+  });
+
+  it("counts resolutions by outcome and backend updates, as the collector's num_resolutions and num_backend_updates", async () => {
+    const answers: (string[] | Error)[] = [['127.0.0.1'], new Error('SERVFAIL'), ['127.0.0.1'], ['127.0.0.1', '127.0.0.2']];
+    let calls = 0;
+    const lookup = async () => {
+      const a = answers[Math.min(calls++, answers.length - 1)]!;
+      if (a instanceof Error) throw a;
+      return a;
+    };
+    const settings = testSettings('loadbalancing', 'exporter');
+    cleanups.push(() => settings.telemetry.close());
+    const cfg = validConfig(loadBalancingExporterFactory, {
+      protocol: { otlp: { tls: { insecure: true } } },
+      resolver: { dns: { hostname: 'backends.test', port: '1', interval: '20ms' } },
+    });
+    const exp = new LoadBalancingExporter(settings, cfg, lookup);
+    await exp.start();
+    cleanups.push(() => exp.shutdown());
+    await until(() => exp.endpoints.length === 2);
+    const at = (name: string, labels: Record<string, string>) => counterValue(settings.telemetry, name, labels);
+    expect(await at(METRICS.numResolutions.name, { resolver: 'dns', success: 'false' })).toBe(1);
+    expect(await at(METRICS.numResolutions.name, { resolver: 'dns', success: 'true' })).toBeGreaterThanOrEqual(3);
+    // The first answer and the one that added a backend; an unchanged answer is no update.
+    expect(await at(METRICS.numBackendUpdates.name, { resolver: 'dns' })).toBe(2);
+
+    const staticSettings = testSettings('loadbalancing/static', 'exporter');
+    cleanups.push(() => staticSettings.telemetry.close());
+    const fixed = new LoadBalancingExporter(
+      staticSettings,
+      validConfig(loadBalancingExporterFactory, { protocol: { otlp: { tls: { insecure: true } } }, resolver: { static: { hostnames: ['127.0.0.1:1'] } } }),
+    );
+    await fixed.start();
+    cleanups.push(() => fixed.shutdown());
+    expect(await counterValue(staticSettings.telemetry, METRICS.numResolutions.name, { resolver: 'static', success: 'true' })).toBe(1);
+    expect(await counterValue(staticSettings.telemetry, METRICS.numBackendUpdates.name, { resolver: 'static' })).toBe(1);
+  });
+
+  it("counts each backend's export outcomes, as the collector's otelcol_loadbalancer_backend_outcome{endpoint,success}", async () => {
+    const server = await startRawGrpcServer();
+    cleanups.push(() => server.close());
+    const settings = testSettings('loadbalancing', 'exporter');
+    cleanups.push(() => settings.telemetry.close());
+    const exp = new LoadBalancingExporter(
+      settings,
+      validConfig(loadBalancingExporterFactory, {
+        protocol: { otlp: { tls: { insecure: true }, sending_queue: { enabled: false }, retry_on_failure: { enabled: false } } },
+        resolver: { static: { hostnames: [server.endpoint] } },
+      }),
+    );
+    await exp.start();
+    cleanups.push(() => exp.shutdown());
+    await exp.consume(new Payload('traces', tracesRequest(4, 2)));
+    server.reply = () => ({ code: 14, message: 'down' });
+    await expect(exp.consume(new Payload('traces', tracesRequest(4, 2, 'later')))).rejects.toThrow();
+    const outcome = (success: string) => counterValue(settings.telemetry, METRICS.backendOutcome.name, { endpoint: server.endpoint, success });
+    expect(await outcome('true')).toBe(1);
+    expect(await outcome('false')).toBe(1);
   });
 });

@@ -14,6 +14,27 @@ export const METRICS = {
     // Every worker process resolves the same backends.
     acrossWorkers: 'max',
   },
+  numResolutions: {
+    name: 'otelcol_loadbalancer_num_resolutions',
+    type: 'counter',
+    unit: '{resolutions}',
+    description: 'Resolutions of the backends by the resolver, by outcome (success true or false)',
+    labels: ['resolver', 'success'],
+  },
+  backendOutcome: {
+    name: 'otelcol_loadbalancer_backend_outcome',
+    type: 'counter',
+    unit: '{outcomes}',
+    description: 'Export attempts to each backend, by outcome (success true or false)',
+    labels: ['endpoint', 'success'],
+  },
+  numBackendUpdates: {
+    name: 'otelcol_loadbalancer_num_backend_updates',
+    type: 'counter',
+    unit: '{updates}',
+    description: 'Resolutions that changed the list of backends (each one rebalances the ring)',
+    labels: ['resolver'],
+  },
 } as const satisfies Record<string, MetricDef>;
 
 export const metadata = {

@@ -7,9 +7,11 @@ import dns from 'node:dns';
 import type { Logger } from '../../src/telemetry/logger.js';
 
 export type OnChange = (endpoints: string[]) => Promise<void>;
+/** Told of every resolution and whether it succeeded (the collector's num_resolutions). */
+export type OnResolution = (success: boolean) => void;
 
 export interface Resolver {
-  start(onChange: OnChange): Promise<void>;
+  start(onChange: OnChange, onResolution?: OnResolution): Promise<void>;
   shutdown(): Promise<void>;
 }
 
@@ -24,7 +26,8 @@ export function withPort(host: string, port = DEFAULT_PORT): string {
 
 export class StaticResolver implements Resolver {
   constructor(private readonly hostnames: readonly string[]) {}
-  async start(onChange: OnChange): Promise<void> {
+  async start(onChange: OnChange, onResolution: OnResolution = () => {}): Promise<void> {
+    onResolution(true);
     await onChange([...new Set(this.hostnames.map((h) => withPort(h)))].sort());
   }
   async shutdown(): Promise<void> {}
@@ -47,15 +50,17 @@ export class DnsResolver implements Resolver {
     private readonly lookup: LookupFn = systemLookup,
   ) {}
 
-  async start(onChange: OnChange): Promise<void> {
+  async start(onChange: OnChange, onResolution: OnResolution = () => {}): Promise<void> {
     const tick = async () => {
       let addresses: string[];
       try {
         addresses = await withTimeout(this.lookup(this.cfg.hostname), this.cfg.timeout);
       } catch (err) {
+        onResolution(false);
         this.logger.warn('DNS resolution of the loadbalancing backends failed; keeping the last answer', { hostname: this.cfg.hostname, error: err });
         return;
       }
+      onResolution(true);
       const endpoints = [...new Set(addresses.map((a) => withPort(a, this.cfg.port)))].sort();
       const key = endpoints.join(',');
       if (key === this.last || this.stopped) return;

@@ -6,6 +6,7 @@
  */
 import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
 import { ConditionsSchema, ERROR_MODES } from '../../src/ottl/config.js';
+import { re2RegExp } from '../../src/processorhelper/re2.js';
 
 /** Policy types GopherShip evaluates. */
 export const POLICY_TYPES = [
@@ -38,8 +39,9 @@ const leafSections = {
   }),
   numeric_attribute: s.object({
     key: s.string().default('').describe('attribute key (resource or span)'),
-    min_value: s.int().default(0).describe('least value that matches (inclusive)'),
-    max_value: s.int().default(0).describe('greatest value that matches (inclusive)'),
+    // Either bound may be left out (the collector's optional values): no lower, or no upper, bound.
+    min_value: s.presence(s.int()).describe('least value that matches (inclusive); absent: no lower bound'),
+    max_value: s.presence(s.int()).describe('greatest value that matches (inclusive); absent: no upper bound'),
     invert_match: s.bool().default(false).describe('sample traces with no matching value (an inverted decision)'),
   }),
   probabilistic: s.object({
@@ -225,7 +227,10 @@ const base = s.object({
     sampled_cache_size: s.int(0).default(0).describe('trace IDs of sampled traces remembered (LRU), so late spans follow the decision; 0: none'),
     non_sampled_cache_size: s.int(0).default(0).describe('trace IDs of traces not sampled remembered (LRU); 0: none'),
   }),
-  sample_on_first_match: s.bool().default(false).describe('stop at the first policy that samples (drop policies still run first)'),
+  sample_on_first_match: s
+    .bool()
+    .default(false)
+    .describe('stop at the first policy that samples, in the configured order (a drop policy listed after it is not reached)'),
   drop_pending_traces_on_shutdown: s.bool().default(false).describe('at shutdown drop the traces not decided yet instead of deciding them early'),
   maximum_trace_size_bytes: s.int(0).default(0).describe('a trace held past this size is dropped at once (not sampled); 0: no bound'),
   policies: s.array(policy).default([]).mustBeSet().describe('the sampling policies, each `{name, type, <type>: {...}}` (see the README)'),
@@ -245,15 +250,20 @@ function checkPolicy(p: SimplePolicyConfig | LeafPolicyConfig | CompositeSubPoli
   switch (p.type) {
     case 'numeric_attribute':
       if (p.numeric_attribute.key === '') issues.push({ path: at('numeric_attribute', 'key'), message: 'is required: the attribute key to compare' });
-      if (p.numeric_attribute.max_value < p.numeric_attribute.min_value)
-        issues.push({ path: at('numeric_attribute', 'max_value'), message: 'must be at least min_value' });
+      {
+        const { min_value: min, max_value: max } = p.numeric_attribute;
+        if (min === undefined && max === undefined)
+          issues.push({ path: at('numeric_attribute'), message: 'needs min_value, max_value or both: the range of values that match' });
+        else if (min !== undefined && max !== undefined && max < min)
+          issues.push({ path: at('numeric_attribute', 'max_value'), message: 'must be at least min_value' });
+      }
       break;
     case 'string_attribute':
       if (p.string_attribute.key === '') issues.push({ path: at('string_attribute', 'key'), message: 'is required: the attribute key to match' });
       if (p.string_attribute.enabled_regex_matching) {
         p.string_attribute.values.forEach((v, i) => {
           try {
-            new RegExp(v);
+            re2RegExp(v);
           } catch (err) {
             issues.push({ path: at('string_attribute', 'values', String(i)), message: `is not a valid regular expression: ${(err as Error).message}` });
           }

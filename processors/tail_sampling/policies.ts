@@ -8,6 +8,7 @@
  */
 import { ValueType, utf8, type AttrList } from '../../src/processorhelper/wire-edit.js';
 import { decodeRequest } from '../../src/pdata/codec.js';
+import { re2RegExp } from '../../src/processorhelper/re2.js';
 import { compileConditions } from '../../src/ottl/config.js';
 import { anyHolds, type ErrorMode } from '../../src/ottl/run.js';
 import { newEvalContext } from '../../src/ottl/paths.js';
@@ -97,7 +98,7 @@ function stringMatcher(values: readonly string[], regex: boolean, cacheSize: num
     const set = new Set(values.filter((v) => v !== ''));
     return (s) => set.has(s);
   }
-  const res = values.map((v) => new RegExp(v));
+  const res = values.map((v) => re2RegExp(v));
   const cache = new Map<string, boolean>();
   const max = cacheSize > 0 ? cacheSize : 128;
   return (s) => {
@@ -127,9 +128,8 @@ export class PolicySet {
   /** Rules that read resource attributes (checked once per ResourceSpans). */
   readonly resourceRules: SpanRule[] = [];
   readonly hasLatency: boolean;
-  /** Drop policies first (they decide alone), then the others in order. */
-  readonly drops: Evaluator[] = [];
-  readonly others: Evaluator[] = [];
+  /** Every policy in its configured order, as the collector evaluates them. */
+  readonly ordered: Evaluator[] = [];
   private latency = false;
 
   constructor(
@@ -137,10 +137,7 @@ export class PolicySet {
     private readonly onError: OnPolicyError,
     private readonly clock: () => number = () => performance.now(),
   ) {
-    for (const p of policies) {
-      const { evaluator } = this.build(p);
-      (p.type === 'drop' ? this.drops : this.others).push(evaluator);
-    }
+    for (const p of policies) this.ordered.push(this.build(p).evaluator);
     this.hasLatency = this.latency;
   }
 
@@ -182,8 +179,9 @@ export class PolicySet {
       }
       case 'numeric_attribute': {
         const { key, invert_match } = p.numeric_attribute;
-        const min = BigInt(p.numeric_attribute.min_value);
-        const max = BigInt(p.numeric_attribute.max_value);
+        // An absent bound is the int64 limit, as the collector's math.MinInt64 / math.MaxInt64.
+        const min = p.numeric_attribute.min_value === undefined ? -(2n ** 63n) : BigInt(p.numeric_attribute.min_value);
+        const max = p.numeric_attribute.max_value === undefined ? 2n ** 63n - 1n : BigInt(p.numeric_attribute.max_value);
         const slot = this.rule(
           attributeRule(0, key, (a, i) => {
             const v = intOf(a, i);

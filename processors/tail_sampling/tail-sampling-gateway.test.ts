@@ -186,4 +186,88 @@ describe('tail_sampling in a gateway', () => {
     expect(got.map((s) => s.name).sort()).toEqual(['child', 'root']);
     expect(got.every((s) => s.trace === key(1))).toBe(true);
   });
+
+  it("loads the collector README's example policies unchanged (100_000, a one-sided numeric range, OTTL with error_mode ignore) and drops by its drop policy whatever always_sample says", async () => {
+    const sink = await startHttpServer();
+    // The processors section as the collector's README writes it (flow style, underscores, no max_value).
+    const yaml = `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  otlphttp:
+    endpoint: ${sink.url}
+    compression: none
+processors:
+  tail_sampling:
+    decision_wait: 10s
+    num_traces: 100
+    expected_new_traces_per_sec: 10
+    decision_cache:
+      sampled_cache_size: 100_000
+      non_sampled_cache_size: 100_000
+    policies:
+      [
+          { name: test-policy-1, type: always_sample },
+          { name: test-policy-2, type: latency, latency: {threshold_ms: 5000, upper_threshold_ms: 10000} },
+          { name: test-policy-3, type: numeric_attribute, numeric_attribute: {key: key1, min_value: 50, max_value: 100} },
+          { name: test-policy-4, type: probabilistic, probabilistic: {sampling_percentage: 10} },
+          { name: test-policy-5, type: status_code, status_code: {status_codes: [ERROR, UNSET]} },
+          { name: test-policy-7, type: string_attribute, string_attribute: {key: key2, values: [value1, val*], enabled_regex_matching: true, cache_max_size: 10} },
+          { name: test-policy-8, type: rate_limiting, rate_limiting: {spans_per_second: 35} },
+          { name: test-policy-9, type: bytes_limiting, bytes_limiting: {bytes_per_second: 1024000, burst_capacity: 2048000} },
+          { name: test-policy-10, type: span_count, span_count: {min_spans: 2, max_spans: 20} },
+          { name: test-policy-11, type: trace_state, trace_state: { key: key3, values: [value1, value2] } },
+          { name: test-policy-12, type: boolean_attribute, boolean_attribute: {key: key4, value: true} },
+          { name: test-policy-13, type: ottl_condition, ottl_condition: { error_mode: ignore, span: ["attributes[\\"test_attr_key_1\\"] == \\"test_attr_val_1\\""], spanevent: ["name != \\"test_span_event_name\\""] } },
+          { name: and-policy-1, type: and, and: { and_sub_policy: [
+              { name: test-and-policy-1, type: numeric_attribute, numeric_attribute: { key: key1, min_value: 50, max_value: 100 } },
+              { name: test-and-policy-2, type: string_attribute, string_attribute: { key: key2, values: [ value1, value2 ] } } ] } },
+          { name: drop-policy-1, type: drop, drop: { drop_sub_policy: [
+              { name: test-drop-policy-1, type: string_attribute, string_attribute: {key: url.path, values: [\\/health, \\/metrics], enabled_regex_matching: true} } ] } },
+          { name: composite-policy-1, type: composite, composite: {
+              max_total_spans_per_second: 1000,
+              policy_order: [test-composite-policy-1, test-composite-policy-2, test-composite-policy-3],
+              composite_sub_policy: [
+                { name: test-composite-policy-1, type: numeric_attribute, numeric_attribute: {key: key1, min_value: 50} },
+                { name: test-composite-policy-2, type: string_attribute, string_attribute: {key: key2, values: [value1, value2]} },
+                { name: test-composite-policy-3, type: always_sample } ],
+              rate_allocation: [ { policy: test-composite-policy-1, percent: 50 }, { policy: test-composite-policy-2, percent: 25 } ] } },
+      ]
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [tail_sampling]
+      exporters: [otlphttp]
+`;
+    const svc = await startGateway(yaml);
+    let stopped = false;
+    cleanups.push(async () => {
+      if (!stopped) await svc.shutdown(5000);
+      await sink.close();
+    });
+    const http = receiverAddress(svc, 'otlp', 'http');
+    expect(
+      await post(http, [
+        { trace: 1, name: 'probe', attrs: { 'url.path': '/health' } },
+        { trace: 2, name: 'checkout', attrs: { key1: 60 } },
+        { trace: 3, name: 'scrape', attrs: { 'url.path': '/metrics/x' } },
+        { trace: 4, name: 'browse' },
+      ]),
+    ).toBe(200);
+    // decision_wait is 10s: a shutdown decides what is held now, with the same policies.
+    expect(sink.requests).toHaveLength(0);
+    stopped = true;
+    await svc.shutdown(5000);
+    const names = received(sink)
+      .flat()
+      .map((s) => s.name)
+      .sort();
+    expect(names).toEqual(['browse', 'checkout']);
+  });
 });

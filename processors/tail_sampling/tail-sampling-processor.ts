@@ -69,6 +69,9 @@ const MAX_REQUEST_BYTES = 4 << 20;
 
 export type EarlyReason = 'num_traces' | 'pressure' | 'shutdown' | 'max_size';
 
+/** A counted vote's key prefix and the collector's `decision` label for it. */
+const VOTE_DECISION = { '0': 'not_sampled', '1': 'sampled', '2': 'dropped' } as const;
+
 export class TailSamplingProcessor implements Processor, SplitVisitor {
   private readonly policies: PolicySet;
   /** Traces waiting for their decision, in the order their first span arrived. */
@@ -104,6 +107,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   // Decisions counted since the counters were last updated.
   private sampledCount = 0;
   private notSampledCount = 0;
+  private droppedCount = 0;
   private readonly votesByPolicy = new Map<string, number>();
 
   // Per request (reused): groups of the request and where each one's fragments go.
@@ -428,23 +432,21 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     const votes = this.votes;
     votes.length = 0;
     const now = this.now;
-    let sampled: boolean | undefined;
-    for (const p of this.policies.drops) {
+    // In the configured order, as the collector: a drop decides at once; with sample_on_first_match so
+    // does the first policy that samples, so a drop policy listed after it is not reached.
+    let dropped = false;
+    for (const p of this.policies.ordered) {
       const d = this.vote(p.name, () => p.evaluate(t, now));
       if (d === Decision.Dropped) {
-        sampled = false;
+        dropped = true;
         break;
       }
+      votes.push(d);
+      if (this.config.sample_on_first_match && d === Decision.Sampled) break;
     }
-    if (sampled === undefined) {
-      for (const p of this.policies.others) {
-        const d = this.vote(p.name, () => p.evaluate(t, now));
-        votes.push(d);
-        if (this.config.sample_on_first_match && d === Decision.Sampled) break;
-      }
-      sampled = combine(votes);
-    }
+    const sampled = !dropped && combine(votes);
     if (sampled) this.sampledCount++;
+    else if (dropped) this.droppedCount++;
     else this.notSampledCount++;
     this.conclude(t, sampled);
   }
@@ -457,7 +459,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
       this.policyError(policy, err, false);
       d = Decision.NotSampled;
     }
-    const key = d === Decision.Sampled || d === Decision.InvertSampled ? `1${policy}` : `0${policy}`;
+    const key = `${d === Decision.Sampled || d === Decision.InvertSampled ? '1' : d === Decision.Dropped ? '2' : '0'}${policy}`;
     this.votesByPolicy.set(key, (this.votesByPolicy.get(key) ?? 0) + 1);
     return d;
   }
@@ -537,10 +539,15 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
 
   /** Sets the gauges and adds the decisions counted since the last call (not one counter call per trace). */
   private updateGauges(): void {
-    if (this.sampledCount > 0) this.m.global.inc({ ...this.labels, sampled: 'true' }, this.sampledCount);
-    if (this.notSampledCount > 0) this.m.global.inc({ ...this.labels, sampled: 'false' }, this.notSampledCount);
-    this.sampledCount = this.notSampledCount = 0;
-    for (const [key, n] of this.votesByPolicy) this.m.policy.inc({ ...this.labels, policy: key.slice(1), sampled: key[0] === '1' ? 'true' : 'false' }, n);
+    // `decision` as the collector's (sampled, not_sampled, dropped) beside its older `sampled` bool.
+    if (this.sampledCount > 0) this.m.global.inc({ ...this.labels, sampled: 'true', decision: 'sampled' }, this.sampledCount);
+    if (this.notSampledCount > 0) this.m.global.inc({ ...this.labels, sampled: 'false', decision: 'not_sampled' }, this.notSampledCount);
+    if (this.droppedCount > 0) this.m.global.inc({ ...this.labels, sampled: 'false', decision: 'dropped' }, this.droppedCount);
+    this.sampledCount = this.notSampledCount = this.droppedCount = 0;
+    for (const [key, n] of this.votesByPolicy) {
+      const decision = VOTE_DECISION[key[0] as keyof typeof VOTE_DECISION];
+      this.m.policy.inc({ ...this.labels, policy: key.slice(1), sampled: decision === 'sampled' ? 'true' : 'false', decision }, n);
+    }
     this.votesByPolicy.clear();
     this.m.onMemory.set(this.labels, this.pending.size);
     this.m.heldBytes.set(this.labels, this.held);

@@ -296,6 +296,44 @@ describe('policies', () => {
     expect(sink.traces()).toEqual(hex(6));
   });
 
+  it('numeric_attribute: either bound may be left out, as the collector (its README composite writes {key, min_value: 50})', async () => {
+    const spans: SpanSpec[] = [
+      { trace: 1, attrs: { n: 50 } },
+      { trace: 2, attrs: { n: 49 } },
+      { trace: 3, attrs: { n: 9_000_000_000 } },
+      { trace: 4, attrs: { n: -7 } },
+    ];
+    const range = (r: Record<string, number>) => [{ name: 'n', type: 'numeric_attribute', numeric_attribute: { key: 'n', ...r } }];
+    expect(await sampled(range({ min_value: 50 }), spans)).toEqual(hex(1, 3));
+    // No lower bound is int64's least, not 0: a negative value matches.
+    expect(await sampled(range({ max_value: 49 }), spans)).toEqual(hex(2, 4));
+    const issues: { path: string[]; message: string }[] = [];
+    tailSamplingProcessorFactory.config.parse({ policies: range({}) }, ['tail_sampling'], issues);
+    tailSamplingProcessorFactory.config.parse({ policies: range({ min_value: 5, max_value: 4 }) }, ['tail_sampling'], issues);
+    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'tail_sampling.policies.0.numeric_attribute: needs min_value, max_value or both: the range of values that match',
+      'tail_sampling.policies.0.numeric_attribute.max_value: must be at least min_value',
+    ]);
+    // The composite of the collector's README, unchanged.
+    config({
+      policies: [
+        {
+          name: 'composite-policy-1',
+          type: 'composite',
+          composite: {
+            max_total_spans_per_second: 1000,
+            policy_order: ['test-composite-policy-1', 'test-composite-policy-2'],
+            composite_sub_policy: [
+              { name: 'test-composite-policy-1', type: 'numeric_attribute', numeric_attribute: { key: 'key1', min_value: 50 } },
+              { name: 'test-composite-policy-2', type: 'always_sample' },
+            ],
+            rate_allocation: [{ policy: 'test-composite-policy-1', percent: 50 }],
+          },
+        },
+      ],
+    });
+  });
+
   it('string_attribute: exact values, regular expressions, invert_match, resource attributes', async () => {
     const spans: SpanSpec[] = [
       { trace: 1, attrs: { route: '/health' } },
@@ -308,6 +346,19 @@ describe('policies', () => {
     expect(await sampled(policy({ values: ['^/api/.+'], enabled_regex_matching: true }), spans)).toEqual(hex(2));
     expect(await sampled(policy({ values: ['/health'], invert_match: true }), spans)).toEqual(hex(2, 3, 4));
     expect(await sampled(policy({ values: ['svc-a'] }), [{ trace: 7 }], { route: 'svc-a' })).toEqual(hex(7));
+  });
+
+  it("string_attribute: regular expressions in Go's syntax, as collector configs write them: (?i) and (?P<name>)", async () => {
+    const spans: SpanSpec[] = [
+      { trace: 1, attrs: { route: '/HEALTH' } },
+      { trace: 2, attrs: { route: '/Api/v1/users' } },
+      { trace: 3, attrs: { route: '/orders' } },
+    ];
+    const policy = (values: string[], invert = false) => [
+      { name: 's', type: 'string_attribute', string_attribute: { key: 'route', values, enabled_regex_matching: true, invert_match: invert } },
+    ];
+    expect(await sampled(policy(['(?i)^/health$', '(?i)/api/(?P<version>v[0-9]+)/']), spans)).toEqual(hex(1, 2));
+    expect(await sampled(policy(['(?i)health'], true), spans)).toEqual(hex(2, 3));
   });
 
   it('boolean_attribute: the value given; invert_match samples the rest', async () => {
@@ -519,6 +570,64 @@ describe('policies', () => {
     expect(await sampled(policy, spans)).toEqual(hex(1));
   });
 
+  it("and: an invert_match sub-policy votes plain sampled / not sampled inside it (the collector README's practical example)", async () => {
+    // Rule 1: sample every trace of services not using tail sampling; rule 4: service-1's traces except a noisy route.
+    const { proc, sink } = make({
+      policies: [
+        {
+          name: 'backwards-compatibility-policy',
+          type: 'and',
+          and: {
+            and_sub_policy: [
+              {
+                name: 'services-using-tail_sampling-policy',
+                type: 'string_attribute',
+                string_attribute: { key: 'service.name', values: ['service-1'], invert_match: true },
+              },
+              { name: 'sample-all-policy', type: 'always_sample' },
+            ],
+          },
+        },
+        {
+          name: 'team_a-service-1',
+          type: 'and',
+          and: {
+            and_sub_policy: [
+              { name: 'service-name-policy', type: 'string_attribute', string_attribute: { key: 'service.name', values: ['service-1'] } },
+              {
+                name: 'route-name-policy',
+                type: 'string_attribute',
+                string_attribute: { key: 'http.route', values: ['/v1/name/.+'], enabled_regex_matching: true, invert_match: true },
+              },
+              { name: 'probabilistic-policy', type: 'probabilistic', probabilistic: { sampling_percentage: 100 } },
+            ],
+          },
+        },
+      ],
+    });
+    const svc = (name: string) => ({ 'service.name': name });
+    await proc.consume(
+      new Payload(
+        'traces',
+        traceRequest([
+          { attrs: svc('legacy'), scopes: [[{ trace: 1 }]] },
+          {
+            attrs: svc('service-1'),
+            scopes: [
+              [
+                { trace: 2, attrs: { 'http.route': '/v1/name/42' } },
+                { trace: 3, attrs: { 'http.route': '/v1/orders' } },
+              ],
+            ],
+          },
+        ]),
+      ),
+    );
+    await proc.shutdown();
+    // Outside an and, rule 1's inverted "not sampled" for service-1 would have vetoed trace 3 as well.
+    expect(sink.traces()).toEqual(hex(1, 3));
+  });
+
   it('drop: all sub-policies matching drops the trace whatever else samples it', async () => {
     const spans: SpanSpec[] = [
       { trace: 1, attrs: { route: '/health' } },
@@ -585,6 +694,24 @@ describe('policies', () => {
     ).toEqual(hex(2));
   });
 
+  it('sample_on_first_match: policies in their configured order, as the collector; the first that samples decides, a drop decides when reached', async () => {
+    const health = {
+      name: 'no-health',
+      type: 'drop',
+      drop: { drop_sub_policy: [{ name: 'h', type: 'string_attribute', string_attribute: { key: 'url.path', values: ['/health'] } }] },
+    };
+    const errors = { name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } };
+    // One rate_limiting token: a policy not reached takes none.
+    const limited = { name: 'one', type: 'rate_limiting', rate_limiting: { spans_per_second: 1, burst_capacity: 1 } };
+    const spans: SpanSpec[] = [{ trace: 1, status: 2, attrs: { 'url.path': '/health' } }, { trace: 2, status: 2 }, { trace: 3 }];
+    // errors first: trace 1 is sampled before the drop policy is reached; trace 2 too, without a token.
+    expect(await sampled([errors, health, limited], spans, undefined, { sample_on_first_match: true })).toEqual(hex(1, 2, 3));
+    // The drop policy first: it drops trace 1 whatever follows.
+    expect(await sampled([health, errors, limited], spans, undefined, { sample_on_first_match: true })).toEqual(hex(2, 3));
+    // Without sample_on_first_match every policy votes: trace 2 takes the token, trace 3 finds none.
+    expect(await sampled([errors, health, limited], spans)).toEqual(hex(2));
+  });
+
   it('counts each policy vote and the final decisions', async () => {
     const { proc, settings } = make({ policies: [{ name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } }] });
     await send(proc, [{ trace: 1, status: 2 }, { trace: 2 }, { trace: 3 }]);
@@ -594,6 +721,38 @@ describe('policies', () => {
     expect(await counterValue(settings.telemetry, METRICS.policyDecisions.name, { ...labels, policy: 'errors', sampled: 'false' })).toBe(2);
     expect(await counterValue(settings.telemetry, METRICS.globalDecisions.name, { ...labels, sampled: 'true' })).toBe(1);
     expect(await counterValue(settings.telemetry, METRICS.newTraces.name, labels)).toBe(3);
+  });
+
+  it("labels each vote and final decision with the collector's decision: sampled, not_sampled, dropped", async () => {
+    // The collector README's queries: count_traces_sampled{decision="dropped"} by policy, global{decision=...}.
+    const { proc, settings } = make({
+      policies: [
+        { name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } },
+        {
+          name: 'no-health',
+          type: 'drop',
+          drop: { drop_sub_policy: [{ name: 'h', type: 'string_attribute', string_attribute: { key: 'url.path', values: ['/health'] } }] },
+        },
+      ],
+    });
+    await send(proc, [
+      { trace: 1, status: 2 },
+      { trace: 2 },
+      { trace: 3, attrs: { 'url.path': '/health' } },
+      { trace: 4, status: 2, attrs: { 'url.path': '/health' } },
+    ]);
+    await proc.shutdown();
+    const at = (name: string, l: Record<string, string>) => counterValue(settings.telemetry, name, { processor: 'tail_sampling', ...l });
+    const policy = METRICS.policyDecisions.name;
+    const global = METRICS.globalDecisions.name;
+    expect(await at(policy, { policy: 'no-health', decision: 'dropped', sampled: 'false' })).toBe(2);
+    expect(await at(policy, { policy: 'no-health', decision: 'not_sampled', sampled: 'false' })).toBe(2);
+    // Policies vote in their order: errors, listed first, votes on the dropped traces too (3 and 4).
+    expect(await at(policy, { policy: 'errors', decision: 'sampled', sampled: 'true' })).toBe(2);
+    expect(await at(policy, { policy: 'errors', decision: 'not_sampled' })).toBe(2);
+    expect(await at(global, { decision: 'sampled', sampled: 'true' })).toBe(1);
+    expect(await at(global, { decision: 'not_sampled', sampled: 'false' })).toBe(1);
+    expect(await at(global, { decision: 'dropped', sampled: 'false' })).toBe(2);
   });
 });
 

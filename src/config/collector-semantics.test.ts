@@ -109,6 +109,34 @@ service:
     expect(blown.problems.join('\n')).toMatch(/alias-bomb.yaml:\d+.*more than 100 YAML aliases expanded/);
   });
 
+  it('an unquoted 100_000 is the number 100000, as go-yaml reads it (the tail_sampling README writes cache sizes so)', async () => {
+    const text = `${BASE}processors:
+  tail_sampling:
+    decision_cache:
+      sampled_cache_size: 100_000
+      non_sampled_cache_size: "100_000"
+    maximum_trace_size_bytes: 1_048_576
+    policies: [{ name: p, type: probabilistic, probabilistic: { sampling_percentage: 1_0.5 } }]
+    decision_wait: 1_0s
+`;
+    const { problems } = await validate([await file('underscores.yaml', text)]);
+    // A quoted value stays the string it is; a duration is not a number.
+    expect(problems.sort()).toEqual([
+      expect.stringMatching(/underscores.yaml:\d+: processors.tail_sampling.decision_cache.non_sampled_cache_size: expected an integer, got string "100_000"/),
+      expect.stringMatching(/underscores.yaml:\d+: processors.tail_sampling.decision_wait: expected a duration/),
+    ]);
+    const fixed = text.replace('"100_000"', '100_000').replace('1_0s', '10s');
+    const { config, problems: none } = await validate([await file('underscores-ok.yaml', fixed)]);
+    expect(none).toEqual([]);
+    const ts = config!.processors.get('tail_sampling')!.config as {
+      decision_cache: { sampled_cache_size: number; non_sampled_cache_size: number };
+      maximum_trace_size_bytes: number;
+      policies: { probabilistic: { sampling_percentage: number } }[];
+    };
+    expect(ts.decision_cache).toEqual({ sampled_cache_size: 100_000, non_sampled_cache_size: 100_000 });
+    expect(ts.maximum_trace_size_bytes).toBe(1_048_576);
+    expect(ts.policies[0]!.probabilistic.sampling_percentage).toBe(10.5);
+  });
   it('an integer duration is nanoseconds, as confmap decodes an int into time.Duration', () => {
     const issues: { path: string[]; message: string }[] = [];
     const d = s.duration();

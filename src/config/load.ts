@@ -218,6 +218,10 @@ function toPlain(node: Node | null | undefined, path: string[], w: Walk): unknow
   if (isSeq(node)) return node.items.map((item, i) => toPlain(item as Node, [...path, String(i)], w));
   if (isScalar(node)) {
     if (typeof node.value !== 'string') return node.value;
+    if (node.type === 'PLAIN') {
+      const separated = underscoredNumber(node.value);
+      if (separated !== undefined) return separated;
+    }
     const line = node.range ? w.lc.linePos(node.range[0]).line : undefined;
     return expandEnv(
       node.value,
@@ -227,6 +231,20 @@ function toPlain(node: Node | null | undefined, path: string[], w: Walk): unknow
     );
   }
   return (node as { toJSON(): unknown }).toJSON();
+}
+
+/** A decimal number written with `_` between digits (`100_000`, `1_000.5`): only underscores and digits. */
+const UNDERSCORED_NUMBER = /^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$/;
+
+/**
+ * The number an unquoted `100_000` stands for in the collector's YAML reader (go-yaml drops every `_` of a
+ * plain scalar that starts like a number before reading it as one; YAML 1.2's core schema, ours, reads it
+ * as a string). Contrib READMEs write sizes this way (tail_sampling's `sampled_cache_size: 100_000`).
+ */
+function underscoredNumber(text: string): number | undefined {
+  if (!text.includes('_') || !UNDERSCORED_NUMBER.test(text)) return undefined;
+  const n = Number(text.replaceAll('_', ''));
+  return Number.isFinite(n) ? n : undefined;
 }
 
 /** Deep merge: maps merge key by key, anything else (lists included) is replaced. */
