@@ -1,11 +1,12 @@
 import { s, type ConfigIssue, type ConfigOf } from '../../src/core/schema.js';
+import { re2RegExp } from '../../src/processorhelper/re2.js';
 
 const patterns = (what: string) => s.array(s.string()).default([]).describe(what);
 
 function checkRegexps(list: readonly string[], path: string[], issues: ConfigIssue[]): void {
   list.forEach((p, i) => {
     try {
-      new RegExp(p);
+      re2RegExp(p);
     } catch (err) {
       issues.push({ path: [...path, String(i)], message: `is not a valid regular expression: ${(err as Error).message}` });
     }

@@ -120,6 +120,16 @@ describe('redaction processor', () => {
     expect(await counterValue(settings.telemetry, 'gophership_processor_redacted_items', { processor: 'redaction', action: 'masked' })).toBe(2);
   });
 
+  it("reads patterns in Go's RE2 syntax, as collector configs write them: a leading (?i), POSIX classes", async () => {
+    const issues: { path: string[]; message: string }[] = [];
+    const config = { allow_all_keys: true, blocked_values: ['(?i)bearer [a-z0-9]+', '[[:digit:]]{4}-[[:digit:]]{4}'] };
+    redactionProcessorFactory.config.parse(config, [], issues);
+    expect(issues).toEqual([]);
+    const { proc, down } = make(config);
+    await proc.consume(new Payload('logs', logsReq({ records: [{ attrs: { auth: 'BEARER abc123', pin: 'code 1234-5678', other: 'ab-cd' } }] })));
+    expect(logRecords(down.got[0]!).records[0]!.attrs).toEqual({ auth: '****', pin: 'code ****', other: 'ab-cd' });
+  });
+
   it('redact_all_types checks non-string values by their string form', async () => {
     const { proc, down } = make({ allow_all_keys: true, redact_all_types: true, blocked_values: ['4[0-9]{15}'] });
     await proc.consume(new Payload('logs', logsReq({ records: [{ attrs: { n: 4111111111111111, ok: 42 } }] })));

@@ -7,6 +7,7 @@
 import nodeCrypto from 'node:crypto';
 import { AttrList, ValueType, utf8 } from '../../src/processorhelper/wire-edit.js';
 import type { RedactionProcessorConfig } from './config.js';
+import { re2RegExp } from '../../src/processorhelper/re2.js';
 
 // The collector's summary attribute names.
 export const SUMMARY = {
@@ -83,10 +84,10 @@ export class Redactor {
     this.allowAll = config.allow_all_keys;
     this.allowed = new Set([...config.allowed_keys, ...SUMMARY_KEYS]);
     this.ignored = new Set(config.ignored_keys);
-    this.ignoredPatterns = config.ignored_key_patterns.map((p) => new RegExp(p));
-    this.blockedKeys = config.blocked_key_patterns.map((p) => new RegExp(p));
-    this.blockedValues = config.blocked_values.map((p) => new RegExp(p, 'g'));
-    this.allowedValues = config.allowed_values.map((p) => new RegExp(p));
+    this.ignoredPatterns = config.ignored_key_patterns.map((p) => re2RegExp(p));
+    this.blockedKeys = config.blocked_key_patterns.map((p) => re2RegExp(p));
+    this.blockedValues = config.blocked_values.map((p) => re2RegExp(p, 'g'));
+    this.allowedValues = config.allowed_values.map((p) => re2RegExp(p));
     this.allTypes = config.redact_all_types;
     this.summary = config.summary;
     const alg = { none: undefined, md5: 'md5', sha1: 'sha1', sha3: 'sha3-256' }[config.hash_function];
