@@ -185,6 +185,37 @@ describe('worker processes (service.workers)', () => {
     }
   }, 30_000);
 
+  it("spanmetrics keeps cumulative series per worker: each worker's carry its own collector.instance.id", async () => {
+    // Validation lets cumulative spanmetrics run under several workers because of this: each worker counts
+    // only its own connections' spans, so its series must be its own (as each replica's of a collector
+    // tier), or cumulative totals from two writers would overwrite each other at the backend.
+    const out = join(dir, 'spanmetrics.jsonl');
+    const yaml = gatewayYaml({
+      connectors: { spanmetrics: { metrics_flush_interval: '200ms' } },
+      exporters: { file: { path: out } },
+      pipelines: { traces: { exporters: ['spanmetrics'] }, metrics: { receivers: ['spanmetrics'], exporters: ['file'] } },
+      service: { ...SELF_METRICS, workers: 2 },
+    });
+    const g = await startGatewayChild(yaml, join(dir, 'spanmetrics.yaml'));
+    try {
+      // Eight requests in flight, unpaced: eight connections, which the primary hands out in turn.
+      const load = await runLoadgen({ endpoint: `http://${g.http}`, signal: 'traces', count: 20_000, batch: 50, workers: 8, durationMs: 5000 });
+      expect(load.acked).toBeGreaterThan(0);
+    } finally {
+      g.child.kill('SIGTERM');
+      await g.exited;
+    }
+    // Each worker writes its own file (path.worker-K); the ids in one file are one worker's.
+    const idsOf = async (k: number) => {
+      const text = await readFile(`${out}.worker-${k}`, 'utf8');
+      return new Set([...text.matchAll(/"key":"collector\.instance\.id","value":\{"stringValue":"([^"]+)"/g)].map((m) => m[1]));
+    };
+    const [a, b] = [await idsOf(0), await idsOf(1)];
+    expect(a.size).toBe(1);
+    expect(b.size).toBe(1);
+    expect([...a][0]).not.toBe([...b][0]);
+  }, 60_000);
+
   it('answers one health check for all workers: 503 from every worker while one is stuck, 200 once it reports again', async () => {
     const healthPort = await freePort();
     const yaml = gatewayYaml({

@@ -311,7 +311,7 @@ service:
       ]);
   });
 
-  it('spanmetrics with cumulative series refuses several worker processes (each would report the same series)', async () => {
+  it('spanmetrics with cumulative series and collector.instance.id excluded refuses several worker processes (each would report the same series)', async () => {
     const text = `${OTLP_HTTP_AND_DEBUG}connectors:
   spanmetrics:
 service:
@@ -324,11 +324,14 @@ service:
       exporters: [debug]
 `;
     expect(await problemsOf(text)).toEqual([]);
-    const delta = text.replace('  spanmetrics:\nservice', '  spanmetrics:\n    aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA\nservice');
+    const excluded = text.replace('  spanmetrics:\nservice', '  spanmetrics:\n    exclude_dimensions: [collector.instance.id]\nservice');
+    const delta = excluded.replace('  spanmetrics:\n', '  spanmetrics:\n    aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA\n');
     for (const workers of ['2', 'auto']) {
       const withWorkers = (t: string) => t.replace('service:\n', `service:\n  workers: ${workers}\n`);
-      expect(await problemsOf(withWorkers(text))).toEqual([
-        `FILE:15: service.pipelines.traces.exporters.0: connector "spanmetrics" cannot serve here: with service.workers ${workers} every worker process reports the same cumulative series, each with only its own spans counted: set aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA (the backend adds the workers' increments) or service.workers: 1`,
+      // The collector's default: every worker's series carry its own collector.instance.id.
+      expect(await problemsOf(withWorkers(text))).toEqual([]);
+      expect(await problemsOf(withWorkers(excluded))).toEqual([
+        `FILE:16: service.pipelines.traces.exporters.0: connector "spanmetrics" cannot serve here: with service.workers ${workers} and collector.instance.id excluded, every worker process reports the same cumulative series, each with only its own spans counted: keep collector.instance.id (each worker's series are then its own), set aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA (the backend adds the workers' increments) or service.workers: 1`,
       ]);
       expect(await problemsOf(withWorkers(delta))).toEqual([]);
     }
