@@ -58,7 +58,7 @@ describe('transform processor', () => {
     expect(await counterValue(settings.telemetry, 'otelcol_processor_incoming_items', { processor: 'transform/test' })).toBe(3);
   });
 
-  it('consecutive plain statements of one context run in order on each item and share its cache, as the collector runs them', async () => {
+  it("a list's plain statements run in order on each item and share its cache, as the collector runs them", async () => {
     const { proc, sink } = make({
       log_statements: [
         'set(cache["kv"], ParseKeyValue("user=bob team=core"))',
