@@ -154,6 +154,11 @@ describe('filter processor: OTTL conditions', () => {
       [0n, 2n],
       [0n, 1n, 2n],
     ]);
+    // A converter only the span context offers puts a resource-only list in the span context, as the collector's
+    // inferrer falls back to the contexts below resource.
+    const roots = make({ trace_conditions: ['IsRootSpan() and resource.attributes["service.name"] == "s-svc"'] }, 'traces');
+    await roots.proc.consume(new Payload('traces', makeTracesRequest(2)));
+    expect(roots.sink.got.length).toBe(0);
     // Inside the span (in a spanevent list) it would be ambiguous: refused, naming it.
     expect(parseConfig(filterProcessorFactory, { trace_conditions: ['span.name == "x"', 'attributes["k"] == "v"', 'spanevent.name == "e"'] }).issues).toEqual([
       {

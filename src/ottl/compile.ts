@@ -373,13 +373,20 @@ function enumContexts(name: string): readonly ContextName[] {
   return [];
 }
 
+/** The converters only some contexts offer (the others are everywhere), as compileExpr refuses them elsewhere. */
+const FUNCTION_CONTEXTS: Readonly<Record<string, readonly ContextName[]>> = {
+  IsRootSpan: ['span'],
+  HasAttrKeyOnDatapoint: ['metric'],
+  HasAttrOnDatapoint: ['metric'],
+};
+
 interface Hints {
   /** Each context a path names, with the first path text that named it. */
   named: Map<ContextName, string>;
   /** The first path written without a context (`attributes["x"]`), if any. */
   bare: string | undefined;
-  /** Enum names used. */
-  enums: Set<string>;
+  /** Enum names and context-bound converter names used: each needs a context that knows it. */
+  needs: Map<string, readonly ContextName[]>;
 }
 
 function collectHints(node: unknown, h: Hints): void {
@@ -391,7 +398,8 @@ function collectHints(node: unknown, h: Hints): void {
     if (c) {
       if (!h.named.has(c)) h.named.set(c, n.names.join('.'));
     } else if (first !== 'cache' && first !== 'request') h.bare ??= n.names.join('.');
-  } else if (n.k === 'enum' && n.name !== undefined && ENUMS[n.name] !== undefined) h.enums.add(n.name);
+  } else if (n.k === 'enum' && n.name !== undefined && ENUMS[n.name] !== undefined) h.needs.set(`the enum ${n.name}`, enumContexts(n.name));
+  else if (n.k === 'call' && n.name !== undefined && FUNCTION_CONTEXTS[n.name]) h.needs.set(`the function ${n.name}`, FUNCTION_CONTEXTS[n.name]!);
   for (const v of Object.values(node)) if (typeof v === 'object') collectHints(v, h);
 }
 
@@ -412,13 +420,13 @@ export interface InferredContext {
 /**
  * The one context a group of statements and conditions runs in, as the collector's context inferrer: the
  * innermost context their paths name (`set(span.name, ...)` with `set(resource.attributes[...], ...)`:
- * span, so the resource statement runs once per span), moved further in when an enum used is not known
- * there (`SEVERITY_NUMBER_*` only in log). GopherShip's leniencies, where the collector refuses: a path
+ * span, so the resource statement runs once per span), moved further in when an enum or converter used
+ * is not known there (`SEVERITY_NUMBER_*` only in log, `IsRootSpan()` only in span). GopherShip's leniencies, where the collector refuses: a path
  * without a context (`attributes["x"]`) names the signal's record context (log, span, datapoint), and a
  * group naming no context runs there too.
  */
 export function inferGroupContext(asts: readonly unknown[], signal: OttlSignal): InferredContext {
-  const h: Hints = { named: new Map(), bare: undefined, enums: new Set() };
+  const h: Hints = { named: new Map(), bare: undefined, needs: new Map() };
   for (const a of asts) collectHints(a, h);
   const chain = CONTEXT_CHAIN[signal];
   const record = RECORD_CONTEXT[signal];
@@ -430,13 +438,13 @@ export function inferGroupContext(asts: readonly unknown[], signal: OttlSignal):
   }
   if (h.bare !== undefined && chain.indexOf(record) > best) [best, by] = [chain.indexOf(record), `${h.bare} (a path without a context is the ${record}'s)`];
   if (best < 0) best = chain.indexOf(record);
-  // An enum the context does not know: the innermost context below it that knows every enum used, as
-  // the collector falls back to the candidate's lower contexts.
-  const knowsAll = (c: ContextName) => [...h.enums].every((e) => enumContexts(e).includes(c));
+  // An enum or converter the context does not know: the innermost context below it that knows all of
+  // them, as the collector falls back to the candidate's lower contexts (in its priority order).
+  const knowsAll = (c: ContextName) => [...h.needs.values()].every((contexts) => contexts.includes(c));
   if (!knowsAll(chain[best]!)) {
     for (let i = chain.length - 1; i > best; i--) {
       if (knowsAll(chain[i]!)) {
-        by = `the enum ${[...h.enums].find((x) => !enumContexts(x).includes(chain[best]!))!}`;
+        by = [...h.needs].find(([, contexts]) => !contexts.includes(chain[best]!))![0];
         best = i;
         break;
       }

@@ -34,7 +34,7 @@ describe('context inference for a group written without a context', () => {
     expect(infer('traces', ['set(attributes["x"], "1")', 'set(span.name, "e")']).ambiguous).toBeUndefined();
   });
 
-  it('an enum the named context does not know moves the group to the innermost context that knows every enum used', () => {
+  it('an enum or converter the named context does not know moves the group to the innermost context that knows them all', () => {
     // As the collector: the lower contexts are tried in its priority order, spanevent before span.
     expect(infer('traces', ['set(resource.attributes["x"], "y") where resource.attributes["k"] == STATUS_CODE_ERROR'])).toMatchObject({
       context: 'spanevent',
@@ -46,6 +46,9 @@ describe('context inference for a group written without a context', () => {
     expect(infer('logs', ['set(resource.attributes["lvl"], SEVERITY_NUMBER_WARN)']).context).toBe('log');
     // No context of the signal knows it: the named context stays (an explicit group takes any enum too).
     expect(infer('traces', ['set(resource.attributes["lvl"], SEVERITY_NUMBER_WARN)']).context).toBe('resource');
+    // Converters only some contexts offer, likewise.
+    expect(infer('traces', [], ['IsRootSpan() and resource.attributes["k"] == "v"'])).toMatchObject({ context: 'span', by: 'the function IsRootSpan' });
+    expect(infer('metrics', [], ['HasAttrKeyOnDatapoint("k") and resource.attributes["k"] == "v"']).context).toBe('metric');
     // A function name given as an argument is not an enum.
     expect(infer('logs', ['replace_pattern(resource.attributes["k"], "a", "b", SHA256)']).context).toBe('resource');
   });
