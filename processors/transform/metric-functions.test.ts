@@ -1,0 +1,452 @@
+/**
+ * The transform processor's metrics-only functions (its README, "Metrics only functions") on an OTLP/JSON
+ * request holding every metric type, through the processor: the output is compared whole, as OTLP/JSON.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { Payload } from '../../src/pdata/payload.js';
+import { requestFromJson, requestToJson } from '../../src/pdata/codec.js';
+import { PermanentError } from '../../src/core/errors.js';
+import { RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
+import { parseConfig, settingsForTest, validConfig } from '../../test/helpers/component-config.js';
+import { transformProcessorFactory } from './factory.js';
+import type { TransformProcessor } from './transform-processor.js';
+
+const attr = (key: string, v: string) => ({ key, value: { stringValue: v } });
+const T0 = '1700000000000000000';
+const T1 = '1700000010000000000';
+
+/** Every metric type, as an SDK or a collector sends them (int64 and fixed64 as strings, as OTLP/JSON writes them). */
+const METRICS = {
+  requests: {
+    name: 'http.requests',
+    description: 'requests served',
+    unit: '1',
+    sum: {
+      aggregationTemporality: 2,
+      isMonotonic: true,
+      dataPoints: [
+        {
+          attributes: [attr('route', '/a')],
+          startTimeUnixNano: T0,
+          timeUnixNano: T1,
+          asInt: '10',
+          exemplars: [{ timeUnixNano: T1, asInt: '1', traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '0102030405060708' }],
+        },
+        { attributes: [attr('route', '/b')], startTimeUnixNano: T0, timeUnixNano: T1, asDouble: 2.5 },
+      ],
+    },
+  },
+  queue: {
+    name: 'queue.depth',
+    unit: '{item}',
+    gauge: { dataPoints: [{ attributes: [attr('queue', 'q1')], timeUnixNano: T1, asInt: '7' }] },
+  },
+  duration: {
+    name: 'http.duration',
+    description: 'request duration',
+    unit: 'ms',
+    histogram: {
+      aggregationTemporality: 1,
+      dataPoints: [
+        {
+          attributes: [attr('route', '/a')],
+          startTimeUnixNano: T0,
+          timeUnixNano: T1,
+          count: '3',
+          sum: 12.5,
+          bucketCounts: ['1', '1', '1'],
+          explicitBounds: [5, 10],
+          min: 1,
+          max: 11,
+          exemplars: [{ timeUnixNano: T1, asDouble: 4 }],
+        },
+        // No sum (a histogram of negative values may leave it out): extract_sum_metric skips the point.
+        { attributes: [attr('route', '/b')], startTimeUnixNano: T0, timeUnixNano: T1, count: '2', bucketCounts: ['2', '0', '0'], explicitBounds: [5, 10] },
+      ],
+    },
+  },
+  latency: {
+    name: 'rpc.latency',
+    unit: 's',
+    exponentialHistogram: {
+      aggregationTemporality: 2,
+      dataPoints: [
+        { startTimeUnixNano: T0, timeUnixNano: T1, count: '4', sum: 8, scale: 1, zeroCount: '1', positive: { offset: 1, bucketCounts: ['2', '1'] } },
+      ],
+    },
+  },
+  pause: {
+    name: 'gc.pause',
+    description: 'gc pauses',
+    unit: 's',
+    summary: {
+      dataPoints: [
+        {
+          attributes: [attr('gen', 'young')],
+          startTimeUnixNano: T0,
+          timeUnixNano: T1,
+          count: '5',
+          sum: 1.5,
+          quantileValues: [
+            { quantile: 0.5, value: 0.25 },
+            { quantile: 0.99, value: 0.75 },
+          ],
+        },
+        { attributes: [attr('gen', 'old')], startTimeUnixNano: T0, timeUnixNano: T1, count: '2', sum: 0.25 },
+      ],
+    },
+  },
+} as const;
+
+type MetricJson = Record<string, any>;
+const ALL = Object.values(METRICS) as unknown as MetricJson[];
+
+function request(metrics: readonly MetricJson[] = ALL): Uint8Array {
+  return requestFromJson(
+    'metrics',
+    JSON.stringify({ resourceMetrics: [{ resource: { attributes: [attr('service.name', 'shop')] }, scopeMetrics: [{ scope: { name: 'meter' }, metrics }] }] }),
+  );
+}
+
+/** A metric as requestToJson renders it (int64 as strings, defaults left out, ids in hex). */
+const rendered = (m: MetricJson): MetricJson => (JSON.parse(requestToJson('metrics', request([m]))) as any).resourceMetrics[0].scopeMetrics[0].metrics[0];
+
+function make(raw: Record<string, unknown>) {
+  const settings = settingsForTest('transform/metrics', 'processor');
+  const sink = new RecordingConsumer();
+  const proc = transformProcessorFactory.create(settings, validConfig(transformProcessorFactory, raw), 'metrics', sink) as TransformProcessor;
+  return { proc, sink, settings };
+}
+
+/** Runs the statements on the request; the scope's metrics after them, as OTLP/JSON. */
+async function run(statements: unknown[], metrics: readonly MetricJson[] = ALL, errorMode = 'propagate'): Promise<MetricJson[]> {
+  const { proc, sink } = make({ error_mode: errorMode, metric_statements: statements });
+  await proc.consume(new Payload('metrics', request(metrics)));
+  return (JSON.parse(requestToJson('metrics', sink.got[0]!.bytes)) as any).resourceMetrics[0].scopeMetrics[0].metrics;
+}
+
+const problems = (statements: unknown[]) =>
+  parseConfig(transformProcessorFactory, { metric_statements: statements })
+    .issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+    .join('\n');
+
+describe('transform: converting sums and gauges', () => {
+  it('convert_sum_to_gauge turns a sum into a gauge with the same points (exemplars too); other types are left as they are', async () => {
+    const out = await run(['convert_sum_to_gauge()']);
+    const { sum, ...rest } = rendered(METRICS.requests);
+    expect(out[0]).toEqual({ ...rest, gauge: { dataPoints: sum.dataPoints } });
+    expect(out[0]!.gauge.dataPoints[0].exemplars).toHaveLength(1);
+    expect(out.slice(1)).toEqual(ALL.slice(1).map(rendered));
+  });
+
+  it('convert_sum_to_gauge on a gauge does nothing; a where clause picks the metric', async () => {
+    expect(await run(['convert_sum_to_gauge() where metric.name == "queue.depth"'])).toEqual(ALL.map(rendered));
+  });
+
+  it('convert_gauge_to_sum sets the temporality and monotonicity given; a sum is left as it is', async () => {
+    const out = await run(['convert_gauge_to_sum("delta", true)']);
+    const { gauge, ...rest } = rendered(METRICS.queue);
+    expect(out[1]).toEqual({ ...rest, sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: gauge.dataPoints } });
+    expect(out[0]).toEqual(rendered(METRICS.requests));
+
+    const cumulative = await run(['convert_gauge_to_sum("cumulative", false) where metric.name == "queue.depth"']);
+    // isMonotonic false is the default, so OTLP/JSON leaves it out.
+    expect(cumulative[1]!.sum).toEqual({ aggregationTemporality: 2, dataPoints: gauge.dataPoints });
+  });
+
+  it('a sum turned into a gauge and back is the sum again', async () => {
+    const out = await run([
+      'convert_sum_to_gauge() where metric.name == "http.requests"',
+      'convert_gauge_to_sum("cumulative", true) where metric.name == "http.requests"',
+    ]);
+    expect(out).toEqual(ALL.map(rendered));
+  });
+});
+
+describe('transform: extract_sum_metric and extract_count_metric', () => {
+  it("extract_sum_metric appends <name>_sum after the scope's metrics: a Sum of each point's sum, with the histogram's temporality, description and unit", async () => {
+    const out = await run(['extract_sum_metric(true) where metric.name == "http.duration"']);
+    expect(out.slice(0, 5)).toEqual(ALL.map(rendered));
+    expect(out[5]).toEqual({
+      name: 'http.duration_sum',
+      description: 'request duration',
+      unit: 'ms',
+      sum: {
+        aggregationTemporality: 1,
+        isMonotonic: true,
+        // The point without a sum gives none; exemplars, bounds and flags are not carried.
+        dataPoints: [{ attributes: [attr('route', '/a')], startTimeUnixNano: T0, timeUnixNano: T1, asDouble: 12.5 }],
+      },
+    });
+    expect(out).toHaveLength(6);
+  });
+
+  it('from a summary the new sum is cumulative; from an exponential histogram it keeps its temporality; a suffix names it', async () => {
+    const out = await run(['extract_sum_metric(false, ".sum") where metric.name == "gc.pause" or metric.name == "rpc.latency"']);
+    expect(out.slice(5)).toEqual([
+      {
+        name: 'rpc.latency.sum',
+        unit: 's',
+        sum: { aggregationTemporality: 2, dataPoints: [{ startTimeUnixNano: T0, timeUnixNano: T1, asDouble: 8 }] },
+      },
+      {
+        name: 'gc.pause.sum',
+        description: 'gc pauses',
+        unit: 's',
+        sum: {
+          aggregationTemporality: 2,
+          dataPoints: [
+            { attributes: [attr('gen', 'young')], startTimeUnixNano: T0, timeUnixNano: T1, asDouble: 1.5 },
+            { attributes: [attr('gen', 'old')], startTimeUnixNano: T0, timeUnixNano: T1, asDouble: 0.25 },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it("extract_count_metric appends <name>_count: an int Sum of every point's count", async () => {
+    const out = await run(['extract_count_metric(true) where metric.name == "http.duration"', 'extract_count_metric(false) where metric.name == "gc.pause"']);
+    expect(out.slice(5)).toEqual([
+      {
+        name: 'http.duration_count',
+        description: 'request duration',
+        unit: 'ms',
+        sum: {
+          aggregationTemporality: 1,
+          isMonotonic: true,
+          dataPoints: [
+            { attributes: [attr('route', '/a')], startTimeUnixNano: T0, timeUnixNano: T1, asInt: '3' },
+            { attributes: [attr('route', '/b')], startTimeUnixNano: T0, timeUnixNano: T1, asInt: '2' },
+          ],
+        },
+      },
+      {
+        name: 'gc.pause_count',
+        description: 'gc pauses',
+        unit: 's',
+        sum: {
+          aggregationTemporality: 2,
+          dataPoints: [
+            { attributes: [attr('gen', 'young')], startTimeUnixNano: T0, timeUnixNano: T1, asInt: '5' },
+            { attributes: [attr('gen', 'old')], startTimeUnixNano: T0, timeUnixNano: T1, asInt: '2' },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('a histogram without points gives no new metric', async () => {
+    const empty = { name: 'empty.hist', histogram: { aggregationTemporality: 2, dataPoints: [] } };
+    expect(await run(['extract_sum_metric(true)', 'extract_count_metric(true)'], [empty])).toEqual([rendered(empty)]);
+  });
+
+  it('the new metric meets the statements after the one that made it, as the collector passes it on', async () => {
+    const out = await run([
+      'extract_sum_metric(true) where metric.name == "http.duration"',
+      'set(metric.description, "extracted") where metric.name == "http.duration_sum"',
+    ]);
+    expect(out[5]).toMatchObject({ name: 'http.duration_sum', description: 'extracted' });
+  });
+
+  it('on a gauge or a sum it is an error, as the collector: propagate refuses the request, ignore logs it and goes on', async () => {
+    const { proc } = make({ error_mode: 'propagate', metric_statements: ['extract_sum_metric(true) where metric.name == "queue.depth"'] });
+    const err = await proc.consume(new Payload('metrics', request())).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as Error).message).toBe(
+      'processor transform/metrics: failed to execute "extract_sum_metric(true) where metric.name == "queue.depth"": extract_sum_metric requires an input metric of type Histogram, ExponentialHistogram or Summary, got Gauge',
+    );
+
+    const ignoring = make({ error_mode: 'ignore', metric_statements: ['extract_count_metric(true)'] });
+    await ignoring.proc.consume(new Payload('metrics', request()));
+    const out = (JSON.parse(requestToJson('metrics', ignoring.sink.got[0]!.bytes)) as any).resourceMetrics[0].scopeMetrics[0].metrics as MetricJson[];
+    // The sum and the gauge fail (logged); the three others each give a count metric.
+    expect(out.map((m) => m.name)).toEqual([...ALL.map((m) => m.name), 'http.duration_count', 'rpc.latency_count', 'gc.pause_count']);
+    const warned = ignoring.settings.logs.filter((l) => String(l.msg ?? l.message).includes('OTTL statement failed'));
+    // The sum, the gauge, then the three new sums: the loop reaches them too, as the collector's does.
+    expect(warned.map((l) => String(l.error).replace(/.* got /, ''))).toEqual(['Sum', 'Gauge', 'Sum', 'Sum', 'Sum']);
+    expect(warned[0]!.error).toBe('extract_count_metric requires an input metric of type Histogram, ExponentialHistogram or Summary, got Sum');
+  });
+});
+
+describe('transform: convert_summary_sum_val_to_sum and convert_summary_count_val_to_sum', () => {
+  it("a Sum of the summary's sums with the temporality and monotonicity given, appended once for the summary (datapoint context)", async () => {
+    const out = await run(['convert_summary_sum_val_to_sum("delta", false) where metric.name == "gc.pause"']);
+    expect(out.slice(0, 5)).toEqual(ALL.map(rendered));
+    expect(out.slice(5)).toEqual([
+      {
+        name: 'gc.pause_sum',
+        description: 'gc pauses',
+        unit: 's',
+        sum: {
+          aggregationTemporality: 1,
+          dataPoints: [
+            { attributes: [attr('gen', 'young')], startTimeUnixNano: T0, timeUnixNano: T1, asDouble: 1.5 },
+            { attributes: [attr('gen', 'old')], startTimeUnixNano: T0, timeUnixNano: T1, asDouble: 0.25 },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('the counts, with a suffix; other metric types are left alone', async () => {
+    const out = await run(['convert_summary_count_val_to_sum("cumulative", true, ".count")']);
+    expect(out.slice(0, 5)).toEqual(ALL.map(rendered));
+    expect(out.slice(5)).toEqual([
+      {
+        name: 'gc.pause.count',
+        description: 'gc pauses',
+        unit: 's',
+        sum: {
+          aggregationTemporality: 2,
+          isMonotonic: true,
+          dataPoints: [
+            { attributes: [attr('gen', 'young')], startTimeUnixNano: T0, timeUnixNano: T1, asInt: '5' },
+            { attributes: [attr('gen', 'old')], startTimeUnixNano: T0, timeUnixNano: T1, asInt: '2' },
+          ],
+        },
+      },
+    ]);
+  });
+});
+
+describe('transform: copy_metric', () => {
+  it('appends a copy of the metric, with the name, description and unit given', async () => {
+    const out = await run(['copy_metric(name="http.requests.copy", unit="req") where metric.name == "http.requests"']);
+    expect(out.slice(0, 5)).toEqual(ALL.map(rendered));
+    expect(out[5]).toEqual({ ...rendered(METRICS.requests), name: 'http.requests.copy', unit: 'req' });
+    expect(out).toHaveLength(6);
+  });
+
+  it('the new name may be an expression on the metric; a copy is a new metric (editing it leaves the original)', async () => {
+    const out = await run([
+      'copy_metric(Concat([metric.name, "v2"], "."), "second") where metric.name == "queue.depth"',
+      'scale_metric(2.0) where metric.name == "queue.depth.v2"',
+    ]);
+    expect(out[1]).toEqual(rendered(METRICS.queue));
+    const { gauge, ...rest } = rendered(METRICS.queue);
+    expect(out[5]).toEqual({ ...rest, name: 'queue.depth.v2', description: 'second', gauge: { dataPoints: [{ ...gauge.dataPoints[0], asInt: '14' }] } });
+  });
+
+  it('without a where clause each metric is copied once (a statement does not copy its own copies; the collector copies forever)', async () => {
+    const out = await run(['copy_metric()']);
+    expect(out).toEqual([...ALL, ...ALL].map(rendered));
+  });
+});
+
+describe('transform: scale_metric', () => {
+  it('a histogram: sum, min, max, bounds and exemplars scaled, bucket counts kept; the unit set', async () => {
+    const out = await run(['scale_metric(0.001, "s") where metric.name == "http.duration"']);
+    const h = rendered(METRICS.duration);
+    const [p0, p1] = h.histogram.dataPoints;
+    expect(out[2]).toEqual({
+      ...h,
+      unit: 's',
+      histogram: {
+        aggregationTemporality: 1,
+        dataPoints: [
+          { ...p0, sum: 0.0125, min: 0.001, max: 0.011, explicitBounds: [0.005, 0.01], exemplars: [{ ...p0.exemplars[0], asDouble: 0.004 }] },
+          { ...p1, explicitBounds: [0.005, 0.01] },
+        ],
+      },
+    });
+    expect(out.filter((_, i) => i !== 2)).toEqual(ALL.filter((_, i) => i !== 2).map(rendered));
+  });
+
+  it('sums and gauges: int values truncated toward zero as Go converts, doubles multiplied; exemplars of number points kept', async () => {
+    const out = await run(['scale_metric(1.5)'], [METRICS.requests, METRICS.queue]);
+    const s = rendered(METRICS.requests);
+    expect(out[0]).toEqual({
+      ...s,
+      sum: {
+        ...s.sum,
+        dataPoints: [
+          { ...s.sum.dataPoints[0], asInt: '15' },
+          { ...s.sum.dataPoints[1], asDouble: 3.75 },
+        ],
+      },
+    });
+    expect(out[1]!.gauge.dataPoints[0].asInt).toBe('10');
+  });
+
+  it('a summary: its sums and quantile values', async () => {
+    const out = await run(['scale_metric(10)'], [METRICS.pause]);
+    const [q0, q1] = out[0]!.summary.dataPoints;
+    expect([q0.sum, q0.quantileValues, q1.sum]).toEqual([
+      15,
+      [
+        { quantile: 0.5, value: 2.5 },
+        { quantile: 0.99, value: 7.5 },
+      ],
+      2.5,
+    ]);
+  });
+
+  it('an exponential histogram is an error, as the collector', async () => {
+    const { proc } = make({ metric_statements: ['scale_metric(2.0)'] });
+    await expect(proc.consume(new Payload('metrics', request([METRICS.latency])))).rejects.toThrow(/exponential histograms are not supported by scale_metric/);
+  });
+});
+
+describe('transform: the metrics-only functions refused at config load', () => {
+  it.each([
+    ['convert_gauge_to_sum("weekly", true)', 'column 22: convert_gauge_to_sum: unknown aggregation temporality "weekly"; use "cumulative" or "delta"'],
+    ['convert_gauge_to_sum("delta", "yes")', 'column 31: convert_gauge_to_sum: is_monotonic must be true or false'],
+    ['convert_gauge_to_sum(metric.name, true)', 'column 22: convert_gauge_to_sum: aggregation_temporality must be a string literal'],
+    ['extract_sum_metric()', 'column 1: extract_sum_metric needs its is_monotonic argument: extract_sum_metric(is_monotonic, Optional[suffix])'],
+    ['extract_count_metric(true, 1)', 'column 28: extract_count_metric: suffix must be a string literal'],
+    ['convert_summary_sum_val_to_sum("delta")', 'column 1: convert_summary_sum_val_to_sum needs its is_monotonic argument'],
+    ['scale_metric("x")', 'column 14: scale_metric: factor must be a number literal, e.g. 0.001'],
+    ['scale_metric(2.0, 3)', 'column 19: scale_metric: unit must be a string'],
+    ['copy_metric(name=1)', 'column 18: copy_metric: name must be a string'],
+    ['copy_metric(title="x")', 'column 19: copy_metric has no parameter "title"; its parameters: name, description, unit'],
+    ['convert_sum_to_gauge(true)', 'column 22: convert_sum_to_gauge takes at most 0 arguments ()'],
+  ])('%s', (statement, message) => {
+    expect(problems([statement])).toContain(`metric_statements.0: in "${statement}", ${message}`);
+  });
+
+  it('a metric-context function in a datapoint group is refused, as the collector has it in the metric context only', () => {
+    expect(problems([{ context: 'datapoint', statements: ['convert_sum_to_gauge()'] }])).toBe(
+      'metric_statements.0.statements.0: in "convert_sum_to_gauge()", column 1: convert_sum_to_gauge is a metrics-only function of the transform processor: ' +
+        'it runs in the metric context only (this statement is in the datapoint context)',
+    );
+    expect(problems([{ context: 'metric', statements: ['convert_summary_sum_val_to_sum("delta", true)'] }])).toContain(
+      'convert_summary_sum_val_to_sum is a metrics-only function of the transform processor: it runs in the datapoint context only (this statement is in the metric context)',
+    );
+  });
+
+  it("beside a datapoint path in one list it is refused, saying the list shares the datapoint context and how to split it (the collector's README example)", () => {
+    const msg = problems(['convert_sum_to_gauge() where metric.name == "system.processes.count"', 'limit(datapoint.attributes, 100, ["host.name"])']);
+    expect(msg).toContain(
+      'metric_statements.0: in "convert_sum_to_gauge() where metric.name == "system.processes.count"", column 1: convert_sum_to_gauge is a metrics-only function',
+    );
+    expect(msg).toContain("(the list's plain statements run together in one context, datapoint, inferred from datapoint.attributes");
+    // As two groups, as the collector's README writes it, the config loads.
+    expect(
+      problems([
+        { statements: ['convert_sum_to_gauge() where metric.name == "system.processes.count"'] },
+        { statements: ['limit(datapoint.attributes, 100, ["host.name"])'] },
+      ]),
+    ).toBe('');
+  });
+
+  it('in trace or log statements it is refused too', () => {
+    const msg = parseConfig(transformProcessorFactory, { trace_statements: ['copy_metric()'] }).issues.map((i) => i.message);
+    expect(msg).toEqual([
+      'in "copy_metric()", column 1: copy_metric is a metrics-only function of the transform processor: it runs in the metric context only (this statement is in the span context)',
+    ]);
+  });
+});
+
+describe('transform README: the metrics-only functions example', () => {
+  it('loads as written', () => {
+    const readme = readFileSync(join(import.meta.dirname, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Metrics-only functions'));
+    const block = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    const cfg = (parse(block) as { processors: { transform: Record<string, unknown> } }).processors.transform;
+    expect((cfg.metric_statements as unknown[]).length).toBe(6);
+    expect(parseConfig(transformProcessorFactory, cfg).issues).toEqual([]);
+  });
+});
