@@ -446,7 +446,157 @@ describe('transform README: the metrics-only functions example', () => {
     const section = readme.slice(readme.indexOf('## Metrics-only functions'));
     const block = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
     const cfg = (parse(block) as { processors: { transform: Record<string, unknown> } }).processors.transform;
-    expect((cfg.metric_statements as unknown[]).length).toBe(6);
+    expect((cfg.metric_statements as unknown[]).length).toBe(7);
     expect(parseConfig(transformProcessorFactory, cfg).issues).toEqual([]);
+  });
+});
+
+describe('transform: aggregate_on_attributes and aggregate_on_attribute_value', () => {
+  const T2 = '1700000005000000000';
+  const cpuPoint = (cpu: string, state: string, value: number, start = T0) => ({
+    attributes: [attr('cpu', cpu), attr('state', state), attr('host', 'a')],
+    startTimeUnixNano: start,
+    timeUnixNano: T1,
+    asDouble: value,
+  });
+  const CPU = {
+    name: 'cpu.time',
+    unit: 's',
+    gauge: {
+      dataPoints: [cpuPoint('0', 'user', 1), cpuPoint('1', 'user', 3, T2), cpuPoint('0', 'system', 2), cpuPoint('1', 'system', 6), cpuPoint('2', 'system', 7)],
+    },
+  };
+  const values = (m: MetricJson) => (m.gauge ?? m.sum).dataPoints.map((p: any) => [p.attributes ?? [], p.asDouble ?? p.asInt]);
+
+  it.each([
+    ['sum', 4, 15],
+    ['mean', 2, 5],
+    ['min', 1, 2],
+    ['max', 3, 7],
+    ['median', 2, 6],
+    ['count', 2, 3],
+  ])('%s over the attributes kept: one point per remaining attribute set, with the earliest start time', async (fn, user, system) => {
+    const [out] = await run([`aggregate_on_attributes("${fn}", ["state"]) where metric.name == "cpu.time"`], [CPU]);
+    expect(out).toEqual({
+      name: 'cpu.time',
+      unit: 's',
+      gauge: {
+        dataPoints: [
+          { attributes: [attr('state', 'user')], startTimeUnixNano: T0, timeUnixNano: T1, asDouble: user },
+          { attributes: [attr('state', 'system')], startTimeUnixNano: T0, timeUnixNano: T1, asDouble: system },
+        ],
+      },
+    });
+  });
+
+  it('[] drops every attribute and aggregates all points; without the list only points with the same attributes merge', async () => {
+    expect(values((await run(['aggregate_on_attributes("sum", [])'], [CPU]))[0]!)).toEqual([[[], 19]]);
+    expect(await run(['aggregate_on_attributes("max")'], [CPU])).toEqual([rendered(CPU)]);
+  });
+
+  it('int sums: delta points merge only with the same start time, cumulative ones take the earliest; mean truncates', async () => {
+    const point = (route: string, v: string, start: string) => ({ attributes: [attr('route', route)], startTimeUnixNano: start, timeUnixNano: T1, asInt: v });
+    const sum = (temporality: number) => ({
+      name: 'reqs',
+      sum: { aggregationTemporality: temporality, isMonotonic: true, dataPoints: [point('/a', '10', T2), point('/b', '5', T0), point('/c', '4', T2)] },
+    });
+    expect(values((await run(['aggregate_on_attributes("sum", [])'], [sum(1)]))[0]!)).toEqual([
+      [[], '14'],
+      [[], '5'],
+    ]);
+    const [cumulative] = await run(['aggregate_on_attributes("mean", [])'], [sum(2)]);
+    expect(cumulative!.sum.dataPoints).toEqual([{ startTimeUnixNano: T0, timeUnixNano: T1, asInt: '6' }]);
+  });
+
+  it('histograms are summed: count, sum, min, max, buckets, exemplars (points with other bounds stay apart)', async () => {
+    const point = (host: string, count: string, sum: number, buckets: string[], bounds = [5, 10]) => ({
+      attributes: [attr('route', '/a'), attr('host', host)],
+      startTimeUnixNano: T0,
+      timeUnixNano: T1,
+      count,
+      sum,
+      bucketCounts: buckets,
+      explicitBounds: bounds,
+      min: sum / 4,
+      max: sum,
+      exemplars: [{ timeUnixNano: T1, asDouble: sum }],
+    });
+    const hist = {
+      name: 'lat',
+      histogram: {
+        aggregationTemporality: 2,
+        dataPoints: [point('x', '3', 12, ['1', '1', '1']), point('y', '2', 20, ['0', '1', '1']), point('z', '1', 2, ['1', '0'], [5])],
+      },
+    };
+    const [out] = await run(['aggregate_on_attributes("sum", ["route"])'], [hist]);
+    const route = [attr('route', '/a')];
+    expect(out!.histogram.dataPoints).toEqual([
+      {
+        attributes: route,
+        startTimeUnixNano: T0,
+        timeUnixNano: T1,
+        count: '5',
+        sum: 32,
+        bucketCounts: ['1', '2', '2'],
+        explicitBounds: [5, 10],
+        min: 3,
+        max: 20,
+        exemplars: [
+          { timeUnixNano: T1, asDouble: 12 },
+          { timeUnixNano: T1, asDouble: 20 },
+        ],
+      },
+      { ...rendered(hist).histogram.dataPoints[2], attributes: route },
+    ]);
+  });
+
+  it('exponential histograms: counts, zero counts and buckets of the same scale and offsets added', async () => {
+    const point = (host: string, positive: string[]) => ({
+      attributes: [attr('host', host)],
+      timeUnixNano: T1,
+      count: '3',
+      sum: 6,
+      scale: 2,
+      zeroCount: '1',
+      positive: { offset: 3, bucketCounts: positive },
+    });
+    const exp = { name: 'exp', exponentialHistogram: { aggregationTemporality: 2, dataPoints: [point('a', ['1', '1']), point('b', ['2'])] } };
+    const [out] = await run(['aggregate_on_attributes("sum", [])'], [exp]);
+    expect(out!.exponentialHistogram.dataPoints).toEqual([
+      { timeUnixNano: T1, count: '6', sum: 12, scale: 2, zeroCount: '2', positive: { offset: 3, bucketCounts: ['3', '1'] } },
+    ]);
+  });
+
+  it('aggregate_on_attribute_value renames the values listed and merges the points that then share their attributes', async () => {
+    const [out] = await run(['aggregate_on_attribute_value("sum", "state", ["user", "system"], "busy") where metric.name == "cpu.time"'], [CPU]);
+    const busy = (cpu: string) => [attr('cpu', cpu), attr('state', 'busy'), attr('host', 'a')];
+    expect(values(out!)).toEqual([
+      [busy('0'), 3],
+      [busy('1'), 9],
+      [busy('2'), 7],
+    ]);
+    expect(out!.gauge.dataPoints[1].startTimeUnixNano).toBe(T0);
+  });
+
+  it('a summary is an error (the collector drops its points)', async () => {
+    const { proc } = make({ metric_statements: ['aggregate_on_attribute_value("sum", "gen", ["young", "old"], "all")'] });
+    await expect(proc.consume(new Payload('metrics', request([METRICS.pause])))).rejects.toThrow(
+      /aggregate_on_attribute_value does not support aggregating Summary metrics/,
+    );
+  });
+
+  it.each([
+    [
+      'aggregate_on_attributes("avg")',
+      'column 25: aggregate_on_attributes: invalid aggregation function "avg"; valid options: sum, mean, min, max, median, count (case-sensitive)',
+    ],
+    ['aggregate_on_attributes("sum", "state")', 'column 32: aggregate_on_attributes: attributes must be a list of strings, e.g. ["a", "b"]'],
+    [
+      'aggregate_on_attribute_value("sum", "state", "user", "busy")',
+      'column 46: aggregate_on_attribute_value: values must be a list of strings, e.g. ["a", "b"]',
+    ],
+    ['aggregate_on_attribute_value("sum", "state", ["user"])', 'column 1: aggregate_on_attribute_value needs its new_value argument'],
+  ])('refused at load: %s', (statement, message) => {
+    expect(problems([statement])).toContain(`metric_statements.0: in "${statement}", ${message}`);
   });
 });

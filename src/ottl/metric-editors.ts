@@ -20,6 +20,7 @@ import { ArgError, literalString, type CompiledArg, type Getter } from './functi
 import type { Action, Editor } from './editors.js';
 import { OttlRuntimeError, type ContextName, type EvalContext } from './paths.js';
 import { typeOf } from './values.js';
+import { AGGREGATE_EDITORS } from './metric-aggregate.js';
 
 /** An editor that runs in some contexts only (the collector refuses it elsewhere as an unknown function). */
 export interface ContextEditor extends Editor {
@@ -277,6 +278,7 @@ export const METRIC_EDITORS: Record<string, ContextEditor> = {
       };
     },
   },
+  ...AGGREGATE_EDITORS,
 };
 
 /** The contexts each metrics-only editor runs in, for context inference. */

@@ -15,8 +15,6 @@ export const COLLECTOR_EDITORS: ReadonlySet<string> = new Set([
   'extract_percentile_metric',
   'convert_summary_quantile_val_to_gauge',
   'merge_histogram_buckets',
-  'aggregate_on_attributes',
-  'aggregate_on_attribute_value',
   'set_semconv_span_name',
 ]);
 
