@@ -446,7 +446,7 @@ describe('transform README: the metrics-only functions example', () => {
     const section = readme.slice(readme.indexOf('## Metrics-only functions'));
     const block = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
     const cfg = (parse(block) as { processors: { transform: Record<string, unknown> } }).processors.transform;
-    expect((cfg.metric_statements as unknown[]).length).toBe(7);
+    expect((cfg.metric_statements as unknown[]).length).toBe(8);
     expect(parseConfig(transformProcessorFactory, cfg).issues).toEqual([]);
   });
 });
@@ -596,6 +596,86 @@ describe('transform: aggregate_on_attributes and aggregate_on_attribute_value', 
       'column 46: aggregate_on_attribute_value: values must be a list of strings, e.g. ["a", "b"]',
     ],
     ['aggregate_on_attribute_value("sum", "state", ["user"])', 'column 1: aggregate_on_attribute_value needs its new_value argument'],
+  ])('refused at load: %s', (statement, message) => {
+    expect(problems([statement])).toContain(`metric_statements.0: in "${statement}", ${message}`);
+  });
+});
+
+describe('transform: convert_exponential_histogram_to_histogram', () => {
+  // Scale 0: bucket k holds (2^k, 2^(k+1)]. Positive (1,2]: 1, (2,4]: 2, (4,8]: 4; one zero; negative [-2,-1): 1.
+  const EXP = {
+    name: 'rpc.size',
+    description: 'sizes',
+    unit: 'By',
+    exponentialHistogram: {
+      aggregationTemporality: 1,
+      dataPoints: [
+        {
+          attributes: [attr('rpc', 'get')],
+          startTimeUnixNano: T0,
+          timeUnixNano: T1,
+          count: '9',
+          sum: 30,
+          scale: 0,
+          zeroCount: '1',
+          positive: { offset: 0, bucketCounts: ['1', '2', '4'] },
+          negative: { offset: 0, bucketCounts: ['1'] },
+          min: -1.5,
+          max: 7,
+          exemplars: [{ timeUnixNano: T1, asDouble: 3 }],
+        },
+      ],
+    },
+  };
+  const converted = (bucketCounts: string[]) => {
+    const { exponentialHistogram, ...rest } = rendered(EXP);
+    const { scale, zeroCount, positive, negative, ...point } = exponentialHistogram.dataPoints[0];
+    expect([scale, zeroCount, positive, negative]).toBeDefined();
+    return { ...rest, histogram: { aggregationTemporality: 1, dataPoints: [{ ...point, explicitBounds: [0, 2, 5], bucketCounts }] } };
+  };
+
+  it.each([
+    // Buckets (-inf,0], (0,2], (2,5], (5,+inf): zero and the negative bucket in the first, (4,8] by its upper end 8.
+    ['upper', ['2', '1', '2', '4']],
+    // (4,8] by its midpoint 6.
+    ['midpoint', ['2', '1', '2', '4']],
+    // (4,8] spread over (2,5] and (5,+inf).
+    ['uniform', ['2', '1', '4', '2']],
+  ])('%s: a valid histogram (one more count than bounds), every value counted, the point otherwise kept', async (distribution, counts) => {
+    const out = await run([`convert_exponential_histogram_to_histogram("${distribution}", [0.0, 2.0, 5.0])`], [EXP, METRICS.duration]);
+    expect(out).toEqual([converted(counts), rendered(METRICS.duration)]);
+  });
+
+  it('random (the default for ""): shares by overlap, the rest at random within the buckets the range reaches; the total kept', async () => {
+    for (const distribution of ['random', '']) {
+      const [out] = await run([`convert_exponential_histogram_to_histogram("${distribution}", [0, 2, 5])`], [EXP]);
+      const counts = (out!.histogram.dataPoints[0].bucketCounts as string[]).map(Number);
+      expect(counts.slice(0, 2)).toEqual([2, 1]);
+      // (4,8]: 1/4 of its range below 5, 3/4 above: 1 and 3, nothing left to chance.
+      expect(counts.slice(2)).toEqual([3, 3]);
+    }
+    // Three in (4,8]: 0 and 2 by share, the one left to chance lands in one of the two.
+    const three = structuredClone(EXP) as any;
+    three.exponentialHistogram.dataPoints[0].positive.bucketCounts = ['1', '2', '3'];
+    const [out] = await run(['convert_exponential_histogram_to_histogram("random", [0, 2, 5])'], [three]);
+    const [b0, b1, b2, b3] = (out!.histogram.dataPoints[0].bucketCounts as string[]).map(Number);
+    expect([b0, b1, b2! + b3!, b3! >= 2 && b3! <= 3]).toEqual([2, 1, 5, true]);
+  });
+
+  it.each([
+    [
+      'convert_exponential_histogram_to_histogram("linear", [1.0])',
+      'column 44: convert_exponential_histogram_to_histogram: invalid distribution "linear"; use one of upper, midpoint, uniform, random',
+    ],
+    ['convert_exponential_histogram_to_histogram("upper", [])', 'column 53: convert_exponential_histogram_to_histogram: explicit_bounds cannot be empty'],
+    [
+      'convert_exponential_histogram_to_histogram("upper", [5.0, 1.0])',
+      'column 53: convert_exponential_histogram_to_histogram: explicit_bounds must be strictly increasing, got [5, 1]',
+    ],
+    [
+      'convert_exponential_histogram_to_histogram("upper", ["a"])',
+      'column 53: convert_exponential_histogram_to_histogram: explicit_bounds must be a list of numbers, e.g. [0.0, 10.0, 100.0]',
+    ],
   ])('refused at load: %s', (statement, message) => {
     expect(problems([statement])).toContain(`metric_statements.0: in "${statement}", ${message}`);
   });

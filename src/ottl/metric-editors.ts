@@ -21,6 +21,7 @@ import type { Action, Editor } from './editors.js';
 import { OttlRuntimeError, type ContextName, type EvalContext } from './paths.js';
 import { typeOf } from './values.js';
 import { AGGREGATE_EDITORS } from './metric-aggregate.js';
+import { EXPONENTIAL_EDITORS } from './metric-exponential.js';
 
 /** An editor that runs in some contexts only (the collector refuses it elsewhere as an unknown function). */
 export interface ContextEditor extends Editor {
@@ -279,6 +280,7 @@ export const METRIC_EDITORS: Record<string, ContextEditor> = {
     },
   },
   ...AGGREGATE_EDITORS,
+  ...EXPONENTIAL_EDITORS,
 };
 
 /** The contexts each metrics-only editor runs in, for context inference. */

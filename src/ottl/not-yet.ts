@@ -11,7 +11,6 @@ export const COLLECTOR_EDITORS: ReadonlySet<string> = new Set([
   'delete_index',
   'stringify_all',
   // The transform processor's own (its README, "Metrics-only functions" and traces).
-  'convert_exponential_histogram_to_histogram',
   'extract_percentile_metric',
   'convert_summary_quantile_val_to_gauge',
   'merge_histogram_buckets',
