@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Payload } from '../../src/pdata/payload.js';
 import { requestFromJson, requestToJson } from '../../src/pdata/codec.js';
 import { PermanentError } from '../../src/core/errors.js';
-import { RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
+import { counterValue, RecordingConsumer } from '../../test/helpers/otlp-test-servers.js';
 import { parseConfig, settingsForTest, validConfig } from '../../test/helpers/component-config.js';
 import { transformProcessorFactory } from './factory.js';
 import type { TransformProcessor } from './transform-processor.js';
@@ -678,5 +678,21 @@ describe('transform: convert_exponential_histogram_to_histogram', () => {
     ],
   ])('refused at load: %s', (statement, message) => {
     expect(problems([statement])).toContain(`metric_statements.0: in "${statement}", ${message}`);
+  });
+});
+
+describe('transform: the outgoing item count follows the data points the functions add or merge', () => {
+  it('otelcol_processor_outgoing_items counts the points that leave', async () => {
+    const { proc, settings } = make({
+      metric_statements: [
+        'extract_count_metric(true) where metric.name == "http.duration"',
+        'aggregate_on_attributes("sum", []) where metric.name == "http.requests"',
+      ],
+    });
+    await proc.consume(new Payload('metrics', request()));
+    const labels = { processor: 'transform/metrics', otel_signal: 'metrics' };
+    // In: 2 + 1 + 2 + 1 + 2 points; out: the two sum points merged into one, two count points added.
+    expect(await counterValue(settings.telemetry, 'otelcol_processor_incoming_items', labels)).toBe(8);
+    expect(await counterValue(settings.telemetry, 'otelcol_processor_outgoing_items', labels)).toBe(9);
   });
 });
