@@ -696,3 +696,35 @@ describe('transform: the outgoing item count follows the data points the functio
     expect(await counterValue(settings.telemetry, 'otelcol_processor_outgoing_items', labels)).toBe(9);
   });
 });
+
+describe('transform: convert_summary_quantile_val_to_gauge', () => {
+  it('appends <name>.quantiles: a gauge point per quantile, the quantile as a double attribute', async () => {
+    const out = await run(['convert_summary_quantile_val_to_gauge() where metric.name == "gc.pause"']);
+    expect(out.slice(0, 5)).toEqual(ALL.map(rendered));
+    const point = (value: number, quantile: number) => ({
+      attributes: [attr('gen', 'young'), { key: 'quantile', value: { doubleValue: quantile } }],
+      startTimeUnixNano: T0,
+      timeUnixNano: T1,
+      asDouble: value,
+    });
+    // The second summary point has no quantiles, so gives no gauge point.
+    expect(out.slice(5)).toEqual([
+      { name: 'gc.pause.quantiles', description: 'gc pauses', unit: 's', gauge: { dataPoints: [point(0.25, 0.5), point(0.75, 0.99)] } },
+    ]);
+  });
+
+  it('an attribute key and a suffix; the key replaces an attribute of that name', async () => {
+    const out = await run(['convert_summary_quantile_val_to_gauge("gen", "_q")'], [METRICS.pause, METRICS.queue]);
+    expect(out.map((m) => m.name)).toEqual(['gc.pause', 'queue.depth', 'gc.pause_q']);
+    expect(out[2]!.gauge.dataPoints.map((p: any) => p.attributes)).toEqual([
+      [{ key: 'gen', value: { doubleValue: 0.5 } }],
+      [{ key: 'gen', value: { doubleValue: 0.99 } }],
+    ]);
+  });
+
+  it('refused at load: a suffix that is not a string', () => {
+    expect(problems(['convert_summary_quantile_val_to_gauge("q", 1)'])).toContain(
+      'column 44: convert_summary_quantile_val_to_gauge: suffix must be a string literal',
+    );
+  });
+});

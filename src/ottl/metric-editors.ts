@@ -15,7 +15,7 @@ import {
   type NumberDataPoint,
   type ScopeMetrics,
 } from '../../proto/gen/opentelemetry/proto/metrics/v1/metrics_pb.js';
-import { KeyValueSchema, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
+import { AnyValueSchema, KeyValueSchema, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { ArgError, literalString, type CompiledArg, type Getter } from './functions.js';
 import type { Action, Editor } from './editors.js';
 import { OttlRuntimeError, type ContextName, type EvalContext } from './paths.js';
@@ -276,6 +276,41 @@ export const METRIC_EDITORS: Record<string, ContextEditor> = {
         const u = unit?.(ctx);
         scaleMetric(m, factor, fn);
         if (u !== undefined) m.unit = u;
+      };
+    },
+  },
+  convert_summary_quantile_val_to_gauge: {
+    contexts: ['metric'],
+    params: [
+      { name: 'attribute_key', optional: true },
+      { name: 'suffix', optional: true },
+    ],
+    build: (args, fn): Action => {
+      const key = args[0] ? literalString(args[0], fn, 'attribute_key') : 'quantile';
+      const suffix = args[1] ? literalString(args[1], fn, 'suffix') : '.quantiles';
+      return (ctx) => {
+        const m = ctx.metric as Metric;
+        if (m.data.case !== 'summary') return;
+        // One gauge point per quantile of each summary point, the quantile as a double attribute.
+        const points: NumberDataPoint[] = [];
+        for (const p of m.data.value.dataPoints) {
+          for (const q of p.quantileValues) {
+            const point = pointFrom(p, { case: 'asDouble', value: q.value });
+            const quantile = create(AnyValueSchema, { value: { case: 'doubleValue', value: q.quantile } });
+            const kv = point.attributes.find((a) => a.key === key);
+            if (kv) kv.value = quantile;
+            else point.attributes.push(create(KeyValueSchema, { key, value: quantile }));
+            points.push(point);
+          }
+        }
+        scopeMetricsOf(ctx).push(
+          create(MetricSchema, {
+            name: m.name + suffix,
+            description: m.description,
+            unit: m.unit,
+            data: { case: 'gauge', value: create(GaugeSchema, { dataPoints: points }) },
+          }),
+        );
       };
     },
   },
