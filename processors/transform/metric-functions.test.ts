@@ -728,3 +728,49 @@ describe('transform: convert_summary_quantile_val_to_gauge', () => {
     );
   });
 });
+
+describe('transform: merge_histogram_buckets', () => {
+  const hist = (bounds: number[], counts: number[]) => ({
+    name: 'http.server.duration',
+    histogram: {
+      aggregationTemporality: 2,
+      dataPoints: [{ timeUnixNano: T1, count: String(counts.reduce((a, b) => a + b, 0)), sum: 99, explicitBounds: bounds, bucketCounts: counts.map(String) }],
+    },
+  });
+  const pointOf = (m: MetricJson) => {
+    const p = m.histogram.dataPoints[0];
+    return [p.explicitBounds, p.bucketCounts.map(Number), p.count, p.sum];
+  };
+
+  it('removes a bound, merging the bucket it ends into the next (datapoint context, inferred from the function)', async () => {
+    const [out] = await run(['merge_histogram_buckets(0.5) where metric.name == "http.server.duration"'], [hist([0.1, 0.5, 1.0], [5, 8, 3, 1])]);
+    expect(pointOf(out!)).toEqual([[0.1, 1.0], [5, 11, 1], '17', 99]);
+    // A bound that is not there: nothing changes.
+    const [same] = await run(['merge_histogram_buckets(0.7)'], [hist([0.1, 0.5, 1.0], [5, 8, 3, 1])]);
+    expect(same).toEqual(rendered(hist([0.1, 0.5, 1.0], [5, 8, 3, 1])));
+  });
+
+  it('limit_buckets: adjacent buckets merged in groups of the smallest size that fits (the collector README example)', async () => {
+    const input = hist([0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0], [80, 4, 6, 120, 3, 2, 40, 10, 1]);
+    const [out] = await run(['merge_histogram_buckets(5, method="limit_buckets")'], [input]);
+    expect(pointOf(out!)).toEqual([[0.2, 1.0, 5.0, 30.0], [84, 126, 5, 50, 1], '266', 99]);
+    // Within the limit already, bounds and counts that do not fit, bounds not increasing: left as they are.
+    const cases: [MetricJson, number][] = [
+      [hist([1, 2], [1, 2, 3]), 3],
+      [hist([1, 2, 3, 4], [1, 2]), 1],
+      [hist([2, 1], [1, 2, 3]), 2],
+    ];
+    for (const [h, limit] of cases) expect(await run([`merge_histogram_buckets(${limit}, "limit_buckets")`], [h])).toEqual([rendered(h)]);
+  });
+
+  it.each([
+    ['merge_histogram_buckets("0.5")', 'column 25: merge_histogram_buckets: target_value must be a number literal, e.g. 0.5'],
+    [
+      'merge_histogram_buckets(2.5, "limit_buckets")',
+      'column 25: merge_histogram_buckets: with limit_buckets, target_value is the number of buckets to keep: a positive integer, got 2.5',
+    ],
+    ['merge_histogram_buckets(1.0, "halve")', 'column 30: merge_histogram_buckets: method must be "remove_explicit_bound" or "limit_buckets", got "halve"'],
+  ])('refused at load: %s', (statement, message) => {
+    expect(problems([statement])).toContain(`metric_statements.0: in "${statement}", ${message}`);
+  });
+});

@@ -22,6 +22,7 @@ import { OttlRuntimeError, type ContextName, type EvalContext } from './paths.js
 import { typeOf } from './values.js';
 import { AGGREGATE_EDITORS } from './metric-aggregate.js';
 import { EXPONENTIAL_EDITORS } from './metric-exponential.js';
+import { BUCKET_EDITORS } from './metric-buckets.js';
 
 /** An editor that runs in some contexts only (the collector refuses it elsewhere as an unknown function). */
 export interface ContextEditor extends Editor {
@@ -316,6 +317,7 @@ export const METRIC_EDITORS: Record<string, ContextEditor> = {
   },
   ...AGGREGATE_EDITORS,
   ...EXPONENTIAL_EDITORS,
+  ...BUCKET_EDITORS,
 };
 
 /** The contexts each metrics-only editor runs in, for context inference. */

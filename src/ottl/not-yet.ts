@@ -12,7 +12,6 @@ export const COLLECTOR_EDITORS: ReadonlySet<string> = new Set([
   'stringify_all',
   // The transform processor's own (its README, "Metrics-only functions" and traces).
   'extract_percentile_metric',
-  'merge_histogram_buckets',
   'set_semconv_span_name',
 ]);
 
