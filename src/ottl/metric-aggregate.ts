@@ -15,6 +15,7 @@ import {
   type NumberDataPoint,
 } from '../../proto/gen/opentelemetry/proto/metrics/v1/metrics_pb.js';
 import { ArgError, literalString, type CompiledArg } from './functions.js';
+import { literalStrings } from './editors.js';
 import type { ContextEditor } from './metric-editors.js';
 import { OttlRuntimeError } from './paths.js';
 
@@ -26,13 +27,6 @@ function aggregationFunction(a: CompiledArg | undefined, fn: string): Aggregatio
   if (!(FUNCTIONS as readonly string[]).includes(s))
     throw new ArgError(a!.col, `${fn}: invalid aggregation function "${s}"; valid options: ${FUNCTIONS.join(', ')} (case-sensitive)`);
   return s as AggregationFunction;
-}
-
-function literalStringList(a: CompiledArg | undefined, fn: string, what: string): string[] {
-  const v = a?.literal;
-  if (!a?.isLiteral || !Array.isArray(v) || !v.every((x) => typeof x === 'string'))
-    throw new ArgError(a?.col ?? 0, `${fn}: ${what} must be a list of strings, e.g. ["a", "b"]`);
-  return v as string[];
 }
 
 /** The attribute set as a key: by sorted key, each value by its protobuf encoding (so 1 and "1" differ). */
@@ -195,7 +189,7 @@ export const AGGREGATE_EDITORS: Record<string, ContextEditor> = {
     build: (args, fn) => {
       const agg = aggregationFunction(args[0], fn);
       // Omitted: every attribute kept; []: none kept; [keys]: only those.
-      const keep = args[1] ? new Set(literalStringList(args[1], fn, 'attributes')) : undefined;
+      const keep = args[1] ? new Set(literalStrings(args[1], fn, 'attributes')) : undefined;
       return (ctx) => {
         const m = ctx.metric as Metric;
         if (m.data.case === 'summary') throw new OttlRuntimeError(`${fn} does not support aggregating Summary metrics`);
@@ -215,7 +209,7 @@ export const AGGREGATE_EDITORS: Record<string, ContextEditor> = {
     build: (args, fn) => {
       const agg = aggregationFunction(args[0], fn);
       const attribute = literalString(args[1], fn, 'attribute');
-      const values = new Set(literalStringList(args[2], fn, 'values'));
+      const values = new Set(literalStrings(args[2], fn, 'values'));
       const newValue = literalString(args[3], fn, 'new_value');
       return (ctx) => {
         const m = ctx.metric as Metric;

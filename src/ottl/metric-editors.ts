@@ -1,8 +1,10 @@
 /**
  * The transform processor's metrics-only editors (its README, "Metrics only functions";
  * internal/metrics/func_*.go): they change a metric's type, scale its values, or append new metrics
- * to the scope. Each runs in one context only, as the collector registers it: most in `metric`, the
- * summary conversions in `datapoint`. Arguments the collector takes as literals are checked at config load.
+ * to the scope; the aggregations (metric-aggregate.ts), the exponential histogram conversion
+ * (metric-exponential.ts) and merge_histogram_buckets (metric-buckets.ts) live beside. Each runs in one
+ * context only, as the collector registers it: most in `metric`, the summary conversions and
+ * merge_histogram_buckets in `datapoint`. Arguments the collector takes as literals are checked at config load.
  */
 import { clone, create } from '@bufbuild/protobuf';
 import {
@@ -248,7 +250,7 @@ export const METRIC_EDITORS: Record<string, ContextEditor> = {
       const description = stringGetter(args[1], fn, 'description');
       const unit = stringGetter(args[2], fn, 'unit');
       // The copies this statement made: it does not copy them again when the loop reaches them (a
-      // statement matching its own copies would make copies forever; the collector's does).
+      // statement matching its own copies would copy them again and again).
       const made = new WeakSet<Metric>();
       return (ctx) => {
         const m = ctx.metric as Metric;
