@@ -54,8 +54,10 @@ describe('context inference for a group written without a context', () => {
   });
 
   it("the transform processor's metrics-only editors: the metric context, the summary conversions the datapoint context", () => {
-    // Nothing named: the one context that offers the function (the record context does not).
+    // Nothing named: the one context that offers the function (the record context does not); a filter
+    // condition of a converter only the metric context offers likewise.
     expect(infer('metrics', ['convert_sum_to_gauge()'])).toMatchObject({ context: 'metric', by: 'the function convert_sum_to_gauge' });
+    expect(infer('metrics', [], ['HasAttrKeyOnDatapoint("k")']).context).toBe('metric');
     expect(infer('metrics', ['extract_sum_metric(true) where metric.name == "h"']).context).toBe('metric');
     expect(infer('metrics', ['copy_metric(name="b") where resource.attributes["k"] == "v"']).context).toBe('metric');
     // A metric path, and a function the datapoint context offers only: moved in, as the collector moves it.
