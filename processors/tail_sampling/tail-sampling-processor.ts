@@ -18,7 +18,7 @@ import { Payload } from '../../src/pdata/payload.js';
 import { asBuffer, type Range } from '../../src/pdata/wire-primitives.js';
 import { AttrList } from '../../src/processorhelper/wire-edit.js';
 import { GREEN } from '../../src/somatic/zone.js';
-import { sharedCounter, sharedGauge } from '../../src/telemetry/metrics.js';
+import { sharedCounter, sharedGauge, sharedHistogram } from '../../src/telemetry/metrics.js';
 import type { TailSamplingConfig } from './config.js';
 import { DecisionMemory } from './decision-cache.js';
 import { METRICS } from './metadata.js';
@@ -61,9 +61,14 @@ function sameBytes(buf: Uint8Array, a: number, b: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (buf[a + i] !== buf[b + i]) return false;
   return true;
 }
-/** Group targets of a request that are not a held trace: late spans of a decided trace. */
+/**
+ * Group targets of a request that are not a held trace: late spans of a decided trace, its decision among
+ * the last ones (LATE_*) or from decision_cache (CACHED_*, the collector's early release).
+ */
 const LATE_SAMPLED = 1;
 const LATE_NOT_SAMPLED = 2;
+const CACHED_SAMPLED = 3;
+const CACHED_NOT_SAMPLED = 4;
 /** Sampled traces decided together leave in requests of at most this many bytes (each trace whole). */
 const MAX_REQUEST_BYTES = 4 << 20;
 
@@ -109,6 +114,14 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private notSampledCount = 0;
   private droppedCount = 0;
   private readonly votesByPolicy = new Map<string, number>();
+  /** Spans of the traces voted on, by the same keys as votesByPolicy. */
+  private readonly spansByVote = new Map<string, number>();
+  /** By policy (in the configured order): evaluations and their microseconds since the counters were last updated. */
+  private readonly executions: Float64Array;
+  private readonly executionMicros: Float64Array;
+  /** Spans released by a decision_cache hit since the counters were last updated: sampled, not sampled. */
+  private cachedSampledSpans = 0;
+  private cachedNotSampledSpans = 0;
 
   // Per request (reused): groups of the request and where each one's fragments go.
   private readonly groupOf = new Map<string, number>();
@@ -135,6 +148,16 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     undelivered: Counter<string>;
     onMemory: Gauge<string>;
     heldBytes: Gauge<string>;
+    spans: Counter<string>;
+    earlyReleases: Counter<string>;
+    executions: Counter<string>;
+    executionTime: Counter<string>;
+    /** This instance's series, resolved once: observed once per tick or per decision, never per span. */
+    timerLatency: { observe(ms: number): void };
+    removalAge: { observe(s: number): void };
+    lateSpanAge: { observe(s: number): void };
+    /** By policy, in the configured order. */
+    decisionLatency: { observe(us: number): void }[];
   };
 
   constructor(
@@ -155,8 +178,20 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
       undelivered: sharedCounter(reg, METRICS.undelivered),
       onMemory: sharedGauge(reg, METRICS.tracesOnMemory),
       heldBytes: sharedGauge(reg, METRICS.heldBytes),
+      spans: sharedCounter(reg, METRICS.spansSampled),
+      earlyReleases: sharedCounter(reg, METRICS.earlyReleases),
+      executions: sharedCounter(reg, METRICS.policyExecutions),
+      executionTime: sharedCounter(reg, METRICS.policyExecutionTime),
+      timerLatency: sharedHistogram(reg, METRICS.decisionTimerLatency).labels(this.labels),
+      removalAge: sharedHistogram(reg, METRICS.traceRemovalAge).labels(this.labels),
+      lateSpanAge: sharedHistogram(reg, METRICS.lateSpanAge).labels(this.labels),
+      decisionLatency: [],
     };
     this.policies = new PolicySet(config.policies, (policy, err, ignored) => this.policyError(policy, err, ignored), clock);
+    const decisionLatency = sharedHistogram(reg, METRICS.decisionLatency);
+    for (const p of this.policies.ordered) this.m.decisionLatency.push(decisionLatency.labels({ ...this.labels, policy: p.name }));
+    this.executions = new Float64Array(this.policies.ordered.length);
+    this.executionMicros = new Float64Array(this.policies.ordered.length);
     this.resourceMatch = new Uint8Array(this.policies.slots);
     this.decisions = new DecisionMemory(config.num_traces, config.decision_cache.sampled_cache_size, config.decision_cache.non_sampled_cache_size);
     this.waitMs = config.decision_wait;
@@ -290,7 +325,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
 
   room(group: number, size: number, spans: number, at: Range): Uint8Array | undefined {
     const t = this.targets[group]!;
-    const state = typeof t === 'number' ? (t === LATE_SAMPLED ? SAMPLED : NOT_SAMPLED) : t.state;
+    const state = typeof t === 'number' ? (t === LATE_SAMPLED || t === CACHED_SAMPLED ? SAMPLED : NOT_SAMPLED) : t.state;
     if (state === PENDING) {
       const h = t as HeldTrace;
       const max = this.config.maximum_trace_size_bytes;
@@ -305,6 +340,8 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
       return h.buf;
     }
     this.m.late.inc({ ...this.labels, sampled: state === SAMPLED ? 'true' : 'false' }, spans);
+    if (t === CACHED_SAMPLED) this.cachedSampledSpans += spans;
+    else if (t === CACHED_NOT_SAMPLED) this.cachedNotSampledSpans += spans;
     if (state !== SAMPLED) return undefined;
     if (this.lateLen + size > this.lateBuf.length) {
       const grown = Buffer.allocUnsafeSlow(Math.max(this.lateBuf.length * 2, this.lateLen + size));
@@ -321,8 +358,14 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private targetOf(key: string): HeldTrace | number {
     const held = this.pending.get(key);
     if (held) return held;
-    const decided = this.decisions.get(key);
-    if (decided !== undefined) return decided ? LATE_SAMPLED : LATE_NOT_SAMPLED;
+    const memory = this.decisions;
+    const decided = memory.get(key);
+    if (decided !== undefined) {
+      if (memory.lastFromCache) return decided ? CACHED_SAMPLED : CACHED_NOT_SAMPLED;
+      // Once per trace per request, as the collector records it per trace of a batch.
+      this.m.lateSpanAge.observe(Math.trunc((this.now - memory.lastDecidedAt) / 1000));
+      return decided ? LATE_SAMPLED : LATE_NOT_SAMPLED;
+    }
     // A new trace: the oldest is decided early when the table is full. With block_on_overflow the request
     // was let in when the table had room, and its new traces may fill it past num_traces (by one request's).
     if (this.pending.size >= this.config.num_traces && !this.config.block_on_overflow) {
@@ -392,11 +435,14 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
 
   /** Decides every trace whose decision_wait has passed (the timer). */
   private decideDue(): void {
+    const started = performance.now();
     const now = this.clock();
     this.now = now;
     for (let t = this.arrival.oldest(); t !== undefined && t.firstSeen + this.waitMs <= now; t = this.arrival.oldest()) this.decide(t);
     for (let t = this.rooted.oldest(); t !== undefined && t.dueAt <= now; t = this.rooted.oldest()) this.decide(t);
     this.flushOut();
+    // Every run, as the collector's timer records each of its runs.
+    this.m.timerLatency.observe(performance.now() - started);
     this.updateGauges();
     this.wakeWaiting();
   }
@@ -435,8 +481,18 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     // In the configured order, as the collector: a drop decides at once; with sample_on_first_match so
     // does the first policy that samples, so a drop policy listed after it is not reached.
     let dropped = false;
-    for (const p of this.policies.ordered) {
-      const d = this.vote(p.name, () => p.evaluate(t, now));
+    const ordered = this.policies.ordered;
+    let from = performance.now();
+    for (let i = 0; i < ordered.length; i++) {
+      const p = ordered[i]!;
+      const d = this.vote(p.name, () => p.evaluate(t, now), t.spanCount);
+      // One clock read per policy: each evaluation's time ends where the next one's starts.
+      const to = performance.now();
+      const micros = (to - from) * 1000;
+      from = to;
+      this.m.decisionLatency[i]!.observe(micros);
+      this.executions[i]!++;
+      this.executionMicros[i]! += micros;
       if (d === Decision.Dropped) {
         dropped = true;
         break;
@@ -451,7 +507,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     this.conclude(t, sampled);
   }
 
-  private vote(policy: string, evaluate: () => Decision): Decision {
+  private vote(policy: string, evaluate: () => Decision, spans: number): Decision {
     let d: Decision;
     try {
       d = evaluate();
@@ -461,6 +517,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     }
     const key = `${d === Decision.Sampled || d === Decision.InvertSampled ? '1' : d === Decision.Dropped ? '2' : '0'}${policy}`;
     this.votesByPolicy.set(key, (this.votesByPolicy.get(key) ?? 0) + 1);
+    this.spansByVote.set(key, (this.spansByVote.get(key) ?? 0) + spans);
     return d;
   }
 
@@ -485,7 +542,9 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private conclude(t: HeldTrace, sampled: boolean): void {
     this.pending.delete(t.key);
     t.state = sampled ? SAMPLED : NOT_SAMPLED;
-    this.decisions.remember(t.key, sampled);
+    this.decisions.remember(t.key, sampled, this.now);
+    // Its spans leave memory now (sent on or dropped): whole seconds, as the collector records them.
+    this.m.removalAge.observe(Math.trunc((this.now - t.firstSeen) / 1000));
     if (sampled && t.len > 0) {
       if (this.outBytes + t.len > MAX_REQUEST_BYTES) this.flushOut();
       this.outParts.push(t.buf.subarray(0, t.len));
@@ -546,9 +605,23 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     this.sampledCount = this.notSampledCount = this.droppedCount = 0;
     for (const [key, n] of this.votesByPolicy) {
       const decision = VOTE_DECISION[key[0] as keyof typeof VOTE_DECISION];
-      this.m.policy.inc({ ...this.labels, policy: key.slice(1), sampled: decision === 'sampled' ? 'true' : 'false', decision }, n);
+      const labels = { ...this.labels, policy: key.slice(1), sampled: decision === 'sampled' ? 'true' : 'false', decision };
+      this.m.policy.inc(labels, n);
+      this.m.spans.inc(labels, this.spansByVote.get(key) ?? 0);
     }
     this.votesByPolicy.clear();
+    this.spansByVote.clear();
+    const ordered = this.policies.ordered;
+    for (let i = 0; i < ordered.length; i++) {
+      if (this.executions[i] === 0) continue;
+      const labels = { ...this.labels, policy: ordered[i]!.name };
+      this.m.executions.inc(labels, this.executions[i]);
+      this.m.executionTime.inc(labels, this.executionMicros[i]);
+      this.executions[i] = this.executionMicros[i] = 0;
+    }
+    if (this.cachedSampledSpans > 0) this.m.earlyReleases.inc({ ...this.labels, sampled: 'true' }, this.cachedSampledSpans);
+    if (this.cachedNotSampledSpans > 0) this.m.earlyReleases.inc({ ...this.labels, sampled: 'false' }, this.cachedNotSampledSpans);
+    this.cachedSampledSpans = this.cachedNotSampledSpans = 0;
     this.m.onMemory.set(this.labels, this.pending.size);
     this.m.heldBytes.set(this.labels, this.held);
   }

@@ -3,7 +3,7 @@
  * processor and exporter reports (the collector's names), the service's own process metrics. Components
  * list the ones they emit in their metadata; Telemetry creates them; the status page reads them by these names.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { instrumentOptions, type MetricDef } from '../core/metadata.js';
 
 const RECEIVER_LABELS = ['receiver', 'transport'] as const;
@@ -221,4 +221,14 @@ export function sharedGauge(registry: Registry, def: MetricDef): Gauge<string> {
   const existing = registry.getSingleMetric(def.name);
   if (existing) return existing as Gauge<string>;
   return new Gauge({ ...instrumentOptions(def), registers: [registry] });
+}
+
+/**
+ * The histogram for `def` in a service's registry, created by the first caller (as sharedCounter), with
+ * the buckets `def` names. Observe once per batch, export or decision, never per record.
+ */
+export function sharedHistogram(registry: Registry, def: MetricDef): Histogram<string> {
+  const existing = registry.getSingleMetric(def.name);
+  if (existing) return existing as Histogram<string>;
+  return new Histogram({ ...instrumentOptions(def), registers: [registry] });
 }
