@@ -16,7 +16,8 @@
  */
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError, componentLabel } from '../../src/core/errors.js';
-import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
+import type { SeriesHistogram } from '../../src/telemetry/histogram.js';
 import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
@@ -62,7 +63,7 @@ export class LoadBalancingExporter implements Exporter {
   private readonly numResolutions: Counter<string>;
   private readonly numBackendUpdates: Counter<string>;
   private readonly backendOutcome: Counter<string>;
-  private readonly backendLatency: Histogram<string>;
+  private readonly backendLatency: SeriesHistogram;
   private host: Host | undefined;
   /** The top-level timeout, sending_queue and retry_on_failure in front of the split, when any is on. */
   private readonly front: ExporterHelper | undefined;

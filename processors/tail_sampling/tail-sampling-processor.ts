@@ -75,7 +75,7 @@ const MAX_REQUEST_BYTES = 4 << 20;
 export type EarlyReason = 'num_traces' | 'pressure' | 'shutdown' | 'max_size';
 
 /** A counted vote's key prefix and the collector's `decision` label for it. */
-const VOTE_DECISION = { '0': 'not_sampled', '1': 'sampled', '2': 'dropped' } as const;
+const VOTE_DECISION = ['not_sampled', 'sampled', 'dropped'] as const;
 
 export class TailSamplingProcessor implements Processor, SplitVisitor {
   private readonly policies: PolicySet;
@@ -113,10 +113,13 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private sampledCount = 0;
   private notSampledCount = 0;
   private droppedCount = 0;
-  private readonly votesByPolicy = new Map<string, number>();
-  /** Spans of the traces voted on, by the same keys as votesByPolicy. */
-  private readonly spansByVote = new Map<string, number>();
-  /** By policy (in the configured order): evaluations and their microseconds since the counters were last updated. */
+  /**
+   * Since the counters were last updated, by policy (in the configured order) and vote (3 * policy + the
+   * vote's index in VOTE_DECISION): the traces voted on and their spans.
+   */
+  private readonly voteTraces: Float64Array;
+  private readonly voteSpans: Float64Array;
+  /** By policy: evaluations and their microseconds since the counters were last updated. */
   private readonly executions: Float64Array;
   private readonly executionMicros: Float64Array;
   /** Spans released by a decision_cache hit since the counters were last updated: sampled, not sampled. */
@@ -191,6 +194,8 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     const decisionLatency = sharedHistogram(reg, METRICS.decisionLatency);
     for (const p of this.policies.ordered) this.m.decisionLatency.push(decisionLatency.labels({ ...this.labels, policy: p.name }));
     this.executions = new Float64Array(this.policies.ordered.length);
+    this.voteTraces = new Float64Array(3 * this.policies.ordered.length);
+    this.voteSpans = new Float64Array(3 * this.policies.ordered.length);
     this.executionMicros = new Float64Array(this.policies.ordered.length);
     this.resourceMatch = new Uint8Array(this.policies.slots);
     this.decisions = new DecisionMemory(config.num_traces, config.decision_cache.sampled_cache_size, config.decision_cache.non_sampled_cache_size);
@@ -485,7 +490,16 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     let from = performance.now();
     for (let i = 0; i < ordered.length; i++) {
       const p = ordered[i]!;
-      const d = this.vote(p.name, () => p.evaluate(t, now), t.spanCount);
+      let d: Decision;
+      try {
+        d = p.evaluate(t, now);
+      } catch (err) {
+        this.policyError(p.name, err, false);
+        d = Decision.NotSampled;
+      }
+      const vote = 3 * i + (d === Decision.Sampled || d === Decision.InvertSampled ? 1 : d === Decision.Dropped ? 2 : 0);
+      this.voteTraces[vote]!++;
+      this.voteSpans[vote]! += t.spanCount;
       // One clock read per policy: each evaluation's time ends where the next one's starts.
       const to = performance.now();
       const micros = (to - from) * 1000;
@@ -505,20 +519,6 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     else if (dropped) this.droppedCount++;
     else this.notSampledCount++;
     this.conclude(t, sampled);
-  }
-
-  private vote(policy: string, evaluate: () => Decision, spans: number): Decision {
-    let d: Decision;
-    try {
-      d = evaluate();
-    } catch (err) {
-      this.policyError(policy, err, false);
-      d = Decision.NotSampled;
-    }
-    const key = `${d === Decision.Sampled || d === Decision.InvertSampled ? '1' : d === Decision.Dropped ? '2' : '0'}${policy}`;
-    this.votesByPolicy.set(key, (this.votesByPolicy.get(key) ?? 0) + 1);
-    this.spansByVote.set(key, (this.spansByVote.get(key) ?? 0) + spans);
-    return d;
   }
 
   private policyError(policy: string, err: unknown, ignored: boolean | undefined): void {
@@ -603,15 +603,15 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     if (this.notSampledCount > 0) this.m.global.inc({ ...this.labels, sampled: 'false', decision: 'not_sampled' }, this.notSampledCount);
     if (this.droppedCount > 0) this.m.global.inc({ ...this.labels, sampled: 'false', decision: 'dropped' }, this.droppedCount);
     this.sampledCount = this.notSampledCount = this.droppedCount = 0;
-    for (const [key, n] of this.votesByPolicy) {
-      const decision = VOTE_DECISION[key[0] as keyof typeof VOTE_DECISION];
-      const labels = { ...this.labels, policy: key.slice(1), sampled: decision === 'sampled' ? 'true' : 'false', decision };
-      this.m.policy.inc(labels, n);
-      this.m.spans.inc(labels, this.spansByVote.get(key) ?? 0);
-    }
-    this.votesByPolicy.clear();
-    this.spansByVote.clear();
     const ordered = this.policies.ordered;
+    for (let vote = 0; vote < this.voteTraces.length; vote++) {
+      if (this.voteTraces[vote] === 0) continue;
+      const decision = VOTE_DECISION[vote % 3]!;
+      const labels = { ...this.labels, policy: ordered[Math.floor(vote / 3)]!.name, sampled: decision === 'sampled' ? 'true' : 'false', decision };
+      this.m.policy.inc(labels, this.voteTraces[vote]);
+      this.m.spans.inc(labels, this.voteSpans[vote]);
+      this.voteTraces[vote] = this.voteSpans[vote] = 0;
+    }
     for (let i = 0; i < ordered.length; i++) {
       if (this.executions[i] === 0) continue;
       const labels = { ...this.labels, policy: ordered[i]!.name };
