@@ -9,7 +9,6 @@
  * for late spans of a sampled trace, once the next stage accepted them. A sampled trace is delivered later;
  * a retryable refusal is retried (its bytes stay held and counted) until accepted or the shutdown deadline.
  */
-import type { Counter, Gauge } from 'prom-client';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import type { MemoryLedger } from '../../src/core/memory-ledger.js';
@@ -18,10 +17,9 @@ import { Payload } from '../../src/pdata/payload.js';
 import { asBuffer, type Range } from '../../src/pdata/wire-primitives.js';
 import { AttrList } from '../../src/processorhelper/wire-edit.js';
 import { GREEN } from '../../src/somatic/zone.js';
-import { sharedCounter, sharedGauge, sharedHistogram } from '../../src/telemetry/metrics.js';
 import type { TailSamplingConfig } from './config.js';
 import { DecisionMemory } from './decision-cache.js';
-import { METRICS } from './metadata.js';
+import { SamplingMetrics, VOTED_DROPPED, VOTED_NOT_SAMPLED, VOTED_SAMPLED } from './sampling-metrics.js';
 import { Decision, PolicySet, combine, type TraceFacts } from './policies.js';
 import { SpanScan } from './span-scan.js';
 import { TraceSplitter, type SplitVisitor } from './trace-split.js';
@@ -74,9 +72,6 @@ const MAX_REQUEST_BYTES = 4 << 20;
 
 export type EarlyReason = 'num_traces' | 'pressure' | 'shutdown' | 'max_size';
 
-/** A counted vote's key prefix and the collector's `decision` label for it. */
-const VOTE_DECISION = ['not_sampled', 'sampled', 'dropped'] as const;
-
 export class TailSamplingProcessor implements Processor, SplitVisitor {
   private readonly policies: PolicySet;
   /** Traces waiting for their decision, in the order their first span arrived. */
@@ -109,22 +104,6 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   /** Requests waiting for room in the table (block_on_overflow). */
   private waiting: (() => void)[] = [];
   private readonly votes: Decision[] = [];
-  // Decisions counted since the counters were last updated.
-  private sampledCount = 0;
-  private notSampledCount = 0;
-  private droppedCount = 0;
-  /**
-   * Since the counters were last updated, by policy (in the configured order) and vote (3 * policy + the
-   * vote's index in VOTE_DECISION): the traces voted on and their spans.
-   */
-  private readonly voteTraces: Float64Array;
-  private readonly voteSpans: Float64Array;
-  /** By policy: evaluations and their microseconds since the counters were last updated. */
-  private readonly executions: Float64Array;
-  private readonly executionMicros: Float64Array;
-  /** Spans released by a decision_cache hit since the counters were last updated: sampled, not sampled. */
-  private cachedSampledSpans = 0;
-  private cachedNotSampledSpans = 0;
 
   // Per request (reused): groups of the request and where each one's fragments go.
   private readonly groupOf = new Map<string, number>();
@@ -141,27 +120,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private outSpans = 0;
 
   private readonly labels: { processor: string };
-  private readonly m: {
-    policy: Counter<string>;
-    global: Counter<string>;
-    errors: Counter<string>;
-    newTraces: Counter<string>;
-    early: Counter<string>;
-    late: Counter<string>;
-    undelivered: Counter<string>;
-    onMemory: Gauge<string>;
-    heldBytes: Gauge<string>;
-    spans: Counter<string>;
-    earlyReleases: Counter<string>;
-    executions: Counter<string>;
-    executionTime: Counter<string>;
-    /** This instance's series, resolved once: observed once per tick or per decision, never per span. */
-    timerLatency: { observe(ms: number): void };
-    removalAge: { observe(s: number): void };
-    lateSpanAge: { observe(s: number): void };
-    /** By policy, in the configured order. */
-    decisionLatency: { observe(us: number): void }[];
-  };
+  private readonly m: SamplingMetrics;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -170,33 +129,12 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     private readonly clock: () => number = () => performance.now(),
   ) {
     this.labels = { processor: settings.id.id };
-    const reg = settings.telemetry.registry;
-    this.m = {
-      policy: sharedCounter(reg, METRICS.policyDecisions),
-      global: sharedCounter(reg, METRICS.globalDecisions),
-      errors: sharedCounter(reg, METRICS.policyErrors),
-      newTraces: sharedCounter(reg, METRICS.newTraces),
-      early: sharedCounter(reg, METRICS.earlyDecisions),
-      late: sharedCounter(reg, METRICS.lateSpans),
-      undelivered: sharedCounter(reg, METRICS.undelivered),
-      onMemory: sharedGauge(reg, METRICS.tracesOnMemory),
-      heldBytes: sharedGauge(reg, METRICS.heldBytes),
-      spans: sharedCounter(reg, METRICS.spansSampled),
-      earlyReleases: sharedCounter(reg, METRICS.earlyReleases),
-      executions: sharedCounter(reg, METRICS.policyExecutions),
-      executionTime: sharedCounter(reg, METRICS.policyExecutionTime),
-      timerLatency: sharedHistogram(reg, METRICS.decisionTimerLatency).labels(this.labels),
-      removalAge: sharedHistogram(reg, METRICS.traceRemovalAge).labels(this.labels),
-      lateSpanAge: sharedHistogram(reg, METRICS.lateSpanAge).labels(this.labels),
-      decisionLatency: [],
-    };
     this.policies = new PolicySet(config.policies, (policy, err, ignored) => this.policyError(policy, err, ignored), clock);
-    const decisionLatency = sharedHistogram(reg, METRICS.decisionLatency);
-    for (const p of this.policies.ordered) this.m.decisionLatency.push(decisionLatency.labels({ ...this.labels, policy: p.name }));
-    this.executions = new Float64Array(this.policies.ordered.length);
-    this.voteTraces = new Float64Array(3 * this.policies.ordered.length);
-    this.voteSpans = new Float64Array(3 * this.policies.ordered.length);
-    this.executionMicros = new Float64Array(this.policies.ordered.length);
+    this.m = new SamplingMetrics(
+      settings.telemetry.registry,
+      this.labels,
+      this.policies.ordered.map((p) => p.name),
+    );
     this.resourceMatch = new Uint8Array(this.policies.slots);
     this.decisions = new DecisionMemory(config.num_traces, config.decision_cache.sampled_cache_size, config.decision_cache.non_sampled_cache_size);
     this.waitMs = config.decision_wait;
@@ -345,8 +283,8 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
       return h.buf;
     }
     this.m.late.inc({ ...this.labels, sampled: state === SAMPLED ? 'true' : 'false' }, spans);
-    if (t === CACHED_SAMPLED) this.cachedSampledSpans += spans;
-    else if (t === CACHED_NOT_SAMPLED) this.cachedNotSampledSpans += spans;
+    if (t === CACHED_SAMPLED) this.m.cachedSampledSpans += spans;
+    else if (t === CACHED_NOT_SAMPLED) this.m.cachedNotSampledSpans += spans;
     if (state !== SAMPLED) return undefined;
     if (this.lateLen + size > this.lateBuf.length) {
       const grown = Buffer.allocUnsafeSlow(Math.max(this.lateBuf.length * 2, this.lateLen + size));
@@ -497,16 +435,12 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
         this.policyError(p.name, err, false);
         d = Decision.NotSampled;
       }
-      const vote = 3 * i + (d === Decision.Sampled || d === Decision.InvertSampled ? 1 : d === Decision.Dropped ? 2 : 0);
-      this.voteTraces[vote]!++;
-      this.voteSpans[vote]! += t.spanCount;
       // One clock read per policy: each evaluation's time ends where the next one's starts.
       const to = performance.now();
       const micros = (to - from) * 1000;
       from = to;
-      this.m.decisionLatency[i]!.observe(micros);
-      this.executions[i]!++;
-      this.executionMicros[i]! += micros;
+      const vote = d === Decision.Sampled || d === Decision.InvertSampled ? VOTED_SAMPLED : d === Decision.Dropped ? VOTED_DROPPED : VOTED_NOT_SAMPLED;
+      this.m.voted(i, vote, t.spanCount, micros);
       if (d === Decision.Dropped) {
         dropped = true;
         break;
@@ -515,9 +449,9 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
       if (this.config.sample_on_first_match && d === Decision.Sampled) break;
     }
     const sampled = !dropped && combine(votes);
-    if (sampled) this.sampledCount++;
-    else if (dropped) this.droppedCount++;
-    else this.notSampledCount++;
+    if (sampled) this.m.sampled++;
+    else if (dropped) this.m.dropped++;
+    else this.m.notSampled++;
     this.conclude(t, sampled);
   }
 
@@ -598,32 +532,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
 
   /** Sets the gauges and adds the decisions counted since the last call (not one counter call per trace). */
   private updateGauges(): void {
-    // `decision` as the collector's (sampled, not_sampled, dropped) beside its older `sampled` bool.
-    if (this.sampledCount > 0) this.m.global.inc({ ...this.labels, sampled: 'true', decision: 'sampled' }, this.sampledCount);
-    if (this.notSampledCount > 0) this.m.global.inc({ ...this.labels, sampled: 'false', decision: 'not_sampled' }, this.notSampledCount);
-    if (this.droppedCount > 0) this.m.global.inc({ ...this.labels, sampled: 'false', decision: 'dropped' }, this.droppedCount);
-    this.sampledCount = this.notSampledCount = this.droppedCount = 0;
-    const ordered = this.policies.ordered;
-    for (let vote = 0; vote < this.voteTraces.length; vote++) {
-      if (this.voteTraces[vote] === 0) continue;
-      const decision = VOTE_DECISION[vote % 3]!;
-      const labels = { ...this.labels, policy: ordered[Math.floor(vote / 3)]!.name, sampled: decision === 'sampled' ? 'true' : 'false', decision };
-      this.m.policy.inc(labels, this.voteTraces[vote]);
-      this.m.spans.inc(labels, this.voteSpans[vote]);
-      this.voteTraces[vote] = this.voteSpans[vote] = 0;
-    }
-    for (let i = 0; i < ordered.length; i++) {
-      if (this.executions[i] === 0) continue;
-      const labels = { ...this.labels, policy: ordered[i]!.name };
-      this.m.executions.inc(labels, this.executions[i]);
-      this.m.executionTime.inc(labels, this.executionMicros[i]);
-      this.executions[i] = this.executionMicros[i] = 0;
-    }
-    if (this.cachedSampledSpans > 0) this.m.earlyReleases.inc({ ...this.labels, sampled: 'true' }, this.cachedSampledSpans);
-    if (this.cachedNotSampledSpans > 0) this.m.earlyReleases.inc({ ...this.labels, sampled: 'false' }, this.cachedNotSampledSpans);
-    this.cachedSampledSpans = this.cachedNotSampledSpans = 0;
-    this.m.onMemory.set(this.labels, this.pending.size);
-    this.m.heldBytes.set(this.labels, this.held);
+    this.m.flush(this.pending.size, this.held);
   }
 
   async shutdown(deadlineAt?: number): Promise<void> {
