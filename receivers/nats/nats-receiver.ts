@@ -204,6 +204,7 @@ export class NatsReceiver implements Receiver {
         this.pullRetryMs = 0;
         this.deliver(m);
       }
+      this.pullRetryMs = 0;
     } catch (err) {
       if (!this.stopping.signal.aborted) this.pullFailed(err);
     } finally {
@@ -233,12 +234,26 @@ export class NatsReceiver implements Receiver {
     // Until it is settled, the message says it is in progress twice per ack_wait: a delivery that outlasts
     // ack_wait (a slow downstream, retries with no sending queue) would have JetStream hand it out again
     // meanwhile, and it would be delivered twice or more.
-    const inProgress = setInterval(() => m.working(), Math.max(100, this.ackWaitMs / 2));
-    const p = this.handle(m).finally(() => {
-      clearInterval(inProgress);
-      this.inFlight.delete(p);
-      this.wakeLoop();
-    });
+    const inProgress = setInterval(
+      () => {
+        try {
+          m.working();
+        } catch {
+          // The connection is closed: the message goes back to JetStream after ack_wait.
+        }
+      },
+      Math.max(100, this.ackWaitMs / 2),
+    );
+    const p = this.handle(m)
+      // Settling it can fail only with the connection gone: JetStream hands the message out again after ack_wait.
+      .catch((err: unknown) =>
+        this.settings.logger.warn('could not settle a NATS message; it will be redelivered', { stream_seq: m.seq, error: messageOf(err) }),
+      )
+      .finally(() => {
+        clearInterval(inProgress);
+        this.inFlight.delete(p);
+        this.wakeLoop();
+      });
     this.inFlight.add(p);
   }
 
