@@ -155,16 +155,16 @@ export class NatsReceiver implements Receiver {
    * slow pipeline and be handed out again (to this gateway or another member of the durable), so it
    * would be delivered twice. Pulling for free slots also leaves the messages this gateway cannot take
    * yet to the other gateways that share the durable, where saying "in progress" (working()) on
-   * messages held back would hoard them. A new pull waits until a few slots are free (an eighth of
-   * max_in_flight), not one, while a pull is still out, so a busy pipeline costs a pull per few messages.
+   * messages held back would hoard them. A new pull waits until a few slots are free (a quarter of
+   * max_in_flight), not one, so a busy pipeline costs a pull per few messages, not one per message.
    */
   private async pullLoop(consumer: JsConsumer): Promise<void> {
     const c = this.config;
-    const atLeast = Math.max(1, Math.floor(c.max_in_flight / 8));
+    const atLeast = Math.max(1, Math.floor(c.max_in_flight / 4));
     const stopping = this.stopping.signal;
     while (!stopping.aborted) {
       const free = c.max_in_flight - this.inFlight.size - this.requested;
-      if (free < 1 || (free < atLeast && this.requested > 0)) {
+      if (free < atLeast) {
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
