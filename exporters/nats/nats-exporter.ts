@@ -24,6 +24,7 @@ import {
   jetStreamNotReady,
   jetStreamOffHint,
   logConnectionStatus,
+  noStreamAnswered,
   subjectFor,
 } from '../../src/nats/connection.js';
 import type { NatsExporterConfig } from './config.js';
@@ -263,15 +264,13 @@ export class NatsExporter implements Exporter {
         this.awaitingAck.delete(giveUp);
       }
     } catch (err) {
-      // Every publish failure is worth another try: no stream yet (no responders), a leader election,
+      // Every publish failure is worth another try: no stream yet or a leader election (no responders),
       // a timeout, a lost connection. The queue and retry settings bound how long.
-      throw new RetryableError(
-        `exporter ${this.settings.id.id}: JetStream publish of ${signal} to ${this.subjects[signal]} failed: ${messageOf(err)}${jetStreamOffHint(err)}`,
-        {
-          cause: err,
-          code: 'GS_EXPORTER_SEND_FAILED',
-        },
-      );
+      const why = (err as Error | undefined)?.name === 'JetStreamNotEnabled' ? noStreamAnswered(this.subjects[signal]) : messageOf(err);
+      throw new RetryableError(`exporter ${this.settings.id.id}: JetStream publish of ${signal} to ${this.subjects[signal]} failed: ${why}`, {
+        cause: err,
+        code: 'GS_EXPORTER_SEND_FAILED',
+      });
     }
   }
 

@@ -77,7 +77,16 @@ describe.skipIf(!run)('nats exporter and receiver on a real JetStream server', (
       }),
     );
     scene.cleanups.push(() => gw.shutdown(5000));
-    expect(await post(gw, logsRequest('nowhere'))).toBe(503);
+    const res = await fetch(`http://${receiverAddress(gw, 'otlp', 'http')}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: Buffer.from(logsRequest('nowhere')),
+    });
+    expect(res.status).toBe(503);
+    // Not "JetStream is off" (the client's words for nobody answering), which misled during a leader election.
+    expect(await res.text()).toMatch(
+      /no JetStream stream answered on nostream\.logs: its stream may be electing a leader or its server starting \(retried\), no stream may hold the subject/,
+    );
   });
 
   it('still refuses to start on a stream config JetStream refuses for good, naming the stream and why', async () => {

@@ -228,14 +228,24 @@ export function jetStreamNotReady(err: unknown): string | undefined {
   return undefined;
 }
 
+const JETSTREAM_ON =
+  "in operator mode give the account JWT JetStream limits, e.g. nsc edit account NAME --js-mem-storage 1G --js-disk-storage 10G; without operator mode add a jetstream block to the server's config";
+
 /**
  * ` (what to do)` when `err` says JetStream is off for the account (the common miss of operator mode: an
  * account JWT without JetStream limits), else ''.
  */
 export function jetStreamOffHint(err: unknown): string {
-  return /jetstream (is )?not enabled/i.test(messageOf(err))
-    ? " (JetStream is off for this NATS account: in operator mode give the account JWT JetStream limits, e.g. nsc edit account NAME --js-mem-storage 1G --js-disk-storage 10G; without operator mode add a jetstream block to the server's config)"
-    : '';
+  return /jetstream (is )?not enabled/i.test(messageOf(err)) ? ` (JetStream is off for this NATS account: ${JETSTREAM_ON})` : '';
+}
+
+/**
+ * Why nobody answered a JetStream publish on `subject` (the client reports it as "jetstream is not
+ * enabled"): in an outage it is mostly a stream electing a leader or a server still loading its streams,
+ * which a retry outlives; else no stream holds the subject, or JetStream is off for the account.
+ */
+export function noStreamAnswered(subject: string): string {
+  return `no JetStream stream answered on ${subject}: its stream may be electing a leader or its server starting (retried), no stream may hold the subject (create one, or set stream.create: true), or JetStream may be off for this NATS account (${JETSTREAM_ON})`;
 }
 
 /** The subject a signal's requests are published on: `<prefix>.<signal>`. */
