@@ -1,8 +1,9 @@
 /**
  * The nats exporter when NATS is not there to take a publish, on real nats-servers on 127.0.0.1:
  * - a gateway started while its JetStream cluster is still forming (one server of three up: no meta leader,
- *   then two: no room for an R3 stream) starts, holds what it acknowledged in its sending queue, creates
- *   the stream once the cluster can place it, and every acknowledged record is then in the stream;
+ *   then two: no room for an R3 stream; or started on two of three) starts, holds what it acknowledged in
+ *   its sending queue, creates the stream once the cluster can place it, and every acknowledged record is
+ *   then in the stream;
  * - a server stopped and restarted mid-load: a publish made while the connection is down fails at once and
  *   is retried at the backoff's pace, instead of waiting out `timeout` for an answer that cannot come (the
  *   client throws away what it buffered while reconnecting), so the queue drains soon after the restart.
@@ -60,8 +61,8 @@ describe.skipIf(!run)('the nats exporter while NATS cannot take a publish', () =
     nats = await NatsCluster.start(dir, 3, 1);
     const lines: string[] = [];
     const logger = new Logger('info', {}, { write: (line) => void lines.push(line) });
-    // One server of three: JetStream does not answer (no meta leader) until a second joins. It used to fail
-    // the start ("stream FORMING: timeout"), so the gateway did not start at all.
+    // One server of three: JetStream does not answer (no meta leader) until a second joins. The timeout was
+    // taken for a server that does not answer: the gateway started, but never created the stream.
     gateway = await startGateway(exporterConfig(dir, nats.urls, 'forming', { name: 'FORMING', replicas: 3 }, { timeout: '1s' }), process.env, logger);
     const endpoint = `http://${receiverAddress(gateway, 'otlp', 'http')}`;
     const first = await runLoadgen({ endpoint, rate: 2000, batch: 100, workers: 2, durationMs: 1000, timeoutMs: 5000 });
@@ -89,6 +90,32 @@ describe.skipIf(!run)('the nats exporter while NATS cannot take a publish', () =
     expect(report?.lost, JSON.stringify(report?.runs)).toBe(0);
     expect(report?.ok).toBe(true);
     expect(lines.filter((l) => l.includes('JetStream stream ready'))).toHaveLength(1);
+  }, 45_000);
+
+  it('starts while its cluster has fewer servers than the stream has replicas ("no suitable peers")', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gs-nats-peers-'));
+    nats = await NatsCluster.start(dir, 3, 2);
+    await nats.waitReady();
+    const lines: string[] = [];
+    const logger = new Logger('info', {}, { write: (line) => void lines.push(line) });
+    // A meta leader, but two servers for three replicas: this refusal failed the start.
+    gateway = await startGateway(exporterConfig(dir, nats.urls, 'peers', { name: 'PEERS', replicas: 3 }), process.env, logger);
+    expect(lines.filter((l) => l.includes('JetStream cannot take stream PEERS yet')).join('\n')).toContain(
+      'fewer JetStream servers are up and joined than the stream has replicas (no suitable peers for placement)',
+    );
+    const endpoint = `http://${receiverAddress(gateway, 'otlp', 'http')}`;
+    const result = await runLoadgen({ endpoint, rate: 2000, batch: 100, workers: 2, durationMs: 1000, timeoutMs: 5000 });
+    expect(result.failed, JSON.stringify(result.failures)).toBe(0);
+    nats.restart(nats.nodes[2]!);
+    await nats.waitReady();
+    const cluster = nats;
+    let report: Awaited<ReturnType<NatsCluster['verifyStream']>> | undefined;
+    await until(async () => {
+      report = await cluster.verifyStream('PEERS', [result]).catch(() => undefined);
+      return report?.ok === true;
+    }, 20_000).catch(() => {});
+    expect(report?.lost, JSON.stringify(report?.runs)).toBe(0);
+    expect(report?.ok).toBe(true);
   }, 45_000);
 
   it('fails publishes fast while the connection is down, so the queue drains soon after the server is back', async () => {
