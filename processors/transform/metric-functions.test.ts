@@ -291,6 +291,12 @@ describe('transform: convert_summary_sum_val_to_sum and convert_summary_count_va
     ]);
   });
 
+  it('a where clause on the data point decides on any point of the summary; every point is taken, once', async () => {
+    const out = await run(['convert_summary_sum_val_to_sum("delta", false) where datapoint.attributes["gen"] == "old"']);
+    expect(out.map((m) => m.name)).toEqual([...ALL.map((m) => m.name), 'gc.pause_sum']);
+    expect(out[5]!.sum.dataPoints.map((p: any) => p.asDouble)).toEqual([1.5, 0.25]);
+  });
+
   it('the counts, with a suffix; other metric types are left alone', async () => {
     const out = await run(['convert_summary_count_val_to_sum("cumulative", true, ".count")']);
     expect(out.slice(0, 5)).toEqual(ALL.map(rendered));
