@@ -452,7 +452,7 @@ describe('transform README: the metrics-only functions example', () => {
     const section = readme.slice(readme.indexOf('## Metrics-only functions'));
     const block = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
     const cfg = (parse(block) as { processors: { transform: Record<string, unknown> } }).processors.transform;
-    expect((cfg.metric_statements as unknown[]).length).toBe(8);
+    expect((cfg.metric_statements as unknown[]).length).toBe(9);
     expect(parseConfig(transformProcessorFactory, cfg).issues).toEqual([]);
   });
 });
@@ -776,6 +776,124 @@ describe('transform: merge_histogram_buckets', () => {
       'column 25: merge_histogram_buckets: with limit_buckets, target_value is the number of buckets to keep: a positive integer, got 2.5',
     ],
     ['merge_histogram_buckets(1.0, "halve")', 'column 30: merge_histogram_buckets: method must be "remove_explicit_bound" or "limit_buckets", got "halve"'],
+  ])('refused at load: %s', (statement, message) => {
+    expect(problems([statement])).toContain(`metric_statements.0: in "${statement}", ${message}`);
+  });
+});
+
+describe('transform: extract_percentile_metric', () => {
+  const HIST = {
+    name: 'req.time',
+    description: 'request time',
+    unit: 'ms',
+    histogram: {
+      aggregationTemporality: 2,
+      dataPoints: [
+        {
+          attributes: [attr('route', '/a')],
+          startTimeUnixNano: T0,
+          timeUnixNano: T1,
+          count: '10',
+          sum: 200,
+          explicitBounds: [10, 20, 50],
+          bucketCounts: ['2', '4', '3', '1'],
+          min: 4,
+          max: 80,
+        },
+        // No counts: skipped.
+        { attributes: [attr('route', '/b')], timeUnixNano: T1, count: '0', explicitBounds: [10], bucketCounts: ['0', '0'] },
+        // One bucket without bounds: min to max.
+        { attributes: [attr('route', '/c')], timeUnixNano: T1, count: '4', bucketCounts: ['4'], min: 1, max: 3 },
+        // No min: the lowest bucket starts at 0.
+        { attributes: [attr('route', '/d')], timeUnixNano: T1, count: '2', explicitBounds: [5, 10], bucketCounts: ['2', '0', '0'] },
+      ],
+    },
+  };
+  const valuesOf = (m: MetricJson) => m.gauge.dataPoints.map((p: any) => [p.attributes[0].value.stringValue, p.asDouble ?? 0]);
+
+  it.each([
+    // p50: target 5 of 10, in (10,20] after 2: 3/4 of the way.
+    [
+      50,
+      [
+        ['/a', 17.5],
+        ['/c', 2],
+        ['/d', 2.5],
+      ],
+    ],
+    // p10: target 1, in the lowest bucket, from min 4 to 10.
+    [
+      10,
+      [
+        ['/a', 7],
+        ['/c', 1.5],
+        ['/d', 2.5],
+      ],
+    ],
+    // p95: target 10, in the last bucket, up to max 80.
+    [
+      95,
+      [
+        ['/a', 80],
+        ['/c', 3],
+        ['/d', 5],
+      ],
+    ],
+  ])('p%s of a histogram: interpolated within the bucket holding the target count; a point without counts skipped', async (p, expected) => {
+    const out = await run([`extract_percentile_metric(${p}.0) where metric.name == "req.time"`], [HIST]);
+    expect(out[0]).toEqual(rendered(HIST));
+    expect(out[1]).toMatchObject({ name: `req.time_p${p}`, description: `request time (p${p})`, unit: 'ms' });
+    const got = valuesOf(out[1]!);
+    expect(got.map((g: any) => g[0])).toEqual(expected.map((e: any) => e[0]));
+    got.forEach((g: any, i: number) => expect(g[1]).toBeCloseTo((expected[i] as [string, number])[1], 12));
+    expect(out[1]!.gauge.dataPoints[0]).toMatchObject({ startTimeUnixNano: T0, timeUnixNano: T1 });
+  });
+
+  it('an exponential histogram: logarithmic within a bucket, linear across zero, negative buckets most negative first', async () => {
+    const exp = {
+      name: 'size',
+      exponentialHistogram: {
+        aggregationTemporality: 2,
+        dataPoints: [
+          {
+            attributes: [attr('k', 'v')],
+            timeUnixNano: T1,
+            count: '9',
+            scale: 0,
+            zeroCount: '1',
+            positive: { offset: 0, bucketCounts: ['1', '2', '4'] },
+            negative: { offset: 0, bucketCounts: ['1'] },
+          },
+        ],
+      },
+    };
+    const at = async (p: string) => (await run([`extract_percentile_metric(${p}, "_q")`], [exp]))[1]!;
+    expect((await at('10')).gauge.dataPoints[0].asDouble).toBe(-1);
+    expect((await at('50')).gauge.dataPoints[0].asDouble).toBe(4);
+    expect((await at('40')).gauge.dataPoints[0].asDouble).toBe(2 ** 1.5);
+    expect((await at('90')).gauge.dataPoints[0].asDouble).toBe(8);
+    // Across the zero bucket (threshold 0): 0.
+    expect((await at('20')).gauge.dataPoints[0]).toMatchObject({ asDouble: 0 });
+    expect(await at('99.9')).toMatchObject({ name: 'size_q', description: 'p99.9' });
+  });
+
+  it('other types are left alone; a histogram whose counts do not fit its bounds is an error', async () => {
+    expect(await run(['extract_percentile_metric(50.0)'], [METRICS.requests, METRICS.pause])).toEqual([METRICS.requests, METRICS.pause].map(rendered));
+    const bad = {
+      name: 'bad',
+      histogram: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: T1, count: '3', explicitBounds: [1, 2], bucketCounts: ['3'] }] },
+    };
+    const { proc } = make({ metric_statements: ['extract_percentile_metric(50.0)'] });
+    await expect(proc.consume(new Payload('metrics', request([bad])))).rejects.toThrow(
+      'calculating histogram percentile: malformed data: bucketCounts length (1) != explicitBounds length (2) + 1',
+    );
+  });
+
+  it.each([
+    ['extract_percentile_metric(0.0)', 'column 27: extract_percentile_metric: percentile must be greater than 0 and less than 100, got 0'],
+    ['extract_percentile_metric(100)', 'column 27: extract_percentile_metric: percentile must be greater than 0 and less than 100, got 100'],
+    ['extract_percentile_metric("p95")', 'column 27: extract_percentile_metric: percentile must be a number literal, e.g. 95.0'],
+    ['extract_percentile_metric(95.0, 5)', 'column 33: extract_percentile_metric: suffix must be a string literal'],
   ])('refused at load: %s', (statement, message) => {
     expect(problems([statement])).toContain(`metric_statements.0: in "${statement}", ${message}`);
   });

@@ -2,7 +2,8 @@
  * The transform processor's metrics-only editors (its README, "Metrics only functions";
  * internal/metrics/func_*.go): they change a metric's type, scale its values, or append new metrics
  * to the scope; the aggregations (metric-aggregate.ts), the exponential histogram conversion
- * (metric-exponential.ts) and merge_histogram_buckets (metric-buckets.ts) live beside. Each runs in one
+ * (metric-exponential.ts), merge_histogram_buckets (metric-buckets.ts) and extract_percentile_metric
+ * (metric-percentile.ts) live beside. Each runs in one
  * context only, as the collector registers it: most in `metric`, the summary conversions and
  * merge_histogram_buckets in `datapoint`. Arguments the collector takes as literals are checked at config load.
  */
@@ -10,14 +11,13 @@ import { clone, create } from '@bufbuild/protobuf';
 import {
   GaugeSchema,
   MetricSchema,
-  NumberDataPointSchema,
   SumSchema,
   AggregationTemporality,
   type Metric,
   type NumberDataPoint,
   type ScopeMetrics,
 } from '../../proto/gen/opentelemetry/proto/metrics/v1/metrics_pb.js';
-import { AnyValueSchema, KeyValueSchema, type KeyValue } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
+import { AnyValueSchema, KeyValueSchema } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { ArgError, literalString, type CompiledArg, type Getter } from './functions.js';
 import type { Action, Editor } from './editors.js';
 import { OttlRuntimeError, type ContextName, type EvalContext } from './paths.js';
@@ -25,6 +25,8 @@ import { typeOf } from './values.js';
 import { AGGREGATE_EDITORS } from './metric-aggregate.js';
 import { EXPONENTIAL_EDITORS } from './metric-exponential.js';
 import { BUCKET_EDITORS } from './metric-buckets.js';
+import { PERCENTILE_EDITORS } from './metric-percentile.js';
+import { pointFrom } from './metric-points.js';
 
 /** An editor that runs in some contexts only (the collector refuses it elsewhere as an unknown function). */
 export interface ContextEditor extends Editor {
@@ -74,8 +76,6 @@ function stringGetter(a: CompiledArg | undefined, fn: string, what: string): ((c
   };
 }
 
-const copyAttributes = (kvs: readonly KeyValue[]): KeyValue[] => kvs.map((kv) => clone(KeyValueSchema, kv));
-
 /** A new Sum metric named from `source`, with its description and unit, appended by the caller. */
 function newSum(source: Metric, suffix: string, temporality: AggregationTemporality, monotonic: boolean, points: NumberDataPoint[]): Metric {
   return create(MetricSchema, {
@@ -83,21 +83,6 @@ function newSum(source: Metric, suffix: string, temporality: AggregationTemporal
     description: source.description,
     unit: source.unit,
     data: { case: 'sum', value: create(SumSchema, { aggregationTemporality: temporality, isMonotonic: monotonic, dataPoints: points }) },
-  });
-}
-
-interface SumCountPoint {
-  attributes: KeyValue[];
-  startTimeUnixNano: bigint;
-  timeUnixNano: bigint;
-}
-
-function pointFrom(p: SumCountPoint, value: NumberDataPoint['value']): NumberDataPoint {
-  return create(NumberDataPointSchema, {
-    attributes: copyAttributes(p.attributes),
-    startTimeUnixNano: p.startTimeUnixNano,
-    timeUnixNano: p.timeUnixNano,
-    value,
   });
 }
 
@@ -320,6 +305,7 @@ export const METRIC_EDITORS: Record<string, ContextEditor> = {
   ...AGGREGATE_EDITORS,
   ...EXPONENTIAL_EDITORS,
   ...BUCKET_EDITORS,
+  ...PERCENTILE_EDITORS,
 };
 
 /** The contexts each metrics-only editor runs in, for context inference. */

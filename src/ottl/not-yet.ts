@@ -10,8 +10,7 @@ export const COLLECTOR_EDITORS: ReadonlySet<string> = new Set([
   'append',
   'delete_index',
   'stringify_all',
-  // The transform processor's own (its README, "Metrics-only functions" and traces).
-  'extract_percentile_metric',
+  // The transform processor's own for traces (its README; its metrics-only ones are in metric-editors.ts).
   'set_semconv_span_name',
 ]);
 
