@@ -6,7 +6,6 @@
  * duplicate window. Queue and retries are the shared exporterhelper's.
  */
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
@@ -19,23 +18,19 @@ import {
   CONTENT_TYPE_HEADER,
   PROTOBUF,
   SIGNAL_HEADER,
-  connectNats,
-  isUnreachable,
   jetStreamNotReady,
   jetStreamOffHint,
   logConnectionStatus,
   noStreamAnswered,
   subjectFor,
 } from '../../src/nats/connection.js';
+import { connectAtStart, connectLater, retryUntilReady } from '../../src/nats/background.js';
 import type { NatsExporterConfig } from './config.js';
 
 /** The message id JetStream de-duplicates on: the same bytes give the same id. */
 export function messageIdOf(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('base64url');
 }
-
-/** The longest wait between two attempts to create or check the stream while JetStream is not ready. */
-const STREAM_SETUP_MAX_WAIT_MS = 2000;
 
 export class NatsExporter implements Exporter {
   private readonly helper: ExporterHelper;
@@ -77,18 +72,10 @@ export class NatsExporter implements Exporter {
    * certificates the server refuses, and a stream config JetStream refuses for good, still fail the start.
    */
   async start(_host?: Host): Promise<void> {
-    const c = this.config;
     const label = componentLabel(this.settings);
-    try {
-      await this.connected(await connectNats(c, label, this.settings.logger), true);
-    } catch (err) {
-      if (!isUnreachable((err as Error).cause)) throw err;
-      this.settings.logger.warn('no NATS server answers yet; starting anyway and connecting in the background (the sending queue holds the data)', {
-        servers: c.servers.map(maskUrlCredentials),
-        error: messageOf((err as Error).cause),
-      });
-      this.connecting = this.keepConnecting(label);
-    }
+    const nc = await connectAtStart(this.config, label, this.settings.logger, 'the sending queue holds the data');
+    if (nc) await this.connected(nc, true);
+    else this.connecting = this.keepConnecting(label);
     await this.helper.start();
   }
 
@@ -132,51 +119,26 @@ export class NatsExporter implements Exporter {
   }
 
   private async keepConnecting(label: string): Promise<void> {
-    const signal = this.stopping.signal;
-    // Said once until it changes: the same refusal at every reconnect_wait would flood the log.
-    let lastRefusal = '';
-    while (!signal.aborted) {
-      await sleep(this.config.reconnect_wait, undefined, { signal }).catch(() => {});
-      if (signal.aborted) return;
-      let nc: NatsConnection;
-      try {
-        nc = await connectNats(this.config, label, this.settings.logger);
-      } catch (err) {
-        const refusal = isUnreachable((err as Error).cause) ? '' : messageOf(err);
-        if (refusal && refusal !== lastRefusal) this.settings.logger.error('cannot connect to NATS; trying again every reconnect_wait', { error: refusal });
-        lastRefusal = refusal;
-        continue;
-      }
-      if (signal.aborted) {
-        await nc.close();
-        return;
-      }
-      this.settings.logger.info('connected to NATS', { servers: this.config.servers.map(maskUrlCredentials) });
-      await this.connected(nc, false);
-      return;
-    }
+    const nc = await connectLater(this.config, label, this.settings.logger, this.stopping.signal);
+    if (nc) await this.connected(nc, false);
   }
 
   /**
-   * Creates or updates the stream until JetStream takes it, waiting longer each time (up to
-   * STREAM_SETUP_MAX_WAIT_MS). What it waits for is logged once, and again only when that changes.
+   * Creates or updates the stream until JetStream takes it, with the setup's backoff (retryUntilReady).
+   * What it waits for is logged once, and again only when that changes.
    */
   private async keepSettingUpStream(): Promise<void> {
-    const signal = this.stopping.signal;
-    for (let wait = 200; !signal.aborted; wait = Math.min(wait * 2, STREAM_SETUP_MAX_WAIT_MS)) {
-      await sleep(wait, undefined, { signal }).catch(() => {});
-      if (signal.aborted) return;
-      try {
-        await this.ensureStream();
-        this.streamPending = undefined;
-        return;
-      } catch (err) {
+    const ready = await retryUntilReady(
+      () => this.ensureStream(),
+      this.stopping.signal,
+      (err) => {
         const why = jetStreamNotReady(err) ?? messageOf(err);
         if (why !== this.streamPending)
           this.settings.logger.warn(`JetStream still cannot take stream ${this.config.stream.name}; retrying in the background`, { waiting_for: why });
         this.streamPending = why;
-      }
-    }
+      },
+    );
+    if (ready) this.streamPending = undefined;
   }
 
   private async ensureStream(): Promise<void> {

@@ -12,6 +12,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AckPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
   jetstream,
   jetstreamManager,
   type Consumer as JsConsumer,
@@ -26,7 +28,8 @@ import { CodedError, componentLabel, isPermanent, isRetryable, messageOf } from 
 import { isSignal, type Signal } from '../../src/core/signal.js';
 import { Payload } from '../../src/pdata/payload.js';
 import { validateRequest } from '../../src/pdata/validate.js';
-import { SIGNAL_HEADER, connectNats, jetStreamOffHint, logConnectionStatus } from '../../src/nats/connection.js';
+import { SIGNAL_HEADER, jetStreamNotReady, jetStreamOffHint, logConnectionStatus } from '../../src/nats/connection.js';
+import { connectAtStart, connectLater, retryUntilReady } from '../../src/nats/background.js';
 import type { NatsReceiverConfig } from './config.js';
 
 /**
@@ -59,6 +62,10 @@ export class NatsReceiver implements Receiver {
   private pullFailure = '';
   /** The wait before the next pull: 0, or growing while pulls fail. */
   private pullRetryMs = 0;
+  /** Connecting and binding the consumer in the background, when the start found NATS or JetStream not ready. */
+  private settingUp: Promise<void> | undefined;
+  /** What binding the consumer waits for, as last logged. */
+  private waitingOn = '';
 
   constructor(
     private readonly settings: CreateSettings,
@@ -69,18 +76,109 @@ export class NatsReceiver implements Receiver {
     this.ackWaitMs = config.ack_wait;
   }
 
+  /**
+   * Connects and binds the durable consumer, then consumes. When NATS or JetStream is not ready yet (no
+   * server answers, a cluster without a meta leader or electing one, a stream not created yet) it starts
+   * anyway and does both in the background with the setup's backoff, logging what it waits for once and
+   * again when that changes: the stream keeps the messages meanwhile, and the gateway's other pipelines
+   * serve. The consumer is only ever created or bound, never replaced, so its delivered and acknowledged
+   * state carries over. A refusal that will not heal fails the start, as for the nats exporter: a file the
+   * gateway cannot use, credentials or certificates the server refuses, JetStream off for the account, a
+   * durable consumer that exists with other settings.
+   */
   async start(host: Host): Promise<void> {
-    const c = this.config;
-    this.nc = await connectNats(c, componentLabel(this.settings), this.settings.logger);
-    void logConnectionStatus(this.nc, c, this.settings.logger);
-    try {
-      await this.ensureConsumer();
-    } catch (err) {
-      await this.nc.close();
-      this.nc = undefined;
-      throw err;
+    const label = componentLabel(this.settings);
+    const nc = await connectAtStart(this.config, label, this.settings.logger, 'consuming begins once it is up; the stream keeps the messages');
+    if (!nc) {
+      this.settingUp = this.connectAndBindLater(host, label);
+      return;
     }
-    const consumer = await jetstream(this.nc).consumers.get(c.stream, c.durable);
+    this.useConnection(nc);
+    try {
+      await this.bind(host);
+    } catch (err) {
+      const why = this.waitingFor(err);
+      if (why === undefined) {
+        await nc.close();
+        this.nc = undefined;
+        throw err;
+      }
+      this.waiting(why, false);
+      this.settingUp = this.keepBinding(host);
+    }
+  }
+
+  private useConnection(nc: NatsConnection): void {
+    this.nc = nc;
+    void logConnectionStatus(nc, this.config, this.settings.logger);
+  }
+
+  private async connectAndBindLater(host: Host, label: string): Promise<void> {
+    const nc = await connectLater(this.config, label, this.settings.logger, this.stopping.signal);
+    if (!nc) return;
+    if (this.stopping.signal.aborted) {
+      await nc.close();
+      return;
+    }
+    this.useConnection(nc);
+    await this.keepBinding(host);
+  }
+
+  /**
+   * Binds the consumer until it can, with the setup's backoff (retryUntilReady). After the start every
+   * refusal is retried, as one of an operator's fixes (a conflicting consumer removed) heals it.
+   */
+  private async keepBinding(host: Host): Promise<void> {
+    await retryUntilReady(
+      () => this.bind(host),
+      this.stopping.signal,
+      (err) => {
+        const why = this.waitingFor(err);
+        this.waiting(why ?? messageOf(err), why === undefined);
+      },
+    );
+  }
+
+  /**
+   * What binding waits for when `err` heals by itself: JetStream not ready (jetStreamNotReady, shared with
+   * the nats exporter) or the stream not created yet (an edge's nats exporter creates it once JetStream
+   * can take it); else undefined.
+   */
+  private waitingFor(err: unknown): string | undefined {
+    const notReady = jetStreamNotReady(err);
+    if (notReady !== undefined) return notReady;
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause instanceof JetStreamApiError && cause.code === JetStreamApiCodes.StreamNotFound)
+      return `stream ${this.config.stream} does not exist yet: create it (the nats exporter's stream.create: true does once JetStream can take it), or check the stream key`;
+    return undefined;
+  }
+
+  /** Says what binding waits for, once and again when it changes; a refusal that needs an operator (`refused`) as an error. */
+  private waiting(why: string, refused: boolean): void {
+    if (why === this.waitingOn) return;
+    this.waitingOn = why;
+    const fields = { stream: this.config.stream, durable: this.config.durable, waiting_for: why };
+    if (refused) this.settings.logger.error('NATS receiver cannot bind its durable consumer; retrying in the background', fields);
+    else this.settings.logger.warn('NATS receiver waiting to bind its durable consumer; retrying in the background (the stream keeps the messages)', fields);
+  }
+
+  /** Creates or checks the durable consumer and starts pulling from it. */
+  private async bind(host: Host): Promise<void> {
+    const c = this.config;
+    const nc = this.nc!;
+    await this.ensureConsumer(nc);
+    const consumer = await jetstream(nc)
+      .consumers.get(c.stream, c.durable)
+      .catch((err: unknown) => {
+        throw new CodedError(
+          'GS_COMPONENT_START_FAILED',
+          `${componentLabel(this.settings)}: durable consumer "${c.durable}" of stream ${c.stream}: ${messageOf(err)}`,
+          {
+            cause: err,
+          },
+        );
+      });
+    if (this.stopping.signal.aborted) return;
     this.loop = this.pullLoop(consumer).catch((err: unknown) =>
       host.reportFatalError(
         new CodedError('GS_COMPONENT_FAILED', `${componentLabel(this.settings)}: consuming ${c.stream}/${c.durable} failed: ${messageOf(err)}`, { cause: err }),
@@ -90,9 +188,9 @@ export class NatsReceiver implements Receiver {
   }
 
   /** Creates the durable consumer, or checks the one that exists. */
-  private async ensureConsumer(): Promise<void> {
+  private async ensureConsumer(nc: NatsConnection): Promise<void> {
     const c = this.config;
-    const jsm = await jetstreamManager(this.nc!).catch((err: unknown) => {
+    const jsm = await jetstreamManager(nc).catch((err: unknown) => {
       throw new CodedError('GS_COMPONENT_START_FAILED', `${componentLabel(this.settings)}: stream ${c.stream}: ${messageOf(err)}${jetStreamOffHint(err)}`, {
         cause: err,
       });
@@ -117,11 +215,9 @@ export class NatsReceiver implements Receiver {
         ...(c.filter_subject ? { filter_subject: c.filter_subject } : {}),
       });
     } catch (err) {
-      const noStream = /stream not found/i.test(messageOf(err));
       throw new CodedError(
         'GS_COMPONENT_START_FAILED',
-        `${componentLabel(this.settings)}: cannot create durable consumer "${c.durable}" on stream ${c.stream}: ${messageOf(err)}` +
-          (noStream ? " (create the stream, e.g. with the nats exporter's stream.create: true, or check the stream key)" : ''),
+        `${componentLabel(this.settings)}: cannot create durable consumer "${c.durable}" on stream ${c.stream}: ${messageOf(err)}`,
         { cause: err },
       );
     }
@@ -303,5 +399,7 @@ export class NatsReceiver implements Receiver {
     const nc = this.nc;
     this.nc = undefined;
     await nc?.drain().catch(() => nc.close());
+    // After the drain: a request of the background binding fails at once instead of waiting out its timeout.
+    await this.settingUp;
   }
 }
