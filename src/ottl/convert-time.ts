@@ -135,13 +135,25 @@ function zoneText(sec: number, sep: string, parts: 1 | 2 | 3): string {
   return sign + fields.map((f) => pad(f, 2)).join(sep);
 }
 
+const nameFormats = new Map<string, Intl.DateTimeFormat>();
+
+function nameFormat(locale: string, zone: string): Intl.DateTimeFormat {
+  const key = `${locale} ${zone}`;
+  let f = nameFormats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: 'short' });
+    nameFormats.set(key, f);
+  }
+  return f;
+}
+
 /** The zone's abbreviation where tzdata has letters for it (EST, CET), else its offset as Go prints it. */
 function zoneName(t: OttlTime, c: Civil): string {
   if (t.zone === undefined) return 'UTC';
   if (typeof t.zone === 'string') {
     const ms = Number(floorDivMod(t.ns, 1_000_000n)[0]);
     for (const locale of ['en-US', 'en-GB']) {
-      const name = new Intl.DateTimeFormat(locale, { timeZone: t.zone, timeZoneName: 'short' })
+      const name = nameFormat(locale, t.zone)
         .formatToParts(new Date(ms))
         .find((p) => p.type === 'timeZoneName')?.value;
       if (name && !/^(GMT|UTC)[+-]/.test(name)) return name;

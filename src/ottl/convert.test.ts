@@ -58,6 +58,8 @@ const TABLES: Record<string, Row[]> = {
     ['Hour(Time("2023-05-26 12:34:56", "%Y-%m-%d %H:%M:%S", "America/New_York"))', {}, 12n],
     ['UnixSeconds(Time("2023-05-26 12:34:56", "%Y-%m-%d %H:%M:%S", "America/New_York"))', {}, 1685118896n],
     ['Hour(Time("2023-01-26 23:30:00", "%Y-%m-%d %H:%M:%S", "America/New_York"))', {}, 23n],
+    ['Hour(Time("2023-01-26 23:30:00", "%Y-%m-%d %H:%M:%S", "Local"))', {}, 23n],
+    ['UnixSeconds(Time("2023-01-26 23:30:00", "%Y-%m-%d %H:%M:%S", "Asia/Kolkata"))', {}, 1674756000n],
     ['Day(Time("2023-01-26 23:30:00", "%Y-%m-%d %H:%M:%S", "America/New_York"))', {}, 26n],
     // An offset in the text: that fixed zone.
     ['Hour(Time("2023-05-26 12:34:56 +0200", "%Y-%m-%d %H:%M:%S %z"))', {}, 12n],
@@ -268,6 +270,8 @@ const TABLES: Record<string, Row[]> = {
   FNV: [
     ['FNV("hello world")', {}, 8618312879776256743n],
     ['FNV("")', {}, -3750763034362895579n],
+    ['FNV("The quick brown fox jumps over the lazy dog")', {}, -866459186506731248n],
+    ['FNV("héllo wörld ✓")', {}, 5399358577028388281n],
     ['FNV(resource.attributes["device.name"])', { resource: { 'device.name': 'hello world' } }, 8618312879776256743n],
   ],
   Murmur3Hash: [
@@ -500,6 +504,7 @@ describe('OTTL converters: time, text, hash and network (ottlfuncs README)', () 
     ['IsInCIDR(body, ["10.0.0.0/33"])', /IsInCIDR: invalid CIDR address: 10.0.0.0\/33/],
     ['IsInCIDR(body, ["10.0.0.1"])', /IsInCIDR: invalid CIDR address: 10.0.0.1/],
     ['UserAgent(body)', /converter UserAgent is not supported yet by GopherShip/],
+    ['Time(body, "%Y", "Mars/Olympus_Mons")', /Time: unknown time zone "Mars\/Olympus_Mons"/],
   ])('%s is refused at config load', (expr, err) => {
     expect(() => compileStatement(`set(attributes["out"], ${expr})`, 'log', 'logs')).toThrow(OttlError);
     expect(() => compileStatement(`set(attributes["out"], ${expr})`, 'log', 'logs')).toThrow(err);

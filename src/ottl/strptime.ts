@@ -108,7 +108,15 @@ export function parseStrptime(format: string, location: string | undefined): (te
     } else source += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   }
   const re = new RegExp(`${source}$`);
-  const utcDefault = location === undefined || location === 'UTC' || location === '';
+  // Go's "Local" is the collector's own zone: UTC, as in its images.
+  const utcDefault = location === undefined || location === 'UTC' || location === '' || location === 'Local';
+  if (!utcDefault) {
+    try {
+      zoneOffsetMs(location, 0);
+    } catch {
+      throw new Error(`Time: unknown time zone "${location}" (an IANA name such as "America/New_York")`);
+    }
+  }
   return (text) => {
     const m = re.exec(text);
     if (!m) return undefined;
