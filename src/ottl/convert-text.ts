@@ -298,22 +298,26 @@ const STATUS_RANGES: Record<string, [bigint, bigint]> = {
 };
 
 function criterionMatches(criterion: Value, value: string | bigint, fn: string): boolean {
-  if (!isMap(criterion))
-    throw new OttlRuntimeError(`${fn}: invalid severity mapping: a criterion must be a map with "equals" or "range", got ${typeOf(criterion)}`);
+  const invalid = (why: string) => new OttlRuntimeError(`${fn}: invalid severity mapping criteria: ${why}`);
+  if (!isMap(criterion)) throw invalid(`each criterion must be a map with "equals" or "range", got ${typeOf(criterion)}`);
   const equals = criterion.get('equals') ?? null;
-  if (typeof value === 'string' && isList(equals) && equals.some((e) => e === value)) return true;
-  const range = criterion.get('range');
-  if (typeof value === 'bigint' && range !== undefined && range !== null) {
-    let bounds: [bigint, bigint] | undefined;
-    if (typeof range === 'string') bounds = STATUS_RANGES[range];
-    else if (isMap(range)) {
-      const [min, max] = [range.get('min'), range.get('max')];
-      if (typeof min === 'bigint' && typeof max === 'bigint') bounds = [min, max];
-    }
-    if (!bounds) throw new OttlRuntimeError(`${fn}: invalid severity mapping: a range is {"min": int, "max": int} or one of 2xx, 3xx, 4xx, 5xx`);
-    if (value >= bounds[0] && value <= bounds[1]) return true;
-  }
-  return false;
+  if (typeof value === 'string') return isList(equals) && equals.some((e) => e === value);
+  const range = criterion.get('range') ?? null;
+  if (range === null) return false;
+  let bounds: [bigint, bigint] | undefined;
+  if (typeof range === 'string') {
+    bounds = STATUS_RANGES[range];
+    if (!bounds) throw invalid(`a range placeholder is one of 2xx, 3xx, 4xx, 5xx, got "${range}"`);
+  } else if (isMap(range)) {
+    const bound = (name: string): bigint => {
+      const b = range.get(name);
+      if (b === undefined) throw invalid(`range must have a ${name} value`);
+      if (typeof b !== 'bigint') throw invalid(`${name} must be an int, got ${typeOf(b)}`);
+      return b;
+    };
+    bounds = [bound('min'), bound('max')];
+  } else throw invalid(`a range is {"min": int, "max": int} or one of 2xx, 3xx, 4xx, 5xx, got ${typeOf(range)}`);
+  return value >= bounds[0] && value <= bounds[1];
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -491,9 +495,10 @@ export const TEXT_CONVERTERS: Record<string, Converter> = {
         if (!isMap(mapping)) throw new OttlRuntimeError(`${fn}: the severity mapping must be a map, got ${typeOf(mapping)}`);
         const value = t(ctx);
         if (typeof value !== 'string' && typeof value !== 'bigint')
-          throw new OttlRuntimeError(`${fn}: the log level must be a string or an int, got ${typeOf(value)}`);
+          throw new OttlRuntimeError(`${fn}: could not map log level: the value must be a string or an int, got ${typeOf(value)}`);
         for (const [level, criteria] of mapping) {
-          if (!isList(criteria)) throw new OttlRuntimeError(`${fn}: invalid severity mapping: "${level}" must map to a list of criteria`);
+          if (!isList(criteria))
+            throw new OttlRuntimeError(`${fn}: invalid severity mapping: the criteria of "${level}" must be a list, got ${typeOf(criteria)}`);
           if (criteria.some((c) => criterionMatches(c, value, fn))) return level;
         }
         throw new OttlRuntimeError(`${fn}: no matching log level found for value '${value}'`);

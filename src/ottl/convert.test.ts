@@ -243,6 +243,13 @@ const TABLES: Record<string, Row[]> = {
       'error',
     ],
     ['ParseSeverity(attributes["code"], {"warn":[{"range":"4xx"}], "error":[{"range":"5xx"}]})', { attributes: { code: 503n } }, 'error'],
+    // The collector's test mapping: levels in the map's order, "equals" for strings, ranges for ints.
+    [
+      'ParseSeverity(attributes["v"], {"error":[{"range":{"min":400, "max":499}}], "debug":[{"range":{"min":100, "max":199}}], "info":[{"equals":["inf", "info"]}, {"range":"2xx"}], "warn":[{"range":{"min":300, "max":399}}], "fatal":[{"range":{"min":500, "max":599}}]})',
+      { attributes: { v: 100n } },
+      'debug',
+    ],
+    ['ParseSeverity(attributes["v"], {"error":[{"range":{"min":400, "max":599}}], "info":[{"equals":["info", "inf"]}]})', { attributes: { v: 'inf' } }, 'info'],
   ],
   Format: [
     ['Format("%02d", [attributes["priority"]])', { attributes: { priority: 7n } }, '07'],
@@ -456,7 +463,12 @@ describe('OTTL converters: time, text, hash and network (ottlfuncs README)', () 
     ['ParseInt("1__0", 0)', {}, /invalid syntax/],
     ['ParseInt("1_0", 10)', {}, /invalid syntax/],
     ['ParseInt(12, 10)', {}, /ParseInt: expected a string, got int/],
-    ['ParseSeverity(1.5, {"info":[{"range":"2xx"}]})', {}, /the log level must be a string or an int, got double/],
+    ['ParseSeverity(1.5, {"info":[{"range":"2xx"}]})', {}, /could not map log level: the value must be a string or an int, got double/],
+    ['ParseSeverity("info", {"info":["info", "inf"]})', {}, /invalid severity mapping criteria: each criterion must be a map/],
+    ['ParseSeverity(400, {"error":"invalid"})', {}, /the criteria of "error" must be a list, got string/],
+    ['ParseSeverity(400, {"error":[{"range":{"min":"foo", "max":599}}]})', {}, /invalid severity mapping criteria: min must be an int, got string/],
+    ['ParseSeverity(400, {"error":[{"range":{"max":599}}]})', {}, /invalid severity mapping criteria: range must have a min value/],
+    ['ParseSeverity(400, {"error":[{"range":{"min":400}}]})', {}, /invalid severity mapping criteria: range must have a max value/],
     ['ParseSeverity("x", {"info":[{"equals":["inf"]}]})', {}, /no matching log level found for value 'x'/],
     ['URL("")', {}, /URL: url cannot be empty/],
     ['URL("http://h/%zz")', {}, /invalid URL escape "%zz"/],
