@@ -1,12 +1,13 @@
 /**
  * OTTL's converters over strings, lists and maps (ottlfuncs README): Index, Values, Sort, ToSnakeCase,
- * ToCamelCase, ConvertCase, ToKeyValueString, SliceToMap, ParseCSV, ParseInt, ParseSeverity, Format.
+ * ToCamelCase, ConvertCase, ToKeyValueString, SliceToMap, ParseCSV, ParseInt, ParseSeverity, Format,
+ * IsValidLuhn and Log.
  */
 import { ArgError, literalString, needString, one, type CompiledArg, type Converter } from './function-args.js';
 import { OttlRuntimeError } from './paths.js';
 import { goTimeString } from './convert-time.js';
 import { goSprintf } from './go-sprintf.js';
-import { asString, cloneValue, isList, isMap, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
+import { asString, cloneValue, formatDouble, isList, isMap, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
 
 function needMap(v: Value, fn: string): ValueMap {
   if (!isMap(v)) throw new OttlRuntimeError(`${fn}: expected a map, got ${typeOf(v)}`);
@@ -321,8 +322,62 @@ function criterionMatches(criterion: Value, value: string | bigint, fn: string):
 }
 
 // ---------------------------------------------------------------------------------------------------
+// IsValidLuhn and Log read their argument as the collector's StringLikeGetter and FloatLikeGetter do
+
+/** A value as text: strings as they are, numbers and bools in Go's strconv form, bytes in hex. */
+function stringLike(v: Value, fn: string): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'number') return formatDouble(v);
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  if (isMap(v) || isList(v)) return asString(v);
+  throw new OttlRuntimeError(`${fn}: invalid input: ${v === null ? '<nil>' : typeOf(v)}`);
+}
+
+/** A value as a double: ints widen, strings as Go's strconv.ParseFloat reads them, bools 1 or 0. */
+function floatLike(v: Value, fn: string): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string') {
+    if (!/^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$/i.test(v))
+      throw new OttlRuntimeError(`${fn}: strconv.ParseFloat: parsing "${v}": invalid syntax`);
+    const t = v.toLowerCase().replace(/^\+/, '');
+    return t.endsWith('inf') || t.endsWith('infinity') ? (t.startsWith('-') ? -Infinity : Infinity) : t === 'nan' ? NaN : Number(v);
+  }
+  throw new OttlRuntimeError(`${fn}: invalid input: ${v === null ? '<nil>' : `a ${typeOf(v)} is not a number`}`);
+}
+
+/** The Luhn check of a digit string (spaces ignored); a character that is not a digit is an error. */
+function luhnValid(text: string, fn: string): boolean {
+  const digits = Buffer.from(text.replaceAll(' ', ''), 'utf8');
+  if (digits.length === 0) return false;
+  const digit = (i: number): number => {
+    const c = digits[i]!;
+    if (c < 48 || c > 57) throw new OttlRuntimeError(`${fn}: strconv.Atoi: parsing ${JSON.stringify(String.fromCharCode(c))}: invalid syntax`);
+    return c - 48;
+  };
+  const check = digit(digits.length - 1);
+  let sum = 0;
+  let double = true;
+  for (let i = digits.length - 2; i >= 0; i--) {
+    let n = digit(i);
+    if (double) n = n * 2 > 9 ? n * 2 - 9 : n * 2;
+    sum += n;
+    double = !double;
+  }
+  return (10 - (sum % 10)) % 10 === check;
+}
+
+// ---------------------------------------------------------------------------------------------------
 
 export const TEXT_CONVERTERS: Record<string, Converter> = {
+  IsValidLuhn: one((v, fn) => luhnValid(stringLike(v, fn), fn)),
+  Log: one((v, fn) => {
+    const x = floatLike(v, fn);
+    if (!(x > 0)) throw new OttlRuntimeError(`${fn}: invalid input: expected a number greater than zero but got ${formatDouble(x)}`);
+    return Math.log(x);
+  }),
   Format: {
     params: [{ name: 'formatString' }, { name: 'formatArguments' }],
     build: (args, fn) => {

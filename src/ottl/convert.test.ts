@@ -387,6 +387,20 @@ const TABLES: Record<string, Row[]> = {
       '1:0by3b/tE95hcOzccyt6d4kjgbZc=',
     ],
   ],
+  IsValidLuhn: [
+    ['IsValidLuhn("17893729974")', {}, true],
+    ['IsValidLuhn("4111 1111 1111 1111")', {}, true],
+    ['IsValidLuhn("4111 1111 1111 1112")', {}, false],
+    ['IsValidLuhn(attributes["n"])', { attributes: { n: 17893729974n } }, true],
+    ['IsValidLuhn("")', {}, false],
+  ],
+  Log: [
+    ['Log(attributes["duration_ms"])', { attributes: { duration_ms: 1.0 } }, 0],
+    ['Log(attributes["n"])', { attributes: { n: 100n } }, Math.log(100)],
+    ['Int(Log(attributes["duration_ms"]))', { attributes: { duration_ms: 1000.0 } }, 6n],
+    ['Log("2.5e1")', {}, Math.log(25)],
+    ['Log(true)', {}, 0],
+  ],
   'time math': [
     ['Seconds(time - Unix(1672531200))', { timeUnixNano: TS }, 0.123456789],
     ['UnixSeconds(time + Duration("1h"))', { timeUnixNano: TS }, NEW_YEAR + 3600n],
@@ -483,6 +497,12 @@ describe('OTTL converters: time, text, hash and network (ottlfuncs README)', () 
     ['CommunityID("10.0.0.1", 80, "10.0.0.2", 443, "TCP", 70000)', {}, /seed must be between 0 and 65535, got 70000/],
     ['CommunityID("10.0.0.1", "80", "10.0.0.2", 443)', {}, /the source port must be an int, got string/],
     ['time + time', {}, /cannot compute time \+ time/],
+    ['IsValidLuhn("4111-1111")', {}, /IsValidLuhn: strconv.Atoi: parsing "-": invalid syntax/],
+    ['IsValidLuhn(attributes["missing"])', {}, /IsValidLuhn: invalid input: <nil>/],
+    ['Log(0)', {}, /Log: invalid input: expected a number greater than zero but got 0/],
+    ['Log(false)', {}, /Log: invalid input: expected a number greater than zero but got 0/],
+    ['Log("ten")', {}, /Log: strconv.ParseFloat: parsing "ten": invalid syntax/],
+    ['Log(attributes["missing"])', {}, /Log: invalid input: <nil>/],
     ['Duration("1h") - time', {}, /cannot compute duration - time/],
   ] as [string, LogSpec, RegExp][])('%s fails at run time; error_mode ignore leaves the record as it was', (expr, spec, err) => {
     expect(() => out(expr, spec)).toThrow(err);
