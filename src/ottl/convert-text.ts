@@ -1,7 +1,7 @@
 /**
  * OTTL's converters over strings, lists and maps (ottlfuncs README): Index, Values, Sort, ToSnakeCase,
  * ToCamelCase, ConvertCase, ToKeyValueString, SliceToMap, ParseCSV, ParseInt, ParseSeverity, Format,
- * IsValidLuhn and Log.
+ * IsValidLuhn, Log and Decode.
  */
 import { ArgError, literalString, needString, one, type CompiledArg, type Converter } from './function-args.js';
 import { OttlRuntimeError } from './paths.js';
@@ -370,8 +370,80 @@ function luhnValid(text: string, fn: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Decode: base64 variants, and character sets by their IANA names
+
+/** Go's base64 encodings: the alphabet, and whether padding is required (else refused). */
+const BASE64: Record<string, { url: boolean; padded: boolean }> = {
+  base64: { url: false, padded: true },
+  'base64-raw': { url: false, padded: false },
+  'base64-url': { url: true, padded: true },
+  'base64-raw-url': { url: true, padded: false },
+  // The names the collector's Decode took before the README's.
+  rawbase64: { url: false, padded: false },
+  urlbase64: { url: true, padded: true },
+  rawurlbase64: { url: true, padded: false },
+};
+
+function decodeBase64(text: string, variant: { url: boolean; padded: boolean }, fn: string): string {
+  const alphabet = variant.url ? /^[A-Za-z0-9_-]*$/ : /^[A-Za-z0-9+/]*$/;
+  const body = variant.padded ? text.replace(/={1,2}$/, '') : text;
+  const bad = [...body].findIndex((c) => !alphabet.test(c));
+  if (bad >= 0 || (variant.padded && text.length % 4 !== 0) || body.length % 4 === 1)
+    throw new OttlRuntimeError(`${fn}: could not decode: illegal base64 data at input byte ${bad >= 0 ? bad : Math.min(text.length, body.length)}`);
+  return Buffer.from(body, variant.url ? 'base64url' : 'base64').toString('utf8');
+}
+
+/** Windows-1252's bytes 0x80-0x9f (the five it leaves undefined read as the C1 controls). */
+const CP1252_HIGH = [
+  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f, 0x90, 0x2018, 0x2019, 0x201c, 0x201d,
+  0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
+];
+
+/** The collector's names that are no IANA charset (its textutils overrides), then IANA names. */
+function charsetDecoder(name: string): ((b: Uint8Array) => string) | undefined {
+  const n = name.toLowerCase();
+  if (n === 'nop' || n === '' || n === 'ascii' || n === 'us-ascii' || n === 'utf8' || n === 'utf-8') return (b) => Buffer.from(b).toString('utf8');
+  const label = n === 'utf16' || n === 'utf-16' ? 'utf-16le' : n;
+  // ISO-8859-1 as itself (TextDecoder reads the label as windows-1252).
+  if (['iso-8859-1', 'iso_8859-1', 'latin1', 'l1', 'iso-ir-100', 'ibm819', 'cp819', 'csisolatin1'].includes(label))
+    return (b) => Buffer.from(b).toString('latin1');
+  // Windows-1252 by its table: Node 20's TextDecoder reads the label as ISO-8859-1.
+  if (label === 'windows-1252' || label === 'cp1252' || label === 'x-cp1252')
+    return (b) => {
+      let out = '';
+      for (const c of b) out += String.fromCharCode(c >= 0x80 && c <= 0x9f ? CP1252_HIGH[c - 0x80]! : c);
+      return out;
+    };
+  try {
+    const decoder = new TextDecoder(label, { ignoreBOM: true });
+    return (b) => decoder.decode(b);
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
 
 export const TEXT_CONVERTERS: Record<string, Converter> = {
+  Decode: {
+    params: [{ name: 'value' }, { name: 'encoding' }],
+    build: (args, fn) => {
+      const encoding = literalString(args[1], fn, 'encoding');
+      const base64 = BASE64[encoding];
+      // An unknown encoding fails on each item, as in the collector, which looks it up there.
+      const decode = base64 ? undefined : charsetDecoder(encoding);
+      const g = args[0]!.get;
+      return (ctx) => {
+        const v = g(ctx);
+        if (typeof v !== 'string' && !(v instanceof Uint8Array))
+          throw new OttlRuntimeError(`${fn}: unsupported type provided to Decode function: ${typeOf(v)}`);
+        if (base64) return decodeBase64(typeof v === 'string' ? v : Buffer.from(v).toString('latin1'), base64, fn);
+        if (!decode)
+          throw new OttlRuntimeError(`${fn}: no charset named "${encoding}"; use an IANA name such as utf-8, utf-16le, iso-8859-1 or windows-1252, or base64`);
+        return decode(typeof v === 'string' ? Buffer.from(v, 'utf8') : v);
+      };
+    },
+  },
   IsValidLuhn: one((v, fn) => luhnValid(stringLike(v, fn), fn)),
   Log: one((v, fn) => {
     const x = floatLike(v, fn);
