@@ -1,12 +1,14 @@
 /**
  * OTTL's network converters (ottlfuncs README): URL (Go's net/url parse, mapped to semconv url.*
- * attributes), IsInCIDR and CommunityID (Go's net.ParseIP and IPNet.Contains rules).
+ * attributes), IsInCIDR and CommunityID (Go's net.ParseIP and IPNet.Contains rules), and UserAgent
+ * (user-agent.ts).
  */
 import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { ArgError, needString, one, type Converter } from './function-args.js';
 import { OttlRuntimeError } from './paths.js';
 import { isList, typeOf, type Value, type ValueMap } from './values.js';
+import { USER_AGENT_CONVERTERS } from './user-agent.js';
 
 // ---------------------------------------------------------------------------------------------------
 // IP addresses as Go's net package reads them
@@ -193,6 +195,7 @@ export function communityId(src: Uint8Array, srcPort: number, dst: Uint8Array, d
 }
 
 export const NET_CONVERTERS: Record<string, Converter> = {
+  ...USER_AGENT_CONVERTERS,
   URL: one((v, fn) => {
     const s = needString(v, fn);
     if (s === '') throw new OttlRuntimeError(`${fn}: url cannot be empty`);

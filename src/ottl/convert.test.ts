@@ -414,6 +414,62 @@ const TABLES: Record<string, Row[]> = {
     ['Decode(attributes["b"], "utf-16")', { attributes: { b: Uint8Array.from([0x41, 0, 0x42, 0]) } }, 'AB'],
     ['Decode(attributes["b"], "shift_jis")', { attributes: { b: Uint8Array.from([0x82, 0xa0]) } }, 'あ'],
   ],
+  UserAgent: [
+    // The README's three examples, exactly.
+    [
+      'UserAgent("curl/7.81.0")',
+      {},
+      vmap({ 'user_agent.name': 'curl', 'user_agent.version': '7.81.0', 'user_agent.original': 'curl/7.81.0', 'os.name': 'Other' }),
+    ],
+    [
+      'UserAgent(attributes["ua"])',
+      { attributes: { ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0' } },
+      vmap({
+        'user_agent.name': 'Firefox',
+        'user_agent.version': '126.0',
+        'user_agent.original': 'Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0',
+        'os.name': 'Linux',
+      }),
+    ],
+    [
+      'UserAgent(attributes["ua"])',
+      {
+        attributes: {
+          ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/91.0.4472.124 Safari/537.36 Edg/91.0.864.59',
+        },
+      },
+      vmap({
+        'user_agent.name': 'Edge',
+        'user_agent.version': '91.0.864',
+        'user_agent.original':
+          'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/91.0.4472.124 Safari/537.36 Edg/91.0.864.59',
+        'os.name': 'Windows',
+        'os.version': '10',
+      }),
+    ],
+    // A replacement with $1 (iOS's version from its groups), and an agent no rule knows.
+    [
+      'UserAgent(attributes["ua"])',
+      {
+        attributes: {
+          ua: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+        },
+      },
+      vmap({
+        'user_agent.name': 'Mobile Safari',
+        'user_agent.version': '17.5',
+        'user_agent.original':
+          'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+        'os.name': 'iOS',
+        'os.version': '17.5',
+      }),
+    ],
+    [
+      'UserAgent("something weird")',
+      {},
+      vmap({ 'user_agent.name': 'Other', 'user_agent.version': '', 'user_agent.original': 'something weird', 'os.name': 'Other' }),
+    ],
+  ],
   'time math': [
     ['Seconds(time - Unix(1672531200))', { timeUnixNano: TS }, 0.123456789],
     ['UnixSeconds(time + Duration("1h"))', { timeUnixNano: TS }, NEW_YEAR + 3600n],
@@ -498,6 +554,8 @@ describe('OTTL converters: time, text, hash and network (ottlfuncs README)', () 
     ['ParseSeverity(400, {"error":[{"range":{"min":400}}]})', {}, /invalid severity mapping criteria: range must have a max value/],
     ['ParseSeverity("x", {"info":[{"equals":["inf"]}]})', {}, /no matching log level found for value 'x'/],
     ['URL("")', {}, /URL: url cannot be empty/],
+    ['UserAgent(attributes["missing"])', {}, /UserAgent: expected a string, got nil/],
+    ['UserAgent(1)', {}, /UserAgent: expected a string, got int/],
     ['URL("http://h/%zz")', {}, /invalid URL escape "%zz"/],
     ['URL("http://h:port/")', {}, /invalid port ":port" after host/],
     ['URL(":x")', {}, /missing protocol scheme/],
@@ -552,7 +610,7 @@ describe('OTTL converters: time, text, hash and network (ottlfuncs README)', () 
     ['Format("%d", 1)', /Format: formatArguments must be a list/],
     ['IsInCIDR(body, ["10.0.0.0/33"])', /IsInCIDR: invalid CIDR address: 10.0.0.0\/33/],
     ['IsInCIDR(body, ["10.0.0.1"])', /IsInCIDR: invalid CIDR address: 10.0.0.1/],
-    ['UserAgent(body)', /converter UserAgent is not supported yet by GopherShip/],
+    ['ProfileID(body)', /converter ProfileID is not supported yet by GopherShip/],
     ['Time(body, "%Y", "Mars/Olympus_Mons")', /Time: unknown time zone "Mars\/Olympus_Mons"/],
   ])('%s is refused at config load', (expr, err) => {
     expect(() => compileStatement(`set(attributes["out"], ${expr})`, 'log', 'logs')).toThrow(OttlError);
