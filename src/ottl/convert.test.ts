@@ -470,6 +470,14 @@ const TABLES: Record<string, Row[]> = {
       vmap({ 'user_agent.name': 'Other', 'user_agent.version': '', 'user_agent.original': 'something weird', 'os.name': 'Other' }),
     ],
   ],
+  // TraceID, SpanID and ProfileID take hex text as well as bytes (the README's bytes|string).
+  'TraceID, SpanID, ProfileID': [
+    ['TraceID("a389023abaa839283293ed323892389d")', {}, Uint8Array.from(Buffer.from('a389023abaa839283293ed323892389d', 'hex'))],
+    ['SpanID("0102030405060708")', {}, Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8])],
+    ['ProfileID(0x00112233445566778899aabbccddeeff)', {}, Uint8Array.from(Buffer.from('00112233445566778899aabbccddeeff', 'hex'))],
+    ['ProfileID("a389023abaa839283293ed323892389d")', {}, Uint8Array.from(Buffer.from('a389023abaa839283293ed323892389d', 'hex'))],
+    ['SpanID(attributes["s"])', { attributes: { s: 'ABCDEF0123456789' } }, Uint8Array.from(Buffer.from('abcdef0123456789', 'hex'))],
+  ],
   'time math': [
     ['Seconds(time - Unix(1672531200))', { timeUnixNano: TS }, 0.123456789],
     ['UnixSeconds(time + Duration("1h"))', { timeUnixNano: TS }, NEW_YEAR + 3600n],
@@ -554,6 +562,7 @@ describe('OTTL converters: time, text, hash and network (ottlfuncs README)', () 
     ['ParseSeverity(400, {"error":[{"range":{"min":400}}]})', {}, /invalid severity mapping criteria: range must have a max value/],
     ['ParseSeverity("x", {"info":[{"equals":["inf"]}]})', {}, /no matching log level found for value 'x'/],
     ['URL("")', {}, /URL: url cannot be empty/],
+    ['SpanID(attributes["s"])', { attributes: { s: '01020304' } }, /SpanID: expected 8 bytes or 16 hex characters, got "01020304"/],
     ['UserAgent(attributes["missing"])', {}, /UserAgent: expected a string, got nil/],
     ['UserAgent(1)', {}, /UserAgent: expected a string, got int/],
     ['URL("http://h/%zz")', {}, /invalid URL escape "%zz"/],
@@ -610,7 +619,8 @@ describe('OTTL converters: time, text, hash and network (ottlfuncs README)', () 
     ['Format("%d", 1)', /Format: formatArguments must be a list/],
     ['IsInCIDR(body, ["10.0.0.0/33"])', /IsInCIDR: invalid CIDR address: 10.0.0.0\/33/],
     ['IsInCIDR(body, ["10.0.0.1"])', /IsInCIDR: invalid CIDR address: 10.0.0.1/],
-    ['ProfileID(body)', /converter ProfileID is not supported yet by GopherShip/],
+    ['ParseXML(body)', /converter ParseXML is not supported yet by GopherShip/],
+    ['TraceID("a389023abaa839283293ed323892389")', /TraceID: expected a 16-byte literal such as 0x0{32}, or 32 hex characters/],
     ['Time(body, "%Y", "Mars/Olympus_Mons")', /Time: unknown time zone "Mars\/Olympus_Mons"/],
   ])('%s is refused at config load', (expr, err) => {
     expect(() => compileStatement(`set(attributes["out"], ${expr})`, 'log', 'logs')).toThrow(OttlError);

@@ -101,19 +101,29 @@ function hexOf(v: Value): string {
   throw new OttlRuntimeError(`Hex: cannot encode a ${typeOf(v)}`);
 }
 
+/** TraceID, SpanID, ProfileID: the ID's bytes, or its hex text (the README's bytes|string). */
 function idConverter(size: number, fn: string): Converter {
+  const hexText = new RegExp(`^[0-9a-fA-F]{${size * 2}}$`);
+  const asId = (v: Value): Uint8Array | undefined => {
+    if (v instanceof Uint8Array) return v.length === size ? v : undefined;
+    return typeof v === 'string' && hexText.test(v) ? Uint8Array.from(Buffer.from(v, 'hex')) : undefined;
+  };
   return {
     params: [{ name: 'bytes' }],
     build: (args) => {
       const a = args[0]!;
       const check = (v: Value): Uint8Array => {
-        if (!(v instanceof Uint8Array) || v.length !== size)
-          throw new OttlRuntimeError(`${fn}: expected ${size} bytes, got ${v instanceof Uint8Array ? `${v.length} bytes` : typeOf(v)}`);
-        return v;
+        const id = asId(v);
+        if (!id)
+          throw new OttlRuntimeError(
+            `${fn}: expected ${size} bytes or ${size * 2} hex characters, got ${v instanceof Uint8Array ? `${v.length} bytes` : typeof v === 'string' ? `"${v}"` : typeOf(v)}`,
+          );
+        return id;
       };
       if (a.isLiteral) {
-        if (!(a.literal instanceof Uint8Array) || a.literal.length !== size)
-          throw new ArgError(a.col, `${fn}: expected a ${size}-byte literal such as 0x${'00'.repeat(size)}`);
+        const id = asId(a.literal ?? null);
+        if (!id) throw new ArgError(a.col, `${fn}: expected a ${size}-byte literal such as 0x${'00'.repeat(size)}, or ${size * 2} hex characters`);
+        return () => id;
       }
       return (ctx) => check(a.get(ctx));
     },
@@ -306,6 +316,7 @@ export const CONVERTERS: Record<string, Converter> = {
   },
   TraceID: idConverter(16, 'TraceID'),
   SpanID: idConverter(8, 'SpanID'),
+  ProfileID: idConverter(16, 'ProfileID'),
   Hex: one((v) => hexOf(v)),
   HasPrefix: affix('prefix', (v, x) => v.startsWith(x)),
   HasSuffix: affix('suffix', (v, x) => v.endsWith(x)),

@@ -69,7 +69,7 @@ describe('OTTL grammar', () => {
   it.each([
     ['append(attributes["tags"], "prod")', 1, 'editor append is not supported yet by GopherShip'],
     ['convert_sum_to_gauge() where metric.name == "x"', 1, 'editor convert_sum_to_gauge is not supported yet by GopherShip'],
-    ['set(attributes["t"], ProfileID(attributes["p"]))', 22, 'converter ProfileID is not supported yet by GopherShip'],
+    ['set(attributes["t"], GetXML(attributes["p"], "/a"))', 22, 'converter GetXML is not supported yet by GopherShip'],
     ['set(attributes["x"], 1) where ParseXML(attributes["xml"]) != nil', 31, 'converter ParseXML is not supported yet by GopherShip'],
     ['set(span.trace_state["svc"], "example")', 5, 'span.trace_state["svc"]: not supported yet by GopherShip'],
     ['set(attributes["k"], kind.string)', 22, 'kind.string: not supported yet by GopherShip'],
