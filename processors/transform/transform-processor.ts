@@ -79,7 +79,11 @@ export class TransformProcessor implements Processor {
           });
           changed ||= ran;
         }
-        if (changed) payload.changed();
+        if (changed) {
+          payload.changed();
+          // The metrics-only functions add data points (extract_*, copy_metric) or merge them (aggregate_*).
+          if (this.signal === 'metrics') items = payload.itemCount;
+        }
       }
     } catch (err) {
       const what = err instanceof OttlEvalError ? err.message : `cannot read the ${this.signal} request: ${messageOf(err)}`;

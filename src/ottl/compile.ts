@@ -16,6 +16,7 @@ import {
 } from './grammar.js';
 import { ArgError, CONVERTERS, type Args, type CompiledArg, type Getter, type Param } from './functions.js';
 import { EDITORS } from './editors.js';
+import { METRIC_EDITORS, METRIC_EDITOR_CONTEXTS } from './metric-editors.js';
 import { COLLECTOR_CONVERTERS, COLLECTOR_EDITORS, notYetFunction } from './not-yet.js';
 import { dataPointsOf } from './run.js';
 import {
@@ -391,6 +392,8 @@ const FUNCTION_CONTEXTS: Readonly<Record<string, readonly ContextName[]>> = {
   IsRootSpan: ['span'],
   HasAttrKeyOnDatapoint: ['metric'],
   HasAttrOnDatapoint: ['metric'],
+  // The transform processor's metrics-only editors (metric, or datapoint for the summary conversions).
+  ...METRIC_EDITOR_CONTEXTS,
 };
 
 interface Hints {
@@ -404,7 +407,9 @@ interface Hints {
 
 function collectHints(node: unknown, h: Hints): void {
   if (node === null || typeof node !== 'object') return;
-  const n = node as { k?: string; names?: string[]; name?: string };
+  const n = node as { k?: string; names?: string[]; name?: string; editor?: { name: string } };
+  const editor = n.editor?.name;
+  if (editor !== undefined && FUNCTION_CONTEXTS[editor]) h.needs.set(`the function ${editor}`, FUNCTION_CONTEXTS[editor]!);
   if (n.k === 'path' && n.names) {
     const first = n.names[0]!;
     const c = contextOfName(first);
@@ -454,8 +459,10 @@ export function inferGroupContext(asts: readonly unknown[], signal: OttlSignal):
   // An enum or converter the context does not know: the innermost context below it that knows all of
   // them, as the collector falls back to the candidate's lower contexts (in its priority order).
   const knowsAll = (c: ContextName) => [...h.needs.values()].every((contexts) => contexts.includes(c));
+  // Nothing named a context (`convert_sum_to_gauge()` alone): any context of the signal may take the group.
+  const from = h.named.size === 0 && h.bare === undefined ? -1 : best;
   if (!knowsAll(chain[best]!)) {
-    for (let i = chain.length - 1; i > best; i--) {
+    for (let i = chain.length - 1; i > from; i--) {
       if (knowsAll(chain[i]!)) {
         by = [...h.needs].find(([, contexts]) => !contexts.includes(chain[best]!))![0];
         best = i;
@@ -509,7 +516,14 @@ export function parseConditionText(text: string): BoolExpr {
 export function compileStatement(text: string, context: ContextName, signal: OttlSignal, ast: StatementAst = parseStatementText(text)): CompiledStatement {
   const env: Env = { context, signal, paths: compilePath };
   const { name, args, col } = ast.editor;
-  const editor = EDITORS[name];
+  const metricEditor = METRIC_EDITORS[name];
+  if (metricEditor && !metricEditor.contexts.includes(context))
+    throw new OttlError(
+      col,
+      `${name} is a metrics-only function of the transform processor: it runs in the ${metricEditor.contexts.join(', ')} context only ` +
+        `(this statement is in the ${context} context)`,
+    );
+  const editor = EDITORS[name] ?? metricEditor;
   if (!editor) {
     if (COLLECTOR_EDITORS.has(name)) throw new OttlError(col, notYetFunction('editor', name));
     const conv = Object.keys(CONVERTERS).find((c) => c.toLowerCase() === name.toLowerCase());

@@ -52,4 +52,20 @@ describe('context inference for a group written without a context', () => {
     // A function name given as an argument is not an enum.
     expect(infer('logs', ['replace_pattern(resource.attributes["k"], "a", "b", SHA256)']).context).toBe('resource');
   });
+
+  it("the transform processor's metrics-only editors: the metric context, the summary conversions the datapoint context", () => {
+    // Nothing named: the one context that offers the function (the record context does not); a filter
+    // condition of a converter only the metric context offers likewise.
+    expect(infer('metrics', ['convert_sum_to_gauge()'])).toMatchObject({ context: 'metric', by: 'the function convert_sum_to_gauge' });
+    expect(infer('metrics', [], ['HasAttrKeyOnDatapoint("k")']).context).toBe('metric');
+    expect(infer('metrics', ['extract_sum_metric(true) where metric.name == "h"']).context).toBe('metric');
+    expect(infer('metrics', ['copy_metric(name="b") where resource.attributes["k"] == "v"']).context).toBe('metric');
+    // A metric path, and a function the datapoint context offers only: moved in, as the collector moves it.
+    expect(infer('metrics', ['convert_summary_sum_val_to_sum("delta", true) where metric.name == "s"'])).toMatchObject({
+      context: 'datapoint',
+      by: 'the function convert_summary_sum_val_to_sum',
+    });
+    // With a datapoint path no context knows both: the datapoint context stays, and compiling refuses the editor.
+    expect(infer('metrics', ['convert_sum_to_gauge()', 'set(datapoint.attributes["k"], "v")']).context).toBe('datapoint');
+  });
 });

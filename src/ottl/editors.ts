@@ -32,7 +32,7 @@ function mapEditor(args: Args, fn: string, edit: (m: ValueMap, ctx: EvalContext)
   };
 }
 
-function literalStrings(a: CompiledArg | undefined, fn: string, what: string): string[] {
+export function literalStrings(a: CompiledArg | undefined, fn: string, what: string): string[] {
   const v = a?.literal;
   if (!a?.isLiteral || !Array.isArray(v) || !v.every((x) => typeof x === 'string'))
     throw new ArgError(a?.col ?? 0, `${fn}: ${what} must be a list of strings, e.g. ["a", "b"]`);

@@ -10,18 +10,7 @@ export const COLLECTOR_EDITORS: ReadonlySet<string> = new Set([
   'append',
   'delete_index',
   'stringify_all',
-  // The transform processor's own (its README, "Metrics-only functions" and traces).
-  'convert_sum_to_gauge',
-  'convert_gauge_to_sum',
-  'extract_count_metric',
-  'extract_sum_metric',
-  'convert_summary_count_val_to_sum',
-  'convert_summary_sum_val_to_sum',
-  'convert_exponential_histogram_to_histogram',
-  'copy_metric',
-  'scale_metric',
-  'aggregate_on_attributes',
-  'aggregate_on_attribute_value',
+  // The transform processor's own for traces (its README; its metrics-only ones are in metric-editors.ts).
   'set_semconv_span_name',
 ]);
 
