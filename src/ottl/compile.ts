@@ -14,7 +14,6 @@ import {
   type MathOp,
   type StatementAst,
 } from './grammar.js';
-import { NOT_SUPPORTED_YET } from '../core/schema.js';
 import { ArgError, CONVERTERS, type Args, type CompiledArg, type Getter, type Param } from './functions.js';
 import { EDITORS } from './editors.js';
 import { METRIC_EDITORS, METRIC_EDITOR_CONTEXTS } from './metric-editors.js';
@@ -32,7 +31,7 @@ import {
   type EvalContext,
   type PathRef,
 } from './paths.js';
-import { compareOrdered, OttlTime, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
+import { compareOrdered, OttlDuration, OttlTime, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
 
 export type OttlSignal = 'traces' | 'metrics' | 'logs';
 
@@ -278,10 +277,24 @@ function mathOp(op: MathOp): (a: Value, b: Value) => Value {
       if (op === '/' && b === 0) throw new OttlRuntimeError('division by zero');
       return op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : a / b;
     }
-    if (a instanceof OttlTime || b instanceof OttlTime)
-      throw new OttlRuntimeError(`math on times is ${NOT_SUPPORTED_YET}; use UnixNano(...) ${op} UnixNano(...)`);
+    if (a instanceof OttlTime || a instanceof OttlDuration) return timeMath(a, op, b);
     throw new OttlRuntimeError(`cannot compute ${typeOf(a)} ${op} ${typeOf(b)}: math takes two ints or two doubles (convert with Int() or Double())`);
   };
+}
+
+/**
+ * Math on times and durations (LANGUAGE.md): time - time is a duration; time +/- duration a time in
+ * the same zone; duration +/- duration a duration; duration + time a time. Anything else is an error.
+ */
+function timeMath(a: OttlTime | OttlDuration, op: MathOp, b: Value): Value {
+  if (a instanceof OttlTime) {
+    if (op === '-' && b instanceof OttlTime) return new OttlDuration(a.ns - b.ns);
+    if ((op === '+' || op === '-') && b instanceof OttlDuration) return new OttlTime(op === '+' ? a.ns + b.ns : a.ns - b.ns, a.zone);
+  } else {
+    if ((op === '+' || op === '-') && b instanceof OttlDuration) return new OttlDuration(op === '+' ? a.ns + b.ns : a.ns - b.ns);
+    if (op === '+' && b instanceof OttlTime) return new OttlTime(b.ns + a.ns, b.zone);
+  }
+  throw new OttlRuntimeError(`cannot compute ${typeOf(a)} ${op} ${typeOf(b)}: a time takes + or - a duration, or - a time; a duration + or - a duration`);
 }
 
 type Cond = (ctx: EvalContext) => boolean;

@@ -4,64 +4,17 @@
  * be literals (regex patterns, formats) are checked and compiled then.
  */
 import { createHash } from 'node:crypto';
-import type { EvalContext, PathRef } from './paths.js';
 import { OttlRuntimeError } from './paths.js';
+import { ArgError, literalString, needString, one, type CompiledArg, type Converter } from './function-args.js';
 import { asString, formatDouble, fromJson, isList, isMap, OttlTime, toJson, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
 import { parseStrptime } from './strptime.js';
 import { re2RegExp } from '../processorhelper/re2.js';
+import { TIME_CONVERTERS } from './convert-time.js';
+import { TEXT_CONVERTERS } from './convert-text.js';
+import { HASH_CONVERTERS } from './convert-hash.js';
+import { NET_CONVERTERS } from './convert-net.js';
 
-export type Getter = (ctx: EvalContext) => Value;
-
-/** One compiled argument: its getter, and what compile time knows of it. */
-export interface CompiledArg {
-  get: Getter;
-  /** The value when the argument is a literal. */
-  literal?: Value;
-  isLiteral: boolean;
-  /** The path when the argument is one (editors' targets). */
-  path?: PathRef;
-  /** The bare upper-case name when the argument is one (a function given by name, e.g. SHA256). */
-  name?: string;
-  /** The items' getters when the argument is a list literal (Concat's values). */
-  items?: Getter[];
-  col: number;
-}
-
-export interface Param {
-  name: string;
-  optional?: boolean;
-}
-
-/** A function's arguments in parameter order (named ones placed), missing optionals undefined. */
-export type Args = (CompiledArg | undefined)[];
-
-export class ArgError extends Error {
-  constructor(
-    readonly column: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export interface Converter {
-  params: Param[];
-  build(args: Args, fnName: string): Getter;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Helpers shared with editors
-
-/** A literal string argument (regex patterns, formats, modes), checked at config load. */
-export function literalString(a: CompiledArg | undefined, fn: string, what: string): string {
-  if (!a || !a.isLiteral || typeof a.literal !== 'string') throw new ArgError(a?.col ?? 0, `${fn}: ${what} must be a string literal`);
-  return a.literal;
-}
-
-export function literalInt(a: CompiledArg | undefined, fn: string, what: string): number {
-  if (!a || !a.isLiteral || typeof a.literal !== 'bigint') throw new ArgError(a?.col ?? 0, `${fn}: ${what} must be an integer literal`);
-  return Number(a.literal);
-}
+export { ArgError, literalInt, literalString, type Args, type CompiledArg, type Converter, type Getter, type Param } from './function-args.js';
 
 /** Go's RE2 syntax in JavaScript (src/processorhelper/re2.ts), checked at config load. */
 export function compileRegex(pattern: string, a: CompiledArg | undefined, fn: string, global = false): RegExp {
@@ -86,23 +39,10 @@ function stringLike(v: Value): string | undefined {
   return asString(v);
 }
 
-function needString(v: Value, fn: string): string {
-  if (typeof v !== 'string') throw new OttlRuntimeError(`${fn}: expected a string, got ${typeOf(v)}`);
-  return v;
-}
-
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 // ---------------------------------------------------------------------------------------------------
 // Converters
-
-const one = (fn: (v: Value, name: string) => Value): Converter => ({
-  params: [{ name: 'value' }],
-  build: (args, name) => {
-    const g = args[0]!.get;
-    return (ctx) => fn(g(ctx), name);
-  },
-});
 
 function parseKeyValue(s: string, delimiter: string, pairDelimiter: string): ValueMap {
   const out: ValueMap = new Map();
@@ -161,19 +101,29 @@ function hexOf(v: Value): string {
   throw new OttlRuntimeError(`Hex: cannot encode a ${typeOf(v)}`);
 }
 
+/** TraceID, SpanID, ProfileID: the ID's bytes, or its hex text (the README's bytes|string). */
 function idConverter(size: number, fn: string): Converter {
+  const hexText = new RegExp(`^[0-9a-fA-F]{${size * 2}}$`);
+  const asId = (v: Value): Uint8Array | undefined => {
+    if (v instanceof Uint8Array) return v.length === size ? v : undefined;
+    return typeof v === 'string' && hexText.test(v) ? Uint8Array.from(Buffer.from(v, 'hex')) : undefined;
+  };
   return {
     params: [{ name: 'bytes' }],
     build: (args) => {
       const a = args[0]!;
       const check = (v: Value): Uint8Array => {
-        if (!(v instanceof Uint8Array) || v.length !== size)
-          throw new OttlRuntimeError(`${fn}: expected ${size} bytes, got ${v instanceof Uint8Array ? `${v.length} bytes` : typeOf(v)}`);
-        return v;
+        const id = asId(v);
+        if (!id)
+          throw new OttlRuntimeError(
+            `${fn}: expected ${size} bytes or ${size * 2} hex characters, got ${v instanceof Uint8Array ? `${v.length} bytes` : typeof v === 'string' ? `"${v}"` : typeOf(v)}`,
+          );
+        return id;
       };
       if (a.isLiteral) {
-        if (!(a.literal instanceof Uint8Array) || a.literal.length !== size)
-          throw new ArgError(a.col, `${fn}: expected a ${size}-byte literal such as 0x${'00'.repeat(size)}`);
+        const id = asId(a.literal ?? null);
+        if (!id) throw new ArgError(a.col, `${fn}: expected a ${size}-byte literal such as 0x${'00'.repeat(size)}, or ${size * 2} hex characters`);
+        return () => id;
       }
       return (ctx) => check(a.get(ctx));
     },
@@ -181,6 +131,11 @@ function idConverter(size: number, fn: string): Converter {
 }
 
 export const CONVERTERS: Record<string, Converter> = {
+  // Converters kept in modules of their own (convert-*.ts).
+  ...TIME_CONVERTERS,
+  ...TEXT_CONVERTERS,
+  ...HASH_CONVERTERS,
+  ...NET_CONVERTERS,
   IsMatch: {
     params: [{ name: 'target' }, { name: 'pattern' }],
     build: (args, fn) => {
@@ -337,9 +292,9 @@ export const CONVERTERS: Record<string, Converter> = {
       const g = args[0]!.get;
       return (ctx) => {
         const s = needString(g(ctx), fn);
-        const ns = parse(s);
-        if (ns === undefined) throw new OttlRuntimeError(`${fn}: "${s}" does not match the format "${format}"`);
-        return new OttlTime(ns);
+        const t = parse(s);
+        if (t === undefined) throw new OttlRuntimeError(`${fn}: "${s}" does not match the format "${format}"`);
+        return new OttlTime(t.ns, t.zone);
       };
     },
   },
@@ -361,6 +316,7 @@ export const CONVERTERS: Record<string, Converter> = {
   },
   TraceID: idConverter(16, 'TraceID'),
   SpanID: idConverter(8, 'SpanID'),
+  ProfileID: idConverter(16, 'ProfileID'),
   Hex: one((v) => hexOf(v)),
   HasPrefix: affix('prefix', (v, x) => v.startsWith(x)),
   HasSuffix: affix('suffix', (v, x) => v.endsWith(x)),

@@ -69,8 +69,8 @@ describe('OTTL grammar', () => {
   it.each([
     ['append(attributes["tags"], "prod")', 1, 'editor append is not supported yet by GopherShip'],
     ['set_semconv_span_name("1.43.0")', 1, 'editor set_semconv_span_name is not supported yet by GopherShip'],
-    ['set(attributes["t"], FormatTime(time, "%Y"))', 22, 'converter FormatTime is not supported yet by GopherShip'],
-    ['set(attributes["x"], 1) where IsInCIDR(attributes["ip"], ["10.0.0.0/8"])', 31, 'converter IsInCIDR is not supported yet by GopherShip'],
+    ['set(attributes["t"], GetXML(attributes["p"], "/a"))', 22, 'converter GetXML is not supported yet by GopherShip'],
+    ['set(attributes["x"], 1) where ParseXML(attributes["xml"]) != nil', 31, 'converter ParseXML is not supported yet by GopherShip'],
     ['set(span.trace_state["svc"], "example")', 5, 'span.trace_state["svc"]: not supported yet by GopherShip'],
     ['set(attributes["k"], kind.string)', 22, 'kind.string: not supported yet by GopherShip'],
     ['set(attributes["n"], Len(span.events))', 26, 'span.events: not supported yet by GopherShip'],

@@ -16,12 +16,8 @@ export const COLLECTOR_EDITORS: ReadonlySet<string> = new Set([
 
 export const COLLECTOR_CONVERTERS: ReadonlySet<string> = new Set(
   (
-    'All Any Decode CommunityID ConvertCase ConvertAttributesToElementsXML ' +
-    'ConvertTextToElementsXML Day Duration ExtractGrokPatterns Filter Find FNV Format FormatTime GetXML Hour Hours ' +
-    'Index InsertXML IsInCIDR Log IsValidLuhn MapEach MapKeys Microseconds Milliseconds Minute Minutes ' +
-    'Month Murmur3Hash Murmur3Hash128 Nanosecond Nanoseconds ParseCSV ParseInt ParseSeverity ParseSimplifiedXML ParseXML ProfileID ' +
-    'Reduce RemoveXML Second Seconds SliceToMap Sort ToCamelCase ToKeyValueString ToSnakeCase ' +
-    'TruncateTime Unix UnixMicro URL UserAgent UUID UUIDv7 Values Weekday When XXH3 XXH128 Year'
+    'All Any ConvertAttributesToElementsXML ConvertTextToElementsXML ExtractGrokPatterns Filter Find ' +
+    'GetXML InsertXML MapEach MapKeys ParseSimplifiedXML ParseXML Reduce RemoveXML When'
   ).split(' '),
 );
 

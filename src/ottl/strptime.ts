@@ -1,7 +1,9 @@
 /**
  * The strptime directives OTTL's Time converter takes (the ottlfuncs README's table, Time), compiled once
- * to a regex and a field mapping. Returns nanoseconds since the epoch, or undefined when the text does
- * not match. `%s` is the nanosecond field (9 digits) there, not epoch seconds.
+ * to a regex and a field mapping. Returns nanoseconds since the epoch and the zone the time is in (as
+ * Go's ParseInLocation: the location, unless the text gave an offset other than the location's, which
+ * is then a fixed offset), or undefined when the text does not match. `%s` is the nanosecond field (9
+ * digits) there, not epoch seconds.
  */
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
@@ -81,7 +83,13 @@ const D: Record<string, [string, Setter]> = {
   ],
 };
 
-export function parseStrptime(format: string, location: string | undefined): (text: string) => bigint | undefined {
+export interface ParsedTime {
+  ns: bigint;
+  /** undefined: UTC; a string: the IANA location; a number: a fixed offset in seconds east of UTC. */
+  zone: string | number | undefined;
+}
+
+export function parseStrptime(format: string, location: string | undefined): (text: string) => ParsedTime | undefined {
   let source = '^';
   const setters: Setter[] = [];
   const expanded = format.replace(/%([%DxFTXrRcnt])/g, (m, d: string) => (d === '%' ? m : SHORTHANDS[d]!));
@@ -100,7 +108,15 @@ export function parseStrptime(format: string, location: string | undefined): (te
     } else source += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   }
   const re = new RegExp(`${source}$`);
-  const utcDefault = location === undefined || location === 'UTC' || location === '';
+  // Go's "Local" is the collector's own zone: UTC, as in its images.
+  const utcDefault = location === undefined || location === 'UTC' || location === '' || location === 'Local';
+  if (!utcDefault) {
+    try {
+      zoneOffsetMs(location, 0);
+    } catch {
+      throw new Error(`Time: unknown time zone "${location}" (an IANA name such as "America/New_York")`);
+    }
+  }
   return (text) => {
     const m = re.exec(text);
     if (!m) return undefined;
@@ -111,25 +127,38 @@ export function parseStrptime(format: string, location: string | undefined): (te
     let ms = Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second);
     // Date.UTC reads years 0..99 as 1900..1999.
     if (f.year < 100) ms = new Date(ms).setUTCFullYear(f.year);
-    if (f.offsetMin !== undefined) ms -= Math.round(f.offsetMin * 60_000);
-    else if (!utcDefault) ms -= zoneOffsetMs(location!, ms);
-    return BigInt(ms) * 1_000_000n + f.nanos;
+    let zone: string | number | undefined = utcDefault ? undefined : location;
+    if (f.offsetMin !== undefined) {
+      ms -= Math.round(f.offsetMin * 60_000);
+      const offsetSec = Math.round(f.offsetMin * 60);
+      const locationSec = utcDefault ? 0 : zoneOffsetMs(location!, ms) / 1000;
+      if (offsetSec !== locationSec) zone = offsetSec;
+    } else if (!utcDefault) ms -= zoneOffsetMs(location!, ms);
+    return { ns: BigInt(ms) * 1_000_000n + f.nanos, zone };
   };
 }
 
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** The IANA zone's offset at that instant (Intl knows the zones Node was built with). */
-function zoneOffsetMs(zone: string, utcMs: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(new Date(utcMs));
+export function zoneOffsetMs(zone: string, utcMs: number): number {
+  let format = zoneFormats.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    zoneFormats.set(zone, format);
+  }
+  const parts = format.formatToParts(new Date(utcMs));
   const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return asUtc - utcMs;
+  // The parts have whole seconds: compare with the instant's whole second.
+  return asUtc - Math.floor(utcMs / 1000) * 1000;
 }

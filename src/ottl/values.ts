@@ -3,7 +3,8 @@
  *
  *   nil -> null, string -> string, bool -> boolean, int -> bigint (int64), double -> number,
  *   bytes -> Uint8Array, list (pcommon.Slice) -> Value[], map (pcommon.Map) -> Map<string, Value>,
- *   time.Time -> OttlTime (nanoseconds since the epoch).
+ *   time.Time -> OttlTime (nanoseconds since the epoch, and the zone its calendar fields are read in),
+ *   time.Duration -> OttlDuration (nanoseconds).
  *
  * Ints are bigint so int and double stay distinct (IsInt(1) is true, IsInt(1.0) is not) and int64 keeps
  * its full range, as the collector's int64.
@@ -18,11 +19,24 @@ import {
   type KeyValue,
 } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 
+/**
+ * A time.Time. `zone` is where Hour(), FormatTime() and the like read it, as Go's Location: undefined
+ * for UTC (a timestamp path's AsTime(), Now() and Unix() in a collector whose local zone is UTC), an
+ * IANA name (Time()'s location), or a fixed offset in seconds east of UTC (an offset parsed from text).
+ */
 export class OttlTime {
+  constructor(
+    readonly ns: bigint,
+    readonly zone?: string | number,
+  ) {}
+}
+
+/** A time.Duration: signed nanoseconds. */
+export class OttlDuration {
   constructor(readonly ns: bigint) {}
 }
 
-export type Value = null | string | boolean | bigint | number | Uint8Array | Value[] | ValueMap | OttlTime;
+export type Value = null | string | boolean | bigint | number | Uint8Array | Value[] | ValueMap | OttlTime | OttlDuration;
 export type ValueMap = Map<string, Value>;
 
 export const isMap = (v: Value): v is ValueMap => v instanceof Map;
@@ -58,7 +72,7 @@ export function toAnyValue(v: Value): AnyValue {
   if (typeof v === 'bigint') return create(AnyValueSchema, { value: { case: 'intValue', value: v } });
   if (typeof v === 'number') return create(AnyValueSchema, { value: { case: 'doubleValue', value: v } });
   if (v instanceof Uint8Array) return create(AnyValueSchema, { value: { case: 'bytesValue', value: v } });
-  if (v instanceof OttlTime) return create(AnyValueSchema, { value: { case: 'intValue', value: v.ns } });
+  if (v instanceof OttlTime || v instanceof OttlDuration) return create(AnyValueSchema, { value: { case: 'intValue', value: v.ns } });
   if (Array.isArray(v)) return create(AnyValueSchema, { value: { case: 'arrayValue', value: create(ArrayValueSchema, { values: v.map(toAnyValue) }) } });
   return create(AnyValueSchema, { value: { case: 'kvlistValue', value: create(KeyValueListSchema, { values: toKeyValues(v) }) } });
 }
@@ -77,6 +91,7 @@ export function typeOf(v: Value): string {
   if (typeof v === 'string' || typeof v === 'boolean') return typeof v === 'string' ? 'string' : 'bool';
   if (v instanceof Uint8Array) return 'bytes';
   if (v instanceof OttlTime) return 'time';
+  if (v instanceof OttlDuration) return 'duration';
   return Array.isArray(v) ? 'slice' : 'map';
 }
 
@@ -94,6 +109,7 @@ export function asString(v: Value): string {
   if (typeof v === 'number') return formatDouble(v);
   if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
   if (v instanceof OttlTime) return new Date(Number(v.ns / 1_000_000n)).toISOString();
+  if (v instanceof OttlDuration) return formatGoDuration(v.ns);
   return JSON.stringify(toJson(v));
 }
 
@@ -102,7 +118,7 @@ export function toJson(v: Value): unknown {
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'number') return v;
   if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-  if (v instanceof OttlTime) return asString(v);
+  if (v instanceof OttlTime || v instanceof OttlDuration) return asString(v);
   if (Array.isArray(v)) return v.map(toJson);
   const o: Record<string, unknown> = {};
   for (const [k, x] of v) o[k] = toJson(x);
@@ -133,6 +149,7 @@ export function valuesEqual(a: Value, b: Value): boolean {
   if (typeof a !== 'object' || typeof b !== 'object') return a === b;
   if (a instanceof Uint8Array) return b instanceof Uint8Array && bytesEqual(a, b);
   if (a instanceof OttlTime) return b instanceof OttlTime && a.ns === b.ns;
+  if (a instanceof OttlDuration) return b instanceof OttlDuration && a.ns === b.ns;
   if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => valuesEqual(x, b[i]!));
   if (!(b instanceof Map) || a.size !== b.size) return false;
   for (const [k, x] of a) if (!b.has(k) || !valuesEqual(x, b.get(k)!)) return false;
@@ -141,7 +158,7 @@ export function valuesEqual(a: Value, b: Value): boolean {
 
 /**
  * OTTL's ordering (LANGUAGE.md, Comparison Rules): numbers compare numerically across int and double,
- * strings lexically, bools with false < true, bytes bytewise, times by instant; any other pairing is not
+ * strings lexically, bools with false < true, bytes bytewise, times by instant, durations by length; any other pairing is not
  * ordered (false).
  */
 export function compareOrdered(a: Value, b: Value): number | undefined {
@@ -154,7 +171,8 @@ export function compareOrdered(a: Value, b: Value): number | undefined {
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
   if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
   if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
-  if (a instanceof OttlTime && b instanceof OttlTime) return a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0;
+  if ((a instanceof OttlTime && b instanceof OttlTime) || (a instanceof OttlDuration && b instanceof OttlDuration))
+    return a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0;
   return undefined;
 }
 
@@ -163,4 +181,34 @@ export function cloneValue(v: Value): Value {
   if (Array.isArray(v)) return v.map(cloneValue);
   if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, cloneValue(x)]));
   return v;
+}
+
+/** Go's time.Duration.String(): "1h0m0s", "1.5s", "333ms", "0s". */
+export function formatGoDuration(ns: bigint): string {
+  if (ns === 0n) return '0s';
+  const neg = ns < 0n;
+  let u = neg ? -ns : ns;
+  let out: string;
+  if (u < 1_000_000_000n) {
+    // Below a second: the largest unit that keeps the integer part non-zero, with a fraction.
+    const [unit, size] = u < 1_000n ? ['ns', 1n] : u < 1_000_000n ? ['µs', 1_000n] : ['ms', 1_000_000n];
+    out = fraction(u, size) + unit;
+  } else {
+    const h = u / 3_600_000_000_000n;
+    u -= h * 3_600_000_000_000n;
+    const m = u / 60_000_000_000n;
+    u -= m * 60_000_000_000n;
+    out = `${fraction(u, 1_000_000_000n)}s`;
+    if (h > 0n || m > 0n) out = `${m}m${out}`;
+    if (h > 0n) out = `${h}h${out}`;
+  }
+  return neg ? `-${out}` : out;
+}
+
+function fraction(v: bigint, size: bigint): string {
+  const whole = v / size;
+  const rest = v % size;
+  if (rest === 0n) return String(whole);
+  const digits = String(size).length - 1;
+  return `${whole}.${String(rest).padStart(digits, '0').replace(/0+$/, '')}`;
 }
