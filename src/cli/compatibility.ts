@@ -99,7 +99,9 @@ export function renderCompatibility(factories: readonly AnyFactory[] = builtinFa
   out.push('- `--config` takes a path, `file:path`, `env:VAR` (the YAML in a variable) or `yaml:a::b: value`; several');
   out.push('  merge in order (maps merge, lists replace); `--set a.b=c` after them.');
   out.push("- Values expand `${env:VAR}`, `${env:VAR:-default}`, `${VAR}` and `${file:path}` (the file's content, read as");
-  out.push('  YAML); `$$` is a literal `$`. Other providers (`${http:...}`) answer "not supported yet".');
+  out.push('  YAML); `$$` is a literal `$`. Other providers (`${http:...}`) answer "not supported yet". A `${...}` the');
+  out.push('  collector refuses (`${NAME:default}` without the `-`, `${ENV:X}`, `${1}`) is an error with what to write; a');
+  out.push('  bare `$VAR` stays text, as in the collector since v0.107.0, with a warning when VAR is set.');
   out.push("- A lone string where a list belongs is a one-item list; an integer duration is nanoseconds (as Go's");
   out.push('  `time.Duration`: `flush_interval: 5` is 5ns; write `5s`); a URL path without its leading `/` gets it.');
   out.push('- Component types the collector has and GopherShip lacks answer once, with what they do; types the');

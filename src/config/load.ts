@@ -52,9 +52,35 @@ export function formatProblem(p: ConfigProblem): string {
   return `${where}${key}${p.message}`;
 }
 
-const ENV_REF = /\$\$|\$\{file:([^}]+)\}|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/**
+ * What a value's `$` can start, in order: `$$` (a literal `$`), `${file:path}`, `${env:NAME}` / `${NAME}`
+ * with an optional `:-default`, any other `${...}` (reported by expandEnv: the collector refuses it), and a
+ * bare `$NAME`, which the collector leaves as text (since v0.107.0).
+ */
+const ENV_REF = /\$\$|\$\{file:([^}]+)\}|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
 /** A `${scheme:...}` reference of a config provider other than env and file (yaml, http, ...). */
 const OTHER_PROVIDER = /\$\{([a-z][a-z0-9+.-]*):(?!-)/g;
+const OTHER_PROVIDER_URI = /^[a-z][a-z0-9+.-]*:(?!-)/;
+
+/**
+ * Why the collector refuses `${inner}`, a reference none of the forms it expands matches, and what to
+ * write instead; undefined for another provider's URI, which expandEnv reports on its own.
+ */
+function badReferenceMessage(inner: string): string | undefined {
+  const ref = `\${${inner}}`;
+  const env = /^env:([A-Za-z_][A-Za-z0-9_]*):(.*)$/s.exec(inner);
+  if (env) return `"${ref}" is not a reference the collector expands: a default follows ":-", as in \${env:${env[1]}:-${env[2]}}`;
+  if (inner.startsWith('env:')) return `"${ref}" is not a reference the collector expands: "${inner.slice(4)}" is not an environment variable name`;
+  if (OTHER_PROVIDER_URI.test(inner)) return undefined;
+  const named = /^([A-Za-z_][A-Za-z0-9_]*):-?(.*)$/s.exec(inner);
+  if (named?.[1]!.toLowerCase() === 'env') return `"${ref}" is not a reference the collector expands: the provider is env, in lower case (\${env:${named[2]}})`;
+  if (named)
+    return `"${ref}" is not a reference the collector expands: it reads "${named[1]}" as a config provider and refuses it; for an environment variable with a default write \${env:${named[1]}:-${named[2]}}`;
+  return `"${ref}" is not a reference the collector expands: "${inner}" is not an environment variable name (write $$ for a literal $)`;
+}
+
+const bareVariableMessage = (name: string) =>
+  `"$${name}" stays text, not the environment variable ${name} (which is set): the collector stopped expanding $VAR in v0.107.0; write \${env:${name}} to read it, or $$${name} for the text`;
 const WHOLE_FILE_REF = /^\$\{file:([^}]+)\}$/;
 
 /**
@@ -122,8 +148,17 @@ export function expandEnv(
     const v = env[whole[1]!] ?? whole[2] ?? '';
     return v === '' ? v : typedScalar(v);
   }
-  return text.replace(ENV_REF, (m, filePath: string | undefined, name: string | undefined, def: string | undefined) => {
+  return text.replace(ENV_REF, (m, filePath: string | undefined, name: string | undefined, def: string | undefined, other?: string, bare?: string) => {
     if (m === '$$') return '$';
+    if (other !== undefined) {
+      const message = badReferenceMessage(other);
+      if (message) report(message);
+      return m;
+    }
+    if (bare !== undefined) {
+      if (env[bare] !== undefined) warn(bareVariableMessage(bare));
+      return m;
+    }
     if (filePath !== undefined) {
       const v = readFileRef(filePath, report);
       if (v === null) return '';
