@@ -8,6 +8,7 @@ import type { AnyFactory, ComponentKind } from '../core/component.js';
 import type { SchemaDoc } from '../core/schema.js';
 import { builtinFactories } from '../components.js';
 import { COLLECTOR_ONLY_COMPONENTS, replacementText, type CollectorOnlyComponent } from '../config/collector-components.js';
+import { RENAMED_KEYS } from '../config/collector-keys.js';
 import { SERVICE_SECTION_SCHEMAS } from '../config/validate.js';
 import { flattenSchema } from './reference.js';
 
@@ -93,6 +94,25 @@ export function renderCompatibility(factories: readonly AnyFactory[] = builtinFa
     `| \`service.telemetry\` | ${telemetry.length ? 'partly' : 'supported'} | ${cell(telemetry.length ? `not yet: ${telemetry.map((m) => `\`${m.key}\``).join(', ')}` : 'every key')} |`,
   );
   out.push('| `service.extensions`, `service.pipelines` | supported | a lone string is a one-item list, as the collector reads it |');
+  out.push('');
+  out.push('## Keys of older collectors');
+  out.push('');
+  out.push('Keys that configs written for older collectors carry and the collector no longer reads (it refuses them');
+  out.push('as unknown). Each answers `"<key>" is a key of older collectors, which the collector no longer reads;`');
+  out.push('followed by what to write now (src/config/collector-keys.ts).');
+  out.push('');
+  out.push('| component | key | now |');
+  out.push('| --- | --- | --- |');
+  // One row per answer: the otlp exporter's key and the loadbalancing exporter's protocol.otlp copy together.
+  const rows = new Map<string, { components: string[]; keys: string[] }>();
+  for (const r of RENAMED_KEYS) {
+    const now = r.use !== undefined ? `write ${r.use}` : `remove it: ${r.remove}`;
+    const row = rows.get(now) ?? { components: [], keys: [] };
+    row.components.push(...r.types.map((type) => `${r.kind} \`${type}\``));
+    row.keys.push(...r.paths.map((p) => `\`${p}\``));
+    rows.set(now, row);
+  }
+  for (const [now, row] of rows) out.push(`| ${row.components.join(', ')} | ${row.keys.join(', ')} | ${cell(now)} |`);
   out.push('');
   out.push('## Config semantics');
   out.push('');
