@@ -122,7 +122,10 @@ export function renderCompatibility(factories: readonly AnyFactory[] = builtinFa
   out.push('  YAML); `$$` is a literal `$`. Other providers (`${http:...}`) answer "not supported yet". A `${...}` the');
   out.push('  collector refuses (`${NAME:default}` without the `-`, `${ENV:X}`, `${1}`) is an error with what to write; a');
   out.push('  bare `$VAR` stays text, as in the collector since v0.107.0, with a warning when VAR is set.');
-  out.push("- A lone string where a list belongs is a one-item list; an integer duration is nanoseconds (as Go's");
+  out.push('- A lone string where a list of strings belongs is split at its commas, as the collector splits it');
+  out.push("  (`detectors: ${env:DETECTORS}` with `env,system`); a multi-line quoted value may continue at its key's");
+  out.push("  indentation, as Go's YAML reader takes it.");
+  out.push("- A lone string where another list belongs is a one-item list; an integer duration is nanoseconds (as Go's");
   out.push('  `time.Duration`: `flush_interval: 5` is 5ns; write `5s`); a URL path without its leading `/` gets it.');
   out.push('- Component types the collector has and GopherShip lacks answer once, with what they do; types the');
   out.push('  collector removed answer with the release and the replacement; a misspelled type or key gets the nearest');

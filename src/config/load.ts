@@ -321,13 +321,78 @@ function findDuplicateKey(node: Node | null | undefined, pos: number, path: stri
   return undefined;
 }
 
+/** Where a quoted scalar that starts at `from` on `line` ends on it, or -1 when it goes on to the next line. */
+function quoteEnd(line: string, from: number): number {
+  const q = line[from]!;
+  for (let i = from + 1; i < line.length; i++) {
+    if (line[i] === '\\' && q === '"') i++;
+    else if (line[i] === q) {
+      if (q === "'" && line[i + 1] === "'") i++;
+      else return i;
+    }
+  }
+  return -1;
+}
+
+/**
+ * The text with the continuation lines of multi-line quoted values indented past their key, where they sat
+ * at or left of it. Go's YAML reader (the collector's) takes such a value, which the collector's own testdata
+ * writes (`span: '` then the condition on lines at the key's indentation); the yaml library refuses it.
+ * Leading spaces of a quoted value's continuation lines are folded away, so the value is unchanged, and
+ * lines keep their numbers. Block scalars (`|`, `>`) are left alone.
+ */
+export function indentQuotedContinuations(text: string): string {
+  const lines = text.split('\n');
+  let open: { quote: string; indent: number } | undefined;
+  let block: number | undefined;
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n]!;
+    const lead = line.length - line.trimStart().length;
+    if (open) {
+      if (line.trim() !== '' && lead <= open.indent) lines[n] = ' '.repeat(open.indent + 2) + line.trimStart();
+      // The value goes on until its closing quote (the rest of that line is taken as it is).
+      if (quoteEnd(`${open.quote}${line}`, 0) >= 0) open = undefined;
+      continue;
+    }
+    if (block !== undefined) {
+      if (line.trim() === '' || lead > block) continue;
+      block = undefined;
+    }
+    // The key's column: past the indentation and any `- ` of list items.
+    const keyColumn = lead + (/^(?:-\s+)*/.exec(line.slice(lead))?.[0].length ?? 0);
+    for (let i = lead; i < line.length; i++) {
+      const c = line[i]!;
+      if (c === '#' && (i === 0 || /\s/.test(line[i - 1]!))) break;
+      if (c !== "'" && c !== '"') continue;
+      // A quote starts a scalar only where a value or item begins.
+      if (!/(^|[:[{,-])\s*$/.test(line.slice(lead, i))) continue;
+      const end = quoteEnd(line, i);
+      if (end < 0) {
+        open = { quote: c, indent: keyColumn };
+        break;
+      }
+      i = end;
+    }
+    if (!open && /:\s*[|>][-+0-9]*\s*(#.*)?$/.test(line)) block = lead;
+  }
+  return lines.join('\n');
+}
+
 /** Parses one YAML text; problems carry the file and line. */
 export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv, locations: Map<string, SourceLocation>, found: Found): RawConfig {
   const problems = found.problems;
-  const lc = new LineCounter();
+  let lc = new LineCounter();
   // YAML's own warnings (an unknown tag, say) become config warnings with their line, not Node
   // process warnings printed raw on stderr.
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, logLevel: 'silent' });
+  const parse = (source: string, counter: LineCounter) => parseDocument(source, { lineCounter: counter, uniqueKeys: true, logLevel: 'silent' });
+  let doc = parse(text, lc);
+  if (doc.errors.some((e) => e.code === 'MISSING_CHAR')) {
+    // A quoted value continued at its key's indentation, which Go's YAML reader takes: read it that way.
+    const indented = indentQuotedContinuations(text);
+    const retryLc = new LineCounter();
+    const retry = indented === text ? undefined : parse(indented, retryLc);
+    if (retry && retry.errors.length === 0) [doc, lc] = [retry, retryLc];
+  }
   for (const w of doc.warnings) found.warnings.push({ file, line: lc.linePos(w.pos[0]).line, path: [], message: `YAML: ${w.message.split('\n')[0]}` });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {

@@ -364,13 +364,25 @@ class MapSchema<T> extends Schema<Record<string, T>> {
   }
 }
 
+/**
+ * A lone string where the collector's config has a list of strings, as its confmap decodes it (mapstructure's
+ * string-to-slice hook): split at every comma, spaces kept; '' is no items.
+ */
+export function collectorStringList(text: string): string[] {
+  return text === '' ? [] : text.split(',');
+}
+
 class ArraySchema<T> extends Schema<T[]> {
   constructor(private readonly itemSchema: Schema<T>) {
     super();
   }
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): T[] {
-    // The collector's confmap turns a lone string into a one-item list (`services: web`), '' into none.
-    if (typeof v === 'string') return v === '' ? [] : [this.itemSchema.parse(v, [...path, '0'], issues)];
+    // The collector's confmap turns a lone string into a list: split at commas for a list of strings
+    // (`detectors: env,system`, often from one environment variable), one item otherwise; '' into none.
+    if (typeof v === 'string') {
+      const texts = ['string', 'enum'].includes(this.itemSchema.doc().type) ? collectorStringList(v) : v === '' ? [] : [v];
+      return texts.map((text, i) => this.itemSchema.parse(text, [...path, String(i)], issues));
+    }
     if (!Array.isArray(v)) {
       issues.push({ path, message: `expected a list, got ${typeName(v)}` });
       return [];
