@@ -486,9 +486,15 @@ class NotYetSchema extends Schema<undefined> {
     if (!this.isNeutral(v)) issues.push({ path, message: notSupportedYetMessage(this.what) });
     return undefined;
   }
-  /** The listed values, a zero duration where 0 is listed, and '' or [] (an unset value, as configs write it). */
+  /**
+   * The listed values, a zero duration where 0 is listed, and '' or [] (an unset value, as configs write it).
+   * A section listed as `{enabled: false}` is off whatever else it holds: the collector's README writes the
+   * section's defaults beside `enabled: false` (health_check's check_collector_pipeline interval, threshold).
+   */
   private isNeutral(v: unknown): boolean {
     if (v === '' || (Array.isArray(v) && v.length === 0)) return true;
+    const off = (x: unknown) => typeof x === 'object' && x !== null && (x as { enabled?: unknown }).enabled === false;
+    if (off(v) && this.neutral.some(off)) return true;
     return this.neutral.some(
       (n) => n === v || (n === 0 && typeof v === 'string' && parseDuration(v) === 0) || (typeof n === 'object' && JSON.stringify(n) === JSON.stringify(v)),
     );
