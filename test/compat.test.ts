@@ -14,7 +14,7 @@ import { parseComponentId } from '../src/core/component.js';
 import { builtinFactories, createRegistry } from '../src/components.js';
 import { renderCompatibility, notYetKeys } from '../src/cli/compatibility.js';
 import { flattenSchema } from '../src/cli/reference.js';
-import { formatProblem, loadConfigFiles } from '../src/config/load.js';
+import { formatProblem, indentQuotedContinuations, loadConfigFiles } from '../src/config/load.js';
 import { SERVICE_SECTION_SCHEMAS, validateConfig } from '../src/config/validate.js';
 import { Service } from '../src/service/service.js';
 import { expectFreshDoc } from './helpers/docs.js';
@@ -103,7 +103,8 @@ describe('compatibility corpus (test/compat/*.yaml)', () => {
     const sharedUsed = new Set<string>();
     const telemetryUsed = new Set<string>();
     for (const file of files) {
-      const raw = parseYaml(await readFile(join(CORPUS, file), 'utf8')) as Record<string, Record<string, unknown>>;
+      // Read as the loader reads it (a quoted value may continue at its key's indentation, as Go's YAML takes it).
+      const raw = parseYaml(indentQuotedContinuations(await readFile(join(CORPUS, file), 'utf8'))) as Record<string, Record<string, unknown>>;
       for (const [section, kind] of Object.entries(SECTION_KIND)) {
         for (const [id, cfg] of Object.entries(raw[section] ?? {})) {
           const factory = registry.find(kind, parseComponentId(id)!.type)!;
