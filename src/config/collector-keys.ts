@@ -67,6 +67,12 @@ export const RENAMED_KEYS: readonly RenamedKey[] = [
     paths: ['metrics_exporter'],
     remove: 'a connector is named as an exporter of the traces pipeline and as a receiver of the metrics pipeline',
   },
+  {
+    kind: 'connector',
+    types: ['spanmetrics'],
+    paths: ['delta_temporality'],
+    use: 'metric_timestamp_cache_size at the top level (delta_temporality.metric_timestamp_cache_size before)',
+  },
   { kind: 'extension', types: ['health_check'], paths: ['port'], use: 'endpoint (host:port, e.g. 0.0.0.0:13133)' },
 ];
 
