@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s } from '../core/schema.js';
 import { createRegistry } from '../components.js';
-import { formatProblem, loadConfigFiles } from './load.js';
+import { formatProblem, indentQuotedContinuations, loadConfigFiles } from './load.js';
 import { validateConfig, type ValidatedConfig } from './validate.js';
 import { metricsAddress } from '../telemetry/config.js';
 import { logsToDebug } from '../../test/helpers/configs.js';
@@ -107,6 +107,21 @@ describe('values as the collector decodes them', () => {
     // A quote that is never closed is still a syntax error at its line.
     const open = await validate([await file('open.yaml', BASE + "processors:\n  filter:\n    traces:\n      span: 'never closed\n")]);
     expect(open.problems).toEqual([expect.stringMatching(/open\.yaml:\d+: YAML syntax error: /)]);
+  });
+
+  it('indentQuotedContinuations leaves text without such a value as it is (quotes in comments, plain and block values)', () => {
+    const text = `a: it's plain # and a 'quote in a comment
+b: 'one line' # "x
+c: ["x, 'y", 'z']
+d: |
+  'opened in a block
+  still the block
+e:
+  - "two
+    lines"
+`;
+    expect(indentQuotedContinuations(text)).toBe(text);
+    expect(indentQuotedContinuations("f:\n  g: 'two\n  lines'\n")).toBe("f:\n  g: 'two\n    lines'\n");
   });
 
   it('YAML anchors, aliases and merge keys read as the collector reads them', async () => {

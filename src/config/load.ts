@@ -358,8 +358,11 @@ export function indentQuotedContinuations(text: string): string {
       if (line.trim() === '' || lead > block) continue;
       block = undefined;
     }
-    // The key's column: past the indentation and any `- ` of list items.
-    const keyColumn = lead + (/^(?:-\s+)*/.exec(line.slice(lead))?.[0].length ?? 0);
+    // The column the value's lines must pass: its key's, past any `- ` of list items; for a list item that is
+    // the quoted value itself, its dash's.
+    const dashes = /^(?:-\s+)*/.exec(line.slice(lead))![0];
+    const keyColumn = lead + dashes.length;
+    const itemColumn = lead + dashes.lastIndexOf('-');
     for (let i = lead; i < line.length; i++) {
       const c = line[i]!;
       if (c === '#' && (i === 0 || /\s/.test(line[i - 1]!))) break;
@@ -368,7 +371,7 @@ export function indentQuotedContinuations(text: string): string {
       if (!/(^|[:[{,-])\s*$/.test(line.slice(lead, i))) continue;
       const end = quoteEnd(line, i);
       if (end < 0) {
-        open = { quote: c, indent: keyColumn };
+        open = { quote: c, indent: i === keyColumn && dashes !== '' ? itemColumn : keyColumn };
         break;
       }
       i = end;
