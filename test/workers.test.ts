@@ -8,7 +8,7 @@
  * config file is changed before the kill, and the successor still runs the config the gateway started with.
  */
 import { execFileSync } from 'node:child_process';
-import { get as httpGet } from 'node:http';
+import { get as httpGet, request as httpRequest } from 'node:http';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MMAP_THRESHOLD_TUNABLE } from '../src/core/allocator.js';
 import { runLoadgen } from '../src/tools/loadgen/index.js';
 import { startSink, type Sink } from '../src/tools/sink/index.js';
-import { killGatewayChild, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
+import { killGatewayChild, scrapeHistogram, scrapeMetric, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
+import { makeLogsRequest } from './helpers/otlp-test-servers.js';
 import { gatewayYaml, SELF_METRICS, walQueueGatewayConfig } from './helpers/configs.js';
 import { freePort } from './helpers/nats-server.js';
 import type { StatusSnapshot } from '../src/telemetry/status/index.js';
@@ -215,6 +216,48 @@ describe('worker processes (service.workers)', () => {
     expect(b.size).toBe(1);
     expect([...a][0]).not.toBe([...b][0]);
   }, 60_000);
+
+  it("sums the workers' histograms bucket by bucket into the primary's one /metrics", async () => {
+    const yaml = gatewayYaml({
+      processors: { batch: { send_batch_size: 10, timeout: '30s', flush_when_idle: false } },
+      exporters: { debug: null },
+      pipelines: { logs: { processors: ['batch'], exporters: ['debug'] } },
+      service: { ...SELF_METRICS, workers: 2 },
+    });
+    const g = await startGatewayChild(yaml, join(dir, 'histograms.yaml'));
+    try {
+      // 20 requests of 10 log records, each on its own connection: the primary hands connections to the
+      // workers in turn, so each worker sends 10 batches of 10 and the sum shows all 20.
+      const body = makeLogsRequest(1, 10);
+      const [host, port] = g.http.split(':') as [string, string];
+      const post = () =>
+        new Promise<number | undefined>((resolve) => {
+          const req = httpRequest(
+            { host, port: Number(port), path: '/v1/logs', method: 'POST', agent: false, headers: { 'content-type': 'application/x-protobuf' } },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode);
+            },
+          );
+          req.on('error', () => resolve(undefined));
+          req.end(body);
+        });
+      for (let i = 0; i < 20; i++) expect(await post()).toBe(200);
+      const h = await scrapeHistogram(g.metrics, 'otelcol_processor_batch_batch_send_size', { processor: 'batch' });
+      expect(h.count).toBe(20);
+      expect(h.sum).toBe(200);
+      expect(h.buckets['10']).toBe(20);
+      expect(h.buckets['+Inf']).toBe(20);
+      expect((await scrapeHistogram(g.metrics, 'otelcol_processor_batch_batch_send_size_bytes', { processor: 'batch' })).sum).toBe(20 * body.length);
+      expect(await scrapeMetric(g.metrics, 'otelcol_processor_batch_batch_size_trigger_send', { processor: 'batch' })).toBe(20);
+      // One series per bucket, not one per worker: the text has each bucket line once.
+      const text = await (await fetch(`http://${g.metrics}/metrics`)).text();
+      expect(text.match(/^otelcol_processor_batch_batch_send_size_bucket\{le="10",processor="batch"\} /gm) ?? []).toHaveLength(1);
+    } finally {
+      g.child.kill('SIGTERM');
+      await g.exited;
+    }
+  }, 30_000);
 
   it('answers one health check for all workers: 503 from every worker while one is stuck, 200 once it reports again', async () => {
     const healthPort = await freePort();

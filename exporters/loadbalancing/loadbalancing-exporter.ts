@@ -17,6 +17,7 @@
 import type { CreateSettings, Exporter, Host } from '../../src/core/component.js';
 import { PermanentError, RetryableError, componentLabel } from '../../src/core/errors.js';
 import type { Counter, Gauge } from 'prom-client';
+import type { SeriesHistogram } from '../../src/telemetry/histogram.js';
 import { Payload } from '../../src/pdata/payload.js';
 import type { Signal } from '../../src/core/signal.js';
 import { ExporterHelper } from '../../src/exporterhelper/index.js';
@@ -28,7 +29,7 @@ import { DnsResolver, StaticResolver, type LookupFn, type Resolver } from './res
 import { WireSplitter, type Router } from './split.js';
 import { PartCoalescer } from './coalesce.js';
 import { METRICS } from './metadata.js';
-import { sharedCounter, sharedGauge } from '../../src/telemetry/metrics.js';
+import { sharedCounter, sharedGauge, sharedHistogram } from '../../src/telemetry/metrics.js';
 
 interface Backend {
   readonly endpoint: string;
@@ -39,6 +40,8 @@ interface Backend {
   /** otelcol_loadbalancer_backend_outcome{endpoint, success} for this backend, resolved once (no label lookup per call). */
   readonly succeeded: { inc(): void };
   readonly failed: { inc(): void };
+  /** otelcol_loadbalancer_backend_latency{endpoint}, resolved once. */
+  readonly latency: { observe(ms: number): void };
 }
 
 /** The most a batch of parts for one backend holds (coalesce.ts); a part past it starts another. */
@@ -60,6 +63,7 @@ export class LoadBalancingExporter implements Exporter {
   private readonly numResolutions: Counter<string>;
   private readonly numBackendUpdates: Counter<string>;
   private readonly backendOutcome: Counter<string>;
+  private readonly backendLatency: SeriesHistogram;
   private host: Host | undefined;
   /** The top-level timeout, sending_queue and retry_on_failure in front of the split, when any is on. */
   private readonly front: ExporterHelper | undefined;
@@ -94,6 +98,7 @@ export class LoadBalancingExporter implements Exporter {
     this.numResolutions = sharedCounter(settings.telemetry.registry, METRICS.numResolutions);
     this.numBackendUpdates = sharedCounter(settings.telemetry.registry, METRICS.numBackendUpdates);
     this.backendOutcome = sharedCounter(settings.telemetry.registry, METRICS.backendOutcome);
+    this.backendLatency = sharedHistogram(settings.telemetry.registry, METRICS.backendLatency);
     // An attempt of the front helper is one split: a retry splits the request again by the ring of its time.
     if (config.sending_queue.enabled || config.retry_on_failure.enabled || config.timeout > 0)
       this.front = new ExporterHelper(settings, config, (p) => this.route(p), { timeoutMs: config.timeout });
@@ -167,6 +172,7 @@ export class LoadBalancingExporter implements Exporter {
       leaving: false,
       succeeded: this.backendOutcome.labels({ endpoint, success: 'true' }),
       failed: this.backendOutcome.labels({ endpoint, success: 'false' }),
+      latency: this.backendLatency.labels({ endpoint }),
       helper: new ExporterHelper(settings, this.config.protocol.otlp, (p, signal) => this.sendTo(backend, p, signal), {
         timeoutMs: this.config.protocol.otlp.timeout,
       }),
@@ -177,10 +183,14 @@ export class LoadBalancingExporter implements Exporter {
   /** One attempt to a backend; once it left the ring, its data goes where the ring now routes it. */
   private async sendTo(backend: Backend, payload: Payload, signal: Signal): Promise<void> {
     if (backend.leaving) return this.route(payload);
+    const start = performance.now();
     try {
       await backend.client.send(payload, signal);
+      backend.latency.observe(performance.now() - start);
       backend.succeeded.inc();
     } catch (err) {
+      // As the collector, a failed attempt's time counts too (a timeout shows as the slow end).
+      backend.latency.observe(performance.now() - start);
       backend.failed.inc();
       // An attempt that failed while the backend was leaving (its queue stopping) is not given up.
       if (backend.leaving && !(err instanceof PermanentError)) return this.route(payload);

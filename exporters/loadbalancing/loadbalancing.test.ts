@@ -12,6 +12,7 @@ import { WireSplitter, type Router } from './split.js';
 import { withPort } from './resolver.js';
 import { fastRetry, makeExporter as makeExporterWith } from './test-support.js';
 import { until } from '../../test/helpers/until.js';
+import { histogramIn } from '../../test/helpers/gateway-child.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -367,7 +368,7 @@ describe('loadbalancing exporter', () => {
     expect(await counterValue(staticSettings.telemetry, METRICS.numBackendUpdates.name, { resolver: 'static' })).toBe(1);
   });
 
-  it("counts each backend's export outcomes, as the collector's otelcol_loadbalancer_backend_outcome{endpoint,success}", async () => {
+  it("counts and times each backend's export attempts, as the collector's otelcol_loadbalancer_backend_outcome{endpoint,success} and _backend_latency{endpoint} (ms, its buckets)", async () => {
     const server = await startRawGrpcServer();
     cleanups.push(() => server.close());
     const settings = testSettings('loadbalancing', 'exporter');
@@ -381,11 +382,19 @@ describe('loadbalancing exporter', () => {
     );
     await exp.start();
     cleanups.push(() => exp.shutdown());
+    // One attempt answered after 250 ms, one refused after 30 ms (bounds with room for a loaded machine).
+    server.reply = () => ({ code: 0, delayMs: 250 });
     await exp.consume(new Payload('traces', tracesRequest(4, 2)));
-    server.reply = () => ({ code: 14, message: 'down' });
+    server.reply = () => ({ code: 14, message: 'down', delayMs: 30 });
     await expect(exp.consume(new Payload('traces', tracesRequest(4, 2, 'later')))).rejects.toThrow();
     const outcome = (success: string) => counterValue(settings.telemetry, METRICS.backendOutcome.name, { endpoint: server.endpoint, success });
     expect(await outcome('true')).toBe(1);
     expect(await outcome('false')).toBe(1);
+    const latency = histogramIn(await settings.telemetry.registry.metrics(), METRICS.backendLatency.name, { endpoint: server.endpoint });
+    expect(latency.count).toBe(2);
+    expect(latency.buckets['20']).toBe(0);
+    expect(latency.buckets['200']).toBe(1);
+    expect(latency.buckets['+Inf']).toBe(2);
+    expect(latency.sum).toBeGreaterThanOrEqual(280);
   });
 });

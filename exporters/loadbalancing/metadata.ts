@@ -28,6 +28,14 @@ export const METRICS = {
     description: 'Export attempts to each backend, by outcome (success true or false)',
     labels: ['endpoint', 'success'],
   },
+  backendLatency: {
+    name: 'otelcol_loadbalancer_backend_latency',
+    type: 'histogram',
+    unit: 'ms',
+    description: 'Milliseconds each export attempt to a backend took, answered or failed',
+    labels: ['endpoint'],
+    buckets: [5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+  },
   numBackendUpdates: {
     name: 'otelcol_loadbalancer_num_backend_updates',
     type: 'counter',

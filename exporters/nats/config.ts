@@ -18,7 +18,12 @@ const keys = s.object({
     max_age: s.duration().default(0).describe('Oldest message the created stream keeps (0 = no limit)'),
     duplicate_window: s.duration().default(120_000).describe('How long the created stream remembers message ids to drop duplicates of a resent request'),
   }),
-  timeout: s.duration().default(5000).describe("Wait for JetStream's acknowledgement of one publish; past it the attempt fails retryably"),
+  timeout: s
+    .duration()
+    .default(5000)
+    .describe(
+      "Wait for JetStream's acknowledgement of one publish (and its answer when creating the stream); past it the attempt fails retryably. A publish while disconnected fails at once",
+    ),
   ...exporterHelperShape(),
 });
 

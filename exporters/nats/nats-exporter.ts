@@ -21,8 +21,10 @@ import {
   SIGNAL_HEADER,
   connectNats,
   isUnreachable,
+  jetStreamNotReady,
   jetStreamOffHint,
   logConnectionStatus,
+  noStreamAnswered,
   subjectFor,
 } from '../../src/nats/connection.js';
 import type { NatsExporterConfig } from './config.js';
@@ -32,14 +34,28 @@ export function messageIdOf(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('base64url');
 }
 
+/** The longest wait between two attempts to create or check the stream while JetStream is not ready. */
+const STREAM_SETUP_MAX_WAIT_MS = 2000;
+
 export class NatsExporter implements Exporter {
   private readonly helper: ExporterHelper;
   private nc: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
   private readonly subjects: Record<Signal, string>;
-  /** Aborts the background connecting of a start that found no NATS server up. */
+  /** Aborts the background connecting of a start that found no NATS server up, and the stream's setup. */
   private readonly stopping = new AbortController();
   private connecting: Promise<void> | undefined;
+  /**
+   * Whether the connection is up. The client keeps a publish made while it reconnects in a buffer that
+   * its next attempt to connect throws away, so the publish would wait out `timeout` for an answer that
+   * cannot come: a send while it is down fails at once instead, retryably, and the backoff sets the pace.
+   */
+  private linkUp = false;
+  /** The publishes waiting for their acknowledgement: each gives up when the connection drops. */
+  private readonly awaitingAck = new Set<(err: Error) => void>();
+  /** Why the stream is not ready yet (stream.create while JetStream cannot take it); undefined once it is. */
+  private streamPending: string | undefined;
+  private settingUpStream: Promise<void> | undefined;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -56,14 +72,15 @@ export class NatsExporter implements Exporter {
   /**
    * Connects, or, when no NATS server answers yet, starts anyway and keeps connecting in the background:
    * the queue holds the requests meanwhile (a WAL queue across restarts), as for any downstream outage,
-   * so an edge gateway can start, and take its clients' data, while NATS is down. Credentials or
-   * certificates the server refuses still fail the start.
+   * so an edge gateway can start, and take its clients' data, while NATS is down. A stream that JetStream
+   * cannot take yet (a cluster still forming) is set up in the background too. Credentials or
+   * certificates the server refuses, and a stream config JetStream refuses for good, still fail the start.
    */
   async start(_host?: Host): Promise<void> {
     const c = this.config;
     const label = componentLabel(this.settings);
     try {
-      await this.connected(await connectNats(c, label, this.settings.logger));
+      await this.connected(await connectNats(c, label, this.settings.logger), true);
     } catch (err) {
       if (!isUnreachable((err as Error).cause)) throw err;
       this.settings.logger.warn('no NATS server answers yet; starting anyway and connecting in the background (the sending queue holds the data)', {
@@ -75,11 +92,43 @@ export class NatsExporter implements Exporter {
     await this.helper.start();
   }
 
-  private async connected(nc: NatsConnection): Promise<void> {
+  /**
+   * Takes a new connection into use and, with stream.create, creates or updates the stream. At start
+   * (`atStart`) a refusal that will not heal (a conflicting stream, JetStream off) fails the start; one
+   * that heals by itself (a cluster still forming), and any refusal later on, leaves the stream to a
+   * background setup that retries with backoff while sends are refused retryably.
+   */
+  private async connected(nc: NatsConnection, atStart: boolean): Promise<void> {
     this.nc = nc;
-    void logConnectionStatus(nc, this.config, this.settings.logger);
-    if (this.config.stream.create) await this.ensureStream();
     this.js = jetstream(nc, { timeout: this.config.timeout });
+    this.linkChanged(true);
+    void logConnectionStatus(nc, this.config, this.settings.logger, (up) => this.linkChanged(up));
+    if (!this.config.stream.create) return;
+    try {
+      await this.ensureStream();
+    } catch (err) {
+      const notReady = jetStreamNotReady(err);
+      if (atStart && notReady === undefined) {
+        await nc.close();
+        this.nc = undefined;
+        this.js = undefined;
+        throw err;
+      }
+      this.streamPending = notReady ?? messageOf(err);
+      this.settings.logger.warn(
+        `JetStream cannot take stream ${this.config.stream.name} yet; creating it in the background, and the sending queue holds the data meanwhile`,
+        { waiting_for: this.streamPending },
+      );
+      this.settingUpStream = this.keepSettingUpStream();
+    }
+  }
+
+  private linkChanged(up: boolean): void {
+    this.linkUp = up;
+    if (up) return;
+    const lost = new Error('the connection to NATS was lost before JetStream acknowledged the publish; reconnecting');
+    for (const giveUp of this.awaitingAck) giveUp(lost);
+    this.awaitingAck.clear();
   }
 
   private async keepConnecting(label: string): Promise<void> {
@@ -102,15 +151,31 @@ export class NatsExporter implements Exporter {
         await nc.close();
         return;
       }
-      try {
-        await this.connected(nc);
-      } catch (err) {
-        // The stream could not be made: publishes fail (retryably) until someone creates it.
-        this.settings.logger.error('connected to NATS, but the stream could not be created or updated', { error: messageOf(err) });
-        this.js = jetstream(nc, { timeout: this.config.timeout });
-      }
-      this.settings.logger.info('connected to NATS', { servers: this.config.servers });
+      this.settings.logger.info('connected to NATS', { servers: this.config.servers.map(maskUrlCredentials) });
+      await this.connected(nc, false);
       return;
+    }
+  }
+
+  /**
+   * Creates or updates the stream until JetStream takes it, waiting longer each time (up to
+   * STREAM_SETUP_MAX_WAIT_MS). What it waits for is logged once, and again only when that changes.
+   */
+  private async keepSettingUpStream(): Promise<void> {
+    const signal = this.stopping.signal;
+    for (let wait = 200; !signal.aborted; wait = Math.min(wait * 2, STREAM_SETUP_MAX_WAIT_MS)) {
+      await sleep(wait, undefined, { signal }).catch(() => {});
+      if (signal.aborted) return;
+      try {
+        await this.ensureStream();
+        this.streamPending = undefined;
+        return;
+      } catch (err) {
+        const why = jetStreamNotReady(err) ?? messageOf(err);
+        if (why !== this.streamPending)
+          this.settings.logger.warn(`JetStream still cannot take stream ${this.config.stream.name}; retrying in the background`, { waiting_for: why });
+        this.streamPending = why;
+      }
     }
   }
 
@@ -134,7 +199,9 @@ export class NatsExporter implements Exporter {
     } catch (err) {
       if (!/not found/i.test(messageOf(err)))
         throw new CodedError('GS_COMPONENT_START_FAILED', `${componentLabel(this.settings)}: stream ${name}: ${messageOf(err)}`, { cause: err });
-      await jsm.streams.add({ name, ...wanted });
+      await jsm.streams.add({ name, ...wanted }).catch((err: unknown) => {
+        throw new CodedError('GS_COMPONENT_START_FAILED', `${componentLabel(this.settings)}: cannot create stream ${name}: ${messageOf(err)}`, { cause: err });
+      });
     }
     this.settings.logger.info('JetStream stream ready', { stream: name, subjects: wanted.subjects, replicas: c.stream.replicas });
   }
@@ -145,6 +212,17 @@ export class NatsExporter implements Exporter {
    */
   async send(payload: Payload, signal: Signal = payload.signal): Promise<void> {
     const js = this.js;
+    if (js && this.nc && !this.linkUp)
+      throw new RetryableError(`exporter ${this.settings.id.id}: the connection to NATS is lost; reconnecting every reconnect_wait`, {
+        code: 'GS_EXPORTER_SEND_FAILED',
+      });
+    if (js && this.streamPending !== undefined)
+      throw new RetryableError(
+        `exporter ${this.settings.id.id}: JetStream stream ${this.config.stream.name} is not ready yet (${this.streamPending}); still trying`,
+        {
+          code: 'GS_EXPORTER_SEND_FAILED',
+        },
+      );
     if (!js || !this.nc) {
       if (this.connecting && !this.stopping.signal.aborted)
         throw new RetryableError(
@@ -173,17 +251,26 @@ export class NatsExporter implements Exporter {
     h.set(SIGNAL_HEADER, signal);
     h.set(CONTENT_TYPE_HEADER, PROTOBUF);
     try {
-      await js.publish(this.subjects[signal], bytes, { msgID: messageIdOf(bytes), headers: h, timeout: this.config.timeout });
+      // A publish whose connection drops before its acknowledgement came will not hear one (the server
+      // answers on the lost connection): it gives up at once and is retried; the message id keeps a copy
+      // JetStream did store from being stored twice.
+      const acked = js.publish(this.subjects[signal], bytes, { msgID: messageIdOf(bytes), headers: h, timeout: this.config.timeout });
+      let giveUp!: (err: Error) => void;
+      const lost = new Promise<never>((_, reject) => (giveUp = reject));
+      this.awaitingAck.add(giveUp);
+      try {
+        await Promise.race([acked, lost]);
+      } finally {
+        this.awaitingAck.delete(giveUp);
+      }
     } catch (err) {
-      // Every publish failure is worth another try: no stream yet (no responders), a leader election,
+      // Every publish failure is worth another try: no stream yet or a leader election (no responders),
       // a timeout, a lost connection. The queue and retry settings bound how long.
-      throw new RetryableError(
-        `exporter ${this.settings.id.id}: JetStream publish of ${signal} to ${this.subjects[signal]} failed: ${messageOf(err)}${jetStreamOffHint(err)}`,
-        {
-          cause: err,
-          code: 'GS_EXPORTER_SEND_FAILED',
-        },
-      );
+      const why = (err as Error | undefined)?.name === 'JetStreamNotEnabled' ? noStreamAnswered(this.subjects[signal]) : messageOf(err);
+      throw new RetryableError(`exporter ${this.settings.id.id}: JetStream publish of ${signal} to ${this.subjects[signal]} failed: ${why}`, {
+        cause: err,
+        code: 'GS_EXPORTER_SEND_FAILED',
+      });
     }
   }
 
@@ -195,6 +282,7 @@ export class NatsExporter implements Exporter {
     await this.helper.shutdown();
     this.stopping.abort();
     await this.connecting;
+    await this.settingUpStream;
     const nc = this.nc;
     this.nc = undefined;
     this.js = undefined;

@@ -11,7 +11,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { requestFromJson } from '../../src/pdata/codec.js';
 import type { Service } from '../../src/service/service.js';
 import { startSink } from '../../src/tools/sink/index.js';
-import { receiverAddress, startGateway } from '../../test/helpers/gateway.js';
+import { receiverAddress, startGateway, startRefused } from '../../test/helpers/gateway.js';
 import { hasNatsServer, natsConsumerConfig, natsScene } from '../../test/helpers/nats-server.js';
 import { gatewayYaml } from '../../test/helpers/configs.js';
 import { messageIdOf } from './nats-exporter.js';
@@ -77,7 +77,30 @@ describe.skipIf(!run)('nats exporter and receiver on a real JetStream server', (
       }),
     );
     scene.cleanups.push(() => gw.shutdown(5000));
-    expect(await post(gw, logsRequest('nowhere'))).toBe(503);
+    const res = await fetch(`http://${receiverAddress(gw, 'otlp', 'http')}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: Buffer.from(logsRequest('nowhere')),
+    });
+    expect(res.status).toBe(503);
+    // Not "JetStream is off" (the client's words for nobody answering), which misled during a leader election.
+    expect(await res.text()).toMatch(
+      /no JetStream stream answered on nostream\.logs: its stream may be electing a leader or its server starting \(retried\), no stream may hold the subject/,
+    );
+  });
+
+  it('still refuses to start on a stream config JetStream refuses for good, naming the stream and why', async () => {
+    // Only a JetStream that is not ready yet (a cluster forming) lets the exporter start and create its
+    // stream in the background (test/nats-resilience.test.ts); a refusal that stays is the start's error.
+    await (await jetstreamManager(scene.nc)).streams.add({ name: 'CLAIMS', subjects: ['clash.>'] });
+    expect(await startRefused(exporterGateway('CLASH', 'clash'))).toMatch(
+      /^exporter nats: cannot create stream CLASH: subjects overlap with an existing stream/,
+    );
+    const threeOnOne = gatewayYaml({
+      exporters: { nats: { servers: scene.nats.urls, subject_prefix: 'rthree', stream: { name: 'RTHREE', create: true, replicas: 3 } } },
+      pipelines: { logs: { exporters: ['nats'] } },
+    });
+    expect(await startRefused(threeOnOne)).toMatch(/^exporter nats: cannot create stream RTHREE: replicas > 1 not supported in non-clustered mode/);
   });
 
   it('a consuming gateway delivers every message to its pipeline and acks only what was accepted', async () => {

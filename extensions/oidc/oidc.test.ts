@@ -135,15 +135,17 @@ describe('oidc', () => {
     }
   });
 
-  it("warns, naming both, when issuer_url differs from the issuer's own name (every token would be refused)", async () => {
+  it("refuses to start, naming both and what to set, when issuer_url differs from the issuer's own name (every token would be refused)", async () => {
     const { config } = parse({ issuer_url: `${issuer.url}/`, audience: 'gateway' });
     const settings = testSettings('oidc/slash', 'extension');
     const ext = new OidcExtension(settings, config);
-    await ext.start();
-    const warning = settings.logs.find((l) => String(l.msg).includes('names itself differently'));
-    expect(warning).toMatchObject({ issuer_url: `${issuer.url}/`, issuer: issuer.url });
-    const token = await issuer.sign({ sub: 'a' }, { audience: 'gateway' });
-    await expect(Promise.resolve().then(() => ext.authenticate({ authorization: `Bearer ${token}` }))).rejects.toThrow(/not from a configured issuer/);
+    const err = await ext.start().then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(err?.code).toBe('GS_COMPONENT_START_FAILED');
+    expect(err?.message).toContain(`issuer_url "${issuer.url}/": the issuer's discovery document names it "${issuer.url}"`);
+    expect(err?.message).toContain(`set issuer_url to "${issuer.url}" exactly`);
     settings.telemetry.close();
   });
 });

@@ -51,6 +51,8 @@ interface Provider {
   /** Undefined until the discovery document was read. */
   keys: ReturnType<typeof createRemoteJWKSet> | undefined;
   lastDiscovery: number;
+  /** The `issuer` of its discovery document when it differs from issuer_url (every token would be refused). */
+  namedAs?: string;
 }
 
 /** How often a request may retry the discovery of an issuer that could not be reached. */
@@ -92,7 +94,8 @@ export class OidcExtension implements ServerAuthenticator {
   }
 
   /**
-   * Reads each issuer's discovery document. An issuer that cannot be reached does not stop the gateway
+   * Reads each issuer's discovery document; one that names the issuer differently from issuer_url fails the
+   * start, as in the collector. An issuer that cannot be reached does not stop the gateway
    * (unlike the collector, which fails to start): its requests are answered 503 / UNAVAILABLE, retryable,
    * and the discovery is tried again at most every 5 s, so an identity provider's outage does not turn a
    * gateway restart into an outage of the whole tier.
@@ -120,6 +123,11 @@ export class OidcExtension implements ServerAuthenticator {
           error: messageOf(err),
         });
       });
+      if (provider.namedAs !== undefined)
+        throw new CodedError(
+          'GS_COMPONENT_START_FAILED',
+          `${componentLabel(this.settings)}: issuer_url ${JSON.stringify(p.issuer_url)}: the issuer's discovery document names it ${JSON.stringify(provider.namedAs)}, so every token (iss) would be refused; set issuer_url to ${JSON.stringify(provider.namedAs)} exactly (a trailing slash counts)`,
+        );
     }
   }
 
@@ -139,12 +147,15 @@ export class OidcExtension implements ServerAuthenticator {
       if (typeof doc.jwks_uri !== 'string') throw new Error('the document has no jwks_uri');
       jwksUri = doc.jwks_uri;
       // Tokens carry the issuer's own name as iss: a different issuer_url (a trailing slash, http for https)
-      // refuses every one of them. The collector fails to start on this; here it is said once, loudly.
-      if (typeof doc.issuer === 'string' && doc.issuer !== p.issuer_url)
-        this.settings.logger.warn(
-          'the OIDC issuer names itself differently from issuer_url: its tokens (iss) will be refused as not from a configured issuer; set issuer_url to its name',
+      // refuses every one of them. start() refuses it, as the collector does; found later (the issuer was
+      // unreachable at start), it is said once, as an error.
+      if (typeof doc.issuer === 'string' && doc.issuer !== p.issuer_url) {
+        provider.namedAs = doc.issuer;
+        this.settings.logger.error(
+          'the OIDC issuer names itself differently from issuer_url: its tokens (iss) are refused as not from a configured issuer; set issuer_url to its name',
           { issuer_url: p.issuer_url, issuer: doc.issuer },
         );
+      }
     } catch (err) {
       throw new CodedError(
         'GS_COMPONENT_START_FAILED',

@@ -13,6 +13,11 @@ import type { BatchProcessorConfig } from './config.js';
 import type { RequestMeta } from '../../src/core/auth.js';
 import { RetryableError, componentLabel } from '../../src/core/errors.js';
 import { batchKey, pickClientInfo } from '../../src/pdata/client-info.js';
+import { sharedCounter, sharedGauge, sharedHistogram } from '../../src/telemetry/metrics.js';
+import { METRICS } from './metadata.js';
+
+/** Why a batch was sent, for the collector's trigger counters: it filled, or time (timeout, idle, shutdown) sent it first. */
+type Trigger = 'size' | 'timeout';
 
 /** One open batch: its parts and the one promise every contributing request waits on. */
 class Batch {
@@ -48,6 +53,16 @@ export class BatchProcessor implements Processor {
   private readonly labels: { processor: string; otel_signal: Signal };
   private readonly size: number;
   private readonly maxSize: number;
+  /** This instance's series of the batch metrics (observed once per batch sent). */
+  private readonly m: {
+    sendSize: { observe(v: number): void };
+    sendSizeBytes: { observe(v: number): void };
+    sizeTrigger: { inc(): void };
+    timeoutTrigger: { inc(): void };
+    cardinality: { inc(): void; dec(): void };
+  };
+  /** Without metadata_keys, the one combination counted in metadata_cardinality while started. */
+  private countedSingle = false;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -59,9 +74,24 @@ export class BatchProcessor implements Processor {
     // 0, as in the collector, ignores the size: every batch reaches it at once, so each request goes on as is.
     this.size = config.send_batch_size;
     this.maxSize = config.send_batch_max_size > 0 ? config.send_batch_max_size : Infinity;
+    const reg = settings.telemetry.registry;
+    const own = { processor: settings.id.id };
+    this.m = {
+      sendSize: sharedHistogram(reg, METRICS.sendSize).labels(own),
+      sendSizeBytes: sharedHistogram(reg, METRICS.sendSizeBytes).labels(own),
+      sizeTrigger: sharedCounter(reg, METRICS.sizeTrigger).labels(own),
+      timeoutTrigger: sharedCounter(reg, METRICS.timeoutTrigger).labels(own),
+      cardinality: sharedGauge(reg, METRICS.metadataCardinality).labels(own),
+    };
   }
 
-  async start(_host?: Host): Promise<void> {}
+  async start(_host?: Host): Promise<void> {
+    // One combination, as the collector reports without metadata_keys; with them, each open batch counts.
+    if (this.config.metadata_keys.length === 0 && !this.countedSingle) {
+      this.countedSingle = true;
+      this.m.cardinality.inc();
+    }
+  }
 
   consume(payload: Payload): Promise<void> {
     let items: number;
@@ -71,19 +101,19 @@ export class BatchProcessor implements Processor {
       return Promise.reject(err);
     }
     this.settings.telemetry.processorIncoming.inc(this.labels, items);
-    if (this.stopped) return this.export(payload, items);
+    if (this.stopped) return this.export(payload, items, undefined);
 
     const keys = this.config.metadata_keys;
     const key = keys.length === 0 ? '' : batchKey(payload.meta, keys);
     let batch = this.open.get(key);
     // A request that would push the open batch over the hard bound closes it first.
     if (batch && batch.items + items > this.maxSize) {
-      this.flush(batch);
+      this.flush(batch, 'size');
       batch = undefined;
     }
     if (items > this.maxSize) {
       // Larger than a whole batch may be: it goes alone (requests are not split).
-      return this.export(payload, items);
+      return this.export(payload, items, 'size');
     }
     if (!batch) {
       const limit = this.config.metadata_cardinality_limit;
@@ -98,15 +128,16 @@ export class BatchProcessor implements Processor {
       const created = new Batch(key, keys.length === 0 ? undefined : pickClientInfo(payload.meta, keys));
       batch = created;
       this.open.set(key, created);
+      if (keys.length > 0) this.m.cardinality.inc();
       created.timer = setTimeout(() => {
-        if (this.open.get(key) === created) this.flush(created);
+        if (this.open.get(key) === created) this.flush(created, 'timeout');
       }, this.config.timeout);
     }
     batch.parts.push(payload);
     batch.items += items;
     batch.requests += payload.requests;
     const done = batch.done;
-    if (batch.items >= this.size) this.flush(batch);
+    if (batch.items >= this.size) this.flush(batch, 'size');
     else if (this.config.flush_when_idle && batch.idleCheck === undefined) this.scheduleIdleCheck(batch);
     return done;
   }
@@ -120,7 +151,7 @@ export class BatchProcessor implements Processor {
     batch.idleCheck = setImmediate(() => {
       batch.idleCheck = undefined;
       if (this.open.get(batch.key) !== batch) return;
-      if (batch.parts.length === batch.seenByIdleCheck) this.flush(batch);
+      if (batch.parts.length === batch.seenByIdleCheck) this.flush(batch, 'timeout');
       else {
         batch.seenByIdleCheck = batch.parts.length;
         this.scheduleIdleCheck(batch);
@@ -129,9 +160,10 @@ export class BatchProcessor implements Processor {
   }
 
   /** Sends an open batch; its promise settles with the downstream outcome. */
-  private flush(batch: Batch): void {
+  private flush(batch: Batch, trigger: Trigger): void {
     if (this.open.get(batch.key) !== batch) return;
     this.open.delete(batch.key);
+    if (this.config.metadata_keys.length > 0) this.m.cardinality.dec();
     clearTimeout(batch.timer);
     if (batch.idleCheck) clearImmediate(batch.idleCheck);
     const out =
@@ -146,11 +178,16 @@ export class BatchProcessor implements Processor {
             // (replayed requests carry their client info from the WAL record's tag).
             { itemCount: batch.items, requests: batch.requests, meta: batch.parts.some((p) => isReplay(p.meta)) ? replayMeta(batch.meta) : batch.meta },
           );
-    this.export(out, batch.items).then(batch.resolve, batch.reject);
+    this.export(out, batch.items, trigger).then(batch.resolve, batch.reject);
   }
 
-  private export(payload: Payload, items: number): Promise<void> {
+  /** Hands a batch on; `trigger` is what sent it (none for a request passed through after shutdown began). */
+  private export(payload: Payload, items: number, trigger: Trigger | undefined): Promise<void> {
     this.settings.telemetry.processorOutgoing.inc(this.labels, items);
+    this.m.sendSize.observe(items);
+    this.m.sendSizeBytes.observe(payload.byteLength);
+    if (trigger === 'size') this.m.sizeTrigger.inc();
+    else if (trigger === 'timeout') this.m.timeoutTrigger.inc();
     let p: Promise<void>;
     try {
       p = this.next.consume(payload);
@@ -170,7 +207,12 @@ export class BatchProcessor implements Processor {
   /** Sends what is open and waits for every batch handed downstream to settle. */
   async shutdown(): Promise<void> {
     this.stopped = true;
-    for (const batch of [...this.open.values()]) this.flush(batch);
+    // What is still open goes now, before it filled: the collector counts these as timeout sends.
+    for (const batch of [...this.open.values()]) this.flush(batch, 'timeout');
+    if (this.countedSingle) {
+      this.countedSingle = false;
+      this.m.cardinality.dec();
+    }
     await Promise.all([...this.inFlight]);
   }
 }

@@ -144,6 +144,33 @@ describe('filter processor: OTTL conditions', () => {
     expect(byScope.sink.got.length).toBe(0);
   });
 
+  it("<signal>_conditions: one context for the whole list; a path without a context is the record's (GopherShip accepts it)", async () => {
+    // The collector refuses attributes["i"] without a context here; GopherShip reads it as the log record's,
+    // so the list runs per log record (not per resource, as resource.attributes alone would).
+    const { proc, sink } = make({ log_conditions: ['attributes["i"] == 1 and resource.attributes["service.name"] == "r-svc-0"'] }, 'logs');
+    await proc.consume(new Payload('logs', makeLogsRequest(2, 3)));
+    const left = decodeRequest('logs', sink.got[0]!.bytes) as ExportLogsServiceRequest;
+    expect(left.resourceLogs.map((r) => r.scopeLogs[0]!.logRecords.map((x) => fromKeyValues(x.attributes).get('i')))).toEqual([
+      [0n, 2n],
+      [0n, 1n, 2n],
+    ]);
+    // A converter only the span context offers puts a resource-only list in the span context, as the collector's
+    // inferrer falls back to the contexts below resource.
+    const roots = make({ trace_conditions: ['IsRootSpan() and resource.attributes["service.name"] == "s-svc"'] }, 'traces');
+    await roots.proc.consume(new Payload('traces', makeTracesRequest(2)));
+    expect(roots.sink.got.length).toBe(0);
+    // Inside the span (in a spanevent list) it would be ambiguous: refused, naming it.
+    expect(parseConfig(filterProcessorFactory, { trace_conditions: ['span.name == "x"', 'attributes["k"] == "v"', 'spanevent.name == "e"'] }).issues).toEqual([
+      {
+        path: ['trace_conditions', '1'],
+        message:
+          'in "attributes["k"] == "v"": the path attributes has no context, and the list\'s conditions are read in the spanevent context (inferred from ' +
+          "spanevent.name), where it would be the spanevent's, not the span's as on its own; write span.attributes or spanevent.attributes " +
+          '(the collector refuses paths without a context in an inferred group)',
+      },
+    ]);
+  });
+
   it('<signal>_conditions: what the collector refuses is refused, with the key path', () => {
     const issues = (raw: Record<string, unknown>) => parseConfig(filterProcessorFactory, raw).issues.map((i) => [i.path.join('.'), i.message]);
     expect(issues({ log_conditions: ['log.body == "x"', { context: 'log', conditions: ['true'] }] })).toEqual([

@@ -8,7 +8,7 @@
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import type { Payload } from '../../src/pdata/payload.js';
-import type { Signal } from '../../src/core/signal.js';
+import { SIGNALS, type Signal } from '../../src/core/signal.js';
 import {
   AttrList,
   DROP,
@@ -26,16 +26,16 @@ import { logMatcher, metricMatchers, spanMatcher, type LevelMatcher } from './ma
 import { editAndForward, wireContext, type WireProcessorContext } from '../../src/processorhelper/wire-processor.js';
 import type { WireEditor, WorkerEditorFactory, WorkerEditorSpec } from '../../src/processorhelper/offload.js';
 import { sharedCounter } from '../../src/telemetry/metrics.js';
-import { METRICS } from './metadata.js';
+import { FILTERED_BY_SIGNAL, METRICS } from './metadata.js';
 import { OttlFilter } from './ottl-filter.js';
-import type { Counter } from 'prom-client';
 
 export class FilterProcessor implements Processor {
   private readonly wire: WireProcessorContext;
   private readonly editor: FilterEditor;
   /** OTTL conditions for this signal (decoded path), when configured; else the wire match rules. */
   private readonly ottl: OttlFilter | undefined;
-  private readonly filtered: Counter<string>;
+  /** Counts dropped items in gophership_processor_filtered_items and the collector's per-signal counter. */
+  private readonly countFiltered: (items: number) => void;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -44,7 +44,14 @@ export class FilterProcessor implements Processor {
     private readonly next: Consumer,
   ) {
     const filtered = sharedCounter(settings.telemetry.registry, METRICS.filteredItems);
-    this.filtered = filtered;
+    // All three registered (as the collector's meter creates them); this signal's counts.
+    for (const sig of SIGNALS) sharedCounter(settings.telemetry.registry, FILTERED_BY_SIGNAL[sig]);
+    const collectorFiltered = sharedCounter(settings.telemetry.registry, FILTERED_BY_SIGNAL[signal]).labels({ filter: settings.id.id });
+    const countFiltered = (items: number): void => {
+      filtered.inc(this.wire.labels, items);
+      collectorFiltered.inc(items);
+    };
+    this.countFiltered = countFiltered;
     this.ottl = OttlFilter.create(config, signal, settings.logger);
     this.editor = new FilterEditor(config, signal);
     this.wire = wireContext(settings, signal, next, {
@@ -54,7 +61,7 @@ export class FilterProcessor implements Processor {
         // Nothing dropped: the request goes on untouched, even if pruning would have removed containers
         // that arrived empty.
         if (!out || !out.changed || out.items === before) return undefined;
-        filtered.inc(this.wire.labels, before - out.items);
+        countFiltered(before - out.items);
         return out;
       },
     });
@@ -79,7 +86,7 @@ export class FilterProcessor implements Processor {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (dropped > 0) this.filtered.inc(this.wire.labels, dropped);
+    if (dropped > 0) this.countFiltered(dropped);
     const after = before - dropped;
     tel.processorOutgoing.inc(this.wire.labels, after);
     // Nothing left: done, as the collector's ErrSkipProcessingData.

@@ -12,7 +12,33 @@ export const METRICS = {
     description: 'Items (log records, spans, metric data points) the filter processor dropped',
     labels: ['processor', 'otel_signal'],
   },
+  // The collector's own: one counter per signal (its names hold a dot, `logs.filtered`, which Prometheus
+  // writes as `_`), labelled `filter` with the component ID.
+  logsFiltered: {
+    name: 'otelcol_processor_filter_logs_filtered',
+    type: 'counter',
+    unit: '1',
+    description: 'Log records dropped by the filter processor',
+    labels: ['filter'],
+  },
+  spansFiltered: {
+    name: 'otelcol_processor_filter_spans_filtered',
+    type: 'counter',
+    unit: '1',
+    description: 'Spans dropped by the filter processor',
+    labels: ['filter'],
+  },
+  datapointsFiltered: {
+    name: 'otelcol_processor_filter_datapoints_filtered',
+    type: 'counter',
+    unit: '1',
+    description: 'Metric data points dropped by the filter processor',
+    labels: ['filter'],
+  },
 } as const satisfies Record<string, MetricDef>;
+
+/** The collector's `filtered` counter of each signal. */
+export const FILTERED_BY_SIGNAL = { logs: METRICS.logsFiltered, traces: METRICS.spansFiltered, metrics: METRICS.datapointsFiltered } as const;
 
 export const metadata = {
   type: 'filter',

@@ -80,13 +80,23 @@ export class LruSet {
 }
 
 export class DecisionMemory {
-  /** The last decisions (true: sampled), at most `recent` of them. */
-  private readonly last = new Map<string, boolean>();
+  /** The last decisions' slots in the ring below, at most `recent` of them. */
+  private readonly last = new Map<string, number>();
   /** Their keys in the order decided: a ring of `recent` slots, `at` the next to reuse. */
   private readonly order: string[] = [];
+  /** By slot: the decision (1: sampled) and when it was made (the processor's clock, ms). */
+  private readonly sampledIn: number[] = [];
+  private readonly decidedAt: number[] = [];
   private at = 0;
   private readonly sampled: LruSet;
   private readonly notSampled: LruSet;
+  /**
+   * Where the last get() found its answer: a decision_cache (the collector's early release, no age) or the
+   * last decisions (a late span, `lastDecidedAt` its decision's time). Fields, not a result object: no
+   * allocation per lookup.
+   */
+  lastFromCache = false;
+  lastDecidedAt = 0;
 
   constructor(
     private readonly recent: number,
@@ -97,23 +107,37 @@ export class DecisionMemory {
     this.notSampled = new LruSet(nonSampledCacheSize);
   }
 
-  remember(key: string, sampled: boolean): void {
-    if (this.recent > 0 && !this.last.has(key)) {
-      if (this.order.length < this.recent) this.order.push(key);
-      else {
-        this.last.delete(this.order[this.at]!);
-        this.order[this.at] = key;
-        this.at = (this.at + 1) % this.recent;
+  /** Remembers `key`'s decision, made at `at` (ms, the processor's clock). */
+  remember(key: string, sampled: boolean, at = 0): void {
+    if (this.recent > 0) {
+      let slot = this.last.get(key);
+      if (slot === undefined) {
+        if (this.order.length < this.recent) {
+          slot = this.order.length;
+          this.order.push(key);
+        } else {
+          slot = this.at;
+          this.last.delete(this.order[slot]!);
+          this.order[slot] = key;
+          this.at = (this.at + 1) % this.recent;
+        }
+        this.last.set(key, slot);
       }
+      this.sampledIn[slot] = sampled ? 1 : 0;
+      this.decidedAt[slot] = at;
     }
-    if (this.recent > 0) this.last.set(key, sampled);
     (sampled ? this.sampled : this.notSampled).add(key);
   }
 
-  /** The decision for `key`, or undefined when it is not remembered (a new trace). */
+  /** The decision for `key`, or undefined when it is not remembered (a new trace). The caches answer first, as the collector's. */
   get(key: string): boolean | undefined {
+    this.lastFromCache = true;
     if (this.sampled.has(key)) return true;
     if (this.notSampled.has(key)) return false;
-    return this.last.get(key);
+    this.lastFromCache = false;
+    const slot = this.last.get(key);
+    if (slot === undefined) return undefined;
+    this.lastDecidedAt = this.decidedAt[slot]!;
+    return this.sampledIn[slot] === 1;
   }
 }

@@ -2,6 +2,9 @@
 import type { ComponentMetadata, MetricDef } from '../../src/core/metadata.js';
 import { PROCESSOR_METRICS } from '../../src/telemetry/metrics.js';
 
+/** The collector's bucket bounds of its tail_sampling latency histograms (ms for the timer, µs for a policy). */
+const LATENCY_BUCKETS = [1, 2, 5, 10, 25, 50, 75, 100, 150, 200, 300, 400, 500, 750, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 50000];
+
 /** The metrics of this processor alone: the collector's names, and gophership_* for what it lacks. */
 export const METRICS = {
   policyDecisions: {
@@ -38,6 +41,65 @@ export const METRICS = {
     unit: '{traces}',
     description: 'Traces held waiting for their decision',
     labels: ['processor'],
+  },
+  decisionTimerLatency: {
+    name: 'otelcol_processor_tail_sampling_sampling_decision_timer_latency',
+    type: 'histogram',
+    unit: 'ms',
+    description: 'Milliseconds each run of the decision timer took: deciding the due traces and handing the sampled ones on',
+    labels: ['processor'],
+    buckets: LATENCY_BUCKETS,
+  },
+  decisionLatency: {
+    name: 'otelcol_processor_tail_sampling_sampling_decision_latency',
+    type: 'histogram',
+    unit: 'µs',
+    description: 'Microseconds each evaluation of a policy on a trace took',
+    labels: ['processor', 'policy'],
+    buckets: LATENCY_BUCKETS,
+  },
+  policyExecutions: {
+    name: 'otelcol_processor_tail_sampling_sampling_policy_execution_count',
+    type: 'counter',
+    unit: '{executions}',
+    description: 'Evaluations of each policy (one per trace it voted on)',
+    labels: ['processor', 'policy'],
+  },
+  policyExecutionTime: {
+    name: 'otelcol_processor_tail_sampling_sampling_policy_execution_time_sum',
+    type: 'counter',
+    unit: 'µs',
+    description: 'Microseconds spent evaluating each policy, in total',
+    labels: ['processor', 'policy'],
+  },
+  traceRemovalAge: {
+    name: 'otelcol_processor_tail_sampling_sampling_trace_removal_age',
+    type: 'histogram',
+    unit: 's',
+    description: "Whole seconds from a trace's first span to its decision, when its spans leave memory (close to decision_wait; shorter when decided early)",
+    labels: ['processor'],
+  },
+  lateSpanAge: {
+    name: 'otelcol_processor_tail_sampling_sampling_late_span_age',
+    type: 'histogram',
+    unit: 's',
+    description:
+      "Whole seconds from a trace's decision to the arrival of its late spans (once per trace per request), for decisions among the last num_traces (not from decision_cache)",
+    labels: ['processor'],
+  },
+  spansSampled: {
+    name: 'otelcol_processor_tail_sampling_count_spans_sampled',
+    type: 'counter',
+    unit: '{spans}',
+    description: "Spans of the traces each policy voted on, by its vote (the collector's, behind its metricstatcountspanssampled feature gate)",
+    labels: ['processor', 'policy', 'sampled', 'decision'],
+  },
+  earlyReleases: {
+    name: 'otelcol_processor_tail_sampling_early_releases_from_cache_decision',
+    type: 'counter',
+    unit: '{spans}',
+    description: 'Spans that followed a decision found in decision_cache at once (sent on when sampled, dropped otherwise)',
+    labels: ['processor', 'sampled'],
   },
   heldBytes: {
     name: 'gophership_processor_tail_sampling_held_bytes',

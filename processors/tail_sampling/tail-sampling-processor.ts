@@ -9,7 +9,6 @@
  * for late spans of a sampled trace, once the next stage accepted them. A sampled trace is delivered later;
  * a retryable refusal is retried (its bytes stay held and counted) until accepted or the shutdown deadline.
  */
-import type { Counter, Gauge } from 'prom-client';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Processor } from '../../src/core/component.js';
 import type { MemoryLedger } from '../../src/core/memory-ledger.js';
@@ -18,10 +17,9 @@ import { Payload } from '../../src/pdata/payload.js';
 import { asBuffer, type Range } from '../../src/pdata/wire-primitives.js';
 import { AttrList } from '../../src/processorhelper/wire-edit.js';
 import { GREEN } from '../../src/somatic/zone.js';
-import { sharedCounter, sharedGauge } from '../../src/telemetry/metrics.js';
 import type { TailSamplingConfig } from './config.js';
 import { DecisionMemory } from './decision-cache.js';
-import { METRICS } from './metadata.js';
+import { SamplingMetrics, VOTED_DROPPED, VOTED_NOT_SAMPLED, VOTED_SAMPLED } from './sampling-metrics.js';
 import { Decision, PolicySet, combine, type TraceFacts } from './policies.js';
 import { SpanScan } from './span-scan.js';
 import { TraceSplitter, type SplitVisitor } from './trace-split.js';
@@ -61,16 +59,18 @@ function sameBytes(buf: Uint8Array, a: number, b: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (buf[a + i] !== buf[b + i]) return false;
   return true;
 }
-/** Group targets of a request that are not a held trace: late spans of a decided trace. */
+/**
+ * Group targets of a request that are not a held trace: late spans of a decided trace, its decision among
+ * the last ones (LATE_*) or from decision_cache (CACHED_*, the collector's early release).
+ */
 const LATE_SAMPLED = 1;
 const LATE_NOT_SAMPLED = 2;
+const CACHED_SAMPLED = 3;
+const CACHED_NOT_SAMPLED = 4;
 /** Sampled traces decided together leave in requests of at most this many bytes (each trace whole). */
 const MAX_REQUEST_BYTES = 4 << 20;
 
 export type EarlyReason = 'num_traces' | 'pressure' | 'shutdown' | 'max_size';
-
-/** A counted vote's key prefix and the collector's `decision` label for it. */
-const VOTE_DECISION = { '0': 'not_sampled', '1': 'sampled', '2': 'dropped' } as const;
 
 export class TailSamplingProcessor implements Processor, SplitVisitor {
   private readonly policies: PolicySet;
@@ -104,11 +104,6 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   /** Requests waiting for room in the table (block_on_overflow). */
   private waiting: (() => void)[] = [];
   private readonly votes: Decision[] = [];
-  // Decisions counted since the counters were last updated.
-  private sampledCount = 0;
-  private notSampledCount = 0;
-  private droppedCount = 0;
-  private readonly votesByPolicy = new Map<string, number>();
 
   // Per request (reused): groups of the request and where each one's fragments go.
   private readonly groupOf = new Map<string, number>();
@@ -125,17 +120,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private outSpans = 0;
 
   private readonly labels: { processor: string };
-  private readonly m: {
-    policy: Counter<string>;
-    global: Counter<string>;
-    errors: Counter<string>;
-    newTraces: Counter<string>;
-    early: Counter<string>;
-    late: Counter<string>;
-    undelivered: Counter<string>;
-    onMemory: Gauge<string>;
-    heldBytes: Gauge<string>;
-  };
+  private readonly m: SamplingMetrics;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -144,19 +129,12 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     private readonly clock: () => number = () => performance.now(),
   ) {
     this.labels = { processor: settings.id.id };
-    const reg = settings.telemetry.registry;
-    this.m = {
-      policy: sharedCounter(reg, METRICS.policyDecisions),
-      global: sharedCounter(reg, METRICS.globalDecisions),
-      errors: sharedCounter(reg, METRICS.policyErrors),
-      newTraces: sharedCounter(reg, METRICS.newTraces),
-      early: sharedCounter(reg, METRICS.earlyDecisions),
-      late: sharedCounter(reg, METRICS.lateSpans),
-      undelivered: sharedCounter(reg, METRICS.undelivered),
-      onMemory: sharedGauge(reg, METRICS.tracesOnMemory),
-      heldBytes: sharedGauge(reg, METRICS.heldBytes),
-    };
     this.policies = new PolicySet(config.policies, (policy, err, ignored) => this.policyError(policy, err, ignored), clock);
+    this.m = new SamplingMetrics(
+      settings.telemetry.registry,
+      this.labels,
+      this.policies.ordered.map((p) => p.name),
+    );
     this.resourceMatch = new Uint8Array(this.policies.slots);
     this.decisions = new DecisionMemory(config.num_traces, config.decision_cache.sampled_cache_size, config.decision_cache.non_sampled_cache_size);
     this.waitMs = config.decision_wait;
@@ -290,7 +268,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
 
   room(group: number, size: number, spans: number, at: Range): Uint8Array | undefined {
     const t = this.targets[group]!;
-    const state = typeof t === 'number' ? (t === LATE_SAMPLED ? SAMPLED : NOT_SAMPLED) : t.state;
+    const state = typeof t === 'number' ? (t === LATE_SAMPLED || t === CACHED_SAMPLED ? SAMPLED : NOT_SAMPLED) : t.state;
     if (state === PENDING) {
       const h = t as HeldTrace;
       const max = this.config.maximum_trace_size_bytes;
@@ -305,6 +283,8 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
       return h.buf;
     }
     this.m.late.inc({ ...this.labels, sampled: state === SAMPLED ? 'true' : 'false' }, spans);
+    if (t === CACHED_SAMPLED) this.m.cachedSampledSpans += spans;
+    else if (t === CACHED_NOT_SAMPLED) this.m.cachedNotSampledSpans += spans;
     if (state !== SAMPLED) return undefined;
     if (this.lateLen + size > this.lateBuf.length) {
       const grown = Buffer.allocUnsafeSlow(Math.max(this.lateBuf.length * 2, this.lateLen + size));
@@ -321,8 +301,14 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private targetOf(key: string): HeldTrace | number {
     const held = this.pending.get(key);
     if (held) return held;
-    const decided = this.decisions.get(key);
-    if (decided !== undefined) return decided ? LATE_SAMPLED : LATE_NOT_SAMPLED;
+    const memory = this.decisions;
+    const decided = memory.get(key);
+    if (decided !== undefined) {
+      if (memory.lastFromCache) return decided ? CACHED_SAMPLED : CACHED_NOT_SAMPLED;
+      // Once per trace per request, as the collector records it per trace of a batch.
+      this.m.lateSpanAge.observe(Math.trunc((this.now - memory.lastDecidedAt) / 1000));
+      return decided ? LATE_SAMPLED : LATE_NOT_SAMPLED;
+    }
     // A new trace: the oldest is decided early when the table is full. With block_on_overflow the request
     // was let in when the table had room, and its new traces may fill it past num_traces (by one request's).
     if (this.pending.size >= this.config.num_traces && !this.config.block_on_overflow) {
@@ -392,11 +378,14 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
 
   /** Decides every trace whose decision_wait has passed (the timer). */
   private decideDue(): void {
+    const started = performance.now();
     const now = this.clock();
     this.now = now;
     for (let t = this.arrival.oldest(); t !== undefined && t.firstSeen + this.waitMs <= now; t = this.arrival.oldest()) this.decide(t);
     for (let t = this.rooted.oldest(); t !== undefined && t.dueAt <= now; t = this.rooted.oldest()) this.decide(t);
     this.flushOut();
+    // Every run, as the collector's timer records each of its runs.
+    this.m.timerLatency.observe(performance.now() - started);
     this.updateGauges();
     this.wakeWaiting();
   }
@@ -435,8 +424,23 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
     // In the configured order, as the collector: a drop decides at once; with sample_on_first_match so
     // does the first policy that samples, so a drop policy listed after it is not reached.
     let dropped = false;
-    for (const p of this.policies.ordered) {
-      const d = this.vote(p.name, () => p.evaluate(t, now));
+    const ordered = this.policies.ordered;
+    let from = performance.now();
+    for (let i = 0; i < ordered.length; i++) {
+      const p = ordered[i]!;
+      let d: Decision;
+      try {
+        d = p.evaluate(t, now);
+      } catch (err) {
+        this.policyError(p.name, err, false);
+        d = Decision.NotSampled;
+      }
+      // One clock read per policy: each evaluation's time ends where the next one's starts.
+      const to = performance.now();
+      const micros = (to - from) * 1000;
+      from = to;
+      const vote = d === Decision.Sampled || d === Decision.InvertSampled ? VOTED_SAMPLED : d === Decision.Dropped ? VOTED_DROPPED : VOTED_NOT_SAMPLED;
+      this.m.voted(i, vote, t.spanCount, micros);
       if (d === Decision.Dropped) {
         dropped = true;
         break;
@@ -445,23 +449,10 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
       if (this.config.sample_on_first_match && d === Decision.Sampled) break;
     }
     const sampled = !dropped && combine(votes);
-    if (sampled) this.sampledCount++;
-    else if (dropped) this.droppedCount++;
-    else this.notSampledCount++;
+    if (sampled) this.m.sampled++;
+    else if (dropped) this.m.dropped++;
+    else this.m.notSampled++;
     this.conclude(t, sampled);
-  }
-
-  private vote(policy: string, evaluate: () => Decision): Decision {
-    let d: Decision;
-    try {
-      d = evaluate();
-    } catch (err) {
-      this.policyError(policy, err, false);
-      d = Decision.NotSampled;
-    }
-    const key = `${d === Decision.Sampled || d === Decision.InvertSampled ? '1' : d === Decision.Dropped ? '2' : '0'}${policy}`;
-    this.votesByPolicy.set(key, (this.votesByPolicy.get(key) ?? 0) + 1);
-    return d;
   }
 
   private policyError(policy: string, err: unknown, ignored: boolean | undefined): void {
@@ -485,7 +476,9 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
   private conclude(t: HeldTrace, sampled: boolean): void {
     this.pending.delete(t.key);
     t.state = sampled ? SAMPLED : NOT_SAMPLED;
-    this.decisions.remember(t.key, sampled);
+    this.decisions.remember(t.key, sampled, this.now);
+    // Its spans leave memory now (sent on or dropped): whole seconds, as the collector records them.
+    this.m.removalAge.observe(Math.trunc((this.now - t.firstSeen) / 1000));
     if (sampled && t.len > 0) {
       if (this.outBytes + t.len > MAX_REQUEST_BYTES) this.flushOut();
       this.outParts.push(t.buf.subarray(0, t.len));
@@ -539,18 +532,7 @@ export class TailSamplingProcessor implements Processor, SplitVisitor {
 
   /** Sets the gauges and adds the decisions counted since the last call (not one counter call per trace). */
   private updateGauges(): void {
-    // `decision` as the collector's (sampled, not_sampled, dropped) beside its older `sampled` bool.
-    if (this.sampledCount > 0) this.m.global.inc({ ...this.labels, sampled: 'true', decision: 'sampled' }, this.sampledCount);
-    if (this.notSampledCount > 0) this.m.global.inc({ ...this.labels, sampled: 'false', decision: 'not_sampled' }, this.notSampledCount);
-    if (this.droppedCount > 0) this.m.global.inc({ ...this.labels, sampled: 'false', decision: 'dropped' }, this.droppedCount);
-    this.sampledCount = this.notSampledCount = this.droppedCount = 0;
-    for (const [key, n] of this.votesByPolicy) {
-      const decision = VOTE_DECISION[key[0] as keyof typeof VOTE_DECISION];
-      this.m.policy.inc({ ...this.labels, policy: key.slice(1), sampled: decision === 'sampled' ? 'true' : 'false', decision }, n);
-    }
-    this.votesByPolicy.clear();
-    this.m.onMemory.set(this.labels, this.pending.size);
-    this.m.heldBytes.set(this.labels, this.held);
+    this.m.flush(this.pending.size, this.held);
   }
 
   async shutdown(deadlineAt?: number): Promise<void> {

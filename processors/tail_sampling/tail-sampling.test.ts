@@ -23,6 +23,7 @@ import { METRICS } from './metadata.js';
 import { DecisionMemory, LruSet } from './decision-cache.js';
 import { ArrivalOrder } from './arrival-order.js';
 import { until } from '../../test/helpers/until.js';
+import { histogramIn } from '../../test/helpers/gateway-child.js';
 
 const settingsList: ReturnType<typeof testSettings>[] = [];
 const procs: TailSamplingProcessor[] = [];
@@ -935,5 +936,73 @@ describe('late spans, bounds and memory', () => {
     await expect(proc.consume(new Payload('traces', Uint8Array.from([0x0a, 0x05, 0x12, 0x09, 0x12])))).rejects.toThrow(
       /tail_sampling tail_sampling: cannot read/,
     );
+  });
+});
+
+describe("the collector's tail_sampling metrics", () => {
+  const tick = (proc: TailSamplingProcessor) => (proc as unknown as { decideDue(): void }).decideDue();
+  /** The test runs the decision timer itself (tick), so its runs are counted exactly. */
+  const ownTimer = (proc: TailSamplingProcessor) => clearInterval((proc as unknown as { timer: NodeJS.Timeout }).timer);
+  const policies = [
+    { name: 'all', type: 'always_sample' },
+    { name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } },
+  ];
+
+  it('observes each decision, each policy evaluation, each timer run and each late trace once, in the collector buckets', async () => {
+    let now = 0;
+    const { proc, sink, settings } = make({ decision_wait: '2s', policies }, { clock: () => now });
+    ownTimer(proc);
+    await send(proc, [{ trace: 1, status: 2 }, { trace: 1 }, { trace: 1 }, { trace: 2 }, { trace: 2 }]);
+    now = 2500;
+    tick(proc);
+    await until(() => sink.traces().length === 2);
+    const text = () => settings.telemetry.registry.metrics();
+    const own = { processor: 'tail_sampling' };
+    // Both traces left memory 2.5 s after their first span: 2 whole seconds each, in the le="5" bucket.
+    const removal = histogramIn(await text(), METRICS.traceRemovalAge.name, own);
+    expect(removal).toMatchObject({ count: 2, sum: 4 });
+    expect(removal.buckets['0']).toBe(0);
+    expect(removal.buckets['5']).toBe(2);
+    // Each policy evaluated once per trace.
+    for (const policy of ['all', 'errors']) {
+      expect(histogramIn(await text(), METRICS.decisionLatency.name, { ...own, policy }).count).toBe(2);
+      expect(await counterValue(settings.telemetry, METRICS.policyExecutions.name, { ...own, policy })).toBe(2);
+      expect(await counterValue(settings.telemetry, METRICS.policyExecutionTime.name, { ...own, policy })).toBeGreaterThan(0);
+    }
+    expect(histogramIn(await text(), METRICS.decisionLatency.name).buckets['+Inf']).toBe(4);
+    expect(histogramIn(await text(), METRICS.decisionTimerLatency.name, own).count).toBe(1);
+    // Spans of the traces each policy voted on: all 5 sampled by `all`; `errors` sampled trace 1's 3.
+    const spans = (policy: string, decision: string) => counterValue(settings.telemetry, METRICS.spansSampled.name, { ...own, policy, decision });
+    expect(await spans('all', 'sampled')).toBe(5);
+    expect(await spans('errors', 'sampled')).toBe(3);
+    expect(await spans('errors', 'not_sampled')).toBe(2);
+
+    // Late spans 6.5 s after the decision: one age per trace of the request (two spans of trace 1, one of trace 2).
+    now = 9000;
+    await send(proc, [{ trace: 1 }, { trace: 1 }, { trace: 2 }]);
+    const late = histogramIn(await text(), METRICS.lateSpanAge.name, own);
+    expect(late).toMatchObject({ count: 2, sum: 12 });
+    expect(late.buckets['5']).toBe(0);
+    expect(late.buckets['10']).toBe(2);
+    expect(await counterValue(settings.telemetry, METRICS.earlyReleases.name, own)).toBe(0);
+    expect(histogramIn(await text(), METRICS.decisionTimerLatency.name, own).count).toBe(1);
+  });
+
+  it('counts the spans a decision_cache hit releases at once as early releases, with no late-span age', async () => {
+    let now = 0;
+    const { proc, sink, settings } = make(
+      { decision_wait: '1s', num_traces: 1, decision_cache: { sampled_cache_size: 10, non_sampled_cache_size: 10 }, policies: policies.slice(1) },
+      { clock: () => now },
+    );
+    await send(proc, [{ trace: 1, status: 2 }, { trace: 2 }]); // trace 2 arriving decides trace 1 early (num_traces 1)
+    now = 1000;
+    tick(proc);
+    await until(() => sink.traces().length === 1);
+    await send(proc, [{ trace: 1 }, { trace: 1 }, { trace: 2 }]);
+    await until(() => sink.spansOf(1) === 3);
+    const own = { processor: 'tail_sampling' };
+    expect(await counterValue(settings.telemetry, METRICS.earlyReleases.name, { ...own, sampled: 'true' })).toBe(2);
+    expect(await counterValue(settings.telemetry, METRICS.earlyReleases.name, { ...own, sampled: 'false' })).toBe(1);
+    expect(histogramIn(await settings.telemetry.registry.metrics(), METRICS.lateSpanAge.name, own).count).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The transform processor's config, as the collector's: `trace_statements`, `metric_statements`,
- * `log_statements` (statement strings with their context inferred, or `{context, conditions, statements}`
- * groups) and `error_mode`. Statements are parsed and compiled at config load, so a bad one fails
+ * `log_statements` (`{context, conditions, statements}` groups, then statement strings: one group with
+ * one context inferred for them all) and `error_mode`. Statements are parsed and compiled at config load, so a bad one fails
  * validation with its file:line and its column.
  */
 import { s, type ConfigOf } from '../../src/core/schema.js';
@@ -17,14 +17,14 @@ export const transformProcessorConfig = s.object({
   trace_statements: new StatementGroupsSchema('traces')
     .default([])
     .describe(
-      'OTTL statements for spans: strings (context inferred from their paths) or {context: resource|scope|span|spanevent, conditions, statements, error_mode} groups',
+      'OTTL statements for spans: {context: resource|scope|span|spanevent, conditions, statements, error_mode} groups, then strings (one group, one context inferred for them all)',
     ),
   metric_statements: new StatementGroupsSchema('metrics')
     .default([])
-    .describe('OTTL statements for metrics: strings or {context: resource|scope|metric|datapoint, conditions, statements, error_mode} groups'),
+    .describe('OTTL statements for metrics: {context: resource|scope|metric|datapoint, conditions, statements, error_mode} groups, then strings (one group)'),
   log_statements: new StatementGroupsSchema('logs')
     .default([])
-    .describe('OTTL statements for logs: strings or {context: resource|scope|log, conditions, statements, error_mode} groups'),
+    .describe('OTTL statements for logs: {context: resource|scope|log, conditions, statements, error_mode} groups, then strings (one group)'),
   flatten_data: s.notYet('flatten_data (log statements on flattened resource/scope copies)'),
   profile_statements: s.notYet('profiles'),
 });

@@ -12,7 +12,6 @@ import type { Signal } from '../../src/core/signal.js';
 import { compileGroup } from '../../src/ottl/config.js';
 import { runStatements, OttlEvalError, type ErrorMode, type StatementGroup } from '../../src/ottl/run.js';
 import { compileWireTransform, type WireTransform } from '../../src/ottl/wire.js';
-import type { CompiledStatement } from '../../src/ottl/compile.js';
 import type { TransformProcessorConfig } from './config.js';
 
 const STATEMENTS_KEY = { traces: 'trace_statements', metrics: 'metric_statements', logs: 'log_statements' } as const;
@@ -36,18 +35,11 @@ export class TransformProcessor implements Processor {
   ) {
     this.labels = { processor: settings.id.id, otel_signal: signal };
     const all: StatementGroup[] = [];
-    let previousFlat: StatementGroup | undefined;
+    // One group per config group; a list's plain statements are one group (the collector's basic style),
+    // run in its inferred context: in order on each item, sharing the item's `cache`.
     for (const g of config[STATEMENTS_KEY[signal]]) {
-      const compiled = compileGroup(g, signal);
-      // Consecutive plain statements of one context run as one group, as the collector runs its basic
-      // style: in order on each item, sharing the item's `cache`.
-      if (g.flat && previousFlat?.context === compiled.context) {
-        (previousFlat.statements as CompiledStatement[]).push(...compiled.statements);
-        continue;
-      }
-      previousFlat = g.flat ? { ...compiled, statements: [...compiled.statements] } : undefined;
-      const group = previousFlat ?? compiled;
-      const errorMode = compiled.errorMode ?? config.error_mode;
+      const group = compileGroup(g, signal);
+      const errorMode = group.errorMode ?? config.error_mode;
       const last = this.passes[this.passes.length - 1];
       if (last && last.errorMode === errorMode) last.groups.push(group);
       else this.passes.push({ errorMode, groups: [group] });

@@ -13,6 +13,14 @@ import type { TransformProcessor } from './transform-processor.js';
 import type { ExportLogsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import type { ExportTraceServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import { parseConfig, validConfig, settingsForTest } from '../../test/helpers/component-config.js';
+import { create } from '@bufbuild/protobuf';
+import { ExportTraceServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
+import { ResourceSpansSchema, ScopeSpansSchema, Span_EventSchema, SpanSchema } from '../../proto/gen/opentelemetry/proto/trace/v1/trace_pb.js';
+import { ExportLogsServiceRequestSchema } from '../../proto/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
+import { LogRecordSchema, ResourceLogsSchema, ScopeLogsSchema } from '../../proto/gen/opentelemetry/proto/logs/v1/logs_pb.js';
+import { ResourceSchema } from '../../proto/gen/opentelemetry/proto/resource/v1/resource_pb.js';
+import type { ExportMetricsServiceRequest } from '../../proto/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
+import { makeMetricsRequest } from '../../test/helpers/otlp-test-servers.js';
 
 const configProblemsOf = (raw: Record<string, unknown>) =>
   parseConfig(transformProcessorFactory, raw)
@@ -30,11 +38,12 @@ const logsOf = (p: Payload) => decodeRequest('logs', p.bytes) as ExportLogsServi
 
 describe('transform processor', () => {
   it('flat statements infer their context; groups take context and conditions', async () => {
+    // Groups first, then plain statements: the collector takes the two styles in this order only.
     const { proc, sink, settings } = make({
       log_statements: [
+        { context: 'log', conditions: ['attributes["i"] == 0'], statements: ['set(attributes["first"], true)', 'replace_pattern(body, "^r (\\w+)", "R $1")'] },
         'set(log.attributes["env"], "prod")',
         'set(resource.attributes["team"], "core")',
-        { context: 'log', conditions: ['attributes["i"] == 0'], statements: ['set(attributes["first"], true)', 'replace_pattern(body, "^r (\\w+)", "R $1")'] },
       ],
     });
     expect(proc.path).toBe('decoded');
@@ -49,7 +58,7 @@ describe('transform processor', () => {
     expect(await counterValue(settings.telemetry, 'otelcol_processor_incoming_items', { processor: 'transform/test' })).toBe(3);
   });
 
-  it('consecutive plain statements of one context run in order on each item and share its cache, as the collector runs them', async () => {
+  it("a list's plain statements run in order on each item and share its cache, as the collector runs them", async () => {
     const { proc, sink } = make({
       log_statements: [
         'set(cache["kv"], ParseKeyValue("user=bob team=core"))',
@@ -137,6 +146,145 @@ describe('transform processor', () => {
   });
 });
 
+const tracesOf = (p: Payload) => decodeRequest('traces', p.bytes) as ExportTraceServiceRequest;
+const metricsOf = (p: Payload) => decodeRequest('metrics', p.bytes) as ExportMetricsServiceRequest;
+
+describe('transform: a list of plain statements is one group in one inferred context, as the collector runs it', () => {
+  it('a resource statement among span statements runs once per span, in list order on each span', async () => {
+    const { proc, sink } = make(
+      {
+        trace_statements: [
+          'set(resource.attributes["c"], "") where resource.attributes["c"] == nil',
+          'set(resource.attributes["c"], Concat([resource.attributes["c"], "x"], ""))',
+          'set(span.attributes["c"], resource.attributes["c"])',
+        ],
+      },
+      'traces',
+    );
+    await proc.consume(new Payload('traces', makeTracesRequest(3)));
+    const rs = tracesOf(sink.got[0]!).resourceSpans[0]!;
+    expect(fromKeyValues(rs.resource!.attributes).get('c')).toBe('xxx');
+    expect(rs.scopeSpans[0]!.spans.map((sp) => fromKeyValues(sp.attributes).get('c'))).toEqual(['x', 'xx', 'xxx']);
+  });
+
+  it('a statement reading the resource sees what the statements before it wrote for the previous span', async () => {
+    const { proc, sink } = make(
+      { trace_statements: ['set(span.attributes["before"], resource.attributes["service.name"])', 'set(resource.attributes["service.name"], "renamed")'] },
+      'traces',
+    );
+    await proc.consume(new Payload('traces', makeTracesRequest(3)));
+    const rs = tracesOf(sink.got[0]!).resourceSpans[0]!;
+    expect(rs.scopeSpans[0]!.spans.map((sp) => fromKeyValues(sp.attributes).get('before'))).toEqual(['s-svc', 'renamed', 'renamed']);
+    expect(fromKeyValues(rs.resource!.attributes).get('service.name')).toBe('renamed');
+  });
+
+  it('with a spanevent path the whole list runs per span event: a span without events is not touched', async () => {
+    const span = (name: string, events: string[]) =>
+      create(SpanSchema, {
+        name,
+        traceId: new Uint8Array(16).fill(1),
+        spanId: new Uint8Array(8).fill(2),
+        events: events.map((e) => create(Span_EventSchema, { name: e })),
+      });
+    const req = create(ExportTraceServiceRequestSchema, {
+      resourceSpans: [create(ResourceSpansSchema, { scopeSpans: [create(ScopeSpansSchema, { spans: [span('with', ['e1', 'e2']), span('without', [])] })] })],
+    });
+    const { proc, sink } = make({ trace_statements: ['set(span.attributes["seen"], true)', 'set(spanevent.attributes["n"], span.name)'] }, 'traces');
+    await proc.consume(new Payload('traces', encodeRequest('traces', req)));
+    const spans = tracesOf(sink.got[0]!).resourceSpans[0]!.scopeSpans[0]!.spans;
+    expect(spans.map((sp) => fromKeyValues(sp.attributes).get('seen'))).toEqual([true, undefined]);
+    expect(spans[0]!.events.map((e) => fromKeyValues(e.attributes).get('n'))).toEqual(['with', 'with']);
+  });
+
+  it('metrics: metric paths alone run per metric; with a datapoint path, per data point (a metric without points is not touched)', async () => {
+    const perMetric = make({ metric_statements: ['set(metric.description, Concat([metric.description, "x"], ""))'] }, 'metrics');
+    await perMetric.proc.consume(new Payload('metrics', makeMetricsRequest(3)));
+    expect(metricsOf(perMetric.sink.got[0]!).resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.description).toBe('x');
+
+    const stmts = ['set(metric.description, Concat([metric.description, "x"], ""))', 'set(datapoint.attributes["k"], "v")'];
+    const perPoint = make({ metric_statements: stmts }, 'metrics');
+    await perPoint.proc.consume(new Payload('metrics', makeMetricsRequest(3)));
+    expect(metricsOf(perPoint.sink.got[0]!).resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.description).toBe('xxx');
+    const noPoints = make({ metric_statements: stmts }, 'metrics');
+    await noPoints.proc.consume(new Payload('metrics', makeMetricsRequest(0)));
+    expect(metricsOf(noPoints.sink.got[0]!).resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.description).toBe('');
+  });
+
+  it('logs: resource and scope paths run per scope; with a log path, per log record', async () => {
+    const perScope = make({ log_statements: ['set(scope.name, Concat([scope.name, "+"], ""))', 'set(resource.attributes["x"], "y")'] });
+    await perScope.proc.consume(new Payload('logs', makeLogsRequest(1, 3)));
+    expect(logsOf(perScope.sink.got[0]!).resourceLogs[0]!.scopeLogs[0]!.scope!.name).toBe('test-scope+');
+    const perLog = make({ log_statements: ['set(scope.name, Concat([scope.name, "+"], ""))', 'set(log.attributes["x"], "y")'] });
+    await perLog.proc.consume(new Payload('logs', makeLogsRequest(1, 3)));
+    expect(logsOf(perLog.sink.got[0]!).resourceLogs[0]!.scopeLogs[0]!.scope!.name).toBe('test-scope+++');
+  });
+
+  it("a path without a context is the log record's, also beside a resource path (GopherShip accepts it; the collector refuses it)", async () => {
+    const { proc, sink } = make({ log_statements: ['set(attributes["copy"], resource.attributes["service.name"])'] });
+    await proc.consume(new Payload('logs', makeLogsRequest(1, 2)));
+    const rl = logsOf(sink.got[0]!).resourceLogs[0]!;
+    expect(rl.scopeLogs[0]!.logRecords.map((r) => fromKeyValues(r.attributes).get('copy'))).toEqual(['r-svc-0', 'r-svc-0']);
+    expect(fromKeyValues(rl.resource!.attributes).has('copy')).toBe(false);
+  });
+
+  it("groups keep their own context and error_mode; the plain statements run after them with the processor's", async () => {
+    const { proc, sink } = make({
+      error_mode: 'ignore',
+      log_statements: [
+        { context: 'resource', error_mode: 'propagate', statements: ['set(attributes["n"], "0")'] },
+        'set(resource.attributes["n"], Concat([resource.attributes["n"], "1"], ""))',
+        'set(log.attributes["n"], resource.attributes["n"])',
+        'set(log.attributes["bad"], Substring(log.body, 100, 2))',
+      ],
+    });
+    await proc.consume(new Payload('logs', makeLogsRequest(1, 2)));
+    const rl = logsOf(sink.got[0]!).resourceLogs[0]!;
+    expect(fromKeyValues(rl.resource!.attributes).get('n')).toBe('011');
+    expect(rl.scopeLogs[0]!.logRecords.map((r) => fromKeyValues(r.attributes).get('n'))).toEqual(['01', '011']);
+  });
+
+  it("the wire path keeps the collector's semantics: a resource write among record writes skips a resource without records", async () => {
+    const resource = (svc: string) => create(ResourceSchema, { attributes: [{ key: 'service.name', value: { value: { case: 'stringValue', value: svc } } }] });
+    const req = create(ExportLogsServiceRequestSchema, {
+      resourceLogs: [
+        create(ResourceLogsSchema, { resource: resource('a'), scopeLogs: [create(ScopeLogsSchema, { logRecords: [create(LogRecordSchema, {})] })] }),
+        create(ResourceLogsSchema, { resource: resource('b'), scopeLogs: [create(ScopeLogsSchema, {})] }),
+      ],
+    });
+    const stmts = ['set(attributes["env"], "prod")', 'set(resource.attributes["r"], 1)'];
+    const wire = make({ log_statements: stmts });
+    expect(wire.proc.path).toBe('wire');
+    const decoded = make({ log_statements: stmts.map((t) => `${t} where true`) });
+    expect(decoded.proc.path).toBe('decoded');
+    for (const { proc, sink } of [wire, decoded]) {
+      await proc.consume(new Payload('logs', encodeRequest('logs', req)));
+      const out = logsOf(sink.got[0]!).resourceLogs;
+      expect(out.map((rl) => fromKeyValues(rl.resource!.attributes).get('r'))).toEqual([1n, undefined]);
+      expect(fromKeyValues(out[0]!.scopeLogs[0]!.logRecords[0]!.attributes).get('env')).toBe('prod');
+    }
+  });
+
+  it('config errors say the list shares one context, which, and how to split it', () => {
+    const issues = (raw: Record<string, unknown>) => parseConfig(transformProcessorFactory, raw).issues.map((i) => [i.path.join('.'), i.message]);
+    expect(issues({ trace_statements: ['set(span.attributes["x"], "1")', 'set(attributes["e"], "2") where spanevent.name == "exception"'] })).toEqual([
+      [
+        'trace_statements.1',
+        'in "set(attributes["e"], "2") where spanevent.name == "exception"": the path attributes has no context, and the list\'s plain statements run in the ' +
+          "spanevent context (inferred from spanevent.name), where it would be the spanevent's, not the span's as on its own; write span.attributes or " +
+          'spanevent.attributes (the collector refuses paths without a context in an inferred group)',
+      ],
+    ]);
+    expect(issues({ log_statements: ['set(resource.cache["k"], "v")', 'set(log.attributes["x"], "y")'] })).toEqual([
+      [
+        'log_statements.0',
+        expect.stringMatching(
+          /^in "set\(resource\.cache\["k"\], "v"\)", column 5: resource\.cache\["k"\]: the resource context's cache in a log statement is not supported yet by GopherShip; use log\.cache \(the list's plain statements run together in one context, log, inferred from log\.attributes, as the collector infers it; name the context of each path, or write the statements of each context as a group of their own \(- statements: \[\.\.\.\]\)\)$/,
+        ),
+      ],
+    ]);
+  });
+});
+
 describe('transform config errors name file:line and the column', () => {
   const problems = configProblems;
 
@@ -175,18 +323,33 @@ service:
   it('a flat statement with an unknown converter, a bad context, an unknown path', async () => {
     const p = await problems(
       config(`    log_statements:
-      - set(attributes["x"], Lower(body))
       - context: span
         statements:
           - set(name, "x")
+      - set(attributes["x"], Lower(body))
       - set(log.nope, 1)`),
     );
-    expect(p[0]).toMatch(
-      /^FILE:10: processors\.transform\.log_statements\.0: in "set\(attributes\["x"\], Lower\(body\)\)", column 22: unknown converter "Lower"/,
+    expect(p[0]).toBe('FILE:10: processors.transform.log_statements.0.context: must be one of resource, scope, log for logs; got "span"');
+    expect(p[1]).toMatch(
+      /^FILE:13: processors\.transform\.log_statements\.1: in "set\(attributes\["x"\], Lower\(body\)\)", column 22: unknown converter "Lower"/,
     );
-    expect(p[1]).toBe('FILE:11: processors.transform.log_statements.1.context: must be one of resource, scope, log for logs; got "span"');
     expect(p[2]).toMatch(/^FILE:14: processors\.transform\.log_statements\.2: in "set\(log\.nope, 1\)", column 5: log\.nope: log has no field "nope"/);
     expect(p.length).toBe(3);
+  });
+
+  it('a group after plain statements is refused, as the collector refuses it, naming the item and what to do', async () => {
+    const p = await problems(
+      config(`    log_statements:
+      - set(log.attributes["a"], "b")
+      - context: log
+        statements:
+          - set(attributes["c"], "d")`),
+    );
+    expect(p).toEqual([
+      'FILE:11: processors.transform.log_statements.1: a {context, statements} group after a plain statement string (item 0): the collector refuses ' +
+        'the two styles mixed this way ("configuring multiple configuration styles is not supported"); write the plain statements as a group ' +
+        'of their own (- statements: [...]), or put every group before them',
+    ]);
   });
 
   it('a condition that does not parse, and a where clause cut short', async () => {

@@ -15,7 +15,9 @@ const keys = s.object({
   max_in_flight: s
     .int(1, 10_000)
     .default(16)
-    .describe('Messages handed to the pipeline at once; a message is acknowledged only after the pipeline accepted it'),
+    .describe(
+      'Messages handed to the pipeline at once (no more are pulled from JetStream than there are free slots); a message is acknowledged only after the pipeline accepted it',
+    ),
   ack_wait: s.duration().default(30_000).describe('JetStream redelivers a message not acknowledged within this time (created consumer only)'),
   nak_delay: s
     .duration()

@@ -142,4 +142,27 @@ describe.skipIf(!run)('nats receiver on a real JetStream server', () => {
     const ci = await (await jetstreamManager(scene.nc)).consumers.info('SLOW1', 'slow');
     expect(ci.num_redelivered).toBe(0);
   }, 20_000);
+
+  it('pulls no more messages than it has free slots, so a slow pipeline causes no redelivery', async () => {
+    await (await jetstreamManager(scene.nc)).streams.add({ name: 'AHEAD1', subjects: ['ahead1.>'] });
+    const js = jetstream(scene.nc);
+    // Two slots, each request 1.2 s at the sink, ack_wait 1 s: the last of 8 messages waits ~4 s for a slot.
+    // Pulled while both slots were busy, it used to sit in the client unacknowledged past ack_wait, and
+    // JetStream handed it out again (delivered twice).
+    const sink = await startSink({ grpc: false, replyDelayMs: 1200 });
+    scene.cleanups.push(() => sink.close());
+    const gateway = await startGateway(
+      natsConsumerConfig(scene.nats.urls, { stream: 'AHEAD1', durable: 'ahead', ack_wait: '1s', max_in_flight: 2 }, sink.httpUrl),
+    );
+    scene.cleanups.push(() => gateway.shutdown(5000));
+    for (let i = 0; i < 8; i++) await js.publish('ahead1.logs', logsRequest(`queued ${i}`));
+    const deadline = Date.now() + 15_000;
+    while (sink.stats().totals.records < 8 && Date.now() < deadline) await sleep(100);
+    // Long enough for a redelivered copy to reach the sink too.
+    await sleep(1500);
+    const ci = await (await jetstreamManager(scene.nc)).consumers.info('AHEAD1', 'ahead');
+    expect(ci.num_redelivered).toBe(0);
+    expect(sink.stats().totals.records).toBe(8);
+    expect(ci.num_pending + ci.num_ack_pending).toBe(0);
+  }, 25_000);
 });

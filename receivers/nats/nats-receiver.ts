@@ -9,7 +9,16 @@
  * says why instead.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  AckPolicy,
+  jetstream,
+  jetstreamManager,
+  type Consumer as JsConsumer,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { millis, nanos } from '@nats-io/transport-node';
 import type { Consumer } from '../../src/core/consumer.js';
 import type { CreateSettings, Host, Receiver } from '../../src/core/component.js';
@@ -29,14 +38,27 @@ import type { NatsReceiverConfig } from './config.js';
  */
 export const PULL_EXPIRES_MS = 2000;
 
+/** The longest wait before pulling again after a pull failed (a leader election, a consumer being recreated). */
+const PULL_RETRY_MAX_MS = 2000;
+
 export class NatsReceiver implements Receiver {
   private nc: NatsConnection | undefined;
-  private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly labels: { receiver: string; transport: string };
   /** The consumer's ack_wait (the existing consumer's own, else the configured one): a message in the pipeline says it is in progress twice per it. */
   private ackWaitMs: number;
+  /** Messages the live pull requests asked JetStream for that have not arrived yet: each has a free pipeline slot waiting for it. */
+  private requested = 0;
+  /** The live pull requests (closed at shutdown). */
+  private readonly pulls = new Set<ConsumerMessages>();
+  /** Wakes the pull loop: a slot freed, a pull ended, shutdown. */
+  private wake: (() => void) | undefined;
+  private readonly stopping = new AbortController();
+  /** The last pull's failure, logged once until a message arrives or it changes. */
+  private pullFailure = '';
+  /** The wait before the next pull: 0, or growing while pulls fail. */
+  private pullRetryMs = 0;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -59,8 +81,7 @@ export class NatsReceiver implements Receiver {
       throw err;
     }
     const consumer = await jetstream(this.nc).consumers.get(c.stream, c.durable);
-    this.messages = await consumer.consume({ max_messages: c.max_in_flight, expires: PULL_EXPIRES_MS });
-    this.loop = this.run(this.messages).catch((err: unknown) =>
+    this.loop = this.pullLoop(consumer).catch((err: unknown) =>
       host.reportFatalError(
         new CodedError('GS_COMPONENT_FAILED', `${componentLabel(this.settings)}: consuming ${c.stream}/${c.durable} failed: ${messageOf(err)}`, { cause: err }),
       ),
@@ -128,20 +149,112 @@ export class NatsReceiver implements Receiver {
       );
   }
 
-  private async run(messages: ConsumerMessages): Promise<void> {
-    for await (const m of messages) {
-      // From here until it is settled, the message says it is in progress twice per ack_wait: a delivery that
-      // outlasts ack_wait (a slow downstream, retries with no sending queue, a wait for a slot) would have
-      // JetStream hand it out again meanwhile, and it would be delivered twice or more.
-      const inProgress = setInterval(() => m.working(), Math.max(100, this.ackWaitMs / 2));
-      // At most max_in_flight requests in the pipeline: the next message waits for a slot.
-      while (this.inFlight.size >= this.config.max_in_flight) await Promise.race(this.inFlight);
-      const p = this.handle(m).finally(() => {
+  /**
+   * Pulls only as many messages as there are free pipeline slots. A message JetStream handed out starts
+   * its ack_wait at once: one pulled ahead, while every slot was busy, would wait unacknowledged behind a
+   * slow pipeline and be handed out again (to this gateway or another member of the durable), so it
+   * would be delivered twice. Pulling for free slots also leaves the messages this gateway cannot take
+   * yet to the other gateways that share the durable, where saying "in progress" (working()) on
+   * messages held back would hoard them. A new pull waits until a few slots are free (a quarter of
+   * max_in_flight), not one, so a busy pipeline costs a pull per few messages, not one per message.
+   */
+  private async pullLoop(consumer: JsConsumer): Promise<void> {
+    const c = this.config;
+    const atLeast = Math.max(1, Math.floor(c.max_in_flight / 4));
+    const stopping = this.stopping.signal;
+    while (!stopping.aborted) {
+      const free = c.max_in_flight - this.inFlight.size - this.requested;
+      if (free < atLeast) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      if (this.pullRetryMs > 0) await sleep(this.pullRetryMs, undefined, { signal: stopping }).catch(() => {});
+      if (stopping.aborted) return;
+      this.requested += free;
+      let pull: ConsumerMessages;
+      try {
+        pull = await consumer.fetch({ max_messages: free, expires: PULL_EXPIRES_MS });
+      } catch (err) {
+        this.requested -= free;
+        this.pullFailed(err);
+        continue;
+      }
+      if (stopping.aborted) {
+        // Closing it unsubscribes at once; its promise settles only when something reads the pull, and nothing will.
+        this.requested -= free;
+        void pull.close().catch(() => {});
+        return;
+      }
+      this.pulls.add(pull);
+      void this.take(pull, free);
+    }
+  }
+
+  /** Hands the messages of one pull to the pipeline as they arrive. */
+  private async take(pull: ConsumerMessages, asked: number): Promise<void> {
+    let awaited = asked;
+    try {
+      for await (const m of pull) {
+        // A pull re-sent after a reconnect may bring more than was asked; those run too (a slot over).
+        if (awaited > 0) {
+          awaited--;
+          this.requested--;
+        }
+        this.pullFailure = '';
+        this.pullRetryMs = 0;
+        this.deliver(m);
+      }
+      this.pullRetryMs = 0;
+    } catch (err) {
+      if (!this.stopping.signal.aborted) this.pullFailed(err);
+    } finally {
+      this.requested -= awaited;
+      this.pulls.delete(pull);
+      this.wakeLoop();
+    }
+  }
+
+  /** Logs a failed pull (once until it changes) and makes the next pull wait longer. */
+  private pullFailed(err: unknown): void {
+    this.pullRetryMs = Math.min(Math.max(100, this.pullRetryMs * 2), PULL_RETRY_MAX_MS);
+    const why = messageOf(err);
+    if (why !== this.pullFailure)
+      this.settings.logger.warn('NATS pull failed; pulling again', { stream: this.config.stream, durable: this.config.durable, error: why });
+    this.pullFailure = why;
+  }
+
+  private wakeLoop(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** Runs one message through the pipeline in a slot of its own. */
+  private deliver(m: JsMsg): void {
+    // Until it is settled, the message says it is in progress twice per ack_wait: a delivery that outlasts
+    // ack_wait (a slow downstream, retries with no sending queue) would have JetStream hand it out again
+    // meanwhile, and it would be delivered twice or more.
+    const inProgress = setInterval(
+      () => {
+        try {
+          m.working();
+        } catch {
+          // The connection is closed: the message goes back to JetStream after ack_wait.
+        }
+      },
+      Math.max(100, this.ackWaitMs / 2),
+    );
+    const p = this.handle(m)
+      // Settling it can fail only with the connection gone: JetStream hands the message out again after ack_wait.
+      .catch((err: unknown) =>
+        this.settings.logger.warn('could not settle a NATS message; it will be redelivered', { stream_seq: m.seq, error: messageOf(err) }),
+      )
+      .finally(() => {
         clearInterval(inProgress);
         this.inFlight.delete(p);
+        this.wakeLoop();
       });
-      this.inFlight.add(p);
-    }
+    this.inFlight.add(p);
   }
 
   private async handle(m: JsMsg): Promise<void> {
@@ -182,7 +295,9 @@ export class NatsReceiver implements Receiver {
 
   /** Stops pulling, lets the requests in the pipeline finish (and be acknowledged), then drains. */
   async shutdown(): Promise<void> {
-    await this.messages?.close().catch(() => {});
+    this.stopping.abort();
+    this.wakeLoop();
+    await Promise.allSettled([...this.pulls].map((p) => p.close()));
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
     const nc = this.nc;

@@ -5,7 +5,7 @@
  */
 import type { AnyFactory, ComponentKind } from '../core/component.js';
 import type { SchemaDoc } from '../core/schema.js';
-import type { MetricDef } from '../core/metadata.js';
+import { DEFAULT_HISTOGRAM_BUCKETS, type MetricDef } from '../core/metadata.js';
 import { SERVICE_METRICS } from '../telemetry/metrics.js';
 import { builtinFactories } from '../components.js';
 import { SERVICE_SECTION_SCHEMAS } from '../config/validate.js';
@@ -101,9 +101,17 @@ export function metricDisplayName(m: MetricDef): string {
   return m.perSignal ? `${m.name}_<items>` : m.name;
 }
 
+/** A histogram's bucket bounds, for its description cell. */
+function bucketsOf(m: MetricDef): string {
+  if (m.type !== 'histogram') return '';
+  return ` (buckets: ${(m.buckets ?? DEFAULT_HISTOGRAM_BUCKETS).join(', ')}${m.buckets ? '' : ", the OpenTelemetry SDK's defaults"})`;
+}
+
 function renderMetrics(metrics: readonly MetricDef[]): string[] {
   const out = ['| metric | type | unit | labels | description |', '| --- | --- | --- | --- | --- |'];
-  for (const m of metrics) out.push(`| \`${metricDisplayName(m)}\` | ${m.type} | \`${m.unit}\` | ${m.labels.join(', ')} | ${prose(m.description)} |`);
+  for (const m of metrics)
+    out.push(`| \`${metricDisplayName(m)}\` | ${m.type} | \`${m.unit}\` | ${m.labels.join(', ')} | ${prose(m.description)}${bucketsOf(m)} |`);
+  if (metrics.some((m) => m.type === 'histogram')) out.push('', 'A histogram is scraped as `<name>_bucket{le}`, `<name>_sum` and `<name>_count`.');
   if (metrics.some((m) => m.perSignal)) out.push('', '`<items>`: one metric per signal, `log_records`, `spans` or `metric_points`.');
   return out;
 }

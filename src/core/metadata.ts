@@ -15,9 +15,19 @@ export interface MetricDef {
    * `<name>_log_records`, `<name>_spans` and `<name>_metric_points` as the collector's.
    */
   readonly name: string;
-  readonly type: 'counter' | 'gauge';
-  /** The unit, as the collector's metadata writes it: `{items}`, `{requests}`, `By`, `s`, `1` (a ratio). */
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  /**
+   * The unit, as the collector's metadata writes it: `{items}`, `{requests}`, `By`, `s`, `ms`, `µs`, `1` (a
+   * ratio). Not added to the name: names are the metadata's, as the collector's READMEs query them (no
+   * `_milliseconds` or `_total` suffix, see docs/operations.md).
+   */
   readonly unit: string;
+  /**
+   * A histogram's bucket upper bounds, the collector's metadata.yaml `bucket_boundaries`; absent, the
+   * OpenTelemetry SDK's default bounds the collector uses then (DEFAULT_HISTOGRAM_BUCKETS). Scraped as
+   * `<name>_bucket{le}`, `<name>_sum` and `<name>_count`.
+   */
+  readonly buckets?: readonly number[];
   /** Also the instrument's help text. */
   readonly description: string;
   readonly labels: readonly string[];
@@ -64,8 +74,23 @@ export interface LifecycleContext {
   readonly natsUrl?: string;
 }
 
-/** The options of a prom-client instrument for a metric (name, help, labels); per-signal ones take the signal's item noun. */
-export function instrumentOptions(def: MetricDef, itemNoun?: string): { name: string; help: string; labelNames: string[]; aggregator?: 'max' } {
+/**
+ * The OpenTelemetry SDK's default explicit bucket bounds, which the collector's histograms take when their
+ * metadata gives none (prom-client's own defaults, 0.005 to 10, are another scale).
+ */
+export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
+
+/** The options of a prom-client instrument for a metric (name, help, labels, a histogram's buckets); per-signal ones take the signal's item noun. */
+export function instrumentOptions(
+  def: MetricDef,
+  itemNoun?: string,
+): { name: string; help: string; labelNames: string[]; aggregator?: 'max'; buckets?: number[] } {
   const name = itemNoun === undefined ? def.name : `${def.name}_${itemNoun}`;
-  return { name, help: def.description, labelNames: [...def.labels], ...(def.acrossWorkers ? { aggregator: def.acrossWorkers } : {}) };
+  return {
+    name,
+    help: def.description,
+    labelNames: [...def.labels],
+    ...(def.acrossWorkers ? { aggregator: def.acrossWorkers } : {}),
+    ...(def.type === 'histogram' ? { buckets: [...(def.buckets ?? DEFAULT_HISTOGRAM_BUCKETS)] } : {}),
+  };
 }

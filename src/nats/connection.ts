@@ -93,17 +93,20 @@ function refusalHint(c: NatsConnectionConfig): string {
  * meanwhile), once each (the client reports every failed attempt as another disconnect), and the
  * server's refusals while reconnecting (credentials that expired or were revoked: the client keeps trying,
  * and a renewed creds file is read at the next attempt), each refusal once until the connection is back.
+ * `onChange` hears the same two moments (false: lost, true: back).
  */
-export async function logConnectionStatus(nc: NatsConnection, c: NatsConnectionConfig, logger: Logger): Promise<void> {
+export async function logConnectionStatus(nc: NatsConnection, c: NatsConnectionConfig, logger: Logger, onChange?: (up: boolean) => void): Promise<void> {
   let connected = true;
   let lastRefusal = '';
   for await (const st of nc.status()) {
     if (st.type === 'disconnect' && connected) {
       connected = false;
+      onChange?.(false);
       logger.warn('NATS disconnect; reconnecting', { server: st.server });
     } else if (st.type === 'reconnect' && !connected) {
       connected = true;
       lastRefusal = '';
+      onChange?.(true);
       logger.warn('NATS reconnect', { server: st.server });
     } else if (st.type === 'error' && isAuthRefusal(st.error) && st.error.message !== lastRefusal) {
       lastRefusal = st.error.message;
@@ -199,13 +202,50 @@ function credsFileAuthenticator(path: string, first: NatsCreds, label: string, l
 }
 
 /**
+ * JetStream API error codes that a forming or recovering cluster answers with and that heal by themselves:
+ * no suitable peers for placement (fewer JetStream servers up and joined than the stream's replicas),
+ * JetStream temporarily unavailable (no meta leader yet), the cluster cannot handle the request (a leader
+ * election).
+ */
+const NOT_READY_CODES: ReadonlyMap<number, string> = new Map([
+  [10005, 'the cluster cannot place the stream yet: fewer JetStream servers are up and joined than the stream has replicas'],
+  [10008, 'JetStream is temporarily unavailable: the cluster has no meta leader yet'],
+  [10009, 'the JetStream cluster cannot handle requests yet: a leader election is under way'],
+]);
+
+/**
+ * What JetStream is waiting for when `err` (or its cause) says it is not ready yet and will be without
+ * anyone's help: a request nobody answered in time (a cluster still electing its meta leader, a server still
+ * starting), a connection lost meanwhile, or one of NOT_READY_CODES; else undefined (a refusal that stays:
+ * a stream config that conflicts with another stream, JetStream off for the account, R3 on one server).
+ */
+export function jetStreamNotReady(err: unknown): string | undefined {
+  for (let e = err as { name?: string; code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.name === 'TimeoutError') return 'JetStream does not answer yet: a cluster still electing its meta leader, or a server still starting';
+    if (e.name === 'RequestError' && /disconnect/i.test(messageOf(e))) return 'the connection to NATS was lost; reconnecting';
+    if (typeof e.code === 'number' && NOT_READY_CODES.has(e.code)) return `${NOT_READY_CODES.get(e.code)} (${messageOf(e)})`;
+  }
+  return undefined;
+}
+
+const JETSTREAM_ON =
+  "in operator mode give the account JWT JetStream limits, e.g. nsc edit account NAME --js-mem-storage 1G --js-disk-storage 10G; without operator mode add a jetstream block to the server's config";
+
+/**
  * ` (what to do)` when `err` says JetStream is off for the account (the common miss of operator mode: an
  * account JWT without JetStream limits), else ''.
  */
 export function jetStreamOffHint(err: unknown): string {
-  return /jetstream (is )?not enabled/i.test(messageOf(err))
-    ? " (JetStream is off for this NATS account: in operator mode give the account JWT JetStream limits, e.g. nsc edit account NAME --js-mem-storage 1G --js-disk-storage 10G; without operator mode add a jetstream block to the server's config)"
-    : '';
+  return /jetstream (is )?not enabled/i.test(messageOf(err)) ? ` (JetStream is off for this NATS account: ${JETSTREAM_ON})` : '';
+}
+
+/**
+ * Why nobody answered a JetStream publish on `subject` (the client reports it as "jetstream is not
+ * enabled"): in an outage it is mostly a stream electing a leader or a server still loading its streams,
+ * which a retry outlives; else no stream holds the subject, or JetStream is off for the account.
+ */
+export function noStreamAnswered(subject: string): string {
+  return `no JetStream stream answered on ${subject}: its stream may be electing a leader or its server starting (retried), no stream may hold the subject (create one, or set stream.create: true), or JetStream may be off for this NATS account (${JETSTREAM_ON})`;
 }
 
 /** The subject a signal's requests are published on: `<prefix>.<signal>`. */

@@ -353,30 +353,110 @@ function compileComparison(op: string, l: CompiledArg, r: CompiledArg): Cond {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Context inference (the transform processor's flat statements)
+// Context inference (a transform group or a filter condition list written without `context`)
 
-function contextsIn(node: unknown, out: Set<ContextName>): void {
+/** The record context of each signal: where a path without a context is read, and where nothing named one. */
+export const RECORD_CONTEXT: Readonly<Record<OttlSignal, ContextName>> = { logs: 'log', traces: 'span', metrics: 'datapoint' };
+
+/** The contexts whose parser knows an enum, by its prefix (the collector's symbol tables: ctxspan, ctxmetric, ctxdatapoint, ctxlog). */
+const ENUM_CONTEXTS: readonly [prefix: string, contexts: readonly ContextName[]][] = [
+  ['SPAN_KIND_', ['span', 'spanevent']],
+  ['STATUS_CODE_', ['span', 'spanevent']],
+  ['METRIC_DATA_TYPE_', ['metric', 'datapoint']],
+  ['AGGREGATION_TEMPORALITY_', ['metric', 'datapoint']],
+  ['FLAG_', ['datapoint']],
+  ['SEVERITY_NUMBER_', ['log']],
+];
+
+function enumContexts(name: string): readonly ContextName[] {
+  for (const [prefix, contexts] of ENUM_CONTEXTS) if (name.startsWith(prefix)) return contexts;
+  return [];
+}
+
+/** The converters only some contexts offer (the others are everywhere), as compileExpr refuses them elsewhere. */
+const FUNCTION_CONTEXTS: Readonly<Record<string, readonly ContextName[]>> = {
+  IsRootSpan: ['span'],
+  HasAttrKeyOnDatapoint: ['metric'],
+  HasAttrOnDatapoint: ['metric'],
+};
+
+interface Hints {
+  /** Each context a path names, with the first path text that named it. */
+  named: Map<ContextName, string>;
+  /** The first path written without a context (`attributes["x"]`), if any. */
+  bare: string | undefined;
+  /** Enum names and context-bound converter names used: each needs a context that knows it. */
+  needs: Map<string, readonly ContextName[]>;
+}
+
+function collectHints(node: unknown, h: Hints): void {
   if (node === null || typeof node !== 'object') return;
-  const n = node as { k?: string; names?: string[] };
+  const n = node as { k?: string; names?: string[]; name?: string };
   if (n.k === 'path' && n.names) {
-    const c = contextOfName(n.names[0]!);
-    if (c) out.add(c);
-  }
-  for (const v of Object.values(node)) if (typeof v === 'object') contextsIn(v, out);
+    const first = n.names[0]!;
+    const c = contextOfName(first);
+    if (c) {
+      if (!h.named.has(c)) h.named.set(c, n.names.join('.'));
+    } else if (first !== 'cache' && first !== 'request') h.bare ??= n.names.join('.');
+  } else if (n.k === 'enum' && n.name !== undefined && ENUMS[n.name] !== undefined) h.needs.set(`the enum ${n.name}`, enumContexts(n.name));
+  else if (n.k === 'call' && n.name !== undefined && FUNCTION_CONTEXTS[n.name]) h.needs.set(`the function ${n.name}`, FUNCTION_CONTEXTS[n.name]!);
+  for (const v of Object.values(node)) if (typeof v === 'object') collectHints(v, h);
+}
+
+/** A group's inferred context, and what decided it (for messages). */
+export interface InferredContext {
+  context: ContextName;
+  /** `span.attributes`, `attributes (a path without a context)`, `the enum SEVERITY_NUMBER_WARN`; undefined when nothing named a context. */
+  by: string | undefined;
+  /**
+   * The first path without a context, when the group runs inside the record context (spanevent): there it
+   * would read the span event's field where alone it reads the span's, so the config refuses it.
+   */
+  ambiguous: string | undefined;
+  /** The first path without a context, if any. */
+  bare: string | undefined;
 }
 
 /**
- * The context of a statement or condition written without one: the innermost context its paths name
- * (`span.attributes` -> span; `resource.attributes` alone -> resource), else the signal's record context.
+ * The one context a group of statements and conditions runs in, as the collector's context inferrer: the
+ * innermost context their paths name (`set(span.name, ...)` with `set(resource.attributes[...], ...)`:
+ * span, so the resource statement runs once per span), moved further in when an enum or converter used
+ * is not known there (`SEVERITY_NUMBER_*` only in log, `IsRootSpan()` only in span). GopherShip's leniencies, where the collector refuses: a path
+ * without a context (`attributes["x"]`) names the signal's record context (log, span, datapoint), and a
+ * group naming no context runs there too.
  */
-export function inferContext(asts: readonly unknown[], signal: OttlSignal): ContextName {
-  const named = new Set<ContextName>();
-  for (const a of asts) contextsIn(a, named);
+export function inferGroupContext(asts: readonly unknown[], signal: OttlSignal): InferredContext {
+  const h: Hints = { named: new Map(), bare: undefined, needs: new Map() };
+  for (const a of asts) collectHints(a, h);
   const chain = CONTEXT_CHAIN[signal];
+  const record = RECORD_CONTEXT[signal];
   let best = -1;
-  for (const c of named) best = Math.max(best, chain.indexOf(c));
-  if (best >= 0) return chain[best]!;
-  return signal === 'traces' ? 'span' : signal === 'logs' ? 'log' : 'datapoint';
+  let by: string | undefined;
+  for (const [c, text] of h.named) {
+    const i = chain.indexOf(c);
+    if (i > best) [best, by] = [i, text];
+  }
+  if (h.bare !== undefined && chain.indexOf(record) > best) [best, by] = [chain.indexOf(record), `${h.bare} (a path without a context is the ${record}'s)`];
+  if (best < 0) best = chain.indexOf(record);
+  // An enum or converter the context does not know: the innermost context below it that knows all of
+  // them, as the collector falls back to the candidate's lower contexts (in its priority order).
+  const knowsAll = (c: ContextName) => [...h.needs.values()].every((contexts) => contexts.includes(c));
+  if (!knowsAll(chain[best]!)) {
+    for (let i = chain.length - 1; i > best; i--) {
+      if (knowsAll(chain[i]!)) {
+        by = [...h.needs].find(([, contexts]) => !contexts.includes(chain[best]!))![0];
+        best = i;
+        break;
+      }
+    }
+  }
+  const ambiguous = h.bare !== undefined && best > chain.indexOf(record) ? h.bare : undefined;
+  return { context: chain[best]!, by, ambiguous, bare: h.bare };
+}
+
+/** The context of a group written without one (inferGroupContext's context). */
+export function inferContext(asts: readonly unknown[], signal: OttlSignal): ContextName {
+  return inferGroupContext(asts, signal).context;
 }
 
 // ---------------------------------------------------------------------------------------------------

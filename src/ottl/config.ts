@@ -9,10 +9,12 @@ import {
   compileCondition,
   compileStatement,
   inferContext,
+  inferGroupContext,
   OttlError,
   parseConditionText,
   parseStatementText,
   type CompiledCondition,
+  RECORD_CONTEXT,
   type OttlSignal,
 } from './compile.js';
 import { CONTEXT_CHAIN, contextOfName, type ContextName } from './paths.js';
@@ -20,13 +22,16 @@ import type { ErrorMode, StatementGroup } from './run.js';
 
 export const ERROR_MODES: readonly ErrorMode[] = ['ignore', 'silent', 'propagate'];
 
-/** One group as configured: a flat statement has no context (it is inferred) and no conditions. */
+/**
+ * One group as configured. The plain statement strings of a list are one group (the collector's basic
+ * style): no context (it is inferred for them all together), no conditions.
+ */
 export interface StatementGroupConfig {
   context: string | undefined;
   conditions: string[];
   statements: string[];
   error_mode: ErrorMode | undefined;
-  /** Set for a statement written as a plain string in the list (the collector's basic style). */
+  /** Set for the group of a list's plain statement strings. */
   flat?: true;
 }
 
@@ -35,17 +40,100 @@ function message(text: string, err: unknown): string {
   return `in "${text}": ${(err as Error).message}`;
 }
 
+/** Parses what parses (a text that does not is reported where it is compiled). */
+function parsedHints(statements: readonly string[], conditions: readonly string[]): unknown[] {
+  const out: unknown[] = [];
+  for (const t of statements) {
+    try {
+      out.push(parseStatementText(t));
+    } catch {
+      // reported by compileStatement
+    }
+  }
+  for (const t of conditions) {
+    try {
+      out.push(parseConditionText(t));
+    } catch {
+      // reported by compileCondition
+    }
+  }
+  return out;
+}
+
 /** A statement group compiled; throws OttlError (for tests and components; configs were checked already). */
 export function compileGroup(g: StatementGroupConfig, signal: OttlSignal): StatementGroup & { errorMode: ErrorMode | undefined } {
-  let context: ContextName;
-  if (g.context !== undefined) context = contextOfName(g.context)!;
-  else context = inferContext([...g.statements.map(parseStatementText), ...g.conditions.map(parseConditionText)], signal);
+  const context = g.context !== undefined ? contextOfName(g.context)! : inferGroupContext(parsedHints(g.statements, g.conditions), signal).context;
   return {
     context,
     conditions: g.conditions.map((c) => compileCondition(c, context, signal)),
     statements: g.statements.map((s) => compileStatement(s, context, signal)),
     errorMode: g.error_mode,
   };
+}
+
+/** How a group's messages name it, and what to do when its texts cannot share one context. */
+interface GroupWording {
+  /** "the list's plain statements run", "this group's conditions are read" */
+  who: string;
+  /** what to do to run a text in another context */
+  fix: string;
+}
+
+/**
+ * Compiles a group's statements and conditions in its context (given, or inferred for them all together,
+ * as the collector's), one issue per text that fails. An issue for a text that would compile in the
+ * context it infers alone says that the group shares one context, which, and how to split it.
+ */
+function checkGroupTexts(
+  g: { context: string | undefined; statements: readonly string[]; conditions: readonly string[] },
+  signal: OttlSignal,
+  issues: ConfigIssue[],
+  at: { statement: (j: number) => string[]; condition: (j: number) => string[] },
+  wording: GroupWording,
+): void {
+  const before = issues.length;
+  const inferred = g.context === undefined ? inferGroupContext(parsedHints(g.statements, g.conditions), signal) : undefined;
+  const context = inferred?.context ?? contextOfName(g.context!)!;
+  const alone = (text: string, isCondition: boolean) => inferGroupContext(isCondition ? parsedHints([], [text]) : parsedHints([text], []), signal);
+  const compile = (text: string, isCondition: boolean, c: ContextName) => (isCondition ? compileCondition(text, c, signal) : compileStatement(text, c, signal));
+  const check = (text: string, isCondition: boolean, path: string[]) => {
+    try {
+      compile(text, isCondition, context);
+    } catch (err) {
+      let hint = '';
+      const own = inferred && err instanceof OttlError ? alone(text, isCondition).context : context;
+      if (own !== context) {
+        try {
+          compile(text, isCondition, own);
+          hint = ` (${wording.who} together in one context, ${context}, inferred from ${inferred!.by}, as the collector infers it; name the context of each path, or ${wording.fix})`;
+        } catch {
+          // it fails on its own too: the message says why
+        }
+      }
+      issues.push({ path, message: message(text, err) + hint });
+    }
+  };
+  g.statements.forEach((t, j) => check(t, false, at.statement(j)));
+  g.conditions.forEach((t, j) => check(t, true, at.condition(j)));
+  if (inferred?.ambiguous === undefined || issues.length > before) return;
+  // A path without a context in a group inside the record context (spanevent): name the text holding it.
+  const j = g.statements.findIndex((t) => alone(t, false).bare !== undefined);
+  const k =
+    j >= 0
+      ? -1
+      : Math.max(
+          0,
+          g.conditions.findIndex((t) => alone(t, true).bare !== undefined),
+        );
+  const record = RECORD_CONTEXT[signal];
+  const bare = inferred.ambiguous;
+  issues.push({
+    path: j >= 0 ? at.statement(j) : at.condition(k),
+    message:
+      `in "${j >= 0 ? g.statements[j] : g.conditions[k]}": the path ${bare} has no context, and ${wording.who} in the ${context} context ` +
+      `(inferred from ${inferred.by}), where it would be the ${context}'s, not the ${record}'s as on its own; write ${record}.${bare} or ` +
+      `${context}.${bare} (the collector refuses paths without a context in an inferred group)`,
+  });
 }
 
 /**
@@ -92,8 +180,9 @@ function groupFields(
 }
 
 /**
- * The transform processor's `<signal>_statements`: a list whose items are statement strings (their context
- * inferred from their paths) or `{context, conditions, statements, error_mode}` groups.
+ * The transform processor's `<signal>_statements`: `{context, conditions, statements, error_mode}` groups
+ * and statement strings, as the collector reads them: the strings are one group (run after the maps, in
+ * the one context inferred for them all), and a map after a string is refused.
  */
 export class StatementGroupsSchema extends Schema<StatementGroupConfig[]> {
   constructor(private readonly signal: OttlSignal) {
@@ -106,42 +195,52 @@ export class StatementGroupsSchema extends Schema<StatementGroupConfig[]> {
       return [];
     }
     const out: StatementGroupConfig[] = [];
+    // The plain strings: one group, after the maps (the collector appends it last and refuses a map after a string).
+    const flat: { text: string; at: string[] }[] = [];
     v.forEach((item, i) => {
       const at = [...path, String(i)];
+      if (typeof item === 'string') {
+        flat.push({ text: item, at });
+        return;
+      }
+      if (flat.length > 0) {
+        issues.push({
+          path: at,
+          message:
+            `a {context, statements} group after a plain statement string (item ${flat[0]!.at[flat[0]!.at.length - 1]}): the collector refuses ` +
+            `the two styles mixed this way ("configuring multiple configuration styles is not supported"); write the plain ` +
+            `statements as a group of their own (- statements: [...]), or put every group before them`,
+        });
+        return;
+      }
       const g = this.group(item, at, issues);
       if (!g) return;
       const before = issues.length;
-      const context: ContextName | undefined = g.context === undefined ? undefined : contextOfName(g.context);
-      let inferred = context;
-      if (inferred === undefined) {
-        try {
-          // As compileGroup: the statements and the conditions together decide the group's context.
-          inferred = inferContext([...g.statements.map(parseStatementText), ...g.conditions.map(parseConditionText)], this.signal);
-        } catch {
-          inferred = CONTEXT_CHAIN[this.signal][2]!;
-        }
-      }
-      g.statements.forEach((s, j) => {
-        try {
-          compileStatement(s, inferred!, this.signal);
-        } catch (err) {
-          issues.push({ path: typeof item === 'string' ? at : [...at, 'statements', String(j)], message: message(s, err) });
-        }
-      });
-      g.conditions.forEach((c, j) => {
-        try {
-          compileCondition(c, inferred!, this.signal);
-        } catch (err) {
-          issues.push({ path: [...at, 'conditions', String(j)], message: message(c, err) });
-        }
-      });
+      checkGroupTexts(
+        g,
+        this.signal,
+        issues,
+        { statement: (j) => [...at, 'statements', String(j)], condition: (j) => [...at, 'conditions', String(j)] },
+        { who: "this group's statements and conditions run", fix: 'move it to a group of its own' },
+      );
       if (issues.length === before) out.push(g);
     });
+    if (flat.length > 0) {
+      const g: StatementGroupConfig = { context: undefined, conditions: [], statements: flat.map((f) => f.text), error_mode: undefined, flat: true };
+      const before = issues.length;
+      checkGroupTexts(
+        g,
+        this.signal,
+        issues,
+        { statement: (j) => flat[j]!.at, condition: () => path },
+        { who: "the list's plain statements run", fix: 'write the statements of each context as a group of their own (- statements: [...])' },
+      );
+      if (issues.length === before) out.push(g);
+    }
     return out;
   }
 
   private group(item: unknown, at: string[], issues: ConfigIssue[]): StatementGroupConfig | undefined {
-    if (typeof item === 'string') return { context: undefined, conditions: [], statements: [item], error_mode: undefined, flat: true };
     const f = groupFields(item, at, issues, this.signal, ['context', 'conditions', 'statements', 'error_mode'], 'statement');
     if (!f) return undefined;
     const { o } = f;
@@ -249,19 +348,15 @@ export class ConditionGroupsSchema extends Schema<ConditionGroupConfig[]> {
     const out: ConditionGroupConfig[] = [];
     for (const { g, at, flat } of groups) {
       const before = issues.length;
-      let context: ContextName;
-      try {
-        context = g.context !== undefined ? contextOfName(g.context)! : inferContext(g.conditions.map(parseConditionText), this.signal);
-      } catch {
-        context = CONTEXT_CHAIN[this.signal][2]!;
-      }
-      g.conditions.forEach((c, j) => {
-        try {
-          compileCondition(c, context, this.signal);
-        } catch (err) {
-          issues.push({ path: flat ? [...at, String(j)] : [...at, 'conditions', String(j)], message: message(c, err) });
-        }
-      });
+      checkGroupTexts(
+        { ...g, statements: [] },
+        this.signal,
+        issues,
+        { statement: () => at, condition: (j) => (flat ? [...at, String(j)] : [...at, 'conditions', String(j)]) },
+        flat
+          ? { who: "the list's conditions are read", fix: 'write them as {context, conditions} groups' }
+          : { who: "this group's conditions are read", fix: 'move it to a group of its own' },
+      );
       if (issues.length === before) out.push(g);
     }
     return out;

@@ -10,9 +10,10 @@ export { WireFormatError };
 
 /**
  * Calls `visit(start, end)` for each occurrence of length-delimited field `fieldNo` in the message
- * buf[start:end], skipping all other fields.
+ * buf[start:end], skipping all other fields. A visit that returns `true` stops the walk: the result says
+ * whether one did (any other return value goes on).
  */
-export function forEachField(buf: Uint8Array, start: number, end: number, fieldNo: number, visit: (start: number, end: number) => void): void {
+export function forEachField(buf: Uint8Array, start: number, end: number, fieldNo: number, visit: (start: number, end: number) => unknown): boolean {
   let pos = start;
   while (pos < end) {
     const tag = readVarint(buf, pos, end);
@@ -20,10 +21,11 @@ export function forEachField(buf: Uint8Array, start: number, end: number, fieldN
     if (tag < 8) throw new WireFormatError('field number 0', pos);
     if (tag === fieldNo * 8 + WT_LEN) {
       const e = lenEnd(buf, pos, end);
-      visit(NEXT, e);
+      if (visit(NEXT, e) === true) return true;
       pos = e;
     } else pos = skipField(buf, pos, end, tag);
   }
+  return false;
 }
 
 /** Counts occurrences of length-delimited field `fieldNo` in buf[start:end]. */

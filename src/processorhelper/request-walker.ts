@@ -5,7 +5,7 @@
  */
 import type { Signal } from '../core/signal.js';
 import { NEXT, WireFormatError, asBuffer, copyBytes, lenTag, readVarint, skipField, varintSize, writeVarint } from '../pdata/wire-primitives.js';
-import { countMetricPoints } from '../pdata/wire.js';
+import { countMetricPoints, forEachField } from '../pdata/wire.js';
 import type { AttrList } from './attr-list.js';
 import { FIELD, METRIC_DATA, RecordKind } from './otlp-fields.js';
 import {
@@ -165,6 +165,19 @@ export class RequestWalker {
     attrs.writeBuilt(this.arena, p, size);
     this.recDelta = this.pushFramed(this.recFieldStart, this.recEnd, off, p + size - off);
     return REPLACED;
+  }
+
+  /**
+   * For a resource hook: whether the resource being visited holds a record (log record, span, data point),
+   * read ahead without visiting anything. Transform statements of a record-context group that write the
+   * resource run once per record, so on a resource without records they do not run.
+   */
+  hasRecords(r: ResourceView): boolean {
+    const buf = this.buf;
+    const metrics = this.signal === 'metrics';
+    return forEachField(buf, r.parentStart, r.parentEnd, FIELD.scopes, (ss, se) =>
+      forEachField(buf, ss, se, FIELD.records, (s, e) => !metrics || countMetricPoints(buf, s, e) > 0),
+    );
   }
 
   /**

@@ -4,6 +4,7 @@
  * list the ones they emit in their metadata; Telemetry creates them; the status page reads them by these names.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { SeriesHistogram } from './histogram.js';
 import { instrumentOptions, type MetricDef } from '../core/metadata.js';
 
 const RECEIVER_LABELS = ['receiver', 'transport'] as const;
@@ -221,4 +222,16 @@ export function sharedGauge(registry: Registry, def: MetricDef): Gauge<string> {
   const existing = registry.getSingleMetric(def.name);
   if (existing) return existing as Gauge<string>;
   return new Gauge({ ...instrumentOptions(def), registers: [registry] });
+}
+
+/**
+ * The histogram for `def` in a service's registry, created by the first caller (as sharedCounter), with
+ * the buckets `def` names. Resolve a series once with `labels()` and observe it once per batch, export or
+ * decision, never per record.
+ */
+export function sharedHistogram(registry: Registry, def: MetricDef): SeriesHistogram {
+  const existing = registry.getSingleMetric(def.name);
+  if (existing) return existing as unknown as SeriesHistogram;
+  const { name, help, labelNames, buckets } = instrumentOptions(def);
+  return new SeriesHistogram({ name, help, labelNames, buckets: buckets ?? [] }, registry);
 }

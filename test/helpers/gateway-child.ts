@@ -97,6 +97,39 @@ export async function scrapeMetric(metricsAddress: string, name: string, labels:
   return sum;
 }
 
+/** One histogram series as scraped: its cumulative bucket counts by `le`, its sum and its count. */
+export interface ScrapedHistogram {
+  buckets: Record<string, number>;
+  sum: number;
+  count: number;
+}
+
+/**
+ * The histogram `name` in Prometheus text (`_bucket`, `_sum`, `_count` samples), adding up the series whose
+ * labels include `labels` (all-zero when none is there yet).
+ */
+export function histogramIn(text: string, name: string, labels: Record<string, string> = {}): ScrapedHistogram {
+  const out: ScrapedHistogram = { buckets: {}, sum: 0, count: 0 };
+  const re = new RegExp(`^${name}_(bucket|sum|count)(\\{[^}]*\\})? (\\S+)$`, 'gm');
+  for (const m of text.matchAll(re)) {
+    const lbl = m[2] ?? '';
+    if (!Object.entries(labels).every(([k, v]) => lbl.includes(`${k}="${v}"`))) continue;
+    const v = Number(m[3]);
+    if (m[1] === 'sum') out.sum += v;
+    else if (m[1] === 'count') out.count += v;
+    else {
+      const le = /le="([^"]*)"/.exec(lbl)![1]!;
+      out.buckets[le] = (out.buckets[le] ?? 0) + v;
+    }
+  }
+  return out;
+}
+
+/** Scrapes the gateway's /metrics for the histogram `name` (see histogramIn). */
+export async function scrapeHistogram(metricsAddress: string, name: string, labels: Record<string, string> = {}): Promise<ScrapedHistogram> {
+  return histogramIn(await (await fetch(`http://${metricsAddress}/metrics`)).text(), name, labels);
+}
+
 /** A TCP proxy on 127.0.0.1:<ephemeral> forwarding to a target that can change (or be absent: refuse). */
 export class TcpProxy {
   target: { host: string; port: number } | undefined;

@@ -137,8 +137,12 @@ export class NatsCluster {
     return this.nodes.map((n) => n.url);
   }
 
-  /** Starts `size` JetStream servers (a cluster when size > 1) and waits until JetStream answers. */
-  static async start(dir: string, size: number): Promise<NatsCluster> {
+  /**
+   * Starts `size` JetStream servers (a cluster when size > 1) and waits until JetStream answers. With
+   * `running` below `size` only the first `running` are launched, and only until they take client
+   * connections: a cluster still forming (restart() launches the others, waitReady() waits for JetStream).
+   */
+  static async start(dir: string, size: number, running = size): Promise<NatsCluster> {
     const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort() })));
     const nodes: NatsNode[] = [];
     for (let i = 0; i < size; i++) {
@@ -157,9 +161,25 @@ export class NatsCluster {
       nodes.push({ name, port: own.client, url: `nats://127.0.0.1:${own.client}`, process: undefined });
     }
     const cluster = new NatsCluster(nodes, dir);
-    for (const n of nodes) cluster.launch(n);
-    await cluster.waitReady();
+    for (const n of nodes.slice(0, running)) cluster.launch(n);
+    if (running < size) await cluster.waitListening(Date.now() + 20_000);
+    else await cluster.waitReady();
     return cluster;
+  }
+
+  /** Until every running member takes client connections (JetStream may not answer yet). */
+  private async waitListening(deadline: number): Promise<void> {
+    for (const n of this.nodes.filter((x) => x.process)) {
+      for (;;) {
+        try {
+          await (await connect({ servers: n.url, reconnect: false, timeout: 1000 })).close();
+          break;
+        } catch (err) {
+          if (Date.now() > deadline) throw new Error(`nats-server ${n.name} does not listen: ${(err as Error).message}`, { cause: err });
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
   }
 
   private launch(n: NatsNode): void {
@@ -294,6 +314,17 @@ export class NatsCluster {
   kill(n: NatsNode): void {
     n.process?.kill('SIGKILL');
     n.process = undefined;
+  }
+
+  /** Stops `n` as an operator would (SIGTERM: JetStream flushes its stores) and waits until it exited. */
+  async stopNode(n: NatsNode): Promise<void> {
+    const p = n.process;
+    n.process = undefined;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGTERM');
+    });
   }
 
   restart(n: NatsNode): void {
