@@ -64,7 +64,8 @@ export function renderCompatibility(factories: readonly AnyFactory[] = builtinFa
   out.push('their components in [reference.md](reference.md).');
   out.push('');
   out.push('test/compat/*.yaml is a corpus of collector-style configs that together use every key of every');
-  out.push("supported component; test/compat.test.ts validates and starts each one. GopherShip's own components");
+  out.push('supported component; test/compat.test.ts validates and starts each one. Its real-world-forms.yaml holds the');
+  out.push("forms met in real configs (the collector's testdata, vendor and chart examples). GopherShip's own components");
   const ownTypes = [...new Set(factories.filter((f) => f.gophershipOnly).map((f) => f.type))];
   out.push(`(${ownTypes.map((t) => `\`${t}\``).join(', ')}) are not listed: no collector config names them.`);
   out.push('');
