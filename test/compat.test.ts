@@ -14,13 +14,14 @@ import { parseComponentId } from '../src/core/component.js';
 import { builtinFactories, createRegistry } from '../src/components.js';
 import { renderCompatibility, notYetKeys } from '../src/cli/compatibility.js';
 import { flattenSchema } from '../src/cli/reference.js';
-import { formatProblem, loadConfigFiles } from '../src/config/load.js';
+import { formatProblem, indentQuotedContinuations, loadConfigFiles } from '../src/config/load.js';
 import { SERVICE_SECTION_SCHEMAS, validateConfig } from '../src/config/validate.js';
 import { Service } from '../src/service/service.js';
 import { expectFreshDoc } from './helpers/docs.js';
 import { hasOpenssl, makeCertSet, type CertSet } from './helpers/certs.js';
 import { configProblems } from './helpers/config-problems.js';
 import { COLLECTOR_ONLY_COMPONENTS, type CollectorOnlyComponent } from '../src/config/collector-components.js';
+import { RENAMED_KEYS } from '../src/config/collector-keys.js';
 
 const CORPUS = join(import.meta.dirname, 'compat');
 const SECTION_KIND: Record<string, ComponentKind> = {
@@ -102,7 +103,8 @@ describe('compatibility corpus (test/compat/*.yaml)', () => {
     const sharedUsed = new Set<string>();
     const telemetryUsed = new Set<string>();
     for (const file of files) {
-      const raw = parseYaml(await readFile(join(CORPUS, file), 'utf8')) as Record<string, Record<string, unknown>>;
+      // Read as the loader reads it (a quoted value may continue at its key's indentation, as Go's YAML takes it).
+      const raw = parseYaml(indentQuotedContinuations(await readFile(join(CORPUS, file), 'utf8'))) as Record<string, Record<string, unknown>>;
       for (const [section, kind] of Object.entries(SECTION_KIND)) {
         for (const [id, cfg] of Object.entries(raw[section] ?? {})) {
           const factory = registry.find(kind, parseComponentId(id)!.type)!;
@@ -176,6 +178,100 @@ describe('keys the collector has and GopherShip lacks', () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(30);
+  });
+});
+
+describe('keys of older collectors (src/config/collector-keys.ts)', () => {
+  const registry = createRegistry();
+
+  it('lists only keys the schemas do not read, each answered with what to write now', () => {
+    let checked = 0;
+    for (const r of RENAMED_KEYS) {
+      for (const type of r.types) {
+        const factory = registry.find(r.kind, type)!;
+        expect(factory?.type, `${r.kind} ${type}`).toBe(type);
+        for (const key of r.paths) {
+          const section = `${r.kind}s`;
+          const loaded = { raw: { [section]: { [type]: withKey(key, 'x') } }, locations: new Map(), problems: [], warnings: [] };
+          const result = validateConfig(loaded, registry);
+          const problems = result.ok ? [] : result.problems.map(formatProblem).filter((p) => p.startsWith(`${section}.${type}.${key}:`));
+          const last = key.split('.').pop()!;
+          expect(problems, `${r.kind} ${type} ${key}`).toEqual([
+            `${section}.${type}.${key}: "${last}" is a key of older collectors, which the collector no longer reads; ${r.use !== undefined ? `write ${r.use}` : `remove it: ${r.remove}`}`,
+          ]);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(20);
+  });
+
+  it('a config copied from an older collector answers each such key at its file:line', async () => {
+    const problems = await configProblems(`receivers:
+  otlp:
+    protocols:
+      grpc:
+        tls_settings:
+          cert_file: server.crt
+          key_file: server.key
+      http:
+        cors_allowed_origins: ["https://*.example.com"]
+processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_mib: 1500
+    ballast_size_mib: 683
+exporters:
+  otlp:
+    endpoint: tempo:4317
+    insecure: true
+  otlphttp:
+    endpoint: https://backend:4318
+    batcher:
+      enabled: true
+  debug:
+    loglevel: debug
+    verbosity: basic
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter]
+      exporters: [otlp, otlphttp, debug]
+`);
+    expect(problems).toEqual([
+      'FILE:5: receivers.otlp.protocols.grpc.tls_settings: "tls_settings" is a key of older collectors, which the collector no longer reads; write tls (the same cert_file, key_file, client_ca_file keys under it)',
+      'FILE:9: receivers.otlp.protocols.http.cors_allowed_origins: "cors_allowed_origins" is a key of older collectors, which the collector no longer reads; write cors.allowed_origins',
+      'FILE:14: processors.memory_limiter.ballast_size_mib: "ballast_size_mib" is a key of older collectors, which the collector no longer reads; remove it: the collector dropped the ballast with the memory_ballast extension; the limits work without it',
+      'FILE:18: exporters.otlp.insecure: "insecure" is a key of older collectors, which the collector no longer reads; write tls.insecure',
+      'FILE:21: exporters.otlphttp.batcher: "batcher" is a key of older collectors, which the collector no longer reads; write sending_queue.batch (its flush_timeout, min_size, max_size and sizer)',
+      'FILE:24: exporters.debug.loglevel: "loglevel" is a key of older collectors, which the collector no longer reads; write verbosity (basic, normal or detailed; the logging exporter\'s loglevel: debug is detailed)',
+    ]);
+  });
+
+  it('a key of another component type, or a typo near a real key, keeps the plain unknown-key answer', async () => {
+    const problems = await configProblems(`receivers:
+  otlp:
+    protocols:
+      grpc:
+exporters:
+  otlphttp:
+    endpoint: https://backend:4318
+    insecure: true
+  otlp:
+    endpoint: backend:4317
+    tls:
+      insecur: true
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [otlp, otlphttp]
+`);
+    expect(problems).toEqual([
+      expect.stringMatching(/^FILE:8: exporters\.otlphttp\.insecure: unknown key; valid keys here: /),
+      'FILE:12: exporters.otlp.tls.insecur: unknown key; did you mean "insecure"?',
+    ]);
   });
 });
 

@@ -5,7 +5,7 @@
  * description, OTTL `conditions` (an item is counted when any holds; none: every item) and `attributes`
  * (a count per set of values of those attributes; not for `metrics`, as the collector).
  */
-import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
+import { Schema, notSupportedYetMessage, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
 import { ConditionsSchema } from '../../src/ottl/config.js';
 import type { ContextName } from '../../src/ottl/paths.js';
 
@@ -68,7 +68,11 @@ class CountsSchema extends Schema<Record<string, CountMetricConfig>> {
       const o = (item ?? {}) as Record<string, unknown>;
       const at = [...path, String(i)];
       for (const k of Object.keys(o))
-        if (k !== 'key' && k !== 'default_value') issues.push({ path: [...at, k], message: 'unknown key; valid keys here: key, default_value' });
+        if (k !== 'key' && k !== 'default_value' && k !== 'any_depth')
+          issues.push({ path: [...at, k], message: 'unknown key; valid keys here: key, default_value, any_depth' });
+      // Its off value is the collector's default, and means what the key alone means here.
+      if (o.any_depth !== undefined && o.any_depth !== null && o.any_depth !== false)
+        issues.push({ path: [...at, 'any_depth'], message: notSupportedYetMessage('finds the key inside nested map attributes too') });
       if (typeof o.key !== 'string' || o.key === '') issues.push({ path: [...at, 'key'], message: 'is required: the attribute to count by' });
       const d = o.default_value;
       if (d !== undefined && d !== null && typeof d !== 'string' && typeof d !== 'number')
@@ -84,7 +88,7 @@ class CountsSchema extends Schema<Record<string, CountMetricConfig>> {
         fields: {
           description: { type: 'string' },
           conditions: { type: 'list of string' },
-          ...(this.groupable ? { attributes: { type: 'list of {key, default_value}' } } : {}),
+          ...(this.groupable ? { attributes: { type: 'list of {key, default_value, any_depth}' } } : {}),
         },
       },
     };

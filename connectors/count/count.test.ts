@@ -74,6 +74,11 @@ describe('count connector', () => {
     expect(make({ metrics: { n: { attributes: [{ key: 'a' }] } } }, 'metrics').issues[0]!.path).toEqual(['metrics', 'n', 'attributes']);
     expect(make({ logs: { n: { attributes: [{ default_value: 'x' }] } } }, 'logs').issues[0]!.path).toEqual(['logs', 'n', 'attributes', '0', 'key']);
     expect(make({ logs: { n: { conditions: ['name =='] } } }, 'logs').issues[0]!.path).toEqual(['logs', 'n', 'conditions', '0']);
+    // any_depth (the collector's testdata sets it on a log attribute): off is the key alone, on is not built.
+    expect(make({ logs: { n: { attributes: [{ key: 'env.region', any_depth: false }] } } }, 'logs').issues).toEqual([]);
+    expect(make({ logs: { n: { attributes: [{ key: 'env.region', any_depth: true }] } } }, 'logs').issues).toEqual([
+      { path: ['logs', 'n', 'attributes', '0', 'any_depth'], message: 'not supported yet by GopherShip (finds the key inside nested map attributes too)' },
+    ]);
     expect(countConnectorFactory.supports('traces', 'metrics')).toBe(true);
     expect(countConnectorFactory.supports('traces', 'traces')).toBe(false);
   });

@@ -110,6 +110,32 @@ describe('attributes processor actions (collector semantics)', () => {
     expect(lr.attributes.map((a) => [a.key, a.value?.value.value])).toEqual([['client', '10.1.2.3']]);
   });
 
+  it('default_value stands in when the source gives nothing: from_attribute or from_context absent, value empty (an unset variable), or alone', async () => {
+    const r = await runLogs(
+      {
+        actions: [
+          { key: 'ns', from_attribute: 'namespace', default_value: 'default', action: 'insert' },
+          { key: 'region', from_context: 'metadata.region', default_value: 'us-east-1', action: 'upsert' },
+          { key: 'env', value: '', default_value: 'development', action: 'upsert' },
+          { key: 'tier', default_value: 2, action: 'insert' },
+        ],
+      },
+      [{ attrs: { namespace: 'shop' } }, { attrs: { tier: 1 } }],
+    );
+    expect(r.attrs).toEqual([
+      { namespace: 'shop', ns: 'shop', region: 'us-east-1', env: 'development', tier: 2n },
+      { tier: 1n, ns: 'default', region: 'us-east-1', env: 'development' },
+    ]);
+    const { proc, sink } = make({ actions: [{ key: 'region', from_context: 'metadata.region', default_value: 'us-east-1', action: 'upsert' }] });
+    await proc.consume(new Payload('logs', logsRequest([{ attrs: {} }]), { meta: { 'metadata.region': 'eu-west-3' } }));
+    const lr = decodeRequest('logs', sink.got[0]!.bytes).resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!;
+    expect(lr.attributes.map((a) => [a.key, a.value?.value.value])).toEqual([['region', 'eu-west-3']]);
+    // Alone it is a value source, as in the collector; with no source at all the action is refused.
+    expect(parseConfig(attributesProcessorFactory, { actions: [{ key: 'k', action: 'insert' }] }).issues.map((i) => i.message)).toEqual([
+      'action insert needs one of "value", "from_attribute", "from_context" or "default_value"',
+    ]);
+  });
+
   it('delete removes the key and, with pattern, every matching key', async () => {
     const r = await runLogs(
       {
@@ -365,6 +391,12 @@ describe('attributes processor property: wire result == decode -> edit -> encode
         action: fc.constantFrom('insert', 'update', 'upsert'),
         key: fc.constantFrom('a', 'b', 'new'),
         value: fc.oneof(fc.string({ maxLength: 4 }), fc.integer(), fc.boolean(), fc.constant(1.5)),
+      }),
+      fc.record({
+        action: fc.constantFrom('insert', 'upsert'),
+        key: fc.constantFrom('a', 'new'),
+        from_attribute: fc.constantFrom('b', 'absent'),
+        default_value: fc.oneof(fc.string({ maxLength: 4 }), fc.integer()),
       }),
       fc.record({ action: fc.constantFrom('delete', 'hash'), key: fc.constantFrom('a', 'b', 'k1') }),
       fc.record({ action: fc.constant('convert'), key: fc.constantFrom('a', 'b'), converted_type: fc.constantFrom('int', 'double', 'string') }),

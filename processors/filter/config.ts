@@ -3,7 +3,7 @@
  * not its OTTL conditions. Patterns are compiled here so a bad regexp fails validation with its key path.
  */
 import { regexpCacheSchema } from '../../src/processorhelper/attr-actions.js';
-import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
+import { Schema, notSupportedYetMessage, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
 import { ConditionGroupsSchema, ConditionsSchema } from '../../src/ottl/config.js';
 import { re2RegExp } from '../../src/processorhelper/re2.js';
 
@@ -93,7 +93,7 @@ const spanMatch = s.object({
 });
 
 const metricMatch = s.object({
-  match_type: s.enum('strict', 'regexp', 'expr').describe('strict or regexp (expr is not supported)'),
+  match_type: s.enum('strict', 'regexp', 'expr').describe('strict or regexp (expr is not supported yet)'),
   metric_names: strings().describe('the metric name must match one of these'),
   regexp: regexpCacheSchema,
   expressions: s.notYet('expr-language conditions on metrics (match_type: expr)'),
@@ -150,9 +150,21 @@ export function metricMatchIsEmpty(m: MetricMatchConfig): boolean {
 const needMatchType = (path: string[], issues: ConfigIssue[]) =>
   issues.push({ path: [...path, 'match_type'], message: 'is required when criteria are given: strict or regexp' });
 
+/** An attribute criterion with a value: it is compared by the match type (a key alone only has to exist). */
+const anyValued = (...lists: (readonly AttributeMatch[])[]) => lists.some((l) => l.some((a) => a.value !== undefined));
+
+/**
+ * Whether the criteria compare text or values by the match type, as the collector's filtersets do: a
+ * `severity_number` (a number compared with `min`) or attribute keys alone need none, so the collector
+ * takes `include: {severity_number: {min: INFO}}` without `match_type` (its own testdata does).
+ */
+const logNeedsMatchType = (m: LogMatchConfig) => m.severity_texts.length > 0 || m.bodies.length > 0 || anyValued(m.resource_attributes, m.record_attributes);
+const spanNeedsMatchType = (m: SpanMatchConfig) =>
+  m.services.length > 0 || m.span_names.length > 0 || m.span_kinds.length > 0 || m.libraries.length > 0 || anyValued(m.attributes, m.resources);
+
 const checkedLog = s.refine(logMatch, (m, path, issues) => {
   if (logMatchIsEmpty(m)) return;
-  if (m.match_type === undefined) return needMatchType(path, issues);
+  if (m.match_type === undefined && logNeedsMatchType(m)) return needMatchType(path, issues);
   if (m.severity_number.min !== '' && SEVERITY_NUMBERS[m.severity_number.min.toUpperCase()] === undefined) {
     issues.push({
       path: [...path, 'severity_number', 'min'],
@@ -171,7 +183,7 @@ const SPAN_KINDS = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SE
 
 const checkedSpan = s.refine(spanMatch, (m, path, issues) => {
   if (spanMatchIsEmpty(m)) return;
-  if (m.match_type === undefined) return needMatchType(path, issues);
+  if (m.match_type === undefined && spanNeedsMatchType(m)) return needMatchType(path, issues);
   if (m.match_type === 'regexp') {
     compileAll(m.services, [...path, 'services'], issues);
     compileAll(m.span_names, [...path, 'span_names'], issues);
@@ -189,11 +201,14 @@ const checkedSpan = s.refine(spanMatch, (m, path, issues) => {
 
 const checkedMetric = s.refine(metricMatch, (m, path, issues) => {
   if (m.match_type === 'expr') {
-    issues.push({ path: [...path, 'match_type'], message: 'expr is not supported; use strict or regexp metric_names' });
+    issues.push({
+      path: [...path, 'match_type'],
+      message: `"expr": ${notSupportedYetMessage('matches metrics by expr-language expressions')}; use strict or regexp metric_names, or OTTL metric conditions`,
+    });
     return;
   }
   if (metricMatchIsEmpty(m)) return;
-  if (m.match_type === undefined) return needMatchType(path, issues);
+  if (m.match_type === undefined && (m.metric_names.length > 0 || anyValued(m.resource_attributes))) return needMatchType(path, issues);
   if (m.match_type === 'regexp') compileAll(m.metric_names, [...path, 'metric_names'], issues);
   checkAttrs(m.resource_attributes, m.match_type, [...path, 'resource_attributes'], issues);
 });

@@ -103,8 +103,30 @@ describe('filter processor config', () => {
     expect(paths).toContain('logs.include.match_type');
     expect(paths).toContain('spans.exclude.span_kinds.0');
     expect(paths).toContain('metrics.include.expressions');
-    expect(parseConfig(filterProcessorFactory, { metrics: { include: { match_type: 'expr' } } }).issues[0]!.message).toMatch(/expr is not supported/);
+    expect(parseConfig(filterProcessorFactory, { metrics: { include: { match_type: 'expr' } } }).issues[0]!.message).toBe(
+      '"expr": not supported yet by GopherShip (matches metrics by expr-language expressions); use strict or regexp metric_names, or OTTL metric conditions',
+    );
     expect(issues.find((i) => i.path.join('.') === 'logs.include.match_type')!.message).toMatch(/strict or regexp/);
+  });
+
+  it('needs no match_type for criteria it does not compare by pattern: severity_number, attribute keys alone (as the collector)', () => {
+    // The collector's own testdata (config_logs_min_severity.yaml) filters by severity without a match_type.
+    const { issues } = parseConfig(filterProcessorFactory, {
+      logs: {
+        include: { severity_number: { min: 'INFO', match_undefined: true } },
+        exclude: { severity_number: { min: 'ERROR' }, record_attributes: [{ key: 'k' }] },
+      },
+      spans: { exclude: { attributes: [{ key: 'debug' }] } },
+      metrics: { exclude: { resource_attributes: [{ key: 'host.name' }] } },
+    });
+    expect(issues).toEqual([]);
+    // Text and values still need it, as the collector's filtersets refuse an empty match type.
+    const valued = parseConfig(filterProcessorFactory, {
+      logs: { exclude: { severity_number: { min: 'ERROR' }, record_attributes: [{ key: 'k', value: 'v' }] } },
+      spans: { exclude: { span_names: ['x'] } },
+      metrics: { exclude: { metric_names: ['m'] } },
+    });
+    expect(valued.issues.map((i) => i.path.join('.'))).toEqual(['logs.exclude.match_type', 'spans.exclude.match_type', 'metrics.exclude.match_type']);
   });
 
   it('defaults to filtering nothing', () => {
@@ -130,6 +152,15 @@ describe('filter processor: logs', () => {
     const b = make({ logs: { include: { match_type: 'strict', severity_number: { min: 9 } } } }, 'logs');
     await b.proc.consume(new Payload('logs', sevReq()));
     expect(bodies(b.down.got[0]!)).toEqual(['info', 'warn', 'error', 'fatal']);
+  });
+
+  it('severity_number without match_type filters by severity, as the collector reads it', async () => {
+    const { proc, down } = make(
+      { logs: { include: { severity_number: { min: 'INFO', match_undefined: true } }, exclude: { severity_number: { min: 'ERROR' } } } },
+      'logs',
+    );
+    await proc.consume(new Payload('logs', sevReq()));
+    expect(bodies(down.got[0]!)).toEqual(['info', 'warn', 'undefined']);
   });
 
   it('applies include before exclude', async () => {

@@ -34,6 +34,18 @@ const resAttrs = (bytes: Uint8Array, signal: 'logs' | 'traces' | 'metrics' = 'lo
 };
 
 describe('resource processor', () => {
+  it("default_value: the collector README's form, value from a variable that is unset", async () => {
+    const { expandEnv } = await import('../../src/config/load.js');
+    const { proc, sink } = make({
+      attributes: [
+        { key: 'deployment.environment', value: expandEnv('${DEPLOYMENT_ENV}', {}), default_value: 'development', action: 'upsert' },
+        { key: 'service.namespace', from_attribute: 'namespace', default_value: 'default', action: 'insert' },
+      ],
+    });
+    await proc.consume(new Payload('logs', makeLogsRequest(1, 1)));
+    for (const attrs of resAttrs(sink.got[0]!.bytes)) expect(attrs).toMatchObject({ 'deployment.environment': 'development', 'service.namespace': 'default' });
+  });
+
   it('upserts host attributes on every resource of every signal; scopes and records are copied byte for byte', async () => {
     const actions = [
       { key: 'host.name', value: 'gw-1', action: 'upsert' },

@@ -73,7 +73,10 @@ export const resourceDetectionProcessorConfig = s.refine(
     env: s.object({}).describe('The env detector has no settings'),
     refresh_interval: s.notYet('re-runs detection periodically and updates the resource', 0),
     fail_on_missing_metadata: s.notYet('fails when a cloud metadata service cannot be reached', false),
-    attributes: s.notYet('keeps only these detected attributes (deprecated in the collector for resource_attributes)'),
+    attributes: s
+      .array(s.string())
+      .default([])
+      .describe('Only these detected attributes are added (empty: all); deprecated in the collector for resource_attributes, which it still reads'),
     ...notYetKeys(Object.fromEntries(OTHER_DETECTORS.map((d) => [d, `settings of the ${d} detector`])) as Record<(typeof OTHER_DETECTORS)[number], string>),
   }),
   (v, path, issues) => {

@@ -99,6 +99,8 @@ export async function detect(config: ResourceDetectionProcessorConfig, opts: Det
       for (const [k, v] of await detectSystem(config, opts)) put(k, v);
     }
   }
+  // The collector's deprecated allow list: detected attributes not on it are dropped.
+  if (config.attributes.length > 0) for (const k of out.keys()) if (!config.attributes.includes(k)) out.delete(k);
   return out;
 }
 

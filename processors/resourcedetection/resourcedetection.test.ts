@@ -96,6 +96,14 @@ describe('system detector', () => {
     }
   });
 
+  it('attributes (deprecated in the collector, which still reads it) keeps only the detected attributes it names', async () => {
+    const { proc } = await make(
+      { detectors: ['env', 'system'], system: { hostname_sources: ['os'] }, attributes: ['host.name', 'deployment.environment.name'] },
+      { machineIdPaths: [], env: { OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod,team=core' } },
+    );
+    expect(Object.fromEntries(proc.detected)).toEqual({ 'host.name': os.hostname(), 'deployment.environment.name': 'prod' });
+  });
+
   it('lets each system attribute be switched off', async () => {
     const { proc } = await make(
       { detectors: ['system'], system: { resource_attributes: { 'host.name': { enabled: false }, 'host.arch': { enabled: true } } } },

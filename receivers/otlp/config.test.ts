@@ -83,6 +83,15 @@ describe('otlp receiver config', () => {
     expect(load('protocols:\n  http:\n    logs_url_path: /v1/traces\n').issues[0]!.path).toEqual(['protocols', 'http', 'traces_url_path']);
   });
 
+  it('a unix socket (the collector testdata form) answers once, at transport, not again at its path endpoint', () => {
+    const { issues } = load('protocols:\n  grpc:\n    transport: unix\n    endpoint: /tmp/grpc_otlp.sock\n  http:\n    endpoint: /tmp/http_otlp.sock\n');
+    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'protocols.grpc.transport: not supported yet by GopherShip (listens on a unix socket or only on IPv4 or IPv6 (tcp4, tcp6, unix))',
+      // Without transport: unix a path is no endpoint, as for the collector (tcp, its default, needs host:port).
+      expect.stringMatching(/^protocols\.http\.endpoint: "\/tmp\/http_otlp\.sock" is not an endpoint host:port/),
+    ]);
+  });
+
   it('documents both sections with their defaults', () => {
     const doc = otlpReceiverConfig.doc();
     expect(doc.fields!['protocols']!.fields!['grpc']!.fields!['endpoint']!.default).toBe('localhost:4317');

@@ -4,7 +4,7 @@
  */
 import { authSchema, httpServerAuthSchema } from '../../src/core/auth.js';
 import { endpointSchema } from '../../src/core/net.js';
-import { s, type ConfigOf } from '../../src/core/schema.js';
+import { Schema, s, type ConfigIssue, type ConfigOf, type SchemaDoc } from '../../src/core/schema.js';
 import { codingOf, type Coding } from '../../src/compression/index.js';
 import { grpcServerShape } from '../../src/confighelper/grpc-server.js';
 import { httpServerShape } from '../../src/confighelper/http-server.js';
@@ -29,6 +29,33 @@ const grpcReadBufferSize = s
   .int(0)
   .default(512 * 1024)
   .describe("Accepted for the collector's configs (default 512 KiB as its otlp receiver's); Node sizes socket buffers itself, so it has no effect.");
+
+/**
+ * A protocol served on a unix socket (`transport: unix`, which answers not supported yet) has the socket's path
+ * as its endpoint: the transport's answer says what is missing, so the path is not refused again as a host:port.
+ */
+class SocketAwareProtocol<T> extends Schema<T> {
+  constructor(private readonly inner: Schema<T>) {
+    super();
+  }
+  override parse(value: unknown, path: string[], issues: ConfigIssue[]): T {
+    const raw = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    if (raw && typeof raw.transport === 'string' && raw.transport.startsWith('unix') && 'endpoint' in raw) {
+      const { endpoint: _socketPath, ...rest } = raw;
+      return this.inner.parse(rest, path, issues);
+    }
+    return this.inner.parse(value, path, issues);
+  }
+  protected check(): T {
+    throw new Error('unreachable: parse is overridden');
+  }
+  override mask(value: unknown): unknown {
+    return this.inner.mask(value);
+  }
+  doc(): SchemaDoc {
+    return this.inner.doc();
+  }
+}
 
 const grpcSchema = s.object({
   endpoint: endpointSchema('localhost:4317', 'Address the gRPC server listens on.'),
@@ -76,8 +103,12 @@ export const otlpReceiverConfig = s.refine(
   s.object({
     protocols: s
       .object({
-        grpc: s.presence(grpcSchema).describe('OTLP/gRPC server; enabled when the key is present (an empty `grpc:` takes the defaults).'),
-        http: s.presence(httpSchema).describe('OTLP/HTTP server (protobuf and JSON); enabled when the key is present (an empty `http:` takes the defaults).'),
+        grpc: s
+          .presence(new SocketAwareProtocol(grpcSchema))
+          .describe('OTLP/gRPC server; enabled when the key is present (an empty `grpc:` takes the defaults).'),
+        http: s
+          .presence(new SocketAwareProtocol(httpSchema))
+          .describe('OTLP/HTTP server (protobuf and JSON); enabled when the key is present (an empty `http:` takes the defaults).'),
       })
       .describe('The protocols to serve; at least one.'),
     check_utf8: s

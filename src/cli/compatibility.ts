@@ -8,6 +8,7 @@ import type { AnyFactory, ComponentKind } from '../core/component.js';
 import type { SchemaDoc } from '../core/schema.js';
 import { builtinFactories } from '../components.js';
 import { COLLECTOR_ONLY_COMPONENTS, replacementText, type CollectorOnlyComponent } from '../config/collector-components.js';
+import { RENAMED_KEYS } from '../config/collector-keys.js';
 import { SERVICE_SECTION_SCHEMAS } from '../config/validate.js';
 import { flattenSchema } from './reference.js';
 
@@ -63,7 +64,8 @@ export function renderCompatibility(factories: readonly AnyFactory[] = builtinFa
   out.push('their components in [reference.md](reference.md).');
   out.push('');
   out.push('test/compat/*.yaml is a corpus of collector-style configs that together use every key of every');
-  out.push("supported component; test/compat.test.ts validates and starts each one. GopherShip's own components");
+  out.push('supported component; test/compat.test.ts validates and starts each one. Its real-world-forms.yaml holds the');
+  out.push("forms met in real configs (the collector's testdata, vendor and chart examples). GopherShip's own components");
   const ownTypes = [...new Set(factories.filter((f) => f.gophershipOnly).map((f) => f.type))];
   out.push(`(${ownTypes.map((t) => `\`${t}\``).join(', ')}) are not listed: no collector config names them.`);
   out.push('');
@@ -94,13 +96,37 @@ export function renderCompatibility(factories: readonly AnyFactory[] = builtinFa
   );
   out.push('| `service.extensions`, `service.pipelines` | supported | a lone string is a one-item list, as the collector reads it |');
   out.push('');
+  out.push('## Keys of older collectors');
+  out.push('');
+  out.push('Keys that configs written for older collectors carry and the collector no longer reads (it refuses them');
+  out.push('as unknown). Each answers `"<key>" is a key of older collectors, which the collector no longer reads;`');
+  out.push('followed by what to write now (src/config/collector-keys.ts).');
+  out.push('');
+  out.push('| component | key | now |');
+  out.push('| --- | --- | --- |');
+  // One row per answer: the otlp exporter's key and the loadbalancing exporter's protocol.otlp copy together.
+  const rows = new Map<string, { components: string[]; keys: string[] }>();
+  for (const r of RENAMED_KEYS) {
+    const now = r.use !== undefined ? `write ${r.use}` : `remove it: ${r.remove}`;
+    const row = rows.get(now) ?? { components: [], keys: [] };
+    row.components.push(...r.types.map((type) => `${r.kind} \`${type}\``));
+    row.keys.push(...r.paths.map((p) => `\`${p}\``));
+    rows.set(now, row);
+  }
+  for (const [now, row] of rows) out.push(`| ${row.components.join(', ')} | ${row.keys.join(', ')} | ${cell(now)} |`);
+  out.push('');
   out.push('## Config semantics');
   out.push('');
   out.push('- `--config` takes a path, `file:path`, `env:VAR` (the YAML in a variable) or `yaml:a::b: value`; several');
   out.push('  merge in order (maps merge, lists replace); `--set a.b=c` after them.');
   out.push("- Values expand `${env:VAR}`, `${env:VAR:-default}`, `${VAR}` and `${file:path}` (the file's content, read as");
-  out.push('  YAML); `$$` is a literal `$`. Other providers (`${http:...}`) answer "not supported yet".');
-  out.push("- A lone string where a list belongs is a one-item list; an integer duration is nanoseconds (as Go's");
+  out.push('  YAML); `$$` is a literal `$`. Other providers (`${http:...}`) answer "not supported yet". A `${...}` the');
+  out.push('  collector refuses (`${NAME:default}` without the `-`, `${ENV:X}`, `${1}`) is an error with what to write; a');
+  out.push('  bare `$VAR` stays text, as in the collector since v0.107.0, with a warning when VAR is set.');
+  out.push('- A lone string where a list of strings belongs is split at its commas, as the collector splits it');
+  out.push("  (`detectors: ${env:DETECTORS}` with `env,system`); a multi-line quoted value may continue at its key's");
+  out.push("  indentation, as Go's YAML reader takes it.");
+  out.push("- A lone string where another list belongs is a one-item list; an integer duration is nanoseconds (as Go's");
   out.push('  `time.Duration`: `flush_interval: 5` is 5ns; write `5s`); a URL path without its leading `/` gets it.');
   out.push('- Component types the collector has and GopherShip lacks answer once, with what they do; types the');
   out.push('  collector removed answer with the release and the replacement; a misspelled type or key gets the nearest');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s } from '../core/schema.js';
 import { createRegistry } from '../components.js';
-import { formatProblem, loadConfigFiles } from './load.js';
+import { formatProblem, indentQuotedContinuations, loadConfigFiles } from './load.js';
 import { validateConfig, type ValidatedConfig } from './validate.js';
 import { metricsAddress } from '../telemetry/config.js';
 import { logsToDebug } from '../../test/helpers/configs.js';
@@ -51,6 +51,77 @@ describe('values as the collector decodes them', () => {
     expect(problems).toEqual([]);
     expect(config!.service.pipelines[0]!.receivers).toEqual(['otlp']);
     expect((config!.processors.get('filter')!.config as { spans: { include: { services: string[] } } }).spans.include.services).toEqual(['test']);
+  });
+
+  it('a lone string where a list of strings belongs is split at commas, as the collector splits it (one variable, many items)', async () => {
+    const text =
+      BASE +
+      `processors:
+  resourcedetection:
+    detectors: \${env:DETECTORS}
+  redaction:
+    allow_all_keys: true
+    blocked_values: "4[0-9]{12}"
+  filter:
+    logs:
+      log_record: 'attributes["test"] == "pass"'
+`;
+    const { config, problems } = await validate([await file('split.yaml', text)], { DETECTORS: 'env,system' });
+    expect(problems).toEqual([]);
+    expect((config!.processors.get('resourcedetection')!.config as { detectors: string[] }).detectors).toEqual(['env', 'system']);
+    expect((config!.processors.get('redaction')!.config as { blocked_values: string[] }).blocked_values).toEqual(['4[0-9]{12}']);
+    expect((config!.processors.get('filter')!.config as { logs: { log_record: string[] } }).logs.log_record).toEqual(['attributes["test"] == "pass"']);
+    // The split keeps spaces and cuts inside a pattern, as the collector's does: write a YAML list instead.
+    const cut = await validate([await file('cut.yaml', BASE + 'processors:\n  resourcedetection:\n    detectors: env, system\n')]);
+    expect(cut.problems).toEqual([expect.stringMatching(/resourcedetection\.detectors\.1: .*" system"/)]);
+  });
+
+  it("a quoted value continued on lines at its key's indentation reads as Go's YAML reads it (the collector's filter testdata)", async () => {
+    const text =
+      BASE +
+      `processors:
+  filter:
+    traces:
+      span: '
+      attributes["test"] == "pass" or
+      attributes["test"] == "also pass"'
+    logs:
+      log_record:
+        - "severity_number < SEVERITY_NUMBER_WARN and
+        IsMatch(body, \\"^GET /health\\")"
+  attributes:
+    actions:
+      - key: note
+        action: upsert
+        value: |
+          kept: 'as written
+          in a block'
+`;
+    const { config, problems } = await validate([await file('continued.yaml', text)]);
+    expect(problems).toEqual([]);
+    const filter = config!.processors.get('filter')!.config as { traces: { span: string[] }; logs: { log_record: string[] } };
+    expect(filter.traces.span).toEqual([' attributes["test"] == "pass" or attributes["test"] == "also pass"']);
+    expect(filter.logs.log_record).toEqual(['severity_number < SEVERITY_NUMBER_WARN and IsMatch(body, "^GET /health")']);
+    const attrs = config!.processors.get('attributes')!.config as { actions: { value: string }[] };
+    expect(attrs.actions[0]!.value).toBe("kept: 'as written\nin a block'\n");
+    // A quote that is never closed is still a syntax error at its line.
+    const open = await validate([await file('open.yaml', BASE + "processors:\n  filter:\n    traces:\n      span: 'never closed\n")]);
+    expect(open.problems).toEqual([expect.stringMatching(/open\.yaml:\d+: YAML syntax error: /)]);
+  });
+
+  it('indentQuotedContinuations leaves text without such a value as it is (quotes in comments, plain and block values)', () => {
+    const text = `a: it's plain # and a 'quote in a comment
+b: 'one line' # "x
+c: ["x, 'y", 'z']
+d: |
+  'opened in a block
+  still the block
+e:
+  - "two
+    lines"
+`;
+    expect(indentQuotedContinuations(text)).toBe(text);
+    expect(indentQuotedContinuations("f:\n  g: 'two\n  lines'\n")).toBe("f:\n  g: 'two\n    lines'\n");
   });
 
   it('YAML anchors, aliases and merge keys read as the collector reads them', async () => {

@@ -74,6 +74,43 @@ describe('env expansion', () => {
     ]);
   });
 
+  it('reports a ${...} the collector refuses instead of passing it on as text, with what to write', () => {
+    const problems: string[] = [];
+    const refused = ['https://trace.agent.${DD_SITE:datadoghq.com}', '${env:HOST:example}', '${ENV:HOST}', 'x-${1}', '${env:1X}'];
+    for (const text of refused) expect(expandEnv(text, env, (m) => problems.push(m))).toBe(text);
+    expect(problems).toEqual([
+      '"${DD_SITE:datadoghq.com}" is not a reference the collector expands: it reads "DD_SITE" as a config provider and refuses it; for an environment variable with a default write ${env:DD_SITE:-datadoghq.com}',
+      '"${env:HOST:example}" is not a reference the collector expands: a default follows ":-", as in ${env:HOST:-example}',
+      '"${ENV:HOST}" is not a reference the collector expands: the provider is env, in lower case (${env:HOST})',
+      '"${1}" is not a reference the collector expands: "1" is not an environment variable name (write $$ for a literal $)',
+      '"${env:1X}" is not a reference the collector expands: "1X" is not an environment variable name',
+    ]);
+    // Escaped, each is the text itself.
+    expect(expandEnv('$${DD_SITE:datadoghq.com} $${1}', env, (m) => problems.push(m))).toBe('${DD_SITE:datadoghq.com} ${1}');
+    expect(problems).toHaveLength(5);
+  });
+
+  it('a refused ${...} in a config file is a problem at its file:line and key (the Datadog example form)', async () => {
+    const text = logsToDebug().replace(
+      'exporters:\n  debug:\n',
+      'exporters:\n  debug:\n  otlphttp:\n    endpoint: https://trace.agent.${DD_SITE:datadoghq.com}\n',
+    );
+    const problems = await problemsOf(text);
+    expect(problems).toEqual([
+      expect.stringMatching(/^FILE:9: exporters\.otlphttp\.endpoint: "\$\{DD_SITE:datadoghq\.com\}" is not a reference the collector expands/),
+    ]);
+  });
+
+  it('warns of a bare $VAR naming a set variable: the collector leaves it as text (since v0.107.0)', () => {
+    const warnings: string[] = [];
+    const warn = (m: string) => warnings.push(m);
+    expect(expandEnv('$PORT', env, undefined, warn)).toBe('$PORT');
+    expect(expandEnv('Bearer $UNSET_TOKEN; ^a$; x_total$; $$PORT', env, undefined, warn)).toBe('Bearer $UNSET_TOKEN; ^a$; x_total$; $PORT');
+    expect(warnings).toEqual([
+      '"$PORT" stays text, not the environment variable PORT (which is set): the collector stopped expanding $VAR in v0.107.0; write ${env:PORT} to read it, or $$PORT for the text',
+    ]);
+  });
+
   it('reports references it cannot expand instead of passing them on as text', () => {
     const problems: string[] = [];
     expect(expandEnv('${http:example.com/x}', {}, (m) => problems.push(m))).toBe('${http:example.com/x}');

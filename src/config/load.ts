@@ -52,9 +52,35 @@ export function formatProblem(p: ConfigProblem): string {
   return `${where}${key}${p.message}`;
 }
 
-const ENV_REF = /\$\$|\$\{file:([^}]+)\}|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/**
+ * What a value's `$` can start, in order: `$$` (a literal `$`), `${file:path}`, `${env:NAME}` / `${NAME}`
+ * with an optional `:-default`, any other `${...}` (reported by expandEnv: the collector refuses it), and a
+ * bare `$NAME`, which the collector leaves as text (since v0.107.0).
+ */
+const ENV_REF = /\$\$|\$\{file:([^}]+)\}|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
 /** A `${scheme:...}` reference of a config provider other than env and file (yaml, http, ...). */
 const OTHER_PROVIDER = /\$\{([a-z][a-z0-9+.-]*):(?!-)/g;
+const OTHER_PROVIDER_URI = /^[a-z][a-z0-9+.-]*:(?!-)/;
+
+/**
+ * Why the collector refuses `${inner}`, a reference none of the forms it expands matches, and what to
+ * write instead; undefined for another provider's URI, which expandEnv reports on its own.
+ */
+function badReferenceMessage(inner: string): string | undefined {
+  const ref = `\${${inner}}`;
+  const env = /^env:([A-Za-z_][A-Za-z0-9_]*):(.*)$/s.exec(inner);
+  if (env) return `"${ref}" is not a reference the collector expands: a default follows ":-", as in \${env:${env[1]}:-${env[2]}}`;
+  if (inner.startsWith('env:')) return `"${ref}" is not a reference the collector expands: "${inner.slice(4)}" is not an environment variable name`;
+  if (OTHER_PROVIDER_URI.test(inner)) return undefined;
+  const named = /^([A-Za-z_][A-Za-z0-9_]*):-?(.*)$/s.exec(inner);
+  if (named?.[1]!.toLowerCase() === 'env') return `"${ref}" is not a reference the collector expands: the provider is env, in lower case (\${env:${named[2]}})`;
+  if (named)
+    return `"${ref}" is not a reference the collector expands: it reads "${named[1]}" as a config provider and refuses it; for an environment variable with a default write \${env:${named[1]}:-${named[2]}}`;
+  return `"${ref}" is not a reference the collector expands: "${inner}" is not an environment variable name (write $$ for a literal $)`;
+}
+
+const bareVariableMessage = (name: string) =>
+  `"$${name}" stays text, not the environment variable ${name} (which is set): the collector stopped expanding $VAR in v0.107.0; write \${env:${name}} to read it, or $$${name} for the text`;
 const WHOLE_FILE_REF = /^\$\{file:([^}]+)\}$/;
 
 /**
@@ -122,8 +148,17 @@ export function expandEnv(
     const v = env[whole[1]!] ?? whole[2] ?? '';
     return v === '' ? v : typedScalar(v);
   }
-  return text.replace(ENV_REF, (m, filePath: string | undefined, name: string | undefined, def: string | undefined) => {
+  return text.replace(ENV_REF, (m, filePath: string | undefined, name: string | undefined, def: string | undefined, other?: string, bare?: string) => {
     if (m === '$$') return '$';
+    if (other !== undefined) {
+      const message = badReferenceMessage(other);
+      if (message) report(message);
+      return m;
+    }
+    if (bare !== undefined) {
+      if (env[bare] !== undefined) warn(bareVariableMessage(bare));
+      return m;
+    }
     if (filePath !== undefined) {
       const v = readFileRef(filePath, report);
       if (v === null) return '';
@@ -286,13 +321,81 @@ function findDuplicateKey(node: Node | null | undefined, pos: number, path: stri
   return undefined;
 }
 
+/** Where a quoted scalar that starts at `from` on `line` ends on it, or -1 when it goes on to the next line. */
+function quoteEnd(line: string, from: number): number {
+  const q = line[from]!;
+  for (let i = from + 1; i < line.length; i++) {
+    if (line[i] === '\\' && q === '"') i++;
+    else if (line[i] === q) {
+      if (q === "'" && line[i + 1] === "'") i++;
+      else return i;
+    }
+  }
+  return -1;
+}
+
+/**
+ * The text with the continuation lines of multi-line quoted values indented past their key, where they sat
+ * at or left of it. Go's YAML reader (the collector's) takes such a value, which the collector's own testdata
+ * writes (`span: '` then the condition on lines at the key's indentation); the yaml library refuses it.
+ * Leading spaces of a quoted value's continuation lines are folded away, so the value is unchanged, and
+ * lines keep their numbers. Block scalars (`|`, `>`) are left alone.
+ */
+export function indentQuotedContinuations(text: string): string {
+  const lines = text.split('\n');
+  let open: { quote: string; indent: number } | undefined;
+  let block: number | undefined;
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n]!;
+    const lead = line.length - line.trimStart().length;
+    if (open) {
+      if (line.trim() !== '' && lead <= open.indent) lines[n] = ' '.repeat(open.indent + 2) + line.trimStart();
+      // The value goes on until its closing quote (the rest of that line is taken as it is).
+      if (quoteEnd(`${open.quote}${line}`, 0) >= 0) open = undefined;
+      continue;
+    }
+    if (block !== undefined) {
+      if (line.trim() === '' || lead > block) continue;
+      block = undefined;
+    }
+    // The column the value's lines must pass: its key's, past any `- ` of list items; for a list item that is
+    // the quoted value itself, its dash's.
+    const dashes = /^(?:-\s+)*/.exec(line.slice(lead))![0];
+    const keyColumn = lead + dashes.length;
+    const itemColumn = lead + dashes.lastIndexOf('-');
+    for (let i = lead; i < line.length; i++) {
+      const c = line[i]!;
+      if (c === '#' && (i === 0 || /\s/.test(line[i - 1]!))) break;
+      if (c !== "'" && c !== '"') continue;
+      // A quote starts a scalar only where a value or item begins.
+      if (!/(^|[:[{,-])\s*$/.test(line.slice(lead, i))) continue;
+      const end = quoteEnd(line, i);
+      if (end < 0) {
+        open = { quote: c, indent: i === keyColumn && dashes !== '' ? itemColumn : keyColumn };
+        break;
+      }
+      i = end;
+    }
+    if (!open && /:\s*[|>][-+0-9]*\s*(#.*)?$/.test(line)) block = lead;
+  }
+  return lines.join('\n');
+}
+
 /** Parses one YAML text; problems carry the file and line. */
 export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv, locations: Map<string, SourceLocation>, found: Found): RawConfig {
   const problems = found.problems;
-  const lc = new LineCounter();
+  let lc = new LineCounter();
   // YAML's own warnings (an unknown tag, say) become config warnings with their line, not Node
   // process warnings printed raw on stderr.
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, logLevel: 'silent' });
+  const parse = (source: string, counter: LineCounter) => parseDocument(source, { lineCounter: counter, uniqueKeys: true, logLevel: 'silent' });
+  let doc = parse(text, lc);
+  if (doc.errors.some((e) => e.code === 'MISSING_CHAR')) {
+    // A quoted value continued at its key's indentation, which Go's YAML reader takes: read it that way.
+    const indented = indentQuotedContinuations(text);
+    const retryLc = new LineCounter();
+    const retry = indented === text ? undefined : parse(indented, retryLc);
+    if (retry && retry.errors.length === 0) [doc, lc] = [retry, retryLc];
+  }
   for (const w of doc.warnings) found.warnings.push({ file, line: lc.linePos(w.pos[0]).line, path: [], message: `YAML: ${w.message.split('\n')[0]}` });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {

@@ -9,6 +9,7 @@ import { isSignal, type Signal } from '../core/signal.js';
 import { isPlainObject, locate, type ConfigProblem, type LoadedConfig } from './load.js';
 import { telemetrySchema, type TelemetryConfig } from '../telemetry/config.js';
 import { collectorOnlyComponent, collectorOnlyMessage } from './collector-components.js';
+import { renamedKey, renamedKeyMessage } from './collector-keys.js';
 import { checkConnectors } from './connectors.js';
 
 export interface FactoryRegistry {
@@ -120,7 +121,7 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
       }
       const issues: ConfigIssue[] = [];
       const config = factory.config.parse(compRaw, path, issues);
-      for (const issue of issues) report(issue.path, issue.message);
+      for (const issue of issues) report(issue.path, olderKeyMessage(kind, factory.type, issue) ?? issue.message);
       sections[kind].set(idText, { id, factory, config });
     }
   }
@@ -256,6 +257,14 @@ export function validateConfig(loaded: LoadedConfig, registry: FactoryRegistry):
       service: { extensions, pipelines, telemetry, processing, workers },
     },
   };
+}
+
+/** For an unknown key the collector once had (src/config/collector-keys.ts): what to write now. */
+function olderKeyMessage(kind: ComponentKind, type: string, issue: ConfigIssue): string | undefined {
+  if (!issue.message.startsWith('unknown key')) return undefined;
+  const below = issue.path.slice(2);
+  const entry = renamedKey(kind, type, below);
+  return entry && renamedKeyMessage(entry, below[below.length - 1]!);
 }
 
 function unknownTypeMessage(registry: FactoryRegistry, kind: ComponentKind, type: string): string {

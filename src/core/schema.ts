@@ -364,13 +364,25 @@ class MapSchema<T> extends Schema<Record<string, T>> {
   }
 }
 
+/**
+ * A lone string where the collector's config has a list of strings, as its confmap decodes it (mapstructure's
+ * string-to-slice hook): split at every comma, spaces kept; '' is no items.
+ */
+export function collectorStringList(text: string): string[] {
+  return text === '' ? [] : text.split(',');
+}
+
 class ArraySchema<T> extends Schema<T[]> {
   constructor(private readonly itemSchema: Schema<T>) {
     super();
   }
   protected check(v: unknown, path: string[], issues: ConfigIssue[]): T[] {
-    // The collector's confmap turns a lone string into a one-item list (`services: web`), '' into none.
-    if (typeof v === 'string') return v === '' ? [] : [this.itemSchema.parse(v, [...path, '0'], issues)];
+    // The collector's confmap turns a lone string into a list: split at commas for a list of strings
+    // (`detectors: env,system`, often from one environment variable), one item otherwise; '' into none.
+    if (typeof v === 'string') {
+      const texts = ['string', 'enum'].includes(this.itemSchema.doc().type) ? collectorStringList(v) : v === '' ? [] : [v];
+      return texts.map((text, i) => this.itemSchema.parse(text, [...path, String(i)], issues));
+    }
     if (!Array.isArray(v)) {
       issues.push({ path, message: `expected a list, got ${typeName(v)}` });
       return [];
@@ -474,9 +486,15 @@ class NotYetSchema extends Schema<undefined> {
     if (!this.isNeutral(v)) issues.push({ path, message: notSupportedYetMessage(this.what) });
     return undefined;
   }
-  /** The listed values, a zero duration where 0 is listed, and '' or [] (an unset value, as configs write it). */
+  /**
+   * The listed values, a zero duration where 0 is listed, and '' or [] (an unset value, as configs write it).
+   * A section listed as `{enabled: false}` is off whatever else it holds: the collector's README writes the
+   * section's defaults beside `enabled: false` (health_check's check_collector_pipeline interval, threshold).
+   */
   private isNeutral(v: unknown): boolean {
     if (v === '' || (Array.isArray(v) && v.length === 0)) return true;
+    const off = (x: unknown) => typeof x === 'object' && x !== null && (x as { enabled?: unknown }).enabled === false;
+    if (off(v) && this.neutral.some(off)) return true;
     return this.neutral.some(
       (n) => n === v || (n === 0 && typeof v === 'string' && parseDuration(v) === 0) || (typeof n === 'object' && JSON.stringify(n) === JSON.stringify(v)),
     );

@@ -4,7 +4,7 @@
  * of a checked config into statement groups. Configs keep the statement texts (plain data); components
  * compile them again at create, which is cheap.
  */
-import { Schema, type ConfigIssue, type SchemaDoc } from '../core/schema.js';
+import { Schema, collectorStringList, type ConfigIssue, type SchemaDoc } from '../core/schema.js';
 import {
   compileCondition,
   compileStatement,
@@ -278,7 +278,9 @@ export class ConditionsSchema extends Schema<string[]> {
     super();
   }
 
-  protected check(v: unknown, path: string[], issues: ConfigIssue[]): string[] {
+  protected check(value: unknown, path: string[], issues: ConfigIssue[]): string[] {
+    // A lone string is a list, as the collector decodes it (split at commas, as there).
+    const v = typeof value === 'string' ? collectorStringList(value) : value;
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
       issues.push({ path, message: 'expected a list of OTTL conditions (strings)' });
       return [];

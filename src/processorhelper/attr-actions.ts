@@ -51,6 +51,9 @@ export const attrActionSchema = s.object({
   value: new AnyValueConfigSchema().describe('insert/update/upsert: the value to set (its YAML type is kept)'),
   from_attribute: s.string().describe('insert/update/upsert: copy the value of this attribute of the same item'),
   from_context: s.string().describe('insert/update/upsert: take the value from request metadata (client.address, metadata.<key>)'),
+  default_value: new AnyValueConfigSchema().describe(
+    'insert/update/upsert: the value set when the source gives none (from_attribute or from_context not found, value empty, as an unset variable leaves it); alone, the value to set',
+  ),
   pattern: s.string().describe('extract: regex with named groups; delete/hash: also act on keys matching it'),
   converted_type: s.string().describe('convert: int | double | string'),
 });
@@ -61,6 +64,7 @@ export type AttrActionConfig = {
   value: unknown;
   from_attribute: string;
   from_context: string;
+  default_value?: unknown;
   pattern: string;
   converted_type: string;
 };
@@ -87,6 +91,9 @@ export interface CompiledAction {
   readonly fromAttribute: string | undefined;
   readonly fromAttributeBytes: Buffer | undefined;
   readonly fromContext: string | undefined;
+  /** Encoded AnyValue content of `default_value`, set when the source gives nothing; and as a message. */
+  readonly defaultValue: Buffer | undefined;
+  readonly defaultMsg: AnyValue | undefined;
   readonly regex: RegExp | undefined;
   /** extract: group names and their keys as bytes. */
   readonly groups: readonly string[];
@@ -127,7 +134,9 @@ export function compileActions(list: readonly AttrActionConfig[], path: string[]
     }
     const key = a.key ?? '';
     const pattern = a.pattern ?? '';
-    const hasValue = a.value !== undefined && a.value !== null;
+    const hasDefault = a.default_value !== undefined && a.default_value !== null;
+    // An empty value (what an unset ${env:X} leaves) falls back to default_value, as the collector's nil one does.
+    const hasValue = a.value !== undefined && a.value !== null && !(a.value === '' && hasDefault);
     const sources = (hasValue ? 1 : 0) + (a.from_attribute ? 1 : 0) + (a.from_context ? 1 : 0);
     if ((kind === Kind.Delete || kind === Kind.Hash) && key === '' && pattern === '') fail('key', 'at least one of "key" and "pattern" must be set');
     if (kind !== Kind.Delete && kind !== Kind.Hash && key === '') fail('key', 'is required');
@@ -145,7 +154,7 @@ export function compileActions(list: readonly AttrActionConfig[], path: string[]
       case Kind.Insert:
       case Kind.Update:
       case Kind.Upsert:
-        if (sources === 0) fail('', `action ${name} needs one of "value", "from_attribute" or "from_context"`);
+        if (sources === 0 && !hasDefault) fail('', `action ${name} needs one of "value", "from_attribute", "from_context" or "default_value"`);
         if (sources > 1) fail('', `action ${name} takes only one of "value", "from_attribute" or "from_context"`);
         if (pattern !== '') fail('pattern', `action ${name} does not use "pattern"`);
         if (a.converted_type) fail('converted_type', `action ${name} does not use "converted_type"`);
@@ -175,23 +184,25 @@ export function compileActions(list: readonly AttrActionConfig[], path: string[]
         } else convertedType = a.converted_type;
         break;
     }
-    let value: Buffer | undefined;
-    let valueMsg: AnyValue | undefined;
-    if (hasValue && (kind === Kind.Insert || kind === Kind.Update || kind === Kind.Upsert)) {
-      const js = toJsAnyValue(a.value);
-      value = encodeAnyValue(js);
-      valueMsg = jsToAnyValueMsg(js);
-    }
+    const sets = kind === Kind.Insert || kind === Kind.Update || kind === Kind.Upsert;
+    const encoded = (v: unknown) => {
+      const js = toJsAnyValue(v);
+      return { bytes: encodeAnyValue(js), msg: jsToAnyValueMsg(js) };
+    };
+    const value = hasValue && sets ? encoded(a.value) : undefined;
+    const fallback = hasDefault && sets ? encoded(a.default_value) : undefined;
     out.push({
       kind,
       name,
       key,
       keyBytes: utf8(key),
-      value,
-      valueMsg,
+      value: value?.bytes,
+      valueMsg: value?.msg,
       fromAttribute: a.from_attribute || undefined,
       fromAttributeBytes: a.from_attribute ? utf8(a.from_attribute) : undefined,
       fromContext: a.from_context || undefined,
+      defaultValue: fallback?.bytes,
+      defaultMsg: fallback?.msg,
       regex,
       groups,
       groupKeys: groups.map(utf8),
@@ -222,17 +233,17 @@ export function applyActions(actions: readonly CompiledAction[], attrs: AttrList
       case Kind.Upsert: {
         const i = attrs.indexOf(act.keyBytes);
         if (act.kind === Kind.Insert ? i >= 0 : act.kind === Kind.Update ? i < 0 : false) break;
-        if (act.value !== undefined) {
-          if (i >= 0) attrs.set(i, act.value);
-          else attrs.append(act.keyBytes, act.value);
-        } else if (act.fromAttributeBytes !== undefined) {
-          const j = attrs.indexOf(act.fromAttributeBytes);
-          if (j < 0) break;
+        const j = act.fromAttributeBytes === undefined ? -1 : attrs.indexOf(act.fromAttributeBytes);
+        const v = act.fromContext === undefined ? undefined : contextValue(meta, act.fromContext);
+        // The source first; its default_value when it gives nothing.
+        const set = act.value ?? (j >= 0 || v !== undefined ? undefined : act.defaultValue);
+        if (set !== undefined) {
+          if (i >= 0) attrs.set(i, set);
+          else attrs.append(act.keyBytes, set);
+        } else if (j >= 0) {
           if (i >= 0) attrs.copyValue(i, j);
           else attrs.copyValue(attrs.append(act.keyBytes, EMPTY), j);
-        } else {
-          const v = contextValue(meta, act.fromContext!);
-          if (v === undefined) break;
+        } else if (v !== undefined) {
           if (i >= 0) attrs.setString(i, v);
           else attrs.appendString(act.keyBytes, v);
         }
@@ -470,16 +481,13 @@ export function applyActionsToMessages(actions: readonly CompiledAction[], kvs: 
         const i = find(act.key);
         if (act.kind === Kind.Insert ? i >= 0 : act.kind === Kind.Update ? i < 0 : false) break;
         let v: AnyValue | undefined;
+        const j = act.fromAttribute === undefined ? -1 : find(act.fromAttribute);
+        const s = act.fromContext === undefined ? undefined : contextValue(meta, act.fromContext);
         if (act.valueMsg) v = clone(AnyValueSchema, act.valueMsg);
-        else if (act.fromAttribute !== undefined) {
-          const j = find(act.fromAttribute);
-          if (j < 0) break;
-          v = kvs[j]!.value ? clone(AnyValueSchema, kvs[j]!.value!) : create(AnyValueSchema);
-        } else {
-          const s = contextValue(meta, act.fromContext!);
-          if (s === undefined) break;
-          v = strMsg(s);
-        }
+        else if (j >= 0) v = kvs[j]!.value ? clone(AnyValueSchema, kvs[j]!.value!) : create(AnyValueSchema);
+        else if (s !== undefined) v = strMsg(s);
+        else if (act.defaultMsg) v = clone(AnyValueSchema, act.defaultMsg);
+        else break;
         put(act.key, v);
         break;
       }
