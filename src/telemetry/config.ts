@@ -141,6 +141,8 @@ export function metricsAddress(metrics: TelemetryConfig['metrics']): string {
  * How the self-metrics are named: a configured Prometheus pull reader applies its exporter's options (unit
  * words and `_total` unless `without_units` / `without_type_suffix`), as the collector's since v0.120; with
  * no reader (`address`, or nothing) the collector's own default reader turns both off, so names stay bare.
+ * The explicit reader's defaults are the two `default(false)` of prometheusSchema: opentelemetry.io#11160
+ * (2026-07) reports a later collector (collector PR #15027) defaulting them to true, so they are one place to change.
  */
 export function metricNaming(metrics: TelemetryConfig['metrics']): MetricNaming {
   const prom = metrics.readers.find((r) => r.pull?.exporter.prometheus)?.pull?.exporter.prometheus;
