@@ -38,6 +38,9 @@ describe('docs/reference.md', () => {
         expect(section, `${f.kind} ${f.type}: metric ${m.name}`).toContain(`| \`${metricDisplayName(m)}\` | ${m.type} | \`${m.unit}\` |`);
     }
     for (const m of Object.values(SERVICE_METRICS)) expect(text).toContain(`| \`${m.name}\` |`);
+    // And each under the name an explicit prometheus reader serves it by default.
+    expect(text).toMatch(/^\| `otelcol_process_uptime` \| counter \| .* \| `otelcol_process_uptime_seconds_total` \|$/m);
+    expect(text).toMatch(/^\| `otelcol_receiver_accepted_<items>` \| .* \| `otelcol_receiver_accepted_<items>_total` \|$/m);
   });
 
   it('documents every key of the service sections the schema checks (telemetry, processing)', async () => {

@@ -49,6 +49,22 @@ async function walHeldBy(root: string, pid: number): Promise<{ dirs: string[]; b
   return out;
 }
 
+/** POSTs OTLP/HTTP logs on a connection of its own (the primary hands each new connection to the next worker). */
+function postOnNewConnection(http: string, body: Uint8Array): Promise<number | undefined> {
+  const [host, port] = http.split(':') as [string, string];
+  return new Promise<number | undefined>((resolve) => {
+    const req = httpRequest(
+      { host, port: Number(port), path: '/v1/logs', method: 'POST', agent: false, headers: { 'content-type': 'application/x-protobuf' } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      },
+    );
+    req.on('error', () => resolve(undefined));
+    req.end(body);
+  });
+}
+
 let dir: string;
 let sink: Sink;
 let gateway: GatewayChild | undefined;
@@ -229,20 +245,7 @@ describe('worker processes (service.workers)', () => {
       // 20 requests of 10 log records, each on its own connection: the primary hands connections to the
       // workers in turn, so each worker sends 10 batches of 10 and the sum shows all 20.
       const body = makeLogsRequest(1, 10);
-      const [host, port] = g.http.split(':') as [string, string];
-      const post = () =>
-        new Promise<number | undefined>((resolve) => {
-          const req = httpRequest(
-            { host, port: Number(port), path: '/v1/logs', method: 'POST', agent: false, headers: { 'content-type': 'application/x-protobuf' } },
-            (res) => {
-              res.resume();
-              resolve(res.statusCode);
-            },
-          );
-          req.on('error', () => resolve(undefined));
-          req.end(body);
-        });
-      for (let i = 0; i < 20; i++) expect(await post()).toBe(200);
+      for (let i = 0; i < 20; i++) expect(await postOnNewConnection(g.http, body)).toBe(200);
       const h = await scrapeHistogram(g.metrics, 'otelcol_processor_batch_batch_send_size', { processor: 'batch' });
       expect(h.count).toBe(20);
       expect(h.sum).toBe(200);
@@ -253,6 +256,44 @@ describe('worker processes (service.workers)', () => {
       // One series per bucket, not one per worker: the text has each bucket line once.
       const text = await (await fetch(`http://${g.metrics}/metrics`)).text();
       expect(text.match(/^otelcol_processor_batch_batch_send_size_bucket\{le="10",processor="batch"\} /gm) ?? []).toHaveLength(1);
+    } finally {
+      g.child.kill('SIGTERM');
+      await g.exited;
+    }
+  }, 30_000);
+
+  it('sums and shows the suffixed names an explicit prometheus reader serves (…_total, unit words), status page included', async () => {
+    const yaml = gatewayYaml({
+      processors: { batch: { send_batch_size: 10, timeout: '30s', flush_when_idle: false } },
+      exporters: { debug: null },
+      pipelines: { logs: { processors: ['batch'], exporters: ['debug'] } },
+      service: { telemetry: { metrics: { readers: [{ pull: { exporter: { prometheus: { host: '127.0.0.1', port: 0 } } } }] } }, workers: 2 },
+    });
+    const g = await startGatewayChild(yaml, join(dir, 'suffixed.yaml'));
+    try {
+      const body = makeLogsRequest(1, 10);
+      for (let i = 0; i < 20; i++) expect(await postOnNewConnection(g.http, body)).toBe(200);
+      // Both workers' counters, under the one suffixed name: 200 records, not one worker's 100.
+      expect(await scrapeMetric(g.metrics, 'otelcol_receiver_accepted_log_records_total')).toBe(200);
+      expect(await scrapeMetric(g.metrics, 'otelcol_exporter_sent_log_records_total', { exporter: 'debug' })).toBe(200);
+      expect(await scrapeMetric(g.metrics, 'otelcol_processor_batch_batch_size_trigger_send_total', { processor: 'batch' })).toBe(20);
+      expect((await scrapeHistogram(g.metrics, 'otelcol_processor_batch_batch_send_size', { processor: 'batch' })).count).toBe(20);
+      // The uptime is the oldest worker's (max), not the sum; the primary's own gauges keep their names.
+      const uptime = await scrapeMetric(g.metrics, 'otelcol_process_uptime_seconds_total');
+      expect(uptime).toBeGreaterThan(0);
+      expect(uptime).toBeLessThan(60);
+      expect(await scrapeMetric(g.metrics, 'gophership_worker_up')).toBe(2);
+      const text = await (await fetch(`http://${g.metrics}/metrics`)).text();
+      expect(text).not.toMatch(/^otelcol_receiver_accepted_log_records[{ ]/m);
+      // The status page reads the summed figures under the same names.
+      let status: StatusSnapshot | undefined;
+      for (let i = 0; i < 30 && (status?.totals.accepted !== 200 || status.workers?.each.length !== 2); i++) {
+        await sleep(200);
+        status = (await (await fetch(`http://${g.metrics}/status.json`)).json()) as StatusSnapshot;
+      }
+      expect(status!.totals).toMatchObject({ accepted: 200, sent: 200 });
+      expect(status!.workers!.each.map((w) => w.up)).toEqual([true, true]);
+      expect(status!.process.heapUsedBytes).toBeGreaterThan(0);
     } finally {
       g.child.kill('SIGTERM');
       await g.exited;

@@ -5,7 +5,8 @@
  */
 import type { AnyFactory, ComponentKind } from '../core/component.js';
 import type { SchemaDoc } from '../core/schema.js';
-import { DEFAULT_HISTOGRAM_BUCKETS, type MetricDef } from '../core/metadata.js';
+import { DEFAULT_HISTOGRAM_BUCKETS, metricName, type MetricDef } from '../core/metadata.js';
+import { SUFFIXED_NAMING } from '../core/metric-naming.js';
 import { SERVICE_METRICS } from '../telemetry/metrics.js';
 import { builtinFactories } from '../components.js';
 import { SERVICE_SECTION_SCHEMAS } from '../config/validate.js';
@@ -107,10 +108,17 @@ function bucketsOf(m: MetricDef): string {
   return ` (buckets: ${(m.buckets ?? DEFAULT_HISTOGRAM_BUCKETS).join(', ')}${m.buckets ? '' : ", the OpenTelemetry SDK's defaults"})`;
 }
 
+/** The name a `readers` Prometheus pull reader serves it under, with the exporter's defaults (see docs/operations.md). */
+function suffixedDisplayName(m: MetricDef): string {
+  return metricName(m, SUFFIXED_NAMING, m.perSignal ? '<items>' : undefined);
+}
+
 function renderMetrics(metrics: readonly MetricDef[]): string[] {
-  const out = ['| metric | type | unit | labels | description |', '| --- | --- | --- | --- | --- |'];
+  const out = ['| metric | type | unit | labels | description | with a `readers` prometheus reader |', '| --- | --- | --- | --- | --- | --- |'];
   for (const m of metrics)
-    out.push(`| \`${metricDisplayName(m)}\` | ${m.type} | \`${m.unit}\` | ${m.labels.join(', ')} | ${prose(m.description)}${bucketsOf(m)} |`);
+    out.push(
+      `| \`${metricDisplayName(m)}\` | ${m.type} | \`${m.unit}\` | ${m.labels.join(', ')} | ${prose(m.description)}${bucketsOf(m)} | \`${suffixedDisplayName(m)}\` |`,
+    );
   if (metrics.some((m) => m.type === 'histogram')) out.push('', 'A histogram is scraped as `<name>_bucket{le}`, `<name>_sum` and `<name>_count`.');
   if (metrics.some((m) => m.perSignal)) out.push('', '`<items>`: one metric per signal, `log_records`, `spans` or `metric_points`.');
   return out;
@@ -131,6 +139,10 @@ export function renderReference(factories: readonly AnyFactory[] = builtinFactor
   out.push('the same keys. A key of type *section* is a nested map; an absent section takes its defaults.');
   out.push('*(required)* marks a key without a default that must be set (when its section is present); rules');
   out.push('between keys (at least one action, say) are in the component READMEs.');
+  out.push('');
+  out.push("A metrics table gives each metric as the collector's metadata names it, served so with `service.telemetry.metrics.address`");
+  out.push('or no telemetry config; its last column is the name served when `service.telemetry.metrics.readers` gives a Prometheus');
+  out.push('reader without `without_type_suffix` / `without_units`, as the collector names it then (docs/operations.md).');
   out.push('');
   out.push('## Contents');
   out.push('');

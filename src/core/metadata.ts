@@ -4,6 +4,7 @@
  * emits, and the minimal config the generic lifecycle test starts it with. The factory carries it, and the
  * registry, `gophership components`, docs/reference.md and the lifecycle test read it from there.
  */
+import { servedMetricName, type MetricNaming } from './metric-naming.js';
 
 /** The collector's stability levels. */
 export type Stability = 'development' | 'alpha' | 'beta' | 'stable' | 'deprecated';
@@ -18,8 +19,8 @@ export interface MetricDef {
   readonly type: 'counter' | 'gauge' | 'histogram';
   /**
    * The unit, as the collector's metadata writes it: `{items}`, `{requests}`, `By`, `s`, `ms`, `µs`, `1` (a
-   * ratio). Not added to the name: names are the metadata's, as the collector's READMEs query them (no
-   * `_milliseconds` or `_total` suffix, see docs/operations.md).
+   * ratio). `name` is the metadata's, as the collector's READMEs query it; the served name adds the unit word
+   * and `_total` when the reader asks for them (servedMetricName, src/core/metric-naming.ts; docs/operations.md).
    */
   readonly unit: string;
   /**
@@ -80,14 +81,22 @@ export interface LifecycleContext {
  */
 export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
 
-/** The options of a prom-client instrument for a metric (name, help, labels, a histogram's buckets); per-signal ones take the signal's item noun. */
+/** The name `def` is served under with this naming (per-signal ones take the signal's item noun). */
+export function metricName(def: MetricDef, naming: MetricNaming, itemNoun?: string): string {
+  return servedMetricName(itemNoun === undefined ? def.name : `${def.name}_${itemNoun}`, def.type, def.unit, naming);
+}
+
+/**
+ * The options of a prom-client instrument for a metric (name as `naming` serves it, help, labels, a
+ * histogram's buckets); per-signal ones take the signal's item noun.
+ */
 export function instrumentOptions(
   def: MetricDef,
+  naming: MetricNaming,
   itemNoun?: string,
 ): { name: string; help: string; labelNames: string[]; aggregator?: 'max'; buckets?: number[] } {
-  const name = itemNoun === undefined ? def.name : `${def.name}_${itemNoun}`;
   return {
-    name,
+    name: metricName(def, naming, itemNoun),
     help: def.description,
     labelNames: [...def.labels],
     ...(def.acrossWorkers ? { aggregator: def.acrossWorkers } : {}),

@@ -29,7 +29,7 @@ import { silentLogger, type Logger } from '../telemetry/logger.js';
 import type { WalkResult } from './wire-edit.js';
 import { instrumentOptions } from '../core/metadata.js';
 import { usableCores } from '../core/cores.js';
-import { SERVICE_METRICS } from '../telemetry/metrics.js';
+import { SERVICE_METRICS, namingOf } from '../telemetry/metrics.js';
 
 export type RequestMeta = Readonly<Record<string, string>>;
 
@@ -160,15 +160,16 @@ export class WireOffloadPool {
   instrument(registry: Registry): void {
     const pool = this;
     const registers = [registry];
+    const naming = namingOf(registry);
     new Gauge({
-      ...instrumentOptions(SERVICE_METRICS.workerThreads),
+      ...instrumentOptions(SERVICE_METRICS.workerThreads, naming),
       registers,
       collect() {
         this.set(pool.running);
       },
     });
     new Counter({
-      ...instrumentOptions(SERVICE_METRICS.workerEdits),
+      ...instrumentOptions(SERVICE_METRICS.workerEdits, naming),
       registers,
       collect() {
         this.reset();

@@ -22,7 +22,8 @@ import type { Signal } from '../core/signal.js';
 import type { ComponentConfig, ValidatedConfig } from '../config/validate.js';
 import { Logger } from '../telemetry/logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
-import { metricsAddress } from '../telemetry/config.js';
+import { metricNaming, metricsAddress } from '../telemetry/config.js';
+import type { MetricNaming } from '../core/metric-naming.js';
 import { BypassStage } from '../somatic/bypass.js';
 import { TelemetryServer } from '../telemetry/server.js';
 import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.js';
@@ -38,6 +39,11 @@ export interface ServiceOptions {
   logger?: Logger;
   /** Called when a component reports a fatal error after start (the CLI exits non-zero). */
   onFatalError?: (err: Error) => void;
+  /**
+   * How its metrics are named, when not by its own config's reader: a worker process serves none (its
+   * config has no reader), and names them as the primary's reader serves the sum.
+   */
+  metricNaming?: MetricNaming;
 }
 
 interface Running {
@@ -47,7 +53,7 @@ interface Running {
 }
 
 export class Service {
-  readonly telemetry = new Telemetry();
+  readonly telemetry: Telemetry;
   readonly logger: Logger;
   private readonly receivers: Running[] = [];
   private readonly processors: Running[] = [];
@@ -65,12 +71,14 @@ export class Service {
   /** Exporter sending queues' fill levels, which the somatic controller reads. */
   private readonly queueFills = new QueueFillRegistry();
   /** Where the somatic processor (if any) provides the zone, admission gate and memory ledger. */
-  readonly pressure = new PressureSlot(this.telemetry, this.queueFills.fullest);
+  readonly pressure: PressureSlot;
 
   constructor(
     private readonly config: ValidatedConfig,
     private readonly opts: ServiceOptions = {},
   ) {
+    this.telemetry = new Telemetry(opts.metricNaming ?? metricNaming(config.service.telemetry.metrics));
+    this.pressure = new PressureSlot(this.telemetry, this.queueFills.fullest);
     this.logger = opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource);
     this.telemetry.describeResource(config.service.telemetry.resource);
     const threads = workerThreadsFor(config.service.processing.worker_threads);

@@ -7,7 +7,14 @@ import type { MetricDef } from '../core/metadata.js';
 const PIPELINE = ['pipeline'] as const;
 
 export const SOMATIC_METRICS = {
-  zone: { name: 'gophership_somatic_zone', type: 'gauge', unit: '1', description: 'Somatic zone: 0 green, 1 yellow, 2 red', labels: [], acrossWorkers: 'max' },
+  zone: {
+    name: 'gophership_somatic_zone',
+    type: 'gauge',
+    unit: '{zone}',
+    description: 'Somatic zone: 0 green, 1 yellow, 2 red',
+    labels: [],
+    acrossWorkers: 'max',
+  },
   transitions: {
     name: 'gophership_somatic_transitions',
     type: 'counter',

@@ -181,14 +181,14 @@ export class SomaticRuntime {
     const registers = [telemetry.registry];
     const self = this;
     const M = SOMATIC_METRICS;
-    this.zoneGauge = new Gauge({ ...instrumentOptions(M.zone), registers });
+    this.zoneGauge = new Gauge({ ...instrumentOptions(M.zone, telemetry.naming), registers });
     this.zoneGauge.set(this.zone);
-    this.transitions = new Counter({ ...instrumentOptions(M.transitions), registers });
-    this.stallCollections = new Counter({ ...instrumentOptions(M.stallCollections), registers });
-    this.garbageCollections = new Counter({ ...instrumentOptions(M.garbageCollections), registers });
-    this.zoneSeconds = new Counter({ ...instrumentOptions(M.zoneSeconds), registers });
+    this.transitions = new Counter({ ...instrumentOptions(M.transitions, telemetry.naming), registers });
+    this.stallCollections = new Counter({ ...instrumentOptions(M.stallCollections, telemetry.naming), registers });
+    this.garbageCollections = new Counter({ ...instrumentOptions(M.garbageCollections, telemetry.naming), registers });
+    this.zoneSeconds = new Counter({ ...instrumentOptions(M.zoneSeconds, telemetry.naming), registers });
     this.sensorGauge = new Gauge({
-      ...instrumentOptions(M.sensor),
+      ...instrumentOptions(M.sensor, telemetry.naming),
       registers,
       collect() {
         for (const n of SENSOR_NAMES) this.set({ sensor: n }, self.values[n]);
@@ -196,7 +196,7 @@ export class SomaticRuntime {
     });
     const debtGauge = (def: MetricDef, pick: (d: DebtProbe) => number) =>
       new Gauge({
-        ...instrumentOptions(def),
+        ...instrumentOptions(def, telemetry.naming),
         registers,
         collect() {
           for (const [pipeline, d] of self.debts) this.set({ pipeline }, pick(d));
@@ -205,7 +205,7 @@ export class SomaticRuntime {
     debtGauge(M.debtRecords, (d) => d.records());
     debtGauge(M.debtBytes, (d) => d.bytes());
     debtGauge(M.replayRate, (d) => d.replayRate());
-    const counter = (def: MetricDef) => new Counter({ ...instrumentOptions(def), registers });
+    const counter = (def: MetricDef) => new Counter({ ...instrumentOptions(def, telemetry.naming), registers });
     this.spilledRecords = counter(M.spilledItems);
     this.spilledBytes = counter(M.spilledBytes);
     this.replayedRecords = counter(M.replayedItems);
@@ -213,7 +213,7 @@ export class SomaticRuntime {
     this.bypassedItems = counter(M.bypassedItems);
     const gateGauge = (def: MetricDef, read: (g: AdmissionGate) => number) =>
       new Gauge({
-        ...instrumentOptions(def),
+        ...instrumentOptions(def, telemetry.naming),
         registers,
         collect() {
           this.set(read(self.gate));

@@ -6,6 +6,7 @@
 import { ENDPOINT_RE, endpointSchema } from '../core/net.js';
 import { s, type ConfigOf } from '../core/schema.js';
 import { tlsServerSchema } from '../confighelper/tls-config.js';
+import { BARE_NAMING, type MetricNaming } from '../core/metric-naming.js';
 
 const samplingSchema = s.object({
   enabled: s.bool().default(true).describe('Sample repeated log lines (per level and message, per tick)'),
@@ -40,8 +41,18 @@ const logsSchema = s.object({
 const prometheusSchema = s.object({
   host: s.string().default('localhost').describe('Host the Prometheus endpoint listens on.'),
   port: s.int(0, 65535).default(8888).describe('Port of the Prometheus endpoint (0: any free port).'),
-  without_units: s.notYet('drops the unit suffix from metric names', false),
-  without_type_suffix: s.notYet('drops the _total/type suffix from metric names', false),
+  without_units: s
+    .bool()
+    .default(false)
+    .describe(
+      "Serve names without the unit word the Prometheus exporter appends (`_seconds`, `_bytes`, `_milliseconds`; `{annotation}` units add none): as the collector's, false here, so otelcol_process_memory_rss is served as otelcol_process_memory_rss_bytes. Without `readers` names carry no unit word.",
+    ),
+  without_type_suffix: s
+    .bool()
+    .default(false)
+    .describe(
+      "Serve counters without the `_total` the Prometheus exporter appends: as the collector's, false here, so otelcol_receiver_accepted_spans is served as otelcol_receiver_accepted_spans_total. Without `readers` names carry no `_total`.",
+    ),
   without_scope_info: s.notYet('drops the otel_scope_info metric', false),
   with_resource_constant_labels: s.notYet('copies resource attributes onto every metric as labels'),
 });
@@ -75,7 +86,9 @@ const metricsSchema = s.refine(
     readers: s
       .array(readerSchema)
       .default([])
-      .describe("The collector's current form: `- pull: {exporter: {prometheus: {host, port}}}`; one pull reader serves what `address` would."),
+      .describe(
+        "The collector's current form: `- pull: {exporter: {prometheus: {host, port}}}`; one pull reader serves what `address` would. As the collector's, a reader given here names metrics with the Prometheus exporter's suffixes (`_total` on counters, unit words such as `_seconds`) unless it sets `without_type_suffix` and `without_units`; with no reader, names are the metadata's, bare.",
+      ),
     views: s.notYet("renames, re-aggregates or drops the collector's own metrics"),
     tls: s
       .presence(tlsServerSchema())
@@ -122,4 +135,17 @@ export function metricsAddress(metrics: TelemetryConfig['metrics']): string {
   const host = prom.host.includes(':') && !prom.host.startsWith('[') ? `[${prom.host}]` : prom.host;
   const address = `${host}:${prom.port}`;
   return ENDPOINT_RE.test(address) ? address : metrics.address;
+}
+
+/**
+ * How the self-metrics are named: a configured Prometheus pull reader applies its exporter's options (unit
+ * words and `_total` unless `without_units` / `without_type_suffix`), as the collector's since v0.120; with
+ * no reader (`address`, or nothing) the collector's own default reader turns both off, so names stay bare.
+ * The explicit reader's defaults are the two `default(false)` of prometheusSchema: opentelemetry.io#11160
+ * (2026-07) reports a later collector (collector PR #15027) defaulting them to true, so they are one place to change.
+ */
+export function metricNaming(metrics: TelemetryConfig['metrics']): MetricNaming {
+  const prom = metrics.readers.find((r) => r.pull?.exporter.prometheus)?.pull?.exporter.prometheus;
+  if (!prom) return BARE_NAMING;
+  return { units: !prom.without_units, typeSuffix: !prom.without_type_suffix };
 }

@@ -3,9 +3,10 @@
  * processor and exporter reports (the collector's names), the service's own process metrics. Components
  * list the ones they emit in their metadata; Telemetry creates them; the status page reads them by these names.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { SeriesHistogram } from './histogram.js';
-import { instrumentOptions, type MetricDef } from '../core/metadata.js';
+import { instrumentOptions, metricName, type MetricDef } from '../core/metadata.js';
+import { BARE_NAMING, type MetricNaming } from '../core/metric-naming.js';
 
 const RECEIVER_LABELS = ['receiver', 'transport'] as const;
 const EXPORTER_LABELS = ['exporter'] as const;
@@ -150,11 +151,11 @@ export const EXPORTER_METRICS = {
  */
 export const WORKER_METRICS = {
   workers: { name: 'gophership_workers', type: 'gauge', unit: '{processes}', description: 'Worker processes configured (service.workers)', labels: [] },
-  up: { name: 'gophership_worker_up', type: 'gauge', unit: '1', description: '1 while the worker reports serving', labels: ['worker'] },
+  up: { name: 'gophership_worker_up', type: 'gauge', unit: '{state}', description: '1 while the worker reports serving', labels: ['worker'] },
   zone: {
     name: 'gophership_worker_zone',
     type: 'gauge',
-    unit: '1',
+    unit: '{zone}',
     description: "Each worker's own somatic zone (0 green, 1 yellow, 2 red; -1 none)",
     labels: ['worker'],
   },
@@ -166,7 +167,13 @@ export const WORKER_METRICS = {
     description: 'Worker processes replaced after they died',
     labels: ['worker'],
   },
-  globalZone: { name: 'gophership_global_zone', type: 'gauge', unit: '1', description: "The machine-wide view's zone, published to every worker", labels: [] },
+  globalZone: {
+    name: 'gophership_global_zone',
+    type: 'gauge',
+    unit: '{zone}',
+    description: "The machine-wide view's zone, published to every worker",
+    labels: [],
+  },
   globalMemory: {
     name: 'gophership_global_memory_ratio',
     type: 'gauge',
@@ -181,8 +188,8 @@ export const SERVICE_METRICS = {
   rss: { name: 'otelcol_process_memory_rss', type: 'gauge', unit: 'By', description: 'Total physical memory (resident set size) in bytes', labels: [] },
   heapAlloc: { name: 'otelcol_process_runtime_heap_alloc_bytes', type: 'gauge', unit: 'By', description: 'V8 heap used in bytes', labels: [] },
   heapTotal: { name: 'otelcol_process_runtime_total_sys_memory_bytes', type: 'gauge', unit: 'By', description: 'V8 heap total in bytes', labels: [] },
-  cpu: { name: 'otelcol_process_cpu_seconds', type: 'gauge', unit: 's', description: 'Total CPU user and system time in seconds', labels: [] },
-  uptime: { name: 'otelcol_process_uptime', type: 'gauge', unit: 's', description: 'Uptime of the process in seconds', labels: [], acrossWorkers: 'max' },
+  cpu: { name: 'otelcol_process_cpu_seconds', type: 'counter', unit: 's', description: 'Total CPU user and system time in seconds', labels: [] },
+  uptime: { name: 'otelcol_process_uptime', type: 'counter', unit: 's', description: 'Uptime of the process in seconds', labels: [], acrossWorkers: 'max' },
   eventLoopDelay: {
     name: 'gophership_event_loop_delay_seconds',
     type: 'gauge',
@@ -208,20 +215,38 @@ export const SERVICE_METRICS = {
 } as const satisfies Record<string, MetricDef>;
 
 /**
+ * A service's registry, with the naming its /metrics reader asks for (service.telemetry.metrics.readers):
+ * every instrument made in it takes its name from `naming`, so /metrics, the workers' sum and the status
+ * page all see the one name.
+ */
+export class NamedRegistry extends Registry {
+  constructor(readonly naming: MetricNaming) {
+    super();
+  }
+}
+
+/** The naming of the instruments in `registry`: a plain registry (a test's) has the metadata's names. */
+export function namingOf(registry: Registry): MetricNaming {
+  return registry instanceof NamedRegistry ? registry.naming : BARE_NAMING;
+}
+
+/**
  * The counter for `def` in a service's registry, created by the first caller: several instances of a
  * component (one per pipeline, say) share it, told apart by their labels.
  */
 export function sharedCounter(registry: Registry, def: MetricDef): Counter<string> {
-  const existing = registry.getSingleMetric(def.name);
+  const naming = namingOf(registry);
+  const existing = registry.getSingleMetric(metricName(def, naming));
   if (existing) return existing as Counter<string>;
-  return new Counter({ ...instrumentOptions(def), registers: [registry] });
+  return new Counter({ ...instrumentOptions(def, naming), registers: [registry] });
 }
 
 /** The gauge for `def` in a service's registry, created by the first caller (as sharedCounter). */
 export function sharedGauge(registry: Registry, def: MetricDef): Gauge<string> {
-  const existing = registry.getSingleMetric(def.name);
+  const naming = namingOf(registry);
+  const existing = registry.getSingleMetric(metricName(def, naming));
   if (existing) return existing as Gauge<string>;
-  return new Gauge({ ...instrumentOptions(def), registers: [registry] });
+  return new Gauge({ ...instrumentOptions(def, naming), registers: [registry] });
 }
 
 /**
@@ -230,8 +255,9 @@ export function sharedGauge(registry: Registry, def: MetricDef): Gauge<string> {
  * decision, never per record.
  */
 export function sharedHistogram(registry: Registry, def: MetricDef): SeriesHistogram {
-  const existing = registry.getSingleMetric(def.name);
+  const naming = namingOf(registry);
+  const existing = registry.getSingleMetric(metricName(def, naming));
   if (existing) return existing as unknown as SeriesHistogram;
-  const { name, help, labelNames, buckets } = instrumentOptions(def);
+  const { name, help, labelNames, buckets } = instrumentOptions(def, naming);
   return new SeriesHistogram({ name, help, labelNames, buckets: buckets ?? [] }, registry);
 }

@@ -3,10 +3,11 @@
  * process, as the tests do), the collector's metric names, and the health state behind health_check.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, collectDefaultMetrics } from 'prom-client';
 import { ITEM_NOUN, SIGNALS, type Signal } from '../core/signal.js';
 import { instrumentOptions, type MetricDef } from '../core/metadata.js';
-import { EXPORTER_METRICS, PROCESSOR_METRICS, RECEIVER_METRICS, SERVICE_METRICS } from './metrics.js';
+import { BARE_NAMING, type MetricNaming } from '../core/metric-naming.js';
+import { EXPORTER_METRICS, NamedRegistry, PROCESSOR_METRICS, RECEIVER_METRICS, SERVICE_METRICS } from './metrics.js';
 
 export type HealthState = 'starting' | 'serving' | 'draining' | 'stopped';
 
@@ -25,17 +26,18 @@ export interface ExporterQueueProbe {
   bytes?: number;
 }
 
-function perSignal(registry: Registry, def: MetricDef): SignalCounters {
+function perSignal(registry: NamedRegistry, def: MetricDef): SignalCounters {
   const out = {} as SignalCounters;
   for (const sig of SIGNALS) {
-    const opts = instrumentOptions(def, ITEM_NOUN[sig]);
+    const opts = instrumentOptions(def, registry.naming, ITEM_NOUN[sig]);
     out[sig] = new Counter({ ...opts, help: `${def.description} (${ITEM_NOUN[sig].replace('_', ' ')})`, registers: [registry] });
   }
   return out;
 }
 
 export class Telemetry {
-  readonly registry = new Registry();
+  /** Every instrument of the service, named as the /metrics reader asks (service.telemetry.metrics.readers). */
+  readonly registry: NamedRegistry;
   private ownHealth: HealthState = 'starting';
   /**
    * With worker processes (service.workers), the worst health of all workers as the primary last
@@ -59,19 +61,19 @@ export class Telemetry {
     return this.ownHealth;
   }
 
-  readonly receiverAccepted = perSignal(this.registry, RECEIVER_METRICS.accepted);
-  readonly receiverRefused = perSignal(this.registry, RECEIVER_METRICS.refused);
-  readonly receiverFailed = perSignal(this.registry, RECEIVER_METRICS.failed);
-  readonly exporterSent = perSignal(this.registry, EXPORTER_METRICS.sent);
-  readonly exporterSendFailed = perSignal(this.registry, EXPORTER_METRICS.sendFailed);
-  readonly exporterEnqueueFailed = perSignal(this.registry, EXPORTER_METRICS.enqueueFailed);
-  readonly exporterResent = perSignal(this.registry, EXPORTER_METRICS.resent);
-  readonly exporterResentRequests = new Counter({ ...instrumentOptions(EXPORTER_METRICS.resentRequests), registers: [this.registry] });
-  readonly processorIncoming = new Counter({ ...instrumentOptions(PROCESSOR_METRICS.incoming), registers: [this.registry] });
-  readonly processorOutgoing = new Counter({ ...instrumentOptions(PROCESSOR_METRICS.outgoing), registers: [this.registry] });
-  readonly receiverUnauthenticated = new Counter({ ...instrumentOptions(RECEIVER_METRICS.unauthenticated), registers: [this.registry] });
-  readonly receiverBytes = new Counter({ ...instrumentOptions(RECEIVER_METRICS.receivedBytes), registers: [this.registry] });
-  readonly exporterBytes = new Counter({ ...instrumentOptions(EXPORTER_METRICS.sentBytes), registers: [this.registry] });
+  readonly receiverAccepted: SignalCounters;
+  readonly receiverRefused: SignalCounters;
+  readonly receiverFailed: SignalCounters;
+  readonly exporterSent: SignalCounters;
+  readonly exporterSendFailed: SignalCounters;
+  readonly exporterEnqueueFailed: SignalCounters;
+  readonly exporterResent: SignalCounters;
+  readonly exporterResentRequests: Counter<string>;
+  readonly processorIncoming: Counter<string>;
+  readonly processorOutgoing: Counter<string>;
+  readonly receiverUnauthenticated: Counter<string>;
+  readonly receiverBytes: Counter<string>;
+  readonly exporterBytes: Counter<string>;
 
   /** Queue probes per exporter ID, read when the queue gauges are scraped (no cost on the data path). */
   private readonly queueProbes = new Map<string, () => ExporterQueueProbe>();
@@ -79,51 +81,69 @@ export class Telemetry {
   private readonly eventLoop: IntervalHistogram;
   private readonly startedAt = Date.now();
 
-  constructor() {
+  constructor(readonly naming: MetricNaming = BARE_NAMING) {
+    this.registry = new NamedRegistry(naming);
+    this.receiverAccepted = perSignal(this.registry, RECEIVER_METRICS.accepted);
+    this.receiverRefused = perSignal(this.registry, RECEIVER_METRICS.refused);
+    this.receiverFailed = perSignal(this.registry, RECEIVER_METRICS.failed);
+    this.exporterSent = perSignal(this.registry, EXPORTER_METRICS.sent);
+    this.exporterSendFailed = perSignal(this.registry, EXPORTER_METRICS.sendFailed);
+    this.exporterEnqueueFailed = perSignal(this.registry, EXPORTER_METRICS.enqueueFailed);
+    this.exporterResent = perSignal(this.registry, EXPORTER_METRICS.resent);
+    this.exporterResentRequests = new Counter({ ...instrumentOptions(EXPORTER_METRICS.resentRequests, naming), registers: [this.registry] });
+    this.processorIncoming = new Counter({ ...instrumentOptions(PROCESSOR_METRICS.incoming, naming), registers: [this.registry] });
+    this.processorOutgoing = new Counter({ ...instrumentOptions(PROCESSOR_METRICS.outgoing, naming), registers: [this.registry] });
+    this.receiverUnauthenticated = new Counter({ ...instrumentOptions(RECEIVER_METRICS.unauthenticated, naming), registers: [this.registry] });
+    this.receiverBytes = new Counter({ ...instrumentOptions(RECEIVER_METRICS.receivedBytes, naming), registers: [this.registry] });
+    this.exporterBytes = new Counter({ ...instrumentOptions(EXPORTER_METRICS.sentBytes, naming), registers: [this.registry] });
     this.eventLoop = monitorEventLoopDelay({ resolution: 10 });
     this.eventLoop.enable();
     const registers = [this.registry];
     // The collector's own process metric names, computed at scrape time.
     new Gauge({
-      ...instrumentOptions(SERVICE_METRICS.rss),
+      ...instrumentOptions(SERVICE_METRICS.rss, naming),
       registers,
       collect() {
         this.set(process.memoryUsage.rss());
       },
     });
     new Gauge({
-      ...instrumentOptions(SERVICE_METRICS.heapAlloc),
+      ...instrumentOptions(SERVICE_METRICS.heapAlloc, naming),
       registers,
       collect() {
         this.set(process.memoryUsage().heapUsed);
       },
     });
     new Gauge({
-      ...instrumentOptions(SERVICE_METRICS.heapTotal),
+      ...instrumentOptions(SERVICE_METRICS.heapTotal, naming),
       registers,
       collect() {
         this.set(process.memoryUsage().heapTotal);
       },
     });
-    new Gauge({
-      ...instrumentOptions(SERVICE_METRICS.cpu),
+    // Counters, as the collector's (monotonic sums, served as ..._seconds_total by a suffixing reader); a
+    // counter only goes up, so each scrape sets it by starting it again from zero.
+    new Counter({
+      ...instrumentOptions(SERVICE_METRICS.cpu, naming),
       registers,
       collect() {
         const u = process.cpuUsage();
-        this.set((u.user + u.system) / 1e6);
+        this.reset();
+        this.inc((u.user + u.system) / 1e6);
       },
     });
     const startedAt = this.startedAt;
-    new Gauge({
-      ...instrumentOptions(SERVICE_METRICS.uptime),
+    new Counter({
+      ...instrumentOptions(SERVICE_METRICS.uptime, naming),
       registers,
       collect() {
-        this.set((Date.now() - startedAt) / 1000);
+        this.reset();
+        this.inc((Date.now() - startedAt) / 1000);
       },
     });
     const el = this.eventLoop;
     new Gauge({
-      ...instrumentOptions(SERVICE_METRICS.eventLoopDelay),
+      ...instrumentOptions(SERVICE_METRICS.eventLoopDelay, naming),
       registers,
       collect() {
         this.set({ quantile: '0.5' }, el.percentile(50) / 1e9);
@@ -139,7 +159,7 @@ export class Telemetry {
     const probes = this.queueProbes;
     const queueGauge = (def: MetricDef, pick: (p: ExporterQueueProbe) => number | undefined) =>
       new Gauge({
-        ...instrumentOptions(def),
+        ...instrumentOptions(def, naming),
         registers,
         collect() {
           this.reset();

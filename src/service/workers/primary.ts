@@ -18,9 +18,9 @@ import { StatusSampler, registerStatusRoutes } from '../../telemetry/status/inde
 import type { HealthState, Telemetry } from '../../telemetry/telemetry.js';
 import { globalViewOf, REPORT_STALE_MS } from './global-view.js';
 import { WORKER_COUNT_ENV, WORKER_INDEX_ENV, type FromWorker, type GlobalView, type ToWorker, type WorkerReport } from './messages.js';
-import { metricsAddress } from '../../telemetry/config.js';
+import { metricNaming, metricsAddress } from '../../telemetry/config.js';
 import { CONFIG_FILES_ENV } from '../../config/load.js';
-import { WORKER_METRICS } from '../../telemetry/metrics.js';
+import { NamedRegistry, WORKER_METRICS } from '../../telemetry/metrics.js';
 import { instrumentOptions } from '../../core/metadata.js';
 
 /** How often the machine-wide view is made and published. */
@@ -60,16 +60,18 @@ const MAX_CONFIG_ENV_BYTES = 128 * 1024 - 64;
 
 export async function runPrimary(config: ValidatedConfig, count: number, opts: PrimaryOptions): Promise<number> {
   const log = (opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource)).child({ kind: 'service', id: 'primary' });
-  const registry = new Registry();
+  // Named as the workers name theirs (the same config): the sum and the status page read one set of names.
+  const naming = metricNaming(config.service.telemetry.metrics);
+  const registry = new NamedRegistry(naming);
   const W = WORKER_METRICS;
   const registers = [registry];
-  const restarts = new Counter({ ...instrumentOptions(W.restarts), registers });
-  const zoneGauge = new Gauge({ ...instrumentOptions(W.zone), registers });
-  const rssGauge = new Gauge({ ...instrumentOptions(W.rss), registers });
-  const upGauge = new Gauge({ ...instrumentOptions(W.up), registers });
-  const globalZone = new Gauge({ ...instrumentOptions(W.globalZone), registers });
-  const globalMemory = new Gauge({ ...instrumentOptions(W.globalMemory), registers });
-  new Gauge({ ...instrumentOptions(W.workers), registers }).set(count);
+  const restarts = new Counter({ ...instrumentOptions(W.restarts, naming), registers });
+  const zoneGauge = new Gauge({ ...instrumentOptions(W.zone, naming), registers });
+  const rssGauge = new Gauge({ ...instrumentOptions(W.rss, naming), registers });
+  const upGauge = new Gauge({ ...instrumentOptions(W.up, naming), registers });
+  const globalZone = new Gauge({ ...instrumentOptions(W.globalZone, naming), registers });
+  const globalMemory = new Gauge({ ...instrumentOptions(W.globalMemory, naming), registers });
+  new Gauge({ ...instrumentOptions(W.workers, naming), registers }).set(count);
 
   for (const n of opts.notes ?? []) log[n.level](n.message);
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, report: undefined, reportAt: 0, deaths: [], served: false }));
@@ -181,6 +183,7 @@ export async function runPrimary(config: ValidatedConfig, count: number, opts: P
   const address = metricsAddress(metrics);
   if (address !== '') {
     const source = {
+      naming,
       get registry() {
         return latest;
       },

@@ -10,6 +10,7 @@ import { Service } from '../service.js';
 import { Logger } from '../../telemetry/logger.js';
 import type { FromWorker, ToWorker, WorkerReport } from './messages.js';
 import { perWorkerConfig } from './per-worker-config.js';
+import { metricNaming } from '../../telemetry/config.js';
 
 /** How often a worker reports its pressure to the primary. */
 export const REPORT_INTERVAL_MS = 250;
@@ -23,6 +24,8 @@ export async function runWorker(config: ValidatedConfig, index: number, count: n
   const stopRequested = new Promise<number>((r) => (resolveStop = r));
   const service = new Service(perWorkerConfig(config, index, count), {
     logger: Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource).child({ worker: index }),
+    // Its config has no reader (the primary serves): named as the primary's reader serves the sum.
+    metricNaming: metricNaming(config.service.telemetry.metrics),
     onFatalError: (err) => {
       fatal = err;
       resolveStop(shutdownTimeoutMs);

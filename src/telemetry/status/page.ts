@@ -5,7 +5,11 @@
  */
 import { SOMATIC_METRICS } from '../../somatic/metrics.js';
 
-export const STATUS_PAGE_HTML = /* html */ `<!doctype html>
+/**
+ * The page, telling the somatic sensor gauge apart by `sensorName`: the name /metrics serves it under
+ * (gophership_somatic_sensor, or gophership_somatic_sensor_ratio when the reader appends unit words).
+ */
+export const statusPageHtml = (sensorName: string): string => /* html */ `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -130,7 +134,7 @@ export const STATUS_PAGE_HTML = /* html */ `<!doctype html>
     if (a >= 10) return n.toFixed(1);
     return (Math.round(n * 100) / 100).toString();
   }
-  function isSensor(m) { return m.name === '${SOMATIC_METRICS.sensor.name}'; }
+  function isSensor(m) { return m.name === '${sensorName}'; }
   // Sensor readings are ratios of their limits, except event_loop_delay (ms).
   function sensorValue(m) { return m.labels.sensor === 'event_loop_delay' ? num(m.value) + ' ms' : pct(m.value); }
   function rate(n) { return num(n) + '/s'; }
@@ -356,3 +360,6 @@ export const STATUS_PAGE_HTML = /* html */ `<!doctype html>
 </body>
 </html>
 `;
+
+/** The page with the metadata's names (no `readers`: the collector's default naming). */
+export const STATUS_PAGE_HTML = statusPageHtml(SOMATIC_METRICS.sensor.name);

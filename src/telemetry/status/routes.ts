@@ -1,7 +1,7 @@
 /** Serves the status page (/status) and its data (/status.json) from a StatusSampler. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TelemetryServer } from '../server.js';
-import { STATUS_PAGE_HTML } from './page.js';
+import { statusPageHtml } from './page.js';
 import type { StatusSampler } from './sampler.js';
 
 export function statusJsonHandler(sampler: StatusSampler) {
@@ -14,8 +14,8 @@ export function statusJsonHandler(sampler: StatusSampler) {
   };
 }
 
-export function statusPageHandler() {
-  const page = Buffer.from(STATUS_PAGE_HTML, 'utf8');
+export function statusPageHandler(sensorName: string) {
+  const page = Buffer.from(statusPageHtml(sensorName), 'utf8');
   return (_req: IncomingMessage, res: ServerResponse): void => {
     res.writeHead(200, {
       'content-type': 'text/html; charset=utf-8',
@@ -30,6 +30,6 @@ export function statusPageHandler() {
 
 /** Adds /status and /status.json beside /metrics. */
 export function registerStatusRoutes(server: TelemetryServer, sampler: StatusSampler): void {
-  server.route('/status', statusPageHandler());
+  server.route('/status', statusPageHandler(sampler.sensorName));
   server.route('/status.json', statusJsonHandler(sampler));
 }

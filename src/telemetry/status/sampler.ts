@@ -17,8 +17,11 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ITEM_NOUN, SIGNALS, type Signal } from '../../core/signal.js';
 import type { HealthState, Telemetry } from '../telemetry.js';
+import type { Registry } from 'prom-client';
 import { EXPORTER_METRICS, PROCESSOR_METRICS, RECEIVER_METRICS, SERVICE_METRICS, WORKER_METRICS } from '../metrics.js';
 import { SOMATIC_METRICS } from '../../somatic/metrics.js';
+import { metricName, type MetricDef } from '../../core/metadata.js';
+import { BARE_NAMING, type MetricNaming } from '../../core/metric-naming.js';
 
 export interface StatusPipeline {
   id: string;
@@ -28,8 +31,16 @@ export interface StatusPipeline {
   exporters: string[];
 }
 
-/** What the sampler reads: the service's registry and health (a Telemetry, or any registry in tests). */
-export type StatusSource = Pick<Telemetry, 'registry' | 'health'>;
+/**
+ * What the sampler reads: the service's registry, health and the naming its instruments were made with
+ * (a Telemetry, or any registry in tests): it reads each metric by the name /metrics serves it under.
+ */
+export interface StatusSource {
+  readonly registry: Registry;
+  readonly health: Telemetry['health'];
+  /** Absent: the metadata's names (the collector's default naming). */
+  readonly naming?: MetricNaming;
+}
 
 export interface StatusOptions {
   telemetry: StatusSource;
@@ -127,12 +138,12 @@ export interface StatusSnapshot {
 
 type Key = string;
 const COUNTER_KINDS = {
-  accepted: RECEIVER_METRICS.accepted.name,
-  refused: RECEIVER_METRICS.refused.name,
-  failed: RECEIVER_METRICS.failed.name,
-  sent: EXPORTER_METRICS.sent.name,
-  sendFailed: EXPORTER_METRICS.sendFailed.name,
-  enqueueFailed: EXPORTER_METRICS.enqueueFailed.name,
+  accepted: RECEIVER_METRICS.accepted,
+  refused: RECEIVER_METRICS.refused,
+  failed: RECEIVER_METRICS.failed,
+  sent: EXPORTER_METRICS.sent,
+  sendFailed: EXPORTER_METRICS.sendFailed,
+  enqueueFailed: EXPORTER_METRICS.enqueueFailed,
 } as const;
 type CounterKind = keyof typeof COUNTER_KINDS;
 
@@ -171,9 +182,20 @@ export class StatusSampler {
   /** With worker processes: their summed CPU seconds at the previous sample. */
   private prevWorkerCpu: number | undefined;
   private latest: Omit<StatusSnapshot, 'history' | 'health' | 'now'> | undefined;
+  /** The somatic metrics' served names, by key (the zone, sensor and debt gauges are told apart by name). */
+  private readonly somaticNames: Readonly<Record<keyof typeof SOMATIC_METRICS, string>>;
+  private readonly somaticNameSet: ReadonlySet<string>;
+  private readonly naming: MetricNaming;
 
   constructor(opts: StatusOptions) {
     this.telemetry = opts.telemetry;
+    const naming = opts.telemetry.naming ?? BARE_NAMING;
+    this.naming = naming;
+    this.somaticNames = Object.fromEntries(Object.entries(SOMATIC_METRICS).map(([k, d]) => [k, metricName(d, naming)])) as Record<
+      keyof typeof SOMATIC_METRICS,
+      string
+    >;
+    this.somaticNameSet = new Set(Object.values(this.somaticNames));
     this.pipelines = opts.pipelines;
     this.version = opts.version ?? packageVersion();
     this.intervalMs = opts.intervalMs ?? 1000;
@@ -244,6 +266,16 @@ export class StatusSampler {
     };
   }
 
+  /** The somatic sensor gauge's served name (the page tells sensors apart by it). */
+  get sensorName(): string {
+    return this.somaticNames.sensor;
+  }
+
+  /** The name `def` is served under here. */
+  private name(def: MetricDef, itemNoun?: string): string {
+    return metricName(def, this.naming, itemNoun);
+  }
+
   private async read(name: string): Promise<MetricReading[]> {
     const m = this.telemetry.registry.getSingleMetric(name) as unknown as MetricLike | undefined;
     if (!m) return [];
@@ -269,7 +301,7 @@ export class StatusSampler {
     for (const kind of Object.keys(COUNTER_KINDS) as CounterKind[]) {
       rows[kind] = [];
       for (const signal of SIGNALS) {
-        const name = `${COUNTER_KINDS[kind]}_${ITEM_NOUN[signal]}`;
+        const name = this.name(COUNTER_KINDS[kind], ITEM_NOUN[signal]);
         for (const r of await this.read(name)) {
           const key = `${name}{${labelKey(r.labels)}}`;
           totals.set(key, r.value);
@@ -280,8 +312,8 @@ export class StatusSampler {
         }
       }
     }
-    const procIn = await this.procRates(PROCESSOR_METRICS.incoming.name, totals, dt, first);
-    const procOut = await this.procRates(PROCESSOR_METRICS.outgoing.name, totals, dt, first);
+    const procIn = await this.procRates(this.name(PROCESSOR_METRICS.incoming), totals, dt, first);
+    const procOut = await this.procRates(this.name(PROCESSOR_METRICS.outgoing), totals, dt, first);
     this.prevTotals = totals;
 
     const sum = (kind: CounterKind, field: 'rate' | 'total', pred: (r: Row) => boolean = () => true) =>
@@ -297,23 +329,20 @@ export class StatusSampler {
     const somatic: MetricReading[] = [];
     const wal: MetricReading[] = [];
     for (const m of this.telemetry.registry.getMetricsAsArray() as unknown as MetricLike[]) {
-      if (SOMATIC_NAMES.has(m.name)) somatic.push(...(await this.values(m)));
+      if (this.somaticNameSet.has(m.name)) somatic.push(...(await this.values(m)));
       else if (/(^|_)wal(_|$)|_queue_bytes$/.test(m.name)) wal.push(...(await this.values(m)));
     }
-    const zoneReadings = somatic.filter((r) => r.name === SOMATIC_METRICS.zone.name);
-    const isSensor = (r: MetricReading) => r.name === SOMATIC_METRICS.sensor.name;
-    const sensors = [...somatic.filter(isSensor), ...somatic.filter((r) => !isSensor(r) && r.type === 'gauge' && r.name !== SOMATIC_METRICS.zone.name)];
-    const transitions = somatic.filter((r) => r.name === SOMATIC_METRICS.transitions.name).reduce((a, r) => a + r.value, 0);
-    wal.push(
-      ...somatic.filter(
-        (r) => r.name === SOMATIC_METRICS.debtBytes.name || r.name === SOMATIC_METRICS.debtRecords.name || (isSensor(r) && r.labels.sensor === 'wal'),
-      ),
-    );
+    const S = this.somaticNames;
+    const zoneReadings = somatic.filter((r) => r.name === S.zone);
+    const isSensor = (r: MetricReading) => r.name === S.sensor;
+    const sensors = [...somatic.filter(isSensor), ...somatic.filter((r) => !isSensor(r) && r.type === 'gauge' && r.name !== S.zone)];
+    const transitions = somatic.filter((r) => r.name === S.transitions).reduce((a, r) => a + r.value, 0);
+    wal.push(...somatic.filter((r) => r.name === S.debtBytes || r.name === S.debtRecords || (isSensor(r) && r.labels.sensor === 'wal')));
     const zoneLevel = zoneReadings.length ? Math.max(...zoneReadings.map((r) => r.value)) : null;
-    const debt = pickDebt(sensors);
+    const debt = pickDebt(sensors, S);
 
-    const queueSize = await this.read(EXPORTER_METRICS.queueSize.name);
-    const queueCap = await this.read(EXPORTER_METRICS.queueCapacity.name);
+    const queueSize = await this.read(this.name(EXPORTER_METRICS.queueSize));
+    const queueCap = await this.read(this.name(EXPORTER_METRICS.queueCapacity));
     const exporterIds = new Set<string>();
     for (const p of this.pipelines) for (const e of p.exporters) exporterIds.add(e);
     const byExporter = (rs: MetricReading[], id: string) => rs.filter((r) => r.labels.exporter === id).reduce((a, r) => a + r.value, 0);
@@ -384,10 +413,10 @@ export class StatusSampler {
     let cpuSeconds = (cpu.user + cpu.system) / 1e6;
     let busiest = elu.utilization;
     if (workers) {
-      const total = async (name: string) => (await this.read(name)).reduce((a, r) => a + r.value, 0);
+      const total = async (def: MetricDef) => (await this.read(this.name(def))).reduce((a, r) => a + r.value, 0);
       rssBytes += workers.each.reduce((a, w) => a + w.rssBytes, 0);
-      heapUsedBytes += await total(SERVICE_METRICS.heapAlloc.name);
-      const workerCpu = await total(SERVICE_METRICS.cpu.name);
+      heapUsedBytes += await total(SERVICE_METRICS.heapAlloc);
+      const workerCpu = await total(SERVICE_METRICS.cpu);
       // A worker replaced meanwhile starts its count again: no negative CPU.
       if (this.prevWorkerCpu !== undefined) cpuSeconds += Math.max(0, workerCpu - this.prevWorkerCpu);
       this.prevWorkerCpu = workerCpu;
@@ -439,16 +468,16 @@ export class StatusSampler {
   }
 
   private async workers(): Promise<StatusSnapshot['workers']> {
-    const zones = await this.read(WORKER_METRICS.zone.name);
+    const zones = await this.read(this.name(WORKER_METRICS.zone));
     if (zones.length === 0) return null;
-    const up = await this.read(WORKER_METRICS.up.name);
-    const rss = await this.read(WORKER_METRICS.rss.name);
+    const up = await this.read(this.name(WORKER_METRICS.up));
+    const rss = await this.read(this.name(WORKER_METRICS.rss));
     const of = (rs: MetricReading[], worker: string) => rs.find((r) => String(r.labels.worker) === worker)?.value ?? 0;
     const each = zones
       .map((r) => String(r.labels.worker))
       .sort((a, b) => Number(a) - Number(b))
       .map((worker) => ({ worker, zone: zoneName(of(zones, worker)), up: of(up, worker) === 1, rssBytes: of(rss, worker) }));
-    return { global: zoneName((await this.read(WORKER_METRICS.globalZone.name))[0]?.value), each };
+    return { global: zoneName((await this.read(this.name(WORKER_METRICS.globalZone)))[0]?.value), each };
   }
 
   private async procRates(name: string, totals: Map<Key, number>, dt: number, first: boolean): Promise<Map<string, number>> {
@@ -470,19 +499,17 @@ export class StatusSampler {
   }
 }
 
-const SOMATIC_NAMES: ReadonlySet<string> = new Set(Object.values(SOMATIC_METRICS).map((m) => m.name));
-
 /** A zone gauge's value as its name; null for -1 (no somatic processor) or no value. */
 const zoneName = (v: number | undefined): ZoneName | null => (v === undefined || v < 0 ? null : (ZONE_NAMES[Math.min(2, Math.round(v))] ?? null));
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 /** The debt figure for the timeline: a debt bytes gauge if one exists, else a debt records gauge. */
-function pickDebt(sensors: MetricReading[]): { value: number; unit: 'bytes' | 'records' } | null {
+function pickDebt(sensors: MetricReading[], names: { debtBytes: string; debtRecords: string }): { value: number; unit: 'bytes' | 'records' } | null {
   const total = (rs: MetricReading[]) => rs.reduce((a, r) => a + r.value, 0);
-  const bytes = sensors.filter((r) => r.name === SOMATIC_METRICS.debtBytes.name);
+  const bytes = sensors.filter((r) => r.name === names.debtBytes);
   if (bytes.length) return { value: total(bytes), unit: 'bytes' };
-  const records = sensors.filter((r) => r.name === SOMATIC_METRICS.debtRecords.name);
+  const records = sensors.filter((r) => r.name === names.debtRecords);
   if (records.length) return { value: total(records), unit: 'records' };
   return null;
 }
