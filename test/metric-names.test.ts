@@ -1,10 +1,10 @@
 /**
- * The self-metrics' names follow the reader serving them, as a collector's since v0.120: a
- * `pull.exporter.prometheus` reader in service.telemetry.metrics.readers takes the exporter's defaults
- * (counters end in `_total`, a unit adds its word: otelcol_process_uptime_seconds_total), so the
- * kube-prometheus and collector-mixin alerts written against such a collector read GopherShip unchanged;
- * `without_type_suffix` and `without_units` give the bare names back, as no reader (`address`) does. The
- * status page reads its figures under whichever names are served.
+ * The self-metrics' names follow the reader serving them, as a collector's: a `pull.exporter.prometheus`
+ * reader in service.telemetry.metrics.readers with `without_type_suffix: false` and `without_units: false`
+ * (the defaults of collectors v0.120 until PR #15027) serves counters with `_total` and a unit's word
+ * (otelcol_process_uptime_seconds_total), so the kube-prometheus and collector-mixin alerts written against
+ * such a collector read GopherShip unchanged; with neither set, as in the current collector, or with no
+ * reader (`address`), the names are bare. The status page reads its figures under whichever names are served.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -73,8 +73,8 @@ async function statusAfter(service: Service, n: number): Promise<StatusSnapshot>
 }
 
 describe('metric names under an explicit prometheus reader', () => {
-  it('serves counters with _total and unit words, histograms with the unit before _bucket, and the status page still reads them', async () => {
-    gw = await start(reader(), 'suffixed');
+  it('with without_type_suffix and without_units false, serves counters with _total and unit words, histograms with the unit before _bucket, and the status page still reads them', async () => {
+    gw = await start(reader({ without_type_suffix: false, without_units: false }), 'suffixed');
     const g = gw;
     const metrics = g.metricsAddress!;
     await sendSpans(g, 3);
@@ -116,8 +116,8 @@ describe('metric names under an explicit prometheus reader', () => {
     expect(await (await fetch(`http://${metrics}/status`)).text()).toContain("m.name === 'gophership_somatic_sensor_ratio'");
   });
 
-  it('serves the bare names with without_type_suffix and without_units, as with no reader', async () => {
-    gw = await start(reader({ without_type_suffix: true, without_units: true }), 'bare');
+  it('serves the bare names with neither option set, as the current collector and no reader do', async () => {
+    gw = await start(reader(), 'bare');
     const g = gw;
     const metrics = g.metricsAddress!;
     await sendSpans(g, 2);
@@ -136,12 +136,12 @@ describe('metric names under an explicit prometheus reader', () => {
   });
 
   it('applies each option alone: without_units keeps _total, without_type_suffix keeps the unit word', async () => {
-    gw = await start(reader({ without_units: true }), 'no-units');
+    gw = await start(reader({ without_units: true, without_type_suffix: false }), 'no-units');
     let text = await (await fetch(`http://${gw.metricsAddress}/metrics`)).text();
     expect(typeOf(text, 'otelcol_process_uptime_total')).toBe('counter');
     expect(typeOf(text, 'otelcol_process_memory_rss')).toBe('gauge');
     await gw.shutdown(2000);
-    gw = await start(reader({ without_type_suffix: true }), 'no-type');
+    gw = await start(reader({ without_type_suffix: true, without_units: false }), 'no-type');
     text = await (await fetch(`http://${gw.metricsAddress}/metrics`)).text();
     expect(typeOf(text, 'otelcol_process_uptime_seconds')).toBe('counter');
     expect(typeOf(text, 'otelcol_receiver_accepted_spans')).toBe('counter');

@@ -262,12 +262,17 @@ describe('worker processes (service.workers)', () => {
     }
   }, 30_000);
 
-  it('sums and shows the suffixed names an explicit prometheus reader serves (…_total, unit words), status page included', async () => {
+  it('sums and shows the suffixed names a prometheus reader with without_type_suffix and without_units false serves (…_total, unit words), status page included', async () => {
     const yaml = gatewayYaml({
       processors: { batch: { send_batch_size: 10, timeout: '30s', flush_when_idle: false } },
       exporters: { debug: null },
       pipelines: { logs: { processors: ['batch'], exporters: ['debug'] } },
-      service: { telemetry: { metrics: { readers: [{ pull: { exporter: { prometheus: { host: '127.0.0.1', port: 0 } } } }] } }, workers: 2 },
+      service: {
+        telemetry: {
+          metrics: { readers: [{ pull: { exporter: { prometheus: { host: '127.0.0.1', port: 0, without_type_suffix: false, without_units: false } } } }] },
+        },
+        workers: 2,
+      },
     });
     const g = await startGatewayChild(yaml, join(dir, 'suffixed.yaml'));
     try {

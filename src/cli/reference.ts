@@ -108,13 +108,16 @@ function bucketsOf(m: MetricDef): string {
   return ` (buckets: ${(m.buckets ?? DEFAULT_HISTOGRAM_BUCKETS).join(', ')}${m.buckets ? '' : ", the OpenTelemetry SDK's defaults"})`;
 }
 
-/** The name a `readers` Prometheus pull reader serves it under, with the exporter's defaults (see docs/operations.md). */
+/** The name served by a `readers` Prometheus pull reader with both suffix options false (see docs/operations.md). */
 function suffixedDisplayName(m: MetricDef): string {
   return metricName(m, SUFFIXED_NAMING, m.perSignal ? '<items>' : undefined);
 }
 
 function renderMetrics(metrics: readonly MetricDef[]): string[] {
-  const out = ['| metric | type | unit | labels | description | with a `readers` prometheus reader |', '| --- | --- | --- | --- | --- | --- |'];
+  const out = [
+    '| metric | type | unit | labels | description | with suffixes (`without_type_suffix`, `without_units` false) |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
   for (const m of metrics)
     out.push(
       `| \`${metricDisplayName(m)}\` | ${m.type} | \`${m.unit}\` | ${m.labels.join(', ')} | ${prose(m.description)}${bucketsOf(m)} | \`${suffixedDisplayName(m)}\` |`,
@@ -140,9 +143,9 @@ export function renderReference(factories: readonly AnyFactory[] = builtinFactor
   out.push('*(required)* marks a key without a default that must be set (when its section is present); rules');
   out.push('between keys (at least one action, say) are in the component READMEs.');
   out.push('');
-  out.push("A metrics table gives each metric as the collector's metadata names it, served so with `service.telemetry.metrics.address`");
-  out.push('or no telemetry config; its last column is the name served when `service.telemetry.metrics.readers` gives a Prometheus');
-  out.push('reader without `without_type_suffix` / `without_units`, as the collector names it then (docs/operations.md).');
+  out.push("A metrics table gives each metric as the collector's metadata names it, served so by default; its last column is the");
+  out.push('name served when a `service.telemetry.metrics.readers` Prometheus reader sets `without_type_suffix: false` and');
+  out.push('`without_units: false`, as collectors from v0.120 named it by default under a reader (docs/operations.md).');
   out.push('');
   out.push('## Contents');
   out.push('');

@@ -43,15 +43,15 @@ const prometheusSchema = s.object({
   port: s.int(0, 65535).default(8888).describe('Port of the Prometheus endpoint (0: any free port).'),
   without_units: s
     .bool()
-    .default(false)
+    .default(true)
     .describe(
-      "Serve names without the unit word the Prometheus exporter appends (`_seconds`, `_bytes`, `_milliseconds`; `{annotation}` units add none): as the collector's, false here, so otelcol_process_memory_rss is served as otelcol_process_memory_rss_bytes. Without `readers` names carry no unit word.",
+      'Serve names without the unit word the Prometheus exporter can append (`_seconds`, `_bytes`, `_milliseconds`; `{annotation}` units add none). true by default, as in the current collector (collector PR #15027; v0.120 to that change defaulted to false): false serves otelcol_process_memory_rss as otelcol_process_memory_rss_bytes.',
     ),
   without_type_suffix: s
     .bool()
-    .default(false)
+    .default(true)
     .describe(
-      "Serve counters without the `_total` the Prometheus exporter appends: as the collector's, false here, so otelcol_receiver_accepted_spans is served as otelcol_receiver_accepted_spans_total. Without `readers` names carry no `_total`.",
+      'Serve counters without the `_total` the Prometheus exporter can append. true by default, as in the current collector (collector PR #15027; v0.120 to that change defaulted to false): false serves otelcol_receiver_accepted_spans as otelcol_receiver_accepted_spans_total.',
     ),
   without_scope_info: s.notYet('drops the otel_scope_info metric', false),
   with_resource_constant_labels: s.notYet('copies resource attributes onto every metric as labels'),
@@ -87,7 +87,7 @@ const metricsSchema = s.refine(
       .array(readerSchema)
       .default([])
       .describe(
-        "The collector's current form: `- pull: {exporter: {prometheus: {host, port}}}`; one pull reader serves what `address` would. As the collector's, a reader given here names metrics with the Prometheus exporter's suffixes (`_total` on counters, unit words such as `_seconds`) unless it sets `without_type_suffix` and `without_units`; with no reader, names are the metadata's, bare.",
+        "The collector's current form: `- pull: {exporter: {prometheus: {host, port}}}`; one pull reader serves what `address` would. As the current collector's, names are the metadata's, bare, unless the reader sets `without_type_suffix: false` (`_total` on counters) or `without_units: false` (unit words such as `_seconds`), the names collectors from v0.120 served by default under a reader.",
       ),
     views: s.notYet("renames, re-aggregates or drops the collector's own metrics"),
     tls: s
@@ -139,10 +139,10 @@ export function metricsAddress(metrics: TelemetryConfig['metrics']): string {
 
 /**
  * How the self-metrics are named: a configured Prometheus pull reader applies its exporter's options (unit
- * words and `_total` unless `without_units` / `without_type_suffix`), as the collector's since v0.120; with
- * no reader (`address`, or nothing) the collector's own default reader turns both off, so names stay bare.
- * The explicit reader's defaults are the two `default(false)` of prometheusSchema: opentelemetry.io#11160
- * (2026-07) reports a later collector (collector PR #15027) defaulting them to true, so they are one place to change.
+ * words unless `without_units`, `_total` unless `without_type_suffix`); with no reader (`address`, or
+ * nothing) names stay bare. Both options default to true, as in the current collector (PR #15027, reported
+ * in opentelemetry.io#11160, 2026-07); collectors from v0.120 until then defaulted them to false under an
+ * explicit reader, so dashboards written against those set both false.
  */
 export function metricNaming(metrics: TelemetryConfig['metrics']): MetricNaming {
   const prom = metrics.readers.find((r) => r.pull?.exporter.prometheus)?.pull?.exporter.prometheus;
