@@ -288,17 +288,22 @@ export class NatsCluster {
   /**
    * Reads every message of `stream` (an ordered consumer) and checks the runs' acknowledged records against
    * them as the sink does: where a loss at the sink was lost (never stored, or stored but not delivered).
+   * `timeoutMs` bounds each JetStream request.
    */
-  async verifyStream(stream: string, runs: ReadonlyArray<Pick<AckedFile, 'runId' | 'ackedRanges'>>): Promise<VerifyReport & { messages: number }> {
+  async verifyStream(
+    stream: string,
+    runs: ReadonlyArray<Pick<AckedFile, 'runId' | 'ackedRanges'>>,
+    timeoutMs = 20_000,
+  ): Promise<VerifyReport & { messages: number }> {
     const nc = await this.connectLive();
     try {
       // A cluster just through a kill answers slowly: the client's default 5 s is not enough under load.
-      const last = (await (await jetstreamManager(nc, { timeout: 20_000 })).streams.info(stream)).state.last_seq;
+      const last = (await (await jetstreamManager(nc, { timeout: timeoutMs })).streams.info(stream)).state.last_seq;
       const tracker = new SeqTracker();
       const visitor = { resource: (id: string) => tracker.setRun(id), record: (seq: number) => seq >= 0 && tracker.mark(seq) };
       let messages = 0;
       if (last > 0) {
-        for await (const m of await (await jetstream(nc, { timeout: 20_000 }).consumers.get(stream)).consume()) {
+        for await (const m of await (await jetstream(nc, { timeout: timeoutMs }).consumers.get(stream)).consume()) {
           messages++;
           const signal = m.subject.slice(m.subject.lastIndexOf('.') + 1);
           if (isSignal(signal)) scanProto(signal, m.data, visitor);
@@ -308,6 +313,35 @@ export class NatsCluster {
       return { ...tracker.verify(runs), messages };
     } finally {
       await nc.close();
+    }
+  }
+
+  /**
+   * Reads `stream` back (verifyStream) until it holds every record of `runs`, for at most `ms`. Returns
+   * the last report, or throws what the last read failed with (the stream missing, a timeout) so that a
+   * failure says which. Each read waits at most 5 s for JetStream: a slow answer is tried again, not
+   * allowed to use up the whole window.
+   */
+  async untilStreamHolds(
+    stream: string,
+    runs: ReadonlyArray<Pick<AckedFile, 'runId' | 'ackedRanges'>>,
+    ms = 40_000,
+  ): Promise<VerifyReport & { messages: number }> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      let report: (VerifyReport & { messages: number }) | undefined;
+      let failure: unknown;
+      try {
+        report = await this.verifyStream(stream, runs, 5000);
+      } catch (err) {
+        failure = err;
+      }
+      if (report?.ok) return report;
+      if (Date.now() > deadline) {
+        if (report) return report;
+        throw new Error(`stream ${stream} could not be read back within ${ms} ms: ${(failure as Error).message}`, { cause: failure });
+      }
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 
