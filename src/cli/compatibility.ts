@@ -123,6 +123,10 @@ export function renderCompatibility(factories: readonly AnyFactory[] = builtinFa
   out.push('  YAML); `$$` is a literal `$`. Other providers (`${http:...}`) answer "not supported yet". A `${...}` the');
   out.push('  collector refuses (`${NAME:default}` without the `-`, `${ENV:X}`, `${1}`) is an error with what to write; a');
   out.push('  bare `$VAR` stays text, as in the collector since v0.107.0, with a warning when VAR is set.');
+  out.push("- A value that is only `${env:VAR}` with VAR unset (and no default) or empty is no value, as the collector's env");
+  out.push('  provider reads it (null): the key keeps its default (`endpoint: ${env:OTLP_ENDPOINT}` unset listens on the');
+  out.push('  default endpoint) and a warning names the variable. Only a written-out empty default (`${env:VAR:-}`) is the');
+  out.push('  empty string. Inside a longer string an unset variable is empty text.');
   out.push('- A lone string where a list of strings belongs is split at its commas, as the collector splits it');
   out.push("  (`detectors: ${env:DETECTORS}` with `env,system`); a multi-line quoted value may continue at its key's");
   out.push("  indentation, as Go's YAML reader takes it.");

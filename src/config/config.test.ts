@@ -51,7 +51,14 @@ describe('env expansion', () => {
     ['${env:MISSING:-fallback}', 'fallback'],
     ['${env:HOST}:${env:PORT}', 'example:4318'],
     ['cost $$5', 'cost $5'],
-    ['${env:MISSING}', ''],
+    ['${env:MISSING:-}', ''],
+    ['x${env:MISSING}y', 'xy'],
+    ['x${env:EMPTY}y', 'xy'],
+    // The collector's env provider reads the variable as YAML: unset (no default) or empty is no value.
+    ['${env:MISSING}', null],
+    ['${MISSING}', null],
+    ['${env:EMPTY}', null],
+    ['${env:EMPTY:-fallback}', null],
   ])('%s', (text, want) => expect(expandEnv(text, env)).toEqual(want));
 
   it('keeps a value as written when a YAML reading would change or drop it (tokens, ids, secrets)', () => {
@@ -60,18 +67,37 @@ describe('env expansion', () => {
     expect(out).toEqual({ Z: '0123', E: '1e3', H: '0x1F', D: '1.50', S: '#secret', N: 'null', T: true, I: 42, F: 1.5 });
   });
 
-  it('warns, with file:line, of a referenced variable that is not set (the value is empty, as in the collector)', async () => {
+  it('warns, with file:line, of a referenced variable that is not set (empty inside a string, as in the collector)', async () => {
     const file = await write(
       'unset.yaml',
-      GOOD.replace('endpoint: 127.0.0.1:0', 'endpoint: 127.0.0.1:${env:PORT_UNSET:-0}') + 'x: ${env:NOT_SET}\ny: ${env:NOT_SET_EITHER:-fine}\n',
+      GOOD.replace('endpoint: 127.0.0.1:0', 'endpoint: 127.0.0.1:${env:PORT_UNSET:-0}') + 'x: a-${env:NOT_SET}\ny: ${env:NOT_SET_EITHER:-fine}\n',
     );
-    const loaded = await loadConfigFiles([file], ['exporters.debug.verbosity=${env:ALSO_UNSET}'], {});
+    const loaded = await loadConfigFiles([file], ['exporters.debug.sampling_initial=x${env:ALSO_UNSET}'], {});
     expect(loaded.warnings.map(formatProblem)).toEqual([
       expect.stringMatching(
         /unset\.yaml:\d+: x: environment variable NOT_SET is not set: the value is empty \(give a default with \$\{env:NOT_SET:-default\}\)$/,
       ),
-      '--set: exporters.debug.verbosity: environment variable ALSO_UNSET is not set: the value is empty (give a default with ${env:ALSO_UNSET:-default})',
+      '--set: exporters.debug.sampling_initial: environment variable ALSO_UNSET is not set: the value is empty (give a default with ${env:ALSO_UNSET:-default})',
     ]);
+    expect(loaded.raw.x).toBe('a-');
+  });
+
+  it('a whole value that is one unset or empty variable is no value, so the key keeps its default (the collector reads it as null)', async () => {
+    // Refused before: "" is no endpoint, and no verbosity.
+    const text = GOOD.replace('endpoint: 127.0.0.1:0', 'endpoint: ${env:GS_TEST_ENDPOINT}');
+    const file = await write('whole-unset.yaml', text);
+    const loaded = await loadConfigFiles([file], ['exporters.debug.verbosity=${env:GS_TEST_VERBOSITY}'], { GS_TEST_VERBOSITY: '' });
+    expect(loaded.warnings.map(formatProblem)).toEqual([
+      expect.stringMatching(
+        /whole-unset\.yaml:\d+: receivers\.otlp\.protocols\.(http|grpc)\.endpoint: environment variable GS_TEST_ENDPOINT is not set: the key takes its default, as if it were not written \(give a value with \$\{env:GS_TEST_ENDPOINT:-value\}\)$/,
+      ),
+      '--set: exporters.debug.verbosity: environment variable GS_TEST_VERBOSITY is set but empty: the key takes its default, as if it were not written (give a value with ${env:GS_TEST_VERBOSITY:-value})',
+    ]);
+    const result = validateConfig(loaded, createRegistry());
+    if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
+    const receiver = result.config.receivers.get('otlp')!.config as { protocols: { http?: { endpoint: string } } };
+    expect(receiver.protocols.http?.endpoint).toBe('localhost:4318');
+    expect((result.config.exporters.get('debug')!.config as { verbosity: string }).verbosity).toBe('basic');
   });
 
   it('reports a ${...} the collector refuses instead of passing it on as text, with what to write', () => {
@@ -292,7 +318,8 @@ service:
 `;
     const problems = await problemsOf(text);
     expect(problems).toEqual([
-      expect.stringMatching(/^FILE:14: exporters\.otlp\.endpoint: "" is not the host:port of a gRPC server/),
+      // An unset variable is no value (as in the collector): the key a gRPC exporter needs is missing.
+      expect.stringMatching(/^FILE:14: exporters\.otlp\.endpoint: is required/),
       expect.stringMatching(/^FILE:17: extensions\.health_check\.endpoint: "nonsense" is not an endpoint host:port/),
       expect.stringMatching(/^FILE:22: service\.telemetry\.metrics\.address: "localhost" is not an endpoint host:port/),
       'FILE:26: service.pipelines.logs.processors.0: processor "attributes/x" cannot serve here: include: services cannot be used in a logs pipeline (allowed: attributes, resources, libraries, log_bodies, log_severity_texts, log_severity_number)',

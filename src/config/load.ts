@@ -103,7 +103,11 @@ function readFileRef(path: string, report: (message: string) => void): unknown {
   }
 }
 
+/** Inside a longer string an unset variable reads as empty text. */
 const unsetMessage = (name: string) => `environment variable ${name} is not set: the value is empty (give a default with \${env:${name}:-default})`;
+/** A whole value that is one unset or empty variable is no value at all: the key keeps its default. */
+const noValueMessage = (name: string, why: 'not set' | 'set but empty') =>
+  `environment variable ${name} is ${why}: the key takes its default, as if it were not written (give a value with \${env:${name}:-value})`;
 
 /**
  * The YAML type of a value given as text (an env variable, a `--set` value) when that type holds the text
@@ -144,9 +148,21 @@ export function expandEnv(
   if (wholeFile) return readFileRef(wholeFile[1]!, report);
   const whole = /^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/.exec(text);
   if (whole) {
-    if (env[whole[1]!] === undefined && whole[2] === undefined) warn(unsetMessage(whole[1]!));
-    const v = env[whole[1]!] ?? whole[2] ?? '';
-    return v === '' ? v : typedScalar(v);
+    const [, name, def] = whole as unknown as [string, string, string | undefined];
+    const v = env[name];
+    // As the collector's env provider reads the variable as YAML: an unset one without a default, or an
+    // empty one, is null (no value: the key's default applies, where "" would be refused as an endpoint, a
+    // level or a duration); only an empty default written out (`:-`) is the empty string.
+    if (v === undefined && def === undefined) {
+      warn(noValueMessage(name, 'not set'));
+      return null;
+    }
+    if (v === '') {
+      warn(noValueMessage(name, 'set but empty'));
+      return null;
+    }
+    const text = v ?? def!;
+    return text === '' ? text : typedScalar(text);
   }
   return text.replace(ENV_REF, (m, filePath: string | undefined, name: string | undefined, def: string | undefined, other?: string, bare?: string) => {
     if (m === '$$') return '$';
