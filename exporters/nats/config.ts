@@ -13,7 +13,12 @@ const keys = s.object({
       .string(/^[A-Za-z0-9_-]+$/, 'a stream name: letters, digits, - and _')
       .default('OTLP')
       .describe('JetStream stream that stores the subjects; with create, made (or updated) at start over <subject_prefix>.>'),
-    create: s.bool().default(false).describe('Create or update the stream at start (else it must exist: JetStream must acknowledge every publish)'),
+    create: s
+      .bool()
+      .default(false)
+      .describe(
+        'Create the stream at start, or update it where its subjects, replicas, max_age or duplicate_window differ (else it must exist: JetStream must acknowledge every publish)',
+      ),
     replicas: s.int(1, 5).default(1).describe('Stream replicas when created (3 for a cluster that survives the loss of a server)'),
     max_age: s.duration().default(0).describe('Oldest message the created stream keeps (0 = no limit)'),
     duplicate_window: s.duration().default(120_000).describe('How long the created stream remembers message ids to drop duplicates of a resent request'),

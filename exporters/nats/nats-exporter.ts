@@ -156,8 +156,17 @@ export class NatsExporter implements Exporter {
       duplicate_window: nanos(c.stream.duplicate_window),
     };
     try {
-      await jsm.streams.info(name);
-      await jsm.streams.update(name, wanted);
+      const have = (await jsm.streams.info(name)).config;
+      // An update is a write JetStream replicates through the stream's Raft group: a stream already as
+      // wanted (every restart of every gateway of a tier) is left alone, so a start or a background setup
+      // in a cluster still settling does not wait on a write it does not need.
+      const same =
+        have.num_replicas === wanted.num_replicas &&
+        have.max_age === wanted.max_age &&
+        have.duplicate_window === wanted.duplicate_window &&
+        have.subjects?.length === 1 &&
+        have.subjects[0] === wanted.subjects[0];
+      if (!same) await jsm.streams.update(name, wanted);
     } catch (err) {
       if (!/not found/i.test(messageOf(err)))
         throw new CodedError('GS_COMPONENT_START_FAILED', `${componentLabel(this.settings)}: stream ${name}: ${messageOf(err)}`, { cause: err });

@@ -103,6 +103,36 @@ describe.skipIf(!run)('nats exporter and receiver on a real JetStream server', (
     expect(await startRefused(threeOnOne)).toMatch(/^exporter nats: cannot create stream RTHREE: replicas > 1 not supported in non-clustered mode/);
   });
 
+  it('leaves a stream already as configured alone at start, and updates one that differs', async () => {
+    // Every update is a replicated write; one per start of every gateway of a tier, for nothing, made a
+    // start in a cluster still settling wait on it. JetStream announces each update as an advisory.
+    const updates: string[] = [];
+    const sub = scene.nc.subscribe('$JS.EVENT.ADVISORY.STREAM.UPDATED.KEEP', { callback: (_err, m) => void updates.push(m.subject) });
+    const keep = (settings: Record<string, unknown> = {}): string =>
+      gatewayYaml({
+        exporters: { nats: { servers: scene.nats.urls, subject_prefix: 'keep', stream: { name: 'KEEP', create: true, ...settings } } },
+        pipelines: { logs: { exporters: ['nats'] } },
+      });
+    try {
+      const first = await startGateway(keep());
+      await first.shutdown(5000);
+      const again = await startGateway(keep());
+      await again.shutdown(5000);
+      const changed = await startGateway(keep({ max_age: '1h' }));
+      scene.cleanups.push(() => changed.shutdown(5000));
+      const info = await (await jetstreamManager(scene.nc)).streams.info('KEEP');
+      expect(info.config.max_age).toBe(3600 * 1e9);
+      // Advisories come in the order JetStream made the changes: once the changed start's has come, an
+      // update by the second start would have come before it.
+      const deadline = Date.now() + 5000;
+      while (updates.length === 0 && Date.now() < deadline) await sleep(20);
+      await scene.nc.flush();
+      expect(updates).toEqual(['$JS.EVENT.ADVISORY.STREAM.UPDATED.KEEP']);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
   it('a consuming gateway delivers every message to its pipeline and acks only what was accepted', async () => {
     const sink = await startSink({ grpc: false });
     scene.cleanups.push(() => sink.close());
