@@ -85,6 +85,22 @@ describe('transform processor', () => {
     );
   });
 
+  it("append and delete_index build and trim a list attribute, as the collector's editors do", async () => {
+    const { proc, sink } = make({
+      log_statements: [
+        'append(log.attributes["tags"], "prod")',
+        'append(log.attributes["tags"], values = ["east", log.attributes["i"]])',
+        'delete_index(log.attributes["tags"], 0) where log.attributes["i"] == 1',
+      ],
+    });
+    await proc.consume(new Payload('logs', makeLogsRequest(1, 2)));
+    const tags = logsOf(sink.got[0]!).resourceLogs[0]!.scopeLogs[0]!.logRecords.map((r) => fromKeyValues(r.attributes).get('tags'));
+    expect(tags).toEqual([
+      ['prod', 'east', 0n],
+      ['east', 1n],
+    ]);
+  });
+
   it('a group without context infers it from its statements and conditions together', async () => {
     // The condition names the log context, so the group runs per log record even though its statement
     // writes only resource attributes (the collector infers from both).

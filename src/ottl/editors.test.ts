@@ -120,6 +120,19 @@ const ATTRS: Record<string, Row[]> = {
     ['merge_maps(attributes, ParseJSON(body), "insert")', { body: '{"a":"new","c":"add"}', attributes: { a: 'old' } }, vmap({ a: 'old', c: 'add' })],
     ['merge_maps(attributes, ParseJSON(body), "update")', { body: '{"a":"new","c":"add"}', attributes: { a: 'old' } }, vmap({ a: 'new' })],
   ],
+  append: [
+    // The ottlfuncs README's examples: onto a list, a scalar (it becomes the first item) and nothing.
+    ['append(attributes["tags"], "prod")', { attributes: { tags: ['a'] } }, vmap({ tags: ['a', 'prod'] })],
+    ['append(attributes["tags"], values = ["staging", "staging:east"])', { attributes: { tags: 'a' } }, vmap({ tags: ['a', 'staging', 'staging:east'] })],
+    ['append(attributes["tags"], value = 1, values = [true, attributes["n"]])', { attributes: { n: 2.5 } }, vmap({ n: 2.5, tags: [1n, true, 2.5] })],
+    ['append(attributes["tags"], [1, 2])', { attributes: { tags: [0n] } }, vmap({ tags: [0n, [1n, 2n]] })],
+  ],
+  delete_index: [
+    ['delete_index(attributes["l"], 1)', { attributes: { l: ['a', 'b', 'c'] } }, vmap({ l: ['a', 'c'] })],
+    ['delete_index(attributes["l"], 0, 2)', { attributes: { l: ['a', 'b', 'c'] } }, vmap({ l: ['c'] })],
+    ['delete_index(attributes["l"], 0, 3)', { attributes: { l: ['a', 'b', 'c'] } }, vmap({ l: [] })],
+    ['delete_index(attributes["l"], 1, 1)', { attributes: { l: ['a', 'b'] } }, vmap({ l: ['a', 'b'] })],
+  ],
   flatten: [
     [
       'flatten(attributes)',
@@ -181,6 +194,15 @@ describe('OTTL editors (ottlfuncs README)', () => {
     expect(attrsAfter('set(attributes["t"], trace_id.string)', { traceId: new Uint8Array(16) })).toEqual(vmap({ t: '' }));
   });
 
+  it('delete_index and append refuse what the collector refuses, when the statement runs', () => {
+    const list = { attributes: { l: ['a', 'b'], m: vmap({ k: 'v' }) } };
+    expect(() => runOnLog(['delete_index(attributes["l"], 2)'], list)).toThrow(/startIndex 2 out of bounds for a list of length 2/);
+    expect(() => runOnLog(['delete_index(attributes["l"], 1, 0)'], list)).toThrow(/endIndex 0 cannot be less than startIndex 1/);
+    expect(() => runOnLog(['delete_index(attributes["l"], 0, 3)'], list)).toThrow(/deletion range \[0:3\] out of bounds/);
+    expect(() => runOnLog(['delete_index(attributes["m"], 0)'], list)).toThrow(/is a map, not a list/);
+    expect(() => runOnLog(['append(attributes["m"], "x")'], list)).toThrow(/is a map, which cannot be appended to/);
+  });
+
   it('cache is a per-record scratch map', () => {
     const req = runOnLog(['set(cache["parsed"], ParseJSON(body))', 'set(attributes["user"], cache["parsed"]["user"])'], { body: '{"user":"bob"}' });
     expect(fromKeyValues(firstLog(req).attributes)).toEqual(vmap({ user: 'bob' }));
@@ -196,6 +218,8 @@ describe('OTTL editors (ottlfuncs README)', () => {
     ['set("literal", 1)', /target must be a path/],
     ['set(attributes["a"], 1, 2)', /takes at most 2 arguments/],
     ['nope(attributes)', /unknown editor "nope"/],
+    ['append(attributes["tags"])', /give at least one of value and values/],
+    ['append(attributes["tags"], values = attributes["x"])', /values must be a list/],
     ['set(metric.name, "x")', /there is no metric context in logs/],
     ['set(nosuch, 1)', /log has no field "nosuch"/],
   ])('%s is refused at config load', (stmt, err) => {

@@ -395,6 +395,53 @@ export const EDITORS: Record<string, Editor> = {
       });
     },
   },
+  append: {
+    params: [{ name: 'target' }, { name: 'value', optional: true }, { name: 'values', optional: true }],
+    build: (args, fn) => {
+      const t = target(args[0], fn);
+      if (!args[1] && !args[2]) throw new ArgError(args[0]!.col, `${fn}: give at least one of value and values`);
+      const one = args[1]?.get;
+      if (args[2] && !args[2].items) throw new ArgError(args[2].col, `${fn}: values must be a list, e.g. ["a", attributes["b"]]`);
+      const many = args[2]?.items ?? [];
+      return (ctx) => {
+        const had = t.get(ctx);
+        // As the collector's: the target's items (a list), or the target itself as the first item (a
+        // scalar); nothing for an absent one; a map or bytes cannot be a list's start.
+        let out: Value[];
+        if (had === null) out = [];
+        else if (isList(had)) out = had.slice();
+        else if (isMap(had) || had instanceof Uint8Array) throw new OttlRuntimeError(`${fn}: ${t.text} is a ${typeOf(had)}, which cannot be appended to`);
+        else out = [had];
+        if (one) out.push(cloneValue(one(ctx)));
+        for (const g of many) out.push(cloneValue(g(ctx)));
+        t.set(ctx, out);
+      };
+    },
+  },
+  delete_index: {
+    params: [{ name: 'target' }, { name: 'startIndex' }, { name: 'endIndex', optional: true }],
+    build: (args, fn) => {
+      const t = target(args[0], fn);
+      const startOf = args[1]!.get;
+      const endOf = args[2]?.get;
+      return (ctx) => {
+        const list = t.get(ctx);
+        if (!isList(list)) throw new OttlRuntimeError(`${fn}: ${t.text} is a ${typeOf(list)}, not a list`);
+        const start = startOf(ctx);
+        const end = endOf ? endOf(ctx) : typeof start === 'bigint' ? start + 1n : start;
+        if (typeof start !== 'bigint' || typeof end !== 'bigint') throw new OttlRuntimeError(`${fn}: startIndex and endIndex must be ints`);
+        const len = BigInt(list.length);
+        if (start === 0n && end === len) return t.set(ctx, []);
+        if (start < 0n || start >= len) throw new OttlRuntimeError(`${fn}: startIndex ${start} out of bounds for a list of length ${len}`);
+        if (end < start) throw new OttlRuntimeError(`${fn}: endIndex ${end} cannot be less than startIndex ${start}`);
+        if (end > len) throw new OttlRuntimeError(`${fn}: deletion range [${start}:${end}] out of bounds for a list of length ${len}`);
+        if (end === start) return;
+        const out = list.slice();
+        out.splice(Number(start), Number(end - start));
+        t.set(ctx, out);
+      };
+    },
+  },
   flatten: {
     params: [{ name: 'target' }, { name: 'prefix', optional: true }, { name: 'depth', optional: true }, { name: 'resolve_conflicts', optional: true }],
     build: (args, fn) => {

@@ -67,7 +67,7 @@ describe('OTTL grammar', () => {
   });
 
   it.each([
-    ['append(attributes["tags"], "prod")', 1, 'editor append is not supported yet by GopherShip'],
+    ['stringify_all(attributes)', 1, 'editor stringify_all is not supported yet by GopherShip'],
     ['set_semconv_span_name("1.43.0")', 1, 'editor set_semconv_span_name is not supported yet by GopherShip'],
     ['set(attributes["t"], GetXML(attributes["p"], "/a"))', 22, 'converter GetXML is not supported yet by GopherShip'],
     ['set(attributes["x"], 1) where ParseXML(attributes["xml"]) != nil', 31, 'converter ParseXML is not supported yet by GopherShip'],

@@ -7,8 +7,6 @@ import { NOT_SUPPORTED_YET } from '../core/schema.js';
 import type { ContextName } from './paths.js';
 
 export const COLLECTOR_EDITORS: ReadonlySet<string> = new Set([
-  'append',
-  'delete_index',
   'stringify_all',
   // The transform processor's own for traces (its README; its metrics-only ones are in metric-editors.ts).
   'set_semconv_span_name',
