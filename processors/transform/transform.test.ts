@@ -132,6 +132,43 @@ describe('transform processor', () => {
     for (const s of req.resourceSpans[0]!.scopeSpans[0]!.spans) expect(s.name).toMatch(/-x$/);
   });
 
+  it('span.kind.string, kind.deprecated_string and trace_state["key"], read and written as the collector does', async () => {
+    const { proc, sink } = make(
+      {
+        trace_statements: [
+          'set(span.attributes["kind"], span.kind.string)',
+          'set(span.attributes["old_kind"], span.kind.deprecated_string)',
+          'set(span.kind.string, "Client") where span.kind.string == "Server"',
+          'set(span.attributes["ts_before"], span.trace_state["vendor"])',
+          'set(span.trace_state["gs"], "seen")',
+        ],
+      },
+      'traces',
+    );
+    const req = create(ExportTraceServiceRequestSchema, {
+      resourceSpans: [
+        create(ResourceSpansSchema, {
+          scopeSpans: [
+            create(ScopeSpansSchema, {
+              spans: [
+                create(SpanSchema, { name: 'a', kind: 2, traceState: 'vendor=abc,other=1' }),
+                create(SpanSchema, { name: 'b', kind: 1, traceState: 'not a trace state' }),
+              ],
+            }),
+          ],
+        }),
+      ],
+    });
+    await proc.consume(new Payload('traces', encodeRequest('traces', req)));
+    const spans = (decodeRequest('traces', sink.got[0]!.bytes) as ExportTraceServiceRequest).resourceSpans[0]!.scopeSpans[0]!.spans;
+    expect(spans.map((s) => [s.kind, s.traceState, Object.fromEntries(fromKeyValues(s.attributes))])).toEqual([
+      [3, 'gs=seen,vendor=abc,other=1', { kind: 'Server', old_kind: 'SPAN_KIND_SERVER', ts_before: 'abc' }],
+      // A header that does not parse reads as nil (set does nothing) and is not written.
+      [1, 'not a trace state', { kind: 'Internal', old_kind: 'SPAN_KIND_INTERNAL' }],
+    ]);
+    expect(configProblemsOf({ trace_statements: ['set(span.attributes["x"], span.trace_state["a"]["b"])'] })).toMatch(/give exactly one string key/);
+  });
+
   it('statements that only set literal attributes take the wire path and leave other bytes as they were', async () => {
     const { proc, sink } = make({ log_statements: ['set(attributes["env"], "prod")', 'delete_key(attributes, "absent")', 'set(resource.attributes["r"], 1)'] });
     expect(proc.path).toBe('wire');

@@ -71,8 +71,8 @@ describe('OTTL grammar', () => {
     ['set_semconv_span_name("1.43.0")', 1, 'editor set_semconv_span_name is not supported yet by GopherShip'],
     ['set(attributes["t"], GetXML(attributes["p"], "/a"))', 22, 'converter GetXML is not supported yet by GopherShip'],
     ['set(attributes["x"], 1) where ParseXML(attributes["xml"]) != nil', 31, 'converter ParseXML is not supported yet by GopherShip'],
-    ['set(span.trace_state["svc"], "example")', 5, 'span.trace_state["svc"]: not supported yet by GopherShip'],
-    ['set(attributes["k"], kind.string)', 22, 'kind.string: not supported yet by GopherShip'],
+    ['set(attributes["n"], Len(span.links))', 26, 'span.links: not supported yet by GopherShip'],
+    ['set(attributes["s"], span.status)', 22, 'span.status: not supported yet by GopherShip'],
     ['set(attributes["n"], Len(span.events))', 26, 'span.events: not supported yet by GopherShip'],
   ])('a collector function or path not implemented yet is named: %s', (text, column, message) => {
     expect(errorOf(() => compileStatement(text, 'span', 'traces'))).toEqual({ column, message });

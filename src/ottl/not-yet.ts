@@ -23,7 +23,7 @@ export const COLLECTOR_CONVERTERS: ReadonlySet<string> = new Set(
 const COLLECTOR_PATHS: Readonly<Record<ContextName, readonly string[]>> = {
   resource: [],
   scope: [],
-  span: ['status', 'events', 'links', 'trace_state[]', 'kind.string', 'kind.deprecated_string'],
+  span: ['status', 'events', 'links'],
   spanevent: ['event_index'],
   metric: ['data_points', 'metadata'],
   datapoint: ['exemplars', 'scale', 'zero_count', 'positive', 'negative', 'quantile_values'],

@@ -19,6 +19,7 @@ import type { KeyExpr } from './grammar.js';
 import { fromAnyValue, fromKeyValues, isList, isMap, OttlTime, toAnyValue, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
 import { clientInfoValue } from '../pdata/client-info.js';
 import { pathNotYet } from './not-yet.js';
+import { traceStateGet, traceStateInsert } from './trace-state.js';
 import { NOT_SUPPORTED_YET } from '../core/schema.js';
 
 export type ContextName = 'resource' | 'scope' | 'span' | 'spanevent' | 'metric' | 'datapoint' | 'log';
@@ -281,6 +282,23 @@ const enumField = (name: string): Field => ({
   },
 });
 
+/**
+ * A span's kind by name (`names` in kind order): the collector's `kind.string` (pdata's names) and
+ * `kind.deprecated_string` (the proto's); a kind outside the list reads as "", and a name outside it is
+ * an error when written.
+ */
+function kindString(names: readonly string[]): Field {
+  return {
+    get: (o) => names[(o.kind as number | undefined) ?? 0] ?? '',
+    set: (o, v) => {
+      if (typeof v !== 'string') return;
+      const kind = names.indexOf(v);
+      if (kind < 0) throw new OttlRuntimeError(`unknown span kind "${v}"; one of ${names.join(', ')}`);
+      o.kind = kind;
+    },
+  };
+}
+
 const SPAN_FIELDS: Record<string, Field> = {
   trace_id: id('traceId', 16),
   'trace_id.string': idString('traceId', 16),
@@ -292,6 +310,8 @@ const SPAN_FIELDS: Record<string, Field> = {
   flags: u32('flags'),
   name: str('name'),
   kind: enumField('kind'),
+  'kind.string': kindString(['Unspecified', 'Internal', 'Server', 'Client', 'Producer', 'Consumer']),
+  'kind.deprecated_string': kindString(['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'].map((k) => `SPAN_KIND_${k}`)),
   start_time_unix_nano: nanos('startTimeUnixNano'),
   end_time_unix_nano: nanos('endTimeUnixNano'),
   start_time: time('startTimeUnixNano'),
@@ -516,6 +536,7 @@ export function compilePath(names: readonly string[], keys: readonly KeyExpr[], 
       },
     };
   }
+  if (field === 'trace_state' && context === 'span' && keys.length > 0) return traceStateKeyPath(text, keys);
   const f = FIELDS[context][field];
   if (!f) throw new PathError(`${text}: ${context} has no field "${field}"; it has ${pathNames(context).join(', ')}`);
   if (keys.length > 0) {
@@ -527,6 +548,23 @@ export function compilePath(names: readonly string[], keys: readonly KeyExpr[], 
     context,
     get: (ctx) => f.get(holder(ctx, context)),
     set: set && ((ctx, v) => set(holder(ctx, context), v)),
+  };
+}
+
+/** `span.trace_state["key"]`: one member of the W3C tracestate header (trace-state.ts). */
+function traceStateKeyPath(text: string, keys: readonly KeyExpr[]): PathRef {
+  const first = keys[0]!;
+  if (keys.length !== 1 || first.k !== 'string') throw new PathError(`${text}: give exactly one string key, e.g. span.trace_state["vendor"]`);
+  const key = first.v;
+  return {
+    text,
+    context: 'span',
+    get: (ctx) => traceStateGet(ctx.span.traceState, key),
+    set: (ctx, v) => {
+      if (typeof v !== 'string') return;
+      const updated = traceStateInsert(ctx.span.traceState, key, v);
+      if (updated !== undefined) ctx.span.traceState = updated;
+    },
   };
 }
 
