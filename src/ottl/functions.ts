@@ -13,6 +13,7 @@ import { TIME_CONVERTERS } from './convert-time.js';
 import { TEXT_CONVERTERS } from './convert-text.js';
 import { HASH_CONVERTERS } from './convert-hash.js';
 import { NET_CONVERTERS } from './convert-net.js';
+import { XML_CONVERTERS } from './convert-xml.js';
 
 export { ArgError, literalInt, literalString, type Args, type CompiledArg, type Converter, type Getter, type Param } from './function-args.js';
 
@@ -136,6 +137,7 @@ export const CONVERTERS: Record<string, Converter> = {
   ...TEXT_CONVERTERS,
   ...HASH_CONVERTERS,
   ...NET_CONVERTERS,
+  ...XML_CONVERTERS,
   IsMatch: {
     params: [{ name: 'target' }, { name: 'pattern' }],
     build: (args, fn) => {
