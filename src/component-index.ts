@@ -35,6 +35,7 @@ import { metadata as bearertokenauthExtensionMetadata } from '../extensions/bear
 import { metadata as basicauthExtensionMetadata } from '../extensions/basicauth/metadata.js';
 import { metadata as headersSetterExtensionMetadata } from '../extensions/headers_setter/metadata.js';
 import { metadata as oidcExtensionMetadata } from '../extensions/oidc/metadata.js';
+import { metadata as zpagesExtensionMetadata } from '../extensions/zpages/metadata.js';
 
 interface IndexedComponent {
   kind: ComponentKind;
@@ -111,6 +112,7 @@ export const COMPONENT_INDEX: readonly IndexedComponent[] = [
     load: async () => (await import('../extensions/headers_setter/factory.js')).headersSetterExtensionFactory,
   },
   { kind: 'extension', metadata: oidcExtensionMetadata, load: async () => (await import('../extensions/oidc/factory.js')).oidcExtensionFactory },
+  { kind: 'extension', metadata: zpagesExtensionMetadata, load: async () => (await import('../extensions/zpages/factory.js')).zpagesExtensionFactory },
 ];
 
 /** The config sections that name components, and their kinds. */

@@ -3,9 +3,7 @@
  * no --config is given); `validate`, `print-config`, `components`, `loadgen` and `sink` are the others.
  */
 import { maskSecrets } from '../config/mask.js';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { registryFor } from '../component-index.js';
@@ -17,21 +15,7 @@ import { planWorkers } from '../service/workers/count.js';
 import { strandedMessage, strandedWals } from '../service/workers/stranded.js';
 import { WORKER_COUNT_ENV, WORKER_INDEX_ENV } from '../service/workers/messages.js';
 import { CodedError, codeOf, messageOf } from '../core/errors.js';
-
-/** The package root (holds package.json and config/), found from this file whether run from src or dist. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
-      if (pkg.name === 'gophership') return dir;
-    } catch {
-      // keep climbing
-    }
-    dir = dirname(dir);
-  }
-  throw new Error('cannot find the gophership package root');
-}
+import { gatewayVersion, packageRoot } from '../core/build-info.js';
 
 export function defaultConfigPath(): string {
   return join(packageRoot(), 'config', 'default.yaml');
@@ -115,10 +99,6 @@ export async function loadValidated(
   return { config: result.config, raw: loaded.raw, files: loaded.files ?? {} };
 }
 
-function version(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
-
 async function runGateway(args: CommonArgs, io: Out): Promise<number> {
   const loaded = await loadValidated(args, io);
   // 1, as validate and print-config (and the collector, for both run and validate).
@@ -199,7 +179,7 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       return 0;
     }
     if (args.includes('-v') || args.includes('--version') || command === 'version') {
-      io.out(`gophership ${version()}\n`);
+      io.out(`gophership ${gatewayVersion()}\n`);
       return 0;
     }
     switch (command) {
@@ -242,7 +222,7 @@ async function runTool(command: 'loadgen' | 'sink', args: string[]): Promise<num
 
 export async function componentsText(): Promise<string> {
   const registry = (await import('../components.js')).createRegistry();
-  const lines: string[] = [`gophership ${version()}`];
+  const lines: string[] = [`gophership ${gatewayVersion()}`];
   for (const kind of ['receiver', 'processor', 'exporter', 'connector', 'extension'] as const) {
     lines.push('', `${kind}s:`);
     for (const f of registry.list(kind)) {

@@ -305,7 +305,6 @@ const extensions: Row[] = [
   ['sumologic', 'registers and authenticates the collector with Sumo Logic'],
   ['text_encoding', 'decodes and encodes plain-text logs'],
   ['zipkin_encoding', 'decodes and encodes Zipkin spans'],
-  ['zpages', 'serves live debugging pages of the collector'],
   [
     'memory_ballast',
     'reserves heap to reduce Go garbage collections',

@@ -305,11 +305,11 @@ exporters:
 
 describe('one problem per component the gateway lacks', () => {
   it('an extension of an unknown type is one problem, not a second one claiming it is undefined', async () => {
-    const text = BASE.replace('service:\n', 'extensions:\n  pprof:\n  zpages/x:\nservice:\n  extensions: [pprof, zpages/x]\n');
+    const text = BASE.replace('service:\n', 'extensions:\n  pprof:\n  oauth2client/x:\nservice:\n  extensions: [pprof, oauth2client/x]\n');
     const { problems } = await validate([await file('ext.yaml', text)]);
     expect(problems).toEqual([
       expect.stringMatching(/^.*ext\.yaml:\d+: extensions\.pprof: extension type "pprof": not supported yet by GopherShip \(serves Go runtime profiles\)$/),
-      expect.stringMatching(/extensions\.zpages\/x: extension type "zpages": not supported yet by GopherShip/),
+      expect.stringMatching(/extensions\.oauth2client\/x: extension type "oauth2client": not supported yet by GopherShip/),
     ]);
   });
 

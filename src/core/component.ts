@@ -38,6 +38,22 @@ export interface Host {
    * Extensions start before every other component, so this answers from a component's start().
    */
   getExtension(id: string): Extension | undefined;
+  /**
+   * What the service runs, as the collector's host tells its zpages: the pipelines with their
+   * components, the extensions, and since when. Read when a page is asked for, never on a data path.
+   */
+  describe(): ServiceDescription;
+}
+
+/** The running service's composition (Host.describe). */
+export interface ServiceDescription {
+  /** Each pipeline as configured: its ID (`logs/2`) and the IDs of its components in order. */
+  readonly pipelines: readonly { id: string; receivers: readonly string[]; processors: readonly string[]; exporters: readonly string[] }[];
+  /** The IDs of `service.extensions`, in start order. */
+  readonly extensions: readonly string[];
+  /** When the service started (epoch ms), and its health now. */
+  readonly startedAt: number;
+  readonly health: string;
 }
 
 export interface Component {

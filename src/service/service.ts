@@ -189,12 +189,19 @@ export class Service {
 
   async start(): Promise<void> {
     this.telemetry.health = 'starting';
+    const startedAt = Date.now();
     const host: Host = {
       reportFatalError: (err) => {
         this.logger.error('fatal component error; shutting down', { error: err });
         this.opts.onFatalError?.(err);
       },
       getExtension: (id) => this.extensions.find((r) => r.id === id)?.component,
+      describe: () => ({
+        pipelines: this.config.service.pipelines.map((p) => ({ id: p.id, receivers: p.receivers, processors: p.processors, exporters: p.exporters })),
+        extensions: this.extensions.map((r) => r.id),
+        startedAt,
+        health: this.telemetry.health,
+      }),
     };
     const metrics = this.config.service.telemetry.metrics;
     const started: Running[] = [];

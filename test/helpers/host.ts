@@ -12,5 +12,6 @@ export function testHost(opts: { onFatal?: (err: Error) => void; extensions?: Re
         throw err;
       }),
     getExtension: (id) => opts.extensions?.[id],
+    describe: () => ({ pipelines: [], extensions: Object.keys(opts.extensions ?? {}), startedAt: 0, health: 'serving' }),
   };
 }

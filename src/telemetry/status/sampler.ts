@@ -11,10 +11,8 @@
  * scrape) are never read here, so the status page does not disturb Prometheus' view; the event loop is
  * measured with its own utilisation counter instead.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { gatewayVersion } from '../../core/build-info.js';
 import { ITEM_NOUN, SIGNALS, type Signal } from '../../core/signal.js';
 import type { HealthState, Telemetry } from '../telemetry.js';
 import type { Registry } from 'prom-client';
@@ -197,7 +195,7 @@ export class StatusSampler {
     >;
     this.somaticNameSet = new Set(Object.values(this.somaticNames));
     this.pipelines = opts.pipelines;
-    this.version = opts.version ?? packageVersion();
+    this.version = opts.version ?? gatewayVersion();
     this.intervalMs = opts.intervalMs ?? 1000;
     this.historySize = opts.historySize ?? 300;
     this.ring = new Array(this.historySize);
@@ -512,21 +510,4 @@ function pickDebt(sensors: MetricReading[], names: { debtBytes: string; debtReco
   const records = sensors.filter((r) => r.name === names.debtRecords);
   if (records.length) return { value: total(records), unit: 'records' };
   return null;
-}
-
-let cachedVersion: string | undefined;
-/** The gophership package version, found by climbing from this file (works from src/ and dist/). */
-export function packageVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'gophership') return (cachedVersion = pkg.version ?? '');
-    } catch {
-      // keep climbing
-    }
-    dir = dirname(dir);
-  }
-  return (cachedVersion = '');
 }
