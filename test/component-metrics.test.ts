@@ -42,7 +42,8 @@ describe('batch processor metrics', () => {
           logs: { processors: ['batch/size'], exporters: ['debug'] },
           traces: { processors: ['batch/timeout'], exporters: ['debug'] },
         },
-        service: SELF_METRICS,
+        // detailed: send_size_bytes is served at that level only, as in the collector.
+        service: { telemetry: { metrics: { ...SELF_METRICS.telemetry.metrics, level: 'detailed' } } },
       }),
     );
     const g = gw;

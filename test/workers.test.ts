@@ -238,7 +238,8 @@ describe('worker processes (service.workers)', () => {
       processors: { batch: { send_batch_size: 10, timeout: '30s', flush_when_idle: false } },
       exporters: { debug: null },
       pipelines: { logs: { processors: ['batch'], exporters: ['debug'] } },
-      service: { ...SELF_METRICS, workers: 2 },
+      // detailed: send_size_bytes is served at that level only, as in the collector.
+      service: { telemetry: { metrics: { ...SELF_METRICS.telemetry.metrics, level: 'detailed' } }, workers: 2 },
     });
     const g = await startGatewayChild(yaml, join(dir, 'histograms.yaml'));
     try {

@@ -7,6 +7,7 @@ import { EXPORTER_METRICS } from '../../src/telemetry/metrics.js';
 export const METRICS = {
   numBackends: {
     name: 'otelcol_loadbalancer_num_backends',
+    level: 'basic',
     type: 'gauge',
     unit: '{backends}',
     description: 'Current number of backends in use',
@@ -16,6 +17,7 @@ export const METRICS = {
   },
   numResolutions: {
     name: 'otelcol_loadbalancer_num_resolutions',
+    level: 'basic',
     type: 'counter',
     unit: '{resolutions}',
     description: 'Resolutions of the backends by the resolver, by outcome (success true or false)',
@@ -23,6 +25,7 @@ export const METRICS = {
   },
   backendOutcome: {
     name: 'otelcol_loadbalancer_backend_outcome',
+    level: 'basic',
     type: 'counter',
     unit: '{outcomes}',
     description: 'Export attempts to each backend, by outcome (success true or false)',
@@ -30,6 +33,7 @@ export const METRICS = {
   },
   backendLatency: {
     name: 'otelcol_loadbalancer_backend_latency',
+    level: 'basic',
     type: 'histogram',
     unit: 'ms',
     description: 'Milliseconds each export attempt to a backend took, answered or failed',
@@ -38,6 +42,7 @@ export const METRICS = {
   },
   numBackendUpdates: {
     name: 'otelcol_loadbalancer_num_backend_updates',
+    level: 'basic',
     type: 'counter',
     unit: '{updates}',
     description: 'Resolutions that changed the list of backends (each one rebalances the ring)',

@@ -7,6 +7,7 @@ import { PROCESSOR_METRICS } from '../../src/telemetry/metrics.js';
 export const METRICS = {
   sendSize: {
     name: 'otelcol_processor_batch_batch_send_size',
+    level: 'normal',
     type: 'histogram',
     unit: '{unit}',
     description: 'Items (log records, spans, metric data points) in each batch sent',
@@ -15,14 +16,16 @@ export const METRICS = {
   },
   sendSizeBytes: {
     name: 'otelcol_processor_batch_batch_send_size_bytes',
+    level: 'detailed',
     type: 'histogram',
     unit: 'By',
-    description: 'Bytes of each batch sent (the encoded request; the collector emits it at the detailed level only, GopherShip at every level)',
+    description: 'Bytes of each batch sent (the encoded request; served at the detailed level only, as the collector does)',
     labels: ['processor'],
     buckets: [128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216],
   },
   sizeTrigger: {
     name: 'otelcol_processor_batch_batch_size_trigger_send',
+    level: 'normal',
     type: 'counter',
     unit: '{time}',
     description: 'Batches sent because they reached send_batch_size (or send_batch_max_size)',
@@ -30,6 +33,7 @@ export const METRICS = {
   },
   timeoutTrigger: {
     name: 'otelcol_processor_batch_timeout_trigger_send',
+    level: 'normal',
     type: 'counter',
     unit: '{time}',
     description: 'Batches sent before they filled: at timeout, at shutdown, or with flush_when_idle once an event-loop turn brought no request',
@@ -37,6 +41,7 @@ export const METRICS = {
   },
   metadataCardinality: {
     name: 'otelcol_processor_batch_metadata_cardinality',
+    level: 'normal',
     type: 'gauge',
     unit: '{combination}',
     description: 'Distinct metadata_keys value combinations with a batch open (1 without metadata_keys)',

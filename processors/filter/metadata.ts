@@ -7,6 +7,8 @@ import { PROCESSOR_METRICS } from '../../src/telemetry/metrics.js';
 export const METRICS = {
   filteredItems: {
     name: 'gophership_processor_filtered_items',
+    // normal: what the filter dropped, by signal, for an operator; one series per processor and signal.
+    level: 'normal',
     type: 'counter',
     unit: '{items}',
     description: 'Items (log records, spans, metric data points) the filter processor dropped',
@@ -16,6 +18,7 @@ export const METRICS = {
   // writes as `_`), labelled `filter` with the component ID.
   logsFiltered: {
     name: 'otelcol_processor_filter_logs_filtered',
+    level: 'basic',
     type: 'counter',
     unit: '1',
     description: 'Log records dropped by the filter processor',
@@ -23,6 +26,7 @@ export const METRICS = {
   },
   spansFiltered: {
     name: 'otelcol_processor_filter_spans_filtered',
+    level: 'basic',
     type: 'counter',
     unit: '1',
     description: 'Spans dropped by the filter processor',
@@ -30,6 +34,7 @@ export const METRICS = {
   },
   datapointsFiltered: {
     name: 'otelcol_processor_filter_datapoints_filtered',
+    level: 'basic',
     type: 'counter',
     unit: '1',
     description: 'Metric data points dropped by the filter processor',

@@ -7,6 +7,8 @@ import { SOMATIC_METRICS } from '../../src/somatic/metrics.js';
 export const METRICS = {
   forcedCollections: {
     name: 'gophership_memory_limiter_forced_collections',
+    // normal: forced GCs an operator tunes the limiter by; one series per processor.
+    level: 'normal',
     type: 'counter',
     unit: '{collections}',
     description: 'Full garbage collections the memory_limiter forced above its limits',

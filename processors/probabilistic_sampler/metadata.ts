@@ -6,6 +6,7 @@ import { PROCESSOR_METRICS } from '../../src/telemetry/metrics.js';
 export const METRICS = {
   tracesSampled: {
     name: 'otelcol_processor_probabilistic_sampler_count_traces_sampled',
+    level: 'basic',
     type: 'counter',
     unit: '{spans}',
     description: 'Count of spans that were sampled or not, by the source of their randomness (policy)',
@@ -13,6 +14,7 @@ export const METRICS = {
   },
   logsSampled: {
     name: 'otelcol_processor_probabilistic_sampler_count_logs_sampled',
+    level: 'basic',
     type: 'counter',
     unit: '{records}',
     description: 'Count of log records that were sampled or not, by the source of their randomness (policy)',

@@ -7,6 +7,8 @@ import { PROCESSOR_METRICS } from '../../src/telemetry/metrics.js';
 export const METRICS = {
   redactedItems: {
     name: 'gophership_processor_redacted_items',
+    // normal: what redaction changed, for an operator; one series per processor, signal and action.
+    level: 'normal',
     type: 'counter',
     unit: '{items}',
     description: 'Attribute values (and log bodies) the redaction processor masked (action="masked") or attributes it removed (action="removed")',

@@ -9,6 +9,7 @@ const LATENCY_BUCKETS = [1, 2, 5, 10, 25, 50, 75, 100, 150, 200, 300, 400, 500, 
 export const METRICS = {
   policyDecisions: {
     name: 'otelcol_processor_tail_sampling_count_traces_sampled',
+    level: 'basic',
     type: 'counter',
     unit: '{traces}',
     description: 'Traces each policy voted to sample or not (a vote is not the final decision); decision: sampled, not_sampled or dropped',
@@ -16,6 +17,7 @@ export const METRICS = {
   },
   globalDecisions: {
     name: 'otelcol_processor_tail_sampling_global_count_traces_sampled',
+    level: 'basic',
     type: 'counter',
     unit: '{traces}',
     description: 'Traces sampled or not, after every policy; decision: sampled, not_sampled or dropped (by a drop policy)',
@@ -23,6 +25,7 @@ export const METRICS = {
   },
   policyErrors: {
     name: 'otelcol_processor_tail_sampling_sampling_policy_evaluation_error',
+    level: 'basic',
     type: 'counter',
     unit: '{errors}',
     description: 'Policy evaluations that failed (the policy counts as not sampling)',
@@ -30,6 +33,7 @@ export const METRICS = {
   },
   newTraces: {
     name: 'otelcol_processor_tail_sampling_new_trace_id_received',
+    level: 'basic',
     type: 'counter',
     unit: '{traces}',
     description: 'Trace IDs seen for the first time (held until their decision)',
@@ -37,6 +41,7 @@ export const METRICS = {
   },
   tracesOnMemory: {
     name: 'otelcol_processor_tail_sampling_sampling_traces_on_memory',
+    level: 'basic',
     type: 'gauge',
     unit: '{traces}',
     description: 'Traces held waiting for their decision',
@@ -44,6 +49,7 @@ export const METRICS = {
   },
   decisionTimerLatency: {
     name: 'otelcol_processor_tail_sampling_sampling_decision_timer_latency',
+    level: 'basic',
     type: 'histogram',
     unit: 'ms',
     description: 'Milliseconds each run of the decision timer took: deciding the due traces and handing the sampled ones on',
@@ -52,6 +58,7 @@ export const METRICS = {
   },
   decisionLatency: {
     name: 'otelcol_processor_tail_sampling_sampling_decision_latency',
+    level: 'basic',
     type: 'histogram',
     unit: 'µs',
     description: 'Microseconds each evaluation of a policy on a trace took',
@@ -60,6 +67,7 @@ export const METRICS = {
   },
   policyExecutions: {
     name: 'otelcol_processor_tail_sampling_sampling_policy_execution_count',
+    level: 'basic',
     type: 'counter',
     unit: '{executions}',
     description: 'Evaluations of each policy (one per trace it voted on)',
@@ -67,6 +75,7 @@ export const METRICS = {
   },
   policyExecutionTime: {
     name: 'otelcol_processor_tail_sampling_sampling_policy_execution_time_sum',
+    level: 'basic',
     type: 'counter',
     unit: 'µs',
     description: 'Microseconds spent evaluating each policy, in total',
@@ -74,6 +83,7 @@ export const METRICS = {
   },
   traceRemovalAge: {
     name: 'otelcol_processor_tail_sampling_sampling_trace_removal_age',
+    level: 'basic',
     type: 'histogram',
     unit: 's',
     description: "Whole seconds from a trace's first span to its decision, when its spans leave memory (close to decision_wait; shorter when decided early)",
@@ -81,6 +91,7 @@ export const METRICS = {
   },
   lateSpanAge: {
     name: 'otelcol_processor_tail_sampling_sampling_late_span_age',
+    level: 'basic',
     type: 'histogram',
     unit: 's',
     description:
@@ -89,6 +100,7 @@ export const METRICS = {
   },
   spansSampled: {
     name: 'otelcol_processor_tail_sampling_count_spans_sampled',
+    level: 'basic',
     type: 'counter',
     unit: '{spans}',
     description: "Spans of the traces each policy voted on, by its vote (the collector's, behind its metricstatcountspanssampled feature gate)",
@@ -96,6 +108,7 @@ export const METRICS = {
   },
   earlyReleases: {
     name: 'otelcol_processor_tail_sampling_early_releases_from_cache_decision',
+    level: 'basic',
     type: 'counter',
     unit: '{spans}',
     description: 'Spans that followed a decision found in decision_cache at once (sent on when sampled, dropped otherwise)',
@@ -103,6 +116,8 @@ export const METRICS = {
   },
   heldBytes: {
     name: 'gophership_processor_tail_sampling_held_bytes',
+    // normal: the memory the held traces take, for an operator; one series per processor.
+    level: 'normal',
     type: 'gauge',
     unit: 'By',
     description: 'Bytes of spans held for a decision or a delivery (counted in the somatic memory ledger)',
@@ -110,6 +125,8 @@ export const METRICS = {
   },
   earlyDecisions: {
     name: 'gophership_processor_tail_sampling_early_decisions',
+    // normal: decisions taken before decision_wait, for an operator; a few series per processor.
+    level: 'normal',
     type: 'counter',
     unit: '{traces}',
     description: 'Traces decided before decision_wait, by reason: num_traces, pressure, shutdown (maximum_trace_size_bytes drops count as max_size)',
@@ -117,6 +134,8 @@ export const METRICS = {
   },
   lateSpans: {
     name: 'gophership_processor_tail_sampling_late_spans',
+    // normal: spans arriving after the decision, for an operator; two series per processor.
+    level: 'normal',
     type: 'counter',
     unit: '{spans}',
     description: 'Spans that arrived after their trace was decided and followed its decision',
@@ -124,6 +143,8 @@ export const METRICS = {
   },
   undelivered: {
     name: 'gophership_processor_tail_sampling_undelivered_spans',
+    // normal: kept spans the next consumer refused, which an operator must see; one series per processor.
+    level: 'normal',
     type: 'counter',
     unit: '{spans}',
     description: 'Spans of sampled traces the next stage refused permanently, or still refused at shutdown',

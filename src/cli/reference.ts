@@ -115,13 +115,14 @@ function suffixedDisplayName(m: MetricDef): string {
 
 function renderMetrics(metrics: readonly MetricDef[]): string[] {
   const out = [
-    '| metric | type | unit | labels | description | with suffixes (`without_type_suffix`, `without_units` false) |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| metric | type | unit | labels | level | description | with suffixes (`without_type_suffix`, `without_units` false) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const m of metrics)
     out.push(
-      `| \`${metricDisplayName(m)}\` | ${m.type} | \`${m.unit}\` | ${m.labels.join(', ')} | ${prose(m.description)}${bucketsOf(m)} | \`${suffixedDisplayName(m)}\` |`,
+      `| \`${metricDisplayName(m)}\` | ${m.type} | \`${m.unit}\` | ${m.labels.join(', ')} | ${m.level} | ${prose(m.description)}${bucketsOf(m)} | \`${suffixedDisplayName(m)}\` |`,
     );
+  out.push('', '`level`: the lowest `service.telemetry.metrics.level` that serves it (basic, normal, detailed).');
   if (metrics.some((m) => m.type === 'histogram')) out.push('', 'A histogram is scraped as `<name>_bucket{le}`, `<name>_sum` and `<name>_count`.');
   if (metrics.some((m) => m.perSignal)) out.push('', '`<items>`: one metric per signal, `log_records`, `spans` or `metric_points`.');
   return out;

@@ -9,6 +9,19 @@ import { servedMetricName, type MetricNaming } from './metric-naming.js';
 /** The collector's stability levels. */
 export type Stability = 'development' | 'alpha' | 'beta' | 'stable' | 'deprecated';
 
+/**
+ * The collector's metric levels (service.telemetry.metrics.level), lowest first: a metric is served when
+ * the configured level is at or above its own.
+ */
+export type MetricLevel = 'basic' | 'normal' | 'detailed';
+
+const LEVEL_RANK: Readonly<Record<MetricLevel, number>> = { basic: 0, normal: 1, detailed: 2 };
+
+/** Whether a service at `configured` serves a metric of level `level`. */
+export function levelServes(configured: MetricLevel, level: MetricLevel): boolean {
+  return LEVEL_RANK[level] <= LEVEL_RANK[configured];
+}
+
 /** One metric a component (or the service) emits: what its prom-client instrument is created from. */
 export interface MetricDef {
   /**
@@ -32,6 +45,12 @@ export interface MetricDef {
   /** Also the instrument's help text. */
   readonly description: string;
   readonly labels: readonly string[];
+  /**
+   * The lowest service.telemetry.metrics.level that serves it. The collector's metrics take the collector's
+   * level (basic unless it registers one: the batch processor's are normal, its send_size_bytes detailed);
+   * GopherShip's own say why theirs beside it. Below its level the metric is not created (a no-op stands in).
+   */
+  readonly level: MetricLevel;
   readonly perSignal?: boolean;
   /**
    * How the primary of a gateway with worker processes (service.workers) combines the workers' values

@@ -22,14 +22,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { RetryableError } from '../core/errors.js';
 import type { Signal } from '../core/signal.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import type { WalkResult } from './wire-edit.js';
-import { instrumentOptions } from '../core/metadata.js';
 import { usableCores } from '../core/cores.js';
-import { SERVICE_METRICS, namingOf } from '../telemetry/metrics.js';
+import { SERVICE_METRICS, counterFor, gaugeFor } from '../telemetry/metrics.js';
 
 export type RequestMeta = Readonly<Record<string, string>>;
 
@@ -159,18 +158,12 @@ export class WireOffloadPool {
   /** Exposes the pool in a registry, read at scrape time (nothing on the data path). */
   instrument(registry: Registry): void {
     const pool = this;
-    const registers = [registry];
-    const naming = namingOf(registry);
-    new Gauge({
-      ...instrumentOptions(SERVICE_METRICS.workerThreads, naming),
-      registers,
+    gaugeFor(registry, SERVICE_METRICS.workerThreads, {
       collect() {
         this.set(pool.running);
       },
     });
-    new Counter({
-      ...instrumentOptions(SERVICE_METRICS.workerEdits, naming),
-      registers,
+    counterFor(registry, SERVICE_METRICS.workerEdits, {
       collect() {
         this.reset();
         this.inc(pool.edits);

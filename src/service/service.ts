@@ -22,7 +22,7 @@ import type { Signal } from '../core/signal.js';
 import type { ComponentConfig, ValidatedConfig } from '../config/validate.js';
 import { Logger } from '../telemetry/logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
-import { metricNaming, metricsAddress } from '../telemetry/config.js';
+import { metricLevel, metricNaming, metricsAddress } from '../telemetry/config.js';
 import type { MetricNaming } from '../core/metric-naming.js';
 import { BypassStage } from '../somatic/bypass.js';
 import { TelemetryServer } from '../telemetry/server.js';
@@ -77,7 +77,8 @@ export class Service {
     private readonly config: ValidatedConfig,
     private readonly opts: ServiceOptions = {},
   ) {
-    this.telemetry = new Telemetry(opts.metricNaming ?? metricNaming(config.service.telemetry.metrics));
+    const metrics = config.service.telemetry.metrics;
+    this.telemetry = new Telemetry(opts.metricNaming ?? metricNaming(metrics), metricLevel(metrics));
     this.pressure = new PressureSlot(this.telemetry, this.queueFills.fullest);
     this.logger = opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource);
     this.telemetry.describeResource(config.service.telemetry.resource);

@@ -7,7 +7,7 @@
  * The zone rule itself is a pure function (decide.ts); the runtime reads the sensors, keeps the rates and
  * the gate's cap, and applies the decision (gauge, counters, log).
  */
-import { Counter, Gauge } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import { mmapThresholdFixed, onGlibc, MMAP_THRESHOLD_TUNABLE } from '../core/allocator.js';
 import { collectGarbage } from '../core/gc.js';
 import { refreshHeapGrowth, slackBytesFor } from '../core/heap-growth.js';
@@ -15,7 +15,8 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { AdmissionGate } from './gate.js';
 import { SOMATIC_METRICS } from './metrics.js';
-import { instrumentOptions, type MetricDef } from '../core/metadata.js';
+import type { MetricDef } from '../core/metadata.js';
+import { counterFor, gaugeFor } from '../telemetry/metrics.js';
 import {
   MemorySensors,
   SENSOR_NAMES,
@@ -178,26 +179,22 @@ export class SomaticRuntime {
     if (settings.forceZone !== undefined) this.zone = settings.forceZone;
     this.zoneMemory = initialZoneMemory(this.zone, Date.now());
     this.sensorReadings = this.sensors.map((s) => ({ name: s.name, value: 0 }));
-    const registers = [telemetry.registry];
+    const reg = telemetry.registry;
     const self = this;
     const M = SOMATIC_METRICS;
-    this.zoneGauge = new Gauge({ ...instrumentOptions(M.zone, telemetry.naming), registers });
+    this.zoneGauge = gaugeFor(reg, M.zone);
     this.zoneGauge.set(this.zone);
-    this.transitions = new Counter({ ...instrumentOptions(M.transitions, telemetry.naming), registers });
-    this.stallCollections = new Counter({ ...instrumentOptions(M.stallCollections, telemetry.naming), registers });
-    this.garbageCollections = new Counter({ ...instrumentOptions(M.garbageCollections, telemetry.naming), registers });
-    this.zoneSeconds = new Counter({ ...instrumentOptions(M.zoneSeconds, telemetry.naming), registers });
-    this.sensorGauge = new Gauge({
-      ...instrumentOptions(M.sensor, telemetry.naming),
-      registers,
+    this.transitions = counterFor(reg, M.transitions);
+    this.stallCollections = counterFor(reg, M.stallCollections);
+    this.garbageCollections = counterFor(reg, M.garbageCollections);
+    this.zoneSeconds = counterFor(reg, M.zoneSeconds);
+    this.sensorGauge = gaugeFor(reg, M.sensor, {
       collect() {
         for (const n of SENSOR_NAMES) this.set({ sensor: n }, self.values[n]);
       },
     });
     const debtGauge = (def: MetricDef, pick: (d: DebtProbe) => number) =>
-      new Gauge({
-        ...instrumentOptions(def, telemetry.naming),
-        registers,
+      gaugeFor(reg, def, {
         collect() {
           for (const [pipeline, d] of self.debts) this.set({ pipeline }, pick(d));
         },
@@ -205,16 +202,13 @@ export class SomaticRuntime {
     debtGauge(M.debtRecords, (d) => d.records());
     debtGauge(M.debtBytes, (d) => d.bytes());
     debtGauge(M.replayRate, (d) => d.replayRate());
-    const counter = (def: MetricDef) => new Counter({ ...instrumentOptions(def, telemetry.naming), registers });
-    this.spilledRecords = counter(M.spilledItems);
-    this.spilledBytes = counter(M.spilledBytes);
-    this.replayedRecords = counter(M.replayedItems);
-    this.replayDropped = counter(M.replayDroppedItems);
-    this.bypassedItems = counter(M.bypassedItems);
+    this.spilledRecords = counterFor(reg, M.spilledItems);
+    this.spilledBytes = counterFor(reg, M.spilledBytes);
+    this.replayedRecords = counterFor(reg, M.replayedItems);
+    this.replayDropped = counterFor(reg, M.replayDroppedItems);
+    this.bypassedItems = counterFor(reg, M.bypassedItems);
     const gateGauge = (def: MetricDef, read: (g: AdmissionGate) => number) =>
-      new Gauge({
-        ...instrumentOptions(def, telemetry.naming),
-        registers,
+      gaugeFor(reg, def, {
         collect() {
           this.set(read(self.gate));
         },

@@ -7,6 +7,7 @@ import { ENDPOINT_RE, endpointSchema } from '../core/net.js';
 import { s, type ConfigOf } from '../core/schema.js';
 import { tlsServerSchema } from '../confighelper/tls-config.js';
 import { BARE_NAMING, type MetricNaming } from '../core/metric-naming.js';
+import type { MetricLevel } from '../core/metadata.js';
 
 const samplingSchema = s.object({
   enabled: s.bool().default(true).describe('Sample repeated log lines (per level and message, per tick)'),
@@ -76,7 +77,7 @@ const metricsSchema = s.refine(
       .enum('none', 'basic', 'normal', 'detailed')
       .default('normal')
       .describe(
-        "none disables the self-metrics endpoint and the status page; basic, normal and detailed all serve every metric (the collector's levels, accepted for its configs).",
+        "Which self-metrics are served, as the collector's levels: basic the essentials (receivers' accepted/refused/failed, exporters' sent/send_failed/enqueue_failed and queue, processors' incoming/outgoing, otelcol_process_*, and the components' collector metrics the collector registers no level for), normal adds the batch processor's metrics and GopherShip's own operator metrics, detailed adds the costly or high-cardinality ones (the batch processor's send_size_bytes). A metric's level is in the Metrics table of its component in the reference. Decided at start: a metric above the level is not created and costs nothing. none disables the self-metrics endpoint and the status page.",
       ),
     address: endpointSchema(
       'localhost:8888',
@@ -148,4 +149,12 @@ export function metricNaming(metrics: TelemetryConfig['metrics']): MetricNaming 
   const prom = metrics.readers.find((r) => r.pull?.exporter.prometheus)?.pull?.exporter.prometheus;
   if (!prom) return BARE_NAMING;
   return { units: !prom.without_units, typeSuffix: !prom.without_type_suffix };
+}
+
+/**
+ * The level a service's registry serves (src/telemetry/metrics.ts NamedRegistry): the configured one; `none`
+ * serves nothing over HTTP (metricsAddress is empty) and keeps every instrument, as before levels applied.
+ */
+export function metricLevel(metrics: TelemetryConfig['metrics']): MetricLevel {
+  return metrics.level === 'none' ? 'detailed' : metrics.level;
 }

@@ -69,12 +69,13 @@ export class SeriesHistogram {
   private readonly bounds: readonly number[];
   private readonly series = new Map<string, HistogramSeries>();
 
-  constructor(opts: SeriesHistogramOptions, registry: Registry) {
+  /** Registered in `registry`; without one (a level that does not serve it), in none. */
+  constructor(opts: SeriesHistogramOptions, registry: Registry | undefined) {
     this.name = opts.name;
     this.help = opts.help;
     this.labelNames = opts.labelNames;
     this.bounds = [...opts.buckets].sort((a, b) => a - b);
-    registry.registerMetric(this as unknown as Metric);
+    registry?.registerMetric(this as unknown as Metric);
   }
 
   /** The series of these label values (every label name given), created at zero on first use; keep it. */

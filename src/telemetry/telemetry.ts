@@ -3,11 +3,11 @@
  * process, as the tests do), the collector's metric names, and the health state behind health_check.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { Counter, Gauge, collectDefaultMetrics } from 'prom-client';
+import { Gauge, collectDefaultMetrics, type Counter } from 'prom-client';
 import { ITEM_NOUN, SIGNALS, type Signal } from '../core/signal.js';
-import { instrumentOptions, type MetricDef } from '../core/metadata.js';
+import { levelServes, type MetricDef, type MetricLevel } from '../core/metadata.js';
 import { BARE_NAMING, type MetricNaming } from '../core/metric-naming.js';
-import { EXPORTER_METRICS, NamedRegistry, PROCESSOR_METRICS, RECEIVER_METRICS, SERVICE_METRICS } from './metrics.js';
+import { EXPORTER_METRICS, NamedRegistry, PROCESSOR_METRICS, RECEIVER_METRICS, SERVICE_METRICS, counterFor, gaugeFor, serves } from './metrics.js';
 
 export type HealthState = 'starting' | 'serving' | 'draining' | 'stopped';
 
@@ -28,12 +28,18 @@ export interface ExporterQueueProbe {
 
 function perSignal(registry: NamedRegistry, def: MetricDef): SignalCounters {
   const out = {} as SignalCounters;
-  for (const sig of SIGNALS) {
-    const opts = instrumentOptions(def, registry.naming, ITEM_NOUN[sig]);
-    out[sig] = new Counter({ ...opts, help: `${def.description} (${ITEM_NOUN[sig].replace('_', ' ')})`, registers: [registry] });
-  }
+  for (const sig of SIGNALS)
+    out[sig] = counterFor(registry, def, { itemNoun: ITEM_NOUN[sig], help: `${def.description} (${ITEM_NOUN[sig].replace('_', ' ')})` });
   return out;
 }
+
+/**
+ * prom-client's Node runtime metrics (`gophership_process_*`, `gophership_nodejs_*`: GC durations, heap
+ * spaces, handles) are GopherShip's own, not MetricDefs: normal, as they are the runtime detail an operator
+ * diagnoses GC and heap by, some thirty families whose GC observer runs at every collection; basic has the
+ * collector's otelcol_process_* for the essentials.
+ */
+export const RUNTIME_METRICS_LEVEL: MetricLevel = 'normal';
 
 export class Telemetry {
   /** Every instrument of the service, named as the /metrics reader asks (service.telemetry.metrics.readers). */
@@ -81,51 +87,49 @@ export class Telemetry {
   private readonly eventLoop: IntervalHistogram;
   private readonly startedAt = Date.now();
 
-  constructor(readonly naming: MetricNaming = BARE_NAMING) {
-    this.registry = new NamedRegistry(naming);
-    this.receiverAccepted = perSignal(this.registry, RECEIVER_METRICS.accepted);
-    this.receiverRefused = perSignal(this.registry, RECEIVER_METRICS.refused);
-    this.receiverFailed = perSignal(this.registry, RECEIVER_METRICS.failed);
-    this.exporterSent = perSignal(this.registry, EXPORTER_METRICS.sent);
-    this.exporterSendFailed = perSignal(this.registry, EXPORTER_METRICS.sendFailed);
-    this.exporterEnqueueFailed = perSignal(this.registry, EXPORTER_METRICS.enqueueFailed);
-    this.exporterResent = perSignal(this.registry, EXPORTER_METRICS.resent);
-    this.exporterResentRequests = new Counter({ ...instrumentOptions(EXPORTER_METRICS.resentRequests, naming), registers: [this.registry] });
-    this.processorIncoming = new Counter({ ...instrumentOptions(PROCESSOR_METRICS.incoming, naming), registers: [this.registry] });
-    this.processorOutgoing = new Counter({ ...instrumentOptions(PROCESSOR_METRICS.outgoing, naming), registers: [this.registry] });
-    this.receiverUnauthenticated = new Counter({ ...instrumentOptions(RECEIVER_METRICS.unauthenticated, naming), registers: [this.registry] });
-    this.receiverBytes = new Counter({ ...instrumentOptions(RECEIVER_METRICS.receivedBytes, naming), registers: [this.registry] });
-    this.exporterBytes = new Counter({ ...instrumentOptions(EXPORTER_METRICS.sentBytes, naming), registers: [this.registry] });
+  /**
+   * `level` is service.telemetry.metrics.level (`none` serves nothing, so it keeps every instrument, as
+   * before levels were applied); a metric above it is never created. A test's Telemetry serves them all.
+   */
+  constructor(
+    readonly naming: MetricNaming = BARE_NAMING,
+    readonly level: MetricLevel = 'detailed',
+  ) {
+    this.registry = new NamedRegistry(naming, level);
+    const reg = this.registry;
+    this.receiverAccepted = perSignal(reg, RECEIVER_METRICS.accepted);
+    this.receiverRefused = perSignal(reg, RECEIVER_METRICS.refused);
+    this.receiverFailed = perSignal(reg, RECEIVER_METRICS.failed);
+    this.exporterSent = perSignal(reg, EXPORTER_METRICS.sent);
+    this.exporterSendFailed = perSignal(reg, EXPORTER_METRICS.sendFailed);
+    this.exporterEnqueueFailed = perSignal(reg, EXPORTER_METRICS.enqueueFailed);
+    this.exporterResent = perSignal(reg, EXPORTER_METRICS.resent);
+    this.exporterResentRequests = counterFor(reg, EXPORTER_METRICS.resentRequests);
+    this.processorIncoming = counterFor(reg, PROCESSOR_METRICS.incoming);
+    this.processorOutgoing = counterFor(reg, PROCESSOR_METRICS.outgoing);
+    this.receiverUnauthenticated = counterFor(reg, RECEIVER_METRICS.unauthenticated);
+    this.receiverBytes = counterFor(reg, RECEIVER_METRICS.receivedBytes);
+    this.exporterBytes = counterFor(reg, EXPORTER_METRICS.sentBytes);
     this.eventLoop = monitorEventLoopDelay({ resolution: 10 });
-    this.eventLoop.enable();
-    const registers = [this.registry];
     // The collector's own process metric names, computed at scrape time.
-    new Gauge({
-      ...instrumentOptions(SERVICE_METRICS.rss, naming),
-      registers,
+    gaugeFor(reg, SERVICE_METRICS.rss, {
       collect() {
         this.set(process.memoryUsage.rss());
       },
     });
-    new Gauge({
-      ...instrumentOptions(SERVICE_METRICS.heapAlloc, naming),
-      registers,
+    gaugeFor(reg, SERVICE_METRICS.heapAlloc, {
       collect() {
         this.set(process.memoryUsage().heapUsed);
       },
     });
-    new Gauge({
-      ...instrumentOptions(SERVICE_METRICS.heapTotal, naming),
-      registers,
+    gaugeFor(reg, SERVICE_METRICS.heapTotal, {
       collect() {
         this.set(process.memoryUsage().heapTotal);
       },
     });
     // Counters, as the collector's (monotonic sums, served as ..._seconds_total by a suffixing reader); a
     // counter only goes up, so each scrape sets it by starting it again from zero.
-    new Counter({
-      ...instrumentOptions(SERVICE_METRICS.cpu, naming),
-      registers,
+    counterFor(reg, SERVICE_METRICS.cpu, {
       collect() {
         const u = process.cpuUsage();
         this.reset();
@@ -133,34 +137,32 @@ export class Telemetry {
       },
     });
     const startedAt = this.startedAt;
-    new Counter({
-      ...instrumentOptions(SERVICE_METRICS.uptime, naming),
-      registers,
+    counterFor(reg, SERVICE_METRICS.uptime, {
       collect() {
         this.reset();
         this.inc((Date.now() - startedAt) / 1000);
       },
     });
-    const el = this.eventLoop;
-    new Gauge({
-      ...instrumentOptions(SERVICE_METRICS.eventLoopDelay, naming),
-      registers,
-      collect() {
-        this.set({ quantile: '0.5' }, el.percentile(50) / 1e9);
-        this.set({ quantile: '0.99' }, el.percentile(99) / 1e9);
-        this.set({ quantile: 'max' }, el.max / 1e9);
-        el.reset();
-      },
-    });
+    // The delay histogram samples the loop all the time: enabled only where its gauge is served.
+    if (serves(reg, SERVICE_METRICS.eventLoopDelay)) {
+      this.eventLoop.enable();
+      const el = this.eventLoop;
+      gaugeFor(reg, SERVICE_METRICS.eventLoopDelay, {
+        collect() {
+          this.set({ quantile: '0.5' }, el.percentile(50) / 1e9);
+          this.set({ quantile: '0.99' }, el.percentile(99) / 1e9);
+          this.set({ quantile: 'max' }, el.max / 1e9);
+          el.reset();
+        },
+      });
+    }
     // prom-client's names already start with process_ or nodejs_: the prefix adds only the gateway's own
     // (gophership_process_cpu_seconds_total, gophership_nodejs_gc_duration_seconds).
-    collectDefaultMetrics({ register: this.registry, prefix: 'gophership_' });
+    if (levelServes(level, RUNTIME_METRICS_LEVEL)) collectDefaultMetrics({ register: reg, prefix: 'gophership_' });
     // The collector's queue gauges, plus the disk bytes of WAL-backed queues, read from probes at scrape.
     const probes = this.queueProbes;
     const queueGauge = (def: MetricDef, pick: (p: ExporterQueueProbe) => number | undefined) =>
-      new Gauge({
-        ...instrumentOptions(def, naming),
-        registers,
+      gaugeFor(reg, def, {
         collect() {
           this.reset();
           for (const [exporter, probe] of probes) {

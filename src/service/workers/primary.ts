@@ -6,7 +6,7 @@
  * (plus per-worker series of its own) and one status page, and on SIGTERM drains them all.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import { AggregatorRegistry, Registry } from 'prom-client';
 import { allocatorEnv } from '../../core/allocator.js';
 
 /** One registry's metrics as getMetricsAsJSON() gives them (what a worker sends). */
@@ -18,10 +18,9 @@ import { StatusSampler, registerStatusRoutes } from '../../telemetry/status/inde
 import type { HealthState, Telemetry } from '../../telemetry/telemetry.js';
 import { globalViewOf, REPORT_STALE_MS } from './global-view.js';
 import { WORKER_COUNT_ENV, WORKER_INDEX_ENV, type FromWorker, type GlobalView, type ToWorker, type WorkerReport } from './messages.js';
-import { metricNaming, metricsAddress } from '../../telemetry/config.js';
+import { metricLevel, metricNaming, metricsAddress } from '../../telemetry/config.js';
 import { CONFIG_FILES_ENV } from '../../config/load.js';
-import { NamedRegistry, WORKER_METRICS } from '../../telemetry/metrics.js';
-import { instrumentOptions } from '../../core/metadata.js';
+import { NamedRegistry, WORKER_METRICS, counterFor, gaugeFor } from '../../telemetry/metrics.js';
 
 /** How often the machine-wide view is made and published. */
 export const GLOBAL_VIEW_INTERVAL_MS = 250;
@@ -62,16 +61,16 @@ export async function runPrimary(config: ValidatedConfig, count: number, opts: P
   const log = (opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource)).child({ kind: 'service', id: 'primary' });
   // Named as the workers name theirs (the same config): the sum and the status page read one set of names.
   const naming = metricNaming(config.service.telemetry.metrics);
-  const registry = new NamedRegistry(naming);
+  // and at the workers' level: the primary's own gauges below it are no-ops.
+  const registry = new NamedRegistry(naming, metricLevel(config.service.telemetry.metrics));
   const W = WORKER_METRICS;
-  const registers = [registry];
-  const restarts = new Counter({ ...instrumentOptions(W.restarts, naming), registers });
-  const zoneGauge = new Gauge({ ...instrumentOptions(W.zone, naming), registers });
-  const rssGauge = new Gauge({ ...instrumentOptions(W.rss, naming), registers });
-  const upGauge = new Gauge({ ...instrumentOptions(W.up, naming), registers });
-  const globalZone = new Gauge({ ...instrumentOptions(W.globalZone, naming), registers });
-  const globalMemory = new Gauge({ ...instrumentOptions(W.globalMemory, naming), registers });
-  new Gauge({ ...instrumentOptions(W.workers, naming), registers }).set(count);
+  const restarts = counterFor(registry, W.restarts);
+  const zoneGauge = gaugeFor(registry, W.zone);
+  const rssGauge = gaugeFor(registry, W.rss);
+  const upGauge = gaugeFor(registry, W.up);
+  const globalZone = gaugeFor(registry, W.globalZone);
+  const globalMemory = gaugeFor(registry, W.globalMemory);
+  gaugeFor(registry, W.workers).set(count);
 
   for (const n of opts.notes ?? []) log[n.level](n.message);
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, report: undefined, reportAt: 0, deaths: [], served: false }));
