@@ -58,3 +58,39 @@ describe('ParseXML (ottlfuncs README)', () => {
     );
   });
 });
+
+const simplified = (xml: string): Value =>
+  fromKeyValues(firstLog(runOnLog(['set(attributes["out"], ParseSimplifiedXML(body))'], { body: xml })).attributes).get('out') ?? null;
+
+describe('ParseSimplifiedXML (ottlfuncs README)', () => {
+  it("builds the README's examples: values, maps, lists of one tag, CDATA", () => {
+    const event = `<event>
+    <id>1</id>
+    <user>jane</user>
+    <details>
+      <time>2021-10-01T12:00:00Z</time>
+      <description>Something happened</description>
+      <cause>unknown</cause>
+    </details>
+</event>`;
+    expect(simplified(event)).toEqual(
+      vmap({
+        event: vmap({
+          id: '1',
+          user: 'jane',
+          details: vmap({ time: '2021-10-01T12:00:00Z', description: 'Something happened', cause: 'unknown' }),
+        }),
+      }),
+    );
+    expect(simplified('<x>\n  <y>1</y>\n  <z>2</z>\n</x>')).toEqual(vmap({ x: vmap({ y: '1', z: '2' }) }));
+    expect(simplified('<a>\n  <b>1</b>\n  <b>2</b>\n</a>')).toEqual(vmap({ a: vmap({ b: ['1', '2'] }) }));
+    expect(simplified('<a>\n  <b>1</b>\n  <b><![CDATA[2]]></b>\n</a>')).toEqual(vmap({ a: vmap({ b: ['1', '2'] }) }));
+  });
+
+  it('drops attributes, extraneous text and empty elements; an empty sibling still makes a list', () => {
+    expect(simplified('<a k="v"> bar <b>1</b> <b/> <c/> </a>')).toEqual(vmap({ a: vmap({ b: ['1'] }) }));
+    expect(simplified('<a><b><c/></b><d>x</d></a>')).toEqual(vmap({ a: vmap({ d: 'x' }) }));
+    expect(simplified('<a/>')).toEqual(vmap({}));
+    expect(() => simplified('<a><b></a>')).toThrow(/ParseSimplifiedXML: not well-formed XML/);
+  });
+});

@@ -15,7 +15,7 @@ export const COLLECTOR_EDITORS: ReadonlySet<string> = new Set([
 export const COLLECTOR_CONVERTERS: ReadonlySet<string> = new Set(
   (
     'All Any ConvertAttributesToElementsXML ConvertTextToElementsXML ExtractGrokPatterns Filter Find ' +
-    'GetXML InsertXML MapEach MapKeys ParseSimplifiedXML Reduce RemoveXML When'
+    'GetXML InsertXML MapEach MapKeys Reduce RemoveXML When'
   ).split(' '),
 );
 
