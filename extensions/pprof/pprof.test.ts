@@ -4,6 +4,7 @@
  * gateway shuts down, and the whole-run CPU profile of save_to_file written at shutdown.
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -184,6 +185,19 @@ describe('pprof extension', () => {
     ]);
   });
 
+  it('a request target that is not a URL path is a 400, and the gateway lives on', async () => {
+    const port = gw.component<PprofExtension>('extension', 'pprof')!.port!;
+    const statusLine = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET //[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString()));
+      socket.on('close', () => resolve(got.split('\r\n')[0]!));
+      socket.on('error', reject);
+    });
+    expect(statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect((await fetch(`${base}/debug/pprof/`)).status).toBe(200);
+  });
+
   it('a client that leaves mid-profile stops the profiler: the next profile is taken at once, not refused', async () => {
     const leaving = new AbortController();
     const left = fetch(`${base}/debug/pprof/profile?seconds=60`, { signal: leaving.signal }).catch((e: Error) => e.name);
@@ -212,12 +226,15 @@ describe('pprof extension at start and shutdown', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('save_to_file: the file is created at start and holds a CPU profile of the whole run after shutdown', async () => {
+  it('save_to_file: the file is created at start and holds a CPU profile of the whole run after shutdown; requested profiles run beside it', async () => {
     const file = join(dir, 'run.cpuprofile');
     const gw = await startGateway(gatewayYaml({ ...LOGS_TO_DEBUG, extensions: { pprof: { endpoint: '127.0.0.1:0', save_to_file: file } } }));
     try {
       expect((await stat(file)).size).toBe(0);
-      await busyWhile(new Promise((r) => setTimeout(r, 300)));
+      // The whole-run profile has an inspector session of its own: a requested profile runs beside it.
+      const res = await busyWhile(fetch(`${pprofBase(gw)}/debug/pprof/profile?seconds=1`));
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as CpuProfile).samples.length).toBeGreaterThan(10);
     } finally {
       await gw.shutdown(5000);
     }

@@ -150,7 +150,12 @@ export class PprofExtension implements Extension {
   }
 
   private handle(rawUrl: string, res: ServerResponse, client: string | undefined): void {
-    const url = new URL(rawUrl, 'http://pprof');
+    // A request target URL cannot parse (`//[`) would throw out of the handler and end the process.
+    const url = URL.canParse(rawUrl, 'http://pprof') ? new URL(rawUrl, 'http://pprof') : undefined;
+    if (url === undefined) {
+      answer(res, 400, `${JSON.stringify(rawUrl)} is not a URL path. ${AVAILABLE}\n`);
+      return;
+    }
     const path = url.pathname;
     if (path === PREFIX || path === PREFIX.slice(0, -1)) {
       this.index(res);
