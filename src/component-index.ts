@@ -27,6 +27,7 @@ import { metadata as fileExporterMetadata } from '../exporters/file/metadata.js'
 import { metadata as natsExporterMetadata } from '../exporters/nats/metadata.js';
 import { metadata as loadbalancingExporterMetadata } from '../exporters/loadbalancing/metadata.js';
 import { metadata as healthCheckExtensionMetadata } from '../extensions/health_check/metadata.js';
+import { metadata as pprofExtensionMetadata } from '../extensions/pprof/metadata.js';
 import { metadata as forwardConnectorMetadata } from '../connectors/forward/metadata.js';
 import { metadata as routingConnectorMetadata } from '../connectors/routing/metadata.js';
 import { metadata as countConnectorMetadata } from '../connectors/count/metadata.js';
@@ -92,6 +93,7 @@ export const COMPONENT_INDEX: readonly IndexedComponent[] = [
     metadata: healthCheckExtensionMetadata,
     load: async () => (await import('../extensions/health_check/factory.js')).healthCheckExtensionFactory,
   },
+  { kind: 'extension', metadata: pprofExtensionMetadata, load: async () => (await import('../extensions/pprof/factory.js')).pprofExtensionFactory },
   { kind: 'connector', metadata: forwardConnectorMetadata, load: async () => (await import('../connectors/forward/factory.js')).forwardConnectorFactory },
   { kind: 'connector', metadata: routingConnectorMetadata, load: async () => (await import('../connectors/routing/factory.js')).routingConnectorFactory },
   { kind: 'connector', metadata: countConnectorMetadata, load: async () => (await import('../connectors/count/factory.js')).countConnectorFactory },

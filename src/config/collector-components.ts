@@ -298,7 +298,6 @@ const extensions: Row[] = [
   ['oauth2client', 'fetches OAuth2 client-credentials tokens for exporters'],
   ['opamp', 'reports to and is managed by an OpAMP server'],
   ['otlp_encoding', 'decodes and encodes OTLP payloads'],
-  ['pprof', 'serves Go runtime profiles'],
   ['redis_storage', 'stores component state in Redis'],
   ['sigv4auth', 'signs outgoing requests with AWS SigV4'],
   ['skywalking_encoding', 'decodes SkyWalking segments'],

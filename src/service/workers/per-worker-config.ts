@@ -3,8 +3,8 @@
  * file is shared, and a replacement worker K finds its predecessor's WAL and replays it), files an
  * exporter appends to (and the somatic processor's `replay.dead_letter_path`) get a `.worker-K` suffix,
  * a memory sending queue keeps its shutdown leftovers in a directory of its own, each memory limit
- * becomes the worker's share, and the self-metrics address is left to the primary (which serves the sum
- * of all workers).
+ * becomes the worker's share, the pprof extension's save_to_file gets the `.worker-K` suffix too, and the
+ * self-metrics address is left to the primary (which serves the sum of all workers).
  */
 import { join } from 'node:path';
 import type { ComponentConfig, ValidatedConfig } from '../../config/validate.js';
@@ -47,13 +47,23 @@ function copyWith(map: Map<string, ComponentConfig>, index: number, count: numbe
   return out;
 }
 
+/** The pprof extension's whole-run CPU profile (save_to_file) is one process's: each worker writes a file of its own. */
+function ownProfileFiles(map: Map<string, ComponentConfig>, index: number): Map<string, ComponentConfig> {
+  const out = new Map<string, ComponentConfig>();
+  for (const [id, c] of map) {
+    const file = (c.config as { save_to_file?: unknown } | null)?.save_to_file;
+    out.set(id, typeof file === 'string' && file !== '' ? { ...c, config: { ...(c.config as object), save_to_file: `${file}.worker-${index}` } } : c);
+  }
+  return out;
+}
+
 export function perWorkerConfig(config: ValidatedConfig, index: number, count: number): ValidatedConfig {
   return {
     receivers: copyWith(config.receivers, index, count, false),
     processors: copyWith(config.processors, index, count, false),
     exporters: copyWith(config.exporters, index, count, true),
     connectors: copyWith(config.connectors, index, count, false),
-    extensions: config.extensions,
+    extensions: ownProfileFiles(config.extensions, index),
     service: {
       ...config.service,
       telemetry: { ...config.service.telemetry, metrics: { ...config.service.telemetry.metrics, address: '', readers: [] } },

@@ -84,7 +84,10 @@ describe('per-worker config', () => {
       ['otlphttp', comp({ sending_queue: { storage: 'wal', directory: '/var/lib/gs/queue' }, dead_letter: { path: '/var/lib/gs/dead.bin' } })],
       ['file', comp({ path: '/var/log/otlp.jsonl' })],
     ]),
-    extensions: new Map(),
+    extensions: new Map([
+      ['pprof', comp({ endpoint: 'localhost:1777', save_to_file: '/tmp/run.cpuprofile' })],
+      ['health_check', comp({ endpoint: 'localhost:13133', path: '/' })],
+    ]),
     connectors: new Map(),
     service: {
       extensions: [],
@@ -95,7 +98,7 @@ describe('per-worker config', () => {
     },
   };
 
-  it('gives each worker its own WAL directories, files and memory share, and leaves /metrics to the primary', () => {
+  it("gives each worker its own WAL directories, files (pprof's save_to_file too) and memory share, and leaves /metrics to the primary", () => {
     const w = perWorkerConfig(base, 2, 4);
     expect(w.processors.get('somatic')!.config).toEqual({
       memory_limit_mib: 250,
@@ -107,9 +110,12 @@ describe('per-worker config', () => {
       dead_letter: { path: '/var/lib/gs/dead.bin.worker-2' },
     });
     expect(w.exporters.get('file')!.config).toEqual({ path: '/var/log/otlp.jsonl.worker-2' });
+    expect(w.extensions.get('pprof')!.config).toEqual({ endpoint: 'localhost:1777', save_to_file: '/tmp/run.cpuprofile.worker-2' });
+    expect(w.extensions.get('health_check')!.config).toEqual({ endpoint: 'localhost:13133', path: '/' });
     expect(w.receivers.get('otlp')!.config).toEqual({ protocols: { http: { endpoint: '127.0.0.1:4318' } } });
     expect(w.service.telemetry.metrics.address).toBe('');
     // The original is untouched (the primary keeps serving from it).
+    expect(base.extensions.get('pprof')!.config).toEqual({ endpoint: 'localhost:1777', save_to_file: '/tmp/run.cpuprofile' });
     expect(base.processors.get('somatic')!.config).toEqual({
       memory_limit_mib: 1000,
       wal: { directory: '/var/lib/gs/somatic' },
