@@ -37,6 +37,7 @@ import { metadata as basicauthExtensionMetadata } from '../extensions/basicauth/
 import { metadata as headersSetterExtensionMetadata } from '../extensions/headers_setter/metadata.js';
 import { metadata as oidcExtensionMetadata } from '../extensions/oidc/metadata.js';
 import { metadata as zpagesExtensionMetadata } from '../extensions/zpages/metadata.js';
+import { metadata as oauth2ClientExtensionMetadata } from '../extensions/oauth2client/metadata.js';
 
 interface IndexedComponent {
   kind: ComponentKind;
@@ -115,6 +116,11 @@ export const COMPONENT_INDEX: readonly IndexedComponent[] = [
   },
   { kind: 'extension', metadata: oidcExtensionMetadata, load: async () => (await import('../extensions/oidc/factory.js')).oidcExtensionFactory },
   { kind: 'extension', metadata: zpagesExtensionMetadata, load: async () => (await import('../extensions/zpages/factory.js')).zpagesExtensionFactory },
+  {
+    kind: 'extension',
+    metadata: oauth2ClientExtensionMetadata,
+    load: async () => (await import('../extensions/oauth2client/factory.js')).oauth2ClientExtensionFactory,
+  },
 ];
 
 /** The config sections that name components, and their kinds. */

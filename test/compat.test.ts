@@ -367,8 +367,8 @@ exporters:
 extensions:
   headers_setter:
     headers: [{ key: X-Tenant, from_context: tenant }]
-  oauth2client:
-    client_id: gateway
+  sigv4auth:
+    region: us-east-1
   file_storage:
     directory: /var/lib/otelcol
   k8s_observer:
@@ -391,7 +391,7 @@ service:
         'FILE:14: exporters.logging: exporter type "logging" was removed from the collector in v0.111.0; use the debug exporter (GopherShip has it)',
         'FILE:16: exporters.jaeger: exporter type "jaeger" was removed from the collector in v0.85.0; use the otlp exporter (GopherShip has it): Jaeger takes OTLP',
         'FILE:18: exporters.otelarrow: exporter type "otelarrow": not supported yet by GopherShip (sends OTLP as Apache Arrow streams)',
-        'FILE:26: extensions.oauth2client: extension type "oauth2client": not supported yet by GopherShip (fetches OAuth2 client-credentials tokens for exporters)',
+        'FILE:26: extensions.sigv4auth: extension type "sigv4auth": not supported yet by GopherShip (signs outgoing requests with AWS SigV4)',
         'FILE:28: extensions.file_storage: extension type "file_storage": not supported yet by GopherShip (stores persistent queue data in files (bbolt))',
         'FILE:30: extensions.k8s_observer: extension type "k8s_observer": not supported yet by GopherShip (discovers Kubernetes pods, ports and nodes)',
         'FILE:32: connectors.servicegraph: connector type "servicegraph": not supported yet by GopherShip (builds service-graph metrics from spans)',

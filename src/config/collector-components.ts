@@ -295,7 +295,6 @@ const extensions: Row[] = [
   ['json_log_encoding', 'decodes and encodes JSON logs'],
   ['k8s_leader_elector', 'elects a leader among replicas through a Kubernetes lease'],
   ['k8s_observer', 'discovers Kubernetes pods, ports and nodes'],
-  ['oauth2client', 'fetches OAuth2 client-credentials tokens for exporters'],
   ['opamp', 'reports to and is managed by an OpAMP server'],
   ['otlp_encoding', 'decodes and encodes OTLP payloads'],
   ['redis_storage', 'stores component state in Redis'],

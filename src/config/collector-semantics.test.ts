@@ -305,13 +305,13 @@ exporters:
 
 describe('one problem per component the gateway lacks', () => {
   it('an extension of an unknown type is one problem, not a second one claiming it is undefined', async () => {
-    const text = BASE.replace('service:\n', 'extensions:\n  file_storage:\n  oauth2client/x:\nservice:\n  extensions: [file_storage, oauth2client/x]\n');
+    const text = BASE.replace('service:\n', 'extensions:\n  file_storage:\n  sigv4auth/x:\nservice:\n  extensions: [file_storage, sigv4auth/x]\n');
     const { problems } = await validate([await file('ext.yaml', text)]);
     expect(problems).toEqual([
       expect.stringMatching(
         /^.*ext\.yaml:\d+: extensions\.file_storage: extension type "file_storage": not supported yet by GopherShip \(stores persistent queue data in files \(bbolt\)\)$/,
       ),
-      expect.stringMatching(/extensions\.oauth2client\/x: extension type "oauth2client": not supported yet by GopherShip/),
+      expect.stringMatching(/extensions\.sigv4auth\/x: extension type "sigv4auth": not supported yet by GopherShip/),
     ]);
   });
 

@@ -66,7 +66,7 @@ const authenticatorSchema = () =>
     .string(/^[a-z][a-z0-9_]*(\/[^/\s]+)?$/, 'an extension ID such as bearertokenauth or basicauth/tenants')
     .mustBeSet()
     .describe('ID of the authenticator extension (listed in service.extensions).');
-const AUTH_DESCRIPTION = 'Authentication: the ID of an authenticator extension (bearertokenauth, basicauth, oidc, headers_setter).';
+const AUTH_DESCRIPTION = 'Authentication: the ID of an authenticator extension (bearertokenauth, basicauth, oidc, headers_setter, oauth2client).';
 
 /** The `auth` key of a gRPC receiver protocol or an exporter, as the collector's configauth. */
 export const authSchema = s.presence(s.object({ authenticator: authenticatorSchema() })).describe(AUTH_DESCRIPTION);

@@ -59,6 +59,10 @@ export const ERROR_CODES = {
     action:
       'Retry after the Retry-After (HTTP) or RetryInfo (gRPC) delay; if it persists, look for a client sending wrong passwords (gophership_receiver_unauthenticated_requests).',
   },
+  GS_AUTH_TOKEN_UNAVAILABLE: {
+    meaning: "An exporter's oauth2client extension holds no valid token: the authorization server has not answered yet, or refused the client's credentials.",
+    action: "The export is retried under retry_on_failure; check token_url, client_id and client_secret (the message carries the server's last answer).",
+  },
   GS_RETRY_LATER: {
     meaning: 'A retryable refusal with no more specific code: the data was not accepted this time.',
     action: 'Retry after the Retry-After (HTTP) or RetryInfo (gRPC) delay.',
