@@ -26,6 +26,7 @@ import { metricLevel, metricNaming, metricsAddress } from '../telemetry/config.j
 import type { MetricNaming } from '../core/metric-naming.js';
 import { BypassStage } from '../somatic/bypass.js';
 import { TelemetryServer } from '../telemetry/server.js';
+import { expositionOf } from '../telemetry/exposition.js';
 import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.js';
 import { PressureSlot } from '../somatic/index.js';
 import { QueueFillRegistry } from '../exporterhelper/fill.js';
@@ -209,7 +210,7 @@ export class Service {
     try {
       const address = metricsAddress(metrics);
       if (address !== '') {
-        this.telemetryServer = new TelemetryServer(this.telemetry, address, this.logger, metrics.tls);
+        this.telemetryServer = new TelemetryServer(this.telemetry, address, this.logger, metrics.tls, expositionOf(this.config, this.telemetry.naming));
         this.status = new StatusSampler({ telemetry: this.telemetry, pipelines: this.config.service.pipelines });
         registerStatusRoutes(this.telemetryServer, this.status);
         await this.telemetryServer.start();

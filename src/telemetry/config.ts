@@ -54,7 +54,12 @@ const prometheusSchema = s.object({
     .describe(
       'Serve counters without the `_total` the Prometheus exporter can append. true by default, as in the current collector (collector PR #15027; v0.120 to that change defaulted to false): false serves otelcol_receiver_accepted_spans as otelcol_receiver_accepted_spans_total.',
     ),
-  without_scope_info: s.notYet('drops the otel_scope_info metric', false),
+  without_scope_info: s
+    .bool()
+    .default(true)
+    .describe(
+      "Serve the series without the instrumentation scope's labels. true by default, as in the current collector (collector PR #15027; an explicit reader before it defaulted to false): false adds `otel_scope_name` (the emitting package's scope, e.g. go.opentelemetry.io/collector/exporter/exporterhelper), `otel_scope_schema_url` and `otel_scope_version` (both empty, as the collector's) to every series but target_info.",
+    ),
   with_resource_constant_labels: s.notYet('copies resource attributes onto every metric as labels'),
 });
 
@@ -157,4 +162,9 @@ export function metricNaming(metrics: TelemetryConfig['metrics']): MetricNaming 
  */
 export function metricLevel(metrics: TelemetryConfig['metrics']): MetricLevel {
   return metrics.level === 'none' ? 'detailed' : metrics.level;
+}
+
+/** The `pull.exporter.prometheus` settings of the configured reader, if one is configured. */
+export function prometheusReader(metrics: TelemetryConfig['metrics']): ConfigOf<typeof prometheusSchema> | undefined {
+  return metrics.readers.find((r) => r.pull?.exporter.prometheus)?.pull?.exporter.prometheus;
 }

@@ -1,0 +1,170 @@
+/**
+ * What the Prometheus reader of service.telemetry.metrics.readers does to the registry's series when /metrics
+ * is rendered, as the collector's (the OpenTelemetry Go SDK's Prometheus exporter): the instrumentation scope
+ * as labels (`without_scope_info: false`). The registry itself stays as the instruments made it, so the status
+ * page and the primary's sum over workers read the names they always read; only the served text changes.
+ *
+ * Everything here runs per scrape, per series: nothing on the data path. What a metric family becomes is
+ * decided once, the first time its name is rendered, and kept.
+ */
+import type { MetricValue, MetricObjectWithValues, Registry } from 'prom-client';
+import type { ValidatedConfig } from '../config/validate.js';
+import { metricName, type MetricDef } from '../core/metadata.js';
+import type { MetricNaming } from '../core/metric-naming.js';
+import { ITEM_NOUN, SIGNALS } from '../core/signal.js';
+import { prometheusReader } from './config.js';
+import { EXPORTER_METRICS, PROCESSOR_METRICS, RECEIVER_METRICS, SERVICE_METRICS, WORKER_METRICS } from './metrics.js';
+
+/** One instrument as the collector's SDK sees it: the metadata's name, type and unit, and its meter (scope). */
+export interface InstrumentInfo {
+  readonly instrument: string;
+  readonly type: MetricDef['type'];
+  readonly unit: string;
+  readonly meter: string;
+}
+
+const COLLECTOR = 'go.opentelemetry.io/collector';
+const CONTRIB = 'github.com/open-telemetry/opentelemetry-collector-contrib';
+/** The component types whose collector package is in core (the rest are contrib's). */
+const CORE_TYPES = new Set([
+  'receiver/otlp',
+  'processor/batch',
+  'processor/memory_limiter',
+  'exporter/otlp',
+  'exporter/otlphttp',
+  'exporter/debug',
+  'connector/forward',
+]);
+/** The meter of a metric with no metadata (prom-client's process and Node.js metrics, the somatic runtime's). */
+const SERVICE_METER = 'gophership/service';
+
+/**
+ * The shared metrics and the package that emits them in the collector: `otelcol_*` ones take its scope name
+ * (`go.opentelemetry.io/collector/exporter/exporterhelper`), GopherShip's own `gophership/<package>`.
+ */
+const HELPER_METERS: ReadonlyArray<readonly [Record<string, MetricDef>, string]> = [
+  [RECEIVER_METRICS, 'receiver/receiverhelper'],
+  [PROCESSOR_METRICS, 'processor/processorhelper'],
+  [EXPORTER_METRICS, 'exporter/exporterhelper'],
+  [SERVICE_METRICS, 'service'],
+  [WORKER_METRICS, 'service'],
+];
+
+const meterFor = (def: MetricDef, pkg: string): string => (def.name.startsWith('otelcol_') ? `${COLLECTOR}/${pkg}` : `gophership/${pkg}`);
+
+/** A component's scope name as the collector's metadata gives it: the Go package, `<kind>/<type><kind>`. */
+function componentMeter(kind: string, type: string, gophershipOnly: boolean): string {
+  const pkg = `${kind}/${type.replace(/_/g, '')}${kind}`;
+  if (gophershipOnly) return `gophership/${pkg}`;
+  return `${CORE_TYPES.has(`${kind}/${type}`) ? COLLECTOR : CONTRIB}/${pkg}`;
+}
+
+function addDef(out: Map<string, InstrumentInfo>, def: MetricDef, naming: MetricNaming, meter: string): void {
+  for (const noun of def.perSignal ? SIGNALS.map((sig) => ITEM_NOUN[sig]) : [undefined]) {
+    const served = metricName(def, naming, noun);
+    if (out.has(served)) continue;
+    out.set(served, { instrument: noun === undefined ? def.name : `${def.name}_${noun}`, type: def.type, unit: def.unit, meter });
+  }
+}
+
+/** Every metric the service's components and helpers register, by the name it is served under. */
+export function instrumentCatalog(config: ValidatedConfig, naming: MetricNaming): Map<string, InstrumentInfo> {
+  const out = new Map<string, InstrumentInfo>();
+  for (const [defs, pkg] of HELPER_METERS) for (const def of Object.values(defs)) addDef(out, def, naming, meterFor(def, pkg));
+  for (const kind of ['receivers', 'processors', 'exporters', 'connectors', 'extensions'] as const) {
+    for (const c of config[kind].values()) {
+      const f = c.factory;
+      const meter = componentMeter(f.kind, f.type, f.gophershipOnly === true);
+      for (const def of f.metrics) addDef(out, def, naming, meter);
+    }
+  }
+  return out;
+}
+
+export interface ExpositionOptions {
+  /** `otel_scope_name`, `otel_scope_schema_url` and `otel_scope_version` on every series (`without_scope_info: false`). */
+  readonly scopeLabels: boolean;
+}
+
+/** How one family is served: its labels to add (already escaped), in the order they are written. */
+interface FamilyPlan {
+  readonly extraLabels: string;
+}
+
+type Family = MetricObjectWithValues<MetricValue<string> & { metricName?: string }>;
+
+/** Families the reader leaves as they are: the resource's own info metric. */
+const UNTOUCHED = new Set(['target_info']);
+
+const escapeText = (t: string): string => t.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+const escapeLabel = (t: string): string => escapeText(t).replace(/"/g, '\\"');
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v < 0 ? '-Inf' : '+Inf';
+  return String(v);
+}
+
+export class Exposition {
+  private readonly plans = new Map<string, FamilyPlan>();
+
+  constructor(
+    private readonly options: ExpositionOptions,
+    private readonly catalog: ReadonlyMap<string, InstrumentInfo>,
+  ) {}
+
+  /** The reader serves the registry as prom-client writes it: no option asks for a change. */
+  get passthrough(): boolean {
+    return !this.options.scopeLabels;
+  }
+
+  /** The registry's text as this reader serves it. */
+  async render(registry: Registry): Promise<string> {
+    if (this.passthrough) return registry.metrics();
+    const families = (await registry.getMetricsAsJSON()) as Family[];
+    const blocks: string[] = [];
+    for (const f of families) {
+      if (UNTOUCHED.has(f.name)) {
+        blocks.push(this.write(f, ''));
+        continue;
+      }
+      blocks.push(this.write(f, this.planFor(f.name).extraLabels));
+    }
+    return blocks.join('\n') + '\n';
+  }
+
+  private planFor(name: string): FamilyPlan {
+    let plan = this.plans.get(name);
+    if (plan) return plan;
+    const meter = this.catalog.get(name)?.meter ?? SERVICE_METER;
+    const labels: string[] = [];
+    if (this.options.scopeLabels) labels.push(`otel_scope_name="${escapeLabel(meter)}"`, 'otel_scope_schema_url=""', 'otel_scope_version=""');
+    plan = { extraLabels: labels.join(',') };
+    this.plans.set(name, plan);
+    return plan;
+  }
+
+  /** One family in the text format, with `extra` (formatted labels) after each series' own and before `le`. */
+  private write(f: Family, extra: string): string {
+    const lines = [`# HELP ${f.name} ${escapeText(f.help)}`, `# TYPE ${f.name} ${f.type}`];
+    for (const v of f.values) {
+      const parts: string[] = [];
+      let le: string | undefined;
+      for (const [k, val] of Object.entries(v.labels)) {
+        if (val === undefined) continue;
+        if (k === 'le') le = `le="${escapeLabel(String(val))}"`;
+        else parts.push(`${k}="${escapeLabel(String(val))}"`);
+      }
+      if (extra !== '') parts.push(extra);
+      if (le !== undefined) parts.push(le);
+      lines.push(`${v.metricName ?? f.name}${parts.length > 0 ? `{${parts.join(',')}}` : ''} ${formatValue(v.value)}`);
+    }
+    return lines.join('\n');
+  }
+}
+
+/** The exposition the config's Prometheus reader asks for (none configured: the collector's default reader's). */
+export function expositionOf(config: ValidatedConfig, naming: MetricNaming): Exposition {
+  const prom = prometheusReader(config.service.telemetry.metrics);
+  return new Exposition({ scopeLabels: prom !== undefined && !prom.without_scope_info }, instrumentCatalog(config, naming));
+}
