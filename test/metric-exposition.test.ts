@@ -1,7 +1,7 @@
 /**
  * What a Prometheus reader's options change in the served /metrics, as the collector's (the OpenTelemetry Go
  * SDK's Prometheus exporter): `without_scope_info: false` adds the instrumentation scope as labels on every
- * series. A real gateway, scraped over HTTP; the status page, which reads the registry, is unaffected.
+ * series, `with_resource_constant_labels` the resource's attributes (every one under the default reader). A real gateway, scraped over HTTP; the status page, which reads the registry, is unaffected.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Service } from '../src/service/service.js';
@@ -117,5 +117,59 @@ describe('without_scope_info', () => {
       gatewayYaml({ exporters: { debug: null }, pipelines: { logs: { exporters: ['debug'] } }, service: telemetry({ without_scope_info: 'no' }) }),
     );
     expect(msg).toContain('service.telemetry.metrics.readers.0.pull.exporter.prometheus.without_scope_info: expected true or false');
+  });
+});
+
+describe('with_resource_constant_labels', () => {
+  const resource = { 'service.name': 'edge-gw', 'service.instance.id': 'i-1', 'deployment.environment': 'prod', receiver: 'clash' };
+
+  it('adds the included resource attributes, names made Prometheus-safe, to every series but target_info', async () => {
+    gw = await start(telemetry({ with_resource_constant_labels: { included: ['service.*'], excluded: [] } }, {}, { resource }));
+    await sendLogs(gw, 2);
+    await statusAfter(gw, 2);
+    const text = await scrape(gw);
+    expect(seriesOf(text, 'otelcol_receiver_accepted_log_records')).toEqual([
+      { receiver: 'otlp', transport: 'http', service_name: 'edge-gw', service_instance_id: 'i-1' },
+    ]);
+    expect(seriesOf(text, 'otelcol_process_uptime')).toEqual([{ service_name: 'edge-gw', service_instance_id: 'i-1' }]);
+    const samples = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(samples.filter((l) => !l.includes('service_instance_id="i-1"')).map((l) => l.split('{')[0])).toEqual([]);
+    // target_info keeps the resource as it was: every attribute, nothing added twice.
+    expect(seriesOf(text, 'target_info')).toEqual([{ service_name: 'edge-gw', service_instance_id: 'i-1', deployment_environment: 'prod', receiver: 'clash' }]);
+    expect(text.match(/deployment_environment=/g)).toHaveLength(1);
+  });
+
+  it('with an empty included list adds every attribute but the excluded; a series keeps its own label of the same name', async () => {
+    gw = await start(telemetry({ with_resource_constant_labels: { excluded: ['service.instance.id'] } }, {}, { resource }));
+    await sendLogs(gw, 1);
+    await statusAfter(gw, 1);
+    const text = await scrape(gw);
+    expect(seriesOf(text, 'otelcol_receiver_accepted_log_records')).toEqual([
+      { receiver: 'otlp', transport: 'http', deployment_environment: 'prod', service_name: 'edge-gw' },
+    ]);
+    expect(seriesOf(text, 'otelcol_process_uptime')).toEqual([{ deployment_environment: 'prod', receiver: 'clash', service_name: 'edge-gw' }]);
+  });
+
+  it('is none under an explicit reader that does not set it, and every attribute under the default reader, as the collector', async () => {
+    gw = await start(telemetry({}, {}, { resource }));
+    expect(seriesOf(await scrape(gw), 'otelcol_process_uptime')).toEqual([{}]);
+    await gw.shutdown(2000);
+    gw = await start({ telemetry: { metrics: { address: '127.0.0.1:0' }, resource } });
+    expect(seriesOf(await scrape(gw), 'otelcol_process_uptime')).toEqual([
+      { deployment_environment: 'prod', receiver: 'clash', service_instance_id: 'i-1', service_name: 'edge-gw' },
+    ]);
+  });
+
+  it('refuses a key both included and excluded, naming the key path', async () => {
+    const msg = await startRefused(
+      gatewayYaml({
+        exporters: { debug: null },
+        pipelines: { logs: { exporters: ['debug'] } },
+        service: telemetry({ with_resource_constant_labels: { included: ['service.name'], excluded: ['service.name'] } }),
+      }),
+    );
+    expect(msg).toContain(
+      'service.telemetry.metrics.readers.0.pull.exporter.prometheus.with_resource_constant_labels.excluded: "service.name" is also in included',
+    );
   });
 });

@@ -60,7 +60,23 @@ const prometheusSchema = s.object({
     .describe(
       "Serve the series without the instrumentation scope's labels. true by default, as in the current collector (collector PR #15027; an explicit reader before it defaulted to false): false adds `otel_scope_name` (the emitting package's scope, e.g. go.opentelemetry.io/collector/exporter/exporterhelper), `otel_scope_schema_url` and `otel_scope_version` (both empty, as the collector's) to every series but target_info.",
     ),
-  with_resource_constant_labels: s.notYet('copies resource attributes onto every metric as labels'),
+  with_resource_constant_labels: s
+    .presence(
+      s.refine(
+        s.object({
+          included: s.array(s.string()).default([]).describe('Resource attribute keys to add (`*` and `?` match any run and one character); empty: every key.'),
+          excluded: s.array(s.string()).default([]).describe('Resource attribute keys never added, whatever `included` says.'),
+        }),
+        (v, path, issues) => {
+          for (const k of v.excluded)
+            if (v.included.includes(k))
+              issues.push({ path: [...path, 'excluded'], message: `"${k}" is also in included: an attribute is either included or excluded` });
+        },
+      ),
+    )
+    .describe(
+      "service.telemetry.resource's attributes as labels on every series but target_info, names made Prometheus-safe (`service.name` -> `service_name`); a series' own label of that name wins. Absent: none (as the collector's explicit reader); with no reader configured, every attribute, as the collector's default reader.",
+    ),
 });
 
 const readerSchema = s.object({
@@ -126,7 +142,7 @@ export const telemetrySchema = s.object({
     .map(s.string())
     .default({})
     .describe(
-      'Attributes describing this gateway (service.name, deployment.environment...); shown on the self-metrics as labels of target_info and on every log line under `resource`.',
+      'Attributes describing this gateway (service.name, deployment.environment...); shown on the self-metrics as labels of target_info (and of every series under the default reader, or those the with_resource_constant_labels of a reader picks) and on every log line under `resource`.',
     ),
 });
 

@@ -1,7 +1,8 @@
 /**
  * What the Prometheus reader of service.telemetry.metrics.readers does to the registry's series when /metrics
  * is rendered, as the collector's (the OpenTelemetry Go SDK's Prometheus exporter): the instrumentation scope
- * as labels (`without_scope_info: false`). The registry itself stays as the instruments made it, so the status
+ * as labels (`without_scope_info: false`), the resource's attributes as labels (`with_resource_constant_labels`;
+ * every attribute under the collector's default reader). The registry itself stays as the instruments made it, so the status
  * page and the primary's sum over workers read the names they always read; only the served text changes.
  *
  * Everything here runs per scrape, per series: nothing on the data path. What a metric family becomes is
@@ -13,6 +14,7 @@ import { metricName, type MetricDef } from '../core/metadata.js';
 import type { MetricNaming } from '../core/metric-naming.js';
 import { ITEM_NOUN, SIGNALS } from '../core/signal.js';
 import { prometheusReader } from './config.js';
+import { promLabelName } from './telemetry.js';
 import { EXPORTER_METRICS, PROCESSOR_METRICS, RECEIVER_METRICS, SERVICE_METRICS, WORKER_METRICS } from './metrics.js';
 
 /** One instrument as the collector's SDK sees it: the metadata's name, type and unit, and its meter (scope). */
@@ -81,14 +83,38 @@ export function instrumentCatalog(config: ValidatedConfig, naming: MetricNaming)
   return out;
 }
 
+/** A label added to every series of a family: its name, and `name="value"` as written. */
+type ExtraLabel = readonly [name: string, formatted: string];
+
 export interface ExpositionOptions {
   /** `otel_scope_name`, `otel_scope_schema_url` and `otel_scope_version` on every series (`without_scope_info: false`). */
   readonly scopeLabels: boolean;
+  /** Resource attributes on every series, as label name and value (`with_resource_constant_labels`). */
+  readonly constantLabels: ReadonlyArray<readonly [string, string]>;
 }
 
-/** How one family is served: its labels to add (already escaped), in the order they are written. */
+/** How one family is served: the labels added to each of its series, in the order they are written. */
 interface FamilyPlan {
-  readonly extraLabels: string;
+  readonly extraLabels: readonly ExtraLabel[];
+}
+
+/** `*` (any run of characters) and `?` (one) in an OpenTelemetry config pattern, as a whole-string match. */
+export function wildcard(pattern: string): RegExp {
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+/**
+ * The keys an `{included, excluded}` pair keeps, as the collector's (otelconf): an excluded key never, and
+ * with `included` empty every other key; patterns take `*` and `?`.
+ */
+export function includeExclude(lists: { included: readonly string[]; excluded: readonly string[] }): (key: string) => boolean {
+  const inc = lists.included.map(wildcard);
+  const exc = lists.excluded.map(wildcard);
+  return (key) => !exc.some((r) => r.test(key)) && (inc.length === 0 || inc.some((r) => r.test(key)));
 }
 
 type Family = MetricObjectWithValues<MetricValue<string> & { metricName?: string }>;
@@ -115,7 +141,7 @@ export class Exposition {
 
   /** The reader serves the registry as prom-client writes it: no option asks for a change. */
   get passthrough(): boolean {
-    return !this.options.scopeLabels;
+    return !this.options.scopeLabels && this.options.constantLabels.length === 0;
   }
 
   /** The registry's text as this reader serves it. */
@@ -125,7 +151,7 @@ export class Exposition {
     const blocks: string[] = [];
     for (const f of families) {
       if (UNTOUCHED.has(f.name)) {
-        blocks.push(this.write(f, ''));
+        blocks.push(this.write(f, []));
         continue;
       }
       blocks.push(this.write(f, this.planFor(f.name).extraLabels));
@@ -137,15 +163,24 @@ export class Exposition {
     let plan = this.plans.get(name);
     if (plan) return plan;
     const meter = this.catalog.get(name)?.meter ?? SERVICE_METER;
-    const labels: string[] = [];
-    if (this.options.scopeLabels) labels.push(`otel_scope_name="${escapeLabel(meter)}"`, 'otel_scope_schema_url=""', 'otel_scope_version=""');
-    plan = { extraLabels: labels.join(',') };
+    const labels: ExtraLabel[] = [];
+    if (this.options.scopeLabels)
+      labels.push(
+        ['otel_scope_name', `otel_scope_name="${escapeLabel(meter)}"`],
+        ['otel_scope_schema_url', 'otel_scope_schema_url=""'],
+        ['otel_scope_version', 'otel_scope_version=""'],
+      );
+    for (const [name, value] of this.options.constantLabels) labels.push([name, `${name}="${escapeLabel(value)}"`]);
+    plan = { extraLabels: labels };
     this.plans.set(name, plan);
     return plan;
   }
 
-  /** One family in the text format, with `extra` (formatted labels) after each series' own and before `le`. */
-  private write(f: Family, extra: string): string {
+  /**
+   * One family in the text format, with `extra` after each series' own labels and before `le`; a series that
+   * has a label of that name already keeps its own (a Prometheus series cannot carry a name twice).
+   */
+  private write(f: Family, extra: readonly ExtraLabel[]): string {
     const lines = [`# HELP ${f.name} ${escapeText(f.help)}`, `# TYPE ${f.name} ${f.type}`];
     for (const v of f.values) {
       const parts: string[] = [];
@@ -155,7 +190,7 @@ export class Exposition {
         if (k === 'le') le = `le="${escapeLabel(String(val))}"`;
         else parts.push(`${k}="${escapeLabel(String(val))}"`);
       }
-      if (extra !== '') parts.push(extra);
+      for (const [name, formatted] of extra) if (v.labels[name] === undefined) parts.push(formatted);
       if (le !== undefined) parts.push(le);
       lines.push(`${v.metricName ?? f.name}${parts.length > 0 ? `{${parts.join(',')}}` : ''} ${formatValue(v.value)}`);
     }
@@ -165,6 +200,18 @@ export class Exposition {
 
 /** The exposition the config's Prometheus reader asks for (none configured: the collector's default reader's). */
 export function expositionOf(config: ValidatedConfig, naming: MetricNaming): Exposition {
-  const prom = prometheusReader(config.service.telemetry.metrics);
-  return new Exposition({ scopeLabels: prom !== undefined && !prom.without_scope_info }, instrumentCatalog(config, naming));
+  const telemetry = config.service.telemetry;
+  const prom = prometheusReader(telemetry.metrics);
+  // The collector's default reader (no `readers`) takes every resource attribute; an explicit one those its key lists.
+  const lists = prom ? prom.with_resource_constant_labels : { included: [], excluded: [] };
+  const keep = lists ? includeExclude(lists) : () => false;
+  const byName = new Map<string, string[]>();
+  for (const [key, value] of Object.entries(telemetry.resource).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (value === undefined || value === null || !keep(key)) continue;
+    const name = promLabelName(key);
+    byName.set(name, [...(byName.get(name) ?? []), value]);
+  }
+  // Keys that sanitize to one name share the label, their values joined by `;` (the exporter's rule).
+  const constantLabels = [...byName].map(([name, values]) => [name, values.join(';')] as const);
+  return new Exposition({ scopeLabels: prom !== undefined && !prom.without_scope_info, constantLabels }, instrumentCatalog(config, naming));
 }
