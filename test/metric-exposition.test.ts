@@ -1,8 +1,12 @@
 /**
  * What a Prometheus reader's options change in the served /metrics, as the collector's (the OpenTelemetry Go
  * SDK's Prometheus exporter): `without_scope_info: false` adds the instrumentation scope as labels on every
- * series, `with_resource_constant_labels` the resource's attributes (every one under the default reader). A real gateway, scraped over HTTP; the status page, which reads the registry, is unaffected.
+ * series, `with_resource_constant_labels` the resource's attributes (every one under the default reader), and
+ * `service.telemetry.metrics.views` drop, rename, describe or re-key metrics. A real gateway, scraped over HTTP; the status page, which reads the registry, is unaffected.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Service } from '../src/service/service.js';
 import type { StatusSnapshot } from '../src/telemetry/status/index.js';
@@ -10,6 +14,7 @@ import { makeLogsRequest } from './helpers/otlp-test-servers.js';
 import { receiverAddress, startGateway, startRefused } from './helpers/gateway.js';
 import { gatewayYaml } from './helpers/configs.js';
 import { until } from './helpers/until.js';
+import { killGatewayChild, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
 
 let gw: Service | undefined;
 afterEach(async () => {
@@ -23,15 +28,16 @@ const telemetry = (options: Record<string, unknown> = {}, metrics: Record<string
 });
 
 /** A logs pipeline through batch into debug, with `service` merged into the service section. */
+const yamlOf = (service: Record<string, unknown>): string =>
+  gatewayYaml({
+    processors: { batch: { timeout: '10ms' }, 'batch/2': { timeout: '10ms' } },
+    exporters: { debug: null },
+    pipelines: { logs: { processors: ['batch', 'batch/2'], exporters: ['debug'] } },
+    service,
+  });
+
 async function start(service: Record<string, unknown>): Promise<Service> {
-  return startGateway(
-    gatewayYaml({
-      processors: { batch: { timeout: '10ms' } },
-      exporters: { debug: null },
-      pipelines: { logs: { processors: ['batch'], exporters: ['debug'] } },
-      service,
-    }),
-  );
+  return startGateway(yamlOf(service));
 }
 
 async function sendLogs(service: Service, n: number): Promise<void> {
@@ -83,7 +89,11 @@ describe('without_scope_info', () => {
       },
     ]);
     expect(scope('otelcol_exporter_sent_log_records')).toEqual([['go.opentelemetry.io/collector/exporter/exporterhelper', '', '']]);
-    expect(scope('otelcol_processor_incoming_items')).toEqual([['go.opentelemetry.io/collector/processor/processorhelper', '', '']]);
+    // One series per processor (batch, batch/2), both the helper's.
+    expect(scope('otelcol_processor_incoming_items')).toEqual([
+      ['go.opentelemetry.io/collector/processor/processorhelper', '', ''],
+      ['go.opentelemetry.io/collector/processor/processorhelper', '', ''],
+    ]);
     expect(scope('otelcol_process_uptime')).toEqual([['go.opentelemetry.io/collector/service', '', '']]);
     // A component's own metrics carry its package; a histogram's every sample has them, `le` stays last.
     const batchScope = 'go.opentelemetry.io/collector/processor/batchprocessor';
@@ -172,4 +182,148 @@ describe('with_resource_constant_labels', () => {
       'service.telemetry.metrics.readers.0.pull.exporter.prometheus.with_resource_constant_labels.excluded: "service.name" is also in included',
     );
   });
+});
+
+describe('views', () => {
+  /** A reader on a free port at level detailed (views need it, as in the collector) with these views. */
+  const withViews = (views: unknown[], options: Record<string, unknown> = {}) => telemetry(options, { level: 'detailed', views });
+
+  it('drop: {} stops serving the instruments a name (with wildcards) or a meter picks; the status page still counts them', async () => {
+    gw = await start(
+      withViews([
+        { selector: { instrument_name: 'otelcol_receiver_accepted_*' }, stream: { aggregation: { drop: {} } } },
+        { selector: { meter_name: 'go.opentelemetry.io/collector/processor/batchprocessor' }, stream: { aggregation: { drop: null } } },
+        { selector: { instrument_name: 'otelcol_exporter_sent_log_records' }, stream: { aggregation: { drop: {} } } },
+      ]),
+    );
+    await sendLogs(gw, 4);
+    const snap = await statusAfter(gw, 4);
+    expect(snap.receivers).toEqual([expect.objectContaining({ id: 'otlp', accepted: 4 })]);
+    const text = await scrape(gw);
+    expect(text).not.toMatch(/^otelcol_receiver_accepted_/m);
+    expect(text).not.toMatch(/^otelcol_processor_batch_/m);
+    expect(text).not.toMatch(/^otelcol_exporter_sent_log_records/m);
+    // What no view picks is served as before: the other signals' counters, the processor helper's, the exporter's spans.
+    expect(seriesOf(text, 'otelcol_receiver_refused_log_records')).toEqual([]);
+    expect(text).toMatch(/^# TYPE otelcol_receiver_refused_log_records counter$/m);
+    expect(text).toMatch(/^# TYPE otelcol_exporter_sent_spans counter$/m);
+    expect(seriesOf(text, 'otelcol_processor_incoming_items')).toHaveLength(2);
+  });
+
+  it('renames and describes an instrument (the reader adds its suffixes to the new name) and keeps only the attribute_keys, adding up the rest', async () => {
+    gw = await start(
+      withViews(
+        [
+          { selector: { instrument_name: 'otelcol_process_uptime' }, stream: { name: 'gateway_uptime', description: 'Seconds since start' } },
+          {
+            selector: { instrument_name: 'otelcol_processor_incoming_items', meter_name: 'go.opentelemetry.io/collector/processor/processorhelper' },
+            stream: { attribute_keys: { included: ['otel_signal'] } },
+          },
+          { selector: { unit: '{unit}' }, stream: { attribute_keys: { excluded: ['processor'] } } },
+        ],
+        { without_type_suffix: false, without_units: false },
+      ),
+    );
+    await sendLogs(gw, 3);
+    await statusAfter(gw, 3);
+    const text = await scrape(gw);
+    expect(text).toMatch(/^# HELP gateway_uptime_seconds_total Seconds since start$/m);
+    expect(text).toMatch(/^# TYPE gateway_uptime_seconds_total counter$/m);
+    expect(text).not.toMatch(/^otelcol_process_uptime/m);
+    // batch and batch/2 each saw 3 records: one series without the processor label, 6.
+    expect(text).toMatch(/^otelcol_processor_incoming_items_total\{otel_signal="logs"\} 6$/m);
+    // A histogram keeps `le` and adds up bucket by bucket: 2 batches of 3 records.
+    const send = seriesOf(text, 'otelcol_processor_batch_batch_send_size_count');
+    expect(send).toEqual([{}]);
+    expect(text).toMatch(/^otelcol_processor_batch_batch_send_size_count 2$/m);
+    expect(text).toMatch(/^otelcol_processor_batch_batch_send_size_bucket\{le="10"\} 2$/m);
+    expect(text).toMatch(/^otelcol_processor_batch_batch_send_size_sum 6$/m);
+    // The status page reads the instruments as registered, under their own names.
+    const snap = await statusAfter(gw, 3);
+    expect(snap.pipelines[0]!.processorRates.map((p) => p.id)).toEqual(['batch', 'batch/2']);
+  });
+
+  it('answers the parts not built yet with "not supported yet" at their key path, and refuses a view the collector would', async () => {
+    const refused = async (views: unknown[], level = 'detailed') =>
+      startRefused(yamlOf({ telemetry: { metrics: { level, views, readers: [{ pull: { exporter: { prometheus: { host: '127.0.0.1', port: 0 } } } }] } } }));
+    const at = 'service.telemetry.metrics.views.0';
+    const drop = { aggregation: { drop: {} } };
+    expect(await refused([{ selector: { instrument_name: 'x' }, stream: drop }], 'normal')).toContain(
+      'service.telemetry.metrics.views: can only be set with level: detailed, as in the collector (level is normal)',
+    );
+    expect(await refused([{ selector: { instrument_name: 'x' }, stream: { aggregation: { sum: {} } } }])).toContain(
+      `${at}.stream.aggregation.sum: not supported yet by GopherShip`,
+    );
+    expect(await refused([{ selector: { instrument_name: 'x' }, stream: { aggregation: { explicit_bucket_histogram: { boundaries: [1, 2] } } } }])).toContain(
+      `${at}.stream.aggregation.explicit_bucket_histogram: not supported yet by GopherShip`,
+    );
+    expect(await refused([{ selector: { instrument_type: 'counter' }, stream: drop }])).toContain(
+      `${at}.selector.instrument_type: not supported yet by GopherShip`,
+    );
+    expect(await refused([{ selector: { instrument_name: 'x', meter_version: '1.0' }, stream: drop }])).toContain(
+      `${at}.selector.meter_version: not supported yet by GopherShip`,
+    );
+    expect(await refused([{ selector: {}, stream: drop }])).toContain(`${at}.selector: a view needs instrument_name, unit or meter_name`);
+    expect(await refused([{ selector: { instrument_name: 'otelcol_*' }, stream: { name: 'one' } }])).toContain(
+      `${at}.stream.name: a name needs a selector that picks one instrument`,
+    );
+    expect(await refused([{ selector: { instrument_name: 'x' }, stream: { aggregation: { drop: {}, default: {} } } }])).toContain(
+      `${at}.stream.aggregation: give exactly one aggregation`,
+    );
+    expect(await refused([{ selector: { instrument_name: 'x' }, stream: { attribute_keys: { included: ['a'], excluded: ['a'] } } }])).toContain(
+      `${at}.stream.attribute_keys.excluded: "a" is also in included`,
+    );
+  });
+});
+
+describe('with service.workers, the primary serves the sum as the reader asks', () => {
+  let child: GatewayChild | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await killGatewayChild(child);
+    child = undefined;
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('scope and resource labels and views apply to the summed series', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gs-exposition-'));
+    const yaml = yamlOf({
+      workers: 2,
+      telemetry: {
+        resource: { 'service.name': 'edge-gw' },
+        metrics: {
+          level: 'detailed',
+          readers: [{ pull: { exporter: { prometheus: { host: '127.0.0.1', port: 0, without_scope_info: false, with_resource_constant_labels: {} } } } }],
+          views: [
+            { selector: { instrument_name: 'otelcol_processor_outgoing_items' }, stream: { aggregation: { drop: {} } } },
+            { selector: { instrument_name: 'otelcol_processor_incoming_items' }, stream: { attribute_keys: { excluded: ['processor'] } } },
+          ],
+        },
+      },
+    });
+    child = await startGatewayChild(yaml, join(dir, 'gateway.yaml'));
+    const g = child;
+    // Separate connections, so both workers may take some.
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`http://${g.http}/v1/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', connection: 'close' },
+        body: makeLogsRequest(1, 5),
+      });
+      expect(res.status).toBe(200);
+    }
+    const helper = 'go.opentelemetry.io/collector/processor/processorhelper';
+    let text = '';
+    await until(async () => {
+      text = await (await fetch(`http://${g.metrics}/metrics`)).text();
+      return text.includes(
+        `otelcol_processor_incoming_items{otel_signal="logs",otel_scope_name="${helper}",otel_scope_schema_url="",otel_scope_version="",service_name="edge-gw"} 40`,
+      );
+    });
+    expect(text).not.toMatch(/^otelcol_processor_outgoing_items/m);
+    expect(seriesOf(text, 'otelcol_receiver_accepted_log_records')).toEqual([
+      expect.objectContaining({ receiver: 'otlp', otel_scope_name: 'go.opentelemetry.io/collector/receiver/receiverhelper', service_name: 'edge-gw' }),
+    ]);
+    expect(seriesOf(text, 'gophership_workers')).toEqual([expect.objectContaining({ otel_scope_name: 'gophership/service', service_name: 'edge-gw' })]);
+  }, 40_000);
 });

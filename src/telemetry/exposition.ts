@@ -2,7 +2,8 @@
  * What the Prometheus reader of service.telemetry.metrics.readers does to the registry's series when /metrics
  * is rendered, as the collector's (the OpenTelemetry Go SDK's Prometheus exporter): the instrumentation scope
  * as labels (`without_scope_info: false`), the resource's attributes as labels (`with_resource_constant_labels`;
- * every attribute under the collector's default reader). The registry itself stays as the instruments made it, so the status
+ * every attribute under the collector's default reader), and `service.telemetry.metrics.views` (drop a metric,
+ * rename it, change its description, keep only some of its attributes). The registry itself stays as the instruments made it, so the status
  * page and the primary's sum over workers read the names they always read; only the served text changes.
  *
  * Everything here runs per scrape, per series: nothing on the data path. What a metric family becomes is
@@ -11,7 +12,7 @@
 import type { MetricValue, MetricObjectWithValues, Registry } from 'prom-client';
 import type { ValidatedConfig } from '../config/validate.js';
 import { metricName, type MetricDef } from '../core/metadata.js';
-import type { MetricNaming } from '../core/metric-naming.js';
+import { servedMetricName, type MetricNaming } from '../core/metric-naming.js';
 import { ITEM_NOUN, SIGNALS } from '../core/signal.js';
 import { prometheusReader } from './config.js';
 import { promLabelName } from './telemetry.js';
@@ -86,15 +87,41 @@ export function instrumentCatalog(config: ValidatedConfig, naming: MetricNaming)
 /** A label added to every series of a family: its name, and `name="value"` as written. */
 type ExtraLabel = readonly [name: string, formatted: string];
 
+/**
+ * One entry of service.telemetry.metrics.views, as the OpenTelemetry SDK applies it: the instruments its selector
+ * picks (every given criterion must hold) become its stream instead of their default one.
+ */
+export interface ViewSpec {
+  /** `selector.instrument_name`: the metadata's name (per signal: `otelcol_receiver_accepted_spans`), `*` and `?` allowed. */
+  readonly instrumentName?: RegExp;
+  /** `selector.unit`, exactly. */
+  readonly unit?: string;
+  /** `selector.meter_name`, exactly: the scope name `without_scope_info: false` shows. */
+  readonly meterName?: string;
+  /** `stream.aggregation.drop`: the picked instruments are not served. */
+  readonly drop: boolean;
+  /** `stream.name`: the new instrument name, served with the reader's suffixes as any name. */
+  readonly name?: string;
+  /** `stream.description`: the new HELP text. */
+  readonly description?: string;
+  /** `stream.attribute_keys`: the labels kept; series that differ only in the others are added up. */
+  readonly keepKey?: (key: string) => boolean;
+}
+
 export interface ExpositionOptions {
   /** `otel_scope_name`, `otel_scope_schema_url` and `otel_scope_version` on every series (`without_scope_info: false`). */
   readonly scopeLabels: boolean;
   /** Resource attributes on every series, as label name and value (`with_resource_constant_labels`). */
   readonly constantLabels: ReadonlyArray<readonly [string, string]>;
+  readonly views: readonly ViewSpec[];
 }
 
-/** How one family is served: the labels added to each of its series, in the order they are written. */
-interface FamilyPlan {
+/** What one family is served as: a stream per view that picks it (none: dropped), or itself. */
+interface StreamPlan {
+  readonly name: string;
+  readonly help?: string;
+  readonly keepKey?: (key: string) => boolean;
+  /** The labels added to each series, in the order they are written. */
   readonly extraLabels: readonly ExtraLabel[];
 }
 
@@ -121,6 +148,36 @@ type Family = MetricObjectWithValues<MetricValue<string> & { metricName?: string
 
 /** Families the reader leaves as they are: the resource's own info metric. */
 const UNTOUCHED = new Set(['target_info']);
+/** Labels that are part of a sample's shape, not attributes: a view's attribute_keys never removes them. */
+const STRUCTURAL = new Set(['le', 'quantile']);
+
+const PROM_TYPES: Readonly<Record<string, MetricDef['type']>> = { counter: 'counter', histogram: 'histogram' };
+
+function viewPicks(v: ViewSpec, info: InstrumentInfo): boolean {
+  return (
+    (v.instrumentName === undefined || v.instrumentName.test(info.instrument)) &&
+    (v.unit === undefined || v.unit === info.unit) &&
+    (v.meterName === undefined || v.meterName === info.meter)
+  );
+}
+
+/**
+ * The series with only the labels `keepKey` keeps (and `le`), those left alike added up: a sum's and a
+ * histogram's buckets add, a gauge the workers combine by `max` keeps the largest (as the primary's sum).
+ */
+function collapse(f: Family, keepKey: (key: string) => boolean): Family['values'] {
+  const byKey = new Map<string, Family['values'][number]>();
+  const max = f.aggregator === 'max';
+  for (const v of f.values) {
+    const labels: Record<string, string | number> = {};
+    for (const [k, val] of Object.entries(v.labels)) if (val !== undefined && (STRUCTURAL.has(k) || keepKey(k))) labels[k] = val;
+    const key = `${v.metricName ?? ''}\0${JSON.stringify(labels)}`;
+    const seen = byKey.get(key);
+    if (!seen) byKey.set(key, { ...v, labels });
+    else seen.value = max ? Math.max(seen.value, v.value) : seen.value + v.value;
+  }
+  return [...byKey.values()];
+}
 
 const escapeText = (t: string): string => t.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 const escapeLabel = (t: string): string => escapeText(t).replace(/"/g, '\\"');
@@ -132,16 +189,17 @@ function formatValue(v: number): string {
 }
 
 export class Exposition {
-  private readonly plans = new Map<string, FamilyPlan>();
+  private readonly plans = new Map<string, readonly StreamPlan[]>();
 
   constructor(
     private readonly options: ExpositionOptions,
     private readonly catalog: ReadonlyMap<string, InstrumentInfo>,
+    private readonly naming: MetricNaming,
   ) {}
 
   /** The reader serves the registry as prom-client writes it: no option asks for a change. */
   get passthrough(): boolean {
-    return !this.options.scopeLabels && this.options.constantLabels.length === 0;
+    return !this.options.scopeLabels && this.options.constantLabels.length === 0 && this.options.views.length === 0;
   }
 
   /** The registry's text as this reader serves it. */
@@ -149,20 +207,46 @@ export class Exposition {
     if (this.passthrough) return registry.metrics();
     const families = (await registry.getMetricsAsJSON()) as Family[];
     const blocks: string[] = [];
+    // A view's new name may be one another family is served under: the first to take a name keeps it.
+    const written = new Set<string>();
     for (const f of families) {
       if (UNTOUCHED.has(f.name)) {
-        blocks.push(this.write(f, []));
+        written.add(f.name);
+        blocks.push(this.write(f, f.name, f.help, f.values, []));
         continue;
       }
-      blocks.push(this.write(f, this.planFor(f.name).extraLabels));
+      for (const s of this.planFor(f)) {
+        if (written.has(s.name)) continue;
+        written.add(s.name);
+        blocks.push(this.write(f, s.name, s.help ?? f.help, s.keepKey ? collapse(f, s.keepKey) : f.values, s.extraLabels));
+      }
     }
-    return blocks.join('\n') + '\n';
+    return blocks.length === 0 ? '' : blocks.join('\n') + '\n';
   }
 
-  private planFor(name: string): FamilyPlan {
-    let plan = this.plans.get(name);
+  /** Decided once per family name: its streams, named and labelled. */
+  private planFor(f: Family): readonly StreamPlan[] {
+    let plan = this.plans.get(f.name);
     if (plan) return plan;
-    const meter = this.catalog.get(name)?.meter ?? SERVICE_METER;
+    const info = this.catalog.get(f.name) ?? { instrument: f.name, type: PROM_TYPES[f.type] ?? 'gauge', unit: '', meter: SERVICE_METER };
+    const extraLabels = this.extraLabels(info.meter);
+    const picked = this.options.views.filter((v) => viewPicks(v, info));
+    plan =
+      picked.length === 0
+        ? [{ name: f.name, extraLabels }]
+        : picked
+            .filter((v) => !v.drop)
+            .map((v) => ({
+              name: v.name === undefined ? f.name : servedMetricName(v.name, info.type, info.unit, this.naming),
+              help: v.description,
+              keepKey: v.keepKey,
+              extraLabels,
+            }));
+    this.plans.set(f.name, plan);
+    return plan;
+  }
+
+  private extraLabels(meter: string): ExtraLabel[] {
     const labels: ExtraLabel[] = [];
     if (this.options.scopeLabels)
       labels.push(
@@ -171,18 +255,16 @@ export class Exposition {
         ['otel_scope_version', 'otel_scope_version=""'],
       );
     for (const [name, value] of this.options.constantLabels) labels.push([name, `${name}="${escapeLabel(value)}"`]);
-    plan = { extraLabels: labels };
-    this.plans.set(name, plan);
-    return plan;
+    return labels;
   }
 
   /**
    * One family in the text format, with `extra` after each series' own labels and before `le`; a series that
    * has a label of that name already keeps its own (a Prometheus series cannot carry a name twice).
    */
-  private write(f: Family, extra: readonly ExtraLabel[]): string {
-    const lines = [`# HELP ${f.name} ${escapeText(f.help)}`, `# TYPE ${f.name} ${f.type}`];
-    for (const v of f.values) {
+  private write(f: Family, name: string, help: string, values: Family['values'], extra: readonly ExtraLabel[]): string {
+    const lines = [`# HELP ${name} ${escapeText(help)}`, `# TYPE ${name} ${f.type}`];
+    for (const v of values) {
       const parts: string[] = [];
       let le: string | undefined;
       for (const [k, val] of Object.entries(v.labels)) {
@@ -192,7 +274,9 @@ export class Exposition {
       }
       for (const [name, formatted] of extra) if (v.labels[name] === undefined) parts.push(formatted);
       if (le !== undefined) parts.push(le);
-      lines.push(`${v.metricName ?? f.name}${parts.length > 0 ? `{${parts.join(',')}}` : ''} ${formatValue(v.value)}`);
+      // A histogram's samples are named `<family>_bucket`, `_sum`, `_count`: a renamed family renames them.
+      const sample = v.metricName === undefined ? name : name + v.metricName.slice(f.name.length);
+      lines.push(`${sample}${parts.length > 0 ? `{${parts.join(',')}}` : ''} ${formatValue(v.value)}`);
     }
     return lines.join('\n');
   }
@@ -213,5 +297,14 @@ export function expositionOf(config: ValidatedConfig, naming: MetricNaming): Exp
   }
   // Keys that sanitize to one name share the label, their values joined by `;` (the exporter's rule).
   const constantLabels = [...byName].map(([name, values]) => [name, values.join(';')] as const);
-  return new Exposition({ scopeLabels: prom !== undefined && !prom.without_scope_info, constantLabels }, instrumentCatalog(config, naming));
+  const views = telemetry.metrics.views.map(({ selector: sel, stream }): ViewSpec => ({
+    instrumentName: sel.instrument_name === '' ? undefined : wildcard(sel.instrument_name),
+    unit: sel.unit === '' ? undefined : sel.unit,
+    meterName: sel.meter_name === '' ? undefined : sel.meter_name,
+    drop: stream.aggregation?.drop !== undefined,
+    name: stream.name === '' ? undefined : stream.name,
+    description: stream.description === '' ? undefined : stream.description,
+    keepKey: stream.attribute_keys ? includeExclude(stream.attribute_keys) : undefined,
+  }));
+  return new Exposition({ scopeLabels: prom !== undefined && !prom.without_scope_info, constantLabels, views }, instrumentCatalog(config, naming), naming);
 }
