@@ -243,6 +243,31 @@ describe('views', () => {
     expect(snap.pipelines[0]!.processorRates.map((p) => p.id)).toEqual(['batch', 'batch/2']);
   });
 
+  it('explicit_bucket_histogram gives the histograms it picks its boundaries; other instruments it picks keep theirs', async () => {
+    gw = await start(
+      withViews([
+        {
+          selector: { instrument_name: 'otelcol_processor_batch_*' },
+          stream: { aggregation: { explicit_bucket_histogram: { boundaries: [2, 5], record_min_max: false } } },
+        },
+      ]),
+    );
+    await sendLogs(gw, 3);
+    await statusAfter(gw, 3);
+    const text = await scrape(gw);
+    const les = (name: string) =>
+      seriesOf(text, `${name}_bucket`)
+        .filter((l) => l.processor === 'batch')
+        .map((l) => l.le);
+    expect(les('otelcol_processor_batch_batch_send_size')).toEqual(['2', '5', '+Inf']);
+    expect(les('otelcol_processor_batch_batch_send_size_bytes')).toEqual(['2', '5', '+Inf']);
+    expect(text).toMatch(/^otelcol_processor_batch_batch_send_size_bucket\{processor="batch",le="2"\} 0$/m);
+    expect(text).toMatch(/^otelcol_processor_batch_batch_send_size_bucket\{processor="batch",le="5"\} 1$/m);
+    // A counter the pattern also picks is still a counter.
+    expect(text).toMatch(/^# TYPE otelcol_processor_batch_timeout_trigger_send counter$/m);
+    expect(text).toMatch(/^otelcol_processor_batch_timeout_trigger_send\{processor="batch"\} 1$/m);
+  });
+
   it('answers the parts not built yet with "not supported yet" at their key path, and refuses a view the collector would', async () => {
     const refused = async (views: unknown[], level = 'detailed') =>
       startRefused(yamlOf({ telemetry: { metrics: { level, views, readers: [{ pull: { exporter: { prometheus: { host: '127.0.0.1', port: 0 } } } }] } } }));
@@ -254,8 +279,11 @@ describe('views', () => {
     expect(await refused([{ selector: { instrument_name: 'x' }, stream: { aggregation: { sum: {} } } }])).toContain(
       `${at}.stream.aggregation.sum: not supported yet by GopherShip`,
     );
-    expect(await refused([{ selector: { instrument_name: 'x' }, stream: { aggregation: { explicit_bucket_histogram: { boundaries: [1, 2] } } } }])).toContain(
-      `${at}.stream.aggregation.explicit_bucket_histogram: not supported yet by GopherShip`,
+    expect(await refused([{ selector: { instrument_name: 'x' }, stream: { aggregation: { explicit_bucket_histogram: { boundaries: [5, 2] } } } }])).toContain(
+      `${at}.stream.aggregation.explicit_bucket_histogram.boundaries: must increase: [5,2]`,
+    );
+    expect(await refused([{ selector: { instrument_name: 'x' }, stream: { aggregation: { base2_exponential_bucket_histogram: {} } } }])).toContain(
+      `${at}.stream.aggregation.base2_exponential_bucket_histogram: not supported yet by GopherShip`,
     );
     expect(await refused([{ selector: { instrument_type: 'counter' }, stream: drop }])).toContain(
       `${at}.selector.instrument_type: not supported yet by GopherShip`,

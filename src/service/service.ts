@@ -26,7 +26,7 @@ import { metricLevel, metricNaming, metricsAddress } from '../telemetry/config.j
 import type { MetricNaming } from '../core/metric-naming.js';
 import { BypassStage } from '../somatic/bypass.js';
 import { TelemetryServer } from '../telemetry/server.js';
-import { expositionOf } from '../telemetry/exposition.js';
+import { expositionOf, histogramBoundaries } from '../telemetry/exposition.js';
 import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.js';
 import { PressureSlot } from '../somatic/index.js';
 import { QueueFillRegistry } from '../exporterhelper/fill.js';
@@ -80,6 +80,8 @@ export class Service {
   ) {
     const metrics = config.service.telemetry.metrics;
     this.telemetry = new Telemetry(opts.metricNaming ?? metricNaming(metrics), metricLevel(metrics));
+    // Before any component makes its histograms: a view's buckets are set when one is created.
+    for (const [name, bounds] of histogramBoundaries(config, this.telemetry.naming)) this.telemetry.registry.histogramBuckets.set(name, bounds);
     this.pressure = new PressureSlot(this.telemetry, this.queueFills.fullest);
     this.logger = opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource);
     this.telemetry.describeResource(config.service.telemetry.resource);

@@ -7,7 +7,7 @@ import { ENDPOINT_RE, endpointSchema } from '../core/net.js';
 import { s, type ConfigOf } from '../core/schema.js';
 import { tlsServerSchema } from '../confighelper/tls-config.js';
 import { BARE_NAMING, type MetricNaming } from '../core/metric-naming.js';
-import type { MetricLevel } from '../core/metadata.js';
+import { DEFAULT_HISTOGRAM_BUCKETS, type MetricLevel } from '../core/metadata.js';
 
 const samplingSchema = s.object({
   enabled: s.bool().default(true).describe('Sample repeated log lines (per level and message, per tick)'),
@@ -128,16 +128,33 @@ const viewSchema = s.refine(
                 drop: s.presence(s.object({})).describe('Do not serve the instrument (`drop: {}`).'),
                 sum: s.notYet('serves the instrument aggregated as a sum'),
                 last_value: s.notYet('serves the instrument aggregated as its last value'),
-                explicit_bucket_histogram: s.notYet('serves the instrument as a histogram with the given boundaries'),
+                explicit_bucket_histogram: s
+                  .presence(
+                    s.refine(
+                      s.object({
+                        boundaries: s
+                          .array(s.number())
+                          .default([...DEFAULT_HISTOGRAM_BUCKETS])
+                          .describe("The histogram's bucket upper bounds, increasing (default: the SDK's, 0 to 10000)."),
+                        record_min_max: s.bool().default(true).describe('Accepted; the Prometheus format has no min and max, so it changes nothing served.'),
+                      }),
+                      (v, path, issues) => {
+                        if (v.boundaries.some((b, i) => i > 0 && b <= v.boundaries[i - 1]!))
+                          issues.push({ path: [...path, 'boundaries'], message: `must increase: ${JSON.stringify(v.boundaries)}` });
+                      },
+                    ),
+                  )
+                  .describe("A histogram's buckets: the picked histograms count into these boundaries (other instruments keep theirs)."),
                 base2_exponential_bucket_histogram: s.notYet('serves the instrument as an exponential histogram'),
               }),
               (v, path, issues) => {
                 const set = Object.entries(v).filter(([, x]) => x !== undefined);
-                if (set.length !== 1) issues.push({ path, message: `give exactly one aggregation (default or drop); got ${set.length}` });
+                if (set.length !== 1)
+                  issues.push({ path, message: `give exactly one aggregation (default, drop or explicit_bucket_histogram); got ${set.length}` });
               },
             ),
           )
-          .describe('`drop: {}` or `default: {}`.'),
+          .describe('`drop: {}`, `default: {}` or `explicit_bucket_histogram: {boundaries: [...]}`.'),
         aggregation_cardinality_limit: s.notYet('caps the series one stream keeps'),
         attribute_keys: s.presence(includeExcludeSchema('Attribute (label) keys')).describe('The labels kept; series alike in the kept ones are added up.'),
       })

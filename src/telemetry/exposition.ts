@@ -282,6 +282,38 @@ export class Exposition {
   }
 }
 
+/**
+ * The bucket boundaries views give histograms (`aggregation.explicit_bucket_histogram`), by served name: the
+ * histogram is created with them (sharedHistogram), since buckets cannot be changed once counted. The first
+ * view that picks a histogram with boundaries sets them.
+ */
+export function histogramBoundaries(config: ValidatedConfig, naming: MetricNaming): Map<string, readonly number[]> {
+  const out = new Map<string, readonly number[]>();
+  const views = config.service.telemetry.metrics.views.filter((v) => v.stream.aggregation?.explicit_bucket_histogram);
+  if (views.length === 0) return out;
+  const specs = views.map((v) => [viewSpecOf(v), v.stream.aggregation!.explicit_bucket_histogram!.boundaries] as const);
+  for (const [served, info] of instrumentCatalog(config, naming)) {
+    if (info.type !== 'histogram') continue;
+    const hit = specs.find(([spec]) => viewPicks(spec, info));
+    if (hit) out.set(served, hit[1]);
+  }
+  return out;
+}
+
+type ViewConfig = ValidatedConfig['service']['telemetry']['metrics']['views'][number];
+
+function viewSpecOf({ selector: sel, stream }: ViewConfig): ViewSpec {
+  return {
+    instrumentName: sel.instrument_name === '' ? undefined : wildcard(sel.instrument_name),
+    unit: sel.unit === '' ? undefined : sel.unit,
+    meterName: sel.meter_name === '' ? undefined : sel.meter_name,
+    drop: stream.aggregation?.drop !== undefined,
+    name: stream.name === '' ? undefined : stream.name,
+    description: stream.description === '' ? undefined : stream.description,
+    keepKey: stream.attribute_keys ? includeExclude(stream.attribute_keys) : undefined,
+  };
+}
+
 /** The exposition the config's Prometheus reader asks for (none configured: the collector's default reader's). */
 export function expositionOf(config: ValidatedConfig, naming: MetricNaming): Exposition {
   const telemetry = config.service.telemetry;
@@ -297,14 +329,6 @@ export function expositionOf(config: ValidatedConfig, naming: MetricNaming): Exp
   }
   // Keys that sanitize to one name share the label, their values joined by `;` (the exporter's rule).
   const constantLabels = [...byName].map(([name, values]) => [name, values.join(';')] as const);
-  const views = telemetry.metrics.views.map(({ selector: sel, stream }): ViewSpec => ({
-    instrumentName: sel.instrument_name === '' ? undefined : wildcard(sel.instrument_name),
-    unit: sel.unit === '' ? undefined : sel.unit,
-    meterName: sel.meter_name === '' ? undefined : sel.meter_name,
-    drop: stream.aggregation?.drop !== undefined,
-    name: stream.name === '' ? undefined : stream.name,
-    description: stream.description === '' ? undefined : stream.description,
-    keepKey: stream.attribute_keys ? includeExclude(stream.attribute_keys) : undefined,
-  }));
+  const views = telemetry.metrics.views.map(viewSpecOf);
   return new Exposition({ scopeLabels: prom !== undefined && !prom.without_scope_info, constantLabels, views }, instrumentCatalog(config, naming), naming);
 }
