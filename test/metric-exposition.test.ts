@@ -14,6 +14,7 @@ import { makeLogsRequest } from './helpers/otlp-test-servers.js';
 import { receiverAddress, startGateway, startRefused } from './helpers/gateway.js';
 import { gatewayYaml } from './helpers/configs.js';
 import { until } from './helpers/until.js';
+import { Logger } from '../src/telemetry/logger.js';
 import { killGatewayChild, startGatewayChild, type GatewayChild } from './helpers/gateway-child.js';
 
 let gw: Service | undefined;
@@ -268,6 +269,38 @@ describe('views', () => {
     expect(text).toMatch(/^otelcol_processor_batch_timeout_trigger_send\{processor="batch"\} 1$/m);
   });
 
+  it('sum serves a histogram as the counter of its sum, last_value leaves a gauge as it is and serves no counter, with a warning naming the view', async () => {
+    const lines: string[] = [];
+    const logger = new Logger('warn', {}, { write: (line: string) => void lines.push(line) });
+    gw = await startGateway(
+      yamlOf(
+        withViews(
+          [
+            { selector: { instrument_name: 'otelcol_processor_batch_batch_send_size' }, stream: { aggregation: { sum: {} } } },
+            { selector: { instrument_name: 'otelcol_exporter_queue_capacity' }, stream: { aggregation: { last_value: {} } } },
+            { selector: { instrument_name: 'otelcol_process_uptime' }, stream: { aggregation: { last_value: {} } } },
+            { selector: { instrument_name: 'otelcol_receiver_accepted_log_records' }, stream: { aggregation: { sum: {} } } },
+          ],
+          { without_type_suffix: false },
+        ),
+      ),
+      process.env,
+      logger,
+    );
+    await sendLogs(gw, 3);
+    await statusAfter(gw, 3);
+    const text = await scrape(gw);
+    expect(text).toMatch(/^# TYPE otelcol_processor_batch_batch_send_size_total counter$/m);
+    expect(text).toMatch(/^otelcol_processor_batch_batch_send_size_total\{processor="batch"\} 3$/m);
+    expect(text).not.toMatch(/^otelcol_processor_batch_batch_send_size_bucket/m);
+    expect(text).toMatch(/^# TYPE otelcol_exporter_queue_capacity gauge$/m);
+    expect(text).toMatch(/^otelcol_receiver_accepted_log_records_total\{receiver="otlp",transport="http"\} 3$/m);
+    expect(text).not.toMatch(/^otelcol_process_uptime/m);
+    expect(lines.join('')).toContain(
+      "service.telemetry.metrics.views.2: last_value does not apply to otelcol_process_uptime (a counter): it is not served, as the collector's SDK refuses the pairing",
+    );
+  });
+
   it('answers the parts not built yet with "not supported yet" at their key path, and refuses a view the collector would', async () => {
     const refused = async (views: unknown[], level = 'detailed') =>
       startRefused(yamlOf({ telemetry: { metrics: { level, views, readers: [{ pull: { exporter: { prometheus: { host: '127.0.0.1', port: 0 } } } }] } } }));
@@ -276,8 +309,8 @@ describe('views', () => {
     expect(await refused([{ selector: { instrument_name: 'x' }, stream: drop }], 'normal')).toContain(
       'service.telemetry.metrics.views: can only be set with level: detailed, as in the collector (level is normal)',
     );
-    expect(await refused([{ selector: { instrument_name: 'x' }, stream: { aggregation: { sum: {} } } }])).toContain(
-      `${at}.stream.aggregation.sum: not supported yet by GopherShip`,
+    expect(await refused([{ selector: { instrument_name: 'x' }, stream: { aggregation: { sum: {}, last_value: {} } } }])).toContain(
+      `${at}.stream.aggregation: give exactly one aggregation (default, drop, sum, last_value or explicit_bucket_histogram); got 2`,
     );
     expect(await refused([{ selector: { instrument_name: 'x' }, stream: { aggregation: { explicit_bucket_histogram: { boundaries: [5, 2] } } } }])).toContain(
       `${at}.stream.aggregation.explicit_bucket_histogram.boundaries: must increase: [5,2]`,

@@ -212,7 +212,9 @@ export class Service {
     try {
       const address = metricsAddress(metrics);
       if (address !== '') {
-        this.telemetryServer = new TelemetryServer(this.telemetry, address, this.logger, metrics.tls, expositionOf(this.config, this.telemetry.naming));
+        const exposition = expositionOf(this.config, this.telemetry.naming);
+        for (const w of exposition.refusedPairings()) this.logger.warn(w);
+        this.telemetryServer = new TelemetryServer(this.telemetry, address, this.logger, metrics.tls, exposition);
         this.status = new StatusSampler({ telemetry: this.telemetry, pipelines: this.config.service.pipelines });
         registerStatusRoutes(this.telemetryServer, this.status);
         await this.telemetryServer.start();

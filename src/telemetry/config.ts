@@ -126,8 +126,10 @@ const viewSchema = s.refine(
               s.object({
                 default: s.presence(s.object({})).describe("The instrument's own aggregation (no change)."),
                 drop: s.presence(s.object({})).describe('Do not serve the instrument (`drop: {}`).'),
-                sum: s.notYet('serves the instrument aggregated as a sum'),
-                last_value: s.notYet('serves the instrument aggregated as its last value'),
+                sum: s.presence(s.object({})).describe("A sum: a counter's own; a histogram's sum of observations, served as a counter."),
+                last_value: s
+                  .presence(s.object({}))
+                  .describe("The last value: a gauge's own; a counter or histogram is not served (the SDK refuses the pairing, a warning at start says so)."),
                 explicit_bucket_histogram: s
                   .presence(
                     s.refine(
@@ -150,11 +152,14 @@ const viewSchema = s.refine(
               (v, path, issues) => {
                 const set = Object.entries(v).filter(([, x]) => x !== undefined);
                 if (set.length !== 1)
-                  issues.push({ path, message: `give exactly one aggregation (default, drop or explicit_bucket_histogram); got ${set.length}` });
+                  issues.push({
+                    path,
+                    message: `give exactly one aggregation (default, drop, sum, last_value or explicit_bucket_histogram); got ${set.length}`,
+                  });
               },
             ),
           )
-          .describe('`drop: {}`, `default: {}` or `explicit_bucket_histogram: {boundaries: [...]}`.'),
+          .describe('`drop: {}`, `default: {}`, `sum: {}`, `last_value: {}` or `explicit_bucket_histogram: {boundaries: [...]}`.'),
         aggregation_cardinality_limit: s.notYet('caps the series one stream keeps'),
         attribute_keys: s.presence(includeExcludeSchema('Attribute (label) keys')).describe('The labels kept; series alike in the kept ones are added up.'),
       })

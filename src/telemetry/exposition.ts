@@ -98,8 +98,10 @@ export interface ViewSpec {
   readonly unit?: string;
   /** `selector.meter_name`, exactly: the scope name `without_scope_info: false` shows. */
   readonly meterName?: string;
-  /** `stream.aggregation.drop`: the picked instruments are not served. */
-  readonly drop: boolean;
+  /** `stream.aggregation`: which one (`default` when none is given). */
+  readonly aggregation: Aggregation;
+  /** Where the view is in service.telemetry.metrics.views, for the messages about it. */
+  readonly index: number;
   /** `stream.name`: the new instrument name, served with the reader's suffixes as any name. */
   readonly name?: string;
   /** `stream.description`: the new HELP text. */
@@ -116,11 +118,29 @@ export interface ExpositionOptions {
   readonly views: readonly ViewSpec[];
 }
 
+export type Aggregation = 'default' | 'drop' | 'sum' | 'last_value' | 'explicit_bucket_histogram';
+
+/**
+ * What a view's aggregation makes of an instrument of this type, as the OpenTelemetry SDK pairs them: `same` as
+ * registered (a sum of a counter, a histogram's new buckets set at registration), `sum` a histogram's sum of
+ * observations as a counter, `none` not served (dropped, or a pairing the SDK refuses: last_value of a counter
+ * or histogram). GopherShip's gauges stand for the collector's gauges and up-down counters alike, so a sum or
+ * last value of one serves it as it is.
+ */
+function aggregate(agg: Aggregation, type: MetricDef['type']): 'same' | 'sum' | 'none' {
+  if (agg === 'drop') return 'none';
+  if (agg === 'last_value') return type === 'gauge' ? 'same' : 'none';
+  if (agg === 'sum' && type === 'histogram') return 'sum';
+  return 'same';
+}
+
 /** What one family is served as: a stream per view that picks it (none: dropped), or itself. */
 interface StreamPlan {
   readonly name: string;
   readonly help?: string;
   readonly keepKey?: (key: string) => boolean;
+  /** A histogram served as the counter of its observations' sum (aggregation: sum). */
+  readonly asSum?: boolean;
   /** The labels added to each series, in the order they are written. */
   readonly extraLabels: readonly ExtraLabel[];
 }
@@ -218,7 +238,8 @@ export class Exposition {
       for (const s of this.planFor(f)) {
         if (written.has(s.name)) continue;
         written.add(s.name);
-        blocks.push(this.write(f, s.name, s.help ?? f.help, s.keepKey ? collapse(f, s.keepKey) : f.values, s.extraLabels));
+        const source = s.asSum ? histogramSums(f) : f;
+        blocks.push(this.write(source, s.name, s.help ?? f.help, s.keepKey ? collapse(source, s.keepKey) : source.values, s.extraLabels));
       }
     }
     return blocks.length === 0 ? '' : blocks.join('\n') + '\n';
@@ -231,17 +252,16 @@ export class Exposition {
     const info = this.catalog.get(f.name) ?? { instrument: f.name, type: PROM_TYPES[f.type] ?? 'gauge', unit: '', meter: SERVICE_METER };
     const extraLabels = this.extraLabels(info.meter);
     const picked = this.options.views.filter((v) => viewPicks(v, info));
-    plan =
-      picked.length === 0
-        ? [{ name: f.name, extraLabels }]
-        : picked
-            .filter((v) => !v.drop)
-            .map((v) => ({
-              name: v.name === undefined ? f.name : servedMetricName(v.name, info.type, info.unit, this.naming),
-              help: v.description,
-              keepKey: v.keepKey,
-              extraLabels,
-            }));
+    const streams: StreamPlan[] = [];
+    for (const v of picked) {
+      const how = aggregate(v.aggregation, info.type);
+      if (how === 'none') continue;
+      const type = how === 'sum' ? 'counter' : info.type;
+      // A histogram summed is a counter: named as one (`_total` and the unit word when the reader adds them).
+      const name = v.name === undefined && how === 'same' ? f.name : servedMetricName(v.name ?? info.instrument, type, info.unit, this.naming);
+      streams.push({ name, help: v.description, keepKey: v.keepKey, asSum: how === 'sum', extraLabels });
+    }
+    plan = picked.length === 0 ? [{ name: f.name, extraLabels }] : streams;
     this.plans.set(f.name, plan);
     return plan;
   }
@@ -262,6 +282,18 @@ export class Exposition {
    * One family in the text format, with `extra` after each series' own labels and before `le`; a series that
    * has a label of that name already keeps its own (a Prometheus series cannot carry a name twice).
    */
+  /** What the views do that the collector's SDK refuses (last_value of a counter or histogram), to log at start. */
+  refusedPairings(): string[] {
+    const out: string[] = [];
+    for (const v of this.options.views)
+      for (const info of this.catalog.values())
+        if (v.aggregation === 'last_value' && info.type !== 'gauge' && viewPicks(v, info))
+          out.push(
+            `service.telemetry.metrics.views.${v.index}: last_value does not apply to ${info.instrument} (a ${info.type}): it is not served, as the collector's SDK refuses the pairing`,
+          );
+    return out;
+  }
+
   private write(f: Family, name: string, help: string, values: Family['values'], extra: readonly ExtraLabel[]): string {
     const lines = [`# HELP ${name} ${escapeText(help)}`, `# TYPE ${name} ${f.type}`];
     for (const v of values) {
@@ -282,6 +314,14 @@ export class Exposition {
   }
 }
 
+/** A histogram family as the counter of its observations' sum: its `_sum` samples, one per series. */
+function histogramSums(f: Family): Family {
+  const sumName = `${f.name}_sum`;
+  const values = f.values.filter((v) => v.metricName === sumName).map((v) => ({ labels: v.labels, value: v.value }));
+  // prom-client's MetricType is a type-only enum: its 'counter' value, spelled out.
+  return { ...f, type: 'counter' as unknown as Family['type'], values };
+}
+
 /**
  * The bucket boundaries views give histograms (`aggregation.explicit_bucket_histogram`), by served name: the
  * histogram is created with them (sharedHistogram), since buckets cannot be changed once counted. The first
@@ -291,7 +331,7 @@ export function histogramBoundaries(config: ValidatedConfig, naming: MetricNamin
   const out = new Map<string, readonly number[]>();
   const views = config.service.telemetry.metrics.views.filter((v) => v.stream.aggregation?.explicit_bucket_histogram);
   if (views.length === 0) return out;
-  const specs = views.map((v) => [viewSpecOf(v), v.stream.aggregation!.explicit_bucket_histogram!.boundaries] as const);
+  const specs = views.map((v, i) => [viewSpecOf(v, i), v.stream.aggregation!.explicit_bucket_histogram!.boundaries] as const);
   for (const [served, info] of instrumentCatalog(config, naming)) {
     if (info.type !== 'histogram') continue;
     const hit = specs.find(([spec]) => viewPicks(spec, info));
@@ -302,12 +342,15 @@ export function histogramBoundaries(config: ValidatedConfig, naming: MetricNamin
 
 type ViewConfig = ValidatedConfig['service']['telemetry']['metrics']['views'][number];
 
-function viewSpecOf({ selector: sel, stream }: ViewConfig): ViewSpec {
+function viewSpecOf({ selector: sel, stream }: ViewConfig, index: number): ViewSpec {
+  const agg = stream.aggregation;
+  const aggregation = (['drop', 'sum', 'last_value', 'explicit_bucket_histogram'] as const).find((k) => agg?.[k] !== undefined) ?? 'default';
   return {
+    index,
+    aggregation,
     instrumentName: sel.instrument_name === '' ? undefined : wildcard(sel.instrument_name),
     unit: sel.unit === '' ? undefined : sel.unit,
     meterName: sel.meter_name === '' ? undefined : sel.meter_name,
-    drop: stream.aggregation?.drop !== undefined,
     name: stream.name === '' ? undefined : stream.name,
     description: stream.description === '' ? undefined : stream.description,
     keepKey: stream.attribute_keys ? includeExclude(stream.attribute_keys) : undefined,
@@ -329,6 +372,6 @@ export function expositionOf(config: ValidatedConfig, naming: MetricNaming): Exp
   }
   // Keys that sanitize to one name share the label, their values joined by `;` (the exporter's rule).
   const constantLabels = [...byName].map(([name, values]) => [name, values.join(';')] as const);
-  const views = telemetry.metrics.views.map(viewSpecOf);
+  const views = telemetry.metrics.views.map((v, i) => viewSpecOf(v, i));
   return new Exposition({ scopeLabels: prom !== undefined && !prom.without_scope_info, constantLabels, views }, instrumentCatalog(config, naming), naming);
 }

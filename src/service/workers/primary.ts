@@ -194,6 +194,7 @@ export async function runPrimary(config: ValidatedConfig, count: number, opts: P
     server = new TelemetryServer(source as unknown as Telemetry, address, log, metrics.tls);
     // The reader's options (scope labels...) apply to the sum, as a single process's are applied to its registry.
     const exposition = expositionOf(config, naming);
+    for (const w of exposition.refusedPairings()) log.warn(w);
     server.route('/metrics', (_req, res) => {
       gather().then(
         async (r) => {
