@@ -2,9 +2,11 @@
  * What the Prometheus reader of service.telemetry.metrics.readers does to the registry's series when /metrics
  * is rendered, as the collector's (the OpenTelemetry Go SDK's Prometheus exporter): the instrumentation scope
  * as labels (`without_scope_info: false`), the resource's attributes as labels (`with_resource_constant_labels`;
- * every attribute under the collector's default reader), and `service.telemetry.metrics.views` (drop a metric,
- * rename it, change its description, keep only some of its attributes). The registry itself stays as the instruments made it, so the status
- * page and the primary's sum over workers read the names they always read; only the served text changes.
+ * every attribute under the collector's default reader), and service.telemetry.metrics.views (drop, rename,
+ * describe, keep some attributes, sum a histogram). The registry itself stays as the instruments made it, so the
+ * status page and the primary's sum over workers read the names they always read; only the served text changes.
+ * The one exception is a view's histogram buckets, which must be known when the histogram is created
+ * (histogramBoundaries, read by sharedHistogram).
  *
  * Everything here runs per scrape, per series: nothing on the data path. What a metric family becomes is
  * decided once, the first time its name is rendered, and kept.
