@@ -110,6 +110,39 @@ describe('without_scope_info', () => {
     expect(snap.receivers).toEqual([expect.objectContaining({ id: 'otlp', transport: 'http', accepted: 3 })]);
   });
 
+  it("a contrib component's collector metrics carry its contrib package, GopherShip's own metrics of it gophership/...", async () => {
+    gw = await startGateway(
+      gatewayYaml({
+        processors: { filter: { logs: { log_record: ['attributes["drop"] == true'] } } },
+        exporters: { debug: null },
+        pipelines: { logs: { processors: ['filter'], exporters: ['debug'] } },
+        service: telemetry({ without_scope_info: false }),
+      }),
+    );
+    // One record the filter drops: its counters get a series.
+    const body = {
+      resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'x' }, attributes: [{ key: 'drop', value: { boolValue: true } }] }] }] }],
+    };
+    const res = await fetch(`http://${receiverAddress(gw, 'otlp', 'http')}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(200);
+    let text = '';
+    await until(async () => {
+      text = await scrape(gw!);
+      return seriesOf(text, 'otelcol_processor_filter_logs_filtered').length > 0 && seriesOf(text, 'gophership_processor_filtered_items').length > 0;
+    });
+    const scopes = (name: string) => new Set(seriesOf(text, name).map((l) => l.otel_scope_name));
+    expect(scopes('otelcol_processor_filter_logs_filtered')).toEqual(
+      new Set(['github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor']),
+    );
+    expect(scopes('gophership_processor_filtered_items')).toEqual(new Set(['gophership/processor/filterprocessor']));
+    expect(scopes('otelcol_receiver_accepted_log_records')).toEqual(new Set(['go.opentelemetry.io/collector/receiver/receiverhelper']));
+    expect(scopes('gophership_event_loop_delay_seconds')).toEqual(new Set(['gophership/service']));
+  });
+
   it('true, and the default under a reader and with no reader, as the current collector: no scope labels', async () => {
     gw = await start(telemetry({ without_scope_info: true }));
     await sendLogs(gw, 1);

@@ -39,6 +39,7 @@ const CORE_TYPES = new Set([
   'exporter/otlphttp',
   'exporter/debug',
   'connector/forward',
+  'extension/zpages',
 ]);
 /** The meter of a metric with no metadata (prom-client's process and Node.js metrics, the somatic runtime's). */
 const SERVICE_METER = 'gophership/service';
@@ -57,10 +58,13 @@ const HELPER_METERS: ReadonlyArray<readonly [Record<string, MetricDef>, string]>
 
 const meterFor = (def: MetricDef, pkg: string): string => (def.name.startsWith('otelcol_') ? `${COLLECTOR}/${pkg}` : `gophership/${pkg}`);
 
-/** A component's scope name as the collector's metadata gives it: the Go package, `<kind>/<type><kind>`. */
-function componentMeter(kind: string, type: string, gophershipOnly: boolean): string {
+/**
+ * A component's scope name as the collector's metadata gives it: the Go package, `<kind>/<type><kind>`, in core
+ * or contrib; GopherShip's own metrics (`gophership_*`, or any of a component of its own) `gophership/<package>`.
+ */
+function componentMeter(def: MetricDef, kind: string, type: string, gophershipOnly: boolean): string {
   const pkg = `${kind}/${type.replace(/_/g, '')}${kind}`;
-  if (gophershipOnly) return `gophership/${pkg}`;
+  if (gophershipOnly || !def.name.startsWith('otelcol_')) return `gophership/${pkg}`;
   return `${CORE_TYPES.has(`${kind}/${type}`) ? COLLECTOR : CONTRIB}/${pkg}`;
 }
 
@@ -79,8 +83,7 @@ export function instrumentCatalog(config: ValidatedConfig, naming: MetricNaming)
   for (const kind of ['receivers', 'processors', 'exporters', 'connectors', 'extensions'] as const) {
     for (const c of config[kind].values()) {
       const f = c.factory;
-      const meter = componentMeter(f.kind, f.type, f.gophershipOnly === true);
-      for (const def of f.metrics) addDef(out, def, naming, meter);
+      for (const def of f.metrics) addDef(out, def, naming, componentMeter(def, f.kind, f.type, f.gophershipOnly === true));
     }
   }
   return out;
