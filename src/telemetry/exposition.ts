@@ -283,10 +283,6 @@ export class Exposition {
     return labels;
   }
 
-  /**
-   * One family in the text format, with `extra` after each series' own labels and before `le`; a series that
-   * has a label of that name already keeps its own (a Prometheus series cannot carry a name twice).
-   */
   /** What the views do that the collector's SDK refuses (last_value of a counter or histogram), to log at start. */
   refusedPairings(): string[] {
     const out: string[] = [];
@@ -299,6 +295,10 @@ export class Exposition {
     return out;
   }
 
+  /**
+   * One family in the text format, with `extra` after each series' own labels and before `le`; a series that
+   * has a label of that name already keeps its own (a Prometheus series cannot carry a name twice).
+   */
   private write(f: Family, name: string, help: string, values: Family['values'], extra: readonly ExtraLabel[]): string {
     const lines = [`# HELP ${name} ${escapeText(help)}`, `# TYPE ${name} ${f.type}`];
     for (const v of values) {
