@@ -26,6 +26,7 @@ import { metricLevel, metricNaming, metricsAddress } from '../telemetry/config.j
 import type { MetricNaming } from '../core/metric-naming.js';
 import { BypassStage } from '../somatic/bypass.js';
 import { TelemetryServer } from '../telemetry/server.js';
+import { expositionOf, histogramBoundaries } from '../telemetry/exposition.js';
 import { StatusSampler, registerStatusRoutes } from '../telemetry/status/index.js';
 import { PressureSlot } from '../somatic/index.js';
 import { QueueFillRegistry } from '../exporterhelper/fill.js';
@@ -79,6 +80,8 @@ export class Service {
   ) {
     const metrics = config.service.telemetry.metrics;
     this.telemetry = new Telemetry(opts.metricNaming ?? metricNaming(metrics), metricLevel(metrics));
+    // Before any component makes its histograms: a view's buckets are set when one is created.
+    for (const [name, bounds] of histogramBoundaries(config, this.telemetry.naming)) this.telemetry.registry.histogramBuckets.set(name, bounds);
     this.pressure = new PressureSlot(this.telemetry, this.queueFills.fullest);
     this.logger = opts.logger ?? Logger.fromConfig(config.service.telemetry.logs, config.service.telemetry.resource);
     this.telemetry.describeResource(config.service.telemetry.resource);
@@ -209,7 +212,9 @@ export class Service {
     try {
       const address = metricsAddress(metrics);
       if (address !== '') {
-        this.telemetryServer = new TelemetryServer(this.telemetry, address, this.logger, metrics.tls);
+        const exposition = expositionOf(this.config, this.telemetry.naming);
+        for (const w of exposition.refusedPairings()) this.logger.warn(w);
+        this.telemetryServer = new TelemetryServer(this.telemetry, address, this.logger, metrics.tls, exposition);
         this.status = new StatusSampler({ telemetry: this.telemetry, pipelines: this.config.service.pipelines });
         registerStatusRoutes(this.telemetryServer, this.status);
         await this.telemetryServer.start();

@@ -7,7 +7,7 @@ import { ENDPOINT_RE, endpointSchema } from '../core/net.js';
 import { s, type ConfigOf } from '../core/schema.js';
 import { tlsServerSchema } from '../confighelper/tls-config.js';
 import { BARE_NAMING, type MetricNaming } from '../core/metric-naming.js';
-import type { MetricLevel } from '../core/metadata.js';
+import { DEFAULT_HISTOGRAM_BUCKETS, type MetricLevel } from '../core/metadata.js';
 
 const samplingSchema = s.object({
   enabled: s.bool().default(true).describe('Sample repeated log lines (per level and message, per tick)'),
@@ -39,6 +39,21 @@ const logsSchema = s.object({
   processors: s.notYet("exports the collector's own logs through OpenTelemetry log processors and exporters"),
 });
 
+/** The OpenTelemetry config's `{included, excluded}` lists of attribute keys (a key in both is refused, as otelconf does). */
+function includeExcludeSchema(what: string) {
+  return s.refine(
+    s.object({
+      included: s.array(s.string()).default([]).describe(`${what} to keep (\`*\` and \`?\` match any run and one character); empty: every key.`),
+      excluded: s.array(s.string()).default([]).describe(`${what} never kept, whatever \`included\` says.`),
+    }),
+    (v, path, issues) => {
+      for (const k of v.excluded)
+        if (v.included.includes(k))
+          issues.push({ path: [...path, 'excluded'], message: `"${k}" is also in included: an attribute is either included or excluded` });
+    },
+  );
+}
+
 const prometheusSchema = s.object({
   host: s.string().default('localhost').describe('Host the Prometheus endpoint listens on.'),
   port: s.int(0, 65535).default(8888).describe('Port of the Prometheus endpoint (0: any free port).'),
@@ -54,8 +69,17 @@ const prometheusSchema = s.object({
     .describe(
       'Serve counters without the `_total` the Prometheus exporter can append. true by default, as in the current collector (collector PR #15027; v0.120 to that change defaulted to false): false serves otelcol_receiver_accepted_spans as otelcol_receiver_accepted_spans_total.',
     ),
-  without_scope_info: s.notYet('drops the otel_scope_info metric', false),
-  with_resource_constant_labels: s.notYet('copies resource attributes onto every metric as labels'),
+  without_scope_info: s
+    .bool()
+    .default(true)
+    .describe(
+      "Serve the series without the instrumentation scope's labels. true by default, as in the current collector (collector PR #15027; an explicit reader before it defaulted to false): false adds `otel_scope_name` (the emitting package's scope, e.g. go.opentelemetry.io/collector/exporter/exporterhelper), `otel_scope_schema_url` and `otel_scope_version` (both empty, as the collector's) to every series but target_info.",
+    ),
+  with_resource_constant_labels: s
+    .presence(includeExcludeSchema('Resource attribute keys'))
+    .describe(
+      "service.telemetry.resource's attributes as labels on every series but target_info, names made Prometheus-safe (`service.name` -> `service_name`); a series' own label of that name wins. Absent: none (as the collector's explicit reader); with no reader configured, every attribute, as the collector's default reader.",
+    ),
 });
 
 const readerSchema = s.object({
@@ -70,6 +94,88 @@ const readerSchema = s.object({
     .describe('A pull reader: the metrics are scraped from an endpoint.'),
   periodic: s.notYet("pushes the collector's own metrics over OTLP on an interval"),
 });
+
+/** One `service.telemetry.metrics.views` entry, the OpenTelemetry declarative config's View. */
+const viewSchema = s.refine(
+  s.object({
+    selector: s
+      .object({
+        instrument_name: s
+          .string()
+          .default('')
+          .describe('The instrument (metric) name as the metadata writes it, without _total or a unit word; `*` and `?` wildcards.'),
+        instrument_type: s.notYet('selects instruments by kind (counter, up_down_counter, histogram, gauge, observable_*)'),
+        unit: s.string().default('').describe("The instrument's unit exactly (`s`, `By`, `{items}`)."),
+        meter_name: s
+          .string()
+          .default('')
+          .describe(
+            'The meter (instrumentation scope) exactly, as `without_scope_info: false` shows it: go.opentelemetry.io/collector/processor/batchprocessor.',
+          ),
+        meter_version: s.notYet("selects meters by version (the collector's meters have none)"),
+        meter_schema_url: s.notYet("selects meters by schema URL (the collector's meters have none)"),
+      })
+      .describe('Which instruments the view applies to: every key given must match; at least one.'),
+    stream: s
+      .object({
+        name: s.string().default('').describe('Serve the instrument under this name (the reader adds its suffixes as to any name).'),
+        description: s.string().default('').describe('Serve this HELP text.'),
+        aggregation: s
+          .presence(
+            s.refine(
+              s.object({
+                default: s.presence(s.object({})).describe("The instrument's own aggregation (no change)."),
+                drop: s.presence(s.object({})).describe('Do not serve the instrument (`drop: {}`).'),
+                sum: s.presence(s.object({})).describe("A sum: a counter's own; a histogram's sum of observations, served as a counter."),
+                last_value: s
+                  .presence(s.object({}))
+                  .describe("The last value: a gauge's own; a counter or histogram is not served (the SDK refuses the pairing, a warning at start says so)."),
+                explicit_bucket_histogram: s
+                  .presence(
+                    s.refine(
+                      s.object({
+                        boundaries: s
+                          .array(s.number())
+                          .default([...DEFAULT_HISTOGRAM_BUCKETS])
+                          .describe("The histogram's bucket upper bounds, increasing (default: the SDK's, 0 to 10000)."),
+                        record_min_max: s.bool().default(true).describe('Accepted; the Prometheus format has no min and max, so it changes nothing served.'),
+                      }),
+                      (v, path, issues) => {
+                        if (v.boundaries.some((b, i) => i > 0 && b <= v.boundaries[i - 1]!))
+                          issues.push({ path: [...path, 'boundaries'], message: `must increase: ${JSON.stringify(v.boundaries)}` });
+                      },
+                    ),
+                  )
+                  .describe("A histogram's buckets: the picked histograms count into these boundaries (other instruments keep theirs)."),
+                base2_exponential_bucket_histogram: s.notYet('serves the instrument as an exponential histogram'),
+              }),
+              (v, path, issues) => {
+                const set = Object.entries(v).filter(([, x]) => x !== undefined);
+                if (set.length !== 1)
+                  issues.push({
+                    path,
+                    message: `give exactly one aggregation (default, drop, sum, last_value or explicit_bucket_histogram); got ${set.length}`,
+                  });
+              },
+            ),
+          )
+          .describe('`drop: {}`, `default: {}`, `sum: {}`, `last_value: {}` or `explicit_bucket_histogram: {boundaries: [...]}`.'),
+        aggregation_cardinality_limit: s.notYet('caps the series one stream keeps'),
+        attribute_keys: s.presence(includeExcludeSchema('Attribute (label) keys')).describe('The labels kept; series alike in the kept ones are added up.'),
+      })
+      .describe('What the picked instruments are served as.'),
+  }),
+  (v, path, issues) => {
+    const sel = v.selector;
+    if (sel.instrument_name === '' && sel.unit === '' && sel.meter_name === '')
+      issues.push({ path: [...path, 'selector'], message: 'a view needs instrument_name, unit or meter_name: an empty selector picks nothing' });
+    if (v.stream.name !== '' && (sel.instrument_name === '' || /[*?]/.test(sel.instrument_name)))
+      issues.push({
+        path: [...path, 'stream', 'name'],
+        message: 'a name needs a selector that picks one instrument (instrument_name without * or ?): several metrics cannot share a name',
+      });
+  },
+);
 
 const metricsSchema = s.refine(
   s.object({
@@ -90,7 +196,12 @@ const metricsSchema = s.refine(
       .describe(
         "The collector's current form: `- pull: {exporter: {prometheus: {host, port}}}`; one pull reader serves what `address` would. As the current collector's, names are the metadata's, bare, unless the reader sets `without_type_suffix: false` (`_total` on counters) or `without_units: false` (unit words such as `_seconds`), the names collectors from v0.120 served by default under a reader.",
       ),
-    views: s.notYet("renames, re-aggregates or drops the collector's own metrics"),
+    views: s
+      .array(viewSchema)
+      .default([])
+      .describe(
+        "OpenTelemetry views over the self-metrics, as the collector's (needs `level: detailed`, as there): `- selector: {instrument_name, meter_name, unit}` and `stream: {name, description, aggregation: {drop: {}}, attribute_keys: {included, excluded}}`. Applied when /metrics is rendered: the status page and the workers' sum read the metrics as they are. An instrument several views pick is served once per view.",
+      ),
     tls: s
       .presence(tlsServerSchema())
       .describe(
@@ -98,6 +209,8 @@ const metricsSchema = s.refine(
       ),
   }),
   (v, path, issues) => {
+    if (v.views.length > 0 && v.level !== 'detailed')
+      issues.push({ path: [...path, 'views'], message: `can only be set with level: detailed, as in the collector (level is ${v.level})` });
     const pulls = v.readers.filter((r) => r.pull?.exporter.prometheus);
     if (pulls.length > 1)
       issues.push({
@@ -121,7 +234,7 @@ export const telemetrySchema = s.object({
     .map(s.string())
     .default({})
     .describe(
-      'Attributes describing this gateway (service.name, deployment.environment...); shown on the self-metrics as labels of target_info and on every log line under `resource`.',
+      'Attributes describing this gateway (service.name, deployment.environment...); shown on the self-metrics as labels of target_info (and of every series under the default reader, or those the with_resource_constant_labels of a reader picks) and on every log line under `resource`.',
     ),
 });
 
@@ -157,4 +270,9 @@ export function metricNaming(metrics: TelemetryConfig['metrics']): MetricNaming 
  */
 export function metricLevel(metrics: TelemetryConfig['metrics']): MetricLevel {
   return metrics.level === 'none' ? 'detailed' : metrics.level;
+}
+
+/** The `pull.exporter.prometheus` settings of the configured reader, if one is configured. */
+export function prometheusReader(metrics: TelemetryConfig['metrics']): ConfigOf<typeof prometheusSchema> | undefined {
+  return metrics.readers.find((r) => r.pull?.exporter.prometheus)?.pull?.exporter.prometheus;
 }

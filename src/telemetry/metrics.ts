@@ -311,6 +311,9 @@ export const SERVICE_METRICS = {
  * MetricDef is above `level` is never created in it (counterFor and its siblings hand out a no-op).
  */
 export class NamedRegistry extends Registry {
+  /** Bucket bounds views give histograms (explicit_bucket_histogram), by served name: sharedHistogram creates them so. */
+  readonly histogramBuckets = new Map<string, readonly number[]>();
+
   constructor(
     readonly naming: MetricNaming,
     readonly level: MetricLevel = 'detailed',
@@ -428,5 +431,6 @@ export function sharedHistogram(registry: Registry, def: MetricDef): SeriesHisto
   const existing = registry.getSingleMetric(metricName(def, naming));
   if (existing) return existing as unknown as SeriesHistogram;
   const { name, help, labelNames, buckets } = instrumentOptions(def, naming);
-  return new SeriesHistogram({ name, help, labelNames, buckets: buckets ?? [] }, registry);
+  const viewed = registry instanceof NamedRegistry ? registry.histogramBuckets.get(name) : undefined;
+  return new SeriesHistogram({ name, help, labelNames, buckets: [...(viewed ?? buckets ?? [])] }, registry);
 }

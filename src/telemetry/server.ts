@@ -9,6 +9,7 @@ import type { Telemetry } from './telemetry.js';
 import { listen, parseEndpoint } from '../core/net.js';
 import { createEndpointServer, type EndpointServer } from '../confighelper/http-server.js';
 import type { TlsServerConfig } from '../confighelper/tls-config.js';
+import type { Exposition } from './exposition.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -21,9 +22,12 @@ export class TelemetryServer {
     private readonly endpoint: string,
     private readonly logger: Logger,
     private readonly tls?: TlsServerConfig,
+    /** What the configured Prometheus reader changes in the served text (scope labels...); absent: nothing. */
+    private readonly exposition?: Exposition,
   ) {
     this.routes.set('/metrics', (_req, res) => {
-      this.telemetry.registry.metrics().then(
+      const registry = this.telemetry.registry;
+      (this.exposition ? this.exposition.render(registry) : registry.metrics()).then(
         (text) => {
           res.writeHead(200, { 'content-type': this.telemetry.registry.contentType });
           res.end(text);

@@ -41,6 +41,11 @@ function perSignal(registry: NamedRegistry, def: MetricDef): SignalCounters {
  */
 export const RUNTIME_METRICS_LEVEL: MetricLevel = 'normal';
 
+/** An attribute key as a Prometheus label name: the characters label names lack become `_`, as the collector's exporter writes them. */
+export function promLabelName(key: string): string {
+  return key.replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1');
+}
+
 export class Telemetry {
   /** Every instrument of the service, named as the /metrics reader asks (service.telemetry.metrics.readers). */
   readonly registry: NamedRegistry;
@@ -194,7 +199,7 @@ export class Telemetry {
   describeResource(attributes: Record<string, string | undefined>): void {
     const entries = Object.entries(attributes).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== null);
     if (entries.length === 0) return;
-    const labels = Object.fromEntries(entries.map(([k, v]) => [k.replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1'), v]));
+    const labels = Object.fromEntries(entries.map(([k, v]) => [promLabelName(k), v]));
     new Gauge({
       name: 'target_info',
       help: 'Target metadata: the service.telemetry.resource attributes',

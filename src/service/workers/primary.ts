@@ -21,6 +21,7 @@ import { WORKER_COUNT_ENV, WORKER_INDEX_ENV, type FromWorker, type GlobalView, t
 import { metricLevel, metricNaming, metricsAddress } from '../../telemetry/config.js';
 import { CONFIG_FILES_ENV } from '../../config/load.js';
 import { NamedRegistry, WORKER_METRICS, counterFor, gaugeFor } from '../../telemetry/metrics.js';
+import { expositionOf } from '../../telemetry/exposition.js';
 
 /** How often the machine-wide view is made and published. */
 export const GLOBAL_VIEW_INTERVAL_MS = 250;
@@ -191,11 +192,14 @@ export async function runPrimary(config: ValidatedConfig, count: number, opts: P
       },
     };
     server = new TelemetryServer(source as unknown as Telemetry, address, log, metrics.tls);
+    // The reader's options (scope labels...) apply to the sum, as a single process's are applied to its registry.
+    const exposition = expositionOf(config, naming);
+    for (const w of exposition.refusedPairings()) log.warn(w);
     server.route('/metrics', (_req, res) => {
       gather().then(
         async (r) => {
           res.writeHead(200, { 'content-type': r.contentType });
-          res.end(await r.metrics());
+          res.end(await exposition.render(r));
         },
         (err: Error) => {
           res.writeHead(500, { 'content-type': 'text/plain' });
