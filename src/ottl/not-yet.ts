@@ -26,7 +26,7 @@ const COLLECTOR_PATHS: Readonly<Record<ContextName, readonly string[]>> = {
   span: ['status', 'events', 'links'],
   spanevent: ['event_index'],
   metric: ['data_points', 'metadata'],
-  datapoint: ['exemplars', 'scale', 'zero_count', 'positive', 'negative', 'quantile_values'],
+  datapoint: ['exemplars', 'positive', 'negative', 'quantile_values'],
   log: ['severity_number.string'],
 };
 

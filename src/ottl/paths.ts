@@ -15,6 +15,7 @@ import {
 } from '../../proto/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { ResourceSchema } from '../../proto/gen/opentelemetry/proto/resource/v1/resource_pb.js';
 import { StatusSchema } from '../../proto/gen/opentelemetry/proto/trace/v1/trace_pb.js';
+import { EXPONENTIAL_POINT_FIELDS } from './exponential-fields.js';
 import type { KeyExpr } from './grammar.js';
 import { fromAnyValue, fromKeyValues, isList, isMap, OttlTime, toAnyValue, typeOf, valuesEqual, type Value, type ValueMap } from './values.js';
 import { clientInfoValue } from '../pdata/client-info.js';
@@ -223,8 +224,8 @@ function kvPath(text: string, context: ContextName, list: (ctx: EvalContext, wri
 // ---------------------------------------------------------------------------------------------------
 // Fields per context
 
-type Obj = any;
-interface Field {
+export type Obj = any;
+export interface Field {
   get(o: Obj): Value;
   set?(o: Obj, v: Value): void;
 }
@@ -419,6 +420,7 @@ const DATAPOINT_FIELDS: Record<string, Field> = {
   max: { get: (o) => (o.max as number) ?? 0 },
   bucket_counts: { get: (o) => (o.bucketCounts as bigint[] | undefined)?.slice() ?? [] },
   explicit_bounds: { get: (o) => (o.explicitBounds as number[] | undefined)?.slice() ?? [] },
+  ...EXPONENTIAL_POINT_FIELDS,
 };
 
 const SCOPE_FIELDS: Record<string, Field> = {
