@@ -175,6 +175,21 @@ describe('oauth2client extension', () => {
     expect(http.requests[0]!.headers.authorization).toBe('Bearer tok-1');
   }, 60_000);
 
+  it('stops at once while a token request hangs (timeout 0: none of its own)', async () => {
+    const tokens = await startHttpServer();
+    tokens.reply = () => ({ status: 200, delayMs: 60_000 });
+    const http = await startHttpServer();
+    cleanups.push(
+      () => tokens.close(),
+      () => http.close(),
+    );
+    const gw = await startGateway(config(tokens.url, http, undefined));
+    await expect.poll(() => tokens.requests.length, { timeout: 5000 }).toBe(1);
+    const started = Date.now();
+    await gw.shutdown(30_000);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it('refuses a config without client_id, client_secret or token_url, naming each key', async () => {
     const http = await startHttpServer();
     cleanups.push(() => http.close());

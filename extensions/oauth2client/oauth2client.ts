@@ -33,6 +33,8 @@ export class OAuth2ClientExtension implements ClientAuthenticator {
   private style: ClientAuthStyle | undefined;
   private agent: https.Agent | undefined;
   private stopped = false;
+  /** Ends a token request under way at shutdown (with timeout 0 one may never end by itself). */
+  private readonly stopping = new AbortController();
   private readonly url: URL;
   /** Token requests made, for tests and the log. */
   requests = 0;
@@ -78,6 +80,7 @@ export class OAuth2ClientExtension implements ClientAuthenticator {
   async shutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.stopping.abort();
     await this.fetching;
     this.agent?.destroy();
   }
@@ -103,6 +106,7 @@ export class OAuth2ClientExtension implements ClientAuthenticator {
           style,
           agent: this.agent,
           timeoutMs: this.config.timeout,
+          signal: this.stopping.signal,
         });
       };
       let token: Token;

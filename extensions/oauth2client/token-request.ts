@@ -21,6 +21,8 @@ export interface TokenRequest {
   agent: https.Agent | undefined;
   /** 0: none. */
   timeoutMs: number;
+  /** Ends the request (the extension is shutting down). */
+  signal?: AbortSignal;
 }
 
 export interface Token {
@@ -59,7 +61,7 @@ export function requestToken(r: TokenRequest): Promise<Token> {
   if (r.style === 'header') headers.authorization = `Basic ${Buffer.from(`${formEscape(r.clientId)}:${formEscape(r.clientSecret)}`).toString('base64')}`;
   const lib = r.url.protocol === 'https:' ? https : http;
   return new Promise<Token>((resolve, reject) => {
-    const req = lib.request(r.url, { method: 'POST', headers, agent: r.agent, timeout: r.timeoutMs || undefined }, (res) => {
+    const req = lib.request(r.url, { method: 'POST', headers, agent: r.agent, timeout: r.timeoutMs || undefined, signal: r.signal }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
